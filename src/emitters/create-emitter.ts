@@ -1,0 +1,50 @@
+import { AuditConfigError } from "../errors/index.js";
+import type { Emitter } from "./emitter.js";
+import { createLogEmitter, type LogEmitterOptions } from "./log-emitter.js";
+import { createNoopEmitter } from "./noop-emitter.js";
+
+/** An emitter described as data (for configuration files and the CLI); `kind` picks the emitter. */
+export type EmitterSpec = ({ kind: "log" } & LogEmitterOptions) | { kind: "noop"; name?: string };
+
+const KINDS = ["log", "noop"] as const;
+
+/** True when `value` has every method of the Emitter interface. */
+export function isEmitter(value: unknown): value is Emitter {
+  if (typeof value !== "object" || value === null) return false;
+  const candidate = value as Record<string, unknown>;
+  return (
+    typeof candidate.name === "string" &&
+    ["emit", "flush", "close", "stats"].every((method) => typeof candidate[method] === "function")
+  );
+}
+
+/**
+ * Returns `spec` when it already is an Emitter, else builds the emitter it describes. Throws an
+ * AuditConfigError naming `path` for an unknown kind or bad options; never falls back to another sink.
+ */
+export function createEmitter(spec: Emitter | EmitterSpec, path = "emitter"): Emitter {
+  if (isEmitter(spec)) return spec;
+  if (typeof spec !== "object" || spec === null || !("kind" in spec)) {
+    throw new AuditConfigError(
+      `${path}: must be an Emitter or an object with a \`kind\` (${KINDS.join(", ")})`,
+    );
+  }
+  try {
+    switch (spec.kind) {
+      case "log": {
+        const { kind: _kind, ...options } = spec;
+        return createLogEmitter(options);
+      }
+      case "noop":
+        return createNoopEmitter(spec.name === undefined ? {} : { name: spec.name });
+      default:
+        throw new AuditConfigError(
+          `unknown kind ${JSON.stringify((spec as { kind: unknown }).kind)}; known kinds: ${KINDS.join(", ")}`,
+        );
+    }
+  } catch (error) {
+    if (error instanceof AuditConfigError)
+      throw new AuditConfigError(`${path}: ${error.message}`, { cause: error });
+    throw error;
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * Emitters: where audit events go. Each takes events synchronously (never awaiting I/O, never
+ * throwing), counts what it emitted, dropped and failed, and writes out everything it accepted on
+ * `flush()`/`close()`. Emitters do not build events (that is the Recorder) and do not decide what is
+ * audited (that is the rules).
+ */
+export { createEmitter, type EmitterSpec, isEmitter } from "./create-emitter.js";
+export type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } from "./emitter.js";
+export { createLogEmitter, type LogEmitterOptions } from "./log-emitter.js";
+export { createMultiEmitter, type MultiEmitterOptions } from "./multi-emitter.js";
+export { createNoopEmitter } from "./noop-emitter.js";

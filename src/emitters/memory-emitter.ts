@@ -1,0 +1,151 @@
+import { AuditConfigError } from "../errors/index.js";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { type Emitter, EmitterCounters, flushReport } from "./emitter.js";
+
+/** A deep partial of an event: every given field must equal the event's; omitted fields match anything. */
+export type EventMatch = DeepPartial<AuditEvent>;
+type DeepPartial<T> = T extends Date
+  ? T
+  : T extends readonly (infer U)[]
+    ? readonly DeepPartial<U>[]
+    : T extends object
+      ? { [K in keyof T]?: DeepPartial<T[K]> }
+      : T;
+
+/** Options of `createMemoryEmitter`. */
+export interface MemoryEmitterOptions {
+  /** Name in stats and errors. Default: "memory". */
+  name?: string;
+  /** Most events kept; further events are dropped and counted as "capacity". Default: 100000. */
+  capacity?: number;
+}
+
+/** An emitter keeping events in memory, with helpers for tests to find and wait for events. */
+export interface MemoryEmitter extends Emitter {
+  /** The events received, oldest first. */
+  readonly events: readonly AuditEvent[];
+  /** The events matching `match`, oldest first. */
+  filter(match: EventMatch | ((event: AuditEvent) => boolean)): AuditEvent[];
+  /**
+   * Resolves with the first event matching `match`, waiting for it to arrive. Rejects after `timeoutMs`
+   * (default 2000) with an error listing what did arrive.
+   */
+  waitFor(
+    match: EventMatch | ((event: AuditEvent) => boolean),
+    options?: { timeoutMs?: number },
+  ): Promise<AuditEvent>;
+  /** Resolves once at least `count` events have arrived; rejects after `timeoutMs` (default 2000). */
+  waitForCount(count: number, options?: { timeoutMs?: number }): Promise<readonly AuditEvent[]>;
+  /** Forgets every event received so far. */
+  clear(): void;
+}
+
+/** True when every field given in `match` equals the event's (dates by time, arrays element by element). */
+export function matchesEvent(event: AuditEvent, match: EventMatch): boolean {
+  return matches(event, match);
+}
+
+function matches(actual: unknown, expected: unknown): boolean {
+  if (expected instanceof Date) return actual instanceof Date && actual.getTime() === expected.getTime();
+  if (Array.isArray(expected)) {
+    return (
+      Array.isArray(actual) &&
+      actual.length === expected.length &&
+      expected.every((item, i) => matches(actual[i], item))
+    );
+  }
+  if (typeof expected === "object" && expected !== null) {
+    if (typeof actual !== "object" || actual === null) return false;
+    return Object.entries(expected).every(([k, v]) => matches((actual as Record<string, unknown>)[k], v));
+  }
+  return Object.is(actual, expected);
+}
+
+/**
+ * Creates an in-memory emitter for tests (exported from `grpc-audit/testing`).
+ *
+ * ```ts
+ * const memory = createMemoryEmitter();
+ * const recorder = createRecorder({ service: "test", emitters: [memory] });
+ * await memory.waitFor({ eventType: EventType.EVENT_TYPE_AUTHZ_DECISION });
+ * ```
+ */
+export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryEmitter {
+  const capacity = options.capacity ?? 100_000;
+  if (!Number.isInteger(capacity) || capacity <= 0) {
+    throw new AuditConfigError(`memory emitter: capacity must be a positive integer, got ${capacity}`);
+  }
+  const counters = new EmitterCounters(options.name ?? "memory");
+  const events: AuditEvent[] = [];
+  const waiters = new Set<() => void>();
+  let closed = false;
+
+  const predicate = (match: EventMatch | ((event: AuditEvent) => boolean)) =>
+    typeof match === "function" ? match : (event: AuditEvent) => matchesEvent(event, match);
+
+  function waitUntil<T>(check: () => T | undefined, timeoutMs: number, describe: () => string): Promise<T> {
+    const found = check();
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise<T>((resolve, reject) => {
+      const onEvent = () => {
+        const value = check();
+        if (value === undefined) return;
+        waiters.delete(onEvent);
+        clearTimeout(timer);
+        resolve(value);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(onEvent);
+        reject(
+          new Error(
+            `${describe()} within ${timeoutMs} ms; received ${events.length} events: ${summary(events)}`,
+          ),
+        );
+      }, timeoutMs);
+      waiters.add(onEvent);
+    });
+  }
+
+  return {
+    name: counters.name,
+    events,
+    emit(event) {
+      if (closed) return counters.drop("closed");
+      if (events.length >= capacity) return counters.drop("capacity");
+      events.push(event);
+      counters.emitted++;
+      for (const waiter of [...waiters]) waiter();
+      return "accepted";
+    },
+    flush: async () => flushReport(counters.name),
+    close: async () => {
+      closed = true;
+      return flushReport(counters.name);
+    },
+    stats: () => counters.snapshot(),
+    filter: (match) => events.filter(predicate(match)),
+    waitFor(match, waitOptions = {}) {
+      const test = predicate(match);
+      return waitUntil(
+        () => events.find(test),
+        waitOptions.timeoutMs ?? 2000,
+        () => "no matching event",
+      );
+    },
+    waitForCount(count, waitOptions = {}) {
+      return waitUntil(
+        () => (events.length >= count ? events : undefined),
+        waitOptions.timeoutMs ?? 2000,
+        () => `fewer than ${count} events`,
+      );
+    },
+    clear() {
+      events.length = 0;
+    },
+  };
+}
+
+function summary(events: readonly AuditEvent[]): string {
+  const shown = events.slice(-10).map((e) => `${e.eventType} ${e.operation}`.trim());
+  return shown.length === 0 ? "none" : shown.join("; ");
+}

@@ -1,0 +1,112 @@
+import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } from "./emitter.js";
+import { EmitterCounters, report } from "./emitter.js";
+
+/** Options of `createMultiEmitter`. */
+export interface MultiEmitterOptions {
+  /** Name in stats and errors. Default: "multi". */
+  name?: string;
+  /**
+   * How long `flush()` and `close()` wait for each sink before reporting it as "timeout", so one hung
+   * sink cannot hold up the report of the others. Default: 30000.
+   */
+  flushTimeoutMs?: number;
+  /** Called once per failure of a sink. Default: ignore (failures are still counted). */
+  onError?: (error: Error) => void;
+}
+
+const OUTCOME_RANK: Readonly<Record<EmitOutcome, number>> = { accepted: 0, dropped: 1, failed: 2 };
+
+/**
+ * An emitter that hands every event to each of its sinks. A sink that throws or hangs never stops or
+ * delays the others: each `emit` runs in its own try/catch and `flush`/`close` settle every sink
+ * independently, with a per-sink timeout. `emit` reports the worst outcome over the sinks (failed, then
+ * dropped, then accepted), so fail-closed callers refuse an event that any sink did not take.
+ */
+export function createMultiEmitter(sinks: readonly Emitter[], options: MultiEmitterOptions = {}): Emitter {
+  if (!Array.isArray(sinks) || sinks.length === 0) {
+    throw new AuditConfigError("multi emitter: needs at least one sink");
+  }
+  const flushTimeoutMs = options.flushTimeoutMs ?? 30_000;
+  if (!Number.isFinite(flushTimeoutMs) || flushTimeoutMs <= 0) {
+    throw new AuditConfigError(
+      `multi emitter: flushTimeoutMs must be a positive number, got ${flushTimeoutMs}`,
+    );
+  }
+  const list = [...sinks];
+  const counters = new EmitterCounters(options.name ?? "multi");
+  const onError = options.onError;
+  let closed = false;
+
+  function emitTo(sink: Emitter, event: AuditEvent): EmitOutcome {
+    try {
+      return sink.emit(event);
+    } catch (error) {
+      // Emitters promise never to throw; one that does is isolated and counted here.
+      report(onError, new AuditEmitError(sink.name, "emit threw", { cause: toError(error) }));
+      return "failed";
+    }
+  }
+
+  async function settleAll(action: "flush" | "close"): Promise<FlushReport> {
+    const reports = await Promise.all(list.map((sink) => settle(sink, action, flushTimeoutMs)));
+    const results = reports.flatMap((r) => r.results);
+    for (const result of results) {
+      if (result.status !== "ok") {
+        report(onError, result.error ?? new AuditEmitError(result.emitter, `${action} ${result.status}`));
+      }
+    }
+    return { ok: results.every((r) => r.status === "ok"), results };
+  }
+
+  return {
+    name: counters.name,
+    emit(event) {
+      if (closed) return counters.drop("closed");
+      let worst: EmitOutcome = "accepted";
+      for (const sink of list) {
+        const outcome = emitTo(sink, event);
+        if (OUTCOME_RANK[outcome] > OUTCOME_RANK[worst]) worst = outcome;
+      }
+      if (worst === "accepted") counters.emitted++;
+      else if (worst === "failed") counters.failed++;
+      else counters.drop("sink_dropped");
+      return worst;
+    },
+    flush: () => settleAll("flush"),
+    close() {
+      closed = true;
+      return settleAll("close");
+    },
+    stats(): EmitterStats {
+      return { ...counters.snapshot(), sinks: list.map((sink) => sink.stats()) };
+    },
+  };
+}
+
+/** Runs flush or close on one sink, turning a throw, a rejection or a hang into a FlushResult. */
+async function settle(sink: Emitter, action: "flush" | "close", timeoutMs: number): Promise<FlushReport> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<FlushReport>((resolve) => {
+    timer = setTimeout(() => resolve(failed(sink, "timeout")), timeoutMs);
+    timer.unref();
+  });
+  try {
+    return await Promise.race([Promise.resolve().then(() => sink[action]()), timeout]);
+  } catch (error) {
+    return failed(
+      sink,
+      "error",
+      new AuditEmitError(sink.name, `${action} failed`, { cause: toError(error) }),
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function failed(sink: Emitter, status: FlushResult["status"], error?: Error): FlushReport {
+  const result: FlushResult =
+    error === undefined ? { emitter: sink.name, status } : { emitter: sink.name, status, error };
+  return { ok: false, results: [result] };
+}

@@ -1,0 +1,25 @@
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { type Emitter, EmitterCounters, flushReport } from "./emitter.js";
+
+/**
+ * An emitter that discards every event on purpose, counting it as emitted. For services that want the
+ * interceptors' side effects (actor scope, rejections) without an audit trail, and for benchmarks.
+ */
+export function createNoopEmitter(options: { name?: string } = {}): Emitter {
+  const counters = new EmitterCounters(options.name ?? "noop");
+  let closed = false;
+  return {
+    name: counters.name,
+    emit(_event: AuditEvent) {
+      if (closed) return counters.drop("closed");
+      counters.emitted++;
+      return "accepted";
+    },
+    flush: async () => flushReport(counters.name),
+    close: async () => {
+      closed = true;
+      return flushReport(counters.name);
+    },
+    stats: () => counters.snapshot(),
+  };
+}

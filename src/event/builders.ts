@@ -1,0 +1,164 @@
+import type { Duration } from "../gen/google/protobuf/duration.js";
+import {
+  type Actor,
+  ActorType,
+  AuthnFailureReason,
+  AuthzDecision,
+  MutationType,
+  type Result,
+  type Target,
+  TupleOperation,
+} from "../gen/grpcaudit/v1/event.js";
+import { statusName } from "./status.js";
+
+/** Kind of principal, as written in TypeScript; maps to the proto `ActorType`. */
+export type ActorKind = "user" | "service" | "system" | "anonymous";
+
+/** Who acted, as the caller of the Recorder describes it. Only `id` is required. */
+export interface ActorInput {
+  /** Stable identifier, such as a JWT `sub` or a service account name. */
+  id: string;
+  /** Default: "user". */
+  type?: ActorKind;
+  displayName?: string;
+  email?: string;
+  subject?: string;
+  clientId?: string;
+  realm?: string;
+}
+
+/** What was acted on. */
+export interface TargetInput {
+  type: string;
+  id: string;
+  name?: string;
+}
+
+/** How an action ended. `code` is a gRPC status number or name; its default follows `success`. */
+export interface ResultInput {
+  success: boolean;
+  code?: number | string;
+  message?: string;
+}
+
+/** Credential-free reason an authentication was refused. */
+export type AuthnFailureCode =
+  | "missing"
+  | "malformed"
+  | "bad_signature"
+  | "expired"
+  | "not_yet_valid"
+  | "wrong_issuer"
+  | "wrong_audience"
+  | "unknown_key"
+  | "disallowed_algorithm"
+  | "error";
+
+/** Outcome of an authorization check, as written in TypeScript; maps to the proto `AuthzDecision`. */
+export type AuthzOutcome = "allowed" | "denied" | "no_rule" | "error";
+
+/** What happened to a relationship tuple. */
+export type TupleOperationKind = "write" | "delete";
+
+/** What an RPC did to a resource. */
+export type MutationKind = "create" | "update" | "delete";
+
+/** The actor recorded for callers without a usable credential. */
+export const ANONYMOUS_ACTOR: Readonly<Actor> = Object.freeze({
+  id: "anonymous",
+  type: ActorType.ACTOR_TYPE_ANONYMOUS,
+  displayName: "",
+  email: "",
+  subject: "",
+  clientId: "",
+  realm: "",
+});
+
+/** Version of the event schema this library writes into `schemaVersion`. */
+export const SCHEMA_VERSION = 1;
+
+/** Longest `result.message` kept; longer messages are cut, so one event cannot grow without bound. */
+export const MAX_MESSAGE_LENGTH = 1024;
+
+/** @internal */
+export const ACTOR_TYPES: Readonly<Record<ActorKind, ActorType>> = {
+  user: ActorType.ACTOR_TYPE_USER,
+  service: ActorType.ACTOR_TYPE_SERVICE,
+  system: ActorType.ACTOR_TYPE_SYSTEM,
+  anonymous: ActorType.ACTOR_TYPE_ANONYMOUS,
+};
+
+/** @internal */
+export const AUTHN_FAILURE_REASONS: Readonly<Record<AuthnFailureCode, AuthnFailureReason>> = {
+  missing: AuthnFailureReason.AUTHN_FAILURE_REASON_MISSING,
+  malformed: AuthnFailureReason.AUTHN_FAILURE_REASON_MALFORMED,
+  bad_signature: AuthnFailureReason.AUTHN_FAILURE_REASON_BAD_SIGNATURE,
+  expired: AuthnFailureReason.AUTHN_FAILURE_REASON_EXPIRED,
+  not_yet_valid: AuthnFailureReason.AUTHN_FAILURE_REASON_NOT_YET_VALID,
+  wrong_issuer: AuthnFailureReason.AUTHN_FAILURE_REASON_WRONG_ISSUER,
+  wrong_audience: AuthnFailureReason.AUTHN_FAILURE_REASON_WRONG_AUDIENCE,
+  unknown_key: AuthnFailureReason.AUTHN_FAILURE_REASON_UNKNOWN_KEY,
+  disallowed_algorithm: AuthnFailureReason.AUTHN_FAILURE_REASON_DISALLOWED_ALGORITHM,
+  error: AuthnFailureReason.AUTHN_FAILURE_REASON_ERROR,
+};
+
+/** @internal */
+export const AUTHZ_DECISIONS: Readonly<Record<AuthzOutcome, AuthzDecision>> = {
+  allowed: AuthzDecision.AUTHZ_DECISION_ALLOWED,
+  denied: AuthzDecision.AUTHZ_DECISION_DENIED,
+  no_rule: AuthzDecision.AUTHZ_DECISION_NO_RULE,
+  error: AuthzDecision.AUTHZ_DECISION_ERROR,
+};
+
+/** @internal */
+export const TUPLE_OPERATIONS: Readonly<Record<TupleOperationKind, TupleOperation>> = {
+  write: TupleOperation.TUPLE_OPERATION_WRITE,
+  delete: TupleOperation.TUPLE_OPERATION_DELETE,
+};
+
+/** @internal */
+export const MUTATION_TYPES: Readonly<Record<MutationKind, MutationType>> = {
+  create: MutationType.MUTATION_TYPE_CREATE,
+  update: MutationType.MUTATION_TYPE_UPDATE,
+  delete: MutationType.MUTATION_TYPE_DELETE,
+};
+
+/** Builds the proto Actor for an ActorInput. */
+export function toActor(input: ActorInput): Actor {
+  return {
+    id: input.id,
+    type: ACTOR_TYPES[input.type ?? "user"],
+    displayName: input.displayName ?? "",
+    email: input.email ?? "",
+    subject: input.subject ?? "",
+    clientId: input.clientId ?? "",
+    realm: input.realm ?? "",
+  };
+}
+
+/** Builds the proto Target for a TargetInput. */
+export function toTarget(input: TargetInput): Target {
+  return { type: input.type, id: input.id, name: input.name ?? "" };
+}
+
+/** Builds the proto Result; `failureCode` is the status name used when a failure gives no code. */
+export function toResult(input: ResultInput, failureCode: number | string = "UNKNOWN"): Result {
+  const code = input.code ?? (input.success ? "OK" : failureCode);
+  const message = input.message ?? "";
+  return {
+    success: input.success,
+    code: statusName(code),
+    message: message.length > MAX_MESSAGE_LENGTH ? message.slice(0, MAX_MESSAGE_LENGTH) : message,
+  };
+}
+
+/** Converts milliseconds (fractions allowed) to a protobuf Duration. Negative values become zero. */
+export function durationFromMs(ms: number): Duration {
+  const totalNanos = Math.max(0, Math.round(ms * 1e6));
+  return { seconds: Math.floor(totalNanos / 1e9), nanos: totalNanos % 1e9 };
+}
+
+/** Converts a protobuf Duration to milliseconds. */
+export function durationToMs(duration: Duration): number {
+  return duration.seconds * 1e3 + duration.nanos / 1e6;
+}

@@ -1,0 +1,39 @@
+/**
+ * The Recorder: turns facts (authn results, authz decisions, tuple changes, resource mutations) into
+ * audit events and hands them to emitters, filling call context from the per-call audit scope. It does
+ * not decide what is audited (rules) or how events travel (emitters).
+ */
+export type {
+  AuthnResultInput,
+  AuthzDecisionInput,
+  RecordContext,
+  ResourceMutationInput,
+  TupleChangeInput,
+  TupleChangeItem,
+} from "./inputs.js";
+export {
+  type AuditObservers,
+  auditObservers,
+  authnAttemptToInput,
+  authzCheckToInput,
+  errorCode,
+} from "./observers.js";
+export {
+  createRecorder,
+  type Recorder,
+  type RecorderOptions,
+  type RecorderStats,
+  type RecordOutcome,
+} from "./recorder.js";
+export {
+  type AuditScope,
+  type AuditScopeInit,
+  createAuditScope,
+  currentActor,
+  currentAuditScope,
+  isValidRequestId,
+  MAX_REQUEST_ID_LENGTH,
+  type MetadataReader,
+  runInAuditScope,
+} from "./scope.js";
+export { parseTraceparent, type TraceContext } from "./traceparent.js";

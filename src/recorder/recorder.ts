@@ -1,0 +1,316 @@
+import { performance } from "node:perf_hooks";
+import type { AuthnObserver } from "../authn/observer.js";
+import type { AuthzObserver } from "../authz/observer.js";
+import { createEmitter, type EmitterSpec } from "../emitters/create-emitter.js";
+import type { EmitOutcome, Emitter, EmitterStats, FlushReport } from "../emitters/emitter.js";
+import { report } from "../emitters/emitter.js";
+import { createMultiEmitter } from "../emitters/multi-emitter.js";
+import { AuditConfigError, AuditEmitError, AuditInputError, toError } from "../errors/index.js";
+import {
+  ANONYMOUS_ACTOR,
+  AUTHN_FAILURE_REASONS,
+  AUTHZ_DECISIONS,
+  durationFromMs,
+  MUTATION_TYPES,
+  SCHEMA_VERSION,
+  TUPLE_OPERATIONS,
+  toActor,
+  toResult,
+  toTarget,
+} from "../event/builders.js";
+import { newEventId } from "../event/ids.js";
+import { EVENT_KIND, type EventKind } from "../event/kinds.js";
+import { type AuditEvent, AuthnFailureReason, EventType } from "../gen/grpcaudit/v1/event.js";
+import {
+  AUTHN_CHECKS,
+  AUTHZ_CHECKS,
+  type AuthnResultInput,
+  type AuthzDecisionInput,
+  inputProblem,
+  MUTATION_CHECKS,
+  type RecordContext,
+  type ResourceMutationInput,
+  TUPLE_CHECKS,
+  type TupleChangeInput,
+} from "./inputs.js";
+import { authnAttemptToInput, authzCheckToInput } from "./observers.js";
+import { currentAuditScope } from "./scope.js";
+
+/** Options of `createRecorder`. */
+export interface RecorderOptions {
+  /** Service name put on every event. Required, non-empty. */
+  service: string;
+  /**
+   * Where events go: emitters, or specs such as `{ kind: "log", logger }`. Required, at least one (use
+   * `{ kind: "noop" }` to discard on purpose). Several are fanned out through a multi emitter.
+   */
+  emitters: readonly (Emitter | EmitterSpec)[];
+  /** Called once per failure (bad record input, sink failure). Default: ignore; failures are still counted. */
+  onError?: (error: Error) => void;
+  /** Clock for `occurredAt`. Default: `() => new Date()`. */
+  now?: () => Date;
+  /** Monotonic clock in ms for durations; must match the scopes' `startedAtMs`. Default: `performance.now`. */
+  monotonicNowMs?: () => number;
+  /** Makes event ids. Default: UUIDv7. */
+  newEventId?: () => string;
+}
+
+/** What happened to a recorded event: handed to the emitters, dropped by them, or lost (see stats). */
+export type RecordOutcome = EmitOutcome;
+
+/** Counters of a Recorder. Every record call is in exactly one of accepted, dropped, failed or invalid. */
+export interface RecorderStats {
+  /** Events built, by kind. */
+  recorded: Record<EventKind, number>;
+  accepted: number;
+  dropped: number;
+  failed: number;
+  /** Record calls refused because their input could not become an event. */
+  invalid: number;
+  /** The emitter's own counters. */
+  emitter: EmitterStats;
+}
+
+/**
+ * Builds audit events and hands them to emitters. Record methods never throw and never wait: they
+ * return what the emitters did with the event. Inside an RPC they fill operation, actor, trace and
+ * request ids, peer and duration from the audit scope; outside one, pass them in the input.
+ */
+export interface Recorder {
+  readonly service: string;
+  recordAuthnResult(input: AuthnResultInput): RecordOutcome;
+  recordAuthzDecision(input: AuthzDecisionInput): RecordOutcome;
+  recordTupleChange(input: TupleChangeInput): RecordOutcome;
+  recordResourceMutation(input: ResourceMutationInput): RecordOutcome;
+  /** An observer for the authn layer: records one AUTHN_RESULT event per attempt. */
+  authnObserver(): AuthnObserver;
+  /** An observer for the authz layer: records one AUTHZ_DECISION event per check or refusal. */
+  authzObserver(): AuthzObserver;
+  stats(): RecorderStats;
+  /** Resolves once every accepted event has been written by every emitter. */
+  flush(): Promise<FlushReport>;
+  /** Flushes, then closes the emitters; later record calls are dropped and counted. */
+  close(): Promise<FlushReport>;
+}
+
+/**
+ * Creates a Recorder. Validates the options and throws an AuditConfigError naming the bad option.
+ *
+ * ```ts
+ * const recorder = createRecorder({ service: "projects", emitters: [{ kind: "log", logger: pino() }] });
+ * recorder.recordResourceMutation({ mutation: "create", resourceType: "project", resourceId: "p-1" });
+ * await recorder.close();
+ * ```
+ */
+export function createRecorder(options: RecorderOptions): Recorder {
+  const config = resolveOptions(options);
+  const { service, emitter, onError, now, monotonicNowMs, newId } = config;
+  const counts = { accepted: 0, dropped: 0, failed: 0, invalid: 0 };
+  const recorded: Record<EventKind, number> = {
+    [EVENT_KIND.AUTHN_RESULT]: 0,
+    [EVENT_KIND.AUTHZ_DECISION]: 0,
+    [EVENT_KIND.TUPLE_CHANGE]: 0,
+    [EVENT_KIND.RESOURCE_MUTATION]: 0,
+  };
+
+  function refuse(method: string, problem: string): "failed" {
+    counts.invalid++;
+    report(onError, new AuditInputError(`${method}: ${problem}`));
+    return "failed";
+  }
+
+  /** Fills the common fields from explicit input first, then the scope, and hands the event over. */
+  function emit(
+    kind: EventKind,
+    type: EventType,
+    input: RecordContext,
+    detail: AuditEvent["detail"],
+    defaults: Defaults,
+  ): RecordOutcome {
+    const scope = currentAuditScope();
+    const scopeActor = scope === undefined ? undefined : (scope.actor ?? ANONYMOUS_ACTOR);
+    const durationMs =
+      input.durationMs ?? (scope === undefined ? undefined : monotonicNowMs() - scope.startedAtMs);
+    const target = input.target ?? defaults.target;
+    const event: AuditEvent = {
+      eventId: newId(),
+      eventType: type,
+      schemaVersion: SCHEMA_VERSION,
+      occurredAt: input.occurredAt ?? now(),
+      service,
+      operation: input.operation ?? scope?.operation ?? "",
+      actor: input.actor === undefined ? (defaults.actor ?? scopeActor) : toActor(input.actor),
+      target: target === undefined ? undefined : toTarget(target),
+      result: toResult(input.result ?? defaults.result, defaults.failureCode),
+      traceId: input.traceId ?? scope?.traceId ?? "",
+      spanId: input.spanId ?? scope?.spanId ?? "",
+      requestId: input.requestId ?? scope?.requestId ?? "",
+      peer: input.peer ?? scope?.peer ?? "",
+      duration: durationMs === undefined ? undefined : durationFromMs(durationMs),
+      detail,
+    };
+    recorded[kind]++;
+    let outcome: RecordOutcome;
+    try {
+      outcome = emitter.emit(event);
+    } catch (error) {
+      // Emitters promise never to throw; if one does, the RPC still must not see it.
+      report(onError, new AuditEmitError(emitter.name, "emit threw", { cause: toError(error) }));
+      outcome = "failed";
+    }
+    counts[outcome]++;
+    return outcome;
+  }
+
+  const recorder: Recorder = {
+    service,
+    recordAuthnResult(input) {
+      const problem = inputProblem(input, AUTHN_CHECKS);
+      if (problem !== undefined) return refuse("recordAuthnResult", problem);
+      const reason = input.success
+        ? AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED
+        : AUTHN_FAILURE_REASONS[input.failureReason ?? "error"];
+      return emit(
+        EVENT_KIND.AUTHN_RESULT,
+        EventType.EVENT_TYPE_AUTHN_RESULT,
+        input,
+        { $case: "authn", value: { method: input.method, success: input.success, failureReason: reason } },
+        {
+          result: { success: input.success },
+          failureCode: "UNAUTHENTICATED",
+          // A refused caller is anonymous unless the authenticator says who it claimed to be.
+          ...(input.success ? {} : { actor: ANONYMOUS_ACTOR }),
+        },
+      );
+    },
+    recordAuthzDecision(input) {
+      const problem = inputProblem(input, AUTHZ_CHECKS);
+      if (problem !== undefined) return refuse("recordAuthzDecision", problem);
+      const errorReason = input.errorReason ?? "";
+      return emit(
+        EVENT_KIND.AUTHZ_DECISION,
+        EventType.EVENT_TYPE_AUTHZ_DECISION,
+        input,
+        {
+          $case: "authz",
+          value: {
+            relation: input.relation,
+            objectType: input.objectType,
+            objectId: input.objectId,
+            decision: AUTHZ_DECISIONS[input.decision],
+            cacheHit: input.cacheHit ?? false,
+            errorReason,
+            storeId: input.storeId ?? "",
+            modelId: input.modelId ?? "",
+          },
+        },
+        {
+          target: { type: input.objectType, id: input.objectId },
+          result: { success: input.decision === "allowed" },
+          failureCode: authzFailureCode(input.decision, errorReason),
+        },
+      );
+    },
+    recordTupleChange(input) {
+      const problem = inputProblem(input, TUPLE_CHECKS);
+      if (problem !== undefined) return refuse("recordTupleChange", problem);
+      const callSucceeded = input.result?.success ?? true;
+      const tuples = input.tuples.map((tuple) => ({
+        operation: TUPLE_OPERATIONS[tuple.operation],
+        user: tuple.user,
+        relation: tuple.relation,
+        object: tuple.object,
+        success: tuple.success ?? callSucceeded,
+        errorReason: tuple.errorReason ?? "",
+      }));
+      return emit(
+        EVENT_KIND.TUPLE_CHANGE,
+        EventType.EVENT_TYPE_TUPLE_CHANGED,
+        input,
+        {
+          $case: "tupleChange",
+          value: { tuples, storeId: input.storeId ?? "", modelId: input.modelId ?? "" },
+        },
+        { result: { success: tuples.every((t) => t.success) } },
+      );
+    },
+    recordResourceMutation(input) {
+      const problem = inputProblem(input, MUTATION_CHECKS);
+      if (problem !== undefined) return refuse("recordResourceMutation", problem);
+      return emit(
+        EVENT_KIND.RESOURCE_MUTATION,
+        EventType.EVENT_TYPE_RESOURCE_MUTATION,
+        input,
+        {
+          $case: "resourceMutation",
+          value: {
+            mutation: MUTATION_TYPES[input.mutation],
+            resourceType: input.resourceType,
+            resourceId: input.resourceId,
+          },
+        },
+        { target: { type: input.resourceType, id: input.resourceId }, result: { success: true } },
+      );
+    },
+    authnObserver: () => (attempt) => {
+      recorder.recordAuthnResult(authnAttemptToInput(attempt));
+    },
+    authzObserver: () => (check) => {
+      recorder.recordAuthzDecision(authzCheckToInput(check));
+    },
+    stats: () => ({ recorded: { ...recorded }, ...counts, emitter: emitter.stats() }),
+    flush: () => emitter.flush(),
+    close: () => emitter.close(),
+  };
+  return recorder;
+}
+
+/** What a record method supplies when the input does not say. */
+interface Defaults {
+  actor?: AuditEvent["actor"];
+  target?: { type: string; id: string };
+  result: { success: boolean };
+  /** Status name of a failed result that gives no code. */
+  failureCode?: string;
+}
+
+function authzFailureCode(decision: AuthzDecisionInput["decision"], errorReason: string): string {
+  if (decision !== "error") return "PERMISSION_DENIED";
+  if (errorReason === "timeout") return "DEADLINE_EXCEEDED";
+  if (errorReason === "object_id_unresolved") return "INVALID_ARGUMENT";
+  return "UNAVAILABLE";
+}
+
+function resolveOptions(options: RecorderOptions) {
+  if (typeof options !== "object" || options === null) {
+    throw new AuditConfigError("createRecorder: options must be an object with `service` and `emitters`");
+  }
+  const { service, emitters, onError, now, monotonicNowMs, newEventId: newId } = options;
+  if (typeof service !== "string" || service.trim() === "") {
+    throw new AuditConfigError("createRecorder: `service` must be a non-empty string");
+  }
+  if (!Array.isArray(emitters) || emitters.length === 0) {
+    throw new AuditConfigError(
+      'createRecorder: `emitters` must list at least one emitter (use { kind: "noop" } to discard events on purpose)',
+    );
+  }
+  for (const [name, value] of Object.entries({ onError, now, monotonicNowMs, newEventId: newId })) {
+    if (value !== undefined && typeof value !== "function") {
+      throw new AuditConfigError(`createRecorder: \`${name}\` must be a function`);
+    }
+  }
+  const built = emitters.map((spec, i) => createEmitter(spec, `createRecorder: emitters[${i}]`));
+  const [first] = built;
+  const emitter =
+    built.length === 1 && first !== undefined
+      ? first
+      : createMultiEmitter(built, onError === undefined ? {} : { onError });
+  return {
+    service,
+    emitter,
+    onError,
+    now: now ?? (() => new Date()),
+    monotonicNowMs: monotonicNowMs ?? (() => performance.now()),
+    newId: newId ?? newEventId,
+  };
+}

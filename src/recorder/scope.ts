@@ -1,0 +1,101 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { performance } from "node:perf_hooks";
+import { newEventId } from "../event/ids.js";
+import type { Actor } from "../gen/grpcaudit/v1/event.js";
+import { parseTraceparent } from "./traceparent.js";
+
+/**
+ * What grpc-audit knows about the RPC being served. The audit interceptor opens one per call; the
+ * Recorder fills events from it; authn sets `actor`; handlers read it through `currentAuditScope()`.
+ */
+export interface AuditScope {
+  /** Full method path, such as "/acme.projects.v1.ProjectService/CreateProject". */
+  readonly operation: string;
+  /** Caller address as grpc-js reports it. */
+  readonly peer: string;
+  /** W3C trace id from `traceparent`, or "". */
+  readonly traceId: string;
+  /** W3C parent span id from `traceparent`, or "". */
+  readonly spanId: string;
+  /** `x-request-id` of the call, or a generated id. */
+  readonly requestId: string;
+  /** `performance.now()` when the call started; event durations count from it. */
+  readonly startedAtMs: number;
+  /** The authenticated caller; set by the authn interceptor, undefined until then. */
+  actor: Actor | undefined;
+}
+
+/** The subset of grpc-js `Metadata` the scope reads, so this module does not load grpc-js. */
+export interface MetadataReader {
+  get(key: string): ReadonlyArray<string | Buffer>;
+}
+
+/** Input of `createAuditScope`. */
+export interface AuditScopeInit {
+  operation: string;
+  /** Incoming call metadata; `traceparent` and `x-request-id` are read from it. */
+  metadata?: MetadataReader;
+  peer?: string;
+  /** Default: `performance.now()`. */
+  startedAtMs?: number;
+  /** Makes the request id when the call has none. Default: a UUIDv7. */
+  generateRequestId?: () => string;
+}
+
+/** Longest `x-request-id` kept; longer values are replaced by a generated id. */
+export const MAX_REQUEST_ID_LENGTH = 128;
+// Visible ASCII only: a request id ends up in logs and queries, so no spaces, control or non-ASCII bytes.
+const REQUEST_ID = /^[\x21-\x7e]+$/;
+
+const storage = new AsyncLocalStorage<AuditScope>();
+
+/**
+ * Builds the scope of one call from its metadata. Never throws: a malformed `traceparent` leaves the
+ * trace ids empty, and a missing, oversized or non-printable `x-request-id` is replaced by a new id.
+ */
+export function createAuditScope(init: AuditScopeInit): AuditScope {
+  const trace = firstString(init.metadata, "traceparent");
+  const context = trace === undefined ? undefined : parseTraceparent(trace);
+  const requestId = firstString(init.metadata, "x-request-id");
+  return {
+    operation: init.operation,
+    peer: init.peer ?? "",
+    traceId: context?.traceId ?? "",
+    spanId: context?.spanId ?? "",
+    requestId: isValidRequestId(requestId) ? requestId : (init.generateRequestId ?? newEventId)(),
+    startedAtMs: init.startedAtMs ?? performance.now(),
+    actor: undefined,
+  };
+}
+
+/** True when `value` is kept as a request id: 1 to 128 visible ASCII characters. */
+export function isValidRequestId(value: string | undefined): value is string {
+  return value !== undefined && value.length <= MAX_REQUEST_ID_LENGTH && REQUEST_ID.test(value);
+}
+
+/** Runs `fn` with `scope` as the current audit scope (also in everything it starts asynchronously). */
+export function runInAuditScope<T>(scope: AuditScope, fn: () => T): T {
+  return storage.run(scope, fn);
+}
+
+/** The scope of the RPC being served, or undefined outside an RPC. */
+export function currentAuditScope(): AuditScope | undefined {
+  return storage.getStore();
+}
+
+/** The authenticated caller of the RPC being served, or undefined when unknown or outside an RPC. */
+export function currentActor(): Actor | undefined {
+  return storage.getStore()?.actor;
+}
+
+function firstString(metadata: MetadataReader | undefined, key: string): string | undefined {
+  if (metadata === undefined) return undefined;
+  let values: ReadonlyArray<string | Buffer>;
+  try {
+    values = metadata.get(key);
+  } catch {
+    return undefined; // a hostile or broken metadata object must not break the call
+  }
+  const first = values[0];
+  return typeof first === "string" ? first : undefined;
+}
