@@ -15,7 +15,9 @@ try {
     (file) => fresh.get(file) !== committed.get(file),
   );
   if (differing.length > 0) {
-    console.error(`src/gen is stale; run \`npm run generate\` and commit. Differing files:\n  ${differing.join("\n  ")}`);
+    console.error(
+      `src/gen is stale; run \`npm run generate\` and commit. Differing files:\n  ${differing.join("\n  ")}`,
+    );
     process.exit(1);
   }
   console.log(`src/gen is up to date (${committed.size} files)`);
