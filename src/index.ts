@@ -6,4 +6,6 @@ export type { AuthzCheck, AuthzObserver } from "./authz/index.js";
 export * from "./emitters/index.js";
 export { AuditConfigError, AuditEmitError, AuditError, AuditInputError } from "./errors/index.js";
 export * from "./event/index.js";
+export * from "./interceptors/index.js";
 export * from "./recorder/index.js";
+export * from "./rules/index.js";

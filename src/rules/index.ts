@@ -4,3 +4,4 @@
  * Recorder do).
  */
 export type { AuditRule, MethodKind, RuleTable } from "./rule.js";
+export { mergeRuleTables } from "./rule-table.js";

@@ -28,7 +28,10 @@ const ALICE = {
 };
 
 /** The fields every event recorded inside `fixedScope()` shares. */
-function inScope(eventId: string, eventType: EventType): Omit<AuditEvent, "actor" | "target" | "result" | "detail"> {
+function inScope(
+  eventId: string,
+  eventType: EventType,
+): Omit<AuditEvent, "actor" | "target" | "result" | "detail"> {
   return {
     eventId,
     eventType,
@@ -51,7 +54,14 @@ describe("Recorder inside an RPC", () => {
       recorder.recordAuthnResult({
         method: "jwt",
         success: true,
-        actor: { id: "alice", displayName: "Alice", email: "alice@example.com", subject: "sub-alice", clientId: "web", realm: "acme" },
+        actor: {
+          id: "alice",
+          displayName: "Alice",
+          email: "alice@example.com",
+          subject: "sub-alice",
+          clientId: "web",
+          realm: "acme",
+        },
       }),
     );
     expect(outcome).toBe("accepted");
@@ -63,7 +73,11 @@ describe("Recorder inside an RPC", () => {
         result: { success: true, code: "OK", message: "" },
         detail: {
           $case: "authn",
-          value: { method: "jwt", success: true, failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED },
+          value: {
+            method: "jwt",
+            success: true,
+            failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED,
+          },
         },
       },
     ]);
@@ -71,7 +85,9 @@ describe("Recorder inside an RPC", () => {
 
   it("records an authn failure as anonymous and UNAUTHENTICATED", () => {
     const { recorder, memory } = fixedRecorder();
-    runInAuditScope(fixedScope(), () => recorder.recordAuthnResult({ method: "jwt", success: false, failureReason: "expired" }));
+    runInAuditScope(fixedScope(), () =>
+      recorder.recordAuthnResult({ method: "jwt", success: false, failureReason: "expired" }),
+    );
     expect(memory.events).toStrictEqual([
       {
         ...inScope("evt-1", EventType.EVENT_TYPE_AUTHN_RESULT),
@@ -80,7 +96,11 @@ describe("Recorder inside an RPC", () => {
         result: { success: false, code: "UNAUTHENTICATED", message: "" },
         detail: {
           $case: "authn",
-          value: { method: "jwt", success: false, failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_EXPIRED },
+          value: {
+            method: "jwt",
+            success: false,
+            failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_EXPIRED,
+          },
         },
       },
     ]);
@@ -128,7 +148,14 @@ describe("Recorder inside an RPC", () => {
       recorder.recordTupleChange({
         tuples: [
           { operation: "write", user: "user:bob", relation: "viewer", object: "project:p-1" },
-          { operation: "delete", user: "user:eve", relation: "editor", object: "project:p-1", success: false, errorReason: "not_found" },
+          {
+            operation: "delete",
+            user: "user:eve",
+            relation: "editor",
+            object: "project:p-1",
+            success: false,
+            errorReason: "not_found",
+          },
         ],
         storeId: "01HXSTORE",
       }),
@@ -143,8 +170,22 @@ describe("Recorder inside an RPC", () => {
           $case: "tupleChange",
           value: {
             tuples: [
-              { operation: TupleOperation.TUPLE_OPERATION_WRITE, user: "user:bob", relation: "viewer", object: "project:p-1", success: true, errorReason: "" },
-              { operation: TupleOperation.TUPLE_OPERATION_DELETE, user: "user:eve", relation: "editor", object: "project:p-1", success: false, errorReason: "not_found" },
+              {
+                operation: TupleOperation.TUPLE_OPERATION_WRITE,
+                user: "user:bob",
+                relation: "viewer",
+                object: "project:p-1",
+                success: true,
+                errorReason: "",
+              },
+              {
+                operation: TupleOperation.TUPLE_OPERATION_DELETE,
+                user: "user:eve",
+                relation: "editor",
+                object: "project:p-1",
+                success: false,
+                errorReason: "not_found",
+              },
             ],
             storeId: "01HXSTORE",
             modelId: "",
@@ -262,7 +303,9 @@ describe("Recorder outside an RPC", () => {
     const ids = memory.events.map((e) => e.eventId);
     expect(new Set(ids).size).toBe(100_000);
     expect([...ids].sort()).toStrictEqual(ids);
-    expect(memory.events.map((e) => e.target?.id)).toStrictEqual(Array.from({ length: 100_000 }, (_, i) => String(i)));
+    expect(memory.events.map((e) => e.target?.id)).toStrictEqual(
+      Array.from({ length: 100_000 }, (_, i) => String(i)),
+    );
     const times = memory.events.map((e) => e.occurredAt?.getTime() ?? 0);
     expect(Math.min(...times)).toBeGreaterThanOrEqual(before);
     expect(Math.max(...times)).toBeLessThanOrEqual(after);
@@ -274,8 +317,16 @@ describe("serialisation of recorded events", () => {
     const { recorder, memory } = fixedRecorder();
     runInAuditScope(fixedScope({ actor: ALICE }), () => {
       recorder.recordAuthnResult({ method: "jwt", success: false, failureReason: "bad_signature" });
-      recorder.recordAuthzDecision({ relation: "viewer", objectType: "project", objectId: "p-1", decision: "error", errorReason: "timeout" });
-      recorder.recordTupleChange({ tuples: [{ operation: "write", user: "user:bob", relation: "viewer", object: "project:p-1" }] });
+      recorder.recordAuthzDecision({
+        relation: "viewer",
+        objectType: "project",
+        objectId: "p-1",
+        decision: "error",
+        errorReason: "timeout",
+      });
+      recorder.recordTupleChange({
+        tuples: [{ operation: "write", user: "user:bob", relation: "viewer", object: "project:p-1" }],
+      });
       recorder.recordResourceMutation({ mutation: "delete", resourceType: "project", resourceId: "p-1" });
     });
     recorder.recordResourceMutation({ mutation: "create", resourceType: "project", resourceId: "p-2" });
@@ -293,22 +344,77 @@ describe("observers", () => {
   it.each([
     ["allowed", { ...base, allowed: true }, AuthzDecision.AUTHZ_DECISION_ALLOWED, "", "OK"],
     ["denied", { ...base, allowed: false }, AuthzDecision.AUTHZ_DECISION_DENIED, "", "PERMISSION_DENIED"],
-    ["denied for an anonymous caller", { ...base, objectId: "", allowed: false, reason: "anonymous" }, AuthzDecision.AUTHZ_DECISION_DENIED, "anonymous", "PERMISSION_DENIED"],
-    ["no rule", { ...base, allowed: false, noRule: true }, AuthzDecision.AUTHZ_DECISION_NO_RULE, "", "PERMISSION_DENIED"],
-    ["an engine error even when allowed is true", { ...base, allowed: true, error: Object.assign(new Error("token=abc"), { code: "ECONNREFUSED" }) }, AuthzDecision.AUTHZ_DECISION_ERROR, "ECONNREFUSED", "UNAVAILABLE"],
-    ["an error without a code, by its class name", { ...base, allowed: false, error: new TypeError("secret in message") }, AuthzDecision.AUTHZ_DECISION_ERROR, "TypeError", "UNAVAILABLE"],
-    ["a timeout", { ...base, allowed: false, error: new Error("slow"), reason: "timeout" }, AuthzDecision.AUTHZ_DECISION_ERROR, "timeout", "DEADLINE_EXCEEDED"],
-    ["an unresolvable object id", { ...base, objectId: "", allowed: false, error: "unresolved", reason: "object_id_unresolved" }, AuthzDecision.AUTHZ_DECISION_ERROR, "object_id_unresolved", "INVALID_ARGUMENT"],
-    ["a status given by the authz layer", { ...base, allowed: false, statusCode: 16 }, AuthzDecision.AUTHZ_DECISION_DENIED, "", "UNAUTHENTICATED"],
+    [
+      "denied for an anonymous caller",
+      { ...base, objectId: "", allowed: false, reason: "anonymous" },
+      AuthzDecision.AUTHZ_DECISION_DENIED,
+      "anonymous",
+      "PERMISSION_DENIED",
+    ],
+    [
+      "no rule",
+      { ...base, allowed: false, noRule: true },
+      AuthzDecision.AUTHZ_DECISION_NO_RULE,
+      "",
+      "PERMISSION_DENIED",
+    ],
+    [
+      "an engine error even when allowed is true",
+      { ...base, allowed: true, error: Object.assign(new Error("token=abc"), { code: "ECONNREFUSED" }) },
+      AuthzDecision.AUTHZ_DECISION_ERROR,
+      "ECONNREFUSED",
+      "UNAVAILABLE",
+    ],
+    [
+      "an error without a code, by its class name",
+      { ...base, allowed: false, error: new TypeError("secret in message") },
+      AuthzDecision.AUTHZ_DECISION_ERROR,
+      "TypeError",
+      "UNAVAILABLE",
+    ],
+    [
+      "a timeout",
+      { ...base, allowed: false, error: new Error("slow"), reason: "timeout" },
+      AuthzDecision.AUTHZ_DECISION_ERROR,
+      "timeout",
+      "DEADLINE_EXCEEDED",
+    ],
+    [
+      "an unresolvable object id",
+      { ...base, objectId: "", allowed: false, error: "unresolved", reason: "object_id_unresolved" },
+      AuthzDecision.AUTHZ_DECISION_ERROR,
+      "object_id_unresolved",
+      "INVALID_ARGUMENT",
+    ],
+    [
+      "a status given by the authz layer",
+      { ...base, allowed: false, statusCode: 16 },
+      AuthzDecision.AUTHZ_DECISION_DENIED,
+      "",
+      "UNAUTHENTICATED",
+    ],
   ])("maps %s", (_name, check, decision, errorReason, code) => {
     const { recorder, memory } = fixedRecorder();
     recorder.authzObserver()(check);
     const [event] = memory.events;
     expect(event?.detail).toStrictEqual({
       $case: "authz",
-      value: { relation: "viewer", objectType: "project", objectId: check.objectId, decision, cacheHit: false, errorReason, storeId: "", modelId: "" },
+      value: {
+        relation: "viewer",
+        objectType: "project",
+        objectId: check.objectId,
+        decision,
+        cacheHit: false,
+        errorReason,
+        storeId: "",
+        modelId: "",
+      },
     });
-    expect(event?.result).toStrictEqual({ success: decision === AuthzDecision.AUTHZ_DECISION_ALLOWED, code, message: "" });
+    expect(event?.result).toStrictEqual({
+      success: decision === AuthzDecision.AUTHZ_DECISION_ALLOWED,
+      code,
+      message: "",
+    });
     expect(JSON.stringify(event)).not.toMatch(/token=abc|secret in message/);
   });
 
@@ -319,9 +425,42 @@ describe("observers", () => {
     observe({ method: "jwt", success: false, failureReason: "wrong_audience" });
     observe({ method: "mtls", success: false });
     expect(memory.events.map((e) => [e.actor?.id, e.actor?.type, e.detail])).toStrictEqual([
-      ["alice", ActorType.ACTOR_TYPE_USER, { $case: "authn", value: { method: "jwt", success: true, failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED } }],
-      ["anonymous", ActorType.ACTOR_TYPE_ANONYMOUS, { $case: "authn", value: { method: "jwt", success: false, failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_WRONG_AUDIENCE } }],
-      ["anonymous", ActorType.ACTOR_TYPE_ANONYMOUS, { $case: "authn", value: { method: "mtls", success: false, failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_ERROR } }],
+      [
+        "alice",
+        ActorType.ACTOR_TYPE_USER,
+        {
+          $case: "authn",
+          value: {
+            method: "jwt",
+            success: true,
+            failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED,
+          },
+        },
+      ],
+      [
+        "anonymous",
+        ActorType.ACTOR_TYPE_ANONYMOUS,
+        {
+          $case: "authn",
+          value: {
+            method: "jwt",
+            success: false,
+            failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_WRONG_AUDIENCE,
+          },
+        },
+      ],
+      [
+        "anonymous",
+        ActorType.ACTOR_TYPE_ANONYMOUS,
+        {
+          $case: "authn",
+          value: {
+            method: "mtls",
+            success: false,
+            failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_ERROR,
+          },
+        },
+      ],
     ]);
   });
 });
@@ -330,32 +469,80 @@ describe("bad record input", () => {
   it.each([
     ["recordAuthnResult", "not an object", "recordAuthnResult: input must be an object"],
     ["recordAuthnResult", { method: "", success: true }, "recordAuthnResult: method must not be empty"],
-    ["recordAuthnResult", { method: "jwt", success: false }, "recordAuthnResult: failureReason is required when success is false"],
-    ["recordAuthnResult", { method: "jwt", success: false, failureReason: "stolen" }, "recordAuthnResult: failureReason must be one of missing, malformed, bad_signature, expired, not_yet_valid, wrong_issuer, wrong_audience, unknown_key, disallowed_algorithm, error, got a string of length 6"],
-    ["recordAuthzDecision", { relation: "viewer", objectType: "project", objectId: "p" }, "recordAuthzDecision: decision must be one of allowed, denied, no_rule, error, got undefined"],
-    ["recordAuthzDecision", { objectType: "project", objectId: "p", decision: "allowed" }, "recordAuthzDecision: relation must be a string, got undefined"],
+    [
+      "recordAuthnResult",
+      { method: "jwt", success: false },
+      "recordAuthnResult: failureReason is required when success is false",
+    ],
+    [
+      "recordAuthnResult",
+      { method: "jwt", success: false, failureReason: "stolen" },
+      "recordAuthnResult: failureReason must be one of missing, malformed, bad_signature, expired, not_yet_valid, wrong_issuer, wrong_audience, unknown_key, disallowed_algorithm, error, got a string of length 6",
+    ],
+    [
+      "recordAuthzDecision",
+      { relation: "viewer", objectType: "project", objectId: "p" },
+      "recordAuthzDecision: decision must be one of allowed, denied, no_rule, error, got undefined",
+    ],
+    [
+      "recordAuthzDecision",
+      { objectType: "project", objectId: "p", decision: "allowed" },
+      "recordAuthzDecision: relation must be a string, got undefined",
+    ],
     ["recordTupleChange", { tuples: [] }, "recordTupleChange: tuples must be a non-empty array"],
-    ["recordTupleChange", { tuples: [{ operation: "write", user: "u", relation: "r" }] }, "recordTupleChange: tuples[0].object must be a string, got undefined"],
-    ["recordResourceMutation", { mutation: "create", resourceType: "project" }, "recordResourceMutation: resourceId must be a string, got undefined"],
-    ["recordResourceMutation", { mutation: "create", resourceType: "project", resourceId: "p", actor: { id: 7 } }, "recordResourceMutation: actor.id must be a string, got number"],
-    ["recordResourceMutation", { mutation: "create", resourceType: "project", resourceId: "p", durationMs: Number.NaN }, "recordResourceMutation: durationMs must be a finite number >= 0, got number"],
-    ["recordResourceMutation", { mutation: "create", resourceType: "project", resourceId: "p", occurredAt: new Date("nope") }, "recordResourceMutation: occurredAt must be a valid Date, got an invalid Date"],
-    ["recordResourceMutation", { mutation: "create", resourceType: "project", resourceId: "p", requestId: 5 }, "recordResourceMutation: requestId must be a string, got number"],
-  ] as const)("%s refuses %j with a precise error and counts it, without throwing", (method, input, message) => {
-    const { recorder, memory, errors } = fixedRecorder();
-    const record = recorder[method] as (input: unknown) => string;
-    expect(record(input)).toBe("failed");
-    expect(memory.events).toHaveLength(0);
-    expect(errors).toHaveLength(1);
-    expect(errors[0]).toBeInstanceOf(AuditInputError);
-    expect(errors[0]?.message).toBe(message);
-    expect(recorder.stats().invalid).toBe(1);
-  });
+    [
+      "recordTupleChange",
+      { tuples: [{ operation: "write", user: "u", relation: "r" }] },
+      "recordTupleChange: tuples[0].object must be a string, got undefined",
+    ],
+    [
+      "recordResourceMutation",
+      { mutation: "create", resourceType: "project" },
+      "recordResourceMutation: resourceId must be a string, got undefined",
+    ],
+    [
+      "recordResourceMutation",
+      { mutation: "create", resourceType: "project", resourceId: "p", actor: { id: 7 } },
+      "recordResourceMutation: actor.id must be a string, got number",
+    ],
+    [
+      "recordResourceMutation",
+      { mutation: "create", resourceType: "project", resourceId: "p", durationMs: Number.NaN },
+      "recordResourceMutation: durationMs must be a finite number >= 0, got number",
+    ],
+    [
+      "recordResourceMutation",
+      { mutation: "create", resourceType: "project", resourceId: "p", occurredAt: new Date("nope") },
+      "recordResourceMutation: occurredAt must be a valid Date, got an invalid Date",
+    ],
+    [
+      "recordResourceMutation",
+      { mutation: "create", resourceType: "project", resourceId: "p", requestId: 5 },
+      "recordResourceMutation: requestId must be a string, got number",
+    ],
+  ] as const)(
+    "%s refuses %j with a precise error and counts it, without throwing",
+    (method, input, message) => {
+      const { recorder, memory, errors } = fixedRecorder();
+      const record = recorder[method] as (input: unknown) => string;
+      expect(record(input)).toBe("failed");
+      expect(memory.events).toHaveLength(0);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBeInstanceOf(AuditInputError);
+      expect(errors[0]?.message).toBe(message);
+      expect(recorder.stats().invalid).toBe(1);
+    },
+  );
 
   it("never echoes input values in errors", () => {
     const { recorder, errors } = fixedRecorder();
-    (recorder.recordAuthnResult as (input: unknown) => string)({ method: "jwt", success: "Bearer eyJhbGciOi.secret" });
-    expect(errors[0]?.message).toBe("recordAuthnResult: success must be a boolean, got a string of length 24");
+    (recorder.recordAuthnResult as (input: unknown) => string)({
+      method: "jwt",
+      success: "Bearer eyJhbGciOi.secret",
+    });
+    expect(errors[0]?.message).toBe(
+      "recordAuthnResult: success must be a boolean, got a string of length 24",
+    );
   });
 });
 
@@ -369,7 +556,9 @@ describe("delivery failures", () => {
       },
     };
     const recorder = createRecorder({ service: "s", emitters: [throwing], onError: (e) => errors.push(e) });
-    expect(recorder.recordResourceMutation({ mutation: "create", resourceType: "t", resourceId: "1" })).toBe("failed");
+    expect(recorder.recordResourceMutation({ mutation: "create", resourceType: "t", resourceId: "1" })).toBe(
+      "failed",
+    );
     expect(errors[0]).toBeInstanceOf(AuditEmitError);
     expect(recorder.stats()).toMatchObject({ failed: 1, accepted: 0 });
   });
@@ -389,7 +578,9 @@ describe("delivery failures", () => {
     const { recorder, memory } = fixedRecorder();
     recorder.recordResourceMutation({ mutation: "create", resourceType: "t", resourceId: "1" });
     expect((await recorder.close()).ok).toBe(true);
-    expect(recorder.recordResourceMutation({ mutation: "create", resourceType: "t", resourceId: "2" })).toBe("dropped");
+    expect(recorder.recordResourceMutation({ mutation: "create", resourceType: "t", resourceId: "2" })).toBe(
+      "dropped",
+    );
     expect(memory.events).toHaveLength(1);
     expect(recorder.stats()).toStrictEqual({
       recorded: { "authn.result": 0, "authz.decision": 0, "tuple.change": 0, "resource.mutation": 2 },
@@ -405,7 +596,9 @@ describe("delivery failures", () => {
     const first = createMemoryEmitter({ name: "first" });
     const second = createMemoryEmitter({ name: "second" });
     const recorder = createRecorder({ service: "s", emitters: [first, second] });
-    expect(recorder.recordResourceMutation({ mutation: "create", resourceType: "t", resourceId: "1" })).toBe("accepted");
+    expect(recorder.recordResourceMutation({ mutation: "create", resourceType: "t", resourceId: "1" })).toBe(
+      "accepted",
+    );
     expect(first.events).toHaveLength(1);
     expect(second.events).toStrictEqual(first.events);
     expect(recorder.stats().emitter.sinks?.map((s) => [s.name, s.emitted])).toStrictEqual([
@@ -422,11 +615,31 @@ describe("delivery failures", () => {
 describe("createRecorder options", () => {
   it.each([
     ["no options", undefined, "createRecorder: options must be an object with `service` and `emitters`"],
-    ["an empty service", { service: " ", emitters: [{ kind: "noop" }] }, "createRecorder: `service` must be a non-empty string"],
-    ["no emitters", { service: "s" }, 'createRecorder: `emitters` must list at least one emitter (use { kind: "noop" } to discard events on purpose)'],
-    ["an unknown emitter kind", { service: "s", emitters: [{ kind: "noop" }, { kind: "kafka" }] }, 'createRecorder: emitters[1]: unknown kind "kafka"; known kinds: log, noop'],
-    ["a log emitter without logger", { service: "s", emitters: [{ kind: "log" }] }, "createRecorder: emitters[0]: log emitter: needs a pino `logger` or a `destination` (path, fd or stream)"],
-    ["a non-function clock", { service: "s", emitters: [{ kind: "noop" }], now: 5 }, "createRecorder: `now` must be a function"],
+    [
+      "an empty service",
+      { service: " ", emitters: [{ kind: "noop" }] },
+      "createRecorder: `service` must be a non-empty string",
+    ],
+    [
+      "no emitters",
+      { service: "s" },
+      'createRecorder: `emitters` must list at least one emitter (use { kind: "noop" } to discard events on purpose)',
+    ],
+    [
+      "an unknown emitter kind",
+      { service: "s", emitters: [{ kind: "noop" }, { kind: "kafka" }] },
+      'createRecorder: emitters[1]: unknown kind "kafka"; known kinds: log, noop',
+    ],
+    [
+      "a log emitter without logger",
+      { service: "s", emitters: [{ kind: "log" }] },
+      "createRecorder: emitters[0]: log emitter: needs a pino `logger` or a `destination` (path, fd or stream)",
+    ],
+    [
+      "a non-function clock",
+      { service: "s", emitters: [{ kind: "noop" }], now: 5 },
+      "createRecorder: `now` must be a function",
+    ],
   ])("throws a clear AuditConfigError for %s", (_name, options, message) => {
     const create = createRecorder as (options: unknown) => unknown;
     expect(() => create(options)).toThrow(AuditConfigError);

@@ -43,7 +43,11 @@ describe("createAuditScope", () => {
   });
 
   it("generates a request id when the call has none", () => {
-    const scope = createAuditScope({ operation: "/a.B/C", metadata: new Metadata(), generateRequestId: () => "gen-1" });
+    const scope = createAuditScope({
+      operation: "/a.B/C",
+      metadata: new Metadata(),
+      generateRequestId: () => "gen-1",
+    });
     expect(scope.requestId).toBe("gen-1");
     const generated = createAuditScope({ operation: "/a.B/C" }).requestId;
     expect(generated).toMatch(/^[0-9a-f-]{36}$/);
@@ -69,13 +73,19 @@ describe("createAuditScope", () => {
 
   it("keeps a request id of exactly 128 visible characters and uses the first of repeated values", () => {
     const long = "r".repeat(128);
-    expect(createAuditScope({ operation: "/a.B/C", metadata: rawMetadata({ "x-request-id": [long, "b"] }) }).requestId).toBe(long);
+    expect(
+      createAuditScope({ operation: "/a.B/C", metadata: rawMetadata({ "x-request-id": [long, "b"] }) })
+        .requestId,
+    ).toBe(long);
   });
 
   it("ignores binary values and metadata objects that throw", () => {
     const binary = createAuditScope({
       operation: "/a.B/C",
-      metadata: rawMetadata({ "x-request-id": [Buffer.from("abc")], traceparent: [Buffer.from(TRACEPARENT)] }),
+      metadata: rawMetadata({
+        "x-request-id": [Buffer.from("abc")],
+        traceparent: [Buffer.from(TRACEPARENT)],
+      }),
       generateRequestId: () => "gen-3",
     });
     expect([binary.requestId, binary.traceId]).toStrictEqual(["gen-3", ""]);
@@ -84,7 +94,10 @@ describe("createAuditScope", () => {
         throw new Error("broken");
       },
     };
-    expect(createAuditScope({ operation: "/a.B/C", metadata: throwing, generateRequestId: () => "gen-4" }).requestId).toBe("gen-4");
+    expect(
+      createAuditScope({ operation: "/a.B/C", metadata: throwing, generateRequestId: () => "gen-4" })
+        .requestId,
+    ).toBe("gen-4");
   });
 });
 
@@ -108,7 +121,15 @@ describe("runInAuditScope", () => {
         runInAuditScope(createAuditScope({ operation: `/a.B/C${i}` }), async () => {
           const scope = currentAuditScope();
           if (scope === undefined) throw new Error("no scope");
-          scope.actor = { id: `user-${i}`, type: ActorType.ACTOR_TYPE_USER, displayName: "", email: "", subject: "", clientId: "", realm: "" };
+          scope.actor = {
+            id: `user-${i}`,
+            type: ActorType.ACTOR_TYPE_USER,
+            displayName: "",
+            email: "",
+            subject: "",
+            clientId: "",
+            realm: "",
+          };
           await sleep(Math.random() * 5);
           return `${currentAuditScope()?.operation} ${currentActor()?.id}`;
         }),

@@ -1,0 +1,117 @@
+import type {
+  MethodDefinition,
+  ServerDuplexStream,
+  ServerReadableStream,
+  ServerUnaryCall,
+  ServerWritableStream,
+  ServiceDefinition,
+  sendUnaryData,
+  UntypedHandleCall,
+  UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { status as Status } from "@grpc/grpc-js";
+import { AuditConfigError } from "../errors/index.js";
+
+/** The async handler of one method: unary and client-streaming handlers resolve to the response. */
+export type AsyncHandler<M> = M extends MethodDefinition<infer Req, infer Res> & {
+  requestStream: infer ClientStreams;
+  responseStream: infer ServerStreams;
+}
+  ? ServerStreams extends true
+    ? ClientStreams extends true
+      ? (call: ServerDuplexStream<Req, Res>) => Promise<void>
+      : (call: ServerWritableStream<Req, Res>) => Promise<void>
+    : ClientStreams extends true
+      ? (call: ServerReadableStream<Req, Res>) => Promise<Res>
+      : (call: ServerUnaryCall<Req, Res>) => Promise<Res>
+  : never;
+
+/** Async handlers for every method of a service definition (such as ts-proto's `ProjectServiceService`). */
+export type AsyncServiceImplementation<S extends ServiceDefinition> = { [K in keyof S]: AsyncHandler<S[K]> };
+
+type AnyAsyncHandler = (call: unknown) => Promise<unknown>;
+
+/** A gRPC error status to throw from an async handler: `code` is a grpc-js `status` value. */
+export interface StatusError {
+  code: number;
+  details?: string;
+  message?: string;
+}
+
+/** Message sent for errors that carry no gRPC status code, so internal details never reach the client. */
+export const INTERNAL_ERROR_MESSAGE = "internal error";
+
+/**
+ * Adapts async handlers to grpc-js. grpc-js ignores the promise a handler returns, so a rejected
+ * promise leaves the call hanging until its deadline; here it becomes a status instead: errors with a
+ * gRPC `code` keep their code and `details` (or message), any other error becomes INTERNAL with the
+ * fixed message "internal error". Stream handlers that resolve without ending the stream get it ended.
+ *
+ * ```ts
+ * server.addService(ProjectServiceService, asyncService(ProjectServiceService, {
+ *   async createProject(call) { return { id: "p-1", name: call.request.name, ownerId: "" }; },
+ *   async archiveProject(call) { call.write({ projectId: call.request.projectId, percent: 100 }); },
+ * }));
+ * ```
+ */
+export function asyncService<S extends ServiceDefinition>(
+  definition: S,
+  handlers: AsyncServiceImplementation<S>,
+): UntypedServiceImplementation {
+  const implementation: UntypedServiceImplementation = {};
+  for (const [name, handler] of Object.entries(handlers as Record<string, AnyAsyncHandler>)) {
+    const method = definition[name];
+    if (method === undefined) {
+      throw new AuditConfigError(`asyncService: the service has no method "${name}"`);
+    }
+    if (typeof handler !== "function")
+      throw new AuditConfigError(`asyncService: handler "${name}" must be a function`);
+    implementation[name] = method.responseStream ? adaptStreaming(handler) : adaptUnary(handler);
+  }
+  return implementation;
+}
+
+function adaptUnary(handler: AnyAsyncHandler): UntypedHandleCall {
+  return (
+    call: ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown>,
+    callback: sendUnaryData<unknown>,
+  ) => {
+    run(handler, call).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(toStatusError(error)),
+    );
+  };
+}
+
+function adaptStreaming(handler: AnyAsyncHandler): UntypedHandleCall {
+  return (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
+    run(handler, call).then(
+      () => {
+        if (!call.writableEnded) call.end();
+      },
+      (error: unknown) => call.emit("error", toStatusError(error)),
+    );
+  };
+}
+
+/** Calls the handler so that a synchronous throw becomes a rejection too. */
+async function run(handler: AnyAsyncHandler, call: unknown): Promise<unknown> {
+  return handler(call);
+}
+
+/** The status an error thrown by a handler ends the call with. */
+export function toStatusError(error: unknown): StatusError & { message: string } {
+  if (typeof error === "object" && error !== null) {
+    const { code, details, message } = error as Partial<StatusError>;
+    if (
+      typeof code === "number" &&
+      Number.isInteger(code) &&
+      code > Status.OK &&
+      code <= Status.UNAUTHENTICATED
+    ) {
+      const text = typeof details === "string" ? details : typeof message === "string" ? message : "";
+      return { code, details: text, message: text };
+    }
+  }
+  return { code: Status.INTERNAL, details: INTERNAL_ERROR_MESSAGE, message: INTERNAL_ERROR_MESSAGE };
+}

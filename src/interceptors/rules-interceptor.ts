@@ -1,0 +1,138 @@
+import { ServerInterceptingCall, type ServerInterceptor, status as Status } from "@grpc/grpc-js";
+import { AuditConfigError } from "../errors/index.js";
+import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
+import { type AuditScope, currentAuditScope, runInAuditScope } from "../recorder/scope.js";
+import type { AuditRule, RuleTable } from "../rules/rule.js";
+import { mergeRuleTables } from "../rules/rule-table.js";
+
+/** Options of `createRulesInterceptor`. */
+export interface RulesInterceptorOptions {
+  /** Records the events. */
+  recorder: Pick<Recorder, "recordResourceMutation">;
+  /** Generated rule tables (`auditRules` of each `_audit.ts` file); merged by method path. */
+  rules: RuleTable | readonly RuleTable[];
+  /**
+   * Default "open": audit never changes the call's outcome. "closed": a call whose event is not
+   * accepted ends with UNAVAILABLE "audit unavailable" instead of its own status. The handler has
+   * already run by then; nothing is rolled back.
+   */
+  failMode?: "open" | "closed";
+}
+
+/** Status message sent instead of the call's own status when a fail-closed event is not accepted. */
+export const AUDIT_UNAVAILABLE_MESSAGE = "audit unavailable";
+
+/**
+ * Records a RESOURCE_MUTATION event for every call of a method that has a rule, exactly once, when the
+ * call ends: at its status, or — for a client cancel or an expired deadline, which never reach
+ * `sendStatus` — when grpc-js reports the cancel, as CANCELLED or DEADLINE_EXCEEDED. The target id is
+ * read from the first request and first response message. Methods without a rule pass through.
+ */
+export function createRulesInterceptor(options: RulesInterceptorOptions): ServerInterceptor {
+  const { recorder, failMode = "open" } = options ?? {};
+  if (typeof recorder?.recordResourceMutation !== "function") {
+    throw new AuditConfigError("rules interceptor: `recorder` must be a Recorder");
+  }
+  if (failMode !== "open" && failMode !== "closed") {
+    throw new AuditConfigError(
+      `rules interceptor: failMode must be "open" or "closed", got ${String(failMode)}`,
+    );
+  }
+  const rules = mergeRuleTables(options.rules);
+
+  return (methodDescriptor, call) => {
+    const rule = rules.get(methodDescriptor.path);
+    if (rule === undefined) return new ServerInterceptingCall(call);
+    const audit = new CallAudit(rule, recorder);
+    return new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            audit.scope = currentAuditScope();
+            nextMetadata(metadata);
+          },
+          onReceiveMessage: (message, nextMessage) => {
+            audit.seeRequest(message);
+            nextMessage(message);
+          },
+          onCancel: () => {
+            // Fires after every call; only a call that never sent a status is recorded here.
+            audit.end(isPast(call.getDeadline()) ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, "");
+          },
+        }),
+      sendMessage: (message, nextMessage) => {
+        audit.seeResponse(message);
+        nextMessage(message);
+      },
+      sendStatus: (status, nextStatus) => {
+        const outcome = audit.end(status.code, status.details ?? "");
+        if (failMode === "closed" && outcome !== undefined && outcome !== "accepted") {
+          nextStatus({
+            code: Status.UNAVAILABLE,
+            details: AUDIT_UNAVAILABLE_MESSAGE,
+            metadata: status.metadata ?? null,
+          });
+        } else {
+          nextStatus(status);
+        }
+      },
+    });
+  };
+}
+
+/** What the interceptor keeps of one call until it ends. */
+class CallAudit {
+  scope: AuditScope | undefined;
+  private request: unknown;
+  private response: unknown;
+  private seenRequest = false;
+  private seenResponse = false;
+  private ended = false;
+
+  constructor(
+    private readonly rule: AuditRule,
+    private readonly recorder: Pick<Recorder, "recordResourceMutation">,
+  ) {}
+
+  seeRequest(message: unknown): void {
+    if (this.seenRequest) return;
+    this.seenRequest = true;
+    this.request = message;
+  }
+
+  seeResponse(message: unknown): void {
+    if (this.seenResponse) return;
+    this.seenResponse = true;
+    this.response = message;
+  }
+
+  /** Records the call's end once; returns undefined when nothing was recorded. */
+  end(code: number, details: string): RecordOutcome | undefined {
+    if (this.ended) return undefined;
+    this.ended = true;
+    if (code !== Status.OK && !this.rule.recordOnError) return undefined;
+    const input = {
+      mutation: this.rule.mutation,
+      resourceType: this.rule.targetType,
+      resourceId: this.targetId(),
+      operation: this.rule.method,
+      result: { success: code === Status.OK, code, message: code === Status.OK ? "" : details },
+    };
+    const record = () => this.recorder.recordResourceMutation(input);
+    return this.scope === undefined ? record() : runInAuditScope(this.scope, record);
+  }
+
+  private targetId(): string {
+    try {
+      const id = this.rule.targetId(this.request, this.response);
+      return typeof id === "string" ? id : "";
+    } catch {
+      return ""; // generated extractors never throw; a hand-written one must not break the call
+    }
+  }
+}
+
+function isPast(deadline: Date | number): boolean {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) && Date.now() >= ms;
+}
