@@ -47,6 +47,9 @@ export const INTERNAL_ERROR_MESSAGE = "internal error";
  * gRPC `code` keep their code and `details` (or message), any other error becomes INTERNAL with the
  * fixed message "internal error". Stream handlers that resolve without ending the stream get it ended.
  *
+ * In bidi handlers read with `call.iterator({ destroyOnReturn: false })`: a plain `for await (… of call)`
+ * destroys the duplex stream when reading ends, after which no status can be sent and the call hangs.
+ *
  * ```ts
  * server.addService(ProjectServiceService, asyncService(ProjectServiceService, {
  *   async createProject(call) { return { id: "p-1", name: call.request.name, ownerId: "" }; },

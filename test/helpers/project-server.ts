@@ -1,0 +1,165 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import {
+  type CallOptions,
+  credentials,
+  type Metadata,
+  Server,
+  ServerCredentials,
+  type ServerInterceptor,
+  type ServerWritableStream,
+  type ServiceError,
+  status,
+} from "@grpc/grpc-js";
+import {
+  type ArchiveProgress,
+  type ArchiveProjectRequest,
+  type Member,
+  type Project,
+  ProjectServiceClient,
+  ProjectServiceService,
+} from "../../src/gen/example/v1/projects.js";
+import { asyncService } from "../../src/interceptors/async-service.js";
+import { type AuditScope, currentAuditScope } from "../../src/recorder/scope.js";
+
+/** A running example ProjectService on 127.0.0.1 and a client connected to it. */
+export interface ProjectServer {
+  client: ProjectServiceClient;
+  port: number;
+  /** The audit scope each handler saw, in call order (undefined when it saw none). */
+  seenScopes: (AuditScope | undefined)[];
+  close(): Promise<void>;
+}
+
+/**
+ * Project names that make CreateProject misbehave, so tests can drive every way a call ends:
+ * "exists" → ALREADY_EXISTS, "crash" → a plain Error (INTERNAL), "slow" → answers after 1.5 s.
+ * UpdateProject of project "missing" → NOT_FOUND.
+ * ArchiveProject of "hang" never ends until the client cancels; of "boom" it rejects after one message.
+ */
+export async function startProjectServer(interceptors: ServerInterceptor[]): Promise<ProjectServer> {
+  const server = new Server({ interceptors });
+  const seenScopes: (AuditScope | undefined)[] = [];
+  let nextProject = 0;
+  let nextMember = 41;
+  const see = () => seenScopes.push(currentAuditScope());
+
+  server.addService(
+    ProjectServiceService,
+    asyncService(ProjectServiceService, {
+      async createProject(call) {
+        see();
+        const { name } = call.request;
+        if (name === "exists") throw { code: status.ALREADY_EXISTS, details: "project exists" };
+        if (name === "crash") throw new Error("db password=hunter2 refused");
+        if (name === "slow") await sleep(1500);
+        return { id: `p-${++nextProject}`, name, ownerId: currentAuditScope()?.actor?.id ?? "" };
+      },
+      async getProject(call) {
+        see();
+        return { id: call.request.id, name: "read", ownerId: "" };
+      },
+      async updateProject(call) {
+        see();
+        if (call.request.project?.id === "missing")
+          throw { code: status.NOT_FOUND, details: "no such project" };
+        await sleep(1); // the scope must survive awaits in the handler
+        see();
+        return call.request.project ?? { id: "", name: "", ownerId: "" };
+      },
+      async deleteProject() {
+        see();
+        return {};
+      },
+      async addMember(call) {
+        see();
+        return {
+          memberId: ++nextMember,
+          projectId: call.request.projectId,
+          userId: call.request.userId,
+          role: call.request.role,
+        };
+      },
+      async removeMember(call) {
+        see();
+        if (call.request.memberId === 0) throw { code: status.NOT_FOUND, details: "no such member" };
+        return {};
+      },
+      async archiveProject(call) {
+        see();
+        if (call.request.projectId === "boom") {
+          await writeProgress(call, 10);
+          throw { code: status.FAILED_PRECONDITION, details: "project is locked" };
+        }
+        if (call.request.projectId === "hang") {
+          await new Promise((resolve) => call.once("cancelled", resolve));
+          return;
+        }
+        await writeProgress(call, 50);
+        await writeProgress(call, 100);
+      },
+      async importMembers(call) {
+        const added: string[] = [];
+        let projectId = "";
+        for await (const message of call) {
+          see();
+          projectId ||= message.projectId;
+          added.push(message.userId);
+        }
+        return { projectId, imported: added.length };
+      },
+      async syncMembers(call) {
+        // A plain `for await` would destroy the duplex stream when reading ends, and no status could follow.
+        for await (const change of call.iterator({ destroyOnReturn: false })) {
+          see();
+          const member: Member | undefined = change.member;
+          call.write({ memberId: member?.memberId ?? 0, applied: member !== undefined });
+        }
+      },
+      async listMembers() {
+        see();
+      },
+    }),
+  );
+
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, boundPort) =>
+      error ? reject(error) : resolve(boundPort),
+    ),
+  );
+  const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+
+  return {
+    client,
+    port,
+    seenScopes,
+    async close() {
+      client.close();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+  };
+}
+
+function writeProgress(call: ServerWritableStream<ArchiveProjectRequest, ArchiveProgress>, percent: number) {
+  return new Promise<void>((resolve) =>
+    call.write({ projectId: call.request.projectId, percent }, () => resolve()),
+  );
+}
+
+/** Calls a unary client method (bound to its client) and resolves to [error, response]. */
+export function unary<Req, Res>(
+  method: (
+    request: Req,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Res) => void,
+  ) => unknown,
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions> = {},
+): Promise<[ServiceError | null, Res | undefined]> {
+  return new Promise((resolve) => {
+    method(request, metadata, options, (error, response) => resolve([error, error ? undefined : response]));
+  });
+}
+
+export type { Project };

@@ -1,0 +1,406 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { Metadata, ServerInterceptingCall, type ServerInterceptor, status } from "@grpc/grpc-js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
+import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
+import { ANONYMOUS_ACTOR } from "../../src/event/builders.js";
+import { type AuditEvent, EventType, MutationType } from "../../src/gen/grpcaudit/v1/event.js";
+import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
+import { createRecorder } from "../../src/recorder/recorder.js";
+import { auditRules } from "../helpers/example-rules.js";
+import { type ProjectServer, startProjectServer, unary } from "../helpers/project-server.js";
+import { FIXED_TIME } from "../helpers/recorder.js";
+
+const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+const SPAN_ID = "00f067aa0ba902b7";
+
+function callMetadata(requestId: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set("x-request-id", requestId);
+  metadata.set("traceparent", `00-${TRACE_ID}-${SPAN_ID}-01`);
+  return metadata;
+}
+
+/** The event the rules interceptor should record for one call (duration and peer vary per run). */
+function mutationEvent(
+  eventId: string,
+  method: string,
+  requestId: string,
+  mutation: MutationType,
+  target: { type: string; id: string },
+  result: { success: boolean; code: string; message: string },
+): AuditEvent {
+  return {
+    eventId,
+    eventType: EventType.EVENT_TYPE_RESOURCE_MUTATION,
+    schemaVersion: 1,
+    occurredAt: FIXED_TIME,
+    service: "projects",
+    operation: `/example.v1.ProjectService/${method}`,
+    actor: ANONYMOUS_ACTOR,
+    target: { ...target, name: "" },
+    result,
+    traceId: TRACE_ID,
+    spanId: SPAN_ID,
+    requestId,
+    peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) as unknown as string,
+    duration: { seconds: 0, nanos: expect.any(Number) as unknown as number },
+    detail: {
+      $case: "resourceMutation",
+      value: { mutation, resourceType: target.type, resourceId: target.id },
+    },
+  };
+}
+
+const OK = { success: true, code: "OK", message: "" };
+
+describe("rules interceptor over real gRPC", () => {
+  const memory = createMemoryEmitter();
+  let nextId = 0;
+  const recorder = createRecorder({
+    service: "projects",
+    emitters: [memory],
+    now: () => FIXED_TIME,
+    newEventId: () => `evt-${++nextId}`,
+  });
+  let server: ProjectServer;
+
+  beforeAll(async () => {
+    server = await startProjectServer(createAuditInterceptors({ recorder, rules: [auditRules] }));
+  });
+  afterAll(() => server.close());
+  afterEach(() => {
+    memory.clear();
+    server.seenScopes.length = 0;
+    nextId = 0;
+  });
+
+  /** Waits for the call's one event, then makes sure no second one follows (onCancel fires after every call). */
+  async function onlyEvent(): Promise<AuditEvent> {
+    const [event] = await memory.waitForCount(1);
+    await sleep(50);
+    expect(memory.events).toHaveLength(1);
+    if (event === undefined) throw new Error("no event");
+    return event;
+  }
+
+  it("records a unary create with the target id from the response and the call's context", async () => {
+    const [error, project] = await unary(
+      server.client.createProject.bind(server.client),
+      { name: "apollo" },
+      callMetadata("req-create"),
+    );
+    expect(error).toBeNull();
+    expect(await onlyEvent()).toStrictEqual(
+      mutationEvent(
+        "evt-1",
+        "CreateProject",
+        "req-create",
+        MutationType.MUTATION_TYPE_CREATE,
+        { type: "project", id: project?.id ?? "?" },
+        OK,
+      ),
+    );
+  });
+
+  it("lets the handler see the scope, also after an await", async () => {
+    await unary(
+      server.client.updateProject.bind(server.client),
+      { project: { id: "p-9", name: "x", ownerId: "" } },
+      callMetadata("req-update"),
+    );
+    expect(server.seenScopes.map((s) => [s?.operation, s?.requestId, s?.traceId])).toStrictEqual([
+      ["/example.v1.ProjectService/UpdateProject", "req-update", TRACE_ID],
+      ["/example.v1.ProjectService/UpdateProject", "req-update", TRACE_ID],
+    ]);
+    expect((await onlyEvent()).target).toStrictEqual({ type: "project", id: "p-9", name: "" });
+  });
+
+  it("reads integer ids as decimal strings from request and response", async () => {
+    const [, member] = await unary(
+      server.client.addMember.bind(server.client),
+      { projectId: "p-1", userId: "bob", role: "viewer" },
+      callMetadata("req-add"),
+    );
+    expect((await onlyEvent()).target?.id).toBe(String(member?.memberId));
+    memory.clear();
+    await unary(
+      server.client.removeMember.bind(server.client),
+      { projectId: "p-1", memberId: 9 },
+      callMetadata("req-remove"),
+    );
+    expect((await onlyEvent()).target?.id).toBe("9");
+  });
+
+  it("records a handler error with its status when record_on_error is set", async () => {
+    const [error] = await unary(
+      server.client.createProject.bind(server.client),
+      { name: "exists" },
+      callMetadata("req-exists"),
+    );
+    expect(error?.code).toBe(status.ALREADY_EXISTS);
+    expect(await onlyEvent()).toStrictEqual(
+      mutationEvent(
+        "evt-1",
+        "CreateProject",
+        "req-exists",
+        MutationType.MUTATION_TYPE_CREATE,
+        { type: "project", id: "" },
+        {
+          success: false,
+          code: "ALREADY_EXISTS",
+          message: "project exists",
+        },
+      ),
+    );
+  });
+
+  it("turns a thrown plain error into INTERNAL without leaking its message", async () => {
+    const [error] = await unary(
+      server.client.createProject.bind(server.client),
+      { name: "crash" },
+      callMetadata("req-crash"),
+    );
+    expect([error?.code, error?.details]).toStrictEqual([status.INTERNAL, "internal error"]);
+    const event = await onlyEvent();
+    expect(event.result).toStrictEqual({ success: false, code: "INTERNAL", message: "internal error" });
+    expect(JSON.stringify(event)).not.toContain("hunter2");
+  });
+
+  it("does not record a failed call when record_on_error is not set", async () => {
+    const [error] = await unary(
+      server.client.updateProject.bind(server.client),
+      { project: { id: "missing", name: "", ownerId: "" } },
+      callMetadata("req-missing"),
+    );
+    expect(error?.code).toBe(status.NOT_FOUND);
+    await sleep(100);
+    expect(memory.events).toHaveLength(0);
+  });
+
+  it("records nothing for a disabled method", async () => {
+    const [error] = await unary(
+      server.client.getProject.bind(server.client),
+      { id: "p-1" },
+      callMetadata("req-get"),
+    );
+    expect(error).toBeNull();
+    await sleep(100);
+    expect(memory.events).toHaveLength(0);
+    expect(server.seenScopes[0]?.requestId).toBe("req-get");
+  });
+
+  it("records a server-streaming call once, after its last message", async () => {
+    const stream = server.client.archiveProject({ projectId: "p-3" }, callMetadata("req-archive"));
+    const progress: number[] = [];
+    for await (const message of stream) progress.push(message.percent);
+    expect(progress).toStrictEqual([50, 100]);
+    expect(await onlyEvent()).toStrictEqual(
+      mutationEvent(
+        "evt-1",
+        "ArchiveProject",
+        "req-archive",
+        MutationType.MUTATION_TYPE_UPDATE,
+        { type: "project", id: "p-3" },
+        OK,
+      ),
+    );
+  });
+
+  it("turns a rejected streaming handler into a status instead of a hung call", async () => {
+    const stream = server.client.archiveProject({ projectId: "boom" }, callMetadata("req-boom"));
+    const progress: number[] = [];
+    const error = await new Promise<{ code?: number; details?: string }>((resolve) => {
+      stream.on("data", (m: { percent: number }) => progress.push(m.percent));
+      stream.on("error", resolve);
+    });
+    expect([progress, error.code, error.details]).toStrictEqual([
+      [10],
+      status.FAILED_PRECONDITION,
+      "project is locked",
+    ]);
+    expect((await onlyEvent()).result).toStrictEqual({
+      success: false,
+      code: "FAILED_PRECONDITION",
+      message: "project is locked",
+    });
+  });
+
+  it("records a client-streaming call with the target id from its response", async () => {
+    const response = await new Promise((resolve, reject) => {
+      const call = server.client.importMembers(callMetadata("req-import"), (error, value) =>
+        error ? reject(error) : resolve(value),
+      );
+      for (const userId of ["a", "b", "c"]) call.write({ projectId: "p-4", userId, role: "viewer" });
+      call.end();
+    });
+    expect(response).toStrictEqual({ projectId: "p-4", imported: 3 });
+    expect(await onlyEvent()).toStrictEqual(
+      mutationEvent(
+        "evt-1",
+        "ImportMembers",
+        "req-import",
+        MutationType.MUTATION_TYPE_UPDATE,
+        { type: "project", id: "p-4" },
+        OK,
+      ),
+    );
+    expect(server.seenScopes.map((s) => s?.requestId)).toStrictEqual([
+      "req-import",
+      "req-import",
+      "req-import",
+    ]);
+  });
+
+  it("records a bidi call with the target id from its first request", async () => {
+    const call = server.client.syncMembers(callMetadata("req-sync"));
+    const results: number[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      call.on("data", (r: { memberId: number }) => results.push(r.memberId));
+      call.on("end", resolve);
+      call.on("error", reject);
+    });
+    call.write({ member: { memberId: 7, projectId: "p-1", userId: "u", role: "editor" } });
+    call.write({ member: { memberId: 8, projectId: "p-1", userId: "v", role: "editor" } });
+    call.end();
+    await done;
+    expect(results).toStrictEqual([7, 8]);
+    expect(await onlyEvent()).toStrictEqual(
+      mutationEvent(
+        "evt-1",
+        "SyncMembers",
+        "req-sync",
+        MutationType.MUTATION_TYPE_UPDATE,
+        { type: "member", id: "7" },
+        OK,
+      ),
+    );
+  });
+
+  it("records a client cancel as CANCELLED", async () => {
+    const stream = server.client.archiveProject({ projectId: "hang" }, callMetadata("req-cancel"));
+    stream.on("error", () => {}); // the client sees its own cancel as an error
+    await expect.poll(() => server.seenScopes.length).toBe(1);
+    stream.cancel();
+    expect(await onlyEvent()).toStrictEqual(
+      mutationEvent(
+        "evt-1",
+        "ArchiveProject",
+        "req-cancel",
+        MutationType.MUTATION_TYPE_UPDATE,
+        { type: "project", id: "hang" },
+        {
+          success: false,
+          code: "CANCELLED",
+          message: "",
+        },
+      ),
+    );
+  });
+
+  it("records an expired deadline as DEADLINE_EXCEEDED, once, although the handler answers later", async () => {
+    const [error] = await unary(
+      server.client.createProject.bind(server.client),
+      { name: "slow" },
+      callMetadata("req-slow"),
+      {
+        deadline: Date.now() + 200,
+      },
+    );
+    expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
+    const [event] = await memory.waitForCount(1);
+    expect(event?.result).toStrictEqual({ success: false, code: "DEADLINE_EXCEEDED", message: "" });
+    await sleep(1600); // the handler answers after 1.5 s; that late status must not add an event
+    expect(memory.events).toHaveLength(1);
+  });
+
+  it("keeps 50 concurrent calls apart", async () => {
+    const calls = Array.from({ length: 50 }, (_, i) =>
+      unary(server.client.deleteProject.bind(server.client), { id: `p-${i}` }, callMetadata(`req-${i}`)),
+    );
+    await Promise.all(calls);
+    await memory.waitForCount(50);
+    const pairs = memory.events.map((e) => [e.requestId, e.target?.id]).sort();
+    expect(pairs).toStrictEqual(Array.from({ length: 50 }, (_, i) => [`req-${i}`, `p-${i}`]).sort());
+  });
+});
+
+describe("interceptor order", () => {
+  it("sees a rejection sent by a later interceptor, inside the call's scope", async () => {
+    const memory = createMemoryEmitter();
+    const recorder = createRecorder({ service: "projects", emitters: [memory] });
+    const reject: ServerInterceptor = (_method, call) =>
+      new ServerInterceptingCall(call, {
+        start: (next) =>
+          next({
+            onReceiveMetadata: () =>
+              call.sendStatus({ code: status.UNAUTHENTICATED, details: "no token", metadata: null }),
+          }),
+      });
+    const server = await startProjectServer([
+      ...createAuditInterceptors({ recorder, rules: auditRules }),
+      reject,
+    ]);
+    try {
+      const [error] = await unary(
+        server.client.createProject.bind(server.client),
+        { name: "x" },
+        callMetadata("req-rejected"),
+      );
+      expect(error?.code).toBe(status.UNAUTHENTICATED);
+      const [event] = await memory.waitForCount(1);
+      expect([event?.requestId, event?.traceId, event?.result]).toStrictEqual([
+        "req-rejected",
+        TRACE_ID,
+        { success: false, code: "UNAUTHENTICATED", message: "no token" },
+      ]);
+      expect(server.seenScopes).toHaveLength(0);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("failing emitter", () => {
+  const failing = { ...createNoopEmitter({ name: "down" }), emit: () => "failed" as const };
+
+  it("fail-open: the call succeeds and the failure is counted", async () => {
+    const recorder = createRecorder({ service: "projects", emitters: [failing] });
+    const server = await startProjectServer(createAuditInterceptors({ recorder, rules: auditRules }));
+    try {
+      const [error, project] = await unary(
+        server.client.createProject.bind(server.client),
+        { name: "a" },
+        new Metadata(),
+      );
+      expect(error).toBeNull();
+      expect(project?.name).toBe("a");
+      expect(recorder.stats().failed).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("fail-closed: the call ends with UNAVAILABLE 'audit unavailable'", async () => {
+    const recorder = createRecorder({ service: "projects", emitters: [failing] });
+    const server = await startProjectServer(
+      createAuditInterceptors({ recorder, rules: auditRules, failMode: "closed" }),
+    );
+    try {
+      const [error] = await unary(
+        server.client.createProject.bind(server.client),
+        { name: "a" },
+        new Metadata(),
+      );
+      expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "audit unavailable"]);
+      const [okError] = await unary(
+        server.client.getProject.bind(server.client),
+        { id: "p" },
+        new Metadata(),
+      );
+      expect(okError).toBeNull(); // methods without a rule are untouched
+    } finally {
+      await server.close();
+    }
+  });
+});
