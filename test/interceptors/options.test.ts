@@ -1,0 +1,62 @@
+import { status } from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
+import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
+import { ProjectServiceService } from "../../src/gen/example/v1/projects.js";
+import { asyncService, toStatusError } from "../../src/interceptors/async-service.js";
+import { createRulesInterceptor } from "../../src/interceptors/rules-interceptor.js";
+import { createRecorder } from "../../src/recorder/recorder.js";
+
+const recorder = createRecorder({ service: "s", emitters: [createNoopEmitter()] });
+
+describe("createRulesInterceptor options", () => {
+  it.each([
+    ["no recorder", { rules: {} }, "rules interceptor: `recorder` must be a Recorder"],
+    [
+      "a bad failMode",
+      { recorder, rules: {}, failMode: "maybe" },
+      'rules interceptor: failMode must be "open" or "closed", got maybe',
+    ],
+    ["a bad rule table", { recorder, rules: [5] }, "rules[0] must be a rule table"],
+  ])("throws for %s", (_name, options, message) => {
+    expect(() => createRulesInterceptor(options as never)).toThrow(message);
+  });
+});
+
+describe("toStatusError", () => {
+  it("keeps a gRPC code with its details or message", () => {
+    expect(toStatusError({ code: status.NOT_FOUND, details: "gone" })).toStrictEqual({
+      code: status.NOT_FOUND,
+      details: "gone",
+      message: "gone",
+    });
+    expect(
+      toStatusError(Object.assign(new Error("denied"), { code: status.PERMISSION_DENIED })),
+    ).toStrictEqual({
+      code: status.PERMISSION_DENIED,
+      details: "denied",
+      message: "denied",
+    });
+  });
+
+  it.each([
+    ["a plain Error", new Error("password=x")],
+    ["a string", "boom"],
+    ["an out-of-range code", { code: 99, details: "x" }],
+    ["code OK, which is not an error", { code: 0, details: "x" }],
+    ["a non-numeric code", { code: "ECONNREFUSED", message: "x" }],
+  ])("maps %s to INTERNAL with a fixed message", (_name, error) => {
+    expect(toStatusError(error)).toStrictEqual({
+      code: status.INTERNAL,
+      details: "internal error",
+      message: "internal error",
+    });
+  });
+});
+
+describe("asyncService", () => {
+  it("refuses a handler for a method the service does not have", () => {
+    expect(() => asyncService(ProjectServiceService, { nope: async () => ({}) } as never)).toThrow(
+      'asyncService: the service has no method "nope"',
+    );
+  });
+});
