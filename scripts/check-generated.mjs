@@ -1,6 +1,7 @@
 // Fails when src/gen differs from what `buf generate` makes of proto/ now: generated code is committed,
 // so a proto change without `npm run generate` must not pass CI. Generates into a temporary folder and
-// compares, leaving the working tree untouched.
+// compares, leaving the working tree untouched. buf runs protoc-gen-grpc-audit from dist/codegen, so the
+// plugin is compiled first: a stale build would hide a plugin change.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,6 +9,7 @@ import { join, relative } from "node:path";
 
 const out = mkdtempSync(join(tmpdir(), "grpc-audit-gen-"));
 try {
+  execFileSync("npm", ["run", "--silent", "build:codegen"], { stdio: "inherit" });
   execFileSync("npx", ["buf", "generate", "--output", out], { stdio: "inherit" });
   const fresh = listFiles(join(out, "src/gen"));
   const committed = listFiles("src/gen");

@@ -1,0 +1,112 @@
+/**
+ * Resolves a `target_id_field` path ("req.project.id", "resp.member_id") against the descriptors of
+ * a method's request and response messages, so that a wrong path fails the build instead of giving
+ * empty ids at runtime.
+ */
+import { type DescField, type DescMessage, type DescMethod, ScalarType } from "@bufbuild/protobuf";
+
+/** A checked path: the fields to read, from the request or response message down to the leaf. */
+export interface IdPath {
+  readonly side: "request" | "response";
+  /** Singular fields, each but the last of message type; never empty. */
+  readonly fields: readonly DescField[];
+  /** How the leaf becomes a string: as it is, or as the decimal string of an integer. */
+  readonly leaf: "string" | "integer";
+}
+
+/** The path, or why it cannot be read. */
+export type PathResult = { readonly path: IdPath } | { readonly reason: string };
+
+const INTEGER_TYPES: ReadonlySet<ScalarType> = new Set([
+  ScalarType.INT32,
+  ScalarType.INT64,
+  ScalarType.UINT32,
+  ScalarType.UINT64,
+  ScalarType.SINT32,
+  ScalarType.SINT64,
+  ScalarType.FIXED32,
+  ScalarType.FIXED64,
+  ScalarType.SFIXED32,
+  ScalarType.SFIXED64,
+]);
+
+/** Resolves `text` against the method's input ("req.") or output ("resp.") message. */
+export function resolveIdPath(text: string, method: DescMethod): PathResult {
+  const [side, prefix, start] = text.startsWith("req.")
+    ? (["request", "req.", method.input] as const)
+    : text.startsWith("resp.")
+      ? (["response", "resp.", method.output] as const)
+      : [];
+  if (side === undefined) return { reason: 'must start with "req." or "resp."' };
+  const names = text.slice(prefix.length).split(".");
+  const leafName = names.pop();
+  if (leafName === undefined || (names.length === 0 && leafName === "")) {
+    return { reason: `no field path after "${prefix}"` };
+  }
+  const fields: DescField[] = [];
+  let message: DescMessage = start;
+  for (const [i, name] of names.entries()) {
+    const field = findSingular(message, name);
+    if (typeof field === "string") return { reason: field };
+    const next = names[i + 1] ?? leafName;
+    if (field.fieldKind !== "message") {
+      return { reason: `${where(message, name)} has type ${typeName(field)}; it has no field "${next}"` };
+    }
+    if (field.message.file.proto.package === "google.protobuf") {
+      return {
+        reason: `${where(message, name)} has type ${typeName(field)}; well-known types cannot be on the path`,
+      };
+    }
+    fields.push(field);
+    message = field.message;
+  }
+  const leaf = findSingular(message, leafName);
+  if (typeof leaf === "string") return { reason: leaf };
+  const kind = leafKind(leaf);
+  if (kind === undefined) {
+    return {
+      reason: `${where(message, leafName)} has type ${typeName(leaf)}; the path must end at a string or integer field`,
+    };
+  }
+  return { path: { side, fields: [...fields, leaf], leaf: kind } };
+}
+
+/** The singular, non-oneof field `name` of `message`, or why it cannot be on the path. */
+function findSingular(message: DescMessage, name: string): DescField | string {
+  if (name === "") return `empty field name in ${message.typeName}`;
+  const field = message.fields.find((f) => f.name === name);
+  if (field === undefined) return `no field "${name}" in ${message.typeName}`;
+  switch (field.fieldKind) {
+    case "list":
+      return `${where(message, name)} is repeated; only singular fields can be on the path`;
+    case "map":
+      return `${where(message, name)} is a map; only singular fields can be on the path`;
+  }
+  if (field.oneof !== undefined) {
+    return `${where(message, name)} is in oneof "${field.oneof.name}"; oneof members cannot be on the path`;
+  }
+  return field;
+}
+
+function leafKind(field: DescField): IdPath["leaf"] | undefined {
+  if (field.fieldKind !== "scalar") return undefined;
+  if (field.scalar === ScalarType.STRING) return "string";
+  return INTEGER_TYPES.has(field.scalar) ? "integer" : undefined;
+}
+
+function where(message: DescMessage, name: string): string {
+  return `field "${name}" of ${message.typeName}`;
+}
+
+function typeName(field: DescField): string {
+  switch (field.fieldKind) {
+    case "scalar":
+      return ScalarType[field.scalar].toLowerCase();
+    case "enum":
+      return `enum ${field.enum.typeName}`;
+    case "message":
+      return `message ${field.message.typeName}`;
+    default:
+      return field.fieldKind;
+  }
+}

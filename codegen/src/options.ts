@@ -1,0 +1,47 @@
+/**
+ * Parameters of protoc-gen-grpc-audit (`opt:` in buf.gen.yaml, `--grpc-audit_opt` for protoc). The
+ * protoplugin parameters (`target`, `import_extension`, `rewrite_imports`, …) are parsed by
+ * @bufbuild/protoplugin before these; anything else is an error.
+ */
+export interface PluginOptions {
+  /**
+   * Fail when a method of a file to generate has neither its own `(grpcaudit.v1.audit)` nor a
+   * service `(grpcaudit.v1.audit_default)`, so that no method is left unaudited by mistake. A disabled
+   * rule counts as a rule. Default false.
+   */
+  readonly requireRules: boolean;
+}
+
+const defaultOptions: PluginOptions = Object.freeze({ requireRules: false });
+
+/**
+ * Parses the plugin parameters protoplugin does not know. Throws on an unknown key or a bad value;
+ * protoplugin reports it as `invalid option "<raw>": <reason>`.
+ */
+export function parseOptions(raw: readonly { key: string; value: string }[]): PluginOptions {
+  let requireRules = defaultOptions.requireRules;
+  for (const { key, value } of raw) {
+    switch (key) {
+      case "require_rules":
+        requireRules = parseBoolean(key, value);
+        break;
+      default:
+        throw new Error(`unknown option "${key}" (protoc-gen-grpc-audit accepts require_rules)`);
+    }
+  }
+  return Object.freeze({ requireRules });
+}
+
+function parseBoolean(key: string, value: string): boolean {
+  switch (value) {
+    case "":
+    case "true":
+    case "1":
+      return true;
+    case "false":
+    case "0":
+      return false;
+    default:
+      throw new Error(`${key} must be true or false, got "${value}"`);
+  }
+}
