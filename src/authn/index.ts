@@ -1,6 +1,16 @@
 /**
- * Authentication: who the caller is. This folder holds what the authn layer reports to observers; it
- * does not record events itself (the Recorder's `authnObserver()` bridges the two).
+ * Authentication: who the caller is. Authenticators (JWT on jose) turn call metadata into an actor or
+ * a credential-free refusal; the authn interceptor runs them, puts the actor into the audit scope and
+ * reports every attempt to an observer. It does not record events itself: the Recorder's
+ * `authnObserver()` bridges the two.
  */
 export type { AuthnFailureCode } from "../event/builders.js";
+export type { Authenticator, AuthnCallInfo, AuthnOutcome } from "./authenticator.js";
+export { type AuthnInterceptorOptions, createAuthnInterceptor } from "./authn-interceptor.js";
+export {
+  createJwtAuthenticator,
+  type JwtAuthenticatorOptions,
+  MAX_TOKEN_LENGTH,
+} from "./jwt-authenticator.js";
+export { joseFailureCode } from "./jwt-errors.js";
 export type { AuthnAttempt, AuthnObserver } from "./observer.js";

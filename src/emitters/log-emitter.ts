@@ -46,24 +46,29 @@ const LEVELS: readonly Level[] = ["fatal", "error", "warn", "info", "debug", "tr
  * ```
  */
 export function createLogEmitter(options: LogEmitterOptions): Emitter {
-  const { logger, ownedStream, stream } = resolveLogger(options);
-  const level = options.level ?? "info";
-  const key = options.key ?? "audit";
-  const counters = new EmitterCounters(options.name ?? "log");
-  const onError = options.onError;
-  let closed = false;
-
+  const level = options?.level ?? "info";
   if (!LEVELS.includes(level)) {
     throw new AuditConfigError(
       `log emitter: level must be one of ${LEVELS.join(", ")}, got ${String(level)}`,
     );
   }
+  const { logger, ownedStream, stream } = resolveLogger(options, level);
+  const key = options.key ?? "audit";
+  const counters = new EmitterCounters(options.name ?? "log");
+  const onError = options.onError;
+  let closed = false;
+  let openError: unknown;
+
   if (!logger.isLevelEnabled(level)) {
     throw new AuditConfigError(
       `log emitter: the logger's level "${logger.level}" discards audit events written at "${level}"`,
     );
   }
+  let lastError: unknown;
   ownedStream?.on("error", (error: unknown) => {
+    if (error === lastError) return; // pino's SonicBoom wrapper re-emits every error once
+    lastError = error;
+    if (ownedStream.fd < 0) openError = error;
     counters.failed++;
     report(onError, new AuditEmitError(counters.name, "destination write failed", { cause: toError(error) }));
   });
@@ -76,6 +81,7 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
 
   async function flush() {
     try {
+      if (openError !== undefined) throw openError;
       await flushStream(logger, stream);
       return flushReport(counters.name);
     } catch (error) {
@@ -126,7 +132,10 @@ interface SonicBoomLike extends NodeJS.EventEmitter {
   end(): void;
 }
 
-function resolveLogger(options: LogEmitterOptions): {
+function resolveLogger(
+  options: LogEmitterOptions,
+  level: Level,
+): {
   logger: Logger;
   stream: unknown;
   ownedStream?: SonicBoomLike;
@@ -148,13 +157,13 @@ function resolveLogger(options: LogEmitterOptions): {
     if (destination === "") throw new AuditConfigError("log emitter: `destination` must not be empty");
     const ownedStream = pino.destination({ dest: destination, sync: options.sync ?? false, mkdir: true });
     return {
-      logger: pino(ownedStream),
+      logger: pino({ level }, ownedStream),
       stream: ownedStream,
       ownedStream: ownedStream as unknown as SonicBoomLike,
     };
   }
   if (typeof destination === "object" && destination !== null && typeof destination.write === "function") {
-    return { logger: pino(destination), stream: destination };
+    return { logger: pino({ level }, destination), stream: destination };
   }
   throw new AuditConfigError("log emitter: needs a pino `logger` or a `destination` (path, fd or stream)");
 }
@@ -168,6 +177,8 @@ function isSonicBoom(stream: unknown): stream is SonicBoomLike {
 async function flushStream(logger: Logger, stream: unknown): Promise<void> {
   if (isSonicBoom(stream)) {
     if (stream.fd < 0) await once(stream, "ready"); // rejects if the file cannot be opened
+    // An asynchronous write may be in flight; flushSync would write the later lines before it.
+    if ((stream as unknown as { _writing: boolean })._writing) await once(stream, "drain");
     stream.flushSync();
     return;
   }

@@ -88,7 +88,15 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
     if (found !== undefined) return Promise.resolve(found);
     return new Promise<T>((resolve, reject) => {
       const onEvent = () => {
-        const value = check();
+        let value: T | undefined;
+        try {
+          value = check();
+        } catch (error) {
+          waiters.delete(onEvent);
+          clearTimeout(timer);
+          reject(error);
+          return;
+        }
         if (value === undefined) return;
         waiters.delete(onEvent);
         clearTimeout(timer);
@@ -134,7 +142,7 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
     },
     waitForCount(count, waitOptions = {}) {
       return waitUntil(
-        () => (events.length >= count ? events : undefined),
+        () => (events.length >= count ? events.slice() : undefined),
         waitOptions.timeoutMs ?? 2000,
         () => `fewer than ${count} events`,
       );

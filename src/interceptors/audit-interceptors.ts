@@ -1,19 +1,33 @@
 import type { ServerInterceptor } from "@grpc/grpc-js";
+import { type AuthnInterceptorOptions, createAuthnInterceptor } from "../authn/authn-interceptor.js";
+import type { Recorder } from "../recorder/recorder.js";
 import { createAuditScopeInterceptor } from "./audit-scope-interceptor.js";
 import { createRulesInterceptor, type RulesInterceptorOptions } from "./rules-interceptor.js";
 
 /** Options of `createAuditInterceptors`. */
-export type AuditInterceptorsOptions = RulesInterceptorOptions;
+export interface AuditInterceptorsOptions extends RulesInterceptorOptions {
+  /** Records every event: mutations, and the attempts and decisions of authn and authz. */
+  recorder: Recorder;
+  /** Authenticate callers; every attempt is recorded through `recorder.authnObserver()`. Default: no authn. */
+  authn?: Omit<AuthnInterceptorOptions, "observer">;
+}
 
 /**
  * The audit interceptor chain in the order it must run: the audit scope first (it must see every
- * outcome, also rejections by later interceptors), then the rules interceptor. Put the result at the
- * start of the server's interceptors.
+ * outcome, also rejections by later interceptors), then authn, then the rules interceptor. Put the
+ * result at the start of the server's interceptors.
  *
  * ```ts
- * const server = new Server({ interceptors: createAuditInterceptors({ recorder, rules: [auditRules] }) });
+ * const server = new Server({
+ *   interceptors: createAuditInterceptors({ recorder, rules: [auditRules], authn: { authenticators: [jwt] } }),
+ * });
  * ```
  */
 export function createAuditInterceptors(options: AuditInterceptorsOptions): ServerInterceptor[] {
-  return [createAuditScopeInterceptor(), createRulesInterceptor(options)];
+  const chain = [createAuditScopeInterceptor()];
+  if (options.authn !== undefined) {
+    chain.push(createAuthnInterceptor({ ...options.authn, observer: options.recorder.authnObserver() }));
+  }
+  chain.push(createRulesInterceptor(options));
+  return chain;
 }

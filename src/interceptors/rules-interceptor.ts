@@ -48,6 +48,7 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
+            audit.reached = true;
             audit.scope = currentAuditScope();
             nextMetadata(metadata);
           },
@@ -56,7 +57,9 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
             nextMessage(message);
           },
           onCancel: () => {
-            // Fires after every call; only a call that never sent a status is recorded here.
+            // grpc-js calls every interceptor's onCancel after every call, also after a normal status and
+            // for calls an outer interceptor rejected before they reached this one (no mutation ran).
+            if (!audit.reached) return;
             audit.end(isPast(call.getDeadline()) ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, "");
           },
         }),
@@ -82,6 +85,8 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
 
 /** What the interceptor keeps of one call until it ends. */
 class CallAudit {
+  /** True once the call's metadata passed the interceptors before this one. */
+  reached = false;
   scope: AuditScope | undefined;
   private request: unknown;
   private response: unknown;
@@ -132,7 +137,14 @@ class CallAudit {
   }
 }
 
+/**
+ * A cancel this close to the deadline counts as the deadline expiring: the client's deadline timer
+ * starts before the server reads the grpc-timeout header, so the client's cancel usually arrives a
+ * little before the server's own deadline, and on a loaded machine more than a little.
+ */
+export const DEADLINE_TOLERANCE_MS = 100;
+
 function isPast(deadline: Date | number): boolean {
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(ms) && Date.now() >= ms;
+  return Number.isFinite(ms) && Date.now() >= ms - DEADLINE_TOLERANCE_MS;
 }

@@ -173,7 +173,9 @@ export function throwingEmitter(name = "throwing", message = "sink exploded"): E
 }
 
 /** An emitter that accepts events but whose `flush` and `close` never settle. */
-export function hangingEmitter(name = "hanging"): Emitter & { readonly calls: { flush: number; close: number } } {
+export function hangingEmitter(
+  name = "hanging",
+): Emitter & { readonly calls: { flush: number; close: number } } {
   const calls = { flush: 0, close: 0 };
   return {
     name,

@@ -1,0 +1,29 @@
+import type { Metadata } from "@grpc/grpc-js";
+import type { ActorInput, AuthnFailureCode } from "../event/builders.js";
+
+/** What one authenticator made of a call's credentials. */
+export type AuthnOutcome =
+  /** The credential was valid; the caller is `actor`. */
+  | { kind: "authenticated"; actor: ActorInput }
+  /** The call carries no credential of this authenticator's kind; the next authenticator may try. */
+  | { kind: "absent" }
+  /** A credential of this kind was presented and refused. The reason never contains the credential. */
+  | { kind: "refused"; reason: AuthnFailureCode };
+
+/** Facts about the call an authenticator may use besides its metadata. */
+export interface AuthnCallInfo {
+  /** Full method path. */
+  method: string;
+  /** Caller address as grpc-js reports it. */
+  peer: string;
+}
+
+/**
+ * Finds out who is calling from a call's metadata. Implementations must not throw (a throw is treated
+ * as a refusal with reason "error") and must never put a credential into an error or log line.
+ */
+export interface Authenticator {
+  /** Method name recorded in events, such as "jwt". */
+  readonly method: string;
+  authenticate(metadata: Metadata, call: AuthnCallInfo): Promise<AuthnOutcome>;
+}

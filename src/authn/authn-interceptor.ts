@@ -1,0 +1,122 @@
+import {
+  type Metadata,
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  status as Status,
+} from "@grpc/grpc-js";
+import { AuditConfigError } from "../errors/index.js";
+import { type AuthnFailureCode, toActor } from "../event/builders.js";
+import { currentAuditScope } from "../recorder/scope.js";
+import type { Authenticator, AuthnCallInfo, AuthnOutcome } from "./authenticator.js";
+import type { AuthnObserver } from "./observer.js";
+
+/** Options of `createAuthnInterceptor`. */
+export interface AuthnInterceptorOptions {
+  /** Tried in order; the first that finds its kind of credential decides. At least one. */
+  authenticators: readonly Authenticator[];
+  /** Told about every attempt (use `recorder.authnObserver()`). Default: none. */
+  observer?: AuthnObserver;
+  /**
+   * Methods callable without credentials: full paths ("/pkg.Service/Method") or service prefixes
+   * ("/pkg.Service/"). A credential that is presented is still checked, and refused when bad.
+   * Default: none; every method needs a caller.
+   */
+  allowAnonymous?: readonly string[];
+}
+
+/**
+ * Authenticates every call before its handler runs: puts the caller into the audit scope (so events
+ * and `currentActor()` name it), reports each attempt to the observer, and rejects with
+ * UNAUTHENTICATED when a method needs a caller and there is none, or when a presented credential is
+ * refused. Place it after the audit scope interceptor (`createAuditInterceptors` does).
+ */
+export function createAuthnInterceptor(options: AuthnInterceptorOptions): ServerInterceptor {
+  const { authenticators, observer, anonymous } = resolveOptions(options);
+  const notify = (...args: Parameters<AuthnObserver>) => {
+    try {
+      observer?.(...args);
+    } catch {
+      // An observer must not decide the call.
+    }
+  };
+
+  async function authenticate(
+    metadata: Metadata,
+    info: AuthnCallInfo,
+  ): Promise<AuthnFailureCode | undefined> {
+    for (const authenticator of authenticators) {
+      let outcome: AuthnOutcome;
+      try {
+        outcome = await authenticator.authenticate(metadata, info);
+      } catch {
+        outcome = { kind: "refused", reason: "error" };
+      }
+      if (outcome.kind === "absent") continue;
+      if (outcome.kind === "refused") {
+        notify({ method: authenticator.method, success: false, failureReason: outcome.reason });
+        return outcome.reason;
+      }
+      notify({ method: authenticator.method, success: true, actor: outcome.actor });
+      const scope = currentAuditScope();
+      if (scope !== undefined) scope.actor = toActor(outcome.actor);
+      return undefined;
+    }
+    if (anonymous(info.method)) return undefined;
+    notify({
+      method: authenticators.map((a) => a.method).join(","),
+      success: false,
+      failureReason: "missing",
+    });
+    return "missing";
+  }
+
+  return (methodDescriptor, call) =>
+    new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            // grpc-js holds later events of the call until nextMetadata runs, so awaiting here is safe.
+            authenticate(metadata, { method: methodDescriptor.path, peer: call.getPeer() }).then(
+              (refusal) => {
+                if (refusal === undefined) nextMetadata(metadata);
+                else
+                  call.sendStatus({
+                    code: Status.UNAUTHENTICATED,
+                    details: `unauthenticated: ${refusal}`,
+                    metadata: null,
+                  });
+              },
+            );
+          },
+        }),
+    });
+}
+
+function resolveOptions(options: AuthnInterceptorOptions) {
+  const fail = (problem: string): never => {
+    throw new AuditConfigError(`authn interceptor: ${problem}`);
+  };
+  if (typeof options !== "object" || options === null) fail("options must be an object");
+  const { authenticators, observer, allowAnonymous = [] } = options;
+  if (!Array.isArray(authenticators) || authenticators.length === 0)
+    fail("`authenticators` must list at least one");
+  for (const [i, a] of authenticators.entries()) {
+    if (typeof a?.authenticate !== "function" || typeof a.method !== "string" || a.method === "") {
+      fail(`authenticators[${i}] must have a method name and an authenticate function`);
+    }
+  }
+  if (observer !== undefined && typeof observer !== "function") fail("`observer` must be a function");
+  if (
+    !Array.isArray(allowAnonymous) ||
+    allowAnonymous.some((p) => typeof p !== "string" || !p.startsWith("/"))
+  ) {
+    fail('`allowAnonymous` must list method paths or service prefixes starting with "/"');
+  }
+  const exact = new Set(allowAnonymous.filter((p) => !p.endsWith("/")));
+  const prefixes = allowAnonymous.filter((p) => p.endsWith("/"));
+  return {
+    authenticators,
+    observer,
+    anonymous: (method: string) => exact.has(method) || prefixes.some((prefix) => method.startsWith(prefix)),
+  };
+}

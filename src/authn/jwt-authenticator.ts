@@ -1,0 +1,208 @@
+import { createHash } from "node:crypto";
+import type { Metadata } from "@grpc/grpc-js";
+import {
+  type CryptoKey,
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  type JSONWebKeySet,
+  type JWSAlgorithm,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+  type KeyObject,
+  type RemoteJWKSetOptions,
+} from "jose";
+import { AuditConfigError } from "../errors/index.js";
+import type { ActorInput } from "../event/builders.js";
+import type { Authenticator, AuthnOutcome } from "./authenticator.js";
+import { joseFailureCode } from "./jwt-errors.js";
+
+/** Options of `createJwtAuthenticator`. Give exactly one of `jwks`, `jwksUrl` or `key`. */
+export interface JwtAuthenticatorOptions {
+  /** A local JSON Web Key Set ({ keys: [...] }); the token's `kid` picks the key. */
+  jwks?: JSONWebKeySet;
+  /** URL of a remote JWKS (fetched and cached by jose; unknown `kid`s trigger a refetch). */
+  jwksUrl?: string | URL;
+  /**
+   * For `jwksUrl`: passed to jose's createRemoteJWKSet, e.g. `timeoutDuration` (default 5000 ms),
+   * `cooldownDuration` (default 30000 ms between refetches for unknown key ids), `cacheMaxAge`.
+   */
+  remoteJwksOptions?: RemoteJWKSetOptions;
+  /** One verification key: a CryptoKey, a KeyObject or an HMAC secret. */
+  key?: CryptoKey | KeyObject | Uint8Array;
+  /** Accepted `iss`. Required. */
+  issuer: string | string[];
+  /** Accepted `aud`. Required. */
+  audience: string | string[];
+  /** Accepted signing algorithms, such as ["RS256", "ES256"]. Required: there is no "any". */
+  algorithms: readonly JWSAlgorithm[];
+  /** Allowed clock skew for `exp`, `nbf` and `iat`. Default: 30. */
+  clockToleranceSec?: number;
+  /**
+   * Maps verified claims to the actor. Default: id and subject from `sub`, display name from `name`,
+   * email from `email`, client id from `azp` or `client_id`, realm from `iss`, type "user".
+   */
+  toActor?: (claims: JWTPayload) => ActorInput;
+  /**
+   * Caches successful verifications, keyed by a SHA-256 hash of the token (never the token itself),
+   * until `ttlMs` passes or the token expires. Default: { maxEntries: 1000, ttlMs: 60000 }; false: off.
+   */
+  cache?: { maxEntries?: number; ttlMs?: number } | false;
+  /** Metadata key holding "Bearer <token>". Default: "authorization". */
+  metadataKey?: string;
+  /** Clock for verification and the cache. Default: () => new Date(). */
+  now?: () => Date;
+}
+
+/** Tokens longer than this are refused unparsed as malformed. */
+export const MAX_TOKEN_LENGTH = 16_384;
+const BEARER = /^Bearer +([A-Za-z0-9_.~+/=-]+)$/i;
+
+/**
+ * An authenticator for `Authorization: Bearer <JWT>` verified with jose: signature against local keys
+ * or a JWKS URL, algorithm allow-list, issuer, audience, expiry with clock tolerance. Failure reasons
+ * are codes (expired, wrong_audience, ...); the token never appears in an outcome or an error.
+ *
+ * ```ts
+ * const jwt = createJwtAuthenticator({
+ *   jwksUrl: "https://id.example.com/.well-known/jwks.json",
+ *   issuer: "https://id.example.com/", audience: "projects-api", algorithms: ["RS256"],
+ * });
+ * ```
+ */
+export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authenticator {
+  const config = resolveOptions(options);
+  const cache = new Map<string, { actor: ActorInput; expiresAtMs: number }>();
+
+  async function verify(token: string): Promise<AuthnOutcome> {
+    const nowDate = config.now();
+    const cacheKey = config.cache === false ? "" : createHash("sha256").update(token).digest("base64url");
+    const hit = cacheKey === "" ? undefined : cache.get(cacheKey);
+    if (hit !== undefined && hit.expiresAtMs > nowDate.getTime())
+      return { kind: "authenticated", actor: hit.actor };
+    if (hit !== undefined) cache.delete(cacheKey);
+    try {
+      const { payload } = await jwtVerify(token, config.getKey, {
+        issuer: config.issuer,
+        audience: config.audience,
+        algorithms: [...config.algorithms],
+        clockTolerance: config.clockToleranceSec,
+        currentDate: nowDate,
+        requiredClaims: ["sub", "exp"],
+      });
+      const actor = config.toActor(payload);
+      if (config.cache !== false) remember(cacheKey, actor, payload, nowDate.getTime());
+      return { kind: "authenticated", actor };
+    } catch (error) {
+      return { kind: "refused", reason: joseFailureCode(error) };
+    }
+  }
+
+  function remember(key: string, actor: ActorInput, payload: JWTPayload, nowMs: number): void {
+    if (config.cache === false) return;
+    const expMs = typeof payload.exp === "number" ? payload.exp * 1000 : nowMs;
+    cache.set(key, { actor, expiresAtMs: Math.min(nowMs + config.cache.ttlMs, expMs) });
+    if (cache.size > config.cache.maxEntries) {
+      const oldest = cache.keys().next().value; // Map keeps insertion order
+      if (oldest !== undefined) cache.delete(oldest);
+    }
+  }
+
+  return {
+    method: "jwt",
+    async authenticate(metadata: Metadata): Promise<AuthnOutcome> {
+      const values = metadata.get(config.metadataKey);
+      if (values.length === 0) return { kind: "absent" };
+      const [value] = values;
+      if (values.length > 1 || typeof value !== "string" || value.length > MAX_TOKEN_LENGTH + 7) {
+        return { kind: "refused", reason: "malformed" };
+      }
+      const token = BEARER.exec(value.trim())?.[1];
+      if (token === undefined) return { kind: "refused", reason: "malformed" };
+      return verify(token);
+    },
+  };
+}
+
+function defaultActor(claims: JWTPayload): ActorInput {
+  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+  const actor: ActorInput = { id: text(claims.sub) ?? "", type: "user" };
+  const fields = {
+    subject: text(claims.sub),
+    displayName: text(claims.name),
+    email: text(claims.email),
+    clientId: text(claims.azp) ?? text(claims.client_id),
+    realm: text(claims.iss),
+  };
+  for (const [field, value] of Object.entries(fields)) {
+    if (value !== undefined) (actor as unknown as Record<string, string>)[field] = value;
+  }
+  return actor;
+}
+
+interface ResolvedOptions {
+  /** What jwtVerify checks the signature with: a key, or a key set function. */
+  getKey: JWTVerifyGetKey | CryptoKey | KeyObject | Uint8Array;
+  issuer: string | string[];
+  audience: string | string[];
+  algorithms: readonly JWSAlgorithm[];
+  clockToleranceSec: number;
+  toActor: (claims: JWTPayload) => ActorInput;
+  cache: false | { maxEntries: number; ttlMs: number };
+  metadataKey: string;
+  now: () => Date;
+}
+
+function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
+  const fail = (problem: string): never => {
+    throw new AuditConfigError(`jwt authenticator: ${problem}`);
+  };
+  if (typeof options !== "object" || options === null) fail("options must be an object");
+  const sources = [options.jwks, options.jwksUrl, options.key].filter((s) => s !== undefined);
+  if (sources.length !== 1) fail("give exactly one of `jwks`, `jwksUrl` or `key`");
+  const nonEmpty = (value: unknown) =>
+    typeof value === "string"
+      ? value !== ""
+      : Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === "string" && v !== "");
+  if (!nonEmpty(options.issuer)) fail("`issuer` must be a non-empty string or list of strings");
+  if (!nonEmpty(options.audience)) fail("`audience` must be a non-empty string or list of strings");
+  if (!Array.isArray(options.algorithms) || options.algorithms.length === 0) {
+    fail('`algorithms` must list the accepted signing algorithms, such as ["RS256"]');
+  }
+  if (options.algorithms.some((alg) => typeof alg !== "string" || alg.toLowerCase() === "none")) {
+    fail('`algorithms` must be algorithm names, and never "none"');
+  }
+  const clockToleranceSec = options.clockToleranceSec ?? 30;
+  if (!Number.isFinite(clockToleranceSec) || clockToleranceSec < 0)
+    fail("`clockToleranceSec` must be a number >= 0");
+  const cache: ResolvedOptions["cache"] =
+    options.cache === false
+      ? false
+      : { maxEntries: options.cache?.maxEntries ?? 1000, ttlMs: options.cache?.ttlMs ?? 60_000 };
+  if (
+    cache !== false &&
+    (!Number.isInteger(cache.maxEntries) || cache.maxEntries <= 0 || !(cache.ttlMs > 0))
+  ) {
+    fail("`cache` needs a positive integer maxEntries and a positive ttlMs");
+  }
+  let getKey: ResolvedOptions["getKey"];
+  try {
+    if (options.jwks !== undefined) getKey = createLocalJWKSet(options.jwks);
+    else if (options.jwksUrl !== undefined)
+      getKey = createRemoteJWKSet(new URL(options.jwksUrl), options.remoteJwksOptions);
+    else getKey = options.key as CryptoKey | KeyObject | Uint8Array;
+  } catch (error) {
+    throw new AuditConfigError("jwt authenticator: the key set is invalid", { cause: error });
+  }
+  return {
+    getKey,
+    issuer: options.issuer,
+    audience: options.audience,
+    algorithms: options.algorithms,
+    clockToleranceSec,
+    toActor: options.toActor ?? defaultActor,
+    cache,
+    metadataKey: options.metadataKey ?? "authorization",
+    now: options.now ?? (() => new Date()),
+  };
+}

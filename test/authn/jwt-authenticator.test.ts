@@ -1,0 +1,206 @@
+import { Metadata } from "@grpc/grpc-js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Authenticator } from "../../src/authn/authenticator.js";
+import { createJwtAuthenticator, type JwtAuthenticatorOptions } from "../../src/authn/jwt-authenticator.js";
+import { AuditConfigError } from "../../src/errors/index.js";
+import { AUDIENCE, ISSUER, newSigningKey, type SigningKey, serveJwks, signToken } from "../helpers/jwt.js";
+
+const CALL = { method: "/example.v1.ProjectService/CreateProject", peer: "127.0.0.1:1" };
+
+function bearer(value: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set("authorization", value);
+  return metadata;
+}
+
+describe("JWT authenticator", () => {
+  let key: SigningKey;
+  let otherKey: SigningKey;
+  let jwt: Authenticator;
+  const base = (): JwtAuthenticatorOptions => ({
+    jwks: key.jwks,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    algorithms: ["RS256"],
+  });
+
+  beforeAll(async () => {
+    key = await newSigningKey("k1");
+    otherKey = await newSigningKey("k1"); // same kid, different key: a forged signature
+    jwt = createJwtAuthenticator(base());
+  });
+
+  it("accepts a valid token and maps its claims to the actor", async () => {
+    const outcome = await jwt.authenticate(bearer(`Bearer ${await signToken(key)}`), CALL);
+    expect(outcome).toStrictEqual({
+      kind: "authenticated",
+      actor: {
+        id: "alice",
+        type: "user",
+        subject: "alice",
+        displayName: "Alice",
+        email: "alice@example.com",
+        clientId: "web",
+        realm: ISSUER,
+      },
+    });
+  });
+
+  it("reports no credential as absent", async () => {
+    expect(await jwt.authenticate(new Metadata(), CALL)).toStrictEqual({ kind: "absent" });
+  });
+
+  const now = () => Math.floor(Date.now() / 1000);
+  it.each([
+    ["expired", () => signToken(key, { exp: now() - 3600, iat: now() - 7200 })],
+    ["not_yet_valid", () => signToken(key, { nbf: now() + 3600 })],
+    ["wrong_issuer", () => signToken(key, { iss: "https://evil.example/" })],
+    ["wrong_audience", () => signToken(key, { aud: "other-api" })],
+    ["bad_signature", () => signToken(otherKey)],
+    ["unknown_key", () => signToken(key, {}, { kid: "k2" })],
+  ])("refuses a token with reason %s", async (reason, token) => {
+    expect(await jwt.authenticate(bearer(`Bearer ${await token()}`), CALL)).toStrictEqual({
+      kind: "refused",
+      reason,
+    });
+  });
+
+  it("refuses an algorithm outside the allow-list", async () => {
+    const es = await newSigningKey("e1", "ES256");
+    const only = createJwtAuthenticator({ ...base(), jwks: { keys: [...key.jwks.keys, ...es.jwks.keys] } });
+    expect(await only.authenticate(bearer(`Bearer ${await signToken(es)}`), CALL)).toStrictEqual({
+      kind: "refused",
+      reason: "disallowed_algorithm",
+    });
+  });
+
+  it.each([
+    ["a non-Bearer scheme", "Basic YWxpY2U6cHc="],
+    ["a token that is not a JWT", "Bearer not-a-jwt"],
+    ["a token with bad JSON", `Bearer ${Buffer.from("{").toString("base64url")}.e30.c2ln`],
+    ["an oversized token", `Bearer ${"a".repeat(20_000)}`],
+    ["a token with spaces inside", "Bearer abc def"],
+  ])("refuses %s as malformed", async (_name, value) => {
+    expect(await jwt.authenticate(bearer(value), CALL)).toStrictEqual({
+      kind: "refused",
+      reason: "malformed",
+    });
+  });
+
+  it("refuses two authorization values as malformed", async () => {
+    const metadata = bearer(`Bearer ${await signToken(key)}`);
+    metadata.add("authorization", `Bearer ${await signToken(key)}`);
+    expect(await jwt.authenticate(metadata, CALL)).toStrictEqual({ kind: "refused", reason: "malformed" });
+  });
+
+  it("caches a verification by token hash until the token expires", async () => {
+    let nowMs = Date.now();
+    const cached = createJwtAuthenticator({
+      ...base(),
+      now: () => new Date(nowMs),
+      cache: { ttlMs: 600_000 },
+    });
+    const token = await signToken(key, { exp: Math.floor(nowMs / 1000) + 120 });
+    expect((await cached.authenticate(bearer(`Bearer ${token}`), CALL)).kind).toBe("authenticated");
+    nowMs += 60_000; // within exp: served from the cache
+    expect((await cached.authenticate(bearer(`Bearer ${token}`), CALL)).kind).toBe("authenticated");
+    nowMs += 120_000; // past exp (and the 30 s tolerance): the cache entry is gone, verification refuses
+    expect(await cached.authenticate(bearer(`Bearer ${token}`), CALL)).toStrictEqual({
+      kind: "refused",
+      reason: "expired",
+    });
+  });
+
+  it("verifies against a remote JWKS over HTTP, refetching for a new key id", async () => {
+    const rotated = await newSigningKey("k2");
+    let published = key.jwks;
+    const jwks = await serveJwks(() => published);
+    try {
+      const remote = createJwtAuthenticator({
+        jwksUrl: jwks.url,
+        remoteJwksOptions: { cooldownDuration: 0 },
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ["RS256"],
+        cache: false,
+      });
+      expect((await remote.authenticate(bearer(`Bearer ${await signToken(key)}`), CALL)).kind).toBe(
+        "authenticated",
+      );
+      published = { keys: [...key.jwks.keys, ...rotated.jwks.keys] };
+      expect((await remote.authenticate(bearer(`Bearer ${await signToken(rotated)}`), CALL)).kind).toBe(
+        "authenticated",
+      );
+      expect(jwks.fetches()).toBe(2);
+    } finally {
+      await jwks.close();
+    }
+  });
+
+  it("reports an unreachable JWKS as error, not as a bad credential", async () => {
+    const jwks = await serveJwks(() => key.jwks);
+    await jwks.close(); // nothing listens there any more
+    const remote = createJwtAuthenticator({
+      jwksUrl: jwks.url,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ["RS256"],
+    });
+    expect(await remote.authenticate(bearer(`Bearer ${await signToken(key)}`), CALL)).toStrictEqual({
+      kind: "refused",
+      reason: "error",
+    });
+  });
+
+  it.each([
+    [
+      "no key source",
+      { issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"] },
+      "give exactly one of `jwks`, `jwksUrl` or `key`",
+    ],
+    [
+      "two key sources",
+      { jwks: { keys: [] }, jwksUrl: "http://x", issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"] },
+      "give exactly one",
+    ],
+    [
+      "no issuer",
+      { jwks: { keys: [] }, audience: AUDIENCE, algorithms: ["RS256"] },
+      "`issuer` must be a non-empty string",
+    ],
+    [
+      "no audience",
+      { jwks: { keys: [] }, issuer: ISSUER, audience: [], algorithms: ["RS256"] },
+      "`audience` must be a non-empty string",
+    ],
+    [
+      "no algorithms",
+      { jwks: { keys: [] }, issuer: ISSUER, audience: AUDIENCE, algorithms: [] },
+      "`algorithms` must list",
+    ],
+    [
+      "alg none",
+      { jwks: { keys: [] }, issuer: ISSUER, audience: AUDIENCE, algorithms: ["none"] },
+      'never "none"',
+    ],
+    [
+      "a bad cache",
+      {
+        jwks: { keys: [] },
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ["RS256"],
+        cache: { maxEntries: 0 },
+      },
+      "`cache` needs",
+    ],
+    [
+      "a bad JWKS URL",
+      { jwksUrl: "not a url", issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"] },
+      "the key set is invalid",
+    ],
+  ])("throws an AuditConfigError for %s", (_name, options, message) => {
+    expect(() => createJwtAuthenticator(options as never)).toThrow(AuditConfigError);
+    expect(() => createJwtAuthenticator(options as never)).toThrow(message);
+  });
+});

@@ -1,0 +1,295 @@
+import { describe, expect, it } from "vitest";
+import { createMemoryEmitter, type EventMatch, matchesEvent } from "../../src/emitters/memory-emitter.js";
+import { AuditConfigError } from "../../src/errors/index.js";
+import { ActorType, type AuditEvent, EventType, TupleOperation } from "../../src/gen/grpcaudit/v1/event.js";
+import { SAMPLE_TIME, sampleEvent, sampleEvents } from "../helpers/events.js";
+
+const OPERATION = "/acme.projects.v1.ProjectService/UpdateProject";
+
+/** Emits `event` on a later turn of the event loop. */
+function emitLater(emit: (event: AuditEvent) => unknown, event: AuditEvent, ms = 10): void {
+  setTimeout(() => emit(event), ms);
+}
+
+/** The four sample events as a tuple, so tests can name them. */
+function fourEvents(): [AuditEvent, AuditEvent, AuditEvent, AuditEvent] {
+  const [authn, authz, tupleChange, resourceMutation] = sampleEvents();
+  if (!authn || !authz || !tupleChange || !resourceMutation) throw new Error("sampleEvents() is short");
+  return [authn, authz, tupleChange, resourceMutation];
+}
+
+describe("createMemoryEmitter", () => {
+  it("keeps the events it receives, oldest first, and counts them", () => {
+    const memory = createMemoryEmitter();
+    const events = sampleEvents();
+
+    for (const event of events) expect(memory.emit(event)).toBe("accepted");
+
+    expect(memory.events).toStrictEqual(events);
+    expect(memory.events[0]).toBe(events[0]);
+    expect(memory.name).toBe("memory");
+    expect(memory.stats()).toStrictEqual({ name: "memory", emitted: 4, dropped: {}, failed: 0 });
+  });
+
+  it("filters by a deep partial match or by a predicate", () => {
+    const memory = createMemoryEmitter();
+    const [authn, authz, tupleChange, resourceMutation] = fourEvents();
+    for (const event of [authn, authz, tupleChange, resourceMutation]) memory.emit(event);
+
+    expect(memory.filter({ eventType: EventType.EVENT_TYPE_AUTHZ_DECISION })).toStrictEqual([authz]);
+    expect(memory.filter({ target: { type: "project" } })).toStrictEqual([
+      authz,
+      tupleChange,
+      resourceMutation,
+    ]);
+    expect(memory.filter({ result: { success: true } })).toStrictEqual([resourceMutation]);
+    expect(memory.filter((event) => event.detail?.$case.startsWith("a") === true)).toStrictEqual([
+      authn,
+      authz,
+    ]);
+    expect(memory.filter({ service: "other" })).toStrictEqual([]);
+    expect(memory.filter({})).toStrictEqual([authn, authz, tupleChange, resourceMutation]);
+  });
+
+  describe("waitFor", () => {
+    it("resolves at once with an event already received", async () => {
+      const memory = createMemoryEmitter();
+      const [authn, authz] = fourEvents();
+      memory.emit(authn);
+      memory.emit(authz);
+
+      await expect(memory.waitFor({ detail: { $case: "authz" } }, { timeoutMs: 50 })).resolves.toBe(authz);
+    });
+
+    it("resolves when a matching event is emitted later, skipping events that do not match", async () => {
+      const memory = createMemoryEmitter();
+      const [authn, authz, tupleChange] = fourEvents();
+      memory.emit(authn);
+
+      const waiting = memory.waitFor({ eventType: EventType.EVENT_TYPE_TUPLE_CHANGED });
+      emitLater(memory.emit, authz, 5);
+      emitLater(memory.emit, tupleChange, 20);
+
+      await expect(waiting).resolves.toBe(tupleChange);
+      expect(memory.events).toStrictEqual([authn, authz, tupleChange]);
+    });
+
+    it("resolves with a predicate", async () => {
+      const memory = createMemoryEmitter();
+      const event = sampleEvent({ requestId: "req-42" });
+
+      const waiting = memory.waitFor((e) => e.requestId === "req-42");
+      emitLater(memory.emit, sampleEvent());
+      emitLater(memory.emit, event, 15);
+
+      await expect(waiting).resolves.toBe(event);
+    });
+
+    it("rejects after the timeout with a message listing the events received", async () => {
+      const memory = createMemoryEmitter();
+      const [authn, authz] = fourEvents();
+      memory.emit(authn);
+      memory.emit(authz);
+
+      const started = performance.now();
+      await expect(memory.waitFor({ service: "billing" }, { timeoutMs: 50 })).rejects.toThrow(
+        new Error(
+          "no matching event within 50 ms; received 2 events: " +
+            `EVENT_TYPE_AUTHN_RESULT ${OPERATION}; EVENT_TYPE_AUTHZ_DECISION ${OPERATION}`,
+        ),
+      );
+      expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    });
+
+    it("says none when no event arrived", async () => {
+      const memory = createMemoryEmitter();
+
+      await expect(memory.waitFor({}, { timeoutMs: 20 })).rejects.toThrow(
+        new Error("no matching event within 20 ms; received 0 events: none"),
+      );
+    });
+
+    it("lists only the last 10 events received", async () => {
+      const memory = createMemoryEmitter();
+      for (let i = 0; i < 12; i++) memory.emit(sampleEvent({ kind: "authn", operation: `/svc/M${i}` }));
+
+      const listed = Array.from({ length: 10 }, (_, i) => `EVENT_TYPE_AUTHN_RESULT /svc/M${i + 2}`).join(
+        "; ",
+      );
+      await expect(memory.waitFor({ service: "billing" }, { timeoutMs: 20 })).rejects.toThrow(
+        new Error(`no matching event within 20 ms; received 12 events: ${listed}`),
+      );
+    });
+
+    it("rejects the wait, without making emit throw, when its predicate throws", async () => {
+      const memory = createMemoryEmitter();
+      const waiting = memory.waitFor(
+        () => {
+          throw new Error("predicate exploded");
+        },
+        { timeoutMs: 50 },
+      );
+      waiting.catch(() => {}); // asserted below; keep it from being reported as unhandled meanwhile
+
+      expect(() => memory.emit(sampleEvent())).not.toThrow();
+      await expect(waiting).rejects.toThrow();
+      expect(memory.stats()).toStrictEqual({ name: "memory", emitted: 1, dropped: {}, failed: 0 });
+    });
+  });
+
+  describe("waitForCount", () => {
+    it("resolves at once when enough events have arrived", async () => {
+      const memory = createMemoryEmitter();
+      const events = sampleEvents();
+      for (const event of events) memory.emit(event);
+
+      await expect(memory.waitForCount(3, { timeoutMs: 50 })).resolves.toStrictEqual(events);
+    });
+
+    it("resolves once the count is reached by later events", async () => {
+      const memory = createMemoryEmitter();
+      const [authn, authz, tupleChange] = fourEvents();
+      memory.emit(authn);
+
+      const waiting = memory.waitForCount(3);
+      emitLater(memory.emit, authz, 5);
+      emitLater(memory.emit, tupleChange, 15);
+
+      await expect(waiting).resolves.toStrictEqual([authn, authz, tupleChange]);
+    });
+
+    it("rejects after the timeout with a message listing the events received", async () => {
+      const memory = createMemoryEmitter();
+      memory.emit(sampleEvent({ kind: "resourceMutation" }));
+
+      await expect(memory.waitForCount(3, { timeoutMs: 30 })).rejects.toThrow(
+        new Error(
+          `fewer than 3 events within 30 ms; received 1 events: EVENT_TYPE_RESOURCE_MUTATION ${OPERATION}`,
+        ),
+      );
+    });
+  });
+
+  it("clear() forgets the events received, and later events are kept again", async () => {
+    const memory = createMemoryEmitter();
+    const [authn, authz] = fourEvents();
+    memory.emit(authn);
+
+    memory.clear();
+
+    expect(memory.events).toStrictEqual([]);
+    expect(memory.filter({})).toStrictEqual([]);
+    const waiting = memory.waitFor({ eventType: EventType.EVENT_TYPE_AUTHN_RESULT }, { timeoutMs: 30 });
+    await expect(waiting).rejects.toThrow("received 0 events: none");
+
+    expect(memory.emit(authz)).toBe("accepted");
+    expect(memory.events).toStrictEqual([authz]);
+    expect(memory.stats()).toStrictEqual({ name: "memory", emitted: 2, dropped: {}, failed: 0 });
+  });
+
+  it("drops and counts events beyond its capacity, and takes events again after clear()", () => {
+    const memory = createMemoryEmitter({ name: "small", capacity: 2 });
+    const [authn, authz, tupleChange, resourceMutation] = fourEvents();
+
+    expect([authn, authz, tupleChange].map((event) => memory.emit(event))).toStrictEqual([
+      "accepted",
+      "accepted",
+      "dropped",
+    ]);
+    expect(memory.events).toStrictEqual([authn, authz]);
+    expect(memory.stats()).toStrictEqual({ name: "small", emitted: 2, dropped: { capacity: 1 }, failed: 0 });
+
+    memory.clear();
+    expect(memory.emit(resourceMutation)).toBe("accepted");
+    expect(memory.events).toStrictEqual([resourceMutation]);
+  });
+
+  it("drops and counts events emitted after close", async () => {
+    const memory = createMemoryEmitter();
+    const [authn, authz] = fourEvents();
+    memory.emit(authn);
+
+    expect(await memory.flush()).toStrictEqual({ ok: true, results: [{ emitter: "memory", status: "ok" }] });
+    expect(await memory.close()).toStrictEqual({ ok: true, results: [{ emitter: "memory", status: "ok" }] });
+    expect(memory.emit(authz)).toBe("dropped");
+
+    expect(memory.events).toStrictEqual([authn]);
+    expect(memory.stats()).toStrictEqual({ name: "memory", emitted: 1, dropped: { closed: 1 }, failed: 0 });
+  });
+
+  for (const capacity of [0, -1, 1.5, Number.NaN]) {
+    it(`throws an AuditConfigError for capacity ${capacity}`, () => {
+      expect(() => createMemoryEmitter({ capacity })).toThrow(
+        new AuditConfigError(`memory emitter: capacity must be a positive integer, got ${capacity}`),
+      );
+    });
+  }
+});
+
+describe("matchesEvent", () => {
+  const event = sampleEvent({ kind: "tupleChange" });
+
+  const matching: [string, EventMatch][] = [
+    ["an empty match", {}],
+    ["a top-level field", { service: "projects" }],
+    ["an enum", { eventType: EventType.EVENT_TYPE_TUPLE_CHANGED }],
+    ["part of a nested object", { actor: { email: "alice@example.com", type: ActorType.ACTOR_TYPE_USER } }],
+    ["a Date with the same time (another instance)", { occurredAt: new Date(SAMPLE_TIME) }],
+    ["a false boolean", { result: { success: false } }],
+    ["the detail kind", { detail: { $case: "tupleChange" } }],
+    [
+      "array elements by position, each a partial",
+      {
+        detail: {
+          $case: "tupleChange",
+          value: { tuples: [{ user: "user:alice" }, { operation: TupleOperation.TUPLE_OPERATION_DELETE }] },
+        },
+      },
+    ],
+    ["a duration", { duration: { seconds: 1, nanos: 250_000_000 } }],
+  ];
+  for (const [what, match] of matching) {
+    it(`matches ${what}`, () => {
+      expect(matchesEvent(event, match)).toBe(true);
+    });
+  }
+
+  it("matches a field given as undefined against an unset field", () => {
+    const { duration: _duration, ...withoutDuration } = sampleEvent();
+    expect(matchesEvent(withoutDuration, { duration: undefined })).toBe(true);
+  });
+
+  const mismatching: [string, EventMatch][] = [
+    ["a different top-level field", { service: "billing" }],
+    ["a different enum", { eventType: EventType.EVENT_TYPE_AUTHZ_DECISION }],
+    ["a different nested field", { actor: { email: "bob@example.com" } }],
+    ["a Date with another time", { occurredAt: new Date(Date.parse(SAMPLE_TIME) + 1) }],
+    ["a different detail kind", { detail: { $case: "authz" } }],
+    ["a field given as undefined that is set", { actor: undefined }],
+    ["a truthy value for a false boolean", { result: { success: true } }],
+    [
+      "an array of another length",
+      { detail: { $case: "tupleChange", value: { tuples: [{ user: "user:alice" }] } } },
+    ],
+    ["an empty array against a non-empty one", { detail: { $case: "tupleChange", value: { tuples: [] } } }],
+    [
+      "array elements in another order",
+      {
+        detail: {
+          $case: "tupleChange",
+          value: { tuples: [{ user: "team:core#member" }, { user: "user:alice" }] },
+        },
+      },
+    ],
+  ];
+  for (const [what, match] of mismatching) {
+    it(`does not match ${what}`, () => {
+      expect(matchesEvent(event, match)).toBe(false);
+    });
+  }
+
+  it("does not match a Date against an event without that field", () => {
+    const { occurredAt: _occurredAt, ...withoutTime } = sampleEvent();
+    expect(matchesEvent(withoutTime, { occurredAt: new Date(SAMPLE_TIME) })).toBe(false);
+  });
+});

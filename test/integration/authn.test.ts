@@ -1,0 +1,141 @@
+import { Metadata, status } from "@grpc/grpc-js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createJwtAuthenticator } from "../../src/authn/jwt-authenticator.js";
+import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
+import { eventToJson } from "../../src/event/serialize.js";
+import { ActorType, AuthnFailureReason, EventType } from "../../src/gen/grpcaudit/v1/event.js";
+import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
+import { createRecorder } from "../../src/recorder/recorder.js";
+import { auditRules } from "../helpers/example-rules.js";
+import { AUDIENCE, ISSUER, newSigningKey, type SigningKey, signToken } from "../helpers/jwt.js";
+import { type ProjectServer, startProjectServer, unary } from "../helpers/project-server.js";
+
+function withToken(token: string | undefined, requestId = "req-1"): Metadata {
+  const metadata = new Metadata();
+  metadata.set("x-request-id", requestId);
+  if (token !== undefined) metadata.set("authorization", `Bearer ${token}`);
+  return metadata;
+}
+
+describe("authn interceptor over real gRPC", () => {
+  const memory = createMemoryEmitter();
+  const recorder = createRecorder({ service: "projects", emitters: [memory] });
+  let key: SigningKey;
+  let server: ProjectServer;
+
+  beforeAll(async () => {
+    key = await newSigningKey("k1");
+    const jwt = createJwtAuthenticator({
+      jwks: key.jwks,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ["RS256"],
+    });
+    server = await startProjectServer(
+      createAuditInterceptors({
+        recorder,
+        rules: auditRules,
+        authn: { authenticators: [jwt], allowAnonymous: ["/example.v1.ProjectService/GetProject"] },
+      }),
+    );
+  });
+  afterAll(() => server.close());
+  afterEach(() => {
+    memory.clear();
+    server.seenScopes.length = 0;
+  });
+
+  const create = (metadata: Metadata) =>
+    unary(server.client.createProject.bind(server.client), { name: "apollo" }, metadata);
+
+  it("records the authenticated caller on the authn event and the mutation, and shows it to the handler", async () => {
+    const [error, project] = await create(withToken(await signToken(key), "req-ok"));
+    expect(error).toBeNull();
+    expect(project?.ownerId).toBe("alice");
+    const events = await memory.waitForCount(2);
+    expect(
+      events.map((e) => [e.eventType, e.actor?.id, e.actor?.type, e.requestId, e.result?.code]),
+    ).toStrictEqual([
+      [EventType.EVENT_TYPE_AUTHN_RESULT, "alice", ActorType.ACTOR_TYPE_USER, "req-ok", "OK"],
+      [EventType.EVENT_TYPE_RESOURCE_MUTATION, "alice", ActorType.ACTOR_TYPE_USER, "req-ok", "OK"],
+    ]);
+    expect(events[0]?.actor).toStrictEqual({
+      id: "alice",
+      type: ActorType.ACTOR_TYPE_USER,
+      displayName: "Alice",
+      email: "alice@example.com",
+      subject: "alice",
+      clientId: "web",
+      realm: ISSUER,
+    });
+  });
+
+  it("rejects a call without a token as UNAUTHENTICATED and records the refusal, never running the handler", async () => {
+    const [error] = await create(withToken(undefined, "req-none"));
+    expect([error?.code, error?.details]).toStrictEqual([status.UNAUTHENTICATED, "unauthenticated: missing"]);
+    const [event] = await memory.waitForCount(1);
+    expect([
+      event?.actor?.type,
+      event?.requestId,
+      event?.operation,
+      event?.result,
+      event?.detail,
+    ]).toStrictEqual([
+      ActorType.ACTOR_TYPE_ANONYMOUS,
+      "req-none",
+      "/example.v1.ProjectService/CreateProject",
+      { success: false, code: "UNAUTHENTICATED", message: "" },
+      {
+        $case: "authn",
+        value: {
+          method: "jwt",
+          success: false,
+          failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_MISSING,
+        },
+      },
+    ]);
+    expect(server.seenScopes).toHaveLength(0);
+    expect(memory.events).toHaveLength(1);
+  });
+
+  it("records an expired token by reason, and no part of the token appears in the event", async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const token = await signToken(key, { exp: now - 600, iat: now - 4000 });
+    const [error] = await create(withToken(token, "req-expired"));
+    expect([error?.code, error?.details]).toStrictEqual([status.UNAUTHENTICATED, "unauthenticated: expired"]);
+    const [event] = await memory.waitForCount(1);
+    expect(event?.detail).toStrictEqual({
+      $case: "authn",
+      value: {
+        method: "jwt",
+        success: false,
+        failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_EXPIRED,
+      },
+    });
+    const serialized = JSON.stringify(eventToJson(event ?? memory.events[0]!));
+    for (const part of token.split(".")) expect(serialized).not.toContain(part);
+  });
+
+  it("lets anonymous-allowed methods through without a token, but still refuses a bad one", async () => {
+    const get = (metadata: Metadata) =>
+      unary(server.client.getProject.bind(server.client), { id: "p-1" }, metadata);
+    const [anonymousError] = await get(withToken(undefined));
+    expect(anonymousError).toBeNull();
+    expect(server.seenScopes[0]?.actor).toBeUndefined();
+    expect(memory.events).toHaveLength(0);
+    const [badError] = await get(withToken("not.a.jwt"));
+    expect(badError?.code).toBe(status.UNAUTHENTICATED);
+  });
+
+  it("keeps the callers of 50 concurrent calls apart", async () => {
+    const users = Array.from({ length: 50 }, (_, i) => `user-${i}`);
+    const tokens = await Promise.all(users.map((sub) => signToken(key, { sub })));
+    const responses = await Promise.all(tokens.map((token, i) => create(withToken(token, `req-${i}`))));
+    expect(responses.map(([, project]) => project?.ownerId)).toStrictEqual(users);
+    await memory.waitForCount(100);
+    const mutations = memory.filter({ eventType: EventType.EVENT_TYPE_RESOURCE_MUTATION });
+    expect(mutations.map((e) => [e.requestId, e.actor?.id]).sort()).toStrictEqual(
+      users.map((u, i) => [`req-${i}`, u]).sort(),
+    );
+  });
+});
