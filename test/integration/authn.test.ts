@@ -3,10 +3,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createJwtAuthenticator } from "../../src/authn/jwt-authenticator.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { eventToJson } from "../../src/event/serialize.js";
+import { auditRules } from "../../src/gen/example/v1/projects_audit.js";
 import { ActorType, AuthnFailureReason, EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
-import { auditRules } from "../helpers/example-rules.js";
 import { AUDIENCE, ISSUER, newSigningKey, type SigningKey, signToken } from "../helpers/jwt.js";
 import { type ProjectServer, startProjectServer, unary } from "../helpers/project-server.js";
 

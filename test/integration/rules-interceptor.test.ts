@@ -4,10 +4,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
 import { ANONYMOUS_ACTOR } from "../../src/event/builders.js";
+import { auditRules } from "../../src/gen/example/v1/projects_audit.js";
 import { type AuditEvent, EventType, MutationType } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
-import { auditRules } from "../helpers/example-rules.js";
 import { type ProjectServer, startProjectServer, unary } from "../helpers/project-server.js";
 import { FIXED_TIME } from "../helpers/recorder.js";
 
