@@ -1,0 +1,44 @@
+/** One authorization question: may `user` have `relation` on `object`? (OpenFGA tuple shapes) */
+export interface CheckRequest {
+  /** Such as "user:alice". */
+  user: string;
+  /** Such as "editor". */
+  relation: string;
+  /** Such as "project:p-1". */
+  object: string;
+}
+
+/**
+ * An authorizer's answer. Expected outcomes are data, not exceptions: an engine error, a timeout or an
+ * unreachable engine is `error`, never `denied`.
+ */
+export type Decision =
+  | { kind: "allowed"; cacheHit: boolean }
+  | { kind: "denied"; cacheHit: boolean }
+  /** `reason` is a credential-free code: "timeout", "unavailable", "rate_limited" or the engine's error code. */
+  | { kind: "error"; reason: string; error: unknown };
+
+/** Options of one check. */
+export interface CheckOptions {
+  /** Aborted when the caller stops waiting (the authz interceptor's timeout). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Answers authorization questions (the OpenFGA authorizer in `grpc-audit/openfga` is one). Methods
+ * resolve to decisions and never reject.
+ */
+export interface Authorizer {
+  /** Store id put on authz events, when the engine has one. */
+  readonly storeId?: string;
+  /** Authorization model id put on authz events, when known. */
+  readonly modelId?: string;
+  check(request: CheckRequest, options?: CheckOptions): Promise<Decision>;
+  /** One decision per request, in order. */
+  batchCheck(requests: readonly CheckRequest[], options?: CheckOptions): Promise<Decision[]>;
+  /**
+   * Forgets cached decisions the given tuple changes may affect. Called by the audited tuple writer
+   * after every write; authorizers without a cache need not implement it.
+   */
+  invalidate?(tuples: readonly CheckRequest[]): void;
+}
