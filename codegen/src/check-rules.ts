@@ -79,7 +79,7 @@ export function checkFile(
   }
   if (options.requireRules && unruled.length > 0) {
     problems.push(
-      `${file.proto.name}: require_rules=true: no (${METHOD_OPTION}) and no service (${SERVICE_OPTION}) on ${unruled.join(", ")}`,
+      `${file.proto.name}: require_rules=true: methods without (${METHOD_OPTION}) or a service (${SERVICE_OPTION}): ${unruled.join(", ")}`,
     );
   }
   return { rules, problems };

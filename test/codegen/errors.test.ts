@@ -1,0 +1,167 @@
+// Invalid rules fail generation with one error naming file, method, option path and reason for every
+// problem; each fixture in test/fixtures/errors holds one kind of mistake.
+import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
+import { beforeAll, describe, expect, it } from "vitest";
+import { buildFixtures, fixtureFiles, generate } from "./helpers.js";
+
+let image: FileDescriptorSet;
+beforeAll(() => {
+  image = buildFixtures();
+});
+
+/** The message the plugin throws for `files`, or "" when it does not throw. */
+function errorOf(files: readonly string[], parameter?: string): string {
+  try {
+    generate(image, files, parameter);
+    return "";
+  } catch (error: unknown) {
+    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  }
+}
+
+/** `AuditRuleError: errors/<name>.proto: fixtures.errors.<name>.S.M: <problem>`. */
+function ruleError(name: string, problem: string): string {
+  return `AuditRuleError: errors/${name}.proto: fixtures.errors.${name}.S.M: ${problem}`;
+}
+
+const WHERE_TO_SET = "set it on the method or in the service's (grpcaudit.v1.audit_default)";
+const LEAF = "the path must end at a string or integer field";
+const SINGULAR = "only singular fields can be on the path";
+
+describe("invalid rules", () => {
+  const cases: [name: string, problem: string][] = [
+    [
+      "unknown_field",
+      '(grpcaudit.v1.audit).target_id_field "req.project.nope": no field "nope" in fixtures.errors.unknown_field.Project',
+    ],
+    [
+      "repeated_field",
+      `(grpcaudit.v1.audit).target_id_field "req.projects.id": field "projects" of fixtures.errors.repeated_field.Request is repeated; ${SINGULAR}`,
+    ],
+    [
+      "repeated_leaf",
+      `(grpcaudit.v1.audit).target_id_field "req.project.tags": field "tags" of fixtures.errors.repeated_leaf.Project is repeated; ${SINGULAR}`,
+    ],
+    [
+      "map_field",
+      `(grpcaudit.v1.audit).target_id_field "req.labels": field "labels" of fixtures.errors.map_field.Request is a map; ${SINGULAR}`,
+    ],
+    [
+      "message_leaf",
+      `(grpcaudit.v1.audit).target_id_field "req.project": field "project" of fixtures.errors.message_leaf.Request has type message fixtures.errors.message_leaf.Project; ${LEAF}`,
+    ],
+    [
+      "not_a_message",
+      '(grpcaudit.v1.audit).target_id_field "req.id.value": field "id" of fixtures.errors.not_a_message.Request has type string; it has no field "value"',
+    ],
+    [
+      "oneof_member",
+      '(grpcaudit.v1.audit).target_id_field "req.name": field "name" of fixtures.errors.oneof_member.Request is in oneof "choice"; oneof members cannot be on the path',
+    ],
+    [
+      "unknown_prefix",
+      '(grpcaudit.v1.audit).target_id_field "request.id": must start with "req." or "resp."',
+    ],
+    ["empty_path", '(grpcaudit.v1.audit).target_id_field "resp.": no field path after "resp."'],
+    [
+      "empty_segment",
+      '(grpcaudit.v1.audit).target_id_field "req.project..id": empty field name in fixtures.errors.empty_segment.Project',
+    ],
+    [
+      "missing_mutation",
+      `(grpcaudit.v1.audit).mutation: required for EVENT_TYPE_RESOURCE_MUTATION; ${WHERE_TO_SET}`,
+    ],
+    [
+      "unspecified_mutation",
+      "(grpcaudit.v1.audit).mutation: MUTATION_TYPE_UNSPECIFIED is not a mutation; use MUTATION_TYPE_CREATE, MUTATION_TYPE_UPDATE, MUTATION_TYPE_DELETE",
+    ],
+    ["missing_target_type", `(grpcaudit.v1.audit).target_type: required; ${WHERE_TO_SET}`],
+    ["empty_target_type", "(grpcaudit.v1.audit).target_type: must not be empty"],
+    [
+      "other_event_type",
+      "(grpcaudit.v1.audit).event_type: EVENT_TYPE_AUTHN_RESULT is not supported; rules record EVENT_TYPE_RESOURCE_MUTATION",
+    ],
+  ];
+
+  it("has a test for every error fixture", () => {
+    const tested = [...cases.map(([name]) => name), "scalar_leaf", "default_problems", "require_rules"];
+    expect(fixtureFiles("errors")).toEqual(tested.map((name) => `errors/${name}.proto`).sort());
+  });
+
+  it.each(cases)("%s", (name, problem) => {
+    expect(errorOf([`errors/${name}.proto`])).toBe(ruleError(name, problem));
+  });
+
+  it("reports every leaf that is not a string or an integer, not just the first", () => {
+    const line = (method: string, path: string, field: string, type: string) =>
+      `errors/scalar_leaf.proto: fixtures.errors.scalar_leaf.S.${method}: (grpcaudit.v1.audit).target_id_field "${path}": field "${field}" of fixtures.errors.scalar_leaf.Thing has type ${type}; ${LEAF}`;
+    expect(errorOf(["errors/scalar_leaf.proto"])).toBe(
+      `AuditRuleError: ${[
+        line("Bool", "req.active", "active", "bool"),
+        line("Float", "resp.ratio", "ratio", "float"),
+        line("Double", "req.score", "score", "double"),
+        line("Enum", "req.state", "state", "enum fixtures.errors.scalar_leaf.State"),
+        line("Bytes", "req.digest", "digest", "bytes"),
+      ].join("\n")}`,
+    );
+  });
+
+  it("names the service default's option for problems inherited from it", () => {
+    const prefix = "errors/default_problems.proto: fixtures.errors.default_problems.S";
+    const mutation = `(grpcaudit.v1.audit).mutation: required for EVENT_TYPE_RESOURCE_MUTATION; ${WHERE_TO_SET}`;
+    expect(errorOf(["errors/default_problems.proto"])).toBe(
+      `AuditRuleError: ${[
+        `${prefix}.A: ${mutation}`,
+        `${prefix}.A: (grpcaudit.v1.audit_default).target_id_field "req.created.seconds": field "created" of fixtures.errors.default_problems.Thing has type message google.protobuf.Timestamp; well-known types cannot be on the path`,
+        `${prefix}.B: ${mutation}`,
+      ].join("\n")}`,
+    );
+  });
+
+  it("reports the problems of every file in one error", () => {
+    const message = errorOf(["errors/empty_path.proto", "kinds.proto", "errors/unknown_prefix.proto"]);
+    expect(message.split("\n").map((line) => line.replace(/^AuditRuleError: /, "").split(":")[0])).toEqual([
+      "errors/empty_path.proto",
+      "errors/unknown_prefix.proto",
+    ]);
+  });
+});
+
+describe("require_rules", () => {
+  it("lists every method without a rule of its own or a service default (a disabled rule counts)", () => {
+    expect(errorOf(["errors/require_rules.proto"], "target=ts,require_rules=true")).toBe(
+      "AuditRuleError: errors/require_rules.proto: require_rules=true: methods without (grpcaudit.v1.audit) or a service (grpcaudit.v1.audit_default): " +
+        "fixtures.errors.require_rules.Audited.Update, fixtures.errors.require_rules.Forgotten.Delete, fixtures.errors.require_rules.Forgotten.List",
+    );
+  });
+
+  it("also fails for files that do not import the annotations", () => {
+    expect(errorOf(["unannotated.proto"], "require_rules=true")).toBe(
+      "AuditRuleError: unannotated.proto: require_rules=true: methods without (grpcaudit.v1.audit) or a service (grpcaudit.v1.audit_default): " +
+        "fixtures.unannotated.QuietService.Read, fixtures.unannotated.QuietService.Write",
+    );
+  });
+
+  it("is off by default and can be turned off", () => {
+    expect(errorOf(["errors/require_rules.proto"])).toBe("");
+    expect(errorOf(["errors/require_rules.proto"], "require_rules=false")).toBe("");
+  });
+
+  it("passes when every method has a rule or a service default", () => {
+    expect(errorOf(["kinds.proto", "merge/alpha.proto"], "require_rules=true")).toBe("");
+  });
+});
+
+describe("plugin parameters", () => {
+  it("rejects an unknown parameter", () => {
+    expect(errorOf(["kinds.proto"], "target=ts,nope=1")).toBe(
+      'PluginOptionError: invalid option "nope=1": unknown option "nope" (protoc-gen-grpc-audit accepts require_rules)',
+    );
+  });
+
+  it("rejects a require_rules value that is not a boolean", () => {
+    expect(errorOf(["kinds.proto"], "require_rules=maybe")).toBe(
+      'PluginOptionError: invalid option "require_rules=maybe": require_rules must be true or false, got "maybe"',
+    );
+  });
+});

@@ -1,0 +1,122 @@
+// Shared by the protoc-gen-grpc-audit tests: builds the fixtures in test/fixtures with buf, makes
+// CodeGeneratorRequests from the image and runs the plugin in process, the way buf and protoc run it.
+import { execFileSync } from "node:child_process";
+import { chmodSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { create, fromBinary } from "@bufbuild/protobuf";
+import {
+  type CodeGeneratorRequest,
+  CodeGeneratorRequestSchema,
+  type FileDescriptorProto,
+  type FileDescriptorSet,
+  FileDescriptorSetSchema,
+} from "@bufbuild/protobuf/wkt";
+import { protocGenGrpcAudit } from "../../codegen/src/plugin.js";
+
+/** Root of this repository. */
+export const REPO = fileURLToPath(new URL("../..", import.meta.url));
+/** The fixture module; file names in requests are relative to it (and to proto/ for the annotations). */
+export const FIXTURES = join(REPO, "test/fixtures");
+/** The compiled plugin, as buf.gen.yaml and package.json's bin run it. */
+export const PLUGIN_BIN = join(REPO, "dist/codegen/bin/protoc-gen-grpc-audit.js");
+/** Plugin parameters of buf.gen.yaml. */
+export const PARAMETER = "target=ts,import_extension=js";
+/** buf workspace config with both roots, so that fixtures can import grpcaudit/v1/annotations.proto. */
+export const BUF_CONFIG = JSON.stringify({
+  version: "v2",
+  modules: [{ path: "proto" }, { path: "test/fixtures" }],
+});
+
+const INSTALL: Readonly<Record<string, string>> = {
+  protoc: ": apt-get install -y protobuf-compiler (.ci/run does it)",
+};
+
+/** Runs a tool from node_modules/.bin (or the PATH) in the repository root; returns stdout. */
+export function run(tool: string, args: readonly string[], input?: Uint8Array): Buffer {
+  const local = join(REPO, "node_modules/.bin", tool);
+  const bin = readdirSync(join(REPO, "node_modules/.bin")).includes(tool) ? local : tool;
+  try {
+    return execFileSync(bin, args, {
+      cwd: REPO,
+      input,
+      stdio: ["pipe", "pipe", "pipe"],
+      maxBuffer: 64 << 20,
+    });
+  } catch (error: unknown) {
+    // tsc reports on stdout, buf and protoc on stderr.
+    const { stdout, stderr, code } = error as { stdout?: Buffer; stderr?: Buffer; code?: string };
+    if (code === "ENOENT")
+      throw new Error(`${tool} is not installed (not on the PATH)${INSTALL[tool] ?? ""}`);
+    throw new Error(`${tool} ${args.join(" ")} failed:\n${stderr ?? ""}${stdout ?? ""}`, { cause: error });
+  }
+}
+
+/** Proto files under `dir` (relative to test/fixtures), sorted, as "merge/alpha.proto". */
+export function fixtureFiles(dir = ""): string[] {
+  return readdirSync(join(FIXTURES, dir), { recursive: true, encoding: "utf8" })
+    .filter((name) => name.endsWith(".proto"))
+    .map((name) => join(dir, name))
+    .sort();
+}
+
+/** Builds every fixture with `buf build` into one image: a FileDescriptorSet with imports and source info. */
+export function buildFixtures(): FileDescriptorSet {
+  const paths = fixtureFiles().flatMap((file) => ["--path", join("test/fixtures", file)]);
+  const image = run("buf", ["build", ".", "--config", BUF_CONFIG, ...paths, "-o", "-#format=binpb"]);
+  return fromBinary(FileDescriptorSetSchema, image);
+}
+
+/**
+ * A request to generate `files`, holding them and every file they import in dependency order (buf
+ * images are sorted that way), as buf and protoc send it.
+ */
+export function createRequest(
+  set: FileDescriptorSet,
+  files: readonly string[],
+  parameter = PARAMETER,
+): CodeGeneratorRequest {
+  const byName = new Map(set.file.map((file) => [file.name, file]));
+  const needed = new Set<string>();
+  const visit = (name: string): void => {
+    const file = byName.get(name);
+    if (file === undefined) throw new Error(`${name} is not in the image`);
+    if (needed.has(name)) return;
+    needed.add(name);
+    file.dependency.forEach(visit);
+  };
+  files.forEach(visit);
+  const protoFile: FileDescriptorProto[] = set.file.filter((file) => needed.has(file.name));
+  return create(CodeGeneratorRequestSchema, {
+    fileToGenerate: [...files],
+    parameter,
+    protoFile,
+    sourceFileDescriptors: protoFile.filter((file) => files.includes(file.name)),
+  });
+}
+
+/** Runs the plugin in process on `files`; returns output file name → content. Throws what the plugin throws. */
+export function generate(
+  set: FileDescriptorSet,
+  files: readonly string[],
+  parameter = PARAMETER,
+): Map<string, string> {
+  const response = protocGenGrpcAudit.run(createRequest(set, files, parameter));
+  if (response.error !== undefined && response.error !== "") throw new Error(response.error);
+  return new Map(response.file.map((file) => [file.name, file.content]));
+}
+
+/** Every file under `root`, by path relative to it. */
+export function listFiles(root: string): string[] {
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+/** Compiles the plugin to dist/codegen (as `npm run build:codegen` does) and returns the bin's path. */
+export function compilePlugin(): string {
+  run("tsc", ["-p", "tsconfig.codegen.json"]);
+  chmodSync(PLUGIN_BIN, 0o755);
+  return PLUGIN_BIN;
+}

@@ -1,0 +1,132 @@
+// The compiled plugin under the real tools: `buf generate` with this repository's buf.gen.yaml (ts-proto
+// and protoc-gen-grpc-audit) must give code that compiles under our strict tsconfig and whose tables are
+// RuleTables, and protoc must get the same output as the in-process run.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  BUF_CONFIG,
+  buildFixtures,
+  compilePlugin,
+  fixtureFiles,
+  generate,
+  listFiles,
+  PARAMETER,
+  REPO,
+  run,
+} from "./helpers.js";
+
+/** Every fixture that generates without error. */
+const VALID = fixtureFiles().filter((file) => !file.startsWith("errors/"));
+
+let plugin: string;
+let image: FileDescriptorSet;
+const tmp = mkdtempSync(join(tmpdir(), "grpc-audit-codegen-"));
+
+beforeAll(() => {
+  plugin = compilePlugin();
+  image = buildFixtures();
+}, 60_000);
+
+afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("buf generate with ts-proto", () => {
+  it("gives code that compiles under the repository's strict tsconfig, with RuleTable tables", () => {
+    const out = join(tmp, "buf");
+    // buf.gen.yaml's outs are relative (src/gen), so --output puts everything under `out`.
+    const paths = VALID.flatMap((file) => ["--path", join("test/fixtures", file)]);
+    run("buf", [
+      "generate",
+      ".",
+      "--config",
+      BUF_CONFIG,
+      "--template",
+      "buf.gen.yaml",
+      "--output",
+      out,
+      ...paths,
+    ]);
+    const gen = join(out, "src/gen");
+    const tables = listFiles(gen).filter((file) => file.endsWith("_audit.ts"));
+    expect(tables).toEqual([
+      "defaults_audit.ts",
+      "imported/service_audit.ts",
+      "kinds_audit.ts",
+      "merge/alpha_audit.ts",
+      "merge/beta_audit.ts",
+      "paths_audit.ts",
+    ]);
+    writeFileSync(join(gen, "tables.ts"), tableCheck(gen, tables));
+    // An ES module package like this one; module resolution (ts-proto's runtime imports, @types/node)
+    // walks up from the files.
+    writeFileSync(join(out, "package.json"), JSON.stringify({ type: "module" }));
+    symlinkSync(join(REPO, "node_modules"), join(out, "node_modules"), "dir");
+    writeFileSync(
+      join(out, "tsconfig.json"),
+      JSON.stringify({
+        extends: join(REPO, "tsconfig.json"),
+        compilerOptions: { rootDir: "/", noEmit: true },
+        include: ["src/gen"],
+        exclude: [],
+      }),
+    );
+    run("tsc", ["-p", join(out, "tsconfig.json")]);
+  });
+});
+
+/** A module that assigns every generated table to grpc-audit's RuleTable. */
+function tableCheck(gen: string, tables: readonly string[]): string {
+  const ruleModule = relative(gen, join(REPO, "src/rules/rule.js"));
+  const lines = [`import type { RuleTable } from "${ruleModule}";`];
+  tables.forEach((file, i) => {
+    lines.push(`import { auditRules as table${i} } from "./${file.replace(/\.ts$/, ".js")}";`);
+  });
+  lines.push(
+    `export const tables: readonly RuleTable[] = [${tables.map((_, i) => `table${i}`).join(", ")}];`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+describe("protoc", () => {
+  it("gets the same output as the in-process run", () => {
+    const out = join(tmp, "protoc");
+    mkdirSync(out);
+    run("protoc", [
+      `--plugin=protoc-gen-grpc-audit=${plugin}`,
+      `--grpc-audit_out=${out}`,
+      `--grpc-audit_opt=${PARAMETER}`,
+      "-I",
+      "proto",
+      "-I",
+      "test/fixtures",
+      ...VALID,
+    ]);
+    const expected = generate(image, VALID);
+    expect(listFiles(out)).toEqual([...expected.keys()].sort());
+    for (const [file, content] of expected) {
+      expect(readFileSync(join(out, file), "utf8"), file).toBe(content);
+    }
+  });
+
+  it("shows the plugin's error, naming file, method and option path", () => {
+    const out = join(tmp, "protoc-error");
+    mkdirSync(dirname(join(out, "x")), { recursive: true });
+    expect(() =>
+      run("protoc", [
+        `--plugin=protoc-gen-grpc-audit=${plugin}`,
+        `--grpc-audit_out=${out}`,
+        "-I",
+        "proto",
+        "-I",
+        "test/fixtures",
+        "errors/unknown_field.proto",
+      ]),
+    ).toThrow(
+      'protoc-gen-grpc-audit: errors/unknown_field.proto: fixtures.errors.unknown_field.S.M: (grpcaudit.v1.audit).target_id_field "req.project.nope": no field "nope" in fixtures.errors.unknown_field.Project',
+    );
+  });
+});
