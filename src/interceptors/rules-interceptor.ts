@@ -1,5 +1,5 @@
 import { ServerInterceptingCall, type ServerInterceptor, status as Status } from "@grpc/grpc-js";
-import { AuditConfigError } from "../errors/index.js";
+import { AuditConfigError, AuditError } from "../errors/index.js";
 import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
 import { type AuditScope, currentAuditScope, runInAuditScope } from "../recorder/scope.js";
 import type { AuditRule, RuleTable } from "../rules/rule.js";
@@ -8,7 +8,7 @@ import { mergeRuleTables } from "../rules/rule-table.js";
 /** Options of `createRulesInterceptor`. */
 export interface RulesInterceptorOptions {
   /** Records the events. */
-  recorder: Pick<Recorder, "recordResourceMutation">;
+  recorder: Pick<Recorder, "recordResourceMutation" | "reportError">;
   /** Generated rule tables (`auditRules` of each `_audit.ts` file); merged by method path. */
   rules: RuleTable | readonly RuleTable[];
   /**
@@ -30,7 +30,7 @@ export const AUDIT_UNAVAILABLE_MESSAGE = "audit unavailable";
  */
 export function createRulesInterceptor(options: RulesInterceptorOptions): ServerInterceptor {
   const { recorder, failMode = "open" } = options ?? {};
-  if (typeof recorder?.recordResourceMutation !== "function") {
+  if (typeof recorder?.recordResourceMutation !== "function" || typeof recorder.reportError !== "function") {
     throw new AuditConfigError("rules interceptor: `recorder` must be a Recorder");
   }
   if (failMode !== "open" && failMode !== "closed") {
@@ -96,7 +96,7 @@ class CallAudit {
 
   constructor(
     private readonly rule: AuditRule,
-    private readonly recorder: Pick<Recorder, "recordResourceMutation">,
+    private readonly recorder: Pick<Recorder, "recordResourceMutation" | "reportError">,
   ) {}
 
   seeRequest(message: unknown): void {
@@ -130,10 +130,17 @@ class CallAudit {
   private targetId(): string {
     try {
       const id = this.rule.targetId(this.request, this.response);
-      return typeof id === "string" ? id : "";
-    } catch {
-      return ""; // generated extractors never throw; a hand-written one must not break the call
+      if (typeof id === "string") return id;
+      this.recorder.reportError(
+        new AuditError(`rules: targetId of ${this.rule.method} returned a ${typeof id}`),
+      );
+    } catch (error) {
+      // Generated extractors never throw; a hand-written one must not break the call, only be counted.
+      this.recorder.reportError(
+        new AuditError(`rules: targetId of ${this.rule.method} threw`, { cause: error }),
+      );
     }
+    return "";
   }
 }
 

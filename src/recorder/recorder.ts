@@ -67,6 +67,8 @@ export interface RecorderStats {
   failed: number;
   /** Record calls refused because their input could not become an event. */
   invalid: number;
+  /** Failures reported with `reportError` (such as a rule's target-id extractor throwing). */
+  errors: number;
   /** The emitter's own counters. */
   emitter: EmitterStats;
 }
@@ -82,6 +84,11 @@ export interface Recorder {
   recordAuthzDecision(input: AuthzDecisionInput): RecordOutcome;
   recordTupleChange(input: TupleChangeInput): RecordOutcome;
   recordResourceMutation(input: ResourceMutationInput): RecordOutcome;
+  /**
+   * Counts a failure found outside the record calls (such as a rule's target-id extractor throwing)
+   * and passes it to `onError`. Never throws.
+   */
+  reportError(error: Error): void;
   /** An observer for the authn layer: records one AUTHN_RESULT event per attempt. */
   authnObserver(): AuthnObserver;
   /** An observer for the authz layer: records one AUTHZ_DECISION event per check or refusal. */
@@ -105,7 +112,7 @@ export interface Recorder {
 export function createRecorder(options: RecorderOptions): Recorder {
   const config = resolveOptions(options);
   const { service, emitter, onError, now, monotonicNowMs, newId } = config;
-  const counts = { accepted: 0, dropped: 0, failed: 0, invalid: 0 };
+  const counts = { accepted: 0, dropped: 0, failed: 0, invalid: 0, errors: 0 };
   const recorded: Record<EventKind, number> = {
     [EVENT_KIND.AUTHN_RESULT]: 0,
     [EVENT_KIND.AUTHZ_DECISION]: 0,
@@ -251,6 +258,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
         },
         { target: { type: input.resourceType, id: input.resourceId }, result: { success: true } },
       );
+    },
+    reportError(error) {
+      counts.errors++;
+      report(onError, error);
     },
     authnObserver: () => (attempt) => {
       recorder.recordAuthnResult(authnAttemptToInput(attempt));

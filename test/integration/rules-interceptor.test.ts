@@ -381,6 +381,47 @@ describe("failing emitter", () => {
     }
   });
 
+  it("a throwing emitter and a throwing target-id extractor change nothing the client sees, and are counted", async () => {
+    const throwing = {
+      ...createNoopEmitter({ name: "broken" }),
+      emit: (): never => {
+        throw new Error("sink exploded");
+      },
+    };
+    const create = auditRules["/example.v1.ProjectService/CreateProject"];
+    const brokenRules = {
+      [create.method]: {
+        ...create,
+        targetId: (): string => {
+          throw new Error("extractor bug");
+        },
+      },
+    };
+    const errors: Error[] = [];
+    const recorder = createRecorder({
+      service: "projects",
+      emitters: [throwing],
+      onError: (e) => errors.push(e),
+    });
+    const server = await startProjectServer(createAuditInterceptors({ recorder, rules: brokenRules }));
+    try {
+      const [error, project] = await unary(
+        server.client.createProject.bind(server.client),
+        { name: "a" },
+        new Metadata(),
+      );
+      expect(error).toBeNull();
+      expect(project?.name).toBe("a");
+      expect(recorder.stats()).toMatchObject({ failed: 1, errors: 1 });
+      expect(errors.map((e) => e.message)).toStrictEqual([
+        "rules: targetId of /example.v1.ProjectService/CreateProject threw",
+        "broken: emit threw",
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("fail-closed: the call ends with UNAVAILABLE 'audit unavailable'", async () => {
     const recorder = createRecorder({ service: "projects", emitters: [failing] });
     const server = await startProjectServer(

@@ -588,6 +588,7 @@ describe("delivery failures", () => {
       dropped: 1,
       failed: 0,
       invalid: 0,
+      errors: 0,
       emitter: { name: "memory", emitted: 1, dropped: { closed: 1 }, failed: 0 },
     });
   });
