@@ -12,14 +12,21 @@ import { findAuditOptions } from "./read-rules.js";
 import { outputFileName, renderRules } from "./render.js";
 import { version } from "./version.js";
 
-/** The audit rules of a proto file broke a check; the message has one line per problem. */
+/**
+ * Audit rules broke a check. The message is the problem itself, or for several a count followed by one
+ * indented line per problem.
+ */
 export class AuditRuleError extends Error {
   override name = "AuditRuleError";
   /** Each problem: `<file>: <service>.<method>: <option path>: <reason>`. */
   readonly problems: readonly string[];
 
   constructor(problems: readonly string[]) {
-    super(problems.join("\n"));
+    super(
+      problems.length === 1
+        ? problems[0]
+        : `${problems.length} problems in audit rules:\n  ${problems.join("\n  ")}`,
+    );
     this.problems = problems;
   }
 }

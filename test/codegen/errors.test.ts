@@ -32,31 +32,31 @@ describe("invalid rules", () => {
   const cases: [name: string, problem: string][] = [
     [
       "unknown_field",
-      '(grpcaudit.v1.audit).target_id_field "req.project.nope": no field "nope" in fixtures.errors.unknown_field.Project',
+      '(grpcaudit.v1.audit).target_id_field "req.project.nope": no field "nope" in fixtures.errors.Project',
     ],
     [
       "repeated_field",
-      `(grpcaudit.v1.audit).target_id_field "req.projects.id": field "projects" of fixtures.errors.repeated_field.Request is repeated; ${SINGULAR}`,
+      `(grpcaudit.v1.audit).target_id_field "req.projects.id": field "projects" of fixtures.errors.Request is repeated; ${SINGULAR}`,
     ],
     [
       "repeated_leaf",
-      `(grpcaudit.v1.audit).target_id_field "req.project.tags": field "tags" of fixtures.errors.repeated_leaf.Project is repeated; ${SINGULAR}`,
+      `(grpcaudit.v1.audit).target_id_field "req.project.tags": field "tags" of fixtures.errors.Project is repeated; ${SINGULAR}`,
     ],
     [
       "map_field",
-      `(grpcaudit.v1.audit).target_id_field "req.labels": field "labels" of fixtures.errors.map_field.Request is a map; ${SINGULAR}`,
+      `(grpcaudit.v1.audit).target_id_field "req.labels": field "labels" of fixtures.errors.Request is a map; ${SINGULAR}`,
     ],
     [
       "message_leaf",
-      `(grpcaudit.v1.audit).target_id_field "req.project": field "project" of fixtures.errors.message_leaf.Request has type message fixtures.errors.message_leaf.Project; ${LEAF}`,
+      `(grpcaudit.v1.audit).target_id_field "req.project": field "project" of fixtures.errors.Request has type message fixtures.errors.Project; ${LEAF}`,
     ],
     [
       "not_a_message",
-      '(grpcaudit.v1.audit).target_id_field "req.id.value": field "id" of fixtures.errors.not_a_message.Request has type string; it has no field "value"',
+      '(grpcaudit.v1.audit).target_id_field "req.id.value": field "id" of fixtures.errors.Request has type string; it has no field "value"',
     ],
     [
       "oneof_member",
-      '(grpcaudit.v1.audit).target_id_field "req.name": field "name" of fixtures.errors.oneof_member.Request is in oneof "choice"; oneof members cannot be on the path',
+      '(grpcaudit.v1.audit).target_id_field "req.name": field "name" of fixtures.errors.Request is in oneof "choice"; oneof members cannot be on the path',
     ],
     [
       "unknown_prefix",
@@ -65,7 +65,7 @@ describe("invalid rules", () => {
     ["empty_path", '(grpcaudit.v1.audit).target_id_field "resp.": no field path after "resp."'],
     [
       "empty_segment",
-      '(grpcaudit.v1.audit).target_id_field "req.project..id": empty field name in fixtures.errors.empty_segment.Project',
+      '(grpcaudit.v1.audit).target_id_field "req.project..id": empty field name in fixtures.errors.Project',
     ],
     [
       "missing_mutation",
@@ -84,7 +84,13 @@ describe("invalid rules", () => {
   ];
 
   it("has a test for every error fixture", () => {
-    const tested = [...cases.map(([name]) => name), "scalar_leaf", "default_problems", "require_rules"];
+    const tested = [
+      ...cases.map(([name]) => name),
+      "scalar_leaf",
+      "default_problems",
+      "require_rules",
+      "types",
+    ];
     expect(fixtureFiles("errors")).toEqual(tested.map((name) => `errors/${name}.proto`).sort());
   });
 
@@ -96,13 +102,13 @@ describe("invalid rules", () => {
     const line = (method: string, path: string, field: string, type: string) =>
       `errors/scalar_leaf.proto: fixtures.errors.scalar_leaf.S.${method}: (grpcaudit.v1.audit).target_id_field "${path}": field "${field}" of fixtures.errors.scalar_leaf.Thing has type ${type}; ${LEAF}`;
     expect(errorOf(["errors/scalar_leaf.proto"])).toBe(
-      `AuditRuleError: ${[
+      `AuditRuleError: 5 problems in audit rules:\n  ${[
         line("Bool", "req.active", "active", "bool"),
         line("Float", "resp.ratio", "ratio", "float"),
         line("Double", "req.score", "score", "double"),
         line("Enum", "req.state", "state", "enum fixtures.errors.scalar_leaf.State"),
         line("Bytes", "req.digest", "digest", "bytes"),
-      ].join("\n")}`,
+      ].join("\n  ")}`,
     );
   });
 
@@ -110,17 +116,22 @@ describe("invalid rules", () => {
     const prefix = "errors/default_problems.proto: fixtures.errors.default_problems.S";
     const mutation = `(grpcaudit.v1.audit).mutation: required for EVENT_TYPE_RESOURCE_MUTATION; ${WHERE_TO_SET}`;
     expect(errorOf(["errors/default_problems.proto"])).toBe(
-      `AuditRuleError: ${[
+      `AuditRuleError: 3 problems in audit rules:\n  ${[
         `${prefix}.A: ${mutation}`,
         `${prefix}.A: (grpcaudit.v1.audit_default).target_id_field "req.created.seconds": field "created" of fixtures.errors.default_problems.Thing has type message google.protobuf.Timestamp; well-known types cannot be on the path`,
         `${prefix}.B: ${mutation}`,
-      ].join("\n")}`,
+      ].join("\n  ")}`,
     );
   });
 
   it("reports the problems of every file in one error", () => {
-    const message = errorOf(["errors/empty_path.proto", "kinds.proto", "errors/unknown_prefix.proto"]);
-    expect(message.split("\n").map((line) => line.replace(/^AuditRuleError: /, "").split(":")[0])).toEqual([
+    const [count, ...lines] = errorOf([
+      "errors/empty_path.proto",
+      "kinds.proto",
+      "errors/unknown_prefix.proto",
+    ]).split("\n  ");
+    expect(count).toBe("AuditRuleError: 2 problems in audit rules:");
+    expect(lines.map((line) => line.split(":")[0])).toEqual([
       "errors/empty_path.proto",
       "errors/unknown_prefix.proto",
     ]);

@@ -126,7 +126,7 @@ describe("protoc", () => {
         "errors/unknown_field.proto",
       ]),
     ).toThrow(
-      'protoc-gen-grpc-audit: errors/unknown_field.proto: fixtures.errors.unknown_field.S.M: (grpcaudit.v1.audit).target_id_field "req.project.nope": no field "nope" in fixtures.errors.unknown_field.Project',
+      'protoc-gen-grpc-audit: errors/unknown_field.proto: fixtures.errors.unknown_field.S.M: (grpcaudit.v1.audit).target_id_field "req.project.nope": no field "nope" in fixtures.errors.Project',
     );
   });
 });

@@ -71,10 +71,12 @@ export interface AuditRule {
     | string
     | undefined;
   /**
-   * Where the target id is read: a dotted path into the request ("req.project.id") or the response
-   * ("resp.member.user_id"). Each step must be a singular field, the leaf a string or integer field
-   * (integers are recorded as decimal strings). Absent parts give an empty id. For streaming calls the
-   * first request message and the first response message are used. Default: no id.
+   * Where the target id is read: a dotted path of .proto field names into the request ("req.project.id")
+   * or the response ("resp.member.user_id"). Each step must be a singular field outside any oneof, each
+   * message on the way one of yours (not a google.protobuf type), the leaf a string or integer field
+   * (integers are recorded as decimal strings). The plugin checks the path and fails the build when it
+   * is wrong. Absent parts give an empty id. For streaming calls the first request message and the
+   * first response message are used. Default: no id; "" on a method drops its service default's path.
    */
   targetIdField?:
     | string
