@@ -38,13 +38,13 @@ export interface FileRules {
   readonly problems: readonly string[];
 }
 
-const MUTATIONS: Readonly<Record<string, MutationKind>> = {
-  MUTATION_TYPE_CREATE: "create",
-  MUTATION_TYPE_UPDATE: "update",
-  MUTATION_TYPE_DELETE: "delete",
-};
+const MUTATIONS: ReadonlyMap<string, MutationKind> = new Map([
+  ["MUTATION_TYPE_CREATE", "create"],
+  ["MUTATION_TYPE_UPDATE", "update"],
+  ["MUTATION_TYPE_DELETE", "delete"],
+]);
 
-const MUTATION_NAMES = Object.keys(MUTATIONS).join(", ");
+const MUTATION_NAMES = [...MUTATIONS.keys()].join(", ");
 
 const RESOURCE_MUTATION = "EVENT_TYPE_RESOURCE_MUTATION";
 
@@ -118,7 +118,7 @@ function checkMethod(
     );
   }
   const mutation = pick("mutation");
-  const mutationKind = mutation.value === undefined ? undefined : MUTATIONS[mutation.value];
+  const mutationKind = mutation.value === undefined ? undefined : MUTATIONS.get(mutation.value);
   if (mutation.value === undefined) {
     problems.push(`${mutation.option}.mutation: required for ${RESOURCE_MUTATION}; ${WHERE_TO_SET}`);
   } else if (mutationKind === undefined) {
