@@ -2,7 +2,7 @@
  * grpc-audit: audit events for Node.js gRPC servers. This module only re-exports the public API.
  */
 export * from "./authn/index.js";
-export type * from "./authz/index.js";
+export * from "./authz/index.js";
 export * from "./emitters/index.js";
 export { AuditConfigError, AuditEmitError, AuditError, AuditInputError } from "./errors/index.js";
 export * from "./event/index.js";

@@ -6,5 +6,7 @@
  */
 export type { AuthzOutcome } from "../event/builders.js";
 export type { Authorizer, CheckOptions, CheckRequest, Decision } from "./authorizer.js";
+export { AUTHZ_MESSAGES, type AuthzInterceptorOptions, createAuthzInterceptor } from "./authz-interceptor.js";
 export type { AuthzCheck, AuthzObserver } from "./observer.js";
 export type { AuthzRule, AuthzRuleTable } from "./rule.js";
+export { mergeAuthzRuleTables } from "./rule-table.js";

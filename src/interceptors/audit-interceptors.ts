@@ -1,5 +1,6 @@
 import type { ServerInterceptor } from "@grpc/grpc-js";
 import { type AuthnInterceptorOptions, createAuthnInterceptor } from "../authn/authn-interceptor.js";
+import { type AuthzInterceptorOptions, createAuthzInterceptor } from "../authz/authz-interceptor.js";
 import type { Recorder } from "../recorder/recorder.js";
 import { createAuditScopeInterceptor } from "./audit-scope-interceptor.js";
 import { createRulesInterceptor, type RulesInterceptorOptions } from "./rules-interceptor.js";
@@ -10,11 +11,13 @@ export interface AuditInterceptorsOptions extends RulesInterceptorOptions {
   recorder: Recorder;
   /** Authenticate callers; every attempt is recorded through `recorder.authnObserver()`. Default: no authn. */
   authn?: Omit<AuthnInterceptorOptions, "observer">;
+  /** Authorize calls; every decision and refusal is recorded through `recorder.authzObserver()`. Default: no authz. */
+  authz?: Omit<AuthzInterceptorOptions, "observer">;
 }
 
 /**
  * The audit interceptor chain in the order it must run: the audit scope first (it must see every
- * outcome, also rejections by later interceptors), then authn, then the rules interceptor. Put the
+ * outcome, also rejections by later interceptors), then authn, authz, and the rules interceptor. Put the
  * result at the start of the server's interceptors.
  *
  * ```ts
@@ -27,6 +30,9 @@ export function createAuditInterceptors(options: AuditInterceptorsOptions): Serv
   const chain = [createAuditScopeInterceptor()];
   if (options.authn !== undefined) {
     chain.push(createAuthnInterceptor({ ...options.authn, observer: options.recorder.authnObserver() }));
+  }
+  if (options.authz !== undefined) {
+    chain.push(createAuthzInterceptor({ ...options.authz, observer: options.recorder.authzObserver() }));
   }
   chain.push(createRulesInterceptor(options));
   return chain;

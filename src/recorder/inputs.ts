@@ -135,10 +135,11 @@ export const AUTHN_CHECKS: readonly Check[] = [
 ];
 
 export const AUTHZ_CHECKS: readonly Check[] = [
-  str("relation", { nonEmpty: true }),
-  str("objectType", { nonEmpty: true }),
-  str("objectId"),
   oneOf("decision", AUTHZ_DECISIONS),
+  // A method without a rule has no relation or object type to name.
+  (input) => str("relation", { nonEmpty: input.decision !== "no_rule" })(input),
+  (input) => str("objectType", { nonEmpty: input.decision !== "no_rule" })(input),
+  str("objectId"),
   bool("cacheHit", { optional: true }),
   str("errorReason", { optional: true }),
   str("storeId", { optional: true }),

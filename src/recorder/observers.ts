@@ -1,5 +1,6 @@
 import type { AuthnAttempt, AuthnObserver } from "../authn/observer.js";
 import type { AuthzCheck, AuthzObserver } from "../authz/observer.js";
+import { statusName } from "../event/status.js";
 import type { AuthnResultInput, AuthzDecisionInput } from "./inputs.js";
 
 /** The observers to hand to the authn and authz layers. */
@@ -54,8 +55,10 @@ export function authzCheckToInput(check: AuthzCheck): AuthzDecisionInput {
   if (check.cacheHit !== undefined) input.cacheHit = check.cacheHit;
   if (check.storeId !== undefined) input.storeId = check.storeId;
   if (check.modelId !== undefined) input.modelId = check.modelId;
-  if (check.statusCode !== undefined)
-    input.result = { success: decision === "allowed", code: check.statusCode };
+  if (check.statusCode !== undefined) {
+    // The status the call got decides success: NO_RULE let through with "allow" is a success.
+    input.result = { success: statusName(check.statusCode) === "OK", code: check.statusCode };
+  }
   return input;
 }
 

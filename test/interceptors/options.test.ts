@@ -16,7 +16,7 @@ describe("createRulesInterceptor options", () => {
       { recorder, rules: {}, failMode: "maybe" },
       'rules interceptor: failMode must be "open" or "closed", got maybe',
     ],
-    ["a bad rule table", { recorder, rules: [5] }, "rules[0] must be a rule table"],
+    ["a bad rule table", { recorder, rules: [5] }, "rules[0] must be a table"],
   ])("throws for %s", (_name, options, message) => {
     expect(() => createRulesInterceptor(options as never)).toThrow(message);
   });

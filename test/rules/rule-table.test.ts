@@ -29,7 +29,7 @@ describe("mergeRuleTables", () => {
     const a = { "/a.v1.S/M": rule("/a.v1.S/M") };
     expect(mergeRuleTables([a, a]).size).toBe(1);
     expect(() => mergeRuleTables([a, { "/a.v1.S/M": rule("/a.v1.S/M") }])).toThrow(
-      "rules: two different rules for /a.v1.S/M",
+      "rules: two different entries for /a.v1.S/M",
     );
   });
 
@@ -42,7 +42,7 @@ describe("mergeRuleTables", () => {
     [
       "a method that differs from its key",
       { "/a.v1.S/M": rule("/a.v1.S/N") },
-      'rules: /a.v1.S/M: rule.method "/a.v1.S/N" differs from its key',
+      'rules: /a.v1.S/M: method "/a.v1.S/N" differs from its key',
     ],
     [
       "an unknown kind",
@@ -64,13 +64,13 @@ describe("mergeRuleTables", () => {
       { "/a.v1.S/M": rule("/a.v1.S/M", { targetId: "req.id" }) },
       "rules: /a.v1.S/M: targetId must be a function",
     ],
-    ["a non-object rule", { "/a.v1.S/M": null }, "rules: /a.v1.S/M: rule must be an object"],
+    ["a non-object rule", { "/a.v1.S/M": null }, "rules: /a.v1.S/M: entry must be an object"],
   ])("refuses %s with an AuditConfigError naming the method", (_name, table, message) => {
     expect(() => mergeRuleTables(table as unknown as RuleTable)).toThrow(AuditConfigError);
     expect(() => mergeRuleTables(table as unknown as RuleTable)).toThrow(message);
   });
 
   it("refuses a table that is not an object", () => {
-    expect(() => mergeRuleTables([null as unknown as RuleTable])).toThrow("rules[0] must be a rule table");
+    expect(() => mergeRuleTables([null as unknown as RuleTable])).toThrow("rules[0] must be a table");
   });
 });

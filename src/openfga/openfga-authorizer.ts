@@ -1,0 +1,220 @@
+import { performance } from "node:perf_hooks";
+import type {
+  ClientBatchCheckSingleResponse,
+  ClientRequestOptsWithConsistency,
+  OpenFgaClient,
+} from "@openfga/sdk";
+import type { Authorizer, CheckOptions, CheckRequest, Decision } from "../authz/authorizer.js";
+import { AuditConfigError } from "../errors/index.js";
+import { createDecisionCache, type DecisionCache } from "./decision-cache.js";
+import { batchItemErrorReason, openFgaErrorReason } from "./error-reason.js";
+
+/** Options of the decision cache of `createOpenFgaAuthorizer`. */
+export interface OpenFgaCacheOptions {
+  /** How long an answer is reused, in ms. Default: 1000. */
+  ttlMs?: number;
+  /** Most answers kept; the least recently used is dropped first. Default: 1000. */
+  maxEntries?: number;
+}
+
+/** Options of `createOpenFgaAuthorizer`. */
+export interface OpenFgaAuthorizerOptions {
+  /**
+   * The application's OpenFGA client. Its `storeId` (required) and `authorizationModelId` (optional: without
+   * it OpenFGA uses the store's latest model) are read once, here, and sent with every check, so the ids on
+   * audit events are always those that were asked.
+   */
+  client: OpenFgaClient;
+  /**
+   * Reuse allowed/denied answers for a short time. Default: off. Errors are never cached. Writes made
+   * through the audited tuple writer invalidate entries they may affect (see `OpenFgaAuthorizer.invalidate`);
+   * writes made elsewhere (another process, the OpenFGA CLI) are only bounded by `ttlMs`.
+   */
+  cache?: OpenFgaCacheOptions | false;
+  /** Clock in ms for cache expiry. Default: `performance.now`. */
+  now?: () => number;
+}
+
+/** An Authorizer backed by OpenFGA, with the ids it checks against and its cache invalidation. */
+export interface OpenFgaAuthorizer extends Authorizer {
+  /** The store every check is sent to. */
+  readonly storeId: string;
+  /** The authorization model every check names, when the client has one. */
+  readonly modelId?: string;
+  /**
+   * Forgets cached answers the given tuple changes may affect: those about the same object, any relation
+   * and user. When a changed tuple's user is a userset ("team:core#member") or an object that is not a
+   * `user:` ("folder:x" as a parent), the whole cache is cleared, because computed relations and
+   * tuple-to-userset rewrites carry such a tuple to other objects.
+   *
+   * Not covered: a change whose user is a `user:` but whose object is used elsewhere as a userset or parent.
+   * Adding `user:alice` as `member` of `team:core` changes what she may do on every project where
+   * `team:core#member` is an editor, yet only `team:core` answers are dropped; those others stay until
+   * `ttlMs` passes. Keep `ttlMs` short (or the cache off) when such grants must take effect at once.
+   */
+  invalidate(tuples: readonly CheckRequest[]): void;
+}
+
+const CACHE_DEFAULTS = Object.freeze({ ttlMs: 1000, maxEntries: 1000 });
+
+/**
+ * Creates an Authorizer that asks OpenFGA through the application's `@openfga/sdk` client.
+ *
+ * `check` and `batchCheck` never reject: every SDK error becomes `{ kind: "error", reason, error }`, with
+ * `reason` "timeout" when `options.signal` aborted, "rate_limited" for HTTP 429, "unavailable" for 5xx
+ * answers and network failures, else OpenFGA's error code or the SDK error's class name. An error is never
+ * a denial. When the signal aborts, the promise resolves at once and the HTTP request is cancelled. The
+ * SDK's retries (`retryParams` of the client) run inside the caller's time budget.
+ *
+ * `batchCheck` uses OpenFGA's batch-check endpoint (OpenFGA 1.8 or later), one request per 50 checks.
+ *
+ * ```ts
+ * const fga = new OpenFgaClient({ apiUrl, storeId, authorizationModelId });
+ * const authorizer = createOpenFgaAuthorizer({ client: fga, cache: { ttlMs: 500 } });
+ * const decision = await authorizer.check({ user: "user:alice", relation: "editor", object: "project:p-1" });
+ * ```
+ */
+export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): OpenFgaAuthorizer {
+  const { client, storeId, modelId, cache } = resolveOptions(options);
+  const ids: ClientRequestOptsWithConsistency =
+    modelId === undefined ? { storeId } : { storeId, authorizationModelId: modelId };
+  // `signal` is not in the SDK's option types, but the SDK hands its options to axios, which cancels the
+  // request when it aborts. Waiting never depends on it: `settle` stops waiting either way.
+  const requestOptions = (signal: AbortSignal | undefined): RequestOptions =>
+    signal === undefined ? ids : { ...ids, signal };
+
+  const authorizer: OpenFgaAuthorizer = {
+    storeId,
+    ...(modelId === undefined ? {} : { modelId }),
+    async check(request, checkOptions = {}) {
+      const cached = cache?.get(request);
+      if (cached !== undefined) return answer(cached, true);
+      const generation = cache?.generation ?? 0;
+      const { signal } = checkOptions;
+      const outcome = await settle(
+        () => client.check(tupleOf(request), requestOptions(signal)),
+        signal,
+      );
+      if (!outcome.ok) return failure(outcome);
+      const allowed = outcome.value.allowed === true;
+      cache?.set(request, allowed, generation);
+      return answer(allowed, false);
+    },
+    async batchCheck(requests, checkOptions: CheckOptions = {}) {
+      const hits = requests.map((request) => cache?.get(request));
+      const misses = [...requests.keys()].filter((i) => hits[i] === undefined);
+      if (misses.length === 0) return hits.map((allowed) => answer(allowed === true, true));
+      const generation = cache?.generation ?? 0;
+      const { signal } = checkOptions;
+      // Correlation ids are the request positions: the SDK returns results in completion order.
+      const checks = misses.map((i) => ({ ...tupleOf(requests[i] as CheckRequest), correlationId: `${i}` }));
+      const outcome = await settle(() => client.batchCheck({ checks }, requestOptions(signal)), signal);
+      if (!outcome.ok) {
+        const failed = failure(outcome);
+        return hits.map((allowed) => (allowed === undefined ? failed : answer(allowed, true)));
+      }
+      const results = new Map(outcome.value.result.map((result) => [result.correlationId, result]));
+      return requests.map((request, i) => {
+        const hit = hits[i];
+        if (hit !== undefined) return answer(hit, true);
+        const decision = batchItemDecision(results.get(`${i}`));
+        if (decision.kind !== "error") cache?.set(request, decision.kind === "allowed", generation);
+        return decision;
+      });
+    },
+    invalidate(tuples) {
+      cache?.invalidate(tuples);
+    },
+  };
+  return authorizer;
+}
+
+type RequestOptions = ClientRequestOptsWithConsistency & { signal?: AbortSignal };
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown; aborted: boolean };
+
+/**
+ * Runs an SDK call and resolves with its outcome, or with the signal's reason as soon as it aborts.
+ * Never rejects: a late rejection of an abandoned call is consumed here.
+ */
+function settle<T>(call: () => Promise<T>, signal: AbortSignal | undefined): Promise<Settled<T>> {
+  if (signal?.aborted) return Promise.resolve({ ok: false, error: signal.reason, aborted: true });
+  return new Promise((resolve) => {
+    const onAbort = () => resolve({ ok: false, error: signal?.reason, aborted: true });
+    signal?.addEventListener("abort", onAbort, { once: true });
+    // An async wrapper turns a synchronous throw of `call` into a rejection.
+    (async () => call())()
+      .then(
+        (value) => resolve({ ok: true, value }),
+        (error: unknown) => resolve({ ok: false, error, aborted: signal?.aborted === true }),
+      )
+      .finally(() => signal?.removeEventListener("abort", onAbort));
+  });
+}
+
+function failure(outcome: { error: unknown; aborted: boolean }): Decision {
+  const reason = outcome.aborted ? "timeout" : openFgaErrorReason(outcome.error);
+  return { kind: "error", reason, error: outcome.error };
+}
+
+function answer(allowed: boolean, cacheHit: boolean): Decision {
+  return allowed ? { kind: "allowed", cacheHit } : { kind: "denied", cacheHit };
+}
+
+function batchItemDecision(result: ClientBatchCheckSingleResponse | undefined): Decision {
+  if (result === undefined) {
+    return {
+      kind: "error",
+      reason: "missing_result",
+      error: new Error("OpenFGA batch-check answer has no result for this check"),
+    };
+  }
+  const reason = batchItemErrorReason(result.error);
+  if (reason !== undefined) return { kind: "error", reason, error: result.error };
+  return answer(result.allowed, false);
+}
+
+/** Only the tuple: anything else the caller's object holds is not sent. */
+function tupleOf(request: CheckRequest): CheckRequest {
+  return { user: request.user, relation: request.relation, object: request.object };
+}
+
+function resolveOptions(options: OpenFgaAuthorizerOptions): {
+  client: OpenFgaClient;
+  storeId: string;
+  modelId: string | undefined;
+  cache: DecisionCache | undefined;
+} {
+  if (typeof options !== "object" || options === null) throw configError("options must be an object with `client`");
+  const { client, cache, now } = options;
+  if (typeof client?.check !== "function" || typeof client.batchCheck !== "function") {
+    throw configError("`client` must be an OpenFgaClient from @openfga/sdk");
+  }
+  const { storeId, authorizationModelId } = client;
+  if (typeof storeId !== "string" || storeId === "") {
+    throw configError("`client` has no storeId; set it before creating the authorizer");
+  }
+  if (now !== undefined && typeof now !== "function") throw configError("`now` must be a function");
+  return {
+    client,
+    storeId,
+    modelId: authorizationModelId === "" ? undefined : authorizationModelId,
+    cache: cache === undefined || cache === false ? undefined : createCache(cache, now),
+  };
+}
+
+function createCache(cache: OpenFgaCacheOptions, now: (() => number) | undefined): DecisionCache {
+  if (typeof cache !== "object" || cache === null) throw configError("`cache` must be an object or false");
+  const { ttlMs = CACHE_DEFAULTS.ttlMs, maxEntries = CACHE_DEFAULTS.maxEntries } = cache;
+  if (typeof ttlMs !== "number" || !Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw configError("`cache.ttlMs` must be a positive number of milliseconds");
+  }
+  if (!Number.isInteger(maxEntries) || maxEntries <= 0) {
+    throw configError("`cache.maxEntries` must be a positive integer");
+  }
+  return createDecisionCache({ ttlMs, maxEntries, now: now ?? (() => performance.now()) });
+}
+
+function configError(problem: string): AuditConfigError {
+  return new AuditConfigError(`createOpenFgaAuthorizer: ${problem}`);
+}
