@@ -99,7 +99,7 @@ describe("authz interceptor over real gRPC", () => {
     expect(fake.state.checks).toStrictEqual([
       { user: "user:alice", relation: "editor", object: "project:p-1" },
     ]);
-    expect(server.seenScopes).toHaveLength(1);
+    expect(server.seenScopes[0]?.actor?.id).toBe("alice"); // the handler ran, as alice
   });
 
   it("DENIED: PERMISSION_DENIED, recorded, and the handler never runs", async () => {
