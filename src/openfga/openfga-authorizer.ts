@@ -91,10 +91,7 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       if (cached !== undefined) return answer(cached, true);
       const generation = cache?.generation ?? 0;
       const { signal } = checkOptions;
-      const outcome = await settle(
-        () => client.check(tupleOf(request), requestOptions(signal)),
-        signal,
-      );
+      const outcome = await settle(() => client.check(tupleOf(request), requestOptions(signal)), signal);
       if (!outcome.ok) return failure(outcome);
       const allowed = outcome.value.allowed === true;
       cache?.set(request, allowed, generation);
@@ -185,7 +182,8 @@ function resolveOptions(options: OpenFgaAuthorizerOptions): {
   modelId: string | undefined;
   cache: DecisionCache | undefined;
 } {
-  if (typeof options !== "object" || options === null) throw configError("options must be an object with `client`");
+  if (typeof options !== "object" || options === null)
+    throw configError("options must be an object with `client`");
   const { client, cache, now } = options;
   if (typeof client?.check !== "function" || typeof client.batchCheck !== "function") {
     throw configError("`client` must be an OpenFgaClient from @openfga/sdk");

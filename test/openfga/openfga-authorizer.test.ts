@@ -1,0 +1,257 @@
+import { FgaApiInternalError, FgaApiRateLimitExceededError } from "@openfga/sdk";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { CheckRequest, Decision } from "../../src/authz/authorizer.js";
+import { AuditConfigError } from "../../src/errors/index.js";
+import { createOpenFgaAuthorizer, type OpenFgaAuthorizerOptions } from "../../src/openfga/index.js";
+import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
+
+const ALICE_EDITS_P1: CheckRequest = { user: "user:alice", relation: "editor", object: "project:p-1" };
+const BOB_EDITS_P1: CheckRequest = { user: "user:bob", relation: "editor", object: "project:p-1" };
+const ALICE_VIEWS_P2: CheckRequest = { user: "user:alice", relation: "viewer", object: "project:p-2" };
+
+const allowed = (cacheHit = false): Decision => ({ kind: "allowed", cacheHit });
+const denied = (cacheHit = false): Decision => ({ kind: "denied", cacheHit });
+
+let standIn: OpenFgaStandIn;
+beforeEach(async () => {
+  standIn = await startOpenFgaStandIn({ tuples: [ALICE_EDITS_P1], impliedBy: { viewer: ["editor"] } });
+});
+afterEach(() => standIn.close());
+
+/** An authorizer over a real client pointed at the stand-in; `clock` drives cache expiry. */
+function authorizerFor(options: Partial<OpenFgaAuthorizerOptions> = {}, clientOverrides = {}) {
+  const clock = { ms: 0 };
+  const authorizer = createOpenFgaAuthorizer({
+    client: standInClient(standIn, clientOverrides),
+    now: () => clock.ms,
+    ...options,
+  });
+  return { authorizer, clock };
+}
+
+describe("createOpenFgaAuthorizer: check", () => {
+  it("answers allowed and denied from OpenFGA, sending the client's store and model ids", async () => {
+    const { authorizer } = authorizerFor();
+    expect(authorizer.storeId).toBe(standIn.storeId);
+    expect(authorizer.modelId).toBe(standIn.modelId);
+    expect(await authorizer.check(ALICE_EDITS_P1)).toStrictEqual(allowed());
+    expect(await authorizer.check(BOB_EDITS_P1)).toStrictEqual(denied());
+    expect(standIn.counts.check).toBe(2);
+    expect(standIn.requests[0]?.body).toMatchObject({
+      tuple_key: ALICE_EDITS_P1,
+      authorization_model_id: standIn.modelId,
+    });
+  });
+
+  it("reports a 500 as error 'unavailable', never as denied", async () => {
+    standIn.inject({ endpoint: "check", status: 500 });
+    const decision = await authorizerFor().authorizer.check(ALICE_EDITS_P1);
+    expect(decision).toMatchObject({ kind: "error", reason: "unavailable" });
+    expect(decision.kind === "error" && decision.error).toBeInstanceOf(FgaApiInternalError);
+  });
+
+  it("reports a 429 as error 'rate_limited'", async () => {
+    standIn.inject({ endpoint: "check", status: 429 });
+    const decision = await authorizerFor().authorizer.check(ALICE_EDITS_P1);
+    expect(decision).toMatchObject({ kind: "error", reason: "rate_limited" });
+    expect(decision.kind === "error" && decision.error).toBeInstanceOf(FgaApiRateLimitExceededError);
+  });
+
+  it("reports a dropped connection as error 'unavailable'", async () => {
+    standIn.inject({ endpoint: "check", reset: true });
+    expect(await authorizerFor().authorizer.check(ALICE_EDITS_P1)).toMatchObject({
+      kind: "error",
+      reason: "unavailable",
+    });
+  });
+
+  it("reports a request OpenFGA refuses with OpenFGA's error code", async () => {
+    const decision = await authorizerFor().authorizer.check({ ...ALICE_EDITS_P1, object: "no-type" });
+    expect(decision).toMatchObject({ kind: "error", reason: "validation_error" });
+  });
+
+  it("lets the SDK retry within the call: one 500, then the answer", async () => {
+    standIn.inject({ endpoint: "check", status: 500, times: 1 });
+    const { authorizer } = authorizerFor({}, { retryParams: { maxRetry: 1, minWaitInMs: 5 } });
+    expect(await authorizer.check(ALICE_EDITS_P1)).toStrictEqual(allowed());
+    expect(standIn.counts.check).toBe(2);
+  });
+
+  it("resolves with 'timeout' as soon as the signal aborts, and cancels the request", async () => {
+    standIn.inject({ endpoint: "check", latencyMs: 10_000 });
+    const signal = AbortSignal.timeout(50);
+    const started = performance.now();
+    const decision = await authorizerFor().authorizer.check(ALICE_EDITS_P1, { signal });
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(decision).toStrictEqual({ kind: "error", reason: "timeout", error: signal.reason });
+    await vi.waitFor(() => expect(standIn.abandoned).toBe(1));
+  });
+
+  it("does not ask OpenFGA when the signal has already aborted", async () => {
+    const decision = await authorizerFor().authorizer.check(ALICE_EDITS_P1, { signal: AbortSignal.abort() });
+    expect(decision).toMatchObject({ kind: "error", reason: "timeout" });
+    expect(standIn.counts.check).toBe(0);
+  });
+});
+
+describe("createOpenFgaAuthorizer: batchCheck", () => {
+  it("answers each request in order, with one batch-check request", async () => {
+    const decisions = await authorizerFor().authorizer.batchCheck([
+      BOB_EDITS_P1,
+      ALICE_EDITS_P1,
+      { ...ALICE_EDITS_P1, object: "no-type" },
+      ALICE_VIEWS_P2,
+      { ...ALICE_EDITS_P1, relation: "viewer" },
+    ]);
+    expect(decisions).toMatchObject([
+      denied(),
+      allowed(),
+      { kind: "error", reason: "validation_error" },
+      denied(),
+      allowed(),
+    ]);
+    expect(standIn.counts["batch-check"]).toBe(1);
+    expect(standIn.counts.check).toBe(0);
+  });
+
+  it("answers every request with the error when the batch fails", async () => {
+    standIn.inject({ endpoint: "batch-check", status: 503 });
+    const decisions = await authorizerFor().authorizer.batchCheck([ALICE_EDITS_P1, BOB_EDITS_P1]);
+    expect(decisions).toMatchObject([
+      { kind: "error", reason: "unavailable" },
+      { kind: "error", reason: "unavailable" },
+    ]);
+  });
+
+  it("resolves with 'timeout' for every request when the signal aborts", async () => {
+    standIn.inject({ endpoint: "batch-check", latencyMs: 10_000 });
+    const decisions = await authorizerFor().authorizer.batchCheck([ALICE_EDITS_P1, BOB_EDITS_P1], {
+      signal: AbortSignal.timeout(50),
+    });
+    expect(decisions.map((d) => d.kind === "error" && d.reason)).toStrictEqual(["timeout", "timeout"]);
+  });
+
+  it("sends only cache misses and marks hits", async () => {
+    const { authorizer } = authorizerFor({ cache: {} });
+    await authorizer.check(ALICE_EDITS_P1);
+    expect(await authorizer.batchCheck([BOB_EDITS_P1, ALICE_EDITS_P1])).toStrictEqual([
+      denied(),
+      allowed(true),
+    ]);
+    expect(await authorizer.batchCheck([BOB_EDITS_P1, ALICE_EDITS_P1])).toStrictEqual([
+      denied(true),
+      allowed(true),
+    ]);
+    expect(standIn.counts["batch-check"]).toBe(1);
+    expect(standIn.requests.at(-1)?.body).toMatchObject({ checks: [{ tuple_key: BOB_EDITS_P1 }] });
+  });
+
+  it("answers an empty batch without asking OpenFGA", async () => {
+    expect(await authorizerFor().authorizer.batchCheck([])).toStrictEqual([]);
+    expect(standIn.counts["batch-check"]).toBe(0);
+  });
+});
+
+describe("createOpenFgaAuthorizer: decision cache", () => {
+  it("is off by default", async () => {
+    const { authorizer } = authorizerFor();
+    await authorizer.check(ALICE_EDITS_P1);
+    expect(await authorizer.check(ALICE_EDITS_P1)).toStrictEqual(allowed(false));
+    expect(standIn.counts.check).toBe(2);
+  });
+
+  it("marks the second check of the same tuple as a cache hit", async () => {
+    const { authorizer } = authorizerFor({ cache: { ttlMs: 1_000 } });
+    expect(await authorizer.check(ALICE_EDITS_P1)).toStrictEqual(allowed(false));
+    expect(await authorizer.check(ALICE_EDITS_P1)).toStrictEqual(allowed(true));
+    expect(await authorizer.check(BOB_EDITS_P1)).toStrictEqual(denied(false));
+    expect(await authorizer.check(BOB_EDITS_P1)).toStrictEqual(denied(true));
+    expect(standIn.counts.check).toBe(2);
+  });
+
+  it("forgets an answer after ttlMs", async () => {
+    const { authorizer, clock } = authorizerFor({ cache: { ttlMs: 1_000 } });
+    await authorizer.check(ALICE_EDITS_P1);
+    clock.ms = 999;
+    expect(await authorizer.check(ALICE_EDITS_P1)).toStrictEqual(allowed(true));
+    clock.ms = 1_000;
+    expect(await authorizer.check(ALICE_EDITS_P1)).toStrictEqual(allowed(false));
+    expect(standIn.counts.check).toBe(2);
+  });
+
+  it("keeps at most maxEntries answers, dropping the least recently used", async () => {
+    const { authorizer } = authorizerFor({ cache: { maxEntries: 2 } });
+    await authorizer.check(ALICE_EDITS_P1);
+    await authorizer.check(BOB_EDITS_P1);
+    await authorizer.check(ALICE_EDITS_P1); // now the most recently used
+    await authorizer.check(ALICE_VIEWS_P2); // evicts BOB_EDITS_P1
+    expect(await authorizer.check(ALICE_EDITS_P1)).toStrictEqual(allowed(true));
+    expect(await authorizer.check(BOB_EDITS_P1)).toStrictEqual(denied(false));
+  });
+
+  it("never caches errors", async () => {
+    standIn.inject({ endpoint: "check", status: 500, times: 1 });
+    const { authorizer } = authorizerFor({ cache: {} });
+    expect(await authorizer.check(ALICE_EDITS_P1)).toMatchObject({ kind: "error" });
+    expect(await authorizer.check(ALICE_EDITS_P1)).toStrictEqual(allowed(false));
+  });
+
+  it("invalidate drops answers about the changed tuples' objects only", async () => {
+    const { authorizer } = authorizerFor({ cache: {} });
+    await authorizer.batchCheck([ALICE_EDITS_P1, BOB_EDITS_P1, ALICE_VIEWS_P2]);
+    authorizer.invalidate([{ user: "user:carol", relation: "owner", object: "project:p-1" }]);
+    expect(await authorizer.batchCheck([ALICE_EDITS_P1, BOB_EDITS_P1, ALICE_VIEWS_P2])).toStrictEqual([
+      allowed(false),
+      denied(false),
+      denied(true),
+    ]);
+  });
+
+  it.each([
+    ["a userset", "team:core#member"],
+    ["an object that is not a user", "folder:f-1"],
+  ])("invalidate clears everything when a changed tuple's user is %s", async (_, user) => {
+    const { authorizer } = authorizerFor({ cache: {} });
+    await authorizer.batchCheck([ALICE_EDITS_P1, ALICE_VIEWS_P2]);
+    authorizer.invalidate([{ user, relation: "editor", object: "project:p-9" }]);
+    expect(await authorizer.batchCheck([ALICE_EDITS_P1, ALICE_VIEWS_P2])).toStrictEqual([
+      allowed(false),
+      denied(false),
+    ]);
+  });
+
+  it("does not cache an answer that was in flight while the cache was invalidated", async () => {
+    standIn.inject({ endpoint: "check", latencyMs: 100, times: 1 });
+    const { authorizer } = authorizerFor({ cache: {} });
+    const inFlight = authorizer.check(ALICE_EDITS_P1);
+    await vi.waitFor(() => expect(standIn.counts.check).toBe(1));
+    authorizer.invalidate([ALICE_EDITS_P1]);
+    expect(await inFlight).toStrictEqual(allowed(false));
+    expect(await authorizer.check(ALICE_EDITS_P1)).toStrictEqual(allowed(false));
+  });
+});
+
+describe("createOpenFgaAuthorizer: options", () => {
+  it.each([
+    ["a client without storeId", () => ({ client: standInClient(standIn, { storeId: "" }) }), "no storeId"],
+    ["something else as client", () => ({ client: {} }), "`client` must be an OpenFgaClient"],
+    ["a zero ttlMs", () => ({ client: standInClient(standIn), cache: { ttlMs: 0 } }), "`cache.ttlMs`"],
+    [
+      "a fractional maxEntries",
+      () => ({ client: standInClient(standIn), cache: { maxEntries: 1.5 } }),
+      "`cache.maxEntries`",
+    ],
+    ["a non-function now", () => ({ client: standInClient(standIn), now: 5 }), "`now` must be a function"],
+  ])("throws an AuditConfigError for %s", (_, options, message) => {
+    const create = () => createOpenFgaAuthorizer(options() as unknown as OpenFgaAuthorizerOptions);
+    expect(create).toThrow(AuditConfigError);
+    expect(create).toThrow(message);
+  });
+
+  it("leaves modelId out when the client has none", () => {
+    const authorizer = createOpenFgaAuthorizer({
+      client: standInClient(standIn, { authorizationModelId: "" }),
+    });
+    expect("modelId" in authorizer).toBe(false);
+  });
+});
