@@ -6,6 +6,11 @@
  * core package never imports this module, so `@openfga/sdk` stays an optional peer dependency.
  */
 export {
+  type AuditedTupleWriter,
+  type AuditedTupleWriterOptions,
+  createAuditedTupleWriter,
+} from "./audited-tuple-writer.js";
+export {
   createOpenFgaAuthorizer,
   type OpenFgaAuthorizer,
   type OpenFgaAuthorizerOptions,

@@ -1,0 +1,195 @@
+import type {
+  ClientDeleteTuplesRequestOpts,
+  ClientRequestOptsWithAuthZModelId,
+  ClientWriteRequest,
+  ClientWriteRequestOpts,
+  ClientWriteResponse,
+  ClientWriteSingleResponse,
+  ClientWriteTuplesRequestOpts,
+  OpenFgaClient,
+  TupleKey,
+  TupleKeyWithoutCondition,
+} from "@openfga/sdk";
+import type { Authorizer } from "../authz/authorizer.js";
+import { AuditConfigError } from "../errors/index.js";
+import type { TupleChangeInput, TupleChangeItem } from "../recorder/inputs.js";
+import type { Recorder } from "../recorder/recorder.js";
+import { openFgaErrorReason } from "./error-reason.js";
+
+/** Options of `createAuditedTupleWriter`. */
+export interface AuditedTupleWriterOptions {
+  /** The application's OpenFGA client; every write goes through it unchanged. */
+  client: OpenFgaClient;
+  /** Receives one TUPLE_CHANGED event per write call. */
+  recorder: Pick<Recorder, "recordTupleChange">;
+  /** Its cached decisions about the written tuples are dropped after every write. Default: none. */
+  authorizer?: Pick<Authorizer, "invalidate">;
+}
+
+/**
+ * Writes and deletes relationship tuples through `@openfga/sdk` and records each call as one audit event.
+ * The methods take the SDK's arguments and resolve or reject with exactly what the SDK did.
+ */
+export interface AuditedTupleWriter {
+  /** `OpenFgaClient.write`, recorded. */
+  write(
+    body: ClientWriteRequest,
+    options?: ClientRequestOptsWithAuthZModelId & ClientWriteRequestOpts,
+  ): Promise<ClientWriteResponse>;
+  /** `OpenFgaClient.writeTuples`, recorded. */
+  writeTuples(
+    tuples: TupleKey[],
+    options?: ClientRequestOptsWithAuthZModelId & ClientWriteTuplesRequestOpts,
+  ): Promise<ClientWriteResponse>;
+  /** `OpenFgaClient.deleteTuples`, recorded. */
+  deleteTuples(
+    tuples: TupleKeyWithoutCondition[],
+    options?: ClientRequestOptsWithAuthZModelId & ClientDeleteTuplesRequestOpts,
+  ): Promise<ClientWriteResponse>;
+}
+
+/** One tuple of a call, as it is recorded. */
+interface Change {
+  operation: "write" | "delete";
+  tuple: TupleKeyWithoutCondition;
+}
+
+/**
+ * Creates a tuple writer that records what it changed. After the SDK call returns or throws, it
+ * 1. drops the authorizer's cached decisions about the tuples, also on failure (part of a write may have
+ *    happened), then
+ * 2. records one `recordTupleChange` with every tuple (user, relation, object; never its condition) and the
+ *    store and model ids the call used. On success each tuple carries the SDK's per-tuple status: with
+ *    `transaction: { disable: true }` the SDK writes in chunks and reports which ones failed, and such a
+ *    tuple is recorded with the error's code. When the SDK throws, every tuple is recorded as failed with
+ *    that error's code (in non-transactional mode the SDK throws only for authentication errors, after
+ *    other chunks may have been written).
+ *
+ * Error codes are credential-free ("unavailable", "rate_limited", "write_failed_due_to_invalid_input",
+ * ...); SDK messages and payloads never reach events. A call with no tuples is passed on but not recorded.
+ *
+ * ```ts
+ * const tuples = createAuditedTupleWriter({ client: fga, recorder, authorizer });
+ * await tuples.writeTuples([{ user: "user:bob", relation: "viewer", object: "project:p-1" }]);
+ * ```
+ */
+export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): AuditedTupleWriter {
+  const { client, recorder, authorizer } = resolveOptions(options);
+
+  async function audited(
+    changes: readonly Change[],
+    ids: ClientRequestOptsWithAuthZModelId | undefined,
+    call: () => Promise<ClientWriteResponse>,
+  ): Promise<ClientWriteResponse> {
+    let response: ClientWriteResponse;
+    try {
+      response = await call();
+    } catch (error) {
+      const reason = openFgaErrorReason(error);
+      report(
+        changes.map((change) => item(change, false, reason)),
+        ids,
+      );
+      throw error;
+    }
+    report(itemsFromResponse(changes, response), ids);
+    return response;
+  }
+
+  function report(items: TupleChangeItem[], ids: ClientRequestOptsWithAuthZModelId | undefined): void {
+    if (items.length === 0) return;
+    // Mirrors the SDK, which takes the call's ids first (`||`), then the client's.
+    const storeId = ids?.storeId || client.storeId;
+    const modelId = ids?.authorizationModelId || client.authorizationModelId;
+    const input: TupleChangeInput = {
+      tuples: items,
+      ...(storeId ? { storeId } : {}),
+      ...(modelId ? { modelId } : {}),
+    };
+    // Neither may change what the caller gets from the SDK. The Recorder never throws by contract; an
+    // authorizer's invalidate has no such contract, so both are guarded.
+    try {
+      authorizer?.invalidate?.(items.map(({ user, relation, object }) => ({ user, relation, object })));
+    } catch {}
+    try {
+      recorder.recordTupleChange(input);
+    } catch {}
+  }
+
+  return {
+    write: (body, callOptions) =>
+      audited(changesOf(body?.writes, body?.deletes), callOptions, () => client.write(body, callOptions)),
+    writeTuples: (tuples, callOptions) =>
+      audited(changesOf(tuples, undefined), callOptions, () => client.writeTuples(tuples, callOptions)),
+    deleteTuples: (tuples, callOptions) =>
+      audited(changesOf(undefined, tuples), callOptions, () => client.deleteTuples(tuples, callOptions)),
+  };
+}
+
+function changesOf(
+  writes: readonly TupleKeyWithoutCondition[] | undefined,
+  deletes: readonly TupleKeyWithoutCondition[] | undefined,
+): Change[] {
+  const list = (tuples: readonly TupleKeyWithoutCondition[] | undefined) =>
+    Array.isArray(tuples) ? tuples : [];
+  return [
+    ...list(writes).map((tuple): Change => ({ operation: "write", tuple })),
+    ...list(deletes).map((tuple): Change => ({ operation: "delete", tuple })),
+  ];
+}
+
+/**
+ * Per-tuple outcomes from the SDK's response, in the order of the call. The SDK lists non-transactional
+ * results in completion order, so they are matched by operation and tuple, not by position.
+ */
+function itemsFromResponse(changes: readonly Change[], response: ClientWriteResponse): TupleChangeItem[] {
+  const outcomes = new Map<string, ClientWriteSingleResponse[]>();
+  const collect = (operation: Change["operation"], results: ClientWriteSingleResponse[] | undefined) => {
+    for (const result of results ?? []) {
+      const key = keyOf({ operation, tuple: result.tuple_key });
+      outcomes.set(key, [...(outcomes.get(key) ?? []), result]);
+    }
+  };
+  collect("write", response?.writes);
+  collect("delete", response?.deletes);
+  return changes.map((change) => {
+    const result = outcomes.get(keyOf(change))?.shift();
+    if (result === undefined) return item(change, false, "unknown_outcome");
+    return (result.status as string) === "success"
+      ? item(change, true)
+      : item(change, false, openFgaErrorReason(result.err));
+  });
+}
+
+function item(change: Change, success: boolean, errorReason?: string): TupleChangeItem {
+  const { user, relation, object } = change.tuple;
+  return {
+    operation: change.operation,
+    user,
+    relation,
+    object,
+    success,
+    ...(errorReason === undefined ? {} : { errorReason }),
+  };
+}
+
+function keyOf(change: Change): string {
+  const { user, relation, object } = change.tuple;
+  return JSON.stringify([change.operation, user, relation, object]);
+}
+
+function resolveOptions(options: AuditedTupleWriterOptions): AuditedTupleWriterOptions {
+  const fail = (problem: string) => new AuditConfigError(`createAuditedTupleWriter: ${problem}`);
+  if (typeof options !== "object" || options === null) {
+    throw fail("options must be an object with `client` and `recorder`");
+  }
+  const { client, recorder, authorizer } = options;
+  if (typeof client?.write !== "function" || typeof client.writeTuples !== "function") {
+    throw fail("`client` must be an OpenFgaClient from @openfga/sdk");
+  }
+  if (typeof recorder?.recordTupleChange !== "function") throw fail("`recorder` must be a Recorder");
+  if (authorizer !== undefined && typeof authorizer !== "object") {
+    throw fail("`authorizer` must be an Authorizer");
+  }
+  return Object.freeze(authorizer === undefined ? { client, recorder } : { client, recorder, authorizer });
+}
