@@ -4,7 +4,7 @@ import type {
   ClientRequestOptsWithConsistency,
   OpenFgaClient,
 } from "@openfga/sdk";
-import type { Authorizer, CheckOptions, CheckRequest, Decision } from "../authz/authorizer.js";
+import type { Authorizer, CheckRequest, Decision } from "../authz/authorizer.js";
 import { AuditConfigError } from "../errors/index.js";
 import { createDecisionCache, type DecisionCache } from "./decision-cache.js";
 import { batchItemErrorReason, openFgaErrorReason } from "./error-reason.js";
@@ -97,14 +97,14 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       cache?.set(request, allowed, generation);
       return answer(allowed, false);
     },
-    async batchCheck(requests, checkOptions: CheckOptions = {}) {
+    async batchCheck(requests, checkOptions = {}) {
       const hits = requests.map((request) => cache?.get(request));
       const misses = [...requests.keys()].filter((i) => hits[i] === undefined);
       if (misses.length === 0) return hits.map((allowed) => answer(allowed === true, true));
       const generation = cache?.generation ?? 0;
       const { signal } = checkOptions;
       // Correlation ids are the request positions: the SDK returns results in completion order.
-      const checks = misses.map((i) => ({ ...tupleOf(requests[i] as CheckRequest), correlationId: `${i}` }));
+      const checks = misses.map((i) => ({ ...tupleOf(requests[i]), correlationId: `${i}` }));
       const outcome = await settle(() => client.batchCheck({ checks }, requestOptions(signal)), signal);
       if (!outcome.ok) {
         const failed = failure(outcome);
