@@ -1,0 +1,29 @@
+/** One message to publish: the routing key, the encoded event and its headers. */
+export interface BrokerMessage {
+  /** Partition / subject key; by default the event id. */
+  key: string;
+  value: Uint8Array;
+  headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * A message broker client reduced to what audit delivery needs. Adapters: Kafka (`grpc-audit/kafka`)
+ * and NATS JetStream (`grpc-audit/nats`).
+ */
+export interface Broker {
+  /** Names the broker in stats and errors, such as "kafka" or "nats". */
+  readonly name: string;
+  /**
+   * Publishes the messages to `topic` (a Kafka topic, a JetStream subject) and resolves only when the
+   * broker acknowledged every one of them; rejects otherwise (the caller retries the batch).
+   */
+  publish(
+    topic: string,
+    messages: readonly BrokerMessage[],
+    options?: { signal?: AbortSignal },
+  ): Promise<void>;
+  /** Largest message the broker accepts, in bytes, when known. */
+  readonly maxMessageBytes?: number;
+  /** Closes the connection after in-flight publishes settle. */
+  close(): Promise<void>;
+}
