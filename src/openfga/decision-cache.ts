@@ -4,6 +4,8 @@ import type { CheckRequest } from "../authz/authorizer.js";
 export interface DecisionCacheConfig {
   ttlMs: number;
   maxEntries: number;
+  /** See `OpenFgaCacheOptions.invalidation`. */
+  invalidation: "all" | "object";
   /** Clock in ms. */
   now: () => number;
 }
@@ -33,7 +35,7 @@ interface Entry {
 
 /** @internal */
 export function createDecisionCache(config: DecisionCacheConfig): DecisionCache {
-  const { ttlMs, maxEntries, now } = config;
+  const { ttlMs, maxEntries, invalidation, now } = config;
   // A Map iterates in insertion order; re-inserting on every hit keeps the least recently used first.
   const entries = new Map<string, Entry>();
   let generation = 0;
@@ -65,7 +67,7 @@ export function createDecisionCache(config: DecisionCacheConfig): DecisionCache 
     },
     invalidate(tuples) {
       generation++;
-      if (tuples.some((tuple) => reachesOtherObjects(tuple.user))) {
+      if (invalidation === "all" || tuples.some((tuple) => reachesOtherObjects(tuple.user))) {
         entries.clear();
         return;
       }

@@ -15,6 +15,14 @@ export interface OpenFgaCacheOptions {
   ttlMs?: number;
   /** Most answers kept; the least recently used is dropped first. Default: 1000. */
   maxEntries?: number;
+  /**
+   * What a tuple write forgets. Default "all": the whole cache, because without the authorization model
+   * no narrower rule is sound (adding `user:alice` to `team:core` changes her access to every object
+   * that grants `team:core#member`). "object": only answers about the written tuples' objects (and
+   * everything when a written tuple's user is a userset or a non-`user:` object) — correct only for
+   * models without usersets or parent relations that reach across objects.
+   */
+  invalidation?: "all" | "object";
 }
 
 /** Options of `createOpenFgaAuthorizer`. */
@@ -42,15 +50,9 @@ export interface OpenFgaAuthorizer extends Authorizer {
   /** The authorization model every check names, when the client has one. */
   readonly modelId?: string;
   /**
-   * Forgets cached answers the given tuple changes may affect: those about the same object, any relation
-   * and user. When a changed tuple's user is a userset ("team:core#member") or an object that is not a
-   * `user:` ("folder:x" as a parent), the whole cache is cleared, because computed relations and
-   * tuple-to-userset rewrites carry such a tuple to other objects.
-   *
-   * Not covered: a change whose user is a `user:` but whose object is used elsewhere as a userset or parent.
-   * Adding `user:alice` as `member` of `team:core` changes what she may do on every project where
-   * `team:core#member` is an editor, yet only `team:core` answers are dropped; those others stay until
-   * `ttlMs` passes. Keep `ttlMs` short (or the cache off) when such grants must take effect at once.
+   * Forgets cached answers the given tuple changes may affect: every answer with the default
+   * `invalidation: "all"`; with "object", see `OpenFgaCacheOptions.invalidation`. Later checks that
+   * were already in flight do not store their (possibly older) answers.
    */
   invalidate(tuples: readonly CheckRequest[]): void;
 }
@@ -203,14 +205,21 @@ function resolveOptions(options: OpenFgaAuthorizerOptions): {
 
 function createCache(cache: OpenFgaCacheOptions, now: (() => number) | undefined): DecisionCache {
   if (typeof cache !== "object" || cache === null) throw configError("`cache` must be an object or false");
-  const { ttlMs = CACHE_DEFAULTS.ttlMs, maxEntries = CACHE_DEFAULTS.maxEntries } = cache;
+  const {
+    ttlMs = CACHE_DEFAULTS.ttlMs,
+    maxEntries = CACHE_DEFAULTS.maxEntries,
+    invalidation = "all",
+  } = cache;
+  if (invalidation !== "all" && invalidation !== "object") {
+    throw configError('`cache.invalidation` must be "all" or "object"');
+  }
   if (typeof ttlMs !== "number" || !Number.isFinite(ttlMs) || ttlMs <= 0) {
     throw configError("`cache.ttlMs` must be a positive number of milliseconds");
   }
   if (!Number.isInteger(maxEntries) || maxEntries <= 0) {
     throw configError("`cache.maxEntries` must be a positive integer");
   }
-  return createDecisionCache({ ttlMs, maxEntries, now: now ?? (() => performance.now()) });
+  return createDecisionCache({ ttlMs, maxEntries, invalidation, now: now ?? (() => performance.now()) });
 }
 
 function configError(problem: string): AuditConfigError {

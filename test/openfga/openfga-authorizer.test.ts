@@ -196,8 +196,19 @@ describe("createOpenFgaAuthorizer: decision cache", () => {
     expect(await authorizer.check(ALICE_EDITS_P1)).toStrictEqual(allowed(false));
   });
 
-  it("invalidate drops answers about the changed tuples' objects only", async () => {
+  it("invalidate forgets every answer by default: membership changes reach other objects", async () => {
     const { authorizer } = authorizerFor({ cache: {} });
+    await authorizer.batchCheck([ALICE_EDITS_P1, ALICE_VIEWS_P2]);
+    // alice joining team:core may make her an editor of every project team:core#member edits
+    authorizer.invalidate([{ user: "user:alice", relation: "member", object: "team:core" }]);
+    expect(await authorizer.batchCheck([ALICE_EDITS_P1, ALICE_VIEWS_P2])).toStrictEqual([
+      allowed(false),
+      denied(false),
+    ]);
+  });
+
+  it('with invalidation "object", invalidate drops answers about the changed tuples\' objects only', async () => {
+    const { authorizer } = authorizerFor({ cache: { invalidation: "object" } });
     await authorizer.batchCheck([ALICE_EDITS_P1, BOB_EDITS_P1, ALICE_VIEWS_P2]);
     authorizer.invalidate([{ user: "user:carol", relation: "owner", object: "project:p-1" }]);
     expect(await authorizer.batchCheck([ALICE_EDITS_P1, BOB_EDITS_P1, ALICE_VIEWS_P2])).toStrictEqual([
@@ -210,15 +221,18 @@ describe("createOpenFgaAuthorizer: decision cache", () => {
   it.each([
     ["a userset", "team:core#member"],
     ["an object that is not a user", "folder:f-1"],
-  ])("invalidate clears everything when a changed tuple's user is %s", async (_, user) => {
-    const { authorizer } = authorizerFor({ cache: {} });
-    await authorizer.batchCheck([ALICE_EDITS_P1, ALICE_VIEWS_P2]);
-    authorizer.invalidate([{ user, relation: "editor", object: "project:p-9" }]);
-    expect(await authorizer.batchCheck([ALICE_EDITS_P1, ALICE_VIEWS_P2])).toStrictEqual([
-      allowed(false),
-      denied(false),
-    ]);
-  });
+  ])(
+    'with invalidation "object", invalidate clears everything when a changed tuple\'s user is %s',
+    async (_, user) => {
+      const { authorizer } = authorizerFor({ cache: { invalidation: "object" } });
+      await authorizer.batchCheck([ALICE_EDITS_P1, ALICE_VIEWS_P2]);
+      authorizer.invalidate([{ user, relation: "editor", object: "project:p-9" }]);
+      expect(await authorizer.batchCheck([ALICE_EDITS_P1, ALICE_VIEWS_P2])).toStrictEqual([
+        allowed(false),
+        denied(false),
+      ]);
+    },
+  );
 
   it("does not cache an answer that was in flight while the cache was invalidated", async () => {
     standIn.inject({ endpoint: "check", latencyMs: 100, times: 1 });
