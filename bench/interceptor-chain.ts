@@ -1,0 +1,176 @@
+// In-process cost per call of each interceptor chain: one unary call driven through grpc-js's own
+// ServerInterceptingCall machinery over a fake transport call (no network, no serialisation), so
+// only the interceptors' work is measured. Ratios against the empty chain, in the same run.
+import {
+  Metadata,
+  ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+  type ServerMethodDefinition,
+} from "@grpc/grpc-js";
+import pino from "pino";
+import { Bench } from "tinybench";
+import {
+  type Project,
+  ProjectServiceService,
+  type UpdateProjectRequest,
+} from "../src/gen/example/v1/projects.js";
+import { auditRules } from "../src/gen/example/v1/projects_audit.js";
+import {
+  type Authorizer,
+  createJwtAuthenticator,
+  createLogEmitter,
+  createNoopEmitter,
+  createRecorder,
+  type Emitter,
+} from "../src/index.js";
+import { createAuditInterceptors } from "../src/interceptors/audit-interceptors.js";
+import { authzRules } from "../test/helpers/example-authz-rules.js";
+import { AUDIENCE, ISSUER, newSigningKey, signToken } from "../test/helpers/jwt.js";
+import { median, writeResults } from "./results.js";
+
+type Listener = Parameters<ServerInterceptingCallInterface["start"]>[0];
+type Status = Parameters<ServerInterceptingCallInterface["sendStatus"]>[0];
+
+const definition = ProjectServiceService.updateProject;
+const METHOD: ServerMethodDefinition<UpdateProjectRequest, Project> = {
+  path: definition.path,
+  requestStream: false,
+  responseStream: false,
+  requestDeserialize: definition.requestDeserialize,
+  responseSerialize: definition.responseSerialize,
+};
+const REQUEST: UpdateProjectRequest = { project: { id: "p-1", name: "bench", ownerId: "" } };
+
+/** The transport side of a call, as grpc-js's BaseServerInterceptingCall presents it, minus the network. */
+class FakeTransportCall implements ServerInterceptingCallInterface {
+  listener: Listener | undefined;
+  onStatus: ((status: Status) => void) | undefined;
+  start(listener: Listener) {
+    this.listener = listener;
+  }
+  sendMetadata() {}
+  sendMessage(_message: unknown, callback: () => void) {
+    callback();
+  }
+  sendStatus(status: Status) {
+    this.onStatus?.(status);
+  }
+  startRead() {}
+  getPeer() {
+    return "127.0.0.1:50000";
+  }
+  getDeadline() {
+    return Number.POSITIVE_INFINITY;
+  }
+  getHost() {
+    return "localhost";
+  }
+  getAuthContext() {
+    return {};
+  }
+  getConnectionInfo() {
+    return {};
+  }
+  getMetricsRecorder(): never {
+    throw new Error("not used");
+  }
+}
+
+/** One unary call through `chain`, resolving when the status reached the transport. */
+function oneCall(chain: readonly ServerInterceptor[], metadata: Metadata): Promise<Status> {
+  const transport = new FakeTransportCall();
+  const call = chain.reduce<ServerInterceptingCallInterface>(
+    (inner, interceptor) => interceptor(METHOD, inner),
+    transport,
+  );
+  const done = new Promise<Status>((resolve) => {
+    transport.onStatus = resolve;
+  });
+  let request: UpdateProjectRequest | undefined;
+  call.start({
+    onReceiveMetadata: () => call.startRead(),
+    onReceiveMessage: (message: UpdateProjectRequest) => {
+      request = message;
+    },
+    onReceiveHalfClose: () =>
+      call.sendMessage(request?.project, () => call.sendStatus({ code: 0, details: "OK", metadata: null })),
+    onCancel: () => {},
+  });
+  const listener = transport.listener as Listener;
+  listener.onReceiveMetadata(metadata);
+  listener.onReceiveMessage(REQUEST);
+  listener.onReceiveHalfClose();
+  return done.then((status) => {
+    listener.onCancel(); // grpc-js reports a cancel after every call
+    return status;
+  });
+}
+
+const audited = (emitter: Emitter, extra: Partial<Parameters<typeof createAuditInterceptors>[0]> = {}) =>
+  createAuditInterceptors({
+    recorder: createRecorder({ service: "bench", emitters: [emitter] }),
+    rules: auditRules,
+    ...extra,
+  });
+
+const key = await newSigningKey("bench", "RS256");
+const metadata = new Metadata();
+metadata.set("authorization", `Bearer ${await signToken(key, { sub: "alice" })}`);
+const allowAll: Authorizer = {
+  check: async () => ({ kind: "allowed", cacheHit: true }),
+  batchCheck: async (requests) => requests.map(() => ({ kind: "allowed", cacheHit: true })),
+};
+const jwt = createJwtAuthenticator({
+  jwks: key.jwks,
+  issuer: ISSUER,
+  audience: AUDIENCE,
+  algorithms: ["RS256"],
+});
+
+const chains: Record<string, ServerInterceptor[]> = {
+  baseline: [],
+  "pass-through": [(_method, call) => new ServerInterceptingCall(call)],
+  "audit+noop": audited(createNoopEmitter()),
+  "audit+log(/dev/null)": audited(
+    createLogEmitter({ logger: pino(pino.destination({ dest: "/dev/null", sync: false })) }),
+  ),
+  // JWT verification is cached after the first call; the authorizer answers from memory (a cache hit),
+  // so this is the chain's own cost, not OpenFGA's.
+  "full(jwt+authz+rules, noop)": audited(createNoopEmitter(), {
+    authn: { authenticators: [jwt] },
+    authz: { authorizer: allowAll, rules: authzRules },
+  }),
+};
+
+for (const [name, chain] of Object.entries(chains)) {
+  const status = await oneCall(chain, metadata);
+  if (status.code !== 0) throw new Error(`${name}: the chain answered ${status.code} ${status.details}`);
+}
+
+const bench = new Bench({
+  name: "interceptor chain",
+  time: Number(process.env.BENCH_TIME_MS ?? 1500),
+  warmupTime: 300,
+});
+for (const [name, chain] of Object.entries(chains))
+  bench.add(`Chain/unary/${name}`, () => oneCall(chain, metadata));
+await bench.run();
+
+const meanUs = (name: string) => {
+  const task = bench.tasks.find((t) => t.name === `Chain/unary/${name}`);
+  const result = task?.result as { latency?: { mean?: number; p50?: number } } | undefined;
+  return (result?.latency?.p50 ?? result?.latency?.mean ?? Number.NaN) * 1000;
+};
+const base = meanUs("baseline");
+const table = Object.keys(chains).map((name) => ({
+  chain: name,
+  "µs/call (p50)": meanUs(name).toFixed(2),
+  "added µs": (meanUs(name) - base).toFixed(2),
+  "× baseline": (meanUs(name) / base).toFixed(2),
+}));
+console.log(
+  `\nIn-process interceptor cost per unary call (grpc-js ServerInterceptingCall, fake transport), node ${process.version}`,
+);
+console.table(table);
+writeResults("interceptor-chain", { table, median: median(Object.keys(chains).map(meanUs)) });

@@ -1,0 +1,97 @@
+// What audit costs a gRPC server: unary calls/s, p50/p99 latency and server CPU µs per call for each
+// interceptor variant, as ratios to the no-interceptor baseline measured in the same run. Server and
+// load client run in separate processes; variants alternate round by round because the machine is
+// shared and noisy. Part of `npm run bench`; BENCH_ROUNDS / BENCH_DURATION_MS / BENCH_VARIANTS tune it. Runs compiled (dist-bench/).
+import { type ChildProcess, fork } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { median, spread, writeResults } from "./results.js";
+import type { LoadResult } from "./server-overhead/load.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const VARIANTS = (process.env.BENCH_VARIANTS ?? "baseline,pass-through,audit+noop,audit+log").split(",");
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
+const IN_FLIGHT = 64;
+
+type Message = Record<string, unknown>;
+
+function start(script: string, args: string[] = []) {
+  const child: ChildProcess = fork(join(here, "server-overhead", script.replace(/\.ts$/, ".js")), args, {
+    execArgv: [],
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const next = <T extends Message>(key: string) =>
+    new Promise<T>((resolve) => {
+      const onMessage = (message: Message) => {
+        if (typeof message === "object" && message !== null && key in message) {
+          child.off("message", onMessage);
+          resolve(message as T);
+        }
+      };
+      child.on("message", onMessage);
+    });
+  return { child, next };
+}
+
+const servers: Record<string, ReturnType<typeof start> & { port: number }> = {};
+for (const variant of VARIANTS) {
+  const server = start("server.ts", [variant]);
+  servers[variant] = { ...server, port: (await server.next<{ port: number }>("port")).port };
+}
+const load = start("load.ts");
+await load.next("ready");
+
+type Row = LoadResult & { cpuUsPerCall: number };
+const rounds: Record<string, Row>[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length] as string); // rotate who goes first
+  const results: Record<string, Row> = {};
+  for (const variant of order) {
+    const server = servers[variant];
+    if (server === undefined) throw new Error(`no server for ${variant}`);
+    load.child.send({
+      run: { port: server.port, inFlight: IN_FLIGHT, durationMs: DURATION_MS, warmupMs: 500 },
+    });
+    await load.next("measuring");
+    server.child.send("cpu-start");
+    await server.next("cpuStarted");
+    load.child.send("go");
+    const { result } = await load.next<{ result: LoadResult }>("result");
+    server.child.send("cpu-stop");
+    const { cpuUs } = await server.next<{ cpuUs: number }>("cpuUs");
+    results[variant] = { ...result, cpuUsPerCall: cpuUs / result.calls };
+  }
+  rounds.push(results);
+  process.stderr.write(`server overhead: round ${round + 1}/${ROUNDS} done\n`);
+}
+
+const table = VARIANTS.map((variant) => {
+  const values = (key: keyof Row) => rounds.map((r) => r[variant]?.[key] ?? Number.NaN);
+  const ratios = (key: keyof Row) =>
+    rounds.map((r) => (r[variant]?.[key] ?? Number.NaN) / (r.baseline?.[key] ?? Number.NaN));
+  return {
+    variant,
+    "calls/s": Math.round(median(values("callsPerSec"))),
+    "calls/s ×": `${median(ratios("callsPerSec")).toFixed(3)} (${spread(ratios("callsPerSec"))})`,
+    "p50 ms": median(values("p50Ms")).toFixed(2),
+    "p99 ms": median(values("p99Ms")).toFixed(2),
+    "p99 ×": median(ratios("p99Ms")).toFixed(2),
+    "CPU µs/call": median(values("cpuUsPerCall")).toFixed(1),
+    "CPU ×": `${median(ratios("cpuUsPerCall")).toFixed(3)} (${spread(ratios("cpuUsPerCall"))})`,
+  };
+});
+
+console.log(
+  `\nServer overhead: ${ROUNDS} rounds × ${DURATION_MS} ms per variant, ${IN_FLIGHT} calls in flight, node ${process.version}`,
+);
+console.log("ratios: median over rounds (min–max), each against the baseline of the same round");
+console.table(table);
+writeResults("server-overhead", {
+  rounds: ROUNDS,
+  durationMs: DURATION_MS,
+  inFlight: IN_FLIGHT,
+  table,
+  raw: rounds,
+});
+for (const { child } of [...Object.values(servers), load]) child.send("exit");
