@@ -22,8 +22,13 @@ export interface Broker {
     messages: readonly BrokerMessage[],
     options?: { signal?: AbortSignal },
   ): Promise<void>;
-  /** Largest message the broker accepts, in bytes, when known. */
+  /** Largest message the broker accepts, in bytes (payload and headers), when known. */
   readonly maxMessageBytes?: number;
+  /**
+   * Prefix of CloudEvents binary-mode headers in this broker's protocol binding: "ce_" for Kafka,
+   * "ce-" for NATS (and HTTP). The broker sink uses it unless told otherwise. Default: "ce_".
+   */
+  readonly cloudEventsHeaderPrefix?: "ce_" | "ce-";
   /** Closes the connection after in-flight publishes settle. */
   close(): Promise<void>;
 }

@@ -1,5 +1,15 @@
 /**
- * Brokers: the Broker interface that the broker emitter publishes through. Adapters for Kafka and NATS
- * JetStream live in their own subpath exports so the core never loads a broker client.
+ * Brokers: the Broker interface, and the broker sink that turns audit events into broker messages
+ * (encoding, key, headers) for the delivery pipeline. It is not a broker client: the Kafka and NATS
+ * JetStream adapters live in their own subpath exports (`grpc-audit/kafka`, `grpc-audit/nats`) so the
+ * core never loads a broker client.
  */
 export type { Broker, BrokerMessage } from "./broker.js";
+export { type BrokerSinkOptions, createBrokerSink } from "./broker-sink.js";
+export {
+  BROKER_CONTENT_TYPE,
+  BROKER_HEADER,
+  type BrokerEncoding,
+  CLOUDEVENTS_TYPE_PREFIX,
+  type CloudEventsHeaderPrefix,
+} from "./event-headers.js";
