@@ -1,0 +1,251 @@
+import BetterSqlite3, { type Database } from "better-sqlite3";
+import type { EventSink } from "../emitters/sink.js";
+import { AuditConfigError } from "../errors/index.js";
+import { eventKind } from "../event/kinds.js";
+import { decodeEvent, encodeEvent } from "../event/serialize.js";
+import { type AuditEvent, AuthzDecision } from "../gen/grpcaudit/v1/event.js";
+import {
+  type AuditQuery,
+  type AuditStats,
+  buildWhere,
+  encodeCursor,
+  type PageOptions,
+  resolvePage,
+} from "./query.js";
+import { migrate } from "./schema.js";
+
+/** Options of `openAuditStore`. */
+export interface AuditStoreOptions {
+  /** The SQLite file; created (with its folder missing = error) when absent unless `readonly`. */
+  path: string;
+  /** Open for reading only (the CLI's query, stats and tail). Default: false. */
+  readonly?: boolean;
+  /** How long a statement waits for a lock another process holds before failing. Default: 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** One page of events, newest first, and the cursor of the next page (undefined on the last). */
+export interface AuditPage {
+  events: AuditEvent[];
+  nextCursor: string | undefined;
+}
+
+/**
+ * The embedded audit store: events in a SQLite file (WAL), indexed by time, type, actor, target,
+ * operation, result and authz decision; queried with filters and cursor pagination.
+ */
+export interface AuditStore {
+  readonly path: string;
+  /** Stores events; an event id already stored is skipped (delivery is at-least-once). Returns how many were new. */
+  insert(events: readonly AuditEvent[]): number;
+  /**
+   * Events matching `filter`, newest first. Pages are cut by a cursor on (time, insertion order), so
+   * paging visits every event that existed when it started exactly once, even while inserts continue.
+   */
+  query(filter?: AuditQuery, page?: PageOptions): AuditPage;
+  /** Events stored after insertion position `afterSeq`, oldest first (for following new events). */
+  tail(afterSeq: number, limit?: number): { events: AuditEvent[]; lastSeq: number };
+  /** Insertion position of the newest event (0 when empty). */
+  lastSeq(): number;
+  /** Counts by type, result, decision, top operations and hour, for the events matching `filter`. */
+  stats(filter?: AuditQuery): AuditStats;
+  /** Deletes events that occurred before `before`; returns how many. */
+  prune(options: { before: Date }): number;
+  /** The store as a sink for the delivery pipeline (`createDeliveryEmitter`). */
+  sink(): EventSink;
+  close(): void;
+}
+
+const DECISION_NAMES: Readonly<Record<AuthzDecision, string>> = {
+  [AuthzDecision.AUTHZ_DECISION_UNSPECIFIED]: "",
+  [AuthzDecision.AUTHZ_DECISION_ALLOWED]: "allowed",
+  [AuthzDecision.AUTHZ_DECISION_DENIED]: "denied",
+  [AuthzDecision.AUTHZ_DECISION_NO_RULE]: "no_rule",
+  [AuthzDecision.AUTHZ_DECISION_ERROR]: "error",
+  [AuthzDecision.UNRECOGNIZED]: "",
+};
+
+function decisionOf(event: AuditEvent): string {
+  return event.detail?.$case === "authz" ? (DECISION_NAMES[event.detail.value.decision] ?? "") : "";
+}
+
+/**
+ * Opens (creating and migrating when needed) an audit store. Throws an AuditConfigError naming the
+ * file for a missing folder, a file that is not a SQLite database, a database locked by another
+ * process, or one written by a newer version of this library.
+ *
+ * ```ts
+ * const store = openAuditStore({ path: "./audit.db" });
+ * const { events } = store.query({ actorId: "alice", from: new Date(Date.now() - 7 * 86_400_000) });
+ * ```
+ */
+export function openAuditStore(options: AuditStoreOptions): AuditStore {
+  if (typeof options?.path !== "string" || options.path === "") {
+    throw new AuditConfigError("audit store: `path` must be a non-empty string");
+  }
+  const { path, readonly = false, busyTimeoutMs = 5000 } = options;
+  let db: Database;
+  try {
+    db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+    if (!readonly) db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL"); // WAL + NORMAL: durable across process crashes, fast commits
+    if (readonly) checkVersion(db);
+    else {
+      const from = migrate(db);
+      if (from === 1) backfillDecisions(db);
+    }
+  } catch (error) {
+    throw openError(path, error);
+  }
+
+  const insertRow = readonly
+    ? undefined
+    : db.prepare(`INSERT OR IGNORE INTO events
+        (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, event)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertMany = db.transaction((events: readonly AuditEvent[]) => {
+    let inserted = 0;
+    for (const e of events) {
+      const info = insertRow?.run(
+        e.eventId,
+        eventKind(e.eventType),
+        e.occurredAt?.getTime() ?? 0,
+        e.service,
+        e.operation,
+        e.actor?.id ?? "",
+        e.target?.type ?? "",
+        e.target?.id ?? "",
+        e.result?.success === true ? 1 : 0,
+        e.result?.code ?? "",
+        decisionOf(e),
+        encodeEvent(e),
+      );
+      inserted += info?.changes ?? 0;
+    }
+    return inserted;
+  });
+  const decodeRows = (rows: unknown[]) =>
+    rows.map((row) => decodeEvent((row as { event: Uint8Array }).event));
+
+  const store: AuditStore = {
+    path,
+    insert(events) {
+      if (insertRow === undefined) throw new AuditConfigError(`audit store ${path}: opened read-only`);
+      return insertMany(events);
+    },
+    query(filter = {}, page = {}) {
+      const { limit, cursor } = resolvePage(page);
+      const where = buildWhere(filter);
+      if (cursor !== undefined) {
+        where.clauses.push("(occurred_at_ms < ? OR (occurred_at_ms = ? AND seq < ?))");
+        where.params.push(cursor.occurredAtMs, cursor.occurredAtMs, cursor.seq);
+      }
+      const rows = db
+        .prepare(
+          `SELECT seq, occurred_at_ms, event FROM events ${where.sql()} ORDER BY occurred_at_ms DESC, seq DESC LIMIT ?`,
+        )
+        .all(...where.params, limit + 1) as { seq: number; occurred_at_ms: number; event: Uint8Array }[];
+      const pageRows = rows.slice(0, limit);
+      const last = pageRows[pageRows.length - 1];
+      return {
+        events: decodeRows(pageRows),
+        nextCursor:
+          rows.length > limit && last !== undefined ? encodeCursor(last.occurred_at_ms, last.seq) : undefined,
+      };
+    },
+    tail(afterSeq, limit = 500) {
+      const rows = db
+        .prepare("SELECT seq, event FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
+        .all(afterSeq, limit) as {
+        seq: number;
+        event: Uint8Array;
+      }[];
+      return { events: decodeRows(rows), lastSeq: rows[rows.length - 1]?.seq ?? afterSeq };
+    },
+    lastSeq: () => Number(db.prepare("SELECT coalesce(max(seq), 0) FROM events").pluck().get()),
+    stats(filter = {}) {
+      const where = buildWhere(filter);
+      const all = (sql: string) => db.prepare(sql).all(...where.params) as Record<string, string | number>[];
+      const counts = (rows: Record<string, string | number>[], key: string) =>
+        Object.fromEntries(rows.map((r) => [String(r[key]), Number(r.n)]));
+      const whereAnd = (extra: string) =>
+        where.clauses.length === 0 ? `WHERE ${extra}` : `${where.sql()} AND ${extra}`;
+      return {
+        total: Number(all(`SELECT count(*) n FROM events ${where.sql()}`)[0]?.n ?? 0),
+        byType: counts(
+          all(`SELECT event_type k, count(*) n FROM events ${where.sql()} GROUP BY k ORDER BY k`),
+          "k",
+        ),
+        byResult: counts(
+          all(
+            `SELECT CASE success WHEN 1 THEN 'success' ELSE 'failure' END k, count(*) n FROM events ${where.sql()} GROUP BY k ORDER BY k`,
+          ),
+          "k",
+        ),
+        byDecision: counts(
+          all(
+            `SELECT decision k, count(*) n FROM events ${whereAnd("decision != ''")} GROUP BY k ORDER BY k`,
+          ),
+          "k",
+        ),
+        topOperations: all(
+          `SELECT operation, count(*) n FROM events ${whereAnd("operation != ''")} GROUP BY operation ORDER BY n DESC, operation LIMIT 10`,
+        ).map((r) => ({ operation: String(r.operation), count: Number(r.n) })),
+        perHour: all(
+          `SELECT occurred_at_ms / 3600000 h, count(*) n FROM events ${where.sql()} GROUP BY h ORDER BY h`,
+        ).map((r) => ({
+          hour: new Date(Number(r.h) * 3_600_000).toISOString(),
+          count: Number(r.n),
+        })),
+      };
+    },
+    prune({ before }) {
+      if (!(before instanceof Date) || !Number.isFinite(before.getTime())) {
+        throw new AuditConfigError("audit store: prune needs `before`, a valid Date");
+      }
+      return db.prepare("DELETE FROM events WHERE occurred_at_ms < ?").run(before.getTime()).changes;
+    },
+    sink: () => ({
+      name: `sqlite-store:${path}`,
+      write: async (batch) => {
+        store.insert(batch);
+      },
+    }),
+    close: () => db.close(),
+  };
+  return store;
+}
+
+function checkVersion(db: Database): void {
+  const version = Number(db.pragma("user_version", { simple: true }));
+  if (version === 0) throw new Error("not an audit store (no schema)");
+  migrate(db, version); // only checks that the version is not newer than this library's
+}
+
+/** Rows written by schema version 1 have no decision column value: read it from the stored event. */
+function backfillDecisions(db: Database): void {
+  const rows = db.prepare("SELECT seq, event FROM events WHERE event_type = 'authz.decision'").all() as {
+    seq: number;
+    event: Uint8Array;
+  }[];
+  const update = db.prepare("UPDATE events SET decision = ? WHERE seq = ?");
+  db.transaction(() => {
+    for (const row of rows) update.run(decisionOf(decodeEvent(row.event)), row.seq);
+  })();
+}
+
+function openError(path: string, error: unknown): AuditConfigError {
+  if (error instanceof AuditConfigError) return error;
+  const code = (error as { code?: string }).code ?? "";
+  const reason =
+    code === "SQLITE_CANTOPEN"
+      ? "cannot open the file (does its folder exist, and may this process read it?)"
+      : code === "SQLITE_NOTADB"
+        ? "the file is not a SQLite database"
+        : code === "SQLITE_BUSY" || code === "SQLITE_LOCKED"
+          ? "the database is locked by another process"
+          : error instanceof Error
+            ? error.message
+            : String(error);
+  return new AuditConfigError(`audit store ${path}: ${reason}`, { cause: error });
+}

@@ -1,0 +1,132 @@
+import { AuditInputError } from "../errors/index.js";
+import type { AuthzOutcome } from "../event/builders.js";
+import { EVENT_KIND, type EventKind } from "../event/kinds.js";
+
+/** Filters of `AuditStore.query` and `stats`; all given filters must match. */
+export interface AuditQuery {
+  /** Events that occurred at or after this time. */
+  from?: Date;
+  /** Events that occurred before this time. */
+  to?: Date;
+  /** One kind or several ("authz.decision", ...). */
+  type?: EventKind | readonly EventKind[];
+  actorId?: string;
+  targetType?: string;
+  targetId?: string;
+  /** Full method path. */
+  operation?: string;
+  service?: string;
+  /** Only successful (true) or failed (false) outcomes. */
+  success?: boolean;
+  /** Only authz decisions with this outcome. */
+  decision?: AuthzOutcome;
+}
+
+/** Page size and position of a query. */
+export interface PageOptions {
+  /** Events per page, 1 to 1000. Default: 50. */
+  limit?: number;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+/** What `AuditStore.stats` counts. */
+export interface AuditStats {
+  total: number;
+  byType: Record<string, number>;
+  byResult: Record<string, number>;
+  byDecision: Record<string, number>;
+  topOperations: { operation: string; count: number }[];
+  /** One entry per hour that has events, oldest first; `hour` is the ISO time the hour starts. */
+  perHour: { hour: string; count: number }[];
+}
+
+const KINDS = new Set<string>(Object.values(EVENT_KIND));
+const DECISIONS = new Set(["allowed", "denied", "no_rule", "error"]);
+const STRING_FILTERS = {
+  actorId: "actor_id",
+  targetType: "target_type",
+  targetId: "target_id",
+  operation: "operation",
+  service: "service",
+} as const;
+
+/** A WHERE clause under construction. @internal */
+export interface Where {
+  clauses: string[];
+  params: (string | number)[];
+  sql(): string;
+}
+
+/** Validates `filter` and turns it into SQL; throws an AuditInputError naming a bad filter. @internal */
+export function buildWhere(filter: AuditQuery): Where {
+  const fail = (problem: string): never => {
+    throw new AuditInputError(`audit query: ${problem}`);
+  };
+  if (typeof filter !== "object" || filter === null) fail("the filter must be an object");
+  const clauses: string[] = [];
+  const params: (string | number)[] = [];
+  for (const [name, bound] of [
+    ["from", ">="],
+    ["to", "<"],
+  ] as const) {
+    const value = filter[name];
+    if (value === undefined) continue;
+    if (!(value instanceof Date) || !Number.isFinite(value.getTime()))
+      fail(`\`${name}\` must be a valid Date`);
+    clauses.push(`occurred_at_ms ${bound} ?`);
+    params.push((value as Date).getTime());
+  }
+  if (filter.type !== undefined) {
+    const types = typeof filter.type === "string" ? [filter.type] : [...filter.type];
+    const unknown = types.find((t) => !KINDS.has(t));
+    if (types.length === 0 || unknown !== undefined) fail(`\`type\` must be among ${[...KINDS].join(", ")}`);
+    clauses.push(`event_type IN (${types.map(() => "?").join(", ")})`);
+    params.push(...types);
+  }
+  for (const [name, column] of Object.entries(STRING_FILTERS)) {
+    const value = filter[name as keyof typeof STRING_FILTERS];
+    if (value === undefined) continue;
+    if (typeof value !== "string") fail(`\`${name}\` must be a string`);
+    clauses.push(`${column} = ?`);
+    params.push(value);
+  }
+  if (filter.success !== undefined) {
+    if (typeof filter.success !== "boolean") fail("`success` must be a boolean");
+    clauses.push("success = ?");
+    params.push(filter.success ? 1 : 0);
+  }
+  if (filter.decision !== undefined) {
+    if (!DECISIONS.has(filter.decision)) fail(`\`decision\` must be among ${[...DECISIONS].join(", ")}`);
+    clauses.push("decision = ?");
+    params.push(filter.decision);
+  }
+  return { clauses, params, sql: () => (clauses.length === 0 ? "" : `WHERE ${clauses.join(" AND ")}`) };
+}
+
+/** Validates page options; throws an AuditInputError for a bad limit or cursor. @internal */
+export function resolvePage(page: PageOptions): {
+  limit: number;
+  cursor: { occurredAtMs: number; seq: number } | undefined;
+} {
+  const limit = page.limit ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+    throw new AuditInputError("audit query: `limit` must be an integer from 1 to 1000");
+  }
+  return { limit, cursor: page.cursor === undefined ? undefined : decodeCursor(page.cursor) };
+}
+
+/** The opaque cursor of the page after the event at (time, seq). @internal */
+export function encodeCursor(occurredAtMs: number, seq: number): string {
+  return Buffer.from(`${occurredAtMs}:${seq}`).toString("base64url");
+}
+
+/** Reads a cursor made by `encodeCursor`; throws an AuditInputError for anything else. @internal */
+export function decodeCursor(cursor: string): { occurredAtMs: number; seq: number } {
+  const match =
+    typeof cursor === "string"
+      ? /^(-?\d{1,16}):(\d{1,16})$/.exec(Buffer.from(cursor, "base64url").toString())
+      : null;
+  if (match === null) throw new AuditInputError("audit query: the cursor is not one this store made");
+  return { occurredAtMs: Number(match[1]), seq: Number(match[2]) };
+}

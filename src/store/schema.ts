@@ -1,0 +1,66 @@
+import type { Database } from "better-sqlite3";
+import { AuditConfigError } from "../errors/index.js";
+
+/**
+ * Schema migrations of the audit store, in order; migration N brings a database from user_version
+ * N-1 to N. Never edit a shipped migration: add a new one.
+ * @internal
+ */
+export const MIGRATIONS: readonly ((db: Database) => void)[] = [
+  // 1: events with the columns every filter uses; the whole event as protobuf in `event`.
+  (db) =>
+    db.exec(`
+      CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        event_id TEXT NOT NULL UNIQUE,
+        event_type TEXT NOT NULL,
+        occurred_at_ms INTEGER NOT NULL,
+        service TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        target_type TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        success INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        event BLOB NOT NULL
+      );
+      CREATE INDEX events_time ON events (occurred_at_ms, seq);
+      CREATE INDEX events_type ON events (event_type, occurred_at_ms, seq);
+      CREATE INDEX events_actor ON events (actor_id, occurred_at_ms, seq);
+      CREATE INDEX events_target ON events (target_type, target_id, occurred_at_ms, seq);
+      CREATE INDEX events_operation ON events (operation, occurred_at_ms, seq);
+    `),
+  // 2: the authz decision as a column, so "which calls were denied today?" needs no decoding;
+  // rows written by version 1 are backfilled by the store right after this migration.
+  (db) =>
+    db.exec(`
+      ALTER TABLE events ADD COLUMN decision TEXT NOT NULL DEFAULT '';
+      CREATE INDEX events_decision ON events (decision, occurred_at_ms, seq);
+    `),
+];
+
+/** The schema version this library writes. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/**
+ * Brings the database to `target` (default: the latest version) in one transaction per migration.
+ * Refuses a database written by a newer version of the library. Returns the version it started from.
+ * @internal
+ */
+export function migrate(db: Database, target = SCHEMA_VERSION): number {
+  const from = Number(db.pragma("user_version", { simple: true }));
+  if (from > SCHEMA_VERSION) {
+    throw new AuditConfigError(
+      `audit store: the database has schema version ${from}, newer than this library's ${SCHEMA_VERSION}; upgrade grpc-audit`,
+    );
+  }
+  for (let version = from + 1; version <= target; version++) {
+    const step = MIGRATIONS[version - 1];
+    if (step === undefined) break;
+    db.transaction(() => {
+      step(db);
+      db.pragma(`user_version = ${version}`);
+    })();
+  }
+  return from;
+}
