@@ -45,8 +45,8 @@ const ENCODERS: Readonly<Record<BrokerEncoding, (event: AuditEvent) => Uint8Arra
 
 /**
  * Creates the EventSink that publishes audit events to a broker topic: one message per event, value =
- * the encoded event, key = the partition key, headers = content type, event kind, schema version and
- * service (see `BROKER_HEADER`), plus the CloudEvents attributes when asked.
+ * the encoded event, key = the partition key, headers = content type, event id, event kind, schema
+ * version and service (see `BROKER_HEADER`), plus the CloudEvents attributes when asked.
  *
  * `write` resolves only when the broker acknowledged the whole batch and rejects otherwise; the delivery
  * pipeline then retries the batch, so delivery is at-least-once and consumers de-duplicate by event id

@@ -5,6 +5,8 @@ import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 export const BROKER_HEADER = {
   /** Media type of the value: `BROKER_CONTENT_TYPE.protobuf` or `.json`. */
   CONTENT_TYPE: "content-type",
+  /** The event id: consumers de-duplicate by it, the NATS adapter makes it the JetStream message id. */
+  EVENT_ID: "grpc-audit-event-id",
   /** Dotted event kind, such as "authz.decision" (see `EVENT_KIND`). */
   EVENT_TYPE: "grpc-audit-event-type",
   /** The event's `schemaVersion`, as a decimal string. */
@@ -31,7 +33,7 @@ export type CloudEventsHeaderPrefix = "ce_" | "ce-";
 export const CLOUDEVENTS_TYPE_PREFIX = "grpcaudit.v1.";
 
 /**
- * The headers of one event's broker message: content type, event kind, schema version and service and,
+ * The headers of one event's broker message: content type, event id, kind, schema version and service and,
  * when `cloudEventsPrefix` is given, the CloudEvents 1.0 binary-mode attributes (`specversion`, `id` =
  * event id, `source` = service, `type`, `time` when the event has one, `datacontenttype`).
  * @internal
@@ -44,8 +46,10 @@ export function eventHeaders(
   const contentType = BROKER_CONTENT_TYPE[encoding];
   const kind = eventKind(event.eventType);
   const service = headerValue(event.service);
+  const eventId = headerValue(event.eventId);
   const headers: Record<string, string> = {
     [BROKER_HEADER.CONTENT_TYPE]: contentType,
+    [BROKER_HEADER.EVENT_ID]: eventId,
     [BROKER_HEADER.EVENT_TYPE]: kind,
     [BROKER_HEADER.SCHEMA_VERSION]: String(event.schemaVersion),
     [BROKER_HEADER.SERVICE]: service,
@@ -53,7 +57,7 @@ export function eventHeaders(
   if (cloudEventsPrefix === undefined) return headers;
   const p = cloudEventsPrefix;
   headers[`${p}specversion`] = "1.0";
-  headers[`${p}id`] = headerValue(event.eventId);
+  headers[`${p}id`] = eventId;
   headers[`${p}source`] = service;
   headers[`${p}type`] = CLOUDEVENTS_TYPE_PREFIX + kind;
   const time = event.occurredAt?.getTime();

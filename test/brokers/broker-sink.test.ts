@@ -9,6 +9,7 @@ import { fakeBroker } from "./fake-broker.js";
 
 const BASE_HEADERS = {
   "content-type": "application/x-protobuf",
+  "grpc-audit-event-id": SAMPLE_IDS.authz,
   "grpc-audit-event-type": "authz.decision",
   "grpc-audit-schema-version": "1",
   "grpc-audit-service": "projects",
@@ -26,10 +27,18 @@ describe("createBrokerSink", () => {
     expect(broker.acked.map((m) => m.key)).toStrictEqual(events.map((e) => e.eventId));
     expect(broker.acked.map((m) => decodeEvent(m.value))).toStrictEqual(events);
     expect(broker.acked.map((m) => m.headers)).toStrictEqual([
-      { ...BASE_HEADERS, "grpc-audit-event-type": "authn.result" },
+      { ...BASE_HEADERS, "grpc-audit-event-id": SAMPLE_IDS.authn, "grpc-audit-event-type": "authn.result" },
       BASE_HEADERS,
-      { ...BASE_HEADERS, "grpc-audit-event-type": "tuple.change" },
-      { ...BASE_HEADERS, "grpc-audit-event-type": "resource.mutation" },
+      {
+        ...BASE_HEADERS,
+        "grpc-audit-event-id": SAMPLE_IDS.tupleChange,
+        "grpc-audit-event-type": "tuple.change",
+      },
+      {
+        ...BASE_HEADERS,
+        "grpc-audit-event-id": SAMPLE_IDS.resourceMutation,
+        "grpc-audit-event-type": "resource.mutation",
+      },
     ]);
   });
 

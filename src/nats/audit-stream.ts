@@ -1,0 +1,131 @@
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamManager,
+  jetstreamManager,
+  StorageType,
+  type StreamInfo,
+} from "@nats-io/jetstream";
+import { type NatsConnection, nanos } from "@nats-io/transport-node";
+import { AuditConfigError } from "../errors/index.js";
+
+/** Options of `ensureAuditStream`. */
+export interface AuditStreamOptions {
+  /** Stream name. */
+  name: string;
+  /** Subjects it stores, such as `["audit.>"]`; the broker's topic must match one. */
+  subjects: string[];
+  /**
+   * Window in which the server drops a message whose id (the event id) it has already stored, in ms.
+   * Make it longer than any outage the delivery pipeline rides out by retrying. Default: 120000 (2 min,
+   * the server's default).
+   */
+  duplicateWindowMs?: number;
+  /**
+   * Most bytes the stream keeps. Default: no limit. When reached, new messages are refused (the
+   * publish fails and the pipeline retries or spools), never old audit events deleted to make room.
+   */
+  maxBytes?: number;
+  /** How long messages are kept, in ms. Default: 0, for ever. */
+  maxAgeMs?: number;
+  /** Copies in a cluster. Default: 1. */
+  replicas?: number;
+  /** Where messages are kept. Default: "file". It cannot change once the stream exists. */
+  storage?: "file" | "memory";
+}
+
+/** What `ensureAuditStream` did, and the stream's info afterwards. */
+export interface AuditStreamResult {
+  action: "created" | "updated" | "unchanged";
+  info: StreamInfo;
+}
+
+const DEFAULTS = Object.freeze({ duplicateWindowMs: 120_000, maxBytes: -1, maxAgeMs: 0, replicas: 1 });
+
+/**
+ * Creates the JetStream stream audit events are published to, or brings an existing one to the given
+ * settings (subjects, duplicate window, limits, replicas), leaving its messages in place. Calling it again
+ * with the same options changes nothing (`action: "unchanged"`), so it can run at every startup.
+ *
+ * ```ts
+ * await ensureAuditStream(nc, { name: "AUDIT", subjects: ["audit.>"], duplicateWindowMs: 10 * 60_000 });
+ * ```
+ */
+export async function ensureAuditStream(
+  target: JetStreamManager | NatsConnection,
+  options: AuditStreamOptions,
+): Promise<AuditStreamResult> {
+  const wanted = resolveOptions(options);
+  const jsm = isManager(target) ? target : await jetstreamManager(target);
+  const existing = await jsm.streams.info(wanted.name).catch((error: unknown) => {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)
+      return undefined;
+    throw error;
+  });
+  if (existing === undefined) {
+    const info = await jsm.streams.add({ ...wanted, storage: STORAGE[wanted.storage] });
+    return { action: "created", info };
+  }
+  const { config } = existing;
+  if (config.storage !== STORAGE[wanted.storage])
+    throw new AuditConfigError(
+      `storage: stream "${wanted.name}" exists with ${config.storage} storage, which cannot change to ${wanted.storage}`,
+    );
+  const unchanged =
+    sameSet(config.subjects ?? [], wanted.subjects) &&
+    config.duplicate_window === wanted.duplicate_window &&
+    config.max_bytes === wanted.max_bytes &&
+    config.max_age === wanted.max_age &&
+    config.num_replicas === wanted.num_replicas &&
+    config.discard === wanted.discard;
+  if (unchanged) return { action: "unchanged", info: existing };
+  const { name, storage: _, ...update } = wanted;
+  return { action: "updated", info: await jsm.streams.update(name, update) };
+}
+
+const STORAGE = { file: StorageType.File, memory: StorageType.Memory } as const;
+
+function isManager(target: JetStreamManager | NatsConnection): target is JetStreamManager {
+  return typeof (target as Partial<JetStreamManager>).streams === "object";
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item) => b.includes(item));
+}
+
+function resolveOptions(options: AuditStreamOptions) {
+  const { name, subjects, storage = "file" } = options;
+  const duplicateWindowMs = options.duplicateWindowMs ?? DEFAULTS.duplicateWindowMs;
+  const maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
+  const maxAgeMs = options.maxAgeMs ?? DEFAULTS.maxAgeMs;
+  const replicas = options.replicas ?? DEFAULTS.replicas;
+  if (typeof name !== "string" || name === "") throw new AuditConfigError("name: a stream name is required");
+  if (
+    !Array.isArray(subjects) ||
+    subjects.length === 0 ||
+    subjects.some((s) => typeof s !== "string" || s === "")
+  )
+    throw new AuditConfigError("subjects: a non-empty list of subjects is required");
+  if (!Number.isInteger(duplicateWindowMs) || duplicateWindowMs <= 0)
+    throw new AuditConfigError(`duplicateWindowMs: must be a positive integer, got ${duplicateWindowMs}`);
+  if (!Number.isInteger(maxBytes) || (maxBytes <= 0 && maxBytes !== -1))
+    throw new AuditConfigError(`maxBytes: must be a positive integer, got ${maxBytes}`);
+  if (!Number.isInteger(maxAgeMs) || maxAgeMs < 0)
+    throw new AuditConfigError(`maxAgeMs: must be a non-negative integer, got ${maxAgeMs}`);
+  if (!Number.isInteger(replicas) || replicas < 1)
+    throw new AuditConfigError(`replicas: must be a positive integer, got ${replicas}`);
+  if (!Object.hasOwn(STORAGE, storage))
+    throw new AuditConfigError(`storage: must be "file" or "memory", got ${JSON.stringify(storage)}`);
+  return {
+    name,
+    subjects: [...subjects],
+    duplicate_window: nanos(duplicateWindowMs),
+    max_bytes: maxBytes,
+    max_age: nanos(maxAgeMs),
+    num_replicas: replicas,
+    // Audit evidence is never deleted to make room: a full stream refuses new messages instead.
+    discard: DiscardPolicy.New,
+    storage,
+  };
+}

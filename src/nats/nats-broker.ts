@@ -1,0 +1,234 @@
+import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
+import { connect, headers, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
+import type { Broker, BrokerMessage } from "../brokers/broker.js";
+import { BROKER_HEADER } from "../brokers/event-headers.js";
+import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
+
+/** Options of `createNatsBroker`. Give either `connection` or `servers`. */
+export interface NatsBrokerOptions {
+  /**
+   * The application's open NATS connection. The broker publishes through it and never closes it: the
+   * application does, after the broker's `close()`.
+   */
+  connection?: NatsConnection;
+  /** Server URLs to connect to when no `connection` is given; the broker then owns and drains it. */
+  servers?: string | string[];
+  /**
+   * Further options of the connection the broker opens (credentials, TLS, name). Default: name
+   * "grpc-audit" and `maxReconnectAttempts: -1`, so delivery resumes after any outage.
+   */
+  connectOptions?: Omit<NodeConnectionOptions, "servers">;
+  /** The stream that must store the messages (sent as an expectation the server checks). Default: any. */
+  stream?: string;
+  /** How long to wait for each PubAck, in ms. Default: 5000. */
+  ackTimeoutMs?: number;
+  /** Most publishes awaiting their PubAck at once. Default: 256. */
+  maxInFlight?: number;
+  /** Name in stats and errors. Default: "nats". */
+  name?: string;
+}
+
+/** A Broker publishing to NATS JetStream. */
+export interface NatsBroker extends Broker {
+  /** The connection the broker publishes through. */
+  readonly connection: NatsConnection;
+  /** The server's `max_payload` (1 MiB, the NATS default, until the server said). */
+  readonly maxMessageBytes: number;
+  /** CloudEvents headers on NATS use the "ce-" prefix. */
+  readonly cloudEventsHeaderPrefix: "ce-";
+}
+
+const NATS_DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+const DEFAULTS = Object.freeze({ ackTimeoutMs: 5000, maxInFlight: 256, name: "nats" });
+
+/**
+ * Creates a Broker that publishes each message to JetStream and resolves `publish` only when every
+ * message has its PubAck. Each message's JetStream message id (`Nats-Msg-Id`) is its event id (the
+ * `grpc-audit-event-id` header; the key when absent), so a batch that is published again after a
+ * timeout or a reconnect is stored once: the server drops copies within the stream's duplicate window
+ * (see `ensureAuditStream`, `duplicateWindowMs`). `maxMessageBytes` is the server's `max_payload`; a
+ * larger message is refused before anything of its batch is sent.
+ *
+ * Connecting happens here, so a wrong address fails at startup; afterwards the client reconnects by
+ * itself and failed publishes reject, for the delivery pipeline to retry.
+ *
+ * ```ts
+ * const broker = await createNatsBroker({ servers: "nats://127.0.0.1:4222", stream: "AUDIT" });
+ * await ensureAuditStream(broker.connection, { name: "AUDIT", subjects: ["audit.>"] });
+ * const emitter = createBrokerEmitter({ broker, topic: "audit.events" });
+ * ```
+ */
+export async function createNatsBroker(options: NatsBrokerOptions): Promise<NatsBroker> {
+  const resolved = resolveOptions(options);
+  const owned = resolved.connection === undefined;
+  const nc =
+    resolved.connection ??
+    (await connect({
+      name: "grpc-audit",
+      maxReconnectAttempts: -1,
+      ...resolved.connectOptions,
+      servers: resolved.servers,
+    }));
+  const publisher = createPublisher(jetstream(nc), nc, resolved);
+  const inFlight = new Set<Promise<void>>();
+  let closing: Promise<void> | undefined;
+  return {
+    name: resolved.name,
+    connection: nc,
+    cloudEventsHeaderPrefix: "ce-",
+    get maxMessageBytes() {
+      return nc.info?.max_payload ?? NATS_DEFAULT_MAX_PAYLOAD;
+    },
+    publish(topic, messages, publishOptions) {
+      if (closing !== undefined)
+        return Promise.reject(new AuditEmitError(resolved.name, "publish after close()"));
+      const published = publisher(topic, messages, publishOptions?.signal);
+      const tracked = published.catch(() => {});
+      inFlight.add(tracked);
+      void tracked.finally(() => inFlight.delete(tracked));
+      return published;
+    },
+    close() {
+      closing ??= Promise.allSettled([...inFlight]).then(() => (owned ? nc.drain() : undefined));
+      return closing;
+    },
+  };
+}
+
+type Publish = (topic: string, messages: readonly BrokerMessage[], signal?: AbortSignal) => Promise<void>;
+
+function createPublisher(js: JetStreamClient, nc: NatsConnection, options: ResolvedOptions): Publish {
+  const { name, stream, ackTimeoutMs, maxInFlight } = options;
+  return async (topic, messages, signal) => {
+    signal?.throwIfAborted();
+    const limit = nc.info?.max_payload;
+    const prepared = messages.map((message) => prepare(message, stream));
+    for (const message of prepared) {
+      if (limit !== undefined && message.bytes > limit) throw tooLarge(name, message, limit);
+    }
+    let next = 0;
+    let acked = 0;
+    let failure: unknown;
+    // A few publishes at a time, each awaiting its own PubAck: pipelined, but bounded.
+    const worker = async (): Promise<void> => {
+      while (failure === undefined && next < prepared.length && signal?.aborted !== true) {
+        const message = prepared[next++];
+        if (message === undefined) return;
+        try {
+          await js.publish(topic, message.value, {
+            msgID: message.id,
+            headers: message.headers,
+            timeout: ackTimeoutMs,
+            ...(stream === undefined ? {} : { expect: { streamName: stream } }),
+          });
+          acked++;
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+    };
+    const workers = Promise.all(Array.from({ length: Math.min(maxInFlight, prepared.length) }, worker));
+    await (signal === undefined ? workers : Promise.race([workers, aborted(signal)]));
+    signal?.throwIfAborted();
+    if (failure !== undefined) throw publishError(name, topic, failure, acked, prepared.length);
+  };
+}
+
+interface PreparedMessage {
+  id: string;
+  value: Uint8Array;
+  headers: ReturnType<typeof headers>;
+  bytes: number;
+}
+
+const NATS_HEADER_LINE = "NATS/1.0\r\n".length + "\r\n".length;
+
+function prepare(message: BrokerMessage, stream: string | undefined): PreparedMessage {
+  const id = message.headers[BROKER_HEADER.EVENT_ID] ?? message.key;
+  const hdrs = headers();
+  // The size the server checks against max_payload: payload plus the encoded header block, with the
+  // Nats-Msg-Id and Nats-Expected-Stream headers the client adds.
+  let headerBytes = NATS_HEADER_LINE + headerLineBytes("Nats-Msg-Id", id);
+  if (stream !== undefined) headerBytes += headerLineBytes("Nats-Expected-Stream", stream);
+  for (const [key, value] of Object.entries(message.headers)) {
+    hdrs.set(key, value);
+    headerBytes += headerLineBytes(key, value);
+  }
+  return { id, value: message.value, headers: hdrs, bytes: message.value.byteLength + headerBytes };
+}
+
+function headerLineBytes(key: string, value: string): number {
+  return Buffer.byteLength(key) + Buffer.byteLength(value) + 4;
+}
+
+function tooLarge(name: string, message: PreparedMessage, limit: number): AuditEmitError {
+  return new AuditEmitError(
+    name,
+    `message for event ${message.id} is ${message.bytes} bytes with headers, over the server's max_payload ` +
+      `of ${limit} bytes; NATS never accepts it, so nothing of this batch was published`,
+  );
+}
+
+function publishError(name: string, topic: string, failure: unknown, acked: number, total: number) {
+  const error = toError(failure);
+  // JetStream answers "no responders" both when it is off and when no stream captures the subject.
+  const hint =
+    error.name === "JetStreamNotEnabled"
+      ? ` (is there a stream capturing "${topic}"? see ensureAuditStream)`
+      : "";
+  return new AuditEmitError(
+    name,
+    `publish to "${topic}" failed after ${acked} of ${total} acknowledgements: ${error.message}${hint}`,
+    { cause: failure },
+  );
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}
+
+interface ResolvedOptions {
+  connection: NatsConnection | undefined;
+  servers: string | string[];
+  connectOptions: Omit<NodeConnectionOptions, "servers">;
+  stream: string | undefined;
+  ackTimeoutMs: number;
+  maxInFlight: number;
+  name: string;
+}
+
+function resolveOptions(options: NatsBrokerOptions): Readonly<ResolvedOptions> {
+  const { connection, servers, connectOptions = {}, stream } = options;
+  const ackTimeoutMs = options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs;
+  const maxInFlight = options.maxInFlight ?? DEFAULTS.maxInFlight;
+  const name = options.name ?? DEFAULTS.name;
+  if ((connection === undefined) === (servers === undefined))
+    throw new AuditConfigError("connection, servers: give exactly one of them");
+  if (
+    connection !== undefined &&
+    (typeof connection !== "object" || typeof connection.request !== "function")
+  )
+    throw new AuditConfigError("connection: must be an open NatsConnection");
+  const serverList = typeof servers === "string" ? [servers] : (servers ?? []);
+  if (connection === undefined && (serverList.length === 0 || serverList.some((s) => typeof s !== "string")))
+    throw new AuditConfigError("servers: must be a server URL or a non-empty list of them");
+  if (stream !== undefined && (typeof stream !== "string" || stream === ""))
+    throw new AuditConfigError("stream: must be a non-empty stream name");
+  if (!Number.isInteger(ackTimeoutMs) || ackTimeoutMs <= 0)
+    throw new AuditConfigError(`ackTimeoutMs: must be a positive integer, got ${ackTimeoutMs}`);
+  if (!Number.isInteger(maxInFlight) || maxInFlight <= 0)
+    throw new AuditConfigError(`maxInFlight: must be a positive integer, got ${maxInFlight}`);
+  return Object.freeze({
+    connection,
+    servers: servers ?? [],
+    connectOptions,
+    stream,
+    ackTimeoutMs,
+    maxInFlight,
+    name,
+  });
+}

@@ -1,0 +1,183 @@
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createBrokerSink } from "../../src/brokers/broker-sink.js";
+import { AuditConfigError, AuditEmitError } from "../../src/errors/index.js";
+import { decodeEvent } from "../../src/event/serialize.js";
+import { createNatsBroker, ensureAuditStream, type NatsBrokerOptions } from "../../src/nats/index.js";
+import { SAMPLE_IDS, SAMPLE_TIME, sampleEvent, sampleEvents } from "../helpers/events.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { readStream } from "./stream-reader.js";
+
+const MAX_PAYLOAD = 8192;
+
+let server: NatsServer;
+let nc: NatsConnection;
+let streams = 0;
+
+/** A fresh stream capturing `<subject prefix>.>`, so tests do not see each other's messages. */
+async function freshStream(): Promise<{ stream: string; topic: string }> {
+  streams++;
+  const stream = `AUDIT_${streams}`;
+  await ensureAuditStream(nc, { name: stream, subjects: [`audit${streams}.>`] });
+  return { stream, topic: `audit${streams}.events` };
+}
+
+beforeAll(async () => {
+  server = await startNatsServer({ maxPayloadBytes: MAX_PAYLOAD });
+  nc = await connect({ servers: server.url });
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+});
+
+describe("createNatsBroker against nats-server -js", () => {
+  it("resolves once every message is acknowledged and stored, in order", async () => {
+    const { stream, topic } = await freshStream();
+    const broker = await createNatsBroker({ connection: nc, stream });
+    const events = sampleEvents();
+    await createBrokerSink({ broker, topic }).write(events);
+
+    const stored = await readStream(nc, stream);
+    expect(stored.map((m) => m.subject)).toStrictEqual(events.map(() => topic));
+    expect(stored.map((m) => decodeEvent(m.data))).toStrictEqual(events);
+  });
+
+  it("stores a message published again with the same event id once (server de-duplication)", async () => {
+    const { stream, topic } = await freshStream();
+    const broker = await createNatsBroker({ connection: nc });
+    const sink = createBrokerSink({ broker, topic });
+    const event = sampleEvent();
+    await sink.write([event]);
+    await sink.write([event, sampleEvent({ kind: "authn" })]);
+    await sink.write([event]);
+
+    const stored = await readStream(nc, stream);
+    expect(stored.map((m) => m.headers["Nats-Msg-Id"])).toStrictEqual([SAMPLE_IDS.authz, SAMPLE_IDS.authn]);
+  });
+
+  it("uses the event id as message id also when the key is a custom partition key", async () => {
+    const { stream, topic } = await freshStream();
+    const broker = await createNatsBroker({ connection: nc });
+    const sink = createBrokerSink({ broker, topic, partitionKey: () => "tenant-1" });
+    await sink.write(sampleEvents());
+    await sink.write(sampleEvents());
+
+    const stored = await readStream(nc, stream);
+    expect(stored.map((m) => m.headers["Nats-Msg-Id"])).toStrictEqual(sampleEvents().map((e) => e.eventId));
+  });
+
+  it("delivers every header, CloudEvents ones with NATS's ce- prefix", async () => {
+    const { stream, topic } = await freshStream();
+    const broker = await createNatsBroker({ connection: nc, stream });
+    await createBrokerSink({ broker, topic, encoding: "json", cloudEvents: true }).write([sampleEvent()]);
+
+    const [message] = await readStream(nc, stream);
+    expect(message?.headers).toStrictEqual({
+      "content-type": "application/json",
+      "grpc-audit-event-id": SAMPLE_IDS.authz,
+      "grpc-audit-event-type": "authz.decision",
+      "grpc-audit-schema-version": "1",
+      "grpc-audit-service": "projects",
+      "ce-specversion": "1.0",
+      "ce-id": SAMPLE_IDS.authz,
+      "ce-source": "projects",
+      "ce-type": "grpcaudit.v1.authz.decision",
+      "ce-time": SAMPLE_TIME,
+      "ce-datacontenttype": "application/json",
+      "Nats-Msg-Id": SAMPLE_IDS.authz,
+      "Nats-Expected-Stream": stream,
+    });
+  });
+
+  it("reports the server's max_payload and refuses a larger message before publishing its batch", async () => {
+    const { stream, topic } = await freshStream();
+    const broker = await createNatsBroker({ connection: nc });
+    expect(broker.maxMessageBytes).toBe(MAX_PAYLOAD);
+    const small = { key: "k1", value: new Uint8Array(100), headers: { "grpc-audit-event-id": "e-1" } };
+    const large = {
+      key: "k2",
+      value: new Uint8Array(MAX_PAYLOAD - 50),
+      headers: { "grpc-audit-event-id": "e-2" },
+    };
+
+    const publishing = broker.publish(topic, [small, large]);
+    await expect(publishing).rejects.toThrow(AuditEmitError);
+    await expect(publishing).rejects.toThrow(
+      // 8142 payload + "NATS/1.0\r\n" … "\r\n" + "Nats-Msg-Id: e-2\r\n" + "grpc-audit-event-id: e-2\r\n"
+      "nats: message for event e-2 is 8198 bytes with " +
+        `headers, over the server's max_payload of ${MAX_PAYLOAD} bytes; NATS never accepts it, so nothing ` +
+        "of this batch was published",
+    );
+    expect(await readStream(nc, stream)).toStrictEqual([]);
+    // The broker sink keeps room for headers below the server's limit.
+    expect(createBrokerSink({ broker, topic }).maxEventBytes).toBe(MAX_PAYLOAD - 512);
+  });
+
+  it("rejects, naming the likely cause, when no stream captures the subject", async () => {
+    const broker = await createNatsBroker({ connection: nc, ackTimeoutMs: 2000 });
+    await expect(
+      createBrokerSink({ broker, topic: "nowhere.events" }).write([sampleEvent()]),
+    ).rejects.toThrow(
+      /^nats: publish to "nowhere.events" failed after 0 of 1 acknowledgements: .*see ensureAuditStream/,
+    );
+  });
+
+  it("rejects when the expected stream is not the one capturing the subject", async () => {
+    const { topic } = await freshStream();
+    const broker = await createNatsBroker({ connection: nc, stream: "OTHER" });
+    await expect(
+      broker.publish(topic, [{ key: "k", value: new Uint8Array(1), headers: {} }]),
+    ).rejects.toThrow(/^nats: publish to "audit\d+\.events" failed after 0 of 1 acknowledgements: .*stream/i);
+  });
+
+  it("rejects at once when the signal is aborted", async () => {
+    const { topic } = await freshStream();
+    const broker = await createNatsBroker({ connection: nc });
+    const controller = new AbortController();
+    controller.abort(new Error("shutting down"));
+    await expect(
+      broker.publish(topic, [{ key: "k", value: new Uint8Array(1), headers: {} }], {
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow("shutting down");
+  });
+
+  it("drains a connection it opened on close, and leaves the application's connection open", async () => {
+    const { stream, topic } = await freshStream();
+    const own = await createNatsBroker({ servers: server.url });
+    const shared = await createNatsBroker({ connection: nc });
+    const writing = createBrokerSink({ broker: own, topic }).write(sampleEvents());
+    await own.close();
+    await writing;
+    await shared.close();
+
+    expect(own.connection.isClosed()).toBe(true);
+    expect(nc.isClosed()).toBe(false);
+    expect(await readStream(nc, stream)).toHaveLength(4);
+    await expect(own.publish(topic, [])).rejects.toThrow("nats: publish after close()");
+  });
+
+  describe("rejects bad options at construction, naming the option", () => {
+    const cases: [string, () => NatsBrokerOptions, RegExp][] = [
+      ["neither connection nor servers", () => ({}), /^connection, servers: /],
+      [
+        "both connection and servers",
+        () => ({ connection: nc, servers: server.url }),
+        /^connection, servers: /,
+      ],
+      ["an empty server list", () => ({ servers: [] }), /^servers: /],
+      ["an empty stream name", () => ({ connection: nc, stream: "" }), /^stream: /],
+      ["a zero ack timeout", () => ({ connection: nc, ackTimeoutMs: 0 }), /^ackTimeoutMs: /],
+      ["a fractional in-flight limit", () => ({ connection: nc, maxInFlight: 1.5 }), /^maxInFlight: /],
+    ];
+    for (const [what, options, message] of cases) {
+      it(what, async () => {
+        const creating = createNatsBroker(options());
+        await expect(creating).rejects.toThrow(AuditConfigError);
+        await expect(creating).rejects.toThrow(message);
+      });
+    }
+  });
+});
