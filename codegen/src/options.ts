@@ -10,26 +10,37 @@ export interface PluginOptions {
    * rule counts as a rule. Default false.
    */
   readonly requireRules: boolean;
+  /**
+   * Fail when a method of a file to generate has no authz rule: neither its own `(grpcaudit.v1.authz)`
+   * nor a service `(grpcaudit.v1.authz_default)` that is a rule by itself (one with an object-id source
+   * or `public: true`). A public rule counts as a rule. Default false.
+   */
+  readonly requireAuthz: boolean;
 }
 
-const defaultOptions: PluginOptions = Object.freeze({ requireRules: false });
+const defaultOptions: PluginOptions = Object.freeze({ requireRules: false, requireAuthz: false });
 
 /**
  * Parses the plugin parameters protoplugin does not know. Throws on an unknown key or a bad value;
  * protoplugin reports it as `invalid option "<raw>": <reason>`.
  */
 export function parseOptions(raw: readonly { key: string; value: string }[]): PluginOptions {
-  let requireRules = defaultOptions.requireRules;
+  let { requireRules, requireAuthz } = defaultOptions;
   for (const { key, value } of raw) {
     switch (key) {
       case "require_rules":
         requireRules = parseBoolean(key, value);
         break;
+      case "require_authz":
+        requireAuthz = parseBoolean(key, value);
+        break;
       default:
-        throw new Error(`unknown option "${key}" (protoc-gen-grpc-audit accepts require_rules)`);
+        throw new Error(
+          `unknown option "${key}" (protoc-gen-grpc-audit accepts require_rules, require_authz)`,
+        );
     }
   }
-  return Object.freeze({ requireRules });
+  return Object.freeze({ requireRules, requireAuthz });
 }
 
 function parseBoolean(key: string, value: string): boolean {

@@ -1,19 +1,21 @@
 /**
- * protoc-gen-grpc-audit: turns `(grpcaudit.v1.audit)` method options and `(grpcaudit.v1.audit_default)`
- * service options into one rule table per proto file, `<name>_audit.ts` next to ts-proto's `<name>.ts`.
- * Every rule is checked at generation time; any problem fails the whole run with one error that lists
- * them all, so the runtime only reads a map.
+ * protoc-gen-grpc-audit: turns `(grpcaudit.v1.audit)` / `(grpcaudit.v1.audit_default)` and
+ * `(grpcaudit.v1.authz)` / `(grpcaudit.v1.authz_default)` options into two rule tables per proto file,
+ * `auditRules` and `authzRules` in `<name>_audit.ts` next to ts-proto's `<name>.ts`; a file without a
+ * rule of either kind gets no output. Every rule is checked at generation time; any problem fails the
+ * whole run with one error that lists them all, so the runtime only reads a map.
  */
 import type { DescFile } from "@bufbuild/protobuf";
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
+import { type CheckedAuthzRule, checkAuthzFile } from "./check-authz.js";
 import { type CheckedRule, checkFile } from "./check-rules.js";
 import { type PluginOptions, parseOptions } from "./options.js";
-import { findAuditOptions } from "./read-rules.js";
-import { outputFileName, renderRules } from "./render.js";
+import { findAuditOptions, findAuthzOptions } from "./read-rules.js";
+import { outputFileName, renderTables } from "./render.js";
 import { version } from "./version.js";
 
 /**
- * Audit rules broke a check. The message is the problem itself, or for several a count followed by one
+ * Audit or authz rules broke a check. The message is the problem itself, or for several a count followed by one
  * indented line per problem.
  */
 export class AuditRuleError extends Error {
@@ -25,7 +27,7 @@ export class AuditRuleError extends Error {
     super(
       problems.length === 1
         ? problems[0]
-        : `${problems.length} problems in audit rules:\n  ${problems.join("\n  ")}`,
+        : `${problems.length} problems in audit and authz rules:\n  ${problems.join("\n  ")}`,
     );
     this.problems = problems;
   }
@@ -42,7 +44,8 @@ export class AuditRuleError extends Error {
  *   opt: [target=ts, import_extension=js]
  * ```
  *
- * Throws `AuditRuleError` when a rule is invalid, and an option error for unknown plugin parameters.
+ * Throws `AuditRuleError` when a rule is invalid or a `require_*` parameter is not met, and an option
+ * error for unknown plugin parameters.
  */
 export const protocGenGrpcAudit = createEcmaScriptPlugin({
   name: "protoc-gen-grpc-audit",
@@ -51,17 +54,27 @@ export const protocGenGrpcAudit = createEcmaScriptPlugin({
   generateTs,
 });
 
+interface FileTables {
+  readonly file: DescFile;
+  readonly audit: readonly CheckedRule[];
+  readonly authz: readonly CheckedAuthzRule[];
+}
+
 function generateTs(schema: Schema<PluginOptions>): void {
-  const audit = findAuditOptions(schema.allFiles);
+  const auditOptions = findAuditOptions(schema.allFiles);
+  const authzOptions = findAuthzOptions(schema.allFiles);
   const problems: string[] = [];
-  const tables: { file: DescFile; rules: readonly CheckedRule[] }[] = [];
+  const tables: FileTables[] = [];
   for (const file of schema.files) {
-    const checked = checkFile(file, audit, schema.options);
-    problems.push(...checked.problems);
-    if (checked.rules.length > 0) tables.push({ file, rules: checked.rules });
+    const audit = checkFile(file, auditOptions, schema.options);
+    const authz = checkAuthzFile(file, authzOptions, schema.options);
+    problems.push(...audit.problems, ...authz.problems);
+    if (audit.rules.length > 0 || authz.rules.length > 0) {
+      tables.push({ file, audit: audit.rules, authz: authz.rules });
+    }
   }
   if (problems.length > 0) throw new AuditRuleError(problems);
-  for (const { file, rules } of tables) {
-    renderRules(schema.generateFile(outputFileName(file)), file, rules);
+  for (const { file, audit, authz } of tables) {
+    renderTables(schema.generateFile(outputFileName(file)), file, audit, authz);
   }
 }

@@ -1,13 +1,13 @@
 /**
- * Reads the `(grpcaudit.v1.audit)` method option and the `(grpcaudit.v1.audit_default)` service option
- * from the descriptors of a CodeGeneratorRequest. The extensions are looked up by name among the request's
- * files (annotations.proto is always there when a file uses them), so no generated code is needed.
- * Reading only reports what is set; check-rules.ts decides what it means.
+ * Reads the rule options from the descriptors of a CodeGeneratorRequest: `(grpcaudit.v1.audit)` /
+ * `(grpcaudit.v1.audit_default)` holding an AuditRule, and `(grpcaudit.v1.authz)` /
+ * `(grpcaudit.v1.authz_default)` holding an AuthzRule. The extensions are looked up by name among the
+ * request's files (annotations.proto is always there when a file uses them), so no generated code is
+ * needed. Reading only reports what is set; check-rules.ts and check-authz.ts decide what it means.
  */
 import {
   createRegistry,
   type DescExtension,
-  type DescField,
   type DescFile,
   type DescMessage,
   type DescMethod,
@@ -18,104 +18,156 @@ import {
 } from "@bufbuild/protobuf";
 import { reflect } from "@bufbuild/protobuf/reflect";
 
-/** Full name of the method option. */
+/** Full name of the audit method option. */
 export const METHOD_OPTION = "grpcaudit.v1.audit";
-/** Full name of the service option. */
+/** Full name of the audit service option. */
 export const SERVICE_OPTION = "grpcaudit.v1.audit_default";
+/** Full name of the authz method option. */
+export const AUTHZ_METHOD_OPTION = "grpcaudit.v1.authz";
+/** Full name of the authz service option. */
+export const AUTHZ_SERVICE_OPTION = "grpcaudit.v1.authz_default";
 
-/** The fields an `AuditRule` option sets; a field that is not set is absent. Enums are value names. */
+/** The fields an `AuditRule` option sets; a field that is not set is undefined. Enums are value names. */
 export interface RuleFields {
-  readonly eventType?: string;
-  readonly mutation?: string;
-  readonly targetType?: string;
-  readonly targetIdField?: string;
-  readonly recordOnError?: boolean;
-  readonly disabled?: boolean;
+  readonly eventType: string | undefined;
+  readonly mutation: string | undefined;
+  readonly targetType: string | undefined;
+  readonly targetIdField: string | undefined;
+  readonly recordOnError: boolean | undefined;
+  readonly disabled: boolean | undefined;
 }
 
-/** The two option extensions and the `grpcaudit.v1.AuditRule` message they hold. */
-export interface AuditOptions {
+/** The fields an `AuthzRule` option sets; a field that is not set is undefined. */
+export interface AuthzFields {
+  readonly relation: string | undefined;
+  readonly objectType: string | undefined;
+  readonly objectIdField: string | undefined;
+  readonly objectIdMetadata: string | undefined;
+  readonly objectIdFixed: string | undefined;
+  readonly public: boolean | undefined;
+}
+
+/** A method option, the service option beside it, the message both hold, and how to read that message. */
+export interface RuleOptions<F> {
   readonly method: DescExtension;
   readonly service: DescExtension;
   readonly rule: DescMessage;
+  readonly read: (fields: SetFields) => F;
 }
+
+/** The audit options. */
+export type AuditOptions = RuleOptions<RuleFields>;
+/** The authz options. */
+export type AuthzOptions = RuleOptions<AuthzFields>;
+
+/** The fields an option value sets, by .proto name: strings, booleans, and enums as value names. */
+type SetFields = ReadonlyMap<string, string | boolean>;
+
+const AUDIT_FIELDS = [
+  "event_type",
+  "mutation",
+  "target_type",
+  "target_id_field",
+  "record_on_error",
+  "disabled",
+] as const;
+
+const AUTHZ_FIELDS = [
+  "relation",
+  "object_type",
+  "object_id_field",
+  "object_id_metadata",
+  "object_id_fixed",
+  "public",
+] as const;
 
 /**
  * Finds the audit option extensions among the given files. Returns undefined when no file declares
  * them: then no file can use them either. Throws when they exist with an unexpected shape.
  */
 export function findAuditOptions(files: readonly DescFile[]): AuditOptions | undefined {
+  return findOptions(files, METHOD_OPTION, SERVICE_OPTION, AUDIT_FIELDS, (f) => ({
+    eventType: text(f, "event_type"),
+    mutation: text(f, "mutation"),
+    targetType: text(f, "target_type"),
+    targetIdField: text(f, "target_id_field"),
+    recordOnError: flag(f, "record_on_error"),
+    disabled: flag(f, "disabled"),
+  }));
+}
+
+/**
+ * Finds the authz option extensions among the given files; undefined when no file declares them (an
+ * annotations.proto older than the authz options). Throws when they exist with an unexpected shape.
+ */
+export function findAuthzOptions(files: readonly DescFile[]): AuthzOptions | undefined {
+  return findOptions(files, AUTHZ_METHOD_OPTION, AUTHZ_SERVICE_OPTION, AUTHZ_FIELDS, (f) => ({
+    relation: text(f, "relation"),
+    objectType: text(f, "object_type"),
+    objectIdField: text(f, "object_id_field"),
+    objectIdMetadata: text(f, "object_id_metadata"),
+    objectIdFixed: text(f, "object_id_fixed"),
+    public: flag(f, "public"),
+  }));
+}
+
+/** The fields the method's own option sets, or undefined when it has none. */
+export function readMethodRule<F>(method: DescMethod, options: RuleOptions<F>): F | undefined {
+  if (!hasOption(method, options.method)) return undefined;
+  return options.read(readFields(getOption(method, options.method), options.rule));
+}
+
+/** The fields the service's default option sets, or undefined when it has none. */
+export function readServiceDefault<F>(service: DescService, options: RuleOptions<F>): F | undefined {
+  if (!hasOption(service, options.service)) return undefined;
+  return options.read(readFields(getOption(service, options.service), options.rule));
+}
+
+function findOptions<F>(
+  files: readonly DescFile[],
+  methodName: string,
+  serviceName: string,
+  fieldNames: readonly string[],
+  read: (fields: SetFields) => F,
+): RuleOptions<F> | undefined {
   const registry = createRegistry(...files);
-  const method = registry.getExtension(METHOD_OPTION);
-  const service = registry.getExtension(SERVICE_OPTION);
+  const method = registry.getExtension(methodName);
+  const service = registry.getExtension(serviceName);
   if (method === undefined || service === undefined) return undefined;
   const rule = method.fieldKind === "message" ? method.message : undefined;
   if (rule === undefined || service.fieldKind !== "message" || service.message.typeName !== rule.typeName) {
-    throw new Error(`${METHOD_OPTION} and ${SERVICE_OPTION} must both hold grpcaudit.v1.AuditRule`);
+    throw new Error(`${methodName} and ${serviceName} must both hold the same message`);
   }
-  for (const name of Object.values(FIELD_NAMES)) requireField(rule, name);
-  return { method, service, rule };
+  for (const name of fieldNames) {
+    if (!rule.fields.some((f) => f.name === name)) {
+      throw new Error(`${rule.typeName} in ${rule.file.name}.proto has no field ${name}; is it out of date?`);
+    }
+  }
+  return { method, service, rule, read };
 }
 
-/** The fields the method's own `(grpcaudit.v1.audit)` sets, or undefined when it has none. */
-export function readMethodRule(method: DescMethod, options: AuditOptions): RuleFields | undefined {
-  if (!hasOption(method, options.method)) return undefined;
-  return readRule(getOption(method, options.method), options.rule);
-}
-
-/** The fields the service's `(grpcaudit.v1.audit_default)` sets, or undefined when it has none. */
-export function readServiceDefault(service: DescService, options: AuditOptions): RuleFields | undefined {
-  if (!hasOption(service, options.service)) return undefined;
-  return readRule(getOption(service, options.service), options.rule);
-}
-
-const FIELD_NAMES = {
-  eventType: "event_type",
-  mutation: "mutation",
-  targetType: "target_type",
-  targetIdField: "target_id_field",
-  recordOnError: "record_on_error",
-  disabled: "disabled",
-} as const satisfies Record<keyof RuleFields, string>;
-
-function readRule(value: unknown, rule: DescMessage): RuleFields {
+function readFields(value: unknown, rule: DescMessage): SetFields {
   if (!isMessage(value, rule)) throw new Error(`option value is not a ${rule.typeName}`);
   const r = reflect(rule, value);
-  const fields: { -readonly [K in keyof RuleFields]: RuleFields[K] } = {};
+  const fields = new Map<string, string | boolean>();
   for (const field of rule.fields) {
     if (!r.isSet(field)) continue;
     const v: unknown = r.get(field);
-    switch (field.name) {
-      case FIELD_NAMES.eventType:
-        fields.eventType = enumName(field, v);
-        break;
-      case FIELD_NAMES.mutation:
-        fields.mutation = enumName(field, v);
-        break;
-      case FIELD_NAMES.targetType:
-        fields.targetType = String(v);
-        break;
-      case FIELD_NAMES.targetIdField:
-        fields.targetIdField = String(v);
-        break;
-      case FIELD_NAMES.recordOnError:
-        fields.recordOnError = v === true;
-        break;
-      case FIELD_NAMES.disabled:
-        fields.disabled = v === true;
-        break;
+    if (field.fieldKind === "enum") {
+      fields.set(field.name, field.enum.values.find((e) => e.number === v)?.name ?? String(v));
+    } else {
+      fields.set(field.name, typeof v === "boolean" ? v : String(v));
     }
   }
   return fields;
 }
 
-function enumName(field: DescField, value: unknown): string {
-  const known = field.enum?.values.find((v) => v.number === value);
-  return known?.name ?? String(value);
+function text(fields: SetFields, name: string): string | undefined {
+  const value = fields.get(name);
+  return typeof value === "string" ? value : undefined;
 }
 
-function requireField(rule: DescMessage, name: string): void {
-  if (!rule.fields.some((f) => f.name === name)) {
-    throw new Error(`${rule.typeName} in ${rule.file.name}.proto has no field ${name}; is it out of date?`);
-  }
+function flag(fields: SetFields, name: string): boolean | undefined {
+  const value = fields.get(name);
+  return typeof value === "boolean" ? value : undefined;
 }

@@ -1,64 +1,157 @@
 /**
- * Prints the rule table of one proto file. The output imports only ts-proto's message interfaces (as
- * types), never grpc-audit, so it compiles wherever ts-proto's output does; its table is assignable to
- * grpc-audit's `RuleTable`. Order is declaration order, so the output is stable.
+ * Prints the rule tables of one proto file: `auditRules` and `authzRules`, both always exported (an
+ * empty table when the file has no rule of that kind), so that every generated file has the same
+ * exports. The output imports only ts-proto's message interfaces (as types), never grpc-audit, so it
+ * compiles wherever ts-proto's output does; its tables are assignable to grpc-audit's `RuleTable` and
+ * `AuthzRuleTable`. Order is declaration order, so the output is stable.
  */
-import type { DescFile, DescMessage } from "@bufbuild/protobuf";
+import type { DescFile, DescMessage, DescMethod } from "@bufbuild/protobuf";
 import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
+import type { CheckedAuthzRule } from "./check-authz.js";
 import type { CheckedRule } from "./check-rules.js";
 import type { IdPath } from "./field-path.js";
 import { tsProtoModulePath, tsProtoPropertyName, tsProtoTypeName } from "./ts-proto-names.js";
 
 /** Name of the helper that renders integer ids; printed only into files that use it. */
 const DECIMAL_ID = "decimalId";
+/** Name of the helper that reads an id from metadata; printed only into files that use it. */
+const METADATA_TEXT = "metadataText";
+/** The type of the metadata `objectId` reads: grpc-js `Metadata` and grpc-audit's `MetadataReader`. */
+const METADATA_TYPE = "{ get(key: string): ReadonlyArray<string | Buffer> }";
 
 /** Name of the output file for a proto file: next to ts-proto's `<name>.ts`. */
 export function outputFileName(file: DescFile): string {
   return `${file.name}_audit.ts`;
 }
 
-/** Prints the preamble, the type imports and the frozen `auditRules` table of `file`. */
-export function renderRules(f: GeneratedFile, file: DescFile, rules: readonly CheckedRule[]): void {
+/** Prints the preamble, the type imports, and the frozen `auditRules` and `authzRules` tables of `file`. */
+export function renderTables(
+  f: GeneratedFile,
+  file: DescFile,
+  audit: readonly CheckedRule[],
+  authz: readonly CheckedAuthzRule[],
+): void {
+  const name = file.proto.name.replaceAll("*/", "*\\/");
   f.preamble(file);
-  f.print(`/** Audit rules of ${file.proto.name.replaceAll("*/", "*\\/")}, keyed by full method path. */`);
-  f.print(f.export("const", "auditRules"), " = Object.freeze({");
-  for (const rule of rules) renderRule(f, rule);
-  f.print("});");
-  if (rules.some((rule) => rule.targetId?.leaf === "integer")) {
+  f.print(`/** Audit rules of ${name}, keyed by full method path. */`);
+  printTable(f, "auditRules", audit, printAuditRule);
+  f.print();
+  f.print(`/** Authz rules of ${name}, keyed by full method path; a method without an entry has no rule. */`);
+  printTable(f, "authzRules", authz, printAuthzRule);
+  const ids = [...audit.map((rule) => rule.targetId), ...authz.map(requestPath)];
+  if (ids.some((id) => id?.leaf === "integer")) {
     f.print();
     f.print('/** The decimal string of an integer id (number, bigint or Long); absent gives "". */');
     f.print(`function ${DECIMAL_ID}(value: unknown): string {`);
     f.print(`  return value === undefined || value === null ? "" : String(value);`);
     f.print("}");
   }
+  if (authz.some((rule) => rule.objectId?.kind === "metadata")) {
+    f.print();
+    f.print('/** The first value of a metadata key when it is a string; "" otherwise. Never throws. */');
+    f.print(`function ${METADATA_TEXT}(metadata: ${METADATA_TYPE}, key: string): string {`);
+    f.print("  try {");
+    f.print("    const value = metadata.get(key)[0];");
+    f.print('    return typeof value === "string" ? value : "";');
+    f.print("  } catch {");
+    f.print('    return ""; // a broken metadata object must not break the call');
+    f.print("  }");
+    f.print("}");
+  }
 }
 
-function renderRule(f: GeneratedFile, rule: CheckedRule): void {
-  const path = f.string(rule.path);
+function printTable<R>(
+  f: GeneratedFile,
+  name: string,
+  rules: readonly R[],
+  printRule: (f: GeneratedFile, rule: R) => void,
+): void {
+  if (rules.length === 0) {
+    f.print(f.export("const", name), " = Object.freeze({});");
+    return;
+  }
+  f.print(f.export("const", name), " = Object.freeze({");
+  for (const rule of rules) printRule(f, rule);
+  f.print("});");
+}
+
+function printAuditRule(f: GeneratedFile, rule: CheckedRule): void {
   const { targetId } = rule;
   const request = targetId?.side === "request" ? "request" : "_request";
   const response = targetId?.side === "response" ? "response" : "_response";
+  printEntry(
+    f,
+    rule.method,
+    [
+      ["mutation", f.string(rule.mutation)],
+      ["targetType", f.string(rule.targetType)],
+      ["targetIdField", f.string(rule.targetIdField)],
+      ["recordOnError", rule.recordOnError],
+    ],
+    [
+      `targetId(${request}: `,
+      importType(f, rule.method.input),
+      ` | undefined, ${response}: `,
+      importType(f, rule.method.output),
+      " | undefined): string {",
+    ],
+    targetId === undefined ? '""' : extractor(targetId),
+  );
+}
+
+function printAuthzRule(f: GeneratedFile, rule: CheckedAuthzRule): void {
+  const source = rule.objectId;
+  const request = source?.kind === "request" ? "request" : "_request";
+  const metadata = source?.kind === "metadata" ? "metadata" : "_metadata";
+  printEntry(
+    f,
+    rule.method,
+    [
+      ["public", rule.public],
+      ["relation", f.string(rule.relation)],
+      ["objectType", f.string(rule.objectType)],
+      ["objectIdSource", f.string(rule.objectIdSource)],
+    ],
+    [
+      `objectId(${request}: `,
+      importType(f, rule.method.input),
+      ` | undefined, ${metadata}: ${METADATA_TYPE}): string {`,
+    ],
+    source === undefined
+      ? '""'
+      : source.kind === "request"
+        ? extractor(source.path)
+        : source.kind === "metadata"
+          ? [`${METADATA_TEXT}(metadata, `, f.string(source.key), ")"]
+          : f.string(source.id),
+  );
+}
+
+/** One frozen table entry: method, kind, `fields`, then the id reader `signature { return body; }`. */
+function printEntry(
+  f: GeneratedFile,
+  method: DescMethod,
+  fields: readonly [name: string, value: Printable][],
+  signature: Printable,
+  body: Printable,
+): void {
+  const path = f.string(`/${method.parent.typeName}/${method.name}`);
   f.print("  ", path, ": Object.freeze({");
   f.print("    method: ", path, ",");
-  f.print("    kind: ", f.string(rule.method.methodKind), ",");
-  f.print("    mutation: ", f.string(rule.mutation), ",");
-  f.print("    targetType: ", f.string(rule.targetType), ",");
-  f.print("    targetIdField: ", f.string(rule.targetIdField), ",");
-  f.print("    recordOnError: ", rule.recordOnError, ",");
-  f.print(
-    `    targetId(${request}: `,
-    importType(f, rule.method.input),
-    ` | undefined, ${response}: `,
-    importType(f, rule.method.output),
-    " | undefined): string {",
-  );
-  f.print("      return ", targetId === undefined ? '""' : extractor(targetId), ";");
+  f.print("    kind: ", f.string(method.methodKind), ",");
+  for (const [name, value] of fields) f.print("    ", name, ": ", value, ",");
+  f.print("    ", signature);
+  f.print("      return ", body, ";");
   f.print("    },");
   f.print("  }),");
 }
 
 function importType(f: GeneratedFile, message: DescMessage): Printable {
   return f.import(tsProtoTypeName(message), tsProtoModulePath(message.file), true);
+}
+
+function requestPath(rule: CheckedAuthzRule): IdPath | undefined {
+  return rule.objectId?.kind === "request" ? rule.objectId.path : undefined;
 }
 
 /** `request?.project?.id ?? ""`, or `decimalId(response?.memberId)` for an integer leaf. */

@@ -1,23 +1,16 @@
-// Invalid rules fail generation with one error naming file, method, option path and reason for every
-// problem; each fixture in test/fixtures/errors holds one kind of mistake.
+// Invalid audit rules fail generation with one error naming file, method, option path and reason for
+// every problem; each fixture in test/fixtures/errors holds one kind of mistake (errors/authz/ holds the
+// authz ones, tested in authz-errors.test.ts).
 import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildFixtures, fixtureFiles, generate } from "./helpers.js";
+import { buildFixtures, errorOf as errorIn, fixtureFiles } from "./helpers.js";
 
 let image: FileDescriptorSet;
 beforeAll(() => {
   image = buildFixtures();
 });
 
-/** The message the plugin throws for `files`, or "" when it does not throw. */
-function errorOf(files: readonly string[], parameter?: string): string {
-  try {
-    generate(image, files, parameter);
-    return "";
-  } catch (error: unknown) {
-    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  }
-}
+const errorOf = (files: readonly string[], parameter?: string) => errorIn(image, files, parameter);
 
 /** `AuditRuleError: errors/<name>.proto: fixtures.errors.<name>.S.M: <problem>`. */
 function ruleError(name: string, problem: string): string {
@@ -91,7 +84,8 @@ describe("invalid rules", () => {
       "require_rules",
       "types",
     ];
-    expect(fixtureFiles("errors")).toEqual(tested.map((name) => `errors/${name}.proto`).sort());
+    const audit = fixtureFiles("errors").filter((file) => !file.startsWith("errors/authz/"));
+    expect(audit).toEqual(tested.map((name) => `errors/${name}.proto`).sort());
   });
 
   it.each(cases)("%s", (name, problem) => {
@@ -102,7 +96,7 @@ describe("invalid rules", () => {
     const line = (method: string, path: string, field: string, type: string) =>
       `errors/scalar_leaf.proto: fixtures.errors.scalar_leaf.S.${method}: (grpcaudit.v1.audit).target_id_field "${path}": field "${field}" of fixtures.errors.scalar_leaf.Thing has type ${type}; ${LEAF}`;
     expect(errorOf(["errors/scalar_leaf.proto"])).toBe(
-      `AuditRuleError: 5 problems in audit rules:\n  ${[
+      `AuditRuleError: 5 problems in audit and authz rules:\n  ${[
         line("Bool", "req.active", "active", "bool"),
         line("Float", "resp.ratio", "ratio", "float"),
         line("Double", "req.score", "score", "double"),
@@ -116,7 +110,7 @@ describe("invalid rules", () => {
     const prefix = "errors/default_problems.proto: fixtures.errors.default_problems.S";
     const mutation = `(grpcaudit.v1.audit).mutation: required for EVENT_TYPE_RESOURCE_MUTATION; ${WHERE_TO_SET}`;
     expect(errorOf(["errors/default_problems.proto"])).toBe(
-      `AuditRuleError: 3 problems in audit rules:\n  ${[
+      `AuditRuleError: 3 problems in audit and authz rules:\n  ${[
         `${prefix}.A: ${mutation}`,
         `${prefix}.A: (grpcaudit.v1.audit_default).target_id_field "req.created.seconds": field "created" of fixtures.errors.default_problems.Thing has type message google.protobuf.Timestamp; well-known types cannot be on the path`,
         `${prefix}.B: ${mutation}`,
@@ -130,7 +124,7 @@ describe("invalid rules", () => {
       "kinds.proto",
       "errors/unknown_prefix.proto",
     ]).split("\n  ");
-    expect(count).toBe("AuditRuleError: 2 problems in audit rules:");
+    expect(count).toBe("AuditRuleError: 2 problems in audit and authz rules:");
     expect(lines.map((line) => line.split(":")[0])).toEqual([
       "errors/empty_path.proto",
       "errors/unknown_prefix.proto",
@@ -166,7 +160,7 @@ describe("require_rules", () => {
 describe("plugin parameters", () => {
   it("rejects an unknown parameter", () => {
     expect(errorOf(["kinds.proto"], "target=ts,nope=1")).toBe(
-      'PluginOptionError: invalid option "nope=1": unknown option "nope" (protoc-gen-grpc-audit accepts require_rules)',
+      'PluginOptionError: invalid option "nope=1": unknown option "nope" (protoc-gen-grpc-audit accepts require_rules, require_authz)',
     );
   });
 

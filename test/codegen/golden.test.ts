@@ -5,8 +5,11 @@ import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:f
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
+import { Metadata } from "@grpc/grpc-js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { version } from "../../codegen/src/version.js";
+import type { AuthzRuleTable } from "../../src/authz/rule.js";
+import { mergeAuthzRuleTables } from "../../src/authz/rule-table.js";
 import type { RuleTable } from "../../src/rules/rule.js";
 import { mergeRuleTables } from "../../src/rules/rule-table.js";
 import { buildFixtures, FIXTURES, fixtureFiles, generate, listFiles, REPO } from "./helpers.js";
@@ -15,7 +18,7 @@ const GOLDEN = join(REPO, "test/codegen/golden");
 const update = process.env.UPDATE_GOLDEN === "1";
 
 /** Golden cases: top-level fixture files and folders, except error cases and the file without rules. */
-const CASES = ["defaults", "paths", "kinds", "merge", "imported"];
+const CASES = ["defaults", "paths", "kinds", "merge", "imported", "authz"];
 
 let image: FileDescriptorSet;
 beforeAll(() => {
@@ -59,9 +62,20 @@ describe("generated files", () => {
     expect([...generate(image, ["unannotated.proto"]).keys()]).toEqual([]);
   });
 
-  it("writes one file per proto file with rules, next to ts-proto's module", () => {
-    const output = generate(image, ["defaults.proto", "merge/alpha.proto", "imported/common/v1/types.proto"]);
-    expect([...output.keys()]).toEqual(["defaults_audit.ts", "merge/alpha_audit.ts"]);
+  it("writes one file per proto file with audit or authz rules, next to ts-proto's module", () => {
+    const output = generate(image, [
+      "authz.proto",
+      "defaults.proto",
+      "merge/alpha.proto",
+      "imported/common/v1/types.proto",
+    ]);
+    expect([...output.keys()]).toEqual(["authz_audit.ts", "defaults_audit.ts", "merge/alpha_audit.ts"]);
+  });
+
+  it("always exports both tables, empty when the file has no rule of that kind", () => {
+    const output = generate(image, ["authz.proto", "kinds.proto"]);
+    expect(output.get("authz_audit.ts")).toContain("\nexport const auditRules = Object.freeze({});\n");
+    expect(output.get("kinds_audit.ts")).toContain("\nexport const authzRules = Object.freeze({});\n");
   });
 
   it("is the same for the same input", () => {
@@ -78,13 +92,18 @@ describe("generated files", () => {
   });
 });
 
+/** A golden's exports. Goldens are plain TS modules (their ts-proto imports are type-only), so they load as they are. */
+async function loadGolden(file: string): Promise<{ auditRules: RuleTable; authzRules: AuthzRuleTable }> {
+  return (await import(pathToFileURL(join(GOLDEN, file)).href)) as {
+    auditRules: RuleTable;
+    authzRules: AuthzRuleTable;
+  };
+}
+
 describe("tables of two packages", () => {
   it("merge without key collisions", async () => {
-    // Goldens are plain TS modules (their ts-proto imports are type-only), so they load as they are.
-    const load = async (file: string): Promise<RuleTable> =>
-      ((await import(pathToFileURL(join(GOLDEN, file)).href)) as { auditRules: RuleTable }).auditRules;
-    const alpha = await load("merge/alpha_audit.ts");
-    const beta = await load("merge/beta_audit.ts");
+    const alpha = (await loadGolden("merge/alpha_audit.ts")).auditRules;
+    const beta = (await loadGolden("merge/beta_audit.ts")).auditRules;
     const merged: RuleTable = { ...alpha, ...beta };
 
     expect(Object.keys(merged)).toEqual([
@@ -98,5 +117,23 @@ describe("tables of two packages", () => {
       expect(rule.targetType).toBe(path.includes(".alpha.") ? "alpha-item" : "beta-item");
     }
     expect([...mergeRuleTables([alpha, beta]).keys()]).toEqual(Object.keys(merged));
+  });
+});
+
+describe("generated authz rules", () => {
+  it("pass the runtime checks of mergeAuthzRuleTables, and read every kind of source", async () => {
+    const { auditRules, authzRules } = await loadGolden("authz_audit.ts");
+    expect(mergeRuleTables(auditRules).size).toBe(0);
+    const merged = mergeAuthzRuleTables(authzRules);
+    expect([...merged.keys()]).toEqual(Object.keys(authzRules));
+    const read = (path: string, request: unknown, metadata = new Metadata()) =>
+      merged.get(`/fixtures.authz.${path}`)?.objectId(request, metadata);
+    const folderId = new Metadata();
+    folderId.set("x-folder-id", "f-2");
+    expect(read("FolderService/MoveFolder", { target: { parent: { id: "f-1" } } })).toBe("f-1");
+    expect(read("FolderService/ShareFolder", { folderNumber: 12n })).toBe("12");
+    expect(read("FolderService/UploadFiles", undefined, folderId)).toBe("f-2");
+    expect(read("FolderService/WatchAll", undefined)).toBe("root");
+    expect(read("StatusService/Report", undefined)).toBe("");
   });
 });

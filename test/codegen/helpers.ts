@@ -106,6 +106,16 @@ export function generate(
   return new Map(response.file.map((file) => [file.name, file.content]));
 }
 
+/** The message the plugin throws for `files`, as `<name>: <message>`, or "" when it does not throw. */
+export function errorOf(set: FileDescriptorSet, files: readonly string[], parameter?: string): string {
+  try {
+    generate(set, files, parameter);
+    return "";
+  } catch (error: unknown) {
+    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  }
+}
+
 /** Every file under `root`, by path relative to it. */
 export function listFiles(root: string): string[] {
   return readdirSync(root, { recursive: true, withFileTypes: true })

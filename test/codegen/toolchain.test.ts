@@ -1,6 +1,6 @@
 // The compiled plugin under the real tools: `buf generate` with this repository's buf.gen.yaml (ts-proto
 // and protoc-gen-grpc-audit) must give code that compiles under our strict tsconfig and whose tables are
-// RuleTables, and protoc must get the same output as the in-process run.
+// RuleTables and AuthzRuleTables, and protoc must get the same output as the in-process run.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -35,7 +35,7 @@ afterAll(() => {
 });
 
 describe("buf generate with ts-proto", () => {
-  it("gives code that compiles under the repository's strict tsconfig, with RuleTable tables", () => {
+  it("gives code that compiles under the repository's strict tsconfig, with RuleTable and AuthzRuleTable tables", () => {
     const out = join(tmp, "buf");
     // buf.gen.yaml's outs are relative (src/gen), so --output puts everything under `out`.
     const paths = VALID.flatMap((file) => ["--path", join("test/fixtures", file)]);
@@ -53,6 +53,7 @@ describe("buf generate with ts-proto", () => {
     const gen = join(out, "src/gen");
     const tables = listFiles(gen).filter((file) => file.endsWith("_audit.ts"));
     expect(tables).toEqual([
+      "authz_audit.ts",
       "defaults_audit.ts",
       "imported/service_audit.ts",
       "kinds_audit.ts",
@@ -78,16 +79,21 @@ describe("buf generate with ts-proto", () => {
   });
 });
 
-/** A module that assigns every generated table to grpc-audit's RuleTable. */
+/** A module that assigns every generated table to grpc-audit's RuleTable or AuthzRuleTable. */
 function tableCheck(gen: string, tables: readonly string[]): string {
-  const ruleModule = relative(gen, join(REPO, "src/rules/rule.js"));
-  const lines = [`import type { RuleTable } from "${ruleModule}";`];
+  const module = (path: string) => relative(gen, join(REPO, path));
+  const lines = [
+    `import type { RuleTable } from "${module("src/rules/rule.js")}";`,
+    `import type { AuthzRuleTable } from "${module("src/authz/rule.js")}";`,
+  ];
   tables.forEach((file, i) => {
-    lines.push(`import { auditRules as table${i} } from "./${file.replace(/\.ts$/, ".js")}";`);
+    lines.push(
+      `import { auditRules as audit${i}, authzRules as authz${i} } from "./${file.replace(/\.ts$/, ".js")}";`,
+    );
   });
-  lines.push(
-    `export const tables: readonly RuleTable[] = [${tables.map((_, i) => `table${i}`).join(", ")}];`,
-  );
+  const list = (name: string) => tables.map((_, i) => `${name}${i}`).join(", ");
+  lines.push(`export const auditTables: readonly RuleTable[] = [${list("audit")}];`);
+  lines.push(`export const authzTables: readonly AuthzRuleTable[] = [${list("authz")}];`);
   return `${lines.join("\n")}\n`;
 }
 

@@ -53,3 +53,6 @@ export const auditRules = Object.freeze({
     },
   }),
 });
+
+/** Authz rules of kinds.proto, keyed by full method path; a method without an entry has no rule. */
+export const authzRules = Object.freeze({});

@@ -197,6 +197,9 @@ export const auditRules = Object.freeze({
   }),
 });
 
+/** Authz rules of paths.proto, keyed by full method path; a method without an entry has no rule. */
+export const authzRules = Object.freeze({});
+
 /** The decimal string of an integer id (number, bigint or Long); absent gives "". */
 function decimalId(value: unknown): string {
   return value === undefined || value === null ? "" : String(value);

@@ -31,7 +31,7 @@ export const protobufFileName = "example/v1/projects.proto";
 
 /**
  * An annotated example service: projects and their members. The tests, the demo and the README use it;
- * it shows every kind of audit annotation and every gRPC call kind.
+ * it shows every kind of audit and authz annotation and every gRPC call kind.
  */
 
 /** A project. */
@@ -1453,7 +1453,7 @@ export const ProjectServiceService = {
     responseSerialize: (value: Project): Buffer => Buffer.from(Project.encode(value).finish()),
     responseDeserialize: (value: Buffer): Project => Project.decode(value),
   },
-  /** Reads a project. Reads are not mutations. */
+  /** Reads a project. Reads are not mutations, and any authenticated caller may read (public). */
   getProject: {
     path: "/example.v1.ProjectService/GetProject" as const,
     requestStream: false as const,
@@ -1516,7 +1516,10 @@ export const ProjectServiceService = {
     responseSerialize: (value: ArchiveProgress): Buffer => Buffer.from(ArchiveProgress.encode(value).finish()),
     responseDeserialize: (value: Buffer): ArchiveProgress => ArchiveProgress.decode(value),
   },
-  /** Adds many members to one project (client streaming); the project id comes from the response. */
+  /**
+   * Adds many members to one project (client streaming); the project id comes from the response.
+   * Authz runs before the first message arrives, so the caller names the project in metadata.
+   */
   importMembers: {
     path: "/example.v1.ProjectService/ImportMembers" as const,
     requestStream: true as const,
@@ -1527,7 +1530,10 @@ export const ProjectServiceService = {
       Buffer.from(ImportMembersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ImportMembersResponse => ImportMembersResponse.decode(value),
   },
-  /** Applies role changes as they come (bidi streaming); the target is the first change's member. */
+  /**
+   * Applies role changes as they come (bidi streaming); the target is the first change's member.
+   * Authz checks one fixed object, project "global".
+   */
   syncMembers: {
     path: "/example.v1.ProjectService/SyncMembers" as const,
     requestStream: true as const,
@@ -1537,7 +1543,7 @@ export const ProjectServiceService = {
     responseSerialize: (value: MemberChangeResult): Buffer => Buffer.from(MemberChangeResult.encode(value).finish()),
     responseDeserialize: (value: Buffer): MemberChangeResult => MemberChangeResult.decode(value),
   },
-  /** Lists the members of a project (server streaming, not audited: it changes nothing). */
+  /** Lists the members of a project (server streaming, not audited: it changes nothing; public). */
   listMembers: {
     path: "/example.v1.ProjectService/ListMembers" as const,
     requestStream: false as const,
@@ -1552,7 +1558,7 @@ export const ProjectServiceService = {
 export interface ProjectServiceServer extends UntypedServiceImplementation {
   /** Creates a project; its id is assigned by the server, so the target id comes from the response. */
   createProject: handleUnaryCall<CreateProjectRequest, Project>;
-  /** Reads a project. Reads are not mutations. */
+  /** Reads a project. Reads are not mutations, and any authenticated caller may read (public). */
   getProject: handleUnaryCall<GetProjectRequest, Project>;
   /** Renames a project; the id is nested in the request. */
   updateProject: handleUnaryCall<UpdateProjectRequest, Project>;
@@ -1564,11 +1570,17 @@ export interface ProjectServiceServer extends UntypedServiceImplementation {
   removeMember: handleUnaryCall<RemoveMemberRequest, RemoveMemberResponse>;
   /** Archives a project, streaming progress (server streaming). */
   archiveProject: handleServerStreamingCall<ArchiveProjectRequest, ArchiveProgress>;
-  /** Adds many members to one project (client streaming); the project id comes from the response. */
+  /**
+   * Adds many members to one project (client streaming); the project id comes from the response.
+   * Authz runs before the first message arrives, so the caller names the project in metadata.
+   */
   importMembers: handleClientStreamingCall<AddMemberRequest, ImportMembersResponse>;
-  /** Applies role changes as they come (bidi streaming); the target is the first change's member. */
+  /**
+   * Applies role changes as they come (bidi streaming); the target is the first change's member.
+   * Authz checks one fixed object, project "global".
+   */
   syncMembers: handleBidiStreamingCall<MemberChange, MemberChangeResult>;
-  /** Lists the members of a project (server streaming, not audited: it changes nothing). */
+  /** Lists the members of a project (server streaming, not audited: it changes nothing; public). */
   listMembers: handleServerStreamingCall<ListMembersRequest, Member>;
 }
 
@@ -1589,7 +1601,7 @@ export interface ProjectServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Project) => void,
   ): ClientUnaryCall;
-  /** Reads a project. Reads are not mutations. */
+  /** Reads a project. Reads are not mutations, and any authenticated caller may read (public). */
   getProject(
     request: GetProjectRequest,
     callback: (error: ServiceError | null, response: Project) => void,
@@ -1676,7 +1688,10 @@ export interface ProjectServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ArchiveProgress>;
-  /** Adds many members to one project (client streaming); the project id comes from the response. */
+  /**
+   * Adds many members to one project (client streaming); the project id comes from the response.
+   * Authz runs before the first message arrives, so the caller names the project in metadata.
+   */
   importMembers(
     callback: (error: ServiceError | null, response: ImportMembersResponse) => void,
   ): ClientWritableStream<AddMemberRequest>;
@@ -1693,11 +1708,14 @@ export interface ProjectServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ImportMembersResponse) => void,
   ): ClientWritableStream<AddMemberRequest>;
-  /** Applies role changes as they come (bidi streaming); the target is the first change's member. */
+  /**
+   * Applies role changes as they come (bidi streaming); the target is the first change's member.
+   * Authz checks one fixed object, project "global".
+   */
   syncMembers(): ClientDuplexStream<MemberChange, MemberChangeResult>;
   syncMembers(options: Partial<CallOptions>): ClientDuplexStream<MemberChange, MemberChangeResult>;
   syncMembers(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<MemberChange, MemberChangeResult>;
-  /** Lists the members of a project (server streaming, not audited: it changes nothing). */
+  /** Lists the members of a project (server streaming, not audited: it changes nothing; public). */
   listMembers(request: ListMembersRequest, options?: Partial<CallOptions>): ClientReadableStream<Member>;
   listMembers(
     request: ListMembersRequest,

@@ -48,6 +48,10 @@ export const protobufFileName = "grpcaudit/v1/annotations.proto";
  *       option (grpcaudit.v1.audit) = { disabled: true };   // reads are not mutations
  *     }
  *   }
+ *
+ * Authorization rules work the same way: `authz` on a method, `authz_default` on a service. The same
+ * `<file>_audit.ts` exports them as a second table, `authzRules`, for the authz interceptor; AuthzRule
+ * below gives their semantics and a complete example.
  */
 
 /**
@@ -90,6 +94,82 @@ export interface AuditRule {
     | undefined;
   /** Turns the rule off for this method (or, on a service default, for every method without its own rule). */
   disabled?: boolean | undefined;
+}
+
+/**
+ * AuthzRule says which OpenFGA check guards a method: may the caller have `relation` on the object
+ * `object_type:<id>`? Every field is optional so that a method rule can override just some fields of its
+ * service's default, like AuditRule.
+ *
+ * A rule is either public (`public: true` and nothing else) or names a relation, an object type and
+ * exactly one object-id source: `object_id_field`, `object_id_metadata` or `object_id_fixed`.
+ *
+ * Merging: a method's own `authz` overrides the service's `authz_default` field by field, except that
+ * the three sources count as one field (a method that sets any of them replaces the default's source)
+ * and that `public` is never inherited by a method with its own rule. Which methods get a rule:
+ *   - a method with its own `authz` always does; the merged rule must be complete (or public), else the
+ *     build fails naming what is missing;
+ *   - a method without one gets the service default only when that default is a rule by itself, that is
+ *     when it sets an object-id source or `public: true`. A default that only sets shared fields (such
+ *     as `object_type`) lends them to the methods with their own `authz` and gives the others no rule.
+ * A method without a rule is refused at runtime (NO_RULE) unless the interceptor is told otherwise;
+ * the plugin option `require_authz=true` turns a method without a rule into a build error.
+ *
+ * Complete example:
+ *
+ *   import "grpcaudit/v1/annotations.proto";
+ *
+ *   service ProjectService {
+ *     // Shared by every rule below; gives no rule by itself (no source, not public).
+ *     option (grpcaudit.v1.authz_default) = { object_type: "project" };
+ *
+ *     rpc GetProject(GetProjectRequest) returns (Project) {
+ *       option (grpcaudit.v1.authz) = { public: true };               // no check at all
+ *     }
+ *     rpc UpdateProject(UpdateProjectRequest) returns (Project) {
+ *       option (grpcaudit.v1.authz) = { relation: "editor" object_id_field: "req.project.id" };
+ *     }
+ *     rpc ImportMembers(stream AddMemberRequest) returns (ImportMembersResponse) {
+ *       option (grpcaudit.v1.authz) = { relation: "editor" object_id_metadata: "x-project-id" };
+ *     }
+ *     rpc SyncMembers(stream MemberChange) returns (stream MemberChangeResult) {
+ *       option (grpcaudit.v1.authz) = { relation: "admin" object_id_fixed: "global" };
+ *     }
+ *     rpc CreateProject(CreateProjectRequest) returns (Project);   // no rule: refused (NO_RULE)
+ *   }
+ */
+export interface AuthzRule {
+  /** Relation to check, such as "editor". Required unless public. */
+  relation?:
+    | string
+    | undefined;
+  /** Type of the object to check, such as "project". Required unless public. */
+  objectType?:
+    | string
+    | undefined;
+  /**
+   * Object id from the request: a dotted path of .proto field names starting with "req."
+   * ("req.project.id"), with the rules of AuditRule.target_id_field (singular fields outside any oneof,
+   * ending at a string or integer field). "resp." paths are an error: authz runs before the handler.
+   * Only for unary and server-streaming methods: for client-streaming and bidi methods the handler
+   * starts before the first message, so use object_id_metadata or object_id_fixed there.
+   */
+  objectIdField?:
+    | string
+    | undefined;
+  /**
+   * Object id from the call metadata: a lowercase gRPC header name such as "x-project-id", not ending in
+   * "-bin" and not starting with "grpc-". The first value is used.
+   */
+  objectIdMetadata?:
+    | string
+    | undefined;
+  /** A literal object id, such as "global" for a singleton object. Must not be empty. */
+  objectIdFixed?:
+    | string
+    | undefined;
+  /** True: the method needs no check (anyone who passed authn may call it). Takes no other field. */
+  public?: boolean | undefined;
 }
 
 function createBaseAuditRule(): AuditRule {
@@ -260,6 +340,178 @@ export const AuditRule: MessageFns<AuditRule> = {
     message.targetIdField = object.targetIdField ?? undefined;
     message.recordOnError = object.recordOnError ?? undefined;
     message.disabled = object.disabled ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAuthzRule(): AuthzRule {
+  return {
+    relation: undefined,
+    objectType: undefined,
+    objectIdField: undefined,
+    objectIdMetadata: undefined,
+    objectIdFixed: undefined,
+    public: undefined,
+  };
+}
+
+export const AuthzRule: MessageFns<AuthzRule> = {
+  encode(message: AuthzRule, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.relation !== undefined) {
+      writer.uint32(10).string(message.relation);
+    }
+    if (message.objectType !== undefined) {
+      writer.uint32(18).string(message.objectType);
+    }
+    if (message.objectIdField !== undefined) {
+      writer.uint32(26).string(message.objectIdField);
+    }
+    if (message.objectIdMetadata !== undefined) {
+      writer.uint32(34).string(message.objectIdMetadata);
+    }
+    if (message.objectIdFixed !== undefined) {
+      writer.uint32(42).string(message.objectIdFixed);
+    }
+    if (message.public !== undefined) {
+      writer.uint32(48).bool(message.public);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthzRule {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthzRule();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.relation = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.objectType = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.objectIdField = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.objectIdMetadata = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.objectIdFixed = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.public = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuthzRule {
+    return {
+      relation: isSet(object.relation) ? globalThis.String(object.relation) : undefined,
+      objectType: isSet(object.objectType)
+        ? globalThis.String(object.objectType)
+        : isSet(object.object_type)
+        ? globalThis.String(object.object_type)
+        : undefined,
+      objectIdField: isSet(object.objectIdField)
+        ? globalThis.String(object.objectIdField)
+        : isSet(object.object_id_field)
+        ? globalThis.String(object.object_id_field)
+        : undefined,
+      objectIdMetadata: isSet(object.objectIdMetadata)
+        ? globalThis.String(object.objectIdMetadata)
+        : isSet(object.object_id_metadata)
+        ? globalThis.String(object.object_id_metadata)
+        : undefined,
+      objectIdFixed: isSet(object.objectIdFixed)
+        ? globalThis.String(object.objectIdFixed)
+        : isSet(object.object_id_fixed)
+        ? globalThis.String(object.object_id_fixed)
+        : undefined,
+      public: isSet(object.public) ? globalThis.Boolean(object.public) : undefined,
+    };
+  },
+
+  toJSON(message: AuthzRule): unknown {
+    const obj: any = {};
+    if (message.relation !== undefined) {
+      obj.relation = message.relation;
+    }
+    if (message.objectType !== undefined) {
+      obj.objectType = message.objectType;
+    }
+    if (message.objectIdField !== undefined) {
+      obj.objectIdField = message.objectIdField;
+    }
+    if (message.objectIdMetadata !== undefined) {
+      obj.objectIdMetadata = message.objectIdMetadata;
+    }
+    if (message.objectIdFixed !== undefined) {
+      obj.objectIdFixed = message.objectIdFixed;
+    }
+    if (message.public !== undefined) {
+      obj.public = message.public;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuthzRule>, I>>(base?: I): AuthzRule {
+    return AuthzRule.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuthzRule>, I>>(object: I): AuthzRule {
+    const message = createBaseAuthzRule();
+    message.relation = object.relation ?? undefined;
+    message.objectType = object.objectType ?? undefined;
+    message.objectIdField = object.objectIdField ?? undefined;
+    message.objectIdMetadata = object.objectIdMetadata ?? undefined;
+    message.objectIdFixed = object.objectIdFixed ?? undefined;
+    message.public = object.public ?? undefined;
     return message;
   },
 };

@@ -31,3 +31,6 @@ export const auditRules = Object.freeze({
     },
   }),
 });
+
+/** Authz rules of merge/beta.proto, keyed by full method path; a method without an entry has no rule. */
+export const authzRules = Object.freeze({});
