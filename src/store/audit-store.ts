@@ -89,6 +89,7 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
     if (!readonly) db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL"); // WAL + NORMAL: durable across process crashes, fast commits
+    db.pragma("cache_size = -65536"); // 64 MiB of page cache: index pages of a large store stay in memory
     if (readonly) checkVersion(db);
     else {
       const from = migrate(db);

@@ -7,7 +7,11 @@ import { AuditConfigError } from "../errors/index.js";
  * @internal
  */
 export const MIGRATIONS: readonly ((db: Database) => void)[] = [
-  // 1: events with the columns every filter uses; the whole event as protobuf in `event`.
+  // 1: events with the columns every filter uses; the whole event as protobuf in `event`. Only the
+  // many-valued columns (actor, target) and time are indexed: a first page filtered by a few-valued
+  // column (type, result, operation) walks the time index newest first and stops after one page, and
+  // every extra index costs each insert. SQLite appends the rowid (seq) to every index entry, so
+  // these indexes also serve the (occurred_at_ms, seq) order of pages.
   (db) =>
     db.exec(`
       CREATE TABLE events (
@@ -24,18 +28,15 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
         code TEXT NOT NULL,
         event BLOB NOT NULL
       );
-      CREATE INDEX events_time ON events (occurred_at_ms, seq);
-      CREATE INDEX events_type ON events (event_type, occurred_at_ms, seq);
-      CREATE INDEX events_actor ON events (actor_id, occurred_at_ms, seq);
-      CREATE INDEX events_target ON events (target_type, target_id, occurred_at_ms, seq);
-      CREATE INDEX events_operation ON events (operation, occurred_at_ms, seq);
+      CREATE INDEX events_time ON events (occurred_at_ms);
+      CREATE INDEX events_actor ON events (actor_id, occurred_at_ms);
+      CREATE INDEX events_target ON events (target_type, target_id, occurred_at_ms);
     `),
   // 2: the authz decision as a column, so "which calls were denied today?" needs no decoding;
   // rows written by version 1 are backfilled by the store right after this migration.
   (db) =>
     db.exec(`
       ALTER TABLE events ADD COLUMN decision TEXT NOT NULL DEFAULT '';
-      CREATE INDEX events_decision ON events (decision, occurred_at_ms, seq);
     `),
 ];
 
