@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Metadata } from "@grpc/grpc-js";
 import {
   type CryptoKey,
@@ -76,7 +76,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
 
   async function verify(token: string): Promise<AuthnOutcome> {
     const nowDate = config.now();
-    const cacheKey = config.cache === false ? "" : createHash("sha256").update(token).digest("base64url");
+    const cacheKey = config.cache === false ? "" : hash("sha256", token, "base64url");
     const hit = cacheKey === "" ? undefined : cache.get(cacheKey);
     if (hit !== undefined && hit.expiresAtMs > nowDate.getTime())
       return { kind: "authenticated", actor: hit.actor };
