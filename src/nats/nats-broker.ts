@@ -2,6 +2,7 @@ import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { connect, headers, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { BROKER_HEADER } from "../brokers/event-headers.js";
+import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
 import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
 
 /** Options of `createNatsBroker`. Give either `connection` or `servers`. */
@@ -71,8 +72,7 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Nats
       servers: resolved.servers,
     }));
   const publisher = createPublisher(jetstream(nc), nc, resolved);
-  const inFlight = new Set<Promise<void>>();
-  let closing: Promise<void> | undefined;
+  const tracker = createPublishTracker(resolved.name);
   return {
     name: resolved.name,
     connection: nc,
@@ -80,19 +80,9 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Nats
     get maxMessageBytes() {
       return nc.info?.max_payload ?? NATS_DEFAULT_MAX_PAYLOAD;
     },
-    publish(topic, messages, publishOptions) {
-      if (closing !== undefined)
-        return Promise.reject(new AuditEmitError(resolved.name, "publish after close()"));
-      const published = publisher(topic, messages, publishOptions?.signal);
-      const tracked = published.catch(() => {});
-      inFlight.add(tracked);
-      void tracked.finally(() => inFlight.delete(tracked));
-      return published;
-    },
-    close() {
-      closing ??= Promise.allSettled([...inFlight]).then(() => (owned ? nc.drain() : undefined));
-      return closing;
-    },
+    publish: (topic, messages, publishOptions) =>
+      tracker.run(() => publisher(topic, messages, publishOptions?.signal)),
+    close: () => tracker.close(() => (owned ? nc.drain() : undefined)),
   };
 }
 
@@ -129,7 +119,7 @@ function createPublisher(js: JetStreamClient, nc: NatsConnection, options: Resol
       }
     };
     const workers = Promise.all(Array.from({ length: Math.min(maxInFlight, prepared.length) }, worker));
-    await (signal === undefined ? workers : Promise.race([workers, aborted(signal)]));
+    await (signal === undefined ? workers : Promise.race([workers, untilAborted(signal)]));
     signal?.throwIfAborted();
     if (failure !== undefined) throw publishError(name, topic, failure, acked, prepared.length);
   };
@@ -182,13 +172,6 @@ function publishError(name: string, topic: string, failure: unknown, acked: numb
     `publish to "${topic}" failed after ${acked} of ${total} acknowledgements: ${error.message}${hint}`,
     { cause: failure },
   );
-}
-
-function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) resolve();
-    else signal.addEventListener("abort", () => resolve(), { once: true });
-  });
 }
 
 interface ResolvedOptions {

@@ -1,0 +1,232 @@
+import type { ConnectionOptions as TlsOptions } from "node:tls";
+import {
+  type CompressionAlgorithmValue,
+  type MessageToProduce,
+  ProduceAcks,
+  Producer,
+  type ProducerOptions,
+  type SASLOptions,
+  type SendOptions,
+} from "@platformatic/kafka";
+import type { Broker, BrokerMessage } from "../brokers/broker.js";
+import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
+import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
+
+/** The part of `@platformatic/kafka`'s Producer the broker uses; tests inject a fake of it. */
+export interface KafkaProducer {
+  send(options: SendOptions<Buffer, Buffer, Buffer, Buffer>): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** Kafka compression codecs. */
+export type KafkaCompression = "none" | "gzip" | "snappy" | "lz4" | "zstd";
+
+/** Options of `createKafkaBroker`. */
+export interface KafkaBrokerOptions {
+  /** Brokers to fetch cluster metadata from, as "host:port". */
+  bootstrapBrokers: string[];
+  /** Client id the brokers see in logs and quotas. */
+  clientId: string;
+  /** Compression of record batches. Default: "none". */
+  compression?: KafkaCompression;
+  /** TLS options (`node:tls` connect options: ca, cert, key, servername), passed through. Default: plain TCP. */
+  tls?: TlsOptions;
+  /** SASL mechanism and credentials, passed through. Default: none. */
+  sasl?: SASLOptions;
+  /**
+   * Largest message (key, value and headers) to send, in bytes. Default: 1000000, under the broker's
+   * default `message.max.bytes` (1048588) with room for record overhead. Larger messages are refused.
+   */
+  maxMessageBytes?: number;
+  /**
+   * Most bytes sent in one produce request; a larger batch is sent in several, in order. Default:
+   * 1000000, so a batch of small messages stays under the broker's record batch limit.
+   */
+  maxRequestBytes?: number;
+  /** Connect and request timeout in ms. Default: the client's (5000 and 30000). */
+  timeoutMs?: number;
+  /** Name in stats and errors. Default: "kafka". */
+  name?: string;
+  /**
+   * Builds the producer from the options above (for tests or custom wiring). Default: `new Producer(options)`
+   * of `@platformatic/kafka`. The broker owns the producer and closes it.
+   */
+  createProducer?: (options: ProducerOptions<Buffer, Buffer, Buffer, Buffer>) => KafkaProducer;
+}
+
+/** A Broker publishing to Kafka through an idempotent `@platformatic/kafka` producer. */
+export interface KafkaBroker extends Broker {
+  readonly maxMessageBytes: number;
+  /** CloudEvents headers on Kafka use the "ce_" prefix. */
+  readonly cloudEventsHeaderPrefix: "ce_";
+}
+
+const DEFAULTS = Object.freeze({
+  compression: "none" as KafkaCompression,
+  maxMessageBytes: 1_000_000,
+  maxRequestBytes: 1_000_000,
+  name: "kafka",
+});
+
+const PRODUCER_RETRIES = 3;
+
+const COMPRESSIONS: readonly unknown[] = ["none", "gzip", "snappy", "lz4", "zstd"];
+
+/**
+ * Creates a Broker that sends each batch with `@platformatic/kafka` (1.x): an idempotent producer
+ * whose writes are acknowledged by all in-sync replicas (`acks: -1`), so `publish` resolves only once the
+ * batch is replicated. Keys, values and header values are sent as given (UTF-8 for strings). The client
+ * retries a failed request 3 times; then `publish` rejects and the delivery pipeline retries
+ * the batch, which can store a message twice: consumers de-duplicate by the `grpc-audit-event-id` header.
+ * The producer connects on the first publish.
+ *
+ * ```ts
+ * const broker = createKafkaBroker({ bootstrapBrokers: ["kafka-1:9092"], clientId: "projects-api", compression: "zstd" });
+ * const emitter = createBrokerEmitter({ broker, topic: "audit-events", cloudEvents: true });
+ * ```
+ */
+export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
+  const resolved = resolveOptions(options);
+  const { name, compression, maxMessageBytes, maxRequestBytes } = resolved;
+  const producer = resolved.createProducer(producerOptions(options, compression));
+  const tracker = createPublishTracker(name);
+
+  const send = async (topic: string, messages: readonly BrokerMessage[], signal?: AbortSignal) => {
+    signal?.throwIfAborted();
+    const records = messages.map((message) => toRecord(topic, message));
+    for (const record of records) {
+      if (record.bytes > maxMessageBytes) throw tooLarge(name, record, maxMessageBytes);
+    }
+    let sent = 0;
+    for (const chunk of chunks(records, maxRequestBytes)) {
+      const sending = producer.send({
+        messages: chunk.map((record) => record.message),
+        acks: ProduceAcks.ALL,
+        idempotent: true,
+        compression,
+      });
+      try {
+        await (signal === undefined ? sending : Promise.race([sending, untilAborted(signal)]));
+      } catch (error) {
+        throw new AuditEmitError(
+          name,
+          `send to "${topic}" failed after ${sent} of ${records.length} messages: ${toError(error).message}`,
+          { cause: error },
+        );
+      } finally {
+        sending.catch(() => {});
+      }
+      signal?.throwIfAborted();
+      sent += chunk.length;
+    }
+  };
+
+  return {
+    name,
+    maxMessageBytes,
+    cloudEventsHeaderPrefix: "ce_",
+    publish: (topic, messages, publishOptions) =>
+      tracker.run(() => send(topic, messages, publishOptions?.signal)),
+    close: () => tracker.close(() => producer.close()),
+  };
+}
+
+function producerOptions(
+  options: KafkaBrokerOptions,
+  compression: KafkaCompression,
+): ProducerOptions<Buffer, Buffer, Buffer, Buffer> {
+  return {
+    clientId: options.clientId,
+    bootstrapBrokers: [...options.bootstrapBrokers],
+    idempotent: true,
+    acks: ProduceAcks.ALL,
+    // An idempotent producer otherwise retries for ever, so publish would never settle during an
+    // outage; the delivery pipeline retries the batch itself, and spools or drops by its policy.
+    retries: PRODUCER_RETRIES,
+    compression: compression satisfies CompressionAlgorithmValue,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+    ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
+    ...(options.timeoutMs === undefined
+      ? {}
+      : { connectTimeout: options.timeoutMs, requestTimeout: options.timeoutMs, timeout: options.timeoutMs }),
+  };
+}
+
+interface KafkaRecord {
+  id: string;
+  message: MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
+  bytes: number;
+}
+
+function toRecord(topic: string, message: BrokerMessage): KafkaRecord {
+  const key = Buffer.from(message.key, "utf8");
+  const value = Buffer.from(message.value.buffer, message.value.byteOffset, message.value.byteLength);
+  const headers = new Map<Buffer, Buffer>();
+  let bytes = key.length + value.length;
+  for (const [name, text] of Object.entries(message.headers)) {
+    const headerKey = Buffer.from(name, "utf8");
+    const headerValue = Buffer.from(text, "utf8");
+    headers.set(headerKey, headerValue);
+    bytes += headerKey.length + headerValue.length;
+  }
+  const id = message.headers["grpc-audit-event-id"] ?? message.key;
+  return { id, message: { topic, key, value, headers }, bytes };
+}
+
+/** Consecutive runs of records of at most `maxBytes` together (a larger record goes alone). */
+function* chunks(records: readonly KafkaRecord[], maxBytes: number): Generator<KafkaRecord[]> {
+  let chunk: KafkaRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    if (chunk.length > 0 && bytes + record.bytes > maxBytes) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(record);
+    bytes += record.bytes;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+function tooLarge(name: string, record: KafkaRecord, limit: number): AuditEmitError {
+  return new AuditEmitError(
+    name,
+    `message for event ${record.id} is ${record.bytes} bytes, over maxMessageBytes (${limit}); ` +
+      "nothing of this batch was sent",
+  );
+}
+
+function resolveOptions(options: KafkaBrokerOptions) {
+  const { bootstrapBrokers, clientId } = options;
+  const compression = options.compression ?? DEFAULTS.compression;
+  const maxMessageBytes = options.maxMessageBytes ?? DEFAULTS.maxMessageBytes;
+  const maxRequestBytes = options.maxRequestBytes ?? DEFAULTS.maxRequestBytes;
+  const name = options.name ?? DEFAULTS.name;
+  if (
+    !Array.isArray(bootstrapBrokers) ||
+    bootstrapBrokers.length === 0 ||
+    bootstrapBrokers.some((b) => typeof b !== "string" || !/^[^:\s]+:\d+$/.test(b))
+  )
+    throw new AuditConfigError('bootstrapBrokers: a non-empty list of "host:port" is required');
+  if (typeof clientId !== "string" || clientId === "")
+    throw new AuditConfigError("clientId: a non-empty client id is required");
+  if (!COMPRESSIONS.includes(compression))
+    throw new AuditConfigError(
+      `compression: must be one of ${COMPRESSIONS.join(", ")}, got ${JSON.stringify(compression)}`,
+    );
+  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes <= 0)
+    throw new AuditConfigError(`maxMessageBytes: must be a positive integer, got ${maxMessageBytes}`);
+  if (!Number.isInteger(maxRequestBytes) || maxRequestBytes < maxMessageBytes)
+    throw new AuditConfigError(
+      `maxRequestBytes: must be an integer of at least maxMessageBytes (${maxMessageBytes}), got ${maxRequestBytes}`,
+    );
+  if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs <= 0))
+    throw new AuditConfigError(`timeoutMs: must be a positive integer, got ${options.timeoutMs}`);
+  if (options.createProducer !== undefined && typeof options.createProducer !== "function")
+    throw new AuditConfigError("createProducer: must be a function returning a producer");
+  const createProducer =
+    options.createProducer ??
+    ((producerOptions: ProducerOptions<Buffer, Buffer, Buffer, Buffer>) => new Producer(producerOptions));
+  return { compression, maxMessageBytes, maxRequestBytes, name, createProducer };
+}
