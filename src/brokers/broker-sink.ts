@@ -34,9 +34,20 @@ export interface BrokerSinkOptions {
 
 /**
  * Room left for headers when the event size limit is derived from the broker's message size: the
- * headers of an event with CloudEvents attributes and a service name of up to 100 characters fit.
+ * headers of an event with CloudEvents attributes (and NATS's message id and expected stream headers)
+ * and a service name of up to 200 characters fit.
  */
-const HEADER_RESERVE_BYTES = 512;
+const HEADER_RESERVE_BYTES = 1024;
+
+/**
+ * How many times its protobuf size an event's JSON can take, plus a constant: field and enum names
+ * cost the most (a tuple change holding only an operation is 4 bytes of protobuf and 40 of JSON; the
+ * single top-level fields, such as `eventType`, add at most a few KiB), escaped control characters
+ * less (1 byte becomes 6). The delivery pipeline measures events as protobuf, so the JSON limit is
+ * derived from the message limit with both.
+ */
+const JSON_EXPANSION = 10;
+const JSON_FIXED_BYTES = 4096;
 
 const ENCODERS: Readonly<Record<BrokerEncoding, (event: AuditEvent) => Uint8Array>> = {
   protobuf: encodeEvent,
@@ -51,7 +62,9 @@ const ENCODERS: Readonly<Record<BrokerEncoding, (event: AuditEvent) => Uint8Arra
  * `write` resolves only when the broker acknowledged the whole batch and rejects otherwise; the delivery
  * pipeline then retries the batch, so delivery is at-least-once and consumers de-duplicate by event id
  * (the NATS adapter also sets the JetStream message id to it, so the server drops republished copies).
- * `maxEventBytes` is the broker's `maxMessageBytes` less 512 bytes for headers.
+ * `maxEventBytes` (measured as protobuf, as the delivery pipeline does) is the broker's `maxMessageBytes`
+ * less 1 KiB for headers; with JSON encoding, a tenth of that less 4 KiB, since JSON can take
+ * up to ten times the bytes of protobuf, plus field names.
  *
  * ```ts
  * const sink = createBrokerSink({ broker: createNatsBroker({ servers: "nats://127.0.0.1:4222" }), topic: "audit.events" });
@@ -83,7 +96,10 @@ export function createBrokerSink(options: BrokerSinkOptions): EventSink {
   };
   const limit = broker.maxMessageBytes;
   if (limit === undefined) return Object.freeze(sink);
-  return Object.freeze({ ...sink, maxEventBytes: Math.max(limit - HEADER_RESERVE_BYTES, 1) });
+  const room = Math.max(limit - HEADER_RESERVE_BYTES, 1);
+  const maxEventBytes =
+    encoding === "json" ? Math.max(Math.floor((room - JSON_FIXED_BYTES) / JSON_EXPANSION), 1) : room;
+  return Object.freeze({ ...sink, maxEventBytes });
 }
 
 function messageKey(event: AuditEvent, partitionKey: ((event: AuditEvent) => string) | undefined): string {

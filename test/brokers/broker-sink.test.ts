@@ -2,10 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { BrokerSinkOptions } from "../../src/brokers/broker-sink.js";
 import { createBrokerSink } from "../../src/brokers/broker-sink.js";
 import { AuditConfigError } from "../../src/errors/index.js";
-import { decodeEvent, eventFromJson } from "../../src/event/serialize.js";
-import { EventType } from "../../src/gen/grpcaudit/v1/event.js";
+import { decodeEvent, encodeEvent, eventFromJson, eventToJson } from "../../src/event/serialize.js";
+import { AuditEvent, EventType, TupleOperation } from "../../src/gen/grpcaudit/v1/event.js";
 import { SAMPLE_IDS, SAMPLE_TIME, sampleEvent, sampleEvents } from "../helpers/events.js";
 import { fakeBroker } from "./fake-broker.js";
+
+/** An event with every field at its default. */
+const emptyEvent = (): AuditEvent => AuditEvent.fromPartial({});
 
 const BASE_HEADERS = {
   "content-type": "application/x-protobuf",
@@ -170,12 +173,46 @@ describe("createBrokerSink", () => {
     expect(broker.closed).toBe(1);
   });
 
-  it("takes its event size limit from the broker's message limit, less room for headers", () => {
+  it("takes its event size limit from the broker's message limit, less room for headers (about a tenth for JSON)", () => {
     const limited = createBrokerSink({ broker: fakeBroker({ maxMessageBytes: 1_048_576 }), topic: "t" });
     const unlimited = createBrokerSink({ broker: fakeBroker(), topic: "t" });
-    expect(limited.maxEventBytes).toBe(1_048_576 - 512);
+    const json = createBrokerSink({
+      broker: fakeBroker({ maxMessageBytes: 1_048_576 }),
+      topic: "t",
+      encoding: "json",
+    });
+    expect(limited.maxEventBytes).toBe(1_048_576 - 1024);
+    expect(json.maxEventBytes).toBe(Math.floor((1_048_576 - 1024 - 4096) / 10));
     expect(unlimited.maxEventBytes).toBeUndefined();
     expect("maxEventBytes" in unlimited).toBe(false);
+  });
+
+  it("derives the JSON limit from a bound that holds for the most name-heavy events", () => {
+    const operationsOnly = sampleEvent({
+      kind: "tupleChange",
+      detail: {
+        $case: "tupleChange",
+        value: {
+          tuples: Array.from({ length: 1000 }, () => ({
+            operation: TupleOperation.TUPLE_OPERATION_DELETE,
+            user: "",
+            relation: "",
+            object: "",
+            success: false,
+            errorReason: "",
+          })),
+          storeId: "",
+          modelId: "",
+        },
+      },
+    });
+    const controlCharacters = sampleEvent({ operation: "\u0001".repeat(10_000) });
+    const typeOnly = { ...emptyEvent(), eventType: EventType.EVENT_TYPE_RESOURCE_MUTATION };
+    for (const event of [operationsOnly, controlCharacters, typeOnly, ...sampleEvents()]) {
+      const protobuf = encodeEvent(event).byteLength;
+      const json = Buffer.byteLength(JSON.stringify(eventToJson(event)));
+      expect(json).toBeLessThanOrEqual(protobuf * 10 + 4096);
+    }
   });
 
   describe("rejects bad options at construction, naming the option", () => {

@@ -112,7 +112,7 @@ describe("createNatsBroker against nats-server -js", () => {
     );
     expect(await readStream(nc, stream)).toStrictEqual([]);
     // The broker sink keeps room for headers below the server's limit.
-    expect(createBrokerSink({ broker, topic }).maxEventBytes).toBe(MAX_PAYLOAD - 512);
+    expect(createBrokerSink({ broker, topic }).maxEventBytes).toBe(MAX_PAYLOAD - 1024);
   });
 
   it("rejects, naming the likely cause, when no stream captures the subject", async () => {
