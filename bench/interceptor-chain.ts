@@ -15,7 +15,7 @@ import {
   ProjectServiceService,
   type UpdateProjectRequest,
 } from "../src/gen/example/v1/projects.js";
-import { auditRules } from "../src/gen/example/v1/projects_audit.js";
+import { auditRules, authzRules } from "../src/gen/example/v1/projects_audit.js";
 import {
   type Authorizer,
   createJwtAuthenticator,
@@ -25,7 +25,6 @@ import {
   type Emitter,
 } from "../src/index.js";
 import { createAuditInterceptors } from "../src/interceptors/audit-interceptors.js";
-import { authzRules } from "../test/helpers/example-authz-rules.js";
 import { AUDIENCE, ISSUER, newSigningKey, signToken } from "../test/helpers/jwt.js";
 import { median, writeResults } from "./results.js";
 

@@ -5,7 +5,7 @@ import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createJwtAuthenticator } from "../../src/authn/jwt-authenticator.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
-import { auditRules } from "../../src/gen/example/v1/projects_audit.js";
+import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
 import {
   type AuditEvent,
   AuthzDecision,
@@ -16,7 +16,6 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createAuditedTupleWriter } from "../../src/openfga/audited-tuple-writer.js";
 import { createOpenFgaAuthorizer } from "../../src/openfga/openfga-authorizer.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
-import { authzRules } from "../helpers/example-authz-rules.js";
 import { AUDIENCE, ISSUER, newSigningKey, signToken } from "../helpers/jwt.js";
 import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
 import { type ProjectServer, startProjectServer, unary } from "../helpers/project-server.js";
