@@ -1,0 +1,64 @@
+import type { Emitter, FlushReport } from "../emitter.js";
+import type { DeliveryStats } from "./delivery-stats.js";
+import { type DeliveryEmitterOptions, resolveDeliveryOptions } from "./options.js";
+import { type DeliveryCloseReport, DeliveryPipeline } from "./pipeline.js";
+
+/** An Emitter that delivers through a bounded queue, batching, retry and an optional durable spool. */
+export interface DeliveryEmitter extends Emitter {
+  stats(): DeliveryStats;
+  /**
+   * Resolves once every event accepted before the call is delivered, committed to the spool or
+   * dropped (and counted). Reports "timeout", or "error" with the sink's last error when the sink
+   * kept failing, after `timeoutMs` (default: the `flushTimeoutMs` option, 30000).
+   */
+  flush(options?: { timeoutMs?: number }): Promise<FlushReport>;
+  /**
+   * Stops accepting (later emits are dropped as "closed"), drains for up to `timeoutMs` (default: the
+   * `closeTimeoutMs` option, 30000), then commits what is left to the spool, or without a spool drops
+   * and counts it ("close_timeout"); closes the spool and then the sink. Never rejects. Calling it
+   * again returns the same promise.
+   */
+  close(options?: { timeoutMs?: number }): Promise<DeliveryCloseReport>;
+}
+
+/**
+ * Creates an emitter that delivers events to an EventSink without ever making the caller wait.
+ *
+ * `emit` encodes the event (its protobuf size is what the byte bounds count) and queues it; a pump
+ * writes batches of up to `maxBatchEvents` / `maxBatchBytes`, or whatever is queued after
+ * `flushIntervalMs`, one batch at a time so the order is kept. A failed write is retried with
+ * exponential backoff and jitter, forever unless a spool takes over or close() gives up. When the
+ * queue is full, the overflow policy of the event's kind decides (see OverflowPolicy).
+ *
+ * With `spool`, events survive a sink outage and a restart: once a batch has failed for
+ * `spoolAfterMs` the queue goes to a SQLite file (group commit every `commitIntervalMs`), which is
+ * replayed in order when the sink answers again, and by the next emitter that opens the file. Rows are
+ * deleted only after the sink acknowledged them. With `writeAhead`, every event is committed before
+ * it is delivered, so a crash loses at most the last commit interval.
+ *
+ * Delivery is at-least-once: a batch whose write failed or timed out may have reached the sink, and
+ * is written again; consumers de-duplicate by event id.
+ *
+ * Throws an AuditConfigError naming the option when an option is invalid or the spool file cannot be
+ * opened (a file that is not a usable spool is moved aside and reported instead).
+ *
+ * ```ts
+ * const emitter = createDeliveryEmitter({
+ *   sink: createBrokerSink({ broker, topic: "audit" }),
+ *   overflow: { default: "drop-newest", "authz.decision": "spool" },
+ *   spool: { path: "/var/lib/my-service/audit-spool.db" },
+ * });
+ * const recorder = createRecorder({ service: "projects", emitters: [emitter] });
+ * ```
+ */
+export function createDeliveryEmitter(options: DeliveryEmitterOptions): DeliveryEmitter {
+  const resolved = resolveDeliveryOptions(options);
+  const pipeline = new DeliveryPipeline(resolved);
+  return {
+    name: resolved.name,
+    emit: (event) => pipeline.emit(event),
+    flush: (flushOptions) => pipeline.flush(flushOptions?.timeoutMs),
+    close: (closeOptions) => pipeline.close(closeOptions?.timeoutMs),
+    stats: () => pipeline.stats(),
+  };
+}

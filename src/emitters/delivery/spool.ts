@@ -1,0 +1,236 @@
+import type { Database, Statement } from "better-sqlite3";
+import { AuditEmitError, toError } from "../../errors/index.js";
+import { describeProblem, moveAside, openSpoolDatabase, SpoolFileError } from "./spool-file.js";
+
+/** One spooled event. */
+export interface SpoolRow {
+  /** The pipeline's sequence number: rows are replayed in id order. */
+  readonly id: number;
+  readonly eventId: string;
+  /** Dotted event kind ("authz.decision"). */
+  readonly eventType: string;
+  /** The encoded event (protobuf). */
+  readonly bytes: Uint8Array;
+}
+
+/** Options of a Spool, resolved. */
+export interface SpoolConfig {
+  readonly path: string;
+  readonly maxBytes: number;
+  readonly synchronous: "full" | "normal";
+  /** Names the owner in reported errors. */
+  readonly name: string;
+  readonly onError: (error: Error) => void;
+}
+
+/**
+ * The durable spool: encoded events in a SQLite file in WAL mode.
+ *
+ * `append` only buffers in memory; `commit` writes everything appended since the last commit in one
+ * transaction (the pipeline calls it once per `commitIntervalMs`: a group commit). Rows leave the file
+ * only through `remove`, which the pipeline calls after the sink acknowledged them. `maxBytes` bounds
+ * the encoded bytes of committed plus appended rows.
+ *
+ * A file that is not a SQLite database, has another schema or turns out corrupt is reported through
+ * `onError`, moved aside to `<path>.corrupt-<time>` and replaced by an empty spool; it is never
+ * deleted and never crashes the process.
+ * @internal
+ */
+export class Spool {
+  readonly #config: SpoolConfig;
+  #db!: Database;
+  #insert!: Statement<[number, string, string, Uint8Array, number]>;
+  #select!: Statement<[number], { id: number; event_id: string; event_type: string; bytes: Buffer }>;
+  #delete!: Statement<[number]>;
+  #pending: (SpoolRow & { size: number })[] = [];
+  #pendingBytes = 0;
+  #rows = 0;
+  #bytes = 0;
+  #maxId = 0;
+  #closed = false;
+
+  constructor(config: SpoolConfig) {
+    this.#config = config;
+    this.#open();
+  }
+
+  /** Committed rows. */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Encoded bytes of the committed rows. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Rows appended and not yet committed. */
+  get pendingRows(): number {
+    return this.#pending.length;
+  }
+
+  /** Largest row id ever committed to this file (0 for a new spool). */
+  get maxId(): number {
+    return this.#maxId;
+  }
+
+  /** True when an event of `size` bytes still fits within maxBytes. */
+  fits(size: number): boolean {
+    return this.#bytes + this.#pendingBytes + size <= this.#config.maxBytes;
+  }
+
+  /** Buffers a row for the next commit; false (and nothing buffered) when it does not fit. */
+  append(row: SpoolRow): boolean {
+    const size = row.bytes.length;
+    if (this.#closed || !this.fits(size)) return false;
+    this.#pending.push({ ...row, size });
+    this.#pendingBytes += size;
+    return true;
+  }
+
+  /** Smallest id among the appended, uncommitted rows (Infinity when none). */
+  minPendingId(): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (const row of this.#pending) min = Math.min(min, row.id);
+    return min;
+  }
+
+  /**
+   * Writes every appended row in one transaction; returns how many. On failure the rows stay
+   * appended for the next commit, the error is reported, and 0 is returned.
+   */
+  commit(): number {
+    const rows = this.#pending;
+    if (rows.length === 0 || this.#closed) return 0;
+    try {
+      this.#db.transaction(() => {
+        for (const row of rows) this.#insert.run(row.id, row.eventId, row.eventType, row.bytes, row.size);
+      })();
+    } catch (error) {
+      this.#failed("commit", error);
+      return 0;
+    }
+    this.#pending = [];
+    this.#rows += rows.length;
+    this.#bytes += this.#pendingBytes;
+    this.#pendingBytes = 0;
+    for (const row of rows) this.#maxId = Math.max(this.#maxId, row.id);
+    return rows.length;
+  }
+
+  /** The oldest committed rows: at most `maxRows`, and at most `maxBytes` unless the first alone is larger. */
+  read(maxRows: number, maxBytes: number): SpoolRow[] {
+    if (this.#closed || this.#rows === 0) return [];
+    let found: { id: number; event_id: string; event_type: string; bytes: Buffer }[];
+    try {
+      found = this.#select.all(maxRows);
+    } catch (error) {
+      this.#failed("read", error);
+      return [];
+    }
+    const rows: SpoolRow[] = [];
+    let bytes = 0;
+    for (const row of found) {
+      bytes += row.bytes.length;
+      if (rows.length > 0 && bytes > maxBytes) break;
+      rows.push({ id: row.id, eventId: row.event_id, eventType: row.event_type, bytes: row.bytes });
+    }
+    return rows;
+  }
+
+  /** Deletes rows the sink acknowledged, by id (never by range: an older row may have been added since). */
+  remove(rows: readonly SpoolRow[]): void {
+    if (this.#closed || rows.length === 0) return;
+    try {
+      this.#db.transaction(() => {
+        for (const row of rows) this.#delete.run(row.id);
+      })();
+    } catch (error) {
+      this.#failed("delete", error);
+      return;
+    }
+    this.#rows -= rows.length;
+    for (const row of rows) this.#bytes -= row.bytes.length;
+  }
+
+  /** Forgets the appended, uncommitted rows and returns them (for counting after a failed last commit). */
+  discardPending(): SpoolRow[] {
+    const rows = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return rows;
+  }
+
+  /** Commits what is appended and closes the file. */
+  close(): void {
+    if (this.#closed) return;
+    this.commit();
+    this.#closed = true;
+    try {
+      this.#db.close();
+    } catch (error) {
+      this.#config.onError(spoolError(this.#config, "close failed", error));
+    }
+  }
+
+  #open(): void {
+    const { db, moved } = openSpoolDatabase(this.#config.path, this.#config.synchronous);
+    if (moved !== undefined) {
+      this.#config.onError(
+        spoolError(
+          this.#config,
+          `${moved.problem}; moved it aside to ${moved.to} and started an empty spool`,
+        ),
+      );
+    }
+    this.#db = db;
+    this.#insert = db.prepare(
+      "INSERT INTO spool (id, event_id, event_type, bytes, size) VALUES (?, ?, ?, ?, ?)",
+    );
+    this.#select = db.prepare("SELECT id, event_id, event_type, bytes FROM spool ORDER BY id LIMIT ?");
+    this.#delete = db.prepare("DELETE FROM spool WHERE id = ?");
+    const totals = db
+      .prepare(
+        "SELECT count(*) AS rows, coalesce(sum(size), 0) AS bytes, coalesce(max(id), 0) AS maxId FROM spool",
+      )
+      .get() as { rows: number; bytes: number; maxId: number };
+    this.#rows = totals.rows;
+    this.#bytes = totals.bytes;
+    this.#maxId = Math.max(this.#maxId, totals.maxId);
+  }
+
+  /** Reports a failed operation; a corrupt file is moved aside and replaced, keeping what is appended. */
+  #failed(operation: string, error: unknown): void {
+    if (!SpoolFileError.isCorruption(error)) {
+      this.#config.onError(spoolError(this.#config, `${operation} failed`, error));
+      return;
+    }
+    try {
+      this.#db.close();
+    } catch {
+      // The file is being replaced; a failing close changes nothing.
+    }
+    try {
+      const to = moveAside(this.#config.path);
+      this.#config.onError(
+        spoolError(
+          this.#config,
+          `${operation}: ${describeProblem(error)}; moved it aside to ${to} with its ${this.#rows} rows and started an empty spool`,
+        ),
+      );
+      this.#rows = 0;
+      this.#bytes = 0;
+      this.#open();
+    } catch (reopenError) {
+      this.#closed = true;
+      this.#config.onError(spoolError(this.#config, "could not replace a corrupt spool", reopenError));
+    }
+  }
+}
+
+function spoolError(config: SpoolConfig, message: string, cause?: unknown): AuditEmitError {
+  const text = `spool ${config.path}: ${message}`;
+  return cause === undefined
+    ? new AuditEmitError(config.name, text)
+    : new AuditEmitError(config.name, text, { cause: toError(cause) });
+}

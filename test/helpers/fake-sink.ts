@@ -1,0 +1,133 @@
+/**
+ * A fake EventSink for delivery tests: it records every write, and can be told to acknowledge, fail,
+ * hold writes until the test settles them, or be slow.
+ */
+import type { EventSink } from "../../src/emitters/sink.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+
+/**
+ * What the next writes do:
+ * - "ack": resolve (after `delayMs`);
+ * - "fail": reject with `error` without taking the batch;
+ * - "take-and-fail": take the batch (it counts as received) but reject, as a broker that stored a
+ *   batch and then lost the connection before acknowledging it;
+ * - "hold": wait in `held` until the test calls `ackHeld()` or `failHeld()`; the abort signal is ignored,
+ *   like a sink that hangs.
+ */
+export type FakeSinkMode = "ack" | "fail" | "take-and-fail" | "hold";
+
+export interface HeldWrite {
+  readonly batch: readonly AuditEvent[];
+  readonly signal: AbortSignal | undefined;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+export interface FakeSink extends EventSink {
+  mode: FakeSinkMode;
+  /** Fails this many writes first (then `mode` applies again). */
+  failures: number;
+  /** For "ack": how long a write takes. */
+  delayMs: number;
+  /** The error failing writes reject with. */
+  error: Error;
+  /** Every batch handed to write, in order, acknowledged or not. */
+  readonly attempts: (readonly AuditEvent[])[];
+  /** Batches the sink took: acknowledged, or taken by "take-and-fail". */
+  readonly received: (readonly AuditEvent[])[];
+  /** Writes waiting in "hold" mode, oldest first. */
+  readonly held: HeldWrite[];
+  /** How often close() was called. */
+  closed: number;
+  /** Ids of the received events, in order (duplicates kept). */
+  receivedIds(): string[];
+  /** Acknowledges every held write (oldest first) and returns how many. */
+  ackHeld(): number;
+  /** Fails every held write and returns how many. */
+  failHeld(error?: Error): number;
+  /** Resolves once `count` events were received; rejects after `timeoutMs` (default 5000). */
+  waitForReceived(count: number, timeoutMs?: number): Promise<void>;
+}
+
+/** Creates a fake sink that acknowledges every write at once until told otherwise. */
+export function createFakeSink(options: { name?: string; maxEventBytes?: number } = {}): FakeSink {
+  const sink: FakeSink = {
+    name: options.name ?? "fake",
+    ...(options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes }),
+    mode: "ack",
+    failures: 0,
+    delayMs: 0,
+    error: new Error("sink unavailable"),
+    attempts: [],
+    received: [],
+    held: [],
+    closed: 0,
+    async write(batch, writeOptions) {
+      const copy = [...batch];
+      sink.attempts.push(copy);
+      if (sink.failures > 0) {
+        sink.failures--;
+        throw sink.error;
+      }
+      switch (sink.mode) {
+        case "fail":
+          throw sink.error;
+        case "take-and-fail":
+          sink.received.push(copy);
+          throw sink.error;
+        case "hold":
+          await new Promise<void>((resolve, reject) => {
+            sink.held.push({
+              batch: copy,
+              signal: writeOptions?.signal,
+              resolve: () => {
+                sink.received.push(copy);
+                resolve();
+              },
+              reject,
+            });
+          });
+          return;
+        case "ack":
+          if (sink.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, sink.delayMs));
+          sink.received.push(copy);
+      }
+    },
+    async close() {
+      sink.closed++;
+    },
+    receivedIds: () => sink.received.flat().map((event) => event.eventId),
+    ackHeld() {
+      const held = sink.held.splice(0);
+      for (const write of held) write.resolve();
+      return held.length;
+    },
+    failHeld(error = sink.error) {
+      const held = sink.held.splice(0);
+      for (const write of held) write.reject(error);
+      return held.length;
+    },
+    waitForReceived(count, timeoutMs = 5000) {
+      return until(() => sink.received.flat().length >= count, {
+        timeoutMs,
+        message: () => `fake sink received ${sink.received.flat().length} of ${count} events`,
+      });
+    },
+  };
+  return sink;
+}
+
+/**
+ * Resolves once `condition()` holds, checking every few milliseconds; rejects after `timeoutMs`
+ * (default 5000) with `message()`.
+ */
+export async function until(
+  condition: () => boolean,
+  options: { timeoutMs?: number; message?: () => string } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 5000);
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(options.message?.() ?? "condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
