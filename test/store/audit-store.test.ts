@@ -276,7 +276,9 @@ describe("audit store", () => {
   it("refuses to open a missing folder, a file that is not a database, or a newer schema", () => {
     const dir = mkdtempSync(join(tmpdir(), "grpc-audit-store-"));
     expect(() => openAuditStore({ path: join(dir, "no/such/dir/audit.db") })).toThrow(AuditConfigError);
-    expect(() => openAuditStore({ path: join(dir, "no/such/dir/audit.db") })).toThrow("Cannot open database because the directory does not exist");
+    expect(() => openAuditStore({ path: join(dir, "no/such/dir/audit.db") })).toThrow(
+      "Cannot open database because the directory does not exist",
+    );
     const garbage = join(dir, "garbage.db");
     writeFileSync(
       garbage,
