@@ -1,12 +1,18 @@
 import { durationToMs } from "../event/builders.js";
 import { eventKind } from "../event/kinds.js";
-import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { type AuditEvent, AuthzDecision } from "../gen/grpcaudit/v1/event.js";
 
-const COLUMNS = ["time", "kind", "actor", "operation", "target", "result", "detail"] as const;
+/** Columns of the event table, in order. */
+export const EVENT_COLUMNS = ["time", "kind", "actor", "operation", "target", "result", "detail"] as const;
+type EventColumn = (typeof EVENT_COLUMNS)[number];
+
+/** Column widths `grpc-audit tail` uses, since it prints rows before it has seen them all. */
+export const TAIL_WIDTHS: readonly number[] = [24, 17, 10, 13, 14, 27, 0];
 
 /** One line of facts per event, for people: the columns of `formatEventTable`. */
-export function eventRow(event: AuditEvent): Record<(typeof COLUMNS)[number], string> {
-  const target = event.target === undefined ? "" : `${event.target.type}:${event.target.id}`;
+export function eventRow(event: AuditEvent): Record<EventColumn, string> {
+  const { type = "", id = "" } = event.target ?? {};
+  const target = type === "" && id === "" ? "" : `${type}:${id}`;
   const result =
     event.result === undefined ? "" : `${event.result.success ? "ok" : "FAIL"} ${event.result.code}`;
   const duration = event.duration === undefined ? "" : ` ${durationToMs(event.duration).toFixed(1)}ms`;
@@ -21,20 +27,39 @@ export function eventRow(event: AuditEvent): Record<(typeof COLUMNS)[number], st
   };
 }
 
+/** A plain-text table: a header, a rule, then one line per row, each column padded to `widths`. */
+export function formatTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+  widths: readonly number[] = columnWidths(header, rows),
+): string {
+  return [header, widths.map((w) => "-".repeat(Math.max(w, 1))), ...rows]
+    .map((cells) => formatLine(cells, widths))
+    .join("\n");
+}
+
+/** One table line; the last column is never padded. */
+export function formatLine(cells: readonly string[], widths: readonly number[]): string {
+  return cells
+    .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+    .join("  ")
+    .trimEnd();
+}
+
+/** The widths that fit every cell of each column. */
+export function columnWidths(header: readonly string[], rows: readonly (readonly string[])[]): number[] {
+  return header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+}
+
 /** A plain-text table of events, one row each, columns padded to fit. */
 export function formatEventTable(events: readonly AuditEvent[]): string {
-  const rows = events.map(eventRow);
-  const widths = COLUMNS.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join("  ")
-      .trimEnd();
-  return [
-    line(COLUMNS),
-    line(widths.map((w) => "-".repeat(w))),
-    ...rows.map((r) => line(COLUMNS.map((c) => r[c]))),
-  ].join("\n");
+  return formatTable(EVENT_COLUMNS, events.map(eventCells));
+}
+
+/** The cells of one event, in `EVENT_COLUMNS` order. */
+export function eventCells(event: AuditEvent): string[] {
+  const row = eventRow(event);
+  return EVENT_COLUMNS.map((c) => row[c]);
 }
 
 function detailSummary(event: AuditEvent): string {
@@ -45,6 +70,9 @@ function detailSummary(event: AuditEvent): string {
     case "authz": {
       const { relation, objectType, objectId, decision, errorReason, cacheHit } = detail.value;
       const why = errorReason === "" ? "" : ` (${errorReason})`;
+      if (decision === AuthzDecision.AUTHZ_DECISION_NO_RULE) {
+        return `no authz rule -> ${event.result?.success === true ? "let through" : "refused"}`;
+      }
       return `${relation} on ${objectType}:${objectId} -> ${short(decision)}${why}${cacheHit ? " [cache]" : ""}`;
     }
     case "tupleChange":

@@ -1,23 +1,42 @@
 #!/usr/bin/env node
-// The grpc-audit command. Commands: demo (more come with the store: tail, query, stats, prune).
-import { Command } from "commander";
-import { runDemo } from "./demo.js";
+// The grpc-audit command: demo, tail, query, stats, prune. Each command lives in ./commands/.
+import { Command, CommanderError } from "commander";
+import { addDemoCommand } from "./commands/demo.js";
+import { addPruneCommand } from "./commands/prune.js";
+import { addQueryCommand } from "./commands/query.js";
+import { addStatsCommand } from "./commands/stats.js";
+import { addTailCommand } from "./commands/tail.js";
+import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.js";
 
 const program = new Command()
   .name("grpc-audit")
-  .description("Audit events for Node.js gRPC servers")
-  .showHelpAfterError();
+  .description("Look at the audit trail recorded by grpc-audit, or run the demo that records one.")
+  // Set before the commands are added, so that they inherit it: errors throw instead of exiting.
+  .exitOverride()
+  .addHelpText(
+    "after",
+    "\nStart with `grpc-audit demo`, then `grpc-audit query` and `grpc-audit stats`.\n" +
+      "Every command reads --db (default ./audit.db, or GRPC_AUDIT_DB).",
+  );
+addDemoCommand(program);
+addTailCommand(program);
+addQueryCommand(program);
+addStatsCommand(program);
+addPruneCommand(program);
 
-program
-  .command("demo")
-  .description("record one audit event of each kind to a pino log file and print what was recorded")
-  .option("--log <path>", "log file to write", "audit-demo.ndjson")
-  .option("--json", "print the raw log lines instead of a table", false)
-  .action(async (options: { log: string; json: boolean }) => {
-    await runDemo(options, (text) => process.stdout.write(`${text}\n`));
-  });
+// `grpc-audit query | head` closes stdout early: that is not an error.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 
 program.parseAsync().catch((error: unknown) => {
-  process.stderr.write(`grpc-audit: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exitCode = 1;
+  if (error instanceof CommanderError) {
+    // Commander has printed its message (or the help) already.
+    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+    return;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`error: ${message}\n`);
+  process.exitCode = error instanceof CliError ? error.exitCode : EXIT_FAILURE;
 });

@@ -1,0 +1,80 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { eventToJson } from "../../event/serialize.js";
+import type { AuditEvent } from "../../gen/grpcaudit/v1/event.js";
+import type { AuditStore } from "../../store/audit-store.js";
+import { EVENT_COLUMNS, eventCells, formatLine, TAIL_WIDTHS } from "../format.js";
+import { print, printJson } from "../output.js";
+import { dbOption, withStore } from "../store-access.js";
+
+interface TailFlags {
+  db: string;
+  json?: boolean;
+  fromStart?: boolean;
+  intervalMs: number;
+}
+
+const EXAMPLES = `
+Examples:
+  $ grpc-audit tail                       new events as table lines, until Ctrl-C
+  $ grpc-audit tail --json | jq .actor    new events as JSON lines
+  $ grpc-audit tail --from-start          every stored event first, then new ones`;
+
+/** `grpc-audit tail`: prints events as they are stored, until SIGINT or SIGTERM. */
+export function addTailCommand(program: Command): void {
+  program
+    .command("tail")
+    .description("follow new events as they are stored, until Ctrl-C")
+    .addOption(dbOption())
+    .option("--json", "print one JSON line per event (proto3 JSON)")
+    .option("--from-start", "print the stored events first, oldest first")
+    .addOption(
+      new Option("--interval-ms <ms>", "how often to look for new events, 50 to 60000")
+        .argParser(intervalArgument)
+        .default(500),
+    )
+    .addHelpText("after", EXAMPLES)
+    .action((flags: TailFlags) => withStore(flags.db, { readonly: true }, (store) => follow(store, flags)));
+}
+
+async function follow(store: AuditStore, flags: TailFlags): Promise<void> {
+  const stopped = new AbortController();
+  const stop = () => stopped.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const show =
+    flags.json === true
+      ? (event: AuditEvent) => printJson(eventToJson(event))
+      : (event: AuditEvent) => print(formatLine(eventCells(event), TAIL_WIDTHS));
+  try {
+    let lastSeq = flags.fromStart === true ? 0 : store.lastSeq();
+    if (flags.json !== true) {
+      print(formatLine(EVENT_COLUMNS, TAIL_WIDTHS));
+      print(
+        formatLine(
+          TAIL_WIDTHS.map((w) => "-".repeat(Math.max(w, 6))),
+          TAIL_WIDTHS,
+        ),
+      );
+    }
+    process.stderr.write(`following ${store.path} (Ctrl-C to stop)\n`);
+    while (!stopped.signal.aborted) {
+      for (;;) {
+        const batch = store.tail(lastSeq);
+        for (const event of batch.events) show(event);
+        if (batch.lastSeq === lastSeq) break;
+        lastSeq = batch.lastSeq;
+      }
+      await sleep(flags.intervalMs, undefined, { signal: stopped.signal }).catch(() => undefined);
+    }
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+}
+
+function intervalArgument(text: string): number {
+  const ms = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(ms >= 50 && ms <= 60_000)) throw new InvalidArgumentError("Use an integer from 50 to 60000.");
+  return ms;
+}

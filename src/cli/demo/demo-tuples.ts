@@ -1,0 +1,95 @@
+import type { Authorizer, CheckRequest, Decision } from "../../authz/authorizer.js";
+import type { Recorder } from "../../recorder/recorder.js";
+
+/** A relationship tuple: `user` has `relation` on `object` ("user:bob", "viewer", "project:p-1"). */
+export type Tuple = CheckRequest;
+
+/**
+ * Where the demo service keeps relationship tuples, and the authorizer that reads them. Every write
+ * and delete is recorded as one TUPLE_CHANGED event.
+ */
+export interface DemoTuples {
+  /** How the demo output names the authorizer. */
+  readonly description: string;
+  readonly authorizer: Authorizer;
+  write(tuples: readonly Tuple[]): Promise<void>;
+  delete(tuples: readonly Tuple[]): Promise<void>;
+}
+
+/** Name of the authorizer used when no OpenFGA server is configured, as the output shows it. */
+export const IN_PROCESS_AUTHORIZER = "in-process demo authorizer (no OpenFGA server configured)";
+
+/**
+ * The demo's authorization model, as relations implied by others: an owner is an editor, an editor
+ * is a viewer. An OpenFGA store used with `--openfga-url` needs the same model (see the demo's help).
+ */
+const IMPLIED_BY: Readonly<Record<string, readonly string[]>> = {
+  viewer: ["viewer", "editor", "owner"],
+  editor: ["editor", "owner"],
+};
+
+/**
+ * An in-process stand-in for OpenFGA, for the demo only: tuples in a Set and checks that follow
+ * `IMPLIED_BY`. Tuple changes are recorded with `recorder.recordTupleChange`, inside the RPC's audit
+ * scope, so they name the caller and the operation like the audited OpenFGA tuple writer does.
+ */
+export function createInProcessTuples(recorder: Pick<Recorder, "recordTupleChange">): DemoTuples {
+  const stored = new Set<string>();
+  const key = (t: Tuple) => `${t.user}|${t.relation}|${t.object}`;
+  const check = async (request: CheckRequest): Promise<Decision> => {
+    const relations = IMPLIED_BY[request.relation] ?? [request.relation];
+    const allowed = relations.some((relation) => stored.has(key({ ...request, relation })));
+    return { kind: allowed ? "allowed" : "denied", cacheHit: false };
+  };
+  const change = (operation: "write" | "delete", tuples: readonly Tuple[]) => {
+    for (const tuple of tuples) {
+      if (operation === "write") stored.add(key(tuple));
+      else stored.delete(key(tuple));
+    }
+    if (tuples.length > 0) recorder.recordTupleChange({ tuples: tuples.map((t) => ({ operation, ...t })) });
+    return Promise.resolve();
+  };
+  return {
+    description: IN_PROCESS_AUTHORIZER,
+    authorizer: { check, batchCheck: (requests) => Promise.all(requests.map((r) => check(r))) },
+    write: (tuples) => change("write", tuples),
+    delete: (tuples) => change("delete", tuples),
+  };
+}
+
+/** Where the OpenFGA server of `--openfga-url` is and which store and model to use. */
+export interface OpenFgaTarget {
+  url: string;
+  storeId: string;
+  modelId?: string;
+}
+
+/**
+ * Tuples in a real OpenFGA store: the OpenFGA authorizer and the audited tuple writer of
+ * `grpc-audit/openfga`, over an `@openfga/sdk` client. Both are loaded only here, so the demo runs
+ * without the SDK installed unless `--openfga-url` is given.
+ */
+export async function createOpenFgaTuples(
+  recorder: Pick<Recorder, "recordTupleChange">,
+  target: OpenFgaTarget,
+): Promise<DemoTuples> {
+  const { OpenFgaClient } = await import("@openfga/sdk");
+  const { createAuditedTupleWriter, createOpenFgaAuthorizer } = await import("../../openfga/index.js");
+  const client = new OpenFgaClient({
+    apiUrl: target.url,
+    storeId: target.storeId,
+    ...(target.modelId === undefined ? {} : { authorizationModelId: target.modelId }),
+  });
+  const authorizer = createOpenFgaAuthorizer({ client });
+  const writer = createAuditedTupleWriter({ client, recorder, authorizer });
+  return {
+    description: `OpenFGA at ${target.url} (store ${target.storeId}${target.modelId === undefined ? "" : `, model ${target.modelId}`})`,
+    authorizer,
+    write: async (tuples) => {
+      if (tuples.length > 0) await writer.writeTuples([...tuples]);
+    },
+    delete: async (tuples) => {
+      if (tuples.length > 0) await writer.deleteTuples([...tuples]);
+    },
+  };
+}

@@ -1,0 +1,172 @@
+import { rmSync } from "node:fs";
+import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
+import { createDeliveryEmitter } from "../../emitters/delivery/index.js";
+import { createLogEmitter } from "../../emitters/log-emitter.js";
+import { ProjectServiceClient, ProjectServiceService } from "../../gen/example/v1/projects.js";
+import { auditRules, authzRules } from "../../gen/example/v1/projects_audit.js";
+import { createAuditInterceptors } from "../../interceptors/audit-interceptors.js";
+import { createRecorder, type Recorder } from "../../recorder/recorder.js";
+import type { AuditStore } from "../../store/audit-store.js";
+import { toCliError } from "../errors.js";
+import { formatEventTable, formatTable } from "../format.js";
+import { formatStats } from "../format-stats.js";
+import { print } from "../output.js";
+import { loadStoreModule } from "../store-access.js";
+import { createDemoIdentity, type DemoIdentity } from "./demo-identity.js";
+import { runScript } from "./demo-script.js";
+import { demoProjectService } from "./demo-service.js";
+import {
+  createInProcessTuples,
+  createOpenFgaTuples,
+  type DemoTuples,
+  type OpenFgaTarget,
+} from "./demo-tuples.js";
+
+/** Options of `runDemo` (the flags of `grpc-audit demo`). */
+export interface DemoOptions {
+  /** The audit store file. */
+  db: string;
+  /** The pino log file. */
+  log: string;
+  /** Keep the events of earlier runs instead of starting from empty files. */
+  keep: boolean;
+  /** After the script, keep serving until SIGINT. */
+  serve: boolean;
+  /** Use this OpenFGA server instead of the in-process demo authorizer. */
+  openfga?: OpenFgaTarget;
+}
+
+/** A running demo: the server, what records its calls, and how to stop it all. */
+interface DemoRun {
+  port: number;
+  store: AuditStore;
+  recorder: Recorder;
+  tuples: DemoTuples;
+  identity: DemoIdentity;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the demo: serves the example ProjectService on loopback with the whole interceptor chain,
+ * recording into the audit store (through the delivery pipeline) and a pino log, plays the scripted
+ * client, then prints the calls, the recorded events and the stats. With `serve`, keeps serving until
+ * SIGINT.
+ */
+export async function runDemo(options: DemoOptions): Promise<void> {
+  const startedAt = new Date();
+  const demo = await startDemo(options);
+  try {
+    print("grpc-audit demo");
+    print(
+      formatTable(
+        ["part", "what"],
+        [
+          ["server", `example.v1.ProjectService on 127.0.0.1:${demo.port}, createAuditInterceptors`],
+          ["authn", "JWT (RS256 key pair generated for this run)"],
+          ["authz", demo.tuples.description],
+          ["rules", "auditRules and authzRules generated from proto/example/v1/projects.proto"],
+          ["records", `${options.db} (audit store, via the delivery pipeline) and ${options.log} (pino)`],
+        ],
+      ),
+    );
+    const client = new ProjectServiceClient(`127.0.0.1:${demo.port}`, credentials.createInsecure());
+    const steps = await runScript(client, demo.identity).finally(() => client.close());
+    print("\nThe scripted client made these calls:");
+    print(
+      formatTable(
+        ["caller", "call", "request", "status", "result"],
+        steps.map((s) => [s.caller, s.call, s.request, s.status, s.result]),
+      ),
+    );
+    await demo.recorder.flush();
+    const { events } = demo.store.query({ from: startedAt }, { limit: 1000 });
+    print(
+      `\nThey recorded ${events.length} audit events (oldest first; \`grpc-audit query\` lists newest first):`,
+    );
+    print(formatEventTable(events.reverse()));
+    print(`\n\`grpc-audit stats --db ${options.db}\`:`);
+    print(formatStats(demo.store.stats()));
+    const { accepted, dropped, failed, invalid } = demo.recorder.stats();
+    print(`\nrecorder: accepted ${accepted}, dropped ${dropped}, failed ${failed}, invalid ${invalid}`);
+    print(`Look further: grpc-audit query --db ${options.db} --actor alice --json, or --decision denied`);
+    if (options.serve) await serveUntilInterrupted(demo);
+  } finally {
+    await demo.stop();
+  }
+}
+
+async function startDemo(options: DemoOptions): Promise<DemoRun> {
+  if (!options.keep) {
+    for (const file of [options.db, `${options.db}-wal`, `${options.db}-shm`, options.log]) {
+      rmSync(file, { force: true });
+    }
+  }
+  const { openAuditStore } = await loadStoreModule();
+  let store: AuditStore;
+  try {
+    store = openAuditStore({ path: options.db });
+  } catch (error) {
+    throw toCliError(error, options.db);
+  }
+  const recorder = createRecorder({
+    service: "example.projects",
+    // The store is a sink: events reach it through the delivery pipeline, never from the RPC path.
+    emitters: [
+      createDeliveryEmitter({ sink: store.sink(), name: "audit store" }),
+      createLogEmitter({ destination: options.log }),
+    ],
+  });
+  // An OpenFGA store outlives a run: new project ids keep this run's tuples apart from earlier ones.
+  const idPrefix = options.openfga === undefined ? "p-" : `p-${Date.now().toString(36)}-`;
+  const tuples =
+    options.openfga === undefined
+      ? createInProcessTuples(recorder)
+      : await createOpenFgaTuples(recorder, options.openfga);
+  const identity = await createDemoIdentity();
+  const server = new Server({
+    interceptors: createAuditInterceptors({
+      recorder,
+      rules: [auditRules],
+      authn: { authenticators: [identity.authenticator] },
+      // CreateProject has no authz rule (anyone signed in may create): it passes, recorded as NO_RULE.
+      authz: { authorizer: tuples.authorizer, rules: [authzRules], missingRule: "allow" },
+    }),
+  });
+  server.addService(ProjectServiceService, demoProjectService(tuples, idPrefix));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  return {
+    port,
+    store,
+    recorder,
+    tuples,
+    identity,
+    async stop() {
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await recorder.close();
+      store.close();
+    },
+  };
+}
+
+/** Keeps serving, for the user's own client, until SIGINT or SIGTERM. */
+async function serveUntilInterrupted(demo: DemoRun): Promise<void> {
+  const token = await demo.identity.token("alice", "Alice Owner");
+  print(`\nServing on 127.0.0.1:${demo.port} until Ctrl-C. A token for alice, valid for an hour:`);
+  print(`  export TOKEN=${token}`);
+  print("Call it, for example with grpcurl from the repository's folder:");
+  print(
+    `  grpcurl -plaintext -import-path proto -proto example/v1/projects.proto -H "authorization: Bearer $TOKEN" \\\n` +
+      `    -d '{"name":"zeus"}' 127.0.0.1:${demo.port} example.v1.ProjectService/CreateProject`,
+  );
+  print(
+    `  grpc-audit tail --db ${demo.store.path}      (in another terminal: the events as they are recorded)`,
+  );
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", () => resolve());
+    process.once("SIGTERM", () => resolve());
+  });
+}

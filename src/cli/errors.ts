@@ -1,0 +1,47 @@
+import { AuditConfigError, AuditInputError } from "../errors/index.js";
+
+/** Exit code of a command that failed because of its arguments (a bad option value, an unknown flag). */
+export const EXIT_USAGE = 2;
+/** Exit code of a command that failed for another reason (no database, a locked or corrupt one). */
+export const EXIT_FAILURE = 1;
+
+/** An error the CLI reports as one line on stderr and ends with `exitCode`. */
+export class CliError extends Error {
+  override name = "CliError";
+
+  constructor(
+    message: string,
+    readonly exitCode: typeof EXIT_USAGE | typeof EXIT_FAILURE,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A usage error naming the option and the form it accepts. */
+export function usageError(option: string, problem: string): CliError {
+  return new CliError(`option '${option}' ${problem}`, EXIT_USAGE);
+}
+
+/**
+ * What anything thrown by a command becomes: store input errors (a bad filter or cursor) are usage
+ * errors; a database that is locked, corrupt or from a newer version is a failure naming the file.
+ */
+export function toCliError(error: unknown, dbPath: string): CliError {
+  if (error instanceof CliError) return error;
+  if (error instanceof AuditInputError) return new CliError(error.message, EXIT_USAGE, { cause: error });
+  if (error instanceof AuditConfigError) return new CliError(error.message, EXIT_FAILURE, { cause: error });
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
+    return new CliError(`audit store ${dbPath}: the database is locked by another process`, EXIT_FAILURE, {
+      cause: error,
+    });
+  }
+  if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") {
+    return new CliError(`audit store ${dbPath}: the database file is corrupt`, EXIT_FAILURE, {
+      cause: error,
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new CliError(message, EXIT_FAILURE, { cause: error });
+}

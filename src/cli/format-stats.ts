@@ -1,0 +1,29 @@
+import type { AuditStats } from "../store/query.js";
+import { formatTable } from "./format.js";
+
+/**
+ * `AuditStats` for people: the total, then one small table per breakdown (by type, result, authz
+ * decision, top operations, per hour).
+ */
+export function formatStats(stats: AuditStats): string {
+  const counts = (title: string, entries: readonly (readonly [string, number])[]) =>
+    formatTable(
+      [title, "count"],
+      entries.map(([name, n]) => [name, String(n)]),
+    );
+  const sections = [
+    `total events: ${stats.total}`,
+    counts("type", Object.entries(stats.byType)),
+    counts("result", Object.entries(stats.byResult)),
+    counts("authz decision", Object.entries(stats.byDecision)),
+    counts(
+      "top operations",
+      stats.topOperations.map((o) => [o.operation, o.count]),
+    ),
+    counts(
+      "hour (UTC)",
+      stats.perHour.map((h) => [`${h.hour.slice(0, 13).replace("T", " ")}:00`, h.count]),
+    ),
+  ];
+  return sections.join("\n\n");
+}

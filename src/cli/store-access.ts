@@ -1,0 +1,73 @@
+import { existsSync } from "node:fs";
+import { Option } from "commander";
+import type { AuditStore } from "../store/audit-store.js";
+import { CliError, EXIT_FAILURE, toCliError } from "./errors.js";
+
+/** Where the commands look for the audit database when neither `--db` nor GRPC_AUDIT_DB says. */
+export const DEFAULT_DB = "./audit.db";
+
+/** How long a command waits for a lock held by another process before it gives up. */
+const BUSY_TIMEOUT_MS = 2000;
+
+/** The `--db <path>` option every command takes. */
+export function dbOption(): Option {
+  return new Option("--db <path>", "the audit database (SQLite)").env("GRPC_AUDIT_DB").default(DEFAULT_DB);
+}
+
+/**
+ * Opens the audit database at `path`, which must exist (the CLI never creates one by accident), and
+ * turns every reason it cannot into a CliError: missing file, better-sqlite3 not installed, a file
+ * that is locked, corrupt or not an audit store.
+ */
+export async function openExistingStore(path: string, options: { readonly: boolean }): Promise<AuditStore> {
+  if (!existsSync(path)) {
+    throw new CliError(`no audit database at ${path}; run \`grpc-audit demo\` or pass --db`, EXIT_FAILURE);
+  }
+  const { openAuditStore } = await loadStoreModule();
+  try {
+    return openAuditStore({ path, readonly: options.readonly, busyTimeoutMs: BUSY_TIMEOUT_MS });
+  } catch (error) {
+    throw toCliError(error, path);
+  }
+}
+
+/**
+ * Runs `use` with the store open and closes it afterwards; errors thrown by `use` (a locked or corrupt
+ * database found while reading, a cursor this store did not make) become CliErrors.
+ */
+export async function withStore<T>(
+  path: string,
+  options: { readonly: boolean },
+  use: (store: AuditStore) => T | Promise<T>,
+): Promise<T> {
+  const store = await openExistingStore(path, options);
+  try {
+    return await use(store);
+  } catch (error) {
+    throw toCliError(error, path);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * The store module, loaded on first use: better-sqlite3 is an optional peer dependency, and
+ * `grpc-audit --help` must work without it.
+ */
+export async function loadStoreModule(): Promise<typeof import("../store/audit-store.js")> {
+  try {
+    return await import("../store/audit-store.js");
+  } catch (error) {
+    if (
+      (error as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND" &&
+      String(error).includes("better-sqlite3")
+    ) {
+      throw new CliError(
+        "the audit store needs better-sqlite3, an optional peer dependency: npm install better-sqlite3",
+        EXIT_FAILURE,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}

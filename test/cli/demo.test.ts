@@ -1,0 +1,180 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventToJson } from "../../src/event/serialize.js";
+import { AuthzDecision, EventType } from "../../src/gen/grpcaudit/v1/event.js";
+import { openAuditStore } from "../../src/store/audit-store.js";
+import { type OpenFgaStandIn, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
+import { BUILD_TIMEOUT_MS, type CliRun, ensureBuilt, runCli, tempDir } from "./helpers.js";
+
+/** Every event in the store, oldest first. */
+function storedEvents(db: string) {
+  const store = openAuditStore({ path: db, readonly: true });
+  try {
+    return store.query({}, { limit: 1000 }).events.reverse();
+  } finally {
+    store.close();
+  }
+}
+
+const summary = (db: string) =>
+  storedEvents(db).map((e) => [e.eventType, e.actor?.id, e.operation.split("/").pop(), e.result?.code]);
+
+/** What the scripted client records: one row per event, in order. */
+const SCRIPT = [
+  [EventType.EVENT_TYPE_AUTHN_RESULT, "alice", "CreateProject", "OK"],
+  [EventType.EVENT_TYPE_AUTHZ_DECISION, "alice", "CreateProject", "OK"],
+  [EventType.EVENT_TYPE_TUPLE_CHANGED, "alice", "CreateProject", "OK"],
+  [EventType.EVENT_TYPE_RESOURCE_MUTATION, "alice", "CreateProject", "OK"],
+  [EventType.EVENT_TYPE_AUTHN_RESULT, "alice", "UpdateProject", "OK"],
+  [EventType.EVENT_TYPE_AUTHZ_DECISION, "alice", "UpdateProject", "OK"],
+  [EventType.EVENT_TYPE_RESOURCE_MUTATION, "alice", "UpdateProject", "OK"],
+  [EventType.EVENT_TYPE_AUTHN_RESULT, "alice", "AddMember", "OK"],
+  [EventType.EVENT_TYPE_AUTHZ_DECISION, "alice", "AddMember", "OK"],
+  [EventType.EVENT_TYPE_TUPLE_CHANGED, "alice", "AddMember", "OK"],
+  [EventType.EVENT_TYPE_RESOURCE_MUTATION, "alice", "AddMember", "OK"],
+  [EventType.EVENT_TYPE_AUTHN_RESULT, "bob", "GetProject", "OK"],
+  [EventType.EVENT_TYPE_AUTHN_RESULT, "bob", "UpdateProject", "OK"],
+  [EventType.EVENT_TYPE_AUTHZ_DECISION, "bob", "UpdateProject", "PERMISSION_DENIED"],
+  [EventType.EVENT_TYPE_AUTHN_RESULT, "anonymous", "DeleteProject", "UNAUTHENTICATED"],
+  [EventType.EVENT_TYPE_AUTHN_RESULT, "anonymous", "UpdateProject", "UNAUTHENTICATED"],
+  [EventType.EVENT_TYPE_AUTHN_RESULT, "alice", "RemoveMember", "OK"],
+  [EventType.EVENT_TYPE_AUTHZ_DECISION, "alice", "RemoveMember", "OK"],
+  [EventType.EVENT_TYPE_RESOURCE_MUTATION, "alice", "RemoveMember", "NOT_FOUND"],
+];
+
+describe("grpc-audit demo", () => {
+  let dir: string;
+  let db: string;
+  let run: CliRun;
+
+  beforeAll(async () => {
+    await ensureBuilt();
+    dir = tempDir();
+    db = join(dir, "demo.db");
+    run = await runCli(["demo", "--db", db, "--log", join(dir, "demo.ndjson")], { cwd: dir });
+  }, BUILD_TIMEOUT_MS);
+
+  it("exits 0 after recording the script: all four kinds, denied, refused and failed calls", () => {
+    expect([run.code, run.stderr]).toStrictEqual([0, ""]);
+    expect(summary(db)).toStrictEqual(SCRIPT);
+    const events = storedEvents(db);
+    const details = events.map((e) => e.detail);
+    expect(details).toContainEqual({
+      $case: "authn",
+      value: expect.objectContaining({ success: false, failureReason: "AUTHN_FAILURE_REASON_EXPIRED" }),
+    });
+    expect(details).toContainEqual({
+      $case: "authz",
+      value: expect.objectContaining({
+        relation: "editor",
+        objectId: "p-1",
+        decision: AuthzDecision.AUTHZ_DECISION_DENIED,
+      }),
+    });
+    expect(details).toContainEqual({
+      $case: "tupleChange",
+      value: expect.objectContaining({
+        tuples: [
+          expect.objectContaining({
+            user: "user:bob",
+            relation: "viewer",
+            object: "project:p-1",
+            success: true,
+          }),
+        ],
+      }),
+    });
+    expect(events.at(-1)?.target).toStrictEqual({ type: "member", id: "99", name: "" });
+  });
+
+  it("names the in-process authorizer and prints the calls, the events and the stats", () => {
+    expect(run.stdout).toContain("in-process demo authorizer (no OpenFGA server configured)");
+    expect(run.stdout).toMatch(/bob\s+UpdateProject\s+p-1 name "mine"\s+PERMISSION_DENIED/);
+    expect(run.stdout).toContain("They recorded 19 audit events");
+    expect(run.stdout).toMatch(/resource\.mutation\s+alice\s+RemoveMember\s+member:99\s+FAIL NOT_FOUND/);
+    expect(run.stdout).toContain("total events: 19");
+    expect(run.stdout).toContain("recorder: accepted 19, dropped 0, failed 0, invalid 0");
+  });
+
+  it("writes the same events to the pino log", () => {
+    const lines = readFileSync(join(dir, "demo.ndjson"), "utf8").trimEnd().split("\n");
+    const logged = lines.map((line) => JSON.parse(line).audit.eventId).sort();
+    expect(logged).toStrictEqual(
+      storedEvents(db)
+        .map((e) => e.eventId)
+        .sort(),
+    );
+  });
+
+  it("query --actor alice --json returns exactly alice's events", async () => {
+    const query = await runCli(["query", "--db", db, "--actor", "alice", "--json"]);
+    expect(query.code).toBe(0);
+    const store = openAuditStore({ path: db, readonly: true });
+    const alice = store.query({ actorId: "alice" }, { limit: 1000 }).events;
+    store.close();
+    expect(alice).toHaveLength(SCRIPT.filter((row) => row[1] === "alice").length);
+    expect(JSON.parse(query.stdout)).toStrictEqual({ events: alice.map(eventToJson), nextCursor: null });
+  });
+
+  it("starts from an empty database each run unless --keep", async () => {
+    const args = ["demo", "--db", join(dir, "again.db"), "--log", join(dir, "again.ndjson")];
+    for (const extra of [[], [], ["--keep"]])
+      expect((await runCli([...args, ...extra], { cwd: dir })).code).toBe(0);
+    expect(storedEvents(join(dir, "again.db"))).toHaveLength(2 * SCRIPT.length);
+  });
+
+  it("fails with exit 1 when the database cannot be created", async () => {
+    const path = join(dir, "no/such/folder.db");
+    const failed = await runCli(["demo", "--db", path], { cwd: dir });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toBe(
+      `error: audit store ${path}: Cannot open database because the directory does not exist\n`,
+    );
+  });
+});
+
+describe("grpc-audit demo --openfga-url", () => {
+  let standIn: OpenFgaStandIn;
+
+  beforeAll(async () => {
+    standIn = await startOpenFgaStandIn({ impliedBy: { viewer: ["editor"], editor: ["owner"] } });
+    await ensureBuilt();
+  }, BUILD_TIMEOUT_MS);
+  afterAll(() => standIn.close());
+
+  it("authorizes with the OpenFGA authorizer and writes tuples through the audited tuple writer", async () => {
+    const dir = tempDir();
+    const db = join(dir, "fga.db");
+    const args = [
+      "--openfga-url",
+      standIn.url,
+      "--openfga-store",
+      standIn.storeId,
+      "--openfga-model",
+      standIn.modelId,
+    ];
+    const run = await runCli(["demo", "--db", db, "--log", join(dir, "fga.ndjson"), ...args], { cwd: dir });
+    expect([run.code, run.stderr]).toStrictEqual([0, ""]);
+    expect(run.stdout).toContain(
+      `OpenFGA at ${standIn.url} (store ${standIn.storeId}, model ${standIn.modelId})`,
+    );
+    expect(run.stdout).not.toContain("in-process");
+
+    const events = storedEvents(db);
+    const project =
+      events.find((e) => e.eventType === EventType.EVENT_TYPE_RESOURCE_MUTATION)?.target?.id ?? "";
+    expect(project).toMatch(/^p-[0-9a-z]+-1$/);
+    expect(standIn.tuples().map(({ user, relation, object }) => [user, relation, object])).toStrictEqual([
+      ["user:alice", "owner", `project:${project}`],
+      ["user:bob", "viewer", `project:${project}`],
+    ]);
+    expect(summary(db).map((row) => row[3])).toStrictEqual(SCRIPT.map((row) => row[3]));
+    for (const event of events.filter(
+      (e) => e.detail?.$case === "tupleChange" || e.detail?.$case === "authz",
+    )) {
+      if (event.detail?.$case === "authz" && event.detail.value.relation === "") continue; // NO_RULE: no check made
+      expect(event.detail?.value).toMatchObject({ storeId: standIn.storeId, modelId: standIn.modelId });
+    }
+  });
+});

@@ -1,0 +1,171 @@
+import { execFile, spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { createRecorder } from "../../src/recorder/recorder.js";
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+/** The built command, as `npm install` links it. */
+export const CLI = join(REPO, "dist/cli/main.js");
+/** How long building may take on a slow machine. */
+export const BUILD_TIMEOUT_MS = 180_000;
+
+/** Newest modification time of the files below `dir`, in ms. */
+function newestMtimeMs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+function isBuilt(): boolean {
+  try {
+    return statSync(CLI).mtimeMs >= newestMtimeMs(join(REPO, "src"));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Compiles src/ into dist/ unless dist/cli/main.js is newer than every file of src/. It runs the
+ * compile step of `npm run build` without its `rm -rf dist`, which would pull dist/codegen from under
+ * the codegen tests running beside these. Test files that build at the same time take turns through
+ * a lock folder, and the later ones then find the build fresh.
+ */
+export async function ensureBuilt(): Promise<void> {
+  const lock = join(
+    tmpdir(),
+    `grpc-audit-cli-build-${Buffer.from(REPO).toString("base64url").slice(-40)}.lock`,
+  );
+  const deadline = Date.now() + BUILD_TIMEOUT_MS;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`another build holds ${lock}; remove it if none runs`);
+      await sleep(200);
+    }
+  }
+  try {
+    if (!isBuilt()) {
+      const tsc = join(REPO, "node_modules/.bin/tsc");
+      await promisify(execFile)(tsc, ["-p", "tsconfig.build.json"], { cwd: REPO }).catch(
+        (error: { code?: unknown; stdout?: string }) => {
+          // Exit code 2: type errors, but every file was emitted. Reporting type errors is the
+          // typecheck's job (`npm test` runs it first); these tests are about what the command does.
+          if (error.code !== 2)
+            throw new Error(`tsc -p tsconfig.build.json failed:\n${error.stdout ?? String(error)}`);
+        },
+      );
+    }
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
+/** What a run of the command did. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `node dist/cli/main.js ...args` in `cwd`, without GRPC_AUDIT_DB from the test's environment. */
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliRun> {
+  return new Promise((resolveRun, reject) => {
+    const child = startCli(args, options);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolveRun({ code, stdout, stderr }));
+  });
+}
+
+/** Starts the command, for tests that talk to it while it runs (tail). */
+export function startCli(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const { GRPC_AUDIT_DB: _ignored, ...env } = process.env;
+  return spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? REPO,
+    env: { ...env, ...options.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** A new empty folder for one test's files. */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "grpc-audit-cli-"));
+}
+
+/** Start of the seeded events: one every 7 minutes from here. */
+export const SEED_T0 = Date.parse("2026-11-20T00:00:00.000Z");
+export const SEED_ACTORS = ["alice", "bob", "carol"] as const;
+export const SEED_OPERATIONS = [
+  "/example.v1.ProjectService/CreateProject",
+  "/example.v1.ProjectService/UpdateProject",
+  "/example.v1.ProjectService/DeleteProject",
+] as const;
+export const SEED_SERVICES = ["projects", "billing"] as const;
+const DECISIONS = ["allowed", "denied", "no_rule", "error"] as const;
+
+/**
+ * `count` events of all four kinds made by the real Recorder, one every 7 minutes from SEED_T0, with
+ * actor, operation, target, service, result and decision varying independently.
+ */
+export function seedEvents(count: number): AuditEvent[] {
+  const memory = createMemoryEmitter({ capacity: count });
+  let n = 0;
+  const now = () => new Date(SEED_T0 + n * 7 * 60_000);
+  const recorders = SEED_SERVICES.map((service) => createRecorder({ service, emitters: [memory], now }));
+  for (; n < count; n++) {
+    const recorder = recorders[(n >> 2) % 2] as (typeof recorders)[number];
+    const context = {
+      operation: SEED_OPERATIONS[n % 3] as string,
+      actor: { id: SEED_ACTORS[n % 3 === 0 ? (n >> 1) % 3 : n % 3] as string },
+      requestId: `req-${n}`,
+      result: { success: n % 5 !== 0, code: n % 5 === 0 ? 7 : 0 },
+    };
+    const project = `p-${n % 4}`;
+    if (n % 4 === 0) recorder.recordAuthnResult({ ...context, method: "jwt", success: true });
+    if (n % 4 === 1) {
+      const decision = DECISIONS[(n >> 2) % 4] as (typeof DECISIONS)[number];
+      recorder.recordAuthzDecision({
+        ...context,
+        relation: "editor",
+        objectType: "project",
+        objectId: project,
+        decision,
+      });
+    }
+    if (n % 4 === 2) {
+      recorder.recordTupleChange({
+        ...context,
+        tuples: [{ operation: "write", user: "user:bob", relation: "viewer", object: `project:${project}` }],
+      });
+    }
+    if (n % 4 === 3) {
+      recorder.recordResourceMutation({
+        ...context,
+        mutation: "update",
+        resourceType: n % 8 === 3 ? "project" : "member",
+        resourceId: project,
+      });
+    }
+  }
+  return [...memory.events];
+}
