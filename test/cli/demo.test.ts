@@ -1,11 +1,15 @@
+import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { credentials, Metadata } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventToJson } from "../../src/event/serialize.js";
+import { ProjectServiceClient } from "../../src/gen/example/v1/projects.js";
 import { AuthzDecision, EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { openAuditStore } from "../../src/store/audit-store.js";
 import { type OpenFgaStandIn, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
-import { BUILD_TIMEOUT_MS, type CliRun, ensureBuilt, runCli, tempDir } from "./helpers.js";
+import { BUILD_TIMEOUT_MS, type CliRun, ensureBuilt, runCli, startCli, tempDir } from "./helpers.js";
 
 /** Every event in the store, oldest first. */
 function storedEvents(db: string) {
@@ -131,6 +135,46 @@ describe("grpc-audit demo", () => {
     expect(failed.stderr).toBe(
       `error: audit store ${path}: Cannot open database because the directory does not exist\n`,
     );
+  });
+});
+
+describe("grpc-audit demo --serve", () => {
+  beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
+
+  it("keeps serving after the script, records the user's own calls, and stops on SIGINT", async () => {
+    const dir = tempDir();
+    const db = join(dir, "serve.db");
+    const child = startCli(["demo", "--serve", "--db", db, "--log", join(dir, "serve.ndjson")], { cwd: dir });
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    const closed = once(child, "close");
+    for (let waited = 0; !/export TOKEN=\S+\n/.test(stdout); waited += 20) {
+      if (waited > 15_000) throw new Error(`the demo never started serving: ${stdout}`);
+      await sleep(20);
+    }
+    const port = /Serving on 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1];
+    const token = /export TOKEN=(\S+)/.exec(stdout)?.[1];
+    const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+    const metadata = new Metadata();
+    metadata.set("authorization", `Bearer ${token}`);
+    const project = await new Promise((resolve, reject) =>
+      client.createProject({ name: "zeus" }, metadata, (error, response) =>
+        error ? reject(error) : resolve(response),
+      ),
+    );
+    client.close();
+    expect(project).toStrictEqual({ id: "p-2", name: "zeus", ownerId: "alice" });
+    child.kill("SIGINT");
+    expect(await closed).toStrictEqual([0, null]);
+    // Closing flushed the delivery pipeline: the call's events are in the store.
+    expect(summary(db).slice(SCRIPT.length)).toStrictEqual([
+      [EventType.EVENT_TYPE_AUTHN_RESULT, "alice", "CreateProject", "OK"],
+      [EventType.EVENT_TYPE_AUTHZ_DECISION, "alice", "CreateProject", "OK"],
+      [EventType.EVENT_TYPE_TUPLE_CHANGED, "alice", "CreateProject", "OK"],
+      [EventType.EVENT_TYPE_RESOURCE_MUTATION, "alice", "CreateProject", "OK"],
+    ]);
   });
 });
 
