@@ -45,17 +45,25 @@ export class TimeoutError extends Error {
   override name = "TimeoutError";
 }
 
+/** Options of `withTimeout`. */
+interface TimeoutOptions {
+  /** Aborted with the TimeoutError when time runs out; an abort by someone else rejects at once. */
+  controller?: AbortController;
+  message?: () => string;
+  /**
+   * Keep the process alive until the time is up: for waits a caller awaits (flush, close), which
+   * must settle. Background waits (a sink write) do not. Default: false.
+   */
+  keepAlive?: boolean;
+}
+
 /**
- * Settles like `promise`, or rejects with a TimeoutError after `ms` (aborting `controller` with it),
- * or with the abort reason as soon as `controller` is aborted by someone else.
+ * Settles like `promise`, or rejects with a TimeoutError after `ms` (aborting the controller with it),
+ * or with the abort reason as soon as the controller is aborted by someone else.
  * @internal
  */
-export function withTimeout<T>(
-  promise: Promise<T>,
-  ms: number,
-  controller?: AbortController,
-  message = () => `timed out after ${ms} ms`,
-): Promise<T> {
+export function withTimeout<T>(promise: Promise<T>, ms: number, options: TimeoutOptions = {}): Promise<T> {
+  const { controller, message = () => `timed out after ${ms} ms`, keepAlive = false } = options;
   return new Promise<T>((resolve, reject) => {
     const signal = controller?.signal;
     const onAbort = () => settle(() => reject(signal?.reason));
@@ -67,7 +75,7 @@ export function withTimeout<T>(
       },
       Math.max(0, ms),
     );
-    timer.unref();
+    if (!keepAlive) timer.unref();
     function settle(action: () => void) {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
