@@ -3,6 +3,7 @@
  */
 export * from "./authn/index.js";
 export * from "./authz/index.js";
+export * from "./brokers/index.js";
 export * from "./emitters/index.js";
 export { AuditConfigError, AuditEmitError, AuditError, AuditInputError } from "./errors/index.js";
 export * from "./event/index.js";
