@@ -56,19 +56,17 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const startedAt = new Date();
   const demo = await startDemo(options);
   try {
-    print("grpc-audit demo");
     print(
-      formatTable(
-        ["part", "what"],
-        [
-          ["server", `example.v1.ProjectService on 127.0.0.1:${demo.port}, createAuditInterceptors`],
-          ["authn", "JWT (RS256 key pair generated for this run)"],
-          ["authz", demo.tuples.description],
-          ["rules", "auditRules and authzRules generated from proto/example/v1/projects.proto"],
-          ["records", `${options.db} (audit store, via the delivery pipeline) and ${options.log} (pino)`],
-        ],
-      ),
+      `grpc-audit demo: example.v1.ProjectService on 127.0.0.1:${demo.port}, with createAuditInterceptors`,
     );
+    for (const [part, what] of [
+      ["authn", "JWT (RS256 key pair generated for this run)"],
+      ["authz", demo.tuples.description],
+      ["rules", "auditRules and authzRules generated from proto/example/v1/projects.proto"],
+      ["records", `${options.db} (audit store, via the delivery pipeline) and ${options.log} (pino)`],
+    ]) {
+      print(`  ${part.padEnd(8)} ${what}`);
+    }
     const client = new ProjectServiceClient(`127.0.0.1:${demo.port}`, credentials.createInsecure());
     const steps = await runScript(client, demo.identity).finally(() => client.close());
     print("\nThe scripted client made these calls:");
