@@ -9,7 +9,8 @@ import { KIND_NAMES } from "./event-bytes.js";
  * event handed to `emit` is accepted, dropped at once ("too_large", "queue_full", "parked_full",
  * "spool_full", "closed") or failed ("fail-rpc", an event that cannot be encoded). An accepted event
  * later ends up delivered, spooled, or dropped too ("queue_full" when evicted by "drop-oldest",
- * "block_timeout", "close_timeout", "spool_full" when close finds the spool full, "spool_corrupt").
+ * "block_timeout", "close_timeout", "spool_full" when close finds the spool full, "spool_error" when
+ * close cannot commit, "spool_corrupt" for a spooled event that cannot be decoded).
  */
 export interface DeliveryStats extends EmitterStats {
   /** Events emit took. */
@@ -67,6 +68,7 @@ const REASONS: Readonly<Record<string, string>> = {
   block_timeout: "no queue space within block.timeoutMs",
   spool_full: "the spool is full",
   spool_corrupt: "a spooled event could not be decoded",
+  spool_error: "the spool could not commit it when closing",
   close_timeout: "close() timed out before the event was delivered",
 };
 

@@ -10,7 +10,7 @@ import {
 } from "../../../src/emitters/delivery/index.js";
 import { AuditConfigError, AuditEmitError } from "../../../src/errors/index.js";
 import { createFakeSink, type FakeSink, until } from "../../helpers/fake-sink.js";
-import { errorCollector, eventSize, ids, numberedEvent, numberedEvents, tempDir } from "./helpers.js";
+import { errorCollector, eventSize, id, ids, numberedEvent, numberedEvents, tempDir } from "./helpers.js";
 
 let dir: string;
 let spoolPath: string;
@@ -136,6 +136,28 @@ describe("spool replay", () => {
     expect(sink.receivedIds()).toStrictEqual([...ids(1, 4), ...ids(3, 6)]);
     expect(spoolRows()).toStrictEqual([]);
     expect(emitter.stats()).toMatchObject({ delivered: 6, replayed: 6, retried: 1 });
+  });
+
+  it("drops and counts a spooled row that cannot be decoded, and delivers the others", async () => {
+    await leaveInSpool(3);
+    const db = new Database(spoolPath);
+    db.prepare("UPDATE spool SET bytes = ? WHERE id = 2").run(Buffer.from([0xff, 0xff, 0xff]));
+    db.close();
+    const { errors, onError } = errorCollector();
+    const sink = createFakeSink();
+    const emitter = create(sink, { onError });
+
+    await until(() => emitter.stats().spoolEvents === 0 && emitter.stats().delivered === 2);
+
+    expect(sink.receivedIds()).toStrictEqual([id(1), id(3)]);
+    expect(emitter.stats()).toMatchObject({
+      dropped: { spool_corrupt: 1 },
+      droppedByKind: { "authz.decision": 1 },
+    });
+    expect(errors).toStrictEqual([
+      new AuditEmitError("fake", "dropped 1 event (spool_corrupt): a spooled event could not be decoded"),
+    ]);
+    expect(spoolRows()).toStrictEqual([]);
   });
 
   it("keeps new events behind the spooled ones", async () => {
