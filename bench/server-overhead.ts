@@ -5,20 +5,39 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { newSigningKey, signToken } from "../test/helpers/jwt.js";
+import { startOpenFgaStandIn } from "../test/helpers/openfga-stand-in.js";
 import { median, spread, writeResults } from "./results.js";
 import type { LoadResult } from "./server-overhead/load.js";
+import type { FullChainSetup } from "./server-overhead/server.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const VARIANTS = (process.env.BENCH_VARIANTS ?? "baseline,pass-through,audit+noop,audit+log").split(",");
+const VARIANTS = (process.env.BENCH_VARIANTS ?? "baseline,pass-through,audit+noop,audit+log,full").split(",");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
 const IN_FLIGHT = 64;
 
 type Message = Record<string, unknown>;
 
+// The full chain: an RS256 key whose JWKS the server trusts, a token for the load client, and the
+// OpenFGA stand-in (in this process, so its CPU is not counted as the server's) holding the tuple.
+const key = await newSigningKey("bench", "RS256");
+const token = await signToken(key, { sub: "alice", exp: Math.floor(Date.now() / 1000) + 3600 });
+const standIn = await startOpenFgaStandIn({
+  tuples: [{ user: "user:alice", relation: "editor", object: "project:p-1" }],
+});
+const fullSetup: FullChainSetup = {
+  jwks: key.jwks,
+  openFgaUrl: standIn.url,
+  storeId: standIn.storeId,
+  modelId: standIn.modelId,
+};
+
 function start(script: string, args: string[] = []) {
   const child: ChildProcess = fork(join(here, "server-overhead", script.replace(/\.ts$/, ".js")), args, {
-    execArgv: [],
+    env: { ...process.env, BENCH_FULL: JSON.stringify(fullSetup) },
+    // BENCH_EXEC_ARGV="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server and client processes.
+    execArgv: process.env.BENCH_EXEC_ARGV?.split(" ") ?? [],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const next = <T extends Message>(key: string) =>
@@ -51,7 +70,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const server = servers[variant];
     if (server === undefined) throw new Error(`no server for ${variant}`);
     load.child.send({
-      run: { port: server.port, inFlight: IN_FLIGHT, durationMs: DURATION_MS, warmupMs: 500 },
+      run: { port: server.port, inFlight: IN_FLIGHT, durationMs: DURATION_MS, warmupMs: 500, token },
     });
     await load.next("measuring");
     server.child.send("cpu-start");
@@ -95,3 +114,5 @@ writeResults("server-overhead", {
   raw: rounds,
 });
 for (const { child } of [...Object.values(servers), load]) child.send("exit");
+console.log("OpenFGA stand-in requests:", JSON.stringify(standIn.counts));
+await standIn.close();

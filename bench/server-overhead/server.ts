@@ -4,12 +4,30 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
+import { OpenFgaClient } from "@openfga/sdk";
+import type { JSONWebKeySet } from "jose";
 import { ProjectServiceService, type UpdateProjectRequest } from "../../src/gen/example/v1/projects.js";
-import { auditRules } from "../../src/gen/example/v1/projects_audit.js";
-import { createLogEmitter, createNoopEmitter, createRecorder, type Emitter } from "../../src/index.js";
+import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
+import {
+  createJwtAuthenticator,
+  createLogEmitter,
+  createNoopEmitter,
+  createRecorder,
+  type Emitter,
+} from "../../src/index.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
+import { createOpenFgaAuthorizer } from "../../src/openfga/index.js";
+import { AUDIENCE, ISSUER } from "../../test/helpers/jwt.js";
 
-export type Variant = "baseline" | "pass-through" | "audit+noop" | "audit+log";
+export type Variant = "baseline" | "pass-through" | "audit+noop" | "audit+log" | "full";
+
+/** What the "full" variant needs from the orchestrator (passed as JSON in BENCH_FULL). */
+export interface FullChainSetup {
+  jwks: JSONWebKeySet;
+  openFgaUrl: string;
+  storeId: string;
+  modelId: string;
+}
 
 const variant = process.argv[2] as Variant;
 
@@ -17,6 +35,33 @@ function audited(emitter: Emitter): ServerInterceptor[] {
   return createAuditInterceptors({
     recorder: createRecorder({ service: "bench", emitters: [emitter] }),
     rules: auditRules,
+  });
+}
+
+/** JWT authn (RS256, verification cache), OpenFGA authz with decision cache, mutation rule, log to a file. */
+function fullChain(): ServerInterceptor[] {
+  const setup = JSON.parse(process.env.BENCH_FULL ?? "{}") as FullChainSetup;
+  const client = new OpenFgaClient({
+    apiUrl: setup.openFgaUrl,
+    storeId: setup.storeId,
+    authorizationModelId: setup.modelId,
+    retryParams: { maxRetry: 0, minWaitInMs: 10 },
+  });
+  const file = join(mkdtempSync(join(tmpdir(), "grpc-audit-bench-")), "audit.ndjson");
+  return createAuditInterceptors({
+    recorder: createRecorder({ service: "bench", emitters: [createLogEmitter({ destination: file })] }),
+    rules: auditRules,
+    authn: {
+      authenticators: [
+        createJwtAuthenticator({
+          jwks: setup.jwks,
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          algorithms: ["RS256"],
+        }),
+      ],
+    },
+    authz: { authorizer: createOpenFgaAuthorizer({ client, cache: { ttlMs: 60_000 } }), rules: authzRules },
   });
 }
 
@@ -32,6 +77,8 @@ function interceptorsFor(name: Variant): ServerInterceptor[] {
       const file = join(mkdtempSync(join(tmpdir(), "grpc-audit-bench-")), "audit.ndjson");
       return audited(createLogEmitter({ destination: file }));
     }
+    case "full":
+      return fullChain();
   }
 }
 

@@ -17,7 +17,8 @@ export interface LogEmitterOptions {
   destination?: string | number | DestinationStream;
   /**
    * For a path or descriptor destination: write synchronously. Default false: writes are buffered and
-   * written asynchronously, and `flush()`/`close()` write out the buffer synchronously before resolving.
+   * written asynchronously in 8 KiB chunks (at least every 250 ms), and `flush()`/`close()` write out the
+   * buffer synchronously before resolving.
    * A failed asynchronous write may lose every line buffered with it and counts as one failure; choose
    * true for exact per-event failure counts.
    */
@@ -155,7 +156,15 @@ function resolveLogger(
   }
   if (typeof destination === "string" || typeof destination === "number") {
     if (destination === "") throw new AuditConfigError("log emitter: `destination` must not be empty");
-    const ownedStream = pino.destination({ dest: destination, sync: options.sync ?? false, mkdir: true });
+    const sync = options.sync ?? false;
+    const ownedStream = pino.destination({
+      dest: destination,
+      sync,
+      mkdir: true,
+      // Asynchronous mode gathers 8 KiB before a write (flushed every 250 ms and on flush()/close()):
+      // one write per line cost ~100 µs of thread-pool CPU per event on a busy server (bench/).
+      ...(sync ? {} : { minLength: 8192, periodicFlush: 250 }),
+    });
     return {
       logger: pino({ level }, ownedStream),
       stream: ownedStream,
