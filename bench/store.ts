@@ -18,7 +18,7 @@ import type { AuditQuery } from "../src/store/query.js";
 import { median, writeResults } from "./results.js";
 
 const EVENTS = Number(process.env.BENCH_STORE_EVENTS ?? 1_000_000);
-const BATCH = 5000;
+const BATCH = Number(process.env.BENCH_STORE_BATCH ?? 20_000);
 const ACTORS = 1000;
 const T0 = Date.parse("2026-11-01T00:00:00Z");
 
