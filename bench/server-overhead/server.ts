@@ -1,5 +1,6 @@
 // One benchmark server process: serves example.v1.ProjectService/UpdateProject with the interceptor
 // variant named in argv[2], and reports its CPU usage to the orchestrator over IPC.
+import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,7 +20,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createOpenFgaAuthorizer } from "../../src/openfga/index.js";
 import { AUDIENCE, ISSUER } from "../../test/helpers/jwt.js";
 
-export type Variant = "baseline" | "pass-through" | "audit+noop" | "audit+log" | "full";
+export type Variant = "baseline" | "pass-through" | "als-only" | "audit+noop" | "audit+log" | "full";
 
 /** What the "full" variant needs from the orchestrator (passed as JSON in BENCH_FULL). */
 export interface FullChainSetup {
@@ -71,6 +72,21 @@ function interceptorsFor(name: Variant): ServerInterceptor[] {
       return [];
     case "pass-through":
       return [(_method, call) => new ServerInterceptingCall(call)];
+    case "als-only": {
+      // Only what the audit scope costs by itself: an AsyncLocalStorage run around each inbound event.
+      const als = new AsyncLocalStorage<object>();
+      return [
+        (_method, call) =>
+          new ServerInterceptingCall(call, {
+            start: (next) =>
+              next({
+                onReceiveMetadata: (metadata, nextMetadata) => als.run({}, () => nextMetadata(metadata)),
+                onReceiveMessage: (message, nextMessage) => als.run({}, () => nextMessage(message)),
+                onReceiveHalfClose: (nextHalfClose) => als.run({}, nextHalfClose),
+              }),
+          }),
+      ];
+    }
     case "audit+noop":
       return audited(createNoopEmitter());
     case "audit+log": {
