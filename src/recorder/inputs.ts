@@ -91,10 +91,13 @@ type Check = (input: Record<string, unknown>) => string | undefined;
 
 const CONTEXT_STRINGS = ["operation", "traceId", "spanId", "requestId", "peer"] as const;
 
-/** Returns what is wrong with a record call's input, or undefined when it can become an event. */
+/**
+ * Returns what is wrong with a record call's input, or undefined when it can become an event.
+ * `checks` is one of the *_CHECKS lists below, which already end with the shared context checks.
+ */
 export function inputProblem(input: unknown, checks: readonly Check[]): string | undefined {
   if (typeof input !== "object" || input === null) return "input must be an object";
-  return inputProblemOf(input, [...checks, checkContext]);
+  return inputProblemOf(input, checks);
 }
 
 export const str =
@@ -124,7 +127,7 @@ export const oneOf =
     return `${field} must be one of ${Object.keys(allowed).join(", ")}, got ${describe(value)}`;
   };
 
-export const AUTHN_CHECKS: readonly Check[] = [
+export const AUTHN_CHECKS: readonly Check[] = withContext([
   str("method", { nonEmpty: true }),
   bool("success"),
   oneOf("failureReason", AUTHN_FAILURE_REASONS, { optional: true }),
@@ -132,19 +135,25 @@ export const AUTHN_CHECKS: readonly Check[] = [
     input.success === false && input.failureReason === undefined
       ? "failureReason is required when success is false"
       : undefined,
-];
+]);
 
-export const AUTHZ_CHECKS: readonly Check[] = [
+// A method without a rule has no relation or object type to name: they may be empty for NO_RULE only.
+const unlessNoRule = (field: string): Check => {
+  const named = str(field, { nonEmpty: true });
+  const any = str(field);
+  return (input) => (input.decision === "no_rule" ? any(input) : named(input));
+};
+
+export const AUTHZ_CHECKS: readonly Check[] = withContext([
   oneOf("decision", AUTHZ_DECISIONS),
-  // A method without a rule has no relation or object type to name.
-  (input) => str("relation", { nonEmpty: input.decision !== "no_rule" })(input),
-  (input) => str("objectType", { nonEmpty: input.decision !== "no_rule" })(input),
+  unlessNoRule("relation"),
+  unlessNoRule("objectType"),
   str("objectId"),
   bool("cacheHit", { optional: true }),
   str("errorReason", { optional: true }),
   str("storeId", { optional: true }),
   str("modelId", { optional: true }),
-];
+]);
 
 const tupleItem: readonly Check[] = [
   oneOf("operation", TUPLE_OPERATIONS),
@@ -155,7 +164,7 @@ const tupleItem: readonly Check[] = [
   str("errorReason", { optional: true }),
 ];
 
-export const TUPLE_CHECKS: readonly Check[] = [
+export const TUPLE_CHECKS: readonly Check[] = withContext([
   (input) => {
     const tuples = input.tuples;
     if (!Array.isArray(tuples) || tuples.length === 0) return "tuples must be a non-empty array";
@@ -167,37 +176,41 @@ export const TUPLE_CHECKS: readonly Check[] = [
   },
   str("storeId", { optional: true }),
   str("modelId", { optional: true }),
-];
+]);
 
-export const MUTATION_CHECKS: readonly Check[] = [
+export const MUTATION_CHECKS: readonly Check[] = withContext([
   oneOf("mutation", MUTATION_TYPES),
   str("resourceType", { nonEmpty: true }),
   str("resourceId"),
-];
+]);
+
+// Built once: record calls run on the RPC path, so no check list is allocated per call.
+const CONTEXT_STRING_CHECKS = CONTEXT_STRINGS.map((field) => str(field, { optional: true }));
+const ACTOR_CHECKS = [str("id", { nonEmpty: true }), oneOf("type", ACTOR_TYPES, { optional: true })];
+const TARGET_CHECKS = [str("type", { nonEmpty: true }), str("id"), str("name", { optional: true })];
+const RESULT_CHECKS = [bool("success"), str("message", { optional: true })];
+
+/** A record method's checks followed by the checks of the context fields every record call may set. */
+function withContext(checks: readonly Check[]): readonly Check[] {
+  return [...checks, checkContext];
+}
 
 function checkContext(input: Record<string, unknown>): string | undefined {
-  for (const field of CONTEXT_STRINGS) {
-    const problem = str(field, { optional: true })(input);
+  for (const check of CONTEXT_STRING_CHECKS) {
+    const problem = check(input);
     if (problem !== undefined) return problem;
   }
   const { actor, target, result, durationMs, occurredAt } = input;
   if (actor !== undefined) {
-    const problem = inputProblemOf(actor, [
-      str("id", { nonEmpty: true }),
-      oneOf("type", ACTOR_TYPES, { optional: true }),
-    ]);
+    const problem = inputProblemOf(actor, ACTOR_CHECKS);
     if (problem !== undefined) return `actor.${problem}`;
   }
   if (target !== undefined) {
-    const problem = inputProblemOf(target, [
-      str("type", { nonEmpty: true }),
-      str("id"),
-      str("name", { optional: true }),
-    ]);
+    const problem = inputProblemOf(target, TARGET_CHECKS);
     if (problem !== undefined) return `target.${problem}`;
   }
   if (result !== undefined) {
-    const problem = inputProblemOf(result, [bool("success"), str("message", { optional: true })]);
+    const problem = inputProblemOf(result, RESULT_CHECKS);
     if (problem !== undefined) return `result.${problem}`;
   }
   if (

@@ -1,9 +1,10 @@
 import BetterSqlite3, { type Database } from "better-sqlite3";
 import type { EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
+import { AUTHZ_DECISIONS } from "../event/builders.js";
 import { eventKind } from "../event/kinds.js";
 import { decodeEvent, encodeEvent } from "../event/serialize.js";
-import { type AuditEvent, AuthzDecision } from "../gen/grpcaudit/v1/event.js";
+import type { AuditEvent, AuthzDecision } from "../gen/grpcaudit/v1/event.js";
 import {
   type AuditQuery,
   type AuditStats,
@@ -56,17 +57,13 @@ export interface AuditStore {
   close(): void;
 }
 
-const DECISION_NAMES: Readonly<Record<AuthzDecision, string>> = {
-  [AuthzDecision.AUTHZ_DECISION_UNSPECIFIED]: "",
-  [AuthzDecision.AUTHZ_DECISION_ALLOWED]: "allowed",
-  [AuthzDecision.AUTHZ_DECISION_DENIED]: "denied",
-  [AuthzDecision.AUTHZ_DECISION_NO_RULE]: "no_rule",
-  [AuthzDecision.AUTHZ_DECISION_ERROR]: "error",
-  [AuthzDecision.UNRECOGNIZED]: "",
-};
+/** The TypeScript outcome name ("denied", ...) of each proto decision: the store's `decision` column. */
+const DECISION_NAMES: ReadonlyMap<AuthzDecision, string> = new Map(
+  Object.entries(AUTHZ_DECISIONS).map(([name, decision]) => [decision, name]),
+);
 
 function decisionOf(event: AuditEvent): string {
-  return event.detail?.$case === "authz" ? (DECISION_NAMES[event.detail.value.decision] ?? "") : "";
+  return event.detail?.$case === "authz" ? (DECISION_NAMES.get(event.detail.value.decision) ?? "") : "";
 }
 
 /**
