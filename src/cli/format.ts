@@ -10,7 +10,7 @@ type EventColumn = (typeof EVENT_COLUMNS)[number];
 export const TAIL_WIDTHS: readonly number[] = [24, 17, 10, 13, 14, 27, 0];
 
 /** One line of facts per event, for people: the columns of `formatEventTable`. */
-export function eventRow(event: AuditEvent): Record<EventColumn, string> {
+function eventRow(event: AuditEvent): Record<EventColumn, string> {
   const { type = "", id = "" } = event.target ?? {};
   const target = type === "" && id === "" ? "" : `${type}:${id}`;
   const result =
@@ -47,7 +47,7 @@ export function formatLine(cells: readonly string[], widths: readonly number[]):
 }
 
 /** The widths that fit every cell of each column. */
-export function columnWidths(header: readonly string[], rows: readonly (readonly string[])[]): number[] {
+function columnWidths(header: readonly string[], rows: readonly (readonly string[])[]): number[] {
   return header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
 }
 

@@ -19,7 +19,7 @@ export function dbOption(): Option {
  * turns every reason it cannot into a CliError: missing file, better-sqlite3 not installed, a file
  * that is locked, corrupt or not an audit store.
  */
-export async function openExistingStore(path: string, options: { readonly: boolean }): Promise<AuditStore> {
+async function openExistingStore(path: string, options: { readonly: boolean }): Promise<AuditStore> {
   if (!existsSync(path)) {
     throw new CliError(`no audit database at ${path}; run \`grpc-audit demo\` or pass --db`, EXIT_FAILURE);
   }

@@ -100,7 +100,7 @@ export function inputProblem(input: unknown, checks: readonly Check[]): string |
   return inputProblemOf(input, checks);
 }
 
-export const str =
+const str =
   (field: string, options: { optional?: boolean; nonEmpty?: boolean } = {}): Check =>
   (input) => {
     const value = input[field];
@@ -110,7 +110,7 @@ export const str =
     return undefined;
   };
 
-export const bool =
+const bool =
   (field: string, options: { optional?: boolean } = {}): Check =>
   (input) => {
     const value = input[field];
@@ -118,7 +118,7 @@ export const bool =
     return typeof value === "boolean" ? undefined : `${field} must be a boolean, got ${describe(value)}`;
   };
 
-export const oneOf =
+const oneOf =
   (field: string, allowed: Readonly<Record<string, unknown>>, options: { optional?: boolean } = {}): Check =>
   (input) => {
     const value = input[field];

@@ -193,11 +193,6 @@ export class DeliveryState {
   }
 }
 
-/** Dotted kind name of a kind index. @internal */
-export function kindName(kind: number | undefined): string {
-  return KIND_NAMES[kind ?? 0] ?? "unspecified";
-}
-
 function openSpool(options: ResolvedDeliveryOptions): Spool | undefined {
   const config = options.spool;
   if (config === undefined) return undefined;
