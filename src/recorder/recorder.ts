@@ -22,16 +22,15 @@ import { newEventId } from "../event/ids.js";
 import { EVENT_KIND, type EventKind } from "../event/kinds.js";
 import { type AuditEvent, AuthnFailureReason, EventType } from "../gen/grpcaudit/v1/event.js";
 import {
-  AUTHN_CHECKS,
-  AUTHZ_CHECKS,
   type AuthnResultInput,
   type AuthzDecisionInput,
-  inputProblem,
-  MUTATION_CHECKS,
+  authnInputProblem,
+  authzInputProblem,
+  mutationInputProblem,
   type RecordContext,
   type ResourceMutationInput,
-  TUPLE_CHECKS,
   type TupleChangeInput,
+  tupleInputProblem,
 } from "./inputs.js";
 import { authnAttemptToInput, authzCheckToInput } from "./observers.js";
 import { currentAuditScope } from "./scope.js";
@@ -172,7 +171,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const recorder: Recorder = {
     service,
     recordAuthnResult(input) {
-      const problem = inputProblem(input, AUTHN_CHECKS);
+      const problem = authnInputProblem(input);
       if (problem !== undefined) return refuse("recordAuthnResult", problem);
       const reason = input.success
         ? AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED
@@ -191,7 +190,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       );
     },
     recordAuthzDecision(input) {
-      const problem = inputProblem(input, AUTHZ_CHECKS);
+      const problem = authzInputProblem(input);
       if (problem !== undefined) return refuse("recordAuthzDecision", problem);
       const errorReason = input.errorReason ?? "";
       return emit(
@@ -219,7 +218,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       );
     },
     recordTupleChange(input) {
-      const problem = inputProblem(input, TUPLE_CHECKS);
+      const problem = tupleInputProblem(input);
       if (problem !== undefined) return refuse("recordTupleChange", problem);
       const callSucceeded = input.result?.success ?? true;
       const tuples = input.tuples.map((tuple) => ({
@@ -242,7 +241,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       );
     },
     recordResourceMutation(input) {
-      const problem = inputProblem(input, MUTATION_CHECKS);
+      const problem = mutationInputProblem(input);
       if (problem !== undefined) return refuse("recordResourceMutation", problem);
       return emit(
         EVENT_KIND.RESOURCE_MUTATION,
