@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeEvent, encodeEvent, eventFromJson, eventToJson } from "../../src/event/serialize.js";
+import { sampleEvent } from "../helpers/events.js";
 import { fixedRecorder } from "../helpers/recorder.js";
 
 function eventWithDurationMs(durationMs: number) {
@@ -56,5 +57,21 @@ describe("protobuf binary", () => {
     const bytes = encodeEvent(event);
     expect(decodeEvent(bytes)).toStrictEqual(event);
     expect(() => decodeEvent(bytes.subarray(0, bytes.length - 3))).toThrow();
+  });
+
+  it("gives each event its own bytes although one writer encodes them all", () => {
+    const first = encodeEvent(sampleEvent({ kind: "authz" }));
+    const copy = Uint8Array.from(first);
+    const second = encodeEvent(sampleEvent({ kind: "tupleChange" }));
+    expect(first).toStrictEqual(copy);
+    expect(decodeEvent(second)).toStrictEqual(sampleEvent({ kind: "tupleChange" }));
+  });
+
+  it("encodes correctly after an encode that threw halfway", () => {
+    // An invalid time throws after the id and type are written; the next event must not carry them.
+    expect(() => encodeEvent(sampleEvent({ occurredAt: new Date(Number.NaN) }))).toThrow();
+    const event = sampleEvent({ kind: "resourceMutation" });
+    expect(encodeEvent(event)).toStrictEqual(encodeEvent(structuredClone(event)));
+    expect(decodeEvent(encodeEvent(event))).toStrictEqual(event);
   });
 });
