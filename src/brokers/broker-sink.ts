@@ -1,4 +1,4 @@
-import type { EventSink } from "../emitters/sink.js";
+import type { EncodedEvent, EventSink, SinkWriteOptions } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
 import { encodeEvent, eventToJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -8,6 +8,7 @@ import {
   type BrokerEncoding,
   type CloudEventsHeaderPrefix,
   eventHeaders,
+  headerFieldsOf,
 } from "./event-headers.js";
 
 /** Options of `createBrokerSink`. */
@@ -66,6 +67,10 @@ const ENCODERS: Readonly<Record<BrokerEncoding, (event: AuditEvent) => Uint8Arra
  * less 1 KiB for headers; with JSON encoding, a tenth of that less 4 KiB, since JSON can take
  * up to ten times the bytes of protobuf, plus field names.
  *
+ * `writeEncoded`, which the delivery pipeline calls, publishes the queued protobuf bytes as the message
+ * value and reads the headers and the default key from them, so no event is decoded; only a
+ * `partitionKey` function or JSON encoding decodes each event. Both write the same messages.
+ *
  * ```ts
  * const sink = createBrokerSink({ broker: createNatsBroker({ servers: "nats://127.0.0.1:4222" }), topic: "audit.events" });
  * await sink.write([event]);
@@ -79,19 +84,33 @@ export function createBrokerSink(options: BrokerSinkOptions): EventSink {
     value: encode(event),
     headers: eventHeaders(event, encoding, cloudEventsPrefix),
   });
+  // Straight from the queued bytes: the value is the bytes when it is protobuf, and the headers and the
+  // default key are read from them; only what needs the whole event decodes it.
+  // (`encoded.event` decodes on access: never destructure it.)
+  const fromEncoded = (encoded: EncodedEvent): BrokerMessage => {
+    if (encoding !== "protobuf") return toMessage(encoded.event);
+    const fields = headerFieldsOf(encoded.bytes);
+    return {
+      key: partitionKey === undefined ? fields.eventId : messageKey(encoded.event, partitionKey),
+      value: encoded.bytes,
+      headers: eventHeaders(fields, encoding, cloudEventsPrefix),
+    };
+  };
+  const publish = <T>(batch: readonly T[], map: (item: T) => BrokerMessage, options?: SinkWriteOptions) => {
+    let messages: BrokerMessage[];
+    try {
+      messages = batch.map(map);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return options?.signal === undefined
+      ? broker.publish(topic, messages)
+      : broker.publish(topic, messages, { signal: options.signal });
+  };
   const sink: EventSink = {
     name: `${broker.name}:${topic}`,
-    write(batch, writeOptions) {
-      let messages: BrokerMessage[];
-      try {
-        messages = batch.map(toMessage);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return writeOptions?.signal === undefined
-        ? broker.publish(topic, messages)
-        : broker.publish(topic, messages, { signal: writeOptions.signal });
-    },
+    write: (batch, writeOptions) => publish(batch, toMessage, writeOptions),
+    writeEncoded: (batch, writeOptions) => publish(batch, fromEncoded, writeOptions),
     close: () => broker.close(),
   };
   const limit = broker.maxMessageBytes;

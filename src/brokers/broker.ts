@@ -29,6 +29,12 @@ export interface Broker {
    * "ce-" for NATS (and HTTP). The broker sink uses it unless told otherwise. Default: "ce_".
    */
   readonly cloudEventsHeaderPrefix?: "ce_" | "ce-";
+  /**
+   * True when the broker takes a `publish` call before the earlier ones settled and still sends the
+   * messages in the order of the calls (the NATS adapter does). The broker emitter then writes several
+   * batches at once by default (`BROKER_DELIVERY_DEFAULTS.maxInFlightBatches`), else one at a time.
+   */
+  readonly publishesInCallOrder?: boolean;
   /** Closes the connection after in-flight publishes settle. */
   close(): Promise<void>;
 }

@@ -25,3 +25,4 @@ export type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } fro
 export { createLogEmitter, type LogEmitterOptions } from "./log-emitter.js";
 export { createMultiEmitter, type MultiEmitterOptions } from "./multi-emitter.js";
 export { createNoopEmitter } from "./noop-emitter.js";
+export type { EncodedEvent, EventSink, SinkWriteOptions } from "./sink.js";

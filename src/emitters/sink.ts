@@ -1,8 +1,33 @@
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 
 /**
+ * One event of a batch as the delivery pipeline holds it: its protobuf bytes, and the decoded event on
+ * demand. A sink that sends protobuf on (a broker) takes the bytes as they are; one that needs the
+ * fields reads `event`, which is decoded on first access and then kept.
+ */
+export interface EncodedEvent {
+  /**
+   * The event as `grpcaudit.v1.AuditEvent` protobuf binary, as `encodeEvent` writes it. It belongs to
+   * the batch and stays unchanged while the batch is written and retried; do not modify it.
+   */
+  readonly bytes: Uint8Array;
+  /** The decoded event (`decodeEvent(bytes)`), decoded on first access. */
+  readonly event: AuditEvent;
+}
+
+/** Options of one sink write. */
+export interface SinkWriteOptions {
+  /** Aborted when the write timed out (`writeTimeoutMs`) or the pipeline was closed: stop waiting. */
+  signal?: AbortSignal;
+}
+
+/**
  * Where a delivery pipeline writes batches: a broker topic, a database, a file. A sink only writes;
  * queueing, batching, retry, overflow and spooling are the pipeline's job (`createDeliveryEmitter`).
+ *
+ * The pipeline writes one batch at a time unless its `maxInFlightBatches` option allows more; then
+ * `write` (or `writeEncoded`) is called again before earlier writes settled, in sequence order, and
+ * the sink should send the batches in the order of the calls.
  */
 export interface EventSink {
   /** Names the sink in stats and errors. */
@@ -12,7 +37,13 @@ export interface EventSink {
    * broker acknowledged it). Rejects when any of it may not have been taken; the pipeline then retries
    * the whole batch, so consumers must de-duplicate by event id (delivery is at-least-once).
    */
-  write(batch: readonly AuditEvent[], options?: { signal?: AbortSignal }): Promise<void>;
+  write(batch: readonly AuditEvent[], options?: SinkWriteOptions): Promise<void>;
+  /**
+   * Optional: the same as `write`, given the events as the pipeline holds them, encoded. When the sink
+   * has it, the pipeline calls it instead of `write`, so a sink that sends protobuf does not decode and
+   * encode every event again. Same contract as `write`: resolve once all of the batch was taken.
+   */
+  writeEncoded?(batch: readonly EncodedEvent[], options?: SinkWriteOptions): Promise<void>;
   /**
    * Largest encoded event the sink can take, in bytes, if it has a limit (a broker's message size).
    * Larger events are refused by the pipeline with a counted reason instead of being retried forever.

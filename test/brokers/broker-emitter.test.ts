@@ -1,9 +1,44 @@
 import { describe, expect, it } from "vitest";
-import { type BrokerEmitterOptions, createBrokerEmitter } from "../../src/brokers/broker-emitter.js";
+import type { Broker, BrokerMessage } from "../../src/brokers/broker.js";
+import {
+  BROKER_DELIVERY_DEFAULTS,
+  type BrokerEmitterOptions,
+  createBrokerEmitter,
+} from "../../src/brokers/broker-emitter.js";
 import { AuditConfigError } from "../../src/errors/index.js";
-import { decodeEvent } from "../../src/event/serialize.js";
+import { decodeEvent, encodeEvent } from "../../src/event/serialize.js";
+import { numberedEvents } from "../emitters/delivery/helpers.js";
 import { sampleEvent, sampleEvents } from "../helpers/events.js";
 import { fakeBroker } from "./fake-broker.js";
+
+/**
+ * A broker whose publishes wait until `release()`; later publishes are acknowledged at once. It says
+ * it keeps concurrent publishes in call order unless `inCallOrder` is false.
+ */
+function holdingBroker(inCallOrder = true): {
+  broker: Broker;
+  calls: (readonly BrokerMessage[])[];
+  release: () => void;
+} {
+  const calls: (readonly BrokerMessage[])[] = [];
+  let released = false;
+  let waiting: (() => void)[] = [];
+  const broker: Broker = {
+    name: "holding",
+    ...(inCallOrder ? { publishesInCallOrder: true } : {}),
+    publish(_topic, messages) {
+      calls.push(messages);
+      return released ? Promise.resolve() : new Promise((resolve) => waiting.push(resolve));
+    },
+    close: async () => {},
+  };
+  const release = () => {
+    released = true;
+    for (const resolve of waiting) resolve();
+    waiting = [];
+  };
+  return { broker, calls, release };
+}
 
 describe("createBrokerEmitter", () => {
   it("delivers emitted events through the pipeline to the broker topic, in order and batched", async () => {
@@ -78,6 +113,43 @@ describe("createBrokerEmitter", () => {
     await emitter.close();
   });
 
+  it(`publishes up to ${BROKER_DELIVERY_DEFAULTS.maxInFlightBatches} batches at once by default to a broker that keeps them in order, each from the queued bytes`, async () => {
+    const { broker, calls, release } = holdingBroker();
+    const emitter = createBrokerEmitter({ broker, topic: "t", delivery: { maxBatchEvents: 1 } });
+    const events = numberedEvents(6);
+
+    for (const event of events) emitter.emit(event);
+    await expect.poll(() => calls.length).toBe(4);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(calls.length).toBe(4);
+    release();
+    await emitter.flush();
+
+    expect(calls.map((messages) => messages.map((m) => decodeEvent(m.value)))).toStrictEqual(
+      events.map((event) => [event]),
+    );
+    expect(calls.flat().map((m) => m.value)).toStrictEqual(events.map(encodeEvent));
+    expect(emitter.stats()).toMatchObject({ delivered: 6, retried: 0 });
+    await emitter.close();
+  });
+
+  it.each([
+    ["with delivery.maxInFlightBatches: 1", true, { maxBatchEvents: 1, maxInFlightBatches: 1 }],
+    ["by default to a broker that may reorder concurrent publishes", false, { maxBatchEvents: 1 }],
+  ])("publishes one batch at a time %s", async (_, inCallOrder, delivery) => {
+    const { broker, calls, release } = holdingBroker(inCallOrder);
+    const emitter = createBrokerEmitter({ broker, topic: "t", delivery });
+
+    for (const event of numberedEvents(3)) emitter.emit(event);
+    await expect.poll(() => calls.length).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(calls.length).toBe(1);
+    release();
+    await emitter.flush();
+    expect(calls.length).toBe(3);
+    await emitter.close();
+  });
+
   it("closes the broker when it is closed", async () => {
     const broker = fakeBroker();
     const emitter = createBrokerEmitter({ broker, topic: "t" });
@@ -95,6 +167,16 @@ describe("createBrokerEmitter", () => {
         "an invalid delivery option",
         { broker, topic: "t", delivery: { maxQueueEvents: -1 } },
         /maxQueueEvents/,
+      ],
+      [
+        "maxInFlightBatches 0",
+        { broker, topic: "t", delivery: { maxInFlightBatches: 0 } },
+        /^delivery emitter: maxInFlightBatches must be a positive integer, got 0$/,
+      ],
+      [
+        "maxInFlightBatches null",
+        { broker, topic: "t", delivery: { maxInFlightBatches: null } },
+        /^delivery emitter: maxInFlightBatches must be a positive integer, got null$/,
       ],
     ];
     for (const [what, options, message] of cases) {

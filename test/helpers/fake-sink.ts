@@ -2,7 +2,8 @@
  * A fake EventSink for delivery tests: it records every write, and can be told to acknowledge, fail,
  * hold writes until the test settles them, or be slow.
  */
-import type { EventSink } from "../../src/emitters/sink.js";
+import type { EncodedEvent, EventSink, SinkWriteOptions } from "../../src/emitters/sink.js";
+import { decodeEvent } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 
 /**
@@ -33,6 +34,8 @@ export interface FakeSink extends EventSink {
   error: Error;
   /** Every batch handed to write, in order, acknowledged or not. */
   readonly attempts: (readonly AuditEvent[])[];
+  /** With `encoded: true`: every batch handed to writeEncoded, as given. */
+  readonly encodedAttempts: (readonly EncodedEvent[])[];
   /** Batches the sink took: acknowledged, or taken by "take-and-fail". */
   readonly received: (readonly AuditEvent[])[];
   /** Writes waiting in "hold" mode, oldest first. */
@@ -49,8 +52,45 @@ export interface FakeSink extends EventSink {
   waitForReceived(count: number, timeoutMs?: number): Promise<void>;
 }
 
-/** Creates a fake sink that acknowledges every write at once until told otherwise. */
-export function createFakeSink(options: { name?: string; maxEventBytes?: number } = {}): FakeSink {
+/**
+ * Creates a fake sink that acknowledges every write at once until told otherwise. With `encoded: true`
+ * it also has `writeEncoded` (which the pipeline then calls instead of `write`): it records the batch
+ * as given in `encodedAttempts`, and decodes the bytes itself for `attempts` and `received`, leaving
+ * each EncodedEvent's own `event` untouched.
+ */
+export function createFakeSink(
+  options: { name?: string; maxEventBytes?: number; encoded?: boolean } = {},
+): FakeSink {
+  const take = async (copy: AuditEvent[], writeOptions: SinkWriteOptions | undefined): Promise<void> => {
+    sink.attempts.push(copy);
+    if (sink.failures > 0) {
+      sink.failures--;
+      throw sink.error;
+    }
+    switch (sink.mode) {
+      case "fail":
+        throw sink.error;
+      case "take-and-fail":
+        sink.received.push(copy);
+        throw sink.error;
+      case "hold":
+        await new Promise<void>((resolve, reject) => {
+          sink.held.push({
+            batch: copy,
+            signal: writeOptions?.signal,
+            resolve: () => {
+              sink.received.push(copy);
+              resolve();
+            },
+            reject,
+          });
+        });
+        return;
+      case "ack":
+        if (sink.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, sink.delayMs));
+        sink.received.push(copy);
+    }
+  };
   const sink: FakeSink = {
     name: options.name ?? "fake",
     ...(options.maxEventBytes === undefined ? {} : { maxEventBytes: options.maxEventBytes }),
@@ -59,40 +99,11 @@ export function createFakeSink(options: { name?: string; maxEventBytes?: number 
     delayMs: 0,
     error: new Error("sink unavailable"),
     attempts: [],
+    encodedAttempts: [],
     received: [],
     held: [],
     closed: 0,
-    async write(batch, writeOptions) {
-      const copy = [...batch];
-      sink.attempts.push(copy);
-      if (sink.failures > 0) {
-        sink.failures--;
-        throw sink.error;
-      }
-      switch (sink.mode) {
-        case "fail":
-          throw sink.error;
-        case "take-and-fail":
-          sink.received.push(copy);
-          throw sink.error;
-        case "hold":
-          await new Promise<void>((resolve, reject) => {
-            sink.held.push({
-              batch: copy,
-              signal: writeOptions?.signal,
-              resolve: () => {
-                sink.received.push(copy);
-                resolve();
-              },
-              reject,
-            });
-          });
-          return;
-        case "ack":
-          if (sink.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, sink.delayMs));
-          sink.received.push(copy);
-      }
-    },
+    write: (batch, writeOptions) => take([...batch], writeOptions),
     async close() {
       sink.closed++;
     },
@@ -114,6 +125,15 @@ export function createFakeSink(options: { name?: string; maxEventBytes?: number 
       });
     },
   };
+  if (options.encoded === true) {
+    sink.writeEncoded = (batch, writeOptions) => {
+      sink.encodedAttempts.push([...batch]);
+      return take(
+        batch.map((encoded) => decodeEvent(encoded.bytes)),
+        writeOptions,
+      );
+    };
+  }
   return sink;
 }
 

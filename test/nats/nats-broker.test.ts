@@ -115,6 +115,17 @@ describe("createNatsBroker against nats-server -js", () => {
     expect(createBrokerSink({ broker, topic }).maxEventBytes).toBe(MAX_PAYLOAD - 1024);
   });
 
+  it("publishes a message of exactly max_payload bytes with its headers", async () => {
+    const { stream, topic } = await freshStream();
+    const broker = await createNatsBroker({ connection: nc });
+    // "NATS/1.0\r\n" + "Nats-Msg-Id: e-3\r\n" + "grpc-audit-event-id: e-3\r\n" + "\r\n" = 56 bytes
+    const value = new Uint8Array(MAX_PAYLOAD - 56);
+    await broker.publish(topic, [{ key: "k3", value, headers: { "grpc-audit-event-id": "e-3" } }]);
+
+    const stored = await readStream(nc, stream);
+    expect(stored.map((m) => m.data.length)).toStrictEqual([MAX_PAYLOAD - 56]);
+  });
+
   it("rejects, naming the likely cause, when no stream captures the subject", async () => {
     const broker = await createNatsBroker({ connection: nc, ackTimeoutMs: 2000 });
     await expect(

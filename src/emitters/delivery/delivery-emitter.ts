@@ -26,9 +26,11 @@ export interface DeliveryEmitter extends Emitter {
  *
  * `emit` encodes the event (its protobuf size is what the byte bounds count) and queues it; a pump
  * writes batches of up to `maxBatchEvents` / `maxBatchBytes`, or whatever is queued after
- * `flushIntervalMs`, one batch at a time so the order is kept. A failed write is retried with
- * exponential backoff and jitter, forever unless a spool takes over or close() gives up. When the
- * queue is full, the overflow policy of the event's kind decides (see OverflowPolicy).
+ * `flushIntervalMs`, in sequence order: one batch at a time, so the order is kept, or up to
+ * `maxInFlightBatches` at once (see that option for the order after a failure). A failed write is
+ * retried with exponential backoff and jitter, forever unless a spool takes over or close() gives
+ * up. When the queue is full, the overflow policy of the event's kind decides (see OverflowPolicy).
+ * A sink with `writeEncoded` gets the queued protobuf bytes, decoded only if it asks.
  *
  * With `spool`, events survive a sink outage and a restart: once a batch has failed for
  * `spoolAfterMs` the queue goes to a SQLite file (group commit every `commitIntervalMs`), which is

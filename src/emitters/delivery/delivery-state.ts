@@ -1,6 +1,6 @@
 import { AuditConfigError, toError } from "../../errors/index.js";
-import type { AuditEvent } from "../../gen/grpcaudit/v1/event.js";
 import { report } from "../emitter.js";
+import type { EncodedEvent } from "../sink.js";
 import { DeliveryCounters, Warnings } from "./delivery-stats.js";
 import { eventIdOf, KIND_NAMES } from "./event-bytes.js";
 import { EventQueue } from "./event-queue.js";
@@ -19,19 +19,21 @@ export interface Parked {
 /** A batch taken from the queue: counted in the memory bounds until acknowledged or spooled. @internal */
 export interface QueueBatch {
   readonly source: "queue";
+  /** Ascending: a batch is taken from the queue's head. */
   readonly seqs: number[];
   readonly kinds: number[];
-  readonly events: AuditEvent[];
+  /** The batch's own copies of the bytes (the queue reuses its storage). */
+  readonly events: EncodedEvent[];
   readonly bytes: number;
 }
 
 /**
- * What the parts of the pipeline share: the bounds, the queue, the parked list, the batch being
+ * What the parts of the pipeline share: the bounds, the queue, the parked list, the batches being
  * written, the spool, the counters.
  *
  * Every accepted event gets a sequence number (`seq`) that is also its row id if it is spooled, so
  * the spool replays in emit order however events got there. An event lives in exactly one place:
- * the queue, the parked list, the batch being written, or the spool.
+ * the queue, the parked list, a batch being written, or the spool.
  * @internal
  */
 export class DeliveryState {
@@ -44,7 +46,11 @@ export class DeliveryState {
   /** Wakes the pump when there is something new to deliver. */
   readonly wakeup = new Wakeup();
   lastSeq: number;
-  inFlight: QueueBatch | undefined;
+  /** Batches taken from the queue and not yet acknowledged or spooled (at most maxInFlightBatches). */
+  readonly inFlight = new Set<QueueBatch>();
+  /** Events and encoded bytes of the batches in `inFlight`. */
+  inFlightEvents = 0;
+  inFlightBytes = 0;
   /** A batch from the queue spent its retry budget: queued events go to the spool until a write succeeds. */
   sinkDown = false;
   /** close() was called: emit refuses. */
@@ -70,12 +76,25 @@ export class DeliveryState {
     this.lastSeq = this.spool?.maxId ?? 0;
   }
 
-  /** True when one more event of `size` bytes fits the memory bounds (the batch being written included). */
+  /** True when one more event of `size` bytes fits the memory bounds (the batches being written included). */
   fits(size: number): boolean {
-    const inFlight = this.inFlight;
-    const events = this.queue.length + (inFlight?.seqs.length ?? 0);
-    const bytes = this.queue.bytes + (inFlight?.bytes ?? 0);
+    const events = this.queue.length + this.inFlightEvents;
+    const bytes = this.queue.bytes + this.inFlightBytes;
     return events < this.options.maxQueueEvents && bytes + size <= this.options.maxQueueBytes;
+  }
+
+  /** A batch taken from the queue is being written: it stays counted in the memory bounds. */
+  addInFlight(batch: QueueBatch): void {
+    this.inFlight.add(batch);
+    this.inFlightEvents += batch.seqs.length;
+    this.inFlightBytes += batch.bytes;
+  }
+
+  /** A batch left memory: acknowledged, or moved to the spool. */
+  removeInFlight(batch: QueueBatch): void {
+    if (!this.inFlight.delete(batch)) return;
+    this.inFlightEvents -= batch.seqs.length;
+    this.inFlightBytes -= batch.bytes;
   }
 
   enqueue(seq: number, kind: number, bytes: Uint8Array): void {
@@ -157,11 +176,15 @@ export class DeliveryState {
     }
   }
 
-  /** Smallest sequence number not yet delivered, committed to the spool or dropped (Infinity when none). */
-  #minUnsettled(): number {
-    let min = Math.min(this.queue.minSeq(), this.parked[0]?.seq ?? Number.POSITIVE_INFINITY);
-    for (const seq of this.inFlight?.seqs ?? []) min = Math.min(min, seq);
-    return Math.min(min, this.spool?.minPendingId() ?? Number.POSITIVE_INFINITY);
+  /** True when every event numbered `seq` or lower was delivered, committed to the spool or dropped. */
+  #settledUpTo(seq: number): boolean {
+    const none = Number.POSITIVE_INFINITY;
+    // Cheap checks first: the queue's head and the oldest in-flight batch are usually the oldest.
+    if ((this.queue.peekSeq() ?? none) <= seq || (this.parked[0]?.seq ?? none) <= seq) return false;
+    for (const batch of this.inFlight) if ((batch.seqs[0] ?? none) <= seq) return false;
+    if ((this.spool?.minPendingId() ?? none) <= seq) return false;
+    // Promoted parked events can queue behind newer ones: only a full scan is sure.
+    return this.queue.minSeq() > seq;
   }
 
   /** Something left the pipeline: re-check the flush and close waiters once, after the current task. */
@@ -176,7 +199,7 @@ export class DeliveryState {
 
   /** Resolves true once every event up to `seq` has left the pipeline, false after `timeoutMs`. */
   waitSettled(seq: number, timeoutMs: number): Promise<boolean> {
-    if (this.#minUnsettled() > seq) return Promise.resolve(true);
+    if (this.#settledUpTo(seq)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const finish = (ok: boolean) => {
         clearTimeout(timer);
@@ -184,7 +207,7 @@ export class DeliveryState {
         resolve(ok);
       };
       const check = () => {
-        if (this.#minUnsettled() > seq) finish(true);
+        if (this.#settledUpTo(seq)) finish(true);
       };
       // Not unref()ed: whoever awaits flush() or close() gets an answer, at the latest after timeoutMs.
       const timer = setTimeout(() => finish(false), timeoutMs);

@@ -25,7 +25,7 @@ export interface DeliveryStats extends EmitterStats {
   spooled: number;
   /** Drops by event kind ("authz.decision", ..., "unspecified"); sums to the same total as `dropped`. */
   droppedByKind: Record<string, number>;
-  /** Events held in memory: queued, or in the batch being written. */
+  /** Events held in memory: queued, or in the batches being written. */
   queueEvents: number;
   /** Encoded bytes of `queueEvents`. */
   queueBytes: number;

@@ -1,6 +1,8 @@
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { EVENT_KIND, type EventKind, eventKind } from "../../event/kinds.js";
-import type { EventType } from "../../gen/grpcaudit/v1/event.js";
+import { decodeEvent } from "../../event/serialize.js";
+import type { AuditEvent, EventType } from "../../gen/grpcaudit/v1/event.js";
+import type { EncodedEvent } from "../sink.js";
 
 /** An event kind, or "unspecified" for an event type this version does not know. */
 export type KindName = EventKind | "unspecified";
@@ -51,4 +53,24 @@ export function eventIdOf(bytes: Uint8Array): string {
     reader.skip(wireType, field);
   }
   return "";
+}
+
+/**
+ * An EncodedEvent whose `event` is decoded on first access and kept, so a sink that only sends the
+ * bytes never pays for decoding.
+ * @internal
+ */
+export class LazyEncodedEvent implements EncodedEvent {
+  readonly bytes: Uint8Array;
+  #event: AuditEvent | undefined;
+
+  constructor(bytes: Uint8Array, event?: AuditEvent) {
+    this.bytes = bytes;
+    this.#event = event;
+  }
+
+  get event(): AuditEvent {
+    this.#event ??= decodeEvent(this.bytes);
+    return this.#event;
+  }
 }

@@ -69,7 +69,7 @@ function accept(state: DeliveryState): "accepted" {
 function evictFor(state: DeliveryState, kind: number, bytes: Uint8Array): EmitOutcome {
   while (!state.fits(bytes.length)) {
     const oldest = state.queue.shift();
-    // Only the batch being written is left: it cannot be taken back, so the new event goes instead.
+    // Only batches being written are left: they cannot be taken back, so the new event goes instead.
     if (oldest === undefined) return state.refuse("queue_full", kind);
     state.lose("queue_full", oldest.kind);
   }

@@ -88,6 +88,17 @@ export interface DeliveryEmitterOptions {
   /** A batch smaller than the limits is written at the latest this long after it started filling. Default: 200. */
   flushIntervalMs?: number;
   /**
+   * Most batches being written at once. With 1 the next batch waits for the sink to acknowledge the
+   * one before it, so the sink takes events in order even when writes fail. With more, batches are
+   * handed to the sink in order without waiting (the sink is called again before earlier writes
+   * settled, and should send in the order of the calls), which keeps a broker's connection busy; each
+   * batch leaves the queue or the spool when it is acknowledged. A batch that fails is retried while
+   * later ones may already have been taken, so after a failure the sink can receive events out of
+   * order. Default: 1 (`createBrokerEmitter`, to a broker that keeps concurrent publishes in order such
+   * as NATS: 4).
+   */
+  maxInFlightBatches?: number;
+  /**
    * Largest encoded event accepted; larger ones are refused at emit ("too_large") and never retried.
    * Default: the sink's `maxEventBytes`, else no limit beyond `maxBatchBytes` and `maxQueueBytes`.
    */
@@ -123,6 +134,7 @@ export const DELIVERY_DEFAULTS = Object.freeze({
   maxBatchEvents: 512,
   maxBatchBytes: 1024 * 1024,
   flushIntervalMs: 200,
+  maxInFlightBatches: 1,
   writeTimeoutMs: 30_000,
   flushTimeoutMs: 30_000,
   closeTimeoutMs: 30_000,
@@ -155,6 +167,7 @@ export interface ResolvedDeliveryOptions {
   readonly maxBatchEvents: number;
   readonly maxBatchBytes: number;
   readonly flushIntervalMs: number;
+  readonly maxInFlightBatches: number;
   /** The effective limit: the smallest of maxEventBytes, the sink's, maxBatchBytes, maxQueueBytes and spool.maxBytes. */
   readonly maxEventBytes: number;
   readonly writeTimeoutMs: number;
@@ -180,6 +193,7 @@ type NumericOption =
   | "maxBatchEvents"
   | "maxBatchBytes"
   | "flushIntervalMs"
+  | "maxInFlightBatches"
   | "writeTimeoutMs"
   | "flushTimeoutMs"
   | "closeTimeoutMs"
@@ -199,7 +213,7 @@ function check(value: unknown, path: string, kind: "count" | "ms" | "factor"): n
         : value >= 1 && Number.isFinite(value));
   if (!ok) {
     const what = { count: "a positive integer", ms: "a number of ms ≥ 0", factor: "a number ≥ 1" }[kind];
-    fail(`${path} must be ${what}, got ${String(value)}`);
+    fail(`${path} must be ${what}, got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
   }
   return value as number;
 }
@@ -247,6 +261,7 @@ export function resolveDeliveryOptions(options: DeliveryEmitterOptions): Resolve
     maxBatchEvents: Math.min(maxBatchEvents, maxQueueEvents),
     maxBatchBytes: Math.min(maxBatchBytes, maxQueueBytes),
     flushIntervalMs: num("flushIntervalMs", "ms"),
+    maxInFlightBatches: num("maxInFlightBatches", "count"),
     maxEventBytes: Math.min(...limits),
     writeTimeoutMs: num("writeTimeoutMs", "count"),
     retry: resolveRetry(options.retry),

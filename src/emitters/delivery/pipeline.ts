@@ -1,5 +1,4 @@
 import { AuditEmitError, toError } from "../../errors/index.js";
-import { encodeEvent } from "../../event/serialize.js";
 import type { AuditEvent } from "../../gen/grpcaudit/v1/event.js";
 import { type EmitOutcome, type FlushReport, type FlushResult, flushReport } from "../emitter.js";
 import { DeliveryState } from "./delivery-state.js";
@@ -80,7 +79,7 @@ export class DeliveryPipeline {
     state.wakeup.wake();
     state.commitTick();
     await state.waitSettled(target, timeoutMs);
-    // Take no new batch, let the one being written finish until the deadline, then abort it.
+    // Take no new batch, let the ones being written finish until the deadline, then abort them.
     this.#pump.finish();
     await withTimeout(this.#pump.done, deadline - Date.now(), { keepAlive: true }).catch(() => {});
     this.#pump.stop();
@@ -108,11 +107,12 @@ export class DeliveryPipeline {
   #keepLeftovers(): void {
     const state = this.#state;
     const left: { seq: number; kind: number; bytes: Uint8Array }[] = [];
-    const inFlight = state.inFlight;
-    state.inFlight = undefined;
-    inFlight?.events.forEach((event, i) => {
-      left.push({ seq: inFlight.seqs[i] ?? 0, kind: inFlight.kinds[i] ?? 0, bytes: encodeEvent(event) });
-    });
+    for (const batch of [...state.inFlight]) {
+      state.removeInFlight(batch);
+      batch.events.forEach((event, i) => {
+        left.push({ seq: batch.seqs[i] ?? 0, kind: batch.kinds[i] ?? 0, bytes: event.bytes });
+      });
+    }
     for (let event = state.queue.shift(); event !== undefined; event = state.queue.shift()) {
       left.push({ seq: event.seq, kind: event.kind, bytes: event.bytes.slice() });
     }
@@ -150,7 +150,7 @@ export class DeliveryPipeline {
   }
 
   stats(): DeliveryStats {
-    const { counters: c, queue, inFlight, parked, spool } = this.#state;
+    const { counters: c, queue, inFlightEvents, inFlightBytes, parked, spool } = this.#state;
     return {
       ...c.snapshot(),
       accepted: c.emitted,
@@ -159,8 +159,8 @@ export class DeliveryPipeline {
       retried: c.retried,
       spooled: c.spooled,
       droppedByKind: { ...c.droppedByKind },
-      queueEvents: queue.length + (inFlight?.seqs.length ?? 0),
-      queueBytes: queue.bytes + (inFlight?.bytes ?? 0),
+      queueEvents: queue.length + inFlightEvents,
+      queueBytes: queue.bytes + inFlightBytes,
       parkedEvents: parked.length,
       spoolEvents: spool === undefined ? 0 : spool.rows + spool.pendingRows,
       spoolBytes: spool?.bytes ?? 0,

@@ -40,7 +40,7 @@ export class Spool {
   readonly #config: SpoolConfig;
   #db!: Database;
   #insert!: Statement<[number, string, string, Uint8Array, number]>;
-  #select!: Statement<[number], { id: number; event_id: string; event_type: string; bytes: Buffer }>;
+  #select!: Statement<[number, number], { id: number; event_id: string; event_type: string; bytes: Buffer }>;
   #delete!: Statement<[number]>;
   #pending: (SpoolRow & { size: number })[] = [];
   #pendingBytes = 0;
@@ -118,12 +118,15 @@ export class Spool {
     return rows.length;
   }
 
-  /** The oldest committed rows: at most `maxRows`, and at most `maxBytes` unless the first alone is larger. */
-  read(maxRows: number, maxBytes: number): SpoolRow[] {
+  /**
+   * The oldest committed rows with an id above `afterId`: at most `maxRows`, and at most `maxBytes`
+   * unless the first alone is larger.
+   */
+  read(maxRows: number, maxBytes: number, afterId = 0): SpoolRow[] {
     if (this.#closed || this.#rows === 0) return [];
     let found: { id: number; event_id: string; event_type: string; bytes: Buffer }[];
     try {
-      found = this.#select.all(maxRows);
+      found = this.#select.all(afterId, maxRows);
     } catch (error) {
       this.#failed("read", error);
       return [];
@@ -187,7 +190,9 @@ export class Spool {
     this.#insert = db.prepare(
       "INSERT INTO spool (id, event_id, event_type, bytes, size) VALUES (?, ?, ?, ?, ?)",
     );
-    this.#select = db.prepare("SELECT id, event_id, event_type, bytes FROM spool ORDER BY id LIMIT ?");
+    this.#select = db.prepare(
+      "SELECT id, event_id, event_type, bytes FROM spool WHERE id > ? ORDER BY id LIMIT ?",
+    );
     this.#delete = db.prepare("DELETE FROM spool WHERE id = ?");
     const totals = db
       .prepare(

@@ -313,6 +313,16 @@ describe("options", () => {
     ["maxQueueEvents", { maxQueueEvents: 0 }, "maxQueueEvents must be a positive integer, got 0"],
     ["maxQueueBytes", { maxQueueBytes: 1.5 }, "maxQueueBytes must be a positive integer, got 1.5"],
     ["flushIntervalMs", { flushIntervalMs: -1 }, "flushIntervalMs must be a number of ms ≥ 0, got -1"],
+    [
+      "maxInFlightBatches",
+      { maxInFlightBatches: 2.5 },
+      "maxInFlightBatches must be a positive integer, got 2.5",
+    ],
+    [
+      "maxInFlightBatches as a string",
+      { maxInFlightBatches: "4" as unknown as number },
+      'maxInFlightBatches must be a positive integer, got "4"',
+    ],
     ["retry.multiplier", { retry: { multiplier: 0.5 } }, "retry.multiplier must be a number ≥ 1, got 0.5"],
     [
       "retry.maxDelayMs",
