@@ -89,7 +89,7 @@ export function createBrokerSink(options: BrokerSinkOptions): EventSink {
   // (`encoded.event` decodes on access: never destructure it.)
   const fromEncoded = (encoded: EncodedEvent): BrokerMessage => {
     if (encoding !== "protobuf") return toMessage(encoded.event);
-    const fields = headerFieldsOf(encoded.bytes);
+    const fields = headerFieldsOf(encoded.bytes, cloudEventsPrefix !== undefined);
     return {
       key: partitionKey === undefined ? fields.eventId : messageKey(encoded.event, partitionKey),
       value: encoded.bytes,

@@ -93,11 +93,12 @@ const TAG = { EVENT_ID: 10, EVENT_TYPE: 16, SCHEMA_VERSION: 24, OCCURRED_AT: 34,
 /**
  * Reads the fields the headers carry out of an encoded AuditEvent, skipping the rest (actor, target,
  * detail), so a queued event needs no full decode to be published. Reads each field as `decodeEvent`
- * does (the last occurrence wins; a field with another wire type is skipped). Throws on bytes that
- * end in the middle of a field.
+ * does (the last occurrence wins; a field with another wire type is skipped). `occurredAt`, which
+ * only the CloudEvents `time` header needs, is read only `withTime`. Throws on bytes that end in the
+ * middle of a field.
  * @internal
  */
-export function headerFieldsOf(bytes: Uint8Array): HeaderFields {
+export function headerFieldsOf(bytes: Uint8Array, withTime = true): HeaderFields {
   const fields: HeaderFields = {
     eventId: "",
     eventType: EventType.EVENT_TYPE_UNSPECIFIED,
@@ -112,7 +113,7 @@ export function headerFieldsOf(bytes: Uint8Array): HeaderFields {
     else if (tag === TAG.EVENT_TYPE) fields.eventType = eventTypeFromJSON(reader.int32());
     else if (tag === TAG.SCHEMA_VERSION) fields.schemaVersion = reader.uint32();
     else if (tag === TAG.SERVICE) fields.service = reader.string();
-    else if (tag === TAG.OCCURRED_AT) {
+    else if (tag === TAG.OCCURRED_AT && withTime) {
       // The same conversion as the generated decoder's fromTimestamp.
       const { seconds, nanos } = Timestamp.decode(reader, reader.uint32());
       fields.occurredAt = new Date((seconds || 0) * 1_000 + (nanos || 0) / 1_000_000);

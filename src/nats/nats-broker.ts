@@ -1,9 +1,9 @@
 import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
-import { connect, headers, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
+import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
-import { BROKER_HEADER } from "../brokers/event-headers.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
 import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
+import { prepareMessage, tooLarge } from "./nats-message.js";
 import { PublishWindow } from "./publish-window.js";
 
 /** Options of `createNatsBroker`. Give either `connection` or `servers`. */
@@ -106,7 +106,7 @@ function createPublisher(js: JetStreamClient, nc: NatsConnection, options: Resol
   return async (topic, messages, signal) => {
     signal?.throwIfAborted();
     const limit = nc.info?.max_payload;
-    const prepared = messages.map((message) => prepare(message, stream, limit));
+    const prepared = messages.map((message) => prepareMessage(name, message, stream, limit));
     for (const message of prepared) {
       if (limit !== undefined && message.bytes > limit) throw tooLarge(name, message, limit);
     }
@@ -156,61 +156,6 @@ function createPublisher(js: JetStreamClient, nc: NatsConnection, options: Resol
     signal?.throwIfAborted();
     if (failure !== undefined) throw publishError(name, topic, failure, acked, prepared.length);
   };
-}
-
-interface PreparedMessage {
-  id: string;
-  value: Uint8Array;
-  headers: ReturnType<typeof headers>;
-  /** At least the size the server checks against max_payload; exact when over the limit. */
-  bytes: number;
-}
-
-const NATS_HEADER_LINE = "NATS/1.0\r\n".length + "\r\n".length;
-
-function prepare(
-  message: BrokerMessage,
-  stream: string | undefined,
-  limit: number | undefined,
-): PreparedMessage {
-  const id = message.headers[BROKER_HEADER.EVENT_ID] ?? message.key;
-  const hdrs = headers();
-  for (const key in message.headers) {
-    // append, not set: the header block is new and the keys are distinct, so there is nothing to replace.
-    hdrs.append(key, message.headers[key] ?? "");
-  }
-  const prepared = { id, value: message.value, headers: hdrs, bytes: 0 };
-  // The size the server checks: payload plus the encoded header block, with the Nats-Msg-Id and
-  // Nats-Expected-Stream headers the client adds. A UTF-16 code unit is at most 3 UTF-8 bytes, so
-  // the bound from string lengths settles almost every message without encoding a header.
-  prepared.bytes = messageBytes(message, id, stream, utf8Bound);
-  if (limit !== undefined && prepared.bytes > limit)
-    prepared.bytes = messageBytes(message, id, stream, utf8Bytes);
-  return prepared;
-}
-
-const utf8Bound = (text: string): number => 3 * text.length;
-const utf8Bytes = (text: string): number => Buffer.byteLength(text);
-
-function messageBytes(
-  message: BrokerMessage,
-  id: string,
-  stream: string | undefined,
-  size: (text: string) => number,
-): number {
-  // Each header line is "key: value\r\n".
-  let bytes = message.value.byteLength + NATS_HEADER_LINE + size("Nats-Msg-Id") + size(id) + 4;
-  if (stream !== undefined) bytes += size("Nats-Expected-Stream") + size(stream) + 4;
-  for (const key in message.headers) bytes += size(key) + size(message.headers[key] ?? "") + 4;
-  return bytes;
-}
-
-function tooLarge(name: string, message: PreparedMessage, limit: number): AuditEmitError {
-  return new AuditEmitError(
-    name,
-    `message for event ${message.id} is ${message.bytes} bytes with headers, over the server's max_payload ` +
-      `of ${limit} bytes; NATS never accepts it, so nothing of this batch was published`,
-  );
 }
 
 function publishError(name: string, topic: string, failure: unknown, acked: number, total: number) {

@@ -93,6 +93,7 @@ describe("headerFieldsOf", () => {
         service: decoded.service,
         occurredAt: decoded.occurredAt,
       });
+      expect(headerFieldsOf(encodeEvent(event), false)).toMatchObject({ occurredAt: undefined });
     }
   });
 });

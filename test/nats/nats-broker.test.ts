@@ -126,6 +126,41 @@ describe("createNatsBroker against nats-server -js", () => {
     expect(stored.map((m) => m.data.length)).toStrictEqual([MAX_PAYLOAD - 56]);
   });
 
+  it.each([
+    ["a header name with a colon", { "bad:name": "v" }, 'header name "bad:name" is not valid in NATS'],
+    ["a header name with a space", { "bad name": "v" }, 'header name "bad name" is not valid in NATS'],
+    ["a header value with a line break", { ok: "a\r\nInjected: 1" }, "header ok holds a line break"],
+  ])("refuses %s before publishing anything of the batch", async (_, headers, message) => {
+    const { stream, topic } = await freshStream();
+    const broker = await createNatsBroker({ connection: nc });
+    const good = { key: "k1", value: new Uint8Array(1), headers: { "grpc-audit-event-id": "e-1" } };
+    const bad = {
+      key: "k2",
+      value: new Uint8Array(1),
+      headers: { "grpc-audit-event-id": "e-2", ...headers },
+    };
+
+    const publishing = broker.publish(topic, [good, bad]);
+    await expect(publishing).rejects.toThrow(AuditEmitError);
+    await expect(publishing).rejects.toThrow(`nats: message for event e-2: ${message}`);
+    expect(await readStream(nc, stream)).toStrictEqual([]);
+  });
+
+  it("sends header values trimmed, as the client does", async () => {
+    const { stream, topic } = await freshStream();
+    const broker = await createNatsBroker({ connection: nc });
+    await broker.publish(topic, [
+      { key: "k", value: new Uint8Array(1), headers: { "grpc-audit-event-id": "e-4", "x-padded": "  v  " } },
+    ]);
+
+    const [stored] = await readStream(nc, stream);
+    expect(stored?.headers).toStrictEqual({
+      "grpc-audit-event-id": "e-4",
+      "x-padded": "v",
+      "Nats-Msg-Id": "e-4",
+    });
+  });
+
   it("rejects, naming the likely cause, when no stream captures the subject", async () => {
     const broker = await createNatsBroker({ connection: nc, ackTimeoutMs: 2000 });
     await expect(
