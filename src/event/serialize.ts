@@ -192,11 +192,15 @@ export function eventFromJson(json: unknown): AuditEvent {
 // One writer for every encode: a new BinaryWriter starts at 128 bytes and doubles its buffer several
 // times per event, which was a fifth of the store's insert time in allocations and GC (bench/store.ts).
 let writer = new BinaryWriter();
+const MAX_KEPT_WRITER_BYTES = 64 * 1024;
 
 /** Encodes the event as protobuf binary. */
 export function encodeEvent(event: AuditEvent): Uint8Array {
   try {
-    return AuditEvent.encode(event, writer).finish();
+    const bytes = AuditEvent.encode(event, writer).finish();
+    // The writer keeps the largest buffer it ever grew; do not hold on to one a huge event needed.
+    if (bytes.length > MAX_KEPT_WRITER_BYTES) writer = new BinaryWriter();
+    return bytes;
   } catch (error) {
     writer = new BinaryWriter(); // a throw mid-encode leaves a half-written message in the writer
     throw error;
