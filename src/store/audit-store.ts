@@ -69,11 +69,13 @@ export interface AuditStore {
 }
 
 /**
- * Page size of new stores. 16 KiB instead of SQLite's 4 KiB: each batch dirties one index page per
- * actor and target it touches, and larger pages mean fewer pages to log and checkpoint
- * (bench/store.ts). Existing files keep the page size they were created with.
+ * Page size of new stores: 64 KiB, SQLite's largest, instead of its 4 KiB default. Each batch dirties
+ * one index page per actor and target it touches, and larger pages mean fewer pages to log and
+ * checkpoint: inserting 1M events (bench/store.ts) ran at a median of 53k/s with 64 KiB pages against
+ * 47k/s with 16 KiB and 27k/s with 4 KiB, while a first page of one actor's events still took 1–2 ms.
+ * Existing files keep the page size they were created with.
  */
-const PAGE_SIZE = 16384;
+const PAGE_SIZE = 65536;
 
 /** The TypeScript outcome name ("denied", ...) of each proto decision: the store's `decision` column. */
 const DECISION_NAMES: ReadonlyMap<AuthzDecision, string> = new Map(
