@@ -151,11 +151,6 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     }
     return inserted;
   });
-  const insertAndCount = (events: readonly AuditEvent[]) => {
-    const inserted = insertMany(events);
-    checkpointer?.written(inserted);
-    return inserted;
-  };
   const decodeRows = (rows: unknown[]) =>
     rows.map((row) => decodeEvent((row as { event: Uint8Array }).event));
 
@@ -163,7 +158,9 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     path,
     insert(events) {
       if (insertRow === undefined) throw new AuditConfigError(`audit store ${path}: opened read-only`);
-      return insertAndCount(events);
+      const inserted = insertMany(events);
+      checkpointer?.written(inserted);
+      return inserted;
     },
     query(filter = {}, page = {}) {
       const { limit, cursor } = resolvePage(page);
