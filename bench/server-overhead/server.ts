@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { OpenFgaClient } from "@openfga/sdk";
 import type { JSONWebKeySet } from "jose";
+import pino from "pino";
 import { ProjectServiceService, type UpdateProjectRequest } from "../../src/gen/example/v1/projects.js";
 import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
 import {
@@ -15,12 +16,22 @@ import {
   createNoopEmitter,
   createRecorder,
   type Emitter,
+  eventToJson,
 } from "../../src/index.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createOpenFgaAuthorizer } from "../../src/openfga/index.js";
+import { createMemoryEmitter } from "../../src/testing/index.js";
 import { AUDIENCE, ISSUER } from "../../test/helpers/jwt.js";
 
-export type Variant = "baseline" | "pass-through" | "als-only" | "audit+noop" | "audit+log" | "full";
+export type Variant =
+  | "baseline"
+  | "pass-through"
+  | "als-only"
+  | "log-only"
+  | "als+log"
+  | "audit+noop"
+  | "audit+log"
+  | "full";
 
 /** What the "full" variant needs from the orchestrator (passed as JSON in BENCH_FULL). */
 export interface FullChainSetup {
@@ -48,9 +59,8 @@ function fullChain(): ServerInterceptor[] {
     authorizationModelId: setup.modelId,
     retryParams: { maxRetry: 0, minWaitInMs: 10 },
   });
-  const file = join(mkdtempSync(join(tmpdir(), "grpc-audit-bench-")), "audit.ndjson");
   return createAuditInterceptors({
-    recorder: createRecorder({ service: "bench", emitters: [createLogEmitter({ destination: file })] }),
+    recorder: createRecorder({ service: "bench", emitters: [createLogEmitter({ destination: logFile() })] }),
     rules: auditRules,
     authn: {
       authenticators: [
@@ -66,33 +76,73 @@ function fullChain(): ServerInterceptor[] {
   });
 }
 
+function logFile(): string {
+  return join(mkdtempSync(join(tmpdir(), "grpc-audit-bench-")), "audit.ndjson");
+}
+
+/**
+ * The floor of "one log line per call": raw pino, set up as the LogEmitter sets up its own destination,
+ * writes the proto3 JSON of a resource-mutation event made once up front, at every status. No audit
+ * code runs per call (the event is built without a scope, so AsyncLocalStorage stays off).
+ */
+function rawLogLineAtStatus(): ServerInterceptor {
+  const memory = createMemoryEmitter();
+  createRecorder({ service: "bench", emitters: [memory] }).recordResourceMutation({
+    mutation: "update",
+    resourceType: "project",
+    resourceId: "p-1",
+    operation: "/example.v1.ProjectService/UpdateProject",
+    actor: { type: "user", id: "anonymous" },
+    requestId: "0194a7d2-51c4-7c2e-9a33-2f1d6c0a8e11",
+    peer: "ipv4:127.0.0.1:40000",
+    durationMs: 0.05,
+  });
+  const event = memory.events[0];
+  if (event === undefined) throw new Error("no sample event");
+  const audit = eventToJson(event);
+  const logger = pino(
+    { level: "info" },
+    pino.destination({ dest: logFile(), sync: false, minLength: 8192, periodicFlush: 250 }),
+  );
+  return (_method, call) =>
+    new ServerInterceptingCall(call, {
+      sendStatus: (status, next) => {
+        logger.info({ audit }, "resource.mutation");
+        next(status);
+      },
+    });
+}
+
+/** Only what the audit scope costs by itself: an AsyncLocalStorage run around each inbound event. */
+function alsAroundInboundEvents(): ServerInterceptor {
+  const als = new AsyncLocalStorage<object>();
+  return (_method, call) =>
+    new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => als.run({}, () => nextMetadata(metadata)),
+          onReceiveMessage: (message, nextMessage) => als.run({}, () => nextMessage(message)),
+          onReceiveHalfClose: (nextHalfClose) => als.run({}, nextHalfClose),
+        }),
+    });
+}
+
 function interceptorsFor(name: Variant): ServerInterceptor[] {
   switch (name) {
     case "baseline":
       return [];
     case "pass-through":
       return [(_method, call) => new ServerInterceptingCall(call)];
-    case "als-only": {
-      // Only what the audit scope costs by itself: an AsyncLocalStorage run around each inbound event.
-      const als = new AsyncLocalStorage<object>();
-      return [
-        (_method, call) =>
-          new ServerInterceptingCall(call, {
-            start: (next) =>
-              next({
-                onReceiveMetadata: (metadata, nextMetadata) => als.run({}, () => nextMetadata(metadata)),
-                onReceiveMessage: (message, nextMessage) => als.run({}, () => nextMessage(message)),
-                onReceiveHalfClose: (nextHalfClose) => als.run({}, nextHalfClose),
-              }),
-          }),
-      ];
-    }
+    case "als-only":
+      return [alsAroundInboundEvents()];
+    case "log-only":
+      return [rawLogLineAtStatus()];
+    case "als+log":
+      return [alsAroundInboundEvents(), rawLogLineAtStatus()];
     case "audit+noop":
       return audited(createNoopEmitter());
-    case "audit+log": {
-      const file = join(mkdtempSync(join(tmpdir(), "grpc-audit-bench-")), "audit.ndjson");
-      return audited(createLogEmitter({ destination: file }));
-    }
+    case "audit+log":
+      return audited(createLogEmitter({ destination: logFile() }));
     case "full":
       return fullChain();
   }

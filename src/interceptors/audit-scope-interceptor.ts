@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
-import { ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
+import type { Metadata, ServerInterceptingCallInterface, ServerInterceptor } from "@grpc/grpc-js";
 import { type AuditScope, createAuditScope, runInAuditScope } from "../recorder/scope.js";
+import { ForwardingCall } from "./forwarding-call.js";
 
 /**
  * The outermost interceptor: opens the per-call audit scope (operation, peer, trace and request ids,
@@ -9,25 +10,39 @@ import { type AuditScope, createAuditScope, runInAuditScope } from "../recorder/
  * rejections sent by authn and authz.
  */
 export function createAuditScopeInterceptor(): ServerInterceptor {
-  return (methodDescriptor, call) => {
-    const startedAtMs = performance.now();
-    let scope: AuditScope | undefined;
-    const inScope = (next: () => void) => (scope === undefined ? next() : runInAuditScope(scope, next));
-    return new ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMetadata: (metadata, nextMetadata) => {
-            scope = createAuditScope({
-              operation: methodDescriptor.path,
-              metadata,
-              peer: call.getPeer(),
-              startedAtMs,
-            });
-            runInAuditScope(scope, () => nextMetadata(metadata));
-          },
-          onReceiveMessage: (message, nextMessage) => inScope(() => nextMessage(message)),
-          onReceiveHalfClose: (nextHalfClose) => inScope(nextHalfClose),
-        }),
+  return (methodDescriptor, call) => new ScopedCall(call, methodDescriptor.path);
+}
+
+/** One call seen by the scope interceptor. */
+class ScopedCall extends ForwardingCall {
+  private readonly startedAtMs = performance.now();
+  private scope: AuditScope | undefined;
+
+  constructor(
+    inner: ServerInterceptingCallInterface,
+    private readonly operation: string,
+  ) {
+    super(inner);
+  }
+
+  override onReceiveMetadata(metadata: Metadata): void {
+    const scope = createAuditScope({
+      operation: this.operation,
+      metadata,
+      peer: this.inner.getPeer(),
+      startedAtMs: this.startedAtMs,
     });
-  };
+    this.scope = scope;
+    runInAuditScope(scope, () => this.listener.onReceiveMetadata(metadata));
+  }
+
+  override onReceiveMessage(message: unknown): void {
+    if (this.scope === undefined) this.listener.onReceiveMessage(message);
+    else runInAuditScope(this.scope, () => this.listener.onReceiveMessage(message));
+  }
+
+  override onReceiveHalfClose(): void {
+    if (this.scope === undefined) this.listener.onReceiveHalfClose();
+    else runInAuditScope(this.scope, () => this.listener.onReceiveHalfClose());
+  }
 }

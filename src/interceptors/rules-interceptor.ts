@@ -1,9 +1,16 @@
-import { ServerInterceptingCall, type ServerInterceptor, status as Status } from "@grpc/grpc-js";
+import {
+  type Metadata,
+  ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+  status as Status,
+} from "@grpc/grpc-js";
 import { AuditConfigError, AuditError } from "../errors/index.js";
 import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
 import { type AuditScope, currentAuditScope, runInAuditScope } from "../recorder/scope.js";
 import type { AuditRule, RuleTable } from "../rules/rule.js";
 import { mergeRuleTables } from "../rules/rule-table.js";
+import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
 
 /** Options of `createRulesInterceptor`. */
 export interface RulesInterceptorOptions {
@@ -42,52 +49,17 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
 
   return (methodDescriptor, call) => {
     const rule = rules.get(methodDescriptor.path);
-    if (rule === undefined) return new ServerInterceptingCall(call);
-    const audit = new CallAudit(rule, recorder);
-    return new ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMetadata: (metadata, nextMetadata) => {
-            audit.reached = true;
-            audit.scope = currentAuditScope();
-            nextMetadata(metadata);
-          },
-          onReceiveMessage: (message, nextMessage) => {
-            audit.seeRequest(message);
-            nextMessage(message);
-          },
-          onCancel: () => {
-            // grpc-js calls every interceptor's onCancel after every call, also after a normal status and
-            // for calls an outer interceptor rejected before they reached this one (no mutation ran).
-            if (!audit.reached) return;
-            audit.end(isPast(call.getDeadline()) ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, "");
-          },
-        }),
-      sendMessage: (message, nextMessage) => {
-        audit.seeResponse(message);
-        nextMessage(message);
-      },
-      sendStatus: (status, nextStatus) => {
-        const outcome = audit.end(status.code, status.details ?? "");
-        if (failMode === "closed" && outcome !== undefined && outcome !== "accepted") {
-          nextStatus({
-            code: Status.UNAVAILABLE,
-            details: AUDIT_UNAVAILABLE_MESSAGE,
-            metadata: status.metadata ?? null,
-          });
-        } else {
-          nextStatus(status);
-        }
-      },
-    });
+    return rule === undefined
+      ? new ServerInterceptingCall(call)
+      : new MutationCall(call, rule, recorder, failMode);
   };
 }
 
-/** What the interceptor keeps of one call until it ends. */
-class CallAudit {
+/** One call of a method with a rule: what the interceptor keeps of it until it ends. */
+class MutationCall extends ForwardingCall {
   /** True once the call's metadata passed the interceptors before this one. */
-  reached = false;
-  scope: AuditScope | undefined;
+  private reached = false;
+  private scope: AuditScope | undefined;
   private request: unknown;
   private response: unknown;
   private seenRequest = false;
@@ -95,24 +67,60 @@ class CallAudit {
   private ended = false;
 
   constructor(
+    inner: ServerInterceptingCallInterface,
     private readonly rule: AuditRule,
-    private readonly recorder: Pick<Recorder, "recordResourceMutation" | "reportError">,
-  ) {}
-
-  seeRequest(message: unknown): void {
-    if (this.seenRequest) return;
-    this.seenRequest = true;
-    this.request = message;
+    private readonly recorder: RulesInterceptorOptions["recorder"],
+    private readonly failMode: "open" | "closed",
+  ) {
+    super(inner);
   }
 
-  seeResponse(message: unknown): void {
-    if (this.seenResponse) return;
-    this.seenResponse = true;
-    this.response = message;
+  override onReceiveMetadata(metadata: Metadata): void {
+    this.reached = true;
+    this.scope = currentAuditScope();
+    this.listener.onReceiveMetadata(metadata);
+  }
+
+  override onReceiveMessage(message: unknown): void {
+    if (!this.seenRequest) {
+      this.seenRequest = true;
+      this.request = message;
+    }
+    this.listener.onReceiveMessage(message);
+  }
+
+  override onCancel(): void {
+    // grpc-js calls every interceptor's onCancel after every call, also after a normal status and for
+    // calls an outer interceptor rejected before they reached this one (no mutation ran).
+    if (this.reached) {
+      this.end(isPast(this.inner.getDeadline()) ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, "");
+    }
+    this.listener.onCancel();
+  }
+
+  override sendMessage(message: unknown, callback: () => void): void {
+    if (!this.seenResponse) {
+      this.seenResponse = true;
+      this.response = message;
+    }
+    this.inner.sendMessage(message, callback);
+  }
+
+  override sendStatus(status: OutboundStatus): void {
+    const outcome = this.end(status.code, status.details ?? "");
+    if (this.failMode === "closed" && outcome !== undefined && outcome !== "accepted") {
+      this.inner.sendStatus({
+        code: Status.UNAVAILABLE,
+        details: AUDIT_UNAVAILABLE_MESSAGE,
+        metadata: status.metadata ?? null,
+      });
+    } else {
+      this.inner.sendStatus(status);
+    }
   }
 
   /** Records the call's end once; returns undefined when nothing was recorded. */
-  end(code: number, details: string): RecordOutcome | undefined {
+  private end(code: number, details: string): RecordOutcome | undefined {
     if (this.ended) return undefined;
     this.ended = true;
     if (code !== Status.OK && !this.rule.recordOnError) return undefined;
