@@ -5,6 +5,7 @@ import { eventKind } from "../event/kinds.js";
 import { eventToJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { type Emitter, EmitterCounters, flushReport, report } from "./emitter.js";
+import { LineBatcher, type SonicBoomLike } from "./line-batcher.js";
 
 /** Options of `createLogEmitter`. Give exactly one of `logger` or `destination`. */
 export interface LogEmitterOptions {
@@ -53,7 +54,9 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       `log emitter: level must be one of ${LEVELS.join(", ")}, got ${String(level)}`,
     );
   }
-  const { logger, ownedStream, stream } = resolveLogger(options, level);
+  const { logger, ownedStream, stream, batcher } = resolveLogger(options, level, (error) =>
+    fail("write failed", error),
+  );
   const key = options.key ?? "audit";
   const counters = new EmitterCounters(options.name ?? "log");
   const onError = options.onError;
@@ -83,6 +86,7 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
   async function flush() {
     try {
       if (openError !== undefined) throw openError;
+      batcher?.release();
       await flushStream(logger, stream);
       return flushReport(counters.name);
     } catch (error) {
@@ -108,6 +112,7 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
     async close() {
       if (closed) return flushReport(counters.name);
       closed = true;
+      batcher?.stop();
       const flushed = await flush();
       if (ownedStream === undefined || !flushed.ok) return flushed;
       try {
@@ -126,20 +131,15 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
   };
 }
 
-/** The parts of pino's SonicBoom destination that flushing needs. */
-interface SonicBoomLike extends NodeJS.EventEmitter {
-  fd: number;
-  flushSync(): void;
-  end(): void;
-}
-
 function resolveLogger(
   options: LogEmitterOptions,
   level: Level,
+  onBatchError: (error: unknown) => void,
 ): {
   logger: Logger;
   stream: unknown;
   ownedStream?: SonicBoomLike;
+  batcher?: LineBatcher;
 } {
   if (typeof options !== "object" || options === null) {
     throw new AuditConfigError("log emitter: options must be an object with a `logger` or a `destination`");
@@ -157,19 +157,12 @@ function resolveLogger(
   if (typeof destination === "string" || typeof destination === "number") {
     if (destination === "") throw new AuditConfigError("log emitter: `destination` must not be empty");
     const sync = options.sync ?? false;
-    const ownedStream = pino.destination({
-      dest: destination,
-      sync,
-      mkdir: true,
-      // Asynchronous mode gathers 8 KiB before a write (flushed every 250 ms and on flush()/close()):
-      // one write per line cost ~100 µs of thread-pool CPU per event on a busy server (bench/).
-      ...(sync ? {} : { minLength: 8192, periodicFlush: 250 }),
-    });
-    return {
-      logger: pino({ level }, ownedStream),
-      stream: ownedStream,
-      ownedStream: ownedStream as unknown as SonicBoomLike,
-    };
+    const ownedStream = pino.destination({ dest: destination, sync, mkdir: true }) as unknown as SonicBoomLike;
+    if (sync) return { logger: pino({ level }, ownedStream), stream: ownedStream, ownedStream };
+    // Asynchronous mode gathers ~8 KiB before a write (at least every 250 ms, and on flush()/close()):
+    // one write per line cost ~100 µs of thread-pool CPU per event on a busy server (bench/).
+    const batcher = new LineBatcher(ownedStream, onBatchError);
+    return { logger: pino({ level }, batcher), stream: ownedStream, ownedStream, batcher };
   }
   if (typeof destination === "object" && destination !== null && typeof destination.write === "function") {
     return { logger: pino({ level }, destination), stream: destination };
