@@ -8,6 +8,7 @@ import { Server, ServerCredentials, ServerInterceptingCall, type ServerIntercept
 import { OpenFgaClient } from "@openfga/sdk";
 import type { JSONWebKeySet } from "jose";
 import pino from "pino";
+import { LineBatcher, type SonicBoomLike } from "../../src/emitters/line-batcher.js";
 import { ProjectServiceService, type UpdateProjectRequest } from "../../src/gen/example/v1/projects.js";
 import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
 import {
@@ -81,8 +82,8 @@ function logFile(): string {
 }
 
 /**
- * The floor of "one log line per call": raw pino, set up as the LogEmitter sets up its own destination,
- * writes the proto3 JSON of a resource-mutation event made once up front, at every status. No audit
+ * The floor of "one log line per call": raw pino, writing to a file the way the LogEmitter writes to a
+ * file it owns, logs the proto3 JSON of a resource-mutation event made once up front, at every status. No audit
  * code runs per call (the event is built without a scope, so AsyncLocalStorage stays off).
  */
 function rawLogLineAtStatus(): ServerInterceptor {
@@ -100,10 +101,8 @@ function rawLogLineAtStatus(): ServerInterceptor {
   const event = memory.events[0];
   if (event === undefined) throw new Error("no sample event");
   const audit = eventToJson(event);
-  const logger = pino(
-    { level: "info" },
-    pino.destination({ dest: logFile(), sync: false, minLength: 8192, periodicFlush: 250 }),
-  );
+  const file = pino.destination({ dest: logFile(), sync: false }) as unknown as SonicBoomLike;
+  const logger = pino({ level: "info" }, new LineBatcher(file, (error) => console.error(error)));
   return (_method, call) =>
     new ServerInterceptingCall(call, {
       sendStatus: (status, next) => {
