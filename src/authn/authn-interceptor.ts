@@ -40,26 +40,33 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Server
     }
   };
 
-  async function authenticate(
+  /**
+   * Tries the authenticators from `from` on; the refusal code, or undefined when the call may go on.
+   * Synchronous as long as the authenticators answer synchronously (a cached token does).
+   */
+  function authenticate(
     metadata: Metadata,
     info: AuthnCallInfo,
-  ): Promise<AuthnFailureCode | undefined> {
-    for (const authenticator of authenticators) {
-      let outcome: AuthnOutcome;
+    from = 0,
+  ): AuthnFailureCode | undefined | Promise<AuthnFailureCode | undefined> {
+    for (let i = from; i < authenticators.length; i++) {
+      const authenticator = authenticators[i] as Authenticator;
+      let outcome: AuthnOutcome | Promise<AuthnOutcome>;
       try {
-        outcome = await authenticator.authenticate(metadata, info);
+        outcome = authenticator.authenticate(metadata, info);
       } catch {
-        outcome = { kind: "refused", reason: "error" };
+        outcome = ERROR_OUTCOME;
       }
-      if (outcome.kind === "absent") continue;
-      if (outcome.kind === "refused") {
-        notify({ method: authenticator.method, success: false, failureReason: outcome.reason });
-        return outcome.reason;
+      if (isPromiseLike(outcome)) {
+        return Promise.resolve(outcome)
+          .catch(() => ERROR_OUTCOME)
+          .then((settled) => {
+            const decided = conclude(authenticator, settled);
+            return decided === TRY_NEXT ? authenticate(metadata, info, i + 1) : decided;
+          });
       }
-      notify({ method: authenticator.method, success: true, actor: outcome.actor });
-      const scope = currentAuditScope();
-      if (scope !== undefined) scope.actor = toActor(outcome.actor);
-      return undefined;
+      const decided = conclude(authenticator, outcome);
+      if (decided !== TRY_NEXT) return decided;
     }
     if (anonymous(info.method)) return undefined;
     notify({
@@ -70,26 +77,50 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Server
     return "missing";
   }
 
+  /** Reports one authenticator's outcome; TRY_NEXT when it found no credential of its kind. */
+  function conclude(
+    authenticator: Authenticator,
+    outcome: AuthnOutcome,
+  ): AuthnFailureCode | undefined | typeof TRY_NEXT {
+    if (outcome.kind === "absent") return TRY_NEXT;
+    if (outcome.kind === "refused") {
+      notify({ method: authenticator.method, success: false, failureReason: outcome.reason });
+      return outcome.reason;
+    }
+    notify({ method: authenticator.method, success: true, actor: outcome.actor });
+    const scope = currentAuditScope();
+    if (scope !== undefined) scope.actor = toActor(outcome.actor);
+    return undefined;
+  }
+
   return (methodDescriptor, call) =>
     new ServerInterceptingCall(call, {
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, nextMetadata) => {
-            // grpc-js holds later events of the call until nextMetadata runs, so awaiting here is safe.
-            authenticate(metadata, { method: methodDescriptor.path, peer: call.getPeer() }).then(
-              (refusal) => {
-                if (refusal === undefined) nextMetadata(metadata);
-                else
-                  call.sendStatus({
-                    code: Status.UNAUTHENTICATED,
-                    details: `unauthenticated: ${refusal}`,
-                    metadata: null,
-                  });
-              },
-            );
+            const finish = (refusal: AuthnFailureCode | undefined) => {
+              if (refusal === undefined) nextMetadata(metadata);
+              else
+                call.sendStatus({
+                  code: Status.UNAUTHENTICATED,
+                  details: `unauthenticated: ${refusal}`,
+                  metadata: null,
+                });
+            };
+            const refusal = authenticate(metadata, { method: methodDescriptor.path, peer: call.getPeer() });
+            // grpc-js holds later events of the call until nextMetadata runs, so waiting here is safe.
+            if (refusal instanceof Promise) refusal.then(finish);
+            else finish(refusal);
           },
         }),
     });
+}
+
+const ERROR_OUTCOME: AuthnOutcome = { kind: "refused", reason: "error" };
+const TRY_NEXT = Symbol("try the next authenticator");
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
 }
 
 function resolveOptions(options: AuthnInterceptorOptions) {

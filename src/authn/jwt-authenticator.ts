@@ -74,13 +74,19 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   const config = resolveOptions(options);
   const cache = new Map<string, { actor: ActorInput; expiresAtMs: number }>();
 
-  async function verify(token: string): Promise<AuthnOutcome> {
+  /** Answers from the cache synchronously; verifies (asynchronously) on a miss. */
+  function verify(token: string): AuthnOutcome | Promise<AuthnOutcome> {
     const nowDate = config.now();
-    const cacheKey = config.cache === false ? "" : hash("sha256", token, "base64url");
-    const hit = cacheKey === "" ? undefined : cache.get(cacheKey);
+    if (config.cache === false) return verifyUncached(token, nowDate, "");
+    const cacheKey = hash("sha256", token, "base64url");
+    const hit = cache.get(cacheKey);
     if (hit !== undefined && hit.expiresAtMs > nowDate.getTime())
       return { kind: "authenticated", actor: hit.actor };
     if (hit !== undefined) cache.delete(cacheKey);
+    return verifyUncached(token, nowDate, cacheKey);
+  }
+
+  async function verifyUncached(token: string, nowDate: Date, cacheKey: string): Promise<AuthnOutcome> {
     try {
       const { payload } = await jwtVerify(token, config.getKey, {
         issuer: config.issuer,
@@ -91,7 +97,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
         requiredClaims: ["sub", "exp"],
       });
       const actor = config.toActor(payload);
-      if (config.cache !== false) remember(cacheKey, actor, payload, nowDate.getTime());
+      if (cacheKey !== "") remember(cacheKey, actor, payload, nowDate.getTime());
       return { kind: "authenticated", actor };
     } catch (error) {
       return { kind: "refused", reason: joseFailureCode(error) };
@@ -110,7 +116,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
 
   return {
     method: "jwt",
-    async authenticate(metadata: Metadata): Promise<AuthnOutcome> {
+    authenticate(metadata: Metadata): AuthnOutcome | Promise<AuthnOutcome> {
       const values = metadata.get(config.metadataKey);
       if (values.length === 0) return { kind: "absent" };
       const [value] = values;

@@ -66,11 +66,11 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
     ...(authorizer.modelId ? { modelId: authorizer.modelId } : {}),
   };
 
-  /** Decides one call; resolves to undefined when it may proceed, else the status to end it with. */
-  async function decide(
-    rule: AuthzRule,
-    objectId: string,
-  ): Promise<{ code: Status; details: string } | undefined> {
+  /**
+   * Decides one call: undefined when it may proceed, else the status to end it with. Synchronous for
+   * the refusals made without the authorizer and for a decision the authorizer has cached.
+   */
+  function decide(rule: AuthzRule, objectId: string): Refusal | undefined | Promise<Refusal | undefined> {
     const base = { relation: rule.relation, objectType: rule.objectType, objectId, ...fromAuthorizer };
     const actor = currentAuditScope()?.actor;
     if (actor === undefined) {
@@ -87,11 +87,23 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
       });
       return { code: Status.INVALID_ARGUMENT, details: AUTHZ_MESSAGES.unresolved };
     }
-    const decision = await checkWithTimeout({
+    const request = {
       user: config.toUser(actor),
       relation: rule.relation,
       object: `${rule.objectType}:${objectId}`,
-    });
+    };
+    let cached: Decision | undefined;
+    try {
+      cached = authorizer.cached?.(request);
+    } catch (error) {
+      cached = { kind: "error", reason: "unavailable", error };
+    }
+    if (cached !== undefined) return conclude(base, cached);
+    return checkWithTimeout(request).then((decision) => conclude(base, decision));
+  }
+
+  /** Reports the authorizer's decision; the status to end the call with, or undefined to proceed. */
+  function conclude(base: AuthzCheckBase, decision: Decision): Refusal | undefined {
     if (decision.kind === "error") {
       const timedOut = decision.reason === "timeout";
       const code = timedOut ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE;
@@ -141,10 +153,16 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
       } catch {
         id = ""; // generated readers never throw; a hand-written one counts as unresolved
       }
-      decide(rule, id).then(
-        (refusal) => (refusal === undefined ? proceed() : end(refusal)),
-        () => end({ code: Status.UNAVAILABLE, details: AUTHZ_MESSAGES.unavailable }),
-      );
+      const unavailable = () => end({ code: Status.UNAVAILABLE, details: AUTHZ_MESSAGES.unavailable });
+      const finish = (refusal: Refusal | undefined) => (refusal === undefined ? proceed() : end(refusal));
+      let refusal: ReturnType<typeof decide>;
+      try {
+        refusal = decide(rule, id);
+      } catch {
+        return unavailable(); // a throwing toUser or authorizer: the engine's answer is unknown
+      }
+      if (refusal instanceof Promise) refusal.then(finish, unavailable);
+      else finish(refusal);
     };
     if (rule === undefined && config.missingRule === "allow") {
       return passWithNoRule(call, () =>
@@ -199,6 +217,15 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
 }
 
 const emptyMetadata = { get: () => [] };
+
+/** How a refused call ends. */
+interface Refusal {
+  code: Status;
+  details: string;
+}
+
+/** The fields every report of one call's check shares. */
+type AuthzCheckBase = Pick<AuthzCheck, "relation" | "objectType" | "objectId" | "storeId" | "modelId">;
 
 /** A pass-through that reports NO_RULE once the call's metadata arrives (inside the audit scope). */
 function passWithNoRule(

@@ -88,6 +88,10 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
   const authorizer: OpenFgaAuthorizer = {
     storeId,
     ...(modelId === undefined ? {} : { modelId }),
+    cached(request) {
+      const allowed = cache?.get(request);
+      return allowed === undefined ? undefined : answer(allowed, true);
+    },
     async check(request, checkOptions = {}) {
       const cached = cache?.get(request);
       if (cached !== undefined) return answer(cached, true);

@@ -101,9 +101,13 @@ describe("JWT authenticator", () => {
       cache: { ttlMs: 600_000 },
     });
     const token = await signToken(key, { exp: Math.floor(nowMs / 1000) + 120 });
-    expect((await cached.authenticate(bearer(`Bearer ${token}`), CALL)).kind).toBe("authenticated");
-    nowMs += 60_000; // within exp: served from the cache
-    expect((await cached.authenticate(bearer(`Bearer ${token}`), CALL)).kind).toBe("authenticated");
+    const first = cached.authenticate(bearer(`Bearer ${token}`), CALL);
+    expect(first).toBeInstanceOf(Promise); // verified
+    expect((await first).kind).toBe("authenticated");
+    nowMs += 60_000; // within exp: served from the cache, synchronously
+    const second = cached.authenticate(bearer(`Bearer ${token}`), CALL);
+    expect(second).not.toBeInstanceOf(Promise);
+    expect((await second).kind).toBe("authenticated");
     nowMs += 120_000; // past exp (and the 30 s tolerance): the cache entry is gone, verification refuses
     expect(await cached.authenticate(bearer(`Bearer ${token}`), CALL)).toStrictEqual({
       kind: "refused",

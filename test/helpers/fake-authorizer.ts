@@ -3,15 +3,25 @@ import type { Authorizer, CheckOptions, CheckRequest, Decision } from "../../src
 /**
  * An in-process Authorizer over a set of direct tuples, for interceptor tests that are about the
  * interceptor, not OpenFGA (the OpenFGA authorizer has its own tests against the HTTP stand-in).
- * `mode` makes it fail ("error") or never answer until aborted ("hang").
+ * `mode` makes it fail ("error") or never answer until aborted ("hang"); `cache` makes `cached` answer
+ * ("hit", as a cache hit), throw ("throw") or have nothing ("off", the default).
  */
 export function createFakeAuthorizer(tuples: readonly string[]) {
   const allowed = new Set(tuples);
-  const state = { mode: "normal" as "normal" | "error" | "hang", checks: [] as CheckRequest[] };
+  const state = {
+    mode: "normal" as "normal" | "error" | "hang",
+    cache: "off" as "off" | "hit" | "throw",
+    checks: [] as CheckRequest[],
+  };
   const key = (r: CheckRequest) => `${r.user}|${r.relation}|${r.object}`;
   const authorizer: Authorizer = {
     storeId: "01JSTORE0000000000000000000",
     modelId: "01JMODEL0000000000000000000",
+    cached(request: CheckRequest): Decision | undefined {
+      if (state.cache === "throw") throw new Error("cache broken");
+      if (state.cache === "off") return undefined;
+      return { kind: allowed.has(key(request)) ? "allowed" : "denied", cacheHit: true };
+    },
     async check(request: CheckRequest, options: CheckOptions = {}): Promise<Decision> {
       state.checks.push(request);
       if (state.mode === "error")

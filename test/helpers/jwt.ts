@@ -8,6 +8,8 @@ import {
   type JWTPayload,
   SignJWT,
 } from "jose";
+import type { Authenticator } from "../../src/authn/authenticator.js";
+import { createJwtAuthenticator } from "../../src/authn/jwt-authenticator.js";
 
 export const ISSUER = "https://id.example.test/";
 export const AUDIENCE = "projects-api";
@@ -24,6 +26,16 @@ export async function newSigningKey(kid: string, alg: "RS256" | "ES256" = "RS256
   const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
   const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: "sig" };
   return { kid, alg, privateKey, jwks: { keys: [jwk] } };
+}
+
+/** A JWT authenticator trusting `key`'s key set, for the test issuer and audience. */
+export function jwtAuthenticatorFor(key: SigningKey): Authenticator {
+  return createJwtAuthenticator({
+    jwks: key.jwks,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    algorithms: [key.alg],
+  });
 }
 
 /** Signs a real JWT; `claims` override the defaults (alice, valid for an hour from `nowSec`). */

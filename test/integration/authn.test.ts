@@ -1,6 +1,7 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import { SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Authenticator } from "../../src/authn/authenticator.js";
 import { createJwtAuthenticator } from "../../src/authn/jwt-authenticator.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { eventToJson } from "../../src/event/serialize.js";
@@ -8,7 +9,15 @@ import { auditRules } from "../../src/gen/example/v1/projects_audit.js";
 import { ActorType, AuthnFailureReason, EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
-import { AUDIENCE, ISSUER, newSigningKey, type SigningKey, serveJwks, signToken } from "../helpers/jwt.js";
+import {
+  AUDIENCE,
+  ISSUER,
+  jwtAuthenticatorFor,
+  newSigningKey,
+  type SigningKey,
+  serveJwks,
+  signToken,
+} from "../helpers/jwt.js";
 import { type ProjectServer, startProjectServer, unary } from "../helpers/project-server.js";
 
 function withToken(token: string | undefined, requestId = "req-1"): Metadata {
@@ -26,12 +35,7 @@ describe("authn interceptor over real gRPC", () => {
 
   beforeAll(async () => {
     key = await newSigningKey("k1");
-    const jwt = createJwtAuthenticator({
-      jwks: key.jwks,
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      algorithms: ["RS256"],
-    });
+    const jwt = jwtAuthenticatorFor(key);
     server = await startProjectServer(
       createAuditInterceptors({
         recorder,
@@ -139,6 +143,88 @@ describe("authn interceptor over real gRPC", () => {
     expect(mutations.map((e) => [e.requestId, e.actor?.id]).sort()).toStrictEqual(
       users.map((u, i) => [`req-${i}`, u]).sort(),
     );
+  });
+});
+
+// An authenticator that answers without a promise, as the authenticator contract allows: the
+// interceptor must decide at once, and still fall through to an asynchronous one (JWT) when it finds
+// no credential of its kind.
+describe("an authenticator that answers synchronously, over real gRPC", () => {
+  const memory = createMemoryEmitter();
+  const recorder = createRecorder({ service: "projects", emitters: [memory] });
+  const apiKey: Authenticator = {
+    method: "api-key",
+    authenticate(metadata) {
+      const [value] = metadata.get("x-api-key");
+      if (value === undefined) return { kind: "absent" };
+      if (value === "throw") throw new Error("key lookup broke");
+      return value === "k-carol"
+        ? { kind: "authenticated", actor: { id: "carol", type: "service" } }
+        : { kind: "refused", reason: "bad_signature" };
+    },
+  };
+  let key: SigningKey;
+  let server: ProjectServer;
+
+  beforeAll(async () => {
+    key = await newSigningKey("k1");
+    const jwt = jwtAuthenticatorFor(key);
+    server = await startProjectServer(
+      createAuditInterceptors({ recorder, rules: auditRules, authn: { authenticators: [apiKey, jwt] } }),
+    );
+  });
+  afterAll(() => server.close());
+  afterEach(() => {
+    memory.clear();
+    server.seenScopes.length = 0;
+  });
+
+  const create = (metadata: Metadata) =>
+    unary(server.client.createProject.bind(server.client), { name: "apollo" }, metadata);
+  const withKey = (value: string) => {
+    const metadata = new Metadata();
+    metadata.set("x-api-key", value);
+    return metadata;
+  };
+  const authnEvent = async () => {
+    const [event] = memory.filter({ eventType: EventType.EVENT_TYPE_AUTHN_RESULT });
+    return event?.detail?.$case === "authn" ? [event.actor?.id, event.detail.value] : undefined;
+  };
+
+  it("lets a caller it accepts through, as that caller", async () => {
+    const [error, project] = await create(withKey("k-carol"));
+    expect([error, project?.ownerId]).toStrictEqual([null, "carol"]);
+    expect(await authnEvent()).toStrictEqual([
+      "carol",
+      {
+        method: "api-key",
+        success: true,
+        failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED,
+      },
+    ]);
+  });
+
+  it("refuses a credential it refuses, and one whose check throws, without running the handler", async () => {
+    for (const [value, reason] of [
+      ["k-mallory", AuthnFailureReason.AUTHN_FAILURE_REASON_BAD_SIGNATURE],
+      ["throw", AuthnFailureReason.AUTHN_FAILURE_REASON_ERROR],
+    ] as const) {
+      const [error] = await create(withKey(value));
+      expect(error?.code).toBe(status.UNAUTHENTICATED);
+      expect((await authnEvent())?.[1]).toStrictEqual({
+        method: "api-key",
+        success: false,
+        failureReason: reason,
+      });
+      memory.clear();
+    }
+    expect(server.seenScopes).toHaveLength(0);
+  });
+
+  it("passes a call without its kind of credential on to the next authenticator", async () => {
+    const [error, project] = await create(withToken(await signToken(key)));
+    expect([error, project?.ownerId]).toStrictEqual([null, "alice"]);
+    expect((await authnEvent())?.[0]).toBe("alice");
   });
 });
 

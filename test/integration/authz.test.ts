@@ -45,6 +45,7 @@ describe("authz interceptor over real gRPC", () => {
     memory.clear();
     server.seenScopes.length = 0;
     fake.state.mode = "normal";
+    fake.state.cache = "off";
     fake.state.checks.length = 0;
   });
 
@@ -140,15 +141,21 @@ describe("authz interceptor over real gRPC", () => {
     expect(server.seenScopes).toHaveLength(0);
   });
 
-  it("ERROR: an engine failure is UNAVAILABLE and recorded as ERROR, never as a deny", async () => {
-    fake.state.mode = "error";
-    const [error] = await update(as("alice"));
-    expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "authorization unavailable"]);
-    const event = await authzEvent();
-    expect([event.result?.code, event.detail]).toStrictEqual([
-      "UNAVAILABLE",
-      detail(AuthzDecision.AUTHZ_DECISION_ERROR, "p-1", "unavailable"),
-    ]);
+  it("ERROR: an engine failure, or a cache lookup that throws, is UNAVAILABLE and recorded as ERROR, never as a deny", async () => {
+    for (const broken of ["engine", "cache"]) {
+      if (broken === "engine") fake.state.mode = "error";
+      else fake.state.cache = "throw";
+      const [error] = await update(as("alice"));
+      expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "authorization unavailable"]);
+      const event = await authzEvent();
+      expect([event.result?.code, event.detail]).toStrictEqual([
+        "UNAVAILABLE",
+        detail(AuthzDecision.AUTHZ_DECISION_ERROR, "p-1", "unavailable"),
+      ]);
+      memory.clear();
+    }
+    expect(fake.state.checks).toHaveLength(1); // the engine was asked once: the throwing cache stopped the second
+    expect(server.seenScopes).toHaveLength(0);
   });
 
   it("timeout: a check that does not answer in time is DEADLINE_EXCEEDED and recorded as ERROR", async () => {
@@ -230,6 +237,24 @@ describe("authz interceptor over real gRPC", () => {
     expect((await authzEvent()).detail).toStrictEqual(
       detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "global", "", "admin"),
     );
+  });
+
+  it("cached: a decision the authorizer has at hand decides without a check, recorded as a cache hit", async () => {
+    fake.state.cache = "hit";
+    const [allowed] = await update(as("alice"));
+    expect(allowed).toBeNull();
+    expect((await authzEvent()).detail).toStrictEqual({
+      ...detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "p-1"),
+      value: { ...detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "p-1").value, cacheHit: true },
+    });
+    expect(server.seenScopes[0]?.actor?.id).toBe("alice");
+    memory.clear();
+    const seen = server.seenScopes.length;
+    const [denied] = await update(as("bob"));
+    expect(denied?.code).toBe(status.PERMISSION_DENIED);
+    expect((await authzEvent()).result?.code).toBe("PERMISSION_DENIED");
+    expect(fake.state.checks).toStrictEqual([]);
+    expect(server.seenScopes).toHaveLength(seen); // bob's call never reached the handler
   });
 
   it("public methods pass without a check or an authz event", async () => {

@@ -169,6 +169,20 @@ describe("createOpenFgaAuthorizer: decision cache", () => {
     expect(standIn.counts.check).toBe(2);
   });
 
+  it("cached answers a decision it holds at once, and undefined for one it would have to ask for", async () => {
+    const { authorizer } = authorizerFor({ cache: { ttlMs: 1_000 } });
+    expect(authorizer.cached?.(ALICE_EDITS_P1)).toBeUndefined();
+    await authorizer.check(ALICE_EDITS_P1);
+    await authorizer.check(BOB_EDITS_P1);
+    expect(authorizer.cached?.(ALICE_EDITS_P1)).toStrictEqual(allowed(true));
+    expect(authorizer.cached?.(BOB_EDITS_P1)).toStrictEqual(denied(true));
+    expect(authorizer.cached?.(ALICE_VIEWS_P2)).toBeUndefined();
+    expect(standIn.counts.check).toBe(2);
+    const uncached = authorizerFor().authorizer;
+    await uncached.check(ALICE_EDITS_P1);
+    expect(uncached.cached?.(ALICE_EDITS_P1)).toBeUndefined();
+  });
+
   it("forgets an answer after ttlMs", async () => {
     const { authorizer, clock } = authorizerFor({ cache: { ttlMs: 1_000 } });
     await authorizer.check(ALICE_EDITS_P1);
