@@ -18,9 +18,9 @@ import { writeResults } from "./results.js";
 import type { FullChainSetup } from "./server-overhead/server.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
-const VARIANTS = (process.env.BENCH_VARIANTS ?? "baseline,pass-through,als-only,log-only,als+log,audit+noop,audit+log").split(
-  ",",
-);
+const VARIANTS = (
+  process.env.BENCH_VARIANTS ?? "baseline,pass-through,als-only,log-only,als+log,audit+noop,audit+log"
+).split(",");
 const WARMUP = Number(process.env.BENCH_WARMUP_CALLS ?? 8000);
 const MEASURED = Number(process.env.BENCH_MEASURED_CALLS ?? 4000);
 const IN_FLIGHT = 64;

@@ -157,7 +157,11 @@ function resolveLogger(
   if (typeof destination === "string" || typeof destination === "number") {
     if (destination === "") throw new AuditConfigError("log emitter: `destination` must not be empty");
     const sync = options.sync ?? false;
-    const ownedStream = pino.destination({ dest: destination, sync, mkdir: true }) as unknown as SonicBoomLike;
+    const ownedStream = pino.destination({
+      dest: destination,
+      sync,
+      mkdir: true,
+    }) as unknown as SonicBoomLike;
     if (sync) return { logger: pino({ level }, ownedStream), stream: ownedStream, ownedStream };
     // Asynchronous mode gathers ~8 KiB before a write (at least every 250 ms, and on flush()/close()):
     // one write per line cost ~100 µs of thread-pool CPU per event on a busy server (bench/).
