@@ -35,11 +35,18 @@ const fullSetup: FullChainSetup = {
   modelId: standIn.modelId,
 };
 
-function start(script: string, args: string[] = []) {
+// BENCH_PIN=1 runs the servers on CPU 0 and the load client on CPU 1 (with taskset), so the two never
+// compete for one core and the server's CPU per call moves less between rounds.
+const PIN = process.env.BENCH_PIN === "1";
+
+function start(script: string, args: string[] = [], cpu = 0) {
+  // BENCH_EXEC_ARGV="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server and client processes.
+  const nodeArgs = process.env.BENCH_EXEC_ARGV?.split(" ") ?? [];
   const child: ChildProcess = fork(join(here, "server-overhead", script.replace(/\.ts$/, ".js")), args, {
     env: { ...process.env, BENCH_FULL: JSON.stringify(fullSetup) },
-    // BENCH_EXEC_ARGV="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server and client processes.
-    execArgv: process.env.BENCH_EXEC_ARGV?.split(" ") ?? [],
+    ...(PIN
+      ? { execPath: "taskset", execArgv: ["-c", String(cpu), process.execPath, ...nodeArgs] }
+      : { execArgv: nodeArgs }),
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const next = <T extends Message>(key: string) =>
@@ -60,13 +67,15 @@ for (const variant of VARIANTS) {
   const server = start("server.ts", [variant]);
   servers[variant] = { ...server, port: (await server.next<{ port: number }>("port")).port };
 }
-const load = start("load.ts");
+const load = start("load.ts", [], 1);
 await load.next("ready");
 
 type Row = LoadResult & { cpuUsPerCall: number };
 const rounds: Record<string, Row>[] = [];
-for (let round = 0; round < ROUNDS; round++) {
-  const order = VARIANTS.map((_, i) => VARIANTS[(i + round) % VARIANTS.length] as string); // rotate who goes first
+// Round -1 warms every server up (JIT, heap growth) and is not counted: a server's first seconds under
+// load cost it up to 2.5× the CPU per call of its later rounds.
+for (let round = -1; round < ROUNDS; round++) {
+  const order = VARIANTS.map((_, i) => VARIANTS[(i + round + 1) % VARIANTS.length] as string); // rotate who goes first
   const results: Record<string, Row> = {};
   for (const variant of order) {
     const server = servers[variant];
@@ -82,6 +91,10 @@ for (let round = 0; round < ROUNDS; round++) {
     server.child.send("cpu-stop");
     const { cpuUs } = await server.next<{ cpuUs: number }>("cpuUs");
     results[variant] = { ...result, cpuUsPerCall: cpuUs / result.calls };
+  }
+  if (round < 0) {
+    process.stderr.write("server overhead: warm-up round done\n");
+    continue;
   }
   rounds.push(results);
   process.stderr.write(`server overhead: round ${round + 1}/${ROUNDS} done\n`);
@@ -104,7 +117,7 @@ const table = VARIANTS.map((variant) => {
 });
 
 console.log(
-  `\nServer overhead: ${ROUNDS} rounds × ${DURATION_MS} ms per variant, ${IN_FLIGHT} calls in flight, node ${process.version}`,
+  `\nServer overhead: ${ROUNDS} rounds × ${DURATION_MS} ms per variant, ${IN_FLIGHT} calls in flight, node ${process.version}${PIN ? ", servers on CPU 0, load client on CPU 1" : ""}`,
 );
 console.log("ratios: median over rounds (min–max), each against the baseline of the same round");
 console.table(table);
@@ -112,6 +125,7 @@ writeResults("server-overhead", {
   rounds: ROUNDS,
   durationMs: DURATION_MS,
   inFlight: IN_FLIGHT,
+  pinned: PIN,
   table,
   raw: rounds,
 });
