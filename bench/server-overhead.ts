@@ -13,7 +13,8 @@ import type { FullChainSetup } from "./server-overhead/server.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const VARIANTS = (
-  process.env.BENCH_VARIANTS ?? "baseline,pass-through,als-only,log-only,als+log,audit+noop,audit+log,full"
+  process.env.BENCH_VARIANTS ??
+  "baseline,pass-through,als-only,log-only,als+log,audit+noop,audit+log,als+3log,authn+log,full"
 ).split(",");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);

@@ -30,6 +30,8 @@ export type Variant =
   | "als-only"
   | "log-only"
   | "als+log"
+  | "als+3log"
+  | "authn+log"
   | "audit+noop"
   | "audit+log"
   | "full";
@@ -51,8 +53,11 @@ function audited(emitter: Emitter): ServerInterceptor[] {
   });
 }
 
-/** JWT authn (RS256, verification cache), OpenFGA authz with decision cache, mutation rule, log to a file. */
-function fullChain(): ServerInterceptor[] {
+/**
+ * JWT authn (RS256, verification cache), OpenFGA authz with decision cache, mutation rule, log to a
+ * file; without authz for the "authn+log" variant.
+ */
+function fullChain(withAuthz = true): ServerInterceptor[] {
   const setup = JSON.parse(process.env.BENCH_FULL ?? "{}") as FullChainSetup;
   const client = new OpenFgaClient({
     apiUrl: setup.openFgaUrl,
@@ -73,7 +78,14 @@ function fullChain(): ServerInterceptor[] {
         }),
       ],
     },
-    authz: { authorizer: createOpenFgaAuthorizer({ client, cache: { ttlMs: 60_000 } }), rules: authzRules },
+    ...(withAuthz
+      ? {
+          authz: {
+            authorizer: createOpenFgaAuthorizer({ client, cache: { ttlMs: 60_000 } }),
+            rules: authzRules,
+          },
+        }
+      : {}),
   });
 }
 
@@ -82,11 +94,12 @@ function logFile(): string {
 }
 
 /**
- * The floor of "one log line per call": raw pino, writing to a file the way the LogEmitter writes to a
- * file it owns, logs the proto3 JSON of a resource-mutation event made once up front, at every status. No audit
- * code runs per call (the event is built without a scope, so AsyncLocalStorage stays off).
+ * The floor of "`lines` log lines per call": raw pino, writing to a file the way the LogEmitter writes
+ * to a file it owns, logs the proto3 JSON of a resource-mutation event made once up front, `lines` times
+ * at every status. No audit code runs per call (the event is built without a scope, so
+ * AsyncLocalStorage stays off). The full chain writes three events per call.
  */
-function rawLogLineAtStatus(): ServerInterceptor {
+function rawLogLinesAtStatus(lines: number): ServerInterceptor {
   const memory = createMemoryEmitter();
   createRecorder({ service: "bench", emitters: [memory] }).recordResourceMutation({
     mutation: "update",
@@ -106,7 +119,7 @@ function rawLogLineAtStatus(): ServerInterceptor {
   return (_method, call) =>
     new ServerInterceptingCall(call, {
       sendStatus: (status, next) => {
-        logger.info({ audit }, "resource.mutation");
+        for (let i = 0; i < lines; i++) logger.info({ audit }, "resource.mutation");
         next(status);
       },
     });
@@ -135,13 +148,17 @@ function interceptorsFor(name: Variant): ServerInterceptor[] {
     case "als-only":
       return [alsAroundInboundEvents()];
     case "log-only":
-      return [rawLogLineAtStatus()];
+      return [rawLogLinesAtStatus(1)];
     case "als+log":
-      return [alsAroundInboundEvents(), rawLogLineAtStatus()];
+      return [alsAroundInboundEvents(), rawLogLinesAtStatus(1)];
+    case "als+3log":
+      return [alsAroundInboundEvents(), rawLogLinesAtStatus(3)];
     case "audit+noop":
       return audited(createNoopEmitter());
     case "audit+log":
       return audited(createLogEmitter({ destination: logFile() }));
+    case "authn+log":
+      return fullChain(false);
     case "full":
       return fullChain();
   }
