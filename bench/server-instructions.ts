@@ -77,6 +77,13 @@ function bucket(name: string): string {
   return "other native";
 }
 
+// Servers this script started: a crash of the script must not leave one running (under valgrind,
+// for minutes).
+const children = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of children) child.kill();
+});
+
 async function measure(variant: string): Promise<{
   perCall: number;
   buckets: Record<string, number>;
@@ -90,6 +97,7 @@ async function measure(variant: string): Promise<{
     env: { ...process.env, BENCH_FULL: JSON.stringify(fullSetup) },
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
+  children.add(child);
   const port = await new Promise<number>((resolve) =>
     child.on("message", (m: { port?: number }) => m.port !== undefined && resolve(m.port)),
   );

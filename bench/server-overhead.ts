@@ -37,8 +37,14 @@ const fullSetup: FullChainSetup = {
 };
 
 // BENCH_PIN=1 runs the servers on CPU 0 and the load client on CPU 1 (with taskset), so the two never
-// compete for one core and the server's CPU per call moves less between rounds.
+// compete for one core. On this 2-core VM it did not narrow the spread between rounds; off by default.
 const PIN = process.env.BENCH_PIN === "1";
+
+// Processes this script started: a crash of the script must not leave one running.
+const children = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of children) child.kill();
+});
 
 function start(script: string, args: string[] = [], cpu = 0) {
   // BENCH_EXEC_ARGV="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server and client processes.
@@ -50,6 +56,7 @@ function start(script: string, args: string[] = [], cpu = 0) {
       : { execArgv: nodeArgs }),
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
+  children.add(child);
   const next = <T extends Message>(key: string) =>
     new Promise<T>((resolve) => {
       const onMessage = (message: Message) => {
