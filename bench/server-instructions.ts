@@ -16,10 +16,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { ProjectServiceClient } from "../src/gen/example/v1/projects.js";
-import { newSigningKey, signToken } from "../test/helpers/jwt.js";
-import { startOpenFgaStandIn } from "../test/helpers/openfga-stand-in.js";
 import { writeResults } from "./results.js";
-import type { FullChainSetup } from "./server-overhead/server.js";
+import { killOnExit, startFullChainSetup } from "./server-overhead/orchestration.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const VARIANTS = (
@@ -36,17 +34,7 @@ try {
   process.exit(2);
 }
 
-const key = await newSigningKey("bench", "RS256");
-const token = await signToken(key, { sub: "alice", exp: Math.floor(Date.now() / 1000) + 3600 });
-const standIn = await startOpenFgaStandIn({
-  tuples: [{ user: "user:alice", relation: "editor", object: "project:p-1" }],
-});
-const fullSetup: FullChainSetup = {
-  jwks: key.jwks,
-  openFgaUrl: standIn.url,
-  storeId: standIn.storeId,
-  modelId: standIn.modelId,
-};
+const { token, setup: fullSetup, standIn } = await startFullChainSetup();
 const outDir = join(process.cwd(), "bench", "results", "callgrind");
 
 /** Self instructions per function of one callgrind dump, from callgrind_annotate. */
@@ -77,13 +65,6 @@ function bucket(name: string): string {
   return "other native";
 }
 
-// Servers this script started: a crash of the script must not leave one running (under valgrind,
-// for minutes).
-const children = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const child of children) child.kill();
-});
-
 async function measure(variant: string): Promise<{
   perCall: number;
   buckets: Record<string, number>;
@@ -97,7 +78,7 @@ async function measure(variant: string): Promise<{
     env: { ...process.env, BENCH_FULL: JSON.stringify(fullSetup) },
     stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
-  children.add(child);
+  killOnExit(child);
   const port = await new Promise<number>((resolve) =>
     child.on("message", (m: { port?: number }) => m.port !== undefined && resolve(m.port)),
   );

@@ -5,11 +5,9 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { newSigningKey, signToken } from "../test/helpers/jwt.js";
-import { startOpenFgaStandIn } from "../test/helpers/openfga-stand-in.js";
 import { median, spread, writeResults } from "./results.js";
 import type { LoadResult } from "./server-overhead/load.js";
-import type { FullChainSetup } from "./server-overhead/server.js";
+import { killOnExit, startFullChainSetup } from "./server-overhead/orchestration.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const VARIANTS = (
@@ -22,29 +20,11 @@ const IN_FLIGHT = 64;
 
 type Message = Record<string, unknown>;
 
-// The full chain: an RS256 key whose JWKS the server trusts, a token for the load client, and the
-// OpenFGA stand-in (in this process, so its CPU is not counted as the server's) holding the tuple.
-const key = await newSigningKey("bench", "RS256");
-const token = await signToken(key, { sub: "alice", exp: Math.floor(Date.now() / 1000) + 3600 });
-const standIn = await startOpenFgaStandIn({
-  tuples: [{ user: "user:alice", relation: "editor", object: "project:p-1" }],
-});
-const fullSetup: FullChainSetup = {
-  jwks: key.jwks,
-  openFgaUrl: standIn.url,
-  storeId: standIn.storeId,
-  modelId: standIn.modelId,
-};
+const { token, setup: fullSetup, standIn } = await startFullChainSetup();
 
 // BENCH_PIN=1 runs the servers on CPU 0 and the load client on CPU 1 (with taskset), so the two never
 // compete for one core. On this 2-core VM it did not narrow the spread between rounds; off by default.
 const PIN = process.env.BENCH_PIN === "1";
-
-// Processes this script started: a crash of the script must not leave one running.
-const children = new Set<ChildProcess>();
-process.on("exit", () => {
-  for (const child of children) child.kill();
-});
 
 function start(script: string, args: string[] = [], cpu = 0) {
   // BENCH_EXEC_ARGV="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server and client processes.
@@ -56,7 +36,7 @@ function start(script: string, args: string[] = [], cpu = 0) {
       : { execArgv: nodeArgs }),
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
-  children.add(child);
+  killOnExit(child);
   const next = <T extends Message>(key: string) =>
     new Promise<T>((resolve) => {
       const onMessage = (message: Message) => {
