@@ -113,6 +113,10 @@ const audited = (emitter: Emitter, extra: Partial<Parameters<typeof createAuditI
     ...extra,
   });
 
+/** A LogEmitter on the user's pino logger, writing asynchronously to /dev/null. */
+const devNullLog = () =>
+  createLogEmitter({ logger: pino(pino.destination({ dest: "/dev/null", sync: false })) });
+
 const key = await newSigningKey("bench", "RS256");
 const metadata = new Metadata();
 metadata.set("authorization", `Bearer ${await signToken(key, { sub: "alice" })}`);
@@ -132,12 +136,15 @@ const chains: Record<string, ServerInterceptor[]> = {
   baseline: [],
   "pass-through": [(_method, call) => new ServerInterceptingCall(call)],
   "audit+noop": audited(createNoopEmitter()),
-  "audit+log(/dev/null)": audited(
-    createLogEmitter({ logger: pino(pino.destination({ dest: "/dev/null", sync: false })) }),
-  ),
+  "audit+log(/dev/null)": audited(devNullLog()),
   // JWT verification is cached after the first call; the authorizer answers from its cache (as the
   // OpenFGA authorizer does on a hit), so this is the chain's own cost, not OpenFGA's.
   "full(jwt+authz+rules+noop)": audited(createNoopEmitter(), {
+    authn: { authenticators: [jwt] },
+    authz: { authorizer: allowAll, rules: authzRules },
+  }),
+  // The same writing its three events (authn, authz, mutation) as log lines.
+  "full+log(/dev/null)": audited(devNullLog(), {
     authn: { authenticators: [jwt] },
     authz: { authorizer: allowAll, rules: authzRules },
   }),

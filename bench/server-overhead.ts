@@ -1,7 +1,7 @@
 // What audit costs a gRPC server: unary calls/s, p50/p99 latency and server CPU µs per call for each
 // interceptor variant, as ratios to the no-interceptor baseline measured in the same run. Server and
 // load client run in separate processes; variants alternate round by round because the machine is
-// shared and noisy. Part of `npm run bench`; BENCH_ROUNDS / BENCH_DURATION_MS / BENCH_VARIANTS tune it. Runs compiled (dist-bench/).
+// shared and noisy. Part of `npm run bench`; BENCH_ROUNDS / BENCH_DURATION_MS / BENCH_WARMUP_MS / BENCH_VARIANTS tune it. Runs compiled (dist-bench/).
 import { type ChildProcess, fork } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,9 @@ const VARIANTS = (
 ).split(",");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
+// V8 goes on compiling a server's hot code for 15-20 s of load (on background threads, whose CPU
+// process.cpuUsage counts); the full chain has the most code, so a short warm-up overstated its cost.
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 15000);
 const IN_FLIGHT = 64;
 
 type Message = Record<string, unknown>;
@@ -60,8 +63,8 @@ await load.next("ready");
 
 type Row = LoadResult & { cpuUsPerCall: number };
 const rounds: Record<string, Row>[] = [];
-// Round -1 warms every server up (JIT, heap growth) and is not counted: a server's first seconds under
-// load cost it up to 2.5× the CPU per call of its later rounds.
+// Round -1 warms every server up (JIT, heap growth) for WARMUP_MS and is not counted: a server's first
+// seconds under load cost it up to 2.5× the CPU per call of its later rounds.
 for (let round = -1; round < ROUNDS; round++) {
   const order = VARIANTS.map((_, i) => VARIANTS[(i + round + 1) % VARIANTS.length] as string); // rotate who goes first
   const results: Record<string, Row> = {};
@@ -69,7 +72,13 @@ for (let round = -1; round < ROUNDS; round++) {
     const server = servers[variant];
     if (server === undefined) throw new Error(`no server for ${variant}`);
     load.child.send({
-      run: { port: server.port, inFlight: IN_FLIGHT, durationMs: DURATION_MS, warmupMs: 500, token },
+      run: {
+        port: server.port,
+        inFlight: IN_FLIGHT,
+        durationMs: round < 0 ? WARMUP_MS : DURATION_MS,
+        warmupMs: 500,
+        token,
+      },
     });
     await load.next("measuring");
     server.child.send("cpu-start");

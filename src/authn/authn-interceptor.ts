@@ -1,11 +1,12 @@
 import {
   type Metadata,
-  ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
   type ServerInterceptor,
   status as Status,
 } from "@grpc/grpc-js";
 import { AuditConfigError } from "../errors/index.js";
 import { type AuthnFailureCode, toActor } from "../event/builders.js";
+import { GatedCall } from "../interceptors/gated-call.js";
 import { currentAuditScope } from "../recorder/scope.js";
 import type { Authenticator, AuthnCallInfo, AuthnOutcome } from "./authenticator.js";
 import type { AuthnObserver } from "./observer.js";
@@ -93,27 +94,39 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Server
     return undefined;
   }
 
-  return (methodDescriptor, call) =>
-    new ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMetadata: (metadata, nextMetadata) => {
-            const finish = (refusal: AuthnFailureCode | undefined) => {
-              if (refusal === undefined) nextMetadata(metadata);
-              else
-                call.sendStatus({
-                  code: Status.UNAUTHENTICATED,
-                  details: `unauthenticated: ${refusal}`,
-                  metadata: null,
-                });
-            };
-            const refusal = authenticate(metadata, { method: methodDescriptor.path, peer: call.getPeer() });
-            // grpc-js holds later events of the call until nextMetadata runs, so waiting here is safe.
-            if (refusal instanceof Promise) refusal.then(finish);
-            else finish(refusal);
-          },
-        }),
-    });
+  return (methodDescriptor, call) => new AuthnCall(call, methodDescriptor.path, authenticate);
+}
+
+/** One call seen by the authn interceptor: its metadata waits for the authenticators' verdict. */
+class AuthnCall extends GatedCall {
+  constructor(
+    inner: ServerInterceptingCallInterface,
+    private readonly method: string,
+    private readonly authenticate: (
+      metadata: Metadata,
+      info: AuthnCallInfo,
+    ) => AuthnFailureCode | undefined | Promise<AuthnFailureCode | undefined>,
+  ) {
+    super(inner);
+  }
+
+  protected override receiveMetadata(metadata: Metadata): void {
+    const refusal = this.authenticate(metadata, { method: this.method, peer: this.inner.getPeer() });
+    if (refusal instanceof Promise) {
+      this.hold();
+      refusal.then((settled) => this.finish(settled, metadata));
+    } else {
+      this.finish(refusal, metadata);
+    }
+  }
+
+  private finish(refusal: AuthnFailureCode | undefined, metadata: Metadata): void {
+    if (refusal !== undefined) {
+      this.refuse({ code: Status.UNAUTHENTICATED, details: `unauthenticated: ${refusal}` });
+    } else {
+      this.passMetadata(metadata);
+    }
+  }
 }
 
 const ERROR_OUTCOME: AuthnOutcome = { kind: "refused", reason: "error" };

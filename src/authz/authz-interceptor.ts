@@ -7,6 +7,7 @@ import {
 } from "@grpc/grpc-js";
 import { AuditConfigError } from "../errors/index.js";
 import type { Actor } from "../gen/grpcaudit/v1/event.js";
+import { GatedCall } from "../interceptors/gated-call.js";
 import { currentAuditScope } from "../recorder/scope.js";
 import type { Authorizer, Decision } from "./authorizer.js";
 import type { AuthzCheck, AuthzObserver } from "./observer.js";
@@ -141,81 +142,118 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
     }
   }
 
+  const noRule = (allowed: boolean): AuthzCheck => ({
+    relation: "",
+    objectType: "",
+    objectId: "",
+    allowed,
+    noRule: true,
+    statusCode: allowed ? Status.OK : Status.PERMISSION_DENIED,
+  });
+
   return (methodDescriptor, call) => {
     const rule = rules.get(methodDescriptor.path);
-    const end = (outcome: { code: Status; details: string }) =>
-      call.sendStatus({ ...outcome, metadata: null });
-    const gate = (objectId: () => string, proceed: () => void) => {
-      if (rule === undefined) return proceed();
-      let id: string;
-      try {
-        id = objectId();
-      } catch {
-        id = ""; // generated readers never throw; a hand-written one counts as unresolved
-      }
-      const unavailable = () => end({ code: Status.UNAVAILABLE, details: AUTHZ_MESSAGES.unavailable });
-      const finish = (refusal: Refusal | undefined) => (refusal === undefined ? proceed() : end(refusal));
-      let refusal: ReturnType<typeof decide>;
-      try {
-        refusal = decide(rule, id);
-      } catch {
-        return unavailable(); // a throwing toUser or authorizer: the engine's answer is unknown
-      }
-      if (refusal instanceof Promise) refusal.then(finish, unavailable);
-      else finish(refusal);
-    };
-    if (rule === undefined && config.missingRule === "allow") {
-      return passWithNoRule(call, () =>
-        report({
-          relation: "",
-          objectType: "",
-          objectId: "",
-          allowed: true,
-          noRule: true,
-          statusCode: Status.OK,
-        }),
-      );
-    }
     if (rule?.public) return new ServerInterceptingCall(call);
-    const fromRequest = rule?.objectIdSource.startsWith("req.") ?? false;
-    let checked = false;
-    return new ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMetadata: (metadata, nextMetadata) => {
-            if (rule === undefined) {
-              report({
-                relation: "",
-                objectType: "",
-                objectId: "",
-                allowed: false,
-                noRule: true,
-                statusCode: Status.PERMISSION_DENIED,
-              });
-              end({ code: Status.PERMISSION_DENIED, details: AUTHZ_MESSAGES.noRule });
-              return;
-            }
-            if (fromRequest) return nextMetadata(metadata);
-            checked = true;
-            gate(
-              () => rule.objectId(undefined, metadata as Metadata),
-              () => nextMetadata(metadata),
-            );
-          },
-          onReceiveMessage: (message, nextMessage) => {
-            if (checked || rule === undefined) return nextMessage(message);
-            checked = true;
-            // grpc-js holds the half-close until this message is passed on, so the handler waits too.
-            gate(
-              () => rule.objectId(message, emptyMetadata),
-              () => nextMessage(message),
-            );
-          },
-        }),
-    });
+    if (rule === undefined) return new NoRuleCall(call, config.missingRule === "allow", report, noRule);
+    return new AuthzCall(call, rule, decide);
   };
 }
 
+/** One call of a method with an authz rule: held at the event that carries the object id until decided. */
+class AuthzCall extends GatedCall {
+  private readonly idFromRequest: boolean;
+  /** True once the call was checked (at its metadata, or at its first message). */
+  private checked = false;
+
+  constructor(
+    inner: ServerInterceptingCallInterface,
+    private readonly rule: AuthzRule,
+    private readonly decide: (
+      rule: AuthzRule,
+      objectId: string,
+    ) => Refusal | undefined | Promise<Refusal | undefined>,
+  ) {
+    super(inner);
+    this.idFromRequest = rule.objectIdSource.startsWith("req.");
+  }
+
+  protected override receiveMetadata(metadata: Metadata): void {
+    if (this.idFromRequest) {
+      this.passMetadata(metadata);
+    } else {
+      this.checked = true;
+      this.check(readObjectId(this.rule, undefined, metadata), metadata, false);
+    }
+  }
+
+  protected override receiveMessage(message: unknown): void {
+    if (this.checked) {
+      this.passMessage(message);
+    } else {
+      this.checked = true;
+      // grpc-js asks for the half-close only after this message is passed on, so the handler waits too.
+      this.check(readObjectId(this.rule, message, emptyMetadata), message, true);
+    }
+  }
+
+  /** Decides the call and then passes `event` on (or refuses the call), now or once the check answers. */
+  private check(objectId: string, event: unknown, isMessage: boolean): void {
+    let refusal: ReturnType<typeof this.decide>;
+    try {
+      refusal = this.decide(this.rule, objectId);
+    } catch {
+      this.refuse(UNAVAILABLE); // a throwing toUser or authorizer: the engine's answer is unknown
+      return;
+    }
+    if (refusal instanceof Promise) {
+      this.hold();
+      refusal.then(
+        (settled) => this.finish(settled, event, isMessage),
+        () => this.refuse(UNAVAILABLE),
+      );
+    } else {
+      this.finish(refusal, event, isMessage);
+    }
+  }
+
+  private finish(refusal: Refusal | undefined, event: unknown, isMessage: boolean): void {
+    if (refusal !== undefined) this.refuse(refusal);
+    else if (isMessage) this.passMessage(event);
+    else this.passMetadata(event as Metadata);
+  }
+}
+
+/** The object id of a call; "" (unresolved) when a hand-written reader throws (generated ones never do). */
+function readObjectId(rule: AuthzRule, message: unknown, metadata: Pick<Metadata, "get">): string {
+  try {
+    return rule.objectId(message, metadata as Metadata);
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * A call of a method without an authz rule: reported as NO_RULE once its metadata arrives (inside the
+ * audit scope), then refused with PERMISSION_DENIED, or let through when `missingRule` is "allow".
+ */
+class NoRuleCall extends GatedCall {
+  constructor(
+    inner: ServerInterceptingCallInterface,
+    private readonly allow: boolean,
+    private readonly report: (check: AuthzCheck) => void,
+    private readonly noRule: (allowed: boolean) => AuthzCheck,
+  ) {
+    super(inner);
+  }
+
+  protected override receiveMetadata(metadata: Metadata): void {
+    this.report(this.noRule(this.allow));
+    if (this.allow) this.passMetadata(metadata);
+    else this.refuse({ code: Status.PERMISSION_DENIED, details: AUTHZ_MESSAGES.noRule });
+  }
+}
+
+const UNAVAILABLE = { code: Status.UNAVAILABLE, details: AUTHZ_MESSAGES.unavailable };
 const emptyMetadata = { get: () => [] };
 
 /** How a refused call ends. */
@@ -226,22 +264,6 @@ interface Refusal {
 
 /** The fields every report of one call's check shares. */
 type AuthzCheckBase = Pick<AuthzCheck, "relation" | "objectType" | "objectId" | "storeId" | "modelId">;
-
-/** A pass-through that reports NO_RULE once the call's metadata arrives (inside the audit scope). */
-function passWithNoRule(
-  call: ServerInterceptingCallInterface,
-  reportNoRule: () => void,
-): ServerInterceptingCall {
-  return new ServerInterceptingCall(call, {
-    start: (next) =>
-      next({
-        onReceiveMetadata: (metadata, nextMetadata) => {
-          reportNoRule();
-          nextMetadata(metadata);
-        },
-      }),
-  });
-}
 
 function resolveOptions(options: AuthzInterceptorOptions) {
   const fail = (problem: string): never => {
