@@ -9,7 +9,7 @@ import { type AuthnFailureCode, toActor } from "../event/builders.js";
 import { GatedCall } from "../interceptors/gated-call.js";
 import { currentAuditScope } from "../recorder/scope.js";
 import type { Authenticator, AuthnCallInfo, AuthnOutcome } from "./authenticator.js";
-import type { AuthnObserver } from "./observer.js";
+import type { AuthnAttempt, AuthnObserver } from "./observer.js";
 
 /** Options of `createAuthnInterceptor`. */
 export interface AuthnInterceptorOptions {
@@ -33,9 +33,9 @@ export interface AuthnInterceptorOptions {
  */
 export function createAuthnInterceptor(options: AuthnInterceptorOptions): ServerInterceptor {
   const { authenticators, observer, anonymous } = resolveOptions(options);
-  const notify = (...args: Parameters<AuthnObserver>) => {
+  const notify = (attempt: AuthnAttempt) => {
     try {
-      observer?.(...args);
+      observer?.(attempt);
     } catch {
       // An observer must not decide the call.
     }

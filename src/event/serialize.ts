@@ -215,12 +215,13 @@ export function decodeEvent(bytes: Uint8Array): AuditEvent {
 /** Proto3 JSON form of a non-negative Duration: "3s", "0.250s", "1.000001s", "0.000000001s". */
 function durationToJson({ seconds, nanos }: Duration): string {
   if (nanos === 0) return `${seconds}s`;
-  const digits = String(nanos).padStart(9, "0");
-  const fraction = digits.endsWith("000000")
-    ? digits.slice(0, 3)
-    : digits.endsWith("000")
-      ? digits.slice(0, 6)
-      : digits;
+  // 3, 6 or 9 fraction digits, as protobuf's JSON mapping writes them (arithmetic: no padding calls).
+  const fraction =
+    nanos % 1_000_000 === 0
+      ? String(1000 + nanos / 1_000_000).slice(1)
+      : nanos % 1000 === 0
+        ? String(1_000_000 + nanos / 1000).slice(1)
+        : String(1_000_000_000 + nanos).slice(1);
   return `${seconds}.${fraction}s`;
 }
 

@@ -185,7 +185,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
           result: { success: input.success },
           failureCode: "UNAUTHENTICATED",
           // A refused caller is anonymous unless the authenticator says who it claimed to be.
-          ...(input.success ? {} : { actor: ANONYMOUS_ACTOR }),
+          actor: input.success ? undefined : ANONYMOUS_ACTOR,
         },
       );
     },
@@ -277,7 +277,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
 /** What a record method supplies when the input does not say. */
 interface Defaults {
-  actor?: AuditEvent["actor"];
+  actor?: AuditEvent["actor"] | undefined;
   target?: { type: string; id: string };
   result: { success: boolean };
   /** Status name of a failed result that gives no code. */
