@@ -1,14 +1,11 @@
 // One benchmark server process: serves example.v1.ProjectService/UpdateProject with the interceptor
 // variant named in argv[2], and reports its CPU usage to the orchestrator over IPC.
-import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { OpenFgaClient } from "@openfga/sdk";
 import type { JSONWebKeySet } from "jose";
-import pino from "pino";
-import { LineBatcher, type SonicBoomLike } from "../../src/emitters/line-batcher.js";
 import { ProjectServiceService, type UpdateProjectRequest } from "../../src/gen/example/v1/projects.js";
 import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
 import {
@@ -17,12 +14,11 @@ import {
   createNoopEmitter,
   createRecorder,
   type Emitter,
-  eventToJson,
 } from "../../src/index.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createOpenFgaAuthorizer } from "../../src/openfga/index.js";
-import { createMemoryEmitter } from "../../src/testing/index.js";
 import { AUDIENCE, ISSUER } from "../../test/helpers/jwt.js";
+import { alsAroundInboundEvents, rawLogLinesAtStatus } from "./floors.js";
 
 export type Variant =
   | "baseline"
@@ -93,52 +89,6 @@ function logFile(): string {
   return join(mkdtempSync(join(tmpdir(), "grpc-audit-bench-")), "audit.ndjson");
 }
 
-/**
- * The floor of "`lines` log lines per call": raw pino, writing to a file the way the LogEmitter writes
- * to a file it owns, logs the proto3 JSON of a resource-mutation event made once up front, `lines` times
- * at every status. No audit code runs per call (the event is built without a scope, so
- * AsyncLocalStorage stays off). The full chain writes three events per call.
- */
-function rawLogLinesAtStatus(lines: number): ServerInterceptor {
-  const memory = createMemoryEmitter();
-  createRecorder({ service: "bench", emitters: [memory] }).recordResourceMutation({
-    mutation: "update",
-    resourceType: "project",
-    resourceId: "p-1",
-    operation: "/example.v1.ProjectService/UpdateProject",
-    actor: { type: "user", id: "anonymous" },
-    requestId: "0194a7d2-51c4-7c2e-9a33-2f1d6c0a8e11",
-    peer: "ipv4:127.0.0.1:40000",
-    durationMs: 0.05,
-  });
-  const event = memory.events[0];
-  if (event === undefined) throw new Error("no sample event");
-  const audit = eventToJson(event);
-  const file = pino.destination({ dest: logFile(), sync: false }) as unknown as SonicBoomLike;
-  const logger = pino({ level: "info" }, new LineBatcher(file, (error) => console.error(error)));
-  return (_method, call) =>
-    new ServerInterceptingCall(call, {
-      sendStatus: (status, next) => {
-        for (let i = 0; i < lines; i++) logger.info({ audit }, "resource.mutation");
-        next(status);
-      },
-    });
-}
-
-/** Only what the audit scope costs by itself: an AsyncLocalStorage run around each inbound event. */
-function alsAroundInboundEvents(): ServerInterceptor {
-  const als = new AsyncLocalStorage<object>();
-  return (_method, call) =>
-    new ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMetadata: (metadata, nextMetadata) => als.run({}, () => nextMetadata(metadata)),
-          onReceiveMessage: (message, nextMessage) => als.run({}, () => nextMessage(message)),
-          onReceiveHalfClose: (nextHalfClose) => als.run({}, nextHalfClose),
-        }),
-    });
-}
-
 function interceptorsFor(name: Variant): ServerInterceptor[] {
   switch (name) {
     case "baseline":
@@ -148,11 +98,11 @@ function interceptorsFor(name: Variant): ServerInterceptor[] {
     case "als-only":
       return [alsAroundInboundEvents()];
     case "log-only":
-      return [rawLogLinesAtStatus(1)];
+      return [rawLogLinesAtStatus(1, logFile())];
     case "als+log":
-      return [alsAroundInboundEvents(), rawLogLinesAtStatus(1)];
+      return [alsAroundInboundEvents(), rawLogLinesAtStatus(1, logFile())];
     case "als+3log":
-      return [alsAroundInboundEvents(), rawLogLinesAtStatus(3)];
+      return [alsAroundInboundEvents(), rawLogLinesAtStatus(3, logFile())];
     case "audit+noop":
       return audited(createNoopEmitter());
     case "audit+log":
