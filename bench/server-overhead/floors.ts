@@ -7,13 +7,18 @@ import { LineBatcher, type SonicBoomLike } from "../../src/emitters/line-batcher
 import { createRecorder, eventToJson } from "../../src/index.js";
 import { createMemoryEmitter } from "../../src/testing/index.js";
 
+/** Raw pino writing to `path` the way the LogEmitter writes to a file it owns (LineBatcher, SonicBoom). */
+export function batchedFileLogger(path: string): pino.Logger {
+  const file = pino.destination({ dest: path, sync: false }) as unknown as SonicBoomLike;
+  return pino({ level: "info" }, new LineBatcher(file, (error) => console.error(error)));
+}
+
 /**
- * The floor of "`lines` log lines per call": raw pino, writing to a file the way the LogEmitter writes
- * to a file it owns, logs the proto3 JSON of a resource-mutation event made once up front, `lines` times
- * at every status. No audit code runs per call (the event is built without a scope, so
- * AsyncLocalStorage stays off). The full chain writes three events per call.
+ * The floor of "`lines` log lines per call": raw `logger` logs the proto3 JSON of a resource-mutation
+ * event made once up front, `lines` times at every status. No audit code runs per call (the event is
+ * built without a scope, so AsyncLocalStorage stays off). The full chain writes three events per call.
  */
-export function rawLogLinesAtStatus(lines: number, destination: string): ServerInterceptor {
+export function rawLogLinesAtStatus(lines: number, logger: pino.Logger): ServerInterceptor {
   const memory = createMemoryEmitter();
   createRecorder({ service: "bench", emitters: [memory] }).recordResourceMutation({
     mutation: "update",
@@ -28,8 +33,6 @@ export function rawLogLinesAtStatus(lines: number, destination: string): ServerI
   const event = memory.events[0];
   if (event === undefined) throw new Error("no sample event");
   const audit = eventToJson(event);
-  const file = pino.destination({ dest: destination, sync: false }) as unknown as SonicBoomLike;
-  const logger = pino({ level: "info" }, new LineBatcher(file, (error) => console.error(error)));
   return (_method, call) =>
     new ServerInterceptingCall(call, {
       sendStatus: (status, next) => {

@@ -18,7 +18,7 @@ import {
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createOpenFgaAuthorizer } from "../../src/openfga/index.js";
 import { AUDIENCE, ISSUER } from "../../test/helpers/jwt.js";
-import { alsAroundInboundEvents, rawLogLinesAtStatus } from "./floors.js";
+import { alsAroundInboundEvents, batchedFileLogger, rawLogLinesAtStatus } from "./floors.js";
 
 export type Variant =
   | "baseline"
@@ -98,11 +98,11 @@ function interceptorsFor(name: Variant): ServerInterceptor[] {
     case "als-only":
       return [alsAroundInboundEvents()];
     case "log-only":
-      return [rawLogLinesAtStatus(1, logFile())];
+      return [rawLogLinesAtStatus(1, batchedFileLogger(logFile()))];
     case "als+log":
-      return [alsAroundInboundEvents(), rawLogLinesAtStatus(1, logFile())];
+      return [alsAroundInboundEvents(), rawLogLinesAtStatus(1, batchedFileLogger(logFile()))];
     case "als+3log":
-      return [alsAroundInboundEvents(), rawLogLinesAtStatus(3, logFile())];
+      return [alsAroundInboundEvents(), rawLogLinesAtStatus(3, batchedFileLogger(logFile()))];
     case "audit+noop":
       return audited(createNoopEmitter());
     case "audit+log":
