@@ -1,6 +1,8 @@
-// BrokerEmitter → NATS JetStream against the raw client publishing the same encoded events with the
-// same window (256 publishes awaiting their PubAck), to a real nats-server -js on loopback, alternating
-// rounds. Needs Debian's nats-server (as the tests do). Part of `npm run bench`.
+// BrokerEmitter → NATS JetStream against the raw client publishing the same events with the same window
+// (256 publishes awaiting their PubAck), to a real nats-server -js on loopback, alternating rounds. Both
+// start from the same AuditEvent objects and end when every PubAck is in: the raw loop encodes each
+// event (protobuf) as it publishes it, as a service publishing events itself must. Needs Debian's
+// nats-server (as the tests do). Part of `npm run bench`.
 import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { createBrokerEmitter } from "../src/brokers/index.js";
@@ -24,11 +26,13 @@ const freshEvents = () =>
   Array.from({ length: EVENTS }, () => sampleEvent({ kind: "resourceMutation", eventId: newEventId() }));
 
 async function raw(): Promise<number> {
-  const events = freshEvents().map((e) => ({ id: e.eventId, bytes: encodeEvent(e) }));
+  const events = freshEvents();
   const started = performance.now();
   const inFlight = new Set<Promise<unknown>>();
-  for (const { id, bytes } of events) {
-    const ack = js.publish("bench.raw", bytes, { msgID: id }).finally(() => inFlight.delete(ack));
+  for (const event of events) {
+    const ack = js
+      .publish("bench.raw", encodeEvent(event), { msgID: event.eventId })
+      .finally(() => inFlight.delete(ack));
     inFlight.add(ack);
     if (inFlight.size >= WINDOW) await Promise.race(inFlight);
   }
