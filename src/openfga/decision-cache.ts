@@ -88,7 +88,8 @@ function reachesOtherObjects(user: string): boolean {
   return user.includes("#") || !user.startsWith("user:");
 }
 
-function keyOf(request: CheckRequest): string {
+/** The key of a (user, relation, object) question. @internal */
+export function keyOf(request: CheckRequest): string {
   // JSON keeps the three parts apart whatever characters they hold.
   return JSON.stringify([request.user, request.relation, request.object]);
 }

@@ -6,7 +6,7 @@ import type {
 } from "@openfga/sdk";
 import type { Authorizer, CheckRequest, Decision } from "../authz/authorizer.js";
 import { AuditConfigError } from "../errors/index.js";
-import { createDecisionCache, type DecisionCache } from "./decision-cache.js";
+import { createDecisionCache, type DecisionCache, keyOf } from "./decision-cache.js";
 import { batchItemErrorReason, openFgaErrorReason } from "./error-reason.js";
 
 /** Options of the decision cache of `createOpenFgaAuthorizer`. */
@@ -85,6 +85,57 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
   const requestOptions = (signal: AbortSignal | undefined): RequestOptions =>
     signal === undefined ? ids : { ...ids, signal };
 
+  /**
+   * With the cache on, concurrent checks of one question share one request: when a cached answer
+   * expires under load, every call in flight would otherwise ask OpenFGA the same thing at once. Each
+   * caller still waits only as long as its own signal allows; the shared request is cancelled when the
+   * last caller gives up. A check started before an invalidation is not joined after it.
+   */
+  const inFlight = new Map<string, SharedCheck>();
+
+  async function joinCheck(
+    decisions: DecisionCache,
+    request: CheckRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<Decision> {
+    if (signal?.aborted) return failure({ error: signal.reason, aborted: true });
+    const key = keyOf(request);
+    let shared = inFlight.get(key);
+    if (shared === undefined || shared.generation !== decisions.generation) {
+      const generation = decisions.generation;
+      const controller = new AbortController();
+      const started: SharedCheck = {
+        generation,
+        controller,
+        waiting: 0,
+        settled: settle(
+          () => client.check(tupleOf(request), requestOptions(controller.signal)),
+          controller.signal,
+        ).then((outcome) => {
+          if (inFlight.get(key) === started) inFlight.delete(key);
+          if (outcome.ok) decisions.set(request, outcome.value.allowed === true, generation);
+          return outcome;
+        }),
+      };
+      shared = started;
+      inFlight.set(key, shared);
+    }
+    const joined = shared;
+    joined.waiting++;
+    const waited = await settle(() => joined.settled, signal);
+    joined.waiting--;
+    if (!waited.ok) {
+      // This caller gave up; the last one to do so cancels the request.
+      if (joined.waiting === 0) {
+        if (inFlight.get(key) === joined) inFlight.delete(key);
+        joined.controller.abort();
+      }
+      return failure(waited);
+    }
+    const outcome = waited.value;
+    return outcome.ok ? answer(outcome.value.allowed === true, false) : failure(outcome);
+  }
+
   const authorizer: OpenFgaAuthorizer = {
     storeId,
     ...(modelId === undefined ? {} : { modelId }),
@@ -93,15 +144,13 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       return allowed === undefined ? undefined : answer(allowed, true);
     },
     async check(request, checkOptions = {}) {
-      const cached = cache?.get(request);
-      if (cached !== undefined) return answer(cached, true);
-      const generation = cache?.generation ?? 0;
       const { signal } = checkOptions;
+      if (cache !== undefined) {
+        const cached = cache.get(request);
+        return cached === undefined ? joinCheck(cache, request, signal) : answer(cached, true);
+      }
       const outcome = await settle(() => client.check(tupleOf(request), requestOptions(signal)), signal);
-      if (!outcome.ok) return failure(outcome);
-      const allowed = outcome.value.allowed === true;
-      cache?.set(request, allowed, generation);
-      return answer(allowed, false);
+      return outcome.ok ? answer(outcome.value.allowed === true, false) : failure(outcome);
     },
     async batchCheck(requests, checkOptions = {}) {
       const hits = requests.map((request) => cache?.get(request));
@@ -133,6 +182,16 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
 }
 
 type RequestOptions = ClientRequestOptsWithConsistency & { signal?: AbortSignal };
+
+/** One check request to OpenFGA that concurrent callers asking the same question wait for. */
+interface SharedCheck {
+  /** The cache generation it started at. */
+  generation: number;
+  controller: AbortController;
+  /** Callers waiting for it. */
+  waiting: number;
+  settled: Promise<Settled<{ allowed?: boolean }>>;
+}
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown; aborted: boolean };
 

@@ -259,6 +259,54 @@ describe("createOpenFgaAuthorizer: decision cache", () => {
   });
 });
 
+describe("createOpenFgaAuthorizer: concurrent checks with the cache on", () => {
+  it("asks OpenFGA once per question, however many calls ask it at once, and answers them all", async () => {
+    standIn.inject({ endpoint: "check", latencyMs: 100, times: 2 });
+    const { authorizer } = authorizerFor({ cache: {} });
+    const alice = Array.from({ length: 20 }, () => authorizer.check(ALICE_EDITS_P1));
+    const bob = Array.from({ length: 5 }, () => authorizer.check(BOB_EDITS_P1));
+    expect(await Promise.all(alice)).toStrictEqual(alice.map(() => allowed(false)));
+    expect(await Promise.all(bob)).toStrictEqual(bob.map(() => denied(false)));
+    expect(standIn.counts.check).toBe(2);
+    expect(await authorizer.check(ALICE_EDITS_P1)).toStrictEqual(allowed(true));
+  });
+
+  it("keeps the request going for the others when one caller gives up", async () => {
+    standIn.inject({ endpoint: "check", latencyMs: 300, times: 1 });
+    const { authorizer } = authorizerFor({ cache: {} });
+    const signal = AbortSignal.timeout(50);
+    const impatient = authorizer.check(ALICE_EDITS_P1, { signal });
+    const patient = authorizer.check(ALICE_EDITS_P1);
+    expect(await impatient).toStrictEqual({ kind: "error", reason: "timeout", error: signal.reason });
+    expect(await patient).toStrictEqual(allowed(false));
+    expect(standIn.counts.check).toBe(1);
+    expect(standIn.abandoned).toBe(0);
+  });
+
+  it("cancels the request once every caller gave up", async () => {
+    standIn.inject({ endpoint: "check", latencyMs: 10_000 });
+    const { authorizer } = authorizerFor({ cache: {} });
+    const decisions = await Promise.all([
+      authorizer.check(ALICE_EDITS_P1, { signal: AbortSignal.timeout(50) }),
+      authorizer.check(ALICE_EDITS_P1, { signal: AbortSignal.timeout(80) }),
+    ]);
+    expect(decisions.map((d) => d.kind === "error" && d.reason)).toStrictEqual(["timeout", "timeout"]);
+    expect(standIn.counts.check).toBe(1);
+    await vi.waitFor(() => expect(standIn.abandoned).toBe(1));
+  });
+
+  it("does not join a check that started before an invalidation", async () => {
+    standIn.inject({ endpoint: "check", latencyMs: 100, times: 2 });
+    const { authorizer } = authorizerFor({ cache: {} });
+    const before = authorizer.check(ALICE_EDITS_P1);
+    await vi.waitFor(() => expect(standIn.counts.check).toBe(1));
+    authorizer.invalidate([ALICE_EDITS_P1]);
+    const after = authorizer.check(ALICE_EDITS_P1);
+    expect(await Promise.all([before, after])).toStrictEqual([allowed(false), allowed(false)]);
+    expect(standIn.counts.check).toBe(2);
+  });
+});
+
 describe("createOpenFgaAuthorizer: options", () => {
   it.each([
     ["a client without storeId", () => ({ client: standInClient(standIn, { storeId: "" }) }), "no storeId"],
