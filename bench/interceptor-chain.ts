@@ -120,7 +120,7 @@ const audited = (emitter: Emitter, extra: Partial<Parameters<typeof createAuditI
  * here it would pile up, as this loop never lets the event loop run the asynchronous writes.
  */
 const discardingLogger = () => pino({ level: "info" }, { write: () => {} });
-const devNullLog = () => createLogEmitter({ logger: discardingLogger() });
+const discardingLog = () => createLogEmitter({ logger: discardingLogger() });
 
 const key = await newSigningKey("bench", "RS256");
 const metadata = new Metadata();
@@ -137,22 +137,21 @@ const jwt = createJwtAuthenticator({
   algorithms: ["RS256"],
 });
 
+const security = {
+  authn: { authenticators: [jwt] },
+  authz: { authorizer: allowAll, rules: authzRules },
+};
+
 const chains: Record<string, ServerInterceptor[]> = {
   baseline: [],
   "pass-through": [(_method, call) => new ServerInterceptingCall(call)],
   "audit+noop": audited(createNoopEmitter()),
-  "audit+log(discarded)": audited(devNullLog()),
+  "audit+log(discarded)": audited(discardingLog()),
   // JWT verification is cached after the first call; the authorizer answers from its cache (as the
   // OpenFGA authorizer does on a hit), so this is the chain's own cost, not OpenFGA's.
-  "full(jwt+authz+rules+noop)": audited(createNoopEmitter(), {
-    authn: { authenticators: [jwt] },
-    authz: { authorizer: allowAll, rules: authzRules },
-  }),
+  "full(jwt+authz+rules+noop)": audited(createNoopEmitter(), security),
   // The same writing its three events (authn, authz, mutation) as log lines.
-  "full+log(discarded)": audited(devNullLog(), {
-    authn: { authenticators: [jwt] },
-    authz: { authorizer: allowAll, rules: authzRules },
-  }),
+  "full+log(discarded)": audited(discardingLog(), security),
   // The floor of the line above, as in the server benchmark: an AsyncLocalStorage run around each
   // inbound event and three raw pino lines of a prebuilt event; no grpc-audit code per call.
   "floor(als+3log)": [alsAroundInboundEvents(), rawLogLinesAtStatus(3, discardingLogger())],

@@ -153,19 +153,10 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
     }
   }
 
-  const noRule = (allowed: boolean): AuthzCheck => ({
-    relation: "",
-    objectType: "",
-    objectId: "",
-    allowed,
-    noRule: true,
-    statusCode: allowed ? Status.OK : Status.PERMISSION_DENIED,
-  });
-
   return (methodDescriptor, call) => {
     const rule = rules.get(methodDescriptor.path);
     if (rule?.public) return new ServerInterceptingCall(call);
-    if (rule === undefined) return new NoRuleCall(call, config.missingRule === "allow", report, noRule);
+    if (rule === undefined) return new NoRuleCall(call, config.missingRule === "allow", report);
     return new AuthzCall(call, rule, decide);
   };
 }
@@ -252,13 +243,19 @@ class NoRuleCall extends GatedCall {
     inner: ServerInterceptingCallInterface,
     private readonly allow: boolean,
     private readonly report: (check: AuthzCheck) => void,
-    private readonly noRule: (allowed: boolean) => AuthzCheck,
   ) {
     super(inner);
   }
 
   protected override receiveMetadata(metadata: Metadata): void {
-    this.report(this.noRule(this.allow));
+    this.report({
+      relation: "",
+      objectType: "",
+      objectId: "",
+      allowed: this.allow,
+      noRule: true,
+      statusCode: this.allow ? Status.OK : Status.PERMISSION_DENIED,
+    });
     if (this.allow) this.passMetadata(metadata);
     else this.refuse({ code: Status.PERMISSION_DENIED, details: AUTHZ_MESSAGES.noRule });
   }
