@@ -60,7 +60,8 @@ const BEARER = /^Bearer +([A-Za-z0-9_.~+/=-]+)$/i;
 
 /**
  * An authenticator for `Authorization: Bearer <JWT>` verified with jose: signature against local keys
- * or a JWKS URL, algorithm allow-list, issuer, audience, expiry with clock tolerance. Failure reasons
+ * or a JWKS URL, algorithm allow-list, issuer, audience, expiry with clock tolerance, and a non-empty
+ * `sub` (a token without one is refused as malformed). Failure reasons
  * are codes (expired, wrong_audience, ...); the token never appears in an outcome or an error.
  *
  * ```ts
@@ -96,6 +97,10 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
         currentDate: nowDate,
         requiredClaims: ["sub", "exp"],
       });
+      // An empty subject names nobody: refused, never an actor with an empty id (jose only checks `sub` is present).
+      if (typeof payload.sub !== "string" || payload.sub.trim() === "") {
+        return { kind: "refused", reason: "malformed" };
+      }
       const actor = config.toActor(payload);
       if (cacheKey !== "") remember(cacheKey, actor, payload, nowDate.getTime());
       return { kind: "authenticated", actor };

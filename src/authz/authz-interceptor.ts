@@ -11,6 +11,7 @@ import { GatedCall } from "../interceptors/gated-call.js";
 import { currentAuditScope } from "../recorder/scope.js";
 import type { Authorizer, Decision } from "./authorizer.js";
 import type { AuthzCheck, AuthzObserver } from "./observer.js";
+import { isValidOpenFgaId, OPENFGA_MAX_OBJECT_BYTES, OPENFGA_MAX_USER_BYTES } from "./openfga-id.js";
 import type { AuthzRule, AuthzRuleTable } from "./rule.js";
 import { mergeAuthzRuleTables } from "./rule-table.js";
 
@@ -38,6 +39,8 @@ export const AUTHZ_MESSAGES = {
   noRule: "permission denied: no authorization rule",
   anonymous: "unauthenticated: authorization needs a caller",
   unresolved: "invalid argument: object id missing",
+  invalidObject: "invalid argument: object id not valid",
+  invalidSubject: "invalid argument: caller id not valid",
   denied: "permission denied",
   timeout: "authorization timed out",
   unavailable: "authorization unavailable",
@@ -48,7 +51,9 @@ export const AUTHZ_MESSAGES = {
  * outcome to the observer — also the refusals made without asking the authorizer: no rule
  * (PERMISSION_DENIED unless `missingRule: "allow"`), anonymous caller (UNAUTHENTICATED), object id
  * that cannot be resolved (INVALID_ARGUMENT), authorizer error (UNAVAILABLE) or timeout
- * (DEADLINE_EXCEEDED). An engine error is never reported as a deny. Object ids from request paths are
+ * (DEADLINE_EXCEEDED). Object and caller ids that are not valid OpenFGA ids (`*`, `:`, `#`, whitespace,
+ * control characters, too long) are refused with INVALID_ARGUMENT and never sent to the authorizer. An
+ * engine error is never reported as a deny. Object ids from request paths are
  * read from the first message (unary and server-streaming methods); from metadata or fixed otherwise.
  * Place it after the authn interceptor (`createAuditInterceptors` does).
  */
@@ -101,6 +106,13 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
       report(check);
       return { code: Status.INVALID_ARGUMENT, details: AUTHZ_MESSAGES.unresolved };
     }
+    // Never sent to OpenFGA: `*` is its wildcard, `:` and `#` would name another object or a userset.
+    if (!isValidOpenFgaId(rule.objectType, objectId, OPENFGA_MAX_OBJECT_BYTES)) {
+      return refuseInvalid(rule, objectId, "object_id_invalid", AUTHZ_MESSAGES.invalidObject);
+    }
+    if (!isValidOpenFgaId("user", actor.id, OPENFGA_MAX_USER_BYTES)) {
+      return refuseInvalid(rule, objectId, "subject_id_invalid", AUTHZ_MESSAGES.invalidSubject);
+    }
     const request = {
       user: config.toUser(actor),
       relation: rule.relation,
@@ -114,6 +126,15 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
     }
     if (cached !== undefined) return conclude(rule, objectId, cached);
     return checkWithTimeout(request).then((decision) => conclude(rule, objectId, decision));
+  }
+
+  /** Reports and refuses a call whose object or subject id is not a valid OpenFGA id. */
+  function refuseInvalid(rule: AuthzRule, objectId: string, reason: string, details: string): Refusal {
+    const check = checkOf(rule, objectId, false, Status.INVALID_ARGUMENT);
+    check.error = "invalid";
+    check.reason = reason;
+    report(check);
+    return { code: Status.INVALID_ARGUMENT, details };
   }
 
   /** Reports the authorizer's decision; the status to end the call with, or undefined to proceed. */

@@ -14,7 +14,7 @@ export interface AuthzCheck {
   noRule?: boolean;
   /**
    * Credential-free code for a refusal made without the engine, or for the error: "anonymous",
-   * "object_id_unresolved", "timeout", "unavailable". Default for errors: the error's code or name.
+   * "object_id_unresolved", "object_id_invalid", "subject_id_invalid", "timeout", "unavailable". Default for errors: the error's code or name.
    */
   reason?: string;
   /** gRPC status the call was answered with, when the authz layer knows it. */

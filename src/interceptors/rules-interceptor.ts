@@ -33,7 +33,9 @@ export const AUDIT_UNAVAILABLE_MESSAGE = "audit unavailable";
  * Records a RESOURCE_MUTATION event for every call of a method that has a rule, exactly once, when the
  * call ends: at its status, or — for a client cancel or an expired deadline, which never reach
  * `sendStatus` — when grpc-js reports the cancel, as CANCELLED or DEADLINE_EXCEEDED. The target id is
- * read from the first request and first response message. Methods without a rule pass through.
+ * read from the first request and first response message. A call refused before its handler started
+ * (by authn or authz, for any reason) is never recorded as a mutation: it changed nothing, and its
+ * refusal is recorded by authn or authz. Methods without a rule pass through.
  */
 export function createRulesInterceptor(options: RulesInterceptorOptions): ServerInterceptor {
   const { recorder, failMode = "open" } = options ?? {};
@@ -51,13 +53,17 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
     const rule = rules.get(methodDescriptor.path);
     return rule === undefined
       ? new ServerInterceptingCall(call)
-      : new MutationCall(call, rule, recorder, failMode);
+      : new MutationCall(call, rule, recorder, failMode, methodDescriptor.requestStream);
   };
 }
 
 /** One call of a method with a rule: what the interceptor keeps of it until it ends. */
 class MutationCall extends ForwardingCall {
-  /** True once the call's metadata passed the interceptors before this one. */
+  /**
+   * True once the handler has started: the call's metadata (streamed requests) or its half-close
+   * (unary and server-streaming requests, whose handler grpc-js starts at the half-close) passed the
+   * interceptors before this one. A call refused before that never ran its handler: no mutation.
+   */
   private reached = false;
   private scope: AuditScope | undefined;
   private request: unknown;
@@ -71,12 +77,13 @@ class MutationCall extends ForwardingCall {
     private readonly rule: AuditRule,
     private readonly recorder: RulesInterceptorOptions["recorder"],
     private readonly failMode: "open" | "closed",
+    private readonly requestStream: boolean,
   ) {
     super(inner);
   }
 
   override onReceiveMetadata(metadata: Metadata): void {
-    this.reached = true;
+    if (this.requestStream) this.reached = true;
     this.scope = currentAuditScope();
     this.listener.onReceiveMetadata(metadata);
   }
@@ -89,9 +96,15 @@ class MutationCall extends ForwardingCall {
     this.listener.onReceiveMessage(message);
   }
 
+  override onReceiveHalfClose(): void {
+    this.reached = true;
+    this.listener.onReceiveHalfClose();
+  }
+
   override onCancel(): void {
     // grpc-js calls every interceptor's onCancel after every call, also after a normal status and for
-    // calls an outer interceptor rejected before they reached this one (no mutation ran).
+    // calls an outer interceptor refused before their handler ran (authn, or authz that waited for the
+    // request message): those changed nothing and the client got the refusal, not CANCELLED.
     if (this.reached) {
       this.end(isPast(this.inner.getDeadline()) ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, "");
     }

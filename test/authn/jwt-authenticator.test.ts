@@ -87,6 +87,18 @@ describe("JWT authenticator", () => {
     });
   });
 
+  it.each([
+    ["no sub claim", () => signToken(key, {}, { withoutSubject: true })],
+    ["an empty sub", () => signToken(key, { sub: "" })],
+    ["a blank sub", () => signToken(key, { sub: "  " })],
+    ["a numeric sub", () => signToken(key, { sub: 42 as unknown as string }, { withoutSubject: true })],
+  ])("refuses a validly signed token with %s as malformed", async (_name, token) => {
+    expect(await jwt.authenticate(bearer(`Bearer ${await token()}`), CALL)).toStrictEqual({
+      kind: "refused",
+      reason: "malformed",
+    });
+  });
+
   it("refuses two authorization values as malformed", async () => {
     const metadata = bearer(`Bearer ${await signToken(key)}`);
     metadata.add("authorization", `Bearer ${await signToken(key)}`);

@@ -42,12 +42,13 @@ export function jwtAuthenticatorFor(key: SigningKey): Authenticator {
 export async function signToken(
   key: SigningKey,
   claims: JWTPayload = {},
-  options: { nowSec?: number; kid?: string; alg?: string } = {},
+  options: { nowSec?: number; kid?: string; alg?: string; withoutSubject?: boolean } = {},
 ): Promise<string> {
   const now = options.nowSec ?? Math.floor(Date.now() / 1000);
-  return new SignJWT({ name: "Alice", email: "alice@example.com", azp: "web", ...claims })
+  const jwt = new SignJWT({ name: "Alice", email: "alice@example.com", azp: "web", ...claims });
+  if (!options.withoutSubject) jwt.setSubject((claims.sub as string | undefined) ?? "alice");
+  return jwt
     .setProtectedHeader({ alg: options.alg ?? key.alg, kid: options.kid ?? key.kid })
-    .setSubject((claims.sub as string | undefined) ?? "alice")
     .setIssuer((claims.iss as string | undefined) ?? ISSUER)
     .setAudience((claims.aud as string | undefined) ?? AUDIENCE)
     .setIssuedAt((claims.iat as number | undefined) ?? now)

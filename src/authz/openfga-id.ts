@@ -1,0 +1,23 @@
+/**
+ * Whether `id` can stand as the id part of an OpenFGA `type:id`, as a subject or object of a check.
+ * Refused: empty ids; `*` (in `user:*` it is OpenFGA's wildcard: "every user"); `:` and `#` (they
+ * separate type, id and relation, so an id holding them names a different object or a userset);
+ * whitespace and control characters (OpenFGA rejects whitespace; control characters have no place in
+ * an id); and ids that make the whole `type:id` longer than OpenFGA accepts (`maxBytes`, in UTF-8 bytes).
+ */
+export function isValidOpenFgaId(type: string, id: string, maxBytes: number): boolean {
+  return (
+    id !== "" &&
+    !FORBIDDEN.test(id) &&
+    // Most ids are ASCII; only long ones need the exact UTF-8 count.
+    (type.length + 1 + id.length * 3 <= maxBytes || Buffer.byteLength(`${type}:${id}`) <= maxBytes)
+  );
+}
+
+/** OpenFGA's limit for an object (`type:id`) in a check, in bytes. */
+export const OPENFGA_MAX_OBJECT_BYTES = 256;
+/** OpenFGA's limit for a user (`type:id`) in a check, in bytes. */
+export const OPENFGA_MAX_USER_BYTES = 512;
+
+// \s covers Unicode whitespace; \p{Cc} covers C0, DEL and C1 controls.
+const FORBIDDEN = /[*:#\s\p{Cc}]/u;
