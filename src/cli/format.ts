@@ -1,6 +1,7 @@
 import { durationToMs } from "../event/builders.js";
 import { eventKind } from "../event/kinds.js";
 import { type AuditEvent, AuthzDecision } from "../gen/grpcaudit/v1/event.js";
+import { visible } from "./safe-text.js";
 
 /** Columns of the event table, in order. */
 export const EVENT_COLUMNS = ["time", "kind", "actor", "operation", "target", "result", "detail"] as const;
@@ -27,7 +28,10 @@ function eventRow(event: AuditEvent): Record<EventColumn, string> {
   };
 }
 
-/** A plain-text table: a header, a rule, then one line per row, each column padded to `widths`. */
+/**
+ * A plain-text table: a header, a rule, then one line per row, each column padded to `widths`.
+ * Cells are printed through `visible`, so stored text cannot control the terminal or fake a row.
+ */
 export function formatTable(
   header: readonly string[],
   rows: readonly (readonly string[])[],
@@ -38,17 +42,17 @@ export function formatTable(
     .join("\n");
 }
 
-/** One table line; the last column is never padded. */
+/** One table line, each cell made `visible`; the last column is never padded. */
 export function formatLine(cells: readonly string[], widths: readonly number[]): string {
   return cells
-    .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+    .map((cell, i) => visible(cell).padEnd(widths[i] ?? 0))
     .join("  ")
     .trimEnd();
 }
 
 /** The widths that fit every cell of each column. */
 function columnWidths(header: readonly string[], rows: readonly (readonly string[])[]): number[] {
-  return header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  return header.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? "").length)));
 }
 
 /** A plain-text table of events, one row each, columns padded to fit. */

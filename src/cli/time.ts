@@ -2,33 +2,79 @@ import { InvalidArgumentError } from "commander";
 
 const RELATIVE = /^(\d{1,9})(s|m|h|d|w)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
-const ISO = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+/** Date, then optionally time (minutes, seconds, fraction) and zone; ranges are checked by `isoTime`. */
+const ISO =
+  /^(?<year>\d{4})-(?<month>\d{2})-(?<day>\d{2})(?:T(?<hour>\d{2}):(?<minute>\d{2})(?::(?<second>\d{2})(?:\.(?<fraction>\d{1,9}))?)?(?:Z|(?<sign>[+-])(?<zoneHour>\d{2}):(?<zoneMinute>\d{2}))?)?$/;
+/** The largest distance from 1970 a Date can hold, in ms. */
+const MAX_DATE_MS = 8.64e15;
+/** The highest value of each time part, and its name in error messages. */
+const TIME_PARTS = [
+  ["hour", 23, "hour"],
+  ["minute", 59, "minute"],
+  ["second", 59, "second"],
+  ["zoneHour", 23, "zone offset hour"],
+  ["zoneMinute", 59, "zone offset minute"],
+] as const;
 
 /** What a time option accepts, for help texts and error messages. */
 export const TIME_FORMS =
   "an ISO time (2026-11-23, 2026-11-23T10:00:00Z) or a time ago (90s, 30m, 24h, 7d, 2w)";
 
+/** A time option's value, or what is wrong with it (a sentence for the error message). */
+export type ParsedTime = { time: Date } | { problem: string };
+
 /**
- * Reads a time option: an ISO 8601 date or date-time (UTC when it has no zone, so the same command
- * means the same on every machine) or a relative time ago such as `24h` or `7d`.
- * Returns undefined when the text is neither.
+ * Reads a time option strictly: an ISO 8601 date or date-time (UTC when it has no zone, so the same
+ * command means the same on every machine) or a relative time ago such as `24h` or `7d`. A date that
+ * does not exist (2026-02-30, 2026-13-01) or a time out of range (24:00, 10:61) is a problem, never
+ * rolled over into another day.
  */
-export function parseTime(text: string, now: Date = new Date()): Date | undefined {
+export function parseTime(text: string, now: Date = new Date()): ParsedTime {
   const relative = RELATIVE.exec(text);
   if (relative !== null) {
-    const ms = Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS];
-    return new Date(now.getTime() - ms);
+    const ms = now.getTime() - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS];
+    return ms >= -MAX_DATE_MS
+      ? { time: new Date(ms) }
+      : { problem: "That is further back than a date can be." };
   }
   const iso = ISO.exec(text);
-  if (iso === null) return undefined;
-  const zoned = text.includes("T") && iso[1] === undefined ? `${text}Z` : text;
-  const time = new Date(zoned);
-  return Number.isFinite(time.getTime()) ? time : undefined;
+  if (iso?.groups === undefined) return { problem: `Use ${TIME_FORMS}.` };
+  return isoTime(iso.groups);
 }
 
-/** A commander argument parser for time options; a bad value is a usage error naming the option. */
+/** The time the ISO parts name, each part checked first (a Date would roll 2026-02-30 into March). */
+function isoTime(parts: Record<string, string | undefined>): ParsedTime {
+  const n = (name: string) => Number(parts[name] ?? 0);
+  const [year, month, day] = [n("year"), n("month"), n("day")];
+  if (month < 1 || month > 12) return { problem: `There is no month ${parts.month}: use 01 to 12.` };
+  const days = daysInMonth(year, month);
+  if (day < 1 || day > days) {
+    return { problem: `There is no day ${parts.day} in ${parts.year}-${parts.month}: it has ${days} days.` };
+  }
+  for (const [part, max, name] of TIME_PARTS) {
+    if (n(part) > max) return { problem: `The ${name} ${parts[part]} is out of range: use 00 to ${max}.` };
+  }
+  const time = new Date(0);
+  time.setUTCFullYear(year, month - 1, day); // not Date.UTC, which reads years 0-99 as 1900-1999
+  time.setUTCHours(
+    n("hour"),
+    n("minute"),
+    n("second"),
+    Number((parts.fraction ?? "").padEnd(3, "0").slice(0, 3)),
+  );
+  const offsetMinutes = (parts.sign === "-" ? -1 : 1) * (n("zoneHour") * 60 + n("zoneMinute"));
+  return { time: new Date(time.getTime() - offsetMinutes * 60_000) };
+}
+
+function daysInMonth(year: number, month: number): number {
+  const lastDay = new Date(0);
+  lastDay.setUTCFullYear(year, month, 0); // day 0 of the next month
+  return lastDay.getUTCDate();
+}
+
+/** A commander argument parser for time options; commander names the option in the message. */
 export function timeArgument(text: string): Date {
-  const time = parseTime(text);
-  if (time === undefined) throw new InvalidArgumentError(`Use ${TIME_FORMS}.`);
-  return time;
+  const parsed = parseTime(text);
+  if ("problem" in parsed) throw new InvalidArgumentError(parsed.problem);
+  return parsed.time;
 }

@@ -16,6 +16,7 @@ import {
   resolvePage,
 } from "./query.js";
 import { migrate } from "./schema.js";
+import { decodeRows, type StoredRow, type UndecodableRow } from "./stored-rows.js";
 
 /** Options of `openAuditStore`. */
 export interface AuditStoreOptions {
@@ -40,6 +41,8 @@ export interface AuditStoreOptions {
 export interface AuditPage {
   events: AuditEvent[];
   nextCursor: string | undefined;
+  /** Rows of this page whose stored event cannot be read; present only when there are some. */
+  undecodable?: UndecodableRow[];
 }
 
 /**
@@ -55,8 +58,14 @@ export interface AuditStore {
    * paging visits every event that existed when it started exactly once, even while inserts continue.
    */
   query(filter?: AuditQuery, page?: PageOptions): AuditPage;
-  /** Events stored after insertion position `afterSeq`, oldest first (for following new events). */
-  tail(afterSeq: number, limit?: number): { events: AuditEvent[]; lastSeq: number };
+  /**
+   * Events stored after insertion position `afterSeq`, oldest first (for following new events).
+   * `undecodable` as in `AuditPage`.
+   */
+  tail(
+    afterSeq: number,
+    limit?: number,
+  ): { events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[] };
   /** Insertion position of the newest event (0 when empty). */
   lastSeq(): number;
   /** Counts by type, result, decision, top operations and hour, for the events matching `filter`. */
@@ -151,8 +160,11 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     }
     return inserted;
   });
-  const decodeRows = (rows: unknown[]) =>
-    rows.map((row) => decodeEvent((row as { event: Uint8Array }).event));
+  /** The page's events, and its unreadable rows when there are any (never a throw for one bad row). */
+  const readRows = (rows: readonly StoredRow[]) => {
+    const { events, undecodable } = decodeRows(rows);
+    return undecodable.length === 0 ? { events } : { events, undecodable };
+  };
 
   const store: AuditStore = {
     path,
@@ -171,25 +183,25 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
       }
       const rows = db
         .prepare(
-          `SELECT seq, occurred_at_ms, event FROM events ${where.sql()} ORDER BY occurred_at_ms DESC, seq DESC LIMIT ?`,
+          `SELECT seq, event_id, occurred_at_ms, event FROM events ${where.sql()} ORDER BY occurred_at_ms DESC, seq DESC LIMIT ?`,
         )
-        .all(...where.params, limit + 1) as { seq: number; occurred_at_ms: number; event: Uint8Array }[];
+        .all(...where.params, limit + 1) as StoredRow[];
       const pageRows = rows.slice(0, limit);
       const last = pageRows[pageRows.length - 1];
+      const { events, ...undecodable } = readRows(pageRows);
       return {
-        events: decodeRows(pageRows),
+        events,
         nextCursor:
           rows.length > limit && last !== undefined ? encodeCursor(last.occurred_at_ms, last.seq) : undefined,
+        ...undecodable,
       };
     },
     tail(afterSeq, limit = 500) {
       const rows = db
-        .prepare("SELECT seq, event FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
-        .all(afterSeq, limit) as {
-        seq: number;
-        event: Uint8Array;
-      }[];
-      return { events: decodeRows(rows), lastSeq: rows[rows.length - 1]?.seq ?? afterSeq };
+        .prepare("SELECT seq, event_id, occurred_at_ms, event FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
+        .all(afterSeq, limit) as StoredRow[];
+      const { events, ...undecodable } = readRows(rows);
+      return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...undecodable };
     },
     lastSeq: () => Number(db.prepare("SELECT coalesce(max(seq), 0) FROM events").pluck().get()),
     stats(filter = {}) {

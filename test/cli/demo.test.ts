@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { credentials, Metadata } from "@grpc/grpc-js";
@@ -9,7 +9,15 @@ import { ProjectServiceClient } from "../../src/gen/example/v1/projects.js";
 import { AuthzDecision, EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { openAuditStore } from "../../src/store/audit-store.js";
 import { type OpenFgaStandIn, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
-import { BUILD_TIMEOUT_MS, type CliRun, ensureBuilt, runCli, startCli, tempDir } from "./helpers.js";
+import {
+  BUILD_TIMEOUT_MS,
+  type CliRun,
+  ensureBuilt,
+  runCli,
+  seedEvents,
+  startCli,
+  tempDir,
+} from "./helpers.js";
 
 /** Every event in the store, oldest first. */
 function storedEvents(db: string) {
@@ -23,6 +31,10 @@ function storedEvents(db: string) {
 
 const summary = (db: string) =>
   storedEvents(db).map((e) => [e.eventType, e.actor?.id, e.operation.split("/").pop(), e.result?.code]);
+
+/** The one line the demo prints when a path it would write to already has something in it. */
+const refusal = (option: string, what: string) =>
+  `error: option '${option}' names ${what}; the demo only writes to new files: remove it, choose another path, or pass --keep to add to it\n`;
 
 /** What the scripted client records: one row per event, in order. */
 const SCRIPT = [
@@ -121,11 +133,21 @@ describe("grpc-audit demo", () => {
     expect(JSON.parse(query.stdout)).toStrictEqual({ events: alice.map(eventToJson), nextCursor: null });
   });
 
-  it("starts from an empty database each run unless --keep", async () => {
-    const args = ["demo", "--db", join(dir, "again.db"), "--log", join(dir, "again.ndjson")];
-    for (const extra of [[], [], ["--keep"]])
-      expect((await runCli([...args, ...extra], { cwd: dir })).code).toBe(0);
-    expect(storedEvents(join(dir, "again.db"))).toHaveLength(2 * SCRIPT.length);
+  it("refuses the files of an earlier run unless --keep, which adds to them", async () => {
+    const again = join(dir, "again.db");
+    const args = ["demo", "--db", again, "--log", join(dir, "again.ndjson")];
+    expect((await runCli(args, { cwd: dir })).code).toBe(0);
+    const before = readFileSync(again);
+    const refused = await runCli(args, { cwd: dir });
+    expect(refused).toStrictEqual({
+      code: 2,
+      stdout: "",
+      stderr: refusal("--db", `${again}, which already exists`),
+    });
+    expect(readFileSync(again).equals(before)).toBe(true);
+    expect(storedEvents(again)).toHaveLength(SCRIPT.length);
+    expect((await runCli([...args, "--keep"], { cwd: dir })).code).toBe(0);
+    expect(storedEvents(again)).toHaveLength(2 * SCRIPT.length);
   });
 
   it("fails with exit 1 when the database cannot be created", async () => {
@@ -135,6 +157,78 @@ describe("grpc-audit demo", () => {
     expect(failed.stderr).toBe(
       `error: audit store ${path}: Cannot open database because the directory does not exist\n`,
     );
+  });
+});
+
+describe.concurrent("grpc-audit demo never deletes a file it did not create", () => {
+  beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
+
+  /** A folder with `files` written into it, and a check that each is still there byte for byte. */
+  function folderWith(files: Record<string, Buffer>) {
+    const dir = tempDir();
+    for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
+    return {
+      dir,
+      intact() {
+        expect(readdirSync(dir).sort()).toStrictEqual(Object.keys(files).sort());
+        for (const [name, content] of Object.entries(files)) {
+          expect(readFileSync(join(dir, name)).equals(content)).toBe(true);
+        }
+      },
+    };
+  }
+
+  it("refuses a --db file that has content, and leaves it and the folder as they were", async () => {
+    const { dir, intact } = folderWith({ "precious.db": Buffer.from("not yours to delete\n") });
+    const db = join(dir, "precious.db");
+    const run = await runCli(["demo", "--db", db, "--log", join(dir, "demo.ndjson")], { cwd: dir });
+    expect(run).toStrictEqual({
+      code: 2,
+      stdout: "",
+      stderr: refusal("--db", `${db}, which already exists`),
+    });
+    intact();
+  });
+
+  it("refuses a real audit store named by GRPC_AUDIT_DB, and leaves it byte for byte", async () => {
+    const source = join(tempDir(), "source.db");
+    const store = openAuditStore({ path: source });
+    store.insert(seedEvents(5));
+    store.close();
+    const { dir, intact } = folderWith({ "audit.db": readFileSync(source) });
+    const run = await runCli(["demo"], { cwd: dir, env: { GRPC_AUDIT_DB: "./audit.db" } });
+    expect(run).toStrictEqual({
+      code: 2,
+      stdout: "",
+      stderr: refusal("--db", "./audit.db, which already exists"),
+    });
+    intact();
+  });
+
+  it("refuses a --log file that has content, and a left-over -wal file", async () => {
+    const log = folderWith({ "mine.ndjson": Buffer.from('{"keep":"me"}\n') });
+    const logRun = await runCli(["demo", "--log", "mine.ndjson"], { cwd: log.dir });
+    expect(logRun).toStrictEqual({
+      code: 2,
+      stdout: "",
+      stderr: refusal("--log", "mine.ndjson, which already exists"),
+    });
+    log.intact();
+    const wal = folderWith({ "audit.db-wal": Buffer.from("a log of someone's database") });
+    const walRun = await runCli(["demo"], { cwd: wal.dir });
+    expect(walRun).toStrictEqual({
+      code: 2,
+      stdout: "",
+      stderr: refusal("--db", "./audit.db, and ./audit.db-wal already exists"),
+    });
+    wal.intact();
+  });
+
+  it("uses an empty --db file as a new one", async () => {
+    const { dir } = folderWith({ "empty.db": Buffer.alloc(0) });
+    const run = await runCli(["demo", "--db", "empty.db"], { cwd: dir });
+    expect([run.code, run.stderr]).toStrictEqual([0, ""]);
+    expect(storedEvents(join(dir, "empty.db"))).toHaveLength(SCRIPT.length);
   });
 });
 

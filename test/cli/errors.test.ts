@@ -93,7 +93,7 @@ describe.concurrent("grpc-audit errors and help", () => {
       "--from <time>",
       "Use an ISO time (2026-11-23, 2026-11-23T10:00:00Z) or a time ago",
     ],
-    [["stats", "--to", "2026-13-45"], "--to <time>", "Use an ISO time"],
+    [["stats", "--to", "2026-13-45"], "--to <time>", "There is no month 13: use 01 to 12."],
     [["query", "--limit", "0"], "--limit <n>", "Use an integer from 1 to 1000."],
     [["query", "--limit", "ten"], "--limit <n>", "Use an integer from 1 to 1000."],
     [

@@ -1,4 +1,5 @@
 import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -105,6 +106,42 @@ export function startCli(args: readonly string[], options: { cwd?: string; env?:
     env: { ...env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+}
+
+/** A running `grpc-audit tail`, what it printed so far, and a way to wait for more. */
+export function tailCli(args: readonly string[]) {
+  const child = startCli(["tail", "--interval-ms", "50", ...args]);
+  const out = { stdout: "", stderr: "" };
+  child.stdout.on("data", (chunk: Buffer) => {
+    out.stdout += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    out.stderr += chunk.toString();
+  });
+  const until = async (done: () => boolean, what: string) => {
+    for (let waited = 0; !done(); waited += 20) {
+      if (waited > 10_000)
+        throw new Error(`tail never printed ${what}; stdout: ${out.stdout} stderr: ${out.stderr}`);
+      await sleep(20);
+    }
+  };
+  return {
+    out,
+    lines: () =>
+      out.stdout
+        .trimEnd()
+        .split("\n")
+        .filter((l) => l !== ""),
+    ready: () => until(() => out.stderr.includes("following"), "that it is following"),
+    until,
+    /** Sends SIGINT and resolves to the exit code. */
+    async interrupt(): Promise<number | null> {
+      const closed = once(child, "close");
+      child.kill("SIGINT");
+      const [code] = await closed;
+      return code as number | null;
+    },
+  };
 }
 
 /** A new empty folder for one test's files. */

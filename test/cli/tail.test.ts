@@ -1,47 +1,10 @@
-import { once } from "node:events";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventToJson } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { type AuditStore, openAuditStore } from "../../src/store/audit-store.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, seedEvents, startCli, tempDir } from "./helpers.js";
-
-/** A running `grpc-audit tail`, what it printed so far, and a way to wait for more. */
-function tail(args: readonly string[]) {
-  const child = startCli(["tail", "--interval-ms", "50", ...args]);
-  const out = { stdout: "", stderr: "" };
-  child.stdout.on("data", (chunk: Buffer) => {
-    out.stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    out.stderr += chunk.toString();
-  });
-  const until = async (done: () => boolean, what: string) => {
-    for (let waited = 0; !done(); waited += 20) {
-      if (waited > 10_000)
-        throw new Error(`tail never printed ${what}; stdout: ${out.stdout} stderr: ${out.stderr}`);
-      await sleep(20);
-    }
-  };
-  return {
-    out,
-    lines: () =>
-      out.stdout
-        .trimEnd()
-        .split("\n")
-        .filter((l) => l !== ""),
-    ready: () => until(() => out.stderr.includes("following"), "that it is following"),
-    until,
-    /** Sends SIGINT and resolves to the exit code. */
-    async interrupt(): Promise<number | null> {
-      const closed = once(child, "close");
-      child.kill("SIGINT");
-      const [code] = await closed;
-      return code as number | null;
-    },
-  };
-}
+import { BUILD_TIMEOUT_MS, ensureBuilt, seedEvents, tailCli as tail, tempDir } from "./helpers.js";
 
 describe("grpc-audit tail", () => {
   let db: string;

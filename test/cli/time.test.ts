@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseTime } from "../../src/cli/time.js";
+import { parseTime, TIME_FORMS } from "../../src/cli/time.js";
 
 const NOW = new Date("2026-11-23T12:00:00.000Z");
 
@@ -13,24 +13,38 @@ describe("parseTime", () => {
     ["2026-11-20", "2026-11-20T00:00:00.000Z"],
     ["2026-11-20T05:30", "2026-11-20T05:30:00.000Z"],
     ["2026-11-20T05:30:15.250", "2026-11-20T05:30:15.250Z"],
+    ["2026-11-20T05:30:15.250999999Z", "2026-11-20T05:30:15.250Z"],
     ["2026-11-20T05:30:00Z", "2026-11-20T05:30:00.000Z"],
     ["2026-11-20T05:30:00+02:00", "2026-11-20T03:30:00.000Z"],
+    ["2026-11-20T23:30:00-01:30", "2026-11-21T01:00:00.000Z"],
+    ["2028-02-29", "2028-02-29T00:00:00.000Z"],
+    ["2000-02-29T23:59:59Z", "2000-02-29T23:59:59.000Z"],
+    ["0099-12-31", "0099-12-31T00:00:00.000Z"],
   ])("reads %s (a time without a zone is UTC)", (text, iso) => {
-    expect(parseTime(text, NOW)?.toISOString()).toBe(iso);
+    const parsed = parseTime(text, NOW);
+    expect("time" in parsed && parsed.time.toISOString()).toBe(iso);
   });
 
   it.each([
-    "",
-    "yesterday",
-    "24",
-    "5y",
-    "-3h",
-    "1.5h",
-    "2026-13-45",
-    "20261120",
-    "2026-11-20 05:30",
-    "Nov 20 2026",
-  ])("refuses %j", (text) => {
-    expect(parseTime(text, NOW)).toBeUndefined();
+    ["2026-02-30", "There is no day 30 in 2026-02: it has 28 days."],
+    ["2026-02-29", "There is no day 29 in 2026-02: it has 28 days."],
+    ["1900-02-29", "There is no day 29 in 1900-02: it has 28 days."],
+    ["2026-04-31T00:00", "There is no day 31 in 2026-04: it has 30 days."],
+    ["2026-11-00", "There is no day 00 in 2026-11: it has 30 days."],
+    ["2026-13-01", "There is no month 13: use 01 to 12."],
+    ["2026-00-10", "There is no month 00: use 01 to 12."],
+    ["2026-13-45", "There is no month 13: use 01 to 12."],
+    ["2026-11-20T24:00", "The hour 24 is out of range: use 00 to 23."],
+    ["2026-11-20T23:61", "The minute 61 is out of range: use 00 to 59."],
+    ["2026-11-20T24:61", "The hour 24 is out of range: use 00 to 23."],
+    ["2026-11-20T10:00:60Z", "The second 60 is out of range: use 00 to 59."],
+    ["2026-11-20T10:00+24:00", "The zone offset hour 24 is out of range: use 00 to 23."],
+    ["2026-11-20T10:00+02:60", "The zone offset minute 60 is out of range: use 00 to 59."],
+    ["999999999w", "That is further back than a date can be."],
+    ...["", "yesterday", "24", "5y", "-3h", "1.5h", "20261120", "2026-11-20 05:30", "Nov 20 2026"].map(
+      (text) => [text, `Use ${TIME_FORMS}.`],
+    ),
+  ])("refuses %j: %s", (text, problem) => {
+    expect(parseTime(text, NOW)).toStrictEqual({ problem });
   });
 });

@@ -35,7 +35,10 @@ export function addDemoCommand(program: Command): void {
     .description("serve the example service with audit, play a scripted client, print what was recorded")
     .addOption(dbOption())
     .option("--log <path>", "pino log file of the audit events", "./audit-demo.ndjson")
-    .option("--keep", "keep the events of earlier runs (default: start from empty files)")
+    .option(
+      "--keep",
+      "add to --db and --log when they exist (default: refuse them; the demo never deletes a file)",
+    )
     .option("--serve", "keep serving after the script, until Ctrl-C")
     .option(
       "--openfga-url <url>",

@@ -1,13 +1,19 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { eventToJson } from "../../event/serialize.js";
-import type { AuditEvent } from "../../gen/grpcaudit/v1/event.js";
-import type { AuditStore } from "../../store/audit-store.js";
+import type { AuditPage, AuditStore } from "../../store/audit-store.js";
 import { type AuditQuery, decodeCursor } from "../../store/query.js";
 import { usageError } from "../errors.js";
 import { addFilterOptions, type FilterFlags, filterFromFlags } from "../filter-options.js";
-import { formatEventTable } from "../format.js";
+import { EVENT_COLUMNS, formatTable } from "../format.js";
 import { print, printJson } from "../output.js";
 import { dbOption, withStore } from "../store-access.js";
+import {
+  inPageOrder,
+  type Listed,
+  listedCells,
+  reportUndecodable,
+  undecodableError,
+} from "../undecodable.js";
 
 interface QueryFlags extends FilterFlags {
   db: string;
@@ -47,38 +53,37 @@ export function addQueryCommand(program: Command): void {
     );
 }
 
+/**
+ * Prints the events; a stored event that cannot be decoded is reported on stderr and skipped (in
+ * the table it is also an error row in its place), and the command then ends with exit code 1.
+ */
 function runQuery(store: AuditStore, flags: QueryFlags): void {
   const filter = filterFromFlags(flags);
   if (flags.cursor !== undefined) checkCursor(flags.cursor);
-  const pages = readPages(store, filter, flags);
-  if (flags.ndjson === true) {
-    for (const page of pages) for (const event of page.events) printJson(eventToJson(event));
-    return;
-  }
-  const events: AuditEvent[] = [];
+  const listed: Listed[] = [];
   let nextCursor: string | undefined;
-  for (const page of pages) {
-    events.push(...page.events);
+  let undecodable = 0;
+  for (const page of readPages(store, filter, flags)) {
+    for (const row of page.undecodable ?? []) reportUndecodable(row);
+    undecodable += page.undecodable?.length ?? 0;
+    if (flags.ndjson === true) for (const event of page.events) printJson(eventToJson(event));
+    else listed.push(...inPageOrder(page.events, page.undecodable));
     nextCursor = page.nextCursor;
   }
-  if (flags.json === true) {
-    printJson({ events: events.map(eventToJson), nextCursor: nextCursor ?? null });
-    return;
+  const events = listed.flatMap((entry) => ("event" in entry ? [entry.event] : []));
+  if (flags.json === true) printJson({ events: events.map(eventToJson), nextCursor: nextCursor ?? null });
+  else if (flags.ndjson !== true) {
+    print(formatTable(EVENT_COLUMNS, listed.map(listedCells)));
+    const counted = `${events.length} event${events.length === 1 ? "" : "s"}${undecodable === 0 ? "" : `, ${undecodable} unreadable`}`;
+    print(
+      nextCursor === undefined ? `(${counted})` : `(${counted}; more with --cursor ${nextCursor}, or --all)`,
+    );
   }
-  print(formatEventTable(events));
-  print(
-    nextCursor === undefined
-      ? `(${events.length} event${events.length === 1 ? "" : "s"})`
-      : `(${events.length} events; more with --cursor ${nextCursor}, or --all)`,
-  );
+  if (undecodable > 0) throw undecodableError(undecodable);
 }
 
 /** The first page, or with --all every page, following the cursors. */
-function* readPages(
-  store: AuditStore,
-  filter: AuditQuery,
-  flags: QueryFlags,
-): Generator<{ events: AuditEvent[]; nextCursor: string | undefined }> {
+function* readPages(store: AuditStore, filter: AuditQuery, flags: QueryFlags): Generator<AuditPage> {
   let cursor = flags.cursor;
   for (;;) {
     const page = store.query(filter, { limit: flags.limit, ...(cursor === undefined ? {} : { cursor }) });

@@ -1,11 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { eventToJson } from "../../event/serialize.js";
-import type { AuditEvent } from "../../gen/grpcaudit/v1/event.js";
 import type { AuditStore } from "../../store/audit-store.js";
-import { EVENT_COLUMNS, eventCells, formatLine, TAIL_WIDTHS } from "../format.js";
+import { EVENT_COLUMNS, formatLine, TAIL_WIDTHS } from "../format.js";
 import { print, printJson } from "../output.js";
 import { dbOption, withStore } from "../store-access.js";
+import {
+  inPageOrder,
+  type Listed,
+  listedCells,
+  reportUndecodable,
+  undecodableError,
+} from "../undecodable.js";
 
 interface TailFlags {
   db: string;
@@ -37,15 +43,22 @@ export function addTailCommand(program: Command): void {
     .action((flags: TailFlags) => withStore(flags.db, { readonly: true }, (store) => follow(store, flags)));
 }
 
+/**
+ * Prints new events until stopped. A stored event that cannot be decoded is reported on stderr (and
+ * shown as an error row in the table) and skipped; following goes on, and the command ends with
+ * exit code 1.
+ */
 async function follow(store: AuditStore, flags: TailFlags): Promise<void> {
   const stopped = new AbortController();
   const stop = () => stopped.abort();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-  const show =
-    flags.json === true
-      ? (event: AuditEvent) => printJson(eventToJson(event))
-      : (event: AuditEvent) => print(formatLine(eventCells(event), TAIL_WIDTHS));
+  const show = (entry: Listed) => {
+    if ("undecodable" in entry) reportUndecodable(entry.undecodable);
+    if (flags.json !== true) print(formatLine(listedCells(entry), TAIL_WIDTHS));
+    else if ("event" in entry) printJson(eventToJson(entry.event));
+  };
+  let undecodable = 0;
   try {
     let lastSeq = flags.fromStart === true ? 0 : store.lastSeq();
     if (flags.json !== true) {
@@ -61,7 +74,8 @@ async function follow(store: AuditStore, flags: TailFlags): Promise<void> {
     while (!stopped.signal.aborted) {
       for (;;) {
         const batch = store.tail(lastSeq);
-        for (const event of batch.events) show(event);
+        for (const entry of inPageOrder(batch.events, batch.undecodable)) show(entry);
+        undecodable += batch.undecodable?.length ?? 0;
         if (batch.lastSeq === lastSeq) break;
         lastSeq = batch.lastSeq;
       }
@@ -71,6 +85,7 @@ async function follow(store: AuditStore, flags: TailFlags): Promise<void> {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
   }
+  if (undecodable > 0) throw undecodableError(undecodable);
 }
 
 function intervalArgument(text: string): number {

@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { lstatSync } from "node:fs";
 import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
 import { createDeliveryEmitter } from "../../emitters/delivery/index.js";
 import { createLogEmitter } from "../../emitters/log-emitter.js";
@@ -7,7 +7,7 @@ import { auditRules, authzRules } from "../../gen/example/v1/projects_audit.js";
 import { createAuditInterceptors } from "../../interceptors/audit-interceptors.js";
 import { createRecorder, type Recorder } from "../../recorder/recorder.js";
 import type { AuditStore } from "../../store/audit-store.js";
-import { toCliError } from "../errors.js";
+import { toCliError, usageError } from "../errors.js";
 import { formatEventTable, formatTable } from "../format.js";
 import { formatStats } from "../format-stats.js";
 import { print } from "../output.js";
@@ -28,7 +28,7 @@ export interface DemoOptions {
   db: string;
   /** The pino log file. */
   log: string;
-  /** Keep the events of earlier runs instead of starting from empty files. */
+  /** Add to files that exist already; without it the demo refuses them (it never deletes a file). */
   keep: boolean;
   /** After the script, keep serving until SIGINT. */
   serve: boolean;
@@ -94,11 +94,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
 }
 
 async function startDemo(options: DemoOptions): Promise<DemoRun> {
-  if (!options.keep) {
-    for (const file of [options.db, `${options.db}-wal`, `${options.db}-shm`, options.log]) {
-      rmSync(file, { force: true });
-    }
-  }
+  if (!options.keep) refuseExistingFiles(options);
   const { openAuditStore } = await loadStoreModule();
   let store: AuditStore;
   try {
@@ -148,6 +144,29 @@ async function startDemo(options: DemoOptions): Promise<DemoRun> {
       store.close();
     },
   };
+}
+
+/**
+ * Without --keep the demo writes only to new files: it never deletes or overwrites a file it did not
+ * create, because --db or GRPC_AUDIT_DB may name someone's real audit store. A file that is absent or
+ * empty is new; anything else at the path (a file with content, a folder, a link) is refused.
+ */
+function refuseExistingFiles(options: DemoOptions): void {
+  const files = [
+    ["--db", options.db, options.db],
+    ["--db", options.db, `${options.db}-wal`],
+    ["--db", options.db, `${options.db}-shm`],
+    ["--log", options.log, options.log],
+  ] as const;
+  for (const [option, path, file] of files) {
+    const found = lstatSync(file, { throwIfNoEntry: false });
+    if (found === undefined || (found.isFile() && found.size === 0)) continue;
+    const what = file === path ? `${path}, which already exists` : `${path}, and ${file} already exists`;
+    throw usageError(
+      option,
+      `names ${what}; the demo only writes to new files: remove it, choose another path, or pass --keep to add to it`,
+    );
+  }
 }
 
 /** Keeps serving, for the user's own client, until SIGINT or SIGTERM. */
