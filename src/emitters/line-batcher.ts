@@ -3,6 +3,8 @@ import onExit from "on-exit-leak-free";
 /** The parts of pino's SonicBoom destination the log emitter uses. */
 export interface SonicBoomLike extends NodeJS.EventEmitter {
   fd: number;
+  /** Bytes handed over and not yet written: SonicBoom's own count, the backlog of a slow destination. */
+  readonly _len: number;
   write(data: string): boolean;
   flushSync(): void;
   end(): void;
@@ -38,6 +40,11 @@ export class LineBatcher {
     this.timer = setInterval(() => this.release(), BATCH_MAX_WAIT_MS).unref();
     onExit.register(this, writeOutAtExit);
     onExit.registerBeforeExit(this, writeOutAtExit);
+  }
+
+  /** Characters gathered and not yet handed to SonicBoom (at most about BATCH_CHARS). */
+  get waitingChars(): number {
+    return this.chars;
   }
 
   /** Called by pino with one line (newline included). */

@@ -18,6 +18,7 @@ class RecordingSonic extends EventEmitter implements SonicBoomLike {
   fd = 1;
   writes: string[] = [];
   failing: Error | undefined;
+  readonly _len = 0;
   write(data: string): boolean {
     if (this.failing !== undefined) throw this.failing;
     this.writes.push(data);

@@ -301,10 +301,12 @@ describe("createLogEmitter", () => {
 
   describe("close() loses nothing emitted synchronously just before it", () => {
     const MANY = 100_000;
+    // One synchronous burst of 100,000 lines (~90 MB) is far beyond the default maxBufferedBytes.
+    const unbounded = Number.POSITIVE_INFINITY;
 
     it("with a destination path it owns (asynchronous sonic-boom)", async () => {
       const file = path.join(dir, "audit.ndjson");
-      const emitter = createLogEmitter({ destination: file });
+      const emitter = createLogEmitter({ destination: file, maxBufferedBytes: unbounded });
 
       emitMany(emitter, MANY);
       expect(await emitter.close()).toStrictEqual(okReport());
@@ -315,7 +317,7 @@ describe("createLogEmitter", () => {
 
     it("with the user's logger on an asynchronous pino.destination", async () => {
       const file = path.join(dir, "audit.ndjson");
-      const emitter = createLogEmitter({ logger: pino(userDestination(file)) });
+      const emitter = createLogEmitter({ logger: pino(userDestination(file)), maxBufferedBytes: unbounded });
 
       emitMany(emitter, MANY);
       expect(await emitter.close()).toStrictEqual(okReport());
