@@ -74,8 +74,8 @@ export function resolveLogger(
       stream: ownedStream,
       ownedStream,
       batcher,
-      // The batcher holds at most one batch (~8 KiB, counted in characters); the backlog of a
-      // destination that does not keep up piles up in SonicBoom, counted in bytes.
+      // Lines gather in the batcher (counted in characters) while SonicBoom writes; SonicBoom counts
+      // what it holds in bytes. A destination that does not keep up piles up in both.
       waitingBytes: () => batcher.waitingChars + ownedStream._len,
     };
   }
@@ -112,8 +112,9 @@ function isSonicBoom(stream: unknown): stream is SonicBoomLike {
 export async function flushStream(logger: Logger, stream: unknown): Promise<void> {
   if (isSonicBoom(stream)) {
     if (stream.fd < 0) await once(stream, "ready"); // rejects if the file cannot be opened
-    // An asynchronous write may be in flight; flushSync would write the later lines before it.
-    if ((stream as unknown as { _writing: boolean })._writing) await once(stream, "drain");
+    // An asynchronous write may be in flight; flushSync would write the later lines before it. A line
+    // written as it ends may start the next one.
+    while (stream._writing) await once(stream, "drain");
     stream.flushSync();
     return;
   }

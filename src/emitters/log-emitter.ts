@@ -27,7 +27,7 @@ export interface LogEmitterOptions {
   /**
    * Most bytes waiting to be written to a destination that does not keep up (a pipe nobody reads, a
    * stalled disk); events that come while more are waiting are dropped and counted as "buffer_full",
-   * reported through `onError` once per overload. Default: 8388608 (8 MiB). `Infinity` turns it off.
+   * reported through `onError` once per overload. Default: 16777216 (16 MiB). `Infinity` turns it off.
    * Bounds the emitter's own destination (path or descriptor), and a `logger` or `destination` stream
    * that is a pino.destination (SonicBoom) or a Node Writable; other streams (pino transports,
    * multistreams) buffer as they do themselves.
@@ -46,7 +46,7 @@ export interface LogEmitterOptions {
 const LEVELS: readonly Level[] = ["fatal", "error", "warn", "info", "debug", "trace"];
 
 /** Defaults of `LogEmitterOptions`. */
-export const LOG_EMITTER_DEFAULTS = Object.freeze({ maxBufferedBytes: 8 * 1024 * 1024 });
+export const LOG_EMITTER_DEFAULTS = Object.freeze({ maxBufferedBytes: 16 * 1024 * 1024 });
 
 /**
  * An emitter writing one pino JSON line per event: the event in proto3 JSON under `key` (default

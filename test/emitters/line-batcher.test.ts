@@ -19,6 +19,7 @@ class RecordingSonic extends EventEmitter implements SonicBoomLike {
   writes: string[] = [];
   failing: Error | undefined;
   readonly _len = 0;
+  _writing = false;
   write(data: string): boolean {
     if (this.failing !== undefined) throw this.failing;
     this.writes.push(data);
@@ -48,6 +49,23 @@ describe("LineBatcher", () => {
       expect(batch.length).toBeGreaterThanOrEqual(BATCH_CHARS);
       expect(batch.length).toBeLessThan(BATCH_CHARS + 200);
     }
+  });
+
+  it("keeps gathering while SonicBoom is still writing, then hands everything over as one string", async () => {
+    const sonic = new RecordingSonic();
+    const batcher = batcherOver(sonic);
+    const lines = Array.from({ length: 300 }, (_, i) => `${JSON.stringify({ i, pad: "x".repeat(150) })}\n`);
+    sonic._writing = true;
+    for (const line of lines.slice(0, 299)) batcher.write(line);
+    await new Promise((resolve) => setTimeout(resolve, BATCH_MAX_WAIT_MS + 150)); // the timer waits too
+    expect(sonic.writes).toEqual([]);
+    expect(batcher.waitingChars).toBe(lines.slice(0, 299).join("").length);
+
+    sonic._writing = false;
+    batcher.write(lines[299] ?? "");
+    expect(sonic.writes).toEqual([lines.join("")]);
+    expect(batcher.waitingChars).toBe(0);
+    batcher.stop();
   });
 
   it("hands a lone line on within BATCH_MAX_WAIT_MS without a flush", async () => {
