@@ -29,7 +29,7 @@ export interface LogTarget {
 }
 
 /** Mode of a log file the emitter creates: only its owner may read it (audit lines name people). */
-export const LOG_FILE_MODE = 0o600;
+const LOG_FILE_MODE = 0o600;
 
 /**
  * Builds the logger of a log emitter from its options. Throws an AuditConfigError for a missing,

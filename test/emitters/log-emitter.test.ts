@@ -184,6 +184,25 @@ describe("createLogEmitter", () => {
     expect(emitter.stats()).toStrictEqual({ name: "audit-log", emitted: 4, dropped: {}, failed: 0 });
   });
 
+  describe("creates its log file readable by its owner only (0600)", () => {
+    for (const sync of [false, true]) {
+      it(`with sync: ${sync}`, async () => {
+        const previous = process.umask(0o022); // the usual umask, which leaves new files world-readable
+        try {
+          const file = path.join(dir, "new", "audit.ndjson");
+          const emitter = createLogEmitter({ destination: file, sync });
+          expect(emitter.emit(sampleEvent())).toBe("accepted");
+          expect(await emitter.close()).toStrictEqual(okReport());
+
+          expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+          expect(readLines(file)).toHaveLength(1);
+        } finally {
+          process.umask(previous);
+        }
+      });
+    }
+  });
+
   describe("with a destination it owns, writes at every level", () => {
     const levels: [pino.Level, number][] = [
       ["fatal", 60],
