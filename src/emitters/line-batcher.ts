@@ -14,6 +14,12 @@ export interface SonicBoomLike extends NodeJS.EventEmitter {
 
 /** Characters gathered before they go to the file: one write per ~8 KiB at least. */
 export const BATCH_CHARS = 8192;
+/**
+ * Characters gathered while SonicBoom is writing before they go over anyway, as a string of their own:
+ * a V8 string holds at most 2^29 - 24 characters, and without a `maxBufferedBytes` limit a backlog can
+ * grow past that.
+ */
+export const MAX_BATCH_CHARS = 1 << 26;
 /** Longest a line waits for a full batch. */
 export const BATCH_MAX_WAIT_MS = 250;
 
@@ -60,9 +66,9 @@ export class LineBatcher {
     if (this.chars >= BATCH_CHARS) this.releaseIfIdle();
   }
 
-  /** Hands the gathered lines to SonicBoom unless it is still writing the previous ones. */
+  /** Hands the gathered lines to SonicBoom unless it is still writing the previous ones (and they fit). */
   private releaseIfIdle(): void {
-    if (!this.sonic._writing) this.release();
+    if (!this.sonic._writing || this.chars >= MAX_BATCH_CHARS) this.release();
   }
 
   /** Hands the gathered lines to SonicBoom now. */

@@ -9,6 +9,7 @@ import {
   BATCH_CHARS,
   BATCH_MAX_WAIT_MS,
   LineBatcher,
+  MAX_BATCH_CHARS,
   type SonicBoomLike,
 } from "../../src/emitters/line-batcher.js";
 import { type Compiled, compile } from "./delivery/compile.js";
@@ -64,6 +65,20 @@ describe("LineBatcher", () => {
     sonic._writing = false;
     batcher.write(lines[299] ?? "");
     expect(sonic.writes).toEqual([lines.join("")]);
+    expect(batcher.waitingChars).toBe(0);
+    batcher.stop();
+  });
+
+  it("hands a gathered backlog over once it reaches MAX_BATCH_CHARS, even while SonicBoom is writing", () => {
+    const sonic = new RecordingSonic();
+    const batcher = batcherOver(sonic);
+    const line = `${"x".repeat(1 << 20)}\n`;
+    const count = Math.ceil(MAX_BATCH_CHARS / line.length);
+    sonic._writing = true;
+    for (let i = 0; i < count - 1; i++) batcher.write(line);
+    expect(sonic.writes).toHaveLength(0);
+    batcher.write(line);
+    expect(sonic.writes.map((text) => text.length)).toStrictEqual([count * line.length]);
     expect(batcher.waitingChars).toBe(0);
     batcher.stop();
   });
