@@ -22,7 +22,7 @@ export {
   type SpoolOptions,
 } from "./delivery/index.js";
 export type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } from "./emitter.js";
-export { createLogEmitter, type LogEmitterOptions } from "./log-emitter.js";
+export { createLogEmitter, LOG_EMITTER_DEFAULTS, type LogEmitterOptions } from "./log-emitter.js";
 export { createMultiEmitter, type MultiEmitterOptions } from "./multi-emitter.js";
 export { createNoopEmitter } from "./noop-emitter.js";
 export type { EncodedEvent, EventSink, SinkWriteOptions } from "./sink.js";

@@ -3,19 +3,33 @@ import onExit from "on-exit-leak-free";
 /** The parts of pino's SonicBoom destination the log emitter uses. */
 export interface SonicBoomLike extends NodeJS.EventEmitter {
   fd: number;
+  /** Bytes handed over and not yet written: SonicBoom's own count. */
+  readonly _len: number;
+  /** True while an asynchronous write (or the open) is in progress. */
+  readonly _writing: boolean;
   write(data: string): boolean;
   flushSync(): void;
   end(): void;
 }
 
-/** Characters gathered before they go to the file: one write per ~8 KiB. */
+/** Characters gathered before they go to the file: one write per ~8 KiB at least. */
 export const BATCH_CHARS = 8192;
+/**
+ * Characters gathered while SonicBoom is writing before they go over anyway, as a string of their own:
+ * a V8 string holds at most 2^29 - 24 characters, and without a `maxBufferedBytes` limit a backlog can
+ * grow past that.
+ */
+export const MAX_BATCH_CHARS = 1 << 26;
 /** Longest a line waits for a full batch. */
 export const BATCH_MAX_WAIT_MS = 250;
 
 /**
  * The pino destination of a log emitter that owns its file: gathers lines in an array and hands them
- * to SonicBoom joined, one string per ~8 KiB, which SonicBoom writes out asynchronously.
+ * to SonicBoom joined, one string per ~8 KiB, which SonicBoom writes out asynchronously. While SonicBoom
+ * is still writing, lines keep gathering here and go over as one string when it is done: SonicBoom
+ * writes each string it holds with a write of its own (up to 16 KiB when it joins them), so a
+ * destination that is slow for a moment, or a burst of events, would otherwise cost one write per
+ * 8 KiB, one per turn of the event loop, and fall further behind.
  *
  * SonicBoom can gather by itself (`minLength`), but it appends each line to one growing string and
  * measures that string's UTF-8 length on every write, which flattens it: at 8 KiB that allocated ~12 KB
@@ -35,16 +49,26 @@ export class LineBatcher {
     private readonly sonic: SonicBoomLike,
     private readonly onError: (error: unknown) => void,
   ) {
-    this.timer = setInterval(() => this.release(), BATCH_MAX_WAIT_MS).unref();
+    this.timer = setInterval(() => this.releaseIfIdle(), BATCH_MAX_WAIT_MS).unref();
     onExit.register(this, writeOutAtExit);
     onExit.registerBeforeExit(this, writeOutAtExit);
+  }
+
+  /** Characters gathered and not yet handed to SonicBoom. */
+  get waitingChars(): number {
+    return this.chars;
   }
 
   /** Called by pino with one line (newline included). */
   write(line: string): void {
     this.lines.push(line);
     this.chars += line.length;
-    if (this.chars >= BATCH_CHARS) this.release();
+    if (this.chars >= BATCH_CHARS) this.releaseIfIdle();
+  }
+
+  /** Hands the gathered lines to SonicBoom unless it is still writing the previous ones (and they fit). */
+  private releaseIfIdle(): void {
+    if (!this.sonic._writing || this.chars >= MAX_BATCH_CHARS) this.release();
   }
 
   /** Hands the gathered lines to SonicBoom now. */

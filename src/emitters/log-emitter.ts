@@ -1,11 +1,11 @@
 import { once } from "node:events";
-import pino, { type DestinationStream, type Level, type Logger } from "pino";
+import type { DestinationStream, Level, Logger } from "pino";
 import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
 import { eventKind } from "../event/kinds.js";
 import { eventToJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { type Emitter, EmitterCounters, flushReport, report } from "./emitter.js";
-import { LineBatcher, type SonicBoomLike } from "./line-batcher.js";
+import { flushStream, resolveLogger } from "./log-destination.js";
 
 /** Options of `createLogEmitter`. Give exactly one of `logger` or `destination`. */
 export interface LogEmitterOptions {
@@ -24,6 +24,15 @@ export interface LogEmitterOptions {
    * true for exact per-event failure counts.
    */
   sync?: boolean;
+  /**
+   * Most bytes waiting to be written to a destination that does not keep up (a pipe nobody reads, a
+   * stalled disk); events that come while more are waiting are dropped and counted as "buffer_full",
+   * reported through `onError` once per overload. Default: 16777216 (16 MiB). `Infinity` turns it off.
+   * Bounds the emitter's own destination (path or descriptor), and a `logger` or `destination` stream
+   * that is a pino.destination (SonicBoom) or a Node Writable; other streams (pino transports,
+   * multistreams) buffer as they do themselves.
+   */
+  maxBufferedBytes?: number;
   /** Level events are logged at. Default: "info". */
   level?: Level;
   /** Key of the event object in each line. Default: "audit". */
@@ -36,11 +45,16 @@ export interface LogEmitterOptions {
 
 const LEVELS: readonly Level[] = ["fatal", "error", "warn", "info", "debug", "trace"];
 
+/** Defaults of `LogEmitterOptions`. */
+export const LOG_EMITTER_DEFAULTS = Object.freeze({ maxBufferedBytes: 16 * 1024 * 1024 });
+
 /**
  * An emitter writing one pino JSON line per event: the event in proto3 JSON under `key` (default
  * "audit") and its kind ("authz.decision", ...) as the message. `close()` loses nothing that was
  * accepted: it writes out pino's buffer synchronously (pino's own `flush(cb)` can call back before the
- * data is written) and, for a destination the emitter opened, closes the file.
+ * data is written) and, for a destination the emitter opened, closes the file. A file it creates gets
+ * mode 0600. What waits to be written is bounded by `maxBufferedBytes`: beyond it events are dropped
+ * and counted, never buffered without limit.
  *
  * ```ts
  * const emitter = createLogEmitter({ logger: pino() });
@@ -54,7 +68,17 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       `log emitter: level must be one of ${LEVELS.join(", ")}, got ${String(level)}`,
     );
   }
-  const { logger, ownedStream, stream, batcher } = resolveLogger(options, level, (error) =>
+  const maxBufferedBytes = options?.maxBufferedBytes ?? LOG_EMITTER_DEFAULTS.maxBufferedBytes;
+  if (
+    typeof maxBufferedBytes !== "number" ||
+    !(Number.isSafeInteger(maxBufferedBytes) || maxBufferedBytes === Number.POSITIVE_INFINITY) ||
+    maxBufferedBytes <= 0
+  ) {
+    throw new AuditConfigError(
+      `log emitter: maxBufferedBytes must be a positive whole number of bytes or Infinity, got ${String(maxBufferedBytes)}`,
+    );
+  }
+  const { logger, ownedStream, stream, batcher, waitingBytes } = resolveLogger(options, level, (error) =>
     fail("write failed", error),
   );
   const key = options.key ?? "audit";
@@ -62,6 +86,9 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
   const onError = options.onError;
   let closed = false;
   let openError: unknown;
+  // True from the first event dropped for a full buffer until the backlog is down to half the limit:
+  // one report per overload, not one per event.
+  let overloaded = false;
 
   if (!logger.isLevelEnabled(level)) {
     throw new AuditConfigError(
@@ -83,6 +110,20 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
     return "failed";
   }
 
+  function overflow(): "dropped" {
+    if (!overloaded) {
+      overloaded = true;
+      report(
+        onError,
+        new AuditEmitError(
+          counters.name,
+          `dropping events (buffer_full): ${maxBufferedBytes} bytes wait for a destination that does not keep up; counted in stats() until it catches up`,
+        ),
+      );
+    }
+    return counters.drop("buffer_full");
+  }
+
   async function flush() {
     try {
       if (openError !== undefined) throw openError;
@@ -100,12 +141,14 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       if (closed) return counters.drop("closed");
       // The level can be changed on a live logger; pino would then discard the line without a word.
       if (!logger.isLevelEnabled(level)) return counters.drop("level_disabled");
+      if (waitingBytes() >= maxBufferedBytes) return overflow();
       try {
         logger[level]({ [key]: eventToJson(event) }, eventKind(event.eventType));
       } catch (error) {
         return fail("write failed", error);
       }
       counters.emitted++;
+      if (overloaded && waitingBytes() <= maxBufferedBytes / 2) overloaded = false;
       return "accepted";
     },
     flush,
@@ -129,65 +172,4 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
     },
     stats: () => counters.snapshot(),
   };
-}
-
-function resolveLogger(
-  options: LogEmitterOptions,
-  level: Level,
-  onBatchError: (error: unknown) => void,
-): {
-  logger: Logger;
-  stream: unknown;
-  ownedStream?: SonicBoomLike;
-  batcher?: LineBatcher;
-} {
-  if (typeof options !== "object" || options === null) {
-    throw new AuditConfigError("log emitter: options must be an object with a `logger` or a `destination`");
-  }
-  const { logger, destination } = options;
-  if (logger !== undefined && destination !== undefined) {
-    throw new AuditConfigError("log emitter: give either `logger` or `destination`, not both");
-  }
-  if (logger !== undefined) {
-    if (typeof logger !== "object" || logger === null || typeof logger.isLevelEnabled !== "function") {
-      throw new AuditConfigError("log emitter: `logger` must be a pino logger");
-    }
-    return { logger, stream: (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] };
-  }
-  if (typeof destination === "string" || typeof destination === "number") {
-    if (destination === "") throw new AuditConfigError("log emitter: `destination` must not be empty");
-    const sync = options.sync ?? false;
-    const ownedStream = pino.destination({
-      dest: destination,
-      sync,
-      mkdir: true,
-    }) as unknown as SonicBoomLike;
-    if (sync) return { logger: pino({ level }, ownedStream), stream: ownedStream, ownedStream };
-    // Asynchronous mode gathers ~8 KiB before a write (at least every 250 ms, and on flush()/close()):
-    // one write per line cost ~100 µs of thread-pool CPU per event on a busy server (bench/).
-    const batcher = new LineBatcher(ownedStream, onBatchError);
-    return { logger: pino({ level }, batcher), stream: ownedStream, ownedStream, batcher };
-  }
-  if (typeof destination === "object" && destination !== null && typeof destination.write === "function") {
-    return { logger: pino({ level }, destination), stream: destination };
-  }
-  throw new AuditConfigError("log emitter: needs a pino `logger` or a `destination` (path, fd or stream)");
-}
-
-function isSonicBoom(stream: unknown): stream is SonicBoomLike {
-  return (
-    typeof stream === "object" && stream !== null && typeof (stream as SonicBoomLike).flushSync === "function"
-  );
-}
-
-async function flushStream(logger: Logger, stream: unknown): Promise<void> {
-  if (isSonicBoom(stream)) {
-    if (stream.fd < 0) await once(stream, "ready"); // rejects if the file cannot be opened
-    // An asynchronous write may be in flight; flushSync would write the later lines before it.
-    if ((stream as unknown as { _writing: boolean })._writing) await once(stream, "drain");
-    stream.flushSync();
-    return;
-  }
-  // Another kind of stream (a transport, a multistream, the user's Writable): ask pino to flush it.
-  await new Promise<void>((resolve, reject) => logger.flush((error) => (error ? reject(error) : resolve())));
 }

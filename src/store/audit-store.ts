@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import BetterSqlite3, { type Database } from "better-sqlite3";
 import { report } from "../emitters/emitter.js";
 import type { EventSink } from "../emitters/sink.js";
@@ -118,6 +119,7 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
   }
   let db: Database;
   try {
+    if (!readonly) createPrivately(path);
     db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
     if (!readonly) db.pragma(`page_size = ${PAGE_SIZE}`); // takes effect only on a new, empty file
     if (!readonly) db.pragma("journal_mode = WAL");
@@ -260,6 +262,22 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     },
   };
   return store;
+}
+
+/** Mode of a store file this library creates: audit events name people, only the owner may read them. */
+const STORE_FILE_MODE = 0o600;
+
+/**
+ * Creates the store file empty with mode 0600 unless it exists. SQLite would create it with 0644
+ * (less the umask), and gives its -wal and -shm files the mode of the database file.
+ */
+function createPrivately(path: string): void {
+  if (path === ":memory:") return;
+  try {
+    fs.closeSync(fs.openSync(path, "wx", STORE_FILE_MODE));
+  } catch {
+    // It exists, or it cannot be created: better-sqlite3 opens it or says why it cannot.
+  }
 }
 
 /** Checkpoint every ~40 MiB of log, not SQLite's default 4 MiB: fewer, larger copies. */

@@ -9,6 +9,7 @@ import {
   BATCH_CHARS,
   BATCH_MAX_WAIT_MS,
   LineBatcher,
+  MAX_BATCH_CHARS,
   type SonicBoomLike,
 } from "../../src/emitters/line-batcher.js";
 import { type Compiled, compile } from "./delivery/compile.js";
@@ -18,6 +19,8 @@ class RecordingSonic extends EventEmitter implements SonicBoomLike {
   fd = 1;
   writes: string[] = [];
   failing: Error | undefined;
+  readonly _len = 0;
+  _writing = false;
   write(data: string): boolean {
     if (this.failing !== undefined) throw this.failing;
     this.writes.push(data);
@@ -47,6 +50,37 @@ describe("LineBatcher", () => {
       expect(batch.length).toBeGreaterThanOrEqual(BATCH_CHARS);
       expect(batch.length).toBeLessThan(BATCH_CHARS + 200);
     }
+  });
+
+  it("keeps gathering while SonicBoom is still writing, then hands everything over as one string", async () => {
+    const sonic = new RecordingSonic();
+    const batcher = batcherOver(sonic);
+    const lines = Array.from({ length: 300 }, (_, i) => `${JSON.stringify({ i, pad: "x".repeat(150) })}\n`);
+    sonic._writing = true;
+    for (const line of lines.slice(0, 299)) batcher.write(line);
+    await new Promise((resolve) => setTimeout(resolve, BATCH_MAX_WAIT_MS + 150)); // the timer waits too
+    expect(sonic.writes).toEqual([]);
+    expect(batcher.waitingChars).toBe(lines.slice(0, 299).join("").length);
+
+    sonic._writing = false;
+    batcher.write(lines[299] ?? "");
+    expect(sonic.writes).toEqual([lines.join("")]);
+    expect(batcher.waitingChars).toBe(0);
+    batcher.stop();
+  });
+
+  it("hands a gathered backlog over once it reaches MAX_BATCH_CHARS, even while SonicBoom is writing", () => {
+    const sonic = new RecordingSonic();
+    const batcher = batcherOver(sonic);
+    const line = `${"x".repeat(1 << 20)}\n`;
+    const count = Math.ceil(MAX_BATCH_CHARS / line.length);
+    sonic._writing = true;
+    for (let i = 0; i < count - 1; i++) batcher.write(line);
+    expect(sonic.writes).toHaveLength(0);
+    batcher.write(line);
+    expect(sonic.writes.map((text) => text.length)).toStrictEqual([count * line.length]);
+    expect(batcher.waitingChars).toBe(0);
+    batcher.stop();
   });
 
   it("hands a lone line on within BATCH_MAX_WAIT_MS without a flush", async () => {

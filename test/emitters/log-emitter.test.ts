@@ -184,6 +184,25 @@ describe("createLogEmitter", () => {
     expect(emitter.stats()).toStrictEqual({ name: "audit-log", emitted: 4, dropped: {}, failed: 0 });
   });
 
+  describe("creates its log file readable by its owner only (0600)", () => {
+    for (const sync of [false, true]) {
+      it(`with sync: ${sync}`, async () => {
+        const previous = process.umask(0o022); // the usual umask, which leaves new files world-readable
+        try {
+          const file = path.join(dir, "new", "audit.ndjson");
+          const emitter = createLogEmitter({ destination: file, sync });
+          expect(emitter.emit(sampleEvent())).toBe("accepted");
+          expect(await emitter.close()).toStrictEqual(okReport());
+
+          expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+          expect(readLines(file)).toHaveLength(1);
+        } finally {
+          process.umask(previous);
+        }
+      });
+    }
+  });
+
   describe("with a destination it owns, writes at every level", () => {
     const levels: [pino.Level, number][] = [
       ["fatal", 60],
@@ -301,10 +320,12 @@ describe("createLogEmitter", () => {
 
   describe("close() loses nothing emitted synchronously just before it", () => {
     const MANY = 100_000;
+    // One synchronous burst of 100,000 lines (~90 MB) is far beyond the default maxBufferedBytes.
+    const unbounded = Number.POSITIVE_INFINITY;
 
     it("with a destination path it owns (asynchronous sonic-boom)", async () => {
       const file = path.join(dir, "audit.ndjson");
-      const emitter = createLogEmitter({ destination: file });
+      const emitter = createLogEmitter({ destination: file, maxBufferedBytes: unbounded });
 
       emitMany(emitter, MANY);
       expect(await emitter.close()).toStrictEqual(okReport());
@@ -315,7 +336,7 @@ describe("createLogEmitter", () => {
 
     it("with the user's logger on an asynchronous pino.destination", async () => {
       const file = path.join(dir, "audit.ndjson");
-      const emitter = createLogEmitter({ logger: pino(userDestination(file)) });
+      const emitter = createLogEmitter({ logger: pino(userDestination(file)), maxBufferedBytes: unbounded });
 
       emitMany(emitter, MANY);
       expect(await emitter.close()).toStrictEqual(okReport());

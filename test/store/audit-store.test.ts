@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -306,6 +306,23 @@ describe("audit store", () => {
     } finally {
       other.exec("ROLLBACK");
       other.close();
+    }
+  });
+
+  it("creates the database and its -wal and -shm files readable by their owner only (0600)", () => {
+    const previous = process.umask(0o022); // the usual umask, which leaves new files world-readable
+    try {
+      const path = join(mkdtempSync(join(tmpdir(), "grpc-audit-store-")), "audit.db");
+      const store = open(path);
+      store.insert(makeEvents(3));
+      const modes = ["", "-wal", "-shm"].map((suffix) => [suffix, statSync(path + suffix).mode & 0o777]);
+      expect(modes).toStrictEqual([
+        ["", 0o600],
+        ["-wal", 0o600],
+        ["-shm", 0o600],
+      ]);
+    } finally {
+      process.umask(previous);
     }
   });
 
