@@ -22,10 +22,10 @@ export type IdHelper = "fields" | "textId" | "decimalId";
  */
 export function idReaderBody(path: IdPath): string[] {
   const lines: string[] = [];
-  let message = `fields(${path.side})`;
+  let message = `fields(${path.side})`; // an expression giving the message that holds the next field
   for (const [i, field] of path.fields.entries()) {
     const names = propertyNames(field);
-    if (names.length > 1 && message.includes("(")) {
+    if (names.length > 1) {
       const name = `m${lines.length}`;
       lines.push(`const ${name} = ${message};`);
       message = name;

@@ -12,6 +12,7 @@ export const SYSTEM_TOOLS = {
   "nats-server": "nats-server",
 } as const;
 
+/** A system tool some tests run. */
 export type SystemTool = keyof typeof SYSTEM_TOOLS;
 
 /** The error when `tool` is missing: `nats-server not found: apt-get install -y nats-server`. */
