@@ -10,10 +10,9 @@ import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
 import type { CheckedAuthzRule } from "./check-authz.js";
 import type { CheckedRule } from "./check-rules.js";
 import type { IdPath } from "./field-path.js";
-import { tsProtoModulePath, tsProtoPropertyName, tsProtoTypeName } from "./ts-proto-names.js";
+import { idHelpersFor, idReaderBody, printIdHelpers } from "./render-ids.js";
+import { tsProtoModulePath, tsProtoTypeName } from "./ts-proto-names.js";
 
-/** Name of the helper that renders integer ids; printed only into files that use it. */
-const DECIMAL_ID = "decimalId";
 /** Name of the helper that reads an id from metadata; printed only into files that use it. */
 const METADATA_TEXT = "metadataText";
 /** The type of the metadata `objectId` reads: grpc-js `Metadata` and grpc-audit's `MetadataReader`. */
@@ -38,14 +37,8 @@ export function renderTables(
   f.print();
   f.print(`/** Authz rules of ${name}, keyed by full method path; a method without an entry has no rule. */`);
   printTable(f, "authzRules", authz, printAuthzRule);
-  const ids = [...audit.map((rule) => rule.targetId), ...authz.map(requestPath)];
-  if (ids.some((id) => id?.leaf === "integer")) {
-    f.print();
-    f.print('/** The decimal string of an integer id (number, bigint or Long); absent gives "". */');
-    f.print(`function ${DECIMAL_ID}(value: unknown): string {`);
-    f.print(`  return value === undefined || value === null ? "" : String(value);`);
-    f.print("}");
-  }
+  const paths = [...audit.map((rule) => rule.targetId), ...authz.map(requestPath)];
+  printIdHelpers(f, idHelpersFor(paths.filter((path) => path !== undefined)));
   if (authz.some((rule) => rule.objectId?.kind === "metadata")) {
     f.print();
     f.print('/** The first value of a metadata key when it is a string; "" otherwise. Never throws. */');
@@ -95,7 +88,7 @@ function printAuditRule(f: GeneratedFile, rule: CheckedRule): void {
       importType(f, rule.method.output),
       " | undefined): string {",
     ],
-    targetId === undefined ? '""' : extractor(targetId),
+    targetId === undefined ? ['return "";'] : idReaderBody(targetId),
   );
 }
 
@@ -118,22 +111,22 @@ function printAuthzRule(f: GeneratedFile, rule: CheckedAuthzRule): void {
       ` | undefined, ${metadata}: ${METADATA_TYPE}): string {`,
     ],
     source === undefined
-      ? '""'
+      ? ['return "";']
       : source.kind === "request"
-        ? extractor(source.path)
+        ? idReaderBody(source.path)
         : source.kind === "metadata"
-          ? [`${METADATA_TEXT}(metadata, `, f.string(source.key), ")"]
-          : f.string(source.id),
+          ? [["return ", METADATA_TEXT, "(metadata, ", f.string(source.key), ");"]]
+          : [["return ", f.string(source.id), ";"]],
   );
 }
 
-/** One frozen table entry: method, kind, `fields`, then the id reader `signature { return body; }`. */
+/** One frozen table entry: method, kind, `fields`, then the id reader `signature { body }`. */
 function printEntry(
   f: GeneratedFile,
   method: DescMethod,
   fields: readonly [name: string, value: Printable][],
   signature: Printable,
-  body: Printable,
+  body: readonly Printable[],
 ): void {
   const path = f.string(`/${method.parent.typeName}/${method.name}`);
   f.print("  ", path, ": Object.freeze({");
@@ -141,7 +134,7 @@ function printEntry(
   f.print("    kind: ", f.string(method.methodKind), ",");
   for (const [name, value] of fields) f.print("    ", name, ": ", value, ",");
   f.print("    ", signature);
-  f.print("      return ", body, ";");
+  for (const line of body) f.print("      ", line);
   f.print("    },");
   f.print("  }),");
 }
@@ -152,10 +145,4 @@ function importType(f: GeneratedFile, message: DescMessage): Printable {
 
 function requestPath(rule: CheckedAuthzRule): IdPath | undefined {
   return rule.objectId?.kind === "request" ? rule.objectId.path : undefined;
-}
-
-/** `request?.project?.id ?? ""`, or `decimalId(response?.memberId)` for an integer leaf. */
-function extractor(path: IdPath): string {
-  const chain = [path.side, ...path.fields.map(tsProtoPropertyName)].join("?.");
-  return path.leaf === "integer" ? `${DECIMAL_ID}(${chain})` : `${chain} ?? ""`;
 }

@@ -137,3 +137,40 @@ describe("generated authz rules", () => {
     expect(read("StatusService/Report", undefined)).toBe("");
   });
 });
+
+describe("generated id readers", () => {
+  // ts-proto gives camelCase properties, proto-loader `keepCase: true` the proto names, and proto-loader's
+  // default protobuf.js camelCase, which keeps `OWNER_ID` and `calendar_Id` as they are.
+  it("find ids under every loader's property names", async () => {
+    const rules = mergeRuleTables((await loadGolden("paths_audit.ts")).auditRules);
+    const read = (method: string, request: unknown, response?: unknown) =>
+      rules.get(`/fixtures.paths.PathService/${method}`)?.targetId(request, response);
+    expect(read("Names", { ownerId: "o-1", calendarId: "" })).toBe("o-1");
+    expect(read("Names", { OWNER_ID: "o-2", calendar_Id: "" })).toBe("o-2");
+    expect(read("MixedCase", { ownerId: "", calendarId: "c-1" })).toBe("c-1");
+    expect(read("MixedCase", { OWNER_ID: "", calendar_Id: "c-2" })).toBe("c-2");
+    expect(read("SnakeCase", { sideBranch: { leaf: { name: "", displayName: "d-1" } } })).toBe("d-1");
+    expect(read("SnakeCase", { side_branch: { leaf: { name: "", display_name: "d-2" } } })).toBe("d-2");
+    expect(read("SnakeInteger", undefined, { memberNumber: 12 })).toBe("12");
+    expect(read("SnakeInteger", undefined, { member_number: "18446744073709551615" })).toBe(
+      "18446744073709551615",
+    );
+    expect(read("SnakeInteger", undefined, { member_number: 18446744073709551615n })).toBe(
+      "18446744073709551615",
+    );
+  });
+
+  it("give an empty id for absent, null or mistyped values, and never throw", async () => {
+    const rules = mergeRuleTables((await loadGolden("paths_audit.ts")).auditRules);
+    const read = (method: string, request: unknown, response?: unknown) =>
+      rules.get(`/fixtures.paths.PathService/${method}`)?.targetId(request, response);
+    expect(read("SnakeCase", undefined)).toBe("");
+    expect(read("SnakeCase", "not a message")).toBe("");
+    expect(read("SnakeCase", { side_branch: null })).toBe("");
+    expect(read("SnakeCase", { side_branch: { leaf: { display_name: 7 } } })).toBe("");
+    expect(read("FromRequest", {})).toBe("");
+    expect(read("SnakeInteger", undefined, { member_number: null })).toBe("");
+    // A function (what a name like `toString` reads from any object) is not an id.
+    expect(read("SnakeInteger", undefined, { member_number: () => 1 })).toBe("");
+  });
+});

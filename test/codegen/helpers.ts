@@ -13,6 +13,7 @@ import {
   FileDescriptorSetSchema,
 } from "@bufbuild/protobuf/wkt";
 import { protocGenGrpcAudit } from "../../codegen/src/plugin.js";
+import { requireTool } from "../helpers/prerequisites.js";
 
 /** Root of this repository. */
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -28,14 +29,12 @@ export const BUF_CONFIG = JSON.stringify({
   modules: [{ path: "proto" }, { path: "test/fixtures" }],
 });
 
-const INSTALL: Readonly<Record<string, string>> = {
-  protoc: ": apt-get install -y protobuf-compiler (.ci/run does it)",
-};
-
-/** Runs a tool from node_modules/.bin (or the PATH) in the repository root; returns stdout. */
+/**
+ * Runs a tool from node_modules/.bin (or protoc from the PATH, else it throws `protoc not found: apt-get
+ * install -y protobuf-compiler`) in the repository root; returns stdout.
+ */
 export function run(tool: string, args: readonly string[], input?: Uint8Array): Buffer {
-  const local = join(REPO, "node_modules/.bin", tool);
-  const bin = readdirSync(join(REPO, "node_modules/.bin")).includes(tool) ? local : tool;
+  const bin = tool === "protoc" ? requireTool("protoc") : join(REPO, "node_modules/.bin", tool);
   try {
     return execFileSync(bin, args, {
       cwd: REPO,
@@ -45,9 +44,7 @@ export function run(tool: string, args: readonly string[], input?: Uint8Array): 
     });
   } catch (error: unknown) {
     // tsc reports on stdout, buf and protoc on stderr.
-    const { stdout, stderr, code } = error as { stdout?: Buffer; stderr?: Buffer; code?: string };
-    if (code === "ENOENT")
-      throw new Error(`${tool} is not installed (not on the PATH)${INSTALL[tool] ?? ""}`);
+    const { stdout, stderr } = error as { stdout?: Buffer; stderr?: Buffer };
     throw new Error(`${tool} ${args.join(" ")} failed:\n${stderr ?? ""}${stdout ?? ""}`, { cause: error });
   }
 }

@@ -70,7 +70,12 @@ describe("buf generate with ts-proto", () => {
       join(out, "tsconfig.json"),
       JSON.stringify({
         extends: join(REPO, "tsconfig.json"),
-        compilerOptions: { rootDir: "/", noEmit: true },
+        // Also noPropertyAccessFromIndexSignature, which some users set: generated readers use brackets.
+        compilerOptions: {
+          rootDir: "/",
+          noEmit: true,
+          noPropertyAccessFromIndexSignature: true,
+        },
         include: ["src/gen"],
         exclude: [],
       }),

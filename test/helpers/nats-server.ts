@@ -1,5 +1,6 @@
 /**
- * A real `nats-server -js` for tests (Debian's `nats-server` package; `.ci/run` installs it).
+ * A real `nats-server -js` for tests (Debian's `nats-server` package; `.ci/run` installs it). Without
+ * it, `startNatsServer()` rejects with `nats-server not found: apt-get install -y nats-server`.
  *
  * `startNatsServer()` runs it on a free loopback port with JetStream storing into a fresh temporary
  * directory and resolves once it accepts connections. `kill()` ends it with SIGKILL (no clean shutdown,
@@ -11,10 +12,13 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { requireTool } from "./prerequisites.js";
 
 export interface NatsServerOptions {
   /** Largest message (payload and headers) the server accepts, in bytes. Default: the server's 1 MiB. */
   maxPayloadBytes?: number;
+  /** Where to look for `nats-server` (a PATH value). Default: PATH and /usr/sbin, where Debian installs it. */
+  searchPath?: string;
 }
 
 export interface NatsServer {
@@ -37,6 +41,8 @@ const READY_TIMEOUT_MS = 15_000;
 
 /** Starts `nats-server -js` on a free loopback port; see the module comment. */
 export async function startNatsServer(options: NatsServerOptions = {}): Promise<NatsServer> {
+  // A non-root PATH may lack /usr/sbin.
+  const bin = requireTool("nats-server", options.searchPath ?? `${process.env.PATH ?? ""}:/usr/sbin`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "grpc-audit-nats-"));
   const storeDir = path.join(dir, "store");
   const configFile = path.join(dir, "nats.conf");
@@ -47,9 +53,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   let child: ChildProcess | undefined;
 
   const launch = async (): Promise<void> => {
-    // Debian installs it to /usr/sbin, which a non-root PATH may lack.
-    const env = { ...process.env, PATH: `${process.env.PATH ?? ""}:/usr/sbin` };
-    const started = spawn("nats-server", args, { stdio: ["ignore", "ignore", "pipe"], env });
+    const started = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
     child = started;
     await waitUntilReady(started, port);
   };

@@ -19,4 +19,4 @@ export {
   type SpoolOptions,
 } from "./options.js";
 export type { DeliveryCloseReport } from "./pipeline.js";
-export { SPOOL_SCHEMA_VERSION } from "./spool-file.js";
+export { SPOOL_SCHEMA_VERSION } from "./spool-schema.js";

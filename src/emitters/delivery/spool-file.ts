@@ -4,9 +4,7 @@ import path from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import type { Database } from "better-sqlite3";
 import { AuditConfigError } from "../../errors/index.js";
-
-/** The spool schema this library writes, kept in `PRAGMA user_version`. */
-export const SPOOL_SCHEMA_VERSION = 1;
+import { SPOOL_SCHEMA_VERSION } from "./spool-schema.js";
 
 const COLUMNS = ["id", "event_id", "event_type", "bytes", "size"] as const;
 

@@ -20,7 +20,7 @@ export const authzRules = Object.freeze({
     objectType: "folder",
     objectIdSource: "req.id",
     objectId(request: FolderRef | undefined, _metadata: { get(key: string): ReadonlyArray<string | Buffer> }): string {
-      return request?.id ?? "";
+      return textId(fields(request)["id"]);
     },
   }),
   "/fixtures.authz.FolderService/ListFiles": Object.freeze({
@@ -31,7 +31,7 @@ export const authzRules = Object.freeze({
     objectType: "folder",
     objectIdSource: "req.id",
     objectId(request: FolderRef | undefined, _metadata: { get(key: string): ReadonlyArray<string | Buffer> }): string {
-      return request?.id ?? "";
+      return textId(fields(request)["id"]);
     },
   }),
   "/fixtures.authz.FolderService/RenameFolder": Object.freeze({
@@ -42,7 +42,7 @@ export const authzRules = Object.freeze({
     objectType: "folder",
     objectIdSource: "req.id",
     objectId(request: FolderRef | undefined, _metadata: { get(key: string): ReadonlyArray<string | Buffer> }): string {
-      return request?.id ?? "";
+      return textId(fields(request)["id"]);
     },
   }),
   "/fixtures.authz.FolderService/MoveFolder": Object.freeze({
@@ -53,7 +53,7 @@ export const authzRules = Object.freeze({
     objectType: "folder",
     objectIdSource: "req.target.parent.id",
     objectId(request: MoveFolderRequest | undefined, _metadata: { get(key: string): ReadonlyArray<string | Buffer> }): string {
-      return request?.target?.parent?.id ?? "";
+      return textId(fields(fields(fields(request)["target"])["parent"])["id"]);
     },
   }),
   "/fixtures.authz.FolderService/ShareFolder": Object.freeze({
@@ -64,7 +64,8 @@ export const authzRules = Object.freeze({
     objectType: "folder",
     objectIdSource: "req.folder_number",
     objectId(request: ShareFolderRequest | undefined, _metadata: { get(key: string): ReadonlyArray<string | Buffer> }): string {
-      return decimalId(request?.folderNumber);
+      const m0 = fields(request);
+      return decimalId(m0["folderNumber"] ?? m0["folder_number"]);
     },
   }),
   "/fixtures.authz.FolderService/UploadFiles": Object.freeze({
@@ -108,7 +109,7 @@ export const authzRules = Object.freeze({
     objectType: "tag",
     objectIdSource: "req.name",
     objectId(request: Tag | undefined, _metadata: { get(key: string): ReadonlyArray<string | Buffer> }): string {
-      return request?.name ?? "";
+      return textId(fields(request)["name"]);
     },
   }),
   "/fixtures.authz.TagService/WatchTags": Object.freeze({
@@ -146,9 +147,35 @@ export const authzRules = Object.freeze({
   }),
 });
 
-/** The decimal string of an integer id (number, bigint or Long); absent gives "". */
+/** A message's properties by name, whichever loader made it. */
+type Fields = { readonly [name: string]: unknown };
+const NO_FIELDS: Fields = Object.freeze({});
+
+/** The properties of a message; an absent or non-object value has none. */
+function fields(message: unknown): Fields {
+  return typeof message === "object" && message !== null ? (message as Fields) : NO_FIELDS;
+}
+
+/** A string id as it is; absent (or not a string) gives "". */
+function textId(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+/**
+ * The decimal string of an integer id, however the loader gave it: number, bigint, string
+ * (proto-loader `longs: String`) or Long (proto-loader's default for 64-bit integers); absent gives "".
+ */
 function decimalId(value: unknown): string {
-  return value === undefined || value === null ? "" : String(value);
+  switch (typeof value) {
+    case "number":
+    case "bigint":
+    case "string":
+      return String(value);
+    case "object":
+      return value === null ? "" : String(value); // Long#toString() is decimal
+    default:
+      return "";
+  }
 }
 
 /** The first value of a metadata key when it is a string; "" otherwise. Never throws. */

@@ -16,7 +16,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.id",
     recordOnError: true,
     targetId(request: DocumentRef | undefined, _response: Document | undefined): string {
-      return request?.id ?? "";
+      return textId(fields(request)["id"]);
     },
   }),
   "/fixtures.defaults.DocumentService/CreateDocument": Object.freeze({
@@ -27,7 +27,7 @@ export const auditRules = Object.freeze({
     targetIdField: "resp.id",
     recordOnError: true,
     targetId(_request: CreateDocumentRequest | undefined, response: Document | undefined): string {
-      return response?.id ?? "";
+      return textId(fields(response)["id"]);
     },
   }),
   "/fixtures.defaults.DocumentService/RenameTitle": Object.freeze({
@@ -38,7 +38,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.id",
     recordOnError: false,
     targetId(request: DocumentRef | undefined, _response: Document | undefined): string {
-      return request?.id ?? "";
+      return textId(fields(request)["id"]);
     },
   }),
   "/fixtures.defaults.DocumentService/PurgeDocuments": Object.freeze({
@@ -67,3 +67,17 @@ export const auditRules = Object.freeze({
 
 /** Authz rules of defaults.proto, keyed by full method path; a method without an entry has no rule. */
 export const authzRules = Object.freeze({});
+
+/** A message's properties by name, whichever loader made it. */
+type Fields = { readonly [name: string]: unknown };
+const NO_FIELDS: Fields = Object.freeze({});
+
+/** The properties of a message; an absent or non-object value has none. */
+function fields(message: unknown): Fields {
+  return typeof message === "object" && message !== null ? (message as Fields) : NO_FIELDS;
+}
+
+/** A string id as it is; absent (or not a string) gives "". */
+function textId(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}

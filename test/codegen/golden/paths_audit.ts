@@ -16,7 +16,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.name",
     recordOnError: false,
     targetId(request: Node | undefined, _response: Empty | undefined): string {
-      return request?.name ?? "";
+      return textId(fields(request)["name"]);
     },
   }),
   "/fixtures.paths.PathService/FromResponse": Object.freeze({
@@ -27,7 +27,7 @@ export const auditRules = Object.freeze({
     targetIdField: "resp.name",
     recordOnError: false,
     targetId(_request: Empty | undefined, response: Node | undefined): string {
-      return response?.name ?? "";
+      return textId(fields(response)["name"]);
     },
   }),
   "/fixtures.paths.PathService/Nested": Object.freeze({
@@ -38,7 +38,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.root.child.leaf.name",
     recordOnError: false,
     targetId(request: Tree | undefined, _response: Empty | undefined): string {
-      return request?.root?.child?.leaf?.name ?? "";
+      return textId(fields(fields(fields(fields(request)["root"])["child"])["leaf"])["name"]);
     },
   }),
   "/fixtures.paths.PathService/OptionalId": Object.freeze({
@@ -49,7 +49,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.alias",
     recordOnError: false,
     targetId(request: Node | undefined, _response: Empty | undefined): string {
-      return request?.alias ?? "";
+      return textId(fields(request)["alias"]);
     },
   }),
   "/fixtures.paths.PathService/NoId": Object.freeze({
@@ -71,7 +71,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.i32",
     recordOnError: false,
     targetId(request: Numbers | undefined, _response: Empty | undefined): string {
-      return decimalId(request?.i32);
+      return decimalId(fields(request)["i32"]);
     },
   }),
   "/fixtures.paths.PathService/Int64Id": Object.freeze({
@@ -82,7 +82,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.i64",
     recordOnError: false,
     targetId(request: Numbers | undefined, _response: Empty | undefined): string {
-      return decimalId(request?.i64);
+      return decimalId(fields(request)["i64"]);
     },
   }),
   "/fixtures.paths.PathService/Uint32Id": Object.freeze({
@@ -93,7 +93,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.u32",
     recordOnError: false,
     targetId(request: Numbers | undefined, _response: Empty | undefined): string {
-      return decimalId(request?.u32);
+      return decimalId(fields(request)["u32"]);
     },
   }),
   "/fixtures.paths.PathService/Uint64Id": Object.freeze({
@@ -104,7 +104,7 @@ export const auditRules = Object.freeze({
     targetIdField: "resp.u64",
     recordOnError: false,
     targetId(_request: Empty | undefined, response: Numbers | undefined): string {
-      return decimalId(response?.u64);
+      return decimalId(fields(response)["u64"]);
     },
   }),
   "/fixtures.paths.PathService/Sint32Id": Object.freeze({
@@ -115,7 +115,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.s32",
     recordOnError: false,
     targetId(request: Numbers | undefined, _response: Empty | undefined): string {
-      return decimalId(request?.s32);
+      return decimalId(fields(request)["s32"]);
     },
   }),
   "/fixtures.paths.PathService/Sint64Id": Object.freeze({
@@ -126,7 +126,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.s64",
     recordOnError: false,
     targetId(request: Numbers | undefined, _response: Empty | undefined): string {
-      return decimalId(request?.s64);
+      return decimalId(fields(request)["s64"]);
     },
   }),
   "/fixtures.paths.PathService/Fixed32Id": Object.freeze({
@@ -137,7 +137,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.f32",
     recordOnError: false,
     targetId(request: Numbers | undefined, _response: Empty | undefined): string {
-      return decimalId(request?.f32);
+      return decimalId(fields(request)["f32"]);
     },
   }),
   "/fixtures.paths.PathService/Fixed64Id": Object.freeze({
@@ -148,7 +148,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.f64",
     recordOnError: false,
     targetId(request: Numbers | undefined, _response: Empty | undefined): string {
-      return decimalId(request?.f64);
+      return decimalId(fields(request)["f64"]);
     },
   }),
   "/fixtures.paths.PathService/Sfixed32Id": Object.freeze({
@@ -159,7 +159,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.sf32",
     recordOnError: false,
     targetId(request: Numbers | undefined, _response: Empty | undefined): string {
-      return decimalId(request?.sf32);
+      return decimalId(fields(request)["sf32"]);
     },
   }),
   "/fixtures.paths.PathService/Sfixed64Id": Object.freeze({
@@ -170,7 +170,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.numbers.sf64",
     recordOnError: false,
     targetId(request: Tree | undefined, _response: Empty | undefined): string {
-      return decimalId(request?.numbers?.sf64);
+      return decimalId(fields(fields(request)["numbers"])["sf64"]);
     },
   }),
   "/fixtures.paths.PathService/Names": Object.freeze({
@@ -181,7 +181,8 @@ export const auditRules = Object.freeze({
     targetIdField: "req.OWNER_ID",
     recordOnError: false,
     targetId(request: DateMessage | undefined, _response: Tree_Branch | undefined): string {
-      return request?.ownerId ?? "";
+      const m0 = fields(request);
+      return textId(m0["ownerId"] ?? m0["OWNER_ID"]);
     },
   }),
   "/fixtures.paths.PathService/MixedCase": Object.freeze({
@@ -192,7 +193,33 @@ export const auditRules = Object.freeze({
     targetIdField: "req.calendar_Id",
     recordOnError: false,
     targetId(request: DateMessage | undefined, _response: Tree_Branch | undefined): string {
-      return request?.calendarId ?? "";
+      const m0 = fields(request);
+      return textId(m0["calendarId"] ?? m0["calendar_Id"]);
+    },
+  }),
+  "/fixtures.paths.PathService/SnakeCase": Object.freeze({
+    method: "/fixtures.paths.PathService/SnakeCase",
+    kind: "unary",
+    mutation: "update",
+    targetType: "node",
+    targetIdField: "req.side_branch.leaf.display_name",
+    recordOnError: false,
+    targetId(request: Tree | undefined, _response: Empty | undefined): string {
+      const m0 = fields(request);
+      const m1 = fields(fields(m0["sideBranch"] ?? m0["side_branch"])["leaf"]);
+      return textId(m1["displayName"] ?? m1["display_name"]);
+    },
+  }),
+  "/fixtures.paths.PathService/SnakeInteger": Object.freeze({
+    method: "/fixtures.paths.PathService/SnakeInteger",
+    kind: "unary",
+    mutation: "update",
+    targetType: "node",
+    targetIdField: "resp.member_number",
+    recordOnError: false,
+    targetId(_request: Empty | undefined, response: Numbers | undefined): string {
+      const m0 = fields(response);
+      return decimalId(m0["memberNumber"] ?? m0["member_number"]);
     },
   }),
 });
@@ -200,7 +227,33 @@ export const auditRules = Object.freeze({
 /** Authz rules of paths.proto, keyed by full method path; a method without an entry has no rule. */
 export const authzRules = Object.freeze({});
 
-/** The decimal string of an integer id (number, bigint or Long); absent gives "". */
+/** A message's properties by name, whichever loader made it. */
+type Fields = { readonly [name: string]: unknown };
+const NO_FIELDS: Fields = Object.freeze({});
+
+/** The properties of a message; an absent or non-object value has none. */
+function fields(message: unknown): Fields {
+  return typeof message === "object" && message !== null ? (message as Fields) : NO_FIELDS;
+}
+
+/** A string id as it is; absent (or not a string) gives "". */
+function textId(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+/**
+ * The decimal string of an integer id, however the loader gave it: number, bigint, string
+ * (proto-loader `longs: String`) or Long (proto-loader's default for 64-bit integers); absent gives "".
+ */
 function decimalId(value: unknown): string {
-  return value === undefined || value === null ? "" : String(value);
+  switch (typeof value) {
+    case "number":
+    case "bigint":
+    case "string":
+      return String(value);
+    case "object":
+      return value === null ? "" : String(value); // Long#toString() is decimal
+    default:
+      return "";
+  }
 }

@@ -17,7 +17,7 @@ export const auditRules = Object.freeze({
     targetIdField: "resp.id",
     recordOnError: true,
     targetId(_request: CreateProjectRequest | undefined, response: Project | undefined): string {
-      return response?.id ?? "";
+      return textId(fields(response)["id"]);
     },
   }),
   "/example.v1.ProjectService/UpdateProject": Object.freeze({
@@ -28,7 +28,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.project.id",
     recordOnError: false,
     targetId(request: UpdateProjectRequest | undefined, _response: Project | undefined): string {
-      return request?.project?.id ?? "";
+      return textId(fields(fields(request)["project"])["id"]);
     },
   }),
   "/example.v1.ProjectService/DeleteProject": Object.freeze({
@@ -39,7 +39,7 @@ export const auditRules = Object.freeze({
     targetIdField: "req.id",
     recordOnError: true,
     targetId(request: DeleteProjectRequest | undefined, _response: DeleteProjectResponse | undefined): string {
-      return request?.id ?? "";
+      return textId(fields(request)["id"]);
     },
   }),
   "/example.v1.ProjectService/AddMember": Object.freeze({
@@ -50,7 +50,8 @@ export const auditRules = Object.freeze({
     targetIdField: "resp.member_id",
     recordOnError: false,
     targetId(_request: AddMemberRequest | undefined, response: Member | undefined): string {
-      return decimalId(response?.memberId);
+      const m0 = fields(response);
+      return decimalId(m0["memberId"] ?? m0["member_id"]);
     },
   }),
   "/example.v1.ProjectService/RemoveMember": Object.freeze({
@@ -61,7 +62,8 @@ export const auditRules = Object.freeze({
     targetIdField: "req.member_id",
     recordOnError: true,
     targetId(request: RemoveMemberRequest | undefined, _response: RemoveMemberResponse | undefined): string {
-      return decimalId(request?.memberId);
+      const m0 = fields(request);
+      return decimalId(m0["memberId"] ?? m0["member_id"]);
     },
   }),
   "/example.v1.ProjectService/ArchiveProject": Object.freeze({
@@ -72,7 +74,8 @@ export const auditRules = Object.freeze({
     targetIdField: "req.project_id",
     recordOnError: true,
     targetId(request: ArchiveProjectRequest | undefined, _response: ArchiveProgress | undefined): string {
-      return request?.projectId ?? "";
+      const m0 = fields(request);
+      return textId(m0["projectId"] ?? m0["project_id"]);
     },
   }),
   "/example.v1.ProjectService/ImportMembers": Object.freeze({
@@ -83,7 +86,8 @@ export const auditRules = Object.freeze({
     targetIdField: "resp.project_id",
     recordOnError: true,
     targetId(_request: AddMemberRequest | undefined, response: ImportMembersResponse | undefined): string {
-      return response?.projectId ?? "";
+      const m0 = fields(response);
+      return textId(m0["projectId"] ?? m0["project_id"]);
     },
   }),
   "/example.v1.ProjectService/SyncMembers": Object.freeze({
@@ -94,7 +98,8 @@ export const auditRules = Object.freeze({
     targetIdField: "req.member.member_id",
     recordOnError: true,
     targetId(request: MemberChange | undefined, _response: MemberChangeResult | undefined): string {
-      return decimalId(request?.member?.memberId);
+      const m0 = fields(fields(request)["member"]);
+      return decimalId(m0["memberId"] ?? m0["member_id"]);
     },
   }),
 });
@@ -120,7 +125,7 @@ export const authzRules = Object.freeze({
     objectType: "project",
     objectIdSource: "req.project.id",
     objectId(request: UpdateProjectRequest | undefined, _metadata: { get(key: string): ReadonlyArray<string | Buffer> }): string {
-      return request?.project?.id ?? "";
+      return textId(fields(fields(request)["project"])["id"]);
     },
   }),
   "/example.v1.ProjectService/DeleteProject": Object.freeze({
@@ -131,7 +136,7 @@ export const authzRules = Object.freeze({
     objectType: "project",
     objectIdSource: "req.id",
     objectId(request: DeleteProjectRequest | undefined, _metadata: { get(key: string): ReadonlyArray<string | Buffer> }): string {
-      return request?.id ?? "";
+      return textId(fields(request)["id"]);
     },
   }),
   "/example.v1.ProjectService/AddMember": Object.freeze({
@@ -142,7 +147,8 @@ export const authzRules = Object.freeze({
     objectType: "project",
     objectIdSource: "req.project_id",
     objectId(request: AddMemberRequest | undefined, _metadata: { get(key: string): ReadonlyArray<string | Buffer> }): string {
-      return request?.projectId ?? "";
+      const m0 = fields(request);
+      return textId(m0["projectId"] ?? m0["project_id"]);
     },
   }),
   "/example.v1.ProjectService/RemoveMember": Object.freeze({
@@ -153,7 +159,8 @@ export const authzRules = Object.freeze({
     objectType: "project",
     objectIdSource: "req.project_id",
     objectId(request: RemoveMemberRequest | undefined, _metadata: { get(key: string): ReadonlyArray<string | Buffer> }): string {
-      return request?.projectId ?? "";
+      const m0 = fields(request);
+      return textId(m0["projectId"] ?? m0["project_id"]);
     },
   }),
   "/example.v1.ProjectService/ArchiveProject": Object.freeze({
@@ -164,7 +171,8 @@ export const authzRules = Object.freeze({
     objectType: "project",
     objectIdSource: "req.project_id",
     objectId(request: ArchiveProjectRequest | undefined, _metadata: { get(key: string): ReadonlyArray<string | Buffer> }): string {
-      return request?.projectId ?? "";
+      const m0 = fields(request);
+      return textId(m0["projectId"] ?? m0["project_id"]);
     },
   }),
   "/example.v1.ProjectService/ImportMembers": Object.freeze({
@@ -202,9 +210,35 @@ export const authzRules = Object.freeze({
   }),
 });
 
-/** The decimal string of an integer id (number, bigint or Long); absent gives "". */
+/** A message's properties by name, whichever loader made it. */
+type Fields = { readonly [name: string]: unknown };
+const NO_FIELDS: Fields = Object.freeze({});
+
+/** The properties of a message; an absent or non-object value has none. */
+function fields(message: unknown): Fields {
+  return typeof message === "object" && message !== null ? (message as Fields) : NO_FIELDS;
+}
+
+/** A string id as it is; absent (or not a string) gives "". */
+function textId(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
+/**
+ * The decimal string of an integer id, however the loader gave it: number, bigint, string
+ * (proto-loader `longs: String`) or Long (proto-loader's default for 64-bit integers); absent gives "".
+ */
 function decimalId(value: unknown): string {
-  return value === undefined || value === null ? "" : String(value);
+  switch (typeof value) {
+    case "number":
+    case "bigint":
+    case "string":
+      return String(value);
+    case "object":
+      return value === null ? "" : String(value); // Long#toString() is decimal
+    default:
+      return "";
+  }
 }
 
 /** The first value of a metadata key when it is a string; "" otherwise. Never throws. */

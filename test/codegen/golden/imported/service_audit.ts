@@ -17,7 +17,7 @@ export const auditRules = Object.freeze({
     targetIdField: "resp.first.id",
     recordOnError: false,
     targetId(_request: Item | undefined, response: Page | undefined): string {
-      return response?.first?.id ?? "";
+      return textId(fields(fields(response)["first"])["id"]);
     },
   }),
   "/fixtures.imported.TransferService/Convert": Object.freeze({
@@ -28,10 +28,24 @@ export const auditRules = Object.freeze({
     targetIdField: "req.id",
     recordOnError: false,
     targetId(request: Item | undefined, _response: Item$1 | undefined): string {
-      return request?.id ?? "";
+      return textId(fields(request)["id"]);
     },
   }),
 });
 
 /** Authz rules of imported/service.proto, keyed by full method path; a method without an entry has no rule. */
 export const authzRules = Object.freeze({});
+
+/** A message's properties by name, whichever loader made it. */
+type Fields = { readonly [name: string]: unknown };
+const NO_FIELDS: Fields = Object.freeze({});
+
+/** The properties of a message; an absent or non-object value has none. */
+function fields(message: unknown): Fields {
+  return typeof message === "object" && message !== null ? (message as Fields) : NO_FIELDS;
+}
+
+/** A string id as it is; absent (or not a string) gives "". */
+function textId(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
