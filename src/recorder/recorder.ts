@@ -5,7 +5,7 @@ import { createEmitter, type EmitterSpec } from "../emitters/create-emitter.js";
 import type { EmitOutcome, Emitter, EmitterStats, FlushReport } from "../emitters/emitter.js";
 import { report } from "../emitters/emitter.js";
 import { createMultiEmitter } from "../emitters/multi-emitter.js";
-import { AuditConfigError, AuditEmitError, AuditInputError, toError } from "../errors/index.js";
+import { AuditConfigError, AuditEmitError, AuditError, AuditInputError, toError } from "../errors/index.js";
 import {
   ANONYMOUS_ACTOR,
   AUTHN_FAILURE_REASONS,
@@ -20,17 +20,20 @@ import {
 } from "../event/builders.js";
 import { newEventId } from "../event/ids.js";
 import { EVENT_KIND, type EventKind } from "../event/kinds.js";
+import { limitEventText } from "../event/limits.js";
+import { eventDate, isEventTime } from "../event/time.js";
 import { type AuditEvent, AuthnFailureReason, EventType } from "../gen/grpcaudit/v1/event.js";
 import {
   type AuthnResultInput,
   type AuthzDecisionInput,
-  authnInputProblem,
-  authzInputProblem,
-  mutationInputProblem,
+  checkAuthnInput,
+  checkAuthzInput,
+  checkMutationInput,
+  checkTupleInput,
   type RecordContext,
   type ResourceMutationInput,
   type TupleChangeInput,
-  tupleInputProblem,
+  UNREADABLE_INPUT,
 } from "./inputs.js";
 import { authnAttemptToInput, authzCheckToInput } from "./observers.js";
 import { currentAuditScope } from "./scope.js";
@@ -125,24 +128,25 @@ export function createRecorder(options: RecorderOptions): Recorder {
     return "failed";
   }
 
-  /** Fills the common fields from explicit input first, then the scope, and hands the event over. */
-  function emit(
-    kind: EventKind,
+  /** The event of a checked input: explicit input first, then the scope; every text field within its limit. */
+  function buildEvent(
     type: EventType,
     input: RecordContext,
     detail: AuditEvent["detail"],
     defaults: Defaults,
-  ): RecordOutcome {
+  ): AuditEvent {
     const scope = currentAuditScope();
     const scopeActor = scope === undefined ? undefined : (scope.actor ?? ANONYMOUS_ACTOR);
     const durationMs =
       input.durationMs ?? (scope === undefined ? undefined : monotonicNowMs() - scope.startedAtMs);
     const target = input.target ?? defaults.target;
-    const event: AuditEvent = {
-      eventId: newId(),
+    const eventId = newId();
+    if (typeof eventId !== "string") throw new TypeError("newEventId() did not return a string");
+    return limitEventText({
+      eventId,
       eventType: type,
       schemaVersion: SCHEMA_VERSION,
-      occurredAt: input.occurredAt ?? now(),
+      occurredAt: eventDate(input.occurredAt === undefined ? clockMs() : input.occurredAt.getTime()),
       service,
       operation: input.operation ?? scope?.operation ?? "",
       actor: input.actor === undefined ? (defaults.actor ?? scopeActor) : toActor(input.actor),
@@ -154,7 +158,34 @@ export function createRecorder(options: RecorderOptions): Recorder {
       peer: input.peer ?? scope?.peer ?? "",
       duration: durationMs === undefined ? undefined : durationFromMs(durationMs),
       detail,
-    };
+    });
+  }
+
+  /** The Recorder clock's time in ms; throws when `now` gives no Date from 0001 to 9999. */
+  function clockMs(): number {
+    const date: unknown = now();
+    const ms = date instanceof Date ? getTime.call(date) : Number.NaN;
+    if (!isEventTime(ms)) throw new TypeError("now() did not return a valid Date from 0001 to 9999");
+    return ms;
+  }
+
+  /** Fills the common fields from explicit input first, then the scope, and hands the event over. */
+  function emit(
+    kind: EventKind,
+    type: EventType,
+    input: RecordContext,
+    detail: AuditEvent["detail"],
+    defaults: Defaults,
+  ): RecordOutcome {
+    let event: AuditEvent;
+    try {
+      event = buildEvent(type, input, detail, defaults);
+    } catch (error) {
+      // The input was checked: only the Recorder's own clock or id options can have failed here.
+      counts.failed++;
+      report(onError, new AuditError("recorder: the event could not be built", { cause: toError(error) }));
+      return "failed";
+    }
     recorded[kind]++;
     let outcome: RecordOutcome;
     try {
@@ -170,9 +201,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   const recorder: Recorder = {
     service,
-    recordAuthnResult(input) {
-      const problem = authnInputProblem(input);
-      if (problem !== undefined) return refuse("recordAuthnResult", problem);
+    recordAuthnResult(raw) {
+      const { input, problem } = checkAuthnInput(raw);
+      if (input === undefined) return refuse("recordAuthnResult", problem);
       const reason = input.success
         ? AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED
         : AUTHN_FAILURE_REASONS[input.failureReason ?? "error"];
@@ -189,9 +220,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
         },
       );
     },
-    recordAuthzDecision(input) {
-      const problem = authzInputProblem(input);
-      if (problem !== undefined) return refuse("recordAuthzDecision", problem);
+    recordAuthzDecision(raw) {
+      const { input, problem } = checkAuthzInput(raw);
+      if (input === undefined) return refuse("recordAuthzDecision", problem);
       const errorReason = input.errorReason ?? "";
       return emit(
         EVENT_KIND.AUTHZ_DECISION,
@@ -217,9 +248,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
         },
       );
     },
-    recordTupleChange(input) {
-      const problem = tupleInputProblem(input);
-      if (problem !== undefined) return refuse("recordTupleChange", problem);
+    recordTupleChange(raw) {
+      const { input, problem } = checkTupleInput(raw);
+      if (input === undefined) return refuse("recordTupleChange", problem);
       const callSucceeded = input.result?.success ?? true;
       const tuples = input.tuples.map((tuple) => ({
         operation: TUPLE_OPERATIONS[tuple.operation],
@@ -240,9 +271,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
         { result: { success: tuples.every((t) => t.success) } },
       );
     },
-    recordResourceMutation(input) {
-      const problem = mutationInputProblem(input);
-      if (problem !== undefined) return refuse("recordResourceMutation", problem);
+    recordResourceMutation(raw) {
+      const { input, problem } = checkMutationInput(raw);
+      if (input === undefined) return refuse("recordResourceMutation", problem);
       return emit(
         EVENT_KIND.RESOURCE_MUTATION,
         EventType.EVENT_TYPE_RESOURCE_MUTATION,
@@ -262,11 +293,26 @@ export function createRecorder(options: RecorderOptions): Recorder {
       counts.errors++;
       report(onError, error);
     },
+    // Mapping reads the attempt or check: a getter that throws there is refused like bad input.
     authnObserver: () => (attempt) => {
-      recorder.recordAuthnResult(authnAttemptToInput(attempt));
+      let input: AuthnResultInput;
+      try {
+        input = authnAttemptToInput(attempt);
+      } catch {
+        refuse("recordAuthnResult", UNREADABLE_INPUT);
+        return;
+      }
+      recorder.recordAuthnResult(input);
     },
     authzObserver: () => (check) => {
-      recorder.recordAuthzDecision(authzCheckToInput(check));
+      let input: AuthzDecisionInput;
+      try {
+        input = authzCheckToInput(check);
+      } catch {
+        refuse("recordAuthzDecision", UNREADABLE_INPUT);
+        return;
+      }
+      recorder.recordAuthzDecision(input);
     },
     stats: () => ({ recorded: { ...recorded }, ...counts, emitter: emitter.stats() }),
     flush: () => emitter.flush(),
@@ -274,6 +320,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
   };
   return recorder;
 }
+
+const getTime = Date.prototype.getTime;
 
 /** What a record method supplies when the input does not say. */
 interface Defaults {

@@ -37,8 +37,10 @@ describe("toResult", () => {
     });
   });
 
-  it("cuts messages longer than 1024 characters", () => {
-    expect(toResult({ success: false, message: "x".repeat(5000) }).message).toHaveLength(1024);
+  it("cuts messages longer than 1024 bytes and says how much was cut", () => {
+    expect(toResult({ success: false, message: "x".repeat(5000) }).message).toBe(
+      `${"x".repeat(1024)}…[truncated 3976 bytes]`,
+    );
   });
 });
 
