@@ -9,7 +9,6 @@ import {
   type Target,
   TupleOperation,
 } from "../gen/grpcaudit/v1/event.js";
-import { MAX_MESSAGE_BYTES, truncateText } from "./limits.js";
 import { statusName } from "./status.js";
 import { MAX_DURATION_MS } from "./time.js";
 
@@ -141,16 +140,12 @@ export function toTarget(input: TargetInput): Target {
 }
 
 /**
- * Builds the proto Result; `failureCode` is the status name used when a failure gives no code. A message
- * longer than `MAX_MESSAGE_BYTES` is cut (see `truncateText`).
+ * Builds the proto Result; `failureCode` is the status name used when a failure gives no code. The
+ * message is kept whole: the Recorder cuts every text field of an event once (`limitEventText`).
  */
 export function toResult(input: ResultInput, failureCode: number | string = "UNKNOWN"): Result {
   const code = input.code ?? (input.success ? "OK" : failureCode);
-  return {
-    success: input.success,
-    code: statusName(code),
-    message: truncateText(input.message ?? "", MAX_MESSAGE_BYTES),
-  };
+  return { success: input.success, code: statusName(code), message: input.message ?? "" };
 }
 
 /**

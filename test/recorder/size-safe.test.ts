@@ -1,0 +1,139 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  ActorType,
+  type AuditEvent,
+  AuthzDecision,
+  createDeliveryEmitter,
+  createLogEmitter,
+  createRecorder,
+  EventType,
+  eventFromJson,
+  MutationType,
+} from "../../src/index.js";
+import { openAuditStore } from "../../src/store/index.js";
+import { createMemoryEmitter } from "../../src/testing/index.js";
+
+const TIME = new Date("2026-11-23T10:00:00.000Z");
+
+/** A Recorder writing to a memory emitter, a log file and a SQLite store (through the delivery pipeline). */
+function recorderWithRealSinks() {
+  const dir = mkdtempSync(join(tmpdir(), "grpc-audit-size-"));
+  const logPath = join(dir, "audit.ndjson");
+  const storePath = join(dir, "audit.db");
+  const memory = createMemoryEmitter();
+  const store = createDeliveryEmitter({ sink: openAuditStore({ path: storePath }).sink() });
+  const errors: Error[] = [];
+  let next = 0;
+  const recorder = createRecorder({
+    service: "projects",
+    emitters: [memory, createLogEmitter({ destination: logPath }), store],
+    now: () => TIME,
+    newEventId: () => `evt-${++next}`,
+    onError: (error) => errors.push(error),
+  });
+  /** Closes the Recorder, then reads back what each sink holds. */
+  async function received() {
+    const report = await recorder.close();
+    const logged = readFileSync(logPath, "utf8")
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => eventFromJson(JSON.parse(line).audit));
+    const reader = openAuditStore({ path: storePath, readonly: true });
+    const stored = reader.query({}).events.reverse(); // newest first
+    reader.close();
+    return { report, memory: [...memory.events], logged, stored };
+  }
+  return { recorder, errors, received };
+}
+
+describe("oversized text fields", () => {
+  it("a denial with a 1.5 MB object id and a mutation with a 1.5 MB id and 1 MiB message reach every sink, cut", async () => {
+    const { recorder, errors, received } = recorderWithRealSinks();
+    const actor = { id: "alice", type: "user" } as const;
+    const denial = recorder.recordAuthzDecision({
+      relation: "viewer",
+      objectType: "project",
+      objectId: "o".repeat(1_500_000),
+      decision: "denied",
+      actor,
+      operation: "/example.v1.ProjectService/GetProject",
+    });
+    const mutation = recorder.recordResourceMutation({
+      mutation: "delete",
+      resourceType: "project",
+      resourceId: "r".repeat(1_500_000),
+      // 2-byte characters: 1 MiB of UTF-8, of which 1024 bytes (512 characters) are kept.
+      result: { success: false, code: "INTERNAL", message: "é".repeat(524_288) },
+      actor,
+      operation: "/example.v1.ProjectService/DeleteProject",
+    });
+    expect([denial, mutation]).toStrictEqual(["accepted", "accepted"]);
+
+    const objectId = `${"o".repeat(256)}…[truncated 1499744 bytes]`;
+    const resourceId = `${"r".repeat(256)}…[truncated 1499744 bytes]`;
+    const common = {
+      schemaVersion: 1,
+      occurredAt: TIME,
+      service: "projects",
+      actor: {
+        id: "alice",
+        type: ActorType.ACTOR_TYPE_USER,
+        displayName: "",
+        email: "",
+        subject: "",
+        clientId: "",
+        realm: "",
+      },
+      traceId: "",
+      spanId: "",
+      requestId: "",
+      peer: "",
+      duration: undefined,
+    };
+    const expected: AuditEvent[] = [
+      {
+        ...common,
+        eventId: "evt-1",
+        eventType: EventType.EVENT_TYPE_AUTHZ_DECISION,
+        operation: "/example.v1.ProjectService/GetProject",
+        target: { type: "project", id: objectId, name: "" },
+        result: { success: false, code: "PERMISSION_DENIED", message: "" },
+        detail: {
+          $case: "authz",
+          value: {
+            relation: "viewer",
+            objectType: "project",
+            objectId,
+            decision: AuthzDecision.AUTHZ_DECISION_DENIED,
+            cacheHit: false,
+            errorReason: "",
+            storeId: "",
+            modelId: "",
+          },
+        },
+      },
+      {
+        ...common,
+        eventId: "evt-2",
+        eventType: EventType.EVENT_TYPE_RESOURCE_MUTATION,
+        operation: "/example.v1.ProjectService/DeleteProject",
+        target: { type: "project", id: resourceId, name: "" },
+        result: { success: false, code: "INTERNAL", message: `${"é".repeat(512)}…[truncated 1047552 bytes]` },
+        detail: {
+          $case: "resourceMutation",
+          value: { mutation: MutationType.MUTATION_TYPE_DELETE, resourceType: "project", resourceId },
+        },
+      },
+    ];
+    const { report, memory, logged, stored } = await received();
+    expect(report.ok).toBe(true);
+    expect(errors).toStrictEqual([]);
+    expect(memory).toStrictEqual(expected);
+    expect(logged).toStrictEqual(expected);
+    expect(stored).toStrictEqual(expected);
+    expect(recorder.stats()).toMatchObject({ accepted: 2, dropped: 0, failed: 0, invalid: 0 });
+  });
+});
