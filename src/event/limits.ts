@@ -36,6 +36,8 @@ export function truncateText(text: string, maxBytes: number): string {
 }
 
 const id = (text: string) => truncateText(text, MAX_FIELD_BYTES);
+/** True when `text` is within MAX_FIELD_BYTES for sure (a UTF-16 unit is at most 3 UTF-8 bytes). */
+const short = (text: string) => text.length * 3 <= MAX_FIELD_BYTES;
 
 /**
  * The event with every text field within its limit (`MAX_FIELD_BYTES`, `MAX_MESSAGE_BYTES`), so one
@@ -45,22 +47,33 @@ const id = (text: string) => truncateText(text, MAX_FIELD_BYTES);
  * length checks when nothing is cut.
  */
 export function limitEventText(event: AuditEvent): AuditEvent {
-  event.eventId = id(event.eventId);
-  event.service = id(event.service);
-  event.operation = id(event.operation);
-  event.traceId = id(event.traceId);
-  event.spanId = id(event.spanId);
-  event.requestId = id(event.requestId);
-  event.peer = id(event.peer);
+  // Reads first, writes only what must be cut: this runs for every event, and almost nothing is long.
+  const fits =
+    short(event.eventId) &&
+    short(event.service) &&
+    short(event.operation) &&
+    short(event.traceId) &&
+    short(event.spanId) &&
+    short(event.requestId) &&
+    short(event.peer);
+  if (!fits) {
+    event.eventId = id(event.eventId);
+    event.service = id(event.service);
+    event.operation = id(event.operation);
+    event.traceId = id(event.traceId);
+    event.spanId = id(event.spanId);
+    event.requestId = id(event.requestId);
+    event.peer = id(event.peer);
+  }
   if (event.actor !== undefined) event.actor = limitActor(event.actor);
   const { target, result, detail } = event;
-  if (target !== undefined) {
+  if (target !== undefined && !(short(target.type) && short(target.id) && short(target.name))) {
     target.type = id(target.type);
     target.id = id(target.id);
     target.name = id(target.name);
   }
   if (result !== undefined) {
-    result.code = id(result.code);
+    if (!short(result.code)) result.code = id(result.code);
     result.message = truncateText(result.message, MAX_MESSAGE_BYTES);
   }
   if (detail !== undefined) limitDetail(detail);
@@ -68,7 +81,16 @@ export function limitEventText(event: AuditEvent): AuditEvent {
 }
 
 function limitActor(actor: Actor): Actor {
-  const limited: Actor = {
+  // The actor is usually the scope's, shared by every event of the call: copy it only to cut it.
+  const fits =
+    short(actor.id) &&
+    short(actor.displayName) &&
+    short(actor.email) &&
+    short(actor.subject) &&
+    short(actor.clientId) &&
+    short(actor.realm);
+  if (fits) return actor;
+  return {
     id: id(actor.id),
     type: actor.type,
     displayName: id(actor.displayName),
@@ -77,23 +99,23 @@ function limitActor(actor: Actor): Actor {
     clientId: id(actor.clientId),
     realm: id(actor.realm),
   };
-  const same =
-    limited.id === actor.id &&
-    limited.displayName === actor.displayName &&
-    limited.email === actor.email &&
-    limited.subject === actor.subject &&
-    limited.clientId === actor.clientId &&
-    limited.realm === actor.realm;
-  return same ? actor : limited;
 }
 
 function limitDetail(detail: NonNullable<AuditEvent["detail"]>): void {
   switch (detail.$case) {
     case "authn":
-      detail.value.method = id(detail.value.method);
+      if (!short(detail.value.method)) detail.value.method = id(detail.value.method);
       return;
     case "authz": {
       const authz = detail.value;
+      const fits =
+        short(authz.relation) &&
+        short(authz.objectType) &&
+        short(authz.objectId) &&
+        short(authz.errorReason) &&
+        short(authz.storeId) &&
+        short(authz.modelId);
+      if (fits) return;
       authz.relation = id(authz.relation);
       authz.objectType = id(authz.objectType);
       authz.objectId = id(authz.objectId);
@@ -114,9 +136,12 @@ function limitDetail(detail: NonNullable<AuditEvent["detail"]>): void {
       change.modelId = id(change.modelId);
       return;
     }
-    case "resourceMutation":
-      detail.value.resourceType = id(detail.value.resourceType);
-      detail.value.resourceId = id(detail.value.resourceId);
+    case "resourceMutation": {
+      const mutation = detail.value;
+      if (short(mutation.resourceType) && short(mutation.resourceId)) return;
+      mutation.resourceType = id(mutation.resourceType);
+      mutation.resourceId = id(mutation.resourceId);
       return;
+    }
   }
 }

@@ -13,10 +13,11 @@ export function isEventTime(ms: number): boolean {
 }
 
 /**
- * The Date an event carries for a time `isEventTime` accepts. A time before 1970 is rounded down to
- * the whole second: ts-proto encodes the milliseconds of such a time as negative nanos, which protobuf
- * forbids and other runtimes reject.
+ * The Date an event carries for a Date whose time `isEventTime` accepts: `date` itself from 1970 on;
+ * before 1970 a new Date rounded down to the whole second, because ts-proto encodes the milliseconds
+ * of such a time as negative nanos, which protobuf forbids and other runtimes reject.
  */
-export function eventDate(ms: number): Date {
-  return new Date(ms < 0 ? ms - (((ms % 1000) + 1000) % 1000) : ms);
+export function eventDate(date: Date): Date {
+  const ms = date.getTime();
+  return ms >= 0 ? date : new Date(ms - (((ms % 1000) + 1000) % 1000));
 }

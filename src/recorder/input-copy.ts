@@ -4,8 +4,9 @@
 // the Recorder does not know are never read. The copy may throw (a getter or a Proxy trap that throws);
 // the caller turns that into a refused input.
 //
-// Each field is read by a literal name, not a name held in a variable: the record calls run on the RPC
-// path, and V8 looks fields named by a variable up the slow way.
+// Each copy is one object literal with every field read by a literal name: the record calls run on the
+// RPC path, and V8 looks fields named by a variable up the slow way and reshapes objects that grow.
+// The fields of RecordContext are therefore listed in each of the four copies.
 
 type Input = Record<string, unknown>;
 
@@ -14,54 +15,94 @@ const getTime = Date.prototype.getTime;
 /** A copy of a `recordAuthnResult` input (the input itself when it is not an object). */
 export function copyAuthnInput(input: unknown): unknown {
   if (!isObject(input)) return input;
-  const copy = copyContext(input);
-  copy.method = input.method;
-  copy.success = input.success;
-  copy.failureReason = input.failureReason;
-  return copy;
+  return {
+    method: input.method,
+    success: input.success,
+    failureReason: input.failureReason,
+    operation: input.operation,
+    actor: copyActor(input.actor),
+    target: copyTarget(input.target),
+    result: copyResult(input.result),
+    traceId: input.traceId,
+    spanId: input.spanId,
+    requestId: input.requestId,
+    peer: input.peer,
+    durationMs: input.durationMs,
+    occurredAt: copyDate(input.occurredAt),
+  };
 }
 
 /** A copy of a `recordAuthzDecision` input. */
 export function copyAuthzInput(input: unknown): unknown {
   if (!isObject(input)) return input;
-  const copy = copyContext(input);
-  copy.relation = input.relation;
-  copy.objectType = input.objectType;
-  copy.objectId = input.objectId;
-  copy.decision = input.decision;
-  copy.cacheHit = input.cacheHit;
-  copy.errorReason = input.errorReason;
-  copy.storeId = input.storeId;
-  copy.modelId = input.modelId;
-  return copy;
+  return {
+    relation: input.relation,
+    objectType: input.objectType,
+    objectId: input.objectId,
+    decision: input.decision,
+    cacheHit: input.cacheHit,
+    errorReason: input.errorReason,
+    storeId: input.storeId,
+    modelId: input.modelId,
+    operation: input.operation,
+    actor: copyActor(input.actor),
+    target: copyTarget(input.target),
+    result: copyResult(input.result),
+    traceId: input.traceId,
+    spanId: input.spanId,
+    requestId: input.requestId,
+    peer: input.peer,
+    durationMs: input.durationMs,
+    occurredAt: copyDate(input.occurredAt),
+  };
 }
 
 /** A copy of a `recordTupleChange` input; its tuples array is copied too. */
 export function copyTupleInput(input: unknown): unknown {
   if (!isObject(input)) return input;
-  const copy = copyContext(input);
-  const tuples = input.tuples;
-  if (Array.isArray(tuples)) {
-    const length = tuples.length; // read once: a Proxy could report another length on each read
-    const copied: unknown[] = [];
-    for (let i = 0; i < length; i++) copied.push(copyTuple(tuples[i]));
-    copy.tuples = copied;
-  } else {
-    copy.tuples = tuples;
-  }
-  copy.storeId = input.storeId;
-  copy.modelId = input.modelId;
-  return copy;
+  return {
+    tuples: copyTuples(input.tuples),
+    storeId: input.storeId,
+    modelId: input.modelId,
+    operation: input.operation,
+    actor: copyActor(input.actor),
+    target: copyTarget(input.target),
+    result: copyResult(input.result),
+    traceId: input.traceId,
+    spanId: input.spanId,
+    requestId: input.requestId,
+    peer: input.peer,
+    durationMs: input.durationMs,
+    occurredAt: copyDate(input.occurredAt),
+  };
 }
 
 /** A copy of a `recordResourceMutation` input. */
 export function copyMutationInput(input: unknown): unknown {
   if (!isObject(input)) return input;
-  const copy = copyContext(input);
-  copy.mutation = input.mutation;
-  copy.resourceType = input.resourceType;
-  copy.resourceId = input.resourceId;
-  return copy;
+  return {
+    mutation: input.mutation,
+    resourceType: input.resourceType,
+    resourceId: input.resourceId,
+    operation: input.operation,
+    actor: copyActor(input.actor),
+    target: copyTarget(input.target),
+    result: copyResult(input.result),
+    traceId: input.traceId,
+    spanId: input.spanId,
+    requestId: input.requestId,
+    peer: input.peer,
+    durationMs: input.durationMs,
+    occurredAt: copyDate(input.occurredAt),
+  };
+}
+
+function copyTuples(tuples: unknown): unknown {
+  if (!Array.isArray(tuples)) return tuples;
+  const length = tuples.length; // read once: a Proxy could report another length on each read
+  const copied: unknown[] = [];
+  for (let i = 0; i < length; i++) copied.push(copyTuple(tuples[i]));
+  return copied;
 }
 
 function copyTuple(tuple: unknown): unknown {
@@ -73,22 +114,6 @@ function copyTuple(tuple: unknown): unknown {
     object: tuple.object,
     success: tuple.success,
     errorReason: tuple.errorReason,
-  };
-}
-
-/** The RecordContext fields, which every record call may set. */
-function copyContext(input: Input): Input {
-  return {
-    operation: input.operation,
-    actor: copyActor(input.actor),
-    target: copyTarget(input.target),
-    result: copyResult(input.result),
-    traceId: input.traceId,
-    spanId: input.spanId,
-    requestId: input.requestId,
-    peer: input.peer,
-    durationMs: input.durationMs,
-    occurredAt: copyDate(input.occurredAt),
   };
 }
 

@@ -93,8 +93,11 @@ type Input = Record<string, unknown>;
 /** What is wrong with an input, or undefined when nothing is. */
 type Problem = string | undefined;
 
-/** A record input copied into plain objects and checked: the copy, or what is wrong with the input. */
-export type Checked<T> = { input: T; problem?: undefined } | { input?: undefined; problem: string };
+/**
+ * A record input copied into plain objects and checked: the copy, or what is wrong with the input as a
+ * string (a string is never a valid input, so the two cannot be confused).
+ */
+export type Checked<T> = T | string;
 
 /** The problem of an input whose getters or Proxy traps threw while it was read. */
 export const UNREADABLE_INPUT = "input could not be read (a getter or Proxy trap threw)";
@@ -130,11 +133,11 @@ function checked<T>(
     copied = copy(input);
     problem = problemOf(copied);
   } catch {
-    return { problem: UNREADABLE_INPUT };
+    return UNREADABLE_INPUT;
   }
   // Checked field by field above: the copy has the shape of T, and holds only primitives, plain
   // objects and arrays the Recorder made, and a Date it made.
-  return problem === undefined ? { input: copied as T } : { problem };
+  return problem === undefined ? (copied as T) : problem;
 }
 
 // Each record method has its own check written out field by field, not a list of generic checks: the

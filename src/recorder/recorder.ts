@@ -146,7 +146,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       eventId,
       eventType: type,
       schemaVersion: SCHEMA_VERSION,
-      occurredAt: eventDate(input.occurredAt === undefined ? clockMs() : input.occurredAt.getTime()),
+      occurredAt: eventDate(input.occurredAt ?? now()),
       service,
       operation: input.operation ?? scope?.operation ?? "",
       actor: input.actor === undefined ? (defaults.actor ?? scopeActor) : toActor(input.actor),
@@ -159,14 +159,6 @@ export function createRecorder(options: RecorderOptions): Recorder {
       duration: durationMs === undefined ? undefined : durationFromMs(durationMs),
       detail,
     });
-  }
-
-  /** The Recorder clock's time in ms; throws when `now` gives no Date from 0001 to 9999. */
-  function clockMs(): number {
-    const date: unknown = now();
-    const ms = date instanceof Date ? getTime.call(date) : Number.NaN;
-    if (!isEventTime(ms)) throw new TypeError("now() did not return a valid Date from 0001 to 9999");
-    return ms;
   }
 
   /** Fills the common fields from explicit input first, then the scope, and hands the event over. */
@@ -202,8 +194,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const recorder: Recorder = {
     service,
     recordAuthnResult(raw) {
-      const { input, problem } = checkAuthnInput(raw);
-      if (input === undefined) return refuse("recordAuthnResult", problem);
+      const input = checkAuthnInput(raw);
+      if (typeof input === "string") return refuse("recordAuthnResult", input);
       const reason = input.success
         ? AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED
         : AUTHN_FAILURE_REASONS[input.failureReason ?? "error"];
@@ -221,8 +213,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
       );
     },
     recordAuthzDecision(raw) {
-      const { input, problem } = checkAuthzInput(raw);
-      if (input === undefined) return refuse("recordAuthzDecision", problem);
+      const input = checkAuthzInput(raw);
+      if (typeof input === "string") return refuse("recordAuthzDecision", input);
       const errorReason = input.errorReason ?? "";
       return emit(
         EVENT_KIND.AUTHZ_DECISION,
@@ -249,8 +241,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
       );
     },
     recordTupleChange(raw) {
-      const { input, problem } = checkTupleInput(raw);
-      if (input === undefined) return refuse("recordTupleChange", problem);
+      const input = checkTupleInput(raw);
+      if (typeof input === "string") return refuse("recordTupleChange", input);
       const callSucceeded = input.result?.success ?? true;
       const tuples = input.tuples.map((tuple) => ({
         operation: TUPLE_OPERATIONS[tuple.operation],
@@ -272,8 +264,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
       );
     },
     recordResourceMutation(raw) {
-      const { input, problem } = checkMutationInput(raw);
-      if (input === undefined) return refuse("recordResourceMutation", problem);
+      const input = checkMutationInput(raw);
+      if (typeof input === "string") return refuse("recordResourceMutation", input);
       return emit(
         EVENT_KIND.RESOURCE_MUTATION,
         EventType.EVENT_TYPE_RESOURCE_MUTATION,
@@ -323,6 +315,16 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
 const getTime = Date.prototype.getTime;
 
+/** `now`, made to throw when it gives no Date from 0001 to 9999 (the event then fails, counted). */
+function checkedClock(now: () => Date): () => Date {
+  return () => {
+    const date: unknown = now();
+    const ms = date instanceof Date ? getTime.call(date) : Number.NaN;
+    if (!isEventTime(ms)) throw new TypeError("now() did not return a valid Date from 0001 to 9999");
+    return new Date(ms);
+  };
+}
+
 /** What a record method supplies when the input does not say. */
 interface Defaults {
   actor?: AuditEvent["actor"] | undefined;
@@ -367,7 +369,7 @@ function resolveOptions(options: RecorderOptions) {
     service,
     emitter,
     onError,
-    now: now ?? (() => new Date()),
+    now: now === undefined ? () => new Date() : checkedClock(now),
     monotonicNowMs: monotonicNowMs ?? (() => performance.now()),
     newId: newId ?? newEventId,
   };
