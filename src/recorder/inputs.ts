@@ -32,9 +32,15 @@ export interface RecordContext {
   spanId?: string;
   requestId?: string;
   peer?: string;
-  /** Default: time since the RPC started; none outside an RPC. */
+  /**
+   * A finite number >= 0, else the call is refused; more than a protobuf Duration holds
+   * (315,576,000,000 s) is clamped to that. Default: time since the RPC started; none outside an RPC.
+   */
   durationMs?: number;
-  /** Default: the Recorder's clock. */
+  /**
+   * A valid Date from 0001-01-01 to 9999-12-31 (UTC), else the call is refused; a time before 1970 is
+   * rounded down to its second. Default: the Recorder's clock.
+   */
   occurredAt?: Date;
 }
 

@@ -49,7 +49,10 @@ export interface RecorderOptions {
   emitters: readonly (Emitter | EmitterSpec)[];
   /** Called once per failure (bad record input, sink failure). Default: ignore; failures are still counted. */
   onError?: (error: Error) => void;
-  /** Clock for `occurredAt`. Default: `() => new Date()`. */
+  /**
+   * Clock for `occurredAt`. Default: `() => new Date()`. When it throws or returns anything but a Date
+   * from 0001-01-01 to 9999-12-31, the event fails (counted as failed, reported to `onError`).
+   */
   now?: () => Date;
   /** Monotonic clock in ms for durations; must match the scopes' `startedAtMs`. Default: `performance.now`. */
   monotonicNowMs?: () => number;
@@ -173,7 +176,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     try {
       event = buildEvent(type, input, detail, defaults);
     } catch (error) {
-      // The input was checked: only the Recorder's own clock or id options can have failed here.
+      // The input was checked: only the Recorder's own now, monotonicNowMs or newEventId can fail here.
       counts.failed++;
       report(onError, new AuditError("recorder: the event could not be built", { cause: toError(error) }));
       return "failed";
