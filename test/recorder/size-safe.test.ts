@@ -1,20 +1,29 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Metadata, status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
+import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
 import {
   ActorType,
   type AuditEvent,
   AuthzDecision,
+  createAuditInterceptors,
   createDeliveryEmitter,
+  createJwtAuthenticator,
   createLogEmitter,
   createRecorder,
   EventType,
   eventFromJson,
   MutationType,
+  runInAuditScope,
 } from "../../src/index.js";
 import { openAuditStore } from "../../src/store/index.js";
 import { createMemoryEmitter } from "../../src/testing/index.js";
+import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
+import { AUDIENCE, ISSUER, newSigningKey, signToken } from "../helpers/jwt.js";
+import { startProjectServer, unary } from "../helpers/project-server.js";
+import { fixedScope } from "../helpers/recorder.js";
 
 const TIME = new Date("2026-11-23T10:00:00.000Z");
 
@@ -135,5 +144,72 @@ describe("oversized text fields", () => {
     expect(logged).toStrictEqual(expected);
     expect(stored).toStrictEqual(expected);
     expect(recorder.stats()).toMatchObject({ accepted: 2, dropped: 0, failed: 0, invalid: 0 });
+  });
+
+  it("a denial over real gRPC of a DeleteProject with a 1.5 MB project id reaches every sink, cut", async () => {
+    const { recorder, received } = recorderWithRealSinks();
+    const key = await newSigningKey("k1", "ES256");
+    const jwt = createJwtAuthenticator({
+      jwks: key.jwks,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ["ES256"],
+    });
+    const { authorizer } = createFakeAuthorizer([]);
+    const server = await startProjectServer(
+      createAuditInterceptors({
+        recorder,
+        rules: auditRules,
+        authn: { authenticators: [jwt] },
+        authz: { authorizer, rules: authzRules },
+      }),
+    );
+    const metadata = new Metadata();
+    metadata.set("authorization", `Bearer ${await signToken(key, { sub: "bob" })}`);
+    const [error] = await unary(
+      server.client.deleteProject.bind(server.client),
+      { id: "p".repeat(1_500_000) },
+      metadata,
+    );
+    await server.close();
+    expect(error?.code).toBe(status.PERMISSION_DENIED);
+
+    const objectId = `${"p".repeat(256)}…[truncated 1499744 bytes]`;
+    const { report, memory, logged, stored } = await received();
+    expect(report.ok).toBe(true);
+    for (const events of [memory, logged, stored]) {
+      const denials = events.filter((event) => event.detail?.$case === "authz");
+      expect(
+        denials.map((event) => [
+          event.target?.id,
+          event.detail?.$case === "authz" && event.detail.value.objectId,
+        ]),
+      ).toStrictEqual([[objectId, objectId]]);
+      expect(denials[0]?.result?.code).toBe("PERMISSION_DENIED");
+    }
+    expect(recorder.stats()).toMatchObject({ dropped: 0, failed: 0, invalid: 0 });
+  });
+
+  it("cuts oversized claims of the scope's actor in the event, leaving the scope's actor whole", () => {
+    const memory = createMemoryEmitter();
+    const recorder = createRecorder({ service: "projects", emitters: [memory] });
+    const claim = "c".repeat(300_000);
+    const actor = {
+      id: claim,
+      type: ActorType.ACTOR_TYPE_USER,
+      displayName: claim,
+      email: "",
+      subject: "",
+      clientId: claim,
+      realm: "",
+    };
+    const scope = fixedScope({ actor });
+    runInAuditScope(scope, () =>
+      recorder.recordResourceMutation({ mutation: "create", resourceType: "project", resourceId: "p-1" }),
+    );
+    const cut = `${"c".repeat(256)}…[truncated 299744 bytes]`;
+    expect(memory.events[0]?.actor).toStrictEqual({ ...actor, id: cut, displayName: cut, clientId: cut });
+    expect(scope.actor).toBe(actor);
+    expect(actor.id).toBe(claim);
   });
 });
