@@ -195,4 +195,31 @@ describe("hostile record input", () => {
     ]);
     expect(recorder.stats()).toMatchObject({ accepted: 0, failed: 0, invalid: 2 });
   });
+
+  it("maps an authz check reading each field once, so the decision and its reason agree", () => {
+    const { recorder, memory } = fixedRecorder();
+    let reads = 0;
+    let nameReads = 0;
+    const engineError = new Error("engine down");
+    // A safe class name on the first read, a long message-like text after it.
+    Object.defineProperty(engineError, "name", {
+      get: () => (++nameReads === 1 ? "EngineError" : "x ".repeat(500)),
+    });
+    const check = {
+      relation: "viewer",
+      objectType: "project",
+      objectId: "p-1",
+      allowed: true,
+      // An error on the first read only: the check must still be recorded as an ERROR with its reason.
+      get error(): Error | undefined {
+        return ++reads === 1 ? engineError : undefined;
+      },
+    };
+    recorder.authzObserver()(check);
+    expect([reads, nameReads]).toStrictEqual([1, 1]);
+    const detail = memory.events[0]?.detail;
+    expect(
+      detail?.$case === "authz" ? [detail.value.decision, detail.value.errorReason] : detail,
+    ).toStrictEqual(["AUTHZ_DECISION_ERROR", "EngineError"]);
+  });
 });
