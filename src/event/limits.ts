@@ -22,16 +22,17 @@ const scratch = new Uint8Array(Math.max(MAX_FIELD_BYTES, MAX_MESSAGE_BYTES));
 /**
  * `text` itself when its UTF-8 form has at most `maxBytes` bytes; else its longest start that does,
  * followed by "…[truncated N bytes]", N being the UTF-8 bytes cut. A character is never split (nor a
- * surrogate pair); a lone surrogate counts as the 3 bytes of U+FFFD it is encoded as. `maxBytes` is at
- * most 1024.
+ * surrogate pair); a lone surrogate counts as the 3 bytes of U+FFFD it is encoded as.
  */
 export function truncateText(text: string, maxBytes: number): string {
   // A UTF-16 unit is at most 3 UTF-8 bytes: short text needs no count.
   if (text.length * 3 <= maxBytes) return text;
   const total = Buffer.byteLength(text, "utf8");
   if (total <= maxBytes) return text;
+  const limit = maxBytes > 0 ? Math.floor(maxBytes) : 0; // NaN and negative limits keep nothing
   // encodeInto stops before a character that does not fit whole, so the cut falls between characters.
-  const { read, written } = encoder.encodeInto(text, scratch.subarray(0, maxBytes));
+  const into = limit <= scratch.length ? scratch.subarray(0, limit) : new Uint8Array(limit);
+  const { read, written } = encoder.encodeInto(text, into);
   return `${text.slice(0, read)}…[truncated ${total - written} bytes]`;
 }
 

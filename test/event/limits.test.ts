@@ -48,6 +48,13 @@ describe("truncateText", () => {
     expect(truncateText(text, 256)).toBe(`${"\ud800".repeat(85)}…[truncated 45 bytes]`);
   });
 
+  it("takes any limit: above the usual ones, zero, negative or NaN", () => {
+    expect(truncateText("x".repeat(5000), 4096)).toBe(`${"x".repeat(4096)}…[truncated 904 bytes]`);
+    expect(truncateText("abc", 0)).toBe("…[truncated 3 bytes]");
+    expect(truncateText("abc", -5)).toBe("…[truncated 3 bytes]");
+    expect(truncateText("abc", Number.NaN)).toBe("…[truncated 3 bytes]");
+  });
+
   it("writes a marker of at most MAX_TRUNCATION_MARKER_BYTES", () => {
     // The longest string V8 makes has 2^29 - 24 UTF-16 units, at most 3 UTF-8 bytes each.
     expect(bytes(`…[truncated ${3 * (2 ** 29 - 24)} bytes]`)).toBeLessThanOrEqual(
