@@ -10,6 +10,7 @@ import {
   TupleOperation,
 } from "../gen/grpcaudit/v1/event.js";
 import { statusName } from "./status.js";
+import { MAX_DURATION_MS } from "./time.js";
 
 /** Kind of principal, as written in TypeScript; maps to the proto `ActorType`. */
 export type ActorKind = "user" | "service" | "system" | "anonymous";
@@ -77,9 +78,6 @@ export const ANONYMOUS_ACTOR: Readonly<Actor> = Object.freeze({
 /** Version of the event schema this library writes into `schemaVersion`. */
 export const SCHEMA_VERSION = 1;
 
-/** Longest `result.message` kept; longer messages are cut, so one event cannot grow without bound. */
-export const MAX_MESSAGE_LENGTH = 1024;
-
 /** @internal */
 export const ACTOR_TYPES: Readonly<Record<ActorKind, ActorType>> = {
   user: ActorType.ACTOR_TYPE_USER,
@@ -141,21 +139,25 @@ export function toTarget(input: TargetInput): Target {
   return { type: input.type, id: input.id, name: input.name ?? "" };
 }
 
-/** Builds the proto Result; `failureCode` is the status name used when a failure gives no code. */
+/**
+ * Builds the proto Result; `failureCode` is the status name used when a failure gives no code. The
+ * message is kept whole: the Recorder cuts every text field of an event once (`limitEventText`).
+ */
 export function toResult(input: ResultInput, failureCode: number | string = "UNKNOWN"): Result {
   const code = input.code ?? (input.success ? "OK" : failureCode);
-  const message = input.message ?? "";
-  return {
-    success: input.success,
-    code: statusName(code),
-    message: message.length > MAX_MESSAGE_LENGTH ? message.slice(0, MAX_MESSAGE_LENGTH) : message,
-  };
+  return { success: input.success, code: statusName(code), message: input.message ?? "" };
 }
 
-/** Converts milliseconds (fractions allowed) to a protobuf Duration. Negative values become zero. */
+/**
+ * Converts milliseconds (fractions allowed) to a protobuf Duration that is always valid: NaN and
+ * negative values become zero, values above `MAX_DURATION_MS` (+Infinity too) become that maximum.
+ */
 export function durationFromMs(ms: number): Duration {
-  const totalNanos = Math.max(0, Math.round(ms * 1e6));
-  return { seconds: Math.floor(totalNanos / 1e9), nanos: totalNanos % 1e9 };
+  const clamped = ms > 0 ? Math.min(ms, MAX_DURATION_MS) : 0; // NaN > 0 is false
+  const seconds = Math.floor(clamped / 1000);
+  const nanos = Math.round((clamped - seconds * 1000) * 1e6);
+  // Rounding can reach a whole second (999.9999999 ms): carry it, nanos must stay below 1e9.
+  return nanos === 1e9 ? { seconds: seconds + 1, nanos: 0 } : { seconds, nanos };
 }
 
 /** Converts a protobuf Duration to milliseconds. */

@@ -27,12 +27,16 @@ export function auditObservers(recorder?: {
   return { authn: recorder.authnObserver(), authz: recorder.authzObserver() };
 }
 
+// The mappings below read each field of the attempt or check once, into a local: a getter cannot give
+// one value to a test and another to the input. The Recorder then copies and checks the input.
+
 /** Maps an authn attempt to the input of `recordAuthnResult`. */
 export function authnAttemptToInput(attempt: AuthnAttempt): AuthnResultInput {
   if (typeof attempt !== "object" || attempt === null) return attempt; // the Recorder refuses and reports it
-  const input: AuthnResultInput = { method: attempt.method, success: attempt.success };
-  if (attempt.actor !== undefined) input.actor = attempt.actor;
-  if (!attempt.success) input.failureReason = attempt.failureReason ?? "error";
+  const { method, success, actor, failureReason } = attempt;
+  const input: AuthnResultInput = { method, success };
+  if (actor !== undefined) input.actor = actor;
+  if (!success) input.failureReason = failureReason ?? "error";
   return input;
 }
 
@@ -42,22 +46,19 @@ export function authnAttemptToInput(attempt: AuthnAttempt): AuthnResultInput {
  */
 export function authzCheckToInput(check: AuthzCheck): AuthzDecisionInput {
   if (typeof check !== "object" || check === null) return check; // the Recorder refuses and reports it
-  const decision =
-    check.error !== undefined ? "error" : check.noRule ? "no_rule" : check.allowed ? "allowed" : "denied";
-  const input: AuthzDecisionInput = {
-    relation: check.relation,
-    objectType: check.objectType,
-    objectId: check.objectId,
-    decision,
-  };
-  const errorReason = check.reason ?? (check.error === undefined ? undefined : errorCode(check.error));
+  const { relation, objectType, objectId, error, noRule, allowed, reason, cacheHit, storeId, modelId } =
+    check;
+  const { statusCode } = check;
+  const decision = error !== undefined ? "error" : noRule ? "no_rule" : allowed ? "allowed" : "denied";
+  const input: AuthzDecisionInput = { relation, objectType, objectId, decision };
+  const errorReason = reason ?? (error === undefined ? undefined : errorCode(error));
   if (errorReason !== undefined) input.errorReason = errorReason;
-  if (check.cacheHit !== undefined) input.cacheHit = check.cacheHit;
-  if (check.storeId !== undefined) input.storeId = check.storeId;
-  if (check.modelId !== undefined) input.modelId = check.modelId;
-  if (check.statusCode !== undefined) {
+  if (cacheHit !== undefined) input.cacheHit = cacheHit;
+  if (storeId !== undefined) input.storeId = storeId;
+  if (modelId !== undefined) input.modelId = modelId;
+  if (statusCode !== undefined) {
     // The status the call got decides success: NO_RULE let through with "allow" is a success.
-    input.result = { success: statusName(check.statusCode) === "OK", code: check.statusCode };
+    input.result = { success: statusName(statusCode) === "OK", code: statusCode };
   }
   return input;
 }
@@ -70,10 +71,13 @@ const SAFE_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
  */
 export function errorCode(error: unknown): string {
   if (typeof error === "object" && error !== null) {
-    const code = (error as { code?: unknown }).code;
+    const code: unknown = (error as { code?: unknown }).code;
     if ((typeof code === "string" || typeof code === "number") && SAFE_CODE.test(String(code)))
       return String(code);
-    if (error instanceof Error && SAFE_CODE.test(error.name)) return error.name;
+    if (error instanceof Error) {
+      const name: unknown = error.name; // read once: a getter could pass the test, then return more
+      if (typeof name === "string" && SAFE_CODE.test(name)) return name;
+    }
   }
   return "unknown_error";
 }

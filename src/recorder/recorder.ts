@@ -5,7 +5,7 @@ import { createEmitter, type EmitterSpec } from "../emitters/create-emitter.js";
 import type { EmitOutcome, Emitter, EmitterStats, FlushReport } from "../emitters/emitter.js";
 import { report } from "../emitters/emitter.js";
 import { createMultiEmitter } from "../emitters/multi-emitter.js";
-import { AuditConfigError, AuditEmitError, AuditInputError, toError } from "../errors/index.js";
+import { AuditConfigError, AuditEmitError, AuditError, AuditInputError, toError } from "../errors/index.js";
 import {
   ANONYMOUS_ACTOR,
   AUTHN_FAILURE_REASONS,
@@ -20,17 +20,20 @@ import {
 } from "../event/builders.js";
 import { newEventId } from "../event/ids.js";
 import { EVENT_KIND, type EventKind } from "../event/kinds.js";
+import { limitEventText } from "../event/limits.js";
+import { eventDate, isEventTime } from "../event/time.js";
 import { type AuditEvent, AuthnFailureReason, EventType } from "../gen/grpcaudit/v1/event.js";
 import {
   type AuthnResultInput,
   type AuthzDecisionInput,
-  authnInputProblem,
-  authzInputProblem,
-  mutationInputProblem,
+  checkAuthnInput,
+  checkAuthzInput,
+  checkMutationInput,
+  checkTupleInput,
   type RecordContext,
   type ResourceMutationInput,
   type TupleChangeInput,
-  tupleInputProblem,
+  UNREADABLE_INPUT,
 } from "./inputs.js";
 import { authnAttemptToInput, authzCheckToInput } from "./observers.js";
 import { currentAuditScope } from "./scope.js";
@@ -46,7 +49,10 @@ export interface RecorderOptions {
   emitters: readonly (Emitter | EmitterSpec)[];
   /** Called once per failure (bad record input, sink failure). Default: ignore; failures are still counted. */
   onError?: (error: Error) => void;
-  /** Clock for `occurredAt`. Default: `() => new Date()`. */
+  /**
+   * Clock for `occurredAt`. Default: `() => new Date()`. When it throws or returns anything but a Date
+   * from 0001-01-01 to 9999-12-31, the event fails (counted as failed, reported to `onError`).
+   */
   now?: () => Date;
   /** Monotonic clock in ms for durations; must match the scopes' `startedAtMs`. Default: `performance.now`. */
   monotonicNowMs?: () => number;
@@ -125,24 +131,25 @@ export function createRecorder(options: RecorderOptions): Recorder {
     return "failed";
   }
 
-  /** Fills the common fields from explicit input first, then the scope, and hands the event over. */
-  function emit(
-    kind: EventKind,
+  /** The event of a checked input: explicit input first, then the scope; every text field within its limit. */
+  function buildEvent(
     type: EventType,
     input: RecordContext,
     detail: AuditEvent["detail"],
     defaults: Defaults,
-  ): RecordOutcome {
+  ): AuditEvent {
     const scope = currentAuditScope();
     const scopeActor = scope === undefined ? undefined : (scope.actor ?? ANONYMOUS_ACTOR);
     const durationMs =
       input.durationMs ?? (scope === undefined ? undefined : monotonicNowMs() - scope.startedAtMs);
     const target = input.target ?? defaults.target;
-    const event: AuditEvent = {
-      eventId: newId(),
+    const eventId = newId();
+    if (typeof eventId !== "string") throw new TypeError("newEventId() did not return a string");
+    return limitEventText({
+      eventId,
       eventType: type,
       schemaVersion: SCHEMA_VERSION,
-      occurredAt: input.occurredAt ?? now(),
+      occurredAt: eventDate(input.occurredAt ?? now()),
       service,
       operation: input.operation ?? scope?.operation ?? "",
       actor: input.actor === undefined ? (defaults.actor ?? scopeActor) : toActor(input.actor),
@@ -154,7 +161,26 @@ export function createRecorder(options: RecorderOptions): Recorder {
       peer: input.peer ?? scope?.peer ?? "",
       duration: durationMs === undefined ? undefined : durationFromMs(durationMs),
       detail,
-    };
+    });
+  }
+
+  /** Fills the common fields from explicit input first, then the scope, and hands the event over. */
+  function emit(
+    kind: EventKind,
+    type: EventType,
+    input: RecordContext,
+    detail: AuditEvent["detail"],
+    defaults: Defaults,
+  ): RecordOutcome {
+    let event: AuditEvent;
+    try {
+      event = buildEvent(type, input, detail, defaults);
+    } catch (error) {
+      // The input was checked: only the Recorder's own now, monotonicNowMs or newEventId can fail here.
+      counts.failed++;
+      report(onError, new AuditError("recorder: the event could not be built", { cause: toError(error) }));
+      return "failed";
+    }
     recorded[kind]++;
     let outcome: RecordOutcome;
     try {
@@ -170,9 +196,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   const recorder: Recorder = {
     service,
-    recordAuthnResult(input) {
-      const problem = authnInputProblem(input);
-      if (problem !== undefined) return refuse("recordAuthnResult", problem);
+    recordAuthnResult(raw) {
+      const input = checkAuthnInput(raw);
+      if (typeof input === "string") return refuse("recordAuthnResult", input);
       const reason = input.success
         ? AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED
         : AUTHN_FAILURE_REASONS[input.failureReason ?? "error"];
@@ -189,9 +215,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
         },
       );
     },
-    recordAuthzDecision(input) {
-      const problem = authzInputProblem(input);
-      if (problem !== undefined) return refuse("recordAuthzDecision", problem);
+    recordAuthzDecision(raw) {
+      const input = checkAuthzInput(raw);
+      if (typeof input === "string") return refuse("recordAuthzDecision", input);
       const errorReason = input.errorReason ?? "";
       return emit(
         EVENT_KIND.AUTHZ_DECISION,
@@ -217,9 +243,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
         },
       );
     },
-    recordTupleChange(input) {
-      const problem = tupleInputProblem(input);
-      if (problem !== undefined) return refuse("recordTupleChange", problem);
+    recordTupleChange(raw) {
+      const input = checkTupleInput(raw);
+      if (typeof input === "string") return refuse("recordTupleChange", input);
       const callSucceeded = input.result?.success ?? true;
       const tuples = input.tuples.map((tuple) => ({
         operation: TUPLE_OPERATIONS[tuple.operation],
@@ -240,9 +266,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
         { result: { success: tuples.every((t) => t.success) } },
       );
     },
-    recordResourceMutation(input) {
-      const problem = mutationInputProblem(input);
-      if (problem !== undefined) return refuse("recordResourceMutation", problem);
+    recordResourceMutation(raw) {
+      const input = checkMutationInput(raw);
+      if (typeof input === "string") return refuse("recordResourceMutation", input);
       return emit(
         EVENT_KIND.RESOURCE_MUTATION,
         EventType.EVENT_TYPE_RESOURCE_MUTATION,
@@ -262,17 +288,44 @@ export function createRecorder(options: RecorderOptions): Recorder {
       counts.errors++;
       report(onError, error);
     },
+    // Mapping reads the attempt or check: a getter that throws there is refused like bad input.
     authnObserver: () => (attempt) => {
-      recorder.recordAuthnResult(authnAttemptToInput(attempt));
+      let input: AuthnResultInput;
+      try {
+        input = authnAttemptToInput(attempt);
+      } catch {
+        refuse("recordAuthnResult", UNREADABLE_INPUT);
+        return;
+      }
+      recorder.recordAuthnResult(input);
     },
     authzObserver: () => (check) => {
-      recorder.recordAuthzDecision(authzCheckToInput(check));
+      let input: AuthzDecisionInput;
+      try {
+        input = authzCheckToInput(check);
+      } catch {
+        refuse("recordAuthzDecision", UNREADABLE_INPUT);
+        return;
+      }
+      recorder.recordAuthzDecision(input);
     },
     stats: () => ({ recorded: { ...recorded }, ...counts, emitter: emitter.stats() }),
     flush: () => emitter.flush(),
     close: () => emitter.close(),
   };
   return recorder;
+}
+
+const getTime = Date.prototype.getTime;
+
+/** `now`, made to throw when it gives no Date from 0001 to 9999 (the event then fails, counted). */
+function checkedClock(now: () => Date): () => Date {
+  return () => {
+    const date: unknown = now();
+    const ms = date instanceof Date ? getTime.call(date) : Number.NaN;
+    if (!isEventTime(ms)) throw new TypeError("now() did not return a valid Date from 0001 to 9999");
+    return new Date(ms);
+  };
 }
 
 /** What a record method supplies when the input does not say. */
@@ -319,7 +372,7 @@ function resolveOptions(options: RecorderOptions) {
     service,
     emitter,
     onError,
-    now: now ?? (() => new Date()),
+    now: now === undefined ? () => new Date() : checkedClock(now),
     monotonicNowMs: monotonicNowMs ?? (() => performance.now()),
     newId: newId ?? newEventId,
   };

@@ -513,7 +513,7 @@ describe("bad record input", () => {
     [
       "recordResourceMutation",
       { mutation: "create", resourceType: "project", resourceId: "p", occurredAt: new Date("nope") },
-      "recordResourceMutation: occurredAt must be a valid Date, got an invalid Date",
+      "recordResourceMutation: occurredAt must be a valid Date from 0001-01-01 to 9999-12-31 (UTC), got an invalid Date",
     ],
     [
       "recordResourceMutation",

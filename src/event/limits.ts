@@ -1,0 +1,148 @@
+import type { Actor, AuditEvent } from "../gen/grpcaudit/v1/event.js";
+
+/**
+ * Most UTF-8 bytes of its original text an event keeps in a text field other than `result.message`
+ * (ids, names, types, relations, codes, actor claims, peer, request id): 256. Longer text is cut and
+ * ends with a truncation marker (see `truncateText`).
+ */
+export const MAX_FIELD_BYTES = 256;
+
+/** Most UTF-8 bytes of its original text an event keeps in `result.message`: 1024, then the marker. */
+export const MAX_MESSAGE_BYTES = 1024;
+
+/**
+ * Longest truncation marker: "…[truncated " (14 bytes), up to 10 digits, " bytes]" (7 bytes). A cut
+ * field holds at most its limit plus this many bytes.
+ */
+export const MAX_TRUNCATION_MARKER_BYTES = 31;
+
+const encoder = new TextEncoder();
+const scratch = new Uint8Array(Math.max(MAX_FIELD_BYTES, MAX_MESSAGE_BYTES));
+
+/**
+ * `text` itself when its UTF-8 form has at most `maxBytes` bytes; else its longest start that does,
+ * followed by "…[truncated N bytes]", N being the UTF-8 bytes cut. A character is never split (nor a
+ * surrogate pair); a lone surrogate counts as the 3 bytes of U+FFFD it is encoded as.
+ */
+export function truncateText(text: string, maxBytes: number): string {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short text needs no count.
+  if (text.length * 3 <= maxBytes) return text;
+  const total = Buffer.byteLength(text, "utf8");
+  if (total <= maxBytes) return text;
+  const limit = maxBytes > 0 ? Math.floor(maxBytes) : 0; // NaN and negative limits keep nothing
+  // encodeInto stops before a character that does not fit whole, so the cut falls between characters.
+  const into = limit <= scratch.length ? scratch.subarray(0, limit) : new Uint8Array(limit);
+  const { read, written } = encoder.encodeInto(text, into);
+  return `${text.slice(0, read)}…[truncated ${total - written} bytes]`;
+}
+
+const id = (text: string) => truncateText(text, MAX_FIELD_BYTES);
+/** True when `text` is within MAX_FIELD_BYTES for sure (a UTF-16 unit is at most 3 UTF-8 bytes). */
+const short = (text: string) => text.length * 3 <= MAX_FIELD_BYTES;
+
+/**
+ * The event with every text field within its limit (`MAX_FIELD_BYTES`, `MAX_MESSAGE_BYTES`), so one
+ * oversized field (a 1.5 MB object id, a long status message) can never make an event too large for a
+ * sink. Writes into `event`, which must be newly built except for its actor: that one may be shared
+ * (the scope's actor, the frozen anonymous actor) and is copied when a field of it is cut. Costs a few
+ * length checks when nothing is cut.
+ */
+export function limitEventText(event: AuditEvent): AuditEvent {
+  // Reads first, writes only what must be cut: this runs for every event, and almost nothing is long.
+  const fits =
+    short(event.eventId) &&
+    short(event.service) &&
+    short(event.operation) &&
+    short(event.traceId) &&
+    short(event.spanId) &&
+    short(event.requestId) &&
+    short(event.peer);
+  if (!fits) {
+    event.eventId = id(event.eventId);
+    event.service = id(event.service);
+    event.operation = id(event.operation);
+    event.traceId = id(event.traceId);
+    event.spanId = id(event.spanId);
+    event.requestId = id(event.requestId);
+    event.peer = id(event.peer);
+  }
+  if (event.actor !== undefined) event.actor = limitActor(event.actor);
+  const { target, result, detail } = event;
+  if (target !== undefined && !(short(target.type) && short(target.id) && short(target.name))) {
+    target.type = id(target.type);
+    target.id = id(target.id);
+    target.name = id(target.name);
+  }
+  if (result !== undefined) {
+    if (!short(result.code)) result.code = id(result.code);
+    result.message = truncateText(result.message, MAX_MESSAGE_BYTES);
+  }
+  if (detail !== undefined) limitDetail(detail);
+  return event;
+}
+
+function limitActor(actor: Actor): Actor {
+  // The actor is usually the scope's, shared by every event of the call: copy it only to cut it.
+  const fits =
+    short(actor.id) &&
+    short(actor.displayName) &&
+    short(actor.email) &&
+    short(actor.subject) &&
+    short(actor.clientId) &&
+    short(actor.realm);
+  if (fits) return actor;
+  return {
+    id: id(actor.id),
+    type: actor.type,
+    displayName: id(actor.displayName),
+    email: id(actor.email),
+    subject: id(actor.subject),
+    clientId: id(actor.clientId),
+    realm: id(actor.realm),
+  };
+}
+
+function limitDetail(detail: NonNullable<AuditEvent["detail"]>): void {
+  switch (detail.$case) {
+    case "authn":
+      if (!short(detail.value.method)) detail.value.method = id(detail.value.method);
+      return;
+    case "authz": {
+      const authz = detail.value;
+      const fits =
+        short(authz.relation) &&
+        short(authz.objectType) &&
+        short(authz.objectId) &&
+        short(authz.errorReason) &&
+        short(authz.storeId) &&
+        short(authz.modelId);
+      if (fits) return;
+      authz.relation = id(authz.relation);
+      authz.objectType = id(authz.objectType);
+      authz.objectId = id(authz.objectId);
+      authz.errorReason = id(authz.errorReason);
+      authz.storeId = id(authz.storeId);
+      authz.modelId = id(authz.modelId);
+      return;
+    }
+    case "tupleChange": {
+      const change = detail.value;
+      for (const tuple of change.tuples) {
+        tuple.user = id(tuple.user);
+        tuple.relation = id(tuple.relation);
+        tuple.object = id(tuple.object);
+        tuple.errorReason = id(tuple.errorReason);
+      }
+      change.storeId = id(change.storeId);
+      change.modelId = id(change.modelId);
+      return;
+    }
+    case "resourceMutation": {
+      const mutation = detail.value;
+      if (short(mutation.resourceType) && short(mutation.resourceId)) return;
+      mutation.resourceType = id(mutation.resourceType);
+      mutation.resourceId = id(mutation.resourceId);
+      return;
+    }
+  }
+}

@@ -1,0 +1,23 @@
+/** Earliest time a protobuf Timestamp may hold, 0001-01-01T00:00:00Z, in ms since the epoch. */
+export const MIN_EVENT_TIME_MS = -62_135_596_800_000;
+
+/** Latest time a protobuf Timestamp may hold (to the millisecond), 9999-12-31T23:59:59.999Z. */
+export const MAX_EVENT_TIME_MS = 253_402_300_799_999;
+
+/** Longest duration a protobuf Duration may hold, 315,576,000,000 s (10,000 years), in ms. */
+export const MAX_DURATION_MS = 315_576_000_000_000;
+
+/** True when `ms` is a time an event can carry: within 0001-01-01 and 9999-12-31 (UTC). */
+export function isEventTime(ms: number): boolean {
+  return ms >= MIN_EVENT_TIME_MS && ms <= MAX_EVENT_TIME_MS; // false for NaN
+}
+
+/**
+ * The Date an event carries for a Date whose time `isEventTime` accepts: `date` itself from 1970 on;
+ * before 1970 a new Date rounded down to the whole second, because ts-proto encodes the milliseconds
+ * of such a time as negative nanos, which protobuf forbids and other runtimes reject.
+ */
+export function eventDate(date: Date): Date {
+  const ms = date.getTime();
+  return ms >= 0 ? date : new Date(ms - (((ms % 1000) + 1000) % 1000));
+}

@@ -1,0 +1,201 @@
+import { describe, expect, it } from "vitest";
+import { createBrokerSink } from "../../src/brokers/broker-sink.js";
+import { DELIVERY_DEFAULTS } from "../../src/emitters/delivery/options.js";
+import {
+  limitEventText,
+  MAX_FIELD_BYTES,
+  MAX_MESSAGE_BYTES,
+  MAX_TRUNCATION_MARKER_BYTES,
+  truncateText,
+} from "../../src/event/limits.js";
+import { encodeEvent, eventToJson } from "../../src/event/serialize.js";
+import {
+  ActorType,
+  AuditEvent,
+  AuthnDetail,
+  AuthzDetail,
+  EventType,
+  ResourceMutationDetail,
+  TupleChangeDetail,
+} from "../../src/gen/grpcaudit/v1/event.js";
+import { fakeBroker } from "../brokers/fake-broker.js";
+
+const bytes = (text: string) => Buffer.byteLength(text, "utf8");
+
+describe("truncateText", () => {
+  it("keeps text up to the limit as it is", () => {
+    expect(truncateText("", 256)).toBe("");
+    expect(truncateText("x".repeat(256), 256)).toBe("x".repeat(256));
+    expect(truncateText("é".repeat(128), 256)).toBe("é".repeat(128)); // 256 bytes
+  });
+
+  it("cuts at the limit in UTF-8 bytes and says how many bytes were cut", () => {
+    expect(truncateText("x".repeat(1_500_000), 256)).toBe(`${"x".repeat(256)}…[truncated 1499744 bytes]`);
+    // 129 two-byte characters are 258 bytes: 128 fit, one character (2 bytes) is cut.
+    expect(truncateText("é".repeat(129), 256)).toBe(`${"é".repeat(128)}…[truncated 2 bytes]`);
+  });
+
+  it("never splits a character or a surrogate pair", () => {
+    // "a" then 4-byte emoji: 1 + 63 * 4 = 253 bytes fit, the 64th emoji would end at 257.
+    const text = `a${"😀".repeat(100)}`;
+    expect(truncateText(text, 256)).toBe(`a${"😀".repeat(63)}…[truncated 148 bytes]`);
+    // 3-byte characters: 85 fit (255 bytes), the 86th would end at 258.
+    expect(truncateText("€".repeat(90), 256)).toBe(`${"€".repeat(85)}…[truncated 15 bytes]`);
+  });
+
+  it("counts a lone surrogate as the 3 bytes of U+FFFD it is encoded as", () => {
+    const text = "\ud800".repeat(100); // 300 bytes once encoded
+    expect(truncateText(text, 256)).toBe(`${"\ud800".repeat(85)}…[truncated 45 bytes]`);
+  });
+
+  it("takes any limit: above the usual ones, zero, negative or NaN", () => {
+    expect(truncateText("x".repeat(5000), 4096)).toBe(`${"x".repeat(4096)}…[truncated 904 bytes]`);
+    expect(truncateText("abc", 0)).toBe("…[truncated 3 bytes]");
+    expect(truncateText("abc", -5)).toBe("…[truncated 3 bytes]");
+    expect(truncateText("abc", Number.NaN)).toBe("…[truncated 3 bytes]");
+  });
+
+  it("writes a marker of at most MAX_TRUNCATION_MARKER_BYTES", () => {
+    // The longest string V8 makes has 2^29 - 24 UTF-16 units, at most 3 UTF-8 bytes each.
+    expect(bytes(`…[truncated ${3 * (2 ** 29 - 24)} bytes]`)).toBeLessThanOrEqual(
+      MAX_TRUNCATION_MARKER_BYTES,
+    );
+    expect(bytes("…[truncated 9999999999 bytes]")).toBe(MAX_TRUNCATION_MARKER_BYTES);
+  });
+});
+
+const DETAIL_CASES = ["authn", "authz", "tupleChange", "resourceMutation"] as const;
+
+/**
+ * An event of the given detail case with every message field present and every string field (of the
+ * schema as ts-proto generates it, so a field added to event.proto is included) set to `text`.
+ */
+function eventWithEveryText(
+  detail: (typeof DETAIL_CASES)[number],
+  text: string | ((path: string) => string),
+  tuples = 1,
+): AuditEvent {
+  const event = AuditEvent.fromPartial({
+    eventType: EventType.EVENT_TYPE_AUTHZ_DECISION,
+    occurredAt: new Date("2026-11-23T10:00:00.000Z"),
+    actor: { type: ActorType.ACTOR_TYPE_USER },
+    target: {},
+    result: {},
+    duration: { seconds: 1, nanos: 5 },
+  });
+  event.detail = detailOf(detail, tuples);
+  return fillStrings(event, text);
+}
+
+function detailOf(detail: (typeof DETAIL_CASES)[number], tuples: number): AuditEvent["detail"] {
+  switch (detail) {
+    case "authn":
+      return { $case: detail, value: AuthnDetail.fromPartial({}) };
+    case "authz":
+      return { $case: detail, value: AuthzDetail.fromPartial({}) };
+    case "tupleChange": {
+      const value = TupleChangeDetail.fromPartial({ tuples: Array.from({ length: tuples }, () => ({})) });
+      return { $case: detail, value };
+    }
+    case "resourceMutation":
+      return { $case: detail, value: ResourceMutationDetail.fromPartial({}) };
+  }
+}
+
+/**
+ * `value` with every empty string replaced: by `text`, or by what `text` gives for its path. ts-proto
+ * fills text fields with "" and enums (string enums here) with their names, so only text is replaced.
+ */
+function fillStrings<T>(value: T, text: string | ((path: string) => string), path = ""): T {
+  if (Array.isArray(value)) return value.map((item, i) => fillStrings(item, text, `${path}.${i}`)) as T;
+  if (typeof value !== "object" || value === null || value instanceof Date) return value;
+  const filled: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    const at = path === "" ? key : `${path}.${key}`;
+    if (field !== "") filled[key] = fillStrings(field, text, at);
+    else filled[key] = typeof text === "string" ? text : text(at);
+  }
+  return filled as T;
+}
+
+const ENUM_NAME = /^[A-Z][A-Z0-9_]*$/;
+
+/** Every text field of an event by its path, such as "detail.value.tuples.0.user" (no enums, no $case). */
+function stringFields(value: unknown, path = ""): [string, string][] {
+  if (typeof value === "string")
+    return path.endsWith("$case") || ENUM_NAME.test(value) ? [] : [[path, value]];
+  if (typeof value !== "object" || value === null || value instanceof Date) return [];
+  return Object.entries(value).flatMap(([key, field]) =>
+    stringFields(field, path === "" ? key : `${path}.${key}`),
+  );
+}
+
+describe("limitEventText", () => {
+  it.each(DETAIL_CASES)("cuts every text field of a %s event to its limit, with the marker", (detail) => {
+    const huge = "x".repeat(1_500_000);
+    const event = limitEventText(eventWithEveryText(detail, huge));
+    const fields = stringFields(event);
+    expect(fields.length).toBeGreaterThan(15);
+    for (const [path, value] of fields) {
+      const limit = path === "result.message" ? MAX_MESSAGE_BYTES : MAX_FIELD_BYTES;
+      expect([path, value]).toStrictEqual([
+        path,
+        `${"x".repeat(limit)}…[truncated ${1_500_000 - limit} bytes]`,
+      ]);
+    }
+  });
+
+  it("leaves an event within its limits untouched, and the shared actor object unchanged", () => {
+    const event = eventWithEveryText("authz", "p-1");
+    const actor = event.actor;
+    const before = structuredClone(event);
+    expect(limitEventText(event)).toStrictEqual(before);
+    expect(event.actor).toBe(actor);
+  });
+
+  it("copies an actor it cuts instead of writing into it (it may be the scope's)", () => {
+    const event = eventWithEveryText("authn", "y".repeat(300));
+    const actor = event.actor;
+    limitEventText(event);
+    expect(actor?.id).toBe("y".repeat(300));
+    expect(event.actor?.id).toBe(`${"y".repeat(256)}…[truncated 44 bytes]`);
+  });
+});
+
+describe("worst-case event size", () => {
+  // Every text field as long as a cut field can be: its limit, in the text that costs the most in JSON
+  // (a control character: 1 byte of protobuf, 6 of JSON), then the longest marker.
+  const atLimit = (limit: number) => `${"\u0001".repeat(limit)}…[truncated 9999999999 bytes]`;
+  const worst = (path: string) => atLimit(path === "result.message" ? MAX_MESSAGE_BYTES : MAX_FIELD_BYTES);
+  // Kafka's default message limit; the NATS default (1 MiB) is larger.
+  const kafkaBroker = () => fakeBroker({ maxMessageBytes: 1_000_000 });
+  const jsonLimit = createBrokerSink({
+    broker: kafkaBroker(),
+    topic: "audit",
+    encoding: "json",
+  }).maxEventBytes;
+  const protobufLimit = createBrokerSink({ broker: kafkaBroker(), topic: "audit" }).maxEventBytes;
+
+  it("derives the limits this test holds events to from the sinks", () => {
+    expect(jsonLimit).toBe(99_488);
+    expect(protobufLimit).toBe(998_976);
+    expect(DELIVERY_DEFAULTS.maxBatchBytes).toBe(1_048_576);
+  });
+
+  it.each(DETAIL_CASES)("a %s event with every field at its limit fits a JSON Kafka message", (detail) => {
+    const event = eventWithEveryText(detail, worst);
+    const encoded = encodeEvent(event).length;
+    expect(encoded).toBeLessThan(jsonLimit ?? 0);
+    expect(encoded).toBeLessThan(8192); // well under: a twelfth of the smallest limit
+    expect(bytes(JSON.stringify(eventToJson(event)))).toBeLessThan(1_000_000 - 1024);
+  });
+
+  it("a tuple change of 100 tuples (OpenFGA's default per write) at their limits fits a protobuf message", () => {
+    const event = eventWithEveryText("tupleChange", worst, 100);
+    const encoded = encodeEvent(event).length;
+    expect(encoded).toBeLessThan(protobufLimit ?? 0);
+    expect(encoded).toBeLessThan(DELIVERY_DEFAULTS.maxBatchBytes);
+    // Each tuple at its limit adds four fields of 256 + 31 bytes and a few bytes of tags.
+    expect(encoded).toBeLessThan(100 * 1200 + 8192);
+  });
+});
