@@ -72,7 +72,7 @@ export class DeliveryState {
     }
     // Chunks of 1/64 of the bound keep what the queue holds beyond maxQueueBytes to a few percent.
     this.queue = new EventQueue(Math.min(1 << 20, Math.max(1 << 14, Math.ceil(options.maxQueueBytes / 64))));
-    this.spool = openSpool(options);
+    this.spool = openSpool(options, this.counters);
     this.lastSeq = this.spool?.maxId ?? 0;
   }
 
@@ -216,7 +216,7 @@ export class DeliveryState {
   }
 }
 
-function openSpool(options: ResolvedDeliveryOptions): Spool | undefined {
+function openSpool(options: ResolvedDeliveryOptions, counters: DeliveryCounters): Spool | undefined {
   const config = options.spool;
   if (config === undefined) return undefined;
   try {
@@ -226,6 +226,7 @@ function openSpool(options: ResolvedDeliveryOptions): Spool | undefined {
       synchronous: config.synchronous,
       name: options.name,
       onError: (error) => report(options.onError, error),
+      onMovedAside: (salvage) => counters.spoolMovedAside(salvage),
     });
   } catch (error) {
     if (error instanceof AuditConfigError) throw error;

@@ -7,7 +7,7 @@
 
 export type { Jitter } from "./backoff.js";
 export { createDeliveryEmitter, type DeliveryEmitter } from "./delivery-emitter.js";
-export type { DeliveryStats } from "./delivery-stats.js";
+export type { DeliveryStats, SpoolRecoveryStats } from "./delivery-stats.js";
 export {
   type BlockOptions,
   DELIVERY_DEFAULTS,

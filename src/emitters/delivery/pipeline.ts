@@ -165,6 +165,7 @@ export class DeliveryPipeline {
       spoolEvents: spool === undefined ? 0 : spool.rows + spool.pendingRows,
       spoolBytes: spool?.bytes ?? 0,
       mode: this.#state.fromSpool() ? "spool" : "direct",
+      spoolRecovery: { ...c.spoolRecovery },
     };
   }
 }

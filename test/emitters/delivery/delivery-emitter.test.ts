@@ -49,6 +49,7 @@ describe("createDeliveryEmitter", () => {
       spoolEvents: 0,
       spoolBytes: 0,
       mode: "direct",
+      spoolRecovery: { movedAside: 0, recovered: 0, lost: 0, uncounted: 0 },
     });
   });
 

@@ -339,7 +339,7 @@ describe("a spool file that is not usable", () => {
     const original = fs.readFileSync(spoolPath);
 
     await expectMovedAside(
-      "the file is not a grpc-audit spool (schema version 0 with tables [accounts], expected version 1)",
+      "the file is not a grpc-audit spool (schema version 0 with tables [accounts], expected version 2)",
       original,
     );
   });
@@ -352,7 +352,7 @@ describe("a spool file that is not usable", () => {
     const original = fs.readFileSync(spoolPath);
 
     await expectMovedAside(
-      "the file is not a grpc-audit spool (schema version 99 with tables [spool], expected version 1)",
+      "the file is not a grpc-audit spool (schema version 99 with tables [spool], expected version 2)",
       original,
     );
   });
