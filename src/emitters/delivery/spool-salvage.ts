@@ -55,9 +55,9 @@ function copyReadableRows(db: Database, into: Database): number {
   let next: Statement<[number], number>;
   try {
     scan = db.prepare<[number], Row>(
-      "SELECT id, event_id, event_type, bytes, size FROM spool WHERE id > ? ORDER BY id",
+      "SELECT id, event_id, event_type, bytes, size FROM spool WHERE id >= ? ORDER BY id",
     );
-    next = db.prepare<[number], number>("SELECT id FROM spool WHERE id > ? ORDER BY id LIMIT 1").pluck();
+    next = db.prepare<[number], number>("SELECT id FROM spool WHERE id >= ? ORDER BY id LIMIT 1").pluck();
   } catch {
     return 0; // not even the schema can be read
   }
@@ -76,19 +76,21 @@ function copyReadableRows(db: Database, into: Database): number {
     recovered += chunk.length;
     chunk = [];
   };
-  let after = 0;
+  let from = Number.MIN_SAFE_INTEGER;
+  let last = 0;
   for (;;) {
     try {
-      for (const row of scan.iterate(after)) {
+      for (const row of scan.iterate(from)) {
         chunk.push(row);
-        after = row.id;
+        last = row.id;
         if (chunk.length === CHUNK_ROWS) flush();
       }
       break; // read to the end
     } catch {
-      const resume = resumeAfter(next, after);
+      const resume = resumeAfter(next, last);
       if (resume === undefined) break;
-      after = resume;
+      from = resume;
+      last = resume;
     }
   }
   flush();
@@ -97,7 +99,8 @@ function copyReadableRows(db: Database, into: Database): number {
 
 /**
  * The smallest id above `after` from which reading works again, or undefined when nothing after
- * `after` can be read. Seeking past a damaged page fails until the id passes the page's last row.
+ * `after` can be read. Seeking to an id on a damaged page fails; from the id after the page's last
+ * row on, the seek takes another branch of the tree and works.
  */
 function resumeAfter(next: Statement<[number], number>, after: number): number | undefined {
   const readable = (id: number): boolean => {
