@@ -60,6 +60,8 @@ export class DeliveryState {
   /** flush() or close() calls in progress: batches go out without waiting for flushIntervalMs. */
   urgent = 0;
   parkTimer: NodeJS.Timeout | undefined;
+  /** A commit forced by maxUncommittedEvents left too many uncommitted (spool full or failing): wait for the timer. */
+  #forcedCommitStuck = false;
   readonly #settleWaiters = new Set<() => void>();
   #settleCheckQueued = false;
 
@@ -155,24 +157,50 @@ export class DeliveryState {
   commitTick(): void {
     const spool = this.spool;
     if (spool === undefined) return;
+    this.#forcedCommitStuck = false;
     if (this.sinkDown || this.fromSpool()) {
-      for (
-        let size = this.queue.peekSize();
-        size !== undefined && spool.fits(size);
-        size = this.queue.peekSize()
-      ) {
-        const event = this.queue.shift();
-        if (event === undefined) break;
-        // The queue reuses its storage: the spool keeps a copy until the commit.
-        spool.append(this.row(event.seq, event.kind, event.bytes.slice()));
+      this.#queueToSpool(spool);
+      if (this.parked.length > 0) {
+        this.promoteParked();
+        this.#queueToSpool(spool);
       }
-      this.promoteParked();
     }
     const committed = spool.commit();
     if (committed > 0) {
       this.counters.spooled += committed;
       this.wakeup.wake();
       this.settled();
+    }
+  }
+
+  /**
+   * Called after emit accepted an event: in write-ahead mode, commits at once when
+   * maxUncommittedEvents accepted events wait for a commit, whatever the commit timer is doing.
+   */
+  commitIfDue(): void {
+    const config = this.options.spool;
+    if (config?.writeAhead !== true || this.#forcedCommitStuck) return;
+    if (this.#uncommitted() < config.maxUncommittedEvents) return;
+    this.commitTick();
+    // Still too many: the spool is full or cannot commit. Trying again at every emit would not help.
+    this.#forcedCommitStuck = this.#uncommitted() >= config.maxUncommittedEvents;
+  }
+
+  /** In write-ahead mode: accepted events not yet committed to the spool. */
+  #uncommitted(): number {
+    return this.queue.length + this.parked.length + (this.spool?.pendingRows ?? 0);
+  }
+
+  #queueToSpool(spool: Spool): void {
+    for (
+      let size = this.queue.peekSize();
+      size !== undefined && spool.fits(size);
+      size = this.queue.peekSize()
+    ) {
+      const event = this.queue.shift();
+      if (event === undefined) break;
+      // The queue reuses its storage: the spool keeps a copy until the commit.
+      spool.append(this.row(event.seq, event.kind, event.bytes.slice()));
     }
   }
 

@@ -253,6 +253,20 @@ describe("write-ahead mode", () => {
     expect(sink.held[0]?.batch.length).toBe(4);
   });
 
+  it("commits at once, inside emit, when maxUncommittedEvents accepted events wait for a commit", () => {
+    const sink = createFakeSink();
+    sink.mode = "hold";
+    const emitter = create(sink, {
+      spool: { path: spoolPath, writeAhead: true, commitIntervalMs: 60_000, maxUncommittedEvents: 10 },
+    });
+
+    for (const event of numberedEvents(25)) emitter.emit(event);
+
+    // No await: the commits happened synchronously, at the 10th and the 20th event.
+    expect(emitter.stats()).toMatchObject({ spooled: 20, spoolEvents: 20, queueEvents: 5 });
+    expect(spoolRows().map((row) => row.event_id)).toStrictEqual(ids(1, 20));
+  });
+
   it("flush resolves once every accepted event is committed", async () => {
     const sink = createFakeSink();
     sink.mode = "hold";
