@@ -204,13 +204,21 @@ export class DeliveryState {
     }
   }
 
-  /** True when every event numbered `seq` or lower was delivered, committed to the spool or dropped. */
+  /** Events numbered `seq` or lower that the sink has not taken yet (in memory or in the spool). */
+  pendingUpTo(seq: number): number {
+    let pending = this.queue.countUpTo(seq) + this.parked.filter((event) => event.seq <= seq).length;
+    for (const batch of this.inFlight) pending += batch.seqs.filter((batchSeq) => batchSeq <= seq).length;
+    return pending + (this.spool?.rowsUpTo(seq) ?? 0);
+  }
+
+  /** True when every event numbered `seq` or lower was delivered or dropped (counted). */
   #settledUpTo(seq: number): boolean {
     const none = Number.POSITIVE_INFINITY;
     // Cheap checks first: the queue's head and the oldest in-flight batch are usually the oldest.
     if ((this.queue.peekSeq() ?? none) <= seq || (this.parked[0]?.seq ?? none) <= seq) return false;
     for (const batch of this.inFlight) if ((batch.seqs[0] ?? none) <= seq) return false;
     if ((this.spool?.minPendingId() ?? none) <= seq) return false;
+    if ((this.spool?.minCommittedId() ?? none) <= seq) return false;
     // Promoted parked events can queue behind newer ones: only a full scan is sure.
     return this.queue.minSeq() > seq;
   }
@@ -225,7 +233,7 @@ export class DeliveryState {
     });
   }
 
-  /** Resolves true once every event up to `seq` has left the pipeline, false after `timeoutMs`. */
+  /** Resolves true once every event up to `seq` was delivered or dropped, false after `timeoutMs`. */
   waitSettled(seq: number, timeoutMs: number): Promise<boolean> {
     if (this.#settledUpTo(seq)) return Promise.resolve(true);
     return new Promise((resolve) => {

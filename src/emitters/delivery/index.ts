@@ -18,5 +18,5 @@ export {
   type RetryOptions,
   type SpoolOptions,
 } from "./options.js";
-export type { DeliveryCloseReport } from "./pipeline.js";
+export type { DeliveryCloseReport, DeliveryFlushReport } from "./pipeline.js";
 export { SPOOL_SCHEMA_VERSION } from "./spool-file.js";

@@ -52,6 +52,8 @@ export class Spool {
   #select!: Statement<[number, number], { id: number; event_id: string; event_type: string; bytes: Buffer }>;
   #delete!: Statement<[number]>;
   #tally!: Statement<[number]>;
+  #minId!: Statement<[], number | null>;
+  #countUpTo!: Statement<[number], number>;
   readonly #lock: SpoolLock;
   #pending: (SpoolRow & { size: number })[] = [];
   #pendingBytes = 0;
@@ -103,6 +105,30 @@ export class Spool {
     this.#pending.push({ ...row, size });
     this.#pendingBytes += size;
     return true;
+  }
+
+  /** Smallest id among the committed rows (Infinity when none, or once closed). */
+  minCommittedId(): number {
+    if (this.#closed || this.#rows === 0) return Number.POSITIVE_INFINITY;
+    try {
+      return this.#minId.get() ?? Number.POSITIVE_INFINITY;
+    } catch (error) {
+      this.#failed("read", error);
+      return Number.NEGATIVE_INFINITY; // unknown: not settled
+    }
+  }
+
+  /** Rows, committed or appended, with an id of `seq` or lower (the rows left, once closed). */
+  rowsUpTo(seq: number): number {
+    let rows = 0;
+    for (const row of this.#pending) if (row.id <= seq) rows++;
+    if (this.#closed || this.#rows === 0) return rows + (this.#closed ? this.#rows : 0);
+    try {
+      return rows + (this.#countUpTo.get(seq) ?? 0);
+    } catch (error) {
+      this.#failed("read", error);
+      return rows + this.#rows;
+    }
   }
 
   /** Smallest id among the appended, uncommitted rows (Infinity when none). */
@@ -226,6 +252,8 @@ export class Spool {
     );
     this.#delete = db.prepare("DELETE FROM spool WHERE id = ?");
     this.#tally = db.prepare("UPDATE spool_tally SET rows = rows + ?");
+    this.#minId = db.prepare<[], number | null>("SELECT min(id) FROM spool").pluck();
+    this.#countUpTo = db.prepare<[number], number>("SELECT count(*) FROM spool WHERE id <= ?").pluck();
     const totals = db
       .prepare(
         "SELECT count(*) AS rows, coalesce(sum(size), 0) AS bytes, coalesce(max(id), 0) AS maxId FROM spool",

@@ -4,7 +4,9 @@ import {
   type DeliveryEmitter,
   type DeliveryEmitterOptions,
 } from "../../../src/emitters/delivery/index.js";
+import { createNoopEmitter } from "../../../src/emitters/noop-emitter.js";
 import { AuditConfigError, AuditEmitError } from "../../../src/errors/index.js";
+import { createRecorder } from "../../../src/recorder/index.js";
 import { sampleEvents } from "../../helpers/events.js";
 import { createFakeSink, type FakeSink, until } from "../../helpers/fake-sink.js";
 import { errorCollector, eventSize, ids, numberedEvent, numberedEvents, settle } from "./helpers.js";
@@ -178,20 +180,28 @@ describe("flush", () => {
     for (const event of numberedEvents(5)) emitter.emit(event);
     const report = await emitter.flush();
 
-    expect(report).toStrictEqual({ ok: true, results: [{ emitter: "fake", status: "ok" }] });
+    expect(report).toStrictEqual({
+      ok: true,
+      results: [{ emitter: "fake", status: "ok", pending: 0 }],
+      pending: 0,
+    });
     expect(sink.receivedIds()).toStrictEqual(ids(1, 5));
   });
 
-  it("reports a timeout when the sink hangs", async () => {
+  it("reports a timeout when the sink hangs, with the number of events still pending", async () => {
     const sink = createFakeSink();
     sink.mode = "hold";
-    const emitter = create(sink);
+    const emitter = create(sink, { maxBatchEvents: 2 });
 
-    emitter.emit(numberedEvent(1));
+    for (const event of numberedEvents(3)) emitter.emit(event);
+    await until(() => sink.held.length === 1);
+    const report = emitter.flush({ timeoutMs: 30 });
+    for (const event of numberedEvents(2, "authz", "n")) emitter.emit(event); // after the call: not counted
 
-    expect(await emitter.flush({ timeoutMs: 30 })).toStrictEqual({
+    expect(await report).toStrictEqual({
       ok: false,
-      results: [{ emitter: "fake", status: "timeout" }],
+      results: [{ emitter: "fake", status: "timeout", pending: 3 }],
+      pending: 3,
     });
   });
 
@@ -211,8 +221,30 @@ describe("flush", () => {
           error: new AuditEmitError("fake", "flush did not finish within 30 ms: the sink is failing", {
             cause: sink.error,
           }),
+          pending: 1,
         },
       ],
+      pending: 1,
+    });
+  });
+
+  it("reaches a Recorder's flush through a multi emitter: not ok, with the pending count", async () => {
+    const sink = createFakeSink();
+    sink.mode = "hold";
+    const emitter = create(sink, { flushTimeoutMs: 30 });
+    const recorder = createRecorder({ service: "projects", emitters: [emitter, createNoopEmitter()] });
+
+    for (let i = 0; i < 3; i++) {
+      recorder.recordResourceMutation({ mutation: "update", resourceType: "project", resourceId: "p-1" });
+    }
+
+    expect(await recorder.flush()).toStrictEqual({
+      ok: false,
+      results: [
+        { emitter: "fake", status: "timeout", pending: 3 },
+        { emitter: "noop", status: "ok" },
+      ],
+      pending: 3,
     });
   });
 
@@ -232,7 +264,8 @@ describe("close without a spool", () => {
 
     expect(report).toStrictEqual({
       ok: true,
-      results: [{ emitter: "fake", status: "ok" }],
+      results: [{ emitter: "fake", status: "ok", pending: 0 }],
+      pending: 0,
       delivered: 5,
       spooled: 0,
       dropped: 0,
@@ -253,7 +286,8 @@ describe("close without a spool", () => {
 
     expect(report).toStrictEqual({
       ok: false,
-      results: [{ emitter: "fake", status: "timeout" }],
+      results: [{ emitter: "fake", status: "timeout", pending: 0 }],
+      pending: 0,
       delivered: 0,
       spooled: 0,
       dropped: 5,
@@ -299,8 +333,10 @@ describe("close without a spool", () => {
           emitter: "fake",
           status: "error",
           error: new AuditEmitError("fake", "sink close failed", { cause: new Error("close exploded") }),
+          pending: 0,
         },
       ],
+      pending: 0,
       delivered: 0,
       spooled: 0,
       dropped: 0,

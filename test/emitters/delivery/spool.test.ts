@@ -177,7 +177,7 @@ describe("spool replay", () => {
 });
 
 describe("close with a spool", () => {
-  it("commits what it could not deliver within the timeout, in order", async () => {
+  it("commits what it could not deliver within the timeout, in order, and reports it as pending", async () => {
     const sink = createFakeSink();
     sink.mode = "hold";
     const emitter = create(sink, { maxBatchEvents: 2 });
@@ -187,8 +187,9 @@ describe("close with a spool", () => {
     const report = await emitter.close({ timeoutMs: 30 });
 
     expect(report).toStrictEqual({
-      ok: true,
-      results: [{ emitter: "fake", status: "ok" }],
+      ok: false,
+      results: [{ emitter: "fake", status: "timeout", pending: 5 }],
+      pending: 5,
       delivered: 0,
       spooled: 5,
       dropped: 0,
@@ -215,7 +216,7 @@ describe("close with a spool", () => {
     await until(() => sink.held.length === 1);
     const report = await emitter.close({ timeoutMs: 30 });
 
-    expect(report).toMatchObject({ ok: false, delivered: 0, spooled: 3, dropped: 2 });
+    expect(report).toMatchObject({ ok: false, pending: 3, delivered: 0, spooled: 3, dropped: 2 });
     expect(emitter.stats().dropped).toStrictEqual({ spool_full: 2 });
     expect(spoolRows().map((row) => row.event_id)).toStrictEqual(ids(1, 3));
   });
@@ -267,15 +268,52 @@ describe("write-ahead mode", () => {
     expect(spoolRows().map((row) => row.event_id)).toStrictEqual(ids(1, 20));
   });
 
-  it("flush resolves once every accepted event is committed", async () => {
+  it("flush commits every accepted event at once, and reports those the sink has not taken as pending", async () => {
     const sink = createFakeSink();
     sink.mode = "hold";
     const emitter = create(sink, { spool: { path: spoolPath, writeAhead: true, commitIntervalMs: 60_000 } });
 
     for (const event of numberedEvents(3)) emitter.emit(event);
 
-    expect((await emitter.flush({ timeoutMs: 1000 })).ok).toBe(true);
+    expect(await emitter.flush({ timeoutMs: 50 })).toStrictEqual({
+      ok: false,
+      results: [{ emitter: "fake", status: "timeout", pending: 3 }],
+      pending: 3,
+    });
     expect(spoolRows().map((row) => row.event_id)).toStrictEqual(ids(1, 3));
+    sink.mode = "ack";
+    sink.ackHeld();
+    expect(await emitter.flush({ timeoutMs: 5000 })).toMatchObject({ ok: true, pending: 0 });
+    expect(spoolRows()).toStrictEqual([]);
+  });
+});
+
+describe("flush and close with rows in the spool", () => {
+  it("flush waits for a spool left by an earlier emitter to be replayed", async () => {
+    await leaveInSpool(4);
+    const sink = createFakeSink();
+    sink.mode = "hold";
+    const emitter = create(sink);
+
+    expect(await emitter.flush({ timeoutMs: 30 })).toMatchObject({ ok: false, pending: 4 });
+    sink.mode = "ack";
+    sink.ackHeld();
+    expect(await emitter.flush({ timeoutMs: 5000 })).toMatchObject({ ok: true, pending: 0 });
+    expect(sink.receivedIds()).toStrictEqual(ids(1, 4));
+  });
+
+  it("close reports the rows a sink outage left in the spool as pending, not ok", async () => {
+    const sink = createFakeSink();
+    sink.mode = "fail";
+    const emitter = create(sink, { spool: { path: spoolPath, spoolAfterAttempts: 1 } });
+
+    for (const event of numberedEvents(6)) emitter.emit(event);
+    await until(() => emitter.stats().spooled === 6);
+    const report = await emitter.close({ timeoutMs: 30 });
+
+    expect(report).toMatchObject({ ok: false, pending: 6, dropped: 0 });
+    expect(report.results).toMatchObject([{ status: "timeout", pending: 6 }]);
+    expect(spoolRows().map((row) => row.event_id)).toStrictEqual(ids(1, 6));
   });
 });
 
