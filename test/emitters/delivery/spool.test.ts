@@ -9,6 +9,7 @@ import {
   SPOOL_SCHEMA_VERSION,
 } from "../../../src/emitters/delivery/index.js";
 import { AuditConfigError, AuditEmitError } from "../../../src/errors/index.js";
+import { encodeEvent } from "../../../src/event/serialize.js";
 import { createFakeSink, type FakeSink, until } from "../../helpers/fake-sink.js";
 import { errorCollector, eventSize, id, ids, numberedEvent, numberedEvents, tempDir } from "./helpers.js";
 
@@ -333,9 +334,39 @@ describe("the spool file", () => {
         { name: "bytes", type: "BLOB" },
         { name: "size", type: "INTEGER" },
       ]);
+      expect(db.prepare("SELECT rows FROM spool_tally").all()).toStrictEqual([{ rows: 0 }]);
     } finally {
       db.close();
     }
+  });
+
+  it("upgrades a version 1 spool in place, keeping and replaying its rows", async () => {
+    const db = new Database(spoolPath);
+    db.exec(
+      "CREATE TABLE spool (id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, event_type TEXT NOT NULL, bytes BLOB NOT NULL, size INTEGER NOT NULL)",
+    );
+    const insert = db.prepare("INSERT INTO spool VALUES (?, ?, 'authz.decision', ?, ?)");
+    for (const [i, event] of numberedEvents(3).entries()) {
+      const bytes = Buffer.from(encodeEvent(event));
+      insert.run(i + 1, event.eventId, bytes, bytes.length);
+    }
+    db.pragma("user_version = 1");
+    db.close();
+    const sink = createFakeSink();
+    sink.mode = "hold";
+    const { errors, onError } = errorCollector();
+    create(sink, { onError });
+
+    await until(() => sink.held.length === 1);
+    const upgraded = new Database(spoolPath, { readonly: true });
+    expect(upgraded.pragma("user_version", { simple: true })).toBe(2);
+    expect(upgraded.prepare("SELECT rows FROM spool_tally").all()).toStrictEqual([{ rows: 3 }]);
+    upgraded.close();
+    sink.mode = "ack";
+    sink.ackHeld();
+    await until(() => sink.receivedIds().length === 3);
+    expect(sink.receivedIds()).toStrictEqual(ids(1, 3));
+    expect(errors).toStrictEqual([]);
   });
 
   it("creates the folders of its path", async () => {
@@ -371,6 +402,12 @@ describe("a spool file that is not usable", () => {
         `spool ${spoolPath}: ${problem}; moved it aside to ${path.join(dir, moved ?? "")} and started an empty spool`,
       ),
     ]);
+    expect(emitter.stats().spoolRecovery).toStrictEqual({
+      movedAside: 1,
+      recovered: 0,
+      lost: 0,
+      uncounted: 0,
+    });
     // The new spool works.
     for (const event of numberedEvents(2)) emitter.emit(event);
     await until(() => emitter.stats().delivered === 2);
