@@ -153,6 +153,58 @@ describe("a damaged spool file", () => {
     expect(fs.readFileSync(`${to}-wal`).equals(garbage)).toBe(true);
   });
 
+  it("left by a crash (its -wal and -shm still there) with a bad page: also replays the rows of the -wal", async () => {
+    // A spool as a killed process leaves it: rows 1-100 checkpointed into the file, 101-120 only in
+    // the -wal. Copies of the three files are taken while the writer still has them open.
+    const live = path.join(dir, "live.db");
+    const db = new Database(live);
+    db.pragma("journal_mode = WAL");
+    db.pragma("wal_autocheckpoint = 0");
+    db.exec(
+      "CREATE TABLE spool (id INTEGER PRIMARY KEY, event_id TEXT NOT NULL, event_type TEXT NOT NULL, bytes BLOB NOT NULL, size INTEGER NOT NULL)",
+    );
+    db.exec("CREATE TABLE spool_tally (rows INTEGER NOT NULL); INSERT INTO spool_tally VALUES (0)");
+    db.pragma("user_version = 2");
+    const insert = db.prepare("INSERT INTO spool VALUES (?, ?, 'authz.decision', ?, ?)");
+    const add = db.transaction((from: number, to: number) => {
+      for (let n = from; n <= to; n++) {
+        const bytes = Buffer.from(encodeEvent(numberedEvent(n)));
+        insert.run(n, numberedEvent(n).eventId, bytes, bytes.length);
+      }
+      db.prepare("UPDATE spool_tally SET rows = rows + ?").run(to - from + 1);
+    });
+    add(1, 100);
+    db.pragma("wal_checkpoint(TRUNCATE)");
+    add(101, 120);
+    for (const suffix of ["", "-wal", "-shm"]) fs.copyFileSync(live + suffix, spoolPath + suffix);
+    db.close();
+    const file = fs.readFileSync(spoolPath);
+    const pageSize = file.readUInt16BE(16);
+    const page = Math.floor(file.indexOf("e-050") / pageSize);
+    const lostIds = idsIn(file.subarray(page * pageSize, (page + 1) * pageSize));
+    file.fill(0xab, page * pageSize, (page + 1) * pageSize);
+    fs.writeFileSync(spoolPath, file);
+    const lost = lostIds.size;
+
+    const { sink, emitter, errors } = await replay(120 - lost);
+
+    expect(sink.receivedIds()).toStrictEqual(ids(1, 120).filter((eventId) => !lostIds.has(eventId)));
+    expect(emitter.stats().spoolRecovery).toStrictEqual({
+      movedAside: 1,
+      recovered: 120 - lost,
+      lost,
+      uncounted: 0,
+    });
+    expect(errors).toStrictEqual([
+      damageReport(
+        "the file is damaged (database disk image is malformed)",
+        movedAside(),
+        120 - lost,
+        `${lost} rows could not be read and are lost`,
+      ),
+    ]);
+  });
+
   it("replays new events after the salvaged ones, in order", async () => {
     await leaveInSpool(30);
     const file = fs.readFileSync(spoolPath);
