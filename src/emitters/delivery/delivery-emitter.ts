@@ -39,13 +39,17 @@ export interface DeliveryEmitter extends Emitter {
  * `spoolAfterMs` the queue goes to a SQLite file (group commit every `commitIntervalMs`), which is
  * replayed in order when the sink answers again, and by the next emitter that opens the file. Rows are
  * deleted only after the sink acknowledged them. With `writeAhead`, every event is committed before
- * it is delivered, so a crash loses at most the last commit interval.
+ * it is delivered, so a crash loses at most the events accepted since the last commit: never more
+ * than `maxUncommittedEvents` (1000). A spool has one owner: the file is locked while the emitter
+ * has it open. A damaged spool is moved aside and what can still be read of it is replayed; what was
+ * lost is counted (`stats().spoolRecovery`) and reported.
  *
  * Delivery is at-least-once: a batch whose write failed or timed out may have reached the sink, and
  * is written again; consumers de-duplicate by event id.
  *
  * Throws an AuditConfigError naming the option when an option is invalid or the spool file cannot be
- * opened (a file that is not a usable spool is moved aside and reported instead).
+ * opened (a file that is not a usable spool is moved aside and reported instead), and naming the
+ * path and the holder's pid when another emitter, in this process or another, has the spool open.
  *
  * ```ts
  * const emitter = createDeliveryEmitter({

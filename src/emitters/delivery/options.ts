@@ -51,7 +51,11 @@ export interface BlockOptions {
 
 /** The durable spool: a SQLite file (WAL) on local disk. Needs the optional peer `better-sqlite3`. */
 export interface SpoolOptions {
-  /** The spool file; created with its folder when missing. */
+  /**
+   * The spool file; created (mode 0600) with its folder (0700) when missing. One emitter at a time
+   * may have it open: it is locked through `<path>.lock`, and a second emitter on it, in this process
+   * or another, throws an AuditConfigError naming the holder's pid. Give each process its own path.
+   */
   path: string;
   /** Most bytes of encoded events the spool holds (SQLite's own overhead not counted). Default: 268435456 (256 MiB). */
   maxBytes?: number;

@@ -238,7 +238,7 @@ export class Spool {
     } catch (error) {
       db?.close();
       if (!SpoolFileError.isUnusable(error)) throw error;
-      this.#replace(undefined, error);
+      this.#replace(error);
     }
   }
 
@@ -267,24 +267,29 @@ export class Spool {
 
   /**
    * Moves the unusable file aside and starts a new spool in its place; from a damaged spool, the rows
-   * that can still be read are copied over. Reports what happened, and what was lost.
+   * that can still be read are copied over. Reports what happened, and what was lost. `during` is set
+   * when the file failed while in use: it was this spool then, so it is salvaged whatever the error,
+   * and its row count stands in for an unreadable tally.
    */
-  #replace(operation: string | undefined, error: unknown): void {
+  #replace(error: unknown, during?: { operation: string; rows: number }): void {
     const { path, synchronous } = this.#config;
     const to = moveAside(path);
     const db = openSpoolFile(path, synchronous);
-    const damaged = SpoolFileError.isDamage(error);
     let salvage: Salvage | undefined;
     try {
-      if (damaged) salvage = salvageSpool(to, db);
-      // The rows a -wal that is not a WAL held can neither be read nor counted.
-      if (salvage !== undefined && error instanceof SpoolFileError) salvage = { ...salvage, lost: undefined };
+      if (during !== undefined || SpoolFileError.isDamage(error)) {
+        const saved = salvageSpool(to, db);
+        const counted =
+          saved.lost ?? (during === undefined ? undefined : Math.max(0, during.rows - saved.recovered));
+        // What a -wal that is not a WAL held can neither be read nor counted.
+        salvage = { recovered: saved.recovered, lost: error instanceof SpoolFileError ? undefined : counted };
+      }
       this.#use(db);
     } catch (useError) {
       db.close();
       throw useError;
     }
-    const problem = `${operation === undefined ? "" : `${operation}: `}${describeProblem(error)}`;
+    const problem = `${during === undefined ? "" : `${during.operation}: `}${describeProblem(error)}`;
     this.#config.onError(
       spoolError(this.#config, `${problem}; moved it aside to ${to} and ${started(salvage)}`),
     );
@@ -303,7 +308,7 @@ export class Spool {
       // The file is being replaced; a failing close changes nothing.
     }
     try {
-      this.#replace(operation, error);
+      this.#replace(error, { operation, rows: this.#rows });
     } catch (replaceError) {
       this.#closed = true;
       this.#lock.release();
