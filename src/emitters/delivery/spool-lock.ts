@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import type { Database } from "better-sqlite3";
 import { AuditConfigError } from "../../errors/index.js";
-import { createPrivateFile, loadSqlite, sqliteCode } from "./spool-file.js";
+import { createPrivateFile, loadSqlite, SpoolFileError, sqliteCode } from "./spool-file.js";
 
 /**
  * The lock that makes one emitter the only owner of a spool file, held until `release()`.
@@ -52,8 +52,8 @@ export function acquireSpoolLock(spoolPath: string): SpoolLock {
     db = lockDatabase(lockPath);
   } catch (error) {
     if (sqliteCode(error) === "SQLITE_BUSY") throw inUse(spoolPath, holderPid(lockPath));
-    if (sqliteCode(error) !== "SQLITE_NOTADB") throw error;
-    // Not a SQLite file, so nobody holds it (an owner's lock file is always one): start it over.
+    if (!SpoolFileError.isUnusable(error)) throw error;
+    // Not a sound SQLite file, so nobody holds it (an owner's lock file always is one): start it over.
     fs.truncateSync(lockPath, 0);
     db = lockDatabase(lockPath);
   }

@@ -106,6 +106,17 @@ describe("one owner per spool", () => {
   });
 });
 
+describe("the lock file", () => {
+  it("is started over when it is not a SQLite file (nobody can hold such a file)", async () => {
+    fs.writeFileSync(`${spoolPath}.lock`, "garbage, not a lock ".repeat(20));
+    const emitter = open();
+
+    for (const event of numberedEvents(2)) emitter.emit(event);
+    expect((await emitter.flush()).ok).toBe(true);
+    expect(() => open()).toThrow(AuditConfigError);
+  });
+});
+
 describe("spool file modes", () => {
   it("creates the spool, its -wal and -shm and the lock file with mode 0600, and new folders 0700", async () => {
     spoolPath = path.join(dir.dir, "new", "spool.db");
