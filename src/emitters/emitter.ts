@@ -26,12 +26,23 @@ export interface FlushResult {
   status: "ok" | "error" | "timeout";
   /** Set when status is "error". */
   error?: Error;
+  /**
+   * Events the emitter accepted and its sink has not taken yet when the report was made (in memory,
+   * or in a spool file that the next emitter on it replays). Set by emitters that hold events, such
+   * as the delivery emitter; absent means the emitter holds none.
+   */
+  pending?: number;
 }
 
-/** Outcome of `flush()` or `close()`: ok when every sink reported ok. */
+/**
+ * Outcome of `flush()` or `close()`: ok when every sink reported ok; never ok while events are
+ * pending at the timeout.
+ */
 export interface FlushReport {
   ok: boolean;
   results: FlushResult[];
+  /** The sum of the results' `pending`, set when any result has it. */
+  pending?: number;
 }
 
 /**

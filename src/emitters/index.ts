@@ -12,6 +12,7 @@ export {
   type DeliveryCloseReport,
   type DeliveryEmitter,
   type DeliveryEmitterOptions,
+  type DeliveryFlushReport,
   type DeliveryStats,
   type Jitter,
   OVERFLOW_POLICIES,
@@ -20,6 +21,7 @@ export {
   type RetryOptions,
   SPOOL_SCHEMA_VERSION,
   type SpoolOptions,
+  type SpoolRecoveryStats,
 } from "./delivery/index.js";
 export type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } from "./emitter.js";
 export { createLogEmitter, LOG_EMITTER_DEFAULTS, type LogEmitterOptions } from "./log-emitter.js";

@@ -57,7 +57,10 @@ export function createMultiEmitter(sinks: readonly Emitter[], options: MultiEmit
         report(onError, result.error ?? new AuditEmitError(result.emitter, `${action} ${result.status}`));
       }
     }
-    return { ok: results.every((r) => r.status === "ok"), results };
+    const ok = results.every((r) => r.status === "ok");
+    const counted = results.filter((r) => r.pending !== undefined);
+    if (counted.length === 0) return { ok, results };
+    return { ok, results, pending: counted.reduce((sum, r) => sum + (r.pending ?? 0), 0) };
   }
 
   return {

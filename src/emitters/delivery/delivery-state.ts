@@ -60,6 +60,8 @@ export class DeliveryState {
   /** flush() or close() calls in progress: batches go out without waiting for flushIntervalMs. */
   urgent = 0;
   parkTimer: NodeJS.Timeout | undefined;
+  /** A commit forced by maxUncommittedEvents left too many uncommitted (spool full or failing): wait for the timer. */
+  #forcedCommitStuck = false;
   readonly #settleWaiters = new Set<() => void>();
   #settleCheckQueued = false;
 
@@ -72,7 +74,7 @@ export class DeliveryState {
     }
     // Chunks of 1/64 of the bound keep what the queue holds beyond maxQueueBytes to a few percent.
     this.queue = new EventQueue(Math.min(1 << 20, Math.max(1 << 14, Math.ceil(options.maxQueueBytes / 64))));
-    this.spool = openSpool(options);
+    this.spool = openSpool(options, this.counters);
     this.lastSeq = this.spool?.maxId ?? 0;
   }
 
@@ -155,18 +157,13 @@ export class DeliveryState {
   commitTick(): void {
     const spool = this.spool;
     if (spool === undefined) return;
+    this.#forcedCommitStuck = false;
     if (this.sinkDown || this.fromSpool()) {
-      for (
-        let size = this.queue.peekSize();
-        size !== undefined && spool.fits(size);
-        size = this.queue.peekSize()
-      ) {
-        const event = this.queue.shift();
-        if (event === undefined) break;
-        // The queue reuses its storage: the spool keeps a copy until the commit.
-        spool.append(this.row(event.seq, event.kind, event.bytes.slice()));
+      this.#queueToSpool(spool);
+      if (this.parked.length > 0) {
+        this.promoteParked();
+        this.#queueToSpool(spool);
       }
-      this.promoteParked();
     }
     const committed = spool.commit();
     if (committed > 0) {
@@ -176,13 +173,52 @@ export class DeliveryState {
     }
   }
 
-  /** True when every event numbered `seq` or lower was delivered, committed to the spool or dropped. */
+  /**
+   * Called after emit accepted an event: in write-ahead mode, commits at once when
+   * maxUncommittedEvents accepted events wait for a commit, whatever the commit timer is doing.
+   */
+  commitIfDue(): void {
+    const config = this.options.spool;
+    if (config?.writeAhead !== true || this.#forcedCommitStuck) return;
+    if (this.#uncommitted() < config.maxUncommittedEvents) return;
+    this.commitTick();
+    // Still too many: the spool is full or cannot commit. Trying again at every emit would not help.
+    this.#forcedCommitStuck = this.#uncommitted() >= config.maxUncommittedEvents;
+  }
+
+  /** In write-ahead mode: accepted events not yet committed to the spool. */
+  #uncommitted(): number {
+    return this.queue.length + this.parked.length + (this.spool?.pendingRows ?? 0);
+  }
+
+  #queueToSpool(spool: Spool): void {
+    for (
+      let size = this.queue.peekSize();
+      size !== undefined && spool.fits(size);
+      size = this.queue.peekSize()
+    ) {
+      const event = this.queue.shift();
+      if (event === undefined) break;
+      // The queue reuses its storage: the spool keeps a copy until the commit.
+      spool.append(this.row(event.seq, event.kind, event.bytes.slice()));
+    }
+  }
+
+  /** Events numbered `seq` or lower that the sink has not taken yet (in memory or in the spool). */
+  pendingUpTo(seq: number): number {
+    let pending = this.queue.countUpTo(seq) + this.parked.filter((event) => event.seq <= seq).length;
+    for (const batch of this.inFlight) pending += batch.seqs.filter((batchSeq) => batchSeq <= seq).length;
+    return pending + (this.spool?.rowsUpTo(seq) ?? 0);
+  }
+
+  /** True when every event numbered `seq` or lower was delivered or dropped (counted). */
   #settledUpTo(seq: number): boolean {
     const none = Number.POSITIVE_INFINITY;
     // Cheap checks first: the queue's head and the oldest in-flight batch are usually the oldest.
     if ((this.queue.peekSeq() ?? none) <= seq || (this.parked[0]?.seq ?? none) <= seq) return false;
     for (const batch of this.inFlight) if ((batch.seqs[0] ?? none) <= seq) return false;
     if ((this.spool?.minPendingId() ?? none) <= seq) return false;
+    if ((this.spool?.minCommittedId() ?? none) <= seq) return false;
     // Promoted parked events can queue behind newer ones: only a full scan is sure.
     return this.queue.minSeq() > seq;
   }
@@ -197,7 +233,7 @@ export class DeliveryState {
     });
   }
 
-  /** Resolves true once every event up to `seq` has left the pipeline, false after `timeoutMs`. */
+  /** Resolves true once every event up to `seq` was delivered or dropped, false after `timeoutMs`. */
   waitSettled(seq: number, timeoutMs: number): Promise<boolean> {
     if (this.#settledUpTo(seq)) return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -216,7 +252,7 @@ export class DeliveryState {
   }
 }
 
-function openSpool(options: ResolvedDeliveryOptions): Spool | undefined {
+function openSpool(options: ResolvedDeliveryOptions, counters: DeliveryCounters): Spool | undefined {
   const config = options.spool;
   if (config === undefined) return undefined;
   try {
@@ -226,6 +262,7 @@ function openSpool(options: ResolvedDeliveryOptions): Spool | undefined {
       synchronous: config.synchronous,
       name: options.name,
       onError: (error) => report(options.onError, error),
+      onMovedAside: (salvage) => counters.spoolMovedAside(salvage),
     });
   } catch (error) {
     if (error instanceof AuditConfigError) throw error;

@@ -1,6 +1,7 @@
 import { AuditEmitError, toError } from "../../errors/index.js";
 import { EmitterCounters, type EmitterStats, report } from "../emitter.js";
 import { KIND_NAMES } from "./event-bytes.js";
+import type { Salvage } from "./spool-salvage.js";
 
 /**
  * Counters of a delivery emitter: a plain snapshot, safe to serialise.
@@ -10,7 +11,8 @@ import { KIND_NAMES } from "./event-bytes.js";
  * "spool_full", "closed") or failed ("fail-rpc", an event that cannot be encoded). An accepted event
  * later ends up delivered, spooled, or dropped too ("queue_full" when evicted by "drop-oldest",
  * "block_timeout", "close_timeout", "spool_full" when close finds the spool full, "spool_error" when
- * close cannot commit, "spool_corrupt" for a spooled event that cannot be decoded).
+ * close cannot commit, "spool_corrupt" for a spooled event that cannot be decoded, "spool_damaged"
+ * for rows of a damaged spool file that could not be read, counted under "unspecified" by kind).
  */
 export interface DeliveryStats extends EmitterStats {
   /** Events emit took. */
@@ -37,6 +39,20 @@ export interface DeliveryStats extends EmitterStats {
   spoolBytes: number;
   /** "direct": batches come from memory; "spool": from the spool (write-ahead, outage or replay). */
   mode: "direct" | "spool";
+  /** Unusable spool files moved aside (at start or later), and what became of their rows. */
+  spoolRecovery: SpoolRecoveryStats;
+}
+
+/** What the delivery emitter did with spool files it could not use. */
+export interface SpoolRecoveryStats {
+  /** Files moved aside to `<path>.corrupt-<time>`: not a spool, or damaged. */
+  movedAside: number;
+  /** Rows read from damaged files and replayed. */
+  recovered: number;
+  /** Rows of damaged files that could not be read (also counted in `dropped.spool_damaged`). */
+  lost: number;
+  /** Damaged files whose lost rows could not be counted (a -wal that is not a WAL, an unreadable count). */
+  uncounted: number;
 }
 
 /**
@@ -51,6 +67,18 @@ export class DeliveryCounters extends EmitterCounters {
   /** Accepted events that were dropped later (part of `dropped`). */
   lost = 0;
   readonly droppedByKind: Record<string, number> = {};
+  readonly spoolRecovery: SpoolRecoveryStats = { movedAside: 0, recovered: 0, lost: 0, uncounted: 0 };
+
+  /** Counts a spool file moved aside, and the rows saved from it or lost with it. */
+  spoolMovedAside(salvage: Salvage | undefined): void {
+    const recovery = this.spoolRecovery;
+    recovery.movedAside++;
+    if (salvage === undefined) return;
+    recovery.recovered += salvage.recovered;
+    if (salvage.lost === undefined) recovery.uncounted++;
+    else recovery.lost += salvage.lost;
+    for (let i = 0; i < (salvage.lost ?? 0); i++) this.dropEvent("spool_damaged", 0, true);
+  }
 
   /** Counts one dropped event of kind index `kind`; `accepted` when emit had taken it. */
   dropEvent(reason: string, kind: number, accepted: boolean): "dropped" {
@@ -68,6 +96,7 @@ const REASONS: Readonly<Record<string, string>> = {
   block_timeout: "no queue space within block.timeoutMs",
   spool_full: "the spool is full",
   spool_corrupt: "a spooled event could not be decoded",
+  spool_damaged: "a damaged spool file could not be read",
   spool_error: "the spool could not commit it when closing",
   close_timeout: "close() timed out before the event was delivered",
 };

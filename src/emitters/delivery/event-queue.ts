@@ -110,19 +110,34 @@ export class EventQueue {
     return event;
   }
 
+  /** How many events in the queue are numbered `seq` or lower; reads every header. */
+  countUpTo(seq: number): number {
+    let count = 0;
+    this.#eachSeq((eventSeq) => {
+      if (eventSeq <= seq) count++;
+    });
+    return count;
+  }
+
   /** Smallest sequence number in the queue (Infinity when empty); reads every header. */
   minSeq(): number {
     let min = Number.POSITIVE_INFINITY;
+    this.#eachSeq((seq) => {
+      min = Math.min(min, seq);
+    });
+    return min;
+  }
+
+  #eachSeq(visit: (seq: number) => void): void {
     let remaining = this.#length;
     let offset = this.#headOffset;
     for (const chunk of this.#chunks) {
       while (remaining > 0 && offset < chunk.used) {
-        min = Math.min(min, chunk.view.getFloat64(offset + 4));
+        visit(chunk.view.getFloat64(offset + 4));
         offset += HEADER_BYTES + chunk.view.getUint32(offset);
         remaining--;
       }
       offset = 0;
     }
-    return min;
   }
 }

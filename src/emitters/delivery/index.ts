@@ -7,7 +7,7 @@
 
 export type { Jitter } from "./backoff.js";
 export { createDeliveryEmitter, type DeliveryEmitter } from "./delivery-emitter.js";
-export type { DeliveryStats } from "./delivery-stats.js";
+export type { DeliveryStats, SpoolRecoveryStats } from "./delivery-stats.js";
 export {
   type BlockOptions,
   DELIVERY_DEFAULTS,
@@ -18,5 +18,5 @@ export {
   type RetryOptions,
   type SpoolOptions,
 } from "./options.js";
-export type { DeliveryCloseReport } from "./pipeline.js";
+export type { DeliveryCloseReport, DeliveryFlushReport } from "./pipeline.js";
 export { SPOOL_SCHEMA_VERSION } from "./spool-schema.js";

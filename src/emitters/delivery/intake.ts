@@ -63,6 +63,7 @@ function overflow(
 
 function accept(state: DeliveryState): "accepted" {
   state.counters.emitted++;
+  state.commitIfDue();
   return "accepted";
 }
 

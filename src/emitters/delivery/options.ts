@@ -51,7 +51,11 @@ export interface BlockOptions {
 
 /** The durable spool: a SQLite file (WAL) on local disk. Needs the optional peer `better-sqlite3`. */
 export interface SpoolOptions {
-  /** The spool file; created with its folder when missing. */
+  /**
+   * The spool file; created (mode 0600) with its folder (0700) when missing. One emitter at a time
+   * may have it open: it is locked through `<path>.lock`, and a second emitter on it, in this process
+   * or another, throws an AuditConfigError naming the holder's pid. Give each process its own path.
+   */
   path: string;
   /** Most bytes of encoded events the spool holds (SQLite's own overhead not counted). Default: 268435456 (256 MiB). */
   maxBytes?: number;
@@ -59,10 +63,17 @@ export interface SpoolOptions {
   commitIntervalMs?: number;
   /**
    * Every accepted event is committed to the spool before it is delivered, so a crash (kill -9)
-   * loses only the events of the last commit interval. Default: false (events go through the spool
-   * only when the sink is down or the policy says "spool").
+   * loses only the events accepted since the last commit: at most `maxUncommittedEvents`, and no
+   * more than `commitIntervalMs` of them while the event loop is free. Default: false (events go
+   * through the spool only when the sink is down or the policy says "spool").
    */
   writeAhead?: boolean;
+  /**
+   * With `writeAhead`: when this many accepted events wait for the next commit, `emit` commits them
+   * at once (synchronously), so a burst that keeps the event loop busy cannot outgrow the window a
+   * crash loses. Default: 1000.
+   */
+  maxUncommittedEvents?: number;
   /** The sink counts as down, and queued events go to the spool, once one batch failed for this long. Default: 5000. */
   spoolAfterMs?: number;
   /** ... or once one batch failed this many times. Default: Infinity (time only). */
@@ -146,6 +157,7 @@ export const DELIVERY_DEFAULTS = Object.freeze({
     maxBytes: 256 * 1024 * 1024,
     commitIntervalMs: 50,
     writeAhead: false,
+    maxUncommittedEvents: 1000,
     spoolAfterMs: 5000,
     spoolAfterAttempts: Number.POSITIVE_INFINITY,
     synchronous: "full" as "full" | "normal",
@@ -354,6 +366,11 @@ function resolveSpool(spool: SpoolOptions | undefined): ResolvedSpoolOptions | u
       "count",
     ),
     writeAhead: orDefault(spool.writeAhead, d.writeAhead),
+    maxUncommittedEvents: check(
+      orDefault(spool.maxUncommittedEvents, d.maxUncommittedEvents),
+      "spool.maxUncommittedEvents",
+      "count",
+    ),
     spoolAfterMs: check(orDefault(spool.spoolAfterMs, d.spoolAfterMs), "spool.spoolAfterMs", "ms"),
     spoolAfterAttempts: attempts,
     synchronous,

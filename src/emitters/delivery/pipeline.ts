@@ -9,14 +9,24 @@ import type { ResolvedDeliveryOptions } from "./options.js";
 import { Pump } from "./pump.js";
 import { TimeoutError, withTimeout } from "./wakeup.js";
 
+/** What the delivery emitter's `flush()` resolves to: `pending` is always set. */
+export interface DeliveryFlushReport extends FlushReport {
+  /**
+   * Events accepted before the call that the sink had not taken when it returned: in memory, or in
+   * the spool. 0 when ok.
+   */
+  pending: number;
+}
+
 /** What `close()` resolves to: the FlushReport fields plus what became of the events it had to drain. */
-export interface DeliveryCloseReport extends FlushReport {
+export interface DeliveryCloseReport extends DeliveryFlushReport {
   /** Events the sink acknowledged during close. */
   delivered: number;
   /** Events committed to the spool during close (replayed by the next emitter on the same file). */
   spooled: number;
   /** Accepted events dropped during close (no spool, or the spool was full). */
   dropped: number;
+  // `pending`, after close: the rows left in the spool file, replayed by the next emitter on it.
 }
 
 /**
@@ -44,7 +54,7 @@ export class DeliveryPipeline {
     return intake(this.#state, event);
   }
 
-  async flush(timeoutMs = this.#state.options.flushTimeoutMs): Promise<FlushReport> {
+  async flush(timeoutMs = this.#state.options.flushTimeoutMs): Promise<DeliveryFlushReport> {
     const state = this.#state;
     const { name } = state.options;
     const target = state.lastSeq;
@@ -53,14 +63,17 @@ export class DeliveryPipeline {
     try {
       state.wakeup.wake();
       state.commitTick();
-      if (await state.waitSettled(target, timeoutMs)) return flushReport(name);
+      if (await state.waitSettled(target, timeoutMs)) return withPending(flushReport(name), 0);
     } finally {
       state.urgent--;
     }
-    if (this.#pump.sinkErrors === errorsBefore)
-      return { ok: false, results: [{ emitter: name, status: "timeout" }] };
+    const pending = state.pendingUpTo(target);
+    if (this.#pump.sinkErrors === errorsBefore) {
+      return { ok: false, results: [{ emitter: name, status: "timeout", pending }], pending };
+    }
     const message = `flush did not finish within ${timeoutMs} ms: the sink is failing`;
-    return flushReport(name, new AuditEmitError(name, message, { cause: this.#pump.lastSinkError }));
+    const error = new AuditEmitError(name, message, { cause: this.#pump.lastSinkError });
+    return withPending(flushReport(name, error), pending);
   }
 
   close(timeoutMs = this.#state.options.closeTimeoutMs): Promise<DeliveryCloseReport> {
@@ -88,15 +101,20 @@ export class DeliveryPipeline {
     clearInterval(this.#commitTimer);
     clearTimeout(state.parkTimer);
     this.#keepLeftovers();
+    // What is left is in the spool file now (or was dropped): the next emitter on it replays it.
+    const pending = state.spool?.rowsUpTo(Number.POSITIVE_INFINITY) ?? 0;
     state.spool?.close();
     const sink = await this.#closeSink(Math.max(deadline - Date.now(), Math.min(1000, timeoutMs)));
     const dropped = counters.lost - before.lost;
-    // Events left to drop mean the drain did not finish in time (spooled ones are safe).
+    // Events dropped or left in the spool mean the drain did not finish in time.
     const result: FlushResult =
-      sink.status === "ok" && dropped > 0 ? { emitter: sink.emitter, status: "timeout" } : sink;
+      sink.status === "ok" && (dropped > 0 || pending > 0)
+        ? { emitter: sink.emitter, status: "timeout" }
+        : sink;
     return {
       ok: result.status === "ok",
-      results: [result],
+      results: [{ ...result, pending }],
+      pending,
       delivered: counters.delivered - before.delivered,
       spooled: counters.spooled - before.spooled,
       dropped,
@@ -165,6 +183,12 @@ export class DeliveryPipeline {
       spoolEvents: spool === undefined ? 0 : spool.rows + spool.pendingRows,
       spoolBytes: spool?.bytes ?? 0,
       mode: this.#state.fromSpool() ? "spool" : "direct",
+      spoolRecovery: { ...c.spoolRecovery },
     };
   }
+}
+
+/** A one-sink report with `pending` on the report and on its result. */
+function withPending(report: FlushReport, pending: number): DeliveryFlushReport {
+  return { ...report, results: report.results.map((result) => ({ ...result, pending })), pending };
 }

@@ -1,13 +1,31 @@
 import { AuditEmitError, toError } from "../../errors/index.js";
 import { decodeEvent } from "../../event/serialize.js";
+import type { AuditEvent } from "../../gen/grpcaudit/v1/event.js";
 import { report } from "../emitter.js";
 import type { EncodedEvent } from "../sink.js";
 import { retryDelay } from "./backoff.js";
 import type { DeliveryState, QueueBatch } from "./delivery-state.js";
-import { kindIndexOfName, LazyEncodedEvent } from "./event-bytes.js";
+import { KIND_NAMES, kindIndex, kindIndexOfName, LazyEncodedEvent } from "./event-bytes.js";
 import { takeQueueBatch } from "./queue-batch.js";
 import type { SpoolRow } from "./spool.js";
 import { withTimeout } from "./wakeup.js";
+
+/**
+ * The event a spool row holds, or undefined when its bytes do not decode to the event the row
+ * names (same id, same kind): damaged bytes may still decode, as protobuf is lenient. Decoded here
+ * to keep damaged rows from the sink; the event is kept for it.
+ */
+function spooledEvent(row: SpoolRow): AuditEvent | undefined {
+  try {
+    const event = decodeEvent(row.bytes);
+    const kind = KIND_NAMES[kindIndex(event.eventType)];
+    return event.eventId !== "" && event.eventId === row.eventId && kind === row.eventType
+      ? event
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** A batch read from the spool: its rows are deleted once acknowledged. */
 interface SpoolBatch {
@@ -161,13 +179,13 @@ export class Pump {
     const events: EncodedEvent[] = [];
     const bad: SpoolRow[] = [];
     for (const row of rows) {
-      try {
-        // Decoded to find corrupt rows before they reach the sink; the event is kept for it.
-        events.push(new LazyEncodedEvent(row.bytes, decodeEvent(row.bytes)));
-        good.push(row);
-      } catch {
+      const event = spooledEvent(row);
+      if (event === undefined) {
         bad.push(row);
         this.#state.lose("spool_corrupt", kindIndexOfName(row.eventType));
+      } else {
+        events.push(new LazyEncodedEvent(row.bytes, event));
+        good.push(row);
       }
     }
     this.#state.spool?.remove(bad);

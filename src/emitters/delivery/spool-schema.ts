@@ -2,4 +2,4 @@
 // types (an optional peer): `import "grpc-audit"` must type-check without it, also with skipLibCheck off.
 
 /** The spool schema this library writes, kept in `PRAGMA user_version`. */
-export const SPOOL_SCHEMA_VERSION = 1;
+export const SPOOL_SCHEMA_VERSION = 2;

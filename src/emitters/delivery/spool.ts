@@ -1,6 +1,8 @@
 import type { Database, Statement } from "better-sqlite3";
 import { AuditEmitError, toError } from "../../errors/index.js";
-import { describeProblem, moveAside, openSpoolDatabase, SpoolFileError } from "./spool-file.js";
+import { describeProblem, moveAside, openSpoolFile, SpoolFileError } from "./spool-file.js";
+import { acquireSpoolLock, type SpoolLock } from "./spool-lock.js";
+import { type Salvage, salvageSpool } from "./spool-salvage.js";
 
 /** One spooled event. */
 export interface SpoolRow {
@@ -21,6 +23,8 @@ export interface SpoolConfig {
   /** Names the owner in reported errors. */
   readonly name: string;
   readonly onError: (error: Error) => void;
+  /** Called after an unusable file was moved aside: with what was salvaged when it was a damaged spool. */
+  readonly onMovedAside: (salvage: Salvage | undefined) => void;
 }
 
 /**
@@ -31,9 +35,14 @@ export interface SpoolConfig {
  * only through `remove`, which the pipeline calls after the sink acknowledged them. `maxBytes` bounds
  * the encoded bytes of committed plus appended rows.
  *
- * A file that is not a SQLite database, has another schema or turns out corrupt is reported through
- * `onError`, moved aside to `<path>.corrupt-<time>` and replaced by an empty spool; it is never
- * deleted and never crashes the process.
+ * One owner per file: the constructor takes the spool's lock (see acquireSpoolLock) and throws an
+ * AuditConfigError naming the holder when another emitter, here or in another process, has it.
+ *
+ * A file that is not a SQLite database or has another schema, is reported through `onError`, moved
+ * aside to `<path>.corrupt-<time>` and replaced by an empty spool. A damaged spool (bad pages, cut
+ * short, a -wal that is not a WAL), found at start or later, is moved aside the same way, and the
+ * rows that can still be read are copied into the new spool; what was lost is reported and counted
+ * (onMovedAside). A file is never deleted, and its damage never crashes the process.
  * @internal
  */
 export class Spool {
@@ -42,6 +51,10 @@ export class Spool {
   #insert!: Statement<[number, string, string, Uint8Array, number]>;
   #select!: Statement<[number, number], { id: number; event_id: string; event_type: string; bytes: Buffer }>;
   #delete!: Statement<[number]>;
+  #tally!: Statement<[number]>;
+  #minId!: Statement<[], number | null>;
+  #countUpTo!: Statement<[number], number>;
+  readonly #lock: SpoolLock;
   #pending: (SpoolRow & { size: number })[] = [];
   #pendingBytes = 0;
   #rows = 0;
@@ -51,7 +64,13 @@ export class Spool {
 
   constructor(config: SpoolConfig) {
     this.#config = config;
-    this.#open();
+    this.#lock = acquireSpoolLock(config.path);
+    try {
+      this.#open();
+    } catch (error) {
+      this.#lock.release();
+      throw error;
+    }
   }
 
   /** Committed rows. */
@@ -88,6 +107,30 @@ export class Spool {
     return true;
   }
 
+  /** Smallest id among the committed rows (Infinity when none, or once closed). */
+  minCommittedId(): number {
+    if (this.#closed || this.#rows === 0) return Number.POSITIVE_INFINITY;
+    try {
+      return this.#minId.get() ?? Number.POSITIVE_INFINITY;
+    } catch (error) {
+      this.#failed("read", error);
+      return Number.NEGATIVE_INFINITY; // unknown: not settled
+    }
+  }
+
+  /** Rows, committed or appended, with an id of `seq` or lower (the rows left, once closed). */
+  rowsUpTo(seq: number): number {
+    let rows = 0;
+    for (const row of this.#pending) if (row.id <= seq) rows++;
+    if (this.#closed || this.#rows === 0) return rows + (this.#closed ? this.#rows : 0);
+    try {
+      return rows + (this.#countUpTo.get(seq) ?? 0);
+    } catch (error) {
+      this.#failed("read", error);
+      return rows + this.#rows;
+    }
+  }
+
   /** Smallest id among the appended, uncommitted rows (Infinity when none). */
   minPendingId(): number {
     let min = Number.POSITIVE_INFINITY;
@@ -105,6 +148,7 @@ export class Spool {
     try {
       this.#db.transaction(() => {
         for (const row of rows) this.#insert.run(row.id, row.eventId, row.eventType, row.bytes, row.size);
+        this.#tally.run(rows.length);
       })();
     } catch (error) {
       this.#failed("commit", error);
@@ -144,16 +188,24 @@ export class Spool {
   /** Deletes rows the sink acknowledged, by id (never by range: an older row may have been added since). */
   remove(rows: readonly SpoolRow[]): void {
     if (this.#closed || rows.length === 0) return;
+    let deleted = 0;
+    let bytes = 0;
     try {
       this.#db.transaction(() => {
-        for (const row of rows) this.#delete.run(row.id);
+        for (const row of rows) {
+          // A row salvaged from a damaged file may be missing: count only what was there.
+          if (this.#delete.run(row.id).changes === 0) continue;
+          deleted++;
+          bytes += row.bytes.length;
+        }
+        this.#tally.run(-deleted);
       })();
     } catch (error) {
       this.#failed("delete", error);
       return;
     }
-    this.#rows -= rows.length;
-    for (const row of rows) this.#bytes -= row.bytes.length;
+    this.#rows -= deleted;
+    this.#bytes -= bytes;
   }
 
   /** Forgets the appended, uncommitted rows and returns them (for counting after a failed last commit). */
@@ -174,19 +226,24 @@ export class Spool {
     } catch (error) {
       this.#config.onError(spoolError(this.#config, "close failed", error));
     }
+    this.#lock.release();
   }
 
   #open(): void {
-    const { db, moved } = openSpoolDatabase(this.#config.path, this.#config.synchronous);
-    if (moved !== undefined) {
-      this.#config.onError(
-        spoolError(
-          this.#config,
-          `${moved.problem}; moved it aside to ${moved.to} and started an empty spool`,
-        ),
-      );
+    const { path, synchronous } = this.#config;
+    let db: Database | undefined;
+    try {
+      db = openSpoolFile(path, synchronous);
+      this.#use(db);
+    } catch (error) {
+      db?.close();
+      if (!SpoolFileError.isUnusable(error)) throw error;
+      this.#replace(error);
     }
-    this.#db = db;
+  }
+
+  /** Prepares the statements on `db` and reads its totals (which reads every page of the table). */
+  #use(db: Database): void {
     this.#insert = db.prepare(
       "INSERT INTO spool (id, event_id, event_type, bytes, size) VALUES (?, ?, ?, ?, ?)",
     );
@@ -194,19 +251,54 @@ export class Spool {
       "SELECT id, event_id, event_type, bytes FROM spool WHERE id > ? ORDER BY id LIMIT ?",
     );
     this.#delete = db.prepare("DELETE FROM spool WHERE id = ?");
+    this.#tally = db.prepare("UPDATE spool_tally SET rows = rows + ?");
+    this.#minId = db.prepare<[], number | null>("SELECT min(id) FROM spool").pluck();
+    this.#countUpTo = db.prepare<[number], number>("SELECT count(*) FROM spool WHERE id <= ?").pluck();
     const totals = db
       .prepare(
         "SELECT count(*) AS rows, coalesce(sum(size), 0) AS bytes, coalesce(max(id), 0) AS maxId FROM spool",
       )
       .get() as { rows: number; bytes: number; maxId: number };
+    this.#db = db;
     this.#rows = totals.rows;
     this.#bytes = totals.bytes;
     this.#maxId = Math.max(this.#maxId, totals.maxId);
   }
 
-  /** Reports a failed operation; a corrupt file is moved aside and replaced, keeping what is appended. */
+  /**
+   * Moves the unusable file aside and starts a new spool in its place; from a damaged spool, the rows
+   * that can still be read are copied over. Reports what happened, and what was lost. `during` is set
+   * when the file failed while in use: it was this spool then, so it is salvaged whatever the error,
+   * and its row count stands in for an unreadable tally.
+   */
+  #replace(error: unknown, during?: { operation: string; rows: number }): void {
+    const { path, synchronous } = this.#config;
+    const to = moveAside(path);
+    const db = openSpoolFile(path, synchronous);
+    let salvage: Salvage | undefined;
+    try {
+      if (during !== undefined || SpoolFileError.isDamage(error)) {
+        const saved = salvageSpool(to, db);
+        const counted =
+          saved.lost ?? (during === undefined ? undefined : Math.max(0, during.rows - saved.recovered));
+        // What a -wal that is not a WAL held can neither be read nor counted.
+        salvage = { recovered: saved.recovered, lost: error instanceof SpoolFileError ? undefined : counted };
+      }
+      this.#use(db);
+    } catch (useError) {
+      db.close();
+      throw useError;
+    }
+    const problem = `${during === undefined ? "" : `${during.operation}: `}${describeProblem(error)}`;
+    this.#config.onError(
+      spoolError(this.#config, `${problem}; moved it aside to ${to} and ${started(salvage)}`),
+    );
+    this.#config.onMovedAside(salvage);
+  }
+
+  /** Reports a failed operation; a file found unusable is moved aside and replaced, keeping what is appended. */
   #failed(operation: string, error: unknown): void {
-    if (!SpoolFileError.isCorruption(error)) {
+    if (!SpoolFileError.isUnusable(error)) {
       this.#config.onError(spoolError(this.#config, `${operation} failed`, error));
       return;
     }
@@ -216,21 +308,27 @@ export class Spool {
       // The file is being replaced; a failing close changes nothing.
     }
     try {
-      const to = moveAside(this.#config.path);
-      this.#config.onError(
-        spoolError(
-          this.#config,
-          `${operation}: ${describeProblem(error)}; moved it aside to ${to} with its ${this.#rows} rows and started an empty spool`,
-        ),
-      );
-      this.#rows = 0;
-      this.#bytes = 0;
-      this.#open();
-    } catch (reopenError) {
+      this.#replace(error, { operation, rows: this.#rows });
+    } catch (replaceError) {
       this.#closed = true;
-      this.#config.onError(spoolError(this.#config, "could not replace a corrupt spool", reopenError));
+      this.#lock.release();
+      this.#config.onError(spoolError(this.#config, "could not replace a damaged spool", replaceError));
     }
   }
+}
+
+/** The end of the report of a file moved aside: what the new spool started with, what was lost. */
+function started(salvage: Salvage | undefined): string {
+  if (salvage === undefined) return "started an empty spool";
+  const { recovered, lost } = salvage;
+  const rows = (n: number) => (n === 1 ? "1 row" : `${n} rows`);
+  const loss =
+    lost === undefined
+      ? "an unknown number of rows may be lost (they cannot be counted)"
+      : lost === 0
+        ? "no row was lost"
+        : `${rows(lost)} could not be read and ${lost === 1 ? "is" : "are"} lost`;
+  return `started a new spool with the ${rows(recovered)} that could be read; ${loss}`;
 }
 
 function spoolError(config: SpoolConfig, message: string, cause?: unknown): AuditEmitError {

@@ -9,12 +9,13 @@ import { type Compiled, compile } from "./compile.js";
 import { tempDir } from "./helpers.js";
 
 const CHILD = "test/emitters/delivery/fixtures/spool-child.ts";
+const BURST_CHILD = "test/emitters/delivery/fixtures/burst-child.ts";
 
 let compiled: Compiled;
 let dir: ReturnType<typeof tempDir>;
 
 beforeAll(() => {
-  compiled = compile([CHILD]);
+  compiled = compile([CHILD, BURST_CHILD]);
   dir = tempDir("crash");
 });
 
@@ -87,5 +88,57 @@ describe("write-ahead mode and a crash", () => {
     expect(replayed).toStrictEqual(spooled);
     const delivered = new Set([...log.acked, ...replayed]);
     expect(committed.filter((eventId) => !delivered.has(eventId))).toStrictEqual([]);
+  });
+});
+
+describe("write-ahead mode, busy bursts and a crash", () => {
+  /**
+   * Runs the burst child until it kills itself after accepting event `killAt`; returns the ids the
+   * spool file holds (its sink never answered, so that is every committed event) and what it printed.
+   */
+  async function burstUntilKilled(
+    name: string,
+    burst: number,
+    killAt: number,
+    maxUncommittedEvents?: number,
+  ): Promise<{ spooled: string[]; output: string }> {
+    const spoolPath = path.join(dir.dir, `${name}.db`);
+    const args = [compiled.file(BURST_CHILD), spoolPath, String(burst), String(killAt)];
+    if (maxUncommittedEvents !== undefined) args.push(String(maxUncommittedEvents));
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+    let output = "";
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      output += chunk;
+    });
+    const [code, signal] = await once(child, "exit");
+    expect([code, signal]).toStrictEqual([null, "SIGKILL"]);
+    const db = new Database(spoolPath, { readonly: true });
+    const spooled = db.prepare("SELECT event_id FROM spool ORDER BY id").pluck().all() as string[];
+    db.close();
+    return { spooled, output };
+  }
+
+  const eventIds = (from: number, to: number) =>
+    Array.from({ length: to - from + 1 }, (_, i) => `b-${String(from + i).padStart(6, "0")}`);
+
+  it("loses at most maxUncommittedEvents (default 1000) when killed mid-burst of 5,000 synchronous emits", async () => {
+    const killAt = 12_345; // in the third burst: 2,345 of its events accepted without the loop turning
+    const { spooled, output } = await burstUntilKilled("default", 5000, killAt);
+
+    expect(output).toBe("");
+    // Committed events are a prefix of the accepted ones; what is lost is the tail after the last commit.
+    const committed = spooled.length;
+    expect(spooled).toStrictEqual(eventIds(1, committed));
+    expect(killAt - committed).toBeLessThanOrEqual(1000);
+  });
+
+  it("keeps the window at the configured count: 100 of 2,000-event bursts", async () => {
+    const killAt = 7_777;
+    const { spooled, output } = await burstUntilKilled("max-100", 2000, killAt, 100);
+
+    expect(output).toBe("");
+    const committed = spooled.length;
+    expect(spooled).toStrictEqual(eventIds(1, committed));
+    expect(killAt - committed).toBeLessThanOrEqual(100);
   });
 });

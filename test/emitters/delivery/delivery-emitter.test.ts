@@ -49,6 +49,7 @@ describe("createDeliveryEmitter", () => {
       spoolEvents: 0,
       spoolBytes: 0,
       mode: "direct",
+      spoolRecovery: { movedAside: 0, recovered: 0, lost: 0, uncounted: 0 },
     });
   });
 
@@ -177,20 +178,28 @@ describe("flush", () => {
     for (const event of numberedEvents(5)) emitter.emit(event);
     const report = await emitter.flush();
 
-    expect(report).toStrictEqual({ ok: true, results: [{ emitter: "fake", status: "ok" }] });
+    expect(report).toStrictEqual({
+      ok: true,
+      results: [{ emitter: "fake", status: "ok", pending: 0 }],
+      pending: 0,
+    });
     expect(sink.receivedIds()).toStrictEqual(ids(1, 5));
   });
 
-  it("reports a timeout when the sink hangs", async () => {
+  it("reports a timeout when the sink hangs, with the number of events still pending", async () => {
     const sink = createFakeSink();
     sink.mode = "hold";
-    const emitter = create(sink);
+    const emitter = create(sink, { maxBatchEvents: 2 });
 
-    emitter.emit(numberedEvent(1));
+    for (const event of numberedEvents(3)) emitter.emit(event);
+    await until(() => sink.held.length === 1);
+    const report = emitter.flush({ timeoutMs: 30 });
+    for (const event of numberedEvents(2, "authz", "n")) emitter.emit(event); // after the call: not counted
 
-    expect(await emitter.flush({ timeoutMs: 30 })).toStrictEqual({
+    expect(await report).toStrictEqual({
       ok: false,
-      results: [{ emitter: "fake", status: "timeout" }],
+      results: [{ emitter: "fake", status: "timeout", pending: 3 }],
+      pending: 3,
     });
   });
 
@@ -210,8 +219,10 @@ describe("flush", () => {
           error: new AuditEmitError("fake", "flush did not finish within 30 ms: the sink is failing", {
             cause: sink.error,
           }),
+          pending: 1,
         },
       ],
+      pending: 1,
     });
   });
 
@@ -231,7 +242,8 @@ describe("close without a spool", () => {
 
     expect(report).toStrictEqual({
       ok: true,
-      results: [{ emitter: "fake", status: "ok" }],
+      results: [{ emitter: "fake", status: "ok", pending: 0 }],
+      pending: 0,
       delivered: 5,
       spooled: 0,
       dropped: 0,
@@ -252,7 +264,8 @@ describe("close without a spool", () => {
 
     expect(report).toStrictEqual({
       ok: false,
-      results: [{ emitter: "fake", status: "timeout" }],
+      results: [{ emitter: "fake", status: "timeout", pending: 0 }],
+      pending: 0,
       delivered: 0,
       spooled: 0,
       dropped: 5,
@@ -298,8 +311,10 @@ describe("close without a spool", () => {
           emitter: "fake",
           status: "error",
           error: new AuditEmitError("fake", "sink close failed", { cause: new Error("close exploded") }),
+          pending: 0,
         },
       ],
+      pending: 0,
       delivered: 0,
       spooled: 0,
       dropped: 0,

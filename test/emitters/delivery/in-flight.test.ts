@@ -107,7 +107,11 @@ describe("maxInFlightBatches", () => {
     expect(emitter.stats()).toMatchObject({ queueEvents: 2, queueBytes: 2 * eventSize() });
     expect(flushed).toBe(false);
     ackHeld(sink, 0);
-    expect(await flush).toStrictEqual({ ok: true, results: [{ emitter: "fake", status: "ok" }] });
+    expect(await flush).toStrictEqual({
+      ok: true,
+      results: [{ emitter: "fake", status: "ok", pending: 0 }],
+      pending: 0,
+    });
     expect(sink.receivedIds()).toStrictEqual([...ids(3, 4), ...ids(5, 6), ...ids(1, 2)]);
     expect(emitter.stats()).toMatchObject({ delivered: 6, queueEvents: 0, retried: 0 });
   });

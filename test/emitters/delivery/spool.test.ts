@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -6,9 +5,8 @@ import {
   createDeliveryEmitter,
   type DeliveryEmitter,
   type DeliveryEmitterOptions,
-  SPOOL_SCHEMA_VERSION,
 } from "../../../src/emitters/delivery/index.js";
-import { AuditConfigError, AuditEmitError } from "../../../src/errors/index.js";
+import { AuditEmitError } from "../../../src/errors/index.js";
 import { createFakeSink, type FakeSink, until } from "../../helpers/fake-sink.js";
 import { errorCollector, eventSize, id, ids, numberedEvent, numberedEvents, tempDir } from "./helpers.js";
 
@@ -177,7 +175,7 @@ describe("spool replay", () => {
 });
 
 describe("close with a spool", () => {
-  it("commits what it could not deliver within the timeout, in order", async () => {
+  it("commits what it could not deliver within the timeout, in order, and reports it as pending", async () => {
     const sink = createFakeSink();
     sink.mode = "hold";
     const emitter = create(sink, { maxBatchEvents: 2 });
@@ -187,8 +185,9 @@ describe("close with a spool", () => {
     const report = await emitter.close({ timeoutMs: 30 });
 
     expect(report).toStrictEqual({
-      ok: true,
-      results: [{ emitter: "fake", status: "ok" }],
+      ok: false,
+      results: [{ emitter: "fake", status: "timeout", pending: 5 }],
+      pending: 5,
       delivered: 0,
       spooled: 5,
       dropped: 0,
@@ -215,7 +214,7 @@ describe("close with a spool", () => {
     await until(() => sink.held.length === 1);
     const report = await emitter.close({ timeoutMs: 30 });
 
-    expect(report).toMatchObject({ ok: false, delivered: 0, spooled: 3, dropped: 2 });
+    expect(report).toMatchObject({ ok: false, pending: 3, delivered: 0, spooled: 3, dropped: 2 });
     expect(emitter.stats().dropped).toStrictEqual({ spool_full: 2 });
     expect(spoolRows().map((row) => row.event_id)).toStrictEqual(ids(1, 3));
   });
@@ -253,120 +252,65 @@ describe("write-ahead mode", () => {
     expect(sink.held[0]?.batch.length).toBe(4);
   });
 
-  it("flush resolves once every accepted event is committed", async () => {
+  it("commits at once, inside emit, when maxUncommittedEvents accepted events wait for a commit", () => {
+    const sink = createFakeSink();
+    sink.mode = "hold";
+    const emitter = create(sink, {
+      spool: { path: spoolPath, writeAhead: true, commitIntervalMs: 60_000, maxUncommittedEvents: 10 },
+    });
+
+    for (const event of numberedEvents(25)) emitter.emit(event);
+
+    // No await: the commits happened synchronously, at the 10th and the 20th event.
+    expect(emitter.stats()).toMatchObject({ spooled: 20, spoolEvents: 20, queueEvents: 5 });
+    expect(spoolRows().map((row) => row.event_id)).toStrictEqual(ids(1, 20));
+  });
+
+  it("flush commits every accepted event at once, and reports those the sink has not taken as pending", async () => {
     const sink = createFakeSink();
     sink.mode = "hold";
     const emitter = create(sink, { spool: { path: spoolPath, writeAhead: true, commitIntervalMs: 60_000 } });
 
     for (const event of numberedEvents(3)) emitter.emit(event);
 
-    expect((await emitter.flush({ timeoutMs: 1000 })).ok).toBe(true);
+    expect(await emitter.flush({ timeoutMs: 50 })).toStrictEqual({
+      ok: false,
+      results: [{ emitter: "fake", status: "timeout", pending: 3 }],
+      pending: 3,
+    });
     expect(spoolRows().map((row) => row.event_id)).toStrictEqual(ids(1, 3));
-  });
-});
-
-describe("the spool file", () => {
-  it("is a WAL-mode SQLite file with its schema version in user_version", async () => {
-    const emitter = create(createFakeSink());
-    await emitter.flush();
-
-    const db = new Database(spoolPath, { readonly: true });
-    try {
-      expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
-      expect(db.pragma("user_version", { simple: true })).toBe(SPOOL_SCHEMA_VERSION);
-      expect(db.prepare("SELECT name, type FROM pragma_table_info('spool')").all()).toStrictEqual([
-        { name: "id", type: "INTEGER" },
-        { name: "event_id", type: "TEXT" },
-        { name: "event_type", type: "TEXT" },
-        { name: "bytes", type: "BLOB" },
-        { name: "size", type: "INTEGER" },
-      ]);
-    } finally {
-      db.close();
-    }
-  });
-
-  it("creates the folders of its path", async () => {
-    spoolPath = path.join(dir, "a", "b", "spool.db");
-    create(createFakeSink());
-    expect(fs.existsSync(spoolPath)).toBe(true);
-  });
-
-  it("throws an AuditConfigError naming the path when the file cannot be opened", () => {
-    fs.mkdirSync(spoolPath);
-    expect(() => create(createFakeSink())).toThrow(AuditConfigError);
-    expect(() => create(createFakeSink())).toThrow(`delivery emitter: cannot open spool.path ${spoolPath}:`);
-  });
-});
-
-describe("a spool file that is not usable", () => {
-  function corruptFiles(): string[] {
-    return fs.readdirSync(dir).filter((name) => name.startsWith("spool.db.corrupt-"));
-  }
-
-  async function expectMovedAside(problem: string, original: Buffer): Promise<void> {
-    const { errors, onError } = errorCollector();
-    const sink = createFakeSink();
-    const emitter = create(sink, { onError });
-
-    const [moved, ...more] = corruptFiles();
-    expect(more).toStrictEqual([]);
-    expect(moved).toMatch(/^spool\.db\.corrupt-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/);
-    expect(fs.readFileSync(path.join(dir, moved ?? "")).equals(original)).toBe(true);
-    expect(errors).toStrictEqual([
-      new AuditEmitError(
-        "fake",
-        `spool ${spoolPath}: ${problem}; moved it aside to ${path.join(dir, moved ?? "")} and started an empty spool`,
-      ),
-    ]);
-    // The new spool works.
-    for (const event of numberedEvents(2)) emitter.emit(event);
-    await until(() => emitter.stats().delivered === 2);
+    sink.mode = "ack";
+    sink.ackHeld();
+    expect(await emitter.flush({ timeoutMs: 5000 })).toMatchObject({ ok: true, pending: 0 });
     expect(spoolRows()).toStrictEqual([]);
-  }
+  });
+});
 
-  it("moves aside a file that is not a SQLite database and starts a fresh spool", async () => {
-    fs.writeFileSync(spoolPath, "this is not a database, just some text that is long enough ".repeat(20));
-    const original = fs.readFileSync(spoolPath);
+describe("flush and close with rows in the spool", () => {
+  it("flush waits for a spool left by an earlier emitter to be replayed", async () => {
+    await leaveInSpool(4);
+    const sink = createFakeSink();
+    sink.mode = "hold";
+    const emitter = create(sink);
 
-    await expectMovedAside("the file is not a SQLite database (file is not a database)", original);
+    expect(await emitter.flush({ timeoutMs: 30 })).toMatchObject({ ok: false, pending: 4 });
+    sink.mode = "ack";
+    sink.ackHeld();
+    expect(await emitter.flush({ timeoutMs: 5000 })).toMatchObject({ ok: true, pending: 0 });
+    expect(sink.receivedIds()).toStrictEqual(ids(1, 4));
   });
 
-  it("moves aside a SQLite database of another program", async () => {
-    const db = new Database(spoolPath);
-    db.exec("CREATE TABLE accounts (id INTEGER PRIMARY KEY, owner TEXT)");
-    db.close();
-    const original = fs.readFileSync(spoolPath);
+  it("close reports the rows a sink outage left in the spool as pending, not ok", async () => {
+    const sink = createFakeSink();
+    sink.mode = "fail";
+    const emitter = create(sink, { spool: { path: spoolPath, spoolAfterAttempts: 1 } });
 
-    await expectMovedAside(
-      "the file is not a grpc-audit spool (schema version 0 with tables [accounts], expected version 1)",
-      original,
-    );
-  });
+    for (const event of numberedEvents(6)) emitter.emit(event);
+    await until(() => emitter.stats().spooled === 6);
+    const report = await emitter.close({ timeoutMs: 30 });
 
-  it("moves aside a spool with a schema version this library does not know", async () => {
-    const db = new Database(spoolPath);
-    db.pragma("user_version = 99");
-    db.exec("CREATE TABLE spool (id INTEGER PRIMARY KEY)");
-    db.close();
-    const original = fs.readFileSync(spoolPath);
-
-    await expectMovedAside(
-      "the file is not a grpc-audit spool (schema version 99 with tables [spool], expected version 1)",
-      original,
-    );
-  });
-
-  it("moves aside a spool whose table has other columns", async () => {
-    const db = new Database(spoolPath);
-    db.pragma("user_version = 1");
-    db.exec("CREATE TABLE spool (id INTEGER PRIMARY KEY, payload BLOB)");
-    db.close();
-    const original = fs.readFileSync(spoolPath);
-
-    await expectMovedAside(
-      "the file is not a grpc-audit spool (table spool has columns [id, payload], expected [id, event_id, event_type, bytes, size])",
-      original,
-    );
+    expect(report).toMatchObject({ ok: false, pending: 6, dropped: 0 });
+    expect(report.results).toMatchObject([{ status: "timeout", pending: 6 }]);
+    expect(spoolRows().map((row) => row.event_id)).toStrictEqual(ids(1, 6));
   });
 });
