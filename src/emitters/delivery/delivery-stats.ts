@@ -1,7 +1,7 @@
 import { AuditEmitError, toError } from "../../errors/index.js";
 import { EmitterCounters, type EmitterStats, report } from "../emitter.js";
 import { KIND_NAMES } from "./event-bytes.js";
-import type { Salvage } from "./spool-salvage.js";
+import type { Salvage } from "./spool-schema.js";
 
 /**
  * Counters of a delivery emitter: a plain snapshot, safe to serialise.

@@ -1,13 +1,6 @@
 import type { Database, Statement } from "better-sqlite3";
 import { openDamagedSpool } from "./spool-file.js";
-
-/** What was saved from a damaged spool file. @internal */
-export interface Salvage {
-  /** Rows read from the damaged file and written to the new spool. */
-  readonly recovered: number;
-  /** Rows the damaged file held that could not be read; undefined when its tally was unreadable too. */
-  readonly lost: number | undefined;
-}
+import type { Salvage } from "./spool-schema.js";
 
 type Row = { id: number; event_id: string; event_type: string; bytes: Buffer; size: number };
 

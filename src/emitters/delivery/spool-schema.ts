@@ -1,5 +1,14 @@
-// Apart from spool-file.ts so that the public entry point's declarations never import better-sqlite3's
-// types (an optional peer): `import "grpc-audit"` must type-check without it, also with skipLibCheck off.
+// Spool facts kept apart from spool-file.ts and spool-salvage.ts, so that the public entry point's
+// declarations never import better-sqlite3's types (an optional peer): `import "grpc-audit"` must
+// type-check without it, also with skipLibCheck off.
 
 /** The spool schema this library writes, kept in `PRAGMA user_version`. */
 export const SPOOL_SCHEMA_VERSION = 2;
+
+/** What was saved from a damaged spool file. @internal */
+export interface Salvage {
+  /** Rows read from the damaged file and written to the new spool. */
+  readonly recovered: number;
+  /** Rows the damaged file held that could not be read; undefined when its tally was unreadable too. */
+  readonly lost: number | undefined;
+}

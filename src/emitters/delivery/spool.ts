@@ -2,7 +2,8 @@ import type { Database, Statement } from "better-sqlite3";
 import { AuditEmitError, toError } from "../../errors/index.js";
 import { describeProblem, moveAside, openSpoolFile, SpoolFileError } from "./spool-file.js";
 import { acquireSpoolLock, type SpoolLock } from "./spool-lock.js";
-import { type Salvage, salvageSpool } from "./spool-salvage.js";
+import { salvageSpool } from "./spool-salvage.js";
+import type { Salvage } from "./spool-schema.js";
 
 /** One spooled event. */
 export interface SpoolRow {
