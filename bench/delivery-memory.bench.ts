@@ -4,11 +4,11 @@
 // within maxQueueBytes + 20 %. Not part of `npm run bench`; run it with
 //   npm run bench:build && node dist-bench/bench/delivery-memory.bench.js
 // BENCH_DELIVERY_DURATION_MS, BENCH_DELIVERY_RATE and BENCH_DELIVERY_QUEUE_BYTES tune it.
-// test/emitters/delivery/memory.test.ts runs it for 5 s as a child process and reads the result
+// test/delivery/memory.test.ts runs it for 5 s as a child process and reads the result
 // from the IPC channel instead of bench/results/.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { createDeliveryEmitter } from "../src/emitters/delivery/index.js";
+import { createDeliveryEmitter } from "../src/delivery/index.js";
 import type { EventSink } from "../src/emitters/sink.js";
 import { sampleEvent } from "../test/helpers/events.js";
 import { writeResults } from "./results.js";

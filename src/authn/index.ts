@@ -6,7 +6,6 @@
  */
 export type { AuthnFailureCode } from "../event/builders.js";
 export type { Authenticator, AuthnCallInfo, AuthnOutcome } from "./authenticator.js";
-export { type AuthnInterceptorOptions, createAuthnInterceptor } from "./authn-interceptor.js";
 export {
   createJwtAuthenticator,
   type JwtAuthenticatorOptions,

@@ -3,7 +3,7 @@ import {
   DELIVERY_DEFAULTS,
   type DeliveryEmitter,
   type DeliveryEmitterOptions,
-} from "../emitters/delivery/index.js";
+} from "../delivery/index.js";
 import { AuditConfigError } from "../errors/index.js";
 import type { Broker } from "./broker.js";
 import { type BrokerSinkOptions, createBrokerSink } from "./broker-sink.js";

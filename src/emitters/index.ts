@@ -5,24 +5,6 @@
  * audited (that is the rules).
  */
 export { createEmitter, type EmitterSpec, isEmitter } from "./create-emitter.js";
-export {
-  type BlockOptions,
-  createDeliveryEmitter,
-  DELIVERY_DEFAULTS,
-  type DeliveryCloseReport,
-  type DeliveryEmitter,
-  type DeliveryEmitterOptions,
-  type DeliveryFlushReport,
-  type DeliveryStats,
-  type Jitter,
-  OVERFLOW_POLICIES,
-  type OverflowPolicy,
-  type OverflowPolicyMap,
-  type RetryOptions,
-  SPOOL_SCHEMA_VERSION,
-  type SpoolOptions,
-  type SpoolRecoveryStats,
-} from "./delivery/index.js";
 export type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } from "./emitter.js";
 export { createLogEmitter, LOG_EMITTER_DEFAULTS, type LogEmitterOptions } from "./log-emitter.js";
 export { createMultiEmitter, type MultiEmitterOptions } from "./multi-emitter.js";

@@ -1,8 +1,8 @@
 import type { ServerInterceptor } from "@grpc/grpc-js";
-import { type AuthnInterceptorOptions, createAuthnInterceptor } from "../authn/authn-interceptor.js";
-import { type AuthzInterceptorOptions, createAuthzInterceptor } from "../authz/authz-interceptor.js";
 import type { Recorder } from "../recorder/recorder.js";
 import { createAuditScopeInterceptor } from "./audit-scope-interceptor.js";
+import { type AuthnInterceptorOptions, createAuthnInterceptor } from "./authn-interceptor.js";
+import { type AuthzInterceptorOptions, createAuthzInterceptor } from "./authz-interceptor.js";
 import { createRulesInterceptor, type RulesInterceptorOptions } from "./rules-interceptor.js";
 
 /** Options of `createAuditInterceptors`. */

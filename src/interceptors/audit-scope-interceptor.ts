@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Metadata, ServerInterceptingCallInterface, ServerInterceptor } from "@grpc/grpc-js";
-import { type AuditScope, createAuditScope, runInAuditScope } from "../recorder/scope.js";
+import { type AuditScope, createAuditScope, runInAuditScope } from "../context/scope.js";
 import { ForwardingCall } from "./forwarding-call.js";
 
 /**

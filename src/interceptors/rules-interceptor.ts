@@ -5,11 +5,11 @@ import {
   type ServerInterceptor,
   status as Status,
 } from "@grpc/grpc-js";
+import { type AuditScope, currentAuditScope, runInAuditScope } from "../context/scope.js";
 import { AuditConfigError, AuditError } from "../errors/index.js";
 import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
-import { type AuditScope, currentAuditScope, runInAuditScope } from "../recorder/scope.js";
-import type { AuditRule, RuleTable } from "../rules/rule.js";
-import { mergeRuleTables } from "../rules/rule-table.js";
+import type { AuditRule, RuleTable } from "../rules/audit-rule.js";
+import { mergeRuleTables } from "../rules/audit-rule-table.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
 
 /** Options of `createRulesInterceptor`. */

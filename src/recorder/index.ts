@@ -25,15 +25,3 @@ export {
   type RecorderStats,
   type RecordOutcome,
 } from "./recorder.js";
-export {
-  type AuditScope,
-  type AuditScopeInit,
-  createAuditScope,
-  currentActor,
-  currentAuditScope,
-  isValidRequestId,
-  MAX_REQUEST_ID_LENGTH,
-  type MetadataReader,
-  runInAuditScope,
-} from "./scope.js";
-export { parseTraceparent, type TraceContext } from "./traceparent.js";

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { AuthnObserver } from "../authn/observer.js";
 import type { AuthzObserver } from "../authz/observer.js";
+import { currentAuditScope } from "../context/scope.js";
 import { createEmitter, type EmitterSpec } from "../emitters/create-emitter.js";
 import type { EmitOutcome, Emitter, EmitterStats, FlushReport } from "../emitters/emitter.js";
 import { report } from "../emitters/emitter.js";
@@ -36,7 +37,6 @@ import {
   UNREADABLE_INPUT,
 } from "./inputs.js";
 import { authnAttemptToInput, authzCheckToInput } from "./observers.js";
-import { currentAuditScope } from "./scope.js";
 
 /** Options of `createRecorder`. */
 export interface RecorderOptions {

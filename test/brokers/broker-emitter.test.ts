@@ -7,7 +7,7 @@ import {
 } from "../../src/brokers/broker-emitter.js";
 import { AuditConfigError } from "../../src/errors/index.js";
 import { decodeEvent, encodeEvent } from "../../src/event/serialize.js";
-import { numberedEvents } from "../emitters/delivery/helpers.js";
+import { numberedEvents } from "../delivery/helpers.js";
 import { sampleEvent, sampleEvents } from "../helpers/events.js";
 import { fakeBroker } from "./fake-broker.js";
 

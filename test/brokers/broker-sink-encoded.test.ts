@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { BrokerMessage } from "../../src/brokers/broker.js";
 import { type BrokerSinkOptions, createBrokerSink } from "../../src/brokers/broker-sink.js";
 import { headerFieldsOf } from "../../src/brokers/event-headers.js";
-import { LazyEncodedEvent } from "../../src/emitters/delivery/event-bytes.js";
+import { LazyEncodedEvent } from "../../src/delivery/event-bytes.js";
 import { encodeEvent } from "../../src/event/serialize.js";
 import { AuditEvent, EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { sampleEvent, sampleEvents } from "../helpers/events.js";

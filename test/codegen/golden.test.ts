@@ -8,10 +8,10 @@ import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
 import { Metadata } from "@grpc/grpc-js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { version } from "../../codegen/src/version.js";
-import type { AuthzRuleTable } from "../../src/authz/rule.js";
-import { mergeAuthzRuleTables } from "../../src/authz/rule-table.js";
-import type { RuleTable } from "../../src/rules/rule.js";
-import { mergeRuleTables } from "../../src/rules/rule-table.js";
+import type { RuleTable } from "../../src/rules/audit-rule.js";
+import { mergeRuleTables } from "../../src/rules/audit-rule-table.js";
+import type { AuthzRuleTable } from "../../src/rules/authz-rule.js";
+import { mergeAuthzRuleTables } from "../../src/rules/authz-rule-table.js";
 import { buildFixtures, FIXTURES, fixtureFiles, generate, listFiles, REPO } from "./helpers.js";
 
 const GOLDEN = join(REPO, "test/codegen/golden");

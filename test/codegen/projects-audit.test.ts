@@ -2,8 +2,8 @@
 // what the rules interceptor reads from it.
 import { describe, expect, it } from "vitest";
 import { auditRules } from "../../src/gen/example/v1/projects_audit.js";
-import type { AuditRule, RuleTable } from "../../src/rules/rule.js";
-import { mergeRuleTables } from "../../src/rules/rule-table.js";
+import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
+import { mergeRuleTables } from "../../src/rules/audit-rule-table.js";
 
 const table: RuleTable = auditRules;
 const path = (method: string) => `/example.v1.ProjectService/${method}`;

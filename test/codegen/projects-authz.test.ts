@@ -2,10 +2,10 @@
 // src/gen/example/v1/projects_audit.ts) at runtime: what the authz interceptor reads from it.
 import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import type { AuthzRule, AuthzRuleTable } from "../../src/authz/rule.js";
-import { mergeAuthzRuleTables } from "../../src/authz/rule-table.js";
+import type { MetadataReader } from "../../src/context/scope.js";
 import { authzRules } from "../../src/gen/example/v1/projects_audit.js";
-import type { MetadataReader } from "../../src/recorder/scope.js";
+import type { AuthzRule, AuthzRuleTable } from "../../src/rules/authz-rule.js";
+import { mergeAuthzRuleTables } from "../../src/rules/authz-rule-table.js";
 
 const table: AuthzRuleTable = authzRules;
 const path = (method: string) => `/example.v1.ProjectService/${method}`;

@@ -88,8 +88,8 @@ describe("buf generate with ts-proto", () => {
 function tableCheck(gen: string, tables: readonly string[]): string {
   const module = (path: string) => relative(gen, join(REPO, path));
   const lines = [
-    `import type { RuleTable } from "${module("src/rules/rule.js")}";`,
-    `import type { AuthzRuleTable } from "${module("src/authz/rule.js")}";`,
+    `import type { RuleTable } from "${module("src/rules/audit-rule.js")}";`,
+    `import type { AuthzRuleTable } from "${module("src/rules/authz-rule.js")}";`,
   ];
   tables.forEach((file, i) => {
     lines.push(

@@ -12,7 +12,7 @@ import {
   MAX_BATCH_CHARS,
   type SonicBoomLike,
 } from "../../src/emitters/line-batcher.js";
-import { type Compiled, compile } from "./delivery/compile.js";
+import { type Compiled, compile } from "../delivery/compile.js";
 
 /** Stands in for SonicBoom: records each string handed to it, or throws while `failing` is set. */
 class RecordingSonic extends EventEmitter implements SonicBoomLike {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createBrokerSink } from "../../src/brokers/broker-sink.js";
-import { DELIVERY_DEFAULTS } from "../../src/emitters/delivery/options.js";
+import { DELIVERY_DEFAULTS } from "../../src/delivery/options.js";
 import {
   limitEventText,
   MAX_FIELD_BYTES,

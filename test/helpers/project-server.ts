@@ -10,6 +10,7 @@ import {
   type ServiceError,
   status,
 } from "@grpc/grpc-js";
+import { type AuditScope, currentAuditScope } from "../../src/context/scope.js";
 import {
   type ArchiveProgress,
   type ArchiveProjectRequest,
@@ -18,8 +19,7 @@ import {
   ProjectServiceClient,
   ProjectServiceService,
 } from "../../src/gen/example/v1/projects.js";
-import { asyncService } from "../../src/interceptors/async-service.js";
-import { type AuditScope, currentAuditScope } from "../../src/recorder/scope.js";
+import { asyncService } from "../../src/server/async-service.js";
 
 /** A running example ProjectService on 127.0.0.1 and a client connected to it. */
 export interface ProjectServer {

@@ -1,6 +1,6 @@
+import { type AuditScope, createAuditScope } from "../../src/context/scope.js";
 import { createMemoryEmitter, type MemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createRecorder, type Recorder, type RecorderOptions } from "../../src/recorder/recorder.js";
-import { type AuditScope, createAuditScope } from "../../src/recorder/scope.js";
 
 /** Fixed event time of recorders made by `fixedRecorder`. */
 export const FIXED_TIME = new Date("2026-11-23T10:00:00.000Z");

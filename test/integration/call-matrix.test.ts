@@ -14,6 +14,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type AuditScope, currentAuditScope } from "../../src/context/scope.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { durationToMs } from "../../src/event/builders.js";
 import {
@@ -24,10 +25,9 @@ import {
   ProjectServiceService,
 } from "../../src/gen/example/v1/projects.js";
 import { auditRules } from "../../src/gen/example/v1/projects_audit.js";
-import { asyncService } from "../../src/interceptors/async-service.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
-import { type AuditScope, currentAuditScope } from "../../src/recorder/scope.js";
+import { asyncService } from "../../src/server/async-service.js";
 
 type Behaviour = "ok" | "error" | "throw" | "reject" | "cancel" | "deadline";
 type Kind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";

@@ -3,14 +3,14 @@
 // the handler never runs, and no resource.mutation is recorded (the call changed nothing).
 import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AuthzRule, AuthzRuleTable } from "../../src/authz/rule.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import type { ProjectServiceClient } from "../../src/gen/example/v1/projects.js";
 import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
 import { type AuditEvent, EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
-import type { RuleTable } from "../../src/rules/rule.js";
+import type { RuleTable } from "../../src/rules/audit-rule.js";
+import type { AuthzRule, AuthzRuleTable } from "../../src/rules/authz-rule.js";
 import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
 import { jwtAuthenticatorFor, newSigningKey, type SigningKey, signToken } from "../helpers/jwt.js";
 import { type ProjectServer, startProjectServer, unary } from "../helpers/project-server.js";

@@ -2,9 +2,9 @@ import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
 import { ProjectServiceService } from "../../src/gen/example/v1/projects.js";
-import { asyncService, toStatusError } from "../../src/interceptors/async-service.js";
 import { createRulesInterceptor } from "../../src/interceptors/rules-interceptor.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
+import { asyncService, toStatusError } from "../../src/server/async-service.js";
 
 const recorder = createRecorder({ service: "s", emitters: [createNoopEmitter()] });
 

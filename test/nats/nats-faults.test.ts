@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BrokerEmitterOptions, createBrokerEmitter } from "../../src/brokers/broker-emitter.js";
-import type { DeliveryEmitter } from "../../src/emitters/delivery/index.js";
+import type { DeliveryEmitter } from "../../src/delivery/index.js";
 import { createNatsBroker, ensureAuditStream } from "../../src/nats/index.js";
 import { sampleEvent } from "../helpers/events.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { runInAuditScope } from "../../src/context/scope.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
 import { AuditConfigError, AuditEmitError, AuditInputError } from "../../src/errors/index.js";
@@ -14,7 +15,6 @@ import {
   TupleOperation,
 } from "../../src/gen/grpcaudit/v1/event.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
-import { runInAuditScope } from "../../src/recorder/scope.js";
 import { FIXED_TIME, fixedRecorder, fixedScope } from "../helpers/recorder.js";
 
 const ALICE = {

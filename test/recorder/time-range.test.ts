@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { runInAuditScope } from "../../src/context/scope.js";
 import { AuditError, AuditInputError } from "../../src/errors/index.js";
 import { decodeEvent, encodeEvent, eventFromJson, eventToJson } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
-import { runInAuditScope } from "../../src/recorder/scope.js";
 import { strictProtoJson } from "../event/strict-proto.js";
 import { FIXED_MONOTONIC_MS, fixedRecorder, fixedScope } from "../helpers/recorder.js";
 

@@ -1,6 +1,6 @@
 import { lstatSync } from "node:fs";
 import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
-import { createDeliveryEmitter } from "../../emitters/delivery/index.js";
+import { createDeliveryEmitter } from "../../delivery/index.js";
 import { createLogEmitter } from "../../emitters/log-emitter.js";
 import { ProjectServiceClient, ProjectServiceService } from "../../gen/example/v1/projects.js";
 import { auditRules, authzRules } from "../../gen/example/v1/projects_audit.js";

@@ -1,0 +1,73 @@
+import type { Emitter } from "../emitters/emitter.js";
+import type { DeliveryStats } from "./delivery-stats.js";
+import { type DeliveryEmitterOptions, resolveDeliveryOptions } from "./options.js";
+import { type DeliveryCloseReport, type DeliveryFlushReport, DeliveryPipeline } from "./pipeline.js";
+
+/** An Emitter that delivers through a bounded queue, batching, retry and an optional durable spool. */
+export interface DeliveryEmitter extends Emitter {
+  stats(): DeliveryStats;
+  /**
+   * Resolves once every event accepted before the call was delivered (the sink acknowledged it) or
+   * dropped (and counted); in write-ahead mode it commits them to the spool at once, too. After
+   * `timeoutMs` (default: the `flushTimeoutMs` option, 30000) it reports ok: false, "timeout" (or
+   * "error" with the sink's last error when the sink kept failing) and `pending`, the number of those
+   * events still in memory or in the spool.
+   */
+  flush(options?: { timeoutMs?: number }): Promise<DeliveryFlushReport>;
+  /**
+   * Stops accepting (later emits are dropped as "closed"), drains for up to `timeoutMs` (default: the
+   * `closeTimeoutMs` option, 30000), then commits what is left to the spool, or without a spool drops
+   * and counts it ("close_timeout"); closes the spool and then the sink. ok only when nothing was
+   * dropped and nothing is left: `pending` is the number of rows left in the spool file (replayed by
+   * the next emitter on it). Never rejects. Calling it again returns the same promise.
+   */
+  close(options?: { timeoutMs?: number }): Promise<DeliveryCloseReport>;
+}
+
+/**
+ * Creates an emitter that delivers events to an EventSink without ever making the caller wait.
+ *
+ * `emit` encodes the event (its protobuf size is what the byte bounds count) and queues it; a pump
+ * writes batches of up to `maxBatchEvents` / `maxBatchBytes`, or whatever is queued after
+ * `flushIntervalMs`, in sequence order: one batch at a time, so the order is kept, or up to
+ * `maxInFlightBatches` at once (see that option for the order after a failure). A failed write is
+ * retried with exponential backoff and jitter, forever unless a spool takes over or close() gives
+ * up. When the queue is full, the overflow policy of the event's kind decides (see OverflowPolicy).
+ * A sink with `writeEncoded` gets the queued protobuf bytes, decoded only if it asks.
+ *
+ * With `spool`, events survive a sink outage and a restart: once a batch has failed for
+ * `spoolAfterMs` the queue goes to a SQLite file (group commit every `commitIntervalMs`), which is
+ * replayed in order when the sink answers again, and by the next emitter that opens the file. Rows are
+ * deleted only after the sink acknowledged them. With `writeAhead`, every event is committed before
+ * it is delivered, so a crash loses at most the events accepted since the last commit: never more
+ * than `maxUncommittedEvents` (1000). A spool has one owner: the file is locked while the emitter
+ * has it open. A damaged spool is moved aside and what can still be read of it is replayed; what was
+ * lost is counted (`stats().spoolRecovery`) and reported.
+ *
+ * Delivery is at-least-once: a batch whose write failed or timed out may have reached the sink, and
+ * is written again; consumers de-duplicate by event id.
+ *
+ * Throws an AuditConfigError naming the option when an option is invalid or the spool file cannot be
+ * opened (a file that is not a usable spool is moved aside and reported instead), and naming the
+ * path and the holder's pid when another emitter, in this process or another, has the spool open.
+ *
+ * ```ts
+ * const emitter = createDeliveryEmitter({
+ *   sink: createBrokerSink({ broker, topic: "audit" }),
+ *   overflow: { default: "drop-newest", "authz.decision": "spool" },
+ *   spool: { path: "/var/lib/my-service/audit-spool.db" },
+ * });
+ * const recorder = createRecorder({ service: "projects", emitters: [emitter] });
+ * ```
+ */
+export function createDeliveryEmitter(options: DeliveryEmitterOptions): DeliveryEmitter {
+  const resolved = resolveDeliveryOptions(options);
+  const pipeline = new DeliveryPipeline(resolved);
+  return {
+    name: resolved.name,
+    emit: (event) => pipeline.emit(event),
+    flush: (flushOptions) => pipeline.flush(flushOptions?.timeoutMs),
+    close: (closeOptions) => pipeline.close(closeOptions?.timeoutMs),
+    stats: () => pipeline.stats(),
+  };
+}

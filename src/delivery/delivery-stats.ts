@@ -1,0 +1,148 @@
+import { EmitterCounters, type EmitterStats, report } from "../emitters/emitter.js";
+import { AuditEmitError, toError } from "../errors/index.js";
+import { KIND_NAMES } from "./event-bytes.js";
+import type { Salvage } from "./spool-schema.js";
+
+/**
+ * Counters of a delivery emitter: a plain snapshot, safe to serialise.
+ *
+ * `emitted` (equal to `accepted`), `dropped` (by reason) and `failed` are the Emitter fields: every
+ * event handed to `emit` is accepted, dropped at once ("too_large", "queue_full", "parked_full",
+ * "spool_full", "closed") or failed ("fail-rpc", an event that cannot be encoded). An accepted event
+ * later ends up delivered, spooled, or dropped too ("queue_full" when evicted by "drop-oldest",
+ * "block_timeout", "close_timeout", "spool_full" when close finds the spool full, "spool_error" when
+ * close cannot commit, "spool_corrupt" for a spooled event that cannot be decoded, "spool_damaged"
+ * for rows of a damaged spool file that could not be read, counted under "unspecified" by kind).
+ */
+export interface DeliveryStats extends EmitterStats {
+  /** Events emit took. */
+  accepted: number;
+  /** Events the sink acknowledged (an event replayed after a crash may be counted again). */
+  delivered: number;
+  /** The part of `delivered` that was replayed from the spool. */
+  replayed: number;
+  /** Batch writes repeated after the sink failed. */
+  retried: number;
+  /** Events committed to the spool. */
+  spooled: number;
+  /** Drops by event kind ("authz.decision", ..., "unspecified"); sums to the same total as `dropped`. */
+  droppedByKind: Record<string, number>;
+  /** Events held in memory: queued, or in the batches being written. */
+  queueEvents: number;
+  /** Encoded bytes of `queueEvents`. */
+  queueBytes: number;
+  /** Events of the "block" policy waiting for queue space. */
+  parkedEvents: number;
+  /** Events in the spool, committed or waiting for the next commit. */
+  spoolEvents: number;
+  /** Encoded bytes of the committed spool rows. */
+  spoolBytes: number;
+  /** "direct": batches come from memory; "spool": from the spool (write-ahead, outage or replay). */
+  mode: "direct" | "spool";
+  /** Unusable spool files moved aside (at start or later), and what became of their rows. */
+  spoolRecovery: SpoolRecoveryStats;
+}
+
+/** What the delivery emitter did with spool files it could not use. */
+export interface SpoolRecoveryStats {
+  /** Files moved aside to `<path>.corrupt-<time>`: not a spool, or damaged. */
+  movedAside: number;
+  /** Rows read from damaged files and replayed. */
+  recovered: number;
+  /** Rows of damaged files that could not be read (also counted in `dropped.spool_damaged`). */
+  lost: number;
+  /** Damaged files whose lost rows could not be counted (a -wal that is not a WAL, an unreadable count). */
+  uncounted: number;
+}
+
+/**
+ * The counters a delivery emitter keeps.
+ * @internal
+ */
+export class DeliveryCounters extends EmitterCounters {
+  delivered = 0;
+  replayed = 0;
+  retried = 0;
+  spooled = 0;
+  /** Accepted events that were dropped later (part of `dropped`). */
+  lost = 0;
+  readonly droppedByKind: Record<string, number> = {};
+  readonly spoolRecovery: SpoolRecoveryStats = { movedAside: 0, recovered: 0, lost: 0, uncounted: 0 };
+
+  /** Counts a spool file moved aside, and the rows saved from it or lost with it. */
+  spoolMovedAside(salvage: Salvage | undefined): void {
+    const recovery = this.spoolRecovery;
+    recovery.movedAside++;
+    if (salvage === undefined) return;
+    recovery.recovered += salvage.recovered;
+    if (salvage.lost === undefined) recovery.uncounted++;
+    else recovery.lost += salvage.lost;
+    for (let i = 0; i < (salvage.lost ?? 0); i++) this.dropEvent("spool_damaged", 0, true);
+  }
+
+  /** Counts one dropped event of kind index `kind`; `accepted` when emit had taken it. */
+  dropEvent(reason: string, kind: number, accepted: boolean): "dropped" {
+    const name = KIND_NAMES[kind] ?? "unspecified";
+    this.droppedByKind[name] = (this.droppedByKind[name] ?? 0) + 1;
+    if (accepted) this.lost++;
+    return this.drop(reason);
+  }
+}
+
+const REASONS: Readonly<Record<string, string>> = {
+  too_large: "larger than maxEventBytes",
+  queue_full: "the queue is full",
+  parked_full: "the queue is full and so is the list of blocked events",
+  block_timeout: "no queue space within block.timeoutMs",
+  spool_full: "the spool is full",
+  spool_corrupt: "a spooled event could not be decoded",
+  spool_damaged: "a damaged spool file could not be read",
+  spool_error: "the spool could not commit it when closing",
+  close_timeout: "close() timed out before the event was delivered",
+};
+
+/**
+ * Reports drops and failures through onError at most once per reason per interval, with the count of
+ * what happened since the last report: an overflow must not turn into a flood of warnings.
+ * @internal
+ */
+export class Warnings {
+  readonly #last = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(
+    private readonly name: string,
+    private readonly intervalMs: number,
+    private readonly onError: ((error: Error) => void) | undefined,
+  ) {}
+
+  /** Notes one drop (or, for "sink_error" and "fail_rpc", one failure) and reports it when due. */
+  note(reason: string, cause?: unknown): void {
+    if (this.onError === undefined) return;
+    const now = Date.now();
+    const last = this.#last.get(reason);
+    if (last !== undefined && now - last.at < this.intervalMs) {
+      last.suppressed++;
+      return;
+    }
+    const count = (last?.suppressed ?? 0) + 1;
+    this.#last.set(reason, { at: now, suppressed: 0 });
+    report(this.onError, this.#error(reason, count, cause));
+  }
+
+  #error(reason: string, count: number, cause: unknown): AuditEmitError {
+    const events = count === 1 ? "1 event" : `${count} events`;
+    const options = cause === undefined ? undefined : { cause: toError(cause) };
+    if (reason === "sink_error") {
+      const times = count === 1 ? "" : ` (${count} failures since the last report)`;
+      return new AuditEmitError(this.name, `sink write failed${times}; retrying`, options);
+    }
+    if (reason === "fail_rpc") {
+      return new AuditEmitError(this.name, `refused ${events} (overflow policy fail-rpc): the queue is full`);
+    }
+    return new AuditEmitError(
+      this.name,
+      `dropped ${events} (${reason}): ${REASONS[reason] ?? reason}`,
+      options,
+    );
+  }
+}

@@ -1,0 +1,321 @@
+import { report } from "../emitters/emitter.js";
+import type { EncodedEvent } from "../emitters/sink.js";
+import { AuditEmitError, toError } from "../errors/index.js";
+import { decodeEvent } from "../event/serialize.js";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { retryDelay } from "./backoff.js";
+import type { DeliveryState, QueueBatch } from "./delivery-state.js";
+import { KIND_NAMES, kindIndex, kindIndexOfName, LazyEncodedEvent } from "./event-bytes.js";
+import { takeQueueBatch } from "./queue-batch.js";
+import type { SpoolRow } from "./spool.js";
+import { withTimeout } from "./wakeup.js";
+
+/**
+ * The event a spool row holds, or undefined when its bytes do not decode to the event the row
+ * names (same id, same kind): damaged bytes may still decode, as protobuf is lenient. Decoded here
+ * to keep damaged rows from the sink; the event is kept for it.
+ */
+function spooledEvent(row: SpoolRow): AuditEvent | undefined {
+  try {
+    const event = decodeEvent(row.bytes);
+    const kind = KIND_NAMES[kindIndex(event.eventType)];
+    return event.eventId !== "" && event.eventId === row.eventId && kind === row.eventType
+      ? event
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A batch read from the spool: its rows are deleted once acknowledged. */
+interface SpoolBatch {
+  readonly source: "spool";
+  readonly rows: SpoolRow[];
+  readonly events: EncodedEvent[];
+}
+
+type Batch = QueueBatch | SpoolBatch;
+
+/**
+ * The loop that writes to the sink: from the spool while it holds rows (always, in write-ahead mode),
+ * else from the queue once a batch is full or has waited flushIntervalMs. Batches are taken and
+ * written in sequence order, up to `maxInFlightBatches` at a time, each leaving the queue or the spool
+ * once the sink acknowledged it.
+ *
+ * A failed write is retried with backoff until it succeeds, until the spool takes the batch (after
+ * spoolAfterMs / spoolAfterAttempts), or until close() stops the pump. While a batch is failing no new
+ * batch starts, and failed batches are retried one at a time, oldest failure first, so an outage never
+ * multiplies the writes that fail.
+ * @internal
+ */
+export class Pump {
+  readonly done: Promise<void>;
+  readonly #state: DeliveryState;
+  readonly #stopping: Promise<void>;
+  #resolveStopping: () => void = () => {};
+  #stopRequested = false;
+  #stopped = false;
+  /** Batches whose delivery (first write or retries) has not finished. */
+  readonly #writing = new Set<Promise<void>>();
+  /** Aborts the writes in progress on stop(). */
+  readonly #controllers = new Set<AbortController>();
+  /** Batches waiting to retry or retrying: while any is, no new batch starts. */
+  #failing = 0;
+  /** The end of the line of failed batches waiting for their turn to retry. */
+  #retryLine: Promise<void> = Promise.resolve();
+  /** Spool batches being written, and the highest row id they hold: later reads start above it. */
+  #spoolWrites = 0;
+  #spoolCursor = 0;
+  /** Rows older than the cursor were spooled (a failed queue batch): read from the start once idle. */
+  #spoolRewind = false;
+  #windowStart: number | undefined;
+  #sinkErrors = 0;
+  #lastSinkError: Error | undefined;
+
+  constructor(state: DeliveryState) {
+    this.#state = state;
+    this.#stopping = new Promise((resolve) => {
+      this.#resolveStopping = resolve;
+    });
+    this.done = this.#run();
+  }
+
+  /** Failed writes so far. */
+  get sinkErrors(): number {
+    return this.#sinkErrors;
+  }
+
+  get lastSinkError(): Error | undefined {
+    return this.#lastSinkError;
+  }
+
+  /** Takes no new batch; the ones being written may finish. */
+  finish(): void {
+    this.#stopRequested = true;
+    this.#state.wakeup.wake();
+  }
+
+  /** Stops now: aborts the writes in progress and any retry wait. What is left is close()'s to keep. */
+  stop(): void {
+    this.finish();
+    this.#stopped = true;
+    this.#resolveStopping();
+    const error = new Error("the delivery emitter was closed");
+    for (const controller of this.#controllers) controller.abort(error);
+  }
+
+  async #run(): Promise<void> {
+    const { wakeup, options } = this.#state;
+    while (!this.#stopRequested) {
+      try {
+        // Every batch that settles wakes the pump, so a full window is re-checked then.
+        if (this.#failing > 0 || this.#writing.size >= options.maxInFlightBatches) await wakeup.wait();
+        else {
+          const batch = await this.#next();
+          if (batch !== undefined) this.#start(batch);
+        }
+      } catch (error) {
+        // A bug, not a sink failure (those are handled in #deliver): report it and keep delivering.
+        const { name, onError, sleep, retry } = options;
+        report(onError, new AuditEmitError(name, "delivery loop failed", { cause: toError(error) }));
+        await Promise.race([sleep(Math.max(100, retry.initialDelayMs)), this.#stopping]);
+      }
+    }
+    await Promise.all(this.#writing);
+  }
+
+  async #next(): Promise<Batch | undefined> {
+    const { queue, spool, options, wakeup } = this.#state;
+    if (spool !== undefined && this.#state.fromSpool()) {
+      if (this.#spoolWrites === 0) {
+        this.#spoolCursor = 0;
+        this.#spoolRewind = false;
+      }
+      const rows = this.#spoolRewind
+        ? []
+        : spool.read(options.maxBatchEvents, options.maxBatchBytes, this.#spoolCursor);
+      const first = rows[0]?.id ?? Number.POSITIVE_INFINITY;
+      // Queued events older than the spooled ones go first. They normally move into the spool before
+      // it commits newer rows; they stay queued only when the spool has no room for them.
+      const head = queue.peekSeq();
+      if (head !== undefined && head < first && (rows.length > 0 || !spool.fits(queue.peekSize() ?? 0))) {
+        return this.#takeFromQueue(first);
+      }
+      if (rows.length > 0) return this.#spoolBatch(rows);
+      await wakeup.wait(); // nothing committed yet, or a rewind waits for the writes: a wake-up follows
+      return undefined;
+    }
+    if (queue.length === 0) {
+      this.#windowStart = undefined;
+      await wakeup.wait();
+      return undefined;
+    }
+    if (
+      this.#state.urgent === 0 &&
+      queue.length < options.maxBatchEvents &&
+      queue.bytes < options.maxBatchBytes
+    ) {
+      this.#windowStart ??= Date.now();
+      const wait = this.#windowStart + options.flushIntervalMs - Date.now();
+      if (wait > 0) {
+        await wakeup.wait(wait);
+        return undefined;
+      }
+    }
+    this.#windowStart = undefined;
+    return this.#takeFromQueue();
+  }
+
+  /** Takes the next batch from the queue, stopping before an event numbered `beforeSeq` or later. */
+  #takeFromQueue(beforeSeq = Number.POSITIVE_INFINITY): QueueBatch {
+    const { queue, options } = this.#state;
+    const batch = takeQueueBatch(queue, options.maxBatchEvents, options.maxBatchBytes, beforeSeq);
+    this.#state.addInFlight(batch);
+    return batch;
+  }
+
+  #spoolBatch(rows: SpoolRow[]): SpoolBatch {
+    const good: SpoolRow[] = [];
+    const events: EncodedEvent[] = [];
+    const bad: SpoolRow[] = [];
+    for (const row of rows) {
+      const event = spooledEvent(row);
+      if (event === undefined) {
+        bad.push(row);
+        this.#state.lose("spool_corrupt", kindIndexOfName(row.eventType));
+      } else {
+        events.push(new LazyEncodedEvent(row.bytes, event));
+        good.push(row);
+      }
+    }
+    this.#state.spool?.remove(bad);
+    this.#spoolCursor = rows.at(-1)?.id ?? this.#spoolCursor;
+    this.#spoolWrites++;
+    return { source: "spool", rows: good, events };
+  }
+
+  #start(batch: Batch): void {
+    const delivery: Promise<void> = this.#deliver(batch)
+      .catch((error: unknown) => {
+        const { name, onError } = this.#state.options;
+        report(onError, new AuditEmitError(name, "delivery failed", { cause: toError(error) }));
+      })
+      .finally(() => {
+        if (batch.source === "spool") this.#spoolWrites--;
+        this.#writing.delete(delivery);
+        this.#state.wakeup.wake();
+      });
+    this.#writing.add(delivery);
+  }
+
+  async #deliver(batch: Batch): Promise<void> {
+    const { options, warnings } = this.#state;
+    const startedAt = Date.now();
+    let delay = options.retry.initialDelayMs;
+    let failed = false;
+    let endTurn: (() => void) | undefined;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          if (batch.events.length > 0) await this.#write(batch.events);
+          this.#acknowledged(batch);
+          return;
+        } catch (error) {
+          this.#sinkErrors++;
+          this.#lastSinkError = toError(error);
+          warnings.note("sink_error", error);
+          if (this.#stopped) return; // close() keeps what is left
+          if (!failed) {
+            failed = true;
+            this.#failing++;
+            endTurn = await Promise.race([this.#retryTurn(), this.#stopping.then(() => undefined)]);
+            if (this.#stopped) return;
+          }
+          if (batch.source === "queue" && this.#spillAfterFailure(batch, attempt, startedAt)) return;
+          delay = retryDelay(options.retry, attempt, delay, options.random);
+          await Promise.race([options.sleep(delay), this.#stopping]);
+          if (this.#stopped) return;
+          this.#state.counters.retried++;
+        }
+      }
+    } finally {
+      if (failed) this.#failing--;
+      endTurn?.();
+    }
+  }
+
+  /** Waits until the failed batches before this one are through; resolves to the end of this one's turn. */
+  #retryTurn(): Promise<() => void> {
+    let endTurn: () => void = () => {};
+    const turn = new Promise<void>((resolve) => {
+      endTurn = resolve;
+    });
+    const before = this.#retryLine;
+    this.#retryLine = before.then(() => turn);
+    return before.then(() => endTurn);
+  }
+
+  /**
+   * Writes one batch, encoded when the sink takes it so; a write that does not settle within
+   * writeTimeoutMs is aborted and fails.
+   */
+  async #write(events: EncodedEvent[]): Promise<void> {
+    const { sink, writeTimeoutMs } = this.#state.options;
+    const controller = new AbortController();
+    this.#controllers.add(controller);
+    const writeOptions = { signal: controller.signal };
+    try {
+      await withTimeout(
+        Promise.resolve().then(() =>
+          sink.writeEncoded === undefined
+            ? sink.write(
+                events.map((e) => e.event),
+                writeOptions,
+              )
+            : sink.writeEncoded(events, writeOptions),
+        ),
+        writeTimeoutMs,
+        { controller, message: () => `sink write did not settle within ${writeTimeoutMs} ms` },
+      );
+    } finally {
+      this.#controllers.delete(controller);
+    }
+  }
+
+  #acknowledged(batch: Batch): void {
+    const state = this.#state;
+    state.sinkDown = false;
+    if (batch.source === "queue") {
+      state.removeInFlight(batch);
+      state.promoteParked();
+    } else {
+      state.spool?.remove(batch.rows);
+      state.counters.replayed += batch.events.length;
+    }
+    state.counters.delivered += batch.events.length;
+    state.settled();
+  }
+
+  /**
+   * After a failed write of a batch from the queue: once the retry budget is spent and the spool can
+   * take the whole batch, the sink counts as down and the batch, then the queue, go to the spool.
+   */
+  #spillAfterFailure(batch: QueueBatch, attempt: number, startedAt: number): boolean {
+    const state = this.#state;
+    const { spool } = state;
+    const config = state.options.spool;
+    if (spool === undefined || config === undefined) return false;
+    const spent =
+      state.sinkDown || attempt >= config.spoolAfterAttempts || Date.now() - startedAt >= config.spoolAfterMs;
+    if (!spent || !spool.fits(batch.bytes)) return false;
+    state.sinkDown = true;
+    state.removeInFlight(batch);
+    batch.events.forEach((event, i) => {
+      spool.append(state.row(batch.seqs[i] ?? 0, batch.kinds[i] ?? 0, event.bytes));
+    });
+    // Spool batches being written read past these rows: start over from the oldest once they settle.
+    this.#spoolRewind = true;
+    state.commitTick();
+    return true;
+  }
+}

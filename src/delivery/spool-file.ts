@@ -1,0 +1,226 @@
+import fs from "node:fs";
+import { createRequire } from "node:module";
+import path from "node:path";
+import type BetterSqlite3 from "better-sqlite3";
+import type { Database } from "better-sqlite3";
+import { AuditConfigError } from "../errors/index.js";
+import { SPOOL_SCHEMA_VERSION } from "./spool-schema.js";
+
+const COLUMNS = ["id", "event_id", "event_type", "bytes", "size"] as const;
+
+const CREATE_SPOOL = `
+  CREATE TABLE spool (
+    id INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    size INTEGER NOT NULL
+  )`;
+
+/**
+ * One row that counts the rows of `spool`, updated in the same transactions. On its own page, it
+ * tells how many rows a damaged file held when the pages that held them cannot be read.
+ */
+const CREATE_TALLY = "CREATE TABLE spool_tally (rows INTEGER NOT NULL)";
+
+/**
+ * A spool file this library cannot use: another program's database or schema ("foreign"), or a spool
+ * whose -wal file is not a write-ahead log ("bad-wal"; damaged pages are SQLite's SQLITE_CORRUPT).
+ * @internal
+ */
+export class SpoolFileError extends Error {
+  override name = "SpoolFileError";
+
+  constructor(
+    message: string,
+    readonly kind: "foreign" | "bad-wal",
+  ) {
+    super(message);
+  }
+
+  /** True for errors that mean "this file is not a usable spool", as opposed to I/O or permission errors. */
+  static isUnusable(error: unknown): boolean {
+    const code = sqliteCode(error);
+    return error instanceof SpoolFileError || code === "SQLITE_NOTADB" || isCorruptCode(code);
+  }
+
+  /** True for a spool whose pages or -wal are damaged: its readable rows are worth saving. */
+  static isDamage(error: unknown): boolean {
+    return error instanceof SpoolFileError ? error.kind === "bad-wal" : isCorruptCode(sqliteCode(error));
+  }
+}
+
+function isCorruptCode(code: string | undefined): boolean {
+  return code?.startsWith("SQLITE_CORRUPT") === true;
+}
+
+/** The SQLite error code of a thrown error ("SQLITE_BUSY"), if it has one. @internal */
+export function sqliteCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && code.startsWith("SQLITE_") ? code : undefined;
+}
+
+const require = createRequire(import.meta.url);
+let sqlite: typeof BetterSqlite3 | undefined;
+
+/** Loads better-sqlite3 on first use: it is an optional peer dependency, needed only with a spool. @internal */
+export function loadSqlite(): typeof BetterSqlite3 {
+  if (sqlite === undefined) {
+    try {
+      sqlite = require("better-sqlite3") as typeof BetterSqlite3;
+    } catch (error) {
+      throw new AuditConfigError(
+        "delivery emitter: `spool` needs the optional peer dependency better-sqlite3 (npm install better-sqlite3)",
+        { cause: error },
+      );
+    }
+  }
+  return sqlite;
+}
+
+/**
+ * Creates `file` with mode 0600 when it does not exist (SQLite gives its -wal and -shm files the
+ * mode of the database file), with missing folders 0700. An existing file is left as it is, and is
+ * not opened: a descriptor closed in this process would drop the SQLite locks held on it.
+ * @internal
+ */
+export function createPrivateFile(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    fs.closeSync(fs.openSync(file, "wx", 0o600));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+}
+
+/**
+ * Opens (or creates) the spool file at `file` in WAL mode, upgrading a version 1 spool. Throws a
+ * SpoolFileError, or SQLite's SQLITE_NOTADB / SQLITE_CORRUPT error, for a file that is not a usable
+ * spool; other failures (no permission) throw as they are.
+ * @internal
+ */
+export function openSpoolFile(file: string, synchronous: "full" | "normal"): Database {
+  createPrivateFile(file);
+  checkWal(file);
+  const Sqlite = loadSqlite();
+  const db = new Sqlite(file);
+  try {
+    // Check before changing anything, so a file that is not ours is moved aside exactly as found. The
+    // first statement reads the header: a file that is not SQLite fails there (SQLITE_NOTADB).
+    ensureSchema(db);
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * Opens a spool that was moved aside, to read what can be read: read-only, so the file stays as
+ * found, and tolerant of a file shorter than its header says (writable_schema needs unsafe mode).
+ * @internal
+ */
+export function openDamagedSpool(file: string): Database {
+  const db = new (loadSqlite())(file, { readonly: true, fileMustExist: true });
+  try {
+    db.unsafeMode(true);
+    db.pragma("writable_schema = ON");
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Words for why a file is not a usable spool. @internal */
+export function describeProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof SpoolFileError) {
+    return error.kind === "bad-wal" ? message : `the file is not a grpc-audit spool (${message})`;
+  }
+  if (sqliteCode(error) === "SQLITE_NOTADB") return `the file is not a SQLite database (${message})`;
+  return `the file is damaged (${message})`;
+}
+
+/**
+ * Renames the spool file, and its -wal and -shm files, to `<file>.corrupt-<time>`; returns the new name.
+ * A WAL left behind would otherwise be applied to the new spool.
+ * @internal
+ */
+export function moveAside(file: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  let to = `${file}.corrupt-${stamp}`;
+  for (let n = 2; fs.existsSync(to); n++) to = `${file}.corrupt-${stamp}-${n}`;
+  fs.renameSync(file, to);
+  for (const suffix of ["-wal", "-shm"]) {
+    if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, to + suffix);
+  }
+  return to;
+}
+
+/** The magic numbers a SQLite write-ahead log starts with (big- or little-endian checksums). */
+const WAL_MAGIC = [0x377f0682, 0x377f0683];
+
+/**
+ * Throws when `<file>-wal` holds bytes but is not a SQLite write-ahead log. SQLite would ignore such a
+ * file and delete it on close, so whatever it held would vanish without a word.
+ */
+function checkWal(file: string): void {
+  let size: number;
+  try {
+    size = fs.statSync(`${file}-wal`).size;
+  } catch {
+    return; // no -wal file
+  }
+  if (size === 0) return;
+  const header = Buffer.alloc(32);
+  const fd = fs.openSync(`${file}-wal`, "r");
+  try {
+    fs.readSync(fd, header, 0, 32, 0);
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (size < 32 || !WAL_MAGIC.includes(header.readUInt32BE(0))) {
+    throw new SpoolFileError(`its -wal file (${size} bytes) is not a SQLite write-ahead log`, "bad-wal");
+  }
+}
+
+function ensureSchema(db: Database): void {
+  const version = Number(db.pragma("user_version", { simple: true }));
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
+  if (version === 0 && tables.length === 0) {
+    db.transaction(() => {
+      db.exec(CREATE_SPOOL);
+      db.exec(CREATE_TALLY);
+      db.exec("INSERT INTO spool_tally (rows) VALUES (0)");
+      db.pragma(`user_version = ${SPOOL_SCHEMA_VERSION}`);
+    })();
+    return;
+  }
+  if (version !== 1 && version !== SPOOL_SCHEMA_VERSION) {
+    throw new SpoolFileError(
+      `schema version ${version} with tables [${tables.join(", ")}], expected version ${SPOOL_SCHEMA_VERSION}`,
+      "foreign",
+    );
+  }
+  const columns = db.prepare("SELECT name FROM pragma_table_info('spool')").pluck().all();
+  if (columns.join() !== COLUMNS.join()) {
+    throw new SpoolFileError(
+      `table spool has columns [${columns.join(", ")}], expected [${COLUMNS.join(", ")}]`,
+      "foreign",
+    );
+  }
+  if (version === SPOOL_SCHEMA_VERSION && !tables.includes("spool_tally")) {
+    throw new SpoolFileError(`tables [${tables.join(", ")}], expected [spool, spool_tally]`, "foreign");
+  }
+  if (version === 1) {
+    // Version 1 had no tally: count the rows once.
+    db.transaction(() => {
+      db.exec(CREATE_TALLY);
+      db.exec("INSERT INTO spool_tally (rows) SELECT count(*) FROM spool");
+      db.pragma(`user_version = ${SPOOL_SCHEMA_VERSION}`);
+    })();
+  }
+}

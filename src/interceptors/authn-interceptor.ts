@@ -1,0 +1,166 @@
+import {
+  type Metadata,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+  status as Status,
+} from "@grpc/grpc-js";
+import type { Authenticator, AuthnCallInfo, AuthnOutcome } from "../authn/authenticator.js";
+import type { AuthnAttempt, AuthnObserver } from "../authn/observer.js";
+import { currentAuditScope } from "../context/scope.js";
+import { AuditConfigError } from "../errors/index.js";
+import { type AuthnFailureCode, toActor } from "../event/builders.js";
+import { GatedCall } from "./gated-call.js";
+
+/** Options of `createAuthnInterceptor`. */
+export interface AuthnInterceptorOptions {
+  /** Tried in order; the first that finds its kind of credential decides. At least one. */
+  authenticators: readonly Authenticator[];
+  /** Told about every attempt (use `recorder.authnObserver()`). Default: none. */
+  observer?: AuthnObserver;
+  /**
+   * Methods callable without credentials: full paths ("/pkg.Service/Method") or service prefixes
+   * ("/pkg.Service/"). A credential that is presented is still checked, and refused when bad.
+   * Default: none; every method needs a caller.
+   */
+  allowAnonymous?: readonly string[];
+}
+
+/**
+ * Authenticates every call before its handler runs: puts the caller into the audit scope (so events
+ * and `currentActor()` name it), reports each attempt to the observer, and rejects with
+ * UNAUTHENTICATED when a method needs a caller and there is none, or when a presented credential is
+ * refused. Place it after the audit scope interceptor (`createAuditInterceptors` does).
+ */
+export function createAuthnInterceptor(options: AuthnInterceptorOptions): ServerInterceptor {
+  const { authenticators, observer, anonymous } = resolveOptions(options);
+  const notify = (attempt: AuthnAttempt) => {
+    try {
+      observer?.(attempt);
+    } catch {
+      // An observer must not decide the call.
+    }
+  };
+
+  /**
+   * Tries the authenticators from `from` on; the refusal code, or undefined when the call may go on.
+   * Synchronous as long as the authenticators answer synchronously (a cached token does).
+   */
+  function authenticate(
+    metadata: Metadata,
+    info: AuthnCallInfo,
+    from = 0,
+  ): AuthnFailureCode | undefined | Promise<AuthnFailureCode | undefined> {
+    for (let i = from; i < authenticators.length; i++) {
+      const authenticator = authenticators[i] as Authenticator;
+      let outcome: AuthnOutcome | Promise<AuthnOutcome>;
+      try {
+        outcome = authenticator.authenticate(metadata, info);
+      } catch {
+        outcome = ERROR_OUTCOME;
+      }
+      if (isPromiseLike(outcome)) {
+        return Promise.resolve(outcome)
+          .catch(() => ERROR_OUTCOME)
+          .then((settled) => {
+            const decided = conclude(authenticator, settled);
+            return decided === TRY_NEXT ? authenticate(metadata, info, i + 1) : decided;
+          });
+      }
+      const decided = conclude(authenticator, outcome);
+      if (decided !== TRY_NEXT) return decided;
+    }
+    if (anonymous(info.method)) return undefined;
+    notify({
+      method: authenticators.map((a) => a.method).join(","),
+      success: false,
+      failureReason: "missing",
+    });
+    return "missing";
+  }
+
+  /** Reports one authenticator's outcome; TRY_NEXT when it found no credential of its kind. */
+  function conclude(
+    authenticator: Authenticator,
+    outcome: AuthnOutcome,
+  ): AuthnFailureCode | undefined | typeof TRY_NEXT {
+    if (outcome.kind === "absent") return TRY_NEXT;
+    if (outcome.kind === "refused") {
+      notify({ method: authenticator.method, success: false, failureReason: outcome.reason });
+      return outcome.reason;
+    }
+    notify({ method: authenticator.method, success: true, actor: outcome.actor });
+    const scope = currentAuditScope();
+    if (scope !== undefined) scope.actor = toActor(outcome.actor);
+    return undefined;
+  }
+
+  return (methodDescriptor, call) => new AuthnCall(call, methodDescriptor.path, authenticate);
+}
+
+/** One call seen by the authn interceptor: its metadata waits for the authenticators' verdict. */
+class AuthnCall extends GatedCall {
+  constructor(
+    inner: ServerInterceptingCallInterface,
+    private readonly method: string,
+    private readonly authenticate: (
+      metadata: Metadata,
+      info: AuthnCallInfo,
+    ) => AuthnFailureCode | undefined | Promise<AuthnFailureCode | undefined>,
+  ) {
+    super(inner);
+  }
+
+  protected override receiveMetadata(metadata: Metadata): void {
+    const refusal = this.authenticate(metadata, { method: this.method, peer: this.inner.getPeer() });
+    if (refusal instanceof Promise) {
+      this.hold();
+      refusal.then((settled) => this.finish(settled, metadata));
+    } else {
+      this.finish(refusal, metadata);
+    }
+  }
+
+  private finish(refusal: AuthnFailureCode | undefined, metadata: Metadata): void {
+    if (refusal !== undefined) {
+      this.refuse({ code: Status.UNAUTHENTICATED, details: `unauthenticated: ${refusal}` });
+    } else {
+      this.passMetadata(metadata);
+    }
+  }
+}
+
+const ERROR_OUTCOME: AuthnOutcome = { kind: "refused", reason: "error" };
+const TRY_NEXT = Symbol("try the next authenticator");
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === "function";
+}
+
+function resolveOptions(options: AuthnInterceptorOptions) {
+  const fail = (problem: string): never => {
+    throw new AuditConfigError(`authn interceptor: ${problem}`);
+  };
+  if (typeof options !== "object" || options === null) fail("options must be an object");
+  const { authenticators, observer, allowAnonymous = [] } = options;
+  if (!Array.isArray(authenticators) || authenticators.length === 0)
+    fail("`authenticators` must list at least one");
+  for (const [i, a] of authenticators.entries()) {
+    if (typeof a?.authenticate !== "function" || typeof a.method !== "string" || a.method === "") {
+      fail(`authenticators[${i}] must have a method name and an authenticate function`);
+    }
+  }
+  if (observer !== undefined && typeof observer !== "function") fail("`observer` must be a function");
+  if (
+    !Array.isArray(allowAnonymous) ||
+    allowAnonymous.some((p) => typeof p !== "string" || !p.startsWith("/"))
+  ) {
+    fail('`allowAnonymous` must list method paths or service prefixes starting with "/"');
+  }
+  const exact = new Set(allowAnonymous.filter((p) => !p.endsWith("/")));
+  const prefixes = allowAnonymous.filter((p) => p.endsWith("/"));
+  return {
+    authenticators,
+    observer,
+    anonymous: (method: string) => exact.has(method) || prefixes.some((prefix) => method.startsWith(prefix)),
+  };
+}

@@ -1,0 +1,21 @@
+import type { AuditRule, RuleTable } from "./audit-rule.js";
+import { METHOD_KINDS, mergeTables } from "./merge-tables.js";
+
+const MUTATIONS = new Set(["create", "update", "delete"]);
+
+/**
+ * Merges generated rule tables into one lookup map keyed by full method path. Checks every rule's
+ * shape (hand-written tables are allowed) and throws an AuditConfigError naming the method for a bad
+ * rule or for two different rules under one path.
+ */
+export function mergeRuleTables(tables: RuleTable | readonly RuleTable[]): ReadonlyMap<string, AuditRule> {
+  return mergeTables("rules", tables, (_path, rule, fail) => {
+    if (!METHOD_KINDS.has(rule.kind)) fail(`kind must be one of ${[...METHOD_KINDS].join(", ")}`);
+    if (!MUTATIONS.has(rule.mutation)) fail(`mutation must be one of ${[...MUTATIONS].join(", ")}`);
+    if (typeof rule.targetType !== "string" || rule.targetType === "")
+      fail("targetType must be a non-empty string");
+    if (typeof rule.targetIdField !== "string") fail("targetIdField must be a string");
+    if (typeof rule.recordOnError !== "boolean") fail("recordOnError must be a boolean");
+    if (typeof rule.targetId !== "function") fail("targetId must be a function");
+  });
+}

@@ -1,0 +1,11 @@
+/**
+ * grpc-js server helpers that are not interceptors: `asyncService` adapts async handlers so that a
+ * rejected promise becomes a status instead of a call hanging to its deadline. Nothing here records.
+ */
+export {
+  type AsyncHandler,
+  asyncService,
+  INTERNAL_ERROR_MESSAGE,
+  type StatusError,
+  toStatusError,
+} from "./async-service.js";

@@ -1,0 +1,144 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createDeliveryEmitter, type DeliveryEmitter } from "../../src/delivery/index.js";
+import { AuditConfigError } from "../../src/errors/index.js";
+import { createFakeSink, until } from "../helpers/fake-sink.js";
+import { type Compiled, compile } from "./compile.js";
+import { numberedEvents, tempDir } from "./helpers.js";
+
+const CHILD = "test/delivery/fixtures/spool-owner-child.ts";
+
+let compiled: Compiled;
+let dir: ReturnType<typeof tempDir>;
+let spoolPath: string;
+const emitters: DeliveryEmitter[] = [];
+const children: ChildProcess[] = [];
+
+beforeAll(() => {
+  compiled = compile([CHILD]);
+});
+
+afterAll(() => compiled?.remove());
+
+beforeEach(() => {
+  dir = tempDir("owner");
+  spoolPath = path.join(dir.dir, "spool.db");
+});
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  await Promise.all(emitters.splice(0).map((emitter) => emitter.close({ timeoutMs: 50 })));
+  dir.remove();
+});
+
+function open(): DeliveryEmitter {
+  const emitter = createDeliveryEmitter({ sink: createFakeSink(), spool: { path: spoolPath } });
+  emitters.push(emitter);
+  return emitter;
+}
+
+/** Starts the child in `mode`; resolves with its first line of output. */
+async function runChild(mode: "hold" | "try"): Promise<{ child: ChildProcess; line: string }> {
+  const child = spawn(process.execPath, [compiled.file(CHILD), spoolPath, mode], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  children.push(child);
+  let output = "";
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    output += chunk;
+  });
+  await until(() => output.includes("\n"), { timeoutMs: 20_000, message: () => `child said ${output}` });
+  return { child, line: output.split("\n")[0] ?? "" };
+}
+
+function inUseMessage(holder: string): string {
+  return (
+    `delivery emitter: spool.path ${spoolPath} is in use by ${holder}. A spool has one owner: give each ` +
+    "process (each cluster worker) and each emitter its own spool path"
+  );
+}
+
+describe("one owner per spool", () => {
+  it("refuses a second process on a spool path in use, naming the path and the holder's pid", async () => {
+    const holder = await runChild("hold");
+    const pid = Number(holder.line.split(" ")[1]);
+    expect(holder.line).toBe(`ready ${holder.child.pid}`);
+
+    const second = await runChild("try");
+
+    expect(second.line).toBe(`refused AuditConfigError: ${inUseMessage(`process ${pid}`)}`);
+  });
+
+  it("gives the spool to the next process once its owner was killed with SIGKILL", async () => {
+    const holder = await runChild("hold");
+    const exited = once(holder.child, "exit");
+    holder.child.kill("SIGKILL");
+    await exited;
+
+    const next = await runChild("try");
+
+    expect(next.line).toBe("opened");
+  });
+
+  it("refuses a second emitter in the same process, naming this process", () => {
+    open();
+
+    expect(() => open()).toThrow(AuditConfigError);
+    expect(() => open()).toThrow(
+      inUseMessage(`this process (pid ${process.pid}): another delivery emitter has it open`),
+    );
+  });
+
+  it("keeps the first emitter's lock when a second one is refused, and frees it on close", async () => {
+    const first = open();
+    expect(() => open()).toThrow(AuditConfigError);
+    // Had the refusal dropped the first emitter's OS lock, another process would now get the spool.
+    const other = await runChild("try");
+    expect(other.line).toBe(`refused AuditConfigError: ${inUseMessage(`process ${process.pid}`)}`);
+
+    await first.close();
+    const next = open();
+    for (const event of numberedEvents(2)) next.emit(event);
+    expect((await next.flush()).ok).toBe(true);
+  });
+});
+
+describe("the lock file", () => {
+  it("is started over when it is not a SQLite file (nobody can hold such a file)", async () => {
+    fs.writeFileSync(`${spoolPath}.lock`, "garbage, not a lock ".repeat(20));
+    const emitter = open();
+
+    for (const event of numberedEvents(2)) emitter.emit(event);
+    expect((await emitter.flush()).ok).toBe(true);
+    expect(() => open()).toThrow(AuditConfigError);
+  });
+});
+
+describe("spool file modes", () => {
+  it("creates the spool, its -wal and -shm and the lock file with mode 0600, and new folders 0700", async () => {
+    spoolPath = path.join(dir.dir, "new", "spool.db");
+    const sink = createFakeSink();
+    sink.mode = "hold";
+    const emitter = createDeliveryEmitter({
+      sink,
+      spool: { path: spoolPath, writeAhead: true, commitIntervalMs: 5 },
+    });
+    emitters.push(emitter);
+    for (const event of numberedEvents(3)) emitter.emit(event);
+    await until(() => emitter.stats().spooled === 3);
+
+    const mode = (file: string) => (fs.statSync(file).mode & 0o777).toString(8);
+    expect(
+      ["", "-wal", "-shm", ".lock"].map((suffix) => [suffix, mode(`${spoolPath}${suffix}`)]),
+    ).toStrictEqual([
+      ["", "600"],
+      ["-wal", "600"],
+      ["-shm", "600"],
+      [".lock", "600"],
+    ]);
+    expect(mode(path.dirname(spoolPath))).toBe("700");
+  });
+});

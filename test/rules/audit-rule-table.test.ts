@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { AuditConfigError } from "../../src/errors/index.js";
+import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
+import { mergeRuleTables } from "../../src/rules/audit-rule-table.js";
+
+const rule = (method: string, overrides: Partial<Record<keyof AuditRule, unknown>> = {}): AuditRule =>
+  ({
+    method,
+    kind: "unary",
+    mutation: "create",
+    targetType: "project",
+    targetIdField: "",
+    recordOnError: false,
+    targetId: () => "",
+    ...overrides,
+  }) as AuditRule;
+
+describe("mergeRuleTables", () => {
+  it("merges tables from several files and packages by method path", () => {
+    const a = { "/a.v1.S/M": rule("/a.v1.S/M") };
+    const b = { "/b.v1.S/M": rule("/b.v1.S/M"), "/b.v1.S/N": rule("/b.v1.S/N") };
+    const merged = mergeRuleTables([a, b]);
+    expect([...merged.keys()]).toStrictEqual(["/a.v1.S/M", "/b.v1.S/M", "/b.v1.S/N"]);
+    expect(merged.get("/b.v1.S/N")).toBe(b["/b.v1.S/N"]);
+    expect(mergeRuleTables(a).size).toBe(1);
+  });
+
+  it("accepts the same table twice but refuses two different rules for one method", () => {
+    const a = { "/a.v1.S/M": rule("/a.v1.S/M") };
+    expect(mergeRuleTables([a, a]).size).toBe(1);
+    expect(() => mergeRuleTables([a, { "/a.v1.S/M": rule("/a.v1.S/M") }])).toThrow(
+      "rules: two different entries for /a.v1.S/M",
+    );
+  });
+
+  it.each([
+    [
+      "a key that is not a method path",
+      { "a.v1.S/M": rule("a.v1.S/M") },
+      'rules: a.v1.S/M: key must be a full method path such as "/pkg.Service/Method"',
+    ],
+    [
+      "a method that differs from its key",
+      { "/a.v1.S/M": rule("/a.v1.S/N") },
+      'rules: /a.v1.S/M: method "/a.v1.S/N" differs from its key',
+    ],
+    [
+      "an unknown kind",
+      { "/a.v1.S/M": rule("/a.v1.S/M", { kind: "stream" }) },
+      "rules: /a.v1.S/M: kind must be one of unary, server_streaming, client_streaming, bidi_streaming",
+    ],
+    [
+      "an unknown mutation",
+      { "/a.v1.S/M": rule("/a.v1.S/M", { mutation: "upsert" }) },
+      "rules: /a.v1.S/M: mutation must be one of create, update, delete",
+    ],
+    [
+      "an empty target type",
+      { "/a.v1.S/M": rule("/a.v1.S/M", { targetType: "" }) },
+      "rules: /a.v1.S/M: targetType must be a non-empty string",
+    ],
+    [
+      "a missing extractor",
+      { "/a.v1.S/M": rule("/a.v1.S/M", { targetId: "req.id" }) },
+      "rules: /a.v1.S/M: targetId must be a function",
+    ],
+    ["a non-object rule", { "/a.v1.S/M": null }, "rules: /a.v1.S/M: entry must be an object"],
+  ])("refuses %s with an AuditConfigError naming the method", (_name, table, message) => {
+    expect(() => mergeRuleTables(table as unknown as RuleTable)).toThrow(AuditConfigError);
+    expect(() => mergeRuleTables(table as unknown as RuleTable)).toThrow(message);
+  });
+
+  it("refuses a table that is not an object", () => {
+    expect(() => mergeRuleTables([null as unknown as RuleTable])).toThrow("rules[0] must be a table");
+  });
+});
