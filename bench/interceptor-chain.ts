@@ -3,9 +3,11 @@
 // only the interceptors' work is measured. Ratios against the empty chain, in the same run.
 import {
   Metadata,
+  ResponderBuilder,
   ServerInterceptingCall,
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
+  ServerListenerBuilder,
   type ServerMethodDefinition,
 } from "@grpc/grpc-js";
 import pino from "pino";
@@ -25,6 +27,8 @@ import {
   type Emitter,
 } from "../src/index.js";
 import { createAuditInterceptors } from "../src/interceptors/audit-interceptors.js";
+import { ForwardingCall } from "../src/interceptors/forwarding-call.js";
+import { GatedCall } from "../src/interceptors/gated-call.js";
 import { AUDIENCE, ISSUER, newSigningKey, signToken } from "../test/helpers/jwt.js";
 import { median, writeResults } from "./results.js";
 import { alsAroundInboundEvents, rawLogLinesAtStatus } from "./server-overhead/floors.js";
@@ -142,6 +146,36 @@ const security = {
   authz: { authorizer: allowAll, rules: authzRules },
 };
 
+/**
+ * The two ways to write an interceptor that sees every event of a call, forwarding each unchanged:
+ * grpc-js's documented builder form (a listener and a responder of closures per call), and our call
+ * objects (one object per call, methods on its prototype). Four of each, as the full chain has four
+ * interceptors. Run alone (BENCH_CHAINS) and run after the full chain they differ: once several
+ * ForwardingCall subclasses have run, the shared base methods are polymorphic (docs/performance.md).
+ */
+const builderForm: ServerInterceptor = (_method, call) =>
+  new ServerInterceptingCall(
+    call,
+    new ResponderBuilder()
+      .withStart((next) =>
+        next(
+          new ServerListenerBuilder()
+            .withOnReceiveMetadata((metadata, next) => next(metadata))
+            .withOnReceiveMessage((message, next) => next(message))
+            .withOnReceiveHalfClose((next) => next())
+            .withOnCancel(() => {})
+            .build(),
+        ),
+      )
+      .withSendMessage((message, next) => next(message))
+      .withSendStatus((status, next) => next(status))
+      .build(),
+  );
+class PassingCall extends ForwardingCall {}
+class PassingGate extends GatedCall {}
+const forwardingCall: ServerInterceptor = (_method, call) => new PassingCall(call);
+const gatedCall: ServerInterceptor = (_method, call) => new PassingGate(call);
+
 const chains: Record<string, ServerInterceptor[]> = {
   baseline: [],
   "pass-through": [(_method, call) => new ServerInterceptingCall(call)],
@@ -155,6 +189,9 @@ const chains: Record<string, ServerInterceptor[]> = {
   // The floor of the line above, as in the server benchmark: an AsyncLocalStorage run around each
   // inbound event and three raw pino lines of a prebuilt event; no grpc-audit code per call.
   "floor(als+3log)": [alsAroundInboundEvents(), rawLogLinesAtStatus(3, discardingLogger())],
+  "4×builder-form": [builderForm, builderForm, builderForm, builderForm],
+  "4×ForwardingCall": [forwardingCall, forwardingCall, forwardingCall, forwardingCall],
+  "2×ForwardingCall+2×GatedCall": [forwardingCall, gatedCall, gatedCall, forwardingCall],
 };
 
 // BENCH_CHAINS=baseline,full... measures only those (for profiling one chain).
