@@ -43,7 +43,7 @@ export async function startNotesServer(logger: Logger, jwtSecret: Uint8Array): P
   server.addService(
     NoteServiceService,
     asyncService(NoteServiceService, {
-      async createNote(call) {
+      async createNote() {
         const id = `n-${++lastId}`;
         owners.set(`note:${id}`, `user:${currentActor()?.id}`);
         return { id };
