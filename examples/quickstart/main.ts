@@ -17,7 +17,7 @@ export async function runQuickstart(logger: Logger = pino()): Promise<string[]> 
   }
 }
 
-// `node main.js` once compiled (see examples/README.md): print how each call ended.
+// Run directly (`npx tsx main.ts` in your project): print how each call ended.
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   for (const line of await runQuickstart()) console.log(line);
 }
