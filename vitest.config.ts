@@ -1,6 +1,18 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  resolve: {
+    // The examples import the package by name, as a user's project does; here that name is the
+    // source (tsconfig.json's `paths` says the same to tsc).
+    alias: [
+      { find: /^grpc-audit$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
+      {
+        find: /^grpc-audit\/(.+)$/,
+        replacement: fileURLToPath(new URL("./src/$1/index.ts", import.meta.url)),
+      },
+    ],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     // Tests start real servers and write real files; a hung one must fail, not stall CI.
