@@ -48,7 +48,8 @@ export const BATCH_MAX_WAIT_MS = 250;
  * batch allocates each byte once.
  *
  * Lines still gathered when the process exits are written out synchronously, as pino does for its own
- * asynchronous destinations.
+ * asynchronous destinations: on a destination that never drains (a full pipe) that blocks the exit
+ * for ever, as pino's does. `stop()` removes the hook (the emitter's `close()` does).
  */
 export class LineBatcher {
   private lines: string[] = [];

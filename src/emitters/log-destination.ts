@@ -102,7 +102,8 @@ function ownDestination(
   }) as unknown as SonicBoomLike;
   const abandon = () => {
     abandoned = true;
-    // pino's own exit hook would write the rest out synchronously, and block for ever.
+    // pino's own exit hook would write the rest out synchronously, and block for ever. pino registers
+    // it with the same on-exit-leak-free (pino 10 asks for ^2.1.0, a single copy once installed).
     onExit.unregister(ownedStream);
     ownedStream.end();
   };
