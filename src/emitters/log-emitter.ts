@@ -127,7 +127,7 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
     if (error === lastError) return; // pino's SonicBoom wrapper re-emits every error once
     lastError = error;
     // A non-blocking pipe given up on after close() timed out: its lines were reported as pending.
-    if (abandoned && (error as { code?: unknown }).code === "EAGAIN") return;
+    if (abandoned && (error as { code?: unknown } | null)?.code === "EAGAIN") return;
     if (ownedStream.fd < 0) openError = error;
     counters.failed++;
     report(onError, new AuditEmitError(counters.name, "destination write failed", { cause: toError(error) }));
