@@ -29,7 +29,14 @@ export interface FlushResult {
   /**
    * Events the emitter accepted and its sink has not taken yet when the report was made (in memory,
    * or in a spool file that the next emitter on it replays). Set by emitters that hold events, such
-   * as the delivery emitter; absent means the emitter holds none.
+   * as the delivery emitter; absent means the emitter holds none, except on a log emitter's "timeout"
+   * from a destination whose backlog cannot be read (a pino transport, a stream of yours).
+   *
+   * A log emitter counts lines not yet written, a line written in part included. Exact for a file or
+   * descriptor it opens, except that a write the OS took in part and has not returned from (a
+   * blocking pipe that is full) counts whole: then an upper bound, by up to the lines of that one
+   * write. For a `logger` on a pino.destination (or a multistream of them) it counts every line
+   * waiting there, the logger's other lines too: an upper bound.
    */
   pending?: number;
 }
@@ -49,8 +56,9 @@ export interface FlushReport {
  * A sink for audit events.
  *
  * `emit` is a synchronous hand-off: it never awaits I/O and never throws; its outcome is counted in
- * `stats()`. `flush()` and `close()` resolve only once every accepted event has been written, and report
- * failures instead of rejecting. After `close()`, `emit` drops and counts the event as "closed".
+ * `stats()`. `flush()` and `close()` resolve once every accepted event has been written, or at their
+ * timeout with `ok: false` and what is still pending; they report failures instead of rejecting. After
+ * `close()`, `emit` drops and counts the event as "closed".
  */
 export interface Emitter {
   /** Names the emitter in stats and errors. */

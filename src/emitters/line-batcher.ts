@@ -7,10 +7,21 @@ export interface SonicBoomLike extends NodeJS.EventEmitter {
   readonly _len: number;
   /** True while an asynchronous write (or the open) is in progress. */
   readonly _writing: boolean;
+  /** The text of the write in progress (or of a failed one, retried next): a string or a Buffer. */
+  readonly _writingBuf: unknown;
+  /** The texts waiting for a write: strings, or arrays of Buffers in "buffer" mode. */
+  readonly _bufs: readonly unknown[];
+  /** Bytes SonicBoom gathers before it writes. */
+  readonly minLength: number;
   write(data: string): boolean;
+  /** Starts a write of what is held below `minLength` (with `minLength` 0: nothing). */
+  flush(): void;
   flushSync(): void;
   end(): void;
 }
+
+/** The parts of SonicBoom a LineBatcher uses. */
+export type BatchTarget = Pick<SonicBoomLike, "_writing" | "write" | "flushSync">;
 
 /** Characters gathered before they go to the file: one write per ~8 KiB at least. */
 export const BATCH_CHARS = 8192;
@@ -37,7 +48,8 @@ export const BATCH_MAX_WAIT_MS = 250;
  * batch allocates each byte once.
  *
  * Lines still gathered when the process exits are written out synchronously, as pino does for its own
- * asynchronous destinations.
+ * asynchronous destinations: on a destination that never drains (a full pipe) that blocks the exit
+ * for ever, as pino's does. `stop()` removes the hook (the emitter's `close()` does).
  */
 export class LineBatcher {
   private lines: string[] = [];
@@ -46,7 +58,7 @@ export class LineBatcher {
 
   /** `onError` gets what writing a batch threw (SonicBoom throws once it is destroyed). */
   constructor(
-    private readonly sonic: SonicBoomLike,
+    private readonly sonic: BatchTarget,
     private readonly onError: (error: unknown) => void,
   ) {
     this.timer = setInterval(() => this.releaseIfIdle(), BATCH_MAX_WAIT_MS).unref();
@@ -57,6 +69,11 @@ export class LineBatcher {
   /** Characters gathered and not yet handed to SonicBoom. */
   get waitingChars(): number {
     return this.chars;
+  }
+
+  /** Lines gathered and not yet handed to SonicBoom. */
+  get waitingLines(): number {
+    return this.lines.length;
   }
 
   /** Called by pino with one line (newline included). */

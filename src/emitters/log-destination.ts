@@ -1,7 +1,8 @@
-import { once } from "node:events";
+import onExit from "on-exit-leak-free";
 import pino, { type DestinationStream, type Level, type Logger } from "pino";
 import { AuditConfigError } from "../errors/index.js";
 import { LineBatcher, type SonicBoomLike } from "./line-batcher.js";
+import { type DrainOutcome, drainSonicBoom, msUntil, unwrittenLines } from "./sonic-drain.js";
 
 /**
  * The pino logger a log emitter writes to, and what it needs to flush, close and bound it.
@@ -19,6 +20,18 @@ export interface LogDestination {
    * (a pino transport or multistream): those are not bounded by the emitter.
    */
   waitingBytes: () => number;
+  /**
+   * Lines accepted and not yet written: exact for a destination the emitter owns (but see
+   * `unwrittenLines` on a write in progress); for a `logger` on a SonicBoom, every line waiting there,
+   * the logger's other lines too; undefined for a stream whose backlog cannot be read.
+   */
+  pendingLines: () => number | undefined;
+  /**
+   * For a destination the emitter owns, after close() timed out: stops what would keep the process
+   * from exiting (retries of a non-blocking pipe, the synchronous write-out at exit) and closes the
+   * destination once it has written what it holds, if it ever does.
+   */
+  abandon?: () => void;
 }
 
 /** Where a log emitter writes: the parts of its options `resolveLogger` reads (documented there). */
@@ -53,71 +66,134 @@ export function resolveLogger(
       throw new AuditConfigError("log emitter: `logger` must be a pino logger");
     }
     const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
-    return { logger, stream, waitingBytes: waitingBytesOf(stream) };
+    return { logger, stream, waitingBytes: waitingBytesOf(stream), pendingLines: pendingLinesOf(stream) };
   }
   if (typeof destination === "string" || typeof destination === "number") {
     if (destination === "") throw new AuditConfigError("log emitter: `destination` must not be empty");
-    const sync = options.sync ?? false;
-    const ownedStream = pino.destination({
-      dest: destination,
-      sync,
-      mkdir: true,
-      mode: LOG_FILE_MODE,
-    }) as unknown as SonicBoomLike;
-    const waitingBytes = () => ownedStream._len;
-    if (sync) return { logger: pino({ level }, ownedStream), stream: ownedStream, ownedStream, waitingBytes };
-    // Asynchronous mode gathers ~8 KiB before a write (at least every 250 ms, and on flush()/close()):
-    // one write per line cost ~100 µs of thread-pool CPU per event on a busy server (bench/).
-    const batcher = new LineBatcher(ownedStream, onBatchError);
-    return {
-      logger: pino({ level }, batcher),
-      stream: ownedStream,
-      ownedStream,
-      batcher,
-      // Lines gather in the batcher (counted in characters) while SonicBoom writes; SonicBoom counts
-      // what it holds in bytes. A destination that does not keep up piles up in both.
-      waitingBytes: () => batcher.waitingChars + ownedStream._len,
-    };
+    return ownDestination(destination, options.sync ?? false, level, onBatchError);
   }
   if (typeof destination === "object" && destination !== null && typeof destination.write === "function") {
     return {
       logger: pino({ level }, destination),
       stream: destination,
       waitingBytes: waitingBytesOf(destination),
+      pendingLines: pendingLinesOf(destination),
     };
   }
   throw new AuditConfigError("log emitter: needs a pino `logger` or a `destination` (path, fd or stream)");
 }
 
+/** A file or descriptor the emitter opens, writes and closes itself. */
+function ownDestination(
+  destination: string | number,
+  sync: boolean,
+  level: Level,
+  onBatchError: (error: unknown) => void,
+): LogDestination {
+  let abandoned = false;
+  const ownedStream = pino.destination({
+    dest: destination,
+    sync,
+    mkdir: true,
+    mode: LOG_FILE_MODE,
+    // A non-blocking pipe that is full answers EAGAIN: SonicBoom retries every 100 ms, for ever
+    // unless the emitter has given up on it.
+    retryEAGAIN: () => !abandoned,
+  }) as unknown as SonicBoomLike;
+  const abandon = () => {
+    abandoned = true;
+    // pino's own exit hook would write the rest out synchronously, and block for ever. pino registers
+    // it with the same on-exit-leak-free (pino 10 asks for ^2.1.0, a single copy once installed).
+    onExit.unregister(ownedStream);
+    ownedStream.end();
+  };
+  const pendingLines = () => unwrittenLines(ownedStream);
+  if (sync) {
+    const logger = pino({ level }, ownedStream);
+    return {
+      logger,
+      stream: ownedStream,
+      ownedStream,
+      waitingBytes: () => ownedStream._len,
+      pendingLines,
+      abandon,
+    };
+  }
+  // Asynchronous mode gathers ~8 KiB before a write (at least every 250 ms, and on flush()/close()):
+  // one write per line cost ~100 µs of thread-pool CPU per event on a busy server (bench/).
+  const batcher = new LineBatcher(ownedStream, onBatchError);
+  return {
+    logger: pino({ level }, batcher),
+    stream: ownedStream,
+    ownedStream,
+    batcher,
+    // Lines gather in the batcher (counted in characters) while SonicBoom writes; SonicBoom counts
+    // what it holds in bytes. A destination that does not keep up piles up in both.
+    waitingBytes: () => batcher.waitingChars + ownedStream._len,
+    pendingLines: () => batcher.waitingLines + pendingLines(),
+    abandon,
+  };
+}
+
+/**
+ * Counts the lines waiting in a SonicBoom, or in the SonicBooms of a multistream (a line going to
+ * two of them counts twice); other streams' backlogs cannot be counted in lines.
+ */
+function pendingLinesOf(stream: unknown): () => number | undefined {
+  const sonics = sonicBoomsOf(stream);
+  if (sonics.length === 0) return () => undefined;
+  return () => sonics.reduce((sum, sonic) => sum + unwrittenLines(sonic), 0);
+}
+
 /** Reads the backlog of a SonicBoom (pino.destination) or a Node Writable; other streams report 0. */
 function waitingBytesOf(stream: unknown): () => number {
-  if (typeof stream !== "object" || stream === null) return () => 0;
-  if (isSonicBoom(stream) && typeof stream._len === "number") return () => stream._len;
-  const writable = stream as { writableLength?: unknown };
-  if (typeof writable.writableLength === "number") return () => writable.writableLength as number;
+  if (isSonicBoom(stream)) return () => stream._len;
+  const writable = stream as { writableLength?: unknown } | null;
+  if (typeof writable?.writableLength === "number") return () => writable.writableLength as number;
   return () => 0;
 }
 
 function isSonicBoom(stream: unknown): stream is SonicBoomLike {
+  if (typeof stream !== "object" || stream === null) return false;
+  const sonic = stream as SonicBoomLike;
   return (
-    typeof stream === "object" && stream !== null && typeof (stream as SonicBoomLike).flushSync === "function"
+    typeof sonic.flushSync === "function" && typeof sonic._len === "number" && Array.isArray(sonic._bufs)
   );
 }
 
+/** The stream itself if it is a SonicBoom, else the SonicBooms a pino multistream writes to. */
+function sonicBoomsOf(stream: unknown): SonicBoomLike[] {
+  if (isSonicBoom(stream)) return [stream];
+  const streams = (stream as { streams?: unknown } | null)?.streams;
+  if (!Array.isArray(streams)) return [];
+  return streams.map((entry: { stream?: unknown }) => entry?.stream).filter(isSonicBoom);
+}
+
 /**
- * Writes out what pino's stream holds: synchronously for SonicBoom (its `flush(cb)` can call back
- * before the data is written), through `logger.flush` for any other stream.
+ * Writes out what pino's stream holds, giving up at `deadline` (a Date.now() value) with "timeout".
+ * A SonicBoom, or each of a multistream's, is waited for while its own asynchronous writes go on: its
+ * `flush(cb)` can call back before the data is written, and its `flushSync` blocks the event loop
+ * for ever on a pipe nobody reads. Any other stream is flushed through `logger.flush`. Rejects with
+ * the stream's error.
  * @internal
  */
-export async function flushStream(logger: Logger, stream: unknown): Promise<void> {
-  if (isSonicBoom(stream)) {
-    if (stream.fd < 0) await once(stream, "ready"); // rejects if the file cannot be opened
-    // An asynchronous write may be in flight; flushSync would write the later lines before it. A line
-    // written as it ends may start the next one.
-    while (stream._writing) await once(stream, "drain");
-    stream.flushSync();
-    return;
+export async function flushStream(logger: Logger, stream: unknown, deadline: number): Promise<DrainOutcome> {
+  const sonics = sonicBoomsOf(stream);
+  if (sonics.length > 0) {
+    const outcomes = await Promise.all(sonics.map((sonic) => drainSonicBoom(sonic, deadline)));
+    return outcomes.includes("timeout") ? "timeout" : "ok";
   }
-  // Another kind of stream (a transport, a multistream, the user's Writable): ask pino to flush it.
-  await new Promise<void>((resolve, reject) => logger.flush((error) => (error ? reject(error) : resolve())));
+  // Another kind of stream (a transport, the user's Writable): ask pino to flush it.
+  let timer: NodeJS.Timeout | undefined;
+  const flushed = new Promise<DrainOutcome>((resolve, reject) =>
+    logger.flush((error) => (error ? reject(error) : resolve("ok"))),
+  );
+  const timedOut = new Promise<DrainOutcome>((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), msUntil(deadline));
+  });
+  try {
+    return await Promise.race([flushed, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

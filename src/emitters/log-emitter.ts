@@ -4,8 +4,16 @@ import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
 import { eventKind } from "../event/kinds.js";
 import { eventToJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import { type Emitter, EmitterCounters, flushReport, report } from "./emitter.js";
+import {
+  type Emitter,
+  EmitterCounters,
+  type FlushReport,
+  type FlushResult,
+  flushReport,
+  report,
+} from "./emitter.js";
 import { flushStream, resolveLogger } from "./log-destination.js";
+import { msUntil } from "./sonic-drain.js";
 
 /** Options of `createLogEmitter`. Give exactly one of `logger` or `destination`. */
 export interface LogEmitterOptions {
@@ -18,8 +26,8 @@ export interface LogEmitterOptions {
   destination?: string | number | DestinationStream;
   /**
    * For a path or descriptor destination: write synchronously. Default false: writes are buffered and
-   * written asynchronously in 8 KiB chunks (at least every 250 ms), and `flush()`/`close()` write out the
-   * buffer synchronously before resolving.
+   * written asynchronously in 8 KiB chunks (at least every 250 ms), and `flush()`/`close()` wait until
+   * the buffer is written (for up to `flushTimeoutMs`).
    * A failed asynchronous write may lose every line buffered with it and counts as one failure; choose
    * true for exact per-event failure counts.
    */
@@ -33,6 +41,12 @@ export interface LogEmitterOptions {
    * multistreams) buffer as they do themselves.
    */
   maxBufferedBytes?: number;
+  /**
+   * How long `flush()` and `close()` wait for the destination to write what it holds. Past it they
+   * report ok: false, status "timeout" and `pending`, the events not yet written (see FlushResult),
+   * and `close()` gives up on a destination it owns. Default: 30000 (as the delivery emitter's).
+   */
+  flushTimeoutMs?: number;
   /** Level events are logged at. Default: "info". */
   level?: Level;
   /** Key of the event object in each line. Default: "audit". */
@@ -46,15 +60,22 @@ export interface LogEmitterOptions {
 const LEVELS: readonly Level[] = ["fatal", "error", "warn", "info", "debug", "trace"];
 
 /** Defaults of `LogEmitterOptions`. */
-export const LOG_EMITTER_DEFAULTS = Object.freeze({ maxBufferedBytes: 16 * 1024 * 1024 });
+export const LOG_EMITTER_DEFAULTS = Object.freeze({
+  maxBufferedBytes: 16 * 1024 * 1024,
+  flushTimeoutMs: 30_000,
+});
 
 /**
  * An emitter writing one pino JSON line per event: the event in proto3 JSON under `key` (default
- * "audit") and its kind ("authz.decision", ...) as the message. `close()` loses nothing that was
- * accepted: it writes out pino's buffer synchronously (pino's own `flush(cb)` can call back before the
- * data is written) and, for a destination the emitter opened, closes the file. A file it creates gets
- * mode 0600. What waits to be written is bounded by `maxBufferedBytes`: beyond it events are dropped
- * and counted, never buffered without limit.
+ * "audit") and its kind ("authz.decision", ...) as the message. `flush()` and `close()` resolve once
+ * every accepted event is written (pino's own `flush(cb)` can call back before the data is), then
+ * `close()` closes a destination the emitter opened. A destination that does not take them within
+ * `flushTimeoutMs` (a pipe nobody reads) makes them report ok: false, "timeout" and the events still
+ * pending, never block the event loop; `close()` then gives up on a destination it owns: what it holds
+ * is written if the destination takes it later, and the emitter's exit hooks are removed, so that
+ * `process.exit()` does not try to write it out synchronously. A file it creates gets mode 0600. What
+ * waits to be written is bounded by `maxBufferedBytes`: beyond it events are dropped and counted,
+ * never buffered without limit.
  *
  * ```ts
  * const emitter = createLogEmitter({ logger: pino() });
@@ -78,13 +99,19 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       `log emitter: maxBufferedBytes must be a positive whole number of bytes or Infinity, got ${String(maxBufferedBytes)}`,
     );
   }
-  const { logger, ownedStream, stream, batcher, waitingBytes } = resolveLogger(options, level, (error) =>
-    fail("write failed", error),
-  );
+  const flushTimeoutMs = options?.flushTimeoutMs ?? LOG_EMITTER_DEFAULTS.flushTimeoutMs;
+  if (typeof flushTimeoutMs !== "number" || !Number.isFinite(flushTimeoutMs) || flushTimeoutMs < 0) {
+    throw new AuditConfigError(
+      `log emitter: flushTimeoutMs must be a number of ms ≥ 0, got ${String(flushTimeoutMs)}`,
+    );
+  }
+  const destination = resolveLogger(options, level, (error) => fail("write failed", error));
+  const { logger, ownedStream, stream, batcher, waitingBytes } = destination;
   const key = options.key ?? "audit";
   const counters = new EmitterCounters(options.name ?? "log");
   const onError = options.onError;
-  let closed = false;
+  let closing: Promise<FlushReport> | undefined;
+  let abandoned = false;
   let openError: unknown;
   // True from the first event dropped for a full buffer until the backlog is down to half the limit:
   // one report per overload, not one per event.
@@ -99,6 +126,8 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
   ownedStream?.on("error", (error: unknown) => {
     if (error === lastError) return; // pino's SonicBoom wrapper re-emits every error once
     lastError = error;
+    // A non-blocking pipe given up on after close() timed out: its lines were reported as pending.
+    if (abandoned && (error as { code?: unknown } | null)?.code === "EAGAIN") return;
     if (ownedStream.fd < 0) openError = error;
     counters.failed++;
     report(onError, new AuditEmitError(counters.name, "destination write failed", { cause: toError(error) }));
@@ -124,21 +153,55 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
     return counters.drop("buffer_full");
   }
 
-  async function flush() {
+  /** Writes out what is accepted; by `deadline` (a Date.now() value), else reports "timeout". */
+  async function flushBy(deadline: number): Promise<FlushReport> {
     try {
       if (openError !== undefined) throw openError;
       batcher?.release();
-      await flushStream(logger, stream);
-      return flushReport(counters.name);
+      if ((await flushStream(logger, stream, deadline)) === "ok") return flushReport(counters.name);
+      return timedOut();
     } catch (error) {
       return flushReport(counters.name, new AuditEmitError(counters.name, "flush failed", { cause: error }));
+    }
+  }
+
+  function timedOut(): FlushReport {
+    const result: FlushResult = { emitter: counters.name, status: "timeout" };
+    const pending = destination.pendingLines();
+    if (pending === undefined) return { ok: false, results: [result] };
+    return { ok: false, results: [{ ...result, pending }], pending };
+  }
+
+  async function close(): Promise<FlushReport> {
+    batcher?.stop();
+    const deadline = Date.now() + flushTimeoutMs;
+    const flushed = await flushBy(deadline);
+    if (ownedStream === undefined) return flushed;
+    if (flushed.results[0]?.status === "timeout") {
+      abandoned = true;
+      destination.abandon?.();
+      return flushed;
+    }
+    if (!flushed.ok) return flushed;
+    try {
+      const finished = once(ownedStream, "close").then(() => "ok" as const);
+      ownedStream.end();
+      // Written and synced already: closing the descriptor is all that is left.
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), msUntil(deadline));
+      });
+      const outcome = await Promise.race([finished, late]).finally(() => clearTimeout(timer));
+      return outcome === "ok" ? flushed : timedOut();
+    } catch (error) {
+      return flushReport(counters.name, new AuditEmitError(counters.name, "close failed", { cause: error }));
     }
   }
 
   return {
     name: counters.name,
     emit(event: AuditEvent) {
-      if (closed) return counters.drop("closed");
+      if (closing !== undefined) return counters.drop("closed");
       // The level can be changed on a live logger; pino would then discard the line without a word.
       if (!logger.isLevelEnabled(level)) return counters.drop("level_disabled");
       if (waitingBytes() >= maxBufferedBytes) return overflow();
@@ -151,24 +214,10 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       if (overloaded && waitingBytes() <= maxBufferedBytes / 2) overloaded = false;
       return "accepted";
     },
-    flush,
-    async close() {
-      if (closed) return flushReport(counters.name);
-      closed = true;
-      batcher?.stop();
-      const flushed = await flush();
-      if (ownedStream === undefined || !flushed.ok) return flushed;
-      try {
-        const finished = once(ownedStream, "close");
-        ownedStream.end();
-        await finished;
-        return flushed;
-      } catch (error) {
-        return flushReport(
-          counters.name,
-          new AuditEmitError(counters.name, "close failed", { cause: error }),
-        );
-      }
+    flush: () => flushBy(Date.now() + flushTimeoutMs),
+    close() {
+      closing ??= close();
+      return closing;
     },
     stats: () => counters.snapshot(),
   };

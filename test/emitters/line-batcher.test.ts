@@ -1,5 +1,4 @@
 import { execFile } from "node:child_process";
-import { EventEmitter } from "node:events";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,18 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   BATCH_CHARS,
   BATCH_MAX_WAIT_MS,
+  type BatchTarget,
   LineBatcher,
   MAX_BATCH_CHARS,
-  type SonicBoomLike,
 } from "../../src/emitters/line-batcher.js";
 import { type Compiled, compile } from "../delivery/compile.js";
 
 /** Stands in for SonicBoom: records each string handed to it, or throws while `failing` is set. */
-class RecordingSonic extends EventEmitter implements SonicBoomLike {
-  fd = 1;
+class RecordingSonic implements BatchTarget {
   writes: string[] = [];
   failing: Error | undefined;
-  readonly _len = 0;
   _writing = false;
   write(data: string): boolean {
     if (this.failing !== undefined) throw this.failing;
@@ -27,7 +24,6 @@ class RecordingSonic extends EventEmitter implements SonicBoomLike {
     return true;
   }
   flushSync(): void {}
-  end(): void {}
 }
 
 function batcherOver(sonic: RecordingSonic, errors: unknown[] = []): LineBatcher {
