@@ -9,7 +9,7 @@ import type { Emitter, EmitterStats, FlushReport } from "../../src/emitters/emit
 import { createLogEmitter, LOG_EMITTER_DEFAULTS } from "../../src/emitters/log-emitter.js";
 import { AuditConfigError } from "../../src/errors/index.js";
 import { sampleEvent } from "../helpers/events.js";
-import { type Compiled, compile } from "./delivery/compile.js";
+import { type Compiled, compile } from "../delivery/compile.js";
 
 interface ChildReport {
   accepted: number;
