@@ -8,8 +8,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Emitter, EmitterStats, FlushReport } from "../../src/emitters/emitter.js";
 import { createLogEmitter, LOG_EMITTER_DEFAULTS } from "../../src/emitters/log-emitter.js";
 import { AuditConfigError } from "../../src/errors/index.js";
-import { sampleEvent } from "../helpers/events.js";
 import { type Compiled, compile } from "../delivery/compile.js";
+import { sampleEvent } from "../helpers/events.js";
 
 interface ChildReport {
   accepted: number;
