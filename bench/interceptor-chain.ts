@@ -16,8 +16,8 @@ import {
   type Project,
   ProjectServiceService,
   type UpdateProjectRequest,
-} from "../src/gen/example/v1/projects.js";
-import { auditRules, authzRules } from "../src/gen/example/v1/projects_audit.js";
+} from "../src/cli/demo/gen/example/v1/projects.js";
+import { auditRules, authzRules } from "../src/cli/demo/gen/example/v1/projects_audit.js";
 import {
   type Authorizer,
   createJwtAuthenticator,

@@ -15,7 +15,7 @@ import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { credentials, Metadata } from "@grpc/grpc-js";
-import { ProjectServiceClient } from "../src/gen/example/v1/projects.js";
+import { ProjectServiceClient } from "../src/cli/demo/gen/example/v1/projects.js";
 import { writeResults } from "./results.js";
 import { killOnExit, startFullChainSetup } from "./server-overhead/orchestration.js";
 

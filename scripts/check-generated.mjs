@@ -1,34 +1,48 @@
-// Fails when src/gen differs from what `buf generate` makes of proto/ now: generated code is committed,
-// so a proto change without `npm run generate` must not pass CI. Generates into a temporary folder and
-// compares, leaving the working tree untouched. buf runs protoc-gen-grpc-audit from dist/codegen, so the
-// plugin is compiled first: a stale build would hide a plugin change.
+// Fails when the committed generated code differs from what `buf generate` makes of proto/ now: a proto
+// change without `npm run generate` must not pass CI. Each template (buf.gen.yaml: the event schema into
+// src/gen; buf.gen.example.yaml: the example service beside the demo) generates into a temporary folder
+// that is compared with the committed one, leaving the working tree untouched. buf runs
+// protoc-gen-grpc-audit from dist/codegen, so the plugin is compiled first: a stale build would hide a
+// plugin change.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
-const out = mkdtempSync(join(tmpdir(), "grpc-audit-gen-"));
-try {
-  execFileSync("npm", ["run", "--silent", "build:codegen"], { stdio: "inherit" });
-  execFileSync("npx", ["buf", "generate", "--output", out], { stdio: "inherit" });
-  const fresh = listFiles(join(out, "src/gen"));
-  const committed = listFiles("src/gen");
-  const differing = [...new Set([...fresh.keys(), ...committed.keys()])].filter(
-    (file) => fresh.get(file) !== committed.get(file),
-  );
-  if (differing.length > 0) {
-    console.error(
-      `src/gen is stale; run \`npm run generate\` and commit. Differing files:\n  ${differing.join("\n  ")}`,
+/** Each buf template and the folder it writes. */
+const TEMPLATES = [
+  { template: "buf.gen.yaml", dir: "src/gen" },
+  { template: "buf.gen.example.yaml", dir: "src/cli/demo/gen" },
+];
+
+execFileSync("npm", ["run", "--silent", "build:codegen"], { stdio: "inherit" });
+let stale = false;
+for (const { template, dir } of TEMPLATES) {
+  const out = mkdtempSync(join(tmpdir(), "grpc-audit-gen-"));
+  try {
+    execFileSync("npx", ["buf", "generate", "--template", template, "--output", out], { stdio: "inherit" });
+    const fresh = listFiles(join(out, dir));
+    const committed = listFiles(dir);
+    const differing = [...new Set([...fresh.keys(), ...committed.keys()])].filter(
+      (file) => fresh.get(file) !== committed.get(file),
     );
-    process.exit(1);
+    if (differing.length > 0) {
+      stale = true;
+      console.error(
+        `${dir} is stale; run \`npm run generate\` and commit. Differing files:\n  ${differing.join("\n  ")}`,
+      );
+    } else {
+      console.log(`${dir} is up to date (${committed.size} files)`);
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
-  console.log(`src/gen is up to date (${committed.size} files)`);
-} finally {
-  rmSync(out, { recursive: true, force: true });
 }
+if (stale) process.exit(1);
 
 function listFiles(root) {
   const files = new Map();
+  if (!existsSync(root)) return files;
   for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const path = join(entry.parentPath, entry.name);

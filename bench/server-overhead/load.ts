@@ -2,7 +2,7 @@
 // and reports calls/s and latency percentiles over IPC.
 import { performance } from "node:perf_hooks";
 import { credentials, Metadata } from "@grpc/grpc-js";
-import { ProjectServiceClient } from "../../src/gen/example/v1/projects.js";
+import { ProjectServiceClient } from "../../src/cli/demo/gen/example/v1/projects.js";
 
 export interface LoadRun {
   port: number;

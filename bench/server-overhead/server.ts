@@ -6,8 +6,11 @@ import { join } from "node:path";
 import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { OpenFgaClient } from "@openfga/sdk";
 import type { JSONWebKeySet } from "jose";
-import { ProjectServiceService, type UpdateProjectRequest } from "../../src/gen/example/v1/projects.js";
-import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
+import {
+  ProjectServiceService,
+  type UpdateProjectRequest,
+} from "../../src/cli/demo/gen/example/v1/projects.js";
+import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import {
   createJwtAuthenticator,
   createLogEmitter,

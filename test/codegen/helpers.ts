@@ -19,9 +19,9 @@ import { requireTool } from "../helpers/prerequisites.js";
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 /** The fixture module; file names in requests are relative to it (and to proto/ for the annotations). */
 export const FIXTURES = join(REPO, "test/fixtures");
-/** The compiled plugin, as buf.gen.yaml and package.json's bin run it. */
+/** The compiled plugin, as buf.gen.example.yaml and package.json's bin run it. */
 export const PLUGIN_BIN = join(REPO, "dist/codegen/bin/protoc-gen-grpc-audit.js");
-/** Plugin parameters of buf.gen.yaml. */
+/** Plugin parameters of buf.gen.example.yaml. */
 export const PARAMETER = "target=ts,import_extension=js";
 /** buf workspace config with both roots, so that fixtures can import grpcaudit/v1/annotations.proto. */
 export const BUF_CONFIG = JSON.stringify({

@@ -18,7 +18,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { loadSync, type Options } from "@grpc/proto-loader";
-import { ProjectServiceService } from "../../src/gen/example/v1/projects.js";
+import { ProjectServiceService } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { REPO } from "./helpers.js";
 
 /** Where the messages come from: ts-proto's generated code, or proto-loader with these options. */

@@ -1,13 +1,13 @@
-// The committed rule tables of the example service (src/gen/example/v1/projects_audit.ts) over real
+// The committed rule tables of the example service (src/cli/demo/gen/example/v1/projects_audit.ts) over real
 // loopback gRPC, with the same proto served by ts-proto's generated service and by @grpc/proto-loader
 // (keepCase: true gives snake_case properties; its default gives protobuf.js camelCase; `longs` picks
 // how 64-bit integers arrive). Every loader must record the same target and object ids.
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createJwtAuthenticator } from "../../src/authn/jwt-authenticator.js";
+import { ProjectServiceClient } from "../../src/cli/demo/gen/example/v1/projects.js";
+import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
-import { ProjectServiceClient } from "../../src/gen/example/v1/projects.js";
-import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
 import { type AuditEvent, EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";

@@ -1,7 +1,7 @@
-// The committed rule table of the example service (src/gen/example/v1/projects_audit.ts) at runtime:
+// The committed rule table of the example service (src/cli/demo/gen/example/v1/projects_audit.ts) at runtime:
 // what the rules interceptor reads from it.
 import { describe, expect, it } from "vitest";
-import { auditRules } from "../../src/gen/example/v1/projects_audit.js";
+import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
 import { mergeRuleTables } from "../../src/rules/audit-rule-table.js";
 

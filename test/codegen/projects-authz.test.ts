@@ -1,9 +1,9 @@
 // The committed authz rule table of the example service (`authzRules` in
-// src/gen/example/v1/projects_audit.ts) at runtime: what the authz interceptor reads from it.
+// src/cli/demo/gen/example/v1/projects_audit.ts) at runtime: what the authz interceptor reads from it.
 import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
+import { authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import type { MetadataReader } from "../../src/context/scope.js";
-import { authzRules } from "../../src/gen/example/v1/projects_audit.js";
 import type { AuthzRule, AuthzRuleTable } from "../../src/rules/authz-rule.js";
 import { mergeAuthzRuleTables } from "../../src/rules/authz-rule-table.js";
 

@@ -1,4 +1,4 @@
-// The compiled plugin under the real tools: `buf generate` with this repository's buf.gen.yaml (ts-proto
+// The compiled plugin under the real tools: `buf generate` with this repository's buf.gen.example.yaml (ts-proto
 // and protoc-gen-grpc-audit) must give code that compiles under our strict tsconfig and whose tables are
 // RuleTables and AuthzRuleTables, and protoc must get the same output as the in-process run.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -37,7 +37,8 @@ afterAll(() => {
 describe("buf generate with ts-proto", () => {
   it("gives code that compiles under the repository's strict tsconfig, with RuleTable and AuthzRuleTable tables", () => {
     const out = join(tmp, "buf");
-    // buf.gen.yaml's outs are relative (src/gen), so --output puts everything under `out`.
+    // buf.gen.example.yaml runs ts-proto and our plugin, as a user's template does; its outs are
+    // relative (src/cli/demo/gen), so --output puts everything under `out`.
     const paths = VALID.flatMap((file) => ["--path", join("test/fixtures", file)]);
     run("buf", [
       "generate",
@@ -45,12 +46,12 @@ describe("buf generate with ts-proto", () => {
       "--config",
       BUF_CONFIG,
       "--template",
-      "buf.gen.yaml",
+      "buf.gen.example.yaml",
       "--output",
       out,
       ...paths,
     ]);
-    const gen = join(out, "src/gen");
+    const gen = join(out, "src/cli/demo/gen");
     const tables = listFiles(gen).filter((file) => file.endsWith("_audit.ts"));
     expect(tables).toEqual([
       "authz_audit.ts",
@@ -76,7 +77,7 @@ describe("buf generate with ts-proto", () => {
           noEmit: true,
           noPropertyAccessFromIndexSignature: true,
         },
-        include: ["src/gen"],
+        include: ["src/cli/demo/gen"],
         exclude: [],
       }),
     );

@@ -10,7 +10,6 @@ import {
   type ServiceError,
   status,
 } from "@grpc/grpc-js";
-import { type AuditScope, currentAuditScope } from "../../src/context/scope.js";
 import {
   type ArchiveProgress,
   type ArchiveProjectRequest,
@@ -18,7 +17,8 @@ import {
   type Project,
   ProjectServiceClient,
   ProjectServiceService,
-} from "../../src/gen/example/v1/projects.js";
+} from "../../src/cli/demo/gen/example/v1/projects.js";
+import { type AuditScope, currentAuditScope } from "../../src/context/scope.js";
 import { asyncService } from "../../src/server/async-service.js";
 
 /** A running example ProjectService on 127.0.0.1 and a client connected to it. */

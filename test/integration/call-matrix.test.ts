@@ -14,17 +14,17 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type AuditScope, currentAuditScope } from "../../src/context/scope.js";
-import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
-import { durationToMs } from "../../src/event/builders.js";
 import {
   type AddMemberRequest,
   type MemberChange,
   type MemberChangeResult,
   ProjectServiceClient,
   ProjectServiceService,
-} from "../../src/gen/example/v1/projects.js";
-import { auditRules } from "../../src/gen/example/v1/projects_audit.js";
+} from "../../src/cli/demo/gen/example/v1/projects.js";
+import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
+import { type AuditScope, currentAuditScope } from "../../src/context/scope.js";
+import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
+import { durationToMs } from "../../src/event/builders.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { asyncService } from "../../src/server/async-service.js";

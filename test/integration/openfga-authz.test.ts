@@ -4,8 +4,8 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createJwtAuthenticator } from "../../src/authn/jwt-authenticator.js";
+import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
-import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
 import {
   type AuditEvent,
   AuthzDecision,

@@ -3,9 +3,9 @@
 // the handler never runs, and no resource.mutation is recorded (the call changed nothing).
 import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ProjectServiceClient } from "../../src/cli/demo/gen/example/v1/projects.js";
+import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
-import type { ProjectServiceClient } from "../../src/gen/example/v1/projects.js";
-import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
 import { type AuditEvent, EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";

@@ -1,7 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
+import { ProjectServiceService } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
-import { ProjectServiceService } from "../../src/gen/example/v1/projects.js";
 import { createRulesInterceptor } from "../../src/interceptors/rules-interceptor.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { asyncService, toStatusError } from "../../src/server/async-service.js";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Metadata, status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
+import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import {
   ActorType,
   type AuditEvent,

@@ -1,6 +1,6 @@
 import { type CallOptions, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import type { Member, Project, ProjectServiceClient } from "../../gen/example/v1/projects.js";
 import type { DemoIdentity } from "./demo-identity.js";
+import type { Member, Project, ProjectServiceClient } from "./gen/example/v1/projects.js";
 
 /** One call the scripted client made, and how it ended. */
 export interface ScriptStep {

@@ -1,9 +1,9 @@
 import { status } from "@grpc/grpc-js";
 import { currentActor } from "../../context/scope.js";
-import type { Member, Project } from "../../gen/example/v1/projects.js";
-import { ProjectServiceService } from "../../gen/example/v1/projects.js";
 import { asyncService } from "../../server/async-service.js";
 import type { DemoTuples, Tuple } from "./demo-tuples.js";
+import type { Member, Project } from "./gen/example/v1/projects.js";
+import { ProjectServiceService } from "./gen/example/v1/projects.js";
 
 const ROLES = new Set(["viewer", "editor"]);
 

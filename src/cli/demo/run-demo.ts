@@ -2,8 +2,6 @@ import { lstatSync } from "node:fs";
 import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
 import { createDeliveryEmitter } from "../../delivery/index.js";
 import { createLogEmitter } from "../../emitters/log-emitter.js";
-import { ProjectServiceClient, ProjectServiceService } from "../../gen/example/v1/projects.js";
-import { auditRules, authzRules } from "../../gen/example/v1/projects_audit.js";
 import { createAuditInterceptors } from "../../interceptors/audit-interceptors.js";
 import { createRecorder, type Recorder } from "../../recorder/recorder.js";
 import type { AuditStore } from "../../store/audit-store.js";
@@ -21,6 +19,8 @@ import {
   type DemoTuples,
   type OpenFgaTarget,
 } from "./demo-tuples.js";
+import { ProjectServiceClient, ProjectServiceService } from "./gen/example/v1/projects.js";
+import { auditRules, authzRules } from "./gen/example/v1/projects_audit.js";
 
 /** Options of `runDemo` (the flags of `grpc-audit demo`). */
 export interface DemoOptions {
