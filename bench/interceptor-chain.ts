@@ -18,6 +18,7 @@ import {
   type UpdateProjectRequest,
 } from "../src/cli/demo/gen/example/v1/projects.js";
 import { auditRules, authzRules } from "../src/cli/demo/gen/example/v1/projects_audit.js";
+import { createAuditScope, runInAuditScope } from "../src/context/scope.js";
 import {
   type Authorizer,
   createJwtAuthenticator,
@@ -176,6 +177,33 @@ class PassingGate extends GatedCall {}
 const forwardingCall: ServerInterceptor = (_method, call) => new PassingCall(call);
 const gatedCall: ServerInterceptor = (_method, call) => new PassingGate(call);
 
+/**
+ * The audit scope interceptor written in grpc-js's builder form, same work as ScopedCall: swapped into
+ * the full chain, it shows what the call objects save where it counts (docs/performance.md).
+ */
+const scopeBuilder: ServerInterceptor = (method, call) => {
+  const startedAtMs = performance.now();
+  let scope: ReturnType<typeof createAuditScope> | undefined;
+  return new ServerInterceptingCall(call, {
+    start: (next) =>
+      next({
+        onReceiveMetadata: (metadata, next) => {
+          const opened = createAuditScope({
+            operation: method.path,
+            metadata,
+            peer: call.getPeer(),
+            startedAtMs,
+          });
+          scope = opened;
+          runInAuditScope(opened, () => next(metadata));
+        },
+        onReceiveMessage: (message, next) =>
+          scope === undefined ? next(message) : runInAuditScope(scope, () => next(message)),
+        onReceiveHalfClose: (next) => (scope === undefined ? next() : runInAuditScope(scope, () => next())),
+        onCancel: () => {},
+      }),
+  });
+};
 const chains: Record<string, ServerInterceptor[]> = {
   baseline: [],
   "pass-through": [(_method, call) => new ServerInterceptingCall(call)],
@@ -189,6 +217,8 @@ const chains: Record<string, ServerInterceptor[]> = {
   // The floor of the line above, as in the server benchmark: an AsyncLocalStorage run around each
   // inbound event and three raw pino lines of a prebuilt event; no grpc-audit code per call.
   "floor(als+3log)": [alsAroundInboundEvents(), rawLogLinesAtStatus(3, discardingLogger())],
+  // The full chain with its scope interceptor in grpc-js's builder form instead of a call object.
+  "full(scope-builder)": [scopeBuilder, ...audited(createNoopEmitter(), security).slice(1)],
   "4×builder-form": [builderForm, builderForm, builderForm, builderForm],
   "4×ForwardingCall": [forwardingCall, forwardingCall, forwardingCall, forwardingCall],
   "2×ForwardingCall+2×GatedCall": [forwardingCall, gatedCall, gatedCall, forwardingCall],
