@@ -63,9 +63,10 @@ export interface RecorderStats {
 }
 
 /**
- * Builds audit events and hands them to emitters. Record methods never throw and never wait: they
- * return what the emitters did with the event. Inside an RPC they fill operation, actor, trace and
- * request ids, peer and duration from the audit scope; outside one, pass them in the input.
+ * Checks record input, builds audit events (`buildEvent`), counts them and hands them to emitters.
+ * Record methods never throw and never wait: they return what the emitters did with the event. Inside
+ * an RPC they fill operation, actor, trace and request ids, peer and duration from the audit scope;
+ * outside one, pass them in the input.
  */
 export interface Recorder {
   readonly service: string;
@@ -78,9 +79,9 @@ export interface Recorder {
    * and passes it to `onError`. Never throws.
    */
   reportError(error: Error): void;
-  /** An observer for the authn layer: records one AUTHN_RESULT event per attempt. */
+  /** An observer for the authn layer: passes each report to `recordAuthnResult` as it stands. */
   authnObserver(): AuthnObserver;
-  /** An observer for the authz layer: records one AUTHZ_DECISION event per check or refusal. */
+  /** An observer for the authz layer: passes each report to `recordAuthzDecision` as it stands. */
   authzObserver(): AuthzObserver;
   stats(): RecorderStats;
   /** Resolves once every accepted event has been written by every emitter. */
