@@ -1,16 +1,19 @@
-import type { ActorInput, AuthnFailureCode } from "../event/builders.js";
+import type { AuthnFailureCode } from "../event/builders.js";
+import type { RecordContext } from "../event/record-context.js";
 
-/** One authentication attempt, as an authenticator reports it to its observer. */
-export interface AuthnAttempt {
-  /** Method tried, such as "jwt". */
+/**
+ * One authentication attempt, as the authn interceptor reports it to its observer. It is the input of
+ * the Recorder's `recordAuthnResult` as it stands: an observer passes it on unchanged. On success,
+ * `actor` is the authenticated caller.
+ */
+export interface AuthnResultInput extends RecordContext {
+  /** Method tried, such as "jwt"; several joined by "," when none found a credential. */
   method: string;
   /** True when the credential was accepted. */
   success: boolean;
-  /** The authenticated caller; required when `success` is true. */
-  actor?: ActorInput;
   /** Why the credential was refused; required when `success` is false. Never the credential itself. */
   failureReason?: AuthnFailureCode;
 }
 
 /** Called once per authentication attempt. Must not throw; the authn layer does not wait for it. */
-export type AuthnObserver = (attempt: AuthnAttempt) => void;
+export type AuthnObserver = (input: AuthnResultInput) => void;

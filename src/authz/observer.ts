@@ -1,31 +1,33 @@
-/** One authorization check (or refusal before a check), as the authz layer reports it to its observer. */
-export interface AuthzCheck {
-  /** Relation checked, such as "editor". */
+import type { AuthzOutcome } from "../event/builders.js";
+import type { RecordContext } from "../event/record-context.js";
+
+/**
+ * One authorization check, or a refusal before a check, as the authz interceptor reports it to its
+ * observer. It is the input of the Recorder's `recordAuthzDecision` as it stands: an observer passes
+ * it on unchanged. The interceptor sets `result` to the status the call was answered with.
+ */
+export interface AuthzDecisionInput extends RecordContext {
+  /** Relation checked, such as "editor"; "" for "no_rule". */
   relation: string;
-  /** Object type checked, such as "project". */
+  /** Object type checked, such as "project"; "" for "no_rule". */
   objectType: string;
   /** Object id checked; "" when it could not be resolved. */
   objectId: string;
-  /** What the engine answered. Ignored when `error` is set: an engine error is never a decision. */
-  allowed: boolean;
-  /** Set when no decision could be made (engine error, timeout, unavailable): the decision is ERROR. */
-  error?: unknown;
-  /** True when the method has no authorization rule: the decision is NO_RULE. */
-  noRule?: boolean;
-  /**
-   * Credential-free code for a refusal made without the engine, or for the error: "anonymous",
-   * "object_id_unresolved", "object_id_invalid", "subject_id_invalid", "timeout", "unavailable". Default for errors: the error's code or name.
-   */
-  reason?: string;
-  /** gRPC status the call was answered with, when the authz layer knows it. */
-  statusCode?: number | string;
-  /** True when the answer came from the decision cache. */
+  /** The outcome. An engine error, a timeout or an unreachable engine is "error", never "denied". */
+  decision: AuthzOutcome;
+  /** True when the answer came from the decision cache. Default: false. */
   cacheHit?: boolean;
-  /** OpenFGA store id. */
+  /**
+   * Credential-free code for an error, or for a refusal made without the engine: "anonymous",
+   * "object_id_unresolved", "object_id_invalid", "subject_id_invalid", "timeout", "unavailable", or
+   * the engine's error code. Never an error message. Default: none.
+   */
+  errorReason?: string;
+  /** OpenFGA store id. Default: none. */
   storeId?: string;
-  /** OpenFGA authorization model id. */
+  /** OpenFGA authorization model id. Default: none. */
   modelId?: string;
 }
 
 /** Called once per authorization check or refusal. Must not throw; the authz layer does not wait for it. */
-export type AuthzObserver = (check: AuthzCheck) => void;
+export type AuthzObserver = (input: AuthzDecisionInput) => void;

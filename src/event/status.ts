@@ -1,5 +1,6 @@
-// gRPC status code names by number (https://grpc.github.io/grpc/core/md_doc_statuscodes.html).
-// Kept here so the event layer does not load @grpc/grpc-js.
+// The one mapping of gRPC status codes to names (https://grpc.github.io/grpc/core/md_doc_statuscodes.html):
+// events, the Recorder and the CLI name statuses through it. Kept here so the event layer does not
+// load @grpc/grpc-js; test/event/status.test.ts checks it against grpc-js's own enum.
 const STATUS_NAMES = [
   "OK",
   "CANCELLED",

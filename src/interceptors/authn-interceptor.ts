@@ -5,7 +5,7 @@ import {
   status as Status,
 } from "@grpc/grpc-js";
 import type { Authenticator, AuthnCallInfo, AuthnOutcome } from "../authn/authenticator.js";
-import type { AuthnAttempt, AuthnObserver } from "../authn/observer.js";
+import type { AuthnObserver, AuthnResultInput } from "../authn/observer.js";
 import { currentAuditScope } from "../context/scope.js";
 import { AuditConfigError } from "../errors/index.js";
 import { type AuthnFailureCode, toActor } from "../event/builders.js";
@@ -33,9 +33,9 @@ export interface AuthnInterceptorOptions {
  */
 export function createAuthnInterceptor(options: AuthnInterceptorOptions): ServerInterceptor {
   const { authenticators, observer, anonymous } = resolveOptions(options);
-  const notify = (attempt: AuthnAttempt) => {
+  const notify = (input: AuthnResultInput) => {
     try {
-      observer?.(attempt);
+      observer?.(input);
     } catch {
       // An observer must not decide the call.
     }
@@ -85,8 +85,10 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Server
   ): AuthnFailureCode | undefined | typeof TRY_NEXT {
     if (outcome.kind === "absent") return TRY_NEXT;
     if (outcome.kind === "refused") {
-      notify({ method: authenticator.method, success: false, failureReason: outcome.reason });
-      return outcome.reason;
+      // An authenticator written in JavaScript may give no reason: it is then "error", as a throw is.
+      const failureReason = outcome.reason ?? "error";
+      notify({ method: authenticator.method, success: false, failureReason });
+      return failureReason;
     }
     notify({ method: authenticator.method, success: true, actor: outcome.actor });
     const scope = currentAuditScope();

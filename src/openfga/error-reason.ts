@@ -1,4 +1,4 @@
-import { errorCode } from "../recorder/observers.js";
+import { errorCode } from "../authz/error-code.js";
 
 /**
  * The credential-free reason for an error thrown by `@openfga/sdk`:

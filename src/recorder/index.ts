@@ -3,21 +3,9 @@
  * audit events and hands them to emitters, filling call context from the per-call audit scope. It does
  * not decide what is audited (rules) or how events travel (emitters).
  */
-export type {
-  AuthnResultInput,
-  AuthzDecisionInput,
-  RecordContext,
-  ResourceMutationInput,
-  TupleChangeInput,
-  TupleChangeItem,
-} from "./inputs.js";
-export {
-  type AuditObservers,
-  auditObservers,
-  authnAttemptToInput,
-  authzCheckToInput,
-  errorCode,
-} from "./observers.js";
+export type { RecordContext } from "../event/record-context.js";
+export type { ResourceMutationInput, TupleChangeInput, TupleChangeItem } from "./inputs.js";
+export { type AuditObservers, auditObservers } from "./observers.js";
 export {
   createRecorder,
   type Recorder,

@@ -1,71 +1,17 @@
+import type { AuthnResultInput } from "../authn/observer.js";
+import type { AuthzDecisionInput } from "../authz/observer.js";
 import {
   ACTOR_TYPES,
-  type ActorInput,
   AUTHN_FAILURE_REASONS,
   AUTHZ_DECISIONS,
-  type AuthnFailureCode,
-  type AuthzOutcome,
   MUTATION_TYPES,
   type MutationKind,
-  type ResultInput,
-  type TargetInput,
   TUPLE_OPERATIONS,
   type TupleOperationKind,
 } from "../event/builders.js";
+import type { RecordContext } from "../event/record-context.js";
 import { isEventTime } from "../event/time.js";
 import { copyAuthnInput, copyAuthzInput, copyMutationInput, copyTupleInput } from "./input-copy.js";
-
-/**
- * Facts every record call may state explicitly. Inside an RPC the Recorder takes what is not given from
- * the audit scope; outside one, what is not given stays empty.
- */
-export interface RecordContext {
-  /** Full gRPC method path. Default: the scope's operation. */
-  operation?: string;
-  /** Who acted. Default: the scope's actor; anonymous inside an RPC without one; none outside an RPC. */
-  actor?: ActorInput;
-  /** What was acted on. Default: derived from the record call where it names an object. */
-  target?: TargetInput;
-  /** How the action ended. Default: derived from the record call. */
-  result?: ResultInput;
-  traceId?: string;
-  spanId?: string;
-  requestId?: string;
-  peer?: string;
-  /**
-   * A finite number >= 0, else the call is refused; more than a protobuf Duration holds
-   * (315,576,000,000 s) is clamped to that. Default: time since the RPC started; none outside an RPC.
-   */
-  durationMs?: number;
-  /**
-   * A valid Date from 0001-01-01 to 9999-12-31 (UTC), else the call is refused; a time before 1970 is
-   * rounded down to its second. Default: the Recorder's clock.
-   */
-  occurredAt?: Date;
-}
-
-/** Input of `recordAuthnResult`. */
-export interface AuthnResultInput extends RecordContext {
-  /** Method tried, such as "jwt". */
-  method: string;
-  success: boolean;
-  /** Required when `success` is false. */
-  failureReason?: AuthnFailureCode;
-}
-
-/** Input of `recordAuthzDecision`. */
-export interface AuthzDecisionInput extends RecordContext {
-  relation: string;
-  objectType: string;
-  /** "" when the id could not be resolved. */
-  objectId: string;
-  decision: AuthzOutcome;
-  cacheHit?: boolean;
-  /** Credential-free code for errors and refusals made without the engine. */
-  errorReason?: string;
-  storeId?: string;
-  modelId?: string;
-}
 
 /** One tuple of a `recordTupleChange` call. */
 export interface TupleChangeItem {

@@ -1,42 +1,26 @@
 import { performance } from "node:perf_hooks";
-import type { AuthnObserver } from "../authn/observer.js";
-import type { AuthzObserver } from "../authz/observer.js";
+import type { AuthnObserver, AuthnResultInput } from "../authn/observer.js";
+import type { AuthzDecisionInput, AuthzObserver } from "../authz/observer.js";
 import { currentAuditScope } from "../context/scope.js";
 import { createEmitter, type EmitterSpec } from "../emitters/create-emitter.js";
 import type { EmitOutcome, Emitter, EmitterStats, FlushReport } from "../emitters/emitter.js";
 import { report } from "../emitters/emitter.js";
 import { createMultiEmitter } from "../emitters/multi-emitter.js";
 import { AuditConfigError, AuditEmitError, AuditError, AuditInputError, toError } from "../errors/index.js";
-import {
-  ANONYMOUS_ACTOR,
-  AUTHN_FAILURE_REASONS,
-  AUTHZ_DECISIONS,
-  durationFromMs,
-  MUTATION_TYPES,
-  SCHEMA_VERSION,
-  TUPLE_OPERATIONS,
-  toActor,
-  toResult,
-  toTarget,
-} from "../event/builders.js";
 import { newEventId } from "../event/ids.js";
 import { EVENT_KIND, type EventKind } from "../event/kinds.js";
-import { limitEventText } from "../event/limits.js";
-import { eventDate, isEventTime } from "../event/time.js";
-import { type AuditEvent, AuthnFailureReason, EventType } from "../gen/grpcaudit/v1/event.js";
+import type { RecordContext } from "../event/record-context.js";
+import { isEventTime } from "../event/time.js";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { buildEvent, type EventInputs, type EventStamp } from "./build-event.js";
 import {
-  type AuthnResultInput,
-  type AuthzDecisionInput,
   checkAuthnInput,
   checkAuthzInput,
   checkMutationInput,
   checkTupleInput,
-  type RecordContext,
   type ResourceMutationInput,
   type TupleChangeInput,
-  UNREADABLE_INPUT,
 } from "./inputs.js";
-import { authnAttemptToInput, authzCheckToInput } from "./observers.js";
 
 /** Options of `createRecorder`. */
 export interface RecorderOptions {
@@ -79,9 +63,10 @@ export interface RecorderStats {
 }
 
 /**
- * Builds audit events and hands them to emitters. Record methods never throw and never wait: they
- * return what the emitters did with the event. Inside an RPC they fill operation, actor, trace and
- * request ids, peer and duration from the audit scope; outside one, pass them in the input.
+ * Checks record input, builds audit events (`buildEvent`), counts them and hands them to emitters.
+ * Record methods never throw and never wait: they return what the emitters did with the event. Inside
+ * an RPC they fill operation, actor, trace and request ids, peer and duration from the audit scope;
+ * outside one, pass them in the input.
  */
 export interface Recorder {
   readonly service: string;
@@ -94,9 +79,9 @@ export interface Recorder {
    * and passes it to `onError`. Never throws.
    */
   reportError(error: Error): void;
-  /** An observer for the authn layer: records one AUTHN_RESULT event per attempt. */
+  /** An observer for the authn layer: passes each report to `recordAuthnResult` as it stands. */
   authnObserver(): AuthnObserver;
-  /** An observer for the authz layer: records one AUTHZ_DECISION event per check or refusal. */
+  /** An observer for the authz layer: passes each report to `recordAuthzDecision` as it stands. */
   authzObserver(): AuthzObserver;
   stats(): RecorderStats;
   /** Resolves once every accepted event has been written by every emitter. */
@@ -131,50 +116,24 @@ export function createRecorder(options: RecorderOptions): Recorder {
     return "failed";
   }
 
-  /** The event of a checked input: explicit input first, then the scope; every text field within its limit. */
-  function buildEvent(
-    type: EventType,
-    input: RecordContext,
-    detail: AuditEvent["detail"],
-    defaults: Defaults,
-  ): AuditEvent {
+  /**
+   * What the Recorder adds to an input: the scope, an id, and its clocks read only when the input
+   * gives no time or duration. Throws when the Recorder's own clock or id generator fails.
+   */
+  function stamp(input: RecordContext): EventStamp {
     const scope = currentAuditScope();
-    const scopeActor = scope === undefined ? undefined : (scope.actor ?? ANONYMOUS_ACTOR);
     const durationMs =
       input.durationMs ?? (scope === undefined ? undefined : monotonicNowMs() - scope.startedAtMs);
-    const target = input.target ?? defaults.target;
     const eventId = newId();
     if (typeof eventId !== "string") throw new TypeError("newEventId() did not return a string");
-    return limitEventText({
-      eventId,
-      eventType: type,
-      schemaVersion: SCHEMA_VERSION,
-      occurredAt: eventDate(input.occurredAt ?? now()),
-      service,
-      operation: input.operation ?? scope?.operation ?? "",
-      actor: input.actor === undefined ? (defaults.actor ?? scopeActor) : toActor(input.actor),
-      target: target === undefined ? undefined : toTarget(target),
-      result: toResult(input.result ?? defaults.result, defaults.failureCode),
-      traceId: input.traceId ?? scope?.traceId ?? "",
-      spanId: input.spanId ?? scope?.spanId ?? "",
-      requestId: input.requestId ?? scope?.requestId ?? "",
-      peer: input.peer ?? scope?.peer ?? "",
-      duration: durationMs === undefined ? undefined : durationFromMs(durationMs),
-      detail,
-    });
+    return { service, eventId, occurredAt: input.occurredAt ?? now(), durationMs, scope };
   }
 
-  /** Fills the common fields from explicit input first, then the scope, and hands the event over. */
-  function emit(
-    kind: EventKind,
-    type: EventType,
-    input: RecordContext,
-    detail: AuditEvent["detail"],
-    defaults: Defaults,
-  ): RecordOutcome {
+  /** Builds the event of a checked input, counts it and hands it to the emitter. Never throws. */
+  function emit<K extends EventKind>(kind: K, input: EventInputs[K]): RecordOutcome {
     let event: AuditEvent;
     try {
-      event = buildEvent(type, input, detail, defaults);
+      event = buildEvent(kind, input, stamp(input));
     } catch (error) {
       // The input was checked: only the Recorder's own now, monotonicNowMs or newEventId can fail here.
       counts.failed++;
@@ -199,114 +158,32 @@ export function createRecorder(options: RecorderOptions): Recorder {
     recordAuthnResult(raw) {
       const input = checkAuthnInput(raw);
       if (typeof input === "string") return refuse("recordAuthnResult", input);
-      const reason = input.success
-        ? AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED
-        : AUTHN_FAILURE_REASONS[input.failureReason ?? "error"];
-      return emit(
-        EVENT_KIND.AUTHN_RESULT,
-        EventType.EVENT_TYPE_AUTHN_RESULT,
-        input,
-        { $case: "authn", value: { method: input.method, success: input.success, failureReason: reason } },
-        {
-          result: { success: input.success },
-          failureCode: "UNAUTHENTICATED",
-          // A refused caller is anonymous unless the authenticator says who it claimed to be.
-          actor: input.success ? undefined : ANONYMOUS_ACTOR,
-        },
-      );
+      return emit(EVENT_KIND.AUTHN_RESULT, input);
     },
     recordAuthzDecision(raw) {
       const input = checkAuthzInput(raw);
       if (typeof input === "string") return refuse("recordAuthzDecision", input);
-      const errorReason = input.errorReason ?? "";
-      return emit(
-        EVENT_KIND.AUTHZ_DECISION,
-        EventType.EVENT_TYPE_AUTHZ_DECISION,
-        input,
-        {
-          $case: "authz",
-          value: {
-            relation: input.relation,
-            objectType: input.objectType,
-            objectId: input.objectId,
-            decision: AUTHZ_DECISIONS[input.decision],
-            cacheHit: input.cacheHit ?? false,
-            errorReason,
-            storeId: input.storeId ?? "",
-            modelId: input.modelId ?? "",
-          },
-        },
-        {
-          target: { type: input.objectType, id: input.objectId },
-          result: { success: input.decision === "allowed" },
-          failureCode: authzFailureCode(input.decision, errorReason),
-        },
-      );
+      return emit(EVENT_KIND.AUTHZ_DECISION, input);
     },
     recordTupleChange(raw) {
       const input = checkTupleInput(raw);
       if (typeof input === "string") return refuse("recordTupleChange", input);
-      const callSucceeded = input.result?.success ?? true;
-      const tuples = input.tuples.map((tuple) => ({
-        operation: TUPLE_OPERATIONS[tuple.operation],
-        user: tuple.user,
-        relation: tuple.relation,
-        object: tuple.object,
-        success: tuple.success ?? callSucceeded,
-        errorReason: tuple.errorReason ?? "",
-      }));
-      return emit(
-        EVENT_KIND.TUPLE_CHANGE,
-        EventType.EVENT_TYPE_TUPLE_CHANGED,
-        input,
-        {
-          $case: "tupleChange",
-          value: { tuples, storeId: input.storeId ?? "", modelId: input.modelId ?? "" },
-        },
-        { result: { success: tuples.every((t) => t.success) } },
-      );
+      return emit(EVENT_KIND.TUPLE_CHANGE, input);
     },
     recordResourceMutation(raw) {
       const input = checkMutationInput(raw);
       if (typeof input === "string") return refuse("recordResourceMutation", input);
-      return emit(
-        EVENT_KIND.RESOURCE_MUTATION,
-        EventType.EVENT_TYPE_RESOURCE_MUTATION,
-        input,
-        {
-          $case: "resourceMutation",
-          value: {
-            mutation: MUTATION_TYPES[input.mutation],
-            resourceType: input.resourceType,
-            resourceId: input.resourceId,
-          },
-        },
-        { target: { type: input.resourceType, id: input.resourceId }, result: { success: true } },
-      );
+      return emit(EVENT_KIND.RESOURCE_MUTATION, input);
     },
     reportError(error) {
       counts.errors++;
       report(onError, error);
     },
-    // Mapping reads the attempt or check: a getter that throws there is refused like bad input.
-    authnObserver: () => (attempt) => {
-      let input: AuthnResultInput;
-      try {
-        input = authnAttemptToInput(attempt);
-      } catch {
-        refuse("recordAuthnResult", UNREADABLE_INPUT);
-        return;
-      }
+    // The authn and authz layers report in the record methods' input shape: nothing to map.
+    authnObserver: () => (input) => {
       recorder.recordAuthnResult(input);
     },
-    authzObserver: () => (check) => {
-      let input: AuthzDecisionInput;
-      try {
-        input = authzCheckToInput(check);
-      } catch {
-        refuse("recordAuthzDecision", UNREADABLE_INPUT);
-        return;
-      }
+    authzObserver: () => (input) => {
       recorder.recordAuthzDecision(input);
     },
     stats: () => ({ recorded: { ...recorded }, ...counts, emitter: emitter.stats() }),
@@ -326,22 +203,6 @@ function checkedClock(now: () => Date): () => Date {
     if (!isEventTime(ms)) throw new TypeError("now() did not return a valid Date from 0001 to 9999");
     return new Date(ms);
   };
-}
-
-/** What a record method supplies when the input does not say. */
-interface Defaults {
-  actor?: AuditEvent["actor"] | undefined;
-  target?: { type: string; id: string };
-  result: { success: boolean };
-  /** Status name of a failed result that gives no code. */
-  failureCode?: string;
-}
-
-function authzFailureCode(decision: AuthzDecisionInput["decision"], errorReason: string): string {
-  if (decision !== "error") return "PERMISSION_DENIED";
-  if (errorReason === "timeout") return "DEADLINE_EXCEEDED";
-  if (errorReason === "object_id_unresolved") return "INVALID_ARGUMENT";
-  return "UNAVAILABLE";
 }
 
 function resolveOptions(options: RecorderOptions) {

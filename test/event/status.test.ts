@@ -1,3 +1,4 @@
+import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { durationFromMs, durationToMs, toResult } from "../../src/event/builders.js";
 import { statusName } from "../../src/event/status.js";
@@ -12,6 +13,12 @@ describe("statusName", () => {
       "UNAVAILABLE",
       "UNAUTHENTICATED",
     ]);
+  });
+
+  it("agrees with grpc-js on the name of every status code", () => {
+    const codes = Object.values(status).filter((code) => typeof code === "number");
+    expect(codes).toHaveLength(17);
+    expect(codes.map((code) => statusName(code))).toStrictEqual(codes.map((code) => status[code]));
   });
 
   it("keeps known names and maps unknown numbers and names to UNKNOWN", () => {

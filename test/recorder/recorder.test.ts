@@ -339,87 +339,82 @@ describe("serialisation of recorded events", () => {
 });
 
 describe("observers", () => {
-  const base = { relation: "viewer", objectType: "project", objectId: "p-1" };
+  const base = { relation: "viewer", objectType: "project", objectId: "p-1" } as const;
 
   it.each([
-    ["allowed", { ...base, allowed: true }, AuthzDecision.AUTHZ_DECISION_ALLOWED, "", "OK"],
-    ["denied", { ...base, allowed: false }, AuthzDecision.AUTHZ_DECISION_DENIED, "", "PERMISSION_DENIED"],
+    ["allowed", { ...base, decision: "allowed" }, AuthzDecision.AUTHZ_DECISION_ALLOWED, "", "OK"],
+    ["denied", { ...base, decision: "denied" }, AuthzDecision.AUTHZ_DECISION_DENIED, "", "PERMISSION_DENIED"],
     [
       "denied for an anonymous caller",
-      { ...base, objectId: "", allowed: false, reason: "anonymous" },
+      { ...base, objectId: "", decision: "denied", errorReason: "anonymous" },
       AuthzDecision.AUTHZ_DECISION_DENIED,
       "anonymous",
-      "PERMISSION_DENIED",
+      "UNAUTHENTICATED", // what the authz interceptor answers an anonymous caller
     ],
     [
       "no rule",
-      { ...base, allowed: false, noRule: true },
+      { ...base, decision: "no_rule" },
       AuthzDecision.AUTHZ_DECISION_NO_RULE,
       "",
       "PERMISSION_DENIED",
     ],
     [
-      "an engine error even when allowed is true",
-      { ...base, allowed: true, error: Object.assign(new Error("token=abc"), { code: "ECONNREFUSED" }) },
+      "an engine error",
+      { ...base, decision: "error", errorReason: "ECONNREFUSED" },
       AuthzDecision.AUTHZ_DECISION_ERROR,
       "ECONNREFUSED",
       "UNAVAILABLE",
     ],
     [
-      "an error without a code, by its class name",
-      { ...base, allowed: false, error: new TypeError("secret in message") },
-      AuthzDecision.AUTHZ_DECISION_ERROR,
-      "TypeError",
-      "UNAVAILABLE",
-    ],
-    [
       "a timeout",
-      { ...base, allowed: false, error: new Error("slow"), reason: "timeout" },
+      { ...base, decision: "error", errorReason: "timeout" },
       AuthzDecision.AUTHZ_DECISION_ERROR,
       "timeout",
       "DEADLINE_EXCEEDED",
     ],
     [
       "an unresolvable object id",
-      { ...base, objectId: "", allowed: false, error: "unresolved", reason: "object_id_unresolved" },
+      { ...base, objectId: "", decision: "error", errorReason: "object_id_unresolved" },
       AuthzDecision.AUTHZ_DECISION_ERROR,
       "object_id_unresolved",
       "INVALID_ARGUMENT",
     ],
     [
       "a status given by the authz layer",
-      { ...base, allowed: false, statusCode: 16 },
+      { ...base, decision: "denied", result: { success: false, code: 16 } },
       AuthzDecision.AUTHZ_DECISION_DENIED,
       "",
       "UNAUTHENTICATED",
     ],
-  ])("maps %s", (_name, check, decision, errorReason, code) => {
-    const { recorder, memory } = fixedRecorder();
-    recorder.authzObserver()(check);
-    const [event] = memory.events;
-    expect(event?.detail).toStrictEqual({
-      $case: "authz",
-      value: {
-        relation: "viewer",
-        objectType: "project",
-        objectId: check.objectId,
-        decision,
-        cacheHit: false,
-        errorReason,
-        storeId: "",
-        modelId: "",
-      },
-    });
-    expect(event?.result).toStrictEqual({
-      success: decision === AuthzDecision.AUTHZ_DECISION_ALLOWED,
-      code,
-      message: "",
-    });
-    expect(JSON.stringify(event)).not.toMatch(/token=abc|secret in message/);
-  });
+  ] as const)(
+    "records %s as reported, with its default status",
+    (_name, input, decision, errorReason, code) => {
+      const { recorder, memory } = fixedRecorder();
+      recorder.authzObserver()(input);
+      const [event] = memory.events;
+      expect(event?.detail).toStrictEqual({
+        $case: "authz",
+        value: {
+          relation: "viewer",
+          objectType: "project",
+          objectId: input.objectId,
+          decision,
+          cacheHit: false,
+          errorReason,
+          storeId: "",
+          modelId: "",
+        },
+      });
+      expect(event?.result).toStrictEqual({
+        success: decision === AuthzDecision.AUTHZ_DECISION_ALLOWED,
+        code,
+        message: "",
+      });
+    },
+  );
 
-  it("maps authn attempts: success with actor, failure with its reason, failure without one as error", () => {
-    const { recorder, memory } = fixedRecorder();
+  it("records authn attempts: success with actor, failure with its reason; refuses a failure without one", () => {
+    const { recorder, memory, errors } = fixedRecorder();
     const observe = recorder.authnObserver();
     observe({ method: "jwt", success: true, actor: { id: "alice" } });
     observe({ method: "jwt", success: false, failureReason: "wrong_audience" });
@@ -449,19 +444,11 @@ describe("observers", () => {
           },
         },
       ],
-      [
-        "anonymous",
-        ActorType.ACTOR_TYPE_ANONYMOUS,
-        {
-          $case: "authn",
-          value: {
-            method: "mtls",
-            success: false,
-            failureReason: AuthnFailureReason.AUTHN_FAILURE_REASON_ERROR,
-          },
-        },
-      ],
     ]);
+    expect(errors.map((error) => error.message)).toStrictEqual([
+      "recordAuthnResult: failureReason is required when success is false",
+    ]);
+    expect(recorder.stats()).toMatchObject({ accepted: 2, invalid: 1 });
   });
 });
 

@@ -1,4 +1,5 @@
-import { type CallOptions, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { type CallOptions, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { statusName } from "../../event/status.js";
 import type { DemoIdentity } from "./demo-identity.js";
 import type { Member, Project, ProjectServiceClient } from "./gen/example/v1/projects.js";
 
@@ -49,7 +50,7 @@ export async function runScript(client: ProjectServiceClient, identity: DemoIden
       caller: c.caller,
       call: c.method,
       request: c.shown,
-      status: status[error?.code ?? status.OK] ?? String(error?.code),
+      status: statusName(error?.code ?? 0),
       result: error === null ? (c.describe?.(response) ?? "") : error.details,
     });
     return error === null ? response : undefined;

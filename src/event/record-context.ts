@@ -1,0 +1,31 @@
+import type { ActorInput, ResultInput, TargetInput } from "./builders.js";
+
+/**
+ * Facts every record call may state explicitly: the part of each Recorder input that is not about its
+ * kind. Inside an RPC the Recorder takes what is not given from the audit scope; outside one, what is
+ * not given stays empty.
+ */
+export interface RecordContext {
+  /** Full gRPC method path. Default: the scope's operation. */
+  operation?: string;
+  /** Who acted. Default: the scope's actor; anonymous inside an RPC without one; none outside an RPC. */
+  actor?: ActorInput;
+  /** What was acted on. Default: derived from the record call where it names an object. */
+  target?: TargetInput;
+  /** How the action ended. Default: derived from the record call. */
+  result?: ResultInput;
+  traceId?: string;
+  spanId?: string;
+  requestId?: string;
+  peer?: string;
+  /**
+   * A finite number >= 0, else the call is refused; more than a protobuf Duration holds
+   * (315,576,000,000 s) is clamped to that. Default: time since the RPC started; none outside an RPC.
+   */
+  durationMs?: number;
+  /**
+   * A valid Date from 0001-01-01 to 9999-12-31 (UTC), else the call is refused; a time before 1970 is
+   * rounded down to its second. Default: the Recorder's clock.
+   */
+  occurredAt?: Date;
+}

@@ -1,0 +1,194 @@
+import type { AuthnResultInput } from "../authn/observer.js";
+import type { AuthzDecisionInput } from "../authz/observer.js";
+import type { AuditScope } from "../context/scope.js";
+import {
+  ANONYMOUS_ACTOR,
+  AUTHN_FAILURE_REASONS,
+  AUTHZ_DECISIONS,
+  durationFromMs,
+  MUTATION_TYPES,
+  SCHEMA_VERSION,
+  TUPLE_OPERATIONS,
+  toActor,
+  toResult,
+  toTarget,
+} from "../event/builders.js";
+import { EVENT_KIND, type EventKind } from "../event/kinds.js";
+import { limitEventText } from "../event/limits.js";
+import type { RecordContext } from "../event/record-context.js";
+import type { StatusName } from "../event/status.js";
+import { eventDate } from "../event/time.js";
+import { type AuditEvent, AuthnFailureReason, EventType } from "../gen/grpcaudit/v1/event.js";
+import type { ResourceMutationInput, TupleChangeInput } from "./inputs.js";
+
+/** The input of each event kind: what the Recorder's record method of that kind takes. @internal */
+export interface EventInputs {
+  [EVENT_KIND.AUTHN_RESULT]: AuthnResultInput;
+  [EVENT_KIND.AUTHZ_DECISION]: AuthzDecisionInput;
+  [EVENT_KIND.TUPLE_CHANGE]: TupleChangeInput;
+  [EVENT_KIND.RESOURCE_MUTATION]: ResourceMutationInput;
+}
+
+/**
+ * What the Recorder adds to an input to make an event: who records it, the event's id and time, and
+ * the call it belongs to. The Recorder reads them from its options, clocks and the audit scope.
+ *
+ * @internal
+ */
+export interface EventStamp {
+  /** The Recorder's service name. */
+  service: string;
+  eventId: string;
+  /** When it happened: the input's `occurredAt`, else the Recorder's clock. Within 0001 to 9999. */
+  occurredAt: Date;
+  /** The input's `durationMs`, else the time since the call started; undefined outside an RPC. */
+  durationMs: number | undefined;
+  /** The call's audit scope, read for what the input does not say; undefined outside an RPC. */
+  scope: Readonly<Omit<AuditScope, "startedAtMs">> | undefined;
+}
+
+/**
+ * The audit event of one checked record input. Pure: no clock, no id generator, no scope lookup,
+ * nothing emitted; everything not in the input comes from `stamp`. Explicit input wins over the
+ * scope; every text field is cut to its limit (`limitEventText`).
+ *
+ * @internal
+ */
+export function buildEvent<K extends EventKind>(
+  kind: K,
+  input: EventInputs[K],
+  stamp: EventStamp,
+): AuditEvent {
+  return BUILDERS[kind](input, stamp);
+}
+
+/** What a kind supplies when the input does not say. */
+interface Defaults {
+  actor?: AuditEvent["actor"] | undefined;
+  target?: { type: string; id: string };
+  result: { success: boolean };
+  /** Status name of a failed result that gives no code. */
+  failureCode?: StatusName;
+}
+
+// One builder per kind, as a literal mapped over the kinds so each builder gets its own input type.
+const BUILDERS: { [K in EventKind]: (input: EventInputs[K], stamp: EventStamp) => AuditEvent } = {
+  [EVENT_KIND.AUTHN_RESULT]: (input, stamp) => {
+    const reason = input.success
+      ? AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED
+      : AUTHN_FAILURE_REASONS[input.failureReason ?? "error"];
+    return build(
+      EventType.EVENT_TYPE_AUTHN_RESULT,
+      input,
+      stamp,
+      { $case: "authn", value: { method: input.method, success: input.success, failureReason: reason } },
+      {
+        result: { success: input.success },
+        failureCode: "UNAUTHENTICATED",
+        // A refused caller is anonymous unless the authenticator says who it claimed to be.
+        actor: input.success ? undefined : ANONYMOUS_ACTOR,
+      },
+    );
+  },
+  [EVENT_KIND.AUTHZ_DECISION]: (input, stamp) => {
+    const errorReason = input.errorReason ?? "";
+    return build(
+      EventType.EVENT_TYPE_AUTHZ_DECISION,
+      input,
+      stamp,
+      {
+        $case: "authz",
+        value: {
+          relation: input.relation,
+          objectType: input.objectType,
+          objectId: input.objectId,
+          decision: AUTHZ_DECISIONS[input.decision],
+          cacheHit: input.cacheHit ?? false,
+          errorReason,
+          storeId: input.storeId ?? "",
+          modelId: input.modelId ?? "",
+        },
+      },
+      {
+        target: { type: input.objectType, id: input.objectId },
+        result: { success: input.decision === "allowed" },
+        failureCode: authzFailureCode(input.decision, errorReason),
+      },
+    );
+  },
+  [EVENT_KIND.TUPLE_CHANGE]: (input, stamp) => {
+    const callSucceeded = input.result?.success ?? true;
+    const tuples = input.tuples.map((tuple) => ({
+      operation: TUPLE_OPERATIONS[tuple.operation],
+      user: tuple.user,
+      relation: tuple.relation,
+      object: tuple.object,
+      success: tuple.success ?? callSucceeded,
+      errorReason: tuple.errorReason ?? "",
+    }));
+    return build(
+      EventType.EVENT_TYPE_TUPLE_CHANGED,
+      input,
+      stamp,
+      { $case: "tupleChange", value: { tuples, storeId: input.storeId ?? "", modelId: input.modelId ?? "" } },
+      { result: { success: tuples.every((t) => t.success) } },
+    );
+  },
+  [EVENT_KIND.RESOURCE_MUTATION]: (input, stamp) =>
+    build(
+      EventType.EVENT_TYPE_RESOURCE_MUTATION,
+      input,
+      stamp,
+      {
+        $case: "resourceMutation",
+        value: {
+          mutation: MUTATION_TYPES[input.mutation],
+          resourceType: input.resourceType,
+          resourceId: input.resourceId,
+        },
+      },
+      { target: { type: input.resourceType, id: input.resourceId }, result: { success: true } },
+    ),
+};
+
+/** The common fields: explicit input first, then the kind's defaults or the scope. */
+function build(
+  type: EventType,
+  input: RecordContext,
+  stamp: EventStamp,
+  detail: AuditEvent["detail"],
+  defaults: Defaults,
+): AuditEvent {
+  const { scope, durationMs } = stamp;
+  const scopeActor = scope === undefined ? undefined : (scope.actor ?? ANONYMOUS_ACTOR);
+  const target = input.target ?? defaults.target;
+  return limitEventText({
+    eventId: stamp.eventId,
+    eventType: type,
+    schemaVersion: SCHEMA_VERSION,
+    occurredAt: eventDate(stamp.occurredAt),
+    service: stamp.service,
+    operation: input.operation ?? scope?.operation ?? "",
+    actor: input.actor === undefined ? (defaults.actor ?? scopeActor) : toActor(input.actor),
+    target: target === undefined ? undefined : toTarget(target),
+    result: toResult(input.result ?? defaults.result, defaults.failureCode),
+    traceId: input.traceId ?? scope?.traceId ?? "",
+    spanId: input.spanId ?? scope?.spanId ?? "",
+    requestId: input.requestId ?? scope?.requestId ?? "",
+    peer: input.peer ?? scope?.peer ?? "",
+    duration: durationMs === undefined ? undefined : durationFromMs(durationMs),
+    detail,
+  });
+}
+
+/** The status of a refused authz decision that gives no result code of its own. */
+function authzFailureCode(decision: AuthzDecisionInput["decision"], errorReason: string): StatusName {
+  if (errorReason === "anonymous") return "UNAUTHENTICATED";
+  if (decision !== "error") return "PERMISSION_DENIED";
+  if (errorReason === "timeout") return "DEADLINE_EXCEEDED";
+  if (INVALID_ID_REASONS.has(errorReason)) return "INVALID_ARGUMENT";
+  return "UNAVAILABLE";
+}
+
+/** Refusals for an object or caller id the authz layer cannot use: the caller's argument was wrong. */
+const INVALID_ID_REASONS = new Set(["object_id_unresolved", "object_id_invalid", "subject_id_invalid"]);
