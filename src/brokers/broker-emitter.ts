@@ -1,9 +1,9 @@
 import {
   createDeliveryEmitter,
-  DELIVERY_DEFAULTS,
   type DeliveryEmitter,
   type DeliveryEmitterOptions,
 } from "../delivery/index.js";
+import { DELIVERY_DEFAULTS } from "../delivery/options.js";
 import { AuditConfigError } from "../errors/index.js";
 import type { Broker } from "./broker.js";
 import { type BrokerSinkOptions, createBrokerSink } from "./broker-sink.js";

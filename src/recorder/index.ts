@@ -12,13 +12,6 @@ export type {
   TupleChangeItem,
 } from "./inputs.js";
 export {
-  type AuditObservers,
-  auditObservers,
-  authnAttemptToInput,
-  authzCheckToInput,
-  errorCode,
-} from "./observers.js";
-export {
   createRecorder,
   type Recorder,
   type RecorderOptions,

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Metadata, status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
+import { runInAuditScope } from "../../src/context/scope.js";
 import { auditRules, authzRules } from "../../src/gen/example/v1/projects_audit.js";
 import {
   ActorType,
@@ -16,7 +17,6 @@ import {
   EventType,
   eventFromJson,
   MutationType,
-  runInAuditScope,
 } from "../../src/index.js";
 import { openAuditStore } from "../../src/store/index.js";
 import { createMemoryEmitter } from "../../src/testing/index.js";
