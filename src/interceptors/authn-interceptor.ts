@@ -30,6 +30,7 @@ export interface AuthnInterceptorOptions {
  * and `currentActor()` name it), reports each attempt to the observer, and rejects with
  * UNAUTHENTICATED when a method needs a caller and there is none, or when a presented credential is
  * refused. Place it after the audit scope interceptor (`createAuditInterceptors` does).
+ * @internal
  */
 export function createAuthnInterceptor(options: AuthnInterceptorOptions): ServerInterceptor {
   const { authenticators, observer, anonymous } = resolveOptions(options);

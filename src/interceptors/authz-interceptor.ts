@@ -34,7 +34,10 @@ export interface AuthzInterceptorOptions {
   timeoutMs?: number;
 }
 
-/** Status messages of authz refusals: fixed, so nothing about the object or the engine leaks. */
+/**
+ * Status messages of authz refusals: fixed, so nothing about the object or the engine leaks.
+ * @internal
+ */
 export const AUTHZ_MESSAGES = {
   noRule: "permission denied: no authorization rule",
   anonymous: "unauthenticated: authorization needs a caller",
@@ -56,6 +59,7 @@ export const AUTHZ_MESSAGES = {
  * engine error is never reported as a deny. Object ids from request paths are
  * read from the first message (unary and server-streaming methods); from metadata or fixed otherwise.
  * Place it after the authn interceptor (`createAuditInterceptors` does).
+ * @internal
  */
 export function createAuthzInterceptor(options: AuthzInterceptorOptions): ServerInterceptor {
   const config = resolveOptions(options);

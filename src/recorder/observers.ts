@@ -3,7 +3,10 @@ import type { AuthzCheck, AuthzObserver } from "../authz/observer.js";
 import { statusName } from "../event/status.js";
 import type { AuthnResultInput, AuthzDecisionInput } from "./inputs.js";
 
-/** The observers to hand to the authn and authz layers. */
+/**
+ * The observers to hand to the authn and authz layers.
+ * @internal
+ */
 export interface AuditObservers {
   authn: AuthnObserver;
   authz: AuthzObserver;
@@ -18,6 +21,7 @@ const NOOP_OBSERVERS: AuditObservers = Object.freeze({ authn: () => {}, authz: (
  * ```ts
  * const observers = auditObservers(config.audit ? recorder : undefined);
  * ```
+ * @internal
  */
 export function auditObservers(recorder?: {
   authnObserver(): AuthnObserver;
@@ -30,7 +34,10 @@ export function auditObservers(recorder?: {
 // The mappings below read each field of the attempt or check once, into a local: a getter cannot give
 // one value to a test and another to the input. The Recorder then copies and checks the input.
 
-/** Maps an authn attempt to the input of `recordAuthnResult`. */
+/**
+ * Maps an authn attempt to the input of `recordAuthnResult`.
+ * @internal
+ */
 export function authnAttemptToInput(attempt: AuthnAttempt): AuthnResultInput {
   if (typeof attempt !== "object" || attempt === null) return attempt; // the Recorder refuses and reports it
   const { method, success, actor, failureReason } = attempt;
@@ -43,6 +50,7 @@ export function authnAttemptToInput(attempt: AuthnAttempt): AuthnResultInput {
 /**
  * Maps an authz check to the input of `recordAuthzDecision`: an error makes the decision ERROR even
  * when `allowed` is true; otherwise no rule is NO_RULE, then allowed or denied.
+ * @internal
  */
 export function authzCheckToInput(check: AuthzCheck): AuthzDecisionInput {
   if (typeof check !== "object" || check === null) return check; // the Recorder refuses and reports it
@@ -68,6 +76,7 @@ const SAFE_CODE = /^[A-Za-z0-9_.-]{1,64}$/;
 /**
  * A credential-free code for an error: its `code` when that is a short identifier, else its class
  * name. Messages are never used: SDK errors carry request data in them.
+ * @internal
  */
 export function errorCode(error: unknown): string {
   if (typeof error === "object" && error !== null) {
