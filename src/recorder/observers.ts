@@ -1,35 +1,7 @@
-import type { AuthnAttempt, AuthnObserver } from "../authn/observer.js";
-import type { AuthzCheck, AuthzObserver } from "../authz/observer.js";
+import type { AuthnAttempt } from "../authn/observer.js";
+import type { AuthzCheck } from "../authz/observer.js";
 import { statusName } from "../event/status.js";
 import type { AuthnResultInput, AuthzDecisionInput } from "./inputs.js";
-
-/**
- * The observers to hand to the authn and authz layers.
- * @internal
- */
-export interface AuditObservers {
-  authn: AuthnObserver;
-  authz: AuthzObserver;
-}
-
-const NOOP_OBSERVERS: AuditObservers = Object.freeze({ authn: () => {}, authz: () => {} });
-
-/**
- * The Recorder's observers, or observers that do nothing when there is no Recorder, so wiring the
- * security layers never needs an `if`.
- *
- * ```ts
- * const observers = auditObservers(config.audit ? recorder : undefined);
- * ```
- * @internal
- */
-export function auditObservers(recorder?: {
-  authnObserver(): AuthnObserver;
-  authzObserver(): AuthzObserver;
-}): AuditObservers {
-  if (recorder === undefined) return NOOP_OBSERVERS;
-  return { authn: recorder.authnObserver(), authz: recorder.authzObserver() };
-}
 
 // The mappings below read each field of the attempt or check once, into a local: a getter cannot give
 // one value to a test and another to the input. The Recorder then copies and checks the input.
