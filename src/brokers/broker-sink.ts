@@ -11,7 +11,7 @@ import {
   headerFieldsOf,
 } from "./event-headers.js";
 
-/** Options of `createBrokerSink`. */
+/** How the broker emitter turns events into messages: the options of `createBrokerEmitter` but `delivery`. */
 export interface BrokerSinkOptions {
   /** The broker adapter to publish through (`createKafkaBroker`, `createNatsBroker`, or your own). */
   broker: Broker;

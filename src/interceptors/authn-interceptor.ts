@@ -11,7 +11,7 @@ import { AuditConfigError } from "../errors/index.js";
 import { type AuthnFailureCode, toActor } from "../event/builders.js";
 import { GatedCall } from "./gated-call.js";
 
-/** Options of `createAuthnInterceptor`. */
+/** Options of the authn interceptor: `authn` of `createAuditInterceptors` (which fills in `observer`). */
 export interface AuthnInterceptorOptions {
   /** Tried in order; the first that finds its kind of credential decides. At least one. */
   authenticators: readonly Authenticator[];

@@ -15,7 +15,7 @@ import type { AuthzRule, AuthzRuleTable } from "../rules/authz-rule.js";
 import { mergeAuthzRuleTables } from "../rules/authz-rule-table.js";
 import { GatedCall } from "./gated-call.js";
 
-/** Options of `createAuthzInterceptor`. */
+/** Options of the authz interceptor: `authz` of `createAuditInterceptors` (which fills in `observer`). */
 export interface AuthzInterceptorOptions {
   /** Answers the checks (such as the OpenFGA authorizer from `grpc-audit/openfga`). */
   authorizer: Authorizer;

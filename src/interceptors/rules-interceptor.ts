@@ -12,7 +12,7 @@ import type { AuditRule, RuleTable } from "../rules/audit-rule.js";
 import { mergeRuleTables } from "../rules/audit-rule-table.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
 
-/** Options of `createRulesInterceptor`. */
+/** Options of the rules interceptor, part of `createAuditInterceptors`' options. */
 export interface RulesInterceptorOptions {
   /** Records the events. */
   recorder: Pick<Recorder, "recordResourceMutation" | "reportError">;
