@@ -6,10 +6,5 @@
  */
 export type { AuthnFailureCode } from "../event/builders.js";
 export type { Authenticator, AuthnCallInfo, AuthnOutcome } from "./authenticator.js";
-export {
-  createJwtAuthenticator,
-  type JwtAuthenticatorOptions,
-  MAX_TOKEN_LENGTH,
-} from "./jwt-authenticator.js";
-export { joseFailureCode } from "./jwt-errors.js";
+export { createJwtAuthenticator, type JwtAuthenticatorOptions } from "./jwt-authenticator.js";
 export type { AuthnObserver, AuthnResultInput } from "./observer.js";

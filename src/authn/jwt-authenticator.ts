@@ -19,16 +19,17 @@ import { joseFailureCode } from "./jwt-errors.js";
 
 /** Options of `createJwtAuthenticator`. Give exactly one of `jwks`, `jwksUrl` or `key`. */
 export interface JwtAuthenticatorOptions {
-  /** A local JSON Web Key Set ({ keys: [...] }); the token's `kid` picks the key. */
+  /** A local JSON Web Key Set ({ keys: [...] }); the token's `kid` picks the key. Default: none. */
   jwks?: JSONWebKeySet;
-  /** URL of a remote JWKS (fetched and cached by jose; unknown `kid`s trigger a refetch). */
+  /** URL of a remote JWKS (fetched and cached by jose; unknown `kid`s trigger a refetch). Default: none. */
   jwksUrl?: string | URL;
   /**
    * For `jwksUrl`: passed to jose's createRemoteJWKSet, e.g. `timeoutDuration` (default 5000 ms),
    * `cooldownDuration` (default 30000 ms between refetches for unknown key ids), `cacheMaxAge`.
+   * Default: jose's defaults.
    */
   remoteJwksOptions?: RemoteJWKSetOptions;
-  /** One verification key: a CryptoKey, a KeyObject or an HMAC secret. */
+  /** One verification key: a CryptoKey, a KeyObject or an HMAC secret. Default: none. */
   key?: CryptoKey | KeyObject | Uint8Array;
   /** Accepted `iss`. Required. */
   issuer: string | string[];
@@ -54,7 +55,10 @@ export interface JwtAuthenticatorOptions {
   now?: () => Date;
 }
 
-/** Tokens longer than this are refused unparsed as malformed. */
+/**
+ * Tokens longer than this are refused unparsed as malformed.
+ * @internal
+ */
 export const MAX_TOKEN_LENGTH = 16_384;
 const BEARER = /^Bearer +([A-Za-z0-9_.~+/=-]+)$/i;
 

@@ -4,6 +4,7 @@ import type { AuthnFailureCode } from "../event/builders.js";
 /**
  * Maps a jose verification error to a credential-free failure code. Only the error's class and claim
  * name are read; its message (which may quote the token's claims) is never used.
+ * @internal
  */
 export function joseFailureCode(error: unknown): AuthnFailureCode {
   if (error instanceof errors.JWTExpired) return "expired";

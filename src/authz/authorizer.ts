@@ -20,7 +20,7 @@ export type Decision =
 
 /** Options of one check. */
 export interface CheckOptions {
-  /** Aborted when the caller stops waiting (the authz interceptor's timeout). */
+  /** Aborted when the caller stops waiting (the authz interceptor's timeout). Default: none (never aborted). */
   signal?: AbortSignal;
 }
 

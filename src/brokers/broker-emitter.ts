@@ -1,9 +1,9 @@
 import {
   createDeliveryEmitter,
-  DELIVERY_DEFAULTS,
   type DeliveryEmitter,
   type DeliveryEmitterOptions,
 } from "../delivery/index.js";
+import { DELIVERY_DEFAULTS } from "../delivery/options.js";
 import { AuditConfigError } from "../errors/index.js";
 import type { Broker } from "./broker.js";
 import { type BrokerSinkOptions, createBrokerSink } from "./broker-sink.js";
@@ -25,6 +25,7 @@ export interface BrokerEmitterOptions extends BrokerSinkOptions {
  * concurrent publishes in order (`Broker.publishesInCallOrder`): up to 4 batches are written at once
  * instead of one (the NATS adapter sends them one after the other, sharing one window of PubAcks).
  * More did not publish faster in `bench/nats-sink.ts`.
+ * @internal
  */
 export const BROKER_DELIVERY_DEFAULTS = Object.freeze({ maxInFlightBatches: 4 });
 

@@ -11,7 +11,7 @@ import {
   headerFieldsOf,
 } from "./event-headers.js";
 
-/** Options of `createBrokerSink`. */
+/** How the broker emitter turns events into messages: the options of `createBrokerEmitter` but `delivery`. */
 export interface BrokerSinkOptions {
   /** The broker adapter to publish through (`createKafkaBroker`, `createNatsBroker`, or your own). */
   broker: Broker;
@@ -75,6 +75,7 @@ const ENCODERS: Readonly<Record<BrokerEncoding, (event: AuditEvent) => Uint8Arra
  * const sink = createBrokerSink({ broker: createNatsBroker({ servers: "nats://127.0.0.1:4222" }), topic: "audit.events" });
  * await sink.write([event]);
  * ```
+ * @internal
  */
 export function createBrokerSink(options: BrokerSinkOptions): EventSink {
   const { broker, topic, encoding, partitionKey, cloudEventsPrefix } = resolveOptions(options);

@@ -32,7 +32,7 @@ export interface Broker {
   /**
    * True when the broker takes a `publish` call before the earlier ones settled and still sends the
    * messages in the order of the calls (the NATS adapter does). The broker emitter then writes several
-   * batches at once by default (`BROKER_DELIVERY_DEFAULTS.maxInFlightBatches`), else one at a time.
+   * batches at once by default (4, `delivery.maxInFlightBatches`), else one at a time.
    */
   readonly publishesInCallOrder?: boolean;
   /** Closes the connection after in-flight publishes settle. */

@@ -5,12 +5,8 @@
  * (`grpc-audit/kafka`, `grpc-audit/nats`) so the core never loads a broker client.
  */
 export type { Broker, BrokerMessage } from "./broker.js";
-export {
-  BROKER_DELIVERY_DEFAULTS,
-  type BrokerEmitterOptions,
-  createBrokerEmitter,
-} from "./broker-emitter.js";
-export { type BrokerSinkOptions, createBrokerSink } from "./broker-sink.js";
+export { type BrokerEmitterOptions, createBrokerEmitter } from "./broker-emitter.js";
+export type { BrokerSinkOptions } from "./broker-sink.js";
 export {
   BROKER_CONTENT_TYPE,
   BROKER_HEADER,

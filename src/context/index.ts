@@ -3,15 +3,4 @@
  * trace and request ids, start time, and the actor once authn knows it), and the `traceparent` parser
  * it uses. It records nothing and knows no rules: interceptors fill it, handlers and the Recorder read it.
  */
-export {
-  type AuditScope,
-  type AuditScopeInit,
-  createAuditScope,
-  currentActor,
-  currentAuditScope,
-  isValidRequestId,
-  MAX_REQUEST_ID_LENGTH,
-  type MetadataReader,
-  runInAuditScope,
-} from "./scope.js";
-export { parseTraceparent, type TraceContext } from "./traceparent.js";
+export { type AuditScope, currentActor, currentAuditScope, type MetadataReader } from "./scope.js";

@@ -30,7 +30,10 @@ export interface MetadataReader {
   get(key: string): ReadonlyArray<string | Buffer>;
 }
 
-/** Input of `createAuditScope`. */
+/**
+ * Input of `createAuditScope`.
+ * @internal
+ */
 export interface AuditScopeInit {
   operation: string;
   /** Incoming call metadata; `traceparent` and `x-request-id` are read from it. */
@@ -42,7 +45,10 @@ export interface AuditScopeInit {
   generateRequestId?: () => string;
 }
 
-/** Longest `x-request-id` kept; longer values are replaced by a generated id. */
+/**
+ * Longest `x-request-id` kept; longer values are replaced by a generated id.
+ * @internal
+ */
 export const MAX_REQUEST_ID_LENGTH = 128;
 // Visible ASCII only: a request id ends up in logs and queries, so no spaces, control or non-ASCII bytes.
 const REQUEST_ID = /^[\x21-\x7e]+$/;
@@ -52,6 +58,7 @@ const storage = new AsyncLocalStorage<AuditScope>();
 /**
  * Builds the scope of one call from its metadata. Never throws: a malformed `traceparent` leaves the
  * trace ids empty, and a missing, oversized or non-printable `x-request-id` is replaced by a new id.
+ * @internal
  */
 export function createAuditScope(init: AuditScopeInit): AuditScope {
   const trace = firstString(init.metadata, "traceparent");
@@ -68,12 +75,18 @@ export function createAuditScope(init: AuditScopeInit): AuditScope {
   };
 }
 
-/** True when `value` is kept as a request id: 1 to 128 visible ASCII characters. */
+/**
+ * True when `value` is kept as a request id: 1 to 128 visible ASCII characters.
+ * @internal
+ */
 export function isValidRequestId(value: string | undefined): value is string {
   return value !== undefined && value.length <= MAX_REQUEST_ID_LENGTH && REQUEST_ID.test(value);
 }
 
-/** Runs `fn` with `scope` as the current audit scope (also in everything it starts asynchronously). */
+/**
+ * Runs `fn` with `scope` as the current audit scope (also in everything it starts asynchronously).
+ * @internal
+ */
 export function runInAuditScope<T>(scope: AuditScope, fn: () => T): T {
   return storage.run(scope, fn);
 }

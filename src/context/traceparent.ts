@@ -1,4 +1,7 @@
-/** Trace and parent span ids read from a W3C `traceparent` header. */
+/**
+ * Trace and parent span ids read from a W3C `traceparent` header.
+ * @internal
+ */
 export interface TraceContext {
   /** 32 lowercase hex digits. */
   traceId: string;
@@ -15,6 +18,7 @@ const MAX_TRACEPARENT_LENGTH = 512;
 /**
  * Parses a W3C `traceparent` header value. Returns undefined for anything malformed: wrong length,
  * upper-case or non-hex digits, the forbidden version "ff", all-zero ids, or extra fields on version 00.
+ * @internal
  */
 export function parseTraceparent(value: string): TraceContext | undefined {
   if (value.length > MAX_TRACEPARENT_LENGTH) return undefined;

@@ -8,15 +8,12 @@
 export type { Jitter } from "./backoff.js";
 export { createDeliveryEmitter, type DeliveryEmitter } from "./delivery-emitter.js";
 export type { DeliveryStats, SpoolRecoveryStats } from "./delivery-stats.js";
-export {
-  type BlockOptions,
-  DELIVERY_DEFAULTS,
-  type DeliveryEmitterOptions,
-  OVERFLOW_POLICIES,
-  type OverflowPolicy,
-  type OverflowPolicyMap,
-  type RetryOptions,
-  type SpoolOptions,
+export type {
+  BlockOptions,
+  DeliveryEmitterOptions,
+  OverflowPolicy,
+  OverflowPolicyMap,
+  RetryOptions,
+  SpoolOptions,
 } from "./options.js";
 export type { DeliveryCloseReport, DeliveryFlushReport } from "./pipeline.js";
-export { SPOOL_SCHEMA_VERSION } from "./spool-schema.js";

@@ -17,7 +17,10 @@ import { KIND_NAMES } from "./event-bytes.js";
  */
 export type OverflowPolicy = "drop-newest" | "drop-oldest" | "block" | "spool" | "fail-rpc";
 
-/** The overflow policies, in the order of the documentation. */
+/**
+ * The overflow policies, in the order of the documentation.
+ * @internal
+ */
 export const OVERFLOW_POLICIES: readonly OverflowPolicy[] = [
   "drop-newest",
   "drop-oldest",
@@ -116,11 +119,14 @@ export interface DeliveryEmitterOptions {
   maxEventBytes?: number;
   /** A sink write that has not settled after this long is aborted and retried. Default: 30000. */
   writeTimeoutMs?: number;
-  /** Retry of failed writes. Retries go on forever, unless the spool takes the batch or close() gives up. */
+  /**
+   * Retry of failed writes. Retries go on forever, unless the spool takes the batch or close() gives up.
+   * Default: each field's default (delays from 100 ms, doubling, up to 30000 ms, "full" jitter).
+   */
   retry?: RetryOptions;
   /** Overflow policy, one for all or per event kind. Default: "drop-newest". */
   overflow?: OverflowPolicy | OverflowPolicyMap;
-  /** Limits of the "block" policy. */
+  /** Limits of the "block" policy. Default: each field's default (wait 100 ms, at most 1000 parked). */
   block?: BlockOptions;
   /** The durable spool. Default: none (events that cannot be delivered stay in memory, then are dropped). */
   spool?: SpoolOptions;
@@ -138,7 +144,10 @@ export interface DeliveryEmitterOptions {
   random?: () => number;
 }
 
-/** The defaults of `DeliveryEmitterOptions`. */
+/**
+ * The defaults of `DeliveryEmitterOptions`.
+ * @internal
+ */
 export const DELIVERY_DEFAULTS = Object.freeze({
   maxQueueEvents: 10_000,
   maxQueueBytes: 16 * 1024 * 1024,

@@ -2,7 +2,10 @@
 // declarations never import better-sqlite3's types (an optional peer): `import "grpc-audit"` must
 // type-check without it, also with skipLibCheck off.
 
-/** The spool schema this library writes, kept in `PRAGMA user_version`. */
+/**
+ * The spool schema this library writes, kept in `PRAGMA user_version`.
+ * @internal
+ */
 export const SPOOL_SCHEMA_VERSION = 2;
 
 /** What was saved from a damaged spool file. @internal */

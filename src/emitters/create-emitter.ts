@@ -8,7 +8,10 @@ export type EmitterSpec = ({ kind: "log" } & LogEmitterOptions) | { kind: "noop"
 
 const KINDS = ["log", "noop"] as const;
 
-/** True when `value` has every method of the Emitter interface. */
+/**
+ * True when `value` has every method of the Emitter interface.
+ * @internal
+ */
 export function isEmitter(value: unknown): value is Emitter {
   if (typeof value !== "object" || value === null) return false;
   const candidate = value as Record<string, unknown>;
@@ -21,6 +24,7 @@ export function isEmitter(value: unknown): value is Emitter {
 /**
  * Returns `spec` when it already is an Emitter, else builds the emitter it describes. Throws an
  * AuditConfigError naming `path` for an unknown kind or bad options; never falls back to another sink.
+ * @internal
  */
 export function createEmitter(spec: Emitter | EmitterSpec, path = "emitter"): Emitter {
   if (isEmitter(spec)) return spec;

@@ -4,9 +4,9 @@
  * `flush()`/`close()`. Emitters do not build events (that is the Recorder) and do not decide what is
  * audited (that is the rules).
  */
-export { createEmitter, type EmitterSpec, isEmitter } from "./create-emitter.js";
+export type { EmitterSpec } from "./create-emitter.js";
 export type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } from "./emitter.js";
-export { createLogEmitter, LOG_EMITTER_DEFAULTS, type LogEmitterOptions } from "./log-emitter.js";
+export { createLogEmitter, type LogEmitterOptions } from "./log-emitter.js";
 export { createMultiEmitter, type MultiEmitterOptions } from "./multi-emitter.js";
 export { createNoopEmitter } from "./noop-emitter.js";
 export type { EncodedEvent, EventSink, SinkWriteOptions } from "./sink.js";

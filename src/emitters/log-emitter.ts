@@ -17,11 +17,11 @@ import { msUntil } from "./sonic-drain.js";
 
 /** Options of `createLogEmitter`. Give exactly one of `logger` or `destination`. */
 export interface LogEmitterOptions {
-  /** Your pino logger. The emitter writes to it and flushes it, but never closes it. */
+  /** Your pino logger. The emitter writes to it and flushes it, but never closes it. Default: none. */
   logger?: Logger;
   /**
    * Where to write instead: a file path, a file descriptor (1 = stdout) or a stream. For a path or a
-   * descriptor the emitter owns the destination and closes it on `close()`.
+   * descriptor the emitter owns the destination and closes it on `close()`. Default: none.
    */
   destination?: string | number | DestinationStream;
   /**
@@ -59,7 +59,10 @@ export interface LogEmitterOptions {
 
 const LEVELS: readonly Level[] = ["fatal", "error", "warn", "info", "debug", "trace"];
 
-/** Defaults of `LogEmitterOptions`. */
+/**
+ * Defaults of `LogEmitterOptions`.
+ * @internal
+ */
 export const LOG_EMITTER_DEFAULTS = Object.freeze({
   maxBufferedBytes: 16 * 1024 * 1024,
   flushTimeoutMs: 30_000,

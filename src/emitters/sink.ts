@@ -17,7 +17,10 @@ export interface EncodedEvent {
 
 /** Options of one sink write. */
 export interface SinkWriteOptions {
-  /** Aborted when the write timed out (`writeTimeoutMs`) or the pipeline was closed: stop waiting. */
+  /**
+   * Aborted when the write timed out (`writeTimeoutMs`) or the pipeline was closed: stop waiting.
+   * Default: none (nothing aborts the write).
+   */
   signal?: AbortSignal;
 }
 

@@ -64,7 +64,10 @@ export type TupleOperationKind = "write" | "delete";
 /** What an RPC did to a resource. */
 export type MutationKind = "create" | "update" | "delete";
 
-/** The actor recorded for callers without a usable credential. */
+/**
+ * The actor recorded for callers without a usable credential.
+ * @internal
+ */
 export const ANONYMOUS_ACTOR: Readonly<Actor> = Object.freeze({
   id: "anonymous",
   type: ActorType.ACTOR_TYPE_ANONYMOUS,
@@ -121,7 +124,10 @@ export const MUTATION_TYPES: Readonly<Record<MutationKind, MutationType>> = {
   delete: MutationType.MUTATION_TYPE_DELETE,
 };
 
-/** Builds the proto Actor for an ActorInput. */
+/**
+ * Builds the proto Actor for an ActorInput.
+ * @internal
+ */
 export function toActor(input: ActorInput): Actor {
   return {
     id: input.id,
@@ -134,7 +140,10 @@ export function toActor(input: ActorInput): Actor {
   };
 }
 
-/** Builds the proto Target for a TargetInput. */
+/**
+ * Builds the proto Target for a TargetInput.
+ * @internal
+ */
 export function toTarget(input: TargetInput): Target {
   return { type: input.type, id: input.id, name: input.name ?? "" };
 }
@@ -142,6 +151,7 @@ export function toTarget(input: TargetInput): Target {
 /**
  * Builds the proto Result; `failureCode` is the status name used when a failure gives no code. The
  * message is kept whole: the Recorder cuts every text field of an event once (`limitEventText`).
+ * @internal
  */
 export function toResult(input: ResultInput, failureCode: number | string = "UNKNOWN"): Result {
   const code = input.code ?? (input.success ? "OK" : failureCode);
@@ -151,6 +161,7 @@ export function toResult(input: ResultInput, failureCode: number | string = "UNK
 /**
  * Converts milliseconds (fractions allowed) to a protobuf Duration that is always valid: NaN and
  * negative values become zero, values above `MAX_DURATION_MS` (+Infinity too) become that maximum.
+ * @internal
  */
 export function durationFromMs(ms: number): Duration {
   const clamped = ms > 0 ? Math.min(ms, MAX_DURATION_MS) : 0; // NaN > 0 is false
@@ -160,7 +171,10 @@ export function durationFromMs(ms: number): Duration {
   return nanos === 1e9 ? { seconds: seconds + 1, nanos: 0 } : { seconds, nanos };
 }
 
-/** Converts a protobuf Duration to milliseconds. */
+/**
+ * Converts a protobuf Duration to milliseconds.
+ * @internal
+ */
 export function durationToMs(duration: Duration): number {
   return duration.seconds * 1e3 + duration.nanos / 1e6;
 }

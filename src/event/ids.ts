@@ -19,6 +19,7 @@ const generator = new V7Generator(pooledRandom);
 /**
  * Returns a new event id: a UUIDv7, unique and ordered by creation time. Within one process, ids made
  * in the same millisecond still sort in creation order (the generator keeps a monotonic counter).
+ * @internal
  */
 export function newEventId(): string {
   return uuidText(generator.generate().bytes);

@@ -25,32 +25,13 @@ export {
 export {
   type ActorInput,
   type ActorKind,
-  ANONYMOUS_ACTOR,
   type AuthnFailureCode,
   type AuthzOutcome,
-  durationFromMs,
-  durationToMs,
   type MutationKind,
   type ResultInput,
   SCHEMA_VERSION,
   type TargetInput,
   type TupleOperationKind,
-  toActor,
-  toResult,
-  toTarget,
 } from "./builders.js";
-export { newEventId } from "./ids.js";
 export { EVENT_KIND, type EventKind, eventKind } from "./kinds.js";
-export {
-  MAX_FIELD_BYTES,
-  MAX_MESSAGE_BYTES,
-  MAX_TRUNCATION_MARKER_BYTES,
-  truncateText,
-} from "./limits.js";
 export { decodeEvent, encodeEvent, eventFromJson, eventToJson } from "./serialize.js";
-export { type StatusName, statusName } from "./status.js";
-export {
-  MAX_DURATION_MS,
-  MAX_EVENT_TIME_MS,
-  MIN_EVENT_TIME_MS,
-} from "./time.js";

@@ -4,15 +4,20 @@ import type { Actor, AuditEvent } from "../gen/grpcaudit/v1/event.js";
  * Most UTF-8 bytes of its original text an event keeps in a text field other than `result.message`
  * (ids, names, types, relations, codes, actor claims, peer, request id): 256. Longer text is cut and
  * ends with a truncation marker (see `truncateText`).
+ * @internal
  */
 export const MAX_FIELD_BYTES = 256;
 
-/** Most UTF-8 bytes of its original text an event keeps in `result.message`: 1024, then the marker. */
+/**
+ * Most UTF-8 bytes of its original text an event keeps in `result.message`: 1024, then the marker.
+ * @internal
+ */
 export const MAX_MESSAGE_BYTES = 1024;
 
 /**
  * Longest truncation marker: "…[truncated " (14 bytes), up to 10 digits, " bytes]" (7 bytes). A cut
  * field holds at most its limit plus this many bytes.
+ * @internal
  */
 export const MAX_TRUNCATION_MARKER_BYTES = 31;
 
@@ -23,6 +28,7 @@ const scratch = new Uint8Array(Math.max(MAX_FIELD_BYTES, MAX_MESSAGE_BYTES));
  * `text` itself when its UTF-8 form has at most `maxBytes` bytes; else its longest start that does,
  * followed by "…[truncated N bytes]", N being the UTF-8 bytes cut. A character is never split (nor a
  * surrogate pair); a lone surrogate counts as the 3 bytes of U+FFFD it is encoded as.
+ * @internal
  */
 export function truncateText(text: string, maxBytes: number): string {
   // A UTF-16 unit is at most 3 UTF-8 bytes: short text needs no count.

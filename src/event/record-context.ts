@@ -14,9 +14,13 @@ export interface RecordContext {
   target?: TargetInput;
   /** How the action ended. Default: derived from the record call. */
   result?: ResultInput;
+  /** W3C trace id. Default: the scope's, from `traceparent`; empty outside an RPC. */
   traceId?: string;
+  /** W3C parent span id. Default: the scope's, from `traceparent`; empty outside an RPC. */
   spanId?: string;
+  /** Default: the scope's, from `x-request-id` (else generated); empty outside an RPC. */
   requestId?: string;
+  /** The caller's address. Default: the scope's; empty outside an RPC. */
   peer?: string;
   /**
    * A finite number >= 0, else the call is refused; more than a protobuf Duration holds

@@ -36,7 +36,7 @@ type Json = Record<string, unknown>;
  * `{seconds, nanos}`. test/event/serialize-writer.test.ts compares the two over generated events and
  * fails when a field of the schema is not written here.
  */
-export function eventToJson(event: AuditEvent): Json {
+export function eventToJson(event: AuditEvent): Record<string, unknown> {
   const json: Json = {};
   if (event.eventId !== "") json.eventId = event.eventId;
   if (event.eventType !== EventType.EVENT_TYPE_UNSPECIFIED) json.eventType = eventTypeToJSON(event.eventType);

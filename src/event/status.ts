@@ -21,12 +21,16 @@ const STATUS_NAMES = [
   "UNAUTHENTICATED",
 ] as const;
 
-/** Name of a gRPC status code, such as "PERMISSION_DENIED". */
+/**
+ * Name of a gRPC status code, such as "PERMISSION_DENIED".
+ * @internal
+ */
 export type StatusName = (typeof STATUS_NAMES)[number];
 
 /**
  * Name of a gRPC status code given as its number (7) or its name ("PERMISSION_DENIED"). Unknown
  * numbers and names give "UNKNOWN", as gRPC itself treats them.
+ * @internal
  */
 export function statusName(code: number | string): StatusName {
   if (typeof code === "number") return STATUS_NAMES[code] ?? "UNKNOWN";

@@ -1,10 +1,19 @@
-/** Earliest time a protobuf Timestamp may hold, 0001-01-01T00:00:00Z, in ms since the epoch. */
+/**
+ * Earliest time a protobuf Timestamp may hold, 0001-01-01T00:00:00Z, in ms since the epoch.
+ * @internal
+ */
 export const MIN_EVENT_TIME_MS = -62_135_596_800_000;
 
-/** Latest time a protobuf Timestamp may hold (to the millisecond), 9999-12-31T23:59:59.999Z. */
+/**
+ * Latest time a protobuf Timestamp may hold (to the millisecond), 9999-12-31T23:59:59.999Z.
+ * @internal
+ */
 export const MAX_EVENT_TIME_MS = 253_402_300_799_999;
 
-/** Longest duration a protobuf Duration may hold, 315,576,000,000 s (10,000 years), in ms. */
+/**
+ * Longest duration a protobuf Duration may hold, 315,576,000,000 s (10,000 years), in ms.
+ * @internal
+ */
 export const MAX_DURATION_MS = 315_576_000_000_000;
 
 /** True when `ms` is a time an event can carry: within 0001-01-01 and 9999-12-31 (UTC). */

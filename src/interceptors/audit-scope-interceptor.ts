@@ -8,6 +8,7 @@ import { ForwardingCall } from "./forwarding-call.js";
  * start time) when metadata arrives, and runs every later step of the call inside it, so the other
  * interceptors, the handler and the Recorder see it. Must be `interceptors[0]`, so that it also sees
  * rejections sent by authn and authz.
+ * @internal
  */
 export function createAuditScopeInterceptor(): ServerInterceptor {
   return (methodDescriptor, call) => new ScopedCall(call, methodDescriptor.path);

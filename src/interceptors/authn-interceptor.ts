@@ -11,7 +11,7 @@ import { AuditConfigError } from "../errors/index.js";
 import { type AuthnFailureCode, toActor } from "../event/builders.js";
 import { GatedCall } from "./gated-call.js";
 
-/** Options of `createAuthnInterceptor`. */
+/** Options of the authn interceptor: `authn` of `createAuditInterceptors` (which fills in `observer`). */
 export interface AuthnInterceptorOptions {
   /** Tried in order; the first that finds its kind of credential decides. At least one. */
   authenticators: readonly Authenticator[];
@@ -30,6 +30,7 @@ export interface AuthnInterceptorOptions {
  * and `currentActor()` name it), reports each attempt to the observer, and rejects with
  * UNAUTHENTICATED when a method needs a caller and there is none, or when a presented credential is
  * refused. Place it after the audit scope interceptor (`createAuditInterceptors` does).
+ * @internal
  */
 export function createAuthnInterceptor(options: AuthnInterceptorOptions): ServerInterceptor {
   const { authenticators, observer, anonymous } = resolveOptions(options);

@@ -17,7 +17,7 @@ import type { AuthzRule, AuthzRuleTable } from "../rules/authz-rule.js";
 import { mergeAuthzRuleTables } from "../rules/authz-rule-table.js";
 import { GatedCall } from "./gated-call.js";
 
-/** Options of `createAuthzInterceptor`. */
+/** Options of the authz interceptor: `authz` of `createAuditInterceptors` (which fills in `observer`). */
 export interface AuthzInterceptorOptions {
   /** Answers the checks (such as the OpenFGA authorizer from `grpc-audit/openfga`). */
   authorizer: Authorizer;
@@ -36,7 +36,10 @@ export interface AuthzInterceptorOptions {
   timeoutMs?: number;
 }
 
-/** Status messages of authz refusals: fixed, so nothing about the object or the engine leaks. */
+/**
+ * Status messages of authz refusals: fixed, so nothing about the object or the engine leaks.
+ * @internal
+ */
 export const AUTHZ_MESSAGES = {
   noRule: "permission denied: no authorization rule",
   anonymous: "unauthenticated: authorization needs a caller",
@@ -58,6 +61,7 @@ export const AUTHZ_MESSAGES = {
  * engine error is never reported as a deny. Object ids from request paths are
  * read from the first message (unary and server-streaming methods); from metadata or fixed otherwise.
  * Place it after the authn interceptor (`createAuditInterceptors` does).
+ * @internal
  */
 export function createAuthzInterceptor(options: AuthzInterceptorOptions): ServerInterceptor {
   const config = resolveOptions(options);

@@ -12,7 +12,7 @@ import type { AuditRule, RuleTable } from "../rules/audit-rule.js";
 import { mergeRuleTables } from "../rules/audit-rule-table.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
 
-/** Options of `createRulesInterceptor`. */
+/** Options of the rules interceptor, part of `createAuditInterceptors`' options. */
 export interface RulesInterceptorOptions {
   /** Records the events. */
   recorder: Pick<Recorder, "recordResourceMutation" | "reportError">;
@@ -26,7 +26,10 @@ export interface RulesInterceptorOptions {
   failMode?: "open" | "closed";
 }
 
-/** Status message sent instead of the call's own status when a fail-closed event is not accepted. */
+/**
+ * Status message sent instead of the call's own status when a fail-closed event is not accepted.
+ * @internal
+ */
 export const AUDIT_UNAVAILABLE_MESSAGE = "audit unavailable";
 
 /**
@@ -36,6 +39,7 @@ export const AUDIT_UNAVAILABLE_MESSAGE = "audit unavailable";
  * read from the first request and first response message. A call refused before its handler started
  * (by authn or authz, for any reason) is never recorded as a mutation: it changed nothing, and its
  * refusal is recorded by authn or authz. Methods without a rule pass through.
+ * @internal
  */
 export function createRulesInterceptor(options: RulesInterceptorOptions): ServerInterceptor {
   const { recorder, failMode = "open" } = options ?? {};

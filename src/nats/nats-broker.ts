@@ -10,10 +10,10 @@ import { PublishWindow } from "./publish-window.js";
 export interface NatsBrokerOptions {
   /**
    * The application's open NATS connection. The broker publishes through it and never closes it: the
-   * application does, after the broker's `close()`.
+   * application does, after the broker's `close()`. Default: none.
    */
   connection?: NatsConnection;
-  /** Server URLs to connect to when no `connection` is given; the broker then owns and drains it. */
+  /** Server URLs to connect to when no `connection` is given; the broker then owns and drains it. Default: none. */
   servers?: string | string[];
   /**
    * Further options of the connection the broker opens (credentials, TLS, name). Default: name

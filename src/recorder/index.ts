@@ -5,7 +5,6 @@
  */
 export type { RecordContext } from "../event/record-context.js";
 export type { ResourceMutationInput, TupleChangeInput, TupleChangeItem } from "./inputs.js";
-export { type AuditObservers, auditObservers } from "./observers.js";
 export {
   createRecorder,
   type Recorder,

@@ -7,6 +7,7 @@ const MUTATIONS = new Set(["create", "update", "delete"]);
  * Merges generated rule tables into one lookup map keyed by full method path. Checks every rule's
  * shape (hand-written tables are allowed) and throws an AuditConfigError naming the method for a bad
  * rule or for two different rules under one path.
+ * @internal
  */
 export function mergeRuleTables(tables: RuleTable | readonly RuleTable[]): ReadonlyMap<string, AuditRule> {
   return mergeTables("rules", tables, (_path, rule, fail) => {

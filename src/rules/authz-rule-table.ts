@@ -4,6 +4,7 @@ import { METHOD_KINDS, mergeTables } from "./merge-tables.js";
 /**
  * Merges generated authz rule tables into one lookup map keyed by full method path, checking every
  * rule's shape; throws an AuditConfigError naming the method for a bad rule or a conflict.
+ * @internal
  */
 export function mergeAuthzRuleTables(
   tables: AuthzRuleTable | readonly AuthzRuleTable[],

@@ -4,6 +4,4 @@
  * Rules do not record or check anything themselves (the interceptors and the Recorder do).
  */
 export type { AuditRule, MethodKind, RuleTable } from "./audit-rule.js";
-export { mergeRuleTables } from "./audit-rule-table.js";
 export type { AuthzRule, AuthzRuleTable } from "./authz-rule.js";
-export { mergeAuthzRuleTables } from "./authz-rule-table.js";

@@ -38,7 +38,10 @@ export interface StatusError {
   message?: string;
 }
 
-/** Message sent for errors that carry no gRPC status code, so internal details never reach the client. */
+/**
+ * Message sent for errors that carry no gRPC status code, so internal details never reach the client.
+ * @internal
+ */
 export const INTERNAL_ERROR_MESSAGE = "internal error";
 
 /**
@@ -102,7 +105,10 @@ async function run(handler: AnyAsyncHandler, call: unknown): Promise<unknown> {
   return handler(call);
 }
 
-/** The status an error thrown by a handler ends the call with. */
+/**
+ * The status an error thrown by a handler ends the call with.
+ * @internal
+ */
 export function toStatusError(error: unknown): StatusError & { message: string } {
   if (typeof error === "object" && error !== null) {
     const { code, details, message } = error as Partial<StatusError>;

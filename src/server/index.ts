@@ -4,8 +4,7 @@
  */
 export {
   type AsyncHandler,
+  type AsyncServiceImplementation,
   asyncService,
-  INTERNAL_ERROR_MESSAGE,
   type StatusError,
-  toStatusError,
 } from "./async-service.js";

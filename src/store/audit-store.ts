@@ -34,7 +34,7 @@ export interface AuditStoreOptions {
   backgroundCheckpoints?: boolean;
   /** Called when the checkpoint worker fails; the store then checkpoints inline. Default: ignore. */
   onError?: (error: Error) => void;
-  /** @internal Module the checkpoint worker loads instead of better-sqlite3 (tests make it fail). */
+  /** @internal Module the checkpoint worker loads instead of better-sqlite3 (tests make it fail). Default: better-sqlite3. */
   checkpointDriver?: string;
 }
 

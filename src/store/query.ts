@@ -26,7 +26,7 @@ export interface AuditQuery {
 export interface PageOptions {
   /** Events per page, 1 to 1000. Default: 50. */
   limit?: number;
-  /** `nextCursor` of the previous page. */
+  /** `nextCursor` of the previous page. Default: none (the first page). */
   cursor?: string;
 }
 

@@ -6,8 +6,8 @@ import {
   createDeliveryEmitter,
   type DeliveryEmitter,
   type DeliveryEmitterOptions,
-  SPOOL_SCHEMA_VERSION,
 } from "../../src/delivery/index.js";
+import { SPOOL_SCHEMA_VERSION } from "../../src/delivery/spool-schema.js";
 import { AuditConfigError, AuditEmitError } from "../../src/errors/index.js";
 import { encodeEvent } from "../../src/event/serialize.js";
 import { createFakeSink, type FakeSink, until } from "../helpers/fake-sink.js";

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Metadata, status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
+import { runInAuditScope } from "../../src/context/scope.js";
 import {
   ActorType,
   type AuditEvent,
@@ -16,7 +17,6 @@ import {
   EventType,
   eventFromJson,
   MutationType,
-  runInAuditScope,
 } from "../../src/index.js";
 import { openAuditStore } from "../../src/store/index.js";
 import { createMemoryEmitter } from "../../src/testing/index.js";
