@@ -43,9 +43,8 @@ export const BATCH_MAX_WAIT_MS = 250;
  * 8 KiB, one per turn of the event loop, and fall further behind.
  *
  * SonicBoom can gather by itself (`minLength`), but it appends each line to one growing string and
- * measures that string's UTF-8 length on every write, which flattens it: at 8 KiB that allocated ~12 KB
- * and cost ~6 µs per line, three times what pino spent making the line (bench/). Joining once per
- * batch allocates each byte once.
+ * measures that string's UTF-8 length on every write, which flattens it (docs/performance.md). Joining
+ * once per batch allocates each byte once.
  *
  * Lines still gathered when the process exits are written out synchronously, as pino does for its own
  * asynchronous destinations: on a destination that never drains (a full pipe) that blocks the exit

@@ -120,7 +120,7 @@ function ownDestination(
     };
   }
   // Asynchronous mode gathers ~8 KiB before a write (at least every 250 ms, and on flush()/close()):
-  // one write per line cost ~100 µs of thread-pool CPU per event on a busy server (bench/).
+  // one write per line costs thread-pool CPU per event on a busy server.
   const batcher = new LineBatcher(ownedStream, onBatchError);
   return {
     logger: pino({ level }, batcher),

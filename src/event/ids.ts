@@ -1,8 +1,8 @@
 import { randomFillSync } from "node:crypto";
 import { V7Generator } from "uuidv7";
 
-// Random bits come from a pool filled 1,024 words at a time: asking the OS for 4 bytes per id showed
-// up as ~5 % of an audited call's CPU in bench/interceptor-chain.
+// Random bits come from a pool filled many words at a time: asking the OS for 4 bytes per id showed up
+// in an audited call's CPU profile.
 const pool = new Uint32Array(1024);
 let next = pool.length;
 const pooledRandom = {
@@ -31,8 +31,8 @@ const hi = (byte: number) => HEX[byte >>> 4] as number;
 const lo = (byte: number) => HEX[byte & 0xf] as number;
 
 // The text as one flat string: uuidv7's toString() adds one character at a time, and the resulting
-// chain of ~50 string pieces cost more to make and then to flatten in JSON.stringify (~1 µs per event
-// in bench/sinks) than the rest of building the event.
+// chain of string pieces cost more to make and then to flatten in JSON.stringify than the rest of
+// building the event.
 function uuidText(b: Uint8Array): string {
   // biome-ignore format: one group of the UUID text per line
   return String.fromCharCode(

@@ -160,7 +160,7 @@ let cachedSecond = Number.NaN;
 let cachedPrefix = "";
 
 /**
- * `date.toISOString()`, which is a slow runtime call (about 1 µs, more than the rest of eventToJson):
+ * `date.toISOString()`, which is a slow runtime call (it cost more than the rest of eventToJson):
  * events recorded within the same second share everything up to the milliseconds, so that prefix is
  * kept. An invalid Date throws a RangeError, as toISOString does.
  */

@@ -9,8 +9,9 @@ export type OutboundStatus = Parameters<ServerInterceptingCallInterface["sendSta
  * A `ServerInterceptingCall` that is also the listener it hands to the call it wraps: inbound events
  * arrive at its `on*` methods and outbound ones at its `send*` methods, and each goes on at once unless
  * a subclass overrides it. The audit interceptors run on every call, and this keeps each of them to one
- * object per call; grpc-js's builder form (`new ServerInterceptingCall(call, { start, ... })`) makes
- * about ten (responder, listener, a closure per event), which the server pays for in GC.
+ * object per call; grpc-js's builder form (`new ServerInterceptingCall(call, { start, ... })`) makes a
+ * responder, a listener and a closure per event, and measured slower in the full chain
+ * (docs/performance.md).
  *
  * Only for interceptors that pass every event on synchronously, before returning: grpc-js's queueing of
  * events that arrive while an interceptor holds an earlier one is not here.
