@@ -78,7 +78,7 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
   /**
    * What every report of one call's check says, `code` being the status the call is answered with. A
    * literal with the same keys every time: the reports are built on every call, and spreads into
-   * objects of varying shape made them most of the authz layer's cost in process.
+   * objects of varying shape made them a large share of the authz layer's cost in process.
    */
   function reportOf(
     rule: AuthzRule,
