@@ -1,8 +1,9 @@
 import { report } from "../emitters/emitter.js";
 import type { EncodedEvent } from "../emitters/sink.js";
 import { AuditConfigError, toError } from "../errors/index.js";
+import { KIND_NAMES } from "../event/kinds.js";
+import { peekEventId } from "../event/wire-peek.js";
 import { DeliveryCounters, Warnings } from "./delivery-stats.js";
-import { eventIdOf, KIND_NAMES } from "./event-bytes.js";
 import { EventQueue } from "./event-queue.js";
 import type { ResolvedDeliveryOptions } from "./options.js";
 import { Spool, type SpoolRow } from "./spool.js";
@@ -147,7 +148,7 @@ export class DeliveryState {
 
   /** The spool row of an encoded event. */
   row(seq: number, kind: number, bytes: Uint8Array): SpoolRow {
-    return { id: seq, eventId: eventIdOf(bytes), eventType: KIND_NAMES[kind] ?? "unspecified", bytes };
+    return { id: seq, eventId: peekEventId(bytes), eventType: KIND_NAMES[kind] ?? "unspecified", bytes };
   }
 
   /**

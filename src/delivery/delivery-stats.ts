@@ -1,6 +1,6 @@
 import { EmitterCounters, type EmitterStats, report } from "../emitters/emitter.js";
 import { AuditEmitError, toError } from "../errors/index.js";
-import { KIND_NAMES } from "./event-bytes.js";
+import { KIND_NAMES } from "../event/kinds.js";
 import type { Salvage } from "./spool-schema.js";
 
 /**

@@ -1,9 +1,9 @@
 import { type EmitOutcome, report } from "../emitters/emitter.js";
 import { AuditEmitError, toError } from "../errors/index.js";
+import { kindIndex } from "../event/kinds.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { DeliveryState } from "./delivery-state.js";
-import { kindIndex } from "./event-bytes.js";
 import type { OverflowPolicy } from "./options.js";
 
 /**

@@ -1,8 +1,7 @@
 import type { EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
-import type { EventKind } from "../event/kinds.js";
+import { EVENT_KINDS, type EventKind, isEventKind, KIND_NAMES } from "../event/kinds.js";
 import type { Jitter, RetryPolicy } from "./backoff.js";
-import { KIND_NAMES } from "./event-bytes.js";
 
 /**
  * What happens to an event that finds the queue full:
@@ -329,8 +328,8 @@ function resolvePolicies(
       : { default: orDefault(overflow, DELIVERY_DEFAULTS.overflow) };
   for (const [key, policy] of Object.entries(map)) {
     const path = typeof overflow === "object" ? `overflow.${key}` : "overflow";
-    if (key !== "default" && (key === "unspecified" || !KIND_NAMES.includes(key as EventKind))) {
-      fail(`${path}: unknown event kind; known kinds: ${KIND_NAMES.slice(1).join(", ")}, default`);
+    if (key !== "default" && !isEventKind(key)) {
+      fail(`${path}: unknown event kind; known kinds: ${EVENT_KINDS.join(", ")}, default`);
     }
     if (!OVERFLOW_POLICIES.includes(policy)) {
       fail(`${path} must be one of ${OVERFLOW_POLICIES.join(", ")}, got ${String(policy)}`);

@@ -1,9 +1,9 @@
 import { type EmitOutcome, type FlushReport, type FlushResult, flushReport } from "../emitters/emitter.js";
 import { AuditEmitError, toError } from "../errors/index.js";
+import { kindIndexOfName } from "../event/kinds.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { DeliveryState } from "./delivery-state.js";
 import type { DeliveryStats } from "./delivery-stats.js";
-import { kindIndexOfName } from "./event-bytes.js";
 import { intake } from "./intake.js";
 import type { ResolvedDeliveryOptions } from "./options.js";
 import { Pump } from "./pump.js";

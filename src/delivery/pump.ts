@@ -1,11 +1,12 @@
 import { report } from "../emitters/emitter.js";
 import type { EncodedEvent } from "../emitters/sink.js";
 import { AuditEmitError, toError } from "../errors/index.js";
+import { eventKind, kindIndexOfName } from "../event/kinds.js";
 import { decodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { retryDelay } from "./backoff.js";
 import type { DeliveryState, QueueBatch } from "./delivery-state.js";
-import { KIND_NAMES, kindIndex, kindIndexOfName, LazyEncodedEvent } from "./event-bytes.js";
+import { LazyEncodedEvent } from "./event-bytes.js";
 import { takeQueueBatch } from "./queue-batch.js";
 import type { SpoolRow } from "./spool.js";
 import { withTimeout } from "./wakeup.js";
@@ -18,7 +19,7 @@ import { withTimeout } from "./wakeup.js";
 function spooledEvent(row: SpoolRow): AuditEvent | undefined {
   try {
     const event = decodeEvent(row.bytes);
-    const kind = KIND_NAMES[kindIndex(event.eventType)];
+    const kind = eventKind(event.eventType);
     return event.eventId !== "" && event.eventId === row.eventId && kind === row.eventType
       ? event
       : undefined;
