@@ -9,7 +9,7 @@ import type { ResolvedDeliveryOptions } from "./options.js";
 import { Spool, type SpoolRow } from "./spool.js";
 import { Wakeup } from "./wakeup.js";
 
-/** An event of the "block" policy waiting for queue space. @internal */
+/** An event of the "park" policy waiting for queue space. @internal */
 export interface Parked {
   readonly seq: number;
   readonly kind: number;

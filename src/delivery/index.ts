@@ -9,12 +9,12 @@ export type { Jitter } from "./backoff.js";
 export { createDeliveryEmitter, type DeliveryEmitter } from "./delivery-emitter.js";
 export type { DeliveryStats, SpoolRecoveryStats } from "./delivery-stats.js";
 export {
-  type BlockOptions,
   DELIVERY_DEFAULTS,
   type DeliveryEmitterOptions,
   OVERFLOW_POLICIES,
   type OverflowPolicy,
   type OverflowPolicyMap,
+  type ParkOptions,
   type RetryOptions,
   type SpoolOptions,
 } from "./options.js";

@@ -26,9 +26,9 @@ export function intake(state: DeliveryState, event: AuditEvent): EmitOutcome {
   }
   if (bytes.length > state.options.maxEventBytes) return state.refuse("too_large", kind);
   const policy = state.options.policies[kind] ?? "drop-newest";
-  if (policy === "block" && state.parked.length > 0) state.promoteParked();
-  // Blocking events queue up behind the ones already parked, so they keep their order.
-  if ((policy !== "block" || state.parked.length === 0) && state.fits(bytes.length)) {
+  if (policy === "park" && state.parked.length > 0) state.promoteParked();
+  // Parking events queue up behind the ones already parked, so they keep their order.
+  if ((policy !== "park" || state.parked.length === 0) && state.fits(bytes.length)) {
     state.enqueue(++state.lastSeq, kind, bytes);
     return accept(state);
   }
@@ -46,7 +46,7 @@ function overflow(
       return state.refuse("queue_full", kind);
     case "drop-oldest":
       return evictFor(state, kind, bytes);
-    case "block":
+    case "park":
       return park(state, kind, bytes);
     case "spool": {
       const row = state.row(state.lastSeq + 1, kind, bytes);
@@ -79,11 +79,11 @@ function evictFor(state: DeliveryState, kind: number, bytes: Uint8Array): EmitOu
 }
 
 /**
- * "block": emit cannot wait, so the event waits in the parked list instead, and enters the queue as
- * soon as there is room (see DeliveryState.promoteParked) or is dropped after block.timeoutMs.
+ * "park": emit never waits, so the event waits in the parked list instead, and enters the queue as
+ * soon as there is room (see DeliveryState.promoteParked) or is dropped after park.timeoutMs.
  */
 function park(state: DeliveryState, kind: number, bytes: Uint8Array): EmitOutcome {
-  const { timeoutMs, maxParked } = state.options.block;
+  const { timeoutMs, maxParked } = state.options.park;
   if (state.parked.length >= maxParked) return state.refuse("parked_full", kind);
   state.parked.push({ seq: ++state.lastSeq, kind, bytes, deadline: Date.now() + timeoutMs });
   scheduleParkExpiry(state);
@@ -105,7 +105,7 @@ function scheduleParkExpiry(state: DeliveryState): void {
         parked = state.parked[0]
       ) {
         state.parked.shift();
-        state.lose("block_timeout", parked.kind);
+        state.lose("park_timeout", parked.kind);
       }
       scheduleParkExpiry(state);
     },
