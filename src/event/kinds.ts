@@ -62,7 +62,7 @@ export function kindIndexOfName(name: string): number {
 }
 
 /** Dotted kind name of an event type ("unspecified" for a type this version does not know). */
-export function eventKind(type: EventType): KindName {
+export function eventKind(type: EventType): EventKind | "unspecified" {
   return KIND_NAMES[kindIndex(type)] ?? "unspecified";
 }
 
