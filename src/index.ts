@@ -44,7 +44,6 @@ export {
 export { type AuditScope, currentActor, currentAuditScope, type MetadataReader } from "./context/index.js";
 // Delivery: queue, batches, retry, overflow policies, spool, in front of an EventSink.
 export {
-  type BlockOptions,
   createDeliveryEmitter,
   type DeliveryCloseReport,
   type DeliveryEmitter,
@@ -54,6 +53,7 @@ export {
   type Jitter,
   type OverflowPolicy,
   type OverflowPolicyMap,
+  type ParkOptions,
   type RetryOptions,
   type SpoolOptions,
   type SpoolRecoveryStats,

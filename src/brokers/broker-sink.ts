@@ -1,6 +1,7 @@
 import type { EncodedEvent, EventSink, SinkWriteOptions } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
 import { encodeEvent, eventToJson } from "../event/serialize.js";
+import { peekFields } from "../event/wire-peek.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { Broker, BrokerMessage } from "./broker.js";
 import {
@@ -8,7 +9,6 @@ import {
   type BrokerEncoding,
   type CloudEventsHeaderPrefix,
   eventHeaders,
-  headerFieldsOf,
 } from "./event-headers.js";
 
 /** How the broker emitter turns events into messages: the options of `createBrokerEmitter` but `delivery`. */
@@ -90,7 +90,7 @@ export function createBrokerSink(options: BrokerSinkOptions): EventSink {
   // (`encoded.event` decodes on access: never destructure it.)
   const fromEncoded = (encoded: EncodedEvent): BrokerMessage => {
     if (encoding !== "protobuf") return toMessage(encoded.event);
-    const fields = headerFieldsOf(encoded.bytes, cloudEventsPrefix !== undefined);
+    const fields = peekFields(encoded.bytes, cloudEventsPrefix !== undefined);
     return {
       key: partitionKey === undefined ? fields.eventId : messageKey(encoded.event, partitionKey),
       value: encoded.bytes,

@@ -1,7 +1,5 @@
-import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { eventKind } from "../event/kinds.js";
-import { Timestamp } from "../gen/google/protobuf/timestamp.js";
-import { type AuditEvent, EventType, eventTypeFromJSON } from "../gen/grpcaudit/v1/event.js";
+import type { PeekedFields } from "../event/wire-peek.js";
 
 /** Names of the headers every broker message carries. */
 export const BROKER_HEADER = {
@@ -35,22 +33,13 @@ export type CloudEventsHeaderPrefix = "ce_" | "ce-";
 export const CLOUDEVENTS_TYPE_PREFIX = "grpcaudit.v1.";
 
 /**
- * The fields of an event that its broker message's headers carry.
- * @internal
- */
-export type HeaderFields = Pick<
-  AuditEvent,
-  "eventId" | "eventType" | "schemaVersion" | "service" | "occurredAt"
->;
-
-/**
- * The headers of one event's broker message: content type, event id, kind, schema version and service and,
- * when `cloudEventsPrefix` is given, the CloudEvents 1.0 binary-mode attributes (`specversion`, `id` =
+ * The headers of one event's broker message: content type, event id, kind, schema version and service
+ * (from the event, or read from its bytes by `peekFields`) and, when `cloudEventsPrefix` is given, the CloudEvents 1.0 binary-mode attributes (`specversion`, `id` =
  * event id, `source` = service, `type`, `time` when the event has one, `datacontenttype`).
  * @internal
  */
 export function eventHeaders(
-  event: HeaderFields,
+  event: PeekedFields,
   encoding: BrokerEncoding,
   cloudEventsPrefix?: CloudEventsHeaderPrefix,
 ): Record<string, string> {
@@ -85,40 +74,4 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
 /** Header values cannot hold line breaks (NATS refuses them): control characters become spaces. */
 function headerValue(value: string): string {
   return value.replace(CONTROL_CHARACTERS, " ");
-}
-
-/** Tags (field number << 3 | wire type) of the AuditEvent fields the headers carry. */
-const TAG = { EVENT_ID: 10, EVENT_TYPE: 16, SCHEMA_VERSION: 24, OCCURRED_AT: 34, SERVICE: 42 } as const;
-
-/**
- * Reads the fields the headers carry out of an encoded AuditEvent, skipping the rest (actor, target,
- * detail), so a queued event needs no full decode to be published. Reads each field as `decodeEvent`
- * does (the last occurrence wins; a field with another wire type is skipped). `occurredAt`, which
- * only the CloudEvents `time` header needs, is read only `withTime`. Throws on bytes that end in the
- * middle of a field.
- * @internal
- */
-export function headerFieldsOf(bytes: Uint8Array, withTime = true): HeaderFields {
-  const fields: HeaderFields = {
-    eventId: "",
-    eventType: EventType.EVENT_TYPE_UNSPECIFIED,
-    schemaVersion: 0,
-    service: "",
-    occurredAt: undefined,
-  };
-  const reader = new BinaryReader(bytes);
-  while (reader.pos < reader.len) {
-    const tag = reader.uint32();
-    if (tag === TAG.EVENT_ID) fields.eventId = reader.string();
-    else if (tag === TAG.EVENT_TYPE) fields.eventType = eventTypeFromJSON(reader.int32());
-    else if (tag === TAG.SCHEMA_VERSION) fields.schemaVersion = reader.uint32();
-    else if (tag === TAG.SERVICE) fields.service = reader.string();
-    else if (tag === TAG.OCCURRED_AT && withTime) {
-      // The same conversion as the generated decoder's fromTimestamp.
-      const { seconds, nanos } = Timestamp.decode(reader, reader.uint32());
-      fields.occurredAt = new Date((seconds || 0) * 1_000 + (nanos || 0) / 1_000_000);
-    } else if ((tag & 7) === 4 || tag === 0) break;
-    else reader.skip(tag & 7);
-  }
-  return fields;
 }

@@ -1,11 +1,11 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { AuthzOutcome } from "../event/builders.js";
-import { EVENT_KIND, type EventKind } from "../event/kinds.js";
+import { EVENT_KINDS, type EventKind } from "../event/kinds.js";
 import type { AuditQuery } from "../store/query.js";
 import { usageError } from "./errors.js";
 import { TIME_FORMS, timeArgument } from "./time.js";
 
-const KINDS: readonly string[] = Object.values(EVENT_KIND);
+const KINDS: readonly string[] = EVENT_KINDS;
 const DECISIONS: readonly AuthzOutcome[] = ["allowed", "denied", "no_rule", "error"];
 
 /** The filter flags as commander parses them. */

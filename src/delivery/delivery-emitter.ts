@@ -1,7 +1,8 @@
 import type { Emitter } from "../emitters/emitter.js";
 import type { DeliveryStats } from "./delivery-stats.js";
-import { type DeliveryEmitterOptions, resolveDeliveryOptions } from "./options.js";
+import type { DeliveryEmitterOptions } from "./options.js";
 import { type DeliveryCloseReport, type DeliveryFlushReport, DeliveryPipeline } from "./pipeline.js";
+import { resolveDeliveryOptions } from "./resolve-options.js";
 
 /** An Emitter that delivers through a bounded queue, batching, retry and an optional durable spool. */
 export interface DeliveryEmitter extends Emitter {

@@ -1,69 +1,41 @@
-import { report } from "../emitters/emitter.js";
-import type { EncodedEvent } from "../emitters/sink.js";
-import { AuditConfigError, toError } from "../errors/index.js";
+import { type EmitOutcome, report } from "../emitters/emitter.js";
+import { AuditConfigError } from "../errors/index.js";
+import type { Batch, QueueBatch } from "./batches.js";
 import { DeliveryCounters, Warnings } from "./delivery-stats.js";
-import { eventIdOf, KIND_NAMES } from "./event-bytes.js";
-import { EventQueue } from "./event-queue.js";
+import { HeldEvents, type QueueView } from "./held-events.js";
+import { openSpool } from "./open-spool.js";
 import type { ResolvedDeliveryOptions } from "./options.js";
-import { Spool, type SpoolRow } from "./spool.js";
+import { SettleWaiters } from "./settle-waiters.js";
+import type { Spool, SpoolRow } from "./spool.js";
+import { SpoolStage } from "./spool-stage.js";
 import { Wakeup } from "./wakeup.js";
 
-/** An event of the "block" policy waiting for queue space. @internal */
-export interface Parked {
-  readonly seq: number;
-  readonly kind: number;
-  readonly bytes: Uint8Array;
-  readonly deadline: number;
-}
-
-/** A batch taken from the queue: counted in the memory bounds until acknowledged or spooled. @internal */
-export interface QueueBatch {
-  readonly source: "queue";
-  /** Ascending: a batch is taken from the queue's head. */
-  readonly seqs: number[];
-  readonly kinds: number[];
-  /** The batch's own copies of the bytes (the queue reuses its storage). */
-  readonly events: EncodedEvent[];
-  readonly bytes: number;
-}
+/** What the pump and stats read of the spool. @internal */
+export type SpoolView = Pick<Spool, "rows" | "pendingRows" | "bytes" | "fits" | "read">;
 
 /**
- * What the parts of the pipeline share: the bounds, the queue, the parked list, the batches being
- * written, the spool, the counters.
+ * Where every accepted event is, and the only code that moves it: the queue, the parked list, the
+ * batches being written (its HeldEvents), the spool (its SpoolStage). The emit path (intake.ts), the
+ * pump and the pipeline call its transitions, named for what happens, and read it through getters;
+ * the counters change with the transitions.
  *
  * Every accepted event gets a sequence number (`seq`) that is also its row id if it is spooled, so
- * the spool replays in emit order however events got there. An event lives in exactly one place:
- * the queue, the parked list, a batch being written, or the spool.
+ * the spool replays in emit order however events got there. An event lives in exactly one place.
  * @internal
  */
 export class DeliveryState {
   readonly options: ResolvedDeliveryOptions;
   readonly counters: DeliveryCounters;
   readonly warnings: Warnings;
-  readonly queue: EventQueue;
-  readonly parked: Parked[] = [];
-  readonly spool: Spool | undefined;
   /** Wakes the pump when there is something new to deliver. */
   readonly wakeup = new Wakeup();
-  lastSeq: number;
-  /** Batches taken from the queue and not yet acknowledged or spooled (at most maxInFlightBatches). */
-  readonly inFlight = new Set<QueueBatch>();
-  /** Events and encoded bytes of the batches in `inFlight`. */
-  inFlightEvents = 0;
-  inFlightBytes = 0;
-  /** A batch from the queue spent its retry budget: queued events go to the spool until a write succeeds. */
-  sinkDown = false;
-  /** close() was called: emit refuses. */
-  closed = false;
-  /** close() finished its drain: timers stop. */
-  stopped = false;
-  /** flush() or close() calls in progress: batches go out without waiting for flushIntervalMs. */
-  urgent = 0;
-  parkTimer: NodeJS.Timeout | undefined;
-  /** A commit forced by maxUncommittedEvents left too many uncommitted (spool full or failing): wait for the timer. */
-  #forcedCommitStuck = false;
-  readonly #settleWaiters = new Set<() => void>();
-  #settleCheckQueued = false;
+  readonly #held: HeldEvents;
+  readonly #spooled: SpoolStage | undefined;
+  readonly #settle = new SettleWaiters((seq) => this.#settledUpTo(seq));
+  #lastSeq: number;
+  #closed = false;
+  /** flush() or close() calls in progress. */
+  #urgent = 0;
 
   constructor(options: ResolvedDeliveryOptions) {
     this.options = options;
@@ -72,203 +44,227 @@ export class DeliveryState {
     for (const warning of options.warnings) {
       report(options.onError, new AuditConfigError(`delivery emitter: ${warning}`));
     }
-    // Chunks of 1/64 of the bound keep what the queue holds beyond maxQueueBytes to a few percent.
-    this.queue = new EventQueue(Math.min(1 << 20, Math.max(1 << 14, Math.ceil(options.maxQueueBytes / 64))));
-    this.spool = openSpool(options, this.counters);
-    this.lastSeq = this.spool?.maxId ?? 0;
+    const held = new HeldEvents(options, this.wakeup, (kind) => this.#lose("park_timeout", kind));
+    this.#held = held;
+    const spool = openSpool(options, this.counters);
+    this.#spooled =
+      spool &&
+      new SpoolStage(spool, {
+        options,
+        counters: this.counters,
+        held,
+        lose: (reason, kind) => this.#lose(reason, kind),
+        committed: () => {
+          this.wakeup.wake();
+          this.#settle.check();
+        },
+      });
+    this.#lastSeq = spool?.maxId ?? 0;
+  }
+
+  get queue(): QueueView {
+    return this.#held.queue;
+  }
+
+  get spool(): SpoolView | undefined {
+    return this.#spooled?.spool;
+  }
+
+  /** The sequence number of the last accepted event. */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** close() was called: emit refuses. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** A flush() or close() is in progress: batches go out without waiting for flushIntervalMs. */
+  get urgent(): boolean {
+    return this.#urgent > 0;
+  }
+
+  /** A batch from the queue spent its retry budget: queued events go to the spool until a write succeeds. */
+  get sinkDown(): boolean {
+    return this.#spooled?.sinkDown ?? false;
+  }
+
+  /** Events of the "park" policy wait for queue space. */
+  get hasParked(): boolean {
+    return this.#held.parked > 0;
+  }
+
+  /** Events and encoded bytes in memory (queued, or in the batches being written), and events parked. */
+  memory(): { events: number; bytes: number; parked: number } {
+    return { events: this.#held.events, bytes: this.#held.bytes, parked: this.#held.parked };
   }
 
   /** True when one more event of `size` bytes fits the memory bounds (the batches being written included). */
   fits(size: number): boolean {
-    const events = this.queue.length + this.inFlightEvents;
-    const bytes = this.queue.bytes + this.inFlightBytes;
-    return events < this.options.maxQueueEvents && bytes + size <= this.options.maxQueueBytes;
-  }
-
-  /** A batch taken from the queue is being written: it stays counted in the memory bounds. */
-  addInFlight(batch: QueueBatch): void {
-    this.inFlight.add(batch);
-    this.inFlightEvents += batch.seqs.length;
-    this.inFlightBytes += batch.bytes;
-  }
-
-  /** A batch left memory: acknowledged, or moved to the spool. */
-  removeInFlight(batch: QueueBatch): void {
-    if (!this.inFlight.delete(batch)) return;
-    this.inFlightEvents -= batch.seqs.length;
-    this.inFlightBytes -= batch.bytes;
-  }
-
-  enqueue(seq: number, kind: number, bytes: Uint8Array): void {
-    this.queue.push(seq, kind, bytes);
-    const { length, bytes: queued } = this.queue;
-    const { maxBatchEvents, maxBatchBytes } = this.options;
-    // Wake the pump only when it has something new to decide: a first event, or a full batch.
-    if (
-      length === 1 ||
-      length === maxBatchEvents ||
-      (queued >= maxBatchBytes && queued - bytes.length < maxBatchBytes)
-    ) {
-      this.wakeup.wake();
-    }
-  }
-
-  /** Moves parked events into the queue while there is room, oldest first. */
-  promoteParked(): void {
-    for (
-      let head = this.parked[0];
-      head !== undefined && this.fits(head.bytes.length);
-      head = this.parked[0]
-    ) {
-      this.parked.shift();
-      this.enqueue(head.seq, head.kind, head.bytes);
-    }
-  }
-
-  /** Counts an event refused at emit. */
-  refuse(reason: string, kind: number): "dropped" {
-    this.warnings.note(reason);
-    return this.counters.dropEvent(reason, kind, false);
-  }
-
-  /** Counts an accepted event that is dropped after all. */
-  lose(reason: string, kind: number): void {
-    this.warnings.note(reason);
-    this.counters.dropEvent(reason, kind, true);
-    this.settled();
+    return this.#held.fits(size);
   }
 
   /** True while batches come from the spool: write-ahead mode, or rows waiting (replay, outage, overflow). */
   fromSpool(): boolean {
-    const spool = this.spool;
-    if (spool === undefined) return false;
-    return this.options.spool?.writeAhead === true || spool.rows + spool.pendingRows > 0;
+    return this.#spooled?.inUse() ?? false;
   }
 
-  /** The spool row of an encoded event. */
-  row(seq: number, kind: number, bytes: Uint8Array): SpoolRow {
-    return { id: seq, eventId: eventIdOf(bytes), eventType: KIND_NAMES[kind] ?? "unspecified", bytes };
+  // The emit path.
+
+  /** Accepts an event into the queue. */
+  accept(kind: number, bytes: Uint8Array): "accepted" {
+    this.#held.enqueue(++this.#lastSeq, kind, bytes);
+    return this.#accepted();
+  }
+
+  /** Accepts an event straight into the spool ("spool" policy); false when there is none or it is full. */
+  acceptToSpool(kind: number, bytes: Uint8Array): boolean {
+    if (this.#spooled === undefined || !this.#spooled.append(this.#lastSeq + 1, kind, bytes)) return false;
+    this.#lastSeq++;
+    this.#accepted();
+    return true;
+  }
+
+  /** Parks an event ("park" policy) until there is room, or until park.timeoutMs has passed. */
+  park(kind: number, bytes: Uint8Array): EmitOutcome {
+    const { timeoutMs, maxParked } = this.options.park;
+    if (this.#held.parked >= maxParked) return this.refuse("parked_full", kind);
+    this.#held.park({ seq: ++this.#lastSeq, kind, bytes, deadline: Date.now() + timeoutMs });
+    return this.#accepted();
+  }
+
+  /** Drops the oldest queued event ("drop-oldest"); false when only batches being written are left. */
+  evictOldest(): boolean {
+    const oldest = this.#held.shiftQueued();
+    if (oldest === undefined) return false;
+    this.#lose("queue_full", oldest.kind);
+    return true;
+  }
+
+  /** Moves parked events into the queue while there is room, oldest first. */
+  promoteParked(): void {
+    this.#held.promoteParked();
+  }
+
+  /** Counts an event refused at emit; `warn: false` for refusals that are no news (after close). */
+  refuse(reason: string, kind: number, warn = true): "dropped" {
+    if (warn) this.warnings.note(reason);
+    return this.counters.dropEvent(reason, kind, false);
+  }
+
+  /** Counts an emit that failed; `reason` is noted as a warning when given. */
+  failEmit(reason?: string): "failed" {
+    this.counters.failed++;
+    if (reason !== undefined) this.warnings.note(reason);
+    return "failed";
+  }
+
+  // The pump.
+
+  /** Takes the next batch off the queue, stopping before an event numbered `beforeSeq` or later. */
+  takeBatch(beforeSeq = Number.POSITIVE_INFINITY): QueueBatch {
+    return this.#held.takeBatch(beforeSeq);
+  }
+
+  /** Drops spool rows that do not hold the event they name ("spool_corrupt"), and deletes them. */
+  discardCorrupt(rows: SpoolRow[]): void {
+    this.#spooled?.discardCorrupt(rows);
+  }
+
+  /** The sink acknowledged a batch: it leaves memory or the spool, and parked events may move up. */
+  markDelivered(batch: Batch): void {
+    this.#spooled?.sinkUp();
+    if (batch.source === "queue") {
+      this.#held.release(batch);
+      this.#held.promoteParked();
+    } else {
+      this.#spooled?.spool.remove(batch.rows);
+      this.counters.replayed += batch.events.length;
+    }
+    this.counters.delivered += batch.events.length;
+    this.#settle.check();
+  }
+
+  /** A failed write is tried again. */
+  countRetry(): void {
+    this.counters.retried++;
   }
 
   /**
-   * The group commit, run every commitIntervalMs: while the spool is in use, queued events move into
-   * it (as many as fit, oldest first); then everything appended is committed in one transaction.
+   * A batch from the queue spent its retry budget: the sink counts as down and the batch goes to the
+   * spool (then the queue, at the commit). False, and nothing changes, without a spool or room in it.
    */
+  spoolFailedBatch(batch: QueueBatch): boolean {
+    return this.#spooled?.takeFailedBatch(batch) ?? false;
+  }
+
+  /** The group commit of the spool, run every commitIntervalMs (see SpoolStage.commitTick). */
   commitTick(): void {
-    const spool = this.spool;
-    if (spool === undefined) return;
-    this.#forcedCommitStuck = false;
-    if (this.sinkDown || this.fromSpool()) {
-      this.#queueToSpool(spool);
-      if (this.parked.length > 0) {
-        this.promoteParked();
-        this.#queueToSpool(spool);
-      }
-    }
-    const committed = spool.commit();
-    if (committed > 0) {
-      this.counters.spooled += committed;
-      this.wakeup.wake();
-      this.settled();
-    }
+    this.#spooled?.commitTick();
+  }
+
+  // flush() and close().
+
+  /** A flush() or close() starts: batches go out without waiting for flushIntervalMs. */
+  beginUrgent(): void {
+    this.#urgent++;
+  }
+
+  endUrgent(): void {
+    this.#urgent--;
+  }
+
+  /** close() was called: emit refuses from now on. */
+  markClosed(): void {
+    this.#closed = true;
   }
 
   /**
-   * Called after emit accepted an event: in write-ahead mode, commits at once when
-   * maxUncommittedEvents accepted events wait for a commit, whatever the commit timer is doing.
+   * close() finished its drain: timers stop, what it could not deliver goes to the spool in sequence
+   * order or is dropped and counted, and the spool file closes. Returns the rows left in it (the next
+   * emitter on the file replays them).
    */
-  commitIfDue(): void {
-    const config = this.options.spool;
-    if (config?.writeAhead !== true || this.#forcedCommitStuck) return;
-    if (this.#uncommitted() < config.maxUncommittedEvents) return;
-    this.commitTick();
-    // Still too many: the spool is full or cannot commit. Trying again at every emit would not help.
-    this.#forcedCommitStuck = this.#uncommitted() >= config.maxUncommittedEvents;
-  }
-
-  /** In write-ahead mode: accepted events not yet committed to the spool. */
-  #uncommitted(): number {
-    return this.queue.length + this.parked.length + (this.spool?.pendingRows ?? 0);
-  }
-
-  #queueToSpool(spool: Spool): void {
-    for (
-      let size = this.queue.peekSize();
-      size !== undefined && spool.fits(size);
-      size = this.queue.peekSize()
-    ) {
-      const event = this.queue.shift();
-      if (event === undefined) break;
-      // The queue reuses its storage: the spool keeps a copy until the commit.
-      spool.append(this.row(event.seq, event.kind, event.bytes.slice()));
+  finishClose(): number {
+    this.#held.stop();
+    if (this.#spooled === undefined) {
+      for (const { kind } of this.#held.removeAll()) this.#lose("close_timeout", kind);
+      return 0;
     }
+    this.#spooled.keepLeftovers();
+    return this.#spooled.close();
   }
 
   /** Events numbered `seq` or lower that the sink has not taken yet (in memory or in the spool). */
   pendingUpTo(seq: number): number {
-    let pending = this.queue.countUpTo(seq) + this.parked.filter((event) => event.seq <= seq).length;
-    for (const batch of this.inFlight) pending += batch.seqs.filter((batchSeq) => batchSeq <= seq).length;
-    return pending + (this.spool?.rowsUpTo(seq) ?? 0);
+    return this.#held.countUpTo(seq) + (this.#spooled?.spool.rowsUpTo(seq) ?? 0);
+  }
+
+  /** Resolves true once every event up to `seq` was delivered or dropped, false after `timeoutMs`. */
+  waitSettled(seq: number, timeoutMs: number): Promise<boolean> {
+    return this.#settle.wait(seq, timeoutMs);
+  }
+
+  #accepted(): "accepted" {
+    this.counters.emitted++;
+    this.#spooled?.commitIfDue();
+    return "accepted";
+  }
+
+  /** Counts an accepted event that is dropped after all. */
+  #lose(reason: string, kind: number): void {
+    this.warnings.note(reason);
+    this.counters.dropEvent(reason, kind, true);
+    this.#settle.check();
   }
 
   /** True when every event numbered `seq` or lower was delivered or dropped (counted). */
   #settledUpTo(seq: number): boolean {
     const none = Number.POSITIVE_INFINITY;
-    // Cheap checks first: the queue's head and the oldest in-flight batch are usually the oldest.
-    if ((this.queue.peekSeq() ?? none) <= seq || (this.parked[0]?.seq ?? none) <= seq) return false;
-    for (const batch of this.inFlight) if ((batch.seqs[0] ?? none) <= seq) return false;
-    if ((this.spool?.minPendingId() ?? none) <= seq) return false;
-    if ((this.spool?.minCommittedId() ?? none) <= seq) return false;
+    if (this.#held.heldUpTo(seq)) return false;
+    if ((this.#spooled?.spool.minPendingId() ?? none) <= seq) return false;
+    if ((this.#spooled?.spool.minCommittedId() ?? none) <= seq) return false;
     // Promoted parked events can queue behind newer ones: only a full scan is sure.
-    return this.queue.minSeq() > seq;
-  }
-
-  /** Something left the pipeline: re-check the flush and close waiters once, after the current task. */
-  settled(): void {
-    if (this.#settleWaiters.size === 0 || this.#settleCheckQueued) return;
-    this.#settleCheckQueued = true;
-    queueMicrotask(() => {
-      this.#settleCheckQueued = false;
-      for (const check of [...this.#settleWaiters]) check();
-    });
-  }
-
-  /** Resolves true once every event up to `seq` was delivered or dropped, false after `timeoutMs`. */
-  waitSettled(seq: number, timeoutMs: number): Promise<boolean> {
-    if (this.#settledUpTo(seq)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const finish = (ok: boolean) => {
-        clearTimeout(timer);
-        this.#settleWaiters.delete(check);
-        resolve(ok);
-      };
-      const check = () => {
-        if (this.#settledUpTo(seq)) finish(true);
-      };
-      // Not unref()ed: whoever awaits flush() or close() gets an answer, at the latest after timeoutMs.
-      const timer = setTimeout(() => finish(false), timeoutMs);
-      this.#settleWaiters.add(check);
-    });
-  }
-}
-
-function openSpool(options: ResolvedDeliveryOptions, counters: DeliveryCounters): Spool | undefined {
-  const config = options.spool;
-  if (config === undefined) return undefined;
-  try {
-    return new Spool({
-      path: config.path,
-      maxBytes: config.maxBytes,
-      synchronous: config.synchronous,
-      name: options.name,
-      onError: (error) => report(options.onError, error),
-      onMovedAside: (salvage) => counters.spoolMovedAside(salvage),
-    });
-  } catch (error) {
-    if (error instanceof AuditConfigError) throw error;
-    throw new AuditConfigError(
-      `delivery emitter: cannot open spool.path ${config.path}: ${toError(error).message}`,
-      { cause: error },
-    );
+    return this.#held.queueMinSeq() > seq;
   }
 }

@@ -1,6 +1,6 @@
 import { EmitterCounters, type EmitterStats, report } from "../emitters/emitter.js";
 import { AuditEmitError, toError } from "../errors/index.js";
-import { KIND_NAMES } from "./event-bytes.js";
+import { KIND_NAMES } from "../event/kinds.js";
 import type { Salvage } from "./spool-schema.js";
 
 /**
@@ -10,7 +10,7 @@ import type { Salvage } from "./spool-schema.js";
  * event handed to `emit` is accepted, dropped at once ("too_large", "queue_full", "parked_full",
  * "spool_full", "closed") or failed ("fail-rpc", an event that cannot be encoded). An accepted event
  * later ends up delivered, spooled, or dropped too ("queue_full" when evicted by "drop-oldest",
- * "block_timeout", "close_timeout", "spool_full" when close finds the spool full, "spool_error" when
+ * "park_timeout", "close_timeout", "spool_full" when close finds the spool full, "spool_error" when
  * close cannot commit, "spool_corrupt" for a spooled event that cannot be decoded, "spool_damaged"
  * for rows of a damaged spool file that could not be read, counted under "unspecified" by kind).
  */
@@ -31,7 +31,7 @@ export interface DeliveryStats extends EmitterStats {
   queueEvents: number;
   /** Encoded bytes of `queueEvents`. */
   queueBytes: number;
-  /** Events of the "block" policy waiting for queue space. */
+  /** Events of the "park" policy waiting for queue space. */
   parkedEvents: number;
   /** Events in the spool, committed or waiting for the next commit. */
   spoolEvents: number;
@@ -92,8 +92,8 @@ export class DeliveryCounters extends EmitterCounters {
 const REASONS: Readonly<Record<string, string>> = {
   too_large: "larger than maxEventBytes",
   queue_full: "the queue is full",
-  parked_full: "the queue is full and so is the list of blocked events",
-  block_timeout: "no queue space within block.timeoutMs",
+  parked_full: "the queue is full and so is the list of parked events",
+  park_timeout: "no queue space within park.timeoutMs",
   spool_full: "the spool is full",
   spool_corrupt: "a spooled event could not be decoded",
   spool_damaged: "a damaged spool file could not be read",

@@ -9,10 +9,10 @@ export type { Jitter } from "./backoff.js";
 export { createDeliveryEmitter, type DeliveryEmitter } from "./delivery-emitter.js";
 export type { DeliveryStats, SpoolRecoveryStats } from "./delivery-stats.js";
 export type {
-  BlockOptions,
   DeliveryEmitterOptions,
   OverflowPolicy,
   OverflowPolicyMap,
+  ParkOptions,
   RetryOptions,
   SpoolOptions,
 } from "./options.js";

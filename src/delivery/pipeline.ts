@@ -3,7 +3,6 @@ import { AuditEmitError, toError } from "../errors/index.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { DeliveryState } from "./delivery-state.js";
 import type { DeliveryStats } from "./delivery-stats.js";
-import { kindIndexOfName } from "./event-bytes.js";
 import { intake } from "./intake.js";
 import type { ResolvedDeliveryOptions } from "./options.js";
 import { Pump } from "./pump.js";
@@ -59,13 +58,13 @@ export class DeliveryPipeline {
     const { name } = state.options;
     const target = state.lastSeq;
     const errorsBefore = this.#pump.sinkErrors;
-    state.urgent++;
+    state.beginUrgent();
     try {
       state.wakeup.wake();
       state.commitTick();
       if (await state.waitSettled(target, timeoutMs)) return withPending(flushReport(name), 0);
     } finally {
-      state.urgent--;
+      state.endUrgent();
     }
     const pending = state.pendingUpTo(target);
     if (this.#pump.sinkErrors === errorsBefore) {
@@ -84,11 +83,11 @@ export class DeliveryPipeline {
   async #close(timeoutMs: number): Promise<DeliveryCloseReport> {
     const state = this.#state;
     const { counters } = state;
-    state.closed = true;
+    state.markClosed();
     const before = { delivered: counters.delivered, spooled: counters.spooled, lost: counters.lost };
     const deadline = Date.now() + timeoutMs;
     const target = state.lastSeq;
-    state.urgent++;
+    state.beginUrgent();
     state.wakeup.wake();
     state.commitTick();
     await state.waitSettled(target, timeoutMs);
@@ -97,13 +96,9 @@ export class DeliveryPipeline {
     await withTimeout(this.#pump.done, deadline - Date.now(), { keepAlive: true }).catch(() => {});
     this.#pump.stop();
     await this.#pump.done;
-    state.stopped = true;
     clearInterval(this.#commitTimer);
-    clearTimeout(state.parkTimer);
-    this.#keepLeftovers();
-    // What is left is in the spool file now (or was dropped): the next emitter on it replays it.
-    const pending = state.spool?.rowsUpTo(Number.POSITIVE_INFINITY) ?? 0;
-    state.spool?.close();
+    // What is left goes to the spool file (or is dropped): the next emitter on it replays it.
+    const pending = state.finishClose();
     const sink = await this.#closeSink(Math.max(deadline - Date.now(), Math.min(1000, timeoutMs)));
     const dropped = counters.lost - before.lost;
     // Events dropped or left in the spool mean the drain did not finish in time.
@@ -119,31 +114,6 @@ export class DeliveryPipeline {
       spooled: counters.spooled - before.spooled,
       dropped,
     };
-  }
-
-  /** What close() could not deliver goes to the spool in sequence order, or is dropped and counted. */
-  #keepLeftovers(): void {
-    const state = this.#state;
-    const left: { seq: number; kind: number; bytes: Uint8Array }[] = [];
-    for (const batch of [...state.inFlight]) {
-      state.removeInFlight(batch);
-      batch.events.forEach((event, i) => {
-        left.push({ seq: batch.seqs[i] ?? 0, kind: batch.kinds[i] ?? 0, bytes: event.bytes });
-      });
-    }
-    for (let event = state.queue.shift(); event !== undefined; event = state.queue.shift()) {
-      left.push({ seq: event.seq, kind: event.kind, bytes: event.bytes.slice() });
-    }
-    left.push(...state.parked.splice(0));
-    const spool = state.spool;
-    for (const { seq, kind, bytes } of left) {
-      if (spool === undefined) state.lose("close_timeout", kind);
-      else if (!spool.append(state.row(seq, kind, bytes))) state.lose("spool_full", kind);
-    }
-    if (spool === undefined) return;
-    state.counters.spooled += spool.commit();
-    // A commit that failed here cannot be tried again: count what it held.
-    for (const row of spool.discardPending()) state.lose("spool_error", kindIndexOfName(row.eventType));
   }
 
   async #closeSink(timeoutMs: number): Promise<FlushResult> {
@@ -168,7 +138,8 @@ export class DeliveryPipeline {
   }
 
   stats(): DeliveryStats {
-    const { counters: c, queue, inFlightEvents, inFlightBytes, parked, spool } = this.#state;
+    const { counters: c, spool } = this.#state;
+    const memory = this.#state.memory();
     return {
       ...c.snapshot(),
       accepted: c.emitted,
@@ -177,9 +148,9 @@ export class DeliveryPipeline {
       retried: c.retried,
       spooled: c.spooled,
       droppedByKind: { ...c.droppedByKind },
-      queueEvents: queue.length + inFlightEvents,
-      queueBytes: queue.bytes + inFlightBytes,
-      parkedEvents: parked.length,
+      queueEvents: memory.events,
+      queueBytes: memory.bytes,
+      parkedEvents: memory.parked,
       spoolEvents: spool === undefined ? 0 : spool.rows + spool.pendingRows,
       spoolBytes: spool?.bytes ?? 0,
       mode: this.#state.fromSpool() ? "spool" : "direct",

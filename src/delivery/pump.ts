@@ -1,12 +1,13 @@
 import { report } from "../emitters/emitter.js";
 import type { EncodedEvent } from "../emitters/sink.js";
 import { AuditEmitError, toError } from "../errors/index.js";
+import { eventKind } from "../event/kinds.js";
 import { decodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { retryDelay } from "./backoff.js";
-import type { DeliveryState, QueueBatch } from "./delivery-state.js";
-import { KIND_NAMES, kindIndex, kindIndexOfName, LazyEncodedEvent } from "./event-bytes.js";
-import { takeQueueBatch } from "./queue-batch.js";
+import type { Batch, QueueBatch, SpoolBatch } from "./batches.js";
+import type { DeliveryState } from "./delivery-state.js";
+import { LazyEncodedEvent } from "./event-bytes.js";
 import type { SpoolRow } from "./spool.js";
 import { withTimeout } from "./wakeup.js";
 
@@ -18,7 +19,7 @@ import { withTimeout } from "./wakeup.js";
 function spooledEvent(row: SpoolRow): AuditEvent | undefined {
   try {
     const event = decodeEvent(row.bytes);
-    const kind = KIND_NAMES[kindIndex(event.eventType)];
+    const kind = eventKind(event.eventType);
     return event.eventId !== "" && event.eventId === row.eventId && kind === row.eventType
       ? event
       : undefined;
@@ -26,15 +27,6 @@ function spooledEvent(row: SpoolRow): AuditEvent | undefined {
     return undefined;
   }
 }
-
-/** A batch read from the spool: its rows are deleted once acknowledged. */
-interface SpoolBatch {
-  readonly source: "spool";
-  readonly rows: SpoolRow[];
-  readonly events: EncodedEvent[];
-}
-
-type Batch = QueueBatch | SpoolBatch;
 
 /**
  * The loop that writes to the sink: from the spool while it holds rows (always, in write-ahead mode),
@@ -139,7 +131,7 @@ export class Pump {
       // it commits newer rows; they stay queued only when the spool has no room for them.
       const head = queue.peekSeq();
       if (head !== undefined && head < first && (rows.length > 0 || !spool.fits(queue.peekSize() ?? 0))) {
-        return this.#takeFromQueue(first);
+        return this.#state.takeBatch(first);
       }
       if (rows.length > 0) return this.#spoolBatch(rows);
       await wakeup.wait(); // nothing committed yet, or a rewind waits for the writes: a wake-up follows
@@ -150,11 +142,7 @@ export class Pump {
       await wakeup.wait();
       return undefined;
     }
-    if (
-      this.#state.urgent === 0 &&
-      queue.length < options.maxBatchEvents &&
-      queue.bytes < options.maxBatchBytes
-    ) {
+    if (!this.#state.urgent && queue.length < options.maxBatchEvents && queue.bytes < options.maxBatchBytes) {
       this.#windowStart ??= Date.now();
       const wait = this.#windowStart + options.flushIntervalMs - Date.now();
       if (wait > 0) {
@@ -163,15 +151,7 @@ export class Pump {
       }
     }
     this.#windowStart = undefined;
-    return this.#takeFromQueue();
-  }
-
-  /** Takes the next batch from the queue, stopping before an event numbered `beforeSeq` or later. */
-  #takeFromQueue(beforeSeq = Number.POSITIVE_INFINITY): QueueBatch {
-    const { queue, options } = this.#state;
-    const batch = takeQueueBatch(queue, options.maxBatchEvents, options.maxBatchBytes, beforeSeq);
-    this.#state.addInFlight(batch);
-    return batch;
+    return this.#state.takeBatch();
   }
 
   #spoolBatch(rows: SpoolRow[]): SpoolBatch {
@@ -180,15 +160,13 @@ export class Pump {
     const bad: SpoolRow[] = [];
     for (const row of rows) {
       const event = spooledEvent(row);
-      if (event === undefined) {
-        bad.push(row);
-        this.#state.lose("spool_corrupt", kindIndexOfName(row.eventType));
-      } else {
+      if (event === undefined) bad.push(row);
+      else {
         events.push(new LazyEncodedEvent(row.bytes, event));
         good.push(row);
       }
     }
-    this.#state.spool?.remove(bad);
+    this.#state.discardCorrupt(bad);
     this.#spoolCursor = rows.at(-1)?.id ?? this.#spoolCursor;
     this.#spoolWrites++;
     return { source: "spool", rows: good, events };
@@ -218,7 +196,7 @@ export class Pump {
       for (let attempt = 1; ; attempt++) {
         try {
           if (batch.events.length > 0) await this.#write(batch.events);
-          this.#acknowledged(batch);
+          this.#state.markDelivered(batch);
           return;
         } catch (error) {
           this.#sinkErrors++;
@@ -235,7 +213,7 @@ export class Pump {
           delay = retryDelay(options.retry, attempt, delay, options.random);
           await Promise.race([options.sleep(delay), this.#stopping]);
           if (this.#stopped) return;
-          this.#state.counters.retried++;
+          this.#state.countRetry();
         }
       }
     } finally {
@@ -282,40 +260,19 @@ export class Pump {
     }
   }
 
-  #acknowledged(batch: Batch): void {
-    const state = this.#state;
-    state.sinkDown = false;
-    if (batch.source === "queue") {
-      state.removeInFlight(batch);
-      state.promoteParked();
-    } else {
-      state.spool?.remove(batch.rows);
-      state.counters.replayed += batch.events.length;
-    }
-    state.counters.delivered += batch.events.length;
-    state.settled();
-  }
-
   /**
    * After a failed write of a batch from the queue: once the retry budget is spent and the spool can
    * take the whole batch, the sink counts as down and the batch, then the queue, go to the spool.
    */
   #spillAfterFailure(batch: QueueBatch, attempt: number, startedAt: number): boolean {
     const state = this.#state;
-    const { spool } = state;
     const config = state.options.spool;
-    if (spool === undefined || config === undefined) return false;
+    if (config === undefined) return false;
     const spent =
       state.sinkDown || attempt >= config.spoolAfterAttempts || Date.now() - startedAt >= config.spoolAfterMs;
-    if (!spent || !spool.fits(batch.bytes)) return false;
-    state.sinkDown = true;
-    state.removeInFlight(batch);
-    batch.events.forEach((event, i) => {
-      spool.append(state.row(batch.seqs[i] ?? 0, batch.kinds[i] ?? 0, event.bytes));
-    });
+    if (!spent || !state.spoolFailedBatch(batch)) return false;
     // Spool batches being written read past these rows: start over from the oldest once they settle.
     this.#spoolRewind = true;
-    state.commitTick();
     return true;
   }
 }

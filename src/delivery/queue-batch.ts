@@ -1,4 +1,4 @@
-import type { QueueBatch } from "./delivery-state.js";
+import type { QueueBatch } from "./batches.js";
 import { LazyEncodedEvent } from "./event-bytes.js";
 import type { EventQueue } from "./event-queue.js";
 

@@ -4,7 +4,7 @@ import { report } from "../emitters/emitter.js";
 import type { EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
 import { AUTHZ_DECISIONS } from "../event/builders.js";
-import { eventKind } from "../event/kinds.js";
+import { EVENT_KIND, eventKind } from "../event/kinds.js";
 import { decodeEvent, encodeEvent } from "../event/serialize.js";
 import type { AuditEvent, AuthzDecision } from "../gen/grpcaudit/v1/event.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
@@ -316,7 +316,9 @@ function checkVersion(db: Database): void {
 
 /** Rows written by schema version 1 have no decision column value: read it from the stored event. */
 function backfillDecisions(db: Database): void {
-  const rows = db.prepare("SELECT seq, event FROM events WHERE event_type = 'authz.decision'").all() as {
+  const rows = db
+    .prepare("SELECT seq, event FROM events WHERE event_type = ?")
+    .all(EVENT_KIND.AUTHZ_DECISION) as {
     seq: number;
     event: Uint8Array;
   }[];

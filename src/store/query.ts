@@ -1,6 +1,6 @@
 import { AuditInputError } from "../errors/index.js";
 import type { AuthzOutcome } from "../event/builders.js";
-import { EVENT_KIND, type EventKind } from "../event/kinds.js";
+import { EVENT_KINDS, type EventKind, isEventKind } from "../event/kinds.js";
 
 /** Filters of `AuditStore.query` and `stats`; all given filters must match. */
 export interface AuditQuery {
@@ -41,7 +41,6 @@ export interface AuditStats {
   perHour: { hour: string; count: number }[];
 }
 
-const KINDS = new Set<string>(Object.values(EVENT_KIND));
 const DECISIONS = new Set(["allowed", "denied", "no_rule", "error"]);
 const STRING_FILTERS = {
   actorId: "actor_id",
@@ -79,8 +78,8 @@ export function buildWhere(filter: AuditQuery): Where {
   }
   if (filter.type !== undefined) {
     const types = typeof filter.type === "string" ? [filter.type] : [...filter.type];
-    const unknown = types.find((t) => !KINDS.has(t));
-    if (types.length === 0 || unknown !== undefined) fail(`\`type\` must be among ${[...KINDS].join(", ")}`);
+    const unknown = types.find((t) => !isEventKind(t));
+    if (types.length === 0 || unknown !== undefined) fail(`\`type\` must be among ${EVENT_KINDS.join(", ")}`);
     clauses.push(`event_type IN (${types.map(() => "?").join(", ")})`);
     params.push(...types);
   }

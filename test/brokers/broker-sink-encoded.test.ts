@@ -5,7 +5,6 @@
 import { describe, expect, it } from "vitest";
 import type { BrokerMessage } from "../../src/brokers/broker.js";
 import { type BrokerSinkOptions, createBrokerSink } from "../../src/brokers/broker-sink.js";
-import { headerFieldsOf } from "../../src/brokers/event-headers.js";
 import { LazyEncodedEvent } from "../../src/delivery/event-bytes.js";
 import { encodeEvent } from "../../src/event/serialize.js";
 import { AuditEvent, EventType } from "../../src/gen/grpcaudit/v1/event.js";
@@ -79,21 +78,5 @@ describe("broker sink writeEncoded", () => {
 
     await expect(sink.writeEncoded?.([new LazyEncodedEvent(bytes)])).rejects.toThrow(RangeError);
     expect(broker.calls).toStrictEqual([]);
-  });
-});
-
-describe("headerFieldsOf", () => {
-  it("reads the fields decodeEvent reads, for every kind and edge case", () => {
-    for (const event of events()) {
-      const decoded = AuditEvent.decode(encodeEvent(event));
-      expect(headerFieldsOf(encodeEvent(event))).toStrictEqual({
-        eventId: decoded.eventId,
-        eventType: decoded.eventType,
-        schemaVersion: decoded.schemaVersion,
-        service: decoded.service,
-        occurredAt: decoded.occurredAt,
-      });
-      expect(headerFieldsOf(encodeEvent(event), false)).toMatchObject({ occurredAt: undefined });
-    }
   });
 });

@@ -351,12 +351,12 @@ describe("options", () => {
     ],
     [
       "an unknown policy",
-      { overflow: "wait" as "block" },
-      "overflow must be one of drop-newest, drop-oldest, block, spool, fail-rpc, got wait",
+      { overflow: "wait" as "park" },
+      "overflow must be one of drop-newest, drop-oldest, park, spool, fail-rpc, got wait",
     ],
     [
       "an unknown kind",
-      { overflow: { "authz.check": "block" } as Record<string, "block"> },
+      { overflow: { "authz.check": "park" } as Record<string, "park"> },
       "overflow.authz.check: unknown event kind; known kinds: authn.result, authz.decision, tuple.change, resource.mutation, default",
     ],
     [
@@ -365,7 +365,22 @@ describe("options", () => {
       'overflow.authz.decision is "spool" but no `spool` is configured',
     ],
     ["spool.path", { spool: { path: "" } }, "spool.path must be a non-empty string"],
-    ["block.maxParked", { block: { maxParked: 0 } }, "block.maxParked must be a positive integer, got 0"],
+    ["park.maxParked", { park: { maxParked: 0 } }, "park.maxParked must be a positive integer, got 0"],
+    [
+      'the policy "block", now "park"',
+      { overflow: "block" as "park" },
+      'overflow is "block", which is now called "park"; emit never waits: the policy parks events until there is room',
+    ],
+    [
+      'the policy "block" of a kind, now "park"',
+      { overflow: { "authn.result": "block" as "park" } },
+      'overflow.authn.result is "block", which is now called "park"; emit never waits: the policy parks events until there is room',
+    ],
+    [
+      "the option block, now park",
+      { block: { maxParked: 10 } } as Partial<DeliveryEmitterOptions>,
+      '`block` is now `park` (the "park" overflow policy\'s limits); emit never waits: the policy parks events until there is room',
+    ],
   ];
   it.each(cases)("throws an AuditConfigError naming %s", (_, options, message) => {
     expect(() => createDeliveryEmitter({ sink, ...options })).toThrow(

@@ -110,15 +110,15 @@ describe("overflow policy drop-oldest", () => {
   });
 });
 
-describe("overflow policy block", () => {
-  it("parks events until there is room, drops them after block.timeoutMs and when the parked list is full", async () => {
+describe("overflow policy park", () => {
+  it("parks events until there is room, drops them after park.timeoutMs and when the parked list is full", async () => {
     vi.useFakeTimers();
     const sink = holdingSink();
     const emitter = create(sink, {
-      overflow: "block",
+      overflow: "park",
       maxQueueEvents: 2,
       maxBatchEvents: 2,
-      block: { timeoutMs: 1000, maxParked: 3 },
+      park: { timeoutMs: 1000, maxParked: 3 },
     });
 
     const outcomes = numberedEvents(6).map((event) => emitter.emit(event));
@@ -131,7 +131,7 @@ describe("overflow policy block", () => {
     expect(emitter.stats()).toMatchObject({ queueEvents: 2, parkedEvents: 1 });
 
     await vi.advanceTimersByTimeAsync(499); // event 5 has waited 1000 ms
-    expect(emitter.stats()).toMatchObject({ parkedEvents: 0, dropped: { parked_full: 1, block_timeout: 1 } });
+    expect(emitter.stats()).toMatchObject({ parkedEvents: 0, dropped: { parked_full: 1, park_timeout: 1 } });
     expect(sink.ackHeld()).toBe(1);
     await vi.advanceTimersByTimeAsync(1);
 
@@ -139,14 +139,14 @@ describe("overflow policy block", () => {
     expect(emitter.stats()).toMatchObject({
       accepted: 5,
       delivered: 4,
-      dropped: { parked_full: 1, block_timeout: 1 },
+      dropped: { parked_full: 1, park_timeout: 1 },
       droppedByKind: { "authz.decision": 2 },
     });
   });
 
-  it("keeps parked events in order ahead of later blocking events", async () => {
+  it("keeps parked events in order ahead of later parking events", async () => {
     const sink = holdingSink();
-    const emitter = create(sink, { overflow: "block", maxQueueEvents: 1, maxBatchEvents: 1 });
+    const emitter = create(sink, { overflow: "park", maxQueueEvents: 1, maxBatchEvents: 1 });
 
     for (const event of numberedEvents(3)) emitter.emit(event);
     await drain(emitter, sink, 3);

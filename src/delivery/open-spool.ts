@@ -1,0 +1,31 @@
+import { report } from "../emitters/emitter.js";
+import { AuditConfigError, toError } from "../errors/index.js";
+import type { DeliveryCounters } from "./delivery-stats.js";
+import type { ResolvedDeliveryOptions } from "./options.js";
+import { Spool } from "./spool.js";
+
+/**
+ * Opens the configured spool (undefined when there is none); any failure but a config error becomes
+ * an AuditConfigError naming the path.
+ * @internal
+ */
+export function openSpool(options: ResolvedDeliveryOptions, counters: DeliveryCounters): Spool | undefined {
+  const config = options.spool;
+  if (config === undefined) return undefined;
+  try {
+    return new Spool({
+      path: config.path,
+      maxBytes: config.maxBytes,
+      synchronous: config.synchronous,
+      name: options.name,
+      onError: (error) => report(options.onError, error),
+      onMovedAside: (salvage) => counters.spoolMovedAside(salvage),
+    });
+  } catch (error) {
+    if (error instanceof AuditConfigError) throw error;
+    throw new AuditConfigError(
+      `delivery emitter: cannot open spool.path ${config.path}: ${toError(error).message}`,
+      { cause: error },
+    );
+  }
+}

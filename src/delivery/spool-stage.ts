@@ -1,0 +1,151 @@
+import { KIND_NAMES, kindIndexOfName } from "../event/kinds.js";
+import { peekEventId } from "../event/wire-peek.js";
+import type { QueueBatch } from "./batches.js";
+import type { DeliveryCounters } from "./delivery-stats.js";
+import type { HeldEvents } from "./held-events.js";
+import type { ResolvedDeliveryOptions } from "./options.js";
+import type { Spool, SpoolRow } from "./spool.js";
+
+/** What the spool stage needs of the DeliveryState it is part of. @internal */
+export interface SpoolStageHost {
+  readonly options: ResolvedDeliveryOptions;
+  readonly counters: DeliveryCounters;
+  readonly held: HeldEvents;
+  /** Counts an accepted event that is dropped after all. */
+  lose(reason: string, kind: number): void;
+  /** Events were committed: wake the pump and the flush and close waiters. */
+  committed(): void;
+}
+
+/**
+ * The spool's part of DeliveryState, which alone calls it: moves events into the spool (at emit, at
+ * the group commit, after a sink outage, at close), commits them, and says when batches come from it.
+ * @internal
+ */
+export class SpoolStage {
+  readonly spool: Spool;
+  readonly #host: SpoolStageHost;
+  /** A batch from the queue spent its retry budget: queued events go to the spool until a write succeeds. */
+  #sinkDown = false;
+  /** A commit forced by maxUncommittedEvents left too many uncommitted (spool full or failing): wait for the timer. */
+  #forcedCommitStuck = false;
+
+  constructor(spool: Spool, host: SpoolStageHost) {
+    this.spool = spool;
+    this.#host = host;
+  }
+
+  get sinkDown(): boolean {
+    return this.#sinkDown;
+  }
+
+  /** True while batches come from the spool: write-ahead mode, or rows waiting (replay, outage, overflow). */
+  inUse(): boolean {
+    return this.#host.options.spool?.writeAhead === true || this.spool.rows + this.spool.pendingRows > 0;
+  }
+
+  /** Appends the event numbered `seq`; false when it does not fit. */
+  append(seq: number, kind: number, bytes: Uint8Array): boolean {
+    return this.spool.append(row(seq, kind, bytes));
+  }
+
+  /** A write succeeded: the sink is up. */
+  sinkUp(): void {
+    this.#sinkDown = false;
+  }
+
+  /** Drops rows that do not hold the event they name ("spool_corrupt"), and deletes them. */
+  discardCorrupt(rows: SpoolRow[]): void {
+    for (const bad of rows) this.#host.lose("spool_corrupt", kindIndexOfName(bad.eventType));
+    this.spool.remove(rows);
+  }
+
+  /** See DeliveryState.spoolFailedBatch. */
+  takeFailedBatch(batch: QueueBatch): boolean {
+    if (!this.spool.fits(batch.bytes)) return false;
+    this.#sinkDown = true;
+    this.#host.held.release(batch);
+    batch.events.forEach((event, i) => {
+      this.append(batch.seqs[i] ?? 0, batch.kinds[i] ?? 0, event.bytes);
+    });
+    this.commitTick();
+    return true;
+  }
+
+  /**
+   * The group commit, run every commitIntervalMs: while the spool is in use, queued events move into
+   * it (as many as fit, oldest first); then everything appended is committed in one transaction.
+   */
+  commitTick(): void {
+    const { held, counters } = this.#host;
+    this.#forcedCommitStuck = false;
+    if (this.#sinkDown || this.inUse()) {
+      this.#queueToSpool();
+      if (held.parked > 0) {
+        held.promoteParked();
+        this.#queueToSpool();
+      }
+    }
+    const committed = this.spool.commit();
+    if (committed > 0) {
+      counters.spooled += committed;
+      this.#host.committed();
+    }
+  }
+
+  /**
+   * Called after emit accepted an event: in write-ahead mode, commits at once when
+   * maxUncommittedEvents accepted events wait for a commit, whatever the commit timer is doing.
+   */
+  commitIfDue(): void {
+    const config = this.#host.options.spool;
+    if (config?.writeAhead !== true || this.#forcedCommitStuck) return;
+    if (this.#uncommitted() < config.maxUncommittedEvents) return;
+    this.commitTick();
+    // Still too many: the spool is full or cannot commit. Trying again at every emit would not help.
+    this.#forcedCommitStuck = this.#uncommitted() >= config.maxUncommittedEvents;
+  }
+
+  /** close(): what memory still holds goes to the spool in sequence order, or is dropped and counted. */
+  keepLeftovers(): void {
+    const { held, counters, lose } = this.#host;
+    for (const { seq, kind, bytes } of held.removeAll()) {
+      if (!this.append(seq, kind, bytes)) lose("spool_full", kind);
+    }
+    counters.spooled += this.spool.commit();
+    // A commit that failed here cannot be tried again: count what it held.
+    for (const pending of this.spool.discardPending())
+      lose("spool_error", kindIndexOfName(pending.eventType));
+  }
+
+  /** Closes the spool file; returns the rows left in it (the next emitter on it replays them). */
+  close(): number {
+    const left = this.spool.rowsUpTo(Number.POSITIVE_INFINITY);
+    this.spool.close();
+    return left;
+  }
+
+  /** In write-ahead mode: accepted events not yet committed to the spool. */
+  #uncommitted(): number {
+    return this.#host.held.queue.length + this.#host.held.parked + this.spool.pendingRows;
+  }
+
+  #queueToSpool(): void {
+    const { held } = this.#host;
+    for (
+      let size = held.queue.peekSize();
+      size !== undefined && this.spool.fits(size);
+      size = held.queue.peekSize()
+    ) {
+      const event = held.shiftQueued();
+      if (event === undefined) break;
+      // The queue reuses its storage: the spool keeps a copy until the commit.
+      this.append(event.seq, event.kind, event.bytes.slice());
+    }
+  }
+}
+
+/** The spool row of an encoded event. */
+function row(seq: number, kind: number, bytes: Uint8Array): SpoolRow {
+  return { id: seq, eventId: peekEventId(bytes), eventType: KIND_NAMES[kind] ?? "unspecified", bytes };
+}
