@@ -3,6 +3,7 @@ import {
   ServerInterceptingCall,
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
+  type ServerMethodDefinition,
   status as Status,
 } from "@grpc/grpc-js";
 import { type AuditScope, currentAuditScope, runInAuditScope } from "../context/scope.js";
@@ -57,7 +58,7 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
     const rule = rules.get(methodDescriptor.path);
     return rule === undefined
       ? new ServerInterceptingCall(call)
-      : new MutationCall(call, rule, recorder, failMode, methodDescriptor.requestStream);
+      : new MutationCall(call, rule, recorder, failMode, methodDescriptor);
   };
 }
 
@@ -75,19 +76,24 @@ class MutationCall extends ForwardingCall {
   private seenRequest = false;
   private seenResponse = false;
   private ended = false;
+  /** The last response handed to grpc-js. */
+  private lastResponse: unknown;
 
   constructor(
     inner: ServerInterceptingCallInterface,
     private readonly rule: AuditRule,
     private readonly recorder: RulesInterceptorOptions["recorder"],
     private readonly failMode: "open" | "closed",
-    private readonly requestStream: boolean,
+    private readonly method: Pick<
+      ServerMethodDefinition<unknown, unknown>,
+      "requestStream" | "responseSerialize"
+    >,
   ) {
     super(inner);
   }
 
   override onReceiveMetadata(metadata: Metadata): void {
-    if (this.requestStream) this.reached = true;
+    if (this.method.requestStream) this.reached = true;
     this.scope = currentAuditScope();
     this.listener.onReceiveMetadata(metadata);
   }
@@ -109,8 +115,13 @@ class MutationCall extends ForwardingCall {
     // grpc-js calls every interceptor's onCancel after every call, also after a normal status and for
     // calls an outer interceptor refused before their handler ran (authn, or authz that waited for the
     // request message): those changed nothing and the client got the refusal, not CANCELLED.
-    if (this.reached) {
-      this.end(isPast(this.inner.getDeadline()) ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, "");
+    if (this.reached && !this.ended) {
+      if (this.seenResponse && !this.serializes(this.lastResponse)) {
+        // grpc-js could not serialize the response and answered INTERNAL itself: no status came here.
+        this.end(Status.INTERNAL, "Error serializing response");
+      } else {
+        this.end(isPast(this.inner.getDeadline()) ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, "");
+      }
     }
     this.listener.onCancel();
   }
@@ -120,7 +131,22 @@ class MutationCall extends ForwardingCall {
       this.seenResponse = true;
       this.response = message;
     }
+    this.lastResponse = message;
     this.inner.sendMessage(message, callback);
+  }
+
+  /**
+   * Whether grpc-js can serialize `message`. Asked only for a call that ended without a status passing
+   * here after a response was sent (a cancel, or grpc-js ending the call itself): serializing again on
+   * that rare path tells a response it could not serialize from a cancel.
+   */
+  private serializes(message: unknown): boolean {
+    try {
+      this.method.responseSerialize(message);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   override sendStatus(status: OutboundStatus): void {

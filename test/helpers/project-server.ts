@@ -32,7 +32,8 @@ export interface ProjectServer {
 
 /**
  * Project names that make CreateProject misbehave, so tests can drive every way a call ends:
- * "exists" → ALREADY_EXISTS, "crash" → a plain Error (INTERNAL), "slow" → answers after 1.5 s.
+ * "exists" → ALREADY_EXISTS, "crash" → a plain Error (INTERNAL), "slow" → answers after 1.5 s,
+ * "unserializable" → a response grpc-js cannot serialize.
  * UpdateProject of project "missing" → NOT_FOUND.
  * ArchiveProject of "hang" never ends until the client cancels; of "boom" it rejects after one message.
  */
@@ -52,6 +53,8 @@ export async function startProjectServer(interceptors: ServerInterceptor[]): Pro
         if (name === "exists") throw { code: status.ALREADY_EXISTS, details: "project exists" };
         if (name === "crash") throw new Error("db password=hunter2 refused");
         if (name === "slow") await sleep(1500);
+        // A handler bug: grpc-js cannot serialize this response and ends the call with INTERNAL itself.
+        if (name === "unserializable") return { id: "p-0", name: unserializable as string, ownerId: "" };
         return { id: `p-${++nextProject}`, name, ownerId: currentAuditScope()?.actor?.id ?? "" };
       },
       async getProject(call) {
@@ -144,6 +147,13 @@ function writeProgress(call: ServerWritableStream<ArchiveProjectRequest, Archive
     call.write({ projectId: call.request.projectId, percent }, () => resolve()),
   );
 }
+
+/** A value the response encoder turns to text, and cannot. */
+const unserializable: unknown = {
+  toString() {
+    throw new Error("not text");
+  },
+};
 
 /** Calls a unary client method (bound to its client) and resolves to [error, response]. */
 export function unary<Req, Res>(

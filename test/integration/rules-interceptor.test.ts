@@ -155,6 +155,25 @@ describe("rules interceptor over real gRPC", () => {
     );
   });
 
+  it("records the INTERNAL grpc-js answers when it cannot serialize the handler's response", async () => {
+    const [error] = await unary(
+      server.client.createProject.bind(server.client),
+      { name: "unserializable" },
+      callMetadata("req-unserializable"),
+    );
+    expect([error?.code, error?.details]).toStrictEqual([status.INTERNAL, "Error serializing response"]);
+    expect(await onlyEvent()).toStrictEqual(
+      mutationEvent(
+        "evt-1",
+        "CreateProject",
+        "req-unserializable",
+        MutationType.MUTATION_TYPE_CREATE,
+        { type: "project", id: "p-0" },
+        { success: false, code: "INTERNAL", message: "Error serializing response" },
+      ),
+    );
+  });
+
   it("turns a thrown plain error into INTERNAL without leaking its message", async () => {
     const [error] = await unary(
       server.client.createProject.bind(server.client),
