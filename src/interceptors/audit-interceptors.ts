@@ -13,6 +13,12 @@ export interface AuditInterceptorsOptions extends RulesInterceptorOptions {
   authn?: Omit<AuthnInterceptorOptions, "observer">;
   /** Authorize calls; every decision and refusal is recorded through `recorder.authzObserver()`. Default: no authz. */
   authz?: Omit<AuthzInterceptorOptions, "observer">;
+  /**
+   * Response header that carries the call's request id (the caller's valid `x-request-id`, else the
+   * one generated for the call), so the caller can cite the audit events of its call. Also on refused
+   * calls. A lowercase gRPC metadata key; false: none. Default: "x-request-id".
+   */
+  requestIdHeader?: string | false;
 }
 
 /**
@@ -27,7 +33,7 @@ export interface AuditInterceptorsOptions extends RulesInterceptorOptions {
  * ```
  */
 export function createAuditInterceptors(options: AuditInterceptorsOptions): ServerInterceptor[] {
-  const chain = [createAuditScopeInterceptor()];
+  const chain = [createAuditScopeInterceptor({ requestIdHeader: options.requestIdHeader ?? "x-request-id" })];
   if (options.authn !== undefined) {
     chain.push(createAuthnInterceptor({ ...options.authn, observer: options.recorder.authnObserver() }));
   }

@@ -1,29 +1,74 @@
 import { performance } from "node:perf_hooks";
-import type { Metadata, ServerInterceptingCallInterface, ServerInterceptor } from "@grpc/grpc-js";
+import { Metadata, type ServerInterceptingCallInterface, type ServerInterceptor } from "@grpc/grpc-js";
 import { type AuditScope, createAuditScope, runInAuditScope } from "../context/scope.js";
-import { ForwardingCall } from "./forwarding-call.js";
+import { AuditConfigError } from "../errors/index.js";
+import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
+
+/** Options of `createAuditScopeInterceptor`. @internal */
+export interface AuditScopeInterceptorOptions {
+  /** Response header carrying the call's request id; false: none. Default: false. */
+  requestIdHeader?: string | false;
+}
+
+/** A gRPC metadata key for text values: lowercase, not reserved, not binary. */
+const TEXT_METADATA_KEY = /^(?!grpc-)[0-9a-z_.-]+(?<!-bin)$/;
 
 /**
  * The outermost interceptor: opens the per-call audit scope (operation, peer, trace and request ids,
  * start time) when metadata arrives, and runs every later step of the call inside it, so the other
  * interceptors, the handler and the Recorder see it. Must be `interceptors[0]`, so that it also sees
- * rejections sent by authn and authz.
+ * rejections sent by authn and authz. With `requestIdHeader`, every response carries the call's request
+ * id: in its headers, or in its status when no headers were sent (a refused call).
  * @internal
  */
-export function createAuditScopeInterceptor(): ServerInterceptor {
-  return (methodDescriptor, call) => new ScopedCall(call, methodDescriptor.path);
+export function createAuditScopeInterceptor(options: AuditScopeInterceptorOptions = {}): ServerInterceptor {
+  const header = options.requestIdHeader ?? false;
+  if (header !== false && (typeof header !== "string" || !TEXT_METADATA_KEY.test(header))) {
+    throw new AuditConfigError(
+      `requestIdHeader must be false or a lowercase gRPC metadata key (not "grpc-…", not "…-bin"), got ${JSON.stringify(String(header))}`,
+    );
+  }
+  return (methodDescriptor, call) => new ScopedCall(call, methodDescriptor.path, header);
 }
 
 /** One call seen by the scope interceptor. */
 class ScopedCall extends ForwardingCall {
   private readonly startedAtMs = performance.now();
   private scope: AuditScope | undefined;
+  /** True once response headers went out: the request id header then rides on them. */
+  private headersSent = false;
 
   constructor(
     inner: ServerInterceptingCallInterface,
     private readonly operation: string,
+    private readonly requestIdHeader: string | false,
   ) {
     super(inner);
+  }
+
+  override sendMetadata(metadata: Metadata): void {
+    this.headersSent = true;
+    if (this.requestIdHeader !== false && this.scope !== undefined) {
+      metadata.set(this.requestIdHeader, this.scope.requestId);
+    }
+    this.inner.sendMetadata(metadata);
+  }
+
+  override sendMessage(message: unknown, callback: () => void): void {
+    // grpc-js sends default headers itself before the first message, past the interceptors: send ours.
+    if (!this.headersSent && this.requestIdHeader !== false) this.sendMetadata(new Metadata());
+    this.inner.sendMessage(message, callback);
+  }
+
+  override sendStatus(status: OutboundStatus): void {
+    if (this.headersSent || this.requestIdHeader === false || this.scope === undefined) {
+      this.inner.sendStatus(status);
+      return;
+    }
+    // No headers yet (a refusal, or an answer without messages): the status is the whole response.
+    const metadata = status.metadata?.clone() ?? new Metadata();
+    metadata.set(this.requestIdHeader, this.scope.requestId);
+    this.inner.sendStatus({ ...status, metadata });
   }
 
   override onReceiveMetadata(metadata: Metadata): void {
