@@ -21,6 +21,8 @@ export interface FilterFlags {
   success?: boolean;
   failure?: boolean;
   decision?: AuthzOutcome;
+  requestId?: string;
+  traceId?: string;
 }
 
 /** Adds the event filter flags shared by `query` and `stats`. */
@@ -47,6 +49,12 @@ export function addFilterOptions(command: Command): Command {
       ).argParser(operationArgument),
     )
     .option("--service <name>", "events recorded by this service")
+    .option("--request-id <id>", "the events of one call: the request id its caller got back (x-request-id)")
+    .addOption(
+      new Option("--trace-id <id>", "the events of one W3C trace (32 lowercase hex digits)").argParser(
+        traceIdArgument,
+      ),
+    )
     .addOption(new Option("--success", "only successful outcomes").conflicts("failure"))
     .addOption(new Option("--failure", "only failed outcomes (refused, denied, errors)"))
     .addOption(
@@ -74,6 +82,8 @@ export function filterFromFlags(flags: FilterFlags): AuditQuery {
   if (flags.success === true) query.success = true;
   if (flags.failure === true) query.success = false;
   if (flags.decision !== undefined) query.decision = flags.decision;
+  if (flags.requestId !== undefined) query.requestId = flags.requestId;
+  if (flags.traceId !== undefined) query.traceId = flags.traceId;
   return query;
 }
 
@@ -90,6 +100,13 @@ function operationArgument(text: string): string {
     throw new InvalidArgumentError(
       "Use a full method path such as /example.v1.ProjectService/UpdateProject.",
     );
+  }
+  return text;
+}
+
+function traceIdArgument(text: string): string {
+  if (!/^[0-9a-f]{32}$/.test(text)) {
+    throw new InvalidArgumentError("Use 32 lowercase hex digits, as in a traceparent header.");
   }
   return text;
 }

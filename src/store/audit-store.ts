@@ -4,7 +4,7 @@ import { report } from "../emitters/emitter.js";
 import type { EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
 import { AUTHZ_DECISIONS } from "../event/builders.js";
-import { EVENT_KIND, eventKind } from "../event/kinds.js";
+import { eventKind } from "../event/kinds.js";
 import { decodeEvent, encodeEvent } from "../event/serialize.js";
 import type { AuditEvent, AuthzDecision } from "../gen/grpcaudit/v1/event.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
@@ -129,7 +129,7 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     if (readonly) checkVersion(db);
     else {
       const from = migrate(db);
-      if (from === 1) backfillDecisions(db);
+      if (from > 0 && from < 3) backfillColumns(db, from);
     }
   } catch (error) {
     throw openError(path, error);
@@ -139,8 +139,8 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
   const insertRow = readonly
     ? undefined
     : db.prepare(`INSERT OR IGNORE INTO events
-        (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, event)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+        (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id, event)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const insertMany = db.transaction((events: readonly AuditEvent[]) => {
     let inserted = 0;
     for (const e of events) {
@@ -156,6 +156,8 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
         e.result?.success === true ? 1 : 0,
         e.result?.code ?? "",
         decisionOf(e),
+        e.requestId,
+        e.traceId,
         encodeEvent(e),
       );
       inserted += info?.changes ?? 0;
@@ -314,17 +316,36 @@ function checkVersion(db: Database): void {
   migrate(db, version); // only checks that the version is not newer than this library's
 }
 
-/** Rows written by schema version 1 have no decision column value: read it from the stored event. */
-function backfillDecisions(db: Database): void {
-  const rows = db
-    .prepare("SELECT seq, event FROM events WHERE event_type = ?")
-    .all(EVENT_KIND.AUTHZ_DECISION) as {
+/**
+ * Rows written by an earlier schema version lack the values of the columns added since (the authz
+ * decision from version 2, request and trace ids from version 3): read them from the stored events. A
+ * row whose event cannot be decoded keeps the defaults (the CLI shows it as unreadable), and never
+ * stops the store from opening.
+ */
+function backfillColumns(db: Database, from: number): void {
+  const rows = db.prepare("SELECT seq, event FROM events").iterate() as Iterable<{
     seq: number;
     event: Uint8Array;
-  }[];
-  const update = db.prepare("UPDATE events SET decision = ? WHERE seq = ?");
+  }>;
+  const update = db.prepare(
+    from < 2
+      ? "UPDATE events SET decision = ?, request_id = ?, trace_id = ? WHERE seq = ?"
+      : "UPDATE events SET request_id = ?, trace_id = ? WHERE seq = ?",
+  );
+  // Only the new values are kept while reading (the connection cannot update while it iterates).
+  const updates: (string | number)[][] = [];
+  for (const row of rows) {
+    let event: AuditEvent;
+    try {
+      event = decodeEvent(row.event);
+    } catch {
+      continue; // undecodable: left with the defaults
+    }
+    const ids = [event.requestId, event.traceId, row.seq];
+    updates.push(from < 2 ? [decisionOf(event), ...ids] : ids);
+  }
   db.transaction(() => {
-    for (const row of rows) update.run(decisionOf(decodeEvent(row.event)), row.seq);
+    for (const values of updates) update.run(...values);
   })();
 }
 

@@ -20,6 +20,10 @@ export interface AuditQuery {
   success?: boolean;
   /** Only authz decisions with this outcome. */
   decision?: AuthzOutcome;
+  /** The events of one call: its request id (the caller's `x-request-id`, or the generated one). */
+  requestId?: string;
+  /** The events of one W3C trace (32 lowercase hex digits). */
+  traceId?: string;
 }
 
 /** Page size and position of a query. */
@@ -48,6 +52,8 @@ const STRING_FILTERS = {
   targetId: "target_id",
   operation: "operation",
   service: "service",
+  requestId: "request_id",
+  traceId: "trace_id",
 } as const;
 
 /** A WHERE clause under construction. @internal */

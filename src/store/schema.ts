@@ -38,6 +38,16 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
     db.exec(`
       ALTER TABLE events ADD COLUMN decision TEXT NOT NULL DEFAULT '';
     `),
+  // 3: the call's request and trace ids as indexed columns, so the events of one call (the request id
+  // its caller got back in a response header) or one trace are found without a scan; rows written by
+  // earlier versions are backfilled by the store right after this migration.
+  (db) =>
+    db.exec(`
+      ALTER TABLE events ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
+      ALTER TABLE events ADD COLUMN trace_id TEXT NOT NULL DEFAULT '';
+      CREATE INDEX events_request ON events (request_id, occurred_at_ms);
+      CREATE INDEX events_trace ON events (trace_id, occurred_at_ms);
+    `),
 ];
 
 /** The schema version this library writes. */

@@ -102,6 +102,7 @@ describe.concurrent("grpc-audit errors and help", () => {
       "Allowed choices are allowed, denied, no_rule, error.",
     ],
     [["query", "--operation", "UpdateProject"], "--operation <path>", "Use a full method path"],
+    [["query", "--trace-id", "4BF9"], "--trace-id <id>", "Use 32 lowercase hex digits"],
     [["query", "--cursor", "abc"], "--cursor <cursor>", "Use the nextCursor a query printed."],
     [["prune", "--before", "soon"], "--before <time>", "Use an ISO time"],
     [["tail", "--interval-ms", "5"], "--interval-ms <ms>", "Use an integer from 50 to 60000."],

@@ -158,6 +158,8 @@ export const SEED_OPERATIONS = [
   "/example.v1.ProjectService/DeleteProject",
 ] as const;
 export const SEED_SERVICES = ["projects", "billing"] as const;
+/** The trace id of every third seeded event. */
+export const SEED_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const DECISIONS = ["allowed", "denied", "no_rule", "error"] as const;
 
 /**
@@ -175,6 +177,7 @@ export function seedEvents(count: number): AuditEvent[] {
       operation: SEED_OPERATIONS[n % 3] as string,
       actor: { id: SEED_ACTORS[n % 3 === 0 ? (n >> 1) % 3 : n % 3] as string },
       requestId: `req-${n}`,
+      traceId: n % 3 === 0 ? SEED_TRACE_ID : "",
       result: { success: n % 5 !== 0, code: n % 5 === 0 ? 7 : 0 },
     };
     const project = `p-${n % 4}`;

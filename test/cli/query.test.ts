@@ -5,7 +5,15 @@ import { eventToJson } from "../../src/event/serialize.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { type AuditStore, openAuditStore } from "../../src/store/audit-store.js";
 import type { AuditQuery } from "../../src/store/query.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, SEED_T0, seedEvents, tempDir } from "./helpers.js";
+import {
+  BUILD_TIMEOUT_MS,
+  ensureBuilt,
+  runCli,
+  SEED_T0,
+  SEED_TRACE_ID,
+  seedEvents,
+  tempDir,
+} from "./helpers.js";
 
 const COUNT = 120;
 const at = (minutes: number) => new Date(SEED_T0 + minutes * 60_000);
@@ -62,6 +70,8 @@ describe.concurrent("grpc-audit query, stats and prune over a seeded store", () 
     ["--success", ["--success"], { success: true }],
     ["--failure", ["--failure"], { success: false }],
     ["--decision", ["--decision", "denied"], { decision: "denied" }],
+    ["--request-id", ["--request-id", "req-7"], { requestId: "req-7" }],
+    ["--trace-id", ["--trace-id", SEED_TRACE_ID], { traceId: SEED_TRACE_ID }],
     [
       "filters combined",
       ["--actor", "alice", "--failure", "--from", "2026-11-20T01:00:00Z"],

@@ -26,6 +26,8 @@ const DECISIONS = ["allowed", "denied", "no_rule", "error"] as const;
  * `count` events of all four kinds, made by the real Recorder, spread over a few days (one every
  * 7 minutes), with actors, operations, targets, results and decisions varying independently.
  */
+const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+
 function makeEvents(count: number, startIndex = 0): AuditEvent[] {
   const memory = createMemoryEmitter({ capacity: count });
   let n = startIndex;
@@ -38,7 +40,8 @@ function makeEvents(count: number, startIndex = 0): AuditEvent[] {
     const context = {
       operation: OPERATIONS[n % 3] as string,
       actor: { id: ACTORS[n % ACTORS.length] as string },
-      requestId: `req-${n}`,
+      requestId: `req-${n % 7}`,
+      traceId: n % 3 === 0 ? TRACE : "",
       result: { success: n % 5 !== 0, code: n % 5 === 0 ? 7 : 0 },
     };
     const project = `p-${n % 11}`;
@@ -92,6 +95,8 @@ function expected(events: readonly AuditEvent[], filter: AuditQuery): string[] {
     .filter((e) => filter.operation === undefined || e.operation === filter.operation)
     .filter((e) => filter.success === undefined || e.result?.success === filter.success)
     .filter((e) => filter.decision === undefined || decision(e) === filter.decision)
+    .filter((e) => filter.requestId === undefined || e.requestId === filter.requestId)
+    .filter((e) => filter.traceId === undefined || e.traceId === filter.traceId)
     .sort((a, b) => (b.occurredAt?.getTime() ?? 0) - (a.occurredAt?.getTime() ?? 0))
     .map((e) => e.eventId);
 }
@@ -142,6 +147,9 @@ describe("audit store", () => {
     ["denied decisions", { decision: "denied" }],
     ["decisions in error for a target", { decision: "error", targetId: "p-5" }],
     ["a filter nothing matches", { actorId: "mallory" }],
+    ["the events of one call", { requestId: "req-3" }],
+    ["the events of one trace", { traceId: TRACE }],
+    ["one call's authz decisions", { requestId: "req-2", type: "authz.decision" }],
   ])("filters combine correctly: %s", (_name, filter) => {
     const store = open();
     const events = makeEvents(600);
@@ -212,7 +220,7 @@ describe("audit store", () => {
     expect(store.tail(start + 3)).toStrictEqual({ events: [], lastSeq: start + 3 });
   });
 
-  it("migrates a store written by schema version 1, backfilling authz decisions", () => {
+  it("migrates a store written by schema version 1, backfilling authz decisions, request and trace ids", () => {
     const path = join(mkdtempSync(join(tmpdir(), "grpc-audit-store-")), "v1.db");
     const events = makeEvents(20);
     const v1 = new BetterSqlite3(path);
@@ -244,11 +252,39 @@ describe("audit store", () => {
       expected(events, { decision: "denied" }),
     );
     expect(allPages(store, {}, 100)).toHaveLength(20);
+    expect(allPages(store, { requestId: "req-3" }, 100).map((e) => e.eventId)).toStrictEqual(
+      expected(events, { requestId: "req-3" }),
+    );
+    expect(allPages(store, { traceId: TRACE }, 100).map((e) => e.eventId)).toStrictEqual(
+      expected(events, { traceId: TRACE }),
+    );
     store.close();
     stores.length = 0;
     const reopened = new BetterSqlite3(path, { readonly: true });
     expect(reopened.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     reopened.close();
+  });
+
+  it("migrates a store of schema version 2 with an undecodable row: it opens, the good rows get their ids", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "grpc-audit-store-")), "v2.db");
+    const [good] = makeEvents(1);
+    if (good === undefined) throw new Error("no event");
+    const v2 = new BetterSqlite3(path);
+    migrate(v2, 2);
+    const insert = v2.prepare(
+      "INSERT INTO events (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, event) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+    );
+    const row = (id: string, bytes: Uint8Array) =>
+      insert.run(id, "authn.result", T0, "projects", "/x", "alice", "", "", 1, "OK", "", bytes);
+    row(good.eventId, encodeEvent(good));
+    row("bad", Uint8Array.of(0xff, 0xff, 0xff));
+    v2.close();
+
+    const store = open(path);
+    expect(store.query({ requestId: good.requestId }).events.map((e) => e.eventId)).toStrictEqual([
+      good.eventId,
+    ]);
+    expect(store.query({}).undecodable?.map((r) => r.eventId)).toStrictEqual(["bad"]);
   });
 
   it("rejects bad filters and pages with precise errors", () => {
@@ -289,7 +325,9 @@ describe("audit store", () => {
     const db = new BetterSqlite3(future);
     db.pragma("user_version = 99");
     db.close();
-    expect(() => openAuditStore({ path: future })).toThrow("schema version 99, newer than this library's 2");
+    expect(() => openAuditStore({ path: future })).toThrow(
+      `schema version 99, newer than this library's ${SCHEMA_VERSION}`,
+    );
     expect(() => openAuditStore({ path: join(dir, "missing.db"), readonly: true })).toThrow(AuditConfigError);
   });
 
