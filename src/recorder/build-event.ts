@@ -65,7 +65,7 @@ export function buildEvent<K extends EventKind>(
 /** What a kind supplies when the input does not say. */
 interface Defaults {
   actor?: AuditEvent["actor"] | undefined;
-  target?: { type: string; id: string };
+  target?: { type: string; id: string } | undefined;
   result: { success: boolean };
   /** Status name of a failed result that gives no code. */
   failureCode?: StatusName;
@@ -131,7 +131,7 @@ const BUILDERS: { [K in EventKind]: (input: EventInputs[K], stamp: EventStamp) =
       input,
       stamp,
       { $case: "tupleChange", value: { tuples, storeId: input.storeId ?? "", modelId: input.modelId ?? "" } },
-      { result: { success: tuples.every((t) => t.success) } },
+      { target: tupleTarget(tuples), result: { success: tuples.every((t) => t.success) } },
     );
   },
   [EVENT_KIND.RESOURCE_MUTATION]: (input, stamp) =>
@@ -150,6 +150,17 @@ const BUILDERS: { [K in EventKind]: (input: EventInputs[K], stamp: EventStamp) =
       { target: { type: input.resourceType, id: input.resourceId }, result: { success: true } },
     ),
 };
+
+/**
+ * The target of a tuple change: the object (`type:id`) its tuples share, so that queries by target
+ * find the relationship changes of a resource; none when they name different objects.
+ */
+function tupleTarget(tuples: readonly { object: string }[]): { type: string; id: string } | undefined {
+  const object = tuples[0]?.object;
+  if (object === undefined || tuples.some((tuple) => tuple.object !== object)) return undefined;
+  const colon = object.indexOf(":");
+  return colon < 0 ? undefined : { type: object.slice(0, colon), id: object.slice(colon + 1) };
+}
 
 /** The common fields: explicit input first, then the kind's defaults or the scope. */
 function build(

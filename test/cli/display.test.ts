@@ -68,7 +68,7 @@ const QUERY_TABLE = [
   "time                      kind               actor                 operation            target                                                                  result            detail",
   "------------------------  -----------------  --------------------  -------------------  ----------------------------------------------------------------------  ----------------  --------------------------------------------------------------------------------------------------------------",
   String.raw`2026-11-20T10:00:03.000Z  resource.mutation  carol\x00             DeleteProject        project:p-3\r\t\\x1b                                                    FAIL NOT_FOUND    delete project:p-3\r\t\\x1b`,
-  String.raw`2026-11-20T10:00:02.000Z  tuple.change       alice                 AddMember                                                                                    ok OK             write user:\u202eevil\u202c viewer project:\u2066p-2\u2069`,
+  String.raw`2026-11-20T10:00:02.000Z  tuple.change       alice                 AddMember            project:\u2066p-2\u2069                                                 ok OK             write user:\u202eevil\u202c viewer project:\u2066p-2\u2069`,
   String.raw`2026-11-20T10:00:01.000Z  authz.decision     bob                   UpdateProject        project:p-1\n2026-11-20T10:00:09.000Z  authz.decision  alice  fake row  FAIL UNAVAILABLE  edit\x7for on project:p-1\n2026-11-20T10:00:09.000Z  authz.decision  alice  fake row -> error (\x9b31mred\x85)`,
   String.raw`2026-11-20T10:00:00.000Z  authn.result       mallory\x1b[2J\x1b[H  Get\x1b]0;pwned\x07                                                                          ok OK             jwt accepted`,
   "(4 events)",
@@ -80,7 +80,7 @@ const TAIL_TABLE = [
   "------------------------  -----------------  ----------  -------------  --------------  ---------------------------  ------",
   String.raw`2026-11-20T10:00:00.000Z  authn.result       mallory\x1b[2J\x1b[H  Get\x1b]0;pwned\x07                  ok OK                        jwt accepted`,
   String.raw`2026-11-20T10:00:01.000Z  authz.decision     bob         UpdateProject  project:p-1\n2026-11-20T10:00:09.000Z  authz.decision  alice  fake row  FAIL UNAVAILABLE             edit\x7for on project:p-1\n2026-11-20T10:00:09.000Z  authz.decision  alice  fake row -> error (\x9b31mred\x85)`,
-  String.raw`2026-11-20T10:00:02.000Z  tuple.change       alice       AddMember                      ok OK                        write user:\u202eevil\u202c viewer project:\u2066p-2\u2069`,
+  String.raw`2026-11-20T10:00:02.000Z  tuple.change       alice       AddMember      project:\u2066p-2\u2069  ok OK                        write user:\u202eevil\u202c viewer project:\u2066p-2\u2069`,
   String.raw`2026-11-20T10:00:03.000Z  resource.mutation  carol\x00   DeleteProject  project:p-3\r\t\\x1b  FAIL NOT_FOUND               delete project:p-3\r\t\\x1b`,
 ];
 

@@ -31,6 +31,9 @@ type Outcome = true | string;
 /** The TUPLE_CHANGED event recorded outside an RPC: each tuple with `true` (written) or its error code. */
 function tupleEvent(eventId: string, tuples: [TupleOperation, Tuple, Outcome][]): AuditEvent {
   const success = tuples.every(([, , outcome]) => outcome === true);
+  // The target is the object every tuple names, when they name one (project:p-1 → project p-1).
+  const objects = new Set(tuples.map(([, { object }]) => object));
+  const [type, id] = objects.size === 1 ? String([...objects][0]).split(":") : [];
   return {
     eventId,
     eventType: EventType.EVENT_TYPE_TUPLE_CHANGED,
@@ -39,7 +42,7 @@ function tupleEvent(eventId: string, tuples: [TupleOperation, Tuple, Outcome][])
     service: "projects",
     operation: "",
     actor: undefined,
-    target: undefined,
+    target: type === undefined ? undefined : { type, id: id ?? "", name: "" },
     result: { success, code: success ? "OK" : "UNKNOWN", message: "" },
     traceId: "",
     spanId: "",

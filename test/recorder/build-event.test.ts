@@ -143,7 +143,17 @@ describe("buildEvent", () => {
     },
   );
 
-  it("builds a tuple change outside a call: no actor, no call context, one failed tuple fails it", () => {
+  it("gives a tuple change whose tuples name different objects no target", () => {
+    const input = {
+      tuples: [
+        { operation: "write", user: "user:bob", relation: "viewer", object: "project:p-1" },
+        { operation: "write", user: "user:bob", relation: "viewer", object: "project:p-2" },
+      ],
+    } as const;
+    expect(buildEvent("tuple.change", input, OUTSIDE).target).toBeUndefined();
+  });
+
+  it("builds a tuple change outside a call: its tuples' object as target, no actor, one failed tuple fails it", () => {
     const input = {
       tuples: [
         { operation: "write", user: "user:bob", relation: "viewer", object: "project:p-1" },
@@ -161,7 +171,7 @@ describe("buildEvent", () => {
     expect(buildEvent("tuple.change", input, OUTSIDE)).toStrictEqual({
       ...outside(EventType.EVENT_TYPE_TUPLE_CHANGED),
       actor: undefined,
-      target: undefined,
+      target: { type: "project", id: "p-1", name: "" }, // the object both tuples name
       // A failed tuple change that names no status has none to tell: UNKNOWN.
       result: { success: false, code: "UNKNOWN", message: "" },
       detail: {

@@ -164,7 +164,7 @@ describe("Recorder inside an RPC", () => {
       {
         ...inScope("evt-1", EventType.EVENT_TYPE_TUPLE_CHANGED),
         actor: ALICE,
-        target: undefined,
+        target: { type: "project", id: "p-1", name: "" },
         result: { success: false, code: "UNKNOWN", message: "" },
         detail: {
           $case: "tupleChange",
