@@ -40,10 +40,16 @@ export interface JwtAuthenticatorOptions {
   /** Allowed clock skew for `exp`, `nbf` and `iat`. Default: 30. */
   clockToleranceSec?: number;
   /**
-   * Maps verified claims to the actor. Default: id and subject from `sub`, display name from `name`,
-   * email from `email`, client id from `azp` or `client_id`, realm from `iss`, type "user".
+   * Maps verified claims to the actor. Default: an allow-list, never the whole claim set: id and
+   * subject from `sub`, client id from `azp` or `client_id`, realm from `iss`, type "user", plus the
+   * personal claims opted in with `claims`.
    */
   toActor?: (claims: JWTPayload) => ActorInput;
+  /**
+   * Personal claims the default actor also copies: "name" (display name), "email". Default: [] (no
+   * personal data in the trail). Ignored when `toActor` is given: that one decides what is copied.
+   */
+  claims?: readonly ("name" | "email")[];
   /**
    * Caches successful verifications, keyed by a SHA-256 hash of the token (never the token itself),
    * until `ttlMs` passes or the token expires. Default: { maxEntries: 1000, ttlMs: 60000 }; false: off.
@@ -54,6 +60,11 @@ export interface JwtAuthenticatorOptions {
   /** Clock for verification and the cache. Default: () => new Date(). */
   now?: () => Date;
 }
+
+/** A personal claim the default actor copies only when asked (`JwtAuthenticatorOptions.claims`). */
+type PersonalClaim = "name" | "email";
+
+const PERSONAL_CLAIMS: readonly string[] = ["name", "email"] satisfies PersonalClaim[];
 
 /**
  * Tokens longer than this are refused unparsed as malformed.
@@ -139,21 +150,30 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   };
 }
 
-function defaultActor(claims: JWTPayload): ActorInput {
-  const text = (value: unknown) => (typeof value === "string" ? value : undefined);
-  const actor: ActorInput = { id: text(claims.sub) ?? "", type: "user" };
-  const fields = {
-    subject: text(claims.sub),
-    displayName: text(claims.name),
-    email: text(claims.email),
-    clientId: text(claims.azp) ?? text(claims.client_id),
-    realm: text(claims.iss),
+/**
+ * The default claims-to-actor mapping: an allow-list (`sub`, `iss`, `azp` or `client_id`), plus `name`
+ * and `email` only when opted in. Any other claim never reaches the actor.
+ */
+function defaultActor(personal: readonly PersonalClaim[]): (claims: JWTPayload) => ActorInput {
+  const withName = personal.includes("name");
+  const withEmail = personal.includes("email");
+  return (claims) => {
+    const actor: ActorInput = { id: text(claims.sub) ?? "", type: "user" };
+    const fields = {
+      subject: text(claims.sub),
+      displayName: withName ? text(claims.name) : undefined,
+      email: withEmail ? text(claims.email) : undefined,
+      clientId: text(claims.azp) ?? text(claims.client_id),
+      realm: text(claims.iss),
+    };
+    for (const [field, value] of Object.entries(fields)) {
+      if (value !== undefined) (actor as unknown as Record<string, string>)[field] = value;
+    }
+    return actor;
   };
-  for (const [field, value] of Object.entries(fields)) {
-    if (value !== undefined) (actor as unknown as Record<string, string>)[field] = value;
-  }
-  return actor;
 }
+
+const text = (value: unknown) => (typeof value === "string" ? value : undefined);
 
 interface ResolvedOptions {
   /** What jwtVerify checks the signature with: a key, or a key set function. */
@@ -190,6 +210,10 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
   const clockToleranceSec = options.clockToleranceSec ?? 30;
   if (!Number.isFinite(clockToleranceSec) || clockToleranceSec < 0)
     fail("`clockToleranceSec` must be a number >= 0");
+  const personal = options.claims ?? [];
+  if (!Array.isArray(personal) || personal.some((claim) => !PERSONAL_CLAIMS.includes(claim))) {
+    fail('`claims` must list personal claims to copy, from "name" and "email"');
+  }
   const cache: ResolvedOptions["cache"] =
     options.cache === false
       ? false
@@ -215,7 +239,7 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
     audience: options.audience,
     algorithms: options.algorithms,
     clockToleranceSec,
-    toActor: options.toActor ?? defaultActor,
+    toActor: options.toActor ?? defaultActor(personal),
     cache,
     metadataKey: options.metadataKey ?? "authorization",
     now: options.now ?? (() => new Date()),

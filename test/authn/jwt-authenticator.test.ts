@@ -30,20 +30,43 @@ describe("JWT authenticator", () => {
     jwt = createJwtAuthenticator(base());
   });
 
-  it("accepts a valid token and maps its claims to the actor", async () => {
-    const outcome = await jwt.authenticate(bearer(`Bearer ${await signToken(key)}`), CALL);
+  it("accepts a valid token and copies only sub, iss and the client id to the actor", async () => {
+    // The token also carries name and email (personal data) and a custom claim: none is copied.
+    const token = await signToken(key, { department: "finance" });
+    const outcome = await jwt.authenticate(bearer(`Bearer ${token}`), CALL);
     expect(outcome).toStrictEqual({
       kind: "authenticated",
-      actor: {
-        id: "alice",
-        type: "user",
-        subject: "alice",
-        displayName: "Alice",
-        email: "alice@example.com",
-        clientId: "web",
-        realm: ISSUER,
-      },
+      actor: { id: "alice", type: "user", subject: "alice", clientId: "web", realm: ISSUER },
     });
+  });
+
+  it("takes the client id from client_id when there is no azp", async () => {
+    const token = await signToken(key, { azp: undefined, client_id: "cli" });
+    const outcome = await jwt.authenticate(bearer(`Bearer ${token}`), CALL);
+    expect(outcome.kind === "authenticated" && outcome.actor.clientId).toBe("cli");
+  });
+
+  it.each([
+    [["name"], { displayName: "Alice" }],
+    [["email"], { email: "alice@example.com" }],
+    [["name", "email"], { displayName: "Alice", email: "alice@example.com" }],
+  ] as const)("copies the personal claims opted in with claims: %j", async (claims, copied) => {
+    const optedIn = createJwtAuthenticator({ ...base(), claims });
+    const outcome = await optedIn.authenticate(bearer(`Bearer ${await signToken(key)}`), CALL);
+    expect(outcome).toStrictEqual({
+      kind: "authenticated",
+      actor: { id: "alice", type: "user", subject: "alice", clientId: "web", realm: ISSUER, ...copied },
+    });
+  });
+
+  it("lets a custom toActor decide what is copied, whatever claims says", async () => {
+    const custom = createJwtAuthenticator({
+      ...base(),
+      claims: ["email"],
+      toActor: (claims) => ({ id: `u-${String(claims.sub)}`, type: "service" }),
+    });
+    const outcome = await custom.authenticate(bearer(`Bearer ${await signToken(key)}`), CALL);
+    expect(outcome).toStrictEqual({ kind: "authenticated", actor: { id: "u-alice", type: "service" } });
   });
 
   it("reports no credential as absent", async () => {
@@ -209,6 +232,16 @@ describe("JWT authenticator", () => {
         cache: { maxEntries: 0 },
       },
       "`cache` needs",
+    ],
+    [
+      "a claim that is not a personal claim",
+      { jwks: { keys: [] }, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"], claims: ["phone"] },
+      '`claims` must list personal claims to copy, from "name" and "email"',
+    ],
+    [
+      "claims that are not a list",
+      { jwks: { keys: [] }, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"], claims: "email" },
+      "`claims` must list",
     ],
     [
       "a bad JWKS URL",

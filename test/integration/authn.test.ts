@@ -67,8 +67,8 @@ describe("authn interceptor over real gRPC", () => {
     expect(events[0]?.actor).toStrictEqual({
       id: "alice",
       type: ActorType.ACTOR_TYPE_USER,
-      displayName: "Alice",
-      email: "alice@example.com",
+      displayName: "",
+      email: "",
       subject: "alice",
       clientId: "web",
       realm: ISSUER,
