@@ -126,6 +126,7 @@ export {
   type RecorderStats,
   type RecordOutcome,
   type ResourceMutationInput,
+  type StatusMessagePolicy,
   type TupleChangeInput,
   type TupleChangeItem,
 } from "./recorder/index.js";

@@ -12,3 +12,4 @@ export {
   type RecorderStats,
   type RecordOutcome,
 } from "./recorder.js";
+export type { StatusMessagePolicy } from "./status-message.js";

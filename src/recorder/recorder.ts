@@ -21,6 +21,7 @@ import {
   type ResourceMutationInput,
   type TupleChangeInput,
 } from "./inputs.js";
+import { rewriteStatusMessage, type StatusMessagePolicy, statusMessageRewrite } from "./status-message.js";
 
 /** Options of `createRecorder`. */
 export interface RecorderOptions {
@@ -42,6 +43,16 @@ export interface RecorderOptions {
   monotonicNowMs?: () => number;
   /** Makes event ids. Default: UUIDv7. */
   newEventId?: () => string;
+  /**
+   * What events keep of a result's status message (a handler's error text may echo a secret):
+   * "omit" keeps nothing (""); "truncate" and "record" keep it, cut to 1024 UTF-8 bytes. Default: "truncate".
+   */
+  statusMessages?: StatusMessagePolicy;
+  /**
+   * Patterns redacted from status messages before they are kept (and cut): each match becomes
+   * "[redacted]", every match whether or not the pattern has the `g` flag. Default: none.
+   */
+  redactPatterns?: readonly RegExp[];
 }
 
 /** What happened to a recorded event: handed to the emitters, dropped by them, or lost (see stats). */
@@ -101,7 +112,7 @@ export interface Recorder {
  */
 export function createRecorder(options: RecorderOptions): Recorder {
   const config = resolveOptions(options);
-  const { service, emitter, onError, now, monotonicNowMs, newId } = config;
+  const { service, emitter, onError, now, monotonicNowMs, newId, rewriteMessage } = config;
   const counts = { accepted: 0, dropped: 0, failed: 0, invalid: 0, errors: 0 };
   const recorded: Record<EventKind, number> = {
     [EVENT_KIND.AUTHN_RESULT]: 0,
@@ -133,9 +144,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
   function emit<K extends EventKind>(kind: K, input: EventInputs[K]): RecordOutcome {
     let event: AuditEvent;
     try {
+      if (rewriteMessage !== undefined) rewriteStatusMessage(input, rewriteMessage);
       event = buildEvent(kind, input, stamp(input));
     } catch (error) {
-      // The input was checked: only the Recorder's own now, monotonicNowMs or newEventId can fail here.
+      // The input was checked: only the Recorder's own now, monotonicNowMs, newEventId or a redaction
+      // pattern (a regular expression too complex to run) can fail here.
       counts.failed++;
       report(onError, new AuditError("recorder: the event could not be built", { cause: toError(error) }));
       return "failed";
@@ -223,6 +236,7 @@ function resolveOptions(options: RecorderOptions) {
       throw new AuditConfigError(`createRecorder: \`${name}\` must be a function`);
     }
   }
+  const rewriteMessage = statusMessageRewrite(options.statusMessages, options.redactPatterns);
   const built = emitters.map((spec, i) => createEmitter(spec, `createRecorder: emitters[${i}]`));
   const [first] = built;
   const emitter =
@@ -236,5 +250,6 @@ function resolveOptions(options: RecorderOptions) {
     now: now === undefined ? () => new Date() : checkedClock(now),
     monotonicNowMs: monotonicNowMs ?? (() => performance.now()),
     newId: newId ?? newEventId,
+    rewriteMessage,
   };
 }

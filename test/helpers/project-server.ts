@@ -33,6 +33,7 @@ export interface ProjectServer {
 /**
  * Project names that make CreateProject misbehave, so tests can drive every way a call ends:
  * "exists" → ALREADY_EXISTS, "crash" → a plain Error (INTERNAL), "slow" → answers after 1.5 s,
+ * "leaky" → FAILED_PRECONDITION whose details echo a password ("db password=hunter2 refused"),
  * "unserializable" → a response grpc-js cannot serialize.
  * UpdateProject of project "missing" → NOT_FOUND.
  * ArchiveProject of "hang" never ends until the client cancels; of "boom" it rejects after one message.
@@ -52,6 +53,8 @@ export async function startProjectServer(interceptors: ServerInterceptor[]): Pro
         const { name } = call.request;
         if (name === "exists") throw { code: status.ALREADY_EXISTS, details: "project exists" };
         if (name === "crash") throw new Error("db password=hunter2 refused");
+        if (name === "leaky")
+          throw { code: status.FAILED_PRECONDITION, details: "db password=hunter2 refused" };
         if (name === "slow") await sleep(1500);
         // A handler bug: grpc-js cannot serialize this response and ends the call with INTERNAL itself.
         if (name === "unserializable") return { id: "p-0", name: unserializable as string, ownerId: "" };

@@ -1,0 +1,138 @@
+import { describe, expect, it } from "vitest";
+import {
+  AuditConfigError,
+  createRecorder,
+  eventToJson,
+  type RecorderOptions,
+  type ResourceMutationInput,
+} from "../../src/index.js";
+import { statusMessageRewrite } from "../../src/recorder/status-message.js";
+import { createMemoryEmitter } from "../../src/testing/index.js";
+
+/** A failed mutation whose status message is `message`, as a rules interceptor reports it. */
+const failed = (message: string): ResourceMutationInput => ({
+  mutation: "create",
+  resourceType: "project",
+  resourceId: "p-1",
+  result: { success: false, code: "FAILED_PRECONDITION", message },
+});
+
+/** What events recorded with `options` keep of each of `messages`. */
+function kept(options: Partial<RecorderOptions>, ...messages: string[]): string[] {
+  const memory = createMemoryEmitter();
+  const recorder = createRecorder({ service: "projects", emitters: [memory], ...options });
+  for (const message of messages) expect(recorder.recordResourceMutation(failed(message))).toBe("accepted");
+  return memory.events.map((event) => event.result?.message ?? "missing");
+}
+
+const LEAK = "db password=hunter2 refused";
+
+describe("status messages policy", () => {
+  it('keeps a message as it is by default ("truncate") and with "record", both cut to 1024 bytes', () => {
+    const long = "x".repeat(5000);
+    const cut = `${"x".repeat(1024)}…[truncated 3976 bytes]`;
+    expect(kept({}, LEAK, long)).toStrictEqual([LEAK, cut]);
+    expect(kept({ statusMessages: "truncate" }, LEAK, long)).toStrictEqual([LEAK, cut]);
+    expect(kept({ statusMessages: "record" }, LEAK, long)).toStrictEqual([LEAK, cut]);
+  });
+
+  it('keeps no message with "omit", on every event kind, patterns or not', () => {
+    const memory = createMemoryEmitter();
+    const recorder = createRecorder({
+      service: "projects",
+      emitters: [memory],
+      statusMessages: "omit",
+      redactPatterns: [/password=\S+/],
+    });
+    const result = { success: false, code: "INTERNAL", message: LEAK };
+    recorder.recordResourceMutation(failed(LEAK));
+    recorder.recordAuthnResult({ method: "jwt", success: false, failureReason: "error", result });
+    recorder.recordAuthzDecision({
+      relation: "r",
+      objectType: "o",
+      objectId: "1",
+      decision: "error",
+      result,
+    });
+    recorder.recordTupleChange({
+      tuples: [{ operation: "write", user: "u", relation: "r", object: "o:1" }],
+      result,
+    });
+    expect(memory.events.map((event) => event.result)).toStrictEqual(
+      [1, 2, 3, 4].map(() => expect.objectContaining({ success: false, message: "" })),
+    );
+    expect(JSON.stringify(memory.events.map(eventToJson))).not.toContain("hunter2");
+  });
+
+  it('replaces each match of each pattern with "[redacted]", whatever the pattern\'s flags', () => {
+    const sticky = /token=\w+/y;
+    const used = /password=\S+/g;
+    used.test("password=a password=b"); // the caller's pattern is left mid-string: lastIndex > 0
+    expect(used.lastIndex).toBeGreaterThan(0);
+    const message = "password=a1 then token=t1, password=a2 and token=t2";
+    expect(kept({ redactPatterns: [used, sticky] }, message, LEAK)).toStrictEqual([
+      "[redacted] then [redacted], [redacted] and [redacted]",
+      "db [redacted] refused",
+    ]);
+    expect(kept({ redactPatterns: [/PASSWORD=\S+/i] }, "Password=x1 PASSWORD=x2")).toStrictEqual([
+      "[redacted] [redacted]",
+    ]);
+  });
+
+  it("redacts before the cut, so a secret across the 1024-byte limit leaves no part behind", () => {
+    // The secret runs from byte 1001 to 1050: cut first, its first 14 characters would stay.
+    const message = `${"x".repeat(1000)} password=${"s".repeat(40)} end`;
+    const [stored] = kept({ redactPatterns: [/password=\S+/] }, message);
+    expect(stored).toBe(`${"x".repeat(1000)} [redacted] end`);
+    expect(kept({}, message)[0]).toContain(`password=${"s".repeat(14)}…[truncated`);
+  });
+
+  it("leaves the caller's input untouched", () => {
+    const input = failed(LEAK);
+    const memory = createMemoryEmitter();
+    createRecorder({
+      service: "s",
+      emitters: [memory],
+      redactPatterns: [/password=\S+/],
+    }).recordResourceMutation(input);
+    expect([input.result?.message, memory.events[0]?.result?.message]).toStrictEqual([
+      LEAK,
+      "db [redacted] refused",
+    ]);
+  });
+
+  it("does no work per event without patterns unless the policy is omit", () => {
+    expect(statusMessageRewrite(undefined, undefined)).toBeUndefined();
+    expect(statusMessageRewrite("truncate", [])).toBeUndefined();
+    expect(statusMessageRewrite("record", undefined)).toBeUndefined();
+    expect(statusMessageRewrite("omit", undefined)?.(LEAK)).toBe("");
+  });
+
+  it.each([
+    [
+      "an unknown policy",
+      { statusMessages: "full" },
+      '`statusMessages` must be "omit", "truncate" or "record"',
+    ],
+    [
+      "patterns that are not a list",
+      { redactPatterns: /password/ },
+      "`redactPatterns` must be a list of RegExp",
+    ],
+    [
+      "a pattern given as a string",
+      { redactPatterns: ["password=\\S+"] },
+      "`redactPatterns` must be a list of RegExp",
+    ],
+    [
+      "a pattern matching nothing at all",
+      { redactPatterns: [/x/, /(secret)?/] },
+      "`redactPatterns[1]` matches the empty string",
+    ],
+  ])("throws an AuditConfigError for %s", (_name, options, message) => {
+    const create = createRecorder as (options: unknown) => unknown;
+    const full = { service: "s", emitters: [{ kind: "noop" }], ...options };
+    expect(() => create(full)).toThrow(AuditConfigError);
+    expect(() => create(full)).toThrow(`createRecorder: ${message}`);
+  });
+});
