@@ -45,7 +45,7 @@ export interface RecorderOptions {
   newEventId?: () => string;
   /**
    * What events keep of a result's status message (a handler's error text may echo a secret):
-   * "omit" keeps nothing (""); "truncate" and "record" keep it, cut to 1024 UTF-8 bytes. Default: "truncate".
+   * "omit" keeps nothing (""); "truncate" its first 256 UTF-8 bytes; "record" up to 1024. Default: "truncate".
    */
   statusMessages?: StatusMessagePolicy;
   /**

@@ -1,10 +1,12 @@
 import { types } from "node:util";
 import { AuditConfigError } from "../errors/index.js";
+import { MAX_FIELD_BYTES, truncateText } from "../event/limits.js";
 import type { RecordContext } from "../event/record-context.js";
 
 /**
- * What the Recorder keeps of a result's status message: "omit" keeps nothing (""), "truncate" and
- * "record" keep it, cut to 1024 UTF-8 bytes like every event's message.
+ * What the Recorder keeps of a result's status message: "omit" keeps nothing (""), "truncate" its
+ * first 256 UTF-8 bytes (like every other text field; enough to say what failed, little room for data
+ * echoed back), "record" up to the 1024 bytes every event's message is cut to.
  */
 export type StatusMessagePolicy = "omit" | "truncate" | "record";
 
@@ -14,8 +16,8 @@ export const REDACTED = "[redacted]";
 const POLICIES: readonly string[] = ["omit", "truncate", "record"] satisfies StatusMessagePolicy[];
 
 /**
- * The Recorder's rewrite of status messages, or undefined when it keeps them as they are (no patterns
- * and not "omit"), so that the common case costs nothing per event. Throws an AuditConfigError for a
+ * The Recorder's rewrite of status messages, or undefined when it keeps them as they are ("record"
+ * without patterns). Only non-empty messages are rewritten, so successful calls cost nothing. Throws an AuditConfigError for a
  * policy it does not know or a pattern that is not a RegExp, or that matches the empty string.
  */
 export function statusMessageRewrite(
@@ -26,6 +28,15 @@ export function statusMessageRewrite(
     throw new AuditConfigError('createRecorder: `statusMessages` must be "omit", "truncate" or "record"');
   }
   if (policy === "omit") return () => "";
+  const redact = redaction(patterns);
+  if (policy === "record") return redact;
+  // "truncate", the default: redacted first, so a secret across the cut leaves no piece behind.
+  if (redact === undefined) return (message) => truncateText(message, MAX_FIELD_BYTES);
+  return (message) => truncateText(redact(message), MAX_FIELD_BYTES);
+}
+
+/** Replaces every match of the patterns, or undefined when there are none. */
+function redaction(patterns: unknown): ((message: string) => string) | undefined {
   if (patterns === undefined) return undefined;
   if (!Array.isArray(patterns) || !patterns.every((pattern) => types.isRegExp(pattern))) {
     throw new AuditConfigError("createRecorder: `redactPatterns` must be a list of RegExp");

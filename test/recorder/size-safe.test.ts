@@ -39,6 +39,7 @@ function recorderWithRealSinks() {
   const recorder = createRecorder({
     service: "projects",
     emitters: [memory, createLogEmitter({ destination: logPath }), store],
+    statusMessages: "record", // the cap every event's message has (the default policy keeps 256 bytes)
     now: () => TIME,
     newEventId: () => `evt-${++next}`,
     onError: (error) => errors.push(error),

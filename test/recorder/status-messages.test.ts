@@ -28,11 +28,12 @@ function kept(options: Partial<RecorderOptions>, ...messages: string[]): string[
 const LEAK = "db password=hunter2 refused";
 
 describe("status messages policy", () => {
-  it('keeps a message as it is by default ("truncate") and with "record", both cut to 1024 bytes', () => {
+  it('cuts a message to 256 bytes by default ("truncate"), and to 1024 with "record"', () => {
     const long = "x".repeat(5000);
+    const short = `${"x".repeat(256)}…[truncated 4744 bytes]`;
     const cut = `${"x".repeat(1024)}…[truncated 3976 bytes]`;
-    expect(kept({}, LEAK, long)).toStrictEqual([LEAK, cut]);
-    expect(kept({ statusMessages: "truncate" }, LEAK, long)).toStrictEqual([LEAK, cut]);
+    expect(kept({}, LEAK, long)).toStrictEqual([LEAK, short]);
+    expect(kept({ statusMessages: "truncate" }, LEAK, long)).toStrictEqual([LEAK, short]);
     expect(kept({ statusMessages: "record" }, LEAK, long)).toStrictEqual([LEAK, cut]);
   });
 
@@ -79,12 +80,15 @@ describe("status messages policy", () => {
     ]);
   });
 
-  it("redacts before the cut, so a secret across the 1024-byte limit leaves no part behind", () => {
+  it("redacts before the cut, so a secret across the byte limit leaves no part behind", () => {
     // The secret runs from byte 1001 to 1050: cut first, its first 14 characters would stay.
     const message = `${"x".repeat(1000)} password=${"s".repeat(40)} end`;
-    const [stored] = kept({ redactPatterns: [/password=\S+/] }, message);
-    expect(stored).toBe(`${"x".repeat(1000)} [redacted] end`);
-    expect(kept({}, message)[0]).toContain(`password=${"s".repeat(14)}…[truncated`);
+    const record = { statusMessages: "record", redactPatterns: [/password=\S+/] } as const;
+    expect(kept(record, message)[0]).toBe(`${"x".repeat(1000)} [redacted] end`);
+    expect(kept({ statusMessages: "record" }, message)[0]).toContain(`password=${"s".repeat(14)}…[truncated`);
+    // The same across the default 256-byte cut.
+    const early = `${"x".repeat(240)} password=${"s".repeat(40)} end`;
+    expect(kept({ redactPatterns: [/password=\S+/] }, early)[0]).toBe(`${"x".repeat(240)} [redacted] end`);
   });
 
   it("leaves the caller's input untouched", () => {
@@ -101,10 +105,10 @@ describe("status messages policy", () => {
     ]);
   });
 
-  it("does no work per event without patterns unless the policy is omit", () => {
-    expect(statusMessageRewrite(undefined, undefined)).toBeUndefined();
-    expect(statusMessageRewrite("truncate", [])).toBeUndefined();
+  it('does no work per event with "record" and no patterns', () => {
     expect(statusMessageRewrite("record", undefined)).toBeUndefined();
+    expect(statusMessageRewrite("record", [])).toBeUndefined();
+    expect(statusMessageRewrite(undefined, undefined)?.(LEAK)).toBe(LEAK); // "truncate": short ones stay
     expect(statusMessageRewrite("omit", undefined)?.(LEAK)).toBe("");
   });
 
