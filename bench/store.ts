@@ -48,6 +48,7 @@ function event(i: number): AuditEvent {
     requestId: `req-${i}`,
     peer: "127.0.0.1:50000",
     duration: { seconds: 0, nanos: 1_500_000 },
+    userAgent: "grpc-node-js/1.14.7",
     detail: authz
       ? {
           $case: "authz",

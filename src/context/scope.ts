@@ -19,6 +19,8 @@ export interface AuditScope {
   readonly spanId: string;
   /** `x-request-id` of the call, or a generated id. */
   readonly requestId: string;
+  /** The call's `user-agent` header (its first value), or "" when absent. */
+  readonly userAgent: string;
   /** `performance.now()` when the call started; event durations count from it. */
   readonly startedAtMs: number;
   /** The authenticated caller; set by the authn interceptor, undefined until then. */
@@ -36,7 +38,7 @@ export interface MetadataReader {
  */
 export interface AuditScopeInit {
   operation: string;
-  /** Incoming call metadata; `traceparent` and `x-request-id` are read from it. */
+  /** Incoming call metadata; `traceparent`, `x-request-id` and `user-agent` are read from it. */
   metadata?: MetadataReader;
   peer?: string;
   /** Default: `performance.now()`. */
@@ -57,7 +59,9 @@ const storage = new AsyncLocalStorage<AuditScope>();
 
 /**
  * Builds the scope of one call from its metadata. Never throws: a malformed `traceparent` leaves the
- * trace ids empty, and a missing, oversized or non-printable `x-request-id` is replaced by a new id.
+ * trace ids empty, a missing, oversized or non-printable `x-request-id` is replaced by a new id, and a
+ * missing `user-agent` (or a binary one) leaves the user agent empty. The user agent is kept as sent:
+ * the Recorder cuts it to its size limit like every text field of an event.
  * @internal
  */
 export function createAuditScope(init: AuditScopeInit): AuditScope {
@@ -70,6 +74,7 @@ export function createAuditScope(init: AuditScopeInit): AuditScope {
     traceId: context?.traceId ?? "",
     spanId: context?.spanId ?? "",
     requestId: isValidRequestId(requestId) ? requestId : (init.generateRequestId ?? newEventId)(),
+    userAgent: firstString(init.metadata, "user-agent") ?? "",
     startedAtMs: init.startedAtMs ?? performance.now(),
     actor: undefined,
   };

@@ -2,7 +2,7 @@ import type { Actor, AuditEvent } from "../gen/grpcaudit/v1/event.js";
 
 /**
  * Most UTF-8 bytes of its original text an event keeps in a text field other than `result.message`
- * (ids, names, types, relations, codes, actor claims, peer, request id): 256. Longer text is cut and
+ * (ids, names, types, relations, codes, actor claims, peer, request id, user agent): 256. Longer text is cut and
  * ends with a truncation marker (see `truncateText`).
  * @internal
  */
@@ -62,7 +62,8 @@ export function limitEventText(event: AuditEvent): AuditEvent {
     short(event.traceId) &&
     short(event.spanId) &&
     short(event.requestId) &&
-    short(event.peer);
+    short(event.peer) &&
+    short(event.userAgent);
   if (!fits) {
     event.eventId = id(event.eventId);
     event.service = id(event.service);
@@ -71,6 +72,7 @@ export function limitEventText(event: AuditEvent): AuditEvent {
     event.spanId = id(event.spanId);
     event.requestId = id(event.requestId);
     event.peer = id(event.peer);
+    event.userAgent = id(event.userAgent);
   }
   if (event.actor !== undefined) event.actor = limitActor(event.actor);
   const { target, result, detail } = event;

@@ -22,6 +22,8 @@ export interface RecordContext {
   requestId?: string;
   /** The caller's address. Default: the scope's; empty outside an RPC. */
   peer?: string;
+  /** The caller's user agent. Default: the scope's, from `user-agent`; empty outside an RPC. */
+  userAgent?: string;
   /**
    * A finite number >= 0, else the call is refused; more than a protobuf Duration holds
    * (315,576,000,000 s) is clamped to that. Default: time since the RPC started; none outside an RPC.

@@ -52,6 +52,7 @@ export function eventToJson(event: AuditEvent): Record<string, unknown> {
   if (event.requestId !== "") json.requestId = event.requestId;
   if (event.peer !== "") json.peer = event.peer;
   if (event.duration !== undefined) json.duration = durationToJson(event.duration);
+  if (event.userAgent !== "") json.userAgent = event.userAgent;
   const detail = event.detail;
   switch (detail?.$case) {
     case "authn":

@@ -188,6 +188,7 @@ function build(
     requestId: input.requestId ?? scope?.requestId ?? "",
     peer: input.peer ?? scope?.peer ?? "",
     duration: durationMs === undefined ? undefined : durationFromMs(durationMs),
+    userAgent: input.userAgent ?? scope?.userAgent ?? "",
     detail,
   });
 }

@@ -27,6 +27,7 @@ export function copyAuthnInput(input: unknown): unknown {
     spanId: input.spanId,
     requestId: input.requestId,
     peer: input.peer,
+    userAgent: input.userAgent,
     durationMs: input.durationMs,
     occurredAt: copyDate(input.occurredAt),
   };
@@ -52,6 +53,7 @@ export function copyAuthzInput(input: unknown): unknown {
     spanId: input.spanId,
     requestId: input.requestId,
     peer: input.peer,
+    userAgent: input.userAgent,
     durationMs: input.durationMs,
     occurredAt: copyDate(input.occurredAt),
   };
@@ -72,6 +74,7 @@ export function copyTupleInput(input: unknown): unknown {
     spanId: input.spanId,
     requestId: input.requestId,
     peer: input.peer,
+    userAgent: input.userAgent,
     durationMs: input.durationMs,
     occurredAt: copyDate(input.occurredAt),
   };
@@ -92,6 +95,7 @@ export function copyMutationInput(input: unknown): unknown {
     spanId: input.spanId,
     requestId: input.requestId,
     peer: input.peer,
+    userAgent: input.userAgent,
     durationMs: input.durationMs,
     occurredAt: copyDate(input.occurredAt),
   };

@@ -175,6 +175,7 @@ function contextProblem(input: Input): Problem {
     optionalString("spanId", input.spanId) ??
     optionalString("requestId", input.requestId) ??
     optionalString("peer", input.peer) ??
+    optionalString("userAgent", input.userAgent) ??
     (actor === undefined ? undefined : nested("actor", actor, actorProblem)) ??
     (target === undefined ? undefined : nested("target", target, targetProblem)) ??
     (result === undefined ? undefined : nested("result", result, resultProblem)) ??

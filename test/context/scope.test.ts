@@ -24,10 +24,14 @@ function rawMetadata(entries: Record<string, ReadonlyArray<string | Buffer>>): M
 }
 
 describe("createAuditScope", () => {
-  it("takes operation, peer, trace ids and request id from the call", () => {
+  it("takes operation, peer, trace ids, request id and user agent from the call", () => {
     const scope = createAuditScope({
       operation: "/example.v1.ProjectService/GetProject",
-      metadata: metadata({ traceparent: TRACEPARENT, "x-request-id": "req-42" }),
+      metadata: metadata({
+        traceparent: TRACEPARENT,
+        "x-request-id": "req-42",
+        "user-agent": "grpc-node-js/1.14.7",
+      }),
       peer: "127.0.0.1:5000",
       startedAtMs: 12,
     });
@@ -37,6 +41,7 @@ describe("createAuditScope", () => {
       traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
       spanId: "00f067aa0ba902b7",
       requestId: "req-42",
+      userAgent: "grpc-node-js/1.14.7",
       startedAtMs: 12,
       actor: undefined,
     });
@@ -79,25 +84,38 @@ describe("createAuditScope", () => {
     ).toBe(long);
   });
 
+  it("keeps the first user agent as sent, and none when the call has none", () => {
+    const long = "u".repeat(10_000); // cut by the Recorder, not here
+    expect(
+      createAuditScope({ operation: "/a.B/C", metadata: rawMetadata({ "user-agent": [long, "b"] }) })
+        .userAgent,
+    ).toBe(long);
+    expect(createAuditScope({ operation: "/a.B/C", metadata: new Metadata() }).userAgent).toBe("");
+    expect(createAuditScope({ operation: "/a.B/C" }).userAgent).toBe("");
+  });
+
   it("ignores binary values and metadata objects that throw", () => {
     const binary = createAuditScope({
       operation: "/a.B/C",
       metadata: rawMetadata({
         "x-request-id": [Buffer.from("abc")],
         traceparent: [Buffer.from(TRACEPARENT)],
+        "user-agent": [Buffer.from("grpc-node-js/1.14.7")],
       }),
       generateRequestId: () => "gen-3",
     });
-    expect([binary.requestId, binary.traceId]).toStrictEqual(["gen-3", ""]);
+    expect([binary.requestId, binary.traceId, binary.userAgent]).toStrictEqual(["gen-3", "", ""]);
     const throwing: MetadataReader = {
       get: () => {
         throw new Error("broken");
       },
     };
-    expect(
-      createAuditScope({ operation: "/a.B/C", metadata: throwing, generateRequestId: () => "gen-4" })
-        .requestId,
-    ).toBe("gen-4");
+    const broken = createAuditScope({
+      operation: "/a.B/C",
+      metadata: throwing,
+      generateRequestId: () => "gen-4",
+    });
+    expect([broken.requestId, broken.userAgent]).toStrictEqual(["gen-4", ""]);
   });
 });
 

@@ -194,6 +194,7 @@ function event(r: Random, p: number, only?: DetailCase): Complete<AuditEvent> {
     requestId: string(r, p),
     peer: string(r, p),
     duration: r.chance(p) ? undefined : duration(r),
+    userAgent: string(r, p),
     detail: detail(r, p, only),
   };
 }

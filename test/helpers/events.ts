@@ -145,6 +145,7 @@ export function sampleEvent(overrides: SampleOverrides = {}): AuditEvent {
     requestId: "req-0001",
     peer: "127.0.0.1:53412",
     duration: { seconds: 1, nanos: 250_000_000 },
+    userAgent: "grpc-node-js/1.14.7",
     ...kindFields(kind),
     ...fields,
   };

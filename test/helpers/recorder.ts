@@ -28,7 +28,7 @@ export function fixedRecorder(overrides: Partial<RecorderOptions> = {}): {
   return { recorder, memory, errors };
 }
 
-/** A scope as the audit interceptor would open it for a call with trace and request ids. */
+/** A scope as the audit interceptor would open it for a call with trace and request ids and a user agent. */
 export function fixedScope(overrides: Partial<AuditScope> = {}): AuditScope {
   return {
     ...createAuditScope({ operation: "/example.v1.ProjectService/CreateProject", startedAtMs: 10_000 }),
@@ -36,6 +36,7 @@ export function fixedScope(overrides: Partial<AuditScope> = {}): AuditScope {
     traceId: "4bf92f3577b34da6a3ce929d0e0e4736",
     spanId: "00f067aa0ba902b7",
     requestId: "req-1",
+    userAgent: "grpc-node-js/1.14.7",
     ...overrides,
   };
 }

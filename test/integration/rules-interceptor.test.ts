@@ -45,6 +45,8 @@ function mutationEvent(
     requestId,
     peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) as unknown as string,
     duration: { seconds: 0, nanos: expect.any(Number) as unknown as number },
+    // What grpc-js clients send, such as "grpc-node-js/1.14.7".
+    userAgent: expect.stringMatching(/^grpc-node-js\//) as unknown as string,
     detail: {
       $case: "resourceMutation",
       value: { mutation, resourceType: target.type, resourceId: target.id },

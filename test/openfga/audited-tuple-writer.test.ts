@@ -49,6 +49,7 @@ function tupleEvent(eventId: string, tuples: [TupleOperation, Tuple, Outcome][])
     requestId: "",
     peer: "",
     duration: undefined,
+    userAgent: "",
     detail: {
       $case: "tupleChange",
       value: {

@@ -52,6 +52,7 @@ const inCall = (eventType: EventType) => ({
   requestId: "req-1",
   peer: "127.0.0.1:50000",
   duration: { seconds: 0, nanos: 250_000_000 },
+  userAgent: "grpc-node-js/1.14.7",
 });
 
 /** The common fields of an event built with OUTSIDE. */
@@ -67,6 +68,7 @@ const outside = (eventType: EventType) => ({
   requestId: "",
   peer: "",
   duration: undefined,
+  userAgent: "",
 });
 
 describe("buildEvent", () => {
@@ -210,12 +212,14 @@ describe("buildEvent", () => {
       operation: "/other.v1.Service/Method",
       actor: { id: "svc-batch", type: "service" },
       requestId: "req-explicit",
+      userAgent: "u".repeat(300),
       result: { success: false, code: "NOT_FOUND", message: "no such project" },
     } as const;
     expect(buildEvent("resource.mutation", input, IN_CALL)).toStrictEqual({
       ...inCall(EventType.EVENT_TYPE_RESOURCE_MUTATION),
       operation: "/other.v1.Service/Method",
       requestId: "req-explicit",
+      userAgent: `${"u".repeat(256)}…[truncated 44 bytes]`,
       actor: { ...BOB, id: "svc-batch", type: ActorType.ACTOR_TYPE_SERVICE },
       target: { type: "project", id: `${"p".repeat(256)}…[truncated 44 bytes]`, name: "" },
       result: { success: false, code: "NOT_FOUND", message: "no such project" },

@@ -44,6 +44,7 @@ function inScope(
     requestId: "req-1",
     peer: "127.0.0.1:50000",
     duration: { seconds: 0, nanos: 250_000_000 },
+    userAgent: "grpc-node-js/1.14.7",
   };
 }
 
@@ -229,6 +230,7 @@ describe("Recorder inside an RPC", () => {
         operation: "/other.v1.S/M",
         actor: { id: "svc-cleanup", type: "service" },
         requestId: "req-explicit",
+        userAgent: "", // an explicit empty value wins too
         durationMs: 3,
       }),
     );
@@ -237,6 +239,7 @@ describe("Recorder inside an RPC", () => {
     expect(event?.actor?.id).toBe("svc-cleanup");
     expect(event?.actor?.type).toBe(ActorType.ACTOR_TYPE_SERVICE);
     expect(event?.requestId).toBe("req-explicit");
+    expect(event?.userAgent).toBe("");
     expect(event?.duration).toStrictEqual({ seconds: 0, nanos: 3_000_000 });
     expect(event?.traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
   });
@@ -254,6 +257,7 @@ describe("Recorder outside an RPC", () => {
       spanId: "s",
       requestId: "r",
       peer: "p",
+      userAgent: "batch-importer/2.0",
       durationMs: 1,
       occurredAt: new Date("2020-01-01T00:00:00Z"),
       target: { type: "project", id: "p-1", name: "Apollo" },
@@ -274,6 +278,7 @@ describe("Recorder outside an RPC", () => {
       requestId: "",
       peer: "",
       duration: undefined,
+      userAgent: "",
       detail: {
         $case: "resourceMutation",
         value: { mutation: MutationType.MUTATION_TYPE_UPDATE, resourceType: "project", resourceId: "p-1" },
@@ -286,6 +291,7 @@ describe("Recorder outside an RPC", () => {
       spanId: "s",
       requestId: "r",
       peer: "p",
+      userAgent: "batch-importer/2.0",
       duration: { seconds: 0, nanos: 1_000_000 },
       occurredAt: new Date("2020-01-01T00:00:00Z"),
       target: { type: "project", id: "p-1", name: "Apollo" },
@@ -506,6 +512,11 @@ describe("bad record input", () => {
       "recordResourceMutation",
       { mutation: "create", resourceType: "project", resourceId: "p", requestId: 5 },
       "recordResourceMutation: requestId must be a string, got number",
+    ],
+    [
+      "recordAuthnResult",
+      { method: "jwt", success: true, userAgent: ["grpc-node-js/1.14.7"] },
+      "recordAuthnResult: userAgent must be a string, got an array",
     ],
   ] as const)(
     "%s refuses %j with a precise error and counts it, without throwing",

@@ -60,7 +60,7 @@ function recorderWithRealSinks() {
 }
 
 describe("oversized text fields", () => {
-  it("a denial with a 1.5 MB object id and a mutation with a 1.5 MB id and 1 MiB message reach every sink, cut", async () => {
+  it("a denial with a 1.5 MB object id and user agent and a mutation with a 1.5 MB id and 1 MiB message reach every sink, cut", async () => {
     const { recorder, errors, received } = recorderWithRealSinks();
     const actor = { id: "alice", type: "user" } as const;
     const denial = recorder.recordAuthzDecision({
@@ -70,6 +70,7 @@ describe("oversized text fields", () => {
       decision: "denied",
       actor,
       operation: "/example.v1.ProjectService/GetProject",
+      userAgent: "u".repeat(1_500_000),
     });
     const mutation = recorder.recordResourceMutation({
       mutation: "delete",
@@ -102,6 +103,7 @@ describe("oversized text fields", () => {
       requestId: "",
       peer: "",
       duration: undefined,
+      userAgent: "",
     };
     const expected: AuditEvent[] = [
       {
@@ -109,6 +111,7 @@ describe("oversized text fields", () => {
         eventId: "evt-1",
         eventType: EventType.EVENT_TYPE_AUTHZ_DECISION,
         operation: "/example.v1.ProjectService/GetProject",
+        userAgent: `${"u".repeat(256)}…[truncated 1499744 bytes]`,
         target: { type: "project", id: objectId, name: "" },
         result: { success: false, code: "PERMISSION_DENIED", message: "" },
         detail: {
@@ -191,7 +194,7 @@ describe("oversized text fields", () => {
     expect(recorder.stats()).toMatchObject({ dropped: 0, failed: 0, invalid: 0 });
   });
 
-  it("cuts oversized claims of the scope's actor in the event, leaving the scope's actor whole", () => {
+  it("cuts oversized claims of the scope's actor and its user agent in the event, leaving the scope whole", () => {
     const memory = createMemoryEmitter();
     const recorder = createRecorder({ service: "projects", emitters: [memory] });
     const claim = "c".repeat(300_000);
@@ -204,12 +207,14 @@ describe("oversized text fields", () => {
       clientId: claim,
       realm: "",
     };
-    const scope = fixedScope({ actor });
+    const scope = fixedScope({ actor, userAgent: claim });
     runInAuditScope(scope, () =>
       recorder.recordResourceMutation({ mutation: "create", resourceType: "project", resourceId: "p-1" }),
     );
     const cut = `${"c".repeat(256)}…[truncated 299744 bytes]`;
     expect(memory.events[0]?.actor).toStrictEqual({ ...actor, id: cut, displayName: cut, clientId: cut });
+    expect(memory.events[0]?.userAgent).toBe(cut);
+    expect(scope.userAgent).toBe(claim);
     expect(scope.actor).toBe(actor);
     expect(actor.id).toBe(claim);
   });

@@ -535,6 +535,8 @@ export interface AuditEvent {
   duration?:
     | Duration
     | undefined;
+  /** The caller's `user-agent` header, such as "grpc-node-js/1.14.7"; empty when absent or outside an RPC. */
+  userAgent: string;
   /** Kind-specific facts; exactly the one matching `event_type` is set. */
   detail?:
     | //
@@ -675,6 +677,7 @@ function createBaseAuditEvent(): AuditEvent {
     requestId: "",
     peer: "",
     duration: undefined,
+    userAgent: "",
     detail: undefined,
   };
 }
@@ -722,6 +725,9 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     }
     if (message.duration !== undefined) {
       Duration.encode(message.duration, writer.uint32(114).fork()).join();
+    }
+    if (message.userAgent !== "") {
+      writer.uint32(122).string(message.userAgent);
     }
     switch (message.detail?.$case) {
       case "authn":
@@ -865,6 +871,14 @@ export const AuditEvent: MessageFns<AuditEvent> = {
             message.duration = Duration.decode(reader, reader.uint32());
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.userAgent = reader.string();
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -956,6 +970,11 @@ export const AuditEvent: MessageFns<AuditEvent> = {
         : "",
       peer: isSet(object.peer) ? globalThis.String(object.peer) : "",
       duration: isSet(object.duration) ? Duration.fromJSON(object.duration) : undefined,
+      userAgent: isSet(object.userAgent)
+        ? globalThis.String(object.userAgent)
+        : isSet(object.user_agent)
+        ? globalThis.String(object.user_agent)
+        : "",
       detail: isSet(object.authn)
         ? { $case: "authn", value: AuthnDetail.fromJSON(object.authn) }
         : isSet(object.authz)
@@ -1016,6 +1035,9 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     if (message.duration !== undefined) {
       obj.duration = Duration.toJSON(message.duration);
     }
+    if (message.userAgent !== "") {
+      obj.userAgent = message.userAgent;
+    }
     if (message.detail?.$case === "authn") {
       obj.authn = AuthnDetail.toJSON(message.detail.value);
     } else if (message.detail?.$case === "authz") {
@@ -1053,6 +1075,7 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     message.duration = (object.duration !== undefined && object.duration !== null)
       ? Duration.fromPartial(object.duration)
       : undefined;
+    message.userAgent = object.userAgent ?? "";
     switch (object.detail?.$case) {
       case "authn": {
         if (object.detail?.value !== undefined && object.detail?.value !== null) {
