@@ -14,8 +14,8 @@ export interface AuditScopeInterceptorOptions {
 const TEXT_METADATA_KEY = /^(?!grpc-)[0-9a-z_.-]+(?<!-bin)$/;
 
 /**
- * The outermost interceptor: opens the per-call audit scope (operation, peer, trace and request ids,
- * start time) when metadata arrives, and runs every later step of the call inside it, so the other
+ * The outermost interceptor: opens the per-call audit scope (operation, peer, user agent, trace and
+ * request ids, start time) when metadata arrives, and runs every later step of the call inside it, so the other
  * interceptors, the handler and the Recorder see it. Must be `interceptors[0]`, so that it also sees
  * rejections sent by authn and authz. With `requestIdHeader`, every response carries the call's request
  * id: in its headers, or in its status when no headers were sent (a refused call).
