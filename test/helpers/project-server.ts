@@ -176,3 +176,60 @@ export function unary<Req, Res>(
 }
 
 export type { Project };
+
+/** The four gRPC call kinds, in the order the example service's audited methods show them. */
+export type CallKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
+export const CALL_KINDS: readonly CallKind[] = [
+  "unary",
+  "server_streaming",
+  "client_streaming",
+  "bidi_streaming",
+];
+
+/** What a client saw of one call: the response headers (undefined when none came) and the status. */
+export interface SeenCall {
+  headers: Metadata | undefined;
+  code: status;
+  trailers: Metadata;
+}
+
+/**
+ * Makes one call of `kind` to the audited method of that kind (DeleteProject, ArchiveProject,
+ * ImportMembers, SyncMembers), `objectId` as the project the request names, and resolves once the
+ * client has its status.
+ */
+export function callOfKind(
+  client: ProjectServiceClient,
+  kind: CallKind,
+  metadata: Metadata,
+  objectId = "p-1",
+): Promise<SeenCall> {
+  return new Promise((resolve) => {
+    let headers: Metadata | undefined;
+    const watch = (call: NodeJS.EventEmitter) => {
+      call.on("metadata", (received: Metadata) => {
+        headers = received;
+      });
+      call.on("data", () => {});
+      call.on("error", () => {}); // the status says how it ended
+      call.on("status", (end: { code: status; metadata: Metadata }) =>
+        resolve({ headers, code: end.code, trailers: end.metadata }),
+      );
+    };
+    if (kind === "unary") {
+      watch(client.deleteProject({ id: objectId }, metadata, () => {}));
+    } else if (kind === "server_streaming") {
+      watch(client.archiveProject({ projectId: objectId }, metadata));
+    } else if (kind === "client_streaming") {
+      const stream = client.importMembers(metadata, () => {});
+      watch(stream);
+      stream.write({ projectId: "p-1", userId: "u-1", role: "viewer" });
+      stream.end();
+    } else {
+      const stream = client.syncMembers(metadata);
+      watch(stream);
+      stream.write({ member: { memberId: 7, projectId: "p-1", userId: "u-1", role: "viewer" } });
+      stream.end();
+    }
+  });
+}

@@ -3,7 +3,6 @@
 // the handler never runs, and no resource.mutation is recorded (the call changed nothing).
 import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ProjectServiceClient } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { type AuditEvent, EventType } from "../../src/gen/grpcaudit/v1/event.js";
@@ -13,12 +12,17 @@ import type { RuleTable } from "../../src/rules/audit-rule.js";
 import type { AuthzRule, AuthzRuleTable } from "../../src/rules/authz-rule.js";
 import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
 import { jwtAuthenticatorFor, newSigningKey, type SigningKey, signToken } from "../helpers/jwt.js";
-import { type ProjectServer, startProjectServer, unary } from "../helpers/project-server.js";
+import {
+  CALL_KINDS,
+  type CallKind,
+  callOfKind,
+  type ProjectServer,
+  startProjectServer,
+  unary,
+} from "../helpers/project-server.js";
 
-type Kind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
-const KINDS: readonly Kind[] = ["unary", "server_streaming", "client_streaming", "bidi_streaming"];
 const SERVICE = "/example.v1.ProjectService/";
-const METHOD: Record<Kind, string> = {
+const METHOD: Record<CallKind, string> = {
   unary: `${SERVICE}DeleteProject`,
   server_streaming: `${SERVICE}ArchiveProject`,
   client_streaming: `${SERVICE}ImportMembers`,
@@ -210,40 +214,6 @@ describe("a call refused before its handler never yields a resource.mutation", (
     return server;
   }
 
-  /** Makes one call of `kind` and resolves to the status code the client received. */
-  function call(
-    client: ProjectServiceClient,
-    kind: Kind,
-    metadata: Metadata,
-    objectId: string,
-  ): Promise<status> {
-    if (kind === "unary") {
-      return unary(client.deleteProject.bind(client), { id: objectId }, metadata).then(
-        ([error]) => error?.code ?? status.OK,
-      );
-    }
-    return new Promise((resolve) => {
-      const settle = (stream: NodeJS.EventEmitter) => {
-        stream.on("data", () => {});
-        stream.on("error", () => {}); // the status says how it ended
-        stream.on("status", ({ code }: { code: status }) => resolve(code));
-      };
-      if (kind === "server_streaming") {
-        settle(client.archiveProject({ projectId: objectId }, metadata));
-      } else if (kind === "client_streaming") {
-        const stream = client.importMembers(metadata, () => {});
-        settle(stream);
-        stream.write({ projectId: "p-1", userId: "u-1", role: "viewer" });
-        stream.end();
-      } else {
-        const stream = client.syncMembers(metadata);
-        settle(stream);
-        stream.write({ member: { memberId: 7, projectId: "p-1", userId: "u-1", role: "viewer" } });
-        stream.end();
-      }
-    });
-  }
-
   function metadataFor(requestId: string, token: string | undefined, objectId: string | undefined): Metadata {
     const metadata = new Metadata();
     metadata.set("x-request-id", requestId);
@@ -261,7 +231,7 @@ describe("a call refused before its handler never yields a resource.mutation", (
         : undefined;
 
   it.each(
-    KINDS.flatMap((kind) =>
+    CALL_KINDS.flatMap((kind) =>
       [true, false].flatMap((recordOnError) =>
         REFUSALS.map((refusal) => ({
           kind,
@@ -278,7 +248,7 @@ describe("a call refused before its handler never yields a resource.mutation", (
     const token = refusal.token === undefined ? undefined : tokens[refusal.token];
     const checksBefore = fake.state.checks.length;
     try {
-      const code = await call(
+      const { code } = await callOfKind(
         server.client,
         kind,
         metadataFor(requestId, token, refusal.objectId),
@@ -307,14 +277,13 @@ describe("a call refused before its handler never yields a resource.mutation", (
     expect(server.seenScopes.filter((scope) => scope?.requestId === requestId)).toStrictEqual([]);
   });
 
-  it.each(KINDS.flatMap((kind) => [true, false].map((recordOnError) => ({ kind, recordOnError }))))(
+  it.each(CALL_KINDS.flatMap((kind) => [true, false].map((recordOnError) => ({ kind, recordOnError }))))(
     "control: an allowed $kind call (record_on_error $recordOnError) records its mutation once",
     async ({ kind, recordOnError }) => {
       const server = await serverFor({ recordOnError, ...PLAIN });
       const requestId = `ok-${kind}-${recordOnError}`;
-      expect(await call(server.client, kind, metadataFor(requestId, tokens.alice, "p-1"), "p-1")).toBe(
-        status.OK,
-      );
+      const { code } = await callOfKind(server.client, kind, metadataFor(requestId, tokens.alice, "p-1"));
+      expect(code).toBe(status.OK);
       await unary(
         server.client.getProject.bind(server.client),
         { id: "p-1" },

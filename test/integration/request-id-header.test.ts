@@ -1,7 +1,7 @@
 // The audit id back to the caller: every response of an audited call carries the call's request id
 // (the caller's x-request-id, else the generated one) in a response header, seen by a real grpc-js
 // client for all four call kinds and for refused calls (whose status is the whole response).
-import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
@@ -10,50 +10,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
 import { jwtAuthenticatorFor, newSigningKey, type SigningKey, signToken } from "../helpers/jwt.js";
-import { type ProjectServer, startProjectServer } from "../helpers/project-server.js";
-
-type Kind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
-const KINDS: readonly Kind[] = ["unary", "server_streaming", "client_streaming", "bidi_streaming"];
-
-/** What the client saw: the response headers (undefined when none came), and the status. */
-interface Seen {
-  headers: Metadata | undefined;
-  code: status;
-  trailers: Metadata;
-}
-
-/** Calls the ProjectService method of `kind` that alice may call, and collects what the client saw. */
-function call(server: ProjectServer, kind: Kind, metadata: Metadata): Promise<Seen> {
-  const { client } = server;
-  return new Promise((resolve) => {
-    let headers: Metadata | undefined;
-    const watch = (stream: NodeJS.EventEmitter) => {
-      stream.on("metadata", (received: Metadata) => {
-        headers = received;
-      });
-      stream.on("data", () => {});
-      stream.on("error", () => {});
-      stream.on("status", (end: { code: status; metadata: Metadata }) =>
-        resolve({ headers, code: end.code, trailers: end.metadata }),
-      );
-    };
-    if (kind === "unary") {
-      watch(client.deleteProject({ id: "p-1" }, metadata, (_error: ServiceError | null) => {}));
-    } else if (kind === "server_streaming") {
-      watch(client.archiveProject({ projectId: "p-1" }, metadata));
-    } else if (kind === "client_streaming") {
-      const stream = client.importMembers(metadata, () => {});
-      watch(stream);
-      stream.write({ projectId: "p-1", userId: "u-1", role: "viewer" });
-      stream.end();
-    } else {
-      const stream = client.syncMembers(metadata);
-      watch(stream);
-      stream.write({ member: { memberId: 7, projectId: "p-1", userId: "u-1", role: "viewer" } });
-      stream.end();
-    }
-  });
-}
+import { CALL_KINDS, callOfKind, type ProjectServer, startProjectServer } from "../helpers/project-server.js";
 
 describe("the request id goes back to the caller", () => {
   const memory = createMemoryEmitter();
@@ -95,27 +52,33 @@ describe("the request id goes back to the caller", () => {
     return metadata;
   };
 
-  it.each(KINDS)("%s: an answered call has the caller's request id in its response headers", async (kind) => {
-    const seen = await call(server, kind, as("alice", `ok-${kind}`));
-    expect(seen.code).toBe(status.OK);
-    expect(seen.headers?.get("x-request-id")).toStrictEqual([`ok-${kind}`]);
-  });
+  it.each(CALL_KINDS)(
+    "%s: an answered call has the caller's request id in its response headers",
+    async (kind) => {
+      const seen = await callOfKind(server.client, kind, as("alice", `ok-${kind}`));
+      expect(seen.code).toBe(status.OK);
+      expect(seen.headers?.get("x-request-id")).toStrictEqual([`ok-${kind}`]);
+    },
+  );
 
-  it.each(KINDS)("%s: a call refused by authn carries it in its status, the whole response", async (kind) => {
-    const seen = await call(server, kind, as(undefined, `refused-${kind}`));
-    expect(seen.code).toBe(status.UNAUTHENTICATED);
-    expect(seen.trailers.get("x-request-id")).toStrictEqual([`refused-${kind}`]);
-  });
+  it.each(CALL_KINDS)(
+    "%s: a call refused by authn carries it in its status, the whole response",
+    async (kind) => {
+      const seen = await callOfKind(server.client, kind, as(undefined, `refused-${kind}`));
+      expect(seen.code).toBe(status.UNAUTHENTICATED);
+      expect(seen.trailers.get("x-request-id")).toStrictEqual([`refused-${kind}`]);
+    },
+  );
 
-  it.each(KINDS)("%s: a call denied by authz carries it too", async (kind) => {
-    const seen = await call(server, kind, as("bob", `denied-${kind}`));
+  it.each(CALL_KINDS)("%s: a call denied by authz carries it too", async (kind) => {
+    const seen = await callOfKind(server.client, kind, as("bob", `denied-${kind}`));
     expect(seen.code).toBe(status.PERMISSION_DENIED);
     expect(seen.trailers.get("x-request-id")).toStrictEqual([`denied-${kind}`]);
   });
 
   it("without an x-request-id, the caller gets the generated id its events carry", async () => {
     memory.clear();
-    const seen = await call(server, "unary", as("alice"));
+    const seen = await callOfKind(server.client, "unary", as("alice"));
     const [sent] = seen.headers?.get("x-request-id") ?? [];
     expect(sent).toMatch(/^[0-9a-f-]{36}$/);
     const events = await memory.waitForCount(3); // authn, authz, mutation
@@ -123,13 +86,13 @@ describe("the request id goes back to the caller", () => {
   });
 
   it("uses the header name given, and sends none with false", async () => {
-    const named = await call(custom, "unary", as("alice", "named"));
+    const named = await callOfKind(custom.client, "unary", as("alice", "named"));
     expect([named.headers?.get("x-audit-id"), named.headers?.get("x-request-id")]).toStrictEqual([
       ["named"],
       [],
     ]);
-    const refused = await call(none, "unary", as(undefined, "quiet"));
-    const answered = await call(none, "unary", as("alice", "quiet"));
+    const refused = await callOfKind(none.client, "unary", as(undefined, "quiet"));
+    const answered = await callOfKind(none.client, "unary", as("alice", "quiet"));
     expect([refused.trailers.get("x-request-id"), answered.headers?.get("x-request-id")]).toStrictEqual([
       [],
       [],
