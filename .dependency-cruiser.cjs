@@ -14,10 +14,14 @@ const MAY_IMPORT = {
   rules: ["context", "event", "errors"],
   authn: ["context", "event", "errors", "gen"],
   authz: ["context", "event", "errors", "gen"],
-  interceptors: ["context", "rules", "authn", "authz", "recorder", "event", "errors", "gen"],
+  // Payload capture: redaction, canonical encoding and keyed digests of messages, by their rule's shapes.
+  payload: ["rules", "event", "errors"],
+  interceptors: ["context", "rules", "payload", "authn", "authz", "recorder", "event", "errors", "gen"],
   server: ["errors"],
   // The Recorder takes what authn and authz report, in its own input shape.
-  recorder: ["context", "authn", "authz", "event", "emitters", "errors", "gen"],
+  recorder: ["context", "authn", "authz", "chain", "event", "emitters", "errors", "gen"],
+  // The tamper-evident chain: hashing, signed checkpoints, verification of a stored or logged trail.
+  chain: ["event", "errors", "gen"],
   emitters: ["event", "errors", "gen"],
   delivery: ["emitters", "event", "errors", "gen"],
   // Adapters: the port each implements, and what that port carries.
@@ -30,11 +34,13 @@ const MAY_IMPORT = {
   cli: [
     "context",
     "rules",
+    "payload",
     "authn",
     "authz",
     "interceptors",
     "server",
     "recorder",
+    "chain",
     "event",
     "emitters",
     "delivery",

@@ -49,6 +49,9 @@ function event(i: number): AuditEvent {
     peer: "127.0.0.1:50000",
     duration: { seconds: 0, nanos: 1_500_000 },
     userAgent: "grpc-node-js/1.14.7",
+    chain: undefined,
+    payload: undefined,
+    attributes: {},
     detail: authz
       ? {
           $case: "authz",

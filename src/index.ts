@@ -87,6 +87,8 @@ export {
   AuthnFailureReason,
   AuthzDecision,
   type AuthzDetail,
+  type Chain,
+  type ChainCheckpointDetail,
   type Duration,
   decodeEvent,
   EVENT_KIND,
@@ -98,6 +100,9 @@ export {
   eventToJson,
   type MutationKind,
   MutationType,
+  type Payload,
+  PayloadCapture,
+  type ResourceAccessDetail,
   type ResourceMutationDetail,
   type Result,
   type ResultInput,
@@ -125,13 +130,25 @@ export {
   type RecorderOptions,
   type RecorderStats,
   type RecordOutcome,
+  type ResourceAccessInput,
   type ResourceMutationInput,
   type StatusMessagePolicy,
   type TupleChangeInput,
   type TupleChangeItem,
 } from "./recorder/index.js";
 // Rules: the tables protoc-gen-grpc-audit generates, passed to createAuditInterceptors.
-export type { AuditRule, AuthzRule, AuthzRuleTable, MethodKind, RuleTable } from "./rules/index.js";
+export type {
+  AuditRule,
+  AuthzRule,
+  AuthzRuleTable,
+  FieldShape,
+  MessageShape,
+  MethodKind,
+  RuleTable,
+  ScalarType,
+  ValueShape,
+  WellKnownType,
+} from "./rules/index.js";
 // Async handlers for grpc-js.
 export {
   type AsyncHandler,

@@ -6,6 +6,8 @@ export const EVENT_KIND = {
   AUTHZ_DECISION: "authz.decision",
   TUPLE_CHANGE: "tuple.change",
   RESOURCE_MUTATION: "resource.mutation",
+  RESOURCE_ACCESS: "resource.access",
+  CHAIN_CHECKPOINT: "chain.checkpoint",
 } as const;
 
 /** One of the dotted event kind names in `EVENT_KIND`. */
@@ -28,6 +30,8 @@ const KIND_TABLE: readonly { readonly type: EventType; readonly name: KindName }
   { type: EventType.EVENT_TYPE_AUTHZ_DECISION, name: EVENT_KIND.AUTHZ_DECISION },
   { type: EventType.EVENT_TYPE_TUPLE_CHANGED, name: EVENT_KIND.TUPLE_CHANGE },
   { type: EventType.EVENT_TYPE_RESOURCE_MUTATION, name: EVENT_KIND.RESOURCE_MUTATION },
+  { type: EventType.EVENT_TYPE_RESOURCE_ACCESS, name: EVENT_KIND.RESOURCE_ACCESS },
+  { type: EventType.EVENT_TYPE_CHAIN_CHECKPOINT, name: EVENT_KIND.CHAIN_CHECKPOINT },
 ];
 
 /**

@@ -11,10 +11,16 @@ import {
   actorTypeToJSON,
   authnFailureReasonToJSON,
   authzDecisionToJSON,
+  type Chain,
+  type ChainCheckpointDetail,
   EventType,
   eventTypeToJSON,
   MutationType,
   mutationTypeToJSON,
+  type Payload,
+  PayloadCapture,
+  payloadCaptureToJSON,
+  type ResourceAccessDetail,
   type ResourceMutationDetail,
   type Result,
   type Target,
@@ -53,6 +59,9 @@ export function eventToJson(event: AuditEvent): Record<string, unknown> {
   if (event.peer !== "") json.peer = event.peer;
   if (event.duration !== undefined) json.duration = durationToJson(event.duration);
   if (event.userAgent !== "") json.userAgent = event.userAgent;
+  if (event.chain !== undefined) json.chain = chainToJson(event.chain);
+  if (event.payload !== undefined) json.payload = payloadToJson(event.payload);
+  if (hasEntries(event.attributes)) json.attributes = { ...event.attributes };
   const detail = event.detail;
   switch (detail?.$case) {
     case "authn":
@@ -67,7 +76,60 @@ export function eventToJson(event: AuditEvent): Record<string, unknown> {
     case "resourceMutation":
       json.resourceMutation = resourceMutationToJson(detail.value);
       break;
+    case "resourceAccess":
+      json.resourceAccess = resourceAccessToJson(detail.value);
+      break;
+    case "checkpoint":
+      json.checkpoint = checkpointToJson(detail.value);
+      break;
   }
+  return json;
+}
+
+function hasEntries(map: Record<string, string> | undefined): map is Record<string, string> {
+  if (map === undefined) return false;
+  for (const _ in map) return true;
+  return false;
+}
+
+function chainToJson(chain: Chain): Json {
+  const json: Json = {};
+  if (chain.chainId !== "") json.chainId = chain.chainId;
+  if (chain.seq !== 0) json.seq = Math.round(chain.seq);
+  if (chain.prevHash !== "") json.prevHash = chain.prevHash;
+  if (chain.hash !== "") json.hash = chain.hash;
+  return json;
+}
+
+function payloadToJson(payload: Payload): Json {
+  const json: Json = {};
+  if (payload.capture !== PayloadCapture.PAYLOAD_CAPTURE_UNSPECIFIED) {
+    json.capture = payloadCaptureToJSON(payload.capture);
+  }
+  if (payload.keyId !== "") json.keyId = payload.keyId;
+  if (payload.requestDigest !== "") json.requestDigest = payload.requestDigest;
+  if (payload.responseDigest !== "") json.responseDigest = payload.responseDigest;
+  if (payload.requestCount !== 0) json.requestCount = Math.round(payload.requestCount);
+  if (payload.responseCount !== 0) json.responseCount = Math.round(payload.responseCount);
+  if (payload.requestJson !== "") json.requestJson = payload.requestJson;
+  if (payload.responseJson !== "") json.responseJson = payload.responseJson;
+  return json;
+}
+
+function resourceAccessToJson(access: ResourceAccessDetail): Json {
+  const json: Json = {};
+  if (access.resourceType !== "") json.resourceType = access.resourceType;
+  if (access.resourceId !== "") json.resourceId = access.resourceId;
+  return json;
+}
+
+function checkpointToJson(checkpoint: ChainCheckpointDetail): Json {
+  const json: Json = {};
+  if (checkpoint.headSeq !== 0) json.headSeq = Math.round(checkpoint.headSeq);
+  if (checkpoint.headHash !== "") json.headHash = checkpoint.headHash;
+  if (checkpoint.keyId !== "") json.keyId = checkpoint.keyId;
+  if (checkpoint.signature !== "") json.signature = checkpoint.signature;
+  if (checkpoint.final !== false) json.final = checkpoint.final;
   return json;
 }
 

@@ -13,13 +13,13 @@ import {
   toResult,
   toTarget,
 } from "../event/builders.js";
-import { EVENT_KIND, type EventKind } from "../event/kinds.js";
+import { EVENT_KIND } from "../event/kinds.js";
 import { limitEventText } from "../event/limits.js";
 import type { RecordContext } from "../event/record-context.js";
 import type { StatusName } from "../event/status.js";
 import { eventDate } from "../event/time.js";
 import { type AuditEvent, AuthnFailureReason, EventType } from "../gen/grpcaudit/v1/event.js";
-import type { ResourceMutationInput, TupleChangeInput } from "./inputs.js";
+import type { ResourceAccessInput, ResourceMutationInput, TupleChangeInput } from "./inputs.js";
 
 /** The input of each event kind: what the Recorder's record method of that kind takes. @internal */
 export interface EventInputs {
@@ -27,7 +27,14 @@ export interface EventInputs {
   [EVENT_KIND.AUTHZ_DECISION]: AuthzDecisionInput;
   [EVENT_KIND.TUPLE_CHANGE]: TupleChangeInput;
   [EVENT_KIND.RESOURCE_MUTATION]: ResourceMutationInput;
+  [EVENT_KIND.RESOURCE_ACCESS]: ResourceAccessInput;
 }
+
+/**
+ * The kinds a record method makes (every kind but the chain's own checkpoints).
+ * @internal
+ */
+export type RecordedKind = keyof EventInputs;
 
 /**
  * What the Recorder adds to an input to make an event: who records it, the event's id and time, and
@@ -54,7 +61,7 @@ export interface EventStamp {
  *
  * @internal
  */
-export function buildEvent<K extends EventKind>(
+export function buildEvent<K extends RecordedKind>(
   kind: K,
   input: EventInputs[K],
   stamp: EventStamp,
@@ -72,7 +79,7 @@ interface Defaults {
 }
 
 // One builder per kind, as a literal mapped over the kinds so each builder gets its own input type.
-const BUILDERS: { [K in EventKind]: (input: EventInputs[K], stamp: EventStamp) => AuditEvent } = {
+const BUILDERS: { [K in RecordedKind]: (input: EventInputs[K], stamp: EventStamp) => AuditEvent } = {
   [EVENT_KIND.AUTHN_RESULT]: (input, stamp) => {
     const reason = input.success
       ? AuthnFailureReason.AUTHN_FAILURE_REASON_UNSPECIFIED
@@ -149,6 +156,17 @@ const BUILDERS: { [K in EventKind]: (input: EventInputs[K], stamp: EventStamp) =
       },
       { target: { type: input.resourceType, id: input.resourceId }, result: { success: true } },
     ),
+  [EVENT_KIND.RESOURCE_ACCESS]: (input, stamp) =>
+    build(
+      EventType.EVENT_TYPE_RESOURCE_ACCESS,
+      input,
+      stamp,
+      {
+        $case: "resourceAccess",
+        value: { resourceType: input.resourceType, resourceId: input.resourceId },
+      },
+      { target: { type: input.resourceType, id: input.resourceId }, result: { success: true } },
+    ),
 };
 
 /**
@@ -189,6 +207,9 @@ function build(
     peer: input.peer ?? scope?.peer ?? "",
     duration: durationMs === undefined ? undefined : durationFromMs(durationMs),
     userAgent: input.userAgent ?? scope?.userAgent ?? "",
+    chain: undefined,
+    payload: undefined,
+    attributes: {},
     detail,
   });
 }

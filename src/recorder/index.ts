@@ -4,7 +4,12 @@
  * not decide what is audited (rules) or how events travel (emitters).
  */
 export type { RecordContext } from "../event/record-context.js";
-export type { ResourceMutationInput, TupleChangeInput, TupleChangeItem } from "./inputs.js";
+export type {
+  ResourceAccessInput,
+  ResourceMutationInput,
+  TupleChangeInput,
+  TupleChangeItem,
+} from "./inputs.js";
 export {
   createRecorder,
   type Recorder,

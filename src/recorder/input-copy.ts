@@ -83,8 +83,13 @@ export function copyTupleInput(input: unknown): unknown {
 /** A copy of a `recordResourceMutation` input. */
 export function copyMutationInput(input: unknown): unknown {
   if (!isObject(input)) return input;
+  return { mutation: input.mutation, ...(copyAccessInput(input) as object) };
+}
+
+/** A copy of a `recordResourceAccess` input (a mutation's fields but `mutation`). */
+export function copyAccessInput(input: unknown): unknown {
+  if (!isObject(input)) return input;
   return {
-    mutation: input.mutation,
     resourceType: input.resourceType,
     resourceId: input.resourceId,
     operation: input.operation,

@@ -11,7 +11,13 @@ import {
 } from "../event/builders.js";
 import type { RecordContext } from "../event/record-context.js";
 import { isEventTime } from "../event/time.js";
-import { copyAuthnInput, copyAuthzInput, copyMutationInput, copyTupleInput } from "./input-copy.js";
+import {
+  copyAccessInput,
+  copyAuthnInput,
+  copyAuthzInput,
+  copyMutationInput,
+  copyTupleInput,
+} from "./input-copy.js";
 
 /** One tuple of a `recordTupleChange` call. */
 export interface TupleChangeItem {
@@ -36,6 +42,13 @@ export interface TupleChangeInput extends RecordContext {
 /** Input of `recordResourceMutation`. */
 export interface ResourceMutationInput extends RecordContext {
   mutation: MutationKind;
+  resourceType: string;
+  /** "" when the id could not be determined. */
+  resourceId: string;
+}
+
+/** Input of `recordResourceAccess`: a read of one resource. */
+export interface ResourceAccessInput extends RecordContext {
   resourceType: string;
   /** "" when the id could not be determined. */
   resourceId: string;
@@ -149,6 +162,21 @@ function mutationInputProblem(input: unknown): Problem {
   if (!isObject(input)) return "input must be an object";
   return (
     oneOf("mutation", input.mutation, MUTATION_TYPES) ??
+    nonEmptyString("resourceType", input.resourceType) ??
+    string("resourceId", input.resourceId) ??
+    contextProblem(input)
+  );
+}
+
+/** A `recordResourceAccess` input, copied and checked. Never throws. */
+export function checkAccessInput(input: unknown): Checked<ResourceAccessInput> {
+  return checked(input, copyAccessInput, accessInputProblem);
+}
+
+/** What is wrong with a `recordResourceAccess` input, or undefined when it can become an event. */
+function accessInputProblem(input: unknown): Problem {
+  if (!isObject(input)) return "input must be an object";
+  return (
     nonEmptyString("resourceType", input.resourceType) ??
     string("resourceId", input.resourceId) ??
     contextProblem(input)

@@ -12,12 +12,14 @@ import { EVENT_KIND, type EventKind } from "../event/kinds.js";
 import type { RecordContext } from "../event/record-context.js";
 import { isEventTime } from "../event/time.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import { buildEvent, type EventInputs, type EventStamp } from "./build-event.js";
+import { buildEvent, type EventInputs, type EventStamp, type RecordedKind } from "./build-event.js";
 import {
+  checkAccessInput,
   checkAuthnInput,
   checkAuthzInput,
   checkMutationInput,
   checkTupleInput,
+  type ResourceAccessInput,
   type ResourceMutationInput,
   type TupleChangeInput,
 } from "./inputs.js";
@@ -85,6 +87,8 @@ export interface Recorder {
   recordAuthzDecision(input: AuthzDecisionInput): RecordOutcome;
   recordTupleChange(input: TupleChangeInput): RecordOutcome;
   recordResourceMutation(input: ResourceMutationInput): RecordOutcome;
+  /** Records a read of a resource (`resource.access`), such as a rule with `EVENT_TYPE_RESOURCE_ACCESS` makes. */
+  recordResourceAccess(input: ResourceAccessInput): RecordOutcome;
   /**
    * Counts a failure found outside the record calls (such as a rule's target-id extractor throwing)
    * and passes it to `onError`. Never throws.
@@ -119,6 +123,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
     [EVENT_KIND.AUTHZ_DECISION]: 0,
     [EVENT_KIND.TUPLE_CHANGE]: 0,
     [EVENT_KIND.RESOURCE_MUTATION]: 0,
+    [EVENT_KIND.RESOURCE_ACCESS]: 0,
+    [EVENT_KIND.CHAIN_CHECKPOINT]: 0,
   };
 
   function refuse(method: string, problem: string): "failed" {
@@ -141,7 +147,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   }
 
   /** Builds the event of a checked input, counts it and hands it to the emitter. Never throws. */
-  function emit<K extends EventKind>(kind: K, input: EventInputs[K]): RecordOutcome {
+  function emit<K extends RecordedKind>(kind: K, input: EventInputs[K]): RecordOutcome {
     let event: AuditEvent;
     try {
       if (rewriteMessage !== undefined) rewriteStatusMessage(input, rewriteMessage);
@@ -187,6 +193,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
       const input = checkMutationInput(raw);
       if (typeof input === "string") return refuse("recordResourceMutation", input);
       return emit(EVENT_KIND.RESOURCE_MUTATION, input);
+    },
+    recordResourceAccess(raw) {
+      const input = checkAccessInput(raw);
+      if (typeof input === "string") return refuse("recordResourceAccess", input);
+      return emit(EVENT_KIND.RESOURCE_ACCESS, input);
     },
     reportError(error) {
       counts.errors++;

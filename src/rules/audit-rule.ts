@@ -1,4 +1,5 @@
 import type { MutationKind } from "../event/builders.js";
+import type { MessageShape } from "./message-shape.js";
 
 /** How a gRPC method streams. */
 export type MethodKind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
@@ -12,7 +13,12 @@ export interface AuditRule {
   /** Full method path, such as "/example.v1.ProjectService/CreateProject"; the table key. */
   readonly method: string;
   readonly kind: MethodKind;
-  /** What the call does to the target. */
+  /**
+   * The event a call records: "mutation" (`resource.mutation`) or "access" (`resource.access`, for
+   * reads). Default (when absent, as in rules generated before it existed): "mutation".
+   */
+  readonly event?: "mutation" | "access";
+  /** What the call does to the target; ignored for "access" rules. */
   readonly mutation: MutationKind;
   /** Resource type recorded as the target, such as "project". */
   readonly targetType: string;
@@ -20,6 +26,20 @@ export interface AuditRule {
   readonly targetIdField: string;
   /** Also record calls that end with a status other than OK. */
   readonly recordOnError: boolean;
+  /**
+   * What the event keeps of the call's messages: "none", "digest" (a keyed HMAC-SHA256 of the redacted
+   * messages) or "redacted" (the redacted first messages as proto3 JSON). Default: "none".
+   */
+  readonly payload?: "none" | "digest" | "redacted";
+  /** Shape of the request message, for payload capture; generated when `payload` is not "none". */
+  readonly requestShape?: MessageShape;
+  /** Shape of the response message, for payload capture; generated when `payload` is not "none". */
+  readonly responseShape?: MessageShape;
+  /**
+   * What the event keeps of a failed call's status message: "omit", "truncate" (256 bytes) or "record"
+   * (1024 bytes). Default: the Recorder's `statusMessages` option.
+   */
+  readonly statusMessage?: "omit" | "truncate" | "record";
   /**
    * Reads the target id from the request and the response (each undefined when the call has none;
    * for streams the first message). Returns "" for absent parts; never throws. Method syntax keeps

@@ -5,3 +5,4 @@
  */
 export type { AuditRule, MethodKind, RuleTable } from "./audit-rule.js";
 export type { AuthzRule, AuthzRuleTable } from "./authz-rule.js";
+export type { FieldShape, MessageShape, ScalarType, ValueShape, WellKnownType } from "./message-shape.js";

@@ -10,8 +10,13 @@ import {
   AuthnFailureReason,
   AuthzDecision,
   type AuthzDetail,
+  type Chain,
+  type ChainCheckpointDetail,
   EventType,
   MutationType,
+  type Payload,
+  PayloadCapture,
+  type ResourceAccessDetail,
   type ResourceMutationDetail,
   type Result,
   type Target,
@@ -128,6 +133,32 @@ function result(r: Random, p: number): Complete<Result> {
   return { success: boolean(r, p), code: string(r, p), message: string(r, p) };
 }
 
+const HASHES = ["0".repeat(64), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"];
+const hash = (r: Random, p: number) => (r.chance(p) ? "" : r.pick(HASHES));
+const uint64 = (r: Random, p: number) => (r.chance(p) ? 0 : r.pick([1, 2, 1000, 2 ** 53 - 1]));
+
+function chain(r: Random, p: number): Complete<Chain> {
+  return { chainId: string(r, p), seq: uint64(r, p), prevHash: hash(r, p), hash: hash(r, p) };
+}
+
+function payload(r: Random, p: number): Complete<Payload> {
+  return {
+    capture: enumValue(r, p, PayloadCapture, PayloadCapture.PAYLOAD_CAPTURE_UNSPECIFIED),
+    keyId: string(r, p),
+    requestDigest: hash(r, p),
+    responseDigest: hash(r, p),
+    requestCount: uint64(r, p) % 4_294_967_296,
+    responseCount: uint64(r, p) % 4_294_967_296,
+    requestJson: string(r, p),
+    responseJson: string(r, p),
+  };
+}
+
+function attributes(r: Random, p: number): Record<string, string> {
+  if (r.chance(p)) return {};
+  return Object.fromEntries(Array.from({ length: 1 + r.int(3) }, () => [r.pick(STRINGS), string(r, p)]));
+}
+
 function tupleChange(r: Random, p: number): Complete<TupleChange> {
   return {
     operation: enumValue(r, p, TupleOperation, TupleOperation.TUPLE_OPERATION_UNSPECIFIED),
@@ -166,6 +197,17 @@ const DETAILS = {
     resourceType: string(r, p),
     resourceId: string(r, p),
   }),
+  resourceAccess: (r: Random, p: number): Complete<ResourceAccessDetail> => ({
+    resourceType: string(r, p),
+    resourceId: string(r, p),
+  }),
+  checkpoint: (r: Random, p: number): Complete<ChainCheckpointDetail> => ({
+    headSeq: uint64(r, p),
+    headHash: hash(r, p),
+    keyId: string(r, p),
+    signature: string(r, p),
+    final: boolean(r, p),
+  }),
 } satisfies { [C in DetailCase]: (r: Random, p: number) => Extract<Detail, { $case: C }>["value"] };
 
 const DETAIL_CASES = Object.keys(DETAILS) as DetailCase[];
@@ -195,6 +237,9 @@ function event(r: Random, p: number, only?: DetailCase): Complete<AuditEvent> {
     peer: string(r, p),
     duration: r.chance(p) ? undefined : duration(r),
     userAgent: string(r, p),
+    chain: r.chance(p) ? undefined : chain(r, p),
+    payload: r.chance(p) ? undefined : payload(r, p),
+    attributes: attributes(r, p),
     detail: detail(r, p, only),
   };
 }

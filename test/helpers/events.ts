@@ -13,6 +13,7 @@ import {
   AuthzDecision,
   EventType,
   MutationType,
+  PayloadCapture,
   TupleOperation,
 } from "../../src/gen/grpcaudit/v1/event.js";
 
@@ -22,7 +23,14 @@ export const SAMPLE_TIME = "2026-01-02T03:04:05.678Z";
 /** The four kinds of detail an event can carry (the `$case` of `AuditEvent.detail`). */
 export type DetailKind = NonNullable<AuditEvent["detail"]>["$case"];
 
-export const DETAIL_KINDS: readonly DetailKind[] = ["authn", "authz", "tupleChange", "resourceMutation"];
+export const DETAIL_KINDS: readonly DetailKind[] = [
+  "authn",
+  "authz",
+  "tupleChange",
+  "resourceMutation",
+  "resourceAccess",
+  "checkpoint",
+];
 
 /** Fixed UUIDv7 ids (their time part is SAMPLE_TIME), one per kind. */
 export const SAMPLE_IDS: Readonly<Record<DetailKind, string>> = {
@@ -30,6 +38,8 @@ export const SAMPLE_IDS: Readonly<Record<DetailKind, string>> = {
   authz: "019b7ca9-8f2e-7000-8000-000000000002",
   tupleChange: "019b7ca9-8f2e-7000-8000-000000000003",
   resourceMutation: "019b7ca9-8f2e-7000-8000-000000000004",
+  resourceAccess: "019b7ca9-8f2e-7000-8000-000000000005",
+  checkpoint: "019b7ca9-8f2e-7000-8000-000000000006",
 };
 
 /** Per kind: the event type, detail, target and result that belong together. */
@@ -113,6 +123,29 @@ function kindFields(kind: DetailKind): Pick<AuditEvent, "eventType" | "detail" |
           },
         },
       };
+    case "resourceAccess":
+      return {
+        eventType: EventType.EVENT_TYPE_RESOURCE_ACCESS,
+        target: { type: "project", id: "p-42", name: "Apollo" },
+        result: { success: true, code: "OK", message: "" },
+        detail: { $case: "resourceAccess", value: { resourceType: "project", resourceId: "p-42" } },
+      };
+    case "checkpoint":
+      return {
+        eventType: EventType.EVENT_TYPE_CHAIN_CHECKPOINT,
+        target: undefined,
+        result: { success: true, code: "OK", message: "" },
+        detail: {
+          $case: "checkpoint",
+          value: {
+            headSeq: 41,
+            headHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            keyId: "audit-2026",
+            signature: "c2lnbmF0dXJl",
+            final: true,
+          },
+        },
+      };
   }
 }
 
@@ -146,6 +179,23 @@ export function sampleEvent(overrides: SampleOverrides = {}): AuditEvent {
     peer: "127.0.0.1:53412",
     duration: { seconds: 1, nanos: 250_000_000 },
     userAgent: "grpc-node-js/1.14.7",
+    chain: {
+      chainId: "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9",
+      seq: 42,
+      prevHash: "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+      hash: "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9",
+    },
+    payload: {
+      capture: PayloadCapture.PAYLOAD_CAPTURE_DIGEST,
+      keyId: "k-2026",
+      requestDigest: "b5bb9d8014a0f9b1d61e21e796d78dccdf1352f23cd32812f4850b878ae4944c",
+      responseDigest: "7d865e959b2466918c9863afca942d0fb89d7c9ac0c99bafc3749504ded97730",
+      requestCount: 1,
+      responseCount: 1,
+      requestJson: "",
+      responseJson: "",
+    },
+    attributes: { reason: "quarterly review", tenant: "acme" },
     ...kindFields(kind),
     ...fields,
   };

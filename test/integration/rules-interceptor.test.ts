@@ -47,6 +47,9 @@ function mutationEvent(
     duration: { seconds: 0, nanos: expect.any(Number) as unknown as number },
     // What grpc-js clients send, such as "grpc-node-js/1.14.7".
     userAgent: expect.stringMatching(/^grpc-node-js\//) as unknown as string,
+    chain: undefined,
+    payload: undefined,
+    attributes: {},
     detail: {
       $case: "resourceMutation",
       value: { mutation, resourceType: target.type, resourceId: target.id },

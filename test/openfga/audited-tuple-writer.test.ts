@@ -50,6 +50,9 @@ function tupleEvent(eventId: string, tuples: [TupleOperation, Tuple, Outcome][])
     peer: "",
     duration: undefined,
     userAgent: "",
+    chain: undefined,
+    payload: undefined,
+    attributes: {},
     detail: {
       $case: "tupleChange",
       value: {

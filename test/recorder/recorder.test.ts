@@ -45,6 +45,9 @@ function inScope(
     peer: "127.0.0.1:50000",
     duration: { seconds: 0, nanos: 250_000_000 },
     userAgent: "grpc-node-js/1.14.7",
+    chain: undefined,
+    payload: undefined,
+    attributes: {},
   };
 }
 

@@ -104,6 +104,9 @@ describe("oversized text fields", () => {
       peer: "",
       duration: undefined,
       userAgent: "",
+      chain: undefined,
+      payload: undefined,
+      attributes: {},
     };
     const expected: AuditEvent[] = [
       {

@@ -30,6 +30,10 @@ export enum EventType {
   EVENT_TYPE_TUPLE_CHANGED = "EVENT_TYPE_TUPLE_CHANGED",
   /** EVENT_TYPE_RESOURCE_MUTATION - An RPC created, updated or deleted a resource. */
   EVENT_TYPE_RESOURCE_MUTATION = "EVENT_TYPE_RESOURCE_MUTATION",
+  /** EVENT_TYPE_RESOURCE_ACCESS - An RPC read a resource (a rule with `event_type: EVENT_TYPE_RESOURCE_ACCESS`). */
+  EVENT_TYPE_RESOURCE_ACCESS = "EVENT_TYPE_RESOURCE_ACCESS",
+  /** EVENT_TYPE_CHAIN_CHECKPOINT - A signed checkpoint over the head of a recorder's chain. */
+  EVENT_TYPE_CHAIN_CHECKPOINT = "EVENT_TYPE_CHAIN_CHECKPOINT",
   UNRECOGNIZED = "UNRECOGNIZED",
 }
 
@@ -50,6 +54,12 @@ export function eventTypeFromJSON(object: any): EventType {
     case 4:
     case "EVENT_TYPE_RESOURCE_MUTATION":
       return EventType.EVENT_TYPE_RESOURCE_MUTATION;
+    case 5:
+    case "EVENT_TYPE_RESOURCE_ACCESS":
+      return EventType.EVENT_TYPE_RESOURCE_ACCESS;
+    case 6:
+    case "EVENT_TYPE_CHAIN_CHECKPOINT":
+      return EventType.EVENT_TYPE_CHAIN_CHECKPOINT;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -69,6 +79,10 @@ export function eventTypeToJSON(object: EventType): string {
       return "EVENT_TYPE_TUPLE_CHANGED";
     case EventType.EVENT_TYPE_RESOURCE_MUTATION:
       return "EVENT_TYPE_RESOURCE_MUTATION";
+    case EventType.EVENT_TYPE_RESOURCE_ACCESS:
+      return "EVENT_TYPE_RESOURCE_ACCESS";
+    case EventType.EVENT_TYPE_CHAIN_CHECKPOINT:
+      return "EVENT_TYPE_CHAIN_CHECKPOINT";
     case EventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -87,6 +101,10 @@ export function eventTypeToNumber(object: EventType): number {
       return 3;
     case EventType.EVENT_TYPE_RESOURCE_MUTATION:
       return 4;
+    case EventType.EVENT_TYPE_RESOURCE_ACCESS:
+      return 5;
+    case EventType.EVENT_TYPE_CHAIN_CHECKPOINT:
+      return 6;
     case EventType.UNRECOGNIZED:
     default:
       return -1;
@@ -495,6 +513,72 @@ export function mutationTypeToNumber(object: MutationType): number {
   }
 }
 
+/** PayloadCapture says what an event keeps of a call's messages. */
+export enum PayloadCapture {
+  /** PAYLOAD_CAPTURE_UNSPECIFIED - Not stated; the same as PAYLOAD_CAPTURE_NONE. */
+  PAYLOAD_CAPTURE_UNSPECIFIED = "PAYLOAD_CAPTURE_UNSPECIFIED",
+  /** PAYLOAD_CAPTURE_NONE - Nothing is kept. */
+  PAYLOAD_CAPTURE_NONE = "PAYLOAD_CAPTURE_NONE",
+  /** PAYLOAD_CAPTURE_DIGEST - A keyed digest (HMAC-SHA256) of the redacted messages: proves what was sent without keeping it. */
+  PAYLOAD_CAPTURE_DIGEST = "PAYLOAD_CAPTURE_DIGEST",
+  /** PAYLOAD_CAPTURE_REDACTED - The redacted messages as proto3 JSON, size-capped. */
+  PAYLOAD_CAPTURE_REDACTED = "PAYLOAD_CAPTURE_REDACTED",
+  UNRECOGNIZED = "UNRECOGNIZED",
+}
+
+export function payloadCaptureFromJSON(object: any): PayloadCapture {
+  switch (object) {
+    case 0:
+    case "PAYLOAD_CAPTURE_UNSPECIFIED":
+      return PayloadCapture.PAYLOAD_CAPTURE_UNSPECIFIED;
+    case 1:
+    case "PAYLOAD_CAPTURE_NONE":
+      return PayloadCapture.PAYLOAD_CAPTURE_NONE;
+    case 2:
+    case "PAYLOAD_CAPTURE_DIGEST":
+      return PayloadCapture.PAYLOAD_CAPTURE_DIGEST;
+    case 3:
+    case "PAYLOAD_CAPTURE_REDACTED":
+      return PayloadCapture.PAYLOAD_CAPTURE_REDACTED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PayloadCapture.UNRECOGNIZED;
+  }
+}
+
+export function payloadCaptureToJSON(object: PayloadCapture): string {
+  switch (object) {
+    case PayloadCapture.PAYLOAD_CAPTURE_UNSPECIFIED:
+      return "PAYLOAD_CAPTURE_UNSPECIFIED";
+    case PayloadCapture.PAYLOAD_CAPTURE_NONE:
+      return "PAYLOAD_CAPTURE_NONE";
+    case PayloadCapture.PAYLOAD_CAPTURE_DIGEST:
+      return "PAYLOAD_CAPTURE_DIGEST";
+    case PayloadCapture.PAYLOAD_CAPTURE_REDACTED:
+      return "PAYLOAD_CAPTURE_REDACTED";
+    case PayloadCapture.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export function payloadCaptureToNumber(object: PayloadCapture): number {
+  switch (object) {
+    case PayloadCapture.PAYLOAD_CAPTURE_UNSPECIFIED:
+      return 0;
+    case PayloadCapture.PAYLOAD_CAPTURE_NONE:
+      return 1;
+    case PayloadCapture.PAYLOAD_CAPTURE_DIGEST:
+      return 2;
+    case PayloadCapture.PAYLOAD_CAPTURE_REDACTED:
+      return 3;
+    case PayloadCapture.UNRECOGNIZED:
+    default:
+      return -1;
+  }
+}
+
 /** AuditEvent is one audited fact: who did what to which resource, and how it ended. */
 export interface AuditEvent {
   /** Unique id, a UUIDv7: sorting ids as strings sorts events by creation time. Consumers de-duplicate by it. */
@@ -537,6 +621,25 @@ export interface AuditEvent {
     | undefined;
   /** The caller's `user-agent` header, such as "grpc-node-js/1.14.7"; empty when absent or outside an RPC. */
   userAgent: string;
+  /**
+   * The event's place in its recorder's tamper-evident chain (see Chain); unset only for events written
+   * before schema version 2.
+   */
+  chain?:
+    | Chain
+    | undefined;
+  /**
+   * What the call's messages were, as the audit rule's payload capture asks; unset for PAYLOAD_CAPTURE_NONE
+   * and for events outside a rule.
+   */
+  payload?:
+    | Payload
+    | undefined;
+  /**
+   * Free-form facts attached by the service (such as a tenant or a reason), redacted and size-capped:
+   * at most 16 entries, keys up to 64 bytes, values up to 256 bytes.
+   */
+  attributes: { [key: string]: string };
   /** Kind-specific facts; exactly the one matching `event_type` is set. */
   detail?:
     | //
@@ -551,7 +654,18 @@ export interface AuditEvent {
     | //
     /** Set for EVENT_TYPE_RESOURCE_MUTATION. */
     { $case: "resourceMutation"; value: ResourceMutationDetail }
+    | //
+    /** Set for EVENT_TYPE_RESOURCE_ACCESS. */
+    { $case: "resourceAccess"; value: ResourceAccessDetail }
+    | //
+    /** Set for EVENT_TYPE_CHAIN_CHECKPOINT. */
+    { $case: "checkpoint"; value: ChainCheckpointDetail }
     | undefined;
+}
+
+export interface AuditEvent_AttributesEntry {
+  key: string;
+  value: string;
 }
 
 /** Actor is who performed the action. */
@@ -661,6 +775,75 @@ export interface ResourceMutationDetail {
   resourceId: string;
 }
 
+/** ResourceAccessDetail describes a read done by an RPC handler. */
+export interface ResourceAccessDetail {
+  /** Resource type, such as "project". */
+  resourceType: string;
+  /** Resource id, such as "p-42"; empty when it could not be determined. */
+  resourceId: string;
+}
+
+/**
+ * Chain links the events of one recorder instance into a tamper-evident sequence: each event names the
+ * hash of the one before it, so an edited, deleted, inserted or reordered event breaks a link.
+ */
+export interface Chain {
+  /** Random id of the chain, one per recorder instance (a UUID); a restarted process starts a new chain. */
+  chainId: string;
+  /** Position in the chain: 1 for the first event, then +1 per event, with no gaps. */
+  seq: number;
+  /** `hash` of the event at `seq - 1`, lowercase hex; empty for seq 1. */
+  prevHash: string;
+  /**
+   * SHA-256, lowercase hex, of this event's canonical encoding with `chain.hash` set to "" (see
+   * docs/evidence.md: protobuf binary, fields in field-number order, map entries sorted by key).
+   */
+  hash: string;
+}
+
+/**
+ * ChainCheckpointDetail is a signed statement of a chain's head, so that rewriting the chain up to it
+ * cannot go unnoticed by whoever holds the public key.
+ */
+export interface ChainCheckpointDetail {
+  /** Sequence number of the last event the checkpoint covers (the one just before it in the chain). */
+  headSeq: number;
+  /** `chain.hash` of that event. */
+  headHash: string;
+  /** Id of the Ed25519 key that signed, so verifiers pick the right public key after a rotation. */
+  keyId: string;
+  /** Ed25519 signature, base64, over the checkpoint statement defined in docs/evidence.md. */
+  signature: string;
+  /** True for the checkpoint a recorder writes when it closes: nothing follows it in its chain. */
+  final: boolean;
+}
+
+/**
+ * Payload is what an audited call's messages were, captured as its audit rule asks, never holding a
+ * field marked sensitive.
+ */
+export interface Payload {
+  /** How the messages were captured. */
+  capture: PayloadCapture;
+  /** Id of the HMAC key the digests were made with (PAYLOAD_CAPTURE_DIGEST). */
+  keyId: string;
+  /**
+   * HMAC-SHA256, lowercase hex, over the canonical encoding of the redacted request messages (see
+   * docs/evidence.md); empty when no request message was received or for PAYLOAD_CAPTURE_REDACTED.
+   */
+  requestDigest: string;
+  /** The same over the response messages; empty when no response message was sent. */
+  responseDigest: string;
+  /** Number of request messages received. */
+  requestCount: number;
+  /** Number of response messages sent. */
+  responseCount: number;
+  /** The first request message, redacted, as proto3 JSON, cut to its first 2048 bytes (PAYLOAD_CAPTURE_REDACTED). */
+  requestJson: string;
+  /** The first response message, redacted, as proto3 JSON, cut to its first 2048 bytes (PAYLOAD_CAPTURE_REDACTED). */
+  responseJson: string;
+}
+
 function createBaseAuditEvent(): AuditEvent {
   return {
     eventId: "",
@@ -678,6 +861,9 @@ function createBaseAuditEvent(): AuditEvent {
     peer: "",
     duration: undefined,
     userAgent: "",
+    chain: undefined,
+    payload: undefined,
+    attributes: {},
     detail: undefined,
   };
 }
@@ -729,6 +915,15 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     if (message.userAgent !== "") {
       writer.uint32(122).string(message.userAgent);
     }
+    if (message.chain !== undefined) {
+      Chain.encode(message.chain, writer.uint32(130).fork()).join();
+    }
+    if (message.payload !== undefined) {
+      Payload.encode(message.payload, writer.uint32(138).fork()).join();
+    }
+    globalThis.Object.entries(message.attributes).forEach(([key, value]: [string, string]) => {
+      AuditEvent_AttributesEntry.encode({ key: key as any, value }, writer.uint32(146).fork()).join();
+    });
     switch (message.detail?.$case) {
       case "authn":
         AuthnDetail.encode(message.detail.value, writer.uint32(162).fork()).join();
@@ -741,6 +936,12 @@ export const AuditEvent: MessageFns<AuditEvent> = {
         break;
       case "resourceMutation":
         ResourceMutationDetail.encode(message.detail.value, writer.uint32(186).fork()).join();
+        break;
+      case "resourceAccess":
+        ResourceAccessDetail.encode(message.detail.value, writer.uint32(194).fork()).join();
+        break;
+      case "checkpoint":
+        ChainCheckpointDetail.encode(message.detail.value, writer.uint32(202).fork()).join();
         break;
     }
     return writer;
@@ -879,6 +1080,33 @@ export const AuditEvent: MessageFns<AuditEvent> = {
             message.userAgent = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.chain = Chain.decode(reader, reader.uint32());
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.payload = Payload.decode(reader, reader.uint32());
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            const entry18 = AuditEvent_AttributesEntry.decode(reader, reader.uint32());
+            if (entry18.value !== undefined) {
+              message.attributes[entry18.key] = entry18.value;
+            }
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -912,6 +1140,22 @@ export const AuditEvent: MessageFns<AuditEvent> = {
               $case: "resourceMutation",
               value: ResourceMutationDetail.decode(reader, reader.uint32()),
             };
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.detail = { $case: "resourceAccess", value: ResourceAccessDetail.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.detail = { $case: "checkpoint", value: ChainCheckpointDetail.decode(reader, reader.uint32()) };
             continue;
           }
         }
@@ -975,6 +1219,22 @@ export const AuditEvent: MessageFns<AuditEvent> = {
         : isSet(object.user_agent)
         ? globalThis.String(object.user_agent)
         : "",
+      chain: isSet(object.chain) ? Chain.fromJSON(object.chain) : undefined,
+      payload: isSet(object.payload) ? Payload.fromJSON(object.payload) : undefined,
+      attributes: isObject(object.attributes)
+        ? (globalThis.Object.entries(object.attributes) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
       detail: isSet(object.authn)
         ? { $case: "authn", value: AuthnDetail.fromJSON(object.authn) }
         : isSet(object.authz)
@@ -987,6 +1247,12 @@ export const AuditEvent: MessageFns<AuditEvent> = {
         ? { $case: "resourceMutation", value: ResourceMutationDetail.fromJSON(object.resourceMutation) }
         : isSet(object.resource_mutation)
         ? { $case: "resourceMutation", value: ResourceMutationDetail.fromJSON(object.resource_mutation) }
+        : isSet(object.resourceAccess)
+        ? { $case: "resourceAccess", value: ResourceAccessDetail.fromJSON(object.resourceAccess) }
+        : isSet(object.resource_access)
+        ? { $case: "resourceAccess", value: ResourceAccessDetail.fromJSON(object.resource_access) }
+        : isSet(object.checkpoint)
+        ? { $case: "checkpoint", value: ChainCheckpointDetail.fromJSON(object.checkpoint) }
         : undefined,
     };
   },
@@ -1038,6 +1304,21 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     if (message.userAgent !== "") {
       obj.userAgent = message.userAgent;
     }
+    if (message.chain !== undefined) {
+      obj.chain = Chain.toJSON(message.chain);
+    }
+    if (message.payload !== undefined) {
+      obj.payload = Payload.toJSON(message.payload);
+    }
+    if (message.attributes) {
+      const entries = globalThis.Object.entries(message.attributes) as [string, string][];
+      if (entries.length > 0) {
+        obj.attributes = {};
+        entries.forEach(([k, v]) => {
+          obj.attributes[k] = v;
+        });
+      }
+    }
     if (message.detail?.$case === "authn") {
       obj.authn = AuthnDetail.toJSON(message.detail.value);
     } else if (message.detail?.$case === "authz") {
@@ -1046,6 +1327,10 @@ export const AuditEvent: MessageFns<AuditEvent> = {
       obj.tupleChange = TupleChangeDetail.toJSON(message.detail.value);
     } else if (message.detail?.$case === "resourceMutation") {
       obj.resourceMutation = ResourceMutationDetail.toJSON(message.detail.value);
+    } else if (message.detail?.$case === "resourceAccess") {
+      obj.resourceAccess = ResourceAccessDetail.toJSON(message.detail.value);
+    } else if (message.detail?.$case === "checkpoint") {
+      obj.checkpoint = ChainCheckpointDetail.toJSON(message.detail.value);
     }
     return obj;
   },
@@ -1076,6 +1361,19 @@ export const AuditEvent: MessageFns<AuditEvent> = {
       ? Duration.fromPartial(object.duration)
       : undefined;
     message.userAgent = object.userAgent ?? "";
+    message.chain = (object.chain !== undefined && object.chain !== null) ? Chain.fromPartial(object.chain) : undefined;
+    message.payload = (object.payload !== undefined && object.payload !== null)
+      ? Payload.fromPartial(object.payload)
+      : undefined;
+    message.attributes = (globalThis.Object.entries(object.attributes ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
     switch (object.detail?.$case) {
       case "authn": {
         if (object.detail?.value !== undefined && object.detail?.value !== null) {
@@ -1104,7 +1402,104 @@ export const AuditEvent: MessageFns<AuditEvent> = {
         }
         break;
       }
+      case "resourceAccess": {
+        if (object.detail?.value !== undefined && object.detail?.value !== null) {
+          message.detail = { $case: "resourceAccess", value: ResourceAccessDetail.fromPartial(object.detail.value) };
+        }
+        break;
+      }
+      case "checkpoint": {
+        if (object.detail?.value !== undefined && object.detail?.value !== null) {
+          message.detail = { $case: "checkpoint", value: ChainCheckpointDetail.fromPartial(object.detail.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseAuditEvent_AttributesEntry(): AuditEvent_AttributesEntry {
+  return { key: "", value: "" };
+}
+
+export const AuditEvent_AttributesEntry: MessageFns<AuditEvent_AttributesEntry> = {
+  encode(message: AuditEvent_AttributesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuditEvent_AttributesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuditEvent_AttributesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AuditEvent_AttributesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: AuditEvent_AttributesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AuditEvent_AttributesEntry>, I>>(base?: I): AuditEvent_AttributesEntry {
+    return AuditEvent_AttributesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AuditEvent_AttributesEntry>, I>>(object: I): AuditEvent_AttributesEntry {
+    const message = createBaseAuditEvent_AttributesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -2193,6 +2588,589 @@ export const ResourceMutationDetail: MessageFns<ResourceMutationDetail> = {
   },
 };
 
+function createBaseResourceAccessDetail(): ResourceAccessDetail {
+  return { resourceType: "", resourceId: "" };
+}
+
+export const ResourceAccessDetail: MessageFns<ResourceAccessDetail> = {
+  encode(message: ResourceAccessDetail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.resourceType !== "") {
+      writer.uint32(10).string(message.resourceType);
+    }
+    if (message.resourceId !== "") {
+      writer.uint32(18).string(message.resourceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResourceAccessDetail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResourceAccessDetail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.resourceType = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.resourceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResourceAccessDetail {
+    return {
+      resourceType: isSet(object.resourceType)
+        ? globalThis.String(object.resourceType)
+        : isSet(object.resource_type)
+        ? globalThis.String(object.resource_type)
+        : "",
+      resourceId: isSet(object.resourceId)
+        ? globalThis.String(object.resourceId)
+        : isSet(object.resource_id)
+        ? globalThis.String(object.resource_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ResourceAccessDetail): unknown {
+    const obj: any = {};
+    if (message.resourceType !== "") {
+      obj.resourceType = message.resourceType;
+    }
+    if (message.resourceId !== "") {
+      obj.resourceId = message.resourceId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResourceAccessDetail>, I>>(base?: I): ResourceAccessDetail {
+    return ResourceAccessDetail.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResourceAccessDetail>, I>>(object: I): ResourceAccessDetail {
+    const message = createBaseResourceAccessDetail();
+    message.resourceType = object.resourceType ?? "";
+    message.resourceId = object.resourceId ?? "";
+    return message;
+  },
+};
+
+function createBaseChain(): Chain {
+  return { chainId: "", seq: 0, prevHash: "", hash: "" };
+}
+
+export const Chain: MessageFns<Chain> = {
+  encode(message: Chain, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chainId !== "") {
+      writer.uint32(10).string(message.chainId);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).uint64(message.seq);
+    }
+    if (message.prevHash !== "") {
+      writer.uint32(26).string(message.prevHash);
+    }
+    if (message.hash !== "") {
+      writer.uint32(34).string(message.hash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Chain {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChain();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chainId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.prevHash = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.hash = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Chain {
+    return {
+      chainId: isSet(object.chainId)
+        ? globalThis.String(object.chainId)
+        : isSet(object.chain_id)
+        ? globalThis.String(object.chain_id)
+        : "",
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      prevHash: isSet(object.prevHash)
+        ? globalThis.String(object.prevHash)
+        : isSet(object.prev_hash)
+        ? globalThis.String(object.prev_hash)
+        : "",
+      hash: isSet(object.hash) ? globalThis.String(object.hash) : "",
+    };
+  },
+
+  toJSON(message: Chain): unknown {
+    const obj: any = {};
+    if (message.chainId !== "") {
+      obj.chainId = message.chainId;
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.prevHash !== "") {
+      obj.prevHash = message.prevHash;
+    }
+    if (message.hash !== "") {
+      obj.hash = message.hash;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Chain>, I>>(base?: I): Chain {
+    return Chain.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Chain>, I>>(object: I): Chain {
+    const message = createBaseChain();
+    message.chainId = object.chainId ?? "";
+    message.seq = object.seq ?? 0;
+    message.prevHash = object.prevHash ?? "";
+    message.hash = object.hash ?? "";
+    return message;
+  },
+};
+
+function createBaseChainCheckpointDetail(): ChainCheckpointDetail {
+  return { headSeq: 0, headHash: "", keyId: "", signature: "", final: false };
+}
+
+export const ChainCheckpointDetail: MessageFns<ChainCheckpointDetail> = {
+  encode(message: ChainCheckpointDetail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.headSeq !== 0) {
+      writer.uint32(8).uint64(message.headSeq);
+    }
+    if (message.headHash !== "") {
+      writer.uint32(18).string(message.headHash);
+    }
+    if (message.keyId !== "") {
+      writer.uint32(26).string(message.keyId);
+    }
+    if (message.signature !== "") {
+      writer.uint32(34).string(message.signature);
+    }
+    if (message.final !== false) {
+      writer.uint32(40).bool(message.final);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChainCheckpointDetail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChainCheckpointDetail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.headSeq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.headHash = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.signature = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.final = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChainCheckpointDetail {
+    return {
+      headSeq: isSet(object.headSeq)
+        ? globalThis.Number(object.headSeq)
+        : isSet(object.head_seq)
+        ? globalThis.Number(object.head_seq)
+        : 0,
+      headHash: isSet(object.headHash)
+        ? globalThis.String(object.headHash)
+        : isSet(object.head_hash)
+        ? globalThis.String(object.head_hash)
+        : "",
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      signature: isSet(object.signature) ? globalThis.String(object.signature) : "",
+      final: isSet(object.final) ? globalThis.Boolean(object.final) : false,
+    };
+  },
+
+  toJSON(message: ChainCheckpointDetail): unknown {
+    const obj: any = {};
+    if (message.headSeq !== 0) {
+      obj.headSeq = Math.round(message.headSeq);
+    }
+    if (message.headHash !== "") {
+      obj.headHash = message.headHash;
+    }
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.signature !== "") {
+      obj.signature = message.signature;
+    }
+    if (message.final !== false) {
+      obj.final = message.final;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChainCheckpointDetail>, I>>(base?: I): ChainCheckpointDetail {
+    return ChainCheckpointDetail.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChainCheckpointDetail>, I>>(object: I): ChainCheckpointDetail {
+    const message = createBaseChainCheckpointDetail();
+    message.headSeq = object.headSeq ?? 0;
+    message.headHash = object.headHash ?? "";
+    message.keyId = object.keyId ?? "";
+    message.signature = object.signature ?? "";
+    message.final = object.final ?? false;
+    return message;
+  },
+};
+
+function createBasePayload(): Payload {
+  return {
+    capture: PayloadCapture.PAYLOAD_CAPTURE_UNSPECIFIED,
+    keyId: "",
+    requestDigest: "",
+    responseDigest: "",
+    requestCount: 0,
+    responseCount: 0,
+    requestJson: "",
+    responseJson: "",
+  };
+}
+
+export const Payload: MessageFns<Payload> = {
+  encode(message: Payload, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.capture !== PayloadCapture.PAYLOAD_CAPTURE_UNSPECIFIED) {
+      writer.uint32(8).int32(payloadCaptureToNumber(message.capture));
+    }
+    if (message.keyId !== "") {
+      writer.uint32(18).string(message.keyId);
+    }
+    if (message.requestDigest !== "") {
+      writer.uint32(26).string(message.requestDigest);
+    }
+    if (message.responseDigest !== "") {
+      writer.uint32(34).string(message.responseDigest);
+    }
+    if (message.requestCount !== 0) {
+      writer.uint32(40).uint32(message.requestCount);
+    }
+    if (message.responseCount !== 0) {
+      writer.uint32(48).uint32(message.responseCount);
+    }
+    if (message.requestJson !== "") {
+      writer.uint32(58).string(message.requestJson);
+    }
+    if (message.responseJson !== "") {
+      writer.uint32(66).string(message.responseJson);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Payload {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePayload();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.capture = payloadCaptureFromJSON(reader.int32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.requestDigest = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.responseDigest = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.requestCount = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.responseCount = reader.uint32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.requestJson = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.responseJson = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Payload {
+    return {
+      capture: isSet(object.capture)
+        ? payloadCaptureFromJSON(object.capture)
+        : PayloadCapture.PAYLOAD_CAPTURE_UNSPECIFIED,
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      requestDigest: isSet(object.requestDigest)
+        ? globalThis.String(object.requestDigest)
+        : isSet(object.request_digest)
+        ? globalThis.String(object.request_digest)
+        : "",
+      responseDigest: isSet(object.responseDigest)
+        ? globalThis.String(object.responseDigest)
+        : isSet(object.response_digest)
+        ? globalThis.String(object.response_digest)
+        : "",
+      requestCount: isSet(object.requestCount)
+        ? globalThis.Number(object.requestCount)
+        : isSet(object.request_count)
+        ? globalThis.Number(object.request_count)
+        : 0,
+      responseCount: isSet(object.responseCount)
+        ? globalThis.Number(object.responseCount)
+        : isSet(object.response_count)
+        ? globalThis.Number(object.response_count)
+        : 0,
+      requestJson: isSet(object.requestJson)
+        ? globalThis.String(object.requestJson)
+        : isSet(object.request_json)
+        ? globalThis.String(object.request_json)
+        : "",
+      responseJson: isSet(object.responseJson)
+        ? globalThis.String(object.responseJson)
+        : isSet(object.response_json)
+        ? globalThis.String(object.response_json)
+        : "",
+    };
+  },
+
+  toJSON(message: Payload): unknown {
+    const obj: any = {};
+    if (message.capture !== PayloadCapture.PAYLOAD_CAPTURE_UNSPECIFIED) {
+      obj.capture = payloadCaptureToJSON(message.capture);
+    }
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.requestDigest !== "") {
+      obj.requestDigest = message.requestDigest;
+    }
+    if (message.responseDigest !== "") {
+      obj.responseDigest = message.responseDigest;
+    }
+    if (message.requestCount !== 0) {
+      obj.requestCount = Math.round(message.requestCount);
+    }
+    if (message.responseCount !== 0) {
+      obj.responseCount = Math.round(message.responseCount);
+    }
+    if (message.requestJson !== "") {
+      obj.requestJson = message.requestJson;
+    }
+    if (message.responseJson !== "") {
+      obj.responseJson = message.responseJson;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Payload>, I>>(base?: I): Payload {
+    return Payload.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Payload>, I>>(object: I): Payload {
+    const message = createBasePayload();
+    message.capture = object.capture ?? PayloadCapture.PAYLOAD_CAPTURE_UNSPECIFIED;
+    message.keyId = object.keyId ?? "";
+    message.requestDigest = object.requestDigest ?? "";
+    message.responseDigest = object.responseDigest ?? "";
+    message.requestCount = object.requestCount ?? 0;
+    message.responseCount = object.responseCount ?? 0;
+    message.requestJson = object.requestJson ?? "";
+    message.responseJson = object.responseJson ?? "";
+    return message;
+  },
+};
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 export type DeepPartial<T> = T extends Builtin ? T
@@ -2226,6 +3204,21 @@ function fromJsonTimestamp(o: any): Date {
   } else {
     return fromTimestamp(Timestamp.fromJSON(o));
   }
+}
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

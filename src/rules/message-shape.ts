@@ -1,0 +1,91 @@
+/**
+ * The shape of a protobuf message as protoc-gen-grpc-audit generates it for payload capture: every field
+ * with its number, names, type and whether it is sensitive. The payload module walks a message by its
+ * shape to leave out sensitive fields (wherever they are nested), to write the redacted copy as proto3
+ * JSON and to encode it canonically for a keyed digest, whichever loader decoded the message (ts-proto's
+ * classes, @grpc/proto-loader objects with either field-name style).
+ */
+export interface MessageShape {
+  /** Full protobuf name, such as "example.v1.Project". */
+  readonly typeName: string;
+  /** The fields, in field-number order. */
+  readonly fields: readonly FieldShape[];
+}
+
+/** Scalar protobuf types, as descriptor.proto names them (without `TYPE_`, lowercased). */
+export type ScalarType =
+  | "double"
+  | "float"
+  | "int64"
+  | "uint64"
+  | "int32"
+  | "fixed64"
+  | "fixed32"
+  | "bool"
+  | "string"
+  | "bytes"
+  | "uint32"
+  | "sfixed32"
+  | "sfixed64"
+  | "sint32"
+  | "sint64";
+
+/**
+ * Well-known types a payload may hold, each with the JavaScript forms loaders give it: Timestamp (a Date
+ * or `{ seconds, nanos }`), Duration (`{ seconds, nanos }`), the wrappers (the bare value or
+ * `{ value }`) and Empty. Other google.protobuf types (Any, Struct, Value, ListValue, FieldMask) make
+ * the plugin fail the build for a rule that captures payloads.
+ */
+export type WellKnownType =
+  | "google.protobuf.Timestamp"
+  | "google.protobuf.Duration"
+  | "google.protobuf.DoubleValue"
+  | "google.protobuf.FloatValue"
+  | "google.protobuf.Int64Value"
+  | "google.protobuf.UInt64Value"
+  | "google.protobuf.Int32Value"
+  | "google.protobuf.UInt32Value"
+  | "google.protobuf.BoolValue"
+  | "google.protobuf.StringValue"
+  | "google.protobuf.BytesValue"
+  | "google.protobuf.Empty";
+
+/** What one value (a singular or repeated field's element, or a map's value) holds. */
+export type ValueShape =
+  | { readonly kind: "scalar"; readonly scalar: ScalarType }
+  /** `values`: each enum value's number by name (ts-proto's string enums and proto-loader's names). */
+  | { readonly kind: "enum"; readonly values: Readonly<Record<string, number>> }
+  /** A function, so that recursive messages can refer to themselves. */
+  | { readonly kind: "message"; readonly message: () => MessageShape }
+  | { readonly kind: "wellKnown"; readonly type: WellKnownType };
+
+/** The parts every field has, whatever it holds. */
+interface FieldBase {
+  /** Field number. */
+  readonly no: number;
+  /** Name in the .proto file, such as "owner_id" (proto-loader's `keepCase` property). */
+  readonly name: string;
+  /** lowerCamelCase name, such as "ownerId": ts-proto's property and the proto3 JSON key. */
+  readonly jsonName: string;
+  /** Marked `(grpcaudit.v1.field).sensitive` or `debug_redact`: never captured. */
+  readonly sensitive: boolean;
+}
+
+/**
+ * One field. A map field has `kind: "map"`; any other field is a value shape with its cardinality:
+ * `repeated`, `optional` (explicit presence: written even when it holds the default) and `oneof` (the
+ * name of the oneof it belongs to; ts-proto keeps a oneof as `{ $case, value }` under that name).
+ */
+export type FieldShape = FieldBase &
+  (
+    | (ValueShape & {
+        readonly repeated: boolean;
+        readonly optional: boolean;
+        readonly oneof: string | undefined;
+      })
+    | {
+        readonly kind: "map";
+        readonly key: ScalarType;
+        readonly value: ValueShape;
+      }
+  );
