@@ -42,6 +42,16 @@ describe("createBrokerSink", () => {
         "grpc-audit-event-id": SAMPLE_IDS.resourceMutation,
         "grpc-audit-event-type": "resource.mutation",
       },
+      {
+        ...BASE_HEADERS,
+        "grpc-audit-event-id": SAMPLE_IDS.resourceAccess,
+        "grpc-audit-event-type": "resource.access",
+      },
+      {
+        ...BASE_HEADERS,
+        "grpc-audit-event-id": SAMPLE_IDS.checkpoint,
+        "grpc-audit-event-type": "chain.checkpoint",
+      },
     ]);
   });
 

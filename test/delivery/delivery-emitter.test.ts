@@ -5,7 +5,7 @@ import {
   type DeliveryEmitterOptions,
 } from "../../src/delivery/index.js";
 import { AuditConfigError, AuditEmitError } from "../../src/errors/index.js";
-import { sampleEvents } from "../helpers/events.js";
+import { DETAIL_KINDS, sampleEvents } from "../helpers/events.js";
 import { createFakeSink, type FakeSink, until } from "../helpers/fake-sink.js";
 import { errorCollector, eventSize, ids, numberedEvent, numberedEvents, settle } from "./helpers.js";
 
@@ -34,11 +34,11 @@ describe("createDeliveryEmitter", () => {
     expect(sink.received.flat()).toStrictEqual(events);
     expect(emitter.stats()).toStrictEqual({
       name: "fake",
-      emitted: 4,
+      emitted: DETAIL_KINDS.length,
       dropped: {},
       failed: 0,
-      accepted: 4,
-      delivered: 4,
+      accepted: DETAIL_KINDS.length,
+      delivered: DETAIL_KINDS.length,
       replayed: 0,
       retried: 0,
       spooled: 0,
@@ -357,7 +357,7 @@ describe("options", () => {
     [
       "an unknown kind",
       { overflow: { "authz.check": "park" } as Record<string, "park"> },
-      "overflow.authz.check: unknown event kind; known kinds: authn.result, authz.decision, tuple.change, resource.mutation, default",
+      "overflow.authz.check: unknown event kind; known kinds: authn.result, authz.decision, tuple.change, resource.mutation, resource.access, chain.checkpoint, default",
     ],
     [
       "spool without a spool",

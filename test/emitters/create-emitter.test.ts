@@ -9,7 +9,7 @@ import { createMultiEmitter } from "../../src/emitters/multi-emitter.js";
 import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
 import { AuditConfigError } from "../../src/errors/index.js";
 import { eventFromJson } from "../../src/event/serialize.js";
-import { hangingEmitter, sampleEvent, sampleEvents } from "../helpers/events.js";
+import { DETAIL_KINDS, hangingEmitter, sampleEvent, sampleEvents } from "../helpers/events.js";
 
 let dir: string;
 
@@ -59,7 +59,12 @@ describe("createEmitter", () => {
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines.map((line) => eventFromJson(line.event))).toStrictEqual(events);
     expect(lines.some((line) => "kind" in line)).toBe(false);
-    expect(emitter.stats()).toStrictEqual({ name: "audit-file", emitted: 4, dropped: {}, failed: 0 });
+    expect(emitter.stats()).toStrictEqual({
+      name: "audit-file",
+      emitted: DETAIL_KINDS.length,
+      dropped: {},
+      failed: 0,
+    });
   });
 
   it("builds a noop emitter from a spec", async () => {

@@ -10,7 +10,7 @@ import type { Emitter, FlushReport } from "../../src/emitters/emitter.js";
 import { createLogEmitter, type LogEmitterOptions } from "../../src/emitters/log-emitter.js";
 import { AuditConfigError, AuditEmitError } from "../../src/errors/index.js";
 import { eventFromJson } from "../../src/event/serialize.js";
-import { type DetailKind, sampleEvent, sampleEvents } from "../helpers/events.js";
+import { DETAIL_KINDS, type DetailKind, sampleEvent, sampleEvents } from "../helpers/events.js";
 
 // One directory per test, removed after the whole file: an emitter that opened a file in the background
 // must not find its directory gone.
@@ -136,6 +136,8 @@ describe("createLogEmitter", () => {
       ["authz", "authz.decision"],
       ["tupleChange", "tuple.change"],
       ["resourceMutation", "resource.mutation"],
+      ["resourceAccess", "resource.access"],
+      ["checkpoint", "chain.checkpoint"],
     ];
     for (const [kind, msg] of kinds) {
       it(`for a ${kind} event`, async () => {
@@ -180,8 +182,15 @@ describe("createLogEmitter", () => {
       [40, "authz.decision", false],
       [40, "tuple.change", false],
       [40, "resource.mutation", false],
+      [40, "resource.access", false],
+      [40, "chain.checkpoint", false],
     ]);
-    expect(emitter.stats()).toStrictEqual({ name: "audit-log", emitted: 4, dropped: {}, failed: 0 });
+    expect(emitter.stats()).toStrictEqual({
+      name: "audit-log",
+      emitted: DETAIL_KINDS.length,
+      dropped: {},
+      failed: 0,
+    });
   });
 
   describe("creates its log file readable by its owner only (0600)", () => {

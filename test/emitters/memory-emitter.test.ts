@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createMemoryEmitter, type EventMatch, matchesEvent } from "../../src/emitters/memory-emitter.js";
 import { AuditConfigError } from "../../src/errors/index.js";
 import { ActorType, type AuditEvent, EventType, TupleOperation } from "../../src/gen/grpcaudit/v1/event.js";
-import { SAMPLE_TIME, sampleEvent, sampleEvents } from "../helpers/events.js";
+import { DETAIL_KINDS, SAMPLE_TIME, sampleEvent, sampleEvents } from "../helpers/events.js";
 
 const OPERATION = "/acme.projects.v1.ProjectService/UpdateProject";
 
@@ -28,7 +28,12 @@ describe("createMemoryEmitter", () => {
     expect(memory.events).toStrictEqual(events);
     expect(memory.events[0]).toBe(events[0]);
     expect(memory.name).toBe("memory");
-    expect(memory.stats()).toStrictEqual({ name: "memory", emitted: 4, dropped: {}, failed: 0 });
+    expect(memory.stats()).toStrictEqual({
+      name: "memory",
+      emitted: DETAIL_KINDS.length,
+      dropped: {},
+      failed: 0,
+    });
   });
 
   it("filters by a deep partial match or by a predicate", () => {

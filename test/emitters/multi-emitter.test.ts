@@ -5,6 +5,7 @@ import { createMultiEmitter, type MultiEmitterOptions } from "../../src/emitters
 import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
 import { AuditConfigError, AuditEmitError } from "../../src/errors/index.js";
 import {
+  DETAIL_KINDS,
   hangingEmitter,
   recordingEmitter,
   rejectingEmitter,
@@ -39,12 +40,12 @@ describe("createMultiEmitter", () => {
     expect(second.events).toStrictEqual(events);
     expect(multi.stats()).toStrictEqual({
       name: "multi",
-      emitted: 4,
+      emitted: DETAIL_KINDS.length,
       dropped: {},
       failed: 0,
       sinks: [
-        { name: "first", emitted: 4, dropped: {}, failed: 0 },
-        { name: "second", emitted: 4, dropped: {}, failed: 0 },
+        { name: "first", emitted: DETAIL_KINDS.length, dropped: {}, failed: 0 },
+        { name: "second", emitted: DETAIL_KINDS.length, dropped: {}, failed: 0 },
       ],
     });
   });

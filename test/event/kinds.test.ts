@@ -19,6 +19,8 @@ describe("event kinds", () => {
       "authz.decision",
       "tuple.change",
       "resource.mutation",
+      "resource.access",
+      "chain.checkpoint",
       "unspecified",
     ]);
     expect(eventKind("EVENT_TYPE_FROM_A_NEWER_SCHEMA" as EventType)).toBe("unspecified");

@@ -4,7 +4,7 @@ import { createBrokerSink } from "../../src/brokers/broker-sink.js";
 import { AuditConfigError, AuditEmitError } from "../../src/errors/index.js";
 import { decodeEvent } from "../../src/event/serialize.js";
 import { createNatsBroker, ensureAuditStream, type NatsBrokerOptions } from "../../src/nats/index.js";
-import { SAMPLE_IDS, SAMPLE_TIME, sampleEvent, sampleEvents } from "../helpers/events.js";
+import { DETAIL_KINDS, SAMPLE_IDS, SAMPLE_TIME, sampleEvent, sampleEvents } from "../helpers/events.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { readStream } from "./stream-reader.js";
 
@@ -201,7 +201,7 @@ describe("createNatsBroker against nats-server -js", () => {
 
     expect(own.connection.isClosed()).toBe(true);
     expect(nc.isClosed()).toBe(false);
-    expect(await readStream(nc, stream)).toHaveLength(4);
+    expect(await readStream(nc, stream)).toHaveLength(DETAIL_KINDS.length);
     await expect(own.publish(topic, [])).rejects.toThrow("nats: publish after close()");
   });
 

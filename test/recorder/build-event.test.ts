@@ -53,6 +53,9 @@ const inCall = (eventType: EventType) => ({
   peer: "127.0.0.1:50000",
   duration: { seconds: 0, nanos: 250_000_000 },
   userAgent: "grpc-node-js/1.14.7",
+  chain: undefined,
+  payload: undefined,
+  attributes: {},
 });
 
 /** The common fields of an event built with OUTSIDE. */
@@ -69,6 +72,9 @@ const outside = (eventType: EventType) => ({
   peer: "",
   duration: undefined,
   userAgent: "",
+  chain: undefined,
+  payload: undefined,
+  attributes: {},
 });
 
 describe("buildEvent", () => {

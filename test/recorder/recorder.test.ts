@@ -282,6 +282,9 @@ describe("Recorder outside an RPC", () => {
       peer: "",
       duration: undefined,
       userAgent: "",
+      chain: undefined,
+      payload: undefined,
+      attributes: {},
       detail: {
         $case: "resourceMutation",
         value: { mutation: MutationType.MUTATION_TYPE_UPDATE, resourceType: "project", resourceId: "p-1" },
@@ -584,7 +587,14 @@ describe("delivery failures", () => {
     );
     expect(memory.events).toHaveLength(1);
     expect(recorder.stats()).toStrictEqual({
-      recorded: { "authn.result": 0, "authz.decision": 0, "tuple.change": 0, "resource.mutation": 2 },
+      recorded: {
+        "authn.result": 0,
+        "authz.decision": 0,
+        "tuple.change": 0,
+        "resource.mutation": 2,
+        "resource.access": 0,
+        "chain.checkpoint": 0,
+      },
       accepted: 1,
       dropped: 1,
       failed: 0,
