@@ -10,6 +10,7 @@ import {
   type MethodResult,
   methodPath,
   overlay,
+  type Picked,
   requireRules,
 } from "./check-methods.js";
 import { type IdPath, resolveIdPath } from "./field-path.js";
@@ -19,11 +20,16 @@ import { type AuditOptions, METHOD_OPTION, type RuleFields, SERVICE_OPTION } fro
 /** What a rule records the call as; the runtime `MutationKind`. */
 export type MutationKind = "create" | "update" | "delete";
 
+/** The event a rule records: `resource.mutation` or `resource.access`. */
+export type EventKind = "mutation" | "access";
+
 /** The effective, enabled and valid rule of one method. */
 export interface CheckedRule {
   readonly method: DescMethod;
   /** Full method path, such as "/example.v1.ProjectService/CreateProject". */
   readonly path: string;
+  readonly event: EventKind;
+  /** For "access" rules a placeholder: the runtime AuditRule requires one, and ignores it for reads. */
   readonly mutation: MutationKind;
   readonly targetType: string;
   /** The `target_id_field` as written, "" for none. */
@@ -42,6 +48,15 @@ const MUTATIONS: ReadonlyMap<string, MutationKind> = new Map([
 const MUTATION_NAMES = [...MUTATIONS.keys()].join(", ");
 
 const RESOURCE_MUTATION = "EVENT_TYPE_RESOURCE_MUTATION";
+const RESOURCE_ACCESS = "EVENT_TYPE_RESOURCE_ACCESS";
+
+const EVENTS: ReadonlyMap<string, EventKind> = new Map([
+  [RESOURCE_MUTATION, "mutation"],
+  [RESOURCE_ACCESS, "access"],
+]);
+
+/** What an access rule carries as `mutation`: AuditRule requires a MutationKind and has no "none". */
+const ACCESS_MUTATION: MutationKind = "update";
 
 const WHERE_TO_SET = `set it on the method or in the service's (${SERVICE_OPTION})`;
 
@@ -76,17 +91,22 @@ function checkMethod(
 
   const problems: string[] = [];
   const eventType = pick("eventType");
-  if (eventType.value !== undefined && eventType.value !== RESOURCE_MUTATION) {
+  const event = eventType.value === undefined ? "mutation" : EVENTS.get(eventType.value);
+  if (event === undefined) {
     problems.push(
-      `${eventType.option}.event_type: ${eventType.value} is not supported; rules record ${RESOURCE_MUTATION}`,
+      `${eventType.option}.event_type: ${eventType.value} is not supported; rules record ${RESOURCE_MUTATION} or ${RESOURCE_ACCESS}`,
     );
   }
   const mutation = pick("mutation");
-  const mutationKind = mutation.value === undefined ? undefined : MUTATIONS.get(mutation.value);
-  if (mutation.value === undefined) {
-    problems.push(`${mutation.option}.mutation: required for ${RESOURCE_MUTATION}; ${WHERE_TO_SET}`);
-  } else if (mutationKind === undefined) {
-    problems.push(`${mutation.option}.mutation: ${mutation.value} is not a mutation; use ${MUTATION_NAMES}`);
+  const mutationKind = event === "access" ? ACCESS_MUTATION : checkMutation(mutation, problems);
+  // A mutation the service default lends to every method is meant for its mutation rules; only one set
+  // where the rule is made an access rule (or on the method itself) contradicts it.
+  if (event === "access" && mutation.value !== undefined) {
+    if (own?.mutation !== undefined || mutation.option === eventType.option) {
+      problems.push(
+        `${mutation.option}.mutation: not allowed for ${RESOURCE_ACCESS} (a read changes nothing); remove it`,
+      );
+    }
   }
   const targetType = pick("targetType");
   if (targetType.value === undefined)
@@ -97,12 +117,18 @@ function checkMethod(
   if (resolved !== undefined && "reason" in resolved) {
     problems.push(`${idField.option}.target_id_field ${JSON.stringify(idField.value)}: ${resolved.reason}`);
   }
-  if (problems.length > 0 || mutationKind === undefined || targetType.value === undefined) {
+  if (
+    problems.length > 0 ||
+    event === undefined ||
+    mutationKind === undefined ||
+    targetType.value === undefined
+  ) {
     return { problems };
   }
   const rule: CheckedRule = {
     method,
     path: methodPath(method),
+    event,
     mutation: mutationKind,
     targetType: targetType.value,
     targetIdField: idField.value ?? "",
@@ -110,4 +136,17 @@ function checkMethod(
     targetId: resolved !== undefined && "path" in resolved ? resolved.path : undefined,
   };
   return { rule };
+}
+
+/** The mutation of a mutation rule, or undefined after adding its problem: it is required. */
+function checkMutation(mutation: Picked<string | undefined>, problems: string[]): MutationKind | undefined {
+  if (mutation.value === undefined) {
+    problems.push(`${mutation.option}.mutation: required for ${RESOURCE_MUTATION}; ${WHERE_TO_SET}`);
+    return undefined;
+  }
+  const kind = MUTATIONS.get(mutation.value);
+  if (kind === undefined) {
+    problems.push(`${mutation.option}.mutation: ${mutation.value} is not a mutation; use ${MUTATION_NAMES}`);
+  }
+  return kind;
 }

@@ -76,7 +76,7 @@ function printAuditRule(f: GeneratedFile, rule: CheckedRule): void {
     f,
     rule.method,
     [
-      ["mutation", f.string(rule.mutation)],
+      ...eventFields(f, rule),
       ["targetType", f.string(rule.targetType)],
       ["targetIdField", f.string(rule.targetIdField)],
       ["recordOnError", rule.recordOnError],
@@ -90,6 +90,18 @@ function printAuditRule(f: GeneratedFile, rule: CheckedRule): void {
     ],
     targetId === undefined ? ['return "";'] : idReaderBody(targetId),
   );
+}
+
+/**
+ * `event` and `mutation`. Mutation rules keep the shape they had before `event` existed (absent means
+ * "mutation"); access rules carry a placeholder mutation, since AuditRule requires one.
+ */
+function eventFields(f: GeneratedFile, rule: CheckedRule): Field[] {
+  if (rule.event === "mutation") return [["mutation", f.string(rule.mutation)]];
+  return [
+    ["event", f.string("access")],
+    ["mutation", f.string(rule.mutation), "required by AuditRule; unused by access rules"],
+  ];
 }
 
 function printAuthzRule(f: GeneratedFile, rule: CheckedAuthzRule): void {
@@ -120,11 +132,14 @@ function printAuthzRule(f: GeneratedFile, rule: CheckedAuthzRule): void {
   );
 }
 
+/** A property of a table entry, with an optional comment printed above it. */
+type Field = [name: string, value: Printable, comment?: string];
+
 /** One frozen table entry: method, kind, `fields`, then the id reader `signature { body }`. */
 function printEntry(
   f: GeneratedFile,
   method: DescMethod,
-  fields: readonly [name: string, value: Printable][],
+  fields: readonly Field[],
   signature: Printable,
   body: readonly Printable[],
 ): void {
@@ -132,7 +147,10 @@ function printEntry(
   f.print("  ", path, ": Object.freeze({");
   f.print("    method: ", path, ",");
   f.print("    kind: ", f.string(method.methodKind), ",");
-  for (const [name, value] of fields) f.print("    ", name, ": ", value, ",");
+  for (const [name, value, comment] of fields) {
+    if (comment !== undefined) f.print("    // ", comment);
+    f.print("    ", name, ": ", value, ",");
+  }
   f.print("    ", signature);
   for (const line of body) f.print("      ", line);
   f.print("    },");

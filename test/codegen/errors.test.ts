@@ -72,7 +72,11 @@ describe("invalid rules", () => {
     ["empty_target_type", "(grpcaudit.v1.audit).target_type: must not be empty"],
     [
       "other_event_type",
-      "(grpcaudit.v1.audit).event_type: EVENT_TYPE_AUTHN_RESULT is not supported; rules record EVENT_TYPE_RESOURCE_MUTATION",
+      "(grpcaudit.v1.audit).event_type: EVENT_TYPE_AUTHN_RESULT is not supported; rules record EVENT_TYPE_RESOURCE_MUTATION or EVENT_TYPE_RESOURCE_ACCESS",
+    ],
+    [
+      "access_mutation",
+      "(grpcaudit.v1.audit).mutation: not allowed for EVENT_TYPE_RESOURCE_ACCESS (a read changes nothing); remove it",
     ],
   ];
 
@@ -81,6 +85,7 @@ describe("invalid rules", () => {
       ...cases.map(([name]) => name),
       "scalar_leaf",
       "default_problems",
+      "access_default_mutation",
       "require_rules",
       "types",
     ];
@@ -114,6 +119,18 @@ describe("invalid rules", () => {
         `${prefix}.A: ${mutation}`,
         `${prefix}.A: (grpcaudit.v1.audit_default).target_id_field "req.created.seconds": field "created" of fixtures.errors.default_problems.Thing has type message google.protobuf.Timestamp; well-known types cannot be on the path`,
         `${prefix}.B: ${mutation}`,
+      ].join("\n  ")}`,
+    );
+  });
+
+  it("rejects a mutation where the rule becomes an access rule, on the default or on the method", () => {
+    const prefix = "errors/access_default_mutation.proto: fixtures.errors.access_default_mutation";
+    const problem =
+      "mutation: not allowed for EVENT_TYPE_RESOURCE_ACCESS (a read changes nothing); remove it";
+    expect(errorOf(["errors/access_default_mutation.proto"])).toBe(
+      `AuditRuleError: 2 problems in audit and authz rules:\n  ${[
+        `${prefix}.S.M: (grpcaudit.v1.audit_default).${problem}`,
+        `${prefix}.T.M: (grpcaudit.v1.audit).${problem}`,
       ].join("\n  ")}`,
     );
   });

@@ -18,8 +18,12 @@ import {
   run,
 } from "./helpers.js";
 
-/** Every fixture that generates without error. */
-const VALID = fixtureFiles().filter((file) => !file.startsWith("errors/"));
+/**
+ * Every fixture that generates without error, except payload/: Debian's protoc 3.21 does not know its
+ * `debug_redact`, and it imports well-known types that buf.gen.example.yaml does not emit. It is generated
+ * by buf.gen.test.yaml into test/fixtures/gen instead, which `npm run typecheck` compiles.
+ */
+const VALID = fixtureFiles().filter((file) => !file.startsWith("errors/") && !file.startsWith("payload/"));
 
 let plugin: string;
 let image: FileDescriptorSet;
@@ -54,6 +58,7 @@ describe("buf generate with ts-proto", () => {
     const gen = join(out, "src/cli/demo/gen");
     const tables = listFiles(gen).filter((file) => file.endsWith("_audit.ts"));
     expect(tables).toEqual([
+      "access_audit.ts",
       "authz_audit.ts",
       "defaults_audit.ts",
       "imported/service_audit.ts",
