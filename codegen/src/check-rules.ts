@@ -23,6 +23,9 @@ export type MutationKind = "create" | "update" | "delete";
 /** The event a rule records: `resource.mutation` or `resource.access`. */
 export type EventKind = "mutation" | "access";
 
+/** What an event keeps of a failed call's status message; the runtime AuditRule's `statusMessage`. */
+export type StatusMessagePolicy = "omit" | "truncate" | "record";
+
 /** The effective, enabled and valid rule of one method. */
 export interface CheckedRule {
   readonly method: DescMethod;
@@ -35,6 +38,8 @@ export interface CheckedRule {
   /** The `target_id_field` as written, "" for none. */
   readonly targetIdField: string;
   readonly recordOnError: boolean;
+  /** Undefined when the rule does not say (STATUS_MESSAGE_POLICY_UNSPECIFIED or absent). */
+  readonly statusMessage: StatusMessagePolicy | undefined;
   /** The resolved `target_id_field`; undefined when the rule has none. */
   readonly targetId: IdPath | undefined;
 }
@@ -46,6 +51,13 @@ const MUTATIONS: ReadonlyMap<string, MutationKind> = new Map([
 ]);
 
 const MUTATION_NAMES = [...MUTATIONS.keys()].join(", ");
+
+/** STATUS_MESSAGE_POLICY_UNSPECIFIED is absent from the map: the rule then leaves it to the recorder. */
+const STATUS_MESSAGES: ReadonlyMap<string, StatusMessagePolicy> = new Map([
+  ["STATUS_MESSAGE_POLICY_OMIT", "omit"],
+  ["STATUS_MESSAGE_POLICY_TRUNCATE", "truncate"],
+  ["STATUS_MESSAGE_POLICY_RECORD", "record"],
+]);
 
 const RESOURCE_MUTATION = "EVENT_TYPE_RESOURCE_MUTATION";
 const RESOURCE_ACCESS = "EVENT_TYPE_RESOURCE_ACCESS";
@@ -112,6 +124,10 @@ function checkMethod(
   if (targetType.value === undefined)
     problems.push(`${targetType.option}.target_type: required; ${WHERE_TO_SET}`);
   else if (targetType.value === "") problems.push(`${targetType.option}.target_type: must not be empty`);
+  const statusMessage = pick("statusMessage");
+  if (statusMessage.value?.startsWith("STATUS_MESSAGE_POLICY_") === false) {
+    problems.push(`${statusMessage.option}.status_message: ${statusMessage.value} is not a known policy`);
+  }
   const idField = pick("targetIdField");
   const resolved = idField.value ? resolveIdPath(idField.value, method) : undefined;
   if (resolved !== undefined && "reason" in resolved) {
@@ -133,6 +149,7 @@ function checkMethod(
     targetType: targetType.value,
     targetIdField: idField.value ?? "",
     recordOnError: pick("recordOnError").value ?? false,
+    statusMessage: STATUS_MESSAGES.get(statusMessage.value ?? ""),
     targetId: resolved !== undefined && "path" in resolved ? resolved.path : undefined,
   };
   return { rule };

@@ -80,6 +80,7 @@ function printAuditRule(f: GeneratedFile, rule: CheckedRule): void {
       ["targetType", f.string(rule.targetType)],
       ["targetIdField", f.string(rule.targetIdField)],
       ["recordOnError", rule.recordOnError],
+      ...optionalFields(f, rule),
     ],
     [
       `targetId(${request}: `,
@@ -102,6 +103,13 @@ function eventFields(f: GeneratedFile, rule: CheckedRule): Field[] {
     ["event", f.string("access")],
     ["mutation", f.string(rule.mutation), "required by AuditRule; unused by access rules"],
   ];
+}
+
+/** The fields a rule has only when its option says so, so that rules without them keep their shape. */
+function optionalFields(f: GeneratedFile, rule: CheckedRule): Field[] {
+  const fields: Field[] = [];
+  if (rule.statusMessage !== undefined) fields.push(["statusMessage", f.string(rule.statusMessage)]);
+  return fields;
 }
 
 function printAuthzRule(f: GeneratedFile, rule: CheckedAuthzRule): void {

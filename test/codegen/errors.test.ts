@@ -74,6 +74,7 @@ describe("invalid rules", () => {
       "other_event_type",
       "(grpcaudit.v1.audit).event_type: EVENT_TYPE_AUTHN_RESULT is not supported; rules record EVENT_TYPE_RESOURCE_MUTATION or EVENT_TYPE_RESOURCE_ACCESS",
     ],
+    ["unknown_status_message", "(grpcaudit.v1.audit).status_message: 9 is not a known policy"],
     [
       "access_mutation",
       "(grpcaudit.v1.audit).mutation: not allowed for EVENT_TYPE_RESOURCE_ACCESS (a read changes nothing); remove it",

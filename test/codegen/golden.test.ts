@@ -138,6 +138,25 @@ describe("generated authz rules", () => {
   });
 });
 
+describe("generated access rules", () => {
+  it("pass the runtime checks of mergeRuleTables, with event and status-message policy as set", async () => {
+    const rules = mergeRuleTables((await loadGolden("access_audit.ts")).auditRules);
+    const summary = [...rules.values()].map((rule) => [
+      rule.method.split("/")[2],
+      rule.event ?? "(mutation)",
+      rule.statusMessage ?? "(recorder's)",
+    ]);
+    expect(summary).toEqual([
+      ["GetBook", "access", "record"],
+      ["TouchBook", "(mutation)", "(recorder's)"],
+      ["FindBook", "access", "(recorder's)"],
+      ["ListBooks", "access", "omit"],
+      ["CountBooks", "access", "(recorder's)"],
+      ["ClearShelf", "(mutation)", "truncate"],
+    ]);
+  });
+});
+
 describe("generated id readers", () => {
   // ts-proto gives camelCase properties, proto-loader `keepCase: true` the proto names, and proto-loader's
   // default protobuf.js camelCase, which keeps `OWNER_ID` and `calendar_Id` as they are.

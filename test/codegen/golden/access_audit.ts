@@ -17,6 +17,7 @@ export const auditRules = Object.freeze({
     targetType: "book",
     targetIdField: "req.id",
     recordOnError: true,
+    statusMessage: "record",
     targetId(request: BookRef | undefined, _response: Book | undefined): string {
       return textId(fields(request)["id"]);
     },
@@ -54,6 +55,20 @@ export const auditRules = Object.freeze({
     targetType: "shelf",
     targetIdField: "",
     recordOnError: false,
+    statusMessage: "omit",
+    targetId(_request: BookRef | undefined, _response: Book | undefined): string {
+      return "";
+    },
+  }),
+  "/fixtures.access.ShelfService/CountBooks": Object.freeze({
+    method: "/fixtures.access.ShelfService/CountBooks",
+    kind: "unary",
+    event: "access",
+    // required by AuditRule; unused by access rules
+    mutation: "update",
+    targetType: "shelf",
+    targetIdField: "",
+    recordOnError: false,
     targetId(_request: BookRef | undefined, _response: Book | undefined): string {
       return "";
     },
@@ -65,6 +80,7 @@ export const auditRules = Object.freeze({
     targetType: "shelf",
     targetIdField: "req.id",
     recordOnError: false,
+    statusMessage: "truncate",
     targetId(request: BookRef | undefined, _response: Book | undefined): string {
       return textId(fields(request)["id"]);
     },
