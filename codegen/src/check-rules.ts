@@ -16,6 +16,7 @@ import {
 import { type IdPath, resolveIdPath } from "./field-path.js";
 import type { PluginOptions } from "./options.js";
 import { type AuditOptions, METHOD_OPTION, type RuleFields, SERVICE_OPTION } from "./read-rules.js";
+import type { IsSensitive } from "./sensitive.js";
 
 /** What a rule records the call as; the runtime `MutationKind`. */
 export type MutationKind = "create" | "update" | "delete";
@@ -77,10 +78,13 @@ export function checkFile(
   file: DescFile,
   audit: AuditOptions | undefined,
   options: PluginOptions,
+  isSensitive: IsSensitive,
 ): FileRules<CheckedRule> {
   return requireRules(
     file,
-    checkMethods(file, audit, checkMethod),
+    checkMethods(file, audit, (method, own, serviceDefault) =>
+      checkMethod(method, own, serviceDefault, isSensitive),
+    ),
     options.requireRules,
     `require_rules=true: methods without (${METHOD_OPTION}) or a service (${SERVICE_OPTION})`,
   );
@@ -95,6 +99,7 @@ function checkMethod(
   method: DescMethod,
   own: RuleFields | undefined,
   serviceDefault: RuleFields | undefined,
+  isSensitive: IsSensitive,
 ): MethodResult<CheckedRule> {
   if (own === undefined && serviceDefault === undefined) return "none";
   const pick = overlay(own, serviceDefault, METHOD_OPTION, SERVICE_OPTION);
@@ -129,7 +134,7 @@ function checkMethod(
     problems.push(`${statusMessage.option}.status_message: ${statusMessage.value} is not a known policy`);
   }
   const idField = pick("targetIdField");
-  const resolved = idField.value ? resolveIdPath(idField.value, method) : undefined;
+  const resolved = idField.value ? resolveIdPath(idField.value, method, isSensitive) : undefined;
   if (resolved !== undefined && "reason" in resolved) {
     problems.push(`${idField.option}.target_id_field ${JSON.stringify(idField.value)}: ${resolved.reason}`);
   }

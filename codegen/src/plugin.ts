@@ -12,6 +12,7 @@ import { type CheckedRule, checkFile } from "./check-rules.js";
 import { type PluginOptions, parseOptions } from "./options.js";
 import { findAuditOptions, findAuthzOptions } from "./read-rules.js";
 import { outputFileName, renderTables } from "./render.js";
+import { findSensitive } from "./sensitive.js";
 import { version } from "./version.js";
 
 /**
@@ -63,11 +64,12 @@ interface FileTables {
 function generateTs(schema: Schema<PluginOptions>): void {
   const auditOptions = findAuditOptions(schema.allFiles);
   const authzOptions = findAuthzOptions(schema.allFiles);
+  const isSensitive = findSensitive(schema.allFiles);
   const problems: string[] = [];
   const tables: FileTables[] = [];
   for (const file of schema.files) {
-    const audit = checkFile(file, auditOptions, schema.options);
-    const authz = checkAuthzFile(file, authzOptions, schema.options);
+    const audit = checkFile(file, auditOptions, schema.options, isSensitive);
+    const authz = checkAuthzFile(file, authzOptions, schema.options, isSensitive);
     problems.push(...audit.problems, ...authz.problems);
     if (audit.rules.length > 0 || authz.rules.length > 0) {
       tables.push({ file, audit: audit.rules, authz: authz.rules });

@@ -87,6 +87,7 @@ describe("invalid rules", () => {
       "scalar_leaf",
       "default_problems",
       "access_default_mutation",
+      "sensitive_path",
       "require_rules",
       "types",
     ];
@@ -132,6 +133,18 @@ describe("invalid rules", () => {
       `AuditRuleError: 2 problems in audit and authz rules:\n  ${[
         `${prefix}.S.M: (grpcaudit.v1.audit_default).${problem}`,
         `${prefix}.T.M: (grpcaudit.v1.audit).${problem}`,
+      ].join("\n  ")}`,
+    );
+  });
+
+  it("rejects id paths through or to a sensitive field, whichever marker it has", () => {
+    const line = (method: string, path: string, field: string, message: string) =>
+      `errors/sensitive_path.proto: fixtures.errors.sensitive_path.S.${method}: (grpcaudit.v1.audit).target_id_field "${path}": field "${field}" of fixtures.errors.sensitive_path.${message} is sensitive; an id read from it would be recorded`;
+    expect(errorOf(["errors/sensitive_path.proto"])).toBe(
+      `AuditRuleError: 3 problems in audit and authz rules:\n  ${[
+        line("Leaf", "req.token", "token", "Account"),
+        line("Redacted", "resp.email", "email", "Account"),
+        line("Through", "req.secret.id", "secret", "Account"),
       ].join("\n  ")}`,
     );
   });
