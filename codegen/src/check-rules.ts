@@ -14,6 +14,7 @@ import {
   requireRules,
 } from "./check-methods.js";
 import { type IdPath, resolveIdPath } from "./field-path.js";
+import { uncapturable } from "./message-shapes.js";
 import type { PluginOptions } from "./options.js";
 import { type AuditOptions, METHOD_OPTION, type RuleFields, SERVICE_OPTION } from "./read-rules.js";
 import type { IsSensitive } from "./sensitive.js";
@@ -23,6 +24,9 @@ export type MutationKind = "create" | "update" | "delete";
 
 /** The event a rule records: `resource.mutation` or `resource.access`. */
 export type EventKind = "mutation" | "access";
+
+/** What an event keeps of the call's messages; the runtime AuditRule's `payload`. */
+export type PayloadCapture = "none" | "digest" | "redacted";
 
 /** What an event keeps of a failed call's status message; the runtime AuditRule's `statusMessage`. */
 export type StatusMessagePolicy = "omit" | "truncate" | "record";
@@ -39,6 +43,8 @@ export interface CheckedRule {
   /** The `target_id_field` as written, "" for none. */
   readonly targetIdField: string;
   readonly recordOnError: boolean;
+  /** "none" unless the rule captures payloads; then every message type on the way is readable. */
+  readonly payload: PayloadCapture;
   /** Undefined when the rule does not say (STATUS_MESSAGE_POLICY_UNSPECIFIED or absent). */
   readonly statusMessage: StatusMessagePolicy | undefined;
   /** The resolved `target_id_field`; undefined when the rule has none. */
@@ -52,6 +58,13 @@ const MUTATIONS: ReadonlyMap<string, MutationKind> = new Map([
 ]);
 
 const MUTATION_NAMES = [...MUTATIONS.keys()].join(", ");
+
+const PAYLOADS: ReadonlyMap<string, PayloadCapture> = new Map([
+  ["PAYLOAD_CAPTURE_UNSPECIFIED", "none"],
+  ["PAYLOAD_CAPTURE_NONE", "none"],
+  ["PAYLOAD_CAPTURE_DIGEST", "digest"],
+  ["PAYLOAD_CAPTURE_REDACTED", "redacted"],
+]);
 
 /** STATUS_MESSAGE_POLICY_UNSPECIFIED is absent from the map: the rule then leaves it to the recorder. */
 const STATUS_MESSAGES: ReadonlyMap<string, StatusMessagePolicy> = new Map([
@@ -133,6 +146,7 @@ function checkMethod(
   if (statusMessage.value?.startsWith("STATUS_MESSAGE_POLICY_") === false) {
     problems.push(`${statusMessage.option}.status_message: ${statusMessage.value} is not a known policy`);
   }
+  const payload = checkPayload(method, pick("payload"), isSensitive, problems);
   const idField = pick("targetIdField");
   const resolved = idField.value ? resolveIdPath(idField.value, method, isSensitive) : undefined;
   if (resolved !== undefined && "reason" in resolved) {
@@ -142,7 +156,8 @@ function checkMethod(
     problems.length > 0 ||
     event === undefined ||
     mutationKind === undefined ||
-    targetType.value === undefined
+    targetType.value === undefined ||
+    payload === undefined
   ) {
     return { problems };
   }
@@ -154,6 +169,7 @@ function checkMethod(
     targetType: targetType.value,
     targetIdField: idField.value ?? "",
     recordOnError: pick("recordOnError").value ?? false,
+    payload,
     statusMessage: STATUS_MESSAGES.get(statusMessage.value ?? ""),
     targetId: resolved !== undefined && "path" in resolved ? resolved.path : undefined,
   };
@@ -171,4 +187,32 @@ function checkMutation(mutation: Picked<string | undefined>, problems: string[])
     problems.push(`${mutation.option}.mutation: ${mutation.value} is not a mutation; use ${MUTATION_NAMES}`);
   }
   return kind;
+}
+
+/**
+ * The payload capture of a rule, or undefined after adding its problems: an unknown value, or a message
+ * type on the way that capture cannot read (reported per path, in the request, then the response).
+ */
+function checkPayload(
+  method: DescMethod,
+  payload: Picked<string | undefined>,
+  isSensitive: IsSensitive,
+  problems: string[],
+): PayloadCapture | undefined {
+  const capture = PAYLOADS.get(payload.value ?? "PAYLOAD_CAPTURE_UNSPECIFIED");
+  if (capture === undefined) {
+    problems.push(`${payload.option}.payload: ${payload.value} is not a known capture mode`);
+    return undefined;
+  }
+  if (capture === "none") return capture;
+  const unreadable = [
+    ...uncapturable(method.input, "req", isSensitive),
+    ...uncapturable(method.output, "resp", isSensitive),
+  ];
+  for (const where of unreadable) {
+    problems.push(
+      `${payload.option}.payload: ${where}, which payload capture cannot read; mark the field sensitive to leave it out`,
+    );
+  }
+  return unreadable.length > 0 ? undefined : capture;
 }

@@ -77,6 +77,6 @@ function generateTs(schema: Schema<PluginOptions>): void {
   }
   if (problems.length > 0) throw new AuditRuleError(problems);
   for (const { file, audit, authz } of tables) {
-    renderTables(schema.generateFile(outputFileName(file)), file, audit, authz);
+    renderTables(schema.generateFile(outputFileName(file)), file, audit, authz, isSensitive);
   }
 }

@@ -11,6 +11,8 @@ import type { CheckedAuthzRule } from "./check-authz.js";
 import type { CheckedRule } from "./check-rules.js";
 import type { IdPath } from "./field-path.js";
 import { idHelpersFor, idReaderBody, printIdHelpers } from "./render-ids.js";
+import { printShapes, printShapeTypes, shapeName } from "./render-shapes.js";
+import type { IsSensitive } from "./sensitive.js";
 import { tsProtoModulePath, tsProtoTypeName } from "./ts-proto-names.js";
 
 /** Name of the helper that reads an id from metadata; printed only into files that use it. */
@@ -29,9 +31,14 @@ export function renderTables(
   file: DescFile,
   audit: readonly CheckedRule[],
   authz: readonly CheckedAuthzRule[],
+  isSensitive: IsSensitive,
 ): void {
   const name = file.proto.name.replaceAll("*/", "*\\/");
   f.preamble(file);
+  // Before the tables, which refer to them as they are built.
+  const captured = audit.filter((rule) => rule.payload !== "none");
+  const roots = captured.flatMap((rule) => [rule.method.input, rule.method.output]);
+  printShapes(f, roots, isSensitive);
   f.print(`/** Audit rules of ${name}, keyed by full method path. */`);
   printTable(f, "auditRules", audit, printAuditRule);
   f.print();
@@ -39,6 +46,7 @@ export function renderTables(
   printTable(f, "authzRules", authz, printAuthzRule);
   const paths = [...audit.map((rule) => rule.targetId), ...authz.map(requestPath)];
   printIdHelpers(f, idHelpersFor(paths.filter((path) => path !== undefined)));
+  if (roots.length > 0) printShapeTypes(f);
   if (authz.some((rule) => rule.objectId?.kind === "metadata")) {
     f.print();
     f.print('/** The first value of a metadata key when it is a string; "" otherwise. Never throws. */');
@@ -108,6 +116,13 @@ function eventFields(f: GeneratedFile, rule: CheckedRule): Field[] {
 /** The fields a rule has only when its option says so, so that rules without them keep their shape. */
 function optionalFields(f: GeneratedFile, rule: CheckedRule): Field[] {
   const fields: Field[] = [];
+  if (rule.payload !== "none") {
+    fields.push(
+      ["payload", f.string(rule.payload)],
+      ["requestShape", shapeName(rule.method.input)],
+      ["responseShape", shapeName(rule.method.output)],
+    );
+  }
   if (rule.statusMessage !== undefined) fields.push(["statusMessage", f.string(rule.statusMessage)]);
   return fields;
 }

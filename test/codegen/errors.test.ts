@@ -74,6 +74,7 @@ describe("invalid rules", () => {
       "other_event_type",
       "(grpcaudit.v1.audit).event_type: EVENT_TYPE_AUTHN_RESULT is not supported; rules record EVENT_TYPE_RESOURCE_MUTATION or EVENT_TYPE_RESOURCE_ACCESS",
     ],
+    ["unknown_payload", "(grpcaudit.v1.audit).payload: 7 is not a known capture mode"],
     ["unknown_status_message", "(grpcaudit.v1.audit).status_message: 9 is not a known policy"],
     [
       "access_mutation",
@@ -88,6 +89,7 @@ describe("invalid rules", () => {
       "default_problems",
       "access_default_mutation",
       "sensitive_path",
+      "payload_unreadable",
       "require_rules",
       "types",
     ];
@@ -145,6 +147,20 @@ describe("invalid rules", () => {
         line("Leaf", "req.token", "token", "Account"),
         line("Redacted", "resp.email", "email", "Account"),
         line("Through", "req.secret.id", "secret", "Account"),
+      ].join("\n  ")}`,
+    );
+  });
+
+  it("rejects payload capture that reaches a google.protobuf type it cannot read, naming the path", () => {
+    const line = (method: string, where: string) =>
+      `errors/payload_unreadable.proto: fixtures.errors.payload_unreadable.S.${method}: (grpcaudit.v1.audit).payload: ${where}, which payload capture cannot read; mark the field sensitive to leave it out`;
+    expect(errorOf(["errors/payload_unreadable.proto"])).toBe(
+      `AuditRuleError: 5 problems in audit and authz rules:\n  ${[
+        line("M", "req.config.extra has type google.protobuf.Value"),
+        line("M", "req.masks has type google.protobuf.FieldMask"),
+        line("M", "resp.detail has type google.protobuf.Any"),
+        line("Raw", "req has type google.protobuf.Struct"),
+        line("Raw", "resp.detail has type google.protobuf.Any"),
       ].join("\n  ")}`,
     );
   });
