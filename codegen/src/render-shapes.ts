@@ -25,10 +25,13 @@ export function printShapes(f: GeneratedFile, roots: readonly DescMessage[], isS
     f.print(`/** Shape of ${message.typeName.replaceAll("*/", "*\\/")}, for payload capture. */`);
     f.print(`const ${shapeName(message)}: ${SHAPE_TYPE} = Object.freeze({`);
     f.print("  typeName: ", f.string(message.typeName), ",");
-    f.print("  fields: Object.freeze([");
-    for (const field of fieldsByNumber(message))
-      f.print("    Object.freeze({ ", fieldShape(field, isSensitive), " }),");
-    f.print("  ]),");
+    const fields = fieldsByNumber(message);
+    if (fields.length === 0) f.print("  fields: Object.freeze([]),");
+    else {
+      f.print("  fields: Object.freeze([");
+      for (const field of fields) f.print("    Object.freeze({ ", fieldShape(field, isSensitive), " }),");
+      f.print("  ]),");
+    }
     f.print("});");
     f.print();
   }

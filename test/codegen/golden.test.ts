@@ -18,7 +18,7 @@ const GOLDEN = join(REPO, "test/codegen/golden");
 const update = process.env.UPDATE_GOLDEN === "1";
 
 /** Golden cases: top-level fixture files and folders, except error cases and the file without rules. */
-const CASES = ["defaults", "paths", "kinds", "merge", "imported", "authz", "access", "payload"];
+const CASES = ["defaults", "paths", "kinds", "merge", "imported", "authz", "access", "payload", "shapes"];
 
 let image: FileDescriptorSet;
 beforeAll(() => {
