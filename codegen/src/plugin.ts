@@ -2,8 +2,10 @@
  * protoc-gen-grpc-audit: turns `(grpcaudit.v1.audit)` / `(grpcaudit.v1.audit_default)` and
  * `(grpcaudit.v1.authz)` / `(grpcaudit.v1.authz_default)` options into two rule tables per proto file,
  * `auditRules` and `authzRules` in `<name>_audit.ts` next to ts-proto's `<name>.ts`; a file without a
- * rule of either kind gets no output. Every rule is checked at generation time; any problem fails the
- * whole run with one error that lists them all, so the runtime only reads a map.
+ * rule of either kind gets no output. Audit rules that capture payloads also get the message shapes of
+ * their requests and responses, with the fields marked `(grpcaudit.v1.field).sensitive` or
+ * `debug_redact` flagged. Every rule is checked at generation time; any problem fails the whole run with
+ * one error that lists them all, so the runtime only reads a map.
  */
 import type { DescFile } from "@bufbuild/protobuf";
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
