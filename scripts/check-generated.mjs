@@ -1,6 +1,7 @@
 // Fails when the committed generated code differs from what `buf generate` makes of proto/ now: a proto
 // change without `npm run generate` must not pass CI. Each template (buf.gen.yaml: the event schema into
-// src/gen; buf.gen.example.yaml: the example service beside the demo) generates into a temporary folder
+// src/gen; buf.gen.example.yaml: the example service beside the demo; buf.gen.test.yaml: the payload
+// fixture into test/fixtures/gen, with the fixture workspace buf.test.yaml) generates into a temporary folder
 // that is compared with the committed one, leaving the working tree untouched. buf runs
 // protoc-gen-grpc-audit from dist/codegen, so the plugin is compiled first: a stale build would hide a
 // plugin change.
@@ -9,18 +10,21 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 
-/** Each buf template and the folder it writes. */
+/** Each buf template, the folder it writes, and the workspace config it needs (buf.yaml when none). */
 const TEMPLATES = [
-  { template: "buf.gen.yaml", dir: "src/gen" },
-  { template: "buf.gen.example.yaml", dir: "src/cli/demo/gen" },
+  { template: "buf.gen.yaml", dir: "src/gen", config: [] },
+  { template: "buf.gen.example.yaml", dir: "src/cli/demo/gen", config: [] },
+  { template: "buf.gen.test.yaml", dir: "test/fixtures/gen", config: ["--config", "buf.test.yaml"] },
 ];
 
 execFileSync("npm", ["run", "--silent", "build:codegen"], { stdio: "inherit" });
 let stale = false;
-for (const { template, dir } of TEMPLATES) {
+for (const { template, dir, config } of TEMPLATES) {
   const out = mkdtempSync(join(tmpdir(), "grpc-audit-gen-"));
   try {
-    execFileSync("npx", ["buf", "generate", "--template", template, "--output", out], { stdio: "inherit" });
+    execFileSync("npx", ["buf", "generate", ...config, "--template", template, "--output", out], {
+      stdio: "inherit",
+    });
     const fresh = listFiles(join(out, dir));
     const committed = listFiles(dir);
     const differing = [...new Set([...fresh.keys(), ...committed.keys()])].filter(

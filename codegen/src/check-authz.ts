@@ -30,6 +30,7 @@ import {
   type AuthzFields,
   type AuthzOptions,
 } from "./read-rules.js";
+import type { IsSensitive } from "./sensitive.js";
 
 /** Where a non-public rule reads the object id. */
 export type ObjectIdSource =
@@ -84,10 +85,13 @@ export function checkAuthzFile(
   file: DescFile,
   authz: AuthzOptions | undefined,
   options: PluginOptions,
+  isSensitive: IsSensitive,
 ): FileRules<CheckedAuthzRule> {
   return requireRules(
     file,
-    checkMethods(file, authz, checkMethod),
+    checkMethods(file, authz, (method, own, serviceDefault) =>
+      checkMethod(method, own, serviceDefault, isSensitive),
+    ),
     options.requireAuthz,
     `require_authz=true: methods without an authz rule (their own ${METHOD}, or a service ${SERVICE} with an object-id source or public: true)`,
   );
@@ -97,6 +101,7 @@ function checkMethod(
   method: DescMethod,
   own: AuthzFields | undefined,
   serviceDefault: AuthzFields | undefined,
+  isSensitive: IsSensitive,
 ): MethodResult<CheckedAuthzRule> {
   const defaultIsRule =
     serviceDefault !== undefined && (serviceDefault.public === true || setSources(serviceDefault).length > 0);
@@ -114,8 +119,8 @@ function checkMethod(
   }
   // A public default lends nothing to a method with a rule of its own.
   return serviceDefault?.public === true
-    ? checkNonPublic(method, own, undefined, PUBLIC_DEFAULT)
-    : checkNonPublic(method, own, serviceDefault, WHERE_TO_SET);
+    ? checkNonPublic(method, own, undefined, PUBLIC_DEFAULT, isSensitive)
+    : checkNonPublic(method, own, serviceDefault, WHERE_TO_SET, isSensitive);
 }
 
 /** A rule that is not public: relation, object type and exactly one source, each valid. */
@@ -124,6 +129,7 @@ function checkNonPublic(
   own: AuthzFields | undefined,
   lender: AuthzFields | undefined,
   whereToSet: string,
+  isSensitive: IsSensitive,
 ): MethodResult<CheckedAuthzRule> {
   const pick = overlay(own, lender, AUTHZ_METHOD_OPTION, AUTHZ_SERVICE_OPTION);
   const problems: string[] = [];
@@ -140,7 +146,7 @@ function checkNonPublic(
   };
   const relation = name("relation", "relation", "relation");
   const objectType = name("objectType", "object_type", "type");
-  const source = checkSource(method, own, lender);
+  const source = checkSource(method, own, lender, isSensitive);
   if (typeof source === "string") problems.push(source);
   if (problems.length > 0 || typeof source === "string") return { problems };
   return {
@@ -164,6 +170,7 @@ function checkSource(
   method: DescMethod,
   own: AuthzFields | undefined,
   lender: AuthzFields | undefined,
+  isSensitive: IsSensitive,
 ): { text: string; source: ObjectIdSource } | string {
   const [fields, option] =
     own !== undefined && setSources(own).length > 0 ? [own, METHOD] : [lender, SERVICE];
@@ -182,7 +189,7 @@ function checkSource(
     case "object_id_field": {
       const problem = requestPathProblem(method, value);
       if (problem !== undefined) return `${where}: ${problem}`;
-      const resolved = resolveIdPath(value, method);
+      const resolved = resolveIdPath(value, method, isSensitive);
       if ("reason" in resolved) return `${where}: ${resolved.reason}`;
       return { text: value, source: { kind: "request", path: resolved.path } };
     }

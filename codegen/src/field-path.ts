@@ -4,6 +4,7 @@
  * empty ids at runtime.
  */
 import { type DescField, type DescMessage, type DescMethod, ScalarType } from "@bufbuild/protobuf";
+import type { IsSensitive } from "./sensitive.js";
 
 /** A checked path: the fields to read, from the request or response message down to the leaf. */
 export interface IdPath {
@@ -30,8 +31,11 @@ const INTEGER_TYPES: ReadonlySet<ScalarType> = new Set([
   ScalarType.SFIXED64,
 ]);
 
-/** Resolves `text` against the method's input ("req.") or output ("resp.") message. */
-export function resolveIdPath(text: string, method: DescMethod): PathResult {
+/**
+ * Resolves `text` against the method's input ("req.") or output ("resp.") message. A sensitive field on
+ * the path is an error: the id would carry what payload capture leaves out.
+ */
+export function resolveIdPath(text: string, method: DescMethod, isSensitive: IsSensitive): PathResult {
   const [side, prefix, start] = text.startsWith("req.")
     ? (["request", "req.", method.input] as const)
     : text.startsWith("resp.")
@@ -46,7 +50,7 @@ export function resolveIdPath(text: string, method: DescMethod): PathResult {
   const fields: DescField[] = [];
   let message: DescMessage = start;
   for (const [i, name] of names.entries()) {
-    const field = findSingular(message, name);
+    const field = findSingular(message, name, isSensitive);
     if (typeof field === "string") return { reason: field };
     const next = names[i + 1] ?? leafName;
     if (field.fieldKind !== "message") {
@@ -60,7 +64,7 @@ export function resolveIdPath(text: string, method: DescMethod): PathResult {
     fields.push(field);
     message = field.message;
   }
-  const leaf = findSingular(message, leafName);
+  const leaf = findSingular(message, leafName, isSensitive);
   if (typeof leaf === "string") return { reason: leaf };
   const kind = leafKind(leaf);
   if (kind === undefined) {
@@ -71,8 +75,8 @@ export function resolveIdPath(text: string, method: DescMethod): PathResult {
   return { path: { side, fields: [...fields, leaf], leaf: kind } };
 }
 
-/** The singular, non-oneof field `name` of `message`, or why it cannot be on the path. */
-function findSingular(message: DescMessage, name: string): DescField | string {
+/** The singular, non-oneof, non-sensitive field `name` of `message`, or why it cannot be on the path. */
+function findSingular(message: DescMessage, name: string, isSensitive: IsSensitive): DescField | string {
   if (name === "") return `empty field name in ${message.typeName}`;
   const field = message.fields.find((f) => f.name === name);
   if (field === undefined) return `no field "${name}" in ${message.typeName}`;
@@ -85,6 +89,7 @@ function findSingular(message: DescMessage, name: string): DescField | string {
   if (field.oneof !== undefined) {
     return `${where(message, name)} is in oneof "${field.oneof.name}"; oneof members cannot be on the path`;
   }
+  if (isSensitive(field)) return `${where(message, name)} is sensitive; an id read from it would be recorded`;
   return field;
 }
 

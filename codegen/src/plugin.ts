@@ -2,8 +2,10 @@
  * protoc-gen-grpc-audit: turns `(grpcaudit.v1.audit)` / `(grpcaudit.v1.audit_default)` and
  * `(grpcaudit.v1.authz)` / `(grpcaudit.v1.authz_default)` options into two rule tables per proto file,
  * `auditRules` and `authzRules` in `<name>_audit.ts` next to ts-proto's `<name>.ts`; a file without a
- * rule of either kind gets no output. Every rule is checked at generation time; any problem fails the
- * whole run with one error that lists them all, so the runtime only reads a map.
+ * rule of either kind gets no output. Audit rules that capture payloads also get the message shapes of
+ * their requests and responses, with the fields marked `(grpcaudit.v1.field).sensitive` or
+ * `debug_redact` flagged. Every rule is checked at generation time; any problem fails the whole run with
+ * one error that lists them all, so the runtime only reads a map.
  */
 import type { DescFile } from "@bufbuild/protobuf";
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
@@ -12,6 +14,7 @@ import { type CheckedRule, checkFile } from "./check-rules.js";
 import { type PluginOptions, parseOptions } from "./options.js";
 import { findAuditOptions, findAuthzOptions } from "./read-rules.js";
 import { outputFileName, renderTables } from "./render.js";
+import { findSensitive } from "./sensitive.js";
 import { version } from "./version.js";
 
 /**
@@ -63,11 +66,12 @@ interface FileTables {
 function generateTs(schema: Schema<PluginOptions>): void {
   const auditOptions = findAuditOptions(schema.allFiles);
   const authzOptions = findAuthzOptions(schema.allFiles);
+  const isSensitive = findSensitive(schema.allFiles);
   const problems: string[] = [];
   const tables: FileTables[] = [];
   for (const file of schema.files) {
-    const audit = checkFile(file, auditOptions, schema.options);
-    const authz = checkAuthzFile(file, authzOptions, schema.options);
+    const audit = checkFile(file, auditOptions, schema.options, isSensitive);
+    const authz = checkAuthzFile(file, authzOptions, schema.options, isSensitive);
     problems.push(...audit.problems, ...authz.problems);
     if (audit.rules.length > 0 || authz.rules.length > 0) {
       tables.push({ file, audit: audit.rules, authz: authz.rules });
@@ -75,6 +79,6 @@ function generateTs(schema: Schema<PluginOptions>): void {
   }
   if (problems.length > 0) throw new AuditRuleError(problems);
   for (const { file, audit, authz } of tables) {
-    renderTables(schema.generateFile(outputFileName(file)), file, audit, authz);
+    renderTables(schema.generateFile(outputFileName(file)), file, audit, authz, isSensitive);
   }
 }

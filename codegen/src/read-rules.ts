@@ -35,6 +35,8 @@ export interface RuleFields {
   readonly targetIdField: string | undefined;
   readonly recordOnError: boolean | undefined;
   readonly disabled: boolean | undefined;
+  readonly payload: string | undefined;
+  readonly statusMessage: string | undefined;
 }
 
 /** The fields an `AuthzRule` option sets; a field that is not set is undefined. */
@@ -70,6 +72,8 @@ const AUDIT_FIELDS = [
   "target_id_field",
   "record_on_error",
   "disabled",
+  "payload",
+  "status_message",
 ] as const;
 
 const AUTHZ_FIELDS = [
@@ -93,6 +97,8 @@ export function findAuditOptions(files: readonly DescFile[]): AuditOptions | und
     targetIdField: text(f, "target_id_field"),
     recordOnError: flag(f, "record_on_error"),
     disabled: flag(f, "disabled"),
+    payload: text(f, "payload"),
+    statusMessage: text(f, "status_message"),
   }));
 }
 

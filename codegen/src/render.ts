@@ -11,6 +11,8 @@ import type { CheckedAuthzRule } from "./check-authz.js";
 import type { CheckedRule } from "./check-rules.js";
 import type { IdPath } from "./field-path.js";
 import { idHelpersFor, idReaderBody, printIdHelpers } from "./render-ids.js";
+import { printShapes, printShapeTypes, shapeName } from "./render-shapes.js";
+import type { IsSensitive } from "./sensitive.js";
 import { tsProtoModulePath, tsProtoTypeName } from "./ts-proto-names.js";
 
 /** Name of the helper that reads an id from metadata; printed only into files that use it. */
@@ -29,9 +31,14 @@ export function renderTables(
   file: DescFile,
   audit: readonly CheckedRule[],
   authz: readonly CheckedAuthzRule[],
+  isSensitive: IsSensitive,
 ): void {
   const name = file.proto.name.replaceAll("*/", "*\\/");
   f.preamble(file);
+  // Before the tables, which refer to them as they are built.
+  const captured = audit.filter((rule) => rule.payload !== "none");
+  const roots = captured.flatMap((rule) => [rule.method.input, rule.method.output]);
+  printShapes(f, roots, isSensitive);
   f.print(`/** Audit rules of ${name}, keyed by full method path. */`);
   printTable(f, "auditRules", audit, printAuditRule);
   f.print();
@@ -39,6 +46,7 @@ export function renderTables(
   printTable(f, "authzRules", authz, printAuthzRule);
   const paths = [...audit.map((rule) => rule.targetId), ...authz.map(requestPath)];
   printIdHelpers(f, idHelpersFor(paths.filter((path) => path !== undefined)));
+  if (roots.length > 0) printShapeTypes(f);
   if (authz.some((rule) => rule.objectId?.kind === "metadata")) {
     f.print();
     f.print('/** The first value of a metadata key when it is a string; "" otherwise. Never throws. */');
@@ -76,10 +84,11 @@ function printAuditRule(f: GeneratedFile, rule: CheckedRule): void {
     f,
     rule.method,
     [
-      ["mutation", f.string(rule.mutation)],
+      ...eventFields(f, rule),
       ["targetType", f.string(rule.targetType)],
       ["targetIdField", f.string(rule.targetIdField)],
       ["recordOnError", rule.recordOnError],
+      ...optionalFields(f, rule),
     ],
     [
       `targetId(${request}: `,
@@ -90,6 +99,32 @@ function printAuditRule(f: GeneratedFile, rule: CheckedRule): void {
     ],
     targetId === undefined ? ['return "";'] : idReaderBody(targetId),
   );
+}
+
+/**
+ * `event` and `mutation`. Mutation rules keep the shape they had before `event` existed (absent means
+ * "mutation"); access rules carry a placeholder mutation, since AuditRule requires one.
+ */
+function eventFields(f: GeneratedFile, rule: CheckedRule): Field[] {
+  if (rule.event === "mutation") return [["mutation", f.string(rule.mutation)]];
+  return [
+    ["event", f.string("access")],
+    ["mutation", f.string(rule.mutation), "required by AuditRule; unused by access rules"],
+  ];
+}
+
+/** The fields a rule has only when its option says so, so that rules without them keep their shape. */
+function optionalFields(f: GeneratedFile, rule: CheckedRule): Field[] {
+  const fields: Field[] = [];
+  if (rule.payload !== "none") {
+    fields.push(
+      ["payload", f.string(rule.payload)],
+      ["requestShape", shapeName(rule.method.input)],
+      ["responseShape", shapeName(rule.method.output)],
+    );
+  }
+  if (rule.statusMessage !== undefined) fields.push(["statusMessage", f.string(rule.statusMessage)]);
+  return fields;
 }
 
 function printAuthzRule(f: GeneratedFile, rule: CheckedAuthzRule): void {
@@ -120,11 +155,14 @@ function printAuthzRule(f: GeneratedFile, rule: CheckedAuthzRule): void {
   );
 }
 
+/** A property of a table entry, with an optional comment printed above it. */
+type Field = [name: string, value: Printable, comment?: string];
+
 /** One frozen table entry: method, kind, `fields`, then the id reader `signature { body }`. */
 function printEntry(
   f: GeneratedFile,
   method: DescMethod,
-  fields: readonly [name: string, value: Printable][],
+  fields: readonly Field[],
   signature: Printable,
   body: readonly Printable[],
 ): void {
@@ -132,7 +170,10 @@ function printEntry(
   f.print("  ", path, ": Object.freeze({");
   f.print("    method: ", path, ",");
   f.print("    kind: ", f.string(method.methodKind), ",");
-  for (const [name, value] of fields) f.print("    ", name, ": ", value, ",");
+  for (const [name, value, comment] of fields) {
+    if (comment !== undefined) f.print("    // ", comment);
+    f.print("    ", name, ": ", value, ",");
+  }
   f.print("    ", signature);
   for (const line of body) f.print("      ", line);
   f.print("    },");

@@ -69,6 +69,10 @@ describe("invalid authz rules", () => {
       `${AUTHZ}.public: public: true takes no other field; remove relation, object_id_metadata`,
     ],
     ["empty_fixed", `${AUTHZ}.object_id_fixed: must not be empty`],
+    [
+      "sensitive_field",
+      `${FIELD} "req.account_key": field "account_key" of fixtures.errors.authz.sensitive_field.Request is sensitive; an id read from it would be recorded`,
+    ],
   ];
 
   it("has a test for every error fixture", () => {

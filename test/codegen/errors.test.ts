@@ -72,7 +72,13 @@ describe("invalid rules", () => {
     ["empty_target_type", "(grpcaudit.v1.audit).target_type: must not be empty"],
     [
       "other_event_type",
-      "(grpcaudit.v1.audit).event_type: EVENT_TYPE_AUTHN_RESULT is not supported; rules record EVENT_TYPE_RESOURCE_MUTATION",
+      "(grpcaudit.v1.audit).event_type: EVENT_TYPE_AUTHN_RESULT is not supported; rules record EVENT_TYPE_RESOURCE_MUTATION or EVENT_TYPE_RESOURCE_ACCESS",
+    ],
+    ["unknown_payload", "(grpcaudit.v1.audit).payload: 7 is not a known capture mode"],
+    ["unknown_status_message", "(grpcaudit.v1.audit).status_message: 9 is not a known policy"],
+    [
+      "access_mutation",
+      "(grpcaudit.v1.audit).mutation: not allowed for EVENT_TYPE_RESOURCE_ACCESS (a read changes nothing); remove it",
     ],
   ];
 
@@ -81,6 +87,9 @@ describe("invalid rules", () => {
       ...cases.map(([name]) => name),
       "scalar_leaf",
       "default_problems",
+      "access_default_mutation",
+      "sensitive_path",
+      "payload_unreadable",
       "require_rules",
       "types",
     ];
@@ -114,6 +123,44 @@ describe("invalid rules", () => {
         `${prefix}.A: ${mutation}`,
         `${prefix}.A: (grpcaudit.v1.audit_default).target_id_field "req.created.seconds": field "created" of fixtures.errors.default_problems.Thing has type message google.protobuf.Timestamp; well-known types cannot be on the path`,
         `${prefix}.B: ${mutation}`,
+      ].join("\n  ")}`,
+    );
+  });
+
+  it("rejects a mutation where the rule becomes an access rule, on the default or on the method", () => {
+    const prefix = "errors/access_default_mutation.proto: fixtures.errors.access_default_mutation";
+    const problem =
+      "mutation: not allowed for EVENT_TYPE_RESOURCE_ACCESS (a read changes nothing); remove it";
+    expect(errorOf(["errors/access_default_mutation.proto"])).toBe(
+      `AuditRuleError: 2 problems in audit and authz rules:\n  ${[
+        `${prefix}.S.M: (grpcaudit.v1.audit_default).${problem}`,
+        `${prefix}.T.M: (grpcaudit.v1.audit).${problem}`,
+      ].join("\n  ")}`,
+    );
+  });
+
+  it("rejects id paths through or to a sensitive field, whichever marker it has", () => {
+    const line = (method: string, path: string, field: string, message: string) =>
+      `errors/sensitive_path.proto: fixtures.errors.sensitive_path.S.${method}: (grpcaudit.v1.audit).target_id_field "${path}": field "${field}" of fixtures.errors.sensitive_path.${message} is sensitive; an id read from it would be recorded`;
+    expect(errorOf(["errors/sensitive_path.proto"])).toBe(
+      `AuditRuleError: 3 problems in audit and authz rules:\n  ${[
+        line("Leaf", "req.token", "token", "Account"),
+        line("Redacted", "resp.email", "email", "Account"),
+        line("Through", "req.secret.id", "secret", "Account"),
+      ].join("\n  ")}`,
+    );
+  });
+
+  it("rejects payload capture that reaches a google.protobuf type it cannot read, naming the path", () => {
+    const line = (method: string, where: string) =>
+      `errors/payload_unreadable.proto: fixtures.errors.payload_unreadable.S.${method}: (grpcaudit.v1.audit).payload: ${where}, which payload capture cannot read; mark the field sensitive to leave it out`;
+    expect(errorOf(["errors/payload_unreadable.proto"])).toBe(
+      `AuditRuleError: 5 problems in audit and authz rules:\n  ${[
+        line("M", "req.config.extra has type google.protobuf.Value"),
+        line("M", "req.masks has type google.protobuf.FieldMask"),
+        line("M", "resp.detail has type google.protobuf.Any"),
+        line("Raw", "req has type google.protobuf.Struct"),
+        line("Raw", "resp.detail has type google.protobuf.Any"),
       ].join("\n  ")}`,
     );
   });

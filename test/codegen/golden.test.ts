@@ -18,7 +18,7 @@ const GOLDEN = join(REPO, "test/codegen/golden");
 const update = process.env.UPDATE_GOLDEN === "1";
 
 /** Golden cases: top-level fixture files and folders, except error cases and the file without rules. */
-const CASES = ["defaults", "paths", "kinds", "merge", "imported", "authz"];
+const CASES = ["defaults", "paths", "kinds", "merge", "imported", "authz", "access", "payload", "shapes"];
 
 let image: FileDescriptorSet;
 beforeAll(() => {
@@ -135,6 +135,25 @@ describe("generated authz rules", () => {
     expect(read("FolderService/UploadFiles", undefined, folderId)).toBe("f-2");
     expect(read("FolderService/WatchAll", undefined)).toBe("root");
     expect(read("StatusService/Report", undefined)).toBe("");
+  });
+});
+
+describe("generated access rules", () => {
+  it("pass the runtime checks of mergeRuleTables, with event and status-message policy as set", async () => {
+    const rules = mergeRuleTables((await loadGolden("access_audit.ts")).auditRules);
+    const summary = [...rules.values()].map((rule) => [
+      rule.method.split("/")[2],
+      rule.event ?? "(mutation)",
+      rule.statusMessage ?? "(recorder's)",
+    ]);
+    expect(summary).toEqual([
+      ["GetBook", "access", "record"],
+      ["TouchBook", "(mutation)", "(recorder's)"],
+      ["FindBook", "access", "(recorder's)"],
+      ["ListBooks", "access", "omit"],
+      ["CountBooks", "access", "(recorder's)"],
+      ["ClearShelf", "(mutation)", "truncate"],
+    ]);
   });
 });
 

@@ -19,6 +19,7 @@ describe("projects_audit.ts", () => {
     expect(Object.keys(table)).toEqual(
       [
         "CreateProject",
+        "GetProject",
         "UpdateProject",
         "DeleteProject",
         "AddMember",
@@ -51,9 +52,25 @@ describe("projects_audit.ts", () => {
     });
   });
 
+  it("marks the read GetProject as an access rule", () => {
+    const { targetId: _, ...get } = rule("GetProject");
+    expect(get).toEqual({
+      method: path("GetProject"),
+      kind: "unary",
+      event: "access",
+      mutation: "update",
+      targetType: "project",
+      targetIdField: "req.id",
+      recordOnError: false,
+    });
+    expect(rule("GetProject").targetId({ id: "p-9" }, undefined)).toBe("p-9");
+    expect(Object.values(table).filter((r) => r.event !== undefined)).toEqual([rule("GetProject")]);
+  });
+
   it("gives each method its call kind", () => {
     expect(Object.fromEntries(Object.values(table).map((r) => [r.method.split("/")[2], r.kind]))).toEqual({
       CreateProject: "unary",
+      GetProject: "unary",
       UpdateProject: "unary",
       DeleteProject: "unary",
       AddMember: "unary",

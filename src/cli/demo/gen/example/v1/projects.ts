@@ -1453,7 +1453,10 @@ export const ProjectServiceService = {
     responseSerialize: (value: Project): Buffer => Buffer.from(Project.encode(value).finish()),
     responseDeserialize: (value: Buffer): Project => Project.decode(value),
   },
-  /** Reads a project. Reads are not mutations, and any authenticated caller may read (public). */
+  /**
+   * Reads a project: recorded as a resource.access event (who read which project), not a mutation.
+   * Any authenticated caller may read (public).
+   */
   getProject: {
     path: "/example.v1.ProjectService/GetProject" as const,
     requestStream: false as const,
@@ -1558,7 +1561,10 @@ export const ProjectServiceService = {
 export interface ProjectServiceServer extends UntypedServiceImplementation {
   /** Creates a project; its id is assigned by the server, so the target id comes from the response. */
   createProject: handleUnaryCall<CreateProjectRequest, Project>;
-  /** Reads a project. Reads are not mutations, and any authenticated caller may read (public). */
+  /**
+   * Reads a project: recorded as a resource.access event (who read which project), not a mutation.
+   * Any authenticated caller may read (public).
+   */
   getProject: handleUnaryCall<GetProjectRequest, Project>;
   /** Renames a project; the id is nested in the request. */
   updateProject: handleUnaryCall<UpdateProjectRequest, Project>;
@@ -1601,7 +1607,10 @@ export interface ProjectServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: Project) => void,
   ): ClientUnaryCall;
-  /** Reads a project. Reads are not mutations, and any authenticated caller may read (public). */
+  /**
+   * Reads a project: recorded as a resource.access event (who read which project), not a mutation.
+   * Any authenticated caller may read (public).
+   */
   getProject(
     request: GetProjectRequest,
     callback: (error: ServiceError | null, response: Project) => void,

@@ -1,0 +1,135 @@
+/**
+ * What payload capture needs of a method's messages: every message type reachable from them (through
+ * nested, repeated and map fields and oneof members) and what each field holds. Payload capture walks a
+ * message by its shape, so it must understand every type on the way: google.protobuf types other than
+ * Timestamp, Duration, the wrappers and Empty (Any, Struct, Value, ListValue, FieldMask, …) fail the build
+ * when a field that is not sensitive reaches them. A sensitive field is left out whole, so whatever lies
+ * behind it is not checked.
+ */
+import { type DescEnum, type DescField, type DescMessage, ScalarType } from "@bufbuild/protobuf";
+import type { IsSensitive } from "./sensitive.js";
+
+/** The well-known types payload capture reads as values; grpc-audit's `WellKnownType`. */
+const WELL_KNOWN: ReadonlySet<string> = new Set([
+  "google.protobuf.Timestamp",
+  "google.protobuf.Duration",
+  "google.protobuf.DoubleValue",
+  "google.protobuf.FloatValue",
+  "google.protobuf.Int64Value",
+  "google.protobuf.UInt64Value",
+  "google.protobuf.Int32Value",
+  "google.protobuf.UInt32Value",
+  "google.protobuf.BoolValue",
+  "google.protobuf.StringValue",
+  "google.protobuf.BytesValue",
+  "google.protobuf.Empty",
+]);
+
+/** What one value (a singular field, a repeated field's element, a map's value) holds. */
+export type ValueKind =
+  | { readonly kind: "scalar"; readonly scalar: string }
+  | { readonly kind: "enum"; readonly enum: DescEnum }
+  | { readonly kind: "message"; readonly message: DescMessage }
+  | { readonly kind: "wellKnown"; readonly type: string };
+
+/** A field's shape: a map with its key's scalar type and its value, or a value with its cardinality. */
+export type FieldKind =
+  | { readonly kind: "map"; readonly key: string; readonly value: ValueKind }
+  | { readonly kind: "value"; readonly value: ValueKind; readonly repeated: boolean };
+
+/** What `field` holds. */
+export function fieldKind(field: DescField): FieldKind {
+  switch (field.fieldKind) {
+    case "map": {
+      const value: ValueKind =
+        field.mapKind === "message"
+          ? messageValue(field.message)
+          : field.mapKind === "enum"
+            ? { kind: "enum", enum: field.enum }
+            : scalarValue(field.scalar);
+      return { kind: "map", key: scalarName(field.mapKey), value };
+    }
+    case "list": {
+      const value: ValueKind =
+        field.listKind === "message"
+          ? messageValue(field.message)
+          : field.listKind === "enum"
+            ? { kind: "enum", enum: field.enum }
+            : scalarValue(field.scalar);
+      return { kind: "value", value, repeated: true };
+    }
+    case "message":
+      return { kind: "value", value: messageValue(field.message), repeated: false };
+    case "enum":
+      return { kind: "value", value: { kind: "enum", enum: field.enum }, repeated: false };
+    case "scalar":
+      return { kind: "value", value: scalarValue(field.scalar), repeated: false };
+  }
+}
+
+/** The fields of `message` in field-number order. */
+export function fieldsByNumber(message: DescMessage): DescField[] {
+  return [...message.fields].sort((a, b) => a.number - b.number);
+}
+
+/**
+ * The message types a shape refers to, from `roots` down, each once, in the order they are first met
+ * (depth first, fields by number). Roots are always messages; well-known types below them are values.
+ */
+export function reachableMessages(roots: readonly DescMessage[]): DescMessage[] {
+  const found = new Map<string, DescMessage>();
+  const visit = (message: DescMessage): void => {
+    if (found.has(message.typeName)) return;
+    found.set(message.typeName, message);
+    for (const field of fieldsByNumber(message)) {
+      const { value } = fieldKind(field);
+      if (value.kind === "message") visit(value.message);
+    }
+  };
+  roots.forEach(visit);
+  return [...found.values()];
+}
+
+/**
+ * Why the message `root` cannot be captured: one line per type payload capture cannot read, naming the
+ * first path that reaches it through fields that are not sensitive ("req.config.extra has type
+ * google.protobuf.Struct"). Empty when it can be captured.
+ */
+export function uncapturable(root: DescMessage, prefix: string, isSensitive: IsSensitive): string[] {
+  if (unreadable(root)) return [`${prefix} has type ${root.typeName}`];
+  const problems: string[] = [];
+  const seen = new Set<string>([root.typeName]);
+  const visit = (message: DescMessage, path: string): void => {
+    for (const field of fieldsByNumber(message)) {
+      if (isSensitive(field)) continue;
+      const { value } = fieldKind(field);
+      if (value.kind !== "message" || seen.has(value.message.typeName)) continue;
+      seen.add(value.message.typeName);
+      const where = `${path}.${field.name}`;
+      if (unreadable(value.message)) problems.push(`${where} has type ${value.message.typeName}`);
+      else visit(value.message, where);
+    }
+  };
+  visit(root, prefix);
+  return problems;
+}
+
+/** A google.protobuf message payload capture cannot read as a value nor walk as a message of yours. */
+function unreadable(message: DescMessage): boolean {
+  return message.file.proto.package === "google.protobuf" && !WELL_KNOWN.has(message.typeName);
+}
+
+function messageValue(message: DescMessage): ValueKind {
+  return WELL_KNOWN.has(message.typeName)
+    ? { kind: "wellKnown", type: message.typeName }
+    : { kind: "message", message };
+}
+
+function scalarValue(scalar: ScalarType): ValueKind {
+  return { kind: "scalar", scalar: scalarName(scalar) };
+}
+
+/** descriptor.proto's name without `TYPE_`, lowercased: "int64", "sfixed32". */
+function scalarName(scalar: ScalarType): string {
+  return ScalarType[scalar].toLowerCase();
+}

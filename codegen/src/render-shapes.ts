@@ -1,0 +1,122 @@
+/**
+ * Prints the message shapes of a file's payload-capturing rules: one frozen `const` per message type
+ * reachable from their requests and responses, shared by every rule, and the types they are declared
+ * with. The types mirror grpc-audit's `MessageShape` (src/rules/message-shape.ts) so that the file
+ * imports nothing from grpc-audit; the tests check that the generated shapes are assignable to it.
+ */
+
+import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
+import type { GeneratedFile } from "@bufbuild/protoplugin";
+import { fieldKind, fieldsByNumber, reachableMessages, type ValueKind } from "./message-shapes.js";
+import type { IsSensitive } from "./sensitive.js";
+
+/** Name of the local type a shape is declared with. */
+const SHAPE_TYPE = "AuditMessageShape";
+
+/** Name of the `const` holding the shape of `message`: "shape_example_v1_Project". */
+export function shapeName(message: DescMessage): string {
+  return `shape_${message.typeName.replaceAll(".", "_")}`;
+}
+
+/** Prints the shapes of `roots` and every message below them, in the order they are first met. */
+export function printShapes(f: GeneratedFile, roots: readonly DescMessage[], isSensitive: IsSensitive): void {
+  for (const message of reachableMessages(roots)) {
+    f.print(`/** Shape of ${message.typeName.replaceAll("*/", "*\\/")}, for payload capture. */`);
+    f.print(`const ${shapeName(message)}: ${SHAPE_TYPE} = Object.freeze({`);
+    f.print("  typeName: ", f.string(message.typeName), ",");
+    const fields = fieldsByNumber(message);
+    if (fields.length === 0) f.print("  fields: Object.freeze([]),");
+    else {
+      f.print("  fields: Object.freeze([");
+      for (const field of fields) f.print("    Object.freeze({ ", fieldShape(field, isSensitive), " }),");
+      f.print("  ]),");
+    }
+    f.print("});");
+    f.print();
+  }
+}
+
+/** The properties of one field's shape, on one line. */
+function fieldShape(field: DescField, isSensitive: IsSensitive): string {
+  const base = [
+    `no: ${field.number}`,
+    `name: ${JSON.stringify(field.name)}`,
+    `jsonName: ${JSON.stringify(field.jsonName)}`,
+    `sensitive: ${isSensitive(field)}`,
+  ];
+  const shape = fieldKind(field);
+  if (shape.kind === "map") {
+    return [
+      ...base,
+      'kind: "map"',
+      `key: ${JSON.stringify(shape.key)}`,
+      `value: Object.freeze({ ${valueShape(shape.value)} })`,
+    ].join(", ");
+  }
+  // Explicit presence (proto3 `optional`, message fields, proto2) outside a oneof: written when set.
+  const optional =
+    !shape.repeated && field.oneof === undefined && field.presence !== FeatureSet_FieldPresence.IMPLICIT;
+  return [
+    ...base,
+    valueShape(shape.value),
+    `repeated: ${shape.repeated}`,
+    `optional: ${optional}`,
+    `oneof: ${field.oneof === undefined ? "undefined" : JSON.stringify(field.oneof.name)}`,
+  ].join(", ");
+}
+
+function valueShape(value: ValueKind): string {
+  switch (value.kind) {
+    case "scalar":
+      return `kind: "scalar", scalar: ${JSON.stringify(value.scalar)}`;
+    case "enum": {
+      const values = value.enum.values.map((v) => `${v.name}: ${v.number}`).join(", ");
+      return `kind: "enum", values: Object.freeze({ ${values} })`;
+    }
+    case "message":
+      return `kind: "message", message: () => ${shapeName(value.message)}`;
+    case "wellKnown":
+      return `kind: "wellKnown", type: ${JSON.stringify(value.type)}`;
+  }
+}
+
+/** Prints the types the shapes are declared with: grpc-audit's MessageShape, restated. */
+export function printShapeTypes(f: GeneratedFile): void {
+  const lines = [
+    "",
+    "/** A message's shape for payload capture: grpc-audit's MessageShape, restated so this file imports nothing. */",
+    `type ${SHAPE_TYPE} = { readonly typeName: string; readonly fields: readonly AuditFieldShape[] };`,
+    "",
+    "type AuditScalarType =",
+    '  | "double" | "float" | "int64" | "uint64" | "int32" | "fixed64" | "fixed32" | "bool"',
+    '  | "string" | "bytes" | "uint32" | "sfixed32" | "sfixed64" | "sint32" | "sint64";',
+    "",
+    "type AuditValueShape =",
+    '  | { readonly kind: "scalar"; readonly scalar: AuditScalarType }',
+    '  | { readonly kind: "enum"; readonly values: Readonly<Record<string, number>> }',
+    `  | { readonly kind: "message"; readonly message: () => ${SHAPE_TYPE} }`,
+    '  | { readonly kind: "wellKnown"; readonly type: AuditWellKnownType };',
+    "",
+    "type AuditWellKnownType =",
+    '  | "google.protobuf.Timestamp" | "google.protobuf.Duration" | "google.protobuf.DoubleValue"',
+    '  | "google.protobuf.FloatValue" | "google.protobuf.Int64Value" | "google.protobuf.UInt64Value"',
+    '  | "google.protobuf.Int32Value" | "google.protobuf.UInt32Value" | "google.protobuf.BoolValue"',
+    '  | "google.protobuf.StringValue" | "google.protobuf.BytesValue" | "google.protobuf.Empty";',
+    "",
+    "type AuditFieldShape = {",
+    "  readonly no: number;",
+    "  readonly name: string;",
+    "  readonly jsonName: string;",
+    "  readonly sensitive: boolean;",
+    "} & (",
+    "  | (AuditValueShape & {",
+    "      readonly repeated: boolean;",
+    "      readonly optional: boolean;",
+    "      readonly oneof: string | undefined;",
+    "    })",
+    '  | { readonly kind: "map"; readonly key: AuditScalarType; readonly value: AuditValueShape }',
+    ");",
+  ];
+  for (const line of lines) f.print(line);
+}
