@@ -20,6 +20,18 @@ export const auditRules = Object.freeze({
       return textId(fields(response)["id"]);
     },
   }),
+  "/example.v1.ProjectService/GetProject": Object.freeze({
+    method: "/example.v1.ProjectService/GetProject",
+    kind: "unary",
+    event: "access",
+    mutation: "update",
+    targetType: "project",
+    targetIdField: "req.id",
+    recordOnError: false,
+    targetId(request: GetProjectRequest | undefined, _response: Project | undefined): string {
+      return textId(fields(request)["id"]);
+    },
+  }),
   "/example.v1.ProjectService/UpdateProject": Object.freeze({
     method: "/example.v1.ProjectService/UpdateProject",
     kind: "unary",
