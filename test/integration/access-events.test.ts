@@ -1,9 +1,18 @@
 // Reads audited: a rule with `event: "access"` makes the rules interceptor record a resource.access
 // event with the lifecycle of a mutation (exactly once, never for a refused call, failed calls only
 // with record_on_error, fail-closed), over real loopback gRPC for all four call kinds.
-import { Metadata, status } from "@grpc/grpc-js";
+import {
+  credentials,
+  Metadata,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  status,
+} from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ProjectServiceClient, ProjectServiceService } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
+import { setAuditAttribute } from "../../src/context/scope.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
 import { ActorType, type AuditEvent, EventType } from "../../src/gen/grpcaudit/v1/event.js";
@@ -225,6 +234,52 @@ describe("access rules: failed calls and fail-closed", () => {
       expect(code).toBe(status.UNAVAILABLE);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("attributes a handler attaches to its call, over real gRPC", () => {
+  it("lands in the call's access event, redacted, and the handler learns what was kept", async () => {
+    const memory = createMemoryEmitter();
+    const recorder = createRecorder({
+      service: "projects",
+      emitters: [memory],
+      redactPatterns: [/password=\S+/],
+    });
+    const kept: boolean[] = [];
+    const server = new Server({ interceptors: createAuditInterceptors({ recorder, rules: accessRules() }) });
+    // Only DeleteProject is served: grpc-js answers the others UNIMPLEMENTED.
+    server.addService(ProjectServiceService, {
+      deleteProject(
+        _call: ServerUnaryCall<{ id: string }, object>,
+        callback: (error: null, response: object) => void,
+      ) {
+        kept.push(setAuditAttribute("tenant", "acme"));
+        setTimeout(() => {
+          // Later in the handler, in a timer, the scope is still the call's.
+          kept.push(setAuditAttribute("why", "support asked, password=hunter2"));
+          kept.push(setAuditAttribute("bad key", "dropped"));
+          callback(null, {});
+        }, 1);
+      },
+    } as never);
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
+        error ? reject(error) : resolve(bound),
+      ),
+    );
+    const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+    try {
+      expect((await callOfKind(client, "unary", metadataFor("with-attributes"))).code).toBe(status.OK);
+      const [event] = await memory.waitForCount(1);
+      expect([event?.eventType, event?.attributes]).toStrictEqual([
+        EventType.EVENT_TYPE_RESOURCE_ACCESS,
+        { tenant: "acme", why: "support asked, [redacted]" },
+      ]);
+      expect(kept).toStrictEqual([true, true, false]);
+    } finally {
+      client.close();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
     }
   });
 });
