@@ -48,7 +48,9 @@ export interface RecorderOptions {
   newEventId?: () => string;
   /**
    * What events keep of a result's status message (a handler's error text may echo a secret):
-   * "omit" keeps nothing (""); "truncate" its first 256 UTF-8 bytes; "record" up to 1024. Default: "truncate".
+   * "omit" keeps nothing (""); "truncate" its first 256 UTF-8 bytes; "record" up to 1024. An audit
+   * rule's `statusMessage`, or a record call's own `statusMessages`, overrides it for its events.
+   * Default: "truncate".
    */
   statusMessages?: StatusMessagePolicy;
   /**
