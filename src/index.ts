@@ -41,7 +41,13 @@ export {
   createBrokerEmitter,
 } from "./brokers/index.js";
 // The per-call scope handlers read.
-export { type AuditScope, currentActor, currentAuditScope, type MetadataReader } from "./context/index.js";
+export {
+  type AuditScope,
+  currentActor,
+  currentAuditScope,
+  type MetadataReader,
+  setAuditAttribute,
+} from "./context/index.js";
 // Delivery: queue, batches, retry, overflow policies, spool, in front of an EventSink.
 export {
   createDeliveryEmitter,

@@ -24,8 +24,15 @@ function eventRow(event: AuditEvent): Record<EventColumn, string> {
     operation: event.operation.split("/").pop() ?? "",
     target,
     result: result + duration,
-    detail: detailSummary(event),
+    detail: detailSummary(event) + attributesSummary(event.attributes),
   };
+}
+
+/** " {key=value, ...}" for an event with attributes, keys in order; "" without. */
+function attributesSummary(attributes: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(attributes);
+  if (entries.length === 0) return "";
+  return ` {${entries.map(([key, value]) => `${key}=${value}`).join(", ")}}`;
 }
 
 /**
@@ -85,6 +92,13 @@ function detailSummary(event: AuditEvent): string {
         .join("; ");
     case "resourceMutation":
       return `${short(detail.value.mutation)} ${detail.value.resourceType}:${detail.value.resourceId}`;
+    case "resourceAccess":
+      return `read ${detail.value.resourceType}:${detail.value.resourceId}`;
+    case "checkpoint": {
+      const { headSeq, headHash, keyId, final } = detail.value;
+      // 12 hex digits name the head well enough for people; `verify` checks all of it.
+      return `${final ? "final " : ""}checkpoint of seq ${headSeq} (${headHash.slice(0, 12)}), key ${keyId}`;
+    }
     default:
       return "";
   }

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { performance } from "node:perf_hooks";
 import { newEventId } from "../event/ids.js";
+import { isAttributeKey, MAX_ATTRIBUTES } from "../event/limits.js";
 import type { Actor } from "../gen/grpcaudit/v1/event.js";
 import { parseTraceparent } from "./traceparent.js";
 
@@ -25,6 +26,11 @@ export interface AuditScope {
   readonly startedAtMs: number;
   /** The authenticated caller; set by the authn interceptor, undefined until then. */
   actor: Actor | undefined;
+  /**
+   * Facts the handler attached to the call with `setAuditAttribute`, put into the `attributes` of
+   * every event recorded for the call from then on. Absent until the first one is set.
+   */
+  attributes?: Map<string, string>;
 }
 
 /** The subset of grpc-js `Metadata` the scope reads, so this module does not load grpc-js. */
@@ -104,6 +110,27 @@ export function currentAuditScope(): AuditScope | undefined {
 /** The authenticated caller of the RPC being served, or undefined when unknown or outside an RPC. */
 export function currentActor(): Actor | undefined {
   return storage.getStore()?.actor;
+}
+
+/**
+ * Attaches a fact to the RPC being served, such as `setAuditAttribute("tenant", "acme")`: every audit
+ * event recorded for the call from then on carries it in its `attributes` map (a later value for the
+ * same key replaces the earlier one; a record call's own `attributes` win over the call's). Named
+ * after OpenTelemetry's `span.setAttribute`, which handlers already use for the same purpose; "audit"
+ * says which record it lands in.
+ *
+ * The Recorder redacts values with its `redactPatterns` and cuts them to 256 bytes. Never throws;
+ * returns false and keeps nothing outside an RPC, for a key that is not 1 to 64 visible ASCII
+ * characters, for a value that is not a string, or for a 17th key (a call keeps at most 16).
+ */
+export function setAuditAttribute(key: string, value: string): boolean {
+  const scope = storage.getStore();
+  if (scope === undefined || !isAttributeKey(key) || typeof value !== "string") return false;
+  const attributes = scope.attributes ?? new Map<string, string>();
+  if (attributes.size >= MAX_ATTRIBUTES && !attributes.has(key)) return false;
+  attributes.set(key, value);
+  scope.attributes = attributes;
+  return true;
 }
 
 function firstString(metadata: MetadataReader | undefined, key: string): string | undefined {

@@ -2,8 +2,8 @@ import type { Actor, AuditEvent } from "../gen/grpcaudit/v1/event.js";
 
 /**
  * Most UTF-8 bytes of its original text an event keeps in a text field other than `result.message`
- * (ids, names, types, relations, codes, actor claims, peer, request id, user agent): 256. Longer text is cut and
- * ends with a truncation marker (see `truncateText`).
+ * (ids, names, types, relations, codes, actor claims, peer, request id, user agent, attribute values):
+ * 256. Longer text is cut and ends with a truncation marker (see `truncateText`).
  * @internal
  */
 export const MAX_FIELD_BYTES = 256;
@@ -20,6 +20,29 @@ export const MAX_MESSAGE_BYTES = 1024;
  * @internal
  */
 export const MAX_TRUNCATION_MARKER_BYTES = 31;
+
+/**
+ * Most entries an event's `attributes` map keeps: 16. Their values are cut to `MAX_FIELD_BYTES`.
+ * @internal
+ */
+export const MAX_ATTRIBUTES = 16;
+
+/**
+ * Longest attribute key, in bytes: 64. Keys are never cut: an entry with a longer key is dropped.
+ * @internal
+ */
+export const MAX_ATTRIBUTE_KEY_BYTES = 64;
+
+// Visible ASCII: a key is a name, shown in tables and used in queries; no spaces, controls or non-ASCII.
+const ATTRIBUTE_KEY = /^[\x21-\x7e]{1,64}$/;
+
+/**
+ * True for a key an event's `attributes` may hold: 1 to 64 visible ASCII characters (so as many bytes).
+ * @internal
+ */
+export function isAttributeKey(key: unknown): key is string {
+  return typeof key === "string" && ATTRIBUTE_KEY.test(key);
+}
 
 const encoder = new TextEncoder();
 const scratch = new Uint8Array(Math.max(MAX_FIELD_BYTES, MAX_MESSAGE_BYTES));
@@ -86,6 +109,12 @@ export function limitEventText(event: AuditEvent): AuditEvent {
     result.message = truncateText(result.message, MAX_MESSAGE_BYTES);
   }
   if (detail !== undefined) limitDetail(detail);
+  const attributes = event.attributes;
+  // The Recorder builds the map with valid keys only; the values are cut here, after redaction.
+  for (const key in attributes) {
+    const value = attributes[key];
+    if (value !== undefined && !short(value)) attributes[key] = id(value);
+  }
   return event;
 }
 
@@ -143,6 +172,13 @@ function limitDetail(detail: NonNullable<AuditEvent["detail"]>): void {
       }
       change.storeId = id(change.storeId);
       change.modelId = id(change.modelId);
+      return;
+    }
+    case "resourceAccess": {
+      const access = detail.value;
+      if (short(access.resourceType) && short(access.resourceId)) return;
+      access.resourceType = id(access.resourceType);
+      access.resourceId = id(access.resourceId);
       return;
     }
     case "resourceMutation": {

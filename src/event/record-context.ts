@@ -1,6 +1,13 @@
 import type { ActorInput, ResultInput, TargetInput } from "./builders.js";
 
 /**
+ * What the Recorder keeps of a result's status message: "omit" keeps nothing (""), "truncate" its
+ * first 256 UTF-8 bytes (like every other text field; enough to say what failed, little room for data
+ * echoed back), "record" up to the 1024 bytes every event's message is cut to.
+ */
+export type StatusMessagePolicy = "omit" | "truncate" | "record";
+
+/**
  * Facts every record call may state explicitly: the part of each Recorder input that is not about its
  * kind. Inside an RPC the Recorder takes what is not given from the audit scope; outside one, what is
  * not given stays empty.
@@ -34,4 +41,18 @@ export interface RecordContext {
    * rounded down to its second. Default: the Recorder's clock.
    */
   occurredAt?: Date;
+  /**
+   * What this event keeps of `result.message`, instead of the Recorder's `statusMessages` option (an
+   * audit rule's `statusMessage` arrives here). The Recorder's `redactPatterns` still apply. Any other
+   * value refuses the call. Default: the Recorder's `statusMessages`.
+   */
+  statusMessages?: StatusMessagePolicy;
+  /**
+   * Free-form facts for the event's `attributes`, merged over those the handler set on the call with
+   * `setAuditAttribute` (these win for the same key). Keys: 1 to 64 bytes of printable ASCII; values:
+   * strings, redacted with `redactPatterns`, then cut to 256 bytes. At most 16 entries per event: these
+   * first, then the call's; entries beyond, and entries with a bad key or a value that is not a string,
+   * are dropped and counted (`stats().attributesDropped`). Default: the call's attributes only.
+   */
+  attributes?: Readonly<Record<string, string>>;
 }

@@ -16,7 +16,7 @@ import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
 /** Options of the rules interceptor, part of `createAuditInterceptors`' options. */
 export interface RulesInterceptorOptions {
   /** Records the events. */
-  recorder: Pick<Recorder, "recordResourceMutation" | "reportError">;
+  recorder: Pick<Recorder, "recordResourceMutation" | "recordResourceAccess" | "reportError">;
   /** Generated rule tables (`auditRules` of each `_audit.ts` file); merged by method path. */
   rules: RuleTable | readonly RuleTable[];
   /**
@@ -34,17 +34,21 @@ export interface RulesInterceptorOptions {
 export const AUDIT_UNAVAILABLE_MESSAGE = "audit unavailable";
 
 /**
- * Records a RESOURCE_MUTATION event for every call of a method that has a rule, exactly once, when the
- * call ends: at its status, or — for a client cancel or an expired deadline, which never reach
+ * Records a RESOURCE_MUTATION event (a RESOURCE_ACCESS event for a rule with `event: "access"`) for
+ * every call of a method that has a rule, exactly once, when the call ends: at its status, or — for a client cancel or an expired deadline, which never reach
  * `sendStatus` — when grpc-js reports the cancel, as CANCELLED or DEADLINE_EXCEEDED. The target id is
  * read from the first request and first response message. A call refused before its handler started
- * (by authn or authz, for any reason) is never recorded as a mutation: it changed nothing, and its
- * refusal is recorded by authn or authz. Methods without a rule pass through.
+ * (by authn or authz, for any reason) is never recorded as a mutation or an access: it changed and read
+ * nothing, and its refusal is recorded by authn or authz. Methods without a rule pass through.
  * @internal
  */
 export function createRulesInterceptor(options: RulesInterceptorOptions): ServerInterceptor {
   const { recorder, failMode = "open" } = options ?? {};
-  if (typeof recorder?.recordResourceMutation !== "function" || typeof recorder.reportError !== "function") {
+  if (
+    typeof recorder?.recordResourceMutation !== "function" ||
+    typeof recorder.recordResourceAccess !== "function" ||
+    typeof recorder.reportError !== "function"
+  ) {
     throw new AuditConfigError("rules interceptor: `recorder` must be a Recorder");
   }
   if (failMode !== "open" && failMode !== "closed") {
@@ -58,12 +62,12 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
     const rule = rules.get(methodDescriptor.path);
     return rule === undefined
       ? new ServerInterceptingCall(call)
-      : new MutationCall(call, rule, recorder, failMode, methodDescriptor);
+      : new RuledCall(call, rule, recorder, failMode, methodDescriptor);
   };
 }
 
 /** One call of a method with a rule: what the interceptor keeps of it until it ends. */
-class MutationCall extends ForwardingCall {
+class RuledCall extends ForwardingCall {
   /**
    * True once the handler has started: the call's metadata (streamed requests) or its half-close
    * (unary and server-streaming requests, whose handler grpc-js starts at the half-close) passed the
@@ -167,14 +171,18 @@ class MutationCall extends ForwardingCall {
     if (this.ended) return undefined;
     this.ended = true;
     if (code !== Status.OK && !this.rule.recordOnError) return undefined;
+    const rule = this.rule;
     const input = {
-      mutation: this.rule.mutation,
-      resourceType: this.rule.targetType,
+      resourceType: rule.targetType,
       resourceId: this.targetId(),
-      operation: this.rule.method,
+      operation: rule.method,
       result: { success: code === Status.OK, code, message: code === Status.OK ? "" : details },
+      ...(rule.statusMessage === undefined ? {} : { statusMessages: rule.statusMessage }),
     };
-    const record = () => this.recorder.recordResourceMutation(input);
+    const record = () =>
+      rule.event === "access"
+        ? this.recorder.recordResourceAccess(input)
+        : this.recorder.recordResourceMutation({ mutation: rule.mutation, ...input });
     return this.scope === undefined ? record() : runInAuditScope(this.scope, record);
   }
 

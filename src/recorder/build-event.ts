@@ -52,6 +52,8 @@ export interface EventStamp {
   durationMs: number | undefined;
   /** The call's audit scope, read for what the input does not say; undefined outside an RPC. */
   scope: Readonly<Omit<AuditScope, "startedAtMs">> | undefined;
+  /** The event's attributes: the input's merged over the scope's, checked and redacted. Default: none. */
+  attributes?: Record<string, string>;
 }
 
 /**
@@ -209,7 +211,7 @@ function build(
     userAgent: input.userAgent ?? scope?.userAgent ?? "",
     chain: undefined,
     payload: undefined,
-    attributes: {},
+    attributes: stamp.attributes ?? {},
     detail,
   });
 }

@@ -30,6 +30,8 @@ export function copyAuthnInput(input: unknown): unknown {
     userAgent: input.userAgent,
     durationMs: input.durationMs,
     occurredAt: copyDate(input.occurredAt),
+    statusMessages: input.statusMessages,
+    attributes: copyAttributes(input.attributes),
   };
 }
 
@@ -56,6 +58,8 @@ export function copyAuthzInput(input: unknown): unknown {
     userAgent: input.userAgent,
     durationMs: input.durationMs,
     occurredAt: copyDate(input.occurredAt),
+    statusMessages: input.statusMessages,
+    attributes: copyAttributes(input.attributes),
   };
 }
 
@@ -77,6 +81,8 @@ export function copyTupleInput(input: unknown): unknown {
     userAgent: input.userAgent,
     durationMs: input.durationMs,
     occurredAt: copyDate(input.occurredAt),
+    statusMessages: input.statusMessages,
+    attributes: copyAttributes(input.attributes),
   };
 }
 
@@ -103,7 +109,21 @@ export function copyAccessInput(input: unknown): unknown {
     userAgent: input.userAgent,
     durationMs: input.durationMs,
     occurredAt: copyDate(input.occurredAt),
+    statusMessages: input.statusMessages,
+    attributes: copyAttributes(input.attributes),
   };
+}
+
+/**
+ * A copy of an attributes map: its own enumerable string-keyed entries, each value read once, in an
+ * object without a prototype (a "__proto__" key stays an entry). The values are not checked here:
+ * the Recorder reads them as unknown, keeps the strings and drops and counts the rest.
+ */
+function copyAttributes(attributes: unknown): unknown {
+  if (!isObject(attributes) || Array.isArray(attributes)) return attributes;
+  const copied: Input = Object.create(null);
+  for (const key of Object.keys(attributes)) copied[key] = attributes[key];
+  return copied;
 }
 
 function copyTuples(tuples: unknown): unknown {

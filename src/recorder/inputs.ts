@@ -18,6 +18,7 @@ import {
   copyMutationInput,
   copyTupleInput,
 } from "./input-copy.js";
+import type { StatusMessagePolicy } from "./status-message.js";
 
 /** One tuple of a `recordTupleChange` call. */
 export interface TupleChangeItem {
@@ -194,9 +195,15 @@ function tupleProblem(tuple: Input): Problem {
   );
 }
 
+const STATUS_MESSAGE_POLICIES: Readonly<Record<StatusMessagePolicy, true>> = {
+  omit: true,
+  truncate: true,
+  record: true,
+};
+
 /** The fields of RecordContext, which every record call may set. */
 function contextProblem(input: Input): Problem {
-  const { actor, target, result, durationMs, occurredAt } = input;
+  const { actor, target, result, durationMs, occurredAt, attributes } = input;
   return (
     optionalString("operation", input.operation) ??
     optionalString("traceId", input.traceId) ??
@@ -213,7 +220,12 @@ function contextProblem(input: Input): Problem {
       : `durationMs must be a finite number >= 0, got ${describe(durationMs)}`) ??
     (occurredAt === undefined || (occurredAt instanceof Date && isEventTime(occurredAt.getTime()))
       ? undefined
-      : `occurredAt must be a valid Date from 0001-01-01 to 9999-12-31 (UTC), got ${describe(occurredAt)}`)
+      : `occurredAt must be a valid Date from 0001-01-01 to 9999-12-31 (UTC), got ${describe(occurredAt)}`) ??
+    optionalOneOf("statusMessages", input.statusMessages, STATUS_MESSAGE_POLICIES) ??
+    // Its entries are checked when the event is built: a bad entry is dropped, not the whole event.
+    (attributes === undefined || (isObject(attributes) && !Array.isArray(attributes))
+      ? undefined
+      : `attributes must be an object, got ${describe(attributes)}`)
   );
 }
 

@@ -12,6 +12,7 @@ import { EVENT_KIND, type EventKind } from "../event/kinds.js";
 import type { RecordContext } from "../event/record-context.js";
 import { isEventTime } from "../event/time.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { eventAttributes } from "./attributes.js";
 import { buildEvent, type EventInputs, type EventStamp, type RecordedKind } from "./build-event.js";
 import {
   checkAccessInput,
@@ -23,7 +24,7 @@ import {
   type ResourceMutationInput,
   type TupleChangeInput,
 } from "./inputs.js";
-import { rewriteStatusMessage, type StatusMessagePolicy, statusMessageRewrite } from "./status-message.js";
+import { rewriteStatusMessage, type StatusMessagePolicy, textRewrites } from "./status-message.js";
 
 /** Options of `createRecorder`. */
 export interface RecorderOptions {
@@ -47,12 +48,14 @@ export interface RecorderOptions {
   newEventId?: () => string;
   /**
    * What events keep of a result's status message (a handler's error text may echo a secret):
-   * "omit" keeps nothing (""); "truncate" its first 256 UTF-8 bytes; "record" up to 1024. Default: "truncate".
+   * "omit" keeps nothing (""); "truncate" its first 256 UTF-8 bytes; "record" up to 1024. An audit
+   * rule's `statusMessage`, or a record call's own `statusMessages`, overrides it for its events.
+   * Default: "truncate".
    */
   statusMessages?: StatusMessagePolicy;
   /**
-   * Patterns redacted from status messages before they are kept (and cut): each match becomes
-   * "[redacted]", every match whether or not the pattern has the `g` flag. Default: none.
+   * Patterns redacted from status messages and attribute values before they are kept (and cut): each
+   * match becomes "[redacted]", every match whether or not the pattern has the `g` flag. Default: none.
    */
   redactPatterns?: readonly RegExp[];
 }
@@ -71,6 +74,11 @@ export interface RecorderStats {
   invalid: number;
   /** Failures reported with `reportError` (such as a rule's target-id extractor throwing). */
   errors: number;
+  /**
+   * Attribute entries left out of events: beyond 16 per event, with a key that is not 1 to 64 visible
+   * ASCII characters, or with a value that is not a string. The first one is reported to `onError`.
+   */
+  attributesDropped: number;
   /** The emitter's own counters. */
   emitter: EmitterStats;
 }
@@ -116,8 +124,8 @@ export interface Recorder {
  */
 export function createRecorder(options: RecorderOptions): Recorder {
   const config = resolveOptions(options);
-  const { service, emitter, onError, now, monotonicNowMs, newId, rewriteMessage } = config;
-  const counts = { accepted: 0, dropped: 0, failed: 0, invalid: 0, errors: 0 };
+  const { service, emitter, onError, now, monotonicNowMs, newId, rewrites } = config;
+  const counts = { accepted: 0, dropped: 0, failed: 0, invalid: 0, errors: 0, attributesDropped: 0 };
   const recorded: Record<EventKind, number> = {
     [EVENT_KIND.AUTHN_RESULT]: 0,
     [EVENT_KIND.AUTHZ_DECISION]: 0,
@@ -143,14 +151,29 @@ export function createRecorder(options: RecorderOptions): Recorder {
       input.durationMs ?? (scope === undefined ? undefined : monotonicNowMs() - scope.startedAtMs);
     const eventId = newId();
     if (typeof eventId !== "string") throw new TypeError("newEventId() did not return a string");
-    return { service, eventId, occurredAt: input.occurredAt ?? now(), durationMs, scope };
+    const { attributes, dropped } = eventAttributes(input.attributes, scope?.attributes, rewrites.redact);
+    if (dropped > 0) dropAttributes(dropped);
+    return { service, eventId, occurredAt: input.occurredAt ?? now(), durationMs, scope, attributes };
+  }
+
+  /** Counts attribute entries left out; reports the first time only, as they tend to repeat per call. */
+  function dropAttributes(dropped: number): void {
+    if (counts.attributesDropped === 0) {
+      report(
+        onError,
+        new AuditInputError(
+          "attributes: entries beyond 16 per event, with a key that is not 1 to 64 visible ASCII characters, or with a value that is not a string were left out (counted in stats().attributesDropped; reported once)",
+        ),
+      );
+    }
+    counts.attributesDropped += dropped;
   }
 
   /** Builds the event of a checked input, counts it and hands it to the emitter. Never throws. */
   function emit<K extends RecordedKind>(kind: K, input: EventInputs[K]): RecordOutcome {
     let event: AuditEvent;
     try {
-      if (rewriteMessage !== undefined) rewriteStatusMessage(input, rewriteMessage);
+      rewriteStatusMessage(input, rewrites);
       event = buildEvent(kind, input, stamp(input));
     } catch (error) {
       // The input was checked: only the Recorder's own now, monotonicNowMs, newEventId or a redaction
@@ -247,7 +270,7 @@ function resolveOptions(options: RecorderOptions) {
       throw new AuditConfigError(`createRecorder: \`${name}\` must be a function`);
     }
   }
-  const rewriteMessage = statusMessageRewrite(options.statusMessages, options.redactPatterns);
+  const rewrites = textRewrites(options.statusMessages, options.redactPatterns);
   const built = emitters.map((spec, i) => createEmitter(spec, `createRecorder: emitters[${i}]`));
   const [first] = built;
   const emitter =
@@ -261,6 +284,6 @@ function resolveOptions(options: RecorderOptions) {
     now: now === undefined ? () => new Date() : checkedClock(now),
     monotonicNowMs: monotonicNowMs ?? (() => performance.now()),
     newId: newId ?? newEventId,
-    rewriteMessage,
+    rewrites,
   };
 }

@@ -1,38 +1,60 @@
 import { types } from "node:util";
 import { AuditConfigError } from "../errors/index.js";
 import { MAX_FIELD_BYTES, truncateText } from "../event/limits.js";
-import type { RecordContext } from "../event/record-context.js";
+import type { RecordContext, StatusMessagePolicy } from "../event/record-context.js";
 
-/**
- * What the Recorder keeps of a result's status message: "omit" keeps nothing (""), "truncate" its
- * first 256 UTF-8 bytes (like every other text field; enough to say what failed, little room for data
- * echoed back), "record" up to the 1024 bytes every event's message is cut to.
- */
-export type StatusMessagePolicy = "omit" | "truncate" | "record";
+export type { StatusMessagePolicy };
 
 /** What each match of a redaction pattern is replaced with. */
 export const REDACTED = "[redacted]";
 
 const POLICIES: readonly string[] = ["omit", "truncate", "record"] satisfies StatusMessagePolicy[];
 
+/** A rewrite of one text, or undefined where the text is kept as it is. */
+export type Rewrite = ((text: string) => string) | undefined;
+
+/** What the Recorder does to the text it is given, resolved once from its options. */
+export interface TextRewrites {
+  /** Replaces every match of `redactPatterns` with "[redacted]"; undefined when there are none. */
+  redact: Rewrite;
+  /** The status message rewrite of each policy, each redacting first. */
+  statusMessage: Readonly<Record<StatusMessagePolicy, Rewrite>>;
+  /** The policy of events whose input names none: the `statusMessages` option, else "truncate". */
+  defaultPolicy: StatusMessagePolicy;
+}
+
 /**
- * The Recorder's rewrite of status messages, or undefined when it keeps them as they are ("record"
- * without patterns). Only non-empty messages are rewritten, so successful calls cost nothing. Throws an AuditConfigError for a
+ * The Recorder's rewrites for its `statusMessages` and `redactPatterns` options. Only non-empty
+ * status messages are rewritten, so successful calls cost nothing. Throws an AuditConfigError for a
  * policy it does not know or a pattern that is not a RegExp, or that matches the empty string.
  */
-export function statusMessageRewrite(
-  policy: unknown,
-  patterns: unknown,
-): ((message: string) => string) | undefined {
+export function textRewrites(policy: unknown, patterns: unknown): TextRewrites {
   if (policy !== undefined && !POLICIES.includes(policy as string)) {
     throw new AuditConfigError('createRecorder: `statusMessages` must be "omit", "truncate" or "record"');
   }
-  if (policy === "omit") return () => "";
   const redact = redaction(patterns);
-  if (policy === "record") return redact;
-  // "truncate", the default: redacted first, so a secret across the cut leaves no piece behind.
-  if (redact === undefined) return (message) => truncateText(message, MAX_FIELD_BYTES);
-  return (message) => truncateText(redact(message), MAX_FIELD_BYTES);
+  return {
+    redact,
+    statusMessage: {
+      omit: () => "",
+      // Redacted first, so a secret across the cut leaves no piece behind.
+      truncate:
+        redact === undefined
+          ? (message) => truncateText(message, MAX_FIELD_BYTES)
+          : (message) => truncateText(redact(message), MAX_FIELD_BYTES),
+      record: redact,
+    },
+    defaultPolicy: (policy as StatusMessagePolicy | undefined) ?? "truncate",
+  };
+}
+
+/**
+ * The Recorder's default rewrite of status messages, or undefined when it keeps them as they are
+ * ("record" without patterns). Throws as `textRewrites` does.
+ */
+export function statusMessageRewrite(policy: unknown, patterns: unknown): Rewrite {
+  const rewrites = textRewrites(policy, patterns);
+  return rewrites.statusMessage[rewrites.defaultPolicy];
 }
 
 /** Replaces every match of the patterns, or undefined when there are none. */
@@ -64,8 +86,13 @@ function globalCopy(pattern: RegExp, index: number): RegExp {
   return new RegExp(pattern.source, `${flags}g`);
 }
 
-/** Rewrites the status message of a checked input (the Recorder's own copy) in place. */
-export function rewriteStatusMessage(input: RecordContext, rewrite: (message: string) => string): void {
+/**
+ * Rewrites the status message of a checked input (the Recorder's own copy) in place, by the input's
+ * own `statusMessages` policy, else the Recorder's.
+ */
+export function rewriteStatusMessage(input: RecordContext, rewrites: TextRewrites): void {
   const result = input.result;
-  if (result?.message !== undefined && result.message !== "") result.message = rewrite(result.message);
+  if (result?.message === undefined || result.message === "") return;
+  const rewrite = rewrites.statusMessage[input.statusMessages ?? rewrites.defaultPolicy];
+  if (rewrite !== undefined) result.message = rewrite(result.message);
 }

@@ -50,6 +50,7 @@ const SCRIPT = [
   [EventType.EVENT_TYPE_TUPLE_CHANGED, "alice", "AddMember", "OK"],
   [EventType.EVENT_TYPE_RESOURCE_MUTATION, "alice", "AddMember", "OK"],
   [EventType.EVENT_TYPE_AUTHN_RESULT, "bob", "GetProject", "OK"],
+  [EventType.EVENT_TYPE_RESOURCE_ACCESS, "bob", "GetProject", "OK"],
   [EventType.EVENT_TYPE_AUTHN_RESULT, "bob", "UpdateProject", "OK"],
   [EventType.EVENT_TYPE_AUTHZ_DECISION, "bob", "UpdateProject", "PERMISSION_DENIED"],
   [EventType.EVENT_TYPE_AUTHN_RESULT, "anonymous", "DeleteProject", "UNAUTHENTICATED"],
@@ -107,10 +108,62 @@ describe("grpc-audit demo", () => {
   it("names the in-process authorizer and prints the calls, the events and the stats", () => {
     expect(run.stdout).toContain("in-process demo authorizer (no OpenFGA server configured)");
     expect(run.stdout).toMatch(/bob\s+UpdateProject\s+p-1 name "mine"\s+PERMISSION_DENIED/);
-    expect(run.stdout).toContain("They recorded 19 audit events");
+    expect(run.stdout).toContain("They recorded 20 audit events");
     expect(run.stdout).toMatch(/resource\.mutation\s+alice\s+RemoveMember\s+member:99\s+FAIL NOT_FOUND/);
-    expect(run.stdout).toContain("total events: 19");
-    expect(run.stdout).toContain("recorder: accepted 19, dropped 0, failed 0, invalid 0");
+    expect(run.stdout).toContain("total events: 20");
+    expect(run.stdout).toMatch(/^resource\.access\s+1$/m); // the stats' type table
+    expect(run.stdout).toContain("recorder: accepted 20, dropped 0, failed 0, invalid 0");
+  });
+
+  it("records bob's read of the project as resource.access, and shows it", () => {
+    const reads = storedEvents(db).filter((e) => e.eventType === EventType.EVENT_TYPE_RESOURCE_ACCESS);
+    expect(reads.map((e) => [e.actor?.id, e.operation, e.target, e.result?.code, e.detail])).toStrictEqual([
+      [
+        "bob",
+        "/example.v1.ProjectService/GetProject",
+        { type: "project", id: "p-1", name: "" },
+        "OK",
+        { $case: "resourceAccess", value: { resourceType: "project", resourceId: "p-1" } },
+      ],
+    ]);
+    expect(run.stdout).toMatch(
+      /resource\.access\s+bob\s+GetProject\s+project:p-1\s+ok OK \S+\s+read project:p-1/,
+    );
+  });
+
+  it("shows what --target-id p-1 finds: the project's reads and changes, and the tuples written on it", async () => {
+    const heading = `\`grpc-audit query --db ${db} --target-type project --target-id p-1\` (reads, changes and tuple writes):`;
+    expect(run.stdout).toContain(heading);
+    const shown = (run.stdout.split(heading)[1]?.split("\n\n")[0] ?? "").trim().split("\n").slice(2);
+    expect(
+      shown.filter((row) => /tuple\.change/.test(row)).map((row) => row.replace(/.*ms\s+/, "")),
+    ).toStrictEqual(["write user:bob viewer project:p-1", "write user:alice owner project:p-1"]);
+
+    const query = await runCli(["query", "--db", db, "--target-id", "p-1", "--json"]);
+    expect([query.code, query.stderr]).toStrictEqual([0, ""]);
+    const found = (JSON.parse(query.stdout).events as { eventType: string; operation: string }[]).map(
+      (e) => `${e.eventType.replace("EVENT_TYPE_", "")} ${e.operation.split("/").pop()}`,
+    );
+    expect(found.length).toBe(shown.length); // the demo printed what the command finds
+    expect(found.reverse()).toStrictEqual([
+      "TUPLE_CHANGED CreateProject", // the tuple's object is its target
+      "RESOURCE_MUTATION CreateProject",
+      "AUTHZ_DECISION UpdateProject",
+      "RESOURCE_MUTATION UpdateProject",
+      "AUTHZ_DECISION AddMember",
+      "TUPLE_CHANGED AddMember",
+      "RESOURCE_ACCESS GetProject",
+      "AUTHZ_DECISION UpdateProject",
+      "AUTHZ_DECISION RemoveMember",
+    ]);
+  });
+
+  it("query --type resource.access lists exactly the reads", async () => {
+    const query = await runCli(["query", "--db", db, "--type", "resource.access", "--json"]);
+    expect(query.code).toBe(0);
+    expect(JSON.parse(query.stdout).events.map((e: { actor: { id: string } }) => e.actor.id)).toStrictEqual([
+      "bob",
+    ]);
   });
 
   it("writes the same events to the pino log", () => {

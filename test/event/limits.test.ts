@@ -3,6 +3,8 @@ import { createBrokerSink } from "../../src/brokers/broker-sink.js";
 import { DELIVERY_DEFAULTS } from "../../src/delivery/options.js";
 import {
   limitEventText,
+  MAX_ATTRIBUTE_KEY_BYTES,
+  MAX_ATTRIBUTES,
   MAX_FIELD_BYTES,
   MAX_MESSAGE_BYTES,
   MAX_TRUNCATION_MARKER_BYTES,
@@ -15,6 +17,8 @@ import {
   AuthnDetail,
   AuthzDetail,
   EventType,
+  PayloadCapture,
+  ResourceAccessDetail,
   ResourceMutationDetail,
   TupleChangeDetail,
 } from "../../src/gen/grpcaudit/v1/event.js";
@@ -64,7 +68,7 @@ describe("truncateText", () => {
   });
 });
 
-const DETAIL_CASES = ["authn", "authz", "tupleChange", "resourceMutation"] as const;
+const DETAIL_CASES = ["authn", "authz", "tupleChange", "resourceMutation", "resourceAccess"] as const;
 
 /**
  * An event of the given detail case with every message field present and every string field (of the
@@ -99,6 +103,8 @@ function detailOf(detail: (typeof DETAIL_CASES)[number], tuples: number): AuditE
     }
     case "resourceMutation":
       return { $case: detail, value: ResourceMutationDetail.fromPartial({}) };
+    case "resourceAccess":
+      return { $case: detail, value: ResourceAccessDetail.fromPartial({}) };
   }
 }
 
@@ -153,6 +159,15 @@ describe("limitEventText", () => {
     expect(event.actor).toBe(actor);
   });
 
+  it("cuts attribute values to their limit, with the marker, and leaves short ones and the keys", () => {
+    const event = eventWithEveryText("authn", "p-1");
+    event.attributes = { tenant: "acme", note: "z".repeat(1_500_000) };
+    expect(limitEventText(event).attributes).toStrictEqual({
+      tenant: "acme",
+      note: `${"z".repeat(MAX_FIELD_BYTES)}…[truncated ${1_500_000 - MAX_FIELD_BYTES} bytes]`,
+    });
+  });
+
   it("copies an actor it cuts instead of writing into it (it may be the scope's)", () => {
     const event = eventWithEveryText("authn", "y".repeat(300));
     const actor = event.actor;
@@ -182,11 +197,45 @@ describe("worst-case event size", () => {
     expect(DELIVERY_DEFAULTS.maxBatchBytes).toBe(1_048_576);
   });
 
-  it.each(DETAIL_CASES)("a %s event with every field at its limit fits a JSON Kafka message", (detail) => {
+  /**
+   * The largest event the Recorder can make: every text field at its limit, and the fields not cut
+   * by `limitEventText` at the largest they are made: a chain (a UUID, a 64-bit sequence, two SHA-256
+   * hashes in hex: about 200 bytes), a payload with both digests and both JSON texts at their 2048
+   * bytes (a real event has one or the other), and 16 attributes with 64-byte keys and values at 256.
+   */
+  function worstEvent(detail: (typeof DETAIL_CASES)[number]): AuditEvent {
     const event = eventWithEveryText(detail, worst);
+    event.chain = {
+      chainId: "0".repeat(36),
+      seq: Number.MAX_SAFE_INTEGER,
+      prevHash: "f".repeat(64),
+      hash: "f".repeat(64),
+    };
+    event.payload = {
+      capture: PayloadCapture.PAYLOAD_CAPTURE_REDACTED,
+      keyId: atLimit(MAX_FIELD_BYTES),
+      requestDigest: "f".repeat(64),
+      responseDigest: "f".repeat(64),
+      requestCount: 2 ** 32 - 1,
+      responseCount: 2 ** 32 - 1,
+      requestJson: atLimit(2048),
+      responseJson: atLimit(2048),
+    };
+    // A key is visible ASCII: `"` costs the most in JSON (2 bytes); keys differ in their first bytes.
+    const key = (i: number) => `${String(i).padStart(2, "0")}${'"'.repeat(MAX_ATTRIBUTE_KEY_BYTES - 2)}`;
+    event.attributes = Object.fromEntries(
+      Array.from({ length: MAX_ATTRIBUTES }, (_, i) => [key(i), atLimit(MAX_FIELD_BYTES)]),
+    );
+    return event;
+  }
+
+  it.each(DETAIL_CASES)("a %s event with every field at its limit fits a JSON Kafka message", (detail) => {
+    const event = worstEvent(detail);
     const encoded = encodeEvent(event).length;
     expect(encoded).toBeLessThan(jsonLimit ?? 0);
-    expect(encoded).toBeLessThan(8192); // well under: a twelfth of the smallest limit
+    // At most 18.6 KB here: about 8 KB of envelope and detail, 4.6 KB of payload, 5.8 KB of attributes
+    // and 0.2 KB of chain; a fifth of the smallest limit.
+    expect(encoded).toBeLessThan(20_480);
     expect(bytes(JSON.stringify(eventToJson(event)))).toBeLessThan(1_000_000 - 1024);
   });
 

@@ -202,16 +202,29 @@ describe("rules interceptor over real gRPC", () => {
     expect(memory.events).toHaveLength(0);
   });
 
-  it("records nothing for a disabled method", async () => {
+  it("records a read as resource.access (GetProject's rule is an access rule)", async () => {
     const [error] = await unary(
       server.client.getProject.bind(server.client),
       { id: "p-1" },
       callMetadata("req-get"),
     );
     expect(error).toBeNull();
+    const event = await onlyEvent();
+    expect([event.eventType, event.operation, event.target, event.result, event.detail]).toStrictEqual([
+      EventType.EVENT_TYPE_RESOURCE_ACCESS,
+      "/example.v1.ProjectService/GetProject",
+      { type: "project", id: "p-1", name: "" },
+      OK,
+      { $case: "resourceAccess", value: { resourceType: "project", resourceId: "p-1" } },
+    ]);
+  });
+
+  it("records nothing for a disabled method", async () => {
+    const stream = server.client.listMembers({ projectId: "p-1" }, callMetadata("req-list"));
+    for await (const _ of stream) expect.unreachable("ListMembers sends no member");
     await sleep(100);
     expect(memory.events).toHaveLength(0);
-    expect(server.seenScopes[0]?.requestId).toBe("req-get");
+    expect(server.seenScopes[0]?.requestId).toBe("req-list");
   });
 
   it("records a server-streaming call once, after its last message", async () => {
@@ -458,12 +471,9 @@ describe("failing emitter", () => {
         new Metadata(),
       );
       expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "audit unavailable"]);
-      const [okError] = await unary(
-        server.client.getProject.bind(server.client),
-        { id: "p" },
-        new Metadata(),
-      );
-      expect(okError).toBeNull(); // methods without a rule are untouched
+      const listed = server.client.listMembers({ projectId: "p" }, new Metadata());
+      for await (const _ of listed) expect.unreachable("ListMembers sends no member");
+      // methods without a rule are untouched: the stream ended OK (a failed one would have thrown)
     } finally {
       await server.close();
     }

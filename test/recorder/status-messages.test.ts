@@ -140,3 +140,47 @@ describe("status messages policy", () => {
     expect(() => create(full)).toThrow(`createRecorder: ${message}`);
   });
 });
+
+describe("a record call's own statusMessages policy", () => {
+  const long = `${LEAK} ${"x".repeat(2000)}`;
+
+  /** What one event recorded with `options` keeps of `long` when its input asks for `policy`. */
+  function keptWith(options: Partial<RecorderOptions>, policy: ResourceMutationInput["statusMessages"]) {
+    const memory = createMemoryEmitter();
+    const recorder = createRecorder({ service: "projects", emitters: [memory], ...options });
+    const input = { ...failed(long), ...(policy === undefined ? {} : { statusMessages: policy }) };
+    expect(recorder.recordResourceMutation(input)).toBe("accepted");
+    return memory.events[0]?.result?.message;
+  }
+
+  it("overrides the Recorder's policy for that event only", () => {
+    expect(keptWith({ statusMessages: "record" }, "omit")).toBe("");
+    expect(keptWith({ statusMessages: "omit" }, "record")).toBe(
+      `${long.slice(0, 1024)}…[truncated 1004 bytes]`,
+    );
+    expect(keptWith({ statusMessages: "record" }, "truncate")).toBe(
+      `${long.slice(0, 256)}…[truncated 1772 bytes]`,
+    );
+    expect(keptWith({ statusMessages: "omit" }, undefined)).toBe("");
+  });
+
+  it("still applies the Recorder's redaction patterns, whatever the policy", () => {
+    const options = { statusMessages: "omit" as const, redactPatterns: [/password=\S+/] };
+    expect(keptWith(options, "record")).toBe(
+      `db [redacted] refused ${"x".repeat(1002)}…[truncated 998 bytes]`,
+    );
+    expect(keptWith(options, "truncate")).toMatch(/^db \[redacted\] refused x+…\[truncated \d+ bytes\]$/);
+  });
+
+  it("refuses an input with a policy it does not know, without echoing it", () => {
+    const memory = createMemoryEmitter();
+    const errors: Error[] = [];
+    const recorder = createRecorder({ service: "s", emitters: [memory], onError: (e) => errors.push(e) });
+    const record = recorder.recordResourceMutation as (input: unknown) => string;
+    expect(record({ ...failed(LEAK), statusMessages: "verbatim" })).toBe("failed");
+    expect(errors.map((e) => e.message)).toStrictEqual([
+      "recordResourceMutation: statusMessages must be one of omit, truncate, record, got a string of length 8",
+    ]);
+    expect(memory.events).toStrictEqual([]);
+  });
+});

@@ -33,7 +33,7 @@ interface Call<Res> {
 
 /**
  * Plays the demo's users against the server: alice (owner) creates, renames and shares a project;
- * bob (viewer) reads it and tries to rename it (denied); a caller without a token and mallory with an
+ * bob (viewer) reads it (recorded as a resource.access event) and tries to rename it (denied); a caller without a token and mallory with an
  * expired one are refused (UNAUTHENTICATED); alice removes a member that does not exist (NOT_FOUND,
  * recorded because the rule says `record_on_error`).
  */

@@ -2,6 +2,7 @@ import { lstatSync } from "node:fs";
 import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
 import { createDeliveryEmitter } from "../../delivery/index.js";
 import { createLogEmitter } from "../../emitters/log-emitter.js";
+import type { AuditEvent } from "../../gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../interceptors/audit-interceptors.js";
 import { createRecorder, type Recorder } from "../../recorder/recorder.js";
 import type { AuditStore } from "../../store/audit-store.js";
@@ -82,15 +83,34 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       `\nThey recorded ${events.length} audit events (oldest first; \`grpc-audit query\` lists newest first):`,
     );
     print(formatEventTable(events.reverse()));
+    printProjectTrail(demo.store, events, startedAt, options.db);
     print(`\n\`grpc-audit stats --db ${options.db}\`:`);
     print(formatStats(demo.store.stats()));
     const { accepted, dropped, failed, invalid } = demo.recorder.stats();
     print(`\nrecorder: accepted ${accepted}, dropped ${dropped}, failed ${failed}, invalid ${invalid}`);
-    print(`Look further: grpc-audit query --db ${options.db} --actor alice --json, or --decision denied`);
+    print(
+      `Look further: grpc-audit query --db ${options.db} --actor alice --json, or --decision denied, or --type resource.access`,
+    );
     if (options.serve) await serveUntilInterrupted(demo);
   } finally {
     await demo.stop();
   }
+}
+
+/**
+ * Prints what `grpc-audit query --target-id <project>` finds for the project the script created: its
+ * reads and changes, and also the relationship tuples written on it, whose events name the tuple's
+ * object as their target.
+ */
+function printProjectTrail(store: AuditStore, events: readonly AuditEvent[], from: Date, db: string): void {
+  const created = events.find((e) => e.detail?.$case === "resourceMutation" && e.target?.type === "project");
+  const id = created?.target?.id;
+  if (id === undefined) return;
+  const { events: trail } = store.query({ from, targetType: "project", targetId: id }, { limit: 1000 });
+  print(
+    `\n\`grpc-audit query --db ${db} --target-type project --target-id ${id}\` (reads, changes and tuple writes):`,
+  );
+  print(formatEventTable(trail));
 }
 
 async function startDemo(options: DemoOptions): Promise<DemoRun> {
