@@ -206,9 +206,12 @@ function convert(
     case "message":
       if (value === undefined || value === null) return invalid(problems, path, "message missing");
       return read(shape.message(), value, problems, path, depth + 1);
-    case "wellKnown":
+    case "wellKnown": {
       if (value === undefined || value === null) return invalid(problems, path, "message missing");
-      return read(wellKnownShape(shape.type), wellKnownMessage(shape.type, value), problems, path, depth + 1);
+      const message = wellKnownMessage(shape.type, value);
+      if (message === undefined) return invalid(problems, path, `not a valid ${shape.type} (${typeName(value)})`);
+      return read(wellKnownShape(shape.type), message, problems, path, depth + 1);
+    }
   }
 }
 

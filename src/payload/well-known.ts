@@ -55,13 +55,13 @@ export function isWrapper(typeName: string): boolean {
 /**
  * A well-known type's value as the message its shape reads: a Date (ts-proto's Timestamp) becomes
  * `{ seconds, nanos }` with nanos in [0, 1e9); a wrapper's bare value (ts-proto) becomes `{ value }`,
- * while proto-loader's `{ value }` stays as it is. Anything else is returned as it is and read as a
- * message (wrong types are then reported by the reader).
+ * while proto-loader's `{ value }` stays as it is; an invalid Date is undefined. Anything else is
+ * returned as it is and read as a message (wrong types are then reported by the reader).
  */
 export function wellKnownMessage(type: WellKnownType, value: unknown): unknown {
   if (type === "google.protobuf.Timestamp" && value instanceof Date) {
     const ms = value.getTime();
-    if (Number.isNaN(ms)) return value; // not an object with seconds: reported as a wrong type
+    if (Number.isNaN(ms)) return undefined; // an invalid Date: no time to record
     const seconds = Math.floor(ms / 1000);
     return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
   }
