@@ -209,7 +209,8 @@ function convert(
     case "wellKnown": {
       if (value === undefined || value === null) return invalid(problems, path, "message missing");
       const message = wellKnownMessage(shape.type, value);
-      if (message === undefined) return invalid(problems, path, `not a valid ${shape.type} (${typeName(value)})`);
+      if (message === undefined)
+        return invalid(problems, path, `not a valid ${shape.type} (${typeName(value)})`);
       return read(wellKnownShape(shape.type), message, problems, path, depth + 1);
     }
   }

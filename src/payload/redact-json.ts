@@ -54,7 +54,8 @@ export function messageJson(message: ReadMessage): JsonValue {
     else if ("list" in read) json[field.jsonName] = read.list.map((value) => valueJson(read.field, value));
     else {
       const map: { [key: string]: JsonValue } = {};
-      for (const [key, value] of sortByKey(read.entries)) map[String(key)] = valueJson(read.field.value, value);
+      for (const [key, value] of sortByKey(read.entries))
+        map[String(key)] = valueJson(read.field.value, value);
       json[field.jsonName] = map;
     }
   }
@@ -69,7 +70,8 @@ function valueJson(shape: ValueShape, value: ReadValue): JsonValue {
 
 function scalarJson(value: Scalar): JsonValue {
   if (typeof value === "bigint") return value.toString();
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length).toString("base64");
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.length).toString("base64");
   if (typeof value === "number" && !Number.isFinite(value)) {
     return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
   }

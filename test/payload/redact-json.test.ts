@@ -176,8 +176,6 @@ describe("redactedJsonText", () => {
     const text = redactedJsonText(CredentialShape, { username: name }, problems());
     const kept = `{"username":"${"é".repeat(1017)}`; // 13 + 2034 bytes: the next é would pass 2048
     expect(text).toBe(`${kept}…[truncated ${3015 - Buffer.byteLength(kept)} bytes]`);
-    expect(redactedJsonText(CredentialShape, { username: "short" }, problems())).toBe(
-      '{"username":"short"}',
-    );
+    expect(redactedJsonText(CredentialShape, { username: "short" }, problems())).toBe('{"username":"short"}');
   });
 });

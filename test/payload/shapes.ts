@@ -19,7 +19,13 @@ function field(no: number, name: string, value: ValueShape, extra: Extra = {}): 
   };
 }
 
-function mapField(no: number, name: string, key: ScalarType, value: ValueShape, sensitive = false): FieldShape {
+function mapField(
+  no: number,
+  name: string,
+  key: ScalarType,
+  value: ValueShape,
+  sensitive = false,
+): FieldShape {
   const jsonName = name.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
   return { no, name, jsonName, sensitive, kind: "map", key, value };
 }
@@ -46,7 +52,11 @@ export const OwnerShape: MessageShape = {
   fields: [
     field(1, "id", scalar("string")),
     field(2, "email", scalar("string"), { sensitive: true }), // debug_redact
-    field(3, "credential", message(() => CredentialShape)),
+    field(
+      3,
+      "credential",
+      message(() => CredentialShape),
+    ),
   ],
 };
 
@@ -55,14 +65,33 @@ export const PutSecretRequestShape: MessageShape = {
   fields: [
     field(1, "name", scalar("string")),
     field(2, "value", scalar("string"), { sensitive: true }),
-    field(3, "owner", message(() => OwnerShape)),
-    field(4, "credentials", message(() => CredentialShape), { repeated: true }),
+    field(
+      3,
+      "owner",
+      message(() => OwnerShape),
+    ),
+    field(
+      4,
+      "credentials",
+      message(() => CredentialShape),
+      { repeated: true },
+    ),
     mapField(5, "labels", "string", scalar("string")),
     mapField(6, "env", "string", scalar("string"), true),
-    mapField(7, "by_host", "string", message(() => CredentialShape)),
+    mapField(
+      7,
+      "by_host",
+      "string",
+      message(() => CredentialShape),
+    ),
     field(8, "inline_text", scalar("string"), { sensitive: true, oneof: "source" }),
     field(9, "vault_path", scalar("string"), { oneof: "source" }),
-    field(10, "generated", message(() => CredentialShape), { oneof: "source" }),
+    field(
+      10,
+      "generated",
+      message(() => CredentialShape),
+      { oneof: "source" },
+    ),
     field(11, "version", scalar("int64")),
     field(12, "size", scalar("uint64")),
     field(13, "delta", scalar("sint32")),
