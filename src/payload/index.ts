@@ -18,10 +18,4 @@ export {
   toDigestKey,
   verifyPayloadDigest,
 } from "./digest.js";
-export {
-  type JsonValue,
-  MAX_PAYLOAD_JSON_BYTES,
-  type PayloadProblems,
-  redactedJsonText,
-  redactToJson,
-} from "./redact-json.js";
+export { type JsonValue, type PayloadProblems, redactToJson } from "./redact-json.js";

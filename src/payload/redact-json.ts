@@ -1,4 +1,3 @@
-import { truncateText } from "../event/limits.js";
 import type { MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
 import { type ReadMessage, type ReadProblems, type ReadValue, readMessage } from "./read-message.js";
 import { type Scalar, sortByKey } from "./scalars.js";
@@ -6,12 +5,6 @@ import { isWrapper } from "./well-known.js";
 
 /** A JSON value as `JSON.parse` returns it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-/**
- * Most UTF-8 bytes of a redacted message's JSON an event keeps (`request_json`, `response_json`): 2048.
- * Longer JSON is cut on a character boundary and ends with "…[truncated N bytes]".
- */
-export const MAX_PAYLOAD_JSON_BYTES = 2048;
 
 /**
  * What went wrong while reading a message for capture: each value of the wrong type, out of range or
@@ -31,14 +24,6 @@ export type PayloadProblems = ReadProblems;
  */
 export function redactToJson(shape: MessageShape, message: unknown, problems?: PayloadProblems): JsonValue {
   return messageJson(readMessage(shape, message, problems ?? { count: 0, first: [] }));
-}
-
-/**
- * The redacted message as JSON text within MAX_PAYLOAD_JSON_BYTES (plus the truncation marker).
- * @internal
- */
-export function redactedJsonText(shape: MessageShape, message: unknown, problems: PayloadProblems): string {
-  return truncateText(JSON.stringify(redactToJson(shape, message, problems)), MAX_PAYLOAD_JSON_BYTES);
 }
 
 /** The JSON of a read message; also used for the well-known types' own forms. @internal */

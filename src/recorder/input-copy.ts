@@ -30,6 +30,7 @@ export function copyAuthnInput(input: unknown): unknown {
     userAgent: input.userAgent,
     durationMs: input.durationMs,
     occurredAt: copyDate(input.occurredAt),
+    payload: copyPayload(input.payload),
   };
 }
 
@@ -56,6 +57,7 @@ export function copyAuthzInput(input: unknown): unknown {
     userAgent: input.userAgent,
     durationMs: input.durationMs,
     occurredAt: copyDate(input.occurredAt),
+    payload: copyPayload(input.payload),
   };
 }
 
@@ -77,6 +79,7 @@ export function copyTupleInput(input: unknown): unknown {
     userAgent: input.userAgent,
     durationMs: input.durationMs,
     occurredAt: copyDate(input.occurredAt),
+    payload: copyPayload(input.payload),
   };
 }
 
@@ -103,6 +106,7 @@ export function copyAccessInput(input: unknown): unknown {
     userAgent: input.userAgent,
     durationMs: input.durationMs,
     occurredAt: copyDate(input.occurredAt),
+    payload: copyPayload(input.payload),
   };
 }
 
@@ -142,6 +146,20 @@ function copyActor(actor: unknown): unknown {
 function copyTarget(target: unknown): unknown {
   if (!isObject(target)) return target;
   return { type: target.type, id: target.id, name: target.name };
+}
+
+function copyPayload(payload: unknown): unknown {
+  if (!isObject(payload)) return payload;
+  return {
+    capture: payload.capture,
+    keyId: payload.keyId,
+    requestDigest: payload.requestDigest,
+    responseDigest: payload.responseDigest,
+    requestCount: payload.requestCount,
+    responseCount: payload.responseCount,
+    requestJson: payload.requestJson,
+    responseJson: payload.responseJson,
+  };
 }
 
 function copyResult(result: unknown): unknown {
