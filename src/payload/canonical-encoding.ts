@@ -1,6 +1,6 @@
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import type { MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
-import { type ReadMessage, type ReadProblems, type ReadValue, readMessage } from "./read-message.js";
+import { type PayloadProblems, type ReadMessage, type ReadValue, readMessage } from "./read-message.js";
 import { type Scalar, sortByKey } from "./scalars.js";
 
 /**
@@ -13,7 +13,11 @@ import { type Scalar, sortByKey } from "./scalars.js";
  * The exact rules are in docs/payload-capture.md. Never throws: values of the wrong type are left out
  * and counted in `problems` when given.
  */
-export function encodeCanonical(shape: MessageShape, message: unknown, problems?: ReadProblems): Uint8Array {
+export function encodeCanonical(
+  shape: MessageShape,
+  message: unknown,
+  problems?: PayloadProblems,
+): Uint8Array {
   const writer = new BinaryWriter();
   writeMessage(writer, readMessage(shape, message, problems ?? { count: 0, first: [] }));
   return writer.finish();

@@ -2,7 +2,7 @@ import { createHmac, createSecretKey, type Hmac, type KeyObject, timingSafeEqual
 import { AuditConfigError } from "../errors/index.js";
 import type { MessageShape } from "../rules/message-shape.js";
 import { encodeCanonical } from "./canonical-encoding.js";
-import type { PayloadProblems } from "./redact-json.js";
+import type { PayloadProblems } from "./read-message.js";
 
 /**
  * An HMAC key for payload digests. Events name the key by `id`; rotate by configuring a key with a
@@ -98,10 +98,15 @@ export function payloadDigest(
 
 /** The digest fields of an event's payload (`AuditEvent.payload`). */
 export interface DigestedPayload {
+  /** Id of the key the digests were made with. */
   keyId: string;
+  /** Lowercase hex HMAC-SHA256 of the request messages; "" for none. */
   requestDigest: string;
+  /** The same of the response messages. */
   responseDigest: string;
+  /** Request messages digested. */
   requestCount: number;
+  /** Response messages digested. */
   responseCount: number;
 }
 

@@ -18,4 +18,5 @@ export {
   toDigestKey,
   verifyPayloadDigest,
 } from "./digest.js";
-export { type JsonValue, type PayloadProblems, redactToJson } from "./redact-json.js";
+export type { PayloadProblems } from "./read-message.js";
+export { type JsonValue, redactToJson } from "./redact-json.js";

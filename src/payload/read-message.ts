@@ -26,18 +26,18 @@ export type ReadField =
 export type ReadValue = Scalar | ReadMessage;
 
 /**
- * What went wrong while reading: values of the wrong type, out of range or unreadable, each skipped.
- * Only paths and type names are kept, never values (a skipped value may be a secret).
- * @internal
+ * What went wrong while reading a message for capture: each value of the wrong type, out of range or
+ * unreadable is left out and counted, and the first five are described by path and type, never by
+ * value (a skipped value may be a secret). Start with `{ count: 0, first: [] }`.
  */
-export interface ReadProblems {
+export interface PayloadProblems {
   /** Values skipped. */
   count: number;
   /** The first few problems, such as "owner.credential.kind: not a valid enum". */
   readonly first: string[];
 }
 
-/** Problems listed in ReadProblems.first; the rest are only counted. */
+/** Problems listed in PayloadProblems.first; the rest are only counted. */
 const LISTED_PROBLEMS = 5;
 
 /** Deepest nesting read, as protobuf's own recursion limit; deeper messages (or cycles) are skipped. */
@@ -50,14 +50,14 @@ type Fields = Record<string, unknown>;
  * a getter that throws or a nesting deeper than MAX_DEPTH is skipped and added to `problems`.
  * @internal
  */
-export function readMessage(shape: MessageShape, message: unknown, problems: ReadProblems): ReadMessage {
+export function readMessage(shape: MessageShape, message: unknown, problems: PayloadProblems): ReadMessage {
   return read(shape, message, problems, "", 0);
 }
 
 function read(
   shape: MessageShape,
   message: unknown,
-  problems: ReadProblems,
+  problems: PayloadProblems,
   path: string,
   depth: number,
 ): ReadMessage {
@@ -89,7 +89,7 @@ function readField(
   object: Fields,
   field: FieldShape,
   oneofs: Set<string>,
-  problems: ReadProblems,
+  problems: PayloadProblems,
   path: string,
   depth: number,
 ): ReadField | undefined {
@@ -135,7 +135,7 @@ function oneofMember(
   object: Fields,
   oneof: string,
   field: FieldShape,
-  problems: ReadProblems,
+  problems: PayloadProblems,
   path: string,
 ): { value: unknown } | undefined {
   const holder = object[oneof] ?? object[camelCase(oneof)];
@@ -156,7 +156,7 @@ function oneofMember(
 function readMap(
   object: Fields,
   field: FieldShape & { kind: "map"; key: ScalarType; value: ValueShape },
-  problems: ReadProblems,
+  problems: PayloadProblems,
   path: string,
   depth: number,
 ): ReadField | undefined {
@@ -188,7 +188,7 @@ function readMap(
 function convert(
   shape: ValueShape,
   value: unknown,
-  problems: ReadProblems,
+  problems: PayloadProblems,
   path: string,
   depth: number,
 ): ReadValue | typeof INVALID {
@@ -226,17 +226,17 @@ function isMessage(value: ReadValue): value is ReadMessage {
   return typeof value === "object" && !(value instanceof Uint8Array);
 }
 
-function invalid(problems: ReadProblems, path: string, problem: string): typeof INVALID {
+function invalid(problems: PayloadProblems, path: string, problem: string): typeof INVALID {
   report(problems, path, problem);
   return INVALID;
 }
 
-function invalidField(problems: ReadProblems, path: string, problem: string): undefined {
+function invalidField(problems: PayloadProblems, path: string, problem: string): undefined {
   report(problems, path, problem);
   return undefined;
 }
 
-function report(problems: ReadProblems, path: string, problem: string): void {
+function report(problems: PayloadProblems, path: string, problem: string): void {
   problems.count++;
   if (problems.first.length < LISTED_PROBLEMS) problems.first.push(`${path}: ${problem}`);
 }

@@ -1,17 +1,10 @@
 import type { MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
-import { type ReadMessage, type ReadProblems, type ReadValue, readMessage } from "./read-message.js";
+import { type PayloadProblems, type ReadMessage, type ReadValue, readMessage } from "./read-message.js";
 import { type Scalar, sortByKey } from "./scalars.js";
 import { isWrapper } from "./well-known.js";
 
 /** A JSON value as `JSON.parse` returns it. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-/**
- * What went wrong while reading a message for capture: each value of the wrong type, out of range or
- * unreadable is skipped (left out), counted, and the first five are described by path and type, never
- * by value.
- */
-export type PayloadProblems = ReadProblems;
 
 /**
  * The proto3 JSON value of `message` read by `shape`, with every sensitive field left out (also inside
