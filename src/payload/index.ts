@@ -10,7 +10,6 @@ export { encodeCanonical } from "./canonical-encoding.js";
 export {
   type DigestedPayload,
   type DigestKey,
-  MIN_SECRET_BYTES,
   type PayloadDigestKey,
   type PayloadVerification,
   payloadDigest,
