@@ -128,9 +128,22 @@ export {
   createAuditInterceptors,
   type RulesInterceptorOptions,
 } from "./interceptors/index.js";
+// Payload capture: redaction by message shape, canonical encoding, keyed digests and their verification.
+export {
+  type DigestedPayload,
+  encodeCanonical,
+  type JsonValue,
+  type PayloadDigestKey,
+  type PayloadProblems,
+  type PayloadVerification,
+  payloadDigest,
+  redactToJson,
+  verifyPayloadDigest,
+} from "./payload/index.js";
 // The Recorder and what it takes.
 export {
   createRecorder,
+  type PayloadInput,
   type RecordContext,
   type Recorder,
   type RecorderOptions,

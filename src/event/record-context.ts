@@ -55,4 +55,35 @@ export interface RecordContext {
    * are dropped and counted (`stats().attributesDropped`). Default: the call's attributes only.
    */
   attributes?: Readonly<Record<string, string>>;
+  /** What the event keeps of the call's messages, from payload capture. Default: none. */
+  payload?: PayloadInput;
+}
+
+/**
+ * Most UTF-8 bytes of a redacted message's JSON an event keeps (`request_json`, `response_json`): 2048.
+ * Longer JSON is cut on a character boundary and ends with "…[truncated N bytes]".
+ */
+export const MAX_PAYLOAD_JSON_BYTES = 2048;
+
+/**
+ * What an event keeps of its call's messages (`AuditEvent.payload`), as the rules interceptor captures
+ * them for a rule with `payload` "digest" or "redacted". Absent strings are empty, counts 0.
+ */
+export interface PayloadInput {
+  /** How the messages were captured. */
+  capture: "none" | "digest" | "redacted";
+  /** Id of the HMAC key the digests were made with; cut to 256 bytes. */
+  keyId?: string;
+  /** HMAC-SHA256 of the redacted request messages: 64 lowercase hex digits, or "". */
+  requestDigest?: string;
+  /** The same of the response messages. */
+  responseDigest?: string;
+  /** Request messages received: an integer from 0 to 4294967295. */
+  requestCount?: number;
+  /** Response messages sent: an integer from 0 to 4294967295. */
+  responseCount?: number;
+  /** The first request message, redacted, as proto3 JSON; cut to MAX_PAYLOAD_JSON_BYTES. */
+  requestJson?: string;
+  /** The first response message, redacted, as proto3 JSON; cut to MAX_PAYLOAD_JSON_BYTES. */
+  responseJson?: string;
 }

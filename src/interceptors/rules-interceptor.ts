@@ -8,10 +8,12 @@ import {
 } from "@grpc/grpc-js";
 import { type AuditScope, currentAuditScope, runInAuditScope } from "../context/scope.js";
 import { AuditConfigError, AuditError } from "../errors/index.js";
+import type { PayloadDigestKey } from "../payload/index.js";
 import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
 import type { AuditRule, RuleTable } from "../rules/audit-rule.js";
 import { mergeRuleTables } from "../rules/audit-rule-table.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
+import { type CallPayload, createPayloadCapturer } from "./payload-capture.js";
 
 /** Options of the rules interceptor, part of `createAuditInterceptors`' options. */
 export interface RulesInterceptorOptions {
@@ -25,6 +27,13 @@ export interface RulesInterceptorOptions {
    * already run by then; nothing is rolled back.
    */
   failMode?: "open" | "closed";
+  /**
+   * The HMAC key of payload digests, for rules with `payload` "digest" (see docs/payload-capture.md):
+   * `secret` at least 32 bytes, `id` recorded in each event as `payload.key_id`. To rotate, give a key
+   * with a new id; verify older events with the key their id names. Default: none; rules that ask for
+   * digests then make creation throw an AuditConfigError naming their methods.
+   */
+  payloadDigestKey?: PayloadDigestKey;
 }
 
 /**
@@ -39,7 +48,9 @@ export const AUDIT_UNAVAILABLE_MESSAGE = "audit unavailable";
  * `sendStatus` — when grpc-js reports the cancel, as CANCELLED or DEADLINE_EXCEEDED. The target id is
  * read from the first request and first response message. A call refused before its handler started
  * (by authn or authz, for any reason) is never recorded as a mutation or an access: it changed and read
- * nothing, and its refusal is recorded by authn or authz. Methods without a rule pass through.
+ * nothing, and its refusal is recorded by authn or authz. A rule with `payload` "digest" or "redacted"
+ * also records the call's messages that way (requests as received, responses as sent). Methods without
+ * a rule pass through.
  * @internal
  */
 export function createRulesInterceptor(options: RulesInterceptorOptions): ServerInterceptor {
@@ -57,12 +68,13 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
     );
   }
   const rules = mergeRuleTables(options.rules);
+  const capturePayload = createPayloadCapturer(rules.values(), options.payloadDigestKey);
 
   return (methodDescriptor, call) => {
     const rule = rules.get(methodDescriptor.path);
     return rule === undefined
       ? new ServerInterceptingCall(call)
-      : new RuledCall(call, rule, recorder, failMode, methodDescriptor);
+      : new RuledCall(call, rule, recorder, failMode, methodDescriptor, capturePayload(rule));
   };
 }
 
@@ -92,6 +104,8 @@ class RuledCall extends ForwardingCall {
       ServerMethodDefinition<unknown, unknown>,
       "requestStream" | "responseSerialize"
     >,
+    /** The call's payload capture; undefined when its rule captures nothing. */
+    private readonly payload: CallPayload | undefined,
   ) {
     super(inner);
   }
@@ -107,6 +121,7 @@ class RuledCall extends ForwardingCall {
       this.seenRequest = true;
       this.request = message;
     }
+    this.payload?.request(message);
     this.listener.onReceiveMessage(message);
   }
 
@@ -136,6 +151,7 @@ class RuledCall extends ForwardingCall {
       this.response = message;
     }
     this.lastResponse = message;
+    this.payload?.response(message);
     this.inner.sendMessage(message, callback);
   }
 
@@ -178,6 +194,7 @@ class RuledCall extends ForwardingCall {
       operation: rule.method,
       result: { success: code === Status.OK, code, message: code === Status.OK ? "" : details },
       ...(rule.statusMessage === undefined ? {} : { statusMessages: rule.statusMessage }),
+      ...(this.payload && { payload: this.payload.finish((error) => this.recorder.reportError(error)) }),
     };
     const record = () =>
       rule.event === "access"

@@ -14,11 +14,17 @@ import {
   toTarget,
 } from "../event/builders.js";
 import { EVENT_KIND } from "../event/kinds.js";
-import { limitEventText } from "../event/limits.js";
-import type { RecordContext } from "../event/record-context.js";
+import { limitEventText, MAX_FIELD_BYTES, truncateText } from "../event/limits.js";
+import { MAX_PAYLOAD_JSON_BYTES, type PayloadInput, type RecordContext } from "../event/record-context.js";
 import type { StatusName } from "../event/status.js";
 import { eventDate } from "../event/time.js";
-import { type AuditEvent, AuthnFailureReason, EventType } from "../gen/grpcaudit/v1/event.js";
+import {
+  type AuditEvent,
+  AuthnFailureReason,
+  EventType,
+  type Payload,
+  PayloadCapture,
+} from "../gen/grpcaudit/v1/event.js";
 import type { ResourceAccessInput, ResourceMutationInput, TupleChangeInput } from "./inputs.js";
 
 /** The input of each event kind: what the Recorder's record method of that kind takes. @internal */
@@ -210,10 +216,30 @@ function build(
     duration: durationMs === undefined ? undefined : durationFromMs(durationMs),
     userAgent: input.userAgent ?? scope?.userAgent ?? "",
     chain: undefined,
-    payload: undefined,
+    payload: input.payload === undefined ? undefined : toPayload(input.payload),
     attributes: stamp.attributes ?? {},
     detail,
   });
+}
+
+const PAYLOAD_CAPTURES = {
+  none: PayloadCapture.PAYLOAD_CAPTURE_NONE,
+  digest: PayloadCapture.PAYLOAD_CAPTURE_DIGEST,
+  redacted: PayloadCapture.PAYLOAD_CAPTURE_REDACTED,
+} as const;
+
+/** The event's payload; its text cut to its limits (the key id as an id, the JSON to 2048 bytes). */
+function toPayload(input: PayloadInput): Payload {
+  return {
+    capture: PAYLOAD_CAPTURES[input.capture],
+    keyId: truncateText(input.keyId ?? "", MAX_FIELD_BYTES),
+    requestDigest: input.requestDigest ?? "",
+    responseDigest: input.responseDigest ?? "",
+    requestCount: input.requestCount ?? 0,
+    responseCount: input.responseCount ?? 0,
+    requestJson: truncateText(input.requestJson ?? "", MAX_PAYLOAD_JSON_BYTES),
+    responseJson: truncateText(input.responseJson ?? "", MAX_PAYLOAD_JSON_BYTES),
+  };
 }
 
 /** The status of a refused authz decision that gives no result code of its own. */

@@ -3,7 +3,7 @@
  * audit events and hands them to emitters, filling call context from the per-call audit scope. It does
  * not decide what is audited (rules) or how events travel (emitters).
  */
-export type { RecordContext } from "../event/record-context.js";
+export type { PayloadInput, RecordContext } from "../event/record-context.js";
 export type {
   ResourceAccessInput,
   ResourceMutationInput,

@@ -32,6 +32,7 @@ export function copyAuthnInput(input: unknown): unknown {
     occurredAt: copyDate(input.occurredAt),
     statusMessages: input.statusMessages,
     attributes: copyAttributes(input.attributes),
+    payload: copyPayload(input.payload),
   };
 }
 
@@ -60,6 +61,7 @@ export function copyAuthzInput(input: unknown): unknown {
     occurredAt: copyDate(input.occurredAt),
     statusMessages: input.statusMessages,
     attributes: copyAttributes(input.attributes),
+    payload: copyPayload(input.payload),
   };
 }
 
@@ -83,6 +85,7 @@ export function copyTupleInput(input: unknown): unknown {
     occurredAt: copyDate(input.occurredAt),
     statusMessages: input.statusMessages,
     attributes: copyAttributes(input.attributes),
+    payload: copyPayload(input.payload),
   };
 }
 
@@ -111,6 +114,7 @@ export function copyAccessInput(input: unknown): unknown {
     occurredAt: copyDate(input.occurredAt),
     statusMessages: input.statusMessages,
     attributes: copyAttributes(input.attributes),
+    payload: copyPayload(input.payload),
   };
 }
 
@@ -162,6 +166,20 @@ function copyActor(actor: unknown): unknown {
 function copyTarget(target: unknown): unknown {
   if (!isObject(target)) return target;
   return { type: target.type, id: target.id, name: target.name };
+}
+
+function copyPayload(payload: unknown): unknown {
+  if (!isObject(payload)) return payload;
+  return {
+    capture: payload.capture,
+    keyId: payload.keyId,
+    requestDigest: payload.requestDigest,
+    responseDigest: payload.responseDigest,
+    requestCount: payload.requestCount,
+    responseCount: payload.responseCount,
+    requestJson: payload.requestJson,
+    responseJson: payload.responseJson,
+  };
 }
 
 function copyResult(result: unknown): unknown {

@@ -203,7 +203,7 @@ const STATUS_MESSAGE_POLICIES: Readonly<Record<StatusMessagePolicy, true>> = {
 
 /** The fields of RecordContext, which every record call may set. */
 function contextProblem(input: Input): Problem {
-  const { actor, target, result, durationMs, occurredAt, attributes } = input;
+  const { actor, target, result, durationMs, occurredAt, attributes, payload } = input;
   return (
     optionalString("operation", input.operation) ??
     optionalString("traceId", input.traceId) ??
@@ -214,6 +214,7 @@ function contextProblem(input: Input): Problem {
     (actor === undefined ? undefined : nested("actor", actor, actorProblem)) ??
     (target === undefined ? undefined : nested("target", target, targetProblem)) ??
     (result === undefined ? undefined : nested("result", result, resultProblem)) ??
+    (payload === undefined ? undefined : nested("payload", payload, payloadProblem)) ??
     (durationMs === undefined ||
     (typeof durationMs === "number" && Number.isFinite(durationMs) && durationMs >= 0)
       ? undefined
@@ -248,6 +249,35 @@ function resultProblem(result: Input): Problem {
       : `code must be a number or a string, got ${describe(code)}`) ??
     optionalString("message", result.message)
   );
+}
+
+const PAYLOAD_CAPTURES = { none: true, digest: true, redacted: true };
+const DIGEST = /^(?:[0-9a-f]{64})?$/;
+
+function payloadProblem(payload: Input): Problem {
+  const { requestDigest, responseDigest } = payload;
+  return (
+    oneOf("capture", payload.capture, PAYLOAD_CAPTURES) ??
+    optionalString("keyId", payload.keyId) ??
+    (requestDigest === undefined || (typeof requestDigest === "string" && DIGEST.test(requestDigest))
+      ? undefined
+      : `requestDigest must be 64 lowercase hex digits or empty, got ${describe(requestDigest)}`) ??
+    (responseDigest === undefined || (typeof responseDigest === "string" && DIGEST.test(responseDigest))
+      ? undefined
+      : `responseDigest must be 64 lowercase hex digits or empty, got ${describe(responseDigest)}`) ??
+    optionalCount("requestCount", payload.requestCount) ??
+    optionalCount("responseCount", payload.responseCount) ??
+    optionalString("requestJson", payload.requestJson) ??
+    optionalString("responseJson", payload.responseJson)
+  );
+}
+
+/** An optional uint32 count. */
+function optionalCount(field: string, value: unknown): Problem {
+  if (value === undefined) return undefined;
+  if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 0xffffffff)
+    return undefined;
+  return `${field} must be an integer from 0 to 4294967295, got ${describe(value)}`;
 }
 
 function isObject(value: unknown): value is Input {

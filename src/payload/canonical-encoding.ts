@@ -1,0 +1,133 @@
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import type { MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
+import { type PayloadProblems, type ReadMessage, type ReadValue, readMessage } from "./read-message.js";
+import { type Scalar, sortByKey } from "./scalars.js";
+
+/**
+ * The canonical protobuf encoding of `message` read by `shape` with every sensitive field left out:
+ * the same bytes for the same redacted content, whichever loader decoded the message. Fields in
+ * field-number order; fields at their default left out unless they have explicit presence; repeated
+ * scalars and enums packed; map entries sorted by key (strings by UTF-8 bytes, integers by value,
+ * false before true), each entry writing its key and value; nested messages length-delimited in the
+ * same form. For a message without maps these are the bytes ts-proto's `encode(...).finish()` writes.
+ * The exact rules are in docs/payload-capture.md. Never throws: values of the wrong type are left out
+ * and counted in `problems` when given.
+ */
+export function encodeCanonical(
+  shape: MessageShape,
+  message: unknown,
+  problems?: PayloadProblems,
+): Uint8Array {
+  const writer = new BinaryWriter();
+  writeMessage(writer, readMessage(shape, message, problems ?? { count: 0, first: [] }));
+  return writer.finish();
+}
+
+function writeMessage(writer: BinaryWriter, message: ReadMessage): void {
+  for (const read of message.fields) {
+    const { field } = read;
+    if ("single" in read) writeValue(writer, field.no, read.field, read.single);
+    else if ("list" in read) {
+      if (read.field.kind === "scalar" || read.field.kind === "enum") {
+        // Packed: one length-delimited record of the bare values.
+        writer.tag(field.no, WireType.LengthDelimited).fork();
+        for (const value of read.list) writeBare(writer, scalarType(read.field), value as Scalar);
+        writer.join();
+      } else for (const value of read.list) writeValue(writer, field.no, read.field, value);
+    } else {
+      const keyType = read.field.key;
+      for (const [key, value] of sortByKey(read.entries)) {
+        writer.tag(field.no, WireType.LengthDelimited).fork();
+        writeValue(writer, 1, { kind: "scalar", scalar: keyType }, key);
+        writeValue(writer, 2, read.field.value, value);
+        writer.join();
+      }
+    }
+  }
+}
+
+/** One tagged value: a scalar with its wire type, or a nested message length-delimited. */
+function writeValue(writer: BinaryWriter, no: number, shape: ValueShape, value: ReadValue): void {
+  if (typeof value === "object" && !(value instanceof Uint8Array)) {
+    writer.tag(no, WireType.LengthDelimited).fork();
+    writeMessage(writer, value);
+    writer.join();
+    return;
+  }
+  const type = scalarType(shape);
+  writer.tag(no, WIRE_TYPES[type]);
+  writeBare(writer, type, value);
+}
+
+/** The scalar type a value shape is written as: enums are int32 varints. */
+function scalarType(shape: ValueShape): ScalarType {
+  return shape.kind === "scalar" ? shape.scalar : "int32";
+}
+
+const WIRE_TYPES: Readonly<Record<ScalarType, WireType>> = {
+  double: WireType.Bit64,
+  float: WireType.Bit32,
+  int64: WireType.Varint,
+  uint64: WireType.Varint,
+  int32: WireType.Varint,
+  fixed64: WireType.Bit64,
+  fixed32: WireType.Bit32,
+  bool: WireType.Varint,
+  string: WireType.LengthDelimited,
+  bytes: WireType.LengthDelimited,
+  uint32: WireType.Varint,
+  sfixed32: WireType.Bit32,
+  sfixed64: WireType.Bit64,
+  sint32: WireType.Varint,
+  sint64: WireType.Varint,
+};
+
+/** A scalar without its tag. Values were checked and converted by the reader (see `toScalar`). */
+function writeBare(writer: BinaryWriter, type: ScalarType, value: Scalar): void {
+  switch (type) {
+    case "double":
+      writer.double(value as number);
+      return;
+    case "float":
+      writer.float(value as number);
+      return;
+    case "int32":
+      writer.int32(value as number);
+      return;
+    case "sint32":
+      writer.sint32(value as number);
+      return;
+    case "sfixed32":
+      writer.sfixed32(value as number);
+      return;
+    case "uint32":
+      writer.uint32(value as number);
+      return;
+    case "fixed32":
+      writer.fixed32(value as number);
+      return;
+    case "int64":
+      writer.int64(value as bigint);
+      return;
+    case "sint64":
+      writer.sint64(value as bigint);
+      return;
+    case "sfixed64":
+      writer.sfixed64(value as bigint);
+      return;
+    case "uint64":
+      writer.uint64(value as bigint);
+      return;
+    case "fixed64":
+      writer.fixed64(value as bigint);
+      return;
+    case "bool":
+      writer.bool(value as boolean);
+      return;
+    case "string":
+      writer.string(value as string);
+      return;
+    case "bytes":
+      writer.bytes(value as Uint8Array);
+  }
+}

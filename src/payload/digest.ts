@@ -1,0 +1,151 @@
+import { createHmac, createSecretKey, type Hmac, type KeyObject, timingSafeEqual } from "node:crypto";
+import { AuditConfigError } from "../errors/index.js";
+import type { MessageShape } from "../rules/message-shape.js";
+import { encodeCanonical } from "./canonical-encoding.js";
+import type { PayloadProblems } from "./read-message.js";
+
+/**
+ * An HMAC key for payload digests. Events name the key by `id`; rotate by configuring a key with a
+ * new id (old events keep naming the old one) and verify with every key by id.
+ */
+export interface PayloadDigestKey {
+  /** Names the key in events (`payload.key_id`): 1 to 64 visible ASCII characters. Not secret. */
+  id: string;
+  /** The HMAC-SHA256 key: at least 32 bytes. Copied when the key is taken; never written anywhere. */
+  secret: Uint8Array;
+}
+
+/** A checked key: its id and the secret copied into a KeyObject. @internal */
+export interface DigestKey {
+  readonly id: string;
+  readonly key: KeyObject;
+}
+
+/** Shortest secret accepted: 32 bytes, the HMAC-SHA256 output size. */
+export const MIN_SECRET_BYTES = 32;
+
+const KEY_ID = /^[\x21-\x7e]{1,64}$/;
+
+/**
+ * `key` checked and copied. Throws an AuditConfigError naming `option` when it is not a
+ * PayloadDigestKey; the message never holds the secret (only its length).
+ * @internal
+ */
+export function toDigestKey(key: unknown, option: string): DigestKey {
+  if (typeof key !== "object" || key === null) {
+    throw new AuditConfigError(`${option} must be an object { id, secret }`);
+  }
+  const { id, secret } = key as { id?: unknown; secret?: unknown };
+  if (typeof id !== "string" || !KEY_ID.test(id)) {
+    throw new AuditConfigError(`${option}.id must be 1 to 64 visible ASCII characters`);
+  }
+  if (!(secret instanceof Uint8Array) || secret.length < MIN_SECRET_BYTES) {
+    const got = secret instanceof Uint8Array ? `${secret.length} bytes` : typeof secret;
+    throw new AuditConfigError(
+      `${option}.secret must be a Uint8Array of at least ${MIN_SECRET_BYTES} bytes, got ${got}`,
+    );
+  }
+  return { id, key: createSecretKey(Buffer.from(secret)) };
+}
+
+/**
+ * The keyed digest of one direction of a call, fed message by message: HMAC-SHA256 over each
+ * message's canonical encoding, each preceded by its length as a protobuf varint (the framing of
+ * length-delimited protobuf streams), so a stream's digest covers the order and the boundaries of its
+ * messages. No messages: no digest ("").
+ * @internal
+ */
+export class RunningDigest {
+  private readonly hmac: Hmac;
+  /** Messages added. */
+  count = 0;
+
+  constructor(key: KeyObject) {
+    this.hmac = createHmac("sha256", key);
+  }
+
+  /** Adds one message's canonical bytes. */
+  add(bytes: Uint8Array): void {
+    this.hmac.update(varint(bytes.length));
+    this.hmac.update(bytes);
+    this.count++;
+  }
+
+  /** Lowercase hex of the digest, or "" when no message was added. Call once. */
+  hex(): string {
+    const hex = this.hmac.digest("hex");
+    return this.count === 0 ? "" : hex;
+  }
+}
+
+/**
+ * The payload digest of `messages` (one direction of a call, in order) with `secret`: what an event's
+ * `request_digest` or `response_digest` holds when the call's messages were these. Lowercase hex; ""
+ * for no messages. The recipe it follows is in docs/payload-capture.md. Never throws for odd messages:
+ * values of the wrong type are left out (and counted in `problems` when given), as when they were
+ * captured.
+ */
+export function payloadDigest(
+  shape: MessageShape,
+  messages: Iterable<unknown>,
+  secret: Uint8Array,
+  problems?: PayloadProblems,
+): string {
+  const digest = new RunningDigest(createSecretKey(Buffer.from(secret)));
+  for (const message of messages) digest.add(encodeCanonical(shape, message, problems));
+  return digest.hex();
+}
+
+/** The digest fields of an event's payload (`AuditEvent.payload`). */
+export interface DigestedPayload {
+  /** Id of the key the digests were made with. */
+  keyId: string;
+  /** Lowercase hex HMAC-SHA256 of the request messages; "" for none. */
+  requestDigest: string;
+  /** The same of the response messages. */
+  responseDigest: string;
+  /** Request messages digested. */
+  requestCount: number;
+  /** Response messages digested. */
+  responseCount: number;
+}
+
+/** Why a payload digest does not verify, or "ok". */
+export type PayloadVerification = "ok" | "unknown_key" | "count_mismatch" | "digest_mismatch";
+
+/**
+ * Checks that one direction of an event's payload digest is that of `messages`, with the key the event
+ * names, taken from `secrets` by key id: "ok", "unknown_key" (no secret for its key id),
+ * "count_mismatch" (another number of messages) or "digest_mismatch" (other content, or another key
+ * with the same id). Compares in constant time.
+ */
+export function verifyPayloadDigest(
+  payload: DigestedPayload,
+  direction: "request" | "response",
+  shape: MessageShape,
+  messages: readonly unknown[],
+  secrets: Readonly<Record<string, Uint8Array>>,
+): PayloadVerification {
+  const secret = Object.hasOwn(secrets, payload.keyId) ? secrets[payload.keyId] : undefined;
+  if (secret === undefined) return "unknown_key";
+  const [digest, count] =
+    direction === "request"
+      ? [payload.requestDigest, payload.requestCount]
+      : [payload.responseDigest, payload.responseCount];
+  if (count !== messages.length) return "count_mismatch";
+  const expected = Buffer.from(payloadDigest(shape, messages, secret), "utf8");
+  const actual = Buffer.from(digest, "utf8");
+  return expected.length === actual.length && timingSafeEqual(expected, actual) ? "ok" : "digest_mismatch";
+}
+
+/** `value` as a protobuf varint (lengths are below 2^32). */
+function varint(value: number): Uint8Array {
+  const bytes: number[] = [];
+  let rest = value;
+  while (rest > 0x7f) {
+    bytes.push((rest & 0x7f) | 0x80);
+    rest = Math.floor(rest / 128);
+  }
+  bytes.push(rest);
+  return Uint8Array.from(bytes);
+}

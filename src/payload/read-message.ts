@@ -1,0 +1,255 @@
+import type { FieldShape, MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
+import { INVALID, isDefault, type Scalar, toEnum, toMapKey, toScalar } from "./scalars.js";
+import { wellKnownMessage, wellKnownShape } from "./well-known.js";
+
+/**
+ * A message read by its shape into one loader-independent form, every sensitive field left out: the
+ * fields that are set, in field-number order, each value converted (see `Scalar`). Both the proto3
+ * JSON and the canonical encoding are written from it, so they always leave out the same fields.
+ * @internal
+ */
+export interface ReadMessage {
+  readonly shape: MessageShape;
+  readonly fields: readonly ReadField[];
+}
+
+/** One set field of a ReadMessage. @internal */
+export type ReadField =
+  | { readonly field: FieldShape & ValueShape; readonly single: ReadValue }
+  | { readonly field: FieldShape & ValueShape; readonly list: readonly ReadValue[] }
+  | {
+      readonly field: FieldShape & { kind: "map"; value: ValueShape };
+      readonly entries: readonly (readonly [Scalar, ReadValue])[];
+    };
+
+/** A value: a scalar (an enum as its number) or a nested message. @internal */
+export type ReadValue = Scalar | ReadMessage;
+
+/**
+ * What went wrong while reading a message for capture: each value of the wrong type, out of range or
+ * unreadable is left out and counted, and the first five are described by path and type, never by
+ * value (a skipped value may be a secret). Start with `{ count: 0, first: [] }`.
+ */
+export interface PayloadProblems {
+  /** Values skipped. */
+  count: number;
+  /** The first few problems, such as "owner.credential.kind: not a valid enum". */
+  readonly first: string[];
+}
+
+/** Problems listed in PayloadProblems.first; the rest are only counted. */
+const LISTED_PROBLEMS = 5;
+
+/** Deepest nesting read, as protobuf's own recursion limit; deeper messages (or cycles) are skipped. */
+export const MAX_DEPTH = 100;
+
+type Fields = Record<string, unknown>;
+
+/**
+ * Reads `message` by `shape`, leaving out sensitive fields. Never throws: a value of the wrong type,
+ * a getter that throws or a nesting deeper than MAX_DEPTH is skipped and added to `problems`.
+ * @internal
+ */
+export function readMessage(shape: MessageShape, message: unknown, problems: PayloadProblems): ReadMessage {
+  return read(shape, message, problems, "", 0);
+}
+
+function read(
+  shape: MessageShape,
+  message: unknown,
+  problems: PayloadProblems,
+  path: string,
+  depth: number,
+): ReadMessage {
+  const fields: ReadField[] = [];
+  if (typeof message !== "object" || message === null || message instanceof Uint8Array) {
+    report(problems, path || shape.typeName, `not a message object (${typeName(message)})`);
+    return { shape, fields };
+  }
+  if (depth >= MAX_DEPTH) {
+    report(problems, path, `nested deeper than ${MAX_DEPTH} messages`);
+    return { shape, fields };
+  }
+  const object = message as Fields;
+  const oneofs = new Set<string>();
+  for (const field of shape.fields) {
+    if (field.sensitive) continue;
+    const at = path === "" ? field.name : `${path}.${field.name}`;
+    try {
+      const read = readField(object, field, oneofs, problems, at, depth);
+      if (read !== undefined) fields.push(read);
+    } catch {
+      report(problems, at, "could not be read (a getter or Proxy trap threw)");
+    }
+  }
+  return { shape, fields };
+}
+
+function readField(
+  object: Fields,
+  field: FieldShape,
+  oneofs: Set<string>,
+  problems: PayloadProblems,
+  path: string,
+  depth: number,
+): ReadField | undefined {
+  if (field.kind === "map") return readMap(object, field, problems, path, depth);
+  const { oneof } = field;
+  if (oneof !== undefined && !field.optional) {
+    const member = oneofMember(object, oneof, field, problems, path);
+    if (member === undefined) return undefined;
+    // A oneof holds one member: a second one set (plain proto-loader fields) is malformed input.
+    if (oneofs.has(oneof)) return invalidField(problems, path, `a second member of oneof ${oneof} is set`);
+    oneofs.add(oneof);
+    const value = convert(field, member.value, problems, path, depth);
+    return value === INVALID ? undefined : { field, single: value };
+  }
+  const raw = property(object, field);
+  if (raw === undefined || raw === null) return undefined;
+  if (field.repeated) {
+    if (!Array.isArray(raw)) {
+      report(problems, path, `not an array (${typeName(raw)})`);
+      return undefined;
+    }
+    const list: ReadValue[] = [];
+    const length = raw.length;
+    for (let i = 0; i < length; i++) {
+      const value = convert(field, raw[i], problems, `${path}[${i}]`, depth);
+      if (value !== INVALID) list.push(value);
+    }
+    return list.length === 0 ? undefined : { field, list };
+  }
+  const value = convert(field, raw, problems, path, depth);
+  if (value === INVALID) return undefined;
+  // Without explicit presence a scalar at its default is not set; a message is set when present.
+  if (!field.optional && !isMessage(value) && isDefault(value)) return undefined;
+  return { field, single: value };
+}
+
+/**
+ * The value of `field` when it is the member its oneof holds. ts-proto keeps a oneof as
+ * `{ $case, value }` under the oneof's name; @grpc/proto-loader keeps members as plain fields and, with
+ * `oneofs: true`, the set member's name under the oneof's name.
+ */
+function oneofMember(
+  object: Fields,
+  oneof: string,
+  field: FieldShape,
+  problems: PayloadProblems,
+  path: string,
+): { value: unknown } | undefined {
+  const holder = object[oneof] ?? object[camelCase(oneof)];
+  if (typeof holder === "object" && holder !== null && "$case" in holder) {
+    const { $case, value } = holder as { $case: unknown; value: unknown };
+    if ($case !== field.jsonName && $case !== field.name) return undefined;
+    if (value === undefined || value === null) {
+      report(problems, path, "oneof member without a value");
+      return undefined;
+    }
+    return { value };
+  }
+  if (typeof holder === "string" && holder !== field.name && holder !== field.jsonName) return undefined;
+  const value = property(object, field);
+  return value === undefined || value === null ? undefined : { value };
+}
+
+function readMap(
+  object: Fields,
+  field: FieldShape & { kind: "map"; key: ScalarType; value: ValueShape },
+  problems: PayloadProblems,
+  path: string,
+  depth: number,
+): ReadField | undefined {
+  const raw = property(object, field);
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    report(problems, path, `not a map object (${typeName(raw)})`);
+    return undefined;
+  }
+  const pairs = raw instanceof Map ? [...raw.entries()] : Object.entries(raw);
+  const entries: (readonly [Scalar, ReadValue])[] = [];
+  const seen = new Set<string>();
+  for (const [rawKey, rawValue] of pairs) {
+    const key = toMapKey(field.key, rawKey);
+    if (key === INVALID || seen.has(String(key))) {
+      // Two property names can parse to one integer key ("1", "01"): the first one is kept.
+      report(problems, path, key === INVALID ? `map key not a valid ${field.key}` : "duplicate map key");
+      continue;
+    }
+    seen.add(String(key));
+    // Keys are not values of the path: they may be secrets too, so they are not named.
+    const value = convert(field.value, rawValue, problems, `${path}[]`, depth);
+    if (value !== INVALID) entries.push([key, value]);
+  }
+  return entries.length === 0 ? undefined : { field, entries };
+}
+
+/** One value (a singular field, a list element or a map value) in its read form, or INVALID. */
+function convert(
+  shape: ValueShape,
+  value: unknown,
+  problems: PayloadProblems,
+  path: string,
+  depth: number,
+): ReadValue | typeof INVALID {
+  switch (shape.kind) {
+    case "scalar": {
+      const scalar = toScalar(shape.scalar, value);
+      if (scalar === INVALID) report(problems, path, `not a valid ${shape.scalar} (${typeName(value)})`);
+      return scalar;
+    }
+    case "enum": {
+      const number = toEnum(shape.values, value);
+      if (number === INVALID) report(problems, path, `not a valid enum value (${typeName(value)})`);
+      return number;
+    }
+    case "message":
+      if (value === undefined || value === null) return invalid(problems, path, "message missing");
+      return read(shape.message(), value, problems, path, depth + 1);
+    case "wellKnown": {
+      if (value === undefined || value === null) return invalid(problems, path, "message missing");
+      const message = wellKnownMessage(shape.type, value);
+      if (message === undefined)
+        return invalid(problems, path, `not a valid ${shape.type} (${typeName(value)})`);
+      return read(wellKnownShape(shape.type), message, problems, path, depth + 1);
+    }
+  }
+}
+
+/** A field's property: ts-proto's and proto-loader's camelCase name, else proto-loader's `keepCase` one. */
+function property(object: Fields, field: FieldShape): unknown {
+  const value = object[field.jsonName];
+  return value === undefined && field.name !== field.jsonName ? object[field.name] : value;
+}
+
+function isMessage(value: ReadValue): value is ReadMessage {
+  return typeof value === "object" && !(value instanceof Uint8Array);
+}
+
+function invalid(problems: PayloadProblems, path: string, problem: string): typeof INVALID {
+  report(problems, path, problem);
+  return INVALID;
+}
+
+function invalidField(problems: PayloadProblems, path: string, problem: string): undefined {
+  report(problems, path, problem);
+  return undefined;
+}
+
+function report(problems: PayloadProblems, path: string, problem: string): void {
+  problems.count++;
+  if (problems.first.length < LISTED_PROBLEMS) problems.first.push(`${path}: ${problem}`);
+}
+
+/** Names a value's type only: values are never echoed, they may be secrets. */
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (value instanceof Uint8Array) return "bytes";
+  if (value instanceof Date) return "a Date";
+  return typeof value;
+}
+
+function camelCase(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
+}

@@ -1,0 +1,108 @@
+import type { MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
+import { type PayloadProblems, type ReadMessage, type ReadValue, readMessage } from "./read-message.js";
+import { type Scalar, sortByKey } from "./scalars.js";
+import { isWrapper } from "./well-known.js";
+
+/** A JSON value as `JSON.parse` returns it. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * The proto3 JSON value of `message` read by `shape`, with every sensitive field left out (also inside
+ * nested and repeated messages, map values and oneofs). Keys are the fields' JSON names in field-number
+ * order; fields at their default are left out unless they have explicit presence (`optional`, oneof
+ * members); 64-bit integers are strings, bytes are base64, enums are names (numbers when unknown),
+ * Timestamp and Duration are their RFC 3339 and "1.5s" strings, wrappers their bare values; map keys
+ * are sorted as the canonical encoding sorts them. Works on ts-proto and @grpc/proto-loader objects
+ * alike. Never throws: a value of the wrong type is left out and counted in `problems` when given.
+ */
+export function redactToJson(shape: MessageShape, message: unknown, problems?: PayloadProblems): JsonValue {
+  return messageJson(readMessage(shape, message, problems ?? { count: 0, first: [] }));
+}
+
+/** The JSON of a read message; also used for the well-known types' own forms. @internal */
+export function messageJson(message: ReadMessage): JsonValue {
+  const { typeName } = message.shape;
+  if (typeName === "google.protobuf.Timestamp") return timestampJson(message);
+  if (typeName === "google.protobuf.Duration") return durationJson(message);
+  if (isWrapper(typeName)) return wrapperJson(message);
+  const json: { [key: string]: JsonValue } = {};
+  for (const read of message.fields) {
+    const { field } = read;
+    if ("single" in read) json[field.jsonName] = valueJson(read.field, read.single);
+    else if ("list" in read) json[field.jsonName] = read.list.map((value) => valueJson(read.field, value));
+    else {
+      const map: { [key: string]: JsonValue } = {};
+      for (const [key, value] of sortByKey(read.entries))
+        map[String(key)] = valueJson(read.field.value, value);
+      json[field.jsonName] = map;
+    }
+  }
+  return json;
+}
+
+function valueJson(shape: ValueShape, value: ReadValue): JsonValue {
+  if (typeof value === "object" && !(value instanceof Uint8Array)) return messageJson(value);
+  if (shape.kind === "enum") return enumName(shape.values, value) ?? scalarJson(value);
+  return scalarJson(value);
+}
+
+function scalarJson(value: Scalar): JsonValue {
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Uint8Array)
+    return Buffer.from(value.buffer, value.byteOffset, value.length).toString("base64");
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
+  }
+  return value;
+}
+
+function enumName(values: Readonly<Record<string, number>>, number: Scalar): string | undefined {
+  for (const name in values) if (values[name] === number) return name;
+  return undefined;
+}
+
+/** The value of field `no` of a well-known type's read message, or its default. */
+function part(message: ReadMessage, no: number, fallback: Scalar): Scalar {
+  for (const read of message.fields) {
+    if (read.field.no === no && "single" in read && !isMessageValue(read.single)) return read.single;
+  }
+  return fallback;
+}
+
+function isMessageValue(value: ReadValue): value is ReadMessage {
+  return typeof value === "object" && !(value instanceof Uint8Array);
+}
+
+function timestampJson(message: ReadMessage): JsonValue {
+  const seconds = Number(part(message, 1, 0n));
+  const nanos = Number(part(message, 2, 0));
+  const date = new Date(seconds * 1000);
+  if (Number.isNaN(date.getTime())) return `${seconds}s`; // beyond what a Date holds: not a valid Timestamp
+  return `${date.toISOString().slice(0, 19)}${fraction(nanos)}Z`;
+}
+
+function durationJson(message: ReadMessage): JsonValue {
+  const seconds = BigInt(part(message, 1, 0n) as bigint);
+  const nanos = Number(part(message, 2, 0));
+  const negative = seconds < 0n || nanos < 0;
+  const abs = seconds < 0n ? -seconds : seconds;
+  return `${negative ? "-" : ""}${abs}${fraction(Math.abs(nanos))}s`;
+}
+
+/** Nanoseconds as proto3 JSON writes them: none, or 3, 6 or 9 digits. */
+function fraction(nanos: number): string {
+  if (nanos <= 0 || !Number.isInteger(nanos) || nanos >= 1e9) return "";
+  const digits = String(nanos).padStart(9, "0");
+  if (nanos % 1_000_000 === 0) return `.${digits.slice(0, 3)}`;
+  if (nanos % 1000 === 0) return `.${digits.slice(0, 6)}`;
+  return `.${digits}`;
+}
+
+const WRAPPER_DEFAULTS: Readonly<Record<string, Scalar>> = { int64: 0n, uint64: 0n, string: "", bool: false };
+
+function wrapperJson(message: ReadMessage): JsonValue {
+  const field = message.shape.fields[0];
+  const scalar: ScalarType = field?.kind === "scalar" ? field.scalar : "double";
+  const fallback = scalar === "bytes" ? new Uint8Array() : (WRAPPER_DEFAULTS[scalar] ?? 0);
+  return scalarJson(part(message, 1, fallback));
+}

@@ -1,0 +1,141 @@
+import type { ScalarType } from "../rules/message-shape.js";
+
+/**
+ * One scalar in the single form the payload module works with, whatever loader produced it: 32-bit
+ * integers, floats and enums as numbers, 64-bit integers as bigint, bytes as Uint8Array.
+ * @internal
+ */
+export type Scalar = number | bigint | boolean | string | Uint8Array;
+
+/** What a conversion returns for a value of the wrong type or out of range: the caller skips it. */
+export const INVALID = Symbol("invalid");
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+const UINT32_MAX = 2 ** 32 - 1;
+const DECIMAL = /^-?\d+$/;
+
+/**
+ * `value` as the scalar of `type`, or INVALID. Accepts each loader's forms: numbers or decimal strings
+ * for integers; for 64-bit integers also bigint and Long objects (`{ low, high }`); for floats also the
+ * strings "NaN", "Infinity", "-Infinity"; for bytes a Uint8Array (a Buffer) or a base64 string.
+ * Out-of-range integers are INVALID, never wrapped.
+ */
+export function toScalar(type: ScalarType, value: unknown): Scalar | typeof INVALID {
+  switch (type) {
+    case "double":
+      return toFloat(value);
+    case "float": {
+      const float = toFloat(value);
+      return float === INVALID ? INVALID : Math.fround(float);
+    }
+    case "int32":
+    case "sint32":
+    case "sfixed32":
+      return toInt32(value, INT32_MIN, INT32_MAX);
+    case "uint32":
+    case "fixed32":
+      return toInt32(value, 0, UINT32_MAX);
+    case "int64":
+    case "sint64":
+    case "sfixed64":
+      return toInt64(value, true);
+    case "uint64":
+    case "fixed64":
+      return toInt64(value, false);
+    case "bool":
+      return typeof value === "boolean" ? value : INVALID;
+    case "string":
+      return typeof value === "string" ? value : INVALID;
+    case "bytes":
+      if (value instanceof Uint8Array) return value;
+      return typeof value === "string" ? Buffer.from(value, "base64") : INVALID;
+  }
+}
+
+/** An enum value's number: from a number, or from a name the enum has; else INVALID. */
+export function toEnum(values: Readonly<Record<string, number>>, value: unknown): number | typeof INVALID {
+  if (typeof value === "string") {
+    const number = Object.hasOwn(values, value) ? values[value] : undefined;
+    return typeof number === "number" ? number : INVALID;
+  }
+  return toInt32(value, INT32_MIN, INT32_MAX);
+}
+
+/** True for the value a field without explicit presence holds when it is not set (then not written). */
+export function isDefault(value: Scalar): boolean {
+  if (value instanceof Uint8Array) return value.length === 0;
+  // -0 counts as 0, as ts-proto's `!== 0` check (and protobuf-es') treats it.
+  return value === 0 || value === 0n || value === false || value === "";
+}
+
+/**
+ * A map key in its scalar form: map keys arrive as object property names (strings) from every loader,
+ * or as the key itself from a JavaScript Map. Float, double and bytes are not valid key types.
+ */
+export function toMapKey(type: ScalarType, key: unknown): Scalar | typeof INVALID {
+  if (type === "string") return typeof key === "string" ? key : INVALID;
+  if (type === "bool") {
+    if (typeof key === "boolean") return key;
+    return key === "true" ? true : key === "false" ? false : INVALID;
+  }
+  if (type === "double" || type === "float" || type === "bytes") return INVALID;
+  return toScalar(type, key);
+}
+
+function toFloat(value: unknown): number | typeof INVALID {
+  if (typeof value === "number") return value;
+  if (value === "NaN") return Number.NaN;
+  if (value === "Infinity") return Number.POSITIVE_INFINITY;
+  if (value === "-Infinity") return Number.NEGATIVE_INFINITY;
+  if (typeof value === "string" && value.trim() !== "") {
+    const number = Number(value);
+    return Number.isNaN(number) ? INVALID : number;
+  }
+  return INVALID;
+}
+
+function toInt32(value: unknown, min: number, max: number): number | typeof INVALID {
+  const number = typeof value === "string" && DECIMAL.test(value) ? Number(value) : value;
+  if (typeof number !== "number" || !Number.isInteger(number) || number < min || number > max) {
+    return INVALID;
+  }
+  return number === 0 ? 0 : number; // -0 is written as 0
+}
+
+function toInt64(value: unknown, signed: boolean): bigint | typeof INVALID {
+  let big: bigint;
+  if (typeof value === "bigint") big = value;
+  else if (typeof value === "number" && Number.isInteger(value)) big = BigInt(value);
+  else if (typeof value === "string" && DECIMAL.test(value)) big = BigInt(value);
+  else if (isLong(value)) {
+    // A Long holds the 64 bits as two 32-bit halves, whatever its `unsigned` flag says.
+    const bits = (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0);
+    return signed ? BigInt.asIntN(64, bits) : BigInt.asUintN(64, bits);
+  } else return INVALID;
+  const fits = signed ? BigInt.asIntN(64, big) === big : BigInt.asUintN(64, big) === big;
+  return fits ? big : INVALID;
+}
+
+function isLong(value: unknown): value is { low: number; high: number } {
+  if (typeof value !== "object" || value === null) return false;
+  const { low, high } = value as { low?: unknown; high?: unknown };
+  return Number.isInteger(low) && Number.isInteger(high);
+}
+
+/**
+ * Map entries in the canonical key order: string keys by their UTF-8 bytes (which is Unicode code
+ * point order, not JavaScript's UTF-16 order), integer keys by numeric value (signed types signed),
+ * bool keys false before true. Returns a new array.
+ */
+export function sortByKey<T>(entries: readonly (readonly [Scalar, T])[]): (readonly [Scalar, T])[] {
+  return [...entries].sort(([a], [b]) => compareKeys(a, b));
+}
+
+function compareKeys(a: Scalar, b: Scalar): number {
+  if (typeof a === "string" && typeof b === "string") return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  // Integers of one key type are all numbers or all bigints; bools compare as 0 and 1.
+  const x = typeof a === "boolean" ? Number(a) : a;
+  const y = typeof b === "boolean" ? Number(b) : b;
+  return x < y ? -1 : x > y ? 1 : 0;
+}

@@ -1,0 +1,80 @@
+import type { FieldShape, MessageShape, ScalarType, WellKnownType } from "../rules/message-shape.js";
+
+/**
+ * The well-known types a payload may hold, as message shapes: a payload reads and encodes them like any
+ * message (Timestamp is `{ seconds, nanos }` on the wire), and writes them in their own proto3 JSON forms.
+ */
+
+function scalarField(no: number, name: string, scalar: ScalarType): FieldShape {
+  return {
+    no,
+    name,
+    jsonName: name,
+    sensitive: false,
+    kind: "scalar",
+    scalar,
+    repeated: false,
+    optional: false,
+    oneof: undefined,
+  };
+}
+
+function timeShape(typeName: string): MessageShape {
+  return { typeName, fields: [scalarField(1, "seconds", "int64"), scalarField(2, "nanos", "int32")] };
+}
+
+function wrapperShape(typeName: string, scalar: ScalarType): MessageShape {
+  return { typeName, fields: [scalarField(1, "value", scalar)] };
+}
+
+const SHAPES: Readonly<Record<WellKnownType, MessageShape>> = {
+  "google.protobuf.Timestamp": timeShape("google.protobuf.Timestamp"),
+  "google.protobuf.Duration": timeShape("google.protobuf.Duration"),
+  "google.protobuf.DoubleValue": wrapperShape("google.protobuf.DoubleValue", "double"),
+  "google.protobuf.FloatValue": wrapperShape("google.protobuf.FloatValue", "float"),
+  "google.protobuf.Int64Value": wrapperShape("google.protobuf.Int64Value", "int64"),
+  "google.protobuf.UInt64Value": wrapperShape("google.protobuf.UInt64Value", "uint64"),
+  "google.protobuf.Int32Value": wrapperShape("google.protobuf.Int32Value", "int32"),
+  "google.protobuf.UInt32Value": wrapperShape("google.protobuf.UInt32Value", "uint32"),
+  "google.protobuf.BoolValue": wrapperShape("google.protobuf.BoolValue", "bool"),
+  "google.protobuf.StringValue": wrapperShape("google.protobuf.StringValue", "string"),
+  "google.protobuf.BytesValue": wrapperShape("google.protobuf.BytesValue", "bytes"),
+  "google.protobuf.Empty": { typeName: "google.protobuf.Empty", fields: [] },
+};
+
+/** The message shape of a well-known type. @internal */
+export function wellKnownShape(type: WellKnownType): MessageShape {
+  return SHAPES[type];
+}
+
+/** True for the wrapper types (google.protobuf.*Value), whose JSON form is the bare value. @internal */
+export function isWrapper(typeName: string): boolean {
+  return typeName.endsWith("Value") && typeName.startsWith("google.protobuf.");
+}
+
+/**
+ * A well-known type's value as the message its shape reads: a Date (ts-proto's Timestamp) becomes
+ * `{ seconds, nanos }` with nanos in [0, 1e9); a wrapper's bare value (ts-proto) becomes `{ value }`,
+ * while proto-loader's `{ value }` stays as it is; an invalid Date is undefined. Anything else is
+ * returned as it is and read as a message (wrong types are then reported by the reader).
+ */
+export function wellKnownMessage(type: WellKnownType, value: unknown): unknown {
+  if (type === "google.protobuf.Timestamp" && value instanceof Date) {
+    const ms = value.getTime();
+    if (Number.isNaN(ms)) return undefined; // an invalid Date: no time to record
+    const seconds = Math.floor(ms / 1000);
+    return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
+  }
+  if (isWrapper(type) && !isWrapperObject(value)) return { value };
+  return value;
+}
+
+/** proto-loader's form of a wrapper: a plain object with a `value` property (a Buffer or Long is not). */
+function isWrapperObject(value: unknown): boolean {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !(value instanceof Uint8Array) &&
+    Object.hasOwn(value, "value")
+  );
+}

@@ -1,0 +1,120 @@
+/**
+ * The fixture VaultService (test/fixtures/payload/payload.proto) for the payload capture tests: its
+ * handlers, for ts-proto's and proto-loader's service definitions alike, and hand-written audit rules
+ * with message shapes, as protoc-gen-grpc-audit will generate them. Imported by the tests and by the
+ * child process that serves the same service.
+ */
+import {
+  Server,
+  ServerCredentials,
+  type ServerInterceptor,
+  type ServiceDefinition,
+  status,
+  type UntypedHandleCall,
+} from "@grpc/grpc-js";
+import type { AuditRule, MethodKind, RuleTable } from "../../src/rules/audit-rule.js";
+import type { MessageShape } from "../../src/rules/message-shape.js";
+import { ImportSummaryShape, PutSecretRequestShape, ReadSecretRequestShape, SecretShape } from "./shapes.js";
+
+/** What every Secret response holds in its sensitive `value`. */
+export const RESPONSE_CANARY = "resp-canary-91bd";
+
+export const SERVICE = "/fixtures.payload.v1.VaultService/";
+
+function rule(
+  name: string,
+  kind: MethodKind,
+  payload: "none" | "digest" | "redacted",
+  requestShape: MessageShape,
+  responseShape: MessageShape,
+): AuditRule {
+  return {
+    method: `${SERVICE}${name}`,
+    kind,
+    mutation: "update",
+    targetType: "secret",
+    targetIdField: "",
+    recordOnError: true,
+    payload,
+    requestShape,
+    responseShape,
+    targetId: () => "",
+  };
+}
+
+/** The audit rules of the fixture, as payload.proto's options ask (ReadSecret: no capture). */
+export const VAULT_RULES: RuleTable = Object.fromEntries(
+  [
+    rule("PutSecret", "unary", "digest", PutSecretRequestShape, SecretShape),
+    rule("RotateSecret", "unary", "redacted", PutSecretRequestShape, SecretShape),
+    rule("ReadSecret", "unary", "none", ReadSecretRequestShape, SecretShape),
+    rule("WatchSecrets", "server_streaming", "digest", ReadSecretRequestShape, SecretShape),
+    rule("ImportSecrets", "client_streaming", "redacted", PutSecretRequestShape, ImportSummaryShape),
+    rule("SyncSecrets", "bidi_streaming", "digest", PutSecretRequestShape, SecretShape),
+  ].map((r) => [r.method, r]),
+);
+
+/** The Secret response of a request naming `name`: its sensitive value is a canary. */
+export function secretOf(name: unknown, version = 1): { name: string; value: string; version: number } {
+  return { name: typeof name === "string" ? name : "", value: RESPONSE_CANARY, version };
+}
+
+type Call = {
+  request?: { name?: unknown };
+  on(event: string, listener: (message?: { name?: unknown }) => void): void;
+  write(message: unknown): void;
+  end(): void;
+};
+type Callback = (error: { code: number; details: string } | null, response?: unknown) => void;
+
+/**
+ * Handlers by method name. Unary methods fail with INVALID_ARGUMENT for the name "fail"; WatchSecrets
+ * sends three secrets; ImportSecrets counts the requests; SyncSecrets answers each request.
+ */
+const HANDLERS: Record<string, (call: Call, callback: Callback) => void> = {
+  PutSecret: unary,
+  RotateSecret: unary,
+  ReadSecret: unary,
+  WatchSecrets(call) {
+    for (let version = 1; version <= 3; version++) call.write(secretOf(call.request?.name, version));
+    call.end();
+  },
+  ImportSecrets(call, callback) {
+    let imported = 0;
+    call.on("data", () => imported++);
+    call.on("end", () => callback(null, { imported }));
+  },
+  SyncSecrets(call) {
+    call.on("data", (message) => call.write(secretOf(message?.name)));
+    call.on("end", () => call.end());
+  },
+};
+
+function unary(call: Call, callback: Callback): void {
+  const name = call.request?.name;
+  if (name === "fail") callback({ code: status.INVALID_ARGUMENT, details: "refused" });
+  else callback(null, secretOf(name));
+}
+
+/** A VaultService server on 127.0.0.1 with `interceptors`, for ts-proto's or proto-loader's definition. */
+export async function startVaultServer(
+  definition: ServiceDefinition,
+  interceptors: ServerInterceptor[],
+): Promise<{ port: number; close(): Promise<void> }> {
+  const server = new Server({ interceptors });
+  const implementation: Record<string, UntypedHandleCall> = {};
+  for (const [key, method] of Object.entries(definition)) {
+    const handler = HANDLERS[method.path.slice(SERVICE.length)];
+    if (handler !== undefined) implementation[key] = handler as unknown as UntypedHandleCall;
+  }
+  server.addService(definition, implementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  return {
+    port,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}
