@@ -600,6 +600,7 @@ describe("delivery failures", () => {
       failed: 0,
       invalid: 0,
       errors: 0,
+      attributesDropped: 0,
       emitter: { name: "memory", emitted: 1, dropped: { closed: 1 }, failed: 0 },
     });
   });
