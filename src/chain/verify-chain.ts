@@ -175,7 +175,7 @@ function reordered(entries: readonly ChainEntry[]): ChainFinding[] {
         kind: "reordered",
         seq: entry.seq,
         eventId: entry.eventId,
-        detail: `the event is out of place in the source (seq ${entry.seq} among its neighbours)`,
+        detail: "the source holds the event out of seq order",
       });
     }
   });
