@@ -6,7 +6,7 @@
  */
 
 export { canonicalBytes, chainHash } from "./canonical.js";
-export { CHAIN_DEFAULTS, type ChainOptions } from "./chain-options.js";
+export type { ChainOptions } from "./chain-options.js";
 export { CHECKPOINT_STATEMENT_PREFIX, checkpointStatement } from "./checkpoint.js";
 export { verifyChains } from "./verify.js";
 export {

@@ -40,7 +40,9 @@ export const CHAIN_FINDING_KINDS: readonly ChainFindingKind[] = [
 
 /** One thing found wrong in a chain, at a seq (the first of a range for `missing`). */
 export interface ChainFinding {
+  /** What was found. */
   kind: ChainFindingKind;
+  /** Where in the chain. */
   seq: number;
   /** For `missing`: the last seq of the missing range. */
   toSeq?: number;
@@ -52,15 +54,19 @@ export interface ChainFinding {
 
 /** What `verifyChains` found in one chain. */
 export interface ChainReport {
+  /** The chain's id (one per Recorder instance). */
   chainId: string;
   /** The service of its first event. */
   service: string;
   /** Distinct events (seqs) read. */
   events: number;
+  /** Lowest seq read. */
   firstSeq: number;
+  /** Highest seq read. */
   lastSeq: number;
-  /** Checkpoints read, and how many of them verified with a given key. */
+  /** Checkpoints read. */
   checkpoints: number;
+  /** Checkpoints whose head and signature verified with a given key. */
   verifiedCheckpoints: number;
   /** True when the chain ends with a verified final checkpoint (its recorder closed). */
   sealed: boolean;
