@@ -10,7 +10,10 @@ export interface ChainOptions {
    * Default: none (events are chained, no checkpoints are written).
    */
   signingKey?: KeyObject | string;
-  /** Id of `signingKey`, written into each checkpoint so verifiers pick the public key. Required with it. */
+  /**
+   * Id of `signingKey`, written into each checkpoint so verifiers pick the public key: up to 128
+   * characters, no spaces or control characters. Required with `signingKey`. Default: none.
+   */
   keyId?: string;
   /** Events between two checkpoints. Default: 1000. */
   checkpointEvery?: number;

@@ -1,8 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { AuthnObserver, AuthnResultInput } from "../authn/observer.js";
 import type { AuthzDecisionInput, AuthzObserver } from "../authz/observer.js";
-import type { ChainOptions } from "../chain/chain-options.js";
-import { resolveChainOptions } from "../chain/chain-options.js";
+import { type ChainOptions, resolveChainOptions } from "../chain/chain-options.js";
 import { EventChain } from "../chain/event-chain.js";
 import { currentAuditScope } from "../context/scope.js";
 import { createEmitter, type EmitterSpec } from "../emitters/create-emitter.js";
