@@ -100,7 +100,9 @@ function printSummary(
   for (const chain of chains) {
     const state = chain.sealed
       ? "sealed"
-      : `open: ${chain.unsealed} event${chain.unsealed === 1 ? "" : "s"} after the last checkpoint`;
+      : chain.checkpoints === 0
+        ? "open, unsigned (no checkpoints)"
+        : `open: ${plural(chain.unsealed, "event")} after the last checkpoint`;
     print(
       visible(
         `chain ${chain.chainId} (${chain.service}): ${chain.events} events, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
