@@ -38,6 +38,11 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
   let previous: ChainEntry | undefined;
   for (const entry of entries) {
     const { seq, eventId } = entry;
+    if (!(Number.isSafeInteger(seq) && seq >= 1)) {
+      // Not a place in any chain (a Recorder starts at 1): an event put in from outside.
+      findings.push({ kind: "broken_link", seq, eventId, detail: `seq ${seq} is not a position in a chain` });
+      continue;
+    }
     const expectedSeq = (previous?.seq ?? 0) + 1;
     if (seq > expectedSeq) {
       const range =

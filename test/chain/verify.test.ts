@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { verifyChains } from "../../src/chain/verify.js";
 import type { ChainFinding } from "../../src/chain/verify-types.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
-import { edited, editedAndRehashed, editedHead, forgedCheckpoint } from "./tamper.js";
+import { edited, editedAndRehashed, editedHead, forgedCheckpoint, rehashed } from "./tamper.js";
 import { PUBLIC_KEYS, recordTrail } from "./trail.js";
 
 // 10 mutations with a checkpoint every 4: seqs 1-4 mutations, 5 checkpoint, 6-9, 10 checkpoint, 11-12, 13 final.
@@ -105,6 +105,15 @@ describe("verifyChains", () => {
       seq: 13,
       eventId: id(13),
     });
+  });
+
+  it("finds an event put in with a seq no Recorder writes as broken_link", async () => {
+    const chain = at(1).chain;
+    if (chain === undefined) throw new Error("no chain");
+    const inserted = rehashed({ ...at(1), eventId: "inserted", chain: { ...chain, seq: 0 } });
+    expect(await findings([inserted, ...trail])).toStrictEqual([
+      { kind: "broken_link", seq: 0, eventId: "inserted" },
+    ]);
   });
 
   it("reports checkpoints of a key it was not given as unknown_key", async () => {
