@@ -40,6 +40,21 @@ export {
   type CloudEventsHeaderPrefix,
   createBrokerEmitter,
 } from "./brokers/index.js";
+// The tamper-evident chain: its options, canonical hash, and the verifier of a read-back trail.
+export {
+  CHAIN_FINDING_KINDS,
+  CHECKPOINT_STATEMENT_PREFIX,
+  type ChainFinding,
+  type ChainFindingKind,
+  type ChainOptions,
+  type ChainReport,
+  canonicalBytes,
+  chainHash,
+  checkpointStatement,
+  type VerifyOptions,
+  type VerifyReport,
+  verifyChains,
+} from "./chain/index.js";
 // The per-call scope handlers read.
 export {
   type AuditScope,

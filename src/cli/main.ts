@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-// The grpc-audit command: demo, tail, query, stats, prune. Each command lives in ./commands/.
+// The grpc-audit command: demo, tail, query, stats, prune, verify. Each command lives in ./commands/.
 import { Command, CommanderError } from "commander";
 import { addDemoCommand } from "./commands/demo.js";
 import { addPruneCommand } from "./commands/prune.js";
 import { addQueryCommand } from "./commands/query.js";
 import { addStatsCommand } from "./commands/stats.js";
 import { addTailCommand } from "./commands/tail.js";
+import { addVerifyCommand } from "./commands/verify.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.js";
 
 const program = new Command()
@@ -23,6 +24,7 @@ addTailCommand(program);
 addQueryCommand(program);
 addStatsCommand(program);
 addPruneCommand(program);
+addVerifyCommand(program);
 
 // `grpc-audit query | head` closes stdout early: that is not an error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

@@ -79,7 +79,7 @@ export const ANONYMOUS_ACTOR: Readonly<Actor> = Object.freeze({
 });
 
 /** Version of the event schema this library writes into `schemaVersion`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** @internal */
 export const ACTOR_TYPES: Readonly<Record<ActorKind, ActorType>> = {

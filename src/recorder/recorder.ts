@@ -1,6 +1,8 @@
 import { performance } from "node:perf_hooks";
 import type { AuthnObserver, AuthnResultInput } from "../authn/observer.js";
 import type { AuthzDecisionInput, AuthzObserver } from "../authz/observer.js";
+import { type ChainOptions, resolveChainOptions } from "../chain/chain-options.js";
+import { EventChain } from "../chain/event-chain.js";
 import { currentAuditScope } from "../context/scope.js";
 import { createEmitter, type EmitterSpec } from "../emitters/create-emitter.js";
 import type { EmitOutcome, Emitter, EmitterStats, FlushReport } from "../emitters/emitter.js";
@@ -58,12 +60,23 @@ export interface RecorderOptions {
    * match becomes "[redacted]", every match whether or not the pattern has the `g` flag. Default: none.
    */
   redactPatterns?: readonly RegExp[];
+  /**
+   * The tamper-evident chain (docs/evidence.md): every event gets `chain` (this Recorder's chain id,
+   * seq, the previous event's hash and its own), so an edited, deleted or reordered event shows in
+   * `grpc-audit verify`. With `signingKey` and `keyId` the Recorder also writes signed checkpoints.
+   * `false` leaves `chain` unset (for events that are re-ordered or thinned on purpose, such as
+   * sampled debug trails, where every gap would be reported). Default: true, without checkpoints.
+   */
+  chain?: boolean | ChainOptions;
 }
 
 /** What happened to a recorded event: handed to the emitters, dropped by them, or lost (see stats). */
 export type RecordOutcome = EmitOutcome;
 
-/** Counters of a Recorder. Every record call is in exactly one of accepted, dropped, failed or invalid. */
+/**
+ * Counters of a Recorder. Every record call, and every chain checkpoint the Recorder writes, is in
+ * exactly one of accepted, dropped, failed or invalid.
+ */
 export interface RecorderStats {
   /** Events built, by kind. */
   recorded: Record<EventKind, number>;
@@ -124,7 +137,7 @@ export interface Recorder {
  */
 export function createRecorder(options: RecorderOptions): Recorder {
   const config = resolveOptions(options);
-  const { service, emitter, onError, now, monotonicNowMs, newId, rewrites } = config;
+  const { service, emitter, onError, now, monotonicNowMs, newId, rewrites, chain } = config;
   const counts = { accepted: 0, dropped: 0, failed: 0, invalid: 0, errors: 0, attributesDropped: 0 };
   const recorded: Record<EventKind, number> = {
     [EVENT_KIND.AUTHN_RESULT]: 0,
@@ -182,6 +195,22 @@ export function createRecorder(options: RecorderOptions): Recorder {
       report(onError, new AuditError("recorder: the event could not be built", { cause: toError(error) }));
       return "failed";
     }
+    return handOver(kind, event);
+  }
+
+  /**
+   * Links the event into the chain, then hands it to the emitter and counts it; then writes a
+   * checkpoint when one is due. Only events handed over take a seq: a gap in the chain is an event
+   * an emitter dropped (counted in its stats) or one lost after it.
+   */
+  function handOver(kind: EventKind, event: AuditEvent): RecordOutcome {
+    try {
+      chain?.link(event);
+    } catch (error) {
+      counts.failed++;
+      report(onError, new AuditError("recorder: the event could not be chained", { cause: toError(error) }));
+      return "failed";
+    }
     recorded[kind]++;
     let outcome: RecordOutcome;
     try {
@@ -192,8 +221,34 @@ export function createRecorder(options: RecorderOptions): Recorder {
       outcome = "failed";
     }
     counts[outcome]++;
+    if (chain?.checkpointDue === true) writeCheckpoint(false);
     return outcome;
   }
+
+  /** Writes a signed checkpoint over the chain's head (when it signs); counted like any event. Never throws. */
+  function writeCheckpoint(final: boolean): void {
+    if (chain === undefined || !chain.signs) return;
+    let event: AuditEvent;
+    try {
+      event = chain.checkpoint({ service, eventId: newId(), occurredAt: now() }, final);
+    } catch (error) {
+      counts.failed++;
+      report(
+        onError,
+        new AuditError("recorder: the chain checkpoint could not be built", { cause: toError(error) }),
+      );
+      return;
+    }
+    handOver(EVENT_KIND.CHAIN_CHECKPOINT, event);
+  }
+
+  // Checkpoints also come with time, so a quiet service's last events do not wait for the next 1000.
+  const checkpointTimer =
+    chain?.signs === true
+      ? setInterval(() => {
+          if (chain.unsealed > 0) writeCheckpoint(false);
+        }, config.checkpointIntervalMs).unref()
+      : undefined;
 
   const recorder: Recorder = {
     service,
@@ -235,7 +290,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
     },
     stats: () => ({ recorded: { ...recorded }, ...counts, emitter: emitter.stats() }),
     flush: () => emitter.flush(),
-    close: () => emitter.close(),
+    close: () => {
+      // The final checkpoint goes out before the emitters close: nothing follows it in the chain.
+      clearInterval(checkpointTimer);
+      writeCheckpoint(true);
+      return emitter.close();
+    },
   };
   return recorder;
 }
@@ -271,6 +331,7 @@ function resolveOptions(options: RecorderOptions) {
     }
   }
   const rewrites = textRewrites(options.statusMessages, options.redactPatterns);
+  const chainOptions = resolveChainOptions(options.chain, "createRecorder");
   const built = emitters.map((spec, i) => createEmitter(spec, `createRecorder: emitters[${i}]`));
   const [first] = built;
   const emitter =
@@ -285,5 +346,7 @@ function resolveOptions(options: RecorderOptions) {
     monotonicNowMs: monotonicNowMs ?? (() => performance.now()),
     newId: newId ?? newEventId,
     rewrites,
+    chain: chainOptions === undefined ? undefined : new EventChain(chainOptions),
+    checkpointIntervalMs: chainOptions?.checkpointIntervalMs ?? 0,
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decodeEvent, encodeEvent, eventFromJson, eventToJson } from "../../src/event/serialize.js";
+import { withoutChainJson } from "../helpers/chain.js";
 import { sampleEvent } from "../helpers/events.js";
 import { fixedRecorder } from "../helpers/recorder.js";
 
@@ -31,17 +32,19 @@ describe("proto3 JSON", () => {
   });
 
   it("writes the canonical field names, enum names and RFC 3339 time, omitting defaults", () => {
-    expect(eventToJson(eventWithDurationMs(1))).toStrictEqual({
-      eventId: "evt-1",
-      eventType: "EVENT_TYPE_RESOURCE_MUTATION",
-      schemaVersion: 1,
-      occurredAt: "2026-11-23T10:00:00.000Z",
-      service: "projects",
-      target: { type: "project", id: "p-1" },
-      result: { success: true, code: "OK" },
-      duration: "0.001s",
-      resourceMutation: { mutation: "MUTATION_TYPE_CREATE", resourceType: "project", resourceId: "p-1" },
-    });
+    expect(withoutChainJson([eventToJson(eventWithDurationMs(1))])).toStrictEqual([
+      {
+        eventId: "evt-1",
+        eventType: "EVENT_TYPE_RESOURCE_MUTATION",
+        schemaVersion: 2,
+        occurredAt: "2026-11-23T10:00:00.000Z",
+        service: "projects",
+        target: { type: "project", id: "p-1" },
+        result: { success: true, code: "OK" },
+        duration: "0.001s",
+        resourceMutation: { mutation: "MUTATION_TYPE_CREATE", resourceType: "project", resourceId: "p-1" },
+      },
+    ]);
   });
 
   it("refuses a malformed duration with an error that does not echo it", () => {

@@ -43,7 +43,7 @@ const OUTSIDE: EventStamp = {
 const inCall = (eventType: EventType) => ({
   eventId: "evt-1",
   eventType,
-  schemaVersion: 1,
+  schemaVersion: 2,
   occurredAt: TIME,
   service: "projects",
   operation: "/example.v1.ProjectService/CreateProject",
@@ -62,7 +62,7 @@ const inCall = (eventType: EventType) => ({
 const outside = (eventType: EventType) => ({
   eventId: "evt-2",
   eventType,
-  schemaVersion: 1,
+  schemaVersion: 2,
   occurredAt: TIME,
   service: "projects",
   operation: "",

@@ -1,0 +1,192 @@
+import type { ChainCheckpointDetail } from "../gen/grpcaudit/v1/event.js";
+import { checkpointSignatureValid } from "./checkpoint.js";
+import type { ChainFinding, ChainReport, VerifyOptions } from "./verify-types.js";
+
+/** What the verifier keeps of each event: its links, its recomputed hash, where the source had it. @internal */
+export interface ChainEntry {
+  seq: number;
+  eventId: string;
+  /** `chain.hash` as stored. */
+  hash: string;
+  prevHash: string;
+  /** The hash of the event as read. */
+  computed: string;
+  /** Position in the source (duplicates not counted). */
+  position: number;
+  checkpoint: ChainCheckpointDetail | undefined;
+}
+
+/** The events of one chain as read, by seq. @internal */
+export interface ChainEntries {
+  chainId: string;
+  service: string;
+  bySeq: Map<number, ChainEntry>;
+  duplicates: number;
+  /** Same seq, different event: found while reading. */
+  conflicts: ChainFinding[];
+}
+
+/** Checks the links, gaps, order and checkpoints of one chain's events. @internal */
+export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainReport {
+  const entries = [...chain.bySeq.values()].sort((a, b) => a.seq - b.seq);
+  const findings: ChainFinding[] = [...chain.conflicts];
+  const at = (seq: number) => chain.bySeq.get(seq);
+  let lastCheckpoint: ChainEntry | undefined;
+  let finalCheckpoint: ChainEntry | undefined;
+  let checkpoints = 0;
+  let verifiedCheckpoints = 0;
+  let previous: ChainEntry | undefined;
+  for (const entry of entries) {
+    const { seq, eventId } = entry;
+    if (!(Number.isSafeInteger(seq) && seq >= 1)) {
+      // Not a place in any chain (a Recorder starts at 1): an event put in from outside.
+      findings.push({ kind: "broken_link", seq, eventId, detail: `seq ${seq} is not a position in a chain` });
+      continue;
+    }
+    const expectedSeq = (previous?.seq ?? 0) + 1;
+    if (seq > expectedSeq) {
+      const range =
+        seq - 1 === expectedSeq ? `seq ${expectedSeq} is` : `seqs ${expectedSeq} to ${seq - 1} are`;
+      findings.push({
+        kind: "missing",
+        seq: expectedSeq,
+        toSeq: seq - 1,
+        eventId: "",
+        detail: `${range} missing`,
+      });
+    }
+    if (entry.computed !== entry.hash) {
+      findings.push({ kind: "modified", seq, eventId, detail: "the event does not match its hash" });
+    }
+    const before = at(seq - 1);
+    const expectedPrev = seq === 1 ? "" : before?.hash;
+    if (expectedPrev !== undefined && entry.prevHash !== expectedPrev) {
+      findings.push({
+        kind: "broken_link",
+        seq,
+        eventId,
+        detail: `prevHash is not the hash of the event at seq ${seq - 1}`,
+      });
+    }
+    if (finalCheckpoint !== undefined) {
+      findings.push({
+        kind: "broken_link",
+        seq,
+        eventId,
+        detail: `the event follows the final checkpoint at seq ${finalCheckpoint.seq}`,
+      });
+    }
+    if (entry.checkpoint !== undefined) {
+      checkpoints++;
+      lastCheckpoint = entry;
+      const problem = checkpointProblem(chain.chainId, entry, at(seq - 1), options);
+      if (problem === undefined) {
+        verifiedCheckpoints++;
+        if (entry.checkpoint.final) finalCheckpoint = entry;
+      } else findings.push({ seq, eventId, ...problem });
+    }
+    previous = entry;
+  }
+  findings.push(...reordered(entries));
+  const last = entries[entries.length - 1];
+  const lastSeq = last?.seq ?? 0;
+  const sealed = finalCheckpoint !== undefined && finalCheckpoint === last;
+  const unsealed = lastSeq - (lastCheckpoint?.seq ?? 0);
+  if (!sealed && options.expectSealed === true && last !== undefined) {
+    findings.push({
+      kind: "truncated",
+      seq: lastSeq,
+      eventId: last.eventId,
+      detail:
+        lastCheckpoint === undefined
+          ? `the chain ends at seq ${lastSeq} without any checkpoint`
+          : `the chain ends at seq ${lastSeq} without a final checkpoint: ${unsealed} event${unsealed === 1 ? "" : "s"} after the last checkpoint (seq ${lastCheckpoint.seq})`,
+    });
+  }
+  findings.sort((a, b) => a.seq - b.seq);
+  return {
+    chainId: chain.chainId,
+    service: chain.service,
+    events: entries.length,
+    firstSeq: entries[0]?.seq ?? 0,
+    lastSeq,
+    checkpoints,
+    verifiedCheckpoints,
+    sealed,
+    unsealed,
+    duplicates: chain.duplicates,
+    findings,
+  };
+}
+
+/** Why a checkpoint does not verify, or undefined when it does. */
+function checkpointProblem(
+  chainId: string,
+  entry: ChainEntry,
+  head: ChainEntry | undefined,
+  options: VerifyOptions,
+): Pick<ChainFinding, "kind" | "detail"> | undefined {
+  const checkpoint = entry.checkpoint;
+  if (checkpoint === undefined) return undefined;
+  if (checkpoint.headSeq !== entry.seq - 1) {
+    return {
+      kind: "bad_signature",
+      detail: `the checkpoint names head seq ${checkpoint.headSeq}, not the event before it (seq ${entry.seq - 1})`,
+    };
+  }
+  const headHash = entry.seq === 1 ? "" : head?.hash;
+  if (headHash !== undefined && checkpoint.headHash !== headHash) {
+    return {
+      kind: "bad_signature",
+      detail: `the checkpoint's head hash is not the hash of the event at seq ${checkpoint.headSeq}`,
+    };
+  }
+  const key = options.publicKeys?.get(checkpoint.keyId);
+  if (key === undefined) {
+    return { kind: "unknown_key", detail: `no public key was given for key id ${checkpoint.keyId}` };
+  }
+  if (!checkpointSignatureValid(key, chainId, checkpoint)) {
+    return { kind: "bad_signature", detail: `the signature does not verify with key ${checkpoint.keyId}` };
+  }
+  return undefined;
+}
+
+/**
+ * Events the source holds out of seq order: those outside the longest run of events whose source
+ * positions rise with their seqs (the fewest events that, moved back, restore the order).
+ */
+function reordered(entries: readonly ChainEntry[]): ChainFinding[] {
+  // Longest increasing subsequence of positions, in O(n log n): tails[k] is the index of the entry
+  // ending the best run of length k + 1, and back[i] the entry before i in its run.
+  const tails: number[] = [];
+  const back = new Int32Array(entries.length).fill(-1);
+  entries.forEach((entry, i) => {
+    let low = 0;
+    let high = tails.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (position(entries, tails[mid]) < entry.position) low = mid + 1;
+      else high = mid;
+    }
+    back[i] = low > 0 ? (tails[low - 1] ?? -1) : -1;
+    tails[low] = i;
+  });
+  const inOrder = new Uint8Array(entries.length);
+  for (let i = tails[tails.length - 1] ?? -1; i >= 0; i = back[i] ?? -1) inOrder[i] = 1;
+  const findings: ChainFinding[] = [];
+  entries.forEach((entry, i) => {
+    if (inOrder[i] === 0) {
+      findings.push({
+        kind: "reordered",
+        seq: entry.seq,
+        eventId: entry.eventId,
+        detail: "the source holds the event out of seq order",
+      });
+    }
+  });
+  return findings;
+}
+
+function position(entries: readonly ChainEntry[], index: number | undefined): number {
+  return index === undefined ? -1 : (entries[index]?.position ?? -1);
+}

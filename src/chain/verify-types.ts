@@ -1,0 +1,103 @@
+import type { KeyObject } from "node:crypto";
+
+/**
+ * What `verifyChains` can find wrong with a chain, from the least to the most serious (the CLI's exit
+ * code grows with it):
+ * - `unknown_key`: a checkpoint signed by a key id none of the given public keys has; not checked.
+ * - `truncated`: with `expectSealed`, the chain ends without a final checkpoint: the events after its
+ *   last checkpoint may have been cut off (or the recorder never closed).
+ * - `reordered`: the event sits elsewhere in the source than its seq says (a moved log line).
+ * - `missing`: seqs absent from the source (deleted events, or events an emitter dropped).
+ * - `broken_link`: `prevHash` is not the hash of the event before it (an edited event whose hash was
+ *   recomputed, an inserted one), an event follows the final checkpoint, or has a seq below 1.
+ * - `conflict`: two different events with the same seq.
+ * - `modified`: the stored hash is not the hash of the event as read (an edited event), or a stored
+ *   event cannot be read at all.
+ * - `bad_signature`: a checkpoint whose signature fails with its key, or whose head is not the event
+ *   before it with the hash it states.
+ */
+export type ChainFindingKind =
+  | "unknown_key"
+  | "truncated"
+  | "reordered"
+  | "missing"
+  | "broken_link"
+  | "conflict"
+  | "modified"
+  | "bad_signature";
+
+/** The finding kinds from the least to the most serious. */
+export const CHAIN_FINDING_KINDS: readonly ChainFindingKind[] = [
+  "unknown_key",
+  "truncated",
+  "reordered",
+  "missing",
+  "broken_link",
+  "conflict",
+  "modified",
+  "bad_signature",
+];
+
+/** One thing found wrong in a chain, at a seq (the first of a range for `missing`). */
+export interface ChainFinding {
+  /** What was found. */
+  kind: ChainFindingKind;
+  /** Where in the chain. */
+  seq: number;
+  /** For `missing`: the last seq of the missing range. */
+  toSeq?: number;
+  /** Id of the event at `seq` ("" when there is none, as for `missing`). */
+  eventId: string;
+  /** What was found, in a sentence. */
+  detail: string;
+}
+
+/** What `verifyChains` found in one chain. */
+export interface ChainReport {
+  /** The chain's id (one per Recorder instance). */
+  chainId: string;
+  /** The service of its first event. */
+  service: string;
+  /** Distinct events (seqs) read. */
+  events: number;
+  /** Lowest seq read. */
+  firstSeq: number;
+  /** Highest seq read. */
+  lastSeq: number;
+  /** Checkpoints read. */
+  checkpoints: number;
+  /** Checkpoints whose head and signature verified with a given key. */
+  verifiedCheckpoints: number;
+  /** True when the chain ends with a verified final checkpoint (its recorder closed). */
+  sealed: boolean;
+  /** Events after the last checkpoint (0 for a sealed chain): not covered by any signature. */
+  unsealed: number;
+  /** At-least-once duplicates: the same event, byte for byte, read again. Not a finding. */
+  duplicates: number;
+  /** Sorted by seq; empty when the chain verifies. */
+  findings: ChainFinding[];
+}
+
+/** What `verifyChains` found in a whole source. */
+export interface VerifyReport {
+  /** True when no chain has a finding. */
+  ok: boolean;
+  /** One per chain id, in the order first seen. */
+  chains: ChainReport[];
+  /** Events read, duplicates included. */
+  events: number;
+  /** Events without `chain` (written before schema version 2, or by a Recorder with `chain: false`). */
+  unchained: number;
+}
+
+/** Options of `verifyChains`. */
+export interface VerifyOptions {
+  /** Ed25519 public keys by key id, to check checkpoint signatures. Default: none (each checkpoint is `unknown_key`). */
+  publicKeys?: ReadonlyMap<string, KeyObject>;
+  /**
+   * Expect every chain to be sealed (its recorder closed, leaving a final checkpoint): a chain that is
+   * not gets a `truncated` finding. Default: false, for trails of recorders that may still be running;
+   * their open tail is reported in `unsealed`.
+   */
+  expectSealed?: boolean;
+}

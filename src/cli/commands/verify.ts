@@ -1,0 +1,140 @@
+import type { KeyObject } from "node:crypto";
+import { type Command, Option } from "commander";
+import {
+  CHAIN_FINDING_KINDS,
+  type ChainFinding,
+  type ChainFindingKind,
+  type ChainReport,
+} from "../../chain/index.js";
+import { verifyChains } from "../../chain/verify.js";
+import type { AuditEvent } from "../../gen/grpcaudit/v1/event.js";
+import { usageError } from "../errors.js";
+import { print, printJson } from "../output.js";
+import { visible } from "../safe-text.js";
+import { dbOption, withStore } from "../store-access.js";
+import { logEvents, publicKeyArgument, type SourceTally, storeEvents } from "../verify-sources.js";
+
+interface VerifyFlags {
+  db: string;
+  log?: string;
+  logKey: string;
+  publicKey?: ReadonlyMap<string, KeyObject>;
+  sealed?: boolean;
+  json?: boolean;
+}
+
+/**
+ * Exit code of `grpc-audit verify` per worst finding: 0 when every chain verifies, 1 and 2 as every
+ * command (cannot read, usage), then 3 (unknown_key) to 10 (bad_signature), growing with how serious.
+ * An unreadable stored event or log line counts as `modified`.
+ */
+export const VERIFY_EXIT_CODES: Readonly<Record<ChainFindingKind, number>> = Object.fromEntries(
+  CHAIN_FINDING_KINDS.map((kind, i) => [kind, 3 + i]),
+) as Record<ChainFindingKind, number>;
+
+const EXAMPLES = `
+Examples:
+  $ grpc-audit verify --db audit.db --public-key audit-2026=audit-2026.pub.pem
+  $ grpc-audit verify --log /var/log/audit.ndjson --public-key audit-2026=audit-2026.pub.pem --sealed
+  $ grpc-audit verify --db audit.db --json                  hashes and links only, as JSON
+
+Exit codes: 0 every chain verifies; 1 the trail cannot be read; 2 bad arguments; else the worst finding:
+${CHAIN_FINDING_KINDS.map((kind) => `  ${VERIFY_EXIT_CODES[kind]} ${kind}`).join("\n")}`;
+
+/** `grpc-audit verify`: checks the tamper-evident chains of a store or an NDJSON log. */
+export function addVerifyCommand(program: Command): void {
+  program
+    .command("verify")
+    .description(
+      "check the tamper-evident chains of a store or log: modified, deleted, reordered, truncated events",
+    )
+    .addOption(dbOption())
+    .option("--log <file>", "read an NDJSON log written by the log emitter instead of the store")
+    .option("--log-key <key>", "key of the event in each log line", "audit")
+    .addOption(
+      new Option(
+        "--public-key <keyId=pem>",
+        "Ed25519 public key (PEM file) that checkpoints of keyId are signed with; repeat per key",
+      ).argParser(publicKeyArgument),
+    )
+    .option("--sealed", "expect every chain to end with a final checkpoint (its recorder has closed)")
+    .option("--json", "print the report as one JSON document")
+    .addHelpText("after", EXAMPLES)
+    .action(async (flags: VerifyFlags, command: Command) => {
+      if (flags.log !== undefined && command.getOptionValueSource("db") === "cli") {
+        throw usageError("--log <file>", "cannot be used with --db: verify reads one trail at a time");
+      }
+      const tally: SourceTally = { unreadable: [], skippedLines: 0 };
+      const options = { publicKeys: flags.publicKey ?? new Map(), expectSealed: flags.sealed === true };
+      const read = (events: AsyncIterable<AuditEvent> | Iterable<AuditEvent>) =>
+        verifyChains(events, options);
+      const report =
+        flags.log === undefined
+          ? await withStore(flags.db, { readonly: true }, (store) => read(storeEvents(store, tally)))
+          : await read(logEvents(flags.log, flags.logKey, tally));
+      const worst = worstKind(report.chains, tally.unreadable.length > 0);
+      const exitCode = worst === undefined ? 0 : VERIFY_EXIT_CODES[worst];
+      if (flags.json === true) printJson({ ...report, ok: exitCode === 0, ...tally, exitCode });
+      else printSummary(report.chains, report.unchained, tally, worst, exitCode);
+      process.exitCode = exitCode;
+    });
+}
+
+function worstKind(chains: readonly ChainReport[], unreadable: boolean): ChainFindingKind | undefined {
+  const kinds = new Set<ChainFindingKind>(chains.flatMap((chain) => chain.findings.map((f) => f.kind)));
+  if (unreadable) kinds.add("modified");
+  for (let i = CHAIN_FINDING_KINDS.length - 1; i >= 0; i--) {
+    const kind = CHAIN_FINDING_KINDS[i];
+    if (kind !== undefined && kinds.has(kind)) return kind;
+  }
+  return undefined;
+}
+
+function printSummary(
+  chains: readonly ChainReport[],
+  unchained: number,
+  tally: SourceTally,
+  worst: ChainFindingKind | undefined,
+  exitCode: number,
+): void {
+  for (const chain of chains) {
+    const state = chain.sealed
+      ? "sealed"
+      : chain.checkpoints === 0
+        ? "open, unsigned (no checkpoints)"
+        : `open: ${plural(chain.unsealed, "event")} after the last checkpoint`;
+    print(
+      visible(
+        `chain ${chain.chainId} (${chain.service}): ${chain.events} events, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
+          `${chain.checkpoints} checkpoints (${chain.verifiedCheckpoints} verified), ${state}` +
+          (chain.duplicates > 0 ? `, ${plural(chain.duplicates, "duplicate")} (not a finding)` : ""),
+      ),
+    );
+    for (const finding of chain.findings) print(`  ${visible(describe(finding))}`);
+  }
+  for (const { where, reason } of tally.unreadable) print(visible(`unreadable ${where}: ${reason}`));
+  const extras = [
+    unchained > 0 ? `${unchained} events without a chain` : "",
+    tally.skippedLines > 0 ? `${tally.skippedLines} log lines without an event` : "",
+  ].filter((text) => text !== "");
+  if (extras.length > 0) print(`(${extras.join("; ")})`);
+  const findings = chains.reduce((sum, chain) => sum + chain.findings.length, 0) + tally.unreadable.length;
+  print(
+    worst === undefined
+      ? `verified: ${chains.length} chain${chains.length === 1 ? "" : "s"}, no findings`
+      : `NOT verified: ${findings} finding${findings === 1 ? "" : "s"} in ${chains.length} chain${chains.length === 1 ? "" : "s"}; worst ${worst} (exit ${exitCode})`,
+  );
+}
+
+function describe(finding: ChainFinding): string {
+  const seq =
+    finding.toSeq !== undefined && finding.toSeq !== finding.seq
+      ? `seq ${finding.seq}-${finding.toSeq}`
+      : `seq ${finding.seq}`;
+  const event = finding.eventId === "" ? "" : ` event ${finding.eventId}`;
+  return `${finding.kind.padEnd(13)} ${seq}${event}: ${finding.detail}`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}

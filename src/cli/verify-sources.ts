@@ -1,0 +1,117 @@
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
+import { createInterface } from "node:readline";
+import { InvalidArgumentError } from "commander";
+import { eventFromJson } from "../event/serialize.js";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import type { AuditStore } from "../store/audit-store.js";
+import { CliError, EXIT_FAILURE } from "./errors.js";
+
+/** An event of the trail that cannot be read: a damaged store row or log line. Counts as `modified`. */
+export interface Unreadable {
+  /** Where: "row 12 (event <id>)" or "line 7". */
+  where: string;
+  reason: string;
+}
+
+/** What a source yields besides the events: what it could not read, and lines that hold no event. */
+export interface SourceTally {
+  unreadable: Unreadable[];
+  /** Log lines without an event under the key (other log output). */
+  skippedLines: number;
+}
+
+/** Rows read from the store per statement. */
+const PAGE_ROWS = 1000;
+
+/** Every event of the store in insertion order, a page at a time; unreadable rows go into `tally`. */
+export function* storeEvents(store: AuditStore, tally: SourceTally): Generator<AuditEvent> {
+  let after = 0;
+  for (;;) {
+    const page = store.tail(after, PAGE_ROWS);
+    if (page.lastSeq === after) return;
+    for (const row of page.undecodable ?? []) {
+      tally.unreadable.push({ where: `row ${row.seq} (event ${row.eventId})`, reason: row.reason });
+    }
+    yield* page.events;
+    after = page.lastSeq;
+  }
+}
+
+/**
+ * The events of an NDJSON log, as the log emitter writes them (the event in proto3 JSON under `key` of
+ * each pino line), in line order. Lines that are not JSON objects with an object under `key` are other
+ * log output: counted, skipped. An object under `key` that is not an event goes into `tally`.
+ */
+export async function* logEvents(path: string, key: string, tally: SourceTally): AsyncGenerator<AuditEvent> {
+  let input: ReturnType<FileHandle["createReadStream"]>;
+  try {
+    input = (await open(path)).createReadStream();
+  } catch (error) {
+    throw new CliError(
+      `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
+      EXIT_FAILURE,
+    );
+  }
+  let line = 0;
+  for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
+    line++;
+    const value = parseObject(text)?.[key];
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      tally.skippedLines++;
+      continue;
+    }
+    try {
+      yield eventFromJson(value);
+    } catch (error) {
+      tally.unreadable.push({
+        where: `line ${line}`,
+        reason: `not an AuditEvent (${error instanceof Error ? error.message : String(error)})`,
+      });
+    }
+  }
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  if (!text.startsWith("{")) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Parses one `--public-key <keyId>=<pem file>` and adds it to `keys`: the file holds an Ed25519 public
+ * key in PEM (SPKI), or its private key, from which the public key is taken.
+ */
+export function publicKeyArgument(
+  text: string,
+  keys: ReadonlyMap<string, KeyObject> = new Map(),
+): ReadonlyMap<string, KeyObject> {
+  const equals = text.indexOf("=");
+  const keyId = text.slice(0, Math.max(equals, 0));
+  const file = text.slice(equals + 1);
+  if (equals < 1 || file === "") throw new InvalidArgumentError("Use <keyId>=<pem file>.");
+  if (keys.has(keyId)) throw new InvalidArgumentError(`Key id ${keyId} is given twice.`);
+  let pem: string;
+  try {
+    pem = readFileSync(file, "utf8");
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? "error"}.`,
+    );
+  }
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw new InvalidArgumentError(`${file} holds no key in PEM form.`);
+  }
+  if (key.asymmetricKeyType !== "ed25519") {
+    throw new InvalidArgumentError(`${file} holds a ${key.asymmetricKeyType ?? "unknown"} key, not Ed25519.`);
+  }
+  return new Map([...keys, [keyId, key]]);
+}
