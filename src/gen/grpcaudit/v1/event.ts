@@ -585,7 +585,10 @@ export interface AuditEvent {
   eventId: string;
   /** Which of the four kinds of fact this is; says which `detail` is set. */
   eventType: EventType;
-  /** Version of this schema the event was written with (currently 1). */
+  /**
+   * Version of this schema the event was written with (currently 2: version 1 had no chain, payload,
+   * attributes, resource.access or checkpoint).
+   */
   schemaVersion: number;
   /** When the fact happened, in UTC. */
   occurredAt?:
@@ -829,7 +832,7 @@ export interface Payload {
   keyId: string;
   /**
    * HMAC-SHA256, lowercase hex, over the canonical encoding of the redacted request messages (see
-   * docs/evidence.md); empty when no request message was received or for PAYLOAD_CAPTURE_REDACTED.
+   * docs/payload-capture.md); empty when no request message was received or for PAYLOAD_CAPTURE_REDACTED.
    */
   requestDigest: string;
   /** The same over the response messages; empty when no response message was sent. */
@@ -838,9 +841,12 @@ export interface Payload {
   requestCount: number;
   /** Number of response messages sent. */
   responseCount: number;
-  /** The first request message, redacted, as proto3 JSON, cut to its first 2048 bytes (PAYLOAD_CAPTURE_REDACTED). */
+  /**
+   * The first request message, redacted, as proto3 JSON, cut to 2048 bytes with a "…[truncated N bytes]"
+   * mark (PAYLOAD_CAPTURE_REDACTED).
+   */
   requestJson: string;
-  /** The first response message, redacted, as proto3 JSON, cut to its first 2048 bytes (PAYLOAD_CAPTURE_REDACTED). */
+  /** The first response message, redacted, as proto3 JSON, cut like request_json (PAYLOAD_CAPTURE_REDACTED). */
   responseJson: string;
 }
 
