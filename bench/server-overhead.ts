@@ -12,7 +12,7 @@ import { killOnExit, startFullChainSetup } from "./server-overhead/orchestration
 const here = dirname(fileURLToPath(import.meta.url));
 const VARIANTS = (
   process.env.BENCH_VARIANTS ??
-  "baseline,pass-through,als-only,log-only,als+log,audit+noop,audit+log,als+3log,authn+log,full"
+  "baseline,pass-through,als-only,log-only,als+log,audit+noop,audit+log,audit+log-unchained,als+3log,authn+log,full,full-unchained"
 ).split(",");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
@@ -118,12 +118,28 @@ console.log(
 );
 console.log("ratios: median over rounds (min–max), each against the baseline of the same round");
 console.table(table);
+
+// What the hash chain costs: each chained variant against its "-unchained" twin of the same round.
+const chainCost = VARIANTS.filter((variant) => VARIANTS.includes(`${variant}-unchained`)).map((variant) => {
+  const ratios = (key: keyof Row) =>
+    rounds.map((r) => (r[variant]?.[key] ?? Number.NaN) / (r[`${variant}-unchained`]?.[key] ?? Number.NaN));
+  return {
+    variant,
+    "calls/s × unchained": `${median(ratios("callsPerSec")).toFixed(3)} (${spread(ratios("callsPerSec"))})`,
+    "CPU × unchained": `${median(ratios("cpuUsPerCall")).toFixed(3)} (${spread(ratios("cpuUsPerCall"))})`,
+  };
+});
+if (chainCost.length > 0) {
+  console.log("chain cost: chained variant / the same variant with `chain: false`, same round");
+  console.table(chainCost);
+}
 writeResults("server-overhead", {
   rounds: ROUNDS,
   durationMs: DURATION_MS,
   inFlight: IN_FLIGHT,
   pinned: PIN,
   table,
+  chainCost,
   raw: rounds,
 });
 for (const { child } of [...Object.values(servers), load]) child.send("exit");

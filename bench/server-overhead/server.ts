@@ -33,7 +33,9 @@ export type Variant =
   | "authn+log"
   | "audit+noop"
   | "audit+log"
-  | "full";
+  | "audit+log-unchained"
+  | "full"
+  | "full-unchained";
 
 /** What the "full" variant needs from the orchestrator (passed as JSON in BENCH_FULL). */
 export interface FullChainSetup {
@@ -45,9 +47,10 @@ export interface FullChainSetup {
 
 const variant = process.argv[2] as Variant;
 
-function audited(emitter: Emitter): ServerInterceptor[] {
+/** `chained: false` turns the Recorder's hash chain off, to measure what the chain costs. */
+function audited(emitter: Emitter, chained = true): ServerInterceptor[] {
   return createAuditInterceptors({
-    recorder: createRecorder({ service: "bench", emitters: [emitter] }),
+    recorder: createRecorder({ service: "bench", emitters: [emitter], ...(chained ? {} : { chain: false }) }),
     rules: auditRules,
   });
 }
@@ -56,7 +59,7 @@ function audited(emitter: Emitter): ServerInterceptor[] {
  * JWT authn (RS256, verification cache), OpenFGA authz with decision cache, mutation rule, log to a
  * file; without authz for the "authn+log" variant.
  */
-function fullChain(withAuthz = true): ServerInterceptor[] {
+function fullChain(withAuthz = true, chained = true): ServerInterceptor[] {
   const setup = JSON.parse(process.env.BENCH_FULL ?? "{}") as FullChainSetup;
   const client = new OpenFgaClient({
     apiUrl: setup.openFgaUrl,
@@ -65,7 +68,11 @@ function fullChain(withAuthz = true): ServerInterceptor[] {
     retryParams: { maxRetry: 0, minWaitInMs: 10 },
   });
   return createAuditInterceptors({
-    recorder: createRecorder({ service: "bench", emitters: [createLogEmitter({ destination: logFile() })] }),
+    recorder: createRecorder({
+      service: "bench",
+      emitters: [createLogEmitter({ destination: logFile() })],
+      ...(chained ? {} : { chain: false }),
+    }),
     rules: auditRules,
     authn: {
       authenticators: [
@@ -110,10 +117,14 @@ function interceptorsFor(name: Variant): ServerInterceptor[] {
       return audited(createNoopEmitter());
     case "audit+log":
       return audited(createLogEmitter({ destination: logFile() }));
+    case "audit+log-unchained":
+      return audited(createLogEmitter({ destination: logFile() }), false);
     case "authn+log":
       return fullChain(false);
     case "full":
       return fullChain();
+    case "full-unchained":
+      return fullChain(true, false);
   }
 }
 
