@@ -15,11 +15,15 @@ let writer = new BinaryWriter();
  * event from its protobuf bytes or its proto3 JSON and encoding it again gives the same bytes.
  */
 export function canonicalBytes(event: AuditEvent): Uint8Array {
-  const chain = event.chain === undefined ? undefined : { ...event.chain, hash: "" };
+  // The Recorder links events with `hash: ""` already: no copies on its path, only for a verifier's.
+  const chain =
+    event.chain === undefined || event.chain.hash === "" ? event.chain : { ...event.chain, hash: "" };
   try {
     const keys = sortedKeys(event.attributes);
     // Without attributes the generated encoder's bytes are canonical as they are.
-    if (keys.length === 0) return AuditEvent.encode({ ...event, chain }, writer).finish();
+    if (keys.length === 0) {
+      return AuditEvent.encode(chain === event.chain ? event : { ...event, chain }, writer).finish();
+    }
     // It writes attributes in object order, which puts integer-like keys first: fields 1-17 first,
     // then the sorted entries by hand, then the detail (fields 20-25).
     AuditEvent.encode({ ...event, chain, attributes: {}, detail: undefined }, writer);
