@@ -10,6 +10,9 @@ import { delimiter, join } from "node:path";
 export const SYSTEM_TOOLS = {
   protoc: "protobuf-compiler",
   "nats-server": "nats-server",
+  // PostgreSQL's server binaries are off PATH, in /usr/lib/postgresql/15/bin (postgres-server.ts looks there).
+  initdb: "postgresql-15",
+  postgres: "postgresql-15",
 } as const;
 
 /** A system tool some tests run. */
