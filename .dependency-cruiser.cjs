@@ -29,6 +29,8 @@ const MAY_IMPORT = {
   nats: ["brokers", "errors"],
   kafka: ["brokers", "errors"],
   store: ["emitters", "event", "errors", "gen"],
+  // The PostgreSQL store reuses the SQLite store's query semantics (filters, cursors, row decoding).
+  postgres: ["store", "emitters", "event", "errors", "gen"],
   openfga: ["authz", "recorder", "event", "errors", "gen"],
   testing: ["emitters", "event", "errors", "gen"],
   cli: [

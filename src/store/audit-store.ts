@@ -3,15 +3,15 @@ import BetterSqlite3, { type Database } from "better-sqlite3";
 import { report } from "../emitters/emitter.js";
 import type { EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
-import { AUTHZ_DECISIONS } from "../event/builders.js";
 import { eventKind } from "../event/kinds.js";
 import { decodeEvent, encodeEvent } from "../event/serialize.js";
-import type { AuditEvent, AuthzDecision } from "../gen/grpcaudit/v1/event.js";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
 import {
   type AuditQuery,
   type AuditStats,
   buildWhere,
+  decisionOf,
   encodeCursor,
   type PageOptions,
   resolvePage,
@@ -86,15 +86,6 @@ export interface AuditStore {
  * Existing files keep the page size they were created with.
  */
 const PAGE_SIZE = 65536;
-
-/** The TypeScript outcome name ("denied", ...) of each proto decision: the store's `decision` column. */
-const DECISION_NAMES: ReadonlyMap<AuthzDecision, string> = new Map(
-  Object.entries(AUTHZ_DECISIONS).map(([name, decision]) => [decision, name]),
-);
-
-function decisionOf(event: AuditEvent): string {
-  return event.detail?.$case === "authz" ? (DECISION_NAMES.get(event.detail.value.decision) ?? "") : "";
-}
 
 /**
  * Opens (creating and migrating when needed) an audit store. Throws an AuditConfigError naming the

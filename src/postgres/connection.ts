@@ -1,0 +1,78 @@
+import pg from "pg";
+import { AuditConfigError } from "../errors/index.js";
+
+/** What the store connects through: a pool it made (and ends on close) or the caller's. @internal */
+export interface Connection {
+  pool: pg.Pool;
+  /** The server and database, without user password: for names and errors. */
+  label: string;
+  /** True when the store made the pool, so `close()` ends it. */
+  owned: boolean;
+}
+
+/**
+ * Checks the connection options and makes the pool. A connection string is validated here so that no
+ * error, including pg's own parse errors, ever repeats it (it may hold a password).
+ * @internal
+ */
+export function connect(
+  options: { connectionString?: unknown; pool?: unknown; poolSize?: unknown },
+  onError: (error: Error) => void,
+): Connection {
+  const given = [options.connectionString, options.pool].filter((o) => o !== undefined).length;
+  if (given !== 1) {
+    throw new AuditConfigError("postgres store: give exactly one of `connectionString` or `pool`");
+  }
+  if (options.pool !== undefined) {
+    if (!(options.pool instanceof pg.Pool)) {
+      throw new AuditConfigError("postgres store: `pool` must be a pg.Pool");
+    }
+    const { host, port, database } = options.pool.options;
+    return {
+      pool: options.pool,
+      label: `postgres://${host ?? ""}:${port ?? ""}/${database ?? ""}`,
+      owned: false,
+    };
+  }
+  const poolSize = options.poolSize ?? 4;
+  if (!Number.isInteger(poolSize) || (poolSize as number) < 1) {
+    throw new AuditConfigError("postgres store: `poolSize` must be a positive integer");
+  }
+  const connectionString = options.connectionString;
+  const label = typeof connectionString === "string" ? redact(connectionString) : undefined;
+  if (typeof connectionString !== "string" || label === undefined) {
+    throw new AuditConfigError(
+      "postgres store: `connectionString` must be a postgres:// or postgresql:// URL (postgres://user@host:5432/db)",
+    );
+  }
+  const pool = new pg.Pool({ connectionString, max: poolSize as number });
+  // An idle connection the server ends (restart, network) is reported, not an uncaught 'error' event.
+  pool.on("error", (error) => onError(scrubbed(error, connectionString)));
+  return { pool, label, owned: true };
+}
+
+/** The URL without its password and query (`postgres://user@host:5432/db`), or undefined if it is not one. */
+export function redact(connectionString: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") return undefined;
+  const user = url.username === "" ? "" : `${url.username}@`;
+  return `${url.protocol}//${user}${url.host}${url.pathname}`;
+}
+
+/** `error` with any password of `connectionString` taken out of its message. @internal */
+export function scrubbed(error: Error, connectionString: string | undefined): Error {
+  if (connectionString === undefined) return error;
+  let password = "";
+  try {
+    password = decodeURIComponent(new URL(connectionString).password);
+  } catch {
+    return error;
+  }
+  if (password === "" || !error.message.includes(password)) return error;
+  return new Error(error.message.replaceAll(password, "***"));
+}

@@ -1,0 +1,60 @@
+import type { ClientBase } from "pg";
+import { EVENTS_TABLE } from "./schema.js";
+
+/** One monthly partition: its table name and the [from, to) range of `occurred_at_ms` it holds. @internal */
+export interface Partition {
+  name: string;
+  fromMs: number;
+  toMs: number;
+}
+
+/** The UTC month holding `ms`, as a partition. @internal */
+export function partitionOf(ms: number): Partition {
+  const date = new Date(ms);
+  const year = date.getUTCFullYear();
+  const month = date.getUTCMonth();
+  // Years before 0 (a broken clock) get an "n" instead of "-": a table name has no minus sign.
+  const label = `${year < 0 ? `n${-year}` : String(year).padStart(4, "0")}${String(month + 1).padStart(2, "0")}`;
+  return {
+    name: `${EVENTS_TABLE}_${label}`,
+    fromMs: Date.UTC(year, month, 1),
+    toMs: Date.UTC(year, month + 1, 1),
+  };
+}
+
+/**
+ * Creates the partitions `times` fall in that `known` does not list, and adds them to it. Run under the
+ * writers' advisory lock, so two processes never create the same one at once.
+ * @internal
+ */
+export async function ensurePartitions(
+  client: ClientBase,
+  times: Iterable<number>,
+  known: Set<string>,
+): Promise<void> {
+  const needed = new Map<string, Partition>();
+  for (const ms of times) {
+    const partition = partitionOf(ms);
+    if (!known.has(partition.name)) needed.set(partition.name, partition);
+  }
+  for (const p of needed.values()) {
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS ${p.name} PARTITION OF ${EVENTS_TABLE} FOR VALUES FROM (${p.fromMs}) TO (${p.toMs})`,
+    );
+    known.add(p.name);
+  }
+}
+
+/** The partitions of the events table with the range each holds, read from the catalog. @internal */
+export async function listPartitions(client: ClientBase): Promise<Partition[]> {
+  const rows = await client.query<{ name: string; bound: string }>(
+    `SELECT c.relname name, pg_get_expr(c.relpartbound, c.oid) bound
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = $1::regclass`,
+    [EVENTS_TABLE],
+  );
+  return rows.rows.flatMap((row) => {
+    const match = /FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)/.exec(row.bound);
+    return match === null ? [] : [{ name: row.name, fromMs: Number(match[1]), toMs: Number(match[2]) }];
+  });
+}

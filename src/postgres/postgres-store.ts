@@ -1,0 +1,296 @@
+import type pg from "pg";
+import { report } from "../emitters/emitter.js";
+import type { EncodedEvent, EventSink } from "../emitters/sink.js";
+import { AuditConfigError } from "../errors/index.js";
+import { eventKind } from "../event/kinds.js";
+import { encodeEvent } from "../event/serialize.js";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import type { AuditPage } from "../store/audit-store.js";
+import {
+  type AuditQuery,
+  type AuditStats,
+  buildWhere,
+  decisionOf,
+  encodeCursor,
+  type PageOptions,
+  resolvePage,
+} from "../store/query.js";
+import { decodeRows, type StoredRow, type UndecodableRow } from "../store/stored-rows.js";
+import { connect, scrubbed } from "./connection.js";
+import { ensurePartitions, listPartitions } from "./partitions.js";
+import { numbered, queryStats } from "./queries.js";
+import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
+
+/** Options of `openPostgresStore`: where to connect (exactly one of the two), and how. */
+export interface PostgresStoreOptions {
+  /**
+   * `postgres://user:password@host:5432/db`; the store makes its own pool and ends it on `close()`.
+   * Default: none (give this or `pool`).
+   */
+  connectionString?: string;
+  /** A pool of the caller's; the store uses it and leaves it open on `close()`. Default: none (give this or `connectionString`). */
+  pool?: pg.Pool;
+  /** Connections of the pool the store makes from `connectionString`. Default: 4. */
+  poolSize?: number;
+  /**
+   * Open for reading only (the CLI's query, stats and tail): the schema is checked, never created or
+   * migrated, and `insert` and `prune` throw. Default: false.
+   */
+  readonly?: boolean;
+  /** Called when an idle pooled connection fails (the server restarted, the network dropped). Default: ignore. */
+  onError?: (error: Error) => void;
+}
+
+/**
+ * The PostgreSQL audit store: the SQLite store's capabilities (`AuditStore`), asynchronous, on a
+ * server many processes share. Events are kept in a table partitioned by month of their time, keyed
+ * by event id, indexed by time, actor, target, request id and trace id.
+ */
+export interface PostgresStore {
+  /** The server and database, without password: `postgres://user@host:5432/db`. */
+  readonly name: string;
+  /** Stores events; an event already stored (same id and time) is skipped. Resolves to how many were new. */
+  insert(events: readonly AuditEvent[]): Promise<number>;
+  /**
+   * Events matching `filter`, newest first, cut into pages by a cursor on (time, insertion order):
+   * paging visits every event that existed when it started exactly once, even while inserts continue.
+   */
+  query(filter?: AuditQuery, page?: PageOptions): Promise<AuditPage>;
+  /** Events stored after insertion position `afterSeq`, oldest first (for following new events). Default limit: 500. */
+  tail(
+    afterSeq: number,
+    limit?: number,
+  ): Promise<{ events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[] }>;
+  /** Insertion position of the newest event (0 when empty). */
+  lastSeq(): Promise<number>;
+  /** Counts by type, result, decision, top operations and hour, for the events matching `filter`. */
+  stats(filter?: AuditQuery): Promise<AuditStats>;
+  /**
+   * Deletes events that occurred before `before`; resolves to how many. Monthly partitions entirely
+   * older than `before` are dropped whole; the rest are deleted row by row.
+   */
+  prune(options: { before: Date }): Promise<number>;
+  /** The store as a sink for the delivery pipeline (`createDeliveryEmitter`). */
+  sink(): EventSink;
+  /** Ends the pool the store made (a `pool` of the caller's stays open). */
+  close(): Promise<void>;
+}
+
+/** A row to insert: the event and its protobuf bytes. */
+interface Row {
+  event: AuditEvent;
+  bytes: Uint8Array;
+}
+
+/**
+ * One INSERT per batch, the columns given as arrays and expanded by `unnest`: one statement text for
+ * every batch size (prepared once per connection) and no limit of 65,535 parameters. COPY cannot skip
+ * duplicate ids (no ON CONFLICT) without a staging table.
+ */
+const INSERT_SQL = `INSERT INTO ${EVENTS_TABLE}
+  (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id, event)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::text[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[])
+  ON CONFLICT DO NOTHING`;
+
+const COLUMNS = "seq, event_id, occurred_at_ms, event";
+
+/**
+ * Opens the PostgreSQL audit store, creating or migrating its tables unless `readonly`. Rejects with an
+ * AuditConfigError for bad options, a server it cannot reach, or a database written by a newer version
+ * of this library; no error repeats the connection string's password.
+ *
+ * ```ts
+ * const store = await openPostgresStore({ connectionString: "postgres://audit@db:5432/audit" });
+ * const { events } = await store.query({ actorId: "alice" });
+ * ```
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  if (typeof options !== "object" || options === null) {
+    throw new AuditConfigError("postgres store: options must be an object");
+  }
+  if (options.readonly !== undefined && typeof options.readonly !== "boolean") {
+    throw new AuditConfigError("postgres store: `readonly` must be a boolean");
+  }
+  if (options.onError !== undefined && typeof options.onError !== "function") {
+    throw new AuditConfigError("postgres store: `onError` must be a function");
+  }
+  const readonly = options.readonly ?? false;
+  const { pool, label, owned } = connect(options, (error) => report(options.onError, error));
+  const fail = (error: unknown): AuditConfigError => {
+    if (error instanceof AuditConfigError)
+      return new AuditConfigError(error.message.replace("postgres store", `postgres store ${label}`));
+    const message =
+      error instanceof Error ? scrubbed(error, options.connectionString).message : String(error);
+    return new AuditConfigError(`postgres store ${label}: ${message}`);
+  };
+  try {
+    const client = await pool.connect();
+    try {
+      if (readonly) await checkVersion(client);
+      else await migrate(client);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    if (owned) await pool.end().catch(() => {});
+    throw fail(error);
+  }
+
+  const partitions = new Set<string>();
+  const refuseReadonly = () => {
+    if (readonly) throw new AuditConfigError(`postgres store ${label}: opened read-only`);
+  };
+  /** Runs `work` in one transaction holding the writers' lock. */
+  const write = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.write]);
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+  const insertRows = async (rows: readonly Row[]): Promise<number> => {
+    refuseReadonly();
+    if (rows.length === 0) return 0;
+    const times = rows.map((r) => r.event.occurredAt?.getTime() ?? 0);
+    const insert = (client: pg.PoolClient) =>
+      ensurePartitions(client, times, partitions).then(() =>
+        client.query({ name: "grpc-audit-insert", text: INSERT_SQL, values: columnsOf(rows, times) }),
+      );
+    try {
+      return (await write(insert)).rowCount ?? 0;
+    } catch (error) {
+      // Another process pruned a partition this one had created: forget them all and create again.
+      if ((error as { code?: string }).code !== "23514") throw error;
+      partitions.clear();
+      return (await write(insert)).rowCount ?? 0;
+    }
+  };
+  const readRows = async (sql: string, params: unknown[]) => {
+    const result = await pool.query<{
+      seq: string;
+      event_id: string;
+      occurred_at_ms: string;
+      event: unknown;
+    }>(sql, params);
+    return result.rows.map(
+      (r): StoredRow => ({
+        seq: Number(r.seq),
+        event_id: r.event_id,
+        occurred_at_ms: Number(r.occurred_at_ms),
+        event: r.event,
+      }),
+    );
+  };
+  const decoded = (rows: readonly StoredRow[]) => {
+    const { events, undecodable } = decodeRows(rows);
+    return undecodable.length === 0 ? { events } : { events, undecodable };
+  };
+
+  const store: PostgresStore = {
+    name: label,
+    insert: (events) => insertRows(events.map((event) => ({ event, bytes: encodeEvent(event) }))),
+    async query(filter = {}, page = {}) {
+      const { limit, cursor } = resolvePage(page);
+      const where = buildWhere(filter);
+      if (cursor !== undefined) {
+        where.clauses.push("(occurred_at_ms, seq) < (?, ?)");
+        where.params.push(cursor.occurredAtMs, cursor.seq);
+      }
+      const rows = await readRows(
+        numbered(
+          `SELECT ${COLUMNS} FROM ${EVENTS_TABLE} ${where.sql()} ORDER BY occurred_at_ms DESC, seq DESC LIMIT ?`,
+        ),
+        [...where.params, limit + 1],
+      );
+      const pageRows = rows.slice(0, limit);
+      const last = pageRows[pageRows.length - 1];
+      const { events, ...undecodable } = decoded(pageRows);
+      return {
+        events,
+        nextCursor:
+          rows.length > limit && last !== undefined ? encodeCursor(last.occurred_at_ms, last.seq) : undefined,
+        ...undecodable,
+      };
+    },
+    async tail(afterSeq, limit = 500) {
+      const rows = await readRows(
+        `SELECT ${COLUMNS} FROM ${EVENTS_TABLE} WHERE seq > $1 ORDER BY seq LIMIT $2`,
+        [afterSeq, limit],
+      );
+      const { events, ...undecodable } = decoded(rows);
+      return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...undecodable };
+    },
+    async lastSeq() {
+      const result = await pool.query<{ n: string }>(`SELECT coalesce(max(seq), 0) n FROM ${EVENTS_TABLE}`);
+      return Number(result.rows[0]?.n ?? 0);
+    },
+    stats: (filter = {}) => queryStats(pool, buildWhere(filter)),
+    async prune({ before }) {
+      refuseReadonly();
+      if (!(before instanceof Date) || !Number.isFinite(before.getTime())) {
+        throw new AuditConfigError("postgres store: prune needs `before`, a valid Date");
+      }
+      return write(async (client) => {
+        let deleted = 0;
+        for (const p of await listPartitions(client)) {
+          if (p.toMs > before.getTime()) continue;
+          const count = await client.query<{ n: string }>(`SELECT count(*) n FROM ${p.name}`);
+          deleted += Number(count.rows[0]?.n ?? 0);
+          await client.query(`DROP TABLE ${p.name}`);
+          partitions.delete(p.name);
+        }
+        const rest = await client.query(`DELETE FROM ${EVENTS_TABLE} WHERE occurred_at_ms < $1`, [
+          before.getTime(),
+        ]);
+        return deleted + (rest.rowCount ?? 0);
+      });
+    },
+    sink: () => ({
+      name: `postgres-store:${label}`,
+      write: async (batch) => {
+        await store.insert(batch);
+      },
+      writeEncoded: async (batch: readonly EncodedEvent[]) => {
+        await insertRows(batch.map((e) => ({ event: e.event, bytes: e.bytes })));
+      },
+    }),
+    close: async () => {
+      if (owned) await pool.end();
+    },
+  };
+  return store;
+}
+
+/** The 14 column arrays of the INSERT, in its column order. */
+function columnsOf(rows: readonly Row[], times: readonly number[]): unknown[] {
+  const columns: unknown[][] = Array.from({ length: 14 }, () => []);
+  rows.forEach(({ event: e, bytes }, i) => {
+    const values = [
+      e.eventId,
+      eventKind(e.eventType),
+      times[i],
+      e.service,
+      e.operation,
+      e.actor?.id ?? "",
+      e.target?.type ?? "",
+      e.target?.id ?? "",
+      e.result?.success === true,
+      e.result?.code ?? "",
+      decisionOf(e),
+      e.requestId,
+      e.traceId,
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    ];
+    for (const [c, value] of values.entries()) columns[c]?.push(value);
+  });
+  return columns;
+}

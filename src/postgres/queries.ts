@@ -1,0 +1,43 @@
+import type pg from "pg";
+import type { AuditStats, Where } from "../store/query.js";
+import { EVENTS_TABLE } from "./schema.js";
+
+/** Numbers the `?` placeholders of `sql` (as `buildWhere` writes them) as PostgreSQL's $1, $2, ... @internal */
+export function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+}
+
+/** The store's stats for the events `where` selects: the SQLite store's counts, in PostgreSQL. @internal */
+export async function queryStats(pool: pg.Pool, where: Where): Promise<AuditStats> {
+  const all = async (sql: string) =>
+    (await pool.query<Record<string, string>>(numbered(sql), where.params)).rows;
+  const counts = (rows: Record<string, string>[]) =>
+    Object.fromEntries(rows.map((r) => [String(r.k), Number(r.n)]));
+  const whereAnd = (extra: string) =>
+    where.clauses.length === 0 ? `WHERE ${extra}` : `${where.sql()} AND ${extra}`;
+  const from = `FROM ${EVENTS_TABLE}`;
+  const [total, byType, byResult, byDecision, topOperations, perHour] = await Promise.all([
+    all(`SELECT count(*) n ${from} ${where.sql()}`),
+    all(`SELECT event_type k, count(*) n ${from} ${where.sql()} GROUP BY k ORDER BY k`),
+    all(
+      `SELECT CASE WHEN success THEN 'success' ELSE 'failure' END k, count(*) n ${from} ${where.sql()} GROUP BY k ORDER BY k`,
+    ),
+    all(`SELECT decision k, count(*) n ${from} ${whereAnd("decision != ''")} GROUP BY k ORDER BY k`),
+    all(
+      `SELECT operation, count(*) n ${from} ${whereAnd("operation != ''")} GROUP BY operation ORDER BY n DESC, operation LIMIT 10`,
+    ),
+    all(`SELECT occurred_at_ms / 3600000 h, count(*) n ${from} ${where.sql()} GROUP BY h ORDER BY h`),
+  ]);
+  return {
+    total: Number(total[0]?.n ?? 0),
+    byType: counts(byType),
+    byResult: counts(byResult),
+    byDecision: counts(byDecision),
+    topOperations: topOperations.map((r) => ({ operation: String(r.operation), count: Number(r.n) })),
+    perHour: perHour.map((r) => ({
+      hour: new Date(Number(r.h) * 3_600_000).toISOString(),
+      count: Number(r.n),
+    })),
+  };
+}

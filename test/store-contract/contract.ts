@@ -1,0 +1,280 @@
+/**
+ * The audit store contract: one suite of cases that every store (SQLite, PostgreSQL) passes, through
+ * the asynchronous shape of `PostgresStore` (the SQLite store is wrapped to it). Each case opens a
+ * fresh, empty store from the factory.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { EventSink } from "../../src/emitters/sink.js";
+import { AuditConfigError, AuditInputError } from "../../src/errors/index.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import type { AuditPage } from "../../src/store/audit-store.js";
+import type { AuditQuery, AuditStats, PageOptions } from "../../src/store/query.js";
+import type { UndecodableRow } from "../../src/store/stored-rows.js";
+import { sampleEvent, sampleEvents } from "../helpers/events.js";
+import { expectedIds, OPERATIONS, recordedEvents, T0, TRACE } from "./events.js";
+
+/** What the contract uses of a store: `PostgresStore`'s methods. */
+export interface ContractStore {
+  insert(events: readonly AuditEvent[]): Promise<number>;
+  query(filter?: AuditQuery, page?: PageOptions): Promise<AuditPage>;
+  tail(
+    afterSeq: number,
+    limit?: number,
+  ): Promise<{ events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[] }>;
+  lastSeq(): Promise<number>;
+  stats(filter?: AuditQuery): Promise<AuditStats>;
+  prune(options: { before: Date }): Promise<number>;
+  sink(): EventSink;
+  close(): Promise<void>;
+}
+
+/** A fresh store, and the raw database access the contract needs to set up damaged states. */
+export interface OpenedStore {
+  store: ContractStore;
+  /** Overwrites the stored event bytes of the row with this id, as a damaged database would hold them. */
+  damage(eventId: string, bytes: Uint8Array): Promise<void>;
+  /** Sets the schema version the database records (as a newer library would have written it). */
+  setSchemaVersion(version: number): Promise<void>;
+  /** Opens the same database again (after `store.close()`). */
+  reopen(): Promise<ContractStore>;
+}
+
+/** Runs the contract suite against the stores `open` makes. */
+export function describeStoreContract(
+  name: string,
+  open: () => Promise<OpenedStore>,
+  schemaVersion: number,
+): void {
+  describe(`audit store contract: ${name}`, () => {
+    const opened: ContractStore[] = [];
+    const fresh = async () => {
+      const handle = await open();
+      opened.push(handle.store);
+      return handle;
+    };
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close().catch(() => {});
+    });
+
+    const allPages = async (
+      store: ContractStore,
+      filter: AuditQuery,
+      limit: number,
+      between?: () => Promise<void>,
+    ) => {
+      const seen: AuditEvent[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.query(filter, cursor === undefined ? { limit } : { limit, cursor });
+        seen.push(...page.events);
+        cursor = page.nextCursor;
+        await between?.();
+      } while (cursor !== undefined);
+      return seen;
+    };
+
+    it("stores whole events and gives them back unchanged; an id stored again is skipped", async () => {
+      const { store } = await fresh();
+      const samples = sampleEvents(); // every field set: a lost or changed field shows
+      expect(await store.insert(samples)).toBe(samples.length);
+      expect(await store.insert(samples.slice(0, 2))).toBe(0); // at-least-once delivery re-sends batches
+      const recorded = recordedEvents(5);
+      expect(await store.insert([...recorded, samples[3] as AuditEvent])).toBe(5);
+      expect(await store.insert([])).toBe(0);
+      const back = await allPages(store, {}, 1000);
+      expect(back).toStrictEqual([...recorded.reverse(), ...[...samples].reverse()]);
+    });
+
+    const billing = sampleEvent({
+      kind: "authz",
+      eventId: "019b7ca9-8f2e-7000-8000-0000000000b1",
+      service: "billing",
+    });
+    it.each<[string, AuditQuery]>([
+      ["no filter", {}],
+      ["one actor", { actorId: "alice" }],
+      ["a type and an actor", { type: "authz.decision", actorId: "bob" }],
+      ["two types", { type: ["tuple.change", "resource.mutation"] }],
+      ["a target type", { targetType: "service" }],
+      ["a target", { targetType: "project", targetId: "p-3" }],
+      [
+        "an operation and a time range",
+        { operation: OPERATIONS[1], from: new Date(T0 + 86_400_000), to: new Date(T0 + 2 * 86_400_000) },
+      ],
+      ["a service", { service: "billing" }],
+      ["successes", { success: true }],
+      ["failures of one actor", { success: false, actorId: "carol" }],
+      ["denied decisions", { decision: "denied" }],
+      ["decisions in error for a target", { decision: "error", targetId: "p-5" }],
+      ["a filter nothing matches", { actorId: "mallory" }],
+      ["the events of one call", { requestId: "req-3" }],
+      ["the events of one trace", { traceId: TRACE }],
+      ["one call's authz decisions", { requestId: "req-2", type: "authz.decision" }],
+    ])("filters: %s", async (_name, filter) => {
+      const { store } = await fresh();
+      const events = [...recordedEvents(600), billing];
+      await store.insert(events);
+      const ids = (await allPages(store, filter, 1000)).map((e) => e.eventId);
+      expect(ids).toStrictEqual(expectedIds(events, filter));
+      expect((await store.stats(filter)).total).toBe(ids.length);
+    });
+
+    it("pages visit every matching event exactly once, newest first, while inserts continue", async () => {
+      const { store } = await fresh();
+      const events = recordedEvents(1200);
+      await store.insert(events);
+      const filter: AuditQuery = { actorId: "alice" };
+      let more = 5000;
+      const seen = await allPages(store, filter, 37, async () => {
+        // Newer and older events keep arriving between pages.
+        await store.insert([...recordedEvents(10, more), ...recordedEvents(5, -(more - 4990) * 5)]);
+        more += 10;
+      });
+      const ids = seen.map((e) => e.eventId);
+      expect(new Set(ids).size).toBe(ids.length);
+      const times = seen.map((e) => e.occurredAt?.getTime() ?? 0);
+      expect(times).toStrictEqual([...times].sort((a, b) => b - a));
+      const seenIds = new Set(ids);
+      expect(expectedIds(events, filter).filter((id) => !seenIds.has(id))).toStrictEqual([]);
+    });
+
+    it("pages of events with the same time are cut stably by insertion order", async () => {
+      const { store } = await fresh();
+      const same = recordedEvents(30).map((e) => ({ ...e, occurredAt: new Date(T0) }));
+      await store.insert(same);
+      const ids = (await allPages(store, {}, 4)).map((e) => e.eventId);
+      expect(ids).toStrictEqual(same.map((e) => e.eventId).reverse());
+    });
+
+    it("tail follows new events in insertion order", async () => {
+      const { store } = await fresh();
+      expect(await store.lastSeq()).toBe(0);
+      expect(await store.tail(0)).toStrictEqual({ events: [], lastSeq: 0 });
+      const first = recordedEvents(12);
+      await store.insert(first);
+      const head = await store.tail(0, 5);
+      expect(head.events).toStrictEqual(first.slice(0, 5));
+      const rest = await store.tail(head.lastSeq);
+      expect(rest.events).toStrictEqual(first.slice(5));
+      expect(rest.lastSeq).toBe(await store.lastSeq());
+      const older = recordedEvents(3, -100); // inserted later, occurred earlier: still next in the tail
+      await store.insert(older);
+      const next = await store.tail(rest.lastSeq);
+      expect(next.events).toStrictEqual(older);
+      expect((await store.tail(next.lastSeq)).events).toStrictEqual([]);
+    });
+
+    it("counts by type, result, decision, operation and hour", async () => {
+      const { store } = await fresh();
+      await store.insert(recordedEvents(40));
+      const stats = await store.stats();
+      expect(stats.total).toBe(40);
+      expect(stats.byType).toStrictEqual({
+        "authn.result": 10,
+        "authz.decision": 10,
+        "resource.mutation": 10,
+        "tuple.change": 10,
+      });
+      expect(stats.byResult).toStrictEqual({ failure: 8, success: 32 });
+      expect(stats.byDecision).toStrictEqual({ allowed: 3, denied: 3, error: 2, no_rule: 2 });
+      expect(stats.topOperations.map((o) => o.count)).toStrictEqual([14, 13, 13]);
+      expect(stats.topOperations[0]?.operation).toBe(OPERATIONS[0]);
+      expect(stats.perHour.reduce((sum, h) => sum + h.count, 0)).toBe(40);
+      expect(stats.perHour[0]).toStrictEqual({ hour: new Date(T0).toISOString(), count: 9 });
+      const alice = await store.stats({ actorId: "alice", success: true });
+      expect(alice.total).toBe(expectedIds(recordedEvents(40), { actorId: "alice", success: true }).length);
+      expect(await store.stats({ actorId: "mallory" })).toStrictEqual({
+        total: 0,
+        byType: {},
+        byResult: {},
+        byDecision: {},
+        topOperations: [],
+        perHour: [],
+      });
+    });
+
+    it("prune deletes exactly the events older than the given time, across months", async () => {
+      const { store } = await fresh();
+      const events = recordedEvents(500, -250, 6 * 3_600_000); // about four months around T0
+      await store.insert(events);
+      const before = new Date(T0 + 12 * 3_600_000 + 1);
+      const older = events.filter((e) => (e.occurredAt?.getTime() ?? 0) < before.getTime()).length;
+      expect(await store.prune({ before })).toBe(older);
+      const left = (await allPages(store, {}, 1000)).map((e) => e.eventId);
+      expect(left).toStrictEqual(expectedIds(events, { from: before }));
+      expect(await store.prune({ before })).toBe(0);
+      // An event of a month already pruned can still be stored.
+      const late = recordedEvents(1, -200, 6 * 3_600_000);
+      expect(await store.insert(late)).toBe(1);
+      expect((await store.query({ to: before })).events).toStrictEqual(late);
+      await expect(store.prune({ before: new Date("nope") })).rejects.toThrow(
+        "prune needs `before`, a valid Date",
+      );
+    });
+
+    it("skips rows whose stored event cannot be read, naming each at its place", async () => {
+      const handle = await fresh();
+      const events = recordedEvents(6);
+      await handle.store.insert(events);
+      const [a, b] = [events[4], events[1]] as AuditEvent[];
+      await handle.damage(a.eventId, new Uint8Array([0xff, 0xff, 0xff]));
+      await handle.damage(b.eventId, new Uint8Array()); // an empty message decodes, to the wrong id
+      const page = await handle.store.query({}, { limit: 10 });
+      expect(page.events.map((e) => e.eventId)).toStrictEqual(
+        [events[5], events[3], events[2], events[0]].map((e) => e?.eventId),
+      );
+      expect(page.undecodable?.map(({ eventId, index }) => ({ eventId, index }))).toStrictEqual([
+        { eventId: a.eventId, index: 1 },
+        { eventId: b.eventId, index: 3 },
+      ]);
+      expect(page.undecodable?.[0]?.occurredAtMs).toBe(a.occurredAt?.getTime());
+      expect(page.undecodable?.[1]?.reason).toBe("the stored event's id does not match its row");
+      const tail = await handle.store.tail(0);
+      expect(tail.events).toHaveLength(4);
+      expect(tail.undecodable?.map((u) => u.eventId)).toStrictEqual([b.eventId, a.eventId]);
+      expect((await handle.store.query({ actorId: "alice" })).undecodable).toBeUndefined();
+    });
+
+    it("rejects bad filters and pages with precise errors", async () => {
+      const { store } = await fresh();
+      const bad: [AuditQuery, PageOptions, string][] = [
+        [{ from: new Date("x") }, {}, "`from` must be a valid Date"],
+        [{ type: "nope" as never }, {}, "`type` must be among"],
+        [{ actorId: 7 as never }, {}, "`actorId` must be a string"],
+        [{ decision: "maybe" as never }, {}, "`decision` must be among"],
+        [{}, { limit: 0 }, "`limit` must be an integer from 1 to 1000"],
+        [{}, { cursor: "garbage" }, "the cursor is not one this store made"],
+      ];
+      for (const [filter, page, message] of bad) {
+        const attempt = store.query(filter, page);
+        await expect(attempt).rejects.toThrow(AuditInputError);
+        await expect(attempt).rejects.toThrow(message);
+      }
+    });
+
+    it("refuses to open a database written by a newer schema version", async () => {
+      const handle = await fresh();
+      await handle.store.insert(recordedEvents(3));
+      await handle.store.close();
+      await handle.setSchemaVersion(schemaVersion + 1);
+      const reopened = handle.reopen();
+      await expect(reopened).rejects.toThrow(AuditConfigError);
+      await expect(reopened).rejects.toThrow(
+        `schema version ${schemaVersion + 1}, newer than this library's ${schemaVersion}; upgrade grpc-audit`,
+      );
+      await handle.setSchemaVersion(schemaVersion);
+      const again = await handle.reopen();
+      opened.push(again);
+      expect((await again.stats()).total).toBe(3);
+    });
+
+    it("works as a sink of the delivery pipeline", async () => {
+      const { store } = await fresh();
+      const sink = store.sink();
+      const events = recordedEvents(7);
+      await sink.write(events);
+      await sink.write(events.slice(2)); // a retried batch
+      expect((await allPages(store, {}, 100)).map((e) => e.eventId)).toStrictEqual(expectedIds(events, {}));
+    });
+  });
+}
