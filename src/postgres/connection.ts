@@ -27,12 +27,11 @@ export function connect(
     if (!(options.pool instanceof pg.Pool)) {
       throw new AuditConfigError("postgres store: `pool` must be a pg.Pool");
     }
-    const { host, port, database } = options.pool.options;
-    return {
-      pool: options.pool,
-      label: `postgres://${host ?? ""}:${port ?? ""}/${database ?? ""}`,
-      owned: false,
-    };
+    const { connectionString, host, port, database } = options.pool.options;
+    const label =
+      (typeof connectionString === "string" ? redact(connectionString) : undefined) ??
+      `postgres://${host ?? "localhost"}:${port ?? 5432}/${database ?? ""}`;
+    return { pool: options.pool, label, owned: false };
   }
   const poolSize = options.poolSize ?? 4;
   if (!Number.isInteger(poolSize) || (poolSize as number) < 1) {

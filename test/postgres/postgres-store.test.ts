@@ -1,0 +1,186 @@
+// What only the PostgreSQL store has (the shared behaviour is in test/store-contract): monthly partitions
+// created on demand and dropped whole by prune, writers in several processes sharing one database,
+// read-only opening, pools of the caller's, and errors that name the server but never its password.
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditConfigError } from "../../src/errors/index.js";
+import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
+import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import { recordedEvents, T0 } from "../store-contract/events.js";
+
+let server: PostgresServer;
+beforeAll(async () => {
+  server = await startPostgresServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const DAY = 86_400_000;
+
+/** The partitions of audit_events, by name. */
+async function partitions(url: string): Promise<string[]> {
+  const result = await withClient(url, (c) =>
+    c.query<{ name: string }>(
+      "SELECT c.relname name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_events'::regclass ORDER BY 1",
+    ),
+  );
+  return result.rows.map((r) => r.name);
+}
+
+async function withStore<T>(url: string, use: (store: PostgresStore) => Promise<T>): Promise<T> {
+  const store = await openPostgresStore({ connectionString: url });
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+describe("PostgreSQL store", () => {
+  it("creates one partition per UTC month on insert, and prune drops the months entirely older", async () => {
+    const url = await server.createDatabase();
+    await withStore(url, async (store) => {
+      expect(await partitions(url)).toStrictEqual([]);
+      // T0 is 2026-11-20: events every 10 days from 2026-09-11 to 2027-01-09.
+      const events = recordedEvents(13, -7, 10 * DAY);
+      expect(await store.insert(events)).toBe(13);
+      const months = ["202609", "202610", "202611", "202612", "202701"].map((m) => `audit_events_${m}`);
+      expect(await partitions(url)).toStrictEqual(months);
+      // Up to 2026-11-05: September and October go whole, November loses its first event (11-01).
+      const before = new Date(Date.parse("2026-11-05T00:00:00Z"));
+      const older = events.filter((e) => (e.occurredAt?.getTime() ?? 0) < before.getTime()).length;
+      expect(await store.prune({ before })).toBe(older);
+      expect(await partitions(url)).toStrictEqual(months.slice(2));
+      expect((await store.stats()).total).toBe(13 - older);
+    });
+  });
+
+  it("an insert into a month that another process pruned creates the partition again", async () => {
+    const url = await server.createDatabase();
+    const [a, b] = [
+      await openPostgresStore({ connectionString: url }),
+      await openPostgresStore({ connectionString: url }),
+    ];
+    try {
+      await a.insert(recordedEvents(2, 0, DAY)); // a knows November's partition
+      expect(await b.prune({ before: new Date(Date.parse("2026-12-01T00:00:00Z")) })).toBe(2);
+      expect(await partitions(url)).toStrictEqual([]);
+      expect(await a.insert(recordedEvents(2, 2, DAY))).toBe(2);
+      expect((await a.stats()).total).toBe(2);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("writers in separate stores store each event once, and a reader following the tail meanwhile sees each once", async () => {
+    const url = await server.createDatabase();
+    const stores = await Promise.all(
+      [1, 2, 3].map(() => openPostgresStore({ connectionString: url, poolSize: 2 })),
+    );
+    try {
+      const events = recordedEvents(3000, 0, 60_000);
+      const batches = Array.from({ length: 30 }, (_, i) => events.slice(i * 100, i * 100 + 100));
+      // Every batch goes through every store at once (as redeliveries to several ingesters would),
+      // while a reader follows the tail: a row committed after one with a higher seq would be missed.
+      const seen: string[] = [];
+      let after = 0;
+      const follow = async () => {
+        const page = await stores[0]?.tail(after, 700);
+        seen.push(...(page?.events.map((e) => e.eventId) ?? []));
+        after = page?.lastSeq ?? after;
+        return page?.events.length ?? 0;
+      };
+      let writing = true;
+      const inserts = Promise.all(
+        stores.flatMap((store) => batches.map((batch) => store.insert(batch))),
+      ).finally(() => {
+        writing = false;
+      });
+      inserts.catch(() => {}); // awaited below, after the reader's loop
+      while (writing) await follow();
+      const inserted = await inserts;
+      expect(inserted.reduce((sum, n) => sum + n, 0)).toBe(3000);
+      while ((await follow()) > 0) {}
+      expect(new Set(seen).size).toBe(3000);
+      expect(seen).toHaveLength(3000);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it("read-only: refuses a database without the schema, reads one with it, and refuses writes", async () => {
+    const url = await server.createDatabase();
+    const empty = openPostgresStore({ connectionString: url, readonly: true });
+    await expect(empty).rejects.toThrow(AuditConfigError);
+    await expect(empty).rejects.toThrow(
+      /^postgres store postgres:\/\/postgres@127\.0\.0\.1:\d+\/test_\d+: not an audit store \(no schema\)$/,
+    );
+    await withStore(url, (store) => store.insert(recordedEvents(3)));
+    const reader = await openPostgresStore({ connectionString: url, readonly: true });
+    try {
+      expect((await reader.query()).events).toHaveLength(3);
+      await expect(reader.insert(recordedEvents(1, 9))).rejects.toThrow("opened read-only");
+      await expect(reader.prune({ before: new Date(T0 + DAY) })).rejects.toThrow("opened read-only");
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it("uses a pool of the caller's and leaves it open on close", async () => {
+    const url = await server.createDatabase();
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    try {
+      const store = await openPostgresStore({ pool });
+      expect(store.name).toBe(url); // its connection string, which has no password here
+      expect(await store.insert(recordedEvents(4))).toBe(4);
+      await store.close();
+      const count = await pool.query<{ n: string }>("SELECT count(*) n FROM audit_events");
+      expect(count.rows[0]?.n).toBe("4");
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("rejects bad options with precise errors", async () => {
+    const cases: [unknown, string][] = [
+      [{}, "give exactly one of `connectionString` or `pool`"],
+      [
+        { connectionString: server.url, pool: new pg.Pool() },
+        "give exactly one of `connectionString` or `pool`",
+      ],
+      [
+        { connectionString: "mysql://u:hunter2@h/db" },
+        "`connectionString` must be a postgres:// or postgresql:// URL",
+      ],
+      [{ connectionString: 42 }, "`connectionString` must be a postgres:// or postgresql:// URL"],
+      [{ pool: {} }, "`pool` must be a pg.Pool"],
+      [{ connectionString: server.url, poolSize: 0 }, "`poolSize` must be a positive integer"],
+      [{ connectionString: server.url, readonly: "yes" }, "`readonly` must be a boolean"],
+      [{ connectionString: server.url, onError: 1 }, "`onError` must be a function"],
+    ];
+    for (const [options, message] of cases) {
+      const opening = openPostgresStore(options as never);
+      await expect(opening).rejects.toThrow(AuditConfigError);
+      await expect(opening).rejects.toThrow(message);
+      await expect(opening).rejects.not.toThrow("hunter2");
+    }
+  });
+
+  it("names the server in connection errors, never the password", async () => {
+    const closedPort = `postgres://audit:s3cret-pw@127.0.0.1:1/audit`;
+    const error = await openPostgresStore({ connectionString: closedPort }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AuditConfigError);
+    expect(String((error as Error).message)).toMatch(
+      /^postgres store postgres:\/\/audit@127\.0\.0\.1:1\/audit: .*ECONNREFUSED/,
+    );
+    expect(JSON.stringify(error)).not.toContain("s3cret-pw");
+    expect(String((error as Error).stack)).not.toContain("s3cret-pw");
+    expect((error as Error).cause).toBeUndefined();
+    // The server rejects an unknown database: its message, without the password.
+    const missing = `postgres://postgres:s3cret-pw@127.0.0.1:${server.port}/nope`;
+    const refused = await openPostgresStore({ connectionString: missing }).catch((e: unknown) => e);
+    expect(String((refused as Error).message)).toContain('database "nope" does not exist');
+    expect(String((refused as Error).message)).not.toContain("s3cret-pw");
+  });
+});
