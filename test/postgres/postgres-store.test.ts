@@ -4,6 +4,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditConfigError } from "../../src/errors/index.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
 import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
 import { recordedEvents, T0 } from "../store-contract/events.js";
@@ -26,6 +27,19 @@ async function partitions(url: string): Promise<string[]> {
     ),
   );
   return result.rows.map((r) => r.name);
+}
+
+/** Resolves once a session of `url` waits for a lock of this kind ("transactionid", "advisory"). */
+async function waitFor(url: string, waitEvent: string): Promise<void> {
+  for (;;) {
+    const waiting = await withClient(url, (c) =>
+      c.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = $1", [
+        waitEvent,
+      ]),
+    );
+    if (waiting.rowCount !== 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 async function withStore<T>(url: string, use: (store: PostgresStore) => Promise<T>): Promise<T> {
@@ -106,6 +120,45 @@ describe("PostgreSQL store", () => {
       expect(seen).toHaveLength(3000);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it("tail never skips a row that commits after a row with a higher position (writers take turns)", async () => {
+    const url = await server.createDatabase();
+    const [a, b] = [
+      await openPostgresStore({ connectionString: url }),
+      await openPostgresStore({ connectionString: url }),
+    ];
+    const blocker = new pg.Client({ connectionString: url });
+    await blocker.connect();
+    try {
+      const [e0, e1, e2] = recordedEvents(3) as [AuditEvent, AuditEvent, AuditEvent];
+      await a.insert(recordedEvents(1, 9)); // the month's partition exists
+      const start = await a.lastSeq();
+      // An uncommitted row with e1's key: a's insert takes positions for e0 and e1, then waits on it.
+      await blocker.query("BEGIN");
+      await blocker.query(
+        `INSERT INTO audit_events (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type,
+           target_id, success, code, decision, request_id, trace_id, event)
+         VALUES ($1, '', $2, '', '', '', '', '', true, '', '', '', '', '')`,
+        [e1.eventId, e1.occurredAt?.getTime()],
+      );
+      const first = a.insert([e0, e1]);
+      await waitFor(url, "transactionid");
+      // b's insert either commits at a higher position (then a reader would pass a's rows by) or waits its turn.
+      const second = b.insert([e2]);
+      await Promise.race([second, waitFor(url, "advisory")]);
+      const early = await a.tail(start);
+      await blocker.query("ROLLBACK");
+      expect(await first).toBe(2);
+      expect(await second).toBe(1);
+      const late = await a.tail(early.lastSeq);
+      expect([...early.events, ...late.events].map((e) => e.eventId)).toStrictEqual(
+        [e0, e1, e2].map((e) => e.eventId),
+      );
+    } finally {
+      await blocker.end();
+      await Promise.all([a.close(), b.close()]);
     }
   });
 
