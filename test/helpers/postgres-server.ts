@@ -21,6 +21,11 @@ import { requireTool } from "./prerequisites.js";
 export interface PostgresServerOptions {
   /** Where to look for `initdb` and `postgres` (a PATH value). Default: PATH and Debian's /usr/lib/postgresql/15/bin. */
   searchPath?: string;
+  /**
+   * Server settings (`-c name=value`) over the helper's: the benchmark turns durability back on with
+   * `{ fsync: "on", full_page_writes: "on", synchronous_commit: "on" }`. Default: none.
+   */
+  settings?: Record<string, string>;
 }
 
 export interface PostgresServer {
@@ -83,6 +88,7 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
     synchronous_commit: "off",
     shared_buffers: "128MB",
     max_connections: "50",
+    ...options.settings,
   };
   const args = ["-D", data, ...Object.entries(settings).flatMap(([k, v]) => ["-c", `${k}=${v}`])];
   const child = spawn(postgres, args, { stdio: ["ignore", "ignore", "pipe"], ...user });
