@@ -48,6 +48,7 @@ const MAY_IMPORT = {
     "delivery",
     "brokers",
     "store",
+    "postgres",
     "openfga",
     "errors",
     "gen",

@@ -11,7 +11,9 @@ const BUSY_TIMEOUT_MS = 2000;
 
 /** The `--db <path>` option every command takes. */
 export function dbOption(): Option {
-  return new Option("--db <path>", "the audit database (SQLite)").env("GRPC_AUDIT_DB").default(DEFAULT_DB);
+  return new Option("--db <path>", "the audit database: a SQLite file, or a postgres:// URL")
+    .env("GRPC_AUDIT_DB")
+    .default(DEFAULT_DB);
 }
 
 /**

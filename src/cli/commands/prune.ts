@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
+import { withAnyStore } from "../any-store.js";
 import { print, printJson } from "../output.js";
-import { dbOption, withStore } from "../store-access.js";
+import { dbOption } from "../store-access.js";
 import { TIME_FORMS, timeArgument } from "../time.js";
 
 interface PruneFlags {
@@ -30,11 +31,11 @@ export function addPruneCommand(program: Command): void {
     .option("--json", 'print { "deleted": n, "before": time, "dryRun": bool }')
     .addHelpText("after", EXAMPLES)
     .action((flags: PruneFlags) =>
-      withStore(flags.db, { readonly: flags.dryRun === true }, (store) => {
+      withAnyStore(flags.db, { readonly: flags.dryRun === true }, async (store) => {
         const dryRun = flags.dryRun === true;
         const deleted = dryRun
-          ? store.stats({ to: flags.before }).total
-          : store.prune({ before: flags.before });
+          ? (await store.stats({ to: flags.before })).total
+          : await store.prune({ before: flags.before });
         const before = flags.before.toISOString();
         if (flags.json === true) printJson({ deleted, before, dryRun });
         else

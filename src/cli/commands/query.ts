@@ -1,12 +1,13 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { eventToJson } from "../../event/serialize.js";
-import type { AuditPage, AuditStore } from "../../store/audit-store.js";
+import type { AuditPage } from "../../store/audit-store.js";
 import { type AuditQuery, decodeCursor } from "../../store/query.js";
+import { type CliStore, withAnyStore } from "../any-store.js";
 import { usageError } from "../errors.js";
 import { addFilterOptions, type FilterFlags, filterFromFlags } from "../filter-options.js";
 import { EVENT_COLUMNS, formatTable } from "../format.js";
 import { print, printJson } from "../output.js";
-import { dbOption, withStore } from "../store-access.js";
+import { dbOption } from "../store-access.js";
 import {
   inPageOrder,
   type Listed,
@@ -49,7 +50,7 @@ export function addQueryCommand(program: Command): void {
     .option("--ndjson", "print one JSON line per event (proto3 JSON)")
     .addHelpText("after", EXAMPLES)
     .action((flags: QueryFlags) =>
-      withStore(flags.db, { readonly: true }, (store) => runQuery(store, flags)),
+      withAnyStore(flags.db, { readonly: true }, (store) => runQuery(store, flags)),
     );
 }
 
@@ -57,13 +58,13 @@ export function addQueryCommand(program: Command): void {
  * Prints the events; a stored event that cannot be decoded is reported on stderr and skipped (in
  * the table it is also an error row in its place), and the command then ends with exit code 1.
  */
-function runQuery(store: AuditStore, flags: QueryFlags): void {
+async function runQuery(store: CliStore, flags: QueryFlags): Promise<void> {
   const filter = filterFromFlags(flags);
   if (flags.cursor !== undefined) checkCursor(flags.cursor);
   const listed: Listed[] = [];
   let nextCursor: string | undefined;
   let undecodable = 0;
-  for (const page of readPages(store, filter, flags)) {
+  for await (const page of readPages(store, filter, flags)) {
     for (const row of page.undecodable ?? []) reportUndecodable(row);
     undecodable += page.undecodable?.length ?? 0;
     if (flags.ndjson === true) for (const event of page.events) printJson(eventToJson(event));
@@ -83,10 +84,13 @@ function runQuery(store: AuditStore, flags: QueryFlags): void {
 }
 
 /** The first page, or with --all every page, following the cursors. */
-function* readPages(store: AuditStore, filter: AuditQuery, flags: QueryFlags): Generator<AuditPage> {
+async function* readPages(store: CliStore, filter: AuditQuery, flags: QueryFlags): AsyncGenerator<AuditPage> {
   let cursor = flags.cursor;
   for (;;) {
-    const page = store.query(filter, { limit: flags.limit, ...(cursor === undefined ? {} : { cursor }) });
+    const page = await store.query(filter, {
+      limit: flags.limit,
+      ...(cursor === undefined ? {} : { cursor }),
+    });
     yield page;
     if (flags.all !== true || page.nextCursor === undefined) return;
     cursor = page.nextCursor;

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
+import { withAnyStore } from "../any-store.js";
 import { addFilterOptions, type FilterFlags, filterFromFlags } from "../filter-options.js";
 import { formatStats } from "../format-stats.js";
 import { print, printJson } from "../output.js";
-import { dbOption, withStore } from "../store-access.js";
+import { dbOption } from "../store-access.js";
 
 interface StatsFlags extends FilterFlags {
   db: string;
@@ -25,8 +26,8 @@ export function addStatsCommand(program: Command): void {
     .option("--json", "print the counts as one JSON document")
     .addHelpText("after", EXAMPLES)
     .action((flags: StatsFlags) =>
-      withStore(flags.db, { readonly: true }, (store) => {
-        const stats = store.stats(filterFromFlags(flags));
+      withAnyStore(flags.db, { readonly: true }, async (store) => {
+        const stats = await store.stats(filterFromFlags(flags));
         if (flags.json === true) printJson(stats);
         else print(formatStats(stats));
       }),

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { eventToJson } from "../../event/serialize.js";
-import type { AuditStore } from "../../store/audit-store.js";
+import { type CliStore, withAnyStore } from "../any-store.js";
 import { EVENT_COLUMNS, formatLine, TAIL_WIDTHS } from "../format.js";
 import { print, printJson } from "../output.js";
-import { dbOption, withStore } from "../store-access.js";
+import { dbOption } from "../store-access.js";
 import {
   inPageOrder,
   type Listed,
@@ -40,7 +40,9 @@ export function addTailCommand(program: Command): void {
         .default(500),
     )
     .addHelpText("after", EXAMPLES)
-    .action((flags: TailFlags) => withStore(flags.db, { readonly: true }, (store) => follow(store, flags)));
+    .action((flags: TailFlags) =>
+      withAnyStore(flags.db, { readonly: true }, (store) => follow(store, flags)),
+    );
 }
 
 /**
@@ -48,7 +50,7 @@ export function addTailCommand(program: Command): void {
  * shown as an error row in the table) and skipped; following goes on, and the command ends with
  * exit code 1.
  */
-async function follow(store: AuditStore, flags: TailFlags): Promise<void> {
+async function follow(store: CliStore, flags: TailFlags): Promise<void> {
   const stopped = new AbortController();
   const stop = () => stopped.abort();
   process.once("SIGINT", stop);
@@ -60,7 +62,7 @@ async function follow(store: AuditStore, flags: TailFlags): Promise<void> {
   };
   let undecodable = 0;
   try {
-    let lastSeq = flags.fromStart === true ? 0 : store.lastSeq();
+    let lastSeq = flags.fromStart === true ? 0 : await store.lastSeq();
     if (flags.json !== true) {
       print(formatLine(EVENT_COLUMNS, TAIL_WIDTHS));
       print(
@@ -70,10 +72,10 @@ async function follow(store: AuditStore, flags: TailFlags): Promise<void> {
         ),
       );
     }
-    process.stderr.write(`following ${store.path} (Ctrl-C to stop)\n`);
+    process.stderr.write(`following ${store.name} (Ctrl-C to stop)\n`);
     while (!stopped.signal.aborted) {
       for (;;) {
-        const batch = store.tail(lastSeq);
+        const batch = await store.tail(lastSeq);
         for (const entry of inPageOrder(batch.events, batch.undecodable)) show(entry);
         undecodable += batch.undecodable?.length ?? 0;
         if (batch.lastSeq === lastSeq) break;

@@ -1,0 +1,82 @@
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import type { AuditPage, AuditStore } from "../store/audit-store.js";
+import type { AuditQuery, AuditStats, PageOptions } from "../store/query.js";
+import type { UndecodableRow } from "../store/stored-rows.js";
+import { CliError, EXIT_FAILURE, toCliError } from "./errors.js";
+import { withStore } from "./store-access.js";
+
+/**
+ * What `query`, `stats`, `tail` and `prune` use of a store: the SQLite store (wrapped) or the
+ * PostgreSQL one, asynchronously. `name` is the file, or the URL without its password.
+ */
+export interface CliStore {
+  readonly name: string;
+  query(filter: AuditQuery, page: PageOptions): Promise<AuditPage>;
+  tail(
+    afterSeq: number,
+    limit?: number,
+  ): Promise<{ events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[] }>;
+  lastSeq(): Promise<number>;
+  stats(filter: AuditQuery): Promise<AuditStats>;
+  prune(options: { before: Date }): Promise<number>;
+}
+
+/** True when `--db` names a PostgreSQL server rather than a SQLite file. */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
+/**
+ * Runs `use` with the store `db` names open — a `postgres://` URL or a SQLite file that must exist —
+ * and closes it afterwards; every error becomes a CliError that never repeats a password.
+ */
+export async function withAnyStore<T>(
+  db: string,
+  options: { readonly: boolean },
+  use: (store: CliStore) => Promise<T>,
+): Promise<T> {
+  if (!isPostgresUrl(db)) return withStore(db, options, (store) => use(asCliStore(store)));
+  const { openPostgresStore } = await loadPostgresModule();
+  let store: Awaited<ReturnType<typeof openPostgresStore>>;
+  try {
+    store = await openPostgresStore({ connectionString: db, readonly: options.readonly, poolSize: 2 });
+  } catch (error) {
+    throw toCliError(error, "");
+  }
+  try {
+    return await use(store);
+  } catch (error) {
+    throw toCliError(error, store.name);
+  } finally {
+    await store.close();
+  }
+}
+
+function asCliStore(store: AuditStore): CliStore {
+  return {
+    name: store.path,
+    query: async (filter, page) => store.query(filter, page),
+    tail: async (afterSeq, limit) => store.tail(afterSeq, limit),
+    lastSeq: async () => store.lastSeq(),
+    stats: async (filter) => store.stats(filter),
+    prune: async (options) => store.prune(options),
+  };
+}
+
+/** The PostgreSQL store module, loaded on first use: pg is an optional peer dependency. */
+async function loadPostgresModule(): Promise<typeof import("../postgres/index.js")> {
+  try {
+    return await import("../postgres/index.js");
+  } catch (error) {
+    if ((error as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND" && /['"]pg['"]/.test(String(error))) {
+      throw new CliError(
+        "the PostgreSQL store needs pg, an optional peer dependency: npm install pg",
+        EXIT_FAILURE,
+        {
+          cause: error,
+        },
+      );
+    }
+    throw error;
+  }
+}
