@@ -24,14 +24,20 @@ export function connect(
     throw new AuditConfigError("postgres store: give exactly one of `connectionString` or `pool`");
   }
   if (options.pool !== undefined) {
-    if (!(options.pool instanceof pg.Pool)) {
+    // Duck-typed: a pool from another copy of pg is as good, and instanceof would refuse it.
+    const pool = options.pool as Partial<pg.Pool>;
+    if (
+      typeof pool.connect !== "function" ||
+      typeof pool.query !== "function" ||
+      typeof pool.options !== "object"
+    ) {
       throw new AuditConfigError("postgres store: `pool` must be a pg.Pool");
     }
-    const { connectionString, host, port, database } = options.pool.options;
+    const { connectionString, host, port, database } = (options.pool as pg.Pool).options;
     const label =
       (typeof connectionString === "string" ? redact(connectionString) : undefined) ??
       `postgres://${host ?? "localhost"}:${port ?? 5432}/${database ?? ""}`;
-    return { pool: options.pool, label, owned: false };
+    return { pool: options.pool as pg.Pool, label, owned: false };
   }
   const poolSize = options.poolSize ?? 4;
   if (!Number.isInteger(poolSize) || (poolSize as number) < 1) {

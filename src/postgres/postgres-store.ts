@@ -2,7 +2,6 @@ import type pg from "pg";
 import { report } from "../emitters/emitter.js";
 import type { EncodedEvent, EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
-import { eventKind } from "../event/kinds.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { AuditPage } from "../store/audit-store.js";
@@ -10,14 +9,14 @@ import {
   type AuditQuery,
   type AuditStats,
   buildWhere,
-  decisionOf,
   encodeCursor,
   type PageOptions,
   resolvePage,
 } from "../store/query.js";
 import { decodeRows, type StoredRow, type UndecodableRow } from "../store/stored-rows.js";
 import { connect, scrubbed } from "./connection.js";
-import { ensurePartitions, listPartitions } from "./partitions.js";
+import { insertBatch, NO_PARTITION, type Row } from "./insert.js";
+import { listPartitions } from "./partitions.js";
 import { numbered, queryStats } from "./queries.js";
 import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
 
@@ -37,7 +36,7 @@ export interface PostgresStoreOptions {
    * migrated, and `insert` and `prune` throw. Default: false.
    */
   readonly?: boolean;
-  /** Called when an idle pooled connection fails (the server restarted, the network dropped). Default: ignore. */
+  /** Called when an idle connection of the pool made from `connectionString` fails (the server restarted). Default: ignore. */
   onError?: (error: Error) => void;
 }
 
@@ -75,23 +74,6 @@ export interface PostgresStore {
   /** Ends the pool the store made (a `pool` of the caller's stays open). */
   close(): Promise<void>;
 }
-
-/** A row to insert: the event and its protobuf bytes. */
-interface Row {
-  event: AuditEvent;
-  bytes: Uint8Array;
-}
-
-/**
- * One INSERT per batch, the columns given as arrays and expanded by `unnest`: one statement text for
- * every batch size (prepared once per connection) and no limit of 65,535 parameters. COPY cannot skip
- * duplicate ids (no ON CONFLICT) without a staging table.
- */
-const INSERT_SQL = `INSERT INTO ${EVENTS_TABLE}
-  (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id, event)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-    $8::text[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[])
-  ON CONFLICT DO NOTHING`;
 
 const COLUMNS = "seq, event_id, occurred_at_ms, event";
 
@@ -160,18 +142,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const insertRows = async (rows: readonly Row[]): Promise<number> => {
     refuseReadonly();
     if (rows.length === 0) return 0;
-    const times = rows.map((r) => r.event.occurredAt?.getTime() ?? 0);
-    const insert = (client: pg.PoolClient) =>
-      ensurePartitions(client, times, partitions).then(() =>
-        client.query({ name: "grpc-audit-insert", text: INSERT_SQL, values: columnsOf(rows, times) }),
-      );
+    const insert = (client: pg.PoolClient) => insertBatch(client, rows, partitions);
     try {
-      return (await write(insert)).rowCount ?? 0;
+      return await write(insert);
     } catch (error) {
       // Another process pruned a partition this one had created: forget them all and create again.
-      if ((error as { code?: string }).code !== "23514") throw error;
+      if ((error as { code?: string }).code !== NO_PARTITION) throw error;
       partitions.clear();
-      return (await write(insert)).rowCount ?? 0;
+      return await write(insert);
     }
   };
   const readRows = async (sql: string, params: unknown[]) => {
@@ -268,29 +246,4 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
   };
   return store;
-}
-
-/** The 14 column arrays of the INSERT, in its column order. */
-function columnsOf(rows: readonly Row[], times: readonly number[]): unknown[] {
-  const columns: unknown[][] = Array.from({ length: 14 }, () => []);
-  rows.forEach(({ event: e, bytes }, i) => {
-    const values = [
-      e.eventId,
-      eventKind(e.eventType),
-      times[i],
-      e.service,
-      e.operation,
-      e.actor?.id ?? "",
-      e.target?.type ?? "",
-      e.target?.id ?? "",
-      e.result?.success === true,
-      e.result?.code ?? "",
-      decisionOf(e),
-      e.requestId,
-      e.traceId,
-      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    ];
-    for (const [c, value] of values.entries()) columns[c]?.push(value);
-  });
-  return columns;
 }

@@ -1,0 +1,72 @@
+import type { ClientBase } from "pg";
+import { eventKind } from "../event/kinds.js";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { decisionOf } from "../store/query.js";
+import { ensurePartitions } from "./partitions.js";
+import { EVENTS_TABLE } from "./schema.js";
+
+/** A row to insert: the event and its protobuf bytes. @internal */
+export interface Row {
+  event: AuditEvent;
+  bytes: Uint8Array;
+}
+
+/** The error code of a row no partition takes (check_violation): its month's partition was dropped. @internal */
+export const NO_PARTITION = "23514";
+
+/**
+ * One INSERT per batch, the columns given as arrays and expanded by `unnest`: one statement text for
+ * every batch size (prepared once per connection) and no limit of 65,535 parameters. On 100,000 events
+ * in batches of 2000 it stored 27–34k events/s against 25–27k for a multi-row VALUES insert; COPY
+ * cannot skip a duplicate id (no ON CONFLICT) without a staging table.
+ */
+const INSERT_SQL = `INSERT INTO ${EVENTS_TABLE}
+  (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id, event)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::text[], $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bytea[])
+  ON CONFLICT DO NOTHING`;
+
+/**
+ * Inserts the rows with `client` (inside the caller's transaction), creating the monthly partitions
+ * they need first; resolves to how many were new (ids already stored are skipped).
+ * @internal
+ */
+export async function insertBatch(
+  client: ClientBase,
+  rows: readonly Row[],
+  known: Set<string>,
+): Promise<number> {
+  const times = rows.map((r) => r.event.occurredAt?.getTime() ?? 0);
+  await ensurePartitions(client, times, known);
+  const result = await client.query({
+    name: "grpc-audit-insert",
+    text: INSERT_SQL,
+    values: columnsOf(rows, times),
+  });
+  return result.rowCount ?? 0;
+}
+
+/** The 14 column arrays of the INSERT, in its column order. */
+function columnsOf(rows: readonly Row[], times: readonly number[]): unknown[] {
+  const columns: unknown[][] = Array.from({ length: 14 }, () => []);
+  rows.forEach(({ event: e, bytes }, i) => {
+    const values = [
+      e.eventId,
+      eventKind(e.eventType),
+      times[i],
+      e.service,
+      e.operation,
+      e.actor?.id ?? "",
+      e.target?.type ?? "",
+      e.target?.id ?? "",
+      e.result?.success === true,
+      e.result?.code ?? "",
+      decisionOf(e),
+      e.requestId,
+      e.traceId,
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    ];
+    for (const [c, value] of values.entries()) columns[c]?.push(value);
+  });
+  return columns;
+}
