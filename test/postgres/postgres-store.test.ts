@@ -3,9 +3,12 @@
 // read-only opening, pools of the caller's, and errors that name the server but never its password.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDeliveryEmitter } from "../../src/delivery/delivery-emitter.js";
+import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { AuditConfigError } from "../../src/errors/index.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
+import { createRecorder } from "../../src/recorder/recorder.js";
 import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
 import { recordedEvents, T0 } from "../store-contract/events.js";
 
@@ -160,6 +163,45 @@ describe("PostgreSQL store", () => {
       await blocker.end();
       await Promise.all([a.close(), b.close()]);
     }
+  });
+
+  it("takes a Recorder's events through the delivery pipeline (its encoded batches), each once", async () => {
+    const url = await server.createDatabase();
+    await withStore(url, async (store) => {
+      const memory = createMemoryEmitter({ capacity: 100 });
+      const sink = store.sink();
+      let encoded = 0; // events the pipeline handed over as bytes (writeEncoded), not decoded again
+      const delivery = createDeliveryEmitter({
+        sink: {
+          ...sink,
+          writeEncoded: async (batch, options) => {
+            encoded += batch.length;
+            await sink.writeEncoded?.(batch, options);
+          },
+        },
+        maxBatchEvents: 7,
+      });
+      const recorder = createRecorder({ service: "projects", emitters: [memory, delivery] });
+      for (let n = 0; n < 40; n++) {
+        recorder.recordResourceMutation({
+          operation: "/example.v1.ProjectService/UpdateProject",
+          actor: { id: `user-${n % 3}` },
+          mutation: "update",
+          resourceType: "project",
+          resourceId: `p-${n}`,
+        });
+      }
+      await delivery.close();
+      expect(delivery.stats()).toMatchObject({ emitted: 40, failed: 0, dropped: {} });
+      expect(encoded).toBe(40);
+      const stored = await store.query({}, { limit: 100 });
+      expect(stored.events.map((e) => e.eventId).sort()).toStrictEqual(
+        memory.events.map((e) => e.eventId).sort(),
+      );
+      expect(stored.events.find((e) => e.target?.id === "p-5")).toStrictEqual(
+        memory.events.find((e) => e.target?.id === "p-5"),
+      );
+    });
   });
 
   it("read-only: refuses a database without the schema, reads one with it, and refuses writes", async () => {
