@@ -175,7 +175,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
   const store: PostgresStore = {
     name: label,
-    insert: (events) => insertRows(events.map((event) => ({ event, bytes: encodeEvent(event) }))),
+    insert: async (events) => insertRows(events.map((event) => ({ event, bytes: encodeEvent(event) }))),
     async query(filter = {}, page = {}) {
       const { limit, cursor } = resolvePage(page);
       const where = buildWhere(filter);
@@ -221,9 +221,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         let deleted = 0;
         for (const p of await listPartitions(client)) {
           if (p.toMs > before.getTime()) continue;
-          const count = await client.query<{ n: string }>(`SELECT count(*) n FROM ${p.name}`);
+          const table = client.escapeIdentifier(p.name); // the catalog's name, as it is
+          const count = await client.query<{ n: string }>(`SELECT count(*) n FROM ${table}`);
           deleted += Number(count.rows[0]?.n ?? 0);
-          await client.query(`DROP TABLE ${p.name}`);
+          await client.query(`DROP TABLE ${table}`);
           partitions.delete(p.name);
         }
         const rest = await client.query(`DELETE FROM ${EVENTS_TABLE} WHERE occurred_at_ms < $1`, [
