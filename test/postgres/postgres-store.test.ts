@@ -204,6 +204,18 @@ describe("PostgreSQL store", () => {
     });
   });
 
+  it("replicas opening a new database at once create its schema once", async () => {
+    const url = await server.createDatabase();
+    const stores = await Promise.all([1, 2, 3, 4].map(() => openPostgresStore({ connectionString: url })));
+    try {
+      const versions = await withClient(url, (c) => c.query("SELECT version FROM audit_schema_version"));
+      expect(versions.rows).toStrictEqual([{ version: 1 }]);
+      expect(await stores[3]?.insert(recordedEvents(2))).toBe(2);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
   it("read-only: refuses a database without the schema, reads one with it, and refuses writes", async () => {
     const url = await server.createDatabase();
     const empty = openPostgresStore({ connectionString: url, readonly: true });
