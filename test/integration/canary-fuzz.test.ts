@@ -1,0 +1,343 @@
+// The canary fuzz of issue 15 ("Redaction", done when): a canary secret in every sensitive field shape,
+// in status messages, audit attributes, response messages and token claims, across 1,000 generated
+// request messages over real gRPC to a server in a child process, never appears in any output (log
+// file, store file, both spools, NATS messages, the child's stderr and stdout, the CLI's query and
+// tail), raw or encoded; what is not sensitive still appears, and no event is lost.
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client, credentials, status } from "@grpc/grpc-js";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureAuditStream } from "../../src/nats/index.js";
+import { type Compiled, compile } from "../delivery/compile.js";
+import { newSigningKey, signToken } from "../helpers/jwt.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { readStream } from "../nats/stream-reader.js";
+import { callVault } from "./canary/client.js";
+import {
+  type FuzzCall,
+  fuzzCalls,
+  NAMED_METHODS,
+  REDACTED_METHODS,
+  type Tokens,
+} from "./canary/fuzz-calls.js";
+import { findCanaries, leakSummary, Marks } from "./canary/scan.js";
+import type { ChildConfig } from "./canary/vault-child.js";
+
+const CHILD = "test/integration/canary/vault-child.ts";
+const CLI = "src/cli/main.ts";
+const SEED = 1515;
+const MESSAGES = 1000;
+const STREAM = "CANARY";
+
+const marks = new Marks(SEED);
+let compiled: Compiled;
+let dir: string;
+let nats: NatsServer;
+let nc: NatsConnection;
+let tokens: Tokens;
+/** The identity provider's public keys, for the child. */
+let jwks: ChildConfig["jwks"];
+/** The sub of each valid token: not sensitive, it is the actor id. */
+const subjects: string[] = [];
+
+beforeAll(async () => {
+  compiled = compile([CHILD, CLI]);
+  dir = mkdtempSync(join(tmpdir(), "grpc-audit-canary-"));
+  nats = await startNatsServer();
+  nc = await connect({ servers: nats.url });
+  await ensureAuditStream(nc, { name: STREAM, subjects: ["canary.>"] });
+  tokens = await makeTokens();
+}, 60_000);
+
+afterAll(async () => {
+  await nc?.close();
+  await nats?.stop();
+  compiled?.remove();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Tokens whose name, email and a custom claim are canaries: valid, expired, and signed by another key. */
+async function makeTokens(): Promise<Tokens> {
+  const [key, stranger] = [await newSigningKey("k1", "ES256"), await newSigningKey("k1", "ES256")];
+  const now = Math.floor(Date.now() / 1000);
+  const claimsOf = (which: string) => ({
+    sub: which === "valid" ? (subjects[subjects.push(marks.plain()) - 1] as string) : marks.plain(),
+    name: marks.canary(`${which} token: name claim`),
+    email: marks.canary(`${which} token: email claim`),
+    department: marks.canary(`${which} token: custom claim`),
+  });
+  const sign = (which: string, count: number, signer = key, nowSec = now) =>
+    Promise.all(Array.from({ length: count }, () => signToken(signer, claimsOf(which), { nowSec })));
+  const made = {
+    valid: await sign("valid", 6),
+    expired: await sign("expired", 3, key, now - 7200),
+    foreign: await sign("foreign", 3, stranger),
+  };
+  jwks = key.jwks;
+  return made;
+}
+
+/** A running child: its output so far, and a promise of its exit. */
+function startChild(config: ChildConfig) {
+  const file = join(dir, "config.json");
+  writeFileSync(file, JSON.stringify(config));
+  const child = spawn(process.execPath, [compiled.file(CHILD), file], { stdio: ["pipe", "pipe", "pipe"] });
+  const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+  child.stdout.on("data", (chunk: Buffer) => out.stdout.push(chunk));
+  child.stderr.on("data", (chunk: Buffer) => out.stderr.push(chunk));
+  const exited = once(child, "exit");
+  const text = () => Buffer.concat(out.stdout).toString("utf8");
+  const port = new Promise<number>((resolve, reject) => {
+    child.stdout.on("data", () => {
+      const ready = /^ready (\d+)$/m.exec(text());
+      if (ready) resolve(Number(ready[1]));
+    });
+    child.once("exit", () => reject(new Error(`child exited: ${Buffer.concat(out.stderr).toString()}`)));
+  });
+  return { child, out, exited, port, text };
+}
+
+/** Runs `calls` with at most `width` in flight; the status code of each, in call order. */
+async function runCalls(client: Client, calls: readonly FuzzCall[], width: number): Promise<number[]> {
+  const codes: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let call = calls[next++]; call !== undefined; call = calls[next++]) {
+      codes[call.index] = await callVault(client, call.method, call.requests, call.metadata);
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+  return codes;
+}
+
+/** Runs the compiled CLI; resolves to its stdout and stderr once it exits. */
+async function cli(
+  args: readonly string[],
+): Promise<{ stdout: Buffer; stderr: Buffer; code: number | null }> {
+  const child = spawn(process.execPath, [compiled.file(CLI), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const { stdout, stderr } = collect(child);
+  const [code] = await once(child, "exit");
+  return { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), code: code as number | null };
+}
+
+/** `grpc-audit tail --from-start` (table) until it printed `lines` lines, then interrupted. */
+async function tail(db: string, lines: number): Promise<{ stdout: Buffer; stderr: Buffer }> {
+  const child = spawn(
+    process.execPath,
+    [compiled.file(CLI), "tail", "--from-start", "--db", db, "--interval-ms", "50"],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const { stdout, stderr } = collect(child);
+  const exited = once(child, "exit");
+  await new Promise<void>((resolve) => {
+    const check = () => {
+      if (Buffer.concat(stdout).toString("utf8").split("\n").length > lines) resolve();
+    };
+    child.stdout?.on("data", check);
+    child.once("exit", () => resolve());
+  });
+  child.kill("SIGINT");
+  await exited;
+  return { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
+}
+
+function collect(child: ChildProcess): { stdout: Buffer[]; stderr: Buffer[] } {
+  const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+  child.stdout?.on("data", (chunk: Buffer) => out.stdout.push(chunk));
+  child.stderr?.on("data", (chunk: Buffer) => out.stderr.push(chunk));
+  return out;
+}
+
+/** The file and its SQLite companions (-wal, -shm) that exist, by name. */
+function sqliteFiles(path: string): [string, Buffer][] {
+  return [path, `${path}-wal`, `${path}-shm`].filter(existsSync).map((file) => [file, readFileSync(file)]);
+}
+
+describe("the canary scanner", () => {
+  it("finds a canary as it is, in base64 and base64url at every byte alignment, in hex, and inside a JWT", async () => {
+    const own = new Marks(7);
+    const canary = own.canary("test");
+    const forms = (bytes: Uint8Array) =>
+      findCanaries(bytes, own.canaryPrefix).map((hit) => [hit.form, hit.canary]);
+    for (const junk of ["", "x", "xy", "xyz"]) {
+      const bytes = Buffer.from(`${junk}${canary}|`);
+      expect(forms(Buffer.from(`..${bytes.toString("base64")}..`))).toStrictEqual([["base64", canary]]);
+      const [url] = forms(Buffer.from(bytes.toString("base64url")));
+      expect(url?.[1]).toBe(canary);
+    }
+    expect(forms(Buffer.from(`"${canary}"`))).toStrictEqual([["raw", canary]]);
+    expect(forms(Buffer.from(Buffer.from(canary).toString("hex")))).toStrictEqual([["hex", canary]]);
+    expect(forms(Buffer.from(Buffer.from(canary).toString("hex").toUpperCase()))).toStrictEqual([
+      ["hex", canary],
+    ]);
+    const token = await signToken(await newSigningKey("k", "ES256"), { email: canary });
+    expect(forms(Buffer.from(token)).map(([, found]) => found)).toStrictEqual([canary]);
+    expect(forms(Buffer.from(`CANARY_8_ ${canary.slice(0, -1)} PLAIN_7_000001_END`))).toStrictEqual([
+      ["raw", undefined],
+    ]);
+  });
+});
+
+describe("canary secrets across 1,000 generated messages, end to end", () => {
+  it("never appear in any output; plain fields, request ids and every event do", async () => {
+    const config: ChildConfig = {
+      logPath: join(dir, "audit.log"),
+      storePath: join(dir, "audit.db"),
+      storeSpoolPath: join(dir, "store-spool.db"),
+      natsUrl: nats.url,
+      natsStream: STREAM,
+      natsTopic: "canary.vault",
+      natsSpoolPath: join(dir, "nats-spool.db"),
+      jwks,
+      digestKeyHex: "5a".repeat(32),
+    };
+    const calls = fuzzCalls(marks, tokens, MESSAGES);
+    expect(calls.reduce((sum, call) => sum + call.requests.length, 0)).toBe(MESSAGES);
+
+    const child = startChild(config);
+    const client = new Client(`127.0.0.1:${await child.port}`, credentials.createInsecure());
+    const codes = await runCalls(client, calls, 16);
+    client.close();
+    child.child.stdin?.end("close\n");
+    const [exitCode] = await child.exited;
+    expect(exitCode).toBe(0);
+
+    // Audit never changed an answer: each call ended as its token and its handler said.
+    const expectedCodes = calls.map((call) =>
+      !call.authenticated ? status.UNAUTHENTICATED : call.fails ? status.FAILED_PRECONDITION : status.OK,
+    );
+    expect(codes).toStrictEqual(expectedCodes);
+
+    // Every event the calls imply was delivered everywhere: an authn event per call, and a mutation
+    // or access event per authenticated call.
+    const expected = calls.reduce((sum, call) => sum + (call.authenticated ? 2 : 1), 0);
+    const closed = /^closed (.*)$/m.exec(child.text())?.[1];
+    const { stats } = JSON.parse(closed ?? "{}") as {
+      stats: { accepted: number; dropped: number; failed: number; invalid: number; errors: number };
+    };
+    expect(stats).toMatchObject({ accepted: expected, dropped: 0, failed: 0, invalid: 0, errors: 0 });
+
+    const log = readFileSync(config.logPath);
+    const messages = await readStream(nc, STREAM);
+    const queryJson = await cli(["query", "--db", config.storePath, "--all", "--limit", "1000", "--json"]);
+    const queryTable = await cli(["query", "--db", config.storePath, "--all", "--limit", "1000"]);
+    const tailed = await tail(config.storePath, expected + 2);
+    expect([queryJson.code, queryTable.code]).toStrictEqual([0, 0]);
+
+    const outputs: [string, Uint8Array][] = [
+      ["log file", log],
+      ...sqliteFiles(config.storePath).map(([file, bytes]): [string, Buffer] => [`store ${file}`, bytes]),
+      ...sqliteFiles(config.storeSpoolPath).map(([file, bytes]): [string, Buffer] => [
+        `store spool ${file}`,
+        bytes,
+      ]),
+      ...sqliteFiles(config.natsSpoolPath).map(([file, bytes]): [string, Buffer] => [
+        `NATS spool ${file}`,
+        bytes,
+      ]),
+      [
+        `NATS messages (data and headers of all ${messages.length})`,
+        Buffer.concat(messages.flatMap((m) => [m.data, Buffer.from(JSON.stringify(m.headers))])),
+      ],
+      ["child stdout", Buffer.concat(child.out.stdout)],
+      ["child stderr", Buffer.concat(child.out.stderr)],
+      ["query --json stdout", queryJson.stdout],
+      ["query --json stderr", queryJson.stderr],
+      ["query (table) stdout", queryTable.stdout],
+      ["query (table) stderr", queryTable.stderr],
+      ["tail (table) stdout", tailed.stdout],
+      ["tail (table) stderr", tailed.stderr],
+    ];
+    const leaks = outputs.flatMap(([name, bytes]) => {
+      const summary = leakSummary(name, findCanaries(bytes, marks.canaryPrefix), marks);
+      return summary === undefined ? [] : [summary];
+    });
+    expect(leaks).toStrictEqual([]);
+
+    // Nothing lost: the log, the store, NATS and tail each hold every event once.
+    const storeEvents = (JSON.parse(queryJson.stdout.toString("utf8")) as { events: StoredEvent[] }).events;
+    expect(log.toString("utf8").trimEnd().split("\n")).toHaveLength(expected);
+    expect(storeEvents).toHaveLength(expected);
+    expect(new Set(messages.map((m) => m.headers["Nats-Msg-Id"])).size).toBe(expected);
+    expect(messages).toHaveLength(expected);
+    expect(tailed.stdout.toString("utf8").trimEnd().split("\n")).toHaveLength(expected + 2);
+
+    checkEventsOfEachCall(calls, storeEvents);
+
+    // What is not sensitive reaches every output: request ids, target ids, actors, the plain attribute,
+    // and every plain field of a REDACTED rule's first request.
+    const mustAppear = calls.flatMap((call) => [
+      call.requestId,
+      ...(call.authenticated ? [call.attributePlain] : []),
+      ...(call.authenticated && NAMED_METHODS.has(call.method) ? [call.name] : []),
+      ...(call.authenticated && REDACTED_METHODS.has(call.method) ? call.firstRequestPlains : []),
+    ]);
+    const natsText = Buffer.concat(messages.map((m) => Buffer.from(m.data))).toString("utf8");
+    for (const [name, text] of [
+      ["log file", log.toString("utf8")],
+      ["query --json", queryJson.stdout.toString("utf8")],
+      ["NATS messages", natsText],
+    ] as const) {
+      const found = marks.plainsIn(text);
+      expect(
+        mustAppear.filter((plain) => !found.has(plain)).slice(0, 10),
+        `missing from ${name}`,
+      ).toStrictEqual([]);
+      expect(
+        subjects.filter((sub) => !found.has(sub)),
+        `actors missing from ${name}`,
+      ).toStrictEqual([]);
+    }
+  }, 120_000);
+});
+
+/** The parts of a stored event (proto3 JSON) the per-call checks read. */
+interface StoredEvent {
+  eventType: string;
+  requestId: string;
+  target?: { id?: string };
+  result?: { success?: boolean; message?: string };
+  attributes?: Record<string, string>;
+  payload?: { requestJson?: string };
+}
+
+/** Each call's events by request id: their kinds, results, targets, attributes and status messages. */
+function checkEventsOfEachCall(calls: readonly FuzzCall[], events: readonly StoredEvent[]): void {
+  const byRequest = new Map<string, StoredEvent[]>();
+  for (const event of events)
+    byRequest.set(event.requestId, [...(byRequest.get(event.requestId) ?? []), event]);
+  const problems: string[] = [];
+  for (const call of calls) {
+    const [authn, ruled, ...extra] = [...(byRequest.get(call.requestId) ?? [])].sort((a, b) =>
+      a.eventType === "EVENT_TYPE_AUTHN_RESULT" ? -1 : b.eventType === "EVENT_TYPE_AUTHN_RESULT" ? 1 : 0,
+    );
+    const where = `call ${call.index} ${call.method}`;
+    if (authn?.eventType !== "EVENT_TYPE_AUTHN_RESULT" || extra.length > 0) problems.push(`${where}: events`);
+    if (!call.authenticated) {
+      if (ruled !== undefined) problems.push(`${where}: a refused call has a rule event`);
+      continue;
+    }
+    const kind = call.method === "readSecret" || call.method === "watchSecrets" ? "ACCESS" : "MUTATION";
+    if (ruled?.eventType !== `EVENT_TYPE_RESOURCE_${kind}`) problems.push(`${where}: no ${kind} event`);
+    if ((ruled?.result?.success ?? false) === call.fails) problems.push(`${where}: result`);
+    if (NAMED_METHODS.has(call.method) && ruled?.target?.id !== call.name)
+      problems.push(`${where}: target id`);
+    const attributes = ruled?.attributes ?? {};
+    if (attributes.detail !== "[redacted]" || attributes.marker !== call.attributePlain)
+      problems.push(`${where}: attributes ${JSON.stringify(Object.keys(attributes))}`);
+    const message = ruled?.result?.message ?? "";
+    const expectedMessage = !call.fails ? "" : call.method === "readSecret" ? "" : "[redacted]";
+    if (!message.includes(expectedMessage) || (expectedMessage === "" && message !== ""))
+      problems.push(`${where}: status message`);
+    const json = ruled?.payload?.requestJson ?? "";
+    if (REDACTED_METHODS.has(call.method) && call.firstRequestPlains.some((plain) => !json.includes(plain)))
+      problems.push(`${where}: request JSON misses a plain field`);
+  }
+  expect(problems.slice(0, 10)).toStrictEqual([]);
+}
