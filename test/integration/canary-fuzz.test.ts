@@ -11,13 +11,17 @@ import { join } from "node:path";
 import { Client, credentials, status } from "@grpc/grpc-js";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DeliveryStats } from "../../src/delivery/index.js";
+import type { EmitterStats } from "../../src/emitters/emitter.js";
 import { ensureAuditStream } from "../../src/nats/index.js";
+import type { RecorderStats } from "../../src/recorder/recorder.js";
 import { type Compiled, compile } from "../delivery/compile.js";
 import { newSigningKey, signToken } from "../helpers/jwt.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { readStream } from "../nats/stream-reader.js";
 import { callVault } from "./canary/client.js";
 import {
+  ACCESS_METHODS,
   type FuzzCall,
   fuzzCalls,
   NAMED_METHODS,
@@ -32,6 +36,32 @@ const CLI = "src/cli/main.ts";
 const SEED = 1515;
 const MESSAGES = 1000;
 const STREAM = "CANARY";
+/** Every place a canary goes, as `Marks.placed` names it without call and index. */
+const SHAPES = [
+  "value",
+  "owner.email (debug_redact)",
+  "owner.credential.password",
+  "owner.credential.recovery_codes[]",
+  "credentials[].password",
+  "credentials[].recovery_codes[]",
+  "env (map key)",
+  "env (map value)",
+  "by_host{}.password",
+  "by_host{}.recovery_codes[]",
+  "source.inline_text (oneof)",
+  "source.generated (oneof).password",
+  "source.generated (oneof).recovery_codes[]",
+  "blob (bytes)",
+  "one_time_code",
+  "response Secret.value",
+  "attribute value",
+  "status message",
+  "valid token: name claim",
+  "valid token: email claim",
+  "valid token: custom claim",
+  "expired token: name claim",
+  "foreign token: name claim",
+];
 
 const marks = new Marks(SEED);
 let compiled: Compiled;
@@ -199,6 +229,9 @@ describe("canary secrets across 1,000 generated messages, end to end", () => {
     };
     const calls = fuzzCalls(marks, tokens, MESSAGES);
     expect(calls.reduce((sum, call) => sum + call.requests.length, 0)).toBe(MESSAGES);
+    // The fuzz put canaries in every shape, in calls that get past authn, often enough to matter.
+    const placed = placedShapes(calls);
+    expect(SHAPES.filter((shape) => (placed.get(shape) ?? 0) < 3)).toStrictEqual([]);
 
     const child = startChild(config);
     const client = new Client(`127.0.0.1:${await child.port}`, credentials.createInsecure());
@@ -218,10 +251,21 @@ describe("canary secrets across 1,000 generated messages, end to end", () => {
     // or access event per authenticated call.
     const expected = calls.reduce((sum, call) => sum + (call.authenticated ? 2 : 1), 0);
     const closed = /^closed (.*)$/m.exec(child.text())?.[1];
-    const { stats } = JSON.parse(closed ?? "{}") as {
-      stats: { accepted: number; dropped: number; failed: number; invalid: number; errors: number };
-    };
+    const { stats } = JSON.parse(closed ?? "{}") as { stats: RecorderStats };
+    const accessCalls = calls.filter((call) => call.authenticated && ACCESS_METHODS.has(call.method)).length;
     expect(stats).toMatchObject({ accepted: expected, dropped: 0, failed: 0, invalid: 0, errors: 0 });
+    expect(stats.recorded).toMatchObject({
+      "authn.result": calls.length,
+      "resource.access": accessCalls,
+      "resource.mutation": expected - calls.length - accessCalls,
+    });
+    // Each sink took every event; both delivery pipelines wrote every one to their spool file first.
+    const sinks = (stats.emitter.sinks ?? []) as (EmitterStats & Partial<DeliveryStats>)[];
+    expect(sinks.map((sink) => [sink.emitted, sink.failed, sink.spooled, sink.delivered])).toStrictEqual([
+      [expected, 0, undefined, undefined],
+      [expected, 0, expected, expected],
+      [expected, 0, expected, expected],
+    ]);
 
     const log = readFileSync(config.logPath);
     const messages = await readStream(nc, STREAM);
@@ -297,6 +341,18 @@ describe("canary secrets across 1,000 generated messages, end to end", () => {
   }, 120_000);
 });
 
+/** How many canaries each shape got: in calls that pass authn, and in every token. */
+function placedShapes(calls: readonly FuzzCall[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const where of marks.placed.values()) {
+    const call = /^call (\d+) /.exec(where)?.[1];
+    if (call !== undefined && calls[Number(call)]?.authenticated !== true) continue;
+    const shape = where.replace(/^call \d+ \w+(?: request \d+)?: /, "").replace(/\[\d+\]/g, "[]");
+    counts.set(shape, (counts.get(shape) ?? 0) + 1);
+  }
+  return counts;
+}
+
 /** The parts of a stored event (proto3 JSON) the per-call checks read. */
 interface StoredEvent {
   eventType: string;
@@ -323,7 +379,7 @@ function checkEventsOfEachCall(calls: readonly FuzzCall[], events: readonly Stor
       if (ruled !== undefined) problems.push(`${where}: a refused call has a rule event`);
       continue;
     }
-    const kind = call.method === "readSecret" || call.method === "watchSecrets" ? "ACCESS" : "MUTATION";
+    const kind = ACCESS_METHODS.has(call.method) ? "ACCESS" : "MUTATION";
     if (ruled?.eventType !== `EVENT_TYPE_RESOURCE_${kind}`) problems.push(`${where}: no ${kind} event`);
     if ((ruled?.result?.success ?? false) === call.fails) problems.push(`${where}: result`);
     if (NAMED_METHODS.has(call.method) && ruled?.target?.id !== call.name)

@@ -27,6 +27,8 @@ export const METHODS: readonly MethodName[] = [
 
 /** Methods whose rule keeps a redacted copy of the first request (PAYLOAD_CAPTURE_REDACTED). */
 export const REDACTED_METHODS: ReadonlySet<MethodName> = new Set(["rotateSecret", "importSecrets"]);
+/** Methods whose rule records a read (resource.access) rather than a mutation. */
+export const ACCESS_METHODS: ReadonlySet<MethodName> = new Set(["readSecret", "watchSecrets"]);
 /** Methods whose rule takes the target id from the request's name. */
 export const NAMED_METHODS: ReadonlySet<MethodName> = new Set([
   "putSecret",
@@ -84,7 +86,7 @@ export function fuzzCalls(marks: Marks, tokens: Tokens, messages: number): FuzzC
     const streaming = method === "importSecrets" || method === "syncSecrets";
     const count = streaming ? Math.min(2 + Math.floor(next() * 4), messages - sent) : 1;
     const built = Array.from({ length: count }, (_, i) =>
-      method === "readSecret" || method === "watchSecrets"
+      ACCESS_METHODS.has(method)
         ? readRequest(marks, next, `${where} request ${i}`)
         : putRequest(marks, next, `${where} request ${i}`),
     );
