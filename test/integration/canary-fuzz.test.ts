@@ -3,9 +3,7 @@
 // request messages over real gRPC to a server in a child process, never appears in any output (log
 // file, store file, both spools, NATS messages, the child's stderr and stdout, the CLI's query and
 // tail), raw or encoded; what is not sensitive still appears, and no event is lost.
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, credentials, status } from "@grpc/grpc-js";
@@ -19,6 +17,7 @@ import { type Compiled, compile } from "../delivery/compile.js";
 import { newSigningKey, signToken } from "../helpers/jwt.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { readStream } from "../nats/stream-reader.js";
+import { checkEventsOfEachCall, placedShapes, type StoredEvent } from "./canary/checks.js";
 import { callVault } from "./canary/client.js";
 import {
   ACCESS_METHODS,
@@ -28,6 +27,7 @@ import {
   REDACTED_METHODS,
   type Tokens,
 } from "./canary/fuzz-calls.js";
+import { filesUnder, runCli, sqliteFiles, startChild, tailTable } from "./canary/processes.js";
 import { findCanaries, leakSummary, Marks } from "./canary/scan.js";
 import type { ChildConfig } from "./canary/vault-child.js";
 
@@ -111,26 +111,6 @@ async function makeTokens(): Promise<Tokens> {
   return made;
 }
 
-/** A running child: its output so far, and a promise of its exit. */
-function startChild(config: ChildConfig) {
-  const file = join(dir, "config.json");
-  writeFileSync(file, JSON.stringify(config));
-  const child = spawn(process.execPath, [compiled.file(CHILD), file], { stdio: ["pipe", "pipe", "pipe"] });
-  const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
-  child.stdout.on("data", (chunk: Buffer) => out.stdout.push(chunk));
-  child.stderr.on("data", (chunk: Buffer) => out.stderr.push(chunk));
-  const exited = once(child, "exit");
-  const text = () => Buffer.concat(out.stdout).toString("utf8");
-  const port = new Promise<number>((resolve, reject) => {
-    child.stdout.on("data", () => {
-      const ready = /^ready (\d+)$/m.exec(text());
-      if (ready) resolve(Number(ready[1]));
-    });
-    child.once("exit", () => reject(new Error(`child exited: ${Buffer.concat(out.stderr).toString()}`)));
-  });
-  return { child, out, exited, port, text };
-}
-
 /** Runs `calls` with at most `width` in flight; the status code of each, in call order. */
 async function runCalls(client: Client, calls: readonly FuzzCall[], width: number): Promise<number[]> {
   const codes: number[] = [];
@@ -144,49 +124,9 @@ async function runCalls(client: Client, calls: readonly FuzzCall[], width: numbe
   return codes;
 }
 
-/** Runs the compiled CLI; resolves to its stdout and stderr once it exits. */
-async function cli(
-  args: readonly string[],
-): Promise<{ stdout: Buffer; stderr: Buffer; code: number | null }> {
-  const child = spawn(process.execPath, [compiled.file(CLI), ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  const { stdout, stderr } = collect(child);
-  const [code] = await once(child, "exit");
-  return { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), code: code as number | null };
-}
-
-/** `grpc-audit tail --from-start` (table) until it printed `lines` lines, then interrupted. */
-async function tail(db: string, lines: number): Promise<{ stdout: Buffer; stderr: Buffer }> {
-  const child = spawn(
-    process.execPath,
-    [compiled.file(CLI), "tail", "--from-start", "--db", db, "--interval-ms", "50"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  const { stdout, stderr } = collect(child);
-  const exited = once(child, "exit");
-  await new Promise<void>((resolve) => {
-    const check = () => {
-      if (Buffer.concat(stdout).toString("utf8").split("\n").length > lines) resolve();
-    };
-    child.stdout?.on("data", check);
-    child.once("exit", () => resolve());
-  });
-  child.kill("SIGINT");
-  await exited;
-  return { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr) };
-}
-
-function collect(child: ChildProcess): { stdout: Buffer[]; stderr: Buffer[] } {
-  const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
-  child.stdout?.on("data", (chunk: Buffer) => out.stdout.push(chunk));
-  child.stderr?.on("data", (chunk: Buffer) => out.stderr.push(chunk));
-  return out;
-}
-
-/** The file and its SQLite companions (-wal, -shm) that exist, by name. */
-function sqliteFiles(path: string): [string, Buffer][] {
-  return [path, `${path}-wal`, `${path}-shm`].filter(existsSync).map((file) => [file, readFileSync(file)]);
+/** Files as outputs named "<what> <path>". */
+function named(what: string, files: [string, Buffer][]): [string, Buffer][] {
+  return files.map(([file, bytes]) => [`${what} ${file}`, bytes]);
 }
 
 describe("the canary scanner", () => {
@@ -230,10 +170,10 @@ describe("canary secrets across 1,000 generated messages, end to end", () => {
     const calls = fuzzCalls(marks, tokens, MESSAGES);
     expect(calls.reduce((sum, call) => sum + call.requests.length, 0)).toBe(MESSAGES);
     // The fuzz put canaries in every shape, in calls that get past authn, often enough to matter.
-    const placed = placedShapes(calls);
+    const placed = placedShapes(marks, calls);
     expect(SHAPES.filter((shape) => (placed.get(shape) ?? 0) < 3)).toStrictEqual([]);
 
-    const child = startChild(config);
+    const child = startChild(compiled.file(CHILD), dir, config);
     const client = new Client(`127.0.0.1:${await child.port}`, credentials.createInsecure());
     const codes = await runCalls(client, calls, 16);
     client.close();
@@ -269,26 +209,22 @@ describe("canary secrets across 1,000 generated messages, end to end", () => {
 
     const log = readFileSync(config.logPath);
     const messages = await readStream(nc, STREAM);
-    const queryJson = await cli(["query", "--db", config.storePath, "--all", "--limit", "1000", "--json"]);
-    const queryTable = await cli(["query", "--db", config.storePath, "--all", "--limit", "1000"]);
-    const tailed = await tail(config.storePath, expected + 2);
+    const everything = ["--db", config.storePath, "--all", "--limit", "1000"];
+    const queryJson = await runCli(compiled.file(CLI), ["query", ...everything, "--json"]);
+    const queryTable = await runCli(compiled.file(CLI), ["query", ...everything]);
+    const tailed = await tailTable(compiled.file(CLI), config.storePath, expected + 2);
     expect([queryJson.code, queryTable.code]).toStrictEqual([0, 0]);
 
     const outputs: [string, Uint8Array][] = [
       ["log file", log],
-      ...sqliteFiles(config.storePath).map(([file, bytes]): [string, Buffer] => [`store ${file}`, bytes]),
-      ...sqliteFiles(config.storeSpoolPath).map(([file, bytes]): [string, Buffer] => [
-        `store spool ${file}`,
-        bytes,
-      ]),
-      ...sqliteFiles(config.natsSpoolPath).map(([file, bytes]): [string, Buffer] => [
-        `NATS spool ${file}`,
-        bytes,
-      ]),
+      ...named("store", sqliteFiles(config.storePath)),
+      ...named("store spool", sqliteFiles(config.storeSpoolPath)),
+      ...named("NATS spool", sqliteFiles(config.natsSpoolPath)),
       [
         `NATS messages (data and headers of all ${messages.length})`,
         Buffer.concat(messages.flatMap((m) => [m.data, Buffer.from(JSON.stringify(m.headers))])),
       ],
+      ...named("nats-server store", filesUnder(nats.storeDir)),
       ["child stdout", Buffer.concat(child.out.stdout)],
       ["child stderr", Buffer.concat(child.out.stderr)],
       ["query --json stdout", queryJson.stdout],
@@ -340,60 +276,3 @@ describe("canary secrets across 1,000 generated messages, end to end", () => {
     }
   }, 120_000);
 });
-
-/** How many canaries each shape got: in calls that pass authn, and in every token. */
-function placedShapes(calls: readonly FuzzCall[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const where of marks.placed.values()) {
-    const call = /^call (\d+) /.exec(where)?.[1];
-    if (call !== undefined && calls[Number(call)]?.authenticated !== true) continue;
-    const shape = where.replace(/^call \d+ \w+(?: request \d+)?: /, "").replace(/\[\d+\]/g, "[]");
-    counts.set(shape, (counts.get(shape) ?? 0) + 1);
-  }
-  return counts;
-}
-
-/** The parts of a stored event (proto3 JSON) the per-call checks read. */
-interface StoredEvent {
-  eventType: string;
-  requestId: string;
-  target?: { id?: string };
-  result?: { success?: boolean; message?: string };
-  attributes?: Record<string, string>;
-  payload?: { requestJson?: string };
-}
-
-/** Each call's events by request id: their kinds, results, targets, attributes and status messages. */
-function checkEventsOfEachCall(calls: readonly FuzzCall[], events: readonly StoredEvent[]): void {
-  const byRequest = new Map<string, StoredEvent[]>();
-  for (const event of events)
-    byRequest.set(event.requestId, [...(byRequest.get(event.requestId) ?? []), event]);
-  const problems: string[] = [];
-  for (const call of calls) {
-    const [authn, ruled, ...extra] = [...(byRequest.get(call.requestId) ?? [])].sort((a, b) =>
-      a.eventType === "EVENT_TYPE_AUTHN_RESULT" ? -1 : b.eventType === "EVENT_TYPE_AUTHN_RESULT" ? 1 : 0,
-    );
-    const where = `call ${call.index} ${call.method}`;
-    if (authn?.eventType !== "EVENT_TYPE_AUTHN_RESULT" || extra.length > 0) problems.push(`${where}: events`);
-    if (!call.authenticated) {
-      if (ruled !== undefined) problems.push(`${where}: a refused call has a rule event`);
-      continue;
-    }
-    const kind = ACCESS_METHODS.has(call.method) ? "ACCESS" : "MUTATION";
-    if (ruled?.eventType !== `EVENT_TYPE_RESOURCE_${kind}`) problems.push(`${where}: no ${kind} event`);
-    if ((ruled?.result?.success ?? false) === call.fails) problems.push(`${where}: result`);
-    if (NAMED_METHODS.has(call.method) && ruled?.target?.id !== call.name)
-      problems.push(`${where}: target id`);
-    const attributes = ruled?.attributes ?? {};
-    if (attributes.detail !== "[redacted]" || attributes.marker !== call.attributePlain)
-      problems.push(`${where}: attributes ${JSON.stringify(Object.keys(attributes))}`);
-    const message = ruled?.result?.message ?? "";
-    const expectedMessage = !call.fails ? "" : call.method === "readSecret" ? "" : "[redacted]";
-    if (!message.includes(expectedMessage) || (expectedMessage === "" && message !== ""))
-      problems.push(`${where}: status message`);
-    const json = ruled?.payload?.requestJson ?? "";
-    if (REDACTED_METHODS.has(call.method) && call.firstRequestPlains.some((plain) => !json.includes(plain)))
-      problems.push(`${where}: request JSON misses a plain field`);
-  }
-  expect(problems.slice(0, 10)).toStrictEqual([]);
-}

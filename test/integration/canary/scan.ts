@@ -134,7 +134,10 @@ export function leakSummary(output: string, hits: readonly Hit[], marks: Marks):
   const shapes = new Set(
     hits.map((hit) => {
       const placed = hit.canary === undefined ? undefined : marks.placed.get(hit.canary);
-      return (placed ?? "an undecodable canary").replace(/^call \d+ /, "").replace(/ request \d+/, "");
+      return (placed ?? "an undecodable canary")
+        .replace(/^call \d+ /, "")
+        .replace(/ request \d+/, "")
+        .replace(/\[\d+\]/g, "[]");
     }),
   );
   const forms = [...new Set(hits.map((hit) => hit.form))].join(", ");
