@@ -103,7 +103,11 @@ export function fuzzCalls(marks: Marks, tokens: Tokens, messages: number): FuzzC
       "x-echo-attribute": marks.canary(`${where}: attribute value`),
       "x-echo-plain": attributePlain,
     };
-    if (fails) metadata["x-echo-failure"] = marks.canary(`${where}: status message`);
+    if (fails) {
+      metadata["x-echo-failure"] = marks.canary(`${where}: status message`);
+      // Two-byte characters before it, so the secret falls before, across and after the 256-byte cut.
+      metadata["x-echo-padding"] = String(Math.floor(next() * 130));
+    }
     calls.push({
       index,
       method,

@@ -8,7 +8,8 @@
  * The handlers echo what the caller sends in metadata into the places a secret leaks through:
  * `x-echo-value` into each response's sensitive `value`, `x-echo-attribute` into an audit attribute
  * ("password=<it>"), `x-echo-plain` into another, and `x-echo-failure` into the status message of a
- * failure ("password=<it>"; the bare value for ReadSecret, whose rule omits status messages).
+ * failure ("password=<it>" after `x-echo-padding` two-byte characters; the bare value for ReadSecret,
+ * whose rule omits status messages).
  *
  * Prints "ready <port>"; on "close" on stdin shuts down and prints "closed <stats JSON>".
  * Usage: node vault-child.js <config JSON file>
@@ -100,7 +101,8 @@ function plan(metadata: Metadata, bare = false): ServerErrorResponse | undefined
   setAuditAttribute("marker", echoed(metadata, "x-echo-plain"));
   const failure = echoed(metadata, "x-echo-failure");
   if (failure === "") return undefined;
-  const details = bare ? failure : `could not store the secret: password=${failure} was refused`;
+  const padding = "·".repeat(Number(echoed(metadata, "x-echo-padding")));
+  const details = bare ? failure : `${padding}could not store the secret: password=${failure} was refused`;
   return Object.assign(new Error(details), { code: status.FAILED_PRECONDITION, details });
 }
 
