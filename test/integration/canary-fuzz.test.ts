@@ -1,8 +1,9 @@
 // The canary fuzz of issue 15 ("Redaction", done when): a canary secret in every sensitive field shape,
 // in status messages, audit attributes, response messages and token claims, across 1,000 generated
 // request messages over real gRPC to a server in a child process, never appears in any output (log
-// file, store file, both spools, NATS messages, the child's stderr and stdout, the CLI's query and
-// tail), raw or encoded; what is not sensitive still appears, and no event is lost.
+// file, store file, both spool files, NATS messages and the nats-server's store files, the child's
+// stderr and stdout, the CLI's query and tail), raw, base64, base64url or hex; what is not sensitive
+// still appears, and no event is lost.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

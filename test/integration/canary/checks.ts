@@ -40,6 +40,7 @@ export function checkEventsOfEachCall(calls: readonly FuzzCall[], events: readon
     );
     const where = `call ${call.index} ${call.method}`;
     if (authn?.eventType !== "EVENT_TYPE_AUTHN_RESULT" || extra.length > 0) problems.push(`${where}: events`);
+    if ((authn?.result?.success ?? false) !== call.authenticated) problems.push(`${where}: authn result`);
     if (!call.authenticated) {
       if (ruled !== undefined) problems.push(`${where}: a refused call has a rule event`);
       continue;

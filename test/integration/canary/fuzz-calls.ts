@@ -16,7 +16,7 @@ export type MethodName =
   | "importSecrets"
   | "syncSecrets";
 
-export const METHODS: readonly MethodName[] = [
+const METHODS: readonly MethodName[] = [
   "putSecret",
   "rotateSecret",
   "readSecret",
@@ -64,7 +64,7 @@ export interface FuzzCall {
 }
 
 /** mulberry32: a small seeded generator. */
-export function random(seed: number): () => number {
+function random(seed: number): () => number {
   let state = seed;
   return () => {
     state = (state + 0x6d2b79f5) | 0;
