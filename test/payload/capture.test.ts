@@ -228,8 +228,11 @@ describe("payload capture over gRPC", () => {
   it("records a failed call's received messages, and nothing for a rule without capture", async () => {
     // payload.proto digests ReadSecret; this vault's copy of its rule captures nothing.
     const readSecret = `${SERVICE}ReadSecret`;
-    const rules = { ...VAULT_RULES, [readSecret]: { ...VAULT_RULES[readSecret], payload: "none" } };
-    const vault = await startVault({ key: KEY, rules: rules as RuleTable });
+    const rules: RuleTable = {
+      ...VAULT_RULES,
+      [readSecret]: { ...VAULT_RULES[readSecret], payload: "none" },
+    };
+    const vault = await startVault({ key: KEY, rules });
     const failed = await capture(vault, "putSecret", [named("fail")]);
     expect(failed.code).toBe(3);
     expect(failed.payload).toStrictEqual(
