@@ -25,8 +25,15 @@ const METHODS: readonly MethodName[] = [
   "syncSecrets",
 ];
 
-/** Methods whose rule keeps a redacted copy of the first request (PAYLOAD_CAPTURE_REDACTED). */
-export const REDACTED_METHODS: ReadonlySet<MethodName> = new Set(["rotateSecret", "importSecrets"]);
+/**
+ * Methods whose rule keeps a redacted copy of the first request (PAYLOAD_CAPTURE_REDACTED; WatchSecrets
+ * by the child's override of its generated digest rule).
+ */
+export const REDACTED_METHODS: ReadonlySet<MethodName> = new Set([
+  "rotateSecret",
+  "importSecrets",
+  "watchSecrets",
+]);
 /** Methods whose rule records a read (resource.access) rather than a mutation. */
 export const ACCESS_METHODS: ReadonlySet<MethodName> = new Set(["readSecret", "watchSecrets"]);
 /** Methods whose rule takes the target id from the request's name. */

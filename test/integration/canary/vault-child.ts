@@ -149,10 +149,15 @@ const handlers: VaultServiceServer = {
   },
 };
 
+// WatchSecrets keeps a redacted copy here instead of its generated digest, so that ReadSecretRequest's
+// sensitive one_time_code goes through a capture that writes JSON (its generated shapes are kept).
+const WATCH = "/fixtures.payload.v1.VaultService/WatchSecrets";
+const rules = { ...auditRules, [WATCH]: { ...auditRules[WATCH], payload: "redacted" as const } };
+
 const server = new Server({
   interceptors: createAuditInterceptors({
     recorder,
-    rules: auditRules,
+    rules,
     authn: { authenticators: [jwt] },
     payloadDigestKey: { id: "canary-key-1", secret: Buffer.from(config.digestKeyHex, "hex") },
   }),
