@@ -112,9 +112,13 @@ function oneCall(chain: readonly ServerInterceptor[], metadata: Metadata): Promi
   });
 }
 
-const audited = (emitter: Emitter, extra: Partial<Parameters<typeof createAuditInterceptors>[0]> = {}) =>
+const audited = (
+  emitter: Emitter,
+  extra: Partial<Parameters<typeof createAuditInterceptors>[0]> = {},
+  chain = true,
+) =>
   createAuditInterceptors({
-    recorder: createRecorder({ service: "bench", emitters: [emitter] }),
+    recorder: createRecorder({ service: "bench", emitters: [emitter], chain }),
     rules: auditRules,
     ...extra,
   });
@@ -214,6 +218,9 @@ const chains: Record<string, ServerInterceptor[]> = {
   "full(jwt+authz+rules+noop)": audited(createNoopEmitter(), security),
   // The same writing its three events (authn, authz, mutation) as log lines.
   "full+log(discarded)": audited(discardingLog(), security),
+  // The same without the hash chain (`chain: false`): the difference is what the chain costs a call.
+  "full+log(discarded)-unchained": audited(discardingLog(), security, false),
+  "full(jwt+authz+rules+noop)-unchained": audited(createNoopEmitter(), security, false),
   // The floor of the line above, as in the server benchmark: an AsyncLocalStorage run around each
   // inbound event and three raw pino lines of a prebuilt event; no grpc-audit code per call.
   "floor(als+3log)": [alsAroundInboundEvents(), rawLogLinesAtStatus(3, discardingLogger())],

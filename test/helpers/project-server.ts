@@ -186,6 +186,14 @@ export const CALL_KINDS: readonly CallKind[] = [
   "bidi_streaming",
 ];
 
+/** The example service's audited method of each call kind, the one `callOfKind` calls. */
+export const METHOD_OF_KIND: Readonly<Record<CallKind, string>> = {
+  unary: "/example.v1.ProjectService/DeleteProject",
+  server_streaming: "/example.v1.ProjectService/ArchiveProject",
+  client_streaming: "/example.v1.ProjectService/ImportMembers",
+  bidi_streaming: "/example.v1.ProjectService/SyncMembers",
+};
+
 /** What a client saw of one call: the response headers (undefined when none came) and the status. */
 export interface SeenCall {
   headers: Metadata | undefined;

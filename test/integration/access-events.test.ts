@@ -28,19 +28,14 @@ import {
   CALL_KINDS,
   type CallKind,
   callOfKind,
+  METHOD_OF_KIND,
   type ProjectServer,
   startProjectServer,
   unary,
 } from "../helpers/project-server.js";
 import { FIXED_TIME } from "../helpers/recorder.js";
 
-const SERVICE = "/example.v1.ProjectService/";
-const METHOD: Record<CallKind, string> = {
-  unary: `${SERVICE}DeleteProject`,
-  server_streaming: `${SERVICE}ArchiveProject`,
-  client_streaming: `${SERVICE}ImportMembers`,
-  bidi_streaming: `${SERVICE}SyncMembers`,
-};
+const METHOD = METHOD_OF_KIND;
 /** The target `callOfKind` makes each method's rule read (SyncMembers names member 7). */
 const TARGET: Record<CallKind, { type: string; id: string }> = {
   unary: { type: "project", id: "p-1" },

@@ -14,20 +14,14 @@ import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
 import { jwtAuthenticatorFor, newSigningKey, type SigningKey, signToken } from "../helpers/jwt.js";
 import {
   CALL_KINDS,
-  type CallKind,
   callOfKind,
+  METHOD_OF_KIND,
   type ProjectServer,
   startProjectServer,
   unary,
 } from "../helpers/project-server.js";
 
-const SERVICE = "/example.v1.ProjectService/";
-const METHOD: Record<CallKind, string> = {
-  unary: `${SERVICE}DeleteProject`,
-  server_streaming: `${SERVICE}ArchiveProject`,
-  client_streaming: `${SERVICE}ImportMembers`,
-  bidi_streaming: `${SERVICE}SyncMembers`,
-};
+const METHOD = METHOD_OF_KIND;
 
 /**
  * SyncMembers checks a fixed object in the example; here it reads the project from metadata like

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeCanonical, type PayloadProblems } from "../../src/payload/index.js";
+import { Kind, PutSecretRequest } from "../fixtures/gen/payload/payload.js";
 import {
   CANARY,
   clearSensitive,
@@ -8,25 +9,9 @@ import {
   putSecretRequest,
 } from "./messages.js";
 import { PutSecretRequestShape } from "./shapes.js";
-import { type GeneratedFixture, generateFixture } from "./ts-proto-fixture.js";
-
-interface MessageFns {
-  encode(message: unknown): { finish(): Uint8Array };
-  decode(bytes: Uint8Array): Record<string, unknown>;
-  fromPartial(object: object): unknown;
-}
-
-let fixture: GeneratedFixture;
-let PutSecretRequest: MessageFns;
-
-beforeAll(async () => {
-  fixture = generateFixture();
-  ({ PutSecretRequest } = (await fixture.load()) as { PutSecretRequest: MessageFns });
-});
-afterAll(() => fixture?.remove());
 
 /** putSecretRequest() without its map fields, whose entry order ts-proto does not sort. */
-function withoutMaps(message: Record<string, unknown>): Record<string, unknown> {
+function withoutMaps(message: PutSecretRequest): PutSecretRequest {
   return { ...message, labels: {}, env: {}, byHost: {} };
 }
 
@@ -34,12 +19,12 @@ const problems = (): PayloadProblems => ({ count: 0, first: [] });
 
 describe("encodeCanonical", () => {
   it("equals ts-proto's encoding of the message with its sensitive fields cleared (no maps)", () => {
-    const sources = [
+    const sources: PutSecretRequest["source"][] = [
       { $case: "inlineText", value: CANARY },
       { $case: "vaultPath", value: "kv/db" },
       {
         $case: "generated",
-        value: { username: "g", password: CANARY, recoveryCodes: [], kind: "KIND_API_KEY" },
+        value: { username: "g", password: CANARY, recoveryCodes: [], kind: Kind.KIND_API_KEY },
       },
       undefined,
     ];
@@ -75,7 +60,7 @@ describe("encodeCanonical", () => {
       Buffer.from(bytes),
     );
     // ts-proto decodes entries in wire order: the order the canonical encoding wrote them in.
-    expect(Object.keys(PutSecretRequest.decode(bytes).labels as object)).toEqual([
+    expect(Object.keys(PutSecretRequest.decode(bytes).labels)).toEqual([
       "A",
       "z",
       "é",

@@ -1,21 +1,28 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { once } from "node:events";
-import { Client, credentials, type ServiceDefinition } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Client, credentials } from "@grpc/grpc-js";
+import { afterAll, describe, expect, it } from "vitest";
 import { createMemoryEmitter, type MemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { AuditConfigError } from "../../src/errors/index.js";
 import { eventToJson } from "../../src/event/serialize.js";
-import { type Payload, PayloadCapture } from "../../src/gen/grpcaudit/v1/event.js";
+import { EventType, type Payload, PayloadCapture } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { payloadDigest, redactToJson } from "../../src/payload/index.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { RuleTable } from "../../src/rules/audit-rule.js";
 import { type Compiled, compile } from "../delivery/compile.js";
+import { VaultServiceService as definition } from "../fixtures/gen/payload/payload.js";
 import { call } from "./grpc-calls.js";
-import { CANARY, PUT_SECRET_REQUEST_JSON, putSecretRequest } from "./messages.js";
-import { ImportSummaryShape, PutSecretRequestShape, ReadSecretRequestShape, SecretShape } from "./shapes.js";
-import { type GeneratedFixture, generateFixture, REPO } from "./ts-proto-fixture.js";
-import { RESPONSE_CANARY, SERVICE, startVaultServer, VAULT_RULES } from "./vault-service.js";
+import { CANARY, PUT_SECRET_REQUEST_JSON, putSecretRequest, REPO } from "./messages.js";
+import {
+  ImportSummaryShape,
+  PutSecretRequestShape,
+  ReadSecretRequestShape,
+  SERVICE,
+  SecretShape,
+  VAULT_RULES,
+} from "./shapes.js";
+import { RESPONSE_CANARY, startVaultServer } from "./vault-service.js";
 
 const KEY = { id: "vault-k1", secret: Buffer.alloc(32, 0x5a) };
 const OTHER_KEY = { id: "vault-k1", secret: Buffer.alloc(32, 0x5b) };
@@ -29,19 +36,10 @@ interface Vault {
   close(): Promise<void>;
 }
 
-let fixture: GeneratedFixture;
-let definition: ServiceDefinition;
 const vaults: Vault[] = [];
 
-beforeAll(async () => {
-  fixture = generateFixture();
-  ({ VaultServiceService: definition } = (await fixture.load()) as {
-    VaultServiceService: ServiceDefinition;
-  });
-});
 afterAll(async () => {
   for (const vault of vaults) await vault.close();
-  fixture?.remove();
 });
 
 async function startVault(options: { key?: typeof KEY; rules?: RuleTable } = {}): Promise<Vault> {
@@ -228,7 +226,13 @@ describe("payload capture over gRPC", () => {
   });
 
   it("records a failed call's received messages, and nothing for a rule without capture", async () => {
-    const vault = await startVault({ key: KEY });
+    // payload.proto digests ReadSecret; this vault's copy of its rule captures nothing.
+    const readSecret = `${SERVICE}ReadSecret`;
+    const rules: RuleTable = {
+      ...VAULT_RULES,
+      [readSecret]: { ...VAULT_RULES[readSecret], payload: "none" },
+    };
+    const vault = await startVault({ key: KEY, rules });
     const failed = await capture(vault, "putSecret", [named("fail")]);
     expect(failed.code).toBe(3);
     expect(failed.payload).toStrictEqual(
@@ -236,6 +240,7 @@ describe("payload capture over gRPC", () => {
     );
     const read = await capture(vault, "readSecret", [{ name: "db", reason: "", oneTimeCode: CANARY }]);
     expect(read.code).toBe(0);
+    expect(read.event?.eventType).toBe(EventType.EVENT_TYPE_RESOURCE_ACCESS);
     expect(read.payload).toBeUndefined();
   });
 
@@ -286,7 +291,7 @@ describe("payload capture options", () => {
   it("refuses rules that ask for digests without a key, naming their methods", () => {
     expect(() => createAuditInterceptors({ recorder, rules: VAULT_RULES })).toThrow(
       new AuditConfigError(
-        `payloadDigestKey is required: rules capture payload digests for ${SERVICE}PutSecret, ${SERVICE}WatchSecrets, ${SERVICE}SyncSecrets`,
+        `payloadDigestKey is required: rules capture payload digests for ${SERVICE}PutSecret, ${SERVICE}ReadSecret, ${SERVICE}WatchSecrets, ${SERVICE}SyncSecrets`,
       ),
     );
     const redactedOnly = Object.fromEntries(

@@ -1,30 +1,18 @@
 import { createHmac } from "node:crypto";
 import { BinaryWriter } from "@bufbuild/protobuf/wire";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AuditConfigError } from "../../src/errors/index.js";
 import { payloadDigest, toDigestKey, verifyPayloadDigest } from "../../src/payload/index.js";
+import { PutSecretRequest } from "../fixtures/gen/payload/payload.js";
 import { CANARY, clearSensitive, putSecretRequest } from "./messages.js";
 import { PutSecretRequestShape } from "./shapes.js";
-import { type GeneratedFixture, generateFixture } from "./ts-proto-fixture.js";
-
-let fixture: GeneratedFixture;
-let encode: (message: unknown) => Uint8Array;
-
-beforeAll(async () => {
-  fixture = generateFixture();
-  const { PutSecretRequest } = (await fixture.load()) as {
-    PutSecretRequest: { encode(message: unknown): { finish(): Uint8Array } };
-  };
-  encode = (message) => PutSecretRequest.encode(message).finish();
-});
-afterAll(() => fixture?.remove());
 
 const SECRET = Buffer.alloc(32, 7);
 const OTHER_SECRET = Buffer.alloc(32, 8);
 
 /** Two messages of one stream, without maps (the recipe's ts-proto step needs no key sorting). */
-function stream(): Record<string, unknown>[] {
-  const first = { ...putSecretRequest(), labels: {}, env: { TOKEN: CANARY }, byHost: {} };
+function stream(): PutSecretRequest[] {
+  const first: PutSecretRequest = { ...putSecretRequest(), labels: {}, env: { TOKEN: CANARY }, byHost: {} };
   return [first, { ...first, name: "second", source: { $case: "vaultPath", value: "kv/2" } }];
 }
 
@@ -34,7 +22,7 @@ describe("payloadDigest", () => {
     // 1. Clear every sensitive field of each message; 2. encode it with ts-proto;
     // 3. frame each encoding with its length as a varint; 4. HMAC-SHA256 the frames with the key.
     const framed = new BinaryWriter();
-    for (const message of messages) framed.bytes(encode(clearSensitive(message)));
+    for (const message of messages) framed.bytes(PutSecretRequest.encode(clearSensitive(message)).finish());
     const expected = createHmac("sha256", SECRET).update(framed.finish()).digest("hex");
     expect(payloadDigest(PutSecretRequestShape, messages, SECRET)).toBe(expected);
   });

@@ -3,28 +3,33 @@
  * sensitive field shape (top level, nested, repeated, map value, map of messages, oneof member,
  * debug_redact, bytes), and the proto-loader views of the same bytes.
  */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import * as protoLoader from "@grpc/proto-loader";
-import { REPO } from "./ts-proto-fixture.js";
+import { type Credential, Kind, type PutSecretRequest } from "../fixtures/gen/payload/payload.js";
+
+/** The repository root: proto-loader reads the fixture's .proto files from it. */
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 export const CANARY = "canary-5ecret-7f3a";
 
 /** A PutSecretRequest as ts-proto holds it: every field set, a canary in every sensitive one. */
-export function putSecretRequest(): Record<string, unknown> {
+export function putSecretRequest(): PutSecretRequest {
   return {
     name: "db-password",
     value: CANARY,
     owner: {
       id: "u-1",
       email: `${CANARY}@example.com`,
-      credential: { username: "alice", password: CANARY, recoveryCodes: [CANARY], kind: "KIND_PASSWORD" },
+      credential: { username: "alice", password: CANARY, recoveryCodes: [CANARY], kind: Kind.KIND_PASSWORD },
     },
     credentials: [
-      { username: "bob", password: CANARY, recoveryCodes: [CANARY, CANARY], kind: "KIND_API_KEY" },
+      { username: "bob", password: CANARY, recoveryCodes: [CANARY, CANARY], kind: Kind.KIND_API_KEY },
     ],
     labels: { team: "core", tier: "gold" },
     env: { TOKEN: CANARY },
     byHost: {
-      "db.internal": { username: "carol", password: CANARY, recoveryCodes: [], kind: "KIND_UNSPECIFIED" },
+      "db.internal": { username: "carol", password: CANARY, recoveryCodes: [], kind: Kind.KIND_UNSPECIFIED },
     },
     source: { $case: "inlineText", value: CANARY },
     version: 42,
@@ -38,7 +43,7 @@ export function putSecretRequest(): Record<string, unknown> {
     salt: Buffer.from([1, 2, 3]),
     comment: "",
     ports: [443, -1, 0],
-    kinds: ["KIND_PASSWORD", "KIND_UNSPECIFIED"],
+    kinds: [Kind.KIND_PASSWORD, Kind.KIND_UNSPECIFIED],
     expiresAt: new Date("2030-01-02T03:04:05.678Z"),
     ttl: { seconds: 90, nanos: 500_000_000 },
     note: "hello",
@@ -72,14 +77,13 @@ export const PUT_SECRET_REQUEST_JSON = {
  * `message` (a ts-proto PutSecretRequest) with its sensitive fields cleared the ts-proto way: what the
  * recipe in docs/payload-capture.md encodes with ts-proto.
  */
-export function clearSensitive(message: Record<string, unknown>): Record<string, unknown> {
-  const clearCredential = (credential: Record<string, unknown>) => ({
+export function clearSensitive(message: PutSecretRequest): PutSecretRequest {
+  const clearCredential = (credential: Credential): Credential => ({
     ...credential,
     password: "",
     recoveryCodes: [],
   });
-  const owner = message.owner as Record<string, unknown> | undefined;
-  const source = message.source as { $case: string; value: unknown } | undefined;
+  const { owner, source } = message;
   return {
     ...message,
     value: "",
@@ -89,24 +93,18 @@ export function clearSensitive(message: Record<string, unknown>): Record<string,
         : {
             ...owner,
             email: "",
-            credential:
-              owner.credential === undefined
-                ? undefined
-                : clearCredential(owner.credential as Record<string, unknown>),
+            credential: owner.credential === undefined ? undefined : clearCredential(owner.credential),
           },
-    credentials: (message.credentials as Record<string, unknown>[]).map(clearCredential),
+    credentials: message.credentials.map(clearCredential),
     env: {},
     byHost: Object.fromEntries(
-      Object.entries(message.byHost as Record<string, Record<string, unknown>>).map(([key, value]) => [
-        key,
-        clearCredential(value),
-      ]),
+      Object.entries(message.byHost).map(([key, value]) => [key, clearCredential(value)]),
     ),
     source:
       source?.$case === "inlineText"
         ? undefined
         : source?.$case === "generated"
-          ? { $case: "generated", value: clearCredential(source.value as Record<string, unknown>) }
+          ? { $case: "generated", value: clearCredential(source.value) }
           : source,
     blob: Buffer.alloc(0),
   };

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type PayloadProblems, redactToJson } from "../../src/payload/index.js";
+import { PutSecretRequest } from "../fixtures/gen/payload/payload.js";
 import {
   CANARY,
   PROTO_LOADER_VARIANTS,
@@ -8,19 +9,6 @@ import {
   putSecretRequest,
 } from "./messages.js";
 import { PutSecretRequestShape, SecretShape } from "./shapes.js";
-import { type GeneratedFixture, generateFixture } from "./ts-proto-fixture.js";
-
-let fixture: GeneratedFixture;
-let encode: (message: unknown) => Uint8Array;
-
-beforeAll(async () => {
-  fixture = generateFixture();
-  const generated = (await fixture.load()) as {
-    PutSecretRequest: { encode(message: unknown): { finish(): Uint8Array } };
-  };
-  encode = (message) => generated.PutSecretRequest.encode(message).finish();
-});
-afterAll(() => fixture?.remove());
 
 const problems = (): PayloadProblems => ({ count: 0, first: [] });
 
@@ -36,7 +24,7 @@ describe("redactToJson", () => {
   it.each(Object.entries(PROTO_LOADER_VARIANTS))(
     "writes the same JSON for the proto-loader object (%s)",
     (_, options) => {
-      const decoded = protoLoaderDecoder(options)(encode(putSecretRequest()));
+      const decoded = protoLoaderDecoder(options)(PutSecretRequest.encode(putSecretRequest()).finish());
       const found = problems();
       expect(redactToJson(PutSecretRequestShape, decoded, found)).toEqual(PUT_SECRET_REQUEST_JSON);
       expect(found.count).toBe(0);

@@ -1,8 +1,7 @@
 /**
  * The fixture VaultService (test/fixtures/payload/payload.proto) for the payload capture tests: its
- * handlers, for ts-proto's and proto-loader's service definitions alike, and hand-written audit rules
- * with message shapes, as protoc-gen-grpc-audit will generate them. Imported by the tests and by the
- * child process that serves the same service.
+ * handlers, for ts-proto's and proto-loader's service definitions alike. Imported by the tests and by the
+ * child process that serves the same service; both use the generated rules (shapes.ts).
  */
 import {
   Server,
@@ -12,47 +11,10 @@ import {
   status,
   type UntypedHandleCall,
 } from "@grpc/grpc-js";
-import type { AuditRule, MethodKind, RuleTable } from "../../src/rules/audit-rule.js";
-import type { MessageShape } from "../../src/rules/message-shape.js";
-import { ImportSummaryShape, PutSecretRequestShape, ReadSecretRequestShape, SecretShape } from "./shapes.js";
+import { SERVICE } from "./shapes.js";
 
 /** What every Secret response holds in its sensitive `value`. */
 export const RESPONSE_CANARY = "resp-canary-91bd";
-
-export const SERVICE = "/fixtures.payload.v1.VaultService/";
-
-function rule(
-  name: string,
-  kind: MethodKind,
-  payload: "none" | "digest" | "redacted",
-  requestShape: MessageShape,
-  responseShape: MessageShape,
-): AuditRule {
-  return {
-    method: `${SERVICE}${name}`,
-    kind,
-    mutation: "update",
-    targetType: "secret",
-    targetIdField: "",
-    recordOnError: true,
-    payload,
-    requestShape,
-    responseShape,
-    targetId: () => "",
-  };
-}
-
-/** The audit rules of the fixture, as payload.proto's options ask (ReadSecret: no capture). */
-export const VAULT_RULES: RuleTable = Object.fromEntries(
-  [
-    rule("PutSecret", "unary", "digest", PutSecretRequestShape, SecretShape),
-    rule("RotateSecret", "unary", "redacted", PutSecretRequestShape, SecretShape),
-    rule("ReadSecret", "unary", "none", ReadSecretRequestShape, SecretShape),
-    rule("WatchSecrets", "server_streaming", "digest", ReadSecretRequestShape, SecretShape),
-    rule("ImportSecrets", "client_streaming", "redacted", PutSecretRequestShape, ImportSummaryShape),
-    rule("SyncSecrets", "bidi_streaming", "digest", PutSecretRequestShape, SecretShape),
-  ].map((r) => [r.method, r]),
-);
 
 /** The Secret response of a request naming `name`: its sensitive value is a canary. */
 export function secretOf(name: unknown, version = 1): { name: string; value: string; version: number } {

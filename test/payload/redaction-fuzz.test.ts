@@ -1,20 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeCanonical, type PayloadProblems, redactToJson } from "../../src/payload/index.js";
+import { type Credential, Kind, PutSecretRequest } from "../fixtures/gen/payload/payload.js";
 import { CANARY, PROTO_LOADER_VARIANTS, protoLoaderDecoder } from "./messages.js";
 import { PutSecretRequestShape } from "./shapes.js";
-import { type GeneratedFixture, generateFixture } from "./ts-proto-fixture.js";
-
-let fixture: GeneratedFixture;
-let encode: (message: unknown) => Uint8Array;
-
-beforeAll(async () => {
-  fixture = generateFixture();
-  const { PutSecretRequest } = (await fixture.load()) as {
-    PutSecretRequest: { encode(message: unknown): { finish(): Uint8Array } };
-  };
-  encode = (message) => PutSecretRequest.encode(message).finish();
-});
-afterAll(() => fixture?.remove());
 
 /** mulberry32: a seeded generator, so a failure names a message that can be made again. */
 function random(seed: number): () => number {
@@ -31,7 +19,7 @@ function random(seed: number): () => number {
  * The i-th fuzz message: a ts-proto PutSecretRequest whose fields are each set or not at random, a
  * canary in every sensitive field that is set, and the plain strings that must survive redaction.
  */
-function fuzzMessage(i: number): { message: Record<string, unknown>; plain: string[] } {
+function fuzzMessage(i: number): { message: PutSecretRequest; plain: string[] } {
   const next = random(i + 1);
   const maybe = () => next() < 0.6;
   const canary = `${CANARY}-${i}`;
@@ -41,20 +29,20 @@ function fuzzMessage(i: number): { message: Record<string, unknown>; plain: stri
     plain.push(value);
     return value;
   };
-  const credential = () => ({
+  const credential = (): Credential => ({
     username: word("user"),
     password: maybe() ? canary : "",
     recoveryCodes: maybe() ? [canary, `${canary}-2`] : [],
-    kind: maybe() ? "KIND_API_KEY" : "KIND_UNSPECIFIED",
+    kind: maybe() ? Kind.KIND_API_KEY : Kind.KIND_UNSPECIFIED,
   });
   // Built only for the member chosen: the plain values of the others must not be expected.
-  const sources = [
+  const sources: (() => PutSecretRequest["source"])[] = [
     () => ({ $case: "inlineText", value: canary }),
     () => ({ $case: "vaultPath", value: word("path") }),
     () => ({ $case: "generated", value: credential() }),
     () => undefined,
   ];
-  const message = {
+  const message: PutSecretRequest = {
     name: maybe() ? word("name") : "",
     value: maybe() ? canary : "",
     owner: maybe()
@@ -88,7 +76,7 @@ describe("a canary in every sensitive field shape, 1,000 generated messages", ()
   it("never reaches the JSON or the canonical bytes; every plain value reaches the JSON", () => {
     for (let i = 0; i < 1000; i++) {
       const { message, plain } = fuzzMessage(i);
-      const decoded = variants[i % variants.length]?.(encode(message));
+      const decoded = variants[i % variants.length]?.(PutSecretRequest.encode(message).finish());
       const problems: PayloadProblems = { count: 0, first: [] };
       const canonical = Buffer.from(encodeCanonical(PutSecretRequestShape, message, problems));
       for (const form of [message, decoded]) {
