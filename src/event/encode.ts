@@ -45,11 +45,11 @@ export function encodeEventView(event: AuditEvent, withoutChainHash = false): Ui
   return buffer.view();
 }
 
-/** The event's canonical protobuf bytes, in a Uint8Array of their own. */
+/** The event's canonical protobuf bytes, in a Uint8Array of their own (a view of a shared slab). */
 export function encodeEventCopy(event: AuditEvent): Uint8Array {
   buffer.reset();
   writeEvent(event, false);
-  return buffer.copy();
+  return buffer.take();
 }
 
 function stringField(tag: number, value: string): void {

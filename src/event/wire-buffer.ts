@@ -1,58 +1,75 @@
-/** Bytes the buffer starts with: room for an event with both payload JSONs at their 2048-byte cap. */
-const INITIAL_BYTES = 8 * 1024;
-/** A buffer grown past this for one huge event is dropped after it, not kept for the next ones. */
+/**
+ * Bytes of a slab: encoded events are handed out as views of it, one after the other, so that an
+ * encode allocates no ArrayBuffer of its own (allocating one cost more than encoding a typical event).
+ * A view keeps its whole slab alive, as Node's Buffer pool does with its 8 KiB.
+ */
+const SLAB_BYTES = 8 * 1024;
+/** A new message starts on a new slab when less than this is left of the current one. */
+const MIN_FREE_BYTES = 1024;
+/** A slab grown past this for one huge event is left to that event, not used for the next ones. */
 const MAX_KEPT_BYTES = 64 * 1024;
 /** Longest string whose UTF-8 form (at most 3 bytes per UTF-16 unit) surely fits a 1-byte length. */
 const SHORT_STRING = 42;
+/** Longest string copied by a charCodeAt loop: past it, Buffer#write's call costs less than the loop. */
+const ASCII_LOOP = 16;
 const TWO_POW_32 = 2 ** 32;
 const UINT64_MAX = 2n ** 64n - 1n;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 /**
- * A growable byte buffer that protobuf primitives are written into, reused from one event to the next.
+ * A growable byte buffer that protobuf primitives are written into, reused from one message to the next.
  * Numbers are checked as @bufbuild/protobuf's BinaryWriter checks them (same errors), so the event
  * encoder throws where the generated one throws.
  */
 export class WireBuffer {
-  /** The bytes; `text` is a Buffer view of the same memory, for its fast UTF-8 `write`. */
-  private bytes = new Uint8Array(INITIAL_BYTES);
+  /** The slab; `text` is a Buffer view of the same memory, for its fast UTF-8 `write`. */
+  private bytes = new Uint8Array(SLAB_BYTES);
   private text = Buffer.from(this.bytes.buffer);
+  /** Where the message being written starts: the bytes before it belong to messages handed out. */
+  private base = 0;
   /** Where the next byte goes. */
   pos = 0;
 
-  /** Starts a new message, forgetting the previous one (also after a throw mid-encode). */
+  /** Starts a new message, dropping whatever was written since the last `take` (a throw mid-encode too). */
   reset(): void {
-    if (this.bytes.length > MAX_KEPT_BYTES) this.allocate(INITIAL_BYTES);
-    this.pos = 0;
+    if (this.bytes.length > MAX_KEPT_BYTES || this.bytes.length - this.base < MIN_FREE_BYTES) {
+      this.allocate(SLAB_BYTES);
+    }
+    this.pos = this.base;
   }
 
-  /** The bytes written since `reset`: a view valid until the next write. */
+  /** The message written since `reset`, as a view the next message overwrites: read it at once. */
   view(): Uint8Array {
-    return this.bytes.subarray(0, this.pos);
+    return this.bytes.subarray(this.base, this.pos);
   }
 
-  /** A copy of the bytes written since `reset`, as a plain Uint8Array. */
-  copy(): Uint8Array {
-    return this.bytes.slice(0, this.pos);
+  /** The message written since `reset`, as bytes of its own: the next message goes after them. */
+  take(): Uint8Array {
+    const message = this.bytes.subarray(this.base, this.pos);
+    this.base = this.pos;
+    return message;
   }
 
   /** Makes room for `extra` more bytes. */
   ensure(extra: number): void {
-    if (this.pos + extra > this.bytes.length) this.grow(this.pos + extra);
+    if (this.pos + extra > this.bytes.length) this.grow(this.pos - this.base + extra);
   }
 
+  /** Moves the message being written to the start of a new slab with room for `required` bytes. */
   private grow(required: number): void {
-    let size = this.bytes.length * 2;
-    while (size < required) size *= 2;
-    const old = this.bytes;
+    let size = SLAB_BYTES;
+    while (size < required * 2) size *= 2;
+    const message = this.bytes.subarray(this.base, this.pos);
     this.allocate(size);
-    this.bytes.set(old.subarray(0, this.pos));
+    this.bytes.set(message);
+    this.pos = message.length;
   }
 
   private allocate(size: number): void {
     this.bytes = new Uint8Array(size);
     this.text = Buffer.from(this.bytes.buffer);
+    this.base = 0;
   }
 
   /** A varint of a number already known to be a uint32 (tags, lengths); the caller ensured room. */
@@ -131,14 +148,14 @@ export class WireBuffer {
 
   /**
    * A string's length and UTF-8 bytes (a lone surrogate becomes U+FFFD, as TextEncoder makes it).
-   * Short ASCII is copied in a loop; the rest goes through Buffer#write, which beats encodeInto.
+   * Buffer#write beat both a charCodeAt loop (past ~16 characters) and TextEncoder.encodeInto.
    */
   string(value: string): void {
     const length = value.length;
     this.ensure(length * 3 + 5);
-    const bytes = this.bytes;
-    if (length <= SHORT_STRING) {
-      const start = this.pos;
+    const start = this.pos;
+    if (length <= ASCII_LOOP) {
+      const bytes = this.bytes;
       let at = start + 1;
       for (let i = 0; i < length; i++) {
         const code = value.charCodeAt(i);
@@ -152,24 +169,33 @@ export class WireBuffer {
       this.pos = at;
       return;
     }
+    if (length <= SHORT_STRING) {
+      const written = this.text.write(value, start + 1);
+      this.bytes[start] = written;
+      this.pos = start + 1 + written;
+      return;
+    }
     // The length goes first but is known only after writing: guess all-ASCII, shift if wrong.
     const guess = varintSize(length);
-    const start = this.pos;
     const written = this.text.write(value, start + guess);
     const size = varintSize(written);
-    if (size !== guess) bytes.copyWithin(start + size, start + guess, start + guess + written);
+    if (size !== guess) this.bytes.copyWithin(start + size, start + guess, start + guess + written);
     this.varint32(written);
     this.pos += written;
   }
 
-  /** Starts a nested message: reserves one length byte and returns where it is, for `join`. */
+  /**
+   * Starts a nested message: reserves one length byte and returns where it is, for `join`, counted from
+   * the message start (a `grow` moves the message).
+   */
   fork(): number {
     this.ensure(1);
-    return this.pos++;
+    return this.pos++ - this.base;
   }
 
   /** Ends a nested message: fills its length in, shifting the body when the length needs > 1 byte. */
-  join(start: number): void {
+  join(forked: number): void {
+    const start = this.base + forked;
     const length = this.pos - start - 1;
     if (length < 0x80) {
       this.bytes[start] = length;
@@ -177,8 +203,9 @@ export class WireBuffer {
     }
     const size = varintSize(length);
     this.ensure(size - 1);
-    this.bytes.copyWithin(start + size, start + 1, this.pos);
-    this.pos = start;
+    const moved = this.base + forked; // where `start` is now, should ensure have moved the message
+    this.bytes.copyWithin(moved + size, moved + 1, this.pos);
+    this.pos = moved;
     this.varint32(length);
     this.pos += length;
   }
