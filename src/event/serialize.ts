@@ -28,7 +28,7 @@ import {
   TupleOperation,
   tupleOperationToJSON,
 } from "../gen/grpcaudit/v1/event.js";
-import { encodeEventCopy } from "./encode.js";
+import { encodeEventBytes } from "./encode.js";
 
 type Json = Record<string, unknown>;
 
@@ -255,10 +255,12 @@ export function eventFromJson(json: unknown): AuditEvent {
 /**
  * Encodes the event as protobuf binary, in its canonical form (docs/evidence.md): what ts-proto's
  * `AuditEvent.encode` writes, with the attributes sorted by key. Throws on a number field out of its
- * range, as the generated encoder does.
+ * range, as the generated encoder does. The bytes are the event's own, but, as with
+ * `Buffer.allocUnsafe`, a view of a shared 8 KiB slab: keep `.slice()` of them to hold one event long
+ * on its own.
  */
 export function encodeEvent(event: AuditEvent): Uint8Array {
-  return encodeEventCopy(event);
+  return encodeEventBytes(event);
 }
 
 /** Decodes an event from protobuf binary; throws on malformed input. */

@@ -83,6 +83,27 @@ export class WireBuffer {
     bytes[this.pos++] = v;
   }
 
+  /** A string field, left out when empty. */
+  stringField(tag: number, value: string): void {
+    if (value === "") return;
+    this.tag(tag);
+    this.string(value);
+  }
+
+  /** A bool field, left out when false. */
+  boolField(tag: number, value: boolean): void {
+    if (value === false) return;
+    this.tag(tag);
+    this.bool(value);
+  }
+
+  /** An enum field given by its number, left out when 0 (only the `…_UNSPECIFIED` name maps to 0). */
+  enumField(tag: number, number: number): void {
+    if (number === 0) return;
+    this.tag(tag);
+    this.int32(number);
+  }
+
   /** A tag, written before every field. */
   tag(tag: number): void {
     this.ensure(5);
