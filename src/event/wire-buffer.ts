@@ -47,6 +47,9 @@ export class WireBuffer {
   /** The message written since `reset`, as bytes of its own: the next message goes after them. */
   take(): Uint8Array {
     const message = this.bytes.subarray(this.base, this.pos);
+    // A slab grown for a huge message is up to 6 times its size (room for 3 UTF-8 bytes per
+    // character, doubled): a copy keeps the message alive without it.
+    if (this.bytes.length > MAX_KEPT_BYTES) return message.slice();
     this.base = this.pos;
     return message;
   }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { WireBuffer } from "../../src/event/wire-buffer.js";
 
-// The slab moves a message that outgrows it to a new one. A nested message whose length needs a second
-// byte right at the end of the slab is the one case where that move happens inside `join`, which the
-// event tests cannot aim at: here the slab (8 KiB) is filled byte by byte to get there.
+// The slab's edge cases, which the event tests (encode.test.ts) cannot aim at. A message that outgrows
+// the slab moves to a new one; a nested message whose length needs a second byte right at the end of
+// the slab is the one case where that move happens inside `join`: the slab (8 KiB) is filled byte by
+// byte to get there.
 
 /** Writes a nested message of `count` bytes of 1 that ends exactly at the end of the current slab. */
 function nestedToSlabEnd(buffer: WireBuffer, count: number): void {
@@ -35,5 +36,19 @@ describe("WireBuffer", () => {
     nestedToSlabEnd(buffer, 8192 - first.length - 1);
     expect(buffer.take()).toStrictEqual(expected(8192 - first.length - 1));
     expect(first).toStrictEqual(Uint8Array.from([10, 5, ...Buffer.from("first")]));
+  });
+
+  it("copies a huge message out of the slab grown for it, so that holding it does not hold the slab", () => {
+    const buffer = new WireBuffer();
+    buffer.reset();
+    buffer.tag(10);
+    buffer.string("ü".repeat(70_000));
+    const huge = buffer.take();
+    expect(huge.length).toBe(140_004);
+    expect(huge.buffer.byteLength).toBe(huge.length);
+    buffer.reset();
+    buffer.tag(10);
+    buffer.string("small");
+    expect(buffer.take().buffer.byteLength).toBe(8192);
   });
 });
