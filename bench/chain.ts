@@ -2,10 +2,14 @@
 // Recorder into a noop emitter without the chain, with it, and with it plus a signed checkpoint every
 // 1000 events (the default); and what verifying costs per event. Ratios against the unchained
 // Recorder, in the same run.
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, hash } from "node:crypto";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Bench } from "tinybench";
+import { chainHash } from "../src/chain/canonical.js";
 import { verifyChains } from "../src/chain/verify.js";
 import { createMemoryEmitter } from "../src/emitters/memory-emitter.js";
+import { encodeEvent } from "../src/event/serialize.js";
+import { AuditEvent } from "../src/gen/grpcaudit/v1/event.js";
 import { createNoopEmitter, createRecorder, type Recorder, type RecorderOptions } from "../src/index.js";
 import { writeResults } from "./results.js";
 
@@ -67,9 +71,51 @@ const table = Object.keys(cases).map((name) => ({
   "× unchained": (p50Us(name) / base).toFixed(2),
 }));
 const verifyUs = Math.min(...runs);
+
+// The encode under the hash, on one recorded event (a chained resource mutation, hash emptied as the
+// Recorder hashes it): ts-proto's generated encoder with a reused writer (what encodeEvent was) against
+// the hand-written one, and the SHA-256 alone.
+const sample = memory.events.find((e) => e.detail?.$case === "resourceMutation");
+if (sample?.chain === undefined) throw new Error("the bench trail has no chained resource mutation");
+const hashless = { ...sample, chain: { ...sample.chain, hash: "" } };
+const writer = new BinaryWriter();
+const sampleBytes = encodeEvent(hashless);
+const encodeBench = new Bench({
+  name: "encode",
+  time: Number(process.env.BENCH_TIME_MS ?? 1500),
+  warmupTime: 300,
+});
+encodeBench
+  .add("ts-proto AuditEvent.encode (baseline)", () => {
+    sink += AuditEvent.encode(hashless, writer).finish().length;
+  })
+  .add("encodeEvent (hand-written)", () => {
+    sink += encodeEvent(hashless).length;
+  })
+  .add("sha256 hex of the bytes", () => {
+    sink += hash("sha256", sampleBytes, "hex").length;
+  })
+  .add("chainHash (encode + sha256)", () => {
+    sink += chainHash(hashless).length;
+  });
+await encodeBench.run();
+const encodeP50 = (name: string) => {
+  const result = encodeBench.tasks.find((t) => t.name === name)?.result as
+    | { latency?: { mean?: number; p50?: number } }
+    | undefined;
+  return (result?.latency?.p50 ?? result?.latency?.mean ?? Number.NaN) * 1000;
+};
+const encodeBase = encodeP50("ts-proto AuditEvent.encode (baseline)");
+const encodeTable = encodeBench.tasks.map(({ name }) => ({
+  task: name,
+  "µs (p50)": encodeP50(name).toFixed(3),
+  "× ts-proto encode": (encodeP50(name) / encodeBase).toFixed(2),
+}));
 console.log(
   `\nIn-process cost per recorded event (noop emitter), node ${process.version} (${sink} accepted)`,
 );
 console.table(table);
 console.log(`verifyChains: ${verifyUs.toFixed(2)} µs/event (best of 5 over ${memory.events.length} events)`);
-writeResults("chain", { table, verifyUsPerEvent: verifyUs });
+console.log(`\nEncoding one ${sampleBytes.length}-byte event`);
+console.table(encodeTable);
+writeResults("chain", { table, verifyUsPerEvent: verifyUs, encode: encodeTable });

@@ -1,4 +1,3 @@
-import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import type { Duration } from "../gen/google/protobuf/duration.js";
 import {
   type Actor,
@@ -29,6 +28,7 @@ import {
   TupleOperation,
   tupleOperationToJSON,
 } from "../gen/grpcaudit/v1/event.js";
+import { encodeEventBytes } from "./encode.js";
 
 type Json = Record<string, unknown>;
 
@@ -252,22 +252,15 @@ export function eventFromJson(json: unknown): AuditEvent {
   return AuditEvent.fromJSON(json);
 }
 
-// One writer for every encode: a new BinaryWriter starts at 128 bytes and doubles its buffer several
-// times per event, which was a fifth of the store's insert time in allocations and GC (bench/store.ts).
-let writer = new BinaryWriter();
-const MAX_KEPT_WRITER_BYTES = 64 * 1024;
-
-/** Encodes the event as protobuf binary. */
+/**
+ * Encodes the event as protobuf binary, in its canonical form (docs/evidence.md): what ts-proto's
+ * `AuditEvent.encode` writes, with the attributes sorted by key. Throws on a number field out of its
+ * range, as the generated encoder does. The bytes are the event's own, but, as with
+ * `Buffer.allocUnsafe`, a view of a shared 8 KiB slab: keep `.slice()` of them to hold one event long
+ * on its own.
+ */
 export function encodeEvent(event: AuditEvent): Uint8Array {
-  try {
-    const bytes = AuditEvent.encode(event, writer).finish();
-    // The writer keeps the largest buffer it ever grew; do not hold on to one a huge event needed.
-    if (bytes.length > MAX_KEPT_WRITER_BYTES) writer = new BinaryWriter();
-    return bytes;
-  } catch (error) {
-    writer = new BinaryWriter(); // a throw mid-encode leaves a half-written message in the writer
-    throw error;
-  }
+  return encodeEventBytes(event);
 }
 
 /** Decodes an event from protobuf binary; throws on malformed input. */
