@@ -130,7 +130,9 @@ export class DeliveryState {
   park(kind: number, bytes: Uint8Array): EmitOutcome {
     const { timeoutMs, maxParked } = this.options.park;
     if (this.#held.parked >= maxParked) return this.refuse("parked_full", kind);
-    this.#held.park({ seq: ++this.#lastSeq, kind, bytes, deadline: Date.now() + timeoutMs });
+    // A copy: encodeEvent's bytes are a view of a shared 8 KiB buffer, which a long-parked view keeps alive.
+    const own = bytes.slice();
+    this.#held.park({ seq: ++this.#lastSeq, kind, bytes: own, deadline: Date.now() + timeoutMs });
     return this.#accepted();
   }
 
