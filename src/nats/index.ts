@@ -6,3 +6,11 @@
  */
 export { type AuditStreamOptions, type AuditStreamResult, ensureAuditStream } from "./audit-stream.js";
 export { createNatsBroker, type NatsBroker, type NatsBrokerOptions } from "./nats-broker.js";
+export {
+  createNatsSource,
+  DEAD_LETTER_FROM_HEADER,
+  DEAD_LETTER_REASON_HEADER,
+  type NatsSource,
+  type NatsSourceMessage,
+  type NatsSourceOptions,
+} from "./nats-source.js";
