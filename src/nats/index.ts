@@ -6,6 +6,7 @@
  */
 export { type AuditStreamOptions, type AuditStreamResult, ensureAuditStream } from "./audit-stream.js";
 export { createNatsBroker, type NatsBroker, type NatsBrokerOptions } from "./nats-broker.js";
+export type { IngestSource, SourceMessage } from "../ingest/source.js";
 export {
   createNatsSource,
   DEAD_LETTER_FROM_HEADER,

@@ -58,6 +58,7 @@ export interface NatsSourceMessage extends SourceMessage {
 
 /** An IngestSource on a JetStream durable pull consumer, and its connection. */
 export interface NatsSource extends IngestSource<NatsSourceMessage> {
+  /** The connection the source pulls through. */
   readonly connection: NatsConnection;
   /** Drains the connection when the source opened it. */
   close(): Promise<void>;
