@@ -5,7 +5,7 @@ import type { BrokerEncoding } from "../../src/brokers/event-headers.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createNatsBroker, ensureAuditStream } from "../../src/nats/index.js";
-import { createRecorder } from "../../src/recorder/recorder.js";
+import { createRecorder, type Recorder } from "../../src/recorder/recorder.js";
 import { KEY_ID, recordMutations, SIGNING_KEY } from "../chain/trail.js";
 import { withClient } from "../helpers/postgres-server.js";
 
@@ -23,10 +23,20 @@ export async function freshStream(nc: NatsConnection): Promise<{ stream: string;
  * One server's trail, recorded by a real Recorder (chain and checkpoints) through a real broker
  * emitter to `topic`: `count` mutations, then the recorder's close. Resolves to the events it recorded.
  */
-export async function publishTrail(
+export function publishTrail(
   url: string,
   topic: string,
   count: number,
+  encoding: BrokerEncoding = "protobuf",
+): Promise<AuditEvent[]> {
+  return publishRecorded(url, topic, (recorder) => recordMutations(recorder, count), encoding);
+}
+
+/** What `record` records through a real Recorder and broker emitter to `topic`, then the recorder's close. */
+export async function publishRecorded(
+  url: string,
+  topic: string,
+  record: (recorder: Recorder) => void,
   encoding: BrokerEncoding = "protobuf",
 ): Promise<AuditEvent[]> {
   const broker = await createNatsBroker({ servers: url });
@@ -36,7 +46,7 @@ export async function publishTrail(
     emitters: [memory, createBrokerEmitter({ broker, topic, encoding })],
     chain: { signingKey: SIGNING_KEY, keyId: KEY_ID, checkpointEvery: 50 },
   });
-  recordMutations(recorder, count);
+  record(recorder);
   const closed = await recorder.close();
   await broker.close();
   if (!closed.ok) throw new Error(`the recorder did not deliver every event: ${JSON.stringify(closed)}`);

@@ -17,7 +17,7 @@ import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
 import { readStream } from "../nats/stream-reader.js";
-import { freshStream, natsConnection, publishTrail, storedIds, until } from "./fleet.js";
+import { freshStream, natsConnection, publishRecorded, publishTrail, storedIds, until } from "./fleet.js";
 
 let nats: NatsServer;
 let postgres: PostgresServer;
@@ -119,6 +119,27 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
     expect(errors).toStrictEqual(["database restarting", "database restarting"]);
     expect(ingester.stats()).toMatchObject({ errors: 2, inserted: events.length, duplicates: 0 });
     expect(await storedIds(url)).toStrictEqual(once(events));
+    await store.close();
+  });
+
+  it("stores an event with a NUL character in a filtered field instead of failing its batch for ever", async () => {
+    const { stream, topic, store } = await setup();
+    const events = await publishRecorded(nats.url, topic, (recorder) => {
+      recorder.recordResourceMutation({
+        mutation: "update",
+        resourceType: "project",
+        resourceId: "p\u00001",
+      });
+      recorder.recordResourceMutation({ mutation: "update", resourceType: "project", resourceId: "p-2" });
+    });
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const ingester = createIngester({ source, store, retryDelayMs: 10 });
+    await until(() => ingester.stats().batches > 0 || ingester.stats().errors > 0, "a batch or an error");
+    await ingester.stop();
+    expect(ingester.stats()).toMatchObject({ errors: 0, inserted: events.length });
+    const stored = await store.query({}, { limit: 10 });
+    const targets = stored.events.flatMap((e) => (e.target === undefined ? [] : [e.target.id]));
+    expect(targets.sort()).toStrictEqual(["p\u00001", "p-2"]);
     await store.close();
   });
 
