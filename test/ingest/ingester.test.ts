@@ -2,7 +2,7 @@
 // `nats-server -js` reach a real PostgreSQL exactly once, two ingesters share the work, redelivered
 // messages are skipped as duplicates, a failed insert is retried, and poison messages are
 // dead-lettered without blocking the others.
-import { jetstream } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../../src/brokers/event-headers.js";
@@ -60,8 +60,7 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
       lag: 0,
     });
     // Acknowledged: a new ingester on the same consumer gets nothing.
-    const info = await (await import("@nats-io/jetstream")).jetstreamManager(nc);
-    const consumer = await info.consumers.info(stream, "ingest");
+    const consumer = await (await jetstreamManager(nc)).consumers.info(stream, "ingest");
     expect([consumer.num_pending, consumer.num_ack_pending]).toStrictEqual([0, 0]);
     await store.close();
   });
@@ -140,6 +139,40 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
     const stored = await store.query({}, { limit: 10 });
     const targets = stored.events.flatMap((e) => (e.target === undefined ? [] : [e.target.id]));
     expect(targets.sort()).toStrictEqual(["p\u00001", "p-2"]);
+    await store.close();
+  });
+
+  it("stop() during an insert finishes that batch: stored and acknowledged before it resolves", async () => {
+    const { stream, topic, url, store } = await setup();
+    const events = await publishTrail(nats.url, topic, 10);
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let inserting = false;
+    const slow: IngestStore = {
+      insert: async (batch) => {
+        inserting = true;
+        await released;
+        return store.insert(batch);
+      },
+    };
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const ingester = createIngester({ source, store: slow });
+    await until(() => inserting, "the insert to start");
+    let stopped = false;
+    const stopping = ingester.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(ingester.stats()).toMatchObject({ inserted: events.length, batches: 1 });
+    expect(await storedIds(url)).toStrictEqual(once(events));
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.consumers.info(stream, "ingest");
+    expect([info.num_pending, info.num_ack_pending]).toStrictEqual([0, 0]);
     await store.close();
   });
 
