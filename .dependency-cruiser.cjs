@@ -26,9 +26,12 @@ const MAY_IMPORT = {
   delivery: ["emitters", "event", "errors", "gen"],
   // Adapters: the port each implements, and what that port carries.
   brokers: ["delivery", "emitters", "event", "errors", "gen"],
-  nats: ["brokers", "errors"],
+  nats: ["brokers", "ingest", "errors"],
   kafka: ["brokers", "errors"],
   store: ["emitters", "event", "errors", "gen"],
+  // Broker-to-store ingestion: reads messages as the broker emitter wrote them (brokers' headers), from
+  // a source the nats and kafka adapters implement, into any store with insert(events).
+  ingest: ["brokers", "event", "errors", "gen"],
   // The PostgreSQL store reuses the SQLite store's query semantics (filters, cursors, row decoding).
   postgres: ["store", "emitters", "event", "errors", "gen"],
   openfga: ["authz", "recorder", "event", "errors", "gen"],
@@ -49,6 +52,8 @@ const MAY_IMPORT = {
     "brokers",
     "store",
     "postgres",
+    "ingest",
+    "nats",
     "openfga",
     "errors",
     "gen",

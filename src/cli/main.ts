@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// The grpc-audit command: demo, tail, query, stats, prune, verify. Each command lives in ./commands/.
+// The grpc-audit command: demo, tail, query, stats, prune, verify, ingest. Each command lives in ./commands/.
 import { Command, CommanderError } from "commander";
 import { addDemoCommand } from "./commands/demo.js";
+import { addIngestCommand } from "./commands/ingest.js";
 import { addPruneCommand } from "./commands/prune.js";
 import { addQueryCommand } from "./commands/query.js";
 import { addStatsCommand } from "./commands/stats.js";
@@ -25,6 +26,7 @@ addQueryCommand(program);
 addStatsCommand(program);
 addPruneCommand(program);
 addVerifyCommand(program);
+addIngestCommand(program);
 
 // `grpc-audit query | head` closes stdout early: that is not an error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

@@ -5,7 +5,7 @@ import { createInterface } from "node:readline";
 import { InvalidArgumentError } from "commander";
 import { eventFromJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import type { AuditStore } from "../store/audit-store.js";
+import type { UndecodableRow } from "../store/stored-rows.js";
 import { CliError, EXIT_FAILURE } from "./errors.js";
 
 /** An event of the trail that cannot be read: a damaged store row or log line. Counts as `modified`. */
@@ -25,11 +25,17 @@ export interface SourceTally {
 /** Rows read from the store per statement. */
 const PAGE_ROWS = 1000;
 
+/** What `storeEvents` reads of a store: the SQLite store's `tail`, or the PostgreSQL store's (async). */
+export interface TailSource {
+  tail(afterSeq: number, limit?: number): TailPage | Promise<TailPage>;
+}
+type TailPage = { events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[] };
+
 /** Every event of the store in insertion order, a page at a time; unreadable rows go into `tally`. */
-export function* storeEvents(store: AuditStore, tally: SourceTally): Generator<AuditEvent> {
+export async function* storeEvents(store: TailSource, tally: SourceTally): AsyncGenerator<AuditEvent> {
   let after = 0;
   for (;;) {
-    const page = store.tail(after, PAGE_ROWS);
+    const page = await store.tail(after, PAGE_ROWS);
     if (page.lastSeq === after) return;
     for (const row of page.undecodable ?? []) {
       tally.unreadable.push({ where: `row ${row.seq} (event ${row.eventId})`, reason: row.reason });

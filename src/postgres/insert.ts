@@ -72,11 +72,20 @@ function columnsOf(rows: readonly Row[], times: readonly number[]): unknown[] {
       e.requestId,
       e.traceId,
     ];
-    for (const [c, value] of values.entries()) columns[c]?.push(value);
+    for (const [c, value] of values.entries())
+      columns[c]?.push(typeof value === "string" ? noNul(value) : value);
     offsets.push(offset);
     lengths.push(bytes.byteLength);
     offset += bytes.byteLength;
   });
   const all = Buffer.concat(rows.map((r) => r.bytes));
   return [...columns, all, offsets, lengths];
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000 and refuses the whole batch for one: in the filter columns it
+ * becomes U+FFFD. The event itself (its bytes) keeps it.
+ */
+function noNul(text: string): string {
+  return text.includes("\0") ? text.replaceAll("\0", "\uFFFD") : text;
 }

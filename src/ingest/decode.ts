@@ -1,0 +1,33 @@
+import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../brokers/event-headers.js";
+import { decodeEvent, eventFromJson } from "../event/serialize.js";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import type { SourceMessage } from "./source.js";
+
+/** A message's event, or why it holds none (a poison message). @internal */
+export type Decoded = { event: AuditEvent } | { reason: string };
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Reads the event of a message as the broker emitter wrote it: protobuf or proto3 JSON by its
+ * content-type header (protobuf when it has none, the emitter's default). An event without id or time
+ * cannot be stored by id and time, so it is poison too.
+ * @internal
+ */
+export function decodeMessage(message: SourceMessage): Decoded {
+  const type = message.header(BROKER_HEADER.CONTENT_TYPE) ?? BROKER_CONTENT_TYPE.protobuf;
+  let event: AuditEvent;
+  try {
+    if (type === BROKER_CONTENT_TYPE.protobuf) event = decodeEvent(message.data);
+    else if (type === BROKER_CONTENT_TYPE.json) event = eventFromJson(JSON.parse(utf8.decode(message.data)));
+    else return { reason: `unknown content-type ${JSON.stringify(type)}` };
+  } catch (error) {
+    return {
+      reason: `not an AuditEvent as ${type}: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
+  if (event.eventId === "") return { reason: "the event has no eventId" };
+  if (event.occurredAt === undefined || Number.isNaN(event.occurredAt.getTime()))
+    return { reason: "the event has no occurredAt" };
+  return { event };
+}

@@ -1,0 +1,40 @@
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+
+/** One message a source delivered: the encoded event and its headers, as the broker emitter wrote them. */
+export interface SourceMessage {
+  /** The message value: the event as protobuf binary or proto3 JSON (see the content-type header). */
+  readonly data: Uint8Array;
+  /** A header's value, or undefined when the message has none of that name. */
+  header(name: string): string | undefined;
+  /** Where the message is in the broker, for errors and dead letters, such as "AUDIT seq 17". */
+  readonly where: string;
+}
+
+/**
+ * Where an ingester pulls events from: a broker's consumer shared by any number of ingesters (the
+ * NATS adapter's `createNatsSource`). Messages fetched and not acknowledged come back to some
+ * ingester later, so a crash between insert and ack gives a duplicate, which the store ignores.
+ */
+export interface IngestSource<M extends SourceMessage = SourceMessage> {
+  /** Names the source in errors, such as "nats AUDIT/ingest". */
+  readonly name: string;
+  /**
+   * Resolves to up to `max` messages, once `max` are there, `maxWaitMs` passed or `signal` aborted
+   * (then with those received so far); to none when nothing came.
+   */
+  fetch(max: number, maxWaitMs: number, signal: AbortSignal): Promise<M[]>;
+  /** Acknowledges messages whose events are committed; resolves once the broker confirmed. */
+  ack(messages: readonly M[]): Promise<void>;
+  /** Hands messages back for redelivery (their insert failed). */
+  retry(messages: readonly M[]): Promise<void>;
+  /** Publishes an undecodable message with `reason` to the dead-letter subject or topic, then acknowledges it. */
+  deadLetter(message: M, reason: string): Promise<void>;
+  /** Messages waiting for the consumer after the last fetch, when the broker says; else undefined. */
+  lag(): number | undefined;
+}
+
+/** What an ingester needs of a store: the SQLite store and the PostgreSQL store both fit. */
+export interface IngestStore {
+  /** Stores events, skipping those already stored (same id); returns or resolves to how many were new. */
+  insert(events: readonly AuditEvent[]): number | Promise<number>;
+}

@@ -1,0 +1,75 @@
+/** What the ingestion tests share: a real nats-server and PostgreSQL, streams, and servers' trails. */
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { createBrokerEmitter } from "../../src/brokers/broker-emitter.js";
+import type { BrokerEncoding } from "../../src/brokers/event-headers.js";
+import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { createNatsBroker, ensureAuditStream } from "../../src/nats/index.js";
+import { createRecorder, type Recorder } from "../../src/recorder/recorder.js";
+import { KEY_ID, recordMutations, SIGNING_KEY } from "../chain/trail.js";
+import { withClient } from "../helpers/postgres-server.js";
+
+let streams = 0;
+
+/** A fresh stream capturing `<prefix>.>`, so tests do not see each other's messages. */
+export async function freshStream(nc: NatsConnection): Promise<{ stream: string; topic: string }> {
+  streams++;
+  const stream = `AUDIT_${process.pid}_${streams}`;
+  await ensureAuditStream(nc, { name: stream, subjects: [`audit${streams}.>`] });
+  return { stream, topic: `audit${streams}.events` };
+}
+
+/**
+ * One server's trail, recorded by a real Recorder (chain and checkpoints) through a real broker
+ * emitter to `topic`: `count` mutations, then the recorder's close. Resolves to the events it recorded.
+ */
+export function publishTrail(
+  url: string,
+  topic: string,
+  count: number,
+  encoding: BrokerEncoding = "protobuf",
+): Promise<AuditEvent[]> {
+  return publishRecorded(url, topic, (recorder) => recordMutations(recorder, count), encoding);
+}
+
+/** What `record` records through a real Recorder and broker emitter to `topic`, then the recorder's close. */
+export async function publishRecorded(
+  url: string,
+  topic: string,
+  record: (recorder: Recorder) => void,
+  encoding: BrokerEncoding = "protobuf",
+): Promise<AuditEvent[]> {
+  const broker = await createNatsBroker({ servers: url });
+  const memory = createMemoryEmitter();
+  const recorder = createRecorder({
+    service: "projects",
+    emitters: [memory, createBrokerEmitter({ broker, topic, encoding })],
+    chain: { signingKey: SIGNING_KEY, keyId: KEY_ID, checkpointEvery: 50 },
+  });
+  record(recorder);
+  const closed = await recorder.close();
+  await broker.close();
+  if (!closed.ok) throw new Error(`the recorder did not deliver every event: ${JSON.stringify(closed)}`);
+  return [...memory.events];
+}
+
+/** Each event id in the PostgreSQL store at `url`, with how many rows hold it. */
+export async function storedIds(url: string): Promise<Map<string, number>> {
+  return withClient(url, async (client) => {
+    const result = await client.query<{ event_id: string; n: string }>(
+      "SELECT event_id, count(*) n FROM audit_events GROUP BY event_id",
+    );
+    return new Map(result.rows.map((r) => [r.event_id, Number(r.n)]));
+  });
+}
+
+/** A connection to `url` for a test's own use (closed by the caller). */
+export const natsConnection = (url: string) => connect({ servers: url });
+
+/** Polls `done` every 20 ms until it is true; throws naming `what` after 20 s. */
+export async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let waited = 0; !(await done()); waited += 20) {
+    if (waited > 20_000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -1,0 +1,167 @@
+// `grpc-audit ingest` as a child process, from a real `nats-server -js` into a real PostgreSQL (and a
+// SQLite file): the progress line, a graceful stop on SIGINT (exit 0), two ingesters of which one is
+// SIGKILLed mid-stream losing and duplicating nothing, chains that verify, and precise usage errors.
+import { once } from "node:events";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { KEY_ID, PUBLIC_KEY } from "../chain/trail.js";
+import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, startCli, tempDir } from "../cli/helpers.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
+import { freshStream, natsConnection, publishTrail, storedIds, until } from "./fleet.js";
+
+let nats: NatsServer;
+let postgres: PostgresServer;
+let nc: NatsConnection;
+let publicKey: string;
+
+beforeAll(async () => {
+  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer(), ensureBuilt()]);
+  nc = await natsConnection(nats.url);
+  const keyFile = join(tempDir(), "audit-test.pub.pem");
+  writeFileSync(keyFile, PUBLIC_KEY.export({ type: "spki", format: "pem" }));
+  publicKey = `${KEY_ID}=${keyFile}`;
+}, BUILD_TIMEOUT_MS);
+afterAll(async () => {
+  await nc?.close();
+  await Promise.all([nats?.stop(), postgres?.stop()]);
+});
+
+/** A running `grpc-audit ingest` and what it wrote to stderr so far. */
+function startIngest(stream: string, to: string, ...extra: string[]) {
+  const child = startCli([
+    "ingest",
+    "--from",
+    nats.url,
+    "--stream",
+    stream,
+    "--consumer",
+    "ingest",
+    "--to",
+    to,
+    "--progress-ms",
+    "100",
+    ...extra,
+  ]);
+  const out = { stderr: "", stdout: "" };
+  child.stderr.on("data", (chunk: Buffer) => {
+    out.stderr += chunk.toString();
+  });
+  child.stdout.on("data", (chunk: Buffer) => {
+    out.stdout += chunk.toString();
+  });
+  const exited = once(child, "close").then(([code, signal]) => ({ code, signal }));
+  return { child, out, exited };
+}
+const onceEach = (events: readonly AuditEvent[]) => new Map(events.map((e) => [e.eventId, 1]));
+
+describe("grpc-audit ingest", () => {
+  it("stores every event, prints progress, stops on SIGINT with exit 0; verify, query and stats agree", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const url = await postgres.createDatabase();
+    const events = (
+      await Promise.all([publishTrail(nats.url, topic, 150), publishTrail(nats.url, topic, 100, "json")])
+    ).flat();
+    const run = startIngest(stream, url);
+    await until(
+      async () => (await storedIds(url).catch(() => new Map())).size === events.length,
+      "every event stored",
+    );
+    await until(() => run.out.stderr.includes(`${events.length} inserted`), "the progress line");
+    run.child.kill("SIGINT");
+    expect(await run.exited).toStrictEqual({ code: 0, signal: null });
+    expect(run.out.stdout).toBe("");
+    expect(run.out.stderr).toMatch(
+      new RegExp(
+        `^ingesting from nats ${stream}/ingest into postgres://postgres@127\\.0\\.0\\.1:\\d+/test_\\d+ \\(Ctrl-C to stop\\)\\n`,
+      ),
+    );
+    expect(run.out.stderr).toMatch(
+      new RegExp(
+        `\\ningest: ${events.length} received \\(\\d+/s\\), ${events.length} inserted \\(\\d+/s\\), 0 duplicates, 0 dead-lettered, \\d+ batches, 0 errors, lag 0\\ningest: stopped\\n$`,
+      ),
+    );
+    expect(await storedIds(url)).toStrictEqual(onceEach(events));
+    const verify = await runCli(["verify", "--db", url, "--public-key", publicKey, "--sealed"]);
+    expect([verify.code, verify.stderr]).toStrictEqual([0, ""]);
+    expect(verify.stdout).toContain("verified: 2 chains, no findings");
+    const stats = await runCli(["stats", "--db", url, "--json"]);
+    expect(JSON.parse(stats.stdout).total).toBe(events.length);
+    const query = await runCli(["query", "--db", url, "--ndjson", "--all", "--limit", "100"]);
+    expect(query.stdout.trimEnd().split("\n")).toHaveLength(events.length);
+  });
+
+  it("two ingesters share the stream; one SIGKILLed mid-stream loses and duplicates nothing", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const url = await postgres.createDatabase();
+    const events = (await Promise.all([1, 2, 3].map(() => publishTrail(nats.url, topic, 1500)))).flat();
+    const options = ["--batch-size", "100", "--ack-wait-ms", "2000"];
+    const doomed = startIngest(stream, url, ...options);
+    const survivor = startIngest(stream, url, ...options);
+    await until(async () => (await storedIds(url).catch(() => new Map())).size >= 300, "a first part stored");
+    const storedAtKill = (await storedIds(url)).size;
+    doomed.child.kill("SIGKILL");
+    expect(await doomed.exited).toStrictEqual({ code: null, signal: "SIGKILL" });
+    expect(storedAtKill).toBeLessThan(events.length); // mid-stream
+    await until(async () => (await storedIds(url)).size === events.length, "every event stored");
+    survivor.child.kill("SIGTERM");
+    expect((await survivor.exited).code).toBe(0);
+    expect(await storedIds(url)).toStrictEqual(onceEach(events));
+    const verify = await runCli(["verify", "--db", url, "--public-key", publicKey, "--sealed"]);
+    expect([verify.code, verify.stdout]).toStrictEqual([
+      0,
+      expect.stringContaining("verified: 3 chains, no findings"),
+    ]);
+  }, 60_000);
+
+  it("ingests into a SQLite file, which query then reads", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const events = await publishTrail(nats.url, topic, 20);
+    const db = join(tempDir(), "fleet.db");
+    const run = startIngest(stream, db);
+    await until(() => run.out.stderr.includes(`${events.length} inserted`), "every event stored");
+    run.child.kill("SIGTERM");
+    expect((await run.exited).code).toBe(0);
+    const stats = await runCli(["stats", "--db", db, "--json"]);
+    expect(JSON.parse(stats.stdout).total).toBe(events.length);
+  });
+
+  it.each([
+    [["--stream", "S", "--consumer", "C", "--to", "x.db"], /required option '--from <url>' not specified/],
+    [
+      ["--from", "kafka://k:9092", "--stream", "S", "--consumer", "C", "--to", "x.db"],
+      /option '--from <url>' kafka:\/\/ is not supported yet: use nats:\/\//,
+    ],
+    [
+      ["--from", "http://n:4222", "--stream", "S", "--consumer", "C", "--to", "x.db"],
+      /option '--from <url>' must be nats:\/\/host:port/,
+    ],
+    [
+      ["--from", "nats://n:4222", "--stream", "S", "--consumer", "C", "--to", "x.db", "--batch-size", "0"],
+      /option '--batch-size <n>' argument '0' is invalid\. Use an integer from 1 to 10000\./,
+    ],
+  ])("usage error, exit 2: %j", async (args, message) => {
+    const run = await runCli(["ingest", ...args]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(message);
+  });
+
+  it("a stream that does not exist is exit 1, naming it", async () => {
+    const run = await runCli([
+      "ingest",
+      "--from",
+      nats.url,
+      "--stream",
+      "NOPE",
+      "--consumer",
+      "C",
+      "--to",
+      await postgres.createDatabase(),
+    ]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: nats nats:\/\/127\.0\.0\.1:\d+ stream NOPE: .*stream not found/i);
+  });
+});

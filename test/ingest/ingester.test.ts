@@ -1,0 +1,232 @@
+// createIngester with createNatsSource: events published by real broker emitters to a real
+// `nats-server -js` reach a real PostgreSQL exactly once, two ingesters share the work, redelivered
+// messages are skipped as duplicates, a failed insert is retried, and poison messages are
+// dead-lettered without blocking the others.
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../../src/brokers/event-headers.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { createIngester, type IngestStore } from "../../src/ingest/index.js";
+import {
+  createNatsSource,
+  DEAD_LETTER_FROM_HEADER,
+  DEAD_LETTER_REASON_HEADER,
+} from "../../src/nats/index.js";
+import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
+import { readStream } from "../nats/stream-reader.js";
+import { freshStream, natsConnection, publishRecorded, publishTrail, storedIds, until } from "./fleet.js";
+
+let nats: NatsServer;
+let postgres: PostgresServer;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()]);
+  nc = await natsConnection(nats.url);
+}, 60_000);
+afterAll(async () => {
+  await nc?.close();
+  await Promise.all([nats?.stop(), postgres?.stop()]);
+});
+
+/** A fresh stream and database, and a PostgreSQL store on it. */
+async function setup(): Promise<{ stream: string; topic: string; url: string; store: PostgresStore }> {
+  const [{ stream, topic }, url] = await Promise.all([freshStream(nc), postgres.createDatabase()]);
+  return { stream, topic, url, store: await openPostgresStore({ connectionString: url }) };
+}
+const once = (events: readonly AuditEvent[]) => new Map(events.map((e) => [e.eventId, 1]));
+
+describe("createIngester from a JetStream consumer into PostgreSQL", () => {
+  it("stores every event a broker emitter published once, protobuf and JSON, then acks them", async () => {
+    const { stream, topic, url, store } = await setup();
+    const events = [
+      ...(await publishTrail(nats.url, topic, 120)),
+      ...(await publishTrail(nats.url, topic, 80, "json")),
+    ];
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const ingester = createIngester({ source, store, batchSize: 64 });
+    await until(() => ingester.stats().inserted === events.length, "every event inserted");
+    await ingester.stop();
+    expect(await storedIds(url)).toStrictEqual(once(events));
+    expect(ingester.stats()).toMatchObject({
+      received: events.length,
+      inserted: events.length,
+      duplicates: 0,
+      deadLettered: 0,
+      errors: 0,
+      lag: 0,
+    });
+    // Acknowledged: a new ingester on the same consumer gets nothing.
+    const consumer = await (await jetstreamManager(nc)).consumers.info(stream, "ingest");
+    expect([consumer.num_pending, consumer.num_ack_pending]).toStrictEqual([0, 0]);
+    await store.close();
+  });
+
+  it("two ingesters on one consumer share the messages; the store holds each event once", async () => {
+    const { stream, topic, url, store } = await setup();
+    const events = (
+      await Promise.all([publishTrail(nats.url, topic, 600), publishTrail(nats.url, topic, 600, "json")])
+    ).flat();
+    const sources = await Promise.all(
+      [1, 2].map(() => createNatsSource({ servers: nats.url, stream, consumer: "shared" })),
+    );
+    const ingesters = sources.map((source) => createIngester({ source, store, batchSize: 50 }));
+    const total = () => ingesters.reduce((sum, i) => sum + i.stats().inserted + i.stats().duplicates, 0);
+    await until(() => total() >= events.length, "every event ingested");
+    await Promise.all(ingesters.map((i) => i.stop()));
+    await Promise.all(sources.map((s) => s.close()));
+    expect(await storedIds(url)).toStrictEqual(once(events));
+    for (const ingester of ingesters) expect(ingester.stats().batches).toBeGreaterThan(0);
+    expect(ingesters.reduce((sum, i) => sum + i.stats().inserted, 0)).toBe(events.length);
+    await store.close();
+  });
+
+  it("skips an event the store already holds (a redelivery) and counts it as a duplicate", async () => {
+    const { stream, topic, url, store } = await setup();
+    const events = await publishTrail(nats.url, topic, 30);
+    await store.insert(events.slice(0, 10)); // as an ingester that died before its ack would have
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const ingester = createIngester({ source, store });
+    await until(() => ingester.stats().received === events.length, "every message received");
+    await ingester.stop();
+    expect(ingester.stats()).toMatchObject({ inserted: events.length - 10, duplicates: 10 });
+    expect(await storedIds(url)).toStrictEqual(once(events));
+    await store.close();
+  });
+
+  it("hands a batch back when its insert fails, and stores it once the store works again", async () => {
+    const { stream, topic, url, store } = await setup();
+    const events = await publishTrail(nats.url, topic, 20);
+    let failures = 2;
+    const flaky: IngestStore = {
+      insert: (batch) =>
+        failures-- > 0 ? Promise.reject(new Error("database restarting")) : store.insert(batch),
+    };
+    const errors: string[] = [];
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const ingester = createIngester({
+      source,
+      store: flaky,
+      retryDelayMs: 10,
+      onError: (error) => errors.push(error.message),
+    });
+    await until(() => ingester.stats().inserted === events.length, "every event inserted");
+    await ingester.stop();
+    expect(errors).toStrictEqual(["database restarting", "database restarting"]);
+    expect(ingester.stats()).toMatchObject({ errors: 2, inserted: events.length, duplicates: 0 });
+    expect(await storedIds(url)).toStrictEqual(once(events));
+    await store.close();
+  });
+
+  it("stores an event with a NUL character in a filtered field instead of failing its batch for ever", async () => {
+    const { stream, topic, store } = await setup();
+    const events = await publishRecorded(nats.url, topic, (recorder) => {
+      recorder.recordResourceMutation({
+        mutation: "update",
+        resourceType: "project",
+        resourceId: "p\u00001",
+      });
+      recorder.recordResourceMutation({ mutation: "update", resourceType: "project", resourceId: "p-2" });
+    });
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const ingester = createIngester({ source, store, retryDelayMs: 10 });
+    await until(() => ingester.stats().batches > 0 || ingester.stats().errors > 0, "a batch or an error");
+    await ingester.stop();
+    expect(ingester.stats()).toMatchObject({ errors: 0, inserted: events.length });
+    const stored = await store.query({}, { limit: 10 });
+    const targets = stored.events.flatMap((e) => (e.target === undefined ? [] : [e.target.id]));
+    expect(targets.sort()).toStrictEqual(["p\u00001", "p-2"]);
+    await store.close();
+  });
+
+  it("stop() during an insert finishes that batch: stored and acknowledged before it resolves", async () => {
+    const { stream, topic, url, store } = await setup();
+    const events = await publishTrail(nats.url, topic, 10);
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let inserting = false;
+    const slow: IngestStore = {
+      insert: async (batch) => {
+        inserting = true;
+        await released;
+        return store.insert(batch);
+      },
+    };
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const ingester = createIngester({ source, store: slow });
+    await until(() => inserting, "the insert to start");
+    let stopped = false;
+    const stopping = ingester.stop().then(() => {
+      stopped = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(ingester.stats()).toMatchObject({ inserted: events.length, batches: 1 });
+    expect(await storedIds(url)).toStrictEqual(once(events));
+    const jsm = await jetstreamManager(nc);
+    const info = await jsm.consumers.info(stream, "ingest");
+    expect([info.num_pending, info.num_ack_pending]).toStrictEqual([0, 0]);
+    await store.close();
+  });
+
+  it("moves undecodable messages to the dead-letter stream, counts them, and stores the rest", async () => {
+    const { stream, topic, url, store } = await setup();
+    const before = await publishTrail(nats.url, topic, 5);
+    const js = jetstream(nc);
+    const poison = (contentType: string | undefined, data: string) => {
+      const h = headers();
+      if (contentType !== undefined) h.set(BROKER_HEADER.CONTENT_TYPE, contentType);
+      return js.publish(topic, new TextEncoder().encode(data), { headers: h });
+    };
+    await poison(BROKER_CONTENT_TYPE.protobuf, "\xff\xff\xff not protobuf");
+    await poison(BROKER_CONTENT_TYPE.json, '{"eventId": "e-1", "actor":');
+    await poison(BROKER_CONTENT_TYPE.json, '{"eventId": "e-1"}');
+    await poison("text/plain", "hello");
+    const after = await publishTrail(nats.url, topic, 5, "json");
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const ingester = createIngester({ source, store });
+    const good = before.length + after.length;
+    await until(() => ingester.stats().received === good + 4, "every message received");
+    await ingester.stop();
+    expect(ingester.stats()).toMatchObject({ deadLettered: 4, inserted: good, errors: 0 });
+    expect(await storedIds(url)).toStrictEqual(once([...before, ...after]));
+    const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
+    expect(dead.map((m) => m.subject)).toStrictEqual(Array(4).fill(`grpc-audit.dead-letter.${stream}`));
+    expect(dead.map((m) => m.headers[DEAD_LETTER_FROM_HEADER])).toStrictEqual(
+      [1, 2, 3, 4].map((i) => before.length + i).map((seq) => `${stream} seq ${seq}`),
+    );
+    expect(dead.map((m) => m.headers[DEAD_LETTER_REASON_HEADER])).toStrictEqual([
+      expect.stringMatching(/^not an AuditEvent as application\/x-protobuf: /),
+      expect.stringMatching(/^not an AuditEvent as application\/json: /),
+      "the event has no occurredAt",
+      'unknown content-type "text/plain"',
+    ]);
+    expect(new TextDecoder().decode(dead[3]?.data)).toBe("hello");
+    await store.close();
+  });
+});
+
+describe("createIngester options", () => {
+  it("rejects bad options with an AuditConfigError naming the option", () => {
+    const source = {
+      fetch: async () => [],
+      ack: async () => {},
+      retry: async () => {},
+      deadLetter: async () => {},
+      lag: () => undefined,
+      name: "x",
+    };
+    const store = { insert: () => 0 };
+    expect(() => createIngester({ source, store, batchSize: 0 })).toThrow(
+      /`batchSize` must be a positive integer, got 0/,
+    );
+    expect(() => createIngester({ source, store: {} as IngestStore })).toThrow(/`store` must have insert/);
+  });
+});
