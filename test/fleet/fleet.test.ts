@@ -109,6 +109,7 @@ describe("a fleet of three replicas and two ingesters", () => {
     const cutEnds = sleep(CUT_MS);
     unexpected.push(...(await load(CALLS / 2, CALLS)).flat());
     await cutEnds;
+    const storedAtResume = await storedIds(db);
     proxy.resume();
     expect(unexpected).toStrictEqual([]);
 
@@ -121,6 +122,9 @@ describe("a fleet of three replicas and two ingesters", () => {
     // The cut was felt: replica 0's publishes failed and were retried later.
     expect(closed[0]?.report.broker.retried).toBeGreaterThan(0);
     expect(proxy.accepted).toBeGreaterThan(1);
+    // ... and some of its events reached the store only after the cut ended.
+    const heldBack = closed[0]?.events.filter(({ id }) => !storedAtResume.has(id)) ?? [];
+    expect(heldBack.length).toBeGreaterThan(0);
 
     const events = closed.flatMap(({ events }) => events);
     const expectedIds = new Map(events.map(({ id }) => [id, 1]));
