@@ -147,23 +147,26 @@ async function run(natsUrl: string, db: string, consumer: string, ingesters: num
   const config: IngesterConfig = { nats: natsUrl, db, consumer, batch };
   const children: ChildProcess[] = [];
   const latest: Progress[] = [];
-  let finished: () => void = () => {};
-  const allIn = new Promise<void>((resolve) => {
-    finished = resolve;
+  // Settled once every event is in, or when an ingester dies early (then the case fails, not hangs).
+  let finished: (error?: Error) => void = () => {};
+  const allIn = new Promise<void>((resolve, reject) => {
+    finished = (error) => (error === undefined ? resolve() : reject(error));
   });
   const ready = Array.from({ length: ingesters }, (_, k) => {
     const child = fork(fileURLToPath(import.meta.url), ["--ingester", JSON.stringify(config)]);
     children.push(child);
-    child.on("exit", (code) => {
-      if (code !== 0) console.error(`ingester ${k} exited with ${code}`);
-    });
-    return new Promise<void>((resolve) =>
+    return new Promise<void>((resolve, reject) => {
+      child.once("exit", (code) => {
+        const error = new Error(`ingester ${k} exited with ${code} before the stream was drained`);
+        reject(error);
+        finished(error);
+      });
       child.on("message", (message) => {
         if (message === "ready") return resolve();
         latest[k] = message as Progress;
-        if (latest.reduce((sum, p) => sum + (p?.inserted ?? 0), 0) >= EVENTS) finished();
-      }),
-    );
+        if (latest.reduce((total, p) => total + (p?.inserted ?? 0), 0) >= EVENTS) finished();
+      });
+    });
   });
   await Promise.all(ready);
   const started = performance.now();
