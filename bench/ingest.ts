@@ -224,7 +224,7 @@ if (process.argv[2] === "--ingester") {
       `\nIngestion NATS JetStream → PostgreSQL 15 (fsync on), ${EVENTS} events (published at ${Math.round(publishRate)} events/s), node ${process.version}; target ≥ 50,000 events/s`,
     );
     console.log(
-      "fetch/insert/ack/decode+loop: share of the ingesters' wall time; CPU: of one core per ingester",
+      "fetch/insert/ack/decode+loop: share of the ingesters' wall time; CPU: their CPU time (all threads, so GC and JIT too) over it",
     );
     console.table(table);
     writeResults("ingest", { events: EVENTS, publishRate, table });
