@@ -103,6 +103,9 @@ export async function createNatsSource(options: NatsSourceOptions): Promise<Nats
   }
 }
 
+/** Unacknowledged messages the consumer this source creates allows in all: 64 ingesters × 1024, or 6 × 10,000. */
+const MAX_ACK_PENDING = 65_536;
+
 async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedOptions): Promise<NatsSource> {
   const { stream, consumer: durable, deadLetterSubject } = options;
   const jsm = await jetstreamManager(nc);
@@ -113,6 +116,9 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
     await jsm.consumers.add(stream, {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
+      // JetStream's default (1000 unacknowledged) would make every fetch of a larger batch, or of
+      // several ingesters together, wait out its expiry; room for many ingesters at the CLI's largest batch.
+      max_ack_pending: MAX_ACK_PENDING,
       deliver_policy: DeliverPolicy.All,
       ack_wait: nanos(options.ackWaitMs),
       ...(options.subject === undefined ? {} : { filter_subject: options.subject }),

@@ -84,6 +84,21 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
     await store.close();
   });
 
+  it("fetches batches larger than JetStream's default 1000 unacknowledged messages whole", async () => {
+    const { stream, topic, url, store } = await setup();
+    const events = await publishTrail(nats.url, topic, 2500);
+    const source = await createNatsSource({ connection: nc, stream, consumer: "big" });
+    const consumer = await (await jetstreamManager(nc)).consumers.info(stream, "big");
+    expect(consumer.config.max_ack_pending).toBe(65_536);
+    const ingester = createIngester({ source, store, batchSize: 2000 });
+    await until(() => ingester.stats().inserted === events.length, "every event inserted");
+    await ingester.stop();
+    // With the default limit each fetch would get at most 1000 messages: three batches or more.
+    expect(ingester.stats().batches).toBe(2);
+    expect(await storedIds(url)).toStrictEqual(once(events));
+    await store.close();
+  });
+
   it("skips an event the store already holds (a redelivery) and counts it as a duplicate", async () => {
     const { stream, topic, url, store } = await setup();
     const events = await publishTrail(nats.url, topic, 30);
