@@ -21,7 +21,7 @@ import {
 } from "../src/nats/index.js";
 import { openPostgresStore } from "../src/postgres/postgres-store.js";
 import { startNatsServer } from "../test/helpers/nats-server.js";
-import { startPostgresServer, withClient } from "../test/helpers/postgres-server.js";
+import { DURABLE_SETTINGS, startPostgresServer, withClient } from "../test/helpers/postgres-server.js";
 import { writeResults } from "./results.js";
 import { benchEvent } from "./store-events.js";
 
@@ -205,15 +205,7 @@ if (process.argv[2] === "--ingester") {
   await ingesterProcess(JSON.parse(process.argv[3] ?? "{}") as IngesterConfig);
 } else {
   const nats = await startNatsServer();
-  const postgres = await startPostgresServer({
-    settings: {
-      fsync: "on",
-      full_page_writes: "on",
-      synchronous_commit: "on",
-      shared_buffers: "256MB",
-      max_wal_size: "2GB",
-    },
-  });
+  const postgres = await startPostgresServer({ settings: DURABLE_SETTINGS });
   try {
     const publishRate = await fill(nats.url);
     const table = [];

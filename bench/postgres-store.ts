@@ -7,22 +7,14 @@
 import { performance } from "node:perf_hooks";
 import { openPostgresStore } from "../src/postgres/postgres-store.js";
 import type { AuditQuery } from "../src/store/query.js";
-import { startPostgresServer, withClient } from "../test/helpers/postgres-server.js";
+import { DURABLE_SETTINGS, startPostgresServer, withClient } from "../test/helpers/postgres-server.js";
 import { median, writeResults } from "./results.js";
 import { ACTORS, benchEvent, T0 } from "./store-events.js";
 
 const EVENTS = Number(process.env.BENCH_STORE_EVENTS ?? 1_000_000);
 const BATCH = Number(process.env.BENCH_PG_BATCH ?? 5000);
 
-const server = await startPostgresServer({
-  settings: {
-    fsync: "on",
-    full_page_writes: "on",
-    synchronous_commit: "on",
-    shared_buffers: "256MB",
-    max_wal_size: "2GB",
-  },
-});
+const server = await startPostgresServer({ settings: DURABLE_SETTINGS });
 try {
   const connectionString = await server.createDatabase();
   const store = await openPostgresStore({ connectionString });

@@ -12,6 +12,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "./free-port.js";
 import { requireTool } from "./prerequisites.js";
 
 export interface NatsServerOptions {
@@ -92,19 +93,6 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     },
   };
   return server;
-}
-
-/** A loopback port that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port === 0 ? reject(new Error("no free port")) : resolve(port)));
-    });
-  });
 }
 
 /** Resolves once the server sends its INFO line to a new connection; rejects if it exits first. */

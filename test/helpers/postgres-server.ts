@@ -12,18 +12,30 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
+import { freePort } from "./free-port.js";
 import { requireTool } from "./prerequisites.js";
+
+/**
+ * Settings of a durable server, as a production one runs (the helper turns durability off for speed):
+ * what the benchmarks measure with.
+ */
+export const DURABLE_SETTINGS: Readonly<Record<string, string>> = {
+  fsync: "on",
+  full_page_writes: "on",
+  synchronous_commit: "on",
+  shared_buffers: "256MB",
+  max_wal_size: "2GB",
+};
 
 export interface PostgresServerOptions {
   /** Where to look for `initdb` and `postgres` (a PATH value). Default: PATH and Debian's /usr/lib/postgresql/15/bin. */
   searchPath?: string;
   /**
-   * Server settings (`-c name=value`) over the helper's: the benchmark turns durability back on with
-   * `{ fsync: "on", full_page_writes: "on", synchronous_commit: "on" }`. Default: none.
+   * Server settings (`-c name=value`) over the helper's: the benchmarks turn durability back on with
+   * `DURABLE_SETTINGS`. Default: none.
    */
   settings?: Record<string, string>;
 }
@@ -136,19 +148,6 @@ export async function withClient<T>(url: string, use: (client: pg.Client) => Pro
   } finally {
     await client.end();
   }
-}
-
-/** A loopback port that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => (port === 0 ? reject(new Error("no free port")) : resolve(port)));
-    });
-  });
 }
 
 /** Resolves once the server answers `select 1`; rejects (and kills it) if it exits or never answers. */
