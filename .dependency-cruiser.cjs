@@ -36,6 +36,10 @@ const MAY_IMPORT = {
   postgres: ["store", "emitters", "event", "errors", "gen"],
   openfga: ["authz", "recorder", "event", "errors", "gen"],
   testing: ["emitters", "event", "errors", "gen"],
+  // OpenTelemetry: metrics read from the Recorder and the delivery pipeline; trace ids from the active span.
+  otel: ["context", "interceptors", "recorder", "delivery", "emitters", "event", "errors", "gen"],
+  // The read-only web trail viewer: serves any store's query results and the chain verification.
+  ui: ["store", "postgres", "chain", "event", "errors", "gen"],
   cli: [
     "context",
     "rules",
@@ -55,6 +59,8 @@ const MAY_IMPORT = {
     "ingest",
     "nats",
     "openfga",
+    "otel",
+    "ui",
     "errors",
     "gen",
   ],
