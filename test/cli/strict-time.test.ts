@@ -63,6 +63,19 @@ describe.concurrent("CLI times are parsed strictly", () => {
     },
   );
 
+  it("prune --before a time in the future is exit 2 and deletes nothing (it would delete events still being written)", async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    for (const dryRun of [[], ["--dry-run"]]) {
+      const run = await runCli(["prune", "--db", db, "--before", future, ...dryRun]);
+      expect(run).toStrictEqual({
+        code: 2,
+        stdout: "",
+        stderr: `error: option '--before <time>' is ${future}, in the future: prune deletes every event before it, so give a past time\n`,
+      });
+    }
+    expect(total()).toBe(TIMES.length);
+  });
+
   it.each([
     ["query", "--from"],
     ["query", "--to"],

@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import { withAnyStore } from "../any-store.js";
+import { usageError } from "../errors.js";
 import { print, printJson } from "../output.js";
 import { dbOption } from "../store-access.js";
 import { TIME_FORMS, timeArgument } from "../time.js";
@@ -30,8 +31,14 @@ export function addPruneCommand(program: Command): void {
     .option("--dry-run", "only count the events that would be deleted")
     .option("--json", 'print { "deleted": n, "before": time, "dryRun": bool }')
     .addHelpText("after", EXAMPLES)
-    .action((flags: PruneFlags) =>
-      withAnyStore(flags.db, { readonly: flags.dryRun === true }, async (store) => {
+    .action((flags: PruneFlags) => {
+      // A time in the future would delete events still being written: almost surely a typo.
+      if (flags.before.getTime() > Date.now())
+        throw usageError(
+          "--before <time>",
+          `is ${flags.before.toISOString()}, in the future: prune deletes every event before it, so give a past time`,
+        );
+      return withAnyStore(flags.db, { readonly: flags.dryRun === true }, async (store) => {
         const dryRun = flags.dryRun === true;
         const deleted = dryRun
           ? (await store.stats({ to: flags.before })).total
@@ -42,6 +49,6 @@ export function addPruneCommand(program: Command): void {
           print(
             `${deleted} event${deleted === 1 ? "" : "s"} ${dryRun ? "would be deleted" : "deleted"} (occurred before ${before})`,
           );
-      }),
-    );
+      });
+    });
 }
