@@ -2,8 +2,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-/** Results go to bench/results/ of the checkout the benchmark was started from (npm run bench: the repo root). */
-const resultsDir = join(process.cwd(), "bench", "results");
+/**
+ * Results go to bench/results/ of the checkout the benchmark was started from (npm run bench: the repo
+ * root), or to BENCH_RESULTS_DIR (bench/on-node24.ts sets bench/results/node24/).
+ */
+const resultsDir = process.env.BENCH_RESULTS_DIR ?? join(process.cwd(), "bench", "results");
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

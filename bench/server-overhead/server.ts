@@ -151,4 +151,4 @@ process.on("message", (message) => {
     process.exit(0);
   }
 });
-process.send?.({ port });
+process.send?.({ port, node: process.version });
