@@ -29,7 +29,8 @@ export interface AuditInstrumentation {
 /** The meter name (instrumentation scope) of the audit metrics. */
 export const AUDIT_METER_NAME = "grpc-audit";
 
-type Key = keyof typeof AUDIT_METRICS;
+/** The metrics read from stats; the sink write histogram is `instrumentSink`'s. */
+type ObservedKey = Exclude<keyof typeof AUDIT_METRICS, "sinkWriteDuration">;
 
 /**
  * Reports a Recorder's counters as OpenTelemetry metrics, read from `recorder.stats()` once per
@@ -80,8 +81,8 @@ function checkOptions(options: AuditInstrumentationOptions): AuditInstrumentatio
   return options;
 }
 
-function createInstruments(meter: Meter): Record<Exclude<Key, "sinkWriteDuration">, Observable> {
-  const make = (key: Exclude<Key, "sinkWriteDuration">): Observable => {
+function createInstruments(meter: Meter): Record<ObservedKey, Observable> {
+  const make = (key: ObservedKey): Observable => {
     const { name, unit, description, instrument } = AUDIT_METRICS[key];
     return instrument === "counter"
       ? meter.createObservableCounter(name, { unit, description })
@@ -106,7 +107,7 @@ function createInstruments(meter: Meter): Record<Exclude<Key, "sinkWriteDuration
   };
 }
 
-type Observe = (key: Exclude<Key, "sinkWriteDuration">, value: number, attributes?: Attributes) => void;
+type Observe = (key: ObservedKey, value: number, attributes?: Attributes) => void;
 
 /** Turns one stats snapshot into observations. */
 function observe(stats: RecorderStats, emit: Observe): void {
