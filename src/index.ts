@@ -167,6 +167,7 @@ export {
   type ResourceAccessInput,
   type ResourceMutationInput,
   type StatusMessagePolicy,
+  type TraceIds,
   type TupleChangeInput,
   type TupleChangeItem,
 } from "./recorder/index.js";

@@ -27,6 +27,8 @@ export interface DeliveryStats extends EmitterStats {
   spooled: number;
   /** Drops by event kind ("authz.decision", ..., "unspecified"); sums to the same total as `dropped`. */
   droppedByKind: Record<string, number>;
+  /** Drops by reason, then by event kind: `dropped` and `droppedByKind` crossed (for metrics). */
+  droppedByReasonAndKind: Record<string, Record<string, number>>;
   /** Events held in memory: queued, or in the batches being written. */
   queueEvents: number;
   /** Encoded bytes of `queueEvents`. */
@@ -67,6 +69,7 @@ export class DeliveryCounters extends EmitterCounters {
   /** Accepted events that were dropped later (part of `dropped`). */
   lost = 0;
   readonly droppedByKind: Record<string, number> = {};
+  readonly droppedByReasonAndKind: Record<string, Record<string, number>> = {};
   readonly spoolRecovery: SpoolRecoveryStats = { movedAside: 0, recovered: 0, lost: 0, uncounted: 0 };
 
   /** Counts a spool file moved aside, and the rows saved from it or lost with it. */
@@ -84,6 +87,9 @@ export class DeliveryCounters extends EmitterCounters {
   dropEvent(reason: string, kind: number, accepted: boolean): "dropped" {
     const name = KIND_NAMES[kind] ?? "unspecified";
     this.droppedByKind[name] = (this.droppedByKind[name] ?? 0) + 1;
+    const byKind = this.droppedByReasonAndKind[reason] ?? {};
+    byKind[name] = (byKind[name] ?? 0) + 1;
+    this.droppedByReasonAndKind[reason] = byKind;
     if (accepted) this.lost++;
     return this.drop(reason);
   }

@@ -148,6 +148,9 @@ export class DeliveryPipeline {
       retried: c.retried,
       spooled: c.spooled,
       droppedByKind: { ...c.droppedByKind },
+      droppedByReasonAndKind: Object.fromEntries(
+        Object.entries(c.droppedByReasonAndKind).map(([reason, byKind]) => [reason, { ...byKind }]),
+      ),
       queueEvents: memory.events,
       queueBytes: memory.bytes,
       parkedEvents: memory.parked,

@@ -21,9 +21,15 @@ export interface RecordContext {
   target?: TargetInput;
   /** How the action ended. Default: derived from the record call. */
   result?: ResultInput;
-  /** W3C trace id. Default: the scope's, from `traceparent`; empty outside an RPC. */
+  /**
+   * W3C trace id. Default: the active span's with the Recorder's `traceContext` option, else the
+   * scope's, from `traceparent`; empty outside an RPC without an active span.
+   */
   traceId?: string;
-  /** W3C parent span id. Default: the scope's, from `traceparent`; empty outside an RPC. */
+  /**
+   * W3C span id. Default: the active span's with the Recorder's `traceContext` option, else the
+   * scope's parent span id, from `traceparent`; empty outside an RPC without an active span.
+   */
   spanId?: string;
   /** Default: the scope's, from `x-request-id` (else generated); empty outside an RPC. */
   requestId?: string;

@@ -26,6 +26,7 @@ import {
   PayloadCapture,
 } from "../gen/grpcaudit/v1/event.js";
 import type { ResourceAccessInput, ResourceMutationInput, TupleChangeInput } from "./inputs.js";
+import type { TraceIds } from "./trace-ids.js";
 
 /** The input of each event kind: what the Recorder's record method of that kind takes. @internal */
 export interface EventInputs {
@@ -58,6 +59,8 @@ export interface EventStamp {
   durationMs: number | undefined;
   /** The call's audit scope, read for what the input does not say; undefined outside an RPC. */
   scope: Readonly<Omit<AuditScope, "startedAtMs">> | undefined;
+  /** Ids of the span active at the record call (the `traceContext` option); over the scope's. */
+  trace?: TraceIds | undefined;
   /** The event's attributes: the input's merged over the scope's, checked and redacted. Default: none. */
   attributes?: Record<string, string>;
 }
@@ -209,8 +212,8 @@ function build(
     actor: input.actor === undefined ? (defaults.actor ?? scopeActor) : toActor(input.actor),
     target: target === undefined ? undefined : toTarget(target),
     result: toResult(input.result ?? defaults.result, defaults.failureCode),
-    traceId: input.traceId ?? scope?.traceId ?? "",
-    spanId: input.spanId ?? scope?.spanId ?? "",
+    traceId: input.traceId ?? stamp.trace?.traceId ?? scope?.traceId ?? "",
+    spanId: input.spanId ?? stamp.trace?.spanId ?? scope?.spanId ?? "",
     requestId: input.requestId ?? scope?.requestId ?? "",
     peer: input.peer ?? scope?.peer ?? "",
     duration: durationMs === undefined ? undefined : durationFromMs(durationMs),

@@ -18,3 +18,4 @@ export {
   type RecordOutcome,
 } from "./recorder.js";
 export type { StatusMessagePolicy } from "./status-message.js";
+export type { TraceIds } from "./trace-ids.js";

@@ -9,6 +9,7 @@ import type { EmitOutcome, Emitter, EmitterStats, FlushReport } from "../emitter
 import { report } from "../emitters/emitter.js";
 import { createMultiEmitter } from "../emitters/multi-emitter.js";
 import { AuditConfigError, AuditEmitError, AuditError, AuditInputError, toError } from "../errors/index.js";
+import type { AuthzOutcome } from "../event/builders.js";
 import { newEventId } from "../event/ids.js";
 import { EVENT_KIND, type EventKind } from "../event/kinds.js";
 import type { RecordContext } from "../event/record-context.js";
@@ -26,7 +27,9 @@ import {
   type ResourceMutationInput,
   type TupleChangeInput,
 } from "./inputs.js";
+import { OutcomeCounts } from "./outcome-counts.js";
 import { rewriteStatusMessage, type StatusMessagePolicy, textRewrites } from "./status-message.js";
+import { safeTraceReader, type TraceIds } from "./trace-ids.js";
 
 /** Options of `createRecorder`. */
 export interface RecorderOptions {
@@ -68,6 +71,14 @@ export interface RecorderOptions {
    * sampled debug trails, where every gap would be reported). Default: true, without checkpoints.
    */
   chain?: boolean | ChainOptions;
+  /**
+   * Reads the trace and span id of the span active where an event is recorded, such as
+   * `otelTraceContext()` from `grpc-audit/otel`. Events take them over the ids of the call's
+   * `traceparent` header (a record input's own `traceId` / `spanId` still win). Returning undefined,
+   * invalid ids, or throwing (reported once to `onError`) falls back to `traceparent`. Default: none
+   * (ids come from `traceparent` only).
+   */
+  traceContext?: () => TraceIds | undefined;
 }
 
 /** What happened to a recorded event: handed to the emitters, dropped by them, or lost (see stats). */
@@ -92,6 +103,10 @@ export interface RecorderStats {
    * ASCII characters, or with a value that is not a string. The first one is reported to `onError`.
    */
   attributesDropped: number;
+  /** Authentication attempts recorded, by outcome: "success", or the failure code ("expired", ...). */
+  authn: Record<string, number>;
+  /** Authorization decisions recorded, by outcome ("allowed", "denied", "no_rule", "error"). */
+  authz: Record<AuthzOutcome, number>;
   /** The emitter's own counters. */
   emitter: EmitterStats;
 }
@@ -137,7 +152,8 @@ export interface Recorder {
  */
 export function createRecorder(options: RecorderOptions): Recorder {
   const config = resolveOptions(options);
-  const { service, emitter, onError, now, monotonicNowMs, newId, rewrites, chain } = config;
+  const { service, emitter, onError, now, monotonicNowMs, newId, rewrites, chain, readTrace } = config;
+  const outcomes = new OutcomeCounts();
   const counts = { accepted: 0, dropped: 0, failed: 0, invalid: 0, errors: 0, attributesDropped: 0 };
   const recorded: Record<EventKind, number> = {
     [EVENT_KIND.AUTHN_RESULT]: 0,
@@ -166,7 +182,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
     if (typeof eventId !== "string") throw new TypeError("newEventId() did not return a string");
     const { attributes, dropped } = eventAttributes(input.attributes, scope?.attributes, rewrites.redact);
     if (dropped > 0) dropAttributes(dropped);
-    return { service, eventId, occurredAt: input.occurredAt ?? now(), durationMs, scope, attributes };
+    const trace = readTrace();
+    return { service, eventId, occurredAt: input.occurredAt ?? now(), durationMs, scope, trace, attributes };
   }
 
   /** Counts attribute entries left out; reports the first time only, as they tend to repeat per call. */
@@ -255,11 +272,13 @@ export function createRecorder(options: RecorderOptions): Recorder {
     recordAuthnResult(raw) {
       const input = checkAuthnInput(raw);
       if (typeof input === "string") return refuse("recordAuthnResult", input);
+      outcomes.countAuthn(input);
       return emit(EVENT_KIND.AUTHN_RESULT, input);
     },
     recordAuthzDecision(raw) {
       const input = checkAuthzInput(raw);
       if (typeof input === "string") return refuse("recordAuthzDecision", input);
+      outcomes.countAuthz(input);
       return emit(EVENT_KIND.AUTHZ_DECISION, input);
     },
     recordTupleChange(raw) {
@@ -288,7 +307,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     authzObserver: () => (input) => {
       recorder.recordAuthzDecision(input);
     },
-    stats: () => ({ recorded: { ...recorded }, ...counts, emitter: emitter.stats() }),
+    stats: () => ({ recorded: { ...recorded }, ...counts, ...outcomes.snapshot(), emitter: emitter.stats() }),
     flush: () => emitter.flush(),
     close: () => {
       // The final checkpoint goes out before the emitters close: nothing follows it in the chain.
@@ -316,7 +335,7 @@ function resolveOptions(options: RecorderOptions) {
   if (typeof options !== "object" || options === null) {
     throw new AuditConfigError("createRecorder: options must be an object with `service` and `emitters`");
   }
-  const { service, emitters, onError, now, monotonicNowMs, newEventId: newId } = options;
+  const { service, emitters, onError, now, monotonicNowMs, newEventId: newId, traceContext } = options;
   if (typeof service !== "string" || service.trim() === "") {
     throw new AuditConfigError("createRecorder: `service` must be a non-empty string");
   }
@@ -325,7 +344,13 @@ function resolveOptions(options: RecorderOptions) {
       'createRecorder: `emitters` must list at least one emitter (use { kind: "noop" } to discard events on purpose)',
     );
   }
-  for (const [name, value] of Object.entries({ onError, now, monotonicNowMs, newEventId: newId })) {
+  for (const [name, value] of Object.entries({
+    onError,
+    now,
+    monotonicNowMs,
+    newEventId: newId,
+    traceContext,
+  })) {
     if (value !== undefined && typeof value !== "function") {
       throw new AuditConfigError(`createRecorder: \`${name}\` must be a function`);
     }
@@ -348,5 +373,6 @@ function resolveOptions(options: RecorderOptions) {
     rewrites,
     chain: chainOptions === undefined ? undefined : new EventChain(chainOptions),
     checkpointIntervalMs: chainOptions?.checkpointIntervalMs ?? 0,
+    readTrace: safeTraceReader(traceContext, onError),
   };
 }

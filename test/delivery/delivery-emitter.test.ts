@@ -43,6 +43,7 @@ describe("createDeliveryEmitter", () => {
       retried: 0,
       spooled: 0,
       droppedByKind: {},
+      droppedByReasonAndKind: {},
       queueEvents: 0,
       queueBytes: 0,
       parkedEvents: 0,

@@ -92,6 +92,7 @@ describe("overflow policy drop-oldest", () => {
       delivered: 4,
       dropped: { queue_full: 6 },
       droppedByKind: { "authn.result": 2, "authz.decision": 4 },
+      droppedByReasonAndKind: { queue_full: { "authn.result": 2, "authz.decision": 4 } },
     });
   });
 

@@ -94,4 +94,27 @@ describe("the built package in a consumer project without optional peers", () =>
     }
     expect(output).toBe("");
   });
+
+  it("type-checks `grpc-audit/otel` once its optional peer @opentelemetry/api is installed", () => {
+    const otel = mkdtempSync(join(tmpdir(), "grpc-audit-otel-consumer-"));
+    try {
+      cpSync(consumer, otel, { recursive: true, verbatimSymlinks: true });
+      mkdirSync(join(otel, "node_modules/@opentelemetry"));
+      const api = "node_modules/@opentelemetry/api";
+      symlinkSync(join(REPO, api), join(otel, api), "dir");
+      writeFileSync(
+        join(otel, "index.ts"),
+        'import * as otel from "grpc-audit/otel";\nexport const names: string[] = Object.keys(otel);\n',
+      );
+      let output = "";
+      try {
+        execFileSync(TSC, ["-p", otel], { stdio: "pipe" });
+      } catch (error: unknown) {
+        output = String((error as { stdout?: Buffer }).stdout ?? error);
+      }
+      expect(output).toBe("");
+    } finally {
+      rmSync(otel, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

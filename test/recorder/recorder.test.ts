@@ -602,6 +602,8 @@ describe("delivery failures", () => {
       invalid: 0,
       errors: 0,
       attributesDropped: 0,
+      authn: { success: 0 },
+      authz: { allowed: 0, denied: 0, no_rule: 0, error: 0 },
       emitter: { name: "memory", emitted: 1, dropped: { closed: 1 }, failed: 0 },
     });
   });

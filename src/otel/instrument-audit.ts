@@ -1,0 +1,167 @@
+import {
+  type Attributes,
+  type BatchObservableResult,
+  type Meter,
+  type MeterProvider,
+  metrics,
+  type Observable,
+} from "@opentelemetry/api";
+import type { DeliveryStats } from "../delivery/delivery-stats.js";
+import type { EmitterStats } from "../emitters/emitter.js";
+import { AuditConfigError } from "../errors/index.js";
+import type { Recorder, RecorderStats } from "../recorder/recorder.js";
+import { AUDIT_METRIC_ATTRIBUTES as ATTR, AUDIT_METRICS } from "./metric-names.js";
+
+/** Options of `instrumentAudit`. */
+export interface AuditInstrumentationOptions {
+  /** The Recorder whose `stats()` (and its emitters', delivery emitters included) the metrics report. */
+  recorder: Pick<Recorder, "stats">;
+  /** Where the instruments are created (meter "grpc-audit"). Default: the global `metrics.getMeterProvider()`. */
+  meterProvider?: MeterProvider;
+}
+
+/** The metrics reported by `instrumentAudit`; `close()` stops reporting them. */
+export interface AuditInstrumentation {
+  /** Removes the callbacks: later collections no longer read the Recorder. Calling it again does nothing. */
+  close(): void;
+}
+
+/** The meter name (instrumentation scope) of the audit metrics. */
+export const AUDIT_METER_NAME = "grpc-audit";
+
+/** The metrics read from stats; the sink write histogram is `instrumentSink`'s. */
+type ObservedKey = Exclude<keyof typeof AUDIT_METRICS, "sinkWriteDuration">;
+
+/**
+ * Reports a Recorder's counters as OpenTelemetry metrics, read from `recorder.stats()` once per
+ * collection (observable instruments: no cost on the RPC path). Every delivery emitter among the
+ * Recorder's emitters adds its delivered, spooled and retry counts, queue and spool gauges, and its
+ * drops by reason and event type. Names, units and attributes: docs/opentelemetry.md. Sink write
+ * latency comes from `instrumentSink`. Instrument one Recorder per MeterProvider: two would report
+ * the same series.
+ *
+ * Throws an AuditConfigError when `recorder` has no `stats()` or `meterProvider` no `getMeter()`.
+ *
+ * ```ts
+ * import { instrumentAudit, otelTraceContext } from "grpc-audit/otel";
+ * const recorder = createRecorder({ service: "projects", emitters: [emitter], traceContext: otelTraceContext() });
+ * const instrumentation = instrumentAudit({ recorder });
+ * ```
+ */
+export function instrumentAudit(options: AuditInstrumentationOptions): AuditInstrumentation {
+  const { recorder, meterProvider } = checkOptions(options);
+  const meter = (meterProvider ?? metrics.getMeterProvider()).getMeter(AUDIT_METER_NAME);
+  const instruments = createInstruments(meter);
+  const observables = Object.values(instruments);
+  const callback = (result: BatchObservableResult) => {
+    // The SDK catches a throwing callback too, but a Recorder's stats() is not expected to throw.
+    observe(recorder.stats(), (key, value, attributes) =>
+      result.observe(instruments[key], value, attributes),
+    );
+  };
+  meter.addBatchObservableCallback(callback, observables);
+  let closed = false;
+  return {
+    close() {
+      if (closed) return;
+      closed = true;
+      meter.removeBatchObservableCallback(callback, observables);
+    },
+  };
+}
+
+function checkOptions(options: AuditInstrumentationOptions): AuditInstrumentationOptions {
+  if (typeof options !== "object" || options === null || typeof options.recorder?.stats !== "function") {
+    throw new AuditConfigError("instrumentAudit: `recorder` must be a Recorder (an object with stats())");
+  }
+  const { meterProvider } = options;
+  if (meterProvider !== undefined && typeof meterProvider.getMeter !== "function") {
+    throw new AuditConfigError("instrumentAudit: `meterProvider` must be an OpenTelemetry MeterProvider");
+  }
+  return options;
+}
+
+function createInstruments(meter: Meter): Record<ObservedKey, Observable> {
+  const make = (key: ObservedKey): Observable => {
+    const { name, unit, description, instrument } = AUDIT_METRICS[key];
+    return instrument === "counter"
+      ? meter.createObservableCounter(name, { unit, description })
+      : meter.createObservableUpDownCounter(name, { unit, description });
+  };
+  return {
+    recorded: make("recorded"),
+    accepted: make("accepted"),
+    failed: make("failed"),
+    refused: make("refused"),
+    dropped: make("dropped"),
+    authn: make("authn"),
+    authz: make("authz"),
+    delivered: make("delivered"),
+    spooled: make("spooled"),
+    retries: make("retries"),
+    queueEvents: make("queueEvents"),
+    queueBytes: make("queueBytes"),
+    parkedEvents: make("parkedEvents"),
+    spoolEvents: make("spoolEvents"),
+    spoolBytes: make("spoolBytes"),
+  };
+}
+
+type Observe = (key: ObservedKey, value: number, attributes?: Attributes) => void;
+
+/** Turns one stats snapshot into observations. */
+function observe(stats: RecorderStats, emit: Observe): void {
+  for (const [type, count] of Object.entries(stats.recorded))
+    emit("recorded", count, { [ATTR.eventType]: type });
+  emit("accepted", stats.accepted);
+  emit("failed", stats.failed);
+  emit("refused", stats.invalid);
+  for (const [result, count] of Object.entries(stats.authn)) {
+    emit(
+      "authn",
+      count,
+      result === "success"
+        ? { [ATTR.authnOutcome]: "success" }
+        : { [ATTR.authnOutcome]: "failure", [ATTR.authnFailureReason]: result },
+    );
+  }
+  for (const [decision, count] of Object.entries(stats.authz))
+    emit("authz", count, { [ATTR.authzDecision]: decision });
+  for (const node of emitterTree(stats.emitter)) observeEmitter(node, emit);
+}
+
+function observeEmitter(stats: EmitterStats, emit: Observe): void {
+  const emitter = { [ATTR.emitterName]: stats.name };
+  if (!isDeliveryStats(stats)) {
+    for (const [reason, count] of Object.entries(stats.dropped)) {
+      // A multi emitter counts an event one of its sinks dropped; that sink counts it with its reason.
+      if (reason === "sink_dropped" && stats.sinks !== undefined) continue;
+      emit("dropped", count, { ...emitter, [ATTR.dropReason]: reason });
+    }
+    return;
+  }
+  for (const [reason, byType] of Object.entries(stats.droppedByReasonAndKind)) {
+    for (const [type, count] of Object.entries(byType)) {
+      emit("dropped", count, { ...emitter, [ATTR.dropReason]: reason, [ATTR.eventType]: type });
+    }
+  }
+  emit("delivered", stats.delivered, emitter);
+  emit("spooled", stats.spooled, emitter);
+  emit("retries", stats.retried, emitter);
+  emit("queueEvents", stats.queueEvents, emitter);
+  emit("queueBytes", stats.queueBytes, emitter);
+  emit("parkedEvents", stats.parkedEvents, emitter);
+  emit("spoolEvents", stats.spoolEvents, emitter);
+  emit("spoolBytes", stats.spoolBytes, emitter);
+}
+
+/** The emitter and, for one that fans out, every emitter below it. */
+function emitterTree(stats: EmitterStats): EmitterStats[] {
+  return [stats, ...(stats.sinks ?? []).flatMap(emitterTree)];
+}
+
+/** A delivery emitter's stats: the only emitter stats with the crossed drop counts. */
+function isDeliveryStats(stats: EmitterStats): stats is DeliveryStats {
+  const { droppedByReasonAndKind, queueEvents } = stats as Partial<DeliveryStats>;
+  return typeof droppedByReasonAndKind === "object" && typeof queueEvents === "number";
+}

@@ -1,0 +1,74 @@
+import { performance } from "node:perf_hooks";
+import { type Attributes, type Histogram, type MeterProvider, metrics } from "@opentelemetry/api";
+import type { EventSink } from "../emitters/sink.js";
+import { AuditConfigError } from "../errors/index.js";
+import { AUDIT_METER_NAME } from "./instrument-audit.js";
+import { AUDIT_METRIC_ATTRIBUTES as ATTR, AUDIT_METRICS, SINK_WRITE_BUCKETS_S } from "./metric-names.js";
+
+/** Options of `instrumentSink`. */
+export interface SinkInstrumentationOptions {
+  /** Where the histogram is created (meter "grpc-audit"). Default: the global `metrics.getMeterProvider()`. */
+  meterProvider?: MeterProvider;
+  /** Monotonic clock in milliseconds, for tests. Default: `performance.now`. */
+  monotonicNowMs?: () => number;
+}
+
+/**
+ * Wraps an EventSink so that every batch write is timed into `grpc_audit.sink.write.duration`
+ * (seconds, attribute `grpc_audit.sink.name`; a write that rejects also gets `error.type`, the
+ * error's name). The wrapped sink behaves as the original: same name, limits and close, same
+ * results and errors. Give it to `createDeliveryEmitter` (or a broker emitter) in place of the sink.
+ *
+ * Throws an AuditConfigError when `sink` has no `write()`.
+ *
+ * ```ts
+ * const emitter = createDeliveryEmitter({ sink: instrumentSink(createBrokerSink({ broker, topic: "audit" })) });
+ * ```
+ */
+export function instrumentSink(sink: EventSink, options: SinkInstrumentationOptions = {}): EventSink {
+  if (typeof sink !== "object" || sink === null || typeof sink.write !== "function") {
+    throw new AuditConfigError("instrumentSink: `sink` must be an EventSink (an object with write())");
+  }
+  const { meterProvider, monotonicNowMs = () => performance.now() } = options;
+  if (typeof monotonicNowMs !== "function") {
+    throw new AuditConfigError("instrumentSink: `monotonicNowMs` must be a function");
+  }
+  const { name, unit, description } = AUDIT_METRICS.sinkWriteDuration;
+  const histogram = (meterProvider ?? metrics.getMeterProvider())
+    .getMeter(AUDIT_METER_NAME)
+    .createHistogram(name, {
+      unit,
+      description,
+      advice: { explicitBucketBoundaries: [...SINK_WRITE_BUCKETS_S] },
+    });
+  const timed = timer(histogram, { [ATTR.sinkName]: sink.name }, monotonicNowMs);
+  const wrapped: EventSink = {
+    name: sink.name,
+    write: (batch, writeOptions) => timed(() => sink.write(batch, writeOptions)),
+    ...(sink.writeEncoded === undefined
+      ? {}
+      : { writeEncoded: (batch, writeOptions) => timed(() => sink.writeEncoded?.(batch, writeOptions)) }),
+    ...(sink.maxEventBytes === undefined ? {} : { maxEventBytes: sink.maxEventBytes }),
+    ...(sink.close === undefined ? {} : { close: () => sink.close?.() ?? Promise.resolve() }),
+  };
+  return wrapped;
+}
+
+/** Runs a write and records how long it took to settle, with `error.type` when it rejected. */
+function timer(histogram: Histogram, attributes: Attributes, now: () => number) {
+  return async (write: () => Promise<void> | undefined): Promise<void> => {
+    const startedAt = now();
+    try {
+      await write();
+    } catch (error) {
+      const errorType = error instanceof Error ? error.name : "_OTHER";
+      histogram.record(seconds(now() - startedAt), { ...attributes, [ATTR.errorType]: errorType });
+      throw error;
+    }
+    histogram.record(seconds(now() - startedAt), attributes);
+  };
+}
+
+function seconds(ms: number): number {
+  return Math.max(0, ms) / 1000;
+}
