@@ -260,6 +260,22 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
     ]);
   });
 
+  it("does not commit a partition the group gave to another member meanwhile", async () => {
+    const { kafka, source } = setup(2);
+    for (let i = 0; i < 4; i++) kafka.append(i % 2, `m-${i}`);
+    const first = await source();
+    const messages = await first.fetch(4, 1000, new AbortController().signal);
+    expect(messages.map((m) => m.where).sort()).toStrictEqual([
+      `${TOPIC}/0@0`,
+      `${TOPIC}/0@1`,
+      `${TOPIC}/1@0`,
+      `${TOPIC}/1@1`,
+    ]);
+    await source(); // joins: partition 1 goes to it
+    await first.ack(messages);
+    expect(kafka.commits).toStrictEqual([{ partition: 0, offset: 2 }]);
+  });
+
   it("two ingesters with one group id share the partitions, also after one joined mid-stream; the store holds each event once", async () => {
     const { kafka, store, source } = setup(4);
     const events = seedEvents(400);
