@@ -59,6 +59,8 @@ const MAY_IMPORT = {
     "postgres",
     "ingest",
     "nats",
+    // `ingest --from kafka://` opens createKafkaSource.
+    "kafka",
     "openfga",
     "otel",
     "ui",

@@ -1,5 +1,7 @@
-import { AuditConfigError } from "../errors/index.js";
+import { AuditConfigError, toError } from "../errors/index.js";
 import type { IngestSource } from "../ingest/index.js";
+// Types and the option checks only: the Kafka client is loaded when the source opens.
+import { type KafkaSourceOptions, resolveSourceOptions } from "../kafka/kafka-source-options.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, usageError } from "./errors.js";
 
 /** The broker flags of `grpc-audit ingest`. */
@@ -56,8 +58,8 @@ export function sourceOpener(flags: SourceFlags): () => Promise<OpenedSource> {
   };
   if (kafka) {
     only(["topic", "group"], ["stream", "consumer", "subject", "deadLetterSubject"], "kafka://");
-    const brokers = kafkaBrokers(flags.from);
-    return () => openKafka(flags, brokers);
+    const options = kafkaOptions(flags, kafkaBrokers(flags.from));
+    return () => openKafka(flags, options);
   }
   const servers = flags.from.split(",");
   if (!servers.every((s) => /^nats:\/\/[^\s/]+\/?$/i.test(s)))
@@ -84,14 +86,25 @@ async function openNats(flags: SourceFlags, servers: string[]): Promise<OpenedSo
   return { source, close: () => source.close() };
 }
 
-async function openKafka(flags: SourceFlags, bootstrapBrokers: string[]): Promise<OpenedSource> {
-  const { createKafkaSource } = await import("../kafka/index.js");
-  const source = await createKafkaSource({
+/** The Kafka source's options from the flags, checked (a bad topic name is a usage error). */
+function kafkaOptions(flags: SourceFlags, bootstrapBrokers: string[]): KafkaSourceOptions {
+  const options = {
     bootstrapBrokers,
     topic: flags.topic ?? "",
     groupId: flags.group ?? "",
     ...(flags.deadLetterTopic === undefined ? {} : { deadLetterTopic: flags.deadLetterTopic }),
-  }).catch((error: unknown) => {
+  };
+  try {
+    resolveSourceOptions(options);
+  } catch (error) {
+    throw new CliError(toError(error).message, EXIT_USAGE, { cause: error });
+  }
+  return options;
+}
+
+async function openKafka(flags: SourceFlags, options: KafkaSourceOptions): Promise<OpenedSource> {
+  const { createKafkaSource } = await import("../kafka/index.js");
+  const source = await createKafkaSource(options).catch((error: unknown) => {
     throw failure(`kafka ${flags.from} topic ${flags.topic}`, error);
   });
   return { source, close: () => source.close() };

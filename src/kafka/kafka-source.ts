@@ -180,13 +180,16 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
   };
 }
 
+const EMPTY = new Uint8Array(0);
+
 /** Longest wait of one Kafka fetch request, in ms. */
 const MAX_FETCH_WAIT_MS = 1000;
 
 function sourceMessage(message: KafkaMessage): KafkaSourceMessage {
   return {
     message,
-    data: message.value,
+    // A record with a null value (a tombstone) comes without one: poison, like any other non-event.
+    data: message.value ?? EMPTY,
     where: `${message.topic}/${message.partition}@${message.offset}`,
     header: (name) => {
       for (const [key, value] of message.headers)

@@ -1,6 +1,7 @@
 // `grpc-audit ingest --from kafka://…` as a child process: what it refuses before it opens anything
 // (exit 2, naming the option). Ingesting itself is tested on the fake cluster (kafka-source.test.ts)
 // and against a real cluster with KAFKA_BROKERS (kafka-source.integration.test.ts).
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { kafkaBrokers } from "../../src/cli/ingest-source.js";
@@ -42,14 +43,15 @@ describe("grpc-audit ingest --from kafka://", () => {
     ],
     [
       ["--from", "kafka://k1:9092", "--topic", "audit events", "--group", "g"],
-      /kafka kafka:\/\/k1:9092 topic audit events: kafka source: `topic` must be a Kafka topic name/,
+      /^error: kafka source: `topic` must be a Kafka topic name .*, got "audit events"\n$/,
     ],
-  ])("usage error, exit 2: %j", async (args, message) => {
+  ])("usage error, exit 2, before anything is opened: %j", async (args, message) => {
     const db = join(tempDir(), "never.db");
     const run = await runCli(["ingest", ...args, "--to", db]);
     expect(run.stderr).toMatch(message);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
+    expect(existsSync(db)).toBe(false);
   });
 
   it("reads the broker list of a kafka:// URL, with or without the scheme repeated, 9092 by default", () => {
