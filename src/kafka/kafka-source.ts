@@ -96,10 +96,12 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     const old = open;
     open = undefined;
     offsets.reset();
-    const next = watchStream(await consumer.consume(consume));
-    open = next;
-    await old?.stream.close().catch(() => {});
-    return next;
+    try {
+      open = watchStream(await consumer.consume(consume));
+      return open;
+    } finally {
+      await old?.stream.close().catch(() => {});
+    }
   };
   let rewind = false;
   /** Commits, per partition, the end of the run of done messages the given ones completed. */
