@@ -60,6 +60,7 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     groupId,
     autocommit: false,
   });
+  // Passed as a copy each time: the client writes its defaults into the object it is given.
   const consume: ConsumeOptions<Buffer, Buffer, Buffer, Buffer> = {
     topics: [topic],
     // From the group's committed offsets; a partition without one from its first message.
@@ -73,7 +74,7 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
   const tracked = new WeakMap<KafkaSourceMessage, Tracked>();
   let open: OpenStream | undefined;
   try {
-    open = watchStream(await consumer.consume(consume));
+    open = watchStream(await consumer.consume({ ...consume }));
   } catch (error) {
     await consumer.close(true).catch(() => {});
     throw error;
@@ -97,7 +98,7 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     open = undefined;
     offsets.reset();
     try {
-      open = watchStream(await consumer.consume(consume));
+      open = watchStream(await consumer.consume({ ...consume }));
       return open;
     } finally {
       await old?.stream.close().catch(() => {});
