@@ -27,7 +27,8 @@ const MAY_IMPORT = {
   // Adapters: the port each implements, and what that port carries.
   brokers: ["delivery", "emitters", "event", "errors", "gen"],
   nats: ["brokers", "ingest", "errors"],
-  kafka: ["brokers", "errors"],
+  // kafka implements ingest's IngestSource (createKafkaSource), as nats does.
+  kafka: ["brokers", "ingest", "errors"],
   store: ["emitters", "event", "errors", "gen"],
   // Broker-to-store ingestion: reads messages as the broker emitter wrote them (brokers' headers), from
   // a source the nats and kafka adapters implement, into any store with insert(events).
@@ -58,6 +59,8 @@ const MAY_IMPORT = {
     "postgres",
     "ingest",
     "nats",
+    // `ingest --from kafka://` opens createKafkaSource.
+    "kafka",
     "openfga",
     "otel",
     "ui",

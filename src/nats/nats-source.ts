@@ -16,6 +16,7 @@ import {
   nanos,
 } from "@nats-io/transport-node";
 import { AuditConfigError } from "../errors/index.js";
+import { DEAD_LETTER_FROM_HEADER, DEAD_LETTER_REASON_HEADER } from "../ingest/dead-letter.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
 import { ensureAuditStream } from "./audit-stream.js";
 
@@ -63,11 +64,6 @@ export interface NatsSource extends IngestSource<NatsSourceMessage> {
   /** Drains the connection when the source opened it. */
   close(): Promise<void>;
 }
-
-/** Header of a dead letter: why it could not be read. */
-export const DEAD_LETTER_REASON_HEADER = "grpc-audit-dead-letter-reason";
-/** Header of a dead letter: the stream and sequence it came from. */
-export const DEAD_LETTER_FROM_HEADER = "grpc-audit-dead-letter-from";
 
 const DEFAULTS = Object.freeze({ ackWaitMs: 30_000 });
 /** The shortest pull the JetStream client takes. */

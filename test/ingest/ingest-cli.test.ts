@@ -132,8 +132,12 @@ describe("grpc-audit ingest", () => {
   it.each([
     [["--stream", "S", "--consumer", "C", "--to", "x.db"], /required option '--from <url>' not specified/],
     [
-      ["--from", "kafka://k:9092", "--stream", "S", "--consumer", "C", "--to", "x.db"],
-      /option '--from <url>' kafka:\/\/ is not supported yet: use nats:\/\//,
+      ["--from", "nats://n:4222", "--consumer", "C", "--to", "x.db"],
+      /option '--stream' is required with nats:\/\//,
+    ],
+    [
+      ["--from", "nats://n:4222", "--stream", "S", "--consumer", "C", "--topic", "t", "--to", "x.db"],
+      /option '--topic' is not for nats:\/\//,
     ],
     [
       ["--from", "http://n:4222", "--stream", "S", "--consumer", "C", "--to", "x.db"],

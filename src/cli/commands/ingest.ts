@@ -1,20 +1,15 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { createIngester, type IngestStats, type IngestStore } from "../../ingest/index.js";
 import { isPostgresUrl } from "../any-store.js";
-import { CliError, EXIT_FAILURE, toCliError, usageError } from "../errors.js";
+import { toCliError } from "../errors.js";
 import { progressLine } from "../ingest-progress.js";
+import { type SourceFlags, sourceOpener } from "../ingest-source.js";
 import { loadStoreModule } from "../store-access.js";
 
-interface IngestFlags {
-  from: string;
-  stream: string;
-  consumer: string;
-  subject?: string;
+interface IngestFlags extends SourceFlags {
   to: string;
   batchSize: number;
   maxWaitMs: number;
-  ackWaitMs: number;
-  deadLetterSubject?: string;
   progressMs: number;
 }
 
@@ -22,33 +17,45 @@ const EXAMPLES = `
 Examples:
   $ grpc-audit ingest --from nats://nats:4222 --stream AUDIT --consumer ingest --to postgres://audit@db/audit
   $ grpc-audit ingest --from nats://a:4222,nats://b:4222 --stream AUDIT --consumer ingest --to audit.db
+  $ grpc-audit ingest --from kafka://k1:9092,k2:9092 --topic audit-events --group ingest --to postgres://audit@db/audit
 
-Run as many as you like with the same --consumer: they share the stream. Each event is stored once;
-a message is acknowledged only after its batch committed. Ctrl-C (or SIGTERM) finishes the batch, exit 0.
-Undecodable messages go to the dead-letter subject (default grpc-audit.dead-letter.<stream>).`;
+Run as many as you like with the same --consumer (NATS) or --group (Kafka): they share the stream or
+the topic's partitions. Each event is stored once; a message is acknowledged (an offset committed)
+only after its batch committed. Ctrl-C (or SIGTERM) finishes the batch, exit 0. Undecodable messages
+go to the dead-letter subject (default grpc-audit.dead-letter.<stream>) or topic (default
+<topic>.dead-letter).`;
 
 /** `grpc-audit ingest`: moves audit events from a broker into a store, until SIGINT or SIGTERM. */
 export function addIngestCommand(program: Command): void {
   program
     .command("ingest")
-    .description("store the events servers publish to a broker (NATS JetStream), until Ctrl-C")
-    .requiredOption("--from <url>", "the broker: nats://host:port (several comma-separated)")
-    .requiredOption("--stream <name>", "the JetStream stream the servers publish to")
-    .requiredOption("--consumer <name>", "durable consumer the ingesters share (created when missing)")
-    .option("--subject <subject>", "only this subject of the stream, when the consumer is created")
+    .description("store the events servers publish to a broker (NATS JetStream or Kafka), until Ctrl-C")
+    .requiredOption(
+      "--from <url>",
+      "the broker: nats://host:port or kafka://host:port (several comma-separated)",
+    )
+    .option("--stream <name>", "NATS: the JetStream stream the servers publish to (required)")
+    .option(
+      "--consumer <name>",
+      "NATS: durable consumer the ingesters share, created when missing (required)",
+    )
+    .option("--subject <subject>", "NATS: only this subject of the stream, when the consumer is created")
+    .option("--topic <name>", "Kafka: the topic the servers publish to (required)")
+    .option("--group <id>", "Kafka: consumer group the ingesters share (required)")
+    .option("--dead-letter-topic <name>", "Kafka: where undecodable messages go")
     .requiredOption("--to <db>", "the store: postgres://… or a SQLite file (created when missing)")
     .addOption(integerOption("--batch-size <n>", "most events per insert", 1, 10_000, 500))
     .addOption(integerOption("--max-wait-ms <ms>", "longest wait for a batch to fill", 1000, 60_000, 1000))
     .addOption(
       integerOption(
         "--ack-wait-ms <ms>",
-        "redelivery after, when the consumer is created",
+        "NATS: redelivery after, when the consumer is created",
         1000,
         3_600_000,
         30_000,
       ),
     )
-    .option("--dead-letter-subject <subject>", "where undecodable messages go")
+    .option("--dead-letter-subject <subject>", "NATS: where undecodable messages go")
     .addOption(
       integerOption("--progress-ms <ms>", "how often to print the progress line", 100, 3_600_000, 5000),
     )
@@ -57,25 +64,10 @@ export function addIngestCommand(program: Command): void {
 }
 
 async function ingest(flags: IngestFlags): Promise<void> {
-  if (/^kafka:\/\//i.test(flags.from))
-    throw usageError("--from <url>", "kafka:// is not supported yet: use nats://");
-  const servers = flags.from.split(",");
-  if (!servers.every((s) => /^nats:\/\/[^\s/]+\/?$/i.test(s)))
-    throw usageError("--from <url>", `must be nats://host:port (several comma-separated), got ${flags.from}`);
+  const openSource = sourceOpener(flags); // usage errors before anything is opened
   const store = await openTarget(flags.to);
   try {
-    const { createNatsSource } = await import("../../nats/index.js");
-    const source = await createNatsSource({
-      servers,
-      stream: flags.stream,
-      consumer: flags.consumer,
-      ackWaitMs: flags.ackWaitMs,
-      ...(flags.subject === undefined ? {} : { subject: flags.subject }),
-      ...(flags.deadLetterSubject === undefined ? {} : { deadLetterSubject: flags.deadLetterSubject }),
-    }).catch((error: unknown) => {
-      const why = error instanceof Error ? error.message : String(error);
-      throw new CliError(`nats ${flags.from} stream ${flags.stream}: ${why}`, EXIT_FAILURE, { cause: error });
-    });
+    const { source, close } = await openSource();
     try {
       await run(
         source.name,
@@ -90,7 +82,7 @@ async function ingest(flags: IngestFlags): Promise<void> {
         store.name,
       );
     } finally {
-      await source.close();
+      await close();
     }
   } catch (error) {
     throw toCliError(error, store.name);

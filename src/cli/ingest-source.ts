@@ -1,0 +1,120 @@
+import { AuditConfigError, toError } from "../errors/index.js";
+import type { IngestSource } from "../ingest/index.js";
+// Types and the option checks only: the Kafka client is loaded when the source opens.
+import { type KafkaSourceOptions, resolveSourceOptions } from "../kafka/kafka-source-options.js";
+import { CliError, EXIT_FAILURE, EXIT_USAGE, usageError } from "./errors.js";
+
+/** The broker flags of `grpc-audit ingest`. */
+export interface SourceFlags {
+  from: string;
+  stream?: string;
+  consumer?: string;
+  subject?: string;
+  ackWaitMs: number;
+  deadLetterSubject?: string;
+  topic?: string;
+  group?: string;
+  deadLetterTopic?: string;
+}
+
+/** An opened source and how to close it. */
+export interface OpenedSource {
+  source: IngestSource;
+  close(): Promise<void>;
+}
+
+/** One broker address of a `kafka://` URL: host and optional port (9092). */
+const KAFKA_BROKER = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?\/?$/;
+
+/**
+ * The broker addresses of `--from kafka://host:port[,host:port…]` (each may repeat `kafka://`; the
+ * port defaults to 9092); a usage error for anything else.
+ */
+export function kafkaBrokers(from: string): string[] {
+  const parts = from.replace(/^kafka:\/\//i, "").split(",");
+  return parts.map((part) => {
+    const match = KAFKA_BROKER.exec(part.replace(/^kafka:\/\//i, ""));
+    const port = Number(match?.[2] ?? 9092);
+    if (match === null || port < 1 || port > 65_535)
+      throw usageError(
+        "--from <url>",
+        `must be kafka://host:port (several comma-separated), got ${JSON.stringify(from)}`,
+      );
+    return `${match[1]}:${port}`;
+  });
+}
+
+/**
+ * Checks the broker flags against `--from`'s scheme (flags of the other broker are usage errors) and
+ * returns what opens the source: a JetStream consumer for nats://, a consumer-group member for kafka://.
+ */
+export function sourceOpener(flags: SourceFlags): () => Promise<OpenedSource> {
+  const kafka = /^kafka:\/\//i.test(flags.from);
+  const only = (wanted: (keyof SourceFlags)[], unwanted: (keyof SourceFlags)[], scheme: string) => {
+    for (const key of wanted)
+      if (flags[key] === undefined) throw usageError(`--${dashed(key)}`, `is required with ${scheme}`);
+    for (const key of unwanted)
+      if (flags[key] !== undefined) throw usageError(`--${dashed(key)}`, `is not for ${scheme}`);
+  };
+  if (kafka) {
+    only(["topic", "group"], ["stream", "consumer", "subject", "deadLetterSubject"], "kafka://");
+    const options = kafkaOptions(flags, kafkaBrokers(flags.from));
+    return () => openKafka(flags, options);
+  }
+  const servers = flags.from.split(",");
+  if (!servers.every((s) => /^nats:\/\/[^\s/]+\/?$/i.test(s)))
+    throw usageError(
+      "--from <url>",
+      `must be nats://host:port or kafka://host:port (several comma-separated), got ${flags.from}`,
+    );
+  only(["stream", "consumer"], ["topic", "group", "deadLetterTopic"], "nats://");
+  return () => openNats(flags, servers);
+}
+
+async function openNats(flags: SourceFlags, servers: string[]): Promise<OpenedSource> {
+  const { createNatsSource } = await import("../nats/index.js");
+  const source = await createNatsSource({
+    servers,
+    stream: flags.stream ?? "",
+    consumer: flags.consumer ?? "",
+    ackWaitMs: flags.ackWaitMs,
+    ...(flags.subject === undefined ? {} : { subject: flags.subject }),
+    ...(flags.deadLetterSubject === undefined ? {} : { deadLetterSubject: flags.deadLetterSubject }),
+  }).catch((error: unknown) => {
+    throw failure(`nats ${flags.from} stream ${flags.stream}`, error);
+  });
+  return { source, close: () => source.close() };
+}
+
+/** The Kafka source's options from the flags, checked (a bad topic name is a usage error). */
+function kafkaOptions(flags: SourceFlags, bootstrapBrokers: string[]): KafkaSourceOptions {
+  const options = {
+    bootstrapBrokers,
+    topic: flags.topic ?? "",
+    groupId: flags.group ?? "",
+    ...(flags.deadLetterTopic === undefined ? {} : { deadLetterTopic: flags.deadLetterTopic }),
+  };
+  try {
+    resolveSourceOptions(options);
+  } catch (error) {
+    throw new CliError(toError(error).message, EXIT_USAGE, { cause: error });
+  }
+  return options;
+}
+
+async function openKafka(flags: SourceFlags, options: KafkaSourceOptions): Promise<OpenedSource> {
+  const { createKafkaSource } = await import("../kafka/index.js");
+  const source = await createKafkaSource(options).catch((error: unknown) => {
+    throw failure(`kafka ${flags.from} topic ${flags.topic}`, error);
+  });
+  return { source, close: () => source.close() };
+}
+
+/** A source that did not open: a bad name given is a usage error, anything else a failure. */
+function failure(what: string, error: unknown): CliError {
+  const why = error instanceof Error ? error.message : String(error);
+  const code = error instanceof AuditConfigError ? EXIT_USAGE : EXIT_FAILURE;
+  return new CliError(`${what}: ${why}`, code, { cause: error });
+}
+
+const dashed = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -1,0 +1,100 @@
+import type { ConnectionOptions as TlsOptions } from "node:tls";
+import type { ConsumerOptions, ProducerOptions, SASLOptions } from "@platformatic/kafka";
+import { AuditConfigError } from "../errors/index.js";
+import type { KafkaProducer } from "./kafka-broker.js";
+import type { KafkaConsumer } from "./message-stream.js";
+
+/** Options of `createKafkaSource`. */
+export interface KafkaSourceOptions {
+  /** Brokers to fetch cluster metadata from, as "host:port". */
+  bootstrapBrokers: string[];
+  /** The topic the servers' broker emitters publish audit events to. */
+  topic: string;
+  /** The consumer group every ingester of this topic shares; its committed offsets are where they resume. */
+  groupId: string;
+  /** Client id the brokers see in logs and quotas. Default: "grpc-audit-ingest". */
+  clientId?: string;
+  /** Topic undecodable messages are sent to. Default: `<topic>.dead-letter`. */
+  deadLetterTopic?: string;
+  /** TLS options (`node:tls` connect options: ca, cert, key, servername), passed through. Default: plain TCP. */
+  tls?: TlsOptions;
+  /** SASL mechanism and credentials, passed through. Default: none. */
+  sasl?: SASLOptions;
+  /** Connect and request timeout in ms. Default: the client's (5000 and 30000). */
+  timeoutMs?: number;
+  /**
+   * Builds the consumer (for tests or custom wiring). Default: `new Consumer(options)` of
+   * `@platformatic/kafka`. The source owns the consumer and closes it.
+   */
+  createConsumer?: (options: ConsumerOptions<Buffer, Buffer, Buffer, Buffer>) => KafkaConsumer;
+  /**
+   * Builds the dead-letter producer on the first dead letter (for tests or custom wiring). Default:
+   * `new Producer(options)` of `@platformatic/kafka`, idempotent, acknowledged by all in-sync replicas.
+   */
+  createProducer?: (options: ProducerOptions<Buffer, Buffer, Buffer, Buffer>) => KafkaProducer;
+}
+
+/** The options with their defaults, checked. @internal */
+export type ResolvedSourceOptions = {
+  readonly [K in keyof KafkaSourceOptions]-?: K extends OptionalWithoutDefault
+    ? KafkaSourceOptions[K] | undefined
+    : NonNullable<KafkaSourceOptions[K]>;
+};
+type OptionalWithoutDefault = "tls" | "sasl" | "timeoutMs" | "createConsumer" | "createProducer";
+
+/** Kafka's legal topic names: up to 249 of letters, digits, ".", "_" and "-". */
+const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
+const BROKER = /^[^:\s]+:\d+$/;
+
+/**
+ * Checks the options of `createKafkaSource` and fills in the defaults; throws an AuditConfigError
+ * naming the option.
+ * @internal
+ */
+export function resolveSourceOptions(options: KafkaSourceOptions): ResolvedSourceOptions {
+  if (typeof options !== "object" || options === null)
+    throw new AuditConfigError("kafka source: options must be an object");
+  const { bootstrapBrokers, topic, groupId, timeoutMs, createConsumer, createProducer } = options;
+  if (
+    !Array.isArray(bootstrapBrokers) ||
+    bootstrapBrokers.length === 0 ||
+    bootstrapBrokers.some((b) => typeof b !== "string" || !BROKER.test(b))
+  )
+    throw new AuditConfigError('kafka source: `bootstrapBrokers` must be a non-empty list of "host:port"');
+  const topicName = (key: string, value: unknown) => {
+    if (typeof value !== "string" || !TOPIC.test(value))
+      throw new AuditConfigError(
+        `kafka source: \`${key}\` must be a Kafka topic name (letters, digits, ".", "_", "-"), got ${JSON.stringify(value)}`,
+      );
+    return value;
+  };
+  topicName("topic", topic);
+  if (typeof groupId !== "string" || groupId.trim() === "")
+    throw new AuditConfigError("kafka source: `groupId` must be a non-empty string");
+  const clientId = options.clientId ?? "grpc-audit-ingest";
+  if (typeof clientId !== "string" || clientId === "")
+    throw new AuditConfigError("kafka source: `clientId` must be a non-empty string");
+  const deadLetterTopic = topicName("deadLetterTopic", options.deadLetterTopic ?? `${topic}.dead-letter`);
+  if (deadLetterTopic === topic)
+    throw new AuditConfigError("kafka source: `deadLetterTopic` must differ from `topic`");
+  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0))
+    throw new AuditConfigError(`kafka source: \`timeoutMs\` must be a positive integer, got ${timeoutMs}`);
+  for (const [key, value] of [
+    ["createConsumer", createConsumer],
+    ["createProducer", createProducer],
+  ] as const)
+    if (value !== undefined && typeof value !== "function")
+      throw new AuditConfigError(`kafka source: \`${key}\` must be a function`);
+  return {
+    bootstrapBrokers,
+    topic,
+    groupId,
+    clientId,
+    deadLetterTopic,
+    tls: options.tls,
+    sasl: options.sasl,
+    timeoutMs,
+    createConsumer,
+    createProducer,
+  };
+}

@@ -1,0 +1,211 @@
+import { type ConsumeOptions, Consumer, ProduceAcks, Producer } from "@platformatic/kafka";
+import { toError } from "../errors/index.js";
+import { DEAD_LETTER_FROM_HEADER, DEAD_LETTER_REASON_HEADER } from "../ingest/dead-letter.js";
+import type { IngestSource, SourceMessage } from "../ingest/source.js";
+import type { KafkaProducer } from "./kafka-broker.js";
+import { type KafkaSourceOptions, resolveSourceOptions } from "./kafka-source-options.js";
+import { type KafkaMessage, type OpenStream, take, watchStream } from "./message-stream.js";
+import { PartitionOffsets } from "./partition-offsets.js";
+
+/** A message of the Kafka source. */
+export interface KafkaSourceMessage extends SourceMessage {
+  /** The Kafka message. */
+  readonly message: KafkaMessage;
+}
+
+/** An IngestSource on a Kafka consumer group. */
+export interface KafkaSource extends IngestSource<KafkaSourceMessage> {
+  /** Closes the stream, leaves the group and closes the dead-letter producer. */
+  close(): Promise<void>;
+}
+
+/** Where a handed-out message is tracked: its partition and that partition's epoch. */
+interface Tracked {
+  readonly partition: string;
+  readonly epoch: number;
+}
+
+/**
+ * Opens the source ingesters pull audit events from: a member of the Kafka consumer group `groupId`
+ * reading `topic`. Every ingester with the same group id shares the topic's partitions (Kafka assigns
+ * each partition to one member, and moves it when a member joins, leaves or dies). Offsets are
+ * committed only for stored messages, per partition the offset below which every message is stored;
+ * a member starting on a partition reads from its committed offset (from the earliest without one).
+ * `retry` reads every partition again from its committed offset. Dead letters go to their own topic.
+ * Resolves once the consumer joined the group.
+ *
+ * ```ts
+ * const source = await createKafkaSource({ bootstrapBrokers: ["kafka:9092"], topic: "audit-events", groupId: "ingest" });
+ * const ingester = createIngester({ source, store: await openPostgresStore({ connectionString }) });
+ * ```
+ */
+export async function createKafkaSource(options: KafkaSourceOptions): Promise<KafkaSource> {
+  const resolved = resolveSourceOptions(options);
+  const { topic, groupId, deadLetterTopic } = resolved;
+  const base = {
+    clientId: resolved.clientId,
+    bootstrapBrokers: [...resolved.bootstrapBrokers],
+    ...(resolved.tls === undefined ? {} : { tls: resolved.tls }),
+    ...(resolved.sasl === undefined ? {} : { sasl: resolved.sasl }),
+    ...(resolved.timeoutMs === undefined
+      ? {}
+      : {
+          connectTimeout: resolved.timeoutMs,
+          requestTimeout: resolved.timeoutMs,
+          timeout: resolved.timeoutMs,
+        }),
+  };
+  const consumer = (resolved.createConsumer ?? ((o) => new Consumer(o)))({
+    ...base,
+    groupId,
+    autocommit: false,
+  });
+  // Passed as a copy each time: the client writes its defaults into the object it is given.
+  const consume: ConsumeOptions<Buffer, Buffer, Buffer, Buffer> = {
+    topics: [topic],
+    // From the group's committed offsets; a partition without one from its first message.
+    mode: "committed",
+    fallbackMode: "earliest",
+    autocommit: false,
+    // The longest a Kafka fetch waits for data: also how long closing the stream may wait for it.
+    maxWaitTime: MAX_FETCH_WAIT_MS,
+  };
+  const offsets = new PartitionOffsets<KafkaMessage>();
+  const tracked = new WeakMap<KafkaSourceMessage, Tracked>();
+  let open: OpenStream | undefined;
+  try {
+    open = watchStream(await consumer.consume({ ...consume }));
+  } catch (error) {
+    await consumer.close(true).catch(() => {});
+    throw error;
+  }
+  let producer: KafkaProducer | undefined;
+  const deadLetters = () => {
+    producer ??= (resolved.createProducer ?? ((o) => new Producer(o)))({
+      ...base,
+      idempotent: true,
+      acks: ProduceAcks.ALL,
+      retries: 3,
+      // The dead-letter topic appears on its first message when the cluster creates topics on demand.
+      autocreateTopics: true,
+    });
+    return producer;
+  };
+
+  /** Opens a new stream before closing the old one: the topic stays subscribed, so no rebalance. */
+  const reopen = async (): Promise<OpenStream> => {
+    const old = open;
+    open = undefined;
+    offsets.reset();
+    try {
+      open = watchStream(await consumer.consume({ ...consume }));
+      return open;
+    } finally {
+      await old?.stream.close().catch(() => {});
+    }
+  };
+  let rewind = false;
+  /** Commits, per partition, the end of the run of done messages the given ones completed. */
+  const markDone = async (messages: readonly KafkaSourceMessage[]) => {
+    const commits = new Map<string, KafkaMessage>();
+    for (const m of messages) {
+      const where = tracked.get(m);
+      if (where === undefined) continue;
+      const committable = offsets.done(where.partition, where.epoch, m.message.offset);
+      if (committable !== undefined) commits.set(where.partition, committable);
+    }
+    // commit() commits its offset + 1 for its partition, with the leader epoch it was read under. A
+    // partition the group gave to another member meanwhile is left to it: committing there could
+    // move its offset back (messages the other member stored would come again, as duplicates).
+    const assigned = consumer.assignments?.find((a) => a.topic === topic)?.partitions ?? [];
+    await Promise.all(
+      [...commits.values()].filter((m) => assigned.includes(m.partition)).map((m) => m.commit()),
+    );
+  };
+
+  let lag: number | undefined;
+  let lagInFlight = false;
+  const refreshLag = () => {
+    if (lagInFlight) return;
+    lagInFlight = true;
+    consumer
+      .getLag({ topics: [topic] })
+      .then((lags) => {
+        lag = (lags.get(topic) ?? []).reduce((sum, l) => (l > 0n ? sum + Number(l) : sum), 0);
+      })
+      // No lag this time (a broker unreachable): the last one stays, the next fetch asks again.
+      .catch(() => {})
+      .finally(() => {
+        lagInFlight = false;
+      });
+  };
+
+  return {
+    name: `kafka ${topic}/${groupId}`,
+    async fetch(max, maxWaitMs, signal) {
+      if (signal.aborted) return [];
+      if (open?.error !== undefined || open?.ended === true) {
+        const failed = open.error ?? new Error("the Kafka message stream ended");
+        await open.stream.close().catch(() => {});
+        open = undefined;
+        throw failed; // the next fetch opens a new stream, from the committed offsets
+      }
+      const current = open === undefined || rewind ? await reopen() : open;
+      rewind = false;
+      const messages = await take(current, max, maxWaitMs, signal);
+      refreshLag();
+      return messages.map((message) => {
+        const partition = `${message.topic}:${message.partition}`;
+        const handed = sourceMessage(message);
+        tracked.set(handed, { partition, epoch: offsets.handOut(partition, message.offset, message) });
+        return handed;
+      });
+    },
+    ack: markDone,
+    async retry() {
+      rewind = true;
+    },
+    async deadLetter(message, reason) {
+      try {
+        await deadLetters().send({ messages: [deadLetter(deadLetterTopic, message, reason)] });
+      } catch (error) {
+        rewind = true; // it comes back, and is tried again
+        throw toError(error);
+      }
+      await markDone([message]);
+    },
+    lag: () => lag,
+    async close() {
+      await open?.stream.close().catch(() => {});
+      open = undefined;
+      await Promise.all([consumer.close(), producer?.close()]);
+    },
+  };
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Longest wait of one Kafka fetch request, in ms. */
+const MAX_FETCH_WAIT_MS = 1000;
+
+function sourceMessage(message: KafkaMessage): KafkaSourceMessage {
+  return {
+    message,
+    // A record with a null value (a tombstone) comes without one: poison, like any other non-event.
+    data: message.value ?? EMPTY,
+    where: `${message.topic}/${message.partition}@${message.offset}`,
+    header: (name) => {
+      for (const [key, value] of message.headers)
+        if (key.toString("utf8") === name) return value.toString("utf8");
+      return undefined;
+    },
+  };
+}
+
+/** The message as it was (key, value, headers), with why and where from. */
+function deadLetter(topic: string, message: KafkaSourceMessage, reason: string) {
+  const headers = new Map(message.message.headers);
+  headers.set(Buffer.from(DEAD_LETTER_REASON_HEADER), Buffer.from(reason.replace(/[\r\n]+/g, " ")));
+  headers.set(Buffer.from(DEAD_LETTER_FROM_HEADER), Buffer.from(message.where));
+  return { topic, key: message.message.key, value: message.message.value, headers };
+}

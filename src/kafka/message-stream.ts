@@ -1,0 +1,107 @@
+import type { ConsumeOptions, GetLagOptions, Message, Offsets } from "@platformatic/kafka";
+
+/** The part of `@platformatic/kafka`'s Consumer the Kafka source uses; tests inject a fake of it. */
+export interface KafkaConsumer {
+  /** Joins the group (when not a member yet) and opens a stream of the topics' assigned partitions. */
+  consume(options: ConsumeOptions<Buffer, Buffer, Buffer, Buffer>): Promise<KafkaMessageStream>;
+  /** Per topic and partition: high watermark − committed offset, or -1 for a partition not assigned. */
+  getLag(options: GetLagOptions): Promise<Offsets>;
+  /** Leaves the group and disconnects. */
+  close(force?: boolean): Promise<void>;
+  /** The partitions the group assigned to this member, per topic; null before it joined. */
+  readonly assignments: readonly { readonly topic: string; readonly partitions: readonly number[] }[] | null;
+}
+
+/** The part of a `@platformatic/kafka` Message the Kafka source reads; tests build fakes of it. */
+export type KafkaMessage = Pick<
+  Message<Buffer, Buffer, Buffer, Buffer>,
+  "key" | "value" | "headers" | "topic" | "partition" | "offset" | "commit"
+>;
+
+/** Events of a message stream the source listens to. */
+export type KafkaStreamEvent = "readable" | "error" | "close" | "end";
+
+/**
+ * The part of `@platformatic/kafka`'s MessagesStream (a Node.js object-mode Readable) the Kafka source
+ * uses; tests inject a fake of it.
+ */
+export interface KafkaMessageStream {
+  /** The next buffered message, or null when none is buffered. */
+  read(): KafkaMessage | null;
+  on(event: KafkaStreamEvent, listener: (error?: Error) => void): unknown;
+  /** Stops fetching; messages buffered and not read are dropped (never committed, so read again later). */
+  close(): Promise<void>;
+}
+
+/** A stream being read, and what it reported. @internal */
+export interface OpenStream {
+  readonly stream: KafkaMessageStream;
+  /** Set once the stream failed: the client destroyed it. */
+  error: Error | undefined;
+  /** Set once the stream ended or closed. */
+  ended: boolean;
+  /** Called when the stream has something to say; set by a waiting `take`. */
+  wake: () => void;
+}
+
+/**
+ * Watches a stream for as long as it lives. The 'readable' listener stays on: the client's stream
+ * fetches only while someone listens, and it must keep fetching ahead between batches.
+ * @internal
+ */
+export function watchStream(stream: KafkaMessageStream): OpenStream {
+  const open: OpenStream = { stream, error: undefined, ended: false, wake: () => {} };
+  stream.on("readable", () => open.wake());
+  stream.on("error", (error) => {
+    open.error = error ?? new Error("the Kafka message stream failed");
+    open.wake();
+  });
+  const end = () => {
+    open.ended = true;
+    open.wake();
+  };
+  stream.on("end", end);
+  stream.on("close", end);
+  return open;
+}
+
+/**
+ * Reads up to `max` messages from the stream: those buffered, then those arriving within `maxWaitMs`
+ * or until `signal` aborts or the stream fails or ends (then with those read so far).
+ * @internal
+ */
+export async function take(
+  open: OpenStream,
+  max: number,
+  maxWaitMs: number,
+  signal: AbortSignal,
+): Promise<KafkaMessage[]> {
+  const taken: KafkaMessage[] = [];
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    while (taken.length < max) {
+      const message = open.stream.read();
+      if (message === null) break;
+      taken.push(message);
+    }
+    const left = deadline - Date.now();
+    if (taken.length >= max || open.error !== undefined || open.ended || signal.aborted || left <= 0)
+      return taken;
+    await waitForStream(open, left, signal);
+  }
+}
+
+/** Resolves when the stream has news, `ms` passed or `signal` aborted. */
+function waitForStream(open: OpenStream, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", wake);
+      open.wake = () => {};
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    signal.addEventListener("abort", wake, { once: true });
+    open.wake = wake;
+  });
+}
