@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { cpSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Browser, chromium } from "playwright-core";
@@ -17,11 +17,21 @@ export const ARTIFACTS = join(REPO, "test-results");
 
 /**
  * Builds the CLI into dist/ as the other CLI tests do, and copies the page's files beside it (the
- * step `npm run build` adds after tsc).
+ * step `npm run build` adds after tsc). Test files run side by side: each file is replaced by a
+ * rename, so a viewer another test starts meanwhile never reads half a file.
  */
 export async function buildViewer(): Promise<void> {
   await ensureBuilt();
-  cpSync(join(REPO, "src/ui/static"), join(REPO, "dist/ui/static"), { recursive: true });
+  const from = join(REPO, "src/ui/static");
+  const to = join(REPO, "dist/ui/static");
+  mkdirSync(to, { recursive: true });
+  for (const name of readdirSync(from)) {
+    const content = readFileSync(join(from, name));
+    if (existsSync(join(to, name)) && readFileSync(join(to, name)).equals(content)) continue;
+    const temporary = join(to, `.${name}.${process.pid}.tmp`);
+    writeFileSync(temporary, content);
+    renameSync(temporary, join(to, name));
+  }
 }
 
 /** A running `grpc-audit ui`. */
