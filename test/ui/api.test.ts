@@ -1,5 +1,6 @@
 /** The viewer's JSON API (handleApi) over a real SQLite store holding a day of calls (trail.ts). */
 import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChains } from "../../src/chain/verify.js";
 import { eventToJson } from "../../src/event/serialize.js";
@@ -92,6 +93,45 @@ describe("/api/events", () => {
       status: 404,
       body: { error: "no event with id no such id in this store" },
     });
+  });
+});
+
+describe("a store with a damaged row", () => {
+  it("names the row in the page, in its place, and answers for its id with where it is", async () => {
+    const db = join(tempDir(), "damaged.db");
+    const damaged = openAuditStore({ path: db });
+    const events = trail.slice(0, 3);
+    damaged.insert(events);
+    const raw = new BetterSqlite3(db);
+    raw.prepare("UPDATE events SET event = ? WHERE seq = 2").run(Buffer.from([0x0f])); // no wire type 7
+    raw.close();
+    const row = {
+      seq: 2,
+      eventId: events[1]?.eventId,
+      occurredAt: events[1]?.occurredAt?.toISOString(),
+      index: 1,
+      reason: "the stored bytes are not an AuditEvent (cant skip wire type 7)",
+    };
+    const damagedSource: UiSource = {
+      ...source(),
+      query: async (filter, page) => damaged.query(filter, page),
+    };
+    try {
+      expect(await handleApi(damagedSource, "/api/events", new URLSearchParams())).toEqual({
+        status: 200,
+        body: {
+          events: [events[2], events[0]].map((e) => eventToJson(e as AuditEvent)),
+          nextCursor: null,
+          undecodable: [row],
+        },
+      });
+      expect(await handleApi(damagedSource, `/api/events/${row.eventId}`, new URLSearchParams())).toEqual({
+        status: 200,
+        body: { undecodable: { ...row, index: 0 } },
+      });
+    } finally {
+      damaged.close();
+    }
   });
 });
 

@@ -5,11 +5,12 @@
  * such text must show as text: no dialog, no element made from it, no script run.
  */
 import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openAuditStore } from "../../src/store/audit-store.js";
 import { BUILD_TIMEOUT_MS, tempDir } from "../cli/helpers.js";
-import { sampleEvent } from "../helpers/events.js";
+import { SAMPLE_IDS, sampleEvent } from "../helpers/events.js";
 import { buildViewer, launchChromium, startViewer, type Viewer } from "./viewer.js";
 
 /** Each would set `window.pwned` or open a dialog if the page ever parsed it as HTML. */
@@ -53,8 +54,13 @@ beforeAll(async () => {
       occurredAt: new Date("2026-01-02T03:04:06Z"),
       actor: actor as NonNullable<ReturnType<typeof sampleEvent>["actor"]>,
     }),
+    // A row whose bytes are damaged: listed as unreadable, in its place.
+    sampleEvent({ ...fields, kind: "resourceAccess" }),
   ]);
   store.close();
+  const raw = new BetterSqlite3(db);
+  raw.prepare("UPDATE events SET event = ? WHERE seq = 3").run(Buffer.from([0x0f]));
+  raw.close();
   await buildViewer();
   viewer = await startViewer(["--db", db]);
   browser = await launchChromium();
@@ -83,7 +89,10 @@ async function expectNothingInjected(): Promise<void> {
 it("shows hostile stored text as text in the list, the event and the request", async () => {
   await page.goto(viewer.url);
   const rows = page.locator("#events tbody tr");
-  await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(2);
+  await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(3);
+  expect(await page.locator("#events tr.undecodable").textContent()).toBe(
+    `2026-01-02 03:04:05Zunreadable stored event ${SAMPLE_IDS.resourceAccess} (row 3): the stored bytes are not an AuditEvent (cant skip wire type 7)`,
+  );
   expect(await rows.locator("td.actor").allTextContents()).toEqual([HOSTILE.actor, HOSTILE.actor]);
   expect(await rows.locator("td.target").last().textContent()).toBe(`project:${HOSTILE.targetId}`);
   expect(await rows.locator("td.request").first().textContent()).toBe(HOSTILE.requestId);
