@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The grpc-audit command: demo, tail, query, stats, prune, verify, ingest. Each command lives in ./commands/.
+// The grpc-audit command: demo, tail, query, stats, prune, verify, ingest, ui. Each command lives in ./commands/.
 import { Command, CommanderError } from "commander";
 import { addDemoCommand } from "./commands/demo.js";
 import { addIngestCommand } from "./commands/ingest.js";
@@ -7,6 +7,7 @@ import { addPruneCommand } from "./commands/prune.js";
 import { addQueryCommand } from "./commands/query.js";
 import { addStatsCommand } from "./commands/stats.js";
 import { addTailCommand } from "./commands/tail.js";
+import { addUiCommand } from "./commands/ui.js";
 import { addVerifyCommand } from "./commands/verify.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.js";
 
@@ -27,6 +28,7 @@ addStatsCommand(program);
 addPruneCommand(program);
 addVerifyCommand(program);
 addIngestCommand(program);
+addUiCommand(program);
 
 // `grpc-audit query | head` closes stdout early: that is not an error.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {

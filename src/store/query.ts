@@ -25,6 +25,8 @@ export interface AuditQuery {
   requestId?: string;
   /** The events of one W3C trace (32 lowercase hex digits). */
   traceId?: string;
+  /** The one event with this id. */
+  eventId?: string;
 }
 
 /** Page size and position of a query. */
@@ -55,6 +57,7 @@ const STRING_FILTERS = {
   service: "service",
   requestId: "request_id",
   traceId: "trace_id",
+  eventId: "event_id",
 } as const;
 
 /** The TypeScript outcome name ("denied", ...) of each proto decision: the stores' `decision` column. */

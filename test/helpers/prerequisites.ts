@@ -13,6 +13,8 @@ export const SYSTEM_TOOLS = {
   // PostgreSQL's server binaries are off PATH, in /usr/lib/postgresql/15/bin (postgres-server.ts looks there).
   initdb: "postgresql-15",
   postgres: "postgresql-15",
+  // The web viewer's browser tests drive Debian's Chromium (/usr/bin/chromium).
+  chromium: "chromium",
 } as const;
 
 /** A system tool some tests run. */

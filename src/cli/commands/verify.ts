@@ -90,7 +90,7 @@ export function addVerifyCommand(program: Command): void {
  * order a server recorded them (ingesters share the stream; a redelivered batch comes in late), so
  * the order of its rows is no evidence: every other finding stands.
  */
-function withoutOrder(chains: readonly ChainReport[]): ChainReport[] {
+export function withoutOrder(chains: readonly ChainReport[]): ChainReport[] {
   return chains.map((chain) => ({
     ...chain,
     findings: chain.findings.filter((finding) => finding.kind !== "reordered"),

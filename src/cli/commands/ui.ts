@@ -1,0 +1,106 @@
+import type { KeyObject } from "node:crypto";
+import { once } from "node:events";
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { verifyChains } from "../../chain/verify.js";
+import { isLoopback, startUiServer, UI_SERVER_DEFAULTS, type UiSource } from "../../ui/index.js";
+import { type CliStore, isPostgresUrl, withAnyStore } from "../any-store.js";
+import { toCliError } from "../errors.js";
+import { print } from "../output.js";
+import { visible } from "../safe-text.js";
+import { dbOption } from "../store-access.js";
+import { publicKeyArgument, type SourceTally, storeEvents } from "../verify-sources.js";
+import { withoutOrder } from "./verify.js";
+
+interface UiFlags {
+  db: string;
+  host: string;
+  port: number;
+  publicKey?: ReadonlyMap<string, KeyObject>;
+  sealed?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  $ grpc-audit ui                                     the trail in ./audit.db at http://127.0.0.1:${UI_SERVER_DEFAULTS.port}/
+  $ grpc-audit ui --db audit.db --port 0              on any free port (the URL is printed)
+  $ grpc-audit ui --public-key audit-2026=audit-2026.pub.pem
+                                                      also check the chains' signed checkpoints
+  $ grpc-audit ui --db postgres://audit@db/audit      a shared PostgreSQL store
+
+The viewer only reads, has no login, and listens on 127.0.0.1 unless --host says otherwise.`;
+
+/** `grpc-audit ui`: serves the read-only web trail viewer over a store until SIGINT or SIGTERM. */
+export function addUiCommand(program: Command): void {
+  program
+    .command("ui")
+    .description("browse the trail in a read-only web viewer on this machine, until Ctrl-C")
+    .addOption(dbOption())
+    .option(
+      "--host <address>",
+      "address to listen on; any but a loopback one shows the trail to the network",
+      UI_SERVER_DEFAULTS.host,
+    )
+    .addOption(
+      new Option("--port <n>", "port to listen on, 0 for any free one")
+        .argParser(portArgument)
+        .default(UI_SERVER_DEFAULTS.port),
+    )
+    .addOption(
+      new Option(
+        "--public-key <keyId=pem>",
+        "Ed25519 public key (PEM file) that checkpoints of keyId are signed with; repeat per key",
+      ).argParser(publicKeyArgument),
+    )
+    .option("--sealed", "expect every chain to end with a final checkpoint (its recorder has closed)")
+    .addHelpText("after", EXAMPLES)
+    .action((flags: UiFlags) => withAnyStore(flags.db, { readonly: true }, (store) => serve(store, flags)));
+}
+
+/** Serves the viewer until a signal, then closes it (and `withAnyStore` the store). */
+async function serve(store: CliStore, flags: UiFlags): Promise<void> {
+  const viewer = await startUiServer({
+    source: uiSource(store, flags),
+    host: flags.host,
+    port: flags.port,
+    onError: (error) => process.stderr.write(`error: ${toCliError(error, store.name).message}\n`),
+  });
+  if (!isLoopback(flags.host)) {
+    process.stderr.write(
+      `warning: listening on ${flags.host}: anyone who can reach it reads the trail (the viewer has no login)\n`,
+    );
+  }
+  print(visible(`grpc-audit ui: ${store.name} at ${viewer.url} (read-only; Ctrl-C stops it)`));
+  const stopped = new AbortController();
+  const stop = () => stopped.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    await once(stopped.signal, "abort");
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    await viewer.close();
+  }
+}
+
+/** What the viewer reads of the store; its chain check is `grpc-audit verify`'s. */
+function uiSource(store: CliStore, flags: UiFlags): UiSource {
+  const options = { publicKeys: flags.publicKey ?? new Map(), expectSealed: flags.sealed === true };
+  return {
+    name: store.name,
+    query: (filter, page) => store.query(filter, page),
+    stats: (filter) => store.stats(filter),
+    verify: async () => {
+      const tally: SourceTally = { unreadable: [], skippedLines: 0 };
+      const report = await verifyChains(storeEvents(store, tally), options);
+      const chains = isPostgresUrl(flags.db) ? withoutOrder(report.chains) : report.chains;
+      return { ...report, chains, unreadable: tally.unreadable };
+    },
+  };
+}
+
+function portArgument(text: string): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) throw new InvalidArgumentError("Use an integer from 0 to 65535.");
+  return port;
+}

@@ -1,0 +1,173 @@
+// The viewer's page: reads the hash (#/?filters, #/event/<id>, #/request/<id>), asks the API and
+// shows one view. The filters live in the hash, so a filtered view can be bookmarked or shared.
+
+import { getJson } from "./api.js";
+import { timelineChart } from "./chart.js";
+import { byId, el, replaceChildren } from "./dom.js";
+import { learnKinds } from "./format.js";
+import { chainStatus, eventDetail, eventRow, requestSteps, undecodableRow } from "./views.js";
+
+const VIEWS = ["list-view", "event-view", "request-view"];
+const TIME_FIELDS = ["from", "to"];
+/** The hash of the last list shown, for the "back" links of the other views. */
+let listHash = "#/";
+/** The query of the list shown and its next page's cursor. */
+let listQuery = new URLSearchParams();
+let nextCursor = null;
+/** Increases with each view shown, so an answer for a view already left is dropped. */
+let generation = 0;
+
+async function start() {
+  const info = await getJson("/api/info");
+  byId("store").textContent = info.store;
+  learnKinds(info.kinds);
+  const form = byId("filters");
+  form.elements.type.append(...info.kinds.map((k) => el("option", { value: k.name, text: k.name })));
+  form.elements.decision.append(...info.decisions.map((d) => el("option", { value: d, text: d })));
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    location.hash = `#/?${paramsFromForm(form)}`;
+  });
+  byId("clear").addEventListener("click", () => {
+    location.hash = "#/";
+  });
+  byId("more").addEventListener("click", () => run(loadMore));
+  window.addEventListener("hashchange", () => run(route));
+  run(showChains);
+  await run(route);
+}
+
+/** Runs a step of the page; its error is shown in the error banner instead of thrown. */
+async function run(step) {
+  try {
+    await step();
+  } catch (error) {
+    showError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+async function route() {
+  showError("");
+  const [path, query = ""] = location.hash.replace(/^#/, "").split(/\?(.*)/s);
+  const parts = (path || "/")
+    .split("/")
+    .filter((p) => p !== "")
+    .map(decodeURIComponent);
+  const mine = ++generation;
+  if (parts[0] === "event" && parts.length === 2) return showEvent(parts[1], mine);
+  if (parts[0] === "request" && parts.length === 2) return showRequest(parts[1], mine);
+  return showList(new URLSearchParams(query), mine);
+}
+
+async function showList(query, mine) {
+  listHash = location.hash || "#/";
+  listQuery = query;
+  fillForm(byId("filters"), query);
+  show("list-view");
+  byId("list-status").textContent = "Loading…";
+  const [page, stats] = await Promise.all([getJson("/api/events", query), getJson("/api/stats", query)]);
+  if (mine !== generation) return;
+  const deniedTotal = stats.deniedPerHour.reduce((sum, h) => sum + h.count, 0);
+  byId("totals").textContent = `${stats.total} events, ${deniedTotal} denied`;
+  const chart = timelineChart(stats, (from, to) => {
+    const next = new URLSearchParams(listQuery);
+    next.set("from", from.toISOString());
+    next.set("to", to.toISOString());
+    location.hash = `#/?${next}`;
+  });
+  replaceChildren(
+    byId("chart"),
+    chart ?? el("p", { class: "muted", text: "No events match these filters." }),
+  );
+  replaceChildren(byId("events").tBodies[0]);
+  appendPage(page);
+}
+
+async function loadMore() {
+  if (nextCursor === null) return;
+  const query = new URLSearchParams(listQuery);
+  query.set("cursor", nextCursor);
+  const mine = generation;
+  const page = await getJson("/api/events", query);
+  if (mine === generation) appendPage(page);
+}
+
+function appendPage(page) {
+  const body = byId("events").tBodies[0];
+  const rows = page.events.map(eventRow);
+  // Unreadable rows go where they are in the store's order (index: events before them on the page).
+  for (const row of [...page.undecodable].reverse()) rows.splice(row.index, 0, undecodableRow(row));
+  body.append(...rows);
+  nextCursor = page.nextCursor;
+  byId("more").hidden = nextCursor === null;
+  const shown = body.rows.length;
+  byId("list-status").textContent =
+    `${shown} event${shown === 1 ? "" : "s"} shown${nextCursor === null ? "" : "; more below"}`;
+}
+
+async function showEvent(eventId, mine) {
+  const answer = await getJson(`/api/events/${encodeURIComponent(eventId)}`);
+  if (mine !== generation) return;
+  const view = byId("event-view");
+  if (answer.undecodable !== undefined) {
+    const u = answer.undecodable;
+    replaceChildren(
+      view,
+      el("p", { class: "bad", text: `Stored event ${u.eventId} (row ${u.seq}) cannot be read: ${u.reason}` }),
+    );
+  } else replaceChildren(view, ...eventDetail(answer.event, listHash));
+  show("event-view");
+}
+
+async function showRequest(requestId, mine) {
+  const page = await getJson("/api/events", new URLSearchParams({ "request-id": requestId, limit: "1000" }));
+  if (mine !== generation) return;
+  replaceChildren(byId("request-view"), ...requestSteps(requestId, page.events, listHash));
+  show("request-view");
+}
+
+async function showChains() {
+  const details = byId("chain");
+  try {
+    const status = chainStatus(await getJson("/api/verify"));
+    byId("chain-summary").textContent = status.summary;
+    details.className = `chain ${status.state}`;
+    replaceChildren(byId("chain-details"), ...status.details);
+  } catch (error) {
+    byId("chain-summary").textContent =
+      `Chains not verified: ${error instanceof Error ? error.message : error}`;
+    details.className = "chain bad";
+  }
+}
+
+function show(id) {
+  for (const view of VIEWS) byId(view).hidden = view !== id;
+}
+
+function showError(message) {
+  const banner = byId("error");
+  banner.textContent = message;
+  banner.hidden = message === "";
+}
+
+/** The form's non-empty fields as API parameters; times (typed in UTC) as ISO times. */
+function paramsFromForm(form) {
+  const params = new URLSearchParams();
+  for (const [name, value] of new FormData(form)) {
+    const text = String(value).trim();
+    if (text === "") continue;
+    params.set(name, TIME_FIELDS.includes(name) ? `${text}Z` : text);
+  }
+  return params;
+}
+
+/** Shows the list's filters in the form (times without their zone: the inputs are in UTC). */
+function fillForm(form, query) {
+  for (const input of form.elements) {
+    if (input.name === "" || input.name === undefined) continue;
+    const value = query.get(input.name) ?? "";
+    input.value = TIME_FIELDS.includes(input.name) ? value.replace(/(\.\d+)?Z$/, "") : value;
+  }
+}
+
+start().catch((error) => showError(error instanceof Error ? error.message : String(error)));

@@ -1,0 +1,155 @@
+// The page's views, built from API answers: the event table's rows, one event's detail, one request
+// followed across its events, and the chains' verification status.
+
+import { el, viewHref } from "./dom.js";
+import { fieldRows, kindOf, outcomeOf, shortOperation, shortTime, summaryOf, targetOf } from "./format.js";
+
+/** One row of the event table; the whole row opens the event. */
+export function eventRow(event) {
+  const outcome = outcomeOf(event);
+  const open = () => {
+    location.hash = viewHref("event", event.eventId ?? "");
+  };
+  return el(
+    "tr",
+    { class: "event-row", "data-event-id": event.eventId, onclick: open },
+    el(
+      "td",
+      {},
+      el("a", { href: viewHref("event", event.eventId ?? ""), text: shortTime(event.occurredAt) }),
+    ),
+    el("td", { text: kindOf(event) }),
+    el("td", { class: "actor", text: event.actor?.id ?? "" }),
+    el("td", { text: shortOperation(event), title: event.operation }),
+    el("td", { class: "target", text: targetOf(event) }),
+    el("td", { class: outcome.bad ? "bad" : "good", text: outcome.text }),
+    el("td", { class: "request", text: event.requestId ?? "" }),
+  );
+}
+
+/** The row in place of a stored event that cannot be read. */
+export function undecodableRow(row) {
+  return el(
+    "tr",
+    { class: "undecodable" },
+    el("td", { text: shortTime(row.occurredAt) }),
+    el("td", { colspan: 6, text: `unreadable stored event ${row.eventId} (row ${row.seq}): ${row.reason}` }),
+  );
+}
+
+/** One event: a summary, links to its request and actor, then every field. */
+export function eventDetail(event, backHref) {
+  const outcome = outcomeOf(event);
+  const links = [];
+  if (event.requestId)
+    links.push(el("a", { href: viewHref("request", event.requestId), text: "Follow this request" }));
+  if (event.actor?.id)
+    links.push(
+      el("a", { href: `#/?${new URLSearchParams({ actor: event.actor.id })}`, text: "Events of this actor" }),
+    );
+  if (event.target?.type && event.target?.id) {
+    const params = new URLSearchParams({ "target-type": event.target.type, "target-id": event.target.id });
+    links.push(el("a", { href: `#/?${params}`, text: "Events of this target" }));
+  }
+  return [
+    el("p", {}, el("a", { href: backHref, text: "← Back to the events" })),
+    el(
+      "h2",
+      {},
+      `${kindOf(event)} `,
+      el("span", { class: outcome.bad ? "bad" : "good", text: outcome.text }),
+    ),
+    el("p", { class: "summary", text: summaryOf(event) }),
+    el("nav", { class: "links" }, ...links),
+    fieldTable(event),
+    el("details", {}, el("summary", { text: "JSON" }), el("pre", { text: JSON.stringify(event, null, 2) })),
+  ];
+}
+
+/** The events of one request, oldest first, as numbered steps. */
+export function requestSteps(requestId, events, backHref) {
+  const ordered = [...events].reverse(); // the API lists newest first
+  const first = ordered[0];
+  const last = ordered[ordered.length - 1];
+  const facts =
+    first === undefined
+      ? "No events carry this request id."
+      : `${ordered.length} event${ordered.length === 1 ? "" : "s"} from ${shortTime(first.occurredAt)} to ${shortTime(last.occurredAt)}`;
+  const steps = ordered.map((event) => {
+    const outcome = outcomeOf(event);
+    return el(
+      "li",
+      { class: "step", "data-event-id": event.eventId },
+      el("a", { href: viewHref("event", event.eventId ?? ""), text: shortTime(event.occurredAt) }),
+      " ",
+      el("strong", { text: kindOf(event) }),
+      " ",
+      el("span", { class: outcome.bad ? "bad" : "good", text: outcome.text }),
+      el("div", {
+        class: "muted",
+        text: `${event.actor?.id ?? "anonymous"} · ${event.operation ?? ""} · ${summaryOf(event)}`,
+      }),
+    );
+  });
+  return [
+    el("p", {}, el("a", { href: backHref, text: "← Back to the events" })),
+    el("h2", {}, "Request ", el("code", { text: requestId })),
+    el("p", { class: "muted", text: facts }),
+    el("ol", { class: "steps" }, ...steps),
+  ];
+}
+
+/** The chain status line and its details, from /api/verify. */
+export function chainStatus(report) {
+  const chains = `${report.chains.length} chain${report.chains.length === 1 ? "" : "s"}`;
+  const unchained = report.unchained > 0 ? `; ${report.unchained} events without a chain` : "";
+  const findings = report.chains.reduce((sum, c) => sum + c.findings.length, 0) + report.unreadable.length;
+  let summary;
+  let state;
+  if (!report.ok) {
+    summary = `Chains NOT verified: ${findings} finding${findings === 1 ? "" : "s"}, worst ${report.worst}${unchained}`;
+    state = "bad";
+  } else if (report.chains.length === 0) {
+    summary = `No chained events to verify${unchained}`;
+    state = "none";
+  } else {
+    summary = `Chains verified: ${chains}, ${report.events} events, no findings${unchained}`;
+    state = "ok";
+  }
+  const details = report.chains.map((chain) =>
+    el(
+      "div",
+      { class: "chain-report" },
+      el("p", {
+        text:
+          `chain ${chain.chainId} (${chain.service}): ${chain.events} events, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
+          `${chain.checkpoints} checkpoints (${chain.verifiedCheckpoints} verified), ${chain.sealed ? "sealed" : `${chain.unsealed} after the last checkpoint`}`,
+      }),
+      el(
+        "ul",
+        {},
+        ...chain.findings.map((f) =>
+          el("li", { class: "bad", text: `${f.kind} at seq ${f.seq}: ${f.detail}` }),
+        ),
+      ),
+    ),
+  );
+  const unreadable = report.unreadable.map((u) =>
+    el("p", { class: "bad", text: `unreadable ${u.where}: ${u.reason}` }),
+  );
+  return { summary, state, details: [...details, ...unreadable] };
+}
+
+function fieldTable(event) {
+  return el(
+    "table",
+    { class: "fields" },
+    el(
+      "tbody",
+      {},
+      ...fieldRows(event).map(([path, value]) =>
+        el("tr", {}, el("th", { text: path }), el("td", { text: value })),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,167 @@
+import { once } from "node:events";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { AuditConfigError, AuditInputError, toError } from "../errors/index.js";
+import { handleApi } from "./api.js";
+import { UiHttpError } from "./http-error.js";
+import { loadStaticAssets, STATIC_DIR, type StaticAsset } from "./static-assets.js";
+import type { UiSource } from "./ui-source.js";
+
+/** Options of `startUiServer`. */
+export interface UiServerOptions {
+  /** The store the viewer shows. */
+  source: UiSource;
+  /** Address to listen on. Default: "127.0.0.1" (this machine only: the viewer has no login). */
+  host?: string;
+  /** Port to listen on, 0 for any free one. Default: 4747. */
+  port?: number;
+  /** Called with each error a request met reading the store (it answers 500). Default: ignore. */
+  onError?: (error: Error) => void;
+  /** Folder of the page's files. Default: ./static beside this module. */
+  staticDir?: string;
+}
+
+/** A running viewer. */
+export interface UiServer {
+  /** Where it listens, such as `http://127.0.0.1:4747/`. */
+  readonly url: string;
+  /** The port it listens on (the one picked when asked for 0). */
+  readonly port: number;
+  /** Stops listening, ends open connections and resolves once closed. */
+  close(): Promise<void>;
+}
+
+/** Defaults of UiServerOptions. */
+export const UI_SERVER_DEFAULTS: Readonly<{ host: string; port: number }> = Object.freeze({
+  host: "127.0.0.1",
+  port: 4747,
+});
+
+/**
+ * Every response's security headers. The page's script and styles come from the viewer itself and no
+ * inline script runs, so stored text can never become code; nothing may frame the page (clickjacking).
+ */
+const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  "Content-Security-Policy":
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+  "Cross-Origin-Resource-Policy": "same-origin",
+  "X-Frame-Options": "DENY",
+};
+
+/**
+ * Starts the read-only web trail viewer: the page (HTML, CSS, JS from ./static) and its JSON API under
+ * /api/ (see `handleApi`). It answers GET and HEAD only (405 otherwise). Bound to a loopback address, it
+ * also refuses requests whose Host header names another host (403), so a web page cannot read the trail
+ * through a DNS name rebound to 127.0.0.1. Throws an AuditConfigError for a bad option or a port it
+ * cannot listen on.
+ *
+ * ```ts
+ * const viewer = await startUiServer({ source, port: 0 });
+ * console.log(`open ${viewer.url}`);
+ * ```
+ */
+export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
+  const host = options.host ?? UI_SERVER_DEFAULTS.host;
+  const port = options.port ?? UI_SERVER_DEFAULTS.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new AuditConfigError("web viewer: `port` must be an integer from 0 to 65535");
+  }
+  if (typeof host !== "string" || host === "")
+    throw new AuditConfigError("web viewer: `host` must be an address");
+  const assets = loadStaticAssets(options.staticDir ?? STATIC_DIR);
+  const allowedHosts = new Set<string>();
+  const server = createServer((request, response) => {
+    respond(request, response).catch((error: unknown) => response.destroy(toError(error)));
+  });
+  const respond = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
+    if (allowedHosts.size > 0 && !allowedHosts.has((request.headers.host ?? "").toLowerCase())) {
+      return sendJson(response, 403, {
+        error: "this viewer answers only requests addressed to its own host",
+      });
+    }
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      response.setHeader("Allow", "GET, HEAD");
+      return sendJson(response, 405, { error: "the viewer is read-only: use GET" });
+    }
+    const url = new URL(request.url ?? "/", "http://viewer.invalid");
+    if (url.pathname.startsWith("/api/")) return answerApi(response, url);
+    const asset = assets.get(url.pathname);
+    if (asset === undefined) return sendJson(response, 404, { error: `nothing at ${url.pathname}` });
+    sendAsset(response, asset);
+  };
+  const answerApi = async (response: ServerResponse, url: URL): Promise<void> => {
+    try {
+      const answer = await handleApi(options.source, url.pathname, url.searchParams);
+      sendJson(response, answer.status, answer.body);
+    } catch (error) {
+      if (error instanceof UiHttpError) return sendJson(response, error.status, { error: error.message });
+      // The store's own check of a filter or cursor: the request's fault, not the store's.
+      if (error instanceof AuditInputError) return sendJson(response, 400, { error: error.message });
+      const cause = toError(error);
+      try {
+        options.onError?.(cause);
+      } catch {
+        // A failing error callback must not take the response down with it.
+      }
+      sendJson(response, 500, { error: `cannot read the store: ${cause.message}` });
+    }
+  };
+  server.listen(port, host);
+  try {
+    await Promise.race([
+      once(server, "listening"),
+      once(server, "error").then(([error]) => Promise.reject(error)),
+    ]);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new AuditConfigError(
+      `web viewer: cannot listen on ${host} port ${port} (${String(code ?? error)})`,
+      {
+        cause: error,
+      },
+    );
+  }
+  const bound = (server.address() as AddressInfo).port;
+  const hostInUrl = host.includes(":") ? `[${host}]` : host;
+  if (isLoopback(host)) {
+    for (const name of [hostInUrl, "localhost", "127.0.0.1", "[::1]"]) allowedHosts.add(`${name}:${bound}`);
+  }
+  return {
+    url: `http://${hostInUrl}:${bound}/`,
+    port: bound,
+    close: async () => {
+      const closed = once(server, "close");
+      server.close();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, {
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(text),
+    "Cache-Control": "no-store",
+  });
+  response.end(text);
+}
+
+function sendAsset(response: ServerResponse, asset: StaticAsset): void {
+  response.writeHead(200, {
+    "Content-Type": asset.contentType,
+    "Content-Length": asset.body.length,
+    "Cache-Control": "no-cache",
+  });
+  response.end(asset.body);
+}

@@ -1,0 +1,222 @@
+/** The viewer's JSON API (handleApi) over a real SQLite store holding a day of calls (trail.ts). */
+import { join } from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyChains } from "../../src/chain/verify.js";
+import { eventToJson } from "../../src/event/serialize.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { type AuditStore, openAuditStore } from "../../src/store/audit-store.js";
+import type { AuditQuery } from "../../src/store/query.js";
+import { type ApiResponse, handleApi } from "../../src/ui/api.js";
+import { UiHttpError } from "../../src/ui/http-error.js";
+import type { UiSource, UiUnreadable } from "../../src/ui/ui-source.js";
+import { PUBLIC_KEYS } from "../chain/trail.js";
+import { tempDir } from "../cli/helpers.js";
+import { recordDay, requestIdOf } from "./trail.js";
+
+let store: AuditStore;
+let trail: AuditEvent[];
+let unreadable: UiUnreadable[] = [];
+
+/** The store as the CLI hands it to the viewer. */
+const source = (): UiSource => ({
+  name: store.path,
+  query: async (filter, page) => store.query(filter, page),
+  stats: async (filter) => store.stats(filter),
+  verify: async () => ({ ...(await verifyChains(trail, { publicKeys: PUBLIC_KEYS })), unreadable }),
+});
+
+/** The API's answer to GET `path?query`; a refusal as its status and message. */
+async function get(path: string, query = ""): Promise<ApiResponse> {
+  try {
+    return await handleApi(source(), path, new URLSearchParams(query));
+  } catch (error) {
+    if (error instanceof UiHttpError) return { status: error.status, body: { error: error.message } };
+    throw error;
+  }
+}
+
+const ids = (events: readonly { eventId?: unknown }[]) => events.map((e) => e.eventId);
+
+beforeAll(async () => {
+  trail = await recordDay();
+  store = openAuditStore({ path: join(tempDir(), "trail.db") });
+  store.insert(trail);
+});
+
+afterAll(() => store?.close());
+
+describe("/api/events", () => {
+  it.each<[string, AuditQuery]>([
+    ["actor=alice", { actorId: "alice" }],
+    ["type=authz.decision,tuple.change", { type: ["authz.decision", "tuple.change"] }],
+    ["target-type=project&target-id=p-2", { targetType: "project", targetId: "p-2" }],
+    ["decision=denied", { decision: "denied" }],
+    ["result=failure", { success: false }],
+    ["result=success&actor=bob", { success: true, actorId: "bob" }],
+    [`request-id=${requestIdOf(12)}`, { requestId: requestIdOf(12) }],
+    [
+      "operation=/example.v1.ProjectService/CreateProject",
+      { operation: "/example.v1.ProjectService/CreateProject" },
+    ],
+    [
+      "from=2026-11-20T05:00Z&to=2026-11-20T06:30:00.000Z",
+      { from: new Date("2026-11-20T05:00Z"), to: new Date("2026-11-20T06:30Z") },
+    ],
+  ])("?%s lists what the store's query lists for that filter", async (query, filter) => {
+    const expected = store.query(filter, { limit: 1000 }).events;
+    expect(expected.length).toBeGreaterThan(0);
+    expect(expected.length).toBeLessThan(trail.length);
+    const answer = await get("/api/events", `${query}&limit=1000`);
+    expect(answer).toEqual({
+      status: 200,
+      body: { events: expected.map(eventToJson), nextCursor: null, undecodable: [] },
+    });
+  });
+
+  it("pages 50 events by default, newest first, and follows the cursor", async () => {
+    const first = (await get("/api/events")).body as { events: { eventId: string }[]; nextCursor: string };
+    expect(ids(first.events)).toEqual(ids(trail.slice(-50).reverse()));
+    const second = (await get("/api/events", `limit=20&cursor=${first.nextCursor}`)).body as {
+      events: { eventId: string }[];
+    };
+    expect(ids(second.events)).toEqual(ids(trail.slice(-70, -50).reverse()));
+  });
+
+  it("finds one event by id, and answers 404 for an id the store lacks", async () => {
+    const event = trail[7] as AuditEvent;
+    expect(await get(`/api/events/${event.eventId}`)).toEqual({
+      status: 200,
+      body: { event: eventToJson(event) },
+    });
+    expect(await get("/api/events/no%20such%20id")).toEqual({
+      status: 404,
+      body: { error: "no event with id no such id in this store" },
+    });
+  });
+});
+
+describe("a store with a damaged row", () => {
+  it("names the row in the page, in its place, and answers for its id with where it is", async () => {
+    const db = join(tempDir(), "damaged.db");
+    const damaged = openAuditStore({ path: db });
+    const events = trail.slice(0, 3);
+    damaged.insert(events);
+    const raw = new BetterSqlite3(db);
+    raw.prepare("UPDATE events SET event = ? WHERE seq = 2").run(Buffer.from([0x0f])); // no wire type 7
+    raw.close();
+    const row = {
+      seq: 2,
+      eventId: events[1]?.eventId,
+      occurredAt: events[1]?.occurredAt?.toISOString(),
+      index: 1,
+      reason: "the stored bytes are not an AuditEvent (cant skip wire type 7)",
+    };
+    const damagedSource: UiSource = {
+      ...source(),
+      query: async (filter, page) => damaged.query(filter, page),
+    };
+    try {
+      expect(await handleApi(damagedSource, "/api/events", new URLSearchParams())).toEqual({
+        status: 200,
+        body: {
+          events: [events[2], events[0]].map((e) => eventToJson(e as AuditEvent)),
+          nextCursor: null,
+          undecodable: [row],
+        },
+      });
+      expect(await handleApi(damagedSource, `/api/events/${row.eventId}`, new URLSearchParams())).toEqual({
+        status: 200,
+        body: { undecodable: { ...row, index: 0 } },
+      });
+    } finally {
+      damaged.close();
+    }
+  });
+});
+
+describe("/api/stats, /api/verify, /api/info", () => {
+  it("counts as the store does, with the authz denials per hour", async () => {
+    const answer = await get("/api/stats", "actor=dave");
+    const denied = store.stats({ actorId: "dave", decision: "denied" }).perHour;
+    expect(denied.length).toBeGreaterThan(0);
+    expect(answer).toEqual({
+      status: 200,
+      body: { ...store.stats({ actorId: "dave" }), deniedPerHour: denied },
+    });
+    // Filtered to allowed decisions, there are no denials to count.
+    expect(
+      ((await get("/api/stats", "decision=allowed")).body as { deniedPerHour: unknown }).deniedPerHour,
+    ).toEqual([]);
+  });
+
+  it("verifies the chains; an unreadable row makes the worst finding `modified`", async () => {
+    expect((await get("/api/verify")).body).toMatchObject({ ok: true, worst: null, events: trail.length });
+    unreadable = [{ where: "row 3 (event e-3)", reason: "invalid wire type" }];
+    try {
+      expect((await get("/api/verify")).body).toMatchObject({ ok: false, worst: "modified", unreadable });
+    } finally {
+      unreadable = [];
+    }
+  });
+
+  it("names the store, the event kinds and the decisions", async () => {
+    expect(await get("/api/info")).toEqual({
+      status: 200,
+      body: {
+        store: store.path,
+        kinds: [
+          { name: "authn.result", eventType: "EVENT_TYPE_AUTHN_RESULT" },
+          { name: "authz.decision", eventType: "EVENT_TYPE_AUTHZ_DECISION" },
+          { name: "tuple.change", eventType: "EVENT_TYPE_TUPLE_CHANGED" },
+          { name: "resource.mutation", eventType: "EVENT_TYPE_RESOURCE_MUTATION" },
+          { name: "resource.access", eventType: "EVENT_TYPE_RESOURCE_ACCESS" },
+          { name: "chain.checkpoint", eventType: "EVENT_TYPE_CHAIN_CHECKPOINT" },
+        ],
+        decisions: ["allowed", "denied", "no_rule", "error"],
+      },
+    });
+  });
+});
+
+describe("bad input", () => {
+  const ISO = "must be an ISO time in UTC, such as 2026-11-23T10:00:00Z";
+  it.each([
+    ["/api/events", "limit=0", "`limit` must be an integer from 1 to 1000"],
+    ["/api/events", "limit=1001", "`limit` must be an integer from 1 to 1000"],
+    ["/api/events", "limit=ten", "`limit` must be an integer from 1 to 1000"],
+    ["/api/events", "cursor=nope", "`cursor` is not one this viewer gave out: use the nextCursor of a page"],
+    ["/api/events", "from=yesterday", `\`from\` ${ISO}`],
+    ["/api/events", "from=2026-11-20T05:00", `\`from\` ${ISO}`],
+    ["/api/events", "to=2026-02-30T00:00Z", `\`to\` ${ISO}`],
+    ["/api/events", "to=2026-11-20T24:00Z", `\`to\` ${ISO}`],
+    ["/api/stats", "from=2026-11-21T00:00Z&to=2026-11-20T00:00Z", "`from` must be before `to`"],
+    [
+      "/api/events",
+      "type=authz",
+      "`type` must be one or more of authn.result, authz.decision, tuple.change, resource.mutation, resource.access, chain.checkpoint, separated by commas",
+    ],
+    ["/api/events", "decision=maybe", "`decision` must be one of allowed, denied, no_rule, error"],
+    ["/api/events", "result=ok", "`result` must be success or failure"],
+    ["/api/stats", "trace-id=XYZ", "`trace-id` must be 32 lowercase hex digits, as in a traceparent header"],
+    ["/api/events", "actor=a&actor=b", "parameter `actor` is given twice"],
+    ["/api/events", "actor=", "parameter `actor` is empty: leave it out to match every value"],
+    ["/api/events", `actor=${"x".repeat(1001)}`, "parameter `actor` is longer than 1000 characters"],
+    [
+      "/api/stats",
+      "limit=5",
+      "unknown parameter `limit`: use from, to, type, result, decision, actor, target-type, target-id, operation, service, request-id, trace-id",
+    ],
+    ["/api/verify", "sealed=1", "unknown parameter `sealed`: this endpoint takes none"],
+    ["/api/events/%E0%A4%A", "", "the event id in the path is not valid percent-encoding"],
+  ])("%s?%s answers 400: %s", async (path, query, message) => {
+    expect(await get(path, query)).toEqual({ status: 400, body: { error: message } });
+  });
+
+  it("answers 404 for a path under /api/ that is no endpoint", async () => {
+    expect(await get("/api/event")).toEqual({
+      status: 404,
+      body: { error: "no API at /api/event: use /api/events, /api/events/<id>, /api/stats, /api/verify" },
+    });
+  });
+});

@@ -1,0 +1,215 @@
+/** The viewer's HTTP server on a real loopback port: page, headers, read-only, Host check, errors. */
+import { mkdtempSync, readFileSync } from "node:fs";
+import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditConfigError, AuditInputError } from "../../src/errors/index.js";
+import type { AuditPage } from "../../src/store/audit-store.js";
+import { STATIC_DIR } from "../../src/ui/static-assets.js";
+import { startUiServer, type UiServer } from "../../src/ui/ui-server.js";
+import type { UiSource } from "../../src/ui/ui-source.js";
+
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const emptyPage = async (): Promise<AuditPage> => ({ events: [], nextCursor: undefined });
+/** What the source was asked, and what its query does (an empty page unless a test says otherwise). */
+const calls: string[] = [];
+let query: UiSource["query"] = emptyPage;
+const source: UiSource = {
+  name: "test.db",
+  query: (filter, page) => {
+    calls.push("query");
+    return query(filter, page);
+  },
+  stats: async () => {
+    calls.push("stats");
+    return { total: 0, byType: {}, byResult: {}, byDecision: {}, topOperations: [], perHour: [] };
+  },
+  verify: async () => {
+    calls.push("verify");
+    return { ok: true, chains: [], events: 0, unchained: 0, unreadable: [] };
+  },
+};
+const errors: Error[] = [];
+let viewer: UiServer;
+
+beforeAll(async () => {
+  viewer = await startUiServer({ source, port: 0, onError: (error) => errors.push(error) });
+});
+
+afterAll(async () => {
+  await viewer?.close();
+});
+
+/** A raw HTTP request (fetch cannot set the Host header or send any method). */
+function send(method: string, path: string, headers: Record<string, string> = {}) {
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
+    (resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port: viewer.port, method, path, headers }, (res) => {
+        let body = "";
+        res.on("data", (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on("error", reject);
+      req.end(method === "POST" || method === "PUT" ? "{}" : undefined);
+    },
+  );
+}
+
+describe("the page", () => {
+  it("listens on 127.0.0.1 and serves the page with its security headers", async () => {
+    expect(viewer.url).toBe(`http://127.0.0.1:${viewer.port}/`);
+    const response = await fetch(viewer.url);
+    expect(response.status).toBe(200);
+    expect(Object.fromEntries([...response.headers].filter(([name]) => name !== "date"))).toEqual({
+      "content-security-policy": CSP,
+      "x-content-type-options": "nosniff",
+      "referrer-policy": "no-referrer",
+      "cross-origin-resource-policy": "same-origin",
+      "x-frame-options": "DENY",
+      "content-type": "text/html; charset=utf-8",
+      "content-length": String(readFileSync(join(STATIC_DIR, "index.html")).length),
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "keep-alive": "timeout=5",
+    });
+    expect(await response.text()).toBe(readFileSync(join(STATIC_DIR, "index.html"), "utf8"));
+  });
+
+  it("serves every file the page and its modules load, and nothing from a CDN", async () => {
+    const html = readFileSync(join(STATIC_DIR, "index.html"), "utf8");
+    const linked = [...html.matchAll(/(?:src|href)="(\/[^"]*)"/g)].map((m) => m[1]);
+    expect(linked).toEqual(["/favicon.svg", "/style.css", "/app.js"]);
+    const modules = ["app.js", "api.js", "chart.js", "dom.js", "format.js", "views.js"];
+    const imported = modules.flatMap((file) =>
+      [...readFileSync(join(STATIC_DIR, file), "utf8").matchAll(/from "\.\/([\w-]+\.js)"/g)].map((m) => m[1]),
+    );
+    for (const path of new Set([...linked, ...imported.map((file) => `/${file}`)])) {
+      const response = await fetch(new URL(path ?? "", viewer.url));
+      expect([path, response.status]).toEqual([path, 200]);
+    }
+    expect((await fetch(new URL("/app.js", viewer.url))).headers.get("content-type")).toBe(
+      "text/javascript; charset=utf-8",
+    );
+    // Every module imports only its neighbours (no CDN, no bare package name a browser cannot load).
+    const specifiers = modules.flatMap((file) =>
+      [...readFileSync(join(STATIC_DIR, file), "utf8").matchAll(/^import .* from "([^"]*)";$/gm)].map(
+        (m) => m[1],
+      ),
+    );
+    expect(specifiers.length).toBeGreaterThan(modules.length);
+    expect(specifiers.filter((specifier) => !/^\.\/[\w-]+\.js$/.test(specifier ?? ""))).toEqual([]);
+  });
+
+  it("answers 404 for anything else, also a path out of its folder", async () => {
+    for (const path of ["/nothing.js", "/../package.json", "/%2e%2e/package.json", "/ui-server.ts"]) {
+      const answer = await send("GET", path);
+      expect([path, answer.status, answer.body]).toEqual([
+        path,
+        404,
+        JSON.stringify({ error: `nothing at ${new URL(path, "http://x").pathname}` }),
+      ]);
+    }
+  });
+});
+
+describe("read-only, own host only", () => {
+  it.each(["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])(
+    "answers %s with 405 and reads nothing",
+    async (method) => {
+      calls.length = 0;
+      const answer = await send(method, "/api/events");
+      expect([answer.status, answer.headers.allow, answer.body]).toEqual([
+        405,
+        "GET, HEAD",
+        JSON.stringify({ error: "the viewer is read-only: use GET" }),
+      ]);
+      expect(answer.headers["content-security-policy"]).toBe(CSP);
+      expect(calls).toEqual([]);
+    },
+  );
+
+  it("answers HEAD with the headers only", async () => {
+    const answer = await send("HEAD", "/");
+    expect([answer.status, answer.headers["content-type"], answer.body]).toEqual([
+      200,
+      "text/html; charset=utf-8",
+      "",
+    ]);
+  });
+
+  it("refuses a request addressed to another host (a rebound DNS name), and takes its own names", async () => {
+    calls.length = 0;
+    const refused = await send("GET", "/api/events", { Host: `attacker.example:${viewer.port}` });
+    expect([refused.status, refused.body]).toEqual([
+      403,
+      JSON.stringify({ error: "this viewer answers only requests addressed to its own host" }),
+    ]);
+    expect(calls).toEqual([]);
+    for (const host of [`localhost:${viewer.port}`, `127.0.0.1:${viewer.port}`, `[::1]:${viewer.port}`]) {
+      expect([host, (await send("GET", "/api/info", { Host: host })).status]).toEqual([host, 200]);
+    }
+  });
+});
+
+describe("errors", () => {
+  it("answers 500 when the store fails, and reports the error", async () => {
+    query = async () => {
+      throw new Error("disk I/O error");
+    };
+    try {
+      const response = await fetch(new URL("/api/events", viewer.url));
+      expect([response.status, await response.json()]).toEqual([
+        500,
+        { error: "cannot read the store: disk I/O error" },
+      ]);
+      expect(errors.map((e) => e.message)).toEqual(["disk I/O error"]);
+    } finally {
+      query = emptyPage;
+      errors.length = 0;
+    }
+  });
+
+  it("answers 400 when the store refuses the filter", async () => {
+    query = async () => {
+      throw new AuditInputError("audit query: `limit` must be an integer from 1 to 1000");
+    };
+    try {
+      const response = await fetch(new URL("/api/events", viewer.url));
+      expect([response.status, await response.json()]).toEqual([
+        400,
+        { error: "audit query: `limit` must be an integer from 1 to 1000" },
+      ]);
+      expect(errors).toEqual([]);
+    } finally {
+      query = emptyPage;
+    }
+  });
+
+  it.each([-1, 65536, 1.5])("refuses port %s", async (port) => {
+    await expect(startUiServer({ source, port })).rejects.toThrow(
+      new AuditConfigError("web viewer: `port` must be an integer from 0 to 65535"),
+    );
+  });
+
+  it("throws when the port is taken", async () => {
+    await expect(startUiServer({ source, port: viewer.port })).rejects.toThrow(
+      `web viewer: cannot listen on 127.0.0.1 port ${viewer.port} (EADDRINUSE)`,
+    );
+  });
+
+  it("throws when the page's files are missing (a build that did not copy them)", async () => {
+    const empty = mkdtempSync(join(tmpdir(), "grpc-audit-ui-"));
+    await expect(startUiServer({ source, port: 0, staticDir: join(empty, "static") })).rejects.toThrow(
+      `web viewer: its files are missing from ${join(empty, "static")}; rebuild the package`,
+    );
+    await expect(startUiServer({ source, port: 0, staticDir: empty })).rejects.toThrow(
+      `web viewer: ${empty} has no index.html; rebuild the package`,
+    );
+  });
+});
