@@ -7,8 +7,8 @@ import { EVENTS_TABLE } from "./schema.js";
 
 /** A row to insert: the event and its protobuf bytes. @internal */
 export interface Row {
-  event: AuditEvent;
-  bytes: Uint8Array;
+  readonly event: AuditEvent;
+  readonly bytes: Uint8Array;
 }
 
 /** The error code of a row no partition takes (check_violation): its month's partition was dropped. @internal */
