@@ -1,18 +1,20 @@
 // Ingestion NATS JetStream → PostgreSQL: a real `nats-server -js` holding N events (default 200,000;
 // BENCH_INGEST_EVENTS) that a BrokerEmitter published (protobuf), drained by createIngester +
 // createNatsSource into the PostgreSQL store (the tests' server, durability on as in
-// bench/postgres-store.ts), for 1 and 2 ingesters and batches of 500 and 2000. Each ingester is its own
+// bench/postgres-store.ts), for 1 and 2 ingesters and batches of 500 and 2000 (default). Each ingester is its own
 // child process (as ingesters run), with its own connections; each case has a fresh durable consumer
-// and a fresh database. Events/s is from "go" until the last event is inserted. Each ingester also
-// reports where its time went: fetch, insert and ack (the source and store are wrapped to time them),
-// the rest (decoding, the loop), and its CPU time. Part of `npm run bench`.
+// and a fresh database. Events/s is from "go" until the last event is acknowledged. Reported beside it:
+// how much of the time an insert was under way (the store is wrapped to time it), and the CPU time per
+// event of the ingesters, of PostgreSQL (its processes) and of nats-server, which on a shared machine
+// say more than the rate. BENCH_INGEST_CASES picks cases ("1x2000,2x2000"). Part of `npm run bench`.
 import { type ChildProcess, fork } from "node:child_process";
+import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { connect, nanos } from "@nats-io/transport-node";
 import { createBrokerEmitter } from "../src/brokers/index.js";
-import { createIngester, type IngestSource } from "../src/ingest/index.js";
+import { createIngester, type IngestSource, type IngestStore } from "../src/ingest/index.js";
 import {
   createNatsBroker,
   createNatsSource,
@@ -22,6 +24,7 @@ import {
 import { openPostgresStore } from "../src/postgres/postgres-store.js";
 import { startNatsServer } from "../test/helpers/nats-server.js";
 import { DURABLE_SETTINGS, startPostgresServer, withClient } from "../test/helpers/postgres-server.js";
+import { findProcess, treeCpuMs } from "./process-cpu.js";
 import { writeResults } from "./results.js";
 import { benchEvent } from "./store-events.js";
 
@@ -29,12 +32,19 @@ const EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 200_000);
 const STREAM = "AUDIT";
 /** Unacknowledged messages the consumer allows (JetStream's default, 1000, is below 2 × 2000). */
 const MAX_ACK_PENDING = 20_000;
-const CASES = [
-  { ingesters: 1, batch: 500 },
-  { ingesters: 1, batch: 2000 },
-  { ingesters: 2, batch: 500 },
-  { ingesters: 2, batch: 2000 },
-];
+/** "ingesters×batch" cases, from BENCH_INGEST_CASES (such as "1x2000,2x2000") or these. */
+const CASES = (process.env.BENCH_INGEST_CASES ?? "1x500,1x2000,2x500,2x2000").split(",").map((c) => {
+  const [ingesters, batch] = c.split("x").map(Number);
+  if (!Number.isInteger(ingesters) || !Number.isInteger(batch)) throw new Error(`bad case ${c}`);
+  return { ingesters: ingesters ?? 1, batch: batch ?? 500 };
+});
+
+/** The servers of the run and their processes. */
+interface Servers {
+  natsUrl: string;
+  natsPid: number;
+  postgresPid: number;
+}
 
 interface IngesterConfig {
   nats: string;
@@ -46,9 +56,7 @@ interface IngesterConfig {
 interface Progress {
   inserted: number;
   wallMs: number;
-  fetchMs: number;
   insertMs: number;
-  ackMs: number;
   cpuMs: number;
 }
 
@@ -56,28 +64,20 @@ interface Progress {
 async function ingesterProcess(config: IngesterConfig): Promise<void> {
   const source = await createNatsSource({ servers: config.nats, stream: STREAM, consumer: config.consumer });
   const store = await openPostgresStore({ connectionString: config.db });
-  const ms = { fetchMs: 0, insertMs: 0, ackMs: 0 };
-  const timed = async <T>(key: keyof typeof ms, work: Promise<T>): Promise<T> => {
-    const t = performance.now();
-    try {
-      return await work;
-    } finally {
-      ms[key] += performance.now() - t;
-    }
-  };
+  let insertMs = 0;
   let started = 0;
   let cpu = process.cpuUsage();
   let inserted = 0;
   const measured: IngestSource<NatsSourceMessage> = {
     name: source.name,
-    fetch: (max, wait, signal) => timed("fetchMs", source.fetch(max, wait, signal)),
+    fetch: (max, wait, signal) => source.fetch(max, wait, signal),
     ack: async (messages) => {
-      await timed("ackMs", source.ack(messages));
+      await source.ack(messages);
       const used = process.cpuUsage(cpu);
       const progress: Progress = {
         inserted,
         wallMs: performance.now() - started,
-        ...ms,
+        insertMs,
         cpuMs: (used.user + used.system) / 1000,
       };
       process.send?.(progress);
@@ -86,12 +86,16 @@ async function ingesterProcess(config: IngesterConfig): Promise<void> {
     deadLetter: (message, reason) => source.deadLetter(message, reason),
     lag: () => source.lag(),
   };
-  const countingStore = {
-    insert: async (events: Parameters<typeof store.insert>[0]) => {
-      const n = await timed("insertMs", store.insert(events));
-      inserted += n;
-      return n;
-    },
+  const counted = async (work: Promise<number>) => {
+    const t = performance.now();
+    const n = await work;
+    insertMs += performance.now() - t;
+    inserted += n;
+    return n;
+  };
+  const countingStore: IngestStore = {
+    insert: (events) => counted(store.insert(events)),
+    insertEncoded: (events) => counted(store.insertEncoded(events)),
   };
   process.send?.("ready");
   await new Promise((resolve) => process.once("message", resolve));
@@ -131,7 +135,8 @@ async function fill(natsUrl: string): Promise<number> {
 }
 
 /** One case: fresh database and consumer, `ingesters` processes draining the whole stream. */
-async function run(natsUrl: string, db: string, consumer: string, ingesters: number, batch: number) {
+async function run(servers: Servers, db: string, consumer: string, ingesters: number, batch: number) {
+  const natsUrl = servers.natsUrl;
   await (await openPostgresStore({ connectionString: db })).close(); // migrates before the clock starts
   // The consumer createNatsSource would make has JetStream's default of 1000 unacknowledged messages,
   // which stalls each fetch of a larger batch until it expires: make it with room for every batch.
@@ -169,10 +174,13 @@ async function run(natsUrl: string, db: string, consumer: string, ingesters: num
     });
   });
   await Promise.all(ready);
+  const serverCpu = () => [treeCpuMs(servers.postgresPid), treeCpuMs(servers.natsPid)] as const;
+  const [postgresBefore, natsBefore] = serverCpu();
   const started = performance.now();
   for (const child of children) child.send("go");
   await allIn;
   const seconds = (performance.now() - started) / 1000;
+  const [postgresAfter, natsAfter] = serverCpu();
   await Promise.all(
     children.map((child) => {
       const exited = new Promise((resolve) => child.once("exit", resolve));
@@ -182,19 +190,23 @@ async function run(natsUrl: string, db: string, consumer: string, ingesters: num
   );
   const stored = await withClient(db, (c) => c.query<{ n: string }>("SELECT count(*) n FROM audit_events"));
   if (Number(stored.rows[0]?.n) !== EVENTS) throw new Error(`stored ${stored.rows[0]?.n} of ${EVENTS}`);
-  const share = (key: "fetchMs" | "insertMs" | "ackMs") =>
-    `${Math.round((100 * sum(latest, key)) / sum(latest, "wallMs"))} %`;
-  const other =
-    sum(latest, "wallMs") - sum(latest, "fetchMs") - sum(latest, "insertMs") - sum(latest, "ackMs");
+  const perEvent = (ms: number) => Math.round((1000 * ms) / EVENTS);
+  const cpu = {
+    ingesters: perEvent(sum(latest, "cpuMs")),
+    postgres: perEvent(postgresAfter - postgresBefore),
+    nats: perEvent(natsAfter - natsBefore),
+  };
+  const total = cpu.ingesters + cpu.postgres + cpu.nats;
   return {
     ingesters,
     batch,
     "events/s": Math.round(EVENTS / seconds),
-    fetch: share("fetchMs"),
-    insert: share("insertMs"),
-    ack: share("ackMs"),
-    "decode+loop": `${Math.round((100 * other) / sum(latest, "wallMs"))} %`,
-    "ingester CPU": `${Math.round((100 * sum(latest, "cpuMs")) / sum(latest, "wallMs"))} %`,
+    insert: `${Math.round((100 * sum(latest, "insertMs")) / sum(latest, "wallMs"))} %`,
+    "µs CPU/event: ingesters": cpu.ingesters,
+    postgres: cpu.postgres,
+    "nats-server": cpu.nats,
+    total,
+    "2 cores carry": Math.round((2 * 1_000_000) / total),
   };
 }
 
@@ -206,20 +218,32 @@ if (process.argv[2] === "--ingester") {
 } else {
   const nats = await startNatsServer();
   const postgres = await startPostgresServer({ settings: DURABLE_SETTINGS });
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ");
+  const loadBefore = load();
   try {
+    const natsPid = findProcess(["-p", String(nats.port)]);
+    if (natsPid === undefined) throw new Error("nats-server's process not found");
+    const servers: Servers = { natsUrl: nats.url, natsPid, postgresPid: postgres.pid };
     const publishRate = await fill(nats.url);
     const table = [];
     for (const [k, { ingesters, batch }] of CASES.entries()) {
-      table.push(await run(nats.url, await postgres.createDatabase(), `ingest-${k}`, ingesters, batch));
+      table.push(await run(servers, await postgres.createDatabase(), `ingest-${k}`, ingesters, batch));
     }
     console.log(
-      `\nIngestion NATS JetStream → PostgreSQL 15 (fsync on), ${EVENTS} events (published at ${Math.round(publishRate)} events/s), node ${process.version}; target ≥ 50,000 events/s`,
+      `\nIngestion NATS JetStream → PostgreSQL 15 (fsync on), ${EVENTS} events (published at ${Math.round(publishRate)} events/s), node ${process.version}, ${os.availableParallelism()} CPUs, load average ${loadBefore} before and ${load()} after; target ≥ 50,000 events/s`,
     );
     console.log(
-      "fetch/insert/ack/decode+loop: share of the ingesters' wall time; CPU: their CPU time (all threads, so GC and JIT too) over it",
+      "insert: share of the ingesters' wall time an insert was under way; µs CPU/event: CPU time (all threads and processes) of the ingesters, PostgreSQL and nats-server per event; 2 cores carry: 2 s of CPU over the total, the most this machine could ingest with nothing else running",
+    );
+    console.log(
+      `rerun: BENCH_INGEST_EVENTS=${EVENTS} BENCH_INGEST_CASES=${CASES.map((c) => `${c.ingesters}x${c.batch}`).join(",")} node dist-bench/bench/ingest.js`,
     );
     console.table(table);
-    writeResults("ingest", { events: EVENTS, publishRate, table });
+    writeResults("ingest", { events: EVENTS, publishRate, loadBefore, loadAfter: load(), table });
   } finally {
     await postgres.stop();
     await nats.stop();

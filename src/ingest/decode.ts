@@ -1,10 +1,17 @@
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../brokers/event-headers.js";
-import { decodeEvent, eventFromJson } from "../event/serialize.js";
+import { decodeEvent, encodeEvent, eventFromJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { SourceMessage } from "./source.js";
 
+/** A message's event and its protobuf bytes. @internal */
+export interface DecodedEvent {
+  event: AuditEvent;
+  /** The event as protobuf: the message's own bytes when it came as protobuf. */
+  bytes: Uint8Array;
+}
+
 /** A message's event, or why it holds none (a poison message). @internal */
-export type Decoded = { event: AuditEvent } | { reason: string };
+export type Decoded = DecodedEvent | { reason: string };
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -17,10 +24,14 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export function decodeMessage(message: SourceMessage): Decoded {
   const type = message.header(BROKER_HEADER.CONTENT_TYPE) ?? BROKER_CONTENT_TYPE.protobuf;
   let event: AuditEvent;
+  let bytes: Uint8Array | undefined;
   try {
-    if (type === BROKER_CONTENT_TYPE.protobuf) event = decodeEvent(message.data);
-    else if (type === BROKER_CONTENT_TYPE.json) event = eventFromJson(JSON.parse(utf8.decode(message.data)));
-    else return { reason: `unknown content-type ${JSON.stringify(type)}` };
+    if (type === BROKER_CONTENT_TYPE.protobuf) {
+      event = decodeEvent(message.data);
+      bytes = message.data;
+    } else if (type === BROKER_CONTENT_TYPE.json) {
+      event = eventFromJson(JSON.parse(utf8.decode(message.data)));
+    } else return { reason: `unknown content-type ${JSON.stringify(type)}` };
   } catch (error) {
     return {
       reason: `not an AuditEvent as ${type}: ${error instanceof Error ? error.message : String(error)}`,
@@ -29,5 +40,5 @@ export function decodeMessage(message: SourceMessage): Decoded {
   if (event.eventId === "") return { reason: "the event has no eventId" };
   if (event.occurredAt === undefined || Number.isNaN(event.occurredAt.getTime()))
     return { reason: "the event has no occurredAt" };
-  return { event };
+  return { event, bytes: bytes ?? encodeEvent(event) };
 }

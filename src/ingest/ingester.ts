@@ -1,6 +1,5 @@
 import { AuditConfigError, toError } from "../errors/index.js";
-import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import { decodeMessage } from "./decode.js";
+import { type DecodedEvent, decodeMessage } from "./decode.js";
 import type { IngestSource, IngestStore, SourceMessage } from "./source.js";
 
 /** Options of `createIngester`. */
@@ -43,7 +42,10 @@ export interface Ingester {
   stats(): IngestStats;
   /** Resolves once the ingester stopped (after `stop()`). */
   readonly done: Promise<void>;
-  /** Stops fetching, finishes the current batch (insert and ack) and resolves once it is done. */
+  /**
+   * Stops fetching, finishes the batches it holds (the one being inserted and the one fetched ahead:
+   * insert and ack) and resolves once they are done.
+   */
   stop(): Promise<void>;
 }
 
@@ -95,19 +97,22 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
       stopping.signal.addEventListener("abort", wake, { once: true });
     });
 
-  /** One batch; resolves to false when it failed and the loop should pause. */
-  const ingestBatch = async (): Promise<boolean> => {
-    let messages: M[];
+  /** The next batch; undefined when the fetch failed (reported). */
+  const fetchBatch = async (): Promise<M[] | undefined> => {
     try {
-      messages = await source.fetch(batchSize, maxWaitMs, stopping.signal);
+      const messages = await source.fetch(batchSize, maxWaitMs, stopping.signal);
+      stats.lag = source.lag();
+      return messages;
     } catch (error) {
       fail(error);
-      return false;
+      return undefined;
     }
-    stats.lag = source.lag();
-    if (messages.length === 0) return true;
+  };
+
+  /** Decodes and inserts one batch; resolves to the messages to acknowledge, or undefined when the insert failed. */
+  const storeBatch = async (messages: readonly M[]): Promise<M[] | undefined> => {
     stats.received += messages.length;
-    const events = new Map<string, AuditEvent>();
+    const rows = new Map<string, DecodedEvent>();
     const stored: M[] = [];
     let copies = 0;
     for (const message of messages) {
@@ -121,31 +126,48 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
         }
         continue;
       }
-      if (events.has(decoded.event.eventId)) copies++;
-      else events.set(decoded.event.eventId, decoded.event);
+      if (rows.has(decoded.event.eventId)) copies++;
+      else rows.set(decoded.event.eventId, decoded);
       stored.push(message);
     }
-    if (stored.length === 0) return true;
+    if (stored.length === 0) return stored;
     let inserted: number;
     try {
-      inserted = await store.insert([...events.values()]);
+      const batch = [...rows.values()];
+      // The bytes as the broker carried them when the store takes them: no encoding them again.
+      inserted = await (store.insertEncoded?.(batch) ?? store.insert(batch.map((r) => r.event)));
     } catch (error) {
       fail(error);
       await source.retry(stored).catch(fail);
-      return false;
+      return undefined;
     }
     stats.inserted += inserted;
-    stats.duplicates += copies + events.size - inserted;
+    stats.duplicates += copies + rows.size - inserted;
     stats.batches++;
-    // Committed: a failed ack only means a redelivery, which the store skips.
-    await source.ack(stored).catch(fail);
-    return true;
+    return stored;
   };
 
   const done = (async () => {
-    while (!stopping.signal.aborted) {
-      if (!(await ingestBatch())) await pause();
+    let acking = Promise.resolve();
+    let fetching: Promise<M[] | undefined> | undefined = fetchBatch();
+    while (fetching !== undefined) {
+      const messages = await fetching;
+      // The next batch comes in while this one is stored: at most one batch ahead.
+      if (stopping.signal.aborted) fetching = undefined;
+      else if (messages === undefined) fetching = pause().then(fetchBatch);
+      else fetching = fetchBatch();
+      if (messages === undefined || messages.length === 0) continue;
+      const stored = await storeBatch(messages);
+      if (stored === undefined) {
+        await pause();
+        continue;
+      }
+      // Committed: the acks go out while the next batch is stored, one batch's at a time. A failed
+      // ack only means a redelivery, which the store skips.
+      await acking;
+      if (stored.length > 0) acking = source.ack(stored).catch(fail);
     }
+    await acking;
   })();
   return {
     stats: () => ({ ...stats }),

@@ -37,4 +37,12 @@ export interface IngestSource<M extends SourceMessage = SourceMessage> {
 export interface IngestStore {
   /** Stores events, skipping those already stored (same id); returns or resolves to how many were new. */
   insert(events: readonly AuditEvent[]): number | Promise<number>;
+  /**
+   * Optional: the same as `insert`, given each event with its protobuf bytes (those the broker
+   * carried), so that the store does not encode it again. The ingester calls it instead of `insert`
+   * when the store has it (the PostgreSQL store does).
+   */
+  insertEncoded?(
+    events: readonly { readonly event: AuditEvent; readonly bytes: Uint8Array }[],
+  ): number | Promise<number>;
 }

@@ -7,8 +7,8 @@ import { EVENTS_TABLE } from "./schema.js";
 
 /** A row to insert: the event and its protobuf bytes. @internal */
 export interface Row {
-  event: AuditEvent;
-  bytes: Uint8Array;
+  readonly event: AuditEvent;
+  readonly bytes: Uint8Array;
 }
 
 /** The error code of a row no partition takes (check_violation): its month's partition was dropped. @internal */
@@ -50,36 +50,50 @@ export async function insertBatch(
   return result.rowCount ?? 0;
 }
 
-/** The INSERT's parameters: 13 column arrays, then the events' bytes, their offsets and lengths. */
+/**
+ * The INSERT's parameters: 13 column arrays, then the events' bytes, their offsets and lengths. Written
+ * column by column, without a per-row array: this runs for every event an ingester stores.
+ */
 function columnsOf(rows: readonly Row[], times: readonly number[]): unknown[] {
-  const columns: unknown[][] = Array.from({ length: 13 }, () => []);
-  const offsets: number[] = [];
-  const lengths: number[] = [];
+  const n = rows.length;
+  const text = () => new Array<string>(n);
+  const [ids, kinds, services, operations, actors] = [text(), text(), text(), text(), text()];
+  const [targetTypes, targetIds, codes, decisions, requestIds, traceIds] = [
+    text(),
+    text(),
+    text(),
+    text(),
+    text(),
+    text(),
+  ];
+  const success = new Array<boolean>(n);
+  const offsets = new Array<number>(n);
+  const lengths = new Array<number>(n);
   let offset = 0;
-  rows.forEach(({ event: e, bytes }, i) => {
-    const values = [
-      e.eventId,
-      eventKind(e.eventType),
-      times[i],
-      e.service,
-      e.operation,
-      e.actor?.id ?? "",
-      e.target?.type ?? "",
-      e.target?.id ?? "",
-      e.result?.success === true,
-      e.result?.code ?? "",
-      decisionOf(e),
-      e.requestId,
-      e.traceId,
-    ];
-    for (const [c, value] of values.entries())
-      columns[c]?.push(typeof value === "string" ? noNul(value) : value);
-    offsets.push(offset);
-    lengths.push(bytes.byteLength);
+  for (let i = 0; i < n; i++) {
+    const { event: e, bytes } = rows[i] as Row;
+    ids[i] = noNul(e.eventId);
+    kinds[i] = eventKind(e.eventType);
+    services[i] = noNul(e.service);
+    operations[i] = noNul(e.operation);
+    actors[i] = noNul(e.actor?.id ?? "");
+    targetTypes[i] = noNul(e.target?.type ?? "");
+    targetIds[i] = noNul(e.target?.id ?? "");
+    success[i] = e.result?.success === true;
+    codes[i] = noNul(e.result?.code ?? "");
+    decisions[i] = decisionOf(e);
+    requestIds[i] = noNul(e.requestId);
+    traceIds[i] = noNul(e.traceId);
+    offsets[i] = offset;
+    lengths[i] = bytes.byteLength;
     offset += bytes.byteLength;
-  });
-  const all = Buffer.concat(rows.map((r) => r.bytes));
-  return [...columns, all, offsets, lengths];
+  }
+  const all = Buffer.concat(
+    rows.map((r) => r.bytes),
+    offset,
+  );
+  // biome-ignore format: the parameters in the order of INSERT_SQL ($1 … $16)
+  return [ids, kinds, times, services, operations, actors, targetTypes, targetIds, success, codes, decisions, requestIds, traceIds, all, offsets, lengths];
 }
 
 /**

@@ -51,6 +51,11 @@ export interface PostgresStore {
   /** Stores events; an event already stored (same id and time) is skipped. Resolves to how many were new. */
   insert(events: readonly AuditEvent[]): Promise<number>;
   /**
+   * The same as `insert`, given each event with its protobuf bytes (as a broker carried them), which
+   * are stored as they are instead of encoding the event again. Resolves to how many were new.
+   */
+  insertEncoded(events: readonly EncodedEvent[]): Promise<number>;
+  /**
    * Events matching `filter`, newest first, cut into pages by a cursor on (time, insertion order):
    * paging visits every event that existed when it started exactly once, even while inserts continue.
    */
@@ -176,6 +181,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const store: PostgresStore = {
     name: label,
     insert: async (events) => insertRows(events.map((event) => ({ event, bytes: encodeEvent(event) }))),
+    insertEncoded: async (events) => insertRows(events),
     async query(filter = {}, page = {}) {
       const { limit, cursor } = resolvePage(page);
       const where = buildWhere(filter);
@@ -239,7 +245,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         await store.insert(batch);
       },
       writeEncoded: async (batch: readonly EncodedEvent[]) => {
-        await insertRows(batch.map((e) => ({ event: e.event, bytes: e.bytes })));
+        await insertRows(batch);
       },
     }),
     close: async () => {

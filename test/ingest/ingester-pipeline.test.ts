@@ -1,0 +1,113 @@
+// How createIngester keeps a real `nats-server -js` and a real PostgreSQL busy at once: it fetches the
+// next batch while the current one is inserted (never more than one batch ahead), and hands the store
+// the events' bytes as the broker carried them instead of encoding them again.
+import type { NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../../src/brokers/event-headers.js";
+import { decodeEvent } from "../../src/event/serialize.js";
+import { createIngester, type IngestSource, type IngestStore } from "../../src/ingest/index.js";
+import { createNatsSource, type NatsSourceMessage } from "../../src/nats/index.js";
+import { openPostgresStore } from "../../src/postgres/index.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import { freshStream, natsConnection, publishTrail, storedIds, until } from "./fleet.js";
+
+let nats: NatsServer;
+let postgres: PostgresServer;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()]);
+  nc = await natsConnection(nats.url);
+}, 60_000);
+afterAll(async () => {
+  await nc?.close();
+  await Promise.all([nats?.stop(), postgres?.stop()]);
+});
+
+describe("createIngester's pipeline", () => {
+  it("fetches the next batch while one is inserted, and no further ahead", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const url = await postgres.createDatabase();
+    const store = await openPostgresStore({ connectionString: url });
+    const events = await publishTrail(nats.url, topic, 40);
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const fetched: number[] = []; // sizes of the batches fetched so far
+    const counting: IngestSource<NatsSourceMessage> = {
+      ...source,
+      fetch: async (max, wait, signal) => {
+        const batch = await source.fetch(max, wait, signal);
+        fetched.push(batch.length);
+        return batch;
+      },
+    };
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const blocked: IngestStore = {
+      insert: async (batch) => {
+        await released; // the first insert holds until the test lets it go
+        return store.insert(batch);
+      },
+    };
+    const ingester = createIngester({ source: counting, store: blocked, batchSize: 10 });
+    await until(() => fetched.length === 2, "a second batch fetched during the first insert");
+    // The second batch waits for its insert; fetching a third would need the first insert done.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(fetched).toStrictEqual([10, 10]);
+    expect(ingester.stats().batches).toBe(0);
+    release();
+    await until(() => ingester.stats().inserted === events.length, "every event inserted");
+    await ingester.stop();
+    expect(await storedIds(url)).toStrictEqual(new Map(events.map((e) => [e.eventId, 1])));
+    await store.close();
+  });
+
+  it("stores the bytes of protobuf messages as they came, and encodes those that came as JSON", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const url = await postgres.createDatabase();
+    const store = await openPostgresStore({ connectionString: url });
+    const protobuf = await publishTrail(nats.url, topic, 20);
+    const json = await publishTrail(nats.url, topic, 10, "json");
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const sent = new Map<string, Uint8Array>(); // event id → the bytes the store was given (copies)
+    let decodedInserts = 0;
+    const watched: IngestStore = {
+      insert: (batch) => {
+        decodedInserts++;
+        return store.insert(batch);
+      },
+      insertEncoded: (batch) => {
+        for (const { event, bytes } of batch) sent.set(event.eventId, new Uint8Array(bytes));
+        return store.insertEncoded(batch);
+      },
+    };
+    const messages = new Map<string, Uint8Array>(); // event id → the protobuf message's bytes (copies)
+    const watchedSource: IngestSource<NatsSourceMessage> = {
+      ...source,
+      fetch: async (max, wait, signal) => {
+        const batch = await source.fetch(max, wait, signal);
+        for (const m of batch) {
+          if (m.header(BROKER_HEADER.CONTENT_TYPE) === BROKER_CONTENT_TYPE.protobuf)
+            messages.set(decodeEvent(m.data).eventId, new Uint8Array(m.data));
+        }
+        return batch;
+      },
+    };
+    const ingester = createIngester({ source: watchedSource, store: watched, batchSize: 8 });
+    const total = protobuf.length + json.length;
+    await until(() => ingester.stats().inserted === total, "every event inserted");
+    await ingester.stop();
+    expect(decodedInserts).toBe(0);
+    expect(messages.size).toBe(protobuf.length);
+    for (const e of protobuf) expect(sent.get(e.eventId)).toStrictEqual(messages.get(e.eventId));
+    const stored = await withClient(url, (c) =>
+      c.query<{ event_id: string; event: Buffer }>("SELECT event_id, event FROM audit_events"),
+    );
+    const byId = new Map(stored.rows.map((r) => [r.event_id, new Uint8Array(r.event)]));
+    for (const e of protobuf) expect(byId.get(e.eventId)).toStrictEqual(messages.get(e.eventId));
+    for (const e of json) expect(decodeEvent(byId.get(e.eventId) ?? new Uint8Array())).toStrictEqual(e);
+    await store.close();
+  });
+});
