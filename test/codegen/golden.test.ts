@@ -7,7 +7,7 @@ import { pathToFileURL } from "node:url";
 import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
 import { Metadata } from "@grpc/grpc-js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { version } from "../../codegen/src/version.js";
+import { version } from "../../packages/protoc-gen-grpc-audit/src/version.js";
 import type { RuleTable } from "../../src/rules/audit-rule.js";
 import { mergeRuleTables } from "../../src/rules/audit-rule-table.js";
 import type { AuthzRuleTable } from "../../src/rules/authz-rule.js";
