@@ -49,7 +49,7 @@ function check(dir: string): { status: number | null; output: string } {
 describe("npm run api:check", () => {
   it("passes on the declarations of src/ as they are: etc/ holds the current public API", () => {
     const { status, output } = check(declarations);
-    expect(output).toContain("the public API of 8 entry points matches etc/");
+    expect(output).toContain("the public API of 9 entry points matches etc/");
     expect(status).toBe(0);
   }, 60_000);
 
