@@ -7,6 +7,11 @@ export default defineConfig({
     // source (tsconfig.json's `paths` says the same to tsc).
     alias: [
       { find: /^grpc-audit$/, replacement: fileURLToPath(new URL("./src/index.ts", import.meta.url)) },
+      // The example service of the demo lives beside the demo command.
+      {
+        find: /^grpc-audit\/demo$/,
+        replacement: fileURLToPath(new URL("./src/cli/demo/index.ts", import.meta.url)),
+      },
       {
         find: /^grpc-audit\/(.+)$/,
         replacement: fileURLToPath(new URL("./src/$1/index.ts", import.meta.url)),

@@ -6,7 +6,7 @@
 //   npm run bench:codegen                       # 500 methods, 5 runs per case
 //   node bench/codegen.bench.mjs --methods=2000 --runs=3
 //
-// Builds the plugin first (`npm run build:codegen`): buf runs the compiled bin from dist/codegen.
+// Builds the plugin first (`npm run build:codegen`): buf runs the compiled bin from packages/protoc-gen-grpc-audit/dist.
 // Writes only to a temporary folder, removed at the end.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -123,7 +123,7 @@ const TS_PROTO = {
 };
 const PARAMETER = "target=ts,import_extension=js";
 const GRPC_AUDIT = {
-  local: ["node", join(REPO, "dist/codegen/bin/protoc-gen-grpc-audit.js")],
+  local: ["node", join(REPO, "packages/protoc-gen-grpc-audit/dist/bin/protoc-gen-grpc-audit.js")],
   out: "gen",
   strategy: "all",
   opt: PARAMETER.split(","),
@@ -162,7 +162,7 @@ try {
   writeFileSync(join(workspace, "proto/bench/v1/big.proto"), benchProto(methods));
   writeFileSync(join(workspace, "buf.yaml"), JSON.stringify({ version: "v2", modules: [{ path: "proto" }] }));
   const bufVersion = execFileSync(BUF, ["--version"], { encoding: "utf8" }).trim();
-  const pluginModule = pathToFileURL(join(REPO, "dist/codegen/src/plugin.js")).href;
+  const pluginModule = pathToFileURL(join(REPO, "packages/protoc-gen-grpc-audit/dist/src/plugin.js")).href;
   const { protocGenGrpcAudit } = await import(pluginModule);
   const request = codeGeneratorRequest();
 

@@ -3,8 +3,8 @@
 // src/gen; buf.gen.example.yaml: the example service beside the demo; buf.gen.test.yaml: the payload
 // fixture into test/fixtures/gen, with the fixture workspace buf.test.yaml) generates into a temporary folder
 // that is compared with the committed one, leaving the working tree untouched. buf runs
-// protoc-gen-grpc-audit from dist/codegen, so the plugin is compiled first: a stale build would hide a
-// plugin change.
+// protoc-gen-grpc-audit from packages/protoc-gen-grpc-audit/dist, so the plugin is compiled first: a
+// stale build would hide a plugin change.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

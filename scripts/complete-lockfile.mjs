@@ -2,12 +2,25 @@
 // rollup, ...). This machine's npm registry only serves the packages for its own platform, so
 // `npm install` leaves them out of package-lock.json, and `npm ci` then refuses the lock ("Missing:
 // @biomejs/cli-win32-x64@ from lock file"). The entries added carry `os`/`cpu`, so npm skips them
-// here without fetching anything. Idempotent; run after `npm install` changes the lock.
+// here without fetching anything. The file is written exactly as npm writes it (see npmOrder), so a
+// later `npm install` leaves it as it is. Idempotent; run after `npm install` changes the lock.
 import { readFileSync, writeFileSync } from "node:fs";
 
 const file = process.argv[2] ?? "package-lock.json";
 const lock = JSON.parse(readFileSync(file, "utf8"));
 const packages = lock.packages;
+
+/** Keys npm puts first in every object of the lock, in this order (arborist's lib/shrinkwrap.js). */
+const FIRST_KEYS = [
+  "name",
+  "version",
+  "lockfileVersion",
+  "resolved",
+  "integrity",
+  "requires",
+  "packages",
+  "dependencies",
+];
 
 const OS = {
   android: "android",
@@ -67,8 +80,24 @@ for (const [path, entry] of Object.entries(packages)) {
     added++;
   }
 }
-lock.packages = Object.fromEntries(
-  Object.entries(packages).sort(([a], [b]) => (a === "" ? -1 : b === "" ? 1 : a.localeCompare(b))),
-);
-writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
+writeFileSync(file, `${JSON.stringify(npmOrder(lock), null, 2)}\n`);
 console.log(`complete-lockfile: ${added} platform entries added to ${file}`);
+
+/**
+ * A copy of value with every object's keys in the order npm writes them (json-stringify-nice): keys
+ * holding plain values (arrays too) before keys holding objects; in each group FIRST_KEYS first, in
+ * their order, then the rest by `localeCompare(…, "en")`.
+ */
+function npmOrder(value) {
+  if (Array.isArray(value)) return value.map(npmOrder);
+  if (!isObject(value)) return value;
+  const rank = (key) => (FIRST_KEYS.includes(key) ? FIRST_KEYS.indexOf(key) : FIRST_KEYS.length);
+  const entries = Object.entries(value).sort(
+    ([a, av], [b, bv]) => isObject(av) - isObject(bv) || rank(a) - rank(b) || a.localeCompare(b, "en"),
+  );
+  return Object.fromEntries(entries.map(([key, child]) => [key, npmOrder(child)]));
+}
+
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}

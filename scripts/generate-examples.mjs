@@ -23,7 +23,7 @@ try {
   symlinkSync(repo, join(tmp, "node_modules/grpc-audit"));
   mkdirSync(join(tmp, "bin"));
   symlinkSync(
-    join(repo, "dist/codegen/bin/protoc-gen-grpc-audit.js"),
+    join(repo, "packages/protoc-gen-grpc-audit/dist/bin/protoc-gen-grpc-audit.js"),
     join(tmp, "bin/protoc-gen-grpc-audit"),
   );
   const path = [join(tmp, "bin"), join(repo, "node_modules/.bin"), process.env.PATH].join(delimiter);

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The grpc-audit command: demo, tail, query, stats, prune, verify, ingest, ui. Each command lives in ./commands/.
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { addDemoCommand } from "./commands/demo.js";
 import { addIngestCommand } from "./commands/ingest.js";
@@ -11,8 +12,14 @@ import { addUiCommand } from "./commands/ui.js";
 import { addVerifyCommand } from "./commands/verify.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.js";
 
+// This package's version: package.json is two folders up from src/cli/ and from dist/cli/ alike.
+const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+  version: string;
+};
+
 const program = new Command()
   .name("grpc-audit")
+  .version(version, "-V, --version", "print the version of grpc-audit")
   .description("Look at the audit trail recorded by grpc-audit, or run the demo that records one.")
   // Set before the commands are added, so that they inherit it: errors throw instead of exiting.
   .exitOverride()

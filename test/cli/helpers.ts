@@ -35,8 +35,8 @@ function isBuilt(): boolean {
 
 /**
  * Compiles src/ into dist/ unless dist/cli/main.js is newer than every file of src/. It runs the
- * compile step of `npm run build` without its `rm -rf dist`, which would pull dist/codegen from under
- * the codegen tests running beside these. Test files that build at the same time take turns through
+ * compile step of `npm run build` without its `rm -rf dist`, which would pull dist/ from under the
+ * tests running beside these. Test files that build at the same time take turns through
  * a lock folder, and the later ones then find the build fresh.
  */
 export async function ensureBuilt(): Promise<void> {

@@ -12,7 +12,7 @@ import {
   type FileDescriptorSet,
   FileDescriptorSetSchema,
 } from "@bufbuild/protobuf/wkt";
-import { protocGenGrpcAudit } from "../../codegen/src/plugin.js";
+import { protocGenGrpcAudit } from "../../packages/protoc-gen-grpc-audit/src/plugin.js";
 import { requireTool } from "../helpers/prerequisites.js";
 
 /** Root of this repository. */
@@ -20,7 +20,7 @@ export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 /** The fixture module; file names in requests are relative to it (and to proto/ for the annotations). */
 export const FIXTURES = join(REPO, "test/fixtures");
 /** The compiled plugin, as buf.gen.example.yaml and package.json's bin run it. */
-export const PLUGIN_BIN = join(REPO, "dist/codegen/bin/protoc-gen-grpc-audit.js");
+export const PLUGIN_BIN = join(REPO, "packages/protoc-gen-grpc-audit/dist/bin/protoc-gen-grpc-audit.js");
 /** Plugin parameters of buf.gen.example.yaml. */
 export const PARAMETER = "target=ts,import_extension=js";
 /** buf workspace config with both roots, so that fixtures can import grpcaudit/v1/annotations.proto. */
@@ -121,9 +121,9 @@ export function listFiles(root: string): string[] {
     .sort();
 }
 
-/** Compiles the plugin to dist/codegen (as `npm run build:codegen` does) and returns the bin's path. */
+/** Compiles the plugin to packages/protoc-gen-grpc-audit/dist (as `npm run build:codegen` does) and returns the bin's path. */
 export function compilePlugin(): string {
-  run("tsc", ["-p", "tsconfig.codegen.json"]);
+  run("tsc", ["-p", "packages/protoc-gen-grpc-audit/tsconfig.build.json"]);
   chmodSync(PLUGIN_BIN, 0o755);
   return PLUGIN_BIN;
 }

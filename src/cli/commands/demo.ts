@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import type { ExternalIssuer } from "../demo/demo-identity.js";
 import type { OpenFgaTarget } from "../demo/demo-tuples.js";
 import { usageError } from "../errors.js";
 import { dbOption } from "../store-access.js";
@@ -11,6 +12,9 @@ interface DemoFlags {
   openfgaUrl?: string;
   openfgaStore?: string;
   openfgaModel?: string;
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
 }
 
 const EXAMPLES = `
@@ -22,9 +26,13 @@ Without --openfga-url it authorizes with an in-process demo authorizer. With it,
 needs a model with type user and type project, whose relations are owner, editor (owner implies
 editor) and viewer (editor implies viewer); the demo writes its tuples there.
 
+With --serve, --jwks-url, --issuer and --audience let any client bring its own tokens: besides the
+demo's own, the server accepts JWTs with that iss and aud, signed by a key of that JWKS.
+
 Examples:
   $ grpc-audit demo                                   run the script, print, exit
   $ grpc-audit demo --serve                           then keep serving for your own client
+  $ grpc-audit demo --serve --jwks-url https://idp.example/jwks.json --issuer https://idp.example/ --audience projects-api
   $ grpc-audit demo --db /tmp/a.db --log /tmp/a.ndjson --keep
   $ grpc-audit demo --openfga-url http://localhost:8080 --openfga-store 01J...`;
 
@@ -48,9 +56,13 @@ export function addDemoCommand(program: Command): void {
     .addOption(
       new Option("--openfga-model <id>", "OpenFGA authorization model id (default: the store's latest)"),
     )
+    .option("--jwks-url <url>", "with --serve: also accept tokens signed by a key of this JWKS")
+    .option("--issuer <iss>", "the iss of those tokens (with --jwks-url)")
+    .option("--audience <aud>", "the aud those tokens must carry (with --jwks-url)")
     .addHelpText("after", EXAMPLES)
     .action(async (flags: DemoFlags) => {
       const openfga = openFgaTarget(flags);
+      const externalIssuer = externalIssuerOf(flags);
       // Loaded here: the other commands need neither grpc-js nor jose, and start faster without them.
       const { runDemo } = await import("../demo/run-demo.js");
       await runDemo({
@@ -59,6 +71,7 @@ export function addDemoCommand(program: Command): void {
         keep: flags.keep === true,
         serve: flags.serve === true,
         ...(openfga === undefined ? {} : { openfga }),
+        ...(externalIssuer === undefined ? {} : { externalIssuer }),
       });
     });
 }
@@ -74,4 +87,19 @@ function openFgaTarget(flags: DemoFlags): OpenFgaTarget | undefined {
   if (!/^https?:\/\/\S+$/.test(url)) throw usageError("--openfga-url", "must be an http:// or https:// URL");
   if (storeId === undefined) throw usageError("--openfga-url", "needs --openfga-store <id>");
   return { url, storeId, ...(modelId === undefined ? {} : { modelId }) };
+}
+
+function externalIssuerOf(flags: DemoFlags): ExternalIssuer | undefined {
+  const { jwksUrl, issuer, audience } = flags;
+  if (jwksUrl === undefined) {
+    if (issuer !== undefined || audience !== undefined) {
+      throw usageError("--issuer", "and --audience are only used with --jwks-url");
+    }
+    return undefined;
+  }
+  if (flags.serve !== true) throw usageError("--jwks-url", "is only used with --serve");
+  if (!/^https?:\/\/\S+$/.test(jwksUrl)) throw usageError("--jwks-url", "must be an http:// or https:// URL");
+  if (issuer === undefined || issuer === "") throw usageError("--jwks-url", "needs --issuer <iss>");
+  if (audience === undefined || audience === "") throw usageError("--jwks-url", "needs --audience <aud>");
+  return { jwksUrl, issuer, audience };
 }

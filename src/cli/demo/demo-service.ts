@@ -10,7 +10,7 @@ const ROLES = new Set(["viewer", "editor"]);
 /**
  * The example ProjectService, kept in memory, as the demo serves it. Creating a project makes the
  * caller its owner and adding a member gives the member a role: both are relationship tuples written
- * through `tuples`, which the authorizer then checks. `idPrefix` keeps project ids of separate runs
+ * through `tuples`, which the authorizer then checks. `idPrefix` (default "p-") keeps project ids of separate runs
  * apart (an OpenFGA store outlives a run).
  */
 export function demoProjectService(tuples: DemoTuples, idPrefix = "p-") {

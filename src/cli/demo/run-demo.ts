@@ -11,7 +11,7 @@ import { formatEventTable, formatTable } from "../format.js";
 import { formatStats } from "../format-stats.js";
 import { print } from "../output.js";
 import { loadStoreModule } from "../store-access.js";
-import { createDemoIdentity, type DemoIdentity } from "./demo-identity.js";
+import { createDemoIdentity, type DemoIdentity, type ExternalIssuer } from "./demo-identity.js";
 import { runScript } from "./demo-script.js";
 import { demoProjectService } from "./demo-service.js";
 import {
@@ -35,6 +35,8 @@ export interface DemoOptions {
   serve: boolean;
   /** Use this OpenFGA server instead of the in-process demo authorizer. */
   openfga?: OpenFgaTarget;
+  /** Also accept this issuer's tokens (with `serve`, for the user's own client). */
+  externalIssuer?: ExternalIssuer;
 }
 
 /** A running demo: the server, what records its calls, and how to stop it all. */
@@ -61,7 +63,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
       `grpc-audit demo: example.v1.ProjectService on 127.0.0.1:${demo.port}, with createAuditInterceptors`,
     );
     for (const [part, what] of [
-      ["authn", "JWT (RS256 key pair generated for this run)"],
+      ["authn", authnDescription(options.externalIssuer)],
       ["authz", demo.tuples.description],
       ["rules", "auditRules and authzRules generated from proto/example/v1/projects.proto"],
       ["records", `${options.db} (audit store, via the delivery pipeline) and ${options.log} (pino)`],
@@ -91,10 +93,16 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     print(
       `Look further: grpc-audit query --db ${options.db} --actor alice --json, or --decision denied, or --type resource.access`,
     );
-    if (options.serve) await serveUntilInterrupted(demo);
+    if (options.serve) await serveUntilInterrupted(demo, options.externalIssuer);
   } finally {
     await demo.stop();
   }
+}
+
+function authnDescription(external: ExternalIssuer | undefined): string {
+  const own = "JWT (RS256 key pair generated for this run)";
+  if (external === undefined) return own;
+  return `${own}, and JWTs of ${external.issuer} for ${external.audience} (keys: ${external.jwksUrl})`;
 }
 
 /**
@@ -136,7 +144,7 @@ async function startDemo(options: DemoOptions): Promise<DemoRun> {
     options.openfga === undefined
       ? createInProcessTuples(recorder)
       : await createOpenFgaTuples(recorder, options.openfga);
-  const identity = await createDemoIdentity();
+  const identity = await createDemoIdentity(options.externalIssuer);
   const server = new Server({
     interceptors: createAuditInterceptors({
       recorder,
@@ -190,10 +198,15 @@ function refuseExistingFiles(options: DemoOptions): void {
 }
 
 /** Keeps serving, for the user's own client, until SIGINT or SIGTERM. */
-async function serveUntilInterrupted(demo: DemoRun): Promise<void> {
+async function serveUntilInterrupted(demo: DemoRun, external: ExternalIssuer | undefined): Promise<void> {
   const token = await demo.identity.token("alice", "Alice Owner");
   print(`\nServing on 127.0.0.1:${demo.port} until Ctrl-C. A token for alice, valid for an hour:`);
   print(`  export TOKEN=${token}`);
+  if (external !== undefined) {
+    print(
+      `Tokens of ${external.issuer} for ${external.audience}, signed by a key of ${external.jwksUrl}, work too.`,
+    );
+  }
   print("Call it, for example with grpcurl from the repository's folder:");
   print(
     `  grpcurl -plaintext -import-path proto -proto example/v1/projects.proto -H "authorization: Bearer $TOKEN" \\\n` +

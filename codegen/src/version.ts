@@ -1,6 +1,0 @@
-/**
- * Version of protoc-gen-grpc-audit, printed into every generated file. Kept equal to package.json's
- * version by a test: the compiled plugin lives in dist/codegen, where a relative import of
- * package.json would point at the wrong folder.
- */
-export const version = "0.1.0";
