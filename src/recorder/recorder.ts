@@ -26,6 +26,8 @@ import {
   type ResourceMutationInput,
   type TupleChangeInput,
 } from "./inputs.js";
+import { createRecordGate, type RecordPolicy } from "./record-policy.js";
+import type { SkippedStats } from "./skip-counts.js";
 import { rewriteStatusMessage, type StatusMessagePolicy, textRewrites } from "./status-message.js";
 
 /** Options of `createRecorder`. */
@@ -68,6 +70,19 @@ export interface RecorderOptions {
    * sampled debug trails, where every gap would be reported). Default: true, without checkpoints.
    */
   chain?: boolean | ChainOptions;
+  /**
+   * Which events to record per kind: "all", or "failures" to count a kind's successes per (kind, actor,
+   * method) in `stats().skipped` instead of recording them (`RecordPolicy` says what a success is;
+   * mutations and tuple changes are always recorded). A skipped success returns "accepted". Default:
+   * "all" for every kind.
+   */
+  record?: RecordPolicy;
+  /**
+   * Most (kind, actor, method) keys `stats().skipped.counts` holds; skips of further keys are counted
+   * in `skipped.overflow`. A key takes at most about 1.5 KB of heap (15 MB at the default), about
+   * 0.25 KB for a short actor id and method. Default: 10000.
+   */
+  maxSkippedKeys?: number;
 }
 
 /** What happened to a recorded event: handed to the emitters, dropped by them, or lost (see stats). */
@@ -75,7 +90,7 @@ export type RecordOutcome = EmitOutcome;
 
 /**
  * Counters of a Recorder. Every record call, and every chain checkpoint the Recorder writes, is in
- * exactly one of accepted, dropped, failed or invalid.
+ * exactly one of accepted, dropped, failed, invalid or skipped.
  */
 export interface RecorderStats {
   /** Events built, by kind. */
@@ -92,6 +107,8 @@ export interface RecorderStats {
    * ASCII characters, or with a value that is not a string. The first one is reported to `onError`.
    */
   attributesDropped: number;
+  /** Successes counted instead of recorded under the `record` policy; all 0 under the default. */
+  skipped: SkippedStats;
   /** The emitter's own counters. */
   emitter: EmitterStats;
 }
@@ -137,7 +154,7 @@ export interface Recorder {
  */
 export function createRecorder(options: RecorderOptions): Recorder {
   const config = resolveOptions(options);
-  const { service, emitter, onError, now, monotonicNowMs, newId, rewrites, chain } = config;
+  const { service, emitter, onError, now, monotonicNowMs, newId, rewrites, chain, gate } = config;
   const counts = { accepted: 0, dropped: 0, failed: 0, invalid: 0, errors: 0, attributesDropped: 0 };
   const recorded: Record<EventKind, number> = {
     [EVENT_KIND.AUTHN_RESULT]: 0,
@@ -255,11 +272,14 @@ export function createRecorder(options: RecorderOptions): Recorder {
     recordAuthnResult(raw) {
       const input = checkAuthnInput(raw);
       if (typeof input === "string") return refuse("recordAuthnResult", input);
+      // A success the policy skips is counted before any event work: no id, no event, no chain link.
+      if (gate.skipsAuthn(input)) return "accepted";
       return emit(EVENT_KIND.AUTHN_RESULT, input);
     },
     recordAuthzDecision(raw) {
       const input = checkAuthzInput(raw);
       if (typeof input === "string") return refuse("recordAuthzDecision", input);
+      if (gate.skipsAuthz(input)) return "accepted";
       return emit(EVENT_KIND.AUTHZ_DECISION, input);
     },
     recordTupleChange(raw) {
@@ -275,6 +295,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     recordResourceAccess(raw) {
       const input = checkAccessInput(raw);
       if (typeof input === "string") return refuse("recordResourceAccess", input);
+      if (gate.skipsAccess(input)) return "accepted";
       return emit(EVENT_KIND.RESOURCE_ACCESS, input);
     },
     reportError(error) {
@@ -288,7 +309,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     authzObserver: () => (input) => {
       recorder.recordAuthzDecision(input);
     },
-    stats: () => ({ recorded: { ...recorded }, ...counts, emitter: emitter.stats() }),
+    stats: () => ({ recorded: { ...recorded }, ...counts, skipped: gate.stats(), emitter: emitter.stats() }),
     flush: () => emitter.flush(),
     close: () => {
       // The final checkpoint goes out before the emitters close: nothing follows it in the chain.
@@ -332,6 +353,7 @@ function resolveOptions(options: RecorderOptions) {
   }
   const rewrites = textRewrites(options.statusMessages, options.redactPatterns);
   const chainOptions = resolveChainOptions(options.chain, "createRecorder");
+  const gate = createRecordGate(options.record, options.maxSkippedKeys, "createRecorder");
   const built = emitters.map((spec, i) => createEmitter(spec, `createRecorder: emitters[${i}]`));
   const [first] = built;
   const emitter =
@@ -348,5 +370,6 @@ function resolveOptions(options: RecorderOptions) {
     rewrites,
     chain: chainOptions === undefined ? undefined : new EventChain(chainOptions),
     checkpointIntervalMs: chainOptions?.checkpointIntervalMs ?? 0,
+    gate,
   };
 }

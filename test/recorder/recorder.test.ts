@@ -602,6 +602,11 @@ describe("delivery failures", () => {
       invalid: 0,
       errors: 0,
       attributesDropped: 0,
+      skipped: {
+        byKind: { "authn.result": 0, "authz.decision": 0, "resource.access": 0 },
+        counts: [],
+        overflow: 0,
+      },
       emitter: { name: "memory", emitted: 1, dropped: { closed: 1 }, failed: 0 },
     });
   });
