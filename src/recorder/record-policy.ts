@@ -113,7 +113,7 @@ function failuresOnly(record: RecordPolicy | undefined, where: string): Readonly
   const unknown = entries.map(([kind]) => kind).filter((kind) => !recordable.some((k) => k === kind));
   if (unknown.length > 0) {
     throw new AuditConfigError(
-      `${where}: \`record\` names unknown event kinds ${unknown.map((k) => JSON.stringify(k)).join(", ")} (known: ${recordable.join(", ")})`,
+      `${where}: \`record\` names kinds a record policy does not take: ${unknown.map((k) => JSON.stringify(k)).join(", ")} (it takes ${recordable.join(", ")})`,
     );
   }
   const failures = new Set<string>();

@@ -242,12 +242,12 @@ describe("record policy options", () => {
     [
       "unknown kinds, naming each",
       { "authn.results": "failures", "authz.decision": "failures", mutation: "all" },
-      'createRecorder: `record` names unknown event kinds "authn.results", "mutation" (known: authn.result, authz.decision, tuple.change, resource.mutation, resource.access)',
+      'createRecorder: `record` names kinds a record policy does not take: "authn.results", "mutation" (it takes authn.result, authz.decision, tuple.change, resource.mutation, resource.access)',
     ],
     [
-      "the chain's own checkpoints",
+      "the chain's own checkpoints (the chain writes them)",
       { "chain.checkpoint": "all" },
-      'createRecorder: `record` names unknown event kinds "chain.checkpoint" (known: authn.result, authz.decision, tuple.change, resource.mutation, resource.access)',
+      'createRecorder: `record` names kinds a record policy does not take: "chain.checkpoint" (it takes authn.result, authz.decision, tuple.change, resource.mutation, resource.access)',
     ],
     [
       "an unknown mode",
