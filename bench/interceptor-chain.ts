@@ -26,6 +26,8 @@ import {
   createNoopEmitter,
   createRecorder,
   type Emitter,
+  type RecorderOptions,
+  type RecordPolicy,
 } from "../src/index.js";
 import { createAuditInterceptors } from "../src/interceptors/audit-interceptors.js";
 import { ForwardingCall } from "../src/interceptors/forwarding-call.js";
@@ -115,10 +117,10 @@ function oneCall(chain: readonly ServerInterceptor[], metadata: Metadata): Promi
 const audited = (
   emitter: Emitter,
   extra: Partial<Parameters<typeof createAuditInterceptors>[0]> = {},
-  chain = true,
+  recorder: Partial<RecorderOptions> = {},
 ) =>
   createAuditInterceptors({
-    recorder: createRecorder({ service: "bench", emitters: [emitter], chain }),
+    recorder: createRecorder({ service: "bench", emitters: [emitter], ...recorder }),
     rules: auditRules,
     ...extra,
   });
@@ -145,6 +147,9 @@ const jwt = createJwtAuthenticator({
   audience: AUDIENCE,
   algorithms: ["RS256"],
 });
+
+/** Successful authn and allowed authz decisions counted, not recorded (`RecorderOptions.record`). */
+const FAILURES_ONLY: RecordPolicy = { "authn.result": "failures", "authz.decision": "failures" };
 
 const security = {
   authn: { authenticators: [jwt] },
@@ -219,8 +224,12 @@ const chains: Record<string, ServerInterceptor[]> = {
   // The same writing its three events (authn, authz, mutation) as log lines.
   "full+log(discarded)": audited(discardingLog(), security),
   // The same without the hash chain (`chain: false`): the difference is what the chain costs a call.
-  "full+log(discarded)-unchained": audited(discardingLog(), security, false),
-  "full(jwt+authz+rules+noop)-unchained": audited(createNoopEmitter(), security, false),
+  "full+log(discarded)-unchained": audited(discardingLog(), security, { chain: false }),
+  "full(jwt+authz+rules+noop)-unchained": audited(createNoopEmitter(), security, { chain: false }),
+  // Record policy "failures" for authn and authz: their successes are counted, only the mutation is
+  // logged; its floor is the scope and one raw line.
+  "full+log(discarded)-failures": audited(discardingLog(), security, { record: FAILURES_ONLY }),
+  "floor(als+1log)": [alsAroundInboundEvents(), rawLogLinesAtStatus(1, discardingLogger())],
   // The floor of the line above, as in the server benchmark: an AsyncLocalStorage run around each
   // inbound event and three raw pino lines of a prebuilt event; no grpc-audit code per call.
   "floor(als+3log)": [alsAroundInboundEvents(), rawLogLinesAtStatus(3, discardingLogger())],

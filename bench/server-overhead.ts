@@ -16,7 +16,7 @@ import { killOnExit, startFullChainSetup } from "./server-overhead/orchestration
 const here = dirname(fileURLToPath(import.meta.url));
 const VARIANTS = (
   process.env.BENCH_VARIANTS ??
-  "baseline,pass-through,als-only,log-only,als+log,audit+noop,audit+log,audit+log-unchained,als+3log,authn+log,full,full-unchained"
+  "baseline,pass-through,als-only,log-only,als+log,audit+noop,audit+log,audit+log-unchained,als+3log,authn+log,full,full-unchained,full-failures"
 ).split(",");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);

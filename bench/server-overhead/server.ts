@@ -17,6 +17,7 @@ import {
   createNoopEmitter,
   createRecorder,
   type Emitter,
+  type RecordPolicy,
 } from "../../src/index.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createOpenFgaAuthorizer } from "../../src/openfga/index.js";
@@ -35,7 +36,8 @@ export type Variant =
   | "audit+log"
   | "audit+log-unchained"
   | "full"
-  | "full-unchained";
+  | "full-unchained"
+  | "full-failures";
 
 /** What the "full" variant needs from the orchestrator (passed as JSON in BENCH_FULL). */
 export interface FullChainSetup {
@@ -72,6 +74,8 @@ function fullChain(withAuthz = true, chained = true): ServerInterceptor[] {
       service: "bench",
       emitters: [createLogEmitter({ destination: logFile() })],
       ...(chained ? {} : { chain: false }),
+      // "full-failures": successful authn and allowed authz are counted, not logged (one event per call).
+      ...(variant === "full-failures" && { record: FAILURES_ONLY }),
     }),
     rules: auditRules,
     authn: {
@@ -94,6 +98,9 @@ function fullChain(withAuthz = true, chained = true): ServerInterceptor[] {
       : {}),
   });
 }
+
+/** The record policy of "full-failures": refusals and every mutation recorded, successes counted. */
+const FAILURES_ONLY: RecordPolicy = { "authn.result": "failures", "authz.decision": "failures" };
 
 function logFile(): string {
   return join(mkdtempSync(join(tmpdir(), "grpc-audit-bench-")), "audit.ndjson");
@@ -125,6 +132,8 @@ function interceptorsFor(name: Variant): ServerInterceptor[] {
       return fullChain();
     case "full-unchained":
       return fullChain(true, false);
+    case "full-failures":
+      return fullChain();
   }
 }
 

@@ -10,6 +10,7 @@ export type {
   TupleChangeInput,
   TupleChangeItem,
 } from "./inputs.js";
+export type { RecordMode, RecordPolicy } from "./record-policy.js";
 export {
   createRecorder,
   type Recorder,
@@ -17,5 +18,6 @@ export {
   type RecorderStats,
   type RecordOutcome,
 } from "./recorder.js";
+export type { SkippableKind, SkippedCount, SkippedStats } from "./skip-counts.js";
 export type { StatusMessagePolicy } from "./status-message.js";
 export type { TraceIds } from "./trace-ids.js";

@@ -28,6 +28,8 @@ import {
   type TupleChangeInput,
 } from "./inputs.js";
 import { OutcomeCounts } from "./outcome-counts.js";
+import { createRecordGate, type RecordPolicy } from "./record-policy.js";
+import type { SkippedStats } from "./skip-counts.js";
 import { rewriteStatusMessage, type StatusMessagePolicy, textRewrites } from "./status-message.js";
 import { safeTraceReader, type TraceIds } from "./trace-ids.js";
 
@@ -79,6 +81,19 @@ export interface RecorderOptions {
    * (ids come from `traceparent` only).
    */
   traceContext?: () => TraceIds | undefined;
+  /**
+   * Which events to record per kind: "all", or "failures" to count a kind's successes per (kind, actor,
+   * method) in `stats().skipped` instead of recording them (`RecordPolicy` says what a success is;
+   * mutations and tuple changes are always recorded). A skipped success returns "accepted". Default:
+   * "all" for every kind.
+   */
+  record?: RecordPolicy;
+  /**
+   * Most (kind, actor, method) keys `stats().skipped.counts` holds; skips of further keys are counted
+   * in `skipped.overflow`. A key takes at most about 1.5 KB of heap (15 MB at the default), about
+   * 0.25 KB for a short actor id and method. Default: 10000.
+   */
+  maxSkippedKeys?: number;
 }
 
 /** What happened to a recorded event: handed to the emitters, dropped by them, or lost (see stats). */
@@ -86,7 +101,7 @@ export type RecordOutcome = EmitOutcome;
 
 /**
  * Counters of a Recorder. Every record call, and every chain checkpoint the Recorder writes, is in
- * exactly one of accepted, dropped, failed or invalid.
+ * exactly one of accepted, dropped, failed, invalid or skipped.
  */
 export interface RecorderStats {
   /** Events built, by kind. */
@@ -107,6 +122,8 @@ export interface RecorderStats {
   authn: Record<string, number>;
   /** Authorization decisions recorded, by outcome ("allowed", "denied", "no_rule", "error"). */
   authz: Record<AuthzOutcome, number>;
+  /** Successes counted instead of recorded under the `record` policy; all 0 under the default. */
+  skipped: SkippedStats;
   /** The emitter's own counters. */
   emitter: EmitterStats;
 }
@@ -152,7 +169,7 @@ export interface Recorder {
  */
 export function createRecorder(options: RecorderOptions): Recorder {
   const config = resolveOptions(options);
-  const { service, emitter, onError, now, monotonicNowMs, newId, rewrites, chain, readTrace } = config;
+  const { service, emitter, onError, now, monotonicNowMs, newId, rewrites, chain, readTrace, gate } = config;
   const outcomes = new OutcomeCounts();
   const counts = { accepted: 0, dropped: 0, failed: 0, invalid: 0, errors: 0, attributesDropped: 0 };
   const recorded: Record<EventKind, number> = {
@@ -272,13 +289,17 @@ export function createRecorder(options: RecorderOptions): Recorder {
     recordAuthnResult(raw) {
       const input = checkAuthnInput(raw);
       if (typeof input === "string") return refuse("recordAuthnResult", input);
+      // Outcomes count every attempt, recorded or skipped; a success the policy skips is counted before
+      // any event work: no id, no event, no chain link.
       outcomes.countAuthn(input);
+      if (gate.skipsAuthn(input)) return "accepted";
       return emit(EVENT_KIND.AUTHN_RESULT, input);
     },
     recordAuthzDecision(raw) {
       const input = checkAuthzInput(raw);
       if (typeof input === "string") return refuse("recordAuthzDecision", input);
       outcomes.countAuthz(input);
+      if (gate.skipsAuthz(input)) return "accepted";
       return emit(EVENT_KIND.AUTHZ_DECISION, input);
     },
     recordTupleChange(raw) {
@@ -294,6 +315,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     recordResourceAccess(raw) {
       const input = checkAccessInput(raw);
       if (typeof input === "string") return refuse("recordResourceAccess", input);
+      if (gate.skipsAccess(input)) return "accepted";
       return emit(EVENT_KIND.RESOURCE_ACCESS, input);
     },
     reportError(error) {
@@ -307,7 +329,13 @@ export function createRecorder(options: RecorderOptions): Recorder {
     authzObserver: () => (input) => {
       recorder.recordAuthzDecision(input);
     },
-    stats: () => ({ recorded: { ...recorded }, ...counts, ...outcomes.snapshot(), emitter: emitter.stats() }),
+    stats: () => ({
+      recorded: { ...recorded },
+      ...counts,
+      ...outcomes.snapshot(),
+      skipped: gate.stats(),
+      emitter: emitter.stats(),
+    }),
     flush: () => emitter.flush(),
     close: () => {
       // The final checkpoint goes out before the emitters close: nothing follows it in the chain.
@@ -357,6 +385,7 @@ function resolveOptions(options: RecorderOptions) {
   }
   const rewrites = textRewrites(options.statusMessages, options.redactPatterns);
   const chainOptions = resolveChainOptions(options.chain, "createRecorder");
+  const gate = createRecordGate(options.record, options.maxSkippedKeys, "createRecorder");
   const built = emitters.map((spec, i) => createEmitter(spec, `createRecorder: emitters[${i}]`));
   const [first] = built;
   const emitter =
@@ -374,5 +403,6 @@ function resolveOptions(options: RecorderOptions) {
     chain: chainOptions === undefined ? undefined : new EventChain(chainOptions),
     checkpointIntervalMs: chainOptions?.checkpointIntervalMs ?? 0,
     readTrace: safeTraceReader(traceContext, onError),
+    gate,
   };
 }

@@ -604,6 +604,11 @@ describe("delivery failures", () => {
       attributesDropped: 0,
       authn: { success: 0 },
       authz: { allowed: 0, denied: 0, no_rule: 0, error: 0 },
+      skipped: {
+        byKind: { "authn.result": 0, "authz.decision": 0, "resource.access": 0 },
+        counts: [],
+        overflow: 0,
+      },
       emitter: { name: "memory", emitted: 1, dropped: { closed: 1 }, failed: 0 },
     });
   });

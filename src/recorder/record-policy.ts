@@ -1,0 +1,139 @@
+import type { AuthnResultInput } from "../authn/observer.js";
+import type { AuthzDecisionInput } from "../authz/observer.js";
+import { currentAuditScope } from "../context/scope.js";
+import { AuditConfigError } from "../errors/index.js";
+import { ANONYMOUS_ACTOR } from "../event/builders.js";
+import { EVENT_KINDS } from "../event/kinds.js";
+import type { RecordContext } from "../event/record-context.js";
+import type { ResourceAccessInput } from "./inputs.js";
+import { createSkipCounts, type SkippableKind, type SkippedStats } from "./skip-counts.js";
+
+/** What a Recorder keeps of one event kind: "all" of its events, or only its "failures" (successes are counted). */
+export type RecordMode = "all" | "failures";
+
+/**
+ * Which events a Recorder records, per kind (`RecorderOptions.record`). With "failures" a kind's
+ * successes are counted per (kind, actor, method) in `stats().skipped` instead of being recorded: no
+ * event is built, none takes an id or a place in the chain. A success is:
+ * - `authn.result`: the credential was accepted (`success: true`);
+ * - `authz.decision`: the decision is "allowed" (so "denied", "no_rule", also when let through, and
+ *   "error" are always recorded);
+ * - `resource.access`: the call ended OK (`result.success`, true when no result is given);
+ *
+ * and, for each, an input whose `result.success` is false is never a success. Resource mutations and
+ * tuple changes accept only "all": they are the record of what changed, which a count cannot replace.
+ * Default: "all" for every kind.
+ */
+export interface RecordPolicy {
+  /** "failures" counts accepted credentials, records refused ones. Default: "all". */
+  "authn.result"?: RecordMode;
+  /** "failures" counts "allowed" decisions, records every other. Default: "all". */
+  "authz.decision"?: RecordMode;
+  /** "failures" counts reads that ended OK, records the others. Default: "all". */
+  "resource.access"?: RecordMode;
+  /** Only "all": every tuple change is recorded. */
+  "tuple.change"?: "all";
+  /** Only "all": every resource mutation is recorded. */
+  "resource.mutation"?: "all";
+}
+
+/** Keys `stats().skipped.counts` holds by default (`RecorderOptions.maxSkippedKeys`). */
+const DEFAULT_MAX_SKIPPED_KEYS = 10_000;
+
+/**
+ * The record policy of a Recorder: decides whether a checked input is a success to count instead of
+ * record, and counts it.
+ * @internal
+ */
+export interface RecordGate {
+  /** True when `input` is a success its kind's policy skips; it has then been counted. */
+  skipsAuthn(input: AuthnResultInput): boolean;
+  skipsAuthz(input: AuthzDecisionInput): boolean;
+  skipsAccess(input: ResourceAccessInput): boolean;
+  stats(): SkippedStats;
+}
+
+/**
+ * Checks `record` and `maxSkippedKeys` and makes the Recorder's gate. Throws an AuditConfigError
+ * naming every unknown kind, or the kind with a bad mode.
+ * @internal
+ */
+export function createRecordGate(
+  record: RecordPolicy | undefined,
+  maxSkippedKeys: number | undefined,
+  where: string,
+): RecordGate {
+  const failures = failuresOnly(record, where);
+  const maxKeys = maxSkippedKeys ?? DEFAULT_MAX_SKIPPED_KEYS;
+  if (!Number.isSafeInteger(maxKeys) || maxKeys < 0) {
+    throw new AuditConfigError(
+      `${where}: \`maxSkippedKeys\` must be a whole number ≥ 0, got ${String(maxSkippedKeys)}`,
+    );
+  }
+  const counts = createSkipCounts(maxKeys);
+
+  /** Counts a skipped success under the actor and method its event would have had. */
+  function skip(kind: SkippableKind, input: RecordContext): true {
+    const scope = currentAuditScope();
+    const scopeActor = scope === undefined ? "" : (scope.actor?.id ?? ANONYMOUS_ACTOR.id);
+    counts.add(kind, input.actor?.id ?? scopeActor, input.operation ?? scope?.operation ?? "");
+    return true;
+  }
+
+  const authn = failures.has("authn.result");
+  const authz = failures.has("authz.decision");
+  const access = failures.has("resource.access");
+  return {
+    skipsAuthn: (input) =>
+      authn && input.success && input.result?.success !== false && skip("authn.result", input),
+    skipsAuthz: (input) =>
+      authz &&
+      input.decision === "allowed" &&
+      input.result?.success !== false &&
+      skip("authz.decision", input),
+    skipsAccess: (input) => access && input.result?.success !== false && skip("resource.access", input),
+    stats: () => counts.stats(),
+  };
+}
+
+const SKIPPABLE: ReadonlySet<string> = new Set<SkippableKind>([
+  "authn.result",
+  "authz.decision",
+  "resource.access",
+]);
+
+/** The kinds `record` sets to "failures"; throws on anything else but "all" for a recorded kind. */
+function failuresOnly(record: RecordPolicy | undefined, where: string): ReadonlySet<string> {
+  if (record === undefined) return new Set();
+  if (typeof record !== "object" || record === null || Array.isArray(record)) {
+    throw new AuditConfigError(`${where}: \`record\` must be an object of event kind → "all" | "failures"`);
+  }
+  const entries = Object.entries(record);
+  const recordable = EVENT_KINDS.filter((kind) => kind !== "chain.checkpoint");
+  const unknown = entries.map(([kind]) => kind).filter((kind) => !recordable.some((k) => k === kind));
+  if (unknown.length > 0) {
+    throw new AuditConfigError(
+      `${where}: \`record\` names kinds a record policy does not take: ${unknown.map((k) => JSON.stringify(k)).join(", ")} (it takes ${recordable.join(", ")})`,
+    );
+  }
+  const failures = new Set<string>();
+  for (const [kind, mode] of entries) {
+    if (mode === "all" || mode === undefined) continue;
+    if (mode !== "failures") {
+      throw new AuditConfigError(
+        `${where}: \`record["${kind}"]\` must be "all" or "failures", got ${describe(mode)}`,
+      );
+    }
+    if (!SKIPPABLE.has(kind)) {
+      throw new AuditConfigError(
+        `${where}: \`record["${kind}"]\` must be "all": a ${kind} event is the record of a change, which a count cannot replace`,
+      );
+    }
+    failures.add(kind);
+  }
+  return failures;
+}
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : value === null ? "null" : typeof value;
+}
