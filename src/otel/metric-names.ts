@@ -39,13 +39,14 @@ export const AUDIT_METRICS = {
     name: "grpc_audit.authn.attempts",
     instrument: "counter",
     unit: "{attempt}",
-    description: "Authentication attempts recorded, by outcome and failure reason.",
+    description:
+      "Authentication attempts (recorded or counted by a record policy), by outcome and failure reason.",
   },
   authz: {
     name: "grpc_audit.authz.decisions",
     instrument: "counter",
     unit: "{decision}",
-    description: "Authorization decisions recorded, by decision.",
+    description: "Authorization decisions (recorded or counted by a record policy), by decision.",
   },
   delivered: {
     name: "grpc_audit.events.delivered",

@@ -80,4 +80,27 @@ describe("Recorder authn and authz outcome counts", () => {
       invalid: 2,
     });
   });
+
+  it("counts the successes a record policy skips too: the counts are attempts, not events", () => {
+    const { recorder } = fixedRecorder({
+      record: { "authn.result": "failures", "authz.decision": "failures" },
+    });
+    recorder.recordAuthnResult({ method: "jwt", success: true });
+    recorder.recordAuthnResult({ method: "jwt", success: false, failureReason: "expired" });
+    const check = { relation: "editor", objectType: "project", objectId: "p-1" };
+    recorder.recordAuthzDecision({ ...check, decision: "allowed" });
+    recorder.recordAuthzDecision({ ...check, decision: "denied" });
+    const { authn, authz, recorded, skipped } = recorder.stats();
+    expect({
+      authn,
+      authz,
+      recorded: recorded["authn.result"] + recorded["authz.decision"],
+      skipped: skipped.byKind,
+    }).toStrictEqual({
+      authn: { success: 1, expired: 1 },
+      authz: { allowed: 1, denied: 1, no_rule: 0, error: 0 },
+      recorded: 2,
+      skipped: { "authn.result": 1, "authz.decision": 1, "resource.access": 0 },
+    });
+  });
 });
