@@ -21,8 +21,12 @@ export interface Compiled {
 /** Transpiles `entries` (paths relative to the repository root) and every relative import they reach. */
 export function compile(entries: readonly string[]): Compiled {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "grpc-audit-compiled-"));
-  // ESM like the package, and the repository's dependencies resolvable from the compiled files.
-  fs.writeFileSync(path.join(outDir, "package.json"), '{ "type": "module" }\n');
+  // ESM like the package, with its version (the CLI prints it), and the repository's dependencies
+  // resolvable from the compiled files.
+  const { version } = JSON.parse(fs.readFileSync(path.join(repo, "package.json"), "utf8")) as {
+    version: string;
+  };
+  fs.writeFileSync(path.join(outDir, "package.json"), `${JSON.stringify({ type: "module", version })}\n`);
   fs.symlinkSync(path.join(repo, "node_modules"), path.join(outDir, "node_modules"), "dir");
   const pending = entries.map((entry) => path.join(repo, entry));
   const done = new Set<string>();
