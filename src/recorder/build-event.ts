@@ -59,7 +59,7 @@ export interface EventStamp {
   /** The call's audit scope, read for what the input does not say; undefined outside an RPC. */
   scope: Readonly<Omit<AuditScope, "startedAtMs">> | undefined;
   /** The event's attributes: the input's merged over the scope's, checked and redacted. Default: none. */
-  attributes?: Record<string, string>;
+  attributes?: Record<string, string> | undefined;
 }
 
 /**
