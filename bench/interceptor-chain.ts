@@ -249,6 +249,15 @@ for (const [name, chain] of Object.entries(chains)) {
   if (status.code !== 0) throw new Error(`${name}: the chain answered ${status.code} ${status.details}`);
 }
 
+// BENCH_CALLS=N: no timing, only BENCH_WARMUP_CALLS (default 5000) and then N calls of each chain. Run
+// under callgrind with N=0 and N=6000 and divide the difference of the counts: instructions per call
+// (docs/performance.md, "What was removed").
+if (process.env.BENCH_CALLS !== undefined) {
+  const calls = Number(process.env.BENCH_WARMUP_CALLS ?? 5000) + Number(process.env.BENCH_CALLS);
+  for (const chain of Object.values(chains)) for (let i = 0; i < calls; i++) await oneCall(chain, metadata);
+  process.exit(0);
+}
+
 const bench = new Bench({
   name: "interceptor chain",
   time: Number(process.env.BENCH_TIME_MS ?? 1500),

@@ -9,6 +9,7 @@ import {
 import { type AuditScope, currentAuditScope, runInAuditScope } from "../context/scope.js";
 import { AuditConfigError, AuditError } from "../errors/index.js";
 import type { PayloadDigestKey } from "../payload/index.js";
+import type { ResourceAccessInput, ResourceMutationInput } from "../recorder/inputs.js";
 import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
 import type { AuditRule, RuleTable } from "../rules/audit-rule.js";
 import { mergeRuleTables } from "../rules/audit-rule-table.js";
@@ -188,19 +189,32 @@ class RuledCall extends ForwardingCall {
     this.ended = true;
     if (code !== Status.OK && !this.rule.recordOnError) return undefined;
     const rule = this.rule;
-    const input = {
-      resourceType: rule.targetType,
-      resourceId: this.targetId(),
-      operation: rule.method,
-      result: { success: code === Status.OK, code, message: code === Status.OK ? "" : details },
-      ...(rule.statusMessage === undefined ? {} : { statusMessages: rule.statusMessage }),
-      ...(this.payload && { payload: this.payload.finish((error) => this.recorder.reportError(error)) }),
-    };
-    const record = () =>
+    const resourceId = this.targetId();
+    const result = { success: code === Status.OK, code, message: code === Status.OK ? "" : details };
+    // One literal per kind, optional fields set after it: spreads here made three objects per call.
+    const input: ResourceAccessInput | ResourceMutationInput =
       rule.event === "access"
-        ? this.recorder.recordResourceAccess(input)
-        : this.recorder.recordResourceMutation({ mutation: rule.mutation, ...input });
-    return this.scope === undefined ? record() : runInAuditScope(this.scope, record);
+        ? { resourceType: rule.targetType, resourceId, operation: rule.method, result }
+        : {
+            mutation: rule.mutation,
+            resourceType: rule.targetType,
+            resourceId,
+            operation: rule.method,
+            result,
+          };
+    if (rule.statusMessage !== undefined) input.statusMessages = rule.statusMessage;
+    if (this.payload !== undefined) {
+      input.payload = this.payload.finish((error) => this.recorder.reportError(error));
+    }
+    // The status usually comes from the handler, inside the scope already; a cancel comes from outside.
+    if (this.scope === undefined || currentAuditScope() === this.scope) return this.record(input);
+    return runInAuditScope(this.scope, () => this.record(input));
+  }
+
+  private record(input: ResourceAccessInput | ResourceMutationInput): RecordOutcome {
+    return "mutation" in input
+      ? this.recorder.recordResourceMutation(input)
+      : this.recorder.recordResourceAccess(input);
   }
 
   private targetId(): string {

@@ -62,7 +62,7 @@ export interface EventStamp {
   /** Ids of the span active at the record call (the `traceContext` option); over the scope's. */
   trace?: TraceIds | undefined;
   /** The event's attributes: the input's merged over the scope's, checked and redacted. Default: none. */
-  attributes?: Record<string, string>;
+  attributes?: Record<string, string> | undefined;
 }
 
 /**

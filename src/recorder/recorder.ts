@@ -197,10 +197,15 @@ export function createRecorder(options: RecorderOptions): Recorder {
       input.durationMs ?? (scope === undefined ? undefined : monotonicNowMs() - scope.startedAtMs);
     const eventId = newId();
     if (typeof eventId !== "string") throw new TypeError("newEventId() did not return a string");
+    const occurredAt = input.occurredAt ?? now();
+    const trace = readTrace();
+    // Most events have no attributes: then nothing to merge, and buildEvent gives them an empty map.
+    if (input.attributes === undefined && scope?.attributes === undefined) {
+      return { service, eventId, occurredAt, durationMs, scope, trace, attributes: undefined };
+    }
     const { attributes, dropped } = eventAttributes(input.attributes, scope?.attributes, rewrites.redact);
     if (dropped > 0) dropAttributes(dropped);
-    const trace = readTrace();
-    return { service, eventId, occurredAt: input.occurredAt ?? now(), durationMs, scope, trace, attributes };
+    return { service, eventId, occurredAt, durationMs, scope, trace, attributes };
   }
 
   /** Counts attribute entries left out; reports the first time only, as they tend to repeat per call. */
