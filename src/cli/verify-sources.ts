@@ -2,7 +2,7 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { createInterface } from "node:readline";
-import { InvalidArgumentError } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import { eventFromJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { UndecodableRow } from "../store/stored-rows.js";
@@ -120,4 +120,20 @@ export function publicKeyArgument(
     throw new InvalidArgumentError(`${file} holds a ${key.asymmetricKeyType ?? "unknown"} key, not Ed25519.`);
   }
   return new Map([...keys, [keyId, key]]);
+}
+
+/** `--public-key <keyId=pem>` (repeatable), shared by `verify` and `ui`. */
+export function publicKeyOption(): Option {
+  return new Option(
+    "--public-key <keyId=pem>",
+    "Ed25519 public key (PEM file) that checkpoints of keyId are signed with; repeat per key",
+  ).argParser(publicKeyArgument);
+}
+
+/** `--sealed`, shared by `verify` and `ui`. */
+export function sealedOption(): Option {
+  return new Option(
+    "--sealed",
+    "expect every chain to end with a final checkpoint (its recorder has closed)",
+  );
 }

@@ -8,7 +8,7 @@ import { toCliError } from "../errors.js";
 import { print } from "../output.js";
 import { visible } from "../safe-text.js";
 import { dbOption } from "../store-access.js";
-import { publicKeyArgument, type SourceTally, storeEvents } from "../verify-sources.js";
+import { publicKeyOption, type SourceTally, sealedOption, storeEvents } from "../verify-sources.js";
 import { withoutOrder } from "./verify.js";
 
 interface UiFlags {
@@ -45,13 +45,8 @@ export function addUiCommand(program: Command): void {
         .argParser(portArgument)
         .default(UI_SERVER_DEFAULTS.port),
     )
-    .addOption(
-      new Option(
-        "--public-key <keyId=pem>",
-        "Ed25519 public key (PEM file) that checkpoints of keyId are signed with; repeat per key",
-      ).argParser(publicKeyArgument),
-    )
-    .option("--sealed", "expect every chain to end with a final checkpoint (its recorder has closed)")
+    .addOption(publicKeyOption())
+    .addOption(sealedOption())
     .addHelpText("after", EXAMPLES)
     .action((flags: UiFlags) => withAnyStore(flags.db, { readonly: true }, (store) => serve(store, flags)));
 }

@@ -1,5 +1,5 @@
 import type { KeyObject } from "node:crypto";
-import { type Command, Option } from "commander";
+import type { Command } from "commander";
 import {
   CHAIN_FINDING_KINDS,
   type ChainFinding,
@@ -13,7 +13,13 @@ import { usageError } from "../errors.js";
 import { print, printJson } from "../output.js";
 import { visible } from "../safe-text.js";
 import { dbOption } from "../store-access.js";
-import { logEvents, publicKeyArgument, type SourceTally, storeEvents } from "../verify-sources.js";
+import {
+  logEvents,
+  publicKeyOption,
+  type SourceTally,
+  sealedOption,
+  storeEvents,
+} from "../verify-sources.js";
 
 interface VerifyFlags {
   db: string;
@@ -54,13 +60,8 @@ export function addVerifyCommand(program: Command): void {
     .addOption(dbOption())
     .option("--log <file>", "read an NDJSON log written by the log emitter instead of the store")
     .option("--log-key <key>", "key of the event in each log line", "audit")
-    .addOption(
-      new Option(
-        "--public-key <keyId=pem>",
-        "Ed25519 public key (PEM file) that checkpoints of keyId are signed with; repeat per key",
-      ).argParser(publicKeyArgument),
-    )
-    .option("--sealed", "expect every chain to end with a final checkpoint (its recorder has closed)")
+    .addOption(publicKeyOption())
+    .addOption(sealedOption())
     .option("--json", "print the report as one JSON document")
     .addHelpText("after", EXAMPLES)
     .action(async (flags: VerifyFlags, command: Command) => {
