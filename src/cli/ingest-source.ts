@@ -2,10 +2,17 @@ import { AuditConfigError, toError } from "../errors/index.js";
 import type { IngestSource } from "../ingest/index.js";
 // Types and the option checks only: the Kafka client is loaded when the source opens.
 import { type KafkaSourceOptions, resolveSourceOptions } from "../kafka/kafka-source-options.js";
+import {
+  type BrokerAccess,
+  type BrokerAccessFlags,
+  brokerAccess,
+  PASSWORD_ENV,
+  withoutCredentials,
+} from "./broker-access.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, usageError } from "./errors.js";
 
 /** The broker flags of `grpc-audit ingest`. */
-export interface SourceFlags {
+export interface SourceFlags extends BrokerAccessFlags {
   from: string;
   stream?: string;
   consumer?: string;
@@ -58,23 +65,30 @@ export function sourceOpener(flags: SourceFlags): () => Promise<OpenedSource> {
   };
   if (kafka) {
     only(["topic", "group"], ["stream", "consumer", "subject", "deadLetterSubject"], "kafka://");
-    const options = kafkaOptions(flags, kafkaBrokers(flags.from));
+    const options = kafkaOptions(flags, kafkaBrokers(flags.from), brokerAccess(flags, "kafka"));
     return () => openKafka(flags, options);
   }
   const servers = flags.from.split(",");
-  if (!servers.every((s) => /^nats:\/\/[^\s/]+\/?$/i.test(s)))
+  if (!servers.every((s) => /^nats:\/\/[^\s/@]+\/?$/i.test(s)))
     throw usageError(
       "--from <url>",
-      `must be nats://host:port or kafka://host:port (several comma-separated), got ${flags.from}`,
+      /^nats:\/\/[^\s/]*@/i.test(flags.from)
+        ? `must not hold credentials (every local user sees them in the process list): use --user and ${PASSWORD_ENV}`
+        : `must be nats://host:port or kafka://host:port (several comma-separated), got ${withoutCredentials(flags.from)}`,
     );
   only(["stream", "consumer"], ["topic", "group", "deadLetterTopic"], "nats://");
-  return () => openNats(flags, servers);
+  const access = brokerAccess(flags, "nats");
+  return () => openNats(flags, servers, access);
 }
 
-async function openNats(flags: SourceFlags, servers: string[]): Promise<OpenedSource> {
+async function openNats(flags: SourceFlags, servers: string[], access: BrokerAccess): Promise<OpenedSource> {
   const { createNatsSource } = await import("../nats/index.js");
   const source = await createNatsSource({
     servers,
+    connectOptions: {
+      ...(access.tls !== undefined && { tls: access.tls }),
+      ...(access.user !== undefined && { user: access.user.name, pass: access.user.password }),
+    },
     stream: flags.stream ?? "",
     consumer: flags.consumer ?? "",
     ackWaitMs: flags.ackWaitMs,
@@ -87,12 +101,22 @@ async function openNats(flags: SourceFlags, servers: string[]): Promise<OpenedSo
 }
 
 /** The Kafka source's options from the flags, checked (a bad topic name is a usage error). */
-function kafkaOptions(flags: SourceFlags, bootstrapBrokers: string[]): KafkaSourceOptions {
-  const options = {
+export function kafkaOptions(
+  flags: SourceFlags,
+  bootstrapBrokers: string[],
+  access: BrokerAccess,
+): KafkaSourceOptions {
+  const { tls, user, sasl } = access;
+  const options: KafkaSourceOptions = {
     bootstrapBrokers,
     topic: flags.topic ?? "",
     groupId: flags.group ?? "",
     ...(flags.deadLetterTopic === undefined ? {} : { deadLetterTopic: flags.deadLetterTopic }),
+    ...(tls !== undefined && { tls }),
+    ...(user !== undefined &&
+      sasl !== undefined && {
+        sasl: { mechanism: sasl, username: user.name, password: user.password },
+      }),
   };
   try {
     resolveSourceOptions(options);

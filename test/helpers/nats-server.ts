@@ -20,6 +20,8 @@ export interface NatsServerOptions {
   maxPayloadBytes?: number;
   /** Where to look for `nats-server` (a PATH value). Default: PATH and /usr/sbin, where Debian installs it. */
   searchPath?: string;
+  /** More lines of the server's configuration file (e.g. a `tls` or `authorization` block). Default: none. */
+  config?: string;
 }
 
 export interface NatsServer {
@@ -48,7 +50,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
   const storeDir = path.join(dir, "store");
   const configFile = path.join(dir, "nats.conf");
   const config = options.maxPayloadBytes === undefined ? "" : `max_payload: ${options.maxPayloadBytes}\n`;
-  fs.writeFileSync(configFile, config);
+  fs.writeFileSync(configFile, `${config}${options.config ?? ""}\n`);
   const port = await freePort();
   const args = ["-c", configFile, "-js", "-sd", storeDir, "-a", "127.0.0.1", "-p", String(port)];
   let child: ChildProcess | undefined;

@@ -15,6 +15,8 @@ export const SYSTEM_TOOLS = {
   postgres: "postgresql-15",
   // The web viewer's browser tests drive Debian's Chromium (/usr/bin/chromium).
   chromium: "chromium",
+  // The TLS broker tests make a CA and certificates with it.
+  openssl: "openssl",
 } as const;
 
 /** A system tool some tests run. */

@@ -1,6 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { createIngester, type IngestStats, type IngestStore } from "../../ingest/index.js";
 import { isPostgresUrl } from "../any-store.js";
+import { PASSWORD_ENV, SASL_MECHANISMS } from "../broker-access.js";
 import { toCliError } from "../errors.js";
 import { progressLine } from "../ingest-progress.js";
 import { type SourceFlags, sourceOpener } from "../ingest-source.js";
@@ -23,7 +24,10 @@ Run as many as you like with the same --consumer (NATS) or --group (Kafka): they
 the topic's partitions. Each event is stored once; a message is acknowledged (an offset committed)
 only after its batch committed. Ctrl-C (or SIGTERM) finishes the batch, exit 0. Undecodable messages
 go to the dead-letter subject (default grpc-audit.dead-letter.<stream>) or topic (default
-<topic>.dead-letter).`;
+<topic>.dead-letter).
+
+A secured broker: --tls-ca (and --tls-cert/--tls-key for mutual TLS), --user with the password in
+${PASSWORD_ENV} (for Kafka also --sasl). Credentials are never taken from the URL or a flag's value.`;
 
 /** `grpc-audit ingest`: moves audit events from a broker into a store, until SIGINT or SIGTERM. */
 export function addIngestCommand(program: Command): void {
@@ -56,6 +60,15 @@ export function addIngestCommand(program: Command): void {
       ),
     )
     .option("--dead-letter-subject <subject>", "NATS: where undecodable messages go")
+    .option("--tls", "connect with TLS, trusting the system's CAs (implied by --tls-ca and --tls-cert)")
+    .option("--tls-ca <file>", "TLS: PEM file of the CA(s) that sign the broker's certificate")
+    .option("--tls-cert <file>", "TLS: PEM client certificate, with --tls-key (mutual TLS)")
+    .option("--tls-key <file>", "TLS: PEM private key of --tls-cert")
+    .option(
+      "--user <name>",
+      `broker user (NATS user, Kafka SASL user); the password is read from ${PASSWORD_ENV}`,
+    )
+    .option("--sasl <mechanism>", `Kafka: SASL mechanism of --user (${SASL_MECHANISMS.join(", ")})`)
     .addOption(
       integerOption("--progress-ms <ms>", "how often to print the progress line", 100, 3_600_000, 5000),
     )
