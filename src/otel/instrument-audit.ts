@@ -96,6 +96,7 @@ function createInstruments(meter: Meter): Record<ObservedKey, Observable> {
     dropped: make("dropped"),
     authn: make("authn"),
     authz: make("authz"),
+    skipped: make("skipped"),
     delivered: make("delivered"),
     spooled: make("spooled"),
     retries: make("retries"),
@@ -127,6 +128,8 @@ function observe(stats: RecorderStats, emit: Observe): void {
   }
   for (const [decision, count] of Object.entries(stats.authz))
     emit("authz", count, { [ATTR.authzDecision]: decision });
+  for (const [type, count] of Object.entries(stats.skipped.byKind))
+    emit("skipped", count, { [ATTR.eventType]: type });
   for (const node of emitterTree(stats.emitter)) observeEmitter(node, emit);
 }
 

@@ -48,6 +48,12 @@ export const AUDIT_METRICS = {
     unit: "{decision}",
     description: "Authorization decisions (recorded or counted by a record policy), by decision.",
   },
+  skipped: {
+    name: "grpc_audit.events.skipped",
+    instrument: "counter",
+    unit: "{event}",
+    description: "Successes a record policy counted instead of recording, by event type.",
+  },
   delivered: {
     name: "grpc_audit.events.delivered",
     instrument: "counter",

@@ -151,6 +151,12 @@ describe("instrumentAudit and instrumentSink over real gRPC", () => {
         [{ "grpc_audit.authz.decision": "no_rule" }, 0],
         [{ "grpc_audit.authz.decision": "error" }, 0],
       ],
+      // Policy "all": nothing skipped, every kind reported.
+      "grpc_audit.events.skipped": [
+        [type("authn.result"), 0],
+        [type("authz.decision"), 0],
+        [type("resource.access"), 0],
+      ],
       // The events of the first five calls; the sixth came after close.
       "grpc_audit.events.delivered": [[DELIVERY, 10]],
       "grpc_audit.events.spooled": [[DELIVERY, 0]],
@@ -176,5 +182,38 @@ describe("instrumentAudit and instrumentSink over real gRPC", () => {
       expect(after.get(metric.name)?.description).toBe(metric.description);
     }
     expect(after.size).toBe(Object.keys(AUDIT_METRICS).length);
+  });
+});
+
+describe("grpc_audit.events.skipped", () => {
+  it("counts the successes a record policy skipped, by event type, beside the attempts", async () => {
+    const { meterProvider, collect } = testMeterProvider();
+    const recorder = createRecorder({
+      service: "projects",
+      emitters: [createMemoryEmitter()],
+      record: { "authn.result": "failures", "authz.decision": "failures" },
+    });
+    const instrumentation = instrumentAudit({ recorder, meterProvider });
+    const decision = { relation: "viewer", objectType: "project", objectId: "p-1" } as const;
+    for (let i = 0; i < 2; i++) recorder.recordAuthnResult({ method: "jwt", success: true });
+    recorder.recordAuthnResult({ method: "jwt", success: false, failureReason: "expired" });
+    for (let i = 0; i < 3; i++) recorder.recordAuthzDecision({ ...decision, decision: "allowed" });
+    recorder.recordAuthzDecision({ ...decision, decision: "denied" });
+    const collected = await collect();
+    expect(points(collected, AUDIT_METRICS.skipped.name)).toStrictEqual([
+      [{ "grpc_audit.event.type": "authn.result" }, 2],
+      [{ "grpc_audit.event.type": "authz.decision" }, 3],
+      [{ "grpc_audit.event.type": "resource.access" }, 0],
+    ]);
+    expect(points(collected, AUDIT_METRICS.recorded.name)).toContainEqual([
+      { "grpc_audit.event.type": "authz.decision" },
+      1,
+    ]);
+    expect(points(collected, AUDIT_METRICS.authz.name)).toContainEqual([
+      { "grpc_audit.authz.decision": "allowed" },
+      3,
+    ]);
+    instrumentation.close();
+    await recorder.close();
   });
 });
