@@ -33,6 +33,10 @@ export interface Authorizer {
   readonly storeId?: string;
   /** Authorization model id put on authz events, when known. */
   readonly modelId?: string;
+  /**
+   * Asks whether `request.user` has `request.relation` on `request.object`. Resolves to "allowed",
+   * "denied", or "error" (an engine error, a timeout, an unreachable engine); never rejects.
+   */
   check(request: CheckRequest, options?: CheckOptions): Promise<Decision>;
   /**
    * The decision when it is at hand without asking the engine (a cache hit), else undefined. The authz

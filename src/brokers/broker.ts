@@ -2,7 +2,12 @@
 export interface BrokerMessage {
   /** Partition / subject key; by default the event id. */
   key: string;
+  /** The encoded event: protobuf binary by default, or proto3 JSON (the broker sink's `encoding`). */
   value: Uint8Array;
+  /**
+   * Header names and values: content type, event id, event kind, schema version and service (see
+   * `BROKER_HEADER`), and the CloudEvents attributes when the sink adds them.
+   */
   headers: Readonly<Record<string, string>>;
 }
 

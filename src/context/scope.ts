@@ -35,6 +35,7 @@ export interface AuditScope {
 
 /** The subset of grpc-js `Metadata` the scope reads, so this module does not load grpc-js. */
 export interface MetadataReader {
+  /** The values of header `key`, as grpc-js `Metadata.get` returns them; an empty array when absent. */
   get(key: string): ReadonlyArray<string | Buffer>;
 }
 

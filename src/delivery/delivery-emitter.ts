@@ -6,6 +6,7 @@ import { resolveDeliveryOptions } from "./resolve-options.js";
 
 /** An Emitter that delivers through a bounded queue, batching, retry and an optional durable spool. */
 export interface DeliveryEmitter extends Emitter {
+  /** A copy of the emitter's counters with the pipeline's: delivered, retried, queue and spool sizes. */
   stats(): DeliveryStats;
   /**
    * Resolves once every event accepted before the call was delivered (the sink acknowledged it) or

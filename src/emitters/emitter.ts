@@ -22,7 +22,12 @@ export interface EmitterStats {
 
 /** Outcome of flushing or closing one sink. */
 export interface FlushResult {
+  /** Name of the emitter (the sink) this result is about. */
   emitter: string;
+  /**
+   * "ok": every accepted event was written; "error": the sink failed (see `error`); "timeout": not
+   * done within the emitter's flush timeout (see `pending`).
+   */
   status: "ok" | "error" | "timeout";
   /** Set when status is "error". */
   error?: Error;
@@ -46,7 +51,9 @@ export interface FlushResult {
  * pending at the timeout.
  */
 export interface FlushReport {
+  /** True when every result's status is "ok". */
   ok: boolean;
+  /** One result per sink: one for a plain emitter, one per sink of a multi emitter. */
   results: FlushResult[];
   /** The sum of the results' `pending`, set when any result has it. */
   pending?: number;
@@ -63,9 +70,22 @@ export interface FlushReport {
 export interface Emitter {
   /** Names the emitter in stats and errors. */
   readonly name: string;
+  /**
+   * Hands one event over without waiting: "accepted" when taken for delivery, "dropped" when dropped
+   * on purpose (counted by reason), "failed" when the sink failed. Never throws.
+   */
   emit(event: AuditEvent): EmitOutcome;
+  /**
+   * Resolves once every event accepted before the call has been written, or at the emitter's timeout
+   * with ok: false and what is still pending. Never rejects: failures are in the report.
+   */
   flush(): Promise<FlushReport>;
+  /**
+   * Writes out what was accepted, as `flush` does, then closes the sink; later `emit` calls drop the
+   * event as "closed". Never rejects.
+   */
   close(): Promise<FlushReport>;
+  /** A copy of the emitter's counters. */
   stats(): EmitterStats;
 }
 

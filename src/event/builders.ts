@@ -21,24 +21,43 @@ export interface ActorInput {
   id: string;
   /** Default: "user". */
   type?: ActorKind;
+  /** Human-readable name, when the credential carries one. Default: "". */
   displayName?: string;
+  /** E-mail address, when the credential carries one. Default: "". */
   email?: string;
+  /** Subject as the identity provider issued it, when `id` is a mapped id. Default: "". */
   subject?: string;
+  /** OAuth client id (authorized party) the credential was issued to. Default: "". */
   clientId?: string;
+  /** Identity realm, tenant or issuer the actor belongs to. Default: "". */
   realm?: string;
 }
 
 /** What was acted on. */
 export interface TargetInput {
+  /** Resource type, such as "project". Must not be empty. */
   type: string;
+  /** Resource id, such as "p-42"; may be "" when unknown. */
   id: string;
+  /** Human-readable resource name. Default: "". */
   name?: string;
 }
 
 /** How an action ended. `code` is a gRPC status number or name; its default follows `success`. */
 export interface ResultInput {
+  /** True when the action succeeded. */
   success: boolean;
+  /**
+   * gRPC status as its number (7) or its name ("PERMISSION_DENIED"); an unknown one is recorded as
+   * "UNKNOWN". Default: "OK" when `success`, else the event kind's failure status: "UNAUTHENTICATED"
+   * for an authn result, one that fits the decision for authz ("PERMISSION_DENIED" when denied), else
+   * "UNKNOWN".
+   */
   code?: number | string;
+  /**
+   * Short, credential-free explanation, kept as the Recorder's `statusMessages` policy says and
+   * redacted with its `redactPatterns`. Default: "".
+   */
   message?: string;
 }
 

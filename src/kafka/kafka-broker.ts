@@ -14,7 +14,12 @@ import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
 
 /** The part of `@platformatic/kafka`'s Producer the broker uses; tests inject a fake of it. */
 export interface KafkaProducer {
+  /**
+   * Sends one chunk of a batch (up to `maxRequestBytes`) with `acks: -1`, idempotent; resolves once
+   * the brokers acknowledged it, else rejects. The resolved value is ignored.
+   */
   send(options: SendOptions<Buffer, Buffer, Buffer, Buffer>): Promise<unknown>;
+  /** Disconnects; called once by the broker's `close`, after in-flight publishes settled. */
   close(): Promise<void>;
 }
 
@@ -56,6 +61,7 @@ export interface KafkaBrokerOptions {
 
 /** A Broker publishing to Kafka through an idempotent `@platformatic/kafka` producer. */
 export interface KafkaBroker extends Broker {
+  /** Largest message (key, value and headers) it sends, in bytes: `maxMessageBytes` (default: 1000000). */
   readonly maxMessageBytes: number;
   /** CloudEvents headers on Kafka use the "ce_" prefix. */
   readonly cloudEventsHeaderPrefix: "ce_";

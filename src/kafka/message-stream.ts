@@ -28,6 +28,10 @@ export type KafkaStreamEvent = "readable" | "error" | "close" | "end";
 export interface KafkaMessageStream {
   /** The next buffered message, or null when none is buffered. */
   read(): KafkaMessage | null;
+  /**
+   * Adds a listener, as a Node.js Readable does: "readable" when messages are buffered, "error" with
+   * the stream's error, "end" and "close" when it stops. The return value is ignored.
+   */
   on(event: KafkaStreamEvent, listener: (error?: Error) => void): unknown;
   /** Stops fetching; messages buffered and not read are dropped (never committed, so read again later). */
   close(): Promise<void>;

@@ -37,7 +37,9 @@ export interface AuditStreamOptions {
 
 /** What `ensureAuditStream` did, and the stream's info afterwards. */
 export interface AuditStreamResult {
+  /** "created": the stream did not exist; "updated": its settings changed; "unchanged": they matched. */
   action: "created" | "updated" | "unchanged";
+  /** The stream's configuration and state as the server reports it: after the change, or as found. */
   info: StreamInfo;
 }
 

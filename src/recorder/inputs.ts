@@ -22,9 +22,16 @@ import type { StatusMessagePolicy } from "./status-message.js";
 
 /** One tuple of a `recordTupleChange` call. */
 export interface TupleChangeItem {
+  /** "write" when the tuple was written, "delete" when it was deleted. */
   operation: TupleOperationKind;
+  /** The tuple's user, such as "user:alice". Must not be empty. */
   user: string;
+  /** The tuple's relation, such as "editor". Must not be empty. */
   relation: string;
+  /**
+   * The tuple's object, such as "project:p-1". Must not be empty. When every tuple of the call names
+   * the same `type:id` object, it is the event's default target.
+   */
   object: string;
   /** Default: the call's `result.success`, else true. */
   success?: boolean;
@@ -36,13 +43,17 @@ export interface TupleChangeItem {
 export interface TupleChangeInput extends RecordContext {
   /** At least one tuple. */
   tuples: readonly TupleChangeItem[];
+  /** OpenFGA store id the tuples were written to. Default: "". */
   storeId?: string;
+  /** OpenFGA authorization model id the write used. Default: "". */
   modelId?: string;
 }
 
 /** Input of `recordResourceMutation`. */
 export interface ResourceMutationInput extends RecordContext {
+  /** What the call did to the resource: "create", "update" or "delete". */
   mutation: MutationKind;
+  /** Resource type, such as "project"; also the event's default target type. Must not be empty. */
   resourceType: string;
   /** "" when the id could not be determined. */
   resourceId: string;
@@ -50,6 +61,7 @@ export interface ResourceMutationInput extends RecordContext {
 
 /** Input of `recordResourceAccess`: a read of one resource. */
 export interface ResourceAccessInput extends RecordContext {
+  /** Resource type, such as "project"; also the event's default target type. Must not be empty. */
   resourceType: string;
   /** "" when the id could not be determined. */
   resourceId: string;

@@ -106,8 +106,14 @@ export type RecordOutcome = EmitOutcome;
 export interface RecorderStats {
   /** Events built, by kind. */
   recorded: Record<EventKind, number>;
+  /** Events the emitters took for delivery (outcome "accepted"). */
   accepted: number;
+  /** Events the emitters dropped on purpose, such as after `close()` (reasons in `emitter.dropped`). */
   dropped: number;
+  /**
+   * Events lost: the Recorder could not build or chain them (its clock, id generator or a redaction
+   * pattern failed), or an emitter refused them because its sink failed.
+   */
   failed: number;
   /** Record calls refused because their input could not become an event. */
   invalid: number;
@@ -135,10 +141,38 @@ export interface RecorderStats {
  * outside one, pass them in the input.
  */
 export interface Recorder {
+  /** The service name put on every event (the `service` option). */
   readonly service: string;
+  /**
+   * Records one authentication attempt as an `authn.result` event. A refused attempt's actor is
+   * anonymous unless the input names one, and its result code defaults to "UNAUTHENTICATED". Returns
+   * what the emitters did with the event; an accepted credential skipped by the `record` policy is
+   * counted in `stats().skipped` and returns "accepted". Never throws: input that cannot become an
+   * event is counted in `stats().invalid`, reported to `onError` as an AuditInputError, and returns
+   * "failed".
+   */
   recordAuthnResult(input: AuthnResultInput): RecordOutcome;
+  /**
+   * Records one authorization decision as an `authz.decision` event. Unless the input gives them, its
+   * target is the checked object and its result succeeds only for "allowed". Returns what the emitters
+   * did with the event; an "allowed" skipped by the `record` policy is counted in `stats().skipped` and
+   * returns "accepted". Never throws: bad input is counted in `stats().invalid`, reported to `onError`,
+   * and returns "failed".
+   */
   recordAuthzDecision(input: AuthzDecisionInput): RecordOutcome;
+  /**
+   * Records the relationship tuples one call wrote or deleted as one `tuple.change` event; unless the
+   * input gives one, its result succeeds only when every tuple did. Returns what the emitters did with
+   * the event. Never throws: bad input is counted in `stats().invalid`, reported to `onError`, and
+   * returns "failed".
+   */
   recordTupleChange(input: TupleChangeInput): RecordOutcome;
+  /**
+   * Records a change to one resource as a `resource.mutation` event, such as a rule with
+   * `EVENT_TYPE_RESOURCE_MUTATION` makes; its result defaults to a success. Returns what the emitters
+   * did with the event. Never throws: bad input is counted in `stats().invalid`, reported to
+   * `onError`, and returns "failed".
+   */
   recordResourceMutation(input: ResourceMutationInput): RecordOutcome;
   /** Records a read of a resource (`resource.access`), such as a rule with `EVENT_TYPE_RESOURCE_ACCESS` makes. */
   recordResourceAccess(input: ResourceAccessInput): RecordOutcome;
@@ -151,6 +185,7 @@ export interface Recorder {
   authnObserver(): AuthnObserver;
   /** An observer for the authz layer: passes each report to `recordAuthzDecision` as it stands. */
   authzObserver(): AuthzObserver;
+  /** A snapshot of the Recorder's counters, with its emitters' (a copy: later events do not change it). */
   stats(): RecorderStats;
   /** Resolves once every accepted event has been written by every emitter. */
   flush(): Promise<FlushReport>;

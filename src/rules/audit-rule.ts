@@ -12,6 +12,7 @@ export type MethodKind = "unary" | "server_streaming" | "client_streaming" | "bi
 export interface AuditRule {
   /** Full method path, such as "/example.v1.ProjectService/CreateProject"; the table key. */
   readonly method: string;
+  /** How the method streams, from its proto definition. */
   readonly kind: MethodKind;
   /**
    * The event a call records: "mutation" (`resource.mutation`) or "access" (`resource.access`, for

@@ -8,6 +8,7 @@ import type { MethodKind } from "./audit-rule.js";
 export interface AuthzRule {
   /** Full method path; the table key. */
   readonly method: string;
+  /** How the method streams, from its proto definition; decides where the object id may come from. */
   readonly kind: MethodKind;
   /** True: the method needs no check (anyone who passed authn may call it). */
   readonly public: boolean;

@@ -33,8 +33,14 @@ type AnyAsyncHandler = (call: unknown) => Promise<unknown>;
 
 /** A gRPC error status to throw from an async handler: `code` is a grpc-js `status` value. */
 export interface StatusError {
+  /**
+   * gRPC status code, such as `status.NOT_FOUND` (5); an integer from 1 to 16, else the call ends with
+   * INTERNAL and "internal error" instead.
+   */
   code: number;
+  /** Status message sent to the client. Default: `message`, else "". */
   details?: string;
+  /** Status message sent to the client when `details` is not set (an Error's own message). */
   message?: string;
 }
 

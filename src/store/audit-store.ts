@@ -40,7 +40,9 @@ export interface AuditStoreOptions {
 
 /** One page of events, newest first, and the cursor of the next page (undefined on the last). */
 export interface AuditPage {
+  /** The page's events, newest first; at most the page's `limit`. */
   events: AuditEvent[];
+  /** Opaque cursor to pass as `cursor` for the next page; undefined on the last page. */
   nextCursor: string | undefined;
   /** Rows of this page whose stored event cannot be read; present only when there are some. */
   undecodable?: UndecodableRow[];
@@ -51,6 +53,7 @@ export interface AuditPage {
  * operation, result and authz decision; queried with filters and cursor pagination.
  */
 export interface AuditStore {
+  /** The database file, as given in the options (":memory:" for an in-memory store). */
   readonly path: string;
   /** Stores events; an event id already stored is skipped (delivery is at-least-once). Returns how many were new. */
   insert(events: readonly AuditEvent[]): number;
@@ -75,6 +78,7 @@ export interface AuditStore {
   prune(options: { before: Date }): number;
   /** The store as a sink for the delivery pipeline (`createDeliveryEmitter`). */
   sink(): EventSink;
+  /** Stops the checkpoint worker and closes the database; SQLite then checkpoints and removes its log. */
   close(): void;
 }
 

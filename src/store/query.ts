@@ -11,11 +11,15 @@ export interface AuditQuery {
   to?: Date;
   /** One kind or several ("authz.decision", ...). */
   type?: EventKind | readonly EventKind[];
+  /** The actor's id, exactly. */
   actorId?: string;
+  /** The target's type, exactly, such as "project". */
   targetType?: string;
+  /** The target's id, exactly. */
   targetId?: string;
   /** Full method path. */
   operation?: string;
+  /** The recording service's name, exactly. */
   service?: string;
   /** Only successful (true) or failed (false) outcomes. */
   success?: boolean;
@@ -39,10 +43,18 @@ export interface PageOptions {
 
 /** What `AuditStore.stats` counts. */
 export interface AuditStats {
+  /** Events matching the filter. */
   total: number;
+  /** Events by dotted kind ("authz.decision", ...); kinds without events are absent. */
   byType: Record<string, number>;
+  /** Events by outcome: "success" or "failure" (`result.success`); an outcome without events is absent. */
   byResult: Record<string, number>;
+  /** Authz decisions by outcome ("allowed", "denied", "no_rule", "error"); other kinds are not counted. */
   byDecision: Record<string, number>;
+  /**
+   * The 10 operations (full method paths) with the most events, most first (ties by name); events
+   * without an operation are not counted.
+   */
   topOperations: { operation: string; count: number }[];
   /** One entry per hour that has events, oldest first; `hour` is the ISO time the hour starts. */
   perHour: { hour: string; count: number }[];

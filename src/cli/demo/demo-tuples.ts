@@ -11,8 +11,11 @@ export type Tuple = CheckRequest;
 export interface DemoTuples {
   /** How the demo output names the authorizer. */
   readonly description: string;
+  /** The authorizer that checks against these tuples; hand it to the authz interceptors. */
   readonly authorizer: Authorizer;
+  /** Writes the tuples; a non-empty call is recorded as one tuple change event. */
   write(tuples: readonly Tuple[]): Promise<void>;
+  /** Deletes the tuples; a non-empty call is recorded as one tuple change event. */
   delete(tuples: readonly Tuple[]): Promise<void>;
 }
 
