@@ -78,7 +78,10 @@ export interface AuditStore {
   prune(options: { before: Date }): number;
   /** The store as a sink for the delivery pipeline (`createDeliveryEmitter`). */
   sink(): EventSink;
-  /** Stops the checkpoint worker and closes the database; SQLite then checkpoints and removes its log. */
+  /**
+   * Stops the checkpoint worker, if any, and closes the database; when no other connection has it
+   * open, SQLite checkpoints the write-ahead log and removes it.
+   */
   close(): void;
 }
 
