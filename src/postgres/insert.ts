@@ -1,7 +1,6 @@
 import type { ClientBase } from "pg";
-import { eventKind } from "../event/kinds.js";
+import { appendEvent, createEventColumns, type EventColumns } from "../event/event-columns.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import { decisionOf } from "../store/query.js";
 import { ensurePartitions } from "./partitions.js";
 import { EVENTS_TABLE } from "./schema.js";
 
@@ -31,75 +30,51 @@ const INSERT_SQL = `INSERT INTO ${EVENTS_TABLE}
   ON CONFLICT DO NOTHING`;
 
 /**
- * Inserts the rows with `client` (inside the caller's transaction), creating the monthly partitions
- * they need first; resolves to how many were new (ids already stored are skipped).
+ * Inserts the batch with `client` (inside the caller's transaction), creating the monthly partitions
+ * it needs first; resolves to how many events were new (ids already stored are skipped).
  * @internal
  */
 export async function insertBatch(
   client: ClientBase,
-  rows: readonly Row[],
+  batch: EventColumns,
   known: Set<string>,
 ): Promise<number> {
-  const times = rows.map((r) => r.event.occurredAt?.getTime() ?? 0);
+  const times = rowsOf(batch, batch.times);
   await ensurePartitions(client, times, known);
   const result = await client.query({
     name: "grpc-audit-insert",
     text: INSERT_SQL,
-    values: columnsOf(rows, times),
+    values: parametersOf(batch, times),
   });
   return result.rowCount ?? 0;
 }
 
-/**
- * The INSERT's parameters: 13 column arrays, then the events' bytes, their offsets and lengths. Written
- * column by column, without a per-row array: this runs for every event an ingester stores.
- */
-function columnsOf(rows: readonly Row[], times: readonly number[]): unknown[] {
-  const n = rows.length;
-  const text = () => new Array<string>(n);
-  const [ids, kinds, services, operations, actors] = [text(), text(), text(), text(), text()];
-  const [targetTypes, targetIds, codes, decisions, requestIds, traceIds] = [
-    text(),
-    text(),
-    text(),
-    text(),
-    text(),
-    text(),
-  ];
-  const success = new Array<boolean>(n);
-  const offsets = new Array<number>(n);
-  const lengths = new Array<number>(n);
-  let offset = 0;
-  for (let i = 0; i < n; i++) {
-    const { event: e, bytes } = rows[i] as Row;
-    ids[i] = noNul(e.eventId);
-    kinds[i] = eventKind(e.eventType);
-    services[i] = noNul(e.service);
-    operations[i] = noNul(e.operation);
-    actors[i] = noNul(e.actor?.id ?? "");
-    targetTypes[i] = noNul(e.target?.type ?? "");
-    targetIds[i] = noNul(e.target?.id ?? "");
-    success[i] = e.result?.success === true;
-    codes[i] = noNul(e.result?.code ?? "");
-    decisions[i] = decisionOf(e);
-    requestIds[i] = noNul(e.requestId);
-    traceIds[i] = noNul(e.traceId);
-    offsets[i] = offset;
-    lengths[i] = bytes.byteLength;
-    offset += bytes.byteLength;
-  }
-  const all = Buffer.concat(
-    rows.map((r) => r.bytes),
-    offset,
-  );
-  // biome-ignore format: the parameters in the order of INSERT_SQL ($1 … $16)
-  return [ids, kinds, times, services, operations, actors, targetTypes, targetIds, success, codes, decisions, requestIds, traceIds, all, offsets, lengths];
+/** A batch of events with their protobuf bytes as columns. @internal */
+export function columnsOf(rows: readonly Row[]): EventColumns {
+  const columns = createEventColumns();
+  for (const { event, bytes } of rows) appendEvent(columns, event, bytes);
+  return columns;
 }
 
-/**
- * PostgreSQL text cannot hold U+0000 and refuses the whole batch for one: in the filter columns it
- * becomes U+FFFD. The event itself (its bytes) keeps it.
- */
-function noNul(text: string): string {
-  return text.includes("\0") ? text.replaceAll("\0", "\uFFFD") : text;
+/** The INSERT's parameters: 13 column arrays, then the events' bytes, their offsets and lengths. */
+function parametersOf(batch: EventColumns, times: readonly number[]): unknown[] {
+  const events = rowsOf(batch, batch.events);
+  const offsets = new Array<number>(events.length);
+  const lengths = new Array<number>(events.length);
+  let offset = 0;
+  for (let i = 0; i < events.length; i++) {
+    const length = (events[i] as Uint8Array).byteLength;
+    offsets[i] = offset;
+    lengths[i] = length;
+    offset += length;
+  }
+  const all = Buffer.concat(events, offset);
+  const b = batch;
+  // biome-ignore format: the parameters in the order of INSERT_SQL ($1 … $16)
+  return [rowsOf(b, b.ids), rowsOf(b, b.kinds), times, rowsOf(b, b.services), rowsOf(b, b.operations), rowsOf(b, b.actorIds), rowsOf(b, b.targetTypes), rowsOf(b, b.targetIds), rowsOf(b, b.success), rowsOf(b, b.codes), rowsOf(b, b.decisions), rowsOf(b, b.requestIds), rowsOf(b, b.traceIds), all, offsets, lengths];
+}
+
+/** A column's first `batch.length` values: past them it may hold a row that was not taken. */
+function rowsOf<T>(batch: EventColumns, column: T[]): T[] {
+  return column.length === batch.length ? column : column.slice(0, batch.length);
 }
