@@ -3,6 +3,7 @@
  * `msg.headers`: the scan must give what the client's parser gives (MsgHdrsImpl.decode, the oracle)
  * for every block it reads, and leave to the client every block the client reads otherwise or refuses.
  */
+import { jetstream } from "@nats-io/jetstream";
 import { connect, headers, MsgHdrsImpl, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNatsSource, ensureAuditStream } from "../../src/nats/index.js";
@@ -88,9 +89,9 @@ describe("the NATS source's header()", () => {
     for (const record of sent) {
       const h = headers();
       for (const [key, value] of Object.entries(record)) h.append(key, value);
-      await nc.request("raw.x", new Uint8Array([1]), { headers: h });
+      await jetstream(nc).publish("raw.x", new Uint8Array([1]), { headers: h });
     }
-    await nc.request("raw.x", new Uint8Array([2])); // no headers at all
+    await jetstream(nc).publish("raw.x", new Uint8Array([2])); // no headers at all
     const source = await createNatsSource({ connection: nc, stream: "RAW", consumer: "raw" });
     const messages = await source.fetch(sent.length + 1, 1000, new AbortController().signal);
     expect(messages.map((m) => m.header(NAME))).toStrictEqual([
