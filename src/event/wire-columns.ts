@@ -53,6 +53,22 @@ const EVENT: Schema = {
 const DETAIL_FIRST = 162;
 const DETAIL_LAST = 202;
 
+/** The bytes being read, as a Buffer for its native UTF-8 decoding. */
+let buffer = Buffer.alloc(0);
+
+/**
+ * A string field, as `reader.string()` reads it (the same bounds check, invalid UTF-8 replaced by
+ * U+FFFD), 2–3 times faster: Buffer's native decoding where the reader runs TextDecoder on a
+ * subarray for anything longer than 32 bytes (ids, method names).
+ */
+function text(reader: BinaryReader): string {
+  const length = reader.uint32();
+  const start = reader.pos;
+  reader.pos += length;
+  if (reader.pos > reader.len) throw new RangeError("premature EOF");
+  return buffer.toString("utf8", start, reader.pos);
+}
+
 /** The row being read; written to the columns once the whole event is read. */
 const row = {
   id: "",
@@ -77,6 +93,7 @@ const row = {
  * @internal
  */
 export function readEventColumns(columns: EventColumns, bytes: Uint8Array): string | undefined {
+  buffer = bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   readEvent(new BinaryReader(bytes));
   if (row.id === "") return "the event has no eventId";
   if (row.time === undefined || Number.isNaN(row.time)) return "the event has no occurredAt";
@@ -107,16 +124,16 @@ function readEvent(reader: BinaryReader): void {
   const end = reader.len;
   while (reader.pos < end) {
     const tag = reader.uint32();
-    if (tag === 10) row.id = reader.string();
+    if (tag === 10) row.id = text(reader);
     else if (tag === 16) row.kind = eventKind(eventTypeFromJSON(reader.int32()));
     else if (tag === 34) row.time = readTime(reader, reader.uint32());
-    else if (tag === 42) row.service = reader.string();
-    else if (tag === 50) row.operation = reader.string();
+    else if (tag === 42) row.service = text(reader);
+    else if (tag === 50) row.operation = text(reader);
     else if (tag === 58) readActor(reader, reader.uint32());
     else if (tag === 66) readTarget(reader, reader.uint32());
     else if (tag === 74) readResult(reader, reader.uint32());
-    else if (tag === 82) row.traceId = reader.string();
-    else if (tag === 98) row.requestId = reader.string();
+    else if (tag === 82) row.traceId = text(reader);
+    else if (tag === 98) row.requestId = text(reader);
     else if (tag === 170) row.decision = readDecision(reader, reader.uint32());
     else {
       // A detail of another kind replaces an authz detail read before.
@@ -147,7 +164,7 @@ function readActor(reader: BinaryReader, length: number): void {
   row.actorId = "";
   while (reader.pos < end) {
     const tag = reader.uint32();
-    if (tag === 10) row.actorId = reader.string();
+    if (tag === 10) row.actorId = text(reader);
     else if (!walkField(reader, ACTOR, tag)) break;
   }
 }
@@ -157,8 +174,8 @@ function readTarget(reader: BinaryReader, length: number): void {
   row.targetType = row.targetId = "";
   while (reader.pos < end) {
     const tag = reader.uint32();
-    if (tag === 10) row.targetType = reader.string();
-    else if (tag === 18) row.targetId = reader.string();
+    if (tag === 10) row.targetType = text(reader);
+    else if (tag === 18) row.targetId = text(reader);
     else if (!walkField(reader, TARGET, tag)) break;
   }
 }
@@ -170,7 +187,7 @@ function readResult(reader: BinaryReader, length: number): void {
   while (reader.pos < end) {
     const tag = reader.uint32();
     if (tag === 8) row.success = reader.bool();
-    else if (tag === 18) row.code = reader.string();
+    else if (tag === 18) row.code = text(reader);
     else if (!walkField(reader, RESULT, tag)) break;
   }
 }
@@ -203,13 +220,36 @@ function walkField(reader: BinaryReader, schema: Schema, tag: number): boolean {
     const length = reader.uint32();
     walk(reader, field, reader.pos + length);
   } else if ((tag & 7) === 4 || tag === 0) return false;
-  else reader.skip(tag & 7);
+  else skip(reader, tag & 7);
   return true;
+}
+
+/**
+ * Skips a field's value as `reader.skip` does, without the subarray of the skipped bytes it returns
+ * (on a Buffer, making one cost more than the rest of the walk). Groups and invalid wire types (rare)
+ * are left to `reader.skip`.
+ */
+function skip(reader: BinaryReader, wireType: number): void {
+  if (wireType === 0) {
+    while ((buffer[reader.pos++] as number) & 0x80) {
+      // a varint's bytes up to the last
+    }
+  } else if (wireType === 2) {
+    const length = reader.uint32();
+    reader.pos += length;
+  } else if (wireType === 1) reader.pos += 8;
+  else if (wireType === 5) reader.pos += 4;
+  else {
+    reader.skip(wireType);
+    return;
+  }
+  if (reader.pos > reader.len) throw new RangeError("premature EOF");
 }
 
 /** A 64-bit integer as a number, refused as the generated decoder's longToNumber does outside the safe range. */
 function safe(value: bigint | string): number {
-  const n = Number(value.toString());
+  // Number(bigint) rounds as Number(string) does.
+  const n = Number(value);
   if (n > Number.MAX_SAFE_INTEGER) throw new Error("Value is larger than Number.MAX_SAFE_INTEGER");
   if (n < Number.MIN_SAFE_INTEGER) throw new Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   return n;
