@@ -95,7 +95,7 @@ async function ingesterProcess(config: IngesterConfig): Promise<void> {
   };
   const countingStore: IngestStore = {
     insert: (events) => counted(store.insert(events)),
-    insertEncoded: (events) => counted(store.insertEncoded(events)),
+    insertColumns: (batch) => counted(store.insertColumns(batch)),
   };
   process.send?.("ready");
   await new Promise((resolve) => process.once("message", resolve));

@@ -33,12 +33,15 @@ export function decodeMessage(message: SourceMessage): Decoded {
       event = eventFromJson(JSON.parse(utf8.decode(message.data)));
     } else return { reason: `unknown content-type ${JSON.stringify(type)}` };
   } catch (error) {
-    return {
-      reason: `not an AuditEvent as ${type}: ${error instanceof Error ? error.message : String(error)}`,
-    };
+    return { reason: notAnEvent(type, error) };
   }
   if (event.eventId === "") return { reason: "the event has no eventId" };
   if (event.occurredAt === undefined || Number.isNaN(event.occurredAt.getTime()))
     return { reason: "the event has no occurredAt" };
   return { event, bytes: bytes ?? encodeEvent(event) };
+}
+
+/** The reason of a message whose value `type` cannot read. @internal */
+export function notAnEvent(type: string, error: unknown): string {
+  return `not an AuditEvent as ${type}: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -1,5 +1,5 @@
 import { AuditConfigError, toError } from "../errors/index.js";
-import { type DecodedEvent, decodeMessage } from "./decode.js";
+import { createBatch } from "./batch.js";
 import type { IngestSource, IngestStore, SourceMessage } from "./source.js";
 
 /** Options of `createIngester`. */
@@ -109,40 +109,35 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
     }
   };
 
-  /** Decodes and inserts one batch; resolves to the messages to acknowledge, or undefined when the insert failed. */
+  /** Reads and inserts one batch; resolves to the messages to acknowledge, or undefined when the insert failed. */
   const storeBatch = async (messages: readonly M[]): Promise<M[] | undefined> => {
     stats.received += messages.length;
-    const rows = new Map<string, DecodedEvent>();
+    const batch = createBatch(store);
     const stored: M[] = [];
-    let copies = 0;
     for (const message of messages) {
-      const decoded = decodeMessage(message);
-      if ("reason" in decoded) {
+      const reason = batch.add(message);
+      if (reason !== undefined) {
         try {
-          await source.deadLetter(message, decoded.reason);
+          await source.deadLetter(message, reason);
           stats.deadLettered++;
         } catch (error) {
           fail(error); // not acknowledged: it comes back and is tried again
         }
         continue;
       }
-      if (rows.has(decoded.event.eventId)) copies++;
-      else rows.set(decoded.event.eventId, decoded);
       stored.push(message);
     }
     if (stored.length === 0) return stored;
     let inserted: number;
     try {
-      const batch = [...rows.values()];
-      // The bytes as the broker carried them when the store takes them: no encoding them again.
-      inserted = await (store.insertEncoded?.(batch) ?? store.insert(batch.map((r) => r.event)));
+      inserted = await batch.insert();
     } catch (error) {
       fail(error);
       await source.retry(stored).catch(fail);
       return undefined;
     }
     stats.inserted += inserted;
-    stats.duplicates += copies + rows.size - inserted;
+    stats.duplicates += batch.copies + batch.size - inserted;
     stats.batches++;
     return stored;
   };

@@ -1,3 +1,4 @@
+import type { EventColumns } from "../event/event-columns.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 
 /** One message a source delivered: the encoded event and its headers, as the broker emitter wrote them. */
@@ -38,11 +39,10 @@ export interface IngestStore {
   /** Stores events, skipping those already stored (same id); returns or resolves to how many were new. */
   insert(events: readonly AuditEvent[]): number | Promise<number>;
   /**
-   * Optional: the same as `insert`, given each event with its protobuf bytes (those the broker
-   * carried), so that the store does not encode it again. The ingester calls it instead of `insert`
-   * when the store has it (the PostgreSQL store does).
+   * Optional: the same as `insert`, given the batch as the stored columns and each event's protobuf
+   * bytes (those the broker carried), which the ingester reads without decoding whole events. The
+   * ingester calls it instead of `insert` when the store has it (the PostgreSQL store does).
+   * @internal
    */
-  insertEncoded?(
-    events: readonly { readonly event: AuditEvent; readonly bytes: Uint8Array }[],
-  ): number | Promise<number>;
+  insertColumns?(batch: EventColumns): number | Promise<number>;
 }

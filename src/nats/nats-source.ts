@@ -19,6 +19,7 @@ import { AuditConfigError } from "../errors/index.js";
 import { DEAD_LETTER_FROM_HEADER, DEAD_LETTER_REASON_HEADER } from "../ingest/dead-letter.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
 import { ensureAuditStream } from "./audit-stream.js";
+import { messageHeader } from "./raw-headers.js";
 
 /** Options of `createNatsSource`. Give either `connection` or `servers`. */
 export interface NatsSourceOptions {
@@ -137,7 +138,7 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       signal.addEventListener("abort", stop, { once: true });
       const received: NatsSourceMessage[] = [];
       try {
-        for await (const msg of messages) received.push(sourceMessage(stream, msg));
+        for await (const msg of messages) received.push(new SourceMessageImpl(stream, msg));
       } finally {
         signal.removeEventListener("abort", stop);
       }
@@ -165,16 +166,24 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
   };
 }
 
-/** Reads the sequence (`where`) only when asked: parsing each message's reply subject costs. */
-function sourceMessage(stream: string, msg: JsMsg): NatsSourceMessage {
-  return {
-    msg,
-    data: msg.data,
-    get where() {
-      return `${stream} seq ${msg.seq}`;
-    },
-    header: (name) => (msg.headers?.has(name) === true ? msg.headers.get(name) : undefined),
-  };
+/**
+ * A message as the ingester sees it: one small object per message, with no closures of its own. The
+ * sequence (`where`) is read only when asked: parsing each message's reply subject costs.
+ */
+class SourceMessageImpl implements NatsSourceMessage {
+  readonly data: Uint8Array;
+  constructor(
+    private readonly stream: string,
+    readonly msg: JsMsg,
+  ) {
+    this.data = msg.data;
+  }
+  get where(): string {
+    return `${this.stream} seq ${this.msg.seq}`;
+  }
+  header(name: string): string | undefined {
+    return messageHeader(this.msg, name);
+  }
 }
 
 /** The message as it was, with why and where from; its id makes a dead letter sent again stored once. */

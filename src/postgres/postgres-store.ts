@@ -2,6 +2,7 @@ import type pg from "pg";
 import { report } from "../emitters/emitter.js";
 import type { EncodedEvent, EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
+import type { EventColumns } from "../event/event-columns.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { AuditPage } from "../store/audit-store.js";
@@ -15,7 +16,7 @@ import {
 } from "../store/query.js";
 import { decodeRows, type StoredRow, type UndecodableRow } from "../store/stored-rows.js";
 import { connect, scrubbed } from "./connection.js";
-import { insertBatch, NO_PARTITION, type Row } from "./insert.js";
+import { columnsOf, insertBatch, NO_PARTITION } from "./insert.js";
 import { listPartitions } from "./partitions.js";
 import { numbered, queryStats } from "./queries.js";
 import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
@@ -55,6 +56,12 @@ export interface PostgresStore {
    * are stored as they are instead of encoding the event again. Resolves to how many were new.
    */
   insertEncoded(events: readonly EncodedEvent[]): Promise<number>;
+  /**
+   * The same as `insert`, given a batch already in the stored columns, as an ingester reads them from
+   * the broker's bytes. Resolves to how many were new.
+   * @internal
+   */
+  insertColumns(batch: EventColumns): Promise<number>;
   /**
    * Events matching `filter`, newest first, cut into pages by a cursor on (time, insertion order):
    * paging visits every event that existed when it started exactly once, even while inserts continue.
@@ -144,10 +151,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       client.release();
     }
   };
-  const insertRows = async (rows: readonly Row[]): Promise<number> => {
+  const insertColumns = async (batch: EventColumns): Promise<number> => {
     refuseReadonly();
-    if (rows.length === 0) return 0;
-    const insert = (client: pg.PoolClient) => insertBatch(client, rows, partitions);
+    if (batch.length === 0) return 0;
+    const insert = (client: pg.PoolClient) => insertBatch(client, batch, partitions);
     try {
       return await write(insert);
     } catch (error) {
@@ -180,8 +187,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
   const store: PostgresStore = {
     name: label,
-    insert: async (events) => insertRows(events.map((event) => ({ event, bytes: encodeEvent(event) }))),
-    insertEncoded: async (events) => insertRows(events),
+    insert: async (events) =>
+      insertColumns(columnsOf(events.map((event) => ({ event, bytes: encodeEvent(event) })))),
+    insertEncoded: async (events) => insertColumns(columnsOf(events)),
+    insertColumns,
     async query(filter = {}, page = {}) {
       const { limit, cursor } = resolvePage(page);
       const where = buildWhere(filter);
@@ -245,7 +254,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         await store.insert(batch);
       },
       writeEncoded: async (batch: readonly EncodedEvent[]) => {
-        await insertRows(batch);
+        await insertColumns(columnsOf(batch));
       },
     }),
     close: async () => {

@@ -78,9 +78,10 @@ describe("createIngester's pipeline", () => {
         decodedInserts++;
         return store.insert(batch);
       },
-      insertEncoded: (batch) => {
-        for (const { event, bytes } of batch) sent.set(event.eventId, new Uint8Array(bytes));
-        return store.insertEncoded(batch);
+      insertColumns: (batch) => {
+        for (let i = 0; i < batch.length; i++)
+          sent.set(batch.ids[i] ?? "", new Uint8Array(batch.events[i] ?? []));
+        return store.insertColumns(batch);
       },
     };
     const messages = new Map<string, Uint8Array>(); // event id → the protobuf message's bytes (copies)

@@ -1,0 +1,233 @@
+/**
+ * readEventColumns reads the stored columns out of an encoded event without decoding it, and must
+ * accept and refuse exactly what the ingester's full decode did (decodeEvent, then id and time
+ * checks) with the same columns as the store computed from the decoded event: over generated events,
+ * over every field number and wire type in every nested message, and over cut and mutated bytes.
+ */
+import { isDeepStrictEqual } from "node:util";
+import { describe, expect, it } from "vitest";
+import { appendEvent, createEventColumns, type EventColumns } from "../../src/event/event-columns.js";
+import { eventKind } from "../../src/event/kinds.js";
+import { decodeEvent, encodeEvent } from "../../src/event/serialize.js";
+import { readEventColumns } from "../../src/event/wire-columns.js";
+import { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { decisionOf } from "../../src/store/query.js";
+import { sampleEvent, sampleEvents } from "../helpers/events.js";
+import { DETAIL_CASES, event, Random } from "./generate-event.js";
+
+type Outcome = { refused: string } | { row: Record<string, unknown> };
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const clean = (text: string) => text.replaceAll("\0", "\uFFFD");
+
+/** What the ingester stored before: the decoded event's columns, or why it refused the bytes. */
+function expected(bytes: Uint8Array): Outcome {
+  let e: ReturnType<typeof decodeEvent>;
+  try {
+    e = decodeEvent(bytes);
+  } catch (error) {
+    return { refused: `throws: ${message(error)}` };
+  }
+  if (e.eventId === "") return { refused: "the event has no eventId" };
+  if (e.occurredAt === undefined || Number.isNaN(e.occurredAt.getTime()))
+    return { refused: "the event has no occurredAt" };
+  // biome-ignore format: one column a line would be longer than it is clear
+  return { row: {
+    id: clean(e.eventId), kind: eventKind(e.eventType), time: e.occurredAt.getTime(), service: clean(e.service),
+    operation: clean(e.operation), actorId: clean(e.actor?.id ?? ""), targetType: clean(e.target?.type ?? ""),
+    targetId: clean(e.target?.id ?? ""), success: e.result?.success === true, code: clean(e.result?.code ?? ""),
+    decision: decisionOf(e), requestId: clean(e.requestId), traceId: clean(e.traceId), bytes,
+  } };
+}
+
+function rowOf(c: EventColumns, i: number): Record<string, unknown> {
+  // biome-ignore format: as in expected()
+  return {
+    id: c.ids[i], kind: c.kinds[i], time: c.times[i], service: c.services[i], operation: c.operations[i],
+    actorId: c.actorIds[i], targetType: c.targetTypes[i], targetId: c.targetIds[i], success: c.success[i],
+    code: c.codes[i], decision: c.decisions[i], requestId: c.requestIds[i], traceId: c.traceIds[i], bytes: c.events[i],
+  };
+}
+
+const first = sampleEvent();
+const firstBytes = encodeEvent(first);
+
+/** What readEventColumns makes of the bytes, read as the second row of a batch (the first one kept). */
+function read(bytes: Uint8Array): Outcome {
+  const columns = createEventColumns();
+  appendEvent(columns, first, firstBytes);
+  const before = rowOf(columns, 0);
+  let reason: string | undefined;
+  try {
+    reason = readEventColumns(columns, bytes);
+  } catch (error) {
+    reason = `throws: ${message(error)}`;
+  }
+  if (!isDeepStrictEqual(rowOf(columns, 0), before)) expect(rowOf(columns, 0)).toStrictEqual(before);
+  if (columns.length !== (reason === undefined ? 2 : 1))
+    expect({ reason, rows: columns.length }).toBe("one row more");
+  return reason === undefined ? { row: rowOf(columns, 1) } : { refused: reason };
+}
+
+/** Expects readEventColumns to make of `bytes` what the full decode made (expect() only on a difference: it runs 10^5 times). */
+function agrees(bytes: Uint8Array, context = ""): Outcome {
+  const want = expected(bytes);
+  const got = read(bytes);
+  if (!isDeepStrictEqual(got, want)) expect(got, `${context} ${bytes}`).toStrictEqual(want);
+  return want;
+}
+
+/** Encoded, through JSON first: generated events hold numbers no encoder takes (such as 2.5 for a uint32). */
+const encode = (e: AuditEvent) => encodeEvent(AuditEvent.fromJSON(AuditEvent.toJSON(e)));
+
+function varint(value: bigint): number[] {
+  const bytes: number[] = [];
+  let v = BigInt.asUintN(64, value);
+  while (v >= 0x80n) {
+    bytes.push(Number(v & 0x7fn) | 0x80);
+    v >>= 7n;
+  }
+  bytes.push(Number(v));
+  return bytes;
+}
+const field = (tag: number, ...rest: number[][]) => [...varint(BigInt(tag)), ...rest.flat()];
+const delimited = (tag: number, content: number[]) => field(tag, varint(BigInt(content.length)), content);
+
+/** A field of number `n` and wire type `wt`, with payloads that stress reading it as the schema's type. */
+function fieldsOf(n: number, wt: number): number[][] {
+  const tag = (n << 3) | wt;
+  switch (wt) {
+    case 0: // small, 2^53 + 1, -1 (10 bytes), 11 bytes (too long), unterminated
+      return [[1n], [2n ** 53n + 1n], [-1n]]
+        .map((v) => field(tag, varint(v[0] as bigint)))
+        .concat([field(tag, [...Array(10).fill(0x80), 0]), field(tag, [0x80, 0x80])]);
+    case 1:
+      return [field(tag, Array(8).fill(0xff)), field(tag, [1, 2, 3])];
+    case 2:
+      return [
+        delimited(tag, []),
+        delimited(tag, [0x61, 0x00, 0xc3, 0x28]), // "a", NUL, bad UTF-8
+        delimited(tag, [0x08, 0x01, 0x12, 0x01, 0x62]),
+        delimited(tag, [0x08, ...Array(10).fill(0x80), 0]),
+        delimited(tag, [0x0f]),
+        delimited(tag, [0x12, 0x05, 0x61]), // a string running past its message
+        field(tag, [0x05, 0x61]), // past the end
+      ];
+    case 3:
+      return [field(tag, field((n << 3) | 4)), field(tag, field(8, [1]), field(12)), field(tag, [0x08])];
+    case 5:
+      return [field(tag, [1, 2, 3, 4]), field(tag, [1])];
+    default:
+      return [field(tag), field(tag, [1])];
+  }
+}
+
+/** Where a field can sit: top level, or in the nested message of each of these tag paths. */
+const SLOTS: number[][] = [
+  [],
+  ...[34, 58, 66, 74, 114, 130, 138, 146, 162, 170, 186, 194, 202].map((t) => [t]),
+  [178, 10],
+];
+
+function placed(slot: readonly number[], content: number[]): number[] {
+  return slot.reduceRight((inner, tag) => delimited(tag, inner), content);
+}
+
+describe("readEventColumns", () => {
+  it("reads the columns the decoded event gives, for every kind, NULs, defaults and generated events", () => {
+    const r = new Random(16);
+    const events = [
+      ...sampleEvents(),
+      sampleEvent({ service: "a\u0000b", eventId: "id\u0000" }),
+      ...Array.from({ length: 400 }, (_, i) => event(r, [0, 0.2, 0.5, 0.9][i % 4] as number)),
+      ...DETAIL_CASES.map((only) => event(r, 0.3, only)),
+    ];
+    let stored = 0;
+    for (const e of events) {
+      const bytes = encode(e);
+      const want = agrees(bytes);
+      if ("row" in want) {
+        stored++;
+        // The path for events that came as objects or JSON gives the same row.
+        const columns = createEventColumns();
+        appendEvent(columns, decodeEvent(bytes), bytes);
+        expect(rowOf(columns, 0)).toStrictEqual(want.row);
+      }
+    }
+    expect(stored).toBeGreaterThan(events.length / 3);
+  });
+
+  it("refuses and accepts as decodeEvent does, for every field number and wire type in every message", () => {
+    const base = [...encodeEvent(sampleEvent())];
+    const outcomes = new Set<string>();
+    for (const slot of SLOTS) {
+      for (let n = 1; n <= 26; n++) {
+        for (let wt = 0; wt <= 7; wt++) {
+          for (const f of fieldsOf(n, wt)) {
+            // Alone in its message, and before a field that follows it.
+            for (const content of [f, [...f, 0x08, 0x01]]) {
+              const bytes = Uint8Array.from([...base, ...placed(slot, content)]);
+              const want = agrees(bytes, `slot ${slot} field ${n} wire type ${wt}:`);
+              outcomes.add("row" in want ? "row" : (want.refused.split(":")[0] ?? ""));
+            }
+          }
+        }
+      }
+    }
+    expect([...outcomes].sort()).toStrictEqual(["row", "the event has no eventId", "throws"]);
+  });
+
+  it("takes the time as the decoded Date holds it: whole ms, none out of Date's range", () => {
+    const base = [...encodeEvent(sampleEvent())];
+    const refused = new Set<string>();
+    for (const seconds of [
+      0n,
+      -1n,
+      1_700_000_000n,
+      8_640_000_000_000n,
+      8_640_000_000_001n,
+      -8_640_000_000_001n,
+    ]) {
+      for (const nanos of [0n, 1n, 999_999n, 999_999_999n, -1n, -999_999n, 2n ** 31n - 1n]) {
+        const time = delimited(34, [...field(8, varint(seconds)), ...field(16, varint(nanos))]);
+        const want = agrees(Uint8Array.from([...base, ...time]));
+        if ("refused" in want) refused.add(want.refused);
+      }
+    }
+    expect([...refused]).toStrictEqual(["the event has no occurredAt"]);
+  });
+
+  it("agrees with decodeEvent on bytes cut anywhere and on mutated bytes (seeded)", () => {
+    const r = new Random(4242);
+    let refused = 0;
+    let total = 0;
+    for (let k = 0; k < 300; k++) {
+      const bytes = encode(event(r, [0, 0.3][k % 2] as number));
+      const cuts = k < 20 ? bytes.length : 5;
+      for (let j = 0; j < cuts; j++) {
+        const end = k < 20 ? j : r.int(bytes.length);
+        const want = agrees(bytes.slice(0, end));
+        total++;
+        if ("refused" in want) refused++;
+      }
+      for (let j = 0; j < 20; j++) {
+        const mutated = [...bytes];
+        for (let m = 1 + r.int(3); m > 0; m--) {
+          const at = r.int(mutated.length + 1);
+          const op = r.int(4);
+          const value = r.pick([0, 1, 0x7f, 0x80, 0xff, r.int(256)]);
+          if (op === 0) mutated[at] = value;
+          else if (op === 1) mutated.splice(at, 0, value);
+          else if (op === 2) mutated.splice(at, 1);
+          else mutated[at] = (mutated[at] ?? 0) ^ (1 << r.int(8));
+        }
+        const want = agrees(Uint8Array.from(mutated));
+        total++;
+        if ("refused" in want) refused++;
+      }
+    }
+    // Both outcomes are well represented (cuts are mostly refused).
+    expect(refused).toBeGreaterThan(total / 5);
+    expect(total - refused).toBeGreaterThan(total / 20);
+  });
+});
