@@ -1,8 +1,8 @@
-import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../brokers/event-headers.js";
+import { BROKER_CONTENT_TYPE } from "../brokers/event-headers.js";
 import { appendEvent, createEventColumns } from "../event/event-columns.js";
 import { readEventColumns } from "../event/wire-columns.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import { decodeMessage, notAnEvent } from "./decode.js";
+import { contentType, decodeMessage, notAnEvent } from "./decode.js";
 import type { IngestStore, SourceMessage } from "./source.js";
 
 /** One batch's events on their way into a store, each event id once. @internal */
@@ -32,8 +32,9 @@ function columnBatch(store: IngestStore, insertColumns: NonNullable<IngestStore[
   let copies = 0;
   return {
     add(message) {
-      const type = message.header(BROKER_HEADER.CONTENT_TYPE);
-      if (type === undefined || type === BROKER_CONTENT_TYPE.protobuf) {
+      const type = contentType(message);
+      if (typeof type !== "string") return type.reason;
+      if (type === BROKER_CONTENT_TYPE.protobuf) {
         try {
           const reason = readEventColumns(columns, message.data);
           if (reason !== undefined) return reason;

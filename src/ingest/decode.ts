@@ -22,7 +22,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * @internal
  */
 export function decodeMessage(message: SourceMessage): Decoded {
-  const type = message.header(BROKER_HEADER.CONTENT_TYPE) ?? BROKER_CONTENT_TYPE.protobuf;
+  const type = contentType(message);
+  if (typeof type !== "string") return type;
   let event: AuditEvent;
   let bytes: Uint8Array | undefined;
   try {
@@ -39,6 +40,20 @@ export function decodeMessage(message: SourceMessage): Decoded {
   if (event.occurredAt === undefined || Number.isNaN(event.occurredAt.getTime()))
     return { reason: "the event has no occurredAt" };
   return { event, bytes: bytes ?? encodeEvent(event) };
+}
+
+/**
+ * The content type a message's header names (protobuf without one), or why its headers cannot be read:
+ * a broker client may refuse to parse a header block (NATS's refuses a name outside printable ASCII),
+ * which makes the message poison, never an error that stops the ingester.
+ * @internal
+ */
+export function contentType(message: SourceMessage): string | { reason: string } {
+  try {
+    return message.header(BROKER_HEADER.CONTENT_TYPE) ?? BROKER_CONTENT_TYPE.protobuf;
+  } catch (error) {
+    return { reason: `unreadable headers: ${error instanceof Error ? error.message : String(error)}` };
+  }
 }
 
 /** The reason of a message whose value `type` cannot read. @internal */

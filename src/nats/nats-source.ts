@@ -194,7 +194,11 @@ async function publishDeadLetter(
   reason: string,
 ): Promise<void> {
   const h = headers();
-  for (const [key, values] of message.msg.headers ?? []) for (const value of values) h.append(key, value);
+  try {
+    for (const [key, values] of message.msg.headers ?? []) for (const value of values) h.append(key, value);
+  } catch {
+    // A header block the client cannot parse (the reason says so): the dead letter goes without it.
+  }
   h.set(DEAD_LETTER_REASON_HEADER, reason.replace(/[\r\n]+/g, " "));
   h.set(DEAD_LETTER_FROM_HEADER, message.where);
   await js.publish(subject, message.data, { headers: h, msgID: message.where });

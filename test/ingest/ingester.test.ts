@@ -2,10 +2,14 @@
 // `nats-server -js` reach a real PostgreSQL exactly once, two ingesters share the work, redelivered
 // messages are skipped as duplicates, a failed insert is retried, and poison messages are
 // dead-lettered without blocking the others.
+
+import { once as eventOnce } from "node:events";
+import { connect } from "node:net";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../../src/brokers/event-headers.js";
+import { encodeEvent } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createIngester, type IngestStore } from "../../src/ingest/index.js";
 import {
@@ -14,6 +18,7 @@ import {
   DEAD_LETTER_REASON_HEADER,
 } from "../../src/nats/index.js";
 import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
+import { recordMutations } from "../chain/trail.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
 import { readStream } from "../nats/stream-reader.js";
@@ -224,6 +229,50 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
       'unknown content-type "text/plain"',
     ]);
     expect(new TextDecoder().decode(dead[3]?.data)).toBe("hello");
+    await store.close();
+  });
+});
+
+/** Publishes `data` with a raw header block, as a client that does not check header names could. */
+async function publishRawHeaders(port: number, subject: string, headerBlock: string, data: Uint8Array) {
+  const socket = connect({ host: "127.0.0.1", port });
+  const hdr = Buffer.from(headerBlock, "latin1");
+  let received = "";
+  const pong = new Promise<void>((resolve, reject) => {
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.toString("latin1");
+      if (received.includes("PONG")) resolve();
+      if (received.includes("-ERR")) reject(new Error(received));
+    });
+    socket.once("error", reject);
+  });
+  await eventOnce(socket, "connect");
+  socket.write('CONNECT {"verbose":false,"headers":true}\r\n');
+  socket.write(`HPUB ${subject} ${hdr.length} ${hdr.length + data.length}\r\n`);
+  socket.write(Buffer.concat([hdr, data, Buffer.from("\r\nPING\r\n")]));
+  await pong;
+  socket.destroy();
+}
+
+describe("createIngester and a header block the NATS client cannot read", () => {
+  it("dead-letters the message (no headers copied), counts it, and goes on with the stream", async () => {
+    const { stream, topic, url, store } = await setup();
+    const before = await publishRecorded(nats.url, topic, (recorder) => recordMutations(recorder, 1));
+    const unreadable = encodeEvent(before[0] as AuditEvent);
+    await publishRawHeaders(nats.port, topic, "NATS/1.0\r\nBad\u0001Name: x\r\n\r\n", unreadable);
+    const after = await publishTrail(nats.url, topic, 3);
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const ingester = createIngester({ source, store });
+    const good = before.length + after.length;
+    await until(() => ingester.stats().received === good + 1, "every message received");
+    await ingester.stop();
+    expect(ingester.stats()).toMatchObject({ deadLettered: 1, inserted: good, errors: 0 });
+    expect(await storedIds(url)).toStrictEqual(once([...before, ...after]));
+    const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
+    expect(
+      dead.map((m) => [m.headers[DEAD_LETTER_FROM_HEADER], m.headers[DEAD_LETTER_REASON_HEADER]]),
+    ).toStrictEqual([[`${stream} seq ${before.length + 1}`, expect.stringMatching(/^unreadable headers: /)]]);
+    expect(Buffer.from(dead[0]?.data ?? [])).toStrictEqual(Buffer.from(unreadable));
     await store.close();
   });
 });
