@@ -15,7 +15,7 @@ import {
 } from "../store/query.js";
 import { decodeRows, type StoredRow, type UndecodableRow } from "../store/stored-rows.js";
 import { connect, scrubbed } from "./connection.js";
-import { insertBatch, NO_PARTITION, type Row } from "./insert.js";
+import { DUPLICATE, insertBatch, NO_PARTITION, type Row } from "./insert.js";
 import { listPartitions } from "./partitions.js";
 import { numbered, queryStats } from "./queries.js";
 import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
@@ -147,14 +147,19 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const insertRows = async (rows: readonly Row[]): Promise<number> => {
     refuseReadonly();
     if (rows.length === 0) return 0;
-    const insert = (client: pg.PoolClient) => insertBatch(client, rows, partitions);
-    try {
-      return await write(insert);
-    } catch (error) {
-      // Another process pruned a partition this one had created: forget them all and create again.
-      if ((error as { code?: string }).code !== NO_PARTITION) throw error;
-      partitions.clear();
-      return await write(insert);
+    let skipStored = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write((client) => insertBatch(client, rows, partitions, skipStored));
+      } catch (error) {
+        // A stored id (a redelivered batch): again, skipping those. A partition missing (another
+        // process pruned one this one had created): again, creating it. The rolled-back transaction
+        // may have created partitions too: forget them all.
+        const code = (error as { code?: string }).code;
+        if (attempt === 3 || (code !== DUPLICATE && code !== NO_PARTITION)) throw error;
+        if (code === DUPLICATE) skipStored = true;
+        partitions.clear();
+      }
     }
   };
   const readRows = async (sql: string, params: unknown[]) => {
