@@ -1,6 +1,7 @@
 // The PostgreSQL store, beside the SQLite one (bench/store.ts) on the same events: 1,000,000 events
-// inserted in batches (events/s), then the first page of a filtered query for one actor, a target and
-// denied decisions (ms). The server is the tests' (test/helpers/postgres-server.ts: initdb into a
+// inserted in batches (events/s, and PostgreSQL's CPU time per event, all its processes, from /proc),
+// then the first page of a filtered query for one actor, a target, denied decisions, one call and
+// one event (ms). The server is the tests' (test/helpers/postgres-server.ts: initdb into a
 // temporary folder, loopback port) with durability on (fsync, full page writes, synchronous commit), as
 // a production server runs. Part of `npm run bench`; BENCH_STORE_EVENTS and BENCH_PG_BATCH change
 // the count and the batch size.
@@ -8,6 +9,7 @@ import { performance } from "node:perf_hooks";
 import { openPostgresStore } from "../src/postgres/postgres-store.js";
 import type { AuditQuery } from "../src/store/query.js";
 import { DURABLE_SETTINGS, startPostgresServer, withClient } from "../test/helpers/postgres-server.js";
+import { treeCpuMs } from "./process-cpu.js";
 import { median, writeResults } from "./results.js";
 import { ACTORS, benchEvent, T0 } from "./store-events.js";
 
@@ -20,6 +22,7 @@ try {
   const store = await openPostgresStore({ connectionString });
 
   let insertMs = 0;
+  const cpuBefore = treeCpuMs(server.pid);
   for (let start = 0; start < EVENTS; start += BATCH) {
     const batch = Array.from({ length: Math.min(BATCH, EVENTS - start) }, (_, k) => benchEvent(start + k));
     const t = performance.now();
@@ -28,6 +31,7 @@ try {
     if ((start / BATCH) % 20 === 0) process.stderr.write(`postgres store: ${start} events inserted\r`);
   }
   const insertsPerSec = (EVENTS / insertMs) * 1000;
+  const postgresCpuUs = ((treeCpuMs(server.pid) - cpuBefore) * 1000) / EVENTS;
   await withClient(connectionString, (c) => c.query("VACUUM ANALYZE audit_events"));
 
   const firstPageMs = async (filter: AuditQuery): Promise<number> => {
@@ -44,12 +48,18 @@ try {
     return median(times);
   };
 
+  const middle = await withClient(connectionString, (c) =>
+    c.query<{ event_id: string }>("SELECT event_id FROM audit_events ORDER BY seq OFFSET $1 LIMIT 1", [
+      Math.floor(EVENTS / 3),
+    ]),
+  );
   const table = [
     {
       measure: `insert ${EVENTS} events in batches of ${BATCH}`,
       value: `${Math.round(insertsPerSec)} events/s`,
       target: "",
     },
+    { measure: "PostgreSQL CPU per event inserted", value: `${postgresCpuUs.toFixed(1)} µs`, target: "" },
     {
       measure: "first page (50), one actor",
       value: `${(await firstPageMs({ actorId: "user-1" })).toFixed(2)} ms`,
@@ -70,6 +80,16 @@ try {
       value: `${(await firstPageMs({ actorId: "user-1", from: new Date(T0 + (EVENTS - 86_400) * 1000) })).toFixed(2)} ms`,
       target: "",
     },
+    {
+      measure: "one call's events (request id)",
+      value: `${(await firstPageMs({ requestId: `req-${Math.floor(EVENTS / 2)}` })).toFixed(2)} ms`,
+      target: "",
+    },
+    {
+      measure: "one event (event id)",
+      value: `${(await firstPageMs({ eventId: middle.rows[0]?.event_id ?? "" })).toFixed(2)} ms`,
+      target: "",
+    },
   ];
   const size = await withClient(connectionString, (c) =>
     c.query<{ mb: string }>("SELECT pg_database_size(current_database()) / 1000000 mb"),
@@ -82,6 +102,7 @@ try {
     events: EVENTS,
     batch: BATCH,
     insertsPerSec,
+    postgresCpuUs,
     table,
     databaseMb: Number(size.rows[0]?.mb),
   });

@@ -12,6 +12,8 @@ export interface Row {
 
 /** The error code of a row no partition takes (check_violation): its month's partition was dropped. @internal */
 export const NO_PARTITION = "23514";
+/** The error code of a key stored twice (unique_violation): a batch held an event already stored. @internal */
+export const DUPLICATE = "23505";
 
 /**
  * One INSERT per batch, the columns given as arrays and expanded by `unnest`: one statement text for
@@ -26,24 +28,37 @@ const INSERT_SQL = `INSERT INTO ${EVENTS_TABLE}
   SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, substring($14::bytea FROM o + 1 FOR l)
   FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
     $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $15::integer[], $16::integer[])
-    AS u (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, o, l)
-  ON CONFLICT DO NOTHING`;
+    AS u (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, o, l)`;
+
+/**
+ * The statements by whether they skip stored ids. `ON CONFLICT DO NOTHING` is a speculative insertion:
+ * per row one more look-up of the key and one more WAL record, 2–3 µs of PostgreSQL's CPU per event
+ * (6.3 against 8.2 µs with the key alone, 14.6 against 17.4 with every index; 100,000 events, durable
+ * server). So a batch goes in plainly first, and again skipping stored ids only when that fails on
+ * one (a redelivery; see `insertBatch`).
+ */
+const STATEMENTS = {
+  plain: { name: "grpc-audit-insert", text: INSERT_SQL },
+  skipping: { name: "grpc-audit-insert-skipping", text: `${INSERT_SQL}\n  ON CONFLICT DO NOTHING` },
+} as const;
 
 /**
  * Inserts the batch with `client` (inside the caller's transaction), creating the monthly partitions
- * it needs first; resolves to how many events were new (ids already stored are skipped).
+ * it needs first; resolves to how many events were new. Unless `skipStored`, an id already stored (or
+ * twice in the batch) fails the statement with `DUPLICATE`, and the caller runs the batch again with
+ * `skipStored` in a new transaction; with it, ids already stored are skipped.
  * @internal
  */
 export async function insertBatch(
   client: ClientBase,
   batch: EventColumns,
   known: Set<string>,
+  skipStored: boolean,
 ): Promise<number> {
   const times = rowsOf(batch, batch.times);
   await ensurePartitions(client, times, known);
   const result = await client.query({
-    name: "grpc-audit-insert",
-    text: INSERT_SQL,
+    ...(skipStored ? STATEMENTS.skipping : STATEMENTS.plain),
     values: parametersOf(batch, times),
   });
   return result.rowCount ?? 0;

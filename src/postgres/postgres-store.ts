@@ -16,7 +16,7 @@ import {
 } from "../store/query.js";
 import { decodeRows, type StoredRow, type UndecodableRow } from "../store/stored-rows.js";
 import { connect, scrubbed } from "./connection.js";
-import { columnsOf, insertBatch, NO_PARTITION } from "./insert.js";
+import { columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
 import { listPartitions } from "./partitions.js";
 import { numbered, queryStats } from "./queries.js";
 import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
@@ -154,14 +154,19 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const insertColumns = async (batch: EventColumns): Promise<number> => {
     refuseReadonly();
     if (batch.length === 0) return 0;
-    const insert = (client: pg.PoolClient) => insertBatch(client, batch, partitions);
-    try {
-      return await write(insert);
-    } catch (error) {
-      // Another process pruned a partition this one had created: forget them all and create again.
-      if ((error as { code?: string }).code !== NO_PARTITION) throw error;
-      partitions.clear();
-      return await write(insert);
+    let skipStored = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write((client) => insertBatch(client, batch, partitions, skipStored));
+      } catch (error) {
+        // A stored id (a redelivered batch): again, skipping those. A partition missing (another
+        // process pruned one this one had created): again, creating it. The rolled-back transaction
+        // may have created partitions too: forget them all.
+        const code = (error as { code?: string }).code;
+        if (attempt === 3 || (code !== DUPLICATE && code !== NO_PARTITION)) throw error;
+        if (code === DUPLICATE) skipStored = true;
+        partitions.clear();
+      }
     }
   };
   const readRows = async (sql: string, params: unknown[]) => {

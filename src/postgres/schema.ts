@@ -47,6 +47,19 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX ${EVENTS_TABLE}_target ON ${EVENTS_TABLE} (target_type, target_id, occurred_at_ms, seq);
    CREATE INDEX ${EVENTS_TABLE}_request ON ${EVENTS_TABLE} (request_id, occurred_at_ms, seq);
    CREATE INDEX ${EVENTS_TABLE}_trace ON ${EVENTS_TABLE} (trace_id, occurred_at_ms, seq);`,
+  // 2: narrower indexes, for less work per insert. Pages are still read in (occurred_at_ms, seq)
+  // order: an index ending in occurred_at_ms gives that order but for ties of the same millisecond,
+  // which an incremental sort puts in seq order. Actor and target keep the time (one actor's first
+  // page reads 50 entries, however many events it has); a call's or a trace's events are few, so
+  // their index holds the id alone (equal ids share one entry), and events without a trace are not
+  // in the trace index. (seq) stays: `tail` reads in its order.
+  `DROP INDEX ${EVENTS_TABLE}_time, ${EVENTS_TABLE}_actor, ${EVENTS_TABLE}_target, ${EVENTS_TABLE}_request,
+     ${EVENTS_TABLE}_trace;
+   CREATE INDEX ${EVENTS_TABLE}_time ON ${EVENTS_TABLE} (occurred_at_ms);
+   CREATE INDEX ${EVENTS_TABLE}_actor ON ${EVENTS_TABLE} (actor_id, occurred_at_ms);
+   CREATE INDEX ${EVENTS_TABLE}_target ON ${EVENTS_TABLE} (target_type, target_id, occurred_at_ms);
+   CREATE INDEX ${EVENTS_TABLE}_request ON ${EVENTS_TABLE} (request_id);
+   CREATE INDEX ${EVENTS_TABLE}_trace ON ${EVENTS_TABLE} (trace_id) WHERE trace_id <> '';`,
 ];
 
 /** The schema version this library writes. */

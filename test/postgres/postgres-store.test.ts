@@ -8,6 +8,7 @@ import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { AuditConfigError } from "../../src/errors/index.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
+import { SCHEMA_VERSION } from "../../src/postgres/schema.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
 import { recordedEvents, T0 } from "../store-contract/events.js";
@@ -209,7 +210,7 @@ describe("PostgreSQL store", () => {
     const stores = await Promise.all([1, 2, 3, 4].map(() => openPostgresStore({ connectionString: url })));
     try {
       const versions = await withClient(url, (c) => c.query("SELECT version FROM audit_schema_version"));
-      expect(versions.rows).toStrictEqual([{ version: 1 }]);
+      expect(versions.rows).toStrictEqual([{ version: SCHEMA_VERSION }]);
       expect(await stores[3]?.insert(recordedEvents(2))).toBe(2);
     } finally {
       await Promise.all(stores.map((s) => s.close()));
