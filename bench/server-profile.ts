@@ -21,7 +21,8 @@ import { CATEGORIES, tally } from "./server-profile/categories.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const VARIANTS = (
-  process.env.BENCH_VARIANTS ?? "baseline,als+log,audit+log,als+3log,full,full-failures"
+  process.env.BENCH_VARIANTS ??
+  "baseline,als+log,audit+log,audit+log-no-request-id,als+3log,full,full-unchained,full-failures"
 ).split(",");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8000);
@@ -164,12 +165,20 @@ for (const node of nodes) {
     column["total CPU µs/call"] = cpuPerCall.toFixed(1);
     column.samples = String(sum.total);
     column.calls = String(sum.calls);
+    column["calls/s"] = ((sum.calls / (ROUNDS * DURATION_MS)) * 1000).toFixed(0);
     table[variant] = column;
   }
   console.log(
     `\nServer CPU µs per call by category, servers on node ${node.version}, ${ROUNDS} rounds × ${DURATION_MS} ms, ${IN_FLIGHT} calls in flight`,
   );
-  console.table(table);
+  // Categories as rows, variants as columns: the layout of docs/performance.md.
+  const rows = Object.fromEntries(
+    Object.keys(table[VARIANTS[0] ?? ""] ?? {}).map((row) => [
+      row,
+      Object.fromEntries(VARIANTS.map((variant) => [variant, table[variant]?.[row] ?? ""])),
+    ]),
+  );
+  console.table(rows);
   // The grpc-audit functions that take the most samples, per variant: µs per call each (self time).
   const srcTop: Record<string, Record<string, string>> = {};
   for (const variant of VARIANTS) {
