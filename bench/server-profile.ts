@@ -33,6 +33,13 @@ const CALL_GRAPH = process.env.BENCH_PERF_CALLGRAPH === "1" ? ["-g"] : [];
 const outDir = join(process.cwd(), "bench", "results", "profile");
 mkdirSync(outDir, { recursive: true });
 
+try {
+  execFileSync("perf", ["--version"]);
+} catch {
+  console.error("server-profile needs perf on the PATH (apt-get install -y linux-perf)");
+  process.exit(2);
+}
+
 type Message = Record<string, unknown>;
 const { token, setup, standIn } = await startFullChainSetup();
 
