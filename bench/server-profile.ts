@@ -10,7 +10,8 @@
 // BENCH_DURATION_MS (8000), BENCH_WARMUP_MS (15000) tune it. Writes bench/results/server-profile.json
 // and keeps each server's `perf script` text in bench/results/profile/.
 import { type ChildProcess, execFileSync, fork, spawn } from "node:child_process";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { benchNodes } from "./node-versions.js";
@@ -32,6 +33,9 @@ const IN_FLIGHT = 64;
 const CALL_GRAPH = process.env.BENCH_PERF_CALLGRAPH === "1" ? ["-g"] : [];
 const outDir = join(process.cwd(), "bench", "results", "profile");
 mkdirSync(outDir, { recursive: true });
+// --perf-basic-prof also makes V8 write an isolate-*-v8.log into the working directory: the servers get
+// a temporary one, removed at the end.
+const serverCwd = mkdtempSync(join(tmpdir(), "grpc-audit-profile-"));
 
 try {
   execFileSync("perf", ["--version"]);
@@ -46,6 +50,7 @@ const { token, setup, standIn } = await startFullChainSetup();
 function start(script: string, args: string[], execPath: string, execArgv: string[]) {
   const child: ChildProcess = fork(join(here, "server-overhead", script), args, {
     env: { ...process.env, BENCH_FULL: JSON.stringify(setup) },
+    cwd: serverCwd,
     execPath,
     execArgv,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
@@ -208,3 +213,4 @@ await standIn.close();
 if (CALL_GRAPH.length === 0) {
   for (const { child } of servers.values()) rmSync(`/tmp/perf-${child.pid}.map`, { force: true });
 }
+rmSync(serverCwd, { recursive: true, force: true });
