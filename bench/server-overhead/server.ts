@@ -35,6 +35,7 @@ export type Variant =
   | "audit+noop"
   | "audit+log"
   | "audit+log-unchained"
+  | "audit+log-no-request-id"
   | "full"
   | "full-unchained"
   | "full-failures";
@@ -49,11 +50,15 @@ export interface FullChainSetup {
 
 const variant = process.argv[2] as Variant;
 
-/** `chained: false` turns the Recorder's hash chain off, to measure what the chain costs. */
-function audited(emitter: Emitter, chained = true): ServerInterceptor[] {
+/**
+ * `chained: false` turns the Recorder's hash chain off, to measure what the chain costs;
+ * `requestIdHeader: false` the response's x-request-id header, to measure what that costs.
+ */
+function audited(emitter: Emitter, chained = true, requestIdHeader = true): ServerInterceptor[] {
   return createAuditInterceptors({
     recorder: createRecorder({ service: "bench", emitters: [emitter], ...(chained ? {} : { chain: false }) }),
     rules: auditRules,
+    ...(requestIdHeader ? {} : { requestIdHeader: false }),
   });
 }
 
@@ -126,6 +131,8 @@ function interceptorsFor(name: Variant): ServerInterceptor[] {
       return audited(createLogEmitter({ destination: logFile() }));
     case "audit+log-unchained":
       return audited(createLogEmitter({ destination: logFile() }), false);
+    case "audit+log-no-request-id":
+      return audited(createLogEmitter({ destination: logFile() }), true, false);
     case "authn+log":
       return fullChain(false);
     case "full":
