@@ -33,9 +33,8 @@ export async function copyBatch(client: ClientBase, batch: EventColumns): Promis
  * as 1 byte, big-endian; bytea as it is; no NULLs here), then -1 as a 16-bit count ends the data.
  * The values go as they are, with no quoting or escaping to get wrong. U+0000 was replaced in the
  * columns (`noNul`) already: PostgreSQL's text refuses it.
- * @internal
  */
-export function copyData(batch: EventColumns): Buffer {
+function copyData(batch: EventColumns): Buffer {
   const b = batch;
   const n = b.length;
   // biome-ignore format: the text columns
