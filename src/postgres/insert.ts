@@ -1,6 +1,7 @@
 import type { ClientBase } from "pg";
 import { appendEvent, createEventColumns, type EventColumns } from "../event/event-columns.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { copyBatch } from "./copy.js";
 import { ensurePartitions } from "./partitions.js";
 import { EVENTS_TABLE } from "./schema.js";
 
@@ -16,37 +17,30 @@ export const NO_PARTITION = "23514";
 export const DUPLICATE = "23505";
 
 /**
- * One INSERT per batch, the columns given as arrays and expanded by `unnest`: one statement text for
- * every batch size (prepared once per connection) and no limit of 65,535 parameters. The events' bytes
- * go as one binary bytea ($14) cut by offsets and lengths: in an array they would travel as hex text.
- * On 100,000 events in batches of 5000 (durable server) this stored 44–45k events/s against 33–39k
- * with a bytea[] column; with batches of 2000 a bytea[] unnest beat a multi-row VALUES insert (27–34k
- * against 25–27k). COPY cannot skip a duplicate id (no ON CONFLICT) without a staging table.
+ * The INSERT of a batch that skips stored ids (a redelivery; see `insertBatch`), the columns given as
+ * arrays and expanded by `unnest`: one statement text for every batch size (prepared once per
+ * connection) and no limit of 65,535 parameters. The events' bytes go as one binary bytea ($14) cut
+ * by offsets and lengths: in an array they would travel as hex text. `ON CONFLICT DO NOTHING` is a
+ * speculative insertion: per row one more look-up of the key and one more WAL record, 2–3 µs of
+ * PostgreSQL's CPU per event, which is why a batch goes in by COPY first.
  */
-const INSERT_SQL = `INSERT INTO ${EVENTS_TABLE}
+const SKIPPING = {
+  name: "grpc-audit-insert-skipping",
+  text: `INSERT INTO ${EVENTS_TABLE}
   (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id, event)
   SELECT c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, substring($14::bytea FROM o + 1 FOR l)
   FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
     $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $15::integer[], $16::integer[])
-    AS u (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, o, l)`;
-
-/**
- * The statements by whether they skip stored ids. `ON CONFLICT DO NOTHING` is a speculative insertion:
- * per row one more look-up of the key and one more WAL record, 2–3 µs of PostgreSQL's CPU per event
- * (6.3 against 8.2 µs with the key alone, 14.6 against 17.4 with every index; 100,000 events, durable
- * server). So a batch goes in plainly first, and again skipping stored ids only when that fails on
- * one (a redelivery; see `insertBatch`).
- */
-const STATEMENTS = {
-  plain: { name: "grpc-audit-insert", text: INSERT_SQL },
-  skipping: { name: "grpc-audit-insert-skipping", text: `${INSERT_SQL}\n  ON CONFLICT DO NOTHING` },
+    AS u (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, o, l)
+  ON CONFLICT DO NOTHING`,
 } as const;
 
 /**
  * Inserts the batch with `client` (inside the caller's transaction), creating the monthly partitions
- * it needs first; resolves to how many events were new. Unless `skipStored`, an id already stored (or
- * twice in the batch) fails the statement with `DUPLICATE`, and the caller runs the batch again with
- * `skipStored` in a new transaction; with it, ids already stored are skipped.
+ * it needs first; resolves to how many events were new. Unless `skipStored`, the batch goes in by one
+ * binary COPY (`copyBatch`), which an id already stored (or twice in the batch) fails with
+ * `DUPLICATE`, and the caller runs the batch again with `skipStored` in a new transaction; with it,
+ * an INSERT skips the ids already stored.
  * @internal
  */
 export async function insertBatch(
@@ -57,10 +51,8 @@ export async function insertBatch(
 ): Promise<number> {
   const times = rowsOf(batch, batch.times);
   await ensurePartitions(client, times, known);
-  const result = await client.query({
-    ...(skipStored ? STATEMENTS.skipping : STATEMENTS.plain),
-    values: parametersOf(batch, times),
-  });
+  if (!skipStored) return copyBatch(client, batch);
+  const result = await client.query({ ...SKIPPING, values: parametersOf(batch, times) });
   return result.rowCount ?? 0;
 }
 

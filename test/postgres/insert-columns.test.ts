@@ -1,7 +1,9 @@
-// The INSERT's parameters are array literals the store writes itself (not pg's conversion): every
-// string must arrive as it was, whatever it holds — quotes, backslashes, braces, commas, spaces, the
-// word NULL, U+0000 (stored as U+FFFD), characters beyond the BMP — through both ways into the store:
-// insert(events) and the ingester's insertColumns (columns read from the protobuf bytes).
+// A batch goes in as binary COPY data the store writes itself, and a redelivered one as an INSERT
+// whose parameters are array literals the store writes too (not pg's conversion): every string must
+// arrive as it was, whatever it holds — quotes, backslashes, braces, commas, spaces, tabs and line
+// ends, the word NULL and COPY's text markers, U+0000 (stored as U+FFFD), 2-, 3- and 4-byte UTF-8 —
+// through both ways into the store (insert(events) and the ingester's insertColumns, columns read
+// from the protobuf bytes) and both statements.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEventColumns } from "../../src/event/event-columns.js";
 import { encodeEvent } from "../../src/event/serialize.js";
@@ -20,7 +22,8 @@ afterAll(async () => {
 });
 
 const DENIED = AuthzDecision.AUTHZ_DECISION_DENIED;
-const ODD = ['"', "\\", '\\"', "{a,b}", "a, b", " padded ", "NULL", "", "nul\u0000here", "é 😀", "}{\"'\t\n"];
+// biome-ignore format: one list
+const ODD = ['"', "\\", '\\"', "{a,b}", "a, b", " padded ", "NULL", "\\N", "\\.", "", "nul\u0000here", "é 😀", "naïve", "日本語 𝄞", "}{\"'\t\n", "a\r\nb"];
 
 /** Events whose every text column holds one odd string, one event per string and way in. */
 function oddEvents(prefix: string) {
@@ -46,7 +49,7 @@ function oddEvents(prefix: string) {
 const COLUMNS =
   "event_id, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id";
 
-describe("insert parameters", () => {
+describe("COPY data and INSERT parameters", () => {
   it("keep every string as it was, through insert and through insertColumns", async () => {
     const url = await server.createDatabase();
     const store = await openPostgresStore({ connectionString: url });
@@ -56,11 +59,14 @@ describe("insert parameters", () => {
     const columns = createEventColumns();
     for (const e of viaColumns) expect(readEventColumns(columns, encodeEvent(e))).toBeUndefined();
     expect(await store.insertColumns(columns)).toBe(ODD.length);
+    // A redelivery: the COPY fails on the stored ids, the INSERT skipping them stores the rest.
+    const again = oddEvents("again");
+    expect(await store.insert([...viaInsert.slice(0, 2), ...again])).toBe(ODD.length);
     const rows = await withClient(url, (c) =>
       c.query(`SELECT ${COLUMNS} FROM audit_events ORDER BY event_id`),
     );
     const clean = (text: string) => text.replaceAll("\u0000", "\uFFFD");
-    const expected = [...viaColumns, ...viaInsert].map((e) => ({
+    const expected = [...again, ...viaColumns, ...viaInsert].map((e) => ({
       event_id: clean(e.eventId),
       occurred_at_ms: String(e.occurredAt?.getTime()),
       service: clean(e.service),
@@ -80,7 +86,7 @@ describe("insert parameters", () => {
     const stored = await withClient(url, (c) => c.query<{ event: Buffer }>("SELECT event FROM audit_events"));
     const bytes = (b: Uint8Array) => Buffer.from(b).toString("hex");
     expect(stored.rows.map((r) => bytes(r.event)).sort()).toStrictEqual(
-      [...viaColumns, ...viaInsert].map((e) => bytes(encodeEvent(e))).sort(),
+      [...again, ...viaColumns, ...viaInsert].map((e) => bytes(encodeEvent(e))).sort(),
     );
     await store.close();
   });
