@@ -13,7 +13,7 @@ export const DEFAULT_SUMMARY_EVERY_MS = 60_000;
 
 /**
  * Most counts one summary event holds; a window with more keys is cut into several events, so a
- * broker message stays far below NATS's 1 MiB (500 keys of at most 3 × 256 bytes: under 400 KB).
+ * broker message stays far below NATS's 1 MiB (at most about 270 KB of protobuf at the limits).
  */
 export const MAX_SUMMARY_COUNTS = 500;
 
