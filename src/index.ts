@@ -123,6 +123,8 @@ export {
   MutationType,
   type Payload,
   PayloadCapture,
+  type RecordSummaryCount,
+  type RecordSummaryDetail,
   type ResourceAccessDetail,
   type ResourceMutationDetail,
   type Result,

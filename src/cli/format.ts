@@ -99,6 +99,12 @@ function detailSummary(event: AuditEvent): string {
       // 12 hex digits name the head well enough for people; `verify` checks all of it.
       return `${final ? "final " : ""}checkpoint of seq ${headSeq} (${headHash.slice(0, 12)}), key ${keyId}`;
     }
+    case "recordSummary": {
+      const { counts, overflow } = detail.value;
+      const skipped = counts.reduce((sum, entry) => sum + entry.count, overflow);
+      const keys = `${counts.length} key${counts.length === 1 ? "" : "s"}`;
+      return `${skipped} skipped successes (${keys}${overflow > 0 ? `, ${overflow} beyond them` : ""})`;
+    }
     default:
       return "";
   }

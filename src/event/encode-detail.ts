@@ -3,6 +3,7 @@ import type {
   AuthnDetail,
   AuthzDetail,
   ChainCheckpointDetail,
+  RecordSummaryDetail,
   ResourceAccessDetail,
   ResourceMutationDetail,
   TupleChange,
@@ -16,7 +17,7 @@ import {
 } from "../gen/grpcaudit/v1/event.js";
 import type { WireBuffer } from "./wire-buffer.js";
 
-// The `detail` oneof of AuditEvent (fields 20-25) for the hand-written encoder (encode.ts).
+// The `detail` oneof of AuditEvent (fields 20-26) for the hand-written encoder (encode.ts).
 
 /** Writes the detail message the event has, if any (an unknown case is left out, as ts-proto does). */
 export function writeDetail(buffer: WireBuffer, detail: AuditEvent["detail"]): void {
@@ -39,7 +40,28 @@ export function writeDetail(buffer: WireBuffer, detail: AuditEvent["detail"]): v
     case "checkpoint":
       writeCheckpoint(buffer, detail.value);
       break;
+    case "recordSummary":
+      writeRecordSummary(buffer, detail.value);
+      break;
   }
+}
+
+/** A google.protobuf.Timestamp field, as ts-proto converts a Date (negative nanos before 1970 included). */
+export function writeTimestamp(buffer: WireBuffer, tag: number, date: Date): void {
+  const ms = date.getTime();
+  const seconds = Math.trunc(ms / 1_000);
+  const nanos = (ms % 1_000) * 1_000_000;
+  buffer.tag(tag);
+  const start = buffer.fork();
+  if (seconds !== 0) {
+    buffer.tag(8);
+    buffer.int64(seconds);
+  }
+  if (nanos !== 0) {
+    buffer.tag(16);
+    buffer.int32(nanos);
+  }
+  buffer.join(start);
 }
 
 function writeAuthn(buffer: WireBuffer, authn: AuthnDetail): void {
@@ -114,5 +136,28 @@ function writeCheckpoint(buffer: WireBuffer, checkpoint: ChainCheckpointDetail):
   buffer.stringField(26, checkpoint.keyId);
   buffer.stringField(34, checkpoint.signature);
   buffer.boolField(40, checkpoint.final);
+  buffer.join(start);
+}
+
+function writeRecordSummary(buffer: WireBuffer, summary: RecordSummaryDetail): void {
+  buffer.tag(210);
+  const start = buffer.fork();
+  if (summary.since !== undefined) writeTimestamp(buffer, 10, summary.since);
+  for (const count of summary.counts) {
+    buffer.tag(18);
+    const entry = buffer.fork();
+    buffer.stringField(10, count.kind);
+    buffer.stringField(18, count.actorId);
+    buffer.stringField(26, count.operation);
+    if (count.count !== 0) {
+      buffer.tag(32);
+      buffer.uint64(count.count);
+    }
+    buffer.join(entry);
+  }
+  if (summary.overflow !== 0) {
+    buffer.tag(24);
+    buffer.uint64(summary.overflow);
+  }
   buffer.join(start);
 }

@@ -10,7 +10,7 @@ import {
   type Result,
   type Target,
 } from "../gen/grpcaudit/v1/event.js";
-import { writeDetail } from "./encode-detail.js";
+import { writeDetail, writeTimestamp } from "./encode-detail.js";
 import { WireBuffer } from "./wire-buffer.js";
 
 // The protobuf encoder of AuditEvent, by hand: the generated one (a BinaryWriter call per field, a
@@ -49,7 +49,7 @@ function writeEvent(event: AuditEvent, withoutChainHash: boolean): void {
     buffer.tag(24);
     buffer.uint32(event.schemaVersion);
   }
-  if (event.occurredAt !== undefined) writeTimestamp(event.occurredAt);
+  if (event.occurredAt !== undefined) writeTimestamp(buffer, 34, event.occurredAt);
   buffer.stringField(42, event.service);
   buffer.stringField(50, event.operation);
   if (event.actor !== undefined) writeActor(event.actor);
@@ -65,24 +65,6 @@ function writeEvent(event: AuditEvent, withoutChainHash: boolean): void {
   if (event.payload !== undefined) writePayload(event.payload);
   writeAttributes(event.attributes);
   writeDetail(buffer, event.detail);
-}
-
-/** Field 4, google.protobuf.Timestamp, as ts-proto converts a Date (negative nanos before 1970 included). */
-function writeTimestamp(date: Date): void {
-  const ms = date.getTime();
-  const seconds = Math.trunc(ms / 1_000);
-  const nanos = (ms % 1_000) * 1_000_000;
-  buffer.tag(34);
-  const start = buffer.fork();
-  if (seconds !== 0) {
-    buffer.tag(8);
-    buffer.int64(seconds);
-  }
-  if (nanos !== 0) {
-    buffer.tag(16);
-    buffer.int32(nanos);
-  }
-  buffer.join(start);
 }
 
 /** Field 14, google.protobuf.Duration. */

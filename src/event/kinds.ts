@@ -8,6 +8,7 @@ export const EVENT_KIND = {
   RESOURCE_MUTATION: "resource.mutation",
   RESOURCE_ACCESS: "resource.access",
   CHAIN_CHECKPOINT: "chain.checkpoint",
+  RECORD_SUMMARY: "record.summary",
 } as const;
 
 /** One of the dotted event kind names in `EVENT_KIND`. */
@@ -32,6 +33,7 @@ const KIND_TABLE: readonly { readonly type: EventType; readonly name: KindName }
   { type: EventType.EVENT_TYPE_RESOURCE_MUTATION, name: EVENT_KIND.RESOURCE_MUTATION },
   { type: EventType.EVENT_TYPE_RESOURCE_ACCESS, name: EVENT_KIND.RESOURCE_ACCESS },
   { type: EventType.EVENT_TYPE_CHAIN_CHECKPOINT, name: EVENT_KIND.CHAIN_CHECKPOINT },
+  { type: EventType.EVENT_TYPE_RECORD_SUMMARY, name: EVENT_KIND.RECORD_SUMMARY },
 ];
 
 /**

@@ -19,6 +19,7 @@ import {
   type Payload,
   PayloadCapture,
   payloadCaptureToJSON,
+  type RecordSummaryDetail,
   type ResourceAccessDetail,
   type ResourceMutationDetail,
   type Result,
@@ -82,6 +83,9 @@ export function eventToJson(event: AuditEvent): Record<string, unknown> {
     case "checkpoint":
       json.checkpoint = checkpointToJson(detail.value);
       break;
+    case "recordSummary":
+      json.recordSummary = recordSummaryToJson(detail.value);
+      break;
   }
   return json;
 }
@@ -130,6 +134,23 @@ function checkpointToJson(checkpoint: ChainCheckpointDetail): Json {
   if (checkpoint.keyId !== "") json.keyId = checkpoint.keyId;
   if (checkpoint.signature !== "") json.signature = checkpoint.signature;
   if (checkpoint.final !== false) json.final = checkpoint.final;
+  return json;
+}
+
+function recordSummaryToJson(summary: RecordSummaryDetail): Json {
+  const json: Json = {};
+  if (summary.since !== undefined) json.since = timestampToJson(summary.since);
+  if (summary.counts.length > 0) {
+    json.counts = summary.counts.map((entry) => {
+      const count: Json = {};
+      if (entry.kind !== "") count.kind = entry.kind;
+      if (entry.actorId !== "") count.actorId = entry.actorId;
+      if (entry.operation !== "") count.operation = entry.operation;
+      if (entry.count !== 0) count.count = Math.round(entry.count);
+      return count;
+    });
+  }
+  if (summary.overflow !== 0) json.overflow = Math.round(summary.overflow);
   return json;
 }
 

@@ -48,10 +48,11 @@ const EVENT: Schema = {
   186: { 8: VARINT }, // resource mutation
   194: {}, // resource access
   202: { 8: UINT64, 40: VARINT }, // checkpoint
+  210: { 10: TIMESTAMP, 18: { 32: UINT64 }, 24: UINT64 }, // record summary: since, its counts, overflow
 };
 /** Tags of the detail oneof's cases: the last one present is the event's detail. */
 const DETAIL_FIRST = 162;
-const DETAIL_LAST = 202;
+const DETAIL_LAST = 210;
 
 /** The bytes being read, as a Buffer for its native UTF-8 decoding. */
 let buffer = Buffer.alloc(0);

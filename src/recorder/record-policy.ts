@@ -6,7 +6,7 @@ import { ANONYMOUS_ACTOR } from "../event/builders.js";
 import { EVENT_KINDS } from "../event/kinds.js";
 import type { RecordContext } from "../event/record-context.js";
 import type { ResourceAccessInput } from "./inputs.js";
-import { createSkipCounts, type SkippableKind, type SkippedStats } from "./skip-counts.js";
+import { createSkipCounts, type SkippableKind, type SkippedStats, type SkipWindow } from "./skip-counts.js";
 
 /** What a Recorder keeps of one event kind: "all" of its events, or only its "failures" (successes are counted). */
 export type RecordMode = "all" | "failures";
@@ -51,6 +51,10 @@ export interface RecordGate {
   skipsAuthz(input: AuthzDecisionInput): boolean;
   skipsAccess(input: ResourceAccessInput): boolean;
   stats(): SkippedStats;
+  /** True when the policy sets some kind to "failures" (else nothing is ever skipped). */
+  readonly skipsSome: boolean;
+  /** The skips since the last committed window, for a summary event. */
+  window(): SkipWindow;
 }
 
 /**
@@ -93,6 +97,8 @@ export function createRecordGate(
       skip("authz.decision", input),
     skipsAccess: (input) => access && input.result?.success !== false && skip("resource.access", input),
     stats: () => counts.stats(),
+    skipsSome: failures.size > 0,
+    window: () => counts.window(),
   };
 }
 
@@ -109,7 +115,8 @@ function failuresOnly(record: RecordPolicy | undefined, where: string): Readonly
     throw new AuditConfigError(`${where}: \`record\` must be an object of event kind → "all" | "failures"`);
   }
   const entries = Object.entries(record);
-  const recordable = EVENT_KINDS.filter((kind) => kind !== "chain.checkpoint");
+  // The Recorder writes checkpoints and summaries itself: no policy applies to them.
+  const recordable = EVENT_KINDS.filter((kind) => kind !== "chain.checkpoint" && kind !== "record.summary");
   const unknown = entries.map(([kind]) => kind).filter((kind) => !recordable.some((k) => k === kind));
   if (unknown.length > 0) {
     throw new AuditConfigError(

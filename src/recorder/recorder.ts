@@ -29,6 +29,7 @@ import {
 } from "./inputs.js";
 import { OutcomeCounts } from "./outcome-counts.js";
 import { createRecordGate, type RecordPolicy } from "./record-policy.js";
+import { createRecordSummaries, resolveSummaryEveryMs } from "./record-summary.js";
 import type { SkippedStats } from "./skip-counts.js";
 import { rewriteStatusMessage, type StatusMessagePolicy, textRewrites } from "./status-message.js";
 import { safeTraceReader, type TraceIds } from "./trace-ids.js";
@@ -94,14 +95,21 @@ export interface RecorderOptions {
    * 0.25 KB for a short actor id and method. Default: 10000.
    */
   maxSkippedKeys?: number;
+  /**
+   * When the `record` policy skips some kind: how often the Recorder writes a `record.summary` event
+   * of the successes skipped since its previous summary, per (kind, actor, method), cut into events of
+   * at most 500 counts; also one on `close()`, before the final checkpoint. None for a window with no
+   * skips. 0 writes none (the counts stay in `stats().skipped` only). Default: 60000 (1 minute).
+   */
+  summaryEveryMs?: number;
 }
 
 /** What happened to a recorded event: handed to the emitters, dropped by them, or lost (see stats). */
 export type RecordOutcome = EmitOutcome;
 
 /**
- * Counters of a Recorder. Every record call, and every chain checkpoint the Recorder writes, is in
- * exactly one of accepted, dropped, failed, invalid or skipped.
+ * Counters of a Recorder. Every record call, and every chain checkpoint and record summary the Recorder
+ * writes, is in exactly one of accepted, dropped, failed, invalid or skipped.
  */
 export interface RecorderStats {
   /** Events built, by kind. */
@@ -214,6 +222,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     [EVENT_KIND.RESOURCE_MUTATION]: 0,
     [EVENT_KIND.RESOURCE_ACCESS]: 0,
     [EVENT_KIND.CHAIN_CHECKPOINT]: 0,
+    [EVENT_KIND.RECORD_SUMMARY]: 0,
   };
 
   function refuse(method: string, problem: string): "failed" {
@@ -324,6 +333,32 @@ export function createRecorder(options: RecorderOptions): Recorder {
         }, config.checkpointIntervalMs).unref()
       : undefined;
 
+  // What the record policy skipped reaches the trail as summaries, window by window.
+  const summaries =
+    gate.skipsSome && config.summaryEveryMs > 0
+      ? createRecordSummaries({ service, gate, now, newId })
+      : undefined;
+
+  /** Writes the summaries of the skips since the previous one, if any. Never throws. */
+  function writeSummaries(): void {
+    if (summaries === undefined) return;
+    let events: AuditEvent[];
+    try {
+      events = summaries.take();
+    } catch (error) {
+      counts.failed++;
+      report(
+        onError,
+        new AuditError("recorder: the record summary could not be built", { cause: toError(error) }),
+      );
+      return;
+    }
+    for (const event of events) handOver(EVENT_KIND.RECORD_SUMMARY, event);
+  }
+
+  const summaryTimer =
+    summaries === undefined ? undefined : setInterval(writeSummaries, config.summaryEveryMs).unref();
+
   const recorder: Recorder = {
     service,
     recordAuthnResult(raw) {
@@ -378,7 +413,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
     }),
     flush: () => emitter.flush(),
     close: () => {
-      // The final checkpoint goes out before the emitters close: nothing follows it in the chain.
+      // The last summary, then the final checkpoint go out before the emitters close: nothing follows
+      // the checkpoint in the chain.
+      clearInterval(summaryTimer);
+      writeSummaries();
       clearInterval(checkpointTimer);
       writeCheckpoint(true);
       return emitter.close();
@@ -444,5 +482,6 @@ function resolveOptions(options: RecorderOptions) {
     checkpointIntervalMs: chainOptions?.checkpointIntervalMs ?? 0,
     readTrace: safeTraceReader(traceContext, onError),
     gate,
+    summaryEveryMs: resolveSummaryEveryMs(options.summaryEveryMs, "createRecorder"),
   };
 }

@@ -31,10 +31,28 @@ export interface SkippedStats {
   overflow: number;
 }
 
+/**
+ * The skips since the previous window was committed: per key (first-seen order, keys without new
+ * skips left out) and beyond the held keys. `commit` marks them reported, so the next window starts
+ * after them; a window not committed (its summary could not be built) is part of the next one.
+ * @internal
+ */
+export interface SkipWindow {
+  counts: SkippedCount[];
+  overflow: number;
+  commit(): void;
+}
+
 /** Exact counts per (kind, actor, operation) for up to `maxKeys` keys. @internal */
 export interface SkipCounts {
   add(kind: SkippableKind, actor: string, operation: string): void;
   stats(): SkippedStats;
+  window(): SkipWindow;
+}
+
+/** A held key's count, and how much of it a committed window has reported. */
+interface Entry extends SkippedCount {
+  reported: number;
 }
 
 /**
@@ -50,9 +68,10 @@ export function createSkipCounts(maxKeys: number): SkipCounts {
     "resource.access": 0,
   };
   // kind → operation → actor → its count. Nested maps, so a hit builds no key string.
-  const tables = new Map<SkippableKind, Map<string, Map<string, SkippedCount>>>();
-  const entries: SkippedCount[] = [];
+  const tables = new Map<SkippableKind, Map<string, Map<string, Entry>>>();
+  const entries: Entry[] = [];
   let overflow = 0;
+  let overflowReported = 0;
 
   return {
     add(kind, actor, operation) {
@@ -74,7 +93,13 @@ export function createSkipCounts(maxKeys: number): SkipCounts {
         operations = new Map();
         tables.set(kind, operations);
       }
-      const added: SkippedCount = { kind, actor: own(who, actor), operation: own(op, operation), count: 1 };
+      const added: Entry = {
+        kind,
+        actor: own(who, actor),
+        operation: own(op, operation),
+        count: 1,
+        reported: 0,
+      };
       if (actors === undefined) {
         actors = new Map();
         operations.set(added.operation, actors);
@@ -84,9 +109,28 @@ export function createSkipCounts(maxKeys: number): SkipCounts {
     },
     stats: () => ({
       byKind: { ...byKind },
-      counts: entries.map((entry) => ({ ...entry })),
+      counts: entries.map(({ kind, actor, operation, count }) => ({ kind, actor, operation, count })),
       overflow,
     }),
+    window() {
+      // One pass over the held keys per summary, none on the skip path.
+      const changed = entries.filter((entry) => entry.count > entry.reported);
+      const counts = changed.map(({ kind, actor, operation, count, reported }) => ({
+        kind,
+        actor,
+        operation,
+        count: count - reported,
+      }));
+      const overflowAt = overflow;
+      return {
+        counts,
+        overflow: overflowAt - overflowReported,
+        commit() {
+          for (const [i, entry] of changed.entries()) entry.reported += counts[i]?.count ?? 0;
+          overflowReported = overflowAt;
+        },
+      };
+    },
   };
 }
 

@@ -57,6 +57,7 @@ describe("createBrokerEmitter", () => {
     expect(broker.calls.map((call) => [call.topic, call.messages.length])).toStrictEqual([
       ["audit.events", 3],
       ["audit.events", 3],
+      ["audit.events", 1],
     ]);
     expect(broker.acked.map((m) => decodeEvent(m.value))).toStrictEqual(events);
     expect(emitter.stats()).toMatchObject({

@@ -52,6 +52,11 @@ describe("createBrokerSink", () => {
         "grpc-audit-event-id": SAMPLE_IDS.checkpoint,
         "grpc-audit-event-type": "chain.checkpoint",
       },
+      {
+        ...BASE_HEADERS,
+        "grpc-audit-event-id": SAMPLE_IDS.recordSummary,
+        "grpc-audit-event-type": "record.summary",
+      },
     ]);
   });
 

@@ -358,7 +358,7 @@ describe("options", () => {
     [
       "an unknown kind",
       { overflow: { "authz.check": "park" } as Record<string, "park"> },
-      "overflow.authz.check: unknown event kind; known kinds: authn.result, authz.decision, tuple.change, resource.mutation, resource.access, chain.checkpoint, default",
+      "overflow.authz.check: unknown event kind; known kinds: authn.result, authz.decision, tuple.change, resource.mutation, resource.access, chain.checkpoint, record.summary, default",
     ],
     [
       "spool without a spool",

@@ -184,6 +184,7 @@ describe("createLogEmitter", () => {
       [40, "resource.mutation", false],
       [40, "resource.access", false],
       [40, "chain.checkpoint", false],
+      [40, "record.summary", false],
     ]);
     expect(emitter.stats()).toStrictEqual({
       name: "audit-log",

@@ -15,9 +15,11 @@ import {
   MutationType,
   type Payload,
   PayloadCapture,
+  type RecordSummaryDetail,
   type ResourceAccessDetail,
   type ResourceMutationDetail,
   type Result,
+  type SkippedCount,
   type Target,
   type TupleChange,
   type TupleChangeDetail,
@@ -153,6 +155,10 @@ function tupleChange(r: Random, p: number): Complete<TupleChange> {
   };
 }
 
+function skippedCount(r: Random, p: number): Complete<SkippedCount> {
+  return { kind: string(r, p), actorId: string(r, p), operation: string(r, p), count: uint64(r, p) };
+}
+
 /** One generator per oneof case; `satisfies` fails to compile when a case is missing or unknown. */
 const DETAILS = {
   authn: (r: Random, p: number): Complete<AuthnDetail> => ({
@@ -190,6 +196,11 @@ const DETAILS = {
     keyId: string(r, p),
     signature: string(r, p),
     final: boolean(r, p),
+  }),
+  recordSummary: (r: Random, p: number): Complete<RecordSummaryDetail> => ({
+    since: r.chance(p) ? undefined : date(r),
+    counts: r.chance(p) ? [] : Array.from({ length: 1 + r.int(3) }, () => skippedCount(r, p)),
+    overflow: uint64(r, p),
   }),
 } satisfies { [C in DetailCase]: (r: Random, p: number) => Extract<Detail, { $case: C }>["value"] };
 

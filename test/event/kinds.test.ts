@@ -21,6 +21,7 @@ describe("event kinds", () => {
       "resource.mutation",
       "resource.access",
       "chain.checkpoint",
+      "record.summary",
       "unspecified",
     ]);
     expect(eventKind("EVENT_TYPE_FROM_A_NEWER_SCHEMA" as EventType)).toBe("unspecified");

@@ -30,6 +30,7 @@ export const DETAIL_KINDS: readonly DetailKind[] = [
   "resourceMutation",
   "resourceAccess",
   "checkpoint",
+  "recordSummary",
 ];
 
 /** Fixed UUIDv7 ids (their time part is SAMPLE_TIME), one per kind. */
@@ -40,6 +41,7 @@ export const SAMPLE_IDS: Readonly<Record<DetailKind, string>> = {
   resourceMutation: "019b7ca9-8f2e-7000-8000-000000000004",
   resourceAccess: "019b7ca9-8f2e-7000-8000-000000000005",
   checkpoint: "019b7ca9-8f2e-7000-8000-000000000006",
+  recordSummary: "019b7ca9-8f2e-7000-8000-000000000007",
 };
 
 /** Per kind: the event type, detail, target and result that belong together. */
@@ -143,6 +145,33 @@ function kindFields(kind: DetailKind): Pick<AuditEvent, "eventType" | "detail" |
             keyId: "audit-2026",
             signature: "c2lnbmF0dXJl",
             final: true,
+          },
+        },
+      };
+    case "recordSummary":
+      return {
+        eventType: EventType.EVENT_TYPE_RECORD_SUMMARY,
+        target: undefined,
+        result: { success: true, code: "OK", message: "" },
+        detail: {
+          $case: "recordSummary",
+          value: {
+            since: new Date("2026-01-02T03:03:05.678Z"),
+            counts: [
+              {
+                kind: "authz.decision",
+                actorId: "user-7",
+                operation: "/acme.projects.v1.ProjectService/GetProject",
+                count: 12,
+              },
+              {
+                kind: "authn.result",
+                actorId: "anonymous",
+                operation: "/acme.projects.v1.ProjectService/ListProjects",
+                count: 3,
+              },
+            ],
+            overflow: 2,
           },
         },
       };

@@ -595,6 +595,7 @@ describe("delivery failures", () => {
         "resource.mutation": 2,
         "resource.access": 0,
         "chain.checkpoint": 0,
+        "record.summary": 0,
       },
       accepted: 1,
       dropped: 1,

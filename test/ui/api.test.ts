@@ -172,6 +172,7 @@ describe("/api/stats, /api/verify, /api/info", () => {
           { name: "resource.mutation", eventType: "EVENT_TYPE_RESOURCE_MUTATION" },
           { name: "resource.access", eventType: "EVENT_TYPE_RESOURCE_ACCESS" },
           { name: "chain.checkpoint", eventType: "EVENT_TYPE_CHAIN_CHECKPOINT" },
+          { name: "record.summary", eventType: "EVENT_TYPE_RECORD_SUMMARY" },
         ],
         decisions: ["allowed", "denied", "no_rule", "error"],
       },
@@ -194,7 +195,7 @@ describe("bad input", () => {
     [
       "/api/events",
       "type=authz",
-      "`type` must be one or more of authn.result, authz.decision, tuple.change, resource.mutation, resource.access, chain.checkpoint, separated by commas",
+      "`type` must be one or more of authn.result, authz.decision, tuple.change, resource.mutation, resource.access, chain.checkpoint, record.summary, separated by commas",
     ],
     ["/api/events", "decision=maybe", "`decision` must be one of allowed, denied, no_rule, error"],
     ["/api/events", "result=ok", "`result` must be success or failure"],

@@ -73,6 +73,12 @@ export function summaryOf(event) {
   if (event.checkpoint !== undefined) {
     return `${event.checkpoint.final ? "final " : ""}checkpoint at seq ${event.checkpoint.headSeq ?? 0}`;
   }
+  if (event.recordSummary !== undefined) {
+    // Counts are numbers in proto3 JSON here (uint64 within the safe range), absent when 0.
+    const { counts = [], overflow = 0 } = event.recordSummary;
+    const skipped = counts.reduce((sum, entry) => sum + Number(entry.count ?? 0), Number(overflow));
+    return `${skipped} skipped successes over ${counts.length} keys`;
+  }
   return "";
 }
 

@@ -34,6 +34,8 @@ export enum EventType {
   EVENT_TYPE_RESOURCE_ACCESS = "EVENT_TYPE_RESOURCE_ACCESS",
   /** EVENT_TYPE_CHAIN_CHECKPOINT - A signed checkpoint over the head of a recorder's chain. */
   EVENT_TYPE_CHAIN_CHECKPOINT = "EVENT_TYPE_CHAIN_CHECKPOINT",
+  /** EVENT_TYPE_RECORD_SUMMARY - Successes a recorder's record policy counted instead of recording, over a window of time. */
+  EVENT_TYPE_RECORD_SUMMARY = "EVENT_TYPE_RECORD_SUMMARY",
   UNRECOGNIZED = "UNRECOGNIZED",
 }
 
@@ -60,6 +62,9 @@ export function eventTypeFromJSON(object: any): EventType {
     case 6:
     case "EVENT_TYPE_CHAIN_CHECKPOINT":
       return EventType.EVENT_TYPE_CHAIN_CHECKPOINT;
+    case 7:
+    case "EVENT_TYPE_RECORD_SUMMARY":
+      return EventType.EVENT_TYPE_RECORD_SUMMARY;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -83,6 +88,8 @@ export function eventTypeToJSON(object: EventType): string {
       return "EVENT_TYPE_RESOURCE_ACCESS";
     case EventType.EVENT_TYPE_CHAIN_CHECKPOINT:
       return "EVENT_TYPE_CHAIN_CHECKPOINT";
+    case EventType.EVENT_TYPE_RECORD_SUMMARY:
+      return "EVENT_TYPE_RECORD_SUMMARY";
     case EventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -105,6 +112,8 @@ export function eventTypeToNumber(object: EventType): number {
       return 5;
     case EventType.EVENT_TYPE_CHAIN_CHECKPOINT:
       return 6;
+    case EventType.EVENT_TYPE_RECORD_SUMMARY:
+      return 7;
     case EventType.UNRECOGNIZED:
     default:
       return -1;
@@ -663,6 +672,9 @@ export interface AuditEvent {
     | //
     /** Set for EVENT_TYPE_CHAIN_CHECKPOINT. */
     { $case: "checkpoint"; value: ChainCheckpointDetail }
+    | //
+    /** Set for EVENT_TYPE_RECORD_SUMMARY. */
+    { $case: "recordSummary"; value: RecordSummaryDetail }
     | undefined;
 }
 
@@ -822,6 +834,40 @@ export interface ChainCheckpointDetail {
 }
 
 /**
+ * RecordSummaryDetail is what a recorder's record policy counted instead of recording (successes of a
+ * kind set to "failures") since its previous summary: summing the counts of a chain's summaries gives
+ * every success it skipped.
+ */
+export interface RecordSummaryDetail {
+  /**
+   * Start of the window: the time of the recorder's previous summary, or when the recorder was created.
+   * The window ends at the event's `occurred_at`.
+   */
+  since?:
+    | Date
+    | undefined;
+  /**
+   * Successes skipped in the window per (kind, actor, operation), in the order the keys were first seen;
+   * a window with many keys is cut into several summaries at the same time.
+   */
+  counts: SkippedCount[];
+  /** Successes skipped in the window whose key was not held (beyond the recorder's `maxSkippedKeys`). */
+  overflow: number;
+}
+
+/** SkippedCount is how many successes of one kind, by one actor, on one operation, were skipped. */
+export interface SkippedCount {
+  /** Dotted kind name of the skipped events, such as "authz.decision". */
+  kind: string;
+  /** Actor id the events would have had: "anonymous" in an RPC without one, empty outside an RPC. */
+  actorId: string;
+  /** Full gRPC method path the events would have had; empty outside an RPC. */
+  operation: string;
+  /** How many were skipped in the window. */
+  count: number;
+}
+
+/**
  * Payload is what an audited call's messages were, captured as its audit rule asks, never holding a
  * field marked sensitive.
  */
@@ -948,6 +994,9 @@ export const AuditEvent: MessageFns<AuditEvent> = {
         break;
       case "checkpoint":
         ChainCheckpointDetail.encode(message.detail.value, writer.uint32(202).fork()).join();
+        break;
+      case "recordSummary":
+        RecordSummaryDetail.encode(message.detail.value, writer.uint32(210).fork()).join();
         break;
     }
     return writer;
@@ -1164,6 +1213,14 @@ export const AuditEvent: MessageFns<AuditEvent> = {
             message.detail = { $case: "checkpoint", value: ChainCheckpointDetail.decode(reader, reader.uint32()) };
             continue;
           }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.detail = { $case: "recordSummary", value: RecordSummaryDetail.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1259,6 +1316,10 @@ export const AuditEvent: MessageFns<AuditEvent> = {
         ? { $case: "resourceAccess", value: ResourceAccessDetail.fromJSON(object.resource_access) }
         : isSet(object.checkpoint)
         ? { $case: "checkpoint", value: ChainCheckpointDetail.fromJSON(object.checkpoint) }
+        : isSet(object.recordSummary)
+        ? { $case: "recordSummary", value: RecordSummaryDetail.fromJSON(object.recordSummary) }
+        : isSet(object.record_summary)
+        ? { $case: "recordSummary", value: RecordSummaryDetail.fromJSON(object.record_summary) }
         : undefined,
     };
   },
@@ -1337,6 +1398,8 @@ export const AuditEvent: MessageFns<AuditEvent> = {
       obj.resourceAccess = ResourceAccessDetail.toJSON(message.detail.value);
     } else if (message.detail?.$case === "checkpoint") {
       obj.checkpoint = ChainCheckpointDetail.toJSON(message.detail.value);
+    } else if (message.detail?.$case === "recordSummary") {
+      obj.recordSummary = RecordSummaryDetail.toJSON(message.detail.value);
     }
     return obj;
   },
@@ -1417,6 +1480,12 @@ export const AuditEvent: MessageFns<AuditEvent> = {
       case "checkpoint": {
         if (object.detail?.value !== undefined && object.detail?.value !== null) {
           message.detail = { $case: "checkpoint", value: ChainCheckpointDetail.fromPartial(object.detail.value) };
+        }
+        break;
+      }
+      case "recordSummary": {
+        if (object.detail?.value !== undefined && object.detail?.value !== null) {
+          message.detail = { $case: "recordSummary", value: RecordSummaryDetail.fromPartial(object.detail.value) };
         }
         break;
       }
@@ -2953,6 +3022,228 @@ export const ChainCheckpointDetail: MessageFns<ChainCheckpointDetail> = {
     message.keyId = object.keyId ?? "";
     message.signature = object.signature ?? "";
     message.final = object.final ?? false;
+    return message;
+  },
+};
+
+function createBaseRecordSummaryDetail(): RecordSummaryDetail {
+  return { since: undefined, counts: [], overflow: 0 };
+}
+
+export const RecordSummaryDetail: MessageFns<RecordSummaryDetail> = {
+  encode(message: RecordSummaryDetail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(10).fork()).join();
+    }
+    for (const v of message.counts) {
+      SkippedCount.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.overflow !== 0) {
+      writer.uint32(24).uint64(message.overflow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecordSummaryDetail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecordSummaryDetail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.counts.push(SkippedCount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.overflow = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecordSummaryDetail {
+    return {
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      counts: globalThis.Array.isArray(object?.counts) ? object.counts.map((e: any) => SkippedCount.fromJSON(e)) : [],
+      overflow: isSet(object.overflow) ? globalThis.Number(object.overflow) : 0,
+    };
+  },
+
+  toJSON(message: RecordSummaryDetail): unknown {
+    const obj: any = {};
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    if (message.counts?.length) {
+      obj.counts = message.counts.map((e) => SkippedCount.toJSON(e));
+    }
+    if (message.overflow !== 0) {
+      obj.overflow = Math.round(message.overflow);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecordSummaryDetail>, I>>(base?: I): RecordSummaryDetail {
+    return RecordSummaryDetail.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecordSummaryDetail>, I>>(object: I): RecordSummaryDetail {
+    const message = createBaseRecordSummaryDetail();
+    message.since = object.since ?? undefined;
+    message.counts = object.counts?.map((e) => SkippedCount.fromPartial(e)) || [];
+    message.overflow = object.overflow ?? 0;
+    return message;
+  },
+};
+
+function createBaseSkippedCount(): SkippedCount {
+  return { kind: "", actorId: "", operation: "", count: 0 };
+}
+
+export const SkippedCount: MessageFns<SkippedCount> = {
+  encode(message: SkippedCount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== "") {
+      writer.uint32(10).string(message.kind);
+    }
+    if (message.actorId !== "") {
+      writer.uint32(18).string(message.actorId);
+    }
+    if (message.operation !== "") {
+      writer.uint32(26).string(message.operation);
+    }
+    if (message.count !== 0) {
+      writer.uint32(32).uint64(message.count);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SkippedCount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSkippedCount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.actorId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.operation = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.count = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SkippedCount {
+    return {
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      actorId: isSet(object.actorId)
+        ? globalThis.String(object.actorId)
+        : isSet(object.actor_id)
+        ? globalThis.String(object.actor_id)
+        : "",
+      operation: isSet(object.operation) ? globalThis.String(object.operation) : "",
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+    };
+  },
+
+  toJSON(message: SkippedCount): unknown {
+    const obj: any = {};
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.actorId !== "") {
+      obj.actorId = message.actorId;
+    }
+    if (message.operation !== "") {
+      obj.operation = message.operation;
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SkippedCount>, I>>(base?: I): SkippedCount {
+    return SkippedCount.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SkippedCount>, I>>(object: I): SkippedCount {
+    const message = createBaseSkippedCount();
+    message.kind = object.kind ?? "";
+    message.actorId = object.actorId ?? "";
+    message.operation = object.operation ?? "";
+    message.count = object.count ?? 0;
     return message;
   },
 };

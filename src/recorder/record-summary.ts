@@ -1,0 +1,132 @@
+import { AuditConfigError } from "../errors/index.js";
+import { SCHEMA_VERSION } from "../event/builders.js";
+import { ActorType, type AuditEvent, EventType } from "../gen/grpcaudit/v1/event.js";
+import type { RecordGate } from "./record-policy.js";
+import type { SkippedCount } from "./skip-counts.js";
+
+// The `record.summary` events: what the record policy counted instead of recording, per window of
+// time, so that a stored trail holds the counts too. Each window holds the skips since the previous
+// summary (not the totals), so summing a chain's summaries gives `stats().skipped`.
+
+/** Default of `RecorderOptions.summaryEveryMs`: one summary a minute. */
+export const DEFAULT_SUMMARY_EVERY_MS = 60_000;
+
+/**
+ * Most counts one summary event holds; a window with more keys is cut into several events, so a
+ * broker message stays far below NATS's 1 MiB (at most about 270 KB of protobuf at the limits).
+ */
+export const MAX_SUMMARY_COUNTS = 500;
+
+/** The actor id of summary events: the audit library itself, an actor of type ACTOR_TYPE_SYSTEM. */
+export const SUMMARY_ACTOR_ID = "grpc-audit";
+
+/** Longest delay setInterval takes (2^31 - 1 ms); longer ones fire at once. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Checks `summaryEveryMs` (0 turns summaries off) and gives it, or the default when undefined.
+ * @internal
+ */
+export function resolveSummaryEveryMs(value: number | undefined, where: string): number {
+  if (value === undefined) return DEFAULT_SUMMARY_EVERY_MS;
+  if (typeof value !== "number" || !(value === 0 || (value >= 1 && value <= MAX_TIMER_MS))) {
+    throw new AuditConfigError(
+      `${where}: \`summaryEveryMs\` must be 0 (no summaries) or a number of ms from 1 to ${MAX_TIMER_MS}, got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+/** What a Recorder gives its summaries. @internal */
+export interface SummarySource {
+  service: string;
+  gate: RecordGate;
+  /** The Recorder's clock (throws when the caller's clock fails). */
+  now: () => Date;
+  newId: () => string;
+}
+
+/** Makes a Recorder's summary events, window after window. @internal */
+export interface RecordSummaries {
+  /**
+   * The summary events of the skips since the previous summary, none when nothing was skipped.
+   * Throws when the clock or the id generator fails; the window is then part of the next summary.
+   */
+  take(): AuditEvent[];
+}
+
+/**
+ * Makes the summaries of a Recorder created now: the first window starts at the Recorder's creation
+ * (unset when its clock fails then).
+ * @internal
+ */
+export function createRecordSummaries(source: SummarySource): RecordSummaries {
+  const { service, gate, now, newId } = source;
+  let since: Date | undefined;
+  try {
+    since = now();
+  } catch {
+    // The first summary then has no start; the clock's failure shows when an event needs it.
+  }
+  return {
+    take() {
+      const window = gate.window();
+      if (window.counts.length === 0 && window.overflow === 0) return [];
+      const occurredAt = now();
+      const events: AuditEvent[] = [];
+      // Overflow goes with the first event; at least one event even when only overflow grew.
+      for (let i = 0; i === 0 || i < window.counts.length; i += MAX_SUMMARY_COUNTS) {
+        const eventId = newId();
+        if (typeof eventId !== "string") throw new TypeError("newEventId() did not return a string");
+        const counts = window.counts.slice(i, i + MAX_SUMMARY_COUNTS).map(summaryCount);
+        const overflow = i === 0 ? window.overflow : 0;
+        events.push(summaryEvent(service, eventId, occurredAt, { since, counts, overflow }));
+      }
+      window.commit();
+      since = occurredAt;
+      return events;
+    },
+  };
+}
+
+function summaryCount({ kind, actor, operation, count }: SkippedCount) {
+  return { kind, actorId: actor, operation, count };
+}
+
+/** A summary event: like a checkpoint, outside any RPC (no operation, request, trace or peer). */
+function summaryEvent(
+  service: string,
+  eventId: string,
+  occurredAt: Date,
+  detail: Extract<AuditEvent["detail"], { $case: "recordSummary" }>["value"],
+): AuditEvent {
+  return {
+    eventId,
+    eventType: EventType.EVENT_TYPE_RECORD_SUMMARY,
+    schemaVersion: SCHEMA_VERSION,
+    occurredAt,
+    service,
+    operation: "",
+    actor: {
+      id: SUMMARY_ACTOR_ID,
+      type: ActorType.ACTOR_TYPE_SYSTEM,
+      displayName: "",
+      email: "",
+      subject: "",
+      clientId: "",
+      realm: "",
+    },
+    target: undefined,
+    result: { success: true, code: "OK", message: "" },
+    traceId: "",
+    spanId: "",
+    requestId: "",
+    peer: "",
+    duration: undefined,
+    userAgent: "",
+    chain: undefined,
+    payload: undefined,
+    attributes: {},
+    detail: { $case: "recordSummary", value: detail },
+  };
+}
