@@ -592,7 +592,7 @@ export function payloadCaptureToNumber(object: PayloadCapture): number {
 export interface AuditEvent {
   /** Unique id, a UUIDv7: sorting ids as strings sorts events by creation time. Consumers de-duplicate by it. */
   eventId: string;
-  /** Which of the four kinds of fact this is; says which `detail` is set. */
+  /** Which kind of fact this is; says which `detail` is set. */
   eventType: EventType;
   /**
    * Version of this schema the event was written with (currently 2: version 1 had no chain, payload,
