@@ -11,7 +11,12 @@ import { fileURLToPath } from "node:url";
 import { type BenchNode, benchNodes } from "./node-versions.js";
 import { median, spread, writeResults } from "./results.js";
 import type { LoadResult } from "./server-overhead/load.js";
-import { killOnExit, startFullChainSetup } from "./server-overhead/orchestration.js";
+import {
+  killOnExit,
+  type Message,
+  nextMessage,
+  startFullChainSetup,
+} from "./server-overhead/orchestration.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const VARIANTS = (
@@ -24,8 +29,6 @@ const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
 // process.cpuUsage counts); the full chain has the most code, so a short warm-up overstated its cost.
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 15000);
 const IN_FLIGHT = 64;
-
-type Message = Record<string, unknown>;
 
 const NODES = benchNodes();
 const { token, setup: fullSetup, standIn } = await startFullChainSetup();
@@ -45,16 +48,7 @@ function start(script: string, args: string[] = [], cpu = 0, node = process.exec
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   killOnExit(child);
-  const next = <T extends Message>(key: string) =>
-    new Promise<T>((resolve) => {
-      const onMessage = (message: Message) => {
-        if (typeof message === "object" && message !== null && key in message) {
-          child.off("message", onMessage);
-          resolve(message as T);
-        }
-      };
-      child.on("message", onMessage);
-    });
+  const next = <T extends Message>(key: string) => nextMessage<T>(child, key);
   return { child, next };
 }
 

@@ -17,7 +17,12 @@ import { fileURLToPath } from "node:url";
 import { benchNodes } from "./node-versions.js";
 import { writeResults } from "./results.js";
 import type { LoadResult } from "./server-overhead/load.js";
-import { killOnExit, startFullChainSetup } from "./server-overhead/orchestration.js";
+import {
+  killOnExit,
+  type Message,
+  nextMessage,
+  startFullChainSetup,
+} from "./server-overhead/orchestration.js";
 import { CATEGORIES, tally } from "./server-profile/categories.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -44,7 +49,6 @@ try {
   process.exit(2);
 }
 
-type Message = Record<string, unknown>;
 const { token, setup, standIn } = await startFullChainSetup();
 
 function start(script: string, args: string[], execPath: string, execArgv: string[]) {
@@ -56,16 +60,7 @@ function start(script: string, args: string[], execPath: string, execArgv: strin
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   killOnExit(child);
-  const next = <T extends Message>(key: string) =>
-    new Promise<T>((resolve) => {
-      const onMessage = (message: Message) => {
-        if (typeof message === "object" && message !== null && key in message) {
-          child.off("message", onMessage);
-          resolve(message as T);
-        }
-      };
-      child.on("message", onMessage);
-    });
+  const next = <T extends Message>(key: string) => nextMessage<T>(child, key);
   return { child, next };
 }
 

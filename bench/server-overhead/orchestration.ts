@@ -34,3 +34,19 @@ process.on("exit", () => {
 export function killOnExit(child: ChildProcess): void {
   children.add(child);
 }
+
+/** A child's IPC message. */
+export type Message = Record<string, unknown>;
+
+/** Resolves with the child's next IPC message that has `key`. */
+export function nextMessage<T extends Message>(child: ChildProcess, key: string): Promise<T> {
+  return new Promise<T>((resolve) => {
+    const onMessage = (message: Message) => {
+      if (typeof message === "object" && message !== null && key in message) {
+        child.off("message", onMessage);
+        resolve(message as T);
+      }
+    };
+    child.on("message", onMessage);
+  });
+}
