@@ -1,16 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { SCHEMA_VERSION } from "../event/builders.js";
+import { type OutOfCallStamp, outOfCallEvent } from "../event/builders.js";
 import { type AuditEvent, EventType } from "../gen/grpcaudit/v1/event.js";
 import { chainHash } from "./canonical.js";
 import type { ResolvedChainOptions } from "./chain-options.js";
 import { signCheckpoint } from "./checkpoint.js";
 
 /** What a checkpoint event takes from its Recorder: who writes it, its id and time. */
-export interface CheckpointStamp {
-  service: string;
-  eventId: string;
-  occurredAt: Date;
-}
+export type CheckpointStamp = OutOfCallStamp;
 
 /**
  * The chain of one Recorder: links each event it is given to the one before (`chain` with id, seq,
@@ -73,33 +69,13 @@ export class EventChain {
     const { signer } = this.options;
     if (signer === undefined) throw new Error("this chain has no signing key");
     const head = { headSeq: this.seq, headHash: this.head, final };
-    return {
-      eventId: stamp.eventId,
-      eventType: EventType.EVENT_TYPE_CHAIN_CHECKPOINT,
-      schemaVersion: SCHEMA_VERSION,
-      occurredAt: stamp.occurredAt,
-      service: stamp.service,
-      operation: "",
-      actor: undefined,
-      target: undefined,
-      result: { success: true, code: "OK", message: "" },
-      traceId: "",
-      spanId: "",
-      requestId: "",
-      peer: "",
-      duration: undefined,
-      userAgent: "",
-      chain: undefined,
-      payload: undefined,
-      attributes: {},
-      detail: {
-        $case: "checkpoint",
-        value: {
-          ...head,
-          keyId: signer.keyId,
-          signature: signCheckpoint(signer.privateKey, this.chainId, head),
-        },
+    return outOfCallEvent(stamp, EventType.EVENT_TYPE_CHAIN_CHECKPOINT, {
+      $case: "checkpoint",
+      value: {
+        ...head,
+        keyId: signer.keyId,
+        signature: signCheckpoint(signer.privateKey, this.chainId, head),
       },
-    };
+    });
   }
 }

@@ -2,8 +2,10 @@ import type { Duration } from "../gen/google/protobuf/duration.js";
 import {
   type Actor,
   ActorType,
+  type AuditEvent,
   AuthnFailureReason,
   AuthzDecision,
+  type EventType,
   MutationType,
   type Result,
   type Target,
@@ -99,6 +101,47 @@ export const ANONYMOUS_ACTOR: Readonly<Actor> = Object.freeze({
 
 /** Version of the event schema this library writes into `schemaVersion`. */
 export const SCHEMA_VERSION = 2;
+
+/** The id, time and service of an event a Recorder writes outside any RPC. @internal */
+export interface OutOfCallStamp {
+  service: string;
+  eventId: string;
+  occurredAt: Date;
+}
+
+/**
+ * An event a Recorder writes by itself, outside any RPC (a chain checkpoint, a record summary): no
+ * operation, target, request, trace or peer; result OK.
+ * @internal
+ */
+export function outOfCallEvent(
+  stamp: OutOfCallStamp,
+  eventType: EventType,
+  detail: AuditEvent["detail"],
+  actor?: Actor,
+): AuditEvent {
+  return {
+    eventId: stamp.eventId,
+    eventType,
+    schemaVersion: SCHEMA_VERSION,
+    occurredAt: stamp.occurredAt,
+    service: stamp.service,
+    operation: "",
+    actor,
+    target: undefined,
+    result: { success: true, code: "OK", message: "" },
+    traceId: "",
+    spanId: "",
+    requestId: "",
+    peer: "",
+    duration: undefined,
+    userAgent: "",
+    chain: undefined,
+    payload: undefined,
+    attributes: {},
+    detail,
+  };
+}
 
 /** @internal */
 export const ACTOR_TYPES: Readonly<Record<ActorKind, ActorType>> = {

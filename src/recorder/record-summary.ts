@@ -1,5 +1,5 @@
 import { AuditConfigError } from "../errors/index.js";
-import { SCHEMA_VERSION } from "../event/builders.js";
+import { outOfCallEvent } from "../event/builders.js";
 import { ActorType, type AuditEvent, EventType } from "../gen/grpcaudit/v1/event.js";
 import type { RecordGate } from "./record-policy.js";
 import type { SkippedCount } from "./skip-counts.js";
@@ -80,7 +80,14 @@ export function createRecordSummaries(source: SummarySource): RecordSummaries {
         if (typeof eventId !== "string") throw new TypeError("newEventId() did not return a string");
         const counts = window.counts.slice(i, i + MAX_SUMMARY_COUNTS).map(summaryCount);
         const overflow = i === 0 ? window.overflow : 0;
-        events.push(summaryEvent(service, eventId, occurredAt, { since, counts, overflow }));
+        events.push(
+          outOfCallEvent(
+            { service, eventId, occurredAt },
+            EventType.EVENT_TYPE_RECORD_SUMMARY,
+            { $case: "recordSummary", value: { since, counts, overflow } },
+            { ...SUMMARY_ACTOR },
+          ),
+        );
       }
       window.commit();
       since = occurredAt;
@@ -93,40 +100,13 @@ function summaryCount({ kind, actor, operation, count }: SkippedCount) {
   return { kind, actorId: actor, operation, count };
 }
 
-/** A summary event: like a checkpoint, outside any RPC (no operation, request, trace or peer). */
-function summaryEvent(
-  service: string,
-  eventId: string,
-  occurredAt: Date,
-  detail: Extract<AuditEvent["detail"], { $case: "recordSummary" }>["value"],
-): AuditEvent {
-  return {
-    eventId,
-    eventType: EventType.EVENT_TYPE_RECORD_SUMMARY,
-    schemaVersion: SCHEMA_VERSION,
-    occurredAt,
-    service,
-    operation: "",
-    actor: {
-      id: SUMMARY_ACTOR_ID,
-      type: ActorType.ACTOR_TYPE_SYSTEM,
-      displayName: "",
-      email: "",
-      subject: "",
-      clientId: "",
-      realm: "",
-    },
-    target: undefined,
-    result: { success: true, code: "OK", message: "" },
-    traceId: "",
-    spanId: "",
-    requestId: "",
-    peer: "",
-    duration: undefined,
-    userAgent: "",
-    chain: undefined,
-    payload: undefined,
-    attributes: {},
-    detail: { $case: "recordSummary", value: detail },
-  };
-}
+/** The actor of summary events: the audit library itself. */
+const SUMMARY_ACTOR = Object.freeze({
+  id: SUMMARY_ACTOR_ID,
+  type: ActorType.ACTOR_TYPE_SYSTEM,
+  displayName: "",
+  email: "",
+  subject: "",
+  clientId: "",
+  realm: "",
+});
