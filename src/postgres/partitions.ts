@@ -33,8 +33,13 @@ export async function ensurePartitions(
   known: Set<string>,
 ): Promise<void> {
   const needed = new Map<string, Partition>();
+  // The range of the last partition looked up: a batch's times mostly fall in one month.
+  let fromMs = Number.POSITIVE_INFINITY;
+  let toMs = Number.NEGATIVE_INFINITY;
   for (const ms of times) {
+    if (ms >= fromMs && ms < toMs) continue;
     const partition = partitionOf(ms);
+    ({ fromMs, toMs } = partition);
     if (!known.has(partition.name)) needed.set(partition.name, partition);
   }
   for (const p of needed.values()) {

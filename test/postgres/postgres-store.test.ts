@@ -56,6 +56,20 @@ async function withStore<T>(url: string, use: (store: PostgresStore) => Promise<
 }
 
 describe("PostgreSQL store", () => {
+  it("creates the partition of every month a batch holds, in whatever order its times come", async () => {
+    const url = await server.createDatabase();
+    await withStore(url, async (store) => {
+      // T0 is 2026-11-20: Nov, Dec, Nov, Oct, Dec, Jan, Oct.
+      const recorded = recordedEvents(7);
+      const events = [0, 20, 5, -40, 25, 50, -30].map(
+        (days, i): AuditEvent => ({ ...(recorded[i] as AuditEvent), occurredAt: new Date(T0 + days * DAY) }),
+      );
+      expect(await store.insert(events)).toBe(7);
+      const months = ["202610", "202611", "202612", "202701"].map((m) => `audit_events_${m}`);
+      expect(await partitions(url)).toStrictEqual(months);
+    });
+  });
+
   it("creates one partition per UTC month on insert, and prune drops the months entirely older", async () => {
     const url = await server.createDatabase();
     await withStore(url, async (store) => {
