@@ -1,5 +1,5 @@
 import { AuditConfigError, toError } from "../errors/index.js";
-import { createBatch } from "./batch.js";
+import { type Batch, createBatch } from "./batch.js";
 import type { IngestSource, IngestStore, SourceMessage } from "./source.js";
 
 /** Options of `createIngester`. */
@@ -109,8 +109,11 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
     }
   };
 
-  /** Reads and inserts one batch; resolves to the messages to acknowledge, or undefined when the insert failed. */
-  const storeBatch = async (messages: readonly M[]): Promise<M[] | undefined> => {
+  /**
+   * Reads a fetched batch's events into a batch for the store; undecodable messages go to the dead
+   * letters. Runs as soon as the fetch resolves, while the batch before is being inserted.
+   */
+  const readBatch = async (messages: M[]): Promise<{ batch: Batch; stored: M[] }> => {
     stats.received += messages.length;
     const batch = createBatch(store);
     const stored: M[] = [];
@@ -127,7 +130,17 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
       }
       stored.push(message);
     }
-    if (stored.length === 0) return stored;
+    return { batch, stored };
+  };
+
+  /** The next batch, read; undefined when the fetch failed (reported). */
+  const nextBatch = async () => {
+    const messages = await fetchBatch();
+    return messages === undefined ? undefined : readBatch(messages);
+  };
+
+  /** Inserts a batch; resolves to the messages to acknowledge, or undefined when the insert failed. */
+  const storeBatch = async ({ batch, stored }: { batch: Batch; stored: M[] }): Promise<M[] | undefined> => {
     let inserted: number;
     try {
       inserted = await batch.insert();
@@ -144,15 +157,15 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
 
   const done = (async () => {
     let acking = Promise.resolve();
-    let fetching: Promise<M[] | undefined> | undefined = fetchBatch();
+    let fetching: ReturnType<typeof nextBatch> | undefined = nextBatch();
     while (fetching !== undefined) {
-      const messages = await fetching;
-      // The next batch comes in while this one is stored: at most one batch ahead.
+      const read = await fetching;
+      // The next batch comes in and is read while this one is stored: at most one batch ahead.
       if (stopping.signal.aborted) fetching = undefined;
-      else if (messages === undefined) fetching = pause().then(fetchBatch);
-      else fetching = fetchBatch();
-      if (messages === undefined || messages.length === 0) continue;
-      const stored = await storeBatch(messages);
+      else if (read === undefined) fetching = pause().then(nextBatch);
+      else fetching = nextBatch();
+      if (read === undefined || read.stored.length === 0) continue;
+      const stored = await storeBatch(read);
       if (stored === undefined) {
         await pause();
         continue;
@@ -160,7 +173,7 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
       // Committed: the acks go out while the next batch is stored, one batch's at a time. A failed
       // ack only means a redelivery, which the store skips.
       await acking;
-      if (stored.length > 0) acking = source.ack(stored).catch(fail);
+      acking = source.ack(stored).catch(fail);
     }
     await acking;
   })();
