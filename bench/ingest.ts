@@ -104,6 +104,7 @@ async function ingesterProcess(config: IngesterConfig): Promise<void> {
   const countingStore: IngestStore = {
     insert: (events) => counted(store.insert(events)),
     insertColumns: (batch) => counted(store.insertColumns(batch)),
+    prepareColumns: (batch) => store.prepareColumns(batch),
   };
   process.send?.("ready");
   await new Promise((resolve) => process.once("message", resolve));

@@ -13,6 +13,8 @@ export interface Batch {
   readonly copies: number;
   /** Events to insert (distinct ids). */
   readonly size: number;
+  /** Called once every message is added: the store may prepare the insert meanwhile. */
+  prepare(): void;
   /** Inserts the events; resolves to how many were new. */
   insert(): Promise<number>;
 }
@@ -60,6 +62,7 @@ function columnBatch(store: IngestStore, insertColumns: NonNullable<IngestStore[
     get size() {
       return columns.length;
     },
+    prepare: () => store.prepareColumns?.(columns),
     insert: async () => insertColumns.call(store, columns),
   };
 }
@@ -81,6 +84,7 @@ function eventBatch(store: IngestStore): Batch {
     get size() {
       return events.size;
     },
+    prepare: () => {},
     insert: async () => store.insert([...events.values()]),
   };
 }

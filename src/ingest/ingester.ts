@@ -130,6 +130,7 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
       }
       stored.push(message);
     }
+    batch.prepare();
     return { batch, stored };
   };
 

@@ -45,4 +45,11 @@ export interface IngestStore {
    * @internal
    */
   insertColumns?(batch: EventColumns): number | Promise<number>;
+  /**
+   * Optional, with `insertColumns`: the work on a batch the store can do before the batch's turn to
+   * be inserted (the PostgreSQL store encodes its COPY data). The ingester calls it as soon as a batch
+   * is read, while the batch before is being inserted, and changes the batch no more.
+   * @internal
+   */
+  prepareColumns?(batch: EventColumns): void;
 }

@@ -14,13 +14,12 @@ const FIELDS = 14;
 const HEADER = Buffer.concat([Buffer.from("PGCOPY\n\xff\r\n\0", "latin1"), Buffer.alloc(8)]);
 
 /**
- * Inserts the batch with one `COPY … FROM STDIN` (inside the caller's transaction); resolves to how
- * many rows it stored. COPY cannot skip a stored id: one fails it with `DUPLICATE`, a row whose month
- * has no partition with `NO_PARTITION`, as the INSERT would.
+ * Inserts a batch with one `COPY … FROM STDIN` (inside the caller's transaction), given as its
+ * `copyData`; resolves to how many rows it stored. COPY cannot skip a stored id: one fails it with
+ * `DUPLICATE`, a row whose month has no partition with `NO_PARTITION`, as the INSERT would.
  * @internal
  */
-export async function copyBatch(client: ClientBase, batch: EventColumns): Promise<number> {
-  const data = copyData(batch);
+export async function copyBatch(client: ClientBase, data: Buffer): Promise<number> {
   const stream = client.query(copyFrom(COPY_SQL));
   stream.end(data);
   await finished(stream);
@@ -33,8 +32,9 @@ export async function copyBatch(client: ClientBase, batch: EventColumns): Promis
  * as 1 byte, big-endian; bytea as it is; no NULLs here), then -1 as a 16-bit count ends the data.
  * The values go as they are, with no quoting or escaping to get wrong. U+0000 was replaced in the
  * columns (`noNul`) already: PostgreSQL's text refuses it.
+ * @internal
  */
-function copyData(batch: EventColumns): Buffer {
+export function copyData(batch: EventColumns): Buffer {
   const b = batch;
   const n = b.length;
   // biome-ignore format: the text columns

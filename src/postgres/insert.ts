@@ -37,21 +37,21 @@ const SKIPPING = {
 
 /**
  * Inserts the batch with `client` (inside the caller's transaction), creating the monthly partitions
- * it needs first; resolves to how many events were new. Unless `skipStored`, the batch goes in by one
- * binary COPY (`copyBatch`), which an id already stored (or twice in the batch) fails with
- * `DUPLICATE`, and the caller runs the batch again with `skipStored` in a new transaction; with it,
- * an INSERT skips the ids already stored.
+ * it needs first; resolves to how many events were new. Given `copy` (the batch's `copyData`), the
+ * batch goes in by one binary COPY (`copyBatch`), which an id already stored (or twice in the batch)
+ * fails with `DUPLICATE`, and the caller runs the batch again without `copy` in a new transaction:
+ * then an INSERT skips the ids already stored.
  * @internal
  */
 export async function insertBatch(
   client: ClientBase,
   batch: EventColumns,
   known: Set<string>,
-  skipStored: boolean,
+  copy: Buffer | undefined,
 ): Promise<number> {
   const times = rowsOf(batch, batch.times);
   await ensurePartitions(client, times, known);
-  if (!skipStored) return copyBatch(client, batch);
+  if (copy !== undefined) return copyBatch(client, copy);
   const result = await client.query({ ...SKIPPING, values: parametersOf(batch, times) });
   return result.rowCount ?? 0;
 }

@@ -16,6 +16,7 @@ import {
 } from "../store/query.js";
 import { decodeRows, type StoredRow, type UndecodableRow } from "../store/stored-rows.js";
 import { connect, scrubbed } from "./connection.js";
+import { copyData } from "./copy.js";
 import { columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
 import { listPartitions } from "./partitions.js";
 import { numbered, queryStats } from "./queries.js";
@@ -62,6 +63,12 @@ export interface PostgresStore {
    * @internal
    */
   insertColumns(batch: EventColumns): Promise<number>;
+  /**
+   * Encodes a batch for `insertColumns` ahead of its insert (an ingester calls it while the batch
+   * before is inserted); the batch must not change afterwards.
+   * @internal
+   */
+  prepareColumns(batch: EventColumns): void;
   /**
    * Events matching `filter`, newest first, cut into pages by a cursor on (time, insertion order):
    * paging visits every event that existed when it started exactly once, even while inserts continue.
@@ -151,20 +158,24 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       client.release();
     }
   };
+  /** COPY data of batches prepared ahead of their insert (`prepareColumns`). */
+  const prepared = new WeakMap<EventColumns, Buffer>();
   const insertColumns = async (batch: EventColumns): Promise<number> => {
     refuseReadonly();
     if (batch.length === 0) return 0;
-    let skipStored = false;
+    // Encoded before the transaction: the writers' lock is not held meanwhile.
+    let copy: Buffer | undefined = prepared.get(batch) ?? copyData(batch);
+    prepared.delete(batch);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await write((client) => insertBatch(client, batch, partitions, skipStored));
+        return await write((client) => insertBatch(client, batch, partitions, copy));
       } catch (error) {
         // A stored id (a redelivered batch): again, skipping those. A partition missing (another
         // process pruned one this one had created): again, creating it. The rolled-back transaction
         // may have created partitions too: forget them all.
         const code = (error as { code?: string }).code;
         if (attempt === 3 || (code !== DUPLICATE && code !== NO_PARTITION)) throw error;
-        if (code === DUPLICATE) skipStored = true;
+        if (code === DUPLICATE) copy = undefined;
         partitions.clear();
       }
     }
@@ -196,6 +207,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       insertColumns(columnsOf(events.map((event) => ({ event, bytes: encodeEvent(event) })))),
     insertEncoded: async (events) => insertColumns(columnsOf(events)),
     insertColumns,
+    prepareColumns: (batch) => {
+      if (batch.length > 0 && !readonly) prepared.set(batch, copyData(batch));
+    },
     async query(filter = {}, page = {}) {
       const { limit, cursor } = resolvePage(page);
       const where = buildWhere(filter);

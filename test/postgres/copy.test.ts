@@ -3,7 +3,9 @@
 // first word of each statement that inserted into audit_events and committed, so the tests see which
 // way each batch went.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeEvent } from "../../src/event/serialize.js";
 import { openPostgresStore } from "../../src/postgres/index.js";
+import { columnsOf } from "../../src/postgres/insert.js";
 import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
 import { recordedEvents } from "../store-contract/events.js";
 
@@ -81,6 +83,26 @@ describe("PostgreSQL store batches", () => {
       expect((await a.tail(0)).events).toStrictEqual([dec, nov5, nov6]);
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("a batch prepared ahead (its COPY data encoded) goes in as it would have; a stored id still falls back", async () => {
+    const { store, statements } = await openNoted();
+    try {
+      const events = recordedEvents(5);
+      const columns = (slice: typeof events) =>
+        columnsOf(slice.map((event) => ({ event, bytes: encodeEvent(event) })));
+      const first = columns(events.slice(0, 3));
+      store.prepareColumns(first);
+      expect(await store.insertColumns(first)).toBe(3);
+      // Prepared, and holding an event already stored: the prepared COPY fails, the INSERT skips it.
+      const again = columns(events.slice(2));
+      store.prepareColumns(again);
+      expect(await store.insertColumns(again)).toBe(2);
+      expect(await statements()).toStrictEqual(["COPY", "INSERT"]);
+      expect((await store.tail(0)).events).toStrictEqual(events);
+    } finally {
+      await store.close();
     }
   });
 });
