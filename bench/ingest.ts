@@ -8,7 +8,9 @@
 // compiling. Events/s is from "go" until the last event is acknowledged. Reported beside it: how much
 // of the time an insert was under way (the store is wrapped to time it), and the CPU time per event of
 // the ingesters, of PostgreSQL (its processes) and of nats-server, which on a shared machine say more
-// than the rate. BENCH_INGEST_CASES picks cases ("1x2000,2x2000"). Part of `npm run bench`.
+// than the rate. The cases run in BENCH_INGEST_ROUNDS rounds (default 3), alternated, and the table
+// gives each one's median and the range of its rates: on a shared machine one run can be off by a
+// tenth. BENCH_INGEST_CASES picks cases ("1x2000,2x2000"). Part of `npm run bench`.
 import { type ChildProcess, fork } from "node:child_process";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
@@ -32,10 +34,12 @@ import {
   withClient,
 } from "../test/helpers/postgres-server.js";
 import { findProcess, treeCpuMs } from "./process-cpu.js";
-import { writeResults } from "./results.js";
+import { median, writeResults } from "./results.js";
 import { benchEvent } from "./store-events.js";
 
 const EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 500_000);
+/** Rounds of every case (BENCH_INGEST_ROUNDS), alternated: the table gives each case's median. */
+const ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 3);
 const STREAM = "AUDIT";
 /** Unacknowledged messages the consumer allows (JetStream's default, 1000, is below 2 × 2000). */
 const MAX_ACK_PENDING = 20_000;
@@ -156,10 +160,7 @@ async function warmUp(postgres: PostgresServer): Promise<void> {
     await store.insert(Array.from({ length: Math.min(5000, EVENTS - i) }, (_, k) => benchEvent(i + k)));
   }
   await store.close();
-  await withClient(postgres.url, async (c) => {
-    await c.query(`DROP DATABASE ${c.escapeIdentifier(new URL(db).pathname.slice(1))}`);
-    await c.query("CHECKPOINT");
-  });
+  await dropDatabase(postgres.url, db);
 }
 
 /** One case: fresh database and consumer, `ingesters` processes draining the whole stream. */
@@ -221,24 +222,42 @@ async function run(servers: Servers, db: string, consumer: string, ingesters: nu
   );
   const stored = await withClient(db, (c) => c.query<{ n: string }>("SELECT count(*) n FROM audit_events"));
   if (Number(stored.rows[0]?.n) !== EVENTS) throw new Error(`stored ${stored.rows[0]?.n} of ${EVENTS}`);
-  const perEvent = (ms: number) => Math.round((10_000 * ms) / EVENTS) / 10;
-  const cpu = {
+  await dropDatabase(servers.postgresUrl, db);
+  const perEvent = (ms: number) => (1000 * ms) / EVENTS;
+  return {
+    rate: EVENTS / seconds,
+    insertShare: sum(latest, "insertMs") / sum(latest, "wallMs"),
     ingesters: perEvent(sum(latest, "cpuMs")),
     postgres: perEvent(postgresAfter - postgresBefore),
     nats: perEvent(natsAfter - natsBefore),
   };
-  const total = Math.round(10 * (cpu.ingesters + cpu.postgres + cpu.nats)) / 10;
+}
+type Run = Awaited<ReturnType<typeof run>>;
+
+/** A case's row: the median of its rounds, and the range of the rate. */
+function row(ingesters: number, batch: number, runs: readonly Run[]) {
+  const mid = (key: keyof Run) => median(runs.map((r) => r[key]));
+  const oneDecimal = (n: number) => Math.round(10 * n) / 10;
+  const rates = runs.map((r) => Math.round(r.rate));
+  const total = mid("ingesters") + mid("postgres") + mid("nats");
   return {
     ingesters,
     batch,
-    "events/s": Math.round(EVENTS / seconds),
-    insert: `${Math.round((100 * sum(latest, "insertMs")) / sum(latest, "wallMs"))} %`,
-    "µs CPU/event: ingesters": cpu.ingesters,
-    postgres: cpu.postgres,
-    "nats-server": cpu.nats,
-    total,
+    "events/s": Math.round(mid("rate")),
+    "min–max": `${Math.min(...rates)}–${Math.max(...rates)}`,
+    insert: `${Math.round(100 * mid("insertShare"))} %`,
+    "µs CPU/event: ingesters": oneDecimal(mid("ingesters")),
+    postgres: oneDecimal(mid("postgres")),
+    "nats-server": oneDecimal(mid("nats")),
+    total: oneDecimal(total),
     "2 cores carry": Math.round((2 * 1_000_000) / total),
   };
+}
+
+async function dropDatabase(serverUrl: string, db: string): Promise<void> {
+  await withClient(serverUrl, (c) =>
+    c.query(`DROP DATABASE ${c.escapeIdentifier(new URL(db).pathname.slice(1))}`),
+  );
 }
 
 const sum = (progress: readonly Progress[], key: keyof Progress) =>
@@ -266,21 +285,33 @@ if (process.argv[2] === "--ingester") {
     };
     const publishRate = await fill(nats.url);
     await warmUp(postgres);
-    const table = [];
-    for (const [k, { ingesters, batch }] of CASES.entries()) {
-      table.push(await run(servers, await postgres.createDatabase(), `ingest-${k}`, ingesters, batch));
+    const runs = CASES.map((): Run[] => []);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [k, { ingesters, batch }] of CASES.entries()) {
+        const db = await postgres.createDatabase();
+        runs[k]?.push(await run(servers, db, `ingest-${round}-${k}`, ingesters, batch));
+      }
     }
+    const table = CASES.map(({ ingesters, batch }, k) => row(ingesters, batch, runs[k] ?? []));
     console.log(
-      `\nIngestion NATS JetStream → PostgreSQL 15 (fsync on), ${EVENTS} events (published at ${Math.round(publishRate)} events/s), node ${process.version}, ${os.availableParallelism()} CPUs, load average ${loadBefore} before and ${load()} after; target ≥ 50,000 events/s`,
+      `\nIngestion NATS JetStream → PostgreSQL 15 (fsync on), ${EVENTS} events (published at ${Math.round(publishRate)} events/s), median of ${ROUNDS} rounds, node ${process.version}, ${os.availableParallelism()} CPUs, load average ${loadBefore} before and ${load()} after; target ≥ 50,000 events/s`,
     );
     console.log(
-      "insert: share of the ingesters' wall time an insert was under way; µs CPU/event: CPU time (all threads and processes) of the ingesters, PostgreSQL and nats-server per event; 2 cores carry: 2 s of CPU over the total, the most this machine could ingest with nothing else running",
+      "min–max: the rounds' rates; insert: share of the ingesters' wall time an insert was under way; µs CPU/event: CPU time (all threads and processes) of the ingesters, PostgreSQL and nats-server per event; 2 cores carry: 2 s of CPU over the total, the most this machine could ingest with nothing else running",
     );
     console.log(
-      `rerun: BENCH_INGEST_EVENTS=${EVENTS} BENCH_INGEST_CASES=${CASES.map((c) => `${c.ingesters}x${c.batch}`).join(",")} node dist-bench/bench/ingest.js`,
+      `rerun: BENCH_INGEST_EVENTS=${EVENTS} BENCH_INGEST_ROUNDS=${ROUNDS} BENCH_INGEST_CASES=${CASES.map((c) => `${c.ingesters}x${c.batch}`).join(",")} node dist-bench/bench/ingest.js`,
     );
     console.table(table);
-    writeResults("ingest", { events: EVENTS, publishRate, loadBefore, loadAfter: load(), table });
+    writeResults("ingest", {
+      events: EVENTS,
+      rounds: ROUNDS,
+      publishRate,
+      loadBefore,
+      loadAfter: load(),
+      table,
+      runs,
+    });
   } finally {
     await postgres.stop();
     await nats.stop();
