@@ -110,6 +110,11 @@ export function describeStoreContract(
       ["the events of one call", { requestId: "req-3" }],
       ["the events of one trace", { traceId: TRACE }],
       ["one call's authz decisions", { requestId: "req-2", type: "authz.decision" }],
+      ["one event by its id", { eventId: "019b7ca9-8f2e-7000-8000-0000000000b1" }],
+      [
+        "an event id and a filter it does not match",
+        { eventId: "019b7ca9-8f2e-7000-8000-0000000000b1", actorId: "alice" },
+      ],
     ])("filters: %s", async (_name, filter) => {
       const { store } = await fresh();
       const events = [...recordedEvents(600), billing];

@@ -93,6 +93,7 @@ export function expectedIds(events: readonly AuditEvent[], filter: AuditQuery): 
     .filter(({ e }) => filter.decision === undefined || decision(e) === filter.decision)
     .filter(({ e }) => filter.requestId === undefined || e.requestId === filter.requestId)
     .filter(({ e }) => filter.traceId === undefined || e.traceId === filter.traceId)
+    .filter(({ e }) => filter.eventId === undefined || e.eventId === filter.eventId)
     .sort((a, b) => time(b.e) - time(a.e) || b.i - a.i)
     .map(({ e }) => e.eventId);
 }
