@@ -8,7 +8,7 @@ export interface IngesterOptions<M extends SourceMessage> {
   source: IngestSource<M>;
   /** Where they go: the PostgreSQL store or the SQLite store. The ingester never closes it. */
   store: IngestStore;
-  /** Most messages per batch (one insert, one transaction). Default: 500. */
+  /** Most messages per batch (one insert, one transaction). Default: 2000. */
   batchSize?: number;
   /** Longest wait for a batch to fill before a smaller one is inserted, in ms. Default: 1000. */
   maxWaitMs?: number;
@@ -49,7 +49,7 @@ export interface Ingester {
   stop(): Promise<void>;
 }
 
-const DEFAULTS = Object.freeze({ batchSize: 500, maxWaitMs: 1000, retryDelayMs: 1000 });
+const DEFAULTS = Object.freeze({ batchSize: 2000, maxWaitMs: 1000, retryDelayMs: 1000 });
 
 /**
  * Starts an ingester: it pulls batches of messages from `source`, decodes their events, inserts each

@@ -1,6 +1,8 @@
 // How createIngester keeps a real `nats-server -js` and a real PostgreSQL busy at once: it fetches the
-// next batch while the current one is inserted (never more than one batch ahead), and hands the store
-// the events' bytes as the broker carried them instead of encoding them again.
+// next batch while the current one is inserted (never more than one batch ahead) and reads it at once
+// (dead letters sent, the store's COPY data prepared), and hands the store the events' bytes as the
+// broker carried them instead of encoding them again.
+import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../../src/brokers/event-headers.js";
@@ -61,6 +63,46 @@ describe("createIngester's pipeline", () => {
     await until(() => ingester.stats().inserted === events.length, "every event inserted");
     await ingester.stop();
     expect(await storedIds(url)).toStrictEqual(new Map(events.map((e) => [e.eventId, 1])));
+    await store.close();
+  });
+
+  it("reads the next batch (dead letters sent, COPY data prepared) while the one before is inserted", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const url = await postgres.createDatabase();
+    const store = await openPostgresStore({ connectionString: url });
+    const first = await publishTrail(nats.url, topic, 5);
+    await jetstream(nc).publish(topic, new TextEncoder().encode("\xff not protobuf"));
+    const second = await publishTrail(nats.url, topic, 4);
+    // Batch 1: the first trail; batch 2: the poison message and the second trail.
+    expect(second.length + 1).toBeLessThanOrEqual(first.length);
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let inserts = 0;
+    let prepared = 0;
+    const blocked: IngestStore = {
+      insert: (events) => store.insert(events),
+      insertColumns: async (batch) => {
+        inserts++;
+        await released; // the first insert holds until the test lets it go
+        return store.insertColumns(batch);
+      },
+      prepareColumns: (batch) => {
+        prepared++;
+        store.prepareColumns(batch);
+      },
+    };
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const ingester = createIngester({ source, store: blocked, batchSize: first.length });
+    const all = first.length + 1 + second.length;
+    await until(() => ingester.stats().received === all && prepared === 2, "batch 2 read");
+    expect([inserts, ingester.stats().batches, ingester.stats().deadLettered]).toStrictEqual([1, 0, 1]);
+    release();
+    await until(() => ingester.stats().batches === 2, "both batches stored");
+    await ingester.stop();
+    expect(ingester.stats()).toMatchObject({ inserted: all - 1, deadLettered: 1, errors: 0 });
+    expect(await storedIds(url)).toStrictEqual(new Map([...first, ...second].map((e) => [e.eventId, 1])));
     await store.close();
   });
 

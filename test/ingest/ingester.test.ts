@@ -196,43 +196,6 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
     await store.close();
   });
 
-  it("reads the next batch (dead letters included) while the batch before is being inserted", async () => {
-    const { stream, topic, url, store } = await setup();
-    const first = await publishTrail(nats.url, topic, 5);
-    await jetstream(nc).publish(topic, new TextEncoder().encode("\xff not protobuf"));
-    const second = await publishTrail(nats.url, topic, 4);
-    let release: () => void = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let inserts = 0;
-    const slow: IngestStore = {
-      insert: async (batch) => {
-        inserts++;
-        await released;
-        return store.insert(batch);
-      },
-    };
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
-    // Batch 1: the first trail; batch 2: the poison message and the second trail.
-    expect(second.length + 1).toBeLessThanOrEqual(first.length);
-    const ingester = createIngester({ source, store: slow, batchSize: first.length });
-    // The first insert waits; meanwhile the second batch is fetched and read: its poison message is
-    // already in the dead letters.
-    const all = first.length + 1 + second.length;
-    await until(
-      () => ingester.stats().received === all && ingester.stats().deadLettered === 1,
-      "batch 2 read",
-    );
-    expect([inserts, ingester.stats().batches]).toStrictEqual([1, 0]);
-    release();
-    await until(() => ingester.stats().batches === 2, "both batches stored");
-    await ingester.stop();
-    expect(ingester.stats()).toMatchObject({ inserted: all - 1, deadLettered: 1, errors: 0 });
-    expect(await storedIds(url)).toStrictEqual(once([...first, ...second]));
-    await store.close();
-  });
-
   it("moves undecodable messages to the dead-letter stream, counts them, and stores the rest", async () => {
     const { stream, topic, url, store } = await setup();
     const before = await publishTrail(nats.url, topic, 5);

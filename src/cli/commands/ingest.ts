@@ -48,7 +48,7 @@ export function addIngestCommand(program: Command): void {
     .option("--group <id>", "Kafka: consumer group the ingesters share (required)")
     .option("--dead-letter-topic <name>", "Kafka: where undecodable messages go")
     .requiredOption("--to <db>", "the store: postgres://… or a SQLite file (created when missing)")
-    .addOption(integerOption("--batch-size <n>", "most events per insert", 1, 10_000, 500))
+    .addOption(integerOption("--batch-size <n>", "most events per insert", 1, 10_000, 2000))
     .addOption(integerOption("--max-wait-ms <ms>", "longest wait for a batch to fill", 1000, 60_000, 1000))
     .addOption(
       integerOption(
