@@ -49,6 +49,13 @@ export interface Ingester {
   stop(): Promise<void>;
 }
 
+/** A fetched batch, read: its events for the store, their messages, and the undecodable messages. */
+interface ReadBatch<M> {
+  batch: Batch;
+  stored: M[];
+  poison: { message: M; reason: string }[];
+}
+
 const DEFAULTS = Object.freeze({ batchSize: 2000, maxWaitMs: 1000, retryDelayMs: 1000 });
 
 /**
@@ -110,28 +117,23 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
   };
 
   /**
-   * Reads a fetched batch's events into a batch for the store; undecodable messages go to the dead
-   * letters. Runs as soon as the fetch resolves, while the batch before is being inserted.
+   * Reads a fetched batch's events into a batch for the store, as soon as the fetch resolves (while
+   * the batch before is being inserted). Undecodable messages are set aside: their dead letters go
+   * at the batch's turn, since a source may rewind on a failed one (Kafka reads again from the
+   * committed offsets), which must not undo the acks of the batch before.
    */
-  const readBatch = async (messages: M[]): Promise<{ batch: Batch; stored: M[] }> => {
+  const readBatch = (messages: M[]): ReadBatch<M> => {
     stats.received += messages.length;
     const batch = createBatch(store);
     const stored: M[] = [];
+    const poison: { message: M; reason: string }[] = [];
     for (const message of messages) {
       const reason = batch.add(message);
-      if (reason !== undefined) {
-        try {
-          await source.deadLetter(message, reason);
-          stats.deadLettered++;
-        } catch (error) {
-          fail(error); // not acknowledged: it comes back and is tried again
-        }
-        continue;
-      }
-      stored.push(message);
+      if (reason === undefined) stored.push(message);
+      else poison.push({ message, reason });
     }
     batch.prepare();
-    return { batch, stored };
+    return { batch, stored, poison };
   };
 
   /** The next batch, read; undefined when the fetch failed (reported). */
@@ -140,8 +142,19 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
     return messages === undefined ? undefined : readBatch(messages);
   };
 
+  const sendDeadLetters = async (poison: ReadBatch<M>["poison"]) => {
+    for (const { message, reason } of poison) {
+      try {
+        await source.deadLetter(message, reason);
+        stats.deadLettered++;
+      } catch (error) {
+        fail(error); // not acknowledged: it comes back and is tried again
+      }
+    }
+  };
+
   /** Inserts a batch; resolves to the messages to acknowledge, or undefined when the insert failed. */
-  const storeBatch = async ({ batch, stored }: { batch: Batch; stored: M[] }): Promise<M[] | undefined> => {
+  const storeBatch = async ({ batch, stored }: ReadBatch<M>): Promise<M[] | undefined> => {
     let inserted: number;
     try {
       inserted = await batch.insert();
@@ -165,7 +178,9 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
       if (stopping.signal.aborted) fetching = undefined;
       else if (read === undefined) fetching = pause().then(nextBatch);
       else fetching = nextBatch();
-      if (read === undefined || read.stored.length === 0) continue;
+      if (read === undefined) continue;
+      await sendDeadLetters(read.poison);
+      if (read.stored.length === 0) continue;
       const stored = await storeBatch(read);
       if (stored === undefined) {
         await pause();

@@ -1,6 +1,6 @@
 // How createIngester keeps a real `nats-server -js` and a real PostgreSQL busy at once: it fetches the
 // next batch while the current one is inserted (never more than one batch ahead) and reads it at once
-// (dead letters sent, the store's COPY data prepared), and hands the store the events' bytes as the
+// (the store's COPY data prepared; its dead letters wait for its turn), and hands the store the events' bytes as the
 // broker carried them instead of encoding them again.
 import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -66,7 +66,7 @@ describe("createIngester's pipeline", () => {
     await store.close();
   });
 
-  it("reads the next batch (dead letters sent, COPY data prepared) while the one before is inserted", async () => {
+  it("reads the next batch (COPY data prepared) while the one before is inserted; its dead letters go at its turn", async () => {
     const { stream, topic } = await freshStream(nc);
     const url = await postgres.createDatabase();
     const store = await openPostgresStore({ connectionString: url });
@@ -97,7 +97,8 @@ describe("createIngester's pipeline", () => {
     const ingester = createIngester({ source, store: blocked, batchSize: first.length });
     const all = first.length + 1 + second.length;
     await until(() => ingester.stats().received === all && prepared === 2, "batch 2 read");
-    expect([inserts, ingester.stats().batches, ingester.stats().deadLettered]).toStrictEqual([1, 0, 1]);
+    // Not yet the poison message's dead letter: a source may rewind on a failed one (Kafka does).
+    expect([inserts, ingester.stats().batches, ingester.stats().deadLettered]).toStrictEqual([1, 0, 0]);
     release();
     await until(() => ingester.stats().batches === 2, "both batches stored");
     await ingester.stop();
