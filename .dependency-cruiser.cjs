@@ -1,7 +1,7 @@
 // Folder rules of src/ (see STYLE.md §1 and DESIGN.md "Layout"): which folder may import which. A call's
 // data flows context → rules → authn/authz → interceptors → recorder → event → emitters → delivery →
 // adapters → cli; imports point down the layers, adapters import the port they implement, and nothing
-// imports cli. `npm test` runs this check (`npm run lint`); test/rules/folder-rules.test.ts shows that
+// imports cli. `npm test` runs this check (`npm run lint`); test/dev/folder-rules.test.ts shows that
 // it fails on an upward import.
 
 /** For each folder of src/: the other folders of src/ it may import. */
