@@ -142,6 +142,7 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
     return messages === undefined ? undefined : readBatch(messages);
   };
 
+  /** Sends a batch's undecodable messages to the dead letters, at the batch's turn (see readBatch). */
   const sendDeadLetters = async (poison: ReadBatch<M>["poison"]) => {
     for (const { message, reason } of poison) {
       try {
