@@ -1,7 +1,7 @@
 // Ingestion NATS JetStream → PostgreSQL: a real `nats-server -js` holding N events (default 500,000;
 // BENCH_INGEST_EVENTS) that a BrokerEmitter published (protobuf), drained by createIngester +
 // createNatsSource into the PostgreSQL store (the tests' server, durability on as in
-// bench/postgres-store.ts, warmed up first as a running server is: see warmUp), for 1 and 2 ingesters
+// bench/postgres-store.ts, warmed up first as a running server is: see postgres-warm-up.ts), for 1 and 2 ingesters
 // and batches of 500 to 5000. Each ingester is its own child process (as ingesters run), with its own
 // connections; each case has a fresh durable consumer and a fresh database. N is large enough for the
 // ingesters to run mostly warm: at 200,000 events two fresh processes spent a third more CPU per event,
@@ -27,12 +27,8 @@ import {
 } from "../src/nats/index.js";
 import { openPostgresStore } from "../src/postgres/postgres-store.js";
 import { startNatsServer } from "../test/helpers/nats-server.js";
-import {
-  DURABLE_SETTINGS,
-  type PostgresServer,
-  startPostgresServer,
-  withClient,
-} from "../test/helpers/postgres-server.js";
+import { DURABLE_SETTINGS, startPostgresServer, withClient } from "../test/helpers/postgres-server.js";
+import { dropDatabase, warmUpPostgres } from "./postgres-warm-up.js";
 import { findProcess, treeCpuMs } from "./process-cpu.js";
 import { median, writeResults } from "./results.js";
 import { benchEvent } from "./store-events.js";
@@ -147,22 +143,6 @@ async function fill(natsUrl: string): Promise<number> {
   return rate;
 }
 
-/**
- * Brings the fresh PostgreSQL server to the state of one that has been running: its shared buffers
- * touched and WAL segments to reuse. A fresh cluster zero-fills a new 16 MB WAL file on every
- * segment switch, inside a commit, and faults in each shared buffer on first touch, both under the
- * writers' lock: about a quarter of PostgreSQL's CPU in the first run, never seen again once it ran.
- */
-async function warmUp(postgres: PostgresServer): Promise<void> {
-  const db = await postgres.createDatabase();
-  const store = await openPostgresStore({ connectionString: db });
-  for (let i = 0; i < EVENTS; i += 5000) {
-    await store.insert(Array.from({ length: Math.min(5000, EVENTS - i) }, (_, k) => benchEvent(i + k)));
-  }
-  await store.close();
-  await dropDatabase(postgres.url, db);
-}
-
 /** One case: fresh database and consumer, `ingesters` processes draining the whole stream. */
 async function run(servers: Servers, db: string, consumer: string, ingesters: number, batch: number) {
   const natsUrl = servers.natsUrl;
@@ -254,12 +234,6 @@ function row(ingesters: number, batch: number, runs: readonly Run[]) {
   };
 }
 
-async function dropDatabase(serverUrl: string, db: string): Promise<void> {
-  await withClient(serverUrl, (c) =>
-    c.query(`DROP DATABASE ${c.escapeIdentifier(new URL(db).pathname.slice(1))}`),
-  );
-}
-
 const sum = (progress: readonly Progress[], key: keyof Progress) =>
   progress.reduce((total, p) => total + p[key], 0);
 
@@ -284,7 +258,7 @@ if (process.argv[2] === "--ingester") {
       postgresPid: postgres.pid,
     };
     const publishRate = await fill(nats.url);
-    await warmUp(postgres);
+    await warmUpPostgres(postgres, EVENTS);
     const runs = CASES.map((): Run[] => []);
     for (let round = 0; round < ROUNDS; round++) {
       for (const [k, { ingesters, batch }] of CASES.entries()) {

@@ -3,12 +3,13 @@
 // then the first page of a filtered query for one actor, a target, denied decisions, one call and
 // one event (ms). The server is the tests' (test/helpers/postgres-server.ts: initdb into a
 // temporary folder, loopback port) with durability on (fsync, full page writes, synchronous commit), as
-// a production server runs. Part of `npm run bench`; BENCH_STORE_EVENTS and BENCH_PG_BATCH change
+// a production server runs, warmed up first as a running server is (postgres-warm-up.ts). Part of `npm run bench`; BENCH_STORE_EVENTS and BENCH_PG_BATCH change
 // the count and the batch size.
 import { performance } from "node:perf_hooks";
 import { openPostgresStore } from "../src/postgres/postgres-store.js";
 import type { AuditQuery } from "../src/store/query.js";
 import { DURABLE_SETTINGS, startPostgresServer, withClient } from "../test/helpers/postgres-server.js";
+import { warmUpPostgres } from "./postgres-warm-up.js";
 import { treeCpuMs } from "./process-cpu.js";
 import { median, writeResults } from "./results.js";
 import { ACTORS, benchEvent, T0 } from "./store-events.js";
@@ -18,6 +19,7 @@ const BATCH = Number(process.env.BENCH_PG_BATCH ?? 5000);
 
 const server = await startPostgresServer({ settings: DURABLE_SETTINGS });
 try {
+  await warmUpPostgres(server, EVENTS);
   const connectionString = await server.createDatabase();
   const store = await openPostgresStore({ connectionString });
 
