@@ -18,7 +18,9 @@ import {
   ProjectServiceClient,
   ProjectServiceService,
 } from "../../src/cli/demo/gen/example/v1/projects.js";
+import { authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { type AuditScope, currentAuditScope } from "../../src/context/scope.js";
+import type { AuthzRule, AuthzRuleTable } from "../../src/rules/authz-rule.js";
 import { asyncService } from "../../src/server/async-service.js";
 
 /** A running example ProjectService on 127.0.0.1 and a client connected to it. */
@@ -192,6 +194,27 @@ export const METHOD_OF_KIND: Readonly<Record<CallKind, string>> = {
   server_streaming: "/example.v1.ProjectService/ArchiveProject",
   client_streaming: "/example.v1.ProjectService/ImportMembers",
   bidi_streaming: "/example.v1.ProjectService/SyncMembers",
+};
+
+/**
+ * The example's authz rules, except that SyncMembers reads the project from metadata (as
+ * ImportMembers does) where the example checks a fixed object: every call kind can then be allowed,
+ * denied or given a missing object id by the caller.
+ */
+export const AUTHZ_RULES_FROM_METADATA: AuthzRuleTable = {
+  ...authzRules,
+  [METHOD_OF_KIND.bidi_streaming]: {
+    method: METHOD_OF_KIND.bidi_streaming,
+    kind: "bidi_streaming",
+    public: false,
+    relation: "admin",
+    objectType: "project",
+    objectIdSource: "metadata:x-project-id",
+    objectId(_request, metadata) {
+      const [value] = metadata.get("x-project-id");
+      return typeof value === "string" ? value : "";
+    },
+  } satisfies AuthzRule,
 };
 
 /** What a client saw of one call: the response headers (undefined when none came) and the status. */

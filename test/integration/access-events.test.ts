@@ -11,7 +11,7 @@ import {
 } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProjectServiceClient, ProjectServiceService } from "../../src/cli/demo/gen/example/v1/projects.js";
-import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
+import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { setAuditAttribute } from "../../src/context/scope.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
@@ -20,11 +20,11 @@ import { ActorType, type AuditEvent, EventType } from "../../src/gen/grpcaudit/v
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
-import type { AuthzRule, AuthzRuleTable } from "../../src/rules/authz-rule.js";
 import { withoutChainOne } from "../helpers/chain.js";
 import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
 import { jwtAuthenticatorFor, newSigningKey, type SigningKey, signToken } from "../helpers/jwt.js";
 import {
+  AUTHZ_RULES_FROM_METADATA,
   CALL_KINDS,
   type CallKind,
   callOfKind,
@@ -51,20 +51,6 @@ function accessRules(change: Partial<AuditRule> = {}): RuleTable {
     Object.values(METHOD).map((method) => [method, { ...example[method], event: "access", ...change }]),
   ) as RuleTable;
 }
-
-/** SyncMembers reads the project from metadata here, so authz can refuse it like the others. */
-const syncFromMetadata: AuthzRule = {
-  method: METHOD.bidi_streaming,
-  kind: "bidi_streaming",
-  public: false,
-  relation: "admin",
-  objectType: "project",
-  objectIdSource: "metadata:x-project-id",
-  objectId(_request, metadata) {
-    const [value] = metadata.get("x-project-id");
-    return typeof value === "string" ? value : "";
-  },
-};
 
 function metadataFor(requestId: string, token?: string): Metadata {
   const metadata = new Metadata();
@@ -101,7 +87,7 @@ describe("access rules over real gRPC, with authn and authz", () => {
         authn: { authenticators: [jwtAuthenticatorFor(key)] },
         authz: {
           authorizer: fake.authorizer,
-          rules: { ...authzRules, [METHOD.bidi_streaming]: syncFromMetadata } as AuthzRuleTable,
+          rules: AUTHZ_RULES_FROM_METADATA,
         },
       }),
     );

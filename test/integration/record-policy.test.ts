@@ -6,18 +6,18 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChains } from "../../src/chain/verify.js";
-import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
+import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import type { RecordPolicy } from "../../src/recorder/record-policy.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { SkippableKind, SkippedCount } from "../../src/recorder/skip-counts.js";
 import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
-import type { AuthzRule, AuthzRuleTable } from "../../src/rules/authz-rule.js";
 import { withoutChain } from "../helpers/chain.js";
 import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
 import { jwtAuthenticatorFor, newSigningKey, signToken } from "../helpers/jwt.js";
 import {
+  AUTHZ_RULES_FROM_METADATA,
   CALL_KINDS,
   type CallKind,
   callOfKind,
@@ -47,20 +47,6 @@ const POLICIES: { name: string; record: RecordPolicy | undefined }[] = [
     record: { "authn.result": "failures", "authz.decision": "failures", "resource.access": "failures" },
   },
 ];
-
-/** SyncMembers reads the project from metadata here, like ImportMembers, so every caller can name it. */
-const syncFromMetadata: AuthzRule = {
-  method: METHOD.bidi_streaming,
-  kind: "bidi_streaming",
-  public: false,
-  relation: "admin",
-  objectType: "project",
-  objectIdSource: "metadata:x-project-id",
-  objectId(_request, metadata) {
-    const [value] = metadata.get("x-project-id");
-    return typeof value === "string" ? value : "";
-  },
-};
 
 /** One way a call goes: who makes it, on which project, and what the trail of a default policy holds. */
 interface Caller {
@@ -157,7 +143,7 @@ describe.each(
         authn: { authenticators: [jwtAuthenticatorFor(key)] },
         authz: {
           authorizer: fake.authorizer,
-          rules: { ...authzRules, [METHOD.bidi_streaming]: syncFromMetadata } as AuthzRuleTable,
+          rules: AUTHZ_RULES_FROM_METADATA,
         },
       }),
     );

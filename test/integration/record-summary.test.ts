@@ -8,21 +8,20 @@ import { join } from "node:path";
 import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChains } from "../../src/chain/verify.js";
-import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
+import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createDeliveryEmitter } from "../../src/delivery/delivery-emitter.js";
 import { type AuditEvent, EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
-import type { AuthzRule, AuthzRuleTable } from "../../src/rules/authz-rule.js";
 import { openAuditStore } from "../../src/store/audit-store.js";
 import { KEY_ID, PUBLIC_KEYS, SIGNING_KEY } from "../chain/trail.js";
 import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
 import { jwtAuthenticatorFor, newSigningKey, signToken } from "../helpers/jwt.js";
 import {
+  AUTHZ_RULES_FROM_METADATA,
   CALL_KINDS,
   callOfKind,
-  METHOD_OF_KIND,
   type ProjectServer,
   startProjectServer,
 } from "../helpers/project-server.js";
@@ -33,20 +32,6 @@ const CALLERS = [
   { token: undefined, code: status.UNAUTHENTICATED }, // the refusal recorded
 ] as const;
 const ROUNDS = 5;
-
-/** SyncMembers reads the project from metadata here, as in record-policy.test.ts, so alice may call it. */
-const syncFromMetadata: AuthzRule = {
-  method: METHOD_OF_KIND.bidi_streaming,
-  kind: "bidi_streaming",
-  public: false,
-  relation: "admin",
-  objectType: "project",
-  objectIdSource: "metadata:x-project-id",
-  objectId(_request, metadata) {
-    const [value] = metadata.get("x-project-id");
-    return typeof value === "string" ? value : "";
-  },
-};
 
 describe("record.summary events over real gRPC into a SQLite store", () => {
   const storePath = join(mkdtempSync(join(tmpdir(), "grpc-audit-summary-")), "audit.db");
@@ -82,7 +67,7 @@ describe("record.summary events over real gRPC into a SQLite store", () => {
         authn: { authenticators: [jwtAuthenticatorFor(key)] },
         authz: {
           authorizer: fake.authorizer,
-          rules: { ...authzRules, [METHOD_OF_KIND.bidi_streaming]: syncFromMetadata } as AuthzRuleTable,
+          rules: AUTHZ_RULES_FROM_METADATA,
         },
       }),
     );

@@ -3,7 +3,7 @@
 // the handler never runs, and no resource.mutation is recorded (the call changed nothing).
 import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
+import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { type AuditEvent, EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
@@ -13,6 +13,7 @@ import type { AuthzRule, AuthzRuleTable } from "../../src/rules/authz-rule.js";
 import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
 import { jwtAuthenticatorFor, newSigningKey, type SigningKey, signToken } from "../helpers/jwt.js";
 import {
+  AUTHZ_RULES_FROM_METADATA,
   CALL_KINDS,
   callOfKind,
   METHOD_OF_KIND,
@@ -22,23 +23,6 @@ import {
 } from "../helpers/project-server.js";
 
 const METHOD = METHOD_OF_KIND;
-
-/**
- * SyncMembers checks a fixed object in the example; here it reads the project from metadata like
- * ImportMembers, so a missing or invalid object id can be tried on every call kind.
- */
-const syncFromMetadata: AuthzRule = {
-  method: METHOD.bidi_streaming,
-  kind: "bidi_streaming",
-  public: false,
-  relation: "admin",
-  objectType: "project",
-  objectIdSource: "metadata:x-project-id",
-  objectId(_request, metadata) {
-    const [value] = metadata.get("x-project-id");
-    return typeof value === "string" ? value : "";
-  },
-};
 
 /** How a server of the matrix is configured. */
 interface Setup {
@@ -191,7 +175,7 @@ describe("a call refused before its handler never yields a resource.mutation", (
         { ...(auditRules as RuleTable)[method], recordOnError: setup.recordOnError },
       ]),
     );
-    const authz: Record<string, AuthzRule> = { ...authzRules, [METHOD.bidi_streaming]: syncFromMetadata };
+    const authz: Record<string, AuthzRule> = { ...AUTHZ_RULES_FROM_METADATA };
     if (setup.noAuthzRule) for (const method of Object.values(METHOD)) delete authz[method];
     const server = await startProjectServer(
       createAuditInterceptors({
