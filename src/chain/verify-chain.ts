@@ -9,8 +9,10 @@ export interface ChainEntry {
   /** `chain.hash` as stored. */
   hash: string;
   prevHash: string;
-  /** The hash of the event as read. */
+  /** The hash of the event as read ("" when it cannot be encoded). */
   computed: string;
+  /** Why the event as read cannot be encoded (so has no hash), if it cannot. */
+  unencodable?: string | undefined;
   /** Position in the source (duplicates not counted). */
   position: number;
   checkpoint: ChainCheckpointDetail | undefined;
@@ -55,7 +57,14 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
         detail: `${range} missing`,
       });
     }
-    if (entry.computed !== entry.hash) {
+    if (entry.unencodable !== undefined) {
+      findings.push({
+        kind: "modified",
+        seq,
+        eventId,
+        detail: `the event holds a value no Recorder writes and cannot be hashed (${entry.unencodable})`,
+      });
+    } else if (entry.computed !== entry.hash) {
       findings.push({ kind: "modified", seq, eventId, detail: "the event does not match its hash" });
     }
     const before = at(seq - 1);

@@ -41,12 +41,14 @@ export async function verifyChains(
       };
       chains.set(chain.chainId, entries);
     }
+    const computed = hashOf(event);
     const entry: ChainEntry = {
       seq: chain.seq,
       eventId: event.eventId,
       hash: chain.hash,
       prevHash: chain.prevHash,
-      computed: chainHash(event),
+      computed: computed.hash,
+      unencodable: computed.problem,
       position,
       checkpoint: event.detail?.$case === "checkpoint" ? event.detail.value : undefined,
     };
@@ -71,6 +73,20 @@ export async function verifyChains(
     events: count,
     unchained,
   };
+}
+
+/**
+ * The chain hash of the event as read, or why it has none: an event read from a log line or a store row
+ * can hold what no Recorder writes (a fractional or negative number, an invalid time), which the
+ * encoder refuses. Such an event is `modified`, not the end of the verification.
+ */
+function hashOf(event: AuditEvent): { hash: string; problem?: string } {
+  try {
+    return { hash: chainHash(event) };
+  } catch (error) {
+    // The encoder's messages name the field's type and the value, never more than a number.
+    return { hash: "", problem: error instanceof Error ? error.message : "it cannot be encoded" };
+  }
 }
 
 /** The same event read again: same id, and the same bytes (the hash covers all of them but `chain.hash`). */

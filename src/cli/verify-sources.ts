@@ -2,13 +2,18 @@ import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { createInterface } from "node:readline";
+import { isDeepStrictEqual } from "node:util";
 import { InvalidArgumentError, Option } from "commander";
-import { eventFromJson } from "../event/serialize.js";
+import { eventFromJson, eventToJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import type { UndecodableRow } from "../store/stored-rows.js";
+import type { EditedRow, UndecodableRow } from "../store/stored-rows.js";
 import { CliError, EXIT_FAILURE } from "./errors.js";
 
-/** An event of the trail that cannot be read: a damaged store row or log line. Counts as `modified`. */
+/**
+ * An event of the trail that cannot be read (a damaged store row or log line), or a store row edited
+ * around its event (a filter column changed) or a log line edited to another JSON of the same event.
+ * Counts as `modified`.
+ */
 export interface Unreadable {
   /** Where: "row 12 (event <id>)" or "line 7". */
   where: string;
@@ -29,7 +34,12 @@ const PAGE_ROWS = 1000;
 export interface TailSource {
   tail(afterSeq: number, limit?: number): TailPage | Promise<TailPage>;
 }
-type TailPage = { events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[] };
+type TailPage = {
+  events: AuditEvent[];
+  lastSeq: number;
+  undecodable?: UndecodableRow[];
+  edited?: EditedRow[];
+};
 
 /** Every event of the store in insertion order, a page at a time; unreadable rows go into `tally`. */
 export async function* storeEvents(store: TailSource, tally: SourceTally): AsyncGenerator<AuditEvent> {
@@ -39,6 +49,12 @@ export async function* storeEvents(store: TailSource, tally: SourceTally): Async
     if (page.lastSeq === after) return;
     for (const row of page.undecodable ?? []) {
       tally.unreadable.push({ where: `row ${row.seq} (event ${row.eventId})`, reason: row.reason });
+    }
+    for (const row of page.edited ?? []) {
+      tally.unreadable.push({
+        where: `row ${row.seq} (event ${row.eventId})`,
+        reason: `its ${row.column} column does not match its event (filters and counts see the edit)`,
+      });
     }
     yield* page.events;
     after = page.lastSeq;
@@ -68,14 +84,36 @@ export async function* logEvents(path: string, key: string, tally: SourceTally):
       tally.skippedLines++;
       continue;
     }
+    let event: AuditEvent;
     try {
-      yield eventFromJson(value);
+      event = eventFromJson(value);
     } catch (error) {
       tally.unreadable.push({
         where: `line ${line}`,
         reason: `not an AuditEvent (${error instanceof Error ? error.message : String(error)})`,
       });
+      continue;
     }
+    // The JSON reader is lenient (unknown keys ignored, "false" read as true): a line edited that way
+    // decodes to the event it was and would match its hash. The log emitter writes exactly
+    // eventToJson(event), so any other JSON for the event is an edit (key order aside).
+    if (!writtenAsIs(event, value)) {
+      tally.unreadable.push({
+        where: `line ${line}`,
+        reason: "not the JSON the log emitter writes for the event it holds (a key or value edited)",
+      });
+      continue;
+    }
+    yield event;
+  }
+}
+
+/** Whether `json` is what the log emitter writes for `event` (which may not even have a JSON form). */
+function writtenAsIs(event: AuditEvent, json: unknown): boolean {
+  try {
+    return isDeepStrictEqual(eventToJson(event), json);
+  } catch {
+    return false; // an invalid time, say: no emitter wrote it
   }
 }
 

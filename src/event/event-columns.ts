@@ -69,7 +69,7 @@ export function appendEvent(columns: EventColumns, event: AuditEvent, bytes: Uin
   columns.targetIds[i] = noNul(event.target?.id ?? "");
   columns.success[i] = event.result?.success === true;
   columns.codes[i] = noNul(event.result?.code ?? "");
-  columns.decisions[i] = event.detail?.$case === "authz" ? decisionName(event.detail.value.decision) : "";
+  columns.decisions[i] = decisionOf(event);
   columns.requestIds[i] = noNul(event.requestId);
   columns.traceIds[i] = noNul(event.traceId);
   columns.events[i] = bytes;
@@ -82,6 +82,11 @@ const DECISION_NAMES: ReadonlyMap<AuthzDecision, string> = new Map(
 /** The outcome name of an authz decision ("allowed", "denied", …), "" for one without a name. @internal */
 export function decisionName(decision: AuthzDecision): string {
   return DECISION_NAMES.get(decision) ?? "";
+}
+
+/** The event's `decision` column: its authz outcome name, or "" for events of other kinds. @internal */
+export function decisionOf(event: AuditEvent): string {
+  return event.detail?.$case === "authz" ? decisionName(event.detail.value.decision) : "";
 }
 
 /**

@@ -51,8 +51,15 @@ type Fields = Record<string, unknown>;
  * @internal
  */
 export function readMessage(shape: MessageShape, message: unknown, problems: PayloadProblems): ReadMessage {
-  return read(shape, message, problems, "", 0);
+  return read(shape, message, problems, "", 0, new Set());
 }
+
+/**
+ * The messages being read around the current one, from the top: a message that holds itself (a cycle,
+ * which no decoded message has and no encoder can write) is skipped where it comes back. Without this
+ * a cycle through a repeated field would be read 2^MAX_DEPTH times, blocking the process.
+ */
+type Ancestors = Set<object>;
 
 function read(
   shape: MessageShape,
@@ -60,6 +67,7 @@ function read(
   problems: PayloadProblems,
   path: string,
   depth: number,
+  ancestors: Ancestors,
 ): ReadMessage {
   const fields: ReadField[] = [];
   if (typeof message !== "object" || message === null || message instanceof Uint8Array) {
@@ -70,18 +78,24 @@ function read(
     report(problems, path, `nested deeper than ${MAX_DEPTH} messages`);
     return { shape, fields };
   }
+  if (ancestors.has(message)) {
+    report(problems, path, "holds a message it is nested in (a cycle)");
+    return { shape, fields };
+  }
+  ancestors.add(message);
   const object = message as Fields;
   const oneofs = new Set<string>();
   for (const field of shape.fields) {
     if (field.sensitive) continue;
     const at = path === "" ? field.name : `${path}.${field.name}`;
     try {
-      const read = readField(object, field, oneofs, problems, at, depth);
+      const read = readField(object, field, oneofs, problems, at, depth, ancestors);
       if (read !== undefined) fields.push(read);
     } catch {
       report(problems, at, "could not be read (a getter or Proxy trap threw)");
     }
   }
+  ancestors.delete(message);
   return { shape, fields };
 }
 
@@ -92,8 +106,9 @@ function readField(
   problems: PayloadProblems,
   path: string,
   depth: number,
+  ancestors: Ancestors,
 ): ReadField | undefined {
-  if (field.kind === "map") return readMap(object, field, problems, path, depth);
+  if (field.kind === "map") return readMap(object, field, problems, path, depth, ancestors);
   const { oneof } = field;
   if (oneof !== undefined && !field.optional) {
     const member = oneofMember(object, oneof, field, problems, path);
@@ -101,7 +116,7 @@ function readField(
     // A oneof holds one member: a second one set (plain proto-loader fields) is malformed input.
     if (oneofs.has(oneof)) return invalidField(problems, path, `a second member of oneof ${oneof} is set`);
     oneofs.add(oneof);
-    const value = convert(field, member.value, problems, path, depth);
+    const value = convert(field, member.value, problems, path, depth, ancestors);
     return value === INVALID ? undefined : { field, single: value };
   }
   const raw = property(object, field);
@@ -114,12 +129,12 @@ function readField(
     const list: ReadValue[] = [];
     const length = raw.length;
     for (let i = 0; i < length; i++) {
-      const value = convert(field, raw[i], problems, `${path}[${i}]`, depth);
+      const value = convert(field, raw[i], problems, `${path}[${i}]`, depth, ancestors);
       if (value !== INVALID) list.push(value);
     }
     return list.length === 0 ? undefined : { field, list };
   }
-  const value = convert(field, raw, problems, path, depth);
+  const value = convert(field, raw, problems, path, depth, ancestors);
   if (value === INVALID) return undefined;
   // Without explicit presence a scalar at its default is not set; a message is set when present.
   if (!field.optional && !isMessage(value) && isDefault(value)) return undefined;
@@ -159,6 +174,7 @@ function readMap(
   problems: PayloadProblems,
   path: string,
   depth: number,
+  ancestors: Ancestors,
 ): ReadField | undefined {
   const raw = property(object, field);
   if (raw === undefined || raw === null) return undefined;
@@ -178,7 +194,7 @@ function readMap(
     }
     seen.add(String(key));
     // Keys are not values of the path: they may be secrets too, so they are not named.
-    const value = convert(field.value, rawValue, problems, `${path}[]`, depth);
+    const value = convert(field.value, rawValue, problems, `${path}[]`, depth, ancestors);
     if (value !== INVALID) entries.push([key, value]);
   }
   return entries.length === 0 ? undefined : { field, entries };
@@ -191,6 +207,7 @@ function convert(
   problems: PayloadProblems,
   path: string,
   depth: number,
+  ancestors: Ancestors,
 ): ReadValue | typeof INVALID {
   switch (shape.kind) {
     case "scalar": {
@@ -205,13 +222,13 @@ function convert(
     }
     case "message":
       if (value === undefined || value === null) return invalid(problems, path, "message missing");
-      return read(shape.message(), value, problems, path, depth + 1);
+      return read(shape.message(), value, problems, path, depth + 1, ancestors);
     case "wellKnown": {
       if (value === undefined || value === null) return invalid(problems, path, "message missing");
       const message = wellKnownMessage(shape.type, value);
       if (message === undefined)
         return invalid(problems, path, `not a valid ${shape.type} (${typeName(value)})`);
-      return read(wellKnownShape(shape.type), message, problems, path, depth + 1);
+      return read(wellKnownShape(shape.type), message, problems, path, depth + 1, ancestors);
     }
   }
 }

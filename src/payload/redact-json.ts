@@ -32,8 +32,15 @@ export function messageJson(message: ReadMessage): JsonValue {
     else if ("list" in read) json[field.jsonName] = read.list.map((value) => valueJson(read.field, value));
     else {
       const map: { [key: string]: JsonValue } = {};
-      for (const [key, value] of sortByKey(read.entries))
-        map[String(key)] = valueJson(read.field.value, value);
+      for (const [key, value] of sortByKey(read.entries)) {
+        // defineProperty: a plain assignment to "__proto__" would set the prototype, losing the entry.
+        Object.defineProperty(map, String(key), {
+          value: valueJson(read.field.value, value),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
       json[field.jsonName] = map;
     }
   }
@@ -77,8 +84,11 @@ function timestampJson(message: ReadMessage): JsonValue {
   const seconds = Number(part(message, 1, 0n));
   const nanos = Number(part(message, 2, 0));
   const date = new Date(seconds * 1000);
-  if (Number.isNaN(date.getTime())) return `${seconds}s`; // beyond what a Date holds: not a valid Timestamp
-  return `${date.toISOString().slice(0, 19)}${fraction(nanos)}Z`;
+  const iso = Number.isNaN(date.getTime()) ? "" : date.toISOString();
+  // Beyond what a Date holds, or outside years 1 to 9999 (an ISO string of another length, such as
+  // "+010000-01-01T00:00:00.000Z", whose first 19 characters lose the seconds): not a valid Timestamp.
+  if (iso.length !== 24 || iso.startsWith("0000")) return `${seconds}${fraction(nanos)}s`;
+  return `${iso.slice(0, 19)}${fraction(nanos)}Z`;
 }
 
 function durationJson(message: ReadMessage): JsonValue {

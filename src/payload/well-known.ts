@@ -69,12 +69,12 @@ export function wellKnownMessage(type: WellKnownType, value: unknown): unknown {
   return value;
 }
 
-/** proto-loader's form of a wrapper: a plain object with a `value` property (a Buffer or Long is not). */
+/**
+ * proto-loader's form of a wrapper: an object with a `value` property, or an empty object when the
+ * wrapper holds its default and `defaults` is off. A Buffer or a Long (`{ low, high, unsigned }`),
+ * ts-proto's bare bytes and 64-bit values, are not.
+ */
 function isWrapperObject(value: unknown): boolean {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    !(value instanceof Uint8Array) &&
-    Object.hasOwn(value, "value")
-  );
+  if (typeof value !== "object" || value === null || value instanceof Uint8Array) return false;
+  return Object.hasOwn(value, "value") || Object.keys(value).length === 0;
 }

@@ -6,6 +6,6 @@
 
 export type { AuditPage } from "../store/audit-store.js";
 export type { AuditQuery, AuditStats, PageOptions } from "../store/query.js";
-export type { UndecodableRow } from "../store/stored-rows.js";
+export type { EditedRow, UndecodableRow } from "../store/stored-rows.js";
 export { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";
 export { SCHEMA_VERSION as POSTGRES_SCHEMA_VERSION } from "./schema.js";

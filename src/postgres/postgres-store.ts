@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { report } from "../emitters/emitter.js";
 import type { EncodedEvent, EventSink } from "../emitters/sink.js";
-import { AuditConfigError } from "../errors/index.js";
+import { AuditConfigError, toError } from "../errors/index.js";
 import type { EventColumns } from "../event/event-columns.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -14,7 +14,14 @@ import {
   type PageOptions,
   resolvePage,
 } from "../store/query.js";
-import { decodeRows, type StoredRow, type UndecodableRow } from "../store/stored-rows.js";
+import {
+  decodeRows,
+  type EditedRow,
+  FILTER_COLUMNS,
+  type StoredRow,
+  type UndecodableRow,
+  withProblems,
+} from "../store/stored-rows.js";
 import { connect, scrubbed } from "./connection.js";
 import { copyData } from "./copy.js";
 import { columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
@@ -74,11 +81,14 @@ export interface PostgresStore {
    * paging visits every event that existed when it started exactly once, even while inserts continue.
    */
   query(filter?: AuditQuery, page?: PageOptions): Promise<AuditPage>;
-  /** Events stored after insertion position `afterSeq`, oldest first (for following new events). Default limit: 500. */
+  /**
+   * Events stored after insertion position `afterSeq`, oldest first (for following new events). Default
+   * limit: 500. `undecodable` and `edited` as in the SQLite store's `tail`.
+   */
   tail(
     afterSeq: number,
     limit?: number,
-  ): Promise<{ events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[] }>;
+  ): Promise<{ events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[]; edited?: EditedRow[] }>;
   /** Insertion position of the newest event (0 when empty). */
   lastSeq(): Promise<number>;
   /** Counts by type, result, decision, top operations and hour, for the events matching `filter`. */
@@ -127,11 +137,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   };
   try {
     const client = await pool.connect();
+    const lost = watchConnection(client);
     try {
       if (readonly) await checkVersion(client);
       else await migrate(client);
+    } catch (error) {
+      lost.set(toError(error));
+      throw error;
     } finally {
-      client.release();
+      lost.release();
     }
   } catch (error) {
     if (owned) await pool.end().catch(() => {});
@@ -145,6 +159,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   /** Runs `work` in one transaction holding the writers' lock. */
   const write = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     const client = await pool.connect();
+    const lost = watchConnection(client);
     try {
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.write]);
@@ -152,10 +167,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       await client.query("COMMIT");
       return result;
     } catch (error) {
-      await client.query("ROLLBACK").catch(() => {});
+      await client.query("ROLLBACK").catch((rollback: Error) => lost.set(rollback));
       throw error;
     } finally {
-      client.release();
+      lost.release();
     }
   };
   /** COPY data of batches prepared ahead of their insert (`prepareColumns`). */
@@ -180,26 +195,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       }
     }
   };
+  /** Rows as the stores' row decoding takes them: pg gives bigint columns as strings. */
   const readRows = async (sql: string, params: unknown[]) => {
-    const result = await pool.query<{
-      seq: string;
-      event_id: string;
-      occurred_at_ms: string;
-      event: unknown;
-    }>(sql, params);
+    const result = await pool.query<
+      Omit<StoredRow, "seq" | "occurred_at_ms"> & { seq: string; occurred_at_ms: string }
+    >(sql, params);
     return result.rows.map(
-      (r): StoredRow => ({
-        seq: Number(r.seq),
-        event_id: r.event_id,
-        occurred_at_ms: Number(r.occurred_at_ms),
-        event: r.event,
-      }),
+      (row): StoredRow => ({ ...row, seq: Number(row.seq), occurred_at_ms: Number(row.occurred_at_ms) }),
     );
   };
-  const decoded = (rows: readonly StoredRow[]) => {
-    const { events, undecodable } = decodeRows(rows);
-    return undecodable.length === 0 ? { events } : { events, undecodable };
-  };
+  const decoded = (rows: readonly StoredRow[]) => withProblems(decodeRows(rows));
 
   const store: PostgresStore = {
     name: label,
@@ -225,21 +230,21 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       );
       const pageRows = rows.slice(0, limit);
       const last = pageRows[pageRows.length - 1];
-      const { events, ...undecodable } = decoded(pageRows);
+      const { events, ...problems } = decoded(pageRows);
       return {
         events,
         nextCursor:
           rows.length > limit && last !== undefined ? encodeCursor(last.occurred_at_ms, last.seq) : undefined,
-        ...undecodable,
+        ...problems,
       };
     },
     async tail(afterSeq, limit = 500) {
       const rows = await readRows(
-        `SELECT ${COLUMNS} FROM ${EVENTS_TABLE} WHERE seq > $1 ORDER BY seq LIMIT $2`,
+        `SELECT ${COLUMNS}, ${FILTER_COLUMNS} FROM ${EVENTS_TABLE} WHERE seq > $1 ORDER BY seq LIMIT $2`,
         [afterSeq, limit],
       );
-      const { events, ...undecodable } = decoded(rows);
-      return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...undecodable };
+      const { events, ...problems } = decoded(rows);
+      return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };
     },
     async lastSeq() {
       const result = await pool.query<{ n: string }>(`SELECT coalesce(max(seq), 0) n FROM ${EVENTS_TABLE}`);
@@ -281,4 +286,28 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
   };
   return store;
+}
+
+/**
+ * Listens for the failure of a client checked out of the pool: pg emits it as an 'error' event on the
+ * client (the server ended the connection: a restart, `pg_terminate_backend`), which nobody else
+ * listens to while the client is out, and which would otherwise end the process. `release()` gives
+ * the client back, discarded when it failed (or a ROLLBACK did: the connection is not known to be
+ * usable), kept otherwise.
+ */
+function watchConnection(client: pg.PoolClient): { set(error: Error): void; release(): void } {
+  let failed: Error | undefined;
+  const onError = (error: Error) => {
+    failed ??= error;
+  };
+  client.on("error", onError);
+  return {
+    set: (error) => {
+      failed ??= error;
+    },
+    release: () => {
+      client.off("error", onError);
+      client.release(failed);
+    },
+  };
 }

@@ -3,6 +3,7 @@ import BetterSqlite3, { type Database } from "better-sqlite3";
 import { report } from "../emitters/emitter.js";
 import type { EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
+import { decisionOf } from "../event/event-columns.js";
 import { eventKind } from "../event/kinds.js";
 import { decodeEvent, encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -11,13 +12,20 @@ import {
   type AuditQuery,
   type AuditStats,
   buildWhere,
-  decisionOf,
   encodeCursor,
   type PageOptions,
   resolvePage,
 } from "./query.js";
 import { migrate } from "./schema.js";
-import { decodeRows, type StoredRow, type UndecodableRow } from "./stored-rows.js";
+import {
+  decodeRows,
+  type EditedRow,
+  FILTER_COLUMNS,
+  type FilterColumns,
+  type StoredRow,
+  type UndecodableRow,
+  withProblems,
+} from "./stored-rows.js";
 
 /** Options of `openAuditStore`. */
 export interface AuditStoreOptions {
@@ -64,12 +72,13 @@ export interface AuditStore {
   query(filter?: AuditQuery, page?: PageOptions): AuditPage;
   /**
    * Events stored after insertion position `afterSeq`, oldest first (for following new events).
-   * `undecodable` as in `AuditPage`.
+   * `undecodable` as in `AuditPage`; `edited`: rows whose filter columns do not match their event
+   * (edited in place; `grpc-audit verify` reports them), present when there are any.
    */
   tail(
     afterSeq: number,
     limit?: number,
-  ): { events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[] };
+  ): { events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[]; edited?: EditedRow[] };
   /** Insertion position of the newest event (0 when empty). */
   lastSeq(): number;
   /** Counts by type, result, decision, top operations and hour, for the events matching `filter`. */
@@ -163,10 +172,7 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     return inserted;
   });
   /** The page's events, and its unreadable rows when there are any (never a throw for one bad row). */
-  const readRows = (rows: readonly StoredRow[]) => {
-    const { events, undecodable } = decodeRows(rows);
-    return undecodable.length === 0 ? { events } : { events, undecodable };
-  };
+  const readRows = (rows: readonly StoredRow[]) => withProblems(decodeRows(rows));
 
   const store: AuditStore = {
     path,
@@ -190,20 +196,22 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
         .all(...where.params, limit + 1) as StoredRow[];
       const pageRows = rows.slice(0, limit);
       const last = pageRows[pageRows.length - 1];
-      const { events, ...undecodable } = readRows(pageRows);
+      const { events, ...problems } = readRows(pageRows);
       return {
         events,
         nextCursor:
           rows.length > limit && last !== undefined ? encodeCursor(last.occurred_at_ms, last.seq) : undefined,
-        ...undecodable,
+        ...problems,
       };
     },
     tail(afterSeq, limit = 500) {
       const rows = db
-        .prepare("SELECT seq, event_id, occurred_at_ms, event FROM events WHERE seq > ? ORDER BY seq LIMIT ?")
-        .all(afterSeq, limit) as StoredRow[];
-      const { events, ...undecodable } = readRows(rows);
-      return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...undecodable };
+        .prepare(
+          `SELECT seq, event_id, occurred_at_ms, event, ${FILTER_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+        )
+        .all(afterSeq, limit) as (StoredRow & FilterColumns)[];
+      const { events, ...problems } = readRows(rows);
+      return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };
     },
     lastSeq: () => Number(db.prepare("SELECT coalesce(max(seq), 0) FROM events").pluck().get()),
     stats(filter = {}) {

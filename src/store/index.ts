@@ -7,4 +7,4 @@
 export { type AuditPage, type AuditStore, type AuditStoreOptions, openAuditStore } from "./audit-store.js";
 export type { AuditQuery, AuditStats, PageOptions } from "./query.js";
 export { SCHEMA_VERSION as STORE_SCHEMA_VERSION } from "./schema.js";
-export type { UndecodableRow } from "./stored-rows.js";
+export type { EditedRow, UndecodableRow } from "./stored-rows.js";

@@ -1,7 +1,6 @@
 import { AuditInputError } from "../errors/index.js";
-import { AUTHZ_DECISIONS, type AuthzOutcome } from "../event/builders.js";
+import type { AuthzOutcome } from "../event/builders.js";
 import { EVENT_KINDS, type EventKind, isEventKind } from "../event/kinds.js";
-import type { AuditEvent, AuthzDecision } from "../gen/grpcaudit/v1/event.js";
 
 /** Filters of `AuditStore.query` and `stats`; all given filters must match. */
 export interface AuditQuery {
@@ -71,16 +70,6 @@ const STRING_FILTERS = {
   traceId: "trace_id",
   eventId: "event_id",
 } as const;
-
-/** The TypeScript outcome name ("denied", ...) of each proto decision: the stores' `decision` column. */
-const DECISION_NAMES: ReadonlyMap<AuthzDecision, string> = new Map(
-  Object.entries(AUTHZ_DECISIONS).map(([name, decision]) => [decision, name]),
-);
-
-/** The event's `decision` column: its authz outcome name, or "" for events of other kinds. @internal */
-export function decisionOf(event: AuditEvent): string {
-  return event.detail?.$case === "authz" ? (DECISION_NAMES.get(event.detail.value.decision) ?? "") : "";
-}
 
 /** A WHERE clause under construction. @internal */
 export interface Where {

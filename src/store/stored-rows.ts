@@ -1,3 +1,5 @@
+import { decisionOf, noNul } from "../event/event-columns.js";
+import { eventKind } from "../event/kinds.js";
 import { decodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 
@@ -19,6 +21,20 @@ export interface UndecodableRow {
   reason: string;
 }
 
+/**
+ * A stored row whose filter columns are not what its event holds: edited in place, so that filters and
+ * counts see another actor, target or result than the event (which is what the chain covers). Its
+ * event is still returned. Only `tail` reads the columns to check them.
+ */
+export interface EditedRow {
+  /** The row's insertion position. */
+  seq: number;
+  /** The row's event id column. */
+  eventId: string;
+  /** The first column found edited, such as "target_id". */
+  column: string;
+}
+
 /** The columns a page selects. */
 export interface StoredRow {
   seq: number;
@@ -28,13 +44,43 @@ export interface StoredRow {
   event: unknown;
 }
 
-/** Decodes the rows of a page, in order, setting aside those that do not give back a valid event. */
-export function decodeRows(rows: readonly StoredRow[]): {
+/**
+ * The filter columns, as the stores write them from the event. `tail` (what `grpc-audit verify` and
+ * `tail` read) selects them too, so that a row edited in place, hiding it from filters and counts while
+ * its event still matches the chain, is caught; query pages skip the check, which would slow them.
+ */
+export interface FilterColumns {
+  event_type: string;
+  service: string;
+  operation: string;
+  actor_id: string;
+  target_type: string;
+  target_id: string;
+  /** 0 or 1 in SQLite, a boolean in PostgreSQL. */
+  success: number | boolean;
+  code: string;
+  decision: string;
+  request_id: string;
+  trace_id: string;
+}
+
+/** The SQL list of the filter columns, for a SELECT. */
+export const FILTER_COLUMNS =
+  "event_type, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id";
+
+/**
+ * Decodes the rows of a page, in order, setting aside those that do not give back a valid event (bytes
+ * that are not an event, or not the event of the row's id and time). Rows read with their filter
+ * columns whose columns disagree with their event are `edited`; their events are kept.
+ */
+export function decodeRows(rows: readonly (StoredRow | (StoredRow & FilterColumns))[]): {
   events: AuditEvent[];
   undecodable: UndecodableRow[];
+  edited: EditedRow[];
 } {
   const events: AuditEvent[] = [];
   const undecodable: UndecodableRow[] = [];
+  const edited: EditedRow[] = [];
   for (const row of rows) {
     const decoded = decodeRow(row);
     if (typeof decoded === "string") {
@@ -45,9 +91,27 @@ export function decodeRows(rows: readonly StoredRow[]): {
         index: events.length,
         reason: decoded,
       });
-    } else events.push(decoded);
+      continue;
+    }
+    events.push(decoded);
+    const column = "event_type" in row ? editedColumn(row, decoded) : undefined;
+    if (column !== undefined) edited.push({ seq: row.seq, eventId: row.event_id, column });
   }
-  return { events, undecodable };
+  return { events, undecodable, edited };
+}
+
+/** A page's events, with its undecodable and edited rows only when there are any. */
+export function withProblems(decoded: ReturnType<typeof decodeRows>): {
+  events: AuditEvent[];
+  undecodable?: UndecodableRow[];
+  edited?: EditedRow[];
+} {
+  const { events, undecodable, edited } = decoded;
+  return {
+    events,
+    ...(undecodable.length > 0 ? { undecodable } : {}),
+    ...(edited.length > 0 ? { edited } : {}),
+  };
 }
 
 /** The row's event, or why there is none. */
@@ -66,4 +130,26 @@ function decodeRow(row: StoredRow): AuditEvent | string {
     return "the stored event's time does not match its row";
   }
   return event;
+}
+
+/** The first filter column whose value is not what the store writes for `event`. */
+function editedColumn(row: FilterColumns, event: AuditEvent): keyof FilterColumns | undefined {
+  const written: Omit<FilterColumns, "success"> = {
+    event_type: eventKind(event.eventType),
+    service: event.service,
+    operation: event.operation,
+    actor_id: event.actor?.id ?? "",
+    target_type: event.target?.type ?? "",
+    target_id: event.target?.id ?? "",
+    code: event.result?.code ?? "",
+    decision: decisionOf(event),
+    request_id: event.requestId,
+    trace_id: event.traceId,
+  };
+  if (Boolean(row.success) !== (event.result?.success === true)) return "success";
+  for (const [column, value] of Object.entries(written) as [keyof typeof written, string][]) {
+    // PostgreSQL's columns hold U+FFFD for U+0000, which its text cannot hold (noNul).
+    if (noNul(String(row[column])) !== noNul(value)) return column;
+  }
+  return undefined;
 }

@@ -17,7 +17,10 @@ export interface UiSource {
   verify(): Promise<UiVerifyReport>;
 }
 
-/** A store event that cannot be read, as the chain verification reports it. Counts as `modified`. */
+/**
+ * A store row that cannot be read, or whose filter columns were edited around its event, as the chain
+ * verification reports it. Counts as `modified`.
+ */
 export interface UiUnreadable {
   /** Where: "row 12 (event <id>)". */
   where: string;

@@ -58,8 +58,11 @@ function tamperedDb(tamper: (db: BetterSqlite3.Database) => void): string {
   db.close();
   return path;
 }
+/** Replaces a row's event, and its target columns with the new event's, as a careful attacker would. */
 const setEvent = (db: BetterSqlite3.Database, event: AuditEvent) =>
-  db.prepare("UPDATE events SET event = ? WHERE event_id = ?").run(encodeEvent(event), event.eventId);
+  db
+    .prepare("UPDATE events SET event = ?, target_type = ?, target_id = ? WHERE event_id = ?")
+    .run(encodeEvent(event), event.target?.type ?? "", event.target?.id ?? "", event.eventId);
 const deleteEvent = (db: BetterSqlite3.Database, seq: number) =>
   db.prepare("DELETE FROM events WHERE event_id = ?").run(at(seq).eventId);
 

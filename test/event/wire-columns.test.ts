@@ -6,12 +6,16 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import { describe, expect, it } from "vitest";
-import { appendEvent, createEventColumns, type EventColumns } from "../../src/event/event-columns.js";
+import {
+  appendEvent,
+  createEventColumns,
+  decisionOf,
+  type EventColumns,
+} from "../../src/event/event-columns.js";
 import { eventKind } from "../../src/event/kinds.js";
 import { decodeEvent, encodeEvent } from "../../src/event/serialize.js";
 import { readEventColumns } from "../../src/event/wire-columns.js";
 import { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
-import { decisionOf } from "../../src/store/query.js";
 import { sampleEvent, sampleEvents } from "../helpers/events.js";
 import { DETAIL_CASES, event, Random } from "./generate-event.js";
 

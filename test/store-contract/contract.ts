@@ -9,7 +9,7 @@ import { AuditConfigError, AuditInputError } from "../../src/errors/index.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import type { AuditPage } from "../../src/store/audit-store.js";
 import type { AuditQuery, AuditStats, PageOptions } from "../../src/store/query.js";
-import type { UndecodableRow } from "../../src/store/stored-rows.js";
+import type { EditedRow, UndecodableRow } from "../../src/store/stored-rows.js";
 import { sampleEvent, sampleEvents } from "../helpers/events.js";
 import { expectedIds, OPERATIONS, recordedEvents, T0, TRACE } from "./events.js";
 
@@ -20,7 +20,7 @@ export interface ContractStore {
   tail(
     afterSeq: number,
     limit?: number,
-  ): Promise<{ events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[] }>;
+  ): Promise<{ events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[]; edited?: EditedRow[] }>;
   lastSeq(): Promise<number>;
   stats(filter?: AuditQuery): Promise<AuditStats>;
   prune(options: { before: Date }): Promise<number>;
@@ -33,6 +33,12 @@ export interface OpenedStore {
   store: ContractStore;
   /** Overwrites the stored event bytes of the row with this id, as a damaged database would hold them. */
   damage(eventId: string, bytes: Uint8Array): Promise<void>;
+  /** Sets a filter column of the row with this id to `value` (a boolean for `success`), the event left as it is. */
+  editColumn(
+    eventId: string,
+    column: "actor_id" | "success" | "decision",
+    value: string | boolean,
+  ): Promise<void>;
   /** Sets the schema version the database records (as a newer library would have written it). */
   setSchemaVersion(version: number): Promise<void>;
   /** Opens the same database again (after `store.close()`). */
@@ -238,6 +244,32 @@ export function describeStoreContract(
       expect(tail.events).toHaveLength(4);
       expect(tail.undecodable?.map((u) => u.eventId)).toStrictEqual([b.eventId, a.eventId]);
       expect((await handle.store.query({ actorId: "alice" })).undecodable).toBeUndefined();
+    });
+
+    it("tail names rows whose filter columns were edited around their event, and still returns the events", async () => {
+      const handle = await fresh();
+      // Every kind of event, one with U+0000 in its ids (PostgreSQL's columns hold U+FFFD for it).
+      const withNul = { ...sampleEvent(), eventId: "nul-1", actor: { ...sampleEvent().actor, id: "a\0b" } };
+      const events = [...recordedEvents(12), withNul as AuditEvent];
+      await handle.store.insert(events);
+      expect(await handle.store.tail(0)).toStrictEqual({ events, lastSeq: await handle.store.lastSeq() });
+      const authz = events.find((e) => e.detail?.$case === "authz") as AuditEvent;
+      await handle.editColumn(events[2]?.eventId as string, "actor_id", "mallory");
+      await handle.editColumn(events[5]?.eventId as string, "success", events[5]?.result?.success !== true);
+      await handle.editColumn(authz.eventId, "decision", "allowed_by_edit");
+      const tail = await handle.store.tail(0);
+      expect(tail.events).toStrictEqual(events);
+      expect(tail.edited).toStrictEqual(
+        [
+          { eventId: events[2]?.eventId, column: "actor_id" },
+          { eventId: events[5]?.eventId, column: "success" },
+          { eventId: authz.eventId, column: "decision" },
+        ]
+          .map((edit) => ({ ...edit, seq: events.findIndex((e) => e.eventId === edit.eventId) + 1 }))
+          .sort((a, b) => a.seq - b.seq),
+      );
+      // Query pages do not read the columns back (they would slow every page).
+      expect("edited" in (await handle.store.query({}, { limit: 50 }))).toBe(false);
     });
 
     it("rejects bad filters and pages with precise errors", async () => {

@@ -24,6 +24,9 @@ describeStoreContract(
       damage: async (eventId, bytes) => {
         await sql("UPDATE audit_events SET event = $1 WHERE event_id = $2", [Buffer.from(bytes), eventId]);
       },
+      editColumn: async (eventId, column, value) => {
+        await sql(`UPDATE audit_events SET ${column} = $1 WHERE event_id = $2`, [value, eventId]);
+      },
       setSchemaVersion: async (version) => {
         await sql("UPDATE audit_schema_version SET version = $1", [version]);
       },

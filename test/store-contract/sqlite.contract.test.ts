@@ -41,6 +41,12 @@ describeStoreContract(
         onFile(path, (db) =>
           db.prepare("UPDATE events SET event = ? WHERE event_id = ?").run(bytes, eventId),
         ),
+      editColumn: async (eventId, column, value) =>
+        onFile(path, (db) =>
+          db
+            .prepare(`UPDATE events SET ${column} = ? WHERE event_id = ?`)
+            .run(typeof value === "boolean" ? Number(value) : value, eventId),
+        ),
       setSchemaVersion: async (version) => onFile(path, (db) => db.pragma(`user_version = ${version}`)),
       reopen: async () => wrap(openAuditStore({ path })),
     };

@@ -130,7 +130,7 @@ function printSummary(
     );
     for (const finding of chain.findings) print(`  ${visible(describe(finding))}`);
   }
-  for (const { where, reason } of tally.unreadable) print(visible(`unreadable ${where}: ${reason}`));
+  for (const { where, reason } of tally.unreadable) print(visible(`modified ${where}: ${reason}`));
   const extras = [
     unchained > 0 ? `${unchained} events without a chain` : "",
     tally.skippedLines > 0 ? `${tally.skippedLines} log lines without an event` : "",

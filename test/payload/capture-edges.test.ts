@@ -1,0 +1,141 @@
+/**
+ * Payload capture on inputs at the edges: a message that holds itself through
+ * a repeated field, proto-loader's wrappers at their default, Timestamps past year 9999, and a map key
+ * "__proto__" (ts-proto with `useMapType` gives maps as JavaScript Maps).
+ */
+import { describe, expect, it } from "vitest";
+import { encodeCanonical, payloadDigest, redactToJson } from "../../src/payload/index.js";
+import type { PayloadProblems } from "../../src/payload/read-message.js";
+import type { MessageShape } from "../../src/rules/message-shape.js";
+import { PutSecretRequest } from "../fixtures/gen/payload/payload.js";
+import { CANARY, PROTO_LOADER_VARIANTS, protoLoaderDecoder, putSecretRequest } from "./messages.js";
+import { PutSecretRequestShape } from "./shapes.js";
+
+const problems = (): PayloadProblems => ({ count: 0, first: [] });
+const SECRET = new Uint8Array(32).fill(7);
+
+/** message Node { string name = 1; repeated Node children = 2; string token = 3 [sensitive]; } */
+const NodeShape: MessageShape = {
+  typeName: "edges.Node",
+  fields: [
+    {
+      no: 1,
+      name: "name",
+      jsonName: "name",
+      sensitive: false,
+      kind: "scalar",
+      scalar: "string",
+      repeated: false,
+      optional: false,
+      oneof: undefined,
+    },
+    {
+      no: 2,
+      name: "children",
+      jsonName: "children",
+      sensitive: false,
+      kind: "message",
+      message: () => NodeShape,
+      repeated: true,
+      optional: false,
+      oneof: undefined,
+    },
+    {
+      no: 3,
+      name: "token",
+      jsonName: "token",
+      sensitive: true,
+      kind: "scalar",
+      scalar: "string",
+      repeated: false,
+      optional: false,
+      oneof: undefined,
+    },
+  ],
+};
+
+describe("a message that holds itself twice (a response object a handler built with a cycle)", () => {
+  it("is read a bounded number of times, not 2^100, and the cycle is reported", () => {
+    // The getter stops the walk after 20,000 reads so that the test ends; without cycle detection the
+    // reader would make 2^100 of them, blocking the server's event loop for good.
+    let reads = 0;
+    const node: Record<string, unknown> = { name: "n", token: CANARY };
+    Object.defineProperty(node, "children", {
+      enumerable: true,
+      get() {
+        reads++;
+        if (reads > 20_000) throw new Error("still reading");
+        return [node, node];
+      },
+    });
+    for (const capture of [
+      (found: PayloadProblems) => JSON.stringify(redactToJson(NodeShape, node, found)),
+      (found: PayloadProblems) => Buffer.from(encodeCanonical(NodeShape, node, found)).toString("latin1"),
+    ]) {
+      reads = 0;
+      const found = problems();
+      const output = capture(found);
+      expect(reads).toBeLessThan(10);
+      expect(found.first[0]).toBe("children[0]: holds a message it is nested in (a cycle)");
+      expect(output).not.toContain(CANARY);
+    }
+  });
+
+  it("still reads the same message in two places that are not nested in each other", () => {
+    const leaf = { name: "leaf" };
+    const found = problems();
+    expect(redactToJson(NodeShape, { name: "root", children: [leaf, { children: [leaf] }] }, found)).toEqual({
+      name: "root",
+      children: [{ name: "leaf" }, { children: [{ name: "leaf" }] }],
+    });
+    expect(found.count).toBe(0);
+  });
+});
+
+describe("a wrapper holding its default, read from proto-loader without `defaults` ({})", () => {
+  it.each(Object.entries(PROTO_LOADER_VARIANTS))(
+    "%s: gives the JSON and digest ts-proto's object gives, and reports no problem",
+    (_, options) => {
+      const message = { ...putSecretRequest(), note: "" };
+      const decoded = protoLoaderDecoder(options)(PutSecretRequest.encode(message).finish());
+      const found = problems();
+      expect(redactToJson(PutSecretRequestShape, decoded, found)).toEqual(
+        redactToJson(PutSecretRequestShape, message),
+      );
+      expect(payloadDigest(PutSecretRequestShape, [decoded], SECRET, found)).toBe(
+        payloadDigest(PutSecretRequestShape, [message], SECRET),
+      );
+      expect(found).toEqual(problems());
+    },
+  );
+});
+
+describe("a Timestamp outside years 1 to 9999 (a ts-proto Date can hold one)", () => {
+  it("keeps its seconds in the JSON: two different times never give the same text", () => {
+    const at = (iso: string) =>
+      (redactToJson(PutSecretRequestShape, { expiresAt: new Date(iso) }) as { expiresAt: string }).expiresAt;
+    const a = at("+010000-01-01T00:00:05.000Z");
+    const b = at("+010000-01-01T00:00:07.000Z");
+    expect(a).not.toBe(b);
+    expect(at("-000001-06-01T00:00:05.000Z")).not.toBe(at("-000001-06-01T00:00:07.000Z"));
+    expect(at("9999-12-31T23:59:59.000Z")).toBe("9999-12-31T23:59:59Z");
+  });
+});
+
+describe('a map entry with the key "__proto__"', () => {
+  it("is in the JSON like any other key, as it is in the canonical encoding", () => {
+    const labels = new Map([
+      ["__proto__", "x"],
+      ["a", "b"],
+    ]);
+    const byHost = new Map([["__proto__", { username: "u", password: CANARY }]]);
+    const found = problems();
+    const json = JSON.stringify(redactToJson(PutSecretRequestShape, { labels, byHost }, found));
+    expect(JSON.parse(json)).toEqual(
+      JSON.parse('{"labels":{"__proto__":"x","a":"b"},"byHost":{"__proto__":{"username":"u"}}}'),
+    );
+    expect(json).not.toContain(CANARY);
+    expect(found.count).toBe(0);
+    expect(Buffer.from(encodeCanonical(PutSecretRequestShape, { labels })).includes("__proto__")).toBe(true);
+  });
+});
