@@ -6,7 +6,8 @@ import {
   type BrokerAccess,
   type BrokerAccessFlags,
   brokerAccess,
-  PASSWORD_ENV,
+  CREDENTIALS_IN_URL,
+  holdsCredentials,
   withoutCredentials,
 } from "./broker-access.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, usageError } from "./errors.js";
@@ -38,6 +39,7 @@ const KAFKA_BROKER = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?\/?$/;
  * port defaults to 9092); a usage error for anything else.
  */
 export function kafkaBrokers(from: string): string[] {
+  if (holdsCredentials(from)) throw usageError("--from <url>", CREDENTIALS_IN_URL);
   const parts = from.replace(/^kafka:\/\//i, "").split(",");
   return parts.map((part) => {
     const match = KAFKA_BROKER.exec(part.replace(/^kafka:\/\//i, ""));
@@ -45,7 +47,7 @@ export function kafkaBrokers(from: string): string[] {
     if (match === null || port < 1 || port > 65_535)
       throw usageError(
         "--from <url>",
-        `must be kafka://host:port (several comma-separated), got ${JSON.stringify(from)}`,
+        `must be kafka://host:port (several comma-separated), got ${withoutCredentials(from)}`,
       );
     return `${match[1]}:${port}`;
   });
@@ -72,8 +74,8 @@ export function sourceOpener(flags: SourceFlags): () => Promise<OpenedSource> {
   if (!servers.every((s) => /^nats:\/\/[^\s/@]+\/?$/i.test(s)))
     throw usageError(
       "--from <url>",
-      /^nats:\/\/[^\s/]*@/i.test(flags.from)
-        ? `must not hold credentials (every local user sees them in the process list): use --user and ${PASSWORD_ENV}`
+      holdsCredentials(flags.from)
+        ? CREDENTIALS_IN_URL
         : `must be nats://host:port or kafka://host:port (several comma-separated), got ${withoutCredentials(flags.from)}`,
     );
   only(["stream", "consumer"], ["topic", "group", "deadLetterTopic"], "nats://");

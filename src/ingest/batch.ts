@@ -5,13 +5,17 @@ import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { contentType, decodeMessage, notAnEvent } from "./decode.js";
 import type { IngestStore, SourceMessage } from "./source.js";
 
-/** One batch's events on their way into a store, each event id once. @internal */
+/**
+ * One batch's events on their way into a store, each event once: by its id, and for a store of
+ * columns (PostgreSQL, keyed by id and time) by its id and time.
+ * @internal
+ */
 export interface Batch {
   /** Adds a message's event; returns why it holds none instead (a poison message). */
   add(message: SourceMessage): string | undefined;
-  /** Events added whose id was added before (left out). */
+  /** Events added whose key was added before (left out). */
   readonly copies: number;
-  /** Events to insert (distinct ids). */
+  /** Events to insert (distinct keys). */
   readonly size: number;
   /** Called once every message is added: the store may prepare the insert meanwhile. */
   prepare(): void;
@@ -30,7 +34,7 @@ export function createBatch(store: IngestStore): Batch {
 
 function columnBatch(store: IngestStore, insertColumns: NonNullable<IngestStore["insertColumns"]>): Batch {
   const columns = createEventColumns();
-  const ids = new Set<string>();
+  const keys = new Set<string>();
   let copies = 0;
   return {
     add(message) {
@@ -49,11 +53,14 @@ function columnBatch(store: IngestStore, insertColumns: NonNullable<IngestStore[
         if ("reason" in decoded) return decoded.reason;
         appendEvent(columns, decoded.event, decoded.bytes);
       }
-      const id = columns.ids[columns.length - 1] as string;
-      if (ids.has(id)) {
+      // The store's key is the id and the time (a partitioned table's key holds its partition
+      // column): an id twice with two times is two events there, so here too.
+      const row = columns.length - 1;
+      const key = `${columns.times[row] as number} ${columns.ids[row] as string}`;
+      if (keys.has(key)) {
         columns.length--;
         copies++;
-      } else ids.add(id);
+      } else keys.add(key);
       return undefined;
     },
     get copies() {

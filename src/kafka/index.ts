@@ -5,7 +5,11 @@
  * other uses: `@platformatic/kafka` 1.x (the line that runs on Node 20) is an optional peer dependency,
  * and the core package never imports this module.
  */
-export { DEAD_LETTER_FROM_HEADER, DEAD_LETTER_REASON_HEADER } from "../ingest/dead-letter.js";
+export {
+  DEAD_LETTER_FROM_HEADER,
+  DEAD_LETTER_REASON_HEADER,
+  DEAD_LETTER_TRUNCATED_HEADER,
+} from "../ingest/dead-letter.js";
 export type { IngestSource, SourceMessage } from "../ingest/source.js";
 export {
   createKafkaBroker,

@@ -6,7 +6,11 @@
  * optional peer dependency with `@nats-io/jetstream`; the core package never imports this module.
  */
 
-export { DEAD_LETTER_FROM_HEADER, DEAD_LETTER_REASON_HEADER } from "../ingest/dead-letter.js";
+export {
+  DEAD_LETTER_FROM_HEADER,
+  DEAD_LETTER_REASON_HEADER,
+  DEAD_LETTER_TRUNCATED_HEADER,
+} from "../ingest/dead-letter.js";
 export type { IngestSource, SourceMessage } from "../ingest/source.js";
 export { type AuditStreamOptions, type AuditStreamResult, ensureAuditStream } from "./audit-stream.js";
 export { createNatsBroker, type NatsBroker, type NatsBrokerOptions } from "./nats-broker.js";

@@ -11,12 +11,17 @@ import {
 import {
   connect,
   headers,
+  type MsgHdrs,
   type NatsConnection,
   type NodeConnectionOptions,
   nanos,
 } from "@nats-io/transport-node";
 import { AuditConfigError } from "../errors/index.js";
-import { DEAD_LETTER_FROM_HEADER, DEAD_LETTER_REASON_HEADER } from "../ingest/dead-letter.js";
+import {
+  DEAD_LETTER_FROM_HEADER,
+  DEAD_LETTER_REASON_HEADER,
+  DEAD_LETTER_TRUNCATED_HEADER,
+} from "../ingest/dead-letter.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
 import { ensureAuditStream } from "./audit-stream.js";
 import { messageHeader } from "./raw-headers.js";
@@ -156,7 +161,7 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       for (const m of messages) m.msg.nak();
     },
     async deadLetter(message, reason) {
-      await publishDeadLetter(js, deadLetterSubject, message, reason);
+      await publishDeadLetter(js, deadLetterSubject, message, reason, nc.info?.max_payload);
       await message.msg.ackAck();
     },
     lag: () => lag,
@@ -186,22 +191,51 @@ class SourceMessageImpl implements NatsSourceMessage {
   }
 }
 
-/** The message as it was, with why and where from; its id makes a dead letter sent again stored once. */
+/**
+ * The message as it was, with why and where from; its id makes a dead letter sent again stored once.
+ * One that would not fit in the server's largest message (`maxPayload`) with the headers added — a
+ * poison message as large as the server allows — goes without the original's headers, then with its
+ * value cut (`DEAD_LETTER_TRUNCATED_HEADER`): else it could never be published, and so never be
+ * acknowledged, failing again at every redelivery.
+ */
 async function publishDeadLetter(
   js: JetStreamClient,
   subject: string,
   message: NatsSourceMessage,
   reason: string,
+  maxPayload: number | undefined,
 ): Promise<void> {
-  const h = headers();
+  const marks = (h: MsgHdrs) => {
+    h.set(DEAD_LETTER_REASON_HEADER, reason.replace(/[\r\n]+/g, " "));
+    h.set(DEAD_LETTER_FROM_HEADER, message.where);
+    return h;
+  };
+  let h = headers();
   try {
     for (const [key, values] of message.msg.headers ?? []) for (const value of values) h.append(key, value);
   } catch {
     // A header block the client cannot parse (the reason says so): the dead letter goes without it.
   }
-  h.set(DEAD_LETTER_REASON_HEADER, reason.replace(/[\r\n]+/g, " "));
-  h.set(DEAD_LETTER_FROM_HEADER, message.where);
-  await js.publish(subject, message.data, { headers: h, msgID: message.where });
+  marks(h);
+  let data = message.data;
+  if (maxPayload !== undefined) {
+    // Room for the message id (the `where` again) and the header block's framing.
+    const room = () => maxPayload - headerBytes(h) - message.where.length - 64;
+    if (data.byteLength > room()) h = marks(headers());
+    if (data.byteLength > room()) {
+      h.set(DEAD_LETTER_TRUNCATED_HEADER, String(message.data.byteLength));
+      data = data.subarray(0, Math.max(0, room()));
+    }
+  }
+  await js.publish(subject, data, { headers: h, msgID: message.where });
+}
+
+/** The encoded size of a header block, about: "NATS/1.0\r\n", "name: value\r\n" per value, "\r\n". */
+function headerBytes(h: MsgHdrs): number {
+  let size = 12;
+  for (const [key, values] of h)
+    for (const value of values) size += Buffer.byteLength(key) + Buffer.byteLength(value) + 4;
+  return size;
 }
 
 interface ResolvedOptions {

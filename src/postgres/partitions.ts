@@ -17,9 +17,24 @@ export function partitionOf(ms: number): Partition {
   const label = `${year < 0 ? `n${-year}` : String(year).padStart(4, "0")}${String(month + 1).padStart(2, "0")}`;
   return {
     name: `${EVENTS_TABLE}_${label}`,
-    fromMs: Date.UTC(year, month, 1),
-    toMs: Date.UTC(year, month + 1, 1),
+    fromMs: monthStart(year, month) ?? -MAX_DATE_MS,
+    toMs: monthStart(year, month + 1) ?? MAX_DATE_MS + 1,
   };
+}
+
+/** The farthest a Date reaches from the epoch, in ms (either way). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * The first ms of a UTC month (`month` may be 12: January of the next year), or undefined beyond the
+ * range of Date (the first and last months it holds only in part). Not Date.UTC: it takes years 0–99
+ * as 1900–1999, so protobuf's smallest Timestamp (0001-01-01) would get a partition of 1901.
+ */
+function monthStart(year: number, month: number): number | undefined {
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, 1);
+  const ms = date.getTime();
+  return Number.isNaN(ms) ? undefined : ms;
 }
 
 /**

@@ -1,0 +1,140 @@
+// NATS → PostgreSQL ingestion at the edges (times at the ends of the range, one id at two times, a poison
+// message as large as the server allows): a real nats-server and a real PostgreSQL.
+import { jetstream } from "@nats-io/jetstream";
+import { headers, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../../src/brokers/event-headers.js";
+import { encodeEvent } from "../../src/event/serialize.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { createIngester } from "../../src/ingest/index.js";
+import {
+  createNatsSource,
+  DEAD_LETTER_FROM_HEADER,
+  DEAD_LETTER_REASON_HEADER,
+  DEAD_LETTER_TRUNCATED_HEADER,
+} from "../../src/nats/index.js";
+import { openPostgresStore } from "../../src/postgres/index.js";
+import { sampleEvent } from "../helpers/events.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import { readStream } from "../nats/stream-reader.js";
+import { freshStream, natsConnection, until } from "./fleet.js";
+
+let nats: NatsServer;
+let postgres: PostgresServer;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()]);
+  nc = await natsConnection(nats.url);
+}, 60_000);
+afterAll(async () => {
+  await nc?.close();
+  await Promise.all([nats?.stop(), postgres?.stop()]);
+});
+
+async function publish(topic: string, events: readonly AuditEvent[]): Promise<void> {
+  const js = jetstream(nc);
+  for (const event of events) {
+    const h = headers();
+    h.set(BROKER_HEADER.CONTENT_TYPE, BROKER_CONTENT_TYPE.protobuf);
+    await js.publish(topic, encodeEvent(event), { headers: h });
+  }
+}
+
+async function storedRows(url: string): Promise<string[]> {
+  return withClient(url, async (c) => {
+    const r = await c.query<{ k: string }>(
+      "SELECT event_id || '@' || occurred_at_ms k FROM audit_events ORDER BY event_id, occurred_at_ms",
+    );
+    return r.rows.map((row) => row.k);
+  });
+}
+
+describe("ingestion into PostgreSQL", () => {
+  it("an event of 0001-01-01 (protobuf's smallest Timestamp) in the middle of a batch holds no event back", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const url = await postgres.createDatabase();
+    const store = await openPostgresStore({ connectionString: url });
+    const t0 = Date.parse("2026-03-01T00:00:00Z");
+    const events = [
+      sampleEvent({ eventId: "a", occurredAt: new Date(t0) }),
+      sampleEvent({ eventId: "zero-time", occurredAt: new Date("0001-01-01T00:00:00Z") }),
+      sampleEvent({ eventId: "b", occurredAt: new Date(t0 + 1) }),
+    ];
+    await publish(topic, events);
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const ingester = createIngester({ source, store, retryDelayMs: 10, maxWaitMs: 1000 });
+    try {
+      await until(
+        () => ingester.stats().inserted >= 3 || ingester.stats().errors >= 3,
+        "3 inserted or 3 errors",
+      );
+    } finally {
+      await ingester.stop();
+      await store.close();
+    }
+    expect(ingester.stats()).toMatchObject({ inserted: 3, errors: 0, duplicates: 0 });
+    expect(await storedRows(url)).toStrictEqual([
+      `a@${t0}`,
+      `b@${t0 + 1}`,
+      `zero-time@${Date.parse("0001-01-01T00:00:00Z")}`,
+    ]);
+  });
+
+  it("two events with one id and different times are both stored whether or not they share a batch", async () => {
+    // postgres.md: the key is (event_id, occurred_at_ms); "Two events with the same id and different
+    // times would both be kept". Across batches they are; within one batch the ingester drops the
+    // second (acknowledged, counted as a duplicate, never stored).
+    const { stream, topic } = await freshStream(nc);
+    const url = await postgres.createDatabase();
+    const store = await openPostgresStore({ connectionString: url });
+    const t0 = Date.parse("2026-03-01T00:00:00Z");
+    await publish(topic, [
+      sampleEvent({ eventId: "same", occurredAt: new Date(t0) }),
+      sampleEvent({ eventId: "same", occurredAt: new Date(t0 + 5) }),
+    ]);
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const ingester = createIngester({ source, store, batchSize: 10 });
+    try {
+      await until(() => ingester.stats().received === 2 && ingester.stats().batches > 0, "both received");
+    } finally {
+      await ingester.stop();
+      await store.close();
+    }
+    expect(await storedRows(url)).toStrictEqual([`same@${t0}`, `same@${t0 + 5}`]);
+    expect(ingester.stats()).toMatchObject({ received: 2, inserted: 2, duplicates: 0 });
+  });
+});
+
+describe("a poison message as large as the server allows", () => {
+  it("is dead-lettered (counted) rather than failing again at every redelivery", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const url = await postgres.createDatabase();
+    const store = await openPostgresStore({ connectionString: url });
+    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    // Not protobuf (0xff… is no valid tag), and as large as a message without headers may be.
+    await jetstream(nc).publish(topic, new Uint8Array(maxPayload - 64).fill(0xff));
+    const good = sampleEvent({ eventId: "good" });
+    await publish(topic, [good]);
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest", ackWaitMs: 2500 });
+    const errors: string[] = [];
+    const ingester = createIngester({ source, store, onError: (e) => errors.push(e.message) });
+    try {
+      await until(() => ingester.stats().inserted === 1, "the good event");
+      await new Promise((resolve) => setTimeout(resolve, 6000)); // two redeliveries, if it comes back
+    } finally {
+      await ingester.stop();
+      await store.close();
+    }
+    expect({ ...ingester.stats(), errors }).toMatchObject({ deadLettered: 1, inserted: 1, errors: [] });
+    // the dead letter says where the whole message is, why, and that its value was cut
+    const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.headers).toMatchObject({
+      [DEAD_LETTER_FROM_HEADER]: `${stream} seq 1`,
+      [DEAD_LETTER_REASON_HEADER]: expect.stringMatching(/^not an AuditEvent as /),
+      [DEAD_LETTER_TRUNCATED_HEADER]: String(maxPayload - 64),
+    });
+  }, 30_000);
+});
