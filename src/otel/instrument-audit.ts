@@ -55,9 +55,19 @@ export function instrumentAudit(options: AuditInstrumentationOptions): AuditInst
   const observables = Object.values(instruments);
   const callback = (result: BatchObservableResult) => {
     // The SDK catches a throwing callback too, but a Recorder's stats() is not expected to throw.
-    observe(recorder.stats(), (key, value, attributes) =>
-      result.observe(instruments[key], value, attributes),
-    );
+    // Emitters may share a name (two log emitters by default, two broker sinks `kafka:audit` on two
+    // clusters): their counts go into one series as a sum. Observed one by one, the SDK would keep
+    // only the last of the observations with the same attributes.
+    const series = new Map<string, { key: ObservedKey; value: number; attributes?: Attributes }>();
+    observe(recorder.stats(), (key, value, attributes) => {
+      const id = seriesId(key, attributes);
+      const seen = series.get(id);
+      if (seen === undefined)
+        series.set(id, { key, value, ...(attributes === undefined ? {} : { attributes }) });
+      else seen.value += value;
+    });
+    for (const { key, value, attributes } of series.values())
+      result.observe(instruments[key], value, attributes);
   };
   meter.addBatchObservableCallback(callback, observables);
   let closed = false;
@@ -156,6 +166,12 @@ function observeEmitter(stats: EmitterStats, emit: Observe): void {
   emit("parkedEvents", stats.parkedEvents, emitter);
   emit("spoolEvents", stats.spoolEvents, emitter);
   emit("spoolBytes", stats.spoolBytes, emitter);
+}
+
+/** One series: the metric and its attributes, in key order. */
+function seriesId(key: ObservedKey, attributes: Attributes | undefined): string {
+  const entries = Object.entries(attributes ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([key, entries]);
 }
 
 /** The emitter and, for one that fans out, every emitter below it. */

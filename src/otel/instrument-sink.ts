@@ -62,11 +62,25 @@ function timer(histogram: Histogram, attributes: Attributes, now: () => number) 
       await write();
     } catch (error) {
       const errorType = error instanceof Error ? error.name : "_OTHER";
-      histogram.record(seconds(now() - startedAt), { ...attributes, [ATTR.errorType]: errorType });
+      measure(() =>
+        histogram.record(seconds(now() - startedAt), { ...attributes, [ATTR.errorType]: errorType }),
+      );
       throw error;
     }
-    histogram.record(seconds(now() - startedAt), attributes);
+    measure(() => histogram.record(seconds(now() - startedAt), attributes));
   };
+}
+
+/**
+ * Records a measurement; a meter (or clock) that throws must not change the write's outcome: a write
+ * the sink took that rejected would be written again by the pipeline, a failed one lose its error.
+ */
+function measure(record: () => void): void {
+  try {
+    record();
+  } catch {
+    // The measurement is lost; the write's result stands.
+  }
 }
 
 function seconds(ms: number): number {

@@ -16,6 +16,8 @@ export function otelTraceContext(): () => TraceIds | undefined {
   return () => {
     const span = trace.getSpanContext(context.active());
     if (span === undefined || !isSpanContextValid(span)) return undefined;
-    return { traceId: span.traceId, spanId: span.spanId };
+    // The API takes upper-case hex as valid (a B3 or Jaeger header may carry it, and child spans keep
+    // the trace id as written); events carry W3C ids, in lower case.
+    return { traceId: span.traceId.toLowerCase(), spanId: span.spanId.toLowerCase() };
   };
 }

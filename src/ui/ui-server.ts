@@ -87,7 +87,10 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       response.setHeader("Allow", "GET, HEAD");
       return sendJson(response, 405, { error: "the viewer is read-only: use GET" });
     }
-    const url = new URL(request.url ?? "/", "http://viewer.invalid");
+    const url = requestUrl(request);
+    if (url === undefined) {
+      return sendJson(response, 400, { error: "the request's target is not a valid URL" });
+    }
     if (url.pathname.startsWith("/api/")) return answerApi(response, url);
     const asset = assets.get(url.pathname);
     if (asset === undefined) return sendJson(response, 404, { error: `nothing at ${url.pathname}` });
@@ -127,9 +130,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   }
   const bound = (server.address() as AddressInfo).port;
   const hostInUrl = host.includes(":") ? `[${host}]` : host;
-  if (isLoopback(host)) {
-    for (const name of [hostInUrl, "localhost", "127.0.0.1", "[::1]"]) allowedHosts.add(`${name}:${bound}`);
-  }
+  for (const name of loopbackHosts(host, bound)) allowedHosts.add(name);
   return {
     url: `http://${hostInUrl}:${bound}/`,
     port: bound,
@@ -145,6 +146,31 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
 /** True for addresses only this machine can reach. */
 export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * The Host headers a viewer on a loopback address answers (none for another address: it is exposed
+ * anyway, and warns so): its own names with the port, and without it on port 80, where a browser
+ * leaves the port out (`Host: 127.0.0.1`). Any other Host is a DNS-rebinding page's.
+ * @internal
+ */
+export function loopbackHosts(host: string, port: number): string[] {
+  if (!isLoopback(host)) return [];
+  const hostInUrl = host.includes(":") ? `[${host}]` : host;
+  const names = [...new Set([hostInUrl, "localhost", "127.0.0.1", "[::1]"])];
+  return [...names.map((name) => `${name}:${port}`), ...(port === 80 ? names : [])];
+}
+
+/**
+ * The request's target as a URL, or undefined when it is none: Node's HTTP parser lets through targets
+ * (such as `http://127.0.0.1:99999/`) that the URL parser refuses.
+ */
+function requestUrl(request: IncomingMessage): URL | undefined {
+  try {
+    return new URL(request.url ?? "/", "http://viewer.invalid");
+  } catch {
+    return undefined;
+  }
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditConfigError, AuditInputError } from "../../src/errors/index.js";
 import type { AuditPage } from "../../src/store/audit-store.js";
 import { STATIC_DIR } from "../../src/ui/static-assets.js";
-import { startUiServer, type UiServer } from "../../src/ui/ui-server.js";
+import { loopbackHosts, startUiServer, type UiServer } from "../../src/ui/ui-server.js";
 import type { UiSource } from "../../src/ui/ui-source.js";
 
 const CSP =
@@ -154,6 +154,22 @@ describe("read-only, own host only", () => {
     for (const host of [`localhost:${viewer.port}`, `127.0.0.1:${viewer.port}`, `[::1]:${viewer.port}`]) {
       expect([host, (await send("GET", "/api/info", { Host: host })).status]).toEqual([host, 200]);
     }
+  });
+});
+
+describe("the Host headers a viewer answers", () => {
+  it("are its loopback names with its port, and without one on port 80 (where a browser leaves it out)", () => {
+    expect(loopbackHosts("127.0.0.1", 8080)).toEqual(["127.0.0.1:8080", "localhost:8080", "[::1]:8080"]);
+    expect(loopbackHosts("::1", 80)).toEqual([
+      "[::1]:80",
+      "localhost:80",
+      "127.0.0.1:80",
+      "[::1]",
+      "localhost",
+      "127.0.0.1",
+    ]);
+    // Bound beyond loopback it is exposed anyway (and says so): no Host check.
+    expect(loopbackHosts("0.0.0.0", 80)).toEqual([]);
   });
 });
 

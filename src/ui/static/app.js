@@ -14,6 +14,8 @@ let listHash = "#/";
 /** The query of the list shown and its next page's cursor. */
 let listQuery = new URLSearchParams();
 let nextCursor = null;
+/** The cursor of the page "Load more" is fetching, so a second click does not fetch it again. */
+let loadingCursor = null;
 /** Increases with each view shown, so an answer for a view already left is dropped. */
 let generation = 0;
 
@@ -65,6 +67,9 @@ async function showList(query, mine) {
   fillForm(byId("filters"), query);
   show("list-view");
   byId("list-status").textContent = "Loading…";
+  // The previous list's cursor is no use to this one: no "Load more" until its first page is shown.
+  nextCursor = null;
+  byId("more").hidden = true;
   const [page, stats] = await Promise.all([getJson("/api/events", query), getJson("/api/stats", query)]);
   if (mine !== generation) return;
   const deniedTotal = stats.deniedPerHour.reduce((sum, h) => sum + h.count, 0);
@@ -84,12 +89,20 @@ async function showList(query, mine) {
 }
 
 async function loadMore() {
-  if (nextCursor === null) return;
+  const cursor = nextCursor;
+  // A double click, or a click while this page is coming: it is fetched, and appended, once.
+  if (cursor === null || cursor === loadingCursor) return;
   const query = new URLSearchParams(listQuery);
-  query.set("cursor", nextCursor);
+  query.set("cursor", cursor);
   const mine = generation;
-  const page = await getJson("/api/events", query);
-  if (mine === generation) appendPage(page);
+  loadingCursor = cursor;
+  try {
+    const page = await getJson("/api/events", query);
+    // Appended only to the list it continues: still shown, and not already continued.
+    if (mine === generation && cursor === nextCursor) appendPage(page);
+  } finally {
+    if (loadingCursor === cursor) loadingCursor = null;
+  }
 }
 
 function appendPage(page) {
@@ -119,10 +132,22 @@ async function showEvent(eventId, mine) {
   show("event-view");
 }
 
+/** Most events "Follow this request" reads: the newest ones beyond are left out, and it says so. */
+const MAX_REQUEST_EVENTS = 20_000;
+
 async function showRequest(requestId, mine) {
-  const page = await getJson("/api/events", new URLSearchParams({ "request-id": requestId, limit: "1000" }));
-  if (mine !== generation) return;
-  replaceChildren(byId("request-view"), ...requestSteps(requestId, page.events, listHash));
+  // Every event of the request, page after page (a stream can record more than a page holds).
+  const events = [];
+  let cursor = null;
+  do {
+    const query = new URLSearchParams({ "request-id": requestId, limit: "1000" });
+    if (cursor !== null) query.set("cursor", cursor);
+    const page = await getJson("/api/events", query);
+    if (mine !== generation) return;
+    events.push(...page.events);
+    cursor = page.nextCursor;
+  } while (cursor !== null && events.length < MAX_REQUEST_EVENTS);
+  replaceChildren(byId("request-view"), ...requestSteps(requestId, events, listHash, cursor !== null));
   show("request-view");
 }
 

@@ -66,15 +66,19 @@ export function eventDetail(event, backHref) {
   ];
 }
 
-/** The events of one request, oldest first, as numbered steps. */
-export function requestSteps(requestId, events, backHref) {
+/**
+ * The events of one request, oldest first, as numbered steps; `truncated` when `events` are only the
+ * newest of them.
+ */
+export function requestSteps(requestId, events, backHref, truncated = false) {
   const ordered = [...events].reverse(); // the API lists newest first
   const first = ordered[0];
   const last = ordered[ordered.length - 1];
   const facts =
     first === undefined
       ? "No events carry this request id."
-      : `${ordered.length} event${ordered.length === 1 ? "" : "s"} from ${shortTime(first.occurredAt)} to ${shortTime(last.occurredAt)}`;
+      : `${ordered.length} event${ordered.length === 1 ? "" : "s"} from ${shortTime(first.occurredAt)} to ${shortTime(last.occurredAt)}` +
+        (truncated ? " (the newest; older events of this request are not shown)" : "");
   const steps = ordered.map((event) => {
     const outcome = outcomeOf(event);
     return el(
@@ -135,7 +139,7 @@ export function chainStatus(report) {
     ),
   );
   const unreadable = report.unreadable.map((u) =>
-    el("p", { class: "bad", text: `unreadable ${u.where}: ${u.reason}` }),
+    el("p", { class: "bad", text: `modified ${u.where}: ${u.reason}` }),
   );
   return { summary, state, details: [...details, ...unreadable] };
 }
