@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, BlockList, isIP, isIPv6 } from "node:net";
 import { AuditConfigError, AuditInputError, toError } from "../errors/index.js";
 import { handleApi } from "./api.js";
 import { UiHttpError } from "./http-error.js";
@@ -128,9 +128,10 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       },
     );
   }
-  const bound = (server.address() as AddressInfo).port;
+  const { port: bound, address } = server.address() as AddressInfo;
   const hostInUrl = host.includes(":") ? `[${host}]` : host;
-  for (const name of loopbackHosts(host, bound)) allowedHosts.add(name);
+  // The address bound, not the name given: "127.1" or a name of this machine's may be loopback too.
+  if (isLoopback(address)) for (const name of loopbackHosts(host, bound)) allowedHosts.add(name);
   return {
     url: `http://${hostInUrl}:${bound}/`,
     port: bound,
@@ -143,19 +144,23 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   };
 }
 
-/** True for addresses only this machine can reach. */
+/** True for addresses only this machine can reach: localhost, 127.0.0.0/8, ::1 in any of their forms. */
 export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  if (host.toLowerCase() === "localhost") return true;
+  return isIP(host) !== 0 && LOOPBACK.check(host, isIPv6(host) ? "ipv6" : "ipv4");
 }
 
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4"); // checked for IPv4-mapped IPv6 addresses too
+LOOPBACK.addAddress("::1", "ipv6");
+
 /**
- * The Host headers a viewer on a loopback address answers (none for another address: it is exposed
- * anyway, and warns so): its own names with the port, and without it on port 80, where a browser
- * leaves the port out (`Host: 127.0.0.1`). Any other Host is a DNS-rebinding page's.
+ * The Host headers a viewer bound to a loopback address answers (one bound beyond loopback is exposed
+ * anyway, and warns so: it checks none): its own names with the port, and without it on port 80, where
+ * a browser leaves the port out (`Host: 127.0.0.1`). Any other Host is a DNS-rebinding page's.
  * @internal
  */
 export function loopbackHosts(host: string, port: number): string[] {
-  if (!isLoopback(host)) return [];
   const hostInUrl = host.includes(":") ? `[${host}]` : host;
   const names = [...new Set([hostInUrl, "localhost", "127.0.0.1", "[::1]"])];
   return [...names.map((name) => `${name}:${port}`), ...(port === 80 ? names : [])];

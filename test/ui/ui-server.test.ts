@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditConfigError, AuditInputError } from "../../src/errors/index.js";
 import type { AuditPage } from "../../src/store/audit-store.js";
 import { STATIC_DIR } from "../../src/ui/static-assets.js";
-import { loopbackHosts, startUiServer, type UiServer } from "../../src/ui/ui-server.js";
+import { isLoopback, loopbackHosts, startUiServer, type UiServer } from "../../src/ui/ui-server.js";
 import type { UiSource } from "../../src/ui/ui-source.js";
 
 const CSP =
@@ -44,11 +44,11 @@ afterAll(async () => {
   await viewer?.close();
 });
 
-/** A raw HTTP request (fetch cannot set the Host header or send any method). */
-function send(method: string, path: string, headers: Record<string, string> = {}) {
+/** A raw HTTP request (fetch cannot set the Host header or send any method), to `port` (the viewer's). */
+function send(method: string, path: string, headers: Record<string, string> = {}, port = viewer.port) {
   return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
     (resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: viewer.port, method, path, headers }, (res) => {
+      const req = request({ host: "127.0.0.1", port, method, path, headers }, (res) => {
         let body = "";
         res.on("data", (chunk: Buffer) => {
           body += chunk.toString();
@@ -168,8 +168,23 @@ describe("the Host headers a viewer answers", () => {
       "localhost",
       "127.0.0.1",
     ]);
-    // Bound beyond loopback it is exposed anyway (and says so): no Host check.
-    expect(loopbackHosts("0.0.0.0", 80)).toEqual([]);
+  });
+
+  it("are checked whenever the address bound is loopback, in whatever form it was given", async () => {
+    for (const host of ["127.0.0.1", "127.9.9.9", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1", "LOCALHOST"])
+      expect([host, isLoopback(host)]).toEqual([host, true]);
+    for (const host of ["0.0.0.0", "::", "10.0.0.1", "::ffff:10.0.0.1", "example.com", "128.0.0.1"])
+      expect([host, isLoopback(host)]).toEqual([host, false]);
+    // "127.1" is no IP address to a parser, but the kernel binds 127.0.0.1: the Host check is on.
+    const short = await startUiServer({ source, host: "127.1", port: 0 });
+    try {
+      const refused = await send("GET", "/api/info", { Host: "attacker.example" }, short.port);
+      expect(refused.status).toBe(403);
+      const own = await send("GET", "/api/info", { Host: `127.0.0.1:${short.port}` }, short.port);
+      expect(own.status).toBe(200);
+    } finally {
+      await short.close();
+    }
   });
 });
 

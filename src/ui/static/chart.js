@@ -83,8 +83,13 @@ export function timelineChart(stats, onPick) {
 function bucketize(perHour, deniedPerHour) {
   if (perHour.length === 0) return [];
   const startOf = (entry) => Date.parse(entry.hour);
-  const first = Math.min(...perHour.map(startOf));
-  const last = Math.max(...perHour.map(startOf));
+  // A loop, not Math.min(...): a spread of ~125,000 hours (14 years) overflows the call stack.
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const entry of perHour) {
+    first = Math.min(first, startOf(entry));
+    last = Math.max(last, startOf(entry));
+  }
   const hours = (last - first) / HOUR_MS + 1;
   const widthMs = Math.ceil(hours / MAX_BARS) * HOUR_MS;
   const count = Math.ceil((last + HOUR_MS - first) / widthMs);
