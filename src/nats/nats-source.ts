@@ -147,7 +147,16 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       } finally {
         signal.removeEventListener("abort", stop);
       }
-      lag = received[received.length - 1]?.msg.info.pending ?? 0;
+      const last = received[received.length - 1];
+      if (last !== undefined) lag = last.msg.info.pending;
+      else {
+        // Nothing came: nothing waits, or the consumer may deliver no more (its ack-pending limit is
+        // held by other ingesters' batches). Its info tells which; unreachable, the last lag stays.
+        lag = await consumer.info().then(
+          (info) => info.num_pending,
+          () => lag,
+        );
+      }
       return received;
     },
     // Plain acks and one round trip for the batch: the flush's reply says the server has read them.
