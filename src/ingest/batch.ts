@@ -34,7 +34,7 @@ export function createBatch(store: IngestStore): Batch {
 
 function columnBatch(store: IngestStore, insertColumns: NonNullable<IngestStore["insertColumns"]>): Batch {
   const columns = createEventColumns();
-  const keys = new Set<string>();
+  const seen = createSeenKeys();
   let copies = 0;
   return {
     add(message) {
@@ -53,14 +53,10 @@ function columnBatch(store: IngestStore, insertColumns: NonNullable<IngestStore[
         if ("reason" in decoded) return decoded.reason;
         appendEvent(columns, decoded.event, decoded.bytes);
       }
-      // The store's key is the id and the time (a partitioned table's key holds its partition
-      // column): an id twice with two times is two events there, so here too.
       const row = columns.length - 1;
-      const key = `${columns.times[row] as number} ${columns.ids[row] as string}`;
-      if (keys.has(key)) {
-        columns.length--;
-        copies++;
-      } else keys.add(key);
+      if (seen.add(columns.ids[row] as string, columns.times[row] as number)) return undefined;
+      columns.length--;
+      copies++;
       return undefined;
     },
     get copies() {
@@ -71,6 +67,31 @@ function columnBatch(store: IngestStore, insertColumns: NonNullable<IngestStore[
     },
     prepare: () => store.prepareColumns?.(columns),
     insert: async () => insertColumns.call(store, columns),
+  };
+}
+
+/**
+ * The (id, time) keys of a batch's events: the store's key (a partitioned table's key holds its
+ * partition column), so an id twice with two times is two events there, and here too. `add` is false
+ * for a key added before. Keyed by id alone until an id comes again (rare: a copy in one batch), so
+ * that the common case builds no string per event.
+ */
+function createSeenKeys(): { add(id: string, time: number): boolean } {
+  const firstTimes = new Map<string, number>();
+  const pairs = new Set<string>();
+  return {
+    add(id, time) {
+      const first = firstTimes.get(id);
+      if (first === undefined) {
+        firstTimes.set(id, time);
+        return true;
+      }
+      if (first === time) return false;
+      const pair = `${time} ${id}`;
+      if (pairs.has(pair)) return false;
+      pairs.add(pair);
+      return true;
+    },
   };
 }
 
