@@ -56,12 +56,11 @@ function isoTime(parts: Record<string, string | undefined>): ParsedTime {
   }
   const time = new Date(0);
   time.setUTCFullYear(year, month - 1, day); // not Date.UTC, which reads years 0-99 as 1900-1999
-  time.setUTCHours(
-    n("hour"),
-    n("minute"),
-    n("second"),
-    Number((parts.fraction ?? "").padEnd(3, "0").slice(0, 3)),
-  );
+  const fraction = (parts.fraction ?? "").padEnd(3, "0");
+  // Events have whole milliseconds, and every time given is a bound (`--from` includes it, `--to` and
+  // `--before` do not): a finer fraction rounds up, so an event of that millisecond falls on its side.
+  const ms = Number(fraction.slice(0, 3)) + (/[1-9]/.test(fraction.slice(3)) ? 1 : 0);
+  time.setUTCHours(n("hour"), n("minute"), n("second"), ms);
   const offsetMinutes = (parts.sign === "-" ? -1 : 1) * (n("zoneHour") * 60 + n("zoneMinute"));
   return { time: new Date(time.getTime() - offsetMinutes * 60_000) };
 }

@@ -1,8 +1,10 @@
+import { BinaryReader } from "@bufbuild/protobuf/wire";
 import type { Duration } from "../gen/google/protobuf/duration.js";
 import {
   type Actor,
   ActorType,
   AuditEvent,
+  AuditEvent_AttributesEntry,
   type AuthnDetail,
   AuthnFailureReason,
   AuthzDecision,
@@ -286,7 +288,33 @@ export function encodeEvent(event: AuditEvent): Uint8Array {
 
 /** Decodes an event from protobuf binary; throws on malformed input. */
 export function decodeEvent(bytes: Uint8Array): AuditEvent {
-  return AuditEvent.decode(bytes);
+  const event = AuditEvent.decode(bytes);
+  // ts-proto's decoder assigns each map entry (`attributes[key] = value`): one keyed "__proto__", a
+  // valid attribute key the Recorder keeps as an entry, would go to the prototype setter and be lost.
+  if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(PROTO_KEY)) {
+    event.attributes = decodeAttributes(bytes);
+  }
+  return event;
+}
+
+const PROTO_KEY = Buffer.from("__proto__");
+
+/** The attributes (field 18) of bytes that decoded already, as own entries, in wire order, the last value of a key winning. */
+function decodeAttributes(bytes: Uint8Array): Record<string, string> {
+  const attributes: Record<string, string> = {};
+  const reader = new BinaryReader(bytes);
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag === 146) {
+      const { key, value } = AuditEvent_AttributesEntry.decode(reader, reader.uint32());
+      Object.defineProperty(attributes, key, { value, enumerable: true, writable: true, configurable: true });
+      continue;
+    }
+    // As the generated decoder: an end-group tag or tag 0 ends the message.
+    if ((tag & 7) === 4 || tag === 0) break;
+    reader.skip(tag & 7, tag >>> 3);
+  }
+  return attributes;
 }
 
 /** Proto3 JSON form of a non-negative Duration: "3s", "0.250s", "1.000001s", "0.000000001s". */

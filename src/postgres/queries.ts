@@ -27,7 +27,11 @@ export async function queryStats(pool: pg.Pool, where: Where): Promise<AuditStat
     all(
       `SELECT operation, count(*) n ${from} ${whereAnd("operation != ''")} GROUP BY operation ORDER BY n DESC, operation LIMIT 10`,
     ),
-    all(`SELECT occurred_at_ms / 3600000 h, count(*) n ${from} ${where.sql()} GROUP BY h ORDER BY h`),
+    // Integer division truncates toward zero: 1 off a negative remainder (floor), else an event before
+    // 1970 counts in the hour after it (as in the SQLite store).
+    all(
+      `SELECT occurred_at_ms / 3600000 - (occurred_at_ms % 3600000 < 0)::int h, count(*) n ${from} ${where.sql()} GROUP BY h ORDER BY h`,
+    ),
   ]);
   return {
     total: Number(total[0]?.n ?? 0),

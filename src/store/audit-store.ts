@@ -133,7 +133,7 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     db.pragma("synchronous = NORMAL"); // WAL + NORMAL: durable across process crashes, fast commits
     db.pragma("cache_size = -65536"); // 64 MiB of page cache: index pages of a large store stay in memory
     db.pragma("mmap_size = 268435456"); // read pages through a 256 MiB map instead of a syscall each
-    if (readonly) checkVersion(db);
+    if (readonly) readAnyVersion(db, checkVersion(db));
     else {
       const from = migrate(db);
       if (from > 0 && from < 3) backfillColumns(db, from);
@@ -243,7 +243,9 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
           `SELECT operation, count(*) n FROM events ${whereAnd("operation != ''")} GROUP BY operation ORDER BY n DESC, operation LIMIT 10`,
         ).map((r) => ({ operation: String(r.operation), count: Number(r.n) })),
         perHour: all(
-          `SELECT occurred_at_ms / 3600000 h, count(*) n FROM events ${where.sql()} GROUP BY h ORDER BY h`,
+          // SQLite's integer division truncates toward zero: 1 is taken off a negative remainder, so an
+          // event before 1970 counts in the hour it occurred in (floor), not in the one after it.
+          `SELECT occurred_at_ms / 3600000 - (occurred_at_ms % 3600000 < 0) h, count(*) n FROM events ${where.sql()} GROUP BY h ORDER BY h`,
         ).map((r) => ({
           hour: new Date(Number(r.h) * 3_600_000).toISOString(),
           count: Number(r.n),
@@ -316,10 +318,51 @@ function startCheckpoints(db: Database, options: AuditStoreOptions): Checkpointe
   });
 }
 
-function checkVersion(db: Database): void {
+function checkVersion(db: Database): number {
   const version = Number(db.pragma("user_version", { simple: true }));
   if (version === 0) throw new Error("not an audit store (no schema)");
   migrate(db, version); // only checks that the version is not newer than this library's
+  return version;
+}
+
+/** The columns added after schema version 1, with the version that added each. */
+const ADDED_COLUMNS = [
+  ["decision", 2],
+  ["request_id", 3],
+  ["trace_id", 3],
+] as const;
+
+/**
+ * A read-only connection cannot migrate a store written by an earlier version, whose rows lack the
+ * columns added since (`backfillColumns`): every statement naming them (stats, tail, the decision,
+ * request id and trace id filters) would fail with "no such column". A temporary view named `events`
+ * (temporary objects live outside the file, so a read-only connection may create them, and they are
+ * found before the file's table) gives each missing column the value `backfillColumns` would store,
+ * read from the row's event; "" for an event that cannot be decoded, as there.
+ */
+function readAnyVersion(db: Database, version: number): void {
+  if (version >= 3) return;
+  db.function("grpc_audit_added_column", { deterministic: true }, (bytes: unknown, column: unknown) => {
+    if (!(bytes instanceof Uint8Array)) return "";
+    let event: AuditEvent;
+    try {
+      event = decodeEvent(bytes);
+    } catch {
+      return "";
+    }
+    return column === "decision"
+      ? decisionOf(event)
+      : column === "request_id"
+        ? event.requestId
+        : event.traceId;
+  });
+  const added = ADDED_COLUMNS.map(([column, since]) =>
+    version < since ? `grpc_audit_added_column(event, '${column}') AS ${column}` : column,
+  );
+  db.exec(`CREATE TEMP VIEW events AS
+    SELECT seq, event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id,
+      success, code, ${added.join(", ")}, event
+    FROM main.events`);
 }
 
 /**

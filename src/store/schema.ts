@@ -48,6 +48,39 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       CREATE INDEX events_request ON events (request_id, occurred_at_ms);
       CREATE INDEX events_trace ON events (trace_id, occurred_at_ms);
     `),
+  // 4: seq AUTOINCREMENT, so a position is never given twice. Without it SQLite gives a new row the
+  // largest seq + 1: once a prune deleted the newest rows, the next events took positions `tail`
+  // (grpc-audit tail, verify) had already passed, and it never showed them. SQLite cannot change a
+  // column's definition, so the table is rebuilt with the same columns, rows, positions and indexes.
+  (db) =>
+    db.exec(`
+      CREATE TABLE events_v4 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        event_id TEXT NOT NULL UNIQUE,
+        event_type TEXT NOT NULL,
+        occurred_at_ms INTEGER NOT NULL,
+        service TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        actor_id TEXT NOT NULL,
+        target_type TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        success INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        event BLOB NOT NULL,
+        decision TEXT NOT NULL DEFAULT '',
+        request_id TEXT NOT NULL DEFAULT '',
+        trace_id TEXT NOT NULL DEFAULT ''
+      );
+      INSERT INTO events_v4 SELECT seq, event_id, event_type, occurred_at_ms, service, operation, actor_id,
+        target_type, target_id, success, code, event, decision, request_id, trace_id FROM events ORDER BY seq;
+      DROP TABLE events;
+      ALTER TABLE events_v4 RENAME TO events;
+      CREATE INDEX events_time ON events (occurred_at_ms);
+      CREATE INDEX events_actor ON events (actor_id, occurred_at_ms);
+      CREATE INDEX events_target ON events (target_type, target_id, occurred_at_ms);
+      CREATE INDEX events_request ON events (request_id, occurred_at_ms);
+      CREATE INDEX events_trace ON events (trace_id, occurred_at_ms);
+    `),
 ];
 
 /** The schema version this library writes. */

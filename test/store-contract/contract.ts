@@ -175,6 +175,25 @@ export function describeStoreContract(
       expect((await store.tail(next.lastSeq)).events).toStrictEqual([]);
     });
 
+    it("counts events before 1970 in the hour they occurred in, not the hour after", async () => {
+      const { store } = await fresh();
+      const at = (time: string, n: number) =>
+        sampleEvent({ eventId: `old-${n}`, occurredAt: new Date(Date.parse(time)) });
+      await store.insert([
+        at("1969-12-31T22:00:00.000Z", 1),
+        at("1969-12-31T22:59:59.999Z", 2),
+        at("1969-12-31T23:30:00.000Z", 3),
+        at("1970-01-01T00:30:00.000Z", 4),
+        at("0001-01-01T00:00:00.000Z", 5),
+      ]);
+      expect((await store.stats()).perHour).toStrictEqual([
+        { hour: "0001-01-01T00:00:00.000Z", count: 1 },
+        { hour: "1969-12-31T22:00:00.000Z", count: 2 },
+        { hour: "1969-12-31T23:00:00.000Z", count: 1 },
+        { hour: "1970-01-01T00:00:00.000Z", count: 1 },
+      ]);
+    });
+
     it("counts by type, result, decision, operation and hour", async () => {
       const { store } = await fresh();
       await store.insert(recordedEvents(40));
