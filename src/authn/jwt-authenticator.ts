@@ -116,6 +116,14 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
       if (typeof payload.sub !== "string" || payload.sub.trim() === "") {
         return { kind: "refused", reason: "malformed" };
       }
+      // jose compares `iat` with the clock only when given maxTokenAge: a token issued later than now
+      // (beyond the tolerance) is not valid yet, as one with such an `nbf` is.
+      if (
+        typeof payload.iat === "number" &&
+        payload.iat > nowDate.getTime() / 1000 + config.clockToleranceSec
+      ) {
+        return { kind: "refused", reason: "not_yet_valid" };
+      }
       const actor = config.toActor(payload);
       if (cacheKey !== "") remember(cacheKey, actor, payload, nowDate.getTime());
       return { kind: "authenticated", actor };

@@ -3,6 +3,7 @@ import { Metadata, type ServerInterceptingCallInterface, type ServerInterceptor 
 import { type AuditScope, createAuditScope, runInAuditScope } from "../context/scope.js";
 import { AuditConfigError } from "../errors/index.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
+import { noteOwnStatus } from "./own-status.js";
 
 /** Options of `createAuditScopeInterceptor`. @internal */
 export interface AuditScopeInterceptorOptions {
@@ -38,12 +39,23 @@ class ScopedCall extends ForwardingCall {
   /** True once response headers went out: the request id header then rides on them. */
   private headersSent = false;
 
+  /** True while a status from the interceptors or the handler goes out (not one grpc-js sends itself). */
+  private forwardingStatus = false;
+
   constructor(
     inner: ServerInterceptingCallInterface,
     private readonly operation: string,
     private readonly requestIdHeader: string | false,
   ) {
     super(inner);
+    // grpc-js ends some calls itself, calling its own sendStatus past every interceptor (a request it
+    // cannot decode or too large, a response it cannot serialize or too large): as the outermost
+    // interceptor, this one sees that call's sendStatus, and notes the status for the rules interceptor.
+    const send = inner.sendStatus;
+    inner.sendStatus = (status) => {
+      if (!this.forwardingStatus && this.scope !== undefined) noteOwnStatus(this.scope, status);
+      send.call(inner, status);
+    };
   }
 
   override sendMetadata(metadata: Metadata): void {
@@ -61,14 +73,19 @@ class ScopedCall extends ForwardingCall {
   }
 
   override sendStatus(status: OutboundStatus): void {
-    if (this.headersSent || this.requestIdHeader === false || this.scope === undefined) {
-      this.inner.sendStatus(status);
-      return;
+    this.forwardingStatus = true;
+    try {
+      if (this.headersSent || this.requestIdHeader === false || this.scope === undefined) {
+        this.inner.sendStatus(status);
+        return;
+      }
+      // No headers yet (a refusal, or an answer without messages): the status is the whole response.
+      const metadata = status.metadata?.clone() ?? new Metadata();
+      metadata.set(this.requestIdHeader, this.scope.requestId);
+      this.inner.sendStatus({ ...status, metadata });
+    } finally {
+      this.forwardingStatus = false;
     }
-    // No headers yet (a refusal, or an answer without messages): the status is the whole response.
-    const metadata = status.metadata?.clone() ?? new Metadata();
-    metadata.set(this.requestIdHeader, this.scope.requestId);
-    this.inner.sendStatus({ ...status, metadata });
   }
 
   override onReceiveMetadata(metadata: Metadata): void {
@@ -90,5 +107,12 @@ class ScopedCall extends ForwardingCall {
   override onReceiveHalfClose(): void {
     if (this.scope === undefined) this.listener.onReceiveHalfClose();
     else runInAuditScope(this.scope, () => this.listener.onReceiveHalfClose());
+  }
+
+  // grpc-js reports a client cancel or an expired deadline from the HTTP/2 stream or a timer, outside
+  // the call's context: the handler's "cancelled" listeners must still see the call's scope.
+  override onCancel(): void {
+    if (this.scope === undefined) this.listener.onCancel();
+    else runInAuditScope(this.scope, () => this.listener.onCancel());
   }
 }

@@ -63,11 +63,11 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Server
         return Promise.resolve(outcome)
           .catch(() => ERROR_OUTCOME)
           .then((settled) => {
-            const decided = conclude(authenticator, settled);
+            const decided = conclude(authenticator, checkedOutcome(settled));
             return decided === TRY_NEXT ? authenticate(metadata, info, i + 1) : decided;
           });
       }
-      const decided = conclude(authenticator, outcome);
+      const decided = conclude(authenticator, checkedOutcome(outcome));
       if (decided !== TRY_NEXT) return decided;
     }
     if (anonymous(info.method)) return undefined;
@@ -114,10 +114,18 @@ class AuthnCall extends GatedCall {
   }
 
   protected override receiveMetadata(metadata: Metadata): void {
-    const refusal = this.authenticate(metadata, { method: this.method, peer: this.inner.getPeer() });
+    let refusal: ReturnType<typeof this.authenticate>;
+    try {
+      refusal = this.authenticate(metadata, { method: this.method, peer: this.inner.getPeer() });
+    } catch {
+      refusal = "error"; // never let a bug here escape into grpc-js (an unhandled rejection there)
+    }
     if (refusal instanceof Promise) {
       this.hold();
-      refusal.then((settled) => this.finish(settled, metadata));
+      refusal.then(
+        (settled) => this.finish(settled, metadata),
+        () => this.finish("error", metadata),
+      );
     } else {
       this.finish(refusal, metadata);
     }
@@ -133,6 +141,20 @@ class AuthnCall extends GatedCall {
 }
 
 const ERROR_OUTCOME: AuthnOutcome = { kind: "refused", reason: "error" };
+
+/**
+ * The outcome as given when it has the contract's shape, else a refusal with reason "error", as for a
+ * throw: an authenticator written in JavaScript may answer nothing, or a success without an actor (or
+ * without a string id), which must neither break the call nor name a caller.
+ */
+function checkedOutcome(outcome: unknown): AuthnOutcome {
+  if (typeof outcome !== "object" || outcome === null) return ERROR_OUTCOME;
+  const { kind, actor } = outcome as { kind?: unknown; actor?: { id?: unknown } | null };
+  if (kind === "absent" || kind === "refused") return outcome as AuthnOutcome;
+  if (kind === "authenticated" && typeof actor === "object" && actor !== null && typeof actor.id === "string")
+    return outcome as AuthnOutcome;
+  return ERROR_OUTCOME;
+}
 const TRY_NEXT = Symbol("try the next authenticator");
 
 function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {

@@ -123,11 +123,14 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
     if (!isValidOpenFgaId("user", actor.id, OPENFGA_MAX_USER_BYTES)) {
       return refuseInvalid(rule, objectId, "subject_id_invalid", AUTHZ_MESSAGES.invalidSubject);
     }
-    const request = {
-      user: config.toUser(actor),
-      relation: rule.relation,
-      object: `${rule.objectType}:${objectId}`,
-    };
+    let user: string;
+    try {
+      user = config.toUser(actor);
+    } catch (error) {
+      // The engine cannot be asked: refused as unavailable, and reported like every other refusal.
+      return conclude(rule, objectId, { kind: "error", reason: "unavailable", error });
+    }
+    const request = { user, relation: rule.relation, object: `${rule.objectType}:${objectId}` };
     let cached: Decision | undefined;
     try {
       cached = authorizer.cached?.(request);

@@ -14,6 +14,7 @@ import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
 import type { AuditRule, RuleTable } from "../rules/audit-rule.js";
 import { mergeRuleTables } from "../rules/audit-rule-table.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
+import { ownStatusOf } from "./own-status.js";
 import { type CallPayload, createPayloadCapturer } from "./payload-capture.js";
 
 /** Options of the rules interceptor, part of `createAuditInterceptors`' options. */
@@ -94,17 +95,13 @@ class RuledCall extends ForwardingCall {
   private seenResponse = false;
   private ended = false;
   /** The last response handed to grpc-js. */
-  private lastResponse: unknown;
 
   constructor(
     inner: ServerInterceptingCallInterface,
     private readonly rule: AuditRule,
     private readonly recorder: RulesInterceptorOptions["recorder"],
     private readonly failMode: "open" | "closed",
-    private readonly method: Pick<
-      ServerMethodDefinition<unknown, unknown>,
-      "requestStream" | "responseSerialize"
-    >,
+    private readonly method: Pick<ServerMethodDefinition<unknown, unknown>, "requestStream">,
     /** The call's payload capture; undefined when its rule captures nothing. */
     private readonly payload: CallPayload | undefined,
   ) {
@@ -136,12 +133,11 @@ class RuledCall extends ForwardingCall {
     // calls an outer interceptor refused before their handler ran (authn, or authz that waited for the
     // request message): those changed nothing and the client got the refusal, not CANCELLED.
     if (this.reached && !this.ended) {
-      if (this.seenResponse && !this.serializes(this.lastResponse)) {
-        // grpc-js could not serialize the response and answered INTERNAL itself: no status came here.
-        this.end(Status.INTERNAL, "Error serializing response");
-      } else {
-        this.end(isPast(this.inner.getDeadline()) ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, "");
-      }
+      // grpc-js may have ended the call itself (a message it could not decode, serialize or take):
+      // the scope interceptor saw that status. Else the client cancelled or the deadline passed.
+      const own = ownStatusOf(this.scope);
+      if (own !== undefined) this.end(own.code, own.details);
+      else this.end(isPast(this.inner.getDeadline()) ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, "");
     }
     this.listener.onCancel();
   }
@@ -151,23 +147,8 @@ class RuledCall extends ForwardingCall {
       this.seenResponse = true;
       this.response = message;
     }
-    this.lastResponse = message;
     this.payload?.response(message);
     this.inner.sendMessage(message, callback);
-  }
-
-  /**
-   * Whether grpc-js can serialize `message`. Asked only for a call that ended without a status passing
-   * here after a response was sent (a cancel, or grpc-js ending the call itself): serializing again on
-   * that rare path tells a response it could not serialize from a cancel.
-   */
-  private serializes(message: unknown): boolean {
-    try {
-      this.method.responseSerialize(message);
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   override sendStatus(status: OutboundStatus): void {
