@@ -41,6 +41,13 @@ export interface BrokerSinkOptions {
 const HEADER_RESERVE_BYTES = 1024;
 
 /**
+ * The headers of a message without their service and event id values: names, content type, kind,
+ * schema version, the CloudEvents attributes, NATS's framing and Nats-Expected-Stream (a stream name
+ * of up to 100 characters). The service and the event id, unbounded, are counted per event.
+ */
+const HEADER_FIXED_BYTES = 512;
+
+/**
  * How many times its protobuf size an event's JSON can take, plus a constant: field and enum names
  * cost the most (a tuple change holding only an operation is 4 bytes of protobuf and 40 of JSON; the
  * single top-level fields, such as `eventType`, add at most a few KiB), escaped control characters
@@ -119,7 +126,21 @@ export function createBrokerSink(options: BrokerSinkOptions): EventSink {
   const room = Math.max(limit - HEADER_RESERVE_BYTES, 1);
   const maxEventBytes =
     encoding === "json" ? Math.max(Math.floor((room - JSON_FIXED_BYTES) / JSON_EXPANSION), 1) : room;
-  return Object.freeze({ ...sink, maxEventBytes });
+  const ids = cloudEventsPrefix === undefined ? 2 : 3; // the event id header, ce-id, message id or key
+  const services = cloudEventsPrefix === undefined ? 1 : 2; // the service header, ce-source
+  const valueBytes = (size: number) =>
+    encoding === "json" ? size * JSON_EXPANSION + JSON_FIXED_BYTES : size;
+  // The headers hold the service name and the event id, whose lengths have no bound: an event within
+  // maxEventBytes can still make a message over the broker's limit, which it would refuse for ever.
+  const acceptsEvent = (event: AuditEvent, size: number): boolean => {
+    const fixed = valueBytes(size) + HEADER_FIXED_BYTES;
+    const service = event.service ?? "";
+    const eventId = event.eventId ?? "";
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: the bound settles almost every event at once.
+    if (fixed + 3 * (services * service.length + ids * eventId.length) <= limit) return true;
+    return fixed + services * Buffer.byteLength(service) + ids * Buffer.byteLength(eventId) <= limit;
+  };
+  return Object.freeze({ ...sink, maxEventBytes, acceptsEvent });
 }
 
 function messageKey(event: AuditEvent, partitionKey: ((event: AuditEvent) => string) | undefined): string {

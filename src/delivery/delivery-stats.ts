@@ -96,7 +96,7 @@ export class DeliveryCounters extends EmitterCounters {
 }
 
 const REASONS: Readonly<Record<string, string>> = {
-  too_large: "larger than maxEventBytes",
+  too_large: "larger than maxEventBytes or than the sink takes",
   queue_full: "the queue is full",
   parked_full: "the queue is full and so is the list of parked events",
   park_timeout: "no queue space within park.timeoutMs",

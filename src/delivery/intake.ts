@@ -24,7 +24,12 @@ export function intake(state: DeliveryState, event: AuditEvent): EmitOutcome {
     report(onError, new AuditEmitError(name, "event cannot be encoded", { cause: toError(error) }));
     return "failed";
   }
-  if (bytes.length > state.options.maxEventBytes) return state.refuse("too_large", kind);
+  const { maxEventBytes, sink } = state.options;
+  if (bytes.length > maxEventBytes) return state.refuse("too_large", kind);
+  // A sink's own check (headers, for a broker); a throwing check lets the event through to the sink.
+  if (sink.acceptsEvent !== undefined && !acceptedBySink(state, event, bytes.length)) {
+    return state.refuse("too_large", kind);
+  }
   const policy = state.options.policies[kind] ?? "drop-newest";
   if (policy === "park" && state.hasParked) state.promoteParked();
   // Parking events queue up behind the ones already parked, so they keep their order.
@@ -62,4 +67,12 @@ function evictFor(state: DeliveryState, kind: number, bytes: Uint8Array): EmitOu
     if (!state.evictOldest()) return state.refuse("queue_full", kind);
   }
   return state.accept(kind, bytes);
+}
+
+function acceptedBySink(state: DeliveryState, event: AuditEvent, size: number): boolean {
+  try {
+    return state.options.sink.acceptsEvent?.(event, size) !== false;
+  } catch {
+    return true;
+  }
 }

@@ -1,4 +1,5 @@
 import { type EmitOutcome, type FlushReport, type FlushResult, flushReport } from "../emitters/emitter.js";
+import { MAX_TIMER_MS } from "../emitters/max-timer.js";
 import { AuditEmitError, toError } from "../errors/index.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { DeliveryState } from "./delivery-state.js";
@@ -53,7 +54,9 @@ export class DeliveryPipeline {
     return intake(this.#state, event);
   }
 
-  async flush(timeoutMs = this.#state.options.flushTimeoutMs): Promise<DeliveryFlushReport> {
+  async flush(timeout = this.#state.options.flushTimeoutMs): Promise<DeliveryFlushReport> {
+    // A longer timer would fire at once: ~24.8 days is as good as any longer wait.
+    const timeoutMs = Math.min(timeout, MAX_TIMER_MS);
     const state = this.#state;
     const { name } = state.options;
     const target = state.lastSeq;
@@ -76,7 +79,7 @@ export class DeliveryPipeline {
   }
 
   close(timeoutMs = this.#state.options.closeTimeoutMs): Promise<DeliveryCloseReport> {
-    this.#closing ??= this.#close(timeoutMs);
+    this.#closing ??= this.#close(Math.min(timeoutMs, MAX_TIMER_MS));
     return this.#closing;
   }
 

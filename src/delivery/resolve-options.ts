@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from "../emitters/max-timer.js";
 import { AuditConfigError } from "../errors/index.js";
 import { EVENT_KINDS, isEventKind, KIND_NAMES } from "../event/kinds.js";
 import type { RetryPolicy } from "./backoff.js";
@@ -26,11 +27,19 @@ type NumericOption =
   | "closeTimeoutMs"
   | "warnIntervalMs";
 
+/** The options that set a timer (warnIntervalMs is only compared with the clock). */
+const TIMER_OPTIONS: ReadonlySet<NumericOption> = new Set<NumericOption>([
+  "flushIntervalMs",
+  "writeTimeoutMs",
+  "flushTimeoutMs",
+  "closeTimeoutMs",
+]);
+
 const fail = (message: string): never => {
   throw new AuditConfigError(`delivery emitter: ${message}`);
 };
 
-function check(value: unknown, path: string, kind: "count" | "ms" | "factor"): number {
+function check(value: unknown, path: string, kind: "count" | "ms" | "factor", timer = false): number {
   const ok =
     typeof value === "number" &&
     (kind === "count"
@@ -41,6 +50,9 @@ function check(value: unknown, path: string, kind: "count" | "ms" | "factor"): n
   if (!ok) {
     const what = { count: "a positive integer", ms: "a number of ms ≥ 0", factor: "a number ≥ 1" }[kind];
     fail(`${path} must be ${what}, got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
+  }
+  if (timer && (value as number) > MAX_TIMER_MS) {
+    fail(`${path} must be at most ${MAX_TIMER_MS} ms (what a timer holds), got ${String(value)}`);
   }
   return value as number;
 }
@@ -65,7 +77,8 @@ export function resolveDeliveryOptions(options: DeliveryEmitterOptions): Resolve
   }
   rejectRenamed(options);
   const d = DELIVERY_DEFAULTS;
-  const num = (key: NumericOption, kind: "count" | "ms") => check(orDefault(options[key], d[key]), key, kind);
+  const num = (key: NumericOption, kind: "count" | "ms") =>
+    check(orDefault(options[key], d[key]), key, kind, TIMER_OPTIONS.has(key));
   const maxQueueEvents = num("maxQueueEvents", "count");
   const maxQueueBytes = num("maxQueueBytes", "count");
   const maxBatchEvents = num("maxBatchEvents", "count");
@@ -102,7 +115,7 @@ export function resolveDeliveryOptions(options: DeliveryEmitterOptions): Resolve
     retry: resolveRetry(options.retry),
     policies: resolvePolicies(options.overflow, spool !== undefined),
     park: Object.freeze({
-      timeoutMs: check(orDefault(options.park?.timeoutMs, d.park.timeoutMs), "park.timeoutMs", "ms"),
+      timeoutMs: check(orDefault(options.park?.timeoutMs, d.park.timeoutMs), "park.timeoutMs", "ms", true),
       maxParked: check(orDefault(options.park?.maxParked, d.park.maxParked), "park.maxParked", "count"),
     }),
     spool,
@@ -127,8 +140,9 @@ function resolveRetry(retry: RetryOptions | undefined): RetryPolicy {
     orDefault(retry?.initialDelayMs, d.initialDelayMs),
     "retry.initialDelayMs",
     "ms",
+    true,
   );
-  const maxDelayMs = check(orDefault(retry?.maxDelayMs, d.maxDelayMs), "retry.maxDelayMs", "ms");
+  const maxDelayMs = check(orDefault(retry?.maxDelayMs, d.maxDelayMs), "retry.maxDelayMs", "ms", true);
   if (maxDelayMs < initialDelayMs) fail("retry.maxDelayMs must not be below retry.initialDelayMs");
   const jitter = orDefault(retry?.jitter, d.jitter);
   if (jitter !== "full" && jitter !== "decorrelated") {
@@ -188,6 +202,7 @@ function resolveSpool(spool: SpoolOptions | undefined): ResolvedSpoolOptions | u
       orDefault(spool.commitIntervalMs, d.commitIntervalMs),
       "spool.commitIntervalMs",
       "count",
+      true,
     ),
     writeAhead: orDefault(spool.writeAhead, d.writeAhead),
     maxUncommittedEvents: check(

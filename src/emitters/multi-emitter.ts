@@ -2,6 +2,7 @@ import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } from "./emitter.js";
 import { EmitterCounters, report } from "./emitter.js";
+import { MAX_TIMER_MS } from "./max-timer.js";
 
 /** Options of `createMultiEmitter`. */
 export interface MultiEmitterOptions {
@@ -9,12 +10,23 @@ export interface MultiEmitterOptions {
   name?: string;
   /**
    * How long `flush()` and `close()` wait for each sink before reporting it as "timeout", so one hung
-   * sink cannot hold up the report of the others. Default: 30000.
+   * sink cannot hold up the report of the others. A safety net for sinks that do not settle by
+   * themselves: make it longer than the sinks' own timeouts, or their reports (`pending`) are lost and
+   * a delivery emitter's `close()` is cut off before it spooled what it could not deliver. Default:
+   * 35000, 5 s beyond the log and delivery emitters' default 30000 (a delivery emitter's close also
+   * closes its sink and spool after its drain).
    */
   flushTimeoutMs?: number;
   /** Called once per failure of a sink. Default: ignore (failures are still counted). */
   onError?: (error: Error) => void;
 }
+
+/**
+ * The default per-sink wait of a multi emitter: longer than the emitters' own default flush and close
+ * timeouts (30000), so an emitter that keeps to its timeout reports itself, with what it left pending.
+ * @internal
+ */
+export const MULTI_FLUSH_TIMEOUT_MS = 35_000;
 
 const OUTCOME_RANK: Readonly<Record<EmitOutcome, number>> = { accepted: 0, dropped: 1, failed: 2 };
 
@@ -28,7 +40,7 @@ export function createMultiEmitter(sinks: readonly Emitter[], options: MultiEmit
   if (!Array.isArray(sinks) || sinks.length === 0) {
     throw new AuditConfigError("multi emitter: needs at least one sink");
   }
-  const flushTimeoutMs = options.flushTimeoutMs ?? 30_000;
+  const flushTimeoutMs = options.flushTimeoutMs ?? MULTI_FLUSH_TIMEOUT_MS;
   if (!Number.isFinite(flushTimeoutMs) || flushTimeoutMs <= 0) {
     throw new AuditConfigError(
       `multi emitter: flushTimeoutMs must be a positive number, got ${flushTimeoutMs}`,
@@ -92,7 +104,8 @@ export function createMultiEmitter(sinks: readonly Emitter[], options: MultiEmit
 async function settle(sink: Emitter, action: "flush" | "close", timeoutMs: number): Promise<FlushReport> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<FlushReport>((resolve) => {
-    timer = setTimeout(() => resolve(failed(sink, "timeout")), timeoutMs);
+    // A longer timer fires at once: ~24.8 days is as good as any longer wait.
+    timer = setTimeout(() => resolve(failed(sink, "timeout")), Math.min(timeoutMs, MAX_TIMER_MS));
     timer.unref();
   });
   try {

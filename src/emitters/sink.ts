@@ -52,6 +52,13 @@ export interface EventSink {
    * Larger events are refused by the pipeline with a counted reason instead of being retried forever.
    */
   readonly maxEventBytes?: number;
+  /**
+   * Optional: false when the sink can never take this event although it is within `maxEventBytes`
+   * (`encodedBytes` is its protobuf size): a broker message whose headers (the service name, the event
+   * id) take it over the broker's limit. The pipeline then refuses it at `emit` as "too_large" instead
+   * of retrying a batch that can never be written. Called on every emit: keep it cheap.
+   */
+  acceptsEvent?(event: AuditEvent, encodedBytes: number): boolean;
   /** Releases connections; called once by the pipeline's close(). */
   close?(): Promise<void>;
 }

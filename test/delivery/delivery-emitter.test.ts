@@ -149,7 +149,10 @@ describe("events larger than the limit", () => {
       droppedByKind: { "authz.decision": 1 },
     });
     expect(errors).toStrictEqual([
-      new AuditEmitError("fake", "dropped 1 event (too_large): larger than maxEventBytes"),
+      new AuditEmitError(
+        "fake",
+        "dropped 1 event (too_large): larger than maxEventBytes or than the sink takes",
+      ),
     ]);
   });
 
