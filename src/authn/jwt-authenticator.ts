@@ -215,6 +215,7 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
   if (options.algorithms.some((alg) => typeof alg !== "string" || alg.toLowerCase() === "none")) {
     fail('`algorithms` must be algorithm names, and never "none"');
   }
+  if (options.key !== undefined) checkKeyFitsAlgorithms(options.key, options.algorithms);
   const clockToleranceSec = options.clockToleranceSec ?? 30;
   if (!Number.isFinite(clockToleranceSec) || clockToleranceSec < 0)
     fail("`clockToleranceSec` must be a number >= 0");
@@ -252,4 +253,23 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
     metadataKey: options.metadataKey ?? "authorization",
     now: options.now ?? (() => new Date()),
   };
+}
+
+/**
+ * One key verifies one family of algorithms: an HMAC secret the HS ones, a public key the others.
+ * Listing both lets a token pick an algorithm the key does not fit (an RSA public key, which anyone
+ * may have, used as an HMAC secret): jose refuses such a token, but as a key error that reads as an
+ * outage in the trail. So the options are refused instead.
+ */
+function checkKeyFitsAlgorithms(
+  key: CryptoKey | KeyObject | Uint8Array,
+  algorithms: readonly string[],
+): void {
+  const secret = key instanceof Uint8Array || (key as { type?: unknown }).type === "secret";
+  const misfit = algorithms.filter((alg) => alg.startsWith("HS") !== secret);
+  if (misfit.length > 0) {
+    throw new AuditConfigError(
+      `jwt authenticator: \`algorithms\` ${misfit.join(", ")} cannot verify with ${secret ? "an HMAC secret" : "a public key"}: list only the algorithms of \`key\``,
+    );
+  }
 }

@@ -150,7 +150,8 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
   }
 
   /** Reports the authorizer's decision; the status to end the call with, or undefined to proceed. */
-  function conclude(rule: AuthzRule, objectId: string, decision: Decision): Refusal | undefined {
+  function conclude(rule: AuthzRule, objectId: string, answer: Decision): Refusal | undefined {
+    const decision = checkedDecision(answer);
     if (decision.kind === "error") {
       const timedOut = decision.reason === "timeout";
       const code = timedOut ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE;
@@ -325,5 +326,20 @@ function resolveOptions(options: AuthzInterceptorOptions) {
     toUser: toUser ?? ((actor: Actor) => `user:${actor.id}`),
     timeoutMs,
     rules: mergeAuthzRuleTables(options.rules),
+  };
+}
+
+/**
+ * The decision as given when it has the contract's shape, else an error: an authorizer written in
+ * JavaScript may answer nothing, which must refuse the call, reported like any engine failure.
+ */
+function checkedDecision(answer: unknown): Decision {
+  const kind =
+    typeof answer === "object" && answer !== null ? (answer as { kind?: unknown }).kind : undefined;
+  if (kind === "allowed" || kind === "denied" || kind === "error") return answer as Decision;
+  return {
+    kind: "error",
+    reason: "unavailable",
+    error: new TypeError("the authorizer answered no decision"),
   };
 }

@@ -1,9 +1,12 @@
+import { generateKeyPairSync } from "node:crypto";
 import { Metadata } from "@grpc/grpc-js";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Authenticator } from "../../src/authn/authenticator.js";
 import { createJwtAuthenticator, type JwtAuthenticatorOptions } from "../../src/authn/jwt-authenticator.js";
 import { AuditConfigError } from "../../src/errors/index.js";
 import { AUDIENCE, ISSUER, newSigningKey, type SigningKey, serveJwks, signToken } from "../helpers/jwt.js";
+
+const { publicKey: PUBLIC_KEY } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 
 const CALL = { method: "/example.v1.ProjectService/CreateProject", peer: "127.0.0.1:1" };
 
@@ -242,6 +245,16 @@ describe("JWT authenticator", () => {
       "claims that are not a list",
       { jwks: { keys: [] }, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"], claims: "email" },
       "`claims` must list",
+    ],
+    [
+      "an HMAC algorithm beside a public key (a token could choose HS256 with the public key as secret)",
+      { key: PUBLIC_KEY, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256", "HS256"] },
+      "`algorithms` HS256 cannot verify with a public key",
+    ],
+    [
+      "a public-key algorithm beside an HMAC secret",
+      { key: new Uint8Array(32), issuer: ISSUER, audience: AUDIENCE, algorithms: ["HS256", "ES256"] },
+      "`algorithms` ES256 cannot verify with an HMAC secret",
     ],
     [
       "a bad JWKS URL",

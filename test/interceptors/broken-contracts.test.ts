@@ -1,9 +1,10 @@
-// Authenticators and toUser functions that break their contract (JavaScript callers): the call is
-// refused with a recorded reason, never left hanging, over real loopback gRPC.
+// Authenticators, authorizers and toUser functions that break their contract (JavaScript callers): the
+// call is refused with a recorded reason, never left hanging, over real loopback gRPC.
 import { Metadata, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Authenticator, AuthnOutcome } from "../../src/authn/authenticator.js";
 import type { AuthnResultInput } from "../../src/authn/observer.js";
+import type { Decision } from "../../src/authz/authorizer.js";
 import type { AuthzDecisionInput } from "../../src/authz/observer.js";
 import { authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createAuditScopeInterceptor } from "../../src/interceptors/audit-scope-interceptor.js";
@@ -33,10 +34,11 @@ const broken: Authenticator = {
   },
 };
 
-describe("authenticators and toUser that break their contract", () => {
+describe("authenticators, authorizers and toUser that break their contract", () => {
   const reports: (AuthnResultInput | AuthzDecisionInput)[] = [];
   const fake = createFakeAuthorizer(["user:alice|editor|project:p-1"]);
   let toUserThrows = false;
+  let authorizerAnswersNothing = false;
   let server: ProjectServer;
 
   beforeAll(async () => {
@@ -44,7 +46,13 @@ describe("authenticators and toUser that break their contract", () => {
       createAuditScopeInterceptor(),
       createAuthnInterceptor({ authenticators: [broken], observer: (input) => reports.push(input) }),
       createAuthzInterceptor({
-        authorizer: fake.authorizer,
+        authorizer: {
+          ...fake.authorizer,
+          check: (request, options) =>
+            authorizerAnswersNothing
+              ? Promise.resolve(undefined as unknown as Decision)
+              : fake.authorizer.check(request, options),
+        },
         rules: { [UPDATE]: authzRules[UPDATE] },
         missingRule: "allow",
         observer: (input) => reports.push(input),
@@ -59,6 +67,7 @@ describe("authenticators and toUser that break their contract", () => {
   beforeEach(() => {
     reports.length = 0;
     toUserThrows = false;
+    authorizerAnswersNothing = false;
     server.seenScopes.length = 0;
   });
 
@@ -82,6 +91,20 @@ describe("authenticators and toUser that break their contract", () => {
       expect(server.seenScopes).toHaveLength(0);
     });
   }
+
+  it("records a call refused because the authorizer answered no decision, with the status the client got", async () => {
+    authorizerAnswersNothing = true;
+    const metadata = new Metadata();
+    metadata.set("x-user", "alice");
+    const [error] = await update(metadata);
+    expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "authorization unavailable"]);
+    expect(reports[1]).toMatchObject({
+      decision: "error",
+      errorReason: "unavailable",
+      result: { success: false, code: status.UNAVAILABLE },
+    });
+    expect(server.seenScopes).toHaveLength(0);
+  });
 
   // Before the fix: the call was refused UNAVAILABLE with no authz event at all.
   it("records a call refused because toUser threw, with the status the client got", async () => {
