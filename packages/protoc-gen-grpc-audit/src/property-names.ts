@@ -7,9 +7,16 @@
 import type { DescField } from "@bufbuild/protobuf";
 import { tsProtoPropertyName } from "./ts-proto-names.js";
 
-/** The field's distinct property names: ts-proto's first, then the proto name, then protobuf.js camelCase. */
+/**
+ * The field's distinct property names: ts-proto's first, then the proto name, then protobuf.js camelCase.
+ * Never `__proto__`: reading it gives an object's prototype (an absent field would read as
+ * Object.prototype, "[object Object]" as an integer id), and no loader can store a field under it as a
+ * plain property; ts-proto's name for a field `__proto__` is `Proto`.
+ */
 export function propertyNames(field: DescField): readonly string[] {
-  return [...new Set([tsProtoPropertyName(field), field.name, protobufJsCamelCase(field.name)])];
+  const names = new Set([tsProtoPropertyName(field), field.name, protobufJsCamelCase(field.name)]);
+  names.delete("__proto__");
+  return [...names];
 }
 
 /**

@@ -4,9 +4,16 @@
  * `keepCase: true`, else protobuf.js camelCase), so each field on the path is read under each of its
  * names with `??`: a choice made per field at generation time, a few property reads per call.
  */
-import type { GeneratedFile } from "@bufbuild/protoplugin";
+import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
 import type { IdPath } from "./field-path.js";
 import { propertyNames } from "./property-names.js";
+
+/**
+ * Prints a name the generated file declares (or a global it uses, such as `Object`) as a symbol of the
+ * file itself, so that protoplugin imports a message type of the same name under an alias (`Object$1`)
+ * instead of letting it shadow the declaration or the global.
+ */
+export type LocalName = (name: string) => Printable;
 
 /** Helpers a generated file may call; each is printed only into files that use it. */
 export type IdHelper = "fields" | "textId" | "decimalId";
@@ -50,22 +57,22 @@ export function idHelpersFor(paths: readonly IdPath[]): Set<IdHelper> {
 }
 
 /** Prints the helpers in `helpers`, in a fixed order. */
-export function printIdHelpers(f: GeneratedFile, helpers: ReadonlySet<IdHelper>): void {
+export function printIdHelpers(f: GeneratedFile, helpers: ReadonlySet<IdHelper>, local: LocalName): void {
   if (helpers.has("fields")) {
     f.print();
     f.print("/** A message's properties by name, whichever loader made it. */");
-    f.print("type Fields = { readonly [name: string]: unknown };");
-    f.print("const NO_FIELDS: Fields = Object.freeze({});");
+    f.print("type ", local("Fields"), " = { readonly [name: string]: unknown };");
+    f.print("const ", local("NO_FIELDS"), ": Fields = ", local("Object"), ".freeze({});");
     f.print();
     f.print("/** The properties of a message; an absent or non-object value has none. */");
-    f.print("function fields(message: unknown): Fields {");
+    f.print("function ", local("fields"), "(message: unknown): Fields {");
     f.print('  return typeof message === "object" && message !== null ? (message as Fields) : NO_FIELDS;');
     f.print("}");
   }
   if (helpers.has("textId")) {
     f.print();
     f.print('/** A string id as it is; absent (or not a string) gives "". */');
-    f.print("function textId(value: unknown): string {");
+    f.print("function ", local("textId"), "(value: unknown): string {");
     f.print('  return typeof value === "string" ? value : "";');
     f.print("}");
   }
@@ -77,12 +84,12 @@ export function printIdHelpers(f: GeneratedFile, helpers: ReadonlySet<IdHelper>)
       ' * (proto-loader `longs: String`) or Long (proto-loader\'s default for 64-bit integers); absent gives "".',
     );
     f.print(" */");
-    f.print("function decimalId(value: unknown): string {");
+    f.print("function ", local("decimalId"), "(value: unknown): string {");
     f.print("  switch (typeof value) {");
     f.print('    case "number":');
     f.print('    case "bigint":');
     f.print('    case "string":');
-    f.print("      return String(value);");
+    f.print("      return ", local("String"), "(value);");
     f.print('    case "object":');
     f.print('      return value === null ? "" : String(value); // Long#toString() is decimal');
     f.print("    default:");

@@ -10,8 +10,8 @@ import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
 import type { CheckedAuthzRule } from "./check-authz.js";
 import type { CheckedRule } from "./check-rules.js";
 import type { IdPath } from "./field-path.js";
-import { idHelpersFor, idReaderBody, printIdHelpers } from "./render-ids.js";
-import { printShapes, printShapeTypes, shapeName } from "./render-shapes.js";
+import { idHelpersFor, idReaderBody, type LocalName, printIdHelpers } from "./render-ids.js";
+import { printShapes, printShapeTypes, type ShapeNames, shapeName, shapeNamesOf } from "./render-shapes.js";
 import type { IsSensitive } from "./sensitive.js";
 import { tsProtoModulePath, tsProtoTypeName } from "./ts-proto-names.js";
 
@@ -25,6 +25,15 @@ export function outputFileName(file: DescFile): string {
   return `${file.name}_audit.ts`;
 }
 
+/**
+ * The `LocalName` of the output file of `file`: a symbol imported from the file itself, which
+ * protoplugin prints as it is and counts as taken (`deriveImportPath` of the output file name).
+ */
+function localNames(f: GeneratedFile, file: DescFile): LocalName {
+  const self = `./${outputFileName(file).replace(/\.ts$/, ".js")}`;
+  return (name) => f.import(name, self);
+}
+
 /** Prints the preamble, the type imports, and the frozen `auditRules` and `authzRules` tables of `file`. */
 export function renderTables(
   f: GeneratedFile,
@@ -34,23 +43,25 @@ export function renderTables(
   isSensitive: IsSensitive,
 ): void {
   const name = file.proto.name.replaceAll("*/", "*\\/");
+  const local = localNames(f, file);
   f.preamble(file);
   // Before the tables, which refer to them as they are built.
   const captured = audit.filter((rule) => rule.payload !== "none");
   const roots = captured.flatMap((rule) => [rule.method.input, rule.method.output]);
-  printShapes(f, roots, isSensitive);
+  const shapes = shapeNamesOf(roots);
+  printShapes(f, roots, shapes, isSensitive, local);
   f.print(`/** Audit rules of ${name}, keyed by full method path. */`);
-  printTable(f, "auditRules", audit, printAuditRule);
+  printTable(f, "auditRules", audit, (f, rule) => printAuditRule(f, rule, shapes), local);
   f.print();
   f.print(`/** Authz rules of ${name}, keyed by full method path; a method without an entry has no rule. */`);
-  printTable(f, "authzRules", authz, printAuthzRule);
+  printTable(f, "authzRules", authz, printAuthzRule, local);
   const paths = [...audit.map((rule) => rule.targetId), ...authz.map(requestPath)];
-  printIdHelpers(f, idHelpersFor(paths.filter((path) => path !== undefined)));
-  if (roots.length > 0) printShapeTypes(f);
+  printIdHelpers(f, idHelpersFor(paths.filter((path) => path !== undefined)), local);
+  if (roots.length > 0) printShapeTypes(f, local);
   if (authz.some((rule) => rule.objectId?.kind === "metadata")) {
     f.print();
     f.print('/** The first value of a metadata key when it is a string; "" otherwise. Never throws. */');
-    f.print(`function ${METADATA_TEXT}(metadata: ${METADATA_TYPE}, key: string): string {`);
+    f.print("function ", local(METADATA_TEXT), `(metadata: ${METADATA_TYPE}, key: string): string {`);
     f.print("  try {");
     f.print("    const value = metadata.get(key)[0];");
     f.print('    return typeof value === "string" ? value : "";');
@@ -66,17 +77,19 @@ function printTable<R>(
   name: string,
   rules: readonly R[],
   printRule: (f: GeneratedFile, rule: R) => void,
+  local: LocalName,
 ): void {
+  // `Object` through `local`: a message type named Object must not shadow the global.
   if (rules.length === 0) {
-    f.print(f.export("const", name), " = Object.freeze({});");
+    f.print(f.export("const", name), " = ", local("Object"), ".freeze({});");
     return;
   }
-  f.print(f.export("const", name), " = Object.freeze({");
+  f.print(f.export("const", name), " = ", local("Object"), ".freeze({");
   for (const rule of rules) printRule(f, rule);
   f.print("});");
 }
 
-function printAuditRule(f: GeneratedFile, rule: CheckedRule): void {
+function printAuditRule(f: GeneratedFile, rule: CheckedRule, shapes: ShapeNames): void {
   const { targetId } = rule;
   const request = targetId?.side === "request" ? "request" : "_request";
   const response = targetId?.side === "response" ? "response" : "_response";
@@ -88,7 +101,7 @@ function printAuditRule(f: GeneratedFile, rule: CheckedRule): void {
       ["targetType", f.string(rule.targetType)],
       ["targetIdField", f.string(rule.targetIdField)],
       ["recordOnError", rule.recordOnError],
-      ...optionalFields(f, rule),
+      ...optionalFields(f, rule, shapes),
     ],
     [
       `targetId(${request}: `,
@@ -114,13 +127,13 @@ function eventFields(f: GeneratedFile, rule: CheckedRule): Field[] {
 }
 
 /** The fields a rule has only when its option says so, so that rules without them keep their shape. */
-function optionalFields(f: GeneratedFile, rule: CheckedRule): Field[] {
+function optionalFields(f: GeneratedFile, rule: CheckedRule, shapes: ShapeNames): Field[] {
   const fields: Field[] = [];
   if (rule.payload !== "none") {
     fields.push(
       ["payload", f.string(rule.payload)],
-      ["requestShape", shapeName(rule.method.input)],
-      ["responseShape", shapeName(rule.method.output)],
+      ["requestShape", shapeName(shapes, rule.method.input)],
+      ["responseShape", shapeName(shapes, rule.method.output)],
     );
   }
   if (rule.statusMessage !== undefined) fields.push(["statusMessage", f.string(rule.statusMessage)]);
