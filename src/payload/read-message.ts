@@ -156,14 +156,14 @@ function oneofMember(
   const holder = object[oneof] ?? object[camelCase(oneof)];
   if (typeof holder === "object" && holder !== null && "$case" in holder) {
     const { $case, value } = holder as { $case: unknown; value: unknown };
-    if ($case !== field.jsonName && $case !== field.name) return undefined;
+    if (!propertiesOf(field).includes($case as string)) return undefined;
     if (value === undefined || value === null) {
       report(problems, path, "oneof member without a value");
       return undefined;
     }
     return { value };
   }
-  if (typeof holder === "string" && holder !== field.name && holder !== field.jsonName) return undefined;
+  if (typeof holder === "string" && !propertiesOf(field).includes(holder)) return undefined;
   const value = property(object, field);
   return value === undefined || value === null ? undefined : { value };
 }
@@ -234,9 +234,26 @@ function convert(
 }
 
 /** A field's property: ts-proto's and proto-loader's camelCase name, else proto-loader's `keepCase` one. */
+/** The field's value under the first of its property names that holds one. */
 function property(object: Fields, field: FieldShape): unknown {
-  const value = object[field.jsonName];
-  return value === undefined && field.name !== field.jsonName ? object[field.name] : value;
+  for (const name of propertiesOf(field)) {
+    const value = object[name];
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/** Property names of fields of rule tables generated without them (see `FieldShape.properties`). */
+const legacyProperties = new WeakMap<FieldShape, readonly string[]>();
+
+function propertiesOf(field: FieldShape): readonly string[] {
+  if (field.properties !== undefined) return field.properties;
+  let names = legacyProperties.get(field);
+  if (names === undefined) {
+    names = [...new Set([camelCase(field.name), field.name])];
+    legacyProperties.set(field, names);
+  }
+  return names;
 }
 
 function isMessage(value: ReadValue): value is ReadMessage {

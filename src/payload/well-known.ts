@@ -10,6 +10,7 @@ function scalarField(no: number, name: string, scalar: ScalarType): FieldShape {
     no,
     name,
     jsonName: name,
+    properties: [name],
     sensitive: false,
     kind: "scalar",
     scalar,

@@ -65,8 +65,15 @@ interface FieldBase {
   readonly no: number;
   /** Name in the .proto file, such as "owner_id" (proto-loader's `keepCase` property). */
   readonly name: string;
-  /** lowerCamelCase name, such as "ownerId": ts-proto's property and the proto3 JSON key. */
+  /** The proto3 JSON key, such as "ownerId" (a `json_name` option changes it): the key it is captured under. */
   readonly jsonName: string;
+  /**
+   * The JavaScript properties a loader keeps the field under, in the order they are tried: ts-proto's
+   * name, the .proto name (proto-loader `keepCase`), protobuf.js camelCase (proto-loader's default).
+   * Never the JSON name as such: no loader uses a `json_name` option. Absent in rule tables generated
+   * before it existed: then the camelCase and the .proto name.
+   */
+  readonly properties?: readonly string[];
   /** Marked `(grpcaudit.v1.field).sensitive` or `debug_redact`: never captured. */
   readonly sensitive: boolean;
 }

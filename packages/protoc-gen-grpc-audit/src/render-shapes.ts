@@ -9,6 +9,7 @@ import type { DescField, DescMessage } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
 import { fieldKind, fieldsByNumber, reachableMessages, type ValueKind } from "./message-shapes.js";
+import { propertyNames } from "./property-names.js";
 import type { LocalName } from "./render-ids.js";
 import type { IsSensitive } from "./sensitive.js";
 
@@ -87,6 +88,9 @@ function fieldShape(field: DescField, names: ShapeNames, isSensitive: IsSensitiv
     `no: ${field.number}`,
     `name: ${JSON.stringify(field.name)}`,
     `jsonName: ${JSON.stringify(field.jsonName)}`,
+    `properties: Object.freeze([${propertyNames(field)
+      .map((name) => JSON.stringify(name))
+      .join(", ")}])`,
     `sensitive: ${isSensitive(field)}`,
   ];
   const shape = fieldKind(field);
@@ -159,6 +163,7 @@ export function printShapeTypes(f: GeneratedFile, local: LocalName): void {
     "  readonly no: number;",
     "  readonly name: string;",
     "  readonly jsonName: string;",
+    "  readonly properties: readonly string[];",
     "  readonly sensitive: boolean;",
     "} & (",
     "  | (AuditValueShape & {",

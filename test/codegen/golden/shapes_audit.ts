@@ -19,17 +19,17 @@ const shape_google_protobuf_Empty: AuditMessageShape = Object.freeze({
 const shape_fixtures_shapes_Node: AuditMessageShape = Object.freeze({
   typeName: "fixtures.shapes.Node",
   fields: Object.freeze([
-    Object.freeze({ no: 1, name: "name", jsonName: "name", sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 2, name: "parent", jsonName: "parent", sensitive: false, kind: "message", message: () => shape_fixtures_shapes_Node, repeated: false, optional: true, oneof: undefined }),
-    Object.freeze({ no: 3, name: "children", jsonName: "children", sensitive: false, kind: "message", message: () => shape_fixtures_shapes_Node, repeated: true, optional: false, oneof: undefined }),
-    Object.freeze({ no: 4, name: "by_id", jsonName: "byId", sensitive: false, kind: "map", key: "int32", value: Object.freeze({ kind: "message", message: () => shape_fixtures_shapes_Node }) }),
-    Object.freeze({ no: 5, name: "color", jsonName: "color", sensitive: false, kind: "enum", values: Object.freeze({ COLOR_UNSPECIFIED: 0, COLOR_RED: 1 }), repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 6, name: "tags", jsonName: "tags", sensitive: false, kind: "message", message: () => shape_fixtures_shapes_Node_Tag, repeated: true, optional: false, oneof: undefined }),
-    Object.freeze({ no: 7, name: "URL_path", jsonName: "URLPath", sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 8, name: "extra", jsonName: "extra", sensitive: true, kind: "message", message: () => shape_google_protobuf_Struct, repeated: false, optional: true, oneof: undefined }),
-    Object.freeze({ no: 9, name: "pinned", jsonName: "pinned", sensitive: false, kind: "scalar", scalar: "bool", repeated: false, optional: true, oneof: undefined }),
-    Object.freeze({ no: 10, name: "weight", jsonName: "weight", sensitive: false, kind: "scalar", scalar: "int64", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 11, name: "colors", jsonName: "colors", sensitive: false, kind: "map", key: "string", value: Object.freeze({ kind: "enum", values: Object.freeze({ COLOR_UNSPECIFIED: 0, COLOR_RED: 1 }) }) }),
+    Object.freeze({ no: 1, name: "name", jsonName: "name", properties: Object.freeze(["name"]), sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 2, name: "parent", jsonName: "parent", properties: Object.freeze(["parent"]), sensitive: false, kind: "message", message: () => shape_fixtures_shapes_Node, repeated: false, optional: true, oneof: undefined }),
+    Object.freeze({ no: 3, name: "children", jsonName: "children", properties: Object.freeze(["children"]), sensitive: false, kind: "message", message: () => shape_fixtures_shapes_Node, repeated: true, optional: false, oneof: undefined }),
+    Object.freeze({ no: 4, name: "by_id", jsonName: "byId", properties: Object.freeze(["byId", "by_id"]), sensitive: false, kind: "map", key: "int32", value: Object.freeze({ kind: "message", message: () => shape_fixtures_shapes_Node }) }),
+    Object.freeze({ no: 5, name: "color", jsonName: "color", properties: Object.freeze(["color"]), sensitive: false, kind: "enum", values: Object.freeze({ COLOR_UNSPECIFIED: 0, COLOR_RED: 1 }), repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 6, name: "tags", jsonName: "tags", properties: Object.freeze(["tags"]), sensitive: false, kind: "message", message: () => shape_fixtures_shapes_Node_Tag, repeated: true, optional: false, oneof: undefined }),
+    Object.freeze({ no: 7, name: "URL_path", jsonName: "URLPath", properties: Object.freeze(["URLPath", "URL_path"]), sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 8, name: "extra", jsonName: "extra", properties: Object.freeze(["extra"]), sensitive: true, kind: "message", message: () => shape_google_protobuf_Struct, repeated: false, optional: true, oneof: undefined }),
+    Object.freeze({ no: 9, name: "pinned", jsonName: "pinned", properties: Object.freeze(["pinned"]), sensitive: false, kind: "scalar", scalar: "bool", repeated: false, optional: true, oneof: undefined }),
+    Object.freeze({ no: 10, name: "weight", jsonName: "weight", properties: Object.freeze(["weight"]), sensitive: false, kind: "scalar", scalar: "int64", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 11, name: "colors", jsonName: "colors", properties: Object.freeze(["colors"]), sensitive: false, kind: "map", key: "string", value: Object.freeze({ kind: "enum", values: Object.freeze({ COLOR_UNSPECIFIED: 0, COLOR_RED: 1 }) }) }),
   ]),
 });
 
@@ -37,8 +37,8 @@ const shape_fixtures_shapes_Node: AuditMessageShape = Object.freeze({
 const shape_fixtures_shapes_Node_Tag: AuditMessageShape = Object.freeze({
   typeName: "fixtures.shapes.Node.Tag",
   fields: Object.freeze([
-    Object.freeze({ no: 1, name: "key", jsonName: "key", sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 2, name: "shown", jsonName: "shown", sensitive: false, kind: "wellKnown", type: "google.protobuf.BoolValue", repeated: false, optional: true, oneof: undefined }),
+    Object.freeze({ no: 1, name: "key", jsonName: "key", properties: Object.freeze(["key"]), sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 2, name: "shown", jsonName: "shown", properties: Object.freeze(["shown"]), sensitive: false, kind: "wellKnown", type: "google.protobuf.BoolValue", repeated: false, optional: true, oneof: undefined }),
   ]),
 });
 
@@ -46,7 +46,7 @@ const shape_fixtures_shapes_Node_Tag: AuditMessageShape = Object.freeze({
 const shape_google_protobuf_Struct: AuditMessageShape = Object.freeze({
   typeName: "google.protobuf.Struct",
   fields: Object.freeze([
-    Object.freeze({ no: 1, name: "fields", jsonName: "fields", sensitive: false, kind: "map", key: "string", value: Object.freeze({ kind: "message", message: () => shape_google_protobuf_Value }) }),
+    Object.freeze({ no: 1, name: "fields", jsonName: "fields", properties: Object.freeze(["fields"]), sensitive: false, kind: "map", key: "string", value: Object.freeze({ kind: "message", message: () => shape_google_protobuf_Value }) }),
   ]),
 });
 
@@ -54,12 +54,12 @@ const shape_google_protobuf_Struct: AuditMessageShape = Object.freeze({
 const shape_google_protobuf_Value: AuditMessageShape = Object.freeze({
   typeName: "google.protobuf.Value",
   fields: Object.freeze([
-    Object.freeze({ no: 1, name: "null_value", jsonName: "nullValue", sensitive: false, kind: "enum", values: Object.freeze({ NULL_VALUE: 0 }), repeated: false, optional: false, oneof: "kind" }),
-    Object.freeze({ no: 2, name: "number_value", jsonName: "numberValue", sensitive: false, kind: "scalar", scalar: "double", repeated: false, optional: false, oneof: "kind" }),
-    Object.freeze({ no: 3, name: "string_value", jsonName: "stringValue", sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: "kind" }),
-    Object.freeze({ no: 4, name: "bool_value", jsonName: "boolValue", sensitive: false, kind: "scalar", scalar: "bool", repeated: false, optional: false, oneof: "kind" }),
-    Object.freeze({ no: 5, name: "struct_value", jsonName: "structValue", sensitive: false, kind: "message", message: () => shape_google_protobuf_Struct, repeated: false, optional: false, oneof: "kind" }),
-    Object.freeze({ no: 6, name: "list_value", jsonName: "listValue", sensitive: false, kind: "message", message: () => shape_google_protobuf_ListValue, repeated: false, optional: false, oneof: "kind" }),
+    Object.freeze({ no: 1, name: "null_value", jsonName: "nullValue", properties: Object.freeze(["nullValue", "null_value"]), sensitive: false, kind: "enum", values: Object.freeze({ NULL_VALUE: 0 }), repeated: false, optional: false, oneof: "kind" }),
+    Object.freeze({ no: 2, name: "number_value", jsonName: "numberValue", properties: Object.freeze(["numberValue", "number_value"]), sensitive: false, kind: "scalar", scalar: "double", repeated: false, optional: false, oneof: "kind" }),
+    Object.freeze({ no: 3, name: "string_value", jsonName: "stringValue", properties: Object.freeze(["stringValue", "string_value"]), sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: "kind" }),
+    Object.freeze({ no: 4, name: "bool_value", jsonName: "boolValue", properties: Object.freeze(["boolValue", "bool_value"]), sensitive: false, kind: "scalar", scalar: "bool", repeated: false, optional: false, oneof: "kind" }),
+    Object.freeze({ no: 5, name: "struct_value", jsonName: "structValue", properties: Object.freeze(["structValue", "struct_value"]), sensitive: false, kind: "message", message: () => shape_google_protobuf_Struct, repeated: false, optional: false, oneof: "kind" }),
+    Object.freeze({ no: 6, name: "list_value", jsonName: "listValue", properties: Object.freeze(["listValue", "list_value"]), sensitive: false, kind: "message", message: () => shape_google_protobuf_ListValue, repeated: false, optional: false, oneof: "kind" }),
   ]),
 });
 
@@ -67,7 +67,7 @@ const shape_google_protobuf_Value: AuditMessageShape = Object.freeze({
 const shape_google_protobuf_ListValue: AuditMessageShape = Object.freeze({
   typeName: "google.protobuf.ListValue",
   fields: Object.freeze([
-    Object.freeze({ no: 1, name: "values", jsonName: "values", sensitive: false, kind: "message", message: () => shape_google_protobuf_Value, repeated: true, optional: false, oneof: undefined }),
+    Object.freeze({ no: 1, name: "values", jsonName: "values", properties: Object.freeze(["values"]), sensitive: false, kind: "message", message: () => shape_google_protobuf_Value, repeated: true, optional: false, oneof: undefined }),
   ]),
 });
 
@@ -140,6 +140,7 @@ type AuditFieldShape = {
   readonly no: number;
   readonly name: string;
   readonly jsonName: string;
+  readonly properties: readonly string[];
   readonly sensitive: boolean;
 } & (
   | (AuditValueShape & {

@@ -14,31 +14,31 @@ import type { ImportSummary, PutSecretRequest, ReadSecretRequest, Secret } from 
 const shape_fixtures_payload_v1_PutSecretRequest: AuditMessageShape = Object.freeze({
   typeName: "fixtures.payload.v1.PutSecretRequest",
   fields: Object.freeze([
-    Object.freeze({ no: 1, name: "name", jsonName: "name", sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 2, name: "value", jsonName: "value", sensitive: true, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 3, name: "owner", jsonName: "owner", sensitive: false, kind: "message", message: () => shape_fixtures_payload_v1_Owner, repeated: false, optional: true, oneof: undefined }),
-    Object.freeze({ no: 4, name: "credentials", jsonName: "credentials", sensitive: false, kind: "message", message: () => shape_fixtures_payload_v1_Credential, repeated: true, optional: false, oneof: undefined }),
-    Object.freeze({ no: 5, name: "labels", jsonName: "labels", sensitive: false, kind: "map", key: "string", value: Object.freeze({ kind: "scalar", scalar: "string" }) }),
-    Object.freeze({ no: 6, name: "env", jsonName: "env", sensitive: true, kind: "map", key: "string", value: Object.freeze({ kind: "scalar", scalar: "string" }) }),
-    Object.freeze({ no: 7, name: "by_host", jsonName: "byHost", sensitive: false, kind: "map", key: "string", value: Object.freeze({ kind: "message", message: () => shape_fixtures_payload_v1_Credential }) }),
-    Object.freeze({ no: 8, name: "inline_text", jsonName: "inlineText", sensitive: true, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: "source" }),
-    Object.freeze({ no: 9, name: "vault_path", jsonName: "vaultPath", sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: "source" }),
-    Object.freeze({ no: 10, name: "generated", jsonName: "generated", sensitive: false, kind: "message", message: () => shape_fixtures_payload_v1_Credential, repeated: false, optional: false, oneof: "source" }),
-    Object.freeze({ no: 11, name: "version", jsonName: "version", sensitive: false, kind: "scalar", scalar: "int64", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 12, name: "size", jsonName: "size", sensitive: false, kind: "scalar", scalar: "uint64", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 13, name: "delta", jsonName: "delta", sensitive: false, kind: "scalar", scalar: "sint32", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 14, name: "checksum", jsonName: "checksum", sensitive: false, kind: "scalar", scalar: "fixed64", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 15, name: "ratio", jsonName: "ratio", sensitive: false, kind: "scalar", scalar: "double", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 16, name: "weight", jsonName: "weight", sensitive: false, kind: "scalar", scalar: "float", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 17, name: "pinned", jsonName: "pinned", sensitive: false, kind: "scalar", scalar: "bool", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 18, name: "blob", jsonName: "blob", sensitive: true, kind: "scalar", scalar: "bytes", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 19, name: "salt", jsonName: "salt", sensitive: false, kind: "scalar", scalar: "bytes", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 20, name: "comment", jsonName: "comment", sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: true, oneof: undefined }),
-    Object.freeze({ no: 21, name: "ports", jsonName: "ports", sensitive: false, kind: "scalar", scalar: "int32", repeated: true, optional: false, oneof: undefined }),
-    Object.freeze({ no: 22, name: "kinds", jsonName: "kinds", sensitive: false, kind: "enum", values: Object.freeze({ KIND_UNSPECIFIED: 0, KIND_PASSWORD: 1, KIND_API_KEY: 2 }), repeated: true, optional: false, oneof: undefined }),
-    Object.freeze({ no: 23, name: "expires_at", jsonName: "expiresAt", sensitive: false, kind: "wellKnown", type: "google.protobuf.Timestamp", repeated: false, optional: true, oneof: undefined }),
-    Object.freeze({ no: 24, name: "ttl", jsonName: "ttl", sensitive: false, kind: "wellKnown", type: "google.protobuf.Duration", repeated: false, optional: true, oneof: undefined }),
-    Object.freeze({ no: 25, name: "note", jsonName: "note", sensitive: false, kind: "wellKnown", type: "google.protobuf.StringValue", repeated: false, optional: true, oneof: undefined }),
+    Object.freeze({ no: 1, name: "name", jsonName: "name", properties: Object.freeze(["name"]), sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 2, name: "value", jsonName: "value", properties: Object.freeze(["value"]), sensitive: true, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 3, name: "owner", jsonName: "owner", properties: Object.freeze(["owner"]), sensitive: false, kind: "message", message: () => shape_fixtures_payload_v1_Owner, repeated: false, optional: true, oneof: undefined }),
+    Object.freeze({ no: 4, name: "credentials", jsonName: "credentials", properties: Object.freeze(["credentials"]), sensitive: false, kind: "message", message: () => shape_fixtures_payload_v1_Credential, repeated: true, optional: false, oneof: undefined }),
+    Object.freeze({ no: 5, name: "labels", jsonName: "labels", properties: Object.freeze(["labels"]), sensitive: false, kind: "map", key: "string", value: Object.freeze({ kind: "scalar", scalar: "string" }) }),
+    Object.freeze({ no: 6, name: "env", jsonName: "env", properties: Object.freeze(["env"]), sensitive: true, kind: "map", key: "string", value: Object.freeze({ kind: "scalar", scalar: "string" }) }),
+    Object.freeze({ no: 7, name: "by_host", jsonName: "byHost", properties: Object.freeze(["byHost", "by_host"]), sensitive: false, kind: "map", key: "string", value: Object.freeze({ kind: "message", message: () => shape_fixtures_payload_v1_Credential }) }),
+    Object.freeze({ no: 8, name: "inline_text", jsonName: "inlineText", properties: Object.freeze(["inlineText", "inline_text"]), sensitive: true, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: "source" }),
+    Object.freeze({ no: 9, name: "vault_path", jsonName: "vaultPath", properties: Object.freeze(["vaultPath", "vault_path"]), sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: "source" }),
+    Object.freeze({ no: 10, name: "generated", jsonName: "generated", properties: Object.freeze(["generated"]), sensitive: false, kind: "message", message: () => shape_fixtures_payload_v1_Credential, repeated: false, optional: false, oneof: "source" }),
+    Object.freeze({ no: 11, name: "version", jsonName: "version", properties: Object.freeze(["version"]), sensitive: false, kind: "scalar", scalar: "int64", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 12, name: "size", jsonName: "size", properties: Object.freeze(["size"]), sensitive: false, kind: "scalar", scalar: "uint64", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 13, name: "delta", jsonName: "delta", properties: Object.freeze(["delta"]), sensitive: false, kind: "scalar", scalar: "sint32", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 14, name: "checksum", jsonName: "checksum", properties: Object.freeze(["checksum"]), sensitive: false, kind: "scalar", scalar: "fixed64", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 15, name: "ratio", jsonName: "ratio", properties: Object.freeze(["ratio"]), sensitive: false, kind: "scalar", scalar: "double", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 16, name: "weight", jsonName: "weight", properties: Object.freeze(["weight"]), sensitive: false, kind: "scalar", scalar: "float", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 17, name: "pinned", jsonName: "pinned", properties: Object.freeze(["pinned"]), sensitive: false, kind: "scalar", scalar: "bool", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 18, name: "blob", jsonName: "blob", properties: Object.freeze(["blob"]), sensitive: true, kind: "scalar", scalar: "bytes", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 19, name: "salt", jsonName: "salt", properties: Object.freeze(["salt"]), sensitive: false, kind: "scalar", scalar: "bytes", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 20, name: "comment", jsonName: "comment", properties: Object.freeze(["comment"]), sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: true, oneof: undefined }),
+    Object.freeze({ no: 21, name: "ports", jsonName: "ports", properties: Object.freeze(["ports"]), sensitive: false, kind: "scalar", scalar: "int32", repeated: true, optional: false, oneof: undefined }),
+    Object.freeze({ no: 22, name: "kinds", jsonName: "kinds", properties: Object.freeze(["kinds"]), sensitive: false, kind: "enum", values: Object.freeze({ KIND_UNSPECIFIED: 0, KIND_PASSWORD: 1, KIND_API_KEY: 2 }), repeated: true, optional: false, oneof: undefined }),
+    Object.freeze({ no: 23, name: "expires_at", jsonName: "expiresAt", properties: Object.freeze(["expiresAt", "expires_at"]), sensitive: false, kind: "wellKnown", type: "google.protobuf.Timestamp", repeated: false, optional: true, oneof: undefined }),
+    Object.freeze({ no: 24, name: "ttl", jsonName: "ttl", properties: Object.freeze(["ttl"]), sensitive: false, kind: "wellKnown", type: "google.protobuf.Duration", repeated: false, optional: true, oneof: undefined }),
+    Object.freeze({ no: 25, name: "note", jsonName: "note", properties: Object.freeze(["note"]), sensitive: false, kind: "wellKnown", type: "google.protobuf.StringValue", repeated: false, optional: true, oneof: undefined }),
   ]),
 });
 
@@ -46,9 +46,9 @@ const shape_fixtures_payload_v1_PutSecretRequest: AuditMessageShape = Object.fre
 const shape_fixtures_payload_v1_Owner: AuditMessageShape = Object.freeze({
   typeName: "fixtures.payload.v1.Owner",
   fields: Object.freeze([
-    Object.freeze({ no: 1, name: "id", jsonName: "id", sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 2, name: "email", jsonName: "email", sensitive: true, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 3, name: "credential", jsonName: "credential", sensitive: false, kind: "message", message: () => shape_fixtures_payload_v1_Credential, repeated: false, optional: true, oneof: undefined }),
+    Object.freeze({ no: 1, name: "id", jsonName: "id", properties: Object.freeze(["id"]), sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 2, name: "email", jsonName: "email", properties: Object.freeze(["email"]), sensitive: true, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 3, name: "credential", jsonName: "credential", properties: Object.freeze(["credential"]), sensitive: false, kind: "message", message: () => shape_fixtures_payload_v1_Credential, repeated: false, optional: true, oneof: undefined }),
   ]),
 });
 
@@ -56,10 +56,10 @@ const shape_fixtures_payload_v1_Owner: AuditMessageShape = Object.freeze({
 const shape_fixtures_payload_v1_Credential: AuditMessageShape = Object.freeze({
   typeName: "fixtures.payload.v1.Credential",
   fields: Object.freeze([
-    Object.freeze({ no: 1, name: "username", jsonName: "username", sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 2, name: "password", jsonName: "password", sensitive: true, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 3, name: "recovery_codes", jsonName: "recoveryCodes", sensitive: true, kind: "scalar", scalar: "string", repeated: true, optional: false, oneof: undefined }),
-    Object.freeze({ no: 4, name: "kind", jsonName: "kind", sensitive: false, kind: "enum", values: Object.freeze({ KIND_UNSPECIFIED: 0, KIND_PASSWORD: 1, KIND_API_KEY: 2 }), repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 1, name: "username", jsonName: "username", properties: Object.freeze(["username"]), sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 2, name: "password", jsonName: "password", properties: Object.freeze(["password"]), sensitive: true, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 3, name: "recovery_codes", jsonName: "recoveryCodes", properties: Object.freeze(["recoveryCodes", "recovery_codes"]), sensitive: true, kind: "scalar", scalar: "string", repeated: true, optional: false, oneof: undefined }),
+    Object.freeze({ no: 4, name: "kind", jsonName: "kind", properties: Object.freeze(["kind"]), sensitive: false, kind: "enum", values: Object.freeze({ KIND_UNSPECIFIED: 0, KIND_PASSWORD: 1, KIND_API_KEY: 2 }), repeated: false, optional: false, oneof: undefined }),
   ]),
 });
 
@@ -67,9 +67,9 @@ const shape_fixtures_payload_v1_Credential: AuditMessageShape = Object.freeze({
 const shape_fixtures_payload_v1_Secret: AuditMessageShape = Object.freeze({
   typeName: "fixtures.payload.v1.Secret",
   fields: Object.freeze([
-    Object.freeze({ no: 1, name: "name", jsonName: "name", sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 2, name: "value", jsonName: "value", sensitive: true, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 3, name: "version", jsonName: "version", sensitive: false, kind: "scalar", scalar: "int64", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 1, name: "name", jsonName: "name", properties: Object.freeze(["name"]), sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 2, name: "value", jsonName: "value", properties: Object.freeze(["value"]), sensitive: true, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 3, name: "version", jsonName: "version", properties: Object.freeze(["version"]), sensitive: false, kind: "scalar", scalar: "int64", repeated: false, optional: false, oneof: undefined }),
   ]),
 });
 
@@ -77,9 +77,9 @@ const shape_fixtures_payload_v1_Secret: AuditMessageShape = Object.freeze({
 const shape_fixtures_payload_v1_ReadSecretRequest: AuditMessageShape = Object.freeze({
   typeName: "fixtures.payload.v1.ReadSecretRequest",
   fields: Object.freeze([
-    Object.freeze({ no: 1, name: "name", jsonName: "name", sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 2, name: "reason", jsonName: "reason", sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
-    Object.freeze({ no: 3, name: "one_time_code", jsonName: "oneTimeCode", sensitive: true, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 1, name: "name", jsonName: "name", properties: Object.freeze(["name"]), sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 2, name: "reason", jsonName: "reason", properties: Object.freeze(["reason"]), sensitive: false, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 3, name: "one_time_code", jsonName: "oneTimeCode", properties: Object.freeze(["oneTimeCode", "one_time_code"]), sensitive: true, kind: "scalar", scalar: "string", repeated: false, optional: false, oneof: undefined }),
   ]),
 });
 
@@ -87,7 +87,7 @@ const shape_fixtures_payload_v1_ReadSecretRequest: AuditMessageShape = Object.fr
 const shape_fixtures_payload_v1_ImportSummary: AuditMessageShape = Object.freeze({
   typeName: "fixtures.payload.v1.ImportSummary",
   fields: Object.freeze([
-    Object.freeze({ no: 1, name: "imported", jsonName: "imported", sensitive: false, kind: "scalar", scalar: "uint32", repeated: false, optional: false, oneof: undefined }),
+    Object.freeze({ no: 1, name: "imported", jsonName: "imported", properties: Object.freeze(["imported"]), sensitive: false, kind: "scalar", scalar: "uint32", repeated: false, optional: false, oneof: undefined }),
   ]),
 });
 
@@ -224,6 +224,7 @@ type AuditFieldShape = {
   readonly no: number;
   readonly name: string;
   readonly jsonName: string;
+  readonly properties: readonly string[];
   readonly sensitive: boolean;
 } & (
   | (AuditValueShape & {
