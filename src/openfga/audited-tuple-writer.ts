@@ -67,6 +67,9 @@ interface Change {
  *
  * Error codes are credential-free ("unavailable", "rate_limited", "write_failed_due_to_invalid_input",
  * ...); SDK messages and payloads never reach events. A call with no tuples is passed on but not recorded.
+ * A malformed tuple (not an object, or a user, relation or object that is not a non-empty string) is
+ * passed on to the SDK as it is and recorded with "(invalid)" for each such field, so that the event,
+ * and the other tuples of the call, are still recorded.
  *
  * ```ts
  * const tuples = createAuditedTupleWriter({ client: fga, recorder, authorizer });
@@ -85,18 +88,27 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     try {
       response = await call();
     } catch (error) {
-      const reason = openFgaErrorReason(error);
-      report(
-        changes.map((change) => item(change, false, reason)),
-        ids,
-      );
+      report(() => {
+        const reason = openFgaErrorReason(error);
+        return changes.map((change) => item(change, false, reason));
+      }, ids);
       throw error;
     }
-    report(itemsFromResponse(changes, response), ids);
+    report(() => itemsFromResponse(changes, response), ids);
     return response;
   }
 
-  function report(items: TupleChangeItem[], ids: ClientRequestOptsWithAuthZModelId | undefined): void {
+  function report(
+    itemsOf: () => TupleChangeItem[],
+    ids: ClientRequestOptsWithAuthZModelId | undefined,
+  ): void {
+    // Reading the caller's tuples and the SDK's response must never replace what the SDK returned or threw.
+    let items: TupleChangeItem[];
+    try {
+      items = itemsOf();
+    } catch {
+      return;
+    }
     if (items.length === 0) return;
     // Mirrors the SDK, which takes the call's ids first (`||`), then the client's.
     const storeId = ids?.storeId || client.storeId;
@@ -161,21 +173,35 @@ function itemsFromResponse(changes: readonly Change[], response: ClientWriteResp
   });
 }
 
+/** Recorded in place of a tuple field that is not a non-empty string (the Recorder refuses those). */
+const INVALID_FIELD = "(invalid)";
+
 function item(change: Change, success: boolean, errorReason?: string): TupleChangeItem {
-  const { user, relation, object } = change.tuple;
+  const { user, relation, object } = fieldsOf(change.tuple);
   return {
     operation: change.operation,
-    user,
-    relation,
-    object,
+    user: recordable(user),
+    relation: recordable(relation),
+    object: recordable(object),
     success,
     ...(errorReason === undefined ? {} : { errorReason }),
   };
 }
 
 function keyOf(change: Change): string {
-  const { user, relation, object } = change.tuple;
+  const { user, relation, object } = fieldsOf(change.tuple);
   return JSON.stringify([change.operation, user, relation, object]);
+}
+
+/** The tuple's fields as given; none for a tuple that is not an object (null, a string, ...). */
+function fieldsOf(tuple: unknown): { user?: unknown; relation?: unknown; object?: unknown } {
+  if (typeof tuple !== "object" || tuple === null) return {};
+  const { user, relation, object } = tuple as Record<string, unknown>;
+  return { user, relation, object };
+}
+
+function recordable(value: unknown): string {
+  return typeof value === "string" && value !== "" ? value : INVALID_FIELD;
 }
 
 function resolveOptions(options: AuditedTupleWriterOptions): AuditedTupleWriterOptions {

@@ -16,15 +16,23 @@ import { errorCode } from "../authz/error-code.js";
  */
 export function openFgaErrorReason(error: unknown): string {
   if (typeof error !== "object" || error === null) return errorCode(error);
-  const { statusCode, apiErrorCode, name } = error as {
+  const { statusCode, apiErrorCode, responseData, name } = error as {
     statusCode?: unknown;
     apiErrorCode?: unknown;
+    responseData?: unknown;
     name?: unknown;
   };
   if (statusCode === 429) return "rate_limited";
   if (typeof statusCode === "number" && statusCode >= 500) return "unavailable";
   if (statusCode === undefined && name === "FgaError") return "unavailable";
-  return engineCode(apiErrorCode) ?? errorCode(error);
+  // The SDK sets `apiErrorCode` only on its 400 and 404 classes; for other answers (409 conflict, ...)
+  // the code is in the answer body only.
+  return engineCode(apiErrorCode) ?? engineCode(bodyCode(responseData)) ?? errorCode(error);
+}
+
+/** The `code` of an OpenFGA error body, when the answer had one. */
+function bodyCode(data: unknown): unknown {
+  return typeof data === "object" && data !== null ? (data as { code?: unknown }).code : undefined;
 }
 
 /**

@@ -9,7 +9,7 @@ import type {
   UntypedHandleCall,
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { status as Status } from "@grpc/grpc-js";
+import { Metadata, status as Status } from "@grpc/grpc-js";
 import { AuditConfigError } from "../errors/index.js";
 
 /** The async handler of one method: unary and client-streaming handlers resolve to the response. */
@@ -42,6 +42,8 @@ export interface StatusError {
   details?: string;
   /** Status message sent to the client when `details` is not set (an Error's own message). */
   message?: string;
+  /** Trailing metadata sent with the status, as grpc-js's own callback takes it. */
+  metadata?: Metadata;
 }
 
 /**
@@ -53,8 +55,9 @@ export const INTERNAL_ERROR_MESSAGE = "internal error";
 /**
  * Adapts async handlers to grpc-js. grpc-js ignores the promise a handler returns, so a rejected
  * promise leaves the call hanging until its deadline; here it becomes a status instead: errors with a
- * gRPC `code` keep their code and `details` (or message), any other error becomes INTERNAL with the
- * fixed message "internal error". Stream handlers that resolve without ending the stream get it ended.
+ * gRPC `code` keep their code, `details` (or message) and `metadata` (trailers, when a grpc-js `Metadata`),
+ * any other error becomes INTERNAL with the fixed message "internal error". Stream handlers that resolve
+ * without ending the stream get it ended. `handlers` may be a class instance: its methods are called on it.
  *
  * In bidi handlers read with `call.iterator({ destroyOnReturn: false })`: a plain `for await (… of call)`
  * destroys the duplex stream when reading ends, after which no status can be sent and the call hangs.
@@ -70,15 +73,28 @@ export function asyncService<S extends ServiceDefinition>(
   definition: S,
   handlers: AsyncServiceImplementation<S>,
 ): UntypedServiceImplementation {
-  const implementation: UntypedServiceImplementation = {};
-  for (const [name, handler] of Object.entries(handlers as Record<string, AnyAsyncHandler>)) {
-    const method = definition[name];
-    if (method === undefined) {
+  if (typeof handlers !== "object" || handlers === null) {
+    throw new AuditConfigError("asyncService: handlers must be an object of async functions");
+  }
+  const table = handlers as Record<string, unknown>;
+  // Own functions must name methods of the service (a typo would otherwise leave a method unimplemented);
+  // other own fields (state of a class instance) are not handlers.
+  for (const [name, value] of Object.entries(table)) {
+    if (typeof value === "function" && !Object.hasOwn(definition, name)) {
       throw new AuditConfigError(`asyncService: the service has no method "${name}"`);
     }
+  }
+  const implementation: UntypedServiceImplementation = {};
+  // Handlers are looked up by method name, so methods of a class instance (on its prototype) count too,
+  // and are called on the handlers object.
+  for (const name of Object.keys(definition)) {
+    const method = definition[name];
+    const handler = table[name];
+    if (method === undefined || handler === undefined) continue;
     if (typeof handler !== "function")
       throw new AuditConfigError(`asyncService: handler "${name}" must be a function`);
-    implementation[name] = method.responseStream ? adaptStreaming(handler) : adaptUnary(handler);
+    const bound: AnyAsyncHandler = (call) => (handler as AnyAsyncHandler).call(handlers, call);
+    implementation[name] = method.responseStream ? adaptStreaming(bound) : adaptUnary(bound);
   }
   return implementation;
 }
@@ -116,17 +132,23 @@ async function run(handler: AnyAsyncHandler, call: unknown): Promise<unknown> {
  * @internal
  */
 export function toStatusError(error: unknown): StatusError & { message: string } {
-  if (typeof error === "object" && error !== null) {
-    const { code, details, message } = error as Partial<StatusError>;
-    if (
-      typeof code === "number" &&
-      Number.isInteger(code) &&
-      code > Status.OK &&
-      code <= Status.UNAUTHENTICATED
-    ) {
-      const text = typeof details === "string" ? details : typeof message === "string" ? message : "";
-      return { code, details: text, message: text };
+  try {
+    if (typeof error === "object" && error !== null) {
+      const { code, details, message, metadata } = error as Partial<StatusError>;
+      if (
+        typeof code === "number" &&
+        Number.isInteger(code) &&
+        code > Status.OK &&
+        code <= Status.UNAUTHENTICATED
+      ) {
+        const text = typeof details === "string" ? details : typeof message === "string" ? message : "";
+        return metadata instanceof Metadata
+          ? { code, details: text, message: text, metadata }
+          : { code, details: text, message: text };
+      }
     }
+  } catch {
+    // A value whose fields cannot be read (a revoked Proxy, a throwing getter) is any other error.
   }
   return { code: Status.INTERNAL, details: INTERNAL_ERROR_MESSAGE, message: INTERNAL_ERROR_MESSAGE };
 }

@@ -1,0 +1,124 @@
+// asyncService over real loopback gRPC (no interceptors): trailing metadata on a thrown status, class
+// instances as handlers, rejection values that cannot be read.
+import {
+  credentials,
+  Metadata,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServiceError,
+  status,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type DeleteProjectRequest,
+  type DeleteProjectResponse,
+  ProjectServiceClient,
+  ProjectServiceService,
+} from "../../src/cli/demo/gen/example/v1/projects.js";
+import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
+
+const unused = async (): Promise<never> => {
+  throw { code: status.UNIMPLEMENTED, details: "not in this test" };
+};
+
+let closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers) await close();
+  closers = [];
+});
+
+/** Serves `implementation` on 127.0.0.1 (no interceptors) and returns a client for it. */
+async function serve(implementation: UntypedServiceImplementation): Promise<ProjectServiceClient> {
+  const server = new Server();
+  server.addService(ProjectServiceService, implementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  closers.push(async () => {
+    client.close();
+    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  });
+  return client;
+}
+
+function deleteProject(client: ProjectServiceClient, projectId = "p-1") {
+  return new Promise<{ error: ServiceError | null; response?: DeleteProjectResponse }>((resolve) => {
+    client.deleteProject(
+      { id: projectId } as DeleteProjectRequest,
+      new Metadata(),
+      { deadline: Date.now() + 3000 },
+      (error, response) => resolve({ error, response }),
+    );
+  });
+}
+
+type Handlers = Parameters<typeof asyncService<typeof ProjectServiceService>>[1];
+
+describe("asyncService", () => {
+  it("keeps the trailing metadata of a thrown status, as grpc-js's callback does", async () => {
+    const trailers = new Metadata();
+    trailers.set("retry-after-ms", "250");
+    const client = await serve(
+      asyncService(ProjectServiceService, {
+        async deleteProject() {
+          throw { code: status.UNAVAILABLE, details: "try later", metadata: trailers };
+        },
+      } as unknown as Handlers),
+    );
+    const { error } = await deleteProject(client);
+    expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "try later"]);
+    expect(error?.metadata.get("retry-after-ms")).toStrictEqual(["250"]);
+  });
+
+  it("serves handlers that are methods of a class instance, called on that instance", async () => {
+    // Type-checks as AsyncServiceImplementation without a cast; its methods live on the prototype.
+    class Projects implements AsyncServiceImplementation<typeof ProjectServiceService> {
+      readonly deleted: string[] = [];
+      async deleteProject(call: ServerUnaryCall<DeleteProjectRequest, DeleteProjectResponse>) {
+        this.deleted.push(call.request.id);
+        return {};
+      }
+      createProject = unused;
+      getProject = unused;
+      updateProject = unused;
+      addMember = unused;
+      removeMember = unused;
+      archiveProject = unused;
+      importMembers = unused;
+      syncMembers = unused;
+      listMembers = unused;
+    }
+    const projects = new Projects();
+    const client = await serve(asyncService(ProjectServiceService, projects));
+    const { error } = await deleteProject(client, "p-7");
+    expect(error).toBeNull();
+    expect(projects.deleted).toStrictEqual(["p-7"]);
+  });
+
+  it("ends the call with INTERNAL when the rejection value cannot even be read", async () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const client = await serve(
+        asyncService(ProjectServiceService, {
+          async deleteProject() {
+            throw proxy;
+          },
+        } as unknown as Handlers),
+      );
+      const { error } = await deleteProject(client);
+      expect([error?.code, error?.details]).toStrictEqual([status.INTERNAL, "internal error"]);
+      expect(unhandled).toStrictEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+});
