@@ -175,7 +175,13 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
     },
     lag: () => lag,
     close: async () => {
-      if (owned) await nc.drain();
+      if (!owned) return;
+      // Drained, so that the acks sent go out first. During a broker outage there is nothing to drain
+      // to (drain rejects at once): closed instead, else the connection would keep reconnecting and
+      // hold the process (a stopped `grpc-audit ingest` would never exit). Acks not sent mean
+      // redeliveries, which the store skips.
+      await nc.drain().catch(() => {});
+      if (!nc.isClosed()) await nc.close();
     },
   };
 }

@@ -2,8 +2,8 @@ import type pg from "pg";
 import { report } from "../emitters/emitter.js";
 import type { EncodedEvent, EventSink } from "../emitters/sink.js";
 import { AuditConfigError, toError } from "../errors/index.js";
-import type { EventColumns } from "../event/event-columns.js";
-import { encodeEvent } from "../event/serialize.js";
+import { type EventColumns, noNul } from "../event/event-columns.js";
+import { decodeEvent, encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { AuditPage } from "../store/audit-store.js";
 import {
@@ -13,6 +13,7 @@ import {
   encodeCursor,
   type PageOptions,
   resolvePage,
+  type Where,
 } from "../store/query.js";
 import {
   decodeRows,
@@ -201,7 +202,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       Omit<StoredRow, "seq" | "occurred_at_ms"> & { seq: string; occurred_at_ms: string }
     >(sql, params);
     return result.rows.map(
-      (row): StoredRow => ({ ...row, seq: Number(row.seq), occurred_at_ms: Number(row.occurred_at_ms) }),
+      (row): StoredRow => ({
+        ...row,
+        event_id: storedId(row.event_id, row.event),
+        seq: Number(row.seq),
+        occurred_at_ms: Number(row.occurred_at_ms),
+      }),
     );
   };
   const decoded = (rows: readonly StoredRow[]) => withProblems(decodeRows(rows));
@@ -217,7 +223,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
     async query(filter = {}, page = {}) {
       const { limit, cursor } = resolvePage(page);
-      const where = buildWhere(filter);
+      const where = withoutNul(buildWhere(filter));
       if (cursor !== undefined) {
         where.clauses.push("(occurred_at_ms, seq) < (?, ?)");
         where.params.push(cursor.occurredAtMs, cursor.seq);
@@ -250,7 +256,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       const result = await pool.query<{ n: string }>(`SELECT coalesce(max(seq), 0) n FROM ${EVENTS_TABLE}`);
       return Number(result.rows[0]?.n ?? 0);
     },
-    stats: (filter = {}) => queryStats(pool, buildWhere(filter)),
+    stats: (filter = {}) => queryStats(pool, withoutNul(buildWhere(filter))),
     async prune({ before }) {
       refuseReadonly();
       if (!(before instanceof Date) || !Number.isFinite(before.getTime())) {
@@ -286,6 +292,31 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
   };
   return store;
+}
+
+/**
+ * The event id a row stands for. Its event_id column holds U+FFFD for each U+0000 of the id (noNul:
+ * PostgreSQL's text cannot hold it) while the event's bytes keep the id as it was: for such a row the
+ * id is taken from the event when the event's id gives the column (else the row is left to be found
+ * undecodable), so that the stores' row check does not take an untouched row for a damaged one.
+ */
+function storedId(column: string, event: unknown): string {
+  if (!column.includes("\uFFFD") || !(event instanceof Uint8Array)) return column;
+  try {
+    const id = decodeEvent(event).eventId;
+    return id !== column && noNul(id) === column ? id : column;
+  } catch {
+    return column;
+  }
+}
+
+/** The filter's text values as the columns hold them: U+0000 as U+FFFD (noNul), which PostgreSQL's text refuses. */
+function withoutNul(where: Where): Where {
+  for (let i = 0; i < where.params.length; i++) {
+    const value = where.params[i];
+    if (typeof value === "string") where.params[i] = noNul(value);
+  }
+  return where;
 }
 
 /**

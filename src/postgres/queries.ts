@@ -17,15 +17,19 @@ export async function queryStats(pool: pg.Pool, where: Where): Promise<AuditStat
   const whereAnd = (extra: string) =>
     where.clauses.length === 0 ? `WHERE ${extra}` : `${where.sql()} AND ${extra}`;
   const from = `FROM ${EVENTS_TABLE}`;
+  // Ties and keys in byte order (COLLATE "C"), as the SQLite store gives them, whatever the database's
+  // collation: under a linguistic one (en_US.UTF-8, ICU) the 10 top operations of equal counts would differ.
   const [total, byType, byResult, byDecision, topOperations, perHour] = await Promise.all([
     all(`SELECT count(*) n ${from} ${where.sql()}`),
-    all(`SELECT event_type k, count(*) n ${from} ${where.sql()} GROUP BY k ORDER BY k`),
+    all(`SELECT event_type k, count(*) n ${from} ${where.sql()} GROUP BY k ORDER BY event_type COLLATE "C"`),
     all(
       `SELECT CASE WHEN success THEN 'success' ELSE 'failure' END k, count(*) n ${from} ${where.sql()} GROUP BY k ORDER BY k`,
     ),
-    all(`SELECT decision k, count(*) n ${from} ${whereAnd("decision != ''")} GROUP BY k ORDER BY k`),
     all(
-      `SELECT operation, count(*) n ${from} ${whereAnd("operation != ''")} GROUP BY operation ORDER BY n DESC, operation LIMIT 10`,
+      `SELECT decision k, count(*) n ${from} ${whereAnd("decision != ''")} GROUP BY k ORDER BY decision COLLATE "C"`,
+    ),
+    all(
+      `SELECT operation, count(*) n ${from} ${whereAnd("operation != ''")} GROUP BY operation ORDER BY n DESC, operation COLLATE "C" LIMIT 10`,
     ),
     // Integer division truncates toward zero: 1 off a negative remainder (floor), else an event before
     // 1970 counts in the hour after it (as in the SQLite store).

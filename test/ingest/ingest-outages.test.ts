@@ -1,0 +1,127 @@
+// `grpc-audit ingest` while PostgreSQL is unreachable (the path to it cut, as a restart or a
+// network failure looks): errors are printed and retried, SIGTERM during the outage still exits 0
+// promptly, and once PostgreSQL is back another ingester stores every event exactly once; the
+// chains verify.
+import { once } from "node:events";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KEY_ID, PUBLIC_KEY } from "../chain/trail.js";
+import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, startCli, tempDir } from "../cli/helpers.js";
+import { startTcpProxy, type TcpProxy } from "../fleet/tcp-proxy.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
+import { freshStream, natsConnection, publishTrail, storedIds, until } from "./fleet.js";
+
+let nats: NatsServer;
+let postgres: PostgresServer;
+let nc: NatsConnection;
+let proxy: TcpProxy;
+let publicKey: string;
+
+beforeAll(async () => {
+  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer(), ensureBuilt()]);
+  nc = await natsConnection(nats.url);
+  proxy = await startTcpProxy(postgres.port);
+  const keyFile = join(tempDir(), "audit-test.pub.pem");
+  writeFileSync(keyFile, PUBLIC_KEY.export({ type: "spki", format: "pem" }));
+  publicKey = `${KEY_ID}=${keyFile}`;
+}, BUILD_TIMEOUT_MS);
+afterAll(async () => {
+  await nc?.close();
+  await proxy?.close();
+  await Promise.all([nats?.stop(), postgres?.stop()]);
+});
+
+function startIngest(stream: string, to: string) {
+  const child = startCli([
+    "ingest",
+    "--from",
+    nats.url,
+    "--stream",
+    stream,
+    "--consumer",
+    "ingest",
+    "--to",
+    to,
+    "--progress-ms",
+    "100",
+    "--batch-size",
+    "50",
+    "--ack-wait-ms",
+    "2000",
+  ]);
+  const out = { stderr: "" };
+  child.stderr.on("data", (chunk: Buffer) => {
+    out.stderr += chunk.toString();
+  });
+  const exited = once(child, "close").then(([code, signal]) => ({ code, signal }));
+  return { child, out, exited };
+}
+
+describe("grpc-audit ingest through a PostgreSQL outage", () => {
+  it("retries, stops on SIGTERM with exit 0 during the outage, and loses nothing", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const url = await postgres.createDatabase();
+    const proxied = url.replace(`:${postgres.port}/`, `:${proxy.port}/`);
+    const first = await publishTrail(nats.url, topic, 300);
+    const run = startIngest(stream, proxied);
+    await until(
+      async () => (await storedIds(url).catch(() => new Map())).size === first.length,
+      "first trail",
+    );
+    proxy.cut();
+    const second = await publishTrail(nats.url, topic, 300);
+    await until(() => run.out.stderr.includes("ingest: error:"), "an error printed");
+    const stoppedAt = Date.now();
+    run.child.kill("SIGTERM");
+    const exit = await run.exited;
+    expect(exit).toStrictEqual({ code: 0, signal: null });
+    expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+    expect(run.out.stderr).toMatch(/\ningest: stopped\n$/);
+    proxy.resume();
+    const again = startIngest(stream, proxied);
+    const all = [...first, ...second];
+    await until(async () => (await storedIds(url)).size === all.length, "every event stored");
+    again.child.kill("SIGTERM");
+    expect((await again.exited).code).toBe(0);
+    expect(await storedIds(url)).toStrictEqual(new Map(all.map((e) => [e.eventId, 1])));
+    const verify = await runCli(["verify", "--db", url, "--public-key", publicKey, "--sealed"]);
+    expect([verify.code, verify.stderr]).toStrictEqual([0, ""]);
+    expect(verify.stdout).toContain("verified: 2 chains, no findings");
+  }, 90_000);
+});
+
+describe("grpc-audit ingest through a NATS outage", () => {
+  it("SIGTERM while NATS is down (everything fetched stored and acked) exits 0 promptly", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const url = await postgres.createDatabase();
+    const events = await publishTrail(nats.url, topic, 100);
+    const run = startIngest(stream, url);
+    await until(
+      async () => (await storedIds(url).catch(() => new Map())).size === events.length,
+      "the trail",
+    );
+    await until(() => run.out.stderr.includes(`${events.length} inserted`), "the progress line");
+    await nats.kill();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 2000)); // the ingester's next fetches meet the outage
+      const stoppedAt = Date.now();
+      run.child.kill("SIGTERM");
+      const exit = await Promise.race([
+        run.exited,
+        new Promise((resolve) => setTimeout(() => resolve("still running after 10 s"), 10_000)),
+      ]);
+      expect([exit, run.out.stderr.split("\n").slice(-3)]).toStrictEqual([
+        { code: 0, signal: null },
+        [expect.stringMatching(/^ingest: \d+ received/), "ingest: stopped", ""],
+      ]);
+      expect(Date.now() - stoppedAt).toBeLessThan(10_000);
+    } finally {
+      run.child.kill("SIGKILL");
+      await nats.restart();
+    }
+    expect(await storedIds(url)).toStrictEqual(new Map(events.map((e) => [e.eventId, 1])));
+  }, 90_000);
+});
