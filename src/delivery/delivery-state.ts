@@ -4,10 +4,14 @@ import type { Batch, QueueBatch } from "./batches.js";
 import { DeliveryCounters, Warnings } from "./delivery-stats.js";
 import { HeldEvents, type QueueView } from "./held-events.js";
 import { openSpool } from "./open-spool.js";
-import type { ResolvedDeliveryOptions } from "./options.js";
+import type { OverflowPolicy, ResolvedDeliveryOptions } from "./options.js";
 import { SettleWaiters } from "./settle-waiters.js";
 import type { Spool, SpoolRow } from "./spool.js";
 import { SpoolStage } from "./spool-stage.js";
+
+/** Overflow policies that keep their kind's events: "drop-oldest" of another kind never evicts those. */
+const KEEPING_POLICIES: ReadonlySet<OverflowPolicy> = new Set<OverflowPolicy>(["park", "spool", "fail-rpc"]);
+
 import { Wakeup } from "./wakeup.js";
 
 /** What the pump and stats read of the spool. @internal */
@@ -136,8 +140,16 @@ export class DeliveryState {
     return this.#accepted();
   }
 
-  /** Drops the oldest queued event ("drop-oldest"); false when only batches being written are left. */
+  /**
+   * Drops the oldest queued event ("drop-oldest"); false when only batches being written are left, or
+   * when the oldest is of a kind whose policy keeps its events.
+   */
   evictOldest(): boolean {
+    // An event of a kind whose policy keeps events (park, spool, fail-rpc) is never given up for
+    // another: a fail-closed call may already have been answered OK on the strength of it.
+    const kind = this.#held.queue.peekKind();
+    if (kind === undefined || KEEPING_POLICIES.has(this.options.policies[kind] ?? "drop-newest"))
+      return false;
     const oldest = this.#held.shiftQueued();
     if (oldest === undefined) return false;
     this.#lose("queue_full", oldest.kind);

@@ -6,7 +6,7 @@ import { takeQueueBatch } from "./queue-batch.js";
 import type { Wakeup } from "./wakeup.js";
 
 /** What the pump and stats read of the queue. @internal */
-export type QueueView = Pick<EventQueue, "length" | "bytes" | "peekSeq" | "peekSize">;
+export type QueueView = Pick<EventQueue, "length" | "bytes" | "peekSeq" | "peekSize" | "peekKind">;
 
 /** An event leaving memory at close. @internal */
 export interface HeldEvent {

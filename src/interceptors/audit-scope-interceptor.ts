@@ -51,9 +51,14 @@ class ScopedCall extends ForwardingCall {
     // grpc-js ends some calls itself, calling its own sendStatus past every interceptor (a request it
     // cannot decode or too large, a response it cannot serialize or too large): as the outermost
     // interceptor, this one sees that call's sendStatus, and notes the status for the rules interceptor.
+    // Such a status is the whole response when no headers went out (a request it could not take):
+    // it carries the request id too, which the call's events (its authn result) already name.
     const send = inner.sendStatus;
     inner.sendStatus = (status) => {
-      if (!this.forwardingStatus && this.scope !== undefined) noteOwnStatus(this.scope, status);
+      if (!this.forwardingStatus && this.scope !== undefined) {
+        noteOwnStatus(this.scope, status);
+        if (!this.headersSent && this.requestIdHeader !== false) status = this.withRequestId(status);
+      }
       send.call(inner, status);
     };
   }
@@ -80,12 +85,18 @@ class ScopedCall extends ForwardingCall {
         return;
       }
       // No headers yet (a refusal, or an answer without messages): the status is the whole response.
-      const metadata = status.metadata?.clone() ?? new Metadata();
-      metadata.set(this.requestIdHeader, this.scope.requestId);
-      this.inner.sendStatus({ ...status, metadata });
+      this.inner.sendStatus(this.withRequestId(status));
     } finally {
       this.forwardingStatus = false;
     }
+  }
+
+  /** `status` with the request id header added to its metadata (a copy; the caller's is untouched). */
+  private withRequestId(status: OutboundStatus): OutboundStatus {
+    if (this.requestIdHeader === false || this.scope === undefined) return status;
+    const metadata = status.metadata?.clone() ?? new Metadata();
+    metadata.set(this.requestIdHeader, this.scope.requestId);
+    return { ...status, metadata };
   }
 
   override onReceiveMetadata(metadata: Metadata): void {

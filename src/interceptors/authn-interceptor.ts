@@ -8,7 +8,14 @@ import type { Authenticator, AuthnCallInfo, AuthnOutcome } from "../authn/authen
 import type { AuthnObserver, AuthnResultInput } from "../authn/observer.js";
 import { currentAuditScope } from "../context/scope.js";
 import { AuditConfigError } from "../errors/index.js";
-import { type AuthnFailureCode, toActor } from "../event/builders.js";
+import {
+  ACTOR_TYPES,
+  type ActorInput,
+  type ActorKind,
+  AUTHN_FAILURE_REASONS,
+  type AuthnFailureCode,
+  toActor,
+} from "../event/builders.js";
 import { GatedCall } from "./gated-call.js";
 
 /** Options of the authn interceptor: `authn` of `createAuditInterceptors` (which fills in `observer`). */
@@ -141,19 +148,58 @@ class AuthnCall extends GatedCall {
 }
 
 const ERROR_OUTCOME: AuthnOutcome = { kind: "refused", reason: "error" };
+const ABSENT_OUTCOME: AuthnOutcome = { kind: "absent" };
 
 /**
- * The outcome as given when it has the contract's shape, else a refusal with reason "error", as for a
- * throw: an authenticator written in JavaScript may answer nothing, or a success without an actor (or
- * without a string id), which must neither break the call nor name a caller.
+ * The outcome in the contract's shape, copied, else a refusal with reason "error", as for a throw: an
+ * authenticator written in JavaScript may answer nothing, a success without an actor (or without a
+ * string id), an actor whose fields the event schema cannot hold (a type other than user, service,
+ * system or anonymous, a name that is not a string), or a refusal reason the schema has no value for.
+ * None of these may break the call, name a caller, or make an event the Recorder refuses: the attempt
+ * (and every later event of the call, which names the actor) would then be missing from the trail.
  */
 function checkedOutcome(outcome: unknown): AuthnOutcome {
-  if (typeof outcome !== "object" || outcome === null) return ERROR_OUTCOME;
-  const { kind, actor } = outcome as { kind?: unknown; actor?: { id?: unknown } | null };
-  if (kind === "absent" || kind === "refused") return outcome as AuthnOutcome;
-  if (kind === "authenticated" && typeof actor === "object" && actor !== null && typeof actor.id === "string")
-    return outcome as AuthnOutcome;
+  try {
+    if (typeof outcome !== "object" || outcome === null) return ERROR_OUTCOME;
+    const { kind } = outcome as { kind?: unknown };
+    if (kind === "absent") return ABSENT_OUTCOME;
+    if (kind === "refused") {
+      const { reason } = outcome as { reason?: unknown };
+      return typeof reason === "string" && Object.hasOwn(AUTHN_FAILURE_REASONS, reason)
+        ? { kind: "refused", reason: reason as AuthnFailureCode }
+        : ERROR_OUTCOME;
+    }
+    if (kind === "authenticated") {
+      const actor = checkedActor((outcome as { actor?: unknown }).actor);
+      if (actor !== undefined) return { kind: "authenticated", actor };
+    }
+  } catch {
+    // A getter or Proxy trap that throws: as a throw of the authenticator.
+  }
   return ERROR_OUTCOME;
+}
+
+const ACTOR_TEXT_FIELDS = ["displayName", "email", "subject", "clientId", "realm"] as const;
+
+/** A plain copy of an actor the event schema can hold (each field read once), else undefined. */
+function checkedActor(actor: unknown): ActorInput | undefined {
+  if (typeof actor !== "object" || actor === null) return undefined;
+  const fields = actor as Record<string, unknown>;
+  const id = fields.id;
+  if (typeof id !== "string" || id === "") return undefined;
+  const copy: ActorInput = { id };
+  const type = fields.type;
+  if (type !== undefined) {
+    if (typeof type !== "string" || !Object.hasOwn(ACTOR_TYPES, type)) return undefined;
+    copy.type = type as ActorKind;
+  }
+  for (const field of ACTOR_TEXT_FIELDS) {
+    const value = fields[field];
+    if (value === undefined) continue;
+    if (typeof value !== "string") return undefined;
+    copy[field] = value;
+  }
+  return copy;
 }
 const TRY_NEXT = Symbol("try the next authenticator");
 

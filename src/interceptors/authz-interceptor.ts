@@ -330,13 +330,31 @@ function resolveOptions(options: AuthzInterceptorOptions) {
 }
 
 /**
- * The decision as given when it has the contract's shape, else an error: an authorizer written in
- * JavaScript may answer nothing, which must refuse the call, reported like any engine failure.
+ * The decision in the contract's shape, copied, else an error: an authorizer written in JavaScript may
+ * answer nothing, which must refuse the call, reported like any engine failure. A `cacheHit` that is
+ * not a boolean is left out and a `reason` that is not a string is dropped (the error's code names it
+ * then): passed on, they made a report the Recorder refuses, and the decision was missing from the trail.
  */
 function checkedDecision(answer: unknown): Decision {
-  const kind =
-    typeof answer === "object" && answer !== null ? (answer as { kind?: unknown }).kind : undefined;
-  if (kind === "allowed" || kind === "denied" || kind === "error") return answer as Decision;
+  try {
+    if (typeof answer === "object" && answer !== null) {
+      const { kind } = answer as { kind?: unknown };
+      if (kind === "allowed" || kind === "denied") {
+        const { cacheHit } = answer as { cacheHit?: unknown };
+        return { kind, cacheHit: cacheHit === true };
+      }
+      if (kind === "error") {
+        const { reason, error } = answer as { reason?: unknown; error?: unknown };
+        return {
+          kind,
+          reason: typeof reason === "string" ? reason : errorCode(error),
+          error,
+        };
+      }
+    }
+  } catch {
+    // A getter or Proxy trap that throws: as an answer without a decision.
+  }
   return {
     kind: "error",
     reason: "unavailable",

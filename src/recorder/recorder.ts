@@ -121,7 +121,10 @@ export interface Recorder {
   stats(): RecorderStats;
   /** Resolves once every accepted event has been written by every emitter. */
   flush(): Promise<FlushReport>;
-  /** Flushes, then closes the emitters; later record calls are dropped and counted. */
+  /**
+   * Flushes, then closes the emitters; later record calls are dropped and counted, successes a record
+   * policy would skip included (the last summary was written at close, none could count them).
+   */
   close(): Promise<FlushReport>;
 }
 
@@ -283,6 +286,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const summaryTimer =
     summaries === undefined ? undefined : setInterval(writeSummaries, config.summaryEveryMs).unref();
 
+  // Set by close(): the last summary is written then, so a success recorded later cannot be counted
+  // into one; it is handed to the closed emitters like every later event (dropped, and counted so).
+  let closed = false;
+
   const recorder: Recorder = {
     service,
     recordAuthnResult(raw) {
@@ -291,14 +298,14 @@ export function createRecorder(options: RecorderOptions): Recorder {
       // Outcomes count every attempt, recorded or skipped; a success the policy skips is counted before
       // any event work: no id, no event, no chain link.
       outcomes.countAuthn(input);
-      if (gate.skipsAuthn(input)) return "accepted";
+      if (!closed && gate.skipsAuthn(input)) return "accepted";
       return emit(EVENT_KIND.AUTHN_RESULT, input);
     },
     recordAuthzDecision(raw) {
       const input = checkAuthzInput(raw);
       if (typeof input === "string") return refuse("recordAuthzDecision", input);
       outcomes.countAuthz(input);
-      if (gate.skipsAuthz(input)) return "accepted";
+      if (!closed && gate.skipsAuthz(input)) return "accepted";
       return emit(EVENT_KIND.AUTHZ_DECISION, input);
     },
     recordTupleChange(raw) {
@@ -314,7 +321,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     recordResourceAccess(raw) {
       const input = checkAccessInput(raw);
       if (typeof input === "string") return refuse("recordResourceAccess", input);
-      if (gate.skipsAccess(input)) return "accepted";
+      if (!closed && gate.skipsAccess(input)) return "accepted";
       return emit(EVENT_KIND.RESOURCE_ACCESS, input);
     },
     reportError(error) {
@@ -339,6 +346,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     close: () => {
       // The last summary, then the final checkpoint go out before the emitters close: nothing follows
       // the checkpoint in the chain.
+      closed = true;
       clearInterval(summaryTimer);
       writeSummaries();
       clearInterval(checkpointTimer);

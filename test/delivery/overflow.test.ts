@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   createDeliveryEmitter,
@@ -95,6 +96,30 @@ describe("overflow policy drop-oldest", () => {
       droppedByReasonAndKind: { queue_full: { "authn.result": 2, "authz.decision": 4 } },
     });
   });
+
+  it.each(["park", "spool", "fail-rpc"] as const)(
+    "never evicts an event of a kind whose policy keeps its events (%s): the new event is dropped instead",
+    async (keeping) => {
+      const sink = holdingSink();
+      const { dir, remove } = tempDir("overflow");
+      cleanups.push(remove);
+      const spool = keeping === "spool" ? { spool: { path: join(dir, "spool.db") } } : {};
+      const emitter = create(sink, {
+        ...spool,
+        maxBatchEvents: 1,
+        overflow: { default: "drop-oldest", "resource.mutation": keeping },
+      });
+      emitter.emit(numberedEvent(1)); // taken as the batch being written: 3 more fit (maxQueueEvents 4)
+      await until(() => sink.held.length === 1);
+      const kept = numberedEvents(3, "resourceMutation", "m").map((event) => emitter.emit(event));
+      const outcome = emitter.emit(numberedEvent(2));
+
+      expect([kept, outcome]).toStrictEqual([Array(3).fill("accepted"), "dropped"]);
+      await drain(emitter, sink, 4);
+      expect(sink.receivedIds()).toStrictEqual([id(1), ...ids(1, 3, "m")]);
+      expect(emitter.stats().droppedByReasonAndKind).toStrictEqual({ queue_full: { "authz.decision": 1 } });
+    },
+  );
 
   it("never drops the batch being written: the new event is dropped instead", async () => {
     const sink = holdingSink();
