@@ -132,13 +132,18 @@ export function createBrokerSink(options: BrokerSinkOptions): EventSink {
     encoding === "json" ? size * JSON_EXPANSION + JSON_FIXED_BYTES : size;
   // The headers hold the service name and the event id, whose lengths have no bound: an event within
   // maxEventBytes can still make a message over the broker's limit, which it would refuse for ever.
+  // One of the ids is the message key: a custom partitionKey's key instead, of any length.
   const acceptsEvent = (event: AuditEvent, size: number): boolean => {
     const fixed = valueBytes(size) + HEADER_FIXED_BYTES;
     const service = event.service ?? "";
     const eventId = event.eventId ?? "";
+    const key = partitionKey === undefined ? eventId : messageKey(event, partitionKey);
     // A UTF-16 code unit is at most 3 UTF-8 bytes: the bound settles almost every event at once.
-    if (fixed + 3 * (services * service.length + ids * eventId.length) <= limit) return true;
-    return fixed + services * Buffer.byteLength(service) + ids * Buffer.byteLength(eventId) <= limit;
+    const units = services * service.length + (ids - 1) * eventId.length + key.length;
+    if (fixed + 3 * units <= limit) return true;
+    const bytes =
+      services * Buffer.byteLength(service) + (ids - 1) * Buffer.byteLength(eventId) + Buffer.byteLength(key);
+    return fixed + bytes <= limit;
   };
   return Object.freeze({ ...sink, maxEventBytes, acceptsEvent });
 }

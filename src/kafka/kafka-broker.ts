@@ -11,6 +11,7 @@ import {
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
 import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
+import { checkSecurityOptions } from "./security-options.js";
 
 /** The part of `@platformatic/kafka`'s Producer the broker uses; tests inject a fake of it. */
 export interface KafkaProducer {
@@ -229,6 +230,7 @@ function resolveOptions(options: KafkaBrokerOptions) {
     );
   if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs <= 0))
     throw new AuditConfigError(`timeoutMs: must be a positive integer, got ${options.timeoutMs}`);
+  checkSecurityOptions(options.tls, options.sasl, (option) => `${option}:`);
   if (options.createProducer !== undefined && typeof options.createProducer !== "function")
     throw new AuditConfigError("createProducer: must be a function returning a producer");
   const createProducer =

@@ -3,6 +3,7 @@ import type { ConsumerOptions, ProducerOptions, SASLOptions } from "@platformati
 import { AuditConfigError } from "../errors/index.js";
 import type { KafkaProducer } from "./kafka-broker.js";
 import type { KafkaConsumer } from "./message-stream.js";
+import { checkSecurityOptions } from "./security-options.js";
 
 /** Options of `createKafkaSource`. */
 export interface KafkaSourceOptions {
@@ -79,6 +80,7 @@ export function resolveSourceOptions(options: KafkaSourceOptions): ResolvedSourc
     throw new AuditConfigError("kafka source: `deadLetterTopic` must differ from `topic`");
   if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0))
     throw new AuditConfigError(`kafka source: \`timeoutMs\` must be a positive integer, got ${timeoutMs}`);
+  checkSecurityOptions(options.tls, options.sasl, (option) => `kafka source: \`${option}\``);
   for (const [key, value] of [
     ["createConsumer", createConsumer],
     ["createProducer", createProducer],

@@ -1,6 +1,10 @@
 import { type ConsumeOptions, Consumer, ProduceAcks, Producer } from "@platformatic/kafka";
 import { toError } from "../errors/index.js";
-import { DEAD_LETTER_FROM_HEADER, DEAD_LETTER_REASON_HEADER } from "../ingest/dead-letter.js";
+import {
+  DEAD_LETTER_FROM_HEADER,
+  DEAD_LETTER_REASON_HEADER,
+  DEAD_LETTER_TRUNCATED_HEADER,
+} from "../ingest/dead-letter.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
 import type { KafkaProducer } from "./kafka-broker.js";
 import { type KafkaSourceOptions, resolveSourceOptions } from "./kafka-source-options.js";
@@ -167,7 +171,15 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     },
     async deadLetter(message, reason) {
       try {
-        await deadLetters().send({ messages: [deadLetter(deadLetterTopic, message, reason)] });
+        await deadLetters()
+          .send({ messages: [deadLetter(deadLetterTopic, message, reason)] })
+          .catch((error: unknown) => {
+            // Larger than the dead-letter topic takes (its max.message.bytes can be below the source
+            // topic's): sent without its key, headers and value, which stay in the source topic at
+            // `from`; else it would be refused at every try and hold its partition for ever.
+            if (!tooLarge(error)) throw error;
+            return deadLetters().send({ messages: [cutDeadLetter(deadLetterTopic, message, reason)] });
+          });
       } catch (error) {
         rewind = true; // it comes back, and is tried again
         throw toError(error);
@@ -203,8 +215,30 @@ function sourceMessage(message: KafkaMessage): KafkaSourceMessage {
 }
 
 /** The message as it was (key, value, headers), with why and where from. */
+/** A dead letter with only its reason, origin and the original value's size (`DEAD_LETTER_TRUNCATED_HEADER`). */
+function cutDeadLetter(topic: string, message: KafkaSourceMessage, reason: string) {
+  const headers = new Map<Buffer, Buffer>([
+    [Buffer.from(DEAD_LETTER_REASON_HEADER), Buffer.from(reason.replace(/[\r\n]+/g, " "))],
+    [Buffer.from(DEAD_LETTER_FROM_HEADER), Buffer.from(message.where)],
+    [Buffer.from(DEAD_LETTER_TRUNCATED_HEADER), Buffer.from(String(message.message.value?.length ?? 0))],
+  ]);
+  return { topic, value: Buffer.alloc(0), headers };
+}
+
+/** Whether Kafka refused a message as larger than the topic takes (MESSAGE_TOO_LARGE, in any of its errors). */
+function tooLarge(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const { apiId, errors, cause } = error as { apiId?: unknown; errors?: unknown; cause?: unknown };
+  if (apiId === "MESSAGE_TOO_LARGE") return true;
+  if (Array.isArray(errors) && errors.some(tooLarge)) return true;
+  return cause !== undefined && cause !== error && tooLarge(cause);
+}
+
 function deadLetter(topic: string, message: KafkaSourceMessage, reason: string) {
-  const headers = new Map(message.message.headers);
+  // Header keys are Buffers (a Map compares them by identity): drop the message's own dead-letter
+  // headers by name, so this dead letter's reason and origin are the only ones.
+  const ours = new Set([DEAD_LETTER_REASON_HEADER, DEAD_LETTER_FROM_HEADER]);
+  const headers = new Map([...message.message.headers].filter(([key]) => !ours.has(key.toString("utf8"))));
   headers.set(Buffer.from(DEAD_LETTER_REASON_HEADER), Buffer.from(reason.replace(/[\r\n]+/g, " ")));
   headers.set(Buffer.from(DEAD_LETTER_FROM_HEADER), Buffer.from(message.where));
   return { topic, key: message.message.key, value: message.message.value, headers };
