@@ -1,14 +1,11 @@
 // The real command over real store files at their edges: a store of schema version 1, and time bounds
 // finer than the events' milliseconds.
 import { join } from "node:path";
-import BetterSqlite3 from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
-import { eventKind } from "../../src/event/kinds.js";
-import { encodeEvent } from "../../src/event/serialize.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { openAuditStore } from "../../src/store/audit-store.js";
-import { migrate } from "../../src/store/schema.js";
+import { writeOldStore } from "../helpers/old-store.js";
 import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, tempDir } from "./helpers.js";
 
 const T = Date.parse("2026-11-20T00:00:00.000Z");
@@ -32,26 +29,7 @@ describe.concurrent("grpc-audit at the edges of its stores", () => {
       objectId: "p-2",
       decision: "allowed",
     });
-    const v1 = new BetterSqlite3(db);
-    migrate(v1, 1);
-    const insert = v1.prepare(
-      "INSERT INTO events (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, event) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-    );
-    for (const e of memory.events) {
-      insert.run(
-        e.eventId,
-        eventKind(e.eventType),
-        T,
-        e.service,
-        "",
-        "",
-        "project",
-        e.target?.id ?? "",
-        e.result?.success ? 1 : 0,
-        e.result?.code ?? "",
-        encodeEvent(e),
-      );
-    }
+    const v1 = writeOldStore(db, 1, memory.events);
     v1.close();
 
     const stats = await runCli(["stats", "--db", db, "--json"]);

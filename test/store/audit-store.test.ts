@@ -12,6 +12,7 @@ import { createRecorder } from "../../src/recorder/recorder.js";
 import { type AuditStore, openAuditStore } from "../../src/store/audit-store.js";
 import type { AuditQuery } from "../../src/store/query.js";
 import { MIGRATIONS, migrate, SCHEMA_VERSION } from "../../src/store/schema.js";
+import { writeOldStore } from "../helpers/old-store.js";
 
 const T0 = Date.parse("2026-11-20T00:00:00.000Z");
 const ACTORS = ["alice", "bob", "carol"];
@@ -223,26 +224,7 @@ describe("audit store", () => {
   it("migrates a store written by schema version 1, backfilling authz decisions, request and trace ids", () => {
     const path = join(mkdtempSync(join(tmpdir(), "grpc-audit-store-")), "v1.db");
     const events = makeEvents(20);
-    const v1 = new BetterSqlite3(path);
-    migrate(v1, 1);
-    const insert = v1.prepare(
-      "INSERT INTO events (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, event) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-    );
-    for (const e of events) {
-      insert.run(
-        e.eventId,
-        eventKind(e.eventType),
-        e.occurredAt?.getTime(),
-        e.service,
-        e.operation,
-        e.actor?.id ?? "",
-        e.target?.type ?? "",
-        e.target?.id ?? "",
-        e.result?.success ? 1 : 0,
-        e.result?.code ?? "",
-        encodeEvent(e),
-      );
-    }
+    const v1 = writeOldStore(path, 1, events);
     expect(v1.pragma("user_version", { simple: true })).toBe(1);
     v1.close();
 

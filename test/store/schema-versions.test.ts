@@ -7,12 +7,10 @@ import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
-import { eventKind } from "../../src/event/kinds.js";
-import { encodeEvent } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { type AuditStore, openAuditStore } from "../../src/store/audit-store.js";
-import { migrate } from "../../src/store/schema.js";
+import { writeOldStore } from "../helpers/old-store.js";
 
 /** `times.length` mutations by the real Recorder, one at each time (ms since the epoch). */
 function eventsAt(times: readonly number[], attributes?: Record<string, string>): AuditEvent[] {
@@ -62,26 +60,7 @@ describe("audit store schema versions", () => {
       requestId: "req-1",
     });
     const events = [...memory.events];
-    const v1 = new BetterSqlite3(path);
-    migrate(v1, 1);
-    const insert = v1.prepare(
-      "INSERT INTO events (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, event) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-    );
-    for (const e of events) {
-      insert.run(
-        e.eventId,
-        eventKind(e.eventType),
-        e.occurredAt?.getTime(),
-        e.service,
-        e.operation,
-        e.actor?.id ?? "",
-        e.target?.type ?? "",
-        e.target?.id ?? "",
-        e.result?.success ? 1 : 0,
-        e.result?.code ?? "",
-        encodeEvent(e),
-      );
-    }
+    const v1 = writeOldStore(path, 1, events);
     v1.close();
 
     const store = open(path, true);
@@ -121,27 +100,8 @@ describe("audit store schema versions", () => {
   it("a store of schema version 3 gets positions that are never reused once it is opened read-write", () => {
     const path = tempPath("v3.db");
     const old = Date.parse("2020-01-01T00:00:00.000Z");
-    const v3 = new BetterSqlite3(path);
-    migrate(v3, 3);
-    const insert = v3.prepare(
-      "INSERT INTO events (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, event) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-    );
     const stored = eventsAt([old, old + 1]);
-    for (const e of stored) {
-      insert.run(
-        e.eventId,
-        eventKind(e.eventType),
-        e.occurredAt?.getTime(),
-        e.service,
-        e.operation,
-        "alice",
-        "project",
-        e.target?.id ?? "",
-        1,
-        "OK",
-        encodeEvent(e),
-      );
-    }
+    const v3 = writeOldStore(path, 3, stored);
     v3.close();
     const store = open(path);
     expect(store.query({}, { limit: 10 }).events).toStrictEqual([...stored].reverse());
