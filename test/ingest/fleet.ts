@@ -1,4 +1,7 @@
 /** What the ingestion tests share: a real nats-server and PostgreSQL, streams, and servers' trails. */
+import { once } from "node:events";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { createBrokerEmitter } from "../../src/brokers/broker-emitter.js";
 import type { BrokerEncoding } from "../../src/brokers/event-headers.js";
@@ -6,7 +9,8 @@ import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createNatsBroker, ensureAuditStream } from "../../src/nats/index.js";
 import { createRecorder, type Recorder } from "../../src/recorder/recorder.js";
-import { KEY_ID, recordMutations, SIGNING_KEY } from "../chain/trail.js";
+import { KEY_ID, PUBLIC_KEY, recordMutations, SIGNING_KEY } from "../chain/trail.js";
+import { startCli, tempDir } from "../cli/helpers.js";
 import { withClient } from "../helpers/postgres-server.js";
 
 let streams = 0;
@@ -72,4 +76,38 @@ export async function until(done: () => boolean | Promise<boolean>, what: string
     if (waited > 20_000) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** `<keyId>=<pem file>` for `verify --public-key`: the trails' checkpoint key, written to a new file. */
+export function publicKeyArgument(): string {
+  const keyFile = join(tempDir(), "audit-test.pub.pem");
+  writeFileSync(keyFile, PUBLIC_KEY.export({ type: "spki", format: "pem" }));
+  return `${KEY_ID}=${keyFile}`;
+}
+
+/** A running `grpc-audit ingest` of `stream` at `natsUrl` into `to`, and what it printed so far. */
+export function startIngest(natsUrl: string, stream: string, to: string, ...extra: string[]) {
+  const child = startCli([
+    "ingest",
+    "--from",
+    natsUrl,
+    "--stream",
+    stream,
+    "--consumer",
+    "ingest",
+    "--to",
+    to,
+    "--progress-ms",
+    "100",
+    ...extra,
+  ]);
+  const out = { stderr: "", stdout: "" };
+  child.stderr?.on("data", (chunk: Buffer) => {
+    out.stderr += chunk.toString();
+  });
+  child.stdout?.on("data", (chunk: Buffer) => {
+    out.stdout += chunk.toString();
+  });
+  const exited = once(child, "close").then(([code, signal]) => ({ code, signal }));
+  return { child, out, exited };
 }

@@ -1,17 +1,22 @@
 // `grpc-audit ingest` as a child process, from a real `nats-server -js` into a real PostgreSQL (and a
 // SQLite file): the progress line, a graceful stop on SIGINT (exit 0), two ingesters of which one is
 // SIGKILLed mid-stream losing and duplicating nothing, chains that verify, and precise usage errors.
-import { once } from "node:events";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
-import { KEY_ID, PUBLIC_KEY } from "../chain/trail.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, startCli, tempDir } from "../cli/helpers.js";
+import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, tempDir } from "../cli/helpers.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
-import { freshStream, natsConnection, publishTrail, storedIds, until } from "./fleet.js";
+import {
+  freshStream,
+  natsConnection,
+  publicKeyArgument,
+  publishTrail,
+  startIngest,
+  storedIds,
+  until,
+} from "./fleet.js";
 
 let nats: NatsServer;
 let postgres: PostgresServer;
@@ -21,41 +26,13 @@ let publicKey: string;
 beforeAll(async () => {
   [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer(), ensureBuilt()]);
   nc = await natsConnection(nats.url);
-  const keyFile = join(tempDir(), "audit-test.pub.pem");
-  writeFileSync(keyFile, PUBLIC_KEY.export({ type: "spki", format: "pem" }));
-  publicKey = `${KEY_ID}=${keyFile}`;
+  publicKey = publicKeyArgument();
 }, BUILD_TIMEOUT_MS);
 afterAll(async () => {
   await nc?.close();
   await Promise.all([nats?.stop(), postgres?.stop()]);
 });
 
-/** A running `grpc-audit ingest` and what it wrote to stderr so far. */
-function startIngest(stream: string, to: string, ...extra: string[]) {
-  const child = startCli([
-    "ingest",
-    "--from",
-    nats.url,
-    "--stream",
-    stream,
-    "--consumer",
-    "ingest",
-    "--to",
-    to,
-    "--progress-ms",
-    "100",
-    ...extra,
-  ]);
-  const out = { stderr: "", stdout: "" };
-  child.stderr.on("data", (chunk: Buffer) => {
-    out.stderr += chunk.toString();
-  });
-  child.stdout.on("data", (chunk: Buffer) => {
-    out.stdout += chunk.toString();
-  });
-  const exited = once(child, "close").then(([code, signal]) => ({ code, signal }));
-  return { child, out, exited };
-}
 const onceEach = (events: readonly AuditEvent[]) => new Map(events.map((e) => [e.eventId, 1]));
 
 describe("grpc-audit ingest", () => {
@@ -65,7 +42,7 @@ describe("grpc-audit ingest", () => {
     const events = (
       await Promise.all([publishTrail(nats.url, topic, 150), publishTrail(nats.url, topic, 100, "json")])
     ).flat();
-    const run = startIngest(stream, url);
+    const run = startIngest(nats.url, stream, url);
     await until(
       async () => (await storedIds(url).catch(() => new Map())).size === events.length,
       "every event stored",
@@ -99,8 +76,8 @@ describe("grpc-audit ingest", () => {
     const url = await postgres.createDatabase();
     const events = (await Promise.all([1, 2, 3].map(() => publishTrail(nats.url, topic, 1500)))).flat();
     const options = ["--batch-size", "100", "--ack-wait-ms", "2000"];
-    const doomed = startIngest(stream, url, ...options);
-    const survivor = startIngest(stream, url, ...options);
+    const doomed = startIngest(nats.url, stream, url, ...options);
+    const survivor = startIngest(nats.url, stream, url, ...options);
     await until(async () => (await storedIds(url).catch(() => new Map())).size >= 300, "a first part stored");
     const storedAtKill = (await storedIds(url)).size;
     doomed.child.kill("SIGKILL");
@@ -121,7 +98,7 @@ describe("grpc-audit ingest", () => {
     const { stream, topic } = await freshStream(nc);
     const events = await publishTrail(nats.url, topic, 20);
     const db = join(tempDir(), "fleet.db");
-    const run = startIngest(stream, db);
+    const run = startIngest(nats.url, stream, db);
     await until(() => run.out.stderr.includes(`${events.length} inserted`), "every event stored");
     run.child.kill("SIGTERM");
     expect((await run.exited).code).toBe(0);

@@ -2,17 +2,24 @@
 // network failure looks): errors are printed and retried, SIGTERM during the outage still exits 0
 // promptly, and once PostgreSQL is back another ingester stores every event exactly once; the
 // chains verify.
-import { once } from "node:events";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { KEY_ID, PUBLIC_KEY } from "../chain/trail.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, startCli, tempDir } from "../cli/helpers.js";
+import { BUILD_TIMEOUT_MS, ensureBuilt, runCli } from "../cli/helpers.js";
 import { startTcpProxy, type TcpProxy } from "../fleet/tcp-proxy.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
-import { freshStream, natsConnection, publishTrail, storedIds, until } from "./fleet.js";
+import {
+  freshStream,
+  natsConnection,
+  publicKeyArgument,
+  publishTrail,
+  startIngest,
+  storedIds,
+  until,
+} from "./fleet.js";
+
+/** Small batches and a short ack wait: an outage catches batches in flight, redelivered soon after. */
+const OUTAGE_FLAGS = ["--batch-size", "50", "--ack-wait-ms", "2000"];
 
 let nats: NatsServer;
 let postgres: PostgresServer;
@@ -24,9 +31,7 @@ beforeAll(async () => {
   [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer(), ensureBuilt()]);
   nc = await natsConnection(nats.url);
   proxy = await startTcpProxy(postgres.port);
-  const keyFile = join(tempDir(), "audit-test.pub.pem");
-  writeFileSync(keyFile, PUBLIC_KEY.export({ type: "spki", format: "pem" }));
-  publicKey = `${KEY_ID}=${keyFile}`;
+  publicKey = publicKeyArgument();
 }, BUILD_TIMEOUT_MS);
 afterAll(async () => {
   await nc?.close();
@@ -34,39 +39,13 @@ afterAll(async () => {
   await Promise.all([nats?.stop(), postgres?.stop()]);
 });
 
-function startIngest(stream: string, to: string) {
-  const child = startCli([
-    "ingest",
-    "--from",
-    nats.url,
-    "--stream",
-    stream,
-    "--consumer",
-    "ingest",
-    "--to",
-    to,
-    "--progress-ms",
-    "100",
-    "--batch-size",
-    "50",
-    "--ack-wait-ms",
-    "2000",
-  ]);
-  const out = { stderr: "" };
-  child.stderr.on("data", (chunk: Buffer) => {
-    out.stderr += chunk.toString();
-  });
-  const exited = once(child, "close").then(([code, signal]) => ({ code, signal }));
-  return { child, out, exited };
-}
-
 describe("grpc-audit ingest through a PostgreSQL outage", () => {
   it("retries, stops on SIGTERM with exit 0 during the outage, and loses nothing", async () => {
     const { stream, topic } = await freshStream(nc);
     const url = await postgres.createDatabase();
     const proxied = url.replace(`:${postgres.port}/`, `:${proxy.port}/`);
     const first = await publishTrail(nats.url, topic, 300);
-    const run = startIngest(stream, proxied);
+    const run = startIngest(nats.url, stream, proxied, ...OUTAGE_FLAGS);
     await until(
       async () => (await storedIds(url).catch(() => new Map())).size === first.length,
       "first trail",
@@ -81,7 +60,7 @@ describe("grpc-audit ingest through a PostgreSQL outage", () => {
     expect(Date.now() - stoppedAt).toBeLessThan(10_000);
     expect(run.out.stderr).toMatch(/\ningest: stopped\n$/);
     proxy.resume();
-    const again = startIngest(stream, proxied);
+    const again = startIngest(nats.url, stream, proxied, ...OUTAGE_FLAGS);
     const all = [...first, ...second];
     await until(async () => (await storedIds(url)).size === all.length, "every event stored");
     again.child.kill("SIGTERM");
@@ -98,7 +77,7 @@ describe("grpc-audit ingest through a NATS outage", () => {
     const { stream, topic } = await freshStream(nc);
     const url = await postgres.createDatabase();
     const events = await publishTrail(nats.url, topic, 100);
-    const run = startIngest(stream, url);
+    const run = startIngest(nats.url, stream, url, ...OUTAGE_FLAGS);
     await until(
       async () => (await storedIds(url).catch(() => new Map())).size === events.length,
       "the trail",
