@@ -215,13 +215,42 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
   if (options.algorithms.some((alg) => typeof alg !== "string" || alg.toLowerCase() === "none")) {
     fail('`algorithms` must be algorithm names, and never "none"');
   }
-  if (options.key !== undefined) checkKeyFitsAlgorithms(options.key, options.algorithms);
+  // A misspelt name ("rs256") would refuse every token as disallowed_algorithm. The index, not the
+  // value, is named: the option is read from configuration, where a secret may have slipped in.
+  const unknown = options.algorithms.findIndex((alg) => !JWS_ALGORITHM.test(alg));
+  if (unknown !== -1) {
+    fail(`\`algorithms[${unknown}]\` is not a JWS algorithm name, such as "RS256", "ES256" or "EdDSA"`);
+  }
+  if (options.key !== undefined) {
+    if (!isKey(options.key)) fail("`key` must be a CryptoKey, a KeyObject or a Uint8Array secret");
+    checkKeyFitsAlgorithms(options.key, options.algorithms);
+  }
+  if (options.jwksUrl !== undefined) checkJwksUrl(options.jwksUrl, fail);
+  const { remoteJwksOptions } = options;
+  if (
+    remoteJwksOptions !== undefined &&
+    (typeof remoteJwksOptions !== "object" || remoteJwksOptions === null)
+  ) {
+    fail("`remoteJwksOptions` must be an object");
+  }
   const clockToleranceSec = options.clockToleranceSec ?? 30;
   if (!Number.isFinite(clockToleranceSec) || clockToleranceSec < 0)
     fail("`clockToleranceSec` must be a number >= 0");
   const personal = options.claims ?? [];
   if (!Array.isArray(personal) || personal.some((claim) => !PERSONAL_CLAIMS.includes(claim))) {
     fail('`claims` must list personal claims to copy, from "name" and "email"');
+  }
+  for (const name of ["toActor", "now"] as const) {
+    if (options[name] !== undefined && typeof options[name] !== "function")
+      fail(`\`${name}\` must be a function`);
+  }
+  const metadataKey = options.metadataKey ?? "authorization";
+  // grpc-js gives "-bin" values as bytes, never a Bearer header: every token would be refused.
+  if (typeof metadataKey !== "string" || !TEXT_METADATA_KEY.test(metadataKey)) {
+    fail('`metadataKey` must be a gRPC metadata key for text, such as "authorization" (not "…-bin")');
+  }
+  if (options.cache !== undefined && options.cache !== false && !isPlainObject(options.cache)) {
+    fail("`cache` must be an object or false");
   }
   const cache: ResolvedOptions["cache"] =
     options.cache === false
@@ -237,7 +266,7 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
   try {
     if (options.jwks !== undefined) getKey = createLocalJWKSet(options.jwks);
     else if (options.jwksUrl !== undefined)
-      getKey = createRemoteJWKSet(new URL(options.jwksUrl), options.remoteJwksOptions);
+      getKey = createRemoteJWKSet(new URL(options.jwksUrl), remoteJwksOptions);
     else getKey = options.key as CryptoKey | KeyObject | Uint8Array;
   } catch (error) {
     throw new AuditConfigError("jwt authenticator: the key set is invalid", { cause: error });
@@ -250,9 +279,36 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
     clockToleranceSec,
     toActor: options.toActor ?? defaultActor(personal),
     cache,
-    metadataKey: options.metadataKey ?? "authorization",
+    metadataKey,
     now: options.now ?? (() => new Date()),
   };
+}
+
+/** The JWS algorithm names jose verifies with (case-sensitive). */
+const JWS_ALGORITHM = /^(?:(?:HS|RS|PS|ES)(?:256|384|512)|EdDSA|Ed25519|ML-DSA-(?:44|65|87))$/;
+
+/** A gRPC metadata key for text values (any case: grpc-js lowercases keys), not reserved, not binary. */
+const TEXT_METADATA_KEY = /^(?!grpc-)[0-9a-z_.-]+(?<!-bin)$/i;
+
+/** What jose verifies with: a KeyObject or CryptoKey (an object with a `type`), or HMAC secret bytes. */
+function isKey(key: unknown): key is CryptoKey | KeyObject | Uint8Array {
+  if (key instanceof Uint8Array) return true;
+  return typeof key === "object" && key !== null && typeof (key as { type?: unknown }).type === "string";
+}
+
+function isPlainObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** jose fetches any URL it is given; only http(s) can serve a key set. The URL is not quoted (it may hold credentials). */
+function checkJwksUrl(url: string | URL, fail: (problem: string) => never): void {
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    fail("`jwksUrl` is not a valid URL");
+  }
+  if (protocol !== "http:" && protocol !== "https:") fail("`jwksUrl` must be an http: or https: URL");
 }
 
 /**

@@ -9,6 +9,9 @@ import type { AuthnFailureCode } from "../event/builders.js";
 export function joseFailureCode(error: unknown): AuthnFailureCode {
   if (error instanceof errors.JWTExpired) return "expired";
   if (error instanceof errors.JWTClaimValidationFailed) {
+    // A time claim of the wrong type ("nbf": "1700000000") is a malformed token, not one that is
+    // not valid yet: jose marks it "invalid", a failed check "check_failed", an absent claim "missing".
+    if (error.reason === "invalid") return "malformed";
     switch (error.claim) {
       case "iss":
         return "wrong_issuer";

@@ -1,4 +1,5 @@
 import type { ServerInterceptor } from "@grpc/grpc-js";
+import { AuditConfigError } from "../errors/index.js";
 import type { Recorder } from "../recorder/recorder.js";
 import { createAuditScopeInterceptor } from "./audit-scope-interceptor.js";
 import { type AuthnInterceptorOptions, createAuthnInterceptor } from "./authn-interceptor.js";
@@ -33,13 +34,30 @@ export interface AuditInterceptorsOptions extends RulesInterceptorOptions {
  * ```
  */
 export function createAuditInterceptors(options: AuditInterceptorsOptions): ServerInterceptor[] {
+  if (typeof options !== "object" || options === null) {
+    throw new AuditConfigError("createAuditInterceptors: options must be an object");
+  }
   const chain = [createAuditScopeInterceptor({ requestIdHeader: options.requestIdHeader ?? "x-request-id" })];
   if (options.authn !== undefined) {
-    chain.push(createAuthnInterceptor({ ...options.authn, observer: options.recorder.authnObserver() }));
+    chain.push(createAuthnInterceptor({ ...options.authn, observer: observerOf(options, "authnObserver") }));
   }
   if (options.authz !== undefined) {
-    chain.push(createAuthzInterceptor({ ...options.authz, observer: options.recorder.authzObserver() }));
+    chain.push(createAuthzInterceptor({ ...options.authz, observer: observerOf(options, "authzObserver") }));
   }
   chain.push(createRulesInterceptor(options));
   return chain;
+}
+
+/** The recorder's observer for authn or authz; an AuditConfigError naming `recorder` when it has none. */
+function observerOf<K extends "authnObserver" | "authzObserver">(
+  options: AuditInterceptorsOptions,
+  name: K,
+): ReturnType<Recorder[K]> {
+  const recorder: Partial<Recorder> | undefined = options.recorder;
+  if (typeof recorder?.[name] !== "function") {
+    throw new AuditConfigError(
+      `createAuditInterceptors: \`recorder\` must be a Recorder (createRecorder), with ${name}`,
+    );
+  }
+  return recorder[name]() as ReturnType<Recorder[K]>;
 }

@@ -32,7 +32,10 @@ export interface AuthzInterceptorOptions {
   missingRule?: "deny" | "allow";
   /** The OpenFGA user of an actor. Default: `user:<actor id>`. */
   toUser?: (actor: Actor) => string;
-  /** How long one check may take; then the call fails with DEADLINE_EXCEEDED. Default: 2000. */
+  /**
+   * How long one check may take; then the call fails with DEADLINE_EXCEEDED. Default: 2000. Longer than
+   * 2^31 - 1 (about 24.8 days, the longest Node timer) counts as that.
+   */
   timeoutMs?: number;
 }
 
@@ -172,10 +175,13 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Decision>((resolve) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        resolve({ kind: "error", reason: "timeout", error: new Error("authorization timed out") });
-      }, config.timeoutMs);
+      timer = setTimeout(
+        () => {
+          controller.abort();
+          resolve({ kind: "error", reason: "timeout", error: new Error("authorization timed out") });
+        },
+        Math.min(config.timeoutMs, MAX_TIMER_MS),
+      );
     });
     try {
       const checked = Promise.resolve()
@@ -296,6 +302,9 @@ class NoRuleCall extends GatedCall {
     else this.refuse({ code: Status.PERMISSION_DENIED, details: AUTHZ_MESSAGES.noRule });
   }
 }
+
+/** The longest delay a Node timer holds; setTimeout fires a longer one after 1 ms, timing out every check. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const UNAVAILABLE = { code: Status.UNAVAILABLE, details: AUTHZ_MESSAGES.unavailable };
 const DENIED = { code: Status.PERMISSION_DENIED, details: AUTHZ_MESSAGES.denied };

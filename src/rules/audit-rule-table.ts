@@ -2,6 +2,8 @@ import type { AuditRule, RuleTable } from "./audit-rule.js";
 import { METHOD_KINDS, mergeTables } from "./merge-tables.js";
 
 const MUTATIONS = new Set(["create", "update", "delete"]);
+const EVENTS = new Set(["mutation", "access"]);
+const STATUS_MESSAGES = new Set(["omit", "truncate", "record"]);
 
 /**
  * Merges generated rule tables into one lookup map keyed by full method path. Checks every rule's
@@ -18,5 +20,11 @@ export function mergeRuleTables(tables: RuleTable | readonly RuleTable[]): Reado
     if (typeof rule.targetIdField !== "string") fail("targetIdField must be a string");
     if (typeof rule.recordOnError !== "boolean") fail("recordOnError must be a boolean");
     if (typeof rule.targetId !== "function") fail("targetId must be a function");
+    // Both are optional; anything else would record a read as a mutation, or make every event refused.
+    if (rule.event !== undefined && !EVENTS.has(rule.event))
+      fail('event must be "mutation" or "access" when present');
+    if (rule.statusMessage !== undefined && !STATUS_MESSAGES.has(rule.statusMessage)) {
+      fail('statusMessage must be "omit", "truncate" or "record" when present');
+    }
   });
 }

@@ -14,7 +14,8 @@ export function mergeTables<T extends { readonly method: string }>(
   const list = Array.isArray(tables) ? tables : [tables];
   const merged = new Map<string, T>();
   for (const [i, table] of list.entries()) {
-    if (typeof table !== "object" || table === null) {
+    // A Map or an array is an object too, but its entries are not its own keys: it would add no rules.
+    if (!isPlainObject(table)) {
       throw new AuditConfigError(`${label}[${i}] must be a table (an object keyed by method path)`);
     }
     for (const [path, entry] of Object.entries(table as Readonly<Record<string, T>>)) {
@@ -43,3 +44,10 @@ export const METHOD_KINDS: ReadonlySet<string> = new Set([
   "client_streaming",
   "bidi_streaming",
 ]);
+
+/** An object literal (frozen or not) or one made by `Object.create(null)`; not a Map, array or class instance. */
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}

@@ -103,6 +103,9 @@ export interface AuditStore {
  */
 const PAGE_SIZE = 65536;
 
+/** The longest busy timeout better-sqlite3 takes (2^31 - 1 ms). */
+const MAX_BUSY_TIMEOUT_MS = 2 ** 31 - 1;
+
 /**
  * Opens (creating and migrating when needed) an audit store. Throws an AuditConfigError naming the
  * file for a missing folder, a file that is not a SQLite database, a database locked by another
@@ -118,6 +121,15 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     throw new AuditConfigError("audit store: `path` must be a non-empty string");
   }
   const { path, readonly = false, busyTimeoutMs = 5000 } = options;
+  // Checked here, before the file is created: SQLite would open the file named by the part before a
+  // NUL, and better-sqlite3's own errors name its `timeout` option, not ours.
+  if (path.includes("\0")) throw new AuditConfigError("audit store: `path` must not contain a NUL character");
+  if (typeof readonly !== "boolean") throw new AuditConfigError("audit store: `readonly` must be a boolean");
+  if (!Number.isInteger(busyTimeoutMs) || busyTimeoutMs < 0 || busyTimeoutMs > MAX_BUSY_TIMEOUT_MS) {
+    throw new AuditConfigError(
+      `audit store: \`busyTimeoutMs\` must be a whole number of ms from 0 to ${MAX_BUSY_TIMEOUT_MS}, got ${String(busyTimeoutMs)}`,
+    );
+  }
   if (options.backgroundCheckpoints !== undefined && typeof options.backgroundCheckpoints !== "boolean") {
     throw new AuditConfigError("audit store: `backgroundCheckpoints` must be a boolean");
   }

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from "node:crypto";
 import { Metadata } from "@grpc/grpc-js";
+import { CompactSign } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Authenticator } from "../../src/authn/authenticator.js";
 import { createJwtAuthenticator, type JwtAuthenticatorOptions } from "../../src/authn/jwt-authenticator.js";
@@ -124,6 +125,23 @@ describe("JWT authenticator", () => {
       reason: "malformed",
     });
   });
+
+  it.each(["nbf", "iat", "exp"])(
+    "refuses a validly signed token whose %s is a string, not a number, as malformed",
+    async (claim) => {
+      const claims = { iss: ISSUER, aud: AUDIENCE, sub: "alice", iat: now(), exp: now() + 3600 };
+      // SignJWT only writes numeric dates: the claims are signed as raw JSON, as a faulty issuer might.
+      const token = await new CompactSign(
+        new TextEncoder().encode(JSON.stringify({ ...claims, [claim]: String(now() - 60) })),
+      )
+        .setProtectedHeader({ alg: "RS256", kid: key.kid })
+        .sign(key.privateKey);
+      expect(await jwt.authenticate(bearer(`Bearer ${token}`), CALL)).toStrictEqual({
+        kind: "refused",
+        reason: "malformed",
+      });
+    },
+  );
 
   it("refuses two authorization values as malformed", async () => {
     const metadata = bearer(`Bearer ${await signToken(key)}`);
@@ -259,7 +277,74 @@ describe("JWT authenticator", () => {
     [
       "a bad JWKS URL",
       { jwksUrl: "not a url", issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"] },
-      "the key set is invalid",
+      "`jwksUrl` is not a valid URL",
+    ],
+    [
+      "a null key",
+      { key: null, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"] },
+      "`key` must be a CryptoKey, a KeyObject or a Uint8Array secret",
+    ],
+    [
+      "a string as key (an HMAC secret must be bytes)",
+      { key: "0123456789abcdef0123456789abcdef", issuer: ISSUER, audience: AUDIENCE, algorithms: ["HS256"] },
+      "`key` must be a CryptoKey, a KeyObject or a Uint8Array secret",
+    ],
+    [
+      "a JWKS URL that is not http or https",
+      { jwksUrl: "file:///etc/jwks.json", issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"] },
+      "`jwksUrl` must be an http: or https: URL",
+    ],
+    [
+      "remoteJwksOptions that are not an object",
+      {
+        jwksUrl: "https://id.example.test/jwks",
+        remoteJwksOptions: "fast",
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ["RS256"],
+      },
+      "`remoteJwksOptions` must be an object",
+    ],
+    [
+      "an algorithm name jose does not know (names are case-sensitive)",
+      { jwks: { keys: [] }, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256", "rs256"] },
+      "`algorithms[1]` is not a JWS algorithm name",
+    ],
+    [
+      "an empty metadataKey",
+      { jwks: { keys: [] }, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"], metadataKey: "" },
+      "`metadataKey` must be a gRPC metadata key for text",
+    ],
+    [
+      "a binary metadataKey (its values are bytes, never a Bearer header)",
+      {
+        jwks: { keys: [] },
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ["RS256"],
+        metadataKey: "authorization-bin",
+      },
+      "`metadataKey` must be a gRPC metadata key for text",
+    ],
+    [
+      "a now that is not a function",
+      { jwks: { keys: [] }, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"], now: Date.now() },
+      "`now` must be a function",
+    ],
+    [
+      "a toActor that is not a function",
+      { jwks: { keys: [] }, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"], toActor: "sub" },
+      "`toActor` must be a function",
+    ],
+    [
+      "a cache that is neither an object nor false",
+      { jwks: { keys: [] }, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"], cache: true },
+      "`cache` must be an object or false",
+    ],
+    [
+      "a cache given as an array",
+      { jwks: { keys: [] }, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"], cache: [] },
+      "`cache` must be an object or false",
     ],
   ])("throws an AuditConfigError for %s", (_name, options, message) => {
     expect(() => createJwtAuthenticator(options as never)).toThrow(AuditConfigError);

@@ -2,6 +2,8 @@ import { status } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { ProjectServiceService } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
+import { AuditConfigError } from "../../src/errors/index.js";
+import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRulesInterceptor } from "../../src/interceptors/rules-interceptor.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { asyncService, toStatusError } from "../../src/server/async-service.js";
@@ -58,5 +60,26 @@ describe("asyncService", () => {
     expect(() => asyncService(ProjectServiceService, { nope: async () => ({}) } as never)).toThrow(
       'asyncService: the service has no method "nope"',
     );
+  });
+});
+
+describe("createAuditInterceptors options", () => {
+  const authn = { authenticators: [{ method: "x", authenticate: () => ({ kind: "absent" as const }) }] };
+  const authz = { authorizer: { check: async () => ({ kind: "allowed" as const }) } as never, rules: {} };
+  it.each([
+    ["no options", undefined, "createAuditInterceptors: options must be an object"],
+    [
+      "no recorder, with authn",
+      { rules: {}, authn },
+      "createAuditInterceptors: `recorder` must be a Recorder (createRecorder), with authnObserver",
+    ],
+    [
+      "a recorder without authzObserver, with authz",
+      { recorder: {}, rules: {}, authz },
+      "createAuditInterceptors: `recorder` must be a Recorder (createRecorder), with authzObserver",
+    ],
+  ])("throws an AuditConfigError naming the option for %s", (_name, options, message) => {
+    expect(() => createAuditInterceptors(options as never)).toThrow(AuditConfigError);
+    expect(() => createAuditInterceptors(options as never)).toThrow(message);
   });
 });

@@ -65,6 +65,16 @@ describe("mergeRuleTables", () => {
       "rules: /a.v1.S/M: targetId must be a function",
     ],
     ["a non-object rule", { "/a.v1.S/M": null }, "rules: /a.v1.S/M: entry must be an object"],
+    [
+      "an unknown event (a typo would record mutations for reads)",
+      { "/a.v1.S/M": rule("/a.v1.S/M", { event: "acces" }) },
+      'rules: /a.v1.S/M: event must be "mutation" or "access" when present',
+    ],
+    [
+      "an unknown statusMessage (the Recorder would refuse every event of the method)",
+      { "/a.v1.S/M": rule("/a.v1.S/M", { statusMessage: "all" }) },
+      'rules: /a.v1.S/M: statusMessage must be "omit", "truncate" or "record" when present',
+    ],
   ])("refuses %s with an AuditConfigError naming the method", (_name, table, message) => {
     expect(() => mergeRuleTables(table as unknown as RuleTable)).toThrow(AuditConfigError);
     expect(() => mergeRuleTables(table as unknown as RuleTable)).toThrow(message);
@@ -72,5 +82,22 @@ describe("mergeRuleTables", () => {
 
   it("refuses a table that is not an object", () => {
     expect(() => mergeRuleTables([null as unknown as RuleTable])).toThrow("rules[0] must be a table");
+  });
+
+  it.each([
+    ["a Map", new Map([["/a.v1.S/M", rule("/a.v1.S/M")]])],
+    ["an array of rules", [rule("/a.v1.S/M")]],
+  ])("refuses %s as a table instead of finding no rules in it", (_name, table) => {
+    expect(() => mergeRuleTables([table as unknown as RuleTable])).toThrow(AuditConfigError);
+    expect(() => mergeRuleTables([table as unknown as RuleTable])).toThrow(
+      "rules[0] must be a table (an object keyed by method path)",
+    );
+  });
+
+  it("accepts a frozen table and one without a prototype", () => {
+    const bare: Record<string, AuditRule> = Object.create(null);
+    bare["/a.v1.S/M"] = rule("/a.v1.S/M", { event: "access", statusMessage: "omit" });
+    const frozen = Object.freeze({ "/a.v1.S/N": Object.freeze(rule("/a.v1.S/N")) });
+    expect([...mergeRuleTables([bare, frozen]).keys()]).toStrictEqual(["/a.v1.S/M", "/a.v1.S/N"]);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -311,6 +311,35 @@ describe("audit store", () => {
       `schema version 99, newer than this library's ${SCHEMA_VERSION}`,
     );
     expect(() => openAuditStore({ path: join(dir, "missing.db"), readonly: true })).toThrow(AuditConfigError);
+  });
+
+  it.each([
+    [
+      "a NUL in the path (SQLite would open the file named by the part before it)",
+      { path: "audit\0.db" },
+      "audit store: `path` must not contain a NUL character",
+    ],
+    [
+      "a busyTimeoutMs that is not a whole number",
+      { path: "audit.db", busyTimeoutMs: 1.5 },
+      "audit store: `busyTimeoutMs` must be a whole number of ms from 0 to 2147483647, got 1.5",
+    ],
+    [
+      "a busyTimeoutMs longer than a timer holds",
+      { path: "audit.db", busyTimeoutMs: 2 ** 40 },
+      "audit store: `busyTimeoutMs` must be a whole number of ms from 0 to 2147483647, got 1099511627776",
+    ],
+    [
+      "a readonly that is not a boolean",
+      { path: "audit.db", readonly: "no" },
+      "audit store: `readonly` must be a boolean",
+    ],
+  ])("refuses %s naming the option, before creating any file", (_name, options, message) => {
+    const dir = mkdtempSync(join(tmpdir(), "grpc-audit-store-"));
+    const opened = { ...options, path: join(dir, options.path) } as never;
+    expect(() => openAuditStore(opened)).toThrow(AuditConfigError);
+    expect(() => openAuditStore(opened)).toThrow(message);
+    expect(readdirSync(dir)).toStrictEqual([]);
   });
 
   it("reports a database locked by another writer instead of hanging", () => {
