@@ -121,9 +121,9 @@ export function createBrokerSink(options: BrokerSinkOptions): EventSink {
     writeEncoded: (batch, writeOptions) => publish(batch, fromEncoded, writeOptions),
     close: () => broker.close(),
   };
-  const limit = broker.maxMessageBytes;
-  if (limit === undefined) return Object.freeze(sink);
-  const room = Math.max(limit - HEADER_RESERVE_BYTES, 1);
+  const initialLimit = broker.maxMessageBytes;
+  if (initialLimit === undefined) return Object.freeze(sink);
+  const room = Math.max(initialLimit - HEADER_RESERVE_BYTES, 1);
   const maxEventBytes =
     encoding === "json" ? Math.max(Math.floor((room - JSON_FIXED_BYTES) / JSON_EXPANSION), 1) : room;
   const ids = cloudEventsPrefix === undefined ? 2 : 3; // the event id header, ce-id, message id or key
@@ -133,7 +133,9 @@ export function createBrokerSink(options: BrokerSinkOptions): EventSink {
   // The headers hold the service name and the event id, whose lengths have no bound: an event within
   // maxEventBytes can still make a message over the broker's limit, which it would refuse for ever.
   // One of the ids is the message key: a custom partitionKey's key instead, of any length.
+  // The limit is read each time: a NATS server can come back with a smaller max_payload.
   const acceptsEvent = (event: AuditEvent, size: number): boolean => {
+    const limit = broker.maxMessageBytes ?? initialLimit;
     const fixed = valueBytes(size) + HEADER_FIXED_BYTES;
     const service = event.service ?? "";
     const eventId = event.eventId ?? "";

@@ -1,18 +1,26 @@
 import { type EmitOutcome, report } from "../emitters/emitter.js";
 import { AuditConfigError } from "../errors/index.js";
+import { EVENT_KIND, kindIndexOfName } from "../event/kinds.js";
 import type { Batch, QueueBatch } from "./batches.js";
 import { DeliveryCounters, Warnings } from "./delivery-stats.js";
 import { HeldEvents, type QueueView } from "./held-events.js";
 import { openSpool } from "./open-spool.js";
 import type { OverflowPolicy, ResolvedDeliveryOptions } from "./options.js";
 import { SettleWaiters } from "./settle-waiters.js";
+import { sinkTakes } from "./sink-fit.js";
 import type { Spool, SpoolRow } from "./spool.js";
 import { SpoolStage } from "./spool-stage.js";
+import { Wakeup } from "./wakeup.js";
 
 /** Overflow policies that keep their kind's events: "drop-oldest" of another kind never evicts those. */
 const KEEPING_POLICIES: ReadonlySet<OverflowPolicy> = new Set<OverflowPolicy>(["park", "spool", "fail-rpc"]);
 
-import { Wakeup } from "./wakeup.js";
+/**
+ * The kind of record summaries, which no overflow policy drops once accepted ("drop-oldest" does not
+ * evict them, "park" does not park them): the Recorder marks a summary's counts written when emit
+ * accepts it, so dropped later, they would be in no summary of the trail. @internal
+ */
+export const SUMMARY_KIND = kindIndexOfName(EVENT_KIND.RECORD_SUMMARY);
 
 /** What the pump and stats read of the spool. @internal */
 export type SpoolView = Pick<Spool, "rows" | "pendingRows" | "bytes" | "fits" | "read">;
@@ -142,13 +150,17 @@ export class DeliveryState {
 
   /**
    * Drops the oldest queued event ("drop-oldest"); false when only batches being written are left, or
-   * when the oldest is of a kind whose policy keeps its events.
+   * when the oldest is a record summary or of a kind whose policy keeps its events.
    */
   evictOldest(): boolean {
     // An event of a kind whose policy keeps events (park, spool, fail-rpc) is never given up for
     // another: a fail-closed call may already have been answered OK on the strength of it.
     const kind = this.#held.queue.peekKind();
-    if (kind === undefined || KEEPING_POLICIES.has(this.options.policies[kind] ?? "drop-newest"))
+    if (
+      kind === undefined ||
+      kind === SUMMARY_KIND ||
+      KEEPING_POLICIES.has(this.options.policies[kind] ?? "drop-newest")
+    )
       return false;
     const oldest = this.#held.shiftQueued();
     if (oldest === undefined) return false;
@@ -181,9 +193,46 @@ export class DeliveryState {
     return this.#held.takeBatch(beforeSeq);
   }
 
-  /** Drops spool rows that do not hold the event they name ("spool_corrupt"), and deletes them. */
-  discardCorrupt(rows: SpoolRow[]): void {
-    this.#spooled?.discardCorrupt(rows);
+  /**
+   * Drops spool rows that will never be delivered, and deletes them: "spool_corrupt" (they do not hold
+   * the event they name) or "too_large" (the sink can never take them).
+   */
+  discardRows(rows: readonly SpoolRow[], reason: "spool_corrupt" | "too_large"): void {
+    if (rows.length > 0) this.#spooled?.discard(rows, reason);
+  }
+
+  /**
+   * After a failed write: drops, as "too_large", the events of the batch the sink can never take (its
+   * limit may have shrunk since they were accepted, such as a NATS server that came back with a smaller
+   * max_payload), so the rest can go. Returns the batch left; the same one when nothing was dropped.
+   */
+  dropUnsendable(batch: Batch): Batch {
+    const takes = batch.events.map((encoded) =>
+      sinkTakes(this.options, () => encoded.event, encoded.bytes.length),
+    );
+    if (!takes.includes(false)) return batch;
+    const kept = <T>(items: readonly T[]) => items.filter((_, i) => takes[i]);
+    const events = kept(batch.events);
+    if (batch.source === "spool") {
+      this.discardRows(
+        batch.rows.filter((_, i) => !takes[i]),
+        "too_large",
+      );
+      return { source: "spool", rows: kept(batch.rows), events };
+    }
+    batch.kinds.forEach((kind, i) => {
+      if (!takes[i]) this.#lose("too_large", kind);
+    });
+    const bytes = events.reduce((sum, encoded) => sum + encoded.bytes.length, 0);
+    const left: QueueBatch = {
+      source: "queue",
+      seqs: kept(batch.seqs),
+      kinds: kept(batch.kinds),
+      events,
+      bytes,
+    };
+    this.#held.replaceInFlight(batch, left);
+    return left;
   }
 
   /** The sink acknowledged a batch: it leaves memory or the spool, and parked events may move up. */

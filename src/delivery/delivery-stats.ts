@@ -10,7 +10,9 @@ import type { Salvage } from "./spool-schema.js";
  * event handed to `emit` is accepted, dropped at once ("too_large", "queue_full", "parked_full",
  * "spool_full", "closed") or failed ("fail-rpc", an event that cannot be encoded). An accepted event
  * later ends up delivered, spooled, or dropped too ("queue_full" when evicted by "drop-oldest",
- * "park_timeout", "close_timeout", "spool_full" when close finds the spool full, "spool_error" when
+ * "too_large" when the sink can no longer take it (replayed from a spool left by a process whose sink
+ * took more, or refused after the broker's limit shrank), "park_timeout", "close_timeout",
+ * "spool_full" when close finds the spool full, "spool_error" when
  * close cannot commit, "spool_corrupt" for a spooled event that cannot be decoded, "spool_damaged"
  * for rows of a damaged spool file that could not be read, counted under "unspecified" by kind).
  */

@@ -119,6 +119,12 @@ export class HeldEvents {
     this.#inFlight.remove(batch);
   }
 
+  /** A batch being written lost some of its events: `left` is what remains of it. */
+  replaceInFlight(batch: QueueBatch, left: QueueBatch): void {
+    this.#inFlight.remove(batch);
+    this.#inFlight.add(left);
+  }
+
   /** Empties memory: the batches being written, the queue (copied), the parked list, in that order. */
   removeAll(): HeldEvent[] {
     const left: HeldEvent[] = [];

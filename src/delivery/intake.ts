@@ -3,8 +3,9 @@ import { AuditEmitError, toError } from "../errors/index.js";
 import { kindIndex } from "../event/kinds.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import type { DeliveryState } from "./delivery-state.js";
+import { type DeliveryState, SUMMARY_KIND } from "./delivery-state.js";
 import type { OverflowPolicy } from "./options.js";
+import { sinkTakes } from "./sink-fit.js";
 
 /**
  * The emit path: encodes the event once (its size is what the byte bounds count), then queues it, or
@@ -24,19 +25,24 @@ export function intake(state: DeliveryState, event: AuditEvent): EmitOutcome {
     report(onError, new AuditEmitError(name, "event cannot be encoded", { cause: toError(error) }));
     return "failed";
   }
-  const { maxEventBytes, sink } = state.options;
-  if (bytes.length > maxEventBytes) return state.refuse("too_large", kind);
-  // A sink's own check (headers, for a broker); a throwing check lets the event through to the sink.
-  if (sink.acceptsEvent !== undefined && !acceptedBySink(state, event, bytes.length)) {
-    return state.refuse("too_large", kind);
-  }
-  const policy = state.options.policies[kind] ?? "drop-newest";
+  if (!sinkTakes(state.options, () => event, bytes.length)) return state.refuse("too_large", kind);
+  const policy = policyOf(state, kind);
   if (policy === "park" && state.hasParked) state.promoteParked();
   // Parking events queue up behind the ones already parked, so they keep their order.
   if ((policy !== "park" || !state.hasParked) && state.fits(bytes.length)) {
     return state.accept(kind, bytes);
   }
   return overflow(state, policy, kind, bytes);
+}
+
+/**
+ * The overflow policy of an event's kind, except that a record summary is never parked: parked, it
+ * could be dropped after emit accepted it, when the Recorder has marked its counts written. Refused at
+ * once, they go into the next summary.
+ */
+function policyOf(state: DeliveryState, kind: number): OverflowPolicy {
+  const policy = state.options.policies[kind] ?? "drop-newest";
+  return policy === "park" && kind === SUMMARY_KIND ? "drop-newest" : policy;
 }
 
 function overflow(
@@ -67,12 +73,4 @@ function evictFor(state: DeliveryState, kind: number, bytes: Uint8Array): EmitOu
     if (!state.evictOldest()) return state.refuse("queue_full", kind);
   }
   return state.accept(kind, bytes);
-}
-
-function acceptedBySink(state: DeliveryState, event: AuditEvent, size: number): boolean {
-  try {
-    return state.options.sink.acceptsEvent?.(event, size) !== false;
-  } catch {
-    return true;
-  }
 }

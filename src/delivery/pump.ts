@@ -8,6 +8,7 @@ import { retryDelay } from "./backoff.js";
 import type { Batch, QueueBatch, SpoolBatch } from "./batches.js";
 import type { DeliveryState } from "./delivery-state.js";
 import { LazyEncodedEvent } from "./event-bytes.js";
+import { sinkTakes } from "./sink-fit.js";
 import type { SpoolRow } from "./spool.js";
 import { withTimeout } from "./wakeup.js";
 
@@ -155,18 +156,23 @@ export class Pump {
   }
 
   #spoolBatch(rows: SpoolRow[]): SpoolBatch {
+    const { options } = this.#state;
     const good: SpoolRow[] = [];
     const events: EncodedEvent[] = [];
     const bad: SpoolRow[] = [];
+    const unsendable: SpoolRow[] = [];
     for (const row of rows) {
       const event = spooledEvent(row);
       if (event === undefined) bad.push(row);
+      // Checked at emit, but maybe by an earlier process whose sink took more: never retry it for ever.
+      else if (!sinkTakes(options, () => event, row.bytes.length)) unsendable.push(row);
       else {
         events.push(new LazyEncodedEvent(row.bytes, event));
         good.push(row);
       }
     }
-    this.#state.discardCorrupt(bad);
+    this.#state.discardRows(bad, "spool_corrupt");
+    this.#state.discardRows(unsendable, "too_large");
     this.#spoolCursor = rows.at(-1)?.id ?? this.#spoolCursor;
     this.#spoolWrites++;
     return { source: "spool", rows: good, events };
@@ -186,8 +192,9 @@ export class Pump {
     this.#writing.add(delivery);
   }
 
-  async #deliver(batch: Batch): Promise<void> {
+  async #deliver(taken: Batch): Promise<void> {
     const { options, warnings } = this.#state;
+    let batch = taken;
     const startedAt = Date.now();
     let delay = options.retry.initialDelayMs;
     let failed = false;
@@ -203,6 +210,9 @@ export class Pump {
           this.#lastSinkError = toError(error);
           warnings.note("sink_error", error);
           if (this.#stopped) return; // close() keeps what is left
+          // The sink's own check may refuse now what it took when checked (a broker whose limit
+          // shrank): such an event would fail this batch for ever. maxEventBytes never changes.
+          if (this.#state.options.sink.acceptsEvent !== undefined) batch = this.#state.dropUnsendable(batch);
           if (!failed) {
             failed = true;
             this.#failing++;

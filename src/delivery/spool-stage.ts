@@ -54,9 +54,9 @@ export class SpoolStage {
     this.#sinkDown = false;
   }
 
-  /** Drops rows that do not hold the event they name ("spool_corrupt"), and deletes them. */
-  discardCorrupt(rows: SpoolRow[]): void {
-    for (const bad of rows) this.#host.lose("spool_corrupt", kindIndexOfName(bad.eventType));
+  /** Drops rows that will never be delivered, counted under `reason`, and deletes them. */
+  discard(rows: readonly SpoolRow[], reason: string): void {
+    for (const bad of rows) this.#host.lose(reason, kindIndexOfName(bad.eventType));
     this.spool.remove(rows);
   }
 

@@ -94,9 +94,12 @@ export class Spool {
     return this.#maxId;
   }
 
-  /** True when an event of `size` bytes still fits within maxBytes. */
+  /**
+   * True when an event of `size` bytes still fits within maxBytes; never once closed (a damaged file
+   * that could not be replaced closes it too), so events stay in memory instead of being handed over.
+   */
   fits(size: number): boolean {
-    return this.#bytes + this.#pendingBytes + size <= this.#config.maxBytes;
+    return !this.#closed && this.#bytes + this.#pendingBytes + size <= this.#config.maxBytes;
   }
 
   /** Buffers a row for the next commit; false (and nothing buffered) when it does not fit. */

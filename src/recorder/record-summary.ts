@@ -46,13 +46,23 @@ export interface SummarySource {
   newId: () => string;
 }
 
+/** One summary event of a window, and how to mark its counts written. @internal */
+export interface SummaryEvent {
+  event: AuditEvent;
+  /**
+   * Marks the event's counts written into the trail: call it only once the emitters accepted the
+   * event. Counts of an event not marked are part of the next summary.
+   */
+  written(): void;
+}
+
 /** Makes a Recorder's summary events, window after window. @internal */
 export interface RecordSummaries {
   /**
-   * The summary events of the skips since the previous summary, none when nothing was skipped.
-   * Throws when the clock or the id generator fails; the window is then part of the next summary.
+   * The summary events of the skips not yet written, none when there are none. Throws when the clock
+   * or the id generator fails; the window is then part of the next summary.
    */
-  take(): AuditEvent[];
+  take(): SummaryEvent[];
 }
 
 /**
@@ -73,25 +83,32 @@ export function createRecordSummaries(source: SummarySource): RecordSummaries {
       const window = gate.window();
       if (window.counts.length === 0 && window.overflow === 0) return [];
       const occurredAt = now();
-      const events: AuditEvent[] = [];
+      const parts: { event: AuditEvent; start: number; end: number }[] = [];
       // Overflow goes with the first event; at least one event even when only overflow grew.
       for (let i = 0; i === 0 || i < window.counts.length; i += MAX_SUMMARY_COUNTS) {
         const eventId = newId();
         if (typeof eventId !== "string") throw new TypeError("newEventId() did not return a string");
-        const counts = window.counts.slice(i, i + MAX_SUMMARY_COUNTS).map(summaryCount);
+        const end = Math.min(i + MAX_SUMMARY_COUNTS, window.counts.length);
+        const counts = window.counts.slice(i, end).map(summaryCount);
         const overflow = i === 0 ? window.overflow : 0;
-        events.push(
-          outOfCallEvent(
-            { service, eventId, occurredAt },
-            EventType.EVENT_TYPE_RECORD_SUMMARY,
-            { $case: "recordSummary", value: { since, counts, overflow } },
-            { ...SUMMARY_ACTOR },
-          ),
+        const event = outOfCallEvent(
+          { service, eventId, occurredAt },
+          EventType.EVENT_TYPE_RECORD_SUMMARY,
+          { $case: "recordSummary", value: { since, counts, overflow } },
+          { ...SUMMARY_ACTOR },
         );
+        parts.push({ event, start: i, end });
       }
-      window.commit();
-      since = occurredAt;
-      return events;
+      // The next window starts at this one's end only when all of it was written; else the counts
+      // left over go into the next summary, with this window's start.
+      let unwritten = parts.length;
+      return parts.map(({ event, start, end }) => ({
+        event,
+        written() {
+          window.commit(start, end, start === 0);
+          if (--unwritten === 0) since = occurredAt;
+        },
+      }));
     },
   };
 }

@@ -21,7 +21,7 @@ import {
   type TupleChangeInput,
 } from "./inputs.js";
 import { OutcomeCounts } from "./outcome-counts.js";
-import { createRecordSummaries } from "./record-summary.js";
+import { createRecordSummaries, type SummaryEvent } from "./record-summary.js";
 import { type RecorderOptions, resolveRecorderOptions } from "./recorder-options.js";
 import type { SkippedStats } from "./skip-counts.js";
 import { rewriteStatusMessage } from "./status-message.js";
@@ -266,10 +266,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
       ? createRecordSummaries({ service, gate, now, newId })
       : undefined;
 
-  /** Writes the summaries of the skips since the previous one, if any. Never throws. */
+  /** Writes the summaries of the skips not yet written, if any. Never throws. */
   function writeSummaries(): void {
     if (summaries === undefined) return;
-    let events: AuditEvent[];
+    let events: SummaryEvent[];
     try {
       events = summaries.take();
     } catch (error) {
@@ -280,7 +280,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
       );
       return;
     }
-    for (const event of events) handOver(EVENT_KIND.RECORD_SUMMARY, event);
+    // A summary the emitters dropped or failed (counted so) did not write its counts: they go into
+    // the next one, so the summaries still sum to stats().skipped.
+    for (const { event, written } of events) {
+      if (handOver(EVENT_KIND.RECORD_SUMMARY, event) === "accepted") written();
+    }
   }
 
   const summaryTimer =

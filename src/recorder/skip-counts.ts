@@ -34,13 +34,15 @@ export interface SkippedStats {
 /**
  * The skips since the previous window was committed: per key (first-seen order, keys without new
  * skips left out) and beyond the held keys. `commit` marks them reported, so the next window starts
- * after them; a window not committed (its summary could not be built) is part of the next one.
+ * after them; what is not committed (its summary could not be built, or was not accepted) is part of
+ * the next one.
  * @internal
  */
 export interface SkipWindow {
   counts: SkippedCount[];
   overflow: number;
-  commit(): void;
+  /** Marks `counts[start]` to `counts[end - 1]` reported, and `overflow` too when `withOverflow`. */
+  commit(start: number, end: number, withOverflow: boolean): void;
 }
 
 /** Exact counts per (kind, actor, operation) for up to `maxKeys` keys. @internal */
@@ -125,9 +127,12 @@ export function createSkipCounts(maxKeys: number): SkipCounts {
       return {
         counts,
         overflow: overflowAt - overflowReported,
-        commit() {
-          for (const [i, entry] of changed.entries()) entry.reported += counts[i]?.count ?? 0;
-          overflowReported = overflowAt;
+        commit(start, end, withOverflow) {
+          for (let i = start; i < end; i++) {
+            const entry = changed[i];
+            if (entry !== undefined) entry.reported += counts[i]?.count ?? 0;
+          }
+          if (withOverflow) overflowReported = overflowAt;
         },
       };
     },

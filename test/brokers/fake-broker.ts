@@ -1,6 +1,8 @@
 /**
  * A fake Broker for broker sink and emitter tests: records every publish call, acknowledges at once by
- * default, and can be told to fail or to hold publishes until released.
+ * default, and can be told to fail or to hold publishes until released. Like the Kafka and NATS
+ * adapters, it refuses a whole publish when a message is over `maxMessageBytes`, which a test may
+ * change (a NATS server that came back with a smaller max_payload).
  */
 import type { Broker, BrokerMessage } from "../../src/brokers/broker.js";
 
@@ -18,6 +20,15 @@ export interface FakeBroker extends Broker {
   /** The error the next publishes reject with; undefined to acknowledge them. */
   failWith: Error | undefined;
   closed: number;
+  maxMessageBytes?: number;
+}
+
+/** Key, value and headers: what a broker checks against its message limit. */
+export function messageBytes(message: BrokerMessage): number {
+  let bytes = message.value.byteLength + Buffer.byteLength(message.key);
+  for (const [name, value] of Object.entries(message.headers))
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return bytes;
 }
 
 export function fakeBroker(
@@ -34,14 +45,16 @@ export function fakeBroker(
     async publish(topic, messages, publishOptions) {
       calls.push({ topic, messages, signal: publishOptions?.signal });
       if (broker.failWith !== undefined) throw broker.failWith;
+      const limit = broker.maxMessageBytes;
+      const over = messages.find((message) => limit !== undefined && messageBytes(message) > limit);
+      if (over !== undefined) throw new Error(`message ${over.key} is over maxMessageBytes (${limit})`);
       acked.push(...messages);
     },
     async close() {
       broker.closed++;
     },
   };
-  if (options.maxMessageBytes !== undefined)
-    Object.assign(broker, { maxMessageBytes: options.maxMessageBytes });
+  if (options.maxMessageBytes !== undefined) broker.maxMessageBytes = options.maxMessageBytes;
   if (options.cloudEventsHeaderPrefix !== undefined)
     Object.assign(broker, { cloudEventsHeaderPrefix: options.cloudEventsHeaderPrefix });
   return broker;
