@@ -26,14 +26,14 @@ export const FILTER_PARAMS: readonly string[] = [
 ];
 /** The page parameters of /api/events. */
 export const PAGE_PARAMS: readonly string[] = ["limit", "cursor"];
-/** Longest value a parameter may have: longer ones are no id, name or time this viewer knows. */
-const MAX_VALUE_LENGTH = 1000;
 /** An ISO 8601 time in UTC, to the millisecond at most: what the page sends (`Date.toISOString`). */
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?Z$/;
 
 /**
  * Reads the query string of an API request: each parameter at most once, no unknown ones, each value
- * checked. Throws a UiHttpError (400) that names the parameter and the form it takes.
+ * checked. Throws a UiHttpError (400) that names the parameter and the form it takes. No length cap: a
+ * stored actor, target or request id may be of any length, and the page links to its events (Node's
+ * limit on the request line bounds every value).
  */
 export function readParams(search: URLSearchParams, allowed: readonly string[]): Map<string, string> {
   const params = new Map<string, string>();
@@ -44,12 +44,19 @@ export function readParams(search: URLSearchParams, allowed: readonly string[]):
     }
     if (params.has(name)) throw badRequest(`parameter \`${name}\` is given twice`);
     if (value === "") throw badRequest(`parameter \`${name}\` is empty: leave it out to match every value`);
-    if (value.length > MAX_VALUE_LENGTH) {
-      throw badRequest(`parameter \`${name}\` is longer than ${MAX_VALUE_LENGTH} characters`);
-    }
     params.set(name, value);
   }
   return params;
+}
+
+/** The `id` of /api/event, its only parameter: any string a store holds is an id, also the empty one. */
+export function eventIdParam(search: URLSearchParams): string {
+  const other = [...search.keys()].find((name) => name !== "id");
+  if (other !== undefined) throw badRequest(`unknown parameter \`${other}\`: use id`);
+  const [id, twice] = search.getAll("id");
+  if (id === undefined) throw badRequest("parameter `id` is missing: the event's id");
+  if (twice !== undefined) throw badRequest("parameter `id` is given twice");
+  return id;
 }
 
 /** The store filter the parameters ask for. */

@@ -6,6 +6,7 @@ import type { AuditPage } from "../store/audit-store.js";
 import type { AuditQuery } from "../store/query.js";
 import {
   DECISIONS,
+  eventIdParam,
   FILTER_PARAMS,
   filterFromParams,
   PAGE_PARAMS,
@@ -28,7 +29,8 @@ export interface ApiResponse {
  * Answers one GET under /api/ from the source:
  * - `/api/info`: the store's name, the event kinds (dotted name and proto3 JSON type) and decisions;
  * - `/api/events?<filters>&limit&cursor`: one page of events, newest first, in proto3 JSON;
- * - `/api/events/<id>`: one event, or 404;
+ * - `/api/event?id=<id>`: one event, or 404; any id a store holds, also `.` and `..`, which URL
+ *   normalisation removes from a path (`/api/events/<id>`, kept for the ids a path can carry);
  * - `/api/stats?<filters>`: the store's counts, plus the denials per hour;
  * - `/api/verify`: the chain verification, with its worst finding.
  * A bad parameter is a 400 whose `error` names it; a store error propagates (the server answers 500).
@@ -40,8 +42,13 @@ export async function handleApi(
   search: URLSearchParams,
 ): Promise<ApiResponse> {
   const oneEvent = /^\/api\/events\/([^/]+)$/.exec(path)?.[1];
-  if (oneEvent !== undefined) return getEvent(source, decodeSegment(oneEvent), search);
+  if (oneEvent !== undefined) {
+    readParams(search, []);
+    return getEvent(source, decodeSegment(oneEvent));
+  }
   switch (path) {
+    case "/api/event":
+      return getEvent(source, eventIdParam(search));
     case "/api/info":
       readParams(search, []);
       return ok({ store: source.name, kinds: KINDS, decisions: DECISIONS });
@@ -57,13 +64,12 @@ export async function handleApi(
     default:
       throw new UiHttpError(
         404,
-        `no API at ${path}: use /api/events, /api/events/<id>, /api/stats, /api/verify`,
+        `no API at ${path}: use /api/events, /api/event?id=<id>, /api/stats, /api/verify`,
       );
   }
 }
 
-async function getEvent(source: UiSource, eventId: string, search: URLSearchParams): Promise<ApiResponse> {
-  readParams(search, []);
+async function getEvent(source: UiSource, eventId: string): Promise<ApiResponse> {
   const page = await source.query({ eventId }, { limit: 1 });
   const event = page.events[0];
   if (event !== undefined) return ok({ event: eventToJson(event) });

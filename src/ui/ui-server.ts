@@ -5,7 +5,7 @@ import { AuditConfigError, AuditInputError, toError } from "../errors/index.js";
 import { handleApi } from "./api.js";
 import { UiHttpError } from "./http-error.js";
 import { loadStaticAssets, STATIC_DIR, type StaticAsset } from "./static-assets.js";
-import type { UiSource } from "./ui-source.js";
+import type { UiSource, UiVerifyReport } from "./ui-source.js";
 
 /** Options of `startUiServer`. */
 export interface UiServerOptions {
@@ -55,8 +55,8 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * Starts the read-only web trail viewer: the page (HTML, CSS, JS from ./static) and its JSON API under
  * /api/ (see `handleApi`). It answers GET and HEAD only (405 otherwise). Bound to a loopback address, it
  * also refuses requests whose Host header names another host (403), so a web page cannot read the trail
- * through a DNS name rebound to 127.0.0.1. Throws an AuditConfigError for a bad option or a port it
- * cannot listen on.
+ * through a DNS name rebound to 127.0.0.1. Requests for /api/verify that come while one runs share
+ * its report. Throws an AuditConfigError for a bad option or a port it cannot listen on.
  *
  * ```ts
  * const viewer = await startUiServer({ source, port: 0 });
@@ -72,6 +72,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   if (typeof host !== "string" || host === "")
     throw new AuditConfigError("web viewer: `host` must be an address");
   const assets = loadStaticAssets(options.staticDir ?? STATIC_DIR);
+  const source = withSharedVerify(options.source);
   const allowedHosts = new Set<string>();
   const server = createServer((request, response) => {
     respond(request, response).catch((error: unknown) => response.destroy(toError(error)));
@@ -98,7 +99,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   };
   const answerApi = async (response: ServerResponse, url: URL): Promise<void> => {
     try {
-      const answer = await handleApi(options.source, url.pathname, url.searchParams);
+      const answer = await handleApi(source, url.pathname, url.searchParams);
       sendJson(response, answer.status, answer.body);
     } catch (error) {
       if (error instanceof UiHttpError) return sendJson(response, error.status, { error: error.message });
@@ -140,6 +141,26 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       server.close();
       server.closeAllConnections();
       await closed;
+    },
+  };
+}
+
+/**
+ * The source, with one verification shared by the requests that ask while it runs: each reads the
+ * whole store, and every page load asks for one, so reloads would otherwise pile up full reads that
+ * run on after their pages are gone.
+ */
+function withSharedVerify(source: UiSource): UiSource {
+  let running: Promise<UiVerifyReport> | undefined;
+  return {
+    name: source.name,
+    query: (filter, page) => source.query(filter, page),
+    stats: (filter) => source.stats(filter),
+    verify: () => {
+      running ??= source.verify().finally(() => {
+        running = undefined;
+      });
+      return running;
     },
   };
 }

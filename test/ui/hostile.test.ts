@@ -115,7 +115,9 @@ it("shows hostile stored text as text in the list, the event and the request", a
   await page.locator("#event-view").getByText("Follow this request").click();
   await page.locator("#request-view li.step").first().waitFor();
   expect(await page.locator("#request-view h2 code").textContent()).toBe(HOSTILE.requestId);
-  expect(await page.locator("#request-view li.step").count()).toBe(2);
+  // Its two events, and its damaged row named in its place.
+  expect(await page.locator("#request-view li.step").count()).toBe(3);
+  expect(await page.locator("#request-view li.step.unreadable").count()).toBe(1);
   await expectNothingInjected();
 });
 

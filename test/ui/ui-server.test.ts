@@ -1,6 +1,8 @@
 /** The viewer's HTTP server on a real loopback port: page, headers, read-only, Host check, errors. */
+import { once } from "node:events";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -242,5 +244,69 @@ describe("errors", () => {
     await expect(startUiServer({ source, port: 0, staticDir: empty })).rejects.toThrow(
       `web viewer: ${empty} has no index.html; rebuild the package`,
     );
+  });
+});
+
+describe("concurrency", () => {
+  it("runs one verification (a read of the whole store) for the requests that ask while it runs", async () => {
+    let verifications = 0;
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let statsAsked: () => void = () => {};
+    const asked = new Promise<void>((resolve) => {
+      statsAsked = resolve;
+    });
+    const shared = await startUiServer({
+      port: 0,
+      source: {
+        ...source,
+        stats: async (filter) => {
+          statsAsked();
+          return source.stats(filter);
+        },
+        verify: async () => {
+          verifications++;
+          await released;
+          return { ok: true, chains: [], events: verifications, unchained: 0, unreadable: [] };
+        },
+      },
+    });
+    try {
+      // Pipelined on one connection: the server reads them in order, so once the stats are asked
+      // for, both verifications have been asked for too.
+      const socket = connect(shared.port, "127.0.0.1");
+      let answer = "";
+      socket.on("data", (chunk: Buffer) => {
+        answer += chunk.toString();
+      });
+      const closed = once(socket, "close");
+      const get = (path: string, close = "") =>
+        `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${shared.port}\r\n${close}\r\n`;
+      socket.write(get("/api/verify") + get("/api/verify") + get("/api/stats", "Connection: close\r\n"));
+      await asked;
+      expect(verifications).toBe(1);
+      release();
+      await closed;
+      const responses = answer
+        .split(/(?=HTTP\/1\.1 \d{3} )/)
+        .map((response) => [response.split("\r\n")[0], response.split("\r\n\r\n")[1]]);
+      const report = JSON.stringify({
+        ok: true,
+        chains: [],
+        events: 1,
+        unchained: 0,
+        unreadable: [],
+        worst: null,
+      });
+      expect(responses.slice(0, 2)).toEqual([
+        ["HTTP/1.1 200 OK", report],
+        ["HTTP/1.1 200 OK", report],
+      ]);
+      expect(responses.length).toBe(3);
+    } finally {
+      await shared.close();
+    }
   });
 });

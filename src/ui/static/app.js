@@ -5,7 +5,7 @@ import { getJson } from "./api.js";
 import { timelineChart } from "./chart.js";
 import { byId, el, replaceChildren } from "./dom.js";
 import { learnKinds } from "./format.js";
-import { chainStatus, eventDetail, eventRow, requestSteps, undecodableRow } from "./views.js";
+import { chainStatus, eventDetail, eventRow, inStoreOrder, requestSteps, undecodableRow } from "./views.js";
 
 const VIEWS = ["list-view", "event-view", "request-view"];
 const TIME_FIELDS = ["from", "to"];
@@ -39,25 +39,30 @@ async function start() {
   await run(route);
 }
 
-/** Runs a step of the page; its error is shown in the error banner instead of thrown. */
+/**
+ * Runs a step of the page; its error is shown in the error banner instead of thrown, unless the view
+ * it was for has been left meanwhile (the banner belongs to the view shown).
+ */
 async function run(step) {
+  const running = step();
+  // Read after the call: route() starts its view's generation before its first await.
+  const mine = generation;
   try {
-    await step();
+    await running;
   } catch (error) {
-    showError(error instanceof Error ? error.message : String(error));
+    if (mine === generation) showError(error instanceof Error ? error.message : String(error));
   }
 }
 
 async function route() {
   showError("");
   const [path, query = ""] = location.hash.replace(/^#/, "").split(/\?(.*)/s);
-  const parts = (path || "/")
-    .split("/")
-    .filter((p) => p !== "")
-    .map(decodeURIComponent);
   const mine = ++generation;
-  if (parts[0] === "event" && parts.length === 2) return showEvent(parts[1], mine);
-  if (parts[0] === "request" && parts.length === 2) return showRequest(parts[1], mine);
+  // One percent-encoded segment (viewHref), which may be empty: a store can hold an empty event id.
+  const eventId = /^\/event\/([^/]*)$/.exec(path)?.[1];
+  if (eventId !== undefined) return showEvent(decodeURIComponent(eventId), mine);
+  const requestId = /^\/request\/([^/]+)$/.exec(path)?.[1];
+  if (requestId !== undefined) return showRequest(decodeURIComponent(requestId), mine);
   return showList(new URLSearchParams(query), mine);
 }
 
@@ -107,10 +112,7 @@ async function loadMore() {
 
 function appendPage(page) {
   const body = byId("events").tBodies[0];
-  const rows = page.events.map(eventRow);
-  // Unreadable rows go where they are in the store's order (index: events before them on the page).
-  for (const row of [...page.undecodable].reverse()) rows.splice(row.index, 0, undecodableRow(row));
-  body.append(...rows);
+  body.append(...inStoreOrder(page, eventRow, undecodableRow));
   nextCursor = page.nextCursor;
   byId("more").hidden = nextCursor === null;
   const shown = body.rows.length;
@@ -119,7 +121,8 @@ function appendPage(page) {
 }
 
 async function showEvent(eventId, mine) {
-  const answer = await getJson(`/api/events/${encodeURIComponent(eventId)}`);
+  // A query parameter, not a path segment: URL normalisation removes an id `.` or `..` from a path.
+  const answer = await getJson("/api/event", new URLSearchParams({ id: eventId }));
   if (mine !== generation) return;
   const view = byId("event-view");
   if (answer.undecodable !== undefined) {
@@ -136,18 +139,25 @@ async function showEvent(eventId, mine) {
 const MAX_REQUEST_EVENTS = 20_000;
 
 async function showRequest(requestId, mine) {
-  // Every event of the request, page after page (a stream can record more than a page holds).
-  const events = [];
+  // Every event of the request, page after page (a stream can record more than a page holds), and
+  // its rows that cannot be read: a step of the trail is never left out silently.
+  const items = [];
   let cursor = null;
   do {
     const query = new URLSearchParams({ "request-id": requestId, limit: "1000" });
     if (cursor !== null) query.set("cursor", cursor);
     const page = await getJson("/api/events", query);
     if (mine !== generation) return;
-    events.push(...page.events);
+    items.push(
+      ...inStoreOrder(
+        page,
+        (event) => event,
+        (row) => ({ unreadable: row }),
+      ),
+    );
     cursor = page.nextCursor;
-  } while (cursor !== null && events.length < MAX_REQUEST_EVENTS);
-  replaceChildren(byId("request-view"), ...requestSteps(requestId, events, listHash, cursor !== null));
+  } while (cursor !== null && items.length < MAX_REQUEST_EVENTS);
+  replaceChildren(byId("request-view"), ...requestSteps(requestId, items, listHash, cursor !== null));
   show("request-view");
 }
 

@@ -27,6 +27,16 @@ export function eventRow(event) {
   );
 }
 
+/**
+ * A page of /api/events as a list, newest first, with its unreadable rows in their places (`index`:
+ * how many of the page's events come before one); `item` and `unreadable` make each entry.
+ */
+export function inStoreOrder(page, item, unreadable) {
+  const items = page.events.map((event) => item(event));
+  for (const row of [...page.undecodable].reverse()) items.splice(row.index, 0, unreadable(row));
+  return items;
+}
+
 /** The row in place of a stored event that cannot be read. */
 export function undecodableRow(row) {
   return el(
@@ -67,19 +77,23 @@ export function eventDetail(event, backHref) {
 }
 
 /**
- * The events of one request, oldest first, as numbered steps; `truncated` when `events` are only the
- * newest of them.
+ * The events of one request, oldest first, as numbered steps; `items` are events and `{ unreadable }`
+ * rows, newest first (inStoreOrder); `truncated` when they are only the newest of them.
  */
-export function requestSteps(requestId, events, backHref, truncated = false) {
-  const ordered = [...events].reverse(); // the API lists newest first
+export function requestSteps(requestId, items, backHref, truncated = false) {
+  const ordered = [...items].reverse(); // the API lists newest first
   const first = ordered[0];
   const last = ordered[ordered.length - 1];
+  const timeOf = (item) => shortTime((item.unreadable ?? item).occurredAt);
+  const unreadable = ordered.filter((item) => item.unreadable !== undefined).length;
   const facts =
     first === undefined
       ? "No events carry this request id."
-      : `${ordered.length} event${ordered.length === 1 ? "" : "s"} from ${shortTime(first.occurredAt)} to ${shortTime(last.occurredAt)}` +
+      : `${ordered.length} event${ordered.length === 1 ? "" : "s"} from ${timeOf(first)} to ${timeOf(last)}` +
+        (unreadable > 0 ? `, ${unreadable} of them unreadable` : "") +
         (truncated ? " (the newest; older events of this request are not shown)" : "");
   const steps = ordered.map((event) => {
+    if (event.unreadable !== undefined) return unreadableStep(event.unreadable); // not an event: a row
     const outcome = outcomeOf(event);
     return el(
       "li",
@@ -101,6 +115,19 @@ export function requestSteps(requestId, events, backHref, truncated = false) {
     el("p", { class: "muted", text: facts }),
     el("ol", { class: "steps" }, ...steps),
   ];
+}
+
+/** A step that is a stored event of the request that cannot be read: where it is, never its bytes. */
+function unreadableStep(row) {
+  return el(
+    "li",
+    { class: "step unreadable", "data-event-id": row.eventId },
+    `${shortTime(row.occurredAt)} `,
+    el("span", {
+      class: "bad",
+      text: `unreadable stored event ${row.eventId} (row ${row.seq}): ${row.reason}`,
+    }),
+  );
 }
 
 /** The chain status line and its details, from /api/verify. */
