@@ -61,6 +61,11 @@ export class EventChain {
     }
   }
 
+  /** The final checkpoint was not written (an emitter dropped it): the chain takes another. */
+  reopen(): void {
+    this.sealed = false;
+  }
+
   /**
    * A checkpoint event over the current head, signed; `final` for the last one, on close. Link it
    * next (nothing may be linked in between, or its head is no longer the one before it).

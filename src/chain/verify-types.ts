@@ -9,7 +9,8 @@ import type { KeyObject } from "node:crypto";
  * - `reordered`: the event sits elsewhere in the source than its seq says (a moved log line).
  * - `missing`: seqs absent from the source (deleted events, or events an emitter dropped).
  * - `broken_link`: `prevHash` is not the hash of the event before it (an edited event whose hash was
- *   recomputed, an inserted one), an event follows the final checkpoint, or has a seq below 1.
+ *   recomputed, an inserted one), an event other than a final checkpoint follows the final checkpoint,
+ *   or has a seq below 1.
  * - `conflict`: two different events with the same seq.
  * - `modified`: the stored hash is not the hash of the event as read (an edited event), or a stored
  *   event cannot be read at all.

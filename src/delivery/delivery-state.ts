@@ -16,11 +16,15 @@ import { Wakeup } from "./wakeup.js";
 const KEEPING_POLICIES: ReadonlySet<OverflowPolicy> = new Set<OverflowPolicy>(["park", "spool", "fail-rpc"]);
 
 /**
- * The kind of record summaries, which no overflow policy drops once accepted ("drop-oldest" does not
- * evict them, "park" does not park them): the Recorder marks a summary's counts written when emit
- * accepts it, so dropped later, they would be in no summary of the trail. @internal
+ * Kinds that no overflow policy drops once accepted ("drop-oldest" does not evict them, "park" does
+ * not park them: refused at once, the Recorder sees it). The Recorder takes an accepted one as
+ * written: a record summary's counts are marked written, and a chain checkpoint is what signs the
+ * trail (the final one is what `verify --sealed` needs). @internal
  */
-export const SUMMARY_KIND = kindIndexOfName(EVENT_KIND.RECORD_SUMMARY);
+export const KEPT_KINDS: ReadonlySet<number> = new Set([
+  kindIndexOfName(EVENT_KIND.RECORD_SUMMARY),
+  kindIndexOfName(EVENT_KIND.CHAIN_CHECKPOINT),
+]);
 
 /** What the pump and stats read of the spool. @internal */
 export type SpoolView = Pick<Spool, "rows" | "pendingRows" | "bytes" | "fits" | "read">;
@@ -150,7 +154,8 @@ export class DeliveryState {
 
   /**
    * Drops the oldest queued event ("drop-oldest"); false when only batches being written are left, or
-   * when the oldest is a record summary or of a kind whose policy keeps its events.
+   * when the oldest is of a kept kind (a record summary, a chain checkpoint) or of a kind whose policy
+   * keeps its events.
    */
   evictOldest(): boolean {
     // An event of a kind whose policy keeps events (park, spool, fail-rpc) is never given up for
@@ -158,7 +163,7 @@ export class DeliveryState {
     const kind = this.#held.queue.peekKind();
     if (
       kind === undefined ||
-      kind === SUMMARY_KIND ||
+      KEPT_KINDS.has(kind) ||
       KEEPING_POLICIES.has(this.options.policies[kind] ?? "drop-newest")
     )
       return false;
@@ -207,9 +212,25 @@ export class DeliveryState {
    * max_payload), so the rest can go. Returns the batch left; the same one when nothing was dropped.
    */
   dropUnsendable(batch: Batch): Batch {
-    const takes = batch.events.map((encoded) =>
-      sinkTakes(this.options, () => encoded.event, encoded.bytes.length),
+    return this.#dropTooLarge(
+      batch,
+      batch.events.map((encoded) => sinkTakes(this.options, () => encoded.event, encoded.bytes.length)),
     );
+  }
+
+  /**
+   * After a write the sink refused with an AuditEventTooLargeError: drops, as "too_large", the events
+   * of the batch it names, so the rest can go. Returns the batch left; the same one when it names none.
+   */
+  dropNamed(batch: Batch, eventIds: ReadonlySet<string>): Batch {
+    return this.#dropTooLarge(
+      batch,
+      batch.events.map((encoded) => !eventIds.has(encoded.event.eventId)),
+    );
+  }
+
+  /** Drops, as "too_large", the events of the batch whose `takes` is false. */
+  #dropTooLarge(batch: Batch, takes: readonly boolean[]): Batch {
     if (!takes.includes(false)) return batch;
     const kept = <T>(items: readonly T[]) => items.filter((_, i) => takes[i]);
     const events = kept(batch.events);

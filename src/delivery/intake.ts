@@ -3,7 +3,7 @@ import { AuditEmitError, toError } from "../errors/index.js";
 import { kindIndex } from "../event/kinds.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import { type DeliveryState, SUMMARY_KIND } from "./delivery-state.js";
+import { type DeliveryState, KEPT_KINDS } from "./delivery-state.js";
 import type { OverflowPolicy } from "./options.js";
 import { sinkTakes } from "./sink-fit.js";
 
@@ -36,13 +36,13 @@ export function intake(state: DeliveryState, event: AuditEvent): EmitOutcome {
 }
 
 /**
- * The overflow policy of an event's kind, except that a record summary is never parked: parked, it
- * could be dropped after emit accepted it, when the Recorder has marked its counts written. Refused at
- * once, they go into the next summary.
+ * The overflow policy of an event's kind, except that a record summary or a chain checkpoint is never
+ * parked: parked, it could be dropped after emit accepted it, when the Recorder takes it as written.
+ * Refused at once, the Recorder knows (a summary's counts go into the next one).
  */
 function policyOf(state: DeliveryState, kind: number): OverflowPolicy {
   const policy = state.options.policies[kind] ?? "drop-newest";
-  return policy === "park" && kind === SUMMARY_KIND ? "drop-newest" : policy;
+  return policy === "park" && KEPT_KINDS.has(kind) ? "drop-newest" : policy;
 }
 
 function overflow(

@@ -1,6 +1,6 @@
 import { report } from "../emitters/emitter.js";
 import type { EncodedEvent } from "../emitters/sink.js";
-import { AuditEmitError, toError } from "../errors/index.js";
+import { AuditEmitError, AuditEventTooLargeError, toError } from "../errors/index.js";
 import { eventKind } from "../event/kinds.js";
 import { decodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -206,6 +206,15 @@ export class Pump {
           this.#state.markDelivered(batch);
           return;
         } catch (error) {
+          // Events the sink says it can never take are dropped, and the rest written at once: not a
+          // failure of the sink, so no backoff. Only if it named some of them, or it would loop.
+          if (error instanceof AuditEventTooLargeError && !this.#stopped) {
+            const left = this.#state.dropNamed(batch, new Set(error.eventIds));
+            if (left !== batch) {
+              batch = left;
+              continue;
+            }
+          }
           this.#sinkErrors++;
           this.#lastSinkError = toError(error);
           warnings.note("sink_error", error);

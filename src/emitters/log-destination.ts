@@ -68,6 +68,12 @@ export function resolveLogger(
     const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
     return { logger, stream, waitingBytes: waitingBytesOf(stream), pendingLines: pendingLinesOf(stream) };
   }
+  if (typeof destination === "number" && !(Number.isSafeInteger(destination) && destination >= 0)) {
+    // pino would open it in the background and fail every write.
+    throw new AuditConfigError(
+      `log emitter: destination must be a path, a file descriptor (a whole number ≥ 0) or a stream, got ${destination}`,
+    );
+  }
   if (typeof destination === "string" || typeof destination === "number") {
     if (destination === "") throw new AuditConfigError("log emitter: `destination` must not be empty");
     return ownDestination(destination, options.sync ?? false, level, onBatchError);

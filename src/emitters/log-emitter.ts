@@ -4,6 +4,7 @@ import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
 import { eventKind } from "../event/kinds.js";
 import { eventToJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { checkName, checkOnError, shown } from "./check-options.js";
 import {
   type Emitter,
   EmitterCounters,
@@ -108,9 +109,18 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       `log emitter: flushTimeoutMs must be a number of ms ≥ 0, got ${String(flushTimeoutMs)}`,
     );
   }
+  const key = options?.key ?? "audit";
+  // An empty key writes lines that `verify --log` cannot find the event in.
+  if (typeof key !== "string" || key === "") {
+    throw new AuditConfigError(`log emitter: key must be a non-empty string, got ${shown(key)}`);
+  }
+  checkName("log emitter", options?.name);
+  checkOnError("log emitter", options?.onError);
+  if (options?.sync !== undefined && typeof options.sync !== "boolean") {
+    throw new AuditConfigError(`log emitter: sync must be true or false, got ${shown(options.sync)}`);
+  }
   const destination = resolveLogger(options, level, (error) => fail("write failed", error));
   const { logger, ownedStream, stream, batcher, waitingBytes } = destination;
-  const key = options.key ?? "audit";
   const counters = new EmitterCounters(options.name ?? "log");
   const onError = options.onError;
   let closing: Promise<FlushReport> | undefined;

@@ -1,5 +1,6 @@
 import { AuditConfigError } from "../errors/index.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { checkName, checkOptionsObject } from "./check-options.js";
 import { type Emitter, EmitterCounters, flushReport } from "./emitter.js";
 
 /** A deep partial of an event: every given field must equal the event's; omitted fields match anything. */
@@ -71,6 +72,8 @@ function matches(actual: unknown, expected: unknown): boolean {
  * ```
  */
 export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryEmitter {
+  checkOptionsObject("memory emitter", options);
+  checkName("memory emitter", options.name);
   const capacity = options.capacity ?? 100_000;
   if (!Number.isInteger(capacity) || capacity <= 0) {
     throw new AuditConfigError(`memory emitter: capacity must be a positive integer, got ${capacity}`);

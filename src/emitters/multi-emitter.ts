@@ -1,5 +1,7 @@
 import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { checkName, checkOnError, checkOptionsObject } from "./check-options.js";
+import { isEmitter } from "./create-emitter.js";
 import type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } from "./emitter.js";
 import { EmitterCounters, report } from "./emitter.js";
 import { MAX_TIMER_MS } from "./max-timer.js";
@@ -40,6 +42,16 @@ export function createMultiEmitter(sinks: readonly Emitter[], options: MultiEmit
   if (!Array.isArray(sinks) || sinks.length === 0) {
     throw new AuditConfigError("multi emitter: needs at least one sink");
   }
+  // A sink that is not an emitter would fail every emit, and make stats() throw.
+  const notEmitter = sinks.findIndex((sink) => !isEmitter(sink));
+  if (notEmitter >= 0) {
+    throw new AuditConfigError(
+      `multi emitter: sinks[${notEmitter}] must be an Emitter (with name, emit, flush, close and stats)`,
+    );
+  }
+  checkOptionsObject("multi emitter", options);
+  checkName("multi emitter", options.name);
+  checkOnError("multi emitter", options.onError);
   const flushTimeoutMs = options.flushTimeoutMs ?? MULTI_FLUSH_TIMEOUT_MS;
   if (!Number.isFinite(flushTimeoutMs) || flushTimeoutMs <= 0) {
     throw new AuditConfigError(

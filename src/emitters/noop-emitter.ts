@@ -1,4 +1,5 @@
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { checkName, checkOptionsObject } from "./check-options.js";
 import { type Emitter, EmitterCounters, flushReport } from "./emitter.js";
 
 /**
@@ -6,6 +7,8 @@ import { type Emitter, EmitterCounters, flushReport } from "./emitter.js";
  * interceptors' side effects (actor scope, rejections) without an audit trail, and for benchmarks.
  */
 export function createNoopEmitter(options: { name?: string } = {}): Emitter {
+  checkOptionsObject("noop emitter", options);
+  checkName("noop emitter", options.name);
   const counters = new EmitterCounters(options.name ?? "noop");
   let closed = false;
   return {

@@ -35,6 +35,24 @@ export class AuditEmitError extends AuditError {
   }
 }
 
+/**
+ * A sink can never take some events of a batch: the broker refused their messages as too large (its
+ * own limit, or the server's, which can be below the one the sink was given). `eventIds` names them.
+ * The delivery pipeline drops those events, counts them as "too_large" and writes the rest of the
+ * batch, instead of retrying it for ever. A sink or broker adapter of yours throws it the same way.
+ */
+export class AuditEventTooLargeError extends AuditEmitError {
+  /** The class name, "AuditEventTooLargeError", as `String(error)` and logs show it. */
+  override name = "AuditEventTooLargeError";
+  /** Ids of the events that can never be sent (at least one). */
+  readonly eventIds: readonly string[];
+
+  constructor(emitter: string, message: string, options: { eventIds: readonly string[]; cause?: unknown }) {
+    super(emitter, message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.eventIds = Object.freeze([...options.eventIds]);
+  }
+}
+
 /** Turns anything thrown into an Error, without reading more than its name and message. */
 export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;

@@ -10,8 +10,9 @@ import {
 } from "@platformatic/kafka";
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
-import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
+import { AuditConfigError, AuditEmitError, AuditEventTooLargeError, toError } from "../errors/index.js";
 import { checkSecurityOptions } from "./security-options.js";
+import { refusedAsTooLarge } from "./too-large.js";
 
 /** The part of `@platformatic/kafka`'s Producer the broker uses; tests inject a fake of it. */
 export interface KafkaProducer {
@@ -101,11 +102,11 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
   const send = async (topic: string, messages: readonly BrokerMessage[], signal?: AbortSignal) => {
     signal?.throwIfAborted();
     const records = messages.map((message) => toRecord(topic, message));
-    for (const record of records) {
-      if (record.bytes > maxMessageBytes) throw tooLarge(name, record, maxMessageBytes);
-    }
+    const over = records.filter((record) => record.bytes > maxMessageBytes);
+    if (over.length > 0)
+      throw tooLarge(name, over, `over maxMessageBytes (${maxMessageBytes}); nothing of this batch was sent`);
     let sent = 0;
-    for (const chunk of chunks(records, maxRequestBytes)) {
+    const sendChunk = async (chunk: readonly KafkaRecord[]) => {
       const sending = producer.send({
         messages: chunk.map((record) => record.message),
         acks: ProduceAcks.ALL,
@@ -114,16 +115,26 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
       });
       try {
         await (signal === undefined ? sending : Promise.race([sending, untilAborted(signal)]));
-      } catch (error) {
-        throw new AuditEmitError(
-          name,
-          `send to "${topic}" failed after ${sent} of ${records.length} messages: ${toError(error).message}`,
-          { cause: error },
-        );
       } finally {
         sending.catch(() => {});
       }
       signal?.throwIfAborted();
+    };
+    for (const chunk of chunks(records, maxRequestBytes)) {
+      try {
+        await sendChunk(chunk);
+      } catch (error) {
+        if (signal?.aborted === true || !refusedAsTooLarge(error)) {
+          throw new AuditEmitError(
+            name,
+            `send to "${topic}" failed after ${sent} of ${records.length} messages: ${toError(error).message}`,
+            { cause: error },
+          );
+        }
+        // The topic or broker takes less than maxMessageBytes (max.message.bytes), or the chunk's
+        // record batch as a whole was over it: one message at a time tells which can never go.
+        await sendAlone(chunk, sendChunk, name);
+      }
       sent += chunk.length;
     }
   };
@@ -196,12 +207,40 @@ function* chunks(records: readonly KafkaRecord[], maxBytes: number): Generator<K
   if (chunk.length > 0) yield chunk;
 }
 
-function tooLarge(name: string, record: KafkaRecord, limit: number): AuditEmitError {
-  return new AuditEmitError(
-    name,
-    `message for event ${record.id} is ${record.bytes} bytes, over maxMessageBytes (${limit}); ` +
-      "nothing of this batch was sent",
-  );
+/**
+ * Sends the records of a chunk Kafka refused as too large one by one; throws an
+ * AuditEventTooLargeError naming those Kafka refuses alone, after the others were sent.
+ */
+async function sendAlone(
+  chunk: readonly KafkaRecord[],
+  sendChunk: (chunk: readonly KafkaRecord[]) => Promise<void>,
+  name: string,
+): Promise<void> {
+  const refused: KafkaRecord[] = [];
+  let cause: unknown;
+  for (const record of chunk) {
+    try {
+      await sendChunk([record]);
+    } catch (error) {
+      if (!refusedAsTooLarge(error)) throw new AuditEmitError(name, toError(error).message, { cause: error });
+      refused.push(record);
+      cause = error;
+    }
+  }
+  if (refused.length > 0)
+    throw tooLarge(name, refused, "refused by Kafka as too large; the others sent with them went", cause);
+}
+
+function tooLarge(name: string, records: readonly KafkaRecord[], why: string, cause?: unknown) {
+  const [one] = records;
+  const which =
+    records.length === 1 && one !== undefined
+      ? `message for event ${one.id} is ${one.bytes} bytes`
+      : `messages for events ${records.map((r) => `${r.id} (${r.bytes} bytes)`).join(", ")} are`;
+  return new AuditEventTooLargeError(name, `${which}, ${why}`, {
+    eventIds: records.map((record) => record.id),
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 function resolveOptions(options: KafkaBrokerOptions) {

@@ -10,6 +10,7 @@ import type { KafkaProducer } from "./kafka-broker.js";
 import { type KafkaSourceOptions, resolveSourceOptions } from "./kafka-source-options.js";
 import { type KafkaMessage, type OpenStream, take, watchStream } from "./message-stream.js";
 import { PartitionOffsets } from "./partition-offsets.js";
+import { refusedAsTooLarge } from "./too-large.js";
 
 /** A message of the Kafka source. */
 export interface KafkaSourceMessage extends SourceMessage {
@@ -177,7 +178,7 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
             // Larger than the dead-letter topic takes (its max.message.bytes can be below the source
             // topic's): sent without its key, headers and value, which stay in the source topic at
             // `from`; else it would be refused at every try and hold its partition for ever.
-            if (!tooLarge(error)) throw error;
+            if (!refusedAsTooLarge(error)) throw error;
             return deadLetters().send({ messages: [cutDeadLetter(deadLetterTopic, message, reason)] });
           });
       } catch (error) {
@@ -223,15 +224,6 @@ function cutDeadLetter(topic: string, message: KafkaSourceMessage, reason: strin
     [Buffer.from(DEAD_LETTER_TRUNCATED_HEADER), Buffer.from(String(message.message.value?.length ?? 0))],
   ]);
   return { topic, value: Buffer.alloc(0), headers };
-}
-
-/** Whether Kafka refused a message as larger than the topic takes (MESSAGE_TOO_LARGE, in any of its errors). */
-function tooLarge(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const { apiId, errors, cause } = error as { apiId?: unknown; errors?: unknown; cause?: unknown };
-  if (apiId === "MESSAGE_TOO_LARGE") return true;
-  if (Array.isArray(errors) && errors.some(tooLarge)) return true;
-  return cause !== undefined && cause !== error && tooLarge(cause);
 }
 
 function deadLetter(topic: string, message: KafkaSourceMessage, reason: string) {

@@ -16,8 +16,8 @@ export interface SinkInstrumentationOptions {
 /**
  * Wraps an EventSink so that every batch write is timed into `grpc_audit.sink.write.duration`
  * (seconds, attribute `grpc_audit.sink.name`; a write that rejects also gets `error.type`, the
- * error's name). The wrapped sink behaves as the original: same name, limits and close, same
- * results and errors. Give it to `createDeliveryEmitter` (or a broker emitter) in place of the sink.
+ * error's name). The wrapped sink behaves as the original: same name, limits (`maxEventBytes` and
+ * the `acceptsEvent` check) and close, same results and errors. Give it to `createDeliveryEmitter` (or a broker emitter) in place of the sink.
  *
  * Throws an AuditConfigError when `sink` has no `write()`.
  *
@@ -49,6 +49,10 @@ export function instrumentSink(sink: EventSink, options: SinkInstrumentationOpti
       ? {}
       : { writeEncoded: (batch, writeOptions) => timed(() => sink.writeEncoded?.(batch, writeOptions)) }),
     ...(sink.maxEventBytes === undefined ? {} : { maxEventBytes: sink.maxEventBytes }),
+    // Without it the pipeline would take events the sink can never write, and retry them for ever.
+    ...(sink.acceptsEvent === undefined
+      ? {}
+      : { acceptsEvent: (event, encodedBytes) => sink.acceptsEvent?.(event, encodedBytes) !== false }),
     ...(sink.close === undefined ? {} : { close: () => sink.close?.() ?? Promise.resolve() }),
   };
   return wrapped;

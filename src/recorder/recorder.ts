@@ -235,9 +235,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
     return outcome;
   }
 
-  /** Writes a signed checkpoint over the chain's head (when it signs); counted like any event. Never throws. */
-  function writeCheckpoint(final: boolean): void {
-    if (chain === undefined || !chain.signs) return;
+  /**
+   * Writes a signed checkpoint over the chain's head (when it signs); counted like any event. Never
+   * throws; undefined when none was written.
+   */
+  function writeCheckpoint(final: boolean): RecordOutcome | undefined {
+    if (chain === undefined || !chain.signs) return undefined;
     let event: AuditEvent;
     try {
       event = chain.checkpoint({ service, eventId: newId(), occurredAt: now() }, final);
@@ -247,9 +250,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
         onError,
         new AuditError("recorder: the chain checkpoint could not be built", { cause: toError(error) }),
       );
-      return;
+      return "failed";
     }
-    handOver(EVENT_KIND.CHAIN_CHECKPOINT, event);
+    return handOver(EVENT_KIND.CHAIN_CHECKPOINT, event);
   }
 
   // Checkpoints also come with time, so a quiet service's last events do not wait for the next 1000.
@@ -347,14 +350,20 @@ export function createRecorder(options: RecorderOptions): Recorder {
       emitter: emitter.stats(),
     }),
     flush: () => emitter.flush(),
-    close: () => {
+    close: async () => {
       // The last summary, then the final checkpoint go out before the emitters close: nothing follows
       // the checkpoint in the chain.
       closed = true;
       clearInterval(summaryTimer);
       writeSummaries();
       clearInterval(checkpointTimer);
-      writeCheckpoint(true);
+      // A final checkpoint refused by a full queue would leave the trail looking truncated to
+      // `verify --sealed`: once the queue is written out, a second one covers the first's seq too.
+      if (writeCheckpoint(true) === "dropped") {
+        await emitter.flush();
+        chain?.reopen();
+        writeCheckpoint(true);
+      }
       return emitter.close();
     },
   };

@@ -1,0 +1,34 @@
+import { AuditConfigError } from "../errors/index.js";
+
+/**
+ * The checks every emitter factory runs on its options before it builds anything: each throws an
+ * AuditConfigError that names the emitter (`label`) and the option.
+ * @internal
+ */
+export function checkOptionsObject(label: string, options: unknown): void {
+  if (typeof options !== "object" || options === null) {
+    throw new AuditConfigError(`${label}: options must be an object`);
+  }
+}
+
+/** `name` is absent or a non-empty string: it names the emitter in stats and errors. @internal */
+export function checkName(label: string, name: unknown): void {
+  if (name !== undefined && (typeof name !== "string" || name === "")) {
+    throw new AuditConfigError(`${label}: name must be a non-empty string, got ${shown(name)}`);
+  }
+}
+
+/** `onError` is absent or a function: anything else would swallow every report. @internal */
+export function checkOnError(label: string, onError: unknown): void {
+  if (onError !== undefined && typeof onError !== "function") {
+    throw new AuditConfigError(`${label}: onError must be a function, got ${shown(onError)}`);
+  }
+}
+
+/** A short, safe rendering of a bad option value for an error message. @internal */
+export function shown(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined)
+    return String(value);
+  return typeof value;
+}
