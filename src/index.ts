@@ -96,7 +96,13 @@ export {
   type MultiEmitterOptions,
   type SinkWriteOptions,
 } from "./emitters/index.js";
-export { AuditConfigError, AuditEmitError, AuditError, AuditInputError } from "./errors/index.js";
+export {
+  AuditConfigError,
+  AuditEmitError,
+  AuditError,
+  AuditEventTooLargeError,
+  AuditInputError,
+} from "./errors/index.js";
 // The event: its generated type and enums, the Recorder's input shapes, kinds and serialisation.
 export {
   type Actor,

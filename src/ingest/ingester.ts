@@ -26,7 +26,7 @@ export interface IngestStats {
   inserted: number;
   /** Events that were stored already (a redelivery, or a copy in the same batch): skipped. */
   duplicates: number;
-  /** Undecodable messages moved to the dead-letter subject or topic. */
+  /** Undecodable messages moved to the dead-letter subject or topic; a copy the broker already held is not counted again. */
   deadLettered: number;
   /** Batches committed. */
   batches: number;
@@ -146,8 +146,7 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
   const sendDeadLetters = async (poison: ReadBatch<M>["poison"]) => {
     for (const { message, reason } of poison) {
       try {
-        await source.deadLetter(message, reason);
-        stats.deadLettered++;
+        if ((await source.deadLetter(message, reason)) !== "duplicate") stats.deadLettered++;
       } catch (error) {
         fail(error); // not acknowledged: it comes back and is tried again
       }

@@ -28,8 +28,14 @@ export interface IngestSource<M extends SourceMessage = SourceMessage> {
   ack(messages: readonly M[]): Promise<void>;
   /** Hands messages back for redelivery (their insert failed). */
   retry(messages: readonly M[]): Promise<void>;
-  /** Publishes an undecodable message with `reason` to the dead-letter subject or topic, then acknowledges it. */
-  deadLetter(message: M, reason: string): Promise<void>;
+  /**
+   * Publishes an undecodable message with `reason` to the dead-letter subject or topic, then
+   * acknowledges it. Resolves to "duplicate" when the broker already held this dead letter (a copy
+   * of the message, redelivered before its ack arrived, was dead-lettered before), which the
+   * ingester does not count again; a source that cannot tell resolves to nothing.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: void, so that a source written as `async deadLetter() {…}` (Kafka's) still fits.
+  deadLetter(message: M, reason: string): Promise<void | "duplicate">;
   /** Messages waiting for the consumer after the last fetch, when the broker says; else undefined. */
   lag(): number | undefined;
 }

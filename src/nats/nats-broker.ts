@@ -3,6 +3,7 @@ import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
 import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
+import { drainOrClose } from "./drain-or-close.js";
 import { prepareMessage, tooLarge } from "./nats-message.js";
 import { PublishWindow } from "./publish-window.js";
 
@@ -13,7 +14,10 @@ export interface NatsBrokerOptions {
    * application does, after the broker's `close()`. Default: none.
    */
   connection?: NatsConnection;
-  /** Server URLs to connect to when no `connection` is given; the broker then owns and drains it. Default: none. */
+  /**
+   * Server URLs to connect to when no `connection` is given; the broker then owns it and drains it on
+   * `close()` (closes it when the server does not answer within 5 s). Default: none.
+   */
   servers?: string | string[];
   /**
    * Further options of the connection the broker opens (credentials, TLS, name). Default: name
@@ -93,7 +97,7 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Nats
     },
     publish: (topic, messages, publishOptions) =>
       tracker.run(() => publisher(topic, messages, publishOptions?.signal)),
-    close: () => tracker.close(() => (owned ? nc.drain() : undefined)),
+    close: () => tracker.close(() => (owned ? drainOrClose(nc) : undefined)),
   };
 }
 

@@ -1,7 +1,7 @@
 import { type MsgHdrs, MsgHdrsImpl } from "@nats-io/transport-node";
 import type { BrokerMessage } from "../brokers/broker.js";
 import { BROKER_HEADER } from "../brokers/event-headers.js";
-import { AuditEmitError } from "../errors/index.js";
+import { AuditEmitError, AuditEventTooLargeError } from "../errors/index.js";
 
 /** A broker message ready for `js.publish`: its message id, value and NATS headers. @internal */
 export interface PreparedMessage {
@@ -35,11 +35,12 @@ export function prepareMessage(
 }
 
 /** The error for a message larger than the server's max_payload. @internal */
-export function tooLarge(name: string, message: PreparedMessage, limit: number): AuditEmitError {
-  return new AuditEmitError(
+export function tooLarge(name: string, message: PreparedMessage, limit: number): AuditEventTooLargeError {
+  return new AuditEventTooLargeError(
     name,
     `message for event ${message.id} is ${message.bytes} bytes with headers, over the server's max_payload ` +
       `of ${limit} bytes; NATS never accepts it, so nothing of this batch was published`,
+    { eventIds: [message.id] },
   );
 }
 

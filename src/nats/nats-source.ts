@@ -3,27 +3,22 @@ import {
   DeliverPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
-  type JetStreamClient,
   type JsMsg,
   jetstream,
   jetstreamManager,
 } from "@nats-io/jetstream";
 import {
   connect,
-  headers,
-  type MsgHdrs,
+  millis,
   type NatsConnection,
   type NodeConnectionOptions,
   nanos,
 } from "@nats-io/transport-node";
 import { AuditConfigError } from "../errors/index.js";
-import {
-  DEAD_LETTER_FROM_HEADER,
-  DEAD_LETTER_REASON_HEADER,
-  DEAD_LETTER_TRUNCATED_HEADER,
-} from "../ingest/dead-letter.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
 import { ensureAuditStream } from "./audit-stream.js";
+import { drainOrClose } from "./drain-or-close.js";
+import { createDeadLetterCount, publishDeadLetter } from "./nats-dead-letter.js";
 import { messageHeader } from "./raw-headers.js";
 
 /** Options of `createNatsSource`. Give either `connection` or `servers`. */
@@ -32,7 +27,11 @@ export interface NatsSourceOptions {
   connection?: NatsConnection;
   /** Server URLs to connect to when no `connection` is given; the source then owns and drains it. Default: none. */
   servers?: string | string[];
-  /** Further options of the connection the source opens. Default: name "grpc-audit-ingest", reconnecting for ever. */
+  /**
+   * Further options of the connection the source opens. Default: name "grpc-audit-ingest", reconnecting
+   * for ever, a ping every 10 s (`pingInterval`; the client's default is 2 min), so that a connection
+   * whose path was cut silently is given up and made again within 30 s.
+   */
   connectOptions?: Omit<NodeConnectionOptions, "servers">;
   /** The stream the servers publish audit events to (see `ensureAuditStream`). */
   stream: string;
@@ -45,7 +44,8 @@ export interface NatsSourceOptions {
   subject?: string;
   /**
    * How long the server waits for an ingester's ack before it redelivers a message to another, when
-   * the consumer is created, in ms. Longer than a batch takes to insert. Default: 30000.
+   * the consumer is created, in ms. Longer than a batch takes to insert. A fetch waits at most half
+   * the consumer's ack wait (1000 ms at least) for its batch to fill. Default: 30000.
    */
   ackWaitMs?: number;
   /** Subject undecodable messages are published to. Default: `grpc-audit.dead-letter.<stream>`. */
@@ -72,8 +72,22 @@ export interface NatsSource extends IngestSource<NatsSourceMessage> {
 }
 
 const DEFAULTS = Object.freeze({ ackWaitMs: 30_000 });
+/** The ack wait of a consumer that names none (the server's default). */
+const JETSTREAM_ACK_WAIT_MS = 30_000;
 /** The shortest pull the JetStream client takes. */
 const MIN_FETCH_WAIT_MS = 1000;
+/**
+ * How long the source waits for the server past a fetch's expiry and for the acks' confirmation
+ * (the drain on close has its own bound, DRAIN_TIMEOUT_MS). Unbounded, a path cut without a TCP
+ * reset held each of them until the client's pings gave the connection up, and a disconnected client
+ * held a fetch until it reconnected: the ingester reported nothing meanwhile, and could not stop.
+ */
+const REPLY_TIMEOUT_MS = 5000;
+/**
+ * The ingest connection's ping interval: with the client's 2 pings outstanding, a silent server is
+ * given up within 30 s (the client's default interval, 2 min, took up to 6).
+ */
+const PING_INTERVAL_MS = 10_000;
 
 /**
  * Opens the source ingesters pull audit events from: a durable JetStream pull consumer with explicit
@@ -94,6 +108,7 @@ export async function createNatsSource(options: NatsSourceOptions): Promise<Nats
     (await connect({
       name: "grpc-audit-ingest",
       maxReconnectAttempts: -1,
+      pingInterval: PING_INTERVAL_MS,
       ...resolved.connectOptions,
       servers: resolved.servers,
     }));
@@ -111,11 +126,11 @@ const MAX_ACK_PENDING = 65_536;
 async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedOptions): Promise<NatsSource> {
   const { stream, consumer: durable, deadLetterSubject } = options;
   const jsm = await jetstreamManager(nc);
-  await jsm.consumers.info(stream, durable).catch(async (error: unknown) => {
+  const info = await jsm.consumers.info(stream, durable).catch(async (error: unknown) => {
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound))
       throw error;
     // Ingesters starting at once add the same config: the server takes the same one again.
-    await jsm.consumers.add(stream, {
+    return jsm.consumers.add(stream, {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
       // JetStream's default (1000 unacknowledged) would make every fetch of a larger batch, or of
@@ -129,22 +144,33 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
   await ensureAuditStream(jsm, { name: options.deadLetterStream, subjects: [deadLetterSubject] });
   const js = jetstream(nc);
   const consumer = await js.consumers.get(stream, durable);
+  // A fetch holds its first messages until it ends: past the consumer's ack wait they would be
+  // redelivered into it (and to other ingesters) while held. Half of it leaves the other half for
+  // the batch's turn and insert. An ack wait of 1 s leaves no room below the client's shortest fetch.
+  const ackWaitMs = millis(info.config.ack_wait ?? nanos(JETSTREAM_ACK_WAIT_MS));
+  const longestFetchMs = Math.max(MIN_FETCH_WAIT_MS, Math.floor(ackWaitMs / 2));
   let lag: number | undefined;
+  const name = `nats ${stream}/${durable}`;
+  const deadLetters = createDeadLetterCount();
   return {
-    name: `nats ${stream}/${durable}`,
+    name,
     connection: nc,
     async fetch(max, maxWaitMs, signal) {
       if (signal.aborted) return [];
-      const messages = await consumer.fetch({
-        max_messages: max,
-        expires: Math.max(maxWaitMs, MIN_FETCH_WAIT_MS),
-      });
+      const expires = Math.min(Math.max(maxWaitMs, MIN_FETCH_WAIT_MS), longestFetchMs);
+      const messages = await consumer.fetch({ max_messages: max, expires });
       const stop = () => messages.stop();
       signal.addEventListener("abort", stop, { once: true });
+      // The server ends a fetch at its expiry; one still open well after had no reply (see REPLY_TIMEOUT_MS).
+      const due = expires + REPLY_TIMEOUT_MS;
+      const overdue = setTimeout(() => messages.stop(new Error(noReply(due, nc))), due);
       const received: NatsSourceMessage[] = [];
       try {
         for await (const msg of messages) received.push(new SourceMessageImpl(stream, msg));
+      } catch (error) {
+        throw new Error(`${name}: fetch failed: ${fetchError(error)}`, { cause: error });
       } finally {
+        clearTimeout(overdue);
         signal.removeEventListener("abort", stop);
       }
       const last = received[received.length - 1];
@@ -164,24 +190,26 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
     // server still loses means a redelivery, which the store skips.
     async ack(messages) {
       for (const m of messages) m.msg.ack();
-      await nc.flush();
+      await within(
+        nc.flush(),
+        () =>
+          `${name}: acks of ${messages.length} messages not confirmed: ${noReply(REPLY_TIMEOUT_MS, nc)}; ` +
+          "acks lost mean redeliveries, which the store skips",
+      );
     },
     async retry(messages) {
       for (const m of messages) m.msg.nak();
     },
     async deadLetter(message, reason) {
-      await publishDeadLetter(js, deadLetterSubject, message, reason, nc.info?.max_payload);
-      await message.msg.ackAck();
+      const pubAck = await publishDeadLetter(js, deadLetterSubject, message, reason, nc.info?.max_payload);
+      return deadLetters.acknowledge(message.msg, pubAck.duplicate);
     },
     lag: () => lag,
     close: async () => {
       if (!owned) return;
-      // Drained, so that the acks sent go out first. During a broker outage there is nothing to drain
-      // to (drain rejects at once): closed instead, else the connection would keep reconnecting and
-      // hold the process (a stopped `grpc-audit ingest` would never exit). Acks not sent mean
-      // redeliveries, which the store skips.
-      await nc.drain().catch(() => {});
-      if (!nc.isClosed()) await nc.close();
+      // Drained, so that the acks sent go out first; closed instead during an outage, else a stopped
+      // `grpc-audit ingest` would never exit. Acks not sent mean redeliveries, which the store skips.
+      await drainOrClose(nc);
     },
   };
 }
@@ -206,51 +234,30 @@ class SourceMessageImpl implements NatsSourceMessage {
   }
 }
 
-/**
- * The message as it was, with why and where from; its id makes a dead letter sent again stored once.
- * One that would not fit in the server's largest message (`maxPayload`) with the headers added — a
- * poison message as large as the server allows — goes without the original's headers, then with its
- * value cut (`DEAD_LETTER_TRUNCATED_HEADER`): else it could never be published, and so never be
- * acknowledged, failing again at every redelivery.
- */
-async function publishDeadLetter(
-  js: JetStreamClient,
-  subject: string,
-  message: NatsSourceMessage,
-  reason: string,
-  maxPayload: number | undefined,
-): Promise<void> {
-  const marks = (h: MsgHdrs) => {
-    h.set(DEAD_LETTER_REASON_HEADER, reason.replace(/[\r\n]+/g, " "));
-    h.set(DEAD_LETTER_FROM_HEADER, message.where);
-    return h;
-  };
-  let h = headers();
+/** `promise`, or a rejection saying `message()` after REPLY_TIMEOUT_MS (its own later rejection ignored). */
+async function within<T>(promise: Promise<T>, message: () => string): Promise<T> {
+  promise.catch(() => {});
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), REPLY_TIMEOUT_MS);
+  });
   try {
-    for (const [key, values] of message.msg.headers ?? []) for (const value of values) h.append(key, value);
-  } catch {
-    // A header block the client cannot parse (the reason says so): the dead letter goes without it.
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
   }
-  marks(h);
-  let data = message.data;
-  if (maxPayload !== undefined) {
-    // Room for the message id (the `where` again) and the header block's framing.
-    const room = () => maxPayload - headerBytes(h) - message.where.length - 64;
-    if (data.byteLength > room()) h = marks(headers());
-    if (data.byteLength > room()) {
-      h.set(DEAD_LETTER_TRUNCATED_HEADER, String(message.data.byteLength));
-      data = data.subarray(0, Math.max(0, room()));
-    }
-  }
-  await js.publish(subject, data, { headers: h, msgID: message.where });
 }
 
-/** The encoded size of a header block, about: "NATS/1.0\r\n", "name: value\r\n" per value, "\r\n". */
-function headerBytes(h: MsgHdrs): number {
-  let size = 12;
-  for (const [key, values] of h)
-    for (const value of values) size += Buffer.byteLength(key) + Buffer.byteLength(value) + 4;
-  return size;
+/** Why a reply is overdue: the connection is down, or up but silent (a path cut without a reset). */
+function noReply(ms: number, nc: NatsConnection): string {
+  const why = nc.isClosed() ? "connection closed" : "server down or the path to it cut; reconnecting";
+  return `no reply from the server within ${ms} ms (${why})`;
+}
+
+/** Why a fetch failed; the client's "heartbeats missed" alone does not say what it means. */
+function fetchError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message === "heartbeats missed" ? `${message} (the server is down, or the path to it cut)` : message;
 }
 
 interface ResolvedOptions {
@@ -271,6 +278,16 @@ function resolveOptions(options: NatsSourceOptions): ResolvedOptions {
   const { connection, servers, connectOptions = {}, stream, consumer, subject } = options;
   if ((connection === undefined) === (servers === undefined))
     throw new AuditConfigError("nats source: give exactly one of `connection` and `servers`");
+  // The client takes no server at all as nats://127.0.0.1:4222: an empty list must not mean that.
+  const serverList: unknown = typeof servers === "string" ? [servers] : servers;
+  const isServer = (s: unknown) => typeof s === "string" && s !== "";
+  if (
+    servers !== undefined &&
+    !(Array.isArray(serverList) && serverList.length > 0 && serverList.every(isServer))
+  )
+    throw new AuditConfigError(
+      `nats source: \`servers\` must be a server URL or a non-empty list of them, got ${JSON.stringify(servers)}`,
+    );
   const name = (key: string, value: unknown, pattern: RegExp) => {
     if (typeof value !== "string" || !pattern.test(value))
       throw new AuditConfigError(

@@ -1,6 +1,7 @@
 // `grpc-audit ingest` as a child process, from a real `nats-server -js` into a real PostgreSQL (and a
 // SQLite file): the progress line, a graceful stop on SIGINT (exit 0), two ingesters of which one is
 // SIGKILLed mid-stream losing and duplicating nothing, chains that verify, and precise usage errors.
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +9,7 @@ import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, tempDir } from "../cli/helpers.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
+import { startSilentProxy } from "../nats/silent-proxy.js";
 import {
   freshStream,
   natsConnection,
@@ -93,6 +95,28 @@ describe("grpc-audit ingest", () => {
       expect.stringContaining("verified: 3 chains, no findings"),
     ]);
   }, 60_000);
+
+  it("SIGTERM while it is still connecting to NATS closes what it opened and exits 0", async () => {
+    const { stream } = await freshStream(nc);
+    const db = join(tempDir(), "startup.db");
+    const proxy = await startSilentProxy(nats.port, true); // NATS's greeting held: connecting
+    const run = startIngest(`nats://127.0.0.1:${proxy.port}`, stream, db);
+    try {
+      await until(() => proxy.accepted > 0, "the command connecting to NATS (the store opened)");
+      expect(existsSync(`${db}-wal`)).toBe(true);
+      run.child.kill("SIGTERM");
+      proxy.thaw(); // the connection is made, then closed
+      expect([await run.exited, run.out.stderr]).toStrictEqual([
+        { code: 0, signal: null },
+        "ingest: stopped before ingesting\n",
+      ]);
+      // SQLite removes the write-ahead log when the store is closed, not when the process is killed.
+      expect(existsSync(`${db}-wal`)).toBe(false);
+    } finally {
+      run.child.kill("SIGKILL");
+      await proxy.close();
+    }
+  });
 
   it("ingests into a SQLite file, which query then reads", async () => {
     const { stream, topic } = await freshStream(nc);

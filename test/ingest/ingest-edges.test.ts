@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../../src/brokers/event-headers.js";
 import { encodeEvent } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
-import { createIngester } from "../../src/ingest/index.js";
+import { createIngester, type IngestStore } from "../../src/ingest/index.js";
 import {
   createNatsSource,
   DEAD_LETTER_FROM_HEADER,
@@ -137,5 +137,76 @@ describe("a poison message as large as the server allows", () => {
       [DEAD_LETTER_REASON_HEADER]: expect.stringMatching(/^not an AuditEvent as /),
       [DEAD_LETTER_TRUNCATED_HEADER]: String(maxPayload - 64),
     });
+  }, 30_000);
+});
+
+describe("a poison message redelivered before its dead letter was acknowledged", () => {
+  it("is dead-lettered once and counted once", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const store = await openPostgresStore({ connectionString: await postgres.createDatabase() });
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let inserting = false;
+    const held: IngestStore = {
+      insert: async (events) => {
+        inserting = true;
+        await released;
+        return store.insert(events);
+      },
+    };
+    const errors: string[] = [];
+    const options = { batchSize: 10, maxWaitMs: 1000, onError: (e: Error) => errors.push(e.message) };
+    const consumer = { connection: nc, stream, consumer: "ingest", ackWaitMs: 1000 };
+    await publish(topic, [sampleEvent({ eventId: "good" })]);
+    // The first ingester holds the good event in an insert that waits, and the poison fetched ahead
+    // of it: past the 1 s ack wait, both are redelivered to the second ingester.
+    const first = createIngester({ ...options, source: await createNatsSource(consumer), store: held });
+    await until(() => inserting, "the first insert");
+    await jetstream(nc).publish(topic, new TextEncoder().encode("not an event"));
+    await until(() => first.stats().received >= 2, "the poison fetched ahead"); // with the good one again, maybe
+    const second = createIngester({ ...options, source: await createNatsSource(consumer), store });
+    try {
+      await until(() => second.stats().deadLettered === 1, "the second ingester's dead letter");
+    } finally {
+      release(); // the first now sends its dead letter of the same message
+      await Promise.all([first.stop(), second.stop()]);
+      await store.close();
+    }
+    // A 1 s fetch may miss the client's 0.5 s heartbeats on a busy machine (retried, beside the point);
+    // any other error, such as a dead letter's failed ack, would also leave the first count at 0.
+    const otherErrors = errors.filter((e) => !e.includes(": fetch failed: heartbeats missed"));
+    const { received, inserted, duplicates } = first.stats();
+    expect({
+      first: first.stats().deadLettered,
+      second: second.stats().deadLettered,
+      errors: otherErrors,
+      poisonSeenByFirst: received - inserted - duplicates,
+    }).toStrictEqual({
+      first: 0,
+      second: 1,
+      errors: [],
+      poisonSeenByFirst: 1,
+    });
+    expect(await readStream(nc, `${stream}_DEAD_LETTER`)).toHaveLength(1);
+  }, 30_000);
+});
+
+describe("a batch that waits longer to fill than the consumer's ack wait", () => {
+  it("is cut short at half the ack wait, so its messages are not redelivered while it is held", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const store = await openPostgresStore({ connectionString: await postgres.createDatabase() });
+    await publish(topic, [sampleEvent({ eventId: "one" })]);
+    // Held for 6 s, the event would come again at 2 s and at 4 s (the ack wait) into the same fetch.
+    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest", ackWaitMs: 2000 });
+    const ingester = createIngester({ source, store, batchSize: 10, maxWaitMs: 6000 });
+    try {
+      await until(() => ingester.stats().batches === 1, "the batch");
+    } finally {
+      await ingester.stop();
+      await store.close();
+    }
+    expect(ingester.stats()).toMatchObject({ received: 1, inserted: 1, duplicates: 0 });
   }, 30_000);
 });

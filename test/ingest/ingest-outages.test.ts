@@ -1,13 +1,14 @@
 // `grpc-audit ingest` while PostgreSQL is unreachable (the path to it cut, as a restart or a
 // network failure looks): errors are printed and retried, SIGTERM during the outage still exits 0
 // promptly, and once PostgreSQL is back another ingester stores every event exactly once; the
-// chains verify.
+// chains verify. The same while NATS is down, or while the path to it is cut silently (no reset).
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILD_TIMEOUT_MS, ensureBuilt, runCli } from "../cli/helpers.js";
 import { startTcpProxy, type TcpProxy } from "../fleet/tcp-proxy.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
+import { startSilentProxy } from "../nats/silent-proxy.js";
 import {
   freshStream,
   natsConnection,
@@ -73,7 +74,7 @@ describe("grpc-audit ingest through a PostgreSQL outage", () => {
 });
 
 describe("grpc-audit ingest through a NATS outage", () => {
-  it("SIGTERM while NATS is down (everything fetched stored and acked) exits 0 promptly", async () => {
+  it("prints errors naming the source while NATS is down; SIGTERM then (everything stored and acked) exits 0 promptly", async () => {
     const { stream, topic } = await freshStream(nc);
     const url = await postgres.createDatabase();
     const events = await publishTrail(nats.url, topic, 100);
@@ -84,8 +85,13 @@ describe("grpc-audit ingest through a NATS outage", () => {
     );
     await until(() => run.out.stderr.includes(`${events.length} inserted`), "the progress line");
     await nats.kill();
+    const before = run.out.stderr.length;
     try {
-      await new Promise((resolve) => setTimeout(resolve, 2000)); // the ingester's next fetches meet the outage
+      // The fetch in progress when the connection dropped, and those after, meet the outage.
+      await until(
+        () => /\ningest: error: nats AUDIT_\w+\/ingest: /.test(run.out.stderr.slice(before)),
+        "an error line",
+      );
       const stoppedAt = Date.now();
       run.child.kill("SIGTERM");
       const exit = await Promise.race([
@@ -103,4 +109,45 @@ describe("grpc-audit ingest through a NATS outage", () => {
     }
     expect(await storedIds(url)).toStrictEqual(new Map(events.map((e) => [e.eventId, 1])));
   }, 90_000);
+});
+
+/** The process's exit, or "still running" after 30 s (a stop waiting on a silent server never ends). */
+const exitOrStillRunning = (run: ReturnType<typeof startIngest>) =>
+  Promise.race([
+    run.exited,
+    new Promise((resolve) => setTimeout(() => resolve("still running after 30 s"), 30_000)),
+  ]);
+
+describe("grpc-audit ingest through a silent cut of the path to NATS (no TCP reset)", () => {
+  it("prints errors naming the source, SIGTERM during the cut exits 0, and nothing is lost", async () => {
+    // Its own connection: the shared one may still be reconnecting after the NATS outage test.
+    const own = await natsConnection(nats.url);
+    const { stream, topic } = await freshStream(own).finally(() => own.close());
+    const url = await postgres.createDatabase();
+    const events = await publishTrail(nats.url, topic, 3000);
+    const proxy = await startSilentProxy(nats.port);
+    const run = startIngest(`nats://127.0.0.1:${proxy.port}`, stream, url, ...OUTAGE_FLAGS);
+    try {
+      await until(async () => (await storedIds(url).catch(() => new Map())).size >= 200, "a first part");
+      proxy.freeze(); // mid-stream: a batch's acks and the fetch ahead wait for a reply that never comes
+      const before = run.out.stderr.length;
+      await until(
+        () => /\ningest: error: nats AUDIT_\w+\/ingest: /.test(run.out.stderr.slice(before)),
+        "an error line",
+      );
+      run.child.kill("SIGTERM");
+      expect([await exitOrStillRunning(run), run.out.stderr.split("\n").slice(-3)]).toStrictEqual([
+        { code: 0, signal: null },
+        [expect.stringMatching(/^ingest: \d+ received/), "ingest: stopped", ""],
+      ]);
+    } finally {
+      run.child.kill("SIGKILL");
+      await proxy.close();
+    }
+    const again = startIngest(nats.url, stream, url, ...OUTAGE_FLAGS);
+    await until(async () => (await storedIds(url)).size === events.length, "every event stored");
+    again.child.kill("SIGTERM");
+    expect((await again.exited).code).toBe(0);
+    expect(await storedIds(url)).toStrictEqual(new Map(events.map((e) => [e.eventId, 1])));
+  }, 120_000);
 });

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBrokerSink } from "../../src/brokers/broker-sink.js";
-import { AuditConfigError, AuditEmitError } from "../../src/errors/index.js";
+import { AuditConfigError, AuditEmitError, AuditEventTooLargeError } from "../../src/errors/index.js";
 import { decodeEvent } from "../../src/event/serialize.js";
 import { createNatsBroker, ensureAuditStream, type NatsBrokerOptions } from "../../src/nats/index.js";
 import { DETAIL_KINDS, SAMPLE_IDS, SAMPLE_TIME, sampleEvent, sampleEvents } from "../helpers/events.js";
@@ -104,6 +104,11 @@ describe("createNatsBroker against nats-server -js", () => {
 
     const publishing = broker.publish(topic, [small, large]);
     await expect(publishing).rejects.toThrow(AuditEmitError);
+    // Typed and naming the event, so the delivery pipeline drops just that one and sends the rest.
+    await expect(publishing).rejects.toMatchObject({
+      constructor: AuditEventTooLargeError,
+      eventIds: ["e-2"],
+    });
     await expect(publishing).rejects.toThrow(
       // 8142 payload + "NATS/1.0\r\n" … "\r\n" + "Nats-Msg-Id: e-2\r\n" + "grpc-audit-event-id: e-2\r\n"
       "nats: message for event e-2 is 8198 bytes with " +

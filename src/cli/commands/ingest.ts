@@ -78,43 +78,62 @@ export function addIngestCommand(program: Command): void {
 
 async function ingest(flags: IngestFlags): Promise<void> {
   const openSource = sourceOpener(flags); // usage errors before anything is opened
-  const store = await openTarget(flags.to);
+  // From the start: a signal while the store or the broker is being opened would otherwise end the
+  // process at once (Node's default), without closing what was opened.
+  const stopping = new AbortController();
+  const stop = () => stopping.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
   try {
-    const { source, close } = await openSource();
+    const store = await openTarget(flags.to);
     try {
-      await run(
-        source.name,
-        createIngester({
-          source,
-          store: store.target,
-          batchSize: flags.batchSize,
-          maxWaitMs: flags.maxWaitMs,
-          onError: (error) => process.stderr.write(`ingest: error: ${error.message}\n`),
-        }),
-        flags.progressMs,
-        store.name,
-      );
+      if (stopping.signal.aborted) return stoppedDuringStartup();
+      const { source, close } = await openSource();
+      try {
+        if (stopping.signal.aborted) return stoppedDuringStartup();
+        await run(
+          source.name,
+          createIngester({
+            source,
+            store: store.target,
+            batchSize: flags.batchSize,
+            maxWaitMs: flags.maxWaitMs,
+            onError: (error) => process.stderr.write(`ingest: error: ${error.message}\n`),
+          }),
+          flags.progressMs,
+          store.name,
+          stopping.signal,
+        );
+      } finally {
+        await close();
+      }
+    } catch (error) {
+      throw toCliError(error, store.name);
     } finally {
-      await close();
+      await store.close();
     }
-  } catch (error) {
-    throw toCliError(error, store.name);
   } finally {
-    await store.close();
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
   }
 }
 
-/** Runs until SIGINT or SIGTERM, printing the progress line every `progressMs` and once at the end. */
+/** A signal came while the store or the source was being opened: nothing was fetched, exit 0. */
+function stoppedDuringStartup(): void {
+  process.stderr.write("ingest: stopped before ingesting\n");
+}
+
+/** Runs until `stopping` aborts (SIGINT or SIGTERM), printing the progress line every `progressMs` and once at the end. */
 async function run(
   from: string,
   ingester: ReturnType<typeof createIngester>,
   progressMs: number,
   to: string,
+  stopping: AbortSignal,
 ): Promise<void> {
   process.stderr.write(`ingesting from ${from} into ${to} (Ctrl-C to stop)\n`);
   const stop = () => void ingester.stop();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  stopping.addEventListener("abort", stop, { once: true });
   let previous: IngestStats = ingester.stats();
   let previousAt = Date.now();
   const report = () => {
@@ -128,8 +147,7 @@ async function run(
     await ingester.done;
   } finally {
     clearInterval(timer);
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    stopping.removeEventListener("abort", stop);
   }
   report();
   process.stderr.write("ingest: stopped\n");

@@ -1,0 +1,21 @@
+// createNatsSource's option checks: a bad option is an AuditConfigError naming it, before any connection.
+import { describe, expect, it } from "vitest";
+import { AuditConfigError } from "../../src/errors/index.js";
+import { createNatsSource } from "../../src/nats/index.js";
+
+describe("createNatsSource options", () => {
+  it.each([[[]], [""], [["nats://127.0.0.1:4222", ""]], [[4222]]])(
+    "refuses servers %j rather than connecting to the client's default, 127.0.0.1:4222",
+    async (servers) => {
+      const creating = createNatsSource({
+        servers: servers as string[],
+        stream: "AUDIT",
+        consumer: "ingest",
+      });
+      await expect(creating).rejects.toThrow(AuditConfigError);
+      await expect(creating).rejects.toThrow(
+        `nats source: \`servers\` must be a server URL or a non-empty list of them, got ${JSON.stringify(servers)}`,
+      );
+    },
+  );
+});
