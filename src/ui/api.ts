@@ -19,6 +19,9 @@ import type { UiSource, UiVerifyReport } from "./ui-source.js";
 /** Each event kind's dotted name (the `type` filter) and its `eventType` in proto3 JSON (the events). */
 const KINDS = EVENT_KINDS.map((name) => ({ name, eventType: eventTypeToJSON(eventTypeOf(name)) }));
 
+/** Most findings, and most unreadable rows, /api/verify lists. */
+const MAX_LISTED = 100;
+
 /** An API answer: its status and the value its JSON body holds. @internal */
 export interface ApiResponse {
   status: number;
@@ -32,7 +35,8 @@ export interface ApiResponse {
  * - `/api/event?id=<id>`: one event, or 404; any id a store holds, also `.` and `..`, which URL
  *   normalisation removes from a path (`/api/events/<id>`, kept for the ids a path can carry);
  * - `/api/stats?<filters>`: the store's counts, plus the denials per hour;
- * - `/api/verify`: the chain verification, with its worst finding.
+ * - `/api/verify`: the chain verification, with its worst finding; the first findings and unreadable
+ *   rows, with their counts.
  * A bad parameter is a 400 whose `error` names it; a store error propagates (the server answers 500).
  * @internal
  */
@@ -105,12 +109,30 @@ async function statsJson(source: UiSource, filter: AuditQuery) {
   return { ...stats, deniedPerHour: denied };
 }
 
-/** The report, its worst finding (an unreadable row counts as `modified`) and whether all verified. */
+/**
+ * The report, its worst finding (an unreadable row counts as `modified`) and whether all verified. It
+ * lists the first MAX_LISTED findings (all chains together) and unreadable rows, with each chain's
+ * `findingCount` and the `unreadableCount`: a store with many damaged rows would otherwise answer, and
+ * the page draw, one entry per row.
+ */
 function verifyJson(report: UiVerifyReport) {
   const kinds = new Set<ChainFindingKind>(report.chains.flatMap((c) => c.findings.map((f) => f.kind)));
   if (report.unreadable.length > 0) kinds.add("modified");
   const worst = [...CHAIN_FINDING_KINDS].reverse().find((kind) => kinds.has(kind)) ?? null;
-  return { ...report, ok: worst === null, worst };
+  let room = MAX_LISTED;
+  const chains = report.chains.map((chain) => {
+    const findings = chain.findings.slice(0, room);
+    room -= findings.length;
+    return { ...chain, findings, findingCount: chain.findings.length };
+  });
+  return {
+    ...report,
+    chains,
+    unreadable: report.unreadable.slice(0, MAX_LISTED),
+    unreadableCount: report.unreadable.length,
+    ok: worst === null,
+    worst,
+  };
 }
 
 function decodeSegment(segment: string): string {

@@ -15,7 +15,10 @@ export interface UiServerOptions {
   host?: string;
   /** Port to listen on, 0 for any free one. Default: 4747. */
   port?: number;
-  /** Called with each error a request met reading the store (it answers 500). Default: ignore. */
+  /**
+   * Called with each error a request met reading the store (it answers 500), except for requests that
+   * `close()` cut. Default: ignore.
+   */
   onError?: (error: Error) => void;
   /** Folder of the page's files. Default: ./static beside this module. */
   staticDir?: string;
@@ -27,7 +30,11 @@ export interface UiServer {
   readonly url: string;
   /** The port it listens on (the one picked when asked for 0). */
   readonly port: number;
-  /** Stops listening, ends open connections and resolves once closed. */
+  /**
+   * Stops listening, ends open connections and resolves once closed. It does not wait for requests
+   * still reading the store (a verification reads all of it): they end quietly, their errors unreported,
+   * so the store can be closed right after.
+   */
   close(): Promise<void>;
 }
 
@@ -74,6 +81,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   const assets = loadStaticAssets(options.staticDir ?? STATIC_DIR);
   const source = withSharedVerify(options.source);
   const allowedHosts = new Set<string>();
+  let closing = false;
   const server = createServer((request, response) => {
     respond(request, response).catch((error: unknown) => response.destroy(toError(error)));
   });
@@ -102,6 +110,9 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       const answer = await handleApi(source, url.pathname, url.searchParams);
       sendJson(response, answer.status, answer.body);
     } catch (error) {
+      // Cut by close(): its connection is gone and the store may be closed under its read. Nobody is
+      // left to answer, and it is no fault of the store.
+      if (closing) return;
       if (error instanceof UiHttpError) return sendJson(response, error.status, { error: error.message });
       // The store's own check of a filter or cursor: the request's fault, not the store's.
       if (error instanceof AuditInputError) return sendJson(response, 400, { error: error.message });
@@ -137,6 +148,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     url: `http://${hostInUrl}:${bound}/`,
     port: bound,
     close: async () => {
+      closing = true;
       const closed = once(server, "close");
       server.close();
       server.closeAllConnections();

@@ -298,6 +298,7 @@ describe("concurrency", () => {
         events: 1,
         unchained: 0,
         unreadable: [],
+        unreadableCount: 0,
         worst: null,
       });
       expect(responses.slice(0, 2)).toEqual([

@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { once } from "node:events";
+import { setImmediate } from "node:timers/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { verifyChains } from "../../chain/verify.js";
 import { isLoopback, startUiServer, UI_SERVER_DEFAULTS, type UiSource } from "../../ui/index.js";
@@ -87,9 +88,24 @@ function uiSource(store: CliStore, flags: UiFlags): UiSource {
     stats: (filter) => store.stats(filter),
     verify: async () => {
       const tally: SourceTally = { unreadable: [], skippedLines: 0 };
-      const report = await verifyChains(storeEvents(store, tally), options);
+      const report = await verifyChains(storeEvents(yieldingTail(store), tally), options);
       const chains = isPostgresUrl(flags.db) ? withoutOrder(report.chains) : report.chains;
       return { ...report, chains, unreadable: tally.unreadable };
+    },
+  };
+}
+
+/**
+ * The store's pages, each read on a later turn of the event loop. A SQLite read never waits for I/O,
+ * so a verification of a large store would otherwise hold the process until its end: no page loads,
+ * and no Ctrl-C, meanwhile. Stopped, the viewer closes the store; the next page's read then fails, and
+ * the verification ends there.
+ */
+function yieldingTail(store: CliStore): Pick<CliStore, "tail"> {
+  return {
+    tail: async (afterSeq, limit) => {
+      await setImmediate();
+      return store.tail(afterSeq, limit);
     },
   };
 }

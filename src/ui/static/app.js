@@ -24,7 +24,11 @@ async function start() {
   byId("store").textContent = info.store;
   learnKinds(info.kinds);
   const form = byId("filters");
-  form.elements.type.append(...info.kinds.map((k) => el("option", { value: k.name, text: k.name })));
+  byId("types").append(
+    ...info.kinds.map((k) =>
+      el("label", {}, el("input", { type: "checkbox", name: "type", value: k.name }), k.name),
+    ),
+  );
   form.elements.decision.append(...info.decisions.map((d) => el("option", { value: d, text: d })));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -60,10 +64,19 @@ async function route() {
   const mine = ++generation;
   // One percent-encoded segment (viewHref), which may be empty: a store can hold an empty event id.
   const eventId = /^\/event\/([^/]*)$/.exec(path)?.[1];
-  if (eventId !== undefined) return showEvent(decodeURIComponent(eventId), mine);
+  if (eventId !== undefined) return showEvent(decodeSegment(eventId, "event"), mine);
   const requestId = /^\/request\/([^/]+)$/.exec(path)?.[1];
-  if (requestId !== undefined) return showRequest(decodeURIComponent(requestId), mine);
+  if (requestId !== undefined) return showRequest(decodeSegment(requestId, "request"), mine);
   return showList(new URLSearchParams(query), mine);
+}
+
+/** An id from the address; a hand-typed one may not decode, and "URI malformed" would not say why. */
+function decodeSegment(segment, what) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new Error(`The ${what} id in the address is not valid percent-encoding: ${segment}`);
+  }
 }
 
 async function showList(query, mine) {
@@ -75,12 +88,17 @@ async function showList(query, mine) {
   // The previous list's cursor is no use to this one: no "Load more" until its first page is shown.
   nextCursor = null;
   byId("more").hidden = true;
-  const [page, stats] = await Promise.all([getJson("/api/events", query), getJson("/api/stats", query)]);
+  const [page, stats] = await Promise.all([
+    getJson("/api/events", query),
+    getJson("/api/stats", withoutPaging(query)),
+  ]);
   if (mine !== generation) return;
   const deniedTotal = stats.deniedPerHour.reduce((sum, h) => sum + h.count, 0);
   byId("totals").textContent = `${stats.total} events, ${deniedTotal} denied`;
   const chart = timelineChart(stats, (from, to) => {
+    // A new view starts at the newest event of its stretch, not at the old view's cursor.
     const next = new URLSearchParams(listQuery);
+    next.delete("cursor");
     next.set("from", from.toISOString());
     next.set("to", to.toISOString());
     location.hash = `#/?${next}`;
@@ -185,24 +203,75 @@ function showError(message) {
   banner.hidden = message === "";
 }
 
-/** The form's non-empty fields as API parameters; times (typed in UTC) as ISO times. */
+/** The query without `limit` and `cursor`: the filters alone, which is all /api/stats takes. */
+function withoutPaging(query) {
+  const filters = new URLSearchParams(query);
+  filters.delete("limit");
+  filters.delete("cursor");
+  return filters;
+}
+
+/**
+ * The form's filters as API parameters: the checked types as one comma-separated `type`, the list's
+ * page size kept (a new filter starts at the newest event, so no cursor).
+ */
 function paramsFromForm(form) {
   const params = new URLSearchParams();
-  for (const [name, value] of new FormData(form)) {
-    const text = String(value).trim();
-    if (text === "") continue;
-    params.set(name, TIME_FIELDS.includes(name) ? `${text}Z` : text);
+  for (const input of form.elements) {
+    if (input.name === "" || (input.type === "checkbox" && !input.checked)) continue;
+    const value = filterValue(input);
+    if (value === "") continue;
+    const before = params.get(input.name);
+    params.set(input.name, before === null ? value : `${before},${value}`);
   }
+  const limit = listQuery.get("limit");
+  if (limit !== null) params.set("limit", limit);
   return params;
 }
 
-/** Shows the list's filters in the form (times without their zone: the inputs are in UTC). */
+/**
+ * One field's filter: a time (typed in UTC) as an ISO time; a text field still showing the value the
+ * address gave it, that value exactly (spaces are part of an id); a typed one without stray spaces.
+ */
+function filterValue(input) {
+  if (TIME_FIELDS.includes(input.name)) return input.value === "" ? "" : `${input.value}Z`;
+  if (input.type !== "text") return input.value;
+  return input.readOnly || input.value === input.defaultValue ? input.defaultValue : input.value.trim();
+}
+
+/** Shows the list's filters in the form, each exactly as the list is filtered. */
 function fillForm(form, query) {
+  const types = (query.get("type") ?? "").split(",");
   for (const input of form.elements) {
-    if (input.name === "" || input.name === undefined) continue;
+    if (input.name === "") continue;
     const value = query.get(input.name) ?? "";
-    input.value = TIME_FIELDS.includes(input.name) ? value.replace(/(\.\d+)?Z$/, "") : value;
+    if (input.type === "checkbox") input.checked = types.includes(input.value);
+    else if (TIME_FIELDS.includes(input.name)) fillTime(input, value);
+    else if (input.type === "text") fillText(input, value);
+    else input.value = value;
   }
+}
+
+/** A time without its zone (the inputs are in UTC), milliseconds included: a 1 s step would drop them. */
+function fillTime(input, value) {
+  const local = value.replace(/Z$/, "");
+  input.step = /\.\d*[1-9]/.test(local) ? "0.001" : "1";
+  input.value = local;
+}
+
+/**
+ * A text filter, its exact value kept in `defaultValue`. A text input drops line breaks from what it
+ * is given, so a value with some shows them as ␍ ␊ in a field that cannot be edited (Clear empties it):
+ * it is applied as it is, never as the characters left after the browser took its line breaks away.
+ */
+function fillText(input, value) {
+  const lineBreaks = /[\r\n]/.test(value);
+  input.defaultValue = value;
+  input.value = lineBreaks ? value.replaceAll("\r", "␍").replaceAll("\n", "␊") : value;
+  input.readOnly = lineBreaks;
+  input.title = lineBreaks
+    ? "Kept as the address has it: its line breaks show as ␍ ␊. Clear to change it."
+    : "";
 }
 
 start().catch((error) => showError(error instanceof Error ? error.message : String(error)));

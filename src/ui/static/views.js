@@ -134,7 +134,7 @@ function unreadableStep(row) {
 export function chainStatus(report) {
   const chains = `${report.chains.length} chain${report.chains.length === 1 ? "" : "s"}`;
   const unchained = report.unchained > 0 ? `; ${report.unchained} events without a chain` : "";
-  const findings = report.chains.reduce((sum, c) => sum + c.findings.length, 0) + report.unreadable.length;
+  const findings = report.chains.reduce((sum, c) => sum + c.findingCount, 0) + report.unreadableCount;
   let summary;
   let state;
   if (!report.ok) {
@@ -162,13 +162,21 @@ export function chainStatus(report) {
         ...chain.findings.map((f) =>
           el("li", { class: "bad", text: `${f.kind} at seq ${f.seq}: ${f.detail}` }),
         ),
+        more("li", chain.findingCount - chain.findings.length, "finding", " in this chain"),
       ),
     ),
   );
   const unreadable = report.unreadable.map((u) =>
     el("p", { class: "bad", text: `modified ${u.where}: ${u.reason}` }),
   );
-  return { summary, state, details: [...details, ...unreadable] };
+  const unlisted = more("p", report.unreadableCount - report.unreadable.length, "unreadable row");
+  return { summary, state, details: [...details, ...unreadable, unlisted] };
+}
+
+/** "12 more findings in this chain": what the API counted but did not list (it lists the first), or null. */
+function more(tag, count, noun, where = "") {
+  if (count === 0) return null;
+  return el(tag, { class: "more", text: `${count} more ${noun}${count === 1 ? "" : "s"}${where}` });
 }
 
 function fieldTable(event) {
