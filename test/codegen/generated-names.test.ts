@@ -2,20 +2,19 @@
 // messages and packages. The output must compile under `buf generate` with ts-proto (real buf, real
 // ts-proto, real tsc), and a generated id reader must never read something other than the field named.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { create, fromBinary } from "@bufbuild/protobuf";
-import {
-  CodeGeneratorRequestSchema,
-  type FileDescriptorSet,
-  FileDescriptorSetSchema,
-} from "@bufbuild/protobuf/wkt";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { CodeGeneratorRequestSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { Metadata, type ServiceDefinition } from "@grpc/grpc-js";
+import { loadFileDescriptorSetFromBuffer, type Options } from "@grpc/proto-loader";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { protocGenGrpcAudit } from "../../packages/protoc-gen-grpc-audit/src/plugin.js";
-import { compilePlugin, REPO } from "./helpers.js";
+import { redactToJson } from "../../src/payload/index.js";
+import type { MessageShape } from "../../src/rules/message-shape.js";
+import { buildModule, compilePlugin, REPO, tempModule } from "./helpers.js";
 
 const BIN = (tool: string) => join(REPO, "node_modules/.bin", tool);
 const HEADER = 'syntax = "proto3";\nimport "grpcaudit/v1/annotations.proto";\n';
@@ -32,27 +31,14 @@ afterAll(() => {
 
 /** A buf module in a temporary folder holding `files` and grpcaudit/v1/annotations.proto. */
 function module(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "grpc-audit-review-"));
+  const dir = tempModule(files);
   dirs.push(dir);
-  cpSync(join(REPO, "proto/grpcaudit"), join(dir, "grpcaudit"), { recursive: true });
-  for (const [name, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(dir, name)), { recursive: true });
-    writeFileSync(join(dir, name), text);
-  }
-  writeFileSync(join(dir, "buf.yaml"), "version: v2\n");
   return dir;
-}
-
-function image(dir: string): FileDescriptorSet {
-  return fromBinary(
-    FileDescriptorSetSchema,
-    execFileSync(BIN("buf"), ["build", dir, "-o", "-#format=binpb"], { maxBuffer: 64 << 20 }),
-  );
 }
 
 /** The plugin run in process on `file`; output file name → content. */
 function generateIn(dir: string, file: string): Map<string, string> {
-  const set = image(dir);
+  const set = buildModule(dir);
   const response = protocGenGrpcAudit.run(
     create(CodeGeneratorRequestSchema, {
       fileToGenerate: [file],
@@ -188,6 +174,30 @@ service S {
     const consts = [...out.matchAll(/^const (\w+(?:\$\d+)?): AuditMessageShape/gm)].map((m) => m[1]);
     expect(new Set(consts).size).toBe(consts.length);
   }, 120_000);
+
+  it("compiles when messages are named Record, Readonly, ReadonlyArray or Buffer, types the file itself uses", () => {
+    const dir = module({
+      "zone/v1/zone.proto": `${HEADER}package zone.v1;
+// As in a DNS API: the resource is called Record.
+message Record { string name = 1; Kind kind = 2; }
+enum Kind { KIND_UNSPECIFIED = 0; KIND_A = 1; }
+message Readonly { string id = 1; }
+message ReadonlyArray { string id = 1; }
+message Buffer { string id = 1; }
+service Zone {
+  rpc PutRecord(Record) returns (Readonly) {
+    option (grpcaudit.v1.audit) = { mutation: MUTATION_TYPE_CREATE target_type: "record" payload: PAYLOAD_CAPTURE_REDACTED };
+  }
+  rpc Lock(ReadonlyArray) returns (Buffer) {
+    option (grpcaudit.v1.authz) = { relation: "owner" object_type: "zone" object_id_metadata: "x-zone" };
+  }
+}
+`,
+    });
+    // ts-proto's own output does not compile with messages named ReadonlyArray or Buffer; zone_audit.ts must.
+    const errors = generateAndCompile(dir, ["zone/v1/zone.proto"]);
+    expect(errors.filter((line) => line.includes("_audit.ts"))).toEqual([]);
+  }, 120_000);
 });
 
 describe("id readers and Object.prototype", () => {
@@ -211,5 +221,76 @@ service S {
     expect(rule?.targetId({}, undefined)).toBe("");
     // ts-proto's property for `__proto__` is `Proto`.
     expect(rule?.targetId({ Proto: 42 }, undefined)).toBe("42");
+  });
+
+  it("reads fields named to_string or value_of under each loader's name, not as Object.prototype's methods", async () => {
+    const dir = module({
+      "odd.proto": `${HEADER}package odd;
+message Req { string to_string = 1; int64 value_of = 2; }
+service S {
+  rpc M(Req) returns (Req) {
+    option (grpcaudit.v1.audit) = { mutation: MUTATION_TYPE_UPDATE target_type: "t" target_id_field: "req.to_string" };
+    option (grpcaudit.v1.authz) = { relation: "editor" object_type: "t" object_id_field: "req.value_of" };
+  }
+}
+`,
+    });
+    const { auditRules, authzRules } = (await load(
+      dir,
+      "odd_audit.ts",
+      generateIn(dir, "odd.proto").get("odd_audit.ts") ?? "",
+    )) as {
+      auditRules: Record<string, { targetId(request: unknown, response: unknown): string }>;
+      authzRules: Record<string, { objectId(request: unknown, metadata: Metadata): string }>;
+    };
+    // Real wire bytes, decoded as a grpc-js server decodes them with proto-loader.
+    const descriptors = Buffer.from(toBinary(FileDescriptorSetSchema, buildModule(dir)));
+    const method = (options: Options) => {
+      const service = loadFileDescriptorSetFromBuffer(descriptors, options)["odd.S"];
+      if (service === undefined || "format" in service) throw new Error("no odd.S");
+      const m = (service as ServiceDefinition).M;
+      if (m === undefined) throw new Error("no odd.S/M");
+      return m;
+    };
+    const bytes = method({ keepCase: true }).requestSerialize({ to_string: "t-1", value_of: 7 });
+    const decode = (options: Options): unknown => method(options).requestDeserialize(bytes);
+    // keepCase: `to_string` is an own property and `toString` only the inherited method.
+    for (const request of [
+      decode({ keepCase: true, longs: String }),
+      decode({}),
+      { toString: "t-1", valueOf: 7 },
+    ]) {
+      expect(auditRules["/odd.S/M"]?.targetId(request, undefined)).toBe("t-1");
+      expect(authzRules["/odd.S/M"]?.objectId(request, new Metadata())).toBe("7");
+    }
+  });
+
+  it("keeps an enum value named __proto__ as a value of the shape, not as its prototype", async () => {
+    const dir = module({
+      "odd.proto": `${HEADER}package odd;
+enum Kind { KIND_UNSPECIFIED = 0; __proto__ = 1; }
+message Req { Kind kind = 1; }
+service S {
+  rpc M(Req) returns (Req) {
+    option (grpcaudit.v1.audit) = { mutation: MUTATION_TYPE_UPDATE target_type: "t" payload: PAYLOAD_CAPTURE_REDACTED };
+  }
+}
+`,
+    });
+    const { auditRules } = (await load(
+      dir,
+      "odd_audit.ts",
+      generateIn(dir, "odd.proto").get("odd_audit.ts") ?? "",
+    )) as {
+      auditRules: Record<string, { requestShape: MessageShape }>;
+    };
+    const shape = auditRules["/odd.S/M"]?.requestShape;
+    if (shape === undefined) throw new Error("no request shape");
+    const [kind] = shape.fields;
+    expect(kind?.kind === "enum" && Object.entries(kind.values)).toEqual([
+      ["KIND_UNSPECIFIED", 0],
+      ["__proto__", 1],
+    ]);
+    expect(redactToJson(shape, { kind: 1 })).toEqual({ kind: "__proto__" });
   });
 });

@@ -1,8 +1,9 @@
 // Shared by the protoc-gen-grpc-audit tests: builds the fixtures in test/fixtures with buf, makes
 // CodeGeneratorRequests from the image and runs the plugin in process, the way buf and protoc run it.
 import { execFileSync } from "node:child_process";
-import { chmodSync, readdirSync } from "node:fs";
-import { join, relative } from "node:path";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import {
@@ -111,6 +112,26 @@ export function errorOf(set: FileDescriptorSet, files: readonly string[], parame
   } catch (error: unknown) {
     return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   }
+}
+
+/**
+ * A buf module in a new temporary folder holding `files` (path → text) and proto/grpcaudit, so that they
+ * can import the annotations; returns the folder, which the caller removes.
+ */
+export function tempModule(files: Readonly<Record<string, string>>): string {
+  const dir = mkdtempSync(join(tmpdir(), "grpc-audit-review-"));
+  cpSync(join(REPO, "proto/grpcaudit"), join(dir, "grpcaudit"), { recursive: true });
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  writeFileSync(join(dir, "buf.yaml"), "version: v2\n");
+  return dir;
+}
+
+/** `buf build` of the module in `dir`: one image of all its files, imports first. */
+export function buildModule(dir: string): FileDescriptorSet {
+  return fromBinary(FileDescriptorSetSchema, run("buf", ["build", dir, "-o", "-#format=binpb"]));
 }
 
 /** Every file under `root`, by path relative to it. */

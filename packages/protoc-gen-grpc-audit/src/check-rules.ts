@@ -66,6 +66,8 @@ const PAYLOADS: ReadonlyMap<string, PayloadCapture> = new Map([
   ["PAYLOAD_CAPTURE_REDACTED", "redacted"],
 ]);
 
+const STATUS_MESSAGE_UNSPECIFIED = "STATUS_MESSAGE_POLICY_UNSPECIFIED";
+
 /** STATUS_MESSAGE_POLICY_UNSPECIFIED is absent from the map: the rule then leaves it to the recorder. */
 const STATUS_MESSAGES: ReadonlyMap<string, StatusMessagePolicy> = new Map([
   ["STATUS_MESSAGE_POLICY_OMIT", "omit"],
@@ -143,7 +145,12 @@ function checkMethod(
     problems.push(`${targetType.option}.target_type: required; ${WHERE_TO_SET}`);
   else if (targetType.value === "") problems.push(`${targetType.option}.target_type: must not be empty`);
   const statusMessage = pick("statusMessage");
-  if (statusMessage.value?.startsWith("STATUS_MESSAGE_POLICY_") === false) {
+  // By the map, not the name's prefix: a policy of a newer annotations.proto must fail, not be dropped.
+  if (
+    statusMessage.value !== undefined &&
+    statusMessage.value !== STATUS_MESSAGE_UNSPECIFIED &&
+    !STATUS_MESSAGES.has(statusMessage.value)
+  ) {
     problems.push(`${statusMessage.option}.status_message: ${statusMessage.value} is not a known policy`);
   }
   const payload = checkPayload(method, pick("payload"), isSensitive, problems);

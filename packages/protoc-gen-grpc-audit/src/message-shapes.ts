@@ -78,15 +78,18 @@ export function fieldsByNumber(message: DescMessage): DescField[] {
  */
 export function reachableMessages(roots: readonly DescMessage[]): DescMessage[] {
   const found = new Map<string, DescMessage>();
-  const visit = (message: DescMessage): void => {
-    if (found.has(message.typeName)) return;
+  // A stack, not recursion: a chain of thousands of nested message types must not overflow the call
+  // stack. Children are pushed last first, so they are met in field-number order.
+  const stack = [...roots].reverse();
+  for (let message = stack.pop(); message !== undefined; message = stack.pop()) {
+    if (found.has(message.typeName)) continue;
     found.set(message.typeName, message);
-    for (const field of fieldsByNumber(message)) {
-      const { value } = fieldKind(field);
-      if (value.kind === "message") visit(value.message);
-    }
-  };
-  roots.forEach(visit);
+    stack.push(
+      ...messageFields(message)
+        .reverse()
+        .map(([, type]) => type),
+    );
+  }
   return [...found.values()];
 }
 
@@ -99,19 +102,29 @@ export function uncapturable(root: DescMessage, prefix: string, isSensitive: IsS
   if (unreadable(root)) return [`${prefix} has type ${root.typeName}`];
   const problems: string[] = [];
   const seen = new Set<string>([root.typeName]);
-  const visit = (message: DescMessage, path: string): void => {
-    for (const field of fieldsByNumber(message)) {
-      if (isSensitive(field)) continue;
-      const { value } = fieldKind(field);
-      if (value.kind !== "message" || seen.has(value.message.typeName)) continue;
-      seen.add(value.message.typeName);
-      const where = `${path}.${field.name}`;
-      if (unreadable(value.message)) problems.push(`${where} has type ${value.message.typeName}`);
-      else visit(value.message, where);
-    }
-  };
-  visit(root, prefix);
+  // Depth first with a stack, as reachableMessages: the first path to each type is the one named.
+  const below = (message: DescMessage, path: string) =>
+    messageFields(message)
+      .filter(([field]) => !isSensitive(field))
+      .map(([field, type]) => ({ type, where: `${path}.${field.name}` }))
+      .reverse();
+  const stack = below(root, prefix);
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { type, where } = next;
+    if (seen.has(type.typeName)) continue;
+    seen.add(type.typeName);
+    if (unreadable(type)) problems.push(`${where} has type ${type.typeName}`);
+    else stack.push(...below(type, where));
+  }
   return problems;
+}
+
+/** The fields of `message` that hold messages (not well-known values), by number, with their types. */
+function messageFields(message: DescMessage): [DescField, DescMessage][] {
+  return fieldsByNumber(message).flatMap((field): [DescField, DescMessage][] => {
+    const { value } = fieldKind(field);
+    return value.kind === "message" ? [[field, value.message]] : [];
+  });
 }
 
 /** A google.protobuf message payload capture cannot read as a value nor walk as a message of yours. */

@@ -16,7 +16,26 @@ import { propertyNames } from "./property-names.js";
 export type LocalName = (name: string) => Printable;
 
 /** Helpers a generated file may call; each is printed only into files that use it. */
-export type IdHelper = "fields" | "textId" | "decimalId";
+export type IdHelper = "fields" | "ownField" | "textId" | "decimalId";
+
+/**
+ * What every plain object inherits (Object.prototype's own names, listed so that the output does not
+ * depend on the generating Node). A field of such a name is read with `ownField`: a plain read of an
+ * absent `toString` gives a function, and `m0["toString"] ?? m0["to_string"]` would stop there.
+ */
+const INHERITED: ReadonlySet<string> = new Set([
+  "__defineGetter__",
+  "__defineSetter__",
+  "__lookupGetter__",
+  "__lookupSetter__",
+  "constructor",
+  "hasOwnProperty",
+  "isPrototypeOf",
+  "propertyIsEnumerable",
+  "toLocaleString",
+  "toString",
+  "valueOf",
+]);
 
 /**
  * The lines of a reader's body for `path`, the last one `return …;`. A field with one name is read
@@ -37,8 +56,7 @@ export function idReaderBody(path: IdPath): string[] {
       lines.push(`const ${name} = ${message};`);
       message = name;
     }
-    // Bracket access compiles also under `noPropertyAccessFromIndexSignature`.
-    const value = names.map((name) => `${message}[${JSON.stringify(name)}]`).join(" ?? ");
+    const value = names.map((name) => read(message, name)).join(" ?? ");
     const isLeaf = i === path.fields.length - 1;
     if (isLeaf) lines.push(`return ${path.leaf === "integer" ? "decimalId" : "textId"}(${value});`);
     else message = `fields(${value})`;
@@ -46,11 +64,22 @@ export function idReaderBody(path: IdPath): string[] {
   return lines;
 }
 
-/** The helpers `paths` need: `fields` always, `textId` and `decimalId` by leaf kind. */
+/** The expression reading property `name` of the `Fields` expression `message`. */
+function read(message: string, name: string): string {
+  // Bracket access compiles also under `noPropertyAccessFromIndexSignature`.
+  return INHERITED.has(name)
+    ? `ownField(${message}, ${JSON.stringify(name)})`
+    : `${message}[${JSON.stringify(name)}]`;
+}
+
+/** The helpers `paths` need: `fields` always, `ownField` for inherited names, `textId` and `decimalId` by leaf kind. */
 export function idHelpersFor(paths: readonly IdPath[]): Set<IdHelper> {
   const helpers = new Set<IdHelper>();
   for (const path of paths) {
     helpers.add("fields");
+    if (path.fields.some((field) => propertyNames(field).some((name) => INHERITED.has(name)))) {
+      helpers.add("ownField");
+    }
     helpers.add(path.leaf === "integer" ? "decimalId" : "textId");
   }
   return helpers;
@@ -67,6 +96,15 @@ export function printIdHelpers(f: GeneratedFile, helpers: ReadonlySet<IdHelper>,
     f.print("/** The properties of a message; an absent or non-object value has none. */");
     f.print("function ", local("fields"), "(message: unknown): Fields {");
     f.print('  return typeof message === "object" && message !== null ? (message as Fields) : NO_FIELDS;');
+    f.print("}");
+  }
+  if (helpers.has("ownField")) {
+    f.print();
+    f.print(
+      "/** A property the message has itself; a name such as toString is not read from Object.prototype. */",
+    );
+    f.print("function ", local("ownField"), "(message: Fields, name: string): unknown {");
+    f.print("  return Object.prototype.hasOwnProperty.call(message, name) ? message[name] : undefined;");
     f.print("}");
   }
   if (helpers.has("textId")) {

@@ -119,7 +119,10 @@ function valueShape(value: ValueKind, names: ShapeNames): string {
     case "scalar":
       return `kind: "scalar", scalar: ${JSON.stringify(value.scalar)}`;
     case "enum": {
-      const values = value.enum.values.map((v) => `${v.name}: ${v.number}`).join(", ");
+      // `__proto__: 1` in an object literal sets the prototype; only a computed key makes it a property.
+      const values = value.enum.values
+        .map((v) => `${v.name === "__proto__" ? '["__proto__"]' : v.name}: ${v.number}`)
+        .join(", ");
       return `kind: "enum", values: Object.freeze({ ${values} })`;
     }
     case "message":
@@ -149,7 +152,13 @@ export function printShapeTypes(f: GeneratedFile, local: LocalName): void {
     "",
     ["type ", local("AuditValueShape"), " ="],
     '  | { readonly kind: "scalar"; readonly scalar: AuditScalarType }',
-    '  | { readonly kind: "enum"; readonly values: Readonly<Record<string, number>> }',
+    [
+      '  | { readonly kind: "enum"; readonly values: ',
+      local("Readonly"),
+      "<",
+      local("Record"),
+      "<string, number>> }",
+    ],
     `  | { readonly kind: "message"; readonly message: () => ${SHAPE_TYPE} }`,
     '  | { readonly kind: "wellKnown"; readonly type: AuditWellKnownType };',
     "",

@@ -17,8 +17,14 @@ import { tsProtoModulePath, tsProtoTypeName } from "./ts-proto-names.js";
 
 /** Name of the helper that reads an id from metadata; printed only into files that use it. */
 const METADATA_TEXT = "metadataText";
-/** The type of the metadata `objectId` reads: grpc-js `Metadata` and grpc-audit's `MetadataReader`. */
-const METADATA_TYPE = "{ get(key: string): ReadonlyArray<string | Buffer> }";
+/**
+ * The type of the metadata `objectId` reads: grpc-js `Metadata` and grpc-audit's `MetadataReader`. Its
+ * global types through `local`, so that a message type named Buffer or ReadonlyArray is imported under
+ * an alias instead of replacing them.
+ */
+function metadataType(local: LocalName): Printable {
+  return ["{ get(key: string): ", local("ReadonlyArray"), "<string | ", local("Buffer"), "> }"];
+}
 
 /** Name of the output file for a proto file: next to ts-proto's `<name>.ts`. */
 export function outputFileName(file: DescFile): string {
@@ -54,14 +60,20 @@ export function renderTables(
   printTable(f, "auditRules", audit, (f, rule) => printAuditRule(f, rule, shapes), local);
   f.print();
   f.print(`/** Authz rules of ${name}, keyed by full method path; a method without an entry has no rule. */`);
-  printTable(f, "authzRules", authz, printAuthzRule, local);
+  printTable(f, "authzRules", authz, (f, rule) => printAuthzRule(f, rule, local), local);
   const paths = [...audit.map((rule) => rule.targetId), ...authz.map(requestPath)];
   printIdHelpers(f, idHelpersFor(paths.filter((path) => path !== undefined)), local);
   if (roots.length > 0) printShapeTypes(f, local);
   if (authz.some((rule) => rule.objectId?.kind === "metadata")) {
     f.print();
     f.print('/** The first value of a metadata key when it is a string; "" otherwise. Never throws. */');
-    f.print("function ", local(METADATA_TEXT), `(metadata: ${METADATA_TYPE}, key: string): string {`);
+    f.print(
+      "function ",
+      local(METADATA_TEXT),
+      "(metadata: ",
+      metadataType(local),
+      ", key: string): string {",
+    );
     f.print("  try {");
     f.print("    const value = metadata.get(key)[0];");
     f.print('    return typeof value === "string" ? value : "";');
@@ -140,7 +152,7 @@ function optionalFields(f: GeneratedFile, rule: CheckedRule, shapes: ShapeNames)
   return fields;
 }
 
-function printAuthzRule(f: GeneratedFile, rule: CheckedAuthzRule): void {
+function printAuthzRule(f: GeneratedFile, rule: CheckedAuthzRule, local: LocalName): void {
   const source = rule.objectId;
   const request = source?.kind === "request" ? "request" : "_request";
   const metadata = source?.kind === "metadata" ? "metadata" : "_metadata";
@@ -156,7 +168,9 @@ function printAuthzRule(f: GeneratedFile, rule: CheckedAuthzRule): void {
     [
       `objectId(${request}: `,
       importType(f, rule.method.input),
-      ` | undefined, ${metadata}: ${METADATA_TYPE}): string {`,
+      ` | undefined, ${metadata}: `,
+      metadataType(local),
+      "): string {",
     ],
     source === undefined
       ? ['return "";']
