@@ -153,7 +153,7 @@ function oneofMember(
   problems: PayloadProblems,
   path: string,
 ): { value: unknown } | undefined {
-  const holder = object[oneof] ?? object[camelCase(oneof)];
+  const holder = ownValue(object, oneof) ?? ownValue(object, camelCase(oneof));
   if (typeof holder === "object" && holder !== null && "$case" in holder) {
     const { $case, value } = holder as { $case: unknown; value: unknown };
     if (!propertiesOf(field).includes($case as string)) return undefined;
@@ -237,10 +237,23 @@ function convert(
 /** The field's value under the first of its property names that holds one. */
 function property(object: Fields, field: FieldShape): unknown {
   for (const name of propertiesOf(field)) {
-    const value = object[name];
+    const value = ownValue(object, name);
     if (value !== undefined) return value;
   }
   return undefined;
+}
+
+const OBJECT_MEMBERS = Object.prototype as unknown as Fields;
+
+/**
+ * `object[name]`, but not what every object inherits: a field `to_string` is tried as `toString` first
+ * (ts-proto's name), and a keepCase object would answer with Object.prototype's method.
+ */
+function ownValue(object: Fields, name: string): unknown {
+  const value = object[name];
+  return value !== undefined && value === OBJECT_MEMBERS[name] && !Object.hasOwn(object, name)
+    ? undefined
+    : value;
 }
 
 /** Property names of fields of rule tables generated without them (see `FieldShape.properties`). */

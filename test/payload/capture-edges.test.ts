@@ -139,3 +139,43 @@ describe('a map entry with the key "__proto__"', () => {
     expect(Buffer.from(encodeCanonical(PutSecretRequestShape, { labels })).includes("__proto__")).toBe(true);
   });
 });
+
+/** message Names { string to_string = 1; oneof value_of { string text = 2; } }, as the plugin writes it. */
+const NamesShape: MessageShape = {
+  typeName: "edges.Names",
+  fields: [
+    {
+      no: 1,
+      name: "to_string",
+      jsonName: "toString",
+      properties: ["toString", "to_string"],
+      sensitive: false,
+      kind: "scalar",
+      scalar: "string",
+      repeated: false,
+      optional: false,
+      oneof: undefined,
+    },
+    {
+      no: 2,
+      name: "text",
+      jsonName: "text",
+      sensitive: false,
+      kind: "scalar",
+      scalar: "string",
+      repeated: false,
+      optional: false,
+      oneof: "value_of",
+    },
+  ],
+};
+
+describe("fields and oneofs named like what every object inherits (to_string, value_of)", () => {
+  it("reads them from a keepCase object, not Object.prototype's toString and valueOf", () => {
+    const found = problems();
+    // proto-loader with keepCase and oneofs: the field under its .proto name, the oneof naming its member.
+    const keepCase = { to_string: "name-1", value_of: "text", text: "hello" };
+    expect(redactToJson(NamesShape, keepCase, found)).toStrictEqual({ toString: "name-1", text: "hello" });
+    expect(found.count).toBe(0);
+  });
+});
