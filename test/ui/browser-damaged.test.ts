@@ -11,7 +11,7 @@ import { openAuditStore } from "../../src/store/audit-store.js";
 import { startUiServer, type UiServer } from "../../src/ui/ui-server.js";
 import { tempDir } from "../cli/helpers.js";
 import { SAMPLE_IDS, sampleEvent } from "../helpers/events.js";
-import { launchChromium } from "./viewer.js";
+import { launchChromium, storeSource } from "./viewer.js";
 
 let viewer: UiServer;
 let browser: Browser;
@@ -32,12 +32,7 @@ beforeAll(async () => {
   close = () => store.close();
   viewer = await startUiServer({
     port: 0,
-    source: {
-      name: "damaged.db",
-      query: async (filter, page) => store.query(filter, page),
-      stats: async (filter) => store.stats(filter),
-      verify: async () => ({ ok: true, chains: [], events: 0, unchained: 0, unreadable: [] }),
-    },
+    source: storeSource("damaged.db", store),
   });
   browser = await launchChromium();
 }, 60_000);

@@ -12,7 +12,7 @@ import { type AuditStore, openAuditStore } from "../../src/store/audit-store.js"
 import { startUiServer, type UiServer } from "../../src/ui/ui-server.js";
 import { tempDir } from "../cli/helpers.js";
 import { type SampleOverrides, sampleEvent } from "../helpers/events.js";
-import { launchChromium } from "./viewer.js";
+import { launchChromium, storeSource } from "./viewer.js";
 
 let store: AuditStore;
 let viewer: UiServer;
@@ -47,12 +47,7 @@ beforeAll(async () => {
   ]);
   viewer = await startUiServer({
     port: 0,
-    source: {
-      name: "filters.db",
-      query: async (filter, page) => store.query(filter, page),
-      stats: async (filter) => store.stats(filter),
-      verify: async () => ({ ok: true, chains: [], events: 0, unchained: 0, unreadable: [] }),
-    },
+    source: storeSource("filters.db", store),
   });
   browser = await launchChromium();
 }, 60_000);

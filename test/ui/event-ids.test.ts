@@ -12,7 +12,7 @@ import { type AuditStore, openAuditStore } from "../../src/store/audit-store.js"
 import { startUiServer, type UiServer } from "../../src/ui/ui-server.js";
 import { tempDir } from "../cli/helpers.js";
 import { sampleEvent } from "../helpers/events.js";
-import { launchChromium } from "./viewer.js";
+import { launchChromium, storeSource } from "./viewer.js";
 
 const IDS = [
   ".",
@@ -57,12 +57,7 @@ beforeAll(async () => {
   expect(store.insert(events)).toBe(IDS.length);
   viewer = await startUiServer({
     port: 0,
-    source: {
-      name: "ids.db",
-      query: async (filter, page) => store.query(filter, page),
-      stats: async (filter) => store.stats(filter),
-      verify: async () => ({ ok: true, chains: [], events: 0, unchained: 0, unreadable: [] }),
-    },
+    source: storeSource("ids.db", store),
   });
 });
 

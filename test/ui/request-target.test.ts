@@ -9,6 +9,7 @@ import { type AuditStore, openAuditStore } from "../../src/store/audit-store.js"
 import { startUiServer, type UiServer } from "../../src/ui/ui-server.js";
 import { tempDir } from "../cli/helpers.js";
 import { sampleEvent } from "../helpers/events.js";
+import { storeSource } from "./viewer.js";
 
 let store: AuditStore;
 let viewer: UiServer;
@@ -18,12 +19,7 @@ beforeAll(async () => {
   store.insert([sampleEvent()]);
   viewer = await startUiServer({
     port: 0,
-    source: {
-      name: "http.db",
-      query: async (filter, page) => store.query(filter, page),
-      stats: async (filter) => store.stats(filter),
-      verify: async () => ({ ok: true, chains: [], events: 0, unchained: 0, unreadable: [] }),
-    },
+    source: storeSource("http.db", store),
   });
 });
 

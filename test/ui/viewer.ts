@@ -9,6 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Browser, chromium } from "playwright-core";
+import type { AuditStore } from "../../src/store/audit-store.js";
+import type { UiSource } from "../../src/ui/ui-source.js";
 import { ensureBuilt, REPO, startCli } from "../cli/helpers.js";
 import { requireTool } from "../helpers/prerequisites.js";
 
@@ -92,4 +94,22 @@ export async function launchChromium(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+}
+
+/**
+ * A viewer source over `store` for tests of the page and its API, not of verification: it reports a
+ * trail with no chains. `overrides` replace its reads (a test holding or slowing them).
+ */
+export function storeSource(
+  name: string,
+  store: Pick<AuditStore, "query" | "stats">,
+  overrides: Partial<Pick<UiSource, "query" | "stats">> = {},
+): UiSource {
+  return {
+    name,
+    query: async (filter, page) => store.query(filter, page),
+    stats: async (filter) => store.stats(filter),
+    verify: async () => ({ ok: true, chains: [], events: 0, unchained: 0, unreadable: [] }),
+    ...overrides,
+  };
 }
