@@ -39,7 +39,13 @@ export async function withAnyStore<T>(
   const { openPostgresStore } = await loadPostgresModule();
   let store: Awaited<ReturnType<typeof openPostgresStore>>;
   try {
-    store = await openPostgresStore({ connectionString: db, readonly: options.readonly, poolSize: 2 });
+    store = await openPostgresStore({
+      connectionString: db,
+      readonly: options.readonly,
+      poolSize: 2,
+      // A connection of the pool lost while idle (a restart): the next read connects again.
+      onError: (error) => process.stderr.write(`error: ${error.message}\n`),
+    });
   } catch (error) {
     throw toCliError(error, "");
   }

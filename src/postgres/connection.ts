@@ -8,6 +8,8 @@ export interface Connection {
   label: string;
   /** True when the store made the pool, so `close()` ends it. */
   owned: boolean;
+  /** The pool's wait for a connection, in ms (a caller's pool: its `connectionTimeoutMillis`; 0 for none). */
+  connectTimeoutMs: number;
 }
 
 /**
@@ -16,7 +18,7 @@ export interface Connection {
  * @internal
  */
 export function connect(
-  options: { connectionString?: unknown; pool?: unknown; poolSize?: unknown },
+  options: { connectionString?: unknown; pool?: unknown; poolSize?: unknown; connectTimeoutMs?: unknown },
   onError: (error: Error) => void,
 ): Connection {
   const given = [options.connectionString, options.pool].filter((o) => o !== undefined).length;
@@ -33,16 +35,23 @@ export function connect(
     ) {
       throw new AuditConfigError("postgres store: `pool` must be a pg.Pool");
     }
-    const { connectionString, host, port, database } = (options.pool as pg.Pool).options;
+    const { connectionString, host, port, database, connectionTimeoutMillis } = (options.pool as pg.Pool)
+      .options;
     const label =
       (typeof connectionString === "string" ? redact(connectionString) : undefined) ??
       `postgres://${host ?? "localhost"}:${port ?? 5432}/${database ?? ""}`;
-    return { pool: options.pool as pg.Pool, label, owned: false };
+    return {
+      pool: options.pool as pg.Pool,
+      label,
+      owned: false,
+      connectTimeoutMs: connectionTimeoutMillis ?? 0,
+    };
   }
   const poolSize = options.poolSize ?? 4;
   if (!Number.isInteger(poolSize) || (poolSize as number) < 1) {
     throw new AuditConfigError("postgres store: `poolSize` must be a positive integer");
   }
+  const connectTimeoutMs = milliseconds(options.connectTimeoutMs, "connectTimeoutMs", 10_000);
   const connectionString = options.connectionString;
   const label = typeof connectionString === "string" ? redact(connectionString) : undefined;
   if (typeof connectionString !== "string" || label === undefined) {
@@ -50,10 +59,27 @@ export function connect(
       "postgres store: `connectionString` must be a postgres:// or postgresql:// URL (postgres://user@host:5432/db)",
     );
   }
-  const pool = new pg.Pool({ connectionString, max: poolSize as number });
+  // connectionTimeoutMillis bounds both a new connection and the wait for a free one of a full pool.
+  const pool = new pg.Pool({
+    connectionString,
+    max: poolSize as number,
+    connectionTimeoutMillis: connectTimeoutMs,
+  });
   // An idle connection the server ends (restart, network) is reported, not an uncaught 'error' event.
   pool.on("error", (error) => onError(scrubbed(error, connectionString)));
-  return { pool, label, owned: true };
+  return { pool, label, owned: true, connectTimeoutMs };
+}
+
+/** The longest setTimeout takes: a longer delay fires at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
+/** A timeout option, checked: a whole number of ms that setTimeout takes, or `fallback` when not given. @internal */
+export function milliseconds(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > MAX_TIMEOUT_MS) {
+    throw new AuditConfigError(`postgres store: \`${name}\` must be an integer from 1 to ${MAX_TIMEOUT_MS}`);
+  }
+  return value as number;
 }
 
 /** The URL without its password and query (`postgres://user@host:5432/db`), or undefined if it is not one. */

@@ -23,12 +23,13 @@ import {
   type UndecodableRow,
   withProblems,
 } from "../store/stored-rows.js";
-import { connect, scrubbed } from "./connection.js";
+import { connect, milliseconds, scrubbed } from "./connection.js";
 import { copyData } from "./copy.js";
 import { columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
 import { listPartitions } from "./partitions.js";
 import { numbered, queryStats } from "./queries.js";
 import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
+import { isConnectTimeout, session } from "./session.js";
 
 /** Options of `openPostgresStore`: where to connect (exactly one of the two), and how. */
 export interface PostgresStoreOptions {
@@ -42,11 +43,27 @@ export interface PostgresStoreOptions {
   /** Connections of the pool the store makes from `connectionString`. Default: 4. */
   poolSize?: number;
   /**
+   * Of the pool made from `connectionString` (pg's `connectionTimeoutMillis`): how long a new
+   * connection may take to be ready, and a query may wait for a free connection, before it fails (a
+   * server that does not answer, a network path that drops packets). Default: 10000 ms.
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How long an insert (its whole transaction, waiting for other writers included) or a read (`query`,
+   * `tail`, `lastSeq`, each statement of `stats`) may take before it fails; its connection is then
+   * closed, so the server rolls back what it did not commit. Not the schema's creation or migration,
+   * nor `prune`, which may take long on a big store. Default: 30000 ms.
+   */
+  queryTimeoutMs?: number;
+  /**
    * Open for reading only (the CLI's query, stats and tail): the schema is checked, never created or
    * migrated, and `insert` and `prune` throw. Default: false.
    */
   readonly?: boolean;
-  /** Called when an idle connection of the pool made from `connectionString` fails (the server restarted). Default: ignore. */
+  /**
+   * Called when an idle connection of the pool made from `connectionString` fails (the server
+   * restarted, or ended it), with an error naming the store; the next query connects again. Default: ignore.
+   */
   onError?: (error: Error) => void;
 }
 
@@ -128,52 +145,75 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     throw new AuditConfigError("postgres store: `onError` must be a function");
   }
   const readonly = options.readonly ?? false;
-  const { pool, label, owned } = connect(options, (error) => report(options.onError, error));
+  const queryTimeoutMs = milliseconds(options.queryTimeoutMs, "queryTimeoutMs", 30_000);
+  const { pool, label, owned, connectTimeoutMs } = connect(options, (error) =>
+    report(options.onError, new Error(`postgres store ${label}: ${error.message}`, { cause: error })),
+  );
+  /** pg-pool's connection timeout, named: its own message says neither the store nor how long. */
+  const named = (error: unknown): unknown =>
+    isConnectTimeout(error)
+      ? new Error(`postgres store ${label}: no connection within ${connectTimeoutMs} ms (connectTimeoutMs)`)
+      : error;
   const fail = (error: unknown): AuditConfigError => {
     if (error instanceof AuditConfigError)
       return new AuditConfigError(error.message.replace("postgres store", `postgres store ${label}`));
+    if (isConnectTimeout(error)) return new AuditConfigError((named(error) as Error).message);
     const message =
       error instanceof Error ? scrubbed(error, options.connectionString).message : String(error);
     return new AuditConfigError(`postgres store ${label}: ${message}`);
   };
   try {
-    const client = await pool.connect();
-    const lost = watchConnection(client);
-    try {
-      if (readonly) await checkVersion(client);
-      else await migrate(client);
-    } catch (error) {
-      lost.set(toError(error));
-      throw error;
-    } finally {
-      lost.release();
-    }
+    await session(pool, undefined, async (client, lost) => {
+      try {
+        if (readonly) await checkVersion(client);
+        else await migrate(client);
+      } catch (error) {
+        lost(toError(error));
+        throw error;
+      }
+    });
   } catch (error) {
     if (owned) await pool.end().catch(() => {});
     throw fail(error);
   }
+  const limit = {
+    timeoutMs: queryTimeoutMs,
+    expired: () =>
+      new Error(`postgres store ${label}: no reply within ${queryTimeoutMs} ms (queryTimeoutMs)`),
+  };
+  /** `session`, its connection timeout named. */
+  const use = async <T>(
+    bounded: boolean,
+    work: (client: pg.PoolClient, fail: (error: Error) => void) => Promise<T>,
+  ): Promise<T> => {
+    try {
+      return await session(pool, bounded ? limit : undefined, work);
+    } catch (error) {
+      throw named(error);
+    }
+  };
+  /** The rows of one statement, within `queryTimeoutMs`. */
+  const read = <R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> =>
+    use(true, async (client) => (await client.query<R>(sql, params)).rows);
 
   const partitions = new Set<string>();
   const refuseReadonly = () => {
     if (readonly) throw new AuditConfigError(`postgres store ${label}: opened read-only`);
   };
-  /** Runs `work` in one transaction holding the writers' lock. */
-  const write = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
-    const client = await pool.connect();
-    const lost = watchConnection(client);
-    try {
-      await client.query("BEGIN");
-      await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.write]);
-      const result = await work(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      await client.query("ROLLBACK").catch((rollback: Error) => lost.set(rollback));
-      throw error;
-    } finally {
-      lost.release();
-    }
-  };
+  /** Runs `work` in one transaction holding the writers' lock, within `queryTimeoutMs` when `bounded`. */
+  const write = async <T>(bounded: boolean, work: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
+    use(bounded, async (client, lost) => {
+      try {
+        await client.query("BEGIN");
+        await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.write]);
+        const result = await work(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(lost);
+        throw error;
+      }
+    });
   /** COPY data of batches prepared ahead of their insert (`prepareColumns`). */
   const prepared = new WeakMap<EventColumns, Buffer>();
   const insertColumns = async (batch: EventColumns): Promise<number> => {
@@ -184,7 +224,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     prepared.delete(batch);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await write((client) => insertBatch(client, batch, partitions, copy));
+        return await write(true, (client) => insertBatch(client, batch, partitions, copy));
       } catch (error) {
         // A stored id (a redelivered batch): again, skipping those. A partition missing (another
         // process pruned one this one had created): again, creating it. The rolled-back transaction
@@ -198,10 +238,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   };
   /** Rows as the stores' row decoding takes them: pg gives bigint columns as strings. */
   const readRows = async (sql: string, params: unknown[]) => {
-    const result = await pool.query<
+    const rows = await read<
       Omit<StoredRow, "seq" | "occurred_at_ms"> & { seq: string; occurred_at_ms: string }
     >(sql, params);
-    return result.rows.map(
+    return rows.map(
       (row): StoredRow => ({
         ...row,
         event_id: storedId(row.event_id, row.event),
@@ -253,16 +293,17 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };
     },
     async lastSeq() {
-      const result = await pool.query<{ n: string }>(`SELECT coalesce(max(seq), 0) n FROM ${EVENTS_TABLE}`);
-      return Number(result.rows[0]?.n ?? 0);
+      const rows = await read<{ n: string }>(`SELECT coalesce(max(seq), 0) n FROM ${EVENTS_TABLE}`, []);
+      return Number(rows[0]?.n ?? 0);
     },
-    stats: (filter = {}) => queryStats(pool, withoutNul(buildWhere(filter))),
+    stats: (filter = {}) => queryStats(read, withoutNul(buildWhere(filter))),
     async prune({ before }) {
       refuseReadonly();
       if (!(before instanceof Date) || !Number.isFinite(before.getTime())) {
         throw new AuditConfigError("postgres store: prune needs `before`, a valid Date");
       }
-      return write(async (client) => {
+      // Unbounded: dropping and deleting a big store's old months may take long.
+      return write(false, async (client) => {
         let deleted = 0;
         for (const p of await listPartitions(client)) {
           if (p.toMs > before.getTime()) continue;
@@ -317,28 +358,4 @@ function withoutNul(where: Where): Where {
     if (typeof value === "string") where.params[i] = noNul(value);
   }
   return where;
-}
-
-/**
- * Listens for the failure of a client checked out of the pool: pg emits it as an 'error' event on the
- * client (the server ended the connection: a restart, `pg_terminate_backend`), which nobody else
- * listens to while the client is out, and which would otherwise end the process. `release()` gives
- * the client back, discarded when it failed (or a ROLLBACK did: the connection is not known to be
- * usable), kept otherwise.
- */
-function watchConnection(client: pg.PoolClient): { set(error: Error): void; release(): void } {
-  let failed: Error | undefined;
-  const onError = (error: Error) => {
-    failed ??= error;
-  };
-  client.on("error", onError);
-  return {
-    set: (error) => {
-      failed ??= error;
-    },
-    release: () => {
-      client.off("error", onError);
-      client.release(failed);
-    },
-  };
 }

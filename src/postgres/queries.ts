@@ -1,4 +1,3 @@
-import type pg from "pg";
 import type { AuditStats, Where } from "../store/query.js";
 import { EVENTS_TABLE } from "./schema.js";
 
@@ -8,10 +7,16 @@ export function numbered(sql: string): string {
   return sql.replace(/\?/g, () => `$${++n}`);
 }
 
-/** The store's stats for the events `where` selects: the SQLite store's counts, in PostgreSQL. @internal */
-export async function queryStats(pool: pg.Pool, where: Where): Promise<AuditStats> {
-  const all = async (sql: string) =>
-    (await pool.query<Record<string, string>>(numbered(sql), where.params)).rows;
+/**
+ * The store's stats for the events `where` selects: the SQLite store's counts, in PostgreSQL; `read`
+ * runs one statement (given `?` numbered) and resolves to its rows.
+ * @internal
+ */
+export async function queryStats(
+  read: (sql: string, params: unknown[]) => Promise<Record<string, string>[]>,
+  where: Where,
+): Promise<AuditStats> {
+  const all = (sql: string) => read(numbered(sql), where.params);
   const counts = (rows: Record<string, string>[]) =>
     Object.fromEntries(rows.map((r) => [String(r.k), Number(r.n)]));
   const whereAnd = (extra: string) =>

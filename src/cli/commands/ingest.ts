@@ -159,7 +159,12 @@ async function openTarget(
 ): Promise<{ name: string; target: IngestStore; close(): Promise<void> }> {
   if (isPostgresUrl(to)) {
     const { openPostgresStore } = await import("../../postgres/index.js");
-    const store = await openPostgresStore({ connectionString: to, poolSize: 2 }).catch((error: unknown) => {
+    const store = await openPostgresStore({
+      connectionString: to,
+      poolSize: 2,
+      // A connection of the pool lost while idle (a restart): the next insert connects again.
+      onError: (error) => process.stderr.write(`ingest: error: ${error.message}\n`),
+    }).catch((error: unknown) => {
       throw toCliError(error, "");
     });
     return { name: store.name, target: store, close: () => store.close() };

@@ -1,0 +1,88 @@
+// `grpc-audit ingest --to postgres://…` reports what happens to its PostgreSQL connections: a
+// connection of the pool that the server ends while idle (a restart, an administrator) is an error
+// line naming the store, and a path to PostgreSQL that is silent at start (no TCP reset) ends the
+// command after the store's connect timeout, SIGTERM or not. Never the URL's password.
+import type { NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUILD_TIMEOUT_MS, ensureBuilt } from "../cli/helpers.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import { startSilentProxy } from "../nats/silent-proxy.js";
+import { freshStream, natsConnection, publishTrail, startIngest, until } from "./fleet.js";
+
+let nats: NatsServer;
+let postgres: PostgresServer;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer(), ensureBuilt()]);
+  nc = await natsConnection(nats.url);
+}, BUILD_TIMEOUT_MS);
+afterAll(async () => {
+  await nc?.close();
+  await Promise.all([nats?.stop(), postgres?.stop()]);
+});
+
+/** `url` with a password (trust authentication ignores it) and `port` instead of the server's. */
+const withPassword = (url: string, port = postgres.port) =>
+  url.replace(
+    `postgres://postgres@127.0.0.1:${postgres.port}/`,
+    `postgres://postgres:s3cret-pw@127.0.0.1:${port}/`,
+  );
+
+/** The process's exit, or "still running" after 30 s. */
+const exitOrStillRunning = (run: ReturnType<typeof startIngest>) =>
+  Promise.race([
+    run.exited,
+    new Promise((resolve) => setTimeout(() => resolve("still running after 30 s"), 30_000)),
+  ]);
+
+describe("grpc-audit ingest --to postgres://", () => {
+  it("prints an error line naming the store when the server ends an idle connection of its pool", async () => {
+    const { stream, topic } = await freshStream(nc);
+    const url = await postgres.createDatabase();
+    const database = new URL(url).pathname.slice(1);
+    const events = await publishTrail(nats.url, topic, 20);
+    const run = startIngest(nats.url, stream, withPassword(url));
+    try {
+      await until(() => run.out.stderr.includes(`${events.length} inserted`), "every event stored");
+      // Nothing more to insert: the pool's connections are idle when the server ends them.
+      const ended = await withClient(postgres.url, async (c) => {
+        const r = await c.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND state = 'idle'",
+          [database],
+        );
+        return r.rowCount;
+      });
+      expect(ended).toBeGreaterThan(0);
+      await until(() => run.out.stderr.includes("ingest: error: "), "an error line");
+      run.child.kill("SIGTERM");
+      expect((await run.exited).code).toBe(0);
+      expect(run.out.stderr).toContain(
+        `\ningest: error: postgres store ${url}: terminating connection due to administrator command\n`,
+      );
+      expect(run.out.stderr).not.toContain("s3cret-pw");
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  it("a silent path to PostgreSQL at start: SIGTERM ends it once the connect timeout expires, one error line", async () => {
+    const { stream } = await freshStream(nc);
+    const url = await postgres.createDatabase();
+    const proxy = await startSilentProxy(postgres.port, true); // the server's replies held: connecting
+    const run = startIngest(nats.url, stream, withPassword(url, proxy.port));
+    try {
+      await until(() => proxy.accepted > 0, "the command connecting to PostgreSQL");
+      run.child.kill("SIGTERM");
+      const name = url.replace(`:${postgres.port}/`, `:${proxy.port}/`);
+      expect([await exitOrStillRunning(run), run.out.stderr]).toStrictEqual([
+        { code: 1, signal: null },
+        `error: postgres store ${name}: no connection within 10000 ms (connectTimeoutMs)\n`,
+      ]);
+    } finally {
+      run.child.kill("SIGKILL");
+      await proxy.close();
+    }
+  }, 60_000);
+});
