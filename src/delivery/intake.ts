@@ -26,19 +26,18 @@ export function intake(state: DeliveryState, event: AuditEvent): EmitOutcome {
     return "failed";
   }
   if (!sinkTakes(state.options, () => event, bytes.length)) return state.refuse("too_large", kind);
-  const policy = policyOf(state, kind);
-  if (policy === "park" && state.hasParked) state.promoteParked();
-  // Parking events queue up behind the ones already parked, so they keep their order.
-  if ((policy !== "park" || !state.hasParked) && state.fits(bytes.length)) {
-    return state.accept(kind, bytes);
-  }
-  return overflow(state, policy, kind, bytes);
+  const parks = (state.options.policies[kind] ?? "drop-newest") === "park";
+  if (parks && state.hasParked) state.promoteParked();
+  // Events of a parking kind queue up behind the ones already parked, so they keep their order.
+  if ((!parks || !state.hasParked) && state.fits(bytes.length)) return state.accept(kind, bytes);
+  return overflow(state, policyOf(state, kind), kind, bytes);
 }
 
 /**
  * The overflow policy of an event's kind, except that a record summary or a chain checkpoint is never
  * parked: parked, it could be dropped after emit accepted it, when the Recorder takes it as written.
- * Refused at once, the Recorder knows (a summary's counts go into the next one).
+ * Refused at once, the Recorder knows (a summary's counts go into the next one); it never overtakes
+ * parked events either (a checkpoint ahead of events it covers).
  */
 function policyOf(state: DeliveryState, kind: number): OverflowPolicy {
   const policy = state.options.policies[kind] ?? "drop-newest";

@@ -6,6 +6,8 @@ import {
   type DeliveryEmitterOptions,
 } from "../../src/delivery/index.js";
 import { AuditEmitError } from "../../src/errors/index.js";
+import { encodeEvent } from "../../src/event/serialize.js";
+import { sampleEvent } from "../helpers/events.js";
 import { createFakeSink, type FakeSink, until } from "../helpers/fake-sink.js";
 import { errorCollector, eventSize, id, ids, numberedEvent, numberedEvents, tempDir } from "./helpers.js";
 
@@ -179,6 +181,26 @@ describe("overflow policy park", () => {
 
     expect(sink.receivedIds()).toStrictEqual(ids(1, 3));
     expect(emitter.stats().dropped).toStrictEqual({});
+  });
+  it("never lets a checkpoint overtake parked events: it is refused while they wait", async () => {
+    const sink = holdingSink();
+    const checkpoint = numberedEvent(4, "checkpoint");
+    const checkpointBytes = encodeEvent(checkpoint).length;
+    // Room for two events and the checkpoint, not for the large third event, which parks.
+    const emitter = create(sink, {
+      overflow: "park",
+      maxQueueBytes: 2 * eventSize() + checkpointBytes,
+      maxEventBytes: 64 * 1024,
+    });
+    const large = sampleEvent({ kind: "authz", eventId: id(3), service: "s".repeat(2 * checkpointBytes) });
+
+    const outcomes = [numberedEvent(1), numberedEvent(2), large, checkpoint].map((e) => emitter.emit(e));
+    await drain(emitter, sink, 3);
+
+    // Queued ahead of event 3, the checkpoint would reach the trail before an event it covers.
+    expect(outcomes).toStrictEqual(["accepted", "accepted", "accepted", "dropped"]);
+    expect(sink.receivedIds()).toStrictEqual(ids(1, 3));
+    expect(emitter.stats().droppedByReasonAndKind).toStrictEqual({ queue_full: { "chain.checkpoint": 1 } });
   });
 });
 
