@@ -44,8 +44,8 @@ export interface NatsSourceOptions {
   subject?: string;
   /**
    * How long the server waits for an ingester's ack before it redelivers a message to another, when
-   * the consumer is created, in ms. Longer than a batch takes to insert. A fetch waits at most half
-   * the consumer's ack wait (1000 ms at least) for its batch to fill. Default: 30000.
+   * the consumer is created, in ms; at least 2000. Longer than a batch takes to insert. A fetch waits
+   * at most half the consumer's ack wait (1000 ms at least) for its batch to fill. Default: 30000.
    */
   ackWaitMs?: number;
   /** Subject undecodable messages are published to. Default: `grpc-audit.dead-letter.<stream>`. */
@@ -76,6 +76,11 @@ const DEFAULTS = Object.freeze({ ackWaitMs: 30_000 });
 const JETSTREAM_ACK_WAIT_MS = 30_000;
 /** The shortest pull the JetStream client takes. */
 const MIN_FETCH_WAIT_MS = 1000;
+/**
+ * The shortest `ackWaitMs`: a fetch waits at most half the ack wait, and never less than the
+ * shortest pull: a shorter one would let messages come again into the fetch still holding them.
+ */
+const MIN_ACK_WAIT_MS = 2 * MIN_FETCH_WAIT_MS;
 /**
  * How long the source waits for the server past a fetch's expiry and for the acks' confirmation
  * (the drain on close has its own bound, DRAIN_TIMEOUT_MS). Unbounded, a path cut without a TCP
@@ -146,7 +151,8 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
   const consumer = await js.consumers.get(stream, durable);
   // A fetch holds its first messages until it ends: past the consumer's ack wait they would be
   // redelivered into it (and to other ingesters) while held. Half of it leaves the other half for
-  // the batch's turn and insert. An ack wait of 1 s leaves no room below the client's shortest fetch.
+  // the batch's turn and insert. A consumer made elsewhere with an ack wait below MIN_ACK_WAIT_MS
+  // leaves no room below the client's shortest fetch.
   const ackWaitMs = millis(info.config.ack_wait ?? nanos(JETSTREAM_ACK_WAIT_MS));
   const longestFetchMs = Math.max(MIN_FETCH_WAIT_MS, Math.floor(ackWaitMs / 2));
   let lag: number | undefined;
@@ -156,6 +162,12 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
     name,
     connection: nc,
     async fetch(max, maxWaitMs, signal) {
+      // Opened once the event loop is free. The client times heartbeats from a fetch's creation but
+      // sends its pull only when the messages are read, so work the caller did right after the call
+      // (the ingester inserts the batch before; SQLite's insert is synchronous) counted as a missed
+      // heartbeat, and the server, asked only after it, could not send its first before the client
+      // counted the second: "heartbeats missed" from a live server.
+      await new Promise((resolve) => setImmediate(resolve));
       if (signal.aborted) return [];
       const expires = Math.min(Math.max(maxWaitMs, MIN_FETCH_WAIT_MS), longestFetchMs);
       const messages = await consumer.fetch({ max_messages: max, expires });
@@ -299,9 +311,9 @@ function resolveOptions(options: NatsSourceOptions): ResolvedOptions {
   name("consumer", consumer, NAME);
   if (subject !== undefined) name("subject", subject, SUBJECT);
   const ackWaitMs = options.ackWaitMs ?? DEFAULTS.ackWaitMs;
-  if (!Number.isInteger(ackWaitMs) || ackWaitMs < 1000)
+  if (!Number.isInteger(ackWaitMs) || ackWaitMs < MIN_ACK_WAIT_MS)
     throw new AuditConfigError(
-      `nats source: \`ackWaitMs\` must be an integer of at least 1000, got ${ackWaitMs}`,
+      `nats source: \`ackWaitMs\` must be an integer of at least ${MIN_ACK_WAIT_MS}, got ${ackWaitMs}`,
     );
   const deadLetterSubject = name(
     "deadLetterSubject",

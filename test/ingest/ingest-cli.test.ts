@@ -148,6 +148,21 @@ describe("grpc-audit ingest", () => {
       ["--from", "nats://n:4222", "--stream", "S", "--consumer", "C", "--to", "x.db", "--batch-size", "0"],
       /option '--batch-size <n>' argument '0' is invalid\. Use an integer from 1 to 10000\./,
     ],
+    [
+      [
+        "--from",
+        "nats://n:4222",
+        "--stream",
+        "S",
+        "--consumer",
+        "C",
+        "--to",
+        "x.db",
+        "--ack-wait-ms",
+        "1000",
+      ],
+      /option '--ack-wait-ms <ms>' argument '1000' is invalid\. Use an integer from 2000 to 3600000\./,
+    ],
   ])("usage error, exit 2: %j", async (args, message) => {
     const run = await runCli(["ingest", ...args]);
     expect(run.code).toBe(2);

@@ -18,4 +18,20 @@ describe("createNatsSource options", () => {
       );
     },
   );
+
+  it.each([1000, 1999, 2000.5])(
+    "refuses ackWaitMs %j: a fetch is cut at half the ack wait, and is 1000 ms at least",
+    async (ackWaitMs) => {
+      const creating = createNatsSource({
+        servers: "nats://127.0.0.1:4222",
+        stream: "AUDIT",
+        consumer: "ingest",
+        ackWaitMs,
+      });
+      await expect(creating).rejects.toThrow(AuditConfigError);
+      await expect(creating).rejects.toThrow(
+        `nats source: \`ackWaitMs\` must be an integer of at least 2000, got ${ackWaitMs}`,
+      );
+    },
+  );
 });

@@ -54,7 +54,7 @@ export function addIngestCommand(program: Command): void {
       integerOption(
         "--ack-wait-ms <ms>",
         "NATS: redelivery after, when the consumer is created",
-        1000,
+        2000,
         3_600_000,
         30_000,
       ),
