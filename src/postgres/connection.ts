@@ -1,3 +1,4 @@
+import net from "node:net";
 import pg from "pg";
 import { AuditConfigError } from "../errors/index.js";
 
@@ -10,6 +11,8 @@ export interface Connection {
   owned: boolean;
   /** The pool's wait for a connection, in ms (a caller's pool: its `connectionTimeoutMillis`; 0 for none). */
   connectTimeoutMs: number;
+  /** Destroys the sockets of the pool the store made, those still connecting too; nothing for a caller's pool. */
+  destroy: () => void;
 }
 
 /**
@@ -45,6 +48,7 @@ export function connect(
       label,
       owned: false,
       connectTimeoutMs: connectionTimeoutMillis ?? 0,
+      destroy: () => {},
     };
   }
   const poolSize = options.poolSize ?? 4;
@@ -59,15 +63,28 @@ export function connect(
       "postgres store: `connectionString` must be a postgres:// or postgresql:// URL (postgres://user@host:5432/db)",
     );
   }
+  // pg's own sockets, kept: ending the pool waits for a connection still being made (up to
+  // connectTimeoutMs), and pg-pool gives no way to end one.
+  const sockets = new Set<net.Socket>();
+  const stream = () => {
+    const socket = new net.Socket();
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    return socket;
+  };
   // connectionTimeoutMillis bounds both a new connection and the wait for a free one of a full pool.
   const pool = new pg.Pool({
     connectionString,
     max: poolSize as number,
     connectionTimeoutMillis: connectTimeoutMs,
+    stream,
   });
   // An idle connection the server ends (restart, network) is reported, not an uncaught 'error' event.
   pool.on("error", (error) => onError(scrubbed(error, connectionString)));
-  return { pool, label, owned: true, connectTimeoutMs };
+  const destroy = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  return { pool, label, owned: true, connectTimeoutMs, destroy };
 }
 
 /** The longest setTimeout takes: a longer delay fires at once. */

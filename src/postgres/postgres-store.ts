@@ -52,7 +52,10 @@ export interface PostgresStoreOptions {
    * How long an insert (its whole transaction, waiting for other writers included) or a read (`query`,
    * `tail`, `lastSeq`, each statement of `stats`) may take before it fails; its connection is then
    * closed, so the server rolls back what it did not commit. Not the schema's creation or migration,
-   * nor `prune`, which may take long on a big store. Default: 30000 ms.
+   * nor `prune`, which may take long on a big store. Also the server's limit on an insert's or a
+   * prune's transaction left idle between two statements (`idle_in_transaction_session_timeout`, set
+   * for those transactions only): one cut off silently gives the writers' lock back that long after
+   * its last statement. Default: 30000 ms.
    */
   queryTimeoutMs?: number;
   /**
@@ -60,6 +63,13 @@ export interface PostgresStoreOptions {
    * migrated, and `insert` and `prune` throw. Default: false.
    */
   readonly?: boolean;
+  /**
+   * Aborts the opening (a process told to stop): `openPostgresStore` then rejects with the signal's
+   * `reason`. The pool made from `connectionString` is ended at once, the connection it was making
+   * closed; with a caller's `pool`, the opening stops once its connection is made or fails. No effect
+   * once the store is open. Default: none.
+   */
+  signal?: AbortSignal;
   /**
    * Called when an idle connection of the pool made from `connectionString` fails (the server
    * restarted, or ended it), with an error naming the store; the next query connects again. Default: ignore.
@@ -144,9 +154,14 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   if (options.onError !== undefined && typeof options.onError !== "function") {
     throw new AuditConfigError("postgres store: `onError` must be a function");
   }
+  const signal = options.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    throw new AuditConfigError("postgres store: `signal` must be an AbortSignal");
+  }
   const readonly = options.readonly ?? false;
   const queryTimeoutMs = milliseconds(options.queryTimeoutMs, "queryTimeoutMs", 30_000);
-  const { pool, label, owned, connectTimeoutMs } = connect(options, (error) =>
+  signal?.throwIfAborted();
+  const { pool, label, owned, connectTimeoutMs, destroy } = connect(options, (error) =>
     report(options.onError, new Error(`postgres store ${label}: ${error.message}`, { cause: error })),
   );
   /** pg-pool's connection timeout, named: its own message says neither the store nor how long. */
@@ -162,8 +177,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       error instanceof Error ? scrubbed(error, options.connectionString).message : String(error);
     return new AuditConfigError(`postgres store ${label}: ${message}`);
   };
+  // What the opening waits on (a connection, the schema's statements) then fails at once.
+  signal?.addEventListener("abort", destroy, { once: true });
   try {
     await session(pool, undefined, async (client, lost) => {
+      signal?.throwIfAborted(); // a caller's pool connected after the abort
       try {
         if (readonly) await checkVersion(client);
         else await migrate(client);
@@ -174,7 +192,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     });
   } catch (error) {
     if (owned) await pool.end().catch(() => {});
-    throw fail(error);
+    throw signal?.aborted ? signal.reason : fail(error);
+  } finally {
+    signal?.removeEventListener("abort", destroy);
   }
   const limit = {
     timeoutMs: queryTimeoutMs,
@@ -200,11 +220,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const refuseReadonly = () => {
     if (readonly) throw new AuditConfigError(`postgres store ${label}: opened read-only`);
   };
+  // A path cut silently mid-transaction: the client gives up, but the server would keep the session,
+  // and the writers' lock, until its TCP keepalive notices (hours). Its own limit ends it instead. A
+  // transaction's statements follow each other at once, so no live writer is idle that long; LOCAL:
+  // a caller's pool's sessions keep their settings.
+  const begin = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${queryTimeoutMs}`;
   /** Runs `work` in one transaction holding the writers' lock, within `queryTimeoutMs` when `bounded`. */
   const write = async <T>(bounded: boolean, work: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
     use(bounded, async (client, lost) => {
       try {
-        await client.query("BEGIN");
+        await client.query(begin);
         await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.write]);
         const result = await work(client);
         await client.query("COMMIT");

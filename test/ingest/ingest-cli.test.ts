@@ -9,7 +9,7 @@ import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, tempDir } from "../cli/helpers.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
-import { startSilentProxy } from "../nats/silent-proxy.js";
+import { startSilentProxy } from "../helpers/silent-proxy.js";
 import {
   freshStream,
   natsConnection,
@@ -112,6 +112,24 @@ describe("grpc-audit ingest", () => {
       ]);
       // SQLite removes the write-ahead log when the store is closed, not when the process is killed.
       expect(existsSync(`${db}-wal`)).toBe(false);
+    } finally {
+      run.child.kill("SIGKILL");
+      await proxy.close();
+    }
+  });
+
+  it("SIGTERM while PostgreSQL does not answer its connection exits 0, not failing at the connect timeout", async () => {
+    const url = await postgres.createDatabase();
+    const proxy = await startSilentProxy(postgres.port, true); // PostgreSQL's answers held
+    const silentUrl = url.replace(`127.0.0.1:${postgres.port}`, `127.0.0.1:${proxy.port}`);
+    const run = startIngest(nats.url, "S", silentUrl);
+    try {
+      await until(() => proxy.accepted > 0, "the command connecting to PostgreSQL");
+      run.child.kill("SIGTERM");
+      expect([await run.exited, run.out.stderr]).toStrictEqual([
+        { code: 0, signal: null },
+        "ingest: stopped before ingesting\n",
+      ]);
     } finally {
       run.child.kill("SIGKILL");
       await proxy.close();

@@ -8,7 +8,7 @@ import { BUILD_TIMEOUT_MS, ensureBuilt, runCli } from "../cli/helpers.js";
 import { startTcpProxy, type TcpProxy } from "../fleet/tcp-proxy.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
-import { startSilentProxy } from "../nats/silent-proxy.js";
+import { startSilentProxy } from "../helpers/silent-proxy.js";
 import {
   freshStream,
   natsConnection,

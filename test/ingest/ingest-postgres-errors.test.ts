@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUILD_TIMEOUT_MS, ensureBuilt } from "../cli/helpers.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
-import { startSilentProxy } from "../nats/silent-proxy.js";
+import { startSilentProxy } from "../helpers/silent-proxy.js";
 import { freshStream, natsConnection, publishTrail, startIngest, until } from "./fleet.js";
 
 let nats: NatsServer;

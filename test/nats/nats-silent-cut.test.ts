@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNatsBroker, ensureAuditStream } from "../../src/nats/index.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { startSilentProxy } from "./silent-proxy.js";
+import { startSilentProxy } from "../helpers/silent-proxy.js";
 
 let server: NatsServer;
 

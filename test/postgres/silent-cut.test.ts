@@ -7,7 +7,7 @@ import { AuditConfigError } from "../../src/errors/index.js";
 import { openPostgresStore } from "../../src/postgres/index.js";
 import { sampleEvent } from "../helpers/events.js";
 import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
-import { type SilentProxy, startSilentProxy } from "../nats/silent-proxy.js";
+import { type SilentProxy, startSilentProxy } from "../helpers/silent-proxy.js";
 
 let server: PostgresServer;
 beforeAll(async () => {

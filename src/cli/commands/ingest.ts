@@ -1,5 +1,6 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { createIngester, type IngestStats, type IngestStore } from "../../ingest/index.js";
+import type { PostgresStore } from "../../postgres/index.js";
 import { isPostgresUrl } from "../any-store.js";
 import { PASSWORD_ENV, SASL_MECHANISMS } from "../broker-access.js";
 import { toCliError } from "../errors.js";
@@ -85,7 +86,8 @@ async function ingest(flags: IngestFlags): Promise<void> {
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   try {
-    const store = await openTarget(flags.to);
+    const store = await openTarget(flags.to, stopping.signal);
+    if (store === undefined) return stoppedDuringStartup();
     try {
       if (stopping.signal.aborted) return stoppedDuringStartup();
       const { source, close } = await openSource();
@@ -153,20 +155,29 @@ async function run(
   process.stderr.write("ingest: stopped\n");
 }
 
-/** The store `to` names, opened for writing: PostgreSQL (schema created) or SQLite (file created). */
+/**
+ * The store `to` names, opened for writing: PostgreSQL (schema created) or SQLite (file created);
+ * undefined when `stopping` aborted the opening of a PostgreSQL store (a server that does not answer).
+ */
 async function openTarget(
   to: string,
-): Promise<{ name: string; target: IngestStore; close(): Promise<void> }> {
+  stopping: AbortSignal,
+): Promise<{ name: string; target: IngestStore; close(): Promise<void> } | undefined> {
   if (isPostgresUrl(to)) {
     const { openPostgresStore } = await import("../../postgres/index.js");
-    const store = await openPostgresStore({
-      connectionString: to,
-      poolSize: 2,
-      // A connection of the pool lost while idle (a restart): the next insert connects again.
-      onError: (error) => process.stderr.write(`ingest: error: ${error.message}\n`),
-    }).catch((error: unknown) => {
+    let store: PostgresStore;
+    try {
+      store = await openPostgresStore({
+        connectionString: to,
+        poolSize: 2,
+        signal: stopping,
+        // A connection of the pool lost while idle (a restart): the next insert connects again.
+        onError: (error) => process.stderr.write(`ingest: error: ${error.message}\n`),
+      });
+    } catch (error) {
+      if (stopping.aborted) return undefined;
       throw toCliError(error, "");
-    });
+    }
     return { name: store.name, target: store, close: () => store.close() };
   }
   const { openAuditStore } = await loadStoreModule();
