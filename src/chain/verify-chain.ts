@@ -35,6 +35,8 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
   const at = (seq: number) => chain.bySeq.get(seq);
   let lastCheckpoint: ChainEntry | undefined;
   let finalCheckpoint: ChainEntry | undefined;
+  /** Events after a final checkpoint that no later final checkpoint covers (yet), with its seq. */
+  let afterFinal: [ChainEntry, number][] = [];
   let checkpoints = 0;
   let verifiedCheckpoints = 0;
   let previous: ChainEntry | undefined;
@@ -77,15 +79,10 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
         detail: `prevHash is not the hash of the event at seq ${seq - 1}`,
       });
     }
-    // Only another final checkpoint may follow one: close writes a second when an emitter dropped
-    // the first, and the emitters that took the first take the second too.
+    // Nothing may follow a final checkpoint but what a later final checkpoint covers: close writes a
+    // second one when an emitter dropped the first, and links the calls that end meanwhile before it.
     if (finalCheckpoint !== undefined && entry.checkpoint?.final !== true) {
-      findings.push({
-        kind: "broken_link",
-        seq,
-        eventId,
-        detail: `the event follows the final checkpoint at seq ${finalCheckpoint.seq}`,
-      });
+      afterFinal.push([entry, finalCheckpoint.seq]);
     }
     if (entry.checkpoint !== undefined) {
       checkpoints++;
@@ -93,10 +90,21 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
       const problem = checkpointProblem(chain.chainId, entry, at(seq - 1), options);
       if (problem === undefined) {
         verifiedCheckpoints++;
-        if (entry.checkpoint.final) finalCheckpoint = entry;
+        if (entry.checkpoint.final) {
+          finalCheckpoint = entry;
+          afterFinal = []; // signed over them: the links up to it hold them
+        }
       } else findings.push({ seq, eventId, ...problem });
     }
     previous = entry;
+  }
+  for (const [entry, finalSeq] of afterFinal) {
+    findings.push({
+      kind: "broken_link",
+      seq: entry.seq,
+      eventId: entry.eventId,
+      detail: `the event follows the final checkpoint at seq ${finalSeq}`,
+    });
   }
   findings.push(...reordered(entries));
   const last = entries[entries.length - 1];

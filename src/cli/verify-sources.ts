@@ -46,7 +46,7 @@ export async function* storeEvents(store: TailSource, tally: SourceTally): Async
   let after = 0;
   for (;;) {
     const page = await store.tail(after, PAGE_ROWS);
-    if (page.lastSeq === after) return;
+    // Problems first: the first page names rows below position 1 even when no row follows.
     for (const row of page.undecodable ?? []) {
       tally.unreadable.push({ where: `row ${row.seq} (event ${row.eventId})`, reason: row.reason });
     }
@@ -56,6 +56,7 @@ export async function* storeEvents(store: TailSource, tally: SourceTally): Async
         reason: `its ${row.column} column does not match its event (filters and counts see the edit)`,
       });
     }
+    if (page.lastSeq === after) return;
     yield* page.events;
     after = page.lastSeq;
   }
@@ -136,18 +137,9 @@ export function publicKeyArgument(
   keys: ReadonlyMap<string, KeyObject> = new Map(),
 ): ReadonlyMap<string, KeyObject> {
   const equals = text.indexOf("=");
-  const keyId = text.slice(0, Math.max(equals, 0));
-  const file = text.slice(equals + 1);
-  if (equals < 1 || file === "") throw new InvalidArgumentError("Use <keyId>=<pem file>.");
+  if (equals < 1 || equals === text.length - 1) throw new InvalidArgumentError("Use <keyId>=<pem file>.");
+  const { keyId, file, pem } = readKeyFile(text, equals);
   if (keys.has(keyId)) throw new InvalidArgumentError(`Key id ${keyId} is given twice.`);
-  let pem: string;
-  try {
-    pem = readFileSync(file, "utf8");
-  } catch (error) {
-    throw new InvalidArgumentError(
-      `Cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? "error"}.`,
-    );
-  }
   let key: KeyObject;
   try {
     key = createPublicKey(pem);
@@ -158,6 +150,25 @@ export function publicKeyArgument(
     throw new InvalidArgumentError(`${file} holds a ${key.asymmetricKeyType ?? "unknown"} key, not Ed25519.`);
   }
   return new Map([...keys, [keyId, key]]);
+}
+
+/**
+ * The key id and the PEM text of `<keyId>=<pem file>`, split at the first "=" whose file can be read:
+ * a key id may hold "=" itself (a Recorder takes any id without spaces), and "team=a=key.pem" is then
+ * key id "team=a" when there is no file "a=key.pem".
+ */
+function readKeyFile(text: string, firstEquals: number): { keyId: string; file: string; pem: string } {
+  let firstError: { file: string; code: string } | undefined;
+  for (let equals = firstEquals; equals > 0; equals = text.indexOf("=", equals + 1)) {
+    const file = text.slice(equals + 1);
+    if (file === "") break;
+    try {
+      return { keyId: text.slice(0, equals), file, pem: readFileSync(file, "utf8") };
+    } catch (error) {
+      firstError ??= { file, code: (error as NodeJS.ErrnoException).code ?? "error" };
+    }
+  }
+  throw new InvalidArgumentError(`Cannot read ${firstError?.file ?? text}: ${firstError?.code ?? "error"}.`);
 }
 
 /** `--public-key <keyId=pem>` (repeatable), shared by `verify` and `ui`. */

@@ -1,3 +1,4 @@
+import { appendFileSync, closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 import onExit from "on-exit-leak-free";
 import pino, { type DestinationStream, type Level, type Logger } from "pino";
 import { AuditConfigError } from "../errors/index.js";
@@ -96,6 +97,7 @@ function ownDestination(
   level: Level,
   onBatchError: (error: unknown) => void,
 ): LogDestination {
+  if (typeof destination === "string") endTornLine(destination);
   let abandoned = false;
   const ownedStream = pino.destination({
     dest: destination,
@@ -139,6 +141,31 @@ function ownDestination(
     pendingLines: () => batcher.waitingLines + pendingLines(),
     abandon,
   };
+}
+
+/**
+ * Ends the last line of an existing log file with a newline when it has none: a process that died in
+ * the middle of a write left part of a line, and the first line appended after it would be glued to it
+ * and lost to readers (`grpc-audit verify` would report that event missing). Nothing for a new file,
+ * one that ends with a newline, or a path that is not a regular file (pino reports what it cannot open).
+ */
+function endTornLine(path: string): void {
+  try {
+    if (!statSync(path).isFile()) return;
+    const fd = openSync(path, "r");
+    let torn = false;
+    try {
+      const { size } = fstatSync(fd);
+      const last = Buffer.alloc(1);
+      torn = size > 0 && readSync(fd, last, 0, 1, size - 1) === 1 && last[0] !== 0x0a;
+    } finally {
+      closeSync(fd);
+    }
+    // Appended: a writer of another process adds whole lines after it, never in its place.
+    if (torn) appendFileSync(path, "\n");
+  } catch {
+    // No file yet, or one that cannot be read or written: pino opens it, or reports why it cannot.
+  }
 }
 
 /**

@@ -83,7 +83,7 @@ export class RunningDigest {
  * `request_digest` or `response_digest` holds when the call's messages were these. Lowercase hex; ""
  * for no messages. The recipe it follows is in docs/payload-capture.md. Never throws for odd messages:
  * values of the wrong type are left out (and counted in `problems` when given), as when they were
- * captured.
+ * captured. A secret that is not a Uint8Array (such as the key's hex text) is an AuditConfigError.
  */
 export function payloadDigest(
   shape: MessageShape,
@@ -91,7 +91,16 @@ export function payloadDigest(
   secret: Uint8Array,
   problems?: PayloadProblems,
 ): string {
-  const digest = new RunningDigest(createSecretKey(Buffer.from(secret)));
+  return digestWith(secretKey(secret, "payloadDigest: secret"), shape, messages, problems);
+}
+
+function digestWith(
+  key: KeyObject,
+  shape: MessageShape,
+  messages: Iterable<unknown>,
+  problems?: PayloadProblems,
+): string {
+  const digest = new RunningDigest(key);
   for (const message of messages) digest.add(encodeCanonical(shape, message, problems));
   return digest.hex();
 }
@@ -117,7 +126,9 @@ export type PayloadVerification = "ok" | "unknown_key" | "count_mismatch" | "dig
  * Checks that one direction of an event's payload digest is that of `messages`, with the key the event
  * names, taken from `secrets` by key id: "ok", "unknown_key" (no secret for its key id),
  * "count_mismatch" (another number of messages) or "digest_mismatch" (other content, or another key
- * with the same id). Compares in constant time.
+ * with the same id). Compares in constant time. The secret of the key id, when given, must be a
+ * Uint8Array: anything else is an AuditConfigError, never a "digest_mismatch" that would look like an
+ * edited payload.
  */
 export function verifyPayloadDigest(
   payload: DigestedPayload,
@@ -132,10 +143,25 @@ export function verifyPayloadDigest(
     direction === "request"
       ? [payload.requestDigest, payload.requestCount]
       : [payload.responseDigest, payload.responseCount];
+  const key = secretKey(secret, `verifyPayloadDigest: secrets[${JSON.stringify(payload.keyId)}]`);
   if (count !== messages.length) return "count_mismatch";
-  const expected = Buffer.from(payloadDigest(shape, messages, secret), "utf8");
+  const expected = Buffer.from(digestWith(key, shape, messages), "utf8");
   const actual = Buffer.from(digest, "utf8");
   return expected.length === actual.length && timingSafeEqual(expected, actual) ? "ok" : "digest_mismatch";
+}
+
+/**
+ * A secret given to the digest functions as a KeyObject. Anything but bytes is an AuditConfigError
+ * naming `name`: a hex or base64 string would otherwise be taken as the key's UTF-8 text, and every
+ * digest would look tampered with.
+ */
+function secretKey(secret: unknown, name: string): KeyObject {
+  if (!(secret instanceof Uint8Array)) {
+    throw new AuditConfigError(
+      `${name} must be a Uint8Array, got ${secret === null ? "null" : typeof secret}`,
+    );
+  }
+  return createSecretKey(Buffer.from(secret));
 }
 
 /** `value` as a protobuf varint (lengths are below 2^32). */

@@ -16,6 +16,8 @@ import {
   type Where,
 } from "../store/query.js";
 import {
+  BELOW_FIRST_POSITION,
+  belowFirstPosition,
   decodeRows,
   type EditedRow,
   FILTER_COLUMNS,
@@ -315,6 +317,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         [afterSeq, limit],
       );
       const { events, ...problems } = decoded(rows);
+      // Read from the start: the rows below position 1 are named too.
+      if (afterSeq === 0) {
+        const hidden = belowFirstPosition(
+          await readRows(`SELECT ${COLUMNS} FROM ${EVENTS_TABLE} ${BELOW_FIRST_POSITION} LIMIT $1`, [limit]),
+        );
+        if (hidden.length > 0) problems.undecodable = [...hidden, ...(problems.undecodable ?? [])];
+      }
       return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };
     },
     async lastSeq() {

@@ -359,9 +359,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
       clearInterval(checkpointTimer);
       // A final checkpoint refused by a full queue would leave the trail looking truncated to
       // `verify --sealed`: once the queue is written out, a second one covers the first's seq too.
+      // The chain reopens before the wait: calls still in flight go on ending meanwhile, and their
+      // events, which the emitters accept, must be linked and covered by that second checkpoint.
       if (writeCheckpoint(true) === "dropped") {
-        await emitter.flush();
         chain?.reopen();
+        await emitter.flush();
         writeCheckpoint(true);
       }
       return emitter.close();

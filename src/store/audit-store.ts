@@ -18,6 +18,8 @@ import {
 } from "./query.js";
 import { migrate } from "./schema.js";
 import {
+  BELOW_FIRST_POSITION,
+  belowFirstPosition,
   decodeRows,
   type EditedRow,
   FILTER_COLUMNS,
@@ -73,7 +75,8 @@ export interface AuditStore {
   /**
    * Events stored after insertion position `afterSeq`, oldest first (for following new events).
    * `undecodable` as in `AuditPage`; `edited`: rows whose filter columns do not match their event
-   * (edited in place; `grpc-audit verify` reports them), present when there are any.
+   * (edited in place; `grpc-audit verify` reports them), present when there are any. From the start
+   * (`afterSeq` 0), `undecodable` also names rows at a position below 1, where the store never puts one.
    */
   tail(
     afterSeq: number,
@@ -185,6 +188,13 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
   });
   /** The page's events, and its unreadable rows when there are any (never a throw for one bad row). */
   const readRows = (rows: readonly StoredRow[]) => withProblems(decodeRows(rows));
+  /** Rows at a position below 1 (see `belowFirstPosition`), for a tail from the start. */
+  const belowFirstSeq = (limit: number): UndecodableRow[] =>
+    belowFirstPosition(
+      db
+        .prepare(`SELECT seq, event_id, occurred_at_ms FROM events ${BELOW_FIRST_POSITION} LIMIT ?`)
+        .all(limit) as Omit<StoredRow, "event">[],
+    );
 
   const store: AuditStore = {
     path,
@@ -223,6 +233,9 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
         )
         .all(afterSeq, limit) as (StoredRow & FilterColumns)[];
       const { events, ...problems } = readRows(rows);
+      // Read from the start (0): the rows below position 1 are named too.
+      const hidden = afterSeq === 0 ? belowFirstSeq(limit) : [];
+      if (hidden.length > 0) problems.undecodable = [...hidden, ...(problems.undecodable ?? [])];
       return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };
     },
     lastSeq: () => Number(db.prepare("SELECT coalesce(max(seq), 0) FROM events").pluck().get()),

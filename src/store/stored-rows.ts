@@ -100,6 +100,25 @@ export function decodeRows(rows: readonly (StoredRow | (StoredRow & FilterColumn
   return { events, undecodable, edited };
 }
 
+/**
+ * The stores give rows the positions 1, 2, ...: a row at a position below 1 was moved or put there from
+ * outside. A read from the start (`tail(0)`, what `grpc-audit verify` reads) would never reach it while
+ * queries show it, so `tail(0)` names such rows (selected with `BELOW_FIRST_POSITION`) as unreadable.
+ */
+export function belowFirstPosition(rows: readonly Omit<StoredRow, "event">[]): UndecodableRow[] {
+  return rows.map((row) => ({
+    seq: row.seq,
+    eventId: String(row.event_id),
+    occurredAtMs: Number(row.occurred_at_ms),
+    index: 0,
+    reason:
+      "its position (seq) is below 1, which the store never gives a row: it was moved or put there from outside",
+  }));
+}
+
+/** The WHERE and ORDER of the rows `belowFirstPosition` names. */
+export const BELOW_FIRST_POSITION = "WHERE seq < 1 ORDER BY seq";
+
 /** A page's events, with its undecodable and edited rows only when there are any. */
 export function withProblems(decoded: ReturnType<typeof decodeRows>): {
   events: AuditEvent[];
@@ -146,10 +165,15 @@ function editedColumn(row: FilterColumns, event: AuditEvent): keyof FilterColumn
     request_id: event.requestId,
     trace_id: event.traceId,
   };
-  if (Boolean(row.success) !== (event.result?.success === true)) return "success";
+  // Exactly what the stores write (SQLite 1 or 0, PostgreSQL a boolean): another value, such as 2 or
+  // 'yes', is truthy to JavaScript but neither outcome to SQL (`success = 1`), so filters miss the row.
+  const success = event.result?.success === true;
+  if (row.success !== success && row.success !== (success ? 1 : 0)) return "success";
   for (const [column, value] of Object.entries(written) as [keyof typeof written, string][]) {
-    // PostgreSQL's columns hold U+FFFD for U+0000, which its text cannot hold (noNul).
-    if (noNul(String(row[column])) !== noNul(value)) return column;
+    // Text, as written: a BLOB of the same bytes reads as the same text but no `column = ?` filter
+    // matches it. PostgreSQL's columns hold U+FFFD for U+0000, which its text cannot hold (noNul).
+    const stored: unknown = row[column];
+    if (typeof stored !== "string" || noNul(stored) !== noNul(value)) return column;
   }
   return undefined;
 }

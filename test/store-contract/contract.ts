@@ -33,11 +33,14 @@ export interface OpenedStore {
   store: ContractStore;
   /** Overwrites the stored event bytes of the row with this id, as a damaged database would hold them. */
   damage(eventId: string, bytes: Uint8Array): Promise<void>;
-  /** Sets a filter column of the row with this id to `value` (a boolean for `success`), the event left as it is. */
+  /**
+   * Sets a column of the row with this id to `value` (a boolean for `success`, a number for `seq`),
+   * the event left as it is.
+   */
   editColumn(
     eventId: string,
-    column: "actor_id" | "success" | "decision",
-    value: string | boolean,
+    column: "actor_id" | "success" | "decision" | "seq",
+    value: string | boolean | number,
   ): Promise<void>;
   /** Sets the schema version the database records (as a newer library would have written it). */
   setSchemaVersion(version: number): Promise<void>;
@@ -289,6 +292,25 @@ export function describeStoreContract(
       );
       // Query pages do not read the columns back (they would slow every page).
       expect("edited" in (await handle.store.query({}, { limit: 50 }))).toBe(false);
+    });
+
+    it("tail from the start names rows moved below position 1, which a read from position 0 never reaches", async () => {
+      const handle = await fresh();
+      const events = recordedEvents(5);
+      await handle.store.insert(events);
+      const [moved, forged] = [events[4], events[1]] as AuditEvent[];
+      await handle.editColumn(moved.eventId, "seq", -1);
+      await handle.editColumn(forged.eventId, "seq", 0);
+      const reason =
+        "its position (seq) is below 1, which the store never gives a row: it was moved or put there from outside";
+      const head = await handle.store.tail(0, 2);
+      expect(head.undecodable).toStrictEqual([
+        { seq: -1, eventId: moved.eventId, occurredAtMs: moved.occurredAt?.getTime(), index: 0, reason },
+        { seq: 0, eventId: forged.eventId, occurredAtMs: forged.occurredAt?.getTime(), index: 0, reason },
+      ]);
+      expect(head.events).toStrictEqual([events[0], events[2]]);
+      // Named once: a tail that goes on from a position does not repeat them.
+      expect(await handle.store.tail(head.lastSeq)).toStrictEqual({ events: [events[3]], lastSeq: 4 });
     });
 
     it("rejects bad filters and pages with precise errors", async () => {
