@@ -17,6 +17,7 @@ import {
   toActor,
 } from "../event/builders.js";
 import { GatedCall } from "./gated-call.js";
+import { cancelledCallStatus } from "./own-status.js";
 
 /** Options of the authn interceptor: `authn` of `createAuditInterceptors` (which fills in `observer`). */
 export interface AuthnInterceptorOptions {
@@ -41,7 +42,11 @@ export interface AuthnInterceptorOptions {
  */
 export function createAuthnInterceptor(options: AuthnInterceptorOptions): ServerInterceptor {
   const { authenticators, observer, anonymous } = resolveOptions(options);
-  const notify = (input: AuthnResultInput) => {
+  // A call that ended while its authenticators were asked (a client cancel, its deadline) is reported
+  // with the status it ended with: the attempt is then the call's only record.
+  const notify = (input: AuthnResultInput, call: AuthnCall) => {
+    const ended = call.endedWith;
+    if (ended !== undefined) input.result = { success: false, code: ended.code };
     try {
       observer?.(input);
     } catch {
@@ -56,6 +61,7 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Server
   function authenticate(
     metadata: Metadata,
     info: AuthnCallInfo,
+    call: AuthnCall,
     from = 0,
   ): AuthnFailureCode | undefined | Promise<AuthnFailureCode | undefined> {
     for (let i = from; i < authenticators.length; i++) {
@@ -70,19 +76,22 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Server
         return Promise.resolve(outcome)
           .catch(() => ERROR_OUTCOME)
           .then((settled) => {
-            const decided = conclude(authenticator, checkedOutcome(settled));
-            return decided === TRY_NEXT ? authenticate(metadata, info, i + 1) : decided;
+            const decided = conclude(authenticator, checkedOutcome(settled), call);
+            return decided === TRY_NEXT ? authenticate(metadata, info, call, i + 1) : decided;
           });
       }
-      const decided = conclude(authenticator, checkedOutcome(outcome));
+      const decided = conclude(authenticator, checkedOutcome(outcome), call);
       if (decided !== TRY_NEXT) return decided;
     }
     if (anonymous(info.method)) return undefined;
-    notify({
-      method: authenticators.map((a) => a.method).join(","),
-      success: false,
-      failureReason: "missing",
-    });
+    notify(
+      {
+        method: authenticators.map((a) => a.method).join(","),
+        success: false,
+        failureReason: "missing",
+      },
+      call,
+    );
     return "missing";
   }
 
@@ -90,15 +99,16 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Server
   function conclude(
     authenticator: Authenticator,
     outcome: AuthnOutcome,
+    call: AuthnCall,
   ): AuthnFailureCode | undefined | typeof TRY_NEXT {
     if (outcome.kind === "absent") return TRY_NEXT;
     if (outcome.kind === "refused") {
       // An authenticator written in JavaScript may give no reason: it is then "error", as a throw is.
       const failureReason = outcome.reason ?? "error";
-      notify({ method: authenticator.method, success: false, failureReason });
+      notify({ method: authenticator.method, success: false, failureReason }, call);
       return failureReason;
     }
-    notify({ method: authenticator.method, success: true, actor: outcome.actor });
+    notify({ method: authenticator.method, success: true, actor: outcome.actor }, call);
     const scope = currentAuditScope();
     if (scope !== undefined) scope.actor = toActor(outcome.actor);
     return undefined;
@@ -109,12 +119,18 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Server
 
 /** One call seen by the authn interceptor: its metadata waits for the authenticators' verdict. */
 class AuthnCall extends GatedCall {
+  /** True while an authenticator's answer is awaited. */
+  private waiting = false;
+  /** The status the call ended with while an authenticator's answer was awaited, if it did. */
+  endedWith: { code: number } | undefined;
+
   constructor(
     inner: ServerInterceptingCallInterface,
     private readonly method: string,
     private readonly authenticate: (
       metadata: Metadata,
       info: AuthnCallInfo,
+      call: AuthnCall,
     ) => AuthnFailureCode | undefined | Promise<AuthnFailureCode | undefined>,
   ) {
     super(inner);
@@ -123,12 +139,13 @@ class AuthnCall extends GatedCall {
   protected override receiveMetadata(metadata: Metadata): void {
     let refusal: ReturnType<typeof this.authenticate>;
     try {
-      refusal = this.authenticate(metadata, { method: this.method, peer: this.inner.getPeer() });
+      refusal = this.authenticate(metadata, { method: this.method, peer: this.inner.getPeer() }, this);
     } catch {
       refusal = "error"; // never let a bug here escape into grpc-js (an unhandled rejection there)
     }
     if (refusal instanceof Promise) {
       this.hold();
+      this.waiting = true;
       refusal.then(
         (settled) => this.finish(settled, metadata),
         () => this.finish("error", metadata),
@@ -138,7 +155,18 @@ class AuthnCall extends GatedCall {
     }
   }
 
+  // grpc-js reports a client cancel or an expired deadline here (and the end of every call). A call
+  // that ends so while its authenticators are asked never reaches its handler: the attempt, once
+  // answered, is the call's only record, and carries the status the client got.
+  override onCancel(): void {
+    if (this.waiting && this.endedWith === undefined) {
+      this.endedWith = cancelledCallStatus(currentAuditScope(), this.inner.getDeadline());
+    }
+    super.onCancel();
+  }
+
   private finish(refusal: AuthnFailureCode | undefined, metadata: Metadata): void {
+    this.waiting = false;
     if (refusal !== undefined) {
       this.refuse({ code: Status.UNAUTHENTICATED, details: `unauthenticated: ${refusal}` });
     } else {

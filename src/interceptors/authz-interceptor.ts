@@ -16,6 +16,7 @@ import type { Actor } from "../gen/grpcaudit/v1/event.js";
 import type { AuthzRule, AuthzRuleTable } from "../rules/authz-rule.js";
 import { mergeAuthzRuleTables } from "../rules/authz-rule-table.js";
 import { GatedCall } from "./gated-call.js";
+import { cancelledCallStatus } from "./own-status.js";
 
 /** Options of the authz interceptor: `authz` of `createAuditInterceptors` (which fills in `observer`). */
 export interface AuthzInterceptorOptions {
@@ -103,9 +104,15 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
 
   /**
    * Decides one call: undefined when it may proceed, else the status to end it with. Synchronous for
-   * the refusals made without the authorizer and for a decision the authorizer has cached.
+   * the refusals made without the authorizer and for a decision the authorizer has cached. A call
+   * that ends while the authorizer is asked (a client cancel, its deadline) is reported with the
+   * status it ended with, read from `call` once the answer comes.
    */
-  function decide(rule: AuthzRule, objectId: string): Refusal | undefined | Promise<Refusal | undefined> {
+  function decide(
+    rule: AuthzRule,
+    objectId: string,
+    call: CheckedCall,
+  ): Refusal | undefined | Promise<Refusal | undefined> {
     const actor = currentAuditScope()?.actor;
     if (actor === undefined) {
       const input = reportOf(rule, objectId, "denied", Status.UNAUTHENTICATED);
@@ -141,7 +148,7 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
       cached = { kind: "error", reason: "unavailable", error };
     }
     if (cached !== undefined) return conclude(rule, objectId, cached);
-    return checkWithTimeout(request).then((decision) => conclude(rule, objectId, decision));
+    return checkWithTimeout(request).then((decision) => conclude(rule, objectId, decision, call.endedWith));
   }
 
   /** Reports and refuses a call whose object or subject id is not a valid OpenFGA id. */
@@ -152,20 +159,34 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
     return { code: Status.INVALID_ARGUMENT, details };
   }
 
-  /** Reports the authorizer's decision; the status to end the call with, or undefined to proceed. */
-  function conclude(rule: AuthzRule, objectId: string, answer: Decision): Refusal | undefined {
+  /**
+   * Reports the authorizer's decision; the status to end the call with, or undefined to proceed.
+   * `ended`: the status the call already ended with while the authorizer was asked; it is reported
+   * instead, as the status the client got (the decision no longer decides anything).
+   */
+  function conclude(
+    rule: AuthzRule,
+    objectId: string,
+    answer: Decision,
+    ended?: { code: number },
+  ): Refusal | undefined {
     const decision = checkedDecision(answer);
     if (decision.kind === "error") {
       const timedOut = decision.reason === "timeout";
       const code = timedOut ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE;
-      const input = reportOf(rule, objectId, "error", code);
+      const input = reportOf(rule, objectId, "error", ended?.code ?? code);
       // An authorizer written in JavaScript may give no reason: then the error's code names it.
       input.errorReason = decision.reason ?? errorCode(decision.error);
       report(input);
       return { code, details: timedOut ? AUTHZ_MESSAGES.timeout : AUTHZ_MESSAGES.unavailable };
     }
     const allowed = decision.kind === "allowed";
-    const input = reportOf(rule, objectId, decision.kind, allowed ? Status.OK : Status.PERMISSION_DENIED);
+    const input = reportOf(
+      rule,
+      objectId,
+      decision.kind,
+      ended?.code ?? (allowed ? Status.OK : Status.PERMISSION_DENIED),
+    );
     input.cacheHit = decision.cacheHit;
     report(input);
     return allowed ? undefined : DENIED;
@@ -201,11 +222,20 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
   };
 }
 
+/** What `decide` reads of a call whose check waits for the authorizer. */
+interface CheckedCall {
+  /** The status the call ended with while its check waited (a client cancel, its deadline), if it did. */
+  readonly endedWith: { code: number } | undefined;
+}
+
 /** One call of a method with an authz rule: held at the event that carries the object id until decided. */
-class AuthzCall extends GatedCall {
+class AuthzCall extends GatedCall implements CheckedCall {
   private readonly idFromRequest: boolean;
   /** True once the call was checked (at its metadata, or at its first message). */
   private checked = false;
+  /** True while its check waits for the authorizer. */
+  private waiting = false;
+  endedWith: { code: number } | undefined;
 
   constructor(
     inner: ServerInterceptingCallInterface,
@@ -213,6 +243,7 @@ class AuthzCall extends GatedCall {
     private readonly decide: (
       rule: AuthzRule,
       objectId: string,
+      call: CheckedCall,
     ) => Refusal | undefined | Promise<Refusal | undefined>,
   ) {
     super(inner);
@@ -242,13 +273,14 @@ class AuthzCall extends GatedCall {
   private check(objectId: string, event: unknown, isMessage: boolean): void {
     let refusal: ReturnType<typeof this.decide>;
     try {
-      refusal = this.decide(this.rule, objectId);
+      refusal = this.decide(this.rule, objectId, this);
     } catch {
       this.refuse(UNAVAILABLE); // a throwing toUser or authorizer: the engine's answer is unknown
       return;
     }
     if (refusal instanceof Promise) {
       this.hold();
+      this.waiting = true;
       refusal.then(
         (settled) => this.finish(settled, event, isMessage),
         () => this.refuse(UNAVAILABLE),
@@ -258,7 +290,18 @@ class AuthzCall extends GatedCall {
     }
   }
 
+  // grpc-js reports a client cancel or an expired deadline here (and the end of every call). A call
+  // that ends so while its check waits never reaches its handler: the decision, once it comes, is the
+  // call's only record, and carries the status the client got (not OK for an allowed one).
+  override onCancel(): void {
+    if (this.waiting && this.endedWith === undefined) {
+      this.endedWith = cancelledCallStatus(currentAuditScope(), this.inner.getDeadline());
+    }
+    super.onCancel();
+  }
+
   private finish(refusal: Refusal | undefined, event: unknown, isMessage: boolean): void {
+    this.waiting = false;
     if (refusal !== undefined) this.refuse(refusal);
     else if (isMessage) this.passMessage(event);
     else this.passMetadata(event as Metadata);

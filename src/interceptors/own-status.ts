@@ -1,3 +1,4 @@
+import { status as Status } from "@grpc/grpc-js";
 import type { AuditScope } from "../context/scope.js";
 import type { OutboundStatus } from "./forwarding-call.js";
 
@@ -17,4 +18,33 @@ export function noteOwnStatus(scope: AuditScope, status: OutboundStatus): void {
 /** The status grpc-js itself ended the call of `scope` with, if it did. @internal */
 export function ownStatusOf(scope: AuditScope | undefined): { code: number; details: string } | undefined {
   return scope === undefined ? undefined : ownStatus.get(scope);
+}
+
+/**
+ * A cancel this close to the deadline counts as the deadline expiring: the client's deadline timer
+ * starts before the server reads the grpc-timeout header, so the client's cancel usually arrives a
+ * little before the server's own deadline, and on a loaded machine more than a little.
+ * @internal
+ */
+export const DEADLINE_TOLERANCE_MS = 100;
+
+// grpc-js's own message when its deadline timer ends the call: the record is the same whichever of the
+// client's cancel and that timer reaches the call first.
+const DEADLINE_EXCEEDED = Object.freeze({ code: Status.DEADLINE_EXCEEDED, details: "Deadline exceeded" });
+const CANCELLED = Object.freeze({ code: Status.CANCELLED, details: "" });
+
+/**
+ * How a call grpc-js reported cancelled (`onCancel` before any status of the interceptors or the
+ * handler went out) ended for its client: the status grpc-js itself sent, if it did, else
+ * DEADLINE_EXCEEDED once the deadline is past (or within `DEADLINE_TOLERANCE_MS`), else CANCELLED.
+ * @internal
+ */
+export function cancelledCallStatus(
+  scope: AuditScope | undefined,
+  deadline: Date | number,
+): { code: number; details: string } {
+  const own = ownStatusOf(scope);
+  if (own !== undefined) return own;
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) && Date.now() >= ms - DEADLINE_TOLERANCE_MS ? DEADLINE_EXCEEDED : CANCELLED;
 }

@@ -14,7 +14,7 @@ import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
 import type { AuditRule, RuleTable } from "../rules/audit-rule.js";
 import { mergeRuleTables } from "../rules/audit-rule-table.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
-import { ownStatusOf } from "./own-status.js";
+import { cancelledCallStatus } from "./own-status.js";
 import { type CallPayload, createPayloadCapturer } from "./payload-capture.js";
 
 /** Options of the rules interceptor, part of `createAuditInterceptors`' options. */
@@ -135,9 +135,8 @@ class RuledCall extends ForwardingCall {
     if (this.reached && !this.ended) {
       // grpc-js may have ended the call itself (a message it could not decode, serialize or take):
       // the scope interceptor saw that status. Else the client cancelled or the deadline passed.
-      const own = ownStatusOf(this.scope);
-      if (own !== undefined) this.end(own.code, own.details);
-      else this.end(isPast(this.inner.getDeadline()) ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, "");
+      const { code, details } = cancelledCallStatus(this.scope, this.inner.getDeadline());
+      this.end(code, details);
     }
     this.listener.onCancel();
   }
@@ -213,16 +212,4 @@ class RuledCall extends ForwardingCall {
     }
     return "";
   }
-}
-
-/**
- * A cancel this close to the deadline counts as the deadline expiring: the client's deadline timer
- * starts before the server reads the grpc-timeout header, so the client's cancel usually arrives a
- * little before the server's own deadline, and on a loaded machine more than a little.
- */
-export const DEADLINE_TOLERANCE_MS = 100;
-
-function isPast(deadline: Date | number): boolean {
-  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(ms) && Date.now() >= ms - DEADLINE_TOLERANCE_MS;
 }

@@ -358,6 +358,27 @@ describe("rules interceptor over real gRPC", () => {
     expect(memory.events).toHaveLength(1);
   });
 
+  it("records a cancel that comes just before the deadline as the deadline expiring, with grpc-js's message", async () => {
+    // The client's deadline timer starts before the server reads grpc-timeout, so its cancel often
+    // reaches the server before the server's own deadline: the record must not depend on which wins.
+    const ended = new Promise<number | undefined>((resolve) => {
+      const call = server.client.createProject(
+        { name: "slow" },
+        callMetadata("req-cancel-near-deadline"),
+        { deadline: Date.now() + 1000 },
+        (error) => resolve(error?.code),
+      );
+      setTimeout(() => call.cancel(), 950);
+    });
+    expect(await ended).toBe(status.CANCELLED);
+    const [event] = await memory.waitForCount(1);
+    expect(event?.result).toStrictEqual({
+      success: false,
+      code: "DEADLINE_EXCEEDED",
+      message: "Deadline exceeded",
+    });
+  });
+
   it("keeps 50 concurrent calls apart", async () => {
     const calls = Array.from({ length: 50 }, (_, i) =>
       unary(server.client.deleteProject.bind(server.client), { id: `p-${i}` }, callMetadata(`req-${i}`)),
