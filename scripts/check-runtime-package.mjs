@@ -52,6 +52,13 @@ try {
       `a fresh app with ${runtime.filename}: ${tree.length - 1} packages, node_modules ${Math.round(Number(size) / 1024)} MiB`,
     ].join("\n"),
   );
+  // npm ships a LICENSE at the package's root whatever `files` says; both packages declare Apache-2.0.
+  for (const pack of [runtime, plugin]) {
+    if (!pack.files.some((file) => file.path === "LICENSE")) {
+      console.error(`${pack.filename} holds no LICENSE`);
+      process.exitCode = 1;
+    }
+  }
   if (typescript.length > 0) {
     console.error(`typescript is in the runtime's production tree:\n  ${typescript.join("\n  ")}`);
     process.exitCode = 1;

@@ -26,7 +26,7 @@ const program = new Command()
   .addHelpText(
     "after",
     "\nStart with `grpc-audit demo`, then `grpc-audit query` and `grpc-audit stats`.\n" +
-      "Every command reads --db (default ./audit.db, or GRPC_AUDIT_DB).",
+      "Every command but ingest reads --db (default ./audit.db, or GRPC_AUDIT_DB); ingest writes to --to.",
   );
 addDemoCommand(program);
 addTailCommand(program);

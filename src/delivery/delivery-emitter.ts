@@ -54,8 +54,9 @@ export interface DeliveryEmitter extends Emitter {
  * path and the holder's pid when another emitter, in this process or another, has the spool open.
  *
  * ```ts
+ * const store = openAuditStore({ path: "/var/lib/my-service/audit.db" }); // from grpc-audit/store
  * const emitter = createDeliveryEmitter({
- *   sink: createBrokerSink({ broker, topic: "audit" }),
+ *   sink: store.sink(),
  *   overflow: { default: "drop-newest", "authz.decision": "spool" },
  *   spool: { path: "/var/lib/my-service/audit-spool.db" },
  * });

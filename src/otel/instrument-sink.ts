@@ -22,7 +22,8 @@ export interface SinkInstrumentationOptions {
  * Throws an AuditConfigError when `sink` has no `write()`.
  *
  * ```ts
- * const emitter = createDeliveryEmitter({ sink: instrumentSink(createBrokerSink({ broker, topic: "audit" })) });
+ * const store = openAuditStore({ path: "./audit.db" }); // grpc-audit/store
+ * const emitter = createDeliveryEmitter({ sink: instrumentSink(store.sink()) });
  * ```
  */
 export function instrumentSink(sink: EventSink, options: SinkInstrumentationOptions = {}): EventSink {

@@ -1,6 +1,6 @@
 import { once } from "node:events";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -303,6 +303,10 @@ describe("grpc-audit demo --serve", () => {
     }
     const port = /Serving on 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1];
     const token = /export TOKEN=(\S+)/.exec(stdout)?.[1];
+    // The grpcurl line names the package's own proto folder, whatever the working folder.
+    const importPath = /-import-path (\S+) -proto (\S+)/.exec(stdout);
+    expect(isAbsolute(importPath?.[1] ?? "")).toBe(true);
+    expect(existsSync(join(importPath?.[1] ?? "", importPath?.[2] ?? ""))).toBe(true);
     const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
     const metadata = new Metadata();
     metadata.set("authorization", `Bearer ${token}`);

@@ -145,5 +145,15 @@ describe.concurrent("grpc-audit errors and help", () => {
     const run = await runCli(["--help"]);
     expect(run.code).toBe(0);
     for (const command of COMMANDS) expect(run.stdout).toMatch(new RegExp(`\\n  ${command} `));
+    expect(run.stdout).toContain("Every command but ingest reads --db");
   });
+
+  it.each(["verify", "ui", "ingest"])(
+    "%s --help shows the store option the top-level help names",
+    async (command) => {
+      const run = await runCli([command, "--help"]);
+      expect(run.stdout).toContain(command === "ingest" ? "--to <" : "--db <path>");
+      if (command === "ingest") expect(run.stdout).not.toContain("--db");
+    },
+  );
 });

@@ -1,4 +1,5 @@
 import { lstatSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
 import { createDeliveryEmitter } from "../../delivery/index.js";
 import { createLogEmitter } from "../../emitters/log-emitter.js";
@@ -197,6 +198,9 @@ function refuseExistingFiles(options: DemoOptions): void {
   }
 }
 
+/** The package's proto/ folder (shipped with it; the repository's when run from a checkout). */
+const PROTO_DIR = fileURLToPath(new URL("../../../proto", import.meta.url));
+
 /** Keeps serving, for the user's own client, until SIGINT or SIGTERM. */
 async function serveUntilInterrupted(demo: DemoRun, external: ExternalIssuer | undefined): Promise<void> {
   const token = await demo.identity.token("alice", "Alice Owner");
@@ -207,9 +211,9 @@ async function serveUntilInterrupted(demo: DemoRun, external: ExternalIssuer | u
       `Tokens of ${external.issuer} for ${external.audience}, signed by a key of ${external.jwksUrl}, work too.`,
     );
   }
-  print("Call it, for example with grpcurl from the repository's folder:");
+  print("Call it, for example with grpcurl:");
   print(
-    `  grpcurl -plaintext -import-path proto -proto example/v1/projects.proto -H "authorization: Bearer $TOKEN" \\\n` +
+    `  grpcurl -plaintext -import-path ${PROTO_DIR} -proto example/v1/projects.proto -H "authorization: Bearer $TOKEN" \\\n` +
       `    -d '{"name":"zeus"}' 127.0.0.1:${demo.port} example.v1.ProjectService/CreateProject`,
   );
   print(
