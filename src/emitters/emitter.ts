@@ -1,3 +1,4 @@
+import { AuditEmitError } from "../errors/index.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 
 /**
@@ -128,4 +129,24 @@ export function report(onError: ((error: Error) => void) | undefined, error: Err
   } catch {
     // An onError hook that throws is ignored: reporting must never become a new failure.
   }
+}
+
+/**
+ * What an emitter's `emit` returned, when it is an EmitOutcome; else "failed", reported to `onError`:
+ * an emitter written outside the contract (returning nothing, or another word) must not leave its
+ * event uncounted.
+ * @internal
+ */
+export function checkedOutcome(
+  outcome: unknown,
+  emitterName: string,
+  onError: ((error: Error) => void) | undefined,
+): EmitOutcome {
+  if (outcome === "accepted" || outcome === "dropped" || outcome === "failed") return outcome;
+  const what = typeof outcome === "string" ? JSON.stringify(outcome.slice(0, 40)) : typeof outcome;
+  report(
+    onError,
+    new AuditEmitError(emitterName, `emit returned ${what}, not "accepted", "dropped" or "failed"`),
+  );
+  return "failed";
 }

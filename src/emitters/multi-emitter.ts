@@ -3,7 +3,7 @@ import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { checkName, checkOnError, checkOptionsObject } from "./check-options.js";
 import { isEmitter } from "./create-emitter.js";
 import type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } from "./emitter.js";
-import { EmitterCounters, report } from "./emitter.js";
+import { checkedOutcome, EmitterCounters, report } from "./emitter.js";
 import { MAX_TIMER_MS } from "./max-timer.js";
 
 /** Options of `createMultiEmitter`. */
@@ -65,7 +65,7 @@ export function createMultiEmitter(sinks: readonly Emitter[], options: MultiEmit
 
   function emitTo(sink: Emitter, event: AuditEvent): EmitOutcome {
     try {
-      return sink.emit(event);
+      return checkedOutcome(sink.emit(event), sink.name, onError);
     } catch (error) {
       // Emitters promise never to throw; one that does is isolated and counted here.
       report(onError, new AuditEmitError(sink.name, "emit threw", { cause: toError(error) }));

@@ -2,7 +2,7 @@ import type { AuthnObserver, AuthnResultInput } from "../authn/observer.js";
 import type { AuthzDecisionInput, AuthzObserver } from "../authz/observer.js";
 import { currentAuditScope } from "../context/scope.js";
 import type { EmitOutcome, EmitterStats, FlushReport } from "../emitters/emitter.js";
-import { report } from "../emitters/emitter.js";
+import { checkedOutcome, report } from "../emitters/emitter.js";
 import { AuditEmitError, AuditError, AuditInputError, toError } from "../errors/index.js";
 import type { AuthzOutcome } from "../event/builders.js";
 import { EVENT_KIND, type EventKind } from "../event/kinds.js";
@@ -224,7 +224,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     recorded[kind]++;
     let outcome: RecordOutcome;
     try {
-      outcome = emitter.emit(event);
+      outcome = checkedOutcome(emitter.emit(event), emitter.name, onError);
     } catch (error) {
       // Emitters promise never to throw; if one does, the RPC still must not see it.
       report(onError, new AuditEmitError(emitter.name, "emit threw", { cause: toError(error) }));
