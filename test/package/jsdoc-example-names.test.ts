@@ -1,36 +1,18 @@
 // The ```ts examples in the TSDoc of the public API (what an editor shows on hover, and what the
 // published .d.ts files hold) call only what a user can import: no function that src/ exports to
 // itself but no entry point of package.json "exports" does, such as the internal `createBrokerSink`.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
+import { entryProgram, entrySources } from "./entry-program.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
-
-/** The source file of each entry point: "./dist/nats/index.d.ts" is src/nats/index.ts. */
-function entrySources(): string[] {
-  const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as {
-    exports: Record<string, string | { types?: string }>;
-  };
-  return Object.values(pkg.exports).flatMap((target) =>
-    typeof target === "object" && target.types !== undefined
-      ? [join(REPO, target.types.replace(/^\.\/dist\//, "src/").replace(/\.d\.ts$/, ".ts"))]
-      : [],
-  );
-}
 
 /** For each public export whose TSDoc has a ts example: the names its examples call that no entry point exports. */
 function internalNamesInExamples(): { examples: number; problems: string[] } {
   const entries = entrySources();
-  const program = ts.createProgram(entries, {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-    noEmit: true,
-  });
+  const program = entryProgram(entries);
   const checker = program.getTypeChecker();
   const exportsOf = (file: ts.SourceFile): ts.Symbol[] => {
     const module = checker.getSymbolAtLocation(file);
