@@ -3,7 +3,7 @@
 
 import { getJson } from "./api.js";
 import { timelineChart } from "./chart.js";
-import { byId, el, replaceChildren } from "./dom.js";
+import { byId, el, replaceChildren, shown } from "./dom.js";
 import { learnKinds } from "./format.js";
 import { chainStatus, eventDetail, eventRow, inStoreOrder, requestSteps, undecodableRow } from "./views.js";
 
@@ -21,7 +21,7 @@ let generation = 0;
 
 async function start() {
   const info = await getJson("/api/info");
-  byId("store").textContent = info.store;
+  byId("store").textContent = shown(info.store);
   learnKinds(info.kinds);
   const form = byId("filters");
   byId("types").append(
@@ -183,12 +183,13 @@ async function showChains() {
   const details = byId("chain");
   try {
     const status = chainStatus(await getJson("/api/verify"));
-    byId("chain-summary").textContent = status.summary;
+    byId("chain-summary").textContent = shown(status.summary);
     details.className = `chain ${status.state}`;
     replaceChildren(byId("chain-details"), ...status.details);
   } catch (error) {
-    byId("chain-summary").textContent =
-      `Chains not verified: ${error instanceof Error ? error.message : error}`;
+    byId("chain-summary").textContent = shown(
+      `Chains not verified: ${error instanceof Error ? error.message : error}`,
+    );
     details.className = "chain bad";
   }
 }
@@ -199,7 +200,7 @@ function show(id) {
 
 function showError(message) {
   const banner = byId("error");
-  banner.textContent = message;
+  banner.textContent = shown(message);
   banner.hidden = message === "";
 }
 

@@ -1,5 +1,6 @@
 // Element builders for the page. Stored text goes in through text nodes and textContent only, never
 // innerHTML, so an event's actor, target or attributes always show as text and never become markup.
+// Characters that show as nothing are marked (see `shown`), so stored text never looks like other text.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -16,16 +17,44 @@ export function svg(tag, props = {}, ...children) {
   return build(document.createElementNS(SVG_NS, tag), props, children);
 }
 
+/**
+ * The invisible format characters (Unicode category Cf: bidi overrides and isolates, zero-width spaces
+ * and joiners, the BOM, the soft hyphen, tags) and the line and paragraph separators: shown as they
+ * are, they make an id look like another ("al\u200bice" as "alice") or reorder the rest of a line.
+ */
+const HIDDEN = /[\p{Cf}\u2028\u2029]/gu;
+
+const codePoint = (char) => (char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+
+/** `text` with each hidden character shown as ⟨U+200B⟩. */
+export function shown(text) {
+  return text.replace(HIDDEN, (char) => `⟨U+${codePoint(char)}⟩`);
+}
+
+/**
+ * `value` as indented JSON whose hidden characters are written as \u escapes: the same JSON value (a
+ * parser reads back the exact stored strings), nothing in it shows as nothing.
+ */
+export function jsonText(value) {
+  // A tag character (beyond U+FFFF) is two UTF-16 units: each is written as its own escape.
+  const escaped = (char) =>
+    char
+      .split("")
+      .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`)
+      .join("");
+  return JSON.stringify(value, null, 2).replace(HIDDEN, escaped);
+}
+
 function build(node, props, children) {
   for (const [name, value] of Object.entries(props)) {
     if (value === undefined || value === null) continue;
-    if (name === "text") node.textContent = String(value);
+    if (name === "text") node.textContent = shown(String(value));
     else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, String(value));
   }
   for (const child of children) {
     if (child === undefined || child === null || child === false) continue;
-    node.append(typeof child === "string" ? document.createTextNode(child) : child);
+    node.append(typeof child === "string" ? document.createTextNode(shown(child)) : child);
   }
   return node;
 }

@@ -1,7 +1,7 @@
 // The page's views, built from API answers: the event table's rows, one event's detail, one request
 // followed across its events, and the chains' verification status.
 
-import { el, viewHref } from "./dom.js";
+import { el, jsonText, viewHref } from "./dom.js";
 import { fieldRows, kindOf, outcomeOf, shortOperation, shortTime, summaryOf, targetOf } from "./format.js";
 
 /** One row of the event table; the whole row opens the event. */
@@ -72,7 +72,7 @@ export function eventDetail(event, backHref) {
     el("p", { class: "summary", text: summaryOf(event) }),
     el("nav", { class: "links" }, ...links),
     fieldTable(event),
-    el("details", {}, el("summary", { text: "JSON" }), el("pre", { text: JSON.stringify(event, null, 2) })),
+    el("details", {}, el("summary", { text: "JSON" }), el("pre", { text: jsonText(event) })),
   ];
 }
 

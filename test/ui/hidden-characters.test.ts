@@ -1,0 +1,60 @@
+/**
+ * Stored text with characters that show as nothing (Unicode category Cf: zero-width spaces and joiners,
+ * the BOM, bidi overrides, tags) in the real `grpc-audit ui`, in headless Chromium. Shown as they are,
+ * an actor "al\u200bice" looks exactly like "alice", and a U+202E reverses the rest of its line: the
+ * page marks each as ⟨U+XXXX⟩, and its JSON block writes them as \u escapes, still the exact values.
+ */
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { openAuditStore } from "../../src/store/audit-store.js";
+import { BUILD_TIMEOUT_MS, tempDir } from "../cli/helpers.js";
+import { sampleEvent } from "../helpers/events.js";
+import { buildViewer, launchChromium, startViewer, type Viewer } from "./viewer.js";
+
+const ACTOR = "al\u200bi\u200dce\ufeff";
+const TARGET = "p-1\u202e\u{e0041}";
+
+let browser: Browser;
+let viewer: Viewer;
+let page: Page;
+
+beforeAll(async () => {
+  const db = join(tempDir(), "hidden.db");
+  const store = openAuditStore({ path: db });
+  const event = sampleEvent({ kind: "resourceMutation" });
+  store.insert([
+    sampleEvent({
+      kind: "resourceMutation",
+      actor: { ...(event.actor as NonNullable<typeof event.actor>), id: ACTOR },
+      target: { type: "project", id: TARGET, name: "" },
+    }),
+  ]);
+  store.close();
+  await buildViewer();
+  viewer = await startViewer(["--db", db]);
+  browser = await launchChromium();
+  page = await browser.newPage();
+}, BUILD_TIMEOUT_MS);
+
+afterAll(async () => {
+  await browser?.close();
+  await viewer?.stop();
+});
+
+it("marks each hidden character in the list and the event, and keeps the exact values in its JSON", async () => {
+  await page.goto(viewer.url);
+  const row = page.locator("#events tbody tr").first();
+  await row.waitFor();
+  expect(await row.locator("td.actor").textContent()).toBe("al⟨U+200B⟩i⟨U+200D⟩ce⟨U+FEFF⟩");
+  expect(await row.locator("td.target").textContent()).toBe("project:p-1⟨U+202E⟩⟨U+E0041⟩");
+
+  await row.click();
+  const pre = page.locator("#event-view pre");
+  await pre.waitFor({ state: "attached" });
+  const json = (await pre.textContent()) ?? "";
+  expect(json).toContain('"id": "al\\u200bi\\u200dce\\ufeff"');
+  expect(json).not.toMatch(/[\p{Cf}]/u);
+  const parsed = JSON.parse(json) as { actor: { id: string }; target: { id: string } };
+  expect([parsed.actor.id, parsed.target.id]).toStrictEqual([ACTOR, TARGET]);
+});
