@@ -21,7 +21,10 @@ import { joseFailureCode } from "./jwt-errors.js";
 export interface JwtAuthenticatorOptions {
   /** A local JSON Web Key Set ({ keys: [...] }); the token's `kid` picks the key. Default: none. */
   jwks?: JSONWebKeySet;
-  /** URL of a remote JWKS (fetched and cached by jose; unknown `kid`s trigger a refetch). Default: none. */
+  /**
+   * URL of a remote JWKS (fetched and cached by jose; unknown `kid`s trigger a refetch), without a user
+   * name or password (send credentials with `remoteJwksOptions.headers`). Default: none.
+   */
   jwksUrl?: string | URL;
   /**
    * For `jwksUrl`: passed to jose's createRemoteJWKSet, e.g. `timeoutDuration` (default 5000 ms),
@@ -57,7 +60,7 @@ export interface JwtAuthenticatorOptions {
   cache?: { maxEntries?: number; ttlMs?: number } | false;
   /** Metadata key holding "Bearer <token>". Default: "authorization". */
   metadataKey?: string;
-  /** Clock for verification and the cache. Default: () => new Date(). */
+  /** Clock for verification, the cache and the pause after a failed JWKS fetch. Default: () => new Date(). */
   now?: () => Date;
 }
 
@@ -266,7 +269,10 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
   try {
     if (options.jwks !== undefined) getKey = createLocalJWKSet(options.jwks);
     else if (options.jwksUrl !== undefined)
-      getKey = createRemoteJWKSet(new URL(options.jwksUrl), remoteJwksOptions);
+      getKey = pausedAfterFailure(
+        createRemoteJWKSet(new URL(options.jwksUrl), remoteJwksOptions),
+        options.now ?? (() => new Date()),
+      );
     else getKey = options.key as CryptoKey | KeyObject | Uint8Array;
   } catch (error) {
     throw new AuditConfigError("jwt authenticator: the key set is invalid", { cause: error });
@@ -281,6 +287,30 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
     cache,
     metadataKey,
     now: options.now ?? (() => new Date()),
+  };
+}
+
+/** After a failed fetch of a remote key set, how long tokens are refused as "error" before it is fetched again. */
+const JWKS_RETRY_MS = 1000;
+
+/**
+ * jose fetches a key set it has none of (or only an expired one) for every token, even right after a
+ * fetch failed: during an identity provider's outage each call became one more request to it. After a
+ * failure, tokens are refused (as "error") for `JWKS_RETRY_MS` without fetching.
+ */
+function pausedAfterFailure(remote: ReturnType<typeof createRemoteJWKSet>, now: () => Date): JWTVerifyGetKey {
+  let retryAtMs = Number.NEGATIVE_INFINITY;
+  return async (header, token) => {
+    if (!remote.fresh && now().getTime() < retryAtMs) {
+      throw new Error("the key set could not be fetched; not asking again yet");
+    }
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      // Still not fresh: the fetch itself failed (an unknown kid in a fresh set is no outage).
+      if (!remote.fresh) retryAtMs = now().getTime() + JWKS_RETRY_MS;
+      throw error;
+    }
   };
 }
 
@@ -302,13 +332,20 @@ function isPlainObject(value: unknown): boolean {
 
 /** jose fetches any URL it is given; only http(s) can serve a key set. The URL is not quoted (it may hold credentials). */
 function checkJwksUrl(url: string | URL, fail: (problem: string) => never): void {
-  let protocol: string | undefined;
+  let parsed: URL | undefined;
   try {
-    protocol = new URL(url).protocol;
+    parsed = new URL(url);
   } catch {
     fail("`jwksUrl` is not a valid URL");
   }
+  const { protocol, username, password } = parsed as URL;
   if (protocol !== "http:" && protocol !== "https:") fail("`jwksUrl` must be an http: or https: URL");
+  // fetch refuses a URL with credentials: every token would be refused as "error", with nothing saying why.
+  if (username !== "" || password !== "") {
+    fail(
+      "`jwksUrl` must not hold a user name or password (fetch refuses such URLs); send credentials with `remoteJwksOptions.headers`",
+    );
+  }
 }
 
 /**

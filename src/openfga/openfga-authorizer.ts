@@ -64,9 +64,10 @@ const CACHE_DEFAULTS = Object.freeze({ ttlMs: 1000, maxEntries: 1000 });
  *
  * `check` and `batchCheck` never reject: every SDK error becomes `{ kind: "error", reason, error }`, with
  * `reason` "timeout" when `options.signal` aborted, "rate_limited" for HTTP 429, "unavailable" for 5xx
- * answers and network failures, else OpenFGA's error code or the SDK error's class name. An error is never
- * a denial. When the signal aborts, the promise resolves at once and the HTTP request is cancelled. The
- * SDK's retries (`retryParams` of the client) run inside the caller's time budget.
+ * answers and network failures, "malformed_answer" for an answer without a boolean `allowed`, else
+ * OpenFGA's error code or the SDK error's class name. An error is never a denial. When the signal
+ * aborts, the promise resolves at once and the HTTP request is cancelled. The SDK's retries
+ * (`retryParams` of the client) run inside the caller's time budget.
  *
  * `batchCheck` uses OpenFGA's batch-check endpoint (OpenFGA 1.8 or later), one request per 50 checks.
  *
@@ -113,7 +114,8 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
           controller.signal,
         ).then((outcome) => {
           if (inFlight.get(key) === started) inFlight.delete(key);
-          if (outcome.ok) decisions.set(request, outcome.value.allowed === true, generation);
+          if (outcome.ok && typeof outcome.value.allowed === "boolean")
+            decisions.set(request, outcome.value.allowed, generation);
           return outcome;
         }),
       };
@@ -133,7 +135,7 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       return failure(waited);
     }
     const outcome = waited.value;
-    return outcome.ok ? answer(outcome.value.allowed === true, false) : failure(outcome);
+    return outcome.ok ? checkAnswer(outcome.value) : failure(outcome);
   }
 
   const authorizer: OpenFgaAuthorizer = {
@@ -150,7 +152,7 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
         return cached === undefined ? joinCheck(cache, request, signal) : answer(cached, true);
       }
       const outcome = await settle(() => client.check(tupleOf(request), requestOptions(signal)), signal);
-      return outcome.ok ? answer(outcome.value.allowed === true, false) : failure(outcome);
+      return outcome.ok ? checkAnswer(outcome.value) : failure(outcome);
     },
     async batchCheck(requests, checkOptions = {}) {
       const hits = requests.map((request) => cache?.get(request));
@@ -219,6 +221,20 @@ function failure(outcome: { error: unknown; aborted: boolean }): Decision {
   return { kind: "error", reason, error: outcome.error };
 }
 
+/**
+ * The decision of a check answered 200, or of one batch item. Without a boolean `allowed` (a proxy's
+ * HTML page, `{}`, `"allowed": "false"`) it is no answer: an error, never a decision, so never cached.
+ */
+function checkAnswer(value: { allowed?: unknown }): Decision {
+  const { allowed } = value;
+  if (typeof allowed === "boolean") return answer(allowed, false);
+  return {
+    kind: "error",
+    reason: "malformed_answer",
+    error: new Error("OpenFGA check answer has no boolean `allowed`"),
+  };
+}
+
 function answer(allowed: boolean, cacheHit: boolean): Decision {
   return allowed ? { kind: "allowed", cacheHit } : { kind: "denied", cacheHit };
 }
@@ -233,7 +249,8 @@ function batchItemDecision(result: ClientBatchCheckSingleResponse | undefined): 
   }
   const reason = batchItemErrorReason(result.error);
   if (reason !== undefined) return { kind: "error", reason, error: result.error };
-  return answer(result.allowed, false);
+  // The SDK passes a truthy non-boolean on as is ("allowed": "false" would read as allowed).
+  return checkAnswer(result);
 }
 
 /** Only the tuple: anything else the caller's object holds is not sent. */
