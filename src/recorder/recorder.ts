@@ -123,7 +123,8 @@ export interface Recorder {
   flush(): Promise<FlushReport>;
   /**
    * Flushes, then closes the emitters; later record calls are dropped and counted, successes a record
-   * policy would skip included (the last summary was written at close, none could count them).
+   * policy would skip included (the last summary was written at close, none could count them). A last
+   * summary the emitters refuse is written again once they flushed, as a refused final checkpoint is.
    */
   close(): Promise<FlushReport>;
 }
@@ -269,9 +270,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
       ? createRecordSummaries({ service, gate, now, newId })
       : undefined;
 
-  /** Writes the summaries of the skips not yet written, if any. Never throws. */
-  function writeSummaries(): void {
-    if (summaries === undefined) return;
+  /**
+   * Writes the summaries of the skips not yet written, if any. Never throws. False when the emitters
+   * refused one: its counts wait for the next.
+   */
+  function writeSummaries(): boolean {
+    if (summaries === undefined) return true;
     let events: SummaryEvent[];
     try {
       events = summaries.take();
@@ -281,13 +285,16 @@ export function createRecorder(options: RecorderOptions): Recorder {
         onError,
         new AuditError("recorder: the record summary could not be built", { cause: toError(error) }),
       );
-      return;
+      return true;
     }
     // A summary the emitters dropped or failed (counted so) did not write its counts: they go into
     // the next one, so the summaries still sum to stats().skipped.
+    let allWritten = true;
     for (const { event, written } of events) {
       if (handOver(EVENT_KIND.RECORD_SUMMARY, event) === "accepted") written();
+      else allWritten = false;
     }
+    return allWritten;
   }
 
   const summaryTimer =
@@ -355,7 +362,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
       // the checkpoint in the chain.
       closed = true;
       clearInterval(summaryTimer);
-      writeSummaries();
+      // The last summary has no next one to take its counts if the emitters refuse it (a full
+      // queue): once the queue is written out, it is written again, before the final checkpoint.
+      if (!writeSummaries()) {
+        await emitter.flush();
+        writeSummaries();
+      }
       clearInterval(checkpointTimer);
       // A final checkpoint refused by a full queue would leave the trail looking truncated to
       // `verify --sealed`: once the queue is written out, a second one covers the first's seq too.
