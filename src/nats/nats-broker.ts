@@ -1,8 +1,8 @@
-import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
+import { JetStreamApiError, type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
-import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
+import { AuditConfigError, AuditEmitError, AuditEventTooLargeError, toError } from "../errors/index.js";
 import { drainOrClose } from "./drain-or-close.js";
 import { prepareMessage, tooLarge } from "./nats-message.js";
 import { PublishWindow } from "./publish-window.js";
@@ -118,6 +118,8 @@ function createPublisher(js: JetStreamClient, nc: NatsConnection, options: Resol
     let pending = 0;
     let sending = true;
     let failure: unknown;
+    /** Messages the stream refused as over its max_msg_size: they can never be stored. */
+    const refused: string[] = [];
     let allSettled: () => void = () => {};
     const settled = new Promise<void>((resolve) => {
       allSettled = resolve;
@@ -130,7 +132,8 @@ function createPublisher(js: JetStreamClient, nc: NatsConnection, options: Resol
       acked++;
       onSettled();
     };
-    const onFailure = (error: unknown) => {
+    const onFailure = (error: unknown, id: string) => {
+      if (isOverStreamLimit(error)) refused.push(id);
       failure ??= error;
       onSettled();
     };
@@ -148,7 +151,7 @@ function createPublisher(js: JetStreamClient, nc: NatsConnection, options: Resol
           headers: message.headers,
           timeout: ackTimeoutMs,
           ...expect,
-        }).then(onAck, onFailure);
+        }).then(onAck, (error: unknown) => onFailure(error, message.id));
       }
     } catch (error) {
       if (signal?.aborted !== true) throw error;
@@ -158,12 +161,52 @@ function createPublisher(js: JetStreamClient, nc: NatsConnection, options: Resol
     }
     if (pending > 0) await (signal === undefined ? settled : Promise.race([settled, untilAborted(signal)]));
     signal?.throwIfAborted();
-    if (failure !== undefined) throw publishError(name, topic, failure, acked, prepared.length);
+    if (refused.length > 0) throw streamTooLarge(name, topic, stream, refused, failure);
+    if (failure !== undefined) throw publishError(name, topic, stream, failure, acked, prepared.length);
   };
 }
 
-function publishError(name: string, topic: string, failure: unknown, acked: number, total: number) {
+/** JetStream's answer to a message over the stream's `max_msg_size` (below the server's max_payload). */
+const MESSAGE_SIZE_EXCEEDED = 10054;
+
+function isOverStreamLimit(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === MESSAGE_SIZE_EXCEEDED;
+}
+
+/**
+ * The stream will never store these messages: named, so that the pipeline drops and counts them
+ * (`too_large`) and sends the rest, instead of retrying the batch for ever.
+ */
+function streamTooLarge(
+  name: string,
+  topic: string,
+  stream: string | undefined,
+  ids: readonly string[],
+  failure: unknown,
+): AuditEventTooLargeError {
+  const where = stream === undefined ? `the stream capturing "${topic}"` : `stream "${stream}"`;
+  return new AuditEventTooLargeError(
+    name,
+    `${where} refused the message for event${ids.length === 1 ? "" : "s"} ${ids.join(", ")} as over its ` +
+      "max_msg_size: it never stores such a message",
+    { eventIds: ids, cause: failure },
+  );
+}
+
+function publishError(
+  name: string,
+  topic: string,
+  stream: string | undefined,
+  failure: unknown,
+  acked: number,
+  total: number,
+) {
   const error = toError(failure);
+  // A stream's refusal (full with discard-new, sealed, wrong stream) does not name the stream itself.
+  const refusal =
+    failure instanceof JetStreamApiError
+      ? `${stream === undefined ? `the stream capturing "${topic}"` : `stream "${stream}"`} refused it: `
+      : "";
   // JetStream answers "no responders" both when it is off and when no stream captures the subject.
   const hint =
     error.name === "JetStreamNotEnabled"
@@ -171,7 +214,7 @@ function publishError(name: string, topic: string, failure: unknown, acked: numb
       : "";
   return new AuditEmitError(
     name,
-    `publish to "${topic}" failed after ${acked} of ${total} acknowledgements: ${error.message}${hint}`,
+    `publish to "${topic}" failed after ${acked} of ${total} acknowledgements: ${refusal}${error.message}${hint}`,
     { cause: failure },
   );
 }

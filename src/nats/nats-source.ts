@@ -1,8 +1,10 @@
 import {
   AckPolicy,
+  type ConsumerConfig,
   DeliverPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
+  type JetStreamManager,
   type JsMsg,
   jetstream,
   jetstreamManager,
@@ -88,6 +90,8 @@ const MIN_ACK_WAIT_MS = 2 * MIN_FETCH_WAIT_MS;
  * held a fetch until it reconnected: the ingester reported nothing meanwhile, and could not stop.
  */
 const REPLY_TIMEOUT_MS = 5000;
+/** How long a fetch that failed waits to learn whether its consumer or stream was deleted. */
+const LOOKUP_TIMEOUT_MS = 1000;
 /**
  * The ingest connection's ping interval: with the client's 2 pings outstanding, a silent server is
  * given up within 30 s (the client's default interval, 2 min, took up to 6).
@@ -146,6 +150,7 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       ...(options.subject === undefined ? {} : { filter_subject: options.subject }),
     });
   });
+  checkConsumer(info.config, options);
   await ensureAuditStream(jsm, { name: options.deadLetterStream, subjects: [deadLetterSubject] });
   const js = jetstream(nc);
   const consumer = await js.consumers.get(stream, durable);
@@ -180,7 +185,8 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       try {
         for await (const msg of messages) received.push(new SourceMessageImpl(stream, msg));
       } catch (error) {
-        throw new Error(`${name}: fetch failed: ${fetchError(error)}`, { cause: error });
+        const gone = signal.aborted ? undefined : await missing(jsm, stream, durable);
+        throw new Error(`${name}: fetch failed: ${gone ?? fetchError(error)}`, { cause: error });
       } finally {
         clearTimeout(overdue);
         signal.removeEventListener("abort", stop);
@@ -227,6 +233,27 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
 }
 
 /**
+ * Refuses a consumer made elsewhere that would lose events or read others than asked: without explicit
+ * acks the server takes a message as done once sent (or a later ack as done for all before it), so a
+ * batch whose insert failed, or an ingester that died, would lose its events silently.
+ */
+function checkConsumer(config: ConsumerConfig, options: ResolvedOptions): void {
+  const where = `consumer "${options.consumer}" of stream "${options.stream}"`;
+  if (config.ack_policy !== AckPolicy.Explicit)
+    throw new AuditConfigError(
+      `nats source: ${where} has ack policy "${config.ack_policy}"; ingest needs "explicit" acks, or events ` +
+        "whose insert failed are lost: delete it, or name another consumer",
+    );
+  if (options.subject === undefined) return;
+  const filters = config.filter_subjects ?? (config.filter_subject ? [config.filter_subject] : []);
+  if (filters.length !== 1 || filters[0] !== options.subject)
+    throw new AuditConfigError(
+      `nats source: ${where} filters ${filters.length === 0 ? "no subject" : JSON.stringify(filters)}, not ` +
+        `"${options.subject}" as asked: delete it, or name another consumer`,
+    );
+}
+
+/**
  * A message as the ingester sees it: one small object per message, with no closures of its own. The
  * sequence (`where`) is read only when asked: parsing each message's reply subject costs.
  */
@@ -246,12 +273,12 @@ class SourceMessageImpl implements NatsSourceMessage {
   }
 }
 
-/** `promise`, or a rejection saying `message()` after REPLY_TIMEOUT_MS (its own later rejection ignored). */
-async function within<T>(promise: Promise<T>, message: () => string): Promise<T> {
+/** `promise`, or a rejection saying `message()` after `ms` (its own later rejection ignored). */
+async function within<T>(promise: Promise<T>, message: () => string, ms = REPLY_TIMEOUT_MS): Promise<T> {
   promise.catch(() => {});
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message())), REPLY_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(message())), ms);
   });
   try {
     return await Promise.race([promise, timeout]);
@@ -264,6 +291,25 @@ async function within<T>(promise: Promise<T>, message: () => string): Promise<T>
 function noReply(ms: number, nc: NatsConnection): string {
   const why = nc.isClosed() ? "connection closed" : "server down or the path to it cut; reconnecting";
   return `no reply from the server within ${ms} ms (${why})`;
+}
+
+/**
+ * Why the consumer answers no more when it, or its stream, was deleted: the server then leaves a
+ * pull unanswered and the client says "heartbeats missed", as for a server that is down. Undefined
+ * when both exist or the server cannot tell (the error then stands).
+ */
+async function missing(jsm: JetStreamManager, stream: string, durable: string): Promise<string | undefined> {
+  const info = jsm.consumers.info(stream, durable);
+  // A server that is up answers at once; one that is down must not delay the fetch's error much.
+  const found = await within(info, () => "", LOOKUP_TIMEOUT_MS).then(
+    () => undefined,
+    (error: unknown) => (error instanceof JetStreamApiError ? error.code : undefined),
+  );
+  if (found === JetStreamApiCodes.StreamNotFound)
+    return `stream "${stream}" no longer exists (deleted); recreate it and the consumer, or point ingest at another`;
+  if (found === JetStreamApiCodes.ConsumerNotFound)
+    return `consumer "${durable}" of stream "${stream}" no longer exists (deleted); restart ingest to create it again`;
+  return undefined;
 }
 
 /** Why a fetch failed; the client's "heartbeats missed" alone does not say what it means. */

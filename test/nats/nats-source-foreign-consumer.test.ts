@@ -1,0 +1,80 @@
+/**
+ * A durable consumer made elsewhere, under the name ingest is given: one without explicit acks would
+ * take a batch whose insert failed as done (its events lost silently), and one filtering another
+ * subject than asked would read other events. The source refuses both at startup, naming them.
+ */
+import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { AuditConfigError } from "../../src/errors/index.js";
+import { createNatsSource } from "../../src/nats/index.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+
+let server: NatsServer;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nc = await connect({ servers: server.url });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: "FOREIGN", subjects: ["foreign.>"] });
+});
+
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+});
+
+it.each([AckPolicy.None, AckPolicy.All])(
+  "refuses an existing consumer with ack policy %s",
+  async (policy) => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.add("FOREIGN", { durable_name: `acks-${policy}`, ack_policy: policy });
+
+    const opened = createNatsSource({ connection: nc, stream: "FOREIGN", consumer: `acks-${policy}` });
+    await expect(opened).rejects.toThrow(AuditConfigError);
+    await expect(opened).rejects.toThrow(
+      `nats source: consumer "acks-${policy}" of stream "FOREIGN" has ack policy "${policy}"; ingest needs ` +
+        '"explicit" acks, or events whose insert failed are lost: delete it, or name another consumer',
+    );
+  },
+);
+
+it("refuses an existing consumer that filters another subject than asked", async () => {
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.add("FOREIGN", {
+    durable_name: "other-filter",
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: "foreign.billing",
+  });
+
+  await expect(
+    createNatsSource({
+      connection: nc,
+      stream: "FOREIGN",
+      consumer: "other-filter",
+      subject: "foreign.projects",
+    }),
+  ).rejects.toThrow(
+    'nats source: consumer "other-filter" of stream "FOREIGN" filters ["foreign.billing"], not ' +
+      '"foreign.projects" as asked: delete it, or name another consumer',
+  );
+});
+
+it("uses an existing explicit-ack consumer with the asked filter", async () => {
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.add("FOREIGN", {
+    durable_name: "same-filter",
+    ack_policy: AckPolicy.Explicit,
+    filter_subject: "foreign.projects",
+  });
+
+  const source = await createNatsSource({
+    connection: nc,
+    stream: "FOREIGN",
+    consumer: "same-filter",
+    subject: "foreign.projects",
+  });
+  expect(source.name).toBe("nats FOREIGN/same-filter");
+  await source.close();
+});
