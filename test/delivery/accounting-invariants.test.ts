@@ -31,6 +31,7 @@ import { AuditEventTooLargeError } from "../../src/errors/index.js";
 import { Actor, ActorType, type AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createRecorder, type RecordOutcome } from "../../src/recorder/recorder.js";
 import { KEY_ID, SIGNING_KEY } from "../chain/trail.js";
+import { summarized } from "../helpers/recorder.js";
 import { tempDir } from "./helpers.js";
 
 const POLICIES: readonly OverflowPolicy[] = ["drop-newest", "drop-oldest", "park", "spool", "fail-rpc"];
@@ -94,17 +95,6 @@ function scheduledSink(random: () => number) {
     },
   };
   return { sink, written, events };
-}
-
-/** Skips counted in record summaries. */
-function summed(events: readonly AuditEvent[]): number {
-  let total = 0;
-  for (const event of events) {
-    if (event.detail?.$case === "recordSummary") {
-      total += event.detail.value.counts.reduce((sum, c) => sum + c.count, 0) + event.detail.value.overflow;
-    }
-  }
-  return total;
 }
 
 function droppedTotal(stats: EmitterStats): number {
@@ -294,7 +284,7 @@ async function run(seed: number, policy: OverflowPolicy): Promise<void> {
       lastOfWindow.set(String(event.detail.value.since?.getTime()), event);
     }
   }
-  expect(summed([...lastOfWindow.values()]), tag).toBe(skipped);
+  expect(summarized([...lastOfWindow.values()]), tag).toBe(skipped);
   // Each of those reached the sink (now or by replay), unless the delivery emitter lost it after it
   // was accepted (close found the spool full or could not commit: counted), or it is the last window's
   // summary, which close() wrote again after a flush and which was refused both times (counted).

@@ -1,5 +1,6 @@
 import { type AuditScope, createAuditScope } from "../../src/context/scope.js";
 import { createMemoryEmitter, type MemoryEmitter } from "../../src/emitters/memory-emitter.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createRecorder, type Recorder, type RecorderOptions } from "../../src/recorder/recorder.js";
 
 /** Fixed event time of recorders made by `fixedRecorder`. */
@@ -39,4 +40,15 @@ export function fixedScope(overrides: Partial<AuditScope> = {}): AuditScope {
     userAgent: "grpc-node-js/1.14.7",
     ...overrides,
   };
+}
+
+/** The successes the record summaries among `events` counted, in total (their counts and overflow). */
+export function summarized(events: readonly AuditEvent[]): number {
+  let total = 0;
+  for (const event of events) {
+    if (event.detail?.$case !== "recordSummary") continue;
+    const { counts, overflow } = event.detail.value;
+    total += overflow + counts.reduce((sum, c) => sum + c.count, 0);
+  }
+  return total;
 }

@@ -3,28 +3,16 @@
  * server that is down would. The fetch error says which is gone, instead of "heartbeats missed".
  */
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { createNatsSource } from "../../src/nats/index.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { useNatsServer } from "../helpers/nats-suite.js";
 
-let server: NatsServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url });
-});
-
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+const nc = useNatsServer();
 
 it("says the consumer no longer exists when it was deleted mid-ingest", async () => {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc());
   await jsm.streams.add({ name: "GONE_C", subjects: ["gone-c.>"] });
-  const source = await createNatsSource({ connection: nc, stream: "GONE_C", consumer: "ingest" });
+  const source = await createNatsSource({ connection: nc(), stream: "GONE_C", consumer: "ingest" });
   const signal = new AbortController().signal;
   expect(await source.fetch(10, 1000, signal)).toStrictEqual([]);
   await jsm.consumers.delete("GONE_C", "ingest");
@@ -36,9 +24,9 @@ it("says the consumer no longer exists when it was deleted mid-ingest", async ()
 });
 
 it("says the stream no longer exists when it was deleted mid-ingest", async () => {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc());
   await jsm.streams.add({ name: "GONE_S", subjects: ["gone-s.>"] });
-  const source = await createNatsSource({ connection: nc, stream: "GONE_S", consumer: "ingest" });
+  const source = await createNatsSource({ connection: nc(), stream: "GONE_S", consumer: "ingest" });
   const signal = new AbortController().signal;
   expect(await source.fetch(10, 1000, signal)).toStrictEqual([]);
   await jsm.streams.delete("GONE_S");

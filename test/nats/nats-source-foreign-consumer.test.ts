@@ -4,34 +4,25 @@
  * subject than asked would read other events. The source refuses both at startup, naming them.
  */
 import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { AuditConfigError } from "../../src/errors/index.js";
 import { createNatsSource } from "../../src/nats/index.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { useNatsServer } from "../helpers/nats-suite.js";
 
-let server: NatsServer;
-let nc: NatsConnection;
+const nc = useNatsServer();
 
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url });
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc());
   await jsm.streams.add({ name: "FOREIGN", subjects: ["foreign.>"] });
-});
-
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
 });
 
 it.each([AckPolicy.None, AckPolicy.All])(
   "refuses an existing consumer with ack policy %s",
   async (policy) => {
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(nc());
     await jsm.consumers.add("FOREIGN", { durable_name: `acks-${policy}`, ack_policy: policy });
 
-    const opened = createNatsSource({ connection: nc, stream: "FOREIGN", consumer: `acks-${policy}` });
+    const opened = createNatsSource({ connection: nc(), stream: "FOREIGN", consumer: `acks-${policy}` });
     await expect(opened).rejects.toThrow(AuditConfigError);
     await expect(opened).rejects.toThrow(
       `nats source: consumer "acks-${policy}" of stream "FOREIGN" has ack policy "${policy}"; ingest needs ` +
@@ -41,7 +32,7 @@ it.each([AckPolicy.None, AckPolicy.All])(
 );
 
 it("refuses an existing consumer that filters another subject than asked", async () => {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc());
   await jsm.consumers.add("FOREIGN", {
     durable_name: "other-filter",
     ack_policy: AckPolicy.Explicit,
@@ -50,7 +41,7 @@ it("refuses an existing consumer that filters another subject than asked", async
 
   await expect(
     createNatsSource({
-      connection: nc,
+      connection: nc(),
       stream: "FOREIGN",
       consumer: "other-filter",
       subject: "foreign.projects",
@@ -62,7 +53,7 @@ it("refuses an existing consumer that filters another subject than asked", async
 });
 
 it("uses an existing explicit-ack consumer with the asked filter", async () => {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc());
   await jsm.consumers.add("FOREIGN", {
     durable_name: "same-filter",
     ack_policy: AckPolicy.Explicit,
@@ -70,7 +61,7 @@ it("uses an existing explicit-ack consumer with the asked filter", async () => {
   });
 
   const source = await createNatsSource({
-    connection: nc,
+    connection: nc(),
     stream: "FOREIGN",
     consumer: "same-filter",
     subject: "foreign.projects",

@@ -4,32 +4,20 @@
  * "too_large", and the events around them are stored, instead of the batch being retried for ever.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { createBrokerEmitter } from "../../src/brokers/index.js";
 import { AuditEventTooLargeError } from "../../src/errors/index.js";
 import { createNatsBroker } from "../../src/nats/index.js";
 import { SAMPLE_IDS, sampleEvent } from "../helpers/events.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { useNatsServer } from "../helpers/nats-suite.js";
 import { readStream } from "./stream-reader.js";
 
-let server: NatsServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url });
-});
-
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+const nc = useNatsServer();
 
 it("drops and counts events over the stream's max_msg_size, and stores the others", async () => {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc());
   await jsm.streams.add({ name: "SMALL_MSGS", subjects: ["small.>"], max_msg_size: 2048 });
-  const broker = await createNatsBroker({ connection: nc, stream: "SMALL_MSGS" });
+  const broker = await createNatsBroker({ connection: nc(), stream: "SMALL_MSGS" });
   const errors: Error[] = [];
   const emitter = createBrokerEmitter({
     broker,
@@ -45,7 +33,7 @@ it("drops and counts events over the stream's max_msg_size, and stores the other
   await emitter.close();
 
   expect(report).toMatchObject({ ok: true, pending: 0 });
-  const stored = await readStream(nc, "SMALL_MSGS");
+  const stored = await readStream(nc(), "SMALL_MSGS");
   expect(stored.map((m) => m.headers["Nats-Msg-Id"])).toStrictEqual([SAMPLE_IDS.authn, SAMPLE_IDS.authz]);
   expect(emitter.stats()).toMatchObject({ delivered: 2, dropped: { too_large: 1 } });
   expect(errors.map((error) => error.message)).toContain(
@@ -54,9 +42,9 @@ it("drops and counts events over the stream's max_msg_size, and stores the other
 });
 
 it("names the stream and the refused event in the broker's error", async () => {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc());
   await jsm.streams.add({ name: "SMALL_MSGS_2", subjects: ["small2.>"], max_msg_size: 2048 });
-  const broker = await createNatsBroker({ connection: nc, stream: "SMALL_MSGS_2" });
+  const broker = await createNatsBroker({ connection: nc(), stream: "SMALL_MSGS_2" });
   const value = new Uint8Array(4096);
   const error = await broker
     .publish("small2.events", [

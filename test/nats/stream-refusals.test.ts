@@ -3,31 +3,19 @@
  * name it: the broker's error names the stream, so an operator with many streams knows which one.
  */
 import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { createBrokerSink } from "../../src/brokers/broker-sink.js";
 import { AuditEmitError } from "../../src/errors/index.js";
 import { createNatsBroker } from "../../src/nats/index.js";
 import { sampleEvent, sampleEvents } from "../helpers/events.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { useNatsServer } from "../helpers/nats-suite.js";
 
-let server: NatsServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url });
-});
-
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+const nc = useNatsServer();
 
 it("names the full stream (max_msgs, discard new) that refused a publish", async () => {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc());
   await jsm.streams.add({ name: "FULL", subjects: ["full.>"], max_msgs: 1, discard: DiscardPolicy.New });
-  const broker = await createNatsBroker({ connection: nc, stream: "FULL" });
+  const broker = await createNatsBroker({ connection: nc(), stream: "FULL" });
   const error = await createBrokerSink({ broker, topic: "full.events" })
     .write(sampleEvents().slice(0, 2))
     .catch((e: unknown) => e);
@@ -40,13 +28,13 @@ it("names the full stream (max_msgs, discard new) that refused a publish", async
 });
 
 it("names the subject's stream when the broker was given none, for a sealed stream", async () => {
-  const jsm = await jetstreamManager(nc);
+  const jsm = await jetstreamManager(nc());
   await jsm.streams.add({ name: "SEALED", subjects: ["sealed.>"] });
   const info = await jsm.streams.info("SEALED");
   // The client's update type leaves `sealed` out; the server takes it.
   const sealed = { ...info.config, sealed: true };
   await jsm.streams.update("SEALED", sealed);
-  const broker = await createNatsBroker({ connection: nc });
+  const broker = await createNatsBroker({ connection: nc() });
   const error = await createBrokerSink({ broker, topic: "sealed.events" })
     .write([sampleEvent()])
     .catch((e: unknown) => e);

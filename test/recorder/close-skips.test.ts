@@ -7,8 +7,8 @@ import { describe, expect, it } from "vitest";
 import { createAuditScope, runInAuditScope } from "../../src/context/scope.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { toActor } from "../../src/event/builders.js";
-import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createRecorder, type Recorder } from "../../src/recorder/recorder.js";
+import { summarized } from "../helpers/recorder.js";
 
 const FAILURES = {
   "authn.result": "failures",
@@ -32,16 +32,6 @@ function successes(recorder: Recorder): string[] {
   ]);
 }
 
-function summedSummaries(events: readonly AuditEvent[]): number {
-  let total = 0;
-  for (const event of events) {
-    if (event.detail?.$case !== "recordSummary") continue;
-    const { counts, overflow } = event.detail.value;
-    total += overflow + counts.reduce((sum, c) => sum + c.count, 0);
-  }
-  return total;
-}
-
 describe("skips after close", () => {
   it("drops and counts skippable successes recorded while and after closing; the summaries sum to stats().skipped", async () => {
     const memory = createMemoryEmitter();
@@ -59,7 +49,7 @@ describe("skips after close", () => {
       "authz.decision": 1,
       "resource.access": 1,
     });
-    expect(summedSummaries(memory.events)).toBe(3);
+    expect(summarized(memory.events)).toBe(3);
     expect([stats.accepted, stats.dropped, stats.failed]).toStrictEqual([1, 6, 0]); // 1 summary accepted
     expect(stats.emitter.dropped).toStrictEqual({ closed: 6 });
     // Every attempt is still counted by outcome.

@@ -8,10 +8,10 @@
 import { describe, expect, it } from "vitest";
 import { runInAuditScope } from "../../src/context/scope.js";
 import { createDeliveryEmitter, type OverflowPolicy } from "../../src/delivery/index.js";
-import { ActorType, type AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { ActorType } from "../../src/gen/grpcaudit/v1/event.js";
 import type { Recorder } from "../../src/recorder/recorder.js";
 import { createFakeSink, until } from "../helpers/fake-sink.js";
-import { fixedRecorder, fixedScope } from "../helpers/recorder.js";
+import { fixedRecorder, fixedScope, summarized } from "../helpers/recorder.js";
 
 function allowedReads(recorder: Recorder, times: number): void {
   const scope = fixedScope({
@@ -28,16 +28,6 @@ function allowedReads(recorder: Recorder, times: number): void {
       });
     }
   });
-}
-
-function summed(events: readonly AuditEvent[]): number {
-  let total = 0;
-  for (const event of events) {
-    if (event.detail?.$case === "recordSummary") {
-      total += event.detail.value.counts.reduce((sum, c) => sum + c.count, 0) + event.detail.value.overflow;
-    }
-  }
-  return total;
 }
 
 describe("the last record summary, refused by a full queue at close", () => {
@@ -70,7 +60,7 @@ describe("the last record summary, refused by a full queue at close", () => {
       expect(await closing).toMatchObject({ ok: true });
 
       const delivered = sink.received.flat();
-      expect(summed(delivered)).toBe(3);
+      expect(summarized(delivered)).toBe(3);
       expect(recorder.stats()).toMatchObject({
         skipped: { byKind: { "authz.decision": 3 } },
         recorded: { "authz.decision": 1, "record.summary": 2 },

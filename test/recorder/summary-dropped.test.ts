@@ -10,10 +10,10 @@ import { runInAuditScope } from "../../src/context/scope.js";
 import { createDeliveryEmitter, type OverflowPolicy } from "../../src/delivery/index.js";
 import type { Emitter } from "../../src/emitters/emitter.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
-import { ActorType, type AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { ActorType } from "../../src/gen/grpcaudit/v1/event.js";
 import type { Recorder } from "../../src/recorder/recorder.js";
 import { createFakeSink, until } from "../helpers/fake-sink.js";
-import { FIXED_TIME, fixedRecorder, fixedScope } from "../helpers/recorder.js";
+import { FIXED_TIME, fixedRecorder, fixedScope, summarized } from "../helpers/recorder.js";
 
 const GET = "/example.v1.ProjectService/GetProject";
 
@@ -46,17 +46,6 @@ function denied(recorder: Recorder): string {
     objectId: "p-2",
     decision: "denied",
   });
-}
-
-/** What the delivered summaries counted, in total. */
-function summed(events: readonly AuditEvent[]): number {
-  let total = 0;
-  for (const event of events) {
-    if (event.detail?.$case === "recordSummary") {
-      total += event.detail.value.counts.reduce((sum, c) => sum + c.count, 0) + event.detail.value.overflow;
-    }
-  }
-  return total;
 }
 
 /**
@@ -100,7 +89,7 @@ describe("a record.summary the delivery queue drops", () => {
     await recorder.close();
 
     const delivered = sink.received.flat();
-    expect(summed(delivered)).toBe(3);
+    expect(summarized(delivered)).toBe(3);
     expect(recorder.stats()).toMatchObject({
       skipped: { byKind: { "authz.decision": 3 } },
       recorded: { "authz.decision": 1, "record.summary": 2 },
@@ -121,7 +110,7 @@ describe("a record.summary the delivery queue drops", () => {
     expect(await emitter.flush()).toMatchObject({ ok: true });
     await recorder.close();
 
-    expect(summed(sink.received.flat())).toBe(2);
+    expect(summarized(sink.received.flat())).toBe(2);
     expect(recorder.stats()).toMatchObject({ skipped: { byKind: { "authz.decision": 2 } }, dropped: 1 });
   });
 
@@ -162,7 +151,7 @@ describe("a record.summary the delivery queue drops", () => {
       [500, "u-0", FIXED_TIME],
       [1, "u-999", FIXED_TIME],
     ]);
-    expect(summed(memory.events)).toBe(1_201);
+    expect(summarized(memory.events)).toBe(1_201);
     expect(recorder.stats()).toMatchObject({ skipped: { byKind: { "resource.access": 1_201 } }, dropped: 1 });
   });
 });
