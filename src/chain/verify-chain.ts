@@ -34,6 +34,8 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
   const findings: ChainFinding[] = [...chain.conflicts];
   const at = (seq: number) => chain.bySeq.get(seq);
   let lastCheckpoint: ChainEntry | undefined;
+  /** The first checkpoint: a Recorder signs every checkpoint of its chain with its key. */
+  let firstCheckpoint: ChainEntry | undefined;
   let finalCheckpoint: ChainEntry | undefined;
   /** Events after a final checkpoint that no later final checkpoint covers (yet), with its seq. */
   let afterFinal: [ChainEntry, number][] = [];
@@ -87,7 +89,8 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
     if (entry.checkpoint !== undefined) {
       checkpoints++;
       lastCheckpoint = entry;
-      const problem = checkpointProblem(chain.chainId, entry, at(seq - 1), options);
+      firstCheckpoint ??= entry;
+      const problem = checkpointProblem(chain.chainId, entry, at(seq - 1), firstCheckpoint, options);
       if (problem === undefined) {
         verifiedCheckpoints++;
         if (entry.checkpoint.final) {
@@ -143,6 +146,7 @@ function checkpointProblem(
   chainId: string,
   entry: ChainEntry,
   head: ChainEntry | undefined,
+  first: ChainEntry,
   options: VerifyOptions,
 ): Pick<ChainFinding, "kind" | "detail"> | undefined {
   const checkpoint = entry.checkpoint;
@@ -158,6 +162,14 @@ function checkpointProblem(
     return {
       kind: "bad_signature",
       detail: `the checkpoint's head hash is not the hash of the event at seq ${checkpoint.headSeq}`,
+    };
+  }
+  const firstKeyId = first.checkpoint?.keyId;
+  if (firstKeyId !== undefined && checkpoint.keyId !== firstKeyId) {
+    // One Recorder, one key: another key's signature here is someone else's, even a trusted key's.
+    return {
+      kind: "bad_signature",
+      detail: `the checkpoint names key ${checkpoint.keyId}, the chain's first checkpoint (seq ${first.seq}) key ${firstKeyId}: a Recorder signs its whole chain with one key`,
     };
   }
   const key = options.publicKeys?.get(checkpoint.keyId);

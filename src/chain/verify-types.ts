@@ -1,8 +1,9 @@
 import type { KeyObject } from "node:crypto";
 
 /**
- * What `verifyChains` can find wrong with a chain, from the least to the most serious (the CLI's exit
- * code grows with it):
+ * What `verifyChains` can find wrong with a chain or, for `empty` and `unchained`, with the trail as a
+ * whole, from the least to the most serious (the CLI's exit code grows with it; the last two came
+ * later and were put last so that the others kept their exit codes):
  * - `unknown_key`: a checkpoint signed by a key id none of the given public keys has; not checked.
  * - `truncated`: with `expectSealed`, the chain ends without a final checkpoint: the events after its
  *   last checkpoint may have been cut off (or the recorder never closed).
@@ -14,8 +15,13 @@ import type { KeyObject } from "node:crypto";
  * - `conflict`: two different events with the same seq.
  * - `modified`: the stored hash is not the hash of the event as read (an edited event), or a stored
  *   event cannot be read at all.
- * - `bad_signature`: a checkpoint whose signature fails with its key, or whose head is not the event
- *   before it with the hash it states.
+ * - `bad_signature`: a checkpoint whose signature fails with its key, whose head is not the event
+ *   before it with the hash it states, or that names another key id than the chain's first checkpoint
+ *   (a Recorder signs its whole chain with one key).
+ * - `empty`: with `expectSealed`, the trail holds no chained event, so nothing was verified (an
+ *   emptied store, another store, or events of Recorders with `chain: false`).
+ * - `unchained`: with `expectSealed`, events without `chain` next to chained ones: no chain covers
+ *   them (an event put in from outside, or one of a Recorder with `chain: false`).
  */
 export type ChainFindingKind =
   | "unknown_key"
@@ -25,7 +31,9 @@ export type ChainFindingKind =
   | "broken_link"
   | "conflict"
   | "modified"
-  | "bad_signature";
+  | "bad_signature"
+  | "empty"
+  | "unchained";
 
 /** The finding kinds from the least to the most serious. */
 export const CHAIN_FINDING_KINDS: readonly ChainFindingKind[] = [
@@ -37,6 +45,8 @@ export const CHAIN_FINDING_KINDS: readonly ChainFindingKind[] = [
   "conflict",
   "modified",
   "bad_signature",
+  "empty",
+  "unchained",
 ];
 
 /** One thing found wrong in a chain, at a seq (the first of a range for `missing`). */
@@ -81,14 +91,35 @@ export interface ChainReport {
 
 /** What `verifyChains` found in a whole source. */
 export interface VerifyReport {
-  /** True when no chain has a finding. */
+  /** True when neither the trail nor any chain has a finding. */
   ok: boolean;
-  /** One per chain id, in the order first seen. */
+  /**
+   * One per chain id, in the order first seen. Empty when the trail holds no chained event: then
+   * nothing was verified, which is an `empty` finding with `expectSealed` and no finding without.
+   */
   chains: ChainReport[];
+  /** Findings about the trail as a whole, not one chain, only with `expectSealed`; empty when it verifies. */
+  findings: {
+    /** What was found. */
+    kind: Extract<ChainFindingKind, "empty" | "unchained">;
+    /** Id of the first event concerned ("" when there is none, as for `empty`). */
+    eventId: string;
+    /** What was found, in a sentence. */
+    detail: string;
+  }[];
   /** Events read, duplicates included. */
   events: number;
-  /** Events without `chain` (written before schema version 2, or by a Recorder with `chain: false`). */
+  /**
+   * Events without `chain` (written before schema version 2, or by a Recorder with `chain: false`):
+   * nothing verifies them. Only counted, unless `expectSealed` (then `empty` or `unchained`).
+   */
   unchained: number;
+  /**
+   * Key ids of `publicKeys` that no checkpoint of the trail names, in the order given. Not a finding
+   * (a verifier may hold every key it trusts), but a key given for a trail it signed none of shows
+   * here: its chains hold no checkpoint, or checkpoints of other keys.
+   */
+  unusedKeys: string[];
 }
 
 /** Options of `verifyChains`. */
@@ -96,9 +127,10 @@ export interface VerifyOptions {
   /** Ed25519 public keys by key id, to check checkpoint signatures. Default: none (each checkpoint is `unknown_key`). */
   publicKeys?: ReadonlyMap<string, KeyObject>;
   /**
-   * Expect every chain to be sealed (its recorder closed, leaving a final checkpoint): a chain that is
-   * not gets a `truncated` finding. Default: false, for trails of recorders that may still be running;
-   * their open tail is reported in `unsealed`.
+   * Expect every event to be in a sealed chain (its recorder closed, leaving a final checkpoint): a
+   * chain that is not gets a `truncated` finding, a trail without chained events an `empty` one and
+   * events without `chain` next to chained ones an `unchained` one. Default: false, for trails of
+   * recorders that may still be running; their open tail is reported in `unsealed`.
    */
   expectSealed?: boolean;
 }

@@ -8,7 +8,8 @@ import type { ChainReport, VerifyOptions, VerifyReport } from "./verify-types.js
  * a store's insertion order or a log file's lines), groups them by chain id, orders them by seq and
  * reports per chain what is wrong (see ChainFindingKind), or nothing. At-least-once duplicates (the
  * same event read twice, byte for byte) are counted, not flagged. Keeps a few hashes per event in
- * memory (about 300 bytes), not the events.
+ * memory (about 300 bytes), not the events. A trail without chained events verifies nothing: with
+ * `expectSealed` that is an `empty` finding, without it `chains` is empty.
  *
  * ```ts
  * const report = await verifyChains(events, { publicKeys: new Map([["audit-2026", publicKey]]) });
@@ -22,14 +23,17 @@ export async function verifyChains(
   const chains = new Map<string, ChainEntries>();
   let count = 0;
   let unchained = 0;
+  let firstUnchained = "";
+  const keyIds = new Set<string>();
   let position = 0;
   for await (const event of events) {
     count++;
     const chain = event.chain;
     if (chain === undefined) {
-      unchained++;
+      if (unchained++ === 0) firstUnchained = event.eventId;
       continue;
     }
+    if (event.detail?.$case === "checkpoint") keyIds.add(event.detail.value.keyId);
     let entries = chains.get(chain.chainId);
     if (entries === undefined) {
       entries = {
@@ -67,12 +71,41 @@ export async function verifyChains(
     }
   }
   const reports: ChainReport[] = [...chains.values()].map((entries) => checkChain(entries, options));
+  const findings =
+    options.expectSealed === true ? trailFindings(reports.length, count, unchained, firstUnchained) : [];
   return {
-    ok: reports.every((report) => report.findings.length === 0),
+    ok: findings.length === 0 && reports.every((report) => report.findings.length === 0),
     chains: reports,
+    findings,
     events: count,
     unchained,
+    unusedKeys: [...(options.publicKeys?.keys() ?? [])].filter((keyId) => !keyIds.has(keyId)),
   };
+}
+
+/**
+ * What a trail expected to be sealed lacks as a whole: any chain at all (an emptied store, another
+ * store, a log without events, Recorders with `chain: false`), or a chain over each of its events.
+ */
+function trailFindings(
+  chains: number,
+  events: number,
+  unchained: number,
+  firstUnchained: string,
+): VerifyReport["findings"] {
+  if (chains === 0) {
+    const held = events === 0 ? "no event" : `${events} event${events === 1 ? "" : "s"}, none in a chain`;
+    return [{ kind: "empty", eventId: "", detail: `the trail holds ${held}: nothing was verified` }];
+  }
+  if (unchained === 0) return [];
+  const these = unchained === 1 ? "1 event has" : `${unchained} events have`;
+  return [
+    {
+      kind: "unchained",
+      eventId: firstUnchained,
+      detail: `${these} no chain: nothing verifies ${unchained === 1 ? "it" : "them"}`,
+    },
+  ];
 }
 
 /**

@@ -183,6 +183,6 @@ export function publicKeyOption(): Option {
 export function sealedOption(): Option {
   return new Option(
     "--sealed",
-    "expect every chain to end with a final checkpoint (its recorder has closed)",
+    "expect every event in a chain that ends with a final checkpoint (its recorder has closed): no chained event at all is a finding",
   );
 }

@@ -110,13 +110,15 @@ async function statsJson(source: UiSource, filter: AuditQuery) {
 }
 
 /**
- * The report, its worst finding (an unreadable row counts as `modified`) and whether all verified. It
+ * The report, its worst finding (of the chains' and the trail's; an unreadable row counts as
+ * `modified`) and whether all verified. It
  * lists the first MAX_LISTED findings (all chains together) and unreadable rows, with each chain's
  * `findingCount` and the `unreadableCount`: a store with many damaged rows would otherwise answer, and
  * the page draw, one entry per row.
  */
 function verifyJson(report: UiVerifyReport) {
   const kinds = new Set<ChainFindingKind>(report.chains.flatMap((c) => c.findings.map((f) => f.kind)));
+  for (const finding of report.findings) kinds.add(finding.kind); // empty, unchained: a few at most
   if (report.unreadable.length > 0) kinds.add("modified");
   const worst = [...CHAIN_FINDING_KINDS].reverse().find((kind) => kinds.has(kind)) ?? null;
   let room = MAX_LISTED;

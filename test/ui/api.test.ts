@@ -192,6 +192,22 @@ describe("/api/stats, /api/verify, /api/info", () => {
     }
   });
 
+  it("makes an empty trail expected sealed a finding: worst `empty`, not ok", async () => {
+    const empty: UiSource = {
+      ...source(),
+      verify: async () => ({
+        ...(await verifyChains([], { publicKeys: PUBLIC_KEYS, expectSealed: true })),
+        unreadable: [],
+      }),
+    };
+    expect((await handleApi(empty, "/api/verify", new URLSearchParams())).body).toMatchObject({
+      ok: false,
+      worst: "empty",
+      chains: [],
+      findings: [{ kind: "empty", eventId: "", detail: "the trail holds no event: nothing was verified" }],
+    });
+  });
+
   it("names the store, the event kinds and the decisions", async () => {
     expect(await get("/api/info")).toEqual({
       status: 200,

@@ -43,7 +43,15 @@ beforeAll(async () => {
         return store.query(filter, page);
       },
       stats: async (filter) => store.stats(filter),
-      verify: async () => ({ ok: true, chains: [], events: 0, unchained: 0, unreadable: [] }),
+      verify: async () => ({
+        ok: true,
+        chains: [],
+        events: 0,
+        unchained: 0,
+        findings: [],
+        unusedKeys: [],
+        unreadable: [],
+      }),
     },
   });
   browser = await launchChromium();

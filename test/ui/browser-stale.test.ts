@@ -56,7 +56,15 @@ beforeAll(async () => {
         await slowList(filter.actorId);
         return store.stats(filter);
       },
-      verify: async () => ({ ok: true, chains: [], events: 0, unchained: 0, unreadable: [] }),
+      verify: async () => ({
+        ok: true,
+        chains: [],
+        events: 0,
+        unchained: 0,
+        findings: [],
+        unusedKeys: [],
+        unreadable: [],
+      }),
     },
   });
   browser = await launchChromium();

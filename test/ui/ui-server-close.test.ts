@@ -41,7 +41,15 @@ it("reports no error of a request that close() cut while it read the store", asy
           asked.resolve();
           await released.promise;
           const { lastSeq } = store.tail(0);
-          return { ok: true, chains: [], events: lastSeq, unchained: 0, unreadable: [] };
+          return {
+            ok: true,
+            chains: [],
+            events: lastSeq,
+            unchained: 0,
+            findings: [],
+            unusedKeys: [],
+            unreadable: [],
+          };
         })();
         return verifying;
       },

@@ -32,7 +32,7 @@ const source: UiSource = {
   },
   verify: async () => {
     calls.push("verify");
-    return { ok: true, chains: [], events: 0, unchained: 0, unreadable: [] };
+    return { ok: true, chains: [], events: 0, unchained: 0, findings: [], unusedKeys: [], unreadable: [] };
   },
 };
 const errors: Error[] = [];
@@ -269,7 +269,15 @@ describe("concurrency", () => {
         verify: async () => {
           verifications++;
           await released;
-          return { ok: true, chains: [], events: verifications, unchained: 0, unreadable: [] };
+          return {
+            ok: true,
+            chains: [],
+            events: verifications,
+            unchained: 0,
+            findings: [],
+            unusedKeys: [],
+            unreadable: [],
+          };
         },
       },
     });
@@ -297,6 +305,8 @@ describe("concurrency", () => {
         chains: [],
         events: 1,
         unchained: 0,
+        findings: [],
+        unusedKeys: [],
         unreadable: [],
         unreadableCount: 0,
         worst: null,

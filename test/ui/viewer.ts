@@ -109,7 +109,15 @@ export function storeSource(
     name,
     query: async (filter, page) => store.query(filter, page),
     stats: async (filter) => store.stats(filter),
-    verify: async () => ({ ok: true, chains: [], events: 0, unchained: 0, unreadable: [] }),
+    verify: async () => ({
+      ok: true,
+      chains: [],
+      events: 0,
+      unchained: 0,
+      findings: [],
+      unusedKeys: [],
+      unreadable: [],
+    }),
     ...overrides,
   };
 }

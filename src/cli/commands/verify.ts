@@ -5,6 +5,7 @@ import {
   type ChainFinding,
   type ChainFindingKind,
   type ChainReport,
+  type VerifyReport,
 } from "../../chain/index.js";
 import { verifyChains } from "../../chain/verify.js";
 import type { AuditEvent } from "../../gen/grpcaudit/v1/event.js";
@@ -32,8 +33,9 @@ interface VerifyFlags {
 
 /**
  * Exit code of `grpc-audit verify` per worst finding: 0 when every chain verifies, 1 and 2 as every
- * command (cannot read, usage), then 3 (unknown_key) to 10 (bad_signature), growing with how serious.
- * An unreadable stored event or log line counts as `modified`.
+ * command (cannot read, usage), then 3 (unknown_key) to 10 (bad_signature), growing with how serious,
+ * and 11 (empty) and 12 (unchained), found with --sealed only. An unreadable stored event or log line
+ * counts as `modified`.
  */
 export const VERIFY_EXIT_CODES: Readonly<Record<ChainFindingKind, number>> = Object.fromEntries(
   CHAIN_FINDING_KINDS.map((kind, i) => [kind, 3 + i]),
@@ -78,10 +80,10 @@ export function addVerifyCommand(program: Command): void {
           : await read(logEvents(flags.log, flags.logKey, tally));
       const sharedStore = flags.log === undefined && isPostgresUrl(flags.db);
       const report = sharedStore ? { ...checked, chains: withoutOrder(checked.chains) } : checked;
-      const worst = worstKind(report.chains, tally.unreadable.length > 0);
+      const worst = worstKind(report.chains, report.findings, tally.unreadable.length > 0);
       const exitCode = worst === undefined ? 0 : VERIFY_EXIT_CODES[worst];
       if (flags.json === true) printJson({ ...report, ok: exitCode === 0, ...tally, exitCode });
-      else printSummary(report.chains, report.unchained, tally, worst, exitCode);
+      else printSummary(report, tally, worst, exitCode);
       process.exitCode = exitCode;
     });
 }
@@ -98,8 +100,13 @@ export function withoutOrder(chains: readonly ChainReport[]): ChainReport[] {
   }));
 }
 
-function worstKind(chains: readonly ChainReport[], unreadable: boolean): ChainFindingKind | undefined {
+function worstKind(
+  chains: readonly ChainReport[],
+  trailFindings: VerifyReport["findings"],
+  unreadable: boolean,
+): ChainFindingKind | undefined {
   const kinds = new Set<ChainFindingKind>(chains.flatMap((chain) => chain.findings.map((f) => f.kind)));
+  for (const finding of trailFindings) kinds.add(finding.kind);
   if (unreadable) kinds.add("modified");
   for (let i = CHAIN_FINDING_KINDS.length - 1; i >= 0; i--) {
     const kind = CHAIN_FINDING_KINDS[i];
@@ -109,12 +116,12 @@ function worstKind(chains: readonly ChainReport[], unreadable: boolean): ChainFi
 }
 
 function printSummary(
-  chains: readonly ChainReport[],
-  unchained: number,
+  report: Pick<VerifyReport, "chains" | "findings" | "unchained" | "unusedKeys">,
   tally: SourceTally,
   worst: ChainFindingKind | undefined,
   exitCode: number,
 ): void {
+  const { chains, unchained } = report;
   for (const chain of chains) {
     const state = chain.sealed
       ? "sealed"
@@ -130,17 +137,30 @@ function printSummary(
     );
     for (const finding of chain.findings) print(`  ${visible(describe(finding))}`);
   }
+  for (const { kind, eventId, detail } of report.findings) {
+    const event = eventId === "" ? "" : `first event ${eventId}: `;
+    print(visible(`${kind.padEnd(13)} ${event}${detail}`));
+  }
   for (const { where, reason } of tally.unreadable) print(visible(`modified ${where}: ${reason}`));
   const extras = [
-    unchained > 0 ? `${unchained} events without a chain` : "",
+    unchained > 0 && !report.findings.some((f) => f.kind === "unchained")
+      ? `${plural(unchained, "event")} without a chain`
+      : "",
     tally.skippedLines > 0 ? `${tally.skippedLines} log lines without an event` : "",
+    ...report.unusedKeys.map((keyId) => `key ${keyId} signed no checkpoint of the trail`),
   ].filter((text) => text !== "");
-  if (extras.length > 0) print(`(${extras.join("; ")})`);
-  const findings = chains.reduce((sum, chain) => sum + chain.findings.length, 0) + tally.unreadable.length;
+  if (extras.length > 0) print(visible(`(${extras.join("; ")})`));
+  const findings =
+    chains.reduce((sum, chain) => sum + chain.findings.length, 0) +
+    report.findings.length +
+    tally.unreadable.length;
+  const inChains = `${chains.length} chain${chains.length === 1 ? "" : "s"}`;
   print(
-    worst === undefined
-      ? `verified: ${chains.length} chain${chains.length === 1 ? "" : "s"}, no findings`
-      : `NOT verified: ${findings} finding${findings === 1 ? "" : "s"} in ${chains.length} chain${chains.length === 1 ? "" : "s"}; worst ${worst} (exit ${exitCode})`,
+    worst !== undefined
+      ? `NOT verified: ${findings} finding${findings === 1 ? "" : "s"} in ${inChains}; worst ${worst} (exit ${exitCode})`
+      : chains.length === 0
+        ? "nothing verified: the trail holds no chained event (--sealed makes that a finding)"
+        : `verified: ${inChains}, no findings`,
   );
 }
 

@@ -133,18 +133,27 @@ function unreadableStep(row) {
 /** The chain status line and its details, from /api/verify. */
 export function chainStatus(report) {
   const chains = `${report.chains.length} chain${report.chains.length === 1 ? "" : "s"}`;
-  const unchained = report.unchained > 0 ? `; ${report.unchained} events without a chain` : "";
-  const findings = report.chains.reduce((sum, c) => sum + c.findingCount, 0) + report.unreadableCount;
+  const notes = [
+    report.unchained > 0 && !report.findings.some((f) => f.kind === "unchained")
+      ? `${report.unchained} events without a chain`
+      : "",
+    ...report.unusedKeys.map((keyId) => `key ${keyId} signed no checkpoint of the trail`),
+  ].filter((note) => note !== "");
+  const noted = notes.map((note) => `; ${note}`).join("");
+  const findings =
+    report.chains.reduce((sum, c) => sum + c.findingCount, 0) +
+    report.findings.length +
+    report.unreadableCount;
   let summary;
   let state;
   if (!report.ok) {
-    summary = `Chains NOT verified: ${findings} finding${findings === 1 ? "" : "s"}, worst ${report.worst}${unchained}`;
+    summary = `Chains NOT verified: ${findings} finding${findings === 1 ? "" : "s"}, worst ${report.worst}${noted}`;
     state = "bad";
   } else if (report.chains.length === 0) {
-    summary = `No chained events to verify${unchained}`;
+    summary = `Nothing verified: the store holds no chained event${noted}`;
     state = "none";
   } else {
-    summary = `Chains verified: ${chains}, ${report.events} events, no findings${unchained}`;
+    summary = `Chains verified: ${chains}, ${report.events} events, no findings${noted}`;
     state = "ok";
   }
   const details = report.chains.map((chain) =>
@@ -166,11 +175,18 @@ export function chainStatus(report) {
       ),
     ),
   );
+  // The trail's own findings (empty, unchained: with --sealed) come first: no chain holds them.
+  const trail = report.findings.map((f) =>
+    el("p", {
+      class: "bad",
+      text: `${f.kind}: ${f.eventId === "" ? "" : `first event ${f.eventId}: `}${f.detail}`,
+    }),
+  );
   const unreadable = report.unreadable.map((u) =>
     el("p", { class: "bad", text: `modified ${u.where}: ${u.reason}` }),
   );
   const unlisted = more("p", report.unreadableCount - report.unreadable.length, "unreadable row");
-  return { summary, state, details: [...details, ...unreadable, unlisted] };
+  return { summary, state, details: [...trail, ...details, ...unreadable, unlisted] };
 }
 
 /** "12 more findings in this chain": what the API counted but did not list (it lists the first), or null. */
