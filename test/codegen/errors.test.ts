@@ -211,6 +211,19 @@ describe("plugin parameters", () => {
     );
   });
 
+  it("rejects a parameter given twice with different values, instead of letting the last one win", () => {
+    expect(errorOf(["kinds.proto"], "target=ts,require_authz=true,require_authz=false")).toBe(
+      'PluginOptionError: invalid option "require_authz=true,require_authz=false": require_authz is given twice, as true and as false; keep one',
+    );
+    expect(errorOf(["kinds.proto"], "require_rules=true,require_rules")).toBe("");
+  });
+
+  it("rejects an empty parameter name, such as a trailing comma", () => {
+    expect(errorOf(["kinds.proto"], "target=ts,import_extension=js,")).toBe(
+      'PluginOptionError: invalid option "": empty option name; remove the extra "," or the "=" without a name',
+    );
+  });
+
   it("rejects a require_rules value that is not a boolean", () => {
     expect(errorOf(["kinds.proto"], "require_rules=maybe")).toBe(
       'PluginOptionError: invalid option "require_rules=maybe": require_rules must be true or false, got "maybe"',

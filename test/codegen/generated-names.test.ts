@@ -1,22 +1,18 @@
 // Identifiers in the generated `<name>_audit.ts` must not clash with the names users give their
 // messages and packages. The output must compile under `buf generate` with ts-proto (real buf, real
 // ts-proto, real tsc), and a generated id reader must never read something other than the field named.
-import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { CodeGeneratorRequestSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { Metadata, type ServiceDefinition } from "@grpc/grpc-js";
 import { loadFileDescriptorSetFromBuffer, type Options } from "@grpc/proto-loader";
-import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { protocGenGrpcAudit } from "../../packages/protoc-gen-grpc-audit/src/plugin.js";
 import { redactToJson } from "../../src/payload/index.js";
 import type { MessageShape } from "../../src/rules/message-shape.js";
-import { buildModule, compilePlugin, REPO, tempModule } from "./helpers.js";
+import { buildModule, compilePlugin, generateAndCompile, loadGenerated, tempModule } from "./helpers.js";
 
-const BIN = (tool: string) => join(REPO, "node_modules/.bin", tool);
 const HEADER = 'syntax = "proto3";\nimport "grpcaudit/v1/annotations.proto";\n';
 const dirs: string[] = [];
 let plugin: string;
@@ -51,81 +47,6 @@ function generateIn(dir: string, file: string): Map<string, string> {
   return new Map(response.file.map((f) => [f.name, f.content]));
 }
 
-/**
- * `buf generate` with ts-proto and the compiled plugin (the options of buf.gen.example.yaml), then tsc
- * under the repository's strict tsconfig. Returns tsc's error lines ([] when it compiles).
- */
-function generateAndCompile(dir: string, files: readonly string[]): string[] {
-  const template = {
-    version: "v2",
-    plugins: [
-      {
-        local: ["node", join(REPO, "node_modules/ts-proto/protoc-gen-ts_proto")],
-        out: "gen",
-        strategy: "all",
-        opt: [
-          "esModuleInterop=true",
-          "useOptionals=messages",
-          "oneof=unions-value",
-          "importSuffix=.js",
-          "env=node",
-          "outputServices=grpc-js",
-          "stringEnums=true",
-          "useDate=true",
-          "forceLong=number",
-          "emitImportedFiles=false",
-        ],
-      },
-      { local: ["node", plugin], out: "gen", strategy: "all", opt: ["target=ts", "import_extension=js"] },
-    ],
-  };
-  writeFileSync(join(dir, "buf.gen.yaml"), JSON.stringify(template));
-  execFileSync(
-    BIN("buf"),
-    [
-      "generate",
-      dir,
-      "--template",
-      join(dir, "buf.gen.yaml"),
-      "-o",
-      dir,
-      ...files.flatMap((f) => ["--path", join(dir, f)]),
-    ],
-    { cwd: dir, stdio: "pipe" },
-  );
-  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
-  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"), "dir");
-  writeFileSync(
-    join(dir, "tsconfig.json"),
-    JSON.stringify({
-      extends: join(REPO, "tsconfig.json"),
-      compilerOptions: { rootDir: "/", noEmit: true },
-      include: ["gen"],
-      exclude: [],
-    }),
-  );
-  try {
-    execFileSync(BIN("tsc"), ["-p", join(dir, "tsconfig.json")], { cwd: dir, stdio: "pipe" });
-    return [];
-  } catch (error: unknown) {
-    const { stdout } = error as { stdout: Buffer };
-    return String(stdout)
-      .split("\n")
-      .filter((line) => /error TS\d+/.test(line));
-  }
-}
-
-/** Transpiles one generated TypeScript file (its imports are type-only) and imports it. */
-async function load(dir: string, name: string, content: string): Promise<Record<string, unknown>> {
-  const js = ts.transpileModule(content, {
-    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
-  }).outputText;
-  const file = join(dir, name.replace(/\.ts$/, ".mjs"));
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, js);
-  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-}
-
 describe("generated identifiers and users' message names", () => {
   it("compiles when messages are named Object, String or Fields (a storage API's `Object`)", () => {
     const dir = module({
@@ -149,7 +70,7 @@ service Storage {
     });
     // ts-proto's own output compiles with these names (it reads globals through globalThis); only
     // storage_audit.ts must not break.
-    expect(generateAndCompile(dir, ["storage/v1/storage.proto"])).toEqual([]);
+    expect(generateAndCompile(plugin, dir, ["storage/v1/storage.proto"])).toEqual([]);
   }, 120_000);
 
   it("gives two message types whose names differ only in '.' versus '_' two different shape constants", () => {
@@ -167,7 +88,7 @@ service S {
 }
 `,
     });
-    const errors = generateAndCompile(dir, ["main.proto", "x/a.proto", "y/b.proto"]);
+    const errors = generateAndCompile(plugin, dir, ["main.proto", "x/a.proto", "y/b.proto"]);
     expect(errors).toEqual([]);
     // Each field's shape is its own type's, not the other one's.
     const out = readFileSync(join(dir, "gen/main_audit.ts"), "utf8");
@@ -195,7 +116,7 @@ service Zone {
 `,
     });
     // ts-proto's own output does not compile with messages named ReadonlyArray or Buffer; zone_audit.ts must.
-    const errors = generateAndCompile(dir, ["zone/v1/zone.proto"]);
+    const errors = generateAndCompile(plugin, dir, ["zone/v1/zone.proto"]);
     expect(errors.filter((line) => line.includes("_audit.ts"))).toEqual([]);
   }, 120_000);
 });
@@ -213,7 +134,7 @@ service S {
 `,
     });
     const out = generateIn(dir, "odd.proto");
-    const { auditRules } = (await load(dir, "odd_audit.ts", out.get("odd_audit.ts") ?? "")) as {
+    const { auditRules } = (await loadGenerated(dir, "odd_audit.ts", out.get("odd_audit.ts") ?? "")) as {
       auditRules: Record<string, { targetId(request: unknown, response: unknown): string }>;
     };
     const rule = auditRules["/odd.S/M"];
@@ -235,7 +156,7 @@ service S {
 }
 `,
     });
-    const { auditRules, authzRules } = (await load(
+    const { auditRules, authzRules } = (await loadGenerated(
       dir,
       "odd_audit.ts",
       generateIn(dir, "odd.proto").get("odd_audit.ts") ?? "",
@@ -277,7 +198,7 @@ service S {
 }
 `,
     });
-    const { auditRules } = (await load(
+    const { auditRules } = (await loadGenerated(
       dir,
       "odd_audit.ts",
       generateIn(dir, "odd.proto").get("odd_audit.ts") ?? "",

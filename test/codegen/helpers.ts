@@ -1,10 +1,10 @@
 // Shared by the protoc-gen-grpc-audit tests: builds the fixtures in test/fixtures with buf, makes
 // CodeGeneratorRequests from the image and runs the plugin in process, the way buf and protoc run it.
 import { execFileSync } from "node:child_process";
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { create, fromBinary } from "@bufbuild/protobuf";
 import {
   type CodeGeneratorRequest,
@@ -13,6 +13,7 @@ import {
   type FileDescriptorSet,
   FileDescriptorSetSchema,
 } from "@bufbuild/protobuf/wkt";
+import ts from "typescript";
 import { protocGenGrpcAudit } from "../../packages/protoc-gen-grpc-audit/src/plugin.js";
 import { requireTool } from "../helpers/prerequisites.js";
 
@@ -147,4 +148,79 @@ export function compilePlugin(): string {
   run("tsc", ["-p", "packages/protoc-gen-grpc-audit/tsconfig.build.json"]);
   chmodSync(PLUGIN_BIN, 0o755);
   return PLUGIN_BIN;
+}
+
+/** ts-proto's options in the buf templates of the tests (those of buf.gen.example.yaml). */
+const TS_PROTO_OPTIONS = [
+  "esModuleInterop=true",
+  "useOptionals=messages",
+  "oneof=unions-value",
+  "importSuffix=.js",
+  "env=node",
+  "outputServices=grpc-js",
+  "stringEnums=true",
+  "useDate=true",
+  "forceLong=number",
+  "emitImportedFiles=false",
+];
+
+/**
+ * `buf generate` of `files` of the module in `dir` into `dir/gen`, with ts-proto and the compiled plugin
+ * `plugin` (the options of buf.gen.example.yaml), then tsc under the repository's strict tsconfig.
+ * Returns tsc's error lines ([] when it compiles).
+ */
+export function generateAndCompile(plugin: string, dir: string, files: readonly string[]): string[] {
+  const template = {
+    version: "v2",
+    plugins: [
+      {
+        local: ["node", join(REPO, "node_modules/ts-proto/protoc-gen-ts_proto")],
+        out: "gen",
+        strategy: "all",
+        opt: TS_PROTO_OPTIONS,
+      },
+      { local: ["node", plugin], out: "gen", strategy: "all", opt: ["target=ts", "import_extension=js"] },
+    ],
+  };
+  writeFileSync(join(dir, "buf.gen.yaml"), JSON.stringify(template));
+  const paths = files.flatMap((f) => ["--path", join(dir, f)]);
+  run("buf", ["generate", dir, "--template", join(dir, "buf.gen.yaml"), "-o", dir, ...paths]);
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
+  symlinkSync(join(REPO, "node_modules"), join(dir, "node_modules"), "dir");
+  writeFileSync(
+    join(dir, "tsconfig.json"),
+    JSON.stringify({
+      extends: join(REPO, "tsconfig.json"),
+      compilerOptions: { rootDir: "/", noEmit: true },
+      include: ["gen"],
+      exclude: [],
+    }),
+  );
+  try {
+    execFileSync(join(REPO, "node_modules/.bin/tsc"), ["-p", join(dir, "tsconfig.json")], {
+      cwd: dir,
+      stdio: "pipe",
+    });
+    return [];
+  } catch (error: unknown) {
+    const { stdout } = error as { stdout: Buffer };
+    return String(stdout)
+      .split("\n")
+      .filter((line) => /error TS\d+/.test(line));
+  }
+}
+
+/** Transpiles one generated TypeScript file (its imports are type-only) into `dir` and imports it. */
+export async function loadGenerated(
+  dir: string,
+  name: string,
+  content: string,
+): Promise<Record<string, unknown>> {
+  const js = ts.transpileModule(content, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  }).outputText;
+  const file = join(dir, name.replace(/\.ts$/, ".mjs"));
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, js);
+  return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
 }

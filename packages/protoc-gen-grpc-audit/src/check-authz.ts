@@ -77,6 +77,22 @@ const PUBLIC_DEFAULT = `set it on the method (the service's ${SERVICE} is public
 /** OpenFGA type and relation names: no whitespace, and none of the separators of "type:id#relation@user". */
 const OPENFGA_NAME = /^[^\s:#@]+$/;
 
+/** OpenFGA's longest names, in characters (its naming rules `^[^:#@\s]{1,254}$` and `{1,50}$`). */
+const MAX_NAME_LENGTH = { relation: 50, type: 254 } as const;
+
+/**
+ * What the authz interceptor refuses in an object id before asking OpenFGA (src/authz/openfga-id.ts):
+ * `*` (its wildcard), the separators `:` and `#`, whitespace and control characters. A fixed id with
+ * one of them would have every call refused, so it fails the build instead.
+ */
+const NOT_IN_OBJECT_ID = /[*:#\s\p{Cc}]/u;
+
+/** OpenFGA's limit for an object (`type:id`), in UTF-8 bytes, as the authz interceptor checks it. */
+const MAX_OBJECT_BYTES = 256;
+
+/** Headers grpc-js removes from the metadata before the interceptors see it: an id there is never found. */
+const REMOVED_HEADERS: ReadonlySet<string> = new Set(["te", "content-type", "accept-encoding"]);
+
 /** A valid, lowercase gRPC header name (the gRPC over HTTP/2 spec's Header-Name). */
 const HEADER_NAME = /^[0-9a-z_.-]+$/;
 
@@ -133,22 +149,35 @@ function checkNonPublic(
 ): MethodResult<CheckedAuthzRule> {
   const pick = overlay(own, lender, AUTHZ_METHOD_OPTION, AUTHZ_SERVICE_OPTION);
   const problems: string[] = [];
-  const name = (key: "relation" | "objectType", field: string, what: string): string => {
+  /** The name, or undefined after adding its problem. */
+  const name = (key: "relation" | "objectType", field: string, what: "relation" | "type") => {
     const { value, option } = pick(key);
-    if (value === undefined) problems.push(`${option}.${field}: required unless public: true; ${whereToSet}`);
-    else if (value === "") problems.push(`${option}.${field}: must not be empty`);
-    else if (!OPENFGA_NAME.test(value)) {
-      problems.push(
-        `${option}.${field} ${JSON.stringify(value)}: not an OpenFGA ${what} name (no whitespace, ":", "#" or "@")`,
-      );
-    }
-    return value ?? "";
+    const problem =
+      value === undefined
+        ? `: required unless public: true; ${whereToSet}`
+        : value === ""
+          ? ": must not be empty"
+          : !OPENFGA_NAME.test(value)
+            ? ` ${JSON.stringify(value)}: not an OpenFGA ${what} name (no whitespace, ":", "#" or "@")`
+            : [...value].length > MAX_NAME_LENGTH[what]
+              ? ` ${JSON.stringify(value)}: longer than the ${MAX_NAME_LENGTH[what]} characters of an OpenFGA ${what} name`
+              : undefined;
+    if (problem === undefined) return value;
+    problems.push(`${option}.${field}${problem}`);
+    return undefined;
   };
   const relation = name("relation", "relation", "relation");
   const objectType = name("objectType", "object_type", "type");
-  const source = checkSource(method, own, lender, isSensitive);
+  const source = checkSource(method, own, lender, isSensitive, objectType);
   if (typeof source === "string") problems.push(source);
-  if (problems.length > 0 || typeof source === "string") return { problems };
+  if (
+    relation === undefined ||
+    objectType === undefined ||
+    typeof source === "string" ||
+    problems.length > 0
+  ) {
+    return { problems };
+  }
   return {
     rule: {
       method,
@@ -171,6 +200,7 @@ function checkSource(
   own: AuthzFields | undefined,
   lender: AuthzFields | undefined,
   isSensitive: IsSensitive,
+  objectType: string | undefined,
 ): { text: string; source: ObjectIdSource } | string {
   const [fields, option] =
     own !== undefined && setSources(own).length > 0 ? [own, METHOD] : [lender, SERVICE];
@@ -198,8 +228,11 @@ function checkSource(
       if (problem !== undefined) return `${where}: ${problem}`;
       return { text: `metadata:${value}`, source: { kind: "metadata", key: value } };
     }
-    case "object_id_fixed":
+    case "object_id_fixed": {
+      const problem = fixedIdProblem(objectType, value);
+      if (problem !== undefined) return `${where}: ${problem}`;
       return { text: `fixed:${value}`, source: { kind: "fixed", id: value } };
+    }
   }
 }
 
@@ -216,12 +249,29 @@ function requestPathProblem(method: DescMethod, text: string): string | undefine
   return undefined;
 }
 
+/**
+ * Why the authz interceptor would refuse `id` as the object id of every call, if it would. The length
+ * of `type:id` is checked only with a valid object type (undefined otherwise: that has its own problem).
+ */
+function fixedIdProblem(objectType: string | undefined, id: string): string | undefined {
+  if (NOT_IN_OBJECT_ID.test(id)) {
+    return 'not an OpenFGA object id (no "*", ":", "#", whitespace or control characters); every call would be refused';
+  }
+  const bytes = objectType === undefined ? 0 : Buffer.byteLength(`${objectType}:${id}`);
+  if (bytes > MAX_OBJECT_BYTES) {
+    return `the object "${objectType}:…" is ${bytes} bytes, more than the ${MAX_OBJECT_BYTES} OpenFGA accepts; every call would be refused`;
+  }
+  return undefined;
+}
+
 /** Why `key` cannot name the metadata an id is read from, if it cannot. */
 function metadataKeyProblem(key: string): string | undefined {
   if (/[A-Z]/.test(key)) return "must be lowercase (gRPC header names are)";
   if (!HEADER_NAME.test(key)) return 'not a gRPC header name (only 0-9, a-z, "_", "-" and ".")';
   if (key.endsWith("-bin")) return 'names a binary header ("-bin"), whose values are bytes, not an id';
   if (key.startsWith("grpc-")) return 'names a header reserved for gRPC itself ("grpc-")';
+  if (REMOVED_HEADERS.has(key))
+    return "names a header grpc-js removes before the call, so the id would never be found";
   return undefined;
 }
 

@@ -4,6 +4,7 @@
  * empty ids at runtime.
  */
 import { type DescField, type DescMessage, type DescMethod, ScalarType } from "@bufbuild/protobuf";
+import { sharedPropertyName } from "./property-names.js";
 import type { IsSensitive } from "./sensitive.js";
 
 /** A checked path: the fields to read, from the request or response message down to the leaf. */
@@ -54,6 +55,8 @@ export function resolveIdPath(text: string, method: DescMethod, isSensitive: IsS
     if (typeof field === "string") return { reason: field };
     const next = names[i + 1] ?? leafName;
     if (field.fieldKind !== "message") {
+      // "req.id." or "req.id..x": say what is wrong with the path rather than look for a field "".
+      if (next === "") return { reason: `empty field name after "${name}"` };
       return { reason: `${where(message, name)} has type ${typeName(field)}; it has no field "${next}"` };
     }
     if (field.message.file.proto.package === "google.protobuf") {
@@ -75,7 +78,10 @@ export function resolveIdPath(text: string, method: DescMethod, isSensitive: IsS
   return { path: { side, fields: [...fields, leaf], leaf: kind } };
 }
 
-/** The singular, non-oneof, non-sensitive field `name` of `message`, or why it cannot be on the path. */
+/**
+ * The singular, non-oneof, non-sensitive field `name` of `message` whose property names are its own, or
+ * why it cannot be on the path.
+ */
 function findSingular(message: DescMessage, name: string, isSensitive: IsSensitive): DescField | string {
   if (name === "") return `empty field name in ${message.typeName}`;
   const field = message.fields.find((f) => f.name === name);
@@ -90,6 +96,10 @@ function findSingular(message: DescMessage, name: string, isSensitive: IsSensiti
     return `${where(message, name)} is in oneof "${field.oneof.name}"; oneof members cannot be on the path`;
   }
   if (isSensitive(field)) return `${where(message, name)} is sensitive; an id read from it would be recorded`;
+  const shared = sharedPropertyName(field);
+  if (shared !== undefined) {
+    return `${where(message, name)} shares the property name "${shared.name}" with ${shared.other} of the message, so the id could be read from the other one; rename one of them`;
+  }
   return field;
 }
 

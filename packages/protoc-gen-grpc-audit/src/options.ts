@@ -25,22 +25,32 @@ const defaultOptions: PluginOptions = Object.freeze({ requireRules: false, requi
  * protoplugin reports it as `invalid option "<raw>": <reason>`.
  */
 export function parseOptions(raw: readonly { key: string; value: string }[]): PluginOptions {
-  let { requireRules, requireAuthz } = defaultOptions;
+  const given = new Map<string, boolean>();
   for (const { key, value } of raw) {
     switch (key) {
       case "require_rules":
-        requireRules = parseBoolean(key, value);
+      case "require_authz": {
+        const flag = parseBoolean(key, value);
+        // Last-one-wins would let a later `require_rules=false` (a template merged with a default one)
+        // silently undo a check someone asked for.
+        if (given.has(key) && given.get(key) !== flag) {
+          throw new Error(`${key} is given twice, as true and as false; keep one`);
+        }
+        given.set(key, flag);
         break;
-      case "require_authz":
-        requireAuthz = parseBoolean(key, value);
-        break;
+      }
+      case "":
+        throw new Error('empty option name; remove the extra "," or the "=" without a name');
       default:
         throw new Error(
           `unknown option "${key}" (protoc-gen-grpc-audit accepts require_rules, require_authz)`,
         );
     }
   }
-  return Object.freeze({ requireRules, requireAuthz });
+  return Object.freeze({
+    requireRules: given.get("require_rules") ?? defaultOptions.requireRules,
+    requireAuthz: given.get("require_authz") ?? defaultOptions.requireAuthz,
+  });
 }
 
 function parseBoolean(key: string, value: string): boolean {

@@ -5,7 +5,7 @@
  * `memberId`; it differs from ts-proto's for names such as `OWNER_ID` or `calendar_Id`).
  */
 import type { DescField } from "@bufbuild/protobuf";
-import { tsProtoPropertyName } from "./ts-proto-names.js";
+import { maybeSnakeToCamel, tsProtoPropertyName } from "./ts-proto-names.js";
 
 /**
  * The field's distinct property names: ts-proto's first, then the proto name, then protobuf.js camelCase.
@@ -17,6 +17,39 @@ export function propertyNames(field: DescField): readonly string[] {
   const names = new Set([tsProtoPropertyName(field), field.name, protobufJsCamelCase(field.name)]);
   names.delete("__proto__");
   return [...names];
+}
+
+/** A property name one field shares with another member of its message, and what that member is. */
+export interface SharedName {
+  readonly name: string;
+  /** `field "ownerId"`, or `oneof "owner_ref"` (proto-loader with `oneofs: true` and ts-proto keep a oneof under its name). */
+  readonly other: string;
+}
+
+/**
+ * The first property name `field` shares with another field or a oneof of its message. A loader keeps
+ * each member under one of its names, so a name two members share may hold the other one's value:
+ * ts-proto names a field `API_KEY` `apiKey`, proto-loader keeps a field `apiKey` beside it as `apiKey`,
+ * and buf accepts both in one proto3 message (their JSON names differ); proto2 accepts `owner_id`
+ * beside `ownerId`. Undefined when the field's names are its own.
+ */
+export function sharedPropertyName(field: DescField): SharedName | undefined {
+  const names = new Set(propertyNames(field));
+  for (const other of field.parent.fields) {
+    if (other === field) continue;
+    const name = propertyNames(other).find((n) => names.has(n));
+    if (name !== undefined) return { name, other: `field "${other.name}"` };
+  }
+  // From the descriptor, so that synthetic oneofs (proto3 `optional`) count: proto-loader keeps those
+  // too, under their names; ts-proto only real ones, under its camelCase name.
+  const real = new Set(field.parent.oneofs.map((oneof) => oneof.name));
+  for (const { name: oneof } of field.parent.proto.oneofDecl) {
+    const loaderNames = [oneof, protobufJsCamelCase(oneof)];
+    const all = real.has(oneof) ? [maybeSnakeToCamel(oneof), ...loaderNames] : loaderNames;
+    const name = all.find((n) => names.has(n));
+    if (name !== undefined) return { name, other: `oneof "${oneof}"` };
+  }
+  return undefined;
 }
 
 /**

@@ -33,7 +33,8 @@ export function tsProtoModulePath(file: DescFile): string {
   return `./${file.name}.js`;
 }
 
-function maybeSnakeToCamel(name: string): string {
+/** ts-proto's `maybeSnakeToCamel` with its default `snakeToCamel=keys_json`: also how it names a oneof's property. */
+export function maybeSnakeToCamel(name: string): string {
   if (!name.includes("_")) return name;
   // ts-proto keeps the case of mixed-case words and lowercases all-caps names first.
   const hasLowerCase = /[a-z]/.test(name);
