@@ -16,7 +16,11 @@ import { AUDIT_METRIC_ATTRIBUTES as ATTR, AUDIT_METRICS } from "./metric-names.j
 export interface AuditInstrumentationOptions {
   /** The Recorder whose `stats()` (and its emitters', delivery emitters included) the metrics report. */
   recorder: Pick<Recorder, "stats">;
-  /** Where the instruments are created (meter "grpc-audit"). Default: the global `metrics.getMeterProvider()`. */
+  /**
+   * Where the instruments are created (meter "grpc-audit"). Default: the global
+   * `metrics.getMeterProvider()` as it is when `instrumentAudit` is called (the API has no proxy for
+   * metrics: before your SDK registered its MeterProvider, that is a no-op one for good).
+   */
   meterProvider?: MeterProvider;
 }
 

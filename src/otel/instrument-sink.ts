@@ -7,7 +7,10 @@ import { AUDIT_METRIC_ATTRIBUTES as ATTR, AUDIT_METRICS, SINK_WRITE_BUCKETS_S } 
 
 /** Options of `instrumentSink`. */
 export interface SinkInstrumentationOptions {
-  /** Where the histogram is created (meter "grpc-audit"). Default: the global `metrics.getMeterProvider()`. */
+  /**
+   * Where the histogram is created (meter "grpc-audit"). Default: the global
+   * `metrics.getMeterProvider()` as it is when `instrumentSink` is called (see `instrumentAudit`).
+   */
   meterProvider?: MeterProvider;
   /** Monotonic clock in milliseconds, for tests. Default: `performance.now`. */
   monotonicNowMs?: () => number;
@@ -61,28 +64,35 @@ export function instrumentSink(sink: EventSink, options: SinkInstrumentationOpti
 
 /** Runs a write and records how long it took to settle, with `error.type` when it rejected. */
 function timer(histogram: Histogram, attributes: Attributes, now: () => number) {
+  const record = (startedAt: number, recorded: Attributes) =>
+    measure(() => {
+      const elapsed = seconds(now() - startedAt);
+      if (Number.isFinite(elapsed)) histogram.record(elapsed, recorded);
+    });
   return async (write: () => Promise<void> | undefined): Promise<void> => {
-    const startedAt = now();
+    // A clock that throws before the write must not keep the write from happening either.
+    let startedAt = Number.NaN;
+    measure(() => {
+      startedAt = now();
+    });
     try {
       await write();
     } catch (error) {
       const errorType = error instanceof Error ? error.name : "_OTHER";
-      measure(() =>
-        histogram.record(seconds(now() - startedAt), { ...attributes, [ATTR.errorType]: errorType }),
-      );
+      record(startedAt, { ...attributes, [ATTR.errorType]: errorType });
       throw error;
     }
-    measure(() => histogram.record(seconds(now() - startedAt), attributes));
+    record(startedAt, attributes);
   };
 }
 
 /**
- * Records a measurement; a meter (or clock) that throws must not change the write's outcome: a write
+ * Takes a measurement; a meter (or clock) that throws must not change the write's outcome: a write
  * the sink took that rejected would be written again by the pipeline, a failed one lose its error.
  */
-function measure(record: () => void): void {
+function measure(take: () => void): void {
   try {
-    record();
+    take();
   } catch {
     // The measurement is lost; the write's result stands.
   }

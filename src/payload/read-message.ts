@@ -1,4 +1,5 @@
 import type { FieldShape, MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
+import { camelCase, type FieldPlan, planOf } from "./field-plan.js";
 import { INVALID, isDefault, type Scalar, toEnum, toMapKey, toScalar } from "./scalars.js";
 import { wellKnownMessage, wellKnownShape } from "./well-known.js";
 
@@ -61,6 +62,9 @@ export function readMessage(shape: MessageShape, message: unknown, problems: Pay
  */
 type Ancestors = Set<object>;
 
+/** The oneofs of a message already settled: a member read, or the oneof left out. */
+type Oneofs = Map<string, "read" | "left out">;
+
 function read(
   shape: MessageShape,
   message: unknown,
@@ -84,12 +88,12 @@ function read(
   }
   ancestors.add(message);
   const object = message as Fields;
-  const oneofs = new Set<string>();
-  for (const field of shape.fields) {
-    if (field.sensitive) continue;
+  const oneofs: Oneofs = new Map();
+  for (const plan of planOf(shape)) {
+    const { field } = plan;
     const at = path === "" ? field.name : `${path}.${field.name}`;
     try {
-      const read = readField(object, field, oneofs, problems, at, depth, ancestors);
+      const read = readField(object, plan, oneofs, problems, at, depth, ancestors);
       if (read !== undefined) fields.push(read);
     } catch {
       report(problems, at, "could not be read (a getter or Proxy trap threw)");
@@ -101,25 +105,54 @@ function read(
 
 function readField(
   object: Fields,
-  field: FieldShape,
-  oneofs: Set<string>,
+  plan: FieldPlan,
+  oneofs: Oneofs,
   problems: PayloadProblems,
   path: string,
   depth: number,
   ancestors: Ancestors,
 ): ReadField | undefined {
-  if (field.kind === "map") return readMap(object, field, problems, path, depth, ancestors);
+  if (!plan.unreadable) return readNamed(object, plan, oneofs, problems, path, depth, ancestors);
+  // Its value cannot be told from another field's: left out, and said so when it would have been
+  // captured (a value at its default, as proto-loader's `defaults` gives, is not worth a report).
+  const scratch: PayloadProblems = { count: 0, first: [] };
+  if (readNamed(object, plan, new Map(), scratch, path, depth, ancestors) !== undefined) {
+    report(problems, path, "left out: its property names are another field's");
+  }
+  return undefined;
+}
+
+function readNamed(
+  object: Fields,
+  { field, names, sensitiveRivals }: FieldPlan,
+  oneofs: Oneofs,
+  problems: PayloadProblems,
+  path: string,
+  depth: number,
+  ancestors: Ancestors,
+): ReadField | undefined {
+  if (field.kind === "map") return readMap(object, field, names, problems, path, depth, ancestors);
   const { oneof } = field;
   if (oneof !== undefined && !field.optional) {
-    const member = oneofMember(object, oneof, field, problems, path);
+    const member = oneofMember(object, oneof, names, problems, path);
     if (member === undefined) return undefined;
+    const settled = oneofs.get(oneof);
+    if (settled === "left out") return undefined;
     // A oneof holds one member: a second one set (plain proto-loader fields) is malformed input.
-    if (oneofs.has(oneof)) return invalidField(problems, path, `a second member of oneof ${oneof} is set`);
-    oneofs.add(oneof);
+    if (settled === "read") return invalidField(problems, path, `a second member of oneof ${oneof} is set`);
+    // protobuf.js keeps every member the wire held, not which came last (the one the oneof holds). If
+    // a sensitive member is among them, the oneof may hold it: none of its members is captured.
+    const rival = member.plain ? sensitiveRivals.find((r) => isSet(property(object, r.names))) : undefined;
+    if (rival !== undefined) {
+      oneofs.set(oneof, "left out");
+      const problem = `oneof ${oneof} left out: its sensitive member ${rival.name} is set too`;
+      return invalidField(problems, path, problem);
+    }
+    oneofs.set(oneof, "read");
     const value = convert(field, member.value, problems, path, depth, ancestors);
     return value === INVALID ? undefined : { field, single: value };
   }
-  const raw = property(object, field);
+  const raw = property(object, names);
   if (raw === undefined || raw === null) return undefined;
   if (field.repeated) {
     if (!Array.isArray(raw)) {
@@ -149,34 +182,35 @@ function readField(
 function oneofMember(
   object: Fields,
   oneof: string,
-  field: FieldShape,
+  names: readonly string[],
   problems: PayloadProblems,
   path: string,
-): { value: unknown } | undefined {
+): { value: unknown; plain: boolean } | undefined {
   const holder = ownValue(object, oneof) ?? ownValue(object, camelCase(oneof));
   if (typeof holder === "object" && holder !== null && "$case" in holder) {
     const { $case, value } = holder as { $case: unknown; value: unknown };
-    if (!propertiesOf(field).includes($case as string)) return undefined;
+    if (!names.includes($case as string)) return undefined;
     if (value === undefined || value === null) {
       report(problems, path, "oneof member without a value");
       return undefined;
     }
-    return { value };
+    return { value, plain: false };
   }
-  if (typeof holder === "string" && !propertiesOf(field).includes(holder)) return undefined;
-  const value = property(object, field);
-  return value === undefined || value === null ? undefined : { value };
+  if (typeof holder === "string" && !names.includes(holder)) return undefined;
+  const value = property(object, names);
+  return value === undefined || value === null ? undefined : { value, plain: true };
 }
 
 function readMap(
   object: Fields,
   field: FieldShape & { kind: "map"; key: ScalarType; value: ValueShape },
+  names: readonly string[],
   problems: PayloadProblems,
   path: string,
   depth: number,
   ancestors: Ancestors,
 ): ReadField | undefined {
-  const raw = property(object, field);
+  const raw = property(object, names);
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw !== "object" || Array.isArray(raw)) {
     report(problems, path, `not a map object (${typeName(raw)})`);
@@ -233,10 +267,9 @@ function convert(
   }
 }
 
-/** A field's property: ts-proto's and proto-loader's camelCase name, else proto-loader's `keepCase` one. */
-/** The field's value under the first of its property names that holds one. */
-function property(object: Fields, field: FieldShape): unknown {
-  for (const name of propertiesOf(field)) {
+/** The value under the first of a field's property names (see FieldPlan) that holds one. */
+function property(object: Fields, names: readonly string[]): unknown {
+  for (const name of names) {
     const value = ownValue(object, name);
     if (value !== undefined) return value;
   }
@@ -256,17 +289,8 @@ function ownValue(object: Fields, name: string): unknown {
     : value;
 }
 
-/** Property names of fields of rule tables generated without them (see `FieldShape.properties`). */
-const legacyProperties = new WeakMap<FieldShape, readonly string[]>();
-
-function propertiesOf(field: FieldShape): readonly string[] {
-  if (field.properties !== undefined) return field.properties;
-  let names = legacyProperties.get(field);
-  if (names === undefined) {
-    names = [...new Set([camelCase(field.name), field.name])];
-    legacyProperties.set(field, names);
-  }
-  return names;
+function isSet(value: unknown): boolean {
+  return value !== undefined && value !== null;
 }
 
 function isMessage(value: ReadValue): value is ReadMessage {
@@ -295,8 +319,4 @@ function typeName(value: unknown): string {
   if (value instanceof Uint8Array) return "bytes";
   if (value instanceof Date) return "a Date";
   return typeof value;
-}
-
-function camelCase(name: string): string {
-  return name.replace(/_([a-z0-9])/g, (_, letter: string) => letter.toUpperCase());
 }

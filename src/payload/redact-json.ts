@@ -1,5 +1,11 @@
 import type { MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
-import { type PayloadProblems, type ReadMessage, type ReadValue, readMessage } from "./read-message.js";
+import {
+  type PayloadProblems,
+  type ReadField,
+  type ReadMessage,
+  type ReadValue,
+  readMessage,
+} from "./read-message.js";
 import { type Scalar, sortByKey } from "./scalars.js";
 import { isWrapper } from "./well-known.js";
 
@@ -27,24 +33,26 @@ export function messageJson(message: ReadMessage): JsonValue {
   if (isWrapper(typeName)) return wrapperJson(message);
   const json: { [key: string]: JsonValue } = {};
   for (const read of message.fields) {
-    const { field } = read;
-    if ("single" in read) json[field.jsonName] = valueJson(read.field, read.single);
-    else if ("list" in read) json[field.jsonName] = read.list.map((value) => valueJson(read.field, value));
-    else {
-      const map: { [key: string]: JsonValue } = {};
-      for (const [key, value] of sortByKey(read.entries)) {
-        // defineProperty: a plain assignment to "__proto__" would set the prototype, losing the entry.
-        Object.defineProperty(map, String(key), {
-          value: valueJson(read.field.value, value),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      }
-      json[field.jsonName] = map;
-    }
+    setKey(json, read.field.jsonName, fieldJson(read));
   }
   return json;
+}
+
+function fieldJson(read: ReadField): JsonValue {
+  if ("single" in read) return valueJson(read.field, read.single);
+  if ("list" in read) return read.list.map((value) => valueJson(read.field, value));
+  const map: { [key: string]: JsonValue } = {};
+  for (const [key, value] of sortByKey(read.entries))
+    setKey(map, String(key), valueJson(read.field.value, value));
+  return map;
+}
+
+/**
+ * Sets `key` as an own property. A plain assignment to "__proto__" (a map key, or a `json_name`
+ * option) would set the object's prototype instead, and the value would be missing from the JSON.
+ */
+function setKey(object: { [key: string]: JsonValue }, key: string, value: JsonValue): void {
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function valueJson(shape: ValueShape, value: ReadValue): JsonValue {
@@ -76,14 +84,24 @@ function part(message: ReadMessage, no: number, fallback: Scalar): Scalar {
   return fallback;
 }
 
+/** An integer field of a well-known type's read message as a bigint; 0 when unset. */
+function integerPart(message: ReadMessage, no: number): bigint {
+  const value = part(message, no, 0n);
+  return typeof value === "bigint" || typeof value === "number" ? BigInt(value) : 0n;
+}
+
 function isMessageValue(value: ReadValue): value is ReadMessage {
   return typeof value === "object" && !(value instanceof Uint8Array);
 }
 
 function timestampJson(message: ReadMessage): JsonValue {
-  const seconds = Number(part(message, 1, 0n));
-  const nanos = Number(part(message, 2, 0));
-  const date = new Date(seconds * 1000);
+  // The instant it holds, with nanos in [0, 1e9) as in a valid Timestamp (a decoder takes any int32).
+  // Seconds stay a bigint: as a number, beyond 2^53 they would lose their last digits.
+  const total = integerPart(message, 1) * 1_000_000_000n + integerPart(message, 2);
+  const rest = ((total % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
+  const seconds = (total - rest) / 1_000_000_000n;
+  const nanos = Number(rest);
+  const date = new Date(Number(seconds) * 1000);
   const iso = Number.isNaN(date.getTime()) ? "" : date.toISOString();
   // Beyond what a Date holds, or outside years 1 to 9999 (an ISO string of another length, such as
   // "+010000-01-01T00:00:00.000Z", whose first 19 characters lose the seconds): not a valid Timestamp.
@@ -92,11 +110,11 @@ function timestampJson(message: ReadMessage): JsonValue {
 }
 
 function durationJson(message: ReadMessage): JsonValue {
-  const seconds = BigInt(part(message, 1, 0n) as bigint);
-  const nanos = Number(part(message, 2, 0));
-  const negative = seconds < 0n || nanos < 0;
-  const abs = seconds < 0n ? -seconds : seconds;
-  return `${negative ? "-" : ""}${abs}${fraction(Math.abs(nanos))}s`;
+  // The time it holds, seconds plus nanos: a valid Duration has both of one sign and |nanos| < 1e9,
+  // but a decoder takes any pair, and {1, -0.5e9} is half a second, not "-1.5s".
+  const total = integerPart(message, 1) * 1_000_000_000n + integerPart(message, 2);
+  const abs = total < 0n ? -total : total;
+  return `${total < 0n ? "-" : ""}${abs / 1_000_000_000n}${fraction(Number(abs % 1_000_000_000n))}s`;
 }
 
 /** Nanoseconds as proto3 JSON writes them: none, or 3, 6 or 9 digits. */

@@ -115,6 +115,28 @@ describe("instrumentSink", () => {
     expect(points.map((p) => (p.value as { sum: number }).sum)).toStrictEqual([0.01, 0.01]);
   });
 
+  it("writes as the sink does when its clock throws, and records no duration", async () => {
+    const { meterProvider, collect } = testMeterProvider();
+    const written: number[] = [];
+    const failure = new RangeError("disk full");
+    const sink: EventSink = {
+      name: "clockless",
+      write: async (batch) => {
+        written.push(batch.length);
+        if (written.length === 2) throw failure;
+      },
+    };
+    const monotonicNowMs = () => {
+      throw new Error("clock broken");
+    };
+    const wrapped = instrumentSink(sink, { meterProvider, monotonicNowMs });
+    const batch = sampleEvents().slice(0, 2);
+    await expect(wrapped.write(batch)).resolves.toBeUndefined();
+    await expect(wrapped.write(batch)).rejects.toBe(failure);
+    expect(written).toStrictEqual([2, 2]);
+    expect((await collect()).get("grpc_audit.sink.write.duration")?.points ?? []).toStrictEqual([]);
+  });
+
   it("leaves out writeEncoded, maxEventBytes and close when the sink has none", () => {
     const { meterProvider } = testMeterProvider();
     const wrapped = instrumentSink({ name: "plain", write: async () => {} }, { meterProvider });

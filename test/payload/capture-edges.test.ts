@@ -179,3 +179,64 @@ describe("fields and oneofs named like what every object inherits (to_string, va
     expect(found.count).toBe(0);
   });
 });
+
+describe("a Timestamp whose seconds are beyond 2^53 (proto-loader's Long or string)", () => {
+  it("keeps every digit of its seconds in the JSON", () => {
+    const at = (seconds: string) =>
+      (redactToJson(PutSecretRequestShape, { expires_at: { seconds, nanos: 0 } }) as { expiresAt: string })
+        .expiresAt;
+    expect(at("9007199254740993")).toBe("9007199254740993s");
+    expect(at("9007199254740992")).toBe("9007199254740992s");
+    expect(at("-9223372036854775808")).toBe("-9223372036854775808s");
+  });
+});
+
+describe('a field whose JSON name is "__proto__" (a json_name option)', () => {
+  const field = (no: number, jsonName: string): MessageShape["fields"][number] => ({
+    no,
+    name: `f${no}`,
+    jsonName,
+    properties: [`f${no}`],
+    sensitive: false,
+    kind: "scalar",
+    scalar: "string",
+    repeated: false,
+    optional: false,
+    oneof: undefined,
+  });
+  const shape: MessageShape = {
+    typeName: "edges.ProtoName",
+    fields: [field(1, "__proto__"), field(2, "b")],
+  };
+
+  it("is in the JSON like any other field", () => {
+    const json = redactToJson(shape, { f1: "a", f2: "b" });
+    expect(JSON.stringify(json)).toBe('{"__proto__":"a","b":"b"}');
+    expect(Object.getPrototypeOf(json)).toBe(Object.prototype);
+  });
+});
+
+describe("a Duration whose seconds and nanos disagree in sign, or whose nanos are a second or more", () => {
+  const ttl = (seconds: number | string, nanos: number) =>
+    (redactToJson(PutSecretRequestShape, { ttl: { seconds, nanos } }) as { ttl: string }).ttl;
+
+  it("is written as the time it holds, seconds plus nanos", () => {
+    expect(ttl(1, -500_000_000)).toBe("0.500s");
+    expect(ttl(-1, 500_000_000)).toBe("-0.500s");
+    expect(ttl(-1, -500_000_000)).toBe("-1.500s");
+    expect(ttl(1, 1_500_000_000)).toBe("2.500s");
+    expect(ttl("-9223372036854775808", -1)).toBe("-9223372036854775808.000000001s");
+  });
+});
+
+describe("a Timestamp whose nanos are negative or a second or more (proto-loader takes any int32)", () => {
+  const at = (seconds: number, nanos: number) =>
+    (redactToJson(PutSecretRequestShape, { expires_at: { seconds, nanos } }) as { expiresAt: string })
+      .expiresAt;
+
+  it("is written as the instant it holds, seconds plus nanos", () => {
+    expect(at(5, -1)).toBe("1970-01-01T00:00:04.999999999Z");
+    expect(at(5, 1_500_000_000)).toBe("1970-01-01T00:00:06.500Z");
+    expect(at(5, 500_000_000)).toBe("1970-01-01T00:00:05.500Z");
+  });
+});
