@@ -4,7 +4,10 @@ import type { SpoolRow } from "./spool.js";
 /** A batch taken from the queue: counted in the memory bounds until acknowledged or spooled. @internal */
 export interface QueueBatch {
   readonly source: "queue";
-  /** Ascending: a batch is taken from the queue's head. */
+  /**
+   * In queue order: ascending, except that a parked event promoted behind newer ones comes after
+   * them (see DeliveryState's settled check).
+   */
   readonly seqs: number[];
   readonly kinds: number[];
   /** The batch's own copies of the bytes (the queue reuses its storage). */
@@ -69,7 +72,10 @@ export class InFlightBatches {
 
   /** True when one of them holds an event numbered `seq` or lower. */
   holdsUpTo(seq: number): boolean {
-    for (const batch of this.#batches) if ((batch.seqs[0] ?? Number.POSITIVE_INFINITY) <= seq) return true;
+    // Every seq, not the first: a promoted parked event can follow newer ones in its batch.
+    for (const batch of this.#batches) {
+      for (const batchSeq of batch.seqs) if (batchSeq <= seq) return true;
+    }
     return false;
   }
 }

@@ -13,7 +13,8 @@ export interface DeliveryEmitter extends Emitter {
    * dropped (and counted); in write-ahead mode it commits them to the spool at once, too. After
    * `timeoutMs` (default: the `flushTimeoutMs` option, 30000) it reports ok: false, "timeout" (or
    * "error" with the sink's last error when the sink kept failing) and `pending`, the number of those
-   * events still in memory or in the spool.
+   * events still in memory or in the spool. Once `close()` is done it answers at once, counting what
+   * close left in the spool file as pending.
    */
   flush(options?: { timeoutMs?: number }): Promise<DeliveryFlushReport>;
   /**

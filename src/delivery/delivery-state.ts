@@ -1,5 +1,5 @@
 import { type EmitOutcome, report } from "../emitters/emitter.js";
-import { AuditConfigError } from "../errors/index.js";
+import { AuditConfigError, type AuditEventTooLargeError } from "../errors/index.js";
 import { EVENT_KIND, kindIndexOfName } from "../event/kinds.js";
 import type { Batch, QueueBatch } from "./batches.js";
 import { DeliveryCounters, Warnings } from "./delivery-stats.js";
@@ -50,6 +50,8 @@ export class DeliveryState {
   readonly #settle = new SettleWaiters((seq) => this.#settledUpTo(seq));
   #lastSeq: number;
   #closed = false;
+  /** After close() finished: the rows it left in the spool file, never delivered by this emitter. */
+  #leftAtClose: number | undefined;
   /** flush() or close() calls in progress. */
   #urgent = 0;
 
@@ -62,14 +64,15 @@ export class DeliveryState {
     }
     const held = new HeldEvents(options, this.wakeup, (kind) => this.#lose("park_timeout", kind));
     this.#held = held;
-    const spool = openSpool(options, this.counters);
+    // A spool given up while in use hands back the events that waited for its next commit.
+    const spool = openSpool(options, this.counters, () => this.#spooled?.reclaimPending());
     this.#spooled =
       spool &&
       new SpoolStage(spool, {
         options,
         counters: this.counters,
         held,
-        lose: (reason, kind) => this.#lose(reason, kind),
+        lose: (reason, kind, warn) => this.#lose(reason, kind, warn),
         committed: () => {
           this.wakeup.wake();
           this.#settle.check();
@@ -220,29 +223,36 @@ export class DeliveryState {
 
   /**
    * After a write the sink refused with an AuditEventTooLargeError: drops, as "too_large", the events
-   * of the batch it names, so the rest can go. Returns the batch left; the same one when it names none.
+   * of the batch it names, so the rest can go, and reports them with the sink's message (which says
+   * which limit). Returns the batch left; the same one when it names none.
    */
-  dropNamed(batch: Batch, eventIds: ReadonlySet<string>): Batch {
+  dropNamed(batch: Batch, refusal: AuditEventTooLargeError): Batch {
+    const named = new Set(refusal.eventIds);
     return this.#dropTooLarge(
       batch,
-      batch.events.map((encoded) => !eventIds.has(encoded.event.eventId)),
+      batch.events.map((encoded) => !named.has(encoded.event.eventId)),
+      refusal,
     );
   }
 
-  /** Drops, as "too_large", the events of the batch whose `takes` is false. */
-  #dropTooLarge(batch: Batch, takes: readonly boolean[]): Batch {
-    if (!takes.includes(false)) return batch;
+  /**
+   * Drops, as "too_large", the events of the batch whose `takes` is false; with the sink's `refusal`,
+   * reported once with it instead of as a drop at emit.
+   */
+  #dropTooLarge(batch: Batch, takes: readonly boolean[], refusal?: Error): Batch {
+    const dropped = takes.filter((take) => !take).length;
+    if (dropped === 0) return batch;
+    const warn = refusal === undefined;
+    if (!warn) this.warnings.note("sink_too_large", refusal, dropped);
     const kept = <T>(items: readonly T[]) => items.filter((_, i) => takes[i]);
     const events = kept(batch.events);
     if (batch.source === "spool") {
-      this.discardRows(
-        batch.rows.filter((_, i) => !takes[i]),
-        "too_large",
-      );
+      const rows = batch.rows.filter((_, i) => !takes[i]);
+      this.#spooled?.discard(rows, "too_large", warn);
       return { source: "spool", rows: kept(batch.rows), events };
     }
     batch.kinds.forEach((kind, i) => {
-      if (!takes[i]) this.#lose("too_large", kind);
+      if (!takes[i]) this.#lose("too_large", kind, warn);
     });
     const bytes = events.reduce((sum, encoded) => sum + encoded.bytes.length, 0);
     const left: QueueBatch = {
@@ -313,10 +323,14 @@ export class DeliveryState {
     this.#held.stop();
     if (this.#spooled === undefined) {
       for (const { kind } of this.#held.removeAll()) this.#lose("close_timeout", kind);
-      return 0;
+      this.#leftAtClose = 0;
+    } else {
+      this.#spooled.keepLeftovers();
+      this.#leftAtClose = this.#spooled.close();
     }
-    this.#spooled.keepLeftovers();
-    return this.#spooled.close();
+    // Nothing leaves any more: a flush() waiting now, or called later, answers at once.
+    this.#settle.end();
+    return this.#leftAtClose;
   }
 
   /** Events numbered `seq` or lower that the sink has not taken yet (in memory or in the spool). */
@@ -335,15 +349,17 @@ export class DeliveryState {
     return "accepted";
   }
 
-  /** Counts an accepted event that is dropped after all. */
-  #lose(reason: string, kind: number): void {
-    this.warnings.note(reason);
+  /** Counts an accepted event that is dropped after all; `warn: false` when the caller reports it. */
+  #lose(reason: string, kind: number, warn = true): void {
+    if (warn) this.warnings.note(reason);
     this.counters.dropEvent(reason, kind, true);
     this.#settle.check();
   }
 
   /** True when every event numbered `seq` or lower was delivered or dropped (counted). */
   #settledUpTo(seq: number): boolean {
+    // Once closed the spool file cannot be read: what close() left there counts, whatever its number.
+    if (this.#leftAtClose !== undefined) return this.#leftAtClose === 0;
     const none = Number.POSITIVE_INFINITY;
     if (this.#held.heldUpTo(seq)) return false;
     if ((this.#spooled?.spool.minPendingId() ?? none) <= seq) return false;

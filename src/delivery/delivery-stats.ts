@@ -9,16 +9,27 @@ import type { Salvage } from "./spool-schema.js";
  * `emitted` (equal to `accepted`), `dropped` (by reason) and `failed` are the Emitter fields: every
  * event handed to `emit` is accepted, dropped at once ("too_large", "queue_full", "parked_full",
  * "spool_full", "closed") or failed ("fail-rpc", an event that cannot be encoded). An accepted event
- * later ends up delivered, spooled, or dropped too ("queue_full" when evicted by "drop-oldest",
- * "too_large" when the sink can no longer take it (replayed from a spool left by a process whose sink
- * took more, or refused after the broker's limit shrank), "park_timeout", "close_timeout",
- * "spool_full" when close finds the spool full, "spool_error" when
- * close cannot commit, "spool_corrupt" for a spooled event that cannot be decoded, "spool_damaged"
- * for rows of a damaged spool file that could not be read, counted under "unspecified" by kind).
+ * later ends up delivered, in the spool, or dropped after all. A later drop stays counted in
+ * `emitted` and is counted in `dropped` too (and in `droppedAfterAccept`), so that `dropped` counts
+ * every event not delivered and no counter goes down; every event handed to `emit` is in
+ * `emitted + (sum of dropped - droppedAfterAccept) + failed` once. The reasons of later drops:
+ * "queue_full" when evicted by "drop-oldest", "too_large" when the sink can no longer take it
+ * (replayed from a spool left by a process whose sink took more, refused after the broker's limit
+ * shrank, or refused by the sink's write), "park_timeout", "close_timeout", "spool_full" when close
+ * finds the spool full, "spool_error" when close cannot commit, "spool_corrupt" for a spooled event
+ * that cannot be decoded, "spool_damaged" for rows of a damaged spool file that could not be read
+ * (counted under "unspecified" by kind).
  */
 export interface DeliveryStats extends EmitterStats {
   /** Events emit took. */
   accepted: number;
+  /**
+   * Accepted events dropped later, each also in `dropped` under its reason (so `dropped` counts every
+   * event not delivered, and never goes down): evicted, timed out while parked, too large for the sink
+   * after all, left over at close, or rows of a damaged spool file (accepted by an earlier emitter on
+   * it). `sum of dropped - droppedAfterAccept` is what emit refused.
+   */
+  droppedAfterAccept: number;
   /** Events the sink acknowledged (an event replayed after a crash may be counted again). */
   delivered: number;
   /** The part of `delivered` that was replayed from the spool. */
@@ -115,7 +126,7 @@ const REASONS: Readonly<Record<string, string>> = {
  * @internal
  */
 export class Warnings {
-  readonly #last = new Map<string, { at: number; suppressed: number }>();
+  readonly #last = new Map<string, { at: number; suppressed: number; cause: unknown }>();
 
   constructor(
     private readonly name: string,
@@ -123,18 +134,36 @@ export class Warnings {
     private readonly onError: ((error: Error) => void) | undefined,
   ) {}
 
-  /** Notes one drop (or, for "sink_error" and "fail_rpc", one failure) and reports it when due. */
-  note(reason: string, cause?: unknown): void {
+  /**
+   * Notes `events` drops (or, for "sink_error" and "fail_rpc", failures) and reports them when due.
+   * "sink_too_large" is a "too_large" drop the sink itself refused (an AuditEventTooLargeError, the
+   * `cause`): its own message says which limit, so it is reported apart from the drops at emit.
+   */
+  note(reason: string, cause?: unknown, events = 1): void {
     if (this.onError === undefined) return;
     const now = Date.now();
     const last = this.#last.get(reason);
     if (last !== undefined && now - last.at < this.intervalMs) {
-      last.suppressed++;
+      last.suppressed += events;
+      last.cause = cause;
       return;
     }
-    const count = (last?.suppressed ?? 0) + 1;
-    this.#last.set(reason, { at: now, suppressed: 0 });
+    const count = (last?.suppressed ?? 0) + events;
+    this.#last.set(reason, { at: now, suppressed: 0, cause: undefined });
     report(this.onError, this.#error(reason, count, cause));
+  }
+
+  /**
+   * Reports what was held back since the last report of each reason: close() calls it, as no later
+   * report would carry those counts. Sink failures are left out: nothing is retried any more.
+   */
+  flush(): void {
+    for (const [reason, last] of this.#last) {
+      if (last.suppressed === 0 || reason === "sink_error") continue;
+      const { suppressed, cause } = last;
+      this.#last.set(reason, { at: Date.now(), suppressed: 0, cause: undefined });
+      report(this.onError, this.#error(reason, suppressed, cause));
+    }
   }
 
   #error(reason: string, count: number, cause: unknown): AuditEmitError {
@@ -143,6 +172,16 @@ export class Warnings {
     if (reason === "sink_error") {
       const times = count === 1 ? "" : ` (${count} failures since the last report)`;
       return new AuditEmitError(this.name, `sink write failed${times}; retrying`, options);
+    }
+    if (reason === "sink_too_large" && cause !== undefined) {
+      // The sink's message names the limit (a stream's max_msg_size, a server's max_payload, a topic's
+      // max.message.bytes): passed through. Sinks keep event contents and credentials out of it.
+      const them = count === 1 ? "it" : "them";
+      return new AuditEmitError(
+        this.name,
+        `dropped ${events} (too_large): the sink refused ${them}: ${toError(cause).message}`,
+        options,
+      );
     }
     if (reason === "fail_rpc") {
       return new AuditEmitError(this.name, `refused ${events} (overflow policy fail-rpc): the queue is full`);

@@ -146,8 +146,8 @@ export class HeldEvents {
   }
 
   /**
-   * True when the queue's head, the oldest parked event or a batch being written is numbered `seq` or
-   * lower: cheap checks, usually enough. `queueMinSeq` is the sure one.
+   * True when the queue's head, the oldest parked event or an event of a batch being written is
+   * numbered `seq` or lower: cheap checks, usually enough. `queueMinSeq` is the sure one.
    */
   heldUpTo(seq: number): boolean {
     const none = Number.POSITIVE_INFINITY;

@@ -6,10 +6,14 @@ import { Spool } from "./spool.js";
 
 /**
  * Opens the configured spool (undefined when there is none); any failure but a config error becomes
- * an AuditConfigError naming the path.
+ * an AuditConfigError naming the path. `onGivenUp` is the spool's (see SpoolConfig).
  * @internal
  */
-export function openSpool(options: ResolvedDeliveryOptions, counters: DeliveryCounters): Spool | undefined {
+export function openSpool(
+  options: ResolvedDeliveryOptions,
+  counters: DeliveryCounters,
+  onGivenUp: () => void,
+): Spool | undefined {
   const config = options.spool;
   if (config === undefined) return undefined;
   try {
@@ -20,6 +24,7 @@ export function openSpool(options: ResolvedDeliveryOptions, counters: DeliveryCo
       name: options.name,
       onError: (error) => report(options.onError, error),
       onMovedAside: (salvage) => counters.spoolMovedAside(salvage),
+      onGivenUp,
     });
   } catch (error) {
     if (error instanceof AuditConfigError) throw error;

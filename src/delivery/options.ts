@@ -132,7 +132,10 @@ export interface DeliveryEmitterOptions {
   flushTimeoutMs?: number;
   /** How long `close()` drains by default. Default: 30000. */
   closeTimeoutMs?: number;
-  /** Drops and sink failures are reported at most once per reason per interval, with the count. Default: 10000. */
+  /**
+   * Drops and sink failures are reported at most once per reason per interval, with the count; `close()`
+   * reports the drops held back. Default: 10000.
+   */
   warnIntervalMs?: number;
   /** Called with drop warnings, sink failures and spool problems. Default: ignore (all are counted in stats). */
   onError?: (error: Error) => void;

@@ -102,6 +102,8 @@ export class DeliveryPipeline {
     clearInterval(this.#commitTimer);
     // What is left goes to the spool file (or is dropped): the next emitter on it replays it.
     const pending = state.finishClose();
+    // No later report would tell onError of the drops held back by warnIntervalMs: tell it now.
+    state.warnings.flush();
     const sink = await this.#closeSink(Math.max(deadline - Date.now(), Math.min(1000, timeoutMs)));
     const dropped = counters.lost - before.lost;
     // Events dropped or left in the spool mean the drain did not finish in time.
@@ -146,6 +148,7 @@ export class DeliveryPipeline {
     return {
       ...c.snapshot(),
       accepted: c.emitted,
+      droppedAfterAccept: c.lost,
       delivered: c.delivered,
       replayed: c.replayed,
       retried: c.retried,

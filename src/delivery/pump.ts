@@ -209,16 +209,17 @@ export class Pump {
           // Events the sink says it can never take are dropped, and the rest written at once: not a
           // failure of the sink, so no backoff. Only if it named some of them, or it would loop.
           if (error instanceof AuditEventTooLargeError && !this.#stopped) {
-            const left = this.#state.dropNamed(batch, new Set(error.eventIds));
+            const left = this.#state.dropNamed(batch, error);
             if (left !== batch) {
               batch = left;
               continue;
             }
           }
+          // Stopped: the write was aborted by close(), which keeps what is left; not a sink failure.
+          if (this.#stopped) return;
           this.#sinkErrors++;
           this.#lastSinkError = toError(error);
           warnings.note("sink_error", error);
-          if (this.#stopped) return; // close() keeps what is left
           // The sink's own check may refuse now what it took when checked (a broker whose limit
           // shrank): such an event would fail this batch for ever. maxEventBytes never changes.
           if (this.#state.options.sink.acceptsEvent !== undefined) batch = this.#state.dropUnsendable(batch);

@@ -6,8 +6,10 @@
  */
 export class SettleWaiters {
   readonly #isSettledUpTo: (seq: number) => boolean;
-  readonly #waiters = new Set<() => void>();
+  /** Each re-checks its wait; `last` when nothing will leave any more: it answers either way. */
+  readonly #waiters = new Set<(last: boolean) => void>();
   #checkQueued = false;
+  #ended = false;
 
   constructor(isSettledUpTo: (seq: number) => boolean) {
     this.#isSettledUpTo = isSettledUpTo;
@@ -19,21 +21,32 @@ export class SettleWaiters {
     this.#checkQueued = true;
     queueMicrotask(() => {
       this.#checkQueued = false;
-      for (const check of [...this.#waiters]) check();
+      for (const check of [...this.#waiters]) check(false);
     });
   }
 
-  /** Resolves true once every event up to `seq` was delivered or dropped, false after `timeoutMs`. */
+  /** Nothing will leave any more (close() is done): answers every wait now, and later ones at once. */
+  end(): void {
+    this.#ended = true;
+    for (const check of [...this.#waiters]) check(true);
+  }
+
+  /**
+   * Resolves true once every event up to `seq` was delivered or dropped, false after `timeoutMs` or
+   * once nothing will leave any more.
+   */
   wait(seq: number, timeoutMs: number): Promise<boolean> {
     if (this.#isSettledUpTo(seq)) return Promise.resolve(true);
+    if (this.#ended) return Promise.resolve(false);
     return new Promise((resolve) => {
       const finish = (ok: boolean) => {
         clearTimeout(timer);
         this.#waiters.delete(check);
         resolve(ok);
       };
-      const check = () => {
+      const check = (last: boolean) => {
         if (this.#isSettledUpTo(seq)) finish(true);
+        else if (last) finish(false);
       };
       // Not unref()ed: whoever awaits flush() or close() gets an answer, at the latest after timeoutMs.
       const timer = setTimeout(() => finish(false), timeoutMs);

@@ -11,9 +11,9 @@ export interface SpoolStageHost {
   readonly options: ResolvedDeliveryOptions;
   readonly counters: DeliveryCounters;
   readonly held: HeldEvents;
-  /** Counts an accepted event that is dropped after all. */
-  lose(reason: string, kind: number): void;
-  /** Events were committed: wake the pump and the flush and close waiters. */
+  /** Counts an accepted event that is dropped after all; `warn: false` when the caller reports it. */
+  lose(reason: string, kind: number, warn?: boolean): void;
+  /** Events were committed, or moved back to memory: wake the pump and the flush and close waiters. */
   committed(): void;
 }
 
@@ -39,9 +39,24 @@ export class SpoolStage {
     return this.#sinkDown;
   }
 
-  /** True while batches come from the spool: write-ahead mode, or rows waiting (replay, outage, overflow). */
+  /**
+   * True while batches come from the spool: write-ahead mode, or rows waiting (replay, outage, overflow);
+   * never once the spool was given up (a damaged file that could not be replaced).
+   */
   inUse(): boolean {
+    if (this.spool.closed) return false;
     return this.#host.options.spool?.writeAhead === true || this.spool.rows + this.spool.pendingRows > 0;
+  }
+
+  /**
+   * The spool was given up: the events appended since its last commit go back to the queue (beyond its
+   * bounds: they were accepted), to be delivered from memory as if there were no spool.
+   */
+  reclaimPending(): void {
+    const { held } = this.#host;
+    const rows = this.spool.discardPending();
+    for (const row of rows) held.enqueue(row.id, kindIndexOfName(row.eventType), row.bytes);
+    if (rows.length > 0) this.#host.committed();
   }
 
   /** Appends the event numbered `seq`; false when it does not fit. */
@@ -55,8 +70,8 @@ export class SpoolStage {
   }
 
   /** Drops rows that will never be delivered, counted under `reason`, and deletes them. */
-  discard(rows: readonly SpoolRow[], reason: string): void {
-    for (const bad of rows) this.#host.lose(reason, kindIndexOfName(bad.eventType));
+  discard(rows: readonly SpoolRow[], reason: string, warn = true): void {
+    for (const bad of rows) this.#host.lose(reason, kindIndexOfName(bad.eventType), warn);
     this.spool.remove(rows);
   }
 
@@ -109,13 +124,17 @@ export class SpoolStage {
   /** close(): what memory still holds goes to the spool in sequence order, or is dropped and counted. */
   keepLeftovers(): void {
     const { held, counters, lose } = this.#host;
+    // A spool given up takes nothing: what is left is dropped as without a spool.
+    const refused = this.spool.closed ? "close_timeout" : "spool_full";
     for (const { seq, kind, bytes } of held.removeAll()) {
-      if (!this.append(seq, kind, bytes)) lose("spool_full", kind);
+      if (!this.append(seq, kind, bytes)) lose(refused, kind);
     }
     counters.spooled += this.spool.commit();
-    // A commit that failed here cannot be tried again: count what it held.
+    // A commit that failed here cannot be tried again: count what it held, and what a spool given up
+    // in that commit moved back to memory.
     for (const pending of this.spool.discardPending())
       lose("spool_error", kindIndexOfName(pending.eventType));
+    for (const { kind } of held.removeAll()) lose("spool_error", kind);
   }
 
   /** Closes the spool file; returns the rows left in it (the next emitter on it replays them). */

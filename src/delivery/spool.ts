@@ -26,6 +26,11 @@ export interface SpoolConfig {
   readonly onError: (error: Error) => void;
   /** Called after an unusable file was moved aside: with what was salvaged when it was a damaged spool. */
   readonly onMovedAside: (salvage: Salvage | undefined) => void;
+  /**
+   * Called once the spool closed for good (a damaged file that could not be replaced), while it still
+   * holds the rows appended since the last commit: take them back (`discardPending`).
+   */
+  readonly onGivenUp: () => void;
 }
 
 /**
@@ -87,6 +92,11 @@ export class Spool {
   /** Rows appended and not yet committed. */
   get pendingRows(): number {
     return this.#pending.length;
+  }
+
+  /** Closed: by close(), or given up (a damaged file that could not be replaced). */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   /** Largest row id ever committed to this file (0 for a new spool). */
@@ -317,6 +327,7 @@ export class Spool {
       this.#closed = true;
       this.#lock.release();
       this.#config.onError(spoolError(this.#config, "could not replace a damaged spool", replaceError));
+      this.#config.onGivenUp();
     }
   }
 }

@@ -7,15 +7,24 @@ import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
  */
 export type EmitOutcome = "accepted" | "dropped" | "failed";
 
-/** Counters of one emitter. Every event handed over is in exactly one of emitted, dropped or failed. */
+/**
+ * Counters of one emitter. Every `emit` is counted once, by what it returned: in emitted ("accepted"),
+ * dropped ("dropped", by reason) or failed ("failed"). Counters never go down.
+ *
+ * An emitter that still holds events after `emit` accepted them can lose some later; it counts such a
+ * loss again, so `emitted + dropped + failed` exceeds the events handed over by those losses: the
+ * delivery emitter counts each accepted event it drops later in `dropped` under its reason (and in its
+ * `droppedAfterAccept`, to take them out again); a log emitter writing asynchronously counts a failed
+ * write in `failed`, once per write, whatever lines it held.
+ */
 export interface EmitterStats {
   /** The emitter's name. */
   name: string;
-  /** Events taken and written (or handed to the sink). */
+  /** Events `emit` accepted: written, or taken for delivery (see `dropped` for what is lost later). */
   emitted: number;
-  /** Events dropped on purpose, by reason (such as "closed"). */
+  /** Events dropped on purpose, by reason (such as "closed"): at `emit`, or after it (see above). */
   dropped: Record<string, number>;
-  /** Events lost because the sink failed. */
+  /** Events `emit` refused because the sink failed; for some emitters, also writes that failed later. */
   failed: number;
   /** For emitters that fan out: the stats of each sink. */
   sinks?: EmitterStats[];

@@ -38,7 +38,10 @@ export interface EventSink {
   /**
    * Writes one batch and resolves only once the sink has durably taken all of it (for a broker: the
    * broker acknowledged it). Rejects when any of it may not have been taken; the pipeline then retries
-   * the whole batch, so consumers must de-duplicate by event id (delivery is at-least-once).
+   * the whole batch, so consumers must de-duplicate by event id (delivery is at-least-once). Rejects
+   * with an AuditEventTooLargeError naming the events it can never take: the pipeline drops them
+   * ("too_large"), reports them with that error's message (say which limit; keep event contents and
+   * credentials out of it) and writes the rest at once.
    */
   write(batch: readonly AuditEvent[], options?: SinkWriteOptions): Promise<void>;
   /**

@@ -14,7 +14,9 @@
  * emitter's counters cover what it was handed; every event handed to the delivery emitter is delivered
  * (exactly once: nothing crashes here, and a failed write stores nothing), left in the spool (and
  * replayed by the next emitter on that file), or counted as dropped or failed; close's `pending` is
- * what the spool file holds; and the delivered summaries sum to `stats().skipped`.
+ * what the spool file holds; the delivery emitter's Emitter counters add up (`emitted + dropped -
+ * droppedAfterAccept + failed` is what it was handed); onError was told of every drop by the end of
+ * close; and the delivered summaries sum to `stats().skipped`.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -31,6 +33,7 @@ import { AuditEventTooLargeError } from "../../src/errors/index.js";
 import { Actor, ActorType, type AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createRecorder, type RecordOutcome } from "../../src/recorder/recorder.js";
 import { KEY_ID, SIGNING_KEY } from "../chain/trail.js";
+import { sampleEvent } from "../helpers/events.js";
 import { summarized } from "../helpers/recorder.js";
 import { tempDir } from "./helpers.js";
 
@@ -101,6 +104,18 @@ function droppedTotal(stats: EmitterStats): number {
   return Object.values(stats.dropped).reduce((sum, n) => sum + n, 0);
 }
 
+/** The drops the onError reports tell of, by reason: "dropped 3 events (queue_full): ...". */
+function reportedDrops(messages: readonly string[]): Record<string, number> {
+  const drops: Record<string, number> = {};
+  for (const message of messages) {
+    const match = /: dropped (\d+) events? \((\w+)\)/.exec(message);
+    if (match === null) continue;
+    const [, count, reason] = match;
+    if (reason !== undefined) drops[reason] = (drops[reason] ?? 0) + Number(count);
+  }
+  return drops;
+}
+
 function spoolIds(file: string): string[] {
   const db = new Database(file, { readonly: true });
   try {
@@ -122,6 +137,7 @@ async function run(seed: number, policy: OverflowPolicy): Promise<void> {
   const spoolPath = path.join(dir, `spool-${seed}-${policy}.db`);
   const logPath = path.join(dir, `log-${seed}-${policy}.jsonl`);
   const writeAhead = seed % 2 === 0;
+  const warnings: string[] = [];
   const delivery = createDeliveryEmitter({
     sink,
     overflow: policy,
@@ -137,6 +153,7 @@ async function run(seed: number, policy: OverflowPolicy): Promise<void> {
     flushTimeoutMs: 60,
     // Every third seed gives close() no time to drain: what is left goes to the spool for the replay.
     closeTimeoutMs: seed % 3 === 0 ? 1 : 60,
+    onError: (error) => warnings.push(error.message),
   });
   const log = createLogEmitter({ destination: logPath });
   const noop = createNoopEmitter();
@@ -260,6 +277,14 @@ async function run(seed: number, policy: OverflowPolicy): Promise<void> {
     tag,
   ).toEqual([]);
   expect(written.size + left.length + droppedTotal(d) + d.failed, tag).toBe(toSinks);
+  // Its Emitter counters: every emit is in emitted, dropped or failed by its outcome; an accepted event
+  // dropped later is in dropped too, and droppedAfterAccept takes it out again.
+  expect(d.accepted, tag).toBe(d.emitted);
+  expect(d.emitted + droppedTotal(d) - d.droppedAfterAccept + d.failed, tag).toBe(toSinks);
+  expect(d.emitted, tag).toBe(written.size + left.length + d.droppedAfterAccept);
+  // onError heard of every drop by the end of close (those after close are no news), with its reason.
+  const { closed: _, ...warned } = d.dropped;
+  expect(reportedDrops(warnings), tag).toStrictEqual(warned);
   const handedIds = new Set(memory.events.map((event) => event.eventId));
   for (const id of [...written.keys(), ...left]) expect(handedIds.has(id), `${tag}: ${id}`).toBe(true);
   expect(d.queueEvents + d.parkedEvents, tag).toBe(0);
@@ -308,6 +333,59 @@ async function run(seed: number, policy: OverflowPolicy): Promise<void> {
       : 0;
   expect(missing.length, tag).toBeLessThanOrEqual(lostAfterAccept + refusedTwiceAtClose);
 }
+
+describe("the delivery emitter's Emitter counters", () => {
+  it("counts an accepted event dropped later in emitted and dropped, and in droppedAfterAccept", async () => {
+    // One of each later drop: refused by the sink's write as too large, evicted (drop-oldest), parked
+    // too long, left over at close without a spool (the batch being written and the queued event); and
+    // drops at emit (too_large, closed).
+    const sink: EventSink = {
+      name: "refusing",
+      maxEventBytes: 2500,
+      async write(batch: readonly AuditEvent[]) {
+        const big = batch.filter((event) => event.attributes.size === "big").map((event) => event.eventId);
+        if (big.length > 0)
+          throw new AuditEventTooLargeError("refusing", "over its limit", { eventIds: big });
+        await new Promise<void>(() => {}); // never acknowledges: the rest is left for close
+      },
+    };
+    const delivery = createDeliveryEmitter({
+      sink,
+      overflow: { default: "drop-oldest", "authz.decision": "park" },
+      maxQueueEvents: 2,
+      maxBatchEvents: 1,
+      flushIntervalMs: 0,
+      park: { timeoutMs: 1, maxParked: 5 },
+    });
+    const event = (n: number, kind: "authz" | "resourceMutation", size?: string): AuditEvent => {
+      const base = sampleEvent({ kind, eventId: `e-${n}` });
+      return size === undefined ? base : { ...base, attributes: { size } };
+    };
+    expect(delivery.emit(event(1, "resourceMutation", "big"))).toBe("accepted"); // refused by the write
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(delivery.emit(event(2, "resourceMutation"))).toBe("accepted"); // its write hangs: left at close
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(delivery.emit(event(3, "resourceMutation"))).toBe("accepted"); // evicted by event 4
+    expect(delivery.emit(event(4, "resourceMutation"))).toBe("accepted"); // left over at close
+    expect(delivery.emit(event(5, "authz"))).toBe("accepted"); // parked, then timed out
+    const huge = { ...event(6, "resourceMutation"), operation: "o".repeat(3000) };
+    expect(delivery.emit(huge)).toBe("dropped"); // too large at emit
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await delivery.close({ timeoutMs: 10 });
+    expect(delivery.emit(event(7, "resourceMutation"))).toBe("dropped"); // closed
+
+    const stats = delivery.stats();
+    expect(stats).toMatchObject({
+      emitted: 5,
+      accepted: 5,
+      failed: 0,
+      delivered: 0,
+      dropped: { too_large: 2, queue_full: 1, park_timeout: 1, close_timeout: 2, closed: 1 },
+      droppedAfterAccept: 5,
+    });
+    expect(stats.emitted + droppedTotal(stats) - stats.droppedAfterAccept + stats.failed).toBe(7);
+  });
+});
 
 describe("accounting invariants under a faulty sink", () => {
   for (const policy of POLICIES) {

@@ -38,6 +38,7 @@ describe("createDeliveryEmitter", () => {
       dropped: {},
       failed: 0,
       accepted: DETAIL_KINDS.length,
+      droppedAfterAccept: 0,
       delivered: DETAIL_KINDS.length,
       replayed: 0,
       retried: 0,

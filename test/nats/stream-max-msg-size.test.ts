@@ -37,7 +37,7 @@ it("drops and counts events over the stream's max_msg_size, and stores the other
   expect(stored.map((m) => m.headers["Nats-Msg-Id"])).toStrictEqual([SAMPLE_IDS.authn, SAMPLE_IDS.authz]);
   expect(emitter.stats()).toMatchObject({ delivered: 2, dropped: { too_large: 1 } });
   expect(errors.map((error) => error.message)).toContain(
-    "nats:small.events: dropped 1 event (too_large): larger than maxEventBytes or than the sink takes",
+    'nats:small.events: dropped 1 event (too_large): the sink refused it: nats: stream "SMALL_MSGS" refused the message for event evt-big as over its max_msg_size: it never stores such a message',
   );
 });
 
