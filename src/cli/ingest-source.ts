@@ -25,9 +25,11 @@ export interface SourceFlags extends BrokerAccessFlags {
   deadLetterTopic?: string;
 }
 
-/** An opened source and how to close it. */
+/** An opened source, what it warns of at open, and how to close it. */
 export interface OpenedSource {
   source: IngestSource;
+  /** Settings of the broker that lose events, found at open (NATS: the stream's limits); printed once. */
+  warnings: readonly string[];
   close(): Promise<void>;
 }
 
@@ -99,7 +101,7 @@ async function openNats(flags: SourceFlags, servers: string[], access: BrokerAcc
   }).catch((error: unknown) => {
     throw failure(`nats ${flags.from} stream ${flags.stream}`, error);
   });
-  return { source, close: () => source.close() };
+  return { source, warnings: source.warnings, close: () => source.close() };
 }
 
 /** The Kafka source's options from the flags, checked (a bad topic name is a usage error). */
@@ -133,7 +135,7 @@ async function openKafka(flags: SourceFlags, options: KafkaSourceOptions): Promi
   const source = await createKafkaSource(options).catch((error: unknown) => {
     throw failure(`kafka ${flags.from} topic ${flags.topic}`, error);
   });
-  return { source, close: () => source.close() };
+  return { source, warnings: [], close: () => source.close() };
 }
 
 /** A source that did not open: a bad name given is a usage error, anything else a failure. */

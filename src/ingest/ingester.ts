@@ -14,7 +14,11 @@ export interface IngesterOptions<M extends SourceMessage> {
   maxWaitMs?: number;
   /** Pause after a failed fetch or insert before trying again, in ms. Default: 1000. */
   retryDelayMs?: number;
-  /** Told every failure (fetch, insert, ack, dead letter); the ingester goes on. Default: ignore. */
+  /**
+   * Told every failure (fetch, insert, ack, dead letter), and every time the source's `lost()` grew
+   * (messages the broker removed before they were stored: their events are lost); the ingester goes
+   * on. Default: ignore.
+   */
   onError?: (error: Error) => void;
 }
 
@@ -30,10 +34,15 @@ export interface IngestStats {
   deadLettered: number;
   /** Batches committed. */
   batches: number;
-  /** Failures reported to `onError`. */
+  /** Failures reported to `onError`; the reports of lost messages are counted in `lost`, not here. */
   errors: number;
   /** Messages waiting for the consumer after the last fetch; undefined when the source does not say. */
   lag: number | undefined;
+  /**
+   * Messages the broker removed before they were stored (the source's `lost()`, read after each
+   * fetch): their events are lost. Undefined when the source cannot tell.
+   */
+  lost: number | undefined;
 }
 
 /** A running ingester. */
@@ -81,15 +90,27 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
     batches: 0,
     errors: 0,
     lag: undefined,
+    lost: source.lost?.(),
   };
   const stopping = new AbortController();
-  const fail = (error: unknown) => {
-    stats.errors++;
+  const report = (error: unknown) => {
     try {
       onError(toError(error));
     } catch {
       // A throwing handler must not stop ingestion.
     }
+  };
+  const fail = (error: unknown) => {
+    stats.errors++;
+    report(error);
+  };
+  let reportedLost = 0;
+  /** Reads the source's lost count; reports its growth once (not a failure of this ingester: not in `errors`). */
+  const readLost = () => {
+    stats.lost = source.lost?.();
+    if (stats.lost === undefined || stats.lost <= reportedLost) return;
+    report(new Error(lostMessage(source.name, stats.lost - reportedLost, stats.lost)));
+    reportedLost = stats.lost;
   };
   const pause = () =>
     new Promise<void>((resolve) => {
@@ -109,6 +130,7 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
     try {
       const messages = await source.fetch(batchSize, maxWaitMs, stopping.signal);
       stats.lag = source.lag();
+      readLost();
       return messages;
     } catch (error) {
       fail(error);
@@ -201,6 +223,16 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
       await done;
     },
   };
+}
+
+/** The report of messages lost: `more` since the last report, `total` since the source opened. */
+function lostMessage(source: string, more: number, total: number): string {
+  const what = more === 1 ? "1 message was" : `${more} messages were`;
+  const since = total === more ? "" : ` (${total} since start)`;
+  return (
+    `${source}: ${what} removed by the broker before ingest stored them (retention limits or ` +
+    `deletions): their events are lost${since}`
+  );
 }
 
 function resolveOptions<M extends SourceMessage>(options: IngesterOptions<M>) {

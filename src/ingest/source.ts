@@ -38,6 +38,8 @@ export interface IngestSource<M extends SourceMessage = SourceMessage> {
   deadLetter(message: M, reason: string): Promise<void | "duplicate">;
   /** Messages waiting for the consumer after the last fetch, when the broker says; else undefined. */
   lag(): number | undefined;
+  /** Messages the broker removed before this source delivered them (retention limits, deletions), counted since it opened; absent when the source cannot tell. */
+  lost?(): number;
 }
 
 /** What an ingester needs of a store: the SQLite store and the PostgreSQL store both fit. */

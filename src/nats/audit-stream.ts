@@ -27,7 +27,11 @@ export interface AuditStreamOptions {
    * publish fails and the pipeline retries or spools), never old audit events deleted to make room.
    */
   maxBytes?: number;
-  /** How long messages are kept, in ms. Default: 0, for ever. */
+  /**
+   * How long messages are kept, in ms. Default: 0, for ever. The server removes a message this old
+   * whether an ingester stored it or not: make it longer than any ingest outage (the NATS source counts
+   * such messages in `lost()` and names the setting in its `warnings`).
+   */
   maxAgeMs?: number;
   /** Copies in a cluster. Default: 1. */
   replicas?: number;

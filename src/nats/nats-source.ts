@@ -1,6 +1,5 @@
 import {
   AckPolicy,
-  type ConsumerConfig,
   DeliverPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
@@ -22,6 +21,8 @@ import { ensureAuditStream } from "./audit-stream.js";
 import { drainOrClose } from "./drain-or-close.js";
 import { createDeadLetterCount, publishDeadLetter } from "./nats-dead-letter.js";
 import { messageHeader } from "./raw-headers.js";
+import { createRemovedCount } from "./removed-count.js";
+import { checkConsumer, streamLimits } from "./source-checks.js";
 
 /** Options of `createNatsSource`. Give either `connection` or `servers`. */
 export interface NatsSourceOptions {
@@ -65,10 +66,26 @@ export interface NatsSourceMessage extends SourceMessage {
   readonly msg: JsMsg;
 }
 
-/** An IngestSource on a JetStream durable pull consumer, and its connection. */
+/**
+ * An IngestSource on a JetStream durable pull consumer, and its connection. `lost()` counts the
+ * messages the stream removed (max_age, discard old limits, deletions, purges) before the consumer
+ * delivered them: the stream sequences it skipped between two consecutive deliveries, counted by the
+ * source that received the second and knew the first (its own message before, or the consumer's
+ * info at open and after an empty fetch). It never counts a message twice, also over several
+ * ingesters on one consumer, but under-counts: gaps after another ingester's delivery are not seen,
+ * a message removed after its delivery and before its ack (never stored) is not counted, and messages
+ * removed are counted only once the consumer delivers a later one. Absent when the consumer reads
+ * only some of the stream's subjects (a skipped sequence may be another subject's message).
+ */
 export interface NatsSource extends IngestSource<NatsSourceMessage> {
   /** The connection the source pulls through. */
   readonly connection: NatsConnection;
+  /**
+   * The stream's settings, found at open, that remove messages whether ingested or not (`max_age`;
+   * `max_msgs`, `max_bytes` with discard old; `max_msgs_per_subject`), one line each, such as
+   * `stream "AUDIT" removes messages after 1h (max_age) whether ingested or not: …`. Empty when none does.
+   */
+  readonly warnings: readonly string[];
   /** Drains the connection when the source opened it. */
   close(): Promise<void>;
 }
@@ -150,7 +167,9 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       ...(options.subject === undefined ? {} : { filter_subject: options.subject }),
     });
   });
-  checkConsumer(info.config, options);
+  checkConsumer(info.config, options.stream, options.consumer, options.subject);
+  const limits = streamLimits((await jsm.streams.info(stream)).config, info.config);
+  const removed = limits.countable ? createRemovedCount(info.delivered) : undefined;
   await ensureAuditStream(jsm, { name: options.deadLetterStream, subjects: [deadLetterSubject] });
   const js = jetstream(nc);
   const consumer = await js.consumers.get(stream, durable);
@@ -183,7 +202,10 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       const overdue = setTimeout(() => messages.stop(new Error(noReply(due, nc))), due);
       const received: NatsSourceMessage[] = [];
       try {
-        for await (const msg of messages) received.push(new SourceMessageImpl(stream, msg));
+        for await (const msg of messages) {
+          removed?.delivered(msg);
+          received.push(new SourceMessageImpl(stream, msg));
+        }
       } catch (error) {
         const gone = signal.aborted ? undefined : await missing(jsm, stream, durable);
         throw new Error(`${name}: fetch failed: ${gone ?? fetchError(error)}`, { cause: error });
@@ -197,7 +219,10 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
         // Nothing came: nothing waits, or the consumer may deliver no more (its ack-pending limit is
         // held by other ingesters' batches). Its info tells which; unreachable, the last lag stays.
         lag = await consumer.info().then(
-          (info) => info.num_pending,
+          (info) => {
+            removed?.position(info.delivered);
+            return info.num_pending;
+          },
           () => lag,
         );
       }
@@ -223,6 +248,8 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       return deadLetters.acknowledge(message.msg, pubAck.duplicate);
     },
     lag: () => lag,
+    ...(removed === undefined ? {} : { lost: removed.count }),
+    warnings: Object.freeze(limits.warnings),
     close: async () => {
       if (!owned) return;
       // Drained, so that the acks sent go out first; closed instead during an outage, else a stopped
@@ -230,27 +257,6 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       await drainOrClose(nc);
     },
   };
-}
-
-/**
- * Refuses a consumer made elsewhere that would lose events or read others than asked: without explicit
- * acks the server takes a message as done once sent (or a later ack as done for all before it), so a
- * batch whose insert failed, or an ingester that died, would lose its events silently.
- */
-function checkConsumer(config: ConsumerConfig, options: ResolvedOptions): void {
-  const where = `consumer "${options.consumer}" of stream "${options.stream}"`;
-  if (config.ack_policy !== AckPolicy.Explicit)
-    throw new AuditConfigError(
-      `nats source: ${where} has ack policy "${config.ack_policy}"; ingest needs "explicit" acks, or events ` +
-        "whose insert failed are lost: delete it, or name another consumer",
-    );
-  if (options.subject === undefined) return;
-  const filters = config.filter_subjects ?? (config.filter_subject ? [config.filter_subject] : []);
-  if (filters.length !== 1 || filters[0] !== options.subject)
-    throw new AuditConfigError(
-      `nats source: ${where} filters ${filters.length === 0 ? "no subject" : JSON.stringify(filters)}, not ` +
-        `"${options.subject}" as asked: delete it, or name another consumer`,
-    );
 }
 
 /**

@@ -3,9 +3,11 @@
 // SIGKILLed mid-stream losing and duplicating nothing, chains that verify, and precise usage errors.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { createNatsSource } from "../../src/nats/index.js";
 import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, tempDir } from "../cli/helpers.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
@@ -60,7 +62,7 @@ describe("grpc-audit ingest", () => {
     );
     expect(run.out.stderr).toMatch(
       new RegExp(
-        `\\ningest: ${events.length} received \\(\\d+/s\\), ${events.length} inserted \\(\\d+/s\\), 0 duplicates, 0 dead-lettered, \\d+ batches, 0 errors, lag 0\\ningest: stopped\\n$`,
+        `\\ningest: ${events.length} received \\(\\d+/s\\), ${events.length} inserted \\(\\d+/s\\), 0 duplicates, 0 dead-lettered, 0 lost, \\d+ batches, 0 errors, lag 0\\ningest: stopped\\n$`,
       ),
     );
     expect(await storedIds(url)).toStrictEqual(onceEach(events));
@@ -116,6 +118,35 @@ describe("grpc-audit ingest", () => {
       run.child.kill("SIGKILL");
       await proxy.close();
     }
+  });
+
+  it("names a stream that deletes events not yet stored, then prints and counts those it deleted", async () => {
+    const stream = `CLI_LOST_${process.pid}`;
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({ name: stream, subjects: ["clilost.>"], discard: DiscardPolicy.Old, max_msgs: 5 });
+    // The consumer an earlier run made: the events come while no ingester runs.
+    await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const events = await publishTrail(nats.url, "clilost.events", 20);
+    const lost = events.length - 5;
+    const db = join(tempDir(), "lost.db");
+    const run = startIngest(nats.url, stream, db);
+    await until(() => run.out.stderr.includes(`${lost} lost`), "the lost messages counted");
+    run.child.kill("SIGTERM");
+    expect((await run.exited).code).toBe(0);
+    expect(run.out.stderr).toContain(
+      `(Ctrl-C to stop)\ningest: warning: stream "${stream}" deletes its oldest messages at 5 messages ` +
+        "(max_msgs) (discard old) whether ingested or not: those removed before ingest stored them are " +
+        "lost, and counted as lost; use discard new, so that a full stream refuses new events instead\n",
+    );
+    expect(run.out.stderr).toContain(
+      `\ningest: error: nats ${stream}/ingest: ${lost} messages were removed by the broker before ingest ` +
+        "stored them (retention limits or deletions): their events are lost\n",
+    );
+    expect(run.out.stderr).toMatch(
+      new RegExp(
+        `\\ningest: 5 received \\(\\d+/s\\), 5 inserted \\(\\d+/s\\), 0 duplicates, 0 dead-lettered, ${lost} lost, \\d+ batches, 0 errors, lag 0\\ningest: stopped\\n$`,
+      ),
+    );
   });
 
   it("ingests into a SQLite file, which query then reads", async () => {

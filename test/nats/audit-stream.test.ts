@@ -1,31 +1,19 @@
 import { jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AuditConfigError } from "../../src/errors/index.js";
 import { type AuditStreamOptions, ensureAuditStream } from "../../src/nats/index.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { useNatsServer } from "../helpers/nats-suite.js";
 
-let server: NatsServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url });
-});
-
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+const nc = useNatsServer();
 
 const MS = 1_000_000;
 
 describe("ensureAuditStream", () => {
   it("creates the stream with the given settings and discard-new, and then changes nothing", async () => {
     const options = { name: "AUDIT_A", subjects: ["a.>"], duplicateWindowMs: 30_000, maxBytes: 1 << 20 };
-    const created = await ensureAuditStream(nc, options);
-    const again = await ensureAuditStream(nc, options);
-    const viaManager = await ensureAuditStream(await jetstreamManager(nc), options);
+    const created = await ensureAuditStream(nc(), options);
+    const again = await ensureAuditStream(nc(), options);
+    const viaManager = await ensureAuditStream(await jetstreamManager(nc()), options);
 
     expect(created.action).toBe("created");
     expect(created.info.config).toMatchObject({
@@ -44,20 +32,20 @@ describe("ensureAuditStream", () => {
   });
 
   it("uses a two-minute duplicate window and no size or age limit by default", async () => {
-    const { info } = await ensureAuditStream(nc, { name: "AUDIT_B", subjects: ["b.>"] });
+    const { info } = await ensureAuditStream(nc(), { name: "AUDIT_B", subjects: ["b.>"] });
     expect(info.config).toMatchObject({ duplicate_window: 120_000 * MS, max_bytes: -1, max_age: 0 });
   });
 
   it("updates an existing stream to new settings and keeps its messages", async () => {
-    await ensureAuditStream(nc, { name: "AUDIT_C", subjects: ["c.>"] });
-    await nc.request("c.x", new Uint8Array([1]));
-    const updated = await ensureAuditStream(nc, {
+    await ensureAuditStream(nc(), { name: "AUDIT_C", subjects: ["c.>"] });
+    await nc().request("c.x", new Uint8Array([1]));
+    const updated = await ensureAuditStream(nc(), {
       name: "AUDIT_C",
       subjects: ["c.>", "c2.>"],
       duplicateWindowMs: 600_000,
       maxAgeMs: 86_400_000,
     });
-    const unchanged = await ensureAuditStream(nc, {
+    const unchanged = await ensureAuditStream(nc(), {
       name: "AUDIT_C",
       subjects: ["c2.>", "c.>"],
       duplicateWindowMs: 600_000,
@@ -75,9 +63,9 @@ describe("ensureAuditStream", () => {
   });
 
   it("refuses to change the storage of an existing stream", async () => {
-    await ensureAuditStream(nc, { name: "AUDIT_D", subjects: ["d.>"] });
+    await ensureAuditStream(nc(), { name: "AUDIT_D", subjects: ["d.>"] });
     await expect(
-      ensureAuditStream(nc, { name: "AUDIT_D", subjects: ["d.>"], storage: "memory" }),
+      ensureAuditStream(nc(), { name: "AUDIT_D", subjects: ["d.>"], storage: "memory" }),
     ).rejects.toThrow('storage: stream "AUDIT_D" exists with file storage, which cannot change to memory');
   });
 
@@ -97,7 +85,7 @@ describe("ensureAuditStream", () => {
     ];
     for (const [what, options, message] of cases) {
       it(what, async () => {
-        const ensuring = ensureAuditStream(nc, options as AuditStreamOptions);
+        const ensuring = ensureAuditStream(nc(), options as AuditStreamOptions);
         await expect(ensuring).rejects.toThrow(AuditConfigError);
         await expect(ensuring).rejects.toThrow(message);
       });

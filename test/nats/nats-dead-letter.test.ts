@@ -1,34 +1,24 @@
 // createNatsSource's dead letters against a real nats-server: whether one is new, so that the
 // ingester counts each message once.
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { nanos } from "@nats-io/transport-node";
+import { describe, expect, it } from "vitest";
 import { createNatsSource, ensureAuditStream } from "../../src/nats/index.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { useNatsServer } from "../helpers/nats-suite.js";
 import { readStream } from "./stream-reader.js";
 
-let server: NatsServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await connect({ servers: server.url });
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+const nc = useNatsServer();
 
 describe("createNatsSource deadLetter", () => {
   it("counts the copy of a dead letter whose first ack failed: that attempt was not counted", async () => {
-    await ensureAuditStream(nc, { name: "POISON", subjects: ["poison.>"] });
-    await jetstream(nc).publish("poison.events", new TextEncoder().encode("not an event"));
-    const source = await createNatsSource({ connection: nc, stream: "POISON", consumer: "ingest" });
+    await ensureAuditStream(nc(), { name: "POISON", subjects: ["poison.>"] });
+    await jetstream(nc()).publish("poison.events", new TextEncoder().encode("not an event"));
+    const source = await createNatsSource({ connection: nc(), stream: "POISON", consumer: "ingest" });
     const signal = new AbortController().signal;
     const [first] = await source.fetch(10, 1000, signal);
     if (first === undefined) throw new Error("the poison message was not fetched");
     // Its consumer gone, the ack finds no one to confirm it: published, not acknowledged.
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(nc());
     await jsm.consumers.delete("POISON", "ingest");
     await expect(source.deadLetter(first, "not an event")).rejects.toThrow();
     await jsm.consumers.add("POISON", {
@@ -44,6 +34,6 @@ describe("createNatsSource deadLetter", () => {
       undefined,
     ]);
     // The stream kept the dead letter once; a third copy would be a duplicate.
-    expect(await readStream(nc, "POISON_DEAD_LETTER")).toHaveLength(1);
+    expect(await readStream(nc(), "POISON_DEAD_LETTER")).toHaveLength(1);
   });
 });

@@ -4,12 +4,12 @@
  * for every block it reads, and leave to the client every block the client reads otherwise or refuses.
  */
 import { jetstream } from "@nats-io/jetstream";
-import { connect, headers, MsgHdrsImpl, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { headers, MsgHdrsImpl } from "@nats-io/transport-node";
+import { describe, expect, it } from "vitest";
 import { createNatsSource, ensureAuditStream } from "../../src/nats/index.js";
 import { scanHeader, UNSURE } from "../../src/nats/raw-headers.js";
 import { Random } from "../event/generate-event.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { useNatsServer } from "../helpers/nats-suite.js";
 
 const NAME = "content-type";
 /** Header lines, valid and not, including names that differ from NAME by case, space or a character. */
@@ -67,19 +67,10 @@ describe("scanHeader", () => {
 });
 
 describe("the NATS source's header()", () => {
-  let server: NatsServer;
-  let nc: NatsConnection;
-  beforeAll(async () => {
-    server = await startNatsServer();
-    nc = await connect({ servers: server.url });
-  });
-  afterAll(async () => {
-    await nc?.close();
-    await server?.stop();
-  });
+  const nc = useNatsServer();
 
   it("gives what msg.headers gives, without the client parsing the headers", async () => {
-    await ensureAuditStream(nc, { name: "RAW", subjects: ["raw.>"] });
+    await ensureAuditStream(nc(), { name: "RAW", subjects: ["raw.>"] });
     const sent = [
       { "content-type": "application/json", other: "x" },
       { other: "x", "content-type": " padded " },
@@ -89,10 +80,10 @@ describe("the NATS source's header()", () => {
     for (const record of sent) {
       const h = headers();
       for (const [key, value] of Object.entries(record)) h.append(key, value);
-      await jetstream(nc).publish("raw.x", new Uint8Array([1]), { headers: h });
+      await jetstream(nc()).publish("raw.x", new Uint8Array([1]), { headers: h });
     }
-    await jetstream(nc).publish("raw.x", new Uint8Array([2])); // no headers at all
-    const source = await createNatsSource({ connection: nc, stream: "RAW", consumer: "raw" });
+    await jetstream(nc()).publish("raw.x", new Uint8Array([2])); // no headers at all
+    const source = await createNatsSource({ connection: nc(), stream: "RAW", consumer: "raw" });
     const messages = await source.fetch(sent.length + 1, 1000, new AbortController().signal);
     expect(messages.map((m) => m.header(NAME))).toStrictEqual([
       "application/json",

@@ -90,11 +90,11 @@ async function ingest(flags: IngestFlags): Promise<void> {
     if (store === undefined) return stoppedDuringStartup();
     try {
       if (stopping.signal.aborted) return stoppedDuringStartup();
-      const { source, close } = await openSource();
+      const { source, warnings, close } = await openSource();
       try {
         if (stopping.signal.aborted) return stoppedDuringStartup();
         await run(
-          source.name,
+          { name: source.name, warnings },
           createIngester({
             source,
             store: store.target,
@@ -125,15 +125,19 @@ function stoppedDuringStartup(): void {
   process.stderr.write("ingest: stopped before ingesting\n");
 }
 
-/** Runs until `stopping` aborts (SIGINT or SIGTERM), printing the progress line every `progressMs` and once at the end. */
+/**
+ * Runs until `stopping` aborts (SIGINT or SIGTERM), printing the source's warnings once, then the
+ * progress line every `progressMs` and once at the end.
+ */
 async function run(
-  from: string,
+  from: { name: string; warnings: readonly string[] },
   ingester: ReturnType<typeof createIngester>,
   progressMs: number,
   to: string,
   stopping: AbortSignal,
 ): Promise<void> {
-  process.stderr.write(`ingesting from ${from} into ${to} (Ctrl-C to stop)\n`);
+  process.stderr.write(`ingesting from ${from.name} into ${to} (Ctrl-C to stop)\n`);
+  for (const warning of from.warnings) process.stderr.write(`ingest: warning: ${warning}\n`);
   const stop = () => void ingester.stop();
   stopping.addEventListener("abort", stop, { once: true });
   let previous: IngestStats = ingester.stats();

@@ -1,0 +1,107 @@
+// What the NATS source checks at open: a consumer made elsewhere that would lose events or read others
+// than asked, and the stream's settings that remove events not yet stored.
+import { AckPolicy, type ConsumerConfig, DiscardPolicy, type StreamConfig } from "@nats-io/jetstream";
+import { millis } from "@nats-io/transport-node";
+import { AuditConfigError } from "../errors/index.js";
+
+/**
+ * Refuses a consumer made elsewhere that would lose events or read others than asked: without explicit
+ * acks the server takes a message as done once sent (or a later ack as done for all before it), so a
+ * batch whose insert failed, or an ingester that died, would lose its events silently.
+ * @internal
+ */
+export function checkConsumer(
+  config: ConsumerConfig,
+  stream: string,
+  consumer: string,
+  subject: string | undefined,
+): void {
+  const where = `consumer "${consumer}" of stream "${stream}"`;
+  if (config.ack_policy !== AckPolicy.Explicit)
+    throw new AuditConfigError(
+      `nats source: ${where} has ack policy "${config.ack_policy}"; ingest needs "explicit" acks, or events ` +
+        "whose insert failed are lost: delete it, or name another consumer",
+    );
+  if (subject === undefined) return;
+  const filters = config.filter_subjects ?? (config.filter_subject ? [config.filter_subject] : []);
+  if (filters.length !== 1 || filters[0] !== subject)
+    throw new AuditConfigError(
+      `nats source: ${where} filters ${filters.length === 0 ? "no subject" : JSON.stringify(filters)}, not ` +
+        `"${subject}" as asked: delete it, or name another consumer`,
+    );
+}
+
+/** How the NATS source treats a stream's removals. @internal */
+export interface StreamLimits {
+  /** One line per setting that removes messages whether ingested or not; empty when none does. */
+  warnings: string[];
+  /** True when the consumer sees every subject of the stream, so that a skipped sequence is a removed message. */
+  countable: boolean;
+}
+
+/**
+ * Reads the stream's limits that delete messages before ingest may have stored them: `max_age`,
+ * and with discard old `max_msgs` and `max_bytes`; `max_msgs_per_subject` unless discard new applies
+ * per subject too (the server otherwise deletes a subject's oldest message to make room).
+ * @internal
+ */
+export function streamLimits(stream: StreamConfig, consumer: ConsumerConfig): StreamLimits {
+  const filters = consumer.filter_subjects ?? (consumer.filter_subject ? [consumer.filter_subject] : []);
+  const countable =
+    filters.length === 0 ||
+    (stream.mirror === undefined &&
+      (stream.sources ?? []).length === 0 &&
+      stream.subjects.every((subject) => filters.some((filter) => covers(filter, subject))));
+  const where = `stream "${stream.name}"`;
+  const then = countable
+    ? "those removed before ingest stored them are lost, and counted as lost"
+    : `those removed before ingest stored them are lost, uncounted (the consumer reads only ${JSON.stringify(filters)} of it)`;
+  const warnings: string[] = [];
+  const maxAgeMs = millis(stream.max_age ?? 0);
+  if (maxAgeMs > 0)
+    warnings.push(
+      `${where} removes messages after ${duration(maxAgeMs)} (max_age) whether ingested or not: ${then}; ` +
+        "set max_age 0, or longer than any ingest outage",
+    );
+  const old = stream.discard !== DiscardPolicy.New;
+  const full = [
+    stream.max_msgs > 0 ? `${stream.max_msgs} messages (max_msgs)` : undefined,
+    stream.max_bytes > 0 ? `${stream.max_bytes} bytes (max_bytes)` : undefined,
+  ].filter((limit) => limit !== undefined);
+  if (old && full.length > 0)
+    warnings.push(
+      `${where} deletes its oldest messages at ${full.join(" or ")} (discard old) whether ingested or not: ` +
+        `${then}; use discard new, so that a full stream refuses new events instead`,
+    );
+  const perSubject = stream.max_msgs_per_subject ?? 0;
+  if (perSubject > 0 && (old || !stream.discard_new_per_subject))
+    warnings.push(
+      `${where} keeps ${perSubject} messages per subject (max_msgs_per_subject) and deletes older ones ` +
+        `whether ingested or not: ${then}; remove the limit, or use discard new per subject`,
+    );
+  return { warnings, countable };
+}
+
+/** True when every subject `subject` (wildcards allowed) matches is matched by `filter`. */
+function covers(filter: string, subject: string): boolean {
+  const f = filter.split(".");
+  const s = subject.split(".");
+  for (let i = 0; i < f.length; i++) {
+    if (i >= s.length) return false;
+    if (f[i] === ">") return true;
+    if (s[i] === ">" || (f[i] !== "*" && f[i] !== s[i])) return false;
+  }
+  return f.length === s.length;
+}
+
+/** A duration in its largest whole unit: "1h", "90m", "45s", "1500ms". */
+function duration(ms: number): string {
+  const units: [string, number][] = [
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+  ];
+  for (const [unit, size] of units) if (ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
