@@ -1,4 +1,10 @@
-import { type ConsumeOptions, Consumer, ProduceAcks, Producer } from "@platformatic/kafka";
+import {
+  type ConsumeOptions,
+  Consumer,
+  ListOffsetTimestamps,
+  ProduceAcks,
+  Producer,
+} from "@platformatic/kafka";
 import { toError } from "../errors/index.js";
 import {
   DEAD_LETTER_FROM_HEADER,
@@ -10,6 +16,7 @@ import type { KafkaProducer } from "./kafka-broker.js";
 import { type KafkaSourceOptions, resolveSourceOptions } from "./kafka-source-options.js";
 import { type KafkaMessage, type OpenStream, take, watchStream } from "./message-stream.js";
 import { PartitionOffsets } from "./partition-offsets.js";
+import { outOfRange, RetentionLoss } from "./retention-loss.js";
 import { refusedAsTooLarge } from "./too-large.js";
 
 /** A message of the Kafka source. */
@@ -20,6 +27,18 @@ export interface KafkaSourceMessage extends SourceMessage {
 
 /** An IngestSource on a Kafka consumer group. */
 export interface KafkaSource extends IngestSource<KafkaSourceMessage> {
+  /**
+   * Messages the broker removed (retention.ms, retention.bytes, DeleteRecords) before they were
+   * stored, counted since the source opened. Kafka tells when a read starts below a partition's log
+   * start offset: the source then commits the log start and reads on from there, counting the
+   * messages from the group's committed offset up to it, less those it stored or has out (these count
+   * when handed back by `retry`). A partition the group never committed on starts at its log start,
+   * and what was removed before is not counted (a new group, or offsets expired after the broker's
+   * offsets.retention.minutes). Messages compaction removes are not counted (an audit topic uses
+   * cleanup.policy=delete), nor are transaction markers (not messages). A partition that moved to
+   * another member while its loss was being committed is not counted by either.
+   */
+  lost(): number;
   /** Closes the stream, leaves the group and closes the dead-letter producer. */
   close(): Promise<void>;
 }
@@ -37,6 +56,7 @@ interface Tracked {
  * committed only for stored messages, per partition the offset below which every message is stored;
  * a member starting on a partition reads from its committed offset (from the earliest without one).
  * `retry` reads every partition again from its committed offset. Dead letters go to their own topic.
+ * Messages retention removed before they were stored are skipped and counted (`lost()`).
  * Resolves once the consumer joined the group.
  *
  * ```ts
@@ -77,6 +97,7 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
   };
   const offsets = new PartitionOffsets<KafkaMessage>();
   const tracked = new WeakMap<KafkaSourceMessage, Tracked>();
+  const loss = new RetentionLoss();
   let open: OpenStream | undefined;
   try {
     open = watchStream(await consumer.consume({ ...consume }));
@@ -116,16 +137,60 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     for (const m of messages) {
       const where = tracked.get(m);
       if (where === undefined) continue;
+      loss.stored(m.message.partition, m.message.offset);
       const committable = offsets.done(where.partition, where.epoch, m.message.offset);
       if (committable !== undefined) commits.set(where.partition, committable);
     }
     // commit() commits its offset + 1 for its partition, with the leader epoch it was read under. A
     // partition the group gave to another member meanwhile is left to it: committing there could
     // move its offset back (messages the other member stored would come again, as duplicates).
-    const assigned = consumer.assignments?.find((a) => a.topic === topic)?.partitions ?? [];
+    const assigned = assignedPartitions();
     await Promise.all(
-      [...commits.values()].filter((m) => assigned.includes(m.partition)).map((m) => m.commit()),
+      [...commits.values()]
+        .filter((m) => assigned.includes(m.partition))
+        .map(async (m) => {
+          await m.commit();
+          loss.committed(m.partition, m.offset + 1n);
+        }),
     );
+  };
+  const assignedPartitions = () => [
+    ...(consumer.assignments?.find((a) => a.topic === topic)?.partitions ?? []),
+  ];
+  const handBack = (messages: readonly KafkaSourceMessage[]) => {
+    for (const m of messages) if (tracked.has(m)) loss.handedBack(m.message.partition, m.message.offset);
+  };
+
+  /**
+   * After a read failed as out of range: commits the log start of each assigned partition whose
+   * committed offset is below it (retention removed the messages in between) and counts them. Resolves
+   * to whether a partition was moved on; rejects when Kafka cannot be asked. Resolving to false makes
+   * the failure reported: a partition without a committed offset (the next stream starts it at its log
+   * start), or one whose committed offset is past its end (left alone), is not read past in silence.
+   */
+  const skipRemoved = async (): Promise<boolean> => {
+    const partitions = assignedPartitions();
+    if (partitions.length === 0) return false;
+    const generation = consumer.generationId;
+    const [starts, commits] = await Promise.all([
+      consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.EARLIEST }),
+      consumer.listCommittedOffsets({ topics: [{ topic, partitions }] }),
+    ]);
+    const moves: { partition: number; from: bigint; start: bigint }[] = [];
+    for (const partition of partitions) {
+      const from = commits.get(topic)?.[partition] ?? -1n;
+      const start = starts.get(topic)?.[partition];
+      if (start !== undefined && from >= 0n && from < start) moves.push({ partition, from, start });
+    }
+    if (moves.length === 0) return false;
+    await consumer.commit({
+      offsets: moves.map((m) => ({ topic, partition: m.partition, offset: m.start, leaderEpoch: -1 })),
+    });
+    // Counted only if no rebalance came between: the member a partition went to may have read the
+    // same committed offset and count it too. Counting after the commit: a failed one counts nothing.
+    if (consumer.generationId === generation)
+      for (const m of moves) loss.removed(m.partition, m.from, m.start);
+    return true;
   };
 
   let lag: number | undefined;
@@ -153,7 +218,10 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
         const failed = open.error ?? new Error("the Kafka message stream ended");
         await open.stream.close().catch(() => {});
         open = undefined;
-        throw failed; // the next fetch opens a new stream, from the committed offsets
+        // Read below a partition's log start: reading again from the same committed offset would fail
+        // for ever (and with it every partition the same broker leads), so move past what was removed.
+        // Else the next fetch opens a new stream, from the committed offsets.
+        if (!(outOfRange(failed) && (await skipRemoved()))) throw failed;
       }
       const current = open === undefined || rewind ? await reopen() : open;
       rewind = false;
@@ -163,11 +231,13 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
         const partition = `${message.topic}:${message.partition}`;
         const handed = sourceMessage(message);
         tracked.set(handed, { partition, epoch: offsets.handOut(partition, message.offset, message) });
+        loss.handedOut(message.partition, message.offset);
         return handed;
       });
     },
     ack: markDone,
-    async retry() {
+    async retry(messages) {
+      handBack(messages);
       rewind = true;
     },
     async deadLetter(message, reason) {
@@ -182,12 +252,14 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
             return deadLetters().send({ messages: [cutDeadLetter(deadLetterTopic, message, reason)] });
           });
       } catch (error) {
+        handBack([message]);
         rewind = true; // it comes back, and is tried again
         throw toError(error);
       }
       await markDone([message]);
     },
     lag: () => lag,
+    lost: () => loss.lost,
     async close() {
       await open?.stream.close().catch(() => {});
       open = undefined;

@@ -1,4 +1,12 @@
-import type { ConsumeOptions, GetLagOptions, Message, Offsets } from "@platformatic/kafka";
+import type {
+  CommitOptions,
+  ConsumeOptions,
+  GetLagOptions,
+  ListCommitsOptions,
+  ListOffsetsOptions,
+  Message,
+  Offsets,
+} from "@platformatic/kafka";
 
 /** The part of `@platformatic/kafka`'s Consumer the Kafka source uses; tests inject a fake of it. */
 export interface KafkaConsumer {
@@ -6,10 +14,18 @@ export interface KafkaConsumer {
   consume(options: ConsumeOptions<Buffer, Buffer, Buffer, Buffer>): Promise<KafkaMessageStream>;
   /** Per topic and partition: high watermark − committed offset, or -1 for a partition not assigned. */
   getLag(options: GetLagOptions): Promise<Offsets>;
+  /** Per topic and partition: the log start offset (timestamp EARLIEST) or the end (LATEST). */
+  listOffsets(options: ListOffsetsOptions): Promise<Offsets>;
+  /** Per topic and partition: the group's committed offset, -1 where it has none. */
+  listCommittedOffsets(options: ListCommitsOptions): Promise<Offsets>;
+  /** Commits offsets for the group (the next message to read, per partition). */
+  commit(options: CommitOptions): Promise<void>;
   /** Leaves the group and disconnects. */
   close(force?: boolean): Promise<void>;
   /** The partitions the group assigned to this member, per topic; null before it joined. */
   readonly assignments: readonly { readonly topic: string; readonly partitions: readonly number[] }[] | null;
+  /** The group generation this member joined last: it changes with every rebalance. */
+  readonly generationId: number;
 }
 
 /** The part of a `@platformatic/kafka` Message the Kafka source reads; tests build fakes of it. */

@@ -1,13 +1,29 @@
 /**
- * A fake Kafka cluster at the client boundary, for the Kafka source: one topic's partitions
- * (append-only logs, their high watermark is their length), one consumer group's committed offsets
- * and members (partitions assigned round-robin, reassigned when a member joins or leaves), and the
- * objects `@platformatic/kafka` would give: consumers whose streams are real object-mode Readables
- * starting at the committed offsets, and producers. Messages sent to the topic are appended to the
- * partition of their key; messages sent to any other topic are kept in `produced` (the dead letters).
+ * A stand-in for a Kafka cluster and `@platformatic/kafka` together, at the client boundary (no
+ * broker and no wire protocol: the objects the client would give): one topic's partitions
+ * (append-only logs, their high watermark is their length, their log start offset 0 until
+ * `deleteRecords` moves it, as retention or a DeleteRecords does), one consumer group's committed
+ * offsets and members (partitions assigned round-robin, reassigned when a member joins or leaves,
+ * each rebalance a new generation), consumers whose streams are real object-mode Readables starting
+ * at the committed offsets (at the log start without one: the source's fallback "earliest"), and
+ * producers. Messages sent to the topic are appended to the partition of their key; messages sent to
+ * any other topic are kept in `produced` (the dead letters).
+ *
+ * Reading below a partition's log start behaves as the 1.x client does on the broker's answer
+ * OFFSET_OUT_OF_RANGE (read in its source: the Fetch response's partition error becomes a
+ * ResponseError that is not retried, and the stream is destroyed with it): the stream fails with that
+ * same error, built with the client's own ResponseError class. `listOffsets` answers the log start
+ * (EARLIEST) or the high watermark (LATEST), `listCommittedOffsets` -1 for a partition without one.
  */
 import { Readable } from "node:stream";
-import type { ConsumeOptions, ConsumerOptions, ProducerOptions, SendOptions } from "@platformatic/kafka";
+import {
+  type ConsumeOptions,
+  type ConsumerOptions,
+  ListOffsetTimestamps,
+  type ProducerOptions,
+  ResponseError,
+  type SendOptions,
+} from "@platformatic/kafka";
 import type {
   KafkaConsumer,
   KafkaMessage,
@@ -43,10 +59,22 @@ export interface FakeKafka {
   failCommits: Error | undefined;
   /** Set to make sends to other topics (dead letters) reject. */
   failSends: Error | undefined;
+  /** Set to make listOffsets reject. */
+  failListOffsets: Error | undefined;
+  /** Called on each consumer-level commit (not a message's), before it is applied. */
+  beforeCommit: (() => void) | undefined;
+  /** Assigns the partitions again, a new generation, as when a member's session timed out and it rejoined. */
+  rebalance(): void;
   /** Appends a message to a partition. */
   append(partition: number, value: Buffer | string, headers?: Record<string, string>): void;
+  /** Deletes a partition's messages below `offset` (retention, DeleteRecords): its log start offset. */
+  deleteRecords(partition: number, offset: number): void;
+  /** Sets the group's committed offset of a partition, as an earlier member's commit did. */
+  commitOffset(partition: number, offset: number): void;
   /** The group's committed offset of each partition (0 when none). */
   committed(): number[];
+  /** The partitions' log start offsets. */
+  logStarts(): number[];
   /** The partitions' lengths. */
   highWatermarks(): number[];
   createConsumer(options: ConsumerOptions<Buffer, Buffer, Buffer, Buffer>): KafkaConsumer;
@@ -58,12 +86,21 @@ export interface FakeKafka {
 /** A fake cluster with `partitions` partitions of `topic`. */
 export function fakeKafka(topic: string, partitions: number): FakeKafka {
   const logs: FakeRecord[][] = Array.from({ length: partitions }, () => []);
-  const committed: number[] = Array(partitions).fill(0);
+  const committed: (number | undefined)[] = Array(partitions).fill(undefined);
+  const logStart: number[] = Array(partitions).fill(0);
   const members: Member[] = [];
+  let generation = 0;
+  /** Where a stream starts on a partition: its committed offset, else its log start ("earliest"). */
+  const startAt = (p: number) => committed[p] ?? logStart[p] ?? 0;
 
   const pushFrom = (stream: { readable: Readable; positions: Map<number, number> }) => {
     for (const [partition, position] of stream.positions) {
       const log = logs[partition] ?? [];
+      if (position < (logStart[partition] ?? 0)) {
+        // Later, as the client's fetch answers: after consume() resolved and the source listens.
+        setImmediate(() => stream.readable.destroy(outOfRange(partition)));
+        return;
+      }
       for (let offset = position; offset < log.length; offset++) {
         const record = log[offset] as FakeRecord;
         stream.readable.push(message(partition, offset, record));
@@ -88,9 +125,10 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
     for (let p = 0; p < partitions; p++) members[p % members.length]?.assigned.push(p);
     for (const member of members)
       for (const stream of member.streams) {
-        stream.positions = new Map(member.assigned.map((p) => [p, committed[p] ?? 0]));
+        stream.positions = new Map(member.assigned.map((p) => [p, startAt(p)]));
         pushFrom(stream);
       }
+    generation++;
   };
 
   const fake: FakeKafka = {
@@ -101,6 +139,9 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
     produced: [],
     failCommits: undefined,
     failSends: undefined,
+    failListOffsets: undefined,
+    beforeCommit: undefined,
+    rebalance: () => rebalance(),
     append(partition, value, headers = {}) {
       const record: FakeRecord = {
         key: Buffer.from(`k-${logs[partition]?.length}`),
@@ -110,7 +151,14 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
       logs[partition]?.push(record);
       for (const member of members) for (const stream of member.streams) pushFrom(stream);
     },
-    committed: () => [...committed],
+    deleteRecords(partition, offset) {
+      logStart[partition] = Math.max(logStart[partition] ?? 0, offset);
+    },
+    commitOffset(partition, offset) {
+      committed[partition] = offset;
+    },
+    committed: () => committed.map((c) => c ?? 0),
+    logStarts: () => [...logStart],
     highWatermarks: () => logs.map((log) => log.length),
     createConsumer(options) {
       fake.consumerOptions.push(options);
@@ -128,7 +176,7 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
             members.push(member);
             rebalance();
           } else {
-            stream.positions = new Map(member.assigned.map((p) => [p, committed[p] ?? 0]));
+            stream.positions = new Map(member.assigned.map((p) => [p, startAt(p)]));
             pushFrom(stream);
           }
           return Object.assign(readable, {
@@ -139,12 +187,31 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
         },
         async getLag() {
           const lags = logs.map((log, p) =>
-            member.assigned.includes(p) ? BigInt(log.length - (committed[p] ?? 0)) : -1n,
+            member.assigned.includes(p) ? BigInt(log.length - startAt(p)) : -1n,
           );
           return new Map([[topic, lags]]);
         },
+        async listOffsets(options) {
+          if (fake.failListOffsets !== undefined) throw fake.failListOffsets;
+          const earliest = options.timestamp === ListOffsetTimestamps.EARLIEST;
+          return new Map([[topic, logs.map((log, p) => BigInt(earliest ? (logStart[p] ?? 0) : log.length))]]);
+        },
+        async listCommittedOffsets() {
+          return new Map([[topic, committed.map((c) => BigInt(c ?? -1))]]);
+        },
+        async commit(options) {
+          fake.beforeCommit?.();
+          if (fake.failCommits !== undefined) throw fake.failCommits;
+          for (const { partition, offset } of options.offsets) {
+            committed[partition] = Number(offset);
+            fake.commits.push({ partition, offset: Number(offset) });
+          }
+        },
         get assignments() {
           return joined ? [{ topic, partitions: member.assigned }] : null;
+        },
+        get generationId() {
+          return generation;
         },
         async close() {
           for (const stream of member.streams) stream.readable.destroy();
@@ -187,6 +254,34 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
       for (const member of members) for (const stream of member.streams) stream.readable.destroy(error);
     },
   };
+  /** The error the client's stream fails with when the broker answers a fetch OFFSET_OUT_OF_RANGE. */
+  const outOfRange = (partition: number) =>
+    new ResponseError(
+      1,
+      17,
+      { "/responses/0/partitions/0": [1, null] },
+      {
+        throttleTimeMs: 0,
+        errorCode: 0,
+        sessionId: 0,
+        responses: [
+          {
+            topicId: "00000000-0000-0000-0000-000000000001",
+            partitions: [
+              {
+                partitionIndex: partition,
+                errorCode: 1,
+                highWatermark: -1n,
+                lastStableOffset: -1n,
+                logStartOffset: -1n,
+                abortedTransactions: [],
+                preferredReadReplica: -1,
+              },
+            ],
+          },
+        ],
+      },
+    );
   return fake;
 }
 

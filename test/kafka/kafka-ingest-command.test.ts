@@ -84,7 +84,7 @@ describe("grpc-audit ingest --from kafka:// (in-process, fake cluster)", () => {
     expect(kafka.produced.map((m) => m.topic)).toStrictEqual(["audit-events.dead-letter"]);
     expect(stderr[0]).toBe(`ingesting from kafka audit-events/ingest into ${db} (Ctrl-C to stop)\n`);
     expect(stderr.at(-2)).toMatch(
-      /^ingest: 121 received \(\d+\/s\), 120 inserted \(\d+\/s\), 0 duplicates, 1 dead-lettered, \d+ batches, 0 errors, lag (0|unknown)\n$/,
+      /^ingest: 121 received \(\d+\/s\), 120 inserted \(\d+\/s\), 0 duplicates, 1 dead-lettered, 0 lost, \d+ batches, 0 errors, lag (0|unknown)\n$/,
     );
     expect(stderr.at(-1)).toBe("ingest: stopped\n");
     expect(process.listeners("SIGTERM").filter((listener) => !before.has(listener))).toStrictEqual([]);
