@@ -15,8 +15,9 @@ import type { AuthzOutcome } from "../event/builders.js";
 import type { Actor } from "../gen/grpcaudit/v1/event.js";
 import type { AuthzRule, AuthzRuleTable } from "../rules/authz-rule.js";
 import { mergeAuthzRuleTables } from "../rules/authz-rule-table.js";
+import type { OutboundStatus } from "./forwarding-call.js";
 import { GatedCall } from "./gated-call.js";
-import { cancelledCallStatus } from "./own-status.js";
+import { cancelledCallStatus, isAtDeadline } from "./own-status.js";
 
 /** Options of the authz interceptor: `authz` of `createAuditInterceptors` (which fills in `observer`). */
 export interface AuthzInterceptorOptions {
@@ -64,6 +65,8 @@ export const AUTHZ_MESSAGES = {
  * control characters, too long) are refused with INVALID_ARGUMENT and never sent to the authorizer. An
  * engine error is never reported as a deny. Object ids from request paths are
  * read from the first message (unary and server-streaming methods); from metadata or fixed otherwise.
+ * A call that ends before that message passes (grpc-js refused it or answered it itself, the client
+ * cancelled, the deadline passed) is reported as unresolved, with the status it ended with.
  * Place it after the authn interceptor (`createAuditInterceptors` does).
  * @internal
  */
@@ -214,11 +217,22 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
     }
   }
 
+  /**
+   * Reports a call that ended, with `code`, before the request message its object id is read from
+   * passed: grpc-js refused the request (it could not decode or take it, there was none) or the client
+   * cancelled or its deadline passed first. Unchecked, as for an id that cannot be resolved.
+   */
+  function endedUnchecked(rule: AuthzRule, code: number): void {
+    const input = reportOf(rule, "", "error", code);
+    input.errorReason = "object_id_unresolved";
+    report(input);
+  }
+
   return (methodDescriptor, call) => {
     const rule = rules.get(methodDescriptor.path);
     if (rule?.public) return new ServerInterceptingCall(call);
     if (rule === undefined) return new NoRuleCall(call, config.missingRule === "allow", report);
-    return new AuthzCall(call, rule, decide);
+    return new AuthzCall(call, rule, decide, endedUnchecked);
   };
 }
 
@@ -233,6 +247,8 @@ class AuthzCall extends GatedCall implements CheckedCall {
   private readonly idFromRequest: boolean;
   /** True once the call was checked (at its metadata, or at its first message). */
   private checked = false;
+  /** True once its metadata passed, while the request message its object id is read from is awaited. */
+  private awaitingRequest = false;
   /** True while its check waits for the authorizer. */
   private waiting = false;
   endedWith: { code: number } | undefined;
@@ -245,6 +261,7 @@ class AuthzCall extends GatedCall implements CheckedCall {
       objectId: string,
       call: CheckedCall,
     ) => Refusal | undefined | Promise<Refusal | undefined>,
+    private readonly endedUnchecked: (rule: AuthzRule, code: number) => void,
   ) {
     super(inner);
     this.idFromRequest = rule.objectIdSource.startsWith("req.");
@@ -252,6 +269,7 @@ class AuthzCall extends GatedCall implements CheckedCall {
 
   protected override receiveMetadata(metadata: Metadata): void {
     if (this.idFromRequest) {
+      this.awaitingRequest = true;
       this.passMetadata(metadata);
     } else {
       this.checked = true;
@@ -264,6 +282,7 @@ class AuthzCall extends GatedCall implements CheckedCall {
       this.passMessage(message);
     } else {
       this.checked = true;
+      this.awaitingRequest = false;
       // grpc-js asks for the half-close only after this message is passed on, so the handler waits too.
       this.check(readObjectId(this.rule, message, emptyMetadata), message, true);
     }
@@ -296,8 +315,25 @@ class AuthzCall extends GatedCall implements CheckedCall {
   override onCancel(): void {
     if (this.waiting && this.endedWith === undefined) {
       this.endedWith = cancelledCallStatus(currentAuditScope(), this.inner.getDeadline());
+    } else if (this.awaitingRequest) {
+      // Ended before its request message came: grpc-js sent its own status past the interceptors (a
+      // message it could not decode, decompress or take), or the client cancelled, or the deadline passed.
+      this.awaitingRequest = false;
+      this.endedUnchecked(this.rule, cancelledCallStatus(currentAuditScope(), this.inner.getDeadline()).code);
     }
     super.onCancel();
+  }
+
+  // grpc-js answers a unary or server-streaming call that half-closes without a request message
+  // UNIMPLEMENTED itself, through the interceptors, without running the handler: never checked either.
+  // It reads a client's reset as that half-close too: one at the deadline is the deadline expiring.
+  override sendStatus(status: OutboundStatus): void {
+    if (this.awaitingRequest) {
+      this.awaitingRequest = false;
+      const atDeadline = isAtDeadline(this.inner.getDeadline());
+      this.endedUnchecked(this.rule, atDeadline ? Status.DEADLINE_EXCEEDED : status.code);
+    }
+    this.inner.sendStatus(status);
   }
 
   private finish(refusal: Refusal | undefined, event: unknown, isMessage: boolean): void {

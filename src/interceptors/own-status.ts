@@ -45,6 +45,11 @@ export function cancelledCallStatus(
 ): { code: number; details: string } {
   const own = ownStatusOf(scope);
   if (own !== undefined) return own;
+  return isAtDeadline(deadline) ? DEADLINE_EXCEEDED : CANCELLED;
+}
+
+/** True once `deadline` is past, or within `DEADLINE_TOLERANCE_MS` of it. @internal */
+export function isAtDeadline(deadline: Date | number): boolean {
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-  return Number.isFinite(ms) && Date.now() >= ms - DEADLINE_TOLERANCE_MS ? DEADLINE_EXCEEDED : CANCELLED;
+  return Number.isFinite(ms) && Date.now() >= ms - DEADLINE_TOLERANCE_MS;
 }

@@ -88,13 +88,17 @@ class RuledCall extends ForwardingCall {
    * interceptors before this one. A call refused before that never ran its handler: no mutation.
    */
   private reached = false;
+  /**
+   * True when grpc-js refuses the call itself, through this interceptor, because a unary or
+   * server-streaming request came with no message or a second one: its handler never runs.
+   */
+  private malformed = false;
   private scope: AuditScope | undefined;
   private request: unknown;
   private response: unknown;
   private seenRequest = false;
   private seenResponse = false;
   private ended = false;
-  /** The last response handed to grpc-js. */
 
   constructor(
     inner: ServerInterceptingCallInterface,
@@ -118,6 +122,8 @@ class RuledCall extends ForwardingCall {
     if (!this.seenRequest) {
       this.seenRequest = true;
       this.request = message;
+    } else if (!this.method.requestStream) {
+      this.malformed = true;
     }
     this.payload?.request(message);
     this.listener.onReceiveMessage(message);
@@ -125,6 +131,9 @@ class RuledCall extends ForwardingCall {
 
   override onReceiveHalfClose(): void {
     this.reached = true;
+    // Without a request message grpc-js answers a unary or server-streaming call UNIMPLEMENTED itself,
+    // through this interceptor, without running the handler.
+    if (!this.seenRequest && !this.method.requestStream) this.malformed = true;
     this.listener.onReceiveHalfClose();
   }
 
@@ -151,6 +160,13 @@ class RuledCall extends ForwardingCall {
   }
 
   override sendStatus(status: OutboundStatus): void {
+    if (this.malformed) {
+      // grpc-js refusing a request it cannot run: no handler ran, nothing changed or was read. (A
+      // refusal by an interceptor after this one is the service's answer, recorded as the handler's.)
+      this.ended = true;
+      this.inner.sendStatus(status);
+      return;
+    }
     const outcome = this.end(status.code, status.details ?? "");
     if (this.failMode === "closed" && outcome !== undefined && outcome !== "accepted") {
       this.inner.sendStatus({
