@@ -20,7 +20,7 @@ import { openFgaErrorReason } from "./error-reason.js";
 export interface AuditedTupleWriterOptions {
   /** The application's OpenFGA client; every write goes through it unchanged. */
   client: OpenFgaClient;
-  /** Receives one TUPLE_CHANGED event per write call. */
+  /** Receives one TUPLE_CHANGED event per write call, or per 50 tuples of a larger one. */
   recorder: Pick<Recorder, "recordTupleChange">;
   /** Its cached decisions about the written tuples are dropped after every write. Default: none. */
   authorizer?: Pick<Authorizer, "invalidate">;
@@ -58,12 +58,19 @@ interface Change {
  * Creates a tuple writer that records what it changed. After the SDK call returns or throws, it
  * 1. drops the authorizer's cached decisions about the tuples, also on failure (part of a write may have
  *    happened), then
- * 2. records one `recordTupleChange` with every tuple (user, relation, object; never its condition) and the
- *    store and model ids the call used. On success each tuple carries the SDK's per-tuple status: with
+ * 2. records every tuple (user, relation, object; never its condition) with the store and model ids the
+ *    call used, in one `recordTupleChange` per 50 tuples (one event with thousands of tuples would be
+ *    too large for any sink). On success each tuple carries the SDK's per-tuple status: with
  *    `transaction: { disable: true }` the SDK writes in chunks and reports which ones failed, and such a
  *    tuple is recorded with the error's code. When the SDK throws, every tuple is recorded as failed with
- *    that error's code (in non-transactional mode the SDK throws only for authentication errors, after
- *    other chunks may have been written).
+ *    that error's code; in non-transactional mode (where the SDK throws only for authentication errors,
+ *    after other chunks may have been written) with "unknown_outcome" instead.
+ *
+ * A tuple whose request got no answer (a timeout, a dropped connection) or a gateway's 502 or 504 is
+ * recorded as failed with "unknown_outcome": OpenFGA may have applied it. The SDK retries such requests
+ * (`retryParams`), and OpenFGA refuses the retry of an applied write ("write_failed_due_to_invalid_input"),
+ * which is then what is recorded; `conflict: { onDuplicateWrites: "ignore", onMissingDeletes: "ignore" }`
+ * makes the retry succeed, and the tuple is recorded as written.
  *
  * Error codes are credential-free ("unavailable", "rate_limited", "write_failed_due_to_invalid_input",
  * ...); SDK messages and payloads never reach events. A call with no tuples is passed on but not recorded.
@@ -81,7 +88,7 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
 
   async function audited(
     changes: readonly Change[],
-    ids: ClientRequestOptsWithAuthZModelId | undefined,
+    ids: CallOptions | undefined,
     call: () => Promise<ClientWriteResponse>,
   ): Promise<ClientWriteResponse> {
     let response: ClientWriteResponse;
@@ -89,7 +96,9 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
       response = await call();
     } catch (error) {
       report(() => {
-        const reason = openFgaErrorReason(error);
+        // In non-transactional mode the SDK throws (for an authentication error) after other chunks
+        // may have been written: no tuple of the call is known to have failed.
+        const reason = isTransactional(ids) ? writeErrorReason(error) : UNKNOWN_OUTCOME;
         return changes.map((change) => item(change, false, reason));
       }, ids);
       throw error;
@@ -98,10 +107,7 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     return response;
   }
 
-  function report(
-    itemsOf: () => TupleChangeItem[],
-    ids: ClientRequestOptsWithAuthZModelId | undefined,
-  ): void {
+  function report(itemsOf: () => TupleChangeItem[], ids: CallOptions | undefined): void {
     // Reading the caller's tuples and the SDK's response must never replace what the SDK returned or threw.
     let items: TupleChangeItem[];
     try {
@@ -113,19 +119,23 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     // Mirrors the SDK, which takes the call's ids first (`||`), then the client's.
     const storeId = ids?.storeId || client.storeId;
     const modelId = ids?.authorizationModelId || client.authorizationModelId;
-    const input: TupleChangeInput = {
-      tuples: items,
-      ...(storeId ? { storeId } : {}),
-      ...(modelId ? { modelId } : {}),
-    };
     // Neither may change what the caller gets from the SDK. The Recorder never throws by contract; an
     // authorizer's invalidate has no such contract, so both are guarded.
     try {
       authorizer?.invalidate?.(items.map(({ user, relation, object }) => ({ user, relation, object })));
     } catch {}
-    try {
-      recorder.recordTupleChange(input);
-    } catch {}
+    // One event per MAX_TUPLES_PER_EVENT tuples: a non-transactional write may hold thousands, and one
+    // event with all of them would be refused by every sink as too large, losing the whole record.
+    for (let start = 0; start < items.length; start += MAX_TUPLES_PER_EVENT) {
+      const input: TupleChangeInput = {
+        tuples: items.slice(start, start + MAX_TUPLES_PER_EVENT),
+        ...(storeId ? { storeId } : {}),
+        ...(modelId ? { modelId } : {}),
+      };
+      try {
+        recorder.recordTupleChange(input);
+      } catch {}
+    }
   }
 
   return {
@@ -166,11 +176,46 @@ function itemsFromResponse(changes: readonly Change[], response: ClientWriteResp
   collect("delete", response?.deletes);
   return changes.map((change) => {
     const result = outcomes.get(keyOf(change))?.shift();
-    if (result === undefined) return item(change, false, "unknown_outcome");
+    if (result === undefined) return item(change, false, UNKNOWN_OUTCOME);
     return (result.status as string) === "success"
       ? item(change, true)
-      : item(change, false, openFgaErrorReason(result.err));
+      : item(change, false, writeErrorReason(result.err));
   });
+}
+
+/**
+ * Recorded for a tuple whose change may or may not have happened: its answer was lost (see
+ * `writeErrorReason`), the SDK threw for a whole non-transactional call, or gave no result for it.
+ */
+const UNKNOWN_OUTCOME = "unknown_outcome";
+
+/**
+ * Most tuples in one TUPLE_CHANGED event: 50. At their size limits (four fields of 256 bytes and a
+ * truncation marker) 50 tuples and the largest envelope stay below the smallest sink limit (a Kafka
+ * message of JSON), which about 80 such tuples exceed.
+ */
+const MAX_TUPLES_PER_EVENT = 50;
+
+/**
+ * The reason a write failed, as `openFgaErrorReason`, but unknown when the answer that would say was
+ * lost: the SDK wraps transport failures (a timeout, a reset, a refused connection) in a plain
+ * FgaError without a status, and a gateway answers 502 or 504 when it lost OpenFGA's answer. Either
+ * way OpenFGA may have applied the write.
+ */
+function writeErrorReason(error: unknown): string {
+  if (typeof error === "object" && error !== null) {
+    const { statusCode, name } = error as { statusCode?: unknown; name?: unknown };
+    if (statusCode === undefined && name === "FgaError") return UNKNOWN_OUTCOME;
+    if (statusCode === 502 || statusCode === 504) return UNKNOWN_OUTCOME;
+  }
+  return openFgaErrorReason(error);
+}
+
+type CallOptions = ClientRequestOptsWithAuthZModelId & ClientWriteRequestOpts;
+
+/** False for `transaction: { disable: true }`, read as the SDK reads it (any truthy `disable`). */
+function isTransactional(options: CallOptions | undefined): boolean {
+  return !options?.transaction?.disable;
 }
 
 /** Recorded in place of a tuple field that is not a non-empty string (the Recorder refuses those). */

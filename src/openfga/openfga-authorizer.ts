@@ -65,7 +65,9 @@ const CACHE_DEFAULTS = Object.freeze({ ttlMs: 1000, maxEntries: 1000 });
  * `check` and `batchCheck` never reject: every SDK error becomes `{ kind: "error", reason, error }`, with
  * `reason` "timeout" when `options.signal` aborted, "rate_limited" for HTTP 429, "unavailable" for 5xx
  * answers and network failures, "malformed_answer" for an answer without a boolean `allowed`, else
- * OpenFGA's error code or the SDK error's class name. An error is never a denial. When the signal
+ * OpenFGA's error code or the SDK error's class name, and "unsupported_request" for a request with
+ * contextual tuples or a condition context (which this authorizer does not send, and never drops to
+ * check the bare tuple instead). An error is never a denial. When the signal
  * aborts, the promise resolves at once and the HTTP request is cancelled. The SDK's retries
  * (`retryParams` of the client) run inside the caller's time budget.
  *
@@ -142,11 +144,13 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
     storeId,
     ...(modelId === undefined ? {} : { modelId }),
     cached(request) {
+      if (!isPlainCheck(request)) return undefined;
       const allowed = cache?.get(request);
       return allowed === undefined ? undefined : answer(allowed, true);
     },
     async check(request, checkOptions = {}) {
       const { signal } = checkOptions;
+      if (!isPlainCheck(request)) return unsupported();
       if (cache !== undefined) {
         const cached = cache.get(request);
         return cached === undefined ? joinCheck(cache, request, signal) : answer(cached, true);
@@ -155,9 +159,14 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       return outcome.ok ? checkAnswer(outcome.value) : failure(outcome);
     },
     async batchCheck(requests, checkOptions = {}) {
-      const hits = requests.map((request) => cache?.get(request));
-      const misses = [...requests.keys()].filter((i) => hits[i] === undefined);
-      if (misses.length === 0) return hits.map((allowed) => answer(allowed === true, true));
+      const plain = requests.map(isPlainCheck);
+      const hits = requests.map((request, i) => (plain[i] ? cache?.get(request) : undefined));
+      const misses = [...requests.keys()].filter((i) => plain[i] && hits[i] === undefined);
+      const known = (i: number): Decision => {
+        const hit = hits[i];
+        return hit === undefined ? unsupported() : answer(hit, true);
+      };
+      if (misses.length === 0) return requests.map((_, i) => known(i));
       const generation = cache?.generation ?? 0;
       const { signal } = checkOptions;
       // Correlation ids are the request positions: the SDK returns results in completion order.
@@ -165,12 +174,11 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       const outcome = await settle(() => client.batchCheck({ checks }, requestOptions(signal)), signal);
       if (!outcome.ok) {
         const failed = failure(outcome);
-        return hits.map((allowed) => (allowed === undefined ? failed : answer(allowed, true)));
+        return requests.map((_, i) => (plain[i] && hits[i] === undefined ? failed : known(i)));
       }
       const results = new Map(outcome.value.result.map((result) => [result.correlationId, result]));
       return requests.map((request, i) => {
-        const hit = hits[i];
-        if (hit !== undefined) return answer(hit, true);
+        if (!plain[i] || hits[i] !== undefined) return known(i);
         const decision = batchItemDecision(results.get(`${i}`));
         if (decision.kind !== "error") cache?.set(request, decision.kind === "allowed", generation);
         return decision;
@@ -251,6 +259,36 @@ function batchItemDecision(result: ClientBatchCheckSingleResponse | undefined): 
   if (reason !== undefined) return { kind: "error", reason, error: result.error };
   // The SDK passes a truthy non-boolean on as is ("allowed": "false" would read as allowed).
   return checkAnswer(result);
+}
+
+/**
+ * True for a request that is only a tuple. A request with contextual tuples or a condition context
+ * (OpenFGA's `contextualTuples`, `context`: fields a caller written in JavaScript, or passing a wider
+ * object, can set) is not: this authorizer does not send them, and checking the bare tuple instead
+ * could allow what they deny (a model's "but not" with a contextual tuple). Such a request is answered
+ * `unsupported_request`, never checked without them, never cached. Never throws.
+ */
+function isPlainCheck(request: CheckRequest): boolean {
+  try {
+    const { contextualTuples, context } = request as { contextualTuples?: unknown; context?: unknown };
+    return isEmpty(contextualTuples) && isEmpty(context);
+  } catch {
+    return false;
+  }
+}
+
+function isEmpty(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === "object" && Object.keys(value).length === 0;
+}
+
+function unsupported(): Decision {
+  return {
+    kind: "error",
+    reason: "unsupported_request",
+    error: new Error("OpenFGA authorizer: contextual tuples and condition context are not supported"),
+  };
 }
 
 /** Only the tuple: anything else the caller's object holds is not sent. */

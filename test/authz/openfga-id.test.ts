@@ -2,10 +2,16 @@ import { describe, expect, it } from "vitest";
 import { isValidOpenFgaId, OPENFGA_MAX_OBJECT_BYTES } from "../../src/authz/openfga-id.js";
 
 describe("isValidOpenFgaId", () => {
-  it.each(["p-1", "alice", "01JSTORE0000000000000000000", "user@example.com", "a.b_c~d", "ünïcödé", "项目"])(
-    "accepts %j",
-    (id) => expect(isValidOpenFgaId("project", id, OPENFGA_MAX_OBJECT_BYTES)).toBe(true),
-  );
+  it.each([
+    "p-1",
+    "smile-😀",
+    "alice",
+    "01JSTORE0000000000000000000",
+    "user@example.com",
+    "a.b_c~d",
+    "ünïcödé",
+    "项目",
+  ])("accepts %j", (id) => expect(isValidOpenFgaId("project", id, OPENFGA_MAX_OBJECT_BYTES)).toBe(true));
 
   it.each([
     ["empty", ""],
@@ -22,6 +28,10 @@ describe("isValidOpenFgaId", () => {
     ["ESC", "p\u001b[2J"],
     ["DEL", "p\u007f"],
     ["a C1 control", "p\u0085"],
+    // OpenFGA reads a lone surrogate as U+FFFD: these two would name one object.
+    ["a lone high surrogate", "p\ud800"],
+    ["a lone low surrogate", "p\udc00"],
+    ["surrogates in the wrong order", "p\ude00\ud83d"],
   ])("refuses %s", (_name, id) => {
     expect(isValidOpenFgaId("project", id, OPENFGA_MAX_OBJECT_BYTES)).toBe(false);
   });
