@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { statSync } from "node:fs";
 import { Option } from "commander";
 import type { AuditStore } from "../store/audit-store.js";
 import { CliError, EXIT_FAILURE, toCliError } from "./errors.js";
@@ -22,11 +22,20 @@ export function dbOption(): Option {
  * that is locked, corrupt or not an audit store.
  */
 async function openExistingStore(path: string, options: { readonly: boolean }): Promise<AuditStore> {
-  if (!existsSync(path)) {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  if (stat === undefined) {
     throw new CliError(`no audit database at ${path}; run \`grpc-audit demo\` or pass --db`, EXIT_FAILURE);
+  }
+  if (!stat.isFile()) {
+    // SQLite would say "disk I/O error" for a folder.
+    const what = stat.isDirectory() ? "a folder" : "not a regular file";
+    throw new CliError(`audit store ${path}: ${what}, not a database file`, EXIT_FAILURE);
   }
   const { openAuditStore } = await loadStoreModule();
   try {
+    // Opened writable (prune), the store would take an empty file for a new store and create one in
+    // it: read-only first, which refuses anything but an audit store, and changes nothing.
+    if (!options.readonly) openAuditStore({ path, readonly: true, busyTimeoutMs: BUSY_TIMEOUT_MS }).close();
     return openAuditStore({ path, readonly: options.readonly, busyTimeoutMs: BUSY_TIMEOUT_MS });
   } catch (error) {
     throw toCliError(error, path);

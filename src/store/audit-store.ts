@@ -16,7 +16,7 @@ import {
   type PageOptions,
   resolvePage,
 } from "./query.js";
-import { migrate } from "./schema.js";
+import { checkSchema, migrate } from "./schema.js";
 import {
   BELOW_FIRST_POSITION,
   belowFirstPosition,
@@ -112,7 +112,8 @@ const MAX_BUSY_TIMEOUT_MS = 2 ** 31 - 1;
 /**
  * Opens (creating and migrating when needed) an audit store. Throws an AuditConfigError naming the
  * file for a missing folder, a file that is not a SQLite database, a database locked by another
- * process, or one written by a newer version of this library.
+ * process, one written by a newer version of this library, or one that is not an audit store (another
+ * application's database, which it never writes into; an empty file is a new store unless `readonly`).
  *
  * ```ts
  * const store = openAuditStore({ path: "./audit.db" });
@@ -139,21 +140,24 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
   if (options.onError !== undefined && typeof options.onError !== "function") {
     throw new AuditConfigError("audit store: `onError` must be a function");
   }
-  let db: Database;
+  let db: Database | undefined;
   try {
     if (!readonly) createPrivately(path);
     db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+    // Before the pragmas below, which would switch another application's database to WAL.
+    const version = checkSchema(db, readonly);
     if (!readonly) db.pragma(`page_size = ${PAGE_SIZE}`); // takes effect only on a new, empty file
     if (!readonly) db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL"); // WAL + NORMAL: durable across process crashes, fast commits
     db.pragma("cache_size = -65536"); // 64 MiB of page cache: index pages of a large store stay in memory
     db.pragma("mmap_size = 268435456"); // read pages through a 256 MiB map instead of a syscall each
-    if (readonly) readAnyVersion(db, checkVersion(db));
+    if (readonly) readAnyVersion(db, version);
     else {
       const from = migrate(db);
       if (from > 0 && from < 3) backfillColumns(db, from);
     }
   } catch (error) {
+    if (db?.open === true) db.close();
     throw openError(path, error);
   }
   const checkpointer = readonly ? undefined : startCheckpoints(db, options);
@@ -343,13 +347,6 @@ function startCheckpoints(db: Database, options: AuditStoreOptions): Checkpointe
   });
 }
 
-function checkVersion(db: Database): number {
-  const version = Number(db.pragma("user_version", { simple: true }));
-  if (version === 0) throw new Error("not an audit store (no schema)");
-  migrate(db, version); // only checks that the version is not newer than this library's
-  return version;
-}
-
 /** The columns added after schema version 1, with the version that added each. */
 const ADDED_COLUMNS = [
   ["decision", 2],
@@ -424,7 +421,11 @@ function backfillColumns(db: Database, from: number): void {
 }
 
 function openError(path: string, error: unknown): AuditConfigError {
-  if (error instanceof AuditConfigError) return error;
+  if (error instanceof AuditConfigError) {
+    return new AuditConfigError(error.message.replace(/^audit store:/, `audit store ${path}:`), {
+      cause: error,
+    });
+  }
   const code = (error as { code?: string }).code ?? "";
   const reason =
     code === "SQLITE_CANTOPEN"

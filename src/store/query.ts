@@ -147,6 +147,11 @@ export function decodeCursor(cursor: string): { occurredAtMs: number; seq: numbe
     typeof cursor === "string"
       ? /^(-?\d{1,16}):(\d{1,16})$/.exec(Buffer.from(cursor, "base64url").toString())
       : null;
-  if (match === null) throw new AuditInputError("audit query: the cursor is not one this store made");
-  return { occurredAtMs: Number(match[1]), seq: Number(match[2]) };
+  const position = match === null ? undefined : { occurredAtMs: Number(match[1]), seq: Number(match[2]) };
+  // Only the exact text encodeCursor writes: base64url decoding skips characters it does not know and
+  // Number reads "04" as 4 or rounds past 2^53, so an altered cursor would still name some position.
+  if (position === undefined || encodeCursor(position.occurredAtMs, position.seq) !== cursor) {
+    throw new AuditInputError("audit query: the cursor is not one this store made");
+  }
+  return position;
 }

@@ -87,6 +87,32 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
+ * Refuses a database that is not an audit store before anything is written to it, and returns its
+ * schema version: one of a newer version; one whose version names no `events` table (SQLite's
+ * `user_version`, which other applications set too); with version 0 (no schema), a read-only one, and a
+ * writable one that holds other tables (another application's database: migrating would add the
+ * audit tables, switch it to WAL and set its version). An empty database opened writable is a new store.
+ * Throws an Error saying why, which the store prefixes with the file.
+ * @internal
+ */
+export function checkSchema(db: Database, readonly: boolean): number {
+  const version = Number(db.pragma("user_version", { simple: true }));
+  if (version > SCHEMA_VERSION) throw new Error(newerMessage(version));
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all();
+  if (version === 0) {
+    if (readonly) throw new Error("not an audit store (no schema)");
+    if (tables.length > 0) throw new Error("not an audit store (it holds tables of another application)");
+  } else if (!tables.includes("events")) {
+    throw new Error(`not an audit store (schema version ${version} but no events table)`);
+  }
+  return version;
+}
+
+function newerMessage(version: number): string {
+  return `the database has schema version ${version}, newer than this library's ${SCHEMA_VERSION}; upgrade grpc-audit`;
+}
+
+/**
  * Brings the database to `target` (default: the latest version) in one transaction per migration.
  * Refuses a database written by a newer version of the library. Returns the version it started from.
  * @internal
@@ -94,9 +120,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(db: Database, target = SCHEMA_VERSION): number {
   const from = Number(db.pragma("user_version", { simple: true }));
   if (from > SCHEMA_VERSION) {
-    throw new AuditConfigError(
-      `audit store: the database has schema version ${from}, newer than this library's ${SCHEMA_VERSION}; upgrade grpc-audit`,
-    );
+    throw new AuditConfigError(`audit store: ${newerMessage(from)}`);
   }
   for (let version = from + 1; version <= target; version++) {
     const step = MIGRATIONS[version - 1];

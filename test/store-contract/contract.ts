@@ -8,7 +8,7 @@ import type { EventSink } from "../../src/emitters/sink.js";
 import { AuditConfigError, AuditInputError } from "../../src/errors/index.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import type { AuditPage } from "../../src/store/audit-store.js";
-import type { AuditQuery, AuditStats, PageOptions } from "../../src/store/query.js";
+import { type AuditQuery, type AuditStats, encodeCursor, type PageOptions } from "../../src/store/query.js";
 import type { EditedRow, UndecodableRow } from "../../src/store/stored-rows.js";
 import { sampleEvent, sampleEvents } from "../helpers/events.js";
 import { expectedIds, OPERATIONS, recordedEvents, T0, TRACE } from "./events.js";
@@ -158,6 +158,22 @@ export function describeStoreContract(
       await store.insert(same);
       const ids = (await allPages(store, {}, 4)).map((e) => e.eventId);
       expect(ids).toStrictEqual(same.map((e) => e.eventId).reverse());
+    });
+
+    it("text filters match exactly: no wildcards, quotes or case folding", async () => {
+      const { store } = await fresh();
+      const actors = ["%", "_", "a%", "alice", "ALICE", "o'brien", 'say "hi"', "\\", ""];
+      const events = recordedEvents(actors.length).map((e, i): AuditEvent => {
+        if (e.actor === undefined) throw new Error(`recorded event ${i} has no actor`);
+        return { ...e, actor: { ...e.actor, id: actors[i] as string } };
+      });
+      await store.insert(events);
+      for (const [i, actorId] of actors.entries()) {
+        const found = await allPages(store, { actorId }, 100);
+        expect([actorId, found.map((e) => e.eventId)]).toStrictEqual([actorId, [events[i]?.eventId]]);
+      }
+      expect((await store.query({ actorId: "a_ice" })).events).toStrictEqual([]);
+      expect((await store.query({ actorId: "%%" })).events).toStrictEqual([]);
     });
 
     it("tail follows new events in insertion order", async () => {
@@ -322,6 +338,20 @@ export function describeStoreContract(
         [{ decision: "maybe" as never }, {}, "`decision` must be among"],
         [{}, { limit: 0 }, "`limit` must be an integer from 1 to 1000"],
         [{}, { cursor: "garbage" }, "the cursor is not one this store made"],
+        // Altered cursors that base64url and Number would still read as some position.
+        ...[
+          `${encodeCursor(T0, 4)}!~`,
+          `${encodeCursor(T0, 4)}==`,
+          ` ${encodeCursor(T0, 4)}`,
+          Buffer.from(`0${T0}:4`).toString("base64url"),
+          Buffer.from(`${T0}:04`).toString("base64url"),
+          Buffer.from("-0:4").toString("base64url"),
+          Buffer.from(`${T0}:9007199254740993`).toString("base64url"), // beyond 2^53: read as another seq
+        ].map((cursor): [AuditQuery, PageOptions, string] => [
+          {},
+          { cursor },
+          "the cursor is not one this store made",
+        ]),
       ];
       for (const [filter, page, message] of bad) {
         const attempt = store.query(filter, page);
