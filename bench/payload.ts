@@ -1,14 +1,20 @@
 // In-process cost per message of payload capture, on the payload fixture's generated code
 // (test/fixtures/gen/payload): the redacted proto3 JSON (`redactToJson`), the canonical encoding
 // (`encodeCanonical`) and a whole one-message digest as the interceptor makes it (canonical encoding
-// + HMAC-SHA256 + hex), for a typical PutSecretRequest and a small ReadSecretRequest. Ratios against
-// ts-proto's own `encode(m).finish()` and `toJSON(m)` of the same message, in the same run.
+// + HMAC-SHA256 + hex), for a typical PutSecretRequest and a small ReadSecretRequest; then what a
+// redacted capture costs until the event holds its 2048 bytes (the whole JSON text cut as the Recorder
+// cuts it, as before; `redactToJsonText`, which reads only as far as the limit), and the digest, for those and for large messages: 1 MB of repeated messages, one 1 MB string,
+// a deep tree. Ratios against ts-proto's own `encode(m).finish()` and `toJSON(m)` of the same message
+// (`JSON.stringify(m)` for the tree, which has no generated code), in the same run.
 import { Bench } from "tinybench";
+import { truncateText } from "../src/event/limits.js";
+import { MAX_PAYLOAD_JSON_BYTES } from "../src/event/record-context.js";
 import {
   encodeCanonical,
   type PayloadProblems,
   RunningDigest,
   redactToJson,
+  redactToJsonText,
   toDigestKey,
 } from "../src/payload/index.js";
 import type { MessageShape } from "../src/rules/message-shape.js";
@@ -61,20 +67,48 @@ const keep = (value: unknown) => {
   return 1;
 };
 
-/** One message to measure: its name, encoded size, and the operations on it. */
+/** One message to measure: its name, encoded size, how often a sample runs it, and the operations. */
 interface Subject {
   name: string;
   bytes: number;
+  batch: number;
   operations: Record<string, () => number>;
 }
 
-/** The operations on `message`: the ts-proto baselines, then what payload capture does. */
-function subject<T>(name: string, message: T, fns: MessageFns<T>, shape: MessageShape): Subject {
-  const operations = {
-    "ts-proto encode": () => fns.encode(message).finish().length,
-    "ts-proto toJSON": () => keep(fns.toJSON(message)),
-    redactToJson: () => keep(redactToJson(shape, message)),
-    encodeCanonical: () => encodeCanonical(shape, message).length,
+/** The baselines of a message: ts-proto's, or plain JSON.stringify for a message without generated code. */
+interface Baselines {
+  encode: () => number;
+  toJSON: () => number;
+  bytes: number;
+}
+
+const tsProto = <T>(message: T, fns: MessageFns<T>): Baselines => ({
+  encode: () => fns.encode(message).finish().length,
+  toJSON: () => keep(fns.toJSON(message)),
+  bytes: fns.encode(message).finish().length,
+});
+
+/** What a redacted capture puts in the event: the JSON text, cut as the Recorder cuts it. */
+const eventJson = (text: string) => truncateText(text, MAX_PAYLOAD_JSON_BYTES).length;
+
+/** The operations on `message`: the baselines, then what payload capture does. */
+function subject(
+  name: string,
+  message: unknown,
+  base: Baselines,
+  shape: MessageShape,
+  { batch = BATCH, parts = true } = {},
+): Subject {
+  const operations: Record<string, () => number> = {
+    "ts-proto encode": base.encode,
+    "ts-proto toJSON": base.toJSON,
+    ...(parts && {
+      redactToJson: () => keep(redactToJson(shape, message)),
+      encodeCanonical: () => encodeCanonical(shape, message).length,
+    }),
+    "JSON capture: whole, then cut": () => eventJson(JSON.stringify(redactToJson(shape, message))),
+    "JSON capture: read to the limit": () =>
+      eventJson(redactToJsonText(shape, message, MAX_PAYLOAD_JSON_BYTES)),
     "digest (encode + HMAC)": () => {
       const digest = new RunningDigest(key);
       digest.add(encodeCanonical(shape, message));
@@ -85,12 +119,64 @@ function subject<T>(name: string, message: T, fns: MessageFns<T>, shape: Message
   const problems: PayloadProblems = { count: 0, first: [] };
   redactToJson(shape, message, problems);
   if (problems.count > 0) throw new Error(`${name}: ${problems.first.join("; ")}`);
-  return { name, bytes: fns.encode(message).finish().length, operations };
+  return { name, bytes: base.bytes, batch, operations };
 }
 
+// About 1 MB of repeated messages: 40,000 credentials (their passwords left out).
+const manyItems = PutSecretRequest.fromPartial({
+  ...put,
+  credentials: Array.from({ length: 40_000 }, (_, i) => ({
+    username: `svc-${i}`,
+    password: "pw",
+    kind: Kind.KIND_API_KEY,
+  })),
+});
+// One 1 MiB string (with quotes, newlines and non-ASCII to escape and count) in the first field.
+const bigString = PutSecretRequest.fromPartial({ ...put, name: 'a "b"\n é€😀 '.repeat(65_536) });
+
+/** message Node { string name = 1; repeated Node children = 2; } (no generated code: a hand-made shape). */
+const nodeShape: MessageShape = {
+  typeName: "bench.Node",
+  fields: [
+    { no: 1, name: "name", jsonName: "name", sensitive: false, kind: "scalar", scalar: "string" },
+    {
+      no: 2,
+      name: "children",
+      jsonName: "children",
+      sensitive: false,
+      kind: "message",
+      message: () => nodeShape,
+    },
+  ].map((f) => ({ ...f, properties: [f.name], repeated: f.no === 2, optional: false, oneof: undefined })),
+} as MessageShape;
+interface Node {
+  name: string;
+  children: Node[];
+}
+// A deep tree: 13 levels, two children each (8191 nodes).
+const tree = (depth: number): Node => ({
+  name: `node-${depth}`,
+  children: depth === 0 ? [] : [tree(depth - 1), tree(depth - 1)],
+});
+const deep = tree(12);
+const plain = (message: unknown): Baselines => ({
+  encode: () => JSON.stringify(message).length,
+  toJSON: () => JSON.stringify(message).length,
+  bytes: JSON.stringify(message).length,
+});
+
 const subjects = [
-  subject("PutSecretRequest", put, PutSecretRequest, putShape),
-  subject("ReadSecretRequest", read, ReadSecretRequest, readShape),
+  subject("PutSecretRequest", put, tsProto(put, PutSecretRequest), putShape),
+  subject("ReadSecretRequest", read, tsProto(read, ReadSecretRequest), readShape),
+  subject("1 MB of items", manyItems, tsProto(manyItems, PutSecretRequest), putShape, {
+    batch: 1,
+    parts: false,
+  }),
+  subject("1 MB string", bigString, tsProto(bigString, PutSecretRequest), putShape, {
+    batch: 1,
+    parts: false,
+  }),
+  subject("deep tree", deep, plain(deep), nodeShape, { batch: 1, parts: false }),
 ];
 
 /** Which baseline each operation is compared with. */
@@ -99,6 +185,8 @@ const BASELINE: Record<string, string> = {
   "ts-proto toJSON": "ts-proto toJSON",
   redactToJson: "ts-proto toJSON",
   encodeCanonical: "ts-proto encode",
+  "JSON capture: whole, then cut": "ts-proto toJSON",
+  "JSON capture: read to the limit": "ts-proto toJSON",
   "digest (encode + HMAC)": "ts-proto encode",
 };
 
@@ -107,32 +195,37 @@ const bench = new Bench({
   time: Number(process.env.BENCH_TIME_MS ?? 1500),
   warmupTime: 300,
 });
-for (const { name, operations } of subjects) {
+const only = process.env.BENCH_PAYLOAD === undefined ? undefined : new RegExp(process.env.BENCH_PAYLOAD);
+for (const { name, batch, operations } of subjects) {
   for (const [operation, run] of Object.entries(operations)) {
-    bench.add(`Payload/${name}/${operation}`, () => {
-      for (let n = 0; n < BATCH; n++) sink += run();
+    const task = `Payload/${name}/${operation}`;
+    if (only !== undefined && !only.test(task)) continue;
+    bench.add(task, () => {
+      for (let n = 0; n < batch; n++) sink += run();
     });
   }
 }
 await bench.run();
 
-const p50Us = (name: string) => {
+const p50Us = (name: string, batch: number) => {
   const task = bench.tasks.find((t) => t.name === name);
   const result = task?.result as { latency?: { mean?: number; p50?: number } } | undefined;
-  return ((result?.latency?.p50 ?? result?.latency?.mean ?? Number.NaN) * 1000) / BATCH;
+  return ((result?.latency?.p50 ?? result?.latency?.mean ?? Number.NaN) * 1000) / batch;
 };
 const table = subjects.flatMap((subject) =>
-  Object.entries(BASELINE).map(([operation, baseline]) => {
-    const us = p50Us(`Payload/${subject.name}/${operation}`);
-    const baseUs = p50Us(`Payload/${subject.name}/${baseline}`);
-    return {
-      message: subject.name,
-      operation,
-      "µs/message (p50)": us.toFixed(3),
-      baseline,
-      "× baseline": (us / baseUs).toFixed(2),
-    };
-  }),
+  Object.entries(BASELINE)
+    .filter(([operation]) => operation in subject.operations)
+    .map(([operation, baseline]) => {
+      const us = p50Us(`Payload/${subject.name}/${operation}`, subject.batch);
+      const baseUs = p50Us(`Payload/${subject.name}/${baseline}`, subject.batch);
+      return {
+        message: subject.name,
+        operation,
+        "µs/message (p50)": us.toFixed(3),
+        baseline,
+        "× baseline": (us / baseUs).toFixed(2),
+      };
+    }),
 );
 const sizes = subjects.map(({ name, bytes }) => `${name} ${bytes} B`).join(", ");
 console.log(

@@ -1,12 +1,12 @@
 import { AuditConfigError, AuditError } from "../errors/index.js";
-import type { PayloadInput } from "../event/record-context.js";
+import { MAX_PAYLOAD_JSON_BYTES, type PayloadInput } from "../event/record-context.js";
 import {
   type DigestKey,
   encodeCanonical,
   type PayloadDigestKey,
   type PayloadProblems,
   RunningDigest,
-  redactToJson,
+  redactToJsonText,
   toDigestKey,
 } from "../payload/index.js";
 import type { AuditRule } from "../rules/audit-rule.js";
@@ -148,7 +148,7 @@ export class CallPayload {
 
   private json(shape: MessageShape, message: unknown): string {
     try {
-      return JSON.stringify(redactToJson(shape, message, this.problems));
+      return redactToJsonText(shape, message, MAX_PAYLOAD_JSON_BYTES, this.problems);
     } catch {
       this.problems.count++;
       return "";

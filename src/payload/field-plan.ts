@@ -20,6 +20,8 @@ export interface FieldPlan {
 }
 
 const plans = new WeakMap<MessageShape, readonly FieldPlan[]>();
+/** Shapes with a field read as a oneof member: only their messages need the oneofs' state. */
+const withOneofs = new WeakSet<MessageShape>();
 
 /**
  * The fields read from a message of `shape`: every field but the sensitive ones, with their
@@ -50,7 +52,17 @@ export function planOf(shape: MessageShape): readonly FieldPlan[] {
       };
     });
   plans.set(shape, plan);
+  if (plan.some(({ field }) => oneofOf(field) !== undefined)) withOneofs.add(shape);
   return plan;
+}
+
+/**
+ * True when a message of `shape` has a field read as a oneof member (not a map, not proto3 `optional`);
+ * known once planOf(shape) ran. Lets the reader skip the oneofs' state for the many messages without.
+ * @internal
+ */
+export function hasOneofMembers(shape: MessageShape): boolean {
+  return withOneofs.has(shape);
 }
 
 /** Property names of fields of rule tables generated without them (see `FieldShape.properties`). */

@@ -18,4 +18,4 @@ export {
   verifyPayloadDigest,
 } from "./digest.js";
 export type { PayloadProblems } from "./read-message.js";
-export { type JsonValue, redactToJson } from "./redact-json.js";
+export { type JsonValue, redactToJson, redactToJsonText } from "./redact-json.js";

@@ -1,5 +1,5 @@
 import type { FieldShape, MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
-import { camelCase, type FieldPlan, planOf } from "./field-plan.js";
+import { camelCase, type FieldPlan, hasOneofMembers, planOf } from "./field-plan.js";
 import { INVALID, isDefault, type Scalar, toEnum, toMapKey, toScalar } from "./scalars.js";
 import { wellKnownMessage, wellKnownShape } from "./well-known.js";
 
@@ -38,6 +38,18 @@ export interface PayloadProblems {
   readonly first: string[];
 }
 
+/**
+ * How far a reading for JSON may go: `left` starts at the characters (UTF-16 units) of JSON wanted and
+ * goes down by a lower bound of the characters each value read writes (field names, strings, brackets;
+ * at least one per number). Once below zero, the JSON certainly passes what is wanted, and the reading
+ * stops: no further field or list element of any message is read (a map is read whole, its entries are
+ * written in key order). What was read is then the start of the message, in the order its JSON writes it.
+ * @internal
+ */
+export interface ReadBudget {
+  left: number;
+}
+
 /** Problems listed in PayloadProblems.first; the rest are only counted. */
 const LISTED_PROBLEMS = 5;
 
@@ -48,11 +60,17 @@ type Fields = Record<string, unknown>;
 
 /**
  * Reads `message` by `shape`, leaving out sensitive fields. Never throws: a value of the wrong type,
- * a getter that throws or a nesting deeper than MAX_DEPTH is skipped and added to `problems`.
+ * a getter that throws or a nesting deeper than MAX_DEPTH is skipped and added to `problems`. With a
+ * `budget`, reads only as far as the budget goes (see ReadBudget); problems are found in what is read.
  * @internal
  */
-export function readMessage(shape: MessageShape, message: unknown, problems: PayloadProblems): ReadMessage {
-  return read(shape, message, problems, "", 0, new Set());
+export function readMessage(
+  shape: MessageShape,
+  message: unknown,
+  problems: PayloadProblems,
+  budget?: ReadBudget,
+): ReadMessage {
+  return read(shape, message, problems, "", 0, new Set(), budget);
 }
 
 /**
@@ -72,6 +90,7 @@ function read(
   path: string,
   depth: number,
   ancestors: Ancestors,
+  budget: ReadBudget | undefined,
 ): ReadMessage {
   const fields: ReadField[] = [];
   if (typeof message !== "object" || message === null || message instanceof Uint8Array) {
@@ -88,13 +107,23 @@ function read(
   }
   ancestors.add(message);
   const object = message as Fields;
-  const oneofs: Oneofs = new Map();
-  for (const plan of planOf(shape)) {
+  const plans = planOf(shape);
+  // Most messages have no oneof: a Map for each of them was a tenth of a large message's reading time.
+  const oneofs: Oneofs | undefined = hasOneofMembers(shape) ? new Map() : undefined;
+  // A well-known type (a method may take or return one) is small and has a JSON form of its own,
+  // shorter than its fields': read whole, counted as nothing.
+  const counted = budget !== undefined && !shape.typeName.startsWith("google.protobuf.") ? budget : undefined;
+  if (counted !== undefined) counted.left -= 1; // "{"
+  for (const plan of plans) {
+    if (counted !== undefined && counted.left < 0) break;
     const { field } = plan;
     const at = path === "" ? field.name : `${path}.${field.name}`;
     try {
-      const read = readField(object, plan, oneofs, problems, at, depth, ancestors);
-      if (read !== undefined) fields.push(read);
+      const read = readField(object, plan, oneofs, problems, at, depth, ancestors, counted);
+      if (read !== undefined) {
+        fields.push(read);
+        if (counted !== undefined) counted.left -= fieldChars(read);
+      }
     } catch {
       report(problems, at, "could not be read (a getter or Proxy trap threw)");
     }
@@ -106,17 +135,18 @@ function read(
 function readField(
   object: Fields,
   plan: FieldPlan,
-  oneofs: Oneofs,
+  oneofs: Oneofs | undefined,
   problems: PayloadProblems,
   path: string,
   depth: number,
   ancestors: Ancestors,
+  budget: ReadBudget | undefined,
 ): ReadField | undefined {
-  if (!plan.unreadable) return readNamed(object, plan, oneofs, problems, path, depth, ancestors);
+  if (!plan.unreadable) return readNamed(object, plan, oneofs, problems, path, depth, ancestors, budget);
   // Its value cannot be told from another field's: left out, and said so when it would have been
   // captured (a value at its default, as proto-loader's `defaults` gives, is not worth a report).
   const scratch: PayloadProblems = { count: 0, first: [] };
-  if (readNamed(object, plan, new Map(), scratch, path, depth, ancestors) !== undefined) {
+  if (readNamed(object, plan, new Map(), scratch, path, depth, ancestors, undefined) !== undefined) {
     report(problems, path, "left out: its property names are another field's");
   }
   return undefined;
@@ -125,15 +155,18 @@ function readField(
 function readNamed(
   object: Fields,
   { field, names, sensitiveRivals }: FieldPlan,
-  oneofs: Oneofs,
+  oneofs: Oneofs | undefined,
   problems: PayloadProblems,
   path: string,
   depth: number,
   ancestors: Ancestors,
+  budget: ReadBudget | undefined,
 ): ReadField | undefined {
   if (field.kind === "map") return readMap(object, field, names, problems, path, depth, ancestors);
   const { oneof } = field;
   if (oneof !== undefined && !field.optional) {
+    // Never undefined here (hasOneofMembers); if it were, the member is left out, not read unchecked.
+    if (oneofs === undefined) return invalidField(problems, path, `oneof ${oneof} not planned`);
     const member = oneofMember(object, oneof, names, problems, path);
     if (member === undefined) return undefined;
     const settled = oneofs.get(oneof);
@@ -149,7 +182,7 @@ function readNamed(
       return invalidField(problems, path, problem);
     }
     oneofs.set(oneof, "read");
-    const value = convert(field, member.value, problems, path, depth, ancestors);
+    const value = convert(field, member.value, problems, path, depth, ancestors, budget);
     return value === INVALID ? undefined : { field, single: value };
   }
   const raw = property(object, names);
@@ -162,12 +195,15 @@ function readNamed(
     const list: ReadValue[] = [];
     const length = raw.length;
     for (let i = 0; i < length; i++) {
-      const value = convert(field, raw[i], problems, `${path}[${i}]`, depth, ancestors);
-      if (value !== INVALID) list.push(value);
+      if (budget !== undefined && budget.left < 0) break;
+      const value = convert(field, raw[i], problems, `${path}[${i}]`, depth, ancestors, budget);
+      if (value === INVALID) continue;
+      list.push(value);
+      if (budget !== undefined) budget.left -= valueChars(value) + 1; // and "[" or ","
     }
     return list.length === 0 ? undefined : { field, list };
   }
-  const value = convert(field, raw, problems, path, depth, ancestors);
+  const value = convert(field, raw, problems, path, depth, ancestors, budget);
   if (value === INVALID) return undefined;
   // Without explicit presence a scalar at its default is not set; a message is set when present.
   if (!field.optional && !isMessage(value) && isDefault(value)) return undefined;
@@ -228,7 +264,8 @@ function readMap(
     }
     seen.add(String(key));
     // Keys are not values of the path: they may be secrets too, so they are not named.
-    const value = convert(field.value, rawValue, problems, `${path}[]`, depth, ancestors);
+    // Read whole, without a budget: the JSON writes entries in key order, not in the order read.
+    const value = convert(field.value, rawValue, problems, `${path}[]`, depth, ancestors, undefined);
     if (value !== INVALID) entries.push([key, value]);
   }
   return entries.length === 0 ? undefined : { field, entries };
@@ -242,6 +279,7 @@ function convert(
   path: string,
   depth: number,
   ancestors: Ancestors,
+  budget: ReadBudget | undefined,
 ): ReadValue | typeof INVALID {
   switch (shape.kind) {
     case "scalar": {
@@ -256,15 +294,37 @@ function convert(
     }
     case "message":
       if (value === undefined || value === null) return invalid(problems, path, "message missing");
-      return read(shape.message(), value, problems, path, depth + 1, ancestors);
+      return read(shape.message(), value, problems, path, depth + 1, ancestors, budget);
     case "wellKnown": {
       if (value === undefined || value === null) return invalid(problems, path, "message missing");
       const message = wellKnownMessage(shape.type, value);
       if (message === undefined)
         return invalid(problems, path, `not a valid ${shape.type} (${typeName(value)})`);
-      return read(wellKnownShape(shape.type), message, problems, path, depth + 1, ancestors);
+      return read(wellKnownShape(shape.type), message, problems, path, depth + 1, ancestors, budget);
     }
   }
+}
+
+/**
+ * Fewest JSON characters a field read writes beyond what its reading already counted: its name
+ * (`"name":`), a single scalar's value, a map's entries. List elements and messages count themselves.
+ */
+function fieldChars(read: ReadField): number {
+  const name = read.field.jsonName.length + 3;
+  if ("single" in read) return name + valueChars(read.single);
+  if ("list" in read) return name;
+  let chars = name + 1; // "{"
+  for (const [key, value] of read.entries) chars += String(key).length + 3 + valueChars(value);
+  return chars;
+}
+
+/** Fewest JSON characters a value writes: a string its length and quotes, bytes their base64, a number 1. */
+function valueChars(value: ReadValue): number {
+  if (typeof value === "string") return value.length + 2;
+  if (value instanceof Uint8Array) return Math.ceil(value.length / 3) * 4 + 2;
+  if (typeof value === "boolean") return 4;
+  if (typeof value === "bigint") return 3;
+  return typeof value === "number" ? 1 : 0; // a message counted its own
 }
 
 /** The value under the first of a field's property names (see FieldPlan) that holds one. */

@@ -1,6 +1,7 @@
 import type { MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
 import {
   type PayloadProblems,
+  type ReadBudget,
   type ReadField,
   type ReadMessage,
   type ReadValue,
@@ -25,26 +26,78 @@ export function redactToJson(shape: MessageShape, message: unknown, problems?: P
   return messageJson(readMessage(shape, message, problems ?? { count: 0, first: [] }));
 }
 
-/** The JSON of a read message; also used for the well-known types' own forms. @internal */
-export function messageJson(message: ReadMessage): JsonValue {
+/** What a cut JSON text ends with: the rest of the message was not read, so its size is not known. */
+const CUT_MARKER = "…[truncated]";
+const CUT_MARKER_BYTES = Buffer.byteLength(CUT_MARKER);
+const encoder = new TextEncoder();
+
+/**
+ * The text of `JSON.stringify(redactToJson(shape, message))` when its UTF-8 form has at most `maxBytes`
+ * bytes. A longer one is cut: its longest start, on a character boundary, that leaves room for
+ * "…[truncated]" within `maxBytes`, then that marker. The message is read only until its JSON certainly
+ * passes `maxBytes` (see ReadBudget), strings and bytes only as far as they can show, so a huge message
+ * costs about what a message of `maxBytes` costs; problems are counted in the part read. Never throws.
+ * `maxBytes` must leave room for the marker (14 bytes); the events' limit is MAX_PAYLOAD_JSON_BYTES.
+ * @internal
+ */
+export function redactToJsonText(
+  shape: MessageShape,
+  message: unknown,
+  maxBytes: number,
+  problems?: PayloadProblems,
+): string {
+  const budget: ReadBudget = { left: maxBytes };
+  const read = readMessage(shape, message, problems ?? { count: 0, first: [] }, budget);
+  // Read as far as needed, every value written is the whole one's start (and a string cut to more than
+  // `maxBytes` characters already passes `maxBytes` bytes): the text starts as the whole JSON does for
+  // more than `maxBytes` bytes, or is the whole JSON.
+  return cutText(JSON.stringify(messageJson(read, maxBytes + 1)), maxBytes);
+}
+
+function cutText(text: string, maxBytes: number): string {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short text needs no count.
+  if (text.length * 3 <= maxBytes || Buffer.byteLength(text) <= maxBytes) return text;
+  // encodeInto stops before a character that does not fit whole. JSON text holds no lone surrogate.
+  const room = Math.max(0, maxBytes - CUT_MARKER_BYTES);
+  const { read } = encoder.encodeInto(text, new Uint8Array(room));
+  return `${text.slice(0, read)}${CUT_MARKER}`;
+}
+
+/**
+ * The JSON of a read message; also used for the well-known types' own forms. Strings, bytes' base64
+ * and map keys longer than `maxChars` are cut to their first `maxChars` (`redactToJsonText`). @internal
+ */
+export function messageJson(message: ReadMessage, maxChars = Number.POSITIVE_INFINITY): JsonValue {
   const { typeName } = message.shape;
   if (typeName === "google.protobuf.Timestamp") return timestampJson(message);
   if (typeName === "google.protobuf.Duration") return durationJson(message);
-  if (isWrapper(typeName)) return wrapperJson(message);
+  if (isWrapper(typeName)) return wrapperJson(message, maxChars);
   const json: { [key: string]: JsonValue } = {};
   for (const read of message.fields) {
-    setKey(json, read.field.jsonName, fieldJson(read));
+    setKey(json, read.field.jsonName, fieldJson(read, maxChars));
   }
   return json;
 }
 
-function fieldJson(read: ReadField): JsonValue {
-  if ("single" in read) return valueJson(read.field, read.single);
-  if ("list" in read) return read.list.map((value) => valueJson(read.field, value));
+function fieldJson(read: ReadField, maxChars: number): JsonValue {
+  if ("single" in read) return valueJson(read.field, read.single, maxChars);
+  if ("list" in read) return read.list.map((value) => valueJson(read.field, value, maxChars));
   const map: { [key: string]: JsonValue } = {};
   for (const [key, value] of sortByKey(read.entries))
-    setKey(map, String(key), valueJson(read.field.value, value));
+    setKey(map, head(String(key), maxChars), valueJson(read.field.value, value, maxChars));
   return map;
+}
+
+/**
+ * The first `maxChars` UTF-16 units of `text`, one fewer rather than half a surrogate pair: the cut
+ * string's JSON must be the start of the whole one's (a lone half would be written as "\ud83d").
+ */
+function head(text: string, maxChars: number): string {
+  if (text.length <= maxChars) return text;
+  const last = text.charCodeAt(maxChars - 1);
+  const next = text.charCodeAt(maxChars);
+  const splitsPair = last >= 0xd800 && last <= 0xdbff && next >= 0xdc00 && next <= 0xdfff;
+  return text.slice(0, splitsPair ? maxChars - 1 : maxChars);
 }
 
 /**
@@ -55,16 +108,20 @@ function setKey(object: { [key: string]: JsonValue }, key: string, value: JsonVa
   Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-function valueJson(shape: ValueShape, value: ReadValue): JsonValue {
-  if (typeof value === "object" && !(value instanceof Uint8Array)) return messageJson(value);
-  if (shape.kind === "enum") return enumName(shape.values, value) ?? scalarJson(value);
-  return scalarJson(value);
+function valueJson(shape: ValueShape, value: ReadValue, maxChars: number): JsonValue {
+  if (typeof value === "object" && !(value instanceof Uint8Array)) return messageJson(value, maxChars);
+  if (shape.kind === "enum") return enumName(shape.values, value) ?? scalarJson(value, maxChars);
+  return scalarJson(value, maxChars);
 }
 
-function scalarJson(value: Scalar): JsonValue {
+function scalarJson(value: Scalar, maxChars: number): JsonValue {
   if (typeof value === "bigint") return value.toString();
-  if (value instanceof Uint8Array)
-    return Buffer.from(value.buffer, value.byteOffset, value.length).toString("base64");
+  if (typeof value === "string") return head(value, maxChars);
+  if (value instanceof Uint8Array) {
+    // Base64 of whole 3-byte groups is the start of the whole base64: 4 characters per 3 bytes.
+    const length = Math.min(value.length, Math.ceil(maxChars / 4) * 3);
+    return Buffer.from(value.buffer, value.byteOffset, length).toString("base64");
+  }
   if (typeof value === "number" && !Number.isFinite(value)) {
     return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
   }
@@ -128,9 +185,9 @@ function fraction(nanos: number): string {
 
 const WRAPPER_DEFAULTS: Readonly<Record<string, Scalar>> = { int64: 0n, uint64: 0n, string: "", bool: false };
 
-function wrapperJson(message: ReadMessage): JsonValue {
+function wrapperJson(message: ReadMessage, maxChars: number): JsonValue {
   const field = message.shape.fields[0];
   const scalar: ScalarType = field?.kind === "scalar" ? field.scalar : "double";
   const fallback = scalar === "bytes" ? new Uint8Array() : (WRAPPER_DEFAULTS[scalar] ?? 0);
-  return scalarJson(part(message, 1, fallback));
+  return scalarJson(part(message, 1, fallback), maxChars);
 }

@@ -165,6 +165,19 @@ describe("payload capture over gRPC", () => {
     }
   });
 
+  it("records a request far over the JSON limit as the start of its JSON, cut within 2048 bytes", async () => {
+    const vault = await startVault({ key: KEY });
+    const huge = { ...putSecretRequest(), name: "n".repeat(1_000_000) };
+    const { payload } = await capture(vault, "rotateSecret", [huge]);
+    const json = payload?.requestJson ?? "";
+    // The capture stops reading at the limit, so the marker cannot say how much was left unread.
+    expect(json.endsWith("…[truncated]")).toBe(true);
+    expect(Buffer.byteLength(json)).toBeLessThanOrEqual(2048);
+    const kept = json.slice(0, -"…[truncated]".length);
+    expect(kept.length).toBeGreaterThan(2000);
+    expect(JSON.stringify(redactToJson(PutSecretRequestShape, huge)).startsWith(kept)).toBe(true);
+  });
+
   it("keeps digests when only sensitive fields change, and changes them with any other field", async () => {
     const vault = await startVault({ key: KEY });
     const base = await capture(vault, "putSecret", [putSecretRequest()]);
