@@ -12,7 +12,7 @@ import { type AuditStore, openAuditStore } from "../../src/store/audit-store.js"
 import { startUiServer, type UiServer } from "../../src/ui/ui-server.js";
 import { tempDir } from "../cli/helpers.js";
 import { sampleEvent } from "../helpers/events.js";
-import { launchChromium } from "./viewer.js";
+import { emptyVerifyReport, launchChromium } from "./viewer.js";
 
 const EVENTS = 1203;
 const idOf = (i: number) => `ev-${String(i).padStart(5, "0")}`;
@@ -43,15 +43,7 @@ beforeAll(async () => {
         return store.query(filter, page);
       },
       stats: async (filter) => store.stats(filter),
-      verify: async () => ({
-        ok: true,
-        chains: [],
-        events: 0,
-        unchained: 0,
-        findings: [],
-        unusedKeys: [],
-        unreadable: [],
-      }),
+      verify: async () => emptyVerifyReport(),
     },
   });
   browser = await launchChromium();

@@ -11,6 +11,7 @@ import type { AuditPage } from "../../src/store/audit-store.js";
 import { STATIC_DIR } from "../../src/ui/static-assets.js";
 import { isLoopback, loopbackHosts, startUiServer, type UiServer } from "../../src/ui/ui-server.js";
 import type { UiSource } from "../../src/ui/ui-source.js";
+import { emptyVerifyReport } from "./viewer.js";
 
 const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
@@ -32,7 +33,7 @@ const source: UiSource = {
   },
   verify: async () => {
     calls.push("verify");
-    return { ok: true, chains: [], events: 0, unchained: 0, findings: [], unusedKeys: [], unreadable: [] };
+    return emptyVerifyReport();
   },
 };
 const errors: Error[] = [];
@@ -269,15 +270,7 @@ describe("concurrency", () => {
         verify: async () => {
           verifications++;
           await released;
-          return {
-            ok: true,
-            chains: [],
-            events: verifications,
-            unchained: 0,
-            findings: [],
-            unusedKeys: [],
-            unreadable: [],
-          };
+          return emptyVerifyReport(verifications);
         },
       },
     });
@@ -301,13 +294,7 @@ describe("concurrency", () => {
         .split(/(?=HTTP\/1\.1 \d{3} )/)
         .map((response) => [response.split("\r\n")[0], response.split("\r\n\r\n")[1]]);
       const report = JSON.stringify({
-        ok: true,
-        chains: [],
-        events: 1,
-        unchained: 0,
-        findings: [],
-        unusedKeys: [],
-        unreadable: [],
+        ...emptyVerifyReport(1),
         unreadableCount: 0,
         worst: null,
       });

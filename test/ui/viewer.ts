@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Browser, chromium } from "playwright-core";
 import type { AuditStore } from "../../src/store/audit-store.js";
-import type { UiSource } from "../../src/ui/ui-source.js";
+import type { UiSource, UiVerifyReport } from "../../src/ui/ui-source.js";
 import { ensureBuilt, REPO, startCli } from "../cli/helpers.js";
 import { requireTool } from "../helpers/prerequisites.js";
 
@@ -109,15 +109,12 @@ export function storeSource(
     name,
     query: async (filter, page) => store.query(filter, page),
     stats: async (filter) => store.stats(filter),
-    verify: async () => ({
-      ok: true,
-      chains: [],
-      events: 0,
-      unchained: 0,
-      findings: [],
-      unusedKeys: [],
-      unreadable: [],
-    }),
+    verify: async () => emptyVerifyReport(),
     ...overrides,
   };
+}
+
+/** The report of a store without chained events (or `events` of them, for tests that count calls). */
+export function emptyVerifyReport(events = 0): UiVerifyReport {
+  return { ok: true, chains: [], events, unchained: 0, findings: [], unusedKeys: [], unreadable: [] };
 }
