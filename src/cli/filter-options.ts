@@ -66,7 +66,7 @@ export function addFilterOptions(command: Command): Command {
 export function filterFromFlags(flags: FilterFlags): AuditQuery {
   if (flags.from !== undefined && flags.to !== undefined && flags.from.getTime() >= flags.to.getTime()) {
     throw usageError(
-      "--from",
+      "--from <time>",
       `must be before --to (${flags.from.toISOString()} is not before ${flags.to.toISOString()})`,
     );
   }

@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { type Stats, statSync } from "node:fs";
 import { Option } from "commander";
 import type { AuditStore } from "../store/audit-store.js";
 import { CliError, EXIT_FAILURE, toCliError } from "./errors.js";
@@ -27,9 +27,8 @@ async function openExistingStore(path: string, options: { readonly: boolean }): 
     throw new CliError(`no audit database at ${path}; run \`grpc-audit demo\` or pass --db`, EXIT_FAILURE);
   }
   if (!stat.isFile()) {
-    // SQLite would say "disk I/O error" for a folder.
-    const what = stat.isDirectory() ? "a folder" : "not a regular file";
-    throw new CliError(`audit store ${path}: ${what}, not a database file`, EXIT_FAILURE);
+    // SQLite would say "disk I/O error" for a folder; a named pipe or a device holds no database either.
+    throw new CliError(`audit store ${path}: ${notAFile(stat)}, not a database file`, EXIT_FAILURE);
   }
   const { openAuditStore } = await loadStoreModule();
   try {
@@ -40,6 +39,15 @@ async function openExistingStore(path: string, options: { readonly: boolean }): 
   } catch (error) {
     throw toCliError(error, path);
   }
+}
+
+/** What a path that is not a regular file is, as errors name it. */
+function notAFile(stat: Stats): string {
+  if (stat.isDirectory()) return "a folder";
+  if (stat.isFIFO()) return "a named pipe";
+  if (stat.isCharacterDevice() || stat.isBlockDevice()) return "a device";
+  if (stat.isSocket()) return "a socket";
+  return "not a regular file";
 }
 
 /**

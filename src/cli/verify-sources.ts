@@ -70,8 +70,16 @@ export async function* storeEvents(store: TailSource, tally: SourceTally): Async
 export async function* logEvents(path: string, key: string, tally: SourceTally): AsyncGenerator<AuditEvent> {
   let input: ReturnType<FileHandle["createReadStream"]>;
   try {
-    input = (await open(path)).createReadStream();
+    const file = await open(path);
+    // A folder opens, then fails at the first read with a bare EISDIR. A pipe (`--log <(zcat …)`) or a
+    // device is read as it comes.
+    if ((await file.stat()).isDirectory()) {
+      await file.close();
+      throw new CliError(`cannot read ${path}: a folder, not a log file`, EXIT_FAILURE);
+    }
+    input = file.createReadStream();
   } catch (error) {
+    if (error instanceof CliError) throw error;
     throw new CliError(
       `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? "error"}`,
       EXIT_FAILURE,

@@ -12,7 +12,7 @@ import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
 import { AuditConfigError, AuditEmitError, AuditEventTooLargeError, toError } from "../errors/index.js";
 import { checkSecurityOptions } from "./security-options.js";
-import { refusedAsTooLarge } from "./too-large.js";
+import { kafkaLimitRefusal, refusedAsTooLarge, singleRecordBatchBytes } from "./too-large.js";
 
 /** The part of `@platformatic/kafka`'s Producer the broker uses; tests inject a fake of it. */
 export interface KafkaProducer {
@@ -104,7 +104,10 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
     const records = messages.map((message) => toRecord(topic, message));
     const over = records.filter((record) => record.bytes > maxMessageBytes);
     if (over.length > 0)
-      throw tooLarge(name, over, `over maxMessageBytes (${maxMessageBytes}); nothing of this batch was sent`);
+      throw tooLarge(over, {
+        name,
+        why: `over this producer's maxMessageBytes (${maxMessageBytes}); nothing of this batch was sent`,
+      });
     let sent = 0;
     const sendChunk = async (chunk: readonly KafkaRecord[]) => {
       const sending = producer.send({
@@ -133,7 +136,12 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
         }
         // The topic or broker takes less than maxMessageBytes (max.message.bytes), or the chunk's
         // record batch as a whole was over it: one message at a time tells which can never go.
-        await sendAlone(chunk, sendChunk, name);
+        await sendAlone(chunk, sendChunk, {
+          name,
+          why: kafkaLimitRefusal(topic, maxMessageBytes),
+          // Compressed, the batch Kafka compares is smaller, by how much only the codec knows.
+          showBatchBytes: compression === "none",
+        });
       }
       sent += chunk.length;
     }
@@ -173,7 +181,10 @@ function producerOptions(
 interface KafkaRecord {
   id: string;
   message: MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
+  /** Key, value and headers. */
   bytes: number;
+  /** The uncompressed record batch holding only this message. */
+  batchBytes: number;
 }
 
 function toRecord(topic: string, message: BrokerMessage): KafkaRecord {
@@ -188,7 +199,8 @@ function toRecord(topic: string, message: BrokerMessage): KafkaRecord {
     bytes += headerKey.length + headerValue.length;
   }
   const id = message.headers["grpc-audit-event-id"] ?? message.key;
-  return { id, message: { topic, key, value, headers }, bytes };
+  const batchBytes = singleRecordBatchBytes({ key, value, headers });
+  return { id, message: { topic, key, value, headers }, bytes, batchBytes };
 }
 
 /** Consecutive runs of records of at most `maxBytes` together (a larger record goes alone). */
@@ -214,8 +226,9 @@ function* chunks(records: readonly KafkaRecord[], maxBytes: number): Generator<K
 async function sendAlone(
   chunk: readonly KafkaRecord[],
   sendChunk: (chunk: readonly KafkaRecord[]) => Promise<void>,
-  name: string,
+  refusal: TooLarge,
 ): Promise<void> {
+  const { name } = refusal;
   const refused: KafkaRecord[] = [];
   let cause: unknown;
   for (const record of chunk) {
@@ -228,16 +241,30 @@ async function sendAlone(
     }
   }
   if (refused.length > 0)
-    throw tooLarge(name, refused, "refused by Kafka as too large; the others sent with them went", cause);
+    throw tooLarge(refused, { ...refusal, why: `${refusal.why}; the others sent with them went`, cause });
 }
 
-function tooLarge(name: string, records: readonly KafkaRecord[], why: string, cause?: unknown) {
+/** Why messages can never go, for `tooLarge`. */
+interface TooLarge {
+  /** The broker's name. */
+  name: string;
+  /** Which limit they are over. */
+  why: string;
+  cause?: unknown;
+  /** Whether to give the size of the record batch Kafka compared with its limit (known uncompressed). */
+  showBatchBytes?: boolean;
+}
+
+/** The error naming `records`, their sizes (key, value and headers) and the limit they are over. */
+function tooLarge(records: readonly KafkaRecord[], { name, why, cause, showBatchBytes }: TooLarge) {
+  const size = (record: KafkaRecord) =>
+    `${record.bytes} bytes${showBatchBytes === true ? `, a record batch of ${record.batchBytes}` : ""}`;
   const [one] = records;
   const which =
     records.length === 1 && one !== undefined
-      ? `message for event ${one.id} is ${one.bytes} bytes`
-      : `messages for events ${records.map((r) => `${r.id} (${r.bytes} bytes)`).join(", ")} are`;
-  return new AuditEventTooLargeError(name, `${which}, ${why}`, {
+      ? `message for event ${one.id} is ${size(one)},`
+      : `messages for events ${records.map((r) => `${r.id} (${size(r)})`).join(", ")} are`;
+  return new AuditEventTooLargeError(name, `${which} ${why}`, {
     eventIds: records.map((record) => record.id),
     ...(cause === undefined ? {} : { cause }),
   });

@@ -11,3 +11,51 @@ export function refusedAsTooLarge(error: unknown): boolean {
   if (Array.isArray(errors) && errors.some(refusedAsTooLarge)) return true;
   return cause !== undefined && cause !== error && refusedAsTooLarge(cause);
 }
+
+/**
+ * Which limit a message sent alone and refused with MESSAGE_TOO_LARGE is over, for error messages.
+ * Kafka compares each record batch with the topic's `max.message.bytes`, which is the broker's
+ * `message.max.bytes` unless the topic sets its own; its answer is the bare code, without the limit
+ * (`@platformatic/kafka` drops the error message of newer Produce versions too), so the message can only
+ * name the setting. The producer's own limits were already passed: `maxMessageBytes` is checked before
+ * sending, and a request of up to `maxRequestBytes` refused as a whole is sent again one message at a time.
+ * @internal
+ */
+export function kafkaLimitRefusal(topic: string, maxMessageBytes: number): string {
+  return (
+    `refused by Kafka as too large (MESSAGE_TOO_LARGE) for topic ${JSON.stringify(topic)}: over the topic's ` +
+    "max.message.bytes (the broker's message.max.bytes unless the topic sets its own; Kafka does not say " +
+    `the limit), though within this producer's maxMessageBytes (${maxMessageBytes})`
+  );
+}
+
+/**
+ * The size of the uncompressed record batch holding only this message, as Kafka compares it with
+ * `max.message.bytes`: the 61 bytes of the batch header, then the record (attributes, timestamp and
+ * offset deltas of 0, then key, value and headers, each with its varint length), itself after its length.
+ * @internal
+ */
+export function singleRecordBatchBytes(message: {
+  key: Buffer;
+  value: Buffer;
+  headers: ReadonlyMap<Buffer, Buffer>;
+}): number {
+  const bytes = (data: Buffer) => varintBytes(data.length) + data.length;
+  let record = 3 + bytes(message.key) + bytes(message.value) + varintBytes(message.headers.size);
+  for (const [key, value] of message.headers) record += bytes(key) + bytes(value);
+  return RECORD_BATCH_OVERHEAD + varintBytes(record) + record;
+}
+
+/** Bytes of a record batch before its records (DefaultRecordBatch.RECORD_BATCH_OVERHEAD in Kafka). */
+const RECORD_BATCH_OVERHEAD = 61;
+
+/** Bytes of `n` (non-negative) as a zigzag varint, as record fields are written. */
+function varintBytes(n: number): number {
+  let zigzag = n * 2;
+  let bytes = 1;
+  while (zigzag >= 0x80) {
+    zigzag = Math.floor(zigzag / 0x80);
+    bytes++;
+  }
+  return bytes;
+}

@@ -120,7 +120,11 @@ describe.concurrent("grpc-audit errors and help", () => {
   it.each([
     [["query", "--success", "--failure"], "error: option '--success' cannot be used with option '--failure'"],
     [["query", "--json", "--ndjson"], "error: option '--json' cannot be used with option '--ndjson'"],
-    [["query", "--from", "2d", "--to", "3d"], "error: option '--from' must be before --to"],
+    [["query", "--from", "2d", "--to", "3d"], "error: option '--from <time>' must be before --to"],
+    [
+      ["stats", "--from", "2026-11-21", "--to", "2026-11-21"],
+      "error: option '--from <time>' must be before --to",
+    ],
     [["prune"], "error: required option '--before <time>' not specified"],
     [["query", "--frob"], "error: unknown option '--frob'"],
     [["frob"], "error: unknown command 'frob'"],

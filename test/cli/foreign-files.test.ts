@@ -1,5 +1,6 @@
 // The real command given files that are not audit stores: exit 1 naming the file and the reason, and
 // the file left exactly as it was (prune opens its store writable, which would have made one in it).
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -13,6 +14,9 @@ const COMMANDS = [
   ["prune", "--before", "1d"],
   ["prune", "--before", "1d", "--dry-run"],
 ].map((args) => [args.join(" "), args] as const);
+
+/** The commands that only read a store; `ui` would serve it until stopped. */
+const READERS = [["tail"], ["verify"], ["ui", "--port", "0"]].map((args) => [args.join(" "), args] as const);
 
 /** A SQLite file of another application, with the `user_version` it set. */
 function appDatabase(userVersion: number): string {
@@ -84,17 +88,47 @@ describe.concurrent("grpc-audit given a file that is not an audit store", () => 
     });
   });
 
-  it.each([...COMMANDS, ["tail", ["tail"]] as const])(
-    "%s on a folder: exit 1, saying it is a folder",
+  it.each([...COMMANDS, ...READERS])("%s on a folder: exit 1, saying it is a folder", async (_name, args) => {
+    const folder = join(tempDir(), "audit.db");
+    mkdirSync(folder);
+    const run = await runCli([...args, "--db", folder]);
+    expect(run).toStrictEqual({
+      code: 1,
+      stdout: "",
+      stderr: `error: audit store ${folder}: a folder, not a database file\n`,
+    });
+  });
+
+  it.each([...COMMANDS, ...READERS])("%s on a device: exit 1, saying it is a device", async (_name, args) => {
+    const run = await runCli([...args, "--db", "/dev/null"]);
+    expect(run).toStrictEqual({
+      code: 1,
+      stdout: "",
+      stderr: "error: audit store /dev/null: a device, not a database file\n",
+    });
+  });
+
+  it.each([...COMMANDS, ...READERS])(
+    "%s on a named pipe: exit 1 at once, saying it is a named pipe",
     async (_name, args) => {
-      const folder = join(tempDir(), "audit.db");
-      mkdirSync(folder);
-      const run = await runCli([...args, "--db", folder]);
+      const fifo = join(tempDir(), "audit.db");
+      execFileSync("mkfifo", [fifo]);
+      const run = await runCli([...args, "--db", fifo]);
       expect(run).toStrictEqual({
         code: 1,
         stdout: "",
-        stderr: `error: audit store ${folder}: a folder, not a database file\n`,
+        stderr: `error: audit store ${fifo}: a named pipe, not a database file\n`,
       });
     },
   );
+
+  it("verify --log on a folder: exit 1, saying it is a folder", async () => {
+    const folder = tempDir();
+    const run = await runCli(["verify", "--log", folder]);
+    expect(run).toStrictEqual({
+      code: 1,
+      stdout: "",
+      stderr: `error: cannot read ${folder}: a folder, not a log file\n`,
+    });
+  });
 });

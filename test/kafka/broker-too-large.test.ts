@@ -26,12 +26,13 @@ function recordBytes(message: Send["messages"][number]): number {
 }
 
 /** A Kafka broker whose producer stores what fits the topic and refuses a send holding a larger message. */
-function kafkaWithTopicLimit() {
+function kafkaWithTopicLimit(options: { compression?: "gzip" } = {}) {
   const stored: string[] = [];
   const sends: number[] = [];
   const broker = createKafkaBroker({
     bootstrapBrokers: ["kafka-1:9092"],
     clientId: "projects-api",
+    ...options,
     createProducer: () => ({
       send: async (send: Send) => {
         sends.push(send.messages.length);
@@ -63,6 +64,38 @@ describe("Kafka broker: a message the topic refuses as too large", () => {
     await expect(published).rejects.toBeInstanceOf(AuditEventTooLargeError);
     await expect(published).rejects.toMatchObject({ eventIds: ["e-2"], emitter: "kafka" });
     expect(stored).toStrictEqual(["e-1", "e-3"]);
+  });
+
+  it("says which limit refused it, and the message's and its record batch's sizes", async () => {
+    const { broker } = kafkaWithTopicLimit();
+    const published = broker.publish("audit-events", [
+      { key: "e-2", value: Buffer.alloc(TOPIC_LIMIT), headers: { "grpc-audit-event-id": "e-2" } },
+    ]);
+    // key 3 + value 4096 + header 22; the batch adds 61 of header, 2 of record length, 9 of framing.
+    await expect(published).rejects.toThrow(
+      'kafka: message for event e-2 is 4121 bytes, a record batch of 4193, refused by Kafka as too large (MESSAGE_TOO_LARGE) for topic "audit-events": ' +
+        "over the topic's max.message.bytes (the broker's message.max.bytes unless the topic sets its own; Kafka does not say the limit), " +
+        "though within this producer's maxMessageBytes (1000000); the others sent with them went",
+    );
+  });
+
+  it("gives no record batch size when compressed (only the codec knows it), and lists each refused message", async () => {
+    const { broker, stored } = kafkaWithTopicLimit({ compression: "gzip" });
+    const message = (id: string, size: number) => ({
+      key: id,
+      value: Buffer.alloc(size),
+      headers: { "grpc-audit-event-id": id },
+    });
+    const published = broker.publish("audit-events", [
+      message("e-1", TOPIC_LIMIT),
+      message("e-2", 10),
+      message("e-3", TOPIC_LIMIT + 1),
+    ]);
+    await expect(published).rejects.toThrow(
+      'kafka: messages for events e-1 (4121 bytes), e-3 (4122 bytes) are refused by Kafka as too large (MESSAGE_TOO_LARGE) for topic "audit-events": ',
+    );
+    await expect(published).rejects.toMatchObject({ eventIds: ["e-1", "e-3"] });
+    expect(stored).toStrictEqual(["e-2"]);
   });
 
   it("names every message over its own maxMessageBytes in an AuditEventTooLargeError, sending none", async () => {

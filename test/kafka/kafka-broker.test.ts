@@ -160,7 +160,7 @@ describe("createKafkaBroker", () => {
     ]);
     // key 2 + value 60 + header names 19 + 1 + header values 3 + 20
     await expect(publishing).rejects.toThrow(
-      "kafka: message for event e-2 is 105 bytes, over maxMessageBytes (100); nothing of this batch was sent",
+      "kafka: message for event e-2 is 105 bytes, over this producer's maxMessageBytes (100); nothing of this batch was sent",
     );
     expect(fake.sends).toStrictEqual([]);
   });

@@ -131,8 +131,33 @@ describe("createKafkaBroker on the Kafka wire protocol (loopback stand-in broker
     const published = broker.publish(TOPIC, [message("e-1", 10), message("e-2", 8000), message("e-3", 10)]);
     await expect(published).rejects.toBeInstanceOf(AuditEventTooLargeError);
     await expect(published).rejects.toMatchObject({ eventIds: ["e-2"], emitter: "kafka" });
+    // Which limit, and the sizes: the message's, and its record batch's as Kafka compares it.
+    await expect(published).rejects.toThrow(
+      'kafka: message for event e-2 is 8025 bytes, a record batch of 8097, refused by Kafka as too large (MESSAGE_TOO_LARGE) for topic "audit-events": ' +
+        "over the topic's max.message.bytes (the broker's message.max.bytes unless the topic sets its own; Kafka does not say the limit), " +
+        "though within this producer's maxMessageBytes (1000000); the others sent with them went",
+    );
     await broker.close();
     expect(kafka.records(TOPIC, 0).map((r) => r.key?.toString())).toStrictEqual(["e-1", "e-3"]);
+    expect(kafka.errors).toStrictEqual([]);
+  });
+
+  it("names the record batch size Kafka compares: a batch of exactly max.message.bytes goes, one byte more is refused", async () => {
+    kafka.createTopic(TOPIC, { partitions: 1, maxMessageBytes: 4096 });
+    const broker = createKafkaBroker({ bootstrapBrokers: kafka.bootstrapBrokers, clientId: "projects-api" });
+    const message = (id: string, size: number) => ({
+      key: id,
+      value: Buffer.alloc(size),
+      headers: { "grpc-audit-event-id": id },
+    });
+    // 61 bytes of batch header, 2 of record length, 34 of record framing, key and header: 97 + value.
+    await broker.publish(TOPIC, [message("e-1", 3999)]);
+    const refused = broker.publish(TOPIC, [message("e-2", 4000)]);
+    await expect(refused).rejects.toThrow(
+      /^kafka: message for event e-2 is 4025 bytes, a record batch of 4097, refused by Kafka as too large/,
+    );
+    await broker.close();
+    expect(kafka.records(TOPIC, 0).map((r) => r.key?.toString())).toStrictEqual(["e-1"]);
     expect(kafka.errors).toStrictEqual([]);
   });
 });
