@@ -58,7 +58,7 @@ export class DeliveryState {
   constructor(options: ResolvedDeliveryOptions) {
     this.options = options;
     this.counters = new DeliveryCounters(options.name);
-    this.warnings = new Warnings(options.name, options.warnIntervalMs, options.onError);
+    this.warnings = new Warnings(options.name, options.warnIntervalMs, options.onError, options.spool?.path);
     for (const warning of options.warnings) {
       report(options.onError, new AuditConfigError(`delivery emitter: ${warning}`));
     }
@@ -71,6 +71,7 @@ export class DeliveryState {
       new SpoolStage(spool, {
         options,
         counters: this.counters,
+        warnings: this.warnings,
         held,
         lose: (reason, kind, warn) => this.#lose(reason, kind, warn),
         committed: () => {
@@ -143,6 +144,14 @@ export class DeliveryState {
     this.#lastSeq++;
     this.#accepted();
     return true;
+  }
+
+  /**
+   * The reason an event the spool did not take is dropped with: "spool_full" (maxBytes, or the disk is
+   * full), or "spool_error" while the spool cannot commit for another reason (read-only, busy).
+   */
+  get spoolRefusal(): "spool_full" | "spool_error" {
+    return this.#spooled?.refusal ?? "spool_full";
   }
 
   /** Parks an event ("park" policy) until there is room, or until park.timeoutMs has passed. */

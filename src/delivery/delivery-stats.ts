@@ -16,7 +16,8 @@ import type { Salvage } from "./spool-schema.js";
  * "queue_full" when evicted by "drop-oldest", "too_large" when the sink can no longer take it
  * (replayed from a spool left by a process whose sink took more, refused after the broker's limit
  * shrank, or refused by the sink's write), "park_timeout", "close_timeout", "spool_full" when close
- * finds the spool full, "spool_error" when close cannot commit, "spool_corrupt" for a spooled event
+ * finds the spool full (maxBytes, or its last commit failed on a full disk), "spool_error" when close
+ * cannot commit for another reason, "spool_corrupt" for a spooled event
  * that cannot be decoded, "spool_damaged" for rows of a damaged spool file that could not be read
  * (counted under "unspecified" by kind).
  */
@@ -116,7 +117,7 @@ const REASONS: Readonly<Record<string, string>> = {
   spool_full: "the spool is full",
   spool_corrupt: "a spooled event could not be decoded",
   spool_damaged: "a damaged spool file could not be read",
-  spool_error: "the spool could not commit it when closing",
+  spool_error: "the spool could not commit it (read-only, busy, I/O error)",
   close_timeout: "close() timed out before the event was delivered",
 };
 
@@ -128,14 +129,17 @@ const REASONS: Readonly<Record<string, string>> = {
 export class Warnings {
   readonly #last = new Map<string, { at: number; suppressed: number; cause: unknown }>();
 
+  /** `spoolPath` names the spool in reports of its failed commits. */
   constructor(
     private readonly name: string,
     private readonly intervalMs: number,
     private readonly onError: ((error: Error) => void) | undefined,
+    private readonly spoolPath?: string,
   ) {}
 
   /**
-   * Notes `events` drops (or, for "sink_error" and "fail_rpc", failures) and reports them when due.
+   * Notes `events` drops (or, for "sink_error", "spool_commit" and "fail_rpc", failures) and reports
+   * them when due.
    * "sink_too_large" is a "too_large" drop the sink itself refused (an AuditEventTooLargeError, the
    * `cause`): its own message says which limit, so it is reported apart from the drops at emit.
    */
@@ -155,11 +159,12 @@ export class Warnings {
 
   /**
    * Reports what was held back since the last report of each reason: close() calls it, as no later
-   * report would carry those counts. Sink failures are left out: nothing is retried any more.
+   * report would carry those counts. Sink and spool commit failures are left out: nothing is retried
+   * any more.
    */
   flush(): void {
     for (const [reason, last] of this.#last) {
-      if (last.suppressed === 0 || reason === "sink_error") continue;
+      if (last.suppressed === 0 || reason === "sink_error" || reason === "spool_commit") continue;
       const { suppressed, cause } = last;
       this.#last.set(reason, { at: Date.now(), suppressed: 0, cause: undefined });
       report(this.onError, this.#error(reason, suppressed, cause));
@@ -182,6 +187,11 @@ export class Warnings {
         `dropped ${events} (too_large): the sink refused ${them}: ${toError(cause).message}`,
         options,
       );
+    }
+    if (reason === "spool_commit") {
+      const times = count === 1 ? "" : ` (${count} failures since the last report)`;
+      const message = `spool ${this.spoolPath}: commit failed${times}: ${toError(cause).message}; delivering from memory until it can commit again`;
+      return new AuditEmitError(this.name, message, options);
     }
     if (reason === "fail_rpc") {
       return new AuditEmitError(this.name, `refused ${events} (overflow policy fail-rpc): the queue is full`);

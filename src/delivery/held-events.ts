@@ -85,6 +85,21 @@ export class HeldEvents {
     }
   }
 
+  /**
+   * Puts accepted events back into the queue, beyond its bounds (they were accepted), merged with the
+   * queued ones in sequence order: the events a spool could not commit, to be delivered from memory.
+   */
+  restore(events: readonly HeldEvent[]): void {
+    if (events.length === 0) return;
+    const all: HeldEvent[] = [...events];
+    // Copies: the queue reuses its storage once emptied.
+    for (let event = this.#queue.shift(); event !== undefined; event = this.#queue.shift()) {
+      all.push({ seq: event.seq, kind: event.kind, bytes: event.bytes.slice() });
+    }
+    all.sort((a, b) => a.seq - b.seq);
+    for (const { seq, kind, bytes } of all) this.enqueue(seq, kind, bytes);
+  }
+
   /** Takes the queue's oldest event; its bytes are a view into the queue's storage. */
   shiftQueued(): QueuedEvent | undefined {
     return this.#queue.shift();

@@ -60,7 +60,7 @@ function overflow(
       // there is room or is dropped after park.timeoutMs.
       return state.park(kind, bytes);
     case "spool":
-      return state.acceptToSpool(kind, bytes) ? "accepted" : state.refuse("spool_full", kind);
+      return state.acceptToSpool(kind, bytes) ? "accepted" : state.refuse(state.spoolRefusal, kind);
     case "fail-rpc":
       return state.failEmit("fail_rpc");
   }

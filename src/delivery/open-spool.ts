@@ -25,6 +25,7 @@ export function openSpool(
       onError: (error) => report(options.onError, error),
       onMovedAside: (salvage) => counters.spoolMovedAside(salvage),
       onGivenUp,
+      opened: options.spoolOpened,
     });
   } catch (error) {
     if (error instanceof AuditConfigError) throw error;

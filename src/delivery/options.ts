@@ -10,7 +10,8 @@ import type { Jitter, RetryPolicy } from "./backoff.js";
  * - "park": emit never waits, so the event is parked in a small bounded list and enters the queue as
  *   soon as there is room, oldest first; after `park.timeoutMs` it is dropped ("park_timeout"). A
  *   full parked list drops at once ("parked_full"). emit returns "accepted" for a parked event.
- * - "spool": the event is written to the spool (needs `spool`); "spool_full" when it does not fit.
+ * - "spool": the event is written to the spool (needs `spool`); "spool_full" when it does not fit
+ *   (or the disk is full), "spool_error" while the spool cannot commit for another reason.
  * - "fail-rpc": emit returns "failed", so a fail-closed interceptor answers UNAVAILABLE.
  */
 export type OverflowPolicy = "drop-newest" | "drop-oldest" | "park" | "spool" | "fail-rpc";
@@ -119,6 +120,7 @@ export interface DeliveryEmitterOptions {
   writeTimeoutMs?: number;
   /**
    * Retry of failed writes. Retries go on forever, unless the spool takes the batch or close() gives up.
+   * A spool commit that fails (full disk) is tried again after the same backoff, at least commitIntervalMs.
    * Default: each field's default (delays from 100 ms, doubling, up to 30000 ms, "full" jitter).
    */
   retry?: RetryOptions;
@@ -206,4 +208,10 @@ export interface ResolvedDeliveryOptions {
   readonly random: () => number;
   /** Inconsistent but usable options that were clamped; reported once through onError. */
   readonly warnings: readonly string[];
+  /**
+   * For tests, never set by resolveDeliveryOptions: sees each connection the spool opens, so a test
+   * can set `PRAGMA max_page_count` on it and make the file unable to grow, as on a full disk
+   * (typed without better-sqlite3, whose types public declarations must not need).
+   */
+  readonly spoolOpened?: (db: { pragma(source: string): unknown }) => void;
 }

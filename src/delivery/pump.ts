@@ -129,7 +129,8 @@ export class Pump {
         : spool.read(options.maxBatchEvents, options.maxBatchBytes, this.#spoolCursor);
       const first = rows[0]?.id ?? Number.POSITIVE_INFINITY;
       // Queued events older than the spooled ones go first. They normally move into the spool before
-      // it commits newer rows; they stay queued only when the spool has no room for them.
+      // it commits newer rows; they stay queued only when the spool has no room for them, or takes
+      // nothing for a while after a commit failed (full disk): then they go from memory.
       const head = queue.peekSeq();
       if (head !== undefined && head < first && (rows.length > 0 || !spool.fits(queue.peekSize() ?? 0))) {
         return this.#state.takeBatch(first);

@@ -1,15 +1,18 @@
 import { KIND_NAMES, kindIndexOfName } from "../event/kinds.js";
 import { peekEventId } from "../event/wire-peek.js";
+import { retryDelay } from "./backoff.js";
 import type { QueueBatch } from "./batches.js";
-import type { DeliveryCounters } from "./delivery-stats.js";
+import type { DeliveryCounters, Warnings } from "./delivery-stats.js";
 import type { HeldEvents } from "./held-events.js";
 import type { ResolvedDeliveryOptions } from "./options.js";
 import type { Spool, SpoolRow } from "./spool.js";
+import { sqliteCode } from "./spool-file.js";
 
 /** What the spool stage needs of the DeliveryState it is part of. @internal */
 export interface SpoolStageHost {
   readonly options: ResolvedDeliveryOptions;
   readonly counters: DeliveryCounters;
+  readonly warnings: Warnings;
   readonly held: HeldEvents;
   /** Counts an accepted event that is dropped after all; `warn: false` when the caller reports it. */
   lose(reason: string, kind: number, warn?: boolean): void;
@@ -29,6 +32,11 @@ export class SpoolStage {
   #sinkDown = false;
   /** A commit forced by maxUncommittedEvents left too many uncommitted (spool full or failing): wait for the timer. */
   #forcedCommitStuck = false;
+  /** Commits SQLite refused in a row (disk full, read-only, busy), and the last pause they caused. */
+  #commitFailures = 0;
+  #commitPauseMs = 0;
+  /** The reason events the spool refuses while paused are dropped with: "spool_full" or "spool_error". */
+  #refusal: "spool_full" | "spool_error" = "spool_full";
 
   constructor(spool: Spool, host: SpoolStageHost) {
     this.spool = spool;
@@ -49,13 +57,27 @@ export class SpoolStage {
   }
 
   /**
-   * The spool was given up: the events appended since its last commit go back to the queue (beyond its
-   * bounds: they were accepted), to be delivered from memory as if there were no spool.
+   * Why the spool does not take an event now: "spool_error" while it is paused after SQLite refused a
+   * commit for another reason than a full disk, else "spool_full" (maxBytes, or a full disk).
+   */
+  get refusal(): "spool_full" | "spool_error" {
+    return this.#commitFailures > 0 ? this.#refusal : "spool_full";
+  }
+
+  /**
+   * The spool was given up, or cannot commit: the events appended since its last commit go back to the
+   * queue (beyond its bounds: they were accepted), in sequence order, to be delivered from memory as if
+   * there were no spool.
    */
   reclaimPending(): void {
-    const { held } = this.#host;
     const rows = this.spool.discardPending();
-    for (const row of rows) held.enqueue(row.id, kindIndexOfName(row.eventType), row.bytes);
+    this.#host.held.restore(
+      rows.map((pending) => ({
+        seq: pending.id,
+        kind: kindIndexOfName(pending.eventType),
+        bytes: pending.bytes,
+      })),
+    );
     if (rows.length > 0) this.#host.committed();
   }
 
@@ -101,11 +123,37 @@ export class SpoolStage {
         this.#queueToSpool();
       }
     }
-    const committed = this.spool.commit();
+    const { committed, error } = this.spool.commit();
+    if (error !== undefined) {
+      this.#commitFailed(error);
+      return;
+    }
     if (committed > 0) {
+      this.#commitFailures = 0;
       counters.spooled += committed;
       this.#host.committed();
     }
+  }
+
+  /**
+   * SQLite refused a commit, the file being fine (disk full, read-only, busy): what waited for it goes
+   * back to memory and is delivered from there, and the spool takes nothing until a backoff delay (the
+   * `retry` policy, at least commitIntervalMs) has passed; then it is tried again with what comes. The
+   * failure is reported at most once per warnIntervalMs, with the count.
+   */
+  #commitFailed(error: Error): void {
+    const { options, warnings } = this.#host;
+    this.#commitFailures++;
+    this.#refusal = sqliteCode(error) === "SQLITE_FULL" ? "spool_full" : "spool_error";
+    this.#commitPauseMs = retryDelay(
+      options.retry,
+      this.#commitFailures,
+      this.#commitPauseMs,
+      options.random,
+    );
+    this.spool.pause(Math.max(this.#commitPauseMs, options.spool?.commitIntervalMs ?? 0));
+    warnings.note("spool_commit", error);
+    this.reclaimPending();
   }
 
   /**
@@ -124,16 +172,20 @@ export class SpoolStage {
   /** close(): what memory still holds goes to the spool in sequence order, or is dropped and counted. */
   keepLeftovers(): void {
     const { held, counters, lose } = this.#host;
+    // A spool paused after a failed commit is tried once more: the disk may have room again.
+    this.spool.resume();
     // A spool given up takes nothing: what is left is dropped as without a spool.
     const refused = this.spool.closed ? "close_timeout" : "spool_full";
     for (const { seq, kind, bytes } of held.removeAll()) {
       if (!this.append(seq, kind, bytes)) lose(refused, kind);
     }
-    counters.spooled += this.spool.commit();
-    // A commit that failed here cannot be tried again: count what it held, and what a spool given up
-    // in that commit moved back to memory.
-    for (const pending of this.spool.discardPending())
-      lose("spool_error", kindIndexOfName(pending.eventType));
+    const { committed, error } = this.spool.commit();
+    counters.spooled += committed;
+    // A commit that failed here cannot be tried again: count what it held ("spool_full" when the disk
+    // is full), and what a spool given up in that commit moved back to memory.
+    const failed = sqliteCode(error) === "SQLITE_FULL" ? "spool_full" : "spool_error";
+    if (error !== undefined) this.#host.warnings.note("spool_commit", error);
+    for (const pending of this.spool.discardPending()) lose(failed, kindIndexOfName(pending.eventType));
     for (const { kind } of held.removeAll()) lose("spool_error", kind);
   }
 

@@ -26,12 +26,22 @@ export interface SpoolConfig {
   readonly onError: (error: Error) => void;
   /** Called after an unusable file was moved aside: with what was salvaged when it was a damaged spool. */
   readonly onMovedAside: (salvage: Salvage | undefined) => void;
+  /** For tests: sees each connection the spool opens (a test limits its max_page_count, as a full disk). */
+  readonly opened?: ((db: Database) => void) | undefined;
   /**
    * Called once the spool closed for good (a damaged file that could not be replaced), while it still
    * holds the rows appended since the last commit: take them back (`discardPending`).
    */
   readonly onGivenUp: () => void;
 }
+
+/**
+ * What `Spool.commit` did: the rows it wrote, or the error SQLite refused them with (disk full,
+ * read-only, busy), the rows then still appended. @internal
+ */
+export type CommitResult =
+  | { readonly committed: number; readonly error?: undefined }
+  | { readonly committed: 0; readonly error: Error };
 
 /**
  * The durable spool: encoded events in a SQLite file in WAL mode.
@@ -67,6 +77,8 @@ export class Spool {
   #bytes = 0;
   #maxId = 0;
   #closed = false;
+  /** Date.now() before which the spool takes no rows (see pause). */
+  #pausedUntil = 0;
 
   constructor(config: SpoolConfig) {
     this.#config = config;
@@ -109,7 +121,24 @@ export class Spool {
    * that could not be replaced closes it too), so events stay in memory instead of being handed over.
    */
   fits(size: number): boolean {
-    return !this.#closed && this.#bytes + this.#pendingBytes + size <= this.#config.maxBytes;
+    return (
+      !this.#closed &&
+      this.#bytes + this.#pendingBytes + size <= this.#config.maxBytes &&
+      (this.#pausedUntil === 0 || Date.now() >= this.#pausedUntil)
+    );
+  }
+
+  /**
+   * Takes no rows (`fits` is false) for `ms`: a commit failed (disk full, read-only, busy), and is
+   * tried again with what comes after that. Committed rows are still read and removed.
+   */
+  pause(ms: number): void {
+    this.#pausedUntil = Date.now() + ms;
+  }
+
+  /** Takes rows again at once (close() tries a last commit whatever failed before). */
+  resume(): void {
+    this.#pausedUntil = 0;
   }
 
   /** Buffers a row for the next commit; false (and nothing buffered) when it does not fit. */
@@ -153,27 +182,29 @@ export class Spool {
   }
 
   /**
-   * Writes every appended row in one transaction; returns how many. On failure the rows stay
-   * appended for the next commit, the error is reported, and 0 is returned.
+   * Writes every appended row in one transaction; returns how many. When SQLite refuses them (disk
+   * full, read-only, busy: the file is fine) the rows stay appended and the error is returned, for
+   * the caller to report and act on. A damaged file is replaced (see #failed), keeping the rows.
    */
-  commit(): number {
+  commit(): CommitResult {
     const rows = this.#pending;
-    if (rows.length === 0 || this.#closed) return 0;
+    if (rows.length === 0 || this.#closed) return { committed: 0 };
     try {
       this.#db.transaction(() => {
         for (const row of rows) this.#insert.run(row.id, row.eventId, row.eventType, row.bytes, row.size);
         this.#tally.run(rows.length);
       })();
     } catch (error) {
+      if (!SpoolFileError.isUnusable(error)) return { committed: 0, error: toError(error) };
       this.#failed("commit", error);
-      return 0;
+      return { committed: 0 };
     }
     this.#pending = [];
     this.#rows += rows.length;
     this.#bytes += this.#pendingBytes;
     this.#pendingBytes = 0;
     for (const row of rows) this.#maxId = Math.max(this.#maxId, row.id);
-    return rows.length;
+    return { committed: rows.length };
   }
 
   /**
@@ -233,6 +264,7 @@ export class Spool {
   /** Commits what is appended and closes the file. */
   close(): void {
     if (this.#closed) return;
+    // close() committed (or counted) what was appended before: nothing is left for this one to refuse.
     this.commit();
     this.#closed = true;
     try {
@@ -274,6 +306,7 @@ export class Spool {
       )
       .get() as { rows: number; bytes: number; maxId: number };
     this.#db = db;
+    this.#config.opened?.(db);
     this.#rows = totals.rows;
     this.#bytes = totals.bytes;
     this.#maxId = Math.max(this.#maxId, totals.maxId);
