@@ -4,6 +4,7 @@ import {
   type CryptoKey,
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   type JSONWebKeySet,
   type JWSAlgorithm,
   type JWTPayload,
@@ -15,6 +16,7 @@ import {
 import { AuditConfigError } from "../errors/index.js";
 import type { ActorInput } from "../event/builders.js";
 import type { Authenticator, AuthnOutcome } from "./authenticator.js";
+import { boundedJwksFetch } from "./bounded-jwks-fetch.js";
 import { joseFailureCode } from "./jwt-errors.js";
 
 /** Options of `createJwtAuthenticator`. Give exactly one of `jwks`, `jwksUrl` or `key`. */
@@ -29,7 +31,7 @@ export interface JwtAuthenticatorOptions {
   /**
    * For `jwksUrl`: passed to jose's createRemoteJWKSet, e.g. `timeoutDuration` (default 5000 ms),
    * `cooldownDuration` (default 30000 ms between refetches for unknown key ids), `cacheMaxAge`.
-   * Default: jose's defaults.
+   * Default: jose's defaults. A key set body larger than 1 MiB is refused (tokens fail as "error").
    */
   remoteJwksOptions?: RemoteJWKSetOptions;
   /** One verification key: a CryptoKey, a KeyObject or an HMAC secret. Default: none. */
@@ -270,7 +272,10 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
     if (options.jwks !== undefined) getKey = createLocalJWKSet(options.jwks);
     else if (options.jwksUrl !== undefined)
       getKey = pausedAfterFailure(
-        createRemoteJWKSet(new URL(options.jwksUrl), remoteJwksOptions),
+        createRemoteJWKSet(new URL(options.jwksUrl), {
+          ...remoteJwksOptions,
+          [customFetch]: boundedJwksFetch(remoteJwksOptions?.[customFetch] ?? fetch),
+        }),
         options.now ?? (() => new Date()),
       );
     else getKey = options.key as CryptoKey | KeyObject | Uint8Array;
