@@ -59,6 +59,14 @@ try {
       process.exitCode = 1;
     }
   }
+  // A source map is only worth shipping with the files it names; the packages ship dist, not src.
+  for (const pack of [runtime, plugin]) {
+    const maps = pack.files.filter((file) => file.path.endsWith(".map"));
+    if (maps.length > 0) {
+      console.error(`${pack.filename} holds ${maps.length} source maps, such as ${maps[0].path}`);
+      process.exitCode = 1;
+    }
+  }
   if (typescript.length > 0) {
     console.error(`typescript is in the runtime's production tree:\n  ${typescript.join("\n  ")}`);
     process.exitCode = 1;
