@@ -2,6 +2,9 @@
 // with both plugins of buf.gen.yaml (ts-proto and protoc-gen-grpc-audit); the issue's budget is 5 s.
 // Beside it, in the same temporary workspace: each plugin alone, and protoc-gen-grpc-audit's own work
 // (`protocGenGrpcAudit.run(request)` in this process, without buf or a Node start), so shares show.
+// Then chains of 10, 20 and 40 files, each importing the one before and capturing payloads of a message
+// that holds the previous file's: output bytes, shapes printed and plugin time per chain, which grow
+// linearly with its length when each message's shape is printed once.
 //
 //   npm run bench:codegen                       # 500 methods, 5 runs per case
 //   node bench/codegen.bench.mjs --methods=2000 --runs=3
@@ -30,6 +33,9 @@ const runs = args.runs ?? 5;
 if (!Number.isInteger(methods) || methods < 1 || !Number.isInteger(runs) || runs < 1) {
   throw new Error("usage: node bench/codegen.bench.mjs [--methods=500] [--runs=5]");
 }
+
+/** Lengths of the import chains generated after the buf cases. */
+const CHAINS = [10, 20, 40];
 
 /** The four call kinds, in turn; authz reads the request only where the handler waits for it. */
 const KINDS = [
@@ -202,20 +208,86 @@ try {
       `${availableParallelism()} CPUs, load average ${load}`,
   );
   console.table(rows);
+  console.table(CHAINS.map((length) => chainRow(protocGenGrpcAudit, length)));
 } finally {
   rmSync(workspace, { recursive: true, force: true });
 }
 
-/** The CodeGeneratorRequest buf sends for the bench proto, built once with `buf build`. */
-function codeGeneratorRequest() {
-  const image = execFileSync(BUF, ["build", "-o", "-#format=binpb"], { cwd: workspace, maxBuffer: 64 << 20 });
+/** The CodeGeneratorRequest buf sends for `names` in the workspace `dir`, built with `buf build`. */
+function codeGeneratorRequest(dir = workspace, names = ["bench/v1/big.proto"]) {
+  const image = execFileSync(BUF, ["build", "-o", "-#format=binpb"], { cwd: dir, maxBuffer: 64 << 20 });
   const files = fromBinary(FileDescriptorSetSchema, image).file;
   return create(CodeGeneratorRequestSchema, {
-    fileToGenerate: ["bench/v1/big.proto"],
+    fileToGenerate: names,
     parameter: PARAMETER,
     protoFile: files,
-    sourceFileDescriptors: files.filter((file) => file.name === "bench/v1/big.proto"),
+    sourceFileDescriptors: files.filter((file) => names.includes(file.name)),
   });
+}
+
+/**
+ * File `i` of a chain: `Link<i>` holds `Link<i-1>` (imported from the file before) and a service whose
+ * one method captures `Link<i>` in both directions, so each file's payloads reach every file below it.
+ */
+function chainProto(i) {
+  return [
+    'syntax = "proto3";',
+    "",
+    `package chain.v${i};`,
+    "",
+    'import "grpcaudit/v1/annotations.proto";',
+    ...(i > 0 ? [`import "chain/v${i - 1}/link.proto";`] : []),
+    "",
+    `// Link ${i} of the chain.`,
+    `message Link${i} {`,
+    "  // Id.",
+    "  string id = 1;",
+    ...(i > 0 ? ["  // The link below.", `  chain.v${i - 1}.Link${i - 1} below = 2;`] : []),
+    "}",
+    "",
+    `// Captures link ${i}.`,
+    `service Chain${i}Service {`,
+    `  // Puts link ${i}.`,
+    `  rpc Put(Link${i}) returns (Link${i}) {`,
+    '    option (grpcaudit.v1.audit) = {mutation: MUTATION_TYPE_CREATE target_type: "link" payload: PAYLOAD_CAPTURE_REDACTED};',
+    "  }",
+    "}",
+    "",
+  ].join("\n");
+}
+
+/** Generates a chain of `length` files in process, `runs` times: bytes, shapes printed and time. */
+function chainRow(plugin, length) {
+  const dir = join(workspace, `chain-${length}`);
+  const names = [];
+  for (let i = 0; i < length; i++) {
+    const name = `chain/v${i}/link.proto`;
+    mkdirSync(join(dir, `chain/v${i}`), { recursive: true });
+    writeFileSync(join(dir, name), chainProto(i));
+    names.push(name);
+  }
+  cpSync(join(REPO, "proto/grpcaudit"), join(dir, "grpcaudit"), { recursive: true });
+  writeFileSync(join(dir, "buf.yaml"), JSON.stringify({ version: "v2" }));
+  const request = codeGeneratorRequest(dir, names);
+  const times = [];
+  let output = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    output = plugin.run(request).file;
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  const text = output.map((file) => file.content).join("");
+  const shapes = text.split("\n").filter((line) => line.startsWith("/** Shape of ")).length;
+  if (output.length !== length) throw new Error(`expected ${length} generated files, found ${output.length}`);
+  return {
+    case: `Codegen/chain/${length}`,
+    files: length,
+    "output bytes": Buffer.byteLength(text),
+    "bytes per file": Math.round(Buffer.byteLength(text) / length),
+    "shapes printed": shapes,
+    "median ms": Math.round(median(times)),
+  };
 }
 
 /** Fails when the generated table lacks a method's entries, so a broken run cannot pass as a fast one. */

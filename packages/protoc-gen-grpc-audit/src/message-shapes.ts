@@ -1,5 +1,5 @@
 /**
- * What payload capture needs of a method's messages: every message type reachable from them (through
+ * What payload capture needs of a method's messages: the message types each one holds (through
  * nested, repeated and map fields and oneof members) and what each field holds. Payload capture walks a
  * message by its shape, so it must understand every type on the way: google.protobuf types other than
  * Timestamp, Duration, the wrappers and Empty (Any, Struct, Value, ListValue, FieldMask, …) fail the build
@@ -72,25 +72,9 @@ export function fieldsByNumber(message: DescMessage): DescField[] {
   return [...message.fields].sort((a, b) => a.number - b.number);
 }
 
-/**
- * The message types a shape refers to, from `roots` down, each once, in the order they are first met
- * (depth first, fields by number). Roots are always messages; well-known types below them are values.
- */
-export function reachableMessages(roots: readonly DescMessage[]): DescMessage[] {
-  const found = new Map<string, DescMessage>();
-  // A stack, not recursion: a chain of thousands of nested message types must not overflow the call
-  // stack. Children are pushed last first, so they are met in field-number order.
-  const stack = [...roots].reverse();
-  for (let message = stack.pop(); message !== undefined; message = stack.pop()) {
-    if (found.has(message.typeName)) continue;
-    found.set(message.typeName, message);
-    stack.push(
-      ...messageFields(message)
-        .reverse()
-        .map(([, type]) => type),
-    );
-  }
-  return [...found.values()];
+/** The message types the fields of `message` hold (not well-known values), by field number. */
+export function childMessages(message: DescMessage): DescMessage[] {
+  return messageFields(message).map(([, type]) => type);
 }
 
 /**
@@ -102,7 +86,7 @@ export function uncapturable(root: DescMessage, prefix: string, isSensitive: IsS
   if (unreadable(root)) return [`${prefix} has type ${root.typeName}`];
   const problems: string[] = [];
   const seen = new Set<string>([root.typeName]);
-  // Depth first with a stack, as reachableMessages: the first path to each type is the one named.
+  // Depth first with a stack, as planShapes: the first path to each type is the one named.
   const below = (message: DescMessage, path: string) =>
     messageFields(message)
       .filter(([field]) => !isSensitive(field))

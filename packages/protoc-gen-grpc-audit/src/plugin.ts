@@ -1,19 +1,21 @@
 /**
  * protoc-gen-grpc-audit: turns `(grpcaudit.v1.audit)` / `(grpcaudit.v1.audit_default)` and
  * `(grpcaudit.v1.authz)` / `(grpcaudit.v1.authz_default)` options into two rule tables per proto file,
- * `auditRules` and `authzRules` in `<name>_audit.ts` next to ts-proto's `<name>.ts`; a file without a
- * rule of either kind gets no output. Audit rules that capture payloads also get the message shapes of
- * their requests and responses, with the fields marked `(grpcaudit.v1.field).sensitive` or
- * `debug_redact` flagged. Every rule is checked at generation time; any problem fails the whole run with
- * one error that lists them all, so the runtime only reads a map.
+ * `auditRules` and `authzRules` in `<name>_audit.ts` next to ts-proto's `<name>.ts`. Audit rules that
+ * capture payloads also get the message shapes of their requests and responses, with the fields marked
+ * `(grpcaudit.v1.field).sensitive` or `debug_redact` flagged; each shape is printed once per run, in the
+ * output of the file declaring its message when that file is generated too (see `planShapes`). A file
+ * with neither rules nor shapes gets no output. Every rule is checked at generation time; any problem
+ * fails the whole run with one error that lists them all, so the runtime only reads a map.
  */
 import type { DescFile } from "@bufbuild/protobuf";
 import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
 import { type CheckedAuthzRule, checkAuthzFile } from "./check-authz.js";
 import { type CheckedRule, checkFile } from "./check-rules.js";
 import { type PluginOptions, parseOptions } from "./options.js";
+import { planShapes } from "./place-shapes.js";
 import { findAuditOptions, findAuthzOptions } from "./read-rules.js";
-import { outputFileName, renderTables } from "./render.js";
+import { outputFileName, renderTables, shapeRoots } from "./render.js";
 import { findSensitive } from "./sensitive.js";
 import { version } from "./version.js";
 
@@ -73,12 +75,14 @@ function generateTs(schema: Schema<PluginOptions>): void {
     const audit = checkFile(file, auditOptions, schema.options, isSensitive);
     const authz = checkAuthzFile(file, authzOptions, schema.options, isSensitive);
     problems.push(...audit.problems, ...authz.problems);
-    if (audit.rules.length > 0 || authz.rules.length > 0) {
-      tables.push({ file, audit: audit.rules, authz: authz.rules });
-    }
+    tables.push({ file, audit: audit.rules, authz: authz.rules });
   }
   if (problems.length > 0) throw new AuditRuleError(problems);
+  const roots = new Map(tables.map(({ file, audit }) => [file.name, shapeRoots(audit)]));
+  const plan = planShapes(schema.files, (file) => roots.get(file.name) ?? []);
   for (const { file, audit, authz } of tables) {
-    renderTables(schema.generateFile(outputFileName(file)), file, audit, authz, isSensitive);
+    // A file without rules still holds the shapes of its messages that other outputs import.
+    if (audit.length === 0 && authz.length === 0 && plan.printed(file).length === 0) continue;
+    renderTables(schema.generateFile(outputFileName(file)), file, audit, authz, plan, isSensitive);
   }
 }

@@ -1,14 +1,16 @@
 /**
- * Prints the message shapes of a file's payload-capturing rules: one frozen `const` per message type
- * reachable from their requests and responses, shared by every rule, and the types they are declared
- * with. The types mirror grpc-audit's `MessageShape` (src/rules/message-shape.ts) so that the file
- * imports nothing from grpc-audit; the tests check that the generated shapes are assignable to it.
+ * Prints the message shapes of one output file (those `planShapes` places there): one frozen `const` per
+ * message type, shared by every rule of the run that reaches it, and the types they are declared with.
+ * A shape printed in another output is imported from it. The types mirror grpc-audit's `MessageShape`
+ * (src/rules/message-shape.ts) so that the file imports nothing from grpc-audit; the tests check that the
+ * generated shapes are assignable to it.
  */
 
-import type { DescField, DescMessage } from "@bufbuild/protobuf";
+import type { DescField, DescFile, DescMessage } from "@bufbuild/protobuf";
 import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
-import { fieldKind, fieldsByNumber, reachableMessages, type ValueKind } from "./message-shapes.js";
+import { fieldKind, fieldsByNumber, type ValueKind } from "./message-shapes.js";
+import type { ShapePlan } from "./place-shapes.js";
 import { propertyNames } from "./property-names.js";
 import type { LocalName } from "./render-ids.js";
 import type { IsSensitive } from "./sensitive.js";
@@ -16,52 +18,23 @@ import type { IsSensitive } from "./sensitive.js";
 /** Name of the local type a shape is declared with. */
 const SHAPE_TYPE = "AuditMessageShape";
 
-/** Names of the `const`s holding the shapes of a file, by message type name. */
-export type ShapeNames = ReadonlyMap<string, string>;
+/** How the output being printed refers to the shape of a message: its own `const`, or an import. */
+export type ShapeRef = (message: DescMessage) => Printable;
 
-/**
- * Names the `const` holding the shape of each message: "shape_example_v1_Project". Two type names that
- * differ only in "." versus "_" (`foo_bar.v1.X` and `foo.bar_v1.X`) would get the same name; the later
- * one gets a `$1` suffix (`$` is never in a proto name), so the names are unique and stable.
- */
-export function shapeNames(messages: readonly DescMessage[]): ShapeNames {
-  const names = new Map<string, string>();
-  const taken = new Set<string>();
-  for (const message of messages) {
-    const base = `shape_${message.typeName.replaceAll(".", "_")}`;
-    let name = base;
-    for (let i = 1; taken.has(name); i++) name = `${base}$${i}`;
-    taken.add(name);
-    names.set(message.typeName, name);
-  }
-  return names;
-}
-
-/** The shape names of `roots` and every message below them, in the order `printShapes` prints them. */
-export function shapeNamesOf(roots: readonly DescMessage[]): ShapeNames {
-  return shapeNames(reachableMessages(roots));
-}
-
-/** The name of the shape of `message` in `names`. */
-export function shapeName(names: ShapeNames, message: DescMessage): string {
-  const name = names.get(message.typeName);
-  if (name === undefined) throw new Error(`no shape for ${message.typeName}`);
-  return name;
-}
-
-/** Prints the shapes of `roots` and every message below them, in the order they are first met. */
+/** Prints the shapes `plan` places in the output of `file`, exporting those another output imports. */
 export function printShapes(
   f: GeneratedFile,
-  roots: readonly DescMessage[],
-  names: ShapeNames,
+  file: DescFile,
+  plan: ShapePlan,
+  ref: ShapeRef,
   isSensitive: IsSensitive,
   local: LocalName,
 ): void {
-  for (const message of reachableMessages(roots)) {
+  for (const message of plan.printed(file)) {
+    const { name } = plan.locate(message, file);
     f.print(`/** Shape of ${message.typeName.replaceAll("*/", "*\\/")}, for payload capture. */`);
     f.print(
-      "const ",
-      local(shapeName(names, message)),
+      plan.exported(message) ? f.export("const", name) : ["const ", local(name)],
       ": ",
       local(SHAPE_TYPE),
       " = ",
@@ -74,7 +47,7 @@ export function printShapes(
     else {
       f.print("  fields: Object.freeze([");
       for (const field of fields)
-        f.print("    Object.freeze({ ", fieldShape(field, names, isSensitive), " }),");
+        f.print("    Object.freeze({ ", fieldShape(field, ref, isSensitive), " }),");
       f.print("  ]),");
     }
     f.print("});");
@@ -83,7 +56,7 @@ export function printShapes(
 }
 
 /** The properties of one field's shape, on one line. */
-function fieldShape(field: DescField, names: ShapeNames, isSensitive: IsSensitive): string {
+function fieldShape(field: DescField, ref: ShapeRef, isSensitive: IsSensitive): Printable[] {
   const base = [
     `no: ${field.number}`,
     `name: ${JSON.stringify(field.name)}`,
@@ -99,22 +72,27 @@ function fieldShape(field: DescField, names: ShapeNames, isSensitive: IsSensitiv
       ...base,
       'kind: "map"',
       `key: ${JSON.stringify(shape.key)}`,
-      `value: Object.freeze({ ${valueShape(shape.value, names)} })`,
-    ].join(", ");
+      ["value: Object.freeze({ ", valueShape(shape.value, ref), " })"],
+    ].flatMap(separated);
   }
   // Explicit presence (proto3 `optional`, message fields, proto2) outside a oneof: written when set.
   const optional =
     !shape.repeated && field.oneof === undefined && field.presence !== FeatureSet_FieldPresence.IMPLICIT;
   return [
     ...base,
-    valueShape(shape.value, names),
+    valueShape(shape.value, ref),
     `repeated: ${shape.repeated}`,
     `optional: ${optional}`,
     `oneof: ${field.oneof === undefined ? "undefined" : JSON.stringify(field.oneof.name)}`,
-  ].join(", ");
+  ].flatMap(separated);
 }
 
-function valueShape(value: ValueKind, names: ShapeNames): string {
+/** Each property after the first with ", " before it, for `flatMap`. */
+function separated(property: Printable, i: number): Printable[] {
+  return i === 0 ? [property] : [", ", property];
+}
+
+function valueShape(value: ValueKind, ref: ShapeRef): Printable {
   switch (value.kind) {
     case "scalar":
       return `kind: "scalar", scalar: ${JSON.stringify(value.scalar)}`;
@@ -126,22 +104,27 @@ function valueShape(value: ValueKind, names: ShapeNames): string {
       return `kind: "enum", values: Object.freeze({ ${values} })`;
     }
     case "message":
-      return `kind: "message", message: () => ${shapeName(names, value.message)}`;
+      return ['kind: "message", message: () => ', ref(value.message)];
     case "wellKnown":
       return `kind: "wellKnown", type: ${JSON.stringify(value.type)}`;
   }
 }
 
-/** Prints the types the shapes are declared with: grpc-audit's MessageShape, restated. */
-export function printShapeTypes(f: GeneratedFile, local: LocalName): void {
+/**
+ * Prints the types the shapes are declared with: grpc-audit's MessageShape, restated; `AuditMessageShape`
+ * exported when `exportShapeType`.
+ */
+export function printShapeTypes(f: GeneratedFile, local: LocalName, exportShapeType: boolean): void {
   // Printed through `local`, so that a message type of the same name is imported under an alias.
   const declare = (name: string): Printable => ["type ", local(name), " ="];
   f.print();
   f.print(
     "/** A message's shape for payload capture: grpc-audit's MessageShape, restated so this file imports nothing. */",
   );
+  // Exported beside exported shapes: a table elsewhere holding one has this type, and declaration
+  // emit (tsc `declaration`) must be able to name it there.
   f.print(
-    declare(SHAPE_TYPE),
+    exportShapeType ? [f.export("type", SHAPE_TYPE), " ="] : declare(SHAPE_TYPE),
     " { readonly typeName: string; readonly fields: readonly AuditFieldShape[] };",
   );
   f.print();

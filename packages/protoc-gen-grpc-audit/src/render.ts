@@ -1,17 +1,19 @@
 /**
  * Prints the rule tables of one proto file: `auditRules` and `authzRules`, both always exported (an
  * empty table when the file has no rule of that kind), so that every generated file has the same
- * exports. The output imports only ts-proto's message interfaces (as types), never grpc-audit, so it
- * compiles wherever ts-proto's output does; its tables are assignable to grpc-audit's `RuleTable` and
- * `AuthzRuleTable`. Order is declaration order, so the output is stable.
+ * tables. The output imports ts-proto's message interfaces (as types) and message shapes printed in
+ * other outputs of the same run, never grpc-audit, so it compiles wherever ts-proto's output does; its
+ * tables are assignable to grpc-audit's `RuleTable` and `AuthzRuleTable`. Order is declaration order,
+ * so the output is stable.
  */
 import type { DescFile, DescMessage, DescMethod } from "@bufbuild/protobuf";
 import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
 import type { CheckedAuthzRule } from "./check-authz.js";
 import type { CheckedRule } from "./check-rules.js";
 import type { IdPath } from "./field-path.js";
+import type { ShapePlan } from "./place-shapes.js";
 import { idHelpersFor, idReaderBody, type LocalName, printIdHelpers } from "./render-ids.js";
-import { printShapes, printShapeTypes, type ShapeNames, shapeName, shapeNamesOf } from "./render-shapes.js";
+import { printShapes, printShapeTypes, type ShapeRef } from "./render-shapes.js";
 import type { IsSensitive } from "./sensitive.js";
 import { tsProtoModulePath, tsProtoTypeName } from "./ts-proto-names.js";
 
@@ -31,31 +33,53 @@ export function outputFileName(file: DescFile): string {
   return `${file.name}_audit.ts`;
 }
 
+/** Import path of the output file of `file`, relative to the output root, as protoplugin derives it. */
+function outputImportPath(file: DescFile): string {
+  return `./${outputFileName(file).replace(/\.ts$/, ".js")}`;
+}
+
 /**
  * The `LocalName` of the output file of `file`: a symbol imported from the file itself, which
  * protoplugin prints as it is and counts as taken (`deriveImportPath` of the output file name).
  */
 function localNames(f: GeneratedFile, file: DescFile): LocalName {
-  const self = `./${outputFileName(file).replace(/\.ts$/, ".js")}`;
+  const self = outputImportPath(file);
   return (name) => f.import(name, self);
 }
 
-/** Prints the preamble, the type imports, and the frozen `auditRules` and `authzRules` tables of `file`. */
+/** A shape printed in this output by its name; one printed in another output imported from it. */
+function shapeRefs(f: GeneratedFile, file: DescFile, plan: ShapePlan): ShapeRef {
+  return (message) => {
+    const at = plan.locate(message, file);
+    return at.file === file ? at.name : f.import(at.name, outputImportPath(at.file));
+  };
+}
+
+/** The request and response messages of the rules that capture payloads: the roots of their shapes. */
+export function shapeRoots(audit: readonly CheckedRule[]): DescMessage[] {
+  return audit
+    .filter((rule) => rule.payload !== "none")
+    .flatMap((rule) => [rule.method.input, rule.method.output]);
+}
+
+/**
+ * Prints the preamble, the type imports, the message shapes `plan` places here, and the frozen
+ * `auditRules` and `authzRules` tables of `file`.
+ */
 export function renderTables(
   f: GeneratedFile,
   file: DescFile,
   audit: readonly CheckedRule[],
   authz: readonly CheckedAuthzRule[],
+  plan: ShapePlan,
   isSensitive: IsSensitive,
 ): void {
   const name = file.proto.name.replaceAll("*/", "*\\/");
   const local = localNames(f, file);
+  const shapes = shapeRefs(f, file, plan);
   f.preamble(file);
   // Before the tables, which refer to them as they are built.
-  const captured = audit.filter((rule) => rule.payload !== "none");
-  const roots = captured.flatMap((rule) => [rule.method.input, rule.method.output]);
-  const shapes = shapeNamesOf(roots);
-  printShapes(f, roots, shapes, isSensitive, local);
+  printShapes(f, file, plan, shapes, isSensitive, local);
   f.print(`/** Audit rules of ${name}, keyed by full method path. */`);
   printTable(f, "auditRules", audit, (f, rule) => printAuditRule(f, rule, shapes), local);
   f.print();
@@ -63,7 +87,9 @@ export function renderTables(
   printTable(f, "authzRules", authz, (f, rule) => printAuthzRule(f, rule, local), local);
   const paths = [...audit.map((rule) => rule.targetId), ...authz.map(requestPath)];
   printIdHelpers(f, idHelpersFor(paths.filter((path) => path !== undefined)), local);
-  if (roots.length > 0) printShapeTypes(f, local);
+  // Only beside shapes of its own: an unused type would fail `noUnusedLocals` where the file is compiled.
+  const printed = plan.printed(file);
+  if (printed.length > 0) printShapeTypes(f, local, printed.some(plan.exported));
   if (authz.some((rule) => rule.objectId?.kind === "metadata")) {
     f.print();
     f.print('/** The first value of a metadata key when it is a string; "" otherwise. Never throws. */');
@@ -101,7 +127,7 @@ function printTable<R>(
   f.print("});");
 }
 
-function printAuditRule(f: GeneratedFile, rule: CheckedRule, shapes: ShapeNames): void {
+function printAuditRule(f: GeneratedFile, rule: CheckedRule, shapes: ShapeRef): void {
   const { targetId } = rule;
   const request = targetId?.side === "request" ? "request" : "_request";
   const response = targetId?.side === "response" ? "response" : "_response";
@@ -139,13 +165,13 @@ function eventFields(f: GeneratedFile, rule: CheckedRule): Field[] {
 }
 
 /** The fields a rule has only when its option says so, so that rules without them keep their shape. */
-function optionalFields(f: GeneratedFile, rule: CheckedRule, shapes: ShapeNames): Field[] {
+function optionalFields(f: GeneratedFile, rule: CheckedRule, shapes: ShapeRef): Field[] {
   const fields: Field[] = [];
   if (rule.payload !== "none") {
     fields.push(
       ["payload", f.string(rule.payload)],
-      ["requestShape", shapeName(shapes, rule.method.input)],
-      ["responseShape", shapeName(shapes, rule.method.output)],
+      ["requestShape", shapes(rule.method.input)],
+      ["responseShape", shapes(rule.method.output)],
     );
   }
   if (rule.statusMessage !== undefined) fields.push(["statusMessage", f.string(rule.statusMessage)]);
