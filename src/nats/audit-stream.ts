@@ -37,6 +37,12 @@ export interface AuditStreamOptions {
   replicas?: number;
   /** Where messages are kept. Default: "file". It cannot change once the stream exists. */
   storage?: "file" | "memory";
+  /**
+   * The JetStream domain to make the stream in, when `target` is a connection (such as the hub's
+   * domain, from a leaf node with its own JetStream). Default: none, the JetStream of the server
+   * connected to. A JetStreamManager comes with its own: give `domain` to `jetstreamManager` instead.
+   */
+  domain?: string;
 }
 
 /** What `ensureAuditStream` did, and the stream's info afterwards. */
@@ -62,8 +68,14 @@ export async function ensureAuditStream(
   target: JetStreamManager | NatsConnection,
   options: AuditStreamOptions,
 ): Promise<AuditStreamResult> {
-  const wanted = resolveOptions(options);
-  const jsm = isManager(target) ? target : await jetstreamManager(target);
+  const { domain, ...wanted } = resolveOptions(options);
+  if (domain !== undefined && isManager(target))
+    throw new AuditConfigError(
+      "domain: a JetStreamManager has its own domain; pass a connection, or make the manager with it",
+    );
+  const jsm = isManager(target)
+    ? target
+    : await jetstreamManager(target, domain === undefined ? {} : { domain });
   const existing = await jsm.streams.info(wanted.name).catch((error: unknown) => {
     if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)
       return undefined;
@@ -101,7 +113,7 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 }
 
 function resolveOptions(options: AuditStreamOptions) {
-  const { name, subjects, storage = "file" } = options;
+  const { name, subjects, storage = "file", domain } = options;
   const duplicateWindowMs = options.duplicateWindowMs ?? DEFAULTS.duplicateWindowMs;
   const maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
   const maxAgeMs = options.maxAgeMs ?? DEFAULTS.maxAgeMs;
@@ -121,6 +133,10 @@ function resolveOptions(options: AuditStreamOptions) {
     throw new AuditConfigError(`maxAgeMs: must be a non-negative integer, got ${maxAgeMs}`);
   if (!Number.isInteger(replicas) || replicas < 1)
     throw new AuditConfigError(`replicas: must be a positive integer, got ${replicas}`);
+  if (domain !== undefined && (typeof domain !== "string" || !/^[^\s.*>/\\]+$/.test(domain)))
+    throw new AuditConfigError(
+      `domain: must be a JetStream domain name (no spaces, dots or wildcards), got ${JSON.stringify(domain)}`,
+    );
   if (!Object.hasOwn(STORAGE, storage))
     throw new AuditConfigError(`storage: must be "file" or "memory", got ${JSON.stringify(storage)}`);
   return {
@@ -133,5 +149,6 @@ function resolveOptions(options: AuditStreamOptions) {
     // Audit evidence is never deleted to make room: a full stream refuses new messages instead.
     discard: DiscardPolicy.New,
     storage,
+    domain,
   };
 }

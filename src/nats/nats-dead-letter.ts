@@ -12,7 +12,9 @@ import type { SourceMessage } from "../ingest/source.js";
 type NatsMessage = SourceMessage & { readonly msg: JsMsg };
 
 /**
- * The message as it was, with why and where from; its id makes a dead letter sent again stored once.
+ * The message as it was, with why and where from; its id (stream, sequence and the time the stream
+ * stored it) makes a dead letter sent again stored once, and never takes another message for a copy:
+ * a stream deleted and made again numbers its messages from 1 again.
  * One that would not fit in the server's largest message (`maxPayload`) with the headers added — a
  * poison message as large as the server allows — goes without the original's headers, then with its
  * value cut (`DEAD_LETTER_TRUNCATED_HEADER`): else it could never be published, and so never be
@@ -39,16 +41,17 @@ export async function publishDeadLetter(
   }
   marks(h);
   let data = message.data;
+  const id = `${message.where} at ${message.msg.timestampNanos}`;
   if (maxPayload !== undefined) {
-    // Room for the message id (the `where` again) and the header block's framing.
-    const room = () => maxPayload - headerBytes(h) - message.where.length - 64;
+    // Room for the message id and the header block's framing.
+    const room = () => maxPayload - headerBytes(h) - id.length - 64;
     if (data.byteLength > room()) h = marks(headers());
     if (data.byteLength > room()) {
       h.set(DEAD_LETTER_TRUNCATED_HEADER, String(message.data.byteLength));
       data = data.subarray(0, Math.max(0, room()));
     }
   }
-  return js.publish(subject, data, { headers: h, msgID: message.where });
+  return js.publish(subject, data, { headers: h, msgID: id });
 }
 
 /** Most stream sequences remembered as published but not acknowledged (then forgotten, all at once). */

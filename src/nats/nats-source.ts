@@ -18,6 +18,7 @@ import {
 import { AuditConfigError } from "../errors/index.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
 import { ensureAuditStream } from "./audit-stream.js";
+import { deliveryOf } from "./delivery-info.js";
 import { drainOrClose } from "./drain-or-close.js";
 import { createDeadLetterCount, publishDeadLetter } from "./nats-dead-letter.js";
 import { messageHeader } from "./raw-headers.js";
@@ -36,6 +37,12 @@ export interface NatsSourceOptions {
    * whose path was cut silently is given up and made again within 30 s.
    */
   connectOptions?: Omit<NodeConnectionOptions, "servers">;
+  /**
+   * The JetStream domain that holds `stream`, such as the hub's when the connection goes to a leaf
+   * node with its own JetStream: the source's API requests then go to `$JS.<domain>.API`. Default:
+   * none, the JetStream of the server connected to (or the one its account imports).
+   */
+  domain?: string;
   /** The stream the servers publish audit events to (see `ensureAuditStream`). */
   stream: string;
   /**
@@ -151,8 +158,14 @@ const MAX_ACK_PENDING = 65_536;
 
 async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedOptions): Promise<NatsSource> {
   const { stream, consumer: durable, deadLetterSubject } = options;
-  const jsm = await jetstreamManager(nc);
+  // A fresh options object each time: the client deletes `domain` from the one it is given.
+  const jsOptions = () => (options.domain === undefined ? {} : { domain: options.domain });
+  const jsm = await jetstreamManager(nc, jsOptions()).catch((error: unknown) => {
+    throw noJetStream(error, options);
+  });
   const info = await jsm.consumers.info(stream, durable).catch(async (error: unknown) => {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)
+      throw await streamNotFound(jsm, options, error);
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound))
       throw error;
     // Ingesters starting at once add the same config: the server takes the same one again.
@@ -171,7 +184,7 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
   const limits = streamLimits((await jsm.streams.info(stream)).config, info.config);
   const removed = limits.countable ? createRemovedCount(info.delivered) : undefined;
   await ensureAuditStream(jsm, { name: options.deadLetterStream, subjects: [deadLetterSubject] });
-  const js = jetstream(nc);
+  const js = jetstream(nc, jsOptions());
   const consumer = await js.consumers.get(stream, durable);
   // A fetch holds its first messages until it ends: past the consumer's ack wait they would be
   // redelivered into it (and to other ingesters) while held. Half of it leaves the other half for
@@ -203,7 +216,7 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       const received: NatsSourceMessage[] = [];
       try {
         for await (const msg of messages) {
-          removed?.delivered(msg);
+          if (removed !== undefined) removed.delivered(deliveryOf(msg));
           received.push(new SourceMessageImpl(stream, msg));
         }
       } catch (error) {
@@ -318,6 +331,43 @@ async function missing(jsm: JetStreamManager, stream: string, durable: string): 
   return undefined;
 }
 
+/** The error of a JetStream that did not answer at open: with a domain, most likely a wrong name. */
+function noJetStream(error: unknown, options: ResolvedOptions): unknown {
+  const { domain } = options;
+  // The client answers "no responders" as JetStreamNotEnabled, a class it does not export.
+  if (domain === undefined || !(error instanceof Error && error.name === "JetStreamNotEnabled")) return error;
+  return new Error(
+    `nats ${options.stream}/${options.consumer}: no JetStream answers for domain "${domain}" ` +
+      `(${error.message}): check the domain's name, and that the server connected to reaches it ` +
+      "(a leaf node's connection to its hub)",
+    { cause: error },
+  );
+}
+
+/**
+ * The error of a stream not found at open, naming the JetStream domain looked in; the client's own
+ * error when there is no domain, asked or of the server's.
+ */
+async function streamNotFound(
+  jsm: JetStreamManager,
+  options: ResolvedOptions,
+  error: unknown,
+): Promise<unknown> {
+  const domain =
+    options.domain ??
+    (await jsm.getAccountInfo().then(
+      (info) => info.domain,
+      () => undefined,
+    ));
+  if (domain === undefined || domain === "") return error;
+  const hint =
+    options.domain === undefined ? "; a stream of another domain (a leaf node's hub) needs `domain`" : "";
+  return new Error(
+    `nats ${options.stream}/${options.consumer}: stream not found in JetStream domain "${domain}"${hint}`,
+    { cause: error },
+  );
+}
+
 /** Why a fetch failed; the client's "heartbeats missed" alone does not say what it means. */
 function fetchError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
@@ -328,6 +378,7 @@ interface ResolvedOptions {
   connection: NatsConnection | undefined;
   servers: string | string[];
   connectOptions: Omit<NodeConnectionOptions, "servers">;
+  domain: string | undefined;
   stream: string;
   consumer: string;
   subject: string | undefined;
@@ -339,7 +390,7 @@ interface ResolvedOptions {
 function resolveOptions(options: NatsSourceOptions): ResolvedOptions {
   if (typeof options !== "object" || options === null)
     throw new AuditConfigError("nats source: options must be an object");
-  const { connection, servers, connectOptions = {}, stream, consumer, subject } = options;
+  const { connection, servers, connectOptions = {}, domain, stream, consumer, subject } = options;
   if ((connection === undefined) === (servers === undefined))
     throw new AuditConfigError("nats source: give exactly one of `connection` and `servers`");
   // The client takes no server at all as nats://127.0.0.1:4222: an empty list must not mean that.
@@ -359,6 +410,10 @@ function resolveOptions(options: NatsSourceOptions): ResolvedOptions {
       );
     return value;
   };
+  if (domain !== undefined && (typeof domain !== "string" || !NAME.test(domain)))
+    throw new AuditConfigError(
+      `nats source: \`domain\` must be a JetStream domain name (no spaces, dots or wildcards), got ${JSON.stringify(domain)}`,
+    );
   name("stream", stream, NAME);
   name("consumer", consumer, NAME);
   if (subject !== undefined) name("subject", subject, SUBJECT);
@@ -381,6 +436,7 @@ function resolveOptions(options: NatsSourceOptions): ResolvedOptions {
     connection,
     servers: servers ?? [],
     connectOptions,
+    domain,
     stream,
     consumer,
     subject,

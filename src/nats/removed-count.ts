@@ -8,10 +8,7 @@ export interface ConsumerPosition {
   stream_seq: number;
 }
 
-/** What the counter needs of a JetStream message's delivery info (`JsMsg.info`). */
-interface Delivered {
-  readonly info: { deliveryCount: number; streamSequence: number; deliverySequence: number };
-}
+import type { Delivery } from "./delivery-info.js";
 
 /**
  * Counts the stream sequences a durable consumer skipped between two consecutive deliveries: the
@@ -34,9 +31,8 @@ export function createRemovedCount(start: ConsumerPosition) {
   return {
     /** Messages counted as removed so far. */
     count: () => removed,
-    /** Takes a delivered message in, in the order received. */
-    delivered(msg: Delivered): void {
-      const { deliveryCount, streamSequence, deliverySequence } = msg.info;
+    /** Takes a delivered message's counters in (`deliveryOf`), in the order received. */
+    delivered({ deliveryCount, streamSequence, deliverySequence }: Delivery): void {
       const consecutive = knownDelivery === deliverySequence - 1;
       if (deliveryCount === 1) {
         if (consecutive && streamSequence > frontier + 1) removed += streamSequence - frontier - 1;

@@ -7,7 +7,9 @@ import { AuditConfigError } from "../errors/index.js";
 /**
  * Refuses a consumer made elsewhere that would lose events or read others than asked: without explicit
  * acks the server takes a message as done once sent (or a later ack as done for all before it), so a
- * batch whose insert failed, or an ingester that died, would lose its events silently.
+ * batch whose insert failed, or an ingester that died, would lose its events silently; with a
+ * `max_deliver` the server stops delivering a message after that many deliveries, so a store down for
+ * as many retries (each failed insert hands its batch back at once) would lose them just as silently.
  * @internal
  */
 export function checkConsumer(
@@ -21,6 +23,13 @@ export function checkConsumer(
     throw new AuditConfigError(
       `nats source: ${where} has ack policy "${config.ack_policy}"; ingest needs "explicit" acks, or events ` +
         "whose insert failed are lost: delete it, or name another consumer",
+    );
+  const maxDeliver = config.max_deliver ?? -1;
+  if (maxDeliver > 0)
+    throw new AuditConfigError(
+      `nats source: ${where} has max_deliver ${maxDeliver}; a message not stored after ${maxDeliver} ` +
+        "deliveries (a store down, an ingester killed) is never delivered again and its event lost: " +
+        "set max_deliver -1, delete it, or name another consumer",
     );
   if (subject === undefined) return;
   const filters = config.filter_subjects ?? (config.filter_subject ? [config.filter_subject] : []);

@@ -69,6 +69,18 @@ describe("ensureAuditStream", () => {
     ).rejects.toThrow('storage: stream "AUDIT_D" exists with file storage, which cannot change to memory');
   });
 
+  it("refuses a domain beside a JetStreamManager, which has its own", async () => {
+    const ensuring = ensureAuditStream(await jetstreamManager(nc()), {
+      name: "AUDIT_E",
+      subjects: ["e.>"],
+      domain: "hub",
+    });
+    await expect(ensuring).rejects.toThrow(AuditConfigError);
+    await expect(ensuring).rejects.toThrow(
+      "domain: a JetStreamManager has its own domain; pass a connection, or make the manager with it",
+    );
+  });
+
   describe("rejects bad options, naming the option", () => {
     const cases: [string, unknown, RegExp][] = [
       ["no name", { subjects: ["x"] }, /^name: /],
@@ -82,6 +94,8 @@ describe("ensureAuditStream", () => {
       ["a negative age", { name: "X", subjects: ["x"], maxAgeMs: -1 }, /^maxAgeMs: /],
       ["no replicas", { name: "X", subjects: ["x"], replicas: 0 }, /^replicas: /],
       ["an unknown storage", { name: "X", subjects: ["x"], storage: "disk" }, /^storage: /],
+      ["a domain with a dot", { name: "X", subjects: ["x"], domain: "hub.east" }, /^domain: /],
+      ["an empty domain", { name: "X", subjects: ["x"], domain: "" }, /^domain: /],
     ];
     for (const [what, options, message] of cases) {
       it(what, async () => {

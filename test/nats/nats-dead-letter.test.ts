@@ -36,4 +36,32 @@ describe("createNatsSource deadLetter", () => {
     // The stream kept the dead letter once; a third copy would be a duplicate.
     expect(await readStream(nc(), "POISON_DEAD_LETTER")).toHaveLength(1);
   });
+
+  it("dead-letters a message at a sequence dead-lettered before, once its stream was made again: another message", async () => {
+    const text = new TextEncoder();
+    const signal = new AbortController().signal;
+    const js = jetstream(nc());
+    const jsm = await jetstreamManager(nc());
+    const letterOf = async (poison: string) => {
+      await ensureAuditStream(nc(), { name: "REMADE", subjects: ["remade.>"] });
+      await js.publish("remade.events", text.encode(poison));
+      const source = await createNatsSource({ connection: nc(), stream: "REMADE", consumer: "ingest" });
+      const [message] = await source.fetch(10, 1000, signal);
+      if (message === undefined) throw new Error(`${poison} was not fetched`);
+      return [message.where, await source.deadLetter(message, "not an event")];
+    };
+    const first = await letterOf("first poison");
+    await jsm.streams.delete("REMADE");
+    const second = await letterOf("second poison");
+
+    expect([first, second]).toStrictEqual([
+      ["REMADE seq 1", undefined],
+      ["REMADE seq 1", undefined],
+    ]);
+    const letters = await readStream(nc(), "REMADE_DEAD_LETTER");
+    expect(letters.map((m) => new TextDecoder().decode(m.data))).toStrictEqual([
+      "first poison",
+      "second poison",
+    ]);
+  });
 });

@@ -1,7 +1,9 @@
 /**
  * A durable consumer made elsewhere, under the name ingest is given: one without explicit acks would
  * take a batch whose insert failed as done (its events lost silently), and one filtering another
- * subject than asked would read other events. The source refuses both at startup, naming them.
+ * subject than asked would read other events, and one with a max_deliver would stop delivering a
+ * message whose insert failed that often (its event lost silently). The source refuses them at
+ * startup, naming them.
  */
 import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
 import { beforeAll, expect, it } from "vitest";
@@ -30,6 +32,23 @@ it.each([AckPolicy.None, AckPolicy.All])(
     );
   },
 );
+
+it("refuses an existing consumer with a max_deliver: a store down that many retries would lose events", async () => {
+  const jsm = await jetstreamManager(nc());
+  await jsm.consumers.add("FOREIGN", {
+    durable_name: "max-deliver",
+    ack_policy: AckPolicy.Explicit,
+    max_deliver: 5,
+  });
+
+  const opened = createNatsSource({ connection: nc(), stream: "FOREIGN", consumer: "max-deliver" });
+  await expect(opened).rejects.toThrow(AuditConfigError);
+  await expect(opened).rejects.toThrow(
+    'nats source: consumer "max-deliver" of stream "FOREIGN" has max_deliver 5; a message not stored after ' +
+      "5 deliveries (a store down, an ingester killed) is never delivered again and its event lost: set " +
+      "max_deliver -1, delete it, or name another consumer",
+  );
+});
 
 it("refuses an existing consumer that filters another subject than asked", async () => {
   const jsm = await jetstreamManager(nc());

@@ -34,4 +34,20 @@ describe("createNatsSource options", () => {
       );
     },
   );
+
+  it.each([[""], ["hub.east"], ["hub east"], ["hub*"], [7]])(
+    "refuses domain %j: it becomes a token of the API subject $JS.<domain>.API",
+    async (domain) => {
+      const creating = createNatsSource({
+        servers: "nats://127.0.0.1:4222",
+        domain: domain as string,
+        stream: "AUDIT",
+        consumer: "ingest",
+      });
+      await expect(creating).rejects.toThrow(AuditConfigError);
+      await expect(creating).rejects.toThrow(
+        `nats source: \`domain\` must be a JetStream domain name (no spaces, dots or wildcards), got ${JSON.stringify(domain)}`,
+      );
+    },
+  );
 });
