@@ -20,10 +20,25 @@ export interface SourceFlags extends BrokerAccessFlags {
   subject?: string;
   ackWaitMs: number;
   deadLetterSubject?: string;
+  domain?: string;
   topic?: string;
   group?: string;
   deadLetterTopic?: string;
 }
+
+/** The broker flags that belong to one broker, as `--help` and usage errors name them. */
+export const BROKER_FLAGS = {
+  stream: "--stream <name>",
+  consumer: "--consumer <name>",
+  subject: "--subject <subject>",
+  deadLetterSubject: "--dead-letter-subject <subject>",
+  domain: "--domain <name>",
+  topic: "--topic <name>",
+  group: "--group <id>",
+  deadLetterTopic: "--dead-letter-topic <name>",
+} as const;
+
+type BrokerFlag = keyof typeof BROKER_FLAGS;
 
 /** An opened source, what it warns of at open, and how to close it. */
 export interface OpenedSource {
@@ -61,14 +76,14 @@ export function kafkaBrokers(from: string): string[] {
  */
 export function sourceOpener(flags: SourceFlags): () => Promise<OpenedSource> {
   const kafka = /^kafka:\/\//i.test(flags.from);
-  const only = (wanted: (keyof SourceFlags)[], unwanted: (keyof SourceFlags)[], scheme: string) => {
+  const only = (wanted: BrokerFlag[], unwanted: BrokerFlag[], scheme: string) => {
     for (const key of wanted)
-      if (flags[key] === undefined) throw usageError(`--${dashed(key)}`, `is required with ${scheme}`);
+      if (flags[key] === undefined) throw usageError(BROKER_FLAGS[key], `is required with ${scheme}`);
     for (const key of unwanted)
-      if (flags[key] !== undefined) throw usageError(`--${dashed(key)}`, `is not for ${scheme}`);
+      if (flags[key] !== undefined) throw usageError(BROKER_FLAGS[key], `is not for ${scheme}`);
   };
   if (kafka) {
-    only(["topic", "group"], ["stream", "consumer", "subject", "deadLetterSubject"], "kafka://");
+    only(["topic", "group"], ["stream", "consumer", "subject", "deadLetterSubject", "domain"], "kafka://");
     const options = kafkaOptions(flags, kafkaBrokers(flags.from), brokerAccess(flags, "kafka"));
     return () => openKafka(flags, options);
   }
@@ -98,6 +113,7 @@ async function openNats(flags: SourceFlags, servers: string[], access: BrokerAcc
     ackWaitMs: flags.ackWaitMs,
     ...(flags.subject === undefined ? {} : { subject: flags.subject }),
     ...(flags.deadLetterSubject === undefined ? {} : { deadLetterSubject: flags.deadLetterSubject }),
+    ...(flags.domain === undefined ? {} : { domain: flags.domain }),
   }).catch((error: unknown) => {
     throw failure(`nats ${flags.from} stream ${flags.stream}`, error);
   });
@@ -144,5 +160,3 @@ function failure(what: string, error: unknown): CliError {
   const code = error instanceof AuditConfigError ? EXIT_USAGE : EXIT_FAILURE;
   return new CliError(`${what}: ${why}`, code, { cause: error });
 }
-
-const dashed = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);

@@ -116,12 +116,12 @@ it("refuses --jwks-url without --serve, --issuer or --audience, and those two wi
   const base = ["demo", "--db", join(tempDir(), "x.db")];
   expect(
     await runCli([...base, "--jwks-url", jwksUrl, "--issuer", ISSUER, "--audience", AUDIENCE]),
-  ).toStrictEqual(usage("option '--jwks-url' is only used with --serve"));
+  ).toStrictEqual(usage("option '--jwks-url <url>' is only used with --serve"));
   expect(await runCli([...base, "--serve", "--jwks-url", jwksUrl, "--audience", AUDIENCE])).toStrictEqual(
-    usage("option '--jwks-url' needs --issuer <iss>"),
+    usage("option '--jwks-url <url>' needs --issuer <iss>"),
   );
   expect(await runCli([...base, "--serve", "--jwks-url", jwksUrl, "--issuer", ISSUER])).toStrictEqual(
-    usage("option '--jwks-url' needs --audience <aud>"),
+    usage("option '--jwks-url <url>' needs --audience <aud>"),
   );
   expect(
     await runCli([
@@ -134,8 +134,8 @@ it("refuses --jwks-url without --serve, --issuer or --audience, and those two wi
       "--audience",
       AUDIENCE,
     ]),
-  ).toStrictEqual(usage("option '--jwks-url' must be an http:// or https:// URL"));
+  ).toStrictEqual(usage("option '--jwks-url <url>' must be an http:// or https:// URL"));
   expect(await runCli([...base, "--serve", "--issuer", ISSUER])).toStrictEqual(
-    usage("option '--issuer' and --audience are only used with --jwks-url"),
+    usage("option '--issuer <iss>' and --audience <aud> are only used with --jwks-url"),
   );
 });

@@ -130,7 +130,7 @@ describe.concurrent("grpc-audit errors and help", () => {
     [["frob"], "error: unknown command 'frob'"],
     [
       ["demo", "--openfga-url", "http://127.0.0.1:1"],
-      "error: option '--openfga-url' needs --openfga-store <id>",
+      "error: option '--openfga-url <url>' needs --openfga-store <id>",
     ],
   ])("%j is exit 2 with one clear line", async (args, message) => {
     const run = await runCli([...args, "--db", db]);

@@ -165,11 +165,11 @@ describe("grpc-audit ingest", () => {
     [["--stream", "S", "--consumer", "C", "--to", "x.db"], /required option '--from <url>' not specified/],
     [
       ["--from", "nats://n:4222", "--consumer", "C", "--to", "x.db"],
-      /option '--stream' is required with nats:\/\//,
+      /option '--stream <name>' is required with nats:\/\//,
     ],
     [
       ["--from", "nats://n:4222", "--stream", "S", "--consumer", "C", "--topic", "t", "--to", "x.db"],
-      /option '--topic' is not for nats:\/\//,
+      /option '--topic <name>' is not for nats:\/\//,
     ],
     [
       ["--from", "http://n:4222", "--stream", "S", "--consumer", "C", "--to", "x.db"],
@@ -214,5 +214,20 @@ describe("grpc-audit ingest", () => {
     ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/^error: nats nats:\/\/127\.0\.0\.1:\d+ stream NOPE: .*stream not found/i);
+  });
+
+  it("--domain goes to the source: a domain no JetStream answers for is exit 1, naming it", async () => {
+    const { stream } = await freshStream(nc);
+    const args = ["ingest", "--from", nats.url, "--stream", stream, "--consumer", "C"];
+    const run = await runCli([...args, "--domain", "nowhere", "--to", await postgres.createDatabase()]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^error: nats .* no JetStream answers for domain "nowhere"/);
+  });
+
+  it("--domain that is not a domain name is a usage error, exit 2", async () => {
+    const args = ["ingest", "--from", nats.url, "--stream", "S", "--consumer", "C", "--domain", "hub.eu"];
+    const run = await runCli([...args, "--to", await postgres.createDatabase()]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/`domain` must be a JetStream domain name .*got "hub\.eu"/);
   });
 });

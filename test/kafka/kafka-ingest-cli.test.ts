@@ -31,15 +31,19 @@ describe("grpc-audit ingest --from kafka://", () => {
       ["--from", "kafka://k1:9092,", "--topic", "t", "--group", "g"],
       /option '--from <url>' must be kafka:\/\/host:port/,
     ],
-    [["--from", "kafka://k1:9092", "--group", "g"], /option '--topic' is required with kafka:\/\//],
-    [["--from", "kafka://k1:9092", "--topic", "t"], /option '--group' is required with kafka:\/\//],
+    [["--from", "kafka://k1:9092", "--group", "g"], /option '--topic <name>' is required with kafka:\/\//],
+    [["--from", "kafka://k1:9092", "--topic", "t"], /option '--group <id>' is required with kafka:\/\//],
     [
       ["--from", "kafka://k1:9092", "--topic", "t", "--group", "g", "--stream", "S"],
-      /option '--stream' is not for kafka:\/\//,
+      /option '--stream <name>' is not for kafka:\/\//,
     ],
     [
       ["--from", "kafka://k1:9092", "--topic", "t", "--group", "g", "--dead-letter-subject", "x"],
-      /option '--dead-letter-subject' is not for kafka:\/\//,
+      /option '--dead-letter-subject <subject>' is not for kafka:\/\//,
+    ],
+    [
+      ["--from", "kafka://k1:9092", "--topic", "t", "--group", "g", "--domain", "hub"],
+      /option '--domain <name>' is not for kafka:\/\//,
     ],
     [
       ["--from", "kafka://k1:9092", "--topic", "audit events", "--group", "g"],

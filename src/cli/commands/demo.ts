@@ -80,12 +80,13 @@ function openFgaTarget(flags: DemoFlags): OpenFgaTarget | undefined {
   const { openfgaUrl: url, openfgaStore: storeId, openfgaModel: modelId } = flags;
   if (url === undefined) {
     if (storeId !== undefined || modelId !== undefined) {
-      throw usageError("--openfga-store", "and --openfga-model are only used with --openfga-url");
+      throw usageError("--openfga-store <id>", "and --openfga-model <id> are only used with --openfga-url");
     }
     return undefined;
   }
-  if (!/^https?:\/\/\S+$/.test(url)) throw usageError("--openfga-url", "must be an http:// or https:// URL");
-  if (storeId === undefined) throw usageError("--openfga-url", "needs --openfga-store <id>");
+  if (!/^https?:\/\/\S+$/.test(url))
+    throw usageError("--openfga-url <url>", "must be an http:// or https:// URL");
+  if (storeId === undefined) throw usageError("--openfga-url <url>", "needs --openfga-store <id>");
   return { url, storeId, ...(modelId === undefined ? {} : { modelId }) };
 }
 
@@ -93,13 +94,15 @@ function externalIssuerOf(flags: DemoFlags): ExternalIssuer | undefined {
   const { jwksUrl, issuer, audience } = flags;
   if (jwksUrl === undefined) {
     if (issuer !== undefined || audience !== undefined) {
-      throw usageError("--issuer", "and --audience are only used with --jwks-url");
+      throw usageError("--issuer <iss>", "and --audience <aud> are only used with --jwks-url");
     }
     return undefined;
   }
-  if (flags.serve !== true) throw usageError("--jwks-url", "is only used with --serve");
-  if (!/^https?:\/\/\S+$/.test(jwksUrl)) throw usageError("--jwks-url", "must be an http:// or https:// URL");
-  if (issuer === undefined || issuer === "") throw usageError("--jwks-url", "needs --issuer <iss>");
-  if (audience === undefined || audience === "") throw usageError("--jwks-url", "needs --audience <aud>");
+  if (flags.serve !== true) throw usageError("--jwks-url <url>", "is only used with --serve");
+  if (!/^https?:\/\/\S+$/.test(jwksUrl))
+    throw usageError("--jwks-url <url>", "must be an http:// or https:// URL");
+  if (issuer === undefined || issuer === "") throw usageError("--jwks-url <url>", "needs --issuer <iss>");
+  if (audience === undefined || audience === "")
+    throw usageError("--jwks-url <url>", "needs --audience <aud>");
   return { jwksUrl, issuer, audience };
 }

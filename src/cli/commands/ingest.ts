@@ -5,7 +5,7 @@ import { isPostgresUrl } from "../any-store.js";
 import { PASSWORD_ENV, SASL_MECHANISMS } from "../broker-access.js";
 import { toCliError } from "../errors.js";
 import { progressLine } from "../ingest-progress.js";
-import { type SourceFlags, sourceOpener } from "../ingest-source.js";
+import { BROKER_FLAGS, type SourceFlags, sourceOpener } from "../ingest-source.js";
 import { loadStoreModule } from "../store-access.js";
 
 interface IngestFlags extends SourceFlags {
@@ -39,15 +39,15 @@ export function addIngestCommand(program: Command): void {
       "--from <url>",
       "the broker: nats://host:port or kafka://host:port (several comma-separated)",
     )
-    .option("--stream <name>", "NATS: the JetStream stream the servers publish to (required)")
+    .option(BROKER_FLAGS.stream, "NATS: the JetStream stream the servers publish to (required)")
     .option(
-      "--consumer <name>",
+      BROKER_FLAGS.consumer,
       "NATS: durable consumer the ingesters share, created when missing (required)",
     )
-    .option("--subject <subject>", "NATS: only this subject of the stream, when the consumer is created")
-    .option("--topic <name>", "Kafka: the topic the servers publish to (required)")
-    .option("--group <id>", "Kafka: consumer group the ingesters share (required)")
-    .option("--dead-letter-topic <name>", "Kafka: where undecodable messages go")
+    .option(BROKER_FLAGS.subject, "NATS: only this subject of the stream, when the consumer is created")
+    .option(BROKER_FLAGS.topic, "Kafka: the topic the servers publish to (required)")
+    .option(BROKER_FLAGS.group, "Kafka: consumer group the ingesters share (required)")
+    .option(BROKER_FLAGS.deadLetterTopic, "Kafka: where undecodable messages go")
     .requiredOption("--to <db>", "the store: postgres://… or a SQLite file (created when missing)")
     .addOption(integerOption("--batch-size <n>", "most events per insert", 1, 10_000, 2000))
     .addOption(integerOption("--max-wait-ms <ms>", "longest wait for a batch to fill", 1000, 60_000, 1000))
@@ -60,7 +60,8 @@ export function addIngestCommand(program: Command): void {
         30_000,
       ),
     )
-    .option("--dead-letter-subject <subject>", "NATS: where undecodable messages go")
+    .option(BROKER_FLAGS.deadLetterSubject, "NATS: where undecodable messages go")
+    .option(BROKER_FLAGS.domain, "NATS: the JetStream domain holding the stream (a leaf node's hub)")
     .option("--tls", "connect with TLS, trusting the system's CAs (implied by --tls-ca and --tls-cert)")
     .option("--tls-ca <file>", "TLS: PEM file of the CA(s) that sign the broker's certificate")
     .option("--tls-cert <file>", "TLS: PEM client certificate, with --tls-key (mutual TLS)")
