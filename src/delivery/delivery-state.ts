@@ -27,7 +27,7 @@ export const KEPT_KINDS: ReadonlySet<number> = new Set([
 ]);
 
 /** What the pump and stats read of the spool. @internal */
-export type SpoolView = Pick<Spool, "rows" | "pendingRows" | "bytes" | "fits" | "read">;
+export type SpoolView = Pick<Spool, "rows" | "pendingRows" | "bytes" | "fits" | "read" | "readFailures">;
 
 /**
  * Where every accepted event is, and the only code that moves it: the queue, the parked list, the
@@ -65,7 +65,10 @@ export class DeliveryState {
     const held = new HeldEvents(options, this.wakeup, (kind) => this.#lose("park_timeout", kind));
     this.#held = held;
     // A spool given up while in use hands back the events that waited for its next commit.
-    const spool = openSpool(options, this.counters, () => this.#spooled?.reclaimPending());
+    const spool = openSpool(options, this.counters, {
+      warnings: this.warnings,
+      onGivenUp: () => this.#spooled?.reclaimPending(),
+    });
     this.#spooled =
       spool &&
       new SpoolStage(spool, {
@@ -282,7 +285,7 @@ export class DeliveryState {
       this.#held.release(batch);
       this.#held.promoteParked();
     } else {
-      this.#spooled?.spool.remove(batch.rows);
+      this.#spooled?.remove(batch.rows);
       this.counters.replayed += batch.events.length;
     }
     this.counters.delivered += batch.events.length;

@@ -49,9 +49,12 @@ export interface DeliveryStats extends EmitterStats {
   queueBytes: number;
   /** Events of the "park" policy waiting for queue space. */
   parkedEvents: number;
-  /** Events in the spool, committed or waiting for the next commit. */
+  /**
+   * Events in the spool, committed or waiting for the next commit; not the rows delivered whose delete
+   * SQLite refused (they stay in the file until a delete succeeds).
+   */
   spoolEvents: number;
-  /** Encoded bytes of the committed spool rows. */
+  /** Encoded bytes of the committed spool rows (the rows delivered but not yet deleted included: the file holds them). */
   spoolBytes: number;
   /** "direct": batches come from memory; "spool": from the spool (write-ahead, outage or replay). */
   mode: "direct" | "spool";
@@ -121,6 +124,16 @@ const REASONS: Readonly<Record<string, string>> = {
   close_timeout: "close() timed out before the event was delivered",
 };
 
+/** Spool operations SQLite refused without damage: the operation, and what the emitter does meanwhile. */
+const SPOOL_FAILURES: Readonly<Record<string, readonly [string, string]>> = {
+  spool_commit: ["commit", "delivering from memory until it can commit again"],
+  spool_read: ["read", "retrying"],
+  spool_delete: [
+    "delete",
+    "the rows the sink took stay in the file, are not sent again, and are deleted once SQLite allows it",
+  ],
+};
+
 /**
  * Reports drops and failures through onError at most once per reason per interval, with the count of
  * what happened since the last report: an overflow must not turn into a flood of warnings.
@@ -138,7 +151,8 @@ export class Warnings {
   ) {}
 
   /**
-   * Notes `events` drops (or, for "sink_error", "spool_commit" and "fail_rpc", failures) and reports
+   * Notes `events` drops (or, for "sink_error", "spool_commit", "spool_read", "spool_delete" and
+   * "fail_rpc", failures) and reports
    * them when due.
    * "sink_too_large" is a "too_large" drop the sink itself refused (an AuditEventTooLargeError, the
    * `cause`): its own message says which limit, so it is reported apart from the drops at emit.
@@ -159,12 +173,12 @@ export class Warnings {
 
   /**
    * Reports what was held back since the last report of each reason: close() calls it, as no later
-   * report would carry those counts. Sink and spool commit failures are left out: nothing is retried
+   * report would carry those counts. Sink and spool failures are left out: nothing is retried
    * any more.
    */
   flush(): void {
     for (const [reason, last] of this.#last) {
-      if (last.suppressed === 0 || reason === "sink_error" || reason === "spool_commit") continue;
+      if (last.suppressed === 0 || reason === "sink_error" || SPOOL_FAILURES[reason] !== undefined) continue;
       const { suppressed, cause } = last;
       this.#last.set(reason, { at: Date.now(), suppressed: 0, cause: undefined });
       report(this.onError, this.#error(reason, suppressed, cause));
@@ -188,9 +202,10 @@ export class Warnings {
         options,
       );
     }
-    if (reason === "spool_commit") {
+    const spoolFailure = SPOOL_FAILURES[reason];
+    if (spoolFailure !== undefined) {
       const times = count === 1 ? "" : ` (${count} failures since the last report)`;
-      const message = `spool ${this.spoolPath}: commit failed${times}: ${toError(cause).message}; delivering from memory until it can commit again`;
+      const message = `spool ${this.spoolPath}: ${spoolFailure[0]} failed${times}: ${toError(cause).message}; ${spoolFailure[1]}`;
       return new AuditEmitError(this.name, message, options);
     }
     if (reason === "fail_rpc") {

@@ -1,18 +1,19 @@
 import { report } from "../emitters/emitter.js";
 import { AuditConfigError, toError } from "../errors/index.js";
-import type { DeliveryCounters } from "./delivery-stats.js";
+import type { DeliveryCounters, Warnings } from "./delivery-stats.js";
 import type { ResolvedDeliveryOptions } from "./options.js";
 import { Spool } from "./spool.js";
 
 /**
  * Opens the configured spool (undefined when there is none); any failure but a config error becomes
- * an AuditConfigError naming the path. `onGivenUp` is the spool's (see SpoolConfig).
+ * an AuditConfigError naming the path. `onGivenUp` is the spool's (see SpoolConfig); reads and
+ * deletes SQLite refuses without damage are noted in `warnings` (reported once per warnIntervalMs).
  * @internal
  */
 export function openSpool(
   options: ResolvedDeliveryOptions,
   counters: DeliveryCounters,
-  onGivenUp: () => void,
+  hooks: { warnings: Warnings; onGivenUp: () => void },
 ): Spool | undefined {
   const config = options.spool;
   if (config === undefined) return undefined;
@@ -24,7 +25,8 @@ export function openSpool(
       name: options.name,
       onError: (error) => report(options.onError, error),
       onMovedAside: (salvage) => counters.spoolMovedAside(salvage),
-      onGivenUp,
+      onRefused: (operation, error) => hooks.warnings.note(`spool_${operation}`, error),
+      onGivenUp: hooks.onGivenUp,
       opened: options.spoolOpened,
     });
   } catch (error) {

@@ -120,7 +120,8 @@ export interface DeliveryEmitterOptions {
   writeTimeoutMs?: number;
   /**
    * Retry of failed writes. Retries go on forever, unless the spool takes the batch or close() gives up.
-   * A spool commit that fails (full disk) is tried again after the same backoff, at least commitIntervalMs.
+   * A spool commit that fails (full disk) is tried again after the same backoff, at least commitIntervalMs;
+   * so are spool reads and deletes SQLite refuses.
    * Default: each field's default (delays from 100 ms, doubling, up to 30000 ms, "full" jitter).
    */
   retry?: RetryOptions;
@@ -135,7 +136,7 @@ export interface DeliveryEmitterOptions {
   /** How long `close()` drains by default. Default: 30000. */
   closeTimeoutMs?: number;
   /**
-   * Drops and sink failures are reported at most once per reason per interval, with the count; `close()`
+   * Drops, sink failures and spool failures are reported at most once per reason per interval, with the count; `close()`
    * reports the drops held back. Default: 10000.
    */
   warnIntervalMs?: number;

@@ -61,6 +61,8 @@ export class Pump {
   #spoolCursor = 0;
   /** Rows older than the cursor were spooled (a failed queue batch): read from the start once idle. */
   #spoolRewind = false;
+  /** The last delay before a read the spool refused is tried again. */
+  #readDelay = 0;
   #windowStart: number | undefined;
   #sinkErrors = 0;
   #lastSinkError: Error | undefined;
@@ -136,6 +138,12 @@ export class Pump {
         return this.#state.takeBatch(first);
       }
       if (rows.length > 0) return this.#spoolBatch(rows);
+      if (spool.readFailures > 0) {
+        // SQLite refused the read (busy, I/O error): no wake-up may follow, so try again after a delay.
+        this.#readDelay = retryDelay(options.retry, spool.readFailures, this.#readDelay, options.random);
+        await wakeup.wait(Math.max(1, this.#readDelay));
+        return undefined;
+      }
       await wakeup.wait(); // nothing committed yet, or a rewind waits for the writes: a wake-up follows
       return undefined;
     }

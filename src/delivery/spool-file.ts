@@ -110,6 +110,10 @@ export function openSpoolFile(file: string, synchronous: "full" | "normal"): Dat
     ensureSchema(db);
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
+    // From here on SQLite never waits for a lock (its default waits up to 5 s, blocking the event loop,
+    // and emit commits in write-ahead mode): a busy file fails at once, a failure without damage that
+    // is retried after a backoff delay.
+    db.pragma("busy_timeout = 0");
     return db;
   } catch (error) {
     db.close();

@@ -118,3 +118,20 @@ function resumeAfter(next: Statement<[number], number>, after: number): number |
   }
   return high;
 }
+
+/**
+ * The end of the report of a file moved aside: what the new spool started with, what was lost.
+ * @internal
+ */
+export function describeSalvage(salvage: Salvage | undefined): string {
+  if (salvage === undefined) return "started an empty spool";
+  const { recovered, lost } = salvage;
+  const rows = (n: number) => (n === 1 ? "1 row" : `${n} rows`);
+  const loss =
+    lost === undefined
+      ? "an unknown number of rows may be lost (they cannot be counted)"
+      : lost === 0
+        ? "no row was lost"
+        : `${rows(lost)} could not be read and ${lost === 1 ? "is" : "are"} lost`;
+  return `started a new spool with the ${rows(recovered)} that could be read; ${loss}`;
+}

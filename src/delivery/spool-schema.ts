@@ -15,3 +15,25 @@ export interface Salvage {
   /** Rows the damaged file held that could not be read; undefined when its tally was unreadable too. */
   readonly lost: number | undefined;
 }
+
+/** What the spool does with its file when SQLite fails. @internal */
+export type SpoolOperation = "read" | "delete" | "commit";
+
+/** One spooled event. */
+export interface SpoolRow {
+  /** The pipeline's sequence number: rows are replayed in id order. */
+  readonly id: number;
+  readonly eventId: string;
+  /** Dotted event kind ("authz.decision"). */
+  readonly eventType: string;
+  /** The encoded event (protobuf). */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * What `Spool.commit` did: the rows it wrote, or the error SQLite refused them with (disk full,
+ * read-only, busy), the rows then still appended. @internal
+ */
+export type CommitResult =
+  | { readonly committed: number; readonly error?: undefined }
+  | { readonly committed: 0; readonly error: Error };

@@ -37,6 +37,10 @@ export class SpoolStage {
   #commitPauseMs = 0;
   /** The reason events the spool refuses while paused are dropped with: "spool_full" or "spool_error". */
   #refusal: "spool_full" | "spool_error" = "spool_full";
+  /** Deletes SQLite refused in a row, and when the group commit tries the rows left again. */
+  #deleteFailures = 0;
+  #deleteDelayMs = 0;
+  #deleteRetryAt = 0;
 
   constructor(spool: Spool, host: SpoolStageHost) {
     this.spool = spool;
@@ -94,7 +98,17 @@ export class SpoolStage {
   /** Drops rows that will never be delivered, counted under `reason`, and deletes them. */
   discard(rows: readonly SpoolRow[], reason: string, warn = true): void {
     for (const bad of rows) this.#host.lose(reason, kindIndexOfName(bad.eventType), warn);
-    this.spool.remove(rows);
+    this.remove(rows);
+  }
+
+  /**
+   * Deletes rows the sink took (or that were dropped). When SQLite refuses (disk full, read-only,
+   * busy) the spool remembers them and never reads them again; the group commit tries again after a
+   * backoff delay (the `retry` policy), and so does every later delete.
+   */
+  remove(rows: readonly SpoolRow[]): void {
+    if (this.spool.remove(rows)) this.#deleteFailures = 0;
+    else this.#deleteFailed();
   }
 
   /** See DeliveryState.spoolFailedBatch. */
@@ -123,6 +137,7 @@ export class SpoolStage {
         this.#queueToSpool();
       }
     }
+    if (this.spool.undeletedRows > 0 && Date.now() >= this.#deleteRetryAt) this.remove([]);
     const { committed, error } = this.spool.commit();
     if (error !== undefined) {
       this.#commitFailed(error);
@@ -154,6 +169,19 @@ export class SpoolStage {
     this.spool.pause(Math.max(this.#commitPauseMs, options.spool?.commitIntervalMs ?? 0));
     warnings.note("spool_commit", error);
     this.reclaimPending();
+  }
+
+  /** A delete failed: the group commit tries it again after the next backoff delay. */
+  #deleteFailed(): void {
+    const { options } = this.#host;
+    this.#deleteFailures++;
+    this.#deleteDelayMs = retryDelay(
+      options.retry,
+      this.#deleteFailures,
+      this.#deleteDelayMs,
+      options.random,
+    );
+    this.#deleteRetryAt = Date.now() + this.#deleteDelayMs;
   }
 
   /**

@@ -1,20 +1,20 @@
-import type { Database, Statement } from "better-sqlite3";
+import type { Database } from "better-sqlite3";
 import { AuditEmitError, toError } from "../errors/index.js";
 import { describeProblem, moveAside, openSpoolFile, SpoolFileError } from "./spool-file.js";
 import { acquireSpoolLock, type SpoolLock } from "./spool-lock.js";
-import { salvageSpool } from "./spool-salvage.js";
-import type { Salvage } from "./spool-schema.js";
+import { describeSalvage, salvageSpool } from "./spool-salvage.js";
+import type { CommitResult, Salvage, SpoolOperation, SpoolRow } from "./spool-schema.js";
+import {
+  deleteRows,
+  insertRows,
+  prepareSpoolStatements,
+  type RowData,
+  readPast,
+  type SpoolStatements,
+  spoolTotals,
+} from "./spool-statements.js";
 
-/** One spooled event. */
-export interface SpoolRow {
-  /** The pipeline's sequence number: rows are replayed in id order. */
-  readonly id: number;
-  readonly eventId: string;
-  /** Dotted event kind ("authz.decision"). */
-  readonly eventType: string;
-  /** The encoded event (protobuf). */
-  readonly bytes: Uint8Array;
-}
+export type { CommitResult, SpoolOperation, SpoolRow } from "./spool-schema.js";
 
 /** Options of a Spool, resolved. */
 export interface SpoolConfig {
@@ -24,6 +24,11 @@ export interface SpoolConfig {
   /** Names the owner in reported errors. */
   readonly name: string;
   readonly onError: (error: Error) => void;
+  /**
+   * Called when SQLite refuses a read or a delete and the file is fine (disk full, read-only, busy):
+   * the caller reports it at most once per warnIntervalMs. Damage is reported through onError.
+   */
+  readonly onRefused: (operation: SpoolOperation, error: Error) => void;
   /** Called after an unusable file was moved aside: with what was salvaged when it was a damaged spool. */
   readonly onMovedAside: (salvage: Salvage | undefined) => void;
   /** For tests: sees each connection the spool opens (a test limits its max_page_count, as a full disk). */
@@ -34,14 +39,6 @@ export interface SpoolConfig {
    */
   readonly onGivenUp: () => void;
 }
-
-/**
- * What `Spool.commit` did: the rows it wrote, or the error SQLite refused them with (disk full,
- * read-only, busy), the rows then still appended. @internal
- */
-export type CommitResult =
-  | { readonly committed: number; readonly error?: undefined }
-  | { readonly committed: 0; readonly error: Error };
 
 /**
  * The durable spool: encoded events in a SQLite file in WAL mode.
@@ -64,19 +61,23 @@ export type CommitResult =
 export class Spool {
   readonly #config: SpoolConfig;
   #db!: Database;
-  #insert!: Statement<[number, string, string, Uint8Array, number]>;
-  #select!: Statement<[number, number], { id: number; event_id: string; event_type: string; bytes: Buffer }>;
-  #delete!: Statement<[number]>;
-  #tally!: Statement<[number]>;
-  #minId!: Statement<[], number | null>;
-  #countUpTo!: Statement<[number], number>;
+  #sql!: SpoolStatements;
   readonly #lock: SpoolLock;
   #pending: (SpoolRow & { size: number })[] = [];
+  /**
+   * Rows the sink took whose delete SQLite refused (id to size): still in the file, never read again,
+   * deleted with the next delete that succeeds. Without it they were read and sent again at once.
+   */
+  readonly #undeleted = new Map<number, number>();
+  /** Reads SQLite refused in a row (the pump waits a backoff delay before the next). */
+  #readFailures = 0;
   #pendingBytes = 0;
   #rows = 0;
   #bytes = 0;
   #maxId = 0;
   #closed = false;
+  /** What SQLite said when it last refused a read or a delete without damage. */
+  #lastRefusal: Error | undefined;
   /** Date.now() before which the spool takes no rows (see pause). */
   #pausedUntil = 0;
 
@@ -91,12 +92,22 @@ export class Spool {
     }
   }
 
-  /** Committed rows. */
+  /** Committed rows not yet delivered (rows delivered but not yet deleted are not counted). */
   get rows(): number {
-    return this.#rows;
+    return Math.max(0, this.#rows - this.#undeleted.size);
   }
 
-  /** Encoded bytes of the committed rows. */
+  /** Rows delivered whose delete SQLite refused: still in the file, never read again. */
+  get undeletedRows(): number {
+    return this.#undeleted.size;
+  }
+
+  /** Reads SQLite refused in a row, without damage (0 after one that succeeded). */
+  get readFailures(): number {
+    return this.#readFailures;
+  }
+
+  /** Encoded bytes of the committed rows (those delivered but not yet deleted included: the file holds them). */
   get bytes(): number {
     return this.#bytes;
   }
@@ -152,9 +163,11 @@ export class Spool {
 
   /** Smallest id among the committed rows (Infinity when none, or once closed). */
   minCommittedId(): number {
-    if (this.#closed || this.#rows === 0) return Number.POSITIVE_INFINITY;
+    if (this.#closed || this.rows === 0) return Number.POSITIVE_INFINITY;
     try {
-      return this.#minId.get() ?? Number.POSITIVE_INFINITY;
+      if (this.#undeleted.size === 0) return this.#sql.minId.get() ?? Number.POSITIVE_INFINITY;
+      for (const id of this.#sql.ids.iterate()) if (!this.#undeleted.has(id)) return id;
+      return Number.POSITIVE_INFINITY;
     } catch (error) {
       this.#failed("read", error);
       return Number.NEGATIVE_INFINITY; // unknown: not settled
@@ -165,12 +178,14 @@ export class Spool {
   rowsUpTo(seq: number): number {
     let rows = 0;
     for (const row of this.#pending) if (row.id <= seq) rows++;
-    if (this.#closed || this.#rows === 0) return rows + (this.#closed ? this.#rows : 0);
+    if (this.#closed || this.rows === 0) return rows + (this.#closed ? this.rows : 0);
+    let undeleted = 0;
+    for (const id of this.#undeleted.keys()) if (id <= seq) undeleted++;
     try {
-      return rows + (this.#countUpTo.get(seq) ?? 0);
+      return rows + Math.max(0, (this.#sql.countUpTo.get(seq) ?? 0) - undeleted);
     } catch (error) {
       this.#failed("read", error);
-      return rows + this.#rows;
+      return rows + this.rows;
     }
   }
 
@@ -190,10 +205,7 @@ export class Spool {
     const rows = this.#pending;
     if (rows.length === 0 || this.#closed) return { committed: 0 };
     try {
-      this.#db.transaction(() => {
-        for (const row of rows) this.#insert.run(row.id, row.eventId, row.eventType, row.bytes, row.size);
-        this.#tally.run(rows.length);
-      })();
+      insertRows(this.#db, this.#sql, rows);
     } catch (error) {
       if (!SpoolFileError.isUnusable(error)) return { committed: 0, error: toError(error) };
       this.#failed("commit", error);
@@ -212,14 +224,18 @@ export class Spool {
    * unless the first alone is larger.
    */
   read(maxRows: number, maxBytes: number, afterId = 0): SpoolRow[] {
-    if (this.#closed || this.#rows === 0) return [];
-    let found: { id: number; event_id: string; event_type: string; bytes: Buffer }[];
+    if (this.#closed || this.rows === 0) return [];
+    let found: RowData[];
     try {
-      found = this.#select.all(afterId, maxRows);
+      found =
+        this.#undeleted.size === 0
+          ? this.#sql.select.all(afterId, maxRows)
+          : readPast(this.#sql, afterId, maxRows, this.#undeleted);
     } catch (error) {
       this.#failed("read", error);
       return [];
     }
+    this.#readFailures = 0;
     const rows: SpoolRow[] = [];
     let bytes = 0;
     for (const row of found) {
@@ -230,27 +246,33 @@ export class Spool {
     return rows;
   }
 
-  /** Deletes rows the sink acknowledged, by id (never by range: an older row may have been added since). */
-  remove(rows: readonly SpoolRow[]): void {
-    if (this.#closed || rows.length === 0) return;
-    let deleted = 0;
-    let bytes = 0;
+  /**
+   * Deletes rows the sink acknowledged (or that are dropped), by id (never by range: an older row may
+   * have been added since), with those whose delete failed before. When SQLite refuses (disk full,
+   * read-only, busy) the rows are remembered as delivered: never read again, deleted by the next delete
+   * that succeeds (see retryRemove); false then.
+   */
+  remove(rows: readonly SpoolRow[]): boolean {
+    if (this.#closed) return true;
+    for (const row of rows) this.#undeleted.set(row.id, row.bytes.length);
+    if (this.#undeleted.size === 0) return true;
+    let gone: { deleted: number; bytes: number };
     try {
-      this.#db.transaction(() => {
-        for (const row of rows) {
-          // A row salvaged from a damaged file may be missing: count only what was there.
-          if (this.#delete.run(row.id).changes === 0) continue;
-          deleted++;
-          bytes += row.bytes.length;
-        }
-        this.#tally.run(-deleted);
-      })();
+      gone = deleteRows(this.#db, this.#sql, this.#undeleted);
     } catch (error) {
+      // Remembered: a damaged file is replaced with its readable rows, these among them.
       this.#failed("delete", error);
-      return;
+      return false;
     }
-    this.#rows -= deleted;
-    this.#bytes -= bytes;
+    this.#undeleted.clear();
+    this.#rows -= gone.deleted;
+    this.#bytes -= gone.bytes;
+    return true;
+  }
+
+  /** Tries again to delete the rows delivered whose delete failed; true once none is left. */
+  retryRemove(): boolean {
+    return this.#undeleted.size === 0 || this.remove([]);
   }
 
   /** Forgets the appended, uncommitted rows and returns them (for counting after a failed last commit). */
@@ -261,11 +283,21 @@ export class Spool {
     return rows;
   }
 
-  /** Commits what is appended and closes the file. */
+  /**
+   * Commits what is appended, deletes what was delivered, and closes the file. Rows delivered that still
+   * cannot be deleted are reported: the next emitter on the file delivers them again.
+   */
   close(): void {
     if (this.#closed) return;
     // close() committed (or counted) what was appended before: nothing is left for this one to refuse.
     this.commit();
+    if (!this.retryRemove() && !this.#closed) {
+      const n = this.#undeleted.size;
+      const rows = n === 1 ? "1 row the sink took" : `${n} rows the sink took`;
+      const message = `${rows} could not be deleted; the next emitter on this spool delivers ${n === 1 ? "it" : "them"} again`;
+      this.#config.onError(spoolError(this.#config, message, this.#lastRefusal));
+    }
+    if (this.#closed) return; // given up meanwhile: the file and its lock are already let go
     this.#closed = true;
     try {
       this.#db.close();
@@ -290,26 +322,15 @@ export class Spool {
 
   /** Prepares the statements on `db` and reads its totals (which reads every page of the table). */
   #use(db: Database): void {
-    this.#insert = db.prepare(
-      "INSERT INTO spool (id, event_id, event_type, bytes, size) VALUES (?, ?, ?, ?, ?)",
-    );
-    this.#select = db.prepare(
-      "SELECT id, event_id, event_type, bytes FROM spool WHERE id > ? ORDER BY id LIMIT ?",
-    );
-    this.#delete = db.prepare("DELETE FROM spool WHERE id = ?");
-    this.#tally = db.prepare("UPDATE spool_tally SET rows = rows + ?");
-    this.#minId = db.prepare<[], number | null>("SELECT min(id) FROM spool").pluck();
-    this.#countUpTo = db.prepare<[number], number>("SELECT count(*) FROM spool WHERE id <= ?").pluck();
-    const totals = db
-      .prepare(
-        "SELECT count(*) AS rows, coalesce(sum(size), 0) AS bytes, coalesce(max(id), 0) AS maxId FROM spool",
-      )
-      .get() as { rows: number; bytes: number; maxId: number };
+    this.#sql = prepareSpoolStatements(db);
+    const totals = spoolTotals(db);
     this.#db = db;
     this.#config.opened?.(db);
     this.#rows = totals.rows;
     this.#bytes = totals.bytes;
     this.#maxId = Math.max(this.#maxId, totals.maxId);
+    // A replacement file holds only what could be salvaged: forget delivered rows it does not have.
+    for (const id of [...this.#undeleted.keys()]) if (this.#sql.has.get(id) === 0) this.#undeleted.delete(id);
   }
 
   /**
@@ -338,15 +359,20 @@ export class Spool {
     }
     const problem = `${during === undefined ? "" : `${during.operation}: `}${describeProblem(error)}`;
     this.#config.onError(
-      spoolError(this.#config, `${problem}; moved it aside to ${to} and ${started(salvage)}`),
+      spoolError(this.#config, `${problem}; moved it aside to ${to} and ${describeSalvage(salvage)}`),
     );
     this.#config.onMovedAside(salvage);
   }
 
-  /** Reports a failed operation; a file found unusable is moved aside and replaced, keeping what is appended. */
-  #failed(operation: string, error: unknown): void {
+  /**
+   * Reports a failed operation (a refusal without damage through onRefused, once per interval); a file
+   * found unusable is moved aside and replaced, keeping what is appended.
+   */
+  #failed(operation: SpoolOperation, error: unknown): void {
     if (!SpoolFileError.isUnusable(error)) {
-      this.#config.onError(spoolError(this.#config, `${operation} failed`, error));
+      this.#lastRefusal = toError(error);
+      if (operation === "read") this.#readFailures++;
+      this.#config.onRefused(operation, this.#lastRefusal);
       return;
     }
     try {
@@ -363,20 +389,6 @@ export class Spool {
       this.#config.onGivenUp();
     }
   }
-}
-
-/** The end of the report of a file moved aside: what the new spool started with, what was lost. */
-function started(salvage: Salvage | undefined): string {
-  if (salvage === undefined) return "started an empty spool";
-  const { recovered, lost } = salvage;
-  const rows = (n: number) => (n === 1 ? "1 row" : `${n} rows`);
-  const loss =
-    lost === undefined
-      ? "an unknown number of rows may be lost (they cannot be counted)"
-      : lost === 0
-        ? "no row was lost"
-        : `${rows(lost)} could not be read and ${lost === 1 ? "is" : "are"} lost`;
-  return `started a new spool with the ${rows(recovered)} that could be read; ${loss}`;
 }
 
 function spoolError(config: SpoolConfig, message: string, cause?: unknown): AuditEmitError {
