@@ -15,8 +15,6 @@ import { type ChildProcess, fork } from "node:child_process";
 import os from "node:os";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { AckPolicy, DeliverPolicy, jetstreamManager } from "@nats-io/jetstream";
-import { connect, nanos } from "@nats-io/transport-node";
 import { createBrokerEmitter } from "../src/brokers/index.js";
 import { createIngester, type IngestSource, type IngestStore } from "../src/ingest/index.js";
 import {
@@ -37,8 +35,6 @@ const EVENTS = Number(process.env.BENCH_INGEST_EVENTS ?? 500_000);
 /** Rounds of every case (BENCH_INGEST_ROUNDS), alternated: the table gives each case's median. */
 const ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 3);
 const STREAM = "AUDIT";
-/** Unacknowledged messages the consumer allows (JetStream's default, 1000, is below 2 × 2000). */
-const MAX_ACK_PENDING = 20_000;
 /** "ingesters×batch" cases, from BENCH_INGEST_CASES (such as "1x2000,2x2000") or these. */
 const CASES = (process.env.BENCH_INGEST_CASES ?? "1x500,1x2000,1x5000,2x2000,2x5000").split(",").map((c) => {
   const [ingesters, batch] = c.split("x").map(Number);
@@ -147,17 +143,6 @@ async function fill(natsUrl: string): Promise<number> {
 async function run(servers: Servers, db: string, consumer: string, ingesters: number, batch: number) {
   const natsUrl = servers.natsUrl;
   await (await openPostgresStore({ connectionString: db })).close(); // migrates before the clock starts
-  // The consumer createNatsSource would make has JetStream's default of 1000 unacknowledged messages,
-  // which stalls each fetch of a larger batch until it expires: make it with room for every batch.
-  const nc = await connect({ servers: natsUrl });
-  await (await jetstreamManager(nc)).consumers.add(STREAM, {
-    durable_name: consumer,
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: nanos(30_000),
-    max_ack_pending: MAX_ACK_PENDING,
-  });
-  await nc.close();
   const config: IngesterConfig = { nats: natsUrl, db, consumer, batch };
   const children: ChildProcess[] = [];
   const latest: Progress[] = [];
