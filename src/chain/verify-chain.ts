@@ -1,6 +1,6 @@
 import type { ChainCheckpointDetail } from "../gen/grpcaudit/v1/event.js";
 import { checkpointSignatureValid } from "./checkpoint.js";
-import type { ChainFinding, ChainReport, VerifyOptions } from "./verify-types.js";
+import type { ChainFinding, ChainReport, PrunedPrefix, VerifyOptions } from "./verify-types.js";
 
 /** What the verifier keeps of each event: its links, its recomputed hash, where the source had it. @internal */
 export interface ChainEntry {
@@ -42,6 +42,9 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
   let checkpoints = 0;
   let verifiedCheckpoints = 0;
   let previous: ChainEntry | undefined;
+  /** The first event read, when it is a checkpoint after seq 1. */
+  let prunedBefore: ChainEntry | undefined;
+  let pruned: PrunedPrefix | undefined;
   for (const entry of entries) {
     const { seq, eventId } = entry;
     if (!(Number.isSafeInteger(seq) && seq >= 1)) {
@@ -50,7 +53,9 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
       continue;
     }
     const expectedSeq = (previous?.seq ?? 0) + 1;
-    if (seq > expectedSeq) {
+    // A chain whose first event read is a checkpoint may have been pruned up to it: decided below.
+    if (previous === undefined && seq > 1 && entry.checkpoint !== undefined) prunedBefore = entry;
+    else if (seq > expectedSeq) {
       const range =
         seq - 1 === expectedSeq ? `seq ${expectedSeq} is` : `seqs ${expectedSeq} to ${seq - 1} are`;
       findings.push({
@@ -91,6 +96,7 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
       lastCheckpoint = entry;
       firstCheckpoint ??= entry;
       const problem = checkpointProblem(chain.chainId, entry, at(seq - 1), firstCheckpoint, options);
+      if (entry === prunedBefore) pruned = anchoredPrefix(entry, problem);
       if (problem === undefined) {
         verifiedCheckpoints++;
         if (entry.checkpoint.final) {
@@ -101,6 +107,7 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
     }
     previous = entry;
   }
+  if (prunedBefore !== undefined && pruned === undefined) findings.push(missingBefore(prunedBefore));
   for (const [entry, finalSeq] of afterFinal) {
     findings.push({
       kind: "broken_link",
@@ -138,6 +145,33 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
     unsealed,
     duplicates: chain.duplicates,
     findings,
+    ...(pruned === undefined ? {} : { pruned }),
+  };
+}
+
+/**
+ * The pruned prefix a chain's first event vouches for, or undefined: it must be a checkpoint that
+ * verified with a given key (its own link naming the head its signature covers), and unedited.
+ * Anything less and the absent seqs are `missing`, as any other cut.
+ */
+function anchoredPrefix(
+  entry: ChainEntry,
+  problem: Pick<ChainFinding, "kind" | "detail"> | undefined,
+): PrunedPrefix | undefined {
+  const checkpoint = entry.checkpoint;
+  if (problem !== undefined || checkpoint === undefined) return undefined;
+  if (entry.unencodable !== undefined || entry.computed !== entry.hash) return undefined;
+  return { toSeq: entry.seq - 1, anchorSeq: entry.seq, keyId: checkpoint.keyId };
+}
+
+function missingBefore(entry: ChainEntry): ChainFinding {
+  const range = entry.seq === 2 ? "seq 1 is" : `seqs 1 to ${entry.seq - 1} are`;
+  return {
+    kind: "missing",
+    seq: 1,
+    toSeq: entry.seq - 1,
+    eventId: "",
+    detail: `${range} missing: the checkpoint at seq ${entry.seq} cannot vouch for them (see its finding)`,
   };
 }
 
@@ -163,6 +197,11 @@ function checkpointProblem(
       kind: "bad_signature",
       detail: `the checkpoint's head hash is not the hash of the event at seq ${checkpoint.headSeq}`,
     };
+  }
+  // A Recorder links a checkpoint right after its head: without the head (pruned, deleted) its own
+  // link is what still names it.
+  if (checkpoint.headHash !== entry.prevHash) {
+    return { kind: "bad_signature", detail: "the checkpoint's head hash is not its prevHash" };
   }
   const firstKeyId = first.checkpoint?.keyId;
   if (firstKeyId !== undefined && checkpoint.keyId !== firstKeyId) {

@@ -16,7 +16,7 @@ import type { KeyObject } from "node:crypto";
  * - `modified`: the stored hash is not the hash of the event as read (an edited event), or a stored
  *   event cannot be read at all.
  * - `bad_signature`: a checkpoint whose signature fails with its key, whose head is not the event
- *   before it with the hash it states, or that names another key id than the chain's first checkpoint
+ *   before it with the hash it states (nor its own `prevHash`), or that names another key id than the chain's first checkpoint
  *   (a Recorder signs its whole chain with one key).
  * - `empty`: with `expectSealed`, the trail holds no chained event, so nothing was verified (an
  *   emptied store, another store, or events of Recorders with `chain: false`).
@@ -87,7 +87,26 @@ export interface ChainReport {
   duplicates: number;
   /** Sorted by seq; empty when the chain verifies. */
   findings: ChainFinding[];
+  /**
+   * Present when the chain's seqs 1 to `toSeq` are absent and its first event read is a signed
+   * checkpoint that verified: the prefix `grpc-audit prune` deletes, which is then a note, not a
+   * `missing` finding. The signature covers the hash of the last absent event, so the prefix ended there.
+   */
+  pruned?: {
+    /** The last absent seq (the absent ones are 1 to `toSeq`). */
+    toSeq: number;
+    /** Seq of the checkpoint the chain starts at: `toSeq` + 1. */
+    anchorSeq: number;
+    /** Key id of the checkpoint's signature, which verified with the public key given for it. */
+    keyId: string;
+  };
 }
+
+/**
+ * A chain's absent first seqs, vouched for by the signed checkpoint the chain now starts at.
+ * @internal
+ */
+export type PrunedPrefix = NonNullable<ChainReport["pruned"]>;
 
 /** What `verifyChains` found in a whole source. */
 export interface VerifyReport {

@@ -1,5 +1,6 @@
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { AuditPage, AuditStore } from "../store/audit-store.js";
+import type { PruneOptions, PruneReport } from "../store/prune-plan.js";
 import type { AuditQuery, AuditStats, PageOptions } from "../store/query.js";
 import type { UndecodableRow } from "../store/stored-rows.js";
 import { CliError, EXIT_FAILURE, toCliError } from "./errors.js";
@@ -18,7 +19,7 @@ export interface CliStore {
   ): Promise<{ events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[] }>;
   lastSeq(): Promise<number>;
   stats(filter: AuditQuery): Promise<AuditStats>;
-  prune(options: { before: Date }): Promise<number>;
+  pruneReport(options: PruneOptions): Promise<PruneReport>;
 }
 
 /** True when `--db` names a PostgreSQL server rather than a SQLite file. */
@@ -65,7 +66,7 @@ function asCliStore(store: AuditStore): CliStore {
     tail: async (afterSeq, limit) => store.tail(afterSeq, limit),
     lastSeq: async () => store.lastSeq(),
     stats: async (filter) => store.stats(filter),
-    prune: async (options) => store.prune(options),
+    pruneReport: async (options) => store.pruneReport(options),
   };
 }
 

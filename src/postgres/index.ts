@@ -5,6 +5,7 @@
  */
 
 export type { AuditPage } from "../store/audit-store.js";
+export type { PruneOptions, PruneReport } from "../store/prune-plan.js";
 export type { AuditQuery, AuditStats, PageOptions } from "../store/query.js";
 export type { EditedRow, UndecodableRow } from "../store/stored-rows.js";
 export { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from "./postgres-store.js";

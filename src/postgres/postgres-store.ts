@@ -7,6 +7,13 @@ import { decodeEvent, encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { AuditPage } from "../store/audit-store.js";
 import {
+  checkPruneOptions,
+  cutReport,
+  type PruneOptions,
+  type PruneReport,
+  startPrunePlan,
+} from "../store/prune-plan.js";
+import {
   type AuditQuery,
   type AuditStats,
   buildWhere,
@@ -124,10 +131,17 @@ export interface PostgresStore {
   /** Counts by type, result, decision, top operations and hour, for the events matching `filter`. */
   stats(filter?: AuditQuery): Promise<AuditStats>;
   /**
-   * Deletes events that occurred before `before`; resolves to how many. Monthly partitions entirely
-   * older than `before` are dropped whole; the rest are deleted row by row.
+   * Deletes events that occurred before `before`, keeping each chain verifiable as the SQLite store's
+   * `pruneReport` does; resolves to how many. With `dryRun`, deletes nothing and counts.
    */
-  prune(options: { before: Date }): Promise<number>;
+  prune(options: PruneOptions): Promise<number>;
+  /**
+   * Deletes events that occurred before `before` in one transaction, as the SQLite store's
+   * `pruneReport` does (a chain keeps the signed checkpoint it then starts from), and says which older
+   * events it kept and why. Monthly partitions older than `before` that are left empty are dropped;
+   * with `cutChains`, those entirely older are dropped whole and the rest deleted row by row.
+   */
+  pruneReport(options: PruneOptions): Promise<PruneReport>;
   /** The store as a sink for the delivery pipeline (`createDeliveryEmitter`). */
   sink(): EventSink;
   /** Ends the pool the store made (a `pool` of the caller's stays open). */
@@ -135,6 +149,30 @@ export interface PostgresStore {
 }
 
 const COLUMNS = "seq, event_id, occurred_at_ms, event";
+
+/** Rows a prune reads, and deletes, per statement. */
+const PRUNE_PAGE = 5000;
+const DELETE_BATCH = 10_000;
+
+/** The prune plan over every row, read page by page in insertion order. */
+async function planOverRows(
+  client: pg.ClientBase,
+  beforeMs: number,
+): Promise<{ positions: number[]; report: PruneReport }> {
+  const plan = startPrunePlan(beforeMs);
+  for (let after = "0"; ; ) {
+    const page = await client.query<{ seq: string; occurred_at_ms: string; event: Uint8Array }>(
+      `SELECT seq, occurred_at_ms, event FROM ${EVENTS_TABLE} WHERE seq > $1 ORDER BY seq LIMIT ${PRUNE_PAGE}`,
+      [after],
+    );
+    for (const row of page.rows) {
+      plan.add({ position: Number(row.seq), occurredAtMs: Number(row.occurred_at_ms), event: row.event });
+    }
+    const last = page.rows[page.rows.length - 1];
+    if (last === undefined || page.rows.length < PRUNE_PAGE) return plan.finish();
+    after = last.seq;
+  }
+}
 
 /**
  * Opens the PostgreSQL audit store, creating or migrating its tables unless `readonly`. Rejects with an
@@ -241,6 +279,31 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         throw error;
       }
     });
+  /** Deletes every event before `beforeMs`: the partitions entirely older whole, then row by row. */
+  const cutBefore = async (client: pg.PoolClient, beforeMs: number): Promise<number> => {
+    let deleted = 0;
+    for (const p of await listPartitions(client)) {
+      if (p.toMs > beforeMs) continue;
+      const table = client.escapeIdentifier(p.name); // the catalog's name, as it is
+      const count = await client.query<{ n: string }>(`SELECT count(*) n FROM ${table}`);
+      deleted += Number(count.rows[0]?.n ?? 0);
+      await client.query(`DROP TABLE ${table}`);
+      partitions.delete(p.name);
+    }
+    const rest = await client.query(`DELETE FROM ${EVENTS_TABLE} WHERE occurred_at_ms < $1`, [beforeMs]);
+    return deleted + (rest.rowCount ?? 0);
+  };
+  /** Drops the partitions entirely older than `beforeMs` that a prune left without rows. */
+  const dropEmptyPartitions = async (client: pg.PoolClient, beforeMs: number): Promise<void> => {
+    for (const p of await listPartitions(client)) {
+      if (p.toMs > beforeMs) continue;
+      const table = client.escapeIdentifier(p.name);
+      const any = await client.query(`SELECT 1 FROM ${table} LIMIT 1`);
+      if (any.rowCount !== 0) continue;
+      await client.query(`DROP TABLE ${table}`);
+      partitions.delete(p.name);
+    }
+  };
   /** COPY data of batches prepared ahead of their insert (`prepareColumns`). */
   const prepared = new WeakMap<EventColumns, Buffer>();
   const insertColumns = async (batch: EventColumns): Promise<number> => {
@@ -331,26 +394,33 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       return Number(rows[0]?.n ?? 0);
     },
     stats: (filter = {}) => queryStats(read, withoutNul(buildWhere(filter))),
-    async prune({ before }) {
-      refuseReadonly();
-      if (!(before instanceof Date) || !Number.isFinite(before.getTime())) {
-        throw new AuditConfigError("postgres store: prune needs `before`, a valid Date");
+    prune: async (options) => (await store.pruneReport(options)).deleted,
+    async pruneReport(options) {
+      checkPruneOptions(options, "postgres store");
+      const beforeMs = options.before.getTime();
+      if (options.dryRun === true) {
+        if (options.cutChains === true) {
+          const rows = await read<{ n: string }>(
+            `SELECT count(*) n FROM ${EVENTS_TABLE} WHERE occurred_at_ms < $1`,
+            [beforeMs],
+          );
+          return cutReport(Number(rows[0]?.n ?? 0));
+        }
+        // Unbounded: the plan reads every row.
+        return use(false, async (client) => (await planOverRows(client, beforeMs)).report);
       }
+      refuseReadonly();
       // Unbounded: dropping and deleting a big store's old months may take long.
       return write(false, async (client) => {
-        let deleted = 0;
-        for (const p of await listPartitions(client)) {
-          if (p.toMs > before.getTime()) continue;
-          const table = client.escapeIdentifier(p.name); // the catalog's name, as it is
-          const count = await client.query<{ n: string }>(`SELECT count(*) n FROM ${table}`);
-          deleted += Number(count.rows[0]?.n ?? 0);
-          await client.query(`DROP TABLE ${table}`);
-          partitions.delete(p.name);
+        if (options.cutChains === true) return cutReport(await cutBefore(client, beforeMs));
+        const { positions, report } = await planOverRows(client, beforeMs);
+        for (let i = 0; i < positions.length; i += DELETE_BATCH) {
+          await client.query(`DELETE FROM ${EVENTS_TABLE} WHERE seq = ANY($1::bigint[])`, [
+            positions.slice(i, i + DELETE_BATCH),
+          ]);
         }
-        const rest = await client.query(`DELETE FROM ${EVENTS_TABLE} WHERE occurred_at_ms < $1`, [
-          before.getTime(),
-        ]);
-        return deleted + (rest.rowCount ?? 0);
+        await dropEmptyPartitions(client, beforeMs);
+        return report;
       });
     },
     sink: () => ({

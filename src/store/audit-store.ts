@@ -9,6 +9,14 @@ import { decodeEvent, encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
 import {
+  checkPruneOptions,
+  cutReport,
+  type PruneOptions,
+  type PruneReport,
+  type PruneRow,
+  planPrune,
+} from "./prune-plan.js";
+import {
   type AuditQuery,
   type AuditStats,
   buildWhere,
@@ -86,8 +94,21 @@ export interface AuditStore {
   lastSeq(): number;
   /** Counts by type, result, decision, top operations and hour, for the events matching `filter`. */
   stats(filter?: AuditQuery): AuditStats;
-  /** Deletes events that occurred before `before`; returns how many. */
-  prune(options: { before: Date }): number;
+  /**
+   * Deletes events that occurred before `before`, keeping each chain verifiable (see `pruneReport`);
+   * returns how many. With `dryRun`, deletes nothing and returns how many it would delete.
+   */
+  prune(options: PruneOptions): number;
+  /**
+   * Deletes events that occurred before `before`, in one transaction, and says which older events it
+   * kept and why. Per chain only a prefix of seqs that all occurred before `before` goes, and it ends
+   * right before the last checkpoint that can end one, which is kept: the chain then starts at a signed
+   * checkpoint that `verifyChains` checks the deleted prefix against. A chain without any checkpoint
+   * loses the prefix of its events before `before` (verify reports it `missing` from seq 1), and
+   * events without a chain go by time alone. `cutChains` deletes every older event instead. Reads
+   * every stored event's chain link to find the chains.
+   */
+  pruneReport(options: PruneOptions): PruneReport;
   /** The store as a sink for the delivery pipeline (`createDeliveryEmitter`). */
   sink(): EventSink;
   /**
@@ -167,6 +188,8 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     : db.prepare(`INSERT OR IGNORE INTO events
         (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id, event)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  /** Every row as the prune plan reads it, in insertion order. */
+  const pruneRows = db.prepare("SELECT seq position, occurred_at_ms occurredAtMs, event FROM events");
   const insertMany = db.transaction((events: readonly AuditEvent[]) => {
     let inserted = 0;
     for (const e of events) {
@@ -281,13 +304,31 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
         })),
       };
     },
-    prune({ before }) {
-      if (!(before instanceof Date) || !Number.isFinite(before.getTime())) {
-        throw new AuditConfigError("audit store: prune needs `before`, a valid Date");
+    prune: (options) => store.pruneReport(options).deleted,
+    pruneReport(options) {
+      checkPruneOptions(options, "audit store");
+      const beforeMs = options.before.getTime();
+      if (options.cutChains === true) {
+        const sql = options.dryRun === true ? "SELECT count(*) FROM events" : "DELETE FROM events";
+        const where = `${sql} WHERE occurred_at_ms < ?`;
+        if (options.dryRun === true) return cutReport(Number(db.prepare(where).pluck().get(beforeMs)));
+        const deleted = db.prepare(where).run(beforeMs).changes;
+        checkpointer?.written(deleted);
+        return cutReport(deleted);
       }
-      const deleted = db.prepare("DELETE FROM events WHERE occurred_at_ms < ?").run(before.getTime()).changes;
-      checkpointer?.written(deleted);
-      return deleted;
+      const plan = () => planPrune(pruneRows.iterate() as Iterable<PruneRow>, beforeMs);
+      if (options.dryRun === true) return plan().report;
+      // Immediate: no insert between the plan and its deletes, which could start a chain anew.
+      const result = db
+        .transaction(() => {
+          const { positions, report } = plan();
+          const remove = db.prepare("DELETE FROM events WHERE seq = ?");
+          for (const position of positions) remove.run(position);
+          return report;
+        })
+        .immediate();
+      checkpointer?.written(result.deleted);
+      return result;
     },
     sink: () => ({
       name: `sqlite-store:${path}`,

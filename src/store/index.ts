@@ -5,6 +5,7 @@
  * delivery pipeline, never synchronously from an RPC.
  */
 export { type AuditPage, type AuditStore, type AuditStoreOptions, openAuditStore } from "./audit-store.js";
+export type { PruneOptions, PruneReport } from "./prune-plan.js";
 export type { AuditQuery, AuditStats, PageOptions } from "./query.js";
 export { SCHEMA_VERSION as STORE_SCHEMA_VERSION } from "./schema.js";
 export type { EditedRow, UndecodableRow } from "./stored-rows.js";

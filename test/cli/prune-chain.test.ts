@@ -1,9 +1,11 @@
 // What `prune` deletes from a chained trail, and what `verify` says afterwards (docs/store-cli.md):
-// every event before the time, checkpoints included, so a chain loses its oldest events (`missing`
-// from seq 1), and an event stamped earlier than those before it in its chain leaves a gap in the middle.
+// each chain loses only a prefix of old events that ends right before a signed checkpoint, which is
+// kept, so verify notes the prefix as pruned and finds nothing; `--cut-chains` deletes every older
+// event, and verify then reports what is gone as `missing`.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ChainOptions } from "../../src/chain/chain-options.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { openAuditStore } from "../../src/store/audit-store.js";
@@ -15,20 +17,22 @@ const MINUTE = 60_000;
 
 /**
  * A store of one sealed chain: mutation i (1 to 10) at minute i, a checkpoint after every 4 events
- * (seqs 5 and 10) and the final one (seq 13). With `lateStamp`, mutation 8 (seq 9) carries the time
- * its call started, minute 2.5, as a long call's event may.
+ * (seqs 5 and 10, at minutes 4 and 8) and the final one (seq 13, minute 10). With `lateStamp`,
+ * mutation 8 (seq 9) carries the time its call started, minute 2.5, as a long call's event may.
+ * `signed: false`: a Recorder without a signing key, whose chain holds mutations 1 to 10 alone.
  */
-async function chainedStore(lateStamp: boolean): Promise<{ db: string; keyArg: string }> {
+async function chainedStore(lateStamp: boolean, signed = true): Promise<{ db: string; keyArg: string }> {
   const dir = tempDir();
   const keyFile = join(dir, "key.pub.pem");
   writeFileSync(keyFile, PUBLIC_KEY.export({ type: "spki", format: "pem" }));
   const memory = createMemoryEmitter();
   let now = T0;
+  const chain: ChainOptions = signed ? { signingKey: SIGNING_KEY, keyId: KEY_ID, checkpointEvery: 4 } : {};
   const recorder = createRecorder({
     service: "projects",
     emitters: [memory],
     now: () => new Date(now),
-    chain: { signingKey: SIGNING_KEY, keyId: KEY_ID, checkpointEvery: 4 },
+    chain,
   });
   for (let i = 1; i <= 10; i++) {
     now = T0 + i * MINUTE;
@@ -47,19 +51,15 @@ async function chainedStore(lateStamp: boolean): Promise<{ db: string; keyArg: s
   return { db, keyArg: `${KEY_ID}=${keyFile}` };
 }
 
-async function pruneThenVerify(lateStamp: boolean, before: string) {
-  const { db, keyArg } = await chainedStore(lateStamp);
-  const prune = await runCli(["prune", "--db", db, "--before", before, "--json"]);
-  expect([prune.code, prune.stderr]).toStrictEqual([0, ""]);
+async function verifyStore(db: string, keyArg: string) {
   const verify = await runCli(["verify", "--db", db, "--public-key", keyArg, "--json"]);
-  const report = JSON.parse(verify.stdout);
-  const [chain] = report.chains;
+  const [chain] = JSON.parse(verify.stdout).chains;
   return {
-    deleted: JSON.parse(prune.stdout).deleted,
     exitCode: verify.code,
     seqs: [chain.firstSeq, chain.lastSeq],
     checkpoints: [chain.checkpoints, chain.verifiedCheckpoints],
-    missing: chain.findings.map((f: { kind: string; seq: number; toSeq: number }) => [
+    pruned: chain.pruned,
+    findings: chain.findings.map((f: { kind: string; seq: number; toSeq: number }) => [
       f.kind,
       f.seq,
       f.toSeq,
@@ -67,30 +67,112 @@ async function pruneThenVerify(lateStamp: boolean, before: string) {
   };
 }
 
+async function pruneThenVerify(lateStamp: boolean, before: string, extra: string[] = [], signed = true) {
+  const { db, keyArg } = await chainedStore(lateStamp, signed);
+  const prune = await runCli(["prune", "--db", db, "--before", before, "--json", ...extra]);
+  expect([prune.code, prune.stderr]).toStrictEqual([0, ""]);
+  const { deleted, kept, anchoredChains, unsignedChains } = JSON.parse(prune.stdout);
+  return { prune: { deleted, kept, anchoredChains, unsignedChains }, verify: await verifyStore(db, keyArg) };
+}
+
+const NOTHING_KEPT = { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 };
+
 describe.concurrent("grpc-audit prune on a chained trail, then verify", () => {
   beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
 
-  it("deletes a chain's oldest events, its first checkpoint with them: `missing` from seq 1", async () => {
-    // Before minute 5.5: mutations 1-5 (seqs 1-4 and 6) and the checkpoint of minute 4 (seq 5).
+  it("deletes a chain's oldest events up to a checkpoint, which it keeps: verify notes them as pruned", async () => {
+    // Before minute 5.5: mutations 1-5 (seqs 1-4 and 6) and the checkpoint of minute 4 (seq 5). The
+    // prefix goes up to that checkpoint; seq 6 follows it and waits for the checkpoint of minute 8.
     expect(await pruneThenVerify(false, "2026-01-01T00:05:30Z")).toStrictEqual({
-      deleted: 6,
-      exitCode: 6,
-      seqs: [7, 13],
-      checkpoints: [2, 2],
-      missing: [["missing", 1, 6]],
+      prune: {
+        deleted: 4,
+        kept: { anchors: 1, afterLastCheckpoint: 1, behindNewer: 0 },
+        anchoredChains: 1,
+        unsignedChains: 0,
+      },
+      verify: {
+        exitCode: 0,
+        seqs: [5, 13],
+        checkpoints: [3, 3],
+        pruned: { toSeq: 4, anchorSeq: 5, keyId: KEY_ID },
+        findings: [],
+      },
     });
   });
 
-  it("deletes an event stamped earlier than those before it in its chain: a gap in the middle", async () => {
+  it("keeps an event stamped earlier than those before it in its chain: no gap in the middle", async () => {
     expect(await pruneThenVerify(true, "2026-01-01T00:05:30Z")).toStrictEqual({
-      deleted: 7,
-      exitCode: 6,
-      seqs: [7, 13],
-      checkpoints: [2, 2],
-      missing: [
-        ["missing", 1, 6],
-        ["missing", 9, 9],
-      ],
+      prune: {
+        deleted: 4,
+        kept: { anchors: 1, afterLastCheckpoint: 1, behindNewer: 1 },
+        anchoredChains: 1,
+        unsignedChains: 0,
+      },
+      verify: {
+        exitCode: 0,
+        seqs: [5, 13],
+        checkpoints: [3, 3],
+        pruned: { toSeq: 4, anchorSeq: 5, keyId: KEY_ID },
+        findings: [],
+      },
+    });
+  });
+
+  it("prunes again to a later checkpoint, and says so in words", async () => {
+    const { db, keyArg } = await chainedStore(true);
+    expect((await runCli(["prune", "--db", db, "--before", "2026-01-01T00:05:30Z"])).code).toBe(0);
+    const dry = await runCli(["prune", "--db", db, "--before", "2026-01-01T00:09:00Z", "--dry-run"]);
+    const run = await runCli(["prune", "--db", db, "--before", "2026-01-01T00:09:00Z"]);
+    expect([dry.code, dry.stderr]).toStrictEqual([0, ""]);
+    expect(dry.stdout).toBe(
+      run.stdout
+        .replace("5 events deleted", "5 events would be deleted")
+        .replace(" kept:", " would be kept:"),
+    );
+    // Seqs 5-9 go (the late seq 9 with them); the checkpoint of minute 8 (seq 10) stays.
+    expect(run.stdout).toBe(
+      "5 events deleted (occurred before 2026-01-01T00:09:00.000Z)\n" +
+        "1 chain cut right before a signed checkpoint that stays: verify notes the deleted seqs as pruned\n" +
+        "1 older event kept: 1 checkpoint a pruned chain starts from; --cut-chains deletes them\n",
+    );
+    const verify = await runCli(["verify", "--db", db, "--public-key", keyArg, "--sealed"]);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toContain(
+      `  pruned        seqs 1-9: anchored by the checkpoint at seq 10, signed by key ${KEY_ID} (not a finding)\n`,
+    );
+  });
+
+  it("--cut-chains deletes every older event, checkpoints included: verify reports them missing", async () => {
+    expect(await pruneThenVerify(true, "2026-01-01T00:05:30Z", ["--cut-chains"])).toStrictEqual({
+      prune: { deleted: 7, kept: NOTHING_KEPT, anchoredChains: 0, unsignedChains: 0 },
+      verify: {
+        exitCode: 6,
+        seqs: [7, 13],
+        checkpoints: [2, 2],
+        pruned: undefined,
+        findings: [
+          ["missing", 1, 6],
+          ["missing", 9, 9],
+        ],
+      },
+    });
+  });
+
+  it("cuts a chain without checkpoints at its first newer event: missing from seq 1, no gap further on", async () => {
+    expect(await pruneThenVerify(true, "2026-01-01T00:05:30Z", [], false)).toStrictEqual({
+      prune: {
+        deleted: 5,
+        kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 1 },
+        anchoredChains: 0,
+        unsignedChains: 1,
+      },
+      verify: {
+        exitCode: 6,
+        seqs: [6, 10],
+        checkpoints: [0, 0],
+        pruned: undefined,
+        findings: [["missing", 1, 5]],
+      },
     });
   });
 });

@@ -192,15 +192,21 @@ describe.concurrent("grpc-audit query, stats and prune over a seeded store", () 
     const dry = await runCli(["prune", "--db", pruneDb, "--before", "2026-11-20T05:01:00Z", "--dry-run"]);
     expect([dry.code, dry.stdout]).toStrictEqual([
       0,
-      "43 events would be deleted (occurred before 2026-11-20T05:01:00.000Z)\n",
+      "43 events would be deleted (occurred before 2026-11-20T05:01:00.000Z)\n" +
+        "2 chains without checkpoints cut by time: verify reports their deleted seqs as missing from seq 1\n",
     ]);
     expect(pruneStore.stats().total).toBe(COUNT);
 
     const json = await runCli(["prune", "--db", pruneDb, "--before", "2026-11-20T05:01:00Z", "--json"]);
     expect(JSON.parse(json.stdout)).toStrictEqual({
       deleted: 43,
+      kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
+      anchoredChains: 0,
+      unsignedChains: 2, // seedEvents: two Recorders without a signing key
+      unchained: 0,
       before: "2026-11-20T05:01:00.000Z",
       dryRun: false,
+      cutChains: false,
     });
     expect(pruneStore.stats().total).toBe(COUNT - 43);
     expect(pruneStore.query({ to: at(301) }).events).toHaveLength(0);

@@ -48,7 +48,16 @@ describe("grpc-audit with --db postgres://", () => {
     const before = new Date(SEED_T0 + 70 * 60_000).toISOString();
     const dry = await runCli(["prune", "--db", url, "--before", before, "--dry-run", "--json"]);
     expect([dry.code, dry.stderr]).toStrictEqual([0, ""]);
-    expect(JSON.parse(dry.stdout)).toStrictEqual({ deleted: 10, before, dryRun: true });
+    expect(JSON.parse(dry.stdout)).toStrictEqual({
+      deleted: 10,
+      kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
+      anchoredChains: 0,
+      unsignedChains: 2, // seedEvents: two Recorders without a signing key
+      unchained: 0,
+      before,
+      dryRun: true,
+      cutChains: false,
+    });
     expect((await store.stats()).total).toBe(50);
   });
 
@@ -68,7 +77,16 @@ describe("grpc-audit with --db postgres://", () => {
     const before = new Date(SEED_T0 + 70 * 60_000).toISOString();
     const run = await runCli(["prune", "--db", url, "--before", before, "--json"]);
     expect([run.code, run.stderr]).toStrictEqual([0, ""]);
-    expect(JSON.parse(run.stdout)).toStrictEqual({ deleted: 10, before, dryRun: false });
+    expect(JSON.parse(run.stdout)).toStrictEqual({
+      deleted: 10,
+      kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
+      anchoredChains: 0,
+      unsignedChains: 2, // seedEvents: two Recorders without a signing key
+      unchained: 0,
+      before,
+      dryRun: false,
+      cutChains: false,
+    });
     expect((await store.stats({ to: new Date(before) })).total).toBe(0);
   });
 

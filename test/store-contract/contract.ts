@@ -4,12 +4,15 @@
  * fresh, empty store from the factory.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { verifyChains } from "../../src/chain/verify.js";
 import type { EventSink } from "../../src/emitters/sink.js";
 import { AuditConfigError, AuditInputError } from "../../src/errors/index.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import type { AuditPage } from "../../src/store/audit-store.js";
+import type { PruneOptions, PruneReport } from "../../src/store/prune-plan.js";
 import { type AuditQuery, type AuditStats, encodeCursor, type PageOptions } from "../../src/store/query.js";
 import type { EditedRow, UndecodableRow } from "../../src/store/stored-rows.js";
+import { KEY_ID, PUBLIC_KEYS, recordTrail } from "../chain/trail.js";
 import { sampleEvent, sampleEvents } from "../helpers/events.js";
 import { expectedIds, OPERATIONS, recordedEvents, T0, TRACE } from "./events.js";
 
@@ -23,7 +26,8 @@ export interface ContractStore {
   ): Promise<{ events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[]; edited?: EditedRow[] }>;
   lastSeq(): Promise<number>;
   stats(filter?: AuditQuery): Promise<AuditStats>;
-  prune(options: { before: Date }): Promise<number>;
+  prune(options: PruneOptions): Promise<number>;
+  pruneReport(options: PruneOptions): Promise<PruneReport>;
   sink(): EventSink;
   close(): Promise<void>;
 }
@@ -258,6 +262,77 @@ export function describeStoreContract(
       expect((await store.query({ to: before })).events).toStrictEqual(late);
       await expect(store.prune({ before: new Date("nope") })).rejects.toThrow(
         "prune needs `before`, a valid Date",
+      );
+    });
+
+    it("prunes each chain up to a signed checkpoint it keeps, so the rest verifies; --cutChains as before", async () => {
+      const { store } = await fresh();
+      // Seqs 1-4 mutations, 5 checkpoint, 6-9, 10 checkpoint, 11-12, 13 final; one a day from Jan 20.
+      const DAY = 86_400_000;
+      const JAN_20 = Date.parse("2026-01-20T00:00:00Z");
+      let day = 0;
+      const trail = await recordTrail(10, {
+        checkpointEvery: 4,
+        recorder: { now: () => new Date(JAN_20 + day++ * DAY) },
+      });
+      const seqTime = (seq: number) => trail[seq - 1]?.occurredAt?.getTime() ?? Number.NaN;
+      expect(trail.map((e) => e.chain?.seq)).toStrictEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+      expect(seqTime(13)).toBeGreaterThan(seqTime(1)); // one clock, going forward
+      // An event without a chain from December (a month of its own), and a chain without checkpoints.
+      const { chain: _, ...unchained } = sampleEvent({
+        occurredAt: new Date(Date.parse("2025-12-15T00:00:00Z")),
+      });
+      // Jan 24 to 27, 00:00 (T0 is Nov 20), a day apart.
+      const unsigned = recordedEvents(4, -300, DAY);
+      // Out of order, in batches, as ingesters would.
+      await store.insert(trail.slice(6));
+      await store.insert([unchained, ...unsigned]);
+      await store.insert(trail.slice(0, 6));
+      const before = new Date(seqTime(7)); // seqs 1-6 are older
+      const olderUnsigned = unsigned.filter((e) => (e.occurredAt?.getTime() ?? 0) < before.getTime()).length;
+      const expected: PruneReport = {
+        deleted: 4 + 1 + olderUnsigned,
+        kept: { anchors: 1, afterLastCheckpoint: 1, behindNewer: 0 },
+        anchoredChains: 1,
+        unsignedChains: olderUnsigned > 0 ? 1 : 0,
+        unchained: 1,
+      };
+      expect(await store.pruneReport({ before, dryRun: true })).toStrictEqual(expected);
+      expect((await store.stats()).total).toBe(trail.length + 1 + unsigned.length);
+      expect(await store.pruneReport({ before })).toStrictEqual(expected);
+      const left = await allPages(store, {}, 1000);
+      expect(new Set(left.map((e) => e.eventId))).toStrictEqual(
+        new Set(
+          [
+            ...trail.slice(4),
+            ...unsigned.filter((e) => !((e.occurredAt?.getTime() ?? 0) < before.getTime())),
+          ].map((e) => e.eventId),
+        ),
+      );
+      const signed = trail[0]?.chain?.chainId;
+      const report = await verifyChains(left.filter((e) => e.chain?.chainId === signed).reverse(), {
+        publicKeys: PUBLIC_KEYS,
+        expectSealed: true,
+      });
+      expect([report.ok, report.chains[0]?.pruned]).toStrictEqual([
+        true,
+        { toSeq: 4, anchorSeq: 5, keyId: KEY_ID },
+      ]);
+      // Again: nothing more to cut. With cutChains, every older event goes, checkpoints included.
+      expect((await store.pruneReport({ before })).deleted).toBe(0);
+      expect(await store.pruneReport({ before, cutChains: true, dryRun: true })).toMatchObject({
+        deleted: 2,
+      });
+      expect(await store.pruneReport({ before, cutChains: true })).toStrictEqual({
+        deleted: 2,
+        kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
+        anchoredChains: 0,
+        unsignedChains: 0,
+        unchained: 0,
+      });
+      expect((await store.query({ to: before })).events).toStrictEqual([]);
+      await expect(store.pruneReport({ before, cutChains: "yes" as unknown as boolean })).rejects.toThrow(
+        "prune's `cutChains` must be a boolean",
       );
     });
 

@@ -16,6 +16,7 @@ function wrap(store: AuditStore): ContractStore {
     lastSeq: async () => store.lastSeq(),
     stats: async (filter) => store.stats(filter),
     prune: async (options) => store.prune(options),
+    pruneReport: async (options) => store.pruneReport(options),
     sink: () => store.sink(),
     close: async () => store.close(),
   };

@@ -8,6 +8,7 @@ import {
   type VerifyReport,
 } from "../../chain/index.js";
 import { verifyChains } from "../../chain/verify.js";
+import type { PrunedPrefix } from "../../chain/verify-types.js";
 import type { AuditEvent } from "../../gen/grpcaudit/v1/event.js";
 import { isPostgresUrl, withAnyStore } from "../any-store.js";
 import { usageError } from "../errors.js";
@@ -135,6 +136,7 @@ function printSummary(
           (chain.duplicates > 0 ? `, ${plural(chain.duplicates, "duplicate")} (not a finding)` : ""),
       ),
     );
+    if (chain.pruned !== undefined) print(`  ${visible(describePruned(chain.pruned))}`);
     for (const finding of chain.findings) print(`  ${visible(describe(finding))}`);
   }
   for (const { kind, eventId, detail } of report.findings) {
@@ -162,6 +164,11 @@ function printSummary(
         ? "nothing verified: the trail holds no chained event (--sealed makes that a finding)"
         : `verified: ${inChains}, no findings`,
   );
+}
+
+function describePruned({ toSeq, anchorSeq, keyId }: PrunedPrefix): string {
+  const seqs = toSeq === 1 ? "seq 1" : `seqs 1-${toSeq}`;
+  return `${"pruned".padEnd(13)} ${seqs}: anchored by the checkpoint at seq ${anchorSeq}, signed by key ${keyId} (not a finding)`;
 }
 
 function describe(finding: ChainFinding): string {

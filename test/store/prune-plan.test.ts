@@ -1,0 +1,64 @@
+// Which rows a prune deletes, per chain: a prefix of older seqs that ends right before a checkpoint.
+import { describe, expect, it } from "vitest";
+import { encodeEvent } from "../../src/event/serialize.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { planPrune } from "../../src/store/prune-plan.js";
+import { recordTrail } from "../chain/trail.js";
+
+// Seqs 1-4 mutations, 5 checkpoint, 6-9, 10 checkpoint, 11-12, 13 final.
+const trail = await recordTrail(10, { checkpointEvery: 4 });
+
+/** Rows at position = seq, at the times given per seq (ms), else at 100. */
+function rows(times: Record<number, number>, events: readonly AuditEvent[] = trail) {
+  return events.map((event, i) => ({
+    position: i + 1,
+    occurredAtMs: times[i + 1] ?? 100,
+    event: encodeEvent(event),
+  }));
+}
+const old = (...seqs: number[]) => Object.fromEntries(seqs.map((seq) => [seq, 1]));
+
+describe("planPrune", () => {
+  it("cuts right before the last checkpoint at or below the first newer seq, keeping it", () => {
+    expect(planPrune(rows(old(1, 2, 3, 4, 5, 6, 7)), 50)).toStrictEqual({
+      positions: [1, 2, 3, 4],
+      report: {
+        deleted: 4,
+        kept: { anchors: 1, afterLastCheckpoint: 2, behindNewer: 0 },
+        anchoredChains: 1,
+        unsignedChains: 0,
+        unchained: 0,
+      },
+    });
+    // A newer checkpoint right after the older events: it anchors, nothing older is kept.
+    expect(planPrune(rows(old(1, 2, 3, 4, 6, 7, 8, 9)), 50).report).toMatchObject({
+      deleted: 4,
+      kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 4 },
+    });
+  });
+
+  it("deletes nothing of a chain whose first checkpoint is not at or below its first newer seq", () => {
+    expect(planPrune(rows(old(1, 2, 4)), 50).report).toMatchObject({
+      deleted: 0,
+      kept: { anchors: 0, afterLastCheckpoint: 2, behindNewer: 1 },
+      anchoredChains: 0,
+    });
+  });
+
+  it("deletes events without a chain, and rows that cannot be read, by time alone", () => {
+    const { chain: _, ...unchained } = trail[0] as AuditEvent;
+    const events = [unchained, trail[1] as AuditEvent];
+    const damaged = [...rows(old(1, 2), events)];
+    damaged[1] = { ...(damaged[1] as (typeof damaged)[number]), event: new Uint8Array([0x82, 0x01, 0xff]) };
+    expect(planPrune(damaged, 50)).toStrictEqual({
+      positions: [1, 2],
+      report: {
+        deleted: 2,
+        kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
+        anchoredChains: 0,
+        unsignedChains: 0,
+        unchained: 2,
+      },
+    });
+  });
+});
