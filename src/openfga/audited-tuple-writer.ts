@@ -28,23 +28,26 @@ export interface AuditedTupleWriterOptions {
 
 /**
  * Writes and deletes relationship tuples through `@openfga/sdk` and records each call as one audit event.
- * The methods take the SDK's arguments and resolve or reject with exactly what the SDK did.
+ * The methods take the SDK's arguments and resolve or reject with exactly what the SDK did. One option is
+ * added: `signal`, an AbortSignal (default: none, the writer waits for the SDK, retries and `Retry-After`
+ * sleeps included). It is handed on to the SDK, which cancels its HTTP request when it aborts; the method
+ * then rejects at once with the signal's reason (see `createAuditedTupleWriter`).
  */
 export interface AuditedTupleWriter {
   /** `OpenFgaClient.write`, recorded. */
   write(
     body: ClientWriteRequest,
-    options?: ClientRequestOptsWithAuthZModelId & ClientWriteRequestOpts,
+    options?: ClientRequestOptsWithAuthZModelId & ClientWriteRequestOpts & { signal?: AbortSignal },
   ): Promise<ClientWriteResponse>;
   /** `OpenFgaClient.writeTuples`, recorded. */
   writeTuples(
     tuples: TupleKey[],
-    options?: ClientRequestOptsWithAuthZModelId & ClientWriteTuplesRequestOpts,
+    options?: ClientRequestOptsWithAuthZModelId & ClientWriteTuplesRequestOpts & { signal?: AbortSignal },
   ): Promise<ClientWriteResponse>;
   /** `OpenFgaClient.deleteTuples`, recorded. */
   deleteTuples(
     tuples: TupleKeyWithoutCondition[],
-    options?: ClientRequestOptsWithAuthZModelId & ClientDeleteTuplesRequestOpts,
+    options?: ClientRequestOptsWithAuthZModelId & ClientDeleteTuplesRequestOpts & { signal?: AbortSignal },
   ): Promise<ClientWriteResponse>;
 }
 
@@ -72,6 +75,12 @@ interface Change {
  * which is then what is recorded; `conflict: { onDuplicateWrites: "ignore", onMissingDeletes: "ignore" }`
  * makes the retry succeed, and the tuple is recorded as written.
  *
+ * When `options.signal` aborts before the SDK settles, the call's tuples are recorded as failed with
+ * "unknown_outcome" (the request in flight may have been applied; the SDK sends no retry once the
+ * signal aborted), and the method rejects with the signal's reason without waiting for the SDK, which
+ * sleeps out a 429's `Retry-After` (up to 30 min) even for a cancelled request. A call whose signal had
+ * already aborted is not sent, and its tuples are recorded as failed with "aborted".
+ *
  * Error codes are credential-free ("unavailable", "rate_limited", "write_failed_due_to_invalid_input",
  * ...); SDK messages and payloads never reach events. A call with no tuples is passed on but not recorded.
  * A malformed tuple (not an object, or a user, relation or object that is not a non-empty string) is
@@ -91,18 +100,25 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     ids: CallOptions | undefined,
     call: () => Promise<ClientWriteResponse>,
   ): Promise<ClientWriteResponse> {
-    let response: ClientWriteResponse;
-    try {
-      response = await call();
-    } catch (error) {
+    const signal = signalOf(ids);
+    if (signal?.aborted) {
+      // Not sent: nothing can have been changed.
+      report(() => changes.map((change) => item(change, false, NOT_SENT)), ids);
+      throw signal.reason;
+    }
+    const outcome = await settle(call, signal);
+    if (!outcome.ok) {
+      const { error, aborted } = outcome;
       report(() => {
         // In non-transactional mode the SDK throws (for an authentication error) after other chunks
-        // may have been written: no tuple of the call is known to have failed.
-        const reason = isTransactional(ids) ? writeErrorReason(error) : UNKNOWN_OUTCOME;
+        // may have been written: no tuple of the call is known to have failed. After an abort the
+        // request in flight may have been applied.
+        const reason = !aborted && isTransactional(ids) ? writeErrorReason(error) : UNKNOWN_OUTCOME;
         return changes.map((change) => item(change, false, reason));
       }, ids);
       throw error;
     }
+    const response = outcome.value;
     report(() => itemsFromResponse(changes, response), ids);
     return response;
   }
@@ -189,6 +205,9 @@ function itemsFromResponse(changes: readonly Change[], response: ClientWriteResp
  */
 const UNKNOWN_OUTCOME = "unknown_outcome";
 
+/** Recorded for the tuples of a call whose signal had aborted before it: it was not sent. */
+const NOT_SENT = "aborted";
+
 /**
  * Most tuples in one TUPLE_CHANGED event: 50. At their size limits (four fields of 256 bytes and a
  * truncation marker) 50 tuples and the largest envelope stay below the smallest sink limit (a Kafka
@@ -211,7 +230,39 @@ function writeErrorReason(error: unknown): string {
   return openFgaErrorReason(error);
 }
 
-type CallOptions = ClientRequestOptsWithAuthZModelId & ClientWriteRequestOpts;
+type CallOptions = ClientRequestOptsWithAuthZModelId & ClientWriteRequestOpts & { signal?: AbortSignal };
+
+/** The caller's signal, when its options carry an AbortSignal. Never throws. */
+function signalOf(options: CallOptions | undefined): AbortSignal | undefined {
+  try {
+    const signal = options?.signal;
+    return signal instanceof AbortSignal ? signal : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown; aborted: boolean };
+
+/**
+ * Runs the SDK call and resolves with its outcome, or with the signal's reason as soon as it aborts:
+ * the SDK sleeps out a 429's or 5xx's `Retry-After` (up to 30 min) even after its request was
+ * cancelled, and the caller (an RPC handler) must not wait for that. Never rejects; a late outcome of
+ * the abandoned call is consumed here.
+ */
+function settle<T>(call: () => Promise<T>, signal: AbortSignal | undefined): Promise<Settled<T>> {
+  return new Promise((resolve) => {
+    const onAbort = () => resolve({ ok: false, error: signal?.reason, aborted: true });
+    signal?.addEventListener("abort", onAbort, { once: true });
+    // An async wrapper turns a synchronous throw of `call` into a rejection.
+    (async () => call())()
+      .then(
+        (value) => resolve({ ok: true, value }),
+        (error: unknown) => resolve({ ok: false, error, aborted: false }),
+      )
+      .finally(() => signal?.removeEventListener("abort", onAbort));
+  });
+}
 
 /** False for `transaction: { disable: true }`, read as the SDK reads it (any truthy `disable`). */
 function isTransactional(options: CallOptions | undefined): boolean {

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type {
-  ClientBatchCheckSingleResponse,
+  BatchCheckItem,
+  BatchCheckRequest,
   ClientRequestOptsWithConsistency,
   OpenFgaClient,
 } from "@openfga/sdk";
@@ -140,6 +141,36 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
     return outcome.ok ? checkAnswer(outcome.value) : failure(outcome);
   }
 
+  /**
+   * OpenFGA's batch-check answers by correlation id, one request per BATCH_SIZE checks, as the SDK's
+   * `batchCheck` sends them; undefined when an answer has no `result` object. The endpoint is called
+   * through `client.api` because the SDK's `batchCheck` turns an item without `allowed` into `false`,
+   * which would read as a denial.
+   */
+  async function batchResults(
+    checks: readonly BatchCheckItem[],
+    options: RequestOptions,
+  ): Promise<Map<string, unknown> | undefined> {
+    const body = (chunk: BatchCheckItem[]): BatchCheckRequest =>
+      modelId === undefined ? { checks: chunk } : { checks: chunk, authorization_model_id: modelId };
+    const results = new Map<string, unknown>();
+    for (let group = 0; group < checks.length; group += BATCH_SIZE * MAX_PARALLEL_BATCHES) {
+      const chunks: BatchCheckItem[][] = [];
+      const end = Math.min(checks.length, group + BATCH_SIZE * MAX_PARALLEL_BATCHES);
+      for (let i = group; i < end; i += BATCH_SIZE)
+        chunks.push(checks.slice(i, Math.min(end, i + BATCH_SIZE)));
+      const answers = await Promise.all(
+        chunks.map((chunk) => client.api.batchCheck(storeId, body(chunk), options)),
+      );
+      for (const answer of answers) {
+        const result: unknown = (answer as { result?: unknown } | undefined)?.result;
+        if (typeof result !== "object" || result === null) return undefined;
+        for (const [id, item] of Object.entries(result)) results.set(id, item);
+      }
+    }
+    return results;
+  }
+
   const authorizer: OpenFgaAuthorizer = {
     storeId,
     ...(modelId === undefined ? {} : { modelId }),
@@ -169,14 +200,14 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       if (misses.length === 0) return requests.map((_, i) => known(i));
       const generation = cache?.generation ?? 0;
       const { signal } = checkOptions;
-      // Correlation ids are the request positions: the SDK returns results in completion order.
-      const checks = misses.map((i) => ({ ...tupleOf(requests[i]), correlationId: `${i}` }));
-      const outcome = await settle(() => client.batchCheck({ checks }, requestOptions(signal)), signal);
-      if (!outcome.ok) {
-        const failed = failure(outcome);
+      // Correlation ids are the request positions: results come keyed by them, in no order.
+      const checks = misses.map((i) => ({ tuple_key: tupleOf(requests[i]), correlation_id: `${i}` }));
+      const outcome = await settle(() => batchResults(checks, requestOptions(signal)), signal);
+      if (!outcome.ok || outcome.value === undefined) {
+        const failed = outcome.ok ? malformedBatch() : failure(outcome);
         return requests.map((_, i) => (plain[i] && hits[i] === undefined ? failed : known(i)));
       }
-      const results = new Map(outcome.value.result.map((result) => [result.correlationId, result]));
+      const results = outcome.value;
       return requests.map((request, i) => {
         if (!plain[i] || hits[i] !== undefined) return known(i);
         const decision = batchItemDecision(results.get(`${i}`));
@@ -247,19 +278,45 @@ function answer(allowed: boolean, cacheHit: boolean): Decision {
   return allowed ? { kind: "allowed", cacheHit } : { kind: "denied", cacheHit };
 }
 
-function batchItemDecision(result: ClientBatchCheckSingleResponse | undefined): Decision {
-  if (result === undefined) {
+/**
+ * The decision of one batch item as OpenFGA sent it: `{ allowed }` or `{ error }`. An item with neither
+ * (`{}`, `"allowed": null`, an error without a code) is no answer, and a non-boolean `allowed`
+ * ("false") is none either.
+ */
+function batchItemDecision(item: unknown): Decision {
+  if (item === undefined) {
     return {
       kind: "error",
       reason: "missing_result",
       error: new Error("OpenFGA batch-check answer has no result for this check"),
     };
   }
-  const reason = batchItemErrorReason(result.error);
-  if (reason !== undefined) return { kind: "error", reason, error: result.error };
-  // The SDK passes a truthy non-boolean on as is ("allowed": "false" would read as allowed).
-  return checkAnswer(result);
+  const { allowed, error } = typeof item === "object" && item !== null ? (item as BatchItem) : {};
+  const reason = batchItemErrorReason(error);
+  if (reason !== undefined) return { kind: "error", reason, error };
+  return checkAnswer({ allowed });
 }
+
+/** One item of OpenFGA's batch-check answer, as read: nothing in it is trusted to be of its type. */
+interface BatchItem {
+  allowed?: unknown;
+  error?: unknown;
+}
+
+/** The decision of every check of a batch whose answer has no `result` object (a proxy's HTML page). */
+function malformedBatch(): Decision {
+  return {
+    kind: "error",
+    reason: "malformed_answer",
+    error: new Error("OpenFGA batch-check answer has no `result`"),
+  };
+}
+
+/** Checks per batch-check request: 50, the SDK's and OpenFGA's default. */
+const BATCH_SIZE = 50;
+
+/** Batch-check requests sent at once for a larger batch: 10, as the SDK's `maxParallelRequests`. */
+const MAX_PARALLEL_BATCHES = 10;
 
 /**
  * True for a request that is only a tuple. A request with contextual tuples or a condition context
@@ -305,7 +362,7 @@ function resolveOptions(options: OpenFgaAuthorizerOptions): {
   if (typeof options !== "object" || options === null)
     throw configError("options must be an object with `client`");
   const { client, cache, now } = options;
-  if (typeof client?.check !== "function" || typeof client.batchCheck !== "function") {
+  if (typeof client?.check !== "function" || typeof client.api?.batchCheck !== "function") {
     throw configError("`client` must be an OpenFgaClient from @openfga/sdk");
   }
   const { storeId, authorizationModelId } = client;

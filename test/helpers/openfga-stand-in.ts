@@ -40,6 +40,8 @@ export interface StandInFault {
   latencyMs?: number;
   /** Answer with this HTTP status and OpenFGA's error body for it (429, 500, 503, ...). */
   status?: number;
+  /** With `status`: the answer's `Retry-After` header, such as "30" (seconds). Default: none. */
+  retryAfter?: string;
   /** Drop the connection without answering (a network error for the client). */
   reset?: boolean;
 }
@@ -248,7 +250,10 @@ export async function startOpenFgaStandIn(options: StandInOptions = {}): Promise
       fault?.status !== undefined
         ? fgaErrorFor(fault.status)
         : route(endpoint, pathStoreId, body, req.headers.authorization);
-    res.writeHead(answer.status, { "content-type": "application/json" });
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (fault?.status !== undefined && fault.retryAfter !== undefined)
+      headers["retry-after"] = fault.retryAfter;
+    res.writeHead(answer.status, headers);
     res.end(JSON.stringify(answer.body));
   }
 

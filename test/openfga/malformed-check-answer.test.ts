@@ -83,6 +83,33 @@ describe("createOpenFgaAuthorizer: a batch-check item that is not a decision", (
     expect(authorizer.cached?.(ALICE_EDITS_P1)).toBeUndefined();
   });
 
+  // The SDK's batchCheck reads a missing `allowed` as false (`result.allowed || false`): these items
+  // would otherwise be recorded as denials.
+  it.each([
+    ["an empty item", "{}"],
+    ["allowed as null", '{"allowed":null}'],
+    ["an error without a code", '{"error":{}}'],
+  ])("reports %s as error 'malformed_answer', never denied", async (_name, item) => {
+    const { client } = await answering(`{"result":{"0":${item}}}`, "application/json");
+    const authorizer = createOpenFgaAuthorizer({ client, cache: { ttlMs: 60_000 } });
+    const [decision] = await authorizer.batchCheck([ALICE_EDITS_P1]);
+    expect(decision?.kind === "error" && decision.reason).toBe("malformed_answer");
+    expect(authorizer.cached?.(ALICE_EDITS_P1)).toBeUndefined();
+  });
+
+  it("reports a batch answer without results as error 'malformed_answer' for every check", async () => {
+    const { client } = await answering("<html>gateway</html>", "text/html");
+    const authorizer = createOpenFgaAuthorizer({ client });
+    const decisions = await authorizer.batchCheck([
+      ALICE_EDITS_P1,
+      { ...ALICE_EDITS_P1, object: "project:p-2" },
+    ]);
+    expect(decisions.map((d) => d.kind === "error" && d.reason)).toEqual([
+      "malformed_answer",
+      "malformed_answer",
+    ]);
+  });
+
   it("still answers the well-formed items of the batch", async () => {
     const { client } = await answering(
       '{"result":{"0":{"allowed":"false"},"1":{"allowed":true},"2":{"allowed":false}}}',
