@@ -140,6 +140,7 @@ export {
   type TargetInput,
   type TupleChange,
   type TupleChangeDetail,
+  type TupleCondition,
   TupleOperation,
   type TupleOperationKind,
 } from "./event/index.js";

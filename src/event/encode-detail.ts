@@ -8,6 +8,7 @@ import type {
   ResourceMutationDetail,
   TupleChange,
   TupleChangeDetail,
+  TupleCondition,
 } from "../gen/grpcaudit/v1/event.js";
 import {
   authnFailureReasonToNumber,
@@ -105,6 +106,19 @@ function writeTuple(buffer: WireBuffer, tuple: TupleChange): void {
   buffer.stringField(34, tuple.object);
   buffer.boolField(40, tuple.success);
   buffer.stringField(50, tuple.errorReason);
+  if (tuple.condition !== undefined) writeCondition(buffer, tuple.condition);
+  buffer.join(start);
+}
+
+function writeCondition(buffer: WireBuffer, condition: TupleCondition): void {
+  buffer.tag(58);
+  const start = buffer.fork();
+  buffer.stringField(10, condition.name);
+  // A repeated string keeps its empty entries, as ts-proto writes them.
+  for (const key of condition.contextKeys) {
+    buffer.tag(18);
+    buffer.string(key);
+  }
   buffer.join(start);
 }
 

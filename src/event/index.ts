@@ -27,6 +27,7 @@ export {
   type Target,
   type TupleChange,
   type TupleChangeDetail,
+  type TupleCondition,
   TupleOperation,
 } from "../gen/grpcaudit/v1/event.js";
 export {

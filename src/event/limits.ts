@@ -1,4 +1,4 @@
-import type { Actor, AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import type { Actor, AuditEvent, TupleCondition } from "../gen/grpcaudit/v1/event.js";
 
 /**
  * Most UTF-8 bytes of its original text an event keeps in a text field other than `result.message`
@@ -32,6 +32,27 @@ export const MAX_ATTRIBUTES = 16;
  * @internal
  */
 export const MAX_ATTRIBUTE_KEY_BYTES = 64;
+
+/**
+ * Most UTF-8 bytes of its original text a tuple condition's name keeps: 64 (OpenFGA condition names are
+ * identifiers), then the marker. Names and keys are kept short so that 50 conditional tuples at their
+ * limits still fit one event of the smallest sink (a 1 MB Kafka message of JSON).
+ * @internal
+ */
+export const MAX_CONDITION_NAME_BYTES = 64;
+
+/**
+ * Most context keys a tuple condition keeps: 4. With more, the first 3 are kept and the 4th says how
+ * many were left out ("…[N more]").
+ * @internal
+ */
+export const MAX_CONDITION_CONTEXT_KEYS = 4;
+
+/**
+ * Most UTF-8 bytes of its original text a tuple condition's context key keeps: 32, then the marker.
+ * @internal
+ */
+export const MAX_CONDITION_KEY_BYTES = 32;
 
 // Visible ASCII: a key is a name, shown in tables and used in queries; no spaces, controls or non-ASCII.
 const ATTRIBUTE_KEY = /^[\x21-\x7e]{1,64}$/;
@@ -169,6 +190,7 @@ function limitDetail(detail: NonNullable<AuditEvent["detail"]>): void {
         tuple.relation = id(tuple.relation);
         tuple.object = id(tuple.object);
         tuple.errorReason = id(tuple.errorReason);
+        if (tuple.condition !== undefined) tuple.condition = limitCondition(tuple.condition);
       }
       change.storeId = id(change.storeId);
       change.modelId = id(change.modelId);
@@ -189,4 +211,19 @@ function limitDetail(detail: NonNullable<AuditEvent["detail"]>): void {
       return;
     }
   }
+}
+
+function limitCondition(condition: TupleCondition): TupleCondition {
+  const keys = condition.contextKeys;
+  const kept =
+    keys.length > MAX_CONDITION_CONTEXT_KEYS
+      ? [
+          ...keys.slice(0, MAX_CONDITION_CONTEXT_KEYS - 1),
+          `…[${keys.length - MAX_CONDITION_CONTEXT_KEYS + 1} more]`,
+        ]
+      : keys;
+  return {
+    name: truncateText(condition.name, MAX_CONDITION_NAME_BYTES),
+    contextKeys: kept.map((key) => truncateText(key, MAX_CONDITION_KEY_BYTES)),
+  };
 }

@@ -28,6 +28,7 @@ import {
   type Target,
   type TupleChange,
   type TupleChangeDetail,
+  type TupleCondition,
   TupleOperation,
   tupleOperationToJSON,
 } from "../gen/grpcaudit/v1/event.js";
@@ -227,6 +228,14 @@ function tupleToJson(tuple: TupleChange): Json {
   if (tuple.object !== "") json.object = tuple.object;
   if (tuple.success !== false) json.success = tuple.success;
   if (tuple.errorReason !== "") json.errorReason = tuple.errorReason;
+  if (tuple.condition !== undefined) json.condition = tupleConditionToJson(tuple.condition);
+  return json;
+}
+
+function tupleConditionToJson(condition: TupleCondition): Json {
+  const json: Json = {};
+  if (condition.name !== "") json.name = condition.name;
+  if (condition.contextKeys?.length) json.contextKeys = [...condition.contextKeys];
   return json;
 }
 

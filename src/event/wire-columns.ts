@@ -44,7 +44,7 @@ const EVENT: Schema = {
   146: {}, // an attributes entry
   162: { 16: VARINT, 24: VARINT }, // authn
   170: AUTHZ,
-  178: { 10: { 8: VARINT, 40: VARINT } }, // tuple change: its tuples
+  178: { 10: { 8: VARINT, 40: VARINT, 58: {} } }, // tuple change: its tuples, each with its condition
   186: { 8: VARINT }, // resource mutation
   194: {}, // resource access
   202: { 8: UINT64, 40: VARINT }, // checkpoint

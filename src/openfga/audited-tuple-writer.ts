@@ -61,7 +61,8 @@ interface Change {
  * Creates a tuple writer that records what it changed. After the SDK call returns or throws, it
  * 1. drops the authorizer's cached decisions about the tuples, also on failure (part of a write may have
  *    happened), then
- * 2. records every tuple (user, relation, object; never its condition) with the store and model ids the
+ * 2. records every tuple (user, relation, object, and for a conditional tuple its condition's name and
+ *    context keys, never the context's values) with the store and model ids the
  *    call used, in one `recordTupleChange` per 50 tuples (one event with thousands of tuples would be
  *    too large for any sink). On success each tuple carries the SDK's per-tuple status: with
  *    `transaction: { disable: true }` the SDK writes in chunks and reports which ones failed, and such a
@@ -210,8 +211,8 @@ const NOT_SENT = "aborted";
 
 /**
  * Most tuples in one TUPLE_CHANGED event: 50. At their size limits (four fields of 256 bytes and a
- * truncation marker) 50 tuples and the largest envelope stay below the smallest sink limit (a Kafka
- * message of JSON), which about 80 such tuples exceed.
+ * truncation marker, a condition of a 64-byte name and four 32-byte keys) 50 tuples and the largest
+ * envelope take 93.6 KB, below the smallest sink limit (a Kafka message of JSON: 99.5 KB).
  */
 const MAX_TUPLES_PER_EVENT = 50;
 
@@ -274,6 +275,7 @@ const INVALID_FIELD = "(invalid)";
 
 function item(change: Change, success: boolean, errorReason?: string): TupleChangeItem {
   const { user, relation, object } = fieldsOf(change.tuple);
+  const condition = conditionOf(change.tuple);
   return {
     operation: change.operation,
     user: recordable(user),
@@ -281,7 +283,23 @@ function item(change: Change, success: boolean, errorReason?: string): TupleChan
     object: recordable(object),
     success,
     ...(errorReason === undefined ? {} : { errorReason }),
+    ...(condition === undefined ? {} : { condition }),
   };
+}
+
+/**
+ * The tuple's condition as recorded: its name and the keys of its context, never their values (an
+ * address range, a customer id, a grant's expiry: OpenFGA keeps them with the tuple, where those who
+ * may see them can read them). None for a tuple without a condition.
+ */
+function conditionOf(tuple: unknown): TupleChangeItem["condition"] {
+  if (typeof tuple !== "object" || tuple === null) return undefined;
+  const { condition } = tuple as { condition?: unknown };
+  if (condition === undefined || condition === null) return undefined;
+  const { name, context } = (typeof condition === "object" ? condition : {}) as Record<string, unknown>;
+  const keys =
+    typeof context === "object" && context !== null && !Array.isArray(context) ? Object.keys(context) : [];
+  return { name: recordable(name), contextKeys: keys };
 }
 
 function keyOf(change: Change): string {

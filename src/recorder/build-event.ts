@@ -143,6 +143,10 @@ const BUILDERS: { [K in RecordedKind]: (input: EventInputs[K], stamp: EventStamp
       object: tuple.object,
       success: tuple.success ?? callSucceeded,
       errorReason: tuple.errorReason ?? "",
+      condition:
+        tuple.condition === undefined
+          ? undefined
+          : { name: tuple.condition.name, contextKeys: [...(tuple.condition.contextKeys ?? [])].sort() },
     }));
     return build(
       EventType.EVENT_TYPE_TUPLE_CHANGED,

@@ -165,7 +165,14 @@ function copyTuple(tuple: unknown): unknown {
     object: tuple.object,
     success: tuple.success,
     errorReason: tuple.errorReason,
+    condition: copyCondition(tuple.condition),
   };
+}
+
+function copyCondition(condition: unknown): unknown {
+  if (!isObject(condition)) return condition;
+  const keys = condition.contextKeys;
+  return { name: condition.name, contextKeys: Array.isArray(keys) ? [...keys] : keys };
 }
 
 function copyActor(actor: unknown): unknown {

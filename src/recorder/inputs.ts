@@ -37,6 +37,12 @@ export interface TupleChangeItem {
   success?: boolean;
   /** Credential-free error code when this tuple failed. */
   errorReason?: string;
+  /**
+   * The tuple's condition, for a conditional tuple: its name in the authorization model (not empty) and
+   * the names of the parameters the tuple's context sets (recorded sorted; default none). Context values
+   * are not taken: they may be personal data or secrets. Default: none.
+   */
+  condition?: { name: string; contextKeys?: readonly string[] };
 }
 
 /** Input of `recordTupleChange`. */
@@ -203,7 +209,19 @@ function tupleProblem(tuple: Input): Problem {
     nonEmptyString("relation", tuple.relation) ??
     nonEmptyString("object", tuple.object) ??
     optionalBoolean("success", tuple.success) ??
-    optionalString("errorReason", tuple.errorReason)
+    optionalString("errorReason", tuple.errorReason) ??
+    (tuple.condition === undefined ? undefined : nested("condition", tuple.condition, conditionProblem))
+  );
+}
+
+function conditionProblem(condition: Input): Problem {
+  const keys = condition.contextKeys;
+  if (keys === undefined) return nonEmptyString("name", condition.name);
+  if (!Array.isArray(keys)) return `contextKeys must be an array, got ${describe(keys)}`;
+  const index = keys.findIndex((key) => typeof key !== "string");
+  return (
+    nonEmptyString("name", condition.name) ??
+    (index === -1 ? undefined : `contextKeys[${index}] must be a string, got ${describe(keys[index])}`)
   );
 }
 

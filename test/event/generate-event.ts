@@ -23,6 +23,7 @@ import {
   type Target,
   type TupleChange,
   type TupleChangeDetail,
+  type TupleCondition,
   TupleOperation,
 } from "../../src/gen/grpcaudit/v1/event.js";
 
@@ -152,7 +153,14 @@ function tupleChange(r: Random, p: number): Complete<TupleChange> {
     object: string(r, p),
     success: boolean(r, p),
     errorReason: string(r, p),
+    condition: r.chance(p) ? undefined : tupleCondition(r, p),
   };
+}
+
+function tupleCondition(r: Random, p: number): Complete<TupleCondition> {
+  // Empty keys too: a repeated string keeps its empty entries.
+  const keys = r.chance(p) ? [] : Array.from({ length: 1 + r.int(3) }, () => string(r, p));
+  return { name: string(r, p), contextKeys: keys };
 }
 
 function skippedCount(r: Random, p: number): Complete<SkippedCount> {

@@ -5,6 +5,9 @@ import {
   limitEventText,
   MAX_ATTRIBUTE_KEY_BYTES,
   MAX_ATTRIBUTES,
+  MAX_CONDITION_CONTEXT_KEYS,
+  MAX_CONDITION_KEY_BYTES,
+  MAX_CONDITION_NAME_BYTES,
   MAX_FIELD_BYTES,
   MAX_MESSAGE_BYTES,
   MAX_TRUNCATION_MARKER_BYTES,
@@ -98,7 +101,11 @@ function detailOf(detail: (typeof DETAIL_CASES)[number], tuples: number): AuditE
     case "authz":
       return { $case: detail, value: AuthzDetail.fromPartial({}) };
     case "tupleChange": {
-      const value = TupleChangeDetail.fromPartial({ tuples: Array.from({ length: tuples }, () => ({})) });
+      // Each tuple with a condition of as many context keys as are kept.
+      const condition = () => ({ contextKeys: Array.from({ length: MAX_CONDITION_CONTEXT_KEYS }, () => "") });
+      const value = TupleChangeDetail.fromPartial({
+        tuples: Array.from({ length: tuples }, () => ({ condition: condition() })),
+      });
       return { $case: detail, value };
     }
     case "resourceMutation":
@@ -113,6 +120,7 @@ function detailOf(detail: (typeof DETAIL_CASES)[number], tuples: number): AuditE
  * fills text fields with "" and enums (string enums here) with their names, so only text is replaced.
  */
 function fillStrings<T>(value: T, text: string | ((path: string) => string), path = ""): T {
+  if (value === "") return (typeof text === "string" ? text : text(path)) as T; // a repeated string's entry
   if (Array.isArray(value)) return value.map((item, i) => fillStrings(item, text, `${path}.${i}`)) as T;
   if (typeof value !== "object" || value === null || value instanceof Date) return value;
   const filled: Record<string, unknown> = {};
@@ -122,6 +130,14 @@ function fillStrings<T>(value: T, text: string | ((path: string) => string), pat
     else filled[key] = typeof text === "string" ? text : text(at);
   }
   return filled as T;
+}
+
+/** The byte limit of the text field at `path`. */
+function limitOf(path: string): number {
+  if (path === "result.message") return MAX_MESSAGE_BYTES;
+  if (path.endsWith(".condition.name")) return MAX_CONDITION_NAME_BYTES;
+  if (path.includes(".condition.contextKeys.")) return MAX_CONDITION_KEY_BYTES;
+  return MAX_FIELD_BYTES;
 }
 
 const ENUM_NAME = /^[A-Z][A-Z0-9_]*$/;
@@ -143,7 +159,7 @@ describe("limitEventText", () => {
     const fields = stringFields(event);
     expect(fields.length).toBeGreaterThan(15);
     for (const [path, value] of fields) {
-      const limit = path === "result.message" ? MAX_MESSAGE_BYTES : MAX_FIELD_BYTES;
+      const limit = limitOf(path);
       expect([path, value]).toStrictEqual([
         path,
         `${"x".repeat(limit)}…[truncated ${1_500_000 - limit} bytes]`,
@@ -168,6 +184,22 @@ describe("limitEventText", () => {
     });
   });
 
+  it("keeps a tuple condition's first context keys and says how many more there were", () => {
+    const event = eventWithEveryText("tupleChange", "p-1");
+    const keys = Array.from({ length: 12 }, (_, i) => `k${String(i).padStart(2, "0")}`);
+    const tuple = event.detail?.$case === "tupleChange" ? event.detail.value.tuples[0] : undefined;
+    if (tuple === undefined) throw new Error("no tuple");
+    tuple.condition = { name: "in_region", contextKeys: keys };
+    limitEventText(event);
+    expect(tuple.condition).toStrictEqual({
+      name: "in_region",
+      contextKeys: [
+        ...keys.slice(0, MAX_CONDITION_CONTEXT_KEYS - 1),
+        `…[${13 - MAX_CONDITION_CONTEXT_KEYS} more]`,
+      ],
+    });
+  });
+
   it("copies an actor it cuts instead of writing into it (it may be the scope's)", () => {
     const event = eventWithEveryText("authn", "y".repeat(300));
     const actor = event.actor;
@@ -181,7 +213,7 @@ describe("worst-case event size", () => {
   // Every text field as long as a cut field can be: its limit, in the text that costs the most in JSON
   // (a control character: 1 byte of protobuf, 6 of JSON), then the longest marker.
   const atLimit = (limit: number) => `${"\u0001".repeat(limit)}…[truncated 9999999999 bytes]`;
-  const worst = (path: string) => atLimit(path === "result.message" ? MAX_MESSAGE_BYTES : MAX_FIELD_BYTES);
+  const worst = (path: string) => atLimit(limitOf(path));
   // Kafka's default message limit; the NATS default (1 MiB) is larger.
   const kafkaBroker = () => fakeBroker({ maxMessageBytes: 1_000_000 });
   const jsonLimit = createBrokerSink({
@@ -203,8 +235,8 @@ describe("worst-case event size", () => {
    * hashes in hex: about 200 bytes), a payload with both digests and both JSON texts at their 2048
    * bytes (a real event has one or the other), and 16 attributes with 64-byte keys and values at 256.
    */
-  function worstEvent(detail: (typeof DETAIL_CASES)[number]): AuditEvent {
-    const event = eventWithEveryText(detail, worst);
+  function worstEvent(detail: (typeof DETAIL_CASES)[number], tuples = 1): AuditEvent {
+    const event = eventWithEveryText(detail, worst, tuples);
     event.chain = {
       chainId: "0".repeat(36),
       seq: Number.MAX_SAFE_INTEGER,
@@ -239,12 +271,19 @@ describe("worst-case event size", () => {
     expect(bytes(JSON.stringify(eventToJson(event)))).toBeLessThan(1_000_000 - 1024);
   });
 
+  it("a tuple change of 50 conditional tuples (the OpenFGA writer's most per event) with every field at its limit fits a JSON Kafka message", () => {
+    const encoded = encodeEvent(worstEvent("tupleChange", 50)).length;
+    // 93.6 KB here: 50 tuples of 1.5 KB, a condition of 0.4 KB each included, and the envelope above.
+    expect(encoded).toBeLessThan(jsonLimit ?? 0);
+  });
+
   it("a tuple change of 100 tuples (OpenFGA's default per write) at their limits fits a protobuf message", () => {
     const event = eventWithEveryText("tupleChange", worst, 100);
     const encoded = encodeEvent(event).length;
     expect(encoded).toBeLessThan(protobufLimit ?? 0);
     expect(encoded).toBeLessThan(DELIVERY_DEFAULTS.maxBatchBytes);
-    // Each tuple at its limit adds four fields of 256 + 31 bytes and a few bytes of tags.
-    expect(encoded).toBeLessThan(100 * 1200 + 8192);
+    // Each tuple at its limit adds four fields of 256 + 31 bytes, a condition of 64 + 31 bytes with 4
+    // keys of 32 + 31 bytes, and a few bytes of tags.
+    expect(encoded).toBeLessThan(100 * 1600 + 8192);
   });
 });

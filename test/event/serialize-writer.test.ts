@@ -38,7 +38,9 @@ function expectEveryFieldWritten(message: object, json: unknown, path: string): 
     const written = (json as Record<string, unknown>)[key];
     if (Array.isArray(value)) {
       for (const [i, item] of value.entries()) {
-        expectEveryFieldWritten(item, (written as unknown[])[i], `${path}.${key}[${i}]`);
+        // A repeated scalar (a string) is written whole, empty entries included.
+        if (typeof item !== "object") expect((written as unknown[])[i], `${path}.${key}[${i}]`).toBe(item);
+        else expectEveryFieldWritten(item, (written as unknown[])[i], `${path}.${key}[${i}]`);
       }
     } else if (typeof value === "object" && !(value instanceof Date) && key !== "duration") {
       expectEveryFieldWritten(value, written, `${path}.${key}`);

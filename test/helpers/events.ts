@@ -96,6 +96,7 @@ function kindFields(kind: DetailKind): Pick<AuditEvent, "eventType" | "detail" |
                 object: "project:p-42",
                 success: true,
                 errorReason: "",
+                condition: undefined,
               },
               {
                 operation: TupleOperation.TUPLE_OPERATION_DELETE,
@@ -104,6 +105,7 @@ function kindFields(kind: DetailKind): Pick<AuditEvent, "eventType" | "detail" |
                 object: "project:p-42",
                 success: false,
                 errorReason: "not_found",
+                condition: undefined,
               },
             ],
             storeId: "01HSTORE00000000000000000",

@@ -123,6 +123,7 @@ describe("authz with OpenFGA over real gRPC", () => {
             object: "project:p-1",
             success: true,
             errorReason: "",
+            condition: undefined,
           },
         ],
         storeId: standIn.storeId,

@@ -1,7 +1,12 @@
-import { CredentialsMethod, FgaApiValidationError, type OpenFgaClient } from "@openfga/sdk";
+import { CredentialsMethod, FgaApiValidationError, type OpenFgaClient, type TupleKey } from "@openfga/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { AuditConfigError } from "../../src/errors/index.js";
-import { type AuditEvent, EventType, TupleOperation } from "../../src/gen/grpcaudit/v1/event.js";
+import {
+  type AuditEvent,
+  EventType,
+  type TupleCondition,
+  TupleOperation,
+} from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditedTupleWriter, createOpenFgaAuthorizer } from "../../src/openfga/index.js";
 import { withoutChain } from "../helpers/chain.js";
 import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
@@ -30,7 +35,10 @@ type Tuple = { user: string; relation: string; object: string };
 type Outcome = true | string;
 
 /** The TUPLE_CHANGED event recorded outside an RPC: each tuple with `true` (written) or its error code. */
-function tupleEvent(eventId: string, tuples: [TupleOperation, Tuple, Outcome][]): AuditEvent {
+function tupleEvent(
+  eventId: string,
+  tuples: [TupleOperation, Tuple, Outcome, TupleCondition?][],
+): AuditEvent {
   const success = tuples.every(([, , outcome]) => outcome === true);
   // The target is the object every tuple names, when they name one (project:p-1 → project p-1).
   const objects = new Set(tuples.map(([, { object }]) => object));
@@ -57,13 +65,14 @@ function tupleEvent(eventId: string, tuples: [TupleOperation, Tuple, Outcome][])
     detail: {
       $case: "tupleChange",
       value: {
-        tuples: tuples.map(([operation, { user, relation, object }, outcome]) => ({
+        tuples: tuples.map(([operation, { user, relation, object }, outcome, condition]) => ({
           operation,
           user,
           relation,
           object,
           success: outcome === true,
           errorReason: outcome === true ? "" : outcome,
+          condition,
         })),
         storeId: standIn.storeId,
         modelId: standIn.modelId,
@@ -178,12 +187,38 @@ describe("createAuditedTupleWriter", () => {
     expect(withoutChain(memory.events)).toStrictEqual([tupleEvent("evt-1", [[WRITE, BOB_VIEWS_P1, reason]])]);
   });
 
-  it("passes tuple conditions to OpenFGA but records only user, relation and object", async () => {
+  it("records a tuple's condition by its name and context keys, never the context's values", async () => {
     const { writer, memory } = writerFor();
-    const condition = { name: "in_office_hours", context: { tz: "Europe/Paris" } };
-    await writer.writeTuples([{ ...BOB_VIEWS_P1, condition }]);
-    expect(standIn.requests.at(-1)?.body).toMatchObject({ writes: { tuple_keys: [{ condition }] } });
-    expect(withoutChain(memory.events)).toStrictEqual([tupleEvent("evt-1", [[WRITE, BOB_VIEWS_P1, true]])]);
+    const condition = {
+      name: "in_office_hours",
+      context: { tz: "Europe/Paris", from: "09:00", until: "17:00" },
+    };
+    await writer.writeTuples([{ ...BOB_VIEWS_P1, condition }, ALICE_EDITS_P2]);
+    expect(standIn.requests.at(-1)?.body).toMatchObject({ writes: { tuple_keys: [{ condition }, {}] } });
+    const recorded = { name: "in_office_hours", contextKeys: ["from", "tz", "until"] };
+    expect(withoutChain(memory.events)).toStrictEqual([
+      tupleEvent("evt-1", [
+        [WRITE, BOB_VIEWS_P1, true, recorded],
+        [WRITE, ALICE_EDITS_P2, true],
+      ]),
+    ]);
+    expect(JSON.stringify(memory.events)).not.toMatch(/Europe|09:00|17:00/);
+  });
+
+  it("records a condition without a context, and one whose name is not a string as (invalid)", async () => {
+    const { writer, memory } = writerFor();
+    const tuples = [
+      { ...BOB_VIEWS_P1, condition: { name: "is_weekday" } },
+      { ...CAROL_VIEWS_P1, condition: { name: 7, context: [] } },
+    ] as TupleKey[];
+    await writer.writeTuples(tuples).catch(() => undefined);
+    const [event] = memory.events;
+    expect(
+      event?.detail?.$case === "tupleChange" && event.detail.value.tuples.map((t) => t.condition),
+    ).toStrictEqual([
+      { name: "is_weekday", contextKeys: [] },
+      { name: "(invalid)", contextKeys: [] },
+    ]);
   });
 
   it("passes a call without tuples to the SDK and records nothing", async () => {

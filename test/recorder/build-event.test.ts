@@ -161,6 +161,29 @@ describe("buildEvent", () => {
     expect(buildEvent("tuple.change", input, OUTSIDE).target).toBeUndefined();
   });
 
+  it("records a tuple's condition with its context keys sorted, and no condition for a tuple without one", () => {
+    const keys = ["until", "from", "tz"];
+    const input = {
+      tuples: [
+        {
+          operation: "write",
+          user: "user:bob",
+          relation: "viewer",
+          object: "project:p-1",
+          condition: { name: "in_hours", contextKeys: keys },
+        },
+        { operation: "write", user: "user:eve", relation: "viewer", object: "project:p-1" },
+      ],
+    } as const;
+    const event = buildEvent("tuple.change", input, OUTSIDE);
+    const tuples = event.detail?.$case === "tupleChange" ? event.detail.value.tuples : [];
+    expect(tuples.map((t) => t.condition)).toStrictEqual([
+      { name: "in_hours", contextKeys: ["from", "tz", "until"] },
+      undefined,
+    ]);
+    expect(keys).toStrictEqual(["until", "from", "tz"]);
+  });
+
   it("builds a tuple change outside a call: its tuples' object as target, no actor, one failed tuple fails it", () => {
     const input = {
       tuples: [
@@ -193,6 +216,7 @@ describe("buildEvent", () => {
               object: "project:p-1",
               success: true,
               errorReason: "",
+              condition: undefined,
             },
             {
               operation: TupleOperation.TUPLE_OPERATION_DELETE,
@@ -201,6 +225,7 @@ describe("buildEvent", () => {
               object: "project:p-1",
               success: false,
               errorReason: "conflict",
+              condition: undefined,
             },
           ],
           storeId: "01HXSTORE",

@@ -182,6 +182,7 @@ describe("Recorder inside an RPC", () => {
                 object: "project:p-1",
                 success: true,
                 errorReason: "",
+                condition: undefined,
               },
               {
                 operation: TupleOperation.TUPLE_OPERATION_DELETE,
@@ -190,6 +191,7 @@ describe("Recorder inside an RPC", () => {
                 object: "project:p-1",
                 success: false,
                 errorReason: "not_found",
+                condition: undefined,
               },
             ],
             storeId: "01HXSTORE",
@@ -494,6 +496,26 @@ describe("bad record input", () => {
       "recordTupleChange",
       { tuples: [{ operation: "write", user: "u", relation: "r" }] },
       "recordTupleChange: tuples[0].object must be a string, got undefined",
+    ],
+    [
+      "recordTupleChange",
+      { tuples: [{ operation: "write", user: "u", relation: "r", object: "o", condition: { name: "" } }] },
+      "recordTupleChange: tuples[0].condition.name must not be empty",
+    ],
+    [
+      "recordTupleChange",
+      {
+        tuples: [
+          {
+            operation: "write",
+            user: "u",
+            relation: "r",
+            object: "o",
+            condition: { name: "c", contextKeys: ["a", 1] },
+          },
+        ],
+      },
+      "recordTupleChange: tuples[0].condition.contextKeys[1] must be a string, got number",
     ],
     [
       "recordResourceMutation",

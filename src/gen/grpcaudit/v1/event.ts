@@ -778,6 +778,24 @@ export interface TupleChange {
   success: boolean;
   /** Credential-free error code when this tuple's change failed. */
   errorReason: string;
+  /** The tuple's condition, for a conditional tuple; unset for an unconditional one. */
+  condition?: TupleCondition | undefined;
+}
+
+/**
+ * TupleCondition is the condition a relationship tuple was written with: the tuple only grants its
+ * relation when the condition, evaluated with the tuple's context and the check's, is true.
+ */
+export interface TupleCondition {
+  /** Name of the condition in the authorization model, such as "in_office_hours"; cut to 64 bytes. */
+  name: string;
+  /**
+   * Names of the parameters the tuple's context sets, sorted, each cut to 32 bytes; at most 4, the 4th
+   * reading "…[N more]" when there were more. Their values are never recorded: they may be personal
+   * data or secrets (an address range, a grant's expiry, a customer id), and OpenFGA keeps them with
+   * the tuple.
+   */
+  contextKeys: string[];
 }
 
 /** ResourceMutationDetail describes a create, update or delete done by an RPC handler. */
@@ -2400,6 +2418,7 @@ function createBaseTupleChange(): TupleChange {
     object: "",
     success: false,
     errorReason: "",
+    condition: undefined,
   };
 }
 
@@ -2422,6 +2441,9 @@ export const TupleChange: MessageFns<TupleChange> = {
     }
     if (message.errorReason !== "") {
       writer.uint32(50).string(message.errorReason);
+    }
+    if (message.condition !== undefined) {
+      TupleCondition.encode(message.condition, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -2487,6 +2509,14 @@ export const TupleChange: MessageFns<TupleChange> = {
             message.errorReason = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.condition = TupleCondition.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2513,6 +2543,7 @@ export const TupleChange: MessageFns<TupleChange> = {
         : isSet(object.error_reason)
         ? globalThis.String(object.error_reason)
         : "",
+      condition: isSet(object.condition) ? TupleCondition.fromJSON(object.condition) : undefined,
     };
   },
 
@@ -2536,6 +2567,9 @@ export const TupleChange: MessageFns<TupleChange> = {
     if (message.errorReason !== "") {
       obj.errorReason = message.errorReason;
     }
+    if (message.condition !== undefined) {
+      obj.condition = TupleCondition.toJSON(message.condition);
+    }
     return obj;
   },
 
@@ -2550,6 +2584,98 @@ export const TupleChange: MessageFns<TupleChange> = {
     message.object = object.object ?? "";
     message.success = object.success ?? false;
     message.errorReason = object.errorReason ?? "";
+    message.condition = (object.condition !== undefined && object.condition !== null)
+      ? TupleCondition.fromPartial(object.condition)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTupleCondition(): TupleCondition {
+  return { name: "", contextKeys: [] };
+}
+
+export const TupleCondition: MessageFns<TupleCondition> = {
+  encode(message: TupleCondition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    for (const v of message.contextKeys) {
+      writer.uint32(18).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TupleCondition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTupleCondition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.contextKeys.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TupleCondition {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      contextKeys: globalThis.Array.isArray(object?.contextKeys)
+        ? object.contextKeys.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.context_keys)
+        ? object.context_keys.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TupleCondition): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.contextKeys?.length) {
+      obj.contextKeys = message.contextKeys;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TupleCondition>, I>>(base?: I): TupleCondition {
+    return TupleCondition.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TupleCondition>, I>>(object: I): TupleCondition {
+    const message = createBaseTupleCondition();
+    message.name = object.name ?? "";
+    message.contextKeys = object.contextKeys?.map((e) => e) || [];
     return message;
   },
 };
