@@ -3,8 +3,10 @@
 // (`encodeCanonical`) and a whole one-message digest as the interceptor makes it (canonical encoding
 // + HMAC-SHA256 + hex), for a typical PutSecretRequest and a small ReadSecretRequest; then what a
 // redacted capture costs until the event holds its 2048 bytes (the whole JSON text cut as the Recorder
-// cuts it, as before; `redactToJsonText`, which reads only as far as the limit), and the digest, for those and for large messages: 1 MB of repeated messages, one 1 MB string,
-// a deep tree. Ratios against ts-proto's own `encode(m).finish()` and `toJSON(m)` of the same message
+// cuts it, as before; `redactToJsonText`, which reads only as far as the limit), and the digest, for
+// those and for large messages: 1 MB of repeated messages, one 1 MB string, a deep tree; then hostile
+// ones, measured a few times each: 10 MB of bytes as a base64 string (proto-loader's `bytes: String`),
+// a map of a million entries, a 1 MB string under 99 nested messages. Ratios against ts-proto's own `encode(m).finish()` and `toJSON(m)` of the same message
 // (`JSON.stringify(m)` for the tree, which has no generated code), in the same run.
 import { Bench } from "tinybench";
 import { truncateText } from "../src/event/limits.js";
@@ -165,6 +167,25 @@ const plain = (message: unknown): Baselines => ({
   bytes: JSON.stringify(message).length,
 });
 
+// 10 MB of `salt` as proto-loader's `bytes: String` gives it: a base64 string of 13.3 MB.
+const saltBytes = Buffer.alloc(10_000_000);
+for (let i = 0; i < saltBytes.length; i++) saltBytes[i] = (i * 31 + 7) & 0xff;
+const base64Salt = { ...put, salt: saltBytes.toString("base64") };
+const bigSalt = PutSecretRequest.fromPartial({ ...put, salt: saltBytes });
+// A million labels, in no order.
+const millionLabels = PutSecretRequest.fromPartial({
+  ...put,
+  labels: Object.fromEntries(
+    Array.from({ length: 1_000_000 }, (_, i) => [`label-${(i * 7919) % 1_000_000}`, `value-${i}`]),
+  ),
+});
+// A 1 MiB name at the bottom of a chain of 99 nested messages (protobuf's nesting limit is 100).
+const chain = (depth: number, name: string): Node => ({
+  name: depth === 0 ? name : "",
+  children: depth === 0 ? [] : [chain(depth - 1, name)],
+});
+const deepString = chain(98, "x".repeat(1 << 20));
+
 const subjects = [
   subject("PutSecretRequest", put, tsProto(put, PutSecretRequest), putShape),
   subject("ReadSecretRequest", read, tsProto(read, ReadSecretRequest), readShape),
@@ -177,6 +198,18 @@ const subjects = [
     parts: false,
   }),
   subject("deep tree", deep, plain(deep), nodeShape, { batch: 1, parts: false }),
+];
+/** Messages whose whole reading takes long: a few samples each, in a bench of their own. */
+const hostile = [
+  subject("10 MB base64 bytes", base64Salt, tsProto(bigSalt, PutSecretRequest), putShape, {
+    batch: 1,
+    parts: false,
+  }),
+  subject("1M map entries", millionLabels, tsProto(millionLabels, PutSecretRequest), putShape, {
+    batch: 1,
+    parts: false,
+  }),
+  subject("1 MB string 99 deep", deepString, plain(deepString), nodeShape, { batch: 1, parts: false }),
 ];
 
 /** Which baseline each operation is compared with. */
@@ -195,24 +228,37 @@ const bench = new Bench({
   time: Number(process.env.BENCH_TIME_MS ?? 1500),
   warmupTime: 300,
 });
+// Hostile messages took up to 30 s a reading: 3 samples (after one warm-up) give their p50.
+const hostileBench = new Bench({
+  name: "payload-hostile",
+  time: 0,
+  iterations: 3,
+  warmupTime: 0,
+  warmupIterations: 1,
+});
 const only = process.env.BENCH_PAYLOAD === undefined ? undefined : new RegExp(process.env.BENCH_PAYLOAD);
-for (const { name, batch, operations } of subjects) {
-  for (const [operation, run] of Object.entries(operations)) {
-    const task = `Payload/${name}/${operation}`;
-    if (only !== undefined && !only.test(task)) continue;
-    bench.add(task, () => {
-      for (let n = 0; n < batch; n++) sink += run();
-    });
+const add = (to: Bench, list: readonly Subject[]) => {
+  for (const { name, batch, operations } of list) {
+    for (const [operation, run] of Object.entries(operations)) {
+      const task = `Payload/${name}/${operation}`;
+      if (only !== undefined && !only.test(task)) continue;
+      to.add(task, () => {
+        for (let n = 0; n < batch; n++) sink += run();
+      });
+    }
   }
-}
+};
+add(bench, subjects);
+add(hostileBench, hostile);
 await bench.run();
+await hostileBench.run();
 
 const p50Us = (name: string, batch: number) => {
-  const task = bench.tasks.find((t) => t.name === name);
+  const task = [...bench.tasks, ...hostileBench.tasks].find((t) => t.name === name);
   const result = task?.result as { latency?: { mean?: number; p50?: number } } | undefined;
   return ((result?.latency?.p50 ?? result?.latency?.mean ?? Number.NaN) * 1000) / batch;
 };
-const table = subjects.flatMap((subject) =>
+const table = [...subjects, ...hostile].flatMap((subject) =>
   Object.entries(BASELINE)
     .filter(([operation]) => operation in subject.operations)
     .map(([operation, baseline]) => {
@@ -227,7 +273,7 @@ const table = subjects.flatMap((subject) =>
       };
     }),
 );
-const sizes = subjects.map(({ name, bytes }) => `${name} ${bytes} B`).join(", ");
+const sizes = [...subjects, ...hostile].map(({ name, bytes }) => `${name} ${bytes} B`).join(", ");
 console.log(
   `\nPayload capture per message (${sizes}), node ${process.version} (${sink > 0 && kept !== undefined ? "ok" : "?"})`,
 );

@@ -1,7 +1,8 @@
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import type { MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
+import { sortByKey } from "./key-order.js";
 import { type PayloadProblems, type ReadMessage, type ReadValue, readMessage } from "./read-message.js";
-import { type Scalar, sortByKey } from "./scalars.js";
+import type { Scalar } from "./scalars.js";
 
 /**
  * The canonical protobuf encoding of `message` read by `shape` with every sensitive field left out:

@@ -1,4 +1,5 @@
 import type { MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
+import { sortByKey } from "./key-order.js";
 import {
   type PayloadProblems,
   type ReadBudget,
@@ -7,7 +8,7 @@ import {
   type ReadValue,
   readMessage,
 } from "./read-message.js";
-import { type Scalar, sortByKey } from "./scalars.js";
+import type { Scalar } from "./scalars.js";
 import { isWrapper } from "./well-known.js";
 
 /** A JSON value as `JSON.parse` returns it. */
@@ -46,12 +47,12 @@ export function redactToJsonText(
   maxBytes: number,
   problems?: PayloadProblems,
 ): string {
-  const budget: ReadBudget = { left: maxBytes };
+  const budget: ReadBudget = { left: maxBytes, chars: maxBytes + 1 };
   const read = readMessage(shape, message, problems ?? { count: 0, first: [] }, budget);
   // Read as far as needed, every value written is the whole one's start (and a string cut to more than
   // `maxBytes` characters already passes `maxBytes` bytes): the text starts as the whole JSON does for
   // more than `maxBytes` bytes, or is the whole JSON.
-  return cutText(JSON.stringify(messageJson(read, maxBytes + 1)), maxBytes);
+  return cutText(JSON.stringify(messageJson(read, budget.chars)), maxBytes);
 }
 
 function cutText(text: string, maxBytes: number): string {

@@ -14,6 +14,8 @@ const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 const UINT32_MAX = 2 ** 32 - 1;
 const DECIMAL = /^-?\d+$/;
+/** More decimal characters than any 64-bit integer needs: "-" and 20 digits (leading zeros aside). */
+const INT64_CHARS = 21;
 
 /**
  * `value` as the scalar of `type`, or INVALID. Accepts each loader's forms: numbers or decimal strings
@@ -51,6 +53,25 @@ export function toScalar(type: ScalarType, value: unknown): Scalar | typeof INVA
       if (value instanceof Uint8Array) return value;
       return typeof value === "string" ? Buffer.from(value, "base64") : INVALID;
   }
+}
+
+/** Base64 characters, standard and URL-safe (Buffer decodes both). */
+const BASE64_CHARS = /^[A-Za-z0-9+/_-]*$/;
+
+/**
+ * The first `maxBytes` bytes (or more) of bytes given as a base64 string, decoding no more of it than
+ * those need: a reader that shows only a start need not decode 10 MB. Each 4 base64 characters decode
+ * to 3 bytes, the start of what the whole text decodes to; a start holding anything else (whitespace,
+ * padding) is decoded whole, as that rule does not hold for it.
+ * @internal
+ */
+export function bytesHead(base64: string, maxBytes: number): Uint8Array {
+  const chars = Math.ceil(maxBytes / 3) * 4;
+  if (base64.length > chars) {
+    const head = base64.slice(0, chars);
+    if (BASE64_CHARS.test(head)) return Buffer.from(head, "base64");
+  }
+  return Buffer.from(base64, "base64");
 }
 
 /** An enum value's number: from a number, or from a name the enum has; else INVALID. */
@@ -107,8 +128,11 @@ function toInt64(value: unknown, signed: boolean): bigint | typeof INVALID {
   let big: bigint;
   if (typeof value === "bigint") big = value;
   else if (typeof value === "number" && Number.isInteger(value)) big = BigInt(value);
-  else if (typeof value === "string" && DECIMAL.test(value)) big = BigInt(value);
-  else if (isLong(value)) {
+  else if (typeof value === "string" && DECIMAL.test(value)) {
+    const parsed = value.length > INT64_CHARS ? longDecimal(value) : BigInt(value);
+    if (parsed === undefined) return INVALID;
+    big = parsed;
+  } else if (isLong(value)) {
     // A Long holds the 64 bits as two 32-bit halves, whatever its `unsigned` flag says.
     const bits = (BigInt(value.high >>> 0) << 32n) | BigInt(value.low >>> 0);
     return signed ? BigInt.asIntN(64, bits) : BigInt.asUintN(64, bits);
@@ -117,25 +141,18 @@ function toInt64(value: unknown, signed: boolean): bigint | typeof INVALID {
   return fits ? big : INVALID;
 }
 
+/**
+ * A decimal string longer than any 64-bit integer's text, when leading zeros make it so; undefined when
+ * it has more significant digits than one holds. BigInt takes time quadratic in the digits it is given.
+ */
+function longDecimal(value: string): bigint | undefined {
+  const digits = value.replace(/^-?0*/, "");
+  if (digits.length > INT64_CHARS - 1) return undefined;
+  return BigInt(value.startsWith("-") && digits !== "" ? `-${digits}` : digits);
+}
+
 function isLong(value: unknown): value is { low: number; high: number } {
   if (typeof value !== "object" || value === null) return false;
   const { low, high } = value as { low?: unknown; high?: unknown };
   return Number.isInteger(low) && Number.isInteger(high);
-}
-
-/**
- * Map entries in the canonical key order: string keys by their UTF-8 bytes (which is Unicode code
- * point order, not JavaScript's UTF-16 order), integer keys by numeric value (signed types signed),
- * bool keys false before true. Returns a new array.
- */
-export function sortByKey<T>(entries: readonly (readonly [Scalar, T])[]): (readonly [Scalar, T])[] {
-  return [...entries].sort(([a], [b]) => compareKeys(a, b));
-}
-
-function compareKeys(a: Scalar, b: Scalar): number {
-  if (typeof a === "string" && typeof b === "string") return Buffer.compare(Buffer.from(a), Buffer.from(b));
-  // Integers of one key type are all numbers or all bigints; bools compare as 0 and 1.
-  const x = typeof a === "boolean" ? Number(a) : a;
-  const y = typeof b === "boolean" ? Number(b) : b;
-  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -64,9 +64,24 @@ export function longBytes(): PutSecretRequest {
   return { ...putSecretRequest(), name: "", salt };
 }
 
-/** 100,000 labels: a map is read whole (its JSON is in key order), then cut. */
+/** 100,000 labels: every key is looked at (its JSON is in key order), only the values shown are read. */
 export function manyLabels(): PutSecretRequest {
   const labels: Record<string, string> = {};
   for (let i = 0; i < 100_000; i++) labels[`label-${(i * 7919) % 100_000}`] = `value-${i}`;
   return { ...putSecretRequest(), labels };
+}
+
+const MARKER = "…[truncated]";
+
+/** The documented cut of a JSON text, written independently: whole characters while they fit beside the marker. */
+export function documentedCut(json: string, maxBytes: number): string {
+  if (Buffer.byteLength(json) <= maxBytes) return json;
+  let kept = "";
+  let size = 0;
+  for (const char of json) {
+    size += Buffer.byteLength(char);
+    if (size > maxBytes - Buffer.byteLength(MARKER)) break;
+    kept += char;
+  }
+  return `${kept}${MARKER}`;
 }

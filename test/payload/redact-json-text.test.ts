@@ -13,6 +13,7 @@ import type { MessageShape } from "../../src/rules/message-shape.js";
 import { Kind, PutSecretRequest } from "../fixtures/gen/payload/payload.js";
 import { fixedRecorder } from "../helpers/recorder.js";
 import {
+  documentedCut,
   longBytes,
   longName,
   manyCredentials,
@@ -29,19 +30,6 @@ const MARKER = "…[truncated]";
 const problems = (): PayloadProblems => ({ count: 0, first: [] });
 const bytes = (text: string) => Buffer.byteLength(text);
 const wholeJson = (shape: MessageShape, message: unknown) => JSON.stringify(redactToJson(shape, message));
-
-/** The documented cut, written independently: whole characters while they fit beside the marker. */
-function documentedCut(json: string, maxBytes: number): string {
-  if (bytes(json) <= maxBytes) return json;
-  let kept = "";
-  let size = 0;
-  for (const char of json) {
-    size += bytes(char);
-    if (size > maxBytes - bytes(MARKER)) break;
-    kept += char;
-  }
-  return `${kept}${MARKER}`;
-}
 
 describe("a message whose JSON fits the limit", () => {
   it("gives the whole JSON text, whichever loader decoded it", () => {
@@ -331,12 +319,20 @@ describe("problems", () => {
     expect(found.count).toBe(1);
   });
 
-  it("are reported anywhere in a map, which is read whole", () => {
+  it("are found in every key of a map, whose keys are all looked at, and in the values shown", () => {
     const message = manyLabels();
-    (message.labels as Record<string, unknown>)["label-99999"] = 7;
+    (message.labels as Record<string, unknown>)["label-00000"] = 7; // second in key order, after "label-0"
+    (message.labels as Record<string, unknown>)["label-99999"] = 8; // last, never shown
+    const labels = new Map<unknown, unknown>(Object.entries(message.labels));
+    labels.set(99_999, "a key that is no string");
     const found = problems();
-    redactToJsonText(PutSecretRequestShape, message, LIMIT, found);
-    expect(found).toStrictEqual({ count: 1, first: ["labels[]: not a valid string (number)"] });
+    redactToJsonText(PutSecretRequestShape, { ...message, labels }, LIMIT, found);
+    expect(found).toStrictEqual({
+      count: 2,
+      first: ["labels: map key not a valid string", "labels[]: not a valid string (number)"],
+    });
+    redactToJsonText(PutSecretRequestShape, { ...message, labels }, 10_000_000, found);
+    expect(found.count).toBe(2 + 3);
   });
 });
 
