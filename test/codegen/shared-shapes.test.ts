@@ -245,7 +245,7 @@ service S {
     mkdirSync(join(dir, "gen"), { recursive: true });
     writeFileSync(join(dir, "gen/check.ts"), `${check.join("\n")}\n`);
     expect(generateAndCompile(compilePlugin(), dir, SHARED)).toEqual([]);
-  });
+  }, 120_000); // tsc over the outputs and grpc-audit's rule types
 
   it("captures through shapes imported from other outputs", async () => {
     const dir = tempModule({});
