@@ -38,7 +38,7 @@ import { columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
 import { listPartitions } from "./partitions.js";
 import { numbered, queryStats } from "./queries.js";
 import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
-import { isConnectTimeout, session } from "./session.js";
+import { createStrays, isConnectTimeout, session } from "./session.js";
 
 /** Options of `openPostgresStore`: where to connect (exactly one of the two), and how. */
 export interface PostgresStoreOptions {
@@ -64,7 +64,9 @@ export interface PostgresStoreOptions {
    * nor `prune`, which may take long on a big store. Also the server's limit on an insert's or a
    * prune's transaction left idle between two statements (`idle_in_transaction_session_timeout`, set
    * for those transactions only): one cut off silently gives the writers' lock back that long after
-   * its last statement. Default: 30000 ms.
+   * its last statement. A session given up while the server still runs it (a batch's COPY waiting
+   * for data that was lost) is ended by the store's next insert or read once the path is back, when
+   * it holds or waits for the writers' lock. Default: 30000 ms.
    */
   queryTimeoutMs?: number;
   /**
@@ -240,6 +242,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     timeoutMs: queryTimeoutMs,
     expired: () =>
       new Error(`postgres store ${label}: no reply within ${queryTimeoutMs} ms (queryTimeoutMs)`),
+    strays: createStrays(),
   };
   /** `session`, its connection timeout named. */
   const use = async <T>(

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { LOCKS } from "./schema.js";
 
 /**
  * What pg-pool's connection timeout (`connectionTimeoutMillis`) fails with: a new connection not
@@ -13,17 +14,81 @@ export function isConnectTimeout(error: unknown): boolean {
 }
 
 /**
+ * Server sessions the store gave up on (a silent path) that may still be open on the server: their
+ * client's close may never arrive, and a session waiting for a batch's COPY data ends neither by
+ * `statement_timeout` nor by `idle_in_transaction_session_timeout`, so it would hold the writers' lock
+ * until the server's TCP keepalive noticed (hours). The next bounded session ends those holding or
+ * waiting for the writers' lock, once the path is back. Each is known by its process id and start
+ * time, so a reused process id is never ended.
+ * @internal
+ */
+export interface Strays {
+  /** The identity of each connection's server session, learnt on its first bounded use (null: unknown). */
+  readonly known: WeakMap<pg.ClientBase, Stray | null>;
+  /** Sessions given up and not yet seen ended. */
+  readonly left: Map<string, Stray>;
+}
+
+/** A server session: its process id and start time in µs since 1970 (as text: exact). @internal */
+export interface Stray {
+  pid: number;
+  startedUs: string;
+}
+
+/** An empty `Strays`. @internal */
+export function createStrays(): Strays {
+  return { known: new WeakMap(), left: new Map() };
+}
+
+const IDENTIFY =
+  "SELECT pg_backend_pid() pid, (extract(epoch FROM backend_start) * 1000000)::bigint::text started_us FROM pg_stat_get_activity(pg_backend_pid())";
+/**
+ * Ends the sessions given (pid and start, as $1 and $2) that hold or wait for the writers' lock: a
+ * session a pooler in front of the server gave to another client since is left alone.
+ */
+const END_STRAYS = `SELECT pg_terminate_backend(a.pid) FROM pg_stat_get_activity(NULL) a
+  WHERE (a.pid, (extract(epoch FROM a.backend_start) * 1000000)::bigint::text) IN (SELECT * FROM unnest($1::int[], $2::text[]))
+  AND a.pid IN (SELECT pid FROM pg_locks
+    WHERE locktype = 'advisory' AND objsubid = 1 AND (classid::bigint << 32 | objid::bigint) = ${LOCKS.write})`;
+
+/** Ends the given-up sessions still on the server, then learns `client`'s own identity if new. */
+async function tidy(client: pg.ClientBase, strays: Strays): Promise<void> {
+  const left = [...strays.left.values()];
+  if (left.length > 0) {
+    const ids = [left.map((s) => s.pid), left.map((s) => s.startedUs)];
+    try {
+      await client.query(END_STRAYS, ids);
+    } catch (error) {
+      // No code: the connection failed, and the next session tries again. A server's refusal
+      // (permission) would refuse every time: forgotten.
+      if (typeof (error as { code?: unknown }).code !== "string") throw error;
+    }
+    for (const s of left) strays.left.delete(`${s.pid}/${s.startedUs}`);
+  }
+  if (!strays.known.has(client)) {
+    try {
+      const row = (await client.query<{ pid: number; started_us: string }>(IDENTIFY)).rows[0];
+      strays.known.set(client, row === undefined ? null : { pid: row.pid, startedUs: row.started_us });
+    } catch (error) {
+      // A server that refuses it (no right on pg_stat_get_activity): this session is never ended.
+      if (typeof (error as { code?: unknown }).code !== "string") throw error;
+      strays.known.set(client, null);
+    }
+  }
+}
+
+/**
  * Runs `work` with a connection of the pool, given back afterwards; discarded when it failed (the
  * server ended it, or `work` reported a failure through `fail`: the connection is not known to be
  * usable), kept otherwise. Given a `limit`, when `work` has not finished within its `timeoutMs` the
  * connection is ended, which fails the statement waiting on it (a silent network path never
- * answers), and `session` rejects with the error `expired()` makes. Without one, `work` may take as
- * long as it takes.
+ * answers), and `session` rejects with the error `expired()` makes; its server session is noted in
+ * `strays`, and ended by a later bounded session. Without one, `work` may take as long as it takes.
  * @internal
  */
 export async function session<T>(
   pool: pg.Pool,
-  limit: { timeoutMs: number; expired: () => Error } | undefined,
+  limit: { timeoutMs: number; expired: () => Error; strays: Strays } | undefined,
   work: (client: pg.PoolClient, fail: (error: Error) => void) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
@@ -41,10 +106,14 @@ export async function session<T>(
       : setTimeout(() => {
           expired = limit.expired();
           fail(expired);
+          const self = limit.strays.known.get(client);
+          if (self !== undefined && self !== null)
+            limit.strays.left.set(`${self.pid}/${self.startedUs}`, self);
           // With a statement in flight pg destroys the socket: what waits on it rejects at once.
           client.end().catch(() => {});
         }, limit.timeoutMs);
   try {
+    if (limit !== undefined) await tidy(client, limit.strays);
     return await work(client, fail);
   } catch (error) {
     throw expired ?? error;
