@@ -24,15 +24,18 @@ export const isDenied = (n: number): boolean => actorOf(n) === "dave" || n % 7 =
 /** Every 11th call has an expired token: its authn result fails and nothing else is recorded. */
 export const isRefused = (n: number): boolean => n % 11 === 5;
 
-/** The trail's events in recording order, the final checkpoint last. */
-export async function recordDay(): Promise<AuditEvent[]> {
+/**
+ * The trail's events in recording order, the final checkpoint last; its checkpoints are signed with
+ * SIGNING_KEY under `keyId` (default KEY_ID).
+ */
+export async function recordDay(keyId = KEY_ID): Promise<AuditEvent[]> {
   const memory = createMemoryEmitter({ capacity: 10_000 });
   let clock = TRAIL_T0;
   const recorder = createRecorder({
     service: "projects",
     emitters: [memory],
     now: () => new Date(clock),
-    chain: { signingKey: SIGNING_KEY, keyId: KEY_ID, checkpointEvery: 100 },
+    chain: { signingKey: SIGNING_KEY, keyId, checkpointEvery: 100 },
   });
   for (let n = 0; n < TRAIL_CALLS; n++) {
     clock = TRAIL_T0 + n * 12 * 60_000;

@@ -59,7 +59,8 @@ export function summaryOf(event) {
     return tuples
       .map(
         (t) =>
-          `${enumTail(t.operation, "TUPLE_OPERATION_")} ${t.user ?? ""} ${t.relation ?? ""} ${t.object ?? ""}`,
+          `${enumTail(t.operation, "TUPLE_OPERATION_")} ${t.user ?? ""} ${t.relation ?? ""} ${t.object ?? ""}` +
+          conditionText(t.condition),
       )
       .join("; ");
   }
@@ -93,6 +94,16 @@ export function fieldRows(value, path = "") {
     rows.push(...fieldRows(child, path === "" ? key : `${path}.${key}`));
   }
   return rows;
+}
+
+/**
+ * " with condition in_office_hours (context keys: ip, time)" for a conditional tuple, "" for another:
+ * without it a conditional grant reads as an unconditional one.
+ */
+function conditionText(condition) {
+  if (condition === undefined) return "";
+  const keys = condition.contextKeys ?? [];
+  return ` with condition ${condition.name ?? ""}${keys.length > 0 ? ` (context keys: ${keys.join(", ")})` : ""}`;
 }
 
 /** "denied" from "AUTHZ_DECISION_DENIED": the enum name without its prefix, lower case. */

@@ -165,6 +165,7 @@ export function chainStatus(report) {
           `chain ${chain.chainId} (${chain.service}): ${chain.events} events, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
           `${chain.checkpoints} checkpoints (${chain.verifiedCheckpoints} verified), ${chain.sealed ? "sealed" : `${chain.unsealed} after the last checkpoint`}`,
       }),
+      chain.pruned === undefined ? null : el("p", { class: "note", text: prunedNote(chain.pruned) }),
       el(
         "ul",
         {},
@@ -187,6 +188,15 @@ export function chainStatus(report) {
   );
   const unlisted = more("p", report.unreadableCount - report.unreadable.length, "unreadable row");
   return { summary, state, details: [...trail, ...details, ...unreadable, unlisted] };
+}
+
+/**
+ * The prefix `grpc-audit prune` deleted, vouched for by the signed checkpoint the chain starts at, as
+ * `grpc-audit verify` words it: a note, not a finding.
+ */
+function prunedNote({ toSeq, anchorSeq, keyId }) {
+  const seqs = toSeq === 1 ? "seq 1" : `seqs 1-${toSeq}`;
+  return `pruned ${seqs}: anchored by the checkpoint at seq ${anchorSeq}, signed by key ${keyId} (not a finding)`;
 }
 
 /** "12 more findings in this chain": what the API counted but did not list (it lists the first), or null. */
