@@ -10,7 +10,8 @@ import {
 } from "@platformatic/kafka";
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
-import { AuditConfigError, AuditEmitError, AuditEventTooLargeError, toError } from "../errors/index.js";
+import { AuditConfigError, AuditEmitError, AuditEventTooLargeError } from "../errors/index.js";
+import { kafkaErrorText, refusedProducerState } from "./kafka-error-text.js";
 import { checkSecurityOptions } from "./security-options.js";
 import { kafkaLimitRefusal, refusedAsTooLarge, singleRecordBatchBytes } from "./too-large.js";
 
@@ -21,7 +22,10 @@ export interface KafkaProducer {
    * the brokers acknowledged it, else rejects. The resolved value is ignored.
    */
   send(options: SendOptions<Buffer, Buffer, Buffer, Buffer>): Promise<unknown>;
-  /** Disconnects; called once by the broker's `close`, after in-flight publishes settled. */
+  /**
+   * Disconnects; called once by the broker's `close`, after in-flight publishes settled, or when the
+   * broker replaces a producer whose sequence Kafka refuses.
+   */
   close(): Promise<void>;
 }
 
@@ -56,7 +60,9 @@ export interface KafkaBrokerOptions {
   name?: string;
   /**
    * Builds the producer from the options above (for tests or custom wiring). Default: `new Producer(options)`
-   * of `@platformatic/kafka`. The broker owns the producer and closes it.
+   * of `@platformatic/kafka`. The broker owns the producer and closes it. Called again, with the same
+   * options, when Kafka refuses the producer's sequence numbers (OUT_OF_ORDER_SEQUENCE_NUMBER and the
+   * like): the old producer is closed and the new one gets a new producer id.
    */
   createProducer?: (options: ProducerOptions<Buffer, Buffer, Buffer, Buffer>) => KafkaProducer;
 }
@@ -84,9 +90,12 @@ const COMPRESSIONS: readonly unknown[] = ["none", "gzip", "snappy", "lz4", "zstd
  * Creates a Broker that sends each batch with `@platformatic/kafka` (1.x): an idempotent producer
  * whose writes are acknowledged by all in-sync replicas (`acks: -1`), so `publish` resolves only once the
  * batch is replicated. Keys, values and header values are sent as given (UTF-8 for strings). The client
- * retries a failed request 3 times; then `publish` rejects and the delivery pipeline retries
- * the batch, which can store a message twice: consumers de-duplicate by the `grpc-audit-event-id` header.
- * The producer connects on the first publish.
+ * retries a failed request 3 times; then `publish` rejects, naming Kafka's error codes, and the
+ * delivery pipeline retries the batch, which can store a message twice: consumers de-duplicate by the
+ * `grpc-audit-event-id` header. Sends go one at a time: a send abandoned at the pipeline's write
+ * timeout is waited for (until answered or past the request timeout, `timeoutMs`) before the next
+ * one, which would otherwise reuse its sequence numbers. A producer whose sequence Kafka refuses is
+ * replaced by a new one. The producer connects on the first publish.
  *
  * ```ts
  * const broker = createKafkaBroker({ bootstrapBrokers: ["kafka-1:9092"], clientId: "projects-api", compression: "zstd" });
@@ -96,8 +105,23 @@ const COMPRESSIONS: readonly unknown[] = ["none", "gzip", "snappy", "lz4", "zstd
 export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
   const resolved = resolveOptions(options);
   const { name, compression, maxMessageBytes, maxRequestBytes } = resolved;
-  const producer = resolved.createProducer(producerOptions(options, compression));
+  const createProducer = () => resolved.createProducer(producerOptions(options, compression));
+  let producer = createProducer();
   const tracker = createPublishTracker(name);
+  // The producer numbers a partition's batches (idempotence) when one is acknowledged: a send started
+  // before the last one settled, such as one abandoned at a write timeout that Kafka still answers,
+  // would reuse its sequence numbers, and Kafka then refuses every later send as out of order.
+  let lastSend: Promise<unknown> = Promise.resolve();
+  // Once Kafka refuses the producer's sequence (a request it stored was not answered, and the batch
+  // sent again starts elsewhere), every later send of that producer fails: a new one gets a new
+  // producer id. The next send waits for the old one to close.
+  let retiring: Promise<void> = Promise.resolve();
+  const replaceProducer = () => {
+    const old = producer;
+    producer = createProducer();
+    retiring = old.close().catch(() => {});
+    lastSend = retiring;
+  };
 
   const send = async (topic: string, messages: readonly BrokerMessage[], signal?: AbortSignal) => {
     signal?.throwIfAborted();
@@ -109,18 +133,19 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
         why: `over this producer's maxMessageBytes (${maxMessageBytes}); nothing of this batch was sent`,
       });
     let sent = 0;
+    const settled = (promise: Promise<unknown>) =>
+      signal === undefined ? promise : Promise.race([promise, untilAborted(signal)]);
     const sendChunk = async (chunk: readonly KafkaRecord[]) => {
+      await settled(lastSend);
+      signal?.throwIfAborted();
       const sending = producer.send({
         messages: chunk.map((record) => record.message),
         acks: ProduceAcks.ALL,
         idempotent: true,
         compression,
       });
-      try {
-        await (signal === undefined ? sending : Promise.race([sending, untilAborted(signal)]));
-      } finally {
-        sending.catch(() => {});
-      }
+      lastSend = sending.catch(() => {});
+      await settled(sending);
       signal?.throwIfAborted();
     };
     for (const chunk of chunks(records, maxRequestBytes)) {
@@ -128,9 +153,10 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
         await sendChunk(chunk);
       } catch (error) {
         if (signal?.aborted === true || !refusedAsTooLarge(error)) {
+          if (refusedProducerState(error)) replaceProducer();
           throw new AuditEmitError(
             name,
-            `send to "${topic}" failed after ${sent} of ${records.length} messages: ${toError(error).message}`,
+            `send to "${topic}" failed after ${sent} of ${records.length} messages: ${kafkaErrorText(error)}`,
             { cause: error },
           );
         }
@@ -153,7 +179,10 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
     cloudEventsHeaderPrefix: "ce_",
     publish: (topic, messages, publishOptions) =>
       tracker.run(() => send(topic, messages, publishOptions?.signal)),
-    close: () => tracker.close(() => producer.close()),
+    close: () =>
+      tracker.close(async () => {
+        await Promise.all([retiring, producer.close()]);
+      }),
   };
 }
 
@@ -235,7 +264,7 @@ async function sendAlone(
     try {
       await sendChunk([record]);
     } catch (error) {
-      if (!refusedAsTooLarge(error)) throw new AuditEmitError(name, toError(error).message, { cause: error });
+      if (!refusedAsTooLarge(error)) throw new AuditEmitError(name, kafkaErrorText(error), { cause: error });
       refused.push(record);
       cause = error;
     }

@@ -202,6 +202,70 @@ describe("createKafkaBroker", () => {
     await expect(broker.publish("t", [])).rejects.toThrow("kafka: publish after close()");
   });
 
+  it("starts no send before the one before it settled, even one a signal abandoned", async () => {
+    let answer: () => void = () => {};
+    const sends: string[] = [];
+    const broker = createKafkaBroker({
+      ...BASE,
+      createProducer: () => ({
+        send: (send) => {
+          sends.push(String(send.messages[0]?.key));
+          return sends.length === 1
+            ? new Promise((resolve) => (answer = () => resolve({})))
+            : Promise.resolve({});
+        },
+        close: async () => {},
+      }),
+    });
+    const message = (key: string) => [{ key, value: new Uint8Array(1), headers: {} }];
+    const controller = new AbortController();
+    const first = broker.publish("t", message("a"), { signal: controller.signal });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sends).toStrictEqual(["a"]);
+    controller.abort(new Error("write timeout"));
+    await expect(first).rejects.toThrow("write timeout");
+    const second = broker.publish("t", message("b"));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sends).toStrictEqual(["a"]);
+    answer();
+    await second;
+    expect(sends).toStrictEqual(["a", "b"]);
+  });
+
+  it("replaces a producer whose sequence Kafka refuses, closing the old one", async () => {
+    const made: { sends: number; closed: number }[] = [];
+    const outOfOrder = Object.assign(new Error("Producing messages failed."), {
+      errors: [{ apiId: "OUT_OF_ORDER_SEQUENCE_NUMBER" }],
+    });
+    const broker = createKafkaBroker({
+      ...BASE,
+      createProducer: () => {
+        const producer = { sends: 0, closed: 0 };
+        made.push(producer);
+        return {
+          send: async () => {
+            producer.sends++;
+            if (made.length === 1) throw outOfOrder;
+            return {};
+          },
+          close: async () => {
+            producer.closed++;
+          },
+        };
+      },
+    });
+    const message = [{ key: "k", value: new Uint8Array(1), headers: {} }];
+    await expect(broker.publish("t", message)).rejects.toThrow(
+      'kafka: send to "t" failed after 0 of 1 messages: OUT_OF_ORDER_SEQUENCE_NUMBER',
+    );
+    await broker.publish("t", message);
+    await broker.close();
+    expect(made).toStrictEqual([
+      { sends: 1, closed: 1 },
+      { sends: 1, closed: 1 },
+    ]);
+  });
+
   it("builds a real @platformatic/kafka producer by default, which connects only when sending", async () => {
     const broker = createKafkaBroker({ bootstrapBrokers: ["127.0.0.1:9"], clientId: "unit" });
     await broker.close();

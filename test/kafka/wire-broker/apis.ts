@@ -10,6 +10,7 @@ import { fetch, listOffsets } from "./fetch-apis.js";
 import { heartbeat, joinGroup, leaveGroup, offsetCommit, offsetFetch, syncGroup } from "./group-apis.js";
 import { findCoordinator, metadata } from "./metadata-apis.js";
 import { initProducerId, produce } from "./produce-apis.js";
+import { saslAuthenticate, saslHandshake } from "./sasl-apis.js";
 
 /**
  * Handles one request body into `response`; resolves to false when no response is sent (a produce
@@ -37,7 +38,13 @@ const API_VERSIONS_KEY = 18;
 /** Implemented APIs by key. */
 export const APIS: ReadonlyMap<number, Api> = new Map(
   [
-    { key: 0, name: "Produce", version: 7, flexible: false, handle: produce },
+    {
+      key: 0,
+      name: "Produce",
+      version: 7,
+      flexible: false,
+      handle: (s: BrokerState, r: Reader, w: Writer) => produce(s, r, w),
+    },
     { key: 1, name: "Fetch", version: 12, flexible: true, handle: fetch },
     { key: 2, name: "ListOffsets", version: 5, flexible: false, handle: listOffsets },
     { key: 3, name: "Metadata", version: 9, flexible: true, handle: metadata },
@@ -48,8 +55,10 @@ export const APIS: ReadonlyMap<number, Api> = new Map(
     { key: 12, name: "Heartbeat", version: 4, flexible: true, handle: heartbeat },
     { key: 13, name: "LeaveGroup", version: 4, flexible: true, handle: leaveGroup },
     { key: 14, name: "SyncGroup", version: 4, flexible: true, handle: syncGroup },
+    { key: 17, name: "SaslHandshake", version: 1, flexible: false, handle: saslHandshake },
     { key: API_VERSIONS_KEY, name: "ApiVersions", version: 3, flexible: true, handle: apiVersions },
     { key: 22, name: "InitProducerId", version: 3, flexible: true, handle: initProducerId },
+    { key: 36, name: "SaslAuthenticate", version: 2, flexible: true, handle: saslAuthenticate },
   ].map((api) => [api.key, api]),
 );
 

@@ -9,13 +9,17 @@
  * kafka.createTopic("audit-events", { partitions: 3 });
  * const producer = new Producer({ clientId: "t", bootstrapBrokers: kafka.bootstrapBrokers });
  * ```
+ *
+ * Faults: `state.produceFault` closes the connection, delays the answer or answers an error for chosen
+ * produce requests; `stop()` and `start()` take the broker down and bring it back on the same port.
  */
-import { createServer, type Socket } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { APIS, responseHeaderTagged } from "./apis.js";
 import { BrokerState, type TopicOptions } from "./broker-state.js";
 import { Reader, Writer } from "./codec.js";
 import type { CommittedOffset } from "./group-coordinator.js";
 import type { Topic } from "./partition-log.js";
+import { produce } from "./produce-apis.js";
 import type { StoredRecord } from "./record-batch.js";
 
 /** A running stand-in broker. */
@@ -34,6 +38,10 @@ export interface WireBroker {
   deleteRecords(topic: string, partition: number, offset: bigint): void;
   /** A group's committed offsets of a topic, by partition. */
   committed(groupId: string, topic: string): ReadonlyMap<number, CommittedOffset>;
+  /** Closes every connection and stops listening; the state (topics, logs, groups) is kept. */
+  stop(): Promise<void>;
+  /** Listens again on the same port after `stop()`, with the state as it was. */
+  start(): Promise<void>;
   /** Closes every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -43,19 +51,35 @@ export async function startWireBroker(): Promise<WireBroker> {
   const state = new BrokerState();
   const errors: Error[] = [];
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    serve(state, socket, (error) => {
-      errors.push(error);
-      socket.destroy();
+  let server: Server | undefined;
+  const start = async () => {
+    if (server !== undefined) return;
+    const listening = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("close", () => sockets.delete(socket));
+      socket.on("error", () => {});
+      serve(state, socket, (error) => {
+        errors.push(error);
+        socket.destroy();
+      });
     });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no TCP address");
-  state.port = address.port;
+    server = listening;
+    state.closing = new AbortController();
+    await new Promise<void>((resolve) => listening.listen(state.port, state.host, resolve));
+    const address = listening.address();
+    if (address === null || typeof address === "string") throw new Error("no TCP address");
+    state.port = address.port;
+  };
+  const stop = async () => {
+    const listening = server;
+    if (listening === undefined) return;
+    server = undefined;
+    state.closing.abort();
+    const closed = new Promise<void>((resolve) => listening.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await closed;
+  };
+  await start();
   return {
     bootstrapBrokers: [`${state.host}:${state.port}`],
     state,
@@ -68,12 +92,11 @@ export async function startWireBroker(): Promise<WireBroker> {
       log.deleteBelow(offset);
     },
     committed: (groupId, topic) => state.coordinator.group(groupId).offsets.get(topic) ?? new Map(),
+    stop,
+    start,
     async close() {
-      state.closing.abort();
       state.coordinator.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
+      await stop();
     },
   };
 }
@@ -94,7 +117,8 @@ function serve(state: BrokerState, socket: Socket, fail: (error: Error) => void)
         .then(() => handle(state, frame))
         .then(
           (response) => {
-            if (response !== undefined && !socket.destroyed) socket.write(response);
+            if (response === CLOSE_CONNECTION) socket.destroy();
+            else if (response !== undefined && !socket.destroyed) socket.write(response);
           },
           (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))),
         );
@@ -102,8 +126,19 @@ function serve(state: BrokerState, socket: Socket, fail: (error: Error) => void)
   });
 }
 
-/** One request frame to its response frame (size included), or undefined when none is sent. */
-async function handle(state: BrokerState, frame: Buffer): Promise<Buffer | undefined> {
+/** What `handle` returns for a request whose fault closes the connection instead of answering. */
+const CLOSE_CONNECTION = Symbol("close connection");
+
+const PRODUCE_KEY = 0;
+
+/**
+ * One request frame to its response frame (size included), undefined when none is sent, or
+ * CLOSE_CONNECTION.
+ */
+async function handle(
+  state: BrokerState,
+  frame: Buffer,
+): Promise<Buffer | undefined | typeof CLOSE_CONNECTION> {
   const request = new Reader(frame);
   const key = request.int16();
   const version = request.int16();
@@ -114,9 +149,31 @@ async function handle(state: BrokerState, frame: Buffer): Promise<Buffer | undef
     throw new Error(`API ${api?.name ?? key} v${version} is not implemented (only v${api?.version ?? "-"})`);
   if (api.flexible) request.taggedFields();
   const body = new Writer(api.flexible);
-  if ((await api.handle(state, request, body, clientId)) === false) return undefined;
+  const fault = api.key === PRODUCE_KEY ? state.produceFault?.(++state.produceRequests) : undefined;
+  if (fault?.kind === "close-connection" && !fault.append) return CLOSE_CONNECTION;
+  const answered =
+    fault?.kind === "error"
+      ? produce(state, request, body, fault.errorCode)
+      : await api.handle(state, request, body, clientId);
+  if (fault?.kind === "close-connection") return CLOSE_CONNECTION;
+  if (fault?.kind === "delay-answer") await delay(fault.ms, state.closing.signal);
+  if (answered === false) return undefined;
   const header = new Writer(true).int32(correlationId);
   if (responseHeaderTagged(api)) header.taggedFields();
   const payload = Buffer.concat([header.toBuffer(), body.toBuffer()]);
   return Buffer.concat([new Writer(false).int32(payload.length).toBuffer(), payload]);
+}
+
+/** Resolves after `ms` (never for Infinity), or at once when `signal` aborts (the broker stops). */
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done);
+  });
 }
