@@ -65,16 +65,22 @@ export async function ensurePartitions(
   }
 }
 
+/** A partition as the catalog lists it: with its table's oid. @internal */
+export interface ListedPartition extends Partition {
+  oid: number;
+}
+
 /** The partitions of the events table with the range each holds, read from the catalog. @internal */
-export async function listPartitions(client: ClientBase): Promise<Partition[]> {
-  const rows = await client.query<{ name: string; bound: string }>(
-    `SELECT c.relname name, pg_get_expr(c.relpartbound, c.oid) bound
+export async function listPartitions(client: ClientBase): Promise<ListedPartition[]> {
+  const rows = await client.query<{ name: string; bound: string; oid: string }>(
+    `SELECT c.relname name, pg_get_expr(c.relpartbound, c.oid) bound, c.oid::int8 oid
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
       WHERE i.inhparent = $1::regclass`,
     [EVENTS_TABLE],
   );
   return rows.rows.flatMap((row) => {
     const match = /FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)/.exec(row.bound);
-    return match === null ? [] : [{ name: row.name, fromMs: Number(match[1]), toMs: Number(match[2]) }];
+    if (match === null) return [];
+    return [{ name: row.name, fromMs: Number(match[1]), toMs: Number(match[2]), oid: Number(row.oid) }];
   });
 }

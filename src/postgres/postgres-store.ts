@@ -6,13 +6,7 @@ import { type EventColumns, noNul } from "../event/event-columns.js";
 import { decodeEvent, encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { AuditPage } from "../store/audit-store.js";
-import {
-  checkPruneOptions,
-  cutReport,
-  type PruneOptions,
-  type PruneReport,
-  startPrunePlan,
-} from "../store/prune-plan.js";
+import { checkPruneOptions, cutReport, type PruneOptions, type PruneReport } from "../store/prune-plan.js";
 import {
   type AuditQuery,
   type AuditStats,
@@ -36,6 +30,7 @@ import { connect, milliseconds, scrubbed } from "./connection.js";
 import { copyData } from "./copy.js";
 import { columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
 import { listPartitions } from "./partitions.js";
+import { applyPlan, readPlan } from "./prune.js";
 import { numbered, queryStats } from "./queries.js";
 import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
 import { createStrays, isConnectTimeout, session } from "./session.js";
@@ -138,10 +133,13 @@ export interface PostgresStore {
    */
   prune(options: PruneOptions): Promise<number>;
   /**
-   * Deletes events that occurred before `before` in one transaction, as the SQLite store's
-   * `pruneReport` does (a chain keeps the signed checkpoint it then starts from), and says which older
-   * events it kept and why. Monthly partitions older than `before` that are left empty are dropped;
-   * with `cutChains`, those entirely older are dropped whole and the rest deleted row by row.
+   * Deletes events that occurred before `before`, as the SQLite store's `pruneReport` does (a chain
+   * keeps the signed checkpoint it then starts from), and says which older events it kept and why. It
+   * plans from one snapshot without the writers' lock (inserts go on), then deletes in one transaction
+   * under it: rows stored meanwhile are never deleted by it, and each ends its chain's prefix as a newer
+   * event does. A monthly partition entirely older than `before` whose every row is planned is dropped
+   * whole, as is one left empty; with `cutChains`, those entirely older are dropped whole and the rest
+   * deleted row by row, all under the lock.
    */
   pruneReport(options: PruneOptions): Promise<PruneReport>;
   /** The store as a sink for the delivery pipeline (`createDeliveryEmitter`). */
@@ -151,30 +149,6 @@ export interface PostgresStore {
 }
 
 const COLUMNS = "seq, event_id, occurred_at_ms, event";
-
-/** Rows a prune reads, and deletes, per statement. */
-const PRUNE_PAGE = 5000;
-const DELETE_BATCH = 10_000;
-
-/** The prune plan over every row, read page by page in insertion order. */
-async function planOverRows(
-  client: pg.ClientBase,
-  beforeMs: number,
-): Promise<{ positions: number[]; report: PruneReport }> {
-  const plan = startPrunePlan(beforeMs);
-  for (let after = "0"; ; ) {
-    const page = await client.query<{ seq: string; occurred_at_ms: string; event: Uint8Array }>(
-      `SELECT seq, occurred_at_ms, event FROM ${EVENTS_TABLE} WHERE seq > $1 ORDER BY seq LIMIT ${PRUNE_PAGE}`,
-      [after],
-    );
-    for (const row of page.rows) {
-      plan.add({ position: Number(row.seq), occurredAtMs: Number(row.occurred_at_ms), event: row.event });
-    }
-    const last = page.rows[page.rows.length - 1];
-    if (last === undefined || page.rows.length < PRUNE_PAGE) return plan.finish();
-    after = last.seq;
-  }
-}
 
 /**
  * Opens the PostgreSQL audit store, creating or migrating its tables unless `readonly`. Rejects with an
@@ -296,17 +270,21 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     const rest = await client.query(`DELETE FROM ${EVENTS_TABLE} WHERE occurred_at_ms < $1`, [beforeMs]);
     return deleted + (rest.rowCount ?? 0);
   };
-  /** Drops the partitions entirely older than `beforeMs` that a prune left without rows. */
-  const dropEmptyPartitions = async (client: pg.PoolClient, beforeMs: number): Promise<void> => {
-    for (const p of await listPartitions(client)) {
-      if (p.toMs > beforeMs) continue;
-      const table = client.escapeIdentifier(p.name);
-      const any = await client.query(`SELECT 1 FROM ${table} LIMIT 1`);
-      if (any.rowCount !== 0) continue;
-      await client.query(`DROP TABLE ${table}`);
-      partitions.delete(p.name);
-    }
-  };
+  /** Runs `work` in one REPEATABLE READ transaction that only reads: one snapshot, no lock. */
+  const snapshot = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
+    use(false, async (client, lost) => {
+      try {
+        await client.query(
+          `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = ${queryTimeoutMs}`,
+        );
+        const result = await work(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(lost);
+        throw error;
+      }
+    });
   /** COPY data of batches prepared ahead of their insert (`prepareColumns`). */
   const prepared = new WeakMap<EventColumns, Buffer>();
   const insertColumns = async (batch: EventColumns): Promise<number> => {
@@ -401,30 +379,25 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     async pruneReport(options) {
       checkPruneOptions(options, "postgres store");
       const beforeMs = options.before.getTime();
-      if (options.dryRun === true) {
-        if (options.cutChains === true) {
-          const rows = await read<{ n: string }>(
-            `SELECT count(*) n FROM ${EVENTS_TABLE} WHERE occurred_at_ms < $1`,
-            [beforeMs],
-          );
-          return cutReport(Number(rows[0]?.n ?? 0));
-        }
-        // Unbounded: the plan reads every row.
-        return use(false, async (client) => (await planOverRows(client, beforeMs)).report);
+      if (options.dryRun === true && options.cutChains === true) {
+        const rows = await read<{ n: string }>(
+          `SELECT count(*) n FROM ${EVENTS_TABLE} WHERE occurred_at_ms < $1`,
+          [beforeMs],
+        );
+        return cutReport(Number(rows[0]?.n ?? 0));
       }
-      refuseReadonly();
-      // Unbounded: dropping and deleting a big store's old months may take long.
-      return write(false, async (client) => {
-        if (options.cutChains === true) return cutReport(await cutBefore(client, beforeMs));
-        const { positions, report } = await planOverRows(client, beforeMs);
-        for (let i = 0; i < positions.length; i += DELETE_BATCH) {
-          await client.query(`DELETE FROM ${EVENTS_TABLE} WHERE seq = ANY($1::bigint[])`, [
-            positions.slice(i, i + DELETE_BATCH),
-          ]);
-        }
-        await dropEmptyPartitions(client, beforeMs);
-        return report;
-      });
+      if (options.dryRun !== true) refuseReadonly();
+      if (options.cutChains === true) {
+        // Unbounded: dropping and deleting a big store's old months may take long.
+        return write(false, async (client) => cutReport(await cutBefore(client, beforeMs)));
+      }
+      // Unbounded, as is what follows: the plan reads every row, without the writers' lock.
+      const planned = await snapshot((client) => readPlan(client, beforeMs));
+      if (options.dryRun === true) return planned.plan.finish().report;
+      // Under the lock: the rows stored meanwhile, then the deletes, in one transaction.
+      return write(false, (client) =>
+        applyPlan(client, planned, beforeMs, (name) => partitions.delete(name)),
+      );
     },
     sink: () => ({
       name: `postgres-store:${label}`,

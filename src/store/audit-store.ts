@@ -189,7 +189,9 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
         (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id, event)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   /** Every row as the prune plan reads it, in insertion order. */
-  const pruneRows = db.prepare("SELECT seq position, occurred_at_ms occurredAtMs, event FROM events");
+  const pruneRows = db.prepare(
+    "SELECT seq position, occurred_at_ms occurredAtMs, event FROM events ORDER BY seq",
+  );
   const insertMany = db.transaction((events: readonly AuditEvent[]) => {
     let inserted = 0;
     for (const e of events) {
@@ -323,7 +325,7 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
         .transaction(() => {
           const { positions, report } = plan();
           const remove = db.prepare("DELETE FROM events WHERE seq = ?");
-          for (const position of positions) remove.run(position);
+          for (let i = 0; i < positions.length; i++) remove.run(positions[i]);
           return report;
         })
         .immediate();

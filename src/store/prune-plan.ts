@@ -32,6 +32,12 @@ export interface PruneReport {
     afterLastCheckpoint: number;
     /** Events stamped earlier than an event before them in their chain that is not older than `before`. */
     behindNewer: number;
+    /**
+     * PostgreSQL only, present when not 0: older events stored while the prune read the store (an
+     * ingester's backlog), and older events after one in their chain. That prune never deletes them
+     * (it cuts their chain before the last checkpoint at or below them); the next one does.
+     */
+    arrived?: number;
   };
   /** Chains whose deleted prefix ends right before a kept signed checkpoint: `verify` notes them as pruned. */
   anchoredChains: number;
@@ -42,13 +48,27 @@ export interface PruneReport {
 }
 
 /**
- * One stored row as the prune plan reads it: its insertion position, time and event bytes.
+ * One stored row as the prune plan reads it: its insertion position, time and event bytes, and the
+ * number of the part of the store that holds it (a partition), which the plan only hands back.
  * @internal
  */
 export interface PruneRow {
   position: number;
   occurredAtMs: number;
   event: Uint8Array;
+  /** Default 0. */
+  part?: number;
+}
+
+/**
+ * The rows a prune deletes, grouped by part (in the order read within each), with each one's part,
+ * and the report.
+ * @internal
+ */
+export interface PrunePlan {
+  positions: Float64Array;
+  parts: Uint32Array;
+  report: PruneReport;
 }
 
 /** Checks prune options the same way in both stores. @internal */
@@ -70,14 +90,18 @@ export function cutReport(deleted: number): PruneReport {
   return { deleted, kept, anchoredChains: 0, unsignedChains: 0, unchained: 0 };
 }
 
-/** What the plan keeps of one chain while reading. */
-interface ChainRows {
-  /** Rows older than the cutoff: [seq, position]. */
-  old: [number, number][];
-  /** Seqs of checkpoints, old or not. */
-  checkpoints: number[];
-  /** Lowest seq of an event not older than the cutoff. */
+/** What the plan keeps of one chain while reading; of its newer rows only what bounds the prefix. */
+interface ChainState {
+  /** Seqs of its checkpoints older than the cutoff (one per many events). */
+  oldCheckpoints: number[];
+  /** Lowest seq of an event read not older than the cutoff. */
   firstNewer: number;
+  /** Lowest seq of such an event, or of one stored after the plan's rows, that is a checkpoint. */
+  firstNewerCheckpoint: number;
+  /** Lowest seq of an event stored after the plan's rows. */
+  firstArrived: number;
+  /** Whether any of its events read is a checkpoint. */
+  signed: boolean;
 }
 
 /**
@@ -88,69 +112,189 @@ interface ChainRows {
  * go by time alone. Returns the positions to delete and the report.
  * @internal
  */
-export function planPrune(
-  rows: Iterable<PruneRow>,
-  beforeMs: number,
-): { positions: number[]; report: PruneReport } {
+export function planPrune(rows: Iterable<PruneRow>, beforeMs: number): PrunePlan {
   const plan = startPrunePlan(beforeMs);
   for (const row of rows) plan.add(row);
   return plan.finish();
 }
 
-/** `planPrune` fed row by row, so that a store need not hold every row's bytes at once. @internal */
+/**
+ * `planPrune` fed row by row, so that a store need not hold every row's bytes at once. Of each older
+ * row it keeps 24 bytes (seq, position, chain and part numbers in typed arrays); of a newer row
+ * nothing but its chain's lowest seq. `keep` takes a row stored after the rows `add` was given (one
+ * the plan did not see, inserted while it read): never deleted, it ends its chain's prefix as a newer
+ * event does, so the chain still starts at a checkpoint. @internal
+ */
 export function startPrunePlan(beforeMs: number): {
   add(row: PruneRow): void;
-  finish(): { positions: number[]; report: PruneReport };
+  keep(row: Pick<PruneRow, "event" | "occurredAtMs">): void;
+  finish(): PrunePlan;
 } {
-  const report = cutReport(0);
-  const positions: number[] = [];
-  const chains = new Map<string, ChainRows>();
+  const ids = new Map<string, number>();
+  const chains: ChainState[] = [];
+  const old = new OldRows();
+  let unchained = 0;
+  let arrivedOld = 0;
+  const chainOfRow = (event: Uint8Array) => {
+    const link = chainOf(event);
+    if (link === undefined) return undefined;
+    let index = ids.get(link.chainId);
+    if (index === undefined) {
+      index = chains.length;
+      ids.set(link.chainId, index);
+      const inf = Number.POSITIVE_INFINITY;
+      chains.push({
+        oldCheckpoints: [],
+        firstNewer: inf,
+        firstNewerCheckpoint: inf,
+        firstArrived: inf,
+        signed: false,
+      });
+    }
+    const chain = chains[index] as ChainState;
+    if (link.checkpoint) chain.signed = true;
+    return { index, chain, link };
+  };
+  const newerCheckpoint = (chain: ChainState, seq: number, checkpoint: boolean) => {
+    if (checkpoint && seq < chain.firstNewerCheckpoint) chain.firstNewerCheckpoint = seq;
+  };
   return {
     add(row) {
-      const old = row.occurredAtMs < beforeMs;
-      const link = chainOf(row.event);
-      if (link === undefined) {
-        if (old) {
-          positions.push(row.position);
-          report.unchained++;
+      const isOld = row.occurredAtMs < beforeMs;
+      const found = chainOfRow(row.event);
+      if (found === undefined) {
+        if (isOld) {
+          old.push(0, row.position, UNCHAINED, row.part ?? 0);
+          unchained++;
         }
         return;
       }
-      let chain = chains.get(link.chainId);
-      if (chain === undefined) {
-        chain = { old: [], checkpoints: [], firstNewer: Number.POSITIVE_INFINITY };
-        chains.set(link.chainId, chain);
+      const { index, chain, link } = found;
+      if (!isOld) {
+        newerCheckpoint(chain, link.seq, link.checkpoint);
+        chain.firstNewer = Math.min(chain.firstNewer, link.seq);
+      } else {
+        if (link.checkpoint) chain.oldCheckpoints.push(link.seq);
+        old.push(link.seq, row.position, index, row.part ?? 0);
       }
-      if (link.checkpoint) chain.checkpoints.push(link.seq);
-      if (old) chain.old.push([link.seq, row.position]);
-      else chain.firstNewer = Math.min(chain.firstNewer, link.seq);
     },
-    finish() {
-      for (const chain of chains.values()) planChain(chain, positions, report);
-      report.deleted = positions.length;
-      return { positions, report };
+    keep(row) {
+      if (row.occurredAtMs < beforeMs) arrivedOld++;
+      const found = chainOfRow(row.event);
+      if (found === undefined) return;
+      newerCheckpoint(found.chain, found.link.seq, found.link.checkpoint);
+      found.chain.firstArrived = Math.min(found.chain.firstArrived, found.link.seq);
     },
+    finish: () => finishPlan(chains, old, unchained, arrivedOld),
   };
 }
 
-function planChain(chain: ChainRows, positions: number[], report: PruneReport): void {
-  const { firstNewer } = chain;
-  const signed = chain.checkpoints.length > 0;
-  // The prefix ends before the last checkpoint at or below the first newer event (kept); unsigned, before that event.
-  let end = signed ? 0 : firstNewer;
-  for (const seq of chain.checkpoints) if (seq <= firstNewer && seq > end) end = seq;
-  let deleted = 0;
-  for (const [seq, position] of chain.old) {
-    if (seq < end) {
-      positions.push(position);
-      deleted++;
-    } else if (seq > firstNewer) report.kept.behindNewer++;
-    else if (seq === end) report.kept.anchors++;
-    else report.kept.afterLastCheckpoint++;
+/** An unchained row's chain number. */
+const UNCHAINED = 0xffffffff;
+
+function finishPlan(
+  chains: readonly ChainState[],
+  old: OldRows,
+  unchained: number,
+  arrivedOld: number,
+): PrunePlan {
+  const report = cutReport(0);
+  report.unchained = unchained;
+  let arrived = arrivedOld;
+  // Per chain, the seq its prefix ends before (kept): the last checkpoint at or below the first newer
+  // (or arrived) event; without any checkpoint, that event itself.
+  const ends = new Float64Array(chains.length);
+  for (const [i, chain] of chains.entries()) {
+    const bound = Math.min(chain.firstNewer, chain.firstArrived);
+    let end = chain.signed ? 0 : bound;
+    if (chain.firstNewerCheckpoint === bound) end = bound;
+    for (const seq of chain.oldCheckpoints) if (seq <= bound && seq > end) end = seq;
+    ends[i] = end;
   }
-  if (deleted > 0) {
-    if (signed) report.anchoredChains++;
+  const deletedOf = new Uint32Array(chains.length);
+  const take = new Uint8Array(old.length);
+  /** Rows taken per part, then where each part starts in the result. */
+  const starts = new Map<number, number>();
+  let taken = 0;
+  for (let r = 0; r < old.length; r++) {
+    const chain = old.chain[r] as number;
+    if (chain !== UNCHAINED) {
+      const seq = old.seq[r] as number;
+      const end = ends[chain] as number;
+      if (seq >= end) {
+        const state = chains[chain] as ChainState;
+        // Behind a newer event read, else behind one stored meanwhile, else up to the prefix's end.
+        if (seq > state.firstNewer) report.kept.behindNewer++;
+        else if (seq > state.firstArrived) arrived++;
+        else if (seq === end) report.kept.anchors++;
+        else report.kept.afterLastCheckpoint++;
+        continue;
+      }
+      deletedOf[chain] = (deletedOf[chain] as number) + 1;
+    }
+    take[r] = 1;
+    taken++;
+    const part = old.part[r] as number;
+    starts.set(part, (starts.get(part) ?? 0) + 1);
+  }
+  for (const [i, chain] of chains.entries()) {
+    if (deletedOf[i] === 0) continue;
+    if (chain.signed) report.anchoredChains++;
     else report.unsignedChains++;
+  }
+  // Grouped by part (a counting sort), in the order read within each: a store deletes part by part.
+  let at = 0;
+  for (const part of [...starts.keys()].sort((x, y) => x - y)) {
+    const count = starts.get(part) as number;
+    starts.set(part, at);
+    at += count;
+  }
+  const positions = new Float64Array(taken);
+  const parts = new Uint32Array(taken);
+  for (let r = 0; r < old.length; r++) {
+    if (take[r] === 0) continue;
+    const part = old.part[r] as number;
+    const k = starts.get(part) as number;
+    starts.set(part, k + 1);
+    positions[k] = old.position[r] as number;
+    parts[k] = part;
+  }
+  report.deleted = taken;
+  if (arrived > 0) report.kept.arrived = arrived;
+  return { positions, parts, report };
+}
+
+/** The older rows read, column by column in typed arrays that double as they fill. */
+class OldRows {
+  length = 0;
+  seq = new Float64Array(1024);
+  position = new Float64Array(1024);
+  chain = new Uint32Array(1024);
+  part = new Uint32Array(1024);
+
+  push(seq: number, position: number, chain: number, part: number): void {
+    if (this.length === this.seq.length) this.grow();
+    const i = this.length++;
+    this.seq[i] = seq;
+    this.position[i] = position;
+    this.chain[i] = chain;
+    this.part[i] = part;
+  }
+
+  private grow(): void {
+    const size = this.seq.length * 2;
+    const seq = new Float64Array(size);
+    seq.set(this.seq);
+    this.seq = seq;
+    const position = new Float64Array(size);
+    position.set(this.position);
+    this.position = position;
+    const chain = new Uint32Array(size);
+    chain.set(this.chain);
+    this.chain = chain;
+    const part = new Uint32Array(size);
+    part.set(this.part);
+    this.part = part;
   }
 }
 

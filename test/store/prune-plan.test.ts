@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeEvent } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
-import { planPrune } from "../../src/store/prune-plan.js";
+import { planPrune, startPrunePlan } from "../../src/store/prune-plan.js";
 import { recordTrail } from "../chain/trail.js";
 
 // Seqs 1-4 mutations, 5 checkpoint, 6-9, 10 checkpoint, 11-12, 13 final.
@@ -17,11 +17,18 @@ function rows(times: Record<number, number>, events: readonly AuditEvent[] = tra
   }));
 }
 const old = (...seqs: number[]) => Object.fromEntries(seqs.map((seq) => [seq, 1]));
+/** The plan with plain arrays, to compare whole. */
+const plain = ({ positions, parts, report }: ReturnType<typeof planPrune>) => ({
+  positions: Array.from(positions),
+  parts: Array.from(parts),
+  report,
+});
 
 describe("planPrune", () => {
   it("cuts right before the last checkpoint at or below the first newer seq, keeping it", () => {
-    expect(planPrune(rows(old(1, 2, 3, 4, 5, 6, 7)), 50)).toStrictEqual({
+    expect(plain(planPrune(rows(old(1, 2, 3, 4, 5, 6, 7)), 50))).toStrictEqual({
       positions: [1, 2, 3, 4],
+      parts: [0, 0, 0, 0],
       report: {
         deleted: 4,
         kept: { anchors: 1, afterLastCheckpoint: 2, behindNewer: 0 },
@@ -50,8 +57,9 @@ describe("planPrune", () => {
     const events = [unchained, trail[1] as AuditEvent];
     const damaged = [...rows(old(1, 2), events)];
     damaged[1] = { ...(damaged[1] as (typeof damaged)[number]), event: new Uint8Array([0x82, 0x01, 0xff]) };
-    expect(planPrune(damaged, 50)).toStrictEqual({
+    expect(plain(planPrune(damaged, 50))).toStrictEqual({
       positions: [1, 2],
+      parts: [0, 0],
       report: {
         deleted: 2,
         kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
@@ -60,5 +68,33 @@ describe("planPrune", () => {
         unchained: 2,
       },
     });
+  });
+
+  it("never deletes a row stored after the plan read its rows: it ends its chain's prefix as a newer one", () => {
+    // Seq 7 (older) arrives after the plan read the others: the prefix then ends before checkpoint 5.
+    const plan = startPrunePlan(50);
+    for (const row of rows(old(1, 2, 3, 4, 5, 6, 8, 9, 10))) if (row.position !== 7) plan.add(row);
+    plan.keep({ event: encodeEvent(trail[6] as AuditEvent), occurredAtMs: 1 });
+    expect(plain(plan.finish())).toStrictEqual({
+      positions: [1, 2, 3, 4],
+      parts: [0, 0, 0, 0],
+      report: {
+        deleted: 4,
+        // 5 anchors, 6 follows it, 7 arrived and 8 to 10 are behind it.
+        kept: { anchors: 1, afterLastCheckpoint: 1, behindNewer: 0, arrived: 4 },
+        anchoredChains: 1,
+        unsignedChains: 0,
+        unchained: 0,
+      },
+    });
+  });
+
+  it("groups the rows to delete by part, in the order read within each", () => {
+    const parted = rows(old(1, 2, 3, 4, 5)).map((row) => ({ ...row, part: row.position % 2 === 0 ? 7 : 3 }));
+    const { positions, parts } = planPrune(parted, 50);
+    expect([Array.from(positions), Array.from(parts)]).toStrictEqual([
+      [1, 3, 2, 4],
+      [3, 3, 7, 7],
+    ]);
   });
 });
