@@ -90,8 +90,11 @@ function describe(report: PruneReport, before: string, dryRun: boolean, cutChain
     kept.behindNewer > 0
       ? `${kept.behindNewer} stamped earlier than a newer event before them in their chain`
       : "",
+    (kept.arrived ?? 0) > 0
+      ? `${kept.arrived} stored while the prune read the store, or after such an event in their chain (the next prune deletes them)`
+      : "",
   ].filter((text) => text !== "");
-  const total = kept.anchors + kept.afterLastCheckpoint + kept.behindNewer;
+  const total = kept.anchors + kept.afterLastCheckpoint + kept.behindNewer + (kept.arrived ?? 0);
   if (total > 0) {
     lines.push(
       `${plural(total, "older event")} ${dryRun ? "would be " : ""}kept: ${reasons.join("; ")}; --cut-chains deletes them`,
