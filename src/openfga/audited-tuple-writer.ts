@@ -15,6 +15,7 @@ import { AuditConfigError } from "../errors/index.js";
 import type { TupleChangeInput, TupleChangeItem } from "../recorder/inputs.js";
 import type { Recorder } from "../recorder/recorder.js";
 import { openFgaErrorReason } from "./error-reason.js";
+import { settle } from "./settle.js";
 
 /** Options of `createAuditedTupleWriter`. */
 export interface AuditedTupleWriterOptions {
@@ -241,28 +242,6 @@ function signalOf(options: CallOptions | undefined): AbortSignal | undefined {
   } catch {
     return undefined;
   }
-}
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown; aborted: boolean };
-
-/**
- * Runs the SDK call and resolves with its outcome, or with the signal's reason as soon as it aborts:
- * the SDK sleeps out a 429's or 5xx's `Retry-After` (up to 30 min) even after its request was
- * cancelled, and the caller (an RPC handler) must not wait for that. Never rejects; a late outcome of
- * the abandoned call is consumed here.
- */
-function settle<T>(call: () => Promise<T>, signal: AbortSignal | undefined): Promise<Settled<T>> {
-  return new Promise((resolve) => {
-    const onAbort = () => resolve({ ok: false, error: signal?.reason, aborted: true });
-    signal?.addEventListener("abort", onAbort, { once: true });
-    // An async wrapper turns a synchronous throw of `call` into a rejection.
-    (async () => call())()
-      .then(
-        (value) => resolve({ ok: true, value }),
-        (error: unknown) => resolve({ ok: false, error, aborted: false }),
-      )
-      .finally(() => signal?.removeEventListener("abort", onAbort));
-  });
 }
 
 /** False for `transaction: { disable: true }`, read as the SDK reads it (any truthy `disable`). */

@@ -9,6 +9,7 @@ import type { Authorizer, CheckRequest, Decision } from "../authz/authorizer.js"
 import { AuditConfigError } from "../errors/index.js";
 import { createDecisionCache, type DecisionCache, keyOf } from "./decision-cache.js";
 import { batchItemErrorReason, openFgaErrorReason } from "./error-reason.js";
+import { type Settled, settle } from "./settle.js";
 
 /** Options of the decision cache of `createOpenFgaAuthorizer`. */
 export interface OpenFgaCacheOptions {
@@ -232,27 +233,6 @@ interface SharedCheck {
   /** Callers waiting for it. */
   waiting: number;
   settled: Promise<Settled<{ allowed?: boolean }>>;
-}
-
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown; aborted: boolean };
-
-/**
- * Runs an SDK call and resolves with its outcome, or with the signal's reason as soon as it aborts.
- * Never rejects: a late rejection of an abandoned call is consumed here.
- */
-function settle<T>(call: () => Promise<T>, signal: AbortSignal | undefined): Promise<Settled<T>> {
-  if (signal?.aborted) return Promise.resolve({ ok: false, error: signal.reason, aborted: true });
-  return new Promise((resolve) => {
-    const onAbort = () => resolve({ ok: false, error: signal?.reason, aborted: true });
-    signal?.addEventListener("abort", onAbort, { once: true });
-    // An async wrapper turns a synchronous throw of `call` into a rejection.
-    (async () => call())()
-      .then(
-        (value) => resolve({ ok: true, value }),
-        (error: unknown) => resolve({ ok: false, error, aborted: signal?.aborted === true }),
-      )
-      .finally(() => signal?.removeEventListener("abort", onAbort));
-  });
 }
 
 function failure(outcome: { error: unknown; aborted: boolean }): Decision {
