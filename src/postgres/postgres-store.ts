@@ -242,12 +242,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // transaction's statements follow each other at once, so no live writer is idle that long; LOCAL:
   // a caller's pool's sessions keep their settings.
   const begin = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${queryTimeoutMs}`;
-  /** Runs `work` in one transaction holding the writers' lock, within `queryTimeoutMs` when `bounded`. */
-  const write = async <T>(bounded: boolean, work: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
+  /** Runs `work` in one transaction opened with `opening`, within `queryTimeoutMs` when `bounded`. */
+  const transaction = async <T>(
+    bounded: boolean,
+    opening: string,
+    work: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> =>
     use(bounded, async (client, lost) => {
       try {
-        await client.query(begin);
-        await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.write]);
+        await client.query(opening);
         const result = await work(client);
         await client.query("COMMIT");
         return result;
@@ -255,6 +258,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         await client.query("ROLLBACK").catch(lost);
         throw error;
       }
+    });
+  /** Runs `work` in one transaction holding the writers' lock, within `queryTimeoutMs` when `bounded`. */
+  const write = async <T>(bounded: boolean, work: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
+    transaction(bounded, begin, async (client) => {
+      await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.write]);
+      return work(client);
     });
   /** Deletes every event before `beforeMs`: the partitions entirely older whole, then row by row. */
   const cutBefore = async (client: pg.PoolClient, beforeMs: number): Promise<number> => {
@@ -272,19 +281,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   };
   /** Runs `work` in one REPEATABLE READ transaction that only reads: one snapshot, no lock. */
   const snapshot = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
-    use(false, async (client, lost) => {
-      try {
-        await client.query(
-          `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = ${queryTimeoutMs}`,
-        );
-        const result = await work(client);
-        await client.query("COMMIT");
-        return result;
-      } catch (error) {
-        await client.query("ROLLBACK").catch(lost);
-        throw error;
-      }
-    });
+    transaction(
+      false,
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = ${queryTimeoutMs}`,
+      work,
+    );
   /** COPY data of batches prepared ahead of their insert (`prepareColumns`). */
   const prepared = new WeakMap<EventColumns, Buffer>();
   const insertColumns = async (batch: EventColumns): Promise<number> => {
