@@ -5,7 +5,6 @@ import {
   ProduceAcks,
   Producer,
 } from "@platformatic/kafka";
-import { toError } from "../errors/index.js";
 import {
   DEAD_LETTER_FROM_HEADER,
   DEAD_LETTER_REASON_HEADER,
@@ -13,6 +12,7 @@ import {
 } from "../ingest/dead-letter.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
 import type { KafkaProducer } from "./kafka-broker.js";
+import { kafkaErrorText } from "./kafka-error-text.js";
 import { type KafkaSourceOptions, resolveSourceOptions } from "./kafka-source-options.js";
 import { type KafkaMessage, type OpenStream, take, watchStream } from "./message-stream.js";
 import { PartitionOffsets } from "./partition-offsets.js";
@@ -254,7 +254,10 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
       } catch (error) {
         handBack([message]);
         rewind = true; // it comes back, and is tried again
-        throw toError(error);
+        // The client's own message says nothing ("Producing messages failed."): name Kafka's codes.
+        throw new Error(`dead letter to "${deadLetterTopic}" failed: ${kafkaErrorText(error)}`, {
+          cause: error,
+        });
       }
       await markDone([message]);
     },

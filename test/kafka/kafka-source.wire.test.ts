@@ -20,6 +20,7 @@ import {
 import { type AuditStore, openAuditStore } from "../../src/store/index.js";
 import { seedEvents, tempDir } from "../cli/helpers.js";
 import { until } from "../ingest/fleet.js";
+import { ErrorCode } from "./wire-broker/error-codes.js";
 import { startWireBroker, type WireBroker } from "./wire-broker/index.js";
 
 const TOPIC = "audit-events";
@@ -112,6 +113,40 @@ describe("createKafkaSource on the Kafka wire protocol (loopback stand-in broker
     // The member left the group on close.
     expect(kafka.state.coordinator.group(GROUP).members.size).toBe(0);
     expect(kafka.errors).toStrictEqual([]);
+  }, 60_000);
+
+  it("names Kafka's error code when the dead-letter topic refuses a poison message, then sends it once allowed", async () => {
+    kafka.createTopic(TOPIC, { partitions: 1 });
+    const producer = new Producer({ clientId: "poison", bootstrapBrokers: kafka.bootstrapBrokers });
+    await producer.send({
+      messages: [{ topic: TOPIC, key: Buffer.from("poison"), value: Buffer.from("hello") }],
+    });
+    await producer.close();
+    let refusing = true;
+    kafka.state.produceFault = () =>
+      refusing ? { kind: "error", errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED } : undefined;
+    const source = await createKafkaSource({
+      bootstrapBrokers: kafka.bootstrapBrokers,
+      topic: TOPIC,
+      groupId: GROUP,
+    });
+    const errors: string[] = [];
+    const ingester = createIngester({
+      source,
+      store,
+      retryDelayMs: 10,
+      onError: (e) => errors.push(e.message),
+    });
+    try {
+      await until(() => errors.length > 0, "the refusal reported");
+      refusing = false;
+      await until(() => ingester.stats().deadLettered === 1, "the dead letter sent");
+    } finally {
+      await ingester.stop();
+      await source.close();
+    }
+    expect(errors[0]).toBe(`dead letter to "${TOPIC}.dead-letter" failed: TOPIC_AUTHORIZATION_FAILED`);
+    expect(kafka.records(`${TOPIC}.dead-letter`, 0).map((r) => r.key?.toString())).toStrictEqual(["poison"]);
   }, 60_000);
 
   it("a second member of the group shares the partitions; together they store each event once", async () => {
