@@ -27,7 +27,10 @@ export const KEPT_KINDS: ReadonlySet<number> = new Set([
 ]);
 
 /** What the pump and stats read of the spool. @internal */
-export type SpoolView = Pick<Spool, "rows" | "pendingRows" | "bytes" | "fits" | "read" | "readFailures">;
+export type SpoolView = Pick<
+  Spool,
+  "rows" | "pendingRows" | "bytes" | "fits" | "read" | "readFailures" | "undeletedRows"
+>;
 
 /**
  * Where every accepted event is, and the only code that moves it: the queue, the parked list, the

@@ -56,6 +56,12 @@ export interface DeliveryStats extends EmitterStats {
   spoolEvents: number;
   /** Encoded bytes of the committed spool rows (the rows delivered but not yet deleted included: the file holds them). */
   spoolBytes: number;
+  /**
+   * Spool rows delivered whose delete SQLite refused (a full disk, a read-only file, a lock held
+   * elsewhere): still in the file, never sent again by this emitter, deleted once a delete succeeds.
+   * 0 without a spool.
+   */
+  spoolUndeleted: number;
   /** "direct": batches come from memory; "spool": from the spool (write-ahead, outage or replay). */
   mode: "direct" | "spool";
   /** Unusable spool files moved aside (at start or later), and what became of their rows. */

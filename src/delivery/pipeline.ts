@@ -162,6 +162,7 @@ export class DeliveryPipeline {
       parkedEvents: memory.parked,
       spoolEvents: spool === undefined ? 0 : spool.rows + spool.pendingRows,
       spoolBytes: spool?.bytes ?? 0,
+      spoolUndeleted: spool?.undeletedRows ?? 0,
       mode: this.#state.fromSpool() ? "spool" : "direct",
       spoolRecovery: { ...c.spoolRecovery },
     };

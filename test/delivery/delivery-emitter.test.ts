@@ -50,6 +50,7 @@ describe("createDeliveryEmitter", () => {
       parkedEvents: 0,
       spoolEvents: 0,
       spoolBytes: 0,
+      spoolUndeleted: 0,
       mode: "direct",
       spoolRecovery: { movedAside: 0, recovered: 0, lost: 0, uncounted: 0 },
     });

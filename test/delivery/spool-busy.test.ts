@@ -130,7 +130,13 @@ describe("a spool whose deletes SQLite refuses", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(sink.receivedIds()).toStrictEqual(ids(1, 8));
     expect(spoolRows()).toBe(5);
-    expect(pipeline.stats()).toMatchObject({ delivered: 8, spoolEvents: 0, queueEvents: 0, dropped: {} });
+    expect(pipeline.stats()).toMatchObject({
+      delivered: 8,
+      spoolEvents: 0,
+      spoolUndeleted: 5,
+      queueEvents: 0,
+      dropped: {},
+    });
     expect(errors.map((error) => error.message)).toStrictEqual([
       `fake: spool ${spoolPath}: delete failed: database is locked; the rows the sink took stay in the file, are not sent again, and are deleted once SQLite allows it`,
       `fake: spool ${spoolPath}: commit failed: database is locked; delivering from memory until it can commit again`,
@@ -139,6 +145,7 @@ describe("a spool whose deletes SQLite refuses", () => {
 
     lock.release();
     await until(() => spoolRows() === 0);
+    expect(pipeline.stats().spoolUndeleted).toBe(0);
     for (let n = 9; n <= 10; n++) expect(pipeline.emit(numberedEvent(n))).toBe("accepted");
     expect(await pipeline.close(2000)).toMatchObject({ ok: true, pending: 0, dropped: 0 });
     expect(sink.receivedIds()).toStrictEqual(ids(1, 10));
