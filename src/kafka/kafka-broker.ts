@@ -92,10 +92,13 @@ const COMPRESSIONS: readonly unknown[] = ["none", "gzip", "snappy", "lz4", "zstd
  * batch is replicated. Keys, values and header values are sent as given (UTF-8 for strings). The client
  * retries a failed request 3 times; then `publish` rejects, naming Kafka's error codes, and the
  * delivery pipeline retries the batch, which can store a message twice: consumers de-duplicate by the
- * `grpc-audit-event-id` header. Sends go one at a time: a send abandoned at the pipeline's write
- * timeout is waited for (until answered or past the request timeout, `timeoutMs`) before the next
- * one, which would otherwise reuse its sequence numbers. A producer whose sequence Kafka refuses is
- * replaced by a new one. The producer connects on the first publish.
+ * `grpc-audit-event-id` header. Requests go one at a time, in the order of the publishes (a publish's
+ * requests together), even when the pipeline writes several batches at once (`maxInFlightBatches`,
+ * which so sends no faster): a request sent before the one before it settled would reuse its sequence
+ * numbers. A publish abandoned at the pipeline's write timeout sends nothing if its turn had not come,
+ * else its request is waited for (until answered or the client gives up, `timeoutMs` a try). A
+ * producer whose sequence Kafka refuses is replaced by a new one. The producer connects on the first
+ * publish.
  *
  * ```ts
  * const broker = createKafkaBroker({ bootstrapBrokers: ["kafka-1:9092"], clientId: "projects-api", compression: "zstd" });
@@ -109,8 +112,9 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
   let producer = createProducer();
   const tracker = createPublishTracker(name);
   // The producer numbers a partition's batches (idempotence) when one is acknowledged: a send started
-  // before the last one settled, such as one abandoned at a write timeout that Kafka still answers,
-  // would reuse its sequence numbers, and Kafka then refuses every later send as out of order.
+  // before the last one settled (concurrent publishes, or one abandoned at a write timeout that Kafka
+  // still answers) reuses its sequence numbers, and Kafka takes it for a repeat (not stored) or refuses
+  // it as out of order. So publishes queue here: each starts once the one before it settled.
   let lastSend: Promise<unknown> = Promise.resolve();
   // Once Kafka refuses the producer's sequence (a request it stored was not answered, and the batch
   // sent again starts elsewhere), every later send of that producer fails: a new one gets a new
@@ -120,7 +124,6 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
     const old = producer;
     producer = createProducer();
     retiring = old.close().catch(() => {});
-    lastSend = retiring;
   };
 
   const send = async (topic: string, messages: readonly BrokerMessage[], signal?: AbortSignal) => {
@@ -132,21 +135,42 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
         name,
         why: `over this producer's maxMessageBytes (${maxMessageBytes}); nothing of this batch was sent`,
       });
-    let sent = 0;
-    const settled = (promise: Promise<unknown>) =>
-      signal === undefined ? promise : Promise.race([promise, untilAborted(signal)]);
-    const sendChunk = async (chunk: readonly KafkaRecord[]) => {
-      await settled(lastSend);
+    const progress = { sent: 0 };
+    // Takes its place in the queue now, in the order of the calls: its requests go after those of
+    // every earlier publish settled, an abandoned one's included; none if it is abandoned before its turn.
+    const turn = lastSend.then(async () => {
+      await retiring;
+      await sendRecords(topic, records, progress, signal);
+    });
+    lastSend = turn.catch(() => {});
+    try {
+      await (signal === undefined ? turn : Promise.race([turn, untilAborted(signal)]));
       signal?.throwIfAborted();
-      const sending = producer.send({
+    } catch (error) {
+      if (error instanceof AuditEmitError) throw error;
+      throw new AuditEmitError(
+        name,
+        `send to "${topic}" failed after ${progress.sent} of ${records.length} messages: ${kafkaErrorText(error)}`,
+        { cause: error },
+      );
+    }
+  };
+
+  /** Sends a publish's records, one request after the other; stops before a request once aborted. */
+  const sendRecords = async (
+    topic: string,
+    records: readonly KafkaRecord[],
+    progress: { sent: number },
+    signal?: AbortSignal,
+  ) => {
+    const sendChunk = async (chunk: readonly KafkaRecord[]) => {
+      signal?.throwIfAborted();
+      await producer.send({
         messages: chunk.map((record) => record.message),
         acks: ProduceAcks.ALL,
         idempotent: true,
         compression,
       });
-      lastSend = sending.catch(() => {});
-      await settled(sending);
-      signal?.throwIfAborted();
     };
     for (const chunk of chunks(records, maxRequestBytes)) {
       try {
@@ -156,7 +180,7 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
           if (refusedProducerState(error)) replaceProducer();
           throw new AuditEmitError(
             name,
-            `send to "${topic}" failed after ${sent} of ${records.length} messages: ${kafkaErrorText(error)}`,
+            `send to "${topic}" failed after ${progress.sent} of ${records.length} messages: ${kafkaErrorText(error)}`,
             { cause: error },
           );
         }
@@ -169,7 +193,7 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
           showBatchBytes: compression === "none",
         });
       }
-      sent += chunk.length;
+      progress.sent += chunk.length;
     }
   };
 

@@ -226,7 +226,7 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
     await until(() => ingester.stats().deadLettered === 1, "the dead letter sent");
     await until(() => kafka.committed()[0] === 5, "the commit past it");
     await ingester.stop();
-    expect(errors[0]).toBe("dead-letter topic unavailable");
+    expect(errors[0]).toBe('dead letter to "audit-events.dead-letter" failed: dead-letter topic unavailable');
     expect(kafka.produced).toHaveLength(1);
     expect(storedIds(store)).toStrictEqual(ids(events));
   });
