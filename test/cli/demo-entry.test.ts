@@ -90,3 +90,38 @@ it("serves the example ProjectService: the creator owns the project, others are 
     [EventType.EVENT_TYPE_AUTHZ_DECISION, "bob", "DeleteProject", "PERMISSION_DENIED", "p-1"],
   ]);
 });
+
+it("ImportMembers refuses a message naming another project than the one authz checked (x-project-id)", async () => {
+  const create = (caller: string, name: string) =>
+    new Promise<Project>((resolve, reject) =>
+      client.createProject({ name }, as(caller), (error, project) =>
+        error ? reject(error) : resolve(project),
+      ),
+    );
+  const mine = await create("mallory", "mine");
+  const victim = await create("victor", "victim");
+  const metadata = as("mallory");
+  metadata.set("x-project-id", mine.id);
+  const code = await new Promise<number | undefined>((resolve) => {
+    const stream = client.importMembers(metadata, (error: ServiceError | null) => resolve(error?.code));
+    stream.write({ projectId: mine.id, userId: "friend", role: "viewer" });
+    stream.write({ projectId: victim.id, userId: "mallory2", role: "editor" });
+    stream.end();
+  });
+  expect(code).toBe(status.INVALID_ARGUMENT);
+  // The project authz never checked mallory on got no member, and no role tuple.
+  const allowed = await tuples.authorizer.check({
+    user: "user:mallory2",
+    relation: "editor",
+    object: `project:${victim.id}`,
+  });
+  expect(allowed).toMatchObject({ kind: "denied" });
+  const members = await new Promise<unknown[]>((resolve, reject) => {
+    const found: unknown[] = [];
+    const stream = client.listMembers({ projectId: victim.id }, as("victor"));
+    stream.on("data", (member) => found.push(member));
+    stream.on("error", reject);
+    stream.on("end", () => resolve(found));
+  });
+  expect(members).toStrictEqual([]);
+});

@@ -81,14 +81,21 @@ export function demoProjectService(tuples: DemoTuples, idPrefix = "p-") {
       for (const percent of [50, 100]) call.write({ projectId: project.id, percent });
     },
     async importMembers(call) {
-      let projectId = "";
+      // Authz checked the caller on the project named by x-project-id, before any message: a message
+      // naming another project would change one the caller was never checked on.
+      const [authorized] = call.metadata.get("x-project-id");
       let imported = 0;
       for await (const request of call) {
-        projectId ||= request.projectId;
+        if (request.projectId !== authorized) {
+          throw {
+            code: status.INVALID_ARGUMENT,
+            details: "every message must name the project given in x-project-id",
+          };
+        }
         await addMember(request);
         imported++;
       }
-      return { projectId, imported };
+      return { projectId: typeof authorized === "string" ? authorized : "", imported };
     },
     async syncMembers(call) {
       // A plain `for await` would destroy the duplex stream when reading ends, and no status could follow.

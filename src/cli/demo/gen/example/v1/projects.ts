@@ -1521,7 +1521,8 @@ export const ProjectServiceService = {
   },
   /**
    * Adds many members to one project (client streaming); the project id comes from the response.
-   * Authz runs before the first message arrives, so the caller names the project in metadata.
+   * Authz runs before the first message arrives, so the caller names the project in metadata; the
+   * handler refuses a message naming another project, which authz did not check.
    */
   importMembers: {
     path: "/example.v1.ProjectService/ImportMembers" as const,
@@ -1578,7 +1579,8 @@ export interface ProjectServiceServer extends UntypedServiceImplementation {
   archiveProject: handleServerStreamingCall<ArchiveProjectRequest, ArchiveProgress>;
   /**
    * Adds many members to one project (client streaming); the project id comes from the response.
-   * Authz runs before the first message arrives, so the caller names the project in metadata.
+   * Authz runs before the first message arrives, so the caller names the project in metadata; the
+   * handler refuses a message naming another project, which authz did not check.
    */
   importMembers: handleClientStreamingCall<AddMemberRequest, ImportMembersResponse>;
   /**
@@ -1699,7 +1701,8 @@ export interface ProjectServiceClient extends Client {
   ): ClientReadableStream<ArchiveProgress>;
   /**
    * Adds many members to one project (client streaming); the project id comes from the response.
-   * Authz runs before the first message arrives, so the caller names the project in metadata.
+   * Authz runs before the first message arrives, so the caller names the project in metadata; the
+   * handler refuses a message naming another project, which authz did not check.
    */
   importMembers(
     callback: (error: ServiceError | null, response: ImportMembersResponse) => void,
