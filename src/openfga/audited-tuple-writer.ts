@@ -15,6 +15,7 @@ import { AuditConfigError } from "../errors/index.js";
 import type { TupleChangeInput, TupleChangeItem } from "../recorder/inputs.js";
 import type { Recorder } from "../recorder/recorder.js";
 import { openFgaErrorReason } from "./error-reason.js";
+import type { OpenFgaAuthorizer } from "./openfga-authorizer.js";
 import { settle } from "./settle.js";
 
 /** Options of `createAuditedTupleWriter`. */
@@ -23,8 +24,12 @@ export interface AuditedTupleWriterOptions {
   client: OpenFgaClient;
   /** Receives one TUPLE_CHANGED event per write call, or per 50 tuples of a larger one. */
   recorder: Pick<Recorder, "recordTupleChange">;
-  /** Its cached decisions about the written tuples are dropped after every write. Default: none. */
-  authorizer?: Pick<Authorizer, "invalidate">;
+  /**
+   * Its cached decisions about the written tuples are dropped after every write. Default: none. After a
+   * write with an unknown outcome it is called with `{ unknownOutcome: true }` (an authorizer that does
+   * not take that option ignores it); see `OpenFgaCacheOptions.unknownOutcomeHoldMs`.
+   */
+  authorizer?: Pick<Authorizer, "invalidate"> | Pick<OpenFgaAuthorizer, "invalidate">;
 }
 
 /**
@@ -61,7 +66,8 @@ interface Change {
 /**
  * Creates a tuple writer that records what it changed. After the SDK call returns or throws, it
  * 1. drops the authorizer's cached decisions about the tuples, also on failure (part of a write may have
- *    happened), then
+ *    happened), and when a tuple's outcome is unknown, tells it so: OpenFGA may still apply the write,
+ *    so the OpenFGA authorizer does not cache those decisions for a while (`unknownOutcomeHoldMs`), then
  * 2. records every tuple (user, relation, object, and for a conditional tuple its condition's name and
  *    context keys, never the context's values) with the store and model ids the
  *    call used, in one `recordTupleChange` per 50 tuples (one event with thousands of tuples would be
@@ -69,7 +75,8 @@ interface Change {
  *    `transaction: { disable: true }` the SDK writes in chunks and reports which ones failed, and such a
  *    tuple is recorded with the error's code. When the SDK throws, every tuple is recorded as failed with
  *    that error's code; in non-transactional mode (where the SDK throws only for authentication errors,
- *    after other chunks may have been written) with "unknown_outcome" instead.
+ *    after other chunks may have been written) with "unknown_outcome" instead, and the chunks still in
+ *    flight are cancelled.
  *
  * A tuple whose request got no answer (a timeout, a dropped connection) or a gateway's 502 or 504 is
  * recorded as failed with "unknown_outcome": OpenFGA may have applied it. The SDK retries such requests
@@ -100,7 +107,7 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
   async function audited(
     changes: readonly Change[],
     ids: CallOptions | undefined,
-    call: () => Promise<ClientWriteResponse>,
+    call: (options: CallOptions) => Promise<ClientWriteResponse>,
   ): Promise<ClientWriteResponse> {
     const signal = signalOf(ids);
     if (signal?.aborted) {
@@ -108,8 +115,17 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
       report(() => changes.map((change) => item(change, false, NOT_SENT)), ids);
       throw signal.reason;
     }
-    const outcome = await settle(call, signal);
+    // The SDK gets a signal of its own, aborted with the caller's and when the call is given up: from
+    // the moment the outcome is reported, no request of the call is in flight or sent any more (the
+    // SDK keeps the other chunks of a non-transactional write going after it threw), which the
+    // authorizer's hold after an unknown outcome relies on.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const outcome = await settle(() => call({ ...ids, signal: controller.signal }), signal);
+    signal?.removeEventListener("abort", onAbort);
     if (!outcome.ok) {
+      controller.abort(outcome.error);
       const { error, aborted } = outcome;
       report(() => {
         // In non-transactional mode the SDK throws (for an authentication error) after other chunks
@@ -140,7 +156,12 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     // Neither may change what the caller gets from the SDK. The Recorder never throws by contract; an
     // authorizer's invalidate has no such contract, so both are guarded.
     try {
-      authorizer?.invalidate?.(items.map(({ user, relation, object }) => ({ user, relation, object })));
+      const tuples = items.map(({ user, relation, object }) => ({ user, relation, object }));
+      // OpenFGA may still apply a write whose outcome is unknown: the authorizer keeps from caching
+      // answers it may change for a while (see `OpenFgaCacheOptions.unknownOutcomeHoldMs`).
+      const unknownOutcome = items.some((entry) => entry.errorReason === UNKNOWN_OUTCOME);
+      if (unknownOutcome) authorizer?.invalidate?.(tuples, { unknownOutcome });
+      else authorizer?.invalidate?.(tuples);
     } catch {}
     // One event per MAX_TUPLES_PER_EVENT tuples: a non-transactional write may hold thousands, and one
     // event with all of them would be refused by every sink as too large, losing the whole record.
@@ -158,11 +179,11 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
 
   return {
     write: (body, callOptions) =>
-      audited(changesOf(body?.writes, body?.deletes), callOptions, () => client.write(body, callOptions)),
+      audited(changesOf(body?.writes, body?.deletes), callOptions, (sdk) => client.write(body, sdk)),
     writeTuples: (tuples, callOptions) =>
-      audited(changesOf(tuples, undefined), callOptions, () => client.writeTuples(tuples, callOptions)),
+      audited(changesOf(tuples, undefined), callOptions, (sdk) => client.writeTuples(tuples, sdk)),
     deleteTuples: (tuples, callOptions) =>
-      audited(changesOf(undefined, tuples), callOptions, () => client.deleteTuples(tuples, callOptions)),
+      audited(changesOf(undefined, tuples), callOptions, (sdk) => client.deleteTuples(tuples, sdk)),
   };
 }
 

@@ -6,6 +6,8 @@ export interface DecisionCacheConfig {
   maxEntries: number;
   /** See `OpenFgaCacheOptions.invalidation`. */
   invalidation: "all" | "object";
+  /** See `OpenFgaCacheOptions.unknownOutcomeHoldMs`. */
+  unknownOutcomeHoldMs: number;
   /** Clock in ms. */
   now: () => number;
 }
@@ -23,8 +25,11 @@ export interface DecisionCache {
   get(request: CheckRequest): boolean | undefined;
   /** Stores an answer obtained by a check that started at `generation`; ignored when that is stale. */
   set(request: CheckRequest, allowed: boolean, generation: number): void;
-  /** See `OpenFgaAuthorizer.invalidate`. */
-  invalidate(tuples: readonly CheckRequest[]): void;
+  /**
+   * See `OpenFgaAuthorizer.invalidate`. With `unknownOutcome`, answers about the same scope are also not
+   * stored for `unknownOutcomeHoldMs` from now: OpenFGA may still apply the write in that time.
+   */
+  invalidate(tuples: readonly CheckRequest[], unknownOutcome?: boolean): void;
 }
 
 interface Entry {
@@ -35,13 +40,45 @@ interface Entry {
 
 /** @internal */
 export function createDecisionCache(config: DecisionCacheConfig): DecisionCache {
-  const { ttlMs, maxEntries, invalidation, now } = config;
+  const { ttlMs, maxEntries, invalidation, unknownOutcomeHoldMs, now } = config;
   // A Map iterates in insertion order; re-inserting on every hit keeps the least recently used first.
   const entries = new Map<string, Entry>();
   let generation = 0;
+  // Scopes of writes with an unknown outcome, held until these times: answers about them are not stored.
+  let allHeldUntilMs = Number.NEGATIVE_INFINITY;
+  const heldObjects = new Map<string, number>();
+  let nextHoldEndMs = Number.POSITIVE_INFINITY;
+
+  /** Ends the holds that are over, as an invalidation: a check started during one must not store. */
+  function endHolds(): void {
+    if (nextHoldEndMs === Number.POSITIVE_INFINITY) return;
+    const at = now();
+    if (at < nextHoldEndMs) return;
+    generation++;
+    nextHoldEndMs = allHeldUntilMs > at ? allHeldUntilMs : Number.POSITIVE_INFINITY;
+    for (const [object, untilMs] of heldObjects) {
+      if (untilMs <= at) heldObjects.delete(object);
+      else nextHoldEndMs = Math.min(nextHoldEndMs, untilMs);
+    }
+  }
+
+  function isHeld(object: string): boolean {
+    if (nextHoldEndMs === Number.POSITIVE_INFINITY) return false;
+    return allHeldUntilMs > now() || heldObjects.has(object);
+  }
+
+  function hold(objects: ReadonlySet<string> | undefined): void {
+    const untilMs = now() + unknownOutcomeHoldMs;
+    nextHoldEndMs = Math.min(nextHoldEndMs, untilMs);
+    if (objects === undefined) allHeldUntilMs = Math.max(allHeldUntilMs, untilMs);
+    else
+      for (const object of objects)
+        heldObjects.set(object, Math.max(heldObjects.get(object) ?? untilMs, untilMs));
+  }
 
   return {
     get generation() {
+      endHolds();
       return generation;
     },
     get(request) {
@@ -54,8 +91,11 @@ export function createDecisionCache(config: DecisionCacheConfig): DecisionCache 
       return entry.allowed;
     },
     set(request, allowed, startedAt) {
+      endHolds();
       // A write finished while this check was in flight: its answer may predate the write.
       if (startedAt !== generation) return;
+      // A write with an unknown outcome may still be applied: its answer may predate the write.
+      if (isHeld(request.object)) return;
       const key = keyOf(request);
       entries.delete(key);
       while (entries.size >= maxEntries) {
@@ -65,16 +105,18 @@ export function createDecisionCache(config: DecisionCacheConfig): DecisionCache 
       }
       entries.set(key, { allowed, object: request.object, expiresAtMs: now() + ttlMs });
     },
-    invalidate(tuples) {
+    invalidate(tuples, unknownOutcome = false) {
       generation++;
       if (invalidation === "all" || tuples.some((tuple) => reachesOtherObjects(tuple.user))) {
         entries.clear();
+        if (unknownOutcome) hold(undefined);
         return;
       }
       const objects = new Set(tuples.map((tuple) => tuple.object));
       for (const [key, entry] of entries) {
         if (objects.has(entry.object)) entries.delete(key);
       }
+      if (unknownOutcome) hold(objects);
     },
   };
 }

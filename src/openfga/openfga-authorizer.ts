@@ -25,6 +25,15 @@ export interface OpenFgaCacheOptions {
    * models without usersets or parent relations that reach across objects.
    */
   invalidation?: "all" | "object";
+  /**
+   * How long, in ms, answers that a write with an unknown outcome may change are not cached. Default:
+   * `ttlMs`. The audited tuple writer reports such a write (abandoned on its `signal`, or failed without
+   * an answer) at once, but OpenFGA may still apply it later, and an answer asked in between is the old
+   * one. So the answers it may change (every answer with `invalidation: "all"`) are dropped and, for this
+   * long, asked of OpenFGA on every check. A write applied within that time is never followed by an older
+   * cached answer; one applied later still is, for at most `ttlMs`, as a write made outside the writer.
+   */
+  unknownOutcomeHoldMs?: number;
 }
 
 /** Options of `createOpenFgaAuthorizer`. */
@@ -54,9 +63,11 @@ export interface OpenFgaAuthorizer extends Authorizer {
   /**
    * Forgets cached answers the given tuple changes may affect: every answer with the default
    * `invalidation: "all"`; with "object", see `OpenFgaCacheOptions.invalidation`. Later checks that
-   * were already in flight do not store their (possibly older) answers.
+   * were already in flight do not store their (possibly older) answers. With `unknownOutcome: true` (the
+   * write may or may not have been applied, and may still be), the same answers are also not stored for
+   * `unknownOutcomeHoldMs` (see `OpenFgaCacheOptions`). Default `unknownOutcome`: false.
    */
-  invalidate(tuples: readonly CheckRequest[]): void;
+  invalidate(tuples: readonly CheckRequest[], options?: { unknownOutcome?: boolean }): void;
 }
 
 const CACHE_DEFAULTS = Object.freeze({ ttlMs: 1000, maxEntries: 1000 });
@@ -216,8 +227,8 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
         return decision;
       });
     },
-    invalidate(tuples) {
-      cache?.invalidate(tuples);
+    invalidate(tuples, invalidateOptions) {
+      cache?.invalidate(tuples, invalidateOptions?.unknownOutcome === true);
     },
   };
   return authorizer;
@@ -365,6 +376,7 @@ function createCache(cache: OpenFgaCacheOptions, now: (() => number) | undefined
     maxEntries = CACHE_DEFAULTS.maxEntries,
     invalidation = "all",
   } = cache;
+  const { unknownOutcomeHoldMs = ttlMs } = cache;
   if (invalidation !== "all" && invalidation !== "object") {
     throw configError('`cache.invalidation` must be "all" or "object"');
   }
@@ -374,7 +386,15 @@ function createCache(cache: OpenFgaCacheOptions, now: (() => number) | undefined
   if (!Number.isInteger(maxEntries) || maxEntries <= 0) {
     throw configError("`cache.maxEntries` must be a positive integer");
   }
-  return createDecisionCache({ ttlMs, maxEntries, invalidation, now: now ?? (() => performance.now()) });
+  if (
+    typeof unknownOutcomeHoldMs !== "number" ||
+    !Number.isFinite(unknownOutcomeHoldMs) ||
+    unknownOutcomeHoldMs < 0
+  ) {
+    throw configError("`cache.unknownOutcomeHoldMs` must be a number of milliseconds, 0 or more");
+  }
+  const clock = now ?? (() => performance.now());
+  return createDecisionCache({ ttlMs, maxEntries, invalidation, unknownOutcomeHoldMs, now: clock });
 }
 
 function configError(problem: string): AuditConfigError {
