@@ -36,7 +36,10 @@ export interface JwtAuthenticatorOptions {
   remoteJwksOptions?: RemoteJWKSetOptions;
   /** One verification key: a CryptoKey, a KeyObject or an HMAC secret. Default: none. */
   key?: CryptoKey | KeyObject | Uint8Array;
-  /** Accepted `iss`. Required. */
+  /**
+   * Accepted `iss`. Required. A list of several issuers needs a `toActor` that keeps their users apart:
+   * two issuers can give the same `sub` to different people.
+   */
   issuer: string | string[];
   /** Accepted `aud`. Required. */
   audience: string | string[];
@@ -248,6 +251,13 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
   for (const name of ["toActor", "now"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function")
       fail(`\`${name}\` must be a function`);
+  }
+  // Two identity providers can give the same `sub` to different people: with the default actor id
+  // (and authz's default `user:<id>`), one would act with the other's permissions.
+  if (Array.isArray(options.issuer) && new Set(options.issuer).size > 1 && options.toActor === undefined) {
+    fail(
+      "several issuers need a `toActor`: the default actor id is the token's `sub`, which two issuers can give to different people; make ids unique per issuer (such as iss and sub joined), or return `sub` alone when the issuers share one user base",
+    );
   }
   const metadataKey = options.metadataKey ?? "authorization";
   // grpc-js gives "-bin" values as bytes, never a Bearer header: every token would be refused.

@@ -73,6 +73,23 @@ describe("JWT authenticator", () => {
     expect(outcome).toStrictEqual({ kind: "authenticated", actor: { id: "u-alice", type: "service" } });
   });
 
+  it("takes several issuers with a toActor that keeps their users apart, or the same issuer listed twice", async () => {
+    const partner = "https://partner.example.test/";
+    const both = createJwtAuthenticator({
+      ...base(),
+      issuer: [ISSUER, partner],
+      toActor: (claims) => ({ id: `${String(claims.iss)}|${String(claims.sub)}`, realm: String(claims.iss) }),
+    });
+    const ids = [];
+    for (const iss of [ISSUER, partner]) {
+      const outcome = await both.authenticate(bearer(`Bearer ${await signToken(key, { iss })}`), CALL);
+      ids.push(outcome.kind === "authenticated" ? outcome.actor.id : outcome.kind);
+    }
+    expect(ids).toStrictEqual([`${ISSUER}|alice`, `${partner}|alice`]);
+    // One issuer written twice is one user base: the default actor stays allowed.
+    expect(() => createJwtAuthenticator({ ...base(), issuer: [ISSUER, ISSUER] })).not.toThrow();
+  });
+
   it("reports no credential as absent", async () => {
     expect(await jwt.authenticate(new Metadata(), CALL)).toStrictEqual({ kind: "absent" });
   });
@@ -345,6 +362,16 @@ describe("JWT authenticator", () => {
       "a cache given as an array",
       { jwks: { keys: [] }, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"], cache: [] },
       "`cache` must be an object or false",
+    ],
+    [
+      "several issuers without a toActor (their users' `sub` values can collide)",
+      {
+        jwks: { keys: [] },
+        issuer: [ISSUER, "https://partner.example/"],
+        audience: AUDIENCE,
+        algorithms: ["RS256"],
+      },
+      "several issuers need a `toActor`",
     ],
   ])("throws an AuditConfigError for %s", (_name, options, message) => {
     expect(() => createJwtAuthenticator(options as never)).toThrow(AuditConfigError);
