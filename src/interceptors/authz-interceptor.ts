@@ -54,6 +54,7 @@ export const AUTHZ_MESSAGES = {
   denied: "permission denied",
   timeout: "authorization timed out",
   unavailable: "authorization unavailable",
+  mismatch: "internal error: the authorization rule does not fit the method",
 } as const;
 
 /**
@@ -231,7 +232,26 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
   return (methodDescriptor, call) => {
     const rule = rules.get(methodDescriptor.path);
     if (rule?.public) return new ServerInterceptingCall(call);
-    if (rule === undefined) return new NoRuleCall(call, config.missingRule === "allow", report);
+    if (rule === undefined) {
+      const allow = config.missingRule === "allow";
+      // A status OK when let through: NO_RULE with "allow" is a success.
+      const code = allow ? Status.OK : Status.PERMISSION_DENIED;
+      const input = { relation: "", objectType: "", objectId: "", decision: "no_rule" as const };
+      const refusal = allow ? undefined : { code, details: AUTHZ_MESSAGES.noRule };
+      return new DecidedCall(call, { ...input, result: { success: allow, code } }, refusal, report);
+    }
+    if (methodDescriptor.requestStream && rule.objectIdSource.startsWith("req.")) {
+      // A table from an older proto, where the method took one request: its handler now starts before
+      // the message the id is read from, so the check could only come after the handler ran.
+      const input = reportOf(rule, "", "error", Status.INTERNAL);
+      input.errorReason = "rule_mismatch";
+      return new DecidedCall(
+        call,
+        input,
+        { code: Status.INTERNAL, details: AUTHZ_MESSAGES.mismatch },
+        report,
+      );
+    }
     return new AuthzCall(call, rule, decide, endedUnchecked);
   };
 }
@@ -357,28 +377,21 @@ function readObjectId(rule: AuthzRule, message: unknown, metadata: Pick<Metadata
  * A call of a method without an authz rule: reported as NO_RULE once its metadata arrives (inside the
  * audit scope), then refused with PERMISSION_DENIED, or let through when `missingRule` is "allow".
  */
-class NoRuleCall extends GatedCall {
+/** A call decided by its method alone (no rule, or a rule that does not fit it): reported and refused or passed at its metadata. */
+class DecidedCall extends GatedCall {
   constructor(
     inner: ServerInterceptingCallInterface,
-    private readonly allow: boolean,
+    private readonly input: AuthzDecisionInput,
+    private readonly refusal: Refusal | undefined,
     private readonly report: (input: AuthzDecisionInput) => void,
   ) {
     super(inner);
   }
 
   protected override receiveMetadata(metadata: Metadata): void {
-    // A status OK when let through: NO_RULE with "allow" is a success.
-    this.report({
-      relation: "",
-      objectType: "",
-      objectId: "",
-      decision: "no_rule",
-      result: this.allow
-        ? { success: true, code: Status.OK }
-        : { success: false, code: Status.PERMISSION_DENIED },
-    });
-    if (this.allow) this.passMetadata(metadata);
-    else this.refuse({ code: Status.PERMISSION_DENIED, details: AUTHZ_MESSAGES.noRule });
+    this.report(this.input);
+    if (this.refusal === undefined) this.passMetadata(metadata);
+    else this.refuse(this.refusal);
   }
 }
 
