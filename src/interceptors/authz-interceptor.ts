@@ -236,9 +236,19 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
       const allow = config.missingRule === "allow";
       // A status OK when let through: NO_RULE with "allow" is a success.
       const code = allow ? Status.OK : Status.PERMISSION_DENIED;
-      const input = { relation: "", objectType: "", objectId: "", decision: "no_rule" as const };
-      const refusal = allow ? undefined : { code, details: AUTHZ_MESSAGES.noRule };
-      return new DecidedCall(call, { ...input, result: { success: allow, code } }, refusal, report);
+      const input: AuthzDecisionInput = {
+        relation: "",
+        objectType: "",
+        objectId: "",
+        decision: "no_rule",
+        result: { success: allow, code },
+      };
+      return new DecidedCall(
+        call,
+        input,
+        allow ? undefined : { code, details: AUTHZ_MESSAGES.noRule },
+        report,
+      );
     }
     if (methodDescriptor.requestStream && rule.objectIdSource.startsWith("req.")) {
       // A table from an older proto, where the method took one request: its handler now starts before
@@ -374,10 +384,10 @@ function readObjectId(rule: AuthzRule, message: unknown, metadata: Pick<Metadata
 }
 
 /**
- * A call of a method without an authz rule: reported as NO_RULE once its metadata arrives (inside the
- * audit scope), then refused with PERMISSION_DENIED, or let through when `missingRule` is "allow".
+ * A call decided by its method alone: without an authz rule (NO_RULE, refused with PERMISSION_DENIED or
+ * let through when `missingRule` is "allow"), or with a rule that does not fit it. Reported once its
+ * metadata arrives (inside the audit scope), then refused or let through.
  */
-/** A call decided by its method alone (no rule, or a rule that does not fit it): reported and refused or passed at its metadata. */
 class DecidedCall extends GatedCall {
   constructor(
     inner: ServerInterceptingCallInterface,
