@@ -8,6 +8,7 @@ import { openSpool } from "./open-spool.js";
 import type { OverflowPolicy, ResolvedDeliveryOptions } from "./options.js";
 import { SettleWaiters } from "./settle-waiters.js";
 import { sinkTakes } from "./sink-fit.js";
+import { SinkReports } from "./sink-reports.js";
 import type { Spool, SpoolRow } from "./spool.js";
 import { SpoolStage } from "./spool-stage.js";
 import { Wakeup } from "./wakeup.js";
@@ -46,6 +47,7 @@ export class DeliveryState {
   readonly options: ResolvedDeliveryOptions;
   readonly counters: DeliveryCounters;
   readonly warnings: Warnings;
+  readonly sinkReports: SinkReports;
   /** Wakes the pump when there is something new to deliver. */
   readonly wakeup = new Wakeup();
   readonly #held: HeldEvents;
@@ -62,6 +64,8 @@ export class DeliveryState {
     this.options = options;
     this.counters = new DeliveryCounters(options.name);
     this.warnings = new Warnings(options.name, options.warnIntervalMs, options.onError, options.spool?.path);
+    const { name, warnIntervalMs, onError, onSinkRecovered } = options;
+    this.sinkReports = new SinkReports(name, warnIntervalMs, onError, onSinkRecovered);
     for (const warning of options.warnings) {
       report(options.onError, new AuditConfigError(`delivery emitter: ${warning}`));
     }

@@ -157,9 +157,8 @@ export class Warnings {
   ) {}
 
   /**
-   * Notes `events` drops (or, for "sink_error", "spool_commit", "spool_read", "spool_delete" and
-   * "fail_rpc", failures) and reports
-   * them when due.
+   * Notes `events` drops (or, for "spool_commit", "spool_read", "spool_delete" and "fail_rpc",
+   * failures) and reports them when due. Sink failures have their own reports (sink-reports.ts).
    * "sink_too_large" is a "too_large" drop the sink itself refused (an AuditEventTooLargeError, the
    * `cause`): its own message says which limit, so it is reported apart from the drops at emit.
    */
@@ -179,12 +178,11 @@ export class Warnings {
 
   /**
    * Reports what was held back since the last report of each reason: close() calls it, as no later
-   * report would carry those counts. Sink and spool failures are left out: nothing is retried
-   * any more.
+   * report would carry those counts. Spool failures are left out: nothing is retried any more.
    */
   flush(): void {
     for (const [reason, last] of this.#last) {
-      if (last.suppressed === 0 || reason === "sink_error" || SPOOL_FAILURES[reason] !== undefined) continue;
+      if (last.suppressed === 0 || SPOOL_FAILURES[reason] !== undefined) continue;
       const { suppressed, cause } = last;
       this.#last.set(reason, { at: Date.now(), suppressed: 0, cause: undefined });
       report(this.onError, this.#error(reason, suppressed, cause));
@@ -194,10 +192,6 @@ export class Warnings {
   #error(reason: string, count: number, cause: unknown): AuditEmitError {
     const events = count === 1 ? "1 event" : `${count} events`;
     const options = cause === undefined ? undefined : { cause: toError(cause) };
-    if (reason === "sink_error") {
-      const times = count === 1 ? "" : ` (${count} failures since the last report)`;
-      return new AuditEmitError(this.name, `sink write failed${times}; retrying`, options);
-    }
     if (reason === "sink_too_large" && cause !== undefined) {
       // The sink's message names the limit (a stream's max_msg_size, a server's max_payload, a topic's
       // max.message.bytes): passed through. Sinks keep event contents and credentials out of it.

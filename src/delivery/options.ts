@@ -136,12 +136,29 @@ export interface DeliveryEmitterOptions {
   /** How long `close()` drains by default. Default: 30000. */
   closeTimeoutMs?: number;
   /**
-   * Drops, sink failures and spool failures are reported at most once per reason per interval, with the count; `close()`
-   * reports the drops held back. Default: 10000.
+   * Drops and spool failures are reported at most once per reason per interval, sink failures at most
+   * once per cause (a changed cause at once), each with the count; `close()` reports the drops held
+   * back. Default: 10000.
    */
   warnIntervalMs?: number;
   /** Called with drop warnings, sink failures and spool problems. Default: ignore (all are counted in stats). */
   onError?: (error: Error) => void;
+  /**
+   * Called when a write succeeds after a sink failure was reported to `onError` (and, at most once per
+   * `warnIntervalMs`, after failures that were all held back), with the failures since the last
+   * recovery and those no report counted yet. Not an error, so not passed to `onError`.
+   * Default: ignore (`stats().delivered` and `retried` still count).
+   */
+  onSinkRecovered?: (recovery: {
+    /** The emitter's name. */
+    emitter: string;
+    /** Writes that failed since the last recovery was reported (a flapping sink's included). */
+    failedWrites: number;
+    /** The part of `failedWrites` that no `onError` report counted (held back by `warnIntervalMs`). */
+    unreported: number;
+    /** The error of the last failed write, as `onError` got it as `cause`. */
+    lastError: Error;
+  }) => void;
   /** For tests: waits between retries. Default: a timer that does not keep the process alive. */
   sleep?: (ms: number) => Promise<void>;
   /** For tests: the jitter's random numbers in [0, 1). Default: Math.random. */
@@ -205,6 +222,7 @@ export interface ResolvedDeliveryOptions {
   readonly closeTimeoutMs: number;
   readonly warnIntervalMs: number;
   readonly onError: ((error: Error) => void) | undefined;
+  readonly onSinkRecovered: DeliveryEmitterOptions["onSinkRecovered"];
   readonly sleep: (ms: number) => Promise<void>;
   readonly random: () => number;
   /** Inconsistent but usable options that were clamped; reported once through onError. */

@@ -202,7 +202,7 @@ export class Pump {
   }
 
   async #deliver(taken: Batch): Promise<void> {
-    const { options, warnings } = this.#state;
+    const { options, sinkReports } = this.#state;
     let batch = taken;
     const startedAt = Date.now();
     let delay = options.retry.initialDelayMs;
@@ -211,7 +211,10 @@ export class Pump {
     try {
       for (let attempt = 1; ; attempt++) {
         try {
-          if (batch.events.length > 0) await this.#write(batch.events);
+          if (batch.events.length > 0) {
+            await this.#write(batch.events);
+            sinkReports.succeeded();
+          }
           this.#state.markDelivered(batch);
           return;
         } catch (error) {
@@ -228,7 +231,7 @@ export class Pump {
           if (this.#stopped) return;
           this.#sinkErrors++;
           this.#lastSinkError = toError(error);
-          warnings.note("sink_error", error);
+          sinkReports.failed(error);
           // The sink's own check may refuse now what it took when checked (a broker whose limit
           // shrank): such an event would fail this batch for ever. maxEventBytes never changes.
           if (this.#state.options.sink.acceptsEvent !== undefined) batch = this.#state.dropUnsendable(batch);

@@ -123,6 +123,7 @@ export function resolveDeliveryOptions(options: DeliveryEmitterOptions): Resolve
     closeTimeoutMs: num("closeTimeoutMs", "ms"),
     warnIntervalMs: num("warnIntervalMs", "ms"),
     onError: checkFunction(options.onError, "onError"),
+    onSinkRecovered: checkFunction(options.onSinkRecovered, "onSinkRecovered"),
     sleep: checkFunction(options.sleep, "sleep") ?? sleepUnref,
     random: checkFunction(options.random, "random") ?? Math.random,
     warnings,

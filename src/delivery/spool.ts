@@ -1,9 +1,11 @@
 import type { Database } from "better-sqlite3";
-import { AuditEmitError, toError } from "../errors/index.js";
+import { toError } from "../errors/index.js";
+import { type SpoolConfig, spoolError } from "./spool-config.js";
 import { describeProblem, moveAside, openSpoolFile, SpoolFileError } from "./spool-file.js";
 import { acquireSpoolLock, type SpoolLock } from "./spool-lock.js";
 import { describeSalvage, salvageSpool } from "./spool-salvage.js";
 import type { CommitResult, Salvage, SpoolOperation, SpoolRow } from "./spool-schema.js";
+import { ShmGuard } from "./spool-shm.js";
 import {
   deleteRows,
   insertRows,
@@ -15,30 +17,6 @@ import {
 } from "./spool-statements.js";
 
 export type { CommitResult, SpoolOperation, SpoolRow } from "./spool-schema.js";
-
-/** Options of a Spool, resolved. */
-export interface SpoolConfig {
-  readonly path: string;
-  readonly maxBytes: number;
-  readonly synchronous: "full" | "normal";
-  /** Names the owner in reported errors. */
-  readonly name: string;
-  readonly onError: (error: Error) => void;
-  /**
-   * Called when SQLite refuses a read or a delete and the file is fine (disk full, read-only, busy):
-   * the caller reports it at most once per warnIntervalMs. Damage is reported through onError.
-   */
-  readonly onRefused: (operation: SpoolOperation, error: Error) => void;
-  /** Called after an unusable file was moved aside: with what was salvaged when it was a damaged spool. */
-  readonly onMovedAside: (salvage: Salvage | undefined) => void;
-  /** For tests: sees each connection the spool opens (a test limits its max_page_count, as a full disk). */
-  readonly opened?: ((db: Database) => void) | undefined;
-  /**
-   * Called once the spool closed for good (a damaged file that could not be replaced), while it still
-   * holds the rows appended since the last commit: take them back (`discardPending`).
-   */
-  readonly onGivenUp: () => void;
-}
 
 /**
  * The durable spool: encoded events in a SQLite file in WAL mode.
@@ -62,6 +40,8 @@ export class Spool {
   readonly #config: SpoolConfig;
   #db!: Database;
   #sql!: SpoolStatements;
+  /** Refuses a statement at once that SQLite would block the event loop on (see ShmGuard). */
+  #shm: ShmGuard | undefined;
   readonly #lock: SpoolLock;
   #pending: (SpoolRow & { size: number })[] = [];
   /**
@@ -165,6 +145,7 @@ export class Spool {
   minCommittedId(): number {
     if (this.#closed || this.rows === 0) return Number.POSITIVE_INFINITY;
     try {
+      this.#shm?.check();
       if (this.#undeleted.size === 0) return this.#sql.minId.get() ?? Number.POSITIVE_INFINITY;
       for (const id of this.#sql.ids.iterate()) if (!this.#undeleted.has(id)) return id;
       return Number.POSITIVE_INFINITY;
@@ -182,6 +163,7 @@ export class Spool {
     let undeleted = 0;
     for (const id of this.#undeleted.keys()) if (id <= seq) undeleted++;
     try {
+      this.#shm?.check();
       return rows + Math.max(0, (this.#sql.countUpTo.get(seq) ?? 0) - undeleted);
     } catch (error) {
       this.#failed("read", error);
@@ -205,6 +187,7 @@ export class Spool {
     const rows = this.#pending;
     if (rows.length === 0 || this.#closed) return { committed: 0 };
     try {
+      this.#shm?.check();
       insertRows(this.#db, this.#sql, rows);
     } catch (error) {
       if (!SpoolFileError.isUnusable(error)) return { committed: 0, error: toError(error) };
@@ -227,6 +210,7 @@ export class Spool {
     if (this.#closed || this.rows === 0) return [];
     let found: RowData[];
     try {
+      this.#shm?.check();
       found =
         this.#undeleted.size === 0
           ? this.#sql.select.all(afterId, maxRows)
@@ -258,6 +242,7 @@ export class Spool {
     if (this.#undeleted.size === 0) return true;
     let gone: { deleted: number; bytes: number };
     try {
+      this.#shm?.check();
       gone = deleteRows(this.#db, this.#sql, this.#undeleted);
     } catch (error) {
       // Remembered: a damaged file is replaced with its readable rows, these among them.
@@ -304,6 +289,7 @@ export class Spool {
     } catch (error) {
       this.#config.onError(spoolError(this.#config, "close failed", error));
     }
+    this.#shm?.close();
     this.#lock.release();
   }
 
@@ -325,6 +311,7 @@ export class Spool {
     this.#sql = prepareSpoolStatements(db);
     const totals = spoolTotals(db);
     this.#db = db;
+    this.#shm = new ShmGuard(db, this.#config.path);
     this.#config.opened?.(db);
     this.#rows = totals.rows;
     this.#bytes = totals.bytes;
@@ -380,6 +367,7 @@ export class Spool {
     } catch {
       // The file is being replaced; a failing close changes nothing.
     }
+    this.#shm?.close();
     try {
       this.#replace(error, { operation, rows: this.#rows });
     } catch (replaceError) {
@@ -389,11 +377,4 @@ export class Spool {
       this.#config.onGivenUp();
     }
   }
-}
-
-function spoolError(config: SpoolConfig, message: string, cause?: unknown): AuditEmitError {
-  const text = `spool ${config.path}: ${message}`;
-  return cause === undefined
-    ? new AuditEmitError(config.name, text)
-    : new AuditEmitError(config.name, text, { cause: toError(cause) });
 }

@@ -49,6 +49,12 @@ const CONTEXT: Record<string, string> = {
     "declare const logger: Logger;",
     "declare const sink: EventSink;",
   ].join("\n"),
+  "docs/delivery.md#1": [
+    'import type { Logger } from "pino";',
+    'import { createDeliveryEmitter, type EventSink } from "grpc-audit";',
+    "declare const logger: Logger;",
+    "declare const sink: EventSink;",
+  ].join("\n"),
   "docs/evidence.md#0": 'import { createRecorder } from "grpc-audit";',
   "docs/many-servers.md#0": 'import type { Logger } from "pino";\ndeclare const log: Logger;',
   "docs/many-servers.md#1": [
