@@ -127,6 +127,13 @@ export interface AuditStore {
  */
 const PAGE_SIZE = 65536;
 
+/**
+ * The rows after a page's cursor, newest first. A row value: SQLite then searches the time index
+ * (whose entries end in the rowid, `seq`) from the cursor, where the equivalent `a < ? OR (a = ? AND
+ * b < ?)` scanned it from the newest event down to the cursor on every page. @internal
+ */
+export const AFTER_CURSOR = "(occurred_at_ms, seq) < (?, ?)";
+
 /** The longest busy timeout better-sqlite3 takes (2^31 - 1 ms). */
 const MAX_BUSY_TIMEOUT_MS = 2 ** 31 - 1;
 
@@ -237,8 +244,8 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
       const { limit, cursor } = resolvePage(page);
       const where = buildWhere(filter);
       if (cursor !== undefined) {
-        where.clauses.push("(occurred_at_ms < ? OR (occurred_at_ms = ? AND seq < ?))");
-        where.params.push(cursor.occurredAtMs, cursor.occurredAtMs, cursor.seq);
+        where.clauses.push(AFTER_CURSOR);
+        where.params.push(cursor.occurredAtMs, cursor.seq);
       }
       const rows = db
         .prepare(
