@@ -1,12 +1,13 @@
 // The embedded SQLite store: 1,000,000 events inserted in batches (events/s), then the first page of
-// a filtered query for one actor, and the same for a target and for denied decisions (ms). Part of
-// `npm run bench`; BENCH_STORE_EVENTS changes the count.
+// a filtered query for one actor, and the same for a target and for denied decisions (ms), and a page
+// of every event half way down (a cursor there, as `query --all` reaches it): it should cost what the
+// first page costs. Part of `npm run bench`; BENCH_STORE_EVENTS changes the count.
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { openAuditStore } from "../src/store/audit-store.js";
-import type { AuditQuery } from "../src/store/query.js";
+import { type AuditQuery, encodeCursor } from "../src/store/query.js";
 import { median, writeResults } from "./results.js";
 import { ACTORS, benchEvent as event, T0 } from "./store-events.js";
 
@@ -40,6 +41,18 @@ function firstPageMs(filter: AuditQuery): number {
   return median(times);
 }
 
+/** A page of every event after a cursor `depth` events below the newest (event i is at T0 + i s, seq i + 1). */
+function pageAtMs(depth: number): number {
+  const i = EVENTS - 1 - depth;
+  const cursor = encodeCursor(T0 + i * 1000, i + 1);
+  const times = Array.from({ length: 20 }, () => {
+    const t = performance.now();
+    if (store.query({}, { limit: 50, cursor }).events.length === 0) throw new Error("the page is empty");
+    return performance.now() - t;
+  });
+  return median(times);
+}
+
 const table = [
   {
     measure: `insert ${EVENTS} events in batches of ${BATCH}`,
@@ -65,6 +78,16 @@ const table = [
     measure: "first page (50), actor + last 24 h",
     value: `${firstPageMs({ actorId: "user-1", from: new Date(T0 + (EVENTS - 86_400) * 1000) }).toFixed(2)} ms`,
     target: "",
+  },
+  {
+    measure: "page (50) of every event after a cursor at the top",
+    value: `${pageAtMs(50).toFixed(2)} ms`,
+    target: "",
+  },
+  {
+    measure: "page (50) of every event after a cursor half way down",
+    value: `${pageAtMs(Math.floor(EVENTS / 2)).toFixed(2)} ms`,
+    target: "≈ the page at the top",
   },
 ];
 const sizeMb = statSync(path).size / 1e6;
