@@ -73,10 +73,14 @@ export function connect(
     return socket;
   };
   // connectionTimeoutMillis bounds both a new connection and the wait for a free one of a full pool.
+  // keepAlive: pg sets it on the factory's socket once connected (connection.js), so the OS finds a
+  // connection whose path went silent while it waited for a reply (no data of its own unacknowledged).
   const pool = new pg.Pool({
     connectionString,
     max: poolSize as number,
     connectionTimeoutMillis: connectTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
     stream,
   });
   // An idle connection the server ends (restart, network) is reported, not an uncaught 'error' event.
@@ -86,6 +90,12 @@ export function connect(
   };
   return { pool, label, owned: true, connectTimeoutMs, destroy };
 }
+
+/**
+ * Idle time after which the OS probes a connection of the pool the store makes (TCP keepalive; the
+ * interval and count of probes are the OS's, 1 s and 10 with Node's libuv on Linux). @internal
+ */
+export const KEEPALIVE_IDLE_MS = 10_000;
 
 /** The longest setTimeout takes: a longer delay fires at once. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;

@@ -33,7 +33,8 @@ import { listPartitions } from "./partitions.js";
 import { applyPlan, readPlan } from "./prune.js";
 import { numbered, queryStats } from "./queries.js";
 import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
-import { createStrays, isConnectTimeout, session } from "./session.js";
+import { createStrays, isConnectTimeout, type Limit, session } from "./session.js";
+import { watchLimit } from "./watch.js";
 
 /** Options of `openPostgresStore`: where to connect (exactly one of the two), and how. */
 export interface PostgresStoreOptions {
@@ -42,7 +43,11 @@ export interface PostgresStoreOptions {
    * Default: none (give this or `pool`).
    */
   connectionString?: string;
-  /** A pool of the caller's; the store uses it and leaves it open on `close()`. Default: none (give this or `connectionString`). */
+  /**
+   * A pool of the caller's; the store uses it and leaves it open on `close()`. Give it `keepAlive: true`
+   * (pg's default is off), as the pool the store makes has, so that the OS finds a connection whose
+   * network path went silent. Default: none (give this or `connectionString`).
+   */
   pool?: pg.Pool;
   /** Connections of the pool the store makes from `connectionString`. Default: 4. */
   poolSize?: number;
@@ -54,12 +59,15 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number;
   /**
    * How long an insert (its whole transaction, waiting for other writers included) or a read (`query`,
-   * `tail`, `lastSeq`, each statement of `stats`) may take before it fails; its connection is then
-   * closed, so the server rolls back what it did not commit. Not the schema's creation or migration,
-   * nor `prune`, which may take long on a big store. Also the server's limit on an insert's or a
-   * prune's transaction left idle between two statements (`idle_in_transaction_session_timeout`, set
-   * for those transactions only): one cut off silently gives the writers' lock back that long after
-   * its last statement. A session given up while the server still runs it (a batch's COPY waiting
+   * `tail`, `lastSeq`, each statement of `stats`, a read-only opening) may take before it fails; its
+   * connection is then closed, so the server rolls back what it did not commit. The schema's creation
+   * or migration and `prune`, which may rightly take long on a big store, are bounded by silence
+   * instead: every `queryTimeoutMs` the store checks on another connection of its pool that their
+   * server session is still there, and gives them up (closing their connection) when it has ended or
+   * the server does not answer the check. Also the server's limit on an insert's, a prune's or a
+   * migration's transaction left idle between two statements (`idle_in_transaction_session_timeout`,
+   * set for those transactions only): one cut off silently gives its locks back that long after its
+   * last statement. A session given up while the server still runs it (a batch's COPY waiting
    * for data that was lost) is ended by the store's next insert or read once the path is back, when
    * it holds or waits for the writers' lock. Default: 30000 ms.
    */
@@ -186,6 +194,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       ? new Error(`postgres store ${label}: no connection within ${connectTimeoutMs} ms (connectTimeoutMs)`)
       : error;
   const fail = (error: unknown): AuditConfigError => {
+    if (error instanceof Error && error.message.startsWith(`postgres store ${label}: `))
+      return new AuditConfigError(error.message, { cause: error });
     if (error instanceof AuditConfigError)
       return new AuditConfigError(error.message.replace("postgres store", `postgres store ${label}`));
     if (isConnectTimeout(error)) return new AuditConfigError((named(error) as Error).message);
@@ -193,14 +203,32 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       error instanceof Error ? scrubbed(error, options.connectionString).message : String(error);
     return new AuditConfigError(`postgres store ${label}: ${message}`);
   };
+  const strays = createStrays();
+  const limit: Limit = {
+    timeoutMs: queryTimeoutMs,
+    expired: () =>
+      new Error(`postgres store ${label}: no reply within ${queryTimeoutMs} ms (queryTimeoutMs)`),
+    strays,
+  };
+  /** The limit of work that may rightly take long: checked every `queryTimeoutMs` that it is not lost. */
+  const watched = (operation: string): Limit =>
+    watchLimit(pool, {
+      everyMs: queryTimeoutMs,
+      connectTimeoutMs,
+      strays,
+      lost: (why) =>
+        new Error(
+          `postgres store ${label}: ${operation} gave up: ${scrubbed(new Error(why), options.connectionString).message}`,
+        ),
+    });
   // What the opening waits on (a connection, the schema's statements) then fails at once.
   signal?.addEventListener("abort", destroy, { once: true });
   try {
-    await session(pool, undefined, async (client, lost) => {
+    await session(pool, readonly ? limit : watched("schema migration"), async (client, lost) => {
       signal?.throwIfAborted(); // a caller's pool connected after the abort
       try {
         if (readonly) await checkVersion(client);
-        else await migrate(client);
+        else await migrate(client, queryTimeoutMs);
       } catch (error) {
         lost(toError(error));
         throw error;
@@ -212,26 +240,20 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   } finally {
     signal?.removeEventListener("abort", destroy);
   }
-  const limit = {
-    timeoutMs: queryTimeoutMs,
-    expired: () =>
-      new Error(`postgres store ${label}: no reply within ${queryTimeoutMs} ms (queryTimeoutMs)`),
-    strays: createStrays(),
-  };
   /** `session`, its connection timeout named. */
   const use = async <T>(
-    bounded: boolean,
+    bound: Limit,
     work: (client: pg.PoolClient, fail: (error: Error) => void) => Promise<T>,
   ): Promise<T> => {
     try {
-      return await session(pool, bounded ? limit : undefined, work);
+      return await session(pool, bound, work);
     } catch (error) {
       throw named(error);
     }
   };
   /** The rows of one statement, within `queryTimeoutMs`. */
   const read = <R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> =>
-    use(true, async (client) => (await client.query<R>(sql, params)).rows);
+    use(limit, async (client) => (await client.query<R>(sql, params)).rows);
 
   const partitions = new Set<string>();
   const refuseReadonly = () => {
@@ -242,13 +264,16 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // transaction's statements follow each other at once, so no live writer is idle that long; LOCAL:
   // a caller's pool's sessions keep their settings.
   const begin = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${queryTimeoutMs}`;
-  /** Runs `work` in one transaction opened with `opening`, within `queryTimeoutMs` when `bounded`. */
+  // A prune is the store's own, bounded by its checks: a role's statement_timeout (meant for runaway
+  // queries) would fail a long DELETE or a wait for the writers' lock, and every prune after it.
+  const untimed = "SET LOCAL statement_timeout = 0";
+  /** Runs `work` in one transaction opened with `opening`, within `bound`. */
   const transaction = async <T>(
-    bounded: boolean,
+    bound: Limit,
     opening: string,
     work: (client: pg.PoolClient) => Promise<T>,
   ): Promise<T> =>
-    use(bounded, async (client, lost) => {
+    use(bound, async (client, lost) => {
       try {
         await client.query(opening);
         const result = await work(client);
@@ -259,9 +284,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         throw error;
       }
     });
-  /** Runs `work` in one transaction holding the writers' lock, within `queryTimeoutMs` when `bounded`. */
-  const write = async <T>(bounded: boolean, work: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
-    transaction(bounded, begin, async (client) => {
+  /** Runs `work` in one transaction holding the writers' lock, within `bound`; `prune`: without statement_timeout. */
+  const write = async <T>(
+    bound: Limit,
+    work: (client: pg.PoolClient) => Promise<T>,
+    prune = false,
+  ): Promise<T> =>
+    transaction(bound, prune ? `${begin}; ${untimed}` : begin, async (client) => {
       await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.write]);
       return work(client);
     });
@@ -282,8 +311,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   /** Runs `work` in one REPEATABLE READ transaction that only reads: one snapshot, no lock. */
   const snapshot = async <T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
     transaction(
-      false,
-      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = ${queryTimeoutMs}`,
+      watched("prune"),
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = ${queryTimeoutMs}; ${untimed}`,
       work,
     );
   /** COPY data of batches prepared ahead of their insert (`prepareColumns`). */
@@ -296,7 +325,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     prepared.delete(batch);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await write(true, (client) => insertBatch(client, batch, partitions, copy));
+        return await write(limit, (client) => insertBatch(client, batch, partitions, copy));
       } catch (error) {
         // A stored id (a redelivered batch): again, skipping those. A partition missing (another
         // process pruned one this one had created): again, creating it. The rolled-back transaction
@@ -381,23 +410,31 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       checkPruneOptions(options, "postgres store");
       const beforeMs = options.before.getTime();
       if (options.dryRun === true && options.cutChains === true) {
-        const rows = await read<{ n: string }>(
-          `SELECT count(*) n FROM ${EVENTS_TABLE} WHERE occurred_at_ms < $1`,
-          [beforeMs],
+        // A count over a big store's old months may take long, as the prune it stands for.
+        const rows = await snapshot(
+          async (client) =>
+            (
+              await client.query<{ n: string }>(
+                `SELECT count(*) n FROM ${EVENTS_TABLE} WHERE occurred_at_ms < $1`,
+                [beforeMs],
+              )
+            ).rows,
         );
         return cutReport(Number(rows[0]?.n ?? 0));
       }
       if (options.dryRun !== true) refuseReadonly();
       if (options.cutChains === true) {
-        // Unbounded: dropping and deleting a big store's old months may take long.
-        return write(false, async (client) => cutReport(await cutBefore(client, beforeMs)));
+        // Not bounded by time: dropping and deleting a big store's old months may take long.
+        return write(watched("prune"), async (client) => cutReport(await cutBefore(client, beforeMs)), true);
       }
-      // Unbounded, as is what follows: the plan reads every row, without the writers' lock.
+      // Not bounded by time, as is what follows: the plan reads every row, without the writers' lock.
       const planned = await snapshot((client) => readPlan(client, beforeMs));
       if (options.dryRun === true) return planned.plan.finish().report;
       // Under the lock: the rows stored meanwhile, then the deletes, in one transaction.
-      return write(false, (client) =>
-        applyPlan(client, planned, beforeMs, (name) => partitions.delete(name)),
+      return write(
+        watched("prune"),
+        (client) => applyPlan(client, planned, beforeMs, (name) => partitions.delete(name)),
+        true,
       );
     },
     sink: () => ({

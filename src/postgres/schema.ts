@@ -84,11 +84,15 @@ function refuseNewer(version: number): void {
 /**
  * Brings the database to the latest version in one transaction, holding an advisory lock so that
  * processes opening the store at once migrate it once. Refuses a database written by a newer version
- * of the library. Returns the version it started from.
+ * of the library. Returns the version it started from. The transaction is ended by the server when
+ * left idle `idleTimeoutMs` (its client gone silently), and never by a role's `statement_timeout`:
+ * rebuilding a big table's indexes, or waiting for another process's migration, may rightly take long.
  * @internal
  */
-export async function migrate(client: ClientBase): Promise<number> {
-  await client.query("BEGIN");
+export async function migrate(client: ClientBase, idleTimeoutMs: number): Promise<number> {
+  await client.query(
+    `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${idleTimeoutMs}; SET LOCAL statement_timeout = 0`,
+  );
   try {
     await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.migrate]);
     const from = await schemaVersion(client);

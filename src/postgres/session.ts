@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { toError } from "../errors/index.js";
 import { LOCKS } from "./schema.js";
 
 /**
@@ -78,17 +79,35 @@ async function tidy(client: pg.ClientBase, strays: Strays): Promise<void> {
 }
 
 /**
+ * A bound on a session. `timeoutMs`: `work` must finish within it in all (inserts, reads). `everyMs`:
+ * `work` may rightly take long (a migration, a prune), so it is not bounded by time but by silence:
+ * every `everyMs`, `alive` checks on another connection that its server session is still there, and
+ * resolves to why the session is lost (its server session ended, or the server did not answer the
+ * check), or to undefined to go on waiting.
+ * @internal
+ */
+export type Limit =
+  | { timeoutMs: number; expired: () => Error; strays: Strays }
+  | {
+      everyMs: number;
+      alive: (self: Stray | null) => Promise<string | undefined>;
+      lost: (why: string) => Error;
+      strays: Strays;
+    };
+
+/**
  * Runs `work` with a connection of the pool, given back afterwards; discarded when it failed (the
  * server ended it, or `work` reported a failure through `fail`: the connection is not known to be
- * usable), kept otherwise. Given a `limit`, when `work` has not finished within its `timeoutMs` the
- * connection is ended, which fails the statement waiting on it (a silent network path never
- * answers), and `session` rejects with the error `expired()` makes; its server session is noted in
- * `strays`, and ended by a later bounded session. Without one, `work` may take as long as it takes.
+ * usable), kept otherwise. Given a `limit`, when `work` has not finished within its `timeoutMs`, or a
+ * check finds it lost, the connection is ended, which fails the statement waiting on it (a silent
+ * network path never answers), and `session` rejects with the error the limit makes; its server
+ * session is noted in `strays`, and ended by a later bounded session. Without one, `work` may take as
+ * long as it takes.
  * @internal
  */
 export async function session<T>(
   pool: pg.Pool,
-  limit: { timeoutMs: number; expired: () => Error; strays: Strays } | undefined,
+  limit: Limit | undefined,
   work: (client: pg.PoolClient, fail: (error: Error) => void) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
@@ -100,24 +119,39 @@ export async function session<T>(
   // listens to while the client is out, and which would otherwise end the process.
   client.on("error", fail);
   let expired: Error | undefined;
-  const timer =
-    limit === undefined
-      ? undefined
-      : setTimeout(() => {
-          expired = limit.expired();
-          fail(expired);
-          const self = limit.strays.known.get(client);
-          if (self !== undefined && self !== null)
-            limit.strays.left.set(`${self.pid}/${self.startedUs}`, self);
-          // With a statement in flight pg destroys the socket: what waits on it rejects at once.
-          client.end().catch(() => {});
-        }, limit.timeoutMs);
+  let finished = false;
+  const giveUp = (error: Error, strays: Strays) => {
+    expired = error;
+    fail(error);
+    const self = strays.known.get(client);
+    if (self !== undefined && self !== null) strays.left.set(`${self.pid}/${self.startedUs}`, self);
+    // With a statement in flight pg destroys the socket: what waits on it rejects at once.
+    client.end().catch(() => {});
+  };
+  let timer: NodeJS.Timeout | undefined;
+  if (limit !== undefined && "timeoutMs" in limit) {
+    timer = setTimeout(() => giveUp(limit.expired(), limit.strays), limit.timeoutMs);
+  } else if (limit !== undefined) {
+    const watch = () => {
+      timer = setTimeout(async () => {
+        // A check never rejects by contract; were it to, the session counts as lost, never unhandled.
+        const why = await limit
+          .alive(limit.strays.known.get(client) ?? null)
+          .catch((error: unknown) => `the check failed: ${toError(error).message}`);
+        if (finished) return;
+        if (why === undefined) watch();
+        else giveUp(limit.lost(why), limit.strays);
+      }, limit.everyMs);
+    };
+    watch();
+  }
   try {
     if (limit !== undefined) await tidy(client, limit.strays);
     return await work(client, fail);
   } catch (error) {
     throw expired ?? error;
   } finally {
+    finished = true;
     clearTimeout(timer);
     client.off("error", fail);
     client.release(failed);
