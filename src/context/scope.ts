@@ -65,6 +65,18 @@ const REQUEST_ID = /^[\x21-\x7e]+$/;
 const storage = new AsyncLocalStorage<AuditScope>();
 
 /**
+ * The key of a scope's slot for what its call's handler reports (see handler-state.ts): a symbol, so
+ * it stays out of the scope's keys and JSON.
+ * @internal
+ */
+export const HANDLER_SLOT: unique symbol = Symbol("grpc-audit.handler");
+
+/** A scope as `createAuditScope` makes it: with the handler slot, set from the start. @internal */
+export interface ScopeRecord extends AuditScope {
+  [HANDLER_SLOT]?: unknown;
+}
+
+/**
  * Builds the scope of one call from its metadata. Never throws: a malformed `traceparent` leaves the
  * trace ids empty, a missing, oversized or non-printable `x-request-id` is replaced by a new id, and a
  * missing `user-agent` (or a binary one) leaves the user agent empty. The user agent is kept as sent:
@@ -75,7 +87,7 @@ export function createAuditScope(init: AuditScopeInit): AuditScope {
   const trace = firstString(init.metadata, "traceparent");
   const context = trace === undefined ? undefined : parseTraceparent(trace);
   const requestId = firstString(init.metadata, "x-request-id");
-  return {
+  const scope: ScopeRecord = {
     operation: init.operation,
     peer: init.peer ?? "",
     traceId: context?.traceId ?? "",
@@ -84,7 +96,10 @@ export function createAuditScope(init: AuditScopeInit): AuditScope {
     userAgent: firstString(init.metadata, "user-agent") ?? "",
     startedAtMs: init.startedAtMs ?? performance.now(),
     actor: undefined,
+    // In the literal, so that noting a handler later adds no property (no new shape, no allocation).
+    [HANDLER_SLOT]: undefined,
   };
+  return scope;
 }
 
 /**

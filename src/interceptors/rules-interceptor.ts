@@ -6,6 +6,7 @@ import {
   type ServerMethodDefinition,
   status as Status,
 } from "@grpc/grpc-js";
+import { type HandlerSettlement, whenHandlerSettles } from "../context/handler-state.js";
 import { type AuditScope, currentAuditScope, runInAuditScope } from "../context/scope.js";
 import { AuditConfigError, AuditError } from "../errors/index.js";
 import type { PayloadDigestKey } from "../payload/index.js";
@@ -14,7 +15,8 @@ import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
 import type { AuditRule, RuleTable } from "../rules/audit-rule.js";
 import { mergeRuleTables } from "../rules/audit-rule-table.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
-import { cancelledCallStatus } from "./own-status.js";
+import { resultAfterCancel, watchAsyncHandlers } from "./handler-outcome.js";
+import { cancelledCallStatus, ownStatusOf } from "./own-status.js";
 import { type CallPayload, createPayloadCapturer } from "./payload-capture.js";
 
 /** Options of the rules interceptor, part of `createAuditInterceptors`' options. */
@@ -36,7 +38,17 @@ export interface RulesInterceptorOptions {
    * digests then make creation throw an AuditConfigError naming their methods.
    */
   payloadDigestKey?: PayloadDigestKey;
+  /**
+   * How long the event of a call whose client had gone (a cancel, a passed deadline, a status grpc-js
+   * sent itself) waits for its `asyncService` handler to settle, whose outcome it then records. grpc-js
+   * lets the handler run on. When the wait ends first, the event says the outcome is unknown. A positive
+   * number of milliseconds. Default: 10000.
+   */
+  handlerSettleTimeoutMs?: number;
 }
+
+/** Default of `handlerSettleTimeoutMs`. @internal */
+export const DEFAULT_HANDLER_SETTLE_TIMEOUT_MS = 10_000;
 
 /**
  * Status message sent instead of the call's own status when a fail-closed event is not accepted.
@@ -46,17 +58,25 @@ export const AUDIT_UNAVAILABLE_MESSAGE = "audit unavailable";
 
 /**
  * Records a RESOURCE_MUTATION event (a RESOURCE_ACCESS event for a rule with `event: "access"`) for
- * every call of a method that has a rule, exactly once, when the call ends: at its status, or — for a client cancel or an expired deadline, which never reach
- * `sendStatus` — when grpc-js reports the cancel, as CANCELLED or DEADLINE_EXCEEDED. The target id is
- * read from the first request and first response message. A call refused before its handler started
- * (by authn or authz, for any reason) is never recorded as a mutation or an access: it changed and read
- * nothing, and its refusal is recorded by authn or authz. A rule with `payload` "digest" or "redacted"
+ * every call of a method that has a rule, exactly once, when the call ends: at its status, or — for a
+ * client cancel, an expired deadline or a status grpc-js sends itself, where the handler's status never
+ * reaches the client — by what the handler did: its outcome when `asyncService` reports it (waiting up
+ * to `handlerSettleTimeoutMs`), else an unknown outcome (the client's status, not a success, and a
+ * message that the handler may have completed), whatever `recordOnError` says. The target id is read
+ * from the first request as received or the first response as sent, as the rule's `targetIdField`
+ * says. A call refused before its handler started (by authn or authz, for any reason) is never
+ * recorded as a mutation or an access: it changed and read nothing, and its refusal is recorded by
+ * authn or authz. A rule with `payload` "digest" or "redacted"
  * also records the call's messages that way (requests as received, responses as sent). Methods without
  * a rule pass through.
  * @internal
  */
 export function createRulesInterceptor(options: RulesInterceptorOptions): ServerInterceptor {
-  const { recorder, failMode = "open" } = options ?? {};
+  const {
+    recorder,
+    failMode = "open",
+    handlerSettleTimeoutMs = DEFAULT_HANDLER_SETTLE_TIMEOUT_MS,
+  } = options ?? {};
   if (
     typeof recorder?.recordResourceMutation !== "function" ||
     typeof recorder.recordResourceAccess !== "function" ||
@@ -69,15 +89,55 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
       `rules interceptor: failMode must be "open" or "closed", got ${String(failMode)}`,
     );
   }
+  if (
+    typeof handlerSettleTimeoutMs !== "number" ||
+    !Number.isSafeInteger(handlerSettleTimeoutMs) ||
+    handlerSettleTimeoutMs <= 0
+  ) {
+    throw new AuditConfigError(
+      `rules interceptor: handlerSettleTimeoutMs must be a positive integer (milliseconds), got ${String(handlerSettleTimeoutMs)}`,
+    );
+  }
   const rules = mergeRuleTables(options.rules);
   const capturePayload = createPayloadCapturer(rules.values(), options.payloadDigestKey);
+  const settings: CallSettings = { recorder, failMode, handlerSettleTimeoutMs };
+  const idSides = new Map<AuditRule, IdSide>();
+  for (const rule of rules.values()) idSides.set(rule, idSideOf(rule.targetIdField));
+  watchAsyncHandlers();
 
   return (methodDescriptor, call) => {
     const rule = rules.get(methodDescriptor.path);
     return rule === undefined
       ? new ServerInterceptingCall(call)
-      : new RuledCall(call, rule, recorder, failMode, methodDescriptor, capturePayload(rule));
+      : new RuledCall(
+          call,
+          rule,
+          idSides.get(rule) ?? "end",
+          settings,
+          methodDescriptor,
+          capturePayload(rule),
+        );
   };
+}
+
+/** What every call of one interceptor shares. */
+interface CallSettings {
+  readonly recorder: RulesInterceptorOptions["recorder"];
+  readonly failMode: "open" | "closed";
+  readonly handlerSettleTimeoutMs: number;
+}
+
+/**
+ * When a rule's target id is read: from the first request as received ("req"), from the first
+ * response as sent ("resp"), so that a handler changing those objects later does not change it, or at
+ * the end (a hand-written rule with another `targetIdField`, or none).
+ */
+type IdSide = "req" | "resp" | "end";
+
+function idSideOf(field: unknown): IdSide {
+  if (typeof field !== "string") return "end";
+  if (field.startsWith("req.")) return "req";
+  return field.startsWith("resp.") ? "resp" : "end";
 }
 
 /** One call of a method with a rule: what the interceptor keeps of it until it ends. */
@@ -96,6 +156,8 @@ class RuledCall extends ForwardingCall {
   private scope: AuditScope | undefined;
   private request: unknown;
   private response: unknown;
+  /** The target id, once read at the message its rule names. */
+  private resourceId: string | undefined;
   private seenRequest = false;
   private seenResponse = false;
   private ended = false;
@@ -103,8 +165,8 @@ class RuledCall extends ForwardingCall {
   constructor(
     inner: ServerInterceptingCallInterface,
     private readonly rule: AuditRule,
-    private readonly recorder: RulesInterceptorOptions["recorder"],
-    private readonly failMode: "open" | "closed",
+    private readonly idSide: IdSide,
+    private readonly settings: CallSettings,
     private readonly method: Pick<ServerMethodDefinition<unknown, unknown>, "requestStream">,
     /** The call's payload capture; undefined when its rule captures nothing. */
     private readonly payload: CallPayload | undefined,
@@ -122,6 +184,7 @@ class RuledCall extends ForwardingCall {
     if (!this.seenRequest) {
       this.seenRequest = true;
       this.request = message;
+      if (this.idSide === "req") this.resourceId = this.targetId(message, undefined);
     } else if (!this.method.requestStream) {
       this.malformed = true;
     }
@@ -142,10 +205,15 @@ class RuledCall extends ForwardingCall {
     // calls an outer interceptor refused before their handler ran (authn, or authz that waited for the
     // request message): those changed nothing and the client got the refusal, not CANCELLED.
     if (this.reached && !this.ended) {
+      this.ended = true;
       // grpc-js may have ended the call itself (a message it could not decode, serialize or take):
       // the scope interceptor saw that status. Else the client cancelled or the deadline passed.
-      const { code, details } = cancelledCallStatus(this.scope, this.inner.getDeadline());
-      this.end(code, details);
+      const { code } = cancelledCallStatus(this.scope, this.inner.getDeadline());
+      const client = { code, own: ownStatusOf(this.scope) !== undefined };
+      // grpc-js lets the handler run on and drops its status: record what it did, when it can be known.
+      whenHandlerSettles(this.scope, this.settings.handlerSettleTimeoutMs, (settlement) =>
+        this.endAfterCancel(client, settlement),
+      );
     }
     this.listener.onCancel();
   }
@@ -154,6 +222,7 @@ class RuledCall extends ForwardingCall {
     if (!this.seenResponse) {
       this.seenResponse = true;
       this.response = message;
+      if (this.idSide === "resp") this.resourceId = this.targetId(this.request, message);
     }
     this.payload?.response(message);
     this.inner.sendMessage(message, callback);
@@ -168,7 +237,7 @@ class RuledCall extends ForwardingCall {
       return;
     }
     const outcome = this.end(status.code, status.details ?? "");
-    if (this.failMode === "closed" && outcome !== undefined && outcome !== "accepted") {
+    if (this.settings.failMode === "closed" && outcome !== undefined && outcome !== "accepted") {
       this.inner.sendStatus({
         code: Status.UNAVAILABLE,
         details: AUDIT_UNAVAILABLE_MESSAGE,
@@ -179,14 +248,36 @@ class RuledCall extends ForwardingCall {
     }
   }
 
-  /** Records the call's end once; returns undefined when nothing was recorded. */
+  /** Records the call's end at its status, once; returns undefined when nothing was recorded. */
   private end(code: number, details: string): RecordOutcome | undefined {
     if (this.ended) return undefined;
     this.ended = true;
     if (code !== Status.OK && !this.rule.recordOnError) return undefined;
+    return this.recordEnd({
+      success: code === Status.OK,
+      code,
+      message: code === Status.OK ? "" : details,
+    });
+  }
+
+  /** Records a call whose status never reached the client, by what its handler did. */
+  private endAfterCancel(client: { code: number; own: boolean }, settlement: HandlerSettlement): void {
+    const after = resultAfterCancel(
+      client,
+      settlement,
+      this.rule.recordOnError,
+      this.rule.event === "access",
+      this.settings.handlerSettleTimeoutMs,
+    );
+    if (after !== undefined) this.recordEnd(after.result, after.statusMessages);
+  }
+
+  private recordEnd(
+    result: { success: boolean; code: number; message: string },
+    statusMessages?: "record",
+  ): RecordOutcome {
     const rule = this.rule;
-    const resourceId = this.targetId();
-    const result = { success: code === Status.OK, code, message: code === Status.OK ? "" : details };
+    const resourceId = this.resourceId ?? this.targetId(this.request, this.response);
     // One literal per kind, optional fields set after it: spreads here made three objects per call.
     const input: ResourceAccessInput | ResourceMutationInput =
       rule.event === "access"
@@ -198,9 +289,10 @@ class RuledCall extends ForwardingCall {
             operation: rule.method,
             result,
           };
-    if (rule.statusMessage !== undefined) input.statusMessages = rule.statusMessage;
+    const policy = statusMessages ?? rule.statusMessage;
+    if (policy !== undefined) input.statusMessages = policy;
     if (this.payload !== undefined) {
-      input.payload = this.payload.finish((error) => this.recorder.reportError(error));
+      input.payload = this.payload.finish((error) => this.settings.recorder.reportError(error));
     }
     // The status usually comes from the handler, inside the scope already; a cancel comes from outside.
     if (this.scope === undefined || currentAuditScope() === this.scope) return this.record(input);
@@ -208,21 +300,22 @@ class RuledCall extends ForwardingCall {
   }
 
   private record(input: ResourceAccessInput | ResourceMutationInput): RecordOutcome {
+    const recorder = this.settings.recorder;
     return "mutation" in input
-      ? this.recorder.recordResourceMutation(input)
-      : this.recorder.recordResourceAccess(input);
+      ? recorder.recordResourceMutation(input)
+      : recorder.recordResourceAccess(input);
   }
 
-  private targetId(): string {
+  private targetId(request: unknown, response: unknown): string {
     try {
-      const id = this.rule.targetId(this.request, this.response);
+      const id = this.rule.targetId(request, response);
       if (typeof id === "string") return id;
-      this.recorder.reportError(
+      this.settings.recorder.reportError(
         new AuditError(`rules: targetId of ${this.rule.method} returned a ${typeof id}`),
       );
     } catch (error) {
       // Generated extractors never throw; a hand-written one must not break the call, only be counted.
-      this.recorder.reportError(
+      this.settings.recorder.reportError(
         new AuditError(`rules: targetId of ${this.rule.method} threw`, { cause: error }),
       );
     }

@@ -43,8 +43,11 @@ export interface AuditRule {
   readonly statusMessage?: "omit" | "truncate" | "record";
   /**
    * Reads the target id from the request and the response (each undefined when the call has none;
-   * for streams the first message). Returns "" for absent parts; never throws. Method syntax keeps
-   * the generated, message-typed extractors assignable.
+   * for streams the first message). Called when the message `targetIdField` names passes: for "req."
+   * with the first request as received (response undefined), for "resp." with the first response as
+   * sent, so a handler changing either later does not change the id; a hand-written rule must read the
+   * side its `targetIdField` names. Returns "" for absent parts; never throws. Method syntax keeps the
+   * generated, message-typed extractors assignable.
    */
   targetId(request: unknown, response: unknown): string;
 }

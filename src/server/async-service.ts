@@ -1,3 +1,4 @@
+import { channel } from "node:diagnostics_channel";
 import type {
   MethodDefinition,
   ServerDuplexStream,
@@ -31,7 +32,28 @@ export type AsyncServiceImplementation<S extends ServiceDefinition> = { [K in ke
 
 type AnyAsyncHandler = (call: unknown) => Promise<unknown>;
 
-/** A gRPC error status to throw from an async handler: `code` is a grpc-js `status` value. */
+/**
+ * Channels on which each handler's start and settlement are published, in the handler's own async
+ * context (its audit scope): grpc-js drops a handler's answer to a call the client cancelled, so the
+ * audit interceptors learn it here, and record whether a change happened. This folder imports no audit
+ * code; the interceptors subscribe by these names (src/interceptors/handler-outcome.ts).
+ * @internal
+ */
+export const HANDLER_STARTED_CHANNEL = "grpc-audit:handler-started";
+/** @internal */
+export const HANDLER_SETTLED_CHANNEL = "grpc-audit:handler-settled";
+const started = channel(HANDLER_STARTED_CHANNEL);
+const settled = channel(HANDLER_SETTLED_CHANNEL);
+// Published as they are: an answered call allocates nothing for its report.
+const STARTED = Object.freeze({});
+const SETTLED_OK = Object.freeze({ code: Status.OK, details: "" });
+
+/**
+ * A gRPC error status to throw from an async handler: `code` is a grpc-js `status` value. Throw it as a
+ * plain object (`throw { code: status.NOT_FOUND, details: "no such project" }`) or a plain `Error` given a
+ * `code`; an object of another class (an Error subclass) counts as a status only when it also has
+ * `details` or grpc-js `Metadata`, as grpc-js's own `ServiceError` does.
+ */
 export interface StatusError {
   /**
    * gRPC status code, such as `status.NOT_FOUND` (5); an integer from 1 to 16, else the call ends with
@@ -54,10 +76,17 @@ export const INTERNAL_ERROR_MESSAGE = "internal error";
 
 /**
  * Adapts async handlers to grpc-js. grpc-js ignores the promise a handler returns, so a rejected
- * promise leaves the call hanging until its deadline; here it becomes a status instead: errors with a
- * gRPC `code` keep their code, `details` (or message) and `metadata` (trailers, when a grpc-js `Metadata`),
- * any other error becomes INTERNAL with the fixed message "internal error". Stream handlers that resolve
- * without ending the stream get it ended. `handlers` may be a class instance: its methods are called on it.
+ * promise leaves the call hanging until its deadline; here it becomes a status instead: a thrown
+ * `StatusError` (a plain object or a plain `Error` with a gRPC `code`, or an error of another class that
+ * also carries `details` or grpc-js `Metadata`) keeps its code, `details` (or message) and `metadata` (trailers, when a grpc-js
+ * `Metadata`); any other error becomes INTERNAL with the fixed message "internal error", also one with
+ * a numeric `code` of its own (a database driver's), whose message could reach the client otherwise.
+ * Stream handlers that resolve without ending the stream get it ended. `handlers` may be a class
+ * instance: its methods are called on it.
+ *
+ * Under the audit interceptors, each handler also reports when it settles and how: grpc-js lets a
+ * handler run on after the client cancelled or its deadline passed, and drops its answer, so the
+ * call's mutation or access event then records the handler's own outcome (see docs/rules.md).
  *
  * In bidi handlers read with `call.iterator({ destroyOnReturn: false })`: a plain `for await (… of call)`
  * destroys the duplex stream when reading ends, after which no status can be sent and the call hangs.
@@ -104,20 +133,35 @@ function adaptUnary(handler: AnyAsyncHandler): UntypedHandleCall {
     call: ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown>,
     callback: sendUnaryData<unknown>,
   ) => {
+    if (started.hasSubscribers) started.publish(STARTED);
     run(handler, call).then(
-      (response) => callback(null, response),
-      (error: unknown) => callback(toStatusError(error)),
+      (response) => {
+        // Before the callback: grpc-js may end the call inside it (a response it cannot send).
+        if (settled.hasSubscribers) settled.publish(SETTLED_OK);
+        callback(null, response);
+      },
+      (error: unknown) => {
+        const status = toStatusError(error);
+        if (settled.hasSubscribers) settled.publish(status);
+        callback(status);
+      },
     );
   };
 }
 
 function adaptStreaming(handler: AnyAsyncHandler): UntypedHandleCall {
   return (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
+    if (started.hasSubscribers) started.publish(STARTED);
     run(handler, call).then(
       () => {
+        if (settled.hasSubscribers) settled.publish(SETTLED_OK);
         if (!call.writableEnded) call.end();
       },
-      (error: unknown) => call.emit("error", toStatusError(error)),
+      (error: unknown) => {
+        const status = toStatusError(error);
+        if (settled.hasSubscribers) settled.publish(status);
+        call.emit("error", status);
+      },
     );
   };
 }
@@ -128,7 +172,8 @@ async function run(handler: AnyAsyncHandler, call: unknown): Promise<unknown> {
 }
 
 /**
- * The status an error thrown by a handler ends the call with.
+ * The status an error thrown by a handler ends the call with: its own for a gRPC status thrown on
+ * purpose, else INTERNAL "internal error".
  * @internal
  */
 export function toStatusError(error: unknown): StatusError & { message: string } {
@@ -139,7 +184,8 @@ export function toStatusError(error: unknown): StatusError & { message: string }
         typeof code === "number" &&
         Number.isInteger(code) &&
         code > Status.OK &&
-        code <= Status.UNAUTHENTICATED
+        code <= Status.UNAUTHENTICATED &&
+        isStatusByIntent(error, details, metadata)
       ) {
         const text = typeof details === "string" ? details : typeof message === "string" ? message : "";
         return metadata instanceof Metadata
@@ -151,4 +197,18 @@ export function toStatusError(error: unknown): StatusError & { message: string }
     // A value whose fields cannot be read (a revoked Proxy, a throwing getter) is any other error.
   }
   return { code: Status.INTERNAL, details: INTERNAL_ERROR_MESSAGE, message: INTERNAL_ERROR_MESSAGE };
+}
+
+/**
+ * True for a status thrown on purpose: a plain object (`{ code, details }`), a plain `Error` given a
+ * `code` (`Object.assign(new Error("denied"), { code: status.PERMISSION_DENIED })`, as grpc-js's
+ * callback takes it), or any error that also carries a `details` text or grpc-js `Metadata` (a grpc-js
+ * `ServiceError`, nice-grpc's `ServerError`). An error of another class with only a numeric `code` is
+ * a library's own (a database driver's `MongoServerError` has codes 1 to 16 too), and its message may
+ * name hosts, users or secrets.
+ */
+function isStatusByIntent(error: object, details: unknown, metadata: unknown): boolean {
+  const prototype: unknown = Object.getPrototypeOf(error);
+  if (prototype === Object.prototype || prototype === null || prototype === Error.prototype) return true;
+  return typeof details === "string" || metadata instanceof Metadata;
 }

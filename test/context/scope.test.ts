@@ -5,6 +5,7 @@ import {
   createAuditScope,
   currentActor,
   currentAuditScope,
+  HANDLER_SLOT,
   type MetadataReader,
   runInAuditScope,
 } from "../../src/context/scope.js";
@@ -44,6 +45,7 @@ describe("createAuditScope", () => {
       userAgent: "grpc-node-js/1.14.7",
       startedAtMs: 12,
       actor: undefined,
+      [HANDLER_SLOT]: undefined,
     });
   });
 

@@ -19,6 +19,11 @@ describe("createRulesInterceptor options", () => {
       'rules interceptor: failMode must be "open" or "closed", got maybe',
     ],
     ["a bad rule table", { recorder, rules: [5] }, "rules[0] must be a table"],
+    [
+      "a handlerSettleTimeoutMs that is not a positive integer",
+      { recorder, rules: {}, handlerSettleTimeoutMs: 0 },
+      "rules interceptor: handlerSettleTimeoutMs must be a positive integer (milliseconds), got 0",
+    ],
   ])("throws for %s", (_name, options, message) => {
     expect(() => createRulesInterceptor(options as never)).toThrow(message);
   });
@@ -46,6 +51,10 @@ describe("toStatusError", () => {
     ["an out-of-range code", { code: 99, details: "x" }],
     ["code OK, which is not an error", { code: 0, details: "x" }],
     ["a non-numeric code", { code: "ECONNREFUSED", message: "x" }],
+    [
+      "an error of a library's class with only a numeric code",
+      Object.assign(new (class MongoServerError extends Error {})("pw=x"), { code: 13 }),
+    ],
   ])("maps %s to INTERNAL with a fixed message", (_name, error) => {
     expect(toStatusError(error)).toStrictEqual({
       code: status.INTERNAL,

@@ -1,5 +1,6 @@
 // asyncService over real loopback gRPC (no interceptors): trailing metadata on a thrown status, class
-// instances as handlers, rejection values that cannot be read.
+// instances as handlers, errors that are statuses and errors that only look like one, rejection values
+// that cannot be read.
 import {
   credentials,
   Metadata,
@@ -98,6 +99,59 @@ describe("asyncService", () => {
     const { error } = await deleteProject(client, "p-7");
     expect(error).toBeNull();
     expect(projects.deleted).toStrictEqual(["p-7"]);
+  });
+
+  it("ends the call with INTERNAL for a library's error that only has a numeric code", async () => {
+    // MongoServerError has codes 1 to 16 too (13 Unauthorized); its message names the database and user.
+    class MongoServerError extends Error {
+      readonly code = 13;
+      readonly codeName = "Unauthorized";
+    }
+    const client = await serve(
+      asyncService(ProjectServiceService, {
+        async deleteProject() {
+          throw new MongoServerError("not authorized on projects_prod as user svc@admin pw=Sup3r");
+        },
+      } as unknown as Handlers),
+    );
+    const { error } = await deleteProject(client);
+    expect([error?.code, error?.details]).toStrictEqual([status.INTERNAL, "internal error"]);
+  });
+
+  it("keeps the status of an error thrown on purpose: with details, with Metadata, or a plain Error", async () => {
+    class ServerError extends Error {
+      constructor(
+        readonly code: number,
+        readonly details: string,
+      ) {
+        super(details);
+      }
+    }
+    const thrown: Record<string, unknown> = {
+      "p-details": new ServerError(status.NOT_FOUND, "no such project"),
+      "p-metadata": Object.assign(new (class extends Error {})("try later"), {
+        code: status.UNAVAILABLE,
+        metadata: new Metadata(),
+      }),
+      "p-plain": Object.assign(new Error("denied"), { code: status.PERMISSION_DENIED }),
+    };
+    const client = await serve(
+      asyncService(ProjectServiceService, {
+        async deleteProject(call: ServerUnaryCall<DeleteProjectRequest, DeleteProjectResponse>) {
+          throw thrown[call.request.id];
+        },
+      } as unknown as Handlers),
+    );
+    const got = [];
+    for (const id of Object.keys(thrown)) {
+      const { error } = await deleteProject(client, id);
+      got.push([error?.code, error?.details]);
+    }
+    expect(got).toStrictEqual([
+      [status.NOT_FOUND, "no such project"],
+      [status.UNAVAILABLE, "try later"],
+      [status.PERMISSION_DENIED, "denied"],
+    ]);
   });
 
   it("ends the call with INTERNAL when the rejection value cannot even be read", async () => {

@@ -1,0 +1,83 @@
+import { subscribe } from "node:diagnostics_channel";
+import { status as Status } from "@grpc/grpc-js";
+import { type HandlerSettlement, noteHandlerSettled, noteHandlerStarted } from "../context/handler-state.js";
+import { currentAuditScope } from "../context/scope.js";
+
+// The names asyncService publishes under (src/server/async-service.ts, which imports nothing of ours).
+const HANDLER_STARTED_CHANNEL = "grpc-audit:handler-started";
+const HANDLER_SETTLED_CHANNEL = "grpc-audit:handler-settled";
+
+let watching = false;
+
+/**
+ * Keeps what `asyncService` reports about each handler (started, settled with which status) in the
+ * call's audit scope, for the rules interceptor. Subscribes once per process; a report outside a
+ * call's scope (no audit interceptors) is ignored.
+ * @internal
+ */
+export function watchAsyncHandlers(): void {
+  if (watching) return;
+  watching = true;
+  subscribe(HANDLER_STARTED_CHANNEL, onStarted);
+  subscribe(HANDLER_SETTLED_CHANNEL, onSettled);
+}
+
+// A subscriber that throws would become an uncaught exception: neither can.
+function onStarted(): void {
+  const scope = currentAuditScope();
+  if (scope !== undefined) noteHandlerStarted(scope);
+}
+
+function onSettled(message: unknown): void {
+  const scope = currentAuditScope();
+  if (scope === undefined || typeof message !== "object" || message === null) return;
+  const { code, details } = message as { code?: unknown; details?: unknown };
+  if (typeof code !== "number") return;
+  noteHandlerSettled(scope, { code, details: typeof details === "string" ? details : "" });
+}
+
+/**
+ * The result of a call that ended without the handler's status reaching the client (a cancel, a
+ * deadline, a status grpc-js sent itself), by what the handler did; undefined for a known failure of
+ * a rule that records only successes. `statusMessages` "record" marks a message of this library's own
+ * words only, kept whatever the status message policy (it must say that the outcome is not a failure).
+ * @internal
+ */
+export function resultAfterCancel(
+  client: { code: number; own: boolean },
+  settlement: HandlerSettlement,
+  recordOnError: boolean,
+  access: boolean,
+  timeoutMs: number,
+): { result: { success: boolean; code: number; message: string }; statusMessages?: "record" } | undefined {
+  const why = endedBy(client);
+  if (settlement === "untracked" || settlement === "timeout") {
+    const unknown =
+      settlement === "untracked"
+        ? "the handler's outcome is unknown"
+        : `the handler had not finished ${timeoutMs} ms later`;
+    const effect = access ? "it may have completed the read" : "it may have completed the change";
+    return {
+      result: { success: false, code: client.code, message: `${why}; ${unknown}: ${effect}` },
+      statusMessages: "record",
+    };
+  }
+  if (settlement.code === Status.OK) {
+    return {
+      result: { success: true, code: Status.OK, message: `${why}; the handler finished OK` },
+      statusMessages: "record",
+    };
+  }
+  if (!recordOnError) return undefined;
+  // The handler's own message, under the rule's status message policy like any failed call's.
+  const message = `${why}; the handler failed: ${settlement.details}`;
+  return { result: { success: false, code: settlement.code, message } };
+}
+
+/** Why the client did not get the handler's status. */
+function endedBy(client: { code: number; own: boolean }): string {
+  const name = Status[client.code] ?? String(client.code);
+  // grpc-js's own deadline timer sends its status itself too: a deadline, whichever way it ended the call.
+  if (client.code === Status.DEADLINE_EXCEEDED) return `the deadline had passed (${name})`;
+  return client.own ? `grpc-js ended the call (${name})` : `the client had cancelled (${name})`;
+}
