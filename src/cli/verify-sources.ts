@@ -88,7 +88,9 @@ export async function* logEvents(path: string, key: string, tally: SourceTally):
   let line = 0;
   for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     line++;
-    const value = parseObject(text)?.[key];
+    const object = parseObject(text);
+    // The line's own key only: "__proto__" or "toString" would read Object.prototype's.
+    const value = object !== undefined && Object.hasOwn(object, key) ? object[key] : undefined;
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       tally.skippedLines++;
       continue;

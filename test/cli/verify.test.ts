@@ -225,6 +225,13 @@ describe.concurrent("grpc-audit verify on a real log file", () => {
     expect(run.stdout).toMatch(new RegExp(`^  ${kind} +seq ${seq}\\b`, "m"));
   });
 
+  it("reads the event only from the line's own key: --log-key __proto__ finds no event, not every line modified", async () => {
+    const tally: SourceTally = { unreadable: [], skippedLines: 0 };
+    const events = [];
+    for await (const event of logEvents(baseLog, "__proto__", tally)) events.push(event);
+    expect([events.length, tally.unreadable.length, tally.skippedLines > 0]).toStrictEqual([0, 0, true]);
+  });
+
   it("counts duplicated lines and skips lines without an event", async () => {
     const log = tamperedLog((lines) => ["not json", ...lines, lines[2] ?? ""]);
     const run = await runCli(["verify", "--log", log, "--public-key", `${KEY_ID}=${keyFile}`, "--json"]);
