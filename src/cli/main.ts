@@ -37,10 +37,12 @@ addVerifyCommand(program);
 addIngestCommand(program);
 addUiCommand(program);
 
-// `grpc-audit query | head` closes stdout early: that is not an error.
+// `grpc-audit query | head` closes stdout early: that is not an error. Any other write error (a full
+// disk, /dev/full) ends the command with one line, as every error does, and nothing more is written.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code === "EPIPE") process.exit(0);
-  throw error;
+  process.stderr.write(`error: cannot write the output: ${error.message}\n`);
+  process.exit(EXIT_FAILURE);
 });
 
 program.parseAsync().catch((error: unknown) => {

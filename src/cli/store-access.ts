@@ -1,5 +1,5 @@
 import { type Stats, statSync } from "node:fs";
-import { Option } from "commander";
+import { InvalidArgumentError, Option } from "commander";
 import type { AuditStore } from "../store/audit-store.js";
 import { CliError, EXIT_FAILURE, toCliError } from "./errors.js";
 
@@ -9,11 +9,18 @@ export const DEFAULT_DB = "./audit.db";
 /** How long a command waits for a lock held by another process before it gives up. */
 const BUSY_TIMEOUT_MS = 2000;
 
-/** The `--db <path>` option every command takes. */
-export function dbOption(): Option {
-  return new Option("--db <path>", "the audit database: a SQLite file, or a postgres:// URL")
+/** The `--db <path>` option every command takes (the demo with its own description). */
+export function dbOption(description = "the audit database: a SQLite file, or a postgres:// URL"): Option {
+  return new Option("--db <path>", description)
     .env("GRPC_AUDIT_DB")
-    .default(DEFAULT_DB);
+    .default(DEFAULT_DB)
+    .argParser(dbArgument);
+}
+
+/** An empty --db (or GRPC_AUDIT_DB set but empty) names nothing: a usage error, not a missing file. */
+function dbArgument(text: string): string {
+  if (text === "") throw new InvalidArgumentError("It is empty: name a SQLite file or a postgres:// URL.");
+  return text;
 }
 
 /**
@@ -42,7 +49,8 @@ async function openExistingStore(path: string, options: { readonly: boolean }): 
 }
 
 /** What a path that is not a regular file is, as errors name it. */
-function notAFile(stat: Stats): string {
+/** What a path that is not a regular file is, for an error ("a folder"). */
+export function notAFile(stat: Stats): string {
   if (stat.isDirectory()) return "a folder";
   if (stat.isFIFO()) return "a named pipe";
   if (stat.isCharacterDevice() || stat.isBlockDevice()) return "a device";

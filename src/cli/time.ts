@@ -46,6 +46,7 @@ export function parseTime(text: string, now: Date = new Date()): ParsedTime {
 function isoTime(parts: Record<string, string | undefined>): ParsedTime {
   const n = (name: string) => Number(parts[name] ?? 0);
   const [year, month, day] = [n("year"), n("month"), n("day")];
+  if (year < 1) return { problem: `There is no year ${parts.year}: use 0001 to 9999.` };
   if (month < 1 || month > 12) return { problem: `There is no month ${parts.month}: use 01 to 12.` };
   const days = daysInMonth(year, month);
   if (day < 1 || day > days) {
@@ -62,7 +63,15 @@ function isoTime(parts: Record<string, string | undefined>): ParsedTime {
   const ms = Number(fraction.slice(0, 3)) + (/[1-9]/.test(fraction.slice(3)) ? 1 : 0);
   time.setUTCHours(n("hour"), n("minute"), n("second"), ms);
   const offsetMinutes = (parts.sign === "-" ? -1 : 1) * (n("zoneHour") * 60 + n("zoneMinute"));
-  return { time: new Date(time.getTime() - offsetMinutes * 60_000) };
+  const utc = new Date(time.getTime() - offsetMinutes * 60_000);
+  // The rounding or the zone can carry a time past the ends of 0001-9999 (9999-12-31T23:59:59.9999Z).
+  const utcYear = utc.getUTCFullYear();
+  if (utcYear < 1 || utcYear > 9999) {
+    return {
+      problem: `That is ${utcYear < 1 ? "before 0001" : "after 9999"} in UTC: use years 0001 to 9999.`,
+    };
+  }
+  return { time: utc };
 }
 
 function daysInMonth(year: number, month: number): number {

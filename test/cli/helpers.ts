@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync, mkdtempSync, readdirSync, rmdirSync, statSync } from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -78,19 +78,27 @@ export interface CliRun {
   stderr: string;
 }
 
+/** Where the command runs: its folder, its environment, and a file for its stdout instead of a pipe. */
+export interface CliOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** A file (`/dev/full`) the command's stdout is opened on, as a shell's `>` does. Default: a pipe. */
+  stdout?: string;
+}
+
 /** Runs `node dist/cli/main.js ...args` in `cwd`, without GRPC_AUDIT_DB from the test's environment. */
-export function runCli(
-  args: readonly string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<CliRun> {
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
   return new Promise((resolveRun, reject) => {
-    const child = startCli(args, options);
+    const child =
+      options.stdout === undefined
+        ? startCli(args, options)
+        : startCliWritingTo(options.stdout, args, options);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
     });
-    child.stderr.on("data", (chunk: Buffer) => {
+    child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
     });
     child.on("error", reject);
@@ -106,6 +114,22 @@ export function startCli(args: readonly string[], options: { cwd?: string; env?:
     env: { ...env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+}
+
+/** Starts the command with its stdout opened on `file`, as a shell's `>` does; only stderr is a pipe. */
+function startCliWritingTo(file: string, args: readonly string[], options: CliOptions) {
+  const { GRPC_AUDIT_DB: _ignored, ...env } = process.env;
+  const stdout = openSync(file, "w");
+  try {
+    return spawn(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? REPO,
+      env: { ...env, ...options.env },
+      stdio: ["ignore", stdout, "pipe"],
+    });
+  } finally {
+    // The child has its own copy of the descriptor.
+    closeSync(stdout);
+  }
 }
 
 /** A running `grpc-audit tail`, what it printed so far, and a way to wait for more. */

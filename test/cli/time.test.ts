@@ -23,6 +23,8 @@ describe("parseTime", () => {
     ["2028-02-29", "2028-02-29T00:00:00.000Z"],
     ["2000-02-29T23:59:59Z", "2000-02-29T23:59:59.000Z"],
     ["0099-12-31", "0099-12-31T00:00:00.000Z"],
+    ["0001-01-01", "0001-01-01T00:00:00.000Z"],
+    ["9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999Z"],
   ])("reads %s (a time without a zone is UTC)", (text, iso) => {
     const parsed = parseTime(text, NOW);
     expect("time" in parsed && parsed.time.toISOString()).toBe(iso);
@@ -44,6 +46,11 @@ describe("parseTime", () => {
     ["2026-11-20T10:00+24:00", "The zone offset hour 24 is out of range: use 00 to 23."],
     ["2026-11-20T10:00+02:60", "The zone offset minute 60 is out of range: use 00 to 59."],
     ["999999999w", "That is further back than a date can be."],
+    ["0000-01-01", "There is no year 0000: use 0001 to 9999."],
+    // Rounded up to whole milliseconds, or moved by its zone, a time must stay within the years too.
+    ["9999-12-31T23:59:59.9999Z", "That is after 9999 in UTC: use years 0001 to 9999."],
+    ["9999-12-31T23:30:00-01:00", "That is after 9999 in UTC: use years 0001 to 9999."],
+    ["0001-01-01T00:30:00+01:00", "That is before 0001 in UTC: use years 0001 to 9999."],
     ...["", "yesterday", "24", "5y", "-3h", "1.5h", "20261120", "2026-11-20 05:30", "Nov 20 2026"].map(
       (text) => [text, `Use ${TIME_FORMS}.`],
     ),

@@ -1,4 +1,6 @@
 import { type Command, Option } from "commander";
+import { isPostgresUrl } from "../any-store.js";
+import { withoutCredentials } from "../broker-access.js";
 import type { ExternalIssuer } from "../demo/demo-identity.js";
 import type { OpenFgaTarget } from "../demo/demo-tuples.js";
 import { usageError } from "../errors.js";
@@ -41,7 +43,7 @@ export function addDemoCommand(program: Command): void {
   program
     .command("demo")
     .description("serve the example service with audit, play a scripted client, print what was recorded")
-    .addOption(dbOption())
+    .addOption(dbOption("the audit store the demo records into: a SQLite file"))
     .option("--log <path>", "pino log file of the audit events", "./audit-demo.ndjson")
     .option(
       "--keep",
@@ -61,6 +63,12 @@ export function addDemoCommand(program: Command): void {
     .option("--audience <aud>", "the aud those tokens must carry (with --jwks-url)")
     .addHelpText("after", EXAMPLES)
     .action(async (flags: DemoFlags) => {
+      if (isPostgresUrl(flags.db)) {
+        throw usageError(
+          "--db <path>",
+          `names a PostgreSQL server (${withoutCredentials(flags.db)}); the demo records into a SQLite file only`,
+        );
+      }
       const openfga = openFgaTarget(flags);
       const externalIssuer = externalIssuerOf(flags);
       // Loaded here: the other commands need neither grpc-js nor jose, and start faster without them.

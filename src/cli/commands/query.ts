@@ -6,7 +6,7 @@ import { type CliStore, withAnyStore } from "../any-store.js";
 import { usageError } from "../errors.js";
 import { addFilterOptions, type FilterFlags, filterFromFlags } from "../filter-options.js";
 import { EVENT_COLUMNS, formatTable } from "../format.js";
-import { print, printJson } from "../output.js";
+import { jsonText, print, printJson, write } from "../output.js";
 import { dbOption } from "../store-access.js";
 import {
   inPageOrder,
@@ -57,6 +57,8 @@ export function addQueryCommand(program: Command): void {
 /**
  * Prints the events; a stored event that cannot be decoded is reported on stderr and skipped (in
  * the table it is also an error row in its place), and the command then ends with exit code 1.
+ * `--json` and `--ndjson` print each page as it is read, waiting for a slow reader (a pipe) to take
+ * it, so that `--all` holds one page in memory; the table needs every row first for its widths.
  */
 async function runQuery(store: CliStore, flags: QueryFlags): Promise<void> {
   const filter = filterFromFlags(flags);
@@ -64,19 +66,27 @@ async function runQuery(store: CliStore, flags: QueryFlags): Promise<void> {
   const listed: Listed[] = [];
   let nextCursor: string | undefined;
   let undecodable = 0;
+  let printed = 0;
+  let pages = 0;
   for await (const page of readPages(store, filter, flags)) {
+    // The same bytes as printJson({ events, nextCursor }), written an event at a time; begun only
+    // once a page is read, so that a filter the store refuses prints nothing.
+    if (flags.json === true && pages++ === 0) await write('{"events":[');
     for (const row of page.undecodable ?? []) reportUndecodable(row);
     undecodable += page.undecodable?.length ?? 0;
-    if (flags.ndjson === true) for (const event of page.events) printJson(eventToJson(event));
-    else listed.push(...inPageOrder(page.events, page.undecodable));
+    if (flags.ndjson === true) for (const event of page.events) await printJson(eventToJson(event));
+    else if (flags.json === true) {
+      for (const event of page.events)
+        await write(`${printed++ === 0 ? "" : ","}${jsonText(eventToJson(event))}`);
+    } else listed.push(...inPageOrder(page.events, page.undecodable));
     nextCursor = page.nextCursor;
   }
-  const events = listed.flatMap((entry) => ("event" in entry ? [entry.event] : []));
-  if (flags.json === true) printJson({ events: events.map(eventToJson), nextCursor: nextCursor ?? null });
+  if (flags.json === true) await print(`],"nextCursor":${jsonText(nextCursor ?? null)}}`);
   else if (flags.ndjson !== true) {
-    print(formatTable(EVENT_COLUMNS, listed.map(listedCells)));
-    const counted = `${events.length} event${events.length === 1 ? "" : "s"}${undecodable === 0 ? "" : `, ${undecodable} unreadable`}`;
-    print(
+    const events = listed.filter((entry) => "event" in entry).length;
+    await print(formatTable(EVENT_COLUMNS, listed.map(listedCells)));
+    const counted = `${events} event${events === 1 ? "" : "s"}${undecodable === 0 ? "" : `, ${undecodable} unreadable`}`;
+    await print(
       nextCursor === undefined ? `(${counted})` : `(${counted}; more with --cursor ${nextCursor}, or --all)`,
     );
   }

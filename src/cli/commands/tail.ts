@@ -55,10 +55,11 @@ async function follow(store: CliStore, flags: TailFlags): Promise<void> {
   const stop = () => stopped.abort();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
-  const show = (entry: Listed) => {
+  // Awaited: a reader slower than the store (a pipe) holds the follower back instead of its memory.
+  const show = async (entry: Listed) => {
     if ("undecodable" in entry) reportUndecodable(entry.undecodable);
-    if (flags.json !== true) print(formatLine(listedCells(entry), TAIL_WIDTHS));
-    else if ("event" in entry) printJson(eventToJson(entry.event));
+    if (flags.json !== true) await print(formatLine(listedCells(entry), TAIL_WIDTHS));
+    else if ("event" in entry) await printJson(eventToJson(entry.event));
   };
   let undecodable = 0;
   try {
@@ -76,7 +77,7 @@ async function follow(store: CliStore, flags: TailFlags): Promise<void> {
     while (!stopped.signal.aborted) {
       for (;;) {
         const batch = await store.tail(lastSeq);
-        for (const entry of inPageOrder(batch.events, batch.undecodable)) show(entry);
+        for (const entry of inPageOrder(batch.events, batch.undecodable)) await show(entry);
         undecodable += batch.undecodable?.length ?? 0;
         if (batch.lastSeq === lastSeq) break;
         lastSeq = batch.lastSeq;

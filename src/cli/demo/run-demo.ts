@@ -1,4 +1,4 @@
-import { lstatSync } from "node:fs";
+import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
 import { createDeliveryEmitter } from "../../delivery/index.js";
@@ -7,11 +7,12 @@ import type { AuditEvent } from "../../gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../interceptors/audit-interceptors.js";
 import { createRecorder, type Recorder } from "../../recorder/recorder.js";
 import type { AuditStore } from "../../store/audit-store.js";
-import { toCliError, usageError } from "../errors.js";
+import { toCliError } from "../errors.js";
 import { formatEventTable, formatTable } from "../format.js";
 import { formatStats } from "../format-stats.js";
 import { print } from "../output.js";
 import { loadStoreModule } from "../store-access.js";
+import { claimDemoFiles, removeCreated } from "./demo-files.js";
 import { createDemoIdentity, type DemoIdentity, type ExternalIssuer } from "./demo-identity.js";
 import { runScript } from "./demo-script.js";
 import { demoProjectService } from "./demo-service.js";
@@ -47,57 +48,127 @@ interface DemoRun {
   recorder: Recorder;
   tuples: DemoTuples;
   identity: DemoIdentity;
-  stop(): Promise<void>;
+  /** Stops it; `force` cancels calls still running instead of waiting for them. */
+  stop(options: { force: boolean }): Promise<void>;
 }
 
 /**
  * Runs the demo: serves the example ProjectService on loopback with the whole interceptor chain,
  * recording into the audit store (through the delivery pipeline) and a pino log, plays the scripted
  * client, then prints the calls, the recorded events and the stats. With `serve`, keeps serving until
- * SIGINT.
+ * SIGINT. A run that fails or is interrupted before it has printed everything removes the files it
+ * created, so that the next run starts afresh.
  */
 export async function runDemo(options: DemoOptions): Promise<void> {
-  const startedAt = new Date();
-  const demo = await startDemo(options);
+  const files = claimDemoFiles(options.db, options.log, options.keep);
+  const signals = catchSignals();
+  let finished = false;
   try {
-    print(
-      `grpc-audit demo: example.v1.ProjectService on 127.0.0.1:${demo.port}, with createAuditInterceptors`,
-    );
-    for (const [part, what] of [
-      ["authn", authnDescription(options.externalIssuer)],
-      ["authz", demo.tuples.description],
-      ["rules", "auditRules and authzRules generated from proto/example/v1/projects.proto"],
-      ["records", `${options.db} (audit store, via the delivery pipeline) and ${options.log} (pino)`],
-    ]) {
-      print(`  ${part.padEnd(8)} ${what}`);
+    const demo = await startDemo(options);
+    try {
+      await playAndPrint(demo, options, signals);
+      finished = true;
+      if (options.serve) await serveUntilInterrupted(demo, options.externalIssuer, signals.received);
+    } finally {
+      await demo.stop({ force: !finished });
     }
-    const client = new ProjectServiceClient(`127.0.0.1:${demo.port}`, credentials.createInsecure());
-    const steps = await runScript(client, demo.identity).finally(() => client.close());
-    print("\nThe scripted client made these calls:");
-    print(
-      formatTable(
-        ["caller", "call", "request", "status", "result"],
-        steps.map((s) => [s.caller, s.call, s.request, s.status, s.result]),
-      ),
-    );
-    await demo.recorder.flush();
-    const { events } = demo.store.query({ from: startedAt }, { limit: 1000 });
-    print(
-      `\nThey recorded ${events.length} audit events (oldest first; \`grpc-audit query\` lists newest first):`,
-    );
-    print(formatEventTable(events.reverse()));
-    printProjectTrail(demo.store, events, startedAt, options.db);
-    print(`\n\`grpc-audit stats --db ${options.db}\`:`);
-    print(formatStats(demo.store.stats()));
-    const { accepted, dropped, failed, invalid } = demo.recorder.stats();
-    print(`\nrecorder: accepted ${accepted}, dropped ${dropped}, failed ${failed}, invalid ${invalid}`);
-    print(
-      `Look further: grpc-audit query --db ${options.db} --actor alice --json, or --decision denied, or --type resource.access`,
-    );
-    if (options.serve) await serveUntilInterrupted(demo, options.externalIssuer);
+  } catch (error) {
+    if (finished) throw error;
+    const removed = removeCreated(files);
+    if (!(error instanceof Interrupted)) throw error;
+    const what = removed.length === 0 ? "" : `; removed the files it created: ${removed.join(", ")}`;
+    process.stderr.write(`grpc-audit demo: interrupted (${error.signal}) before it finished${what}\n`);
+    // A call may still wait on an OpenFGA server: end now, with the shell's code for the signal.
+    process.exit(128 + (constants.signals[error.signal] ?? 0));
   } finally {
-    await demo.stop();
+    signals.dispose();
   }
+}
+
+/** The script, and what it recorded, printed. */
+async function playAndPrint(demo: DemoRun, options: DemoOptions, signals: Signals): Promise<void> {
+  const startedAt = new Date();
+  signals.check();
+  print(`grpc-audit demo: example.v1.ProjectService on 127.0.0.1:${demo.port}, with createAuditInterceptors`);
+  for (const [part, what] of [
+    ["authn", authnDescription(options.externalIssuer)],
+    ["authz", demo.tuples.description],
+    ["rules", "auditRules and authzRules generated from proto/example/v1/projects.proto"],
+    ["records", `${options.db} (audit store, via the delivery pipeline) and ${options.log} (pino)`],
+  ]) {
+    print(`  ${part.padEnd(8)} ${what}`);
+  }
+  const client = new ProjectServiceClient(`127.0.0.1:${demo.port}`, credentials.createInsecure());
+  const steps = await signals.race(runScript(client, demo.identity)).finally(() => client.close());
+  print("\nThe scripted client made these calls:");
+  print(
+    formatTable(
+      ["caller", "call", "request", "status", "result"],
+      steps.map((s) => [s.caller, s.call, s.request, s.status, s.result]),
+    ),
+  );
+  await signals.race(demo.recorder.flush());
+  const { events } = demo.store.query({ from: startedAt }, { limit: 1000 });
+  print(
+    `\nThey recorded ${events.length} audit events (oldest first; \`grpc-audit query\` lists newest first):`,
+  );
+  print(formatEventTable(events.reverse()));
+  printProjectTrail(demo.store, events, startedAt, options.db);
+  print(`\n\`grpc-audit stats --db ${options.db}\`:`);
+  print(formatStats(demo.store.stats()));
+  const { accepted, dropped, failed, invalid } = demo.recorder.stats();
+  print(`\nrecorder: accepted ${accepted}, dropped ${dropped}, failed ${failed}, invalid ${invalid}`);
+  print(
+    `Look further: grpc-audit query --db ${options.db} --actor alice --json, or --decision denied, or --type resource.access`,
+  );
+}
+
+/** SIGINT or SIGTERM while the demo runs: the demo stops and cleans up instead of dying mid-write. */
+class Interrupted extends Error {
+  override name = "Interrupted";
+
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+/** The signals the demo listens to while it runs. */
+interface Signals {
+  /** Resolves with the first SIGINT or SIGTERM. */
+  readonly received: Promise<NodeJS.Signals>;
+  /** Throws Interrupted if a signal came. */
+  check(): void;
+  /** `work`, or Interrupted as soon as a signal comes. */
+  race<T>(work: Promise<T>): Promise<T>;
+  dispose(): void;
+}
+
+function catchSignals(): Signals {
+  let signal: NodeJS.Signals | undefined;
+  let resolveReceived: (signal: NodeJS.Signals) => void = () => undefined;
+  const received = new Promise<NodeJS.Signals>((resolve) => {
+    resolveReceived = resolve;
+  });
+  const on = (name: NodeJS.Signals) => {
+    signal ??= name;
+    resolveReceived(name);
+  };
+  process.on("SIGINT", on);
+  process.on("SIGTERM", on);
+  const interrupted = received.then((name) => Promise.reject(new Interrupted(name)));
+  // Rejects only when a signal came; whoever races it sees that, and otherwise nobody must.
+  interrupted.catch(() => undefined);
+  return {
+    received,
+    check() {
+      if (signal !== undefined) throw new Interrupted(signal);
+    },
+    race: (work) => Promise.race([work, interrupted]),
+    dispose() {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+    },
+  };
 }
 
 function authnDescription(external: ExternalIssuer | undefined): string {
@@ -123,7 +194,6 @@ function printProjectTrail(store: AuditStore, events: readonly AuditEvent[], fro
 }
 
 async function startDemo(options: DemoOptions): Promise<DemoRun> {
-  if (!options.keep) refuseExistingFiles(options);
   const { openAuditStore } = await loadStoreModule();
   let store: AuditStore;
   try {
@@ -139,6 +209,18 @@ async function startDemo(options: DemoOptions): Promise<DemoRun> {
       createLogEmitter({ destination: options.log }),
     ],
   });
+  try {
+    return await serveDemo(options, store, recorder);
+  } catch (error) {
+    // Closed before the caller removes the files this run created.
+    await recorder.close();
+    store.close();
+    throw error;
+  }
+}
+
+/** The rest of startDemo, once the store and the recorder are open. */
+async function serveDemo(options: DemoOptions, store: AuditStore, recorder: Recorder): Promise<DemoRun> {
   // An OpenFGA store outlives a run: new project ids keep this run's tuples apart from earlier ones.
   const idPrefix = options.openfga === undefined ? "p-" : `p-${Date.now().toString(36)}-`;
   const tuples =
@@ -167,42 +249,24 @@ async function startDemo(options: DemoOptions): Promise<DemoRun> {
     recorder,
     tuples,
     identity,
-    async stop() {
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    async stop({ force }) {
+      if (force) server.forceShutdown();
+      else await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await recorder.close();
       store.close();
     },
   };
 }
 
-/**
- * Without --keep the demo writes only to new files: it never deletes or overwrites a file it did not
- * create, because --db or GRPC_AUDIT_DB may name someone's real audit store. A file that is absent or
- * empty is new; anything else at the path (a file with content, a folder, a link) is refused.
- */
-function refuseExistingFiles(options: DemoOptions): void {
-  const files = [
-    ["--db", options.db, options.db],
-    ["--db", options.db, `${options.db}-wal`],
-    ["--db", options.db, `${options.db}-shm`],
-    ["--log", options.log, options.log],
-  ] as const;
-  for (const [option, path, file] of files) {
-    const found = lstatSync(file, { throwIfNoEntry: false });
-    if (found === undefined || (found.isFile() && found.size === 0)) continue;
-    const what = file === path ? `${path}, which already exists` : `${path}, and ${file} already exists`;
-    throw usageError(
-      option,
-      `names ${what}; the demo only writes to new files: remove it, choose another path, or pass --keep to add to it`,
-    );
-  }
-}
-
 /** The package's proto/ folder (shipped with it; the repository's when run from a checkout). */
 const PROTO_DIR = fileURLToPath(new URL("../../../proto", import.meta.url));
 
 /** Keeps serving, for the user's own client, until SIGINT or SIGTERM. */
-async function serveUntilInterrupted(demo: DemoRun, external: ExternalIssuer | undefined): Promise<void> {
+async function serveUntilInterrupted(
+  demo: DemoRun,
+  external: ExternalIssuer | undefined,
+  signal: Promise<NodeJS.Signals>,
+): Promise<void> {
   const token = await demo.identity.token("alice", "Alice Owner");
   print(`\nServing on 127.0.0.1:${demo.port} until Ctrl-C. A token for alice, valid for an hour:`);
   print(`  export TOKEN=${token}`);
@@ -219,8 +283,5 @@ async function serveUntilInterrupted(demo: DemoRun, external: ExternalIssuer | u
   print(
     `  grpc-audit tail --db ${demo.store.path}      (in another terminal: the events as they are recorded)`,
   );
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", () => resolve());
-    process.once("SIGTERM", () => resolve());
-  });
+  await signal;
 }
