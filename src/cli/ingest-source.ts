@@ -70,11 +70,26 @@ export function kafkaBrokers(from: string): string[] {
   });
 }
 
+/** One broker address of a `nats://` URL: host and optional port (4222). */
+const NATS_SERVER = /^nats:\/\/([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?\/?$/i;
+
+/** The optional peer dependencies each broker's client needs. */
+const NATS_PEERS = ["@nats-io/transport-node", "@nats-io/jetstream"] as const;
+const KAFKA_PEERS = ["@platformatic/kafka"] as const;
+
+/** What opens the source `--from` names: its client loaded first, then the broker connected to. */
+export interface SourceOpener {
+  /** Loads the broker's client; a missing optional peer dependency is a CliError naming it. */
+  load(): Promise<void>;
+  /** Connects to the broker and opens the consumer (NATS) or joins the group (Kafka). */
+  open(): Promise<OpenedSource>;
+}
+
 /**
  * Checks the broker flags against `--from`'s scheme (flags of the other broker are usage errors) and
  * returns what opens the source: a JetStream consumer for nats://, a consumer-group member for kafka://.
  */
-export function sourceOpener(flags: SourceFlags): () => Promise<OpenedSource> {
+export function sourceOpener(flags: SourceFlags): SourceOpener {
   const kafka = /^kafka:\/\//i.test(flags.from);
   const only = (wanted: BrokerFlag[], unwanted: BrokerFlag[], scheme: string) => {
     for (const key of wanted)
@@ -85,23 +100,73 @@ export function sourceOpener(flags: SourceFlags): () => Promise<OpenedSource> {
   if (kafka) {
     only(["topic", "group"], ["stream", "consumer", "subject", "deadLetterSubject", "domain"], "kafka://");
     const options = kafkaOptions(flags, kafkaBrokers(flags.from), brokerAccess(flags, "kafka"));
-    return () => openKafka(flags, options);
+    const load = () => loadOptionalPeers(() => import("../kafka/index.js"), "the Kafka source", KAFKA_PEERS);
+    return {
+      load: async () => void (await load()),
+      open: async () => openKafka(await load(), flags, options),
+    };
   }
-  const servers = flags.from.split(",");
-  if (!servers.every((s) => /^nats:\/\/[^\s/@]+\/?$/i.test(s)))
-    throw usageError(
-      "--from <url>",
-      holdsCredentials(flags.from)
-        ? CREDENTIALS_IN_URL
-        : `must be nats://host:port or kafka://host:port (several comma-separated), got ${withoutCredentials(flags.from)}`,
-    );
+  const servers = natsServers(flags.from);
   only(["stream", "consumer"], ["topic", "group", "deadLetterTopic"], "nats://");
   const access = brokerAccess(flags, "nats");
-  return () => openNats(flags, servers, access);
+  const load = () => loadOptionalPeers(() => import("../nats/index.js"), "the NATS source", NATS_PEERS);
+  return {
+    load: async () => void (await load()),
+    open: async () => openNats(await load(), flags, servers, access),
+  };
 }
 
-async function openNats(flags: SourceFlags, servers: string[], access: BrokerAccess): Promise<OpenedSource> {
-  const { createNatsSource } = await import("../nats/index.js");
+/** The servers of `--from nats://host:port[,nats://host:port…]` (port 1 to 65535); a usage error for anything else. */
+function natsServers(from: string): string[] {
+  const servers = from.split(",");
+  for (const server of servers) {
+    const match = NATS_SERVER.exec(server);
+    const port = Number(match?.[2] ?? 4222);
+    if (match === null || port < 1 || port > 65_535)
+      throw usageError(
+        "--from <url>",
+        holdsCredentials(from)
+          ? CREDENTIALS_IN_URL
+          : `must be nats://host:port or kafka://host:port (several comma-separated), got ${withoutCredentials(from)}`,
+      );
+  }
+  return servers;
+}
+
+/**
+ * Loads a module that imports optional peer dependencies: one of `peers` missing is a CliError
+ * naming what needs it and the install command, as `query` says of pg, not Node's resolution error.
+ */
+export async function loadOptionalPeers<T>(
+  load: () => Promise<T>,
+  what: string,
+  peers: readonly string[],
+): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const message = String(error);
+    if (
+      (error as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND" ||
+      !peers.some((peer) => message.includes(`'${peer}'`))
+    )
+      throw error;
+    const needs =
+      peers.length === 1
+        ? `${peers[0]}, an optional peer dependency`
+        : `${peers.join(" and ")}, optional peer dependencies`;
+    throw new CliError(`${what} needs ${needs}: npm install ${peers.join(" ")}`, EXIT_FAILURE, {
+      cause: error,
+    });
+  }
+}
+
+async function openNats(
+  { createNatsSource }: typeof import("../nats/index.js"),
+  flags: SourceFlags,
+  servers: string[],
+  access: BrokerAccess,
+): Promise<OpenedSource> {
   const source = await createNatsSource({
     servers,
     connectOptions: {
@@ -146,8 +211,11 @@ export function kafkaOptions(
   return options;
 }
 
-async function openKafka(flags: SourceFlags, options: KafkaSourceOptions): Promise<OpenedSource> {
-  const { createKafkaSource } = await import("../kafka/index.js");
+async function openKafka(
+  { createKafkaSource }: typeof import("../kafka/index.js"),
+  flags: SourceFlags,
+  options: KafkaSourceOptions,
+): Promise<OpenedSource> {
   const source = await createKafkaSource(options).catch((error: unknown) => {
     throw failure(`kafka ${flags.from} topic ${flags.topic}`, error);
   });

@@ -28,9 +28,14 @@ export interface IngestStats {
   received: number;
   /** Events newly stored. */
   inserted: number;
-  /** Events that were stored already (a redelivery, or a copy in the same batch): skipped. */
+  /**
+   * Messages handled already, skipped: events the store held (a redelivery, or a copy in the same
+   * batch), and undecodable messages whose dead letter the broker held (NATS: dropped as a copy by
+   * the dead-letter stream). So `received` = `inserted` + `duplicates` + `deadLettered`, but for
+   * failures (a failed insert or dead letter comes back and is received again).
+   */
   duplicates: number;
-  /** Undecodable messages moved to the dead-letter subject or topic; a copy the broker already held is not counted again. */
+  /** Undecodable messages moved to the dead-letter subject or topic; a copy the broker already held is in `duplicates`. */
   deadLettered: number;
   /** Batches committed. */
   batches: number;
@@ -168,7 +173,10 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
   const sendDeadLetters = async (poison: ReadBatch<M>["poison"]) => {
     for (const { message, reason } of poison) {
       try {
-        if ((await source.deadLetter(message, reason)) !== "duplicate") stats.deadLettered++;
+        // A copy the dead-letter stream already held was handled before (by this ingester or another
+        // one reading the same messages): a duplicate, as an event the store already holds.
+        if ((await source.deadLetter(message, reason)) === "duplicate") stats.duplicates++;
+        else stats.deadLettered++;
       } catch (error) {
         fail(error); // not acknowledged: it comes back and is tried again
       }

@@ -30,9 +30,9 @@ export interface IngestSource<M extends SourceMessage = SourceMessage> {
   retry(messages: readonly M[]): Promise<void>;
   /**
    * Publishes an undecodable message with `reason` to the dead-letter subject or topic, then
-   * acknowledges it. Resolves to "duplicate" when the broker already held this dead letter (a copy
-   * of the message, redelivered before its ack arrived, was dead-lettered before), which the
-   * ingester does not count again; a source that cannot tell resolves to nothing.
+   * acknowledges it. Resolves to "duplicate" when the broker already held this dead letter (the
+   * message was dead-lettered before: redelivered before its ack arrived, or read again by another
+   * consumer), which the ingester counts as a duplicate; a source that cannot tell resolves to nothing.
    */
   // biome-ignore lint/suspicious/noConfusingVoidType: void, so that a source written as `async deadLetter() {…}` (Kafka's) still fits.
   deadLetter(message: M, reason: string): Promise<void | "duplicate">;

@@ -1,12 +1,13 @@
+import { rmSync, statSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { createIngester, type IngestStats, type IngestStore } from "../../ingest/index.js";
 import type { PostgresStore } from "../../postgres/index.js";
 import { isPostgresUrl } from "../any-store.js";
 import { PASSWORD_ENV, SASL_MECHANISMS } from "../broker-access.js";
-import { toCliError } from "../errors.js";
+import { CliError, EXIT_FAILURE, toCliError } from "../errors.js";
 import { progressLine } from "../ingest-progress.js";
-import { BROKER_FLAGS, type SourceFlags, sourceOpener } from "../ingest-source.js";
-import { loadStoreModule } from "../store-access.js";
+import { BROKER_FLAGS, loadOptionalPeers, type SourceFlags, sourceOpener } from "../ingest-source.js";
+import { loadStoreModule, notAFile } from "../store-access.js";
 
 interface IngestFlags extends SourceFlags {
   to: string;
@@ -79,7 +80,10 @@ export function addIngestCommand(program: Command): void {
 }
 
 async function ingest(flags: IngestFlags): Promise<void> {
-  const openSource = sourceOpener(flags); // usage errors before anything is opened
+  const source = sourceOpener(flags); // usage errors before anything is opened
+  const target = targetOpener(flags.to);
+  // A missing client or driver is named before anything is opened or created.
+  await Promise.all([source.load(), target.load()]);
   // From the start: a signal while the store or the broker is being opened would otherwise end the
   // process at once (Node's default), without closing what was opened.
   const stopping = new AbortController();
@@ -87,17 +91,26 @@ async function ingest(flags: IngestFlags): Promise<void> {
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   try {
-    const store = await openTarget(flags.to, stopping.signal);
+    const store = await target.open(stopping.signal);
     if (store === undefined) return stoppedDuringStartup();
+    let started = false;
     try {
       if (stopping.signal.aborted) return stoppedDuringStartup();
-      const { source, warnings, close } = await openSource();
+      // A connection given up because of the signal (a broker that does not answer) is the stop.
+      const opened = await source.open().catch(async (error: unknown) => {
+        // One turn of the event loop: a signal that came with the failure is handled first.
+        await new Promise((resolve) => setImmediate(resolve));
+        if (stopping.signal.aborted) return undefined;
+        throw error;
+      });
+      if (opened === undefined) return stoppedDuringStartup();
       try {
         if (stopping.signal.aborted) return stoppedDuringStartup();
+        started = true;
         await run(
-          { name: source.name, warnings },
+          { name: opened.source.name, warnings: opened.warnings },
           createIngester({
-            source,
+            source: opened.source,
             store: store.target,
             batchSize: flags.batchSize,
             maxWaitMs: flags.maxWaitMs,
@@ -108,12 +121,12 @@ async function ingest(flags: IngestFlags): Promise<void> {
           stopping.signal,
         );
       } finally {
-        await close();
+        await opened.close();
       }
     } catch (error) {
       throw toCliError(error, store.name);
     } finally {
-      await store.close();
+      await store.close({ started });
     }
   } finally {
     process.off("SIGINT", stop);
@@ -160,38 +173,87 @@ async function run(
   process.stderr.write("ingest: stopped\n");
 }
 
+/** The store of `--to`, opened for writing; `close` tells whether ingesting started. */
+interface OpenedTarget {
+  name: string;
+  target: IngestStore;
+  close(how: { started: boolean }): Promise<void>;
+}
+
 /**
- * The store `to` names, opened for writing: PostgreSQL (schema created) or SQLite (file created);
- * undefined when `stopping` aborted the opening of a PostgreSQL store (a server that does not answer).
+ * What opens the store `to` names: PostgreSQL (schema created) or SQLite (file created). `to` is
+ * checked at once; `load` loads the driver; `open` resolves to undefined when `stopping` aborted the
+ * opening of a PostgreSQL store (a server that does not answer).
  */
-async function openTarget(
+function targetOpener(to: string) {
+  if (isPostgresUrl(to)) {
+    const load = () =>
+      loadOptionalPeers(() => import("../../postgres/index.js"), "the PostgreSQL store", ["pg"]);
+    return {
+      load: async () => void (await load()),
+      open: async (stopping: AbortSignal) => openPostgres(await load(), to, stopping),
+    };
+  }
+  const stat = statSync(to, { throwIfNoEntry: false });
+  // SQLite would say it cannot open the file; a named pipe or a device holds no database either.
+  if (stat !== undefined && !stat.isFile())
+    throw new CliError(`audit store ${to}: ${notAFile(stat)}, not a database file`, EXIT_FAILURE);
+  return {
+    load: async () => void (await loadStoreModule()),
+    open: async (_stopping: AbortSignal) => openSqlite(await loadStoreModule(), to, stat === undefined),
+  };
+}
+
+async function openPostgres(
+  { openPostgresStore }: typeof import("../../postgres/index.js"),
   to: string,
   stopping: AbortSignal,
-): Promise<{ name: string; target: IngestStore; close(): Promise<void> } | undefined> {
-  if (isPostgresUrl(to)) {
-    const { openPostgresStore } = await import("../../postgres/index.js");
-    let store: PostgresStore;
-    try {
-      store = await openPostgresStore({
-        connectionString: to,
-        poolSize: 2,
-        signal: stopping,
-        // A connection of the pool lost while idle (a restart): the next insert connects again.
-        onError: (error) => process.stderr.write(`ingest: error: ${error.message}\n`),
-      });
-    } catch (error) {
-      if (stopping.aborted) return undefined;
-      throw toCliError(error, "");
-    }
-    return { name: store.name, target: store, close: () => store.close() };
-  }
-  const { openAuditStore } = await loadStoreModule();
+): Promise<OpenedTarget | undefined> {
+  let store: PostgresStore;
   try {
-    const store = openAuditStore({ path: to });
-    return { name: to, target: store, close: async () => store.close() };
+    store = await openPostgresStore({
+      connectionString: to,
+      poolSize: 2,
+      signal: stopping,
+      // A connection of the pool lost while idle (a restart): the next insert connects again.
+      onError: (error) => process.stderr.write(`ingest: error: ${error.message}\n`),
+    });
+  } catch (error) {
+    if (stopping.aborted) return undefined;
+    throw toCliError(error, "");
+  }
+  return { name: store.name, target: store, close: () => store.close() };
+}
+
+/**
+ * The SQLite store at `to`. One this command `created` is removed again when it ends before
+ * ingesting (the source did not open, or a signal), unless it holds events: a failed start leaves no file.
+ */
+function openSqlite(
+  { openAuditStore }: typeof import("../../store/audit-store.js"),
+  to: string,
+  created: boolean,
+): OpenedTarget {
+  let store: ReturnType<typeof openAuditStore>;
+  try {
+    store = openAuditStore({ path: to });
   } catch (error) {
     throw toCliError(error, to);
   }
+  return {
+    name: to,
+    target: store,
+    close: async ({ started }) => {
+      let unused = false;
+      try {
+        unused = created && !started && store.lastSeq() === 0;
+      } catch {
+        // Unreadable now: kept, as a file this command may not have made.
+      }
+      store.close();
+      if (unused) for (const file of [to, `${to}-wal`, `${to}-shm`]) rmSync(file, { force: true });
+    },
+  };
 }
 
 function integerOption(
