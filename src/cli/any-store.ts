@@ -3,7 +3,8 @@ import type { AuditPage, AuditStore } from "../store/audit-store.js";
 import type { PruneOptions, PruneReport } from "../store/prune-plan.js";
 import type { AuditQuery, AuditStats, PageOptions } from "../store/query.js";
 import type { UndecodableRow } from "../store/stored-rows.js";
-import { CliError, EXIT_FAILURE, toCliError } from "./errors.js";
+import { toCliError } from "./errors.js";
+import { loadOptionalPeers } from "./optional-peers.js";
 import { withStore } from "./store-access.js";
 
 /**
@@ -72,18 +73,5 @@ function asCliStore(store: AuditStore): CliStore {
 
 /** The PostgreSQL store module, loaded on first use: pg is an optional peer dependency. */
 async function loadPostgresModule(): Promise<typeof import("../postgres/index.js")> {
-  try {
-    return await import("../postgres/index.js");
-  } catch (error) {
-    if ((error as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND" && /['"]pg['"]/.test(String(error))) {
-      throw new CliError(
-        "the PostgreSQL store needs pg, an optional peer dependency: npm install pg",
-        EXIT_FAILURE,
-        {
-          cause: error,
-        },
-      );
-    }
-    throw error;
-  }
+  return loadOptionalPeers(() => import("../postgres/index.js"), "the PostgreSQL store", ["pg"]);
 }

@@ -11,6 +11,7 @@ import {
   withoutCredentials,
 } from "./broker-access.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, usageError } from "./errors.js";
+import { loadOptionalPeers } from "./optional-peers.js";
 
 /** The broker flags of `grpc-audit ingest`. */
 export interface SourceFlags extends BrokerAccessFlags {
@@ -131,34 +132,6 @@ function natsServers(from: string): string[] {
       );
   }
   return servers;
-}
-
-/**
- * Loads a module that imports optional peer dependencies: one of `peers` missing is a CliError
- * naming what needs it and the install command, as `query` says of pg, not Node's resolution error.
- */
-export async function loadOptionalPeers<T>(
-  load: () => Promise<T>,
-  what: string,
-  peers: readonly string[],
-): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    const message = String(error);
-    if (
-      (error as { code?: unknown }).code !== "ERR_MODULE_NOT_FOUND" ||
-      !peers.some((peer) => message.includes(`'${peer}'`))
-    )
-      throw error;
-    const needs =
-      peers.length === 1
-        ? `${peers[0]}, an optional peer dependency`
-        : `${peers.join(" and ")}, optional peer dependencies`;
-    throw new CliError(`${what} needs ${needs}: npm install ${peers.join(" ")}`, EXIT_FAILURE, {
-      cause: error,
-    });
-  }
 }
 
 async function openNats(

@@ -2,6 +2,7 @@ import { type Stats, statSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
 import type { AuditStore } from "../store/audit-store.js";
 import { CliError, EXIT_FAILURE, toCliError } from "./errors.js";
+import { loadOptionalPeers } from "./optional-peers.js";
 
 /** Where the commands look for the audit database when neither `--db` nor GRPC_AUDIT_DB says. */
 export const DEFAULT_DB = "./audit.db";
@@ -82,19 +83,5 @@ export async function withStore<T>(
  * `grpc-audit --help` must work without it.
  */
 export async function loadStoreModule(): Promise<typeof import("../store/audit-store.js")> {
-  try {
-    return await import("../store/audit-store.js");
-  } catch (error) {
-    if (
-      (error as { code?: unknown }).code === "ERR_MODULE_NOT_FOUND" &&
-      String(error).includes("better-sqlite3")
-    ) {
-      throw new CliError(
-        "the audit store needs better-sqlite3, an optional peer dependency: npm install better-sqlite3",
-        EXIT_FAILURE,
-        { cause: error },
-      );
-    }
-    throw error;
-  }
+  return loadOptionalPeers(() => import("../store/audit-store.js"), "the audit store", ["better-sqlite3"]);
 }

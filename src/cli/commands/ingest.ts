@@ -6,7 +6,8 @@ import { isPostgresUrl } from "../any-store.js";
 import { PASSWORD_ENV, SASL_MECHANISMS } from "../broker-access.js";
 import { CliError, EXIT_FAILURE, toCliError } from "../errors.js";
 import { progressLine } from "../ingest-progress.js";
-import { BROKER_FLAGS, loadOptionalPeers, type SourceFlags, sourceOpener } from "../ingest-source.js";
+import { BROKER_FLAGS, type SourceFlags, sourceOpener } from "../ingest-source.js";
+import { loadOptionalPeers } from "../optional-peers.js";
 import { loadStoreModule, notAFile } from "../store-access.js";
 
 interface IngestFlags extends SourceFlags {

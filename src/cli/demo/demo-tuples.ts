@@ -1,5 +1,6 @@
 import type { Authorizer, CheckRequest, Decision } from "../../authz/authorizer.js";
 import type { Recorder } from "../../recorder/recorder.js";
+import { loadOptionalPeers } from "../optional-peers.js";
 
 /** A relationship tuple: `user` has `relation` on `object` ("user:bob", "viewer", "project:p-1"). */
 export type Tuple = CheckRequest;
@@ -76,7 +77,9 @@ export async function createOpenFgaTuples(
   recorder: Pick<Recorder, "recordTupleChange">,
   target: OpenFgaTarget,
 ): Promise<DemoTuples> {
-  const { OpenFgaClient } = await import("@openfga/sdk");
+  const { OpenFgaClient } = await loadOptionalPeers(() => import("@openfga/sdk"), "--openfga-url", [
+    "@openfga/sdk",
+  ]);
   const { createAuditedTupleWriter, createOpenFgaAuthorizer } = await import("../../openfga/index.js");
   const client = new OpenFgaClient({
     apiUrl: target.url,

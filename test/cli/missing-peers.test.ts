@@ -1,13 +1,22 @@
-// `grpc-audit ingest` installed without an optional peer it needs (pg, the NATS client, the Kafka
-// client): the built command runs from a project whose node_modules lacks that package, as after
-// `npm install grpc-audit` alone, and names the package to install instead of Node's resolution error,
-// before it creates the SQLite store.
+// `grpc-audit` installed without an optional peer a command needs (pg, the NATS client, the Kafka
+// client, the OpenFGA SDK, better-sqlite3): the built command runs from a project whose node_modules
+// lacks that package, as after `npm install grpc-audit` alone, and names the package to install
+// instead of Node's resolution error, before it creates any file.
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUILD_TIMEOUT_MS, ensureBuilt, REPO, tempDir } from "../cli/helpers.js";
+import { BUILD_TIMEOUT_MS, ensureBuilt, REPO, tempDir } from "./helpers.js";
 
 interface PackageJson {
   dependencies: Record<string, string>;
@@ -45,12 +54,16 @@ function run(cli: string, args: readonly string[]): [number | null, string] {
 let withoutPg: string;
 let withoutNats: string;
 let withoutKafka: string;
+let withoutOpenFga: string;
+let withoutSqlite: string;
 
 beforeAll(async () => {
   await ensureBuilt();
   withoutPg = projectWithout(["pg"]);
   withoutNats = projectWithout(["@nats-io/transport-node", "@nats-io/jetstream"]);
   withoutKafka = projectWithout(["@platformatic/kafka"]);
+  withoutOpenFga = projectWithout(["@openfga/sdk"]);
+  withoutSqlite = projectWithout(["better-sqlite3"]);
 }, BUILD_TIMEOUT_MS);
 afterAll(() => {
   for (const project of projects) rmSync(project, { recursive: true, force: true });
@@ -87,5 +100,27 @@ describe("grpc-audit ingest without an optional peer it needs", () => {
       `error: ${message}\n`,
     ]);
     expect(readdirSync(dir)).toStrictEqual([]);
+  });
+});
+
+describe("the other commands without an optional peer they need", () => {
+  it("demo --openfga-url without @openfga/sdk says so, exit 1, and leaves no file", () => {
+    const dir = tempDir();
+    const args = ["demo", "--db", join(dir, "audit.db"), "--log", join(dir, "audit.ndjson")];
+    const openfga = ["--openfga-url", "http://127.0.0.1:1", "--openfga-store", "01JSTORE0000000000000000000"];
+    expect(run(withoutOpenFga, [...args, ...openfga])).toStrictEqual([
+      1,
+      "error: --openfga-url needs @openfga/sdk, an optional peer dependency: npm install @openfga/sdk\n",
+    ]);
+    expect(readdirSync(dir)).toStrictEqual([]);
+  });
+
+  it("query without better-sqlite3 says so, exit 1", () => {
+    const db = join(tempDir(), "audit.db");
+    writeFileSync(db, "");
+    expect(run(withoutSqlite, ["query", "--db", db])).toStrictEqual([
+      1,
+      "error: the audit store needs better-sqlite3, an optional peer dependency: npm install better-sqlite3\n",
+    ]);
   });
 });
