@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import {
   type Metadata,
   ServerInterceptingCall,
@@ -281,6 +282,12 @@ class AuthzCall extends GatedCall implements CheckedCall {
   private awaitingRequest = false;
   /** True while its check waits for the authorizer. */
   private waiting = false;
+  /**
+   * The async context its metadata passed in, for a check at the request message: grpc-js delivers
+   * the message in whatever context it decoded it in (on a connection's first call, that of a span a
+   * later interceptor opened), and the decision's trace ids are read from the active context.
+   */
+  private metadataContext: AsyncResource | undefined;
   endedWith: { code: number } | undefined;
 
   constructor(
@@ -300,6 +307,7 @@ class AuthzCall extends GatedCall implements CheckedCall {
   protected override receiveMetadata(metadata: Metadata): void {
     if (this.idFromRequest) {
       this.awaitingRequest = true;
+      this.metadataContext = new AsyncResource("grpc-audit.authz");
       this.passMetadata(metadata);
     } else {
       this.checked = true;
@@ -314,7 +322,11 @@ class AuthzCall extends GatedCall implements CheckedCall {
       this.checked = true;
       this.awaitingRequest = false;
       // grpc-js asks for the half-close only after this message is passed on, so the handler waits too.
-      this.check(readObjectId(this.rule, message, emptyMetadata), message, true);
+      const objectId = readObjectId(this.rule, message, emptyMetadata);
+      const captured = this.metadataContext;
+      this.metadataContext = undefined;
+      if (captured === undefined) this.check(objectId, message, true);
+      else captured.runInAsyncScope(this.check, this, objectId, message, true);
     }
   }
 
@@ -349,7 +361,8 @@ class AuthzCall extends GatedCall implements CheckedCall {
       // Ended before its request message came: grpc-js sent its own status past the interceptors (a
       // message it could not decode, decompress or take), or the client cancelled, or the deadline passed.
       this.awaitingRequest = false;
-      this.endedUnchecked(this.rule, cancelledCallStatus(currentAuditScope(), this.inner.getDeadline()).code);
+      const { code } = cancelledCallStatus(currentAuditScope(), this.inner.getDeadline());
+      this.inMetadataContext(() => this.endedUnchecked(this.rule, code));
     }
     super.onCancel();
   }
@@ -360,10 +373,18 @@ class AuthzCall extends GatedCall implements CheckedCall {
   override sendStatus(status: OutboundStatus): void {
     if (this.awaitingRequest) {
       this.awaitingRequest = false;
-      const atDeadline = isAtDeadline(this.inner.getDeadline());
-      this.endedUnchecked(this.rule, atDeadline ? Status.DEADLINE_EXCEEDED : status.code);
+      const code = isAtDeadline(this.inner.getDeadline()) ? Status.DEADLINE_EXCEEDED : status.code;
+      this.inMetadataContext(() => this.endedUnchecked(this.rule, code));
     }
     this.inner.sendStatus(status);
+  }
+
+  /** Runs a report in the context the metadata passed in, as the check at the message is. */
+  private inMetadataContext(fn: () => void): void {
+    const captured = this.metadataContext;
+    this.metadataContext = undefined;
+    if (captured === undefined) fn();
+    else captured.runInAsyncScope(fn);
   }
 
   private finish(refusal: Refusal | undefined, event: unknown, isMessage: boolean): void {

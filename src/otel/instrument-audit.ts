@@ -38,11 +38,12 @@ type ObservedKey = Exclude<keyof typeof AUDIT_METRICS, "sinkWriteDuration">;
 
 /**
  * Reports a Recorder's counters as OpenTelemetry metrics, read from `recorder.stats()` once per
- * collection (observable instruments: no cost on the RPC path). Every delivery emitter among the
- * Recorder's emitters adds its delivered, spooled and retry counts, queue and spool gauges, and its
- * drops by reason and event type. Names, units and attributes: docs/opentelemetry.md. Sink write
- * latency comes from `instrumentSink`. Instrument one Recorder per MeterProvider: two would report
- * the same series.
+ * collection (observable instruments: no cost on the RPC path): what became of every event
+ * (accepted, dropped, failed, refused, skipped), reported errors and attributes left out. Every
+ * delivery emitter among the Recorder's emitters adds its delivered, spooled and retry counts, queue
+ * and spool gauges, and its drops by reason and event type. Names, units and attributes:
+ * docs/opentelemetry.md. Sink write latency comes from `instrumentSink`. Instrument one Recorder per
+ * MeterProvider: two would report the same series.
  *
  * Throws an AuditConfigError when `recorder` has no `stats()` or `meterProvider` no `getMeter()`.
  *
@@ -106,7 +107,10 @@ function createInstruments(meter: Meter): Record<ObservedKey, Observable> {
     recorded: make("recorded"),
     accepted: make("accepted"),
     failed: make("failed"),
+    recorderDrops: make("recorderDrops"),
     refused: make("refused"),
+    errors: make("errors"),
+    attributesDropped: make("attributesDropped"),
     dropped: make("dropped"),
     authn: make("authn"),
     authz: make("authz"),
@@ -130,7 +134,11 @@ function observe(stats: RecorderStats, emit: Observe): void {
     emit("recorded", count, { [ATTR.eventType]: type });
   emit("accepted", stats.accepted);
   emit("failed", stats.failed);
+  // The Recorder's own count: per-emitter drops overlap under a multi emitter and cannot be summed.
+  emit("recorderDrops", stats.dropped);
   emit("refused", stats.invalid);
+  emit("errors", stats.errors);
+  emit("attributesDropped", stats.attributesDropped);
   for (const [result, count] of Object.entries(stats.authn)) {
     emit(
       "authn",

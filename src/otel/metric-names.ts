@@ -23,11 +23,30 @@ export const AUDIT_METRICS = {
     unit: "{event}",
     description: "Audit events lost because they could not be built, chained or emitted.",
   },
+  recorderDrops: {
+    name: "grpc_audit.record.drops",
+    instrument: "counter",
+    unit: "{event}",
+    description:
+      "Audit events the Recorder's emitters dropped; under a multi emitter, those at least one of its emitters dropped.",
+  },
   refused: {
     name: "grpc_audit.record.refusals",
     instrument: "counter",
     unit: "{call}",
     description: "Record calls refused because their input could not become an audit event.",
+  },
+  errors: {
+    name: "grpc_audit.record.errors",
+    instrument: "counter",
+    unit: "{error}",
+    description: "Failures reported to the Recorder, such as a rule's target id extractor throwing.",
+  },
+  attributesDropped: {
+    name: "grpc_audit.attributes.dropped",
+    instrument: "counter",
+    unit: "{attribute}",
+    description: "Attribute entries left out of audit events: over the limit, or a key or value not valid.",
   },
   dropped: {
     name: "grpc_audit.events.dropped",

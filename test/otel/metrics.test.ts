@@ -134,7 +134,11 @@ describe("instrumentAudit and instrumentSink over real gRPC", () => {
       // The memory emitter keeps 5 events: from the 6th on the Recorder sees its emit as dropped.
       "grpc_audit.events.accepted": [[{}, 5]],
       "grpc_audit.events.failed": [[{}, 0]],
+      // Each event the memory emitter or the closed delivery emitter dropped, once: 13 - 5.
+      "grpc_audit.record.drops": [[{}, 8]],
       "grpc_audit.record.refusals": [[{}, 0]],
+      "grpc_audit.record.errors": [[{}, 0]],
+      "grpc_audit.attributes.dropped": [[{}, 0]],
       "grpc_audit.events.dropped": [
         [{ "grpc_audit.emitter.name": "memory", "grpc_audit.drop.reason": "capacity" }, 8],
         [{ ...DELIVERY, "grpc_audit.drop.reason": "closed", ...type("authn.result") }, 1],
