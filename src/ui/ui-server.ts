@@ -13,6 +13,13 @@ export interface UiServerOptions {
   source: UiSource;
   /** Address to listen on. Default: "127.0.0.1" (this machine only: the viewer has no login). */
   host?: string;
+  /**
+   * Other names the viewer is reached by, such as a proxy's (`audit.example.com`) or this machine's
+   * DNS name: a request whose Host header names one, alone or with the viewer's port, is answered
+   * too. A name may carry its own port (`audit.example.com:8443`). Default: none (only the loopback
+   * names, `host` and the address bound, each with the port, and any IP address with the port).
+   */
+  allowedHosts?: readonly string[];
   /** Port to listen on, 0 for any free one. Default: 4747. */
   port?: number;
   /**
@@ -30,6 +37,8 @@ export interface UiServer {
   readonly url: string;
   /** The port it listens on (the one picked when asked for 0). */
   readonly port: number;
+  /** True when the address bound is a loopback one: only this machine can reach the viewer. */
+  readonly loopback: boolean;
   /**
    * Stops listening, ends open connections and resolves once closed. It does not wait for requests
    * still reading the store (a verification reads all of it): they end quietly, their errors unreported,
@@ -60,10 +69,11 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 /**
  * Starts the read-only web trail viewer: the page (HTML, CSS, JS from ./static) and its JSON API under
- * /api/ (see `handleApi`). It answers GET and HEAD only (405 otherwise). Bound to a loopback address, it
- * also refuses requests whose Host header names another host (403), so a web page cannot read the trail
- * through a DNS name rebound to 127.0.0.1. Requests for /api/verify that come while one runs share
- * its report. Throws an AuditConfigError for a bad option or a port it cannot listen on.
+ * /api/ (see `handleApi`). It answers GET and HEAD only (405 otherwise). It refuses requests whose Host
+ * header names another host (403), so a web page cannot read the trail through a DNS name rebound to
+ * its address, and API requests a browser says come from another site (403), so no web page can make
+ * it read the store. Requests for /api/verify that come while one runs share its report. Throws an
+ * AuditConfigError for a bad option or a port it cannot listen on.
  *
  * ```ts
  * const viewer = await startUiServer({ source, port: 0 });
@@ -78,16 +88,19 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   }
   if (typeof host !== "string" || host === "")
     throw new AuditConfigError("web viewer: `host` must be an address");
+  if (options.allowedHosts !== undefined && !Array.isArray(options.allowedHosts))
+    throw new AuditConfigError("web viewer: `allowedHosts` must be an array of host names");
+  const extraHosts = (options.allowedHosts ?? []).map(allowedHostName);
   const assets = loadStaticAssets(options.staticDir ?? STATIC_DIR);
   const source = withSharedVerify(options.source);
-  const allowedHosts = new Set<string>();
+  let isOwnHost: (header: string) => boolean = () => false;
   let closing = false;
   const server = createServer((request, response) => {
     respond(request, response).catch((error: unknown) => response.destroy(toError(error)));
   });
   const respond = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     for (const [name, value] of Object.entries(SECURITY_HEADERS)) response.setHeader(name, value);
-    if (allowedHosts.size > 0 && !allowedHosts.has((request.headers.host ?? "").toLowerCase())) {
+    if (!isOwnHost((request.headers.host ?? "").toLowerCase())) {
       return sendJson(response, 403, {
         error: "this viewer answers only requests addressed to its own host",
       });
@@ -100,7 +113,14 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     if (url === undefined) {
       return sendJson(response, 400, { error: "the request's target is not a valid URL" });
     }
-    if (url.pathname.startsWith("/api/")) return answerApi(response, url);
+    if (url.pathname.startsWith("/api/")) {
+      if (fromElsewhere(request)) {
+        return sendJson(response, 403, {
+          error: "the viewer's API answers only the viewer's own page, not a request from another site",
+        });
+      }
+      return answerApi(response, url);
+    }
     const asset = assets.get(url.pathname);
     if (asset === undefined) return sendJson(response, 404, { error: `nothing at ${url.pathname}` });
     sendAsset(response, asset);
@@ -142,11 +162,12 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   }
   const { port: bound, address } = server.address() as AddressInfo;
   const hostInUrl = host.includes(":") ? `[${host}]` : host;
-  // The address bound, not the name given: "127.1" or a name of this machine's may be loopback too.
-  if (isLoopback(address)) for (const name of loopbackHosts(host, bound)) allowedHosts.add(name);
+  isOwnHost = ownHostCheck([host, address, ...LOOPBACK_NAMES], extraHosts, bound);
   return {
     url: `http://${hostInUrl}:${bound}/`,
     port: bound,
+    // The address bound, not the name given: "127.1" or a name of this machine's may be loopback too.
+    loopback: isLoopback(address),
     close: async () => {
       closing = true;
       const closed = once(server, "close");
@@ -187,16 +208,70 @@ const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4"); // checked for IPv4-mapped IPv6 addresses too
 LOOPBACK.addAddress("::1", "ipv6");
 
+/** The names this machine calls itself by, answered on any bind (one on 0.0.0.0 answers them too). */
+const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "::1"];
+
 /**
- * The Host headers a viewer bound to a loopback address answers (one bound beyond loopback is exposed
- * anyway, and warns so: it checks none): its own names with the port, and without it on port 80, where
- * a browser leaves the port out (`Host: 127.0.0.1`). Any other Host is a DNS-rebinding page's.
+ * Whether a (lowercased) Host header names the viewer: one of `names` (its host, the address bound,
+ * the loopback names) or any IP address, each with the port (or without it on port 80, where a browser
+ * leaves it out), or one of `extra` (`--allowed-host`) as given or with the port. Any other Host is a
+ * DNS-rebinding page's; an IP address is none, as a page's origin then is the viewer's own.
  * @internal
  */
-export function loopbackHosts(host: string, port: number): string[] {
-  const hostInUrl = host.includes(":") ? `[${host}]` : host;
-  const names = [...new Set([hostInUrl, "localhost", "127.0.0.1", "[::1]"])];
-  return [...names.map((name) => `${name}:${port}`), ...(port === 80 ? names : [])];
+export function ownHostCheck(
+  names: readonly string[],
+  extra: readonly string[],
+  port: number,
+): (header: string) => boolean {
+  const withPort = (name: string) => [`${name}:${port}`, ...(port === 80 ? [name] : [])];
+  const allowed = new Set([
+    ...names.flatMap((name) => withPort(inHost(name.toLowerCase()))),
+    ...extra.flatMap((name) => [name, ...(/:\d+$/.test(name) ? [] : [`${name}:${port}`])]),
+  ]);
+  return (header) => {
+    if (allowed.has(header)) return true;
+    const ip = /^(?:\[([0-9a-f:.]+)\]|([0-9.]+))(?::(\d+))?$/.exec(header);
+    if (ip === null || isIP(ip[1] ?? ip[2] ?? "") === 0) return false;
+    return ip[3] === undefined ? port === 80 : Number(ip[3]) === port;
+  };
+}
+
+/** An IPv6 address as a Host header writes it: in brackets. */
+function inHost(name: string): string {
+  return isIPv6(name) ? `[${name}]` : name;
+}
+
+/** One `allowedHosts` entry, lowercased as Host headers are compared; throws naming it when it is none. */
+function allowedHostName(name: unknown): string {
+  if (typeof name !== "string" || !isHostName(name)) {
+    throw new AuditConfigError(
+      `web viewer: \`allowedHosts\` has ${JSON.stringify(name)}: use a host name or address, with an optional :port`,
+    );
+  }
+  return inHost(name.toLowerCase());
+}
+
+/**
+ * True for a host name or IP address, with an optional :port (an IPv6 address in brackets then), as
+ * `allowedHosts` takes them.
+ * @internal
+ */
+export function isHostName(text: string): boolean {
+  return isIPv6(text) || /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(text);
+}
+
+/**
+ * True for a request a browser sent from another page than the viewer's: `Sec-Fetch-Site` says
+ * `cross-site` or `same-site` (another port of localhost is the same site), or `Origin` names another
+ * origin than the Host the request was sent to. Requests without them (curl, a typed address) pass.
+ */
+function fromElsewhere(request: IncomingMessage): boolean {
+  const site = request.headers["sec-fetch-site"];
+  if (site === "cross-site" || site === "same-site") return true;
+  const origin = request.headers.origin;
+  if (origin === undefined) return false;
+  const host = (request.headers.host ?? "").toLowerCase();
+  return origin.toLowerCase() !== `http://${host}` && origin.toLowerCase() !== `https://${host}`;
 }
 
 /**

@@ -14,6 +14,7 @@ import { buildViewer, launchChromium, startViewer, type Viewer } from "./viewer.
 
 const ACTOR = "al\u200bi\u200dce\ufeff";
 const TARGET = "p-1\u202e\u{e0041}";
+const OPERATION = "/example.v1.ProjectService/Update\u202eProject";
 
 let browser: Browser;
 let viewer: Viewer;
@@ -28,7 +29,9 @@ beforeAll(async () => {
       kind: "resourceMutation",
       actor: { ...(event.actor as NonNullable<typeof event.actor>), id: ACTOR },
       target: { type: "project", id: TARGET, name: "" },
+      operation: OPERATION,
     }),
+    sampleEvent({ kind: "authn", occurredAt: new Date("2020-01-01T00:00:00Z") }),
   ]);
   store.close();
   await buildViewer();
@@ -48,6 +51,9 @@ it("marks each hidden character in the list and the event, and keeps the exact v
   await row.waitFor();
   expect(await row.locator("td.actor").textContent()).toBe("al⟨U+200B⟩i⟨U+200D⟩ce⟨U+FEFF⟩");
   expect(await row.locator("td.target").textContent()).toBe("project:p-1⟨U+202E⟩⟨U+E0041⟩");
+  expect(await row.locator("td").nth(3).getAttribute("title")).toBe(
+    "/example.v1.ProjectService/Update⟨U+202E⟩Project",
+  );
 
   await row.click();
   const pre = page.locator("#event-view pre");
@@ -57,4 +63,23 @@ it("marks each hidden character in the list and the event, and keeps the exact v
   expect(json).not.toMatch(/[\p{Cf}]/u);
   const parsed = JSON.parse(json) as { actor: { id: string }; target: { id: string } };
   expect([parsed.actor.id, parsed.target.id]).toStrictEqual([ACTOR, TARGET]);
+});
+
+it("marks them in a filter from the address, and still searches and keeps the exact value", async () => {
+  await page.goto(`${viewer.url}#/?${new URLSearchParams({ actor: ACTOR, "target-id": TARGET })}`);
+  await expect.poll(() => page.locator("#list-status").textContent(), { timeout: 15_000 }).toMatch(/shown/);
+  const actor = page.locator("input[name=actor]");
+  expect([await actor.inputValue(), await actor.getAttribute("readonly")]).toEqual([
+    "al⟨U+200B⟩i⟨U+200D⟩ce⟨U+FEFF⟩",
+    "",
+  ]);
+  expect(await page.locator("input[name=target-id]").inputValue()).toBe("p-1⟨U+202E⟩⟨U+E0041⟩");
+  expect(await page.locator("#events tbody tr").count()).toBe(1);
+  await page.locator("#filters button[type=submit]").click();
+  const address = async () =>
+    Object.fromEntries(
+      new URLSearchParams(String(await page.evaluate("location.hash")).replace(/^#\/\?/, "")),
+    );
+  await expect.poll(address).toStrictEqual({ actor: ACTOR, "target-id": TARGET });
+  expect(await page.locator("#events tbody tr").count()).toBe(1);
 });

@@ -1,8 +1,11 @@
 /** `grpc-audit ui`'s arguments and failures, run as the built command. */
+import { request } from "node:http";
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
+import { openAuditStore } from "../../src/store/audit-store.js";
 import { BUILD_TIMEOUT_MS, runCli, tempDir } from "../cli/helpers.js";
-import { buildViewer } from "./viewer.js";
+import { sampleEvent } from "../helpers/events.js";
+import { buildViewer, startViewer } from "./viewer.js";
 
 beforeAll(buildViewer, BUILD_TIMEOUT_MS);
 
@@ -22,5 +25,75 @@ it("fails without a store, and never creates one", async () => {
     code: 1,
     stdout: "",
     stderr: `error: no audit database at ${db}; run \`grpc-audit demo\` or pass --db\n`,
+  });
+});
+
+/** A store with one event, for the runs that must start. */
+function oneEventStore(): string {
+  const store = openAuditStore({ path: join(tempDir(), "one.db") });
+  store.insert([sampleEvent({ kind: "authn" })]);
+  store.close();
+  return store.path;
+}
+
+/** `GET /api/info` sent to 127.0.0.1:`port` with the Host header `host`; resolves to the status. */
+function statusFor(port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/api/info", headers: { Host: host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+it("warns of no exposure for a name that binds a loopback address (127.1)", async () => {
+  const viewer = await startViewer(["--db", oneEventStore(), "--host", "127.1"]);
+  expect(viewer.url).toMatch(/^http:\/\/127\.1:\d+\/$/);
+  expect(await viewer.stop()).toBe(0);
+  expect(viewer.stderr()).toBe("");
+});
+
+it("warns on every address, and answers there only its names and each --allowed-host", async () => {
+  const viewer = await startViewer([
+    "--db",
+    oneEventStore(),
+    "--host",
+    "0.0.0.0",
+    "--allowed-host",
+    "audit.example.com",
+    "--allowed-host",
+    "proxy.example:8443",
+  ]);
+  const port = Number(new URL(viewer.url).port);
+  const statuses = [];
+  for (const host of [
+    `127.0.0.1:${port}`,
+    "audit.example.com",
+    "proxy.example:8443",
+    `rebind.example:${port}`,
+  ])
+    statuses.push([host, await statusFor(port, host)]);
+  expect(await viewer.stop()).toBe(0);
+  expect(statuses).toEqual([
+    [`127.0.0.1:${port}`, 200],
+    ["audit.example.com", 200],
+    ["proxy.example:8443", 200],
+    [`rebind.example:${port}`, 403],
+  ]);
+  expect(viewer.stderr()).toBe(
+    "warning: listening on 0.0.0.0: anyone who can reach it reads the trail (the viewer has no login)\n",
+  );
+});
+
+it("refuses an --allowed-host that is no host name", async () => {
+  const run = await runCli(["ui", "--allowed-host", "http://x/"]);
+  expect(run).toEqual({
+    code: 2,
+    stdout: "",
+    stderr:
+      "error: option '--allowed-host <name>' argument 'http://x/' is invalid. " +
+      "Use a host name or address, with an optional :port (example.com:8443).\n",
   });
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditConfigError, AuditInputError } from "../../src/errors/index.js";
 import type { AuditPage } from "../../src/store/audit-store.js";
 import { STATIC_DIR } from "../../src/ui/static-assets.js";
-import { isLoopback, loopbackHosts, startUiServer, type UiServer } from "../../src/ui/ui-server.js";
+import { isLoopback, ownHostCheck, startUiServer, type UiServer } from "../../src/ui/ui-server.js";
 import type { UiSource } from "../../src/ui/ui-source.js";
 import { emptyVerifyReport } from "./viewer.js";
 
@@ -160,17 +160,128 @@ describe("read-only, own host only", () => {
   });
 });
 
+describe("its own page only", () => {
+  const own = () => ({ Host: `127.0.0.1:${viewer.port}` });
+  it.each([
+    ["Sec-Fetch-Site: cross-site", { "Sec-Fetch-Site": "cross-site" }],
+    ["Sec-Fetch-Site: same-site (another port of this machine)", { "Sec-Fetch-Site": "same-site" }],
+    ["an Origin of another site", { Origin: "https://evil.example" }],
+    ["an Origin of another port", { Origin: "http://127.0.0.1:1" }],
+    ["an Origin of null (a sandboxed page)", { Origin: "null" }],
+  ])("refuses an API request with %s, and reads nothing", async (_, headers) => {
+    for (const path of ["/api/verify", "/api/events", "/api/info"]) {
+      calls.length = 0;
+      const answer = await send("GET", path, { ...own(), ...headers });
+      expect([path, answer.status, answer.body]).toEqual([
+        path,
+        403,
+        JSON.stringify({
+          error: "the viewer's API answers only the viewer's own page, not a request from another site",
+        }),
+      ]);
+      expect(calls).toEqual([]);
+    }
+  });
+
+  it.each([
+    ["no Sec-Fetch-Site nor Origin (curl)", {}],
+    ["Sec-Fetch-Site: same-origin", { "Sec-Fetch-Site": "same-origin" }],
+    ["Sec-Fetch-Site: none (a typed address)", { "Sec-Fetch-Site": "none" }],
+    ["its own Origin", { Origin: "http://127.0.0.1:PORT", "Sec-Fetch-Site": "same-origin" }],
+  ])("answers an API request with %s", async (_, headers) => {
+    const withPort = Object.fromEntries(
+      Object.entries(headers).map(([name, value]) => [name, value.replace("PORT", String(viewer.port))]),
+    );
+    expect((await send("GET", "/api/verify", { ...own(), ...withPort })).status).toBe(200);
+  });
+
+  it("serves the page itself to any site (a link to it)", async () => {
+    const answer = await send("GET", "/", { ...own(), "Sec-Fetch-Site": "cross-site" });
+    expect(answer.status).toBe(200);
+  });
+});
+
 describe("the Host headers a viewer answers", () => {
-  it("are its loopback names with its port, and without one on port 80 (where a browser leaves it out)", () => {
-    expect(loopbackHosts("127.0.0.1", 8080)).toEqual(["127.0.0.1:8080", "localhost:8080", "[::1]:8080"]);
-    expect(loopbackHosts("::1", 80)).toEqual([
-      "[::1]:80",
+  it("are its names with its port, without one on port 80 (where a browser leaves it out), any IP address, and the extra names", () => {
+    const own = ownHostCheck(["127.0.0.1", "::1", "localhost"], ["audit.example.com", "proxy:8443"], 8080);
+    const answered = [
+      "127.0.0.1:8080",
+      "[::1]:8080",
+      "localhost:8080",
+      "10.1.2.3:8080",
+      "[fe80::1]:8080",
+      "audit.example.com",
+      "audit.example.com:8080",
+      "proxy:8443",
+    ];
+    const refused = [
+      "127.0.0.1",
+      "localhost",
       "localhost:80",
-      "127.0.0.1:80",
+      "10.1.2.3",
+      "10.1.2.3:8081",
+      "attacker.example:8080",
+      "audit.example.com:9999",
+      "proxy",
+      "proxy:8080",
+      "",
+    ];
+    expect([...answered, ...refused].filter(own)).toEqual(answered);
+    const on80 = ownHostCheck(["::1", "localhost"], [], 80);
+    expect(["[::1]", "localhost", "localhost:80", "10.1.2.3", "attacker.example"].filter(on80)).toEqual([
       "[::1]",
       "localhost",
-      "127.0.0.1",
+      "localhost:80",
+      "10.1.2.3",
     ]);
+  });
+
+  it("are checked on a viewer bound to every address too, which answers on 127.0.0.1 (DNS rebinding)", async () => {
+    const wide = await startUiServer({
+      source,
+      host: "0.0.0.0",
+      port: 0,
+      allowedHosts: ["Audit.Example.com", "proxy.example:8443"],
+    });
+    try {
+      expect(wide.loopback).toBe(false);
+      calls.length = 0;
+      const rebound = `rebind.attacker.example:${wide.port}`;
+      const refused = await send("GET", "/api/events", { Host: rebound }, wide.port);
+      expect([refused.status, refused.body]).toEqual([
+        403,
+        JSON.stringify({ error: "this viewer answers only requests addressed to its own host" }),
+      ]);
+      expect(calls).toEqual([]);
+      const names = [
+        `127.0.0.1:${wide.port}`,
+        `localhost:${wide.port}`,
+        `0.0.0.0:${wide.port}`,
+        `192.168.1.5:${wide.port}`,
+        "audit.example.com",
+        `audit.example.com:${wide.port}`,
+        "proxy.example:8443",
+      ];
+      for (const host of names) {
+        expect([host, (await send("GET", "/api/info", { Host: host }, wide.port)).status]).toEqual([
+          host,
+          200,
+        ]);
+      }
+      expect((await send("GET", "/api/info", { Host: "proxy.example" }, wide.port)).status).toBe(403);
+    } finally {
+      await wide.close();
+    }
+  });
+
+  it("takes only host names and addresses as extra names", async () => {
+    for (const name of ["", "a b", "http://x", "x/y", "x:port", "[::1", "x:123456"]) {
+      await expect(startUiServer({ source, port: 0, allowedHosts: [name] })).rejects.toThrow(
+        new AuditConfigError(
+          `web viewer: \`allowedHosts\` has ${JSON.stringify(name)}: use a host name or address, with an optional :port`,
+        ),
+      );
+    }
   });
 
   it("are checked whenever the address bound is loopback, in whatever form it was given", async () => {
@@ -181,6 +292,7 @@ describe("the Host headers a viewer answers", () => {
     // "127.1" is no IP address to a parser, but the kernel binds 127.0.0.1: the Host check is on.
     const short = await startUiServer({ source, host: "127.1", port: 0 });
     try {
+      expect(short.loopback).toBe(true);
       const refused = await send("GET", "/api/info", { Host: "attacker.example" }, short.port);
       expect(refused.status).toBe(403);
       const own = await send("GET", "/api/info", { Host: `127.0.0.1:${short.port}` }, short.port);

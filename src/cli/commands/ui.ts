@@ -3,7 +3,8 @@ import { once } from "node:events";
 import { setImmediate } from "node:timers/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { verifyChains } from "../../chain/verify.js";
-import { isLoopback, startUiServer, UI_SERVER_DEFAULTS, type UiSource } from "../../ui/index.js";
+import { startUiServer, UI_SERVER_DEFAULTS, type UiSource } from "../../ui/index.js";
+import { isHostName } from "../../ui/ui-server.js";
 import { type CliStore, isPostgresUrl, withAnyStore } from "../any-store.js";
 import { toCliError } from "../errors.js";
 import { print } from "../output.js";
@@ -15,6 +16,7 @@ import { withoutOrder } from "./verify.js";
 interface UiFlags {
   db: string;
   host: string;
+  allowedHost?: string[];
   port: number;
   publicKey?: ReadonlyMap<string, KeyObject>;
   sealed?: boolean;
@@ -27,6 +29,8 @@ Examples:
   $ grpc-audit ui --public-key audit-2026=audit-2026.pub.pem
                                                       also check the chains' signed checkpoints
   $ grpc-audit ui --db postgres://audit@db/audit      a shared PostgreSQL store
+  $ grpc-audit ui --host 10.0.0.5 --allowed-host audit.example.com
+                                                      behind a proxy that reaches it as audit.example.com
 
 The viewer only reads, has no login, and listens on 127.0.0.1 unless --host says otherwise.`;
 
@@ -40,6 +44,12 @@ export function addUiCommand(program: Command): void {
       "--host <address>",
       "address to listen on; any but a loopback one shows the trail to the network",
       UI_SERVER_DEFAULTS.host,
+    )
+    .addOption(
+      new Option(
+        "--allowed-host <name>",
+        "another name the viewer is reached by, such as a proxy's (repeatable); other Host headers get 403",
+      ).argParser(allowedHostArgument),
     )
     .addOption(
       new Option("--port <n>", "port to listen on, 0 for any free one")
@@ -57,10 +67,12 @@ async function serve(store: CliStore, flags: UiFlags): Promise<void> {
   const viewer = await startUiServer({
     source: uiSource(store, flags),
     host: flags.host,
+    allowedHosts: flags.allowedHost ?? [],
     port: flags.port,
     onError: (error) => process.stderr.write(`error: ${toCliError(error, store.name).message}\n`),
   });
-  if (!isLoopback(flags.host)) {
+  // The address bound decides, not the name: "127.1" or a name of this machine's is loopback too.
+  if (!viewer.loopback) {
     process.stderr.write(
       `warning: listening on ${flags.host}: anyone who can reach it reads the trail (the viewer has no login)\n`,
     );
@@ -108,6 +120,13 @@ function yieldingTail(store: CliStore): Pick<CliStore, "tail"> {
       return store.tail(afterSeq, limit);
     },
   };
+}
+
+function allowedHostArgument(value: string, previous: string[] | undefined): string[] {
+  if (!isHostName(value)) {
+    throw new InvalidArgumentError("Use a host name or address, with an optional :port (example.com:8443).");
+  }
+  return [...(previous ?? []), value];
 }
 
 function portArgument(text: string): number {

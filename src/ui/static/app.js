@@ -262,16 +262,18 @@ function fillTime(input, value) {
 
 /**
  * A text filter, its exact value kept in `defaultValue`. A text input drops line breaks from what it
- * is given, so a value with some shows them as ␍ ␊ in a field that cannot be edited (Clear empties it):
- * it is applied as it is, never as the characters left after the browser took its line breaks away.
+ * is given and shows invisible characters as nothing, so a value with some shows them as ␍ ␊ and
+ * ⟨U+200B⟩ in a field that cannot be edited (Clear empties it): it is applied as it is, never as the
+ * characters the field shows or kept.
  */
 function fillText(input, value) {
-  const lineBreaks = /[\r\n]/.test(value);
+  const marked = shown(value).replaceAll("\r", "␍").replaceAll("\n", "␊");
+  const kept = marked !== value;
   input.defaultValue = value;
-  input.value = lineBreaks ? value.replaceAll("\r", "␍").replaceAll("\n", "␊") : value;
-  input.readOnly = lineBreaks;
-  input.title = lineBreaks
-    ? "Kept as the address has it: its line breaks show as ␍ ␊. Clear to change it."
+  input.value = marked;
+  input.readOnly = kept;
+  input.title = kept
+    ? "Kept as the address has it: line breaks show as ␍ ␊, invisible characters as ⟨U+…⟩. Clear to change it."
     : "";
 }
 

@@ -1,7 +1,7 @@
 // The page's views, built from API answers: the event table's rows, one event's detail, one request
 // followed across its events, and the chains' verification status.
 
-import { el, jsonText, viewHref } from "./dom.js";
+import { el, jsonText, shown, viewHref } from "./dom.js";
 import { fieldRows, kindOf, outcomeOf, shortOperation, shortTime, summaryOf, targetOf } from "./format.js";
 
 /** One row of the event table; the whole row opens the event. */
@@ -20,7 +20,10 @@ export function eventRow(event) {
     ),
     el("td", { text: kindOf(event) }),
     el("td", { class: "actor", text: event.actor?.id ?? "" }),
-    el("td", { text: shortOperation(event), title: event.operation }),
+    el("td", {
+      text: shortOperation(event),
+      title: event.operation === undefined ? undefined : shown(event.operation),
+    }),
     el("td", { class: "target", text: targetOf(event) }),
     el("td", { class: outcome.bad ? "bad" : "good", text: outcome.text }),
     el("td", { class: "request", text: event.requestId ?? "" }),
