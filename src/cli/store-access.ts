@@ -1,7 +1,7 @@
 import { type Stats, statSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
 import type { AuditStore } from "../store/audit-store.js";
-import { CliError, EXIT_FAILURE, toCliError } from "./errors.js";
+import { CliError, EXIT_FAILURE, EXIT_USAGE, toCliError } from "./errors.js";
 import { loadOptionalPeers } from "./optional-peers.js";
 
 /** Where the commands look for the audit database when neither `--db` nor GRPC_AUDIT_DB says. */
@@ -15,12 +15,25 @@ export function dbOption(description = "the audit database: a SQLite file, or a 
   return new Option("--db <path>", description)
     .env("GRPC_AUDIT_DB")
     .default(DEFAULT_DB)
-    .argParser(dbArgument);
+    .argParser(storeArgument);
 }
 
-/** An empty --db (or GRPC_AUDIT_DB set but empty) names nothing: a usage error, not a missing file. */
-function dbArgument(text: string): string {
+/**
+ * Checks a --db or --to value. Empty (or GRPC_AUDIT_DB set but empty) names nothing; a URL that is not
+ * postgres:// or postgresql:// (`pg://…`, `postgres:user:pw@…`) would be taken for a file name, and
+ * printed with its password in "no audit database at …": both are usage errors, the password hidden.
+ */
+export function storeArgument(text: string): string {
   if (text === "") throw new InvalidArgumentError("It is empty: name a SQLite file or a postgres:// URL.");
+  if (/^postgres(ql)?:\/\//i.test(text)) return text;
+  const credentials = /^([a-z][a-z0-9+.-]*:(?:\/\/)?)[^@]*@/i;
+  if (credentials.test(text)) {
+    // Not commander's InvalidArgumentError: its message repeats the value, password and all.
+    throw new CliError(
+      `the store ${text.replace(credentials, "$1…@")} looks like a URL, but only postgres:// and postgresql:// URLs name a store; write a SQLite file as ./<name>`,
+      EXIT_USAGE,
+    );
+  }
   return text;
 }
 

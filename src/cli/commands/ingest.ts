@@ -8,7 +8,7 @@ import { CliError, EXIT_FAILURE, toCliError } from "../errors.js";
 import { progressLine } from "../ingest-progress.js";
 import { BROKER_FLAGS, type SourceFlags, sourceOpener } from "../ingest-source.js";
 import { loadOptionalPeers } from "../optional-peers.js";
-import { loadStoreModule, notAFile } from "../store-access.js";
+import { loadStoreModule, notAFile, storeArgument } from "../store-access.js";
 
 interface IngestFlags extends SourceFlags {
   to: string;
@@ -50,7 +50,11 @@ export function addIngestCommand(program: Command): void {
     .option(BROKER_FLAGS.topic, "Kafka: the topic the servers publish to (required)")
     .option(BROKER_FLAGS.group, "Kafka: consumer group the ingesters share (required)")
     .option(BROKER_FLAGS.deadLetterTopic, "Kafka: where undecodable messages go")
-    .requiredOption("--to <db>", "the store: postgres://… or a SQLite file (created when missing)")
+    .addOption(
+      new Option("--to <db>", "the store: postgres://… or a SQLite file (created when missing)")
+        .makeOptionMandatory()
+        .argParser(storeArgument),
+    )
     .addOption(integerOption("--batch-size <n>", "most events per insert", 1, 10_000, 2000))
     .addOption(integerOption("--max-wait-ms <ms>", "longest wait for a batch to fill", 1000, 60_000, 1000))
     .addOption(
