@@ -4,6 +4,7 @@ import { EVENT_KIND, kindIndexOfName } from "../event/kinds.js";
 import type { Batch, QueueBatch } from "./batches.js";
 import { DeliveryCounters, Warnings } from "./delivery-stats.js";
 import { HeldEvents, type QueueView } from "./held-events.js";
+import { monotonicNow } from "./monotonic-now.js";
 import { openSpool } from "./open-spool.js";
 import type { OverflowPolicy, ResolvedDeliveryOptions } from "./options.js";
 import { SettleWaiters } from "./settle-waiters.js";
@@ -170,7 +171,7 @@ export class DeliveryState {
     if (this.#held.parked >= maxParked) return this.refuse("parked_full", kind);
     // A copy: encodeEvent's bytes are a view of a shared 8 KiB buffer, which a long-parked view keeps alive.
     const own = bytes.slice();
-    this.#held.park({ seq: ++this.#lastSeq, kind, bytes: own, deadline: Date.now() + timeoutMs });
+    this.#held.park({ seq: ++this.#lastSeq, kind, bytes: own, deadline: monotonicNow() + timeoutMs });
     return this.#accepted();
   }
 

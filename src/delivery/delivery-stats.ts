@@ -1,6 +1,7 @@
 import { EmitterCounters, type EmitterStats, report } from "../emitters/emitter.js";
 import { AuditEmitError, toError } from "../errors/index.js";
 import { KIND_NAMES } from "../event/kinds.js";
+import { monotonicNow } from "./monotonic-now.js";
 import type { Salvage } from "./spool-schema.js";
 
 /**
@@ -18,8 +19,9 @@ import type { Salvage } from "./spool-schema.js";
  * shrank, or refused by the sink's write), "park_timeout", "close_timeout", "spool_full" when close
  * finds the spool full (maxBytes, or its last commit failed on a full disk), "spool_error" when close
  * cannot commit for another reason, "spool_corrupt" for a spooled event
- * that cannot be decoded, "spool_damaged" for rows of a damaged spool file that could not be read
- * (counted under "unspecified" by kind).
+ * that cannot be decoded, "spool_damaged" for rows of a damaged spool file that could not be read,
+ * "spool_deleted" for rows of a spool file deleted or replaced while in use that could not be copied
+ * to a new file (both counted under "unspecified" by kind).
  */
 export interface DeliveryStats extends EmitterStats {
   /** Events emit took. */
@@ -126,6 +128,7 @@ const REASONS: Readonly<Record<string, string>> = {
   spool_full: "the spool is full",
   spool_corrupt: "a spooled event could not be decoded",
   spool_damaged: "a damaged spool file could not be read",
+  spool_deleted: "the spool file was deleted or replaced while in use and its rows could not be copied",
   spool_error: "the spool could not commit it (read-only, busy, I/O error)",
   close_timeout: "close() timed out before the event was delivered",
 };
@@ -164,7 +167,7 @@ export class Warnings {
    */
   note(reason: string, cause?: unknown, events = 1): void {
     if (this.onError === undefined) return;
-    const now = Date.now();
+    const now = monotonicNow();
     const last = this.#last.get(reason);
     if (last !== undefined && now - last.at < this.intervalMs) {
       last.suppressed += events;
@@ -184,7 +187,7 @@ export class Warnings {
     for (const [reason, last] of this.#last) {
       if (last.suppressed === 0 || SPOOL_FAILURES[reason] !== undefined) continue;
       const { suppressed, cause } = last;
-      this.#last.set(reason, { at: Date.now(), suppressed: 0, cause: undefined });
+      this.#last.set(reason, { at: monotonicNow(), suppressed: 0, cause: undefined });
       report(this.onError, this.#error(reason, suppressed, cause));
     }
   }

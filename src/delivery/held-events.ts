@@ -1,5 +1,6 @@
 import { InFlightBatches, type QueueBatch } from "./batches.js";
 import { EventQueue, type QueuedEvent } from "./event-queue.js";
+import { monotonicNow } from "./monotonic-now.js";
 import type { ResolvedDeliveryOptions } from "./options.js";
 import { type Parked, ParkedList } from "./parked-list.js";
 import { takeQueueBatch } from "./queue-batch.js";
@@ -36,7 +37,7 @@ export class HeldEvents {
     // The oldest parked event's deadline passed: move up what fits, drop what waited too long.
     this.#parked = new ParkedList(() => {
       this.promoteParked();
-      const now = Date.now();
+      const now = monotonicNow();
       for (
         let head = this.#parked.oldest;
         head !== undefined && head.deadline <= now;

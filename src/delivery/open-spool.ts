@@ -25,6 +25,9 @@ export function openSpool(
       name: options.name,
       onError: (error) => report(options.onError, error),
       onMovedAside: (salvage) => counters.spoolMovedAside(salvage),
+      onLost: (rows) => {
+        for (let i = 0; i < rows; i++) counters.dropEvent("spool_deleted", 0, true);
+      },
       onRefused: (operation, error) => hooks.warnings.note(`spool_${operation}`, error),
       onGivenUp: hooks.onGivenUp,
       opened: options.spoolOpened,

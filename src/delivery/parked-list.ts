@@ -1,3 +1,5 @@
+import { monotonicNow } from "./monotonic-now.js";
+
 /** An event of the "park" policy waiting for queue space. @internal */
 export interface Parked {
   readonly seq: number;
@@ -66,7 +68,7 @@ export class ParkedList {
         this.#onDeadline();
         this.#schedule();
       },
-      Math.max(0, head.deadline - Date.now()),
+      Math.max(0, head.deadline - monotonicNow()),
     );
     this.#timer.unref();
   }

@@ -5,6 +5,7 @@ import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { DeliveryState } from "./delivery-state.js";
 import type { DeliveryStats } from "./delivery-stats.js";
 import { intake } from "./intake.js";
+import { monotonicNow } from "./monotonic-now.js";
 import type { ResolvedDeliveryOptions } from "./options.js";
 import { Pump } from "./pump.js";
 import { TimeoutError, withTimeout } from "./wakeup.js";
@@ -88,7 +89,7 @@ export class DeliveryPipeline {
     const { counters } = state;
     state.markClosed();
     const before = { delivered: counters.delivered, spooled: counters.spooled, lost: counters.lost };
-    const deadline = Date.now() + timeoutMs;
+    const deadline = monotonicNow() + timeoutMs;
     const target = state.lastSeq;
     state.beginUrgent();
     state.wakeup.wake();
@@ -96,7 +97,7 @@ export class DeliveryPipeline {
     await state.waitSettled(target, timeoutMs);
     // Take no new batch, let the ones being written finish until the deadline, then abort them.
     this.#pump.finish();
-    await withTimeout(this.#pump.done, deadline - Date.now(), { keepAlive: true }).catch(() => {});
+    await withTimeout(this.#pump.done, deadline - monotonicNow(), { keepAlive: true }).catch(() => {});
     this.#pump.stop();
     await this.#pump.done;
     clearInterval(this.#commitTimer);
@@ -104,7 +105,7 @@ export class DeliveryPipeline {
     const pending = state.finishClose();
     // No later report would tell onError of the drops held back by warnIntervalMs: tell it now.
     state.warnings.flush();
-    const sink = await this.#closeSink(Math.max(deadline - Date.now(), Math.min(1000, timeoutMs)));
+    const sink = await this.#closeSink(Math.max(deadline - monotonicNow(), Math.min(1000, timeoutMs)));
     const dropped = counters.lost - before.lost;
     // Events dropped or left in the spool mean the drain did not finish in time.
     const result: FlushResult =

@@ -8,6 +8,7 @@ import { retryDelay } from "./backoff.js";
 import type { Batch, QueueBatch, SpoolBatch } from "./batches.js";
 import type { DeliveryState } from "./delivery-state.js";
 import { LazyEncodedEvent } from "./event-bytes.js";
+import { monotonicNow } from "./monotonic-now.js";
 import { sinkTakes } from "./sink-fit.js";
 import type { SpoolRow } from "./spool.js";
 import { withTimeout } from "./wakeup.js";
@@ -153,8 +154,8 @@ export class Pump {
       return undefined;
     }
     if (!this.#state.urgent && queue.length < options.maxBatchEvents && queue.bytes < options.maxBatchBytes) {
-      this.#windowStart ??= Date.now();
-      const wait = this.#windowStart + options.flushIntervalMs - Date.now();
+      this.#windowStart ??= monotonicNow();
+      const wait = this.#windowStart + options.flushIntervalMs - monotonicNow();
       if (wait > 0) {
         await wakeup.wait(wait);
         return undefined;
@@ -204,7 +205,7 @@ export class Pump {
   async #deliver(taken: Batch): Promise<void> {
     const { options, sinkReports } = this.#state;
     let batch = taken;
-    const startedAt = Date.now();
+    const startedAt = monotonicNow();
     let delay = options.retry.initialDelayMs;
     let failed = false;
     let endTurn: (() => void) | undefined;
@@ -301,7 +302,9 @@ export class Pump {
     const config = state.options.spool;
     if (config === undefined) return false;
     const spent =
-      state.sinkDown || attempt >= config.spoolAfterAttempts || Date.now() - startedAt >= config.spoolAfterMs;
+      state.sinkDown ||
+      attempt >= config.spoolAfterAttempts ||
+      monotonicNow() - startedAt >= config.spoolAfterMs;
     if (!spent || !state.spoolFailedBatch(batch)) return false;
     // Spool batches being written read past these rows: start over from the oldest once they settle.
     this.#spoolRewind = true;

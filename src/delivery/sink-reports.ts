@@ -1,5 +1,6 @@
 import { report } from "../emitters/emitter.js";
 import { AuditEmitError, toError } from "../errors/index.js";
+import { monotonicNow } from "./monotonic-now.js";
 import type { DeliveryEmitterOptions } from "./options.js";
 
 /** What `onSinkRecovered` is called with: the stretch of failures that a successful write ended. */
@@ -67,7 +68,7 @@ export class SinkReports {
     this.#failedWrites++;
     this.#lastError = error;
     if (this.onError === undefined) return;
-    const now = Date.now();
+    const now = monotonicNow();
     const key = causeKey(error);
     const at = this.#reportedAt.get(key);
     if (at !== undefined ? now - at < this.intervalMs : !this.#room(now)) return;
@@ -85,7 +86,7 @@ export class SinkReports {
   /** A write succeeded: once per batch, so the first check keeps it cheap. */
   succeeded(): void {
     if (!this.#owed && this.#unreported === 0) return;
-    const now = Date.now();
+    const now = monotonicNow();
     // Failures all held back since the last recovery: reported with a later success, once per interval.
     if (!this.#owed && now - this.#recoveredAt < this.intervalMs) return;
     const recovery: SinkRecovery = {

@@ -17,6 +17,11 @@ export interface SpoolConfig {
   readonly onRefused: (operation: SpoolOperation, error: Error) => void;
   /** Called after an unusable file was moved aside: with what was salvaged when it was a damaged spool. */
   readonly onMovedAside: (salvage: Salvage | undefined) => void;
+  /**
+   * Called with the rows lost when the spool file was deleted or replaced while in use and its rows
+   * could not be copied to a new file (see Spool.checkFile).
+   */
+  readonly onLost: (rows: number) => void;
   /** For tests: sees each connection the spool opens (a test limits its max_page_count, as a full disk). */
   readonly opened?: ((db: Database) => void) | undefined;
   /**

@@ -10,6 +10,13 @@ import { createPrivateFile, loadSqlite, SpoolFileError, sqliteCode } from "./spo
 export interface SpoolLock {
   /** The lock file: `<spool path>.lock`. */
   readonly path: string;
+  /**
+   * Checks that the lock file is still the one locked. One deleted (or replaced) no longer keeps a
+   * second owner out: the lock is taken on the file now at the path, as at start. "held": nothing
+   * changed; "retaken": the new file is locked by this owner now; "lost": another owner holds it (the
+   * old lock is let go then).
+   */
+  check(): "held" | "retaken" | "lost";
   release(): void;
 }
 
@@ -38,36 +45,62 @@ function heldLocks(): Set<string> {
  * a refused opener reads it for the error message. The file stays after release: removing it could
  * let two processes lock two different files under one name.
  *
+ * `spoolPath` is the spool's real path (symlinks resolved), so that every name of one file takes one
+ * lock; `shownPath` is the name errors give (the configured one).
+ *
  * POSIX file locks belong to the process and are dropped when it closes any descriptor of the file,
  * so this process never opens a lock file it holds: a second emitter here is refused from `HELD`.
  * @internal
  */
-export function acquireSpoolLock(spoolPath: string): SpoolLock {
+export function acquireSpoolLock(spoolPath: string, shownPath = spoolPath): SpoolLock {
   const lockPath = `${spoolPath}.lock`;
+  let { key, db } = takeLock(lockPath, shownPath);
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    HELD.delete(key);
+    db.close();
+  };
+  return {
+    path: lockPath,
+    check() {
+      if (!held) return "lost";
+      const stats = fs.statSync(lockPath, { throwIfNoEntry: false });
+      if (stats !== undefined && `${stats.dev}:${stats.ino}` === key) return "held";
+      let taken: { key: string; db: Database };
+      try {
+        taken = takeLock(lockPath, shownPath);
+      } catch {
+        release();
+        return "lost";
+      }
+      HELD.delete(key);
+      db.close();
+      ({ key, db } = taken);
+      return "retaken";
+    },
+    release,
+  };
+}
+
+/** Creates the lock file if needed and locks it; throws inUse when another emitter holds it. */
+function takeLock(lockPath: string, shownPath: string): { key: string; db: Database } {
   createPrivateFile(lockPath);
   const key = inodeKey(lockPath);
-  if (HELD.has(key)) throw inUse(spoolPath, process.pid);
+  if (HELD.has(key)) throw inUse(shownPath, process.pid);
   let db: Database;
   try {
     db = lockDatabase(lockPath);
   } catch (error) {
-    if (sqliteCode(error) === "SQLITE_BUSY") throw inUse(spoolPath, holderPid(lockPath));
+    if (sqliteCode(error) === "SQLITE_BUSY") throw inUse(shownPath, holderPid(lockPath));
     if (!SpoolFileError.isUnusable(error)) throw error;
     // Not a sound SQLite file, so nobody holds it (an owner's lock file always is one): start it over.
     fs.truncateSync(lockPath, 0);
     db = lockDatabase(lockPath);
   }
   HELD.add(key);
-  let held = true;
-  return {
-    path: lockPath,
-    release() {
-      if (!held) return;
-      held = false;
-      HELD.delete(key);
-      db.close();
-    },
-  };
+  return { key, db };
 }
 
 /** Opens the lock file and takes its lock by writing the pid; throws SQLITE_BUSY when another holds it. */

@@ -4,6 +4,7 @@ import { retryDelay } from "./backoff.js";
 import type { QueueBatch } from "./batches.js";
 import type { DeliveryCounters, Warnings } from "./delivery-stats.js";
 import type { HeldEvents } from "./held-events.js";
+import { monotonicNow } from "./monotonic-now.js";
 import type { ResolvedDeliveryOptions } from "./options.js";
 import type { Spool, SpoolRow } from "./spool.js";
 import { sqliteCode } from "./spool-file.js";
@@ -137,7 +138,8 @@ export class SpoolStage {
         this.#queueToSpool();
       }
     }
-    if (this.spool.undeletedRows > 0 && Date.now() >= this.#deleteRetryAt) this.remove([]);
+    if (this.spool.undeletedRows > 0 && monotonicNow() >= this.#deleteRetryAt) this.remove([]);
+    this.spool.checkFile();
     const { committed, error } = this.spool.commit();
     if (error !== undefined) {
       this.#commitFailed(error);
@@ -181,7 +183,7 @@ export class SpoolStage {
       this.#deleteDelayMs,
       options.random,
     );
-    this.#deleteRetryAt = Date.now() + this.#deleteDelayMs;
+    this.#deleteRetryAt = monotonicNow() + this.#deleteDelayMs;
   }
 
   /**
@@ -202,6 +204,8 @@ export class SpoolStage {
     const { held, counters, lose } = this.#host;
     // A spool paused after a failed commit is tried once more: the disk may have room again.
     this.spool.resume();
+    // The last commit must reach a file a later emitter finds at the path.
+    this.spool.checkFile(true);
     // A spool given up takes nothing: what is left is dropped as without a spool.
     const refused = this.spool.closed ? "close_timeout" : "spool_full";
     for (const { seq, kind, bytes } of held.removeAll()) {

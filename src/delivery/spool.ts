@@ -1,7 +1,17 @@
+import fs from "node:fs";
 import type { Database } from "better-sqlite3";
 import { toError } from "../errors/index.js";
+import { monotonicNow } from "./monotonic-now.js";
 import { type SpoolConfig, spoolError } from "./spool-config.js";
-import { describeProblem, moveAside, openSpoolFile, SpoolFileError } from "./spool-file.js";
+import { describeProblem, moveAside, openSpoolFile, SpoolFileError, sqliteCode } from "./spool-file.js";
+import {
+  clearSpoolPath,
+  copyOpenDatabase,
+  type FileId,
+  fileId,
+  realSpoolPath,
+  sameFile,
+} from "./spool-identity.js";
 import { acquireSpoolLock, type SpoolLock } from "./spool-lock.js";
 import { describeSalvage, salvageSpool } from "./spool-salvage.js";
 import type { CommitResult, Salvage, SpoolOperation, SpoolRow } from "./spool-schema.js";
@@ -17,6 +27,11 @@ import {
 } from "./spool-statements.js";
 
 export type { CommitResult, SpoolOperation, SpoolRow } from "./spool-schema.js";
+
+/** How often the commit tick checks that the spool's path still names its file (a stat call). */
+const FILE_CHECK_MS = 1000;
+/** SQLite's answers for a file another connection holds: worth trying again. */
+const BUSY: ReadonlySet<string> = new Set(["SQLITE_BUSY", "SQLITE_LOCKED"]);
 
 /**
  * The durable spool: encoded events in a SQLite file in WAL mode.
@@ -58,12 +73,18 @@ export class Spool {
   #closed = false;
   /** What SQLite said when it last refused a read or a delete without damage. */
   #lastRefusal: Error | undefined;
-  /** Date.now() before which the spool takes no rows (see pause). */
+  /** monotonicNow() before which the spool takes no rows (see pause). */
   #pausedUntil = 0;
+  /** The file the open connection writes to, to notice it deleted or replaced (see checkFile). */
+  #fileId: FileId | undefined;
+  /** monotonicNow() of the last checkFile that looked at the file. */
+  #checkedAt = Number.NEGATIVE_INFINITY;
 
   constructor(config: SpoolConfig) {
-    this.#config = config;
-    this.#lock = acquireSpoolLock(config.path);
+    // One file, one lock, whatever name (a symlink, `..`) it is reached by.
+    const path = realSpoolPath(config.path);
+    this.#config = path === config.path ? config : { ...config, path };
+    this.#lock = acquireSpoolLock(path, config.path);
     try {
       this.#open();
     } catch (error) {
@@ -115,7 +136,7 @@ export class Spool {
     return (
       !this.#closed &&
       this.#bytes + this.#pendingBytes + size <= this.#config.maxBytes &&
-      (this.#pausedUntil === 0 || Date.now() >= this.#pausedUntil)
+      (this.#pausedUntil === 0 || monotonicNow() >= this.#pausedUntil)
     );
   }
 
@@ -124,7 +145,7 @@ export class Spool {
    * tried again with what comes after that. Committed rows are still read and removed.
    */
   pause(ms: number): void {
-    this.#pausedUntil = Date.now() + ms;
+    this.#pausedUntil = monotonicNow() + ms;
   }
 
   /** Takes rows again at once (close() tries a last commit whatever failed before). */
@@ -274,6 +295,7 @@ export class Spool {
    */
   close(): void {
     if (this.#closed) return;
+    this.checkFile(true);
     // close() committed (or counted) what was appended before: nothing is left for this one to refuse.
     this.commit();
     if (!this.retryRemove() && !this.#closed) {
@@ -291,6 +313,111 @@ export class Spool {
     }
     this.#shm?.close();
     this.#lock.release();
+  }
+
+  /**
+   * Checks, at most once per FILE_CHECK_MS unless `now`, that the path still names the file the spool
+   * writes to. A file deleted (or replaced) under it would take every later row with it when the
+   * process ends: its committed rows are copied to a new file at the path (a file found there is moved
+   * aside first), and that is reported. When that fails, they are reported and counted as lost
+   * ("spool_deleted"), and the spool gives up.
+   */
+  checkFile(now = false): void {
+    if (this.#closed) return;
+    const at = monotonicNow();
+    if (!now && at - this.#checkedAt < FILE_CHECK_MS) return;
+    this.#checkedAt = at;
+    if (!this.#checkLock()) return;
+    const found = fileId(this.#config.path);
+    if (sameFile(found, this.#fileId)) return;
+    this.#relocate(found === undefined ? "deleted" : "replaced by another file", now);
+  }
+
+  /**
+   * A lock file deleted or replaced keeps no second owner out: the new one is locked, or, when another
+   * emitter got it first, this one stops using the spool (false), leaving its rows to that one.
+   */
+  #checkLock(): boolean {
+    const lock = this.#lock.check();
+    if (lock === "held") return true;
+    const problem = `the lock file ${this.#lock.path} was deleted or replaced while in use`;
+    if (lock === "retaken") {
+      const message = `${problem}: locked the new one (never delete a spool's lock file)`;
+      this.#config.onError(spoolError(this.#config, message));
+      return true;
+    }
+    this.#closeDb();
+    const rows = `its ${this.rows} committed rows are left to that one`;
+    this.#giveUp(
+      `${problem}, and another emitter holds the new one: stopped using the spool; ${rows}`,
+      undefined,
+      0,
+    );
+    return false;
+  }
+
+  /** Moves the open spool to a new file at its path (see checkFile). */
+  #relocate(what: string, now: boolean): void {
+    const { path, synchronous } = this.#config;
+    const problem = `the file was ${what} while in use`;
+    const rows = this.rows;
+    let copy: string;
+    try {
+      copy = copyOpenDatabase(this.#db, path);
+    } catch (error) {
+      // Busy (another connection writes): tried again at the next check.
+      if (!now && BUSY.has(sqliteCode(error) ?? "")) return;
+      this.#closeDb();
+      this.#giveUp(`${problem}, and its ${rows} rows could not be copied: they are lost`, error, rows);
+      return;
+    }
+    this.#closeDb();
+    let aside: ReturnType<typeof clearSpoolPath>;
+    try {
+      aside = clearSpoolPath(path);
+      fs.renameSync(copy, path);
+      const db = openSpoolFile(path, synchronous);
+      try {
+        this.#use(db);
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+    } catch (error) {
+      this.#giveUp(
+        `${problem}, and a new file could not be opened there: its ${rows} rows are left in ${copy}`,
+        error,
+        0,
+      );
+      return;
+    }
+    const moved =
+      aside === undefined
+        ? ""
+        : aside.found === "file"
+          ? `moved the file found there aside to ${aside.to}, `
+          : `moved the -wal and -shm it left aside to ${aside.to}-wal and -shm, `;
+    const message = `${problem}: ${moved}started a new file at the path with its ${this.#rows} rows`;
+    this.#config.onError(spoolError(this.#config, message));
+  }
+
+  /** Closes the connection (its file is being let go); a failing close changes nothing. */
+  #closeDb(): void {
+    try {
+      this.#db.close();
+    } catch {
+      // The file is being let go: nothing to do about it.
+    }
+    this.#shm?.close();
+  }
+
+  /** The spool closes for good: reports why, counts `lost` rows, lets the file and its lock go. */
+  #giveUp(message: string, cause: unknown, lost: number): void {
+    this.#closed = true;
+    this.#lock.release();
+    this.#config.onError(spoolError(this.#config, message, cause));
+    if (lost > 0) this.#config.onLost(lost);
+    this.#config.onGivenUp();
   }
 
   #open(): void {
@@ -311,6 +438,7 @@ export class Spool {
     this.#sql = prepareSpoolStatements(db);
     const totals = spoolTotals(db);
     this.#db = db;
+    this.#fileId = fileId(this.#config.path);
     this.#shm = new ShmGuard(db, this.#config.path);
     this.#config.opened?.(db);
     this.#rows = totals.rows;
@@ -362,19 +490,11 @@ export class Spool {
       this.#config.onRefused(operation, this.#lastRefusal);
       return;
     }
-    try {
-      this.#db.close();
-    } catch {
-      // The file is being replaced; a failing close changes nothing.
-    }
-    this.#shm?.close();
+    this.#closeDb();
     try {
       this.#replace(error, { operation, rows: this.#rows });
     } catch (replaceError) {
-      this.#closed = true;
-      this.#lock.release();
-      this.#config.onError(spoolError(this.#config, "could not replace a damaged spool", replaceError));
-      this.#config.onGivenUp();
+      this.#giveUp("could not replace a damaged spool", replaceError, 0);
     }
   }
 }

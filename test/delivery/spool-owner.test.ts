@@ -7,7 +7,7 @@ import { createDeliveryEmitter, type DeliveryEmitter } from "../../src/delivery/
 import { AuditConfigError } from "../../src/errors/index.js";
 import { createFakeSink, until } from "../helpers/fake-sink.js";
 import { type Compiled, compile } from "./compile.js";
-import { numberedEvents, tempDir } from "./helpers.js";
+import { errorCollector, numberedEvents, tempDir } from "./helpers.js";
 
 const CHILD = "test/delivery/fixtures/spool-owner-child.ts";
 
@@ -40,9 +40,12 @@ function open(): DeliveryEmitter {
   return emitter;
 }
 
-/** Starts the child in `mode`; resolves with its first line of output. */
-async function runChild(mode: "hold" | "try"): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, [compiled.file(CHILD), spoolPath, mode], {
+/** Starts the child in `mode`; resolves with its first line of output, and all it says so far. */
+async function runChild(
+  mode: "hold" | "try",
+  file = spoolPath,
+): Promise<{ child: ChildProcess; line: string; output: () => string }> {
+  const child = spawn(process.execPath, [compiled.file(CHILD), file, mode], {
     stdio: ["ignore", "pipe", "inherit"],
   });
   children.push(child);
@@ -51,7 +54,7 @@ async function runChild(mode: "hold" | "try"): Promise<{ child: ChildProcess; li
     output += chunk;
   });
   await until(() => output.includes("\n"), { timeoutMs: 20_000, message: () => `child said ${output}` });
-  return { child, line: output.split("\n")[0] ?? "" };
+  return { child, line: output.split("\n")[0] ?? "", output: () => output };
 }
 
 function inUseMessage(holder: string): string {
@@ -103,6 +106,73 @@ describe("one owner per spool", () => {
     const next = open();
     for (const event of numberedEvents(2)) next.emit(event);
     expect((await next.flush()).ok).toBe(true);
+  });
+});
+
+describe("one owner per file, whatever its name", () => {
+  it("refuses a second process that reaches the spool through a symlink", async () => {
+    const holder = await runChild("hold");
+    const link = path.join(dir.dir, "link.db");
+    fs.symlinkSync(spoolPath, link);
+
+    const second = await runChild("try", link);
+
+    expect(second.line).toBe(
+      `refused AuditConfigError: ${inUseMessage(`process ${holder.child.pid}`).replace(spoolPath, link)}`,
+    );
+  });
+
+  it("refuses a second emitter here that reaches the spool through a symlink", () => {
+    open();
+    const link = path.join(dir.dir, "link.db");
+    fs.symlinkSync(spoolPath, link);
+
+    expect(() => createDeliveryEmitter({ sink: createFakeSink(), spool: { path: link } })).toThrow(
+      AuditConfigError,
+    );
+  });
+});
+
+describe("a lock file deleted while its owner runs", () => {
+  it("is locked again by the owner, which reports it, so a second process is still refused", async () => {
+    const holder = await runChild("hold");
+    fs.rmSync(`${spoolPath}.lock`);
+    const retaken =
+      `error child: spool ${spoolPath}: the lock file ${spoolPath}.lock was deleted or replaced while ` +
+      "in use: locked the new one (never delete a spool's lock file)";
+    await until(() => holder.output().includes(`${retaken}\n`), {
+      timeoutMs: 10_000,
+      message: () => `holder said ${holder.output()}`,
+    });
+
+    const second = await runChild("try");
+
+    expect(second.line).toBe(`refused AuditConfigError: ${inUseMessage(`process ${holder.child.pid}`)}`);
+  });
+
+  it("makes the owner stop using the spool when another emitter took the new lock first", async () => {
+    const { errors, onError } = errorCollector();
+    const sink = createFakeSink();
+    sink.mode = "hold";
+    const first = createDeliveryEmitter({
+      sink,
+      onError,
+      spool: { path: spoolPath, writeAhead: true, commitIntervalMs: 5 },
+    });
+    emitters.push(first);
+    for (const event of numberedEvents(3)) first.emit(event);
+    await until(() => first.stats().spooled === 3);
+    fs.rmSync(`${spoolPath}.lock`);
+    const second = open();
+
+    await until(() => errors.length > 0, { message: () => "the first emitter reported nothing" });
+    expect(errors.map((error) => error.message)).toStrictEqual([
+      `fake: spool ${spoolPath}: the lock file ${spoolPath}.lock was deleted or replaced while in use, ` +
+        "and another emitter holds the new one: stopped using the spool; its 3 committed rows are left to that one",
+    ]);
+    // The second emitter, sole owner now, delivers the rows.
+    await until(() => second.stats().replayed === 3);
+    expect(second.stats()).toMatchObject({ replayed: 3, spoolEvents: 0 });
   });
 });
 

@@ -127,6 +127,7 @@ describe("spool reads and deletes on an invalid -shm index under another process
       onError: (error) => refusals.push(["error", error]),
       onRefused: (operation, error) => refusals.push([operation, (error as { code?: unknown }).code]),
       onMovedAside: () => {},
+      onLost: () => {},
       onGivenUp: () => {},
     });
     try {

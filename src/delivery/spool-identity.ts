@@ -1,0 +1,66 @@
+import fs from "node:fs";
+import type { Database } from "better-sqlite3";
+import { createPrivateFile, moveAside } from "./spool-file.js";
+
+/**
+ * The real path of the spool at `file` (symlinks resolved), creating it (empty, private) if needed,
+ * so that every name of one file takes one lock.
+ * @internal
+ */
+export function realSpoolPath(file: string): string {
+  createPrivateFile(file);
+  return fs.realpathSync(file);
+}
+
+/** Which file a path names: device and inode. @internal */
+export interface FileId {
+  readonly dev: number;
+  readonly ino: number;
+}
+
+/** The device and inode of `file`, or undefined when no file has that name. @internal */
+export function fileId(file: string): FileId | undefined {
+  const stats = fs.statSync(file, { throwIfNoEntry: false });
+  return stats === undefined ? undefined : { dev: stats.dev, ino: stats.ino };
+}
+
+/** True when both name the same file. @internal */
+export function sameFile(a: FileId | undefined, b: FileId | undefined): boolean {
+  return a !== undefined && b !== undefined && a.dev === b.dev && a.ino === b.ino;
+}
+
+/**
+ * Copies the database open as `db` (its file deleted or replaced under it: only the handle reaches
+ * it now) to a new private file beside `file`, with every committed row; returns the copy's name.
+ * VACUUM INTO writes a consistent snapshot and needs an empty or missing target.
+ * @internal
+ */
+export function copyOpenDatabase(db: Database, file: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  let copy = `${file}.copy-${stamp}`;
+  for (let n = 2; fs.existsSync(copy); n++) copy = `${file}.copy-${stamp}-${n}`;
+  createPrivateFile(copy);
+  try {
+    db.prepare("VACUUM INTO ?").run(copy);
+  } catch (error) {
+    fs.rmSync(copy, { force: true });
+    throw error;
+  }
+  return copy;
+}
+
+/**
+ * Clears `file`'s name for a new spool: a file found there is moved aside (see moveAside); without
+ * one, the -wal and -shm left there are renamed to `<file>.deleted-<time>-wal`/`-shm`. SQLite keeps
+ * the -wal of a database file deleted under it; applied to the new file, it would overwrite its pages.
+ * Returns what was moved and where (the -wal and -shm take the name plus their suffix).
+ * @internal
+ */
+export function clearSpoolPath(file: string): { found: "file" | "wal"; to: string } | undefined {
+  if (fs.existsSync(file)) return { found: "file", to: moveAside(file) };
+  const left = ["-wal", "-shm"].filter((suffix) => fs.existsSync(file + suffix));
+  if (left.length === 0) return undefined;
+  const to = `${file}.deleted-${new Date().toISOString().replace(/[:.]/g, "-")}`;
+  for (const suffix of left) fs.renameSync(file + suffix, to + suffix);
+  return { found: "wal", to };
+}
