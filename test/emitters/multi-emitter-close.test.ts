@@ -27,7 +27,9 @@ afterEach(() => {
 });
 
 function fakeTimers(): void {
-  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"] });
+  vi.useFakeTimers({
+    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date", "performance"],
+  });
 }
 
 function spoolRowCount(file: string): number {
