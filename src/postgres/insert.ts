@@ -2,7 +2,6 @@ import type { ClientBase } from "pg";
 import { appendEvent, createEventColumns, type EventColumns } from "../event/event-columns.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { copyBatch } from "./copy.js";
-import { ensurePartitions } from "./partitions.js";
 import { EVENTS_TABLE } from "./schema.js";
 
 /** A row to insert: the event and its protobuf bytes. @internal */
@@ -36,24 +35,26 @@ const SKIPPING = {
 } as const;
 
 /**
- * Inserts the batch with `client` (inside the caller's transaction), creating the monthly partitions
- * it needs first; resolves to how many events were new. Given `copy` (the batch's `copyData`), the
- * batch goes in by one binary COPY (`copyBatch`), which an id already stored (or twice in the batch)
- * fails with `DUPLICATE`, and the caller runs the batch again without `copy` in a new transaction:
- * then an INSERT skips the ids already stored.
+ * Inserts the batch with `client` (inside the caller's transaction) into the monthly partitions made
+ * for it beforehand (`ensurePartitions`); resolves to how many events were new. Given `copy` (the
+ * batch's `copyData`), the batch goes in by one binary COPY (`copyBatch`), which an id already stored
+ * (or twice in the batch) fails with `DUPLICATE`, and the caller runs the batch again without `copy`
+ * in a new transaction: then an INSERT skips the ids already stored.
  * @internal
  */
 export async function insertBatch(
   client: ClientBase,
   batch: EventColumns,
-  known: Set<string>,
   copy: Buffer | undefined,
 ): Promise<number> {
-  const times = rowsOf(batch, batch.times);
-  await ensurePartitions(client, times, known);
   if (copy !== undefined) return copyBatch(client, copy);
-  const result = await client.query({ ...SKIPPING, values: parametersOf(batch, times) });
+  const result = await client.query({ ...SKIPPING, values: parametersOf(batch, batchTimes(batch)) });
   return result.rowCount ?? 0;
+}
+
+/** The batch's event times. @internal */
+export function batchTimes(batch: EventColumns): number[] {
+  return rowsOf(batch, batch.times);
 }
 
 /** A batch of events with their protobuf bytes as columns. @internal */

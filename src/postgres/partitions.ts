@@ -1,5 +1,5 @@
 import type { ClientBase } from "pg";
-import { EVENTS_TABLE } from "./schema.js";
+import { EVENTS_TABLE, LOCKS } from "./schema.js";
 
 /** One monthly partition: its table name and the [from, to) range of `occurred_at_ms` it holds. @internal */
 export interface Partition {
@@ -37,16 +37,8 @@ function monthStart(year: number, month: number): number | undefined {
   return Number.isNaN(ms) ? undefined : ms;
 }
 
-/**
- * Creates the partitions `times` fall in that `known` does not list, and adds them to it. Run under the
- * writers' advisory lock, so two processes never create the same one at once.
- * @internal
- */
-export async function ensurePartitions(
-  client: ClientBase,
-  times: Iterable<number>,
-  known: Set<string>,
-): Promise<void> {
+/** The partitions `times` fall in that `known` does not list. @internal */
+export function missingPartitions(times: Iterable<number>, known: ReadonlySet<string>): Partition[] {
   const needed = new Map<string, Partition>();
   // The range of the last partition looked up: a batch's times mostly fall in one month.
   let fromMs = Number.POSITIVE_INFINITY;
@@ -57,12 +49,36 @@ export async function ensurePartitions(
     ({ fromMs, toMs } = partition);
     if (!known.has(partition.name)) needed.set(partition.name, partition);
   }
-  for (const p of needed.values()) {
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS ${p.name} PARTITION OF ${EVENTS_TABLE} FOR VALUES FROM (${p.fromMs}) TO (${p.toMs})`,
-    );
-    known.add(p.name);
+  return [...needed.values()];
+}
+
+/**
+ * Creates those of `needed` the catalog does not hold, inside the caller's transaction, and adds all
+ * of them to `known`. Takes the partitions' advisory lock (not the writers'), so two processes never
+ * create the same one at once while inserts into existing months go on. Issues no CREATE for a month
+ * that exists: a writer role without CREATE rights writes into the months made for it.
+ * @internal
+ */
+export async function ensurePartitions(
+  client: ClientBase,
+  needed: readonly Partition[],
+  known: Set<string>,
+): Promise<void> {
+  if (needed.length === 0) return;
+  await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.partitions]);
+  const listed = await listPartitions(client);
+  for (const p of needed) {
+    const exists = listed.some((l) => l.name === p.name || (l.fromMs <= p.fromMs && l.toMs >= p.toMs));
+    if (!exists) {
+      // Made apart, then attached: ATTACH takes a lock on the events table that readers and inserts do
+      // not conflict with, where `CREATE TABLE … PARTITION OF` waits for them all and holds them up.
+      await client.query(`CREATE TABLE ${p.name} (LIKE ${EVENTS_TABLE})`);
+      await client.query(
+        `ALTER TABLE ${EVENTS_TABLE} ATTACH PARTITION ${p.name} FOR VALUES FROM (${p.fromMs}) TO (${p.toMs})`,
+      );
+    }
   }
+  for (const p of needed) known.add(p.name);
 }
 
 /** A partition as the catalog lists it: with its table's oid. @internal */

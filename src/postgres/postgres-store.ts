@@ -28,8 +28,8 @@ import {
 } from "../store/stored-rows.js";
 import { connect, milliseconds, scrubbed } from "./connection.js";
 import { copyData } from "./copy.js";
-import { columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
-import { listPartitions } from "./partitions.js";
+import { batchTimes, columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
+import { ensurePartitions, listPartitions, missingPartitions, type Partition } from "./partitions.js";
 import { applyPlan, readPlan } from "./prune.js";
 import { numbered, queryStats } from "./queries.js";
 import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
@@ -157,6 +157,10 @@ export interface PostgresStore {
 }
 
 const COLUMNS = "seq, event_id, occurred_at_ms, event";
+/** The longest a partition's creation waits for the events table (`lock_timeout`); less when `queryTimeoutMs` is. */
+const PARTITION_LOCK_TIMEOUT_MS = 2000;
+/** PostgreSQL's lock_not_available: `lock_timeout` expired. */
+const LOCK_NOT_AVAILABLE = "55P03";
 
 /**
  * Opens the PostgreSQL audit store, creating or migrating its tables unless `readonly`. Rejects with an
@@ -315,6 +319,29 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL idle_in_transaction_session_timeout = ${queryTimeoutMs}; ${untimed}`,
       work,
     );
+  // Attaching a partition waits for what conflicts with it (a prune dropping months, a migration, a
+  // manual VACUUM or ANALYZE of the table), and new readers and writers may queue behind the wait:
+  // this long at most, then the batch fails and is retried.
+  const partitionLockMs = Math.min(queryTimeoutMs, PARTITION_LOCK_TIMEOUT_MS);
+  /**
+   * Creates the partitions a batch needs that this process has not seen, in a short transaction of
+   * its own before the batch's: never while holding the writers' lock, so writers into existing
+   * months go on. Rejects (the batch is retried) when the events table stays in use too long.
+   */
+  const makePartitions = async (needed: readonly Partition[]): Promise<void> => {
+    try {
+      await transaction(limit, `${begin}; SET LOCAL lock_timeout = ${partitionLockMs}`, (client) =>
+        ensurePartitions(client, needed, partitions),
+      );
+    } catch (error) {
+      if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
+      const names = needed.map((p) => p.name).join(", ");
+      throw new Error(
+        `postgres store ${label}: partition ${names} not created: the events table stayed locked by another transaction (a prune dropping months, a migration) for ${partitionLockMs} ms`,
+        { cause: error },
+      );
+    }
+  };
   /** COPY data of batches prepared ahead of their insert (`prepareColumns`). */
   const prepared = new WeakMap<EventColumns, Buffer>();
   const insertColumns = async (batch: EventColumns): Promise<number> => {
@@ -325,11 +352,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     prepared.delete(batch);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await write(limit, (client) => insertBatch(client, batch, partitions, copy));
+        // Checked before any await: a batch into known months asks for its connection at once.
+        const needed = missingPartitions(batchTimes(batch), partitions);
+        if (needed.length > 0) await makePartitions(needed);
+        return await write(limit, (client) => insertBatch(client, batch, copy));
       } catch (error) {
         // A stored id (a redelivered batch): again, skipping those. A partition missing (another
-        // process pruned one this one had created): again, creating it. The rolled-back transaction
-        // may have created partitions too: forget them all.
+        // process pruned one this one knew): again, creating it; forget them all.
         const code = (error as { code?: string }).code;
         if (attempt === 3 || (code !== DUPLICATE && code !== NO_PARTITION)) throw error;
         if (code === DUPLICATE) copy = undefined;

@@ -6,11 +6,13 @@ export const EVENTS_TABLE = "audit_events";
 const VERSION_TABLE = "audit_schema_version";
 
 /**
- * Advisory lock keys: one for migrations, one for writers (inserts and prune). Inserts hold theirs
- * until commit so that insertion order (`seq`) is commit order, which `tail` relies on.
+ * Advisory lock keys: one for migrations, one for writers (inserts and prune), one for creating
+ * partitions. Inserts hold theirs until commit so that insertion order (`seq`) is commit order, which
+ * `tail` relies on; partitions are created outside it, so that one waiting for the table's lock never
+ * holds up the writers.
  * @internal
  */
-export const LOCKS = { migrate: 0x67617564_01, write: 0x67617564_02 } as const;
+export const LOCKS = { migrate: 0x67617564_01, write: 0x67617564_02, partitions: 0x67617564_03 } as const;
 
 /**
  * Schema migrations of the PostgreSQL store, in order; migration N brings a database from version N-1
@@ -102,7 +104,9 @@ export async function migrate(client: ClientBase, idleTimeoutMs: number): Promis
       await client.query(MIGRATIONS[version - 1] ?? "");
     }
     if (from === 0) await client.query(`INSERT INTO ${VERSION_TABLE} VALUES ($1)`, [SCHEMA_VERSION]);
-    else await client.query(`UPDATE ${VERSION_TABLE} SET version = $1`, [SCHEMA_VERSION]);
+    // Only when migrated: a writer role without UPDATE rights opens a current database.
+    else if (from < SCHEMA_VERSION)
+      await client.query(`UPDATE ${VERSION_TABLE} SET version = $1`, [SCHEMA_VERSION]);
     await client.query("COMMIT");
     return from;
   } catch (error) {
