@@ -2,6 +2,7 @@ import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { authzDecisionFromJSON, eventTypeFromJSON } from "../gen/grpcaudit/v1/event.js";
 import { decisionName, type EventColumns, noNul } from "./event-columns.js";
 import { eventKind } from "./kinds.js";
+import { MAX_FIELD_BYTES, MAX_TRUNCATION_MARKER_BYTES } from "./limits.js";
 
 /**
  * The wire-columns module: reads the stored columns of an encoded AuditEvent (`EventColumns`) straight
@@ -88,9 +89,52 @@ const row = {
 };
 
 /**
+ * Most UTF-8 bytes an event of this library's Recorder holds in a text field the stores index (event
+ * id, actor id, target type and id, request id, trace id): 287, the field limit and the truncation
+ * marker. A longer one came from another producer: PostgreSQL refuses an index entry over 2704 bytes
+ * (the whole batch with it), so an ingester refuses the event, whichever store it writes to.
+ * @internal
+ */
+export const MAX_KEY_BYTES = MAX_FIELD_BYTES + MAX_TRUNCATION_MARKER_BYTES;
+
+/**
+ * Why an event with these indexed text fields cannot be stored: the first one over `MAX_KEY_BYTES`
+ * (named, its size given, never its text); undefined when all fit.
+ * @internal
+ */
+export function oversizedKey(
+  eventId: string,
+  actorId: string,
+  targetType: string,
+  targetId: string,
+  requestId: string,
+  traceId: string,
+): string | undefined {
+  return (
+    tooLong("eventId", eventId) ??
+    tooLong("actor.id", actorId) ??
+    tooLong("target.type", targetType) ??
+    tooLong("target.id", targetId) ??
+    tooLong("requestId", requestId) ??
+    tooLong("traceId", traceId)
+  );
+}
+
+function tooLong(field: string, text: string): string | undefined {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: the usual ids need no count.
+  if (text.length * 3 <= MAX_KEY_BYTES) return undefined;
+  const bytes = Buffer.byteLength(text, "utf8");
+  if (bytes <= MAX_KEY_BYTES) return undefined;
+  return (
+    `the event's ${field} has ${bytes} UTF-8 bytes, over the ${MAX_KEY_BYTES} of an indexed field ` +
+    "(an event of the Recorder has its text fields cut to fit)"
+  );
+}
+
+/**
  * Reads the event in `bytes` into the next row of `columns` (keeping `bytes` as its bytes); returns
- * why it cannot be stored instead (the columns unchanged): a missing event id or time. Throws what
- * `decodeEvent` throws for these bytes.
+ * why it cannot be stored instead (the columns unchanged): a missing event id or time, an indexed
+ * field too long (`oversizedKey`). Throws what `decodeEvent` throws for these bytes.
  * @internal
  */
 export function readEventColumns(columns: EventColumns, bytes: Uint8Array): string | undefined {
@@ -98,6 +142,15 @@ export function readEventColumns(columns: EventColumns, bytes: Uint8Array): stri
   readEvent(new BinaryReader(bytes));
   if (row.id === "") return "the event has no eventId";
   if (row.time === undefined || Number.isNaN(row.time)) return "the event has no occurredAt";
+  const oversized = oversizedKey(
+    row.id,
+    row.actorId,
+    row.targetType,
+    row.targetId,
+    row.requestId,
+    row.traceId,
+  );
+  if (oversized !== undefined) return oversized;
   const i = columns.length++;
   columns.ids[i] = noNul(row.id);
   columns.kinds[i] = row.kind;

@@ -1,5 +1,6 @@
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../brokers/event-headers.js";
 import { decodeEvent, encodeEvent, eventFromJson } from "../event/serialize.js";
+import { oversizedKey } from "../event/wire-columns.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { SourceMessage } from "./source.js";
 
@@ -18,7 +19,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 /**
  * Reads the event of a message as the broker emitter wrote it: protobuf or proto3 JSON by its
  * content-type header (protobuf when it has none, the emitter's default). An event without id or time
- * cannot be stored by id and time, so it is poison too.
+ * cannot be stored by id and time, so it is poison too, as is one with an indexed field longer than
+ * the Recorder writes (`oversizedKey`): PostgreSQL would refuse its whole batch.
  * @internal
  */
 export function decodeMessage(message: SourceMessage): Decoded {
@@ -39,6 +41,16 @@ export function decodeMessage(message: SourceMessage): Decoded {
   if (event.eventId === "") return { reason: "the event has no eventId" };
   if (event.occurredAt === undefined || Number.isNaN(event.occurredAt.getTime()))
     return { reason: "the event has no occurredAt" };
+  const { actor, target } = event;
+  const oversized = oversizedKey(
+    event.eventId,
+    actor?.id ?? "",
+    target?.type ?? "",
+    target?.id ?? "",
+    event.requestId,
+    event.traceId,
+  );
+  if (oversized !== undefined) return { reason: oversized };
   return { event, bytes: bytes ?? encodeEvent(event) };
 }
 

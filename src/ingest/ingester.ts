@@ -1,5 +1,6 @@
 import { AuditConfigError, toError } from "../errors/index.js";
 import { type Batch, createBatch } from "./batch.js";
+import { insertHalves, refusesRows } from "./insert-halves.js";
 import type { IngestSource, IngestStore, SourceMessage } from "./source.js";
 
 /** Options of `createIngester`. */
@@ -35,7 +36,11 @@ export interface IngestStats {
    * failures (a failed insert or dead letter comes back and is received again).
    */
   duplicates: number;
-  /** Undecodable messages moved to the dead-letter subject or topic; a copy the broker already held is in `duplicates`. */
+  /**
+   * Messages moved to the dead-letter subject or topic: undecodable ones, and events the store
+   * refused alone (a batch it refuses for some rows goes in halves); a copy the broker already held
+   * is in `duplicates`.
+   */
   deadLettered: number;
   /** Batches committed. */
   batches: number;
@@ -76,8 +81,10 @@ const DEFAULTS = Object.freeze({ batchSize: 2000, maxWaitMs: 1000, retryDelayMs:
  * Starts an ingester: it pulls batches of messages from `source`, decodes their events, inserts each
  * batch into `store` (events already there are skipped) and acknowledges the messages only after the
  * insert committed. A batch whose insert fails goes back to the source for redelivery; an undecodable
- * message goes to the dead letters and never blocks the others. Any number of ingesters may share a
- * source's consumer: delivery is at least once, the insert idempotent, so each event is stored once.
+ * message goes to the dead letters and never blocks the others, as does an event the store refuses
+ * for its content (PostgreSQL SQLSTATE class 22 or 54: the batch is inserted in halves to find it).
+ * Any number of ingesters may share a source's consumer: delivery is at least once, the insert
+ * idempotent, so each event is stored once.
  *
  * ```ts
  * const ingester = createIngester({ source: await createNatsSource({ … }), store });
@@ -183,20 +190,36 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
     }
   };
 
-  /** Inserts a batch; resolves to the messages to acknowledge, or undefined when the insert failed. */
-  const storeBatch = async ({ batch, stored }: ReadBatch<M>): Promise<M[] | undefined> => {
-    let inserted: number;
-    try {
-      inserted = await batch.insert();
-    } catch (error) {
-      fail(error);
-      await source.retry(stored).catch(fail);
-      return undefined;
-    }
+  const count = (inserted: number, duplicates: number) => {
     stats.inserted += inserted;
-    stats.duplicates += batch.copies + batch.size - inserted;
+    stats.duplicates += duplicates;
+  };
+
+  /**
+   * Inserts a batch; resolves to the messages to acknowledge, or undefined when the insert failed. A
+   * batch the store refuses for some of its rows (`refusesRows`) would fail at every retry: it goes in
+   * halves, and the refused messages to the dead letters.
+   */
+  const storeBatch = async ({ batch, stored }: ReadBatch<M>): Promise<M[] | undefined> => {
+    let acked = stored;
+    try {
+      const inserted = await batch.insert();
+      count(inserted, batch.copies + batch.size - inserted);
+    } catch (error) {
+      try {
+        if (!refusesRows(error)) throw error;
+        const halves = await insertHalves(store, stored, error, count);
+        await sendDeadLetters(halves.refused);
+        acked = halves.stored;
+      } catch (failure) {
+        fail(failure);
+        // Halves already stored come back too: the store skips them as duplicates.
+        await source.retry(stored).catch(fail);
+        return undefined;
+      }
+    }
     stats.batches++;
-    return stored;
+    return acked;
   };
 
   const done = (async () => {
@@ -219,7 +242,7 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
       // Committed: the acks go out while the next batch is stored, one batch's at a time. A failed
       // ack only means a redelivery, which the store skips.
       await acking;
-      acking = source.ack(stored).catch(fail);
+      if (stored.length > 0) acking = source.ack(stored).catch(fail);
     }
     await acking;
   })();

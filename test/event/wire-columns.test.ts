@@ -1,7 +1,7 @@
 /**
  * readEventColumns reads the stored columns out of an encoded event without decoding it, and must
- * accept and refuse exactly what the ingester's full decode did (decodeEvent, then id and time
- * checks) with the same columns as the store computed from the decoded event: over generated events,
+ * accept and refuse exactly what the ingester's full decode did (decodeEvent, then the id, time and
+ * indexed field size checks) with the same columns as the store computed from the decoded event: over generated events,
  * over every field number and wire type in every nested message, and over cut and mutated bytes.
  */
 import { isDeepStrictEqual } from "node:util";
@@ -14,10 +14,10 @@ import {
 } from "../../src/event/event-columns.js";
 import { eventKind } from "../../src/event/kinds.js";
 import { decodeEvent, encodeEvent } from "../../src/event/serialize.js";
-import { readEventColumns } from "../../src/event/wire-columns.js";
+import { MAX_KEY_BYTES, oversizedKey, readEventColumns } from "../../src/event/wire-columns.js";
 import { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { sampleEvent, sampleEvents } from "../helpers/events.js";
-import { DETAIL_CASES, event, Random } from "./generate-event.js";
+import { DETAIL_CASES, event, Random, STRINGS } from "./generate-event.js";
 
 type Outcome = { refused: string } | { row: Record<string, unknown> };
 
@@ -35,6 +35,16 @@ function expected(bytes: Uint8Array): Outcome {
   if (e.eventId === "") return { refused: "the event has no eventId" };
   if (e.occurredAt === undefined || Number.isNaN(e.occurredAt.getTime()))
     return { refused: "the event has no occurredAt" };
+  const { actor, target } = e;
+  const oversized = oversizedKey(
+    e.eventId,
+    actor?.id ?? "",
+    target?.type ?? "",
+    target?.id ?? "",
+    e.requestId,
+    e.traceId,
+  );
+  if (oversized !== undefined) return { refused: oversized };
   // biome-ignore format: one column a line would be longer than it is clear
   return { row: {
     id: clean(e.eventId), kind: eventKind(e.eventType), time: e.occurredAt.getTime(), service: clean(e.service),
@@ -52,6 +62,9 @@ function rowOf(c: EventColumns, i: number): Record<string, unknown> {
     code: c.codes[i], decision: c.decisions[i], requestId: c.requestIds[i], traceId: c.traceIds[i], bytes: c.events[i],
   };
 }
+
+/** Strings of generated events: none over an indexed field's limit, so that most are stored (the limit has a test of its own). */
+const FITTING = [...STRINGS.filter((s) => Buffer.byteLength(s) <= MAX_KEY_BYTES), "x".repeat(MAX_KEY_BYTES)];
 
 const first = sampleEvent();
 const firstBytes = encodeEvent(first);
@@ -139,7 +152,7 @@ function placed(slot: readonly number[], content: number[]): number[] {
 
 describe("readEventColumns", () => {
   it("reads the columns the decoded event gives, for every kind, NULs, defaults and generated events", () => {
-    const r = new Random(16);
+    const r = new Random(16, FITTING);
     const events = [
       ...sampleEvents(),
       sampleEvent({ service: "a\u0000b", eventId: "id\u0000" }),
@@ -181,6 +194,35 @@ describe("readEventColumns", () => {
     expect([...outcomes].sort()).toStrictEqual(["row", "the event has no eventId", "throws"]);
   });
 
+  it("refuses an indexed field over 287 UTF-8 bytes (the most the Recorder writes), naming it, never its text", () => {
+    expect(MAX_KEY_BYTES).toBe(287);
+    // 287 and 288 bytes of 2-, 3- and 4-byte characters; a lone surrogate counts as U+FFFD (3 bytes).
+    const fits = `${"é".repeat(90)}${"€".repeat(20)}${"😀".repeat(11)}\ud800`;
+    const over = `${fits}b`;
+    expect([Buffer.byteLength(fits), Buffer.byteLength(over)]).toStrictEqual([287, 288]);
+    const withField: Record<string, (text: string) => AuditEvent> = {
+      eventId: (text) => sampleEvent({ eventId: text }),
+      "actor.id": (text) => ({
+        ...sampleEvent(),
+        actor: { ...sampleEvent().actor, id: text } as AuditEvent["actor"],
+      }),
+      "target.type": (text) => ({ ...sampleEvent(), target: { type: text, id: "p-1", name: "" } }),
+      "target.id": (text) => ({ ...sampleEvent(), target: { type: "project", id: text, name: "" } }),
+      requestId: (text) => sampleEvent({ requestId: text }),
+      traceId: (text) => sampleEvent({ traceId: text }),
+    };
+    for (const [name, make] of Object.entries(withField)) {
+      expect("row" in agrees(encodeEvent(make(fits))), name).toBe(true);
+      expect(agrees(encodeEvent(make(over))), name).toStrictEqual({
+        refused:
+          `the event's ${name} has 288 UTF-8 bytes, over the 287 of an indexed field ` +
+          "(an event of the Recorder has its text fields cut to fit)",
+      });
+    }
+    // Fields no index holds may be longer.
+    expect("row" in agrees(encodeEvent(sampleEvent({ service: "s".repeat(5000) })))).toBe(true);
+  });
+
   it("takes the time as the decoded Date holds it: whole ms, none out of Date's range", () => {
     const base = [...encodeEvent(sampleEvent())];
     const refused = new Set<string>();
@@ -202,7 +244,7 @@ describe("readEventColumns", () => {
   });
 
   it("agrees with decodeEvent on bytes cut anywhere and on mutated bytes (seeded)", () => {
-    const r = new Random(4242);
+    const r = new Random(4242, FITTING);
     let refused = 0;
     let total = 0;
     for (let k = 0; k < 300; k++) {
