@@ -23,9 +23,9 @@ export function oneofMember(
   path: Path,
   step: Step,
 ): { value: unknown; plain: boolean } | undefined {
-  const holder = ownValue(object, oneof) ?? ownValue(object, camelCase(oneof));
-  if (typeof holder === "object" && holder !== null && "$case" in holder) {
-    const { $case, value } = holder as { $case: unknown; value: unknown };
+  const holder = ownValue(object, oneof) ?? ownValue(object, camelCase(oneof)) ?? tsProtoUnion(object, oneof);
+  if (isUnion(holder)) {
+    const { $case, value } = holder;
     if (!names.includes($case as string)) return undefined;
     if (value === undefined || value === null) {
       report(problems, path, step, "oneof member without a value");
@@ -36,6 +36,30 @@ export function oneofMember(
   if (typeof holder === "string" && !names.includes(holder)) return undefined;
   const value = property(object, names);
   return value === undefined || value === null ? undefined : { value, plain: true };
+}
+
+/**
+ * ts-proto's `{ $case, value }` under its own name for the oneof (`OWNER_REF` → `ownerRef`,
+ * `target_Kind` → `targetKind`), which neither the .proto name nor protobuf's camelCase gives; only
+ * such an object, so that a plain field of that name is never taken for the oneof.
+ */
+function tsProtoUnion(object: Fields, oneof: string): unknown {
+  const holder = ownValue(object, tsProtoName(oneof));
+  return isUnion(holder) ? holder : undefined;
+}
+
+function isUnion(holder: unknown): holder is { $case: unknown; value: unknown } {
+  return typeof holder === "object" && holder !== null && "$case" in holder;
+}
+
+/** ts-proto's `maybeSnakeToCamel`: all-caps names are lowercased first, other words keep their case. */
+function tsProtoName(name: string): string {
+  if (!name.includes("_")) return name;
+  const lower = /[a-z]/.test(name) ? name : name.toLowerCase();
+  return lower
+    .split("_")
+    .map((word, i) => (i === 0 ? word : word.charAt(0).toUpperCase() + word.slice(1)))
+    .join("");
 }
 
 /** The value under the first of a field's property names (see FieldPlan) that holds one. @internal */

@@ -159,7 +159,7 @@ describe("invalid rules", () => {
         line("M", "req.config.extra has type google.protobuf.Value"),
         line("M", "req.masks has type google.protobuf.FieldMask"),
         line("M", "resp.detail has type google.protobuf.Any"),
-        line("Raw", "req has type google.protobuf.Struct"),
+        "errors/payload_unreadable.proto: fixtures.errors.payload_unreadable.S.Raw: (grpcaudit.v1.audit).payload: req has type google.protobuf.Struct; payload capture cannot read a well-known type as the whole request; wrap it in a message of your own",
         line("Raw", "resp.detail has type google.protobuf.Any"),
       ].join("\n  ")}`,
     );

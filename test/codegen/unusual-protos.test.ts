@@ -87,4 +87,50 @@ service S {
       "AuditRuleError: s.proto: s.S.Get: (grpcaudit.v1.audit).status_message: STATUS_MESSAGE_POLICY_HASH is not a known policy",
     );
   });
+
+  it("fails on an option field the plugin does not know, instead of dropping it", () => {
+    const dir = module({
+      "n.proto": `${HEADER}package n;
+message Req { string id = 1; string pw = 2 [(grpcaudit.v1.field) = { sensitive_in_logs: true }]; }
+service S {
+  option (grpcaudit.v1.audit_default) = { target_type: "x" capture_metadata: true };
+  rpc Do(Req) returns (Req) {
+    option (grpcaudit.v1.audit) = { mutation: MUTATION_TYPE_CREATE target_id_field: "req.id" only_realms: ["a"] payload: PAYLOAD_CAPTURE_REDACTED };
+    option (grpcaudit.v1.authz) = { relation: "r" object_type: "x" object_id_field: "req.id" object_id_prefix: "tenant-" };
+  }
+}
+`,
+    });
+    // Fields added after this plugin was released, to each option message.
+    const annotations = join(dir, "grpcaudit/v1/annotations.proto");
+    const text = readFileSync(annotations, "utf8");
+    const added: [after: string, field: string][] = [
+      [
+        "  optional StatusMessagePolicy status_message = 8;\n",
+        "  repeated string only_realms = 9;\n  optional bool capture_metadata = 10;\n",
+      ],
+      ["  optional bool sensitive = 1;\n", "  optional bool sensitive_in_logs = 2;\n"],
+    ];
+    let newer = text;
+    for (const [after, field] of added) {
+      expect(newer).toContain(after);
+      newer = newer.replace(after, after + field);
+    }
+    newer = newer.replace(
+      /(message AuthzRule \{[\s\S]*?)\n\}/,
+      "$1\n  optional string object_id_prefix = 99;\n}",
+    );
+    expect(newer).toContain("object_id_prefix");
+    writeFileSync(annotations, newer);
+    const upgrade =
+      "not known to this protoc-gen-grpc-audit (its annotations.proto is newer than the plugin); upgrade the plugin";
+    expect(errorOf(buildModule(dir), ["n.proto"])).toBe(
+      `AuditRuleError: 4 problems in audit and authz rules:\n  ${[
+        `n.proto: n.Req.pw: (grpcaudit.v1.field).sensitive_in_logs: ${upgrade}`,
+        `n.proto: n.S: (grpcaudit.v1.audit_default).capture_metadata: ${upgrade}`,
+        `n.proto: n.S.Do: (grpcaudit.v1.audit).only_realms: ${upgrade}`,
+        `n.proto: n.S.Do: (grpcaudit.v1.authz).object_id_prefix: ${upgrade}`,
+      ].join("\n  ")}`,
+    );
+  });
 });

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeCanonical, payloadDigest, redactToJson } from "../../src/payload/index.js";
 import type { PayloadProblems } from "../../src/payload/read-message.js";
-import type { MessageShape } from "../../src/rules/message-shape.js";
+import type { FieldShape, MessageShape } from "../../src/rules/message-shape.js";
 import { PutSecretRequest } from "../fixtures/gen/payload/payload.js";
 import { CANARY, PROTO_LOADER_VARIANTS, protoLoaderDecoder, putSecretRequest } from "./messages.js";
 import { PutSecretRequestShape } from "./shapes.js";
@@ -238,5 +238,76 @@ describe("a Timestamp whose nanos are negative or a second or more (proto-loader
     expect(at(5, -1)).toBe("1970-01-01T00:00:04.999999999Z");
     expect(at(5, 1_500_000_000)).toBe("1970-01-01T00:00:06.500Z");
     expect(at(5, 500_000_000)).toBe("1970-01-01T00:00:05.500Z");
+  });
+});
+
+const stringField = (
+  no: number,
+  name: string,
+  jsonName: string,
+  oneof: string | undefined,
+  sensitive = false,
+): FieldShape => ({
+  no,
+  name,
+  jsonName,
+  properties: [...new Set([jsonName, name])],
+  sensitive,
+  kind: "scalar" as const,
+  scalar: "string" as const,
+  repeated: false,
+  optional: false,
+  oneof,
+});
+
+/**
+ * message Req { string id = 1; oneof OWNER_REF { string user_name = 2; string token = 3 [sensitive]; }
+ * oneof target_Kind { string project = 4; string org = 5; } }
+ */
+const OneofNamesShape: MessageShape = {
+  typeName: "edges.Req",
+  fields: [
+    stringField(1, "id", "id", undefined),
+    stringField(2, "user_name", "userName", "OWNER_REF"),
+    stringField(3, "token", "token", "OWNER_REF", true),
+    stringField(4, "project", "project", "target_Kind"),
+    stringField(5, "org", "org", "target_Kind"),
+  ],
+};
+
+describe("oneofs whose ts-proto property is neither the .proto name nor its camelCase (OWNER_REF, target_Kind)", () => {
+  // ts-proto (`oneof=unions-value`) keeps them as ownerRef and targetKind (its maybeSnakeToCamel).
+  const tsProto = {
+    id: "i1",
+    ownerRef: { $case: "userName", value: "alice" },
+    targetKind: { $case: "org", value: "acme" },
+  };
+  // proto-loader with keepCase: the members as plain fields.
+  const keepCase = { id: "i1", user_name: "alice", org: "acme" };
+
+  it("captures their members from a ts-proto object, in the JSON and the digest", () => {
+    const found = problems();
+    expect(redactToJson(OneofNamesShape, tsProto, found)).toStrictEqual({
+      id: "i1",
+      userName: "alice",
+      org: "acme",
+    });
+    expect(found.count).toBe(0);
+    expect(encodeCanonical(OneofNamesShape, tsProto)).toStrictEqual(
+      encodeCanonical(OneofNamesShape, keepCase),
+    );
+  });
+
+  it("still leaves out the sensitive member", () => {
+    const secret = { id: "i1", ownerRef: { $case: "token", value: CANARY } };
+    expect(JSON.stringify(redactToJson(OneofNamesShape, secret, problems()))).not.toContain(CANARY);
+    expect(redactToJson(OneofNamesShape, secret, problems())).toStrictEqual({ id: "i1" });
+  });
+
+  it("reports a member of ts-proto's `oneof=unions` (no `value`), which it does not read", () => {
+    const found = problems();
+    const unions = { id: "i1", ownerRef: { $case: "userName", userName: "alice" } };
+    expect(redactToJson(OneofNamesShape, unions, found)).toStrictEqual({ id: "i1" });
+    expect(found.count).toBe(1);
   });
 });

@@ -3,8 +3,14 @@
  * its service's default, prefixing each problem with file and method, and overlaying a method's fields
  * on the default's.
  */
-import type { DescFile, DescMethod } from "@bufbuild/protobuf";
-import { type RuleOptions, readMethodRule, readServiceDefault } from "./read-rules.js";
+import type { DescExtension, DescFile, DescMethod, DescService } from "@bufbuild/protobuf";
+import {
+  type RuleOptions,
+  readMethodRule,
+  readServiceDefault,
+  unknownFieldProblem,
+  unknownFields,
+} from "./read-rules.js";
 
 /**
  * What a check makes of one method: a rule to generate, the problems that keep it from being generated,
@@ -44,8 +50,20 @@ export function checkMethods<F, R>(
   const unruled: string[] = [];
   for (const service of file.services) {
     const serviceDefault = options && readServiceDefault(service, options);
+    if (options !== undefined) {
+      problems.push(
+        ...unknownProblems(service, options.service, options).map(
+          (p) => `${file.proto.name}: ${service.typeName}: ${p}`,
+        ),
+      );
+    }
     for (const method of service.methods) {
       const name = `${service.typeName}.${method.name}`;
+      if (options !== undefined) {
+        problems.push(
+          ...unknownProblems(method, options.method, options).map((p) => `${file.proto.name}: ${name}: ${p}`),
+        );
+      }
       const result = check(method, options && readMethodRule(method, options), serviceDefault);
       if (result === "none") unruled.push(name);
       else if (result === "off") continue;
@@ -54,6 +72,17 @@ export function checkMethods<F, R>(
     }
   }
   return { rules, problems, unruled };
+}
+
+/** One problem per field the option sets that this plugin does not read: it would be dropped. */
+function unknownProblems<F>(
+  element: DescMethod | DescService,
+  extension: DescExtension,
+  options: RuleOptions<F>,
+): string[] {
+  return unknownFields(element, extension, options).map((name) =>
+    unknownFieldProblem(extension.typeName, name),
+  );
 }
 
 /**

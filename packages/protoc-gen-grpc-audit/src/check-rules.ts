@@ -14,7 +14,7 @@ import {
   requireRules,
 } from "./check-methods.js";
 import { type IdPath, resolveIdPath } from "./field-path.js";
-import { uncapturable } from "./message-shapes.js";
+import { uncapturable, uncapturableRoot } from "./message-shapes.js";
 import type { PluginOptions } from "./options.js";
 import { type AuditOptions, METHOD_OPTION, type RuleFields, SERVICE_OPTION } from "./read-rules.js";
 import type { IsSensitive } from "./sensitive.js";
@@ -212,14 +212,21 @@ function checkPayload(
     return undefined;
   }
   if (capture === "none") return capture;
-  const unreadable = [
-    ...uncapturable(method.input, "req", isSensitive),
-    ...uncapturable(method.output, "resp", isSensitive),
-  ];
-  for (const where of unreadable) {
-    problems.push(
-      `${payload.option}.payload: ${where}, which payload capture cannot read; mark the field sensitive to leave it out`,
-    );
+  const before = problems.length;
+  for (const [root, prefix] of [
+    [method.input, "req"],
+    [method.output, "resp"],
+  ] as const) {
+    const whole = uncapturableRoot(root, prefix);
+    if (whole !== undefined) {
+      problems.push(`${payload.option}.payload: ${whole}`);
+      continue;
+    }
+    for (const where of uncapturable(root, prefix, isSensitive)) {
+      problems.push(
+        `${payload.option}.payload: ${where}, which payload capture cannot read; mark the field sensitive to leave it out`,
+      );
+    }
   }
-  return unreadable.length > 0 ? undefined : capture;
+  return problems.length > before ? undefined : capture;
 }

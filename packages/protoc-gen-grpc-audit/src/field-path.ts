@@ -43,6 +43,12 @@ export function resolveIdPath(text: string, method: DescMethod, isSensitive: IsS
       ? (["response", "resp.", method.output] as const)
       : [];
   if (side === undefined) return { reason: 'must start with "req." or "resp."' };
+  // ts-proto passes most of these as a bare value (a Date, a string), so a path into one reads nothing.
+  if (isWellKnown(start)) {
+    return {
+      reason: `the ${side} has type ${start.typeName}; well-known types cannot be on the path; wrap it in a message of your own`,
+    };
+  }
   const names = text.slice(prefix.length).split(".");
   const leafName = names.pop();
   if (leafName === undefined || (names.length === 0 && leafName === "")) {
@@ -59,7 +65,7 @@ export function resolveIdPath(text: string, method: DescMethod, isSensitive: IsS
       if (next === "") return { reason: `empty field name after "${name}"` };
       return { reason: `${where(message, name)} has type ${typeName(field)}; it has no field "${next}"` };
     }
-    if (field.message.file.proto.package === "google.protobuf") {
+    if (isWellKnown(field.message)) {
       return {
         reason: `${where(message, name)} has type ${typeName(field)}; well-known types cannot be on the path`,
       };
@@ -107,6 +113,10 @@ function leafKind(field: DescField): IdPath["leaf"] | undefined {
   if (field.fieldKind !== "scalar") return undefined;
   if (field.scalar === ScalarType.STRING) return "string";
   return INTEGER_TYPES.has(field.scalar) ? "integer" : undefined;
+}
+
+function isWellKnown(message: DescMessage): boolean {
+  return message.file.proto.package === "google.protobuf";
 }
 
 function where(message: DescMessage, name: string): string {

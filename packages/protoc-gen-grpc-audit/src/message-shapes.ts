@@ -25,6 +25,8 @@ const WELL_KNOWN: ReadonlySet<string> = new Set([
   "google.protobuf.Empty",
 ]);
 
+const EMPTY = "google.protobuf.Empty";
+
 /** What one value (a singular field, a repeated field's element, a map's value) holds. */
 export type ValueKind =
   | { readonly kind: "scalar"; readonly scalar: string }
@@ -84,6 +86,7 @@ export function childMessages(message: DescMessage): DescMessage[] {
  */
 export function uncapturable(root: DescMessage, prefix: string, isSensitive: IsSensitive): string[] {
   if (unreadable(root)) return [`${prefix} has type ${root.typeName}`];
+  if (readable(root, isSensitive)) return [];
   const problems: string[] = [];
   const seen = new Set<string>([root.typeName]);
   // Depth first with a stack, as planShapes: the first path to each type is the one named.
@@ -101,6 +104,48 @@ export function uncapturable(root: DescMessage, prefix: string, isSensitive: IsS
     else stack.push(...below(type, where));
   }
   return problems;
+}
+
+/**
+ * Why payload capture cannot take `root` as a whole request or response, or undefined: a google.protobuf
+ * type other than Empty, which ts-proto passes as a bare value (a Date, a string, a plain object), not as
+ * the message the shape describes.
+ */
+export function uncapturableRoot(root: DescMessage, prefix: string): string | undefined {
+  if (root.file.proto.package !== "google.protobuf" || root.typeName === EMPTY) return undefined;
+  return `${prefix} has type ${root.typeName}; payload capture cannot read a well-known type as the whole ${prefix === "req" ? "request" : "response"}; wrap it in a message of your own`;
+}
+
+/**
+ * Types known to reach nothing unreadable through fields that are not sensitive, per sensitivity test
+ * (and so per run); keyed by descriptor, since a test such as debug_redact's outlives a run.
+ */
+const readableTypes = new WeakMap<IsSensitive, WeakSet<DescMessage>>();
+
+/**
+ * Whether nothing unreadable is reachable from `root` through fields that are not sensitive. Types found
+ * so are remembered and not walked again, so checking every method of a run walks each type about once
+ * instead of once per method and side.
+ */
+function readable(root: DescMessage, isSensitive: IsSensitive): boolean {
+  let known = readableTypes.get(isSensitive);
+  if (known === undefined) {
+    known = new WeakSet();
+    readableTypes.set(isSensitive, known);
+  }
+  const visited = new Set<DescMessage>([root]);
+  const stack = [root];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    for (const [field, type] of messageFields(next)) {
+      if (isSensitive(field) || known.has(type) || visited.has(type)) continue;
+      if (unreadable(type)) return false;
+      visited.add(type);
+      stack.push(type);
+    }
+  }
+  // Everything reachable from a visited type was visited or already known readable.
+  for (const type of visited) known.add(type);
+  return true;
 }
 
 /** The fields of `message` that hold messages (not well-known values), by number, with their types. */

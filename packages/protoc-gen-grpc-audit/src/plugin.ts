@@ -16,7 +16,7 @@ import { type PluginOptions, parseOptions } from "./options.js";
 import { planShapes } from "./place-shapes.js";
 import { findAuditOptions, findAuthzOptions } from "./read-rules.js";
 import { outputFileName, renderTables, shapeRoots } from "./render.js";
-import { findSensitive } from "./sensitive.js";
+import { findSensitive, unknownFieldOptions } from "./sensitive.js";
 import { version } from "./version.js";
 
 /**
@@ -69,7 +69,7 @@ function generateTs(schema: Schema<PluginOptions>): void {
   const auditOptions = findAuditOptions(schema.allFiles);
   const authzOptions = findAuthzOptions(schema.allFiles);
   const isSensitive = findSensitive(schema.allFiles);
-  const problems: string[] = [];
+  const problems: string[] = unknownFieldOptions(schema.files, schema.allFiles);
   const tables: FileTables[] = [];
   for (const file of schema.files) {
     const audit = checkFile(file, auditOptions, schema.options, isSensitive);

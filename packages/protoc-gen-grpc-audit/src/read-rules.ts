@@ -55,6 +55,8 @@ export interface RuleOptions<F> {
   readonly service: DescExtension;
   readonly rule: DescMessage;
   readonly read: (fields: SetFields) => F;
+  /** The fields of `rule` this plugin reads; an annotations.proto newer than the plugin may have more. */
+  readonly known: ReadonlySet<string>;
 }
 
 /** The audit options. */
@@ -149,7 +151,27 @@ function findOptions<F>(
       throw new Error(`${rule.typeName} in ${rule.file.name}.proto has no field ${name}; is it out of date?`);
     }
   }
-  return { method, service, rule, read };
+  return { method, service, rule, read, known: new Set(fieldNames) };
+}
+
+/** The problem of an option field this plugin does not read: dropping it would record less than asked. */
+export function unknownFieldProblem(option: string, name: string): string {
+  return `(${option}).${name}: not known to this protoc-gen-grpc-audit (its annotations.proto is newer than the plugin); upgrade the plugin`;
+}
+
+/**
+ * The fields `extension` sets on `element` that this plugin does not read (from an annotations.proto
+ * newer than the plugin), by .proto name; empty when the option is absent.
+ */
+export function unknownFields<F>(
+  element: DescMethod | DescService,
+  extension: DescExtension,
+  options: RuleOptions<F>,
+): string[] {
+  if (!hasOption(element, extension)) return [];
+  return [...readFields(getOption(element, extension), options.rule).keys()].filter(
+    (name) => !options.known.has(name),
+  );
 }
 
 function readFields(value: unknown, rule: DescMessage): SetFields {

@@ -10,7 +10,8 @@ import {
   hasOption,
   isMessage,
 } from "@bufbuild/protobuf";
-import { reflect } from "@bufbuild/protobuf/reflect";
+import { nestedTypes, reflect } from "@bufbuild/protobuf/reflect";
+import { unknownFieldProblem } from "./read-rules.js";
 
 /** Full name of the field option. */
 export const FIELD_OPTION = "grpcaudit.v1.field";
@@ -37,6 +38,35 @@ export function findSensitive(files: readonly DescFile[]): IsSensitive {
     const value: unknown = getOption(field, extension);
     return isMessage(value, audit) && reflect(audit, value).get(sensitive) === true;
   };
+}
+
+/**
+ * One problem per `(grpcaudit.v1.field)` on a field of `files` (looked up among `allFiles`) that sets a field other than `sensitive`
+ * (from an annotations.proto newer than the plugin), as `<file>: <message>.<field>: <problem>`.
+ */
+export function unknownFieldOptions(files: readonly DescFile[], allFiles: readonly DescFile[]): string[] {
+  const extension = createRegistry(...allFiles).getExtension(FIELD_OPTION);
+  if (extension?.fieldKind !== "message") return [];
+  const audit = extension.message;
+  const problems: string[] = [];
+  for (const file of files) {
+    for (const type of nestedTypes(file)) {
+      if (type.kind !== "message") continue;
+      for (const field of type.fields) {
+        if (!hasOption(field, extension)) continue;
+        const value: unknown = getOption(field, extension);
+        if (!isMessage(value, audit)) continue;
+        const r = reflect(audit, value);
+        for (const set of audit.fields) {
+          if (set.name === "sensitive" || !r.isSet(set)) continue;
+          problems.push(
+            `${file.proto.name}: ${type.typeName}.${field.name}: ${unknownFieldProblem(FIELD_OPTION, set.name)}`,
+          );
+        }
+      }
+    }
+  }
+  return problems;
 }
 
 /** protobuf's standard marker (FieldOptions field 16), which buf knows and protoc 3.21 does not. */
