@@ -220,8 +220,14 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
           received.push(new SourceMessageImpl(stream, msg));
         }
       } catch (error) {
-        const gone = signal.aborted ? undefined : await missing(jsm, stream, durable);
-        throw new Error(`${name}: fetch failed: ${gone ?? fetchError(error)}`, { cause: error });
+        const found = signal.aborted ? undefined : await lookUp(jsm, stream, durable);
+        // The client counts two heartbeat intervals (half the wait each) without a word as a server
+        // down; one that answers now was only late (a starved host). The fetch ended early: messages
+        // the server still sends into it come again after the ack wait.
+        if (!(found === "found" && isHeartbeatsMissed(error)))
+          throw new Error(`${name}: fetch failed: ${gone(found, stream, durable) ?? fetchError(error)}`, {
+            cause: error,
+          });
       } finally {
         clearTimeout(overdue);
         signal.removeEventListener("abort", stop);
@@ -313,17 +319,25 @@ function noReply(ms: number, nc: NatsConnection): string {
 }
 
 /**
- * Why the consumer answers no more when it, or its stream, was deleted: the server then leaves a
- * pull unanswered and the client says "heartbeats missed", as for a server that is down. Undefined
- * when both exist or the server cannot tell (the error then stands).
+ * Whether the consumer is there, as its server says: "found", or the API's error code (the consumer
+ * or its stream deleted: the server then leaves a pull unanswered and the client says "heartbeats
+ * missed", as for a server that is down), or undefined when the server cannot tell in time.
  */
-async function missing(jsm: JetStreamManager, stream: string, durable: string): Promise<string | undefined> {
+async function lookUp(
+  jsm: JetStreamManager,
+  stream: string,
+  durable: string,
+): Promise<"found" | number | undefined> {
   const info = jsm.consumers.info(stream, durable);
   // A server that is up answers at once; one that is down must not delay the fetch's error much.
-  const found = await within(info, () => "", LOOKUP_TIMEOUT_MS).then(
-    () => undefined,
+  return within(info, () => "", LOOKUP_TIMEOUT_MS).then(
+    () => "found" as const,
     (error: unknown) => (error instanceof JetStreamApiError ? error.code : undefined),
   );
+}
+
+/** Why a fetch failed when the consumer or its stream was deleted; undefined otherwise. */
+function gone(found: "found" | number | undefined, stream: string, durable: string): string | undefined {
   if (found === JetStreamApiCodes.StreamNotFound)
     return `stream "${stream}" no longer exists (deleted); recreate it and the consumer, or point ingest at another`;
   if (found === JetStreamApiCodes.ConsumerNotFound)
@@ -368,10 +382,13 @@ async function streamNotFound(
   );
 }
 
+const isHeartbeatsMissed = (error: unknown): boolean =>
+  error instanceof Error && error.message === "heartbeats missed";
+
 /** Why a fetch failed; the client's "heartbeats missed" alone does not say what it means. */
 function fetchError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message === "heartbeats missed" ? `${message} (the server is down, or the path to it cut)` : message;
+  return isHeartbeatsMissed(error) ? `${message} (the server is down, or the path to it cut)` : message;
 }
 
 interface ResolvedOptions {

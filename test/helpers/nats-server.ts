@@ -36,6 +36,8 @@ export interface NatsServer {
   kill(): Promise<void>;
   /** Starts the server again on the same port and store directory; resolves once it accepts connections. */
   restart(): Promise<void>;
+  /** Stops the process (SIGSTOP) for `ms`, then lets it go on (SIGCONT), as a starved host would; resolves after. */
+  pause(ms: number): Promise<void>;
   /** Ends the server (SIGTERM, then SIGKILL after 5 s) and deletes its store directory. */
   stop(): Promise<void>;
 }
@@ -82,6 +84,13 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     async restart() {
       if (server.running) throw new Error("nats-server is still running: kill() it first");
       await launch();
+    },
+    async pause(ms) {
+      const proc = child;
+      if (proc === undefined || !server.running) throw new Error("nats-server is not running");
+      proc.kill("SIGSTOP");
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      proc.kill("SIGCONT");
     },
     async stop() {
       const proc = child;

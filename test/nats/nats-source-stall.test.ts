@@ -89,3 +89,38 @@ describe("createNatsSource while the event loop is held", () => {
     });
   }, 30_000);
 });
+
+describe("createNatsSource while the server is stalled", () => {
+  // The client gives a fetch up after two heartbeat intervals (half the fetch's wait each) without a
+  // word from the server: a server stopped for a moment (a starved host) looks down to it.
+  const localSource = (stream: string) => createNatsSource({ servers: nats.url, stream, consumer: "ingest" });
+
+  it("a fetch whose server stops for 1.3 s, then answers, ends with what it got, not 'heartbeats missed'", async () => {
+    const { stream } = await freshStream(nc);
+    const source = await localSource(stream);
+    try {
+      const fetching = source.fetch(10, 1000, new AbortController().signal);
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the pull is with the server
+      await nats.pause(1300);
+      expect(await fetching).toStrictEqual([]);
+    } finally {
+      await source.close();
+    }
+  }, 30_000);
+
+  it("a fetch whose server stays silent past the lookup that follows fails with 'heartbeats missed'", async () => {
+    const { stream } = await freshStream(nc);
+    const source = await localSource(stream);
+    try {
+      const fetching = source.fetch(10, 1000, new AbortController().signal);
+      fetching.catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await nats.pause(3000);
+      await expect(fetching).rejects.toThrow(
+        `nats ${stream}/ingest: fetch failed: heartbeats missed (the server is down, or the path to it cut)`,
+      );
+    } finally {
+      await source.close();
+    }
+  }, 30_000);
+});
