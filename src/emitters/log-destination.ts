@@ -203,7 +203,7 @@ function sonicBoomsOf(stream: unknown): SonicBoomLike[] {
 }
 
 /**
- * Writes out what pino's stream holds, giving up at `deadline` (a Date.now() value) with "timeout".
+ * Writes out what pino's stream holds, giving up at `deadline` (from `deadlineIn`) with "timeout".
  * A SonicBoom, or each of a multistream's, is waited for while its own asynchronous writes go on: its
  * `flush(cb)` can call back before the data is written, and its `flushSync` blocks the event loop
  * for ever on a pipe nobody reads. Any other stream is flushed through `logger.flush`. Rejects with

@@ -14,7 +14,7 @@ import {
   report,
 } from "./emitter.js";
 import { flushStream, resolveLogger } from "./log-destination.js";
-import { msUntil } from "./sonic-drain.js";
+import { deadlineIn, msUntil } from "./sonic-drain.js";
 
 /** Options of `createLogEmitter`. Give exactly one of `logger` or `destination`. */
 export interface LogEmitterOptions {
@@ -166,7 +166,7 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
     return counters.drop("buffer_full");
   }
 
-  /** Writes out what is accepted; by `deadline` (a Date.now() value), else reports "timeout". */
+  /** Writes out what is accepted; by `deadline` (from `deadlineIn`), else reports "timeout". */
   async function flushBy(deadline: number): Promise<FlushReport> {
     try {
       if (openError !== undefined) throw openError;
@@ -187,7 +187,7 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
 
   async function close(): Promise<FlushReport> {
     batcher?.stop();
-    const deadline = Date.now() + flushTimeoutMs;
+    const deadline = deadlineIn(flushTimeoutMs);
     const flushed = await flushBy(deadline);
     if (ownedStream === undefined) return flushed;
     if (flushed.results[0]?.status === "timeout") {
@@ -227,7 +227,7 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       if (overloaded && waitingBytes() <= maxBufferedBytes / 2) overloaded = false;
       return "accepted";
     },
-    flush: () => flushBy(Date.now() + flushTimeoutMs),
+    flush: () => flushBy(deadlineIn(flushTimeoutMs)),
     close() {
       closing ??= close();
       return closing;

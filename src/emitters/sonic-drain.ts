@@ -7,15 +7,23 @@ export type DrainOutcome = "ok" | "timeout";
 /** setTimeout fires at once for delays above this (2^31 - 1 ms, ~24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-/** The delay of a timer that fires at `deadline` (a Date.now() value). @internal */
+/**
+ * A deadline `ms` from now, on the monotonic clock every deadline of the log emitter uses: a wall
+ * clock stepped back would stretch the waits. @internal
+ */
+export function deadlineIn(ms: number): number {
+  return performance.now() + ms;
+}
+
+/** The delay of a timer that fires at `deadline` (from `deadlineIn`). @internal */
 export function msUntil(deadline: number): number {
-  return Math.min(Math.max(deadline - Date.now(), 0), MAX_TIMER_MS);
+  return Math.min(Math.max(deadline - performance.now(), 0), MAX_TIMER_MS);
 }
 
 /**
  * Waits, without blocking the event loop, until SonicBoom has written every byte it held when called,
  * then syncs the file to disk (ignored where it cannot be, as on a pipe); "timeout" when `deadline`
- * (a Date.now() value) comes first. Rejects with the destination's error when a write fails.
+ * (from `deadlineIn`) comes first. Rejects with the destination's error when a write fails.
  *
  * Never calls SonicBoom's `flushSync`: on a pipe nobody reads it blocks the event loop forever. The
  * bytes are written by SonicBoom's own asynchronous writes, which keep them in order; lines written

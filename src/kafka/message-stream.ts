@@ -97,14 +97,15 @@ export async function take(
   signal: AbortSignal,
 ): Promise<KafkaMessage[]> {
   const taken: KafkaMessage[] = [];
-  const deadline = Date.now() + maxWaitMs;
+  // A monotonic clock: a wall clock stepped back would stretch the wait.
+  const deadline = performance.now() + maxWaitMs;
   for (;;) {
     while (taken.length < max) {
       const message = open.stream.read();
       if (message === null) break;
       taken.push(message);
     }
-    const left = deadline - Date.now();
+    const left = deadline - performance.now();
     if (taken.length >= max || open.error !== undefined || open.ended || signal.aborted || left <= 0)
       return taken;
     await waitForStream(open, left, signal);

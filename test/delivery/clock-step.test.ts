@@ -6,10 +6,9 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDeliveryEmitter } from "../../src/delivery/index.js";
 import { Spool } from "../../src/delivery/spool.js";
+import { recordTimerDelays, stepWallClockBack } from "../helpers/clock-step.js";
 import { createFakeSink, until } from "../helpers/fake-sink.js";
 import { numberedEvents, tempDir } from "./helpers.js";
-
-const STEP_BACK_MS = 60_000;
 
 let dir: string;
 let removeDir: () => void;
@@ -23,30 +22,6 @@ afterEach(() => {
   removeDir();
 });
 
-/** From now on, Date.now() reads STEP_BACK_MS less than the real time. */
-function stepWallClockBack(): void {
-  const realNow = Date.now.bind(Date);
-  vi.spyOn(Date, "now").mockImplementation(() => realNow() - STEP_BACK_MS);
-}
-
-/**
- * Records the delay of every timer the delivery code sets from now on (not the test runner's); each
- * timer runs after at most `capMs`, so a stretched delay fails the assertion instead of hanging.
- */
-function recordTimerDelays(capMs: number): number[] {
-  const delays: number[] = [];
-  const realSetTimeout = globalThis.setTimeout;
-  vi.spyOn(globalThis, "setTimeout").mockImplementation(((
-    callback: (...args: unknown[]) => void,
-    ms?: number,
-    ...args: unknown[]
-  ) => {
-    if (new Error().stack?.includes(`${path.sep}src${path.sep}delivery${path.sep}`)) delays.push(ms ?? 0);
-    return realSetTimeout(callback, Math.min(ms ?? 0, capMs), ...args);
-  }) as typeof setTimeout);
-  return delays;
-}
-
 describe("a wall clock stepping back", () => {
   it("does not stretch close(): its waits stay within timeoutMs", async () => {
     const sink = createFakeSink();
@@ -55,7 +30,7 @@ describe("a wall clock stepping back", () => {
     for (const event of numberedEvents(3)) emitter.emit(event);
     // The write (and its writeTimeoutMs timer) has started before the clock steps.
     await until(() => sink.held.length > 0);
-    const delays = recordTimerDelays(200);
+    const delays = recordTimerDelays("delivery", 200);
     const closing = emitter.close({ timeoutMs: 200 });
     stepWallClockBack();
     const report = await closing;

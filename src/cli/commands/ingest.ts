@@ -160,10 +160,10 @@ async function run(
   const stop = () => void ingester.stop();
   stopping.addEventListener("abort", stop, { once: true });
   let previous: IngestStats = ingester.stats();
-  let previousAt = Date.now();
+  let previousAt = performance.now();
   const report = () => {
     const stats = ingester.stats();
-    const now = Date.now();
+    const now = performance.now();
     process.stderr.write(`${progressLine(stats, previous, now - previousAt)}\n`);
     [previous, previousAt] = [stats, now];
   };
