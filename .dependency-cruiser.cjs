@@ -16,7 +16,19 @@ const MAY_IMPORT = {
   authz: ["context", "event", "errors", "gen"],
   // Payload capture: redaction, canonical encoding and keyed digests of messages, by their rule's shapes.
   payload: ["rules", "event", "errors"],
-  interceptors: ["context", "rules", "payload", "authn", "authz", "recorder", "event", "errors", "gen"],
+  // server: the channel names asyncService reports its handlers' outcomes on.
+  interceptors: [
+    "context",
+    "rules",
+    "payload",
+    "authn",
+    "authz",
+    "recorder",
+    "server",
+    "event",
+    "errors",
+    "gen",
+  ],
   server: ["errors"],
   // The Recorder takes what authn and authz report, in its own input shape.
   recorder: ["context", "authn", "authz", "chain", "event", "emitters", "errors", "gen"],

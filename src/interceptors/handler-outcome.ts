@@ -2,10 +2,7 @@ import { subscribe } from "node:diagnostics_channel";
 import { status as Status } from "@grpc/grpc-js";
 import { type HandlerSettlement, noteHandlerSettled, noteHandlerStarted } from "../context/handler-state.js";
 import { currentAuditScope } from "../context/scope.js";
-
-// The names asyncService publishes under (src/server/async-service.ts, which imports nothing of ours).
-const HANDLER_STARTED_CHANNEL = "grpc-audit:handler-started";
-const HANDLER_SETTLED_CHANNEL = "grpc-audit:handler-settled";
+import { HANDLER_SETTLED_CHANNEL, HANDLER_STARTED_CHANNEL } from "../server/handler-channels.js";
 
 let watching = false;
 

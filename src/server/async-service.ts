@@ -12,6 +12,7 @@ import type {
 } from "@grpc/grpc-js";
 import { Metadata, status as Status } from "@grpc/grpc-js";
 import { AuditConfigError } from "../errors/index.js";
+import { HANDLER_SETTLED_CHANNEL, HANDLER_STARTED_CHANNEL } from "./handler-channels.js";
 
 /** The async handler of one method: unary and client-streaming handlers resolve to the response. */
 export type AsyncHandler<M> = M extends MethodDefinition<infer Req, infer Res> & {
@@ -32,16 +33,6 @@ export type AsyncServiceImplementation<S extends ServiceDefinition> = { [K in ke
 
 type AnyAsyncHandler = (call: unknown) => Promise<unknown>;
 
-/**
- * Channels on which each handler's start and settlement are published, in the handler's own async
- * context (its audit scope): grpc-js drops a handler's answer to a call the client cancelled, so the
- * audit interceptors learn it here, and record whether a change happened. This folder imports no audit
- * code; the interceptors subscribe by these names (src/interceptors/handler-outcome.ts).
- * @internal
- */
-export const HANDLER_STARTED_CHANNEL = "grpc-audit:handler-started";
-/** @internal */
-export const HANDLER_SETTLED_CHANNEL = "grpc-audit:handler-settled";
 const started = channel(HANDLER_STARTED_CHANNEL);
 const settled = channel(HANDLER_SETTLED_CHANNEL);
 // Published as they are: an answered call allocates nothing for its report.
