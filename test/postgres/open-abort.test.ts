@@ -67,6 +67,7 @@ describe("openPostgresStore with a signal", () => {
     const pool = new pg.Pool({
       connectionString: direct.replace(`127.0.0.1:${server.port}`, `127.0.0.1:${proxy.port}`),
     });
+    pool.on("error", () => {}); // an idle connection server.stop() may end before pool.end() has
     try {
       const controller = new AbortController();
       const opening = openPostgresStore({ pool, signal: controller.signal }).catch((e: unknown) => e);

@@ -30,9 +30,14 @@ function alive(limit: Limit): (self: Stray | null) => Promise<string | undefined
   return limit.alive;
 }
 
-/** A pool whose connections may fail after it ended (the server stops at the end) without an unhandled 'error'. */
+/**
+ * A pool whose connections may fail after it ended without an unhandled 'error': `end()` resolves
+ * before its idle connections have closed, and the server stopping at the end ends them first on a
+ * busy machine (the pool then emits the error of an idle connection itself).
+ */
 function quietPool(config: pg.PoolConfig): pg.Pool {
   const pool = new pg.Pool(config);
+  pool.on("error", () => {});
   pool.on("connect", (client) => client.on("error", () => {}));
   return pool;
 }
