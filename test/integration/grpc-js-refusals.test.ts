@@ -13,7 +13,7 @@ import {
   type ServerInterceptor,
   status,
 } from "@grpc/grpc-js";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   AddMemberRequest,
   ArchiveProjectRequest,
@@ -261,22 +261,38 @@ describe("a client whose deadline cancels the call just before the server's dead
   // The client's timer starts first, so its reset usually comes a little before the server's own
   // deadline; grpc-js reads that reset as a half-close without a request message (UNIMPLEMENTED).
   it("is recorded as DEADLINE_EXCEEDED, as the client got it", async () => {
+    // Only Date is faked, and stepped by the test: the server's deadline is then exactly 5 s from the
+    // request, and the reset reaches it 60 ms before that however long the connection and the server
+    // took to read the request (a real 340 ms sleep of a 400 ms timeout left those 40 ms inside the
+    // 100 ms tolerance: a loaded machine takes more, and the reset was recorded as UNIMPLEMENTED).
+    vi.useFakeTimers({ toFake: ["Date"] });
     const session = http2.connect(`http://127.0.0.1:${port}`);
-    const request = session.request({
-      ":method": "POST",
-      ":path": DELETE,
-      "content-type": "application/grpc",
-      te: "trailers",
-      "grpc-timeout": "400m",
-      authorization: `Bearer ${token}`,
-      "x-request-id": "reset-at-deadline",
-    });
-    request.on("error", () => {});
-    request.on("data", () => {});
-    await sleep(340); // within DEADLINE_TOLERANCE_MS (100 ms) of the server's deadline
-    request.close(http2.constants.NGHTTP2_CANCEL);
-    expect(await trailOf("reset-at-deadline", 2)).toStrictEqual([AUTHN_OK, unresolved("DEADLINE_EXCEEDED")]);
-    session.close();
+    try {
+      const sent = Date.now();
+      const request = session.request({
+        ":method": "POST",
+        ":path": DELETE,
+        "content-type": "application/grpc",
+        te: "trailers",
+        "grpc-timeout": "5S", // far: the server's own (real) deadline timer never wins
+        authorization: `Bearer ${token}`,
+        "x-request-id": "reset-at-deadline",
+      });
+      request.on("error", () => {});
+      request.on("data", () => {});
+      // Its authn event: the server has read the request, and its deadline. A loop on real timers:
+      // expect.poll steps a faked Date by its interval at every try.
+      while (!memory.events.some((e) => e.requestId === "reset-at-deadline")) await sleep(5);
+      vi.setSystemTime(sent + 5000 - 60); // within DEADLINE_TOLERANCE_MS (100 ms) of the server's deadline
+      request.close(http2.constants.NGHTTP2_CANCEL);
+      expect(await trailOf("reset-at-deadline", 2)).toStrictEqual([
+        AUTHN_OK,
+        unresolved("DEADLINE_EXCEEDED"),
+      ]);
+    } finally {
+      vi.useRealTimers();
+      session.close();
+    }
   });
 });
 

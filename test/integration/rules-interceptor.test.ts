@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Metadata, ServerInterceptingCall, type ServerInterceptor, status } from "@grpc/grpc-js";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
@@ -363,22 +363,36 @@ describe("rules interceptor over real gRPC", () => {
   it("records a cancel that comes just before the deadline as the deadline expiring", async () => {
     // The client's deadline timer starts before the server reads grpc-timeout, so its cancel often
     // reaches the server before the server's own deadline: the record must not depend on which wins.
-    const ended = new Promise<number | undefined>((resolve) => {
-      const call = server.client.createProject(
-        { name: "slow" },
-        callMetadata("req-cancel-near-deadline"),
-        { deadline: Date.now() + 1000 },
-        (error) => resolve(error?.code),
-      );
-      setTimeout(() => call.cancel(), 950);
-    });
-    expect(await ended).toBe(status.CANCELLED);
-    const [event] = await memory.waitForCount(1, { timeoutMs: 5000 });
-    expect(event?.result).toStrictEqual({
-      success: true,
-      code: "OK",
-      message: "the deadline had passed (DEADLINE_EXCEEDED); the handler finished OK",
-    });
+    // Only Date is faked, and stepped by the test: the server's deadline is then exactly the client's,
+    // and the cancel reaches it 50 ms before it however late the server read the call (a loaded
+    // machine delayed it past the tolerance's other 50 ms, and the cancel was recorded as one).
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const deadline = Date.now() + 5000; // far: the client's own (real) deadline timer never wins
+      const ended = new Promise<number | undefined>((resolve) => {
+        const call = server.client.createProject(
+          { name: "slow" },
+          callMetadata("req-cancel-near-deadline"),
+          { deadline },
+          (error) => resolve(error?.code),
+        );
+        // Once the handler runs. A loop on real timers: expect.poll steps a faked Date at every try.
+        void (async () => {
+          while (server.seenScopes.length === 0) await sleep(5);
+          vi.setSystemTime(deadline - 50); // within DEADLINE_TOLERANCE_MS (100 ms), still before it
+          call.cancel();
+        })();
+      });
+      expect(await ended).toBe(status.CANCELLED);
+      const [event] = await memory.waitForCount(1, { timeoutMs: 5000 });
+      expect(event?.result).toStrictEqual({
+        success: true,
+        code: "OK",
+        message: "the deadline had passed (DEADLINE_EXCEEDED); the handler finished OK",
+      });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("keeps 50 concurrent calls apart", async () => {

@@ -80,10 +80,15 @@ describe("createOpenFgaAuthorizer: check", () => {
   it("resolves with 'timeout' as soon as the signal aborts, and cancels the request", async () => {
     // Ten minutes: a check that waited for the answer would fail the test by its timeout.
     standIn.inject({ endpoint: "check", latencyMs: 600_000 });
-    const signal = AbortSignal.timeout(50);
-    const decision = await authorizerFor().authorizer.check(ALICE_EDITS_P1, { signal });
-    expect(decision).toStrictEqual({ kind: "error", reason: "timeout", error: signal.reason });
-    await vi.waitFor(() => expect(standIn.abandoned).toBe(1));
+    // Aborted once OpenFGA has the request: a 50 ms timer raced its arrival, and on a loaded machine
+    // fired first, leaving no request to cancel.
+    const controller = new AbortController();
+    const deciding = authorizerFor().authorizer.check(ALICE_EDITS_P1, { signal: controller.signal });
+    await vi.waitFor(() => expect(standIn.counts.check).toBe(1), { timeout: 10_000 });
+    controller.abort();
+    const decision = await deciding;
+    expect(decision).toStrictEqual({ kind: "error", reason: "timeout", error: controller.signal.reason });
+    await vi.waitFor(() => expect(standIn.abandoned).toBe(1), { timeout: 10_000 });
   });
 
   it("does not ask OpenFGA when the signal has already aborted", async () => {
@@ -299,13 +304,23 @@ describe("createOpenFgaAuthorizer: concurrent checks with the cache on", () => {
   it("cancels the request once every caller gave up", async () => {
     standIn.inject({ endpoint: "check", latencyMs: 10_000 });
     const { authorizer } = authorizerFor({ cache: {} });
-    const decisions = await Promise.all([
-      authorizer.check(ALICE_EDITS_P1, { signal: AbortSignal.timeout(50) }),
-      authorizer.check(ALICE_EDITS_P1, { signal: AbortSignal.timeout(80) }),
+    // The callers give up once OpenFGA has the request: timers of 50 and 80 ms raced its arrival, and
+    // on a loaded machine both fired first (counts.check 0, nothing left to cancel).
+    const first = new AbortController();
+    const second = new AbortController();
+    const deciding = Promise.all([
+      authorizer.check(ALICE_EDITS_P1, { signal: first.signal }),
+      authorizer.check(ALICE_EDITS_P1, { signal: second.signal }),
     ]);
+    await vi.waitFor(() => expect(standIn.counts.check).toBe(1), { timeout: 10_000 });
+    first.abort();
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(standIn.abandoned).toBe(0); // one caller still waits
+    second.abort();
+    const decisions = await deciding;
     expect(decisions.map((d) => d.kind === "error" && d.reason)).toStrictEqual(["timeout", "timeout"]);
     expect(standIn.counts.check).toBe(1);
-    await vi.waitFor(() => expect(standIn.abandoned).toBe(1));
+    await vi.waitFor(() => expect(standIn.abandoned).toBe(1), { timeout: 10_000 });
   });
 
   it("does not join a check that started before an invalidation", async () => {
