@@ -14,7 +14,10 @@ export function boundedJwksFetch(inner: FetchImplementation, maxBytes = MAX_JWKS
     const response = await inner(url, init);
     const body = response.body;
     if (response.status !== 200 || body === null) return response;
-    const tooLarge = () => new Error(`the key set is larger than ${maxBytes} bytes`);
+    const tooLarge = () =>
+      Object.assign(new Error(`the key set is larger than ${maxBytes} bytes`), {
+        code: "ERR_JWKS_TOO_LARGE",
+      });
     if (Number(response.headers.get("content-length")) > maxBytes) {
       await body.cancel();
       throw tooLarge();

@@ -13,11 +13,13 @@ import {
   type KeyObject,
   type RemoteJWKSetOptions,
 } from "jose";
-import { AuditConfigError } from "../errors/index.js";
+import { AuditConfigError, AuditError } from "../errors/index.js";
 import type { ActorInput } from "../event/builders.js";
 import type { Authenticator, AuthnOutcome } from "./authenticator.js";
 import { boundedJwksFetch } from "./bounded-jwks-fetch.js";
-import { joseFailureCode } from "./jwt-errors.js";
+import { errorLabel, joseFailureCode } from "./jwt-errors.js";
+import { checkKeyFitsAlgorithms } from "./jwt-key-fit.js";
+import { KeySetDiagnosis, pausedAfterFailure } from "./key-set-diagnosis.js";
 
 /** Options of `createJwtAuthenticator`. Give exactly one of `jwks`, `jwksUrl` or `key`. */
 export interface JwtAuthenticatorOptions {
@@ -67,6 +69,16 @@ export interface JwtAuthenticatorOptions {
   metadataKey?: string;
   /** Clock for verification, the cache and the pause after a failed JWKS fetch. Default: () => new Date(). */
   now?: () => Date;
+  /**
+   * Told why a token was refused as "error", which the event's reason alone does not tell: the key
+   * set could not be fetched (with its HTTP status when it answered, or the error's class and code:
+   * a timeout, a refused connection, a body that is not a key set or is larger than 1 MiB), the key
+   * could not verify the token (bad key material), or `toActor` threw (its class name only). The
+   * error's message is credential-free: never a token, a claim or key material. Pass
+   * `(error) => recorder.reportError(error)` to count it in `stats().errors` and reach the Recorder's
+   * `onError`. Must not throw (a throw is ignored). Default: none.
+   */
+  onError?: (error: AuditError) => void;
 }
 
 /** A personal claim the default actor copies only when asked (`JwtAuthenticatorOptions.claims`). */
@@ -80,9 +92,12 @@ const PERSONAL_CLAIMS: readonly string[] = ["name", "email"] satisfies PersonalC
  */
 export const MAX_TOKEN_LENGTH = 16_384;
 const BEARER = /^Bearer +([A-Za-z0-9_.~+/=-]+)$/i;
+/** An HTTP auth scheme other than Bearer (RFC 9110 token), then its credentials. */
+const OTHER_SCHEME = /^\s*(?!bearer\s)[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]* +\S/i;
 
 /**
- * An authenticator for `Authorization: Bearer <JWT>` verified with jose: signature against local keys
+ * An authenticator for `Authorization: Bearer <JWT>` verified with jose (a value of another scheme,
+ * such as `Basic …`, is left to the next authenticator, as no credential): signature against local keys
  * or a JWKS URL, algorithm allow-list, issuer, audience, expiry with clock tolerance, and a non-empty
  * `sub` (a token without one is refused as malformed). Failure reasons
  * are codes (expired, wrong_audience, ...); the token never appears in an outcome or an error.
@@ -111,32 +126,50 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   }
 
   async function verifyUncached(token: string, nowDate: Date, cacheKey: string): Promise<AuthnOutcome> {
+    let payload: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, config.getKey, {
+      ({ payload } = await jwtVerify(token, config.getKey, {
         issuer: config.issuer,
         audience: config.audience,
         algorithms: [...config.algorithms],
         clockTolerance: config.clockToleranceSec,
         currentDate: nowDate,
         requiredClaims: ["sub", "exp"],
-      });
-      // An empty subject names nobody: refused, never an actor with an empty id (jose only checks `sub` is present).
-      if (typeof payload.sub !== "string" || payload.sub.trim() === "") {
-        return { kind: "refused", reason: "malformed" };
-      }
-      // jose compares `iat` with the clock only when given maxTokenAge: a token issued later than now
-      // (beyond the tolerance) is not valid yet, as one with such an `nbf` is.
-      if (
-        typeof payload.iat === "number" &&
-        payload.iat > nowDate.getTime() / 1000 + config.clockToleranceSec
-      ) {
-        return { kind: "refused", reason: "not_yet_valid" };
-      }
-      const actor = config.toActor(payload);
-      if (cacheKey !== "") remember(cacheKey, actor, payload, nowDate.getTime());
-      return { kind: "authenticated", actor };
+      }));
     } catch (error) {
-      return { kind: "refused", reason: joseFailureCode(error) };
+      const reason = joseFailureCode(error);
+      if (reason === "error") reportError(config.keySet.describe(error));
+      return { kind: "refused", reason };
+    }
+    // An empty subject names nobody: refused, never an actor with an empty id (jose only checks `sub` is present).
+    if (typeof payload.sub !== "string" || payload.sub.trim() === "") {
+      return { kind: "refused", reason: "malformed" };
+    }
+    // jose compares `iat` with the clock only when given maxTokenAge: a token issued later than now
+    // (beyond the tolerance) is not valid yet, as one with such an `nbf` is.
+    if (
+      typeof payload.iat === "number" &&
+      payload.iat > nowDate.getTime() / 1000 + config.clockToleranceSec
+    ) {
+      return { kind: "refused", reason: "not_yet_valid" };
+    }
+    let actor: ActorInput;
+    try {
+      actor = config.toActor(payload);
+    } catch (error) {
+      // Its class only: the message of a throw in a claims mapping may quote the claims.
+      reportError(`toActor threw ${errorLabel(error, false)}`);
+      return { kind: "refused", reason: "error" };
+    }
+    if (cacheKey !== "") remember(cacheKey, actor, payload, nowDate.getTime());
+    return { kind: "authenticated", actor };
+  }
+
+  function reportError(cause: string): void {
+    try {
+      config.onError?.(new AuditError(`jwt authenticator: token refused as "error": ${cause}`));
+    } catch {
+      // A reporting callback must not decide the call.
     }
   }
 
@@ -156,6 +189,9 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
       const values = metadata.get(config.metadataKey);
       if (values.length === 0) return { kind: "absent" };
       const [value] = values;
+      // Another scheme's credential (Basic, ApiKey) is not this authenticator's: the next one may take it.
+      if (values.length === 1 && typeof value === "string" && OTHER_SCHEME.test(value))
+        return { kind: "absent" };
       if (values.length > 1 || typeof value !== "string" || value.length > MAX_TOKEN_LENGTH + 7) {
         return { kind: "refused", reason: "malformed" };
       }
@@ -202,6 +238,9 @@ interface ResolvedOptions {
   cache: false | { maxEntries: number; ttlMs: number };
   metadataKey: string;
   now: () => Date;
+  onError: ((error: AuditError) => void) | undefined;
+  /** Tells what went wrong when a token was refused as "error". */
+  keySet: KeySetDiagnosis;
 }
 
 function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
@@ -248,7 +287,7 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
   if (!Array.isArray(personal) || personal.some((claim) => !PERSONAL_CLAIMS.includes(claim))) {
     fail('`claims` must list personal claims to copy, from "name" and "email"');
   }
-  for (const name of ["toActor", "now"] as const) {
+  for (const name of ["toActor", "now", "onError"] as const) {
     if (options[name] !== undefined && typeof options[name] !== "function")
       fail(`\`${name}\` must be a function`);
   }
@@ -277,16 +316,20 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
   ) {
     fail("`cache` needs a positive integer maxEntries and a positive ttlMs");
   }
+  const keySet = new KeySetDiagnosis();
   let getKey: ResolvedOptions["getKey"];
   try {
-    if (options.jwks !== undefined) getKey = createLocalJWKSet(options.jwks);
+    if (options.jwks !== undefined) getKey = keySet.watch(createLocalJWKSet(options.jwks), "read");
     else if (options.jwksUrl !== undefined)
-      getKey = pausedAfterFailure(
-        createRemoteJWKSet(new URL(options.jwksUrl), {
-          ...remoteJwksOptions,
-          [customFetch]: boundedJwksFetch(remoteJwksOptions?.[customFetch] ?? fetch),
-        }),
-        options.now ?? (() => new Date()),
+      getKey = keySet.watch(
+        pausedAfterFailure(
+          createRemoteJWKSet(new URL(options.jwksUrl), {
+            ...remoteJwksOptions,
+            [customFetch]: keySet.watchFetch(boundedJwksFetch(remoteJwksOptions?.[customFetch] ?? fetch)),
+          }),
+          options.now ?? (() => new Date()),
+        ),
+        "fetched",
       );
     else getKey = options.key as CryptoKey | KeyObject | Uint8Array;
   } catch (error) {
@@ -302,30 +345,8 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
     cache,
     metadataKey,
     now: options.now ?? (() => new Date()),
-  };
-}
-
-/** After a failed fetch of a remote key set, how long tokens are refused as "error" before it is fetched again. */
-const JWKS_RETRY_MS = 1000;
-
-/**
- * jose fetches a key set it has none of (or only an expired one) for every token, even right after a
- * fetch failed: during an identity provider's outage each call became one more request to it. After a
- * failure, tokens are refused (as "error") for `JWKS_RETRY_MS` without fetching.
- */
-function pausedAfterFailure(remote: ReturnType<typeof createRemoteJWKSet>, now: () => Date): JWTVerifyGetKey {
-  let retryAtMs = Number.NEGATIVE_INFINITY;
-  return async (header, token) => {
-    if (!remote.fresh && now().getTime() < retryAtMs) {
-      throw new Error("the key set could not be fetched; not asking again yet");
-    }
-    try {
-      return await remote(header, token);
-    } catch (error) {
-      // Still not fresh: the fetch itself failed (an unknown kid in a fresh set is no outage).
-      if (!remote.fresh) retryAtMs = now().getTime() + JWKS_RETRY_MS;
-      throw error;
-    }
+    onError: options.onError,
+    keySet,
   };
 }
 
@@ -359,25 +380,6 @@ function checkJwksUrl(url: string | URL, fail: (problem: string) => never): void
   if (username !== "" || password !== "") {
     fail(
       "`jwksUrl` must not hold a user name or password (fetch refuses such URLs); send credentials with `remoteJwksOptions.headers`",
-    );
-  }
-}
-
-/**
- * One key verifies one family of algorithms: an HMAC secret the HS ones, a public key the others.
- * Listing both lets a token pick an algorithm the key does not fit (an RSA public key, which anyone
- * may have, used as an HMAC secret): jose refuses such a token, but as a key error that reads as an
- * outage in the trail. So the options are refused instead.
- */
-function checkKeyFitsAlgorithms(
-  key: CryptoKey | KeyObject | Uint8Array,
-  algorithms: readonly string[],
-): void {
-  const secret = key instanceof Uint8Array || (key as { type?: unknown }).type === "secret";
-  const misfit = algorithms.filter((alg) => alg.startsWith("HS") !== secret);
-  if (misfit.length > 0) {
-    throw new AuditConfigError(
-      `jwt authenticator: \`algorithms\` ${misfit.join(", ")} cannot verify with ${secret ? "an HMAC secret" : "a public key"}: list only the algorithms of \`key\``,
     );
   }
 }

@@ -37,3 +37,31 @@ export function joseFailureCode(error: unknown): AuthnFailureCode {
   }
   return "error"; // key set unreachable (JWKSTimeout, fetch failure), invalid key material, bugs
 }
+
+const SAFE_LABEL = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * A credential-free label of an error: its class name and, when `withCode`, its `code` and its cause's
+ * (such as "TypeError (ECONNREFUSED)" for a refused connection, "JWKSTimeout (ERR_JWKS_TIMEOUT)").
+ * Messages are never read: they may quote a token's claims.
+ * @internal
+ */
+export function errorLabel(error: unknown, withCode: boolean): string {
+  try {
+    if (typeof error !== "object" || error === null) return typeof error;
+    const name = safe((error as { name?: unknown }).name) ?? "Error";
+    if (!withCode) return name;
+    const codes = [(error as { code?: unknown }).code];
+    const { cause } = error as { cause?: unknown };
+    if (typeof cause === "object" && cause !== null) codes.push((cause as { code?: unknown }).code);
+    const known = codes.map(safe).filter((code) => code !== undefined);
+    return known.length === 0 ? name : `${name} (${known.join(", ")})`;
+  } catch {
+    return "unknown error"; // a getter that throws
+  }
+}
+
+function safe(value: unknown): string | undefined {
+  const text = typeof value === "number" ? String(value) : value;
+  return typeof text === "string" && SAFE_LABEL.test(text) ? text : undefined;
+}

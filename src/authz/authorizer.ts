@@ -1,7 +1,8 @@
 /**
  * One authorization question: may `user` have `relation` on `object`? (OpenFGA tuple shapes) Only the
- * tuple: the OpenFGA authorizer answers a request that also carries OpenFGA's `contextualTuples` or
- * `context` with an "unsupported_request" error rather than check the tuple without them.
+ * tuple: the OpenFGA authorizer answers a request that also carries any other field that is not empty
+ * (OpenFGA's `contextualTuples` or `context`, `contextual_tuples`, a `consistency`) with an
+ * "unsupported_request" error rather than check the tuple without it.
  */
 export interface CheckRequest {
   /** Such as "user:alice". */

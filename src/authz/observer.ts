@@ -19,8 +19,9 @@ export interface AuthzDecisionInput extends RecordContext {
   cacheHit?: boolean;
   /**
    * Credential-free code for an error, or for a refusal made without the engine: "anonymous",
-   * "object_id_unresolved", "object_id_invalid", "subject_id_invalid", "timeout", "unavailable", or
-   * the engine's error code. Never an error message. Default: none.
+   * "object_id_unresolved", "object_id_invalid", "subject_id_invalid" (what `toUser` returned is not a
+   * valid OpenFGA user), "to_user_failed" (`toUser` threw or returned no string), "cache_failed" (the
+   * authorizer's `cached` threw), "timeout", "unavailable", or the engine's error code. Never an error message. Default: none.
    */
   errorReason?: string;
   /** OpenFGA store id. Default: none. */

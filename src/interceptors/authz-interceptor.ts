@@ -9,7 +9,7 @@ import {
 import type { Authorizer, Decision } from "../authz/authorizer.js";
 import { errorCode } from "../authz/error-code.js";
 import type { AuthzDecisionInput, AuthzObserver } from "../authz/observer.js";
-import { isValidOpenFgaId, OPENFGA_MAX_OBJECT_BYTES, OPENFGA_MAX_USER_BYTES } from "../authz/openfga-id.js";
+import { isValidOpenFgaId, isValidOpenFgaUser, OPENFGA_MAX_OBJECT_BYTES } from "../authz/openfga-id.js";
 import { currentAuditScope } from "../context/scope.js";
 import { AuditConfigError } from "../errors/index.js";
 import type { AuthzOutcome } from "../event/builders.js";
@@ -33,7 +33,12 @@ export interface AuthzInterceptorOptions {
    * NO_RULE (fail-closed). "allow": it is let through and reported as NO_RULE with status OK.
    */
   missingRule?: "deny" | "allow";
-  /** The OpenFGA user of an actor. Default: `user:<actor id>`. */
+  /**
+   * The OpenFGA user of an actor, `type:id`. What it returns is checked before it is sent: a user that
+   * is not valid in OpenFGA (`user:*`, a userset, whitespace, too long, no type) refuses the call with
+   * INVALID_ARGUMENT `subject_id_invalid`; a throw or a result that is not a string refuses it with
+   * UNAVAILABLE `to_user_failed`. Default: `user:<actor id>`.
+   */
   toUser?: (actor: Actor) => string;
   /**
    * How long one check may take; then the call fails with DEADLINE_EXCEEDED. Default: 2000. Longer than
@@ -63,7 +68,7 @@ export const AUTHZ_MESSAGES = {
  * outcome to the observer — also the refusals made without asking the authorizer: no rule
  * (PERMISSION_DENIED unless `missingRule: "allow"`), anonymous caller (UNAUTHENTICATED), object id
  * that cannot be resolved (INVALID_ARGUMENT), authorizer error (UNAVAILABLE) or timeout
- * (DEADLINE_EXCEEDED). Object and caller ids that are not valid OpenFGA ids (`*`, `:`, `#`, whitespace,
+ * (DEADLINE_EXCEEDED). Object ids and `toUser` results that are not valid OpenFGA ids (`*`, `:`, `#`, whitespace,
  * control characters, too long) are refused with INVALID_ARGUMENT and never sent to the authorizer. An
  * engine error is never reported as a deny. Object ids from request paths are
  * read from the first message (unary and server-streaming methods); from metadata or fixed otherwise.
@@ -135,22 +140,27 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
     if (!isValidOpenFgaId(rule.objectType, objectId, OPENFGA_MAX_OBJECT_BYTES)) {
       return refuseInvalid(rule, objectId, "object_id_invalid", AUTHZ_MESSAGES.invalidObject);
     }
-    if (!isValidOpenFgaId("user", actor.id, OPENFGA_MAX_USER_BYTES)) {
-      return refuseInvalid(rule, objectId, "subject_id_invalid", AUTHZ_MESSAGES.invalidSubject);
-    }
-    let user: string;
+    let user: unknown;
     try {
       user = config.toUser(actor);
     } catch (error) {
-      // The engine cannot be asked: refused as unavailable, and reported like every other refusal.
-      return conclude(rule, objectId, { kind: "error", reason: "unavailable", error });
+      // The engine cannot be asked: refused as unavailable, with a reason that does not blame it.
+      return conclude(rule, objectId, { kind: "error", reason: "to_user_failed", error });
+    }
+    if (typeof user !== "string") {
+      const error = new TypeError("toUser returned no string");
+      return conclude(rule, objectId, { kind: "error", reason: "to_user_failed", error });
+    }
+    // What is sent is checked, not the actor id: a toUser may hash or map an id OpenFGA would refuse.
+    if (!isValidOpenFgaUser(user)) {
+      return refuseInvalid(rule, objectId, "subject_id_invalid", AUTHZ_MESSAGES.invalidSubject);
     }
     const request = { user, relation: rule.relation, object: `${rule.objectType}:${objectId}` };
     let cached: Decision | undefined;
     try {
       cached = authorizer.cached?.(request);
     } catch (error) {
-      cached = { kind: "error", reason: "unavailable", error };
+      cached = { kind: "error", reason: "cache_failed", error };
     }
     if (cached !== undefined) return conclude(rule, objectId, cached);
     return checkWithTimeout(request).then((decision) => conclude(rule, objectId, decision, call.endedWith));

@@ -166,10 +166,13 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     // One event per MAX_TUPLES_PER_EVENT tuples: a non-transactional write may hold thousands, and one
     // event with all of them would be refused by every sink as too large, losing the whole record.
     for (let start = 0; start < items.length; start += MAX_TUPLES_PER_EVENT) {
+      const slice = items.slice(start, start + MAX_TUPLES_PER_EVENT);
+      const code = failureCodeOf(slice);
       const input: TupleChangeInput = {
-        tuples: items.slice(start, start + MAX_TUPLES_PER_EVENT),
+        tuples: slice,
         ...(storeId ? { storeId } : {}),
         ...(modelId ? { modelId } : {}),
+        ...(code === undefined ? {} : { result: { success: false, code } }),
       };
       try {
         recorder.recordTupleChange(input);
@@ -227,6 +230,28 @@ function itemsFromResponse(changes: readonly Change[], response: ClientWriteResp
  * `writeErrorReason`), the SDK threw for a whole non-transactional call, or gave no result for it.
  */
 const UNKNOWN_OUTCOME = "unknown_outcome";
+
+/**
+ * The status of a tuple change whose failed tuples all failed for one reason that names one, else
+ * undefined (the Recorder's default: UNKNOWN, which is also the truth for "unknown_outcome").
+ */
+function failureCodeOf(items: readonly TupleChangeItem[]): string | undefined {
+  let reason: string | undefined;
+  for (const entry of items) {
+    if (entry.success !== false) continue;
+    if (reason !== undefined && entry.errorReason !== reason) return undefined;
+    reason = entry.errorReason ?? "";
+  }
+  return reason === undefined ? undefined : REASON_STATUS.get(reason);
+}
+
+/** Failure reasons whose gRPC status is known: the engine's state, not the tuples, decided them. */
+const REASON_STATUS: ReadonlyMap<string, string> = new Map([
+  ["unavailable", "UNAVAILABLE"],
+  ["rate_limited", "RESOURCE_EXHAUSTED"],
+  ["aborted", "CANCELLED"],
+  ["transaction_conflict", "ABORTED"],
+]);
 
 /** Recorded for the tuples of a call whose signal had aborted before it: it was not sent. */
 const NOT_SENT = "aborted";

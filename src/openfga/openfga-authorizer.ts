@@ -310,20 +310,27 @@ const BATCH_SIZE = 50;
 const MAX_PARALLEL_BATCHES = 10;
 
 /**
- * True for a request that is only a tuple. A request with contextual tuples or a condition context
- * (OpenFGA's `contextualTuples`, `context`: fields a caller written in JavaScript, or passing a wider
- * object, can set) is not: this authorizer does not send them, and checking the bare tuple instead
- * could allow what they deny (a model's "but not" with a contextual tuple). Such a request is answered
- * `unsupported_request`, never checked without them, never cached. Never throws.
+ * True for a request that is only a tuple: no own key but `user`, `relation` and `object`, unless
+ * empty (undefined, null, [] or {}). Any other is not: OpenFGA's `contextualTuples` and `context`, the
+ * HTTP API's `contextual_tuples`, a `consistency` or a tuple's `condition` (fields a caller written in
+ * JavaScript, or passing a wider object, can set) would change the answer, and this authorizer does
+ * not send them: checking the bare tuple instead could allow what they deny (a model's "but not" with
+ * a contextual tuple). Such a request is answered `unsupported_request`, never checked without them,
+ * never cached. Never throws.
  */
 function isPlainCheck(request: CheckRequest): boolean {
   try {
-    const { contextualTuples, context } = request as { contextualTuples?: unknown; context?: unknown };
-    return isEmpty(contextualTuples) && isEmpty(context);
+    for (const key of Object.keys(request)) {
+      if (!TUPLE_KEYS.has(key) && !isEmpty((request as unknown as Record<string, unknown>)[key]))
+        return false;
+    }
+    return true;
   } catch {
     return false;
   }
 }
+
+const TUPLE_KEYS: ReadonlySet<string> = new Set(["user", "relation", "object"]);
 
 function isEmpty(value: unknown): boolean {
   if (value === undefined || value === null) return true;
@@ -335,7 +342,9 @@ function unsupported(): Decision {
   return {
     kind: "error",
     reason: "unsupported_request",
-    error: new Error("OpenFGA authorizer: contextual tuples and condition context are not supported"),
+    error: new Error(
+      "OpenFGA authorizer: only user, relation and object are checked; other fields are not supported",
+    ),
   };
 }
 

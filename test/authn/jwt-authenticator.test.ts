@@ -119,7 +119,16 @@ describe("JWT authenticator", () => {
   });
 
   it.each([
-    ["a non-Bearer scheme", "Basic YWxpY2U6cHc="],
+    ["Basic", "Basic YWxpY2U6cHc="],
+    ["ApiKey", "ApiKey good-key"],
+    ["ApiKey, oversized", `ApiKey ${"a".repeat(20_000)}`],
+  ])("leaves a value of the %s scheme to the next authenticator, as absent", async (_name, value) => {
+    expect(await jwt.authenticate(bearer(value), CALL)).toStrictEqual({ kind: "absent" });
+  });
+
+  it.each([
+    ["a raw token without a scheme", "eyJhbGciOiJSUzI1NiJ9.e30.c2ln"],
+    ["a scheme without credentials", "Basic"],
     ["a token that is not a JWT", "Bearer not-a-jwt"],
     ["a token with bad JSON", `Bearer ${Buffer.from("{").toString("base64url")}.e30.c2ln`],
     ["an oversized token", `Bearer ${"a".repeat(20_000)}`],
@@ -284,12 +293,12 @@ describe("JWT authenticator", () => {
     [
       "an HMAC algorithm beside a public key (a token could choose HS256 with the public key as secret)",
       { key: PUBLIC_KEY, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256", "HS256"] },
-      "`algorithms` HS256 cannot verify with a public key",
+      "`algorithms` HS256 cannot verify with `key` (a public rsa key)",
     ],
     [
       "a public-key algorithm beside an HMAC secret",
       { key: new Uint8Array(32), issuer: ISSUER, audience: AUDIENCE, algorithms: ["HS256", "ES256"] },
-      "`algorithms` ES256 cannot verify with an HMAC secret",
+      "`algorithms` ES256 cannot verify with `key` (an HMAC secret)",
     ],
     [
       "a bad JWKS URL",

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { isValidOpenFgaId, OPENFGA_MAX_OBJECT_BYTES } from "../../src/authz/openfga-id.js";
+import {
+  isValidOpenFgaId,
+  isValidOpenFgaUser,
+  OPENFGA_MAX_OBJECT_BYTES,
+} from "../../src/authz/openfga-id.js";
 
 describe("isValidOpenFgaId", () => {
   it.each([
@@ -45,4 +49,28 @@ describe("isValidOpenFgaId", () => {
     expect(isValidOpenFgaId("project", "项".repeat(83), OPENFGA_MAX_OBJECT_BYTES)).toBe(false);
     expect(isValidOpenFgaId("project", "x".repeat(1_500_000), OPENFGA_MAX_OBJECT_BYTES)).toBe(false);
   });
+});
+
+describe("isValidOpenFgaUser", () => {
+  it.each(["user:alice", "user:alice@example.com", "service_account:ci-bot", `user:${"x".repeat(507)}`])(
+    "accepts %j",
+    (user) => expect(isValidOpenFgaUser(user)).toBe(true),
+  );
+
+  it.each([
+    ["the wildcard", "user:*"],
+    ["a userset", "team:core#member"],
+    ["no type", "alice"],
+    ["an empty type", ":alice"],
+    ["an empty id", "user:"],
+    ["an @ in the type", "us@er:alice"],
+    ["a * in the type", "*:alice"],
+    ["a space in the type", "us er:alice"],
+    ["a second colon", "user:https://id.example/|alice"],
+    ["whitespace in the id", "user:bob @x"],
+    ["NUL in the id", "user:a\u0000b"],
+    ["more than 512 bytes", `user:${"x".repeat(508)}`],
+    ["a number", 42],
+    ["undefined", undefined],
+  ])("refuses %s", (_, user) => expect(isValidOpenFgaUser(user)).toBe(false));
 });

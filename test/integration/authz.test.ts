@@ -150,7 +150,11 @@ describe("authz interceptor over real gRPC", () => {
       const event = await authzEvent();
       expect([event.result?.code, event.detail]).toStrictEqual([
         "UNAVAILABLE",
-        detail(AuthzDecision.AUTHZ_DECISION_ERROR, "p-1", "unavailable"),
+        detail(
+          AuthzDecision.AUTHZ_DECISION_ERROR,
+          "p-1",
+          broken === "engine" ? "unavailable" : "cache_failed",
+        ),
       ]);
       memory.clear();
     }

@@ -120,7 +120,7 @@ describe("authenticators, authorizers and toUser that break their contract", () 
         objectType: "project",
         objectId: "p-1",
         decision: "error",
-        errorReason: "unavailable",
+        errorReason: "to_user_failed",
         result: { success: false, code: status.UNAVAILABLE },
         storeId: "01JSTORE0000000000000000000",
         modelId: "01JMODEL0000000000000000000",

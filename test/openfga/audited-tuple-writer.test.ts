@@ -34,10 +34,14 @@ function writerFor(client: OpenFgaClient = standInClient(standIn)) {
 type Tuple = { user: string; relation: string; object: string };
 type Outcome = true | string;
 
-/** The TUPLE_CHANGED event recorded outside an RPC: each tuple with `true` (written) or its error code. */
+/**
+ * The TUPLE_CHANGED event recorded outside an RPC: each tuple with `true` (written) or its error code;
+ * `failureCode`, the event's status when a tuple failed.
+ */
 function tupleEvent(
   eventId: string,
   tuples: [TupleOperation, Tuple, Outcome, TupleCondition?][],
+  failureCode = "UNKNOWN",
 ): AuditEvent {
   const success = tuples.every(([, , outcome]) => outcome === true);
   // The target is the object every tuple names, when they name one (project:p-1 → project p-1).
@@ -52,7 +56,7 @@ function tupleEvent(
     operation: "",
     actor: undefined,
     target: type === undefined ? undefined : { type, id: id ?? "", name: "" },
-    result: { success, code: success ? "OK" : "UNKNOWN", message: "" },
+    result: { success, code: success ? "OK" : failureCode, message: "" },
     traceId: "",
     spanId: "",
     requestId: "",
@@ -177,14 +181,17 @@ describe("createAuditedTupleWriter", () => {
     expect(standIn.tuples()).toStrictEqual([]);
   });
 
+  // Before the fix: the event's status was UNKNOWN, as for a write whose outcome is unknown.
   it.each([
-    [500, "unavailable"],
-    [429, "rate_limited"],
-  ])("records an HTTP %i as %s", async (status, reason) => {
+    [500, "unavailable", "UNAVAILABLE"],
+    [429, "rate_limited", "RESOURCE_EXHAUSTED"],
+  ])("records an HTTP %i as %s, with status %s", async (status, reason, code) => {
     standIn.inject({ endpoint: "write", status });
     const { writer, memory } = writerFor();
     await expect(writer.writeTuples([BOB_VIEWS_P1])).rejects.toMatchObject({ statusCode: status });
-    expect(withoutChain(memory.events)).toStrictEqual([tupleEvent("evt-1", [[WRITE, BOB_VIEWS_P1, reason]])]);
+    expect(withoutChain(memory.events)).toStrictEqual([
+      tupleEvent("evt-1", [[WRITE, BOB_VIEWS_P1, reason]], code),
+    ]);
   });
 
   it("records a tuple's condition by its name and context keys, never the context's values", async () => {

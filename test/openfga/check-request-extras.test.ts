@@ -33,13 +33,27 @@ describe("createOpenFgaAuthorizer: checks with contextual tuples or a condition 
     expect(standIn.counts.check).toBe(1);
   });
 
+  // Before the fix: the snake_case and other fields were dropped and the bare tuple was checked.
   it.each([
     ["contextual tuples", { contextualTuples: [BOB_EDITS_P1] }],
     ["a condition context", { context: { ip_address: "10.0.0.1" } }],
+    ["contextual_tuples (the HTTP API's spelling)", { contextual_tuples: { tuple_keys: [BOB_EDITS_P1] } }],
+    ["a consistency preference", { consistency: "HIGHER_CONSISTENCY" }],
+    ["a tuple's condition", { condition: { name: "in_office_hours" } }],
+    ["an unknown field", { extra: false }],
   ])("answers a check with %s 'unsupported_request', without asking OpenFGA", async (_, extras) => {
     const authorizer = createOpenFgaAuthorizer({ client: standInClient(standIn) });
     expect(await authorizer.check(withExtras(ALICE_EDITS_P1, extras))).toStrictEqual(UNSUPPORTED);
     expect(standIn.counts.check).toBe(0);
+  });
+
+  it("never answers contextual_tuples from a decision cached for the bare tuple", async () => {
+    const authorizer = createOpenFgaAuthorizer({ client: standInClient(standIn), cache: { ttlMs: 60_000 } });
+    expect(await authorizer.check(BOB_EDITS_P1)).toStrictEqual({ kind: "denied", cacheHit: false });
+    const contextual = withExtras(BOB_EDITS_P1, { contextual_tuples: { tuple_keys: [BOB_EDITS_P1] } });
+    expect(authorizer.cached?.(contextual)).toBeUndefined();
+    expect(await authorizer.check(contextual)).toStrictEqual(UNSUPPORTED);
+    expect(standIn.counts.check).toBe(1);
   });
 
   it("checks a request whose contextual tuples and context are empty as the bare tuple", async () => {

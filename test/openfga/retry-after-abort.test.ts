@@ -41,6 +41,7 @@ describe("Retry-After after an abort", () => {
     expect(await written).toBe(controller.signal.reason);
     // The request in flight when a signal aborts may have been applied.
     expect(outcomes(memory)).toStrictEqual([["user:bob", false, "unknown_outcome"]]);
+    expect(memory.events[0]?.result?.code).toBe("UNKNOWN"); // the truth: it may have been applied
   });
 
   it("write does not call OpenFGA when the signal has already aborted, and records the tuples as not sent", async () => {
@@ -50,6 +51,7 @@ describe("Retry-After after an abort", () => {
     expect(await written).toBe(signal.reason);
     expect(standIn.counts.write).toBe(0);
     expect(outcomes(memory)).toStrictEqual([["user:bob", false, "aborted"]]);
+    expect(memory.events[0]?.result?.code).toBe("CANCELLED");
   });
 
   it("deleteTuples resolves with the SDK's answer when the signal does not abort", async () => {

@@ -120,6 +120,7 @@ describe("audited tuple writer: error codes", () => {
       const { writer, memory } = writerFor(client);
       await expect(writer.writeTuples([BOB_VIEWS_P1])).rejects.toMatchObject({ statusCode: 409 });
       expect(recordedTuples(memory)).toMatchObject([{ success: false, errorReason: "transaction_conflict" }]);
+      expect(memory.events[0]?.result).toStrictEqual({ success: false, code: "ABORTED", message: "" });
     } finally {
       server.closeAllConnections();
       server.close();

@@ -1,0 +1,111 @@
+import type { KeyObject as NodeKeyObject } from "node:crypto";
+import type { CryptoKey, KeyObject } from "jose";
+import { AuditConfigError } from "../errors/index.js";
+
+/**
+ * One key verifies one family of algorithms: an HMAC secret the HS ones, a public key of the matching
+ * type (and curve) the others. Listing an algorithm the key does not fit lets a token pick it (an RSA
+ * public key, which anyone may have, used as an HMAC secret), and a private key or a key of another
+ * type refuses every valid token as `error` or `malformed`, which reads as an outage or blames the
+ * client. So the options are refused instead. The error names key types and algorithms only.
+ */
+export function checkKeyFitsAlgorithms(
+  key: CryptoKey | KeyObject | Uint8Array,
+  algorithms: readonly string[],
+): void {
+  const fail = (problem: string): never => {
+    throw new AuditConfigError(`jwt authenticator: ${problem}`);
+  };
+  const kind = keyKind(key);
+  if (kind.type === "private") {
+    fail("`key` is a private key: give the public key (such as `crypto.createPublicKey(privateKey)`)");
+  }
+  if (kind.usages !== undefined && !kind.usages.includes("verify")) {
+    fail('`key` is a CryptoKey without the "verify" usage: import it with usages ["verify"]');
+  }
+  const misfit = algorithms.filter((alg) => !keyFits(kind, alg));
+  if (misfit.length > 0) {
+    fail(
+      `\`algorithms\` ${misfit.join(", ")} cannot verify with \`key\` (${kind.description}): list only the algorithms of \`key\``,
+    );
+  }
+}
+
+/** What `checkKeyFitsAlgorithms` reads of a key: its kind, never its material. */
+interface KeyKind {
+  type: string;
+  /** "rsa", "rsa-pss", "ec", "ed25519", "ed448", "ml-dsa-44"…, or "secret". */
+  family: string;
+  /** An EC key's curve, as JOSE names it ("P-256"). */
+  curve?: string;
+  /** A CryptoKey's hash ("SHA-256"), which fixes the one algorithm it verifies. */
+  hash?: string;
+  /** A CryptoKey's usages. */
+  usages?: readonly string[];
+  description: string;
+}
+
+const NODE_CURVES: Readonly<Record<string, string>> = {
+  prime256v1: "P-256",
+  secp384r1: "P-384",
+  secp521r1: "P-521",
+};
+const WEBCRYPTO_FAMILIES: Readonly<Record<string, string>> = {
+  "RSASSA-PKCS1-v1_5": "rsa",
+  "RSA-PSS": "rsa-pss",
+  ECDSA: "ec",
+  Ed25519: "ed25519",
+  Ed448: "ed448",
+  HMAC: "secret",
+};
+
+function keyKind(key: CryptoKey | KeyObject | Uint8Array): KeyKind {
+  if (key instanceof Uint8Array) return { type: "secret", family: "secret", description: "an HMAC secret" };
+  const type = String(key.type);
+  const { algorithm, usages } = key as Partial<CryptoKey>;
+  if (typeof algorithm === "object" && algorithm !== null && Array.isArray(usages)) {
+    const { name, namedCurve, hash } = algorithm as { name?: unknown; namedCurve?: unknown; hash?: unknown };
+    const family = WEBCRYPTO_FAMILIES[String(name)] ?? String(name).toLowerCase();
+    const hashName = typeof hash === "object" && hash !== null ? (hash as { name?: unknown }).name : hash;
+    return {
+      type,
+      family,
+      ...(typeof namedCurve === "string" ? { curve: namedCurve } : {}),
+      ...(typeof hashName === "string" ? { hash: hashName } : {}),
+      usages,
+      description: `a ${type} ${String(name)} CryptoKey`,
+    };
+  }
+  const keyObject = key as unknown as NodeKeyObject;
+  if (type === "secret") return { type, family: "secret", description: "an HMAC secret" };
+  const family = String(keyObject.asymmetricKeyType);
+  const nodeCurve = keyObject.asymmetricKeyDetails?.namedCurve;
+  const curve = nodeCurve === undefined ? undefined : (NODE_CURVES[nodeCurve] ?? nodeCurve);
+  return {
+    type,
+    family,
+    ...(curve === undefined ? {} : { curve }),
+    description: `a ${type} ${family}${curve === undefined ? "" : ` ${curve}`} key`,
+  };
+}
+
+/** Whether a key of `kind` verifies `alg` (jose's names). */
+function keyFits(kind: KeyKind, alg: string): boolean {
+  const bits = alg.slice(2);
+  const sha = `SHA-${bits}`;
+  const hashFits = kind.hash === undefined || kind.hash === sha;
+  switch (alg.slice(0, 2)) {
+    case "HS":
+      return kind.family === "secret" && hashFits;
+    case "RS":
+      return kind.family === "rsa" && hashFits;
+    case "PS":
+      return (kind.family === "rsa-pss" || (kind.family === "rsa" && kind.usages === undefined)) && hashFits;
+    case "ES":
+      return kind.family === "ec" && kind.curve === (bits === "512" ? "P-521" : `P-${bits}`);
+    default:
+      if (alg === "EdDSA") return kind.family === "ed25519" || kind.family === "ed448";
+      if (alg === "Ed25519") return kind.family === "ed25519";
+      return kind.family === alg.toLowerCase(); // ML-DSA-44: "ml-dsa-44"
+  }
+}
