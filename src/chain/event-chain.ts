@@ -3,7 +3,7 @@ import { type OutOfCallStamp, outOfCallEvent } from "../event/builders.js";
 import { type AuditEvent, EventType } from "../gen/grpcaudit/v1/event.js";
 import { chainHash } from "./canonical.js";
 import type { ResolvedChainOptions } from "./chain-options.js";
-import { signCheckpoint } from "./checkpoint.js";
+import { checkpointEventHash, signCheckpoint } from "./checkpoint.js";
 
 /** What a checkpoint event takes from its Recorder: who writes it, its id and time. */
 export type CheckpointStamp = OutOfCallStamp;
@@ -51,6 +51,12 @@ export class EventChain {
     if (this.sealed) return;
     const chain = { chainId: this.chainId, seq: this.seq + 1, prevHash: this.head, hash: "" };
     event.chain = chain;
+    const { signer } = this.options;
+    if (event.detail?.$case === "checkpoint" && event.detail.value.signature === "" && signer !== undefined) {
+      // Signed once linked: the v2 statement covers the whole event, its place in the chain too.
+      const { value } = event.detail;
+      value.signature = signCheckpoint(signer.privateKey, this.chainId, value, checkpointEventHash(event));
+    }
     chain.hash = chainHash(event);
     this.seq = chain.seq;
     this.head = chain.hash;
@@ -67,20 +73,15 @@ export class EventChain {
   }
 
   /**
-   * A checkpoint event over the current head, signed; `final` for the last one, on close. Link it
-   * next (nothing may be linked in between, or its head is no longer the one before it).
+   * A checkpoint event over the current head, `final` for the last one, on close; `link` signs it.
+   * Link it next (nothing may be linked in between, or its head is no longer the one before it).
    */
   checkpoint(stamp: CheckpointStamp, final: boolean): AuditEvent {
     const { signer } = this.options;
     if (signer === undefined) throw new Error("this chain has no signing key");
-    const head = { headSeq: this.seq, headHash: this.head, final };
     return outOfCallEvent(stamp, EventType.EVENT_TYPE_CHAIN_CHECKPOINT, {
       $case: "checkpoint",
-      value: {
-        ...head,
-        keyId: signer.keyId,
-        signature: signCheckpoint(signer.privateKey, this.chainId, head),
-      },
+      value: { headSeq: this.seq, headHash: this.head, final, keyId: signer.keyId, signature: "" },
     });
   }
 }

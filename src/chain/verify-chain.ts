@@ -16,6 +16,10 @@ export interface ChainEntry {
   /** Position in the source (duplicates not counted). */
   position: number;
   checkpoint: ChainCheckpointDetail | undefined;
+  /** For a checkpoint: the hash its v2 statement names (the event with its signature emptied). */
+  signedHash?: string | undefined;
+  /** Why the event is not a checkpoint as a Recorder writes one, if it claims to be one. */
+  notCheckpoint?: string | undefined;
 }
 
 /** The events of one chain as read, by seq. @internal */
@@ -75,6 +79,8 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
       });
     } else if (entry.computed !== entry.hash) {
       findings.push({ kind: "modified", seq, eventId, detail: "the event does not match its hash" });
+    } else if (entry.notCheckpoint !== undefined) {
+      findings.push({ kind: "modified", seq, eventId, detail: entry.notCheckpoint });
     }
     const before = at(seq - 1);
     const expectedPrev = seq === 1 ? "" : before?.hash;
@@ -160,7 +166,9 @@ function anchoredPrefix(
 ): PrunedPrefix | undefined {
   const checkpoint = entry.checkpoint;
   if (problem !== undefined || checkpoint === undefined) return undefined;
-  if (entry.unencodable !== undefined || entry.computed !== entry.hash) return undefined;
+  if (entry.unencodable !== undefined || entry.computed !== entry.hash || entry.notCheckpoint !== undefined) {
+    return undefined;
+  }
   return { toSeq: entry.seq - 1, anchorSeq: entry.seq, keyId: checkpoint.keyId };
 }
 
@@ -215,7 +223,7 @@ function checkpointProblem(
   if (key === undefined) {
     return { kind: "unknown_key", detail: `no public key was given for key id ${checkpoint.keyId}` };
   }
-  if (!checkpointSignatureValid(key, chainId, checkpoint)) {
+  if (!checkpointSignatureValid(key, chainId, checkpoint, entry.signedHash)) {
     return { kind: "bad_signature", detail: `the signature does not verify with key ${checkpoint.keyId}` };
   }
   return undefined;

@@ -1,5 +1,7 @@
-import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { eventKind } from "../event/kinds.js";
+import { type AuditEvent, EventType } from "../gen/grpcaudit/v1/event.js";
 import { chainHash } from "./canonical.js";
+import { checkpointEventHash } from "./checkpoint.js";
 import { type ChainEntries, type ChainEntry, checkChain } from "./verify-chain.js";
 import type { ChainReport, VerifyOptions, VerifyReport } from "./verify-types.js";
 
@@ -19,6 +21,24 @@ import type { ChainReport, VerifyOptions, VerifyReport } from "./verify-types.js
 export async function verifyChains(
   events: AsyncIterable<AuditEvent> | Iterable<AuditEvent>,
   options: VerifyOptions = {},
+): Promise<VerifyReport> {
+  return verifyTrail(events, options, {});
+}
+
+/** How a source's own rules change what is a finding. @internal */
+export interface SourceRules {
+  /**
+   * The source holds each event once (a store: a unique event id), so an event read twice was put
+   * in again from outside: `modified`, not an at-least-once duplicate. Default: false.
+   */
+  eventsOnce?: boolean;
+}
+
+/** `verifyChains` with the source's rules (`grpc-audit verify --db`). @internal */
+export async function verifyTrail(
+  events: AsyncIterable<AuditEvent> | Iterable<AuditEvent>,
+  options: VerifyOptions,
+  rules: SourceRules,
 ): Promise<VerifyReport> {
   const chains = new Map<string, ChainEntries>();
   let count = 0;
@@ -55,13 +75,22 @@ export async function verifyChains(
       unencodable: computed.problem,
       position,
       checkpoint: event.detail?.$case === "checkpoint" ? event.detail.value : undefined,
+      signedHash: event.detail?.$case === "checkpoint" ? signedHashOf(event) : undefined,
+      notCheckpoint: notAsWritten(event, entries.service),
     };
     const seen = entries.bySeq.get(chain.seq);
     if (seen === undefined) {
       entries.bySeq.set(chain.seq, entry);
       position++;
-    } else if (sameEvent(seen, entry)) entries.duplicates++;
-    else {
+    } else if (sameEvent(seen, entry) && rules.eventsOnce !== true) entries.duplicates++;
+    else if (sameEvent(seen, entry)) {
+      entries.conflicts.push({
+        kind: "modified",
+        seq: chain.seq,
+        eventId: event.eventId,
+        detail: `the store holds the event at seq ${chain.seq} twice, which it never writes (one row per event id): a row put in again`,
+      });
+    } else {
       entries.conflicts.push({
         kind: "conflict",
         seq: chain.seq,
@@ -119,6 +148,49 @@ function hashOf(event: AuditEvent): { hash: string; problem?: string } {
   } catch (error) {
     // The encoder's messages name the field's type and the value, never more than a number.
     return { hash: "", problem: error instanceof Error ? error.message : "it cannot be encoded" };
+  }
+}
+
+/**
+ * What a checkpoint event holds that a Recorder never writes into one, or undefined. A v1 signature
+ * covers the chain's head only: without this check such a checkpoint's type, actor, target or
+ * attributes could be rewritten (its own hash recomputed) and the chain still verify.
+ */
+function notAsWritten(event: AuditEvent, service: string): string | undefined {
+  const isCheckpoint = event.detail?.$case === "checkpoint";
+  if (isCheckpoint !== (event.eventType === EventType.EVENT_TYPE_CHAIN_CHECKPOINT)) {
+    return isCheckpoint
+      ? `the checkpoint event has type ${eventKind(event.eventType)}, which no Recorder gives a checkpoint`
+      : "the event has the checkpoint type but holds no checkpoint";
+  }
+  if (!isCheckpoint) return undefined;
+  const { result } = event;
+  const fields: [string, boolean][] = [
+    ["service", event.service === service],
+    ["operation", event.operation === ""],
+    ["actor", event.actor === undefined],
+    ["target", event.target === undefined],
+    ["result", result?.success === true && result.code === "OK" && result.message === ""],
+    ["trace id", event.traceId === "" && event.spanId === ""],
+    ["request id", event.requestId === ""],
+    ["peer", event.peer === ""],
+    ["duration", event.duration === undefined],
+    ["user agent", event.userAgent === ""],
+    ["payload", event.payload === undefined],
+    ["attributes", Object.keys(event.attributes).length === 0],
+  ];
+  const field = fields.find(([, asWritten]) => !asWritten)?.[0];
+  return field === undefined
+    ? undefined
+    : `the checkpoint event's ${field} is not what a Recorder writes into a checkpoint`;
+}
+
+/** The hash a v2 checkpoint statement names, or undefined when the event cannot be encoded. */
+function signedHashOf(event: AuditEvent): string | undefined {
+  try {
+    return checkpointEventHash(event);
+  } catch {
+    return undefined; // reported as unencodable by hashOf
   }
 }
 

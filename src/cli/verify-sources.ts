@@ -3,7 +3,9 @@ import { readFileSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { isDeepStrictEqual } from "node:util";
+import type BetterSqlite3 from "better-sqlite3";
 import { InvalidArgumentError, Option } from "commander";
+import { eventKind } from "../event/kinds.js";
 import { eventFromJson, eventToJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { EditedRow, UndecodableRow } from "../store/stored-rows.js";
@@ -46,9 +48,11 @@ export async function* storeEvents(store: TailSource, tally: SourceTally): Async
   let after = 0;
   for (;;) {
     const page = await store.tail(after, PAGE_ROWS);
-    // Problems first: the first page names rows below position 1 even when no row follows.
+    // Problems first: the first page names rows below position 1 and above 2^53 - 1 even when no row follows.
     for (const row of page.undecodable ?? []) {
-      tally.unreadable.push({ where: `row ${row.seq} (event ${row.eventId})`, reason: row.reason });
+      // A position above 2^53 - 1 is rounded as a number: its reason names it exactly.
+      const at = row.seq > Number.MAX_SAFE_INTEGER ? "a row above position 2^53 - 1" : `row ${row.seq}`;
+      tally.unreadable.push({ where: `${at} (event ${row.eventId})`, reason: row.reason });
     }
     for (const row of page.edited ?? []) {
       tally.unreadable.push({
@@ -56,16 +60,58 @@ export async function* storeEvents(store: TailSource, tally: SourceTally): Async
         reason: `its ${row.column} column does not match its event (filters and counts see the edit)`,
       });
     }
-    if (page.lastSeq === after) return;
+    const rows = page.events.length + (page.undecodable?.length ?? 0);
+    if (page.lastSeq === after && page.events.length === 0) return;
+    // A page whose end is not past its start would be read again for ever, or its rows dropped.
+    if (!(Number.isSafeInteger(page.lastSeq) && page.lastSeq > after)) {
+      throw new CliError(
+        `cannot read the store: a page of ${rows} row${rows === 1 ? "" : "s"} after position ${after} ends at position ${page.lastSeq}, not a position past it that the next page can start after (2^53 - 1 at most)`,
+        EXIT_FAILURE,
+      );
+    }
     yield* page.events;
     after = page.lastSeq;
+  }
+}
+
+/** Problems `PRAGMA integrity_check` names at most, as SQLite lists them. */
+const INTEGRITY_PROBLEMS = 20;
+
+/**
+ * What SQLite's `PRAGMA integrity_check` finds wrong in the store file, into `tally`: an index that
+ * lacks a row hides it from `query` and `stats` while `verify` (which reads the table) finds nothing
+ * else. `quick_check` is faster but does not compare the indexes with the table.
+ */
+export async function checkSqliteIntegrity(path: string, tally: SourceTally): Promise<void> {
+  let db: BetterSqlite3.Database | undefined;
+  try {
+    // Loaded here: better-sqlite3 is an optional peer, there once the store was read.
+    const { default: Database } = await import("better-sqlite3");
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    const problems = db.pragma(`integrity_check(${INTEGRITY_PROBLEMS})`, { simple: false }) as {
+      integrity_check: string;
+    }[];
+    for (const { integrity_check: problem } of problems) {
+      if (problem !== "ok")
+        tally.unreadable.push({ where: "the store file", reason: `integrity_check: ${problem}` });
+    }
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    tally.unreadable.push({
+      where: "the store file",
+      reason: `integrity_check failed (${typeof code === "string" ? code : "error"})`,
+    });
+  } finally {
+    db?.close();
   }
 }
 
 /**
  * The events of an NDJSON log, as the log emitter writes them (the event in proto3 JSON under `key` of
  * each pino line), in line order. Lines that are not JSON objects with an object under `key` are other
- * log output: counted, skipped. An object under `key` that is not an event goes into `tally`.
+ * log output: counted, skipped. An object under `key` that is not an event, or a line the log emitter
+ * would not write for it (text around the object, a key twice, another JSON of the event, a `msg`
+ * other than its kind), goes into `tally`.
  */
 export async function* logEvents(path: string, key: string, tally: SourceTally): AsyncGenerator<AuditEvent> {
   let input: ReturnType<FileHandle["createReadStream"]>;
@@ -95,6 +141,13 @@ export async function* logEvents(path: string, key: string, tally: SourceTally):
       tally.skippedLines++;
       continue;
     }
+    // What a JSON reader takes for an event line but the log emitter never writes: text around the
+    // object, or a key twice (readers differ on which one they keep; verify would check only the last).
+    const problem = lineProblem(text, key);
+    if (problem !== undefined) {
+      tally.unreadable.push({ where: `line ${line}`, reason: problem });
+      continue;
+    }
     let event: AuditEvent;
     try {
       event = eventFromJson(value);
@@ -115,9 +168,48 @@ export async function* logEvents(path: string, key: string, tally: SourceTally):
       });
       continue;
     }
+    // The log emitter's message is the event's kind (under pino's `msg`, unless the logger was given
+    // another messageKey, whose lines have no `msg`).
+    const message = object?.msg;
+    if (message !== undefined && message !== eventKind(event.eventType)) {
+      tally.unreadable.push({
+        where: `line ${line}`,
+        reason: `its msg is not the kind of the event it holds (${eventKind(event.eventType)})`,
+      });
+      continue;
+    }
     yield event;
   }
 }
+
+/**
+ * The line of each of `eventIds` in the log at `path` (its first line holding it), read again after
+ * verification so that verify keeps no line per event; none for a pipe, which cannot be read twice.
+ */
+export async function linesOf(path: string, eventIds: ReadonlySet<string>): Promise<Map<string, number>> {
+  const lines = new Map<string, number>();
+  if (eventIds.size === 0) return lines;
+  const file = await open(path).catch(() => undefined);
+  if (file === undefined) return lines;
+  try {
+    if (!(await file.stat()).isFile()) return lines;
+    let line = 0;
+    for await (const text of createInterface({
+      input: file.createReadStream(),
+      crlfDelay: Number.POSITIVE_INFINITY,
+    })) {
+      line++;
+      const id = EVENT_ID.exec(text)?.[1];
+      if (id !== undefined && eventIds.has(id) && !lines.has(id)) lines.set(id, line);
+    }
+    return lines;
+  } finally {
+    await file.close();
+  }
+}
+
+/** The first event id of a log line, as the log emitter writes it (event ids need no escapes). */
+const EVENT_ID = /"eventId":"([^"\\]*)"/;
 
 /** Whether `json` is what the log emitter writes for `event` (which may not even have a JSON form). */
 function writtenAsIs(event: AuditEvent, json: unknown): boolean {
@@ -128,10 +220,60 @@ function writtenAsIs(event: AuditEvent, json: unknown): boolean {
   }
 }
 
+/** Why a line that holds an event object (under `eventKey`) is not one the log emitter writes, or undefined. */
+function lineProblem(text: string, eventKey: string): string | undefined {
+  if (!(text.startsWith("{") && text.endsWith("}"))) {
+    return "text around the JSON object (whitespace or a byte order mark), which the log emitter never writes";
+  }
+  const key = duplicateKey(text, eventKey);
+  return key === undefined ? undefined : `the key ${JSON.stringify(key)} appears twice in one object`;
+}
+
+/**
+ * The first key that appears twice in one object of `text`, valid JSON: JSON.parse keeps the last,
+ * other readers the first, so a line with a key twice shows each reader something else. On the line
+ * itself only `eventKey` counts: pino writes a key of the logger's bindings and of a mixin twice when
+ * both have it, which says nothing about the event.
+ */
+function duplicateKey(text: string, eventKey: string): string | undefined {
+  /** Per open object or array: the keys seen (undefined for an array). */
+  const open: (Set<string> | undefined)[] = [];
+  /** True where the next string in the innermost object is a key. */
+  let atKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let end = i + 1;
+      let escaped = false;
+      while (text[end] !== '"') {
+        if (text[end] === "\\") {
+          escaped = true;
+          end++;
+        }
+        end++;
+      }
+      const keys = open[open.length - 1];
+      if (atKey && keys !== undefined) {
+        // "\u0061" is "a": escapes are read as JSON reads them.
+        const key = escaped ? (JSON.parse(text.slice(i, end + 1)) as string) : text.slice(i + 1, end);
+        if (keys.has(key)) return key;
+        if (open.length > 1 || key === eventKey) keys.add(key);
+      }
+      atKey = false;
+      i = end;
+    } else if (c === "{" || c === "[") {
+      open.push(c === "{" ? new Set() : undefined);
+      atKey = c === "{";
+    } else if (c === "}" || c === "]") open.pop();
+    else if (c === ",") atKey = open[open.length - 1] !== undefined;
+  }
+  return undefined;
+}
+
 function parseObject(text: string): Record<string, unknown> | undefined {
-  if (!text.startsWith("{")) return undefined;
   try {
-    const value: unknown = JSON.parse(text);
+    // A leading byte order mark: JSON.parse refuses it, other readers skip it.
+    const value: unknown = JSON.parse(text.startsWith("\uFEFF") ? text.slice(1) : text);
     return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;

@@ -17,11 +17,14 @@ import {
   type Where,
 } from "../store/query.js";
 import {
+  ABOVE_LAST_POSITION,
+  aboveLastPosition,
   BELOW_FIRST_POSITION,
   belowFirstPosition,
   decodeRows,
   type EditedRow,
   FILTER_COLUMNS,
+  IN_POSITION_RANGE,
   type StoredRow,
   type UndecodableRow,
   withProblems,
@@ -121,6 +124,7 @@ export interface PostgresStore {
   /**
    * Events matching `filter`, newest first, cut into pages by a cursor on (time, insertion order):
    * paging visits every event that existed when it started exactly once, even while inserts continue.
+   * A row at a position above 2^53 - 1 is left out, as in the SQLite store.
    */
   query(filter?: AuditQuery, page?: PageOptions): Promise<AuditPage>;
   /**
@@ -394,6 +398,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     async query(filter = {}, page = {}) {
       const { limit, cursor } = resolvePage(page);
       const where = withoutNul(buildWhere(filter));
+      where.clauses.push(IN_POSITION_RANGE); // rows beyond it are named by tail(0), what verify reads
       if (cursor !== undefined) {
         where.clauses.push("(occurred_at_ms, seq) < (?, ?)");
         where.params.push(cursor.occurredAtMs, cursor.seq);
@@ -416,15 +421,21 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
     async tail(afterSeq, limit = 500) {
       const rows = await readRows(
-        `SELECT ${COLUMNS}, ${FILTER_COLUMNS} FROM ${EVENTS_TABLE} WHERE seq > $1 ORDER BY seq LIMIT $2`,
+        `SELECT ${COLUMNS}, ${FILTER_COLUMNS} FROM ${EVENTS_TABLE} WHERE seq > $1 AND ${IN_POSITION_RANGE} ORDER BY seq LIMIT $2`,
         [afterSeq, limit],
       );
       const { events, ...problems } = decoded(rows);
-      // Read from the start: the rows below position 1 are named too.
+      // Read from the start: the rows below position 1 and above 2^53 - 1 are named too.
       if (afterSeq === 0) {
-        const hidden = belowFirstPosition(
-          await readRows(`SELECT ${COLUMNS} FROM ${EVENTS_TABLE} ${BELOW_FIRST_POSITION} LIMIT $1`, [limit]),
+        const below = await readRows(
+          `SELECT ${COLUMNS} FROM ${EVENTS_TABLE} ${BELOW_FIRST_POSITION} LIMIT $1`,
+          [limit],
         );
+        const above = await read<{ seq: string; event_id: string; occurred_at_ms: string }>(
+          `SELECT seq, event_id, occurred_at_ms FROM ${EVENTS_TABLE} ${ABOVE_LAST_POSITION} LIMIT $1`,
+          [limit],
+        );
+        const hidden = [...belowFirstPosition(below), ...aboveLastPosition(above)];
         if (hidden.length > 0) problems.undecodable = [...hidden, ...(problems.undecodable ?? [])];
       }
       return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };

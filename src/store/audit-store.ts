@@ -26,12 +26,15 @@ import {
 } from "./query.js";
 import { checkSchema, migrate } from "./schema.js";
 import {
+  ABOVE_LAST_POSITION,
+  aboveLastPosition,
   BELOW_FIRST_POSITION,
   belowFirstPosition,
   decodeRows,
   type EditedRow,
   FILTER_COLUMNS,
   type FilterColumns,
+  IN_POSITION_RANGE,
   type StoredRow,
   type UndecodableRow,
   withProblems,
@@ -78,13 +81,15 @@ export interface AuditStore {
   /**
    * Events matching `filter`, newest first. Pages are cut by a cursor on (time, insertion order), so
    * paging visits every event that existed when it started exactly once, even while inserts continue.
+   * A row at a position above 2^53 - 1, which the store never gives one, is left out (`tail(0)` names it).
    */
   query(filter?: AuditQuery, page?: PageOptions): AuditPage;
   /**
    * Events stored after insertion position `afterSeq`, oldest first (for following new events).
    * `undecodable` as in `AuditPage`; `edited`: rows whose filter columns do not match their event
    * (edited in place; `grpc-audit verify` reports them), present when there are any. From the start
-   * (`afterSeq` 0), `undecodable` also names rows at a position below 1, where the store never puts one.
+   * (`afterSeq` 0), `undecodable` also names rows at a position below 1 or above 2^53 - 1, where the
+   * store never puts one; pages never go past 2^53 - 1.
    */
   tail(
     afterSeq: number,
@@ -231,6 +236,15 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
         .prepare(`SELECT seq, event_id, occurred_at_ms FROM events ${BELOW_FIRST_POSITION} LIMIT ?`)
         .all(limit) as Omit<StoredRow, "event">[],
     );
+  /** Rows at a position above 2^53 - 1 (see `aboveLastPosition`), for a tail from the start. */
+  const aboveLastSeq = (limit: number): UndecodableRow[] =>
+    aboveLastPosition(
+      db
+        .prepare(
+          `SELECT CAST(seq AS TEXT) seq, event_id, occurred_at_ms FROM events ${ABOVE_LAST_POSITION} LIMIT ?`,
+        )
+        .all(limit) as { seq: string; event_id: string; occurred_at_ms: number }[],
+    );
 
   const store: AuditStore = {
     path,
@@ -243,6 +257,7 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     query(filter = {}, page = {}) {
       const { limit, cursor } = resolvePage(page);
       const where = buildWhere(filter);
+      where.clauses.push(IN_POSITION_RANGE); // rows beyond it are named by tail(0), what verify reads
       if (cursor !== undefined) {
         where.clauses.push(AFTER_CURSOR);
         where.params.push(cursor.occurredAtMs, cursor.seq);
@@ -265,12 +280,12 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     tail(afterSeq, limit = 500) {
       const rows = db
         .prepare(
-          `SELECT seq, event_id, occurred_at_ms, event, ${FILTER_COLUMNS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
+          `SELECT seq, event_id, occurred_at_ms, event, ${FILTER_COLUMNS} FROM events WHERE seq > ? AND ${IN_POSITION_RANGE} ORDER BY seq LIMIT ?`,
         )
         .all(afterSeq, limit) as (StoredRow & FilterColumns)[];
       const { events, ...problems } = readRows(rows);
-      // Read from the start (0): the rows below position 1 are named too.
-      const hidden = afterSeq === 0 ? belowFirstSeq(limit) : [];
+      // Read from the start (0): the rows below position 1 and above 2^53 - 1 are named too.
+      const hidden = afterSeq === 0 ? [...belowFirstSeq(limit), ...aboveLastSeq(limit)] : [];
       if (hidden.length > 0) problems.undecodable = [...hidden, ...(problems.undecodable ?? [])];
       return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };
     },

@@ -119,6 +119,30 @@ export function belowFirstPosition(rows: readonly Omit<StoredRow, "event">[]): U
 /** The WHERE and ORDER of the rows `belowFirstPosition` names. */
 export const BELOW_FIRST_POSITION = "WHERE seq < 1 ORDER BY seq";
 
+/**
+ * The positions a page reads: JavaScript numbers hold every whole number up to 2^53 - 1 exactly, and a
+ * position above it would round, so a page would end at a position it did not read (skipping rows, or
+ * reading some again for ever). The stores never get that far: such a row was moved or put there from
+ * outside, and `tail(0)` names it (selected with `ABOVE_LAST_POSITION`, its seq read as text).
+ */
+export const IN_POSITION_RANGE = `seq <= ${Number.MAX_SAFE_INTEGER}`;
+
+/** The WHERE and ORDER of the rows `aboveLastPosition` names. */
+export const ABOVE_LAST_POSITION = `WHERE seq > ${Number.MAX_SAFE_INTEGER} ORDER BY seq`;
+
+/** The rows above `IN_POSITION_RANGE`, their exact position (read as text) in the reason. */
+export function aboveLastPosition(
+  rows: readonly { seq: string; event_id: unknown; occurred_at_ms: unknown }[],
+): UndecodableRow[] {
+  return rows.map((row) => ({
+    seq: Number(row.seq),
+    eventId: String(row.event_id),
+    occurredAtMs: Number(row.occurred_at_ms),
+    index: 0,
+    reason: `its position (seq ${row.seq}) is above 2^53 - 1, which the store never gives a row and cannot page past: it was moved or put there from outside`,
+  }));
+}
+
 /** A page's events, with its undecodable and edited rows only when there are any. */
 export function withProblems(decoded: ReturnType<typeof decodeRows>): {
   events: AuditEvent[];

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { canonicalBytes, chainHash } from "../../src/chain/canonical.js";
-import { checkpointSignatureValid } from "../../src/chain/checkpoint.js";
+import { checkpointEventHash, checkpointSignatureValid } from "../../src/chain/checkpoint.js";
 import { verifyChains } from "../../src/chain/verify.js";
 import type { Emitter } from "../../src/emitters/emitter.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
@@ -113,8 +113,11 @@ describe("the chain a Recorder writes", () => {
       if (detail === undefined || event.chain === undefined) throw new Error("not a checkpoint");
       expect(detail.headHash).toBe(events[detail.headSeq - 1]?.chain?.hash);
       expect(detail.keyId).toBe(KEY_ID);
-      expect(checkpointSignatureValid(PUBLIC_KEY, event.chain.chainId, detail)).toBe(true);
-      expect(checkpointSignatureValid(PUBLIC_KEY, "another-chain", detail)).toBe(false);
+      // Statement v2: over the checkpoint event too, not valid as a v1 statement.
+      const eventHash = checkpointEventHash(event);
+      expect(checkpointSignatureValid(PUBLIC_KEY, event.chain.chainId, detail, eventHash)).toBe(true);
+      expect(checkpointSignatureValid(PUBLIC_KEY, event.chain.chainId, detail)).toBe(false);
+      expect(checkpointSignatureValid(PUBLIC_KEY, "another-chain", detail, eventHash)).toBe(false);
     }
     const report = await verifyChains(events, { publicKeys: PUBLIC_KEYS, expectSealed: true });
     expect(report.chains[0]).toMatchObject({

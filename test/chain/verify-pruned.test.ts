@@ -82,9 +82,12 @@ describe("verifyChains on a pruned chain", () => {
     ]);
     const [first] = from(13);
     if (first?.chain === undefined) throw new Error("no seq 13");
+    // Its signature covers the whole checkpoint event (statement v2): the edit breaks it too.
     expect((await check([edited(first)])).findings).toStrictEqual([
       ["missing", 1, 12],
       ["modified", 13, undefined],
+      ["bad_signature", 13, undefined],
+      ["truncated", 13, undefined],
     ]);
     // The signature and head hash kept, the event's own link and hash changed: it no longer follows
     // the head its signature names, so it vouches for nothing.

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { expect, it } from "vitest";
 import { AFTER_CURSOR, openAuditStore } from "../../src/store/audit-store.js";
+import { IN_POSITION_RANGE } from "../../src/store/stored-rows.js";
 
 const path = join(mkdtempSync(join(tmpdir(), "query-plan-")), "audit.db");
 openAuditStore({ path }).close();
@@ -32,10 +33,15 @@ function plan(where: string): string[] {
 }
 
 it.each([
-  ["every event", AFTER_CURSOR, "SEARCH events USING INDEX events_time (occurred_at_ms<?)"],
+  // As the store asks: with the bound on positions every page carries.
+  [
+    "every event",
+    `${IN_POSITION_RANGE} AND ${AFTER_CURSOR}`,
+    "SEARCH events USING INDEX events_time (occurred_at_ms<?)",
+  ],
   [
     "one actor's events",
-    `actor_id = ? AND ${AFTER_CURSOR}`,
+    `actor_id = ? AND ${IN_POSITION_RANGE} AND ${AFTER_CURSOR}`,
     "SEARCH events USING INDEX events_actor (actor_id=? AND occurred_at_ms<?)",
   ],
 ])("a page of %s after a cursor searches the index from the cursor", (_name, where, expected) => {

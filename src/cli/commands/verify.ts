@@ -7,15 +7,16 @@ import {
   type ChainReport,
   type VerifyReport,
 } from "../../chain/index.js";
-import { verifyChains } from "../../chain/verify.js";
+import { verifyTrail } from "../../chain/verify.js";
 import type { PrunedPrefix } from "../../chain/verify-types.js";
-import type { AuditEvent } from "../../gen/grpcaudit/v1/event.js";
 import { isPostgresUrl, withAnyStore } from "../any-store.js";
 import { usageError } from "../errors.js";
 import { print, printJson } from "../output.js";
 import { visible } from "../safe-text.js";
 import { dbOption } from "../store-access.js";
 import {
+  checkSqliteIntegrity,
+  linesOf,
   logEvents,
   publicKeyOption,
   type SourceTally,
@@ -73,20 +74,42 @@ export function addVerifyCommand(program: Command): void {
       }
       const tally: SourceTally = { unreadable: [], skippedLines: 0 };
       const options = { publicKeys: flags.publicKey ?? new Map(), expectSealed: flags.sealed === true };
-      const read = (events: AsyncIterable<AuditEvent> | Iterable<AuditEvent>) =>
-        verifyChains(events, options);
+      // A store holds each event once; a log or a broker may hold it twice (at-least-once delivery).
       const checked =
         flags.log === undefined
-          ? await withAnyStore(flags.db, { readonly: true }, (store) => read(storeEvents(store, tally)))
-          : await read(logEvents(flags.log, flags.logKey, tally));
+          ? await withAnyStore(flags.db, { readonly: true }, (store) =>
+              verifyTrail(storeEvents(store, tally), options, { eventsOnce: true }),
+            )
+          : await verifyTrail(logEvents(flags.log, flags.logKey, tally), options, {});
+      if (flags.log === undefined && !isPostgresUrl(flags.db)) await checkSqliteIntegrity(flags.db, tally);
       const sharedStore = flags.log === undefined && isPostgresUrl(flags.db);
-      const report = sharedStore ? { ...checked, chains: withoutOrder(checked.chains) } : checked;
+      const ordered = sharedStore ? { ...checked, chains: withoutOrder(checked.chains) } : checked;
+      const report = flags.log === undefined ? ordered : await withLines(ordered, flags.log);
       const worst = worstKind(report.chains, report.findings, tally.unreadable.length > 0);
       const exitCode = worst === undefined ? 0 : VERIFY_EXIT_CODES[worst];
       if (flags.json === true) printJson({ ...report, ok: exitCode === 0, ...tally, exitCode });
       else printSummary(report, tally, worst, exitCode);
       process.exitCode = exitCode;
     });
+}
+
+/** A chain finding, with the log line of its event when it came from a log. */
+type LinedFinding = ChainFinding & { line?: number };
+
+/** The report with the log line of each chain finding's event (a second read of the log file). */
+async function withLines(report: VerifyReport, path: string): Promise<VerifyReport> {
+  const ids = new Set(report.chains.flatMap((chain) => chain.findings.map((f) => f.eventId)));
+  ids.delete("");
+  const lines = await linesOf(path, ids);
+  if (lines.size === 0) return report;
+  const lined = (finding: ChainFinding): LinedFinding => {
+    const line = lines.get(finding.eventId);
+    return line === undefined ? finding : { ...finding, line };
+  };
+  return {
+    ...report,
+    chains: report.chains.map((chain) => ({ ...chain, findings: chain.findings.map(lined) })),
+  };
 }
 
 /**
@@ -131,8 +154,8 @@ function printSummary(
         : `open: ${plural(chain.unsealed, "event")} after the last checkpoint`;
     print(
       visible(
-        `chain ${chain.chainId} (${chain.service}): ${chain.events} events, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
-          `${chain.checkpoints} checkpoints (${chain.verifiedCheckpoints} verified), ${state}` +
+        `chain ${chain.chainId} (${chain.service}): ${plural(chain.events, "event")}, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
+          `${plural(chain.checkpoints, "checkpoint")} (${chain.verifiedCheckpoints} verified), ${state}` +
           (chain.duplicates > 0 ? `, ${plural(chain.duplicates, "duplicate")} (not a finding)` : ""),
       ),
     );
@@ -148,7 +171,7 @@ function printSummary(
     unchained > 0 && !report.findings.some((f) => f.kind === "unchained")
       ? `${plural(unchained, "event")} without a chain`
       : "",
-    tally.skippedLines > 0 ? `${tally.skippedLines} log lines without an event` : "",
+    tally.skippedLines > 0 ? `${plural(tally.skippedLines, "log line")} without an event` : "",
     ...report.unusedKeys.map((keyId) => `key ${keyId} signed no checkpoint of the trail`),
   ].filter((text) => text !== "");
   if (extras.length > 0) print(visible(`(${extras.join("; ")})`));
@@ -171,12 +194,13 @@ function describePruned({ toSeq, anchorSeq, keyId }: PrunedPrefix): string {
   return `${"pruned".padEnd(13)} ${seqs}: anchored by the checkpoint at seq ${anchorSeq}, signed by key ${keyId} (not a finding)`;
 }
 
-function describe(finding: ChainFinding): string {
+function describe(finding: LinedFinding): string {
   const seq =
     finding.toSeq !== undefined && finding.toSeq !== finding.seq
       ? `seq ${finding.seq}-${finding.toSeq}`
       : `seq ${finding.seq}`;
-  const event = finding.eventId === "" ? "" : ` event ${finding.eventId}`;
+  const line = finding.line === undefined ? "" : ` (line ${finding.line})`;
+  const event = finding.eventId === "" ? "" : ` event ${finding.eventId}${line}`;
   return `${finding.kind.padEnd(13)} ${seq}${event}: ${finding.detail}`;
 }
 
