@@ -9,6 +9,7 @@ import { VERIFY_EXIT_CODES } from "../../src/cli/commands/verify.js";
 import { openAuditStore } from "../../src/store/audit-store.js";
 import { KEY_ID, PUBLIC_KEY, recordTrail } from "../chain/trail.js";
 import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, tempDir } from "./helpers.js";
+import { hideRowFromIndex, putRowTwice } from "./store-tampering.js";
 
 let dir: string;
 let baseDb: string;
@@ -38,19 +39,7 @@ function tampered(tamper: (db: BetterSqlite3.Database) => void): string {
 const verify = (path: string) => runCli(["verify", "--db", path, "--public-key", keyArg, "--sealed"]);
 
 it("reports a row put in again (the table rebuilt without its UNIQUE event id) as modified", async () => {
-  const path = tampered((db) => {
-    const sql = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'events'").pluck().get() as string;
-    expect(sql).toContain("event_id TEXT NOT NULL UNIQUE");
-    db.exec(
-      sql.replace(/CREATE TABLE "?events"?/, "CREATE TABLE events_x").replace("NOT NULL UNIQUE", "NOT NULL"),
-    );
-    db.exec(
-      "INSERT INTO events_x SELECT * FROM events ORDER BY seq; DROP TABLE events; ALTER TABLE events_x RENAME TO events",
-    );
-    const columns =
-      "event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id, event";
-    db.exec(`INSERT INTO events (${columns}) SELECT ${columns} FROM events WHERE seq = 2`);
-  });
+  const path = tampered(putRowTwice);
   const run = await verify(path);
   expect(run.stdout).toMatch(
     /seq 2 event \S+: the store holds the event at seq 2 twice, which it never writes \(one row per event id\): a row put in again\n/,
@@ -60,19 +49,7 @@ it("reports a row put in again (the table rebuilt without its UNIQUE event id) a
 });
 
 it("reports an index that lacks a row (hiding it from query) as modified, from PRAGMA integrity_check", async () => {
-  const path = tampered((db) => {
-    db.unsafeMode(true);
-    db.exec(
-      "CREATE INDEX tmp_target ON events (target_type, target_id, occurred_at_ms) WHERE target_id <> 'p-3'",
-    );
-    const root = (name: string) =>
-      db.prepare("SELECT rootpage FROM sqlite_master WHERE name = ?").pluck().get(name);
-    const [partial, genuine] = [root("tmp_target"), root("events_target")];
-    db.pragma("writable_schema = ON");
-    db.prepare("UPDATE sqlite_master SET rootpage = ? WHERE name = 'events_target'").run(partial);
-    db.prepare("UPDATE sqlite_master SET rootpage = ? WHERE name = 'tmp_target'").run(genuine);
-    db.pragma("writable_schema = OFF");
-  });
+  const path = tampered(hideRowFromIndex);
   const query = await runCli(["query", "--db", path, "--target-type", "project", "--target-id", "p-3"]);
   expect(query.stdout).not.toContain("p-3"); // hidden from query
   const run = await verify(path);

@@ -1,9 +1,12 @@
 /** `grpc-audit ui`'s arguments and failures, run as the built command. */
 import { request } from "node:http";
 import { join } from "node:path";
-import { beforeAll, expect, it } from "vitest";
+import BetterSqlite3 from "better-sqlite3";
+import { beforeAll, describe, expect, it } from "vitest";
 import { openAuditStore } from "../../src/store/audit-store.js";
+import { recordTrail } from "../chain/trail.js";
 import { BUILD_TIMEOUT_MS, runCli, tempDir } from "../cli/helpers.js";
+import { hideRowFromIndex, putRowTwice } from "../cli/store-tampering.js";
 import { sampleEvent } from "../helpers/events.js";
 import { buildViewer, startViewer } from "./viewer.js";
 
@@ -95,5 +98,48 @@ it("refuses an --allowed-host that is no host name", async () => {
     stderr:
       "error: option '--allowed-host <name>' argument 'http://x/' is invalid. " +
       "Use a host name or address, with an optional :port (example.com:8443).\n",
+  });
+});
+
+describe("the viewer's verification, as grpc-audit verify --db's", () => {
+  /** A copy of a recorded store changed by `tamper`; `/api/verify` of a viewer on it. */
+  async function verifyOf(tamper: (db: BetterSqlite3.Database) => void): Promise<VerifyAnswer> {
+    const path = join(tempDir(), "tampered.db");
+    const store = openAuditStore({ path });
+    store.insert(await recordTrail(4));
+    store.close();
+    const db = new BetterSqlite3(path);
+    tamper(db);
+    db.close();
+    const viewer = await startViewer(["--db", path]);
+    try {
+      return (await (await fetch(`${viewer.url}api/verify`)).json()) as VerifyAnswer;
+    } finally {
+      await viewer.stop();
+    }
+  }
+  interface VerifyAnswer {
+    worst: string;
+    chains: { findings: { kind: string; detail: string }[] }[];
+    unreadable: { where: string; reason: string }[];
+  }
+
+  it("reports a store row put in twice as modified, not as a duplicate", async () => {
+    const answer = await verifyOf(putRowTwice);
+    expect(answer.worst).toBe("modified");
+    expect(answer.chains[0]?.findings).toContainEqual(
+      expect.objectContaining({
+        kind: "modified",
+        detail: expect.stringMatching(/holds the event at seq 2 twice/),
+      }),
+    );
+  });
+
+  it("reports an index that hides a row from query, from SQLite's integrity_check", async () => {
+    const answer = await verifyOf(hideRowFromIndex);
+    expect(answer.unreadable).toContainEqual({
+      where: "the store file",
+      reason: "integrity_check: row 3 missing from index events_target",
+    });
   });
 });

@@ -2,7 +2,7 @@ import type { KeyObject } from "node:crypto";
 import { once } from "node:events";
 import { setImmediate } from "node:timers/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { verifyChains } from "../../chain/verify.js";
+import { verifyTrail } from "../../chain/verify.js";
 import { startUiServer, UI_SERVER_DEFAULTS, type UiSource } from "../../ui/index.js";
 import { isHostName } from "../../ui/ui-server.js";
 import { type CliStore, isPostgresUrl, withAnyStore } from "../any-store.js";
@@ -10,7 +10,13 @@ import { toCliError } from "../errors.js";
 import { print } from "../output.js";
 import { visible } from "../safe-text.js";
 import { dbOption } from "../store-access.js";
-import { publicKeyOption, type SourceTally, sealedOption, storeEvents } from "../verify-sources.js";
+import {
+  checkSqliteIntegrity,
+  publicKeyOption,
+  type SourceTally,
+  sealedOption,
+  storeEvents,
+} from "../verify-sources.js";
 import { withoutOrder } from "./verify.js";
 
 interface UiFlags {
@@ -100,7 +106,11 @@ function uiSource(store: CliStore, flags: UiFlags): UiSource {
     stats: (filter) => store.stats(filter),
     verify: async () => {
       const tally: SourceTally = { unreadable: [], skippedLines: 0 };
-      const report = await verifyChains(storeEvents(yieldingTail(store), tally), options);
+      // As `grpc-audit verify --db`: a store holds each event once, and a SQLite file's indexes are checked.
+      const report = await verifyTrail(storeEvents(yieldingTail(store), tally), options, {
+        eventsOnce: true,
+      });
+      if (!isPostgresUrl(flags.db)) await checkSqliteIntegrity(flags.db, tally);
       const chains = isPostgresUrl(flags.db) ? withoutOrder(report.chains) : report.chains;
       return { ...report, chains, unreadable: tally.unreadable };
     },
