@@ -114,7 +114,12 @@ const MIN_ACK_WAIT_MS = 2 * MIN_FETCH_WAIT_MS;
  * held a fetch until it reconnected: the ingester reported nothing meanwhile, and could not stop.
  */
 const REPLY_TIMEOUT_MS = 5000;
-/** How long a fetch that failed waits to learn whether its consumer or stream was deleted. */
+/**
+ * How long a fetch that failed waits to learn whether its consumer or stream was deleted. After
+ * missed heartbeats, REPLY_TIMEOUT_MS instead: a server starved of CPU for a second (a busy host)
+ * answers late but is not down, and the fetch then ends without an error; one down is reported
+ * within the expiry plus REPLY_TIMEOUT_MS, as an unanswered fetch is.
+ */
 const LOOKUP_TIMEOUT_MS = 1000;
 /**
  * The ingest connection's ping interval: with the client's 2 pings outstanding, a silent server is
@@ -220,7 +225,8 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
           received.push(new SourceMessageImpl(stream, msg));
         }
       } catch (error) {
-        const found = signal.aborted ? undefined : await lookUp(jsm, stream, durable);
+        const lookupMs = isHeartbeatsMissed(error) ? REPLY_TIMEOUT_MS : LOOKUP_TIMEOUT_MS;
+        const found = signal.aborted ? undefined : await lookUp(jsm, stream, durable, lookupMs);
         // The client counts two heartbeat intervals (half the wait each) without a word as a server
         // down; one that answers now was only late (a starved host). The fetch ended early: messages
         // the server still sends into it come again after the ack wait.
@@ -327,10 +333,11 @@ async function lookUp(
   jsm: JetStreamManager,
   stream: string,
   durable: string,
+  timeoutMs: number,
 ): Promise<"found" | number | undefined> {
   const info = jsm.consumers.info(stream, durable);
   // A server that is up answers at once; one that is down must not delay the fetch's error much.
-  return within(info, () => "", LOOKUP_TIMEOUT_MS).then(
+  return within(info, () => "", timeoutMs).then(
     () => "found" as const,
     (error: unknown) => (error instanceof JetStreamApiError ? error.code : undefined),
   );

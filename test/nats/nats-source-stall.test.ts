@@ -108,6 +108,19 @@ describe("createNatsSource while the server is stalled", () => {
     }
   }, 30_000);
 
+  it("a fetch whose server stops for 2.5 s, past the shorter lookup of other failures, ends without an error", async () => {
+    const { stream } = await freshStream(nc);
+    const source = await localSource(stream);
+    try {
+      const fetching = source.fetch(10, 1000, new AbortController().signal);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await nats.pause(2500);
+      expect(await fetching).toStrictEqual([]);
+    } finally {
+      await source.close();
+    }
+  }, 30_000);
+
   it("a fetch whose server stays silent past the lookup that follows fails with 'heartbeats missed'", async () => {
     const { stream } = await freshStream(nc);
     const source = await localSource(stream);
@@ -115,7 +128,7 @@ describe("createNatsSource while the server is stalled", () => {
       const fetching = source.fetch(10, 1000, new AbortController().signal);
       fetching.catch(() => {});
       await new Promise((resolve) => setTimeout(resolve, 100));
-      await nats.pause(3000);
+      await nats.pause(7000); // past the fetch's expiry plus the 5 s the lookup after missed heartbeats waits
       await expect(fetching).rejects.toThrow(
         `nats ${stream}/ingest: fetch failed: heartbeats missed (the server is down, or the path to it cut)`,
       );
