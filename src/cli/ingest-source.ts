@@ -49,8 +49,8 @@ export interface OpenedSource {
   close(): Promise<void>;
 }
 
-/** One broker address of a `kafka://` URL: host and optional port (9092). */
-const KAFKA_BROKER = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?\/?$/;
+/** One broker address of a `kafka://` URL: host and optional port (9092). `_` as in NATS_SERVER: container names have it. */
+const KAFKA_BROKER = /^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?\/?$/;
 
 /**
  * The broker addresses of `--from kafka://host:port[,host:port…]` (each may repeat `kafka://`; the

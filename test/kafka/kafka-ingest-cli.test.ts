@@ -59,11 +59,12 @@ describe("grpc-audit ingest --from kafka://", () => {
   });
 
   it("reads the broker list of a kafka:// URL, with or without the scheme repeated, 9092 by default", () => {
-    expect(kafkaBrokers("kafka://k1:9093,k2,kafka://10.0.0.3:9094,[::1]:9095")).toStrictEqual([
+    expect(kafkaBrokers("kafka://k1:9093,k2,kafka://10.0.0.3:9094,[::1]:9095,kafka_broker_1")).toStrictEqual([
       "k1:9093",
       "k2:9092",
       "10.0.0.3:9094",
       "[::1]:9095",
+      "kafka_broker_1:9092", // a container's name, as a compose file gives it
     ]);
   });
 });
