@@ -37,6 +37,12 @@ const CONTEXT: Record<string, string> = {
     "declare const handlers: AsyncServiceImplementation<typeof ProjectServiceService>;",
   ].join("\n"),
   "docs/authn-authz.md#1": [
+    'import { createJwtAuthenticator, type JwtAuthenticatorOptions, type Recorder } from "grpc-audit";',
+    "declare const options: JwtAuthenticatorOptions;",
+    "declare const recorder: Recorder;",
+  ].join("\n"),
+  "docs/authn-authz.md#2": "",
+  "docs/authn-authz.md#3": [
     'import type { Recorder } from "grpc-audit";',
     "declare const apiUrl: string, storeId: string, authorizationModelId: string;",
     "declare const recorder: Recorder;",
