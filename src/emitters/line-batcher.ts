@@ -18,6 +18,8 @@ export interface SonicBoomLike extends NodeJS.EventEmitter {
   flush(): void;
   flushSync(): void;
   end(): void;
+  /** Closes the descriptor now, dropping what is not written. */
+  destroy(): void;
 }
 
 /** The parts of SonicBoom a LineBatcher uses. */

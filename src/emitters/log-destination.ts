@@ -1,4 +1,14 @@
-import { appendFileSync, closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  statSync,
+} from "node:fs";
+import { dirname } from "node:path";
 import onExit from "on-exit-leak-free";
 import pino, { type DestinationStream, type Level, type Logger } from "pino";
 import { AuditConfigError } from "../errors/index.js";
@@ -28,11 +38,18 @@ export interface LogDestination {
    */
   pendingLines: () => number | undefined;
   /**
-   * For a destination the emitter owns, after close() timed out: stops what would keep the process
-   * from exiting (retries of a non-blocking pipe, the synchronous write-out at exit) and closes the
-   * destination once it has written what it holds, if it ever does.
+   * For a destination the emitter owns, after close() timed out or failed: stops what would keep the
+   * process from exiting (retries of a non-blocking pipe, the synchronous write-out at exit, which
+   * SonicBoom retries for ever after any error). After a timeout it closes the destination once it has
+   * written what it holds, if it ever does; after a failure (`failed`) it closes it now and drops what
+   * it holds: a retry would fail again.
    */
-  abandon?: () => void;
+  abandon?: (failed?: boolean) => void;
+  /**
+   * For a destination the emitter owns in sync mode, after a write failed: drops what the destination
+   * holds (the line that failed), so that it is neither retried by the next write nor counted again.
+   */
+  dropFailed?: () => void;
 }
 
 /** Where a log emitter writes: the parts of its options `resolveLogger` reads (documented there). */
@@ -100,7 +117,7 @@ function ownDestination(
   if (typeof destination === "string") endTornLine(destination);
   let abandoned = false;
   const ownedStream = pino.destination({
-    dest: destination,
+    dest: typeof destination === "string" ? (openRegularFile(destination) ?? destination) : destination,
     sync,
     mkdir: true,
     mode: LOG_FILE_MODE,
@@ -108,12 +125,13 @@ function ownDestination(
     // unless the emitter has given up on it.
     retryEAGAIN: () => !abandoned,
   }) as unknown as SonicBoomLike;
-  const abandon = () => {
+  const abandon = (failed = false) => {
     abandoned = true;
     // pino's own exit hook would write the rest out synchronously, and block for ever. pino registers
     // it with the same on-exit-leak-free (pino 10 asks for ^2.1.0, a single copy once installed).
     onExit.unregister(ownedStream);
-    ownedStream.end();
+    if (failed) ownedStream.destroy();
+    else ownedStream.end();
   };
   const pendingLines = () => unwrittenLines(ownedStream);
   if (sync) {
@@ -125,6 +143,7 @@ function ownDestination(
       waitingBytes: () => ownedStream._len,
       pendingLines,
       abandon,
+      dropFailed: () => dropHeld(ownedStream),
     };
   }
   // Asynchronous mode gathers ~8 KiB before a write (at least every 250 ms, and on flush()/close()):
@@ -141,6 +160,42 @@ function ownDestination(
     pendingLines: () => batcher.waitingLines + pendingLines(),
     abandon,
   };
+}
+
+/**
+ * Opens a log file for appending, now: SonicBoom opens a path in the background, and lines written
+ * before it is open are lost when the process exits first (its synchronous write-out needs the
+ * descriptor). Undefined for anything but a regular file (or a new one), and when the open fails:
+ * SonicBoom then opens the path itself as before and reports why it cannot. O_NONBLOCK so that a
+ * FIFO nobody reads does not block here; a regular file ignores it.
+ */
+function openRegularFile(path: string): number | undefined {
+  let fd: number | undefined;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    fd = openSync(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK,
+      LOG_FILE_MODE,
+    );
+    if (fstatSync(fd).isFile()) return fd;
+  } catch {
+    // SonicBoom opens the path and reports the error.
+  }
+  if (fd !== undefined) closeSync(fd);
+  return undefined;
+}
+
+/**
+ * Empties a synchronous SonicBoom after a failed write: it keeps the failed text and writes it again
+ * before each later line, so a destination that fails (a full disk) would fail every event after it
+ * and pile the failed ones up. Nothing else is held in sync mode: each write is done or failed at once.
+ */
+function dropHeld(sonic: SonicBoomLike): void {
+  const held = sonic as unknown as { _writingBuf: string; _bufs: string[]; _len: number };
+  held._writingBuf = "";
+  held._bufs = [];
+  held._len = 0;
 }
 
 /**

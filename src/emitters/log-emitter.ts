@@ -77,7 +77,8 @@ export const LOG_EMITTER_DEFAULTS = Object.freeze({
  * `flushTimeoutMs` (a pipe nobody reads) makes them report ok: false, "timeout" and the events still
  * pending, never block the event loop; `close()` then gives up on a destination it owns: what it holds
  * is written if the destination takes it later, and the emitter's exit hooks are removed, so that
- * `process.exit()` does not try to write it out synchronously. A file it creates gets mode 0600. What
+ * `process.exit()` does not try to write it out synchronously. After a `close()` that failed (a write
+ * error) it gives up on it too, closing it at once. A file it creates gets mode 0600. What
  * waits to be written is bounded by `maxBufferedBytes`: beyond it events are dropped and counted,
  * never buffered without limit.
  *
@@ -136,9 +137,12 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
     );
   }
   let lastError: unknown;
+  // Errors of the destination so far: in sync mode, one during an event's write means that event failed.
+  let streamErrors = 0;
   ownedStream?.on("error", (error: unknown) => {
     if (error === lastError) return; // pino's SonicBoom wrapper re-emits every error once
     lastError = error;
+    streamErrors++;
     // A non-blocking pipe given up on after close() timed out: its lines were reported as pending.
     if (abandoned && (error as { code?: unknown } | null)?.code === "EAGAIN") return;
     if (ownedStream.fd < 0) openError = error;
@@ -195,7 +199,12 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       destination.abandon?.();
       return flushed;
     }
-    if (!flushed.ok) return flushed;
+    if (!flushed.ok) {
+      // A failed destination is given up too: pino's exit hook would retry it for ever at exit.
+      abandoned = true;
+      destination.abandon?.(true);
+      return flushed;
+    }
     try {
       const finished = once(ownedStream, "close").then(() => "ok" as const);
       ownedStream.end();
@@ -218,10 +227,16 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       // The level can be changed on a live logger; pino would then discard the line without a word.
       if (!logger.isLevelEnabled(level)) return counters.drop("level_disabled");
       if (waitingBytes() >= maxBufferedBytes) return overflow();
+      const errorsBefore = streamErrors;
       try {
         logger[level]({ [key]: eventToJson(event) }, eventKind(event.eventType));
       } catch (error) {
         return fail("write failed", error);
+      }
+      if (destination.dropFailed !== undefined && streamErrors !== errorsBefore) {
+        // A synchronous write failed: already counted and reported by the error listener.
+        destination.dropFailed();
+        return "failed";
       }
       counters.emitted++;
       if (overloaded && waitingBytes() <= maxBufferedBytes / 2) overloaded = false;
