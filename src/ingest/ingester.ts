@@ -1,4 +1,4 @@
-import { AuditConfigError, toError } from "../errors/index.js";
+import { AuditConfigError, AuditError, toError } from "../errors/index.js";
 import { type Batch, createBatch } from "./batch.js";
 import { insertHalves, refusesRows } from "./insert-halves.js";
 import type { IngestSource, IngestStore, SourceMessage } from "./source.js";
@@ -66,6 +66,17 @@ export interface Ingester {
    * insert and ack) and resolves once they are done.
    */
   stop(): Promise<void>;
+}
+
+/**
+ * Thrown by a source's `deadLetter` when the dead letter was published but the message not
+ * acknowledged (the Kafka source's commit failed): the ingester counts it as dead-lettered and as a
+ * failure; the source acknowledges it later (the message does not come back for another try).
+ * @internal
+ */
+export class DeadLetterNotAckedError extends AuditError {
+  /** The class name, "DeadLetterNotAckedError", as `String(error)` and logs show it. */
+  override name = "DeadLetterNotAckedError";
 }
 
 /** A fetched batch, read: its events for the store, their messages, and the undecodable messages. */
@@ -185,7 +196,9 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
         if ((await source.deadLetter(message, reason)) === "duplicate") stats.duplicates++;
         else stats.deadLettered++;
       } catch (error) {
-        fail(error); // not acknowledged: it comes back and is tried again
+        // Published, not acknowledged: the source acknowledges it later, it does not come back.
+        if (error instanceof DeadLetterNotAckedError) stats.deadLettered++;
+        fail(error); // else not published: it comes back and is tried again
       }
     }
   };

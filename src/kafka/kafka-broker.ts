@@ -92,7 +92,9 @@ const COMPRESSIONS: readonly unknown[] = ["none", "gzip", "snappy", "lz4", "zstd
  * batch is replicated. Keys, values and header values are sent as given (UTF-8 for strings). The client
  * retries a failed request 3 times; then `publish` rejects, naming Kafka's error codes, and the
  * delivery pipeline retries the batch, which can store a message twice: consumers de-duplicate by the
- * `grpc-audit-event-id` header. Requests go one at a time, in the order of the publishes (a publish's
+ * `grpc-audit-event-id` header. Messages of a failed publish that Kafka acknowledged are left out of
+ * the next publish to the same topic (the pipeline's retry, or the rest of a batch after events too
+ * large were dropped). Requests go one at a time, in the order of the publishes (a publish's
  * requests together), even when the pipeline writes several batches at once (`maxInFlightBatches`,
  * which so sends no faster): a request sent before the one before it settled would reuse its sequence
  * numbers. A publish abandoned at the pipeline's write timeout sends nothing if its turn had not come,
@@ -126,6 +128,18 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
     retiring = old.close().catch(() => {});
   };
 
+  // Events of the last publish that failed which Kafka stored all the same (requests before the
+  // failing one, messages sent one at a time around one too large): the pipeline writes the batch
+  // again, and these are skipped if that is the next publish, instead of stored twice.
+  let storedOfFailed: { topic: string; ids: Set<string> } | undefined;
+  /** The records to send: those of the last failed publish Kafka stored are left out, once. */
+  const notStored = (topic: string, records: readonly KafkaRecord[]) => {
+    const stored = storedOfFailed;
+    storedOfFailed = undefined;
+    if (stored?.topic !== topic) return records;
+    return records.filter((record) => record.eventId === undefined || !stored.ids.has(record.eventId));
+  };
+
   const send = async (topic: string, messages: readonly BrokerMessage[], signal?: AbortSignal) => {
     signal?.throwIfAborted();
     const records = messages.map((message) => toRecord(topic, message));
@@ -135,12 +149,19 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
         name,
         why: `over this producer's maxMessageBytes (${maxMessageBytes}); nothing of this batch was sent`,
       });
-    const progress = { sent: 0 };
+    const progress = { sent: 0, of: records.length, stored: [] as string[] };
     // Takes its place in the queue now, in the order of the calls: its requests go after those of
     // every earlier publish settled, an abandoned one's included; none if it is abandoned before its turn.
     const turn = lastSend.then(async () => {
       await retiring;
-      await sendRecords(topic, records, progress, signal);
+      try {
+        const left = notStored(topic, records);
+        progress.of = left.length;
+        await sendRecords(topic, left, progress, signal);
+      } catch (error) {
+        storedOfFailed = { topic, ids: new Set(progress.stored) };
+        throw error;
+      }
     });
     lastSend = turn.catch(() => {});
     try {
@@ -150,7 +171,7 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
       if (error instanceof AuditEmitError) throw error;
       throw new AuditEmitError(
         name,
-        `send to "${topic}" failed after ${progress.sent} of ${records.length} messages: ${kafkaErrorText(error)}`,
+        `send to "${topic}" failed after ${progress.sent} of ${progress.of} messages: ${kafkaErrorText(error)}`,
         { cause: error },
       );
     }
@@ -160,7 +181,7 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
   const sendRecords = async (
     topic: string,
     records: readonly KafkaRecord[],
-    progress: { sent: number },
+    progress: { sent: number; stored: string[] },
     signal?: AbortSignal,
   ) => {
     const sendChunk = async (chunk: readonly KafkaRecord[]) => {
@@ -171,27 +192,35 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
         idempotent: true,
         compression,
       });
+      for (const record of chunk) if (record.eventId !== undefined) progress.stored.push(record.eventId);
+    };
+    /** The error of a failed request, after `sent` of the publish's messages went. */
+    const failed = (error: unknown, sent: number) => {
+      if (refusedProducerState(error)) replaceProducer();
+      return new AuditEmitError(
+        name,
+        `send to "${topic}" failed after ${sent} of ${records.length} messages: ${kafkaErrorText(error)}`,
+        { cause: error },
+      );
     };
     for (const chunk of chunks(records, maxRequestBytes)) {
       try {
         await sendChunk(chunk);
       } catch (error) {
-        if (signal?.aborted === true || !refusedAsTooLarge(error)) {
-          if (refusedProducerState(error)) replaceProducer();
-          throw new AuditEmitError(
-            name,
-            `send to "${topic}" failed after ${progress.sent} of ${records.length} messages: ${kafkaErrorText(error)}`,
-            { cause: error },
-          );
-        }
+        if (signal?.aborted === true || !refusedAsTooLarge(error)) throw failed(error, progress.sent);
         // The topic or broker takes less than maxMessageBytes (max.message.bytes), or the chunk's
         // record batch as a whole was over it: one message at a time tells which can never go.
-        await sendAlone(chunk, sendChunk, {
-          name,
-          why: kafkaLimitRefusal(topic, maxMessageBytes),
-          // Compressed, the batch Kafka compares is smaller, by how much only the codec knows.
-          showBatchBytes: compression === "none",
-        });
+        await sendAlone(
+          chunk,
+          sendChunk,
+          {
+            name,
+            why: kafkaLimitRefusal(topic, maxMessageBytes),
+            // Compressed, the batch Kafka compares is smaller, by how much only the codec knows.
+            showBatchBytes: compression === "none",
+          },
+          (error, sent) => failed(error, progress.sent + sent),
+        );
       }
       progress.sent += chunk.length;
     }
@@ -232,7 +261,10 @@ function producerOptions(
 }
 
 interface KafkaRecord {
+  /** The event id, else the key, to name the record in errors. */
   id: string;
+  /** The `grpc-audit-event-id` header: a message without one is never taken for another. */
+  eventId: string | undefined;
   message: MessageToProduce<Buffer, Buffer, Buffer, Buffer>;
   /** Key, value and headers. */
   bytes: number;
@@ -251,9 +283,10 @@ function toRecord(topic: string, message: BrokerMessage): KafkaRecord {
     headers.set(headerKey, headerValue);
     bytes += headerKey.length + headerValue.length;
   }
-  const id = message.headers["grpc-audit-event-id"] ?? message.key;
+  const eventId = message.headers["grpc-audit-event-id"];
+  const id = eventId ?? message.key;
   const batchBytes = singleRecordBatchBytes({ key, value, headers });
-  return { id, message: { topic, key, value, headers }, bytes, batchBytes };
+  return { id, eventId, message: { topic, key, value, headers }, bytes, batchBytes };
 }
 
 /** Consecutive runs of records of at most `maxBytes` together (a larger record goes alone). */
@@ -274,21 +307,24 @@ function* chunks(records: readonly KafkaRecord[], maxBytes: number): Generator<K
 
 /**
  * Sends the records of a chunk Kafka refused as too large one by one; throws an
- * AuditEventTooLargeError naming those Kafka refuses alone, after the others were sent.
+ * AuditEventTooLargeError naming those Kafka refuses alone, after the others were sent. Another
+ * failure throws `failed(error, sent)`, `sent` the chunk's records sent before it.
  */
 async function sendAlone(
   chunk: readonly KafkaRecord[],
   sendChunk: (chunk: readonly KafkaRecord[]) => Promise<void>,
   refusal: TooLarge,
+  failed: (error: unknown, sent: number) => Error,
 ): Promise<void> {
-  const { name } = refusal;
   const refused: KafkaRecord[] = [];
+  let sent = 0;
   let cause: unknown;
   for (const record of chunk) {
     try {
       await sendChunk([record]);
+      sent++;
     } catch (error) {
-      if (!refusedAsTooLarge(error)) throw new AuditEmitError(name, kafkaErrorText(error), { cause: error });
+      if (!refusedAsTooLarge(error)) throw failed(error, sent);
       refused.push(record);
       cause = error;
     }

@@ -10,6 +10,7 @@ import {
   DEAD_LETTER_REASON_HEADER,
   DEAD_LETTER_TRUNCATED_HEADER,
 } from "../ingest/dead-letter.js";
+import { DeadLetterNotAckedError } from "../ingest/ingester.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
 import type { KafkaProducer } from "./kafka-broker.js";
 import { kafkaErrorText } from "./kafka-error-text.js";
@@ -131,29 +132,61 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     }
   };
   let rewind = false;
+  /**
+   * Per partition, the last done message whose commit failed: committed with the next commit there,
+   * or by `commitLeft` at the next fetch. PartitionOffsets forgot it, and a message done is not read
+   * again while the stream runs: without this its offset would wait for a later message's commit.
+   */
+  const uncommitted = new Map<string, KafkaMessage>();
+  /** The group generation `uncommitted` was filled in: after a rebalance it may be behind another member's. */
+  let uncommittedGeneration: number | undefined;
+  /** Commits `m` (its offset + 1); keeps it in `uncommitted` when the commit fails, and rejects. */
+  const commit = async (partition: string, m: KafkaMessage) => {
+    const generation = consumer.generationId;
+    try {
+      await m.commit();
+    } catch (error) {
+      if (uncommittedGeneration !== generation) uncommitted.clear();
+      uncommittedGeneration = generation;
+      const left = uncommitted.get(partition);
+      if (left === undefined || left.offset < m.offset) uncommitted.set(partition, m);
+      throw error;
+    }
+    if ((uncommitted.get(partition)?.offset ?? -1n) <= m.offset) uncommitted.delete(partition);
+    loss.committed(m.partition, m.offset + 1n);
+  };
+  /** A copy of `uncommitted`, emptied first if a rebalance came since (the partition's offset may have moved on). */
+  const leftToCommit = () => {
+    if (uncommittedGeneration !== consumer.generationId) uncommitted.clear();
+    return new Map(uncommitted);
+  };
   /** Commits, per partition, the end of the run of done messages the given ones completed. */
   const markDone = async (messages: readonly KafkaSourceMessage[]) => {
-    const commits = new Map<string, KafkaMessage>();
+    const commits = leftToCommit();
     for (const m of messages) {
       const where = tracked.get(m);
       if (where === undefined) continue;
       loss.stored(m.message.partition, m.message.offset);
       const committable = offsets.done(where.partition, where.epoch, m.message.offset);
-      if (committable !== undefined) commits.set(where.partition, committable);
+      const left = commits.get(where.partition);
+      if (committable !== undefined && (left === undefined || left.offset < committable.offset))
+        commits.set(where.partition, committable);
     }
-    // commit() commits its offset + 1 for its partition, with the leader epoch it was read under. A
-    // partition the group gave to another member meanwhile is left to it: committing there could
-    // move its offset back (messages the other member stored would come again, as duplicates).
+    await commitAssigned(commits);
+  };
+  // commit() commits its offset + 1 for its partition, with the leader epoch it was read under. A
+  // partition the group gave to another member meanwhile is left to it: committing there could
+  // move its offset back (messages the other member stored would come again, as duplicates).
+  const commitAssigned = async (commits: ReadonlyMap<string, KafkaMessage>) => {
     const assigned = assignedPartitions();
     await Promise.all(
-      [...commits.values()]
-        .filter((m) => assigned.includes(m.partition))
-        .map(async (m) => {
-          await m.commit();
-          loss.committed(m.partition, m.offset + 1n);
-        }),
+      [...commits]
+        .filter(([, m]) => assigned.includes(m.partition))
+        .map(([partition, m]) => commit(partition, m)),
     );
   };
+  /** Commits what failed to commit before; a failure again was reported then, so it is not again. */
+  const commitLeft = () => commitAssigned(leftToCommit()).catch(() => {});
   const assignedPartitions = () => [
     ...(consumer.assignments?.find((a) => a.topic === topic)?.partitions ?? []),
   ];
@@ -223,6 +256,7 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
         // Else the next fetch opens a new stream, from the committed offsets.
         if (!(outOfRange(failed) && (await skipRemoved()))) throw failed;
       }
+      if (uncommitted.size > 0) await commitLeft();
       const current = open === undefined || rewind ? await reopen() : open;
       rewind = false;
       const messages = await take(current, max, maxWaitMs, signal);
@@ -259,7 +293,15 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
           cause: error,
         });
       }
-      await markDone([message]);
+      // Sent: counted as dead-lettered even if the commit fails (kept, and committed later).
+      await markDone([message]).catch((error: unknown) => {
+        throw new DeadLetterNotAckedError(
+          `commit of a dead letter failed (topic "${topic}", partition ${message.message.partition}, ` +
+            `offset ${message.message.offset}; sent to "${deadLetterTopic}", committed with the next ` +
+            `commit): ${kafkaErrorText(error)}`,
+          { cause: error },
+        );
+      });
     },
     lag: () => lag,
     lost: () => loss.lost,
