@@ -2,49 +2,25 @@
 // commit that fails (of a stored batch, or of a message sent to the dead letters) is made again at the
 // next fetch once commits work, with no new message needed; a dead letter sent whose commit failed is
 // counted as dead-lettered, reported by partition and offset, and not sent again.
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createBrokerSink } from "../../src/brokers/broker-sink.js";
 import { createIngester } from "../../src/ingest/index.js";
-import { createKafkaBroker, createKafkaSource, type KafkaSource } from "../../src/kafka/index.js";
-import { openAuditStore } from "../../src/store/index.js";
-import { seedEvents, tempDir } from "../cli/helpers.js";
+import { seedEvents } from "../cli/helpers.js";
 import { until } from "../ingest/fleet.js";
-import { type FakeKafka, fakeKafka } from "./fake-kafka.js";
+import { fakeIngestSetup, publishToFake } from "./fake-ingest.js";
 
-const TOPIC = "audit-events";
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
 
-function setup() {
-  const kafka = fakeKafka(TOPIC, 1);
-  const store = openAuditStore({ path: join(tempDir(), "audit.db") });
-  open.push(store);
-  return { kafka, store };
-}
-
-async function source(kafka: FakeKafka): Promise<KafkaSource> {
-  const s = await createKafkaSource({
-    bootstrapBrokers: ["kafka-1:9092"],
-    topic: TOPIC,
-    groupId: "ingest",
-    createConsumer: (o) => kafka.createConsumer(o),
-    createProducer: (o) => kafka.createProducer(o),
-  });
-  open.push(s);
-  return s;
-}
-
 describe("createKafkaSource when a commit fails", () => {
   it("counts a dead letter sent whose commit failed, names its partition and offset, and commits it once commits work", async () => {
-    const { kafka, store } = setup();
+    const { kafka, store, source } = fakeIngestSetup(open, 1);
     kafka.append(0, "not an event");
     kafka.failCommits = new Error("the coordinator went away");
     const errors: string[] = [];
     const ingester = createIngester({
-      source: await source(kafka),
+      source: await source(),
       store,
       maxWaitMs: 20,
       onError: (error) => errors.push(`${error.name}: ${error.message}`),
@@ -68,7 +44,7 @@ describe("createKafkaSource when a commit fails", () => {
     expect(kafka.commits).toStrictEqual([{ partition: 0, offset: 1 }]);
 
     // The next member starts past it: it is not dead-lettered a second time.
-    const next = createIngester({ source: await source(kafka), store, maxWaitMs: 20 });
+    const next = createIngester({ source: await source(), store, maxWaitMs: 20 });
     await until(() => next.stats().lag === 0, "a fetch of the next member");
     await next.stop();
     expect(next.stats()).toMatchObject({ received: 0, deadLettered: 0, errors: 0 });
@@ -76,16 +52,10 @@ describe("createKafkaSource when a commit fails", () => {
   });
 
   it("commits a stored batch whose commit failed at a later fetch, with no new message", async () => {
-    const { kafka, store } = setup();
-    const broker = createKafkaBroker({
-      bootstrapBrokers: ["kafka-1:9092"],
-      clientId: "projects-api",
-      createProducer: (o) => kafka.createProducer(o),
-    });
-    await createBrokerSink({ broker, topic: TOPIC, encoding: "protobuf" }).write(seedEvents(3));
-    await broker.close();
+    const { kafka, store, source } = fakeIngestSetup(open, 1);
+    await publishToFake(kafka, seedEvents(3), { encoding: "protobuf" });
     kafka.failCommits = new Error("the coordinator went away");
-    const ingester = createIngester({ source: await source(kafka), store, maxWaitMs: 20, onError: () => {} });
+    const ingester = createIngester({ source: await source(), store, maxWaitMs: 20, onError: () => {} });
     await until(() => ingester.stats().errors === 1, "the commit failed");
     kafka.failCommits = undefined;
     await until(() => kafka.committed()[0] === 3, "the offsets committed");

@@ -3,61 +3,22 @@
 // reading below a partition's log start fails as the real client's stream does on OFFSET_OUT_OF_RANGE),
 // with createIngester into a real SQLite store file. The source moves past the removed messages and
 // counts them in lost(), exactly: never what was stored, redelivered or read by another member.
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createBrokerSink } from "../../src/brokers/broker-sink.js";
-import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createIngester, type IngestStore } from "../../src/ingest/index.js";
-import { createKafkaBroker, createKafkaSource, type KafkaSource } from "../../src/kafka/index.js";
-import { type AuditStore, openAuditStore } from "../../src/store/index.js";
-import { seedEvents, tempDir } from "../cli/helpers.js";
+import { seedEvents } from "../cli/helpers.js";
 import { until } from "../ingest/fleet.js";
-import { type FakeKafka, fakeKafka } from "./fake-kafka.js";
+import { fakeIngestSetup, ids, publishToFake, storedIds } from "./fake-ingest.js";
 
-const TOPIC = "audit-events";
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
 
-function setup(partitions: number) {
-  const kafka = fakeKafka(TOPIC, partitions);
-  const store = openAuditStore({ path: join(tempDir(), "audit.db") });
-  open.push(store);
-  const source = async (): Promise<KafkaSource> => {
-    const s = await createKafkaSource({
-      bootstrapBrokers: ["kafka-1:9092"],
-      topic: TOPIC,
-      groupId: "ingest",
-      createConsumer: (o) => kafka.createConsumer(o),
-      createProducer: (o) => kafka.createProducer(o),
-    });
-    open.push(s);
-    return s;
-  };
-  return { kafka, store, source };
-}
-
-/** Publishes events through the real Kafka broker and broker sink, as servers do. */
-async function publish(kafka: FakeKafka, events: readonly AuditEvent[]) {
-  const broker = createKafkaBroker({
-    bootstrapBrokers: ["kafka-1:9092"],
-    clientId: "projects-api",
-    createProducer: (o) => kafka.createProducer(o),
-  });
-  await createBrokerSink({ broker, topic: TOPIC }).write(events);
-  await broker.close();
-}
-
-const storedIds = (store: AuditStore) =>
-  new Set(store.query({}, { limit: 1000 }).events.map((e) => e.eventId));
-const ids = (events: readonly AuditEvent[]) => new Set(events.map((e) => e.eventId));
-
 describe("createKafkaSource when retention removed messages not yet stored", () => {
   it("counts those below the log start as lost, stores the rest and commits past them (it stalled on OFFSET_OUT_OF_RANGE)", async () => {
-    const { kafka, store, source } = setup(1);
+    const { kafka, store, source } = fakeIngestSetup(open, 1);
     const events = seedEvents(12);
-    await publish(kafka, events);
+    await publishToFake(kafka, events);
     kafka.commitOffset(0, 0);
     kafka.deleteRecords(0, 5);
     const errors: string[] = [];
@@ -79,9 +40,9 @@ describe("createKafkaSource when retention removed messages not yet stored", () 
   });
 
   it("reads on in every partition when one lost its head, counting only that one's removed messages", async () => {
-    const { kafka, store, source } = setup(3);
+    const { kafka, store, source } = fakeIngestSetup(open, 3);
     const events = seedEvents(60);
-    await publish(kafka, events);
+    await publishToFake(kafka, events);
     for (const p of [0, 1, 2]) kafka.commitOffset(p, 0);
     kafka.deleteRecords(1, 4);
     const s = await source();
@@ -94,9 +55,9 @@ describe("createKafkaSource when retention removed messages not yet stored", () 
   });
 
   it("counts nothing for a partition the group never committed on: it starts at the log start (a new group cannot tell)", async () => {
-    const { kafka, store, source } = setup(1);
+    const { kafka, store, source } = fakeIngestSetup(open, 1);
     const events = seedEvents(8);
-    await publish(kafka, events);
+    await publishToFake(kafka, events);
     kafka.deleteRecords(0, 3);
     const s = await source();
     const ingester = createIngester({ source: s, store });
@@ -107,9 +68,9 @@ describe("createKafkaSource when retention removed messages not yet stored", () 
   });
 
   it("counts nothing on a normal run", async () => {
-    const { kafka, store, source } = setup(2);
+    const { kafka, store, source } = fakeIngestSetup(open, 2);
     const events = seedEvents(50);
-    await publish(kafka, events);
+    await publishToFake(kafka, events);
     const s = await source();
     const ingester = createIngester({ source: s, store, batchSize: 8 });
     await until(() => ingester.stats().inserted === events.length, "every event stored");
@@ -118,9 +79,9 @@ describe("createKafkaSource when retention removed messages not yet stored", () 
   });
 
   it("counts nothing on a rewind after a failed insert, nor for the redelivered messages", async () => {
-    const { kafka, store, source } = setup(1);
+    const { kafka, store, source } = fakeIngestSetup(open, 1);
     const events = seedEvents(20);
-    await publish(kafka, events);
+    await publishToFake(kafka, events);
     kafka.commitOffset(0, 0);
     let calls = 0;
     const flaky: IngestStore = {
@@ -142,9 +103,9 @@ describe("createKafkaSource when retention removed messages not yet stored", () 
   });
 
   it("after a failed insert, counts exactly the messages removed before they were read again: not those stored meanwhile", async () => {
-    const { kafka, store, source } = setup(1);
+    const { kafka, store, source } = fakeIngestSetup(open, 1);
     const events = seedEvents(20);
-    await publish(kafka, events);
+    await publishToFake(kafka, events);
     kafka.commitOffset(0, 0);
     let calls = 0;
     // Batch 0..4 stored and committed; batch 5..9 fails, and retention removes 0..11 meanwhile. Batch
@@ -171,10 +132,10 @@ describe("createKafkaSource when retention removed messages not yet stored", () 
   });
 
   it("counts a partition's removed messages once when the group moves it to another member", async () => {
-    const { kafka, store, source } = setup(2);
+    const { kafka, store, source } = fakeIngestSetup(open, 2);
     for (let p = 0; p < 2; p++) kafka.commitOffset(p, 0);
     const events = seedEvents(40);
-    await publish(kafka, events);
+    await publishToFake(kafka, events);
     kafka.deleteRecords(1, 6);
     const first = await source();
     const one = createIngester({ source: first, store, batchSize: 8, retryDelayMs: 10 });
@@ -183,7 +144,7 @@ describe("createKafkaSource when retention removed messages not yet stored", () 
     // A second member joins: partition 1 goes to it, from the committed offset (past the removed ones).
     const second = await source();
     const two = createIngester({ source: second, store, batchSize: 8, retryDelayMs: 10 });
-    await publish(kafka, seedEvents(60).slice(40));
+    await publishToFake(kafka, seedEvents(60).slice(40));
     await until(
       () => kafka.committed().every((c, p) => c === kafka.highWatermarks()[p]),
       "every partition read to its end",
@@ -194,9 +155,9 @@ describe("createKafkaSource when retention removed messages not yet stored", () 
   });
 
   it("counts nothing when a rebalance came while it moved past the removed messages (the partition's next reader may have counted them)", async () => {
-    const { kafka, store, source } = setup(1);
+    const { kafka, store, source } = fakeIngestSetup(open, 1);
     const events = seedEvents(10);
-    await publish(kafka, events);
+    await publishToFake(kafka, events);
     kafka.commitOffset(0, 0);
     kafka.deleteRecords(0, 4);
     kafka.beforeCommit = () => {
@@ -212,9 +173,9 @@ describe("createKafkaSource when retention removed messages not yet stored", () 
   });
 
   it("reports a failure to ask Kafka for the log start and moves on once it answers", async () => {
-    const { kafka, store, source } = setup(1);
+    const { kafka, store, source } = fakeIngestSetup(open, 1);
     const events = seedEvents(10);
-    await publish(kafka, events);
+    await publishToFake(kafka, events);
     kafka.commitOffset(0, 2);
     kafka.deleteRecords(0, 6);
     kafka.failListOffsets = new Error("broker unreachable");

@@ -4,70 +4,29 @@
 // partition up to the first message not stored, a crash before the commit and a failed insert give
 // redeliveries the store skips, poison messages go to the dead-letter topic, lag is high watermark −
 // committed.
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createBrokerSink } from "../../src/brokers/broker-sink.js";
 import type { BrokerEncoding } from "../../src/brokers/event-headers.js";
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../../src/brokers/event-headers.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createIngester, type IngestStore } from "../../src/ingest/index.js";
 import {
-  createKafkaBroker,
   createKafkaSource,
   DEAD_LETTER_FROM_HEADER,
   DEAD_LETTER_REASON_HEADER,
-  type KafkaSource,
-  type KafkaSourceOptions,
 } from "../../src/kafka/index.js";
-import { type AuditStore, openAuditStore } from "../../src/store/index.js";
-import { seedEvents, tempDir } from "../cli/helpers.js";
+import { seedEvents } from "../cli/helpers.js";
 import { until } from "../ingest/fleet.js";
-import { type FakeKafka, fakeKafka } from "./fake-kafka.js";
+import { fakeIngestSetup, ids, publishToFake, storedIds, TOPIC } from "./fake-ingest.js";
+import type { FakeKafka } from "./fake-kafka.js";
 
-const TOPIC = "audit-events";
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
 
-/** A fake cluster, a SQLite store file, and a source factory on both. */
-function setup(partitions = 3) {
-  const kafka = fakeKafka(TOPIC, partitions);
-  const store = openAuditStore({ path: join(tempDir(), "audit.db") });
-  open.push(store);
-  const source = async (extra: Partial<KafkaSourceOptions> = {}): Promise<KafkaSource> => {
-    const s = await createKafkaSource({
-      bootstrapBrokers: ["kafka-1:9092"],
-      topic: TOPIC,
-      groupId: "ingest",
-      createConsumer: (o) => kafka.createConsumer(o),
-      createProducer: (o) => kafka.createProducer(o),
-      ...extra,
-    });
-    open.push(s);
-    return s;
-  };
-  return { kafka, store, source };
-}
-
-/** Publishes events through the real Kafka broker and broker sink, as servers do. */
-async function publish(
-  kafka: FakeKafka,
-  events: readonly AuditEvent[],
-  encoding: BrokerEncoding = "protobuf",
-) {
-  const broker = createKafkaBroker({
-    bootstrapBrokers: ["kafka-1:9092"],
-    clientId: "projects-api",
-    createProducer: (o) => kafka.createProducer(o),
-  });
-  await createBrokerSink({ broker, topic: TOPIC, encoding, cloudEvents: true }).write(events);
-  await broker.close();
-}
-
-const storedIds = (store: AuditStore) =>
-  new Set(store.query({}, { limit: 1000 }).events.map((e) => e.eventId));
-const ids = (events: readonly AuditEvent[]) => new Set(events.map((e) => e.eventId));
+const setup = (partitions = 3) => fakeIngestSetup(open, partitions);
+const publish = (kafka: FakeKafka, events: readonly AuditEvent[], encoding: BrokerEncoding = "protobuf") =>
+  publishToFake(kafka, events, { encoding, cloudEvents: true });
 
 describe("createKafkaSource with createIngester into a SQLite store", () => {
   it("stores every event a Kafka broker emitter published once, protobuf and JSON, then commits every partition's end", async () => {
