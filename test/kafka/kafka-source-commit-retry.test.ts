@@ -1,7 +1,8 @@
 // createKafkaSource with createIngester, on the fake Kafka cluster, into a real SQLite store file: a
 // commit that fails (of a stored batch, or of a message sent to the dead letters) is made again at the
 // next fetch once commits work, with no new message needed; a dead letter sent whose commit failed is
-// counted as dead-lettered, reported by partition and offset, and not sent again.
+// counted as dead-lettered, reported by partition and offset, and not sent again. After a rebalance a
+// failed commit is dropped: another member may have committed further since.
 import { afterEach, describe, expect, it } from "vitest";
 import { createIngester } from "../../src/ingest/index.js";
 import { seedEvents } from "../cli/helpers.js";
@@ -62,5 +63,28 @@ describe("createKafkaSource when a commit fails", () => {
     await ingester.stop();
     expect(ingester.stats()).toMatchObject({ received: 3, inserted: 3, errors: 1 });
     expect(kafka.commits).toStrictEqual([{ partition: 0, offset: 3 }]);
+  });
+
+  it("drops a failed commit once the group rebalanced: it would move back an offset another member committed since", async () => {
+    const { kafka, source } = fakeIngestSetup(open, 1);
+    await publishToFake(kafka, seedEvents(5));
+    const s = await source();
+    const signal = new AbortController().signal;
+    const first = await s.fetch(3, 50, signal);
+    expect(first.map((m) => m.where)).toStrictEqual([
+      "audit-events/0@0",
+      "audit-events/0@1",
+      "audit-events/0@2",
+    ]);
+    kafka.failCommits = new Error("the coordinator went away");
+    await expect(s.ack(first)).rejects.toThrow("the coordinator went away");
+    kafka.failCommits = undefined;
+
+    // Out of the group meanwhile: another member stored all five and committed 5; then a new generation.
+    kafka.commitOffset(0, 5);
+    kafka.rebalance();
+    await s.fetch(10, 50, signal);
+    expect(kafka.commits).toStrictEqual([]);
+    expect(kafka.committed()).toStrictEqual([5]);
   });
 });
