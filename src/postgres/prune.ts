@@ -1,5 +1,6 @@
 import type pg from "pg";
 import { type PruneReport, startPrunePlan } from "../store/prune-plan.js";
+import { IN_POSITION_RANGE } from "../store/stored-rows.js";
 import { listPartitions } from "./partitions.js";
 import { EVENTS_TABLE } from "./schema.js";
 
@@ -20,7 +21,9 @@ export interface SnapshotPlan {
 
 /**
  * Reads every row with a position from 1 into a prune plan, page by page in insertion order. Run in
- * one REPEATABLE READ transaction without the writers' lock: ingesters go on meanwhile.
+ * one REPEATABLE READ transaction without the writers' lock: ingesters go on meanwhile. Rows above the
+ * position range are left out (their position would round to another row's, which would be deleted
+ * instead): `applyPlan` reads them as arrived since, so they are kept and bound their chain.
  * @internal
  */
 export async function readPlan(client: pg.ClientBase, beforeMs: number): Promise<SnapshotPlan> {
@@ -28,7 +31,7 @@ export async function readPlan(client: pg.ClientBase, beforeMs: number): Promise
   const parts = new Map<number, number>();
   for (;;) {
     const page = await client.query<{ seq: string; at: string; event: Uint8Array; oid: string }>(
-      `SELECT seq, occurred_at_ms at, event, tableoid::int8 oid FROM ${EVENTS_TABLE} WHERE seq > $1 ORDER BY seq LIMIT ${PAGE}`,
+      `SELECT seq, occurred_at_ms at, event, tableoid::int8 oid FROM ${EVENTS_TABLE} WHERE seq > $1 AND ${IN_POSITION_RANGE} ORDER BY seq LIMIT ${PAGE}`,
       [read.lastSeq],
     );
     for (const row of page.rows) {

@@ -200,9 +200,12 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     : db.prepare(`INSERT OR IGNORE INTO events
         (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id, event)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  /** Every row as the prune plan reads it, in insertion order. */
+  /**
+   * Every row as the prune plan reads it, in insertion order. Not those above the position range:
+   * their position would round to another row's, which the delete would remove; they stay.
+   */
   const pruneRows = db.prepare(
-    "SELECT seq position, occurred_at_ms occurredAtMs, event FROM events ORDER BY seq",
+    `SELECT seq position, occurred_at_ms occurredAtMs, event FROM events WHERE ${IN_POSITION_RANGE} ORDER BY seq`,
   );
   const insertMany = db.transaction((events: readonly AuditEvent[]) => {
     let inserted = 0;

@@ -265,6 +265,18 @@ export function describeStoreContract(
       );
     });
 
+    it("prune keeps rows above position 2^53 - 1 (put there from outside): it deleted the row a rounded position named", async () => {
+      const handle = await fresh();
+      const [old, newer] = recordedEvents(2, -1, 2 * 3_600_000); // T0 - 2 h, T0
+      await handle.store.insert([old, newer] as AuditEvent[]);
+      await handle.editColumn(newer?.eventId ?? "", "seq", "9007199254740992"); // 2^53
+      // 2^53 + 1, as a JavaScript number 2^53: the newer row's position.
+      await handle.editColumn(old?.eventId ?? "", "seq", "9007199254740993");
+      expect(await handle.store.prune({ before: new Date(T0 - 3_600_000) })).toBe(0);
+      const named = (await handle.store.tail(0)).undecodable?.map((row) => row.eventId);
+      expect(named).toStrictEqual([newer?.eventId, old?.eventId]);
+    });
+
     it("prunes each chain up to a signed checkpoint it keeps, so the rest verifies; --cutChains as before", async () => {
       const { store } = await fresh();
       // Seqs 1-4 mutations, 5 checkpoint, 6-9, 10 checkpoint, 11-12, 13 final; one a day from Jan 20.
