@@ -103,11 +103,20 @@ describe.concurrent("grpc-audit demo and the files of earlier runs", () => {
 describe("grpc-audit demo interrupted", () => {
   let openfga: Server;
   let url: string;
-  /** Called on each request the demo makes to its OpenFGA server, which never answers. */
+  /**
+   * Called on each request the demo makes to its OpenFGA server, which never answers, but the read of
+   * the store the demo starts with when `answerRead` is set.
+   */
   let onRequest: (request: IncomingMessage) => void = () => undefined;
+  let answerRead = true;
 
   beforeAll(async () => {
-    openfga = createServer((request) => onRequest(request));
+    openfga = createServer((request, response) => {
+      if (answerRead && request.url === `/stores/${STORE_ID}/read`) {
+        response.setHeader("content-type", "application/json");
+        response.end('{"tuples":[],"continuation_token":""}');
+      } else onRequest(request);
+    });
     openfga.listen(0, "127.0.0.1");
     await once(openfga, "listening");
     url = `http://127.0.0.1:${(openfga.address() as AddressInfo).port}`;
@@ -138,5 +147,26 @@ describe("grpc-audit demo interrupted", () => {
     );
     expect(readdirSync(dir)).toStrictEqual(["audit-demo.ndjson"]);
     expect(readFileSync(join(dir, "audit-demo.ndjson")).subarray(0, mine.length).equals(mine)).toBe(true);
+  });
+
+  it("by Ctrl-C while it waits for its first read of the OpenFGA store removes the files it created and exits 130", async () => {
+    const dir = tempDir();
+    answerRead = false;
+    const child = startCli(["demo", "--openfga-url", url, "--openfga-store", STORE_ID], { cwd: dir });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const closed = once(child, "close");
+    onRequest = () => child.kill("SIGINT");
+    try {
+      expect(await closed).toStrictEqual([130, null]);
+    } finally {
+      answerRead = true;
+    }
+    expect(stderr).toBe(
+      "grpc-audit demo: interrupted (SIGINT) before it finished; removed the files it created: ./audit.db, ./audit.db-wal, ./audit.db-shm, ./audit-demo.ndjson\n",
+    );
+    expect(readdirSync(dir)).toStrictEqual([]);
   });
 });

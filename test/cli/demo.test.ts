@@ -8,6 +8,7 @@ import { ProjectServiceClient } from "../../src/cli/demo/gen/example/v1/projects
 import { eventToJson } from "../../src/event/serialize.js";
 import { AuthzDecision, EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { openAuditStore } from "../../src/store/audit-store.js";
+import { freePort } from "../helpers/free-port.js";
 import { type OpenFgaStandIn, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
 import {
   BUILD_TIMEOUT_MS,
@@ -371,5 +372,34 @@ describe("grpc-audit demo --openfga-url", () => {
       if (event.detail?.$case === "authz" && event.detail.value.relation === "") continue; // NO_RULE: no check made
       expect(event.detail?.value).toMatchObject({ storeId: standIn.storeId, modelId: standIn.modelId });
     }
+  });
+
+  it("stops before its calls, naming why, when OpenFGA cannot be reached or has no such store", async () => {
+    const dir = tempDir();
+    const files = ["--db", join(dir, "fga.db"), "--log", join(dir, "fga.ndjson")];
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const unreachable = await runCli(
+      ["demo", ...files, "--openfga-url", closed, "--openfga-store", standIn.storeId],
+      {
+        cwd: dir,
+      },
+    );
+    expect([unreachable.code, unreachable.stdout, unreachable.stderr]).toStrictEqual([
+      1,
+      "",
+      `error: OpenFGA at ${closed}: a read of store ${standIn.storeId} failed (ECONNREFUSED); check --openfga-url and --openfga-store\n`,
+    ]);
+    const otherStore = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    const wrongStore = await runCli(
+      ["demo", ...files, "--openfga-url", standIn.url, "--openfga-store", otherStore],
+      {
+        cwd: dir,
+      },
+    );
+    expect([wrongStore.code, wrongStore.stderr]).toStrictEqual([
+      1,
+      `error: OpenFGA at ${standIn.url}: a read of store ${otherStore} failed (HTTP 404, store_id_not_found); check --openfga-url and --openfga-store\n`,
+    ]);
+    expect(readdirSync(dir)).toStrictEqual([]); // the files this run created are removed
   });
 });

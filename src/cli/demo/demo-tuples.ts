@@ -1,5 +1,7 @@
 import type { Authorizer, CheckRequest, Decision } from "../../authz/authorizer.js";
+import { openFgaErrorReason } from "../../openfga/error-reason.js";
 import type { Recorder } from "../../recorder/recorder.js";
+import { CliError, EXIT_FAILURE } from "../errors.js";
 import { loadOptionalPeers } from "../optional-peers.js";
 
 /** A relationship tuple: `user` has `relation` on `object` ("user:bob", "viewer", "project:p-1"). */
@@ -86,6 +88,16 @@ export async function createOpenFgaTuples(
     storeId: target.storeId,
     ...(target.modelId === undefined ? {} : { authorizationModelId: target.modelId }),
   });
+  // A wrong URL or store id stops the demo before its calls, which would each be refused as unavailable.
+  try {
+    await client.read({}, { pageSize: 1 });
+  } catch (error) {
+    throw new CliError(
+      `OpenFGA at ${target.url}: a read of store ${target.storeId} failed (${readFailure(error)}); check --openfga-url and --openfga-store`,
+      EXIT_FAILURE,
+      { cause: error },
+    );
+  }
   const authorizer = createOpenFgaAuthorizer({ client });
   const writer = createAuditedTupleWriter({ client, recorder, authorizer });
   return {
@@ -98,4 +110,18 @@ export async function createOpenFgaTuples(
       if (tuples.length > 0) await writer.deleteTuples([...tuples]);
     },
   };
+}
+
+/**
+ * Why a read failed: the system error code of a transport failure (the SDK keeps it only in its
+ * message, "FGA Error: connect ECONNREFUSED …"), else the HTTP status and OpenFGA's reason.
+ */
+function readFailure(error: unknown): string {
+  const { statusCode, message } = (typeof error === "object" && error !== null ? error : {}) as {
+    statusCode?: unknown;
+    message?: unknown;
+  };
+  if (typeof statusCode === "number") return `HTTP ${statusCode}, ${openFgaErrorReason(error)}`;
+  const code = typeof message === "string" ? /\b(E[A-Z]{3,})\b/.exec(message)?.[1] : undefined;
+  return code ?? openFgaErrorReason(error);
 }

@@ -64,7 +64,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   const signals = catchSignals();
   let finished = false;
   try {
-    const demo = await startDemo(options);
+    // Raced too: its first read of an OpenFGA store may wait on a server that never answers.
+    const demo = await signals.race(startDemo(options));
     try {
       await playAndPrint(demo, options, signals);
       finished = true;
