@@ -46,6 +46,11 @@ export interface OpenedSource {
   source: IngestSource;
   /** Settings of the broker that lose events, found at open (NATS: the stream's limits); printed once. */
   warnings: readonly string[];
+  /**
+   * Resolves to the error that ends ingesting when the source can go on no more (NATS: its connection
+   * closed for good), to undefined once `close()` was called; absent when the source always goes on.
+   */
+  ended?: Promise<CliError | undefined>;
   close(): Promise<void>;
 }
 
@@ -155,7 +160,30 @@ async function openNats(
   }).catch((error: unknown) => {
     throw failure(`nats ${flags.from} stream ${flags.stream}`, error);
   });
-  return { source, warnings: source.warnings, close: () => source.close() };
+  let closing = false;
+  // The client reconnects for ever, also through refused credentials; a connection closed all the
+  // same can never fetch again: the command exits 1, for its supervisor to start it anew.
+  const ended = source.connection
+    .closed()
+    .then((error) =>
+      closing
+        ? undefined
+        : new CliError(
+            `${source.name}: connection closed for good (${error instanceof Error ? error.message : "closed"}); ` +
+              "exiting, for a supervisor to start ingest again",
+            EXIT_FAILURE,
+            { cause: error },
+          ),
+    );
+  return {
+    source,
+    warnings: source.warnings,
+    ended,
+    close: () => {
+      closing = true;
+      return source.close();
+    },
+  };
 }
 
 /** The Kafka source's options from the flags, checked (a bad topic name is a usage error). */

@@ -4,11 +4,13 @@ import {
   JetStreamApiError,
   type JetStreamManager,
   jetstreamManager,
+  RetentionPolicy,
   StorageType,
   type StreamInfo,
 } from "@nats-io/jetstream";
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 
 /** Options of `ensureAuditStream`. */
 export interface AuditStreamOptions {
@@ -45,6 +47,18 @@ export interface AuditStreamOptions {
   domain?: string;
 }
 
+/** The option names `ensureAuditStream` knows (a name missing here, or one the interface lacks, fails to compile). */
+const OPTION_NAMES = Object.keys({
+  name: 1,
+  subjects: 1,
+  duplicateWindowMs: 1,
+  maxBytes: 1,
+  maxAgeMs: 1,
+  replicas: 1,
+  storage: 1,
+  domain: 1,
+} satisfies Record<keyof AuditStreamOptions, 1>);
+
 /** What `ensureAuditStream` did, and the stream's info afterwards. */
 export interface AuditStreamResult {
   /** "created": the stream did not exist; "updated": its settings changed; "unchanged": they matched. */
@@ -57,8 +71,14 @@ const DEFAULTS = Object.freeze({ duplicateWindowMs: 120_000, maxBytes: -1, maxAg
 
 /**
  * Creates the JetStream stream audit events are published to, or brings an existing one to the given
- * settings (subjects, duplicate window, limits, replicas), leaving its messages in place. Calling it again
- * with the same options changes nothing (`action: "unchanged"`), so it can run at every startup.
+ * settings (subjects, duplicate window, limits, replicas), leaving its messages in place. The stream
+ * keeps every message until its limits: limits retention, discard new (a full stream refuses new
+ * messages), no limit on the number of messages, in all or per subject. Calling it again with the same
+ * options changes nothing (`action: "unchanged"`), so it can run at every startup.
+ *
+ * Throws an AuditConfigError, changing nothing, when the existing stream has another storage, or
+ * interest or work-queue retention (it deletes messages once consumed, and NATS cannot change a
+ * stream's retention), or when `replicas` is above 1 on a JetStream that is not clustered.
  *
  * ```ts
  * await ensureAuditStream(nc, { name: "AUDIT", subjects: ["audit.>"], duplicateWindowMs: 10 * 60_000 });
@@ -68,6 +88,10 @@ export async function ensureAuditStream(
   target: JetStreamManager | NatsConnection,
   options: AuditStreamOptions,
 ): Promise<AuditStreamResult> {
+  if (!isManager(target) && !isConnection(target))
+    throw new AuditConfigError(
+      `ensureAuditStream: the first argument must be a NatsConnection or a JetStreamManager, got ${describe(target)}`,
+    );
   const { domain, ...wanted } = resolveOptions(options);
   if (domain !== undefined && isManager(target))
     throw new AuditConfigError(
@@ -82,30 +106,97 @@ export async function ensureAuditStream(
     throw error;
   });
   if (existing === undefined) {
-    const info = await jsm.streams.add({ ...wanted, storage: STORAGE[wanted.storage] });
+    const info = await jsm.streams
+      .add({ ...wanted, storage: STORAGE[wanted.storage] })
+      .catch(refusedReplicas(wanted.name, wanted.num_replicas));
     return { action: "created", info };
   }
+  checkUnchangeable(existing, wanted);
   const { config } = existing;
-  if (config.storage !== STORAGE[wanted.storage])
-    throw new AuditConfigError(
-      `storage: stream "${wanted.name}" exists with ${config.storage} storage, which cannot change to ${wanted.storage}`,
-    );
   const unchanged =
     sameSet(config.subjects ?? [], wanted.subjects) &&
     config.duplicate_window === wanted.duplicate_window &&
+    config.max_msgs <= 0 &&
+    (config.max_msgs_per_subject ?? -1) <= 0 &&
     config.max_bytes === wanted.max_bytes &&
     config.max_age === wanted.max_age &&
     config.num_replicas === wanted.num_replicas &&
     config.discard === wanted.discard;
   if (unchanged) return { action: "unchanged", info: existing };
-  const { name, storage: _, ...update } = wanted;
-  return { action: "updated", info: await jsm.streams.update(name, update) };
+  const { name, storage: _, retention: __, ...update } = wanted;
+  const info = await jsm.streams.update(name, update).catch(refusedReplicas(name, wanted.num_replicas));
+  return { action: "updated", info };
+}
+
+/** JetStream's code for replicas above 1 on a server that is not clustered. */
+const REPLICAS_NOT_SUPPORTED = 10074;
+
+/** What each retention that is not "limits" deletes, in words. */
+const DELETES: Record<string, string> = {
+  [RetentionPolicy.Interest]:
+    "it deletes a message once every consumer acknowledged it, and at once when no consumer is interested",
+  [RetentionPolicy.Workqueue]: "it deletes a message once a consumer acknowledged it",
+};
+
+/** Throws when the existing stream has a setting NATS cannot change, or ensureAuditStream must not. */
+function checkUnchangeable(
+  existing: StreamInfo,
+  wanted: Omit<ReturnType<typeof resolveOptions>, "domain">,
+): void {
+  const { config } = existing;
+  const name = wanted.name;
+  if (config.storage !== STORAGE[wanted.storage])
+    throw new AuditConfigError(
+      `storage: stream "${name}" exists with ${config.storage} storage, which cannot change to ${wanted.storage}`,
+    );
+  if (config.retention !== wanted.retention)
+    throw new AuditConfigError(
+      `retention: stream "${name}" exists with ${config.retention} retention (${DELETES[config.retention] ?? "it deletes messages before their limits"}), ` +
+        "and NATS cannot change a stream's retention: once ingest has stored its messages, delete it and call " +
+        "ensureAuditStream again (or use a new stream, on subjects of its own)",
+    );
+  // A server that is not clustered (2.9) takes the update and keeps one copy all the same.
+  if (wanted.num_replicas > 1 && existing.cluster === undefined)
+    throw replicasError(name, wanted.num_replicas);
+}
+
+function refusedReplicas(name: string, replicas: number) {
+  return (error: unknown): never => {
+    if (error instanceof JetStreamApiError && error.code === REPLICAS_NOT_SUPPORTED)
+      throw replicasError(name, replicas, error);
+    throw error;
+  };
+}
+
+function replicasError(name: string, replicas: number, cause?: unknown): AuditConfigError {
+  return new AuditConfigError(
+    `replicas: stream "${name}" cannot have ${replicas} copies: this JetStream is not clustered and keeps ` +
+      "one; ask replicas 1, or make the stream on a JetStream cluster",
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 const STORAGE = { file: StorageType.File, memory: StorageType.Memory } as const;
 
-function isManager(target: JetStreamManager | NatsConnection): target is JetStreamManager {
-  return typeof (target as Partial<JetStreamManager>).streams === "object";
+function isManager(target: unknown): target is JetStreamManager {
+  return (
+    typeof target === "object" &&
+    target !== null &&
+    typeof (target as Partial<JetStreamManager>).streams === "object"
+  );
+}
+
+function isConnection(target: unknown): target is NatsConnection {
+  return (
+    typeof target === "object" &&
+    target !== null &&
+    typeof (target as Partial<NatsConnection>).request === "function"
+  );
+}
+
+/** A value as an error message shows it: its type, never its content (a connection may hold credentials). */
+function describe(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -113,6 +204,9 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 }
 
 function resolveOptions(options: AuditStreamOptions) {
+  if (typeof options !== "object" || options === null)
+    throw new AuditConfigError(`ensureAuditStream: options must be an object, got ${describe(options)}`);
+  rejectUnknownOptions("ensureAuditStream", options, OPTION_NAMES);
   const { name, subjects, storage = "file", domain } = options;
   const duplicateWindowMs = options.duplicateWindowMs ?? DEFAULTS.duplicateWindowMs;
   const maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
@@ -143,6 +237,12 @@ function resolveOptions(options: AuditStreamOptions) {
     name,
     subjects: [...subjects],
     duplicate_window: nanos(duplicateWindowMs),
+    // Limits retention and no count limit: only the asked limits (refusing new messages) end a message's life.
+    retention: RetentionPolicy.Limits,
+    max_msgs: -1,
+    max_msgs_per_subject: -1,
+    // The server refuses it without a per-subject limit.
+    discard_new_per_subject: false,
     max_bytes: maxBytes,
     max_age: nanos(maxAgeMs),
     num_replicas: replicas,

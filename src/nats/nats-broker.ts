@@ -3,6 +3,8 @@ import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
 import { AuditConfigError, AuditEmitError, AuditEventTooLargeError, toError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
+import { type ConnectionWatch, watchConnection } from "./connection-watch.js";
 import { drainOrClose } from "./drain-or-close.js";
 import { prepareMessage, tooLarge } from "./nats-message.js";
 import { PublishWindow } from "./publish-window.js";
@@ -21,8 +23,9 @@ export interface NatsBrokerOptions {
   servers?: string | string[];
   /**
    * Further options of the connection the broker opens (credentials, TLS, name). Default: name
-   * "grpc-audit", `maxReconnectAttempts: -1`, so delivery resumes after any outage, and
-   * `noAsyncTraces: true`: the client then does not capture a stack trace for every publish in case
+   * "grpc-audit", `maxReconnectAttempts: -1` and `ignoreAuthErrorAbort: true`, so delivery resumes
+   * after any outage, also one where the server refused the credentials for a while (the client
+   * otherwise gives up after two authentication errors in a row), and `noAsyncTraces: true`: the client then does not capture a stack trace for every publish in case
    * it fails, which took a third of the CPU time of publishing (failures are still reported, with the
    * topic and the client's error as cause).
    */
@@ -81,11 +84,14 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Nats
     (await connect({
       name: "grpc-audit",
       maxReconnectAttempts: -1,
+      ignoreAuthErrorAbort: true,
       noAsyncTraces: true,
       ...resolved.connectOptions,
       servers: resolved.servers,
     }));
-  const publisher = createPublisher(jetstream(nc), nc, resolved);
+  // Only its close reason is read: no refused subjects to count.
+  const watch = watchConnection(nc, () => false);
+  const publisher = createPublisher(jetstream(nc), nc, resolved, watch);
   const tracker = createPublishTracker(resolved.name);
   return {
     name: resolved.name,
@@ -97,18 +103,29 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Nats
     },
     publish: (topic, messages, publishOptions) =>
       tracker.run(() => publisher(topic, messages, publishOptions?.signal)),
-    close: () => tracker.close(() => (owned ? drainOrClose(nc) : undefined)),
+    close: () =>
+      tracker.close(() => {
+        watch.stop();
+        return owned ? drainOrClose(nc) : undefined;
+      }),
   };
 }
 
 type Publish = (topic: string, messages: readonly BrokerMessage[], signal?: AbortSignal) => Promise<void>;
 
-function createPublisher(js: JetStreamClient, nc: NatsConnection, options: ResolvedOptions): Publish {
+function createPublisher(
+  js: JetStreamClient,
+  nc: NatsConnection,
+  options: ResolvedOptions,
+  watch: ConnectionWatch,
+): Publish {
   const { name, stream, ackTimeoutMs, maxInFlight } = options;
   const window = new PublishWindow(maxInFlight);
   const expect = stream === undefined ? {} : { expect: { streamName: stream } };
   return async (topic, messages, signal) => {
     signal?.throwIfAborted();
+    const closed = watch.closedReason();
+    if (closed !== undefined) throw closedError(name, topic, closed);
     const limit = nc.info?.max_payload;
     const prepared = messages.map((message) => prepareMessage(name, message, stream, limit));
     for (const message of prepared) {
@@ -162,8 +179,22 @@ function createPublisher(js: JetStreamClient, nc: NatsConnection, options: Resol
     if (pending > 0) await (signal === undefined ? settled : Promise.race([settled, untilAborted(signal)]));
     signal?.throwIfAborted();
     if (refused.length > 0) throw streamTooLarge(name, topic, stream, refused, failure);
-    if (failure !== undefined) throw publishError(name, topic, stream, failure, acked, prepared.length);
+    if (failure !== undefined) {
+      const closedNow = watch.closedReason();
+      if (closedNow !== undefined) throw closedError(name, topic, closedNow, failure);
+      throw publishError(name, topic, stream, failure, acked, prepared.length);
+    }
   };
+}
+
+/** The client's own error says only "closed connection", not why nor that it is for good. */
+function closedError(name: string, topic: string, reason: string, cause?: unknown): AuditEmitError {
+  return new AuditEmitError(
+    name,
+    `publish to "${topic}" failed: connection closed: ${reason}; it is not made again: create the ` +
+      "broker again (or, for a connection the application gave, reconnect it)",
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** JetStream's answer to a message over the stream's `max_msg_size` (below the server's max_payload). */
@@ -193,6 +224,9 @@ function streamTooLarge(
   );
 }
 
+/** JetStream's error code when the stream that stored a message is not the one the publish expected. */
+const WRONG_STREAM = 10060;
+
 function publishError(
   name: string,
   topic: string,
@@ -205,7 +239,9 @@ function publishError(
   // A stream's refusal (full with discard-new, sealed, wrong stream) does not name the stream itself.
   const refusal =
     failure instanceof JetStreamApiError
-      ? `${stream === undefined ? `the stream capturing "${topic}"` : `stream "${stream}"`} refused it: `
+      ? failure.code === WRONG_STREAM && stream !== undefined
+        ? `another stream than "${stream}" stores "${topic}" (was "${stream}" deleted, or its subjects moved to another stream? see ensureAuditStream): `
+        : `${stream === undefined ? `the stream capturing "${topic}"` : `stream "${stream}"`} refused it: `
       : "";
   // JetStream answers "no responders" both when it is off and when no stream captures the subject.
   const hint =
@@ -229,7 +265,20 @@ interface ResolvedOptions {
   name: string;
 }
 
+const KNOWN_OPTIONS: readonly (keyof NatsBrokerOptions)[] = [
+  "connection",
+  "servers",
+  "connectOptions",
+  "stream",
+  "ackTimeoutMs",
+  "maxInFlight",
+  "name",
+];
+
 function resolveOptions(options: NatsBrokerOptions): Readonly<ResolvedOptions> {
+  if (typeof options !== "object" || options === null)
+    throw new AuditConfigError("options: must be an object with `servers` or `connection`");
+  rejectUnknownOptions("nats broker", options, KNOWN_OPTIONS);
   const { connection, servers, connectOptions = {}, stream } = options;
   const ackTimeoutMs = options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs;
   const maxInFlight = options.maxInFlight ?? DEFAULTS.maxInFlight;
@@ -241,9 +290,16 @@ function resolveOptions(options: NatsBrokerOptions): Readonly<ResolvedOptions> {
     (typeof connection !== "object" || typeof connection.request !== "function")
   )
     throw new AuditConfigError("connection: must be an open NatsConnection");
-  const serverList = typeof servers === "string" ? [servers] : (servers ?? []);
-  if (connection === undefined && (serverList.length === 0 || serverList.some((s) => typeof s !== "string")))
-    throw new AuditConfigError("servers: must be a server URL or a non-empty list of them");
+  // The client takes no server, or "", as nats://127.0.0.1:4222: an empty one must not mean that.
+  const serverList: unknown = typeof servers === "string" ? [servers] : servers;
+  const isServer = (s: unknown) => typeof s === "string" && s !== "";
+  if (
+    connection === undefined &&
+    !(Array.isArray(serverList) && serverList.length > 0 && serverList.every(isServer))
+  )
+    throw new AuditConfigError(
+      `servers: must be a server URL or a non-empty list of them, got ${JSON.stringify(servers) ?? String(servers)}`,
+    );
   if (stream !== undefined && (typeof stream !== "string" || stream === ""))
     throw new AuditConfigError("stream: must be a non-empty stream name");
   if (!Number.isInteger(ackTimeoutMs) || ackTimeoutMs <= 0)

@@ -1,12 +1,22 @@
 // Dead letters of the NATS source: the message published to the dead-letter subject, and which of them are new.
-import type { JetStreamClient, JsMsg, PubAck } from "@nats-io/jetstream";
+import {
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type PubAck,
+} from "@nats-io/jetstream";
 import { headers, type MsgHdrs } from "@nats-io/transport-node";
+import { AuditConfigError } from "../errors/index.js";
 import {
   DEAD_LETTER_FROM_HEADER,
   DEAD_LETTER_REASON_HEADER,
   DEAD_LETTER_TRUNCATED_HEADER,
 } from "../ingest/dead-letter.js";
 import type { SourceMessage } from "../ingest/source.js";
+import { ensureAuditStream } from "./audit-stream.js";
+import { covers } from "./source-checks.js";
 
 /** A message of the NATS source, as its dead letter needs it. */
 type NatsMessage = SourceMessage & { readonly msg: JsMsg };
@@ -52,6 +62,36 @@ export async function publishDeadLetter(
     }
   }
   return js.publish(subject, data, { headers: h, msgID: id });
+}
+
+/**
+ * Makes the stream that keeps the dead letters when it is missing, as `ensureAuditStream` would; one
+ * that exists, perhaps made by an operator and shared with other applications' dead letters, is left
+ * as it is (subjects, limits) once it is seen to capture `subject`: else the dead letters would go
+ * elsewhere, or nowhere.
+ * @internal
+ */
+export async function ensureDeadLetterStream(
+  jsm: JetStreamManager,
+  name: string,
+  subject: string,
+): Promise<void> {
+  const existing = await jsm.streams.info(name).catch((error: unknown) => {
+    if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)
+      return undefined;
+    throw error;
+  });
+  if (existing === undefined) {
+    await ensureAuditStream(jsm, { name, subjects: [subject] });
+    return;
+  }
+  const subjects = existing.config.subjects ?? [];
+  if (!subjects.some((captured) => covers(captured, subject)))
+    throw new AuditConfigError(
+      `nats source: dead-letter stream "${name}" does not capture "${subject}" (its subjects: ` +
+        `${JSON.stringify(subjects)}): add that subject to it, or name another stream or subject ` +
+        "(deadLetterStream, deadLetterSubject)",
+    );
 }
 
 /** Most stream sequences remembered as published but not acknowledged (then forgotten, all at once). */

@@ -215,7 +215,12 @@ describe("a stream that removes nothing", () => {
       ack_policy: AckPolicy.Explicit,
       filter_subject: topic,
     });
-    const source: NatsSource = await createNatsSource({ connection: nc(), stream, consumer: "projects" });
+    const source: NatsSource = await createNatsSource({
+      connection: nc(),
+      stream,
+      consumer: "projects",
+      subject: topic,
+    });
     await publish(`lost${streams}.other`, 3);
     await publish(topic, 2);
     const ingester = createIngester({ source, store });

@@ -219,6 +219,22 @@ describe("createNatsBroker against nats-server -js", () => {
         /^connection, servers: /,
       ],
       ["an empty server list", () => ({ servers: [] }), /^servers: /],
+      ["no options at all", () => undefined as unknown as NatsBrokerOptions, /^options: must be an object/],
+      [
+        "a port number for servers",
+        () => ({ servers: 4222 as unknown as string }),
+        /^servers: must be a server URL or a non-empty list of them, got 4222$/,
+      ],
+      [
+        "an empty server URL, which the client takes as 127.0.0.1:4222",
+        () => ({ servers: "" }),
+        /^servers: must be a server URL or a non-empty list of them, got ""$/,
+      ],
+      [
+        "a misspelt option",
+        () => ({ connection: nc, ackTimeoutMS: 100 }) as NatsBrokerOptions,
+        /^nats broker: unknown option `ackTimeoutMS` \(did you mean `ackTimeoutMs`\?\)$/,
+      ],
       ["an empty stream name", () => ({ connection: nc, stream: "" }), /^stream: /],
       ["a zero ack timeout", () => ({ connection: nc, ackTimeoutMs: 0 }), /^ackTimeoutMs: /],
       ["a fractional in-flight limit", () => ({ connection: nc, maxInFlight: 1.5 }), /^maxInFlight: /],

@@ -2,10 +2,11 @@
  * A durable consumer made elsewhere, under the name ingest is given: one without explicit acks would
  * take a batch whose insert failed as done (its events lost silently), and one filtering another
  * subject than asked would read other events, and one with a max_deliver would stop delivering a
- * message whose insert failed that often (its event lost silently). The source refuses them at
- * startup, naming them.
+ * message whose insert failed that often (its event lost silently); one sending headers only would
+ * dead-letter every event, and one made to start at the newest messages skipped the older ones. The
+ * source refuses them at startup, naming them.
  */
-import { AckPolicy, jetstreamManager } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { beforeAll, expect, it } from "vitest";
 import { AuditConfigError } from "../../src/errors/index.js";
 import { createNatsSource } from "../../src/nats/index.js";
@@ -86,5 +87,71 @@ it("uses an existing explicit-ack consumer with the asked filter", async () => {
     subject: "foreign.projects",
   });
   expect(source.name).toBe("nats FOREIGN/same-filter");
+  await source.close();
+});
+
+it("refuses an existing consumer that sends headers only: every event would be dead-lettered, empty", async () => {
+  const jsm = await jetstreamManager(nc());
+  await jsm.consumers.add("FOREIGN", {
+    durable_name: "headers-only",
+    ack_policy: AckPolicy.Explicit,
+    headers_only: true,
+  });
+
+  const opened = createNatsSource({ connection: nc(), stream: "FOREIGN", consumer: "headers-only" });
+  await expect(opened).rejects.toThrow(AuditConfigError);
+  await expect(opened).rejects.toThrow(
+    'nats source: consumer "headers-only" of stream "FOREIGN" sends headers only (headers_only), without ' +
+      "the events: each would go to the dead letters, empty: delete it, or name another consumer",
+  );
+});
+
+it.each([
+  [DeliverPolicy.New, "the messages"],
+  [DeliverPolicy.Last, "all but the last message"],
+  [DeliverPolicy.LastPerSubject, "all but the last message of each subject"],
+])(
+  "refuses an existing consumer with deliver policy %s: it skipped the messages stored before it",
+  async (policy, skipped) => {
+    const jsm = await jetstreamManager(nc());
+    const js = jetstream(nc());
+    for (let i = 0; i < 3; i++) await js.publish("foreign.projects", new Uint8Array([i]));
+    await jsm.consumers.add("FOREIGN", {
+      durable_name: `deliver-${policy}`,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: policy,
+      // The server takes last_per_subject only with a filter.
+      filter_subject: "foreign.projects",
+    });
+
+    const opened = createNatsSource({
+      connection: nc(),
+      stream: "FOREIGN",
+      consumer: `deliver-${policy}`,
+      subject: "foreign.projects",
+    });
+    await expect(opened).rejects.toThrow(AuditConfigError);
+    await expect(opened).rejects.toThrow(
+      `nats source: consumer "deliver-${policy}" of stream "FOREIGN" has deliver policy "${policy}": it ` +
+        `skipped ${skipped} stored before it was made, and their events were never ingested: delete it (a new ` +
+        "consumer reads the whole stream; the store skips the events it holds), or name another consumer",
+    );
+  },
+);
+
+it("uses an existing consumer that starts at a stream sequence, and says what it does not read", async () => {
+  const jsm = await jetstreamManager(nc());
+  await jsm.consumers.add("FOREIGN", {
+    durable_name: "from-seq",
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.StartSequence,
+    opt_start_seq: 2,
+  });
+
+  const source = await createNatsSource({ connection: nc(), stream: "FOREIGN", consumer: "from-seq" });
+  expect(source.warnings).toStrictEqual([
+    'consumer "from-seq" of stream "FOREIGN" starts at stream sequence 2 (deliver policy ' +
+      '"by_start_sequence"): the messages before it are not ingested, nor counted',
+  ]);
   await source.close();
 });

@@ -19,6 +19,19 @@ describe("createNatsSource options", () => {
     },
   );
 
+  it("refuses a misspelt option, naming the one it most likely means", async () => {
+    const creating = createNatsSource({
+      servers: "nats://127.0.0.1:4222",
+      stream: "AUDIT",
+      consumer: "ingest",
+      ackWaitMS: 5000,
+    } as Parameters<typeof createNatsSource>[0]);
+    await expect(creating).rejects.toThrow(AuditConfigError);
+    await expect(creating).rejects.toThrow(
+      "nats source: unknown option `ackWaitMS` (did you mean `ackWaitMs`?)",
+    );
+  });
+
   it.each([1000, 1999, 2000.5])(
     "refuses ackWaitMs %j: a fetch is cut at half the ack wait, and is 1000 ms at least",
     async (ackWaitMs) => {

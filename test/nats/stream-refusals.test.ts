@@ -44,3 +44,18 @@ it("names the subject's stream when the broker was given none, for a sealed stre
       '"sealed.events" refused it: invalid operation on sealed stream',
   );
 });
+
+it("says another stream stores the subject when the broker's stream is not the one capturing it", async () => {
+  const jsm = await jetstreamManager(nc());
+  await jsm.streams.add({ name: "OTHER", subjects: ["moved.>"] });
+  const broker = await createNatsBroker({ connection: nc(), stream: "AUDIT_GONE" });
+  const error = await createBrokerSink({ broker, topic: "moved.events" })
+    .write([sampleEvent()])
+    .catch((e: unknown) => e);
+
+  expect((error as Error).message).toBe(
+    'nats: publish to "moved.events" failed after 0 of 1 acknowledgements: another stream than "AUDIT_GONE" ' +
+      'stores "moved.events" (was "AUDIT_GONE" deleted, or its subjects moved to another stream? see ' +
+      "ensureAuditStream): expected stream does not match",
+  );
+});

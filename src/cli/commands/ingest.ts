@@ -113,7 +113,7 @@ async function ingest(flags: IngestFlags): Promise<void> {
         if (stopping.signal.aborted) return stoppedDuringStartup();
         started = true;
         await run(
-          { name: opened.source.name, warnings: opened.warnings },
+          { name: opened.source.name, warnings: opened.warnings, ended: opened.ended },
           createIngester({
             source: opened.source,
             store: store.target,
@@ -146,10 +146,11 @@ function stoppedDuringStartup(): void {
 
 /**
  * Runs until `stopping` aborts (SIGINT or SIGTERM), printing the source's warnings once, then the
- * progress line every `progressMs` and once at the end.
+ * progress line every `progressMs` and once at the end; or until the source `ended` (its connection
+ * closed for good), then throws that error, once the ingester stopped.
  */
 async function run(
-  from: { name: string; warnings: readonly string[] },
+  from: { name: string; warnings: readonly string[]; ended?: Promise<CliError | undefined> | undefined },
   ingester: ReturnType<typeof createIngester>,
   progressMs: number,
   to: string,
@@ -159,6 +160,12 @@ async function run(
   for (const warning of from.warnings) process.stderr.write(`ingest: warning: ${warning}\n`);
   const stop = () => void ingester.stop();
   stopping.addEventListener("abort", stop, { once: true });
+  let ended: CliError | undefined;
+  void from.ended?.then((error) => {
+    if (error === undefined) return;
+    ended = error;
+    stop();
+  });
   let previous: IngestStats = ingester.stats();
   let previousAt = performance.now();
   const report = () => {
@@ -176,6 +183,7 @@ async function run(
   }
   report();
   process.stderr.write("ingest: stopped\n");
+  if (ended !== undefined) throw ended;
 }
 
 /** The store of `--to`, opened for writing; `close` tells whether ingesting started. */
