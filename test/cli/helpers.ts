@@ -1,6 +1,16 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmdirSync, statSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -48,10 +58,13 @@ export async function ensureBuilt(): Promise<void> {
   for (;;) {
     try {
       mkdirSync(lock);
+      writeFileSync(join(lock, "pid"), String(process.pid));
       break;
     } catch {
-      if (Date.now() > deadline) throw new Error(`another build holds ${lock}; remove it if none runs`);
-      await sleep(200);
+      // A test process killed while it built (a timeout, Ctrl-C) left its lock behind: taken over.
+      if (lockHolderGone(lock)) rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new Error(`another build holds ${lock}; remove it if none runs`);
+      else await sleep(200);
     }
   }
   try {
@@ -67,7 +80,23 @@ export async function ensureBuilt(): Promise<void> {
       );
     }
   } finally {
-    rmdirSync(lock);
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/** True when the process that took `lock` no longer runs (a lock without its pid yet is held). */
+function lockHolderGone(lock: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(lock, "pid"), "utf8"));
+  } catch {
+    return false;
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
   }
 }
 
