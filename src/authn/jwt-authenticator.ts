@@ -14,11 +14,20 @@ import {
   type RemoteJWKSetOptions,
 } from "jose";
 import { AuditConfigError, AuditError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { ActorInput } from "../event/builders.js";
 import type { Authenticator, AuthnOutcome } from "./authenticator.js";
 import { boundedJwksFetch } from "./bounded-jwks-fetch.js";
 import { errorLabel, joseFailureCode } from "./jwt-errors.js";
-import { checkKeyFitsAlgorithms } from "./jwt-key-fit.js";
+import { checkKeyFitsAlgorithms, checkLocalKeySet } from "./jwt-key-fit.js";
+import {
+  checkJwksUrl,
+  isKey,
+  isPlainObject,
+  JWS_ALGORITHM,
+  keySetProblem,
+  TEXT_METADATA_KEY,
+} from "./jwt-option-checks.js";
 import { KeySetDiagnosis, pausedAfterFailure } from "./key-set-diagnosis.js";
 
 /** Options of `createJwtAuthenticator`. Give exactly one of `jwks`, `jwksUrl` or `key`. */
@@ -47,7 +56,10 @@ export interface JwtAuthenticatorOptions {
   audience: string | string[];
   /** Accepted signing algorithms, such as ["RS256", "ES256"]. Required: there is no "any". */
   algorithms: readonly JWSAlgorithm[];
-  /** Allowed clock skew for `exp`, `nbf` and `iat`. Default: 30. */
+  /**
+   * Allowed clock skew for `exp`, `nbf` and `iat`, in seconds, at most 300 (a larger skew would keep
+   * expired tokens valid for long). Default: 30.
+   */
   clockToleranceSec?: number;
   /**
    * Maps verified claims to the actor. Default: an allow-list, never the whole claim set: id and
@@ -80,6 +92,31 @@ export interface JwtAuthenticatorOptions {
    */
   onError?: (error: AuditError) => void;
 }
+
+/**
+ * The option names of `JwtAuthenticatorOptions` (the record type makes a missing or extra name a
+ * compile error); `remoteJwksOptions` and `cache` are checked apart.
+ * @internal
+ */
+export const JWT_OPTION_NAMES = Object.keys({
+  jwks: 1,
+  jwksUrl: 1,
+  remoteJwksOptions: 1,
+  key: 1,
+  issuer: 1,
+  audience: 1,
+  algorithms: 1,
+  clockToleranceSec: 1,
+  toActor: 1,
+  claims: 1,
+  cache: 1,
+  metadataKey: 1,
+  now: 1,
+  onError: 1,
+} satisfies Record<keyof JwtAuthenticatorOptions, 1>);
+
+/** The largest `clockToleranceSec`: five minutes, the skew Kerberos allows. */
+const MAX_CLOCK_TOLERANCE_SEC = 300;
 
 /** A personal claim the default actor copies only when asked (`JwtAuthenticatorOptions.claims`). */
 type PersonalClaim = "name" | "email";
@@ -248,6 +285,7 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
     throw new AuditConfigError(`jwt authenticator: ${problem}`);
   };
   if (typeof options !== "object" || options === null) fail("options must be an object");
+  rejectUnknownOptions("jwt authenticator", options, JWT_OPTION_NAMES);
   const sources = [options.jwks, options.jwksUrl, options.key].filter((s) => s !== undefined);
   if (sources.length !== 1) fail("give exactly one of `jwks`, `jwksUrl` or `key`");
   const nonEmpty = (value: unknown) =>
@@ -281,8 +319,11 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
     fail("`remoteJwksOptions` must be an object");
   }
   const clockToleranceSec = options.clockToleranceSec ?? 30;
-  if (!Number.isFinite(clockToleranceSec) || clockToleranceSec < 0)
-    fail("`clockToleranceSec` must be a number >= 0");
+  if (
+    typeof clockToleranceSec !== "number" ||
+    !(clockToleranceSec >= 0 && clockToleranceSec <= MAX_CLOCK_TOLERANCE_SEC)
+  )
+    fail(`\`clockToleranceSec\` must be a number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SEC}`);
   const personal = options.claims ?? [];
   if (!Array.isArray(personal) || personal.some((claim) => !PERSONAL_CLAIMS.includes(claim))) {
     fail('`claims` must list personal claims to copy, from "name" and "email"');
@@ -306,6 +347,8 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
   if (options.cache !== undefined && options.cache !== false && !isPlainObject(options.cache)) {
     fail("`cache` must be an object or false");
   }
+  if (isPlainObject(options.cache))
+    rejectUnknownOptions("jwt authenticator: cache", options.cache as object, ["maxEntries", "ttlMs"]);
   const cache: ResolvedOptions["cache"] =
     options.cache === false
       ? false
@@ -316,6 +359,7 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
   ) {
     fail("`cache` needs a positive integer maxEntries and a positive ttlMs");
   }
+  if (options.jwks !== undefined) checkLocalKeySet(options.jwks);
   const keySet = new KeySetDiagnosis();
   let getKey: ResolvedOptions["getKey"];
   try {
@@ -333,7 +377,7 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
       );
     else getKey = options.key as CryptoKey | KeyObject | Uint8Array;
   } catch (error) {
-    throw new AuditConfigError("jwt authenticator: the key set is invalid", { cause: error });
+    throw new AuditConfigError(`jwt authenticator: ${keySetProblem(error)}`, { cause: error });
   }
   return {
     getKey,
@@ -348,38 +392,4 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
     onError: options.onError,
     keySet,
   };
-}
-
-/** The JWS algorithm names jose verifies with (case-sensitive). */
-const JWS_ALGORITHM = /^(?:(?:HS|RS|PS|ES)(?:256|384|512)|EdDSA|Ed25519|ML-DSA-(?:44|65|87))$/;
-
-/** A gRPC metadata key for text values (any case: grpc-js lowercases keys), not reserved, not binary. */
-const TEXT_METADATA_KEY = /^(?!grpc-)[0-9a-z_.-]+(?<!-bin)$/i;
-
-/** What jose verifies with: a KeyObject or CryptoKey (an object with a `type`), or HMAC secret bytes. */
-function isKey(key: unknown): key is CryptoKey | KeyObject | Uint8Array {
-  if (key instanceof Uint8Array) return true;
-  return typeof key === "object" && key !== null && typeof (key as { type?: unknown }).type === "string";
-}
-
-function isPlainObject(value: unknown): boolean {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** jose fetches any URL it is given; only http(s) can serve a key set. The URL is not quoted (it may hold credentials). */
-function checkJwksUrl(url: string | URL, fail: (problem: string) => never): void {
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(url);
-  } catch {
-    fail("`jwksUrl` is not a valid URL");
-  }
-  const { protocol, username, password } = parsed as URL;
-  if (protocol !== "http:" && protocol !== "https:") fail("`jwksUrl` must be an http: or https: URL");
-  // fetch refuses a URL with credentials: every token would be refused as "error", with nothing saying why.
-  if (username !== "" || password !== "") {
-    fail(
-      "`jwksUrl` must not hold a user name or password (fetch refuses such URLs); send credentials with `remoteJwksOptions.headers`",
-    );
-  }
 }

@@ -29,6 +29,42 @@ export function checkKeyFitsAlgorithms(
       `\`algorithms\` ${misfit.join(", ")} cannot verify with \`key\` (${kind.description}): list only the algorithms of \`key\``,
     );
   }
+  if (kind.family === "secret") checkSecretLength(secretBytes(key), algorithms, "`key`", fail);
+}
+
+/** RFC 7518 §3.2: an HMAC key at least as long as the hash output (shorter ones can be brute-forced). */
+const HMAC_MIN_BYTES: Readonly<Record<string, number>> = { HS256: 32, HS384: 48, HS512: 64 };
+
+/**
+ * Refuses an HMAC secret shorter than the hash of the longest listed HS algorithm (RFC 7518 §3.2):
+ * a short secret can be guessed and a token forged with it; an empty one (an unset variable) refuses
+ * every token as `error`, which reads as an outage. The error tells lengths, never the material.
+ */
+function checkSecretLength(
+  bytes: number,
+  algorithms: readonly string[],
+  what: string,
+  fail: (problem: string) => never,
+): void {
+  const need = Math.max(32, ...algorithms.map((alg) => HMAC_MIN_BYTES[alg] ?? 0));
+  if (bytes >= need) return;
+  const alg = algorithms.find((name) => HMAC_MIN_BYTES[name] === need) ?? "HS256";
+  fail(
+    bytes === 0
+      ? `${what} is an empty HMAC secret (an unset variable?): ${alg} needs at least ${need} bytes`
+      : `${what} is an HMAC secret of ${bytes} bytes: ${alg} needs at least ${need} (RFC 7518 §3.2), such as crypto.randomBytes(${need})`,
+  );
+}
+
+/** The length in bytes of an HMAC secret given as bytes, a KeyObject or a CryptoKey. */
+function secretBytes(key: CryptoKey | KeyObject | Uint8Array): number {
+  if (key instanceof Uint8Array) return key.length;
+  const { algorithm } = key as Partial<CryptoKey>;
+  if (typeof algorithm === "object" && algorithm !== null) {
+    const bits = (algorithm as { length?: unknown }).length;
+    return typeof bits === "number" ? Math.floor(bits / 8) : 0;
+  }
+  return (key as unknown as NodeKeyObject).symmetricKeySize ?? 0;
 }
 
 /** What `checkKeyFitsAlgorithms` reads of a key: its kind, never its material. */
@@ -107,5 +143,27 @@ function keyFits(kind: KeyKind, alg: string): boolean {
       if (alg === "EdDSA") return kind.family === "ed25519" || kind.family === "ed448";
       if (alg === "Ed25519") return kind.family === "ed25519";
       return kind.family === alg.toLowerCase(); // ML-DSA-44: "ml-dsa-44"
+  }
+}
+
+/**
+ * Checks a local key set before use: an empty one would refuse every token as `unknown_key`, and an
+ * "oct" (HMAC) key is never used (jose takes only public keys from a key set: every token it would
+ * verify is refused as `error`). A key set of another shape is left to jose, which refuses it.
+ */
+export function checkLocalKeySet(jwks: unknown): void {
+  if (typeof jwks !== "object" || jwks === null) return;
+  const { keys } = jwks as { keys?: unknown };
+  if (!Array.isArray(keys)) return;
+  if (keys.length === 0) {
+    throw new AuditConfigError(
+      "jwt authenticator: `jwks` has no keys: every token would be refused as unknown_key",
+    );
+  }
+  const secret = keys.findIndex((jwk: unknown) => (jwk as { kty?: unknown } | null)?.kty === "oct");
+  if (secret !== -1) {
+    throw new AuditConfigError(
+      `jwt authenticator: \`jwks.keys[${secret}]\` is an HMAC secret ("oct"): a key set holds public keys only (jose refuses secrets from one); give the secret as \`key\``,
+    );
   }
 }

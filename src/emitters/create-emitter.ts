@@ -1,7 +1,9 @@
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
+import { shown } from "./check-options.js";
 import type { Emitter } from "./emitter.js";
 import { createLogEmitter, type LogEmitterOptions } from "./log-emitter.js";
-import { createNoopEmitter } from "./noop-emitter.js";
+import { createNoopEmitter, NOOP_OPTION_NAMES } from "./noop-emitter.js";
 
 /** An emitter described as data (for configuration files and the CLI); `kind` picks the emitter. */
 export type EmitterSpec = ({ kind: "log" } & LogEmitterOptions) | { kind: "noop"; name?: string };
@@ -22,11 +24,16 @@ export function isEmitter(value: unknown): value is Emitter {
 }
 
 /**
- * Returns `spec` when it already is an Emitter, else builds the emitter it describes. Throws an
- * AuditConfigError naming `path` for an unknown kind or bad options; never falls back to another sink.
+ * Returns `spec` when it already is an Emitter, else builds the emitter it describes, with `onError`
+ * (the Recorder's) where the spec gives none, so its failures are heard. Throws an AuditConfigError
+ * naming `path` for an unknown kind or bad options; never falls back to another sink.
  * @internal
  */
-export function createEmitter(spec: Emitter | EmitterSpec, path = "emitter"): Emitter {
+export function createEmitter(
+  spec: Emitter | EmitterSpec,
+  path = "emitter",
+  onError?: (error: Error) => void,
+): Emitter {
   if (isEmitter(spec)) return spec;
   if (typeof spec !== "object" || spec === null || !("kind" in spec)) {
     throw new AuditConfigError(
@@ -37,13 +44,18 @@ export function createEmitter(spec: Emitter | EmitterSpec, path = "emitter"): Em
     switch (spec.kind) {
       case "log": {
         const { kind: _kind, ...options } = spec;
-        return createLogEmitter(options);
+        return createLogEmitter(
+          options.onError === undefined && onError !== undefined ? { ...options, onError } : options,
+        );
       }
-      case "noop":
+      case "noop": {
+        const { kind: _kind, ...options } = spec;
+        rejectUnknownOptions("noop emitter", options, NOOP_OPTION_NAMES);
         return createNoopEmitter(spec.name === undefined ? {} : { name: spec.name });
+      }
       default:
         throw new AuditConfigError(
-          `unknown kind ${JSON.stringify((spec as { kind: unknown }).kind)}; known kinds: ${KINDS.join(", ")}`,
+          `unknown kind ${shown((spec as { kind: unknown }).kind)}; known kinds: ${KINDS.join(", ")}`,
         );
     }
   } catch (error) {

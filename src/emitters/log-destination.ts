@@ -125,6 +125,11 @@ function ownDestination(
     // unless the emitter has given up on it.
     retryEAGAIN: () => !abandoned,
   }) as unknown as SonicBoomLike;
+  // A path SonicBoom could not open (a socket file): pino's exit hook would throw "sonic boom is not
+  // ready yet" at exit. The destination is given up; the emitter counts and reports the error.
+  ownedStream.on("error", () => {
+    if (ownedStream.fd < 0) onExit.unregister(ownedStream);
+  });
   const abandon = (failed = false) => {
     abandoned = true;
     // pino's own exit hook would write the rest out synchronously, and block for ever. pino registers
@@ -167,23 +172,51 @@ function ownDestination(
  * before it is open are lost when the process exits first (its synchronous write-out needs the
  * descriptor). Undefined for anything but a regular file (or a new one), and when the open fails:
  * SonicBoom then opens the path itself as before and reports why it cannot. O_NONBLOCK so that a
- * FIFO nobody reads does not block here; a regular file ignores it.
+ * FIFO nobody reads does not block here; a regular file ignores it. A path that can never be a log
+ * file (a directory, no permission) throws an AuditConfigError.
  */
 function openRegularFile(path: string): number | undefined {
   let fd: number | undefined;
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    fd = openSync(
-      path,
-      constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK,
-      LOG_FILE_MODE,
-    );
+    fd = openLogFile(path);
     if (fstatSync(fd).isFile()) return fd;
-  } catch {
-    // SonicBoom opens the path and reports the error.
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const meaning = typeof code === "string" ? UNUSABLE_PATH[code] : undefined;
+    if (meaning !== undefined) {
+      throw new AuditConfigError(
+        `log emitter: cannot open destination ${JSON.stringify(path)}: ${meaning} (${code})`,
+        {
+          cause: error,
+        },
+      );
+    }
+    // Anything else (a FIFO nobody reads yet: ENXIO): SonicBoom opens the path and reports the error.
   }
   if (fd !== undefined) closeSync(fd);
   return undefined;
+}
+
+/** Errors of opening a log path that waiting cannot mend, and what they mean there. */
+const UNUSABLE_PATH: Readonly<Record<string, string>> = {
+  EISDIR: "it is a directory",
+  ENOTDIR: "a parent is not a directory",
+  EEXIST: "a parent is not a directory",
+  EACCES: "permission denied",
+  EPERM: "permission denied",
+  EROFS: "read-only file system",
+  ENAMETOOLONG: "name too long",
+  ELOOP: "too many symbolic links",
+};
+
+/** Creates the missing parent directories (mode 0777 less the umask, as mkdir -p) and opens the file. */
+function openLogFile(path: string): number {
+  mkdirSync(dirname(path), { recursive: true });
+  return openSync(
+    path,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NONBLOCK,
+    LOG_FILE_MODE,
+  );
 }
 
 /**

@@ -1,6 +1,8 @@
 import { once } from "node:events";
 import type { DestinationStream, Level, Logger } from "pino";
+import pino from "pino";
 import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { eventKind } from "../event/kinds.js";
 import { eventToJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -50,13 +52,32 @@ export interface LogEmitterOptions {
   flushTimeoutMs?: number;
   /** Level events are logged at. Default: "info". */
   level?: Level;
-  /** Key of the event object in each line. Default: "audit". */
+  /**
+   * Key of the event object in each line; not one of pino's own fields (msg, time, level, pid,
+   * hostname, err, nor a given logger's message or error key). Default: "audit".
+   */
   key?: string;
   /** Name in stats and errors. Default: "log". */
   name?: string;
   /** Called once per failure. Default: ignore (failures are still counted). */
   onError?: (error: Error) => void;
 }
+
+/**
+ * The option names of `LogEmitterOptions` (the record type makes a missing or extra name a compile error).
+ * @internal
+ */
+export const LOG_EMITTER_OPTION_NAMES = Object.keys({
+  logger: 1,
+  destination: 1,
+  sync: 1,
+  maxBufferedBytes: 1,
+  flushTimeoutMs: 1,
+  level: 1,
+  key: 1,
+  name: 1,
+  onError: 1,
+} satisfies Record<keyof LogEmitterOptions, 1>);
 
 const LEVELS: readonly Level[] = ["fatal", "error", "warn", "info", "debug", "trace"];
 
@@ -68,6 +89,17 @@ export const LOG_EMITTER_DEFAULTS = Object.freeze({
   maxBufferedBytes: 16 * 1024 * 1024,
   flushTimeoutMs: 30_000,
 });
+
+/** pino's own fields of each line, with a given logger's message and error keys when they can be read. */
+function pinoKeys(logger: unknown): string[] {
+  const keys = ["msg", "time", "level", "pid", "hostname", "err"];
+  if (typeof logger !== "object" || logger === null) return keys;
+  for (const symbol of [pino.symbols.messageKeySym, pino.symbols.errorKeySym]) {
+    const own = (logger as Record<symbol, unknown>)[symbol];
+    if (typeof own === "string" && !keys.includes(own)) keys.push(own);
+  }
+  return keys;
+}
 
 /**
  * An emitter writing one pino JSON line per event: the event in proto3 JSON under `key` (default
@@ -88,6 +120,9 @@ export const LOG_EMITTER_DEFAULTS = Object.freeze({
  * ```
  */
 export function createLogEmitter(options: LogEmitterOptions): Emitter {
+  if (typeof options === "object" && options !== null) {
+    rejectUnknownOptions("log emitter", options, LOG_EMITTER_OPTION_NAMES);
+  }
   const level = options?.level ?? "info";
   if (!LEVELS.includes(level)) {
     throw new AuditConfigError(
@@ -114,6 +149,12 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
   // An empty key writes lines that `verify --log` cannot find the event in.
   if (typeof key !== "string" || key === "") {
     throw new AuditConfigError(`log emitter: key must be a non-empty string, got ${shown(key)}`);
+  }
+  const reserved = pinoKeys(options?.logger);
+  if (reserved.includes(key)) {
+    throw new AuditConfigError(
+      `log emitter: key ${shown(key)} is one of pino's own fields (${reserved.join(", ")}): each line would hold it twice and the event could not be read back; choose another, such as "audit"`,
+    );
   }
   checkName("log emitter", options?.name);
   checkOnError("log emitter", options?.onError);

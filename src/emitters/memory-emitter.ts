@@ -1,7 +1,9 @@
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import { checkName, checkOptionsObject } from "./check-options.js";
+import { checkName, checkOptionsObject, shown } from "./check-options.js";
 import { type Emitter, EmitterCounters, flushReport } from "./emitter.js";
+import { MAX_TIMER_MS } from "./max-timer.js";
 
 /** A deep partial of an event: every given field must equal the event's; omitted fields match anything. */
 export type EventMatch = DeepPartial<AuditEvent>;
@@ -20,6 +22,12 @@ export interface MemoryEmitterOptions {
   /** Most events kept; further events are dropped and counted as "capacity". Default: 100000. */
   capacity?: number;
 }
+
+/** The option names of `MemoryEmitterOptions`. */
+const MEMORY_OPTION_NAMES = Object.keys({ name: 1, capacity: 1 } satisfies Record<
+  keyof MemoryEmitterOptions,
+  1
+>);
 
 /** An emitter keeping events in memory, with helpers for tests to find and wait for events. */
 export interface MemoryEmitter extends Emitter {
@@ -73,6 +81,7 @@ function matches(actual: unknown, expected: unknown): boolean {
  */
 export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryEmitter {
   checkOptionsObject("memory emitter", options);
+  rejectUnknownOptions("memory emitter", options, MEMORY_OPTION_NAMES);
   checkName("memory emitter", options.name);
   const capacity = options.capacity ?? 100_000;
   if (!Number.isInteger(capacity) || capacity <= 0) {
@@ -136,6 +145,16 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
     stats: () => counters.snapshot(),
     filter: (match) => events.filter(predicate(match)),
     waitFor(match, waitOptions = {}) {
+      try {
+        if (typeof match !== "function" && (typeof match !== "object" || match === null)) {
+          throw new AuditConfigError(
+            `memory emitter: waitFor: match must be an object of event fields or a function, got ${shown(match)}`,
+          );
+        }
+        checkWaitOptions("waitFor", waitOptions);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       const test = predicate(match);
       return waitUntil(
         () => events.find(test),
@@ -144,6 +163,16 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
       );
     },
     waitForCount(count, waitOptions = {}) {
+      try {
+        if (!Number.isSafeInteger(count) || count < 0) {
+          throw new AuditConfigError(
+            `memory emitter: waitForCount: count must be a whole number ≥ 0, got ${shown(count)}`,
+          );
+        }
+        checkWaitOptions("waitForCount", waitOptions);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       return waitUntil(
         () => (events.length >= count ? events.slice() : undefined),
         waitOptions.timeoutMs ?? 2000,
@@ -154,6 +183,26 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
       events.length = 0;
     },
   };
+}
+
+/**
+ * Throws an AuditConfigError for options of `waitFor`/`waitForCount` that would not wait as asked: an
+ * unknown name, or a `timeoutMs` Node fires at once (negative, NaN, longer than a timer holds).
+ */
+function checkWaitOptions(method: string, options: unknown): void {
+  if (typeof options !== "object" || options === null) {
+    throw new AuditConfigError(`memory emitter: ${method}: options must be an object, got ${shown(options)}`);
+  }
+  rejectUnknownOptions(`memory emitter: ${method}`, options, ["timeoutMs"]);
+  const { timeoutMs } = options as { timeoutMs?: unknown };
+  if (
+    timeoutMs === undefined ||
+    (typeof timeoutMs === "number" && timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS)
+  )
+    return;
+  throw new AuditConfigError(
+    `memory emitter: ${method}: timeoutMs must be a number of ms from 0 to ${MAX_TIMER_MS}, got ${shown(timeoutMs)}`,
+  );
 }
 
 function summary(events: readonly AuditEvent[]): string {

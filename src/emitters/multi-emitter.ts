@@ -1,4 +1,5 @@
 import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { checkName, checkOnError, checkOptionsObject } from "./check-options.js";
 import { isEmitter } from "./create-emitter.js";
@@ -22,6 +23,12 @@ export interface MultiEmitterOptions {
   /** Called once per failure of a sink. Default: ignore (failures are still counted). */
   onError?: (error: Error) => void;
 }
+
+/** The option names of `MultiEmitterOptions`. */
+const MULTI_OPTION_NAMES = Object.keys({ name: 1, flushTimeoutMs: 1, onError: 1 } satisfies Record<
+  keyof MultiEmitterOptions,
+  1
+>);
 
 /**
  * The default per-sink wait of a multi emitter: longer than the emitters' own default flush and close
@@ -49,7 +56,15 @@ export function createMultiEmitter(sinks: readonly Emitter[], options: MultiEmit
       `multi emitter: sinks[${notEmitter}] must be an Emitter (with name, emit, flush, close and stats)`,
     );
   }
+  // The same emitter twice would take each event twice, and be flushed and closed twice.
+  const again = sinks.findIndex((sink, i) => sinks.indexOf(sink) !== i);
+  if (again >= 0) {
+    throw new AuditConfigError(
+      `multi emitter: sinks[${again}] is sinks[${sinks.indexOf(sinks[again] as Emitter)}] again: give each emitter once`,
+    );
+  }
   checkOptionsObject("multi emitter", options);
+  rejectUnknownOptions("multi emitter", options, MULTI_OPTION_NAMES);
   checkName("multi emitter", options.name);
   checkOnError("multi emitter", options.onError);
   const flushTimeoutMs = options.flushTimeoutMs ?? MULTI_FLUSH_TIMEOUT_MS;

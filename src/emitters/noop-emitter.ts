@@ -1,6 +1,16 @@
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { checkName, checkOptionsObject } from "./check-options.js";
 import { type Emitter, EmitterCounters, flushReport } from "./emitter.js";
+
+/**
+ * The option names of `createNoopEmitter`.
+ * @internal
+ */
+export const NOOP_OPTION_NAMES = Object.keys({ name: 1 } satisfies Record<
+  keyof NonNullable<Parameters<typeof createNoopEmitter>[0]>,
+  1
+>);
 
 /**
  * An emitter that discards every event on purpose, counting it as emitted. For services that want the
@@ -8,6 +18,7 @@ import { type Emitter, EmitterCounters, flushReport } from "./emitter.js";
  */
 export function createNoopEmitter(options: { name?: string } = {}): Emitter {
   checkOptionsObject("noop emitter", options);
+  rejectUnknownOptions("noop emitter", options, NOOP_OPTION_NAMES);
   checkName("noop emitter", options.name);
   const counters = new EmitterCounters(options.name ?? "noop");
   let closed = false;

@@ -1,5 +1,6 @@
 import type { ServerInterceptor } from "@grpc/grpc-js";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { Recorder } from "../recorder/recorder.js";
 import { createAuditScopeInterceptor } from "./audit-scope-interceptor.js";
 import { type AuthnInterceptorOptions, createAuthnInterceptor } from "./authn-interceptor.js";
@@ -23,6 +24,32 @@ export interface AuditInterceptorsOptions extends RulesInterceptorOptions {
 }
 
 /**
+ * The option names of `AuditInterceptorsOptions` and of its `authn` and `authz` objects (the record
+ * types make a name missing here, or one the interfaces lack, a compile error).
+ * @internal
+ */
+export const AUDIT_INTERCEPTORS_OPTION_NAMES = Object.freeze({
+  top: Object.keys({
+    recorder: 1,
+    rules: 1,
+    failMode: 1,
+    payloadDigestKey: 1,
+    handlerSettleTimeoutMs: 1,
+    authn: 1,
+    authz: 1,
+    requestIdHeader: 1,
+  } satisfies Record<keyof AuditInterceptorsOptions, 1>),
+  authn: Object.keys({ authenticators: 1, allowAnonymous: 1 } satisfies Record<
+    keyof NonNullable<AuditInterceptorsOptions["authn"]>,
+    1
+  >),
+  authz: Object.keys({ authorizer: 1, rules: 1, missingRule: 1, toUser: 1, timeoutMs: 1 } satisfies Record<
+    keyof NonNullable<AuditInterceptorsOptions["authz"]>,
+    1
+  >),
+});
+
+/**
  * The audit interceptor chain in the order it must run: the audit scope first (it must see every
  * outcome, also rejections by later interceptors), then authn, authz, and the rules interceptor. Put the
  * result at the start of the server's interceptors.
@@ -37,6 +64,27 @@ export function createAuditInterceptors(options: AuditInterceptorsOptions): Serv
   if (typeof options !== "object" || options === null) {
     throw new AuditConfigError("createAuditInterceptors: options must be an object");
   }
+  const names = AUDIT_INTERCEPTORS_OPTION_NAMES;
+  rejectUnknownOptions(LABEL, options, names.top);
+  for (const part of ["authn", "authz"] as const) {
+    const nested: unknown = options[part];
+    if (nested === undefined) continue;
+    if (typeof nested !== "object" || nested === null || Array.isArray(nested)) {
+      throw new AuditConfigError(`${LABEL}: \`${part}\` must be an object`);
+    }
+    rejectUnknownOptions(`${LABEL}: ${part}`, nested, names[part]);
+  }
+  const { rules } = options as { rules?: unknown };
+  if (rules === undefined || rules === null) {
+    throw new AuditConfigError(
+      `${LABEL}: \`rules\` is required: the generated \`auditRules\` tables (\`[]\` for none)`,
+    );
+  }
+  if (typeof rules !== "object") {
+    throw new AuditConfigError(
+      `${LABEL}: \`rules\` must be a generated \`auditRules\` table or a list of them, got ${typeof rules}`,
+    );
+  }
   const chain = [createAuditScopeInterceptor({ requestIdHeader: options.requestIdHeader ?? "x-request-id" })];
   if (options.authn !== undefined) {
     chain.push(createAuthnInterceptor({ ...options.authn, observer: observerOf(options, "authnObserver") }));
@@ -47,6 +95,8 @@ export function createAuditInterceptors(options: AuditInterceptorsOptions): Serv
   chain.push(createRulesInterceptor(options));
   return chain;
 }
+
+const LABEL = "createAuditInterceptors";
 
 /** The recorder's observer for authn or authz; an AuditConfigError naming `recorder` when it has none. */
 function observerOf<K extends "authnObserver" | "authzObserver">(

@@ -65,10 +65,15 @@ class ScopedCall extends ForwardingCall {
 
   override sendMetadata(metadata: Metadata): void {
     this.headersSent = true;
-    if (this.requestIdHeader !== false && this.scope !== undefined) {
-      metadata.set(this.requestIdHeader, this.scope.requestId);
+    if (this.requestIdHeader === false || this.scope === undefined) {
+      this.inner.sendMetadata(metadata);
+      return;
     }
-    this.inner.sendMetadata(metadata);
+    // A copy: a handler may send one Metadata object in every call, and would carry this call's id
+    // into another call's headers or trailers.
+    const withId = metadata.clone();
+    withId.set(this.requestIdHeader, this.scope.requestId);
+    this.inner.sendMetadata(withId);
   }
 
   override sendMessage(message: unknown, callback: () => void): void {

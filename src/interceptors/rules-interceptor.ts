@@ -42,10 +42,13 @@ export interface RulesInterceptorOptions {
    * How long the event of a call whose client had gone (a cancel, a passed deadline, a status grpc-js
    * sent itself) waits for its `asyncService` handler to settle, whose outcome it then records. grpc-js
    * lets the handler run on. When the wait ends first, the event says the outcome is unknown. A positive
-   * number of milliseconds. Default: 10000.
+   * number of milliseconds, at most 2^31 - 1 (the longest Node timer). Default: 10000.
    */
   handlerSettleTimeoutMs?: number;
 }
+
+/** The longest delay a Node timer holds: setTimeout fires a longer one after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Default of `handlerSettleTimeoutMs`. @internal */
 export const DEFAULT_HANDLER_SETTLE_TIMEOUT_MS = 10_000;
@@ -92,10 +95,11 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
   if (
     typeof handlerSettleTimeoutMs !== "number" ||
     !Number.isSafeInteger(handlerSettleTimeoutMs) ||
-    handlerSettleTimeoutMs <= 0
+    handlerSettleTimeoutMs <= 0 ||
+    handlerSettleTimeoutMs > MAX_TIMER_MS
   ) {
     throw new AuditConfigError(
-      `rules interceptor: handlerSettleTimeoutMs must be a positive integer (milliseconds), got ${String(handlerSettleTimeoutMs)}`,
+      `rules interceptor: handlerSettleTimeoutMs must be a positive integer (milliseconds) up to ${MAX_TIMER_MS}, the longest Node timer, got ${typeof handlerSettleTimeoutMs === "string" ? JSON.stringify(handlerSettleTimeoutMs) : String(handlerSettleTimeoutMs)}`,
     );
   }
   const rules = mergeRuleTables(options.rules);

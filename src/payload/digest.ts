@@ -1,5 +1,6 @@
 import { createHmac, createSecretKey, type Hmac, type KeyObject, timingSafeEqual } from "node:crypto";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { MessageShape } from "../rules/message-shape.js";
 import { encodeCanonical } from "./canonical-encoding.js";
 import type { PayloadProblems } from "./read-message.js";
@@ -14,6 +15,12 @@ export interface PayloadDigestKey {
   /** The HMAC-SHA256 key: at least 32 bytes. Copied when the key is taken; never written anywhere. */
   secret: Uint8Array;
 }
+
+/** The field names of a PayloadDigestKey (a misspelt one is refused). */
+const PAYLOAD_DIGEST_KEY_NAMES = Object.keys({ id: 1, secret: 1 } satisfies Record<
+  keyof PayloadDigestKey,
+  1
+>);
 
 /** A checked key: its id and the secret copied into a KeyObject. @internal */
 export interface DigestKey {
@@ -35,6 +42,7 @@ export function toDigestKey(key: unknown, option: string): DigestKey {
   if (typeof key !== "object" || key === null) {
     throw new AuditConfigError(`${option} must be an object { id, secret }`);
   }
+  rejectUnknownOptions(option, key, PAYLOAD_DIGEST_KEY_NAMES);
   const { id, secret } = key as { id?: unknown; secret?: unknown };
   if (typeof id !== "string" || !KEY_ID.test(id)) {
     throw new AuditConfigError(`${option}.id must be 1 to 64 visible ASCII characters`);
@@ -153,12 +161,15 @@ export function verifyPayloadDigest(
 /**
  * A secret given to the digest functions as a KeyObject. Anything but bytes is an AuditConfigError
  * naming `name`: a hex or base64 string would otherwise be taken as the key's UTF-8 text, and every
- * digest would look tampered with.
+ * digest would look tampered with. So is a secret shorter than a `payloadDigestKey` may be (32 bytes):
+ * no event was digested with one, and a short one can be guessed.
  */
 function secretKey(secret: unknown, name: string): KeyObject {
-  if (!(secret instanceof Uint8Array)) {
+  if (!(secret instanceof Uint8Array) || secret.length < MIN_SECRET_BYTES) {
+    const got =
+      secret instanceof Uint8Array ? `${secret.length} bytes` : secret === null ? "null" : typeof secret;
     throw new AuditConfigError(
-      `${name} must be a Uint8Array, got ${secret === null ? "null" : typeof secret}`,
+      `${name} must be a Uint8Array of at least ${MIN_SECRET_BYTES} bytes, got ${got}`,
     );
   }
   return createSecretKey(Buffer.from(secret));

@@ -10,6 +10,7 @@ import {
   type TupleOperationKind,
 } from "../event/builders.js";
 import type { RecordContext } from "../event/record-context.js";
+import { statusName } from "../event/status.js";
 import { isEventTime } from "../event/time.js";
 import {
   copyAccessInput,
@@ -236,8 +237,8 @@ function contextProblem(input: Input): Problem {
   const { actor, target, result, durationMs, occurredAt, attributes, payload } = input;
   return (
     optionalString("operation", input.operation) ??
-    optionalString("traceId", input.traceId) ??
-    optionalString("spanId", input.spanId) ??
+    w3cId("traceId", input.traceId, TRACE_ID, 32) ??
+    w3cId("spanId", input.spanId, SPAN_ID, 16) ??
     optionalString("requestId", input.requestId) ??
     optionalString("peer", input.peer) ??
     optionalString("userAgent", input.userAgent) ??
@@ -274,11 +275,31 @@ function resultProblem(result: Input): Problem {
   const code = result.code;
   return (
     boolean("success", result.success) ??
-    (code === undefined || typeof code === "number" || typeof code === "string"
+    (code === undefined || isStatusCode(code)
       ? undefined
-      : `code must be a number or a string, got ${describe(code)}`) ??
+      : `code must be a gRPC status number (0 to 16) or name ("NOT_FOUND"), got ${describe(code)}`) ??
+    // A success ends OK: another code would make the event say both.
+    (result.success === true && code !== undefined && statusName(code as number | string) !== "OK"
+      ? `code must be OK (0) or absent when success is true, got ${statusName(code as number | string)}`
+      : undefined) ??
     optionalString("message", result.message)
   );
+}
+
+/** A gRPC status code as a number (0 to 16) or its name; statusName maps anything else to UNKNOWN. */
+function isStatusCode(code: unknown): boolean {
+  if (typeof code !== "number" && typeof code !== "string") return false;
+  return statusName(code) !== "UNKNOWN" || code === "UNKNOWN" || code === 2;
+}
+
+/** W3C Trace Context ids: lowercase hex, not all zeros (empty: none). */
+const TRACE_ID = /^(?!0+$)[0-9a-f]{32}$/;
+const SPAN_ID = /^(?!0+$)[0-9a-f]{16}$/;
+
+function w3cId(field: string, value: unknown, pattern: RegExp, digits: number): Problem {
+  if (value === undefined || value === "") return undefined;
+  if (typeof value === "string" && pattern.test(value)) return undefined;
+  return `${field} must be ${digits} lowercase hex digits, not all zero (a W3C id), or empty, got ${describe(value)}`;
 }
 
 const PAYLOAD_CAPTURES = { none: true, digest: true, redacted: true };
@@ -316,7 +337,8 @@ function isObject(value: unknown): value is Input {
 
 /** The problem of an object-valued field, its path prefixed: "actor.id must be a string, ...". */
 function nested(path: string, value: unknown, problemOf: (value: Input) => Problem): Problem {
-  const problem = objectProblem(value, problemOf);
+  if (!isObject(value)) return `${path} must be an object, got ${describe(value)}`;
+  const problem = problemOf(value);
   return problem === undefined ? undefined : `${path}.${problem}`;
 }
 

@@ -1,3 +1,4 @@
+import { shown } from "../emitters/check-options.js";
 import { AuditConfigError } from "../errors/index.js";
 import { outOfCallEvent } from "../event/builders.js";
 import { ActorType, type AuditEvent, EventType } from "../gen/grpcaudit/v1/event.js";
@@ -31,7 +32,7 @@ export function resolveSummaryEveryMs(value: number | undefined, where: string):
   if (value === undefined) return DEFAULT_SUMMARY_EVERY_MS;
   if (typeof value !== "number" || !(value === 0 || (value >= 1 && value <= MAX_TIMER_MS))) {
     throw new AuditConfigError(
-      `${where}: \`summaryEveryMs\` must be 0 (no summaries) or a number of ms from 1 to ${MAX_TIMER_MS}, got ${String(value)}`,
+      `${where}: \`summaryEveryMs\` must be 0 (no summaries) or a number of ms from 1 to ${MAX_TIMER_MS}, got ${shown(value)}`,
     );
   }
   return value;

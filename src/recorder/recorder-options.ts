@@ -5,6 +5,7 @@ import { createEmitter, type EmitterSpec } from "../emitters/create-emitter.js";
 import type { Emitter } from "../emitters/emitter.js";
 import { createMultiEmitter } from "../emitters/multi-emitter.js";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { newEventId } from "../event/ids.js";
 import { isEventTime } from "../event/time.js";
 import { createRecordGate, type RecordPolicy } from "./record-policy.js";
@@ -82,6 +83,27 @@ export interface RecorderOptions {
   summaryEveryMs?: number;
 }
 
+/**
+ * The option names of `RecorderOptions` (the record type makes a missing or extra name a compile
+ * error); `chain` and `record` check their own.
+ * @internal
+ */
+export const RECORDER_OPTION_NAMES = Object.keys({
+  service: 1,
+  emitters: 1,
+  onError: 1,
+  now: 1,
+  monotonicNowMs: 1,
+  newEventId: 1,
+  statusMessages: 1,
+  redactPatterns: 1,
+  chain: 1,
+  traceContext: 1,
+  record: 1,
+  maxSkippedKeys: 1,
+  summaryEveryMs: 1,
+} satisfies Record<keyof RecorderOptions, 1>);
+
 const getTime = Date.prototype.getTime;
 
 /** `now`, made to throw when it gives no Date from 0001 to 9999 (the event then fails, counted). */
@@ -103,6 +125,7 @@ export function resolveRecorderOptions(options: RecorderOptions) {
   if (typeof options !== "object" || options === null) {
     throw new AuditConfigError("createRecorder: options must be an object with `service` and `emitters`");
   }
+  rejectUnknownOptions("createRecorder", options, RECORDER_OPTION_NAMES);
   const { service, emitters, onError, now, monotonicNowMs, newEventId: newId, traceContext } = options;
   if (typeof service !== "string" || service.trim() === "") {
     throw new AuditConfigError("createRecorder: `service` must be a non-empty string");
@@ -126,7 +149,8 @@ export function resolveRecorderOptions(options: RecorderOptions) {
   const rewrites = textRewrites(options.statusMessages, options.redactPatterns);
   const chainOptions = resolveChainOptions(options.chain, "createRecorder");
   const gate = createRecordGate(options.record, options.maxSkippedKeys, "createRecorder");
-  const built = emitters.map((spec, i) => createEmitter(spec, `createRecorder: emitters[${i}]`));
+  // A spec-built emitter without an onError of its own reports to the Recorder's.
+  const built = emitters.map((spec, i) => createEmitter(spec, `createRecorder: emitters[${i}]`, onError));
   const [first] = built;
   const emitter =
     built.length === 1 && first !== undefined

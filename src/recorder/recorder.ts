@@ -340,7 +340,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
     },
     reportError(error) {
       counts.errors++;
-      report(onError, error);
+      // A JavaScript caller may pass a string or undefined; onError is promised an Error.
+      report(onError, toError(error));
     },
     // The authn and authz layers report in the record methods' input shape: nothing to map.
     authnObserver: () => (input) => {

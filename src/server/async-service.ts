@@ -93,6 +93,11 @@ export function asyncService<S extends ServiceDefinition>(
   definition: S,
   handlers: AsyncServiceImplementation<S>,
 ): UntypedServiceImplementation {
+  if (typeof definition !== "object" || definition === null) {
+    throw new AuditConfigError(
+      "asyncService: definition must be a grpc-js service definition (such as the generated ProjectServiceService)",
+    );
+  }
   if (typeof handlers !== "object" || handlers === null) {
     throw new AuditConfigError("asyncService: handlers must be an object of async functions");
   }

@@ -382,6 +382,77 @@ describe("JWT authenticator", () => {
       },
       "several issuers need a `toActor`",
     ],
+    [
+      "a clock tolerance of 31 years (expiry switched off)",
+      {
+        key: new Uint8Array(32),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ["HS256"],
+        clockToleranceSec: 1e9,
+      },
+      "jwt authenticator: `clockToleranceSec` must be a number of seconds from 0 to 300",
+    ],
+    [
+      "a clock tolerance given as a string",
+      {
+        key: new Uint8Array(32),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ["HS256"],
+        clockToleranceSec: "30",
+      },
+      "jwt authenticator: `clockToleranceSec` must be a number of seconds from 0 to 300",
+    ],
+    [
+      "a misspelt option (clockTolerance)",
+      {
+        key: new Uint8Array(32),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ["HS256"],
+        clockTolerance: 0,
+      },
+      "jwt authenticator: unknown option `clockTolerance`; known options: jwks, jwksUrl",
+    ],
+    [
+      "an authn-interceptor option given here",
+      {
+        key: new Uint8Array(32),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ["HS256"],
+        allowAnonymous: ["/"],
+      },
+      "jwt authenticator: unknown option `allowAnonymous`",
+    ],
+    [
+      "a misspelt cache option",
+      {
+        key: new Uint8Array(32),
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ["HS256"],
+        cache: { ttlMS: 5 },
+      },
+      "jwt authenticator: cache: unknown option `ttlMS` (did you mean `ttlMs`?)",
+    ],
+    [
+      "a remoteJwksOptions value jose refuses (its reason in the message)",
+      {
+        jwksUrl: "https://id.example.test/jwks",
+        remoteJwksOptions: { timeoutDuration: -1 },
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ["RS256"],
+      },
+      'jwt authenticator: `remoteJwksOptions`: "timeoutDuration" option must be a non-negative integer',
+    ],
+    [
+      "a key set of the wrong shape",
+      { jwks: { keys: "k" }, issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"] },
+      "jwt authenticator: `jwks` is invalid: JSON Web Key Set malformed",
+    ],
   ])("throws an AuditConfigError for %s", (_name, options, message) => {
     expect(() => createJwtAuthenticator(options as never)).toThrow(AuditConfigError);
     expect(() => createJwtAuthenticator(options as never)).toThrow(message);

@@ -1,6 +1,6 @@
 // A `key` that cannot verify the listed algorithms is refused when the authenticator is created, with
 // an error naming the option and the key's type, never its material; a key that fits verifies real tokens.
-import { generateKeyPairSync, type KeyObject, webcrypto } from "node:crypto";
+import { createSecretKey, generateKeyPairSync, type KeyObject, webcrypto } from "node:crypto";
 import { Metadata } from "@grpc/grpc-js";
 import { type CryptoKey, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
@@ -107,5 +107,86 @@ describe("JWT authenticator: a key that fits its algorithms", () => {
     for (const [verifyWith, alg, signWith] of cases)
       kinds.push(`${alg}:${await outcomeOf(verifyWith, alg, signWith)}`);
     expect(kinds).toStrictEqual(cases.map(([, alg]) => `${alg}:authenticated`));
+  });
+});
+
+describe("JWT authenticator: an HMAC secret as long as its hash (RFC 7518 §3.2)", () => {
+  const subtle = webcrypto.subtle;
+  const jwk = (bytes: number, alg?: string) => ({
+    kty: "oct",
+    k: Buffer.alloc(bytes, 7).toString("base64url"),
+    ...(alg === undefined ? {} : { alg }),
+  });
+  const withJwks = (jwks: unknown, algorithms: string[]) => {
+    try {
+      createJwtAuthenticator({
+        jwks,
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms,
+      } as JwtAuthenticatorOptions);
+    } catch (error) {
+      expect(error).toBeInstanceOf(AuditConfigError);
+      return (error as Error).message;
+    }
+    return "created";
+  };
+
+  // Before the fix: created; a 4-byte key authenticated a token anyone could brute-force, an empty
+  // one (an unset variable) refused every token as "error".
+  it("refuses a short or empty secret, as bytes, a KeyObject or a CryptoKey, telling lengths only", async () => {
+    const hmac16 = await subtle.importKey(
+      "raw",
+      new Uint8Array(16),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
+    const cases: [unknown, string[], string][] = [
+      [
+        new Uint8Array(0),
+        ["HS256"],
+        "`key` is an empty HMAC secret (an unset variable?): HS256 needs at least 32 bytes",
+      ],
+      [
+        new Uint8Array(4),
+        ["HS256"],
+        "`key` is an HMAC secret of 4 bytes: HS256 needs at least 32 (RFC 7518 §3.2), such as crypto.randomBytes(32)",
+      ],
+      [
+        new Uint8Array(32),
+        ["HS256", "HS512"],
+        "`key` is an HMAC secret of 32 bytes: HS512 needs at least 64 (RFC 7518 §3.2), such as crypto.randomBytes(64)",
+      ],
+      [
+        createSecretKey(Buffer.alloc(20)),
+        ["HS256"],
+        "`key` is an HMAC secret of 20 bytes: HS256 needs at least 32 (RFC 7518 §3.2), such as crypto.randomBytes(32)",
+      ],
+      [
+        hmac16,
+        ["HS256"],
+        "`key` is an HMAC secret of 16 bytes: HS256 needs at least 32 (RFC 7518 §3.2), such as crypto.randomBytes(32)",
+      ],
+    ];
+    expect(cases.map(([key, algorithms]) => creationError(key, algorithms))).toStrictEqual(
+      cases.map(([, , message]) => `jwt authenticator: ${message}`),
+    );
+    expect(creationError(new Uint8Array(48), ["HS384"])).toBe("created");
+    expect(creationError(createSecretKey(Buffer.alloc(64)), ["HS256", "HS512"])).toBe("created");
+  });
+
+  // Before the fix: created; an empty key set refused every token as unknown_key, an "oct" key every
+  // token as "error" (jose takes only public keys from a key set).
+  it('refuses an empty key set and an "oct" key in `jwks`', () => {
+    expect(withJwks({ keys: [] }, ["RS256"])).toBe(
+      "jwt authenticator: `jwks` has no keys: every token would be refused as unknown_key",
+    );
+    expect(withJwks({ keys: [p256.publicKey.export({ format: "jwk" }), jwk(64)] }, ["ES256", "HS256"])).toBe(
+      'jwt authenticator: `jwks.keys[1]` is an HMAC secret ("oct"): a key set holds public keys only (jose refuses secrets from one); give the secret as `key`',
+    );
+    expect(withJwks({ keys: [{ ...p256.publicKey.export({ format: "jwk" }), kid: "a" }] }, ["ES256"])).toBe(
+      "created",
+    );
   });
 });

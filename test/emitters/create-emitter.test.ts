@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createEmitter, type EmitterSpec, isEmitter } from "../../src/emitters/create-emitter.js";
 import type { Emitter } from "../../src/emitters/emitter.js";
@@ -137,6 +138,52 @@ describe("createEmitter", () => {
     expect((thrown as Error).cause).toStrictEqual(
       new AuditConfigError("log emitter: needs a pino `logger` or a `destination` (path, fd or stream)"),
     );
+  });
+
+  // Before the fix: "unknown kind undefined" (JSON.stringify of a symbol) and a silently ignored `nmae`.
+  it("names a kind that is no string, and refuses a misspelt noop option", () => {
+    expect(() => createFromData({ kind: Symbol("log") })).toThrow(
+      new AuditConfigError("emitter: unknown kind symbol; known kinds: log, noop"),
+    );
+    expect(() => createFromData({ kind: "noop", nmae: "x" })).toThrow(
+      new AuditConfigError("emitter: noop emitter: unknown option `nmae` (did you mean `name`?)"),
+    );
+    expect(() => createFromData({ kind: "log", destination: 1, maxBufferBytes: 1 })).toThrow(
+      new AuditConfigError(
+        "emitter: log emitter: unknown option `maxBufferBytes` (did you mean `maxBufferedBytes`?)",
+      ),
+    );
+  });
+
+  // Before the fix: a spec-built log emitter had no onError, so the Recorder's never heard of its failures.
+  it("gives a spec-built log emitter the onError it is passed, unless the spec has its own", () => {
+    const stuck = () => new Writable({ write() {}, highWaterMark: 16 }); // never completes a write
+    const heard: string[] = [];
+    const own: string[] = [];
+    const fromSpec = createEmitter(
+      { kind: "log", destination: stuck(), maxBufferedBytes: 64 },
+      "emitter",
+      (error) => heard.push(error.message),
+    );
+    const withOwn = createEmitter(
+      {
+        kind: "log",
+        destination: stuck(),
+        maxBufferedBytes: 64,
+        onError: (error) => own.push(error.message),
+      },
+      "emitter",
+      (error) => heard.push(error.message),
+    );
+    for (const emitter of [fromSpec, withOwn]) {
+      expect([emitter.emit(sampleEvent()), emitter.emit(sampleEvent())]).toStrictEqual([
+        "accepted",
+        "dropped",
+      ]);
+    }
+    const overload =
+      "log: dropping events (buffer_full): 64 bytes wait for a destination that does not keep up; counted in stats() until it catches up";
+    expect({ heard, own }).toStrictEqual({ heard: [overload], own: [overload] });
   });
 
   it("rethrows errors that are not configuration errors unchanged", () => {

@@ -6,7 +6,7 @@
  * sync that is not a boolean (pino took "yes" as true).
  */
 import { Writable } from "node:stream";
-import type { DestinationStream } from "pino";
+import pino, { type DestinationStream } from "pino";
 import { describe, expect, it } from "vitest";
 import type { Emitter } from "../../src/emitters/emitter.js";
 import { createLogEmitter, type LogEmitterOptions } from "../../src/emitters/log-emitter.js";
@@ -115,5 +115,64 @@ describe("emitter options are checked at construction", () => {
     for (const [what, options, message] of cases) {
       it(`refuses ${what}`, () => expectConfigError(() => createLogEmitter(options()), message));
     }
+
+    // Before the fix: accepted; with "msg" each line held the key twice and the event could not be
+    // read back ("1 log line without an event"), "time" and "level" shadowed pino's fields.
+    it.each(["msg", "time", "level", "pid", "hostname", "err"])(
+      "refuses pino's own field %s as key",
+      (key) => {
+        expectConfigError(
+          () => createLogEmitter({ destination: devNull(), key }),
+          `log emitter: key "${key}" is one of pino's own fields (msg, time, level, pid, hostname, err): each line would hold it twice and the event could not be read back; choose another, such as "audit"`,
+        );
+      },
+    );
+
+    it("refuses a given logger's own message key, and takes a key pino does not use", () => {
+      const logger = pino({ messageKey: "message" }, devNull());
+      expectConfigError(
+        () => createLogEmitter({ logger, key: "message" }),
+        `log emitter: key "message" is one of pino's own fields (msg, time, level, pid, hostname, err, message): each line would hold it twice and the event could not be read back; choose another, such as "audit"`,
+      );
+      expect(createLogEmitter({ logger, key: "event" }).name).toBe("log");
+    });
+  });
+
+  // Before the fix: every one of these was accepted, and the setting never applied.
+  describe("unknown option names", () => {
+    const noop = createNoopEmitter();
+    const cases: [string, () => unknown, string][] = [
+      [
+        "log emitter maxBufferBytes",
+        () => createLogEmitter({ destination: devNull(), maxBufferBytes: 1 } as LogEmitterOptions),
+        "log emitter: unknown option `maxBufferBytes` (did you mean `maxBufferedBytes`?)",
+      ],
+      [
+        "memory emitter capacty",
+        () => createMemoryEmitter({ capacty: 5 } as MemoryEmitterOptions),
+        "memory emitter: unknown option `capacty` (did you mean `capacity`?)",
+      ],
+      [
+        "noop emitter Name",
+        () => createNoopEmitter({ Name: "x" } as { name?: string }),
+        "noop emitter: unknown option `Name` (did you mean `name`?)",
+      ],
+      [
+        "multi emitter flushTimeout",
+        () => createMultiEmitter([noop], { flushTimeout: 5 } as MultiEmitterOptions),
+        "multi emitter: unknown option `flushTimeout` (did you mean `flushTimeoutMs`?)",
+      ],
+    ];
+    for (const [what, build, message] of cases)
+      it(`refuses ${what}`, () => expectConfigError(build, message));
+  });
+
+  // Before the fix: accepted; each event went to the one emitter twice.
+  it("refuses the same emitter twice in a multi emitter", () => {
+    const noop = createNoopEmitter();
+    expectConfigError(
+      () => createMultiEmitter([createNoopEmitter(), noop, noop]),
+      "multi emitter: sinks[2] is sinks[1] again: give each emitter once",
+    );
   });
 });

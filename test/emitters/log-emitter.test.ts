@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import { once } from "node:events";
 import fs from "node:fs";
+import { createServer, type Server } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
@@ -114,12 +115,13 @@ function throwingLogger(message: string): pino.Logger {
 /** A pino destination that discards everything. */
 const devNull = (): pino.DestinationStream => ({ write: () => {} });
 
-/** A path whose parent "directory" is a regular file, so it can be neither created nor opened. */
-function unopenablePath(): string {
-  const blocker = path.join(dir, "not-a-directory");
-  fs.writeFileSync(blocker, "");
-  return path.join(blocker, "sub", "audit.ndjson");
-}
+/**
+ * A path that passes the checks at creation but that SonicBoom cannot open (ENXIO): a socket file, set
+ * up by the describe that uses it. A path that can never be a log file (under a regular file, a
+ * directory) is refused at creation instead (log-destination-unusable.test.ts).
+ */
+let socketPath = "";
+const unopenablePath = (): string => socketPath;
 
 /** Resolves with the promise's value, or with "still pending" after `ms`. */
 function within<T>(promise: Promise<T>, ms: number): Promise<T | "still pending"> {
@@ -529,7 +531,15 @@ describe("createLogEmitter", () => {
     expect(emitter.stats()).toStrictEqual({ name: "log", emitted: 0, dropped: {}, failed: 1 });
   });
 
-  describe("a destination that cannot be created or opened", () => {
+  describe("a destination that cannot be opened", () => {
+    let server: Server;
+    beforeAll(async () => {
+      socketPath = path.join(root, "audit.sock");
+      server = createServer();
+      await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
     /** Asserts a report of one failed flush or close whose cause is the failed open. */
     function expectOpenFailure(report: FlushReport, message: string): void {
       expect(report).toStrictEqual({
@@ -538,7 +548,7 @@ describe("createLogEmitter", () => {
       });
       const error = report.results[0]?.error;
       expect(error?.message).toBe(message);
-      expect(error?.cause).toMatchObject({ code: "ENOTDIR" });
+      expect(error?.cause).toMatchObject({ code: "ENXIO" });
     }
 
     it("makes flush() report status error instead of rejecting, and calls onError", async () => {
@@ -552,7 +562,7 @@ describe("createLogEmitter", () => {
       for (const error of errors) {
         expect(error).toBeInstanceOf(AuditEmitError);
         expect(error.message).toBe("log: destination write failed");
-        expect(error.cause).toMatchObject({ code: "ENOTDIR" });
+        expect(error.cause).toMatchObject({ code: "ENXIO" });
       }
     });
 

@@ -298,3 +298,39 @@ describe("matchesEvent", () => {
     expect(matchesEvent(withoutTime, { occurredAt: new Date(SAMPLE_TIME) })).toBe(false);
   });
 });
+
+// Before the fix: a negative or NaN timeout gave up at once ("within -1 ms"), a null match waited for
+// nothing, a misspelt `timeout` was ignored, and waitForCount(-1) resolved.
+describe("memory emitter waits that cannot wait as asked", () => {
+  const memory = createMemoryEmitter();
+  const refusal = (problem: string) => new AuditConfigError(`memory emitter: ${problem}`);
+  it.each([
+    [
+      () => memory.waitFor({}, { timeoutMs: -1 }),
+      "waitFor: timeoutMs must be a number of ms from 0 to 2147483647, got -1",
+    ],
+    [
+      () => memory.waitFor({}, { timeoutMs: Number.NaN }),
+      "waitFor: timeoutMs must be a number of ms from 0 to 2147483647, got NaN",
+    ],
+    [
+      () => memory.waitFor({}, { timeoutMs: 2 ** 31 }),
+      "waitFor: timeoutMs must be a number of ms from 0 to 2147483647, got 2147483648",
+    ],
+    [
+      () => memory.waitFor(null as unknown as EventMatch),
+      "waitFor: match must be an object of event fields or a function, got null",
+    ],
+    [
+      () => memory.waitFor({}, { timeout: 5 } as { timeoutMs?: number }),
+      "waitFor: unknown option `timeout` (did you mean `timeoutMs`?)",
+    ],
+    [() => memory.waitForCount(-1), "waitForCount: count must be a whole number ≥ 0, got -1"],
+    [
+      () => memory.waitForCount("x" as unknown as number),
+      'waitForCount: count must be a whole number ≥ 0, got "x"',
+    ],
+  ])("rejects %#", async (wait, problem) => {
+    await expect(wait()).rejects.toThrow(refusal(problem));
+  });
+});

@@ -22,7 +22,13 @@ describe("createRulesInterceptor options", () => {
     [
       "a handlerSettleTimeoutMs that is not a positive integer",
       { recorder, rules: {}, handlerSettleTimeoutMs: 0 },
-      "rules interceptor: handlerSettleTimeoutMs must be a positive integer (milliseconds), got 0",
+      "rules interceptor: handlerSettleTimeoutMs must be a positive integer (milliseconds) up to 2147483647, the longest Node timer, got 0",
+    ],
+    [
+      // Before the fix: accepted, and Node fired the timer after 1 ms (every wait for a handler ended at once).
+      "a handlerSettleTimeoutMs longer than the longest Node timer",
+      { recorder, rules: {}, handlerSettleTimeoutMs: 2 ** 31 },
+      "rules interceptor: handlerSettleTimeoutMs must be a positive integer (milliseconds) up to 2147483647, the longest Node timer, got 2147483648",
     ],
   ])("throws for %s", (_name, options, message) => {
     expect(() => createRulesInterceptor(options as never)).toThrow(message);
@@ -70,6 +76,15 @@ describe("asyncService", () => {
       'asyncService: the service has no method "nope"',
     );
   });
+
+  // Before the fix: a TypeError ("Cannot convert undefined or null to object").
+  it("refuses a definition that is not one, naming it", () => {
+    expect(() => asyncService(null as never, {} as never)).toThrow(
+      new AuditConfigError(
+        "asyncService: definition must be a grpc-js service definition (such as the generated ProjectServiceService)",
+      ),
+    );
+  });
 });
 
 describe("createAuditInterceptors options", () => {
@@ -86,6 +101,43 @@ describe("createAuditInterceptors options", () => {
       "a recorder without authzObserver, with authz",
       { recorder: {}, rules: {}, authz },
       "createAuditInterceptors: `recorder` must be a Recorder (createRecorder), with authzObserver",
+    ],
+    // Before the fix: "rules[0] must be a table", without the factory's name.
+    [
+      "no rules",
+      { recorder },
+      "createAuditInterceptors: `rules` is required: the generated `auditRules` tables (`[]` for none)",
+    ],
+    [
+      "rules that are null",
+      { recorder, rules: null },
+      "createAuditInterceptors: `rules` is required: the generated `auditRules` tables (`[]` for none)",
+    ],
+    [
+      "rules that are a string",
+      { recorder, rules: "x" },
+      "createAuditInterceptors: `rules` must be a generated `auditRules` table or a list of them, got string",
+    ],
+    // Before the fix: each was accepted, and the setting never applied.
+    [
+      "a misspelt failMode",
+      { recorder, rules: {}, failmode: "closed" },
+      "createAuditInterceptors: unknown option `failmode` (did you mean `failMode`?)",
+    ],
+    [
+      "a misspelt authn option",
+      { recorder, rules: {}, authn: { ...authn, allowAnonymus: ["/"] } },
+      "createAuditInterceptors: authn: unknown option `allowAnonymus` (did you mean `allowAnonymous`?)",
+    ],
+    [
+      "a misspelt authz option",
+      { recorder, rules: {}, authz: { ...authz, missingrule: "allow" } },
+      "createAuditInterceptors: authz: unknown option `missingrule` (did you mean `missingRule`?)",
+    ],
+    [
+      "an authn given as a list",
+      { recorder, rules: {}, authn: [authn] },
+      "createAuditInterceptors: `authn` must be an object",
     ],
   ])("throws an AuditConfigError naming the option for %s", (_name, options, message) => {
     expect(() => createAuditInterceptors(options as never)).toThrow(AuditConfigError);

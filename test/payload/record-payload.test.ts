@@ -61,7 +61,7 @@ describe("the payload of a record input", () => {
       "payload.responseCount must be an integer from 0 to 4294967295, got number",
     ],
     [{ capture: "redacted", requestJson: {} }, "payload.requestJson must be a string, got object"],
-    ["digest", "payload.must be an object, got a string of length 6"],
+    ["digest", "payload must be an object, got a string of length 6"],
   ])("refuses a bad payload %o, naming the field", async (payload, problem) => {
     const { recorder, memory, errors } = fixedRecorder();
     await recorder.recordResourceMutation({ ...mutation, payload } as never);

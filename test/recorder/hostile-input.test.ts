@@ -97,13 +97,13 @@ describe("hostile record input", () => {
       "a BigInt status code",
       "recordResourceMutation",
       { ...MUTATION, result: { success: false, code: 7n } },
-      "result.code must be a number or a string, got bigint",
+      'result.code must be a gRPC status number (0 to 16) or name ("NOT_FOUND"), got bigint',
     ],
     [
       "a symbol status code",
       "recordResourceMutation",
       { ...MUTATION, result: { success: false, code: Symbol("x") } },
-      "result.code must be a number or a string, got symbol",
+      'result.code must be a gRPC status number (0 to 16) or name ("NOT_FOUND"), got symbol',
     ],
   ] as const)(
     "refuses %s as invalid input, without throwing or echoing it",

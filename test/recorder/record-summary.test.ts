@@ -255,7 +255,7 @@ describe("record.summary events", () => {
     [0.5, "0.5"],
     [2 ** 31, "2147483648"],
     [Number.NaN, "NaN"],
-    ["60000", "60000"],
+    ["60000", '"60000"'], // a string: before the fix it read "got 60000"
   ])("refuses summaryEveryMs %s", (value, shown) => {
     expect(() => fixedRecorder({ summaryEveryMs: value as number })).toThrow(
       new AuditConfigError(

@@ -1,0 +1,66 @@
+import type { CryptoKey, KeyObject } from "jose";
+
+// Checks of JwtAuthenticatorOptions values that need more than a line (createJwtAuthenticator runs them).
+
+/**
+ * The JWS algorithm names jose verifies with (case-sensitive).
+ * @internal
+ */
+export const JWS_ALGORITHM = /^(?:(?:HS|RS|PS|ES)(?:256|384|512)|EdDSA|Ed25519|ML-DSA-(?:44|65|87))$/;
+
+/**
+ * A gRPC metadata key for text values (any case: grpc-js lowercases keys), not reserved, not binary.
+ * @internal
+ */
+export const TEXT_METADATA_KEY = /^(?!grpc-)[0-9a-z_.-]+(?<!-bin)$/i;
+
+/**
+ * What jose verifies with: a KeyObject or CryptoKey (an object with a `type`), or HMAC secret bytes.
+ * @internal
+ */
+export function isKey(key: unknown): key is CryptoKey | KeyObject | Uint8Array {
+  if (key instanceof Uint8Array) return true;
+  return typeof key === "object" && key !== null && typeof (key as { type?: unknown }).type === "string";
+}
+
+/**
+ * An object that is not an array.
+ * @internal
+ */
+export function isPlainObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * jose fetches any URL it is given; only http(s) can serve a key set. The URL is not quoted (it may hold credentials).
+ * @internal
+ */
+export function checkJwksUrl(url: string | URL, fail: (problem: string) => never): void {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    fail("`jwksUrl` is not a valid URL");
+  }
+  const { protocol, username, password } = parsed as URL;
+  if (protocol !== "http:" && protocol !== "https:") fail("`jwksUrl` must be an http: or https: URL");
+  // fetch refuses a URL with credentials: every token would be refused as "error", with nothing saying why.
+  if (username !== "" || password !== "") {
+    fail(
+      "`jwksUrl` must not hold a user name or password (fetch refuses such URLs); send credentials with `remoteJwksOptions.headers`",
+    );
+  }
+}
+
+/**
+ * Why jose refused the key set or `remoteJwksOptions` at creation: its own option and key set
+ * messages are quoted (they hold names, never values); any other message (a header value in
+ * `remoteJwksOptions.headers` may be a credential) stays in `cause`.
+ * @internal
+ */
+export function keySetProblem(error: unknown): string {
+  const message = error instanceof Error ? error.message : "";
+  if (/^"\w+" option must [\w -]+$/.test(message)) return `\`remoteJwksOptions\`: ${message}`;
+  if (/^JSON Web Key Set [\w ]+$/.test(message)) return `\`jwks\` is invalid: ${message}`;
+  return "the key set is invalid";
+}
