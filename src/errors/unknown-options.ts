@@ -16,13 +16,24 @@ export function rejectUnknownOptions(label: string, options: object, known: read
   }
 }
 
-/** The known name equal to `key` but for case, or at most two edits away (the nearest), else undefined. */
+/**
+ * The known name equal to `key` but for case, at most two edits away, or that `key` begins without its
+ * unit (`clockTolerance` for `clockToleranceSec`): the nearest, else undefined.
+ */
 function closest(key: string, known: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
   let best: string | undefined;
   let bestDistance = 3;
   for (const name of known) {
-    const distance = name.toLowerCase() === lower ? 0 : editDistance(lower, name.toLowerCase(), bestDistance);
+    const other = name.toLowerCase();
+    const distance =
+      other === lower
+        ? 0
+        : lower.length >= 4 &&
+            other.startsWith(lower) &&
+            /^(ms|sec|bytes|events)$/.test(other.slice(lower.length))
+          ? 1
+          : editDistance(lower, other, bestDistance);
     if (distance < bestDistance) [best, bestDistance] = [name, distance];
   }
   return best;

@@ -413,7 +413,7 @@ describe("JWT authenticator", () => {
         algorithms: ["HS256"],
         clockTolerance: 0,
       },
-      "jwt authenticator: unknown option `clockTolerance`; known options: jwks, jwksUrl",
+      "jwt authenticator: unknown option `clockTolerance` (did you mean `clockToleranceSec`?)",
     ],
     [
       "an authn-interceptor option given here",

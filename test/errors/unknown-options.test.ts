@@ -32,6 +32,12 @@ describe("rejectUnknownOptions", () => {
     }
   });
 
+  it("names the option a unit was left off (three edits away)", () => {
+    expect(() =>
+      rejectUnknownOptions("jwt authenticator", { clockTolerance: 5 }, ["clockToleranceSec"]),
+    ).toThrow("jwt authenticator: unknown option `clockTolerance` (did you mean `clockToleranceSec`?)");
+  });
+
   it("lists the known names when none is near, and shows a hostile key safely", () => {
     expect(() => rejectUnknownOptions("recorder", { colour: "red" }, KNOWN)).toThrow(
       "recorder: unknown option `colour`; known options: flushIntervalMs, maxQueueEvents, failMode, redactPatterns",
