@@ -25,6 +25,7 @@ export function mergeTables<T extends { readonly method: string }>(
       if (typeof entry !== "object" || entry === null) fail("entry must be an object");
       if (!/^\/[^/]+\/[^/]+$/.test(path))
         fail('key must be a full method path such as "/pkg.Service/Method"');
+      if (entry.method === undefined) fail("entry has no `method` (a rule generated for this method path)");
       if (entry.method !== path) fail(`method ${JSON.stringify(entry.method)} differs from its key`);
       check(path, entry, fail);
       const existing = merged.get(path);

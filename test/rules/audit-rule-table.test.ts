@@ -40,6 +40,11 @@ describe("mergeRuleTables", () => {
       'rules: a.v1.S/M: key must be a full method path such as "/pkg.Service/Method"',
     ],
     [
+      "an entry without a method (an empty object)",
+      { "/a.v1.S/M": {} },
+      "rules: /a.v1.S/M: entry has no `method` (a rule generated for this method path)",
+    ],
+    [
       "a method that differs from its key",
       { "/a.v1.S/M": rule("/a.v1.S/N") },
       'rules: /a.v1.S/M: method "/a.v1.S/N" differs from its key',
