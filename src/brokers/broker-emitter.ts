@@ -3,8 +3,10 @@ import {
   type DeliveryEmitter,
   type DeliveryEmitterOptions,
 } from "../delivery/index.js";
-import { DELIVERY_DEFAULTS } from "../delivery/options.js";
+import { DELIVERY_DEFAULTS, DELIVERY_OPTION_NAMES } from "../delivery/options.js";
+import { shown } from "../emitters/check-options.js";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { Broker } from "./broker.js";
 import { type BrokerSinkOptions, createBrokerSink } from "./broker-sink.js";
 
@@ -19,6 +21,19 @@ export interface BrokerEmitterOptions extends BrokerSinkOptions {
    */
   delivery?: Omit<DeliveryEmitterOptions, "sink">;
 }
+
+/** The option names of `BrokerEmitterOptions` (the record's type makes a missing or extra name a compile error). */
+const BROKER_EMITTER_OPTION_NAMES = Object.keys({
+  broker: 1,
+  topic: 1,
+  encoding: 1,
+  partitionKey: 1,
+  cloudEvents: 1,
+  delivery: 1,
+} satisfies Record<keyof BrokerEmitterOptions, 1>);
+
+/** The names `delivery` may hold: the pipeline's, but the sink the emitter makes itself. */
+const DELIVERY_NAMES = DELIVERY_OPTION_NAMES.top.filter((name) => name !== "sink");
 
 /**
  * Where the broker emitter's delivery defaults differ from `DELIVERY_DEFAULTS`, for a broker that keeps
@@ -55,11 +70,22 @@ export const BROKER_DELIVERY_DEFAULTS = Object.freeze({ maxInFlightBatches: 4 })
  * ```
  */
 export function createBrokerEmitter(options: BrokerEmitterOptions): DeliveryEmitter {
+  if (typeof options !== "object" || options === null)
+    throw new AuditConfigError(
+      `broker emitter: options must be an object with \`broker\` and \`topic\`, got ${shown(options)}`,
+    );
+  rejectUnknownOptions("broker emitter", options, BROKER_EMITTER_OPTION_NAMES);
   const { delivery = {}, ...sinkOptions } = options;
-  if (typeof delivery !== "object" || delivery === null)
-    throw new AuditConfigError("delivery: must be an object of delivery pipeline options");
+  if (typeof delivery !== "object" || delivery === null || Array.isArray(delivery))
+    throw new AuditConfigError(
+      `broker emitter: \`delivery\` must be an object of delivery pipeline options, got ${shown(delivery)}`,
+    );
   if ("sink" in delivery)
-    throw new AuditConfigError("delivery.sink: the broker emitter makes its own sink; leave it out");
+    throw new AuditConfigError(
+      "broker emitter: `delivery.sink`: the broker emitter makes its own sink; leave it out",
+    );
+  // `block`, renamed, is left to the pipeline, which names its new name.
+  if (!("block" in delivery)) rejectUnknownOptions("broker emitter: delivery", delivery, DELIVERY_NAMES);
   return createDeliveryEmitter({
     ...delivery,
     // Only an absent value takes the default: anything else is the pipeline's to check.

@@ -1,3 +1,4 @@
+import { shown } from "../emitters/check-options.js";
 import type { EncodedEvent, EventSink, SinkWriteOptions } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
 import { encodeEvent, eventToJson } from "../event/serialize.js";
@@ -171,16 +172,19 @@ interface ResolvedOptions {
 
 const PREFIXES: readonly unknown[] = ["ce_", "ce-"];
 
+/** What the sink's errors start with: the factory users call. */
+const LABEL = "broker emitter";
+
 function resolveOptions(options: BrokerSinkOptions): ResolvedOptions {
   const { broker, topic, encoding = "protobuf", partitionKey, cloudEvents = false } = options;
   if (typeof broker !== "object" || broker === null || typeof broker.publish !== "function")
-    throw new AuditConfigError("broker: a Broker (with publish and close) is required");
+    throw new AuditConfigError(`${LABEL}: \`broker\` must be a Broker (with publish and close)`);
   if (typeof topic !== "string" || topic === "")
-    throw new AuditConfigError("topic: a non-empty topic or subject is required");
+    throw new AuditConfigError(`${LABEL}: \`topic\` must be a non-empty topic or subject`);
   if (!Object.hasOwn(BROKER_CONTENT_TYPE, encoding))
-    throw new AuditConfigError(`encoding: must be "protobuf" or "json", got ${JSON.stringify(encoding)}`);
+    throw new AuditConfigError(`${LABEL}: \`encoding\` must be "protobuf" or "json", got ${shown(encoding)}`);
   if (partitionKey !== undefined && typeof partitionKey !== "function")
-    throw new AuditConfigError("partitionKey: must be a function of the event");
+    throw new AuditConfigError(`${LABEL}: \`partitionKey\` must be a function of the event`);
   return {
     broker,
     topic,
@@ -198,5 +202,7 @@ function resolvePrefix(
   if (cloudEvents === true) return broker.cloudEventsHeaderPrefix ?? "ce_";
   if (typeof cloudEvents === "object" && cloudEvents !== null && PREFIXES.includes(cloudEvents.headerPrefix))
     return cloudEvents.headerPrefix;
-  throw new AuditConfigError('cloudEvents: must be true, false or { headerPrefix: "ce_" | "ce-" }');
+  throw new AuditConfigError(
+    `${LABEL}: \`cloudEvents\` must be true, false or { headerPrefix: "ce_" | "ce-" }`,
+  );
 }

@@ -1,5 +1,6 @@
 import { createPrivateKey, KeyObject } from "node:crypto";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 
 /** Options of the tamper-evident chain (`RecorderOptions.chain`). */
 export interface ChainOptions {
@@ -40,6 +41,14 @@ export interface ResolvedChainOptions {
   readonly checkpointIntervalMs: number;
 }
 
+/** The option names of `ChainOptions` (the record's type makes a missing or extra name a compile error). */
+const OPTION_NAMES = Object.keys({
+  signingKey: 1,
+  keyId: 1,
+  checkpointEvery: 1,
+  checkpointIntervalMs: 1,
+} satisfies Record<keyof ChainOptions, 1>);
+
 /** Longest delay setInterval takes (2^31 - 1 ms); longer ones fire at once. */
 const MAX_TIMER_MS = 2_147_483_647;
 const MAX_KEY_ID_LENGTH = 128;
@@ -58,6 +67,7 @@ export function resolveChainOptions(
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new AuditConfigError(`${where}: \`chain\` must be true, false or an object of chain options`);
   }
+  rejectUnknownOptions(`${where}: chain`, value, OPTION_NAMES);
   const { signingKey, keyId } = value;
   const checkpointEvery = value.checkpointEvery ?? CHAIN_DEFAULTS.checkpointEvery;
   const checkpointIntervalMs = value.checkpointIntervalMs ?? CHAIN_DEFAULTS.checkpointIntervalMs;

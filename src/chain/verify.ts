@@ -1,3 +1,6 @@
+import { KeyObject } from "node:crypto";
+import { AuditInputError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { eventKind } from "../event/kinds.js";
 import { type AuditEvent, EventType } from "../gen/grpcaudit/v1/event.js";
 import { chainHash } from "./canonical.js";
@@ -22,7 +25,38 @@ export async function verifyChains(
   events: AsyncIterable<AuditEvent> | Iterable<AuditEvent>,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
+  checkArguments(events, options);
   return verifyTrail(events, options, {});
+}
+
+/** The option names of `VerifyOptions` (the record's type makes a missing or extra name a compile error). */
+const OPTION_NAMES = Object.keys({ publicKeys: 1, expectSealed: 1 } satisfies Record<keyof VerifyOptions, 1>);
+
+/** Refuses what would otherwise fail deep inside with a TypeError, or check nothing it was asked to. */
+function checkArguments(events: unknown, options: unknown): void {
+  const iterable = (value: object) =>
+    typeof (value as Iterable<unknown>)[Symbol.iterator] === "function" ||
+    typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";
+  if (typeof events !== "object" || events === null || !iterable(events))
+    throw new AuditInputError("verifyChains: `events` must be an iterable or async iterable of AuditEvents");
+  if (typeof options !== "object" || options === null)
+    throw new AuditInputError("verifyChains: options must be an object");
+  rejectUnknownOptions("verifyChains", options, OPTION_NAMES);
+  const { publicKeys, expectSealed } = options as VerifyOptions;
+  if (publicKeys !== undefined) {
+    const entries = publicKeys instanceof Map ? [...publicKeys] : undefined;
+    if (
+      entries === undefined ||
+      entries.some(
+        ([id, key]) => typeof id !== "string" || !(key instanceof KeyObject) || key.type !== "public",
+      )
+    )
+      throw new AuditInputError(
+        "verifyChains: `publicKeys` must be a Map of key id to public KeyObject (new Map([[keyId, createPublicKey(pem)]]))",
+      );
+  }
+  if (expectSealed !== undefined && typeof expectSealed !== "boolean")
+    throw new AuditInputError("verifyChains: `expectSealed` must be a boolean");
 }
 
 /** How a source's own rules change what is a finding. @internal */

@@ -1,4 +1,6 @@
+import { shown } from "../emitters/check-options.js";
 import type { Emitter } from "../emitters/emitter.js";
+import { AuditInputError } from "../errors/index.js";
 import type { DeliveryStats } from "./delivery-stats.js";
 import type { DeliveryEmitterOptions } from "./options.js";
 import { type DeliveryCloseReport, type DeliveryFlushReport, DeliveryPipeline } from "./pipeline.js";
@@ -14,7 +16,8 @@ export interface DeliveryEmitter extends Emitter {
    * `timeoutMs` (default: the `flushTimeoutMs` option, 30000) it reports ok: false, "timeout" (or
    * "error" with the sink's last error when the sink kept failing) and `pending`, the number of those
    * events still in memory or in the spool. Once `close()` is done it answers at once, counting what
-   * close left in the spool file as pending.
+   * close left in the spool file as pending. Rejects with an AuditInputError for a `timeoutMs` that is
+   * not a number ≥ 0.
    */
   flush(options?: { timeoutMs?: number }): Promise<DeliveryFlushReport>;
   /**
@@ -22,7 +25,9 @@ export interface DeliveryEmitter extends Emitter {
    * `closeTimeoutMs` option, 30000), then commits what is left to the spool, or without a spool drops
    * and counts it ("close_timeout"); closes the spool and then the sink. ok only when nothing was
    * dropped and nothing is left: `pending` is the number of rows left in the spool file (replayed by
-   * the next emitter on it). Never rejects. Calling it again returns the same promise.
+   * the next emitter on it). Never rejects: a negative `timeoutMs` waits for nothing, and one that is
+   * not a number (or options that are no object, such as the signal name `process.once("SIGTERM",
+   * emitter.close)` passes) counts as not given. Calling it again returns the same promise.
    */
   close(options?: { timeoutMs?: number }): Promise<DeliveryCloseReport>;
 }
@@ -70,8 +75,45 @@ export function createDeliveryEmitter(options: DeliveryEmitterOptions): Delivery
   return {
     name: resolved.name,
     emit: (event) => pipeline.emit(event),
-    flush: (flushOptions) => pipeline.flush(flushOptions?.timeoutMs),
-    close: (closeOptions) => pipeline.close(closeOptions?.timeoutMs),
+    flush: (flushOptions) => withTimeout(resolved.name, "flush", flushOptions, (t) => pipeline.flush(t)),
+    close: (closeOptions) => pipeline.close(closeTimeout(closeOptions)),
     stats: () => pipeline.stats(),
   };
+}
+
+/**
+ * The `timeoutMs` a close waits: never a reason not to close, which would lose what is queued (a
+ * deadline already past asks for no wait; anything but a number counts as none given).
+ */
+function closeTimeout(options: unknown): number | undefined {
+  const timeoutMs =
+    typeof options === "object" && options !== null
+      ? (options as { timeoutMs?: unknown }).timeoutMs
+      : undefined;
+  if (typeof timeoutMs !== "number" || Number.isNaN(timeoutMs)) return undefined;
+  return Math.max(0, timeoutMs);
+}
+
+/**
+ * Runs `run` with the flush's `timeoutMs`, or rejects with an AuditInputError when it is not a number
+ * of ms ≥ 0: a negative, NaN or string timeout used to be taken as "no wait" or ignored.
+ */
+function withTimeout<R>(
+  name: string,
+  call: "flush",
+  options: { timeoutMs?: number } | undefined,
+  run: (timeoutMs: number | undefined) => Promise<R>,
+): Promise<R> {
+  if (options !== undefined && (typeof options !== "object" || options === null))
+    return Promise.reject(
+      new AuditInputError(`${name}: ${call}'s options must be an object, got ${shown(options)}`),
+    );
+  const timeoutMs = options?.timeoutMs;
+  if (timeoutMs !== undefined && !(typeof timeoutMs === "number" && timeoutMs >= 0))
+    return Promise.reject(
+      new AuditInputError(
+        `${name}: ${call}'s \`timeoutMs\` must be a number of ms ≥ 0, got ${shown(timeoutMs)}`,
+      ),
+    );
+  return run(timeoutMs);
 }

@@ -113,7 +113,8 @@ export interface DeliveryEmitterOptions {
   maxInFlightBatches?: number;
   /**
    * Largest encoded event accepted; larger ones are refused at emit ("too_large") and never retried.
-   * Default: the sink's `maxEventBytes`, else no limit beyond `maxBatchBytes` and `maxQueueBytes`.
+   * At least 1024. Default: the sink's `maxEventBytes`, else no limit beyond `maxBatchBytes` and
+   * `maxQueueBytes`.
    */
   maxEventBytes?: number;
   /** A sink write that has not settled after this long is aborted and retried. Default: 30000. */
@@ -192,6 +193,53 @@ export const DELIVERY_DEFAULTS = Object.freeze({
     spoolAfterAttempts: Number.POSITIVE_INFINITY,
     synchronous: "full" as "full" | "normal",
   }),
+});
+
+/**
+ * The option names of `DeliveryEmitterOptions` and its nested objects, which the emitter checks the
+ * caller's against (the record types make a name missing here, or one the interface lacks, a compile
+ * error).
+ * @internal
+ */
+export const DELIVERY_OPTION_NAMES = Object.freeze({
+  top: Object.keys({
+    sink: 1,
+    name: 1,
+    maxQueueEvents: 1,
+    maxQueueBytes: 1,
+    maxBatchEvents: 1,
+    maxBatchBytes: 1,
+    flushIntervalMs: 1,
+    maxInFlightBatches: 1,
+    maxEventBytes: 1,
+    writeTimeoutMs: 1,
+    retry: 1,
+    overflow: 1,
+    park: 1,
+    spool: 1,
+    flushTimeoutMs: 1,
+    closeTimeoutMs: 1,
+    warnIntervalMs: 1,
+    onError: 1,
+    onSinkRecovered: 1,
+    sleep: 1,
+    random: 1,
+  } satisfies Record<keyof DeliveryEmitterOptions, 1>),
+  retry: Object.keys({ initialDelayMs: 1, maxDelayMs: 1, multiplier: 1, jitter: 1 } satisfies Record<
+    keyof RetryOptions,
+    1
+  >),
+  park: Object.keys({ timeoutMs: 1, maxParked: 1 } satisfies Record<keyof ParkOptions, 1>),
+  spool: Object.keys({
+    path: 1,
+    maxBytes: 1,
+    commitIntervalMs: 1,
+    writeAhead: 1,
+    maxUncommittedEvents: 1,
+    spoolAfterMs: 1,
+    spoolAfterAttempts: 1,
+    synchronous: 1,
+  } satisfies Record<keyof SpoolOptions, 1>),
 });
 
 /** Resolved spool options. */

@@ -1,9 +1,12 @@
+import { shown } from "../emitters/check-options.js";
 import { MAX_TIMER_MS } from "../emitters/max-timer.js";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { EVENT_KINDS, isEventKind, KIND_NAMES } from "../event/kinds.js";
 import type { RetryPolicy } from "./backoff.js";
 import {
   DELIVERY_DEFAULTS,
+  DELIVERY_OPTION_NAMES,
   type DeliveryEmitterOptions,
   OVERFLOW_POLICIES,
   type OverflowPolicy,
@@ -49,7 +52,7 @@ function check(value: unknown, path: string, kind: "count" | "ms" | "factor", ti
         : value >= 1 && Number.isFinite(value));
   if (!ok) {
     const what = { count: "a positive integer", ms: "a number of ms ≥ 0", factor: "a number ≥ 1" }[kind];
-    fail(`${path} must be ${what}, got ${typeof value === "string" ? JSON.stringify(value) : String(value)}`);
+    fail(`${path} must be ${what}, got ${shown(value)}`);
   }
   if (timer && (value as number) > MAX_TIMER_MS) {
     fail(`${path} must be at most ${MAX_TIMER_MS} ms (what a timer holds), got ${String(value)}`);
@@ -61,11 +64,29 @@ function orDefault<T>(value: T | undefined, fallback: T): T {
   return value === undefined ? fallback : value;
 }
 
+/** The smallest `maxEventBytes` taken: an event with an actor, a target and an operation is a few hundred bytes. */
+const MIN_EVENT_BYTES = 1024;
+
 const PARK_IS = "emit never waits: the policy parks events until there is room";
 
-/** Option names renamed in this 0.x version: given, they fail with the new name, never silently ignored. */
-function rejectRenamed(options: DeliveryEmitterOptions): void {
+const LABEL = "delivery emitter";
+
+/**
+ * Refuses option names the emitter does not know, so a misspelt one never silently takes its default;
+ * a name renamed in this 0.x version fails with the new name.
+ */
+function rejectUnknown(options: DeliveryEmitterOptions): void {
   if ("block" in options) fail(`\`block\` is now \`park\` (the "park" overflow policy's limits); ${PARK_IS}`);
+  rejectUnknownOptions(LABEL, options, DELIVERY_OPTION_NAMES.top);
+  for (const key of ["retry", "park", "spool"] as const) {
+    const nested: unknown = options[key];
+    if (nested === undefined) continue;
+    if (typeof nested !== "object" || nested === null || Array.isArray(nested))
+      fail(
+        `${key} must be an object${key === "spool" ? " with a `path`" : ` of ${key} options`}, got ${shown(nested)}`,
+      );
+    rejectUnknownOptions(`${LABEL}: ${key}`, nested as object, DELIVERY_OPTION_NAMES[key]);
+  }
 }
 
 /** Resolves and checks the options; throws an AuditConfigError naming the first bad option. @internal */
@@ -75,7 +96,7 @@ export function resolveDeliveryOptions(options: DeliveryEmitterOptions): Resolve
   if (typeof sink !== "object" || sink === null || typeof sink.write !== "function") {
     fail("`sink` must be an EventSink (an object with a write(batch) method)");
   }
-  rejectRenamed(options);
+  rejectUnknown(options);
   const d = DELIVERY_DEFAULTS;
   const num = (key: NumericOption, kind: "count" | "ms") =>
     check(orDefault(options[key], d[key]), key, kind, TIMER_OPTIONS.has(key));
@@ -93,8 +114,13 @@ export function resolveDeliveryOptions(options: DeliveryEmitterOptions): Resolve
     warnings.push(`maxBatchBytes ${maxBatchBytes} exceeds maxQueueBytes; using ${maxQueueBytes}`);
   }
   const limits = [maxBatchBytes, maxQueueBytes];
-  if (options.maxEventBytes !== undefined)
-    limits.push(check(options.maxEventBytes, "maxEventBytes", "count"));
+  if (options.maxEventBytes !== undefined) {
+    const maxEventBytes = check(options.maxEventBytes, "maxEventBytes", "count");
+    // Below it every real event would be dropped as too large: a unit mistake, not a limit.
+    if (maxEventBytes < MIN_EVENT_BYTES)
+      fail(`maxEventBytes must be at least ${MIN_EVENT_BYTES} (1 KiB), got ${maxEventBytes}`);
+    limits.push(maxEventBytes);
+  }
   if (sink.maxEventBytes !== undefined) limits.push(check(sink.maxEventBytes, "sink.maxEventBytes", "count"));
   const name = orDefault(options.name, sink.name);
   if (typeof name !== "string" || name === "") fail("name (or the sink's name) must be a non-empty string");

@@ -1,4 +1,5 @@
 import { BinaryReader } from "@bufbuild/protobuf/wire";
+import { AuditInputError } from "../errors/index.js";
 import type { Duration } from "../gen/google/protobuf/duration.js";
 import {
   type Actor,
@@ -47,6 +48,7 @@ type Json = Record<string, unknown>;
  * fails when a field of the schema is not written here.
  */
 export function eventToJson(event: AuditEvent): Record<string, unknown> {
+  notAnEvent(event, "eventToJson");
   const json: Json = {};
   if (event.eventId !== "") json.eventId = event.eventId;
   if (event.eventType !== EventType.EVENT_TYPE_UNSPECIFIED) json.eventType = eventTypeToJSON(event.eventType);
@@ -292,11 +294,33 @@ export function eventFromJson(json: unknown): AuditEvent {
  * on its own.
  */
 export function encodeEvent(event: AuditEvent): Uint8Array {
-  return encodeEventBytes(event);
+  notAnEvent(event, "encodeEvent");
+  try {
+    return encodeEventBytes(event);
+  } catch (error) {
+    // A field missing or of the wrong type (a plain object from JavaScript): say so, not where it broke.
+    if (!(error instanceof TypeError)) throw error;
+    throw new AuditInputError(
+      `encodeEvent: \`event\` is not a complete AuditEvent (AuditEvent.fromPartial fills in defaults): ${error.message}`,
+      { cause: error },
+    );
+  }
 }
 
-/** Decodes an event from protobuf binary; throws on malformed input. */
+/** Throws an AuditInputError naming `caller` when `event` is not an object. */
+function notAnEvent(event: unknown, caller: string): void {
+  if (typeof event !== "object" || event === null)
+    throw new AuditInputError(
+      `${caller}: \`event\` must be an AuditEvent, got ${event === null ? "null" : typeof event}`,
+    );
+}
+
+/** Decodes an event from protobuf binary; throws on malformed input, an AuditInputError for anything but bytes. */
 export function decodeEvent(bytes: Uint8Array): AuditEvent {
+  if (!(bytes instanceof Uint8Array))
+    throw new AuditInputError(
+      `decodeEvent: \`bytes\` must be a Uint8Array (or Buffer), got ${bytes === null ? "null" : typeof bytes}`,
+    );
   const event = AuditEvent.decode(bytes);
   // ts-proto's decoder assigns each map entry (`attributes[key] = value`): one keyed "__proto__", a
   // valid attribute key the Recorder keeps as an entry, would go to the prototype setter and be lost.

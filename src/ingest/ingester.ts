@@ -1,4 +1,5 @@
 import { AuditConfigError, AuditError, toError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { type Batch, createBatch } from "./batch.js";
 import { insertHalves, refusesRows } from "./insert-halves.js";
 import type { IngestSource, IngestStore, SourceMessage } from "./source.js";
@@ -87,6 +88,19 @@ interface ReadBatch<M> {
 }
 
 const DEFAULTS = Object.freeze({ batchSize: 2000, maxWaitMs: 1000, retryDelayMs: 1000 });
+
+/** The option names of `IngesterOptions` (the record's type makes a missing or extra name a compile error). */
+const OPTION_NAMES = Object.keys({
+  source: 1,
+  store: 1,
+  batchSize: 1,
+  maxWaitMs: 1,
+  retryDelayMs: 1,
+  onError: 1,
+} satisfies Record<keyof IngesterOptions<SourceMessage>, 1>);
+
+/** The longest delay a Node timer holds: a longer one fires after 1 ms, retrying in a tight loop. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Starts an ingester: it pulls batches of messages from `source`, decodes their events, inserts each
@@ -282,14 +296,19 @@ function lostMessage(source: string, more: number, total: number): string {
 function resolveOptions<M extends SourceMessage>(options: IngesterOptions<M>) {
   if (typeof options !== "object" || options === null)
     throw new AuditConfigError("ingester: options must be an object");
+  rejectUnknownOptions("ingester", options, OPTION_NAMES);
   const { source, store } = options;
   if (typeof source?.fetch !== "function" || typeof source.ack !== "function")
     throw new AuditConfigError("ingester: `source` must be an IngestSource (see createNatsSource)");
   if (typeof store?.insert !== "function")
     throw new AuditConfigError("ingester: `store` must have insert(events), such as the PostgreSQL store");
-  const positive = (name: string, value: number) => {
-    if (!Number.isInteger(value) || value <= 0)
-      throw new AuditConfigError(`ingester: \`${name}\` must be a positive integer, got ${value}`);
+  const positive = (name: string, value: number, max = Number.MAX_SAFE_INTEGER) => {
+    if (!Number.isInteger(value) || value <= 0 || value > max)
+      throw new AuditConfigError(
+        max === MAX_TIMER_MS
+          ? `ingester: \`${name}\` must be an integer from 1 to ${MAX_TIMER_MS} (what a timer holds), got ${value}`
+          : `ingester: \`${name}\` must be a positive integer, got ${value}`,
+      );
     return value;
   };
   if (options.onError !== undefined && typeof options.onError !== "function")
@@ -298,8 +317,8 @@ function resolveOptions<M extends SourceMessage>(options: IngesterOptions<M>) {
     source,
     store,
     batchSize: positive("batchSize", options.batchSize ?? DEFAULTS.batchSize),
-    maxWaitMs: positive("maxWaitMs", options.maxWaitMs ?? DEFAULTS.maxWaitMs),
-    retryDelayMs: positive("retryDelayMs", options.retryDelayMs ?? DEFAULTS.retryDelayMs),
+    maxWaitMs: positive("maxWaitMs", options.maxWaitMs ?? DEFAULTS.maxWaitMs, MAX_TIMER_MS),
+    retryDelayMs: positive("retryDelayMs", options.retryDelayMs ?? DEFAULTS.retryDelayMs, MAX_TIMER_MS),
     onError: options.onError ?? (() => {}),
   };
 }

@@ -49,7 +49,8 @@ export interface IngestStore {
   /**
    * Optional: the same as `insert`, given the batch as the stored columns and each event's protobuf
    * bytes (those the broker carried), which the ingester reads without decoding whole events. The
-   * ingester calls it instead of `insert` when the store has it (the PostgreSQL store does).
+   * ingester calls it instead of `insert` when the store has it (both stores do: the bytes are kept
+   * as the broker carried them, fields of a newer schema included).
    * @internal
    */
   insertColumns?(batch: EventColumns): number | Promise<number>;

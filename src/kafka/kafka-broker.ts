@@ -1,71 +1,12 @@
-import type { ConnectionOptions as TlsOptions } from "node:tls";
-import {
-  type CompressionAlgorithmValue,
-  type MessageToProduce,
-  ProduceAcks,
-  Producer,
-  type ProducerOptions,
-  type SASLOptions,
-  type SendOptions,
-} from "@platformatic/kafka";
+import { type MessageToProduce, ProduceAcks } from "@platformatic/kafka";
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
-import { AuditConfigError, AuditEmitError, AuditEventTooLargeError } from "../errors/index.js";
+import { AuditEmitError, AuditEventTooLargeError } from "../errors/index.js";
+import { type KafkaBrokerOptions, producerOptions, resolveBrokerOptions } from "./kafka-broker-options.js";
 import { kafkaErrorText, refusedProducerState } from "./kafka-error-text.js";
-import { checkSecurityOptions } from "./security-options.js";
 import { kafkaLimitRefusal, refusedAsTooLarge, singleRecordBatchBytes } from "./too-large.js";
 
-/** The part of `@platformatic/kafka`'s Producer the broker uses; tests inject a fake of it. */
-export interface KafkaProducer {
-  /**
-   * Sends one chunk of a batch (up to `maxRequestBytes`) with `acks: -1`, idempotent; resolves once
-   * the brokers acknowledged it, else rejects. The resolved value is ignored.
-   */
-  send(options: SendOptions<Buffer, Buffer, Buffer, Buffer>): Promise<unknown>;
-  /**
-   * Disconnects; called once by the broker's `close`, after in-flight publishes settled, or when the
-   * broker replaces a producer whose sequence Kafka refuses.
-   */
-  close(): Promise<void>;
-}
-
-/** Kafka compression codecs. */
-export type KafkaCompression = "none" | "gzip" | "snappy" | "lz4" | "zstd";
-
-/** Options of `createKafkaBroker`. */
-export interface KafkaBrokerOptions {
-  /** Brokers to fetch cluster metadata from, as "host:port". */
-  bootstrapBrokers: string[];
-  /** Client id the brokers see in logs and quotas. */
-  clientId: string;
-  /** Compression of record batches. Default: "none". */
-  compression?: KafkaCompression;
-  /** TLS options (`node:tls` connect options: ca, cert, key, servername), passed through. Default: plain TCP. */
-  tls?: TlsOptions;
-  /** SASL mechanism and credentials, passed through. Default: none. */
-  sasl?: SASLOptions;
-  /**
-   * Largest message (key, value and headers) to send, in bytes. Default: 1000000, under the broker's
-   * default `message.max.bytes` (1048588) with room for record overhead. Larger messages are refused.
-   */
-  maxMessageBytes?: number;
-  /**
-   * Most bytes sent in one produce request; a larger batch is sent in several, in order. Default:
-   * 1000000, so a batch of small messages stays under the broker's record batch limit.
-   */
-  maxRequestBytes?: number;
-  /** Connect and request timeout in ms. Default: the client's (5000 and 30000). */
-  timeoutMs?: number;
-  /** Name in stats and errors. Default: "kafka". */
-  name?: string;
-  /**
-   * Builds the producer from the options above (for tests or custom wiring). Default: `new Producer(options)`
-   * of `@platformatic/kafka`. The broker owns the producer and closes it. Called again, with the same
-   * options, when Kafka refuses the producer's sequence numbers (OUT_OF_ORDER_SEQUENCE_NUMBER and the
-   * like): the old producer is closed and the new one gets a new producer id.
-   */
-  createProducer?: (options: ProducerOptions<Buffer, Buffer, Buffer, Buffer>) => KafkaProducer;
-}
+export type { KafkaBrokerOptions, KafkaCompression, KafkaProducer } from "./kafka-broker-options.js";
 
 /** A Broker publishing to Kafka through an idempotent `@platformatic/kafka` producer. */
 export interface KafkaBroker extends Broker {
@@ -74,17 +15,6 @@ export interface KafkaBroker extends Broker {
   /** CloudEvents headers on Kafka use the "ce_" prefix. */
   readonly cloudEventsHeaderPrefix: "ce_";
 }
-
-const DEFAULTS = Object.freeze({
-  compression: "none" as KafkaCompression,
-  maxMessageBytes: 1_000_000,
-  maxRequestBytes: 1_000_000,
-  name: "kafka",
-});
-
-const PRODUCER_RETRIES = 3;
-
-const COMPRESSIONS: readonly unknown[] = ["none", "gzip", "snappy", "lz4", "zstd"];
 
 /**
  * Creates a Broker that sends each batch with `@platformatic/kafka` (1.x): an idempotent producer
@@ -108,7 +38,7 @@ const COMPRESSIONS: readonly unknown[] = ["none", "gzip", "snappy", "lz4", "zstd
  * ```
  */
 export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
-  const resolved = resolveOptions(options);
+  const resolved = resolveBrokerOptions(options);
   const { name, compression, maxMessageBytes, maxRequestBytes } = resolved;
   const createProducer = () => resolved.createProducer(producerOptions(options, compression));
   let producer = createProducer();
@@ -239,27 +169,6 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
   };
 }
 
-function producerOptions(
-  options: KafkaBrokerOptions,
-  compression: KafkaCompression,
-): ProducerOptions<Buffer, Buffer, Buffer, Buffer> {
-  return {
-    clientId: options.clientId,
-    bootstrapBrokers: [...options.bootstrapBrokers],
-    idempotent: true,
-    acks: ProduceAcks.ALL,
-    // An idempotent producer otherwise retries for ever, so publish would never settle during an
-    // outage; the delivery pipeline retries the batch itself, and spools or drops by its policy.
-    retries: PRODUCER_RETRIES,
-    compression: compression satisfies CompressionAlgorithmValue,
-    ...(options.tls === undefined ? {} : { tls: options.tls }),
-    ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
-    ...(options.timeoutMs === undefined
-      ? {}
-      : { connectTimeout: options.timeoutMs, requestTimeout: options.timeoutMs, timeout: options.timeoutMs }),
-  };
-}
-
 interface KafkaRecord {
   /** The event id, else the key, to name the record in errors. */
   id: string;
@@ -357,39 +266,4 @@ function tooLarge(records: readonly KafkaRecord[], { name, why, cause, showBatch
     eventIds: records.map((record) => record.id),
     ...(cause === undefined ? {} : { cause }),
   });
-}
-
-function resolveOptions(options: KafkaBrokerOptions) {
-  const { bootstrapBrokers, clientId } = options;
-  const compression = options.compression ?? DEFAULTS.compression;
-  const maxMessageBytes = options.maxMessageBytes ?? DEFAULTS.maxMessageBytes;
-  const maxRequestBytes = options.maxRequestBytes ?? DEFAULTS.maxRequestBytes;
-  const name = options.name ?? DEFAULTS.name;
-  if (
-    !Array.isArray(bootstrapBrokers) ||
-    bootstrapBrokers.length === 0 ||
-    bootstrapBrokers.some((b) => typeof b !== "string" || !/^[^:\s]+:\d+$/.test(b))
-  )
-    throw new AuditConfigError('bootstrapBrokers: a non-empty list of "host:port" is required');
-  if (typeof clientId !== "string" || clientId === "")
-    throw new AuditConfigError("clientId: a non-empty client id is required");
-  if (!COMPRESSIONS.includes(compression))
-    throw new AuditConfigError(
-      `compression: must be one of ${COMPRESSIONS.join(", ")}, got ${JSON.stringify(compression)}`,
-    );
-  if (!Number.isInteger(maxMessageBytes) || maxMessageBytes <= 0)
-    throw new AuditConfigError(`maxMessageBytes: must be a positive integer, got ${maxMessageBytes}`);
-  if (!Number.isInteger(maxRequestBytes) || maxRequestBytes < maxMessageBytes)
-    throw new AuditConfigError(
-      `maxRequestBytes: must be an integer of at least maxMessageBytes (${maxMessageBytes}), got ${maxRequestBytes}`,
-    );
-  if (options.timeoutMs !== undefined && (!Number.isInteger(options.timeoutMs) || options.timeoutMs <= 0))
-    throw new AuditConfigError(`timeoutMs: must be a positive integer, got ${options.timeoutMs}`);
-  checkSecurityOptions(options.tls, options.sasl, (option) => `${option}:`);
-  if (options.createProducer !== undefined && typeof options.createProducer !== "function")
-    throw new AuditConfigError("createProducer: must be a function returning a producer");
-  const createProducer =
-    options.createProducer ??
-    ((producerOptions: ProducerOptions<Buffer, Buffer, Buffer, Buffer>) => new Producer(producerOptions));
-  return { compression, maxMessageBytes, maxRequestBytes, name, createProducer };
 }

@@ -1,7 +1,8 @@
 import type { ConnectionOptions as TlsOptions } from "node:tls";
 import type { ConsumerOptions, ProducerOptions, SASLOptions } from "@platformatic/kafka";
 import { AuditConfigError } from "../errors/index.js";
-import type { KafkaProducer } from "./kafka-broker.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
+import type { KafkaProducer } from "./kafka-broker-options.js";
 import type { KafkaConsumer } from "./message-stream.js";
 import { checkSecurityOptions } from "./security-options.js";
 
@@ -47,6 +48,23 @@ type OptionalWithoutDefault = "tls" | "sasl" | "timeoutMs" | "createConsumer" | 
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
 const BROKER = /^[^:\s]+:\d+$/;
 
+/** The option names of `KafkaSourceOptions` (the record's type makes a missing or extra name a compile error). */
+const OPTION_NAMES = Object.keys({
+  bootstrapBrokers: 1,
+  topic: 1,
+  groupId: 1,
+  clientId: 1,
+  deadLetterTopic: 1,
+  tls: 1,
+  sasl: 1,
+  timeoutMs: 1,
+  createConsumer: 1,
+  createProducer: 1,
+} satisfies Record<keyof KafkaSourceOptions, 1>);
+
+/** The longest delay a Node timer holds: the client would time a longer request out after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * Checks the options of `createKafkaSource` and fills in the defaults; throws an AuditConfigError
  * naming the option.
@@ -55,6 +73,7 @@ const BROKER = /^[^:\s]+:\d+$/;
 export function resolveSourceOptions(options: KafkaSourceOptions): ResolvedSourceOptions {
   if (typeof options !== "object" || options === null)
     throw new AuditConfigError("kafka source: options must be an object");
+  rejectUnknownOptions("kafka source", options, OPTION_NAMES);
   const { bootstrapBrokers, topic, groupId, timeoutMs, createConsumer, createProducer } = options;
   if (
     !Array.isArray(bootstrapBrokers) ||
@@ -78,8 +97,10 @@ export function resolveSourceOptions(options: KafkaSourceOptions): ResolvedSourc
   const deadLetterTopic = topicName("deadLetterTopic", options.deadLetterTopic ?? `${topic}.dead-letter`);
   if (deadLetterTopic === topic)
     throw new AuditConfigError("kafka source: `deadLetterTopic` must differ from `topic`");
-  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0))
-    throw new AuditConfigError(`kafka source: \`timeoutMs\` must be a positive integer, got ${timeoutMs}`);
+  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMER_MS))
+    throw new AuditConfigError(
+      `kafka source: \`timeoutMs\` must be an integer from 1 to ${MAX_TIMER_MS} (what a timer holds), got ${timeoutMs}`,
+    );
   checkSecurityOptions(options.tls, options.sasl, (option) => `kafka source: \`${option}\``);
   for (const [key, value] of [
     ["createConsumer", createConsumer],

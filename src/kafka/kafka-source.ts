@@ -12,7 +12,7 @@ import {
 } from "../ingest/dead-letter.js";
 import { DeadLetterNotAckedError } from "../ingest/ingester.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
-import type { KafkaProducer } from "./kafka-broker.js";
+import type { KafkaProducer } from "./kafka-broker-options.js";
 import { kafkaErrorText } from "./kafka-error-text.js";
 import { type KafkaSourceOptions, resolveSourceOptions } from "./kafka-source-options.js";
 import { type KafkaMessage, type OpenStream, take, watchStream } from "./message-stream.js";

@@ -12,6 +12,7 @@ import type {
 } from "@openfga/sdk";
 import type { Authorizer } from "../authz/authorizer.js";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { TupleChangeInput, TupleChangeItem } from "../recorder/inputs.js";
 import type { Recorder } from "../recorder/recorder.js";
 import { openFgaErrorReason } from "./error-reason.js";
@@ -343,11 +344,18 @@ function recordable(value: unknown): string {
   return typeof value === "string" && value !== "" ? value : INVALID_FIELD;
 }
 
+/** The option names of `AuditedTupleWriterOptions` (the record's type makes a missing or extra name a compile error). */
+const OPTION_NAMES = Object.keys({ client: 1, recorder: 1, authorizer: 1 } satisfies Record<
+  keyof AuditedTupleWriterOptions,
+  1
+>);
+
 function resolveOptions(options: AuditedTupleWriterOptions): AuditedTupleWriterOptions {
   const fail = (problem: string) => new AuditConfigError(`createAuditedTupleWriter: ${problem}`);
   if (typeof options !== "object" || options === null) {
     throw fail("options must be an object with `client` and `recorder`");
   }
+  rejectUnknownOptions("createAuditedTupleWriter", options, OPTION_NAMES);
   const { client, recorder, authorizer } = options;
   if (typeof client?.write !== "function" || typeof client.writeTuples !== "function") {
     throw fail("`client` must be an OpenFgaClient from @openfga/sdk");

@@ -7,6 +7,7 @@ import type {
 } from "@openfga/sdk";
 import type { Authorizer, CheckRequest, Decision } from "../authz/authorizer.js";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { createDecisionCache, type DecisionCache, keyOf } from "./decision-cache.js";
 import { batchItemErrorReason, openFgaErrorReason } from "./error-reason.js";
 import { type Settled, settle } from "./settle.js";
@@ -353,6 +354,20 @@ function tupleOf(request: CheckRequest): CheckRequest {
   return { user: request.user, relation: request.relation, object: request.object };
 }
 
+/** The option names of `OpenFgaAuthorizerOptions` (the record's type makes a missing or extra name a compile error). */
+const OPTION_NAMES = Object.keys({ client: 1, cache: 1, now: 1 } satisfies Record<
+  keyof OpenFgaAuthorizerOptions,
+  1
+>);
+
+/** The option names of `OpenFgaCacheOptions`. */
+const CACHE_OPTION_NAMES = Object.keys({
+  ttlMs: 1,
+  maxEntries: 1,
+  invalidation: 1,
+  unknownOutcomeHoldMs: 1,
+} satisfies Record<keyof OpenFgaCacheOptions, 1>);
+
 function resolveOptions(options: OpenFgaAuthorizerOptions): {
   client: OpenFgaClient;
   storeId: string;
@@ -361,6 +376,7 @@ function resolveOptions(options: OpenFgaAuthorizerOptions): {
 } {
   if (typeof options !== "object" || options === null)
     throw configError("options must be an object with `client`");
+  rejectUnknownOptions("createOpenFgaAuthorizer", options, OPTION_NAMES);
   const { client, cache, now } = options;
   if (typeof client?.check !== "function" || typeof client.api?.batchCheck !== "function") {
     throw configError("`client` must be an OpenFgaClient from @openfga/sdk");
@@ -380,6 +396,7 @@ function resolveOptions(options: OpenFgaAuthorizerOptions): {
 
 function createCache(cache: OpenFgaCacheOptions, now: (() => number) | undefined): DecisionCache {
   if (typeof cache !== "object" || cache === null) throw configError("`cache` must be an object or false");
+  rejectUnknownOptions("createOpenFgaAuthorizer: cache", cache, CACHE_OPTION_NAMES);
   const {
     ttlMs = CACHE_DEFAULTS.ttlMs,
     maxEntries = CACHE_DEFAULTS.maxEntries,

@@ -9,6 +9,7 @@ import {
 import type { DeliveryStats } from "../delivery/delivery-stats.js";
 import type { EmitterStats } from "../emitters/emitter.js";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { Recorder, RecorderStats } from "../recorder/recorder.js";
 import { AUDIT_METRIC_ATTRIBUTES as ATTR, AUDIT_METRICS } from "./metric-names.js";
 
@@ -85,7 +86,15 @@ export function instrumentAudit(options: AuditInstrumentationOptions): AuditInst
   };
 }
 
+/** The option names of `AuditInstrumentationOptions` (the record's type makes a missing or extra name a compile error). */
+const OPTION_NAMES = Object.keys({ recorder: 1, meterProvider: 1 } satisfies Record<
+  keyof AuditInstrumentationOptions,
+  1
+>);
+
 function checkOptions(options: AuditInstrumentationOptions): AuditInstrumentationOptions {
+  if (typeof options === "object" && options !== null)
+    rejectUnknownOptions("instrumentAudit", options, OPTION_NAMES);
   if (typeof options !== "object" || options === null || typeof options.recorder?.stats !== "function") {
     throw new AuditConfigError("instrumentAudit: `recorder` must be a Recorder (an object with stats())");
   }

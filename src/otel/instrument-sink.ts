@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { type Attributes, type Histogram, type MeterProvider, metrics } from "@opentelemetry/api";
 import type { EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { AUDIT_METER_NAME } from "./instrument-audit.js";
 import { AUDIT_METRIC_ATTRIBUTES as ATTR, AUDIT_METRICS, SINK_WRITE_BUCKETS_S } from "./metric-names.js";
 
@@ -15,6 +16,12 @@ export interface SinkInstrumentationOptions {
   /** Monotonic clock in milliseconds, for tests. Default: `performance.now`. */
   monotonicNowMs?: () => number;
 }
+
+/** The option names of `SinkInstrumentationOptions` (the record's type makes a missing or extra name a compile error). */
+const OPTION_NAMES = Object.keys({ meterProvider: 1, monotonicNowMs: 1 } satisfies Record<
+  keyof SinkInstrumentationOptions,
+  1
+>);
 
 /**
  * Wraps an EventSink so that every batch write is timed into `grpc_audit.sink.write.duration`
@@ -33,6 +40,9 @@ export function instrumentSink(sink: EventSink, options: SinkInstrumentationOpti
   if (typeof sink !== "object" || sink === null || typeof sink.write !== "function") {
     throw new AuditConfigError("instrumentSink: `sink` must be an EventSink (an object with write())");
   }
+  if (typeof options !== "object" || options === null)
+    throw new AuditConfigError("instrumentSink: options must be an object");
+  rejectUnknownOptions("instrumentSink", options, OPTION_NAMES);
   const { meterProvider, monotonicNowMs = () => performance.now() } = options;
   if (typeof monotonicNowMs !== "function") {
     throw new AuditConfigError("instrumentSink: `monotonicNowMs` must be a function");

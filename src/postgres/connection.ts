@@ -58,6 +58,10 @@ export function connect(
   const connectTimeoutMs = milliseconds(options.connectTimeoutMs, "connectTimeoutMs", 10_000);
   const connectionString = options.connectionString;
   const label = typeof connectionString === "string" ? redact(connectionString) : undefined;
+  if (typeof connectionString === "string" && label === undefined) {
+    const port = badPort(connectionString);
+    if (port !== undefined) throw new AuditConfigError(`postgres store: \`connectionString\` ${port}`);
+  }
   if (typeof connectionString !== "string" || label === undefined) {
     throw new AuditConfigError(
       "postgres store: `connectionString` must be a postgres:// or postgresql:// URL (postgres://user@host:5432/db)",
@@ -120,6 +124,22 @@ export function redact(connectionString: string): string | undefined {
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") return undefined;
   const user = url.username === "" ? "" : `${url.username}@`;
   return `${url.protocol}//${user}${url.host}${url.pathname}`;
+}
+
+/**
+ * What is wrong with the port of a postgres:// URL that does not parse, else undefined. Read after
+ * the authority's last "@", so a password (even with an "@" in it) is never shown.
+ */
+function badPort(connectionString: string): string | undefined {
+  const authority = /^postgres(?:ql)?:\/\/([^/?#]*)/i.exec(connectionString)?.[1];
+  if (authority === undefined) return undefined;
+  const hostPort = authority.slice(authority.lastIndexOf("@") + 1);
+  const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
+  if (port === undefined || port === "") return undefined;
+  if (!/^\d+$/.test(port)) return "has a port that is not a number";
+  return Number(port) > 65_535
+    ? `has port ${port.length > 10 ? `${port.slice(0, 10)}…` : port}, beyond 65535`
+    : undefined;
 }
 
 /** `error` with any password of `connectionString` taken out of its message. @internal */

@@ -2,6 +2,7 @@ import type pg from "pg";
 import { report } from "../emitters/emitter.js";
 import type { EncodedEvent, EventSink } from "../emitters/sink.js";
 import { AuditConfigError, toError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { type EventColumns, noNul } from "../event/event-columns.js";
 import { decodeEvent, encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -11,6 +12,8 @@ import {
   type AuditQuery,
   type AuditStats,
   buildWhere,
+  checkInsert,
+  checkTail,
   encodeCursor,
   type PageOptions,
   resolvePage,
@@ -38,6 +41,18 @@ import { numbered, queryStats } from "./queries.js";
 import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
 import { createStrays, isConnectTimeout, type Limit, session } from "./session.js";
 import { watchLimit } from "./watch.js";
+
+/** The option names of `PostgresStoreOptions` (the record's type makes a missing or extra name a compile error). */
+const OPTION_NAMES = Object.keys({
+  connectionString: 1,
+  pool: 1,
+  poolSize: 1,
+  connectTimeoutMs: 1,
+  queryTimeoutMs: 1,
+  readonly: 1,
+  signal: 1,
+  onError: 1,
+} satisfies Record<keyof PostgresStoreOptions, 1>);
 
 /** Options of `openPostgresStore`: where to connect (exactly one of the two), and how. */
 export interface PostgresStoreOptions {
@@ -180,6 +195,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   if (typeof options !== "object" || options === null) {
     throw new AuditConfigError("postgres store: options must be an object");
   }
+  rejectUnknownOptions("postgres store", options, OPTION_NAMES);
   if (options.readonly !== undefined && typeof options.readonly !== "boolean") {
     throw new AuditConfigError("postgres store: `readonly` must be a boolean");
   }
@@ -388,8 +404,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
 
   const store: PostgresStore = {
     name: label,
-    insert: async (events) =>
-      insertColumns(columnsOf(events.map((event) => ({ event, bytes: encodeEvent(event) })))),
+    insert: async (events) => {
+      checkInsert(events);
+      return insertColumns(columnsOf(events.map((event) => ({ event, bytes: encodeEvent(event) }))));
+    },
     insertEncoded: async (events) => insertColumns(columnsOf(events)),
     insertColumns,
     prepareColumns: (batch) => {
@@ -420,6 +438,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       };
     },
     async tail(afterSeq, limit = 500) {
+      checkTail(afterSeq, limit);
       const rows = await readRows(
         `SELECT ${COLUMNS}, ${FILTER_COLUMNS} FROM ${EVENTS_TABLE} WHERE seq > $1 AND ${IN_POSITION_RANGE} ORDER BY seq LIMIT $2`,
         [afterSeq, limit],
@@ -444,7 +463,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       const rows = await read<{ n: string }>(`SELECT coalesce(max(seq), 0) n FROM ${EVENTS_TABLE}`, []);
       return Number(rows[0]?.n ?? 0);
     },
-    stats: (filter = {}) => queryStats(read, withoutNul(buildWhere(filter))),
+    stats: async (filter = {}) => queryStats(read, withoutNul(buildWhere(filter))),
     prune: async (options) => (await store.pruneReport(options)).deleted,
     async pruneReport(options) {
       checkPruneOptions(options, "postgres store");

@@ -3,11 +3,13 @@ import BetterSqlite3, { type Database } from "better-sqlite3";
 import { report } from "../emitters/emitter.js";
 import type { EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
-import { decisionOf } from "../event/event-columns.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
+import { decisionOf, type EventColumns } from "../event/event-columns.js";
 import { eventKind } from "../event/kinds.js";
 import { decodeEvent, encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
+import { columnInserter } from "./insert-columns.js";
 import {
   checkPruneOptions,
   cutReport,
@@ -20,11 +22,13 @@ import {
   type AuditQuery,
   type AuditStats,
   buildWhere,
+  checkInsert,
+  checkTail,
   encodeCursor,
   type PageOptions,
   resolvePage,
 } from "./query.js";
-import { checkSchema, migrate } from "./schema.js";
+import { checkSchema, migrate, SCHEMA_VERSION } from "./schema.js";
 import {
   ABOVE_LAST_POSITION,
   aboveLastPosition,
@@ -40,6 +44,16 @@ import {
   withProblems,
 } from "./stored-rows.js";
 
+/** The option names of `AuditStoreOptions` (the record's type makes a missing or extra name a compile error). */
+const OPTION_NAMES = Object.keys({
+  path: 1,
+  readonly: 1,
+  busyTimeoutMs: 1,
+  backgroundCheckpoints: 1,
+  onError: 1,
+  checkpointDriver: 1,
+} satisfies Record<keyof AuditStoreOptions, 1>);
+
 /** Options of `openAuditStore`. */
 export interface AuditStoreOptions {
   /** The SQLite file; created (with its folder missing = error) when absent unless `readonly`. */
@@ -50,7 +64,9 @@ export interface AuditStoreOptions {
   busyTimeoutMs?: number;
   /**
    * Run the write-ahead log's checkpoints on a worker thread instead of inside `insert` on the event
-   * loop. Default: true. With false SQLite checkpoints every ~40 MiB of log during a commit.
+   * loop. Default: true. With false SQLite checkpoints every ~40 MiB of log during a commit. With
+   * true, once the log is beyond ~40 MiB (other processes writing too), `insert` waits (at most
+   * `busyTimeoutMs`) while the worker empties it.
    */
   backgroundCheckpoints?: boolean;
   /** Called when the checkpoint worker fails; the store then checkpoints inline. Default: ignore. */
@@ -78,6 +94,13 @@ export interface AuditStore {
   readonly path: string;
   /** Stores events; an event id already stored is skipped (delivery is at-least-once). Returns how many were new. */
   insert(events: readonly AuditEvent[]): number;
+  /**
+   * The same as `insert`, given a batch in the stored columns with each event's protobuf bytes, which
+   * are stored as they came (an ingester's batch: an event of a newer schema keeps its unknown fields).
+   * Returns how many were new.
+   * @internal
+   */
+  insertColumns(batch: EventColumns): number;
   /**
    * Events matching `filter`, newest first. Pages are cut by a cursor on (time, insertion order), so
    * paging visits every event that existed when it started exactly once, even while inserts continue.
@@ -154,7 +177,10 @@ const MAX_BUSY_TIMEOUT_MS = 2 ** 31 - 1;
  * ```
  */
 export function openAuditStore(options: AuditStoreOptions): AuditStore {
-  if (typeof options?.path !== "string" || options.path === "") {
+  if (typeof options !== "object" || options === null)
+    throw new AuditConfigError("audit store: options must be an object with a `path`");
+  rejectUnknownOptions("audit store", options, OPTION_NAMES);
+  if (typeof options.path !== "string" || options.path === "") {
     throw new AuditConfigError("audit store: `path` must be a non-empty string");
   }
   const { path, readonly = false, busyTimeoutMs = 5000 } = options;
@@ -177,18 +203,11 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
   try {
     if (!readonly) createPrivately(path);
     db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
-    // Before the pragmas below, which would switch another application's database to WAL.
-    const version = checkSchema(db, readonly);
-    if (!readonly) db.pragma(`page_size = ${PAGE_SIZE}`); // takes effect only on a new, empty file
-    if (!readonly) db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL"); // WAL + NORMAL: durable across process crashes, fast commits
     db.pragma("cache_size = -65536"); // 64 MiB of page cache: index pages of a large store stay in memory
     db.pragma("mmap_size = 268435456"); // read pages through a 256 MiB map instead of a syscall each
-    if (readonly) readAnyVersion(db, version);
-    else {
-      const from = migrate(db);
-      if (from > 0 && from < 3) backfillColumns(db, from);
-    }
+    if (readonly) readAnyVersion(db, readSchema(db, true));
+    else prepareSchema(db);
   } catch (error) {
     if (db?.open === true) db.close();
     throw openError(path, error);
@@ -207,6 +226,7 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
   const pruneRows = db.prepare(
     `SELECT seq position, occurred_at_ms occurredAtMs, event FROM events WHERE ${IN_POSITION_RANGE} ORDER BY seq`,
   );
+  const insertColumns = insertRow === undefined ? undefined : columnInserter(db, insertRow);
   const insertMany = db.transaction((events: readonly AuditEvent[]) => {
     let inserted = 0;
     for (const e of events) {
@@ -251,8 +271,15 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
 
   const store: AuditStore = {
     path,
+    insertColumns(batch) {
+      if (insertColumns === undefined) throw new AuditConfigError(`audit store ${path}: opened read-only`);
+      const inserted = insertColumns(batch);
+      checkpointer?.written(inserted);
+      return inserted;
+    },
     insert(events) {
       if (insertRow === undefined) throw new AuditConfigError(`audit store ${path}: opened read-only`);
+      checkInsert(events);
       const inserted = insertMany(events);
       checkpointer?.written(inserted);
       return inserted;
@@ -281,6 +308,7 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
       };
     },
     tail(afterSeq, limit = 500) {
+      checkTail(afterSeq, limit);
       const rows = db
         .prepare(
           `SELECT seq, event_id, occurred_at_ms, event, ${FILTER_COLUMNS} FROM events WHERE seq > ? AND ${IN_POSITION_RANGE} ORDER BY seq LIMIT ?`,
@@ -390,6 +418,9 @@ function createPrivately(path: string): void {
 /** Checkpoint every ~40 MiB of log, not SQLite's default 4 MiB: fewer, larger copies. */
 const CHECKPOINT_PAGES = (40 * 1024 * 1024) / PAGE_SIZE;
 
+/** The log's bound: beyond it the checkpoint worker empties the log; a log started anew is cut back to it. */
+const LOG_LIMIT_BYTES = 40 * 1024 * 1024;
+
 function startCheckpoints(db: Database, options: AuditStoreOptions): Checkpointer | undefined {
   const inline = () => db.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
   if (options.backgroundCheckpoints === false) {
@@ -397,11 +428,13 @@ function startCheckpoints(db: Database, options: AuditStoreOptions): Checkpointe
     return undefined;
   }
   db.pragma("wal_autocheckpoint = 0");
+  db.pragma(`journal_size_limit = ${LOG_LIMIT_BYTES}`);
   return startCheckpointer({
     path: options.path,
     busyTimeoutMs: options.busyTimeoutMs ?? 5000,
     rows: 20_000,
     maxDelayMs: 1000,
+    logLimitBytes: LOG_LIMIT_BYTES,
     driver: options.checkpointDriver,
     onFailure: (error) => {
       if (db.open) inline();
@@ -455,11 +488,36 @@ function readAnyVersion(db: Database, version: number): void {
     FROM main.events`);
 }
 
+/** The schema version (`checkSchema`), with the version and the table list read from one snapshot. */
+function readSchema(db: Database, readonly: boolean): number {
+  return db.transaction(() => checkSchema(db, readonly)).deferred();
+}
+
+/**
+ * Checks the schema, then creates or migrates it and fills in the columns added since, all in one
+ * IMMEDIATE transaction: a process killed midway leaves the file as it was (never at a new version
+ * with the new columns empty), and processes opening one file at once take turns, each reading the
+ * version the one before it left. WAL only after the commit: a transaction cannot switch the journal
+ * mode, and another application's database, refused inside, is never switched.
+ */
+function prepareSchema(db: Database): void {
+  db.pragma(`page_size = ${PAGE_SIZE}`); // takes effect only on a new, empty file
+  // Most opens find the current schema: read without the write lock, which another writer may hold.
+  if (readSchema(db, false) < SCHEMA_VERSION) {
+    db.transaction(() => {
+      checkSchema(db, false); // again: another process may have migrated it meanwhile
+      const from = migrate(db);
+      if (from > 0 && from < 3) backfillColumns(db, from);
+    }).immediate();
+  }
+  db.pragma("journal_mode = WAL");
+}
+
 /**
  * Rows written by an earlier schema version lack the values of the columns added since (the authz
  * decision from version 2, request and trace ids from version 3): read them from the stored events. A
  * row whose event cannot be decoded keeps the defaults (the CLI shows it as unreadable), and never
- * stops the store from opening.
+ * stops the store from opening. Runs in the transaction that adds the columns (`prepareSchema`).
  */
 function backfillColumns(db: Database, from: number): void {
   const rows = db.prepare("SELECT seq, event FROM events").iterate() as Iterable<{
@@ -483,10 +541,13 @@ function backfillColumns(db: Database, from: number): void {
     const ids = [event.requestId, event.traceId, row.seq];
     updates.push(from < 2 ? [decisionOf(event), ...ids] : ids);
   }
-  db.transaction(() => {
-    for (const values of updates) update.run(...values);
-  })();
+  for (const values of updates) update.run(...values); // inside the migration's transaction
 }
+
+/** Why a reader that may read the file, but not write its folder, cannot read the store. */
+const READONLY_FOLDER =
+  "cannot read it: reading a store (WAL mode) needs its -shm file, which this process may not create in the store's folder; " +
+  "run as a user who may write that folder (such as the store's owner), or give this user write access to it";
 
 function openError(path: string, error: unknown): AuditConfigError {
   if (error instanceof AuditConfigError) {
@@ -502,8 +563,10 @@ function openError(path: string, error: unknown): AuditConfigError {
         ? "the file is not a SQLite database"
         : code === "SQLITE_BUSY" || code === "SQLITE_LOCKED"
           ? "the database is locked by another process"
-          : error instanceof Error
-            ? error.message
-            : String(error);
+          : code === "SQLITE_READONLY_DIRECTORY"
+            ? READONLY_FOLDER
+            : error instanceof Error
+              ? error.message
+              : String(error);
   return new AuditConfigError(`audit store ${path}: ${reason}`, { cause: error });
 }

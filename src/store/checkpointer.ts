@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 
@@ -6,11 +7,15 @@ import { Worker } from "node:worker_threads";
  * inside the committing call: with better-sqlite3 that is the event loop, which a 40 MiB checkpoint
  * (copy plus fsync) stalls for tens of milliseconds, and it took a fifth of the insert time in
  * bench/store.ts. The worker holds its own connection and runs a PASSIVE checkpoint, which never
- * blocks the writer, once enough rows were written since the last one or a second has passed.
+ * blocks the writer, once enough rows were written since the last one or a second has passed; and a
+ * TRUNCATE checkpoint, which holds writers off, once the log is beyond its bound (see WORKER_SOURCE).
  * @internal
  */
 export interface Checkpointer {
-  /** Tells the worker that `rows` more rows were committed. */
+  /**
+   * Tells the worker that `rows` more rows were committed. Waits (blocking, up to the busy timeout)
+   * while the worker empties a log that grew beyond its bound.
+   */
   written(rows: number): void;
   /** Stops the worker and waits (blocking, up to `timeoutMs`) until it has closed its connection. */
   stop(timeoutMs?: number): void;
@@ -20,17 +25,76 @@ export interface Checkpointer {
 const STOP = 0;
 const STOPPED = 1;
 const PENDING_ROWS = 2;
+/** 1 while the worker empties a log beyond its bound: this process's writer waits meanwhile. */
+const EMPTYING = 3;
+/** Log size in MiB beyond which a commit asks for emptying: the bound, raised after a failed try. */
+const LIMIT_MIB = 4;
+const MIB = 1024 * 1024;
 
 // CommonJS run with `eval: true`: no file to resolve next to the compiled module, under tsx or tsc.
+// A PASSIVE checkpoint never finishes while other connections keep writing (it copies the frames
+// there were when it started), and SQLite starts the log anew only after one finished: with writes
+// from several processes, or back to back from one, the log grew to ten times the store. So each poll
+// also reads the log's size (other processes' writes count too); beyond \`logLimitBytes\`, the worker
+// raises EMPTYING, which holds this process's writer after its next commit, and runs TRUNCATE
+// checkpoints until the log is back within the bound. Writers that never pause always win SQLite's
+// write lock back before a waiting checkpoint wakes up; every process's worker sees the same size,
+// so all writers pause, one checkpoint gets the lock, and the others find the log emptied.
 const WORKER_SOURCE = `
 const { workerData } = require("node:worker_threads");
+const { statSync } = require("node:fs");
 const Database = require(workerData.driver);
 const control = new Int32Array(workerData.control);
 const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
+db.pragma("journal_size_limit = " + workerData.logLimitBytes);
+const logBytes = () => {
+  try {
+    return statSync(workerData.path + "-wal").size;
+  } catch {
+    return 0;
+  }
+};
+// Another connection's checkpoint makes TRUNCATE give up at once (SQLite does not wait for that
+// lock), a writer of a process that has not paused yet or a reader still in the log after a short
+// wait: tried again until the log is within the bound or the time is up. Then, a reader holding the
+// log (a long query), the next try waits for the log to grow by another bound: writers are not held
+// again and again.
+const truncate = () => {
+  const until = Date.now() + workerData.truncateTimeoutMs;
+  db.pragma("busy_timeout = " + workerData.truncateWaitMs);
+  try {
+    while (Atomics.load(control, ${STOP}) === 0) {
+      const [result] = db.pragma("wal_checkpoint(TRUNCATE)");
+      const bytes = logBytes();
+      if (result.busy === 0 || bytes <= workerData.logLimitBytes) {
+        Atomics.store(control, ${LIMIT_MIB}, Math.ceil(workerData.logLimitBytes / ${MIB}));
+        return;
+      }
+      if (Date.now() > until) {
+        Atomics.store(control, ${LIMIT_MIB}, Math.ceil((bytes + workerData.logLimitBytes) / ${MIB}));
+        return;
+      }
+      Atomics.wait(control, ${STOP}, 0, 1);
+    }
+  } finally {
+    db.pragma("busy_timeout = " + workerData.busyTimeoutMs);
+  }
+};
 try {
   let last = Date.now();
   while (Atomics.load(control, ${STOP}) === 0) {
     Atomics.wait(control, ${STOP}, 0, workerData.pollMs);
+    if (Atomics.load(control, ${EMPTYING}) === 1 || logBytes() > Atomics.load(control, ${LIMIT_MIB}) * ${MIB}) {
+      Atomics.store(control, ${EMPTYING}, 1);
+      try {
+        truncate();
+      } finally {
+        Atomics.store(control, ${EMPTYING}, 0);
+        Atomics.notify(control, ${EMPTYING});
+      }
+      last = Date.now();
+      continue;
+    }
     const pending = Atomics.load(control, ${PENDING_ROWS});
     if (pending === 0) continue;
     if (pending < workerData.rows && Date.now() - last < workerData.maxDelayMs) continue;
@@ -52,14 +116,26 @@ export interface CheckpointerOptions {
   rows: number;
   /** Longest time rows wait for a checkpoint. */
   maxDelayMs: number;
+  /** Log size (whole MiB) beyond which a TRUNCATE checkpoint empties the log (also SQLite's journal_size_limit). */
+  logLimitBytes: number;
   /** Called once if the worker fails; the store then goes back to SQLite's automatic checkpoints. */
   onFailure: (error: Error) => void;
   /** Module the worker loads the driver from. Tests point it elsewhere to make the worker fail. */
   driver?: string | undefined;
 }
 
+/** Size of the store's write-ahead log file, 0 when there is none. */
+function logBytes(path: string): number {
+  try {
+    return fs.statSync(`${path}-wal`).size;
+  } catch {
+    return 0;
+  }
+}
+
 export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
-  const control = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
+  const control = new Int32Array(new SharedArrayBuffer(5 * Int32Array.BYTES_PER_ELEMENT));
+  Atomics.store(control, LIMIT_MIB, Math.ceil(options.logLimitBytes / MIB));
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     workerData: {
@@ -69,6 +145,9 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
       busyTimeoutMs: options.busyTimeoutMs,
       rows: options.rows,
       maxDelayMs: options.maxDelayMs,
+      logLimitBytes: options.logLimitBytes,
+      truncateWaitMs: Math.min(options.busyTimeoutMs, 50),
+      truncateTimeoutMs: Math.min(options.busyTimeoutMs, 1000),
       pollMs: Math.min(100, options.maxDelayMs),
     },
   });
@@ -82,7 +161,14 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
 
   return {
     written(rows) {
-      if (!failed) Atomics.add(control, PENDING_ROWS, rows);
+      if (failed) return;
+      Atomics.add(control, PENDING_ROWS, rows);
+      if (logBytes(options.path) > Atomics.load(control, LIMIT_MIB) * MIB) {
+        Atomics.store(control, EMPTYING, 1);
+        Atomics.notify(control, STOP); // wakes the worker now, not at its next poll
+      }
+      // Blocks the event loop, as SQLite's own wait for a lock does, for as long as the copy takes.
+      Atomics.wait(control, EMPTYING, 1, options.busyTimeoutMs);
     },
     stop(timeoutMs = 10_000) {
       Atomics.store(control, STOP, 1);

@@ -7,5 +7,5 @@
 export { type AuditPage, type AuditStore, type AuditStoreOptions, openAuditStore } from "./audit-store.js";
 export type { PruneOptions, PruneReport } from "./prune-plan.js";
 export type { AuditQuery, AuditStats, PageOptions } from "./query.js";
-export { SCHEMA_VERSION as STORE_SCHEMA_VERSION } from "./schema.js";
+export { SCHEMA_VERSION as STORE_SCHEMA_VERSION } from "./schema-version.js";
 export type { EditedRow, UndecodableRow } from "./stored-rows.js";

@@ -1,5 +1,6 @@
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { Chain } from "../gen/grpcaudit/v1/event.js";
 
 /** Options of a store's `prune` and `pruneReport`. */
@@ -71,8 +72,16 @@ export interface PrunePlan {
   report: PruneReport;
 }
 
+/** The option names of `PruneOptions` (the record's type makes a missing or extra name a compile error). */
+const PRUNE_OPTION_NAMES = Object.keys({ before: 1, cutChains: 1, dryRun: 1 } satisfies Record<
+  keyof PruneOptions,
+  1
+>);
+
 /** Checks prune options the same way in both stores. @internal */
 export function checkPruneOptions(options: PruneOptions, store: string): void {
+  if (typeof options === "object" && options !== null)
+    rejectUnknownOptions(`${store}: prune`, options, PRUNE_OPTION_NAMES);
   const before = options?.before;
   if (!(before instanceof Date) || !Number.isFinite(before.getTime())) {
     throw new AuditConfigError(`${store}: prune needs \`before\`, a valid Date`);

@@ -1,4 +1,5 @@
 import { AuditInputError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { AuthzOutcome } from "../event/builders.js";
 import { EVENT_KINDS, type EventKind, isEventKind } from "../event/kinds.js";
 
@@ -59,6 +60,83 @@ export interface AuditStats {
   perHour: { hour: string; count: number }[];
 }
 
+/** The filter names of `AuditQuery` (the record's type makes a missing or extra name a compile error). */
+const QUERY_NAMES = Object.keys({
+  from: 1,
+  to: 1,
+  type: 1,
+  actorId: 1,
+  targetType: 1,
+  targetId: 1,
+  operation: 1,
+  service: 1,
+  success: 1,
+  decision: 1,
+  requestId: 1,
+  traceId: 1,
+  eventId: 1,
+} satisfies Record<keyof AuditQuery, 1>);
+
+const PAGE_NAMES = Object.keys({ limit: 1, cursor: 1 } satisfies Record<keyof PageOptions, 1>);
+
+/** Most rows a page holds, of a query or a tail. */
+const MAX_PAGE = 1000;
+
+/** An unknown filter name is an input error: it would match every event. */
+function rejectUnknown(label: string, given: object, known: readonly string[]): void {
+  try {
+    rejectUnknownOptions(label, given, known);
+  } catch (error) {
+    throw new AuditInputError((error as Error).message.replace("unknown option", "unknown name"));
+  }
+}
+
+function isPageLimit(limit: unknown): limit is number {
+  return Number.isInteger(limit) && (limit as number) >= 1 && (limit as number) <= MAX_PAGE;
+}
+
+/**
+ * Checks a tail's arguments the same way in both stores: a position that is not a whole number ≥ 0
+ * read as a lastSeq that ends a follow loop, and a limit below 1 as no limit. @internal
+ */
+export function checkTail(afterSeq: unknown, limit: unknown): void {
+  if (!Number.isSafeInteger(afterSeq) || (afterSeq as number) < 0)
+    throw new AuditInputError(
+      `audit tail: \`afterSeq\` must be a whole number from 0 to 2^53 - 1, got ${shown(afterSeq)}`,
+    );
+  if (!isPageLimit(limit))
+    throw new AuditInputError(
+      `audit tail: \`limit\` must be an integer from 1 to ${MAX_PAGE}, got ${shown(limit)}`,
+    );
+}
+
+/** Checks that `events` is a list of events (objects with an event id) before a store inserts them. @internal */
+export function checkInsert(events: unknown): void {
+  if (!Array.isArray(events))
+    throw new AuditInputError(
+      `audit store insert: \`events\` must be an array of AuditEvents, got ${shown(events)}`,
+    );
+  for (let i = 0; i < events.length; i++) {
+    const event: unknown = events[i];
+    if (
+      typeof event !== "object" ||
+      event === null ||
+      typeof (event as { eventId?: unknown }).eventId !== "string"
+    )
+      throw new AuditInputError(
+        `audit store insert: events[${i}] must be an AuditEvent (an object with a string eventId), got ${shown(event)}`,
+      );
+  }
+}
+
+/** A bad argument as a message shows it: strings quoted and cut, objects by their type. */
+function shown(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined)
+    return String(value);
+  return Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value;
+}
+
 const DECISIONS = new Set(["allowed", "denied", "no_rule", "error"]);
 const STRING_FILTERS = {
   actorId: "actor_id",
@@ -84,6 +162,7 @@ export function buildWhere(filter: AuditQuery): Where {
     throw new AuditInputError(`audit query: ${problem}`);
   };
   if (typeof filter !== "object" || filter === null) fail("the filter must be an object");
+  rejectUnknown("audit query", filter, QUERY_NAMES);
   const clauses: string[] = [];
   const params: (string | number)[] = [];
   for (const [name, bound] of [
@@ -98,6 +177,8 @@ export function buildWhere(filter: AuditQuery): Where {
     params.push((value as Date).getTime());
   }
   if (filter.type !== undefined) {
+    if (typeof filter.type !== "string" && !Array.isArray(filter.type))
+      fail(`\`type\` must be among ${EVENT_KINDS.join(", ")}, or a list of them`);
     const types = typeof filter.type === "string" ? [filter.type] : [...filter.type];
     const unknown = types.find((t) => !isEventKind(t));
     if (types.length === 0 || unknown !== undefined) fail(`\`type\` must be among ${EVENT_KINDS.join(", ")}`);
@@ -129,10 +210,12 @@ export function resolvePage(page: PageOptions): {
   limit: number;
   cursor: { occurredAtMs: number; seq: number } | undefined;
 } {
+  if (typeof page !== "object" || page === null)
+    throw new AuditInputError("audit query: the page options must be an object");
+  rejectUnknown("audit query: page", page, PAGE_NAMES);
   const limit = page.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) {
+  if (!isPageLimit(limit))
     throw new AuditInputError("audit query: `limit` must be an integer from 1 to 1000");
-  }
   return { limit, cursor: page.cursor === undefined ? undefined : decodeCursor(page.cursor) };
 }
 

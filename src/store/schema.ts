@@ -33,14 +33,14 @@ export const MIGRATIONS: readonly ((db: Database) => void)[] = [
       CREATE INDEX events_target ON events (target_type, target_id, occurred_at_ms);
     `),
   // 2: the authz decision as a column, so "which calls were denied today?" needs no decoding;
-  // rows written by version 1 are backfilled by the store right after this migration.
+  // rows written by version 1 are backfilled by the store in the migration's transaction.
   (db) =>
     db.exec(`
       ALTER TABLE events ADD COLUMN decision TEXT NOT NULL DEFAULT '';
     `),
   // 3: the call's request and trace ids as indexed columns, so the events of one call (the request id
   // its caller got back in a response header) or one trace are found without a scan; rows written by
-  // earlier versions are backfilled by the store right after this migration.
+  // earlier versions are backfilled by the store in the migration's transaction.
   (db) =>
     db.exec(`
       ALTER TABLE events ADD COLUMN request_id TEXT NOT NULL DEFAULT '';
@@ -113,8 +113,9 @@ function newerMessage(version: number): string {
 }
 
 /**
- * Brings the database to `target` (default: the latest version) in one transaction per migration.
- * Refuses a database written by a newer version of the library. Returns the version it started from.
+ * Brings the database to `target` (default: the latest version), each migration in a transaction
+ * (a savepoint inside the caller's: the store runs them all, and the fill-in of the added columns, in
+ * one). Refuses a database written by a newer version of the library. Returns the version it started from.
  * @internal
  */
 export function migrate(db: Database, target = SCHEMA_VERSION): number {

@@ -166,9 +166,22 @@ describe("createBrokerEmitter", () => {
   describe("rejects bad options at construction, naming the option", () => {
     const broker = fakeBroker();
     const cases: [string, unknown, RegExp][] = [
-      ["an empty topic", { broker, topic: "" }, /^topic: /],
-      ["delivery that is not an object", { broker, topic: "t", delivery: 5 }, /^delivery: /],
-      ["a sink inside delivery", { broker, topic: "t", delivery: { sink: {} } }, /^delivery\.sink: /],
+      [
+        "no options at all",
+        undefined,
+        /^broker emitter: options must be an object with `broker` and `topic`, got undefined$/,
+      ],
+      ["an empty topic", { broker, topic: "" }, /^broker emitter: `topic` must /],
+      [
+        "delivery that is not an object",
+        { broker, topic: "t", delivery: 5 },
+        /^broker emitter: `delivery` must be an object of delivery pipeline options, got 5$/,
+      ],
+      [
+        "a sink inside delivery",
+        { broker, topic: "t", delivery: { sink: {} } },
+        /^broker emitter: `delivery\.sink`: /,
+      ],
       [
         "an invalid delivery option",
         { broker, topic: "t", delivery: { maxQueueEvents: -1 } },

@@ -233,22 +233,34 @@ describe("createBrokerSink", () => {
   describe("rejects bad options at construction, naming the option", () => {
     const broker = fakeBroker();
     const cases: [string, unknown, RegExp][] = [
-      ["no broker", { topic: "t" }, /^broker: /],
-      ["a broker without publish", { broker: { name: "x" }, topic: "t" }, /^broker: /],
-      ["an empty topic", { broker, topic: "" }, /^topic: /],
-      ["an unknown encoding", { broker, topic: "t", encoding: "avro" }, /^encoding: .*"avro"/],
-      ["an inherited encoding name", { broker, topic: "t", encoding: "toString" }, /^encoding: /],
+      ["no broker", { topic: "t" }, /^broker emitter: `broker` must /],
+      ["a broker without publish", { broker: { name: "x" }, topic: "t" }, /^broker emitter: `broker` must /],
+      ["an empty topic", { broker, topic: "" }, /^broker emitter: `topic` must /],
+      [
+        "an unknown encoding",
+        { broker, topic: "t", encoding: "avro" },
+        /^broker emitter: `encoding` must .*"avro"/,
+      ],
+      [
+        "an inherited encoding name",
+        { broker, topic: "t", encoding: "toString" },
+        /^broker emitter: `encoding` must /,
+      ],
       [
         "a partitionKey that is not a function",
         { broker, topic: "t", partitionKey: "id" },
-        /^partitionKey: /,
+        /^broker emitter: `partitionKey` must /,
       ],
       [
         "an unknown CloudEvents prefix",
         { broker, topic: "t", cloudEvents: { headerPrefix: "x-" } },
-        /^cloudEvents: /,
+        /^broker emitter: `cloudEvents` must /,
       ],
-      ["a CloudEvents string", { broker, topic: "t", cloudEvents: "yes" }, /^cloudEvents: /],
+      [
+        "a CloudEvents string",
+        { broker, topic: "t", cloudEvents: "yes" },
+        /^broker emitter: `cloudEvents` must /,
+      ],
     ];
     for (const [what, options, message] of cases) {
       it(what, () => {

@@ -165,7 +165,7 @@ describe("grpc-audit demo interrupted", () => {
       answerRead = true;
     }
     expect(stderr).toBe(
-      "grpc-audit demo: interrupted (SIGINT) before it finished; removed the files it created: ./audit.db, ./audit.db-wal, ./audit.db-shm, ./audit-demo.ndjson\n",
+      "grpc-audit demo: interrupted (SIGINT) before it finished; removed the files it created: ./audit.db, ./audit-demo.ndjson\n",
     );
     expect(readdirSync(dir)).toStrictEqual([]);
   });

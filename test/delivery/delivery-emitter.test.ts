@@ -5,7 +5,8 @@ import {
   type DeliveryEmitterOptions,
 } from "../../src/delivery/index.js";
 import { AuditConfigError, AuditEmitError } from "../../src/errors/index.js";
-import { DETAIL_KINDS, sampleEvents } from "../helpers/events.js";
+import { encodeEvent } from "../../src/event/serialize.js";
+import { DETAIL_KINDS, sampleEvent, sampleEvents } from "../helpers/events.js";
 import { createFakeSink, type FakeSink, until } from "../helpers/fake-sink.js";
 import { errorCollector, eventSize, ids, numberedEvent, numberedEvents, settle } from "./helpers.js";
 
@@ -159,11 +160,19 @@ describe("events larger than the limit", () => {
   });
 
   it("uses the smaller of maxEventBytes and the sink's limit", () => {
-    const size = eventSize();
+    const large = sampleEvent({ kind: "authz", eventId: "large", service: "s".repeat(1024) });
+    const size = encodeEvent(large).length;
     const emitter = create(createFakeSink({ maxEventBytes: size + 100 }), { maxEventBytes: size - 1 });
 
-    expect(emitter.emit(numberedEvent(1))).toBe("dropped");
+    expect(emitter.emit(large)).toBe("dropped");
     expect(emitter.stats().dropped).toStrictEqual({ too_large: 1 });
+  });
+
+  it("refuses a maxEventBytes below 1 KiB, which would drop every event", () => {
+    expect(() => create(createFakeSink(), { maxEventBytes: 1 })).toThrow(
+      new AuditConfigError("delivery emitter: maxEventBytes must be at least 1024 (1 KiB), got 1"),
+    );
+    expect(() => create(createFakeSink(), { maxEventBytes: 1024 })).not.toThrow();
   });
 
   it("accepts an event exactly at the limit", async () => {

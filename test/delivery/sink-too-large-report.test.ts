@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDeliveryEmitter, type DeliveryEmitter } from "../../src/delivery/index.js";
 import { AuditEventTooLargeError } from "../../src/errors/index.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { sampleEvent } from "../helpers/events.js";
 import { createFakeSink, type FakeSink } from "../helpers/fake-sink.js";
 import { errorCollector, id, numberedEvent, tempDir } from "./helpers.js";
 
@@ -95,10 +96,12 @@ describe("a drop the sink refused as too large", () => {
   it("still reports a drop at emit with the limits it checks", () => {
     const { sink } = refusingSink([]);
     const { errors, onError } = errorCollector();
-    const emitter = createDeliveryEmitter({ sink, maxEventBytes: 10, onError });
+    const emitter = createDeliveryEmitter({ sink, maxEventBytes: 1024, onError });
     emitters.push(emitter);
 
-    expect(emitter.emit(numberedEvent(1))).toBe("dropped");
+    expect(emitter.emit(sampleEvent({ kind: "authz", eventId: id(1), service: "s".repeat(1024) }))).toBe(
+      "dropped",
+    );
     expect(errors.map((error) => error.message)).toStrictEqual([
       "fake: dropped 1 event (too_large): larger than maxEventBytes or than the sink takes",
     ]);

@@ -19,20 +19,22 @@ export function writeOldStore(
   const insert = db.prepare(
     "INSERT INTO events (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, event) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
   );
-  for (const e of events) {
-    insert.run(
-      e.eventId,
-      eventKind(e.eventType),
-      e.occurredAt?.getTime(),
-      e.service,
-      e.operation,
-      e.actor?.id ?? "",
-      e.target?.type ?? "",
-      e.target?.id ?? "",
-      e.result?.success ? 1 : 0,
-      e.result?.code ?? "",
-      encodeEvent(e),
-    );
-  }
+  db.transaction(() => {
+    for (const e of events) {
+      insert.run(
+        e.eventId,
+        eventKind(e.eventType),
+        e.occurredAt?.getTime(),
+        e.service,
+        e.operation,
+        e.actor?.id ?? "",
+        e.target?.type ?? "",
+        e.target?.id ?? "",
+        e.result?.success ? 1 : 0,
+        e.result?.code ?? "",
+        encodeEvent(e),
+      );
+    }
+  })();
   return db;
 }

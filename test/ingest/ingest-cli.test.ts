@@ -8,6 +8,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createNatsSource } from "../../src/nats/index.js";
+import { openAuditStore } from "../../src/store/index.js";
 import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, tempDir } from "../cli/helpers.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
@@ -101,6 +102,9 @@ describe("grpc-audit ingest", () => {
   it("SIGTERM while it is still connecting to NATS closes what it opened and exits 0", async () => {
     const { stream } = await freshStream(nc);
     const db = join(tempDir(), "startup.db");
+    // A store made before: opening it again makes its write-ahead log at once (a new one's comes with
+    // its first write), the sign below that the command opened it.
+    openAuditStore({ path: db }).close();
     const proxy = await startSilentProxy(nats.port, true); // NATS's greeting held: connecting
     const run = startIngest(`nats://127.0.0.1:${proxy.port}`, stream, db);
     try {

@@ -274,14 +274,30 @@ describe("createKafkaBroker", () => {
 
   describe("rejects bad options at construction, naming the option", () => {
     const cases: [string, unknown, RegExp][] = [
-      ["no bootstrap brokers", { ...BASE, bootstrapBrokers: [] }, /^bootstrapBrokers: /],
-      ["a broker without a port", { ...BASE, bootstrapBrokers: ["kafka-1"] }, /^bootstrapBrokers: /],
-      ["no client id", { ...BASE, clientId: "" }, /^clientId: /],
-      ["an unknown compression", { ...BASE, compression: "brotli" }, /^compression: .*"brotli"/],
-      ["a zero message limit", { ...BASE, maxMessageBytes: 0 }, /^maxMessageBytes: /],
-      ["a request limit below the message limit", { ...BASE, maxRequestBytes: 10 }, /^maxRequestBytes: /],
-      ["a negative timeout", { ...BASE, timeoutMs: -1 }, /^timeoutMs: /],
-      ["a producer factory that is not a function", { ...BASE, createProducer: {} }, /^createProducer: /],
+      ["no bootstrap brokers", { ...BASE, bootstrapBrokers: [] }, /^kafka broker: `bootstrapBrokers` must /],
+      [
+        "a broker without a port",
+        { ...BASE, bootstrapBrokers: ["kafka-1"] },
+        /^kafka broker: `bootstrapBrokers` must /,
+      ],
+      ["no client id", { ...BASE, clientId: "" }, /^kafka broker: `clientId` must /],
+      [
+        "an unknown compression",
+        { ...BASE, compression: "brotli" },
+        /^kafka broker: `compression` must .*"brotli"/,
+      ],
+      ["a zero message limit", { ...BASE, maxMessageBytes: 0 }, /^kafka broker: `maxMessageBytes` must /],
+      [
+        "a request limit below the message limit",
+        { ...BASE, maxRequestBytes: 10 },
+        /^kafka broker: `maxRequestBytes` must /,
+      ],
+      ["a negative timeout", { ...BASE, timeoutMs: -1 }, /^kafka broker: `timeoutMs` must /],
+      [
+        "a producer factory that is not a function",
+        { ...BASE, createProducer: {} },
+        /^kafka broker: `createProducer` must /,
+      ],
     ];
     for (const [what, options, message] of cases) {
       it(what, () => {

@@ -423,6 +423,9 @@ export function describeStoreContract(
         [{ type: "nope" as never }, {}, "`type` must be among"],
         [{ actorId: 7 as never }, {}, "`actorId` must be a string"],
         [{ decision: "maybe" as never }, {}, "`decision` must be among"],
+        [{ type: 5 as never }, {}, "`type` must be among"],
+        [{ actor: "alice" } as never, {}, "audit query: unknown name `actor`"],
+        [{}, { limt: 5 } as never, "audit query: page: unknown name `limt` (did you mean `limit`?)"],
         [{}, { limit: 0 }, "`limit` must be an integer from 1 to 1000"],
         [{}, { cursor: "garbage" }, "the cursor is not one this store made"],
         // Altered cursors that base64url and Number would still read as some position.
@@ -445,6 +448,46 @@ export function describeStoreContract(
         await expect(attempt).rejects.toThrow(AuditInputError);
         await expect(attempt).rejects.toThrow(message);
       }
+    });
+
+    it("tail, stats and insert refuse bad arguments with precise errors", async () => {
+      const { store } = await fresh();
+      const tails: [unknown, unknown, string][] = [
+        ["x", undefined, 'audit tail: `afterSeq` must be a whole number from 0 to 2^53 - 1, got "x"'],
+        [Number.NaN, undefined, "audit tail: `afterSeq` must be a whole number from 0 to 2^53 - 1, got NaN"],
+        [-1, undefined, "audit tail: `afterSeq` must be a whole number from 0 to 2^53 - 1, got -1"],
+        [1.5, undefined, "audit tail: `afterSeq` must be a whole number from 0 to 2^53 - 1, got 1.5"],
+        [0, -1, "audit tail: `limit` must be an integer from 1 to 1000, got -1"],
+        [0, 0, "audit tail: `limit` must be an integer from 1 to 1000, got 0"],
+        [0, 1001, "audit tail: `limit` must be an integer from 1 to 1000, got 1001"],
+        [0, "abc", 'audit tail: `limit` must be an integer from 1 to 1000, got "abc"'],
+      ];
+      for (const [afterSeq, limit, message] of tails) {
+        const attempt = store.tail(afterSeq as number, limit as number);
+        await expect(attempt).rejects.toThrow(AuditInputError);
+        await expect(attempt).rejects.toThrow(message);
+      }
+      const stats = store.stats({ type: 5 as never });
+      await expect(stats).rejects.toThrow(AuditInputError);
+      await expect(stats).rejects.toThrow("audit query: `type` must be among");
+      const inserts: [unknown, string][] = [
+        [undefined, "audit store insert: `events` must be an array of AuditEvents, got undefined"],
+        [
+          [{}],
+          "audit store insert: events[0] must be an AuditEvent (an object with a string eventId), got an object",
+        ],
+        [
+          [sampleEvent(), null],
+          "audit store insert: events[1] must be an AuditEvent (an object with a string eventId), got null",
+        ],
+      ];
+      for (const [events, message] of inserts) {
+        const attempt = store.insert(events as AuditEvent[]);
+        await expect(attempt).rejects.toThrow(AuditInputError);
+        await expect(attempt).rejects.toThrow(message);
+      }
+      expect(await store.lastSeq()).toBe(0);
+      expect((await store.tail(0, 1000)).lastSeq).toBe(0);
     });
 
     it("refuses to open a database written by a newer schema version", async () => {

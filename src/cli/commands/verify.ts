@@ -72,6 +72,12 @@ export function addVerifyCommand(program: Command): void {
       if (flags.log !== undefined && command.getOptionValueSource("db") === "cli") {
         throw usageError("--log <file>", "cannot be used with --db: verify reads one trail at a time");
       }
+      // An empty key names no field of any line: every line would read as "without an event".
+      if (flags.logKey === "")
+        throw usageError(
+          "--log-key <key>",
+          "is empty: give the key the log emitter writes the event under (default: audit)",
+        );
       const tally: SourceTally = { unreadable: [], skippedLines: 0 };
       const options = { publicKeys: flags.publicKey ?? new Map(), expectSealed: flags.sealed === true };
       // A store holds each event once; a log or a broker may hold it twice (at-least-once delivery).
