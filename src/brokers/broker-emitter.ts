@@ -4,8 +4,8 @@ import {
   type DeliveryEmitterOptions,
 } from "../delivery/index.js";
 import { DELIVERY_DEFAULTS, DELIVERY_OPTION_NAMES } from "../delivery/options.js";
-import { shown } from "../emitters/check-options.js";
 import { AuditConfigError } from "../errors/index.js";
+import { shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { Broker } from "./broker.js";
 import { type BrokerSinkOptions, createBrokerSink } from "./broker-sink.js";

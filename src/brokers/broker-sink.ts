@@ -1,6 +1,6 @@
-import { shown } from "../emitters/check-options.js";
 import type { EncodedEvent, EventSink, SinkWriteOptions } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
+import { shown } from "../errors/option-checks.js";
 import { encodeEvent, eventToJson } from "../event/serialize.js";
 import { peekFields } from "../event/wire-peek.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";

@@ -1,5 +1,6 @@
 import { createPrivateKey, KeyObject } from "node:crypto";
 import { AuditConfigError } from "../errors/index.js";
+import { checkTimerMs } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 
 /** Options of the tamper-evident chain (`RecorderOptions.chain`). */
@@ -49,8 +50,6 @@ const OPTION_NAMES = Object.keys({
   checkpointIntervalMs: 1,
 } satisfies Record<keyof ChainOptions, 1>);
 
-/** Longest delay setInterval takes (2^31 - 1 ms); longer ones fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
 const MAX_KEY_ID_LENGTH = 128;
 
 /**
@@ -76,14 +75,7 @@ export function resolveChainOptions(
       `${where}: \`chain.checkpointEvery\` must be a whole number of events ≥ 1, got ${String(checkpointEvery)}`,
     );
   }
-  if (
-    typeof checkpointIntervalMs !== "number" ||
-    !(checkpointIntervalMs >= 1 && checkpointIntervalMs <= MAX_TIMER_MS)
-  ) {
-    throw new AuditConfigError(
-      `${where}: \`chain.checkpointIntervalMs\` must be a number of ms from 1 to ${MAX_TIMER_MS}, got ${String(checkpointIntervalMs)}`,
-    );
-  }
+  checkTimerMs(`${where}: \`chain.checkpointIntervalMs\``, checkpointIntervalMs, { integer: false });
   if (signingKey === undefined) {
     if (keyId !== undefined) {
       throw new AuditConfigError(`${where}: \`chain.keyId\` is set but \`chain.signingKey\` is not`);

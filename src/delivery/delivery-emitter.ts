@@ -1,6 +1,6 @@
-import { shown } from "../emitters/check-options.js";
 import type { Emitter } from "../emitters/emitter.js";
 import { AuditInputError } from "../errors/index.js";
+import { shown } from "../errors/option-checks.js";
 import type { DeliveryStats } from "./delivery-stats.js";
 import type { DeliveryEmitterOptions } from "./options.js";
 import { type DeliveryCloseReport, type DeliveryFlushReport, DeliveryPipeline } from "./pipeline.js";

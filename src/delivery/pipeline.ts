@@ -1,6 +1,6 @@
 import { type EmitOutcome, type FlushReport, type FlushResult, flushReport } from "../emitters/emitter.js";
-import { MAX_TIMER_MS } from "../emitters/max-timer.js";
 import { AuditEmitError, toError } from "../errors/index.js";
+import { MAX_TIMER_MS } from "../errors/option-checks.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { DeliveryState } from "./delivery-state.js";
 import type { DeliveryStats } from "./delivery-stats.js";

@@ -1,6 +1,5 @@
-import { shown } from "../emitters/check-options.js";
-import { MAX_TIMER_MS } from "../emitters/max-timer.js";
 import { AuditConfigError } from "../errors/index.js";
+import { checkTimerMs, shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { EVENT_KINDS, isEventKind, KIND_NAMES } from "../event/kinds.js";
 import type { RetryPolicy } from "./backoff.js";
@@ -43,6 +42,7 @@ const fail = (message: string): never => {
 };
 
 function check(value: unknown, path: string, kind: "count" | "ms" | "factor", timer = false): number {
+  if (timer) return checkTimerMs(`delivery emitter: ${path}`, value, { min: 0, integer: false });
   const ok =
     typeof value === "number" &&
     (kind === "count"
@@ -53,9 +53,6 @@ function check(value: unknown, path: string, kind: "count" | "ms" | "factor", ti
   if (!ok) {
     const what = { count: "a positive integer", ms: "a number of ms ≥ 0", factor: "a number ≥ 1" }[kind];
     fail(`${path} must be ${what}, got ${shown(value)}`);
-  }
-  if (timer && (value as number) > MAX_TIMER_MS) {
-    fail(`${path} must be at most ${MAX_TIMER_MS} ms (what a timer holds), got ${String(value)}`);
   }
   return value as number;
 }

@@ -1,4 +1,5 @@
 import { AuditConfigError } from "../errors/index.js";
+import { shown } from "../errors/option-checks.js";
 
 /**
  * The checks every emitter factory runs on its options before it builds anything: each throws an
@@ -23,12 +24,4 @@ export function checkOnError(label: string, onError: unknown): void {
   if (onError !== undefined && typeof onError !== "function") {
     throw new AuditConfigError(`${label}: onError must be a function, got ${shown(onError)}`);
   }
-}
-
-/** A short, safe rendering of a bad option value for an error message. @internal */
-export function shown(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined)
-    return String(value);
-  return typeof value;
 }

@@ -1,6 +1,6 @@
 import { AuditConfigError } from "../errors/index.js";
+import { shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
-import { shown } from "./check-options.js";
 import type { Emitter } from "./emitter.js";
 import { createLogEmitter, type LogEmitterOptions } from "./log-emitter.js";
 import { createNoopEmitter, NOOP_OPTION_NAMES } from "./noop-emitter.js";

@@ -2,11 +2,12 @@ import { once } from "node:events";
 import type { DestinationStream, Level, Logger } from "pino";
 import pino from "pino";
 import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
+import { shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { eventKind } from "../event/kinds.js";
 import { eventToJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import { checkName, checkOnError, shown } from "./check-options.js";
+import { checkName, checkOnError } from "./check-options.js";
 import {
   type Emitter,
   EmitterCounters,

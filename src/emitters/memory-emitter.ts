@@ -1,9 +1,9 @@
 import { AuditConfigError } from "../errors/index.js";
+import { checkTimerMs, shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import { checkName, checkOptionsObject, shown } from "./check-options.js";
+import { checkName, checkOptionsObject } from "./check-options.js";
 import { type Emitter, EmitterCounters, flushReport } from "./emitter.js";
-import { MAX_TIMER_MS } from "./max-timer.js";
 
 /** A deep partial of an event: every given field must equal the event's; omitted fields match anything. */
 export type EventMatch = DeepPartial<AuditEvent>;
@@ -195,14 +195,8 @@ function checkWaitOptions(method: string, options: unknown): void {
   }
   rejectUnknownOptions(`memory emitter: ${method}`, options, ["timeoutMs"]);
   const { timeoutMs } = options as { timeoutMs?: unknown };
-  if (
-    timeoutMs === undefined ||
-    (typeof timeoutMs === "number" && timeoutMs >= 0 && timeoutMs <= MAX_TIMER_MS)
-  )
-    return;
-  throw new AuditConfigError(
-    `memory emitter: ${method}: timeoutMs must be a number of ms from 0 to ${MAX_TIMER_MS}, got ${shown(timeoutMs)}`,
-  );
+  if (timeoutMs !== undefined)
+    checkTimerMs(`memory emitter: ${method}: \`timeoutMs\``, timeoutMs, { min: 0, integer: false });
 }
 
 function summary(events: readonly AuditEvent[]): string {

@@ -1,11 +1,11 @@
 import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
+import { checkTimerMs } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { checkName, checkOnError, checkOptionsObject } from "./check-options.js";
 import { isEmitter } from "./create-emitter.js";
 import type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } from "./emitter.js";
 import { checkedOutcome, EmitterCounters, report } from "./emitter.js";
-import { MAX_TIMER_MS } from "./max-timer.js";
 
 /** Options of `createMultiEmitter`. */
 export interface MultiEmitterOptions {
@@ -67,12 +67,11 @@ export function createMultiEmitter(sinks: readonly Emitter[], options: MultiEmit
   rejectUnknownOptions("multi emitter", options, MULTI_OPTION_NAMES);
   checkName("multi emitter", options.name);
   checkOnError("multi emitter", options.onError);
-  const flushTimeoutMs = options.flushTimeoutMs ?? MULTI_FLUSH_TIMEOUT_MS;
-  if (!Number.isFinite(flushTimeoutMs) || flushTimeoutMs <= 0) {
-    throw new AuditConfigError(
-      `multi emitter: flushTimeoutMs must be a positive number, got ${flushTimeoutMs}`,
-    );
-  }
+  const flushTimeoutMs = checkTimerMs(
+    "multi emitter: `flushTimeoutMs`",
+    options.flushTimeoutMs ?? MULTI_FLUSH_TIMEOUT_MS,
+    { integer: false },
+  );
   const list = [...sinks];
   const counters = new EmitterCounters(options.name ?? "multi");
   const onError = options.onError;
@@ -131,8 +130,7 @@ export function createMultiEmitter(sinks: readonly Emitter[], options: MultiEmit
 async function settle(sink: Emitter, action: "flush" | "close", timeoutMs: number): Promise<FlushReport> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<FlushReport>((resolve) => {
-    // A longer timer fires at once: ~24.8 days is as good as any longer wait.
-    timer = setTimeout(() => resolve(failed(sink, "timeout")), Math.min(timeoutMs, MAX_TIMER_MS));
+    timer = setTimeout(() => resolve(failed(sink, "timeout")), timeoutMs);
     timer.unref();
   });
   try {

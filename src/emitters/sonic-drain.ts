@@ -1,11 +1,9 @@
 import fs from "node:fs";
+import { MAX_TIMER_MS } from "../errors/option-checks.js";
 import type { SonicBoomLike } from "./line-batcher.js";
 
 /** How waiting for a destination ended: all written, or the deadline came first. */
 export type DrainOutcome = "ok" | "timeout";
-
-/** setTimeout fires at once for delays above this (2^31 - 1 ms, ~24.8 days). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A deadline `ms` from now, on the monotonic clock every deadline of the log emitter uses: a wall

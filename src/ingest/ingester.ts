@@ -1,4 +1,5 @@
 import { AuditConfigError, AuditError, toError } from "../errors/index.js";
+import { checkTimerMs, shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { type Batch, createBatch } from "./batch.js";
 import { insertHalves, refusesRows } from "./insert-halves.js";
@@ -98,9 +99,6 @@ const OPTION_NAMES = Object.keys({
   retryDelayMs: 1,
   onError: 1,
 } satisfies Record<keyof IngesterOptions<SourceMessage>, 1>);
-
-/** The longest delay a Node timer holds: a longer one fires after 1 ms, retrying in a tight loop. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Starts an ingester: it pulls batches of messages from `source`, decodes their events, inserts each
@@ -302,23 +300,17 @@ function resolveOptions<M extends SourceMessage>(options: IngesterOptions<M>) {
     throw new AuditConfigError("ingester: `source` must be an IngestSource (see createNatsSource)");
   if (typeof store?.insert !== "function")
     throw new AuditConfigError("ingester: `store` must have insert(events), such as the PostgreSQL store");
-  const positive = (name: string, value: number, max = Number.MAX_SAFE_INTEGER) => {
-    if (!Number.isInteger(value) || value <= 0 || value > max)
-      throw new AuditConfigError(
-        max === MAX_TIMER_MS
-          ? `ingester: \`${name}\` must be an integer from 1 to ${MAX_TIMER_MS} (what a timer holds), got ${value}`
-          : `ingester: \`${name}\` must be a positive integer, got ${value}`,
-      );
-    return value;
-  };
+  const batchSize = options.batchSize ?? DEFAULTS.batchSize;
+  if (!Number.isSafeInteger(batchSize) || batchSize <= 0)
+    throw new AuditConfigError(`ingester: \`batchSize\` must be a positive integer, got ${shown(batchSize)}`);
   if (options.onError !== undefined && typeof options.onError !== "function")
     throw new AuditConfigError("ingester: `onError` must be a function");
   return {
     source,
     store,
-    batchSize: positive("batchSize", options.batchSize ?? DEFAULTS.batchSize),
-    maxWaitMs: positive("maxWaitMs", options.maxWaitMs ?? DEFAULTS.maxWaitMs, MAX_TIMER_MS),
-    retryDelayMs: positive("retryDelayMs", options.retryDelayMs ?? DEFAULTS.retryDelayMs, MAX_TIMER_MS),
+    batchSize,
+    maxWaitMs: checkTimerMs("ingester: `maxWaitMs`", options.maxWaitMs ?? DEFAULTS.maxWaitMs),
+    retryDelayMs: checkTimerMs("ingester: `retryDelayMs`", options.retryDelayMs ?? DEFAULTS.retryDelayMs),
     onError: options.onError ?? (() => {}),
   };
 }

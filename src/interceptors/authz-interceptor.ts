@@ -5,6 +5,7 @@ import type { AuthzDecisionInput, AuthzObserver } from "../authz/observer.js";
 import { isValidOpenFgaId, isValidOpenFgaUser, OPENFGA_MAX_OBJECT_BYTES } from "../authz/openfga-id.js";
 import { currentAuditScope } from "../context/scope.js";
 import { AuditConfigError } from "../errors/index.js";
+import { checkTimerMs } from "../errors/option-checks.js";
 import type { AuthzOutcome } from "../event/builders.js";
 import type { Actor } from "../gen/grpcaudit/v1/event.js";
 import type { AuthzRule, AuthzRuleTable } from "../rules/authz-rule.js";
@@ -33,8 +34,8 @@ export interface AuthzInterceptorOptions {
    */
   toUser?: (actor: Actor) => string;
   /**
-   * How long one check may take; then the call fails with DEADLINE_EXCEEDED. Default: 2000. Longer than
-   * 2^31 - 1 (about 24.8 days, the longest Node timer) counts as that.
+   * How long one check may take, in ms; then the call fails with DEADLINE_EXCEEDED. Default: 2000. At
+   * most 2^31 - 1 (about 24.8 days, the longest Node timer).
    */
   timeoutMs?: number;
 }
@@ -187,13 +188,10 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Decision>((resolve) => {
-      timer = setTimeout(
-        () => {
-          controller.abort();
-          resolve({ kind: "error", reason: "timeout", error: new Error("authorization timed out") });
-        },
-        Math.min(config.timeoutMs, MAX_TIMER_MS),
-      );
+      timer = setTimeout(() => {
+        controller.abort();
+        resolve({ kind: "error", reason: "timeout", error: new Error("authorization timed out") });
+      }, config.timeoutMs);
     });
     try {
       const checked = Promise.resolve()
@@ -253,9 +251,6 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
   };
 }
 
-/** The longest delay a Node timer holds; setTimeout fires a longer one after 1 ms, timing out every check. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 function resolveOptions(options: AuthzInterceptorOptions) {
   const fail = (problem: string): never => {
     throw new AuditConfigError(`authz interceptor: ${problem}`);
@@ -267,7 +262,7 @@ function resolveOptions(options: AuthzInterceptorOptions) {
   if (missingRule !== "deny" && missingRule !== "allow")
     fail(`missingRule must be "deny" or "allow", got ${String(missingRule)}`);
   if (toUser !== undefined && typeof toUser !== "function") fail("`toUser` must be a function");
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) fail("`timeoutMs` must be a positive number");
+  checkTimerMs("authz interceptor: `timeoutMs`", timeoutMs, { integer: false });
   return {
     authorizer,
     observer,

@@ -9,6 +9,7 @@ import {
 import { type HandlerSettlement, whenHandlerSettles } from "../context/handler-state.js";
 import { type AuditScope, currentAuditScope, runInAuditScope } from "../context/scope.js";
 import { AuditConfigError, AuditError } from "../errors/index.js";
+import { checkTimerMs } from "../errors/option-checks.js";
 import type { PayloadDigestKey } from "../payload/index.js";
 import type { ResourceAccessInput, ResourceMutationInput } from "../recorder/inputs.js";
 import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
@@ -46,9 +47,6 @@ export interface RulesInterceptorOptions {
    */
   handlerSettleTimeoutMs?: number;
 }
-
-/** The longest delay a Node timer holds: setTimeout fires a longer one after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Default of `handlerSettleTimeoutMs`. @internal */
 export const DEFAULT_HANDLER_SETTLE_TIMEOUT_MS = 10_000;
@@ -92,16 +90,7 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
       `rules interceptor: failMode must be "open" or "closed", got ${String(failMode)}`,
     );
   }
-  if (
-    typeof handlerSettleTimeoutMs !== "number" ||
-    !Number.isSafeInteger(handlerSettleTimeoutMs) ||
-    handlerSettleTimeoutMs <= 0 ||
-    handlerSettleTimeoutMs > MAX_TIMER_MS
-  ) {
-    throw new AuditConfigError(
-      `rules interceptor: handlerSettleTimeoutMs must be a positive integer (milliseconds) up to ${MAX_TIMER_MS}, the longest Node timer, got ${typeof handlerSettleTimeoutMs === "string" ? JSON.stringify(handlerSettleTimeoutMs) : String(handlerSettleTimeoutMs)}`,
-    );
-  }
+  checkTimerMs("rules interceptor: `handlerSettleTimeoutMs`", handlerSettleTimeoutMs);
   const rules = mergeRuleTables(options.rules);
   const capturePayload = createPayloadCapturer(rules.values(), options.payloadDigestKey);
   const settings: CallSettings = { recorder, failMode, handlerSettleTimeoutMs };

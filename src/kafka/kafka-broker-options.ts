@@ -8,6 +8,7 @@ import {
   type SendOptions,
 } from "@platformatic/kafka";
 import { AuditConfigError } from "../errors/index.js";
+import { checkTimerMs, shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { checkSecurityOptions } from "./security-options.js";
 
@@ -88,22 +89,11 @@ const PRODUCER_RETRIES = 3;
 
 const COMPRESSIONS: readonly unknown[] = ["none", "gzip", "snappy", "lz4", "zstd"];
 
-/** The longest delay a Node timer holds: the client would time a longer request out after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 const LABEL = "kafka broker";
 
 const fail = (message: string): never => {
   throw new AuditConfigError(`${LABEL}: ${message}`);
 };
-
-/** A bad value as a message shows it: strings quoted, objects by their type. */
-const shown = (value: unknown): string =>
-  typeof value === "string"
-    ? JSON.stringify(value)
-    : typeof value === "object" && value !== null
-      ? "an object"
-      : String(value);
 
 /**
  * Checks the options of `createKafkaBroker` and fills in the defaults; throws an AuditConfigError
@@ -139,10 +129,7 @@ export function resolveBrokerOptions(options: KafkaBrokerOptions) {
     fail(
       `\`maxRequestBytes\` must be an integer of at least \`maxMessageBytes\` (${maxMessageBytes}), got ${shown(maxRequestBytes)}`,
     );
-  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMER_MS))
-    fail(
-      `\`timeoutMs\` must be an integer from 1 to ${MAX_TIMER_MS} (what a timer holds), got ${shown(timeoutMs)}`,
-    );
+  if (timeoutMs !== undefined) checkTimerMs(`${LABEL}: \`timeoutMs\``, timeoutMs);
   checkSecurityOptions(options.tls, options.sasl, (option) => `${LABEL}: \`${option}\``);
   if (options.createProducer !== undefined && typeof options.createProducer !== "function")
     fail("`createProducer` must be a function returning a producer");

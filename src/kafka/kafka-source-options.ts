@@ -1,6 +1,7 @@
 import type { ConnectionOptions as TlsOptions } from "node:tls";
 import type { ConsumerOptions, ProducerOptions, SASLOptions } from "@platformatic/kafka";
 import { AuditConfigError } from "../errors/index.js";
+import { checkTimerMs } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { KafkaProducer } from "./kafka-broker-options.js";
 import type { KafkaConsumer } from "./message-stream.js";
@@ -62,9 +63,6 @@ const OPTION_NAMES = Object.keys({
   createProducer: 1,
 } satisfies Record<keyof KafkaSourceOptions, 1>);
 
-/** The longest delay a Node timer holds: the client would time a longer request out after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /**
  * Checks the options of `createKafkaSource` and fills in the defaults; throws an AuditConfigError
  * naming the option.
@@ -97,10 +95,7 @@ export function resolveSourceOptions(options: KafkaSourceOptions): ResolvedSourc
   const deadLetterTopic = topicName("deadLetterTopic", options.deadLetterTopic ?? `${topic}.dead-letter`);
   if (deadLetterTopic === topic)
     throw new AuditConfigError("kafka source: `deadLetterTopic` must differ from `topic`");
-  if (timeoutMs !== undefined && (!Number.isInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_TIMER_MS))
-    throw new AuditConfigError(
-      `kafka source: \`timeoutMs\` must be an integer from 1 to ${MAX_TIMER_MS} (what a timer holds), got ${timeoutMs}`,
-    );
+  if (timeoutMs !== undefined) checkTimerMs("kafka source: `timeoutMs`", timeoutMs);
   checkSecurityOptions(options.tls, options.sasl, (option) => `kafka source: \`${option}\``);
   for (const [key, value] of [
     ["createConsumer", createConsumer],

@@ -1,6 +1,7 @@
 import net from "node:net";
 import pg from "pg";
 import { AuditConfigError } from "../errors/index.js";
+import { checkTimerMs } from "../errors/option-checks.js";
 
 /** What the store connects through: a pool it made (and ends on close) or the caller's. @internal */
 export interface Connection {
@@ -101,16 +102,9 @@ export function connect(
  */
 export const KEEPALIVE_IDLE_MS = 10_000;
 
-/** The longest setTimeout takes: a longer delay fires at once. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
-
 /** A timeout option, checked: a whole number of ms that setTimeout takes, or `fallback` when not given. @internal */
 export function milliseconds(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > MAX_TIMEOUT_MS) {
-    throw new AuditConfigError(`postgres store: \`${name}\` must be an integer from 1 to ${MAX_TIMEOUT_MS}`);
-  }
-  return value as number;
+  return value === undefined ? fallback : checkTimerMs(`postgres store: \`${name}\``, value);
 }
 
 /** The URL without its password and query (`postgres://user@host:5432/db`), or undefined if it is not one. */

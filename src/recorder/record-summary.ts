@@ -1,5 +1,4 @@
-import { shown } from "../emitters/check-options.js";
-import { AuditConfigError } from "../errors/index.js";
+import { checkTimerMs } from "../errors/option-checks.js";
 import { outOfCallEvent } from "../event/builders.js";
 import { ActorType, type AuditEvent, EventType } from "../gen/grpcaudit/v1/event.js";
 import type { RecordGate } from "./record-policy.js";
@@ -21,21 +20,13 @@ export const MAX_SUMMARY_COUNTS = 500;
 /** The actor id of summary events: the audit library itself, an actor of type ACTOR_TYPE_SYSTEM. */
 export const SUMMARY_ACTOR_ID = "grpc-audit";
 
-/** Longest delay setInterval takes (2^31 - 1 ms); longer ones fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
-
 /**
  * Checks `summaryEveryMs` (0 turns summaries off) and gives it, or the default when undefined.
  * @internal
  */
 export function resolveSummaryEveryMs(value: number | undefined, where: string): number {
   if (value === undefined) return DEFAULT_SUMMARY_EVERY_MS;
-  if (typeof value !== "number" || !(value === 0 || (value >= 1 && value <= MAX_TIMER_MS))) {
-    throw new AuditConfigError(
-      `${where}: \`summaryEveryMs\` must be 0 (no summaries) or a number of ms from 1 to ${MAX_TIMER_MS}, got ${shown(value)}`,
-    );
-  }
-  return value;
+  return checkTimerMs(`${where}: \`summaryEveryMs\` (0: no summaries)`, value, { min: 0 });
 }
 
 /** What a Recorder gives its summaries. @internal */

@@ -84,7 +84,7 @@ describe("chain options", () => {
     [
       "checkpointIntervalMs 0",
       { checkpointIntervalMs: 0 },
-      "createRecorder: `chain.checkpointIntervalMs` must be a number of ms from 1 to 2147483647, got 0",
+      "createRecorder: `chain.checkpointIntervalMs` must be a number of ms from 1 to 2147483647 (what a timer holds), got 0",
     ],
     [
       "checkpointIntervalMs too long",

@@ -342,7 +342,11 @@ describe("options", () => {
   const cases: [string, Partial<DeliveryEmitterOptions>, string][] = [
     ["maxQueueEvents", { maxQueueEvents: 0 }, "maxQueueEvents must be a positive integer, got 0"],
     ["maxQueueBytes", { maxQueueBytes: 1.5 }, "maxQueueBytes must be a positive integer, got 1.5"],
-    ["flushIntervalMs", { flushIntervalMs: -1 }, "flushIntervalMs must be a number of ms ≥ 0, got -1"],
+    [
+      "flushIntervalMs",
+      { flushIntervalMs: -1 },
+      "flushIntervalMs must be a number of ms from 0 to 2147483647 (what a timer holds), got -1",
+    ],
     [
       "maxInFlightBatches",
       { maxInFlightBatches: 2.5 },

@@ -307,15 +307,15 @@ describe("memory emitter waits that cannot wait as asked", () => {
   it.each([
     [
       () => memory.waitFor({}, { timeoutMs: -1 }),
-      "waitFor: timeoutMs must be a number of ms from 0 to 2147483647, got -1",
+      "waitFor: `timeoutMs` must be a number of ms from 0 to 2147483647 (what a timer holds), got -1",
     ],
     [
       () => memory.waitFor({}, { timeoutMs: Number.NaN }),
-      "waitFor: timeoutMs must be a number of ms from 0 to 2147483647, got NaN",
+      "waitFor: `timeoutMs` must be a number of ms from 0 to 2147483647 (what a timer holds), got NaN",
     ],
     [
       () => memory.waitFor({}, { timeoutMs: 2 ** 31 }),
-      "waitFor: timeoutMs must be a number of ms from 0 to 2147483647, got 2147483648",
+      "waitFor: `timeoutMs` must be a number of ms from 0 to 2147483647 (what a timer holds), got 2147483648",
     ],
     [
       () => memory.waitFor(null as unknown as EventMatch),

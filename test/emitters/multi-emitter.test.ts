@@ -319,12 +319,12 @@ describe("createMultiEmitter", () => {
       );
     });
 
-    for (const flushTimeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    for (const flushTimeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
       it(`for flushTimeoutMs ${flushTimeoutMs}`, () => {
         const options: MultiEmitterOptions = { flushTimeoutMs };
         expect(() => createMultiEmitter([createNoopEmitter()], options)).toThrow(
           new AuditConfigError(
-            `multi emitter: flushTimeoutMs must be a positive number, got ${flushTimeoutMs}`,
+            `multi emitter: \`flushTimeoutMs\` must be a number of ms from 1 to 2147483647 (what a timer holds), got ${flushTimeoutMs}`,
           ),
         );
       });

@@ -26,12 +26,12 @@ describe("createIngester option checks", () => {
     [
       "a retry delay longer than a timer holds",
       { retryDelayMs: 2 ** 31 },
-      "ingester: `retryDelayMs` must be an integer from 1 to 2147483647 (what a timer holds), got 2147483648",
+      "ingester: `retryDelayMs` must be an integer of ms from 1 to 2147483647 (what a timer holds), got 2147483648",
     ],
     [
       "a batch wait longer than a timer holds",
       { maxWaitMs: 2 ** 31 },
-      "ingester: `maxWaitMs` must be an integer from 1 to 2147483647 (what a timer holds), got 2147483648",
+      "ingester: `maxWaitMs` must be an integer of ms from 1 to 2147483647 (what a timer holds), got 2147483648",
     ],
   ];
   for (const [what, extra, message] of cases) {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Authenticator } from "../../src/authn/authenticator.js";
 import type { AuthzDecisionInput } from "../../src/authz/observer.js";
 import { authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
+import { AuditConfigError } from "../../src/errors/index.js";
 import { createAuditScopeInterceptor } from "../../src/interceptors/audit-scope-interceptor.js";
 import { createAuthnInterceptor } from "../../src/interceptors/authn-interceptor.js";
 import { createAuthzInterceptor } from "../../src/interceptors/authz-interceptor.js";
@@ -20,7 +21,7 @@ const headerAuthenticator: Authenticator = {
   },
 };
 
-describe("authz timeoutMs longer than a Node timer holds", () => {
+describe("authz timeoutMs as long as a Node timer holds", () => {
   const reports: AuthzDecisionInput[] = [];
   const fake = createFakeAuthorizer(["user:alice|editor|project:p-1"]);
   let server: ProjectServer;
@@ -32,14 +33,14 @@ describe("authz timeoutMs longer than a Node timer holds", () => {
       createAuthzInterceptor({
         authorizer: {
           ...fake.authorizer,
-          // Answers a few ms late: a timer past 2^31 - 1 ms fires after 1 ms, before this answer.
+          // Answers a few ms late: a timer past 2^31 - 1 ms would fire after 1 ms, before this answer.
           check: async (request, options) => {
             await new Promise((resolve) => setTimeout(resolve, 20));
             return fake.authorizer.check(request, options);
           },
         },
         rules: { [UPDATE]: authzRules[UPDATE] },
-        timeoutMs: 2 ** 40,
+        timeoutMs: 2 ** 31 - 1,
         observer: (input) => reports.push(input),
       }),
     ]);
@@ -67,5 +68,22 @@ describe("authz timeoutMs longer than a Node timer holds", () => {
         result: { success: true, code: status.OK },
       },
     ]);
+  });
+});
+
+describe("authz timeoutMs beyond what a Node timer holds", () => {
+  // Node fires such a timer after 1 ms: every check would time out at once.
+  it("is refused at creation, naming the option and the limit", () => {
+    const create = () =>
+      createAuthzInterceptor({
+        authorizer: createFakeAuthorizer([]).authorizer,
+        rules: {},
+        timeoutMs: 2 ** 31,
+      });
+    expect(create).toThrow(
+      new AuditConfigError(
+        "authz interceptor: `timeoutMs` must be a number of ms from 1 to 2147483647 (what a timer holds), got 2147483648",
+      ),
+    );
   });
 });

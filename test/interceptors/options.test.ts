@@ -22,13 +22,13 @@ describe("createRulesInterceptor options", () => {
     [
       "a handlerSettleTimeoutMs that is not a positive integer",
       { recorder, rules: {}, handlerSettleTimeoutMs: 0 },
-      "rules interceptor: handlerSettleTimeoutMs must be a positive integer (milliseconds) up to 2147483647, the longest Node timer, got 0",
+      "rules interceptor: `handlerSettleTimeoutMs` must be an integer of ms from 1 to 2147483647 (what a timer holds), got 0",
     ],
     [
       // Before the fix: accepted, and Node fired the timer after 1 ms (every wait for a handler ended at once).
       "a handlerSettleTimeoutMs longer than the longest Node timer",
       { recorder, rules: {}, handlerSettleTimeoutMs: 2 ** 31 },
-      "rules interceptor: handlerSettleTimeoutMs must be a positive integer (milliseconds) up to 2147483647, the longest Node timer, got 2147483648",
+      "rules interceptor: `handlerSettleTimeoutMs` must be an integer of ms from 1 to 2147483647 (what a timer holds), got 2147483648",
     ],
   ])("throws for %s", (_name, options, message) => {
     expect(() => createRulesInterceptor(options as never)).toThrow(message);

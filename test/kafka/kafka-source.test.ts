@@ -300,7 +300,7 @@ describe("createKafkaSource options", () => {
       /`deadLetterTopic` must differ from `topic`/,
     );
     await expect(createKafkaSource({ ...base, timeoutMs: 0 })).rejects.toThrow(
-      /`timeoutMs` must be an integer from 1 to 2147483647/,
+      /`timeoutMs` must be an integer of ms from 1 to 2147483647/,
     );
     await expect(createKafkaSource({ ...base, timeoutMs: 0 })).rejects.toMatchObject({
       name: "AuditConfigError",

@@ -27,7 +27,7 @@ describe("createKafkaBroker", () => {
       // Node fires a timer above 2^31 - 1 ms after 1 ms: every publish would time out at once.
       "a timeout longer than a timer holds",
       { ...BROKER, timeoutMs: 2 ** 31 },
-      "kafka broker: `timeoutMs` must be an integer from 1 to 2147483647 (what a timer holds), got 2147483648",
+      "kafka broker: `timeoutMs` must be an integer of ms from 1 to 2147483647 (what a timer holds), got 2147483648",
     ],
     [
       "a message limit above the default request limit, naming the option set",
@@ -66,7 +66,7 @@ describe("createKafkaSource", () => {
 
   it("refuses a timeout longer than a timer holds", async () => {
     await expect(createKafkaSource({ ...base, timeoutMs: 2 ** 31 })).rejects.toThrow(
-      "kafka source: `timeoutMs` must be an integer from 1 to 2147483647 (what a timer holds), got 2147483648",
+      "kafka source: `timeoutMs` must be an integer of ms from 1 to 2147483647 (what a timer holds), got 2147483648",
     );
   });
 });

@@ -53,7 +53,9 @@ describe("openPostgresStore over a silent path", () => {
       for (const value of [0, -1, 1.5, "1000", 2 ** 31]) {
         const opening = openPostgresStore({ connectionString: server.url, [option]: value });
         await expect(opening).rejects.toThrow(
-          new AuditConfigError(`postgres store: \`${option}\` must be an integer from 1 to 2147483647`),
+          new AuditConfigError(
+            `postgres store: \`${option}\` must be an integer of ms from 1 to 2147483647 (what a timer holds), got ${JSON.stringify(value)}`,
+          ),
         );
       }
     }
