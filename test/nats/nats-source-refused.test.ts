@@ -48,15 +48,20 @@ async function streamWith(count: number, poison = 0): Promise<string> {
 const eventId = (test: number, i: number) =>
   `019b7ca9-8f2e-7000-800${test}-${i.toString(16).padStart(12, "0")}`;
 
+/** A source on consumer "ingest" of `stream`, connected as `user` of CONFIG. */
+const openAs = (user: string, pass: string, stream: string, options: { ackWaitMs?: number } = {}) =>
+  createNatsSource({
+    servers: server.url,
+    connectOptions: { user, pass },
+    stream,
+    consumer: "ingest",
+    ...options,
+  });
+
 describe("NATS source refused by the server while it runs", () => {
   it("fails to open, naming the source, when the user may not read the consumer", async () => {
     const stream = await streamWith(0);
-    const opening = createNatsSource({
-      servers: server.url,
-      connectOptions: { user: "noapi", pass: "n" },
-      stream,
-      consumer: "ingest",
-    });
+    const opening = openAs("noapi", "n", stream);
     await expect(opening).rejects.toThrow(
       `nats ${stream}/ingest: open failed: Permissions Violation for Publish to "$JS.API.CONSUMER.INFO.${stream}.ingest"`,
     );
@@ -64,13 +69,7 @@ describe("NATS source refused by the server while it runs", () => {
 
   it("fails an ack the user may not send, naming the source and the permission", async () => {
     const stream = await streamWith(3);
-    const source = await createNatsSource({
-      servers: server.url,
-      connectOptions: { user: "ing", pass: "i" },
-      stream,
-      consumer: "ingest",
-      ackWaitMs: 2000,
-    });
+    const source = await openAs("ing", "i", stream, { ackWaitMs: 2000 });
     try {
       const messages = await source.fetch(10, 1000, new AbortController().signal);
       expect(messages).toHaveLength(3);
@@ -89,13 +88,7 @@ describe("NATS source refused by the server while it runs", () => {
 
   it("an ingester reports refused acks and dead letters in onError and its error count", async () => {
     const stream = await streamWith(5, 1);
-    const source = await createNatsSource({
-      servers: server.url,
-      connectOptions: { user: "ing", pass: "i" },
-      stream,
-      consumer: "ingest",
-      ackWaitMs: 2000,
-    });
+    const source = await openAs("ing", "i", stream, { ackWaitMs: 2000 });
     const store = openAuditStore({ path: `${tempDir()}/audit.db` });
     const errors: string[] = [];
     const ingester = createIngester({ source, store, onError: (error) => errors.push(error.message) });
@@ -124,12 +117,7 @@ describe("NATS source refused by the server while it runs", () => {
 
   it("reports a max_deliver an operator set on the consumer after open, once an insert failed", async () => {
     const stream = await streamWith(0);
-    const source = await createNatsSource({
-      servers: server.url,
-      connectOptions: { user: "admin", pass: "a" },
-      stream,
-      consumer: "ingest",
-    });
+    const source = await openAs("admin", "a", stream);
     const jsm = await jetstreamManager(admin);
     const { config } = await jsm.consumers.info(stream, "ingest");
     expect(config.ack_policy).toBe(AckPolicy.Explicit);
