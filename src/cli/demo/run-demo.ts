@@ -120,7 +120,7 @@ async function playAndPrint(demo: DemoRun, options: DemoOptions, signals: Signal
   const { accepted, dropped, failed, invalid } = demo.recorder.stats();
   print(`\nrecorder: accepted ${accepted}, dropped ${dropped}, failed ${failed}, invalid ${invalid}`);
   print(
-    `Look further: grpc-audit query --db ${options.db} --actor alice --json, or --decision denied, or --type resource.access`,
+    `Look further: npx grpc-audit query --db ${options.db} --actor alice --json, or --decision denied, or --type resource.access`,
   );
 }
 
