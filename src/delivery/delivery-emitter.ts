@@ -17,7 +17,7 @@ export interface DeliveryEmitter extends Emitter {
    * "error" with the sink's last error when the sink kept failing) and `pending`, the number of those
    * events still in memory or in the spool. Once `close()` is done it answers at once, counting what
    * close left in the spool file as pending. Rejects with an AuditInputError for a `timeoutMs` that is
-   * not a number ≥ 0.
+   * not a number ≥ 0, or options that are not an object.
    */
   flush(options?: { timeoutMs?: number }): Promise<DeliveryFlushReport>;
   /**

@@ -119,12 +119,17 @@ export interface Recorder {
   authzObserver(): AuthzObserver;
   /** A snapshot of the Recorder's counters, with its emitters' (a copy: later events do not change it). */
   stats(): RecorderStats;
-  /** Resolves once every accepted event has been written by every emitter. */
+  /**
+   * Resolves once every accepted event has been written by every emitter, or reports what is pending
+   * when an emitter's own wait runs out. Takes no options; an argument is ignored.
+   */
   flush(): Promise<FlushReport>;
   /**
    * Flushes, then closes the emitters; later record calls are dropped and counted, successes a record
    * policy would skip included (the last summary was written at close, none could count them). A last
    * summary the emitters refuse is written again once they flushed, as a refused final checkpoint is.
+   * Takes no options; an argument is ignored and the close goes ahead, so it can be passed unbound:
+   * `process.once("SIGTERM", recorder.close)`.
    */
   close(): Promise<FlushReport>;
 }

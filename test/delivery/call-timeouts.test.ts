@@ -32,6 +32,15 @@ describe("flush and close timeouts", () => {
     }
   }
 
+  it("flush rejects options that are not an object, such as a signal name", async () => {
+    const emitter = createDeliveryEmitter({ sink: createFakeSink() });
+    emitters.push(emitter);
+    const flush = emitter.flush as (argument: unknown) => ReturnType<DeliveryEmitter["flush"]>;
+    const attempt = flush("SIGTERM");
+    await expect(attempt).rejects.toThrow(AuditInputError);
+    await expect(attempt).rejects.toThrow(`fake: flush's options must be an object, got "SIGTERM"`);
+  });
+
   it("close with a bad timeout or a signal name still closes, and delivers what it can", async () => {
     for (const argument of [{ timeoutMs: Number.NaN }, { timeoutMs: "x" }, "SIGTERM"]) {
       const sink = createFakeSink();
