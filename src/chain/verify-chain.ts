@@ -38,6 +38,8 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
   const findings: ChainFinding[] = [...chain.conflicts];
   const at = (seq: number) => chain.bySeq.get(seq);
   let lastCheckpoint: ChainEntry | undefined;
+  /** Why the last checkpoint did not verify, if it did not. */
+  let lastCheckpointProblem: Pick<ChainFinding, "kind" | "detail"> | undefined;
   /** The first checkpoint: a Recorder signs every checkpoint of its chain with its key. */
   let firstCheckpoint: ChainEntry | undefined;
   let finalCheckpoint: ChainEntry | undefined;
@@ -102,6 +104,7 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
       lastCheckpoint = entry;
       firstCheckpoint ??= entry;
       const problem = checkpointProblem(chain.chainId, entry, at(seq - 1), firstCheckpoint, options);
+      lastCheckpointProblem = problem;
       if (entry === prunedBefore) pruned = anchoredPrefix(entry, problem);
       if (problem === undefined) {
         verifiedCheckpoints++;
@@ -132,10 +135,7 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
       kind: "truncated",
       seq: lastSeq,
       eventId: last.eventId,
-      detail:
-        lastCheckpoint === undefined
-          ? `the chain ends at seq ${lastSeq} without any checkpoint`
-          : `the chain ends at seq ${lastSeq} without a final checkpoint: ${unsealed} event${unsealed === 1 ? "" : "s"} after the last checkpoint (seq ${lastCheckpoint.seq})`,
+      detail: truncatedDetail(lastSeq, lastCheckpoint, lastCheckpointProblem),
     });
   }
   findings.sort((a, b) => a.seq - b.seq);
@@ -153,6 +153,23 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
     findings,
     ...(pruned === undefined ? {} : { pruned }),
   };
+}
+
+/**
+ * Why a chain that should be sealed is not. A final checkpoint that ends it but did not verify (no
+ * public key for it, a bad signature) is named as such: the chain may well be whole, but nothing says so.
+ */
+function truncatedDetail(
+  lastSeq: number,
+  lastCheckpoint: ChainEntry | undefined,
+  problem: Pick<ChainFinding, "detail"> | undefined,
+): string {
+  if (lastCheckpoint === undefined) return `the chain ends at seq ${lastSeq} without any checkpoint`;
+  if (lastCheckpoint.seq === lastSeq && lastCheckpoint.checkpoint?.final === true && problem !== undefined) {
+    return `the chain ends at seq ${lastSeq} in a final checkpoint that could not be verified: ${problem.detail}`;
+  }
+  const unsealed = lastSeq - lastCheckpoint.seq;
+  return `the chain ends at seq ${lastSeq} without a verified final checkpoint: ${unsealed} event${unsealed === 1 ? "" : "s"} after the last checkpoint (seq ${lastCheckpoint.seq})`;
 }
 
 /**

@@ -5,8 +5,9 @@ import type { KeyObject } from "node:crypto";
  * whole, from the least to the most serious (the CLI's exit code grows with it; the last two came
  * later and were put last so that the others kept their exit codes):
  * - `unknown_key`: a checkpoint signed by a key id none of the given public keys has; not checked.
- * - `truncated`: with `expectSealed`, the chain ends without a final checkpoint: the events after its
- *   last checkpoint may have been cut off (or the recorder never closed).
+ * - `truncated`: with `expectSealed`, the chain ends without a verified final checkpoint: the events
+ *   after its last checkpoint may have been cut off (or the recorder never closed), or it ends in a
+ *   final checkpoint that could not be verified (no public key for its key id, a bad signature).
  * - `reordered`: the event sits elsewhere in the source than its seq says (a moved log line).
  * - `missing`: seqs absent from the source (deleted events, or events an emitter dropped).
  * - `broken_link`: `prevHash` is not the hash of the event before it (an edited event whose hash was

@@ -83,7 +83,13 @@ export function resolveLogger(
     if (typeof logger !== "object" || logger === null || typeof logger.isLevelEnabled !== "function") {
       throw new AuditConfigError("log emitter: `logger` must be a pino logger");
     }
-    const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym];
+    const stream = pinoField(logger, pino.symbols.streamSym);
+    if (typeof (stream as { write?: unknown } | null)?.write !== "function") {
+      // Without it flush() and close() could not wait for the lines, nor the backlog be bounded.
+      throw new AuditConfigError(
+        "log emitter: `logger` has no pino destination stream (no `pino.stream` field): give a pino logger or a `destination`",
+      );
+    }
     return { logger, stream, waitingBytes: waitingBytesOf(stream), pendingLines: pendingLinesOf(stream) };
   }
   if (typeof destination === "number" && !(Number.isSafeInteger(destination) && destination >= 0)) {
@@ -105,6 +111,22 @@ export function resolveLogger(
     };
   }
   throw new AuditConfigError("log emitter: needs a pino `logger` or a `destination` (path, fd or stream)");
+}
+
+/**
+ * Reads one of pino's own fields of a logger (its stream, its message key) by the symbol's description:
+ * pino makes these symbols with Symbol(), not Symbol.for(), so a logger made by another copy of pino
+ * (the app's own, of another version) holds the same fields under symbols other than ours. A child
+ * logger holds them on the loggers it was made from: the nearest one wins, as in a property lookup.
+ * @internal
+ */
+export function pinoField(logger: object, symbol: symbol): unknown {
+  if (symbol in logger) return (logger as Record<symbol, unknown>)[symbol];
+  for (let holder: object | null = logger; holder !== null; holder = Object.getPrototypeOf(holder)) {
+    const own = Object.getOwnPropertySymbols(holder).find((key) => key.description === symbol.description);
+    if (own !== undefined) return (logger as Record<symbol, unknown>)[own];
+  }
+  return undefined;
 }
 
 /** A file or descriptor the emitter opens, writes and closes itself. */

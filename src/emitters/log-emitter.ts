@@ -16,12 +16,15 @@ import {
   flushReport,
   report,
 } from "./emitter.js";
-import { flushStream, resolveLogger } from "./log-destination.js";
+import { flushStream, pinoField, resolveLogger } from "./log-destination.js";
 import { deadlineIn, msUntil } from "./sonic-drain.js";
 
 /** Options of `createLogEmitter`. Give exactly one of `logger` or `destination`. */
 export interface LogEmitterOptions {
-  /** Your pino logger. The emitter writes to it and flushes it, but never closes it. Default: none. */
+  /**
+   * Your pino logger, from this package's pino or your own copy of it. The emitter writes to it and
+   * flushes it, but never closes it. Default: none.
+   */
   logger?: Logger;
   /**
    * Where to write instead: a file path, a file descriptor (1 = stdout) or a stream. For a path or a
@@ -96,7 +99,7 @@ function pinoKeys(logger: unknown): string[] {
   const keys = ["msg", "time", "level", "pid", "hostname", "err"];
   if (typeof logger !== "object" || logger === null) return keys;
   for (const symbol of [pino.symbols.messageKeySym, pino.symbols.errorKeySym]) {
-    const own = (logger as Record<symbol, unknown>)[symbol];
+    const own = pinoField(logger, symbol);
     if (typeof own === "string" && !keys.includes(own)) keys.push(own);
   }
   return keys;

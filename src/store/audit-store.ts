@@ -58,7 +58,10 @@ const OPTION_NAMES = Object.keys({
 export interface AuditStoreOptions {
   /** The SQLite file; created (with its folder missing = error) when absent unless `readonly`. */
   path: string;
-  /** Open for reading only (the CLI's query, stats and tail). Default: false. */
+  /**
+   * Open for reading only (the CLI's query, stats, tail and `prune --dry-run`): `insert` and `prune`
+   * (but for a `dryRun`) throw an AuditConfigError. Default: false.
+   */
   readonly?: boolean;
   /** How long a statement waits for a lock another process holds before failing. Default: 5000. */
   busyTimeoutMs?: number;
@@ -124,7 +127,8 @@ export interface AuditStore {
   stats(filter?: AuditQuery): AuditStats;
   /**
    * Deletes events that occurred before `before`, keeping each chain verifiable (see `pruneReport`);
-   * returns how many. With `dryRun`, deletes nothing and returns how many it would delete.
+   * returns how many. With `dryRun`, deletes nothing and returns how many it would delete. Throws an
+   * AuditConfigError on a store opened `readonly`, unless `dryRun`.
    */
   prune(options: PruneOptions): number;
   /**
@@ -269,18 +273,27 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
         .all(limit) as { seq: string; event_id: string; occurred_at_ms: number }[],
     );
 
+  const readOnly = () => new AuditConfigError(`audit store ${path}: opened read-only`);
+  /** Runs a write; SQLite's own error for a file this process may not write is named as such. */
+  const writing = <T>(write: () => T): T => {
+    try {
+      return write();
+    } catch (error) {
+      throw notWritable(path, error);
+    }
+  };
   const store: AuditStore = {
     path,
     insertColumns(batch) {
-      if (insertColumns === undefined) throw new AuditConfigError(`audit store ${path}: opened read-only`);
-      const inserted = insertColumns(batch);
+      if (insertColumns === undefined) throw readOnly();
+      const inserted = writing(() => insertColumns(batch));
       checkpointer?.written(inserted);
       return inserted;
     },
     insert(events) {
-      if (insertRow === undefined) throw new AuditConfigError(`audit store ${path}: opened read-only`);
+      if (insertRow === undefined) throw readOnly();
       checkInsert(events);
-      const inserted = insertMany(events);
+      const inserted = writing(() => insertMany(events));
       checkpointer?.written(inserted);
       return inserted;
     },
@@ -362,26 +375,30 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     prune: (options) => store.pruneReport(options).deleted,
     pruneReport(options) {
       checkPruneOptions(options, "audit store");
+      // SQLite would refuse the deletes with its own "attempt to write a readonly database".
+      if (readonly && options.dryRun !== true) throw readOnly();
       const beforeMs = options.before.getTime();
       if (options.cutChains === true) {
         const sql = options.dryRun === true ? "SELECT count(*) FROM events" : "DELETE FROM events";
         const where = `${sql} WHERE occurred_at_ms < ?`;
         if (options.dryRun === true) return cutReport(Number(db.prepare(where).pluck().get(beforeMs)));
-        const deleted = db.prepare(where).run(beforeMs).changes;
+        const deleted = writing(() => db.prepare(where).run(beforeMs).changes);
         checkpointer?.written(deleted);
         return cutReport(deleted);
       }
       const plan = () => planPrune(pruneRows.iterate() as Iterable<PruneRow>, beforeMs);
       if (options.dryRun === true) return plan().report;
       // Immediate: no insert between the plan and its deletes, which could start a chain anew.
-      const result = db
-        .transaction(() => {
-          const { positions, report } = plan();
-          const remove = db.prepare("DELETE FROM events WHERE seq = ?");
-          for (let i = 0; i < positions.length; i++) remove.run(positions[i]);
-          return report;
-        })
-        .immediate();
+      const result = writing(() =>
+        db
+          .transaction(() => {
+            const { positions, report } = plan();
+            const remove = db.prepare("DELETE FROM events WHERE seq = ?");
+            for (let i = 0; i < positions.length; i++) remove.run(positions[i]);
+            return report;
+          })
+          .immediate(),
+      );
       checkpointer?.written(result.deleted);
       return result;
     },
@@ -548,6 +565,20 @@ function backfillColumns(db: Database, from: number): void {
 const READONLY_FOLDER =
   "cannot read it: reading a store (WAL mode) needs its -shm file, which this process may not create in the store's folder; " +
   "run as a user who may write that folder (such as the store's owner), or give this user write access to it";
+
+/**
+ * SQLite's "attempt to write a readonly database" as an AuditConfigError naming the file: opened for
+ * writing, a file this process may not write (another user's, a read-only file system) is opened
+ * read-only without a word, and only its first write fails. Any other error as it is.
+ */
+function notWritable(path: string, error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== "SQLITE_READONLY") return error;
+  return new AuditConfigError(
+    `audit store ${path}: cannot write it: this process may not write the file (or its file system is read-only); run as a user who may write it, such as the store's owner`,
+    { cause: error },
+  );
+}
 
 function openError(path: string, error: unknown): AuditConfigError {
   if (error instanceof AuditConfigError) {

@@ -42,7 +42,7 @@ describe("events after a final checkpoint", () => {
       [
         "truncated",
         5,
-        "the chain ends at seq 5 without a final checkpoint: 1 event after the last checkpoint (seq 4)",
+        "the chain ends at seq 5 without a verified final checkpoint: 1 event after the last checkpoint (seq 4)",
       ],
     ]);
   });
@@ -60,7 +60,7 @@ describe("events after a final checkpoint", () => {
       [
         "truncated",
         6,
-        "the chain ends at seq 6 without a final checkpoint: 0 events after the last checkpoint (seq 6)",
+        "the chain ends at seq 6 in a final checkpoint that could not be verified: the signature does not verify with key audit-test",
       ],
     ]);
   });

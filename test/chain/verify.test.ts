@@ -79,8 +79,23 @@ describe("verifyChains", () => {
     const detail = (await verifyChains(cut, { publicKeys: PUBLIC_KEYS, expectSealed: true })).chains[0]
       ?.findings[0]?.detail;
     expect(detail).toBe(
-      "the chain ends at seq 12 without a final checkpoint: 2 events after the last checkpoint (seq 10)",
+      "the chain ends at seq 12 without a verified final checkpoint: 2 events after the last checkpoint (seq 10)",
     );
+  });
+
+  it("says that a sealed trail verified without its public key ends in a final checkpoint it could not verify", async () => {
+    const report = await verifyChains(trail, { expectSealed: true });
+    expect(report.chains[0]).toMatchObject({ sealed: false, unsealed: 0, verifiedCheckpoints: 0 });
+    expect(report.chains[0]?.findings.map(({ kind, seq, detail }) => [kind, seq, detail])).toStrictEqual([
+      ["unknown_key", 5, "no public key was given for key id audit-test"],
+      ["unknown_key", 10, "no public key was given for key id audit-test"],
+      ["unknown_key", 13, "no public key was given for key id audit-test"],
+      [
+        "truncated",
+        13,
+        "the chain ends at seq 13 in a final checkpoint that could not be verified: no public key was given for key id audit-test",
+      ],
+    ]);
   });
 
   it("finds a checkpoint signed with another key, or with an edited head, as bad_signature", async () => {

@@ -145,6 +145,17 @@ function worstKind(
   return undefined;
 }
 
+/** True when the chain's last event is a checkpoint that did not verify (no public key for it, a bad signature). */
+function endsUnverified(chain: ChainReport): boolean {
+  return (
+    chain.unsealed === 0 &&
+    chain.findings.some(
+      (finding) =>
+        finding.seq === chain.lastSeq && (finding.kind === "unknown_key" || finding.kind === "bad_signature"),
+    )
+  );
+}
+
 function printSummary(
   report: Pick<VerifyReport, "chains" | "findings" | "unchained" | "unusedKeys">,
   tally: SourceTally,
@@ -157,7 +168,9 @@ function printSummary(
       ? "sealed"
       : chain.checkpoints === 0
         ? "open, unsigned (no checkpoints)"
-        : `open: ${plural(chain.unsealed, "event")} after the last checkpoint`;
+        : endsUnverified(chain)
+          ? `not sealed: the checkpoint it ends in (seq ${chain.lastSeq}) was not verified`
+          : `open: ${plural(chain.unsealed, "event")} after the last checkpoint`;
     print(
       visible(
         `chain ${chain.chainId} (${chain.service}): ${plural(chain.events, "event")}, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
