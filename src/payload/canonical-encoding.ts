@@ -1,5 +1,5 @@
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import type { MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
+import type { FieldShape, MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
 import { sortByKey } from "./key-order.js";
 import { type PayloadProblems, type ReadMessage, type ReadValue, readMessage } from "./read-message.js";
 import type { Scalar } from "./scalars.js";
@@ -7,10 +7,12 @@ import type { Scalar } from "./scalars.js";
 /**
  * The canonical protobuf encoding of `message` read by `shape` with every sensitive field left out:
  * the same bytes for the same redacted content, whichever loader decoded the message. Fields in
- * field-number order; fields at their default left out unless they have explicit presence; repeated
- * scalars and enums packed; map entries sorted by key (strings by UTF-8 bytes, integers by value,
- * false before true), each entry writing its key and value; nested messages length-delimited in the
- * same form. For a message without maps these are the bytes ts-proto's `encode(...).finish()` writes.
+ * field-number order; fields at their default left out unless they have explicit presence, and at a
+ * declared default (the shape's `default`) always; repeated scalars and enums packed unless the shape
+ * says `packed: false`; map entries sorted by key (strings by UTF-8 bytes, integers by value, false
+ * before true), each entry writing its key and value; nested messages length-delimited in the same
+ * form, groups (`delimited`) between group tags. For a message without maps these are the bytes
+ * ts-proto's `encode(...).finish()` writes.
  * The exact rules are in docs/payload-capture.md. Never throws: values of the wrong type are left out
  * and counted in `problems` when given.
  */
@@ -27,9 +29,12 @@ export function encodeCanonical(
 function writeMessage(writer: BinaryWriter, message: ReadMessage): void {
   for (const read of message.fields) {
     const { field } = read;
-    if ("single" in read) writeValue(writer, field.no, read.field, read.single);
-    else if ("list" in read) {
-      if (read.field.kind === "scalar" || read.field.kind === "enum") {
+    if ("single" in read) {
+      if (!isDeclaredDefault(read.field, read.single)) writeValue(writer, field.no, read.field, read.single);
+    } else if ("list" in read) {
+      if (read.field.packed === false)
+        for (const value of read.list) writeValue(writer, field.no, read.field, value);
+      else if (read.field.kind === "scalar" || read.field.kind === "enum") {
         // Packed: one length-delimited record of the bare values.
         writer.tag(field.no, WireType.LengthDelimited).fork();
         for (const value of read.list) writeBare(writer, scalarType(read.field), value as Scalar);
@@ -47,9 +52,35 @@ function writeMessage(writer: BinaryWriter, message: ReadMessage): void {
   }
 }
 
-/** One tagged value: a scalar with its wire type, or a nested message length-delimited. */
-function writeValue(writer: BinaryWriter, no: number, shape: ValueShape, value: ReadValue): void {
+/**
+ * Whether `value` is the field's declared default (`default`), which ts-proto fills in for an absent
+ * field and never writes: left out, so that it counts as absent whichever loader read it.
+ */
+function isDeclaredDefault(field: FieldShape & ValueShape, value: ReadValue): boolean {
+  const fallback = field.default;
+  if (fallback === undefined) return false;
+  if (typeof value === "bigint") return String(value) === fallback;
+  // A NaN default (`[default = nan]`) is held by a NaN value.
+  return value === fallback || (Number.isNaN(fallback) && Number.isNaN(value));
+}
+
+/**
+ * One tagged value: a scalar with its wire type, or a nested message length-delimited (a group's
+ * between start and end group tags).
+ */
+function writeValue(
+  writer: BinaryWriter,
+  no: number,
+  shape: ValueShape & { readonly delimited?: boolean },
+  value: ReadValue,
+): void {
   if (typeof value === "object" && !(value instanceof Uint8Array)) {
+    if (shape.delimited === true) {
+      writer.tag(no, WireType.StartGroup);
+      writeMessage(writer, value);
+      writer.tag(no, WireType.EndGroup);
+      return;
+    }
     writer.tag(no, WireType.LengthDelimited).fork();
     writeMessage(writer, value);
     writer.join();

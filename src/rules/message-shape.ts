@@ -80,8 +80,11 @@ interface FieldBase {
 
 /**
  * One field. A map field has `kind: "map"`; any other field is a value shape with its cardinality:
- * `repeated`, `optional` (explicit presence: written even when it holds the default) and `oneof` (the
- * name of the oneof it belongs to; ts-proto keeps a oneof as `{ $case, value }` under that name).
+ * `repeated`, `optional` (written when set, even at the zero value: proto3 `optional` and message
+ * fields, and a field with a `default`) and `oneof` (the name of the oneof it belongs to; ts-proto keeps
+ * a oneof as `{ $case, value }` under that name). A proto2 scalar is not `optional` without a declared
+ * default: ts-proto cannot tell it absent from set to its default. Fields of files that are not proto3
+ * may say more about how they are encoded: `default`, `packed`, `delimited`.
  */
 export type FieldShape = FieldBase &
   (
@@ -89,6 +92,24 @@ export type FieldShape = FieldBase &
         readonly repeated: boolean;
         readonly optional: boolean;
         readonly oneof: string | undefined;
+        /**
+         * A scalar's or enum's default other than the zero value (proto2's `[default = …]`, or the
+         * first value of an enum without 0), as ts-proto fills it in: the canonical encoding leaves
+         * the field out when it holds it, as ts-proto's encode does. A 64-bit integer as a decimal
+         * string. Default: none (only a field without `optional` is left out, at the zero value).
+         */
+        readonly default?: number | string | boolean;
+        /**
+         * False for a repeated scalar or enum written one record per element, as ts-proto writes
+         * lists of proto2 files without `[packed = true]` and proto3 lists with `[packed = false]`.
+         * Default: true (one length-delimited record of the bare values).
+         */
+        readonly packed?: boolean;
+        /**
+         * True for a proto2 group: its message is written between a start-group and an end-group
+         * tag instead of length-delimited. Default: false.
+         */
+        readonly delimited?: boolean;
       })
     | {
         readonly kind: "map";

@@ -7,13 +7,13 @@
  */
 
 import type { DescField, DescFile, DescMessage } from "@bufbuild/protobuf";
-import { FeatureSet_FieldPresence } from "@bufbuild/protobuf/wkt";
 import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
 import { fieldKind, fieldsByNumber, type ValueKind } from "./message-shapes.js";
 import type { ShapePlan } from "./place-shapes.js";
 import { propertyNames } from "./property-names.js";
 import type { LocalName } from "./render-ids.js";
 import type { IsSensitive } from "./sensitive.js";
+import { wireForm } from "./wire-form.js";
 
 /** Name of the local type a shape is declared with. */
 const SHAPE_TYPE = "AuditMessageShape";
@@ -21,7 +21,11 @@ const SHAPE_TYPE = "AuditMessageShape";
 /** How the output being printed refers to the shape of a message: its own `const`, or an import. */
 export type ShapeRef = (message: DescMessage) => Printable;
 
-/** Prints the shapes `plan` places in the output of `file`, exporting those another output imports. */
+/**
+ * Prints the shapes `plan` places in the output of `file`, exporting those another output imports.
+ * Returns whether one of them needs the field properties only files that are not proto3 use
+ * (`printShapeTypes`' `wireMembers`).
+ */
 export function printShapes(
   f: GeneratedFile,
   file: DescFile,
@@ -29,8 +33,9 @@ export function printShapes(
   ref: ShapeRef,
   isSensitive: IsSensitive,
   local: LocalName,
-): void {
-  for (const message of plan.printed(file)) {
+): boolean {
+  const printed = plan.printed(file);
+  for (const message of printed) {
     const { name } = plan.locate(message, file);
     f.print(`/** Shape of ${message.typeName.replaceAll("*/", "*\\/")}, for payload capture. */`);
     f.print(
@@ -53,6 +58,7 @@ export function printShapes(
     f.print("});");
     f.print();
   }
+  return printed.some(hasWireMembers);
 }
 
 /** The properties of one field's shape, on one line. */
@@ -75,17 +81,35 @@ function fieldShape(field: DescField, ref: ShapeRef, isSensitive: IsSensitive): 
       ["value: Object.freeze({ ", valueShape(shape.value, ref), " })"],
     ].flatMap(separated);
   }
-  // Explicit presence (proto3 `optional`, message fields, proto2) outside a oneof: written when set.
-  const optional =
-    !shape.repeated && field.oneof === undefined && field.presence !== FeatureSet_FieldPresence.IMPLICIT;
+  const wire = wireForm(field);
   return [
     ...base,
     valueShape(shape.value, ref),
     `repeated: ${shape.repeated}`,
-    `optional: ${optional}`,
+    `optional: ${wire.optional}`,
     `oneof: ${field.oneof === undefined ? "undefined" : JSON.stringify(field.oneof.name)}`,
+    // Only where they differ from proto3's defaults, so that proto3 shapes stay as they were.
+    ...(wire.default === undefined ? [] : [`default: ${wire.default}`]),
+    ...(wire.packed ? [] : ["packed: false"]),
+    ...(wire.delimited ? ["delimited: true"] : []),
   ].flatMap(separated);
 }
+
+/** Whether a field shape of `message` prints a property of WIRE_MEMBERS. */
+function hasWireMembers(message: DescMessage): boolean {
+  return message.fields.some((field) => {
+    if (field.fieldKind === "map") return false;
+    const wire = wireForm(field);
+    return wire.default !== undefined || !wire.packed || wire.delimited;
+  });
+}
+
+/** The field shape properties printed only where used, as AuditFieldShape declares them. */
+const WIRE_MEMBERS = [
+  "      readonly default?: number | string | boolean;",
+  "      readonly packed?: boolean;",
+  "      readonly delimited?: boolean;",
+];
 
 /** Each property after the first with ", " before it, for `flatMap`. */
 function separated(property: Printable, i: number): Printable[] {
@@ -112,9 +136,14 @@ function valueShape(value: ValueKind, ref: ShapeRef): Printable {
 
 /**
  * Prints the types the shapes are declared with: grpc-audit's MessageShape, restated; `AuditMessageShape`
- * exported when `exportShapeType`.
+ * exported when `exportShapeType`; a field's `default`, `packed` and `delimited` when `wireMembers`.
  */
-export function printShapeTypes(f: GeneratedFile, local: LocalName, exportShapeType: boolean): void {
+export function printShapeTypes(
+  f: GeneratedFile,
+  local: LocalName,
+  exportShapeType: boolean,
+  wireMembers: boolean,
+): void {
   // Printed through `local`, so that a message type of the same name is imported under an alias.
   const declare = (name: string): Printable => ["type ", local(name), " ="];
   f.print();
@@ -162,6 +191,7 @@ export function printShapeTypes(f: GeneratedFile, local: LocalName, exportShapeT
     "      readonly repeated: boolean;",
     "      readonly optional: boolean;",
     "      readonly oneof: string | undefined;",
+    ...(wireMembers ? WIRE_MEMBERS : []),
     "    })",
     '  | { readonly kind: "map"; readonly key: AuditScalarType; readonly value: AuditValueShape }',
     ");",

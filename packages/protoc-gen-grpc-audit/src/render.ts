@@ -79,7 +79,7 @@ export function renderTables(
   const shapes = shapeRefs(f, file, plan);
   f.preamble(file);
   // Before the tables, which refer to them as they are built.
-  printShapes(f, file, plan, shapes, isSensitive, local);
+  const wireMembers = printShapes(f, file, plan, shapes, isSensitive, local);
   f.print(`/** Audit rules of ${name}, keyed by full method path. */`);
   printTable(f, "auditRules", audit, (f, rule) => printAuditRule(f, rule, shapes), local);
   f.print();
@@ -89,7 +89,7 @@ export function renderTables(
   printIdHelpers(f, idHelpersFor(paths.filter((path) => path !== undefined)), local);
   // Only beside shapes of its own: an unused type would fail `noUnusedLocals` where the file is compiled.
   const printed = plan.printed(file);
-  if (printed.length > 0) printShapeTypes(f, local, printed.some(plan.exported));
+  if (printed.length > 0) printShapeTypes(f, local, printed.some(plan.exported), wireMembers);
   if (authz.some((rule) => rule.objectId?.kind === "metadata")) {
     f.print();
     f.print('/** The first value of a metadata key when it is a string; "" otherwise. Never throws. */');
