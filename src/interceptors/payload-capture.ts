@@ -75,6 +75,8 @@ export class CallPayload {
   private requestJson = "";
   private responseJson = "";
   private readonly problems: PayloadProblems = { count: 0, first: [] };
+  /** Set by finish(): the digests are final (a finalized Hmac throws on update). */
+  private finished = false;
 
   constructor(
     private readonly method: string,
@@ -84,22 +86,27 @@ export class CallPayload {
     private readonly key: DigestKey | undefined,
   ) {}
 
-  /** Captures a request message as the handler receives it. */
+  /** Captures a request message as the handler receives it; ignored once the call is finished. */
   request(message: unknown): void {
+    if (this.finished) return;
     if (this.key !== undefined) {
       this.requestDigest ??= new RunningDigest(this.key.key);
-      this.requestDigest.add(this.encode(this.requestShape, message));
+      this.add(this.requestDigest, this.encode(this.requestShape, message));
     } else if (this.requestCount === 0) {
       this.requestJson = this.json(this.requestShape, message);
     }
     this.requestCount++;
   }
 
-  /** Captures a response message as the handler sends it. */
+  /**
+   * Captures a response message as the handler sends it; ignored once the call is finished (a handler
+   * that calls its callback twice: grpc-js drops the second response, and the digest is already final).
+   */
   response(message: unknown): void {
+    if (this.finished) return;
     if (this.key !== undefined) {
       this.responseDigest ??= new RunningDigest(this.key.key);
-      this.responseDigest.add(this.encode(this.responseShape, message));
+      this.add(this.responseDigest, this.encode(this.responseShape, message));
     } else if (this.responseCount === 0) {
       this.responseJson = this.json(this.responseShape, message);
     }
@@ -108,9 +115,11 @@ export class CallPayload {
 
   /**
    * The event's payload. Values left out because they had the wrong type are reported once through
-   * `report` (by path and type, never by value). Call once, when the call ends.
+   * `report` (by path and type, never by value). Call once, when the call ends: messages that pass
+   * after it are not captured.
    */
   finish(report: (error: AuditError) => void): PayloadInput {
+    this.finished = true;
     if (this.problems.count > 0) {
       report(
         new AuditError(
@@ -143,6 +152,14 @@ export class CallPayload {
     } catch {
       this.problems.count++;
       return new Uint8Array(); // still framed: the count and the digest stay in step
+    }
+  }
+
+  private add(digest: RunningDigest, bytes: Uint8Array): void {
+    try {
+      digest.add(bytes);
+    } catch {
+      this.problems.count++;
     }
   }
 

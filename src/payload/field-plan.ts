@@ -5,7 +5,8 @@ import type { FieldShape, MessageShape } from "../rules/message-shape.js";
  * those another field of the message may be kept under. A sensitive field's names are never read for
  * another field: ts-proto names a field `API_KEY` `apiKey`, the name under which proto-loader keeps
  * a sensitive field `apiKey` of the same message (buf accepts both, their JSON names differ), so
- * `API_KEY` read from `apiKey` would capture the sensitive value. Nor is another field's .proto name
+ * `API_KEY` read from `apiKey` would capture the sensitive value; nor is a sensitive field's JSON name
+ * (ts-proto's `useJsonName` keeps it there). Nor is another field's .proto name
  * (its property under proto-loader's `keepCase`), whose value is that field's.
  * @internal
  */
@@ -31,7 +32,11 @@ const withOneofs = new WeakSet<MessageShape>();
 export function planOf(shape: MessageShape): readonly FieldPlan[] {
   let plan = plans.get(shape);
   if (plan !== undefined) return plan;
-  const sensitiveNames = new Set(shape.fields.filter((f) => f.sensitive).flatMap((f) => propertiesOf(f)));
+  // With its JSON name: ts-proto's `useJsonName` keeps a sensitive field under it, which may be another
+  // field's property (a `json_name` option may name any field).
+  const sensitiveNames = new Set(
+    shape.fields.filter((f) => f.sensitive).flatMap((f) => [...propertiesOf(f), f.jsonName]),
+  );
   const protoNames = new Set(shape.fields.map((f) => f.name));
   plan = shape.fields
     .filter((field) => !field.sensitive)

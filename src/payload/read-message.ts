@@ -99,7 +99,7 @@ function read(
   // Most messages have no oneof: a Map for each of them was a tenth of a large message's reading time.
   const oneofs: Oneofs | undefined = hasOneofMembers(shape) ? new Map() : undefined;
   // A well-known type (a method may take or return one) is small and has a JSON form of its own,
-  // shorter than its fields': read whole, counted as nothing (its bytes still decoded only as shown).
+  // shorter than its fields': read whole, then charged (its bytes still decoded only as shown).
   const counted =
     budget === undefined || !shape.typeName.startsWith("google.protobuf.")
       ? budget
@@ -118,7 +118,16 @@ function read(
     }
   }
   ancestors.delete(message);
+  // Read whole, a well-known type is charged once read: what its JSON shows of its value, at least.
+  if (counted !== budget && budget !== undefined) budget.left -= wellKnownChars(fields);
   return { shape, fields };
+}
+
+/** Fewest JSON characters of a well-known type's own form: a wrapper's bare value, say a long string. */
+function wellKnownChars(fields: readonly ReadField[]): number {
+  let chars = 0;
+  for (const read of fields) if ("single" in read) chars += valueChars(read.single);
+  return Math.max(chars, 1);
 }
 
 function readField(
@@ -188,7 +197,14 @@ function readNamed(
     for (let i = 0; i < length; i++) {
       if (budget !== undefined && budget.left < 0) break;
       const value = convert(field, raw[i], problems, at, i, depth, ancestors, budget);
-      if (value === INVALID) continue;
+      if (value === INVALID) {
+        // The rest is left out, as no encoder writes past it (ts-proto's throws): a sparse list may
+        // be 2^32 - 1 long with nothing held, and each hole would be visited. One rule for digests and
+        // JSON alike, so a cut JSON stays the start of the whole one.
+        if (i + 1 < length)
+          report(problems, path, name, `left out from index ${i + 1}, after an invalid element`);
+        break;
+      }
       list.push(value);
       if (budget !== undefined) budget.left -= valueChars(value) + 1; // and "[" or ","
     }

@@ -34,6 +34,7 @@ import { protocGenGrpcAudit } from "../../packages/protoc-gen-grpc-audit/src/plu
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { eventToJson } from "../../src/event/serialize.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
+import { encodeCanonical, type PayloadProblems, redactToJson } from "../../src/payload/index.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { RuleTable } from "../../src/rules/audit-rule.js";
 import { REPO } from "./messages.js";
@@ -59,8 +60,18 @@ message Req {
   string SECRET_NAME = 10 [(grpcaudit.v1.field) = { sensitive: true }];
 }
 
+// A sensitive field's JSON name is another field's lowerCamelCase: ts-proto's useJsonName keeps
+// token under noteText, where note_text is kept by default.
+message JsonNamed {
+  string token = 1 [(grpcaudit.v1.field) = { sensitive: true }, json_name = "noteText"];
+  string note_text = 2 [json_name = "other"];
+}
+
 service S {
   rpc Put(Req) returns (Req) {
+    option (grpcaudit.v1.audit) = { mutation: MUTATION_TYPE_CREATE target_type: "t" payload: PAYLOAD_CAPTURE_REDACTED };
+  }
+  rpc Named(JsonNamed) returns (JsonNamed) {
     option (grpcaudit.v1.audit) = { mutation: MUTATION_TYPE_CREATE target_type: "t" payload: PAYLOAD_CAPTURE_REDACTED };
   }
 }
@@ -229,4 +240,20 @@ describe("fields whose property names collide with other fields'", () => {
       expect(errors).toStrictEqual([`payload: ${method}: 2 value(s) left out: ${problem}; ${problem}`]);
     },
   );
+});
+
+describe("a sensitive field whose JSON name is another field's property (json_name)", () => {
+  it("is not captured under the other field from ts-proto's useJsonName object", () => {
+    const shape = rules["/collide.v1.S/Named"]?.requestShape;
+    if (shape === undefined) throw new Error("no requestShape for Named");
+    // ts-proto with useJsonName=true keeps each field under its JSON name.
+    const message = { noteText: SECRET, other: "a note" };
+    const problems: PayloadProblems = { count: 0, first: [] };
+    expect(redactToJson(shape, message, problems)).toStrictEqual({});
+    expect(Buffer.from(encodeCanonical(shape, message)).includes(SECRET)).toBe(false);
+    // Whose value `noteText` holds cannot be told: note_text is read only from its .proto name.
+    expect(redactToJson(shape, { token: SECRET, noteText: "a note" })).toStrictEqual({});
+    expect(redactToJson(shape, { token: SECRET, note_text: "a note" })).toStrictEqual({ other: "a note" });
+    expect(problems).toStrictEqual({ count: 0, first: [] });
+  });
 });

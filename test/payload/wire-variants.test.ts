@@ -6,7 +6,12 @@
  */
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { describe, expect, it } from "vitest";
-import { type PayloadProblems, payloadDigest, redactToJson } from "../../src/payload/index.js";
+import {
+  encodeCanonical,
+  type PayloadProblems,
+  payloadDigest,
+  redactToJson,
+} from "../../src/payload/index.js";
 import { Kind, PutSecretRequest } from "../fixtures/gen/payload/payload.js";
 import { PROTO_LOADER_VARIANTS, protoLoaderDecoder, putSecretRequest } from "./messages.js";
 import { PutSecretRequestShape } from "./shapes.js";
@@ -114,5 +119,52 @@ describe("a oneof written twice on the wire, its sensitive member last", () => {
         ]);
       }
     }
+  });
+});
+
+describe("a Timestamp before 1970, as ts-proto writes a Date (negative nanos)", () => {
+  // ts-proto writes 1969-07-20T20:17:40.250Z as seconds -14182939 and nanos -750000000, proto-loader
+  // passes those on, ts-proto decodes them into the Date again: one instant, one digest.
+  const moon = {
+    ...PutSecretRequest.fromPartial({ name: "moon" }),
+    expiresAt: new Date("1969-07-20T20:17:40.250Z"),
+  };
+  const bytes = PutSecretRequest.encode(moon).finish();
+  // The same instant with nanos in [0, 1e9), as a valid Timestamp holds it.
+  const writer = new BinaryWriter();
+  writer.tag(1, WireType.LengthDelimited).string("moon");
+  writer.tag(23, WireType.LengthDelimited).fork().tag(1, WireType.Varint).int64(-14182940);
+  writer.tag(2, WireType.Varint).int32(250_000_000).join();
+  const valid = writer.finish();
+
+  it("gives the same digest and JSON under every loader, those of the valid Timestamp", () => {
+    expect(PutSecretRequest.decode(bytes).expiresAt).toStrictEqual(moon.expiresAt);
+    expect(Buffer.from(bytes).equals(Buffer.from(valid))).toBe(false);
+    const digest = payloadDigest(PutSecretRequestShape, [moon], SECRET);
+    expect(encodeCanonical(PutSecretRequestShape, moon)).toStrictEqual(valid);
+    for (const [loader, decode] of Object.entries(decoders)) {
+      const problems: PayloadProblems = { count: 0, first: [] };
+      const decoded = decode(bytes);
+      expect(payloadDigest(PutSecretRequestShape, [decoded], SECRET, problems), loader).toBe(digest);
+      expect(redactToJson(PutSecretRequestShape, decoded, problems), loader).toStrictEqual({
+        name: "moon",
+        expiresAt: "1969-07-20T20:17:40.250Z",
+      });
+      expect(problems, loader).toStrictEqual({ count: 0, first: [] });
+    }
+  });
+
+  it("a Timestamp of nanos beyond a second is the instant they add up to", () => {
+    for (const [seconds, nanos] of [
+      [-14182941, 1_250_000_000],
+      [-14182939, -750_000_000],
+      ["-14182939", -750_000_000],
+    ] as const) {
+      const message = { name: "moon", expiresAt: { seconds, nanos } };
+      expect(encodeCanonical(PutSecretRequestShape, message), `${seconds} ${nanos}`).toStrictEqual(valid);
+    }
+    // Nanos that make a whole second leave both parts at zero, which are not written.
+    const empty = encodeCanonical(PutSecretRequestShape, { expiresAt: { seconds: 1, nanos: -1e9 } });
+    expect(Buffer.from(empty).toString("hex")).toBe("ba0100");
   });
 });
