@@ -1,5 +1,5 @@
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import type { FieldShape, MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
+import type { MessageShape, ScalarType, ValueShape } from "../rules/message-shape.js";
 import { sortByKey } from "./key-order.js";
 import { type PayloadProblems, type ReadMessage, type ReadValue, readMessage } from "./read-message.js";
 import type { Scalar } from "./scalars.js";
@@ -29,9 +29,8 @@ export function encodeCanonical(
 function writeMessage(writer: BinaryWriter, message: ReadMessage): void {
   for (const read of message.fields) {
     const { field } = read;
-    if ("single" in read) {
-      if (!isDeclaredDefault(read.field, read.single)) writeValue(writer, field.no, read.field, read.single);
-    } else if ("list" in read) {
+    if ("single" in read) writeValue(writer, field.no, read.field, read.single);
+    else if ("list" in read) {
       if (read.field.packed === false)
         for (const value of read.list) writeValue(writer, field.no, read.field, value);
       else if (read.field.kind === "scalar" || read.field.kind === "enum") {
@@ -50,18 +49,6 @@ function writeMessage(writer: BinaryWriter, message: ReadMessage): void {
       }
     }
   }
-}
-
-/**
- * Whether `value` is the field's declared default (`default`), which ts-proto fills in for an absent
- * field and never writes: left out, so that it counts as absent whichever loader read it.
- */
-function isDeclaredDefault(field: FieldShape & ValueShape, value: ReadValue): boolean {
-  const fallback = field.default;
-  if (fallback === undefined) return false;
-  if (typeof value === "bigint") return String(value) === fallback;
-  // A NaN default (`[default = nan]`) is held by a NaN value.
-  return value === fallback || (Number.isNaN(fallback) && Number.isNaN(value));
 }
 
 /**

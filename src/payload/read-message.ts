@@ -13,7 +13,16 @@ import {
   type Step,
   typeName,
 } from "./read-problems.js";
-import { bytesHead, INVALID, isDefault, type Scalar, toEnum, toMapKey, toScalar } from "./scalars.js";
+import {
+  bytesHead,
+  INVALID,
+  isDeclaredDefault,
+  isDefault,
+  type Scalar,
+  toEnum,
+  toMapKey,
+  toScalar,
+} from "./scalars.js";
 import { wellKnownMessage, wellKnownShape } from "./well-known.js";
 
 export type { ReadBudget } from "./read-budget.js";
@@ -212,8 +221,10 @@ function readNamed(
   }
   const value = convert(field, raw, problems, path, name, depth, ancestors, budget);
   if (value === INVALID) return undefined;
-  // Without explicit presence a scalar at its default is not set; a message is set when present.
-  if (!field.optional && !isMessage(value) && isDefault(value)) return undefined;
+  // A message is set when present. Without explicit presence a scalar at its default is not set; nor
+  // is one at its declared default, which ts-proto fills in for an absent proto2 field.
+  if (isMessage(value)) return { field, single: value };
+  if ((!field.optional && isDefault(value)) || isDeclaredDefault(field.default, value)) return undefined;
   return { field, single: value };
 }
 

@@ -91,6 +91,18 @@ export function isDefault(value: Scalar): boolean {
 }
 
 /**
+ * Whether `value` is a field's declared default (the shape's `default`; a 64-bit integer's as a decimal
+ * string), which ts-proto fills in for an absent field and never writes: such a value counts as absent
+ * whichever loader read it. False without a declared default.
+ */
+export function isDeclaredDefault(declared: number | string | boolean | undefined, value: Scalar): boolean {
+  if (declared === undefined) return false;
+  if (typeof value === "bigint") return String(value) === declared;
+  // A NaN default (`[default = nan]`) is held by a NaN value.
+  return value === declared || (Number.isNaN(declared) && Number.isNaN(value));
+}
+
+/**
  * A map key in its scalar form: map keys arrive as object property names (strings) from every loader,
  * or as the key itself from a JavaScript Map. Float, double and bytes are not valid key types.
  */

@@ -50,6 +50,7 @@ message Req {
   optional Inner nested = 18;
   optional sint64 zig = 19 [default = -3];
   optional uint32 zero = 20 [default = 0];
+  optional float tenth = 21 [default = 0.1];
 }
 message Inner { optional uint32 u = 1 [default = 7]; }
 // An enum's declared default: ts-proto with string enums compares such a field with the enum's first
@@ -61,6 +62,9 @@ service P2 {
   }
   rpc B(Flags) returns (Flags) {
     option (grpcaudit.v1.audit) = { mutation: MUTATION_TYPE_CREATE target_type: "t" payload: PAYLOAD_CAPTURE_DIGEST };
+  }
+  rpc C(Req) returns (Req) {
+    option (grpcaudit.v1.audit) = { mutation: MUTATION_TYPE_CREATE target_type: "t" payload: PAYLOAD_CAPTURE_REDACTED };
   }
 }
 `,
@@ -196,7 +200,7 @@ async function serve(definition: ServiceDefinition, table: RuleTable) {
     interceptors: createAuditInterceptors({ recorder, rules: [table], payloadDigestKey: KEY }),
   });
   const echoes: handleUnaryCall<unknown, unknown> = (call, callback) => callback(null, call.request);
-  const echo: UntypedServiceImplementation = { a: echoes, b: echoes };
+  const echo: UntypedServiceImplementation = { a: echoes, b: echoes, c: echoes };
   server.addService(definition, echo);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
@@ -245,8 +249,8 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Sends `bytes` as the request of `method` to `target`; resolves to the request digest of the event. */
-async function digestAt(target: Running, bytes: Uint8Array, method = "/legacy2.v1.P2/A") {
+/** Sends `bytes` as the request of `method` to `target`; resolves to the payload of the event. */
+async function payloadAt(target: Running, bytes: Uint8Array, method: string) {
   const before = target.memory.events.length;
   const client = new Client(`127.0.0.1:${target.port}`, credentials.createInsecure());
   try {
@@ -263,7 +267,12 @@ async function digestAt(target: Running, bytes: Uint8Array, method = "/legacy2.v
     client.close();
   }
   const events = await target.memory.waitForCount(before + 1);
-  return events[before]?.payload?.requestDigest;
+  return events[before]?.payload;
+}
+
+/** Sends `bytes` as the request of `method` to `target`; resolves to the request digest of the event. */
+async function digestAt(target: Running, bytes: Uint8Array, method = "/legacy2.v1.P2/A") {
+  return (await payloadAt(target, bytes, method))?.requestDigest;
 }
 
 /** The verification recipe with ts-proto: decode, clear the sensitive pin, encode, frame, HMAC. */
@@ -303,6 +312,7 @@ describe("proto2 shapes", () => {
       "nested optional: true",
       'zig optional: true, default: "-3"',
       "zero optional: false",
+      "tenth optional: true, default: 0.10000000149011612",
       "inner optional: false",
       "pin optional: false",
       "n optional: true, default: 2",
@@ -365,6 +375,31 @@ describe("proto2 payload digests", () => {
     const on = await digests(mode(1));
     expect(new Set([absent, zero, on]).size).toBe(3);
   });
+});
+
+/** The redacted JSON of CASES under every loader: declared defaults left out, as the digest does. */
+const CASE_JSON: Record<string, string> = {
+  "only the required field": '{"r":"id"}',
+  "every declared default written out": '{"item":[{}],"nested":{}}',
+  "zero values beside declared defaults, a group, lists packed and unpacked either way":
+    '{"x":0,"s":"","r":"id","g":{"inner":"in"},"unpacked":[1,-2],"packed":[3,4],"on":false,"big":"0",' +
+    '"mode":"MODE_OFF","level":"LEVEL_HIGH","ratio":0,"modes":["MODE_ON","MODE_UNSPECIFIED"],' +
+    '"item":[{"n":9},{}],"nested":{"u":0},"zig":"0","zero":8}',
+};
+
+describe("proto2 redacted JSON", () => {
+  it.each(Object.keys(CASES))(
+    "is the same under ts-proto and proto-loader, declared defaults left out: %s",
+    async (name) => {
+      const bytes = CASES[name] ?? new Uint8Array();
+      const json: Record<string, string | undefined> = {};
+      for (const [loader, server] of Object.entries(servedBy))
+        json[loader] = (await payloadAt(server, bytes, "/legacy2.v1.P2/C"))?.requestJson;
+      expect(json).toEqual(
+        Object.fromEntries(Object.keys(servedBy).map((loader) => [loader, CASE_JSON[name]])),
+      );
+    },
+  );
 });
 
 describe("editions 2023 payload digests", () => {
