@@ -43,7 +43,8 @@ const SETTLED_OK = Object.freeze({ code: Status.OK, details: "" });
  * A gRPC error status to throw from an async handler: `code` is a grpc-js `status` value. Throw it as a
  * plain object (`throw { code: status.NOT_FOUND, details: "no such project" }`) or a plain `Error` given a
  * `code`; an object of another class (an Error subclass) counts as a status only when it also has
- * `details` or grpc-js `Metadata`, as grpc-js's own `ServiceError` does.
+ * `details` or grpc-js `Metadata`. A grpc-js client call's error let through from another service is
+ * not one: it ends the call with INTERNAL "internal error" (catch it and throw your own status).
  */
 export interface StatusError {
   /**
@@ -71,7 +72,8 @@ export const INTERNAL_ERROR_MESSAGE = "internal error";
  * `StatusError` (a plain object or a plain `Error` with a gRPC `code`, or an error of another class that
  * also carries `details` or grpc-js `Metadata`) keeps its code, `details` (or message) and `metadata` (trailers, when a grpc-js
  * `Metadata`); any other error becomes INTERNAL with the fixed message "internal error", also one with
- * a numeric `code` of its own (a database driver's), whose message could reach the client otherwise.
+ * a numeric `code` of its own (a database driver's), whose message could reach the client otherwise,
+ * and a grpc-js client call's error the handler let through (another service's details and trailers).
  * Stream handlers that resolve without ending the stream get it ended. `handlers` may be a class
  * instance: its methods are called on it.
  *
@@ -169,7 +171,8 @@ async function run(handler: AnyAsyncHandler, call: unknown): Promise<unknown> {
 
 /**
  * The status an error thrown by a handler ends the call with: its own for a gRPC status thrown on
- * purpose, else INTERNAL "internal error".
+ * purpose, else INTERNAL "internal error" — also for another service's error that a handler awaiting
+ * a grpc-js client call let through, whose details and trailers describe that service's insides.
  * @internal
  */
 export function toStatusError(error: unknown): StatusError & { message: string } {
@@ -181,7 +184,8 @@ export function toStatusError(error: unknown): StatusError & { message: string }
         Number.isInteger(code) &&
         code > Status.OK &&
         code <= Status.UNAUTHENTICATED &&
-        isStatusByIntent(error, details, metadata)
+        isStatusByIntent(error, details, metadata) &&
+        !isClientCallError(message, code, details)
       ) {
         const text = typeof details === "string" ? details : typeof message === "string" ? message : "";
         return metadata instanceof Metadata
@@ -198,8 +202,8 @@ export function toStatusError(error: unknown): StatusError & { message: string }
 /**
  * True for a status thrown on purpose: a plain object (`{ code, details }`), a plain `Error` given a
  * `code` (`Object.assign(new Error("denied"), { code: status.PERMISSION_DENIED })`, as grpc-js's
- * callback takes it), or any error that also carries a `details` text or grpc-js `Metadata` (a grpc-js
- * `ServiceError`, nice-grpc's `ServerError`). An error of another class with only a numeric `code` is
+ * callback takes it), or any error that also carries a `details` text or grpc-js `Metadata` (nice-grpc's
+ * `ServerError`). An error of another class with only a numeric `code` is
  * a library's own (a database driver's `MongoServerError` has codes 1 to 16 too), and its message may
  * name hosts, users or secrets.
  */
@@ -207,4 +211,14 @@ function isStatusByIntent(error: object, details: unknown, metadata: unknown): b
   const prototype: unknown = Object.getPrototypeOf(error);
   if (prototype === Object.prototype || prototype === null || prototype === Error.prototype) return true;
   return typeof details === "string" || metadata instanceof Metadata;
+}
+
+/**
+ * True for the error of a grpc-js client call (its message is `<code> <NAME>: <details>`, as grpc-js's
+ * callErrorFromStatus writes it): another service's status, thrown on by a handler that did not catch
+ * it, not one it chose to send. Its details ("connect ECONNREFUSED 10.1.2.3:5432", a database's lock
+ * holder) and trailers are that service's.
+ */
+function isClientCallError(message: unknown, code: number, details: unknown): boolean {
+  return typeof details === "string" && message === `${code} ${Status[code]}: ${details}`;
 }

@@ -154,6 +154,40 @@ describe("asyncService", () => {
     ]);
   });
 
+  it("ends the call with INTERNAL for another service's error a handler let through, without its trailers", async () => {
+    // The usual `return await other.call()` without a catch: grpc-js's client error holds the other
+    // service's details and trailers, which name its insides.
+    const downstream = await serve({
+      deleteProject(_call: unknown, callback: (error: Partial<ServiceError>) => void) {
+        const trailers = new Metadata();
+        trailers.set("x-internal-db", "pg-primary.internal:5432");
+        callback({
+          code: status.FAILED_PRECONDITION,
+          details: "row lock held by pid 4711",
+          metadata: trailers,
+        });
+      },
+    });
+    const client = await serve(
+      asyncService(ProjectServiceService, {
+        async deleteProject(call: ServerUnaryCall<DeleteProjectRequest, DeleteProjectResponse>) {
+          const { error } = await deleteProject(downstream);
+          if (call.request.id === "forward" && error !== null)
+            throw { code: error.code, details: error.details }; // forwarded on purpose
+          throw error;
+        },
+      } as unknown as Handlers),
+    );
+    const passed = await deleteProject(client, "p-1");
+    expect([passed.error?.code, passed.error?.details]).toStrictEqual([status.INTERNAL, "internal error"]);
+    expect(passed.error?.metadata.get("x-internal-db")).toStrictEqual([]);
+    const forwarded = await deleteProject(client, "forward");
+    expect([forwarded.error?.code, forwarded.error?.details]).toStrictEqual([
+      status.FAILED_PRECONDITION,
+      "row lock held by pid 4711",
+    ]);
+  });
+
   it("ends the call with INTERNAL when the rejection value cannot even be read", async () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();
