@@ -37,13 +37,18 @@ export interface MemoryEmitter extends Emitter {
   filter(match: EventMatch | ((event: AuditEvent) => boolean)): AuditEvent[];
   /**
    * Resolves with the first event matching `match`, waiting for it to arrive. Rejects after `timeoutMs`
-   * (default 2000) with an error listing what did arrive.
+   * (default 2000) with an error listing what did arrive (and how many events were dropped at
+   * capacity); at once when the emitter is closed, or is closed while waiting, since no event can come
+   * then; with the predicate's error when a predicate throws. Never throws.
    */
   waitFor(
     match: EventMatch | ((event: AuditEvent) => boolean),
     options?: { timeoutMs?: number },
   ): Promise<AuditEvent>;
-  /** Resolves once at least `count` events have arrived; rejects after `timeoutMs` (default 2000). */
+  /**
+   * Resolves once at least `count` events have arrived; rejects as `waitFor` does: after `timeoutMs`
+   * (default 2000), or at once when the emitter is closed. Never throws.
+   */
   waitForCount(count: number, options?: { timeoutMs?: number }): Promise<readonly AuditEvent[]>;
   /** Forgets every event received so far. */
   clear(): void;
@@ -89,40 +94,62 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
   }
   const counters = new EmitterCounters(options.name ?? "memory");
   const events: AuditEvent[] = [];
-  const waiters = new Set<() => void>();
+  const waiters = new Set<Waiter>();
   let closed = false;
 
   const predicate = (match: EventMatch | ((event: AuditEvent) => boolean)) =>
     typeof match === "function" ? match : (event: AuditEvent) => matchesEvent(event, match);
+  const received = () => `received ${events.length} events: ${summary(events)}`;
 
   function waitUntil<T>(check: () => T | undefined, timeoutMs: number, describe: () => string): Promise<T> {
-    const found = check();
+    let found: T | undefined;
+    // A predicate that throws rejects, whether the event it throws on came before the call or after.
+    try {
+      found = check();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (found !== undefined) return Promise.resolve(found);
+    // A closed emitter takes no more events: what is not there now never comes.
+    if (closed) {
+      const since = counters.dropped.closed ?? 0;
+      return Promise.reject(
+        new Error(
+          `${describe()}, and the emitter is closed, so none can come (${plural(since, "event")} dropped since); ${received()}`,
+        ),
+      );
+    }
     return new Promise<T>((resolve, reject) => {
-      const onEvent = () => {
-        let value: T | undefined;
-        try {
-          value = check();
-        } catch (error) {
-          waiters.delete(onEvent);
-          clearTimeout(timer);
-          reject(error);
-          return;
-        }
-        if (value === undefined) return;
-        waiters.delete(onEvent);
+      const settle = () => {
+        waiters.delete(waiter);
         clearTimeout(timer);
-        resolve(value);
+      };
+      const waiter: Waiter = {
+        onEvent: () => {
+          let value: T | undefined;
+          try {
+            value = check();
+          } catch (error) {
+            settle();
+            reject(error);
+            return;
+          }
+          if (value === undefined) return;
+          settle();
+          resolve(value);
+        },
+        onClose: () => {
+          settle();
+          reject(new Error(`${describe()} before the emitter was closed; ${received()}`));
+        },
       };
       const timer = setTimeout(() => {
-        waiters.delete(onEvent);
-        reject(
-          new Error(
-            `${describe()} within ${timeoutMs} ms; received ${events.length} events: ${summary(events)}`,
-          ),
-        );
+        waiters.delete(waiter);
+        const full = counters.dropped.capacity ?? 0;
+        const why = full === 0 ? "" : `; ${plural(full, "event")} dropped at capacity (it keeps ${capacity})`;
+        reject(new Error(`${describe()} within ${timeoutMs} ms; ${received()}${why}`));
       }, timeoutMs);
-      waiters.add(onEvent);
+      waiters.add(waiter);
     });
   }
 
@@ -134,12 +161,14 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
       if (events.length >= capacity) return counters.drop("capacity");
       events.push(event);
       counters.emitted++;
-      for (const waiter of [...waiters]) waiter();
+      for (const waiter of [...waiters]) waiter.onEvent();
       return "accepted";
     },
     flush: async () => flushReport(counters.name),
     close: async () => {
       closed = true;
+      // Waits that nothing can end any more reject now, not at their timeout.
+      for (const waiter of [...waiters]) waiter.onClose();
       return flushReport(counters.name);
     },
     stats: () => counters.snapshot(),
@@ -197,6 +226,16 @@ function checkWaitOptions(method: string, options: unknown): void {
   const { timeoutMs } = options as { timeoutMs?: unknown };
   if (timeoutMs !== undefined)
     checkTimerMs(`memory emitter: ${method}: \`timeoutMs\``, timeoutMs, { min: 0, integer: false });
+}
+
+/** A wait in progress: told of each event kept, and of the close. */
+interface Waiter {
+  onEvent(): void;
+  onClose(): void;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 function summary(events: readonly AuditEvent[]): string {

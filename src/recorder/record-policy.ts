@@ -2,6 +2,7 @@ import type { AuthnResultInput } from "../authn/observer.js";
 import type { AuthzDecisionInput } from "../authz/observer.js";
 import { currentAuditScope } from "../context/scope.js";
 import { AuditConfigError } from "../errors/index.js";
+import { shown } from "../errors/option-checks.js";
 import { ANONYMOUS_ACTOR } from "../event/builders.js";
 import { EVENT_KINDS } from "../event/kinds.js";
 import type { RecordContext } from "../event/record-context.js";
@@ -68,10 +69,11 @@ export function createRecordGate(
   where: string,
 ): RecordGate {
   const failures = failuresOnly(record, where);
-  const maxKeys = maxSkippedKeys ?? DEFAULT_MAX_SKIPPED_KEYS;
+  // Only an absent option takes the default: null is a value, and not a number.
+  const maxKeys = maxSkippedKeys === undefined ? DEFAULT_MAX_SKIPPED_KEYS : maxSkippedKeys;
   if (!Number.isSafeInteger(maxKeys) || maxKeys < 0) {
     throw new AuditConfigError(
-      `${where}: \`maxSkippedKeys\` must be a whole number ≥ 0, got ${String(maxSkippedKeys)}`,
+      `${where}: \`maxSkippedKeys\` must be a whole number ≥ 0, got ${shown(maxSkippedKeys)}`,
     );
   }
   const counts = createSkipCounts(maxKeys);
@@ -111,8 +113,12 @@ const SKIPPABLE: ReadonlySet<string> = new Set<SkippableKind>([
 /** The kinds `record` sets to "failures"; throws on anything else but "all" for a recorded kind. */
 function failuresOnly(record: RecordPolicy | undefined, where: string): ReadonlySet<string> {
   if (record === undefined) return new Set();
-  if (typeof record !== "object" || record === null || Array.isArray(record)) {
-    throw new AuditConfigError(`${where}: \`record\` must be an object of event kind → "all" | "failures"`);
+  // A Map, a Date or an object inheriting its kinds has no own entries to read: refused, not taken as
+  // an empty policy that records everything.
+  if (!isPlainObject(record)) {
+    throw new AuditConfigError(
+      `${where}: \`record\` must be a plain object of event kind → "all" | "failures" (such as { "authn.result": "failures" }), got ${describeNonPlain(record)}`,
+    );
   }
   const entries = Object.entries(record);
   // The Recorder writes checkpoints and summaries itself: no policy applies to them.
@@ -120,7 +126,7 @@ function failuresOnly(record: RecordPolicy | undefined, where: string): Readonly
   const unknown = entries.map(([kind]) => kind).filter((kind) => !recordable.some((k) => k === kind));
   if (unknown.length > 0) {
     throw new AuditConfigError(
-      `${where}: \`record\` names kinds a record policy does not take: ${unknown.map((k) => JSON.stringify(k)).join(", ")} (it takes ${recordable.join(", ")})`,
+      `${where}: \`record\` names kinds a record policy does not take: ${unknown.map(shown).join(", ")} (it takes ${recordable.join(", ")})`,
     );
   }
   const failures = new Set<string>();
@@ -128,7 +134,7 @@ function failuresOnly(record: RecordPolicy | undefined, where: string): Readonly
     if (mode === "all" || mode === undefined) continue;
     if (mode !== "failures") {
       throw new AuditConfigError(
-        `${where}: \`record["${kind}"]\` must be "all" or "failures", got ${describe(mode)}`,
+        `${where}: \`record["${kind}"]\` must be "all" or "failures", got ${shown(mode)}`,
       );
     }
     if (!SKIPPABLE.has(kind)) {
@@ -141,6 +147,20 @@ function failuresOnly(record: RecordPolicy | undefined, where: string): Readonly
   return failures;
 }
 
-function describe(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : value === null ? "null" : typeof value;
+/** True for an object literal (or `Object.create(null)`): its own enumerable keys are the whole policy. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** A value that is not a plain object, for a message: its class name when it has one (`a Map`). */
+function describeNonPlain(value: unknown): string {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return shown(value);
+  // The descriptor, not `value.constructor`: reading it runs no getter.
+  const ctor: unknown = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(value), "constructor")?.value;
+  const name: unknown = typeof ctor === "function" ? ctor.name : undefined;
+  if (typeof name !== "string" || !/^[A-Za-z_$][\w$]{0,39}$/.test(name) || name === "Object")
+    return "an object whose prototype is not Object.prototype";
+  return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
 }

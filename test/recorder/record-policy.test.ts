@@ -238,6 +238,8 @@ describe("record policy options", () => {
     expect(recorder.stats().skipped.counts).toStrictEqual([]);
   });
 
+  const NOT_PLAIN =
+    'createRecorder: `record` must be a plain object of event kind → "all" | "failures" (such as { "authn.result": "failures" }), got ';
   const refused: [string, unknown, string][] = [
     [
       "unknown kinds, naming each",
@@ -257,7 +259,7 @@ describe("record policy options", () => {
     [
       "a mode that is not a string",
       { "authn.result": false },
-      'createRecorder: `record["authn.result"]` must be "all" or "failures", got boolean',
+      'createRecorder: `record["authn.result"]` must be "all" or "failures", got false',
     ],
     [
       "failures for mutations",
@@ -269,12 +271,18 @@ describe("record policy options", () => {
       { "tuple.change": "failures" },
       'createRecorder: `record["tuple.change"]` must be "all": a tuple.change event is the record of a change, which a count cannot replace',
     ],
+    ["an array", ["authn.result"], `${NOT_PLAIN}an array`],
+    ["a string", "failures", `${NOT_PLAIN}"failures"`],
+    ["null", null, `${NOT_PLAIN}null`],
+    // Before the fix these had no own entries to read and recorded everything without a word.
+    ["a Map", new Map([["authn.result", "failures"]]), `${NOT_PLAIN}a Map`],
+    ["a Date", new Date(0), `${NOT_PLAIN}a Date`],
+    ["an instance of a class", new (class Policy {})(), `${NOT_PLAIN}a Policy`],
     [
-      "an array",
-      ["authn.result"],
-      'createRecorder: `record` must be an object of event kind → "all" | "failures"',
+      "an object inheriting its kinds",
+      Object.create({ "authn.result": "failures" }),
+      `${NOT_PLAIN}an object whose prototype is not Object.prototype`,
     ],
-    ["a string", "failures", 'createRecorder: `record` must be an object of event kind → "all" | "failures"'],
   ];
   it.each(refused)("refuses %s with an AuditConfigError", (_name, record, message) => {
     const make = () => fixedRecorder({ record: record as RecordPolicy });
@@ -282,12 +290,32 @@ describe("record policy options", () => {
     expect(make).toThrow(message);
   });
 
-  it.each([-1, 1.5, Number.NaN, "10"])("refuses maxSkippedKeys %s", (maxSkippedKeys) => {
+  // Before the fix null was taken as the default, and "10" was shown as 10, which reads as valid.
+  it.each([
+    [-1, "-1"],
+    [1.5, "1.5"],
+    [Number.NaN, "NaN"],
+    ["10", '"10"'],
+    [null, "null"],
+  ])("refuses maxSkippedKeys %s", (maxSkippedKeys, got) => {
     expect(() => fixedRecorder({ maxSkippedKeys: maxSkippedKeys as number })).toThrow(
-      new AuditConfigError(
-        `createRecorder: \`maxSkippedKeys\` must be a whole number ≥ 0, got ${String(maxSkippedKeys)}`,
-      ),
+      new AuditConfigError(`createRecorder: \`maxSkippedKeys\` must be a whole number ≥ 0, got ${got}`),
     );
+  });
+
+  it("takes a policy made with Object.create(null)", () => {
+    const record: RecordPolicy = Object.assign(Object.create(null), { "authn.result": "failures" });
+    const { recorder, memory } = fixedRecorder({ record });
+    successes(recorder, CREATE, { id: "alice" });
+    expect(recorder.stats().skipped.byKind).toStrictEqual({
+      "authn.result": 1,
+      "authz.decision": 0,
+      "resource.access": 0,
+    });
+    expect(summary(memory.events)).toStrictEqual([
+      ["authz", true, "OK"],
+      ["resourceAccess", true, "OK"],
+    ]);
   });
 
   it("counts by kind only with maxSkippedKeys 0", () => {
