@@ -4,7 +4,6 @@ import type {
   ClientWriteRequest,
   ClientWriteRequestOpts,
   ClientWriteResponse,
-  ClientWriteSingleResponse,
   ClientWriteTuplesRequestOpts,
   OpenFgaClient,
   TupleKey,
@@ -15,9 +14,10 @@ import { AuditConfigError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { TupleChangeInput, TupleChangeItem } from "../recorder/inputs.js";
 import type { Recorder } from "../recorder/recorder.js";
-import { openFgaErrorReason } from "./error-reason.js";
 import type { OpenFgaAuthorizer } from "./openfga-authorizer.js";
 import { settle } from "./settle.js";
+import { type Change, item, itemsFromResponse, UNKNOWN_OUTCOME, writeErrorReason } from "./tuple-items.js";
+import { withoutCredentials } from "./without-credentials.js";
 
 /** Options of `createAuditedTupleWriter`. */
 export interface AuditedTupleWriterOptions {
@@ -35,8 +35,9 @@ export interface AuditedTupleWriterOptions {
 
 /**
  * Writes and deletes relationship tuples through `@openfga/sdk` and records each call as one audit event.
- * The methods take the SDK's arguments and resolve or reject with exactly what the SDK did. One option is
- * added: `signal`, an AbortSignal (default: none, the writer waits for the SDK, retries and `Retry-After`
+ * The methods take the SDK's arguments and resolve or reject with what the SDK did: its response, or
+ * its own error object, from which only the body of a failed token request (`requestData`, which holds
+ * the client secret) is removed. One option is added: `signal`, an AbortSignal (default: none, the writer waits for the SDK, retries and `Retry-After`
  * sleeps included). It is handed on to the SDK, which cancels its HTTP request when it aborts; the method
  * then rejects at once with the signal's reason (see `createAuditedTupleWriter`).
  */
@@ -58,12 +59,6 @@ export interface AuditedTupleWriter {
   ): Promise<ClientWriteResponse>;
 }
 
-/** One tuple of a call, as it is recorded. */
-interface Change {
-  operation: "write" | "delete";
-  tuple: TupleKeyWithoutCondition;
-}
-
 /**
  * Creates a tuple writer that records what it changed. After the SDK call returns or throws, it
  * 1. drops the authorizer's cached decisions about the tuples, also on failure (part of a write may have
@@ -83,7 +78,10 @@ interface Change {
  * recorded as failed with "unknown_outcome": OpenFGA may have applied it. The SDK retries such requests
  * (`retryParams`), and OpenFGA refuses the retry of an applied write ("write_failed_due_to_invalid_input"),
  * which is then what is recorded; `conflict: { onDuplicateWrites: "ignore", onMissingDeletes: "ignore" }`
- * makes the retry succeed, and the tuple is recorded as written.
+ * makes the retry succeed, and the tuple is recorded as written. When the SDK may have retried (its
+ * `retryParams.maxRetry`, the call's or else the client's, is above 0), a final 429 or 5xx is recorded
+ * with "unknown_outcome" too: it may answer the retry of an attempt that was applied but whose answer
+ * was lost. With `maxRetry: 0` it is recorded as "rate_limited" or "unavailable".
  *
  * When `options.signal` aborts before the SDK settles, the call's tuples are recorded as failed with
  * "unknown_outcome" (the request in flight may have been applied; the SDK sends no retry once the
@@ -93,9 +91,11 @@ interface Change {
  *
  * Error codes are credential-free ("unavailable", "rate_limited", "write_failed_due_to_invalid_input",
  * ...); SDK messages and payloads never reach events. A call with no tuples is passed on but not recorded.
- * A malformed tuple (not an object, or a user, relation or object that is not a non-empty string) is
- * passed on to the SDK as it is and recorded with "(invalid)" for each such field, so that the event,
- * and the other tuples of the call, are still recorded.
+ * A malformed tuple (not an object, or a user, relation or object that is not a non-empty string, or
+ * one JSON cannot encode) is passed on to the SDK as it is and recorded with "(invalid)" for each such
+ * field, so that the event, and the other tuples of the call, are still recorded, and the authorizer's
+ * cached answers are dropped. Should the SDK's response not be readable, every tuple is recorded with
+ * "unknown_outcome".
  *
  * ```ts
  * const tuples = createAuditedTupleWriter({ client: fga, recorder, authorizer });
@@ -113,7 +113,7 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     const signal = signalOf(ids);
     if (signal?.aborted) {
       // Not sent: nothing can have been changed.
-      report(() => changes.map((change) => item(change, false, NOT_SENT)), ids);
+      report(changes, () => changes.map((change) => item(change, false, NOT_SENT)), ids);
       throw signal.reason;
     }
     // The SDK gets a signal of its own, aborted with the caller's and when the call is given up: from
@@ -128,27 +128,40 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     if (!outcome.ok) {
       controller.abort(outcome.error);
       const { error, aborted } = outcome;
-      report(() => {
-        // In non-transactional mode the SDK throws (for an authentication error) after other chunks
-        // may have been written: no tuple of the call is known to have failed. After an abort the
-        // request in flight may have been applied.
-        const reason = !aborted && isTransactional(ids) ? writeErrorReason(error) : UNKNOWN_OUTCOME;
-        return changes.map((change) => item(change, false, reason));
-      }, ids);
-      throw error;
+      report(
+        changes,
+        () => {
+          // In non-transactional mode the SDK throws (for an authentication error) after other chunks
+          // may have been written: no tuple of the call is known to have failed. After an abort the
+          // request in flight may have been applied.
+          const reason =
+            !aborted && isTransactional(ids)
+              ? writeErrorReason(error, mayRetry(client, ids))
+              : UNKNOWN_OUTCOME;
+          return changes.map((change) => item(change, false, reason));
+        },
+        ids,
+      );
+      throw withoutCredentials(error);
     }
     const response = outcome.value;
-    report(() => itemsFromResponse(changes, response), ids);
+    report(changes, () => itemsFromResponse(changes, response, mayRetry(client, ids)), ids);
     return response;
   }
 
-  function report(itemsOf: () => TupleChangeItem[], ids: CallOptions | undefined): void {
-    // Reading the caller's tuples and the SDK's response must never replace what the SDK returned or threw.
+  function report(
+    changes: readonly Change[],
+    itemsOf: () => TupleChangeItem[],
+    ids: CallOptions | undefined,
+  ): void {
+    // Reading the caller's tuples and the SDK's response must never replace what the SDK returned or
+    // threw, nor lose the record: when that fails, every tuple is recorded with an unknown outcome,
+    // which also keeps the authorizer from serving answers the call may have changed.
     let items: TupleChangeItem[];
     try {
       items = itemsOf();
     } catch {
-      return;
+      items = changes.map((change) => item(change, false, UNKNOWN_OUTCOME));
     }
     if (items.length === 0) return;
     // Mirrors the SDK, which takes the call's ids first (`||`), then the client's.
@@ -204,35 +217,6 @@ function changesOf(
 }
 
 /**
- * Per-tuple outcomes from the SDK's response, in the order of the call. The SDK lists non-transactional
- * results in completion order, so they are matched by operation and tuple, not by position.
- */
-function itemsFromResponse(changes: readonly Change[], response: ClientWriteResponse): TupleChangeItem[] {
-  const outcomes = new Map<string, ClientWriteSingleResponse[]>();
-  const collect = (operation: Change["operation"], results: ClientWriteSingleResponse[] | undefined) => {
-    for (const result of results ?? []) {
-      const key = keyOf({ operation, tuple: result.tuple_key });
-      outcomes.set(key, [...(outcomes.get(key) ?? []), result]);
-    }
-  };
-  collect("write", response?.writes);
-  collect("delete", response?.deletes);
-  return changes.map((change) => {
-    const result = outcomes.get(keyOf(change))?.shift();
-    if (result === undefined) return item(change, false, UNKNOWN_OUTCOME);
-    return (result.status as string) === "success"
-      ? item(change, true)
-      : item(change, false, writeErrorReason(result.err));
-  });
-}
-
-/**
- * Recorded for a tuple whose change may or may not have happened: its answer was lost (see
- * `writeErrorReason`), the SDK threw for a whole non-transactional call, or gave no result for it.
- */
-const UNKNOWN_OUTCOME = "unknown_outcome";
-
-/**
  * The status of a tuple change whose failed tuples all failed for one reason that names one, else
  * undefined (the Recorder's default: UNKNOWN, which is also the truth for "unknown_outcome").
  */
@@ -264,21 +248,6 @@ const NOT_SENT = "aborted";
  */
 const MAX_TUPLES_PER_EVENT = 50;
 
-/**
- * The reason a write failed, as `openFgaErrorReason`, but unknown when the answer that would say was
- * lost: the SDK wraps transport failures (a timeout, a reset, a refused connection) in a plain
- * FgaError without a status, and a gateway answers 502 or 504 when it lost OpenFGA's answer. Either
- * way OpenFGA may have applied the write.
- */
-function writeErrorReason(error: unknown): string {
-  if (typeof error === "object" && error !== null) {
-    const { statusCode, name } = error as { statusCode?: unknown; name?: unknown };
-    if (statusCode === undefined && name === "FgaError") return UNKNOWN_OUTCOME;
-    if (statusCode === 502 || statusCode === 504) return UNKNOWN_OUTCOME;
-  }
-  return openFgaErrorReason(error);
-}
-
 type CallOptions = ClientRequestOptsWithAuthZModelId & ClientWriteRequestOpts & { signal?: AbortSignal };
 
 /** The caller's signal, when its options carry an AbortSignal. Never throws. */
@@ -291,57 +260,26 @@ function signalOf(options: CallOptions | undefined): AbortSignal | undefined {
   }
 }
 
+/**
+ * Whether the SDK may send a request of this call more than once: its `maxRetry` above 0, read as the
+ * SDK reads it (the call's `retryParams` when given, else the client's; the SDK's default is 3). True
+ * when the client's settings cannot be read (a client that is not the SDK's). Never throws.
+ */
+function mayRetry(client: OpenFgaClient, options: CallOptions | undefined): boolean {
+  try {
+    const configuration = (client as unknown as { configuration?: { retryParams?: { maxRetry?: unknown } } })
+      .configuration;
+    const params = options?.retryParams ? options.retryParams : configuration?.retryParams;
+    if (params === undefined && configuration === undefined) return true;
+    return Number(params?.maxRetry ?? 0) > 0;
+  } catch {
+    return true;
+  }
+}
+
 /** False for `transaction: { disable: true }`, read as the SDK reads it (any truthy `disable`). */
 function isTransactional(options: CallOptions | undefined): boolean {
   return !options?.transaction?.disable;
-}
-
-/** Recorded in place of a tuple field that is not a non-empty string (the Recorder refuses those). */
-const INVALID_FIELD = "(invalid)";
-
-function item(change: Change, success: boolean, errorReason?: string): TupleChangeItem {
-  const { user, relation, object } = fieldsOf(change.tuple);
-  const condition = conditionOf(change.tuple);
-  return {
-    operation: change.operation,
-    user: recordable(user),
-    relation: recordable(relation),
-    object: recordable(object),
-    success,
-    ...(errorReason === undefined ? {} : { errorReason }),
-    ...(condition === undefined ? {} : { condition }),
-  };
-}
-
-/**
- * The tuple's condition as recorded: its name and the keys of its context, never their values (an
- * address range, a customer id, a grant's expiry: OpenFGA keeps them with the tuple, where those who
- * may see them can read them). None for a tuple without a condition.
- */
-function conditionOf(tuple: unknown): TupleChangeItem["condition"] {
-  if (typeof tuple !== "object" || tuple === null) return undefined;
-  const { condition } = tuple as { condition?: unknown };
-  if (condition === undefined || condition === null) return undefined;
-  const { name, context } = (typeof condition === "object" ? condition : {}) as Record<string, unknown>;
-  const keys =
-    typeof context === "object" && context !== null && !Array.isArray(context) ? Object.keys(context) : [];
-  return { name: recordable(name), contextKeys: keys };
-}
-
-function keyOf(change: Change): string {
-  const { user, relation, object } = fieldsOf(change.tuple);
-  return JSON.stringify([change.operation, user, relation, object]);
-}
-
-/** The tuple's fields as given; none for a tuple that is not an object (null, a string, ...). */
-function fieldsOf(tuple: unknown): { user?: unknown; relation?: unknown; object?: unknown } {
-  if (typeof tuple !== "object" || tuple === null) return {};
-  const { user, relation, object } = tuple as Record<string, unknown>;
-  return { user, relation, object };
-}
-
-function recordable(value: unknown): string {
-  return typeof value === "string" && value !== "" ? value : INVALID_FIELD;
 }
 
 /** The option names of `AuditedTupleWriterOptions` (the record's type makes a missing or extra name a compile error). */

@@ -83,6 +83,7 @@ export function createDecisionCache(config: DecisionCacheConfig): DecisionCache 
     },
     get(request) {
       const key = keyOf(request);
+      if (key === undefined) return undefined;
       const entry = entries.get(key);
       if (entry === undefined) return undefined;
       entries.delete(key);
@@ -94,9 +95,10 @@ export function createDecisionCache(config: DecisionCacheConfig): DecisionCache 
       endHolds();
       // A write finished while this check was in flight: its answer may predate the write.
       if (startedAt !== generation) return;
+      const key = keyOf(request);
+      if (key === undefined) return;
       // A write with an unknown outcome may still be applied: its answer may predate the write.
       if (isHeld(request.object)) return;
-      const key = keyOf(request);
       entries.delete(key);
       while (entries.size >= maxEntries) {
         const oldest = entries.keys().next();
@@ -107,7 +109,7 @@ export function createDecisionCache(config: DecisionCacheConfig): DecisionCache 
     },
     invalidate(tuples, unknownOutcome = false) {
       generation++;
-      if (invalidation === "all" || tuples.some((tuple) => reachesOtherObjects(tuple.user))) {
+      if (invalidation === "all" || tuples.some(reachesOtherObjects)) {
         entries.clear();
         if (unknownOutcome) hold(undefined);
         return;
@@ -122,16 +124,30 @@ export function createDecisionCache(config: DecisionCacheConfig): DecisionCache 
 }
 
 /**
- * True when a tuple with this user can change answers about objects other than its own: a userset
+ * True when a tuple can change answers about objects other than its own: its user is a userset
  * ("team:core#member") or an object that is not a "user:" (such as "folder:x" as a parent), since
- * computed relations and tuple-to-userset rewrites follow them.
+ * computed relations and tuple-to-userset rewrites follow them; or the tuple is malformed (a field
+ * that is not a string, an object that is not `type:id`, such as the writer's "(invalid)"), so what
+ * was sent for it is not known.
  */
-function reachesOtherObjects(user: string): boolean {
+function reachesOtherObjects(tuple: CheckRequest): boolean {
+  const { user, object } = tuple;
+  if (typeof user !== "string" || typeof object !== "string" || !object.includes(":")) return true;
   return user.includes("#") || !user.startsWith("user:");
 }
 
-/** The key of a (user, relation, object) question. @internal */
-export function keyOf(request: CheckRequest): string {
-  // JSON keeps the three parts apart whatever characters they hold.
-  return JSON.stringify([request.user, request.relation, request.object]);
+/**
+ * The key of a (user, relation, object) question, or undefined when a field is not a string (such a
+ * question is never cached nor shared). Never throws. @internal
+ */
+export function keyOf(request: CheckRequest): string | undefined {
+  try {
+    const { user, relation, object } = request;
+    if (typeof user !== "string" || typeof relation !== "string" || typeof object !== "string")
+      return undefined;
+    // JSON keeps the three parts apart whatever characters they hold.
+    return JSON.stringify([user, relation, object]);
+  } catch {
+    return undefined;
+  }
 }

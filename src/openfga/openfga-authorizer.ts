@@ -11,6 +11,7 @@ import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { createDecisionCache, type DecisionCache, keyOf } from "./decision-cache.js";
 import { batchItemErrorReason, openFgaErrorReason } from "./error-reason.js";
 import { type Settled, settle } from "./settle.js";
+import { withoutCredentials } from "./without-credentials.js";
 
 /** Options of the decision cache of `createOpenFgaAuthorizer`. */
 export interface OpenFgaCacheOptions {
@@ -22,8 +23,9 @@ export interface OpenFgaCacheOptions {
    * What a tuple write forgets. Default "all": the whole cache, because without the authorization model
    * no narrower rule is sound (adding `user:alice` to `team:core` changes her access to every object
    * that grants `team:core#member`). "object": only answers about the written tuples' objects (and
-   * everything when a written tuple's user is a userset or a non-`user:` object) — correct only for
-   * models without usersets or parent relations that reach across objects.
+   * everything when a written tuple's user is a userset or a non-`user:` object, or its user or object
+   * is malformed, such as the writer's "(invalid)") — correct only for models without usersets or
+   * parent relations that reach across objects.
    */
   invalidation?: "all" | "object";
   /**
@@ -76,14 +78,18 @@ const CACHE_DEFAULTS = Object.freeze({ ttlMs: 1000, maxEntries: 1000 });
 /**
  * Creates an Authorizer that asks OpenFGA through the application's `@openfga/sdk` client.
  *
- * `check` and `batchCheck` never reject: every SDK error becomes `{ kind: "error", reason, error }`, with
- * `reason` "timeout" when `options.signal` aborted, "rate_limited" for HTTP 429, "unavailable" for 5xx
- * answers and network failures, "malformed_answer" for an answer without a boolean `allowed`, else
- * OpenFGA's error code or the SDK error's class name, and "unsupported_request" for a request with
- * contextual tuples or a condition context (which this authorizer does not send, and never drops to
- * check the bare tuple instead). An error is never a denial. When the signal
- * aborts, the promise resolves at once and the HTTP request is cancelled. The SDK's retries
- * (`retryParams` of the client) run inside the caller's time budget.
+ * `check` and `batchCheck` never reject, and `cached` never throws: every SDK error becomes
+ * `{ kind: "error", reason, error }`, with `reason` "timeout" when `options.signal` aborted,
+ * "rate_limited" for HTTP 429, "unavailable" for 5xx answers and network failures, "malformed_answer"
+ * for an answer without a boolean `allowed`, else OpenFGA's error code or the SDK error's class name,
+ * and "unsupported_request" for a request with contextual tuples or a condition context (which this
+ * authorizer does not send, and never drops to check the bare tuple instead). An error is never a
+ * denial. `error` is the SDK's own error object, from which only the body of a failed token request
+ * (`requestData`, which holds the client secret) is removed; it still holds the checked tuple and
+ * OpenFGA's answer, so log `reason`, not the object. When the signal aborts, the promise resolves at
+ * once and the HTTP request is cancelled. The SDK's retries (`retryParams` of the client) run inside
+ * the caller's time budget. A request whose user, relation or object is not a string is sent alone,
+ * never cached.
  *
  * `batchCheck` uses OpenFGA's batch-check endpoint (OpenFGA 1.8 or later), one request per 50 checks.
  *
@@ -105,18 +111,19 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
   /**
    * With the cache on, concurrent checks of one question share one request: when a cached answer
    * expires under load, every call in flight would otherwise ask OpenFGA the same thing at once. Each
-   * caller still waits only as long as its own signal allows; the shared request is cancelled when the
-   * last caller gives up. A check started before an invalidation is not joined after it.
+   * caller still waits only as long as its own signal allows. Once one caller gives up, later calls
+   * start a fresh request instead of joining it, and it is cancelled when its last caller gives up.
+   * A check started before an invalidation is not joined after it.
    */
   const inFlight = new Map<string, SharedCheck>();
 
   async function joinCheck(
     decisions: DecisionCache,
     request: CheckRequest,
+    key: string,
     signal: AbortSignal | undefined,
   ): Promise<Decision> {
     if (signal?.aborted) return failure({ error: signal.reason, aborted: true });
-    const key = keyOf(request);
     let shared = inFlight.get(key);
     if (shared === undefined || shared.generation !== decisions.generation) {
       const generation = decisions.generation;
@@ -143,11 +150,11 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
     const waited = await settle(() => joined.settled, signal);
     joined.waiting--;
     if (!waited.ok) {
-      // This caller gave up; the last one to do so cancels the request.
-      if (joined.waiting === 0) {
-        if (inFlight.get(key) === joined) inFlight.delete(key);
-        joined.controller.abort();
-      }
+      // A request that outlived a caller's budget may be stuck (a Retry-After sleep, a stalled
+      // connection): under steady traffic new callers would keep joining it and it would never be
+      // cancelled, so no later call joins it. The last of its callers to give up cancels it.
+      if (inFlight.get(key) === joined) inFlight.delete(key);
+      if (joined.waiting === 0) joined.controller.abort();
       return failure(waited);
     }
     const outcome = waited.value;
@@ -195,9 +202,11 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
     async check(request, checkOptions = {}) {
       const { signal } = checkOptions;
       if (!isPlainCheck(request)) return unsupported();
-      if (cache !== undefined) {
+      // A request whose fields are not strings has no key: it is asked alone and never cached.
+      const key = cache === undefined ? undefined : keyOf(request);
+      if (cache !== undefined && key !== undefined) {
         const cached = cache.get(request);
-        return cached === undefined ? joinCheck(cache, request, signal) : answer(cached, true);
+        return cached === undefined ? joinCheck(cache, request, key, signal) : answer(cached, true);
       }
       const outcome = await settle(() => client.check(tupleOf(request), requestOptions(signal)), signal);
       return outcome.ok ? checkAnswer(outcome.value) : failure(outcome);
@@ -213,9 +222,10 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       if (misses.length === 0) return requests.map((_, i) => known(i));
       const generation = cache?.generation ?? 0;
       const { signal } = checkOptions;
-      // Correlation ids are the request positions: results come keyed by them, in no order.
-      const checks = misses.map((i) => ({ tuple_key: tupleOf(requests[i]), correlation_id: `${i}` }));
-      const outcome = await settle(() => batchResults(checks, requestOptions(signal)), signal);
+      // Correlation ids are the request positions: results come keyed by them, in no order. Built
+      // inside `settle`, so that a request whose fields cannot be read is an error, not a rejection.
+      const checks = () => misses.map((i) => ({ tuple_key: tupleOf(requests[i]), correlation_id: `${i}` }));
+      const outcome = await settle(() => batchResults(checks(), requestOptions(signal)), signal);
       if (!outcome.ok || outcome.value === undefined) {
         const failed = outcome.ok ? malformedBatch() : failure(outcome);
         return requests.map((_, i) => (plain[i] && hits[i] === undefined ? failed : known(i)));
@@ -249,7 +259,7 @@ interface SharedCheck {
 
 function failure(outcome: { error: unknown; aborted: boolean }): Decision {
   const reason = outcome.aborted ? "timeout" : openFgaErrorReason(outcome.error);
-  return { kind: "error", reason, error: outcome.error };
+  return { kind: "error", reason, error: withoutCredentials(outcome.error) };
 }
 
 /**

@@ -38,6 +38,8 @@ export interface StandInFault {
   times?: number;
   /** Wait this long before answering (stops waiting when the client goes away). */
   latencyMs?: number;
+  /** Answer only once this settles (stops waiting when the client goes away), then as the fault says. */
+  hold?: Promise<unknown>;
   /** Answer with this HTTP status and OpenFGA's error body for it (429, 500, 503, ...). */
   status?: number;
   /** With `status`: the answer's `Retry-After` header, such as "30" (seconds). Default: none. */
@@ -241,6 +243,7 @@ export async function startOpenFgaStandIn(options: StandInOptions = {}): Promise
     requests.push({ endpoint, body, authorization: req.headers.authorization });
     const fault = takeFault(endpoint);
     if (fault?.latencyMs !== undefined) await wait(fault.latencyMs, res);
+    if (fault?.hold !== undefined) await held(fault.hold, res);
     if (res.writableEnded || res.destroyed || req.socket.destroyed) return;
     if (fault?.reset === true) {
       req.socket.destroy();
@@ -275,6 +278,17 @@ export async function startOpenFgaStandIn(options: StandInOptions = {}): Promise
       };
       const timer = setTimeout(done, ms);
       timers.add(timer);
+      res.on("close", done);
+    });
+  }
+
+  function held(until: Promise<unknown>, res: ServerResponse): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        res.off("close", done);
+        resolve();
+      };
+      until.then(done, done);
       res.on("close", done);
     });
   }

@@ -1,0 +1,190 @@
+import type { ClientWriteResponse, ClientWriteSingleResponse, TupleKeyWithoutCondition } from "@openfga/sdk";
+import type { TupleChangeItem } from "../recorder/inputs.js";
+import { openFgaErrorReason } from "./error-reason.js";
+
+/** One tuple of a call, as the caller gave it. @internal */
+export interface Change {
+  operation: "write" | "delete";
+  tuple: TupleKeyWithoutCondition;
+}
+
+/**
+ * Recorded for a tuple whose change may or may not have happened: its answer was lost (see
+ * `writeErrorReason`), the SDK threw for a whole non-transactional call, or gave no result for it.
+ * @internal
+ */
+export const UNKNOWN_OUTCOME = "unknown_outcome";
+
+/** Recorded in place of a tuple field that is not a non-empty string (the Recorder refuses those). */
+const INVALID_FIELD = "(invalid)";
+
+/**
+ * Per-tuple outcomes from the SDK's response, in the order of the call. The SDK lists non-transactional
+ * results in completion order, each with the caller's own tuple object as `tuple_key`: a result is
+ * matched to its tuple by that identity, so that two tuples that differ only in their condition get
+ * their own outcomes. A result whose `tuple_key` is another object (a client that copies tuples) is
+ * matched by operation, fields and condition. Linear in the number of tuples. `retried`: see
+ * `writeErrorReason`. Never throws.
+ * @internal
+ */
+export function itemsFromResponse(
+  changes: readonly Change[],
+  response: ClientWriteResponse,
+  retried: boolean,
+): TupleChangeItem[] {
+  try {
+    const results = [...resultsOf("write", response?.writes), ...resultsOf("delete", response?.deletes)];
+    const matched = matchByIdentity(changes, results);
+    if (matched.includes(undefined)) matchByContent(changes, results, matched);
+    return changes.map((change, i) => {
+      const result = matched[i]?.result;
+      if (result === undefined) return item(change, false, UNKNOWN_OUTCOME);
+      return (result.status as string) === "success"
+        ? item(change, true)
+        : item(change, false, writeErrorReason(result.err, retried));
+    });
+  } catch {
+    // A response that cannot be read says nothing about what was written.
+    return changes.map((change) => item(change, false, UNKNOWN_OUTCOME));
+  }
+}
+
+/** One result of the SDK's response, taken by at most one tuple. */
+interface Result {
+  operation: Change["operation"];
+  result: ClientWriteSingleResponse;
+  taken: boolean;
+}
+
+function resultsOf(operation: Change["operation"], list: unknown): Result[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((result: ClientWriteSingleResponse) => ({ operation, result, taken: false }));
+}
+
+/** The result of each change whose own tuple object the SDK returned, by position; undefined for others. */
+function matchByIdentity(changes: readonly Change[], results: readonly Result[]): (Result | undefined)[] {
+  const byTuple: Record<Change["operation"], Queues<unknown>> = { write: new Map(), delete: new Map() };
+  for (const entry of results) enqueue(byTuple[entry.operation], entry.result.tuple_key, entry);
+  return changes.map((change) => {
+    const entry = dequeue(byTuple[change.operation], change.tuple);
+    if (entry !== undefined) entry.taken = true;
+    return entry;
+  });
+}
+
+/** Fills in `matched` for the changes left, from the results left, by operation, fields and condition. */
+function matchByContent(
+  changes: readonly Change[],
+  results: readonly Result[],
+  matched: (Result | undefined)[],
+): void {
+  const byContent: Queues<string> = new Map();
+  for (const entry of results) {
+    if (!entry.taken) enqueue(byContent, contentKeyOf(entry.operation, entry.result.tuple_key), entry);
+  }
+  changes.forEach((change, i) => {
+    if (matched[i] === undefined)
+      matched[i] = dequeue(byContent, contentKeyOf(change.operation, change.tuple));
+  });
+}
+
+/** Results by key, each list taken from the front in O(1) (`shift()` would make n equal keys cost n²). */
+type Queues<K> = Map<K, { entries: Result[]; next: number }>;
+
+function enqueue<K>(queues: Queues<K>, key: K, entry: Result): void {
+  const list = queues.get(key);
+  if (list === undefined) queues.set(key, { entries: [entry], next: 0 });
+  else list.entries.push(entry);
+}
+
+function dequeue<K>(queues: Queues<K>, key: K): Result | undefined {
+  const list = queues.get(key);
+  if (list === undefined || list.next >= list.entries.length) return undefined;
+  return list.entries[list.next++];
+}
+
+/** The operation, fields and condition of a tuple as JSON; one shared key for a tuple JSON cannot encode. */
+function contentKeyOf(operation: Change["operation"], tuple: unknown): string {
+  try {
+    const { user, relation, object } = fieldsOf(tuple);
+    const { condition } = (typeof tuple === "object" && tuple !== null ? tuple : {}) as {
+      condition?: unknown;
+    };
+    return JSON.stringify([operation, user, relation, object, condition ?? null]);
+  } catch {
+    return `${operation} ${INVALID_FIELD}`;
+  }
+}
+
+/**
+ * The reason a write failed, as `openFgaErrorReason`, but unknown when the answer that would say was
+ * lost: the SDK wraps transport failures (a timeout, a reset, a refused connection) in a plain
+ * FgaError without a status, and a gateway answers 502 or 504 when it lost OpenFGA's answer. Either
+ * way OpenFGA may have applied the write. With `retried` (the SDK may have sent the request more than
+ * once), a final 429 or 5xx is unknown too: it may answer a retry of an attempt that was applied and
+ * whose answer was lost.
+ * @internal
+ */
+export function writeErrorReason(error: unknown, retried: boolean): string {
+  if (typeof error === "object" && error !== null) {
+    const { statusCode, name } = error as { statusCode?: unknown; name?: unknown };
+    if (statusCode === undefined && name === "FgaError") return UNKNOWN_OUTCOME;
+    if (statusCode === 502 || statusCode === 504) return UNKNOWN_OUTCOME;
+    if (retried && (statusCode === 429 || (typeof statusCode === "number" && statusCode >= 500)))
+      return UNKNOWN_OUTCOME;
+  }
+  return openFgaErrorReason(error);
+}
+
+/** The recorded form of a tuple: malformed fields read "(invalid)". Never throws. @internal */
+export function item(change: Change, success: boolean, errorReason?: string): TupleChangeItem {
+  const { user, relation, object } = fieldsOf(change.tuple);
+  const condition = conditionOf(change.tuple);
+  return {
+    operation: change.operation,
+    user: recordable(user),
+    relation: recordable(relation),
+    object: recordable(object),
+    success,
+    ...(errorReason === undefined ? {} : { errorReason }),
+    ...(condition === undefined ? {} : { condition }),
+  };
+}
+
+/**
+ * The tuple's condition as recorded: its name and the keys of its context, never their values (an
+ * address range, a customer id, a grant's expiry: OpenFGA keeps them with the tuple, where those who
+ * may see them can read them). None for a tuple without a condition; "(invalid)" and no keys for one
+ * that cannot be read (a getter or proxy that throws).
+ */
+function conditionOf(tuple: unknown): TupleChangeItem["condition"] {
+  try {
+    if (typeof tuple !== "object" || tuple === null) return undefined;
+    const { condition } = tuple as { condition?: unknown };
+    if (condition === undefined || condition === null) return undefined;
+    const { name, context } = (typeof condition === "object" ? condition : {}) as Record<string, unknown>;
+    const keys =
+      typeof context === "object" && context !== null && !Array.isArray(context) ? Object.keys(context) : [];
+    return { name: recordable(name), contextKeys: keys };
+  } catch {
+    return { name: INVALID_FIELD, contextKeys: [] };
+  }
+}
+
+/**
+ * The tuple's fields as given; none for a tuple that is not an object (null, a string, ...) or whose
+ * fields cannot be read. Never throws.
+ */
+function fieldsOf(tuple: unknown): { user?: unknown; relation?: unknown; object?: unknown } {
+  try {
+    if (typeof tuple !== "object" || tuple === null) return {};
+    const { user, relation, object } = tuple as Record<string, unknown>;
+    return { user, relation, object };
+  } catch {
+    return {};
+  }
+}
+
+function recordable(value: unknown): string {
+  return typeof value === "string" && value !== "" ? value : INVALID_FIELD;
+}
