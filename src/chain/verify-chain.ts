@@ -168,6 +168,10 @@ function truncatedDetail(
   if (lastCheckpoint.seq === lastSeq && lastCheckpoint.checkpoint?.final === true && problem !== undefined) {
     return `the chain ends at seq ${lastSeq} in a final checkpoint that could not be verified: ${problem.detail}`;
   }
+  if (lastCheckpoint.seq === lastSeq) {
+    // A periodic checkpoint last: the Recorder did not close (still running, or killed).
+    return `the chain ends at seq ${lastSeq} in a checkpoint that is not final: its Recorder did not close`;
+  }
   const unsealed = lastSeq - lastCheckpoint.seq;
   return `the chain ends at seq ${lastSeq} without a verified final checkpoint: ${unsealed} event${unsealed === 1 ? "" : "s"} after the last checkpoint (seq ${lastCheckpoint.seq})`;
 }

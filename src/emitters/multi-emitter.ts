@@ -17,7 +17,8 @@ export interface MultiEmitterOptions {
    * themselves: make it longer than the sinks' own timeouts, or their reports (`pending`) are lost and
    * a delivery emitter's `close()` is cut off before it spooled what it could not deliver. Default:
    * 35000, 5 s beyond the log and delivery emitters' default 30000 (a delivery emitter's close also
-   * closes its sink and spool after its drain).
+   * closes its sink and spool after its drain). A number of ms from 1 to 2^31 - 1 (the longest Node
+   * timer).
    */
   flushTimeoutMs?: number;
   /** Called once per failure of a sink. Default: ignore (failures are still counted). */

@@ -91,7 +91,7 @@ export class CallPayload {
     if (this.finished) return;
     if (this.key !== undefined) {
       this.requestDigest ??= new RunningDigest(this.key.key);
-      this.add(this.requestDigest, this.encode(this.requestShape, message));
+      this.requestDigest.add(this.encode(this.requestShape, message));
     } else if (this.requestCount === 0) {
       this.requestJson = this.json(this.requestShape, message);
     }
@@ -106,7 +106,7 @@ export class CallPayload {
     if (this.finished) return;
     if (this.key !== undefined) {
       this.responseDigest ??= new RunningDigest(this.key.key);
-      this.add(this.responseDigest, this.encode(this.responseShape, message));
+      this.responseDigest.add(this.encode(this.responseShape, message));
     } else if (this.responseCount === 0) {
       this.responseJson = this.json(this.responseShape, message);
     }
@@ -152,14 +152,6 @@ export class CallPayload {
     } catch {
       this.problems.count++;
       return new Uint8Array(); // still framed: the count and the digest stay in step
-    }
-  }
-
-  private add(digest: RunningDigest, bytes: Uint8Array): void {
-    try {
-      digest.add(bytes);
-    } catch {
-      this.problems.count++;
     }
   }
 

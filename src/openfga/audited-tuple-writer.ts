@@ -79,7 +79,8 @@ export interface AuditedTupleWriter {
  * (`retryParams`), and OpenFGA refuses the retry of an applied write ("write_failed_due_to_invalid_input"),
  * which is then what is recorded; `conflict: { onDuplicateWrites: "ignore", onMissingDeletes: "ignore" }`
  * makes the retry succeed, and the tuple is recorded as written. When the SDK may have retried (its
- * `retryParams.maxRetry`, the call's or else the client's, is above 0), a final 429 or 5xx is recorded
+ * `retryParams.maxRetry`, the call's or else the client's, is above 0), a final 429 or 5xx (not 501,
+ * which the SDK never retries) is recorded
  * with "unknown_outcome" too: it may answer the retry of an attempt that was applied but whose answer
  * was lost. With `maxRetry: 0` it is recorded as "rate_limited" or "unavailable".
  *

@@ -130,7 +130,11 @@ export function writeErrorReason(error: unknown, retried: boolean): string {
     const { statusCode, name } = error as { statusCode?: unknown; name?: unknown };
     if (statusCode === undefined && name === "FgaError") return UNKNOWN_OUTCOME;
     if (statusCode === 502 || statusCode === 504) return UNKNOWN_OUTCOME;
-    if (retried && (statusCode === 429 || (typeof statusCode === "number" && statusCode >= 500)))
+    // As the SDK retries: 429 and 5xx but 501, which it never retries (nothing was applied then).
+    if (
+      retried &&
+      (statusCode === 429 || (typeof statusCode === "number" && statusCode >= 500 && statusCode !== 501))
+    )
       return UNKNOWN_OUTCOME;
   }
   return openFgaErrorReason(error);

@@ -113,11 +113,10 @@ const SKIPPABLE: ReadonlySet<string> = new Set<SkippableKind>([
 /** The kinds `record` sets to "failures"; throws on anything else but "all" for a recorded kind. */
 function failuresOnly(record: RecordPolicy | undefined, where: string): ReadonlySet<string> {
   if (record === undefined) return new Set();
-  // A Map, a Date or an object inheriting its kinds has no own entries to read: refused, not taken as
-  // an empty policy that records everything.
-  if (!isPlainObject(record)) {
+  const refused = notAPolicy(record);
+  if (refused !== undefined) {
     throw new AuditConfigError(
-      `${where}: \`record\` must be a plain object of event kind → "all" | "failures" (such as { "authn.result": "failures" }), got ${describeNonPlain(record)}`,
+      `${where}: \`record\` must be an object of event kind → "all" | "failures" (such as { "authn.result": "failures" }), got ${refused}`,
     );
   }
   const entries = Object.entries(record);
@@ -147,20 +146,20 @@ function failuresOnly(record: RecordPolicy | undefined, where: string): Readonly
   return failures;
 }
 
-/** True for an object literal (or `Object.create(null)`): its own enumerable keys are the whole policy. */
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const prototype: unknown = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
-}
-
-/** A value that is not a plain object, for a message: its class name when it has one (`a Map`). */
-function describeNonPlain(value: unknown): string {
+/**
+ * Why `record` cannot be read as a policy, or undefined: its own enumerable keys are the whole policy.
+ * A Map or a Date holds none (its entries live elsewhere) and inherited kinds would be ignored, so
+ * either would record everything without a word. An object literal, a class instance or an object of
+ * another realm holding its kinds as its own keys is read alike.
+ */
+function notAPolicy(value: unknown): string | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return shown(value);
-  // The descriptor, not `value.constructor`: reading it runs no getter.
-  const ctor: unknown = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(value), "constructor")?.value;
-  const name: unknown = typeof ctor === "function" ? ctor.name : undefined;
-  if (typeof name !== "string" || !/^[A-Za-z_$][\w$]{0,39}$/.test(name) || name === "Object")
-    return "an object whose prototype is not Object.prototype";
-  return `${/^[AEIOU]/.test(name) ? "an" : "a"} ${name}`;
+  // "[object Map]", "[object Date]"; "[object Object]" for object literals and class instances.
+  const kind = Object.prototype.toString.call(value).slice(8, -1);
+  if (kind !== "Object") return `${/^[AEIOU]/.test(kind) ? "an" : "a"} ${kind}`;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key))
+      return `an object inheriting the key ${shown(key)} (give its kinds as its own keys)`;
+  }
+  return undefined;
 }

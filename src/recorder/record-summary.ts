@@ -26,7 +26,10 @@ export const SUMMARY_ACTOR_ID = "grpc-audit";
  */
 export function resolveSummaryEveryMs(value: number | undefined, where: string): number {
   if (value === undefined) return DEFAULT_SUMMARY_EVERY_MS;
-  return checkTimerMs(`${where}: \`summaryEveryMs\` (0: no summaries)`, value, { min: 0 });
+  // 0 turns summaries off; else a delay a timer holds (0.5 would write one every ms).
+  return value === 0
+    ? 0
+    : checkTimerMs(`${where}: \`summaryEveryMs\` (0: no summaries)`, value, { integer: false });
 }
 
 /** What a Recorder gives its summaries. @internal */

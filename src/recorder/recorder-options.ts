@@ -78,7 +78,8 @@ export interface RecorderOptions {
    * When the `record` policy skips some kind: how often the Recorder writes a `record.summary` event
    * of the successes skipped since its previous summary, per (kind, actor, method), cut into events of
    * at most 500 counts; also one on `close()`, before the final checkpoint. None for a window with no
-   * skips. 0 writes none (the counts stay in `stats().skipped` only). Default: 60000 (1 minute).
+   * skips. 0 writes none (the counts stay in `stats().skipped` only); else a number of ms from 1 to
+   * 2^31 - 1 (the longest Node timer). Default: 60000 (1 minute).
    */
   summaryEveryMs?: number;
 }

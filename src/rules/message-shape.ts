@@ -70,11 +70,15 @@ interface FieldBase {
   /**
    * The JavaScript properties a loader keeps the field under, in the order they are tried: ts-proto's
    * name, the .proto name (proto-loader `keepCase`), protobuf.js camelCase (proto-loader's default).
-   * Never the JSON name as such: no loader uses a `json_name` option. Absent in rule tables generated
-   * before it existed: then the camelCase and the .proto name.
+   * Never the JSON name as such (ts-proto's `useJsonName` is not supported), and a sensitive field's
+   * JSON name is never read for another field. Absent in rule tables generated before it existed: then
+   * the camelCase and the .proto name.
    */
   readonly properties?: readonly string[];
-  /** Marked `(grpcaudit.v1.field).sensitive` or `debug_redact`: never captured. */
+  /**
+   * Marked `(grpcaudit.v1.field).sensitive`, `debug_redact`, or a custom enum option whose value is
+   * marked `debug_redact`: never captured.
+   */
   readonly sensitive: boolean;
 }
 

@@ -83,6 +83,18 @@ describe("verifyChains", () => {
     );
   });
 
+  it("says that a trail cut right after a periodic checkpoint ends in a checkpoint that is not final", async () => {
+    const cut = trail.slice(0, 10); // 10 is a periodic checkpoint: its Recorder had not closed
+    const report = await verifyChains(cut, { publicKeys: PUBLIC_KEYS, expectSealed: true });
+    expect(report.chains[0]?.findings.map(({ kind, seq, detail }) => [kind, seq, detail])).toStrictEqual([
+      [
+        "truncated",
+        10,
+        "the chain ends at seq 10 in a checkpoint that is not final: its Recorder did not close",
+      ],
+    ]);
+  });
+
   it("says that a sealed trail verified without its public key ends in a final checkpoint it could not verify", async () => {
     const report = await verifyChains(trail, { expectSealed: true });
     expect(report.chains[0]).toMatchObject({ sealed: false, unsealed: 0, verifiedCheckpoints: 0 });

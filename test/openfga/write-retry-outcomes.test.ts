@@ -128,6 +128,15 @@ describe("audited tuple writer: a lost answer retried into a 429 or 5xx", () => 
     expect(outcomes()).toStrictEqual([["user:mallory", false, "unknown_outcome"]]);
   });
 
+  it("records a 501 as unavailable with retries on: the SDK never retries a 501", async () => {
+    standIn.inject({ endpoint: "write", status: 501 });
+    const client = standInClient(standIn, { retryParams: { maxRetry: 2, minWaitInMs: 1 } });
+    const { writer, outcomes } = setUp(client);
+    await expect(writer.writeTuples([BOB_VIEWS_P1])).rejects.toMatchObject({ statusCode: 501 });
+    expect(standIn.counts.write).toBe(1);
+    expect(outcomes()).toStrictEqual([["user:bob", false, "unavailable"]]);
+  });
+
   it("records a 503 as unavailable when the SDK does not retry: that attempt was the only one", async () => {
     standIn.inject({ endpoint: "write", status: 503 });
     const client = standInClient(standIn, { retryParams: { maxRetry: 2, minWaitInMs: 1 } });
