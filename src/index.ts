@@ -202,6 +202,7 @@ export type {
 export {
   type AsyncHandler,
   type AsyncServiceImplementation,
+  type AsyncServiceOptions,
   asyncService,
   type StatusError,
 } from "./server/index.js";

@@ -12,6 +12,7 @@ import type {
 } from "@grpc/grpc-js";
 import { Metadata, status as Status } from "@grpc/grpc-js";
 import { AuditConfigError } from "../errors/index.js";
+import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { HANDLER_SETTLED_CHANNEL, HANDLER_STARTED_CHANNEL } from "./handler-channels.js";
 
 /** The async handler of one method: unary and client-streaming handlers resolve to the response. */
@@ -60,6 +61,19 @@ export interface StatusError {
   metadata?: Metadata;
 }
 
+/** Options of `asyncService`. */
+export interface AsyncServiceOptions {
+  /**
+   * Called with each error a handler threw that ends its call with INTERNAL "internal error" (a bug, a
+   * library's error, another service's error let through): the client sees none of it, so log it
+   * here. `method` is the method's path ("/example.v1.ProjectService/CreateProject"). A throw from it
+   * is ignored. Default: none.
+   */
+  onInternalError?: (error: unknown, method: string) => void;
+}
+
+const OPTION_NAMES = Object.keys({ onInternalError: 1 } satisfies Record<keyof AsyncServiceOptions, 1>);
+
 /**
  * Message sent for errors that carry no gRPC status code, so internal details never reach the client.
  * @internal
@@ -75,7 +89,8 @@ export const INTERNAL_ERROR_MESSAGE = "internal error";
  * a numeric `code` of its own (a database driver's), whose message could reach the client otherwise,
  * and a grpc-js client call's error the handler let through (another service's details and trailers).
  * Stream handlers that resolve without ending the stream get it ended. `handlers` may be a class
- * instance: its methods are called on it.
+ * instance: its methods are called on it. `options.onInternalError` hears of each error that ended a
+ * call with INTERNAL, which the client never sees.
  *
  * Under the audit interceptors, each handler also reports when it settles and how: grpc-js lets a
  * handler run on after the client cancelled or its deadline passed, and drops its answer, so the
@@ -94,6 +109,7 @@ export const INTERNAL_ERROR_MESSAGE = "internal error";
 export function asyncService<S extends ServiceDefinition>(
   definition: S,
   handlers: AsyncServiceImplementation<S>,
+  options: AsyncServiceOptions = {},
 ): UntypedServiceImplementation {
   if (typeof definition !== "object" || definition === null) {
     throw new AuditConfigError(
@@ -102,6 +118,14 @@ export function asyncService<S extends ServiceDefinition>(
   }
   if (typeof handlers !== "object" || handlers === null) {
     throw new AuditConfigError("asyncService: handlers must be an object of async functions");
+  }
+  if (typeof options !== "object" || options === null) {
+    throw new AuditConfigError("asyncService: options must be an object");
+  }
+  rejectUnknownOptions("asyncService", options, OPTION_NAMES);
+  const { onInternalError } = options;
+  if (onInternalError !== undefined && typeof onInternalError !== "function") {
+    throw new AuditConfigError("asyncService: `onInternalError` must be a function");
   }
   const table = handlers as Record<string, unknown>;
   // Own functions must name methods of the service (a typo would otherwise leave a method unimplemented);
@@ -121,12 +145,28 @@ export function asyncService<S extends ServiceDefinition>(
     if (typeof handler !== "function")
       throw new AuditConfigError(`asyncService: handler "${name}" must be a function`);
     const bound: AnyAsyncHandler = (call) => (handler as AnyAsyncHandler).call(handlers, call);
-    implementation[name] = method.responseStream ? adaptStreaming(bound) : adaptUnary(bound);
+    const path = method.path;
+    const statusOf = (error: unknown) => {
+      const status = thrownStatus(error);
+      if (status !== undefined) return status;
+      try {
+        onInternalError?.(error, path);
+      } catch {
+        // The call ends with its status whatever the hook does.
+      }
+      return internalStatus();
+    };
+    implementation[name] = method.responseStream
+      ? adaptStreaming(bound, statusOf)
+      : adaptUnary(bound, statusOf);
   }
   return implementation;
 }
 
-function adaptUnary(handler: AnyAsyncHandler): UntypedHandleCall {
+/** The status a handler's error ends its call with (see toStatusError), told to `onInternalError`. */
+type StatusOf = (error: unknown) => StatusError & { message: string };
+
+function adaptUnary(handler: AnyAsyncHandler, statusOf: StatusOf): UntypedHandleCall {
   return (
     call: ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown>,
     callback: sendUnaryData<unknown>,
@@ -139,7 +179,7 @@ function adaptUnary(handler: AnyAsyncHandler): UntypedHandleCall {
         callback(null, response);
       },
       (error: unknown) => {
-        const status = toStatusError(error);
+        const status = statusOf(error);
         if (settled.hasSubscribers) settled.publish(status);
         callback(status);
       },
@@ -147,7 +187,7 @@ function adaptUnary(handler: AnyAsyncHandler): UntypedHandleCall {
   };
 }
 
-function adaptStreaming(handler: AnyAsyncHandler): UntypedHandleCall {
+function adaptStreaming(handler: AnyAsyncHandler, statusOf: StatusOf): UntypedHandleCall {
   return (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
     if (started.hasSubscribers) started.publish(STARTED);
     run(handler, call).then(
@@ -156,7 +196,7 @@ function adaptStreaming(handler: AnyAsyncHandler): UntypedHandleCall {
         if (!call.writableEnded) call.end();
       },
       (error: unknown) => {
-        const status = toStatusError(error);
+        const status = statusOf(error);
         if (settled.hasSubscribers) settled.publish(status);
         call.emit("error", status);
       },
@@ -176,6 +216,11 @@ async function run(handler: AnyAsyncHandler, call: unknown): Promise<unknown> {
  * @internal
  */
 export function toStatusError(error: unknown): StatusError & { message: string } {
+  return thrownStatus(error) ?? internalStatus();
+}
+
+/** The gRPC status `error` was thrown as on purpose, or undefined (it ends the call INTERNAL). */
+function thrownStatus(error: unknown): (StatusError & { message: string }) | undefined {
   try {
     if (typeof error === "object" && error !== null) {
       const { code, details, message, metadata } = error as Partial<StatusError>;
@@ -196,6 +241,10 @@ export function toStatusError(error: unknown): StatusError & { message: string }
   } catch {
     // A value whose fields cannot be read (a revoked Proxy, a throwing getter) is any other error.
   }
+  return undefined;
+}
+
+function internalStatus(): StatusError & { message: string } {
   return { code: Status.INTERNAL, details: INTERNAL_ERROR_MESSAGE, message: INTERNAL_ERROR_MESSAGE };
 }
 

@@ -7,6 +7,7 @@
 export {
   type AsyncHandler,
   type AsyncServiceImplementation,
+  type AsyncServiceOptions,
   asyncService,
   type StatusError,
 } from "./async-service.js";

@@ -188,6 +188,42 @@ describe("asyncService", () => {
     ]);
   });
 
+  it("tells onInternalError each error it ends a call with INTERNAL for, never a status thrown on purpose", async () => {
+    const told: [unknown, string][] = [];
+    const bug = new Error("connect ECONNREFUSED 10.1.2.3:5432");
+    const client = await serve(
+      asyncService(
+        ProjectServiceService,
+        {
+          async deleteProject(call: ServerUnaryCall<DeleteProjectRequest, DeleteProjectResponse>) {
+            if (call.request.id === "status") throw { code: status.NOT_FOUND, details: "no such project" };
+            throw bug;
+          },
+        } as unknown as Handlers,
+        {
+          onInternalError: (error, method) => {
+            told.push([error, method]);
+            throw new Error("a logger that fails"); // ignored: the call still ends with its status
+          },
+        },
+      ),
+    );
+    const failed = await deleteProject(client, "p-1");
+    expect([failed.error?.code, failed.error?.details]).toStrictEqual([status.INTERNAL, "internal error"]);
+    const refused = await deleteProject(client, "status");
+    expect(refused.error?.code).toBe(status.NOT_FOUND);
+    expect(told).toStrictEqual([[bug, "/example.v1.ProjectService/DeleteProject"]]);
+  });
+
+  it("refuses options it does not know, and an onInternalError that is not a function", () => {
+    expect(() =>
+      asyncService(ProjectServiceService, {} as Handlers, { onInternalErrors: () => {} } as never),
+    ).toThrow("asyncService: unknown option `onInternalErrors` (did you mean `onInternalError`?)");
+    expect(() =>
+      asyncService(ProjectServiceService, {} as Handlers, { onInternalError: 5 } as never),
+    ).toThrow("asyncService: `onInternalError` must be a function");
+  });
+
   it("ends the call with INTERNAL when the rejection value cannot even be read", async () => {
     const { proxy, revoke } = Proxy.revocable({}, {});
     revoke();
