@@ -42,6 +42,11 @@ export interface PruneReport {
   };
   /** Chains whose deleted prefix ends right before a kept signed checkpoint: `verify` notes them as pruned. */
   anchoredChains: number;
+  /**
+   * Chains every event of which was older than `before`, deleted whole (nothing newer to start from):
+   * nothing of them is left for `verify`. Not counted in `anchoredChains` or `unsignedChains`.
+   */
+  wholeChains: number;
   /** Chains without any checkpoint that lost events (a Recorder without a signing key): `verify` reports `missing` from seq 1. */
   unsignedChains: number;
   /** Of `deleted`: events without a chain, or whose stored bytes cannot be read, deleted by time alone. */
@@ -96,7 +101,7 @@ export function checkPruneOptions(options: PruneOptions, store: string): void {
 /** A report of nothing kept: what a prune with `cutChains` returns. @internal */
 export function cutReport(deleted: number): PruneReport {
   const kept = { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 };
-  return { deleted, kept, anchoredChains: 0, unsignedChains: 0, unchained: 0 };
+  return { deleted, kept, anchoredChains: 0, wholeChains: 0, unsignedChains: 0, unchained: 0 };
 }
 
 /** What the plan keeps of one chain while reading; of its newer rows only what bounds the prefix. */
@@ -248,7 +253,8 @@ function finishPlan(
   }
   for (const [i, chain] of chains.entries()) {
     if (deletedOf[i] === 0) continue;
-    if (chain.signed) report.anchoredChains++;
+    if (ends[i] === Number.POSITIVE_INFINITY) report.wholeChains++;
+    else if (chain.signed) report.anchoredChains++;
     else report.unsignedChains++;
   }
   // Grouped by part (a counting sort), in the order read within each: a store deletes part by part.

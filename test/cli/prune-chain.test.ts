@@ -71,8 +71,11 @@ async function pruneThenVerify(lateStamp: boolean, before: string, extra: string
   const { db, keyArg } = await chainedStore(lateStamp, signed);
   const prune = await runCli(["prune", "--db", db, "--before", before, "--json", ...extra]);
   expect([prune.code, prune.stderr]).toStrictEqual([0, ""]);
-  const { deleted, kept, anchoredChains, unsignedChains } = JSON.parse(prune.stdout);
-  return { prune: { deleted, kept, anchoredChains, unsignedChains }, verify: await verifyStore(db, keyArg) };
+  const { deleted, kept, anchoredChains, wholeChains, unsignedChains } = JSON.parse(prune.stdout);
+  return {
+    prune: { deleted, kept, anchoredChains, wholeChains, unsignedChains },
+    verify: await verifyStore(db, keyArg),
+  };
 }
 
 const NOTHING_KEPT = { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 };
@@ -88,6 +91,7 @@ describe.concurrent("grpc-audit prune on a chained trail, then verify", () => {
         deleted: 4,
         kept: { anchors: 1, afterLastCheckpoint: 1, behindNewer: 0 },
         anchoredChains: 1,
+        wholeChains: 0,
         unsignedChains: 0,
       },
       verify: {
@@ -106,6 +110,7 @@ describe.concurrent("grpc-audit prune on a chained trail, then verify", () => {
         deleted: 4,
         kept: { anchors: 1, afterLastCheckpoint: 1, behindNewer: 1 },
         anchoredChains: 1,
+        wholeChains: 0,
         unsignedChains: 0,
       },
       verify: {
@@ -142,9 +147,19 @@ describe.concurrent("grpc-audit prune on a chained trail, then verify", () => {
     );
   });
 
+  it("says a sealed chain whose every event is older went whole, not that a checkpoint stays", async () => {
+    const { db } = await chainedStore(false);
+    const run = await runCli(["prune", "--db", db, "--before", "2026-06-01T00:00:00Z"]);
+    expect([run.code, run.stderr]).toStrictEqual([0, ""]);
+    expect(run.stdout).toBe(
+      "13 events deleted (occurred before 2026-06-01T00:00:00.000Z)\n" +
+        "1 chain deleted whole, every event of it older: nothing of it is left to verify\n",
+    );
+  });
+
   it("--cut-chains deletes every older event, checkpoints included: verify reports them missing", async () => {
     expect(await pruneThenVerify(true, "2026-01-01T00:05:30Z", ["--cut-chains"])).toStrictEqual({
-      prune: { deleted: 7, kept: NOTHING_KEPT, anchoredChains: 0, unsignedChains: 0 },
+      prune: { deleted: 7, kept: NOTHING_KEPT, anchoredChains: 0, wholeChains: 0, unsignedChains: 0 },
       verify: {
         exitCode: 6,
         seqs: [7, 13],
@@ -164,6 +179,7 @@ describe.concurrent("grpc-audit prune on a chained trail, then verify", () => {
         deleted: 5,
         kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 1 },
         anchoredChains: 0,
+        wholeChains: 0,
         unsignedChains: 1,
       },
       verify: {

@@ -202,6 +202,7 @@ describe.concurrent("grpc-audit query, stats and prune over a seeded store", () 
       deleted: 43,
       kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
       anchoredChains: 0,
+      wholeChains: 0,
       unsignedChains: 2, // seedEvents: two Recorders without a signing key
       unchained: 0,
       before: "2026-11-20T05:01:00.000Z",

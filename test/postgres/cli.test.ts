@@ -52,6 +52,7 @@ describe("grpc-audit with --db postgres://", () => {
       deleted: 10,
       kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
       anchoredChains: 0,
+      wholeChains: 0,
       unsignedChains: 2, // seedEvents: two Recorders without a signing key
       unchained: 0,
       before,
@@ -81,6 +82,7 @@ describe("grpc-audit with --db postgres://", () => {
       deleted: 10,
       kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
       anchoredChains: 0,
+      wholeChains: 0,
       unsignedChains: 2, // seedEvents: two Recorders without a signing key
       unchained: 0,
       before,

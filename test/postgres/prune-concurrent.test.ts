@@ -96,6 +96,7 @@ describe("prune beside an ingester", () => {
         deleted: 5,
         kept: { anchors: 1, afterLastCheckpoint: 1, behindNewer: 0, arrived: 4 }, // 7 and 8 to 10
         anchoredChains: 1,
+        wholeChains: 0,
         unsignedChains: 0,
         unchained: 1,
       });

@@ -33,6 +33,7 @@ describe("planPrune", () => {
         deleted: 4,
         kept: { anchors: 1, afterLastCheckpoint: 2, behindNewer: 0 },
         anchoredChains: 1,
+        wholeChains: 0,
         unsignedChains: 0,
         unchained: 0,
       },
@@ -44,11 +45,24 @@ describe("planPrune", () => {
     });
   });
 
+  it("deletes a chain whose every event is older whole, counted as such and not as cut", () => {
+    const all = Object.fromEntries(trail.map((_, i) => [i + 1, 1]));
+    expect(planPrune(rows(all), 50).report).toStrictEqual({
+      deleted: trail.length,
+      kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
+      anchoredChains: 0,
+      wholeChains: 1,
+      unsignedChains: 0,
+      unchained: 0,
+    });
+  });
+
   it("deletes nothing of a chain whose first checkpoint is not at or below its first newer seq", () => {
     expect(planPrune(rows(old(1, 2, 4)), 50).report).toMatchObject({
       deleted: 0,
       kept: { anchors: 0, afterLastCheckpoint: 2, behindNewer: 1 },
       anchoredChains: 0,
+      wholeChains: 0,
     });
   });
 
@@ -64,6 +78,7 @@ describe("planPrune", () => {
         deleted: 2,
         kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
         anchoredChains: 0,
+        wholeChains: 0,
         unsignedChains: 0,
         unchained: 2,
       },
@@ -83,6 +98,7 @@ describe("planPrune", () => {
         // 5 anchors, 6 follows it, 7 arrived and 8 to 10 are behind it.
         kept: { anchors: 1, afterLastCheckpoint: 1, behindNewer: 0, arrived: 4 },
         anchoredChains: 1,
+        wholeChains: 0,
         unsignedChains: 0,
         unchained: 0,
       },

@@ -74,6 +74,11 @@ function describe(report: PruneReport, before: string, dryRun: boolean, cutChain
       `${plural(report.anchoredChains, "chain")} cut right before a signed checkpoint that stays: verify notes the deleted seqs as pruned`,
     );
   }
+  if (report.wholeChains > 0) {
+    lines.push(
+      `${plural(report.wholeChains, "chain")} deleted whole, every event of ${report.wholeChains === 1 ? "it" : "them"} older: nothing of ${report.wholeChains === 1 ? "it" : "them"} is left to verify`,
+    );
+  }
   if (report.unsignedChains > 0) {
     lines.push(
       `${plural(report.unsignedChains, "chain")} without checkpoints cut by time: verify reports their deleted seqs as missing from seq 1`,
