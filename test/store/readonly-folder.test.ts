@@ -1,19 +1,15 @@
 // A reader that may read the store file but not write its folder (another user, as an auditor's
 // account often is) cannot read a WAL store: SQLite must create the -shm file beside it. The error says
 // so and what to do, instead of SQLite's "attempt to write a readonly database".
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAuditStore } from "../../src/store/audit-store.js";
 import { type Compiled, compile } from "../delivery/compile.js";
 import { numberedEvents, tempDir } from "../delivery/helpers.js";
+import { asRoot, runAsOtherUser } from "./as-other-user.js";
 
 const READ_CHILD = "test/store/fixtures/read-child.ts";
-/** Run as root (root may write any folder), the reader runs as nobody; else as this user, with the folder made read-only. */
-const asRoot = process.getuid?.() === 0;
-const NOBODY = 65534;
 
 let compiled: Compiled;
 let dir: ReturnType<typeof tempDir>;
@@ -32,18 +28,7 @@ afterAll(() => {
   dir?.remove();
 });
 
-async function readAsOtherUser(file: string): Promise<string> {
-  const child = spawn(process.execPath, [compiled.file(READ_CHILD), file], {
-    stdio: ["ignore", "pipe", "inherit"],
-    ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
-  });
-  let out = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    out += chunk;
-  });
-  await once(child, "exit");
-  return out.trim();
-}
+const readAsOtherUser = (file: string) => runAsOtherUser(compiled, READ_CHILD, [file]);
 
 describe("reading a store whose folder the reader may not write", () => {
   it("says that the -shm file cannot be created there, and what to do", async () => {

@@ -2,19 +2,15 @@
 // opened for writing as `grpc-audit prune` opens it: SQLite opens it read-only without a word, and its
 // first write fails. The error names the file and says why, instead of SQLite's "attempt to write a
 // readonly database".
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAuditStore } from "../../src/store/audit-store.js";
 import { type Compiled, compile } from "../delivery/compile.js";
 import { numberedEvents, tempDir } from "../delivery/helpers.js";
+import { runAsOtherUser } from "./as-other-user.js";
 
 const CHILD = "test/store/fixtures/unwritable-child.ts";
-/** Run as root (root may write any file), the child runs as nobody; else as this user, with the file made read-only. */
-const asRoot = process.getuid?.() === 0;
-const NOBODY = 65534;
 
 let compiled: Compiled;
 let dir: ReturnType<typeof tempDir>;
@@ -33,16 +29,7 @@ afterAll(() => {
 });
 
 async function runChild(file: string): Promise<string[]> {
-  const child = spawn(process.execPath, [compiled.file(CHILD), file], {
-    stdio: ["ignore", "pipe", "inherit"],
-    ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}),
-  });
-  let out = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    out += chunk;
-  });
-  await once(child, "exit");
-  return out.trim().split("\n");
+  return (await runAsOtherUser(compiled, CHILD, [file])).split("\n");
 }
 
 describe("a store file this process may not write, opened for writing", () => {
