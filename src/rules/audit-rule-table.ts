@@ -1,5 +1,6 @@
 import type { AuditRule, RuleTable } from "./audit-rule.js";
 import { METHOD_KINDS, mergeTables } from "./merge-tables.js";
+import { warnOfStaleRules } from "./rule-format.js";
 
 const MUTATIONS = new Set(["create", "update", "delete"]);
 const EVENTS = new Set(["mutation", "access"]);
@@ -8,11 +9,13 @@ const STATUS_MESSAGES = new Set(["omit", "truncate", "record"]);
 /**
  * Merges generated rule tables into one lookup map keyed by full method path. Checks every rule's
  * shape (hand-written tables are allowed) and throws an AuditConfigError naming the method for a bad
- * rule or for two different rules under one path.
+ * rule, a rule of a newer format, or two different rules under one path. Payload-capturing rules of
+ * an older format get a GRPC_AUDIT_STALE_RULES process warning (once per process) and are used as
+ * they are.
  * @internal
  */
 export function mergeRuleTables(tables: RuleTable | readonly RuleTable[]): ReadonlyMap<string, AuditRule> {
-  return mergeTables("rules", tables, (_path, rule, fail) => {
+  const merged = mergeTables("rules", tables, (_path, rule, fail) => {
     if (!METHOD_KINDS.has(rule.kind)) fail(`kind must be one of ${[...METHOD_KINDS].join(", ")}`);
     if (!MUTATIONS.has(rule.mutation)) fail(`mutation must be one of ${[...MUTATIONS].join(", ")}`);
     if (typeof rule.targetType !== "string" || rule.targetType === "")
@@ -27,4 +30,6 @@ export function mergeRuleTables(tables: RuleTable | readonly RuleTable[]): Reado
       fail('statusMessage must be "omit", "truncate" or "record" when present');
     }
   });
+  warnOfStaleRules(merged.values());
+  return merged;
 }

@@ -1,12 +1,14 @@
 import { AuditConfigError } from "../errors/index.js";
+import { checkRuleFormat } from "./rule-format.js";
 
 /**
- * Merges generated per-file tables keyed by full method path into one map, checking each entry with
- * `check` (which throws an AuditConfigError). The same entry may appear twice (one table imported
- * twice); two different entries for one path throw. `label` names the tables in errors ("rules").
+ * Merges generated per-file tables keyed by full method path into one map, checking each entry's
+ * `format` and then the entry with `check` (both throw an AuditConfigError): a rule of a newer format
+ * is refused before older checks judge its other fields. The same entry may appear twice (one table
+ * imported twice); two different entries for one path throw. `label` names the tables in errors ("rules").
  * @internal
  */
-export function mergeTables<T extends { readonly method: string }>(
+export function mergeTables<T extends { readonly method: string; readonly format?: number }>(
   label: string,
   tables: Readonly<Record<string, T>> | readonly Readonly<Record<string, T>>[],
   check: (path: string, entry: T, fail: (problem: string) => never) => void,
@@ -27,6 +29,7 @@ export function mergeTables<T extends { readonly method: string }>(
         fail('key must be a full method path such as "/pkg.Service/Method"');
       if (entry.method === undefined) fail("entry has no `method` (a rule generated for this method path)");
       if (entry.method !== path) fail(`method ${JSON.stringify(entry.method)} differs from its key`);
+      checkRuleFormat(entry.format, fail);
       check(path, entry, fail);
       const existing = merged.get(path);
       if (existing !== undefined && existing !== entry) {

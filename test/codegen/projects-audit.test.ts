@@ -35,6 +35,7 @@ describe("projects_audit.ts", () => {
     const { targetId: _, ...create } = rule("CreateProject");
     expect(create).toEqual({
       method: path("CreateProject"),
+      format: 2,
       kind: "unary",
       mutation: "create",
       targetType: "project",
@@ -44,6 +45,7 @@ describe("projects_audit.ts", () => {
     const { targetId: __, ...addMember } = rule("AddMember");
     expect(addMember).toEqual({
       method: path("AddMember"),
+      format: 2,
       kind: "unary",
       mutation: "create",
       targetType: "member",
@@ -56,6 +58,7 @@ describe("projects_audit.ts", () => {
     const { targetId: _, ...get } = rule("GetProject");
     expect(get).toEqual({
       method: path("GetProject"),
+      format: 2,
       kind: "unary",
       event: "access",
       mutation: "update",

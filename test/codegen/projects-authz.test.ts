@@ -46,6 +46,7 @@ describe("authzRules of projects_audit.ts", () => {
     const summary = Object.values(table).map(({ objectId: _, ...fields }) => fields);
     const checked = (method: string, kind: string, relation: string, objectIdSource: string) => ({
       method: path(method),
+      format: 2,
       kind,
       public: false,
       relation,
@@ -54,6 +55,7 @@ describe("authzRules of projects_audit.ts", () => {
     });
     const open = (method: string, kind: string) => ({
       method: path(method),
+      format: 2,
       kind,
       public: true,
       relation: "",

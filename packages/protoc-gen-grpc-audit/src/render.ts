@@ -3,8 +3,8 @@
  * empty table when the file has no rule of that kind), so that every generated file has the same
  * tables. The output imports ts-proto's message interfaces (as types) and message shapes printed in
  * other outputs of the same run, never grpc-audit, so it compiles wherever ts-proto's output does; its
- * tables are assignable to grpc-audit's `RuleTable` and `AuthzRuleTable`. Order is declaration order,
- * so the output is stable.
+ * tables are assignable to grpc-audit's `RuleTable` and `AuthzRuleTable`. Every rule carries the
+ * rule-table `format` the runtime checks. Order is declaration order, so the output is stable.
  */
 import type { DescFile, DescMessage, DescMethod } from "@bufbuild/protobuf";
 import type { GeneratedFile, Printable } from "@bufbuild/protoplugin";
@@ -14,6 +14,7 @@ import type { IdPath } from "./field-path.js";
 import type { ShapePlan } from "./place-shapes.js";
 import { idHelpersFor, idReaderBody, type LocalName, printIdHelpers } from "./render-ids.js";
 import { printShapes, printShapeTypes, type ShapeRef } from "./render-shapes.js";
+import { RULE_FORMAT } from "./rule-format.js";
 import type { IsSensitive } from "./sensitive.js";
 import { tsProtoModulePath, tsProtoTypeName } from "./ts-proto-names.js";
 
@@ -211,7 +212,10 @@ function printAuthzRule(f: GeneratedFile, rule: CheckedAuthzRule, local: LocalNa
 /** A property of a table entry, with an optional comment printed above it. */
 type Field = [name: string, value: Printable, comment?: string];
 
-/** One frozen table entry: method, kind, `fields`, then the id reader `signature { body }`. */
+/**
+ * One frozen table entry: method, the rule-table format, kind, `fields`, then the id reader
+ * `signature { body }`.
+ */
 function printEntry(
   f: GeneratedFile,
   method: DescMethod,
@@ -222,6 +226,7 @@ function printEntry(
   const path = f.string(`/${method.parent.typeName}/${method.name}`);
   f.print("  ", path, ": Object.freeze({");
   f.print("    method: ", path, ",");
+  f.print("    format: ", RULE_FORMAT, ",");
   f.print("    kind: ", f.string(method.methodKind), ",");
   for (const [name, value, comment] of fields) {
     if (comment !== undefined) f.print("    // ", comment);

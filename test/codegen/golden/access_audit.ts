@@ -10,6 +10,7 @@ import type { Book, BookRef, FindBookRequest } from "./access.js";
 export const auditRules = Object.freeze({
   "/fixtures.access.BookService/GetBook": Object.freeze({
     method: "/fixtures.access.BookService/GetBook",
+    format: 2,
     kind: "unary",
     event: "access",
     // required by AuditRule; unused by access rules
@@ -24,6 +25,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.access.BookService/TouchBook": Object.freeze({
     method: "/fixtures.access.BookService/TouchBook",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "book",
@@ -35,6 +37,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.access.BookService/FindBook": Object.freeze({
     method: "/fixtures.access.BookService/FindBook",
+    format: 2,
     kind: "unary",
     event: "access",
     // required by AuditRule; unused by access rules
@@ -48,6 +51,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.access.ShelfService/ListBooks": Object.freeze({
     method: "/fixtures.access.ShelfService/ListBooks",
+    format: 2,
     kind: "server_streaming",
     event: "access",
     // required by AuditRule; unused by access rules
@@ -62,6 +66,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.access.ShelfService/CountBooks": Object.freeze({
     method: "/fixtures.access.ShelfService/CountBooks",
+    format: 2,
     kind: "unary",
     event: "access",
     // required by AuditRule; unused by access rules
@@ -75,6 +80,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.access.ShelfService/ClearShelf": Object.freeze({
     method: "/fixtures.access.ShelfService/ClearShelf",
+    format: 2,
     kind: "unary",
     mutation: "delete",
     targetType: "shelf",

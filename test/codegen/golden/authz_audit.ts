@@ -14,6 +14,7 @@ export const auditRules = Object.freeze({});
 export const authzRules = Object.freeze({
   "/fixtures.authz.FolderService/GetFolder": Object.freeze({
     method: "/fixtures.authz.FolderService/GetFolder",
+    format: 2,
     kind: "unary",
     public: false,
     relation: "viewer",
@@ -25,6 +26,7 @@ export const authzRules = Object.freeze({
   }),
   "/fixtures.authz.FolderService/ListFiles": Object.freeze({
     method: "/fixtures.authz.FolderService/ListFiles",
+    format: 2,
     kind: "server_streaming",
     public: false,
     relation: "viewer",
@@ -36,6 +38,7 @@ export const authzRules = Object.freeze({
   }),
   "/fixtures.authz.FolderService/RenameFolder": Object.freeze({
     method: "/fixtures.authz.FolderService/RenameFolder",
+    format: 2,
     kind: "unary",
     public: false,
     relation: "editor",
@@ -47,6 +50,7 @@ export const authzRules = Object.freeze({
   }),
   "/fixtures.authz.FolderService/MoveFolder": Object.freeze({
     method: "/fixtures.authz.FolderService/MoveFolder",
+    format: 2,
     kind: "unary",
     public: false,
     relation: "editor",
@@ -58,6 +62,7 @@ export const authzRules = Object.freeze({
   }),
   "/fixtures.authz.FolderService/ShareFolder": Object.freeze({
     method: "/fixtures.authz.FolderService/ShareFolder",
+    format: 2,
     kind: "unary",
     public: false,
     relation: "owner",
@@ -70,6 +75,7 @@ export const authzRules = Object.freeze({
   }),
   "/fixtures.authz.FolderService/UploadFiles": Object.freeze({
     method: "/fixtures.authz.FolderService/UploadFiles",
+    format: 2,
     kind: "client_streaming",
     public: false,
     relation: "editor",
@@ -81,6 +87,7 @@ export const authzRules = Object.freeze({
   }),
   "/fixtures.authz.FolderService/WatchAll": Object.freeze({
     method: "/fixtures.authz.FolderService/WatchAll",
+    format: 2,
     kind: "bidi_streaming",
     public: false,
     relation: "admin",
@@ -92,6 +99,7 @@ export const authzRules = Object.freeze({
   }),
   "/fixtures.authz.FolderService/Ping": Object.freeze({
     method: "/fixtures.authz.FolderService/Ping",
+    format: 2,
     kind: "unary",
     public: true,
     relation: "",
@@ -103,6 +111,7 @@ export const authzRules = Object.freeze({
   }),
   "/fixtures.authz.TagService/DeleteTag": Object.freeze({
     method: "/fixtures.authz.TagService/DeleteTag",
+    format: 2,
     kind: "unary",
     public: false,
     relation: "editor",
@@ -114,6 +123,7 @@ export const authzRules = Object.freeze({
   }),
   "/fixtures.authz.TagService/WatchTags": Object.freeze({
     method: "/fixtures.authz.TagService/WatchTags",
+    format: 2,
     kind: "server_streaming",
     public: true,
     relation: "",
@@ -125,6 +135,7 @@ export const authzRules = Object.freeze({
   }),
   "/fixtures.authz.StatusService/Report": Object.freeze({
     method: "/fixtures.authz.StatusService/Report",
+    format: 2,
     kind: "client_streaming",
     public: true,
     relation: "",
@@ -136,6 +147,7 @@ export const authzRules = Object.freeze({
   }),
   "/fixtures.authz.StatusService/Reset": Object.freeze({
     method: "/fixtures.authz.StatusService/Reset",
+    format: 2,
     kind: "unary",
     public: false,
     relation: "admin",

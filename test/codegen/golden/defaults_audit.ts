@@ -10,6 +10,7 @@ import type { CreateDocumentRequest, Document, DocumentRef } from "./defaults.js
 export const auditRules = Object.freeze({
   "/fixtures.defaults.DocumentService/TouchDocument": Object.freeze({
     method: "/fixtures.defaults.DocumentService/TouchDocument",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "document",
@@ -21,6 +22,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.defaults.DocumentService/CreateDocument": Object.freeze({
     method: "/fixtures.defaults.DocumentService/CreateDocument",
+    format: 2,
     kind: "unary",
     mutation: "create",
     targetType: "document",
@@ -32,6 +34,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.defaults.DocumentService/RenameTitle": Object.freeze({
     method: "/fixtures.defaults.DocumentService/RenameTitle",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "title",
@@ -43,6 +46,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.defaults.DocumentService/PurgeDocuments": Object.freeze({
     method: "/fixtures.defaults.DocumentService/PurgeDocuments",
+    format: 2,
     kind: "unary",
     mutation: "delete",
     targetType: "document",
@@ -54,6 +58,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.defaults.ArchiveService/SealArchive": Object.freeze({
     method: "/fixtures.defaults.ArchiveService/SealArchive",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "archive",

@@ -10,6 +10,7 @@ import type { Item } from "./kinds.js";
 export const auditRules = Object.freeze({
   "/fixtures.kinds.StreamService/Unary": Object.freeze({
     method: "/fixtures.kinds.StreamService/Unary",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "stream",
@@ -21,6 +22,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.kinds.StreamService/ServerStream": Object.freeze({
     method: "/fixtures.kinds.StreamService/ServerStream",
+    format: 2,
     kind: "server_streaming",
     mutation: "update",
     targetType: "stream",
@@ -32,6 +34,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.kinds.StreamService/ClientStream": Object.freeze({
     method: "/fixtures.kinds.StreamService/ClientStream",
+    format: 2,
     kind: "client_streaming",
     mutation: "update",
     targetType: "stream",
@@ -43,6 +46,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.kinds.StreamService/BidiStream": Object.freeze({
     method: "/fixtures.kinds.StreamService/BidiStream",
+    format: 2,
     kind: "bidi_streaming",
     mutation: "update",
     targetType: "stream",

@@ -10,6 +10,7 @@ import type { DateMessage, Empty, Node, Numbers, Tree, Tree_Branch } from "./pat
 export const auditRules = Object.freeze({
   "/fixtures.paths.PathService/FromRequest": Object.freeze({
     method: "/fixtures.paths.PathService/FromRequest",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -21,6 +22,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/FromResponse": Object.freeze({
     method: "/fixtures.paths.PathService/FromResponse",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -32,6 +34,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/Nested": Object.freeze({
     method: "/fixtures.paths.PathService/Nested",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -43,6 +46,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/OptionalId": Object.freeze({
     method: "/fixtures.paths.PathService/OptionalId",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -54,6 +58,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/NoId": Object.freeze({
     method: "/fixtures.paths.PathService/NoId",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -65,6 +70,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/Int32Id": Object.freeze({
     method: "/fixtures.paths.PathService/Int32Id",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -76,6 +82,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/Int64Id": Object.freeze({
     method: "/fixtures.paths.PathService/Int64Id",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -87,6 +94,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/Uint32Id": Object.freeze({
     method: "/fixtures.paths.PathService/Uint32Id",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -98,6 +106,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/Uint64Id": Object.freeze({
     method: "/fixtures.paths.PathService/Uint64Id",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -109,6 +118,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/Sint32Id": Object.freeze({
     method: "/fixtures.paths.PathService/Sint32Id",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -120,6 +130,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/Sint64Id": Object.freeze({
     method: "/fixtures.paths.PathService/Sint64Id",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -131,6 +142,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/Fixed32Id": Object.freeze({
     method: "/fixtures.paths.PathService/Fixed32Id",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -142,6 +154,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/Fixed64Id": Object.freeze({
     method: "/fixtures.paths.PathService/Fixed64Id",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -153,6 +166,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/Sfixed32Id": Object.freeze({
     method: "/fixtures.paths.PathService/Sfixed32Id",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -164,6 +178,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/Sfixed64Id": Object.freeze({
     method: "/fixtures.paths.PathService/Sfixed64Id",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -175,6 +190,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/Names": Object.freeze({
     method: "/fixtures.paths.PathService/Names",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -187,6 +203,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/MixedCase": Object.freeze({
     method: "/fixtures.paths.PathService/MixedCase",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -199,6 +216,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/SnakeCase": Object.freeze({
     method: "/fixtures.paths.PathService/SnakeCase",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -212,6 +230,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.paths.PathService/SnakeInteger": Object.freeze({
     method: "/fixtures.paths.PathService/SnakeInteger",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",

@@ -75,6 +75,7 @@ const shape_google_protobuf_ListValue: AuditMessageShape = Object.freeze({
 export const auditRules = Object.freeze({
   "/fixtures.shapes.TreeService/Plant": Object.freeze({
     method: "/fixtures.shapes.TreeService/Plant",
+    format: 2,
     kind: "unary",
     mutation: "create",
     targetType: "node",
@@ -89,6 +90,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.shapes.TreeService/Graft": Object.freeze({
     method: "/fixtures.shapes.TreeService/Graft",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "node",
@@ -103,6 +105,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.shapes.TreeService/Prune": Object.freeze({
     method: "/fixtures.shapes.TreeService/Prune",
+    format: 2,
     kind: "unary",
     mutation: "delete",
     targetType: "node",

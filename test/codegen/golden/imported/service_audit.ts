@@ -11,6 +11,7 @@ import type { Item as Item$1 } from "./service.js";
 export const auditRules = Object.freeze({
   "/fixtures.imported.TransferService/Store": Object.freeze({
     method: "/fixtures.imported.TransferService/Store",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "item",
@@ -22,6 +23,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.imported.TransferService/Convert": Object.freeze({
     method: "/fixtures.imported.TransferService/Convert",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "item",

@@ -10,6 +10,7 @@ import type { Item } from "./alpha.js";
 export const auditRules = Object.freeze({
   "/fixtures.merge.alpha.ItemService/CreateItem": Object.freeze({
     method: "/fixtures.merge.alpha.ItemService/CreateItem",
+    format: 2,
     kind: "unary",
     mutation: "create",
     targetType: "alpha-item",
@@ -21,6 +22,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.merge.alpha.ItemService/DeleteItem": Object.freeze({
     method: "/fixtures.merge.alpha.ItemService/DeleteItem",
+    format: 2,
     kind: "unary",
     mutation: "delete",
     targetType: "alpha-item",

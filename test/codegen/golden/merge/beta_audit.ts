@@ -10,6 +10,7 @@ import type { Item } from "./beta.js";
 export const auditRules = Object.freeze({
   "/fixtures.merge.beta.ItemService/CreateItem": Object.freeze({
     method: "/fixtures.merge.beta.ItemService/CreateItem",
+    format: 2,
     kind: "unary",
     mutation: "create",
     targetType: "beta-item",
@@ -21,6 +22,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.merge.beta.ItemService/DeleteItem": Object.freeze({
     method: "/fixtures.merge.beta.ItemService/DeleteItem",
+    format: 2,
     kind: "unary",
     mutation: "delete",
     targetType: "beta-item",

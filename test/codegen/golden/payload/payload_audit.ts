@@ -95,6 +95,7 @@ const shape_fixtures_payload_v1_ImportSummary: AuditMessageShape = Object.freeze
 export const auditRules = Object.freeze({
   "/fixtures.payload.v1.VaultService/PutSecret": Object.freeze({
     method: "/fixtures.payload.v1.VaultService/PutSecret",
+    format: 2,
     kind: "unary",
     mutation: "create",
     targetType: "secret",
@@ -109,6 +110,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.payload.v1.VaultService/RotateSecret": Object.freeze({
     method: "/fixtures.payload.v1.VaultService/RotateSecret",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "secret",
@@ -123,6 +125,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.payload.v1.VaultService/ReadSecret": Object.freeze({
     method: "/fixtures.payload.v1.VaultService/ReadSecret",
+    format: 2,
     kind: "unary",
     event: "access",
     // required by AuditRule; unused by access rules
@@ -140,6 +143,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.payload.v1.VaultService/WatchSecrets": Object.freeze({
     method: "/fixtures.payload.v1.VaultService/WatchSecrets",
+    format: 2,
     kind: "server_streaming",
     event: "access",
     // required by AuditRule; unused by access rules
@@ -156,6 +160,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.payload.v1.VaultService/ImportSecrets": Object.freeze({
     method: "/fixtures.payload.v1.VaultService/ImportSecrets",
+    format: 2,
     kind: "client_streaming",
     mutation: "create",
     targetType: "secret",
@@ -170,6 +175,7 @@ export const auditRules = Object.freeze({
   }),
   "/fixtures.payload.v1.VaultService/SyncSecrets": Object.freeze({
     method: "/fixtures.payload.v1.VaultService/SyncSecrets",
+    format: 2,
     kind: "bidi_streaming",
     mutation: "update",
     targetType: "secret",

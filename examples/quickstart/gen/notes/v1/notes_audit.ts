@@ -11,6 +11,7 @@ import type { CreateNoteRequest, CreateNoteResponse, DeleteNoteRequest, DeleteNo
 export const auditRules = Object.freeze({
   "/notes.v1.NoteService/CreateNote": Object.freeze({
     method: "/notes.v1.NoteService/CreateNote",
+    format: 2,
     kind: "unary",
     mutation: "create",
     targetType: "note",
@@ -22,6 +23,7 @@ export const auditRules = Object.freeze({
   }),
   "/notes.v1.NoteService/DeleteNote": Object.freeze({
     method: "/notes.v1.NoteService/DeleteNote",
+    format: 2,
     kind: "unary",
     mutation: "delete",
     targetType: "note",
@@ -37,6 +39,7 @@ export const auditRules = Object.freeze({
 export const authzRules = Object.freeze({
   "/notes.v1.NoteService/CreateNote": Object.freeze({
     method: "/notes.v1.NoteService/CreateNote",
+    format: 2,
     kind: "unary",
     public: true,
     relation: "",
@@ -48,6 +51,7 @@ export const authzRules = Object.freeze({
   }),
   "/notes.v1.NoteService/DeleteNote": Object.freeze({
     method: "/notes.v1.NoteService/DeleteNote",
+    format: 2,
     kind: "unary",
     public: false,
     relation: "owner",

@@ -11,6 +11,7 @@ import type { AddMemberRequest, ArchiveProgress, ArchiveProjectRequest, CreatePr
 export const auditRules = Object.freeze({
   "/example.v1.ProjectService/CreateProject": Object.freeze({
     method: "/example.v1.ProjectService/CreateProject",
+    format: 2,
     kind: "unary",
     mutation: "create",
     targetType: "project",
@@ -22,6 +23,7 @@ export const auditRules = Object.freeze({
   }),
   "/example.v1.ProjectService/GetProject": Object.freeze({
     method: "/example.v1.ProjectService/GetProject",
+    format: 2,
     kind: "unary",
     event: "access",
     // required by AuditRule; unused by access rules
@@ -35,6 +37,7 @@ export const auditRules = Object.freeze({
   }),
   "/example.v1.ProjectService/UpdateProject": Object.freeze({
     method: "/example.v1.ProjectService/UpdateProject",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "project",
@@ -46,6 +49,7 @@ export const auditRules = Object.freeze({
   }),
   "/example.v1.ProjectService/DeleteProject": Object.freeze({
     method: "/example.v1.ProjectService/DeleteProject",
+    format: 2,
     kind: "unary",
     mutation: "delete",
     targetType: "project",
@@ -57,6 +61,7 @@ export const auditRules = Object.freeze({
   }),
   "/example.v1.ProjectService/AddMember": Object.freeze({
     method: "/example.v1.ProjectService/AddMember",
+    format: 2,
     kind: "unary",
     mutation: "create",
     targetType: "member",
@@ -69,6 +74,7 @@ export const auditRules = Object.freeze({
   }),
   "/example.v1.ProjectService/RemoveMember": Object.freeze({
     method: "/example.v1.ProjectService/RemoveMember",
+    format: 2,
     kind: "unary",
     mutation: "delete",
     targetType: "member",
@@ -81,6 +87,7 @@ export const auditRules = Object.freeze({
   }),
   "/example.v1.ProjectService/ArchiveProject": Object.freeze({
     method: "/example.v1.ProjectService/ArchiveProject",
+    format: 2,
     kind: "server_streaming",
     mutation: "update",
     targetType: "project",
@@ -93,6 +100,7 @@ export const auditRules = Object.freeze({
   }),
   "/example.v1.ProjectService/ImportMembers": Object.freeze({
     method: "/example.v1.ProjectService/ImportMembers",
+    format: 2,
     kind: "client_streaming",
     mutation: "update",
     targetType: "project",
@@ -105,6 +113,7 @@ export const auditRules = Object.freeze({
   }),
   "/example.v1.ProjectService/SyncMembers": Object.freeze({
     method: "/example.v1.ProjectService/SyncMembers",
+    format: 2,
     kind: "bidi_streaming",
     mutation: "update",
     targetType: "member",
@@ -121,6 +130,7 @@ export const auditRules = Object.freeze({
 export const authzRules = Object.freeze({
   "/example.v1.ProjectService/GetProject": Object.freeze({
     method: "/example.v1.ProjectService/GetProject",
+    format: 2,
     kind: "unary",
     public: true,
     relation: "",
@@ -132,6 +142,7 @@ export const authzRules = Object.freeze({
   }),
   "/example.v1.ProjectService/UpdateProject": Object.freeze({
     method: "/example.v1.ProjectService/UpdateProject",
+    format: 2,
     kind: "unary",
     public: false,
     relation: "editor",
@@ -143,6 +154,7 @@ export const authzRules = Object.freeze({
   }),
   "/example.v1.ProjectService/DeleteProject": Object.freeze({
     method: "/example.v1.ProjectService/DeleteProject",
+    format: 2,
     kind: "unary",
     public: false,
     relation: "owner",
@@ -154,6 +166,7 @@ export const authzRules = Object.freeze({
   }),
   "/example.v1.ProjectService/AddMember": Object.freeze({
     method: "/example.v1.ProjectService/AddMember",
+    format: 2,
     kind: "unary",
     public: false,
     relation: "editor",
@@ -166,6 +179,7 @@ export const authzRules = Object.freeze({
   }),
   "/example.v1.ProjectService/RemoveMember": Object.freeze({
     method: "/example.v1.ProjectService/RemoveMember",
+    format: 2,
     kind: "unary",
     public: false,
     relation: "editor",
@@ -178,6 +192,7 @@ export const authzRules = Object.freeze({
   }),
   "/example.v1.ProjectService/ArchiveProject": Object.freeze({
     method: "/example.v1.ProjectService/ArchiveProject",
+    format: 2,
     kind: "server_streaming",
     public: false,
     relation: "editor",
@@ -190,6 +205,7 @@ export const authzRules = Object.freeze({
   }),
   "/example.v1.ProjectService/ImportMembers": Object.freeze({
     method: "/example.v1.ProjectService/ImportMembers",
+    format: 2,
     kind: "client_streaming",
     public: false,
     relation: "editor",
@@ -201,6 +217,7 @@ export const authzRules = Object.freeze({
   }),
   "/example.v1.ProjectService/SyncMembers": Object.freeze({
     method: "/example.v1.ProjectService/SyncMembers",
+    format: 2,
     kind: "bidi_streaming",
     public: false,
     relation: "admin",
@@ -212,6 +229,7 @@ export const authzRules = Object.freeze({
   }),
   "/example.v1.ProjectService/ListMembers": Object.freeze({
     method: "/example.v1.ProjectService/ListMembers",
+    format: 2,
     kind: "server_streaming",
     public: true,
     relation: "",

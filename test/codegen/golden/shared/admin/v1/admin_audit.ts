@@ -13,6 +13,7 @@ import type { Money } from "../../common/v1/money.js";
 export const auditRules = Object.freeze({
   "/shared.admin.v1.AdminService/Replay": Object.freeze({
     method: "/shared.admin.v1.AdminService/Replay",
+    format: 2,
     kind: "unary",
     mutation: "update",
     targetType: "order",

@@ -25,6 +25,7 @@ const shape_shared_billing_v1_Invoice: AuditMessageShape = Object.freeze({
 export const auditRules = Object.freeze({
   "/shared.billing.v1.BillingService/Issue": Object.freeze({
     method: "/shared.billing.v1.BillingService/Issue",
+    format: 2,
     kind: "unary",
     mutation: "create",
     targetType: "invoice",

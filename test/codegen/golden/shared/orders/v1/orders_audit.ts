@@ -21,6 +21,7 @@ export const shape_shared_orders_v1_Order: AuditMessageShape = Object.freeze({
 export const auditRules = Object.freeze({
   "/shared.orders.v1.OrderService/PlaceOrder": Object.freeze({
     method: "/shared.orders.v1.OrderService/PlaceOrder",
+    format: 2,
     kind: "unary",
     mutation: "create",
     targetType: "order",
