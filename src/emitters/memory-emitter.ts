@@ -1,5 +1,6 @@
 import { AuditConfigError } from "../errors/index.js";
 import { checkTimerMs, shown } from "../errors/option-checks.js";
+import { plural } from "../errors/plural.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { checkName, checkOptionsObject } from "./check-options.js";
@@ -232,10 +233,6 @@ function checkWaitOptions(method: string, options: unknown): void {
 interface Waiter {
   onEvent(): void;
   onClose(): void;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 function summary(events: readonly AuditEvent[]): string {

@@ -21,8 +21,11 @@ export interface DecisionCacheConfig {
 export interface DecisionCache {
   /** Changes on every invalidation. A check stores its answer only if it has not changed since the check started. */
   readonly generation: number;
-  /** The cached answer, or undefined when there is none or it expired. */
-  get(request: CheckRequest): boolean | undefined;
+  /**
+   * The cached answer to the question of `key` (see `keyOf`: the caller computes it once per check), or
+   * undefined when there is none or it expired.
+   */
+  get(key: string): boolean | undefined;
   /** Stores an answer obtained by a check that started at `generation`; ignored when that is stale. */
   set(request: CheckRequest, allowed: boolean, generation: number): void;
   /**
@@ -81,9 +84,7 @@ export function createDecisionCache(config: DecisionCacheConfig): DecisionCache 
       endHolds();
       return generation;
     },
-    get(request) {
-      const key = keyOf(request);
-      if (key === undefined) return undefined;
+    get(key) {
       const entry = entries.get(key);
       if (entry === undefined) return undefined;
       entries.delete(key);

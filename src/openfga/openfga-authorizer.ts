@@ -8,10 +8,11 @@ import type {
 import type { Authorizer, CheckRequest, Decision } from "../authz/authorizer.js";
 import { AuditConfigError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
+import { type AskOpenFga, createCachedChecks } from "./cached-checks.js";
+import { answer, batchItemDecision, checkAnswer, failure, malformedBatch } from "./check-answer.js";
 import { createDecisionCache, type DecisionCache, keyOf } from "./decision-cache.js";
-import { batchItemErrorReason, openFgaErrorReason } from "./error-reason.js";
-import { type Settled, settle } from "./settle.js";
-import { withoutCredentials } from "./without-credentials.js";
+import { isPlainCheck, tupleOf, unsupported } from "./plain-check.js";
+import { settle } from "./settle.js";
 
 /** Options of the decision cache of `createOpenFgaAuthorizer`. */
 export interface OpenFgaCacheOptions {
@@ -108,58 +109,14 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
   const requestOptions = (signal: AbortSignal | undefined): RequestOptions =>
     signal === undefined ? ids : { ...ids, signal };
 
-  /**
-   * With the cache on, concurrent checks of one question share one request: when a cached answer
-   * expires under load, every call in flight would otherwise ask OpenFGA the same thing at once. Each
-   * caller still waits only as long as its own signal allows. Once one caller gives up, later calls
-   * start a fresh request instead of joining it, and it is cancelled when its last caller gives up.
-   * A check started before an invalidation is not joined after it.
-   */
-  const inFlight = new Map<string, SharedCheck>();
-
-  async function joinCheck(
-    decisions: DecisionCache,
-    request: CheckRequest,
-    key: string,
-    signal: AbortSignal | undefined,
-  ): Promise<Decision> {
-    if (signal?.aborted) return failure({ error: signal.reason, aborted: true });
-    let shared = inFlight.get(key);
-    if (shared === undefined || shared.generation !== decisions.generation) {
-      const generation = decisions.generation;
-      const controller = new AbortController();
-      const started: SharedCheck = {
-        generation,
-        controller,
-        waiting: 0,
-        settled: settle(
-          () => client.check(tupleOf(request), requestOptions(controller.signal)),
-          controller.signal,
-        ).then((outcome) => {
-          if (inFlight.get(key) === started) inFlight.delete(key);
-          if (outcome.ok && typeof outcome.value.allowed === "boolean")
-            decisions.set(request, outcome.value.allowed, generation);
-          return outcome;
-        }),
-      };
-      shared = started;
-      inFlight.set(key, shared);
-    }
-    const joined = shared;
-    joined.waiting++;
-    const waited = await settle(() => joined.settled, signal);
-    joined.waiting--;
-    if (!waited.ok) {
-      // A request that outlived a caller's budget may be stuck (a Retry-After sleep, a stalled
-      // connection): under steady traffic new callers would keep joining it and it would never be
-      // cancelled, so no later call joins it. The last of its callers to give up cancels it.
-      if (inFlight.get(key) === joined) inFlight.delete(key);
-      if (joined.waiting === 0) joined.controller.abort();
-      return failure(waited);
-    }
-    const outcome = waited.value;
-    return outcome.ok ? checkAnswer(outcome.value) : failure(outcome);
-  }
+  // Always called inside `settle`: a request whose fields cannot be read is an error, not a rejection.
+  const ask: AskOpenFga = (request, signal) => client.check(tupleOf(request), requestOptions(signal));
+  const cachedChecks = cache === undefined ? undefined : createCachedChecks(cache, ask);
+  /** The cached answer to a plain request; none with the cache off or a field that is not a string. */
+  const lookUp = (request: CheckRequest): boolean | undefined => {
+    const key = cache === undefined ? undefined : keyOf(request);
+    return key === undefined ? undefined : cache?.get(key);
+  };
 
   /**
    * OpenFGA's batch-check answers by correlation id, one request per BATCH_SIZE checks, as the SDK's
@@ -196,24 +153,21 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
     ...(modelId === undefined ? {} : { modelId }),
     cached(request) {
       if (!isPlainCheck(request)) return undefined;
-      const allowed = cache?.get(request);
+      const allowed = lookUp(request);
       return allowed === undefined ? undefined : answer(allowed, true);
     },
     async check(request, checkOptions = {}) {
       const { signal } = checkOptions;
       if (!isPlainCheck(request)) return unsupported();
       // A request whose fields are not strings has no key: it is asked alone and never cached.
-      const key = cache === undefined ? undefined : keyOf(request);
-      if (cache !== undefined && key !== undefined) {
-        const cached = cache.get(request);
-        return cached === undefined ? joinCheck(cache, request, key, signal) : answer(cached, true);
-      }
-      const outcome = await settle(() => client.check(tupleOf(request), requestOptions(signal)), signal);
+      const key = cachedChecks === undefined ? undefined : keyOf(request);
+      if (cachedChecks !== undefined && key !== undefined) return cachedChecks.check(request, key, signal);
+      const outcome = await settle(() => ask(request, signal), signal);
       return outcome.ok ? checkAnswer(outcome.value) : failure(outcome);
     },
     async batchCheck(requests, checkOptions = {}) {
       const plain = requests.map(isPlainCheck);
-      const hits = requests.map((request, i) => (plain[i] ? cache?.get(request) : undefined));
+      const hits = requests.map((request, i) => (plain[i] ? lookUp(request) : undefined));
       const misses = [...requests.keys()].filter((i) => plain[i] && hits[i] === undefined);
       const known = (i: number): Decision => {
         const hit = hits[i];
@@ -247,122 +201,11 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
 
 type RequestOptions = ClientRequestOptsWithConsistency & { signal?: AbortSignal };
 
-/** One check request to OpenFGA that concurrent callers asking the same question wait for. */
-interface SharedCheck {
-  /** The cache generation it started at. */
-  generation: number;
-  controller: AbortController;
-  /** Callers waiting for it. */
-  waiting: number;
-  settled: Promise<Settled<{ allowed?: boolean }>>;
-}
-
-function failure(outcome: { error: unknown; aborted: boolean }): Decision {
-  const reason = outcome.aborted ? "timeout" : openFgaErrorReason(outcome.error);
-  return { kind: "error", reason, error: withoutCredentials(outcome.error) };
-}
-
-/**
- * The decision of a check answered 200, or of one batch item. Without a boolean `allowed` (a proxy's
- * HTML page, `{}`, `"allowed": "false"`) it is no answer: an error, never a decision, so never cached.
- */
-function checkAnswer(value: { allowed?: unknown }): Decision {
-  const { allowed } = value;
-  if (typeof allowed === "boolean") return answer(allowed, false);
-  return {
-    kind: "error",
-    reason: "malformed_answer",
-    error: new Error("OpenFGA check answer has no boolean `allowed`"),
-  };
-}
-
-function answer(allowed: boolean, cacheHit: boolean): Decision {
-  return allowed ? { kind: "allowed", cacheHit } : { kind: "denied", cacheHit };
-}
-
-/**
- * The decision of one batch item as OpenFGA sent it: `{ allowed }` or `{ error }`. An item with neither
- * (`{}`, `"allowed": null`, an error without a code) is no answer, and a non-boolean `allowed`
- * ("false") is none either.
- */
-function batchItemDecision(item: unknown): Decision {
-  if (item === undefined) {
-    return {
-      kind: "error",
-      reason: "missing_result",
-      error: new Error("OpenFGA batch-check answer has no result for this check"),
-    };
-  }
-  const { allowed, error } = typeof item === "object" && item !== null ? (item as BatchItem) : {};
-  const reason = batchItemErrorReason(error);
-  if (reason !== undefined) return { kind: "error", reason, error };
-  return checkAnswer({ allowed });
-}
-
-/** One item of OpenFGA's batch-check answer, as read: nothing in it is trusted to be of its type. */
-interface BatchItem {
-  allowed?: unknown;
-  error?: unknown;
-}
-
-/** The decision of every check of a batch whose answer has no `result` object (a proxy's HTML page). */
-function malformedBatch(): Decision {
-  return {
-    kind: "error",
-    reason: "malformed_answer",
-    error: new Error("OpenFGA batch-check answer has no `result`"),
-  };
-}
-
 /** Checks per batch-check request: 50, the SDK's and OpenFGA's default. */
 const BATCH_SIZE = 50;
 
 /** Batch-check requests sent at once for a larger batch: 10, as the SDK's `maxParallelRequests`. */
 const MAX_PARALLEL_BATCHES = 10;
-
-/**
- * True for a request that is only a tuple: no own key but `user`, `relation` and `object`, unless
- * empty (undefined, null, [] or {}). Any other is not: OpenFGA's `contextualTuples` and `context`, the
- * HTTP API's `contextual_tuples`, a `consistency` or a tuple's `condition` (fields a caller written in
- * JavaScript, or passing a wider object, can set) would change the answer, and this authorizer does
- * not send them: checking the bare tuple instead could allow what they deny (a model's "but not" with
- * a contextual tuple). Such a request is answered `unsupported_request`, never checked without them,
- * never cached. Never throws.
- */
-function isPlainCheck(request: CheckRequest): boolean {
-  try {
-    for (const key of Object.keys(request)) {
-      if (!TUPLE_KEYS.has(key) && !isEmpty((request as unknown as Record<string, unknown>)[key]))
-        return false;
-    }
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const TUPLE_KEYS: ReadonlySet<string> = new Set(["user", "relation", "object"]);
-
-function isEmpty(value: unknown): boolean {
-  if (value === undefined || value === null) return true;
-  if (Array.isArray(value)) return value.length === 0;
-  return typeof value === "object" && Object.keys(value).length === 0;
-}
-
-function unsupported(): Decision {
-  return {
-    kind: "error",
-    reason: "unsupported_request",
-    error: new Error(
-      "OpenFGA authorizer: only user, relation and object are checked; other fields are not supported",
-    ),
-  };
-}
-
-/** Only the tuple: anything else the caller's object holds is not sent. */
-function tupleOf(request: CheckRequest): CheckRequest {
-  return { user: request.user, relation: request.relation, object: request.object };
-}
 
 /** The option names of `OpenFgaAuthorizerOptions` (the record's type makes a missing or extra name a compile error). */
 const OPTION_NAMES = Object.keys({ client: 1, cache: 1, now: 1 } satisfies Record<

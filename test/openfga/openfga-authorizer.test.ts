@@ -187,6 +187,30 @@ describe("createOpenFgaAuthorizer: decision cache", () => {
     expect(standIn.counts.check).toBe(2);
   });
 
+  it("answers a cache hit from one reading of the request's fields (its cache key is made once)", async () => {
+    const { authorizer } = authorizerFor({ cache: { ttlMs: 1_000 } });
+    await authorizer.check(ALICE_EDITS_P1);
+    const reads = { user: 0, relation: 0, object: 0 };
+    const counted = Object.defineProperties(
+      {},
+      Object.fromEntries(
+        (["user", "relation", "object"] as const).map((field) => [
+          field,
+          {
+            enumerable: true,
+            get: () => {
+              reads[field]++;
+              return ALICE_EDITS_P1[field];
+            },
+          },
+        ]),
+      ),
+    ) as CheckRequest;
+    expect(await authorizer.check(counted)).toStrictEqual(allowed(true));
+    expect(reads).toStrictEqual({ user: 1, relation: 1, object: 1 });
+    expect(standIn.counts.check).toBe(1);
+  });
+
   it("cached answers a decision it holds at once, and undefined for one it would have to ask for", async () => {
     const { authorizer } = authorizerFor({ cache: { ttlMs: 1_000 } });
     expect(authorizer.cached?.(ALICE_EDITS_P1)).toBeUndefined();

@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import { plural } from "../../errors/plural.js";
 import type { PruneReport } from "../../store/prune-plan.js";
 import { withAnyStore } from "../any-store.js";
 import { usageError } from "../errors.js";
@@ -106,8 +107,4 @@ function describe(report: PruneReport, before: string, dryRun: boolean, cutChain
     );
   }
   return lines;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }

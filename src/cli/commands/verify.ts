@@ -9,6 +9,7 @@ import {
 } from "../../chain/index.js";
 import { verifyTrail } from "../../chain/verify.js";
 import type { PrunedPrefix } from "../../chain/verify-types.js";
+import { plural } from "../../errors/plural.js";
 import { isPostgresUrl, withAnyStore } from "../any-store.js";
 import { usageError } from "../errors.js";
 import { print, printJson } from "../output.js";
@@ -221,8 +222,4 @@ function describe(finding: LinedFinding): string {
   const line = finding.line === undefined ? "" : ` (line ${finding.line})`;
   const event = finding.eventId === "" ? "" : ` event ${finding.eventId}${line}`;
   return `${finding.kind.padEnd(13)} ${seq}${event}: ${finding.detail}`;
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
