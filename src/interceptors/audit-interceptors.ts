@@ -1,6 +1,7 @@
 import type { ServerInterceptor } from "@grpc/grpc-js";
 import { AuditConfigError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
+import { pendingRecordsOf } from "../recorder/pending-records.js";
 import type { Recorder } from "../recorder/recorder.js";
 import { createAuditScopeInterceptor } from "./audit-scope-interceptor.js";
 import { type AuthnInterceptorOptions, createAuthnInterceptor } from "./authn-interceptor.js";
@@ -18,7 +19,8 @@ export interface AuditInterceptorsOptions extends RulesInterceptorOptions {
   /**
    * Response header that carries the call's request id (the caller's valid `x-request-id`, else the
    * one generated for the call), so the caller can cite the audit events of its call. Also on refused
-   * calls. A lowercase gRPC metadata key; false: none. Default: "x-request-id".
+   * calls. A lowercase gRPC metadata key, not one HTTP/2 or gRPC reserve (such as `te` or `content-type`:
+   * an AuditConfigError names the reason); false: none. Default: "x-request-id".
    */
   requestIdHeader?: string | false;
 }
@@ -86,11 +88,15 @@ export function createAuditInterceptors(options: AuditInterceptorsOptions): Serv
     );
   }
   const chain = [createAuditScopeInterceptor({ requestIdHeader: options.requestIdHeader ?? "x-request-id" })];
+  // Records that come later than the hook that started them are noted, so that recorder.close() waits.
+  const pending = pendingRecordsOf(options.recorder);
   if (options.authn !== undefined) {
-    chain.push(createAuthnInterceptor({ ...options.authn, observer: observerOf(options, "authnObserver") }));
+    const observer = observerOf(options, "authnObserver");
+    chain.push(createAuthnInterceptor({ ...options.authn, observer }, pending));
   }
   if (options.authz !== undefined) {
-    chain.push(createAuthzInterceptor({ ...options.authz, observer: observerOf(options, "authzObserver") }));
+    const observer = observerOf(options, "authzObserver");
+    chain.push(createAuthzInterceptor({ ...options.authz, observer }, pending));
   }
   chain.push(createRulesInterceptor(options));
   return chain;

@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { Metadata, type ServerInterceptingCallInterface, type ServerInterceptor } from "@grpc/grpc-js";
 import { type AuditScope, createAuditScope, runInAuditScope } from "../context/scope.js";
 import { AuditConfigError } from "../errors/index.js";
+import { shown } from "../errors/option-checks.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
 import { noteOwnStatus } from "./own-status.js";
 
@@ -14,6 +15,33 @@ export interface AuditScopeInterceptorOptions {
 /** A gRPC metadata key for text values: lowercase, not reserved, not binary. */
 const TEXT_METADATA_KEY = /^(?!grpc-)[0-9a-z_.-]+(?<!-bin)$/;
 
+const CONNECTION_SPECIFIC =
+  "a connection-specific header, which Node's HTTP/2 refuses in a response (the first answer would crash the server)";
+
+// grpc-js copies response metadata into the HTTP/2 headers as they are, over its own content-type.
+const REFUSED_HEADERS: ReadonlyMap<string, string> = new Map([
+  ["connection", CONNECTION_SPECIFIC],
+  ["keep-alive", CONNECTION_SPECIFIC],
+  ["proxy-connection", CONNECTION_SPECIFIC],
+  ["transfer-encoding", CONNECTION_SPECIFIC],
+  ["upgrade", CONNECTION_SPECIFIC],
+  ["http2-settings", CONNECTION_SPECIFIC],
+  ["te", CONNECTION_SPECIFIC],
+  ["content-length", "a streamed gRPC response has none (every answered call would fail with INTERNAL)"],
+  ["content-type", 'gRPC\'s own header, which must stay "application/grpc"'],
+  ["host", "a request header, meaningless in a response"],
+  ["user-agent", "a request header gRPC sets itself, meaningless in a response"],
+]);
+
+/** Why `header` cannot be `requestIdHeader`; undefined when it can. */
+function requestIdHeaderProblem(header: unknown): string | undefined {
+  if (typeof header !== "string" || !TEXT_METADATA_KEY.test(header)) {
+    if (typeof header === "string" && header.startsWith(":")) return "an HTTP/2 pseudo-header";
+    return 'not a lowercase gRPC metadata key for text (0-9 a-z _ . -, not "grpc-…", not "…-bin")';
+  }
+  return REFUSED_HEADERS.get(header);
+}
+
 /**
  * The outermost interceptor: opens the per-call audit scope (operation, peer, user agent, trace and
  * request ids, start time) when metadata arrives, and runs every later step of the call inside it, so the other
@@ -24,9 +52,10 @@ const TEXT_METADATA_KEY = /^(?!grpc-)[0-9a-z_.-]+(?<!-bin)$/;
  */
 export function createAuditScopeInterceptor(options: AuditScopeInterceptorOptions = {}): ServerInterceptor {
   const header = options.requestIdHeader ?? false;
-  if (header !== false && (typeof header !== "string" || !TEXT_METADATA_KEY.test(header))) {
+  const problem = header === false ? undefined : requestIdHeaderProblem(header);
+  if (problem !== undefined) {
     throw new AuditConfigError(
-      `requestIdHeader must be false or a lowercase gRPC metadata key (not "grpc-…", not "…-bin"), got ${JSON.stringify(String(header))}`,
+      `requestIdHeader must be false or a response header name for the request id; ${shown(header)} is refused: ${problem}`,
     );
   }
   return (methodDescriptor, call) => new ScopedCall(call, methodDescriptor.path, header);

@@ -16,6 +16,7 @@ import {
   type AuthnFailureCode,
   toActor,
 } from "../event/builders.js";
+import { NO_PENDING_RECORDS, type PendingRecords } from "../recorder/pending-records.js";
 import { GatedCall } from "./gated-call.js";
 import { cancelledCallStatus } from "./own-status.js";
 
@@ -37,10 +38,14 @@ export interface AuthnInterceptorOptions {
  * Authenticates every call before its handler runs: puts the caller into the audit scope (so events
  * and `currentActor()` name it), reports each attempt to the observer, and rejects with
  * UNAUTHENTICATED when a method needs a caller and there is none, or when a presented credential is
- * refused. Place it after the audit scope interceptor (`createAuditInterceptors` does).
+ * refused. Place it after the audit scope interceptor (`createAuditInterceptors` does). `pending`: the
+ * Recorder's count of records still to come, noted while an authenticator answers asynchronously.
  * @internal
  */
-export function createAuthnInterceptor(options: AuthnInterceptorOptions): ServerInterceptor {
+export function createAuthnInterceptor(
+  options: AuthnInterceptorOptions,
+  pending: PendingRecords = NO_PENDING_RECORDS,
+): ServerInterceptor {
   const { authenticators, observer, anonymous } = resolveOptions(options);
   // A call that ended while its authenticators were asked (a client cancel, its deadline) is reported
   // with the status it ended with: the attempt is then the call's only record.
@@ -114,7 +119,7 @@ export function createAuthnInterceptor(options: AuthnInterceptorOptions): Server
     return undefined;
   }
 
-  return (methodDescriptor, call) => new AuthnCall(call, methodDescriptor.path, authenticate);
+  return (methodDescriptor, call) => new AuthnCall(call, methodDescriptor.path, authenticate, pending);
 }
 
 /** One call seen by the authn interceptor: its metadata waits for the authenticators' verdict. */
@@ -132,6 +137,7 @@ class AuthnCall extends GatedCall {
       info: AuthnCallInfo,
       call: AuthnCall,
     ) => AuthnFailureCode | undefined | Promise<AuthnFailureCode | undefined>,
+    private readonly pending: PendingRecords,
   ) {
     super(inner);
   }
@@ -146,9 +152,11 @@ class AuthnCall extends GatedCall {
     if (refusal instanceof Promise) {
       this.hold();
       this.waiting = true;
+      // The attempt is recorded when the answer comes: the Recorder's close() waits for it.
+      this.pending.add();
       refusal.then(
-        (settled) => this.finish(settled, metadata),
-        () => this.finish("error", metadata),
+        (settled) => this.answered(settled, metadata),
+        () => this.answered("error", metadata),
       );
     } else {
       this.finish(refusal, metadata);
@@ -163,6 +171,16 @@ class AuthnCall extends GatedCall {
       this.endedWith = cancelledCallStatus(currentAuditScope(), this.inner.getDeadline());
     }
     super.onCancel();
+  }
+
+  /** Ends the wait for an authenticator's answer, which was recorded. */
+  private answered(refusal: AuthnFailureCode | undefined, metadata: Metadata): void {
+    try {
+      this.finish(refusal, metadata);
+    } finally {
+      // After the metadata passed on: the rules interceptor has noted the call's own event by then.
+      this.pending.done();
+    }
   }
 
   private finish(refusal: AuthnFailureCode | undefined, metadata: Metadata): void {

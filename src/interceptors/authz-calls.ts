@@ -2,6 +2,7 @@ import { AsyncResource } from "node:async_hooks";
 import { type Metadata, type ServerInterceptingCallInterface, status as Status } from "@grpc/grpc-js";
 import type { AuthzDecisionInput } from "../authz/observer.js";
 import { currentAuditScope } from "../context/scope.js";
+import type { PendingRecords } from "../recorder/pending-records.js";
 import type { AuthzRule } from "../rules/authz-rule.js";
 import { type Refusal, UNAVAILABLE_REFUSAL } from "./authz-refusals.js";
 import type { OutboundStatus } from "./forwarding-call.js";
@@ -40,6 +41,8 @@ export class AuthzCall extends GatedCall implements CheckedCall {
       call: CheckedCall,
     ) => Refusal | undefined | Promise<Refusal | undefined>,
     private readonly endedUnchecked: (rule: AuthzRule, code: number) => void,
+    /** The Recorder's count of records still to come: the decision of a call checked later is one. */
+    private readonly pending: PendingRecords,
   ) {
     super(inner);
     this.idFromRequest = rule.objectIdSource.startsWith("req.");
@@ -48,6 +51,7 @@ export class AuthzCall extends GatedCall implements CheckedCall {
   protected override receiveMetadata(metadata: Metadata): void {
     if (this.idFromRequest) {
       this.awaitingRequest = true;
+      this.pending.add();
       this.metadataContext = new AsyncResource("grpc-audit.authz");
       this.passMetadata(metadata);
     } else {
@@ -61,6 +65,7 @@ export class AuthzCall extends GatedCall implements CheckedCall {
       this.passMessage(message);
     } else {
       this.checked = true;
+      const awaited = this.awaitingRequest;
       this.awaitingRequest = false;
       // grpc-js asks for the half-close only after this message is passed on, so the handler waits too.
       const objectId = readObjectId(this.rule, message, emptyMetadata);
@@ -68,6 +73,8 @@ export class AuthzCall extends GatedCall implements CheckedCall {
       this.metadataContext = undefined;
       if (captured === undefined) this.check(objectId, message, true);
       else captured.runInAsyncScope(this.check, this, objectId, message, true);
+      // After the check: it was recorded, or noted as pending itself.
+      if (awaited) this.pending.done();
     }
   }
 
@@ -83,9 +90,11 @@ export class AuthzCall extends GatedCall implements CheckedCall {
     if (refusal instanceof Promise) {
       this.hold();
       this.waiting = true;
+      // The decision is recorded when the authorizer answers: the Recorder's close() waits for it.
+      this.pending.add();
       refusal.then(
-        (settled) => this.finish(settled, event, isMessage),
-        () => this.refuse(UNAVAILABLE_REFUSAL),
+        (settled) => this.answered(settled, event, isMessage),
+        () => this.answered(UNAVAILABLE_REFUSAL, event, isMessage),
       );
     } else {
       this.finish(refusal, event, isMessage);
@@ -104,6 +113,7 @@ export class AuthzCall extends GatedCall implements CheckedCall {
       this.awaitingRequest = false;
       const { code } = cancelledCallStatus(currentAuditScope(), this.inner.getDeadline());
       this.inMetadataContext(() => this.endedUnchecked(this.rule, code));
+      this.pending.done();
     }
     super.onCancel();
   }
@@ -116,6 +126,7 @@ export class AuthzCall extends GatedCall implements CheckedCall {
       this.awaitingRequest = false;
       const code = isAtDeadline(this.inner.getDeadline()) ? Status.DEADLINE_EXCEEDED : status.code;
       this.inMetadataContext(() => this.endedUnchecked(this.rule, code));
+      this.pending.done();
     }
     this.inner.sendStatus(status);
   }
@@ -126,6 +137,16 @@ export class AuthzCall extends GatedCall implements CheckedCall {
     this.metadataContext = undefined;
     if (captured === undefined) fn();
     else captured.runInAsyncScope(fn);
+  }
+
+  /** Ends the wait for the authorizer, whose decision was recorded. */
+  private answered(refusal: Refusal | undefined, event: unknown, isMessage: boolean): void {
+    try {
+      this.finish(refusal, event, isMessage);
+    } finally {
+      // After the event passed on: the rules interceptor has noted the call's own event by then.
+      this.pending.done();
+    }
   }
 
   private finish(refusal: Refusal | undefined, event: unknown, isMessage: boolean): void {

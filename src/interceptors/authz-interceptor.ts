@@ -8,6 +8,7 @@ import { AuditConfigError } from "../errors/index.js";
 import { checkTimerMs } from "../errors/option-checks.js";
 import type { AuthzOutcome } from "../event/builders.js";
 import type { Actor } from "../gen/grpcaudit/v1/event.js";
+import { NO_PENDING_RECORDS, type PendingRecords } from "../recorder/pending-records.js";
 import type { AuthzRule, AuthzRuleTable } from "../rules/authz-rule.js";
 import { mergeAuthzRuleTables } from "../rules/authz-rule-table.js";
 import { AuthzCall, type CheckedCall, DecidedCall } from "./authz-calls.js";
@@ -51,10 +52,14 @@ export interface AuthzInterceptorOptions {
  * read from the first message (unary and server-streaming methods); from metadata or fixed otherwise.
  * A call that ends before that message passes (grpc-js refused it or answered it itself, the client
  * cancelled, the deadline passed) is reported as unresolved, with the status it ended with.
- * Place it after the authn interceptor (`createAuditInterceptors` does).
+ * Place it after the authn interceptor (`createAuditInterceptors` does). `pending`: the Recorder's count
+ * of records still to come, noted while a check waits for the authorizer or for the request message.
  * @internal
  */
-export function createAuthzInterceptor(options: AuthzInterceptorOptions): ServerInterceptor {
+export function createAuthzInterceptor(
+  options: AuthzInterceptorOptions,
+  pending: PendingRecords = NO_PENDING_RECORDS,
+): ServerInterceptor {
   const config = resolveOptions(options);
   const { authorizer, observer, rules } = config;
   const report = (input: AuthzDecisionInput) => {
@@ -247,7 +252,7 @@ export function createAuthzInterceptor(options: AuthzInterceptorOptions): Server
         report,
       );
     }
-    return new AuthzCall(call, rule, decide, endedUnchecked);
+    return new AuthzCall(call, rule, decide, endedUnchecked, pending);
   };
 }
 

@@ -76,5 +76,7 @@ function endedBy(client: { code: number; own: boolean }): string {
   const name = Status[client.code] ?? String(client.code);
   // grpc-js's own deadline timer sends its status itself too: a deadline, whichever way it ended the call.
   if (client.code === Status.DEADLINE_EXCEEDED) return `the deadline had passed (${name})`;
-  return client.own ? `grpc-js ended the call (${name})` : `the client had cancelled (${name})`;
+  if (client.own) return `grpc-js ended the call (${name})`;
+  // A client's cancel and a server shutdown (forceShutdown resets every stream) look the same here.
+  return `the call was cancelled (${name}): by the client or a server shutdown`;
 }

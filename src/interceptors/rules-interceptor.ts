@@ -12,6 +12,7 @@ import { AuditConfigError, AuditError } from "../errors/index.js";
 import { checkTimerMs } from "../errors/option-checks.js";
 import type { PayloadDigestKey } from "../payload/index.js";
 import type { ResourceAccessInput, ResourceMutationInput } from "../recorder/inputs.js";
+import { type PendingRecords, pendingRecordsOf } from "../recorder/pending-records.js";
 import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
 import type { AuditRule, RuleTable } from "../rules/audit-rule.js";
 import { mergeRuleTables } from "../rules/audit-rule-table.js";
@@ -93,7 +94,8 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
   checkTimerMs("rules interceptor: `handlerSettleTimeoutMs`", handlerSettleTimeoutMs);
   const rules = mergeRuleTables(options.rules);
   const capturePayload = createPayloadCapturer(rules.values(), options.payloadDigestKey);
-  const settings: CallSettings = { recorder, failMode, handlerSettleTimeoutMs };
+  const pending = pendingRecordsOf(recorder);
+  const settings: CallSettings = { recorder, failMode, handlerSettleTimeoutMs, pending };
   const idSides = new Map<AuditRule, IdSide>();
   for (const rule of rules.values()) idSides.set(rule, idSideOf(rule.targetIdField));
   watchAsyncHandlers();
@@ -118,6 +120,8 @@ interface CallSettings {
   readonly recorder: RulesInterceptorOptions["recorder"];
   readonly failMode: "open" | "closed";
   readonly handlerSettleTimeoutMs: number;
+  /** The Recorder's count of records still to come, which its close() waits for. */
+  readonly pending: PendingRecords;
 }
 
 /**
@@ -154,6 +158,8 @@ class RuledCall extends ForwardingCall {
   private seenRequest = false;
   private seenResponse = false;
   private ended = false;
+  /** True from the call's metadata until its event is recorded or will not be: the Recorder waits for it. */
+  private recordPending = false;
 
   constructor(
     inner: ServerInterceptingCallInterface,
@@ -168,6 +174,8 @@ class RuledCall extends ForwardingCall {
   }
 
   override onReceiveMetadata(metadata: Metadata): void {
+    this.recordPending = true;
+    this.settings.pending.add();
     if (this.method.requestStream) this.reached = true;
     this.scope = currentAuditScope();
     this.listener.onReceiveMetadata(metadata);
@@ -207,6 +215,9 @@ class RuledCall extends ForwardingCall {
       whenHandlerSettles(this.scope, this.settings.handlerSettleTimeoutMs, (settlement) =>
         this.endAfterCancel(client, settlement),
       );
+    } else {
+      // Refused before its handler ran, or recorded at its status already: no event to come.
+      this.settle();
     }
     this.listener.onCancel();
   }
@@ -226,6 +237,7 @@ class RuledCall extends ForwardingCall {
       // grpc-js refusing a request it cannot run: no handler ran, nothing changed or was read. (A
       // refusal by an interceptor after this one is the service's answer, recorded as the handler's.)
       this.ended = true;
+      this.settle();
       this.inner.sendStatus(status);
       return;
     }
@@ -245,12 +257,17 @@ class RuledCall extends ForwardingCall {
   private end(code: number, details: string): RecordOutcome | undefined {
     if (this.ended) return undefined;
     this.ended = true;
-    if (code !== Status.OK && !this.rule.recordOnError) return undefined;
-    return this.recordEnd({
+    if (code !== Status.OK && !this.rule.recordOnError) {
+      this.settle();
+      return undefined;
+    }
+    const outcome = this.recordEnd({
       success: code === Status.OK,
       code,
       message: code === Status.OK ? "" : details,
     });
+    this.settle();
+    return outcome;
   }
 
   /** Records a call whose status never reached the client, by what its handler did. */
@@ -263,6 +280,14 @@ class RuledCall extends ForwardingCall {
       this.settings.handlerSettleTimeoutMs,
     );
     if (after !== undefined) this.recordEnd(after.result, after.statusMessages);
+    this.settle();
+  }
+
+  /** Notes to the Recorder that this call's event was recorded, or will not be; once. */
+  private settle(): void {
+    if (!this.recordPending) return;
+    this.recordPending = false;
+    this.settings.pending.done();
   }
 
   private recordEnd(

@@ -5,6 +5,7 @@ import { createEmitter, type EmitterSpec } from "../emitters/create-emitter.js";
 import type { Emitter } from "../emitters/emitter.js";
 import { createMultiEmitter } from "../emitters/multi-emitter.js";
 import { AuditConfigError } from "../errors/index.js";
+import { checkTimerMs } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { newEventId } from "../event/ids.js";
 import { isEventTime } from "../event/time.js";
@@ -82,6 +83,15 @@ export interface RecorderOptions {
    * 2^31 - 1 (the longest Node timer). Default: 60000 (1 minute).
    */
   summaryEveryMs?: number;
+  /**
+   * How long `close()` waits for the records of calls still in flight (a call running, a handler grpc-js
+   * let run on after a cancel, an authenticator or authz check still answering) before the last summary,
+   * the final checkpoint and the emitters' close; records arriving later are dropped and counted. A call
+   * still running normally (the server was not shut down first) is waited for too, up to this bound. No
+   * wait at all when nothing is in flight. 0 does not wait; else a number of ms from 1 to 2^31 - 1 (the
+   * longest Node timer). Default: 10000 (the interceptors' default `handlerSettleTimeoutMs`).
+   */
+  closeWaitMs?: number;
 }
 
 /**
@@ -103,7 +113,11 @@ export const RECORDER_OPTION_NAMES = Object.keys({
   record: 1,
   maxSkippedKeys: 1,
   summaryEveryMs: 1,
+  closeWaitMs: 1,
 } satisfies Record<keyof RecorderOptions, 1>);
+
+/** Default of `closeWaitMs`: the interceptors' default `handlerSettleTimeoutMs`. @internal */
+export const DEFAULT_CLOSE_WAIT_MS = 10_000;
 
 const getTime = Date.prototype.getTime;
 
@@ -170,5 +184,8 @@ export function resolveRecorderOptions(options: RecorderOptions) {
     readTrace: safeTraceReader(traceContext, onError),
     gate,
     summaryEveryMs: resolveSummaryEveryMs(options.summaryEveryMs, "createRecorder"),
+    closeWaitMs: checkTimerMs("createRecorder: `closeWaitMs`", options.closeWaitMs ?? DEFAULT_CLOSE_WAIT_MS, {
+      min: 0,
+    }),
   };
 }

@@ -21,6 +21,7 @@ import {
   type TupleChangeInput,
 } from "./inputs.js";
 import { OutcomeCounts } from "./outcome-counts.js";
+import { PendingRecordCount, trackPendingRecords } from "./pending-records.js";
 import { createRecordSummaries, type SummaryEvent } from "./record-summary.js";
 import { type RecorderOptions, resolveRecorderOptions } from "./recorder-options.js";
 import type { SkippedStats } from "./skip-counts.js";
@@ -62,6 +63,11 @@ export interface RecorderStats {
   authz: Record<AuthzOutcome, number>;
   /** Successes counted instead of recorded under the `record` policy; all 0 under the default. */
   skipped: SkippedStats;
+  /**
+   * Records still to come from calls in flight (see `closeWaitMs`): calls running through the audit
+   * interceptors, handlers grpc-js let run on after a cancel, authenticator and authz checks answering.
+   */
+  pendingRecords: number;
   /** The emitter's own counters. */
   emitter: EmitterStats;
 }
@@ -125,11 +131,12 @@ export interface Recorder {
    */
   flush(): Promise<FlushReport>;
   /**
-   * Flushes, then closes the emitters; later record calls are dropped and counted, successes a record
-   * policy would skip included (the last summary was written at close, none could count them). A last
-   * summary the emitters refuse is written again once they flushed, as a refused final checkpoint is.
-   * Takes no options; an argument is ignored and the close goes ahead, so it can be passed unbound:
-   * `process.once("SIGTERM", recorder.close)`.
+   * Waits, up to `closeWaitMs`, for the records of calls still in flight (`stats().pendingRecords`; not
+   * at all when there are none), then flushes and closes the emitters; later record calls are dropped
+   * and counted, successes a record policy would skip included (the last summary was written at close,
+   * none could count them). A last summary the emitters refuse is written again once they flushed, as a
+   * refused final checkpoint is. Takes no options; an argument is ignored and the close goes ahead, so
+   * it can be passed unbound: `process.once("SIGTERM", recorder.close)`.
    */
   close(): Promise<FlushReport>;
 }
@@ -305,6 +312,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const summaryTimer =
     summaries === undefined ? undefined : setInterval(writeSummaries, config.summaryEveryMs).unref();
 
+  const pending = new PendingRecordCount();
+
   // Set by close(): the last summary is written then, so a success recorded later cannot be counted
   // into one; it is handed to the closed emitters like every later event (dropped, and counted so).
   let closed = false;
@@ -360,10 +369,14 @@ export function createRecorder(options: RecorderOptions): Recorder {
       ...counts,
       ...outcomes.snapshot(),
       skipped: gate.stats(),
+      pendingRecords: pending.count,
       emitter: emitter.stats(),
     }),
     flush: () => emitter.flush(),
     close: async () => {
+      // Calls in flight end first (grpc-js reports a forceShutdown's cancels after it returns, and lets
+      // handlers run on after a cancel): their records are written before the last summary and checkpoint.
+      if (pending.count > 0 && config.closeWaitMs > 0) await pending.idle(config.closeWaitMs);
       // The last summary, then the final checkpoint go out before the emitters close: nothing follows
       // the checkpoint in the chain.
       closed = true;
@@ -387,5 +400,6 @@ export function createRecorder(options: RecorderOptions): Recorder {
       return emitter.close();
     },
   };
+  trackPendingRecords(recorder, pending);
   return recorder;
 }

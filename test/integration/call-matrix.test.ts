@@ -181,6 +181,8 @@ describe("every call kind × every ending", () => {
   afterAll(async () => {
     client.close();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    // Every call's event was recorded (each test waited for it): none is still owed to the Recorder.
+    expect(recorder.stats().pendingRecords).toBe(0);
   });
   afterEach(() => {
     memory.clear();

@@ -114,7 +114,14 @@ async function start(held: Phase) {
     client.close();
     server.forceShutdown();
   };
-  return { memory, client, answers, handlersRun: () => handlers, serverSawEnd: () => serverSawEnd };
+  return {
+    memory,
+    recorder,
+    client,
+    answers,
+    handlersRun: () => handlers,
+    serverSawEnd: () => serverSawEnd,
+  };
 }
 
 /** Starts a call of `kind` on project p-1; the client half-closes unary and server-streaming calls only. */
@@ -185,6 +192,8 @@ describe("a call that ends while authn or authz waits for an answer", () => {
               [...authz, false, codeName],
             ],
       );
+      // The answer was the last record the call owed: recorder.close() would not wait for it.
+      await expect.poll(() => s.recorder.stats().pendingRecords).toBe(0);
     },
   );
 });

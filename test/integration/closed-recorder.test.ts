@@ -62,8 +62,13 @@ describe("fail-closed calls and a closed Recorder", () => {
     },
   );
 
-  it("a mutation in flight when close() runs ends UNAVAILABLE; its event is counted as dropped", async () => {
-    const recorder = createRecorder({ service: "projects", emitters: [createMemoryEmitter()] });
+  it("a mutation still in flight when close() stops waiting ends UNAVAILABLE; its event is counted as dropped", async () => {
+    // closeWaitMs 0: close() does not wait for the call, which ends after the emitters closed.
+    const recorder = createRecorder({
+      service: "projects",
+      emitters: [createMemoryEmitter()],
+      closeWaitMs: 0,
+    });
     const server = await startProjectServer(
       createAuditInterceptors({ recorder, rules: auditRules, failMode: "closed" }),
     );

@@ -210,7 +210,8 @@ describe("a handler that outlives its client", () => {
       {
         success: false,
         code: "NOT_FOUND",
-        message: "the client had cancelled (CANCELLED); the handler failed: no such member",
+        message:
+          "the call was cancelled (CANCELLED): by the client or a server shutdown; the handler failed: no such member",
       },
     ]);
   });
@@ -240,7 +241,7 @@ describe("a handler that outlives its client", () => {
         success: false,
         code: "CANCELLED",
         message:
-          "the client had cancelled (CANCELLED); the handler's outcome is unknown: it may have completed the change",
+          "the call was cancelled (CANCELLED): by the client or a server shutdown; the handler's outcome is unknown: it may have completed the change",
       },
     ]);
   });
@@ -254,7 +255,7 @@ describe("a handler that outlives its client", () => {
         success: false,
         code: "CANCELLED",
         message:
-          "the client had cancelled (CANCELLED); the handler's outcome is unknown: it may have completed the read",
+          "the call was cancelled (CANCELLED): by the client or a server shutdown; the handler's outcome is unknown: it may have completed the read",
       },
     ]);
   });
@@ -268,7 +269,7 @@ describe("a handler that outlives its client", () => {
         success: false,
         code: "CANCELLED",
         message:
-          "the client had cancelled (CANCELLED); the handler had not finished 200 ms later: it may have completed the change",
+          "the call was cancelled (CANCELLED): by the client or a server shutdown; the handler had not finished 200 ms later: it may have completed the change",
       },
     ]);
     release();

@@ -282,5 +282,7 @@ describe("a call refused before its handler never yields a resource.mutation", (
       (e) => e.requestId.startsWith("req-") && e.eventType === EventType.EVENT_TYPE_RESOURCE_MUTATION,
     );
     expect(refused).toStrictEqual([]);
+    // Every refusal settled what it owed the Recorder: its close() would not wait.
+    expect(recorder.stats().pendingRecords).toBe(0);
   });
 });

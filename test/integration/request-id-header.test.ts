@@ -107,4 +107,53 @@ describe("the request id goes back to the caller", () => {
       );
     },
   );
+
+  const refusal = (name: string, reason: string) =>
+    new AuditConfigError(
+      `requestIdHeader must be false or a response header name for the request id; "${name}" is refused: ${reason}`,
+    );
+  const connectionSpecific =
+    "a connection-specific header, which Node's HTTP/2 refuses in a response (the first answer would crash the server)";
+
+  // Node's HTTP/2 throws ERR_HTTP2_INVALID_CONNECTION_HEADERS at the first answer with one of these:
+  // an uncaught exception out of grpc-js, which ended the server process.
+  it.each([
+    "te",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "http2-settings",
+  ])("refuses the connection-specific header %j at creation, with the reason", (name) => {
+    expect(() => interceptors(name)).toThrow(refusal(name, connectionSpecific));
+  });
+
+  it.each([
+    ["content-length", "a streamed gRPC response has none (every answered call would fail with INTERNAL)"],
+    ["content-type", 'gRPC\'s own header, which must stay "application/grpc"'],
+    ["host", "a request header, meaningless in a response"],
+    ["user-agent", "a request header gRPC sets itself, meaningless in a response"],
+    [":status", "an HTTP/2 pseudo-header"],
+    ["grpc-status", 'not a lowercase gRPC metadata key for text (0-9 a-z _ . -, not "grpc-…", not "…-bin")'],
+  ])("refuses %j, which gRPC or HTTP/2 reserve, with the reason", (name, reason) => {
+    expect(() => interceptors(name)).toThrow(refusal(name, reason));
+  });
+
+  it("takes an unusual but legal name, one a refused name starts, end to end", async () => {
+    const unusual = await startProjectServer(interceptors("connection-id.x_1"));
+    try {
+      memory.clear();
+      const answered = await callOfKind(unusual.client, "server_streaming", as("alice", "unusual-ok"));
+      const refused = await callOfKind(unusual.client, "unary", as(undefined, "unusual-refused"));
+      expect([
+        answered.code,
+        answered.headers?.get("connection-id.x_1"),
+        refused.code,
+        refused.trailers.get("connection-id.x_1"),
+      ]).toStrictEqual([status.OK, ["unusual-ok"], status.UNAUTHENTICATED, ["unusual-refused"]]);
+    } finally {
+      await unusual.close();
+    }
+  });
 });

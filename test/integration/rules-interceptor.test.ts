@@ -333,7 +333,8 @@ describe("rules interceptor over real gRPC", () => {
         {
           success: true,
           code: "OK",
-          message: "the client had cancelled (CANCELLED); the handler finished OK",
+          message:
+            "the call was cancelled (CANCELLED): by the client or a server shutdown; the handler finished OK",
         },
       ),
     );

@@ -29,6 +29,26 @@ describe("Recorder options", () => {
     );
   });
 
+  it.each([
+    [-1, "-1"],
+    [1.5, "1.5"],
+    [2 ** 31, "2147483648"],
+    ["10", '"10"'],
+  ])("refuses closeWaitMs %j", (closeWaitMs, shown) => {
+    expect(() =>
+      createRecorder({ service: "s", emitters: [{ kind: "noop" }], closeWaitMs: closeWaitMs as number }),
+    ).toThrow(
+      new AuditConfigError(
+        `createRecorder: \`closeWaitMs\` must be an integer of ms from 0 to 2147483647 (what a timer holds), got ${shown}`,
+      ),
+    );
+  });
+
+  it("takes closeWaitMs 0 (no wait)", async () => {
+    const recorder = createRecorder({ service: "s", emitters: [{ kind: "noop" }], closeWaitMs: 0 });
+    expect((await recorder.close()).ok).toBe(true);
+  });
+
   // Before the fix: the log emitter built from the spec had no onError; its overload went unheard.
   it("passes its onError to a log emitter given as a spec", () => {
     const heard: string[] = [];

@@ -632,6 +632,7 @@ describe("delivery failures", () => {
         counts: [],
         overflow: 0,
       },
+      pendingRecords: 0,
       emitter: { name: "memory", emitted: 1, dropped: { closed: 1 }, failed: 0 },
     });
   });
