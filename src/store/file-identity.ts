@@ -1,0 +1,98 @@
+import fs from "node:fs";
+import { resolve } from "node:path";
+import type { Database } from "better-sqlite3";
+import { AuditEmitError } from "../errors/index.js";
+
+/**
+ * Whether the store's path still names the file its connection has open, and its `-wal` path the log
+ * it writes to. SQLite keeps writing into a database file deleted, moved or replaced under it (in WAL
+ * mode it reports nothing), so every later write would look stored and be lost with the process, and
+ * the log it leaves at the path would be read as the log of whatever file is put there next; into a
+ * deleted log, every commit is lost when the process ends without `close()`. Both identities (device
+ * and inode) are read when the store opens and compared before and after each write: one `stat` per
+ * file each time, microseconds against the milliseconds of a batch's commit.
+ * @internal
+ */
+export interface FileGuard {
+  /**
+   * Throws an AuditEmitError naming the file when a path no longer names the file opened, saying
+   * `lost` (what did not happen). The first time it finds that, it first moves the write-ahead log
+   * into the database file the store has open (so a file moved away is complete, and a deleted log
+   * loses nothing) and empties the log (so a file put at the path later is not read through it).
+   */
+  check(lost: string): void;
+  /** Empties the log into the file opened, as `check` does, when a path no longer names its file. */
+  release(): void;
+}
+
+/** Which file a path names: device and inode, or undefined when no file has that name. */
+interface FileId {
+  readonly dev: number;
+  readonly ino: number;
+}
+
+function fileId(file: string): FileId | undefined {
+  const stats = fs.statSync(file, { throwIfNoEntry: false });
+  return stats === undefined ? undefined : { dev: stats.dev, ino: stats.ino };
+}
+
+/** One path and the file it named when first seen (the log is created by the first transaction). */
+class WatchedFile {
+  private opened: FileId | undefined;
+
+  constructor(readonly path: string) {
+    this.opened = fileId(path);
+  }
+
+  /** True when the path no longer names the file first seen there. */
+  moved(): boolean {
+    const now = fileId(this.path);
+    if (this.opened === undefined) {
+      this.opened = now;
+      return false;
+    }
+    return now === undefined || now.dev !== this.opened.dev || now.ino !== this.opened.ino;
+  }
+}
+
+/**
+ * The guard of the store file at `path`, open as `db`; undefined for an in-memory store. Call it right
+ * after opening: the file the path names then is the one SQLite opened.
+ * @internal
+ */
+export function guardStoreFile(path: string, db: Database): FileGuard | undefined {
+  if (path === ":memory:") return undefined;
+  const file = resolve(path); // the process may change its working folder later; SQLite resolved it at open
+  // The log's inode never changes while a connection is open: SQLite truncates it, and deletes it only
+  // when the last connection closes.
+  const watched = [new WatchedFile(file), new WatchedFile(`${file}-wal`)];
+  let released = false;
+  const movedFile = () => watched.find((w) => w.moved());
+  const release = () => {
+    if (released || !db.open) return;
+    released = true;
+    try {
+      db.pragma("wal_checkpoint(TRUNCATE)");
+    } catch {
+      // A reader holds the log: it stays as SQLite leaves it, and writes stay refused.
+    }
+  };
+  return {
+    release: () => {
+      if (movedFile() !== undefined) release();
+    },
+    check(lost) {
+      const moved = movedFile();
+      if (moved === undefined) {
+        released = false; // the file is back (moved back): a later removal is a new one
+        return;
+      }
+      release();
+      const which = moved.path === file ? "the file" : `its write-ahead log ${path}-wal`;
+      throw new AuditEmitError(
+        `audit store ${path}`,
+        `${which} was removed or replaced while this store had it open: ${lost}; restore the file or restart the writer`,
+      );
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import type { Database } from "better-sqlite3";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import {
+  type AuditQuery,
+  type AuditStats,
+  buildWhere,
+  checkTail,
+  encodeCursor,
+  type PageOptions,
+  resolvePage,
+} from "./query.js";
+import {
+  ABOVE_LAST_POSITION,
+  aboveLastPosition,
+  BELOW_FIRST_POSITION,
+  belowFirstPosition,
+  decodeRows,
+  type EditedRow,
+  FILTER_COLUMNS,
+  type FilterColumns,
+  IN_POSITION_RANGE,
+  type StoredRow,
+  type UndecodableRow,
+  withProblems,
+} from "./stored-rows.js";
+
+/**
+ * The rows after a page's cursor, newest first. A row value: SQLite then searches the time index
+ * (whose entries end in the rowid, `seq`) from the cursor, where the equivalent `a < ? OR (a = ? AND
+ * b < ?)` scanned it from the newest event down to the cursor on every page. @internal
+ */
+export const AFTER_CURSOR = "(occurred_at_ms, seq) < (?, ?)";
+
+/** One page of events, newest first, and the cursor of the next page (undefined on the last). */
+export interface AuditPage {
+  /** The page's events, newest first; at most the page's `limit`. */
+  events: AuditEvent[];
+  /** Opaque cursor to pass as `cursor` for the next page; undefined on the last page. */
+  nextCursor: string | undefined;
+  /** Rows of this page whose stored event cannot be read; present only when there are some. */
+  undecodable?: UndecodableRow[];
+}
+
+/** The read side of a store: pages, following, counts (documented on `AuditStore`). @internal */
+export interface StoreReads {
+  query(filter?: AuditQuery, page?: PageOptions): AuditPage;
+  tail(
+    afterSeq: number,
+    limit?: number,
+  ): { events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[]; edited?: EditedRow[] };
+  lastSeq(): number;
+  stats(filter?: AuditQuery): AuditStats;
+}
+
+/** The reads of the store open as `db`. @internal */
+export function storeReads(db: Database): StoreReads {
+  /** The page's events, and its unreadable rows when there are any (never a throw for one bad row). */
+  const readRows = (rows: readonly StoredRow[]) => withProblems(decodeRows(rows));
+  /** Rows at a position below 1 (see `belowFirstPosition`), for a tail from the start. */
+  const belowFirstSeq = (limit: number): UndecodableRow[] =>
+    belowFirstPosition(
+      db
+        .prepare(`SELECT seq, event_id, occurred_at_ms FROM events ${BELOW_FIRST_POSITION} LIMIT ?`)
+        .all(limit) as Omit<StoredRow, "event">[],
+    );
+  /** Rows at a position above 2^53 - 1 (see `aboveLastPosition`), for a tail from the start. */
+  const aboveLastSeq = (limit: number): UndecodableRow[] =>
+    aboveLastPosition(
+      db
+        .prepare(
+          `SELECT CAST(seq AS TEXT) seq, event_id, occurred_at_ms FROM events ${ABOVE_LAST_POSITION} LIMIT ?`,
+        )
+        .all(limit) as { seq: string; event_id: string; occurred_at_ms: number }[],
+    );
+  return {
+    query(filter = {}, page = {}) {
+      const { limit, cursor } = resolvePage(page);
+      const where = buildWhere(filter);
+      where.clauses.push(IN_POSITION_RANGE); // rows beyond it are named by tail(0), what verify reads
+      if (cursor !== undefined) {
+        where.clauses.push(AFTER_CURSOR);
+        where.params.push(cursor.occurredAtMs, cursor.seq);
+      }
+      const rows = db
+        .prepare(
+          `SELECT seq, event_id, occurred_at_ms, event FROM events ${where.sql()} ORDER BY occurred_at_ms DESC, seq DESC LIMIT ?`,
+        )
+        .all(...where.params, limit + 1) as StoredRow[];
+      const pageRows = rows.slice(0, limit);
+      const last = pageRows[pageRows.length - 1];
+      const { events, ...problems } = readRows(pageRows);
+      return {
+        events,
+        nextCursor:
+          rows.length > limit && last !== undefined ? encodeCursor(last.occurred_at_ms, last.seq) : undefined,
+        ...problems,
+      };
+    },
+    tail(afterSeq, limit = 500) {
+      checkTail(afterSeq, limit);
+      const rows = db
+        .prepare(
+          `SELECT seq, event_id, occurred_at_ms, event, ${FILTER_COLUMNS} FROM events WHERE seq > ? AND ${IN_POSITION_RANGE} ORDER BY seq LIMIT ?`,
+        )
+        .all(afterSeq, limit) as (StoredRow & FilterColumns)[];
+      const { events, ...problems } = readRows(rows);
+      // Read from the start (0): the rows below position 1 and above 2^53 - 1 are named too.
+      const hidden = afterSeq === 0 ? [...belowFirstSeq(limit), ...aboveLastSeq(limit)] : [];
+      if (hidden.length > 0) problems.undecodable = [...hidden, ...(problems.undecodable ?? [])];
+      return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };
+    },
+    lastSeq: () => Number(db.prepare("SELECT coalesce(max(seq), 0) FROM events").pluck().get()),
+    stats(filter = {}) {
+      const where = buildWhere(filter);
+      const all = (sql: string) => db.prepare(sql).all(...where.params) as Record<string, string | number>[];
+      const counts = (rows: Record<string, string | number>[], key: string) =>
+        Object.fromEntries(rows.map((r) => [String(r[key]), Number(r.n)]));
+      const whereAnd = (extra: string) =>
+        where.clauses.length === 0 ? `WHERE ${extra}` : `${where.sql()} AND ${extra}`;
+      return {
+        total: Number(all(`SELECT count(*) n FROM events ${where.sql()}`)[0]?.n ?? 0),
+        byType: counts(
+          all(`SELECT event_type k, count(*) n FROM events ${where.sql()} GROUP BY k ORDER BY k`),
+          "k",
+        ),
+        byResult: counts(
+          all(
+            `SELECT CASE success WHEN 1 THEN 'success' ELSE 'failure' END k, count(*) n FROM events ${where.sql()} GROUP BY k ORDER BY k`,
+          ),
+          "k",
+        ),
+        byDecision: counts(
+          all(
+            `SELECT decision k, count(*) n FROM events ${whereAnd("decision != ''")} GROUP BY k ORDER BY k`,
+          ),
+          "k",
+        ),
+        topOperations: all(
+          `SELECT operation, count(*) n FROM events ${whereAnd("operation != ''")} GROUP BY operation ORDER BY n DESC, operation LIMIT 10`,
+        ).map((r) => ({ operation: String(r.operation), count: Number(r.n) })),
+        perHour: all(
+          // SQLite's integer division truncates toward zero: 1 is taken off a negative remainder, so an
+          // event before 1970 counts in the hour it occurred in (floor), not in the one after it.
+          `SELECT occurred_at_ms / 3600000 - (occurred_at_ms % 3600000 < 0) h, count(*) n FROM events ${where.sql()} GROUP BY h ORDER BY h`,
+        ).map((r) => ({
+          hour: new Date(Number(r.h) * 3_600_000).toISOString(),
+          count: Number(r.n),
+        })),
+      };
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import type { Database } from "better-sqlite3";
+import { report } from "../emitters/emitter.js";
+import { AuditConfigError } from "../errors/index.js";
+import { decisionOf, type EventColumns } from "../event/event-columns.js";
+import { eventKind } from "../event/kinds.js";
+import { encodeEvent } from "../event/serialize.js";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
+import { type FileGuard, guardStoreFile } from "./file-identity.js";
+import { columnInserter } from "./insert-columns.js";
+import { PAGE_SIZE } from "./open-database.js";
+import type { AuditStoreOptions } from "./store-options.js";
+
+/**
+ * The write path of a store opened for writing: inserts in one transaction per batch, deletes, the
+ * checkpoints of the write-ahead log, and the check that the path still names the file written to.
+ * @internal
+ */
+export interface StoreWriter {
+  /** Stores events (see `AuditStore.insert`); returns how many were new. */
+  insert(events: readonly AuditEvent[]): number;
+  /** Stores a batch given as columns (see `AuditStore.insertColumns`); returns how many were new. */
+  insertColumns(batch: EventColumns): number;
+  /**
+   * Runs `write`, which deletes rows, and tells the checkpointer how many it removed. `lost` says what
+   * did not happen when the file was removed or replaced under the store.
+   */
+  remove<T>(write: () => T, deleted: (result: T) => number, lost: string): T;
+  /** Stops the checkpoint worker; empties the log into the file when the path no longer names it. */
+  stop(): void;
+}
+
+const BATCH_NOT_STORED = "the events of this batch were not stored";
+
+/** Starts the write path of `db`, a store opened for writing at `options.path`. @internal */
+export function startWriter(db: Database, options: AuditStoreOptions): StoreWriter {
+  const { path } = options;
+  const guard = guardStoreFile(path, db);
+  const checkpointer = startCheckpoints(db, options);
+  const insertRow = db.prepare(`INSERT OR IGNORE INTO events
+      (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id, event)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const insertColumns = columnInserter(db, insertRow);
+  const insertMany = db.transaction((events: readonly AuditEvent[]) => {
+    let inserted = 0;
+    for (const e of events) {
+      inserted += insertRow.run(
+        e.eventId,
+        eventKind(e.eventType),
+        e.occurredAt?.getTime() ?? 0,
+        e.service,
+        e.operation,
+        e.actor?.id ?? "",
+        e.target?.type ?? "",
+        e.target?.id ?? "",
+        e.result?.success === true ? 1 : 0,
+        e.result?.code ?? "",
+        decisionOf(e),
+        e.requestId,
+        e.traceId,
+        encodeEvent(e),
+      ).changes;
+    }
+    return inserted;
+  });
+  const written = <T>(write: () => T, rows: (result: T) => number, lost: string): T => {
+    const result = writing(path, guard, write, lost);
+    checkpointer?.written(rows(result));
+    return result;
+  };
+  const count = (n: number) => n;
+  return {
+    insert: (events) => written(() => insertMany(events), count, BATCH_NOT_STORED),
+    insertColumns: (batch) => written(() => insertColumns(batch), count, BATCH_NOT_STORED),
+    remove: written,
+    stop() {
+      checkpointer?.stop();
+      // SQLite leaves the log of a file that was moved or deleted at the path when it closes.
+      guard?.release();
+    },
+  };
+}
+
+/**
+ * Runs a write. Before it, a path that no longer names the file opened refuses it (nothing goes into
+ * a file nobody can open again); after it, such a path fails it although it committed, so the caller
+ * (the delivery pipeline) keeps the events. SQLite's own error for a file this process may not write
+ * is named as such.
+ */
+function writing<T>(path: string, guard: FileGuard | undefined, write: () => T, lost: string): T {
+  guard?.check(lost);
+  let result: T;
+  try {
+    result = write();
+  } catch (error) {
+    throw notWritable(path, error);
+  }
+  guard?.check(lost);
+  return result;
+}
+
+/**
+ * SQLite's "attempt to write a readonly database" as an AuditConfigError naming the file: opened for
+ * writing, a file this process may not write (another user's, a read-only file system) is opened
+ * read-only without a word, and only its first write fails. Any other error as it is.
+ */
+function notWritable(path: string, error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== "SQLITE_READONLY") return error;
+  return new AuditConfigError(
+    `audit store ${path}: cannot write it: this process may not write the file (or its file system is read-only); run as a user who may write it, such as the store's owner`,
+    { cause: error },
+  );
+}
+
+/** Checkpoint every ~40 MiB of log, not SQLite's default 4 MiB: fewer, larger copies. */
+const CHECKPOINT_PAGES = (40 * 1024 * 1024) / PAGE_SIZE;
+
+/** The log's bound: beyond it the checkpoint worker empties the log; a log started anew is cut back to it. */
+const LOG_LIMIT_BYTES = 40 * 1024 * 1024;
+
+function startCheckpoints(db: Database, options: AuditStoreOptions): Checkpointer | undefined {
+  const inline = () => db.pragma(`wal_autocheckpoint = ${CHECKPOINT_PAGES}`);
+  if (options.backgroundCheckpoints === false) {
+    inline();
+    return undefined;
+  }
+  db.pragma("wal_autocheckpoint = 0");
+  db.pragma(`journal_size_limit = ${LOG_LIMIT_BYTES}`);
+  return startCheckpointer({
+    path: options.path,
+    busyTimeoutMs: options.busyTimeoutMs ?? 5000,
+    rows: 20_000,
+    maxDelayMs: 1000,
+    logLimitBytes: LOG_LIMIT_BYTES,
+    driver: options.checkpointDriver,
+    onFailure: (error) => {
+      if (db.open) inline();
+      report(
+        options.onError,
+        new AuditConfigError(`audit store ${options.path}: checkpoint worker failed; checkpointing inline`, {
+          cause: error,
+        }),
+      );
+    },
+  });
+}

@@ -1,0 +1,193 @@
+// The store's file deleted, moved away or replaced while a writer has it open. SQLite keeps writing
+// into the file it opened (in WAL mode without an error), so without a check every later event would
+// be reported stored and vanish with the process, and the log left at the path would be read as the
+// log of the file put there next. Each write compares the path's file with the one opened.
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createDeliveryEmitter } from "../../src/delivery/delivery-emitter.js";
+import { AuditEmitError } from "../../src/errors/index.js";
+import { appendEvent, createEventColumns } from "../../src/event/event-columns.js";
+import { encodeEvent } from "../../src/event/serialize.js";
+import { type AuditStore, openAuditStore } from "../../src/store/audit-store.js";
+import { errorCollector, ids, numberedEvents, tempDir } from "../delivery/helpers.js";
+import { until } from "../helpers/fake-sink.js";
+
+let dir: ReturnType<typeof tempDir>;
+let file: string;
+const open: AuditStore[] = [];
+
+beforeEach(() => {
+  dir = tempDir("removed-file");
+  file = path.join(dir.dir, "audit.db");
+});
+
+/** Closes the stores this test opened. */
+function closeAll(): void {
+  for (const opened of open.splice(0)) opened.close();
+}
+
+afterEach(() => {
+  closeAll();
+  dir.remove();
+});
+
+/** A store at `at`; background checkpoints off, so every event stays in the log until close. */
+function store(at = file, readonly = false): AuditStore {
+  const opened = openAuditStore({ path: at, readonly, backgroundCheckpoints: false });
+  open.push(opened);
+  return opened;
+}
+
+/** The ids of every event stored in the file at `at`, read by a new connection. */
+function storedIds(at: string): string[] {
+  const reader = openAuditStore({ path: at, readonly: true });
+  try {
+    return reader.tail(0, 1000).events.map((e) => e.eventId);
+  } finally {
+    reader.close();
+  }
+}
+
+/** What `write` throws, as name and message. */
+function thrown(write: () => unknown): { name: string; message: string } {
+  try {
+    write();
+  } catch (error) {
+    return { name: (error as Error).name, message: (error as Error).message };
+  }
+  throw new Error("the write did not throw");
+}
+
+const removed = (lost: string, which = "the file") => ({
+  name: "AuditEmitError",
+  message: `audit store ${file}: ${which} was removed or replaced while this store had it open: ${lost}; restore the file or restart the writer`,
+});
+
+describe("a store file deleted while a writer has it open", () => {
+  it("fails the next insert and prune with an AuditEmitError naming the file", () => {
+    const writer = store();
+    writer.insert(numberedEvents(3));
+    fs.rmSync(file);
+
+    expect(thrown(() => writer.insert(numberedEvents(2, "authz", "n")))).toStrictEqual(
+      removed("the events of this batch were not stored"),
+    );
+    const columns = createEventColumns(); // as an ingester writes a broker's batch
+    for (const event of numberedEvents(2, "authz", "i")) appendEvent(columns, event, encodeEvent(event));
+    expect(thrown(() => writer.insertColumns(columns))).toStrictEqual(
+      removed("the events of this batch were not stored"),
+    );
+    expect(thrown(() => writer.prune({ before: new Date(8.64e15) }))).toStrictEqual(
+      removed("nothing was pruned"),
+    );
+    expect(fs.existsSync(file)).toBe(false); // never recreated behind the operator's back
+  });
+
+  it("fails a write during which it was deleted, although that write committed", () => {
+    const writer = store();
+    const [first, second] = numberedEvents(2);
+    // Read while the batch's transaction runs, after the check before it.
+    const deleting = Object.defineProperty({ ...second }, "traceId", {
+      enumerable: true,
+      get: () => {
+        fs.rmSync(file, { force: true });
+        return "";
+      },
+    });
+
+    expect(thrown(() => writer.insert([first, deleting] as (typeof second)[]))).toStrictEqual(
+      removed("the events of this batch were not stored"),
+    );
+  });
+
+  it("through the delivery pipeline: the events are not delivered but spooled, and a restarted writer stores them", async () => {
+    const writer = store();
+    const spoolPath = path.join(dir.dir, "spool.db");
+    const { errors, onError } = errorCollector();
+    const options = {
+      spool: { path: spoolPath, spoolAfterAttempts: 1 },
+      retry: { initialDelayMs: 1, maxDelayMs: 5 },
+      flushIntervalMs: 1,
+      onError,
+    };
+    const emitter = createDeliveryEmitter({ sink: writer.sink(), ...options });
+    for (const event of numberedEvents(3)) emitter.emit(event);
+    expect(await emitter.flush()).toMatchObject({ ok: true });
+    fs.rmSync(file);
+
+    for (const event of numberedEvents(4, "authz", "n")) emitter.emit(event);
+    await until(() => emitter.stats().spooled === 4);
+    const report = await emitter.close({ timeoutMs: 30 });
+
+    expect(report).toMatchObject({ ok: false, pending: 4, dropped: 0 });
+    expect(emitter.stats()).toMatchObject({ delivered: 3, spooled: 4, dropped: {} });
+    const failure = errors.find(
+      (e) => e instanceof AuditEmitError && e.message.includes("sink write failed"),
+    );
+    expect((failure?.cause as Error | undefined)?.message).toBe(
+      removed("the events of this batch were not stored").message,
+    );
+
+    // Restarted: a new store at the path, and a new emitter that replays the spool into it.
+    closeAll();
+    const restarted = store();
+    const next = createDeliveryEmitter({ sink: restarted.sink(), ...options });
+    expect(await next.flush()).toMatchObject({ ok: true });
+    await next.close();
+    expect(storedIds(file)).toStrictEqual(ids(1, 4, "n"));
+  });
+});
+
+describe("a store file moved away while a writer has it open", () => {
+  it("fails inserts while it is away; the moved file holds what was stored; moved back, inserts go on", () => {
+    const writer = store();
+    writer.insert(numberedEvents(3));
+    const away = path.join(dir.dir, "moved.db");
+    fs.renameSync(file, away);
+
+    expect(thrown(() => writer.insert(numberedEvents(2, "authz", "n")))).toStrictEqual(
+      removed("the events of this batch were not stored"),
+    );
+    // Its log, left at the old path, was moved into it: the moved file is a whole store.
+    expect(storedIds(away)).toStrictEqual(ids(1, 3));
+
+    fs.renameSync(away, file);
+    expect(writer.insert(numberedEvents(2, "authz", "n"))).toBe(2);
+    closeAll();
+    expect(storedIds(file)).toStrictEqual([...ids(1, 3), ...ids(1, 2, "n")]);
+  });
+});
+
+describe("a store file replaced by another store while a writer has it open", () => {
+  it("fails the next insert, and the file at the path reads as itself, not through the writer's log", () => {
+    const other = path.join(dir.dir, "other.db");
+    const backup = store(other);
+    backup.insert(numberedEvents(2, "authz", "o"));
+    closeAll();
+    const writer = store();
+    writer.insert(numberedEvents(3));
+    fs.renameSync(other, file);
+
+    expect(thrown(() => writer.insert(numberedEvents(2, "authz", "n")))).toStrictEqual(
+      removed("the events of this batch were not stored"),
+    );
+    expect(storedIds(file)).toStrictEqual(ids(1, 2, "o"));
+    closeAll();
+    expect(storedIds(file)).toStrictEqual(ids(1, 2, "o"));
+  });
+});
+
+describe("a store's write-ahead log deleted while a writer has it open", () => {
+  it("fails the next insert, and what was committed before is in the file even if the writer never closes", () => {
+    const writer = store();
+    writer.insert(numberedEvents(3));
+    fs.rmSync(`${file}-wal`);
+
+    expect(thrown(() => writer.insert(numberedEvents(2, "authz", "n")))).toStrictEqual(
+      removed("the events of this batch were not stored", `its write-ahead log ${file}-wal`),
+    );
+    // Read while the writer is still open, as after a crash: the log it writes to has no name.
+    expect(storedIds(file)).toStrictEqual(ids(1, 3));
+  });
+});
