@@ -6,6 +6,7 @@ import type { UndecodableRow } from "../store/stored-rows.js";
 import { toCliError } from "./errors.js";
 import { loadOptionalPeers } from "./optional-peers.js";
 import { withStore } from "./store-access.js";
+import { withoutCredentials } from "./without-credentials.js";
 
 /**
  * What `query`, `stats`, `tail` and `prune` use of a store: the SQLite store (wrapped) or the
@@ -39,15 +40,20 @@ export async function withAnyStore<T>(
 ): Promise<T> {
   if (!isPostgresUrl(db)) return withStore(db, options, (store) => use(asCliStore(store)));
   const { openPostgresStore } = await loadPostgresModule();
-  let store: Awaited<ReturnType<typeof openPostgresStore>>;
-  try {
-    store = await openPostgresStore({
+  const open = (readonly: boolean) =>
+    openPostgresStore({
       connectionString: db,
-      readonly: options.readonly,
+      readonly,
       poolSize: 2,
       // A connection of the pool lost while idle (a restart): the next read connects again.
       onError: (error) => process.stderr.write(`error: ${error.message}\n`),
     });
+  let store: Awaited<ReturnType<typeof openPostgresStore>>;
+  try {
+    // Opened writable (prune), the store would create its schema in a database without one: read-only
+    // first, which refuses anything but an audit store and changes nothing, as for a SQLite file.
+    if (!options.readonly) await (await open(true)).close();
+    store = await open(options.readonly);
   } catch (error) {
     throw toCliError(error, "");
   }
@@ -62,7 +68,7 @@ export async function withAnyStore<T>(
 
 function asCliStore(store: AuditStore): CliStore {
   return {
-    name: store.path,
+    name: withoutCredentials(store.path),
     query: async (filter, page) => store.query(filter, page),
     tail: async (afterSeq, limit) => store.tail(afterSeq, limit),
     lastSeq: async () => store.lastSeq(),

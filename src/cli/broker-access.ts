@@ -98,21 +98,5 @@ function pem(option: string, file: string): string {
   return text;
 }
 
-/**
- * A broker URL as it may be shown: a `user:password@` part replaced by `…@`. The CLI refuses URLs with
- * credentials, but the message saying so must not repeat them.
- */
-export function withoutCredentials(url: string): string {
-  // Up to the last "@" of each comma-separated URL: a password may hold "/" or "@" unencoded.
-  return url.replace(CREDENTIALS, "$1$2…@");
-}
-
-/** Whether a broker URL (or a comma-separated list of them) holds a `user:password@` part. */
-export function holdsCredentials(url: string): boolean {
-  return new RegExp(CREDENTIALS.source, "i").test(url);
-}
-
-const CREDENTIALS = /(^|,)([a-z]+:\/\/)[^,]*@/gi;
-
 /** The usage error for a broker URL with credentials in it, which every local user could read. */
 export const CREDENTIALS_IN_URL = `must not hold credentials (every local user sees them in the process list): use --user and ${PASSWORD_ENV}`;

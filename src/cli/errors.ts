@@ -1,4 +1,5 @@
 import { AuditConfigError, AuditInputError } from "../errors/index.js";
+import { withoutCredentials } from "./without-credentials.js";
 
 /** Exit code of a command that failed because of its arguments (a bad option value, an unknown flag). */
 export const EXIT_USAGE = 2;
@@ -27,8 +28,9 @@ export function usageError(option: string, problem: string): CliError {
  * What anything thrown by a command becomes: store input errors (a bad filter or cursor) are usage
  * errors; a database that is locked, corrupt or from a newer version is a failure naming the file.
  */
-export function toCliError(error: unknown, dbPath: string): CliError {
+export function toCliError(error: unknown, store: string): CliError {
   if (error instanceof CliError) return error;
+  const dbPath = withoutCredentials(store);
   if (error instanceof AuditInputError) return new CliError(error.message, EXIT_USAGE, { cause: error });
   if (error instanceof AuditConfigError) return new CliError(error.message, EXIT_FAILURE, { cause: error });
   const code = (error as { code?: unknown } | null)?.code;

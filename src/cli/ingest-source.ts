@@ -7,11 +7,10 @@ import {
   type BrokerAccessFlags,
   brokerAccess,
   CREDENTIALS_IN_URL,
-  holdsCredentials,
-  withoutCredentials,
 } from "./broker-access.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, usageError } from "./errors.js";
 import { loadOptionalPeers } from "./optional-peers.js";
+import { holdsCredentials, withoutCredentials } from "./without-credentials.js";
 
 /** The broker flags of `grpc-audit ingest`. */
 export interface SourceFlags extends BrokerAccessFlags {
@@ -158,7 +157,7 @@ async function openNats(
     ...(flags.deadLetterSubject === undefined ? {} : { deadLetterSubject: flags.deadLetterSubject }),
     ...(flags.domain === undefined ? {} : { domain: flags.domain }),
   }).catch((error: unknown) => {
-    throw failure(`nats ${flags.from} stream ${flags.stream}`, error);
+    throw failure(`nats ${withoutCredentials(flags.from)} stream ${flags.stream}`, error);
   });
   let closing = false;
   // The client reconnects for ever, also through refused credentials; a connection closed all the
@@ -218,7 +217,7 @@ async function openKafka(
   options: KafkaSourceOptions,
 ): Promise<OpenedSource> {
   const source = await createKafkaSource(options).catch((error: unknown) => {
-    throw failure(`kafka ${flags.from} topic ${flags.topic}`, error);
+    throw failure(`kafka ${withoutCredentials(flags.from)} topic ${flags.topic}`, error);
   });
   return { source, warnings: [], close: () => source.close() };
 }

@@ -11,18 +11,37 @@ import { addTailCommand } from "./commands/tail.js";
 import { addUiCommand } from "./commands/ui.js";
 import { addVerifyCommand } from "./commands/verify.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.js";
+import { withoutCredentials } from "./without-credentials.js";
 
 // This package's version: package.json is two folders up from src/cli/ and from dist/cli/ alike.
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
   version: string;
 };
 
+/**
+ * `text` with every value given on the command line (`--db <v>`, `--db=<v>`) or in GRPC_AUDIT_DB
+ * that holds a password replaced by its `withoutCredentials` form: the last guard of error lines.
+ */
+function hideGivenSecrets(text: string): string {
+  const given = [...process.argv.slice(2), process.env.GRPC_AUDIT_DB ?? ""].flatMap((arg) =>
+    arg.startsWith("--") && arg.includes("=") ? [arg, arg.slice(arg.indexOf("=") + 1)] : [arg],
+  );
+  let shown = text;
+  for (const value of given) {
+    const hidden = withoutCredentials(value);
+    if (hidden !== value) shown = shown.replaceAll(value, hidden);
+  }
+  return shown;
+}
+
 const program = new Command()
   .name("grpc-audit")
   .version(version, "-V, --version", "print the version of grpc-audit")
   .description("Look at the audit trail recorded by grpc-audit, or run the demo that records one.")
-  // Set before the commands are added, so that they inherit it: errors throw instead of exiting.
+  // Set before the commands are added, so that they inherit them: errors throw instead of exiting,
+  // and commander's own messages (which repeat a bad value) hide the passwords given.
   .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(hideGivenSecrets(text)) })
   .addHelpText(
     "after",
     "\nStart with `grpc-audit demo`, then `grpc-audit query` and `grpc-audit stats`.\n" +
@@ -52,6 +71,6 @@ program.parseAsync().catch((error: unknown) => {
     return;
   }
   const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`error: ${message}\n`);
+  process.stderr.write(hideGivenSecrets(`error: ${message}\n`));
   process.exitCode = error instanceof CliError ? error.exitCode : EXIT_FAILURE;
 });

@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option } from "commander";
 import type { AuditStore } from "../store/audit-store.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, toCliError } from "./errors.js";
 import { loadOptionalPeers } from "./optional-peers.js";
+import { withoutCredentials } from "./without-credentials.js";
 
 /** Where the commands look for the audit database when neither `--db` nor GRPC_AUDIT_DB says. */
 export const DEFAULT_DB = "./audit.db";
@@ -19,18 +20,19 @@ export function dbOption(description = "the audit database: a SQLite file, or a 
 }
 
 /**
- * Checks a --db or --to value. Empty (or GRPC_AUDIT_DB set but empty) names nothing; a URL that is not
- * postgres:// or postgresql:// (`pg://…`, `postgres:user:pw@…`) would be taken for a file name, and
- * printed with its password in "no audit database at …": both are usage errors, the password hidden.
+ * Checks a --db or --to value. Empty (or GRPC_AUDIT_DB set but empty) names nothing; a value that is
+ * not a postgres:// or postgresql:// URL but holds a `user:password@` (`pg://…`, `postgres//…`,
+ * ` postgres://…` with a space or quotes around it) would be taken for a file name, and printed with
+ * its password in "no audit database at …": both are usage errors, the password hidden.
  */
 export function storeArgument(text: string): string {
   if (text === "") throw new InvalidArgumentError("It is empty: name a SQLite file or a postgres:// URL.");
   if (/^postgres(ql)?:\/\//i.test(text)) return text;
-  const credentials = /^([a-z][a-z0-9+.-]*:(?:\/\/)?)[^@]*@/i;
-  if (credentials.test(text)) {
+  const shown = withoutCredentials(text);
+  if (shown !== text) {
     // Not commander's InvalidArgumentError: its message repeats the value, password and all.
     throw new CliError(
-      `the store ${text.replace(credentials, "$1…@")} looks like a URL, but only postgres:// and postgresql:// URLs name a store; write a SQLite file as ./<name>`,
+      `the store ${shown} looks like a URL, but only postgres:// and postgresql:// URLs name a store (no space or quotes around them); write a SQLite file as ./<name>`,
       EXIT_USAGE,
     );
   }
@@ -45,11 +47,17 @@ export function storeArgument(text: string): string {
 async function openExistingStore(path: string, options: { readonly: boolean }): Promise<AuditStore> {
   const stat = statSync(path, { throwIfNoEntry: false });
   if (stat === undefined) {
-    throw new CliError(`no audit database at ${path}; run \`grpc-audit demo\` or pass --db`, EXIT_FAILURE);
+    throw new CliError(
+      `no audit database at ${withoutCredentials(path)}; run \`grpc-audit demo\` or pass --db`,
+      EXIT_FAILURE,
+    );
   }
   if (!stat.isFile()) {
     // SQLite would say "disk I/O error" for a folder; a named pipe or a device holds no database either.
-    throw new CliError(`audit store ${path}: ${notAFile(stat)}, not a database file`, EXIT_FAILURE);
+    throw new CliError(
+      `audit store ${withoutCredentials(path)}: ${notAFile(stat)}, not a database file`,
+      EXIT_FAILURE,
+    );
   }
   const { openAuditStore } = await loadStoreModule();
   try {

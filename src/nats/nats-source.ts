@@ -54,6 +54,9 @@ export interface NatsSourceMessage extends SourceMessage {
  * a message removed after its delivery and before its ack (never stored) is not counted, and messages
  * removed are counted only once the consumer delivers a later one. Absent when the consumer reads
  * only some of the stream's subjects (a skipped sequence may be another subject's message).
+ * `fetch` does not end early on its `signal` while connected: it runs until it fills or its expiry
+ * (`maxWaitMs`, at most half the ack wait), so that every message the server sent into it is
+ * returned, none stranded; with the connection down, it ends at once.
  */
 export interface NatsSource extends IngestSource<NatsSourceMessage> {
   /** The connection the source pulls through. */
@@ -167,6 +170,19 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
   const name = `nats ${stream}/${durable}`;
   const deadLetters = createDeadLetterCount();
   const watch = watchConnection(nc, isAckSubjectOf(stream, durable));
+  // Down, the connection brings nothing more into a fetch (what was on its way is lost with it): a
+  // stopped fetch then ends at once, not at its expiry.
+  let connected = true;
+  const stopWhenDown = new Set<() => void>();
+  const statuses = nc.status();
+  void (async () => {
+    for await (const status of statuses) {
+      if (status.type === "reconnect") connected = true;
+      if (status.type !== "disconnect") continue;
+      connected = false;
+      for (const stop of stopWhenDown) stop();
+    }
+  })().catch(() => {});
   /** The consumer's settings read again: one changed by an operator since open may lose events. */
   const recheck = (config: Parameters<typeof checkConsumer>[0]) => {
     try {
@@ -193,7 +209,11 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
         closedForGood(name, "fetch failed", watch);
         throw new Error(`${name}: fetch failed: ${fetchError(error)}`, { cause: error });
       });
-      const stop = () => messages.stop();
+      // Not stopped on `signal` while connected: stop() unsubscribes the fetch's inbox at once, and
+      // what the server had already sent to it is dropped unseen (no message left to nak), held until
+      // the ack wait. Let run to its end (at most `expires`), it receives all it was sent.
+      const cut = () => messages.stop();
+      const stop = () => (connected ? stopWhenDown.add(cut) : cut());
       signal.addEventListener("abort", stop, { once: true });
       // The server ends a fetch at its expiry; one still open well after had no reply (see REPLY_TIMEOUT_MS).
       const due = expires + REPLY_TIMEOUT_MS;
@@ -218,6 +238,7 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       } finally {
         clearTimeout(overdue);
         signal.removeEventListener("abort", stop);
+        stopWhenDown.delete(cut);
       }
       const last = received[received.length - 1];
       if (last !== undefined) lag = last.msg.info.pending;
@@ -286,6 +307,8 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
     warnings: Object.freeze(limits.warnings),
     close: async () => {
       watch.stop();
+      // The client's iterator has a stop(); its public type says only AsyncIterable.
+      (statuses as { stop?: () => void }).stop?.();
       if (!owned) return;
       // Drained, so that the acks sent go out first; closed instead during an outage, else a stopped
       // `grpc-audit ingest` would never exit. Acks not sent mean redeliveries, which the store skips.

@@ -40,7 +40,7 @@ it.each([
   const run = await runCli(args, { cwd });
   expect([run.code, run.stderr]).toStrictEqual([
     2,
-    `error: the store ${shown} looks like a URL, but only postgres:// and postgresql:// URLs name a store; write a SQLite file as ./<name>\n`,
+    `error: the store ${shown} looks like a URL, but only postgres:// and postgresql:// URLs name a store (no space or quotes around them); write a SQLite file as ./<name>\n`,
   ]);
   expect(run.stdout + run.stderr).not.toContain(SECRET);
   expect(readdirSync(cwd)).toStrictEqual([]);

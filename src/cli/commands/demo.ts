@@ -1,10 +1,10 @@
 import { type Command, Option } from "commander";
 import { isPostgresUrl } from "../any-store.js";
-import { withoutCredentials } from "../broker-access.js";
 import type { ExternalIssuer } from "../demo/demo-identity.js";
 import type { OpenFgaTarget } from "../demo/demo-tuples.js";
 import { usageError } from "../errors.js";
 import { dbOption } from "../store-access.js";
+import { withoutCredentials } from "../without-credentials.js";
 
 interface DemoFlags {
   db: string;

@@ -9,6 +9,7 @@ import { progressLine } from "../ingest-progress.js";
 import { BROKER_FLAGS, type SourceFlags, sourceOpener } from "../ingest-source.js";
 import { loadOptionalPeers } from "../optional-peers.js";
 import { loadStoreModule, notAFile, storeArgument } from "../store-access.js";
+import { withoutCredentials } from "../without-credentials.js";
 
 interface IngestFlags extends SourceFlags {
   to: string;
@@ -210,7 +211,10 @@ function targetOpener(to: string) {
   const stat = statSync(to, { throwIfNoEntry: false });
   // SQLite would say it cannot open the file; a named pipe or a device holds no database either.
   if (stat !== undefined && !stat.isFile())
-    throw new CliError(`audit store ${to}: ${notAFile(stat)}, not a database file`, EXIT_FAILURE);
+    throw new CliError(
+      `audit store ${withoutCredentials(to)}: ${notAFile(stat)}, not a database file`,
+      EXIT_FAILURE,
+    );
   return {
     load: async () => void (await loadStoreModule()),
     open: async (_stopping: AbortSignal) => openSqlite(await loadStoreModule(), to, stat === undefined),
@@ -254,7 +258,7 @@ function openSqlite(
     throw toCliError(error, to);
   }
   return {
-    name: to,
+    name: withoutCredentials(to),
     target: store,
     close: async ({ started }) => {
       let unused = false;

@@ -31,6 +31,7 @@ interface VerifyFlags {
   logKey: string;
   publicKey?: ReadonlyMap<string, KeyObject>;
   sealed?: boolean;
+  ignoreOrder?: boolean;
   json?: boolean;
 }
 
@@ -67,6 +68,10 @@ export function addVerifyCommand(program: Command): void {
     .option("--log-key <key>", "key of the event in each log line", "audit")
     .addOption(publicKeyOption())
     .addOption(sealedOption())
+    .option(
+      "--ignore-order",
+      "do not report rows stored out of recording order (a SQLite store filled by ingest after a redelivery)",
+    )
     .option("--json", "print the report as one JSON document")
     .addHelpText("after", EXAMPLES)
     .action(async (flags: VerifyFlags, command: Command) => {
@@ -90,12 +95,13 @@ export function addVerifyCommand(program: Command): void {
           : await verifyTrail(logEvents(flags.log, flags.logKey, tally), options, {});
       if (flags.log === undefined && !isPostgresUrl(flags.db)) await checkSqliteIntegrity(flags.db, tally);
       const sharedStore = flags.log === undefined && isPostgresUrl(flags.db);
-      const ordered = sharedStore ? { ...checked, chains: withoutOrder(checked.chains) } : checked;
+      const ignoreOrder = sharedStore || flags.ignoreOrder === true;
+      const ordered = ignoreOrder ? { ...checked, chains: withoutOrder(checked.chains) } : checked;
       const report = flags.log === undefined ? ordered : await withLines(ordered, flags.log);
       const worst = worstKind(report.chains, report.findings, tally.unreadable.length > 0);
       const exitCode = worst === undefined ? 0 : VERIFY_EXIT_CODES[worst];
       if (flags.json === true) printJson({ ...report, ok: exitCode === 0, ...tally, exitCode });
-      else printSummary(report, tally, worst, exitCode);
+      else printSummary(report, tally, worst, exitCode, flags.ignoreOrder === true);
       process.exitCode = exitCode;
     });
 }
@@ -162,6 +168,7 @@ function printSummary(
   tally: SourceTally,
   worst: ChainFindingKind | undefined,
   exitCode: number,
+  ignoreOrder: boolean,
 ): void {
   const { chains, unchained } = report;
   for (const chain of chains) {
@@ -192,6 +199,7 @@ function printSummary(
       ? `${plural(unchained, "event")} without a chain`
       : "",
     tally.skippedLines > 0 ? `${plural(tally.skippedLines, "log line")} without an event` : "",
+    ignoreOrder ? "row order not checked: --ignore-order" : "",
     ...report.unusedKeys.map((keyId) => `key ${keyId} signed no checkpoint of the trail`),
   ].filter((text) => text !== "");
   if (extras.length > 0) print(visible(`(${extras.join("; ")})`));
