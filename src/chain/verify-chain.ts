@@ -1,66 +1,46 @@
 import type { ChainCheckpointDetail } from "../gen/grpcaudit/v1/event.js";
+import type { ChainColumns, EntryExtra } from "./chain-columns.js";
 import { checkpointSignatureValid } from "./checkpoint.js";
 import type { ChainFinding, ChainReport, PrunedPrefix, VerifyOptions } from "./verify-types.js";
 
-/** What the verifier keeps of each event: its links, its recomputed hash, where the source had it. @internal */
-export interface ChainEntry {
+/** A checkpoint as the walk keeps it: where it is, and what it states. */
+interface Checkpoint {
+  index: number;
   seq: number;
-  eventId: string;
-  /** `chain.hash` as stored. */
-  hash: string;
-  prevHash: string;
-  /** The hash of the event as read ("" when it cannot be encoded). */
-  computed: string;
-  /** Why the event as read cannot be encoded (so has no hash), if it cannot. */
-  unencodable?: string | undefined;
-  /** Position in the source (duplicates not counted). */
-  position: number;
-  checkpoint: ChainCheckpointDetail | undefined;
-  /** For a checkpoint: the hash its v2 statement names (the event with its signature emptied). */
-  signedHash?: string | undefined;
-  /** Why the event is not a checkpoint as a Recorder writes one, if it claims to be one. */
-  notCheckpoint?: string | undefined;
-}
-
-/** The events of one chain as read, by seq. @internal */
-export interface ChainEntries {
-  chainId: string;
-  service: string;
-  bySeq: Map<number, ChainEntry>;
-  duplicates: number;
-  /** Same seq, different event: found while reading. */
-  conflicts: ChainFinding[];
+  detail: ChainCheckpointDetail;
 }
 
 /** Checks the links, gaps, order and checkpoints of one chain's events. @internal */
-export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainReport {
-  const entries = [...chain.bySeq.values()].sort((a, b) => a.seq - b.seq);
+export function checkChain(chain: ChainColumns, options: VerifyOptions): ChainReport {
+  const order = chain.bySeq();
   const findings: ChainFinding[] = [...chain.conflicts];
-  const at = (seq: number) => chain.bySeq.get(seq);
-  let lastCheckpoint: ChainEntry | undefined;
+  let lastCheckpoint: Checkpoint | undefined;
   /** Why the last checkpoint did not verify, if it did not. */
   let lastCheckpointProblem: Pick<ChainFinding, "kind" | "detail"> | undefined;
   /** The first checkpoint: a Recorder signs every checkpoint of its chain with its key. */
-  let firstCheckpoint: ChainEntry | undefined;
-  let finalCheckpoint: ChainEntry | undefined;
-  /** Events after a final checkpoint that no later final checkpoint covers (yet), with its seq. */
-  let afterFinal: [ChainEntry, number][] = [];
+  let firstCheckpoint: Checkpoint | undefined;
+  let finalCheckpoint: Checkpoint | undefined;
+  /** Events (indexes) after a final checkpoint that no later final checkpoint covers (yet), with its seq. */
+  let afterFinal: [number, number][] = [];
   let checkpoints = 0;
   let verifiedCheckpoints = 0;
-  let previous: ChainEntry | undefined;
-  /** The first event read, when it is a checkpoint after seq 1. */
-  let prunedBefore: ChainEntry | undefined;
+  let previousSeq: number | undefined;
+  /** The first event read (its index), when it is a checkpoint after seq 1. */
+  let prunedBefore: number | undefined;
   let pruned: PrunedPrefix | undefined;
-  for (const entry of entries) {
-    const { seq, eventId } = entry;
+  for (const index of order) {
+    const seq = chain.seq(index);
     if (!(Number.isSafeInteger(seq) && seq >= 1)) {
       // Not a place in any chain (a Recorder starts at 1): an event put in from outside.
+      const eventId = chain.eventId(index);
       findings.push({ kind: "broken_link", seq, eventId, detail: `seq ${seq} is not a position in a chain` });
       continue;
     }
-    const expectedSeq = (previous?.seq ?? 0) + 1;
+    const expectedSeq = (previousSeq ?? 0) + 1;
+    const extra = chain.extra(index);
+    const detail = extra?.checkpoint;
     // A chain whose first event read is a checkpoint may have been pruned up to it: decided below.
-    if (previous === undefined && seq > 1 && entry.checkpoint !== undefined) prunedBefore = entry;
+    if (previousSeq === undefined && seq > 1 && detail !== undefined) prunedBefore = index;
     else if (seq > expectedSeq) {
       const range =
         seq - 1 === expectedSeq ? `seq ${expectedSeq} is` : `seqs ${expectedSeq} to ${seq - 1} are`;
@@ -72,78 +52,73 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
         detail: `${range} missing`,
       });
     }
-    if (entry.unencodable !== undefined) {
-      findings.push({
-        kind: "modified",
-        seq,
-        eventId,
-        detail: `the event holds a value no Recorder writes and cannot be hashed (${entry.unencodable})`,
-      });
-    } else if (entry.computed !== entry.hash) {
-      findings.push({ kind: "modified", seq, eventId, detail: "the event does not match its hash" });
-    } else if (entry.notCheckpoint !== undefined) {
-      findings.push({ kind: "modified", seq, eventId, detail: entry.notCheckpoint });
+    const modified = modifiedDetail(chain.computedMatches(index), extra);
+    if (modified !== undefined) {
+      findings.push({ kind: "modified", seq, eventId: chain.eventId(index), detail: modified });
     }
-    const before = at(seq - 1);
-    const expectedPrev = seq === 1 ? "" : before?.hash;
-    if (expectedPrev !== undefined && entry.prevHash !== expectedPrev) {
+    if (chain.linkBroken(index)) {
       findings.push({
         kind: "broken_link",
         seq,
-        eventId,
+        eventId: chain.eventId(index),
         detail: `prevHash is not the hash of the event at seq ${seq - 1}`,
       });
     }
     // Nothing may follow a final checkpoint but what a later final checkpoint covers: close writes a
     // second one when an emitter dropped the first, and links the calls that end meanwhile before it.
-    if (finalCheckpoint !== undefined && entry.checkpoint?.final !== true) {
-      afterFinal.push([entry, finalCheckpoint.seq]);
-    }
-    if (entry.checkpoint !== undefined) {
+    if (finalCheckpoint !== undefined && detail?.final !== true)
+      afterFinal.push([index, finalCheckpoint.seq]);
+    if (detail !== undefined) {
+      const checkpoint: Checkpoint = { index, seq, detail };
       checkpoints++;
-      lastCheckpoint = entry;
-      firstCheckpoint ??= entry;
-      const problem = checkpointProblem(chain.chainId, entry, at(seq - 1), firstCheckpoint, options);
+      lastCheckpoint = checkpoint;
+      firstCheckpoint ??= checkpoint;
+      const problem = checkpointProblem(chain, checkpoint, extra, firstCheckpoint, options);
       lastCheckpointProblem = problem;
-      if (entry === prunedBefore) pruned = anchoredPrefix(entry, problem);
+      // The prefix is vouched for only by a checkpoint that verified and is as written: else `missing`.
+      if (index === prunedBefore && problem === undefined && modified === undefined) {
+        pruned = { toSeq: seq - 1, anchorSeq: seq, keyId: detail.keyId };
+      }
       if (problem === undefined) {
         verifiedCheckpoints++;
-        if (entry.checkpoint.final) {
-          finalCheckpoint = entry;
+        if (detail.final) {
+          finalCheckpoint = checkpoint;
           afterFinal = []; // signed over them: the links up to it hold them
         }
-      } else findings.push({ seq, eventId, ...problem });
+      } else findings.push({ seq, eventId: chain.eventId(index), ...problem });
     }
-    previous = entry;
+    previousSeq = seq;
   }
-  if (prunedBefore !== undefined && pruned === undefined) findings.push(missingBefore(prunedBefore));
-  for (const [entry, finalSeq] of afterFinal) {
+  if (prunedBefore !== undefined && pruned === undefined)
+    findings.push(missingBefore(chain.seq(prunedBefore)));
+  for (const [index, finalSeq] of afterFinal) {
     findings.push({
       kind: "broken_link",
-      seq: entry.seq,
-      eventId: entry.eventId,
+      seq: chain.seq(index),
+      eventId: chain.eventId(index),
       detail: `the event follows the final checkpoint at seq ${finalSeq}`,
     });
   }
-  findings.push(...reordered(entries));
-  const last = entries[entries.length - 1];
-  const lastSeq = last?.seq ?? 0;
-  const sealed = finalCheckpoint !== undefined && finalCheckpoint === last;
+  if (!chain.inOrder) findings.push(...reordered(chain, order));
+  const last = order[order.length - 1];
+  const lastSeq = last === undefined ? 0 : chain.seq(last);
+  const sealed = finalCheckpoint !== undefined && finalCheckpoint.index === last;
   const unsealed = lastSeq - (lastCheckpoint?.seq ?? 0);
   if (!sealed && options.expectSealed === true && last !== undefined) {
     findings.push({
       kind: "truncated",
       seq: lastSeq,
-      eventId: last.eventId,
+      eventId: chain.eventId(last),
       detail: truncatedDetail(lastSeq, lastCheckpoint, lastCheckpointProblem),
     });
   }
   findings.sort((a, b) => a.seq - b.seq);
+  const first = order[0];
   return {
     chainId: chain.chainId,
     service: chain.service,
-    events: entries.length,
-    firstSeq: entries[0]?.seq ?? 0,
+    events: chain.count,
+    firstSeq: first === undefined ? 0 : chain.seq(first),
     lastSeq,
     checkpoints,
     verifiedCheckpoints,
@@ -156,16 +131,28 @@ export function checkChain(chain: ChainEntries, options: VerifyOptions): ChainRe
 }
 
 /**
+ * Why the event as read is not the one its hash was taken over (or not a checkpoint as a Recorder
+ * writes one), or undefined. A pruned chain's anchor must have none of these.
+ */
+function modifiedDetail(computedMatches: boolean, extra: EntryExtra | undefined): string | undefined {
+  if (extra?.unencodable !== undefined) {
+    return `the event holds a value no Recorder writes and cannot be hashed (${extra.unencodable})`;
+  }
+  if (!computedMatches) return "the event does not match its hash";
+  return extra?.notCheckpoint;
+}
+
+/**
  * Why a chain that should be sealed is not. A final checkpoint that ends it but did not verify (no
  * public key for it, a bad signature) is named as such: the chain may well be whole, but nothing says so.
  */
 function truncatedDetail(
   lastSeq: number,
-  lastCheckpoint: ChainEntry | undefined,
+  lastCheckpoint: Checkpoint | undefined,
   problem: Pick<ChainFinding, "detail"> | undefined,
 ): string {
   if (lastCheckpoint === undefined) return `the chain ends at seq ${lastSeq} without any checkpoint`;
-  if (lastCheckpoint.seq === lastSeq && lastCheckpoint.checkpoint?.final === true && problem !== undefined) {
+  if (lastCheckpoint.seq === lastSeq && lastCheckpoint.detail.final && problem !== undefined) {
     return `the chain ends at seq ${lastSeq} in a final checkpoint that could not be verified: ${problem.detail}`;
   }
   if (lastCheckpoint.seq === lastSeq) {
@@ -176,51 +163,33 @@ function truncatedDetail(
   return `the chain ends at seq ${lastSeq} without a verified final checkpoint: ${unsealed} event${unsealed === 1 ? "" : "s"} after the last checkpoint (seq ${lastCheckpoint.seq})`;
 }
 
-/**
- * The pruned prefix a chain's first event vouches for, or undefined: it must be a checkpoint that
- * verified with a given key (its own link naming the head its signature covers), and unedited.
- * Anything less and the absent seqs are `missing`, as any other cut.
- */
-function anchoredPrefix(
-  entry: ChainEntry,
-  problem: Pick<ChainFinding, "kind" | "detail"> | undefined,
-): PrunedPrefix | undefined {
-  const checkpoint = entry.checkpoint;
-  if (problem !== undefined || checkpoint === undefined) return undefined;
-  if (entry.unencodable !== undefined || entry.computed !== entry.hash || entry.notCheckpoint !== undefined) {
-    return undefined;
-  }
-  return { toSeq: entry.seq - 1, anchorSeq: entry.seq, keyId: checkpoint.keyId };
-}
-
-function missingBefore(entry: ChainEntry): ChainFinding {
-  const range = entry.seq === 2 ? "seq 1 is" : `seqs 1 to ${entry.seq - 1} are`;
+function missingBefore(seq: number): ChainFinding {
+  const range = seq === 2 ? "seq 1 is" : `seqs 1 to ${seq - 1} are`;
   return {
     kind: "missing",
     seq: 1,
-    toSeq: entry.seq - 1,
+    toSeq: seq - 1,
     eventId: "",
-    detail: `${range} missing: the checkpoint at seq ${entry.seq} cannot vouch for them (see its finding)`,
+    detail: `${range} missing: the checkpoint at seq ${seq} cannot vouch for them (see its finding)`,
   };
 }
 
 /** Why a checkpoint does not verify, or undefined when it does. */
 function checkpointProblem(
-  chainId: string,
-  entry: ChainEntry,
-  head: ChainEntry | undefined,
-  first: ChainEntry,
+  chain: ChainColumns,
+  { seq, detail: checkpoint }: Checkpoint,
+  extra: EntryExtra | undefined,
+  first: Checkpoint,
   options: VerifyOptions,
 ): Pick<ChainFinding, "kind" | "detail"> | undefined {
-  const checkpoint = entry.checkpoint;
-  if (checkpoint === undefined) return undefined;
-  if (checkpoint.headSeq !== entry.seq - 1) {
+  if (checkpoint.headSeq !== seq - 1) {
     return {
       kind: "bad_signature",
-      detail: `the checkpoint names head seq ${checkpoint.headSeq}, not the event before it (seq ${entry.seq - 1})`,
+      detail: `the checkpoint names head seq ${checkpoint.headSeq}, not the event before it (seq ${seq - 1})`,
     };
   }
-  const headHash = entry.seq === 1 ? "" : head?.hash;
+  const head = chain.indexOf(seq - 1);
+  const headHash = seq === 1 ? "" : head >= 0 ? chain.hash(head) : undefined;
   if (headHash !== undefined && checkpoint.headHash !== headHash) {
     return {
       kind: "bad_signature",
@@ -229,11 +198,11 @@ function checkpointProblem(
   }
   // A Recorder links a checkpoint right after its head: without the head (pruned, deleted) its own
   // link is what still names it.
-  if (checkpoint.headHash !== entry.prevHash) {
+  if (checkpoint.headHash !== extra?.prevHash) {
     return { kind: "bad_signature", detail: "the checkpoint's head hash is not its prevHash" };
   }
-  const firstKeyId = first.checkpoint?.keyId;
-  if (firstKeyId !== undefined && checkpoint.keyId !== firstKeyId) {
+  const firstKeyId = first.detail.keyId;
+  if (checkpoint.keyId !== firstKeyId) {
     // One Recorder, one key: another key's signature here is someone else's, even a trusted key's.
     return {
       kind: "bad_signature",
@@ -244,7 +213,7 @@ function checkpointProblem(
   if (key === undefined) {
     return { kind: "unknown_key", detail: `no public key was given for key id ${checkpoint.keyId}` };
   }
-  if (!checkpointSignatureValid(key, chainId, checkpoint, entry.signedHash)) {
+  if (!checkpointSignatureValid(key, chain.chainId, checkpoint, extra?.signedHash)) {
     return { kind: "bad_signature", detail: `the signature does not verify with key ${checkpoint.keyId}` };
   }
   return undefined;
@@ -252,40 +221,36 @@ function checkpointProblem(
 
 /**
  * Events the source holds out of seq order: those outside the longest run of events whose source
- * positions rise with their seqs (the fewest events that, moved back, restore the order).
+ * positions (their indexes) rise with their seqs (the fewest events that, moved back, restore the order).
  */
-function reordered(entries: readonly ChainEntry[]): ChainFinding[] {
-  // Longest increasing subsequence of positions, in O(n log n): tails[k] is the index of the entry
-  // ending the best run of length k + 1, and back[i] the entry before i in its run.
+function reordered(chain: ChainColumns, order: readonly number[]): ChainFinding[] {
+  // Longest increasing subsequence of positions, in O(n log n): tails[k] is the index in `order` of
+  // the entry ending the best run of length k + 1, and back[i] the entry before i in its run.
   const tails: number[] = [];
-  const back = new Int32Array(entries.length).fill(-1);
-  entries.forEach((entry, i) => {
+  const back = new Int32Array(order.length).fill(-1);
+  order.forEach((position, i) => {
     let low = 0;
     let high = tails.length;
     while (low < high) {
       const mid = (low + high) >> 1;
-      if (position(entries, tails[mid]) < entry.position) low = mid + 1;
+      if ((order[tails[mid] ?? -1] ?? -1) < position) low = mid + 1;
       else high = mid;
     }
     back[i] = low > 0 ? (tails[low - 1] ?? -1) : -1;
     tails[low] = i;
   });
-  const inOrder = new Uint8Array(entries.length);
+  const inOrder = new Uint8Array(order.length);
   for (let i = tails[tails.length - 1] ?? -1; i >= 0; i = back[i] ?? -1) inOrder[i] = 1;
   const findings: ChainFinding[] = [];
-  entries.forEach((entry, i) => {
+  order.forEach((index, i) => {
     if (inOrder[i] === 0) {
       findings.push({
         kind: "reordered",
-        seq: entry.seq,
-        eventId: entry.eventId,
+        seq: chain.seq(index),
+        eventId: chain.eventId(index),
         detail: "the source holds the event out of seq order",
       });
     }
   });
   return findings;
-}
-
-function position(entries: readonly ChainEntry[], index: number | undefined): number {
-  return index === undefined ? -1 : (entries[index]?.position ?? -1);
 }

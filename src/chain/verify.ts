@@ -4,16 +4,18 @@ import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { eventKind } from "../event/kinds.js";
 import { type AuditEvent, EventType } from "../gen/grpcaudit/v1/event.js";
 import { chainHash } from "./canonical.js";
+import { ChainColumns } from "./chain-columns.js";
 import { checkpointEventHash } from "./checkpoint.js";
-import { type ChainEntries, type ChainEntry, checkChain } from "./verify-chain.js";
+import { checkChain } from "./verify-chain.js";
 import type { ChainReport, VerifyOptions, VerifyReport } from "./verify-types.js";
 
 /**
  * Verifies the tamper-evident chains in a trail: reads the events (in the source's own order, such as
  * a store's insertion order or a log file's lines), groups them by chain id, orders them by seq and
  * reports per chain what is wrong (see ChainFindingKind), or nothing. At-least-once duplicates (the
- * same event read twice, byte for byte) are counted, not flagged. Keeps a few hashes per event in
- * memory (about 300 bytes), not the events. A trail without chained events verifies nothing: with
+ * same event read twice, byte for byte) are counted, not flagged. Keeps about 60 bytes per event in
+ * memory (its seq, hash and id, packed), not the events; only checkpoints and events that do not
+ * match their hash are kept whole. A trail without chained events verifies nothing: with
  * `expectSealed` that is an `empty` finding, without it `chains` is empty.
  *
  * ```ts
@@ -74,12 +76,11 @@ export async function verifyTrail(
   options: VerifyOptions,
   rules: SourceRules,
 ): Promise<VerifyReport> {
-  const chains = new Map<string, ChainEntries>();
+  const chains = new Map<string, ChainColumns>();
   let count = 0;
   let unchained = 0;
   let firstUnchained = "";
   const keyIds = new Set<string>();
-  let position = 0;
   for await (const event of events) {
     count++;
     const chain = event.chain;
@@ -87,49 +88,49 @@ export async function verifyTrail(
       if (unchained++ === 0) firstUnchained = event.eventId;
       continue;
     }
-    if (event.detail?.$case === "checkpoint") keyIds.add(event.detail.value.keyId);
-    let entries = chains.get(chain.chainId);
-    if (entries === undefined) {
-      entries = {
-        chainId: chain.chainId,
-        service: event.service,
-        bySeq: new Map(),
-        duplicates: 0,
-        conflicts: [],
-      };
-      chains.set(chain.chainId, entries);
+    const checkpoint = event.detail?.$case === "checkpoint" ? event.detail.value : undefined;
+    if (checkpoint !== undefined) keyIds.add(checkpoint.keyId);
+    let columns = chains.get(chain.chainId);
+    if (columns === undefined) {
+      columns = new ChainColumns(chain.chainId, event.service);
+      chains.set(chain.chainId, columns);
     }
     const computed = hashOf(event);
-    const entry: ChainEntry = {
-      seq: chain.seq,
-      eventId: event.eventId,
-      hash: chain.hash,
-      prevHash: chain.prevHash,
-      computed: computed.hash,
-      unencodable: computed.problem,
-      position,
-      checkpoint: event.detail?.$case === "checkpoint" ? event.detail.value : undefined,
-      signedHash: event.detail?.$case === "checkpoint" ? signedHashOf(event) : undefined,
-      notCheckpoint: notAsWritten(event, entries.service),
-    };
-    const seen = entries.bySeq.get(chain.seq);
-    if (seen === undefined) {
-      entries.bySeq.set(chain.seq, entry);
-      position++;
-    } else if (sameEvent(seen, entry) && rules.eventsOnce !== true) entries.duplicates++;
-    else if (sameEvent(seen, entry)) {
-      entries.conflicts.push({
+    const seen = columns.indexOf(chain.seq);
+    if (seen === -1) {
+      columns.add({
+        seq: chain.seq,
+        eventId: event.eventId,
+        hash: chain.hash,
+        prevHash: chain.prevHash,
+        computed: computed.hash,
+        unencodable: computed.problem,
+        checkpoint,
+        signedHash: checkpoint === undefined ? undefined : signedHashOf(event),
+        notCheckpoint: notAsWritten(event, columns.service),
+      });
+      continue;
+    }
+    // Read again: the same event (a duplicate), or another one at its seq.
+    const seenId = columns.eventId(seen);
+    const same =
+      seenId === event.eventId &&
+      columns.computed(seen) === computed.hash &&
+      columns.hash(seen) === chain.hash;
+    if (same && rules.eventsOnce !== true) columns.duplicates++;
+    else if (same) {
+      columns.conflicts.push({
         kind: "modified",
         seq: chain.seq,
         eventId: event.eventId,
         detail: `the store holds the event at seq ${chain.seq} twice, which it never writes (one row per event id): a row put in again`,
       });
     } else {
-      entries.conflicts.push({
+      columns.conflicts.push({
         kind: "conflict",
         seq: chain.seq,
         eventId: event.eventId,
-        detail: `seq ${chain.seq} is held by event ${seen.eventId} and by a different event ${event.eventId}`,
+        detail: `seq ${chain.seq} is held by event ${seenId} and by a different event ${event.eventId}`,
       });
     }
   }
@@ -226,9 +227,4 @@ function signedHashOf(event: AuditEvent): string | undefined {
   } catch {
     return undefined; // reported as unencodable by hashOf
   }
-}
-
-/** The same event read again: same id, and the same bytes (the hash covers all of them but `chain.hash`). */
-function sameEvent(a: ChainEntry, b: ChainEntry): boolean {
-  return a.eventId === b.eventId && a.computed === b.computed && a.hash === b.hash;
 }
