@@ -19,6 +19,7 @@ import {
 import { NO_PENDING_RECORDS, type PendingRecords } from "../recorder/pending-records.js";
 import { GatedCall } from "./gated-call.js";
 import { cancelledCallStatus } from "./own-status.js";
+import { DEFAULT_HANDLER_SETTLE_TIMEOUT_MS } from "./rules-interceptor.js";
 
 /** Options of the authn interceptor: `authn` of `createAuditInterceptors` (which fills in `observer`). */
 export interface AuthnInterceptorOptions {
@@ -126,6 +127,8 @@ export function createAuthnInterceptor(
 class AuthnCall extends GatedCall {
   /** True while an authenticator's answer is awaited. */
   private waiting = false;
+  /** True while the Recorder's close() waits for the attempt's record (see `release`). */
+  private recordHeld = false;
   /** The status the call ended with while an authenticator's answer was awaited, if it did. */
   endedWith: { code: number } | undefined;
 
@@ -153,6 +156,7 @@ class AuthnCall extends GatedCall {
       this.hold();
       this.waiting = true;
       // The attempt is recorded when the answer comes: the Recorder's close() waits for it.
+      this.recordHeld = true;
       this.pending.add();
       refusal.then(
         (settled) => this.answered(settled, metadata),
@@ -169,6 +173,9 @@ class AuthnCall extends GatedCall {
   override onCancel(): void {
     if (this.waiting && this.endedWith === undefined) {
       this.endedWith = cancelledCallStatus(currentAuditScope(), this.inner.getDeadline());
+      // An authenticator has no timeout of its own: one that never answers would hold every later
+      // close() of the process for its whole closeWaitMs. Its call is over; waited for this long, no more.
+      setTimeout(() => this.release(), DEFAULT_HANDLER_SETTLE_TIMEOUT_MS).unref();
     }
     super.onCancel();
   }
@@ -179,8 +186,15 @@ class AuthnCall extends GatedCall {
       this.finish(refusal, metadata);
     } finally {
       // After the metadata passed on: the rules interceptor has noted the call's own event by then.
-      this.pending.done();
+      this.release();
     }
+  }
+
+  /** Tells the Recorder the attempt's record is written, or no longer waited for; once. */
+  private release(): void {
+    if (!this.recordHeld) return;
+    this.recordHeld = false;
+    this.pending.done();
   }
 
   private finish(refusal: AuthnFailureCode | undefined, metadata: Metadata): void {

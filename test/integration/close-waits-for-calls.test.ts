@@ -311,4 +311,38 @@ describe("recorder.close() waits for the records of calls in flight", () => {
     ]);
     expect(recorder.stats().dropped).toBe(0);
   });
+
+  it("stops waiting for an authenticator that never answers 10 s after its call ended (every later close() would wait its whole closeWaitMs)", async () => {
+    const asked = gate();
+    const never: Authenticator = {
+      method: "never",
+      authenticate() {
+        asked.open();
+        return new Promise(() => {});
+      },
+    };
+    const { server, client, recorder, memory } = await start(
+      async (call) => call.request.project as Project,
+      {
+        // The longest wait there is: a hold never released would make close() outlast the test's timeout.
+        recorder: { closeWaitMs: MAX_TIMER_MS },
+        chain: { authn: { authenticators: [never] } },
+      },
+    );
+    const [error] = await unary(
+      client.updateProject.bind(client),
+      { project: project("p-1") },
+      metadataOf("hung"),
+      { deadline: Date.now() + 100 },
+    );
+    await asked.opened;
+    expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
+    // Held while the call's attempt may still be answered: a close() now would wait for it.
+    expect(recorder.stats().pendingRecords).toBeGreaterThan(0);
+    // The hold ends DEFAULT_HANDLER_SETTLE_TIMEOUT_MS (10 s) after the call ended.
+    while (recorder.stats().pendingRecords > 0) await new Promise((resolve) => setTimeout(resolve, 250));
+    await tryShutdown(server);
+    const report = await recorder.close();
+    expect([report.ok, memory.events.length, recorder.stats().dropped]).toStrictEqual([true, 0, 0]);
+  }, 30_000);
 });
