@@ -65,7 +65,8 @@ export interface Ingester {
   readonly done: Promise<void>;
   /**
    * Stops fetching, finishes the batches it holds (the one being inserted and the one fetched ahead:
-   * insert and ack) and resolves once they are done.
+   * insert and ack) and resolves once they are done. A fetch in progress may first run to its end
+   * (see `IngestSource.fetch`): from NATS, up to its `maxWaitMs`.
    */
   stop(): Promise<void>;
 }

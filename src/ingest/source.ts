@@ -21,7 +21,9 @@ export interface IngestSource<M extends SourceMessage = SourceMessage> {
   readonly name: string;
   /**
    * Resolves to up to `max` messages, once `max` are there, `maxWaitMs` passed or `signal` aborted
-   * (then with those received so far); to none when nothing came.
+   * (then with those received so far); to none when nothing came. A source whose broker would strand
+   * what it already sent into a cut fetch may let the fetch run to its end on abort (NATS does while
+   * connected: at most `maxWaitMs`, plus a few seconds when the server's end of the fetch never comes).
    */
   fetch(max: number, maxWaitMs: number, signal: AbortSignal): Promise<M[]>;
   /** Acknowledges messages whose events are committed; resolves once the broker confirmed. */

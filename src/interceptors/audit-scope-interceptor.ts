@@ -29,8 +29,6 @@ const REFUSED_HEADERS: ReadonlyMap<string, string> = new Map([
   ["te", CONNECTION_SPECIFIC],
   ["content-length", "a streamed gRPC response has none (every answered call would fail with INTERNAL)"],
   ["content-type", 'gRPC\'s own header, which must stay "application/grpc"'],
-  ["host", "a request header, meaningless in a response"],
-  ["user-agent", "a request header gRPC sets itself, meaningless in a response"],
 ]);
 
 /** Why `header` cannot be `requestIdHeader`; undefined when it can. */
