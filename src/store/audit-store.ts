@@ -120,8 +120,11 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
       },
     }),
     close: () => {
-      writer?.stop();
-      db.close(); // the last connection: SQLite checkpoints what is left and removes the log
+      try {
+        writer?.stop();
+      } finally {
+        db.close(); // the last connection: SQLite checkpoints what is left and removes the log
+      }
     },
   };
   return store;

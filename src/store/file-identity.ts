@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import type { Database } from "better-sqlite3";
 import { AuditEmitError } from "../errors/index.js";
 
@@ -25,15 +25,21 @@ export interface FileGuard {
   release(): void;
 }
 
-/** Which file a path names: device and inode, or undefined when no file has that name. */
+/** Which file a path names: device and inode, or undefined when it names none this process can see. */
 interface FileId {
   readonly dev: number;
   readonly ino: number;
 }
 
 function fileId(file: string): FileId | undefined {
-  const stats = fs.statSync(file, { throwIfNoEntry: false });
-  return stats === undefined ? undefined : { dev: stats.dev, ino: stats.ino };
+  try {
+    const stats = fs.statSync(file);
+    return { dev: stats.dev, ino: stats.ino };
+  } catch {
+    // Not only ENOENT: a folder on the way moved and a file left at its name (ENOTDIR), a symlink loop
+    // (ELOOP), a folder made unreadable (EACCES) all mean the path no longer leads to the file opened.
+    return undefined;
+  }
 }
 
 /** One path and the file it named when first seen (the log is created by the first transaction). */
@@ -62,10 +68,10 @@ class WatchedFile {
  */
 export function guardStoreFile(path: string, db: Database): FileGuard | undefined {
   if (path === ":memory:") return undefined;
-  const file = resolve(path); // the process may change its working folder later; SQLite resolved it at open
+  const { file, log } = openedPaths(path, db);
   // The log's inode never changes while a connection is open: SQLite truncates it, and deletes it only
   // when the last connection closes.
-  const watched = [new WatchedFile(file), new WatchedFile(`${file}-wal`)];
+  const watched = [new WatchedFile(file), new WatchedFile(log)];
   let released = false;
   const movedFile = () => watched.find((w) => w.moved());
   const release = () => {
@@ -82,17 +88,39 @@ export function guardStoreFile(path: string, db: Database): FileGuard | undefine
       if (movedFile() !== undefined) release();
     },
     check(lost) {
+      if (!db.open) return; // a closed store has no file to lose: SQLite's own error says it is closed
       const moved = movedFile();
       if (moved === undefined) {
         released = false; // the file is back (moved back): a later removal is a new one
         return;
       }
       release();
-      const which = moved.path === file ? "the file" : `its write-ahead log ${path}-wal`;
+      const which = moved.path === file ? "the file" : `its write-ahead log ${log}`;
       throw new AuditEmitError(
         `audit store ${path}`,
         `${which} was removed or replaced while this store had it open: ${lost}; restore the file or restart the writer`,
       );
     },
   };
+}
+
+/**
+ * The paths to watch, resolved as SQLite resolved them at open (the process may change its working
+ * folder later). SQLite follows every symlink, and a `..` after one goes up from its target, so the
+ * folder is resolved by the system's realpath (Node's `realpathSync` applies `..` before following
+ * links). The file keeps its own name: `stat` follows a final symlink, so a link pointed elsewhere is
+ * seen. The log is where SQLite keeps it: beside the file SQLite names as the one it opened (a final
+ * symlink's target).
+ */
+function openedPaths(path: string, db: Database): { file: string; log: string } {
+  let file: string;
+  try {
+    file = join(fs.realpathSync.native(dirname(path)), basename(path));
+  } catch {
+    file = resolve(path); // the folder is gone already: the path as given, resolved
+  }
+  const main = (db.pragma("database_list") as { name: string; file: string }[]).find(
+    (d) => d.name === "main",
+  );
+  return { file, log: `${main?.file || file}-wal` };
 }

@@ -26,7 +26,10 @@ export interface StoreWriter {
    * did not happen when the file was removed or replaced under the store.
    */
   remove<T>(write: () => T, deleted: (result: T) => number, lost: string): T;
-  /** Stops the checkpoint worker; empties the log into the file when the path no longer names it. */
+  /**
+   * Stops the checkpoint worker; empties the log into the file when the path no longer names it.
+   * Never throws, so the store's `close()` always closes the database.
+   */
   stop(): void;
 }
 
@@ -75,8 +78,12 @@ export function startWriter(db: Database, options: AuditStoreOptions): StoreWrit
     remove: written,
     stop() {
       checkpointer?.stop();
-      // SQLite leaves the log of a file that was moved or deleted at the path when it closes.
-      guard?.release();
+      try {
+        // SQLite leaves the log of a file that was moved or deleted at the path when it closes.
+        guard?.release();
+      } catch {
+        // Whatever the file's state, the store's close() goes on to close the database.
+      }
     },
   };
 }

@@ -59,9 +59,9 @@ function thrown(write: () => unknown): { name: string; message: string } {
   throw new Error("the write did not throw");
 }
 
-const removed = (lost: string, which = "the file") => ({
+const removed = (lost: string, which = "the file", at = file) => ({
   name: "AuditEmitError",
-  message: `audit store ${file}: ${which} was removed or replaced while this store had it open: ${lost}; restore the file or restart the writer`,
+  message: `audit store ${at}: ${which} was removed or replaced while this store had it open: ${lost}; restore the file or restart the writer`,
 });
 
 describe("a store file deleted while a writer has it open", () => {
@@ -185,9 +185,105 @@ describe("a store's write-ahead log deleted while a writer has it open", () => {
     fs.rmSync(`${file}-wal`);
 
     expect(thrown(() => writer.insert(numberedEvents(2, "authz", "n")))).toStrictEqual(
-      removed("the events of this batch were not stored", `its write-ahead log ${file}-wal`),
+      removed("the events of this batch were not stored", `its write-ahead log ${fs.realpathSync(file)}-wal`),
     );
     // Read while the writer is still open, as after a crash: the log it writes to has no name.
     expect(storedIds(file)).toStrictEqual(ids(1, 3));
+  });
+});
+
+describe("a store's folder moved away and the path no longer leading to a file", () => {
+  const cases: [string, (folder: string) => void][] = [
+    ["a file put at the folder's name (ENOTDIR)", (folder) => fs.writeFileSync(folder, "not a folder")],
+    ["a symlink loop at the folder's name (ELOOP)", (folder) => fs.symlinkSync(folder, folder)],
+  ];
+  /** A store in folder `sub`, three events stored, then the folder moved away and `block` done at its name. */
+  function blocked(block: (folder: string) => void): { writer: AuditStore; at: string; moved: string } {
+    const folder = path.join(dir.dir, "sub");
+    fs.mkdirSync(folder);
+    const at = path.join(folder, "audit.db");
+    const writer = store(at);
+    writer.insert(numberedEvents(3));
+    fs.renameSync(folder, path.join(dir.dir, "sub-moved"));
+    block(folder);
+    return { writer, at, moved: path.join(dir.dir, "sub-moved", "audit.db") };
+  }
+
+  /** Closes `writer` here rather than after the test. */
+  function closeNow(writer: AuditStore): void {
+    open.splice(open.indexOf(writer), 1);
+    writer.close();
+  }
+
+  it.each(cases)("%s: insert fails naming the store", (_, block) => {
+    const { writer, at, moved } = blocked(block);
+
+    expect(thrown(() => writer.insert(numberedEvents(2, "authz", "n")))).toStrictEqual(
+      removed("the events of this batch were not stored", "the file", at),
+    );
+    closeNow(writer);
+    expect(storedIds(moved)).toStrictEqual(ids(1, 3));
+  });
+
+  it.each(cases)("%s: close() closes the database", (_, block) => {
+    const { writer, moved } = blocked(block);
+
+    closeNow(writer);
+    expect(thrown(() => writer.insert(numberedEvents(1, "authz", "c"))).message).toMatch(/not open/);
+    expect(storedIds(moved)).toStrictEqual(ids(1, 3));
+  });
+});
+
+describe("a store opened through symlinks", () => {
+  it("through `link/../`, where SQLite goes up from the link's target: a file at the lexical path is not the store", () => {
+    const real = path.join(dir.dir, "real");
+    fs.mkdirSync(path.join(real, "sub"), { recursive: true });
+    fs.symlinkSync(path.join(real, "sub"), path.join(dir.dir, "sublink"));
+    const decoy = path.join(dir.dir, "c.db");
+    fs.writeFileSync(decoy, "another file");
+    const writer = store(`${dir.dir}/sublink/../c.db`);
+    writer.insert(numberedEvents(2));
+    fs.rmSync(decoy);
+
+    expect(writer.insert(numberedEvents(2, "authz", "n"))).toBe(2);
+    closeAll();
+    expect(storedIds(path.join(real, "c.db"))).toStrictEqual([...ids(1, 2), ...ids(1, 2, "n")]);
+  });
+
+  it("through a symlink to the file: the log SQLite keeps beside the target is watched", () => {
+    const target = path.join(dir.dir, "target.db");
+    store(target);
+    closeAll();
+    const link = path.join(dir.dir, "link.db");
+    fs.symlinkSync(target, link);
+    const writer = store(link);
+    writer.insert(numberedEvents(3));
+    fs.rmSync(`${target}-wal`);
+
+    expect(thrown(() => writer.insert(numberedEvents(2, "authz", "n")))).toStrictEqual(
+      removed(
+        "the events of this batch were not stored",
+        `its write-ahead log ${fs.realpathSync(target)}-wal`,
+        link,
+      ),
+    );
+    expect(storedIds(target)).toStrictEqual(ids(1, 3));
+  });
+
+  it("through a symlink to the file: the link pointed at another file is a replaced file", () => {
+    const target = path.join(dir.dir, "target.db");
+    const other = path.join(dir.dir, "other.db");
+    store(other).insert(numberedEvents(2, "authz", "o"));
+    closeAll();
+    const link = path.join(dir.dir, "link.db");
+    fs.symlinkSync(target, link);
+    const writer = store(link);
+    writer.insert(numberedEvents(3));
+    fs.rmSync(link);
+    fs.symlinkSync(other, link);
+
+    expect(thrown(() => writer.insert(numberedEvents(2, "authz", "n")))).toStrictEqual(
+      removed("the events of this batch were not stored", "the file", link),
+    );
   });
 });
