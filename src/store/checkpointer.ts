@@ -49,7 +49,7 @@ const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
 db.pragma("journal_size_limit = " + workerData.logLimitBytes);
 const logBytes = () => {
   try {
-    return statSync(workerData.path + "-wal").size;
+    return statSync(workerData.logPath).size;
   } catch {
     return 0;
   }
@@ -111,6 +111,8 @@ try {
 
 export interface CheckpointerOptions {
   path: string;
+  /** The write-ahead log's path, where SQLite keeps it (beside a symlink's target, not the link). */
+  logPath: string;
   busyTimeoutMs: number;
   /** Rows written that trigger a checkpoint. */
   rows: number;
@@ -125,9 +127,9 @@ export interface CheckpointerOptions {
 }
 
 /** Size of the store's write-ahead log file, 0 when there is none. */
-function logBytes(path: string): number {
+function logBytes(logPath: string): number {
   try {
-    return fs.statSync(`${path}-wal`).size;
+    return fs.statSync(logPath).size;
   } catch {
     return 0;
   }
@@ -142,6 +144,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
       driver: options.driver ?? createRequire(import.meta.url).resolve("better-sqlite3"),
       control: control.buffer,
       path: options.path,
+      logPath: options.logPath,
       busyTimeoutMs: options.busyTimeoutMs,
       rows: options.rows,
       maxDelayMs: options.maxDelayMs,
@@ -163,7 +166,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     written(rows) {
       if (failed) return;
       Atomics.add(control, PENDING_ROWS, rows);
-      if (logBytes(options.path) > Atomics.load(control, LIMIT_MIB) * MIB) {
+      if (logBytes(options.logPath) > Atomics.load(control, LIMIT_MIB) * MIB) {
         Atomics.store(control, EMPTYING, 1);
         Atomics.notify(control, STOP); // wakes the worker now, not at its next poll
       }

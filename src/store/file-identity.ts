@@ -119,8 +119,17 @@ function openedPaths(path: string, db: Database): { file: string; log: string } 
   } catch {
     file = resolve(path); // the folder is gone already: the path as given, resolved
   }
+  return { file, log: logPathOf(db, file) };
+}
+
+/**
+ * The write-ahead log's path: beside the file SQLite names as the one it opened (a final symlink's
+ * target), not beside the path given. `fallback` when SQLite names none.
+ * @internal
+ */
+export function logPathOf(db: Database, fallback: string): string {
   const main = (db.pragma("database_list") as { name: string; file: string }[]).find(
     (d) => d.name === "main",
   );
-  return { file, log: `${main?.file || file}-wal` };
+  return `${main?.file || fallback}-wal`;
 }

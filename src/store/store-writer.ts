@@ -6,7 +6,7 @@ import { eventKind } from "../event/kinds.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
-import { type FileGuard, guardStoreFile } from "./file-identity.js";
+import { type FileGuard, guardStoreFile, logPathOf } from "./file-identity.js";
 import { columnInserter } from "./insert-columns.js";
 import { PAGE_SIZE } from "./open-database.js";
 import type { AuditStoreOptions } from "./store-options.js";
@@ -136,6 +136,7 @@ function startCheckpoints(db: Database, options: AuditStoreOptions): Checkpointe
   db.pragma(`journal_size_limit = ${LOG_LIMIT_BYTES}`);
   return startCheckpointer({
     path: options.path,
+    logPath: logPathOf(db, options.path),
     busyTimeoutMs: options.busyTimeoutMs ?? 5000,
     rows: 20_000,
     maxDelayMs: 1000,

@@ -3,6 +3,7 @@
 // let the log grow without end (it reached ten times the store's size).
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { symlinkSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openAuditStore } from "../../src/store/audit-store.js";
@@ -56,6 +57,16 @@ describe("the write-ahead log under sustained writes", () => {
     const total = store.stats().total;
     store.close();
     expect(total).toBe(WRITERS * EVENTS);
+    expect(maxWal.filter((bytes) => bytes > 2 * LOG_BOUND)).toStrictEqual([]);
+  });
+
+  // SQLite keeps the log beside the link's target: the bound must be measured on that log.
+  it("stays within it too when the store is opened through a symlink to its file", async () => {
+    const file = path.join(dir.dir, "linked.db");
+    const link = path.join(dir.dir, "link.db");
+    openAuditStore({ path: file }).close();
+    symlinkSync(file, link);
+    const maxWal = await Promise.all(Array.from({ length: WRITERS }, (_, w) => write(link, `l${w}`)));
     expect(maxWal.filter((bytes) => bytes > 2 * LOG_BOUND)).toStrictEqual([]);
   });
 });
