@@ -11,7 +11,13 @@ import { addTailCommand } from "./commands/tail.js";
 import { addUiCommand } from "./commands/ui.js";
 import { addVerifyCommand } from "./commands/verify.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.js";
-import { withoutCredentials } from "./without-credentials.js";
+import {
+  HIDDEN_VALUE,
+  holdsCredentials,
+  storeHoldsCredentials,
+  urlHoldsCredentials,
+  withoutCredentials,
+} from "./without-credentials.js";
 
 // This package's version: package.json is two folders up from src/cli/ and from dist/cli/ alike.
 const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
@@ -19,19 +25,31 @@ const { version } = JSON.parse(readFileSync(new URL("../../package.json", import
 };
 
 /**
- * `text` with every value given on the command line (`--db <v>`, `--db=<v>`) or in GRPC_AUDIT_DB
- * that holds a password replaced by its `withoutCredentials` form: the last guard of error lines.
+ * `text` with every value given that holds credentials replaced whole by its `withoutCredentials`
+ * form (or `HIDDEN_VALUE`): the last guard of error lines. A value of --db, --to or GRPC_AUDIT_DB is
+ * checked as a store, of --from as a broker list, any other as a URL (`user:alice@example.com` is none).
  */
 function hideGivenSecrets(text: string): string {
-  const given = [...process.argv.slice(2), process.env.GRPC_AUDIT_DB ?? ""].flatMap((arg) =>
-    arg.startsWith("--") && arg.includes("=") ? [arg, arg.slice(arg.indexOf("=") + 1)] : [arg],
-  );
+  const argv = process.argv.slice(2);
+  const given: [option: string | undefined, value: string][] = argv.map((arg, index) => {
+    const equals = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    return equals === -1 ? [argv[index - 1], arg] : [arg.slice(0, equals), arg.slice(equals + 1)];
+  });
+  given.push(["--db", process.env.GRPC_AUDIT_DB ?? ""]);
   let shown = text;
-  for (const value of given) {
+  for (const [option, value] of given) {
+    if (!givenHoldsCredentials(option, value)) continue;
     const hidden = withoutCredentials(value);
-    if (hidden !== value) shown = shown.replaceAll(value, hidden);
+    shown = shown.replaceAll(value, hidden === value ? HIDDEN_VALUE : hidden);
   }
   return shown;
+}
+
+/** Whether `value`, given after `option`, holds credentials (see `hideGivenSecrets`). */
+function givenHoldsCredentials(option: string | undefined, value: string): boolean {
+  if (option === "--db" || option === "--to") return storeHoldsCredentials(value);
+  if (option === "--from") return holdsCredentials(value);
+  return urlHoldsCredentials(value);
 }
 
 const program = new Command()

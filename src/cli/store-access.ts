@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option } from "commander";
 import type { AuditStore } from "../store/audit-store.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, toCliError } from "./errors.js";
 import { loadOptionalPeers } from "./optional-peers.js";
-import { withoutCredentials } from "./without-credentials.js";
+import { storeHoldsCredentials, withoutCredentials } from "./without-credentials.js";
 
 /** Where the commands look for the audit database when neither `--db` nor GRPC_AUDIT_DB says. */
 export const DEFAULT_DB = "./audit.db";
@@ -21,18 +21,18 @@ export function dbOption(description = "the audit database: a SQLite file, or a 
 
 /**
  * Checks a --db or --to value. Empty (or GRPC_AUDIT_DB set but empty) names nothing; a value that is
- * not a postgres:// or postgresql:// URL but holds a `user:password@` (`pg://…`, `postgres//…`,
- * ` postgres://…` with a space or quotes around it) would be taken for a file name, and printed with
- * its password in "no audit database at …": both are usage errors, the password hidden.
+ * not a postgres:// or postgresql:// URL but starts with a scheme and holds an "@" (`pg://…`,
+ * `postgres//…`, ` postgres://…` with a space or quotes around it) would be taken for a file name, and
+ * printed with its password in "no audit database at …": both are usage errors, the password hidden.
+ * A path with ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file.
  */
 export function storeArgument(text: string): string {
   if (text === "") throw new InvalidArgumentError("It is empty: name a SQLite file or a postgres:// URL.");
   if (/^postgres(ql)?:\/\//i.test(text)) return text;
-  const shown = withoutCredentials(text);
-  if (shown !== text) {
+  if (storeHoldsCredentials(text)) {
     // Not commander's InvalidArgumentError: its message repeats the value, password and all.
     throw new CliError(
-      `the store ${shown} looks like a URL, but only postgres:// and postgresql:// URLs name a store (no space or quotes around them); write a SQLite file as ./<name>`,
+      `the store ${withoutCredentials(text)} looks like a URL, but only postgres:// and postgresql:// URLs name a store (no space or quotes around them); write a SQLite file as ./<name>`,
       EXIT_USAGE,
     );
   }

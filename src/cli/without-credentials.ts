@@ -1,21 +1,44 @@
+/** What a value is shown as when no part of it can be shown without its password. */
+export const HIDDEN_VALUE = "<value with credentials hidden>";
+
+// A scheme of two characters or more (one is a Windows drive, `C:\…`), after a space or quotes
+// (docker --env-file keeps them): `scheme://`, `scheme:` or `scheme//` (a colon forgotten), or `//`.
+const URL_START = /^[\s"'`]*(?:[a-z][a-z0-9+.-]+(?::(?:\/\/)?|\/\/)|\/\/)/i;
+const ONLY_WITH_SLASHES = /^[\s"'`]*(?:[a-z][a-z0-9+.-]+:?)?\/\//i;
+
 /**
- * A value that names a store or a broker (a URL, a list of them, or anything holding one) as it may be
- * shown: each `user:password@` before a host replaced by `…@`, with or without a scheme, wherever it is
- * (after a space, a quote or a comma: `" postgres://…"`, `postgres//u:pw@db`, `k1:9092, u:pw@k2:9092`),
- * and the user (a token) of `nats://user@host` (any scheme but PostgreSQL's). Up to the last "@"
- * before a host: a password may hold "/", "," or "@" unencoded.
+ * A store or broker value as it may be shown. When it starts (after a space or quotes) with a scheme
+ * or `//` and holds an "@" after it, everything from there to its last "@" is replaced by "…" (a
+ * password may hold quotes, "/", "," or "@" unencoded): `"postgres://…@db/audit"`, `kafka://…@k2:9092`;
+ * the whole value is {@link HIDDEN_VALUE} when a space stands in that part (what it splits is unknown).
+ * Anything else is returned as it is: a SQLite path such as `/data/logs:2026@node1.db`.
  */
 export function withoutCredentials(text: string): string {
-  return text.replace(USER_AND_PASSWORD, "$1$2…@").replace(USER_ONLY, "$1…@");
+  const start = URL_START.exec(text)?.[0];
+  if (start === undefined) return text;
+  const last = text.lastIndexOf("@");
+  if (last < start.length) return text;
+  return /\s/.test(text.slice(start.length, last)) ? HIDDEN_VALUE : `${start}…${text.slice(last)}`;
 }
 
-/** Whether `text` holds a part that `withoutCredentials` hides. */
-export function holdsCredentials(text: string): boolean {
+/**
+ * Whether a store value (--db, --to, GRPC_AUDIT_DB) that is not a postgres:// URL names a URL with
+ * credentials: it starts (after a space or quotes) with `scheme:`, `scheme//` or `//`, and an "@"
+ * follows. A path holding ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file.
+ */
+export function storeHoldsCredentials(text: string): boolean {
   return withoutCredentials(text) !== text;
 }
 
-// Starts at the text's start, after a space, quote or comma, or after "//"; an optional scheme is kept.
-const USER_AND_PASSWORD =
-  /(^|[\s"'`,]|\/\/)((?:[a-z][a-z0-9+.-]*:(?:\/\/)?)(?=[^\s"'`]*@))?[^\s"'`,@/]*:(?!\/\/)[^\s"'`]*@(?=[\w[])/gi;
-// A user alone names no secret in a PostgreSQL URL, but is the token in `nats://token@host`.
-const USER_ONLY = /(?<!postgres(?:ql)?:)(\/\/)[^\s"'`,@/:…]+@(?=[\w[])/gi;
+/** Whether a broker list (--from) holds credentials: any "@", which no broker address holds. */
+export function holdsCredentials(text: string): boolean {
+  return text.includes("@");
+}
+
+/**
+ * Whether any value given on the command line holds credentials: a URL (`scheme://`, `scheme//` or
+ * `//`) with an "@" after it. Not `user:alice@example.com` nor `C:\Users\me@corp\…`.
+ */
+export function urlHoldsCredentials(text: string): boolean {
+  return ONLY_WITH_SLASHES.test(text) && withoutCredentials(text) !== text;
+}

@@ -1,9 +1,11 @@
 // A store or broker URL not in the exact form the CLI expects (a space or the quotes docker
 // --env-file keeps around it, `postgres//` without the colon, a broker list with a space after the
 // comma, a Kafka host without a scheme) was printed whole in the error, password included.
-import { readdirSync } from "node:fs";
+import { mkdirSync, readdirSync } from "node:fs";
+import { dirname } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, tempDir } from "./helpers.js";
+import { openAuditStore } from "../../src/store/audit-store.js";
+import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, seedEvents, tempDir } from "./helpers.js";
 
 beforeAll(ensureBuilt, BUILD_TIMEOUT_MS);
 
@@ -64,5 +66,88 @@ describe.each(BROKERS)("--from with %s", (_, from) => {
     expect(run.stdout + run.stderr).not.toContain(BROKER_SECRET);
     expect(run.code).toBe(2);
     expect(readdirSync(cwd)).toStrictEqual([]);
+  });
+});
+
+// A password holding a quote or a backtick was printed in clear: the hider stopped at the quote.
+const QUOTED = ["Qu0te'Tail7", 'Dq0te"Tail8', "Bq0te`Tail9"] as const;
+/** The parts of a password around its quote: neither may be printed. */
+const partsOf = (password: string) => password.split(/['"`]/);
+
+describe.each(QUOTED)("a password with a quote (%s)", (password) => {
+  it.each([
+    ["NATS", [`nats://u:${password}@n1:4222`, ...NATS_ARGS]],
+    ["Kafka", [`kafka://u:${password}@k1:9092`, ...KAFKA_ARGS]],
+  ])("in a %s --from is refused without echoing it", async (_name, [from, ...flags]) => {
+    const cwd = tempDir();
+    const run = await runCli(["ingest", "--from", from as string, ...flags, "--to", "x.db"], { cwd });
+    for (const part of partsOf(password)) expect(run.stdout + run.stderr).not.toContain(part);
+    expect([run.code, run.stdout, run.stderr]).toStrictEqual([
+      2,
+      "",
+      "error: option '--from <url>' must not hold credentials (every local user sees them in the process list): use --user and GRPC_AUDIT_BROKER_PASSWORD\n",
+    ]);
+    expect(readdirSync(cwd)).toStrictEqual([]);
+  });
+
+  it.each([
+    ["pg://", `pg://u:${password}@h/db`, "pg://…@h/db"],
+    ["mysql://", `mysql://u:${password}@h/db`, "mysql://…@h/db"],
+  ])("in a %s store is a usage error that hides it", async (_scheme, value, shown) => {
+    for (const [_run, args, env] of storeRuns(value)) {
+      const cwd = tempDir();
+      const run = await runCli(args, { cwd, env: { ...process.env, ...env } });
+      for (const part of partsOf(password)) expect(run.stdout + run.stderr).not.toContain(part);
+      expect([run.code, run.stdout, run.stderr]).toStrictEqual([
+        2,
+        "",
+        `error: the store ${shown} looks like a URL, but only postgres:// and postgresql:// URLs name a store (no space or quotes around them); write a SQLite file as ./<name>\n`,
+      ]);
+      expect(readdirSync(cwd)).toStrictEqual([]);
+    }
+  });
+});
+
+// SQLite paths with ":" and "@" further on were refused as URLs; values that name no URL were
+// rewritten in error lines (`user:alice@example.com` shown as `…@example.com`).
+describe("text that names no URL with credentials", () => {
+  it.each([
+    ["a space, a colon and an at sign", "audit logs:2026@node1.db"],
+    ["a comma", "a,b:c@d.db"],
+    ["a double slash", "/node:1@eu/audit.db"],
+  ])("a SQLite path with %s is a store", async (_, name) => {
+    const cwd = tempDir();
+    const path = `${cwd}/${name}`;
+    mkdirSync(dirname(path), { recursive: true });
+    const store = openAuditStore({ path });
+    store.insert(seedEvents(3));
+    store.close();
+    const run = await runCli(["query", "--db", path, "--json"], { cwd });
+    expect([run.code, run.stderr]).toStrictEqual([0, ""]);
+    expect((JSON.parse(run.stdout) as { events: unknown[] }).events).toHaveLength(3);
+    const missing = await runCli(["stats", "--db", `${path}.gone`], { cwd });
+    expect([missing.code, missing.stderr]).toStrictEqual([
+      1,
+      `error: no audit database at ${path}.gone; run \`grpc-audit demo\` or pass --db\n`,
+    ]);
+  });
+
+  it.each([
+    ["--trace-id", "user:alice@example.com", "Use 32 lowercase hex digits, as in a traceparent header."],
+    ["--limit", "C:\\Users\\me@corp\\audit", "Use an integer from 1 to 1000."],
+  ])("%s %s is repeated as given in the error", async (option, value, use) => {
+    const run = await runCli(["query", option, value], { cwd: tempDir() });
+    expect([run.code, run.stderr]).toStrictEqual([
+      2,
+      `error: option '${option} <${option === "--limit" ? "n" : "id"}>' argument '${value}' is invalid. ${use}\n`,
+    ]);
+  });
+
+  it("a Windows path to a SQLite file is a store, not a URL", async () => {
+    const run = await runCli(["stats", "--db", "C:\\Users\\me@corp\\audit.db"], { cwd: tempDir() });
+    expect([run.code, run.stderr]).toStrictEqual([
+      1,
+      "error: no audit database at C:\\Users\\me@corp\\audit.db; run `grpc-audit demo` or pass --db\n",
+    ]);
   });
 });
