@@ -2,112 +2,25 @@ import type pg from "pg";
 import { report } from "../emitters/emitter.js";
 import type { EncodedEvent, EventSink } from "../emitters/sink.js";
 import { AuditConfigError, toError } from "../errors/index.js";
-import { rejectUnknownOptions } from "../errors/unknown-options.js";
-import { type EventColumns, noNul } from "../event/event-columns.js";
-import { decodeEvent, encodeEvent } from "../event/serialize.js";
+import type { EventColumns } from "../event/event-columns.js";
+import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { AuditPage } from "../store/audit-store.js";
 import { checkPruneOptions, cutReport, type PruneOptions, type PruneReport } from "../store/prune-plan.js";
-import {
-  type AuditQuery,
-  type AuditStats,
-  buildWhere,
-  checkInsert,
-  checkTail,
-  encodeCursor,
-  type PageOptions,
-  resolvePage,
-  type Where,
-} from "../store/query.js";
-import {
-  ABOVE_LAST_POSITION,
-  aboveLastPosition,
-  BELOW_FIRST_POSITION,
-  belowFirstPosition,
-  decodeRows,
-  type EditedRow,
-  FILTER_COLUMNS,
-  IN_POSITION_RANGE,
-  type StoredRow,
-  type UndecodableRow,
-  withProblems,
-} from "../store/stored-rows.js";
+import { type AuditQuery, type AuditStats, checkInsert, type PageOptions } from "../store/query.js";
+import type { EditedRow, UndecodableRow } from "../store/stored-rows.js";
 import { connect, milliseconds, scrubbed } from "./connection.js";
 import { copyData } from "./copy.js";
 import { batchTimes, columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
 import { ensurePartitions, listPartitions, missingPartitions, type Partition } from "./partitions.js";
+import { checkPostgresStoreOptions, type PostgresStoreOptions } from "./postgres-store-options.js";
 import { applyPlan, readPlan } from "./prune.js";
-import { numbered, queryStats } from "./queries.js";
 import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
 import { createStrays, isConnectTimeout, type Limit, session } from "./session.js";
+import { createStoreReads } from "./store-reads.js";
 import { watchLimit } from "./watch.js";
 
-/** The option names of `PostgresStoreOptions` (the record's type makes a missing or extra name a compile error). */
-const OPTION_NAMES = Object.keys({
-  connectionString: 1,
-  pool: 1,
-  poolSize: 1,
-  connectTimeoutMs: 1,
-  queryTimeoutMs: 1,
-  readonly: 1,
-  signal: 1,
-  onError: 1,
-} satisfies Record<keyof PostgresStoreOptions, 1>);
-
-/** Options of `openPostgresStore`: where to connect (exactly one of the two), and how. */
-export interface PostgresStoreOptions {
-  /**
-   * `postgres://user:password@host:5432/db`; the store makes its own pool and ends it on `close()`.
-   * Default: none (give this or `pool`).
-   */
-  connectionString?: string;
-  /**
-   * A pool of the caller's; the store uses it and leaves it open on `close()`. Give it `keepAlive: true`
-   * (pg's default is off), as the pool the store makes has, so that the OS finds a connection whose
-   * network path went silent. Default: none (give this or `connectionString`).
-   */
-  pool?: pg.Pool;
-  /** Connections of the pool the store makes from `connectionString`. Default: 4. */
-  poolSize?: number;
-  /**
-   * Of the pool made from `connectionString` (pg's `connectionTimeoutMillis`): how long a new
-   * connection may take to be ready, and a query may wait for a free connection, before it fails (a
-   * server that does not answer, a network path that drops packets). Default: 10000 ms.
-   */
-  connectTimeoutMs?: number;
-  /**
-   * How long an insert (its whole transaction, waiting for other writers included) or a read (`query`,
-   * `tail`, `lastSeq`, each statement of `stats`, a read-only opening) may take before it fails; its
-   * connection is then closed, so the server rolls back what it did not commit. The schema's creation
-   * or migration and `prune`, which may rightly take long on a big store, are bounded by silence
-   * instead: every `queryTimeoutMs` the store checks on another connection of its pool that their
-   * server session is still there, and gives them up (closing their connection) when it has ended or
-   * the server does not answer the check. Also the server's limit on an insert's, a prune's or a
-   * migration's transaction left idle between two statements (`idle_in_transaction_session_timeout`,
-   * set for those transactions only): one cut off silently gives its locks back that long after its
-   * last statement. A session given up while the server still runs it (a batch's COPY waiting
-   * for data that was lost) is ended by the store's next insert or read once the path is back, when
-   * it holds or waits for the writers' lock. Default: 30000 ms.
-   */
-  queryTimeoutMs?: number;
-  /**
-   * Open for reading only (the CLI's query, stats and tail): the schema is checked, never created or
-   * migrated, and `insert` and `prune` throw. Default: false.
-   */
-  readonly?: boolean;
-  /**
-   * Aborts the opening (a process told to stop): `openPostgresStore` then rejects with the signal's
-   * `reason`. The pool made from `connectionString` is ended at once, the connection it was making
-   * closed; with a caller's `pool`, the opening stops once its connection is made or fails. No effect
-   * once the store is open. Default: none.
-   */
-  signal?: AbortSignal;
-  /**
-   * Called when an idle connection of the pool made from `connectionString` fails (the server
-   * restarted, or ended it), with an error naming the store; the next query connects again. Default: ignore.
-   */
-  onError?: (error: Error) => void;
-}
+export type { PostgresStoreOptions } from "./postgres-store-options.js";
 
 /**
  * The PostgreSQL audit store: the SQLite store's capabilities (`AuditStore`), asynchronous, on a
@@ -175,7 +88,6 @@ export interface PostgresStore {
   close(): Promise<void>;
 }
 
-const COLUMNS = "seq, event_id, occurred_at_ms, event";
 /** The longest a partition's creation waits for the events table (`lock_timeout`); less when `queryTimeoutMs` is. */
 const PARTITION_LOCK_TIMEOUT_MS = 2000;
 /** PostgreSQL's lock_not_available: `lock_timeout` expired. */
@@ -192,20 +104,8 @@ const LOCK_NOT_AVAILABLE = "55P03";
  * ```
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
-  if (typeof options !== "object" || options === null) {
-    throw new AuditConfigError("postgres store: options must be an object");
-  }
-  rejectUnknownOptions("postgres store", options, OPTION_NAMES);
-  if (options.readonly !== undefined && typeof options.readonly !== "boolean") {
-    throw new AuditConfigError("postgres store: `readonly` must be a boolean");
-  }
-  if (options.onError !== undefined && typeof options.onError !== "function") {
-    throw new AuditConfigError("postgres store: `onError` must be a function");
-  }
+  checkPostgresStoreOptions(options);
   const signal = options.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new AuditConfigError("postgres store: `signal` must be an AbortSignal");
-  }
   const readonly = options.readonly ?? false;
   const queryTimeoutMs = milliseconds(options.queryTimeoutMs, "queryTimeoutMs", 30_000);
   signal?.throwIfAborted();
@@ -386,21 +286,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       }
     }
   };
-  /** Rows as the stores' row decoding takes them: pg gives bigint columns as strings. */
-  const readRows = async (sql: string, params: unknown[]) => {
-    const rows = await read<
-      Omit<StoredRow, "seq" | "occurred_at_ms"> & { seq: string; occurred_at_ms: string }
-    >(sql, params);
-    return rows.map(
-      (row): StoredRow => ({
-        ...row,
-        event_id: storedId(row.event_id, row.event),
-        seq: Number(row.seq),
-        occurred_at_ms: Number(row.occurred_at_ms),
-      }),
-    );
-  };
-  const decoded = (rows: readonly StoredRow[]) => withProblems(decodeRows(rows));
+  const reads = createStoreReads(read);
 
   const store: PostgresStore = {
     name: label,
@@ -413,57 +299,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     prepareColumns: (batch) => {
       if (batch.length > 0 && !readonly) prepared.set(batch, copyData(batch));
     },
-    async query(filter = {}, page = {}) {
-      const { limit, cursor } = resolvePage(page);
-      const where = withoutNul(buildWhere(filter));
-      where.clauses.push(IN_POSITION_RANGE); // rows beyond it are named by tail(0), what verify reads
-      if (cursor !== undefined) {
-        where.clauses.push("(occurred_at_ms, seq) < (?, ?)");
-        where.params.push(cursor.occurredAtMs, cursor.seq);
-      }
-      const rows = await readRows(
-        numbered(
-          `SELECT ${COLUMNS} FROM ${EVENTS_TABLE} ${where.sql()} ORDER BY occurred_at_ms DESC, seq DESC LIMIT ?`,
-        ),
-        [...where.params, limit + 1],
-      );
-      const pageRows = rows.slice(0, limit);
-      const last = pageRows[pageRows.length - 1];
-      const { events, ...problems } = decoded(pageRows);
-      return {
-        events,
-        nextCursor:
-          rows.length > limit && last !== undefined ? encodeCursor(last.occurred_at_ms, last.seq) : undefined,
-        ...problems,
-      };
-    },
-    async tail(afterSeq, limit = 500) {
-      checkTail(afterSeq, limit);
-      const rows = await readRows(
-        `SELECT ${COLUMNS}, ${FILTER_COLUMNS} FROM ${EVENTS_TABLE} WHERE seq > $1 AND ${IN_POSITION_RANGE} ORDER BY seq LIMIT $2`,
-        [afterSeq, limit],
-      );
-      const { events, ...problems } = decoded(rows);
-      // Read from the start: the rows below position 1 and above 2^53 - 1 are named too.
-      if (afterSeq === 0) {
-        const below = await readRows(
-          `SELECT ${COLUMNS} FROM ${EVENTS_TABLE} ${BELOW_FIRST_POSITION} LIMIT $1`,
-          [limit],
-        );
-        const above = await read<{ seq: string; event_id: string; occurred_at_ms: string }>(
-          `SELECT seq, event_id, occurred_at_ms FROM ${EVENTS_TABLE} ${ABOVE_LAST_POSITION} LIMIT $1`,
-          [limit],
-        );
-        const hidden = [...belowFirstPosition(below), ...aboveLastPosition(above)];
-        if (hidden.length > 0) problems.undecodable = [...hidden, ...(problems.undecodable ?? [])];
-      }
-      return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };
-    },
-    async lastSeq() {
-      const rows = await read<{ n: string }>(`SELECT coalesce(max(seq), 0) n FROM ${EVENTS_TABLE}`, []);
-      return Number(rows[0]?.n ?? 0);
-    },
-    stats: async (filter = {}) => queryStats(read, withoutNul(buildWhere(filter))),
+    ...reads,
     prune: async (options) => (await store.pruneReport(options)).deleted,
     async pruneReport(options) {
       checkPruneOptions(options, "postgres store");
@@ -510,29 +346,4 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
   };
   return store;
-}
-
-/**
- * The event id a row stands for. Its event_id column holds U+FFFD for each U+0000 of the id (noNul:
- * PostgreSQL's text cannot hold it) while the event's bytes keep the id as it was: for such a row the
- * id is taken from the event when the event's id gives the column (else the row is left to be found
- * undecodable), so that the stores' row check does not take an untouched row for a damaged one.
- */
-function storedId(column: string, event: unknown): string {
-  if (!column.includes("\uFFFD") || !(event instanceof Uint8Array)) return column;
-  try {
-    const id = decodeEvent(event).eventId;
-    return id !== column && noNul(id) === column ? id : column;
-  } catch {
-    return column;
-  }
-}
-
-/** The filter's text values as the columns hold them: U+0000 as U+FFFD (noNul), which PostgreSQL's text refuses. */
-function withoutNul(where: Where): Where {
-  for (let i = 0; i < where.params.length; i++) {
-    const value = where.params[i];
-    if (typeof value === "string") where.params[i] = noNul(value);
-  }
-  return where;
 }

@@ -1,10 +1,9 @@
 import type { AuthnObserver, AuthnResultInput } from "../authn/observer.js";
 import type { AuthzDecisionInput, AuthzObserver } from "../authz/observer.js";
 import { currentAuditScope } from "../context/scope.js";
-import type { EmitOutcome, EmitterStats, FlushReport } from "../emitters/emitter.js";
+import type { EmitOutcome, FlushReport } from "../emitters/emitter.js";
 import { checkedOutcome, report } from "../emitters/emitter.js";
 import { AuditEmitError, AuditError, AuditInputError, toError } from "../errors/index.js";
-import type { AuthzOutcome } from "../event/builders.js";
 import { EVENT_KIND, type EventKind } from "../event/kinds.js";
 import type { RecordContext } from "../event/record-context.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -24,53 +23,14 @@ import { OutcomeCounts } from "./outcome-counts.js";
 import { PendingRecordCount, trackPendingRecords } from "./pending-records.js";
 import { createRecordSummaries, type SummaryEvent } from "./record-summary.js";
 import { type RecorderOptions, resolveRecorderOptions } from "./recorder-options.js";
-import type { SkippedStats } from "./skip-counts.js";
+import type { RecorderStats } from "./recorder-stats.js";
 import { rewriteStatusMessage } from "./status-message.js";
 
 export type { RecorderOptions } from "./recorder-options.js";
+export type { RecorderStats } from "./recorder-stats.js";
 
 /** What happened to a recorded event: handed to the emitters, dropped by them, or lost (see stats). */
 export type RecordOutcome = EmitOutcome;
-
-/**
- * Counters of a Recorder. Every record call, and every chain checkpoint and record summary the Recorder
- * writes, is in exactly one of accepted, dropped, failed, invalid or skipped.
- */
-export interface RecorderStats {
-  /** Events built, by kind. */
-  recorded: Record<EventKind, number>;
-  /** Events the emitters took for delivery (outcome "accepted"). */
-  accepted: number;
-  /** Events the emitters dropped on purpose, such as after `close()` (reasons in `emitter.dropped`). */
-  dropped: number;
-  /**
-   * Events lost: the Recorder could not build or chain them (its clock, id generator or a redaction
-   * pattern failed), or an emitter refused them because its sink failed.
-   */
-  failed: number;
-  /** Record calls refused because their input could not become an event. */
-  invalid: number;
-  /** Failures reported with `reportError` (such as a rule's target-id extractor throwing). */
-  errors: number;
-  /**
-   * Attribute entries left out of events: beyond 16 per event, with a key that is not 1 to 64 visible
-   * ASCII characters, or with a value that is not a string. The first one is reported to `onError`.
-   */
-  attributesDropped: number;
-  /** Authentication attempts recorded, by outcome: "success", or the failure code ("expired", ...). */
-  authn: Record<string, number>;
-  /** Authorization decisions recorded, by outcome ("allowed", "denied", "no_rule", "error"). */
-  authz: Record<AuthzOutcome, number>;
-  /** Successes counted instead of recorded under the `record` policy; all 0 under the default. */
-  skipped: SkippedStats;
-  /**
-   * Records still to come from calls in flight (see `closeWaitMs`): calls running through the audit
-   * interceptors, handlers grpc-js let run on after a cancel, authenticator and authz checks answering.
-   */
-  pendingRecords: number;
-  /** The emitter's own counters. */
-  emitter: EmitterStats;
-}
 
 /**
  * Checks record input, builds audit events (`buildEvent`), counts them and hands them to emitters.

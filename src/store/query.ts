@@ -219,6 +219,22 @@ export function resolvePage(page: PageOptions): {
   return { limit, cursor: page.cursor === undefined ? undefined : decodeCursor(page.cursor) };
 }
 
+/**
+ * A page of at most `limit` rows out of `rows`, read one beyond the page (that row says a next page
+ * exists), decoded by `decode`, with the cursor after its last row. @internal
+ */
+export function pageOf<R extends { occurred_at_ms: number; seq: number }, D extends { events: unknown }>(
+  rows: readonly R[],
+  limit: number,
+  decode: (rows: R[]) => D,
+): { events: D["events"]; nextCursor: string | undefined } & Omit<D, "events"> {
+  const pageRows = rows.slice(0, limit);
+  const last = pageRows[pageRows.length - 1];
+  const { events, ...problems } = decode(pageRows);
+  const more = rows.length > limit && last !== undefined;
+  return { events, nextCursor: more ? encodeCursor(last.occurred_at_ms, last.seq) : undefined, ...problems };
+}
+
 /** The opaque cursor of the page after the event at (time, seq). @internal */
 export function encodeCursor(occurredAtMs: number, seq: number): string {
   return Buffer.from(`${occurredAtMs}:${seq}`).toString("base64url");

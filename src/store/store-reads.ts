@@ -5,8 +5,8 @@ import {
   type AuditStats,
   buildWhere,
   checkTail,
-  encodeCursor,
   type PageOptions,
+  pageOf,
   resolvePage,
 } from "./query.js";
 import {
@@ -86,15 +86,7 @@ export function storeReads(db: Database): StoreReads {
           `SELECT seq, event_id, occurred_at_ms, event FROM events ${where.sql()} ORDER BY occurred_at_ms DESC, seq DESC LIMIT ?`,
         )
         .all(...where.params, limit + 1) as StoredRow[];
-      const pageRows = rows.slice(0, limit);
-      const last = pageRows[pageRows.length - 1];
-      const { events, ...problems } = readRows(pageRows);
-      return {
-        events,
-        nextCursor:
-          rows.length > limit && last !== undefined ? encodeCursor(last.occurred_at_ms, last.seq) : undefined,
-        ...problems,
-      };
+      return pageOf(rows, limit, readRows);
     },
     tail(afterSeq, limit = 500) {
       checkTail(afterSeq, limit);

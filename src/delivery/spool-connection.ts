@@ -1,0 +1,265 @@
+import fs from "node:fs";
+import type { Database } from "better-sqlite3";
+import { monotonicNow } from "./monotonic-now.js";
+import { type SpoolConfig, spoolError } from "./spool-config.js";
+import { describeProblem, moveAside, openSpoolFile, SpoolFileError, sqliteCode } from "./spool-file.js";
+import { clearSpoolPath, copyOpenDatabase, type FileId, fileId, sameFile } from "./spool-identity.js";
+import { acquireSpoolLock, type SpoolLock } from "./spool-lock.js";
+import { describeSalvage, salvageSpool } from "./spool-salvage.js";
+import type { Salvage, SpoolOperation } from "./spool-schema.js";
+import { ShmGuard } from "./spool-shm.js";
+import { prepareSpoolStatements, type SpoolStatements, spoolTotals } from "./spool-statements.js";
+
+/** How often the commit tick checks that the spool's path still names its file (a stat call). */
+const FILE_CHECK_MS = 1000;
+/** SQLite's answers for a file another connection holds: worth trying again. */
+const BUSY: ReadonlySet<string> = new Set(["SQLITE_BUSY", "SQLITE_LOCKED"]);
+
+/** What the connection needs of the Spool's rows: counts for its reports, new totals on a new file. @internal */
+export interface SpoolRows {
+  /** Committed rows not yet delivered (`Spool.rows`). */
+  readonly rows: number;
+  /** Committed rows, delivered or not: what the file holds. */
+  readonly committed: number;
+  /** A new file is in use: its totals, and its statements to forget delivered rows it does not have. */
+  use(totals: { rows: number; bytes: number; maxId: number }, sql: SpoolStatements): void;
+}
+
+/**
+ * The SQLite file under a Spool, kept usable: opened under the spool's lock, moved aside and replaced
+ * when damaged (its readable rows copied over), moved back to its path when deleted or replaced under
+ * it, and let go (the spool closed for good) when neither can be done.
+ * @internal
+ */
+export class SpoolConnection {
+  readonly #config: SpoolConfig;
+  readonly #rows: SpoolRows;
+  #db!: Database;
+  #sql!: SpoolStatements;
+  /** Refuses a statement at once that SQLite would block the event loop on (see ShmGuard). */
+  #shm: ShmGuard | undefined;
+  readonly #lock: SpoolLock;
+  #closed = false;
+  /** The file the open connection writes to, to notice it deleted or replaced (see checkFile). */
+  #fileId: FileId | undefined;
+  /** monotonicNow() of the last checkFile that looked at the file. */
+  #checkedAt = Number.NEGATIVE_INFINITY;
+
+  /** `config.path` is the real path; `asGiven` the path as the caller named it (for the lock's errors). */
+  constructor(config: SpoolConfig, asGiven: string, rows: SpoolRows) {
+    this.#config = config;
+    this.#rows = rows;
+    this.#lock = acquireSpoolLock(config.path, asGiven);
+    try {
+      this.#open();
+    } catch (error) {
+      this.#lock.release();
+      throw error;
+    }
+  }
+
+  /** The open connection. */
+  get db(): Database {
+    return this.#db;
+  }
+
+  /** The statements prepared on the open connection. */
+  get sql(): SpoolStatements {
+    return this.#sql;
+  }
+
+  /** Closed: by close(), or given up (a damaged file that could not be replaced). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Throws before a statement SQLite would block the event loop on (see ShmGuard). */
+  checkShm(): void {
+    this.#shm?.check();
+  }
+
+  /** Closes the file and lets its lock go; a failing close is reported. */
+  close(): void {
+    this.#closed = true;
+    try {
+      this.#db.close();
+    } catch (error) {
+      this.#config.onError(spoolError(this.#config, "close failed", error));
+    }
+    this.#shm?.close();
+    this.#lock.release();
+  }
+
+  /**
+   * Checks, at most once per FILE_CHECK_MS unless `now`, that the path still names the file the spool
+   * writes to. A file deleted (or replaced) under it would take every later row with it when the
+   * process ends: its committed rows are copied to a new file at the path (a file found there is moved
+   * aside first), and that is reported. When that fails, they are reported and counted as lost
+   * ("spool_deleted"), and the spool gives up.
+   */
+  checkFile(now = false): void {
+    if (this.#closed) return;
+    const at = monotonicNow();
+    if (!now && at - this.#checkedAt < FILE_CHECK_MS) return;
+    this.#checkedAt = at;
+    if (!this.#checkLock()) return;
+    const found = fileId(this.#config.path);
+    if (sameFile(found, this.#fileId)) return;
+    this.#relocate(found === undefined ? "deleted" : "replaced by another file", now);
+  }
+
+  /**
+   * A file found unusable during `operation` is moved aside and replaced, keeping what is appended;
+   * when that fails, the spool gives up.
+   */
+  replaceDamaged(operation: SpoolOperation, error: unknown): void {
+    this.#closeDb();
+    try {
+      this.#replace(error, { operation, rows: this.#rows.committed });
+    } catch (replaceError) {
+      this.#giveUp("could not replace a damaged spool", replaceError, 0);
+    }
+  }
+
+  /**
+   * A lock file deleted or replaced keeps no second owner out: the new one is locked, or, when another
+   * emitter got it first, this one stops using the spool (false), leaving its rows to that one.
+   */
+  #checkLock(): boolean {
+    const lock = this.#lock.check();
+    if (lock === "held") return true;
+    const problem = `the lock file ${this.#lock.path} was deleted or replaced while in use`;
+    if (lock === "retaken") {
+      const message = `${problem}: locked the new one (never delete a spool's lock file)`;
+      this.#config.onError(spoolError(this.#config, message));
+      return true;
+    }
+    this.#closeDb();
+    const rows = `its ${this.#rows.rows} committed rows are left to that one`;
+    this.#giveUp(
+      `${problem}, and another emitter holds the new one: stopped using the spool; ${rows}`,
+      undefined,
+      0,
+    );
+    return false;
+  }
+
+  /** Moves the open spool to a new file at its path (see checkFile). */
+  #relocate(what: string, now: boolean): void {
+    const { path, synchronous } = this.#config;
+    const problem = `the file was ${what} while in use`;
+    const rows = this.#rows.rows;
+    let copy: string;
+    try {
+      copy = copyOpenDatabase(this.#db, path);
+    } catch (error) {
+      // Busy (another connection writes): tried again at the next check.
+      if (!now && BUSY.has(sqliteCode(error) ?? "")) return;
+      this.#closeDb();
+      this.#giveUp(`${problem}, and its ${rows} rows could not be copied: they are lost`, error, rows);
+      return;
+    }
+    this.#closeDb();
+    let aside: ReturnType<typeof clearSpoolPath>;
+    try {
+      aside = clearSpoolPath(path);
+      fs.renameSync(copy, path);
+      const db = openSpoolFile(path, synchronous);
+      try {
+        this.#use(db);
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+    } catch (error) {
+      this.#giveUp(
+        `${problem}, and a new file could not be opened there: its ${rows} rows are left in ${copy}`,
+        error,
+        0,
+      );
+      return;
+    }
+    const moved =
+      aside === undefined
+        ? ""
+        : aside.found === "file"
+          ? `moved the file found there aside to ${aside.to}, `
+          : `moved the -wal and -shm it left aside to ${aside.to}-wal and -shm, `;
+    const message = `${problem}: ${moved}started a new file at the path with its ${this.#rows.committed} rows`;
+    this.#config.onError(spoolError(this.#config, message));
+  }
+
+  /** Closes the connection (its file is being let go); a failing close changes nothing. */
+  #closeDb(): void {
+    try {
+      this.#db.close();
+    } catch {
+      // The file is being let go: nothing to do about it.
+    }
+    this.#shm?.close();
+  }
+
+  /** The spool closes for good: reports why, counts `lost` rows, lets the file and its lock go. */
+  #giveUp(message: string, cause: unknown, lost: number): void {
+    this.#closed = true;
+    this.#lock.release();
+    this.#config.onError(spoolError(this.#config, message, cause));
+    if (lost > 0) this.#config.onLost(lost);
+    this.#config.onGivenUp();
+  }
+
+  #open(): void {
+    const { path, synchronous } = this.#config;
+    let db: Database | undefined;
+    try {
+      db = openSpoolFile(path, synchronous);
+      this.#use(db);
+    } catch (error) {
+      db?.close();
+      if (!SpoolFileError.isUnusable(error)) throw error;
+      this.#replace(error);
+    }
+  }
+
+  /** Prepares the statements on `db` and reads its totals (which reads every page of the table). */
+  #use(db: Database): void {
+    this.#sql = prepareSpoolStatements(db);
+    const totals = spoolTotals(db);
+    this.#db = db;
+    this.#fileId = fileId(this.#config.path);
+    this.#shm = new ShmGuard(db, this.#config.path);
+    this.#config.opened?.(db);
+    this.#rows.use(totals, this.#sql);
+  }
+
+  /**
+   * Moves the unusable file aside and starts a new spool in its place; from a damaged spool, the rows
+   * that can still be read are copied over. Reports what happened, and what was lost. `during` is set
+   * when the file failed while in use: it was this spool then, so it is salvaged whatever the error,
+   * and its row count stands in for an unreadable tally.
+   */
+  #replace(error: unknown, during?: { operation: string; rows: number }): void {
+    const { path, synchronous } = this.#config;
+    const to = moveAside(path);
+    const db = openSpoolFile(path, synchronous);
+    let salvage: Salvage | undefined;
+    try {
+      if (during !== undefined || SpoolFileError.isDamage(error)) {
+        const saved = salvageSpool(to, db);
+        const counted =
+          saved.lost ?? (during === undefined ? undefined : Math.max(0, during.rows - saved.recovered));
+        // What a -wal that is not a WAL held can neither be read nor counted.
+        salvage = { recovered: saved.recovered, lost: error instanceof SpoolFileError ? undefined : counted };
+      }
+      this.#use(db);
+    } catch (useError) {
+      db.close();
+      throw useError;
+    }
+    const problem = `${during === undefined ? "" : `${during.operation}: `}${describeProblem(error)}`;
+    this.#config.onError(
+      spoolError(this.#config, `${problem}; moved it aside to ${to} and ${describeSalvage(salvage)}`),
+    );
+    this.#config.onMovedAside(salvage);
+  }
+}

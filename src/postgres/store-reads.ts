@@ -1,0 +1,134 @@
+import type pg from "pg";
+import { noNul } from "../event/event-columns.js";
+import { decodeEvent } from "../event/serialize.js";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import type { AuditPage } from "../store/audit-store.js";
+import {
+  type AuditQuery,
+  type AuditStats,
+  buildWhere,
+  checkTail,
+  type PageOptions,
+  pageOf,
+  resolvePage,
+  type Where,
+} from "../store/query.js";
+import {
+  ABOVE_LAST_POSITION,
+  aboveLastPosition,
+  BELOW_FIRST_POSITION,
+  belowFirstPosition,
+  decodeRows,
+  type EditedRow,
+  FILTER_COLUMNS,
+  IN_POSITION_RANGE,
+  type StoredRow,
+  type UndecodableRow,
+  withProblems,
+} from "../store/stored-rows.js";
+import { numbered, queryStats } from "./queries.js";
+import { EVENTS_TABLE } from "./schema.js";
+
+const COLUMNS = "seq, event_id, occurred_at_ms, event";
+
+/** Runs one statement within `queryTimeoutMs` and resolves to its rows (the store's `read`). @internal */
+export type ReadStatement = <R extends pg.QueryResultRow>(sql: string, params: unknown[]) => Promise<R[]>;
+
+/** The PostgreSQL store's reads (`query`, `tail`, `lastSeq`, `stats`), each statement run by `read`. @internal */
+export function createStoreReads(read: ReadStatement) {
+  /** Rows as the stores' row decoding takes them: pg gives bigint columns as strings. */
+  const readRows = async (sql: string, params: unknown[]) => {
+    const rows = await read<
+      Omit<StoredRow, "seq" | "occurred_at_ms"> & { seq: string; occurred_at_ms: string }
+    >(sql, params);
+    return rows.map(
+      (row): StoredRow => ({
+        ...row,
+        event_id: storedId(row.event_id, row.event),
+        seq: Number(row.seq),
+        occurred_at_ms: Number(row.occurred_at_ms),
+      }),
+    );
+  };
+  const decoded = (rows: readonly StoredRow[]) => withProblems(decodeRows(rows));
+
+  return {
+    async query(filter: AuditQuery = {}, page: PageOptions = {}): Promise<AuditPage> {
+      const { limit, cursor } = resolvePage(page);
+      const where = withoutNul(buildWhere(filter));
+      where.clauses.push(IN_POSITION_RANGE); // rows beyond it are named by tail(0), what verify reads
+      if (cursor !== undefined) {
+        where.clauses.push("(occurred_at_ms, seq) < (?, ?)");
+        where.params.push(cursor.occurredAtMs, cursor.seq);
+      }
+      const rows = await readRows(
+        numbered(
+          `SELECT ${COLUMNS} FROM ${EVENTS_TABLE} ${where.sql()} ORDER BY occurred_at_ms DESC, seq DESC LIMIT ?`,
+        ),
+        [...where.params, limit + 1],
+      );
+      return pageOf(rows, limit, decoded);
+    },
+    async tail(
+      afterSeq: number,
+      limit = 500,
+    ): Promise<{
+      events: AuditEvent[];
+      lastSeq: number;
+      undecodable?: UndecodableRow[];
+      edited?: EditedRow[];
+    }> {
+      checkTail(afterSeq, limit);
+      const rows = await readRows(
+        `SELECT ${COLUMNS}, ${FILTER_COLUMNS} FROM ${EVENTS_TABLE} WHERE seq > $1 AND ${IN_POSITION_RANGE} ORDER BY seq LIMIT $2`,
+        [afterSeq, limit],
+      );
+      const { events, ...problems } = decoded(rows);
+      // Read from the start: the rows below position 1 and above 2^53 - 1 are named too.
+      if (afterSeq === 0) {
+        const below = await readRows(
+          `SELECT ${COLUMNS} FROM ${EVENTS_TABLE} ${BELOW_FIRST_POSITION} LIMIT $1`,
+          [limit],
+        );
+        const above = await read<{ seq: string; event_id: string; occurred_at_ms: string }>(
+          `SELECT seq, event_id, occurred_at_ms FROM ${EVENTS_TABLE} ${ABOVE_LAST_POSITION} LIMIT $1`,
+          [limit],
+        );
+        const hidden = [...belowFirstPosition(below), ...aboveLastPosition(above)];
+        if (hidden.length > 0) problems.undecodable = [...hidden, ...(problems.undecodable ?? [])];
+      }
+      return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };
+    },
+    async lastSeq(): Promise<number> {
+      const rows = await read<{ n: string }>(`SELECT coalesce(max(seq), 0) n FROM ${EVENTS_TABLE}`, []);
+      return Number(rows[0]?.n ?? 0);
+    },
+    stats: async (filter: AuditQuery = {}): Promise<AuditStats> =>
+      queryStats(read, withoutNul(buildWhere(filter))),
+  };
+}
+
+/**
+ * The event id a row stands for. Its event_id column holds U+FFFD for each U+0000 of the id (noNul:
+ * PostgreSQL's text cannot hold it) while the event's bytes keep the id as it was: for such a row the
+ * id is taken from the event when the event's id gives the column (else the row is left to be found
+ * undecodable), so that the stores' row check does not take an untouched row for a damaged one.
+ */
+function storedId(column: string, event: unknown): string {
+  if (!column.includes("\uFFFD") || !(event instanceof Uint8Array)) return column;
+  try {
+    const id = decodeEvent(event).eventId;
+    return id !== column && noNul(id) === column ? id : column;
+  } catch {
+    return column;
+  }
+}
+
+/** The filter's text values as the columns hold them: U+0000 as U+FFFD (noNul), which PostgreSQL's text refuses. */
+function withoutNul(where: Where): Where {
+  for (let i = 0; i < where.params.length; i++) {
+    const value = where.params[i];
+    if (typeof value === "string") where.params[i] = noNul(value);
+  }
+  return where;
+}
