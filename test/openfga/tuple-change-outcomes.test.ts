@@ -3,7 +3,7 @@
 // runs here) spoken to by the real @openfga/sdk client, at times through a small loopback HTTP proxy
 // that loses or delays answers after the stand-in applied the write.
 import { once } from "node:events";
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   ClientWriteRequestOnDuplicateWrites,
@@ -16,6 +16,7 @@ import { createBrokerSink } from "../../src/brokers/broker-sink.js";
 import { encodeEvent } from "../../src/event/serialize.js";
 import { createAuditedTupleWriter } from "../../src/openfga/index.js";
 import { fakeBroker } from "../brokers/fake-broker.js";
+import { type ProxyPlan, startOpenFgaProxy } from "../helpers/openfga-proxy.js";
 import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
 import { fixedRecorder } from "../helpers/recorder.js";
 
@@ -50,55 +51,11 @@ function outcomes(memory: ReturnType<typeof fixedRecorder>["memory"]) {
   );
 }
 
-/**
- * What the proxy does with its n-th request (from 1): "forward" it to the stand-in and pass the answer
- * back; "applied-then-hang": forward it, let the stand-in apply it, and never answer; "applied-then-504":
- * forward it, then answer 504 as a gateway that lost the answer; or answer `{ status, retryAfter }`
- * itself without forwarding.
- */
-type ProxyPlan = (
-  n: number,
-) => "forward" | "applied-then-hang" | "applied-then-504" | { status: number; retryAfter?: string };
-
-/** A loopback HTTP proxy in front of the stand-in; returns its URL. */
+/** The proxy in front of the stand-in, closed after each test; returns its URL. */
 async function startProxy(plan: ProxyPlan): Promise<string> {
-  let n = 0;
-  const target = new URL(standIn.url);
-  proxy = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const step = plan(++n);
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      if (typeof step === "object") {
-        const headers: Record<string, string> = { "content-type": "application/json" };
-        if (step.retryAfter !== undefined) headers["retry-after"] = step.retryAfter;
-        res.writeHead(step.status, headers);
-        res.end(JSON.stringify({ code: "rate_limit_exceeded", message: "slow down" }));
-        return;
-      }
-      const upstream = request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (answer) => {
-          const body: Buffer[] = [];
-          answer.on("data", (chunk: Buffer) => body.push(chunk));
-          answer.on("end", () => {
-            if (step === "applied-then-hang") return; // the write is applied; its answer never comes
-            if (step === "applied-then-504") {
-              res.writeHead(504, { "content-type": "text/plain" });
-              res.end("upstream request timeout");
-              return;
-            }
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            res.end(Buffer.concat(body));
-          });
-        },
-      );
-      upstream.end(Buffer.concat(chunks));
-    });
-  });
-  proxy.listen(0, "127.0.0.1");
-  await once(proxy, "listening");
-  return `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const started = await startOpenFgaProxy(standIn.url, plan);
+  proxy = started.server;
+  return started.url;
 }
 
 describe("audited tuple writer: partial and unknown outcomes", () => {

@@ -2,13 +2,12 @@
 // or 5xx: the grant exists, so the tuple must be recorded as an unknown outcome (and the decision cache
 // held), not as a definite failure. The OpenFGA server is the loopback stand-in, spoken to by the real
 // @openfga/sdk client through a loopback proxy that drops the first answer.
-import { once } from "node:events";
-import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { FgaApiInternalError, FgaApiRateLimitExceededError, type OpenFgaClient } from "@openfga/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CheckRequest, Decision } from "../../src/authz/authorizer.js";
 import { createAuditedTupleWriter, createOpenFgaAuthorizer } from "../../src/openfga/index.js";
+import { startOpenFgaProxy } from "../helpers/openfga-proxy.js";
 import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
 import { fixedRecorder } from "../helpers/recorder.js";
 
@@ -35,41 +34,14 @@ afterEach(async () => {
  * forwarded, applied, and its connection dropped without an answer; later ones get `status`.
  */
 async function startLossyProxy(status: number): Promise<string> {
-  const target = new URL(standIn.url);
   let writes = 0;
-  proxy = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      const isWrite = req.url?.endsWith("/write") === true;
-      if (isWrite && ++writes > 1) {
-        res.writeHead(status, { "content-type": "application/json" });
-        res.end(
-          JSON.stringify({ code: status === 429 ? "rate_limit_exceeded" : "unavailable", message: "busy" }),
-        );
-        return;
-      }
-      const upstream = request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (answer) => {
-          const body: Buffer[] = [];
-          answer.on("data", (chunk: Buffer) => body.push(chunk));
-          answer.on("end", () => {
-            if (isWrite) {
-              req.socket.destroy(); // applied; the answer is lost
-              return;
-            }
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            res.end(Buffer.concat(body));
-          });
-        },
-      );
-      upstream.end(Buffer.concat(chunks));
-    });
+  const code = status === 429 ? "rate_limit_exceeded" : "unavailable";
+  const started = await startOpenFgaProxy(standIn.url, (_n, path) => {
+    if (!path.endsWith("/write")) return "forward";
+    return ++writes === 1 ? "applied-then-drop" : { status, code, message: "busy" };
   });
-  proxy.listen(0, "127.0.0.1");
-  await once(proxy, "listening");
-  return `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  proxy = started.server;
+  return started.url;
 }
 
 function setUp(client: OpenFgaClient) {
