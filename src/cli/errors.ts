@@ -1,4 +1,5 @@
 import { AuditConfigError, AuditInputError } from "../errors/index.js";
+import { redact } from "../postgres/connection-string.js";
 import { withoutCredentials } from "./without-credentials.js";
 
 /** Exit code of a command that failed because of its arguments (a bad option value, an unknown flag). */
@@ -26,7 +27,8 @@ export function usageError(option: string, problem: string): CliError {
 
 /**
  * What anything thrown by a command becomes: store input errors (a bad filter or cursor) are usage
- * errors; a database that is locked, corrupt or from a newer version is a failure naming the file.
+ * errors; a database that is locked, corrupt or from a newer version is a failure naming the file;
+ * any other error of a PostgreSQL store (the server's, pg's) names the store, as its own errors do.
  */
 export function toCliError(error: unknown, store: string): CliError {
   if (error instanceof CliError) return error;
@@ -45,5 +47,29 @@ export function toCliError(error: unknown, store: string): CliError {
     });
   }
   const message = error instanceof Error ? error.message : String(error);
+  const postgres = redact(store);
+  if (postgres !== undefined && fromPostgres(error)) {
+    return new CliError(`postgres store ${postgres}: ${message}`, EXIT_FAILURE, { cause: error });
+  }
   return new CliError(message, EXIT_FAILURE, { cause: error });
+}
+
+/** pg's own messages for a connection that failed or was closed under a statement. */
+const PG_CLIENT =
+  /^(Client has encountered a connection error and is not queryable|Client was closed and is not queryable|Connection terminated( unexpectedly)?|Query read timeout)$/;
+/** Network failures of a connection (a broker's come named by its source). */
+const NETWORK = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH"]);
+
+/**
+ * Whether `error` is a PostgreSQL server's error (it has a severity), pg's own or a connection's, not
+ * yet naming the store: the store names those it makes, brokers' sources theirs.
+ */
+function fromPostgres(error: unknown): boolean {
+  if (!(error instanceof Error) || error.message.startsWith("postgres store ")) return false;
+  const { severity, code } = error as { severity?: unknown; code?: unknown };
+  return (
+    typeof severity === "string" ||
+    PG_CLIENT.test(error.message) ||
+    (typeof code === "string" && NETWORK.has(code))
+  );
 }

@@ -91,7 +91,8 @@ export function decisionOf(event: AuditEvent): string {
 
 /**
  * PostgreSQL text cannot hold U+0000 and refuses a whole batch for one: in the filter columns it
- * becomes U+FFFD. The event itself (its bytes) keeps it.
+ * becomes U+FFFD. The event itself (its bytes) keeps it. Not one-to-one ("a\0" and "a\uFFFD" give the
+ * same text), so the PostgreSQL store refuses an event whose id, its key, holds U+0000.
  * @internal
  */
 export function noNul(text: string): string {

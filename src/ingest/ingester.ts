@@ -106,7 +106,8 @@ const OPTION_NAMES = Object.keys({
  * batch into `store` (events already there are skipped) and acknowledges the messages only after the
  * insert committed. A batch whose insert fails goes back to the source for redelivery; an undecodable
  * message goes to the dead letters and never blocks the others, as does an event the store refuses
- * for its content (PostgreSQL SQLSTATE class 22 or 54: the batch is inserted in halves to find it).
+ * alone (PostgreSQL SQLSTATE class 22 or 54, or a month whose partition the store's role may not
+ * create: the batch is inserted in halves to find it).
  * Any number of ingesters may share a source's consumer: delivery is at least once, the insert
  * idempotent, so each event is stored once.
  *

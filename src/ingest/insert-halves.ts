@@ -13,10 +13,18 @@ const MAX_REASON_CHARS = 300;
 /**
  * True for a store's refusal of rows that no retry can clear: a PostgreSQL SQLSTATE of class 22 (data
  * exception) or 54 (program limit exceeded, such as an index entry over 2704 bytes), on the error or
- * on its cause (a store may wrap the driver's error). Anything else may pass (a lost connection).
+ * on its cause (a store may wrap the driver's error); or an error that says so (`refusesRows: true`:
+ * the PostgreSQL store's refusal of rows whose month's partition its role may not create). Anything
+ * else may pass (a lost connection, or a permission missing for every row).
  * @internal
  */
 export function refusesRows(error: unknown): boolean {
+  if (
+    typeof error === "object" &&
+    error !== null &&
+    (error as { refusesRows?: unknown }).refusesRows === true
+  )
+    return true;
   return /^(22|54)[0-9A-Z]{3}$/.test(sqlState(error) ?? "");
 }
 

@@ -44,7 +44,11 @@ export interface IngestSource<M extends SourceMessage = SourceMessage> {
   lost?(): number;
 }
 
-/** What an ingester needs of a store: the SQLite store and the PostgreSQL store both fit. */
+/**
+ * What an ingester needs of a store: the SQLite store and the PostgreSQL store both fit. An insert
+ * that rejects for some rows no retry can store (a SQLSTATE of class 22 or 54, or an error with
+ * `refusesRows: true`) stores nothing; the ingester then finds those rows by inserting in halves.
+ */
 export interface IngestStore {
   /** Stores events, skipping those already stored (same id); returns or resolves to how many were new. */
   insert(events: readonly AuditEvent[]): number | Promise<number>;

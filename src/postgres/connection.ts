@@ -2,6 +2,10 @@ import net from "node:net";
 import pg from "pg";
 import { AuditConfigError } from "../errors/index.js";
 import { checkTimerMs } from "../errors/option-checks.js";
+import { redact, scrubbed } from "./connection-string.js";
+
+// The store takes it from here, with the pool.
+export { scrubbed };
 
 /** What the store connects through: a pool it made (and ends on close) or the caller's. @internal */
 export interface Connection {
@@ -107,19 +111,6 @@ export function milliseconds(value: unknown, name: string, fallback: number): nu
   return value === undefined ? fallback : checkTimerMs(`postgres store: \`${name}\``, value);
 }
 
-/** The URL without its password and query (`postgres://user@host:5432/db`), or undefined if it is not one. */
-export function redact(connectionString: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(connectionString);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") return undefined;
-  const user = url.username === "" ? "" : `${url.username}@`;
-  return `${url.protocol}//${user}${url.host}${url.pathname}`;
-}
-
 /**
  * What is wrong with the port of a postgres:// URL that does not parse, else undefined. Read after
  * the authority's last "@", so a password (even with an "@" in it) is never shown.
@@ -134,17 +125,4 @@ function badPort(connectionString: string): string | undefined {
   return Number(port) > 65_535
     ? `has port ${port.length > 10 ? `${port.slice(0, 10)}…` : port}, beyond 65535`
     : undefined;
-}
-
-/** `error` with any password of `connectionString` taken out of its message. @internal */
-export function scrubbed(error: Error, connectionString: string | undefined): Error {
-  if (connectionString === undefined) return error;
-  let password = "";
-  try {
-    password = decodeURIComponent(new URL(connectionString).password);
-  } catch {
-    return error;
-  }
-  if (password === "" || !error.message.includes(password)) return error;
-  return new Error(error.message.replaceAll(password, "***"));
 }

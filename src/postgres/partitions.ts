@@ -68,8 +68,7 @@ export async function ensurePartitions(
   await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.partitions]);
   const listed = await listPartitions(client);
   for (const p of needed) {
-    const exists = listed.some((l) => l.name === p.name || (l.fromMs <= p.fromMs && l.toMs >= p.toMs));
-    if (!exists) {
+    if (!isListed(listed, p)) {
       // Made apart, then attached: ATTACH takes a lock on the events table that readers and inserts do
       // not conflict with, where `CREATE TABLE … PARTITION OF` waits for them all and holds them up.
       await client.query(`CREATE TABLE ${p.name} (LIKE ${EVENTS_TABLE})`);
@@ -79,6 +78,11 @@ export async function ensurePartitions(
     }
   }
   for (const p of needed) known.add(p.name);
+}
+
+/** True when `listed` (the catalog's partitions) holds `p`: by its name, or one whose range covers it. @internal */
+export function isListed(listed: readonly Partition[], p: Partition): boolean {
+  return listed.some((l) => l.name === p.name || (l.fromMs <= p.fromMs && l.toMs >= p.toMs));
 }
 
 /** A partition as the catalog lists it: with its table's oid. @internal */

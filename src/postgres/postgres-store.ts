@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { report } from "../emitters/emitter.js";
 import type { EncodedEvent, EventSink } from "../emitters/sink.js";
-import { AuditConfigError, toError } from "../errors/index.js";
+import { AuditConfigError, AuditEventTooLargeError, toError } from "../errors/index.js";
 import type { EventColumns } from "../event/event-columns.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -12,9 +12,17 @@ import type { EditedRow, UndecodableRow } from "../store/stored-rows.js";
 import { connect, milliseconds, scrubbed } from "./connection.js";
 import { copyData } from "./copy.js";
 import { batchTimes, columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
-import { ensurePartitions, listPartitions, missingPartitions, type Partition } from "./partitions.js";
+import {
+  ensurePartitions,
+  isListed,
+  listPartitions,
+  missingPartitions,
+  type Partition,
+  partitionOf,
+} from "./partitions.js";
 import { checkPostgresStoreOptions, type PostgresStoreOptions } from "./postgres-store-options.js";
 import { applyPlan, readPlan } from "./prune.js";
+import { eventIdAt, NUL_IN_TEXT, nulIdRefusal, RefusedRowsError } from "./refused-rows.js";
 import { checkVersion, EVENTS_TABLE, LOCKS, migrate } from "./schema.js";
 import { createStrays, isConnectTimeout, type Limit, session } from "./session.js";
 import { createStoreReads } from "./store-reads.js";
@@ -30,7 +38,11 @@ export type { PostgresStoreOptions } from "./postgres-store-options.js";
 export interface PostgresStore {
   /** The server and database, without password: `postgres://user@host:5432/db`. */
   readonly name: string;
-  /** Stores events; an event already stored (same id and time) is skipped. Resolves to how many were new. */
+  /**
+   * Stores events; an event already stored (same id and time) is skipped. Resolves to how many were
+   * new. Rejects, storing none, when some can never be stored here: an id holding U+0000, or a month
+   * without a partition that this role may not create.
+   */
   insert(events: readonly AuditEvent[]): Promise<number>;
   /**
    * The same as `insert`, given each event with its protobuf bytes (as a broker carried them), which
@@ -92,6 +104,10 @@ export interface PostgresStore {
 const PARTITION_LOCK_TIMEOUT_MS = 2000;
 /** PostgreSQL's lock_not_available: `lock_timeout` expired. */
 const LOCK_NOT_AVAILABLE = "55P03";
+/** PostgreSQL's insufficient_privilege: the role may not create tables in the schema or attach partitions. */
+const INSUFFICIENT_PRIVILEGE = "42501";
+/** Tries of a batch's insert: a stored id or a partition dropped meanwhile makes it go again. */
+const INSERT_TRIES = 3;
 
 /**
  * Opens the PostgreSQL audit store, creating or migrating its tables unless `readonly`. Rejects with an
@@ -188,9 +204,10 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // transaction's statements follow each other at once, so no live writer is idle that long; LOCAL:
   // a caller's pool's sessions keep their settings.
   const begin = `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${queryTimeoutMs}`;
-  // A prune is the store's own, bounded by its checks: a role's statement_timeout (meant for runaway
-  // queries) would fail a long DELETE or a wait for the writers' lock, and every prune after it.
-  const untimed = "SET LOCAL statement_timeout = 0";
+  // A prune is the store's own, bounded by its checks: a role's statement_timeout or lock_timeout
+  // (meant for runaway queries) would fail a long DELETE or a wait for the writers' lock, and every
+  // prune after it.
+  const untimed = "SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0";
   /** Runs `work` in one transaction opened with `opening`, within `bound`. */
   const transaction = async <T>(
     bound: Limit,
@@ -246,14 +263,17 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   /**
    * Creates the partitions a batch needs that this process has not seen, in a short transaction of
    * its own before the batch's: never while holding the writers' lock, so writers into existing
-   * months go on. Rejects (the batch is retried) when the events table stays in use too long.
+   * months go on. Rejects (the batch is retried) when the events table stays in use too long; with a
+   * RefusedRowsError when this role may not create a month that is still missing.
    */
-  const makePartitions = async (needed: readonly Partition[]): Promise<void> => {
+  const makePartitions = async (needed: readonly Partition[], batch: EventColumns): Promise<void> => {
     try {
       await transaction(limit, `${begin}; SET LOCAL lock_timeout = ${partitionLockMs}`, (client) =>
         ensurePartitions(client, needed, partitions),
       );
     } catch (error) {
+      if ((error as { code?: string }).code === INSUFFICIENT_PRIVILEGE)
+        throw await refusal(needed, batch, error);
       if ((error as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw error;
       const names = needed.map((p) => p.name).join(", ");
       throw new Error(
@@ -262,11 +282,42 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       );
     }
   };
+  /**
+   * The refusal of the batch's rows whose month this role could not create (`denied`) and that is
+   * still missing: no retry stores them, and retrying the batch would hold up every batch after it.
+   * `denied` itself when the owner made them all meanwhile (the batch's retry then goes in).
+   */
+  const refusal = async (
+    needed: readonly Partition[],
+    batch: EventColumns,
+    denied: unknown,
+  ): Promise<unknown> => {
+    const listed = await use(limit, (client) => listPartitions(client));
+    const missing = new Set(needed.filter((p) => !isListed(listed, p)).map((p) => p.name));
+    if (missing.size === 0) return denied;
+    const eventIds: string[] = [];
+    for (let i = 0; i < batch.length; i++)
+      if (missing.has(partitionOf(batch.times[i] as number).name)) eventIds.push(eventIdAt(batch, i));
+    return new RefusedRowsError(
+      `postgres store ${label}: partition ${[...missing].join(", ")} not created: ${toError(denied).message} (a role that may not create partitions writes only into months made for it)`,
+      { code: INSUFFICIENT_PRIVILEGE, eventIds, cause: denied },
+    );
+  };
+  /** The error of a batch whose rows found no partition on every try. */
+  const partitionLost = (batch: EventColumns, error: unknown): Error => {
+    const months = missingPartitions(batchTimes(batch), new Set()).map((p) => p.name);
+    return new Error(
+      `postgres store ${label}: a row of the batch found no partition (months ${months.join(", ")}) on ${INSERT_TRIES} tries, each after its month was made again or found in the catalog: another process dropped it meanwhile (a prune of old months); nothing of the batch was stored`,
+      { cause: error },
+    );
+  };
   /** COPY data of batches prepared ahead of their insert (`prepareColumns`). */
   const prepared = new WeakMap<EventColumns, Buffer>();
   const insertColumns = async (batch: EventColumns): Promise<number> => {
     refuseReadonly();
     if (batch.length === 0) return 0;
+    const nul = nulIdRefusal(batch, label);
+    if (nul !== undefined) throw nul;
     // Encoded before the transaction: the writers' lock is not held meanwhile.
     let copy: Buffer | undefined = prepared.get(batch) ?? copyData(batch);
     prepared.delete(batch);
@@ -274,26 +325,42 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       try {
         // Checked before any await: a batch into known months asks for its connection at once.
         const needed = missingPartitions(batchTimes(batch), partitions);
-        if (needed.length > 0) await makePartitions(needed);
+        if (needed.length > 0) await makePartitions(needed, batch);
         return await write(limit, (client) => insertBatch(client, batch, copy));
       } catch (error) {
         // A stored id (a redelivered batch): again, skipping those. A partition missing (another
         // process pruned one this one knew): again, creating it; forget them all.
         const code = (error as { code?: string }).code;
-        if (attempt === 3 || (code !== DUPLICATE && code !== NO_PARTITION)) throw error;
+        if (code !== DUPLICATE && code !== NO_PARTITION) throw error;
+        if (attempt === INSERT_TRIES) throw code === NO_PARTITION ? partitionLost(batch, error) : error;
         if (code === DUPLICATE) copy = undefined;
         partitions.clear();
       }
     }
   };
   const reads = createStoreReads(read);
+  /**
+   * The sink's insert. Events whose id holds U+0000 are named to the delivery pipeline, which drops
+   * and counts them (as "too_large", with this message) and writes the rest at once: no retry stores
+   * them. A month this role may not create fails the batch, to be retried (or spooled) until its owner
+   * makes it: a Recorder's events are of the current month, which is made ahead, never for good lost.
+   */
+  const sinkInsert = async (batch: EventColumns): Promise<void> => {
+    try {
+      await insertColumns(batch);
+    } catch (error) {
+      if (!(error instanceof RefusedRowsError) || error.code !== NUL_IN_TEXT) throw error;
+      const reason = error.message.replace(`postgres store ${label}: `, "");
+      throw new AuditEventTooLargeError(`postgres-store:${label}`, reason, {
+        eventIds: error.eventIds,
+        cause: error,
+      });
+    }
+  };
 
   const store: PostgresStore = {
     name: label,
-    insert: async (events) => {
-      checkInsert(events);
-      return insertColumns(columnsOf(events.map((event) => ({ event, bytes: encodeEvent(event) }))));
-    },
+    insert: async (events) => insertColumns(checkedColumns(events)),
     insertEncoded: async (events) => insertColumns(columnsOf(events)),
     insertColumns,
     prepareColumns: (batch) => {
@@ -334,16 +401,18 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
     sink: () => ({
       name: `postgres-store:${label}`,
-      write: async (batch) => {
-        await store.insert(batch);
-      },
-      writeEncoded: async (batch: readonly EncodedEvent[]) => {
-        await insertColumns(columnsOf(batch));
-      },
+      write: async (batch) => sinkInsert(checkedColumns(batch)),
+      writeEncoded: async (batch: readonly EncodedEvent[]) => sinkInsert(columnsOf(batch)),
     }),
     close: async () => {
       if (owned) await pool.end();
     },
   };
   return store;
+}
+
+/** Events given as objects (checked as `insert` takes them), in the stored columns. */
+function checkedColumns(events: readonly AuditEvent[]): EventColumns {
+  checkInsert(events);
+  return columnsOf(events.map((event) => ({ event, bytes: encodeEvent(event) })));
 }

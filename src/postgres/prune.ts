@@ -57,7 +57,8 @@ export async function readPlan(client: pg.ClientBase, beforeMs: number): Promise
  * chain's prefix; they are never deleted. Then, per partition, the planned rows go: the whole
  * partition is dropped when it is entirely older than `beforeMs` and every row it held is planned,
  * else they are deleted by position. Partitions entirely older that are left empty are dropped too.
- * `dropped` is told each table name dropped.
+ * `dropped` is told each table name dropped. The report's `deleted` counts the rows that went: fewer
+ * than planned when another prune took some first (its rows are gone, or its partition dropped).
  * @internal
  */
 export async function applyPlan(
@@ -82,8 +83,12 @@ export async function applyPlan(
   }
   const { positions, parts, report } = read.plan.finish();
   const listed = new Map((await listPartitions(client)).map((p) => [p.oid, p]));
+  let deleted = 0;
   const drop = async (oid: number, name: string) => {
-    await client.query(`DROP TABLE ${client.escapeIdentifier(name)}`); // the catalog's name, as it is
+    const table = client.escapeIdentifier(name); // the catalog's name, as it is
+    const count = await client.query<{ n: string }>(`SELECT count(*) n FROM ${table}`);
+    deleted += Number(count.rows[0]?.n ?? 0);
+    await client.query(`DROP TABLE ${table}`);
     listed.delete(oid);
     dropped(name);
   };
@@ -100,7 +105,8 @@ export async function applyPlan(
         const table = client.escapeIdentifier(partition.name);
         for (let i = start; i < end; i += DELETE_BATCH) {
           const batch = Array.from(positions.subarray(i, Math.min(end, i + DELETE_BATCH)));
-          await client.query(`DELETE FROM ${table} WHERE seq = ANY($1::bigint[])`, [batch]);
+          const gone = await client.query(`DELETE FROM ${table} WHERE seq = ANY($1::bigint[])`, [batch]);
+          deleted += gone.rowCount ?? 0;
         }
       }
     }
@@ -111,5 +117,5 @@ export async function applyPlan(
     const any = await client.query(`SELECT 1 FROM ${client.escapeIdentifier(p.name)} LIMIT 1`);
     if (any.rowCount === 0) await drop(oid, p.name);
   }
-  return report;
+  return { ...report, deleted };
 }

@@ -75,6 +75,21 @@ export async function schemaVersion(client: ClientBase): Promise<number> {
   return row.rows[0]?.version ?? 0;
 }
 
+/**
+ * Refuses a database whose encoding cannot hold any event's text: in LATIN1 (or any encoding but
+ * UTF8) an event naming `東京` fails with 22P05, and a delivery pipeline retries it for ever, holding
+ * up the events behind it. SQL_ASCII is taken: it stores the UTF-8 the store sends unchecked and
+ * gives it back as it was, and the store only compares it byte by byte (equality, COLLATE "C").
+ */
+async function checkEncoding(client: ClientBase): Promise<void> {
+  const row = await client.query<{ server_encoding: string }>("SHOW server_encoding");
+  const encoding = row.rows[0]?.server_encoding ?? "";
+  if (encoding === "UTF8" || encoding === "SQL_ASCII") return;
+  throw new AuditConfigError(
+    `postgres store: the database's encoding is ${encoding}, which cannot hold every event's text; use a UTF8 database (CREATE DATABASE audit ENCODING 'UTF8' TEMPLATE template0)`,
+  );
+}
+
 function refuseNewer(version: number): void {
   if (version > SCHEMA_VERSION) {
     throw new AuditConfigError(
@@ -86,14 +101,16 @@ function refuseNewer(version: number): void {
 /**
  * Brings the database to the latest version in one transaction, holding an advisory lock so that
  * processes opening the store at once migrate it once. Refuses a database written by a newer version
- * of the library. Returns the version it started from. The transaction is ended by the server when
- * left idle `idleTimeoutMs` (its client gone silently), and never by a role's `statement_timeout`:
- * rebuilding a big table's indexes, or waiting for another process's migration, may rightly take long.
+ * of the library, or one not in UTF8. Returns the version it started from. The transaction is ended
+ * by the server when left idle `idleTimeoutMs` (its client gone silently), and never by a role's
+ * `statement_timeout` or `lock_timeout`: rebuilding a big table's indexes, or waiting for another
+ * process's migration, may rightly take long.
  * @internal
  */
 export async function migrate(client: ClientBase, idleTimeoutMs: number): Promise<number> {
+  await checkEncoding(client);
   await client.query(
-    `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${idleTimeoutMs}; SET LOCAL statement_timeout = 0`,
+    `BEGIN; SET LOCAL idle_in_transaction_session_timeout = ${idleTimeoutMs}; SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0`,
   );
   try {
     await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.migrate]);
@@ -115,8 +132,9 @@ export async function migrate(client: ClientBase, idleTimeoutMs: number): Promis
   }
 }
 
-/** For a read-only store: refuses a database without the schema, or with a newer one. @internal */
+/** For a read-only store: refuses a database without the schema, with a newer one, or not in UTF8. @internal */
 export async function checkVersion(client: ClientBase): Promise<void> {
+  await checkEncoding(client);
   const version = await schemaVersion(client);
   if (version === 0) throw new AuditConfigError("postgres store: not an audit store (no schema)");
   refuseNewer(version);

@@ -1,7 +1,7 @@
 // A batch goes in as binary COPY data the store writes itself, and a redelivered one as an INSERT
 // whose parameters are array literals the store writes too (not pg's conversion): every string must
 // arrive as it was, whatever it holds — quotes, backslashes, braces, commas, spaces, tabs and line
-// ends, the word NULL and COPY's text markers, U+0000 (stored as U+FFFD), 2-, 3- and 4-byte UTF-8 —
+// ends, the word NULL and COPY's text markers, U+0000 (stored as U+FFFD; outside the event id), 2-, 3- and 4-byte UTF-8 —
 // through both ways into the store (insert(events) and the ingester's insertColumns, columns read
 // from the protobuf bytes) and both statements.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -29,7 +29,8 @@ const ODD = ['"', "\\", '\\"', "{a,b}", "a, b", " padded ", "NULL", "\\N", "\\."
 function oddEvents(prefix: string) {
   return ODD.map((odd, i) =>
     sampleEvent({
-      eventId: `${prefix}-${i}-${odd}`,
+      // U+0000 in an id is refused (refused-rows.test.ts); U+FFFD in its place is an id as any.
+      eventId: `${prefix}-${i}-${odd.replaceAll("\u0000", "\uFFFD")}`,
       occurredAt: new Date(Date.UTC(2026, i % 12, 1 + i)),
       service: odd,
       operation: odd,

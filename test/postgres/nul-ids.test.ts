@@ -1,17 +1,23 @@
 // an event id holding U+0000 (a Recorder's `newEventId` may return any string). PostgreSQL's
-// text cannot hold it, so the store writes U+FFFD in the event_id column (noNul) and keeps the
-// event's bytes as they were. Reading such a row back must still give the event (as the SQLite store
-// does), and `verify` over the untouched shared store must find nothing.
+// text cannot hold it: this store refuses such an event now (refused-rows.test.ts), but older versions
+// wrote U+FFFD in the event_id column (noNul) and kept the event's bytes as they were. Reading such a
+// stored row back must still give the event (as the SQLite store does), and `verify` over the
+// untouched shared store must find nothing.
 
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChains } from "../../src/chain/verify.js";
 import { type SourceTally, storeEvents } from "../../src/cli/verify-sources.js";
+import { encodeEvent } from "../../src/event/serialize.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { copyBatch, copyData } from "../../src/postgres/copy.js";
 import { openPostgresStore } from "../../src/postgres/index.js";
+import { batchTimes, columnsOf } from "../../src/postgres/insert.js";
+import { ensurePartitions, missingPartitions } from "../../src/postgres/partitions.js";
 import { openAuditStore } from "../../src/store/audit-store.js";
 import { PUBLIC_KEYS, recordTrail } from "../chain/trail.js";
 import { tempDir } from "../cli/helpers.js";
-import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
+import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
 
 let server: PostgresServer;
 beforeAll(async () => {
@@ -20,6 +26,17 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
+
+/** Stores `events` as versions that took ids holding U+0000 did: their columns, by one COPY. */
+async function storeAsBefore(url: string, events: readonly AuditEvent[]): Promise<void> {
+  const batch = columnsOf(events.map((event) => ({ event, bytes: encodeEvent(event) })));
+  await withClient(url, async (client) => {
+    await client.query("BEGIN");
+    await ensurePartitions(client, missingPartitions(batchTimes(batch), new Set()), new Set());
+    await copyBatch(client, copyData(batch));
+    await client.query("COMMIT");
+  });
+}
 
 let n = 0;
 const trailWithNulIds = () =>
@@ -32,7 +49,7 @@ describe("event ids holding U+0000", () => {
     const pgStore = await openPostgresStore({ connectionString: url });
     const sqlite = openAuditStore({ path: join(tempDir(), "nul.db") });
     try {
-      expect(await pgStore.insert(trail)).toBe(trail.length);
+      await storeAsBefore(url, trail);
       sqlite.insert(trail);
 
       const fromSqlite = sqlite.query({}, { limit: 100 });
@@ -63,7 +80,7 @@ describe("event ids holding U+0000", () => {
     const pgStore = await openPostgresStore({ connectionString: url });
     const sqlite = openAuditStore({ path: join(tempDir(), "nul2.db") });
     try {
-      await pgStore.insert(trail);
+      await storeAsBefore(url, trail);
       sqlite.insert(trail);
       const id = trail[2]?.eventId ?? "";
       expect(sqlite.query({ eventId: id }).events.map((e) => e.eventId)).toStrictEqual([id]);

@@ -1,0 +1,69 @@
+// Reading a postgres:// connection string for names and errors, without pg: the CLI names a store
+// with it before (or without) loading the optional peer.
+
+/**
+ * The connection string as a URL, or undefined if it is not a postgres:// or postgresql:// one. A
+ * libpq socket URL with credentials and no host (`postgresql://user:pw@/db?host=/run/postgresql`),
+ * which pg takes but the WHATWG parser refuses, is read with a stand-in host, as pg-connection-string
+ * does, and given back with an empty one.
+ */
+function parse(connectionString: string): { url: URL; host: string } | undefined {
+  let url: URL;
+  let host: string;
+  try {
+    url = new URL(connectionString);
+    host = url.host;
+  } catch {
+    const socket = /^(postgres(?:ql)?:\/\/[^/?#]*@)([/?#].*)?$/is.exec(connectionString);
+    if (socket === null) return undefined;
+    try {
+      url = new URL(`${socket[1]}host${socket[2] ?? ""}`);
+    } catch {
+      return undefined;
+    }
+    host = "";
+  }
+  return url.protocol === "postgres:" || url.protocol === "postgresql:" ? { url, host } : undefined;
+}
+
+/** The URL without its password and query (`postgres://user@host:5432/db`), or undefined if it is not one. */
+export function redact(connectionString: string): string | undefined {
+  const parsed = parse(connectionString);
+  if (parsed === undefined) return undefined;
+  const { url, host } = parsed;
+  const user = url.username === "" ? "" : `${url.username}@`;
+  return `${url.protocol}//${user}${host}${url.pathname}`;
+}
+
+/**
+ * `error` with the password of `connectionString` masked where a message shows it: in the URL's
+ * own form, between ":" and "@" (a URL or its user part repeated), as written or decoded. Not
+ * anywhere else: a password that is a word (`exist`) would mask the server's own words.
+ * @internal
+ */
+export function scrubbed(error: Error, connectionString: string | undefined): Error {
+  if (connectionString === undefined) return error;
+  const url = parse(connectionString)?.url;
+  if (url === undefined || url.password === "") return error;
+  let message = error.message;
+  for (const password of new Set([url.password, decoded(url.password), written(connectionString)])) {
+    if (password !== "") message = message.replaceAll(`:${password}@`, ":***@");
+  }
+  return message === error.message ? error : new Error(message);
+}
+
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The password as the connection string writes it (up to the authority's last "@"), else "". */
+function written(connectionString: string): string {
+  const authority = /^[a-z]+:\/\/([^/?#]*)/i.exec(connectionString)?.[1] ?? "";
+  const user = authority.slice(0, authority.lastIndexOf("@") + 1);
+  const colon = user.indexOf(":");
+  return colon === -1 ? "" : user.slice(colon + 1, -1);
+}

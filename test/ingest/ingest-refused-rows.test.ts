@@ -1,0 +1,114 @@
+// Events the PostgreSQL store can never take, among good ones, from a real `nats-server -js` into a
+// real PostgreSQL: one stamped 1970-01-01 (a server whose clock was reset) given to a writer role with
+// only the GRANTs docs/postgres.md recommends, which may not create that month's partition; and
+// another producer's event whose id holds U+0000. Each is dead-lettered with a reason naming what the
+// store refused, the rest of its batch is stored, and ingestion goes on instead of retrying the batch
+// for ever.
+import { jetstream } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeEvent } from "../../src/event/serialize.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { createIngester } from "../../src/ingest/index.js";
+import { createNatsSource, DEAD_LETTER_REASON_HEADER } from "../../src/nats/index.js";
+import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
+import { sampleEvent } from "../helpers/events.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import { readStream } from "../nats/stream-reader.js";
+import { freshStream, natsConnection, storedIds, until } from "./fleet.js";
+
+let nats: NatsServer;
+let postgres: PostgresServer;
+let nc: NatsConnection;
+
+beforeAll(async () => {
+  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()]);
+  nc = await natsConnection(nats.url);
+}, 60_000);
+afterAll(async () => {
+  await nc?.close();
+  await Promise.all([nats?.stop(), postgres?.stop()]);
+});
+
+const DECEMBER = Date.parse("2026-12-05T10:00:00Z");
+const event = (id: string, ms: number) => sampleEvent({ eventId: id, occurredAt: new Date(ms) });
+const goodEvents = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => event(`${prefix}-${i}`, DECEMBER + i));
+
+/**
+ * Publishes `events` (protobuf, as the broker emitter does) and ingests them into `store` in one
+ * batch; resolves to the ingester's stats, the errors it reported and the dead letters' reasons.
+ */
+async function ingest(store: PostgresStore, events: readonly AuditEvent[]) {
+  const { stream, topic } = await freshStream(nc);
+  for (const e of events) await jetstream(nc).publish(topic, encodeEvent(e));
+  const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+  const errors: string[] = [];
+  const ingester = createIngester({
+    source,
+    store,
+    retryDelayMs: 10,
+    onError: (e) => errors.push(e.message),
+  });
+  try {
+    await until(
+      () => ingester.stats().batches > 0 || ingester.stats().errors > 1,
+      "the batch stored, or its insert failing",
+    );
+  } finally {
+    await ingester.stop();
+  }
+  const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
+  return { stats: ingester.stats(), errors, reasons: dead.map((m) => m.headers[DEAD_LETTER_REASON_HEADER]) };
+}
+
+describe("events the PostgreSQL store refuses, ingested", () => {
+  it("a writer role and an event of a month without a partition: dead-lettered naming the partition, the rest stored", async () => {
+    const url = await postgres.createDatabase();
+    const owner = await openPostgresStore({ connectionString: url });
+    await owner.insert([event("owner-0", DECEMBER)]);
+    await owner.close();
+    await withClient(url, (c) =>
+      c.query(`CREATE ROLE audit_writer LOGIN;
+        GRANT SELECT, INSERT ON audit_events, audit_schema_version TO audit_writer;
+        GRANT USAGE ON SEQUENCE audit_events_seq_seq TO audit_writer;`),
+    );
+    const writer = await openPostgresStore({ connectionString: url.replace("postgres@", "audit_writer@") });
+    try {
+      const good = [...goodEvents("a", 50), ...goodEvents("b", 50)];
+      const { stats, errors, reasons } = await ingest(writer, [
+        ...good.slice(0, 50),
+        event("epoch", 0),
+        ...good.slice(50),
+      ]);
+      expect(errors).toStrictEqual([]);
+      expect(stats).toMatchObject({ received: 101, batches: 1, inserted: 100, deadLettered: 1, errors: 0 });
+      expect(reasons).toStrictEqual([
+        `the store refused the event (42501): postgres store ${writer.name}: partition audit_events_197001 not created: permission denied for schema public (a role that may not create partitions writes only into months made for it)`,
+      ]);
+      const stored = await storedIds(url);
+      expect([...stored.keys()].sort()).toStrictEqual(["owner-0", ...good.map((e) => e.eventId)].sort());
+    } finally {
+      await writer.close();
+    }
+  });
+
+  it("an event id holding U+0000: dead-lettered, and an id with U+FFFD in its place stored", async () => {
+    const url = await postgres.createDatabase();
+    const store = await openPostgresStore({ connectionString: url });
+    try {
+      const good = [...goodEvents("a", 10), event("evt\uFFFDx", DECEMBER)];
+      const { stats, errors, reasons } = await ingest(store, [event("evt\u0000x", DECEMBER), ...good]);
+      expect(errors).toStrictEqual([]);
+      expect(stats).toMatchObject({ received: 12, batches: 1, inserted: 11, deadLettered: 1, errors: 0 });
+      expect(reasons).toStrictEqual([
+        `the store refused the event (22021): postgres store ${store.name}: event id "evt\\u0000x" holds U+0000, which PostgreSQL text cannot hold: not stored`,
+      ]);
+      const stored = await storedIds(url);
+      expect([...stored.keys()].sort()).toStrictEqual(good.map((e) => e.eventId).sort());
+    } finally {
+      await store.close();
+    }
+  });
+});
