@@ -23,12 +23,14 @@ export interface RecordContext {
   result?: ResultInput;
   /**
    * W3C trace id. Default: the active span's with the Recorder's `traceContext` option, else the
-   * scope's, from `traceparent`; empty outside an RPC without an active span.
+   * scope's, from `traceparent`; empty outside an RPC without an active span. Taken with `spanId`
+   * as a pair: given either, the other defaults to empty.
    */
   traceId?: string;
   /**
    * W3C span id. Default: the active span's with the Recorder's `traceContext` option, else the
-   * scope's parent span id, from `traceparent`; empty outside an RPC without an active span.
+   * scope's parent span id, from `traceparent`; empty outside an RPC without an active span. Taken
+   * with `traceId` as a pair; a span id without a trace id refuses the call as invalid.
    */
   spanId?: string;
   /** Default: the scope's, from `x-request-id` (else generated); empty outside an RPC. */

@@ -25,9 +25,12 @@ export interface AuditInstrumentationOptions {
   meterProvider?: MeterProvider;
 }
 
-/** The metrics reported by `instrumentAudit`; `close()` stops reporting them. */
+/** The metrics reported by `instrumentAudit`; `close()` stops reading the Recorder. */
 export interface AuditInstrumentation {
-  /** Removes the callbacks: later collections no longer read the Recorder. Calling it again does nothing. */
+  /**
+   * Removes the callbacks: later collections no longer read the Recorder (the SDK keeps exporting
+   * the last values read until its MeterProvider shuts down). Calling it again does nothing.
+   */
   close(): void;
 }
 
@@ -125,6 +128,7 @@ function createInstruments(meter: Meter): Record<ObservedKey, Observable> {
     authz: make("authz"),
     skipped: make("skipped"),
     delivered: make("delivered"),
+    droppedAfterAccept: make("droppedAfterAccept"),
     spooled: make("spooled"),
     retries: make("retries"),
     queueEvents: make("queueEvents"),
@@ -180,6 +184,8 @@ function observeEmitter(stats: EmitterStats, emit: Observe): void {
     }
   }
   emit("delivered", stats.delivered, emitter);
+  // Not in the Recorder's drops: the event was accepted, then lost, so only this says it is missing.
+  emit("droppedAfterAccept", stats.droppedAfterAccept, emitter);
   emit("spooled", stats.spooled, emitter);
   emit("retries", stats.retried, emitter);
   emit("queueEvents", stats.queueEvents, emitter);

@@ -79,6 +79,13 @@ export const AUDIT_METRICS = {
     unit: "{event}",
     description: "Audit events a delivery emitter's sink acknowledged.",
   },
+  droppedAfterAccept: {
+    name: "grpc_audit.events.dropped_after_accept",
+    instrument: "counter",
+    unit: "{event}",
+    description:
+      "Audit events a delivery emitter accepted, then dropped (also in grpc_audit.events.dropped, by reason).",
+  },
   spooled: {
     name: "grpc_audit.events.spooled",
     instrument: "counter",

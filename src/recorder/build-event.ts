@@ -216,8 +216,7 @@ function build(
     actor: input.actor === undefined ? (defaults.actor ?? scopeActor) : toActor(input.actor),
     target: target === undefined ? undefined : toTarget(target),
     result: toResult(input.result ?? defaults.result, defaults.failureCode),
-    traceId: input.traceId ?? stamp.trace?.traceId ?? scope?.traceId ?? "",
-    spanId: input.spanId ?? stamp.trace?.spanId ?? scope?.spanId ?? "",
+    ...traceIds(input, stamp),
     requestId: input.requestId ?? scope?.requestId ?? "",
     peer: input.peer ?? scope?.peer ?? "",
     duration: durationMs === undefined ? undefined : durationFromMs(durationMs),
@@ -227,6 +226,19 @@ function build(
     attributes: stamp.attributes ?? {},
     detail,
   });
+}
+
+/**
+ * The event's trace and span id, always taken as a pair so that an event never carries the span id
+ * of another trace: the input's when it gives either, else the active span's, else the scope's
+ * (from `traceparent`), else none.
+ */
+function traceIds(input: RecordContext, stamp: EventStamp): TraceIds {
+  if (input.traceId !== undefined || input.spanId !== undefined) {
+    return { traceId: input.traceId ?? "", spanId: input.spanId ?? "" };
+  }
+  const ids = stamp.trace ?? stamp.scope;
+  return { traceId: ids?.traceId ?? "", spanId: ids?.spanId ?? "" };
 }
 
 const PAYLOAD_CAPTURES = {

@@ -239,6 +239,12 @@ function contextProblem(input: Input): Problem {
     optionalString("operation", input.operation) ??
     w3cId("traceId", input.traceId, TRACE_ID, 32) ??
     w3cId("spanId", input.spanId, SPAN_ID, 16) ??
+    // A span id names a span only within its trace: alone it would point at nothing.
+    ((input.traceId === undefined || input.traceId === "") &&
+    input.spanId !== undefined &&
+    input.spanId !== ""
+      ? "spanId needs a traceId: give both, or a traceId alone"
+      : undefined) ??
     optionalString("requestId", input.requestId) ??
     optionalString("peer", input.peer) ??
     optionalString("userAgent", input.userAgent) ??

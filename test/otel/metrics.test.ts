@@ -164,6 +164,7 @@ describe("instrumentAudit and instrumentSink over real gRPC", () => {
       ],
       // The events of the first five calls; the sixth came after close.
       "grpc_audit.events.delivered": [[DELIVERY, 10]],
+      "grpc_audit.events.dropped_after_accept": [[DELIVERY, 0]],
       "grpc_audit.events.spooled": [[DELIVERY, 0]],
       "grpc_audit.delivery.retries": [[DELIVERY, 1]],
       "grpc_audit.delivery.queue.event.count": [[DELIVERY, 0]],

@@ -1,6 +1,7 @@
 /**
  * Stored text with characters that show as nothing (Unicode category Cf: zero-width spaces and joiners,
- * the BOM, bidi overrides, tags) in the real `grpc-audit ui`, in headless Chromium. Shown as they are,
+ * the BOM, bidi overrides, tags; and the other default-ignorable ones, such as variation selectors) in
+ * the real `grpc-audit ui`, in headless Chromium. Shown as they are,
  * an actor "al\u200bice" looks exactly like "alice", and a U+202E reverses the rest of its line: the
  * page marks each as ⟨U+XXXX⟩, and its JSON block writes them as \u escapes, still the exact values.
  */
@@ -15,6 +16,8 @@ import { buildViewer, launchChromium, startViewer, type Viewer } from "./viewer.
 const ACTOR = "al\u200bi\u200dce\ufeff";
 const TARGET = "p-1\u202e\u{e0041}";
 const OPERATION = "/example.v1.ProjectService/Update\u202eProject";
+/** Not format characters, but drawn as nothing (Default_Ignorable_Code_Point): U+034F, U+FE0F, U+115F. */
+const IGNORABLE_ACTOR = "al\u034fi\ufe0fc\u115fe";
 
 let browser: Browser;
 let viewer: Viewer;
@@ -32,6 +35,12 @@ beforeAll(async () => {
       operation: OPERATION,
     }),
     sampleEvent({ kind: "authn", occurredAt: new Date("2020-01-01T00:00:00Z") }),
+    sampleEvent({
+      kind: "resourceAccess",
+      actor: { ...(event.actor as NonNullable<typeof event.actor>), id: IGNORABLE_ACTOR },
+      requestId: "req-ignorable",
+      occurredAt: new Date("2021-01-01T00:00:00Z"),
+    }),
   ]);
   store.close();
   await buildViewer();
@@ -82,4 +91,19 @@ it("marks them in a filter from the address, and still searches and keeps the ex
     );
   await expect.poll(address).toStrictEqual({ actor: ACTOR, "target-id": TARGET });
   expect(await page.locator("#events tbody tr").count()).toBe(1);
+});
+
+it("marks the other default-ignorable characters too, in the list and as escapes in the JSON", async () => {
+  await page.goto(viewer.url);
+  const row = page.locator("#events tbody tr", {
+    has: page.locator("td.request", { hasText: /^req-ignorable$/ }),
+  });
+  await row.waitFor();
+  expect(await row.locator("td.actor").textContent()).toBe("al⟨U+034F⟩i⟨U+FE0F⟩c⟨U+115F⟩e");
+  await row.click();
+  const pre = page.locator("#event-view pre");
+  await pre.waitFor({ state: "attached" });
+  const json = (await pre.textContent()) ?? "";
+  expect(json).toContain('"id": "al\\u034fi\\ufe0fc\\u115fe"');
+  expect((JSON.parse(json) as { actor: { id: string } }).actor.id).toBe(IGNORABLE_ACTOR);
 });

@@ -90,6 +90,16 @@ it("warns on every address, and answers there only its names and each --allowed-
   );
 });
 
+it("refuses an empty --host as a bad option", async () => {
+  const run = await runCli(["ui", "--host", ""]);
+  expect(run).toEqual({
+    code: 2,
+    stdout: "",
+    stderr:
+      "error: option '--host <address>' argument '' is invalid. It is empty: name an address, such as 127.0.0.1.\n",
+  });
+});
+
 it("refuses an --allowed-host that is no host name", async () => {
   const run = await runCli(["ui", "--allowed-host", "http://x/"]);
   expect(run).toEqual({

@@ -46,10 +46,13 @@ export function addUiCommand(program: Command): void {
     .command("ui")
     .description("browse the trail in a read-only web viewer on this machine, until Ctrl-C")
     .addOption(dbOption())
-    .option(
-      "--host <address>",
-      "address to listen on; any but a loopback one shows the trail to the network",
-      UI_SERVER_DEFAULTS.host,
+    .addOption(
+      new Option(
+        "--host <address>",
+        "address to listen on; any but a loopback one shows the trail to the network",
+      )
+        .argParser(hostArgument)
+        .default(UI_SERVER_DEFAULTS.host),
     )
     .addOption(
       new Option(
@@ -130,6 +133,12 @@ function yieldingTail(store: CliStore): Pick<CliStore, "tail"> {
       return store.tail(afterSeq, limit);
     },
   };
+}
+
+function hostArgument(value: string): string {
+  // Checked here, so that it is a usage error (exit 2) like any bad option, not a failed start.
+  if (value === "") throw new InvalidArgumentError("It is empty: name an address, such as 127.0.0.1.");
+  return value;
 }
 
 function allowedHostArgument(value: string, previous: string[] | undefined): string[] {

@@ -3,8 +3,8 @@
 
 import { getJson } from "./api.js";
 import { timelineChart } from "./chart.js";
-import { byId, el, replaceChildren, shown } from "./dom.js";
-import { learnKinds } from "./format.js";
+import { byId, el, isolated, replaceChildren, shown } from "./dom.js";
+import { learnKinds, mixed } from "./format.js";
 import { chainStatus, eventDetail, eventRow, inStoreOrder, requestSteps, undecodableRow } from "./views.js";
 
 const VIEWS = ["list-view", "event-view", "request-view"];
@@ -147,7 +147,11 @@ async function showEvent(eventId, mine) {
     const u = answer.undecodable;
     replaceChildren(
       view,
-      el("p", { class: "bad", text: `Stored event ${u.eventId} (row ${u.seq}) cannot be read: ${u.reason}` }),
+      el(
+        "p",
+        { class: "bad" },
+        ...isolated([...mixed`Stored event ${u.eventId}`, ` (row ${u.seq}) cannot be read: ${u.reason}`]),
+      ),
     );
   } else replaceChildren(view, ...eventDetail(answer.event, listHash));
   show("event-view");
@@ -183,7 +187,7 @@ async function showChains() {
   const details = byId("chain");
   try {
     const status = chainStatus(await getJson("/api/verify"));
-    byId("chain-summary").textContent = shown(status.summary);
+    replaceChildren(byId("chain-summary"), ...isolated(status.summary));
     details.className = `chain ${status.state}`;
     replaceChildren(byId("chain-details"), ...status.details);
   } catch (error) {

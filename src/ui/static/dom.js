@@ -19,16 +19,28 @@ export function svg(tag, props = {}, ...children) {
 
 /**
  * The invisible format characters (Unicode category Cf: bidi overrides and isolates, zero-width spaces
- * and joiners, the BOM, the soft hyphen, tags) and the line and paragraph separators: shown as they
- * are, they make an id look like another ("al\u200bice" as "alice") or reorder the rest of a line.
+ * and joiners, the BOM, the soft hyphen, tags), the other characters Unicode says to draw as nothing
+ * (Default_Ignorable_Code_Point: variation selectors, the combining grapheme joiner, Hangul fillers)
+ * and the line and paragraph separators: shown as they are, they make an id look like another
+ * ("al\u200bice" or "ali\ufe0fce" as "alice") or reorder the rest of a line.
  */
-const HIDDEN = /[\p{Cf}\u2028\u2029]/gu;
+const HIDDEN = /[\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029]/gu;
 
 const codePoint = (char) => (char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
 
 /** `text` with each hidden character shown as ⟨U+200B⟩. */
 export function shown(text) {
   return text.replace(HIDDEN, (char) => `⟨U+${codePoint(char)}⟩`);
+}
+
+/**
+ * Nodes for parts of page words and stored values (`mixed` in format.js): each stored value in its
+ * own <bdi>, which isolates its direction from its neighbours, marked as `shown` marks it.
+ */
+export function isolated(parts) {
+  return parts.map((part) =>
+    typeof part === "string" ? document.createTextNode(shown(part)) : el("bdi", { text: part.stored }),
+  );
 }
 
 /**

@@ -1,6 +1,24 @@
 // How an event reads in the page: its kind, outcome, target and a one-line summary, from the proto3
 // JSON the API serves (enum names, RFC 3339 times, defaults left out).
 
+/**
+ * Page words mixed with stored values, as parts: a string is the page's own text, `{ stored }` a
+ * value from the store. The page shows each stored value isolated (`isolated` in dom.js): joined in
+ * one run of text, an RTL value would reorder its neighbours ("create פ:12" would read as
+ * "create 12:פ"). A template value that is itself parts is spliced in; any other is stored.
+ */
+export function mixed(strings, ...values) {
+  const parts = [];
+  strings.forEach((words, i) => {
+    if (words !== "") parts.push(words);
+    if (i === values.length) return;
+    const value = values[i];
+    if (Array.isArray(value)) parts.push(...value);
+    else parts.push({ stored: String(value) });
+  });
+  return parts;
+}
+
 /** Dotted kind name by proto3 JSON event type, filled from /api/info. */
 const kindNames = new Map();
 
@@ -19,10 +37,10 @@ export function shortTime(iso) {
   return typeof iso === "string" ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "";
 }
 
-/** "project:p-1", or "" without a target. */
+/** "project:p-1" as parts (`mixed`), none without a target. */
 export function targetOf(event) {
   const { type = "", id = "" } = event.target ?? {};
-  return type === "" && id === "" ? "" : `${type}:${id}`;
+  return type === "" && id === "" ? [] : mixed`${type}:${id}`;
 }
 
 /** The last part of the method path: "UpdateProject". */
@@ -44,43 +62,43 @@ export function outcomeOf(event) {
   return { text: `${success ? "ok" : "FAIL"} ${result.code ?? ""}`.trim(), bad: !success };
 }
 
-/** One line on what happened, per kind. */
+/** One line on what happened, per kind, as parts (`mixed`). */
 export function summaryOf(event) {
   if (event.authn !== undefined) {
     const a = event.authn;
-    return `${a.method ?? ""} ${a.success ? "accepted" : enumTail(a.failureReason, "AUTHN_FAILURE_REASON_")}`;
+    return a.success
+      ? mixed`${a.method ?? ""} accepted`
+      : mixed`${a.method ?? ""} ${enumTail(a.failureReason, "AUTHN_FAILURE_REASON_")}`;
   }
   if (event.authz !== undefined) {
     const a = event.authz;
-    return `${a.relation ?? ""} on ${a.objectType ?? ""}:${a.objectId ?? ""}`;
+    return mixed`${a.relation ?? ""} on ${a.objectType ?? ""}:${a.objectId ?? ""}`;
   }
   if (event.tupleChange !== undefined) {
     const tuples = event.tupleChange.tuples ?? [];
-    return tuples
-      .map(
-        (t) =>
-          `${enumTail(t.operation, "TUPLE_OPERATION_")} ${t.user ?? ""} ${t.relation ?? ""} ${t.object ?? ""}` +
-          conditionText(t.condition),
-      )
-      .join("; ");
+    return tuples.flatMap((t, i) => [
+      ...(i === 0 ? [] : ["; "]),
+      ...mixed`${enumTail(t.operation, "TUPLE_OPERATION_")} ${t.user ?? ""} ${t.relation ?? ""} ${t.object ?? ""}${conditionText(t.condition)}`,
+    ]);
   }
   if (event.resourceMutation !== undefined) {
     const m = event.resourceMutation;
-    return `${enumTail(m.mutation, "MUTATION_TYPE_")} ${m.resourceType ?? ""}:${m.resourceId ?? ""}`;
+    return mixed`${enumTail(m.mutation, "MUTATION_TYPE_")} ${m.resourceType ?? ""}:${m.resourceId ?? ""}`;
   }
   if (event.resourceAccess !== undefined) {
-    return `read ${event.resourceAccess.resourceType ?? ""}:${event.resourceAccess.resourceId ?? ""}`;
+    const { resourceType = "", resourceId = "" } = event.resourceAccess;
+    return mixed`read ${resourceType}:${resourceId}`;
   }
   if (event.checkpoint !== undefined) {
-    return `${event.checkpoint.final ? "final " : ""}checkpoint at seq ${event.checkpoint.headSeq ?? 0}`;
+    return [`${event.checkpoint.final ? "final " : ""}checkpoint at seq ${event.checkpoint.headSeq ?? 0}`];
   }
   if (event.recordSummary !== undefined) {
     // Counts are numbers in proto3 JSON here (uint64 within the safe range), absent when 0.
     const { counts = [], overflow = 0 } = event.recordSummary;
     const skipped = counts.reduce((sum, entry) => sum + Number(entry.count ?? 0), Number(overflow));
-    return `${skipped} skipped successes over ${counts.length} keys`;
+    return [`${skipped} skipped successes over ${counts.length} keys`];
   }
-  return "";
+  return [];
 }
 
 /**
@@ -97,13 +115,16 @@ export function fieldRows(value, path = "") {
 }
 
 /**
- * " with condition in_office_hours (context keys: ip, time)" for a conditional tuple, "" for another:
+ * " with condition in_office_hours (context keys: ip, time)" for a conditional tuple, none for another:
  * without it a conditional grant reads as an unconditional one.
  */
 function conditionText(condition) {
-  if (condition === undefined) return "";
-  const keys = condition.contextKeys ?? [];
-  return ` with condition ${condition.name ?? ""}${keys.length > 0 ? ` (context keys: ${keys.join(", ")})` : ""}`;
+  if (condition === undefined) return [];
+  const keys = (condition.contextKeys ?? []).flatMap((key, i) => [
+    ...(i === 0 ? [] : [", "]),
+    ...mixed`${key}`,
+  ]);
+  return mixed` with condition ${condition.name ?? ""}${keys.length > 0 ? mixed` (context keys: ${keys})` : []}`;
 }
 
 /** "denied" from "AUTHZ_DECISION_DENIED": the enum name without its prefix, lower case. */

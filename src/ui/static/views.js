@@ -1,8 +1,17 @@
 // The page's views, built from API answers: the event table's rows, one event's detail, one request
 // followed across its events, and the chains' verification status.
 
-import { el, jsonText, shown, viewHref } from "./dom.js";
-import { fieldRows, kindOf, outcomeOf, shortOperation, shortTime, summaryOf, targetOf } from "./format.js";
+import { el, isolated, jsonText, shown, viewHref } from "./dom.js";
+import {
+  fieldRows,
+  kindOf,
+  mixed,
+  outcomeOf,
+  shortOperation,
+  shortTime,
+  summaryOf,
+  targetOf,
+} from "./format.js";
 
 /** One row of the event table; the whole row opens the event. */
 export function eventRow(event) {
@@ -24,7 +33,7 @@ export function eventRow(event) {
       text: shortOperation(event),
       title: event.operation === undefined ? undefined : shown(event.operation),
     }),
-    el("td", { class: "target", text: targetOf(event) }),
+    el("td", { class: "target" }, ...isolated(targetOf(event))),
     el("td", { class: outcome.bad ? "bad" : "good", text: outcome.text }),
     el("td", { class: "request", text: event.requestId ?? "" }),
   );
@@ -46,7 +55,7 @@ export function undecodableRow(row) {
     "tr",
     { class: "undecodable" },
     el("td", { text: shortTime(row.occurredAt) }),
-    el("td", { colspan: 6, text: `unreadable stored event ${row.eventId} (row ${row.seq}): ${row.reason}` }),
+    el("td", { colspan: 6 }, ...isolated(unreadableText(row))),
   );
 }
 
@@ -72,7 +81,7 @@ export function eventDetail(event, backHref) {
       `${kindOf(event)} `,
       el("span", { class: outcome.bad ? "bad" : "good", text: outcome.text }),
     ),
-    el("p", { class: "summary", text: summaryOf(event) }),
+    el("p", { class: "summary" }, ...isolated(summaryOf(event))),
     el("nav", { class: "links" }, ...links),
     fieldTable(event),
     el("details", {}, el("summary", { text: "JSON" }), el("pre", { text: jsonText(event) })),
@@ -106,10 +115,13 @@ export function requestSteps(requestId, items, backHref, truncated = false) {
       el("strong", { text: kindOf(event) }),
       " ",
       el("span", { class: outcome.bad ? "bad" : "good", text: outcome.text }),
-      el("div", {
-        class: "muted",
-        text: `${event.actor?.id ?? "anonymous"} · ${event.operation ?? ""} · ${summaryOf(event)}`,
-      }),
+      el(
+        "div",
+        { class: "muted" },
+        ...isolated(
+          mixed`${event.actor?.id ?? "anonymous"} · ${event.operation ?? ""} · ${summaryOf(event)}`,
+        ),
+      ),
     );
   });
   return [
@@ -126,23 +138,25 @@ function unreadableStep(row) {
     "li",
     { class: "step unreadable", "data-event-id": row.eventId },
     `${shortTime(row.occurredAt)} `,
-    el("span", {
-      class: "bad",
-      text: `unreadable stored event ${row.eventId} (row ${row.seq}): ${row.reason}`,
-    }),
+    el("span", { class: "bad" }, ...isolated(unreadableText(row))),
   );
 }
 
-/** The chain status line and its details, from /api/verify. */
+/** "unreadable stored event <id> (row 12): <reason>", the stored id isolated. */
+function unreadableText(row) {
+  return [...mixed`unreadable stored event ${row.eventId}`, ` (row ${row.seq}): ${row.reason}`];
+}
+
+/** The chain status line (parts, see `mixed`) and its details, from /api/verify. */
 export function chainStatus(report) {
   const chains = `${report.chains.length} chain${report.chains.length === 1 ? "" : "s"}`;
   const notes = [
     report.unchained > 0 && !report.findings.some((f) => f.kind === "unchained")
       ? `${report.unchained} events without a chain`
       : "",
-    ...report.unusedKeys.map((keyId) => `key ${keyId} signed no checkpoint of the trail`),
+    ...report.unusedKeys.map((keyId) => mixed`key ${keyId} signed no checkpoint of the trail`),
   ].filter((note) => note !== "");
-  const noted = notes.map((note) => `; ${note}`).join("");
+  const noted = notes.flatMap((note) => ["; ", ...(typeof note === "string" ? [note] : note)]);
   const findings =
     report.chains.reduce((sum, c) => sum + c.findingCount, 0) +
     report.findings.length +
@@ -150,25 +164,30 @@ export function chainStatus(report) {
   let summary;
   let state;
   if (!report.ok) {
-    summary = `Chains NOT verified: ${findings} finding${findings === 1 ? "" : "s"}, worst ${report.worst}${noted}`;
+    summary = [`Chains NOT verified: ${findings} finding${findings === 1 ? "" : "s"}, worst ${report.worst}`];
     state = "bad";
   } else if (report.chains.length === 0) {
-    summary = `Nothing verified: the store holds no chained event${noted}`;
+    summary = ["Nothing verified: the store holds no chained event"];
     state = "none";
   } else {
-    summary = `Chains verified: ${chains}, ${report.events} events, no findings${noted}`;
+    summary = [`Chains verified: ${chains}, ${report.events} events, no findings`];
     state = "ok";
   }
+  summary.push(...noted);
   const details = report.chains.map((chain) =>
     el(
       "div",
       { class: "chain-report" },
-      el("p", {
-        text:
-          `chain ${chain.chainId} (${chain.service}): ${chain.events} events, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
-          `${chain.checkpoints} checkpoints (${chain.verifiedCheckpoints} verified), ${chain.sealed ? "sealed" : `${chain.unsealed} after the last checkpoint`}`,
-      }),
-      chain.pruned === undefined ? null : el("p", { class: "note", text: prunedNote(chain.pruned) }),
+      el(
+        "p",
+        {},
+        ...isolated([
+          ...mixed`chain ${chain.chainId} (${chain.service})`,
+          `: ${chain.events} events, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
+            `${chain.checkpoints} checkpoints (${chain.verifiedCheckpoints} verified), ${chain.sealed ? "sealed" : `${chain.unsealed} after the last checkpoint`}`,
+        ]),
+      ),
+      chain.pruned === undefined ? null : el("p", { class: "note" }, ...isolated(prunedNote(chain.pruned))),
       el(
         "ul",
         {},
@@ -181,10 +200,11 @@ export function chainStatus(report) {
   );
   // The trail's own findings (empty, unchained: with --sealed) come first: no chain holds them.
   const trail = report.findings.map((f) =>
-    el("p", {
-      class: "bad",
-      text: `${f.kind}: ${f.eventId === "" ? "" : `first event ${f.eventId}: `}${f.detail}`,
-    }),
+    el(
+      "p",
+      { class: "bad" },
+      ...isolated([`${f.kind}: `, ...(f.eventId === "" ? [] : mixed`first event ${f.eventId}: `), f.detail]),
+    ),
   );
   const unreadable = report.unreadable.map((u) =>
     el("p", { class: "bad", text: `modified ${u.where}: ${u.reason}` }),
@@ -199,7 +219,10 @@ export function chainStatus(report) {
  */
 function prunedNote({ toSeq, anchorSeq, keyId }) {
   const seqs = toSeq === 1 ? "seq 1" : `seqs 1-${toSeq}`;
-  return `pruned ${seqs}: anchored by the checkpoint at seq ${anchorSeq}, signed by key ${keyId} (not a finding)`;
+  return [
+    `pruned ${seqs}: anchored by the checkpoint at seq ${anchorSeq}, signed by key `,
+    ...mixed`${keyId} (not a finding)`,
+  ];
 }
 
 /** "12 more findings in this chain": what the API counted but did not list (it lists the first), or null. */
