@@ -24,6 +24,12 @@ afterEach(async () => {
   for (const o of open.splice(0).reverse()) await o.close();
 });
 
+/**
+ * How long an ingester's fetch waits for its batch to fill. The fake pushes what a partition holds
+ * at once, and these tests wait for events, not for the batching: the default 1 s only slowed them.
+ */
+const maxWaitMs = 50;
+
 const setup = (partitions = 3) => fakeIngestSetup(open, partitions);
 const publish = (kafka: FakeKafka, events: readonly AuditEvent[], encoding: BrokerEncoding = "protobuf") =>
   publishToFake(kafka, events, { encoding, cloudEvents: true });
@@ -34,7 +40,7 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
     const events = seedEvents(200);
     await publish(kafka, events.slice(0, 120));
     await publish(kafka, events.slice(120), "json");
-    const ingester = createIngester({ source: await source(), store, batchSize: 64 });
+    const ingester = createIngester({ source: await source(), store, batchSize: 64, maxWaitMs });
     await until(() => ingester.stats().inserted === events.length, "every event inserted");
     await ingester.stop();
     expect(storedIds(store)).toStrictEqual(ids(events));
@@ -75,7 +81,7 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
         return store.insert(batch);
       },
     };
-    const ingester = createIngester({ source: await source(), store: slow });
+    const ingester = createIngester({ source: await source(), store: slow, maxWaitMs });
     await until(() => inserting, "the insert to start");
     await new Promise((resolve) => setImmediate(resolve));
     expect(kafka.commits).toStrictEqual([]);
@@ -92,14 +98,14 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
     await publish(kafka, events);
     kafka.failCommits = new Error("the coordinator went away");
     const first = await source();
-    const crashed = createIngester({ source: first, store, onError: () => {} });
+    const crashed = createIngester({ source: first, store, maxWaitMs, onError: () => {} });
     await until(() => crashed.stats().inserted === events.length, "every event inserted");
     await crashed.stop();
     await first.close();
     expect(kafka.committed()).toStrictEqual([0, 0, 0]);
     kafka.failCommits = undefined;
 
-    const next = createIngester({ source: await source(), store });
+    const next = createIngester({ source: await source(), store, maxWaitMs });
     await until(() => next.stats().received === events.length, "every message received again");
     await next.stop();
     expect(next.stats()).toMatchObject({ inserted: 0, duplicates: events.length, errors: 0 });
@@ -121,6 +127,7 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
       source: await source(),
       store: flaky,
       retryDelayMs: 10,
+      maxWaitMs,
       onError: (error) => errors.push(error.message),
     });
     await until(() => ingester.stats().inserted === events.length, "every event inserted");
@@ -144,7 +151,7 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
     kafka.append(0, "hello", { [BROKER_HEADER.CONTENT_TYPE]: "text/plain" });
     const after = seedEvents(5);
     await publish(kafka, after, "json");
-    const ingester = createIngester({ source: await source(), store });
+    const ingester = createIngester({ source: await source(), store, maxWaitMs });
     await until(() => ingester.stats().received === 13, "every message received");
     await ingester.stop();
     expect(ingester.stats()).toMatchObject({ deadLettered: 3, inserted: 10, errors: 0 });
@@ -177,6 +184,7 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
       source: await source(),
       store,
       retryDelayMs: 10,
+      maxWaitMs,
       onError: (error) => errors.push(error.message),
     });
     await until(() => errors.length > 0 && ingester.stats().inserted === 4, "a failed dead letter");
@@ -251,9 +259,9 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
         return store.insert(batch);
       },
     };
-    const ingesters = [createIngester({ source: await source(), store: gated, batchSize: 25 })];
+    const ingesters = [createIngester({ source: await source(), store: gated, batchSize: 25, maxWaitMs })];
     await until(() => inserts === 2, "the first member's second batch");
-    ingesters.push(createIngester({ source: await source(), store, batchSize: 25 }));
+    ingesters.push(createIngester({ source: await source(), store, batchSize: 25, maxWaitMs }));
     joined();
     const total = () => ingesters.reduce((sum, i) => sum + i.stats().inserted, 0);
     await until(() => total() === events.length, "every event inserted");
@@ -272,6 +280,7 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
       source: await source(),
       store,
       retryDelayMs: 10,
+      maxWaitMs,
       onError: (error) => errors.push(error.message),
     });
     await until(() => ingester.stats().inserted === 10, "the first events");
