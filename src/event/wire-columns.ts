@@ -98,6 +98,19 @@ const row = {
 export const MAX_KEY_BYTES = MAX_FIELD_BYTES + MAX_TRUNCATION_MARKER_BYTES;
 
 /**
+ * Why an event with this id cannot be stored, or undefined: none, or one holding U+0000, which the
+ * stores' id columns keep as U+FFFD (PostgreSQL text cannot hold it, see `noNul`): "evt\0x" would
+ * take the key of "evt\uFFFDx", and the later of the two would be skipped as stored.
+ * @internal
+ */
+export function eventIdProblem(eventId: string): string | undefined {
+  if (eventId === "") return "the event has no eventId";
+  if (eventId.includes("\0"))
+    return "the event's eventId holds U+0000, which no store keeps apart from U+FFFD";
+  return undefined;
+}
+
+/**
  * Why an event with these indexed text fields cannot be stored: the first one over `MAX_KEY_BYTES`
  * (named, its size given, never its text); undefined when all fit.
  * @internal
@@ -133,14 +146,16 @@ function tooLong(field: string, text: string): string | undefined {
 
 /**
  * Reads the event in `bytes` into the next row of `columns` (keeping `bytes` as its bytes); returns
- * why it cannot be stored instead (the columns unchanged): a missing event id or time, an indexed
+ * why it cannot be stored instead (the columns unchanged): a missing or unusable event id
+ * (`eventIdProblem`), a missing time, an indexed
  * field too long (`oversizedKey`). Throws what `decodeEvent` throws for these bytes.
  * @internal
  */
 export function readEventColumns(columns: EventColumns, bytes: Uint8Array): string | undefined {
   buffer = bytes instanceof Buffer ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   readEvent(new BinaryReader(bytes));
-  if (row.id === "") return "the event has no eventId";
+  const idProblem = eventIdProblem(row.id);
+  if (idProblem !== undefined) return idProblem;
   if (row.time === undefined || Number.isNaN(row.time)) return "the event has no occurredAt";
   const oversized = oversizedKey(
     row.id,

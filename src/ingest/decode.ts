@@ -1,6 +1,6 @@
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../brokers/event-headers.js";
 import { decodeEvent, encodeEvent, eventFromJson } from "../event/serialize.js";
-import { oversizedKey } from "../event/wire-columns.js";
+import { eventIdProblem, oversizedKey } from "../event/wire-columns.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { SourceMessage } from "./source.js";
 
@@ -19,8 +19,9 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 /**
  * Reads the event of a message as the broker emitter wrote it: protobuf or proto3 JSON by its
  * content-type header (protobuf when it has none, the emitter's default). An event without id or time
- * cannot be stored by id and time, so it is poison too, as is one with an indexed field longer than
- * the Recorder writes (`oversizedKey`): PostgreSQL would refuse its whole batch.
+ * cannot be stored by id and time, so it is poison too, as is one whose id holds U+0000
+ * (`eventIdProblem`) and one with an indexed field longer than the Recorder writes (`oversizedKey`):
+ * PostgreSQL would refuse its whole batch.
  * @internal
  */
 export function decodeMessage(message: SourceMessage): Decoded {
@@ -38,7 +39,8 @@ export function decodeMessage(message: SourceMessage): Decoded {
   } catch (error) {
     return { reason: notAnEvent(type, error) };
   }
-  if (event.eventId === "") return { reason: "the event has no eventId" };
+  const idProblem = eventIdProblem(event.eventId);
+  if (idProblem !== undefined) return { reason: idProblem };
   if (event.occurredAt === undefined || Number.isNaN(event.occurredAt.getTime()))
     return { reason: "the event has no occurredAt" };
   const { actor, target } = event;

@@ -8,11 +8,11 @@ import type { Scalar } from "./scalars.js";
  * The canonical protobuf encoding of `message` read by `shape` with every sensitive field left out:
  * the same bytes for the same redacted content, whichever loader decoded the message. Fields in
  * field-number order; fields at their default left out unless they have explicit presence, and at a
- * declared default (the shape's `default`) always; repeated scalars and enums packed unless the shape
- * says `packed: false`; map entries sorted by key (strings by UTF-8 bytes, integers by value, false
- * before true), each entry writing its key and value; nested messages length-delimited in the same
- * form, groups (`delimited`) between group tags. For a message without maps these are the bytes
- * ts-proto's `encode(...).finish()` writes.
+ * declared default (the shape's `default`) always; repeated numbers and enums packed unless the shape
+ * says `packed: false`, repeated strings, bytes and messages one record per element; map entries
+ * sorted by key (strings by UTF-8 bytes, integers by value, false before true), each entry writing
+ * its key and value; nested messages length-delimited in the same form, groups (`delimited`) between
+ * group tags. For a message without maps these are the bytes ts-proto's `encode(...).finish()` writes.
  * The exact rules are in docs/payload-capture.md. Never throws: values of the wrong type are left out
  * and counted in `problems` when given.
  */
@@ -31,9 +31,7 @@ function writeMessage(writer: BinaryWriter, message: ReadMessage): void {
     const { field } = read;
     if ("single" in read) writeValue(writer, field.no, read.field, read.single);
     else if ("list" in read) {
-      if (read.field.packed === false)
-        for (const value of read.list) writeValue(writer, field.no, read.field, value);
-      else if (read.field.kind === "scalar" || read.field.kind === "enum") {
+      if (packs(read.field)) {
         // Packed: one length-delimited record of the bare values.
         writer.tag(field.no, WireType.LengthDelimited).fork();
         for (const value of read.list) writeBare(writer, scalarType(read.field), value as Scalar);
@@ -49,6 +47,18 @@ function writeMessage(writer: BinaryWriter, message: ReadMessage): void {
       }
     }
   }
+}
+
+/**
+ * Whether a list is written packed: numbers and enums unless the shape says `packed: false`. Strings,
+ * bytes and messages never are (protobuf cannot pack length-delimited values): one record each.
+ */
+function packs(shape: ValueShape & { readonly packed?: boolean }): boolean {
+  if (shape.packed === false) return false;
+  return (
+    shape.kind === "enum" ||
+    (shape.kind === "scalar" && shape.scalar !== "string" && shape.scalar !== "bytes")
+  );
 }
 
 /**

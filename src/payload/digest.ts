@@ -39,8 +39,13 @@ const KEY_ID = /^[\x21-\x7e]{1,64}$/;
  * @internal
  */
 export function toDigestKey(key: unknown, option: string): DigestKey {
-  if (typeof key !== "object" || key === null) {
-    throw new AuditConfigError(`${option} must be an object { id, secret }`);
+  // The shape first: a bare secret (bytes or their text) or a list would be judged by its indexes.
+  const bytes = ArrayBuffer.isView(key) || key instanceof ArrayBuffer;
+  if (typeof key !== "object" || key === null || bytes || Array.isArray(key)) {
+    const got = key === null ? "null" : bytes ? "bytes" : Array.isArray(key) ? "an array" : typeof key;
+    throw new AuditConfigError(
+      `${option} must be an object { id, secret }, got ${got}: pass the secret as { id: "<key id>", secret: <its bytes> }`,
+    );
   }
   rejectUnknownOptions(option, key, PAYLOAD_DIGEST_KEY_NAMES);
   const { id, secret } = key as { id?: unknown; secret?: unknown };

@@ -1,5 +1,5 @@
 import type { AuditRule, RuleTable } from "./audit-rule.js";
-import { METHOD_KINDS, mergeTables } from "./merge-tables.js";
+import { AUDIT_TABLES, METHOD_KINDS, mergeTables } from "./merge-tables.js";
 import { warnOfStaleRules } from "./rule-format.js";
 
 const MUTATIONS = new Set(["create", "update", "delete"]);
@@ -15,7 +15,7 @@ const STATUS_MESSAGES = new Set(["omit", "truncate", "record"]);
  * @internal
  */
 export function mergeRuleTables(tables: RuleTable | readonly RuleTable[]): ReadonlyMap<string, AuditRule> {
-  const merged = mergeTables("rules", tables, (_path, rule, fail) => {
+  const merged = mergeTables(AUDIT_TABLES, tables, (_path, rule, fail) => {
     if (!METHOD_KINDS.has(rule.kind)) fail(`kind must be one of ${[...METHOD_KINDS].join(", ")}`);
     if (!MUTATIONS.has(rule.mutation)) fail(`mutation must be one of ${[...MUTATIONS].join(", ")}`);
     if (typeof rule.targetType !== "string" || rule.targetType === "")

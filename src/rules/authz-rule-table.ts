@@ -1,5 +1,5 @@
 import type { AuthzRule, AuthzRuleTable } from "./authz-rule.js";
-import { METHOD_KINDS, mergeTables } from "./merge-tables.js";
+import { AUTHZ_TABLES, METHOD_KINDS, mergeTables } from "./merge-tables.js";
 
 /**
  * Merges generated authz rule tables into one lookup map keyed by full method path, checking every
@@ -9,7 +9,7 @@ import { METHOD_KINDS, mergeTables } from "./merge-tables.js";
 export function mergeAuthzRuleTables(
   tables: AuthzRuleTable | readonly AuthzRuleTable[],
 ): ReadonlyMap<string, AuthzRule> {
-  return mergeTables("authz rules", tables, (_path, rule, fail) => {
+  return mergeTables(AUTHZ_TABLES, tables, (_path, rule, fail) => {
     if (!METHOD_KINDS.has(rule.kind)) fail(`kind must be one of ${[...METHOD_KINDS].join(", ")}`);
     if (typeof rule.public !== "boolean") fail("public must be a boolean");
     if (typeof rule.objectId !== "function") fail("objectId must be a function");

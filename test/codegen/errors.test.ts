@@ -3,6 +3,7 @@
 // authz ones, tested in authz-errors.test.ts).
 import type { FileDescriptorSet } from "@bufbuild/protobuf/wkt";
 import { beforeAll, describe, expect, it } from "vitest";
+import { PROTOPLUGIN_OPTIONS } from "../../packages/protoc-gen-grpc-audit/src/options.js";
 import { buildFixtures, errorOf as errorIn, fixtureFiles } from "./helpers.js";
 
 let image: FileDescriptorSet;
@@ -207,8 +208,27 @@ describe("require_rules", () => {
 describe("plugin parameters", () => {
   it("rejects an unknown parameter", () => {
     expect(errorOf(["kinds.proto"], "target=ts,nope=1")).toBe(
-      'PluginOptionError: invalid option "nope=1": unknown option "nope" (protoc-gen-grpc-audit accepts require_rules, require_authz)',
+      'PluginOptionError: invalid option "nope=1": unknown option "nope" (protoc-gen-grpc-audit accepts require_rules, require_authz, ' +
+        "target, import_extension, js_import_style, rewrite_imports, map_imports, keep_empty_files, ts_nocheck, elide_plugin_version, bootstrap_wkt)",
     );
+  });
+
+  it("accepts every protoplugin option its unknown-option error lists", () => {
+    const values: Record<string, string> = {
+      target: "ts",
+      import_extension: "js",
+      js_import_style: "module",
+      rewrite_imports: "./x/*_pb.js:@scope/x",
+      map_imports: "x.js:y.js",
+      keep_empty_files: "false",
+      ts_nocheck: "false",
+      elide_plugin_version: "true",
+      bootstrap_wkt: "false",
+    };
+    expect(Object.keys(values)).toEqual(PROTOPLUGIN_OPTIONS);
+    for (const [key, value] of Object.entries(values)) {
+      expect(errorOf(["kinds.proto"], `${key}=${value}`), key).toBe("");
+    }
   });
 
   it("rejects a parameter given twice with different values, instead of letting the last one win", () => {

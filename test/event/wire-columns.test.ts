@@ -33,6 +33,8 @@ function expected(bytes: Uint8Array): Outcome {
     return { refused: `throws: ${message(error)}` };
   }
   if (e.eventId === "") return { refused: "the event has no eventId" };
+  if (e.eventId.includes("\0"))
+    return { refused: "the event's eventId holds U+0000, which no store keeps apart from U+FFFD" };
   if (e.occurredAt === undefined || Number.isNaN(e.occurredAt.getTime()))
     return { refused: "the event has no occurredAt" };
   const { actor, target } = e;
@@ -191,7 +193,12 @@ describe("readEventColumns", () => {
         }
       }
     }
-    expect([...outcomes].sort()).toStrictEqual(["row", "the event has no eventId", "throws"]);
+    expect([...outcomes].sort()).toStrictEqual([
+      "row",
+      "the event has no eventId",
+      "the event's eventId holds U+0000, which no store keeps apart from U+FFFD",
+      "throws",
+    ]);
   });
 
   it("refuses an indexed field over 287 UTF-8 bytes (the most the Recorder writes), naming it, never its text", () => {

@@ -40,6 +40,17 @@ describe("encodeCanonical", () => {
     }
   });
 
+  it("writes repeated strings and bytes one record per element, as ts-proto's encode does", () => {
+    const message = PutSecretRequest.fromPartial({
+      aliases: ["db", ""],
+      chunks: [Buffer.from([0, 1]), Buffer.alloc(0)],
+    });
+    const canonical = Buffer.from(encodeCanonical(PutSecretRequestShape, message));
+    // aliases (26): "db", ""; chunks (27): 00 01, empty. Never one packed record per list.
+    expect(canonical.toString("hex")).toBe("d201026462d20100da01020001da0100");
+    expect(canonical).toEqual(Buffer.from(PutSecretRequest.encode(message).finish()));
+  });
+
   it.each(Object.entries(PROTO_LOADER_VARIANTS))(
     "gives the same bytes for the proto-loader object of the same message (%s)",
     (_, options) => {

@@ -1,5 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { once } from "node:events";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { Client, credentials } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
 import { createMemoryEmitter, type MemoryEmitter } from "../../src/emitters/memory-emitter.js";
@@ -11,9 +13,9 @@ import { payloadDigest, redactToJson } from "../../src/payload/index.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { RuleTable } from "../../src/rules/audit-rule.js";
 import { type Compiled, compile } from "../delivery/compile.js";
-import { VaultServiceService as definition } from "../fixtures/gen/payload/payload.js";
+import { VaultServiceService as definition, PutSecretRequest } from "../fixtures/gen/payload/payload.js";
 import { call } from "./grpc-calls.js";
-import { CANARY, PUT_SECRET_REQUEST_JSON, putSecretRequest, REPO } from "./messages.js";
+import { CANARY, clearSensitive, PUT_SECRET_REQUEST_JSON, putSecretRequest, REPO } from "./messages.js";
 import {
   ImportSummaryShape,
   PutSecretRequestShape,
@@ -132,6 +134,16 @@ describe("payload capture over gRPC", () => {
       }),
     );
     expect(vault.errors).toStrictEqual([]);
+  });
+
+  it("records the digest the recipe gives with ts-proto's encode, lists of strings and bytes included", async () => {
+    const vault = await startVault({ key: KEY });
+    // Without maps: ts-proto writes map entries unsorted, the recipe's one exception.
+    const request = { ...putSecretRequest(), labels: {}, env: {}, byHost: {} };
+    const { payload } = await capture(vault, "putSecret", [request]);
+    const framed = new BinaryWriter().bytes(PutSecretRequest.encode(clearSensitive(request)).finish());
+    const recipe = createHmac("sha256", KEY.secret).update(framed.finish()).digest("hex");
+    expect(payload?.requestDigest).toBe(recipe);
   });
 
   it("records the first message of each direction as redacted JSON: unary and client streaming", async () => {

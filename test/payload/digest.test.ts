@@ -80,7 +80,26 @@ describe("toDigestKey", () => {
   });
 
   it.each([
-    ["no key", undefined, "payloadDigestKey must be an object { id, secret }"],
+    [
+      "no key",
+      undefined,
+      'payloadDigestKey must be an object { id, secret }, got undefined: pass the secret as { id: "<key id>", secret: <its bytes> }',
+    ],
+    [
+      "the secret's bytes alone",
+      Buffer.from(CANARY.repeat(3)),
+      'payloadDigestKey must be an object { id, secret }, got bytes: pass the secret as { id: "<key id>", secret: <its bytes> }',
+    ],
+    [
+      "an id and a secret in a list",
+      ["k1", Buffer.from(CANARY.repeat(3))],
+      'payloadDigestKey must be an object { id, secret }, got an array: pass the secret as { id: "<key id>", secret: <its bytes> }',
+    ],
+    [
+      "the secret's text alone",
+      CANARY.repeat(3),
+      'payloadDigestKey must be an object { id, secret }, got string: pass the secret as { id: "<key id>", secret: <its bytes> }',
+    ],
     [
       "an empty id",
       { id: "", secret: SECRET },

@@ -39,10 +39,15 @@ export function tree(depth: number, name = "n"): TreeNode {
   };
 }
 
+/** putSecretRequest() without the lists added after these messages' JSON was pinned by a hash. */
+function pinnedBase(): PutSecretRequest {
+  return { ...putSecretRequest(), aliases: [], chunks: [] };
+}
+
 /** 80,000 credentials (about 4.4 MB encoded), each with a sensitive password and recovery code. */
 export function manyCredentials(): PutSecretRequest {
   return {
-    ...putSecretRequest(),
+    ...pinnedBase(),
     credentials: Array.from({ length: 80_000 }, (_, i) => ({
       username: `user-${i}`,
       password: CANARY,
@@ -54,21 +59,21 @@ export function manyCredentials(): PutSecretRequest {
 
 /** A 4 MB `name` (the first field) of multi-byte characters, surrogate pairs, quotes and controls. */
 export function longName(): PutSecretRequest {
-  return { ...putSecretRequest(), name: `start ${'é€😀 "q" \\ \n\u0001 x'.repeat(160_000)}` };
+  return { ...pinnedBase(), name: `start ${'é€😀 "q" \\ \n\u0001 x'.repeat(160_000)}` };
 }
 
 /** 4 MB of `salt` bytes, written as base64. */
 export function longBytes(): PutSecretRequest {
   const salt = Buffer.alloc(4_000_000);
   for (let i = 0; i < salt.length; i++) salt[i] = (i * 31 + 7) & 0xff;
-  return { ...putSecretRequest(), name: "", salt };
+  return { ...pinnedBase(), name: "", salt };
 }
 
 /** 100,000 labels: every key is looked at (its JSON is in key order), only the values shown are read. */
 export function manyLabels(): PutSecretRequest {
   const labels: Record<string, string> = {};
   for (let i = 0; i < 100_000; i++) labels[`label-${(i * 7919) % 100_000}`] = `value-${i}`;
-  return { ...putSecretRequest(), labels };
+  return { ...pinnedBase(), labels };
 }
 
 const MARKER = "…[truncated]";

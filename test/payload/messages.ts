@@ -47,6 +47,8 @@ export function putSecretRequest(): PutSecretRequest {
     expiresAt: new Date("2030-01-02T03:04:05.678Z"),
     ttl: { seconds: 90, nanos: 500_000_000 },
     note: "hello",
+    aliases: ["db", ""],
+    chunks: [Buffer.from([0, 1]), Buffer.alloc(0)],
   };
 }
 
@@ -71,6 +73,8 @@ export const PUT_SECRET_REQUEST_JSON = {
   expiresAt: "2030-01-02T03:04:05.678Z",
   ttl: "90.500s",
   note: "hello",
+  aliases: ["db", ""],
+  chunks: ["AAE=", ""],
 };
 
 /**

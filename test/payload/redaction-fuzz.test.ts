@@ -66,6 +66,8 @@ function fuzzMessage(i: number): { message: PutSecretRequest; plain: string[] } 
     kinds: [],
     comment: maybe() ? word("comment") : undefined,
     note: maybe() ? word("note") : undefined,
+    aliases: maybe() ? [word("alias"), word("alias")] : [],
+    chunks: maybe() ? [Buffer.from([i & 0xff]), Buffer.alloc(0)] : [],
   };
   return { message, plain };
 }

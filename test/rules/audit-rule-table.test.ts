@@ -29,7 +29,7 @@ describe("mergeRuleTables", () => {
     const a = { "/a.v1.S/M": rule("/a.v1.S/M") };
     expect(mergeRuleTables([a, a]).size).toBe(1);
     expect(() => mergeRuleTables([a, { "/a.v1.S/M": rule("/a.v1.S/M") }])).toThrow(
-      "rules: two different entries for /a.v1.S/M",
+      "rules: two different entries for /a.v1.S/M, in rules[0] and rules[1] (two rule files for one method, or two copies of one file)",
     );
   });
 

@@ -20,6 +20,19 @@ export interface PluginOptions {
 
 const defaultOptions: PluginOptions = Object.freeze({ requireRules: false, requireAuthz: false });
 
+/** The options @bufbuild/protoplugin (2.x) parses itself, named in the error for an unknown one. */
+export const PROTOPLUGIN_OPTIONS: readonly string[] = [
+  "target",
+  "import_extension",
+  "js_import_style",
+  "rewrite_imports",
+  "map_imports",
+  "keep_empty_files",
+  "ts_nocheck",
+  "elide_plugin_version",
+  "bootstrap_wkt",
+];
+
 /**
  * Parses the plugin parameters protoplugin does not know. Throws on an unknown key or a bad value;
  * protoplugin reports it as `invalid option "<raw>": <reason>`.
@@ -43,7 +56,7 @@ export function parseOptions(raw: readonly { key: string; value: string }[]): Pl
         throw new Error('empty option name; remove the extra "," or the "=" without a name');
       default:
         throw new Error(
-          `unknown option "${key}" (protoc-gen-grpc-audit accepts require_rules, require_authz)`,
+          `unknown option "${key}" (protoc-gen-grpc-audit accepts require_rules, require_authz, ${PROTOPLUGIN_OPTIONS.join(", ")})`,
         );
     }
   }

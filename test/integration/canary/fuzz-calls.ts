@@ -204,6 +204,8 @@ function putRequest(marks: Marks, next: () => number, where: string): Built {
     expiresAt: maybe() ? new Date(1_800_000_000_000 + Math.floor(next() * 1e9)) : undefined,
     ttl: maybe() ? { seconds: Math.floor(next() * 86_400), nanos: 0 } : undefined,
     note: maybe() ? plain() : undefined,
+    aliases: [],
+    chunks: [],
   };
   if (Object.keys(message.byHost).length > 0) plains.push(hostKey);
   return { message, plains };

@@ -39,6 +39,8 @@ const shape_fixtures_payload_v1_PutSecretRequest: AuditMessageShape = Object.fre
     Object.freeze({ no: 23, name: "expires_at", jsonName: "expiresAt", properties: Object.freeze(["expiresAt", "expires_at"]), sensitive: false, kind: "wellKnown", type: "google.protobuf.Timestamp", repeated: false, optional: true, oneof: undefined }),
     Object.freeze({ no: 24, name: "ttl", jsonName: "ttl", properties: Object.freeze(["ttl"]), sensitive: false, kind: "wellKnown", type: "google.protobuf.Duration", repeated: false, optional: true, oneof: undefined }),
     Object.freeze({ no: 25, name: "note", jsonName: "note", properties: Object.freeze(["note"]), sensitive: false, kind: "wellKnown", type: "google.protobuf.StringValue", repeated: false, optional: true, oneof: undefined }),
+    Object.freeze({ no: 26, name: "aliases", jsonName: "aliases", properties: Object.freeze(["aliases"]), sensitive: false, kind: "scalar", scalar: "string", repeated: true, optional: false, oneof: undefined }),
+    Object.freeze({ no: 27, name: "chunks", jsonName: "chunks", properties: Object.freeze(["chunks"]), sensitive: false, kind: "scalar", scalar: "bytes", repeated: true, optional: false, oneof: undefined }),
   ]),
 });
 
