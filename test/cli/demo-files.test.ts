@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -107,7 +107,7 @@ describe("grpc-audit demo interrupted", () => {
    * Called on each request the demo makes to its OpenFGA server, which never answers, but the read of
    * the store the demo starts with when `answerRead` is set.
    */
-  let onRequest: (request: IncomingMessage) => void = () => undefined;
+  let onRequest: (request: IncomingMessage, response: ServerResponse) => void = () => undefined;
   let answerRead = true;
 
   beforeAll(async () => {
@@ -115,7 +115,7 @@ describe("grpc-audit demo interrupted", () => {
       if (answerRead && request.url === `/stores/${STORE_ID}/read`) {
         response.setHeader("content-type", "application/json");
         response.end('{"tuples":[],"continuation_token":""}');
-      } else onRequest(request);
+      } else onRequest(request, response);
     });
     openfga.listen(0, "127.0.0.1");
     await once(openfga, "listening");
@@ -140,13 +140,27 @@ describe("grpc-audit demo interrupted", () => {
       stderr += chunk.toString();
     });
     const closed = once(child, "close");
-    onRequest = () => child.kill("SIGINT");
-    expect(await closed).toStrictEqual([130, null]);
+    // The write is answered 8 s after SIGINT: a demo that waited for it (the Recorder's default
+    // closeWaitMs is 10 s) would log its tuple change; one that ends promptly never sees the answer.
+    let answer: NodeJS.Timeout | undefined;
+    onRequest = (_request, response) => {
+      child.kill("SIGINT");
+      answer = setTimeout(() => response.setHeader("content-type", "application/json").end("{}"), 8000);
+    };
+    try {
+      expect(await closed).toStrictEqual([130, null]);
+    } finally {
+      clearTimeout(answer);
+    }
     expect(stderr).toBe(
       "grpc-audit demo: interrupted (SIGINT) before it finished; removed the files it created: ./audit.db\n",
     );
     expect(readdirSync(dir)).toStrictEqual(["audit-demo.ndjson"]);
-    expect(readFileSync(join(dir, "audit-demo.ndjson")).subarray(0, mine.length).equals(mine)).toBe(true);
+    const log = readFileSync(join(dir, "audit-demo.ndjson"));
+    expect(log.subarray(0, mine.length).equals(mine)).toBe(true);
+    // What the call recorded before SIGINT, and nothing of the write the demo gave up on.
+    const logged = log.subarray(mine.length).toString().trimEnd().split("\n");
+    expect(logged.map((line) => JSON.parse(line).msg)).toStrictEqual(["authn.result", "authz.decision"]);
   });
 
   it("by Ctrl-C while it waits for its first read of the OpenFGA store removes the files it created and exits 130", async () => {

@@ -64,7 +64,13 @@ describe("ingestion into PostgreSQL", () => {
     ];
     await publish(topic, events);
     const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
-    const ingester = createIngester({ source, store, retryDelayMs: 10, maxWaitMs: 1000 });
+    const ingester = createIngester({
+      source,
+      store,
+      batchSize: events.length,
+      retryDelayMs: 10,
+      maxWaitMs: 1000,
+    });
     try {
       await until(
         () => ingester.stats().inserted >= 3 || ingester.stats().errors >= 3,
@@ -96,7 +102,7 @@ describe("ingestion into PostgreSQL", () => {
       sampleEvent({ eventId: "same", occurredAt: new Date(t0) }),
     ]);
     const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
-    const ingester = createIngester({ source, store, batchSize: 10 });
+    const ingester = createIngester({ source, store, batchSize: 4 });
     try {
       await until(() => ingester.stats().received === 4 && ingester.stats().batches > 0, "all received");
     } finally {
@@ -120,7 +126,7 @@ describe("a poison message as large as the server allows", () => {
     await publish(topic, [good]);
     const source = await createNatsSource({ connection: nc, stream, consumer: "ingest", ackWaitMs: 2500 });
     const errors: string[] = [];
-    const ingester = createIngester({ source, store, onError: (e) => errors.push(e.message) });
+    const ingester = createIngester({ source, store, batchSize: 2, onError: (e) => errors.push(e.message) });
     try {
       await until(() => ingester.stats().inserted === 1, "the good event");
       await new Promise((resolve) => setTimeout(resolve, 6000)); // two redeliveries, if it comes back

@@ -45,14 +45,18 @@ async function publish(topic: string, count: number): Promise<void> {
   }
 }
 
-/** An ingester of `stream`'s consumer "ingest" into `store`, and what it reported to onError. */
-async function ingest(stream: string, store: AuditStore) {
+/**
+ * An ingester of `stream`'s consumer "ingest" into `store`, and what it reported to onError. A
+ * `batchSize` of the messages waiting ends the first fetch once they came, not after its 1 s wait.
+ */
+async function ingest(stream: string, store: AuditStore, batchSize?: number) {
   const source = await createNatsSource({ connection: nc(), stream, consumer: "ingest" });
   const reported: string[] = [];
   const ingester = createIngester({
     source,
     store,
     maxWaitMs: 1000,
+    ...(batchSize === undefined ? {} : { batchSize }),
     onError: (error) => reported.push(error.message),
   });
   return { source, ingester, reported };
@@ -70,7 +74,7 @@ describe("messages the stream removed before ingest stored them", () => {
   it("are counted in lost and reported once: discard old with max_msgs 2, 7 published while no ingester ran", async () => {
     const { stream, topic, store } = await setup({ discard: DiscardPolicy.Old, max_msgs: 2 });
     await publish(topic, 7);
-    const { source, ingester, reported } = await ingest(stream, store);
+    const { source, ingester, reported } = await ingest(stream, store, 2);
     await until(() => ingester.stats().inserted === 2, "the 2 messages kept inserted");
     expect(await finish(ingester, store)).toBe(2);
     expect(ingester.stats()).toMatchObject({ received: 2, inserted: 2, lost: 5, errors: 0, lag: 0 });
@@ -91,7 +95,7 @@ describe("messages the stream removed before ingest stored them", () => {
     const jsm = await jetstreamManager(nc());
     await until(async () => (await jsm.streams.info(stream)).state.messages === 0, "the 5 expired");
     await publish(topic, 2);
-    const { source, ingester, reported } = await ingest(stream, store);
+    const { source, ingester, reported } = await ingest(stream, store, 2);
     await until(() => ingester.stats().inserted === 2, "the 2 new messages inserted");
     expect(await finish(ingester, store)).toBe(2);
     expect(ingester.stats()).toMatchObject({ inserted: 2, lost: 5, errors: 0 });
@@ -200,7 +204,7 @@ describe("a stream that removes nothing", () => {
   it("reports lost 0 and no warning", async () => {
     const { stream, topic, store } = await setup();
     await publish(topic, 20);
-    const { source, ingester, reported } = await ingest(stream, store);
+    const { source, ingester, reported } = await ingest(stream, store, 20);
     await until(() => ingester.stats().inserted === 20, "20 inserted");
     await finish(ingester, store);
     expect(ingester.stats()).toMatchObject({ inserted: 20, lost: 0, errors: 0 });
@@ -223,7 +227,7 @@ describe("a stream that removes nothing", () => {
     });
     await publish(`lost${streams}.other`, 3);
     await publish(topic, 2);
-    const ingester = createIngester({ source, store });
+    const ingester = createIngester({ source, store, batchSize: 2 });
     await until(() => ingester.stats().inserted === 2, "2 inserted");
     await finish(ingester, store);
     expect([source.lost, ingester.stats().lost]).toStrictEqual([undefined, undefined]);

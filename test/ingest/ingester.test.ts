@@ -109,7 +109,7 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
     const events = await publishTrail(nats.url, topic, 30);
     await store.insert(events.slice(0, 10)); // as an ingester that died before its ack would have
     const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
-    const ingester = createIngester({ source, store });
+    const ingester = createIngester({ source, store, batchSize: events.length });
     await until(() => ingester.stats().received === events.length, "every message received");
     await ingester.stop();
     expect(ingester.stats()).toMatchObject({ inserted: events.length - 10, duplicates: 10 });
@@ -130,6 +130,7 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
     const ingester = createIngester({
       source,
       store: flaky,
+      batchSize: events.length,
       retryDelayMs: 10,
       onError: (error) => errors.push(error.message),
     });
@@ -152,7 +153,7 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
       recorder.recordResourceMutation({ mutation: "update", resourceType: "project", resourceId: "p-2" });
     });
     const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
-    const ingester = createIngester({ source, store, retryDelayMs: 10 });
+    const ingester = createIngester({ source, store, batchSize: events.length, retryDelayMs: 10 });
     await until(() => ingester.stats().batches > 0 || ingester.stats().errors > 0, "a batch or an error");
     await ingester.stop();
     expect(ingester.stats()).toMatchObject({ errors: 0, inserted: events.length });
@@ -178,7 +179,7 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
       },
     };
     const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
-    const ingester = createIngester({ source, store: slow });
+    const ingester = createIngester({ source, store: slow, batchSize: events.length });
     await until(() => inserting, "the insert to start");
     let stopped = false;
     const stopping = ingester.stop().then(() => {
@@ -211,8 +212,8 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
     await poison("text/plain", "hello");
     const after = await publishTrail(nats.url, topic, 5, "json");
     const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
-    const ingester = createIngester({ source, store });
     const good = before.length + after.length;
+    const ingester = createIngester({ source, store, batchSize: good + 4 });
     await until(() => ingester.stats().received === good + 4, "every message received");
     await ingester.stop();
     expect(ingester.stats()).toMatchObject({ deadLettered: 4, inserted: good, errors: 0 });
@@ -262,8 +263,8 @@ describe("createIngester and a header block the NATS client cannot read", () => 
     await publishRawHeaders(nats.port, topic, "NATS/1.0\r\nBad\u0001Name: x\r\n\r\n", unreadable);
     const after = await publishTrail(nats.url, topic, 3);
     const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
-    const ingester = createIngester({ source, store });
     const good = before.length + after.length;
+    const ingester = createIngester({ source, store, batchSize: good + 1 });
     await until(() => ingester.stats().received === good + 1, "every message received");
     await ingester.stop();
     expect(ingester.stats()).toMatchObject({ deadLettered: 1, inserted: good, errors: 0 });

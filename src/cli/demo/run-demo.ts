@@ -204,6 +204,10 @@ async function startDemo(options: DemoOptions): Promise<DemoRun> {
   }
   const recorder = createRecorder({
     service: "example.projects",
+    // Ctrl-C resets the calls in flight, and close() waits for their records: one whose handler still
+    // waits on an OpenFGA server that does not answer held it for the default 10 s. A second lets the
+    // other calls' records in; one that comes later is not written.
+    closeWaitMs: 1000,
     // The store is a sink: events reach it through the delivery pipeline, never from the RPC path.
     emitters: [
       createDeliveryEmitter({ sink: store.sink(), name: "audit store" }),
