@@ -4,12 +4,28 @@ import { createPrivateFile, moveAside } from "./spool-file.js";
 
 /**
  * The real path of the spool at `file` (symlinks resolved), creating it (empty, private) if needed,
- * so that every name of one file takes one lock.
+ * so that every name of one file takes one lock. Throws, before the lock is taken (which would leave
+ * `<file>.lock` beside a path that is no spool), for a path that is not a regular file, and for a
+ * file with more than one hard link: each name of a file gets its own lock and its own -wal, so two
+ * emitters could own it at once, and even one after the other SQLite would apply a -wal to a file
+ * changed under another name since. A lock keyed on the inode would not mend the second.
  * @internal
  */
 export function realSpoolPath(file: string): string {
   createPrivateFile(file);
-  return fs.realpathSync(file);
+  const real = fs.realpathSync(file);
+  const stats = fs.statSync(real);
+  if (!stats.isFile()) {
+    throw new Error(stats.isDirectory() ? "it is a folder, not a file" : "it is not a regular file");
+  }
+  if (stats.nlink > 1) {
+    throw new Error(
+      `the file has ${stats.nlink} names (hard links), so another emitter could own it under another ` +
+        `name. A spool has one name: remove its other links (\`find <mount point> -xdev -samefile ${real}\` ` +
+        "lists them)",
+    );
+  }
+  return real;
 }
 
 /** Which file a path names: device and inode. @internal */

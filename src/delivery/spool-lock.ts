@@ -46,7 +46,8 @@ function heldLocks(): Set<string> {
  * let two processes lock two different files under one name.
  *
  * `spoolPath` is the spool's real path (symlinks resolved), so that every name of one file takes one
- * lock; `shownPath` is the name errors give (the configured one).
+ * lock (a file with hard links is refused before: see realSpoolPath); `shownPath` is the name errors
+ * give (the configured one).
  *
  * POSIX file locks belong to the process and are dropped when it closes any descriptor of the file,
  * so this process never opens a lock file it holds: a second emitter here is refused from `HELD`.
