@@ -54,7 +54,7 @@ export interface OpenedSource {
 }
 
 /** One broker address of a `kafka://` URL: host and optional port (9092). `_` as in NATS_SERVER: container names have it. */
-const KAFKA_BROKER = /^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?\/?$/;
+const KAFKA_BROKER = /^([A-Za-z0-9._-]+)(?::(\d{1,5}))?\/?$/;
 
 /**
  * The broker addresses of `--from kafka://host:port[,host:port…]` (each may repeat `kafka://`; the
@@ -64,7 +64,15 @@ export function kafkaBrokers(from: string): string[] {
   if (holdsCredentials(from)) throw usageError("--from <url>", CREDENTIALS_IN_URL);
   const parts = from.replace(/^kafka:\/\//i, "").split(",");
   return parts.map((part) => {
-    const match = KAFKA_BROKER.exec(part.replace(/^kafka:\/\//i, ""));
+    const broker = part.replace(/^kafka:\/\//i, "");
+    // @platformatic/kafka 1.x splits a "host:port" broker at its first ":" (network/utils.js parseBroker).
+    if (broker.startsWith("["))
+      throw usageError(
+        "--from <url>",
+        `takes no IPv6 address (${withoutCredentials(broker)}): the Kafka client cannot connect to one given ` +
+          "as host:port; give a host name that resolves to it",
+      );
+    const match = KAFKA_BROKER.exec(broker);
     const port = Number(match?.[2] ?? 9092);
     if (match === null || port < 1 || port > 65_535)
       throw usageError(
@@ -206,9 +214,34 @@ export function kafkaOptions(
   try {
     resolveSourceOptions(options);
   } catch (error) {
-    throw new CliError(toError(error).message, EXIT_USAGE, { cause: error });
+    throw flagError(error);
   }
   return options;
+}
+
+/** The flag each option of the Kafka source the flags fill comes from. */
+const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  bootstrapBrokers: "--from <url>",
+  topic: BROKER_FLAGS.topic,
+  groupId: BROKER_FLAGS.group,
+  deadLetterTopic: BROKER_FLAGS.deadLetterTopic,
+};
+
+/**
+ * The source's option check ("kafka source: `groupId` must be …") as a usage error naming the flags
+ * instead, which are what the user gave; the check itself stays the library's, in one place.
+ */
+function flagError(error: unknown): CliError {
+  const message = toError(error).message;
+  const match = /^kafka source: `(\w+)` (.*)$/s.exec(message);
+  const flag = match?.[1] === undefined ? undefined : OPTION_FLAGS[match[1]];
+  if (match?.[2] === undefined || flag === undefined)
+    return new CliError(message, EXIT_USAGE, { cause: error });
+  const problem = match[2].replace(
+    /`(\w+)`/g,
+    (named, option: string) => OPTION_FLAGS[option]?.split(" ")[0] ?? named,
+  );
+  return usageError(flag, problem);
 }
 
 async function openKafka(

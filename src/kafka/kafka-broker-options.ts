@@ -47,8 +47,10 @@ export interface KafkaBrokerOptions {
    */
   maxMessageBytes?: number;
   /**
-   * Most bytes sent in one produce request; a larger batch is sent in several, in order. Default:
-   * 1000000, so a batch of small messages stays under the broker's record batch limit.
+   * Most bytes of the uncompressed record batch sent in one produce request (the 61-byte batch header
+   * and each record as Kafka encodes it: key, value, headers, their lengths and the record's own
+   * fields); a larger batch is sent in several, in order. Default: 1000000, under the broker's default
+   * `message.max.bytes` (1048588), so a batch of many small messages is not refused as too large.
    */
   maxRequestBytes?: number;
   /** Connect and request timeout in ms. Default: the client's (5000 and 30000). */

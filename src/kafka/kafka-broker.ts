@@ -4,7 +4,14 @@ import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.j
 import { AuditEmitError, AuditEventTooLargeError } from "../errors/index.js";
 import { type KafkaBrokerOptions, producerOptions, resolveBrokerOptions } from "./kafka-broker-options.js";
 import { kafkaErrorText, refusedProducerState } from "./kafka-error-text.js";
-import { kafkaLimitRefusal, refusedAsTooLarge, singleRecordBatchBytes } from "./too-large.js";
+import {
+  kafkaLimitRefusal,
+  RECORD_BATCH_OVERHEAD,
+  recordBytes,
+  recordFieldBytes,
+  refusedAsTooLarge,
+  singleRecordBatchBytes,
+} from "./too-large.js";
 
 export type { KafkaBrokerOptions, KafkaCompression, KafkaProducer } from "./kafka-broker-options.js";
 
@@ -179,6 +186,8 @@ interface KafkaRecord {
   bytes: number;
   /** The uncompressed record batch holding only this message. */
   batchBytes: number;
+  /** Key, value and headers as a record batch holds them (`recordFieldBytes`). */
+  fieldBytes: number;
 }
 
 function toRecord(topic: string, message: BrokerMessage): KafkaRecord {
@@ -194,22 +203,34 @@ function toRecord(topic: string, message: BrokerMessage): KafkaRecord {
   }
   const eventId = message.headers["grpc-audit-event-id"];
   const id = eventId ?? message.key;
-  const batchBytes = singleRecordBatchBytes({ key, value, headers });
-  return { id, eventId, message: { topic, key, value, headers }, bytes, batchBytes };
+  const fields = { key, value, headers };
+  return {
+    id,
+    eventId,
+    message: { topic, ...fields },
+    bytes,
+    batchBytes: singleRecordBatchBytes(fields),
+    fieldBytes: recordFieldBytes(fields),
+  };
 }
 
-/** Consecutive runs of records of at most `maxBytes` together (a larger record goes alone). */
+/**
+ * Consecutive runs of records whose uncompressed record batch is at most `maxBytes` (a larger record
+ * goes alone). Each record counts as Kafka encodes it in a batch (its length, attributes, deltas and
+ * the varint lengths of its fields), so a batch of many small messages stays under the broker's
+ * `max.message.bytes` too; counted as if all went to one partition, which no partition's batch exceeds.
+ */
 function* chunks(records: readonly KafkaRecord[], maxBytes: number): Generator<KafkaRecord[]> {
   let chunk: KafkaRecord[] = [];
-  let bytes = 0;
+  let bytes = RECORD_BATCH_OVERHEAD;
   for (const record of records) {
-    if (chunk.length > 0 && bytes + record.bytes > maxBytes) {
+    if (chunk.length > 0 && bytes + recordBytes(record.fieldBytes, chunk.length) > maxBytes) {
       yield chunk;
       chunk = [];
-      bytes = 0;
+      bytes = RECORD_BATCH_OVERHEAD;
     }
+    bytes += recordBytes(record.fieldBytes, chunk.length);
     chunk.push(record);
-    bytes += record.bytes;
   }
   if (chunk.length > 0) yield chunk;
 }

@@ -104,7 +104,7 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     open = watchStream(await consumer.consume({ ...consume }));
   } catch (error) {
     await consumer.close(true).catch(() => {});
-    throw error;
+    throw kafkaFailure(`joining group "${groupId}" on topic "${topic}"`, error);
   }
   let producer: KafkaProducer | undefined;
   const deadLetters = () => {
@@ -127,6 +127,8 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     try {
       open = watchStream(await consumer.consume({ ...consume }));
       return open;
+    } catch (error) {
+      throw kafkaFailure(`reading topic "${topic}"`, error);
     } finally {
       await old?.stream.close().catch(() => {});
     }
@@ -199,21 +201,31 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
    * committed offset is below it (retention removed the messages in between) and counts them. Resolves
    * to whether a partition was moved on; rejects when Kafka cannot be asked. Resolving to false makes
    * the failure reported: a partition without a committed offset (the next stream starts it at its log
-   * start), or one whose committed offset is past its end (left alone), is not read past in silence.
+   * start) is not read past in silence. Rejects with `pastEnd` when a committed offset is past its
+   * partition's end (the topic was deleted and created again): left alone, for an operator to reset.
    */
   const skipRemoved = async (): Promise<boolean> => {
     const partitions = assignedPartitions();
     if (partitions.length === 0) return false;
     const generation = consumer.generationId;
-    const [starts, commits] = await Promise.all([
+    const [starts, ends, commits] = await Promise.all([
       consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.EARLIEST }),
+      consumer.listOffsets({ topics: [topic], timestamp: ListOffsetTimestamps.LATEST }),
       consumer.listCommittedOffsets({ topics: [{ topic, partitions }] }),
     ]);
     const moves: { partition: number; from: bigint; start: bigint }[] = [];
+    const beyond: { partition: number; committed: bigint; end: bigint }[] = [];
     for (const partition of partitions) {
       const from = commits.get(topic)?.[partition] ?? -1n;
       const start = starts.get(topic)?.[partition];
+      const end = ends.get(topic)?.[partition];
       if (start !== undefined && from >= 0n && from < start) moves.push({ partition, from, start });
+      if (end !== undefined && from > end) beyond.push({ partition, committed: from, end });
+    }
+    if (beyond.length > 0) {
+      // What reading would show: messages behind by a negative number, not none.
+      lag = beyond.reduce((sum, b) => sum + Number(b.end - b.committed), 0);
+      throw pastEnd(topic, groupId, beyond);
     }
     if (moves.length === 0) return false;
     await consumer.commit({
@@ -234,7 +246,12 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     consumer
       .getLag({ topics: [topic] })
       .then((lags) => {
-        lag = (lags.get(topic) ?? []).reduce((sum, l) => (l > 0n ? sum + Number(l) : sum), 0);
+        // Over the assigned partitions, negative ones too: a committed offset past the end (the topic
+        // was created again) shows as a lag below 0. The client gives -1 for a partition not assigned,
+        // and for one whose stream just ended: the last lag stays then (`skipRemoved` set it).
+        const assigned = assignedPartitions();
+        const mine = (lags.get(topic) ?? []).filter((_, p) => assigned.includes(p));
+        if (!mine.includes(-1n)) lag = mine.reduce((sum, l) => sum + Number(l), 0);
       })
       // No lag this time (a broker unreachable): the last one stays, the next fetch asks again.
       .catch(() => {})
@@ -254,7 +271,15 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
         // Read below a partition's log start: reading again from the same committed offset would fail
         // for ever (and with it every partition the same broker leads), so move past what was removed.
         // Else the next fetch opens a new stream, from the committed offsets.
-        if (!(outOfRange(failed) && (await skipRemoved()))) throw failed;
+        let skipped: boolean;
+        try {
+          skipped = outOfRange(failed) && (await skipRemoved());
+        } catch (error) {
+          throw error instanceof CommittedPastEndError
+            ? error
+            : kafkaFailure(`reading topic "${topic}"`, error);
+        }
+        if (!skipped) throw kafkaFailure(`reading topic "${topic}"`, failed);
       }
       if (uncommitted.size > 0) await commitLeft();
       const current = open === undefined || rewind ? await reopen() : open;
@@ -269,7 +294,10 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
         return handed;
       });
     },
-    ack: markDone,
+    ack: (messages) =>
+      markDone(messages).catch((error: unknown) => {
+        throw kafkaFailure(`commit on topic "${topic}"`, error);
+      }),
     async retry(messages) {
       handBack(messages);
       rewind = true;
@@ -315,6 +343,35 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
 
 const EMPTY = new Uint8Array(0);
 
+/** A failure of the Kafka client, naming what failed and why: its own message ("fetch failed 4 times.") says nothing. */
+function kafkaFailure(what: string, error: unknown): Error {
+  return new Error(`${what} failed: ${kafkaErrorText(error)}`, { cause: error });
+}
+
+/** The group's committed offset on a partition is past the partition's end. */
+class CommittedPastEndError extends Error {}
+
+/**
+ * The error for partitions whose committed offset is past their end: Kafka answers every read there
+ * OFFSET_OUT_OF_RANGE, and reading from the end would skip what the group never read, so an operator
+ * decides where the group starts again.
+ */
+function pastEnd(
+  topic: string,
+  groupId: string,
+  beyond: readonly { partition: number; committed: bigint; end: bigint }[],
+): CommittedPastEndError {
+  const where = beyond
+    .map((b) => `partition ${b.partition}: committed ${b.committed}, end ${b.end}`)
+    .join("; ");
+  return new CommittedPastEndError(
+    `group "${groupId}" has committed offsets past the end of topic "${topic}" (${where}): was the ` +
+      "topic deleted and created again? Reset the group's offsets, e.g. kafka-consumer-groups " +
+      `--bootstrap-server <broker> --group ${groupId} --topic ${topic} --reset-offsets --to-earliest --execute ` +
+      "(with every ingester of the group stopped)",
+  );
+}
+
 /** Longest wait of one Kafka fetch request, in ms. */
 const MAX_FETCH_WAIT_MS = 1000;
 
@@ -325,8 +382,9 @@ function sourceMessage(message: KafkaMessage): KafkaSourceMessage {
     data: message.value ?? EMPTY,
     where: `${message.topic}/${message.partition}@${message.offset}`,
     header: (name) => {
+      // A header may have a null value (the client gives undefined): as if absent.
       for (const [key, value] of message.headers)
-        if (key.toString("utf8") === name) return value.toString("utf8");
+        if (key.toString("utf8") === name && value != null) return value.toString("utf8");
       return undefined;
     },
   };

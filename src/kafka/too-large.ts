@@ -31,23 +31,41 @@ export function kafkaLimitRefusal(topic: string, maxMessageBytes: number): strin
 
 /**
  * The size of the uncompressed record batch holding only this message, as Kafka compares it with
- * `max.message.bytes`: the 61 bytes of the batch header, then the record (attributes, timestamp and
- * offset deltas of 0, then key, value and headers, each with its varint length), itself after its length.
+ * `max.message.bytes`: the 61 bytes of the batch header, then the record.
  * @internal
  */
-export function singleRecordBatchBytes(message: {
+export function singleRecordBatchBytes(message: RecordFields): number {
+  return RECORD_BATCH_OVERHEAD + recordBytes(recordFieldBytes(message), 0);
+}
+
+/** What a record carries. */
+interface RecordFields {
   key: Buffer;
   value: Buffer;
   headers: ReadonlyMap<Buffer, Buffer>;
-}): number {
-  const bytes = (data: Buffer) => varintBytes(data.length) + data.length;
-  let record = 3 + bytes(message.key) + bytes(message.value) + varintBytes(message.headers.size);
-  for (const [key, value] of message.headers) record += bytes(key) + bytes(value);
-  return RECORD_BATCH_OVERHEAD + varintBytes(record) + record;
 }
 
-/** Bytes of a record batch before its records (DefaultRecordBatch.RECORD_BATCH_OVERHEAD in Kafka). */
-const RECORD_BATCH_OVERHEAD = 61;
+/** Bytes of a record's key, value and headers as a record batch holds them, each after its varint length. @internal */
+export function recordFieldBytes(message: RecordFields): number {
+  const bytes = (data: Buffer) => varintBytes(data.length) + data.length;
+  let fields = bytes(message.key) + bytes(message.value) + varintBytes(message.headers.size);
+  for (const [key, value] of message.headers) fields += bytes(key) + bytes(value);
+  return fields;
+}
+
+/**
+ * Bytes of a record in a record batch: its varint length, then attributes, a timestamp delta of 0 (the
+ * client stamps the messages of one send alike), the offset delta (its place in the batch), then its
+ * key, value and headers (`recordFieldBytes`).
+ * @internal
+ */
+export function recordBytes(fieldBytes: number, offsetDelta: number): number {
+  const record = 2 + varintBytes(offsetDelta) + fieldBytes;
+  return varintBytes(record) + record;
+}
+
+/** Bytes of a record batch before its records (DefaultRecordBatch.RECORD_BATCH_OVERHEAD in Kafka). @internal */
+export const RECORD_BATCH_OVERHEAD = 61;
 
 /** Bytes of `n` (non-negative) as a zigzag varint, as record fields are written. */
 function varintBytes(n: number): number {

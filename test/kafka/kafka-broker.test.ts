@@ -135,10 +135,12 @@ describe("createKafkaBroker", () => {
 
   it("splits a batch into requests of at most maxRequestBytes, in order", async () => {
     const fake = fakeProducer();
+    // A record batch: its 61-byte header, then 109 bytes a record (length 2, attributes 1, deltas 2,
+    // key 1 + 1, value 2 + 99, header count 1): two records are 279 bytes, three 388.
     const broker = createKafkaBroker({
       ...BASE,
       maxMessageBytes: 100,
-      maxRequestBytes: 250,
+      maxRequestBytes: 300,
       createProducer: fake.create,
     });
     const message = (key: string) => ({ key, value: new Uint8Array(99), headers: {} });

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createIngester, type IngestStore } from "../../src/ingest/index.js";
 import { seedEvents } from "../cli/helpers.js";
 import { until } from "../ingest/fleet.js";
-import { fakeIngestSetup, ids, publishToFake, storedIds } from "./fake-ingest.js";
+import { fakeIngestSetup, ids, publishToFake, storedIds, TOPIC } from "./fake-ingest.js";
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -187,7 +187,10 @@ describe("createKafkaSource when retention removed messages not yet stored", () 
       retryDelayMs: 10,
       onError: (error) => errors.push(error.message),
     });
-    await until(() => errors.includes("broker unreachable"), "the failure reported");
+    await until(
+      () => errors.includes(`reading topic "${TOPIC}" failed: broker unreachable`),
+      "the failure reported",
+    );
     expect(s.lost()).toBe(0);
     kafka.failListOffsets = undefined;
     await until(() => ingester.stats().inserted === 4, "the events after the log start stored");

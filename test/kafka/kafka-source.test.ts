@@ -288,7 +288,7 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
     await publish(kafka, events.slice(10));
     await until(() => ingester.stats().inserted === events.length, "every event inserted");
     await ingester.stop();
-    expect(errors).toStrictEqual(["fetch failed"]);
+    expect(errors).toStrictEqual([`reading topic "${TOPIC}" failed: fetch failed`]);
     expect(storedIds(store)).toStrictEqual(ids(events));
   });
 });
