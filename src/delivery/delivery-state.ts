@@ -1,6 +1,6 @@
 import { type EmitOutcome, report } from "../emitters/emitter.js";
 import { AuditConfigError, type AuditEventTooLargeError } from "../errors/index.js";
-import { EVENT_KIND, kindIndexOfName } from "../event/kinds.js";
+import { EVENT_KIND, KIND_NAMES, kindIndexOfName } from "../event/kinds.js";
 import type { Batch, QueueBatch } from "./batches.js";
 import { DeliveryCounters, Warnings } from "./delivery-stats.js";
 import { HeldEvents, type QueueView } from "./held-events.js";
@@ -70,7 +70,9 @@ export class DeliveryState {
     for (const warning of options.warnings) {
       report(options.onError, new AuditConfigError(`delivery emitter: ${warning}`));
     }
-    const held = new HeldEvents(options, this.wakeup, (kind) => this.#lose("park_timeout", kind));
+    const held = new HeldEvents(options, this.wakeup, evictableKinds(options), (kind) =>
+      this.#lose("park_timeout", kind),
+    );
     this.#held = held;
     // A spool given up while in use hands back the events that waited for its next commit.
     const spool = openSpool(options, this.counters, {
@@ -131,8 +133,15 @@ export class DeliveryState {
     return { events: this.#held.events, bytes: this.#held.bytes, parked: this.#held.parked };
   }
 
-  /** True when one more event of `size` bytes fits the memory bounds (the batches being written included). */
-  fits(size: number): boolean {
+  /**
+   * True when one more event of `size` bytes fits the memory bounds (the batches being written
+   * included). In write-ahead mode the queued events only wait for the group commit: when the event
+   * does not fit they are committed now, and leave memory, so only a spool that cannot take them
+   * (full, or failing) makes emit refuse.
+   */
+  roomFor(size: number): boolean {
+    if (this.#held.fits(size)) return true;
+    this.#spooled?.commitToMakeRoom();
     return this.#held.fits(size);
   }
 
@@ -176,21 +185,11 @@ export class DeliveryState {
   }
 
   /**
-   * Drops the oldest queued event ("drop-oldest"); false when only batches being written are left, or
-   * when the oldest is of a kept kind (a record summary, a chain checkpoint) or of a kind whose policy
-   * keeps its events.
+   * Drops the oldest queued event "drop-oldest" may evict (see evictableKinds), however old the kept
+   * ones queued before it; false when there is none (only batches being written, or kept events).
    */
   evictOldest(): boolean {
-    // An event of a kind whose policy keeps events (park, spool, fail-rpc) is never given up for
-    // another: a fail-closed call may already have been answered OK on the strength of it.
-    const kind = this.#held.queue.peekKind();
-    if (
-      kind === undefined ||
-      KEPT_KINDS.has(kind) ||
-      KEEPING_POLICIES.has(this.options.policies[kind] ?? "drop-newest")
-    )
-      return false;
-    const oldest = this.#held.shiftQueued();
+    const oldest = this.#held.shiftEvictable();
     if (oldest === undefined) return false;
     this.#lose("queue_full", oldest.kind);
     return true;
@@ -387,4 +386,17 @@ export class DeliveryState {
     // Promoted parked events can queue behind newer ones: only a full scan is sure.
     return this.#held.queueMinSeq() > seq;
   }
+}
+
+/**
+ * Indexed by kind: true when "drop-oldest" may evict its events. Never a kept kind, nor a kind whose
+ * policy keeps its events (park, spool, fail-rpc): a fail-closed call may already have been answered
+ * OK on the strength of it. All false without a "drop-oldest" policy, so the queue stays one FIFO.
+ */
+function evictableKinds(options: ResolvedDeliveryOptions): boolean[] {
+  const policyOf = (kind: number) => options.policies[kind] ?? "drop-newest";
+  const evicts = KIND_NAMES.some((_, kind) => policyOf(kind) === "drop-oldest");
+  return KIND_NAMES.map(
+    (_, kind) => evicts && !KEPT_KINDS.has(kind) && !KEEPING_POLICIES.has(policyOf(kind)),
+  );
 }

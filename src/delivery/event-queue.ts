@@ -64,12 +64,6 @@ export class EventQueue {
     return this.#length === 0 || head === undefined ? undefined : head.view.getFloat64(this.#headOffset + 4);
   }
 
-  /** Kind of the oldest event, or undefined when empty. */
-  peekKind(): number | undefined {
-    const head = this.#chunks[0];
-    return this.#length === 0 || head === undefined ? undefined : head.view.getUint8(this.#headOffset + 12);
-  }
-
   push(seq: number, kind: number, bytes: Uint8Array): void {
     const need = HEADER_BYTES + bytes.length;
     let tail = this.#chunks.at(-1);

@@ -1,13 +1,14 @@
 import { InFlightBatches, type QueueBatch } from "./batches.js";
-import { EventQueue, type QueuedEvent } from "./event-queue.js";
+import type { QueuedEvent } from "./event-queue.js";
 import { monotonicNow } from "./monotonic-now.js";
 import type { ResolvedDeliveryOptions } from "./options.js";
 import { type Parked, ParkedList } from "./parked-list.js";
 import { takeQueueBatch } from "./queue-batch.js";
+import { EvictableQueue } from "./queue-evictable.js";
 import type { Wakeup } from "./wakeup.js";
 
 /** What the pump and stats read of the queue. @internal */
-export type QueueView = Pick<EventQueue, "length" | "bytes" | "peekSeq" | "peekSize" | "peekKind">;
+export type QueueView = Pick<EvictableQueue, "length" | "bytes" | "peekSeq" | "peekSize">;
 
 /** An event leaving memory at close. @internal */
 export interface HeldEvent {
@@ -24,16 +25,25 @@ export interface HeldEvent {
 export class HeldEvents {
   readonly #options: ResolvedDeliveryOptions;
   readonly #wakeup: Wakeup;
-  readonly #queue: EventQueue;
+  readonly #queue: EvictableQueue;
   readonly #parked: ParkedList;
   readonly #inFlight = new InFlightBatches();
 
-  /** `onParkExpired` counts a parked event dropped after park.timeoutMs. */
-  constructor(options: ResolvedDeliveryOptions, wakeup: Wakeup, onParkExpired: (kind: number) => void) {
+  /**
+   * `evictable`, indexed by kind: true when "drop-oldest" may evict its events. `onParkExpired`
+   * counts a parked event dropped after park.timeoutMs.
+   */
+  constructor(
+    options: ResolvedDeliveryOptions,
+    wakeup: Wakeup,
+    evictable: readonly boolean[],
+    onParkExpired: (kind: number) => void,
+  ) {
     this.#options = options;
     this.#wakeup = wakeup;
     // Chunks of 1/64 of the bound keep what the queue holds beyond maxQueueBytes to a few percent.
-    this.#queue = new EventQueue(Math.min(1 << 20, Math.max(1 << 14, Math.ceil(options.maxQueueBytes / 64))));
+    const chunkBytes = Math.min(1 << 20, Math.max(1 << 14, Math.ceil(options.maxQueueBytes / 64)));
+    this.#queue = new EvictableQueue(chunkBytes, evictable);
     // The oldest parked event's deadline passed: move up what fits, drop what waited too long.
     this.#parked = new ParkedList(() => {
       this.promoteParked();
@@ -104,6 +114,11 @@ export class HeldEvents {
   /** Takes the queue's oldest event; its bytes are a view into the queue's storage. */
   shiftQueued(): QueuedEvent | undefined {
     return this.#queue.shift();
+  }
+
+  /** Takes the oldest queued event "drop-oldest" may evict; its bytes are a view into the queue's storage. */
+  shiftEvictable(): QueuedEvent | undefined {
+    return this.#queue.shiftEvictable();
   }
 
   park(event: Parked): void {

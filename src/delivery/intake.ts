@@ -29,7 +29,7 @@ export function intake(state: DeliveryState, event: AuditEvent): EmitOutcome {
   const parks = (state.options.policies[kind] ?? "drop-newest") === "park";
   if (parks && state.hasParked) state.promoteParked();
   // Events of a parking kind queue up behind the ones already parked, so they keep their order.
-  if ((!parks || !state.hasParked) && state.fits(bytes.length)) return state.accept(kind, bytes);
+  if ((!parks || !state.hasParked) && state.roomFor(bytes.length)) return state.accept(kind, bytes);
   return overflow(state, policyOf(state, kind), kind, bytes);
 }
 
@@ -67,8 +67,8 @@ function overflow(
 }
 
 function evictFor(state: DeliveryState, kind: number, bytes: Uint8Array): EmitOutcome {
-  while (!state.fits(bytes.length)) {
-    // Only batches being written are left: they cannot be taken back, so the new event goes instead.
+  while (!state.roomFor(bytes.length)) {
+    // Only batches being written (they cannot be taken back) or kept events are left: the new event goes.
     if (!state.evictOldest()) return state.refuse("queue_full", kind);
   }
   return state.accept(kind, bytes);

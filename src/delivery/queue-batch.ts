@@ -12,7 +12,7 @@ import type { EventQueue } from "./event-queue.js";
  * @internal
  */
 export function takeQueueBatch(
-  queue: EventQueue,
+  queue: Pick<EventQueue, "peekSize" | "peekSeq" | "shift">,
   maxEvents: number,
   maxBytes: number,
   beforeSeq: number,

@@ -31,7 +31,7 @@ export class SpoolStage {
   readonly #host: SpoolStageHost;
   /** A batch from the queue spent its retry budget: queued events go to the spool until a write succeeds. */
   #sinkDown = false;
-  /** A commit forced by maxUncommittedEvents left too many uncommitted (spool full or failing): wait for the timer. */
+  /** A commit forced at emit left events waiting (spool full or failing): wait for the timer. */
   #forcedCommitStuck = false;
   /** Commits SQLite refused in a row (disk full, read-only, busy), and the last pause they caused. */
   #commitFailures = 0;
@@ -197,6 +197,19 @@ export class SpoolStage {
     this.commitTick();
     // Still too many: the spool is full or cannot commit. Trying again at every emit would not help.
     this.#forcedCommitStuck = this.#uncommitted() >= config.maxUncommittedEvents;
+  }
+
+  /**
+   * Called at emit in write-ahead mode when an event does not fit the memory bounds: commits the
+   * queued events at once (see DeliveryState.roomFor). A burst of large events fills maxQueueBytes long
+   * before maxUncommittedEvents events wait.
+   */
+  commitToMakeRoom(): void {
+    const { options, held } = this.#host;
+    if (options.spool?.writeAhead !== true || this.#forcedCommitStuck || held.queue.length === 0) return;
+    this.commitTick();
+    // Events still queued: the spool is full or cannot commit. Trying again at every emit would not help.
+    this.#forcedCommitStuck = held.queue.length > 0;
   }
 
   /** close(): what memory still holds goes to the spool in sequence order, or is dropped and counted. */

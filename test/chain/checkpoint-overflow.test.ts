@@ -2,9 +2,10 @@
  * A chain.checkpoint that the delivery queue accepted must reach the sink: the Recorder counts it as
  * written, and `verify --sealed` needs the final one. "drop-oldest" used to evict a queued checkpoint
  * to make room for a newer event, and "park" parked one and dropped it once park.timeoutMs had passed,
- * both after emit had answered "accepted". Now a checkpoint is never evicted (the newer event is
- * dropped instead) and never parked (refused at once, so the Recorder sees "dropped"), as record
- * summaries. Every gap left in the trail is then an event that emit refused, counted in stats().
+ * both after emit had answered "accepted". Now a checkpoint is never evicted (newer events behind
+ * it are) and never parked (refused at once, so the Recorder sees "dropped"), as record
+ * summaries. Every gap left in the trail is then an event that emit refused or that drop-oldest
+ * evicted, counted in stats().
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { verifyChains } from "../../src/chain/verify.js";
@@ -67,13 +68,13 @@ function seqsAnswered(outcomes: Map<number, [string, EmitOutcome]>, outcome: Emi
 }
 
 describe("chain checkpoints in a full delivery queue", () => {
-  it("drop-oldest never evicts an accepted checkpoint: the newer event is dropped instead", async () => {
+  it("drop-oldest never evicts an accepted checkpoint: it evicts the newer events behind it", async () => {
     const { recorder, sink, delivery, outcomes } = await recorderOverFullQueue("drop-oldest", 3);
-    // seq 2 and the checkpoint seq 3 fill the queue; seq 4 evicts seq 2; seq 5 finds the checkpoint
-    // oldest in the queue, and so does the checkpoint seq 6.
+    // seq 2 and the checkpoint seq 3 fill the queue; seq 4 evicts seq 2; seq 5 evicts seq 4, past the
+    // checkpoint oldest in the queue, and the checkpoint seq 6 evicts seq 5.
     recordMutations(recorder, 3, 2);
     expect(delivery.stats().droppedByReasonAndKind).toStrictEqual({
-      queue_full: { "resource.mutation": 2, "chain.checkpoint": 1 },
+      queue_full: { "resource.mutation": 3 },
     });
 
     sink.mode = "ack";
@@ -87,18 +88,19 @@ describe("chain checkpoints in a full delivery queue", () => {
       .filter((e) => e.detail?.$case === "checkpoint")
       .map((e) => e.chain?.seq);
     expect(checkpointsDelivered).toStrictEqual(seqsAnswered(outcomes, "accepted", "checkpoint"));
-    expect(checkpointsDelivered).toStrictEqual([3, 7]);
+    expect(checkpointsDelivered).toStrictEqual([3, 6, 7]);
     // The trail is sealed; its only gaps are the events the queue refused or evicted, all counted.
     const report = await verifyChains(delivered, { publicKeys: PUBLIC_KEYS, expectSealed: true });
     expect(
       report.chains.map((c) => [c.sealed, c.verifiedCheckpoints, c.findings.map((f) => f.kind)]),
-    ).toStrictEqual([[true, 2, ["missing", "missing"]]]);
+    ).toStrictEqual([[true, 3, ["missing", "missing"]]]);
     expect(report.chains[0]?.findings.map((f) => [f.seq, f.toSeq])).toStrictEqual([
       [2, 2],
-      [5, 6],
+      [4, 5],
     ]);
-    expect(seqsAnswered(outcomes, "dropped")).toStrictEqual([5, 6]);
-    expect(recorder.stats()).toMatchObject({ accepted: 5, dropped: 2 });
+    expect(seqsAnswered(outcomes, "dropped")).toStrictEqual([]);
+    expect(recorder.stats()).toMatchObject({ accepted: 7, dropped: 0 });
+    expect(delivery.stats().droppedAfterAccept).toBe(3);
   });
 
   it("park refuses a checkpoint at once instead of parking it; close writes the final one again once the queue is out", async () => {

@@ -30,6 +30,7 @@ describe("flush() and a parked event promoted behind a newer one", () => {
     emitters.push(emitter);
     const authn = (n: number) => numberedEvent(n, "authn");
     const authz = (n: number) => numberedEvent(n, "authz");
+    const summary = (n: number) => numberedEvent(n, "recordSummary");
 
     emitter.emit(authn(1)); // written, held
     await until(() => sink.held.length === 1);
@@ -40,11 +41,13 @@ describe("flush() and a parked event promoted behind a newer one", () => {
       flushed = report;
       return report;
     });
-    emitter.emit(authn(4)); // evicts authn 2 (drop-oldest), queued ahead of the parked authz 3
-    sink.ackHeld(); // room: authz 3 is promoted behind authn 4, and both go out in one batch
+    // Evicts authn 2 (drop-oldest), queued ahead of the parked authz 3: both kept (never evicted), so
+    // in the same FIFO of the queue, where authz 3 cannot overtake it.
+    emitter.emit(summary(4));
+    sink.ackHeld(); // room: authz 3 is promoted behind summary 4, and both go out in one batch
     await until(() => sink.held.length === 1);
     expect(sink.held[0]?.batch.map((event) => event.eventId)).toStrictEqual([
-      authn(4).eventId,
+      summary(4).eventId,
       authz(3).eventId,
     ]);
     emitter.emit(authz(5)); // parked, then dropped after 200 ms: a drop re-checks flush()

@@ -123,6 +123,25 @@ describe("overflow policy drop-oldest", () => {
     },
   );
 
+  it.each([
+    ["a record summary", "recordSummary", "drop-oldest"],
+    ["an event of a fail-rpc kind", "resourceMutation", "fail-rpc"],
+  ] as const)(
+    "evicts the oldest evictable event when %s is the oldest queued, which stays",
+    async (_, kind, policy) => {
+      const sink = holdingSink();
+      const emitter = create(sink, { overflow: { default: "drop-oldest", "resource.mutation": policy } });
+
+      emitter.emit(numberedEvent(1, kind, "k"));
+      const outcomes = numberedEvents(7).map((event) => emitter.emit(event));
+      await drain(emitter, sink, 4);
+
+      expect(outcomes).toStrictEqual(Array(7).fill("accepted"));
+      expect(sink.receivedIds()).toStrictEqual([id(1, "k"), ...ids(5, 7)]);
+      expect(emitter.stats().droppedByReasonAndKind).toStrictEqual({ queue_full: { "authz.decision": 4 } });
+    },
+  );
+
   it("never drops the batch being written: the new event is dropped instead", async () => {
     const sink = holdingSink();
     const emitter = create(sink, { overflow: "drop-oldest", maxBatchEvents: 4 });

@@ -266,6 +266,51 @@ describe("write-ahead mode", () => {
     expect(spoolRows().map((row) => row.event_id)).toStrictEqual(ids(1, 20));
   });
 
+  it("commits inside emit when the next event would not fit maxQueueEvents, instead of dropping it", () => {
+    const sink = createFakeSink();
+    sink.mode = "hold";
+    const emitter = create(sink, {
+      maxQueueEvents: 4,
+      spool: { path: spoolPath, writeAhead: true, commitIntervalMs: 60_000 },
+    });
+
+    const outcomes = numberedEvents(10).map((event) => emitter.emit(event));
+
+    // The 5th and the 9th event found the queue full: the four before each went to the spool.
+    expect(outcomes).toStrictEqual(Array(10).fill("accepted"));
+    expect(emitter.stats()).toMatchObject({ dropped: {}, spooled: 8, queueEvents: 2 });
+    expect(spoolRows().map((row) => row.event_id)).toStrictEqual(ids(1, 8));
+  });
+
+  it("commits inside emit when the next event would not fit maxQueueBytes, long before maxUncommittedEvents", () => {
+    const sink = createFakeSink();
+    sink.mode = "hold";
+    const emitter = create(sink, {
+      maxQueueBytes: 3 * eventSize(),
+      spool: { path: spoolPath, writeAhead: true, commitIntervalMs: 60_000 },
+    });
+
+    const outcomes = numberedEvents(7).map((event) => emitter.emit(event));
+
+    expect(outcomes).toStrictEqual(Array(7).fill("accepted"));
+    expect(emitter.stats()).toMatchObject({ dropped: {}, spooled: 6, queueEvents: 1 });
+  });
+
+  it("still drops when the spool cannot take the queued events", () => {
+    const sink = createFakeSink();
+    sink.mode = "hold";
+    const emitter = create(sink, {
+      maxQueueEvents: 2,
+      spool: { path: spoolPath, writeAhead: true, commitIntervalMs: 60_000, maxBytes: 3 * eventSize() },
+    });
+
+    const outcomes = numberedEvents(8).map((event) => emitter.emit(event));
+
+    // Events 1-2 then 3 went to the spool (full at 3), 4-5 stay queued, the rest is dropped.
+    expect(outcomes).toStrictEqual([...Array(5).fill("accepted"), ...Array(3).fill("dropped")]);
+    expect(emitter.stats()).toMatchObject({ dropped: { queue_full: 3 }, spooled: 3, queueEvents: 2 });
+  });
+
   it("flush commits every accepted event at once, and reports those the sink has not taken as pending", async () => {
     const sink = createFakeSink();
     sink.mode = "hold";
