@@ -7,7 +7,8 @@ import { createBrokerEmitter } from "../../src/brokers/broker-emitter.js";
 import type { BrokerEncoding } from "../../src/brokers/event-headers.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
-import { createNatsBroker, ensureAuditStream } from "../../src/nats/index.js";
+import { createIngester, type IngestStore } from "../../src/ingest/index.js";
+import { createNatsBroker, createNatsSource, ensureAuditStream } from "../../src/nats/index.js";
 import { createRecorder, type Recorder } from "../../src/recorder/recorder.js";
 import { KEY_ID, PUBLIC_KEY, recordMutations, SIGNING_KEY } from "../chain/trail.js";
 import { startCli, tempDir } from "../cli/helpers.js";
@@ -76,6 +77,30 @@ export async function until(done: () => boolean | Promise<boolean>, what: string
     if (waited > 20_000) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Ingests what `stream` holds into `store` until one batch is stored (or its insert failed twice),
+ * then stops; resolves to the ingester's stats and the messages of the errors it reported.
+ */
+export async function ingestOneBatch(nc: NatsConnection, stream: string, store: IngestStore) {
+  const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+  const errors: string[] = [];
+  const ingester = createIngester({
+    source,
+    store,
+    retryDelayMs: 10,
+    onError: (e) => errors.push(e.message),
+  });
+  try {
+    await until(
+      () => ingester.stats().batches > 0 || ingester.stats().errors > 1,
+      "the batch stored, or its insert failing",
+    );
+  } finally {
+    await ingester.stop();
+  }
+  return { stats: ingester.stats(), errors };
 }
 
 /** `<keyId>=<pem file>` for `verify --public-key`: the trails' checkpoint key, written to a new file. */

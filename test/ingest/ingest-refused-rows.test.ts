@@ -9,14 +9,13 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeEvent } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
-import { createIngester } from "../../src/ingest/index.js";
-import { createNatsSource, DEAD_LETTER_REASON_HEADER } from "../../src/nats/index.js";
+import { DEAD_LETTER_REASON_HEADER } from "../../src/nats/index.js";
 import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
 import { sampleEvent } from "../helpers/events.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
 import { readStream } from "../nats/stream-reader.js";
-import { freshStream, natsConnection, storedIds, until } from "./fleet.js";
+import { freshStream, ingestOneBatch, natsConnection, storedIds } from "./fleet.js";
 
 let nats: NatsServer;
 let postgres: PostgresServer;
@@ -43,24 +42,9 @@ const goodEvents = (prefix: string, n: number) =>
 async function ingest(store: PostgresStore, events: readonly AuditEvent[]) {
   const { stream, topic } = await freshStream(nc);
   for (const e of events) await jetstream(nc).publish(topic, encodeEvent(e));
-  const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
-  const errors: string[] = [];
-  const ingester = createIngester({
-    source,
-    store,
-    retryDelayMs: 10,
-    onError: (e) => errors.push(e.message),
-  });
-  try {
-    await until(
-      () => ingester.stats().batches > 0 || ingester.stats().errors > 1,
-      "the batch stored, or its insert failing",
-    );
-  } finally {
-    await ingester.stop();
-  }
+  const { stats, errors } = await ingestOneBatch(nc, stream, store);
   const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
-  return { stats: ingester.stats(), errors, reasons: dead.map((m) => m.headers[DEAD_LETTER_REASON_HEADER]) };
+  return { stats, errors, reasons: dead.map((m) => m.headers[DEAD_LETTER_REASON_HEADER]) };
 }
 
 describe("events the PostgreSQL store refuses, ingested", () => {
