@@ -206,6 +206,7 @@ function build(
   const { scope, durationMs } = stamp;
   const scopeActor = scope === undefined ? undefined : (scope.actor ?? ANONYMOUS_ACTOR);
   const target = input.target ?? defaults.target;
+  const ids = traceSource(input, stamp);
   return limitEventText({
     eventId: stamp.eventId,
     eventType: type,
@@ -216,7 +217,8 @@ function build(
     actor: input.actor === undefined ? (defaults.actor ?? scopeActor) : toActor(input.actor),
     target: target === undefined ? undefined : toTarget(target),
     result: toResult(input.result ?? defaults.result, defaults.failureCode),
-    ...traceIds(input, stamp),
+    traceId: ids?.traceId ?? "",
+    spanId: ids?.spanId ?? "",
     requestId: input.requestId ?? scope?.requestId ?? "",
     peer: input.peer ?? scope?.peer ?? "",
     duration: durationMs === undefined ? undefined : durationFromMs(durationMs),
@@ -229,16 +231,15 @@ function build(
 }
 
 /**
- * The event's trace and span id, always taken as a pair so that an event never carries the span id
- * of another trace: the input's when it gives either, else the active span's, else the scope's
- * (from `traceparent`), else none.
+ * Where the event's trace and span id come from, always as a pair so that an event never carries the
+ * span id of another trace: the input when it gives either, else the active span, else the scope
+ * (from `traceparent`), else none. Makes no object: it runs for every event, on the RPC path.
  */
-function traceIds(input: RecordContext, stamp: EventStamp): TraceIds {
-  if (input.traceId !== undefined || input.spanId !== undefined) {
-    return { traceId: input.traceId ?? "", spanId: input.spanId ?? "" };
-  }
-  const ids = stamp.trace ?? stamp.scope;
-  return { traceId: ids?.traceId ?? "", spanId: ids?.spanId ?? "" };
+function traceSource(
+  input: RecordContext,
+  stamp: EventStamp,
+): { readonly traceId?: string; readonly spanId?: string } | undefined {
+  return input.traceId !== undefined || input.spanId !== undefined ? input : (stamp.trace ?? stamp.scope);
 }
 
 const PAYLOAD_CAPTURES = {
