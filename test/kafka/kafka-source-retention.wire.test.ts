@@ -7,14 +7,14 @@
  */
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createBrokerSink } from "../../src/brokers/broker-sink.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createIngester } from "../../src/ingest/index.js";
-import { createKafkaBroker, createKafkaSource } from "../../src/kafka/index.js";
+import { createKafkaSource } from "../../src/kafka/index.js";
 import { type AuditStore, openAuditStore } from "../../src/store/index.js";
 import { seedEvents, tempDir } from "../cli/helpers.js";
 import { until } from "../ingest/fleet.js";
 import { startWireBroker, type WireBroker } from "./wire-broker/index.js";
+import { publishToWire } from "./wire-publish.js";
 
 const TOPIC = "audit-events";
 const GROUP = "ingest";
@@ -29,11 +29,7 @@ afterEach(async () => {
   await kafka.close();
 });
 
-async function publish(events: readonly AuditEvent[]) {
-  const broker = createKafkaBroker({ bootstrapBrokers: kafka.bootstrapBrokers, clientId: "projects-api" });
-  await createBrokerSink({ broker, topic: TOPIC }).write(events);
-  await broker.close();
-}
+const publish = (events: readonly AuditEvent[]) => publishToWire(kafka, TOPIC, events);
 
 /** Runs a source and ingester until `done`, then stops both; resolves to what they counted. */
 async function ingestUntil(done: (inserted: number) => boolean, what: string) {

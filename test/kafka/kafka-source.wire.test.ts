@@ -8,11 +8,10 @@
 import { join } from "node:path";
 import { Producer } from "@platformatic/kafka";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createBrokerSink } from "../../src/brokers/broker-sink.js";
+import type { BrokerEncoding } from "../../src/brokers/event-headers.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createIngester } from "../../src/ingest/index.js";
 import {
-  createKafkaBroker,
   createKafkaSource,
   DEAD_LETTER_FROM_HEADER,
   DEAD_LETTER_REASON_HEADER,
@@ -22,6 +21,7 @@ import { seedEvents, tempDir } from "../cli/helpers.js";
 import { until } from "../ingest/fleet.js";
 import { ErrorCode } from "./wire-broker/error-codes.js";
 import { startWireBroker, type WireBroker } from "./wire-broker/index.js";
+import { publishToWire } from "./wire-publish.js";
 
 const TOPIC = "audit-events";
 const GROUP = "ingest";
@@ -36,12 +36,8 @@ afterEach(async () => {
   await kafka.close();
 });
 
-/** Publishes through createKafkaBroker (the real Producer), as servers do. */
-async function publish(events: readonly AuditEvent[], encoding: "protobuf" | "json" = "protobuf") {
-  const broker = createKafkaBroker({ bootstrapBrokers: kafka.bootstrapBrokers, clientId: "projects-api" });
-  await createBrokerSink({ broker, topic: TOPIC, encoding }).write(events);
-  await broker.close();
-}
+const publish = (events: readonly AuditEvent[], encoding?: BrokerEncoding) =>
+  publishToWire(kafka, TOPIC, events, encoding);
 
 const highWatermarks = () => kafka.state.topics.get(TOPIC)?.partitions.map((p) => p.highWatermark) ?? [];
 const committed = () => {
