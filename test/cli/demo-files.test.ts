@@ -141,7 +141,7 @@ describe("grpc-audit demo interrupted", () => {
     });
     const closed = once(child, "close");
     // The write is answered 8 s after SIGINT: a demo that waited for it (the Recorder's default
-    // closeWaitMs is 10 s) would log its tuple change; one that ends promptly never sees the answer.
+    // closeWaitMs is 10 s) would log its tuple change as done; one that ends promptly gives it up.
     let answer: NodeJS.Timeout | undefined;
     onRequest = (_request, response) => {
       child.kill("SIGINT");
@@ -158,9 +158,17 @@ describe("grpc-audit demo interrupted", () => {
     expect(readdirSync(dir)).toStrictEqual(["audit-demo.ndjson"]);
     const log = readFileSync(join(dir, "audit-demo.ndjson"));
     expect(log.subarray(0, mine.length).equals(mine)).toBe(true);
-    // What the call recorded before SIGINT, and nothing of the write the demo gave up on.
+    // What the call recorded before SIGINT, then the write the demo gave up on, with an unknown outcome
+    // (it was sent), and the call's failure; never the answer that came later.
     const logged = log.subarray(mine.length).toString().trimEnd().split("\n");
-    expect(logged.map((line) => JSON.parse(line).msg)).toStrictEqual(["authn.result", "authz.decision"]);
+    expect(
+      logged.map((line) => JSON.parse(line)).map(({ msg, audit }) => [msg, audit.result.code]),
+    ).toStrictEqual([
+      ["authn.result", "OK"],
+      ["authz.decision", "OK"],
+      ["tuple.change", "UNKNOWN"],
+      ["resource.mutation", "INTERNAL"],
+    ]);
   });
 
   it("by Ctrl-C while it waits for its first read of the OpenFGA store removes the files it created and exits 130", async () => {

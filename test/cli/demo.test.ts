@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { credentials, Metadata } from "@grpc/grpc-js";
+import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProjectServiceClient } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { eventToJson } from "../../src/event/serialize.js";
@@ -60,6 +60,25 @@ const SCRIPT = [
   [EventType.EVENT_TYPE_AUTHZ_DECISION, "alice", "RemoveMember", "OK"],
   [EventType.EVENT_TYPE_RESOURCE_MUTATION, "alice", "RemoveMember", "NOT_FOUND"],
 ];
+
+/** `grpc-audit demo --serve …` started, once it serves: a client, and alice's token as metadata. */
+async function startServing(args: readonly string[], dir: string) {
+  const child = startCli(["demo", "--serve", "--log", join(dir, "serve.ndjson"), ...args], { cwd: dir });
+  let stdout = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  const closed = once(child, "close");
+  for (let waited = 0; !/export TOKEN=\S+\n/.test(stdout); waited += 20) {
+    if (waited > 15_000) throw new Error(`the demo never started serving: ${stdout}`);
+    await sleep(20);
+  }
+  const port = /Serving on 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1];
+  const metadata = new Metadata();
+  metadata.set("authorization", `Bearer ${/export TOKEN=(\S+)/.exec(stdout)?.[1]}`);
+  const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  return { child, stdout, client, metadata, closed };
+}
 
 describe("grpc-audit demo", () => {
   let dir: string;
@@ -292,25 +311,11 @@ describe("grpc-audit demo --serve", () => {
   it("keeps serving after the script, records the user's own calls, and stops on SIGINT", async () => {
     const dir = tempDir();
     const db = join(dir, "serve.db");
-    const child = startCli(["demo", "--serve", "--db", db, "--log", join(dir, "serve.ndjson")], { cwd: dir });
-    let stdout = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    const closed = once(child, "close");
-    for (let waited = 0; !/export TOKEN=\S+\n/.test(stdout); waited += 20) {
-      if (waited > 15_000) throw new Error(`the demo never started serving: ${stdout}`);
-      await sleep(20);
-    }
-    const port = /Serving on 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1];
-    const token = /export TOKEN=(\S+)/.exec(stdout)?.[1];
+    const { child, stdout, client, metadata, closed } = await startServing(["--db", db], dir);
     // The grpcurl line names the package's own proto folder, whatever the working folder.
     const importPath = /-import-path (\S+) -proto (\S+)/.exec(stdout);
     expect(isAbsolute(importPath?.[1] ?? "")).toBe(true);
     expect(existsSync(join(importPath?.[1] ?? "", importPath?.[2] ?? ""))).toBe(true);
-    const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
-    const metadata = new Metadata();
-    metadata.set("authorization", `Bearer ${token}`);
     const project = await new Promise((resolve, reject) =>
       client.createProject({ name: "zeus" }, metadata, (error, response) =>
         error ? reject(error) : resolve(response),
@@ -372,6 +377,35 @@ describe("grpc-audit demo --openfga-url", () => {
       if (event.detail?.$case === "authz" && event.detail.value.relation === "") continue; // NO_RULE: no check made
       expect(event.detail?.value).toMatchObject({ storeId: standIn.storeId, modelId: standIn.modelId });
     }
+  });
+
+  it("--serve: Ctrl-C gives up a user's call still waiting on OpenFGA, and exits 0", async () => {
+    const dir = tempDir();
+    const db = join(dir, "held.db");
+    const fga = ["--openfga-url", standIn.url, "--openfga-store", standIn.storeId];
+    const { child, client, metadata, closed } = await startServing(["--db", db, ...fga], dir);
+    // The call's tuple write is never answered: only the demo giving up on it ends the call, which fails.
+    standIn.inject({ endpoint: "write", hold: new Promise(() => undefined) });
+    const writes = standIn.counts.write;
+    try {
+      const call = new Promise<ServiceError | null>((resolve) =>
+        client.createProject({ name: "hera" }, metadata, (error) => resolve(error)),
+      );
+      while (standIn.counts.write === writes) await sleep(20);
+      child.kill("SIGINT");
+      expect(await closed).toStrictEqual([0, null]);
+      expect((await call)?.code).toBe(status.INTERNAL);
+    } finally {
+      standIn.clearFaults();
+      client.close();
+    }
+    // The write given up is recorded with an unknown outcome (it was sent), and the handler's failure.
+    expect(summary(db).slice(SCRIPT.length)).toStrictEqual([
+      [EventType.EVENT_TYPE_AUTHN_RESULT, "alice", "CreateProject", "OK"],
+      [EventType.EVENT_TYPE_AUTHZ_DECISION, "alice", "CreateProject", "OK"],
+      [EventType.EVENT_TYPE_TUPLE_CHANGED, "alice", "CreateProject", "UNKNOWN"],
+      [EventType.EVENT_TYPE_RESOURCE_MUTATION, "alice", "CreateProject", "INTERNAL"],
+    ]);
   });
 
   it("stops before its calls, naming why, when OpenFGA cannot be reached or has no such store", async () => {

@@ -20,6 +20,8 @@ export interface DemoTuples {
   write(tuples: readonly Tuple[]): Promise<void>;
   /** Deletes the tuples; a non-empty call is recorded as one tuple change event. */
   delete(tuples: readonly Tuple[]): Promise<void>;
+  /** Gives up the writes and deletes in flight, recorded as failed: an OpenFGA server may never answer. */
+  abandon(): void;
 }
 
 /** Name of the authorizer used when no OpenFGA server is configured, as the output shows it. */
@@ -60,6 +62,7 @@ export function createInProcessTuples(recorder: Pick<Recorder, "recordTupleChang
     authorizer: { check, batchCheck: (requests) => Promise.all(requests.map((r) => check(r))) },
     write: (tuples) => change("write", tuples),
     delete: (tuples) => change("delete", tuples),
+    abandon: () => undefined,
   };
 }
 
@@ -100,15 +103,18 @@ export async function createOpenFgaTuples(
   }
   const authorizer = createOpenFgaAuthorizer({ client });
   const writer = createAuditedTupleWriter({ client, recorder, authorizer });
+  const abandoned = new AbortController();
+  const options = { signal: abandoned.signal };
   return {
     description: `OpenFGA at ${target.url} (store ${target.storeId}${target.modelId === undefined ? "" : `, model ${target.modelId}`})`,
     authorizer,
     write: async (tuples) => {
-      if (tuples.length > 0) await writer.writeTuples([...tuples]);
+      if (tuples.length > 0) await writer.writeTuples([...tuples], options);
     },
     delete: async (tuples) => {
-      if (tuples.length > 0) await writer.deleteTuples([...tuples]);
+      if (tuples.length > 0) await writer.deleteTuples([...tuples], options);
     },
+    abandon: () => abandoned.abort(new Error("the demo is stopping")),
   };
 }
 

@@ -1,4 +1,5 @@
 import { constants } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { credentials, Server, ServerCredentials } from "@grpc/grpc-js";
 import { createDeliveryEmitter } from "../../delivery/index.js";
@@ -255,12 +256,26 @@ async function serveDemo(options: DemoOptions, store: AuditStore, recorder: Reco
     tuples,
     identity,
     async stop({ force }) {
-      if (force) server.forceShutdown();
-      else await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      const finished = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      // A call waiting on an OpenFGA server that does not answer must not hold Ctrl-C: after a grace its
+      // write is given up (recorded with an unknown outcome) and the call fails; then what still runs
+      // is cancelled.
+      if (!force) await within(finished, SHUTDOWN_GRACE_MS);
+      tuples.abandon();
+      await within(finished, SHUTDOWN_GRACE_MS);
+      server.forceShutdown();
       await recorder.close();
       store.close();
     },
   };
+}
+
+/** How long Ctrl-C lets the calls in flight finish, and then those whose OpenFGA writes it gave up. */
+const SHUTDOWN_GRACE_MS = 1000;
+
+/** `work`, or nothing after `ms`. */
+function within(work: Promise<void>, ms: number): Promise<void> {
+  return Promise.race([work, sleep(ms, undefined, { ref: false })]);
 }
 
 /** The package's proto/ folder (shipped with it; the repository's when run from a checkout). */
