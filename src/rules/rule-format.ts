@@ -60,7 +60,7 @@ export function warnOfStaleRules(rules: Iterable<AuditRule>): void {
     `${count} payloads ${stale.length === 1 ? "predates" : "predate"} rule format ${PAYLOAD_FORMAT} (first: ${stale[0]}): ` +
       "a field marked sensitive through a custom enum option whose value carries debug_redact may be captured in clear, " +
       "and proto2 or [packed = false] fields digest unlike ts-proto's encode. " +
-      "Regenerate the *_audit.ts files with buf generate and this grpc-audit's protoc-gen-grpc-audit, " +
+      "Regenerate the *_audit.ts files with this grpc-audit's protoc-gen-grpc-audit (buf generate or protoc), " +
       `or add \`format: ${RULE_FORMAT}\` to a hand-written rule after checking its sensitive marks. ` +
       "Events are recorded as before.",
     { type: "GrpcAuditWarning", code: STALE_RULES_WARNING },

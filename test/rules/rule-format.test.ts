@@ -37,7 +37,7 @@ const STALE_WARNING =
   "6 audit rules that capture payloads predate rule format 2 (first: /fixtures.payload.v1.VaultService/PutSecret): " +
   "a field marked sensitive through a custom enum option whose value carries debug_redact may be captured in clear, " +
   "and proto2 or [packed = false] fields digest unlike ts-proto's encode. " +
-  "Regenerate the *_audit.ts files with buf generate and this grpc-audit's protoc-gen-grpc-audit, " +
+  "Regenerate the *_audit.ts files with this grpc-audit's protoc-gen-grpc-audit (buf generate or protoc), " +
   "or add `format: 2` to a hand-written rule after checking its sensitive marks. Events are recorded as before.";
 
 let warnings: { name: string; code: unknown; message: string }[] = [];
