@@ -9,7 +9,6 @@ import {
   type JWSAlgorithm,
   type JWTPayload,
   type JWTVerifyGetKey,
-  jwtVerify,
   type KeyObject,
   type RemoteJWKSetOptions,
 } from "jose";
@@ -20,6 +19,7 @@ import type { Authenticator, AuthnOutcome } from "./authenticator.js";
 import { boundedJwksFetch } from "./bounded-jwks-fetch.js";
 import { errorLabel, joseFailureCode } from "./jwt-errors.js";
 import { checkKeyFitsAlgorithms, checkLocalKeySet } from "./jwt-key-fit.js";
+import { jwtVerifyMatchingKeys } from "./jwt-matching-keys.js";
 import {
   checkJwksUrl,
   isKey,
@@ -32,7 +32,11 @@ import { KeySetDiagnosis, pausedAfterFailure } from "./key-set-diagnosis.js";
 
 /** Options of `createJwtAuthenticator`. Give exactly one of `jwks`, `jwksUrl` or `key`. */
 export interface JwtAuthenticatorOptions {
-  /** A local JSON Web Key Set ({ keys: [...] }); the token's `kid` picks the key. Default: none. */
+  /**
+   * A local JSON Web Key Set ({ keys: [...] }); the token's `kid` picks the key. Several keys matching
+   * a token (it has no `kid`, or one on two keys) are each tried, 10 at most (also for `jwksUrl`).
+   * Default: none.
+   */
   jwks?: JSONWebKeySet;
   /**
    * URL of a remote JWKS (fetched and cached by jose; unknown `kid`s trigger a refetch), without a user
@@ -165,7 +169,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   async function verifyUncached(token: string, nowDate: Date, cacheKey: string): Promise<AuthnOutcome> {
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, config.getKey, {
+      ({ payload } = await jwtVerifyMatchingKeys(token, config.getKey, {
         issuer: config.issuer,
         audience: config.audience,
         algorithms: [...config.algorithms],

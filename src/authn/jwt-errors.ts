@@ -25,6 +25,7 @@ export function joseFailureCode(error: unknown): AuthnFailureCode {
     }
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return "bad_signature";
+  // Several matching keys reach here only when more match than are tried (jwt-matching-keys.ts).
   if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys)
     return "unknown_key";
   if (error instanceof errors.JOSEAlgNotAllowed) return "disallowed_algorithm";
