@@ -296,6 +296,12 @@ export function publicKeyArgument(
   try {
     key = createPublicKey(pem);
   } catch {
+    // Without its passphrase no public key can be taken from it; verify needs none.
+    if (pem.includes("ENCRYPTED")) {
+      throw new InvalidArgumentError(
+        `${file} holds an encrypted private key: give its public key (openssl pkey -in ${file} -pubout).`,
+      );
+    }
     throw new InvalidArgumentError(`${file} holds no key in PEM form.`);
   }
   if (key.asymmetricKeyType !== "ed25519") {

@@ -268,6 +268,24 @@ describe.concurrent("grpc-audit verify arguments", () => {
     expect(run.stderr).toContain(message);
   });
 
+  it("refuses an encrypted private key, naming how to get its public key", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const encrypted = join(dir, "encrypted.pem");
+    const { privateKey } = generateKeyPairSync("ed25519");
+    writeFileSync(
+      encrypted,
+      privateKey.export({ type: "pkcs8", format: "pem", cipher: "aes-256-cbc", passphrase: "pass phrase" }),
+    );
+    const run = await runCli(["verify", "--db", baseDb, "--public-key", `k=${encrypted}`]);
+    expect([run.code, run.stderr]).toStrictEqual([
+      2,
+      expect.stringContaining(
+        `${encrypted} holds an encrypted private key: give its public key (openssl pkey -in ${encrypted} -pubout).`,
+      ),
+    ]);
+    expect(run.stderr).not.toContain("pass phrase");
+  });
+
   it("refuses a public key file with an RSA key", async () => {
     const { generateKeyPairSync } = await import("node:crypto");
     const rsa = join(dir, "rsa.pem");
