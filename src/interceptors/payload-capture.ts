@@ -9,6 +9,7 @@ import {
   redactToJsonText,
   toDigestKey,
 } from "../payload/index.js";
+import { report } from "../payload/read-problems.js";
 import type { AuditRule } from "../rules/audit-rule.js";
 import type { MessageShape } from "../rules/message-shape.js";
 
@@ -150,7 +151,7 @@ export class CallPayload {
     try {
       return encodeCanonical(shape, message, this.problems);
     } catch {
-      this.problems.count++;
+      this.unreadable(shape);
       return new Uint8Array(); // still framed: the count and the digest stay in step
     }
   }
@@ -159,8 +160,12 @@ export class CallPayload {
     try {
       return redactToJsonText(shape, message, MAX_PAYLOAD_JSON_BYTES, this.problems);
     } catch {
-      this.problems.count++;
+      this.unreadable(shape);
       return "";
     }
+  }
+
+  private unreadable(shape: MessageShape): void {
+    report(this.problems, undefined, shape.typeName, "could not be read");
   }
 }

@@ -89,9 +89,15 @@ function read(
   budget: ReadBudget | undefined,
 ): ReadMessage {
   const fields: ReadField[] = [];
-  if (typeof message !== "object" || message === null || message instanceof Uint8Array) {
-    const at = path === undefined ? { up: undefined, step: shape.typeName } : path;
-    report(problems, at, undefined, `not a message object (${typeName(message)})`);
+  const at = path === undefined ? { up: undefined, step: shape.typeName } : path;
+  try {
+    if (typeof message !== "object" || message === null || message instanceof Uint8Array) {
+      report(problems, at, undefined, `not a message object (${typeName(message)})`);
+      return { shape, fields };
+    }
+  } catch {
+    // instanceof asks a Proxy's getPrototypeOf trap, which may throw (or the Proxy was revoked).
+    report(problems, at, undefined, "could not be read (a getter or Proxy trap threw)");
     return { shape, fields };
   }
   if (depth >= MAX_DEPTH) {

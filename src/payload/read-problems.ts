@@ -31,12 +31,27 @@ export type Step = string | number;
 /** The step to a map value: keys are not named, they may be secrets too. @internal */
 export const MAP_VALUE = "[]";
 
+/** Steps shown at each end of a path deeper than twice this; the ones between are counted. */
+const SHOWN_STEPS = 8;
+
+/** "owner.credentials[2].kind"; a deep path (up to 100 messages) as its ends around "…(N more)…". */
 function pathText(path: Path): string {
-  if (path === undefined) return "";
-  const up = pathText(path.up);
-  if (typeof path.step === "number") return `${up}[${path.step}]`;
-  if (path.step === MAP_VALUE || up === "") return `${up}${path.step}`;
-  return `${up}.${path.step}`;
+  const steps: Step[] = [];
+  for (let at = path; at !== undefined; at = at.up) steps.push(at.step);
+  steps.reverse();
+  if (steps.length <= 2 * SHOWN_STEPS) return stepsText(steps);
+  const hidden = steps.length - 2 * SHOWN_STEPS;
+  return `${stepsText(steps.slice(0, SHOWN_STEPS))}…(${hidden} more)…${stepsText(steps.slice(-SHOWN_STEPS))}`;
+}
+
+function stepsText(steps: readonly Step[]): string {
+  let text = "";
+  for (const step of steps) {
+    if (typeof step === "number") text += `[${step}]`;
+    else if (step === MAP_VALUE || text === "") text += `${step}`;
+    else text += `.${step}`;
+  }
+  return text;
 }
 
 /** Reports a problem; INVALID, for a value left out. @internal */

@@ -280,6 +280,48 @@ describe("paths of problems", () => {
   });
 });
 
+describe("paths of problems deep down", () => {
+  it("show the first and last eight steps around the count of those between", () => {
+    const found = problems();
+    let node: Record<string, unknown> = { name: 7 };
+    for (let depth = 0; depth < 40; depth++) node = { children: [node] };
+    redactToJson(NodeShape, node, found);
+    // 81 steps: 40 times a field and a list index, then the name.
+    const ends = [
+      "children[0].children[0].children[0].children[0]",
+      "[0].children[0].children[0].children[0].name",
+    ];
+    expect(found.first).toStrictEqual([`${ends[0]}…(65 more)…${ends[1]}: not a valid string (number)`]);
+  });
+});
+
+describe("messages that cannot be looked at", () => {
+  it("are reported by type when a Proxy's trap throws or the Proxy was revoked, never thrown", () => {
+    const trap = new Proxy(
+      { name: "n" },
+      {
+        getPrototypeOf() {
+          throw new Error(CANARY);
+        },
+      },
+    );
+    const revocable = Proxy.revocable({ name: "n" }, {});
+    revocable.revoke();
+    for (const message of [trap, revocable.proxy]) {
+      const json = problems();
+      expect(redactToJson(NodeShape, message, json)).toStrictEqual({});
+      const encoded = problems();
+      expect(encodeCanonical(NodeShape, message, encoded)).toStrictEqual(new Uint8Array());
+      for (const found of [json, encoded]) {
+        expect(found).toStrictEqual({
+          count: 1,
+          first: ["large.Node: could not be read (a getter or Proxy trap threw)"],
+        });
+      }
+    }
+  });
+});
+
 describe("64-bit integers given as decimal strings", () => {
   it("are refused when longer than any 64-bit integer, without parsing the digits", () => {
     const big = vi.spyOn(globalThis, "BigInt");
