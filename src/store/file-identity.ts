@@ -42,8 +42,11 @@ function fileId(file: string): FileId | undefined {
   }
 }
 
-/** One path and the file it named when first seen (the log is created by the first transaction). */
-class WatchedFile {
+/**
+ * One path and the file it named when first seen (the log is created by the first transaction).
+ * @internal
+ */
+export class WatchedFile {
   private opened: FileId | undefined;
 
   constructor(readonly path: string) {

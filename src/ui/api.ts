@@ -68,7 +68,7 @@ export async function handleApi(
     default:
       throw new UiHttpError(
         404,
-        `no API at ${path}: use /api/events, /api/event?id=<id>, /api/stats, /api/verify`,
+        `no API at ${path}: use /api/info, /api/events, /api/event?id=<id>, /api/events/<id>, /api/stats, /api/verify`,
       );
   }
 }

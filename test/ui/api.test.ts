@@ -264,10 +264,13 @@ describe("bad input", () => {
     expect(await get(path, query)).toEqual({ status: 400, body: { error: message } });
   });
 
-  it("answers 404 for a path under /api/ that is no endpoint", async () => {
+  it("answers 404 for a path under /api/ that is no endpoint, naming every endpoint", async () => {
     expect(await get("/api/event/x")).toEqual({
       status: 404,
-      body: { error: "no API at /api/event/x: use /api/events, /api/event?id=<id>, /api/stats, /api/verify" },
+      body: {
+        error:
+          "no API at /api/event/x: use /api/info, /api/events, /api/event?id=<id>, /api/events/<id>, /api/stats, /api/verify",
+      },
     });
   });
 });

@@ -3,10 +3,11 @@ import { once } from "node:events";
 import { setImmediate } from "node:timers/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { verifyTrail } from "../../chain/verify.js";
+import { WatchedFile } from "../../store/file-identity.js";
 import { startUiServer, UI_SERVER_DEFAULTS, type UiSource } from "../../ui/index.js";
 import { isHostName } from "../../ui/ui-server.js";
 import { type CliStore, isPostgresUrl, withAnyStore } from "../any-store.js";
-import { toCliError } from "../errors.js";
+import { CliError, EXIT_FAILURE, toCliError } from "../errors.js";
 import { print } from "../output.js";
 import { visible } from "../safe-text.js";
 import { dbOption } from "../store-access.js";
@@ -82,8 +83,10 @@ async function serve(store: CliStore, flags: UiFlags): Promise<void> {
   });
   // The address bound decides, not the name: "127.1" or a name of this machine's is loopback too.
   if (!viewer.loopback) {
+    // An IPv6 address in brackets, as in the URL: "listening on :::" reads as nothing.
+    const host = flags.host.includes(":") ? `[${flags.host}]` : flags.host;
     process.stderr.write(
-      `warning: listening on ${flags.host}: anyone who can reach it reads the trail (the viewer has no login)\n`,
+      `warning: listening on ${host}: anyone who can reach it reads the trail (the viewer has no login)\n`,
     );
   }
   print(visible(`grpc-audit ui: ${store.name} at ${viewer.url} (read-only; Ctrl-C stops it)`));
@@ -103,17 +106,28 @@ async function serve(store: CliStore, flags: UiFlags): Promise<void> {
 /** What the viewer reads of the store; its chain check is `grpc-audit verify`'s. */
 function uiSource(store: CliStore, flags: UiFlags): UiSource {
   const options = { publicKeys: flags.publicKey ?? new Map(), expectSealed: flags.sealed === true };
+  const stillOpened = openedFileCheck(store.name, flags.db);
   return {
     name: store.name,
-    query: (filter, page) => store.query(filter, page),
-    stats: (filter) => store.stats(filter),
+    query: async (filter, page) => {
+      stillOpened();
+      return store.query(filter, page);
+    },
+    stats: async (filter) => {
+      stillOpened();
+      return store.stats(filter);
+    },
     verify: async () => {
+      stillOpened();
       const tally: SourceTally = { unreadable: [], skippedLines: 0 };
       // As `grpc-audit verify --db`: a store holds each event once, and a SQLite file's indexes are checked.
-      const report = await verifyTrail(storeEvents(yieldingTail(store), tally), options, {
+      const report = await verifyTrail(storeEvents(yieldingTail(store, stillOpened), tally), options, {
         eventsOnce: true,
       });
-      if (!isPostgresUrl(flags.db)) await checkSqliteIntegrity(flags.db, tally);
+      if (!isPostgresUrl(flags.db)) {
+        await checkSqliteIntegrity(flags.db, tally);
+        stillOpened(); // the check opened the path again: its findings are the opened file's only if it is there
+      }
       const chains = isPostgresUrl(flags.db) ? withoutOrder(report.chains) : report.chains;
       return { ...report, chains, unreadable: tally.unreadable };
     },
@@ -121,15 +135,34 @@ function uiSource(store: CliStore, flags: UiFlags): UiSource {
 }
 
 /**
- * The store's pages, each read on a later turn of the event loop. A SQLite read never waits for I/O,
- * so a verification of a large store would otherwise hold the process until its end: no page loads,
- * and no Ctrl-C, meanwhile. Stopped, the viewer closes the store; the next page's read then fails, and
- * the verification ends there.
+ * A check that throws when the SQLite file `db` names is no longer the one the viewer opened (a
+ * PostgreSQL store has none). SQLite reads on in a file deleted or replaced under it, while
+ * `integrity_check` opens the path again: the page would show the old file's events, and the chains'
+ * report would mix two files, or call the store `modified` when its file was deleted.
  */
-function yieldingTail(store: CliStore): Pick<CliStore, "tail"> {
+function openedFileCheck(name: string, db: string): () => void {
+  if (isPostgresUrl(db)) return () => {};
+  const opened = new WatchedFile(db);
+  return () => {
+    if (!opened.moved()) return;
+    throw new CliError(
+      `audit store ${name}: the file was removed or replaced since the viewer opened it; restart \`grpc-audit ui\` to view the file now at that path`,
+      EXIT_FAILURE,
+    );
+  };
+}
+
+/**
+ * The store's pages, each read on a later turn of the event loop, after `check`. A SQLite read never
+ * waits for I/O, so a verification of a large store would otherwise hold the process until its end: no
+ * page loads, and no Ctrl-C, meanwhile. Stopped, the viewer closes the store; the next page's read then
+ * fails, and the verification ends there.
+ */
+function yieldingTail(store: CliStore, check: () => void): Pick<CliStore, "tail"> {
   return {
     tail: async (afterSeq, limit) => {
       await setImmediate();
+      check();
       return store.tail(afterSeq, limit);
     },
   };

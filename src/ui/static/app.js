@@ -271,7 +271,7 @@ function fillTime(input, value) {
  * characters the field shows or kept.
  */
 function fillText(input, value) {
-  const marked = shown(value).replaceAll("\r", "␍").replaceAll("\n", "␊");
+  const marked = shown(value.replaceAll("\r", "␍").replaceAll("\n", "␊"));
   const kept = marked !== value;
   input.defaultValue = value;
   input.value = marked;

@@ -18,43 +18,68 @@ export function svg(tag, props = {}, ...children) {
 }
 
 /**
- * The invisible format characters (Unicode category Cf: bidi overrides and isolates, zero-width spaces
- * and joiners, the BOM, the soft hyphen, tags), the other characters Unicode says to draw as nothing
- * (Default_Ignorable_Code_Point: variation selectors, the combining grapheme joiner, Hangul fillers)
- * and the line and paragraph separators: shown as they are, they make an id look like another
- * ("al\u200bice" or "ali\ufe0fce" as "alice") or reorder the rest of a line.
+ * The control characters (Unicode category Cc: line breaks and tabs, which HTML draws as a space, and
+ * the others, drawn as nothing), the invisible format characters (Cf: bidi overrides and isolates,
+ * zero-width spaces and joiners, the BOM, the soft hyphen, tags), the other characters Unicode says to
+ * draw as nothing (Default_Ignorable_Code_Point: variation selectors, the combining grapheme joiner,
+ * Hangul fillers) and the line and paragraph separators: shown as they are, they make an id look like
+ * another ("alice\n", "al\u200bice" or "ali\ufe0fce" as "alice") or reorder the rest of a line.
  */
-const HIDDEN = /[\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029]/gu;
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\u2028\u2029]/gu;
+
+/**
+ * The spaces of a stored value a reader cannot see or count: at its start or end, two or more in a
+ * row (HTML draws a run as one space, and none at a line's ends), and every space character but
+ * U+0020 (a no-break space looks like one).
+ */
+const UNSEEN_SPACES = /^\p{Zs}+|\p{Zs}+$|\p{Zs}{2,}|(?! )\p{Zs}/gu;
 
 const codePoint = (char) => (char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+const marked = (char) => `⟨U+${codePoint(char)}⟩`;
 
 /** `text` with each hidden character shown as ⟨U+200B⟩. */
 export function shown(text) {
-  return text.replace(HIDDEN, (char) => `⟨U+${codePoint(char)}⟩`);
+  return text.replace(HIDDEN, marked);
+}
+
+/** A stored value as the page shows it: as `shown`, and its unseen spaces marked as ⟨U+0020⟩ too. */
+export function storedText(value) {
+  return shown(value).replace(UNSEEN_SPACES, (spaces) => [...spaces].map(marked).join(""));
+}
+
+/** A stored value in its own <bdi>, which isolates its direction from its neighbours, as `storedText`. */
+export function stored(value) {
+  const node = document.createElement("bdi");
+  node.textContent = storedText(value);
+  return node;
 }
 
 /**
- * Nodes for parts of page words and stored values (`mixed` in format.js): each stored value in its
- * own <bdi>, which isolates its direction from its neighbours, marked as `shown` marks it.
+ * Nodes for parts of page words and stored values (`mixed` in format.js): the words marked as `shown`
+ * marks them, each stored value as `stored`.
  */
 export function isolated(parts) {
   return parts.map((part) =>
-    typeof part === "string" ? document.createTextNode(shown(part)) : el("bdi", { text: part.stored }),
+    typeof part === "string" ? document.createTextNode(shown(part)) : stored(part.stored),
   );
 }
 
 /**
- * `value` as indented JSON whose hidden characters are written as \u escapes: the same JSON value (a
- * parser reads back the exact stored strings), nothing in it shows as nothing.
+ * A text node of `value` as indented JSON whose hidden characters are written as \u escapes: the same
+ * JSON value (a parser reads back the exact stored strings), nothing in it shows as nothing. Its line
+ * breaks are its own (JSON.stringify writes those of strings as escapes), so not marked as `shown` would.
  */
-export function jsonText(value) {
+export function jsonNode(value) {
   // A tag character (beyond U+FFFF) is two UTF-16 units: each is written as its own escape.
   const escaped = (char) =>
     char
       .split("")
       .map((unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`)
       .join("");
-  return JSON.stringify(value, null, 2).replace(HIDDEN, escaped);
+  const text = JSON.stringify(value, null, 2).replace(HIDDEN, (char) =>
+    char === "\n" ? char : escaped(char),
+  );
+  return document.createTextNode(text);
 }
 
 function build(node, props, children) {

@@ -1,7 +1,7 @@
 // The page's views, built from API answers: the event table's rows, one event's detail, one request
 // followed across its events, and the chains' verification status.
 
-import { el, isolated, jsonText, shown, viewHref } from "./dom.js";
+import { el, isolated, jsonNode, stored, storedText, viewHref } from "./dom.js";
 import {
   fieldRows,
   kindOf,
@@ -28,14 +28,15 @@ export function eventRow(event) {
       el("a", { href: viewHref("event", event.eventId ?? ""), text: shortTime(event.occurredAt) }),
     ),
     el("td", { text: kindOf(event) }),
-    el("td", { class: "actor", text: event.actor?.id ?? "" }),
-    el("td", {
-      text: shortOperation(event),
-      title: event.operation === undefined ? undefined : shown(event.operation),
-    }),
+    el("td", { class: "actor" }, stored(event.actor?.id ?? "")),
+    el(
+      "td",
+      { title: event.operation === undefined ? undefined : storedText(event.operation) },
+      stored(shortOperation(event)),
+    ),
     el("td", { class: "target" }, ...isolated(targetOf(event))),
     el("td", { class: outcome.bad ? "bad" : "good", text: outcome.text }),
-    el("td", { class: "request", text: event.requestId ?? "" }),
+    el("td", { class: "request" }, stored(event.requestId ?? "")),
   );
 }
 
@@ -84,7 +85,7 @@ export function eventDetail(event, backHref) {
     el("p", { class: "summary" }, ...isolated(summaryOf(event))),
     el("nav", { class: "links" }, ...links),
     fieldTable(event),
-    el("details", {}, el("summary", { text: "JSON" }), el("pre", { text: jsonText(event) })),
+    el("details", {}, el("summary", { text: "JSON" }), el("pre", {}, jsonNode(event))),
   ];
 }
 
@@ -126,7 +127,7 @@ export function requestSteps(requestId, items, backHref, truncated = false) {
   });
   return [
     el("p", {}, el("a", { href: backHref, text: "← Back to the events" })),
-    el("h2", {}, "Request ", el("code", { text: requestId })),
+    el("h2", {}, "Request ", el("code", {}, stored(requestId))),
     el("p", { class: "muted", text: facts }),
     el("ol", { class: "steps" }, ...steps),
   ];
@@ -239,7 +240,7 @@ function fieldTable(event) {
       "tbody",
       {},
       ...fieldRows(event).map(([path, value]) =>
-        el("tr", {}, el("th", { text: path }), el("td", { text: value })),
+        el("tr", {}, el("th", { text: path }), el("td", {}, stored(value))),
       ),
     ),
   );
