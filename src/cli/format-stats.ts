@@ -3,9 +3,10 @@ import { formatTable } from "./format.js";
 
 /**
  * `AuditStats` for people: the total, then one small table per breakdown (by type, result, authz
- * decision, top operations, per hour).
+ * decision, top operations, per hour). No events: the total alone, not five empty tables.
  */
 export function formatStats(stats: AuditStats): string {
+  if (stats.total === 0) return "total events: 0";
   const counts = (title: string, entries: readonly (readonly [string, number])[]) =>
     formatTable(
       [title, "count"],

@@ -2,9 +2,14 @@ import { InvalidArgumentError } from "commander";
 
 const RELATIVE = /^(\d{1,9})(s|m|h|d|w)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
-/** Date, then optionally time (minutes, seconds, fraction) and zone; ranges are checked by `isoTime`. */
+/**
+ * Date, then optionally time (minutes, seconds, fraction) and zone; ranges are checked by `isoTime`.
+ * Also the unambiguous variants that tools print: a space or `t` for `T` and `z` for `Z` (RFC 3339
+ * allows them), a comma before the fraction (ISO 8601's own; `date -Ins`), and a zone offset without
+ * its colon or its minutes (`+0200`, `+02`; `date +%FT%T%z`).
+ */
 const ISO =
-  /^(?<year>\d{4})-(?<month>\d{2})-(?<day>\d{2})(?:T(?<hour>\d{2}):(?<minute>\d{2})(?::(?<second>\d{2})(?:\.(?<fraction>\d{1,9}))?)?(?:Z|(?<sign>[+-])(?<zoneHour>\d{2}):(?<zoneMinute>\d{2}))?)?$/;
+  /^(?<year>\d{4})-(?<month>\d{2})-(?<day>\d{2})(?:[Tt ](?<hour>\d{2}):(?<minute>\d{2})(?::(?<second>\d{2})(?:[.,](?<fraction>\d{1,9}))?)?(?:[Zz]|(?<sign>[+-])(?<zoneHour>\d{2})(?::?(?<zoneMinute>\d{2}))?)?)?$/;
 /** The largest distance from 1970 a Date can hold, in ms. */
 const MAX_DATE_MS = 8.64e15;
 /** The highest value of each time part, and its name in error messages. */

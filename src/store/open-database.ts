@@ -1,6 +1,8 @@
 import fs from "node:fs";
+import nodePath from "node:path";
 import BetterSqlite3, { type Database } from "better-sqlite3";
 import { AuditConfigError } from "../errors/index.js";
+import { diskProblem } from "./disk-errors.js";
 import { backfillColumns, readAnyVersion } from "./earlier-schemas.js";
 import { checkSchema, migrate, SCHEMA_VERSION } from "./schema.js";
 import type { OpenOptions } from "./store-options.js";
@@ -33,7 +35,7 @@ export function openDatabase({ path, readonly, busyTimeoutMs }: OpenOptions): Da
     return db;
   } catch (error) {
     if (db?.open === true) db.close();
-    throw openError(path, error);
+    throw openError(path, readonly, error);
   }
 }
 
@@ -83,24 +85,54 @@ const READONLY_FOLDER =
   "cannot read it: reading a store (WAL mode) needs its -shm file, which this process may not create in the store's folder; " +
   "run as a user who may write that folder (such as the store's owner), or give this user write access to it";
 
-function openError(path: string, error: unknown): AuditConfigError {
+/** Why a reader that may read the file cannot read the store on a read-only file system. */
+const READONLY_FILE_SYSTEM =
+  "cannot read it: reading a store (WAL mode) needs its -shm file, which cannot be created on the read-only file system of the store's folder; " +
+  "copy the store file (and its -wal file, if there is one) to a writable folder and read the copy";
+
+function openError(path: string, readonly: boolean, error: unknown): AuditConfigError {
   if (error instanceof AuditConfigError) {
     return new AuditConfigError(error.message.replace(/^audit store:/, `audit store ${path}:`), {
       cause: error,
     });
   }
+  return new AuditConfigError(`audit store ${path}: ${openProblem(path, readonly, error)}`, { cause: error });
+}
+
+/** SQLite's error opening the store, said for people. */
+function openProblem(path: string, readonly: boolean, error: unknown): string {
   const code = (error as { code?: string }).code ?? "";
-  const reason =
-    code === "SQLITE_CANTOPEN"
-      ? "cannot open the file (does its folder exist, and may this process read it?)"
-      : code === "SQLITE_NOTADB"
-        ? "the file is not a SQLite database"
-        : code === "SQLITE_BUSY" || code === "SQLITE_LOCKED"
-          ? "the database is locked by another process"
-          : code === "SQLITE_READONLY_DIRECTORY"
-            ? READONLY_FOLDER
-            : error instanceof Error
-              ? error.message
-              : String(error);
-  return new AuditConfigError(`audit store ${path}: ${reason}`, { cause: error });
+  if (code === "SQLITE_CANTOPEN") {
+    return (
+      (readonly ? unwritableFolder(path) : undefined) ??
+      "cannot open the file (does its folder exist, and may this process read it?)"
+    );
+  }
+  if (code === "SQLITE_NOTADB") return "the file is not a SQLite database";
+  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") return "the database is locked by another process";
+  if (code === "SQLITE_READONLY_DIRECTORY") return READONLY_FOLDER;
+  const disk = diskProblem(error);
+  if (disk !== undefined) return `cannot open it: ${disk}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Why a readable store file could not be opened read-only, when its folder cannot be written: SQLite
+ * says only SQLITE_CANTOPEN when it cannot create the -shm file on a read-only file system (a
+ * snapshot, a read-only mount), or when a -wal file left beside the store needs one that another
+ * user may not create. Undefined when the file cannot be read or the folder can be written.
+ */
+function unwritableFolder(path: string): string | undefined {
+  try {
+    fs.accessSync(path, fs.constants.R_OK);
+  } catch {
+    return undefined;
+  }
+  try {
+    fs.accessSync(nodePath.dirname(path), fs.constants.W_OK);
+    return undefined;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    return code === "EROFS" ? READONLY_FILE_SYSTEM : code === "EACCES" ? READONLY_FOLDER : undefined;
+  }
 }

@@ -1,11 +1,12 @@
 import type { Database } from "better-sqlite3";
 import { report } from "../emitters/emitter.js";
-import { AuditConfigError } from "../errors/index.js";
+import { AuditConfigError, AuditEmitError } from "../errors/index.js";
 import { decisionOf, type EventColumns } from "../event/event-columns.js";
 import { eventKind } from "../event/kinds.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
+import { diskProblem } from "./disk-errors.js";
 import { type FileGuard, guardStoreFile, logPathOf } from "./file-identity.js";
 import { columnInserter } from "./insert-columns.js";
 import { PAGE_SIZE } from "./open-database.js";
@@ -109,9 +110,15 @@ function writing<T>(path: string, guard: FileGuard | undefined, write: () => T, 
 /**
  * SQLite's "attempt to write a readonly database" as an AuditConfigError naming the file: opened for
  * writing, a file this process may not write (another user's, a read-only file system) is opened
- * read-only without a word, and only its first write fails. Any other error as it is.
+ * read-only without a word, and only its first write fails. A full (or failing) file system as an
+ * AuditEmitError naming the file, which the delivery pipeline retries like any failed write, keeping
+ * the events until there is space again. Any other error as it is.
  */
 function notWritable(path: string, error: unknown): unknown {
+  const disk = diskProblem(error);
+  if (disk !== undefined) {
+    return new AuditEmitError(`audit store ${path}`, `cannot write it: ${disk}`, { cause: error });
+  }
   const code = (error as { code?: unknown } | null)?.code;
   if (code !== "SQLITE_READONLY") return error;
   return new AuditConfigError(
