@@ -4,16 +4,15 @@ import type { EventColumns } from "../event/event-columns.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { openDatabase } from "./open-database.js";
 import type { PruneOptions, PruneReport } from "./prune-plan.js";
-import { type AuditQuery, type AuditStats, checkInsert, type PageOptions } from "./query.js";
+import { type AuditPage, type AuditQuery, type AuditStats, checkInsert, type PageOptions } from "./query.js";
 import { type AuditStoreOptions, checkStoreOptions } from "./store-options.js";
 import { storePrune } from "./store-prune.js";
-import { type AuditPage, storeReads } from "./store-reads.js";
+import { storeReads } from "./store-reads.js";
 import { startWriter } from "./store-writer.js";
 import type { EditedRow, UndecodableRow } from "./stored-rows.js";
 
+export { AFTER_CURSOR, type AuditPage } from "./query.js";
 export type { AuditStoreOptions } from "./store-options.js";
-export type { AuditPage } from "./store-reads.js";
-export { AFTER_CURSOR } from "./store-reads.js";
 
 /**
  * The embedded audit store: events in a SQLite file (WAL), indexed by time, type, actor, target,

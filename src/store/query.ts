@@ -2,6 +2,8 @@ import { AuditInputError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { AuthzOutcome } from "../event/builders.js";
 import { EVENT_KINDS, type EventKind, isEventKind } from "../event/kinds.js";
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import type { UndecodableRow } from "./stored-rows.js";
 
 /** Filters of `AuditStore.query` and `stats`; all given filters must match. */
 export interface AuditQuery {
@@ -253,4 +255,21 @@ export function decodeCursor(cursor: string): { occurredAtMs: number; seq: numbe
     throw new AuditInputError("audit query: the cursor is not one this store made");
   }
   return position;
+}
+
+/**
+ * The rows after a page's cursor, newest first. A row value: SQLite then searches the time index
+ * (whose entries end in the rowid, `seq`) from the cursor, where the equivalent `a < ? OR (a = ? AND
+ * b < ?)` scanned it from the newest event down to the cursor on every page. @internal
+ */
+export const AFTER_CURSOR = "(occurred_at_ms, seq) < (?, ?)";
+
+/** One page of events, newest first, and the cursor of the next page (undefined on the last). */
+export interface AuditPage {
+  /** The page's events, newest first; at most the page's `limit`. */
+  events: AuditEvent[];
+  /** Opaque cursor to pass as `cursor` for the next page; undefined on the last page. */
+  nextCursor: string | undefined;
+  /** Rows of this page whose stored event cannot be read; present only when there are some. */
+  undecodable?: UndecodableRow[];
 }

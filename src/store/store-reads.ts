@@ -1,6 +1,8 @@
 import type { Database } from "better-sqlite3";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import {
+  AFTER_CURSOR,
+  type AuditPage,
   type AuditQuery,
   type AuditStats,
   buildWhere,
@@ -23,23 +25,6 @@ import {
   type UndecodableRow,
   withProblems,
 } from "./stored-rows.js";
-
-/**
- * The rows after a page's cursor, newest first. A row value: SQLite then searches the time index
- * (whose entries end in the rowid, `seq`) from the cursor, where the equivalent `a < ? OR (a = ? AND
- * b < ?)` scanned it from the newest event down to the cursor on every page. @internal
- */
-export const AFTER_CURSOR = "(occurred_at_ms, seq) < (?, ?)";
-
-/** One page of events, newest first, and the cursor of the next page (undefined on the last). */
-export interface AuditPage {
-  /** The page's events, newest first; at most the page's `limit`. */
-  events: AuditEvent[];
-  /** Opaque cursor to pass as `cursor` for the next page; undefined on the last page. */
-  nextCursor: string | undefined;
-  /** Rows of this page whose stored event cannot be read; present only when there are some. */
-  undecodable?: UndecodableRow[];
-}
 
 /** The read side of a store: pages, following, counts (documented on `AuditStore`). @internal */
 export interface StoreReads {

@@ -1,7 +1,7 @@
 // What a user's TypeScript sees: a consumer project in a temporary folder imports the built package's
 // declarations with `skipLibCheck: false`, with only the required dependencies installed (none of the
-// optional peers: @openfga/sdk, NATS, Kafka, better-sqlite3). The main entry point and
-// `grpc-audit/testing` must type-check; a declaration that imports an optional peer's types fails here.
+// optional peers: @openfga/sdk, NATS, Kafka, better-sqlite3). The main entry point, `grpc-audit/testing`
+// and `grpc-audit/store` must type-check; a declaration that imports an optional peer's types fails here.
 import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -66,7 +66,8 @@ beforeAll(() => {
     [
       'import * as grpcAudit from "grpc-audit";',
       'import * as testing from "grpc-audit/testing";',
-      "export const names: string[] = [...Object.keys(grpcAudit), ...Object.keys(testing)];",
+      'import * as store from "grpc-audit/store";',
+      "export const names: string[] = [...Object.keys(grpcAudit), ...Object.keys(testing), ...Object.keys(store)];",
       "",
     ].join("\n"),
   );
@@ -85,7 +86,7 @@ describe("the built package in a consumer project without optional peers", () =>
     }
   });
 
-  it("type-checks `grpc-audit` and `grpc-audit/testing` with skipLibCheck false", () => {
+  it("type-checks `grpc-audit`, `grpc-audit/testing` and `grpc-audit/store` with skipLibCheck false", () => {
     let output = "";
     try {
       execFileSync(TSC, ["-p", consumer], { stdio: "pipe" });
@@ -96,25 +97,32 @@ describe("the built package in a consumer project without optional peers", () =>
   }, 120_000); // a whole tsc run: ~10 s idle, over 30 s on a loaded 2-core machine
 
   it("type-checks `grpc-audit/otel` once its optional peer @opentelemetry/api is installed", () => {
-    const otel = mkdtempSync(join(tmpdir(), "grpc-audit-otel-consumer-"));
-    try {
-      cpSync(consumer, otel, { recursive: true, verbatimSymlinks: true });
-      mkdirSync(join(otel, "node_modules/@opentelemetry"));
-      const api = "node_modules/@opentelemetry/api";
-      symlinkSync(join(REPO, api), join(otel, api), "dir");
-      writeFileSync(
-        join(otel, "index.ts"),
-        'import * as otel from "grpc-audit/otel";\nexport const names: string[] = Object.keys(otel);\n',
-      );
-      let output = "";
-      try {
-        execFileSync(TSC, ["-p", otel], { stdio: "pipe" });
-      } catch (error: unknown) {
-        output = String((error as { stdout?: Buffer }).stdout ?? error);
-      }
-      expect(output).toBe("");
-    } finally {
-      rmSync(otel, { recursive: true, force: true });
-    }
+    expect(typeCheckWith(["@opentelemetry/api"], "grpc-audit/otel")).toBe("");
+  }, 120_000);
+
+  it("type-checks `grpc-audit/postgres` once pg and @types/pg are installed (docs/postgres.md)", () => {
+    expect(typeCheckWith(["pg", "@types/pg"], "grpc-audit/postgres")).toBe("");
   }, 120_000);
 });
+
+/** What tsc prints for a copy of the consumer that also has `peers` installed and imports `entry`. */
+function typeCheckWith(peers: readonly string[], entry: string): string {
+  const project = mkdtempSync(join(tmpdir(), "grpc-audit-peer-consumer-"));
+  try {
+    cpSync(consumer, project, { recursive: true, verbatimSymlinks: true });
+    for (const name of peers) {
+      mkdirSync(dirname(join(project, "node_modules", name)), { recursive: true });
+      symlinkSync(join(REPO, "node_modules", name), join(project, "node_modules", name), "dir");
+    }
+    writeFileSync(
+      join(project, "index.ts"),
+      `import * as entry from "${entry}";\nexport const names: string[] = Object.keys(entry);\n`,
+    );
+    execFileSync(TSC, ["-p", project], { stdio: "pipe" });
+    return "";
+  } catch (error: unknown) {
+    return String((error as { stdout?: Buffer }).stdout ?? error);
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+  }
+}
