@@ -36,6 +36,10 @@ export interface StoreWriter {
 
 const BATCH_NOT_STORED = "the events of this batch were not stored";
 
+const POSITIONS_USED_UP =
+  "cannot write it: its next position (seq) is above 2^53 - 1, where no query could read it: a row was put above that, or sqlite_sequence raised, from outside. " +
+  "Move such rows back, then set it back: UPDATE sqlite_sequence SET seq = (SELECT coalesce(max(seq), 0) FROM events WHERE seq <= 9007199254740991) WHERE name = 'events'";
+
 /** Starts the write path of `db`, a store opened for writing at `options.path`. @internal */
 export function startWriter(db: Database, options: AuditStoreOptions): StoreWriter {
   const { path } = options;
@@ -44,11 +48,21 @@ export function startWriter(db: Database, options: AuditStoreOptions): StoreWrit
   const insertRow = db.prepare(`INSERT OR IGNORE INTO events
       (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id, event)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-  const insertColumns = columnInserter(db, insertRow);
+  // A row stored above 2^53 - 1 would be hidden from every query and tail (IN_POSITION_RANGE): SQLite
+  // gives positions past the highest ever given, which only a change from outside puts up there. The
+  // error rolls the batch back.
+  const insertInRange = (...values: unknown[]): number => {
+    const { changes, lastInsertRowid } = insertRow.run(...values);
+    if (changes > 0 && Number(lastInsertRowid) > Number.MAX_SAFE_INTEGER) {
+      throw new AuditEmitError(`audit store ${path}`, POSITIONS_USED_UP);
+    }
+    return changes;
+  };
+  const insertColumns = columnInserter(db, insertInRange);
   const insertMany = db.transaction((events: readonly AuditEvent[]) => {
     let inserted = 0;
     for (const e of events) {
-      inserted += insertRow.run(
+      inserted += insertInRange(
         e.eventId,
         eventKind(e.eventType),
         e.occurredAt?.getTime() ?? 0,
@@ -63,7 +77,7 @@ export function startWriter(db: Database, options: AuditStoreOptions): StoreWrit
         e.requestId,
         e.traceId,
         encodeEvent(e),
-      ).changes;
+      );
     }
     return inserted;
   });
