@@ -62,8 +62,8 @@ export interface AuditStore {
    */
   prune(options: PruneOptions): number;
   /**
-   * Deletes events that occurred before `before`, in one transaction, and says which older events it
-   * kept and why. Per chain only a prefix of seqs that all occurred before `before` goes, and it ends
+   * Deletes events that occurred before `before`, in short transactions that let other processes'
+   * writers in between (it blocks this process until done), and says which older events it kept and why. Per chain only a prefix of seqs that all occurred before `before` goes, and it ends
    * right before the last checkpoint that can end one, which is kept: the chain then starts at a signed
    * checkpoint that `verifyChains` checks the deleted prefix against. A chain without any checkpoint
    * loses the prefix of its events before `before` (verify reports it `missing` from seq 1), and

@@ -34,9 +34,9 @@ export interface PruneReport {
     /** Events stamped earlier than an event before them in their chain that is not older than `before`. */
     behindNewer: number;
     /**
-     * PostgreSQL only, present when not 0: older events stored while the prune read the store (an
-     * ingester's backlog), and older events after one in their chain. That prune never deletes them
-     * (it cuts their chain before the last checkpoint at or below them); the next one does.
+     * Present when not 0: older events stored while the prune ran (an ingester's backlog, a delivery
+     * spool's replay), and older events after one in their chain. That prune never deletes them (it
+     * cuts their chain before the last checkpoint at or below them); the next one does.
      */
     arrived?: number;
   };
@@ -116,6 +116,25 @@ interface ChainState {
   firstArrived: number;
   /** Whether any of its events read is a checkpoint. */
   signed: boolean;
+  /** The seq its prefix ends before (`endOf`); NaN until computed again after a change. */
+  end: number;
+  /** Highest seq `next` handed out (deleted by now); -Infinity before the first. */
+  lastTaken: number;
+}
+
+/**
+ * The seq a chain's prefix ends before (kept): the last checkpoint at or below the first newer (or
+ * arrived) event; without any checkpoint, that event itself. Only ever lowered by rows that arrive.
+ */
+function endOf(chain: ChainState): number {
+  if (Number.isNaN(chain.end)) {
+    const bound = Math.min(chain.firstNewer, chain.firstArrived);
+    let end = chain.signed ? 0 : bound;
+    if (chain.firstNewerCheckpoint === bound) end = bound;
+    for (const seq of chain.oldCheckpoints) if (seq <= bound && seq > end) end = seq;
+    chain.end = end;
+  }
+  return chain.end;
 }
 
 /**
@@ -137,11 +156,20 @@ export function planPrune(rows: Iterable<PruneRow>, beforeMs: number): PrunePlan
  * row it keeps 24 bytes (seq, position, chain and part numbers in typed arrays); of a newer row
  * nothing but its chain's lowest seq. `keep` takes a row stored after the rows `add` was given (one
  * the plan did not see, inserted while it read): never deleted, it ends its chain's prefix as a newer
- * event does, so the chain still starts at a checkpoint. @internal
+ * event does, so the chain still starts at a checkpoint. A store that deletes in several
+ * transactions takes the positions one by one from `next` and gives `keep` the rows stored between
+ * them; `finish` then reports on the plan as it ended. @internal
  */
 export function startPrunePlan(beforeMs: number): {
   add(row: PruneRow): void;
-  keep(row: Pick<PruneRow, "event" | "occurredAtMs">): void;
+  /**
+   * False, leaving the plan as it was, when the row would end its chain's prefix at or below a seq
+   * `next` already handed out: those rows are gone, so the row counts as stored after the prune, and
+   * the chain is left as a prune done before the row was stored would leave it.
+   */
+  keep(row: Pick<PruneRow, "event" | "occurredAtMs">): boolean;
+  /** The next position to delete, in the order the rows were added; undefined after the last. */
+  next(): number | undefined;
   finish(): PrunePlan;
 } {
   const ids = new Map<string, number>();
@@ -149,6 +177,8 @@ export function startPrunePlan(beforeMs: number): {
   const old = new OldRows();
   let unchained = 0;
   let arrivedOld = 0;
+  /** The next older row `next` looks at. */
+  let cursor = 0;
   const chainOfRow = (event: Uint8Array) => {
     const link = chainOf(event);
     if (link === undefined) return undefined;
@@ -163,10 +193,11 @@ export function startPrunePlan(beforeMs: number): {
         firstNewerCheckpoint: inf,
         firstArrived: inf,
         signed: false,
+        end: Number.NaN,
+        lastTaken: Number.NEGATIVE_INFINITY,
       });
     }
     const chain = chains[index] as ChainState;
-    if (link.checkpoint) chain.signed = true;
     return { index, chain, link };
   };
   const newerCheckpoint = (chain: ChainState, seq: number, checkpoint: boolean) => {
@@ -184,6 +215,8 @@ export function startPrunePlan(beforeMs: number): {
         return;
       }
       const { index, chain, link } = found;
+      if (link.checkpoint) chain.signed = true;
+      chain.end = Number.NaN;
       if (!isOld) {
         newerCheckpoint(chain, link.seq, link.checkpoint);
         chain.firstNewer = Math.min(chain.firstNewer, link.seq);
@@ -193,11 +226,35 @@ export function startPrunePlan(beforeMs: number): {
       }
     },
     keep(row) {
-      if (row.occurredAtMs < beforeMs) arrivedOld++;
       const found = chainOfRow(row.event);
-      if (found === undefined) return;
-      newerCheckpoint(found.chain, found.link.seq, found.link.checkpoint);
-      found.chain.firstArrived = Math.min(found.chain.firstArrived, found.link.seq);
+      if (found !== undefined) {
+        const { chain, link } = found;
+        const was = { ...chain };
+        if (link.checkpoint) chain.signed = true;
+        newerCheckpoint(chain, link.seq, link.checkpoint);
+        chain.firstArrived = Math.min(chain.firstArrived, link.seq);
+        chain.end = Number.NaN;
+        if (endOf(chain) <= chain.lastTaken) {
+          Object.assign(chain, was);
+          return false;
+        }
+      }
+      if (row.occurredAtMs < beforeMs) arrivedOld++;
+      return true;
+    },
+    next() {
+      while (cursor < old.length) {
+        const r = cursor++;
+        const index = old.chain[r] as number;
+        if (index !== UNCHAINED) {
+          const chain = chains[index] as ChainState;
+          const seq = old.seq[r] as number;
+          if (seq >= endOf(chain)) continue; // kept now, and then for good: ends are only lowered
+          chain.lastTaken = Math.max(chain.lastTaken, seq);
+        }
+        return old.position[r] as number;
+      }
+      return undefined;
     },
     finish: () => finishPlan(chains, old, unchained, arrivedOld),
   };
@@ -215,16 +272,7 @@ function finishPlan(
   const report = cutReport(0);
   report.unchained = unchained;
   let arrived = arrivedOld;
-  // Per chain, the seq its prefix ends before (kept): the last checkpoint at or below the first newer
-  // (or arrived) event; without any checkpoint, that event itself.
-  const ends = new Float64Array(chains.length);
-  for (const [i, chain] of chains.entries()) {
-    const bound = Math.min(chain.firstNewer, chain.firstArrived);
-    let end = chain.signed ? 0 : bound;
-    if (chain.firstNewerCheckpoint === bound) end = bound;
-    for (const seq of chain.oldCheckpoints) if (seq <= bound && seq > end) end = seq;
-    ends[i] = end;
-  }
+  const ends = Float64Array.from(chains, endOf);
   const deletedOf = new Uint32Array(chains.length);
   const take = new Uint8Array(old.length);
   /** Rows taken per part, then where each part starts in the result. */

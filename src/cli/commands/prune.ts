@@ -97,7 +97,7 @@ function describe(report: PruneReport, before: string, dryRun: boolean, cutChain
       ? `${kept.behindNewer} stamped earlier than a newer event before them in their chain`
       : "",
     (kept.arrived ?? 0) > 0
-      ? `${kept.arrived} stored while the prune read the store, or after such an event in their chain (the next prune deletes them)`
+      ? `${kept.arrived} stored while the prune ran, or after such an event in their chain (the next prune deletes them)`
       : "",
   ].filter((text) => text !== "");
   const total = kept.anchors + kept.afterLastCheckpoint + kept.behindNewer + (kept.arrived ?? 0);
