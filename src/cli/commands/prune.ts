@@ -54,8 +54,8 @@ export function addPruneCommand(program: Command): void {
       return withAnyStore(flags.db, { readonly: dryRun }, async (store) => {
         const report = await store.pruneReport({ before: flags.before, cutChains, dryRun });
         const before = flags.before.toISOString();
-        if (flags.json === true) printJson({ ...report, before, dryRun, cutChains });
-        else for (const line of describe(report, before, dryRun, cutChains)) print(line);
+        if (flags.json === true) await printJson({ ...report, before, dryRun, cutChains });
+        else for (const line of describe(report, before, dryRun, cutChains)) await print(line);
       });
     });
 }

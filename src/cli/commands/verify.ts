@@ -100,8 +100,8 @@ export function addVerifyCommand(program: Command): void {
       const report = flags.log === undefined ? ordered : await withLines(ordered, flags.log);
       const worst = worstKind(report.chains, report.findings, tally.unreadable.length > 0);
       const exitCode = worst === undefined ? 0 : VERIFY_EXIT_CODES[worst];
-      if (flags.json === true) printJson({ ...report, ok: exitCode === 0, ...tally, exitCode });
-      else printSummary(report, tally, worst, exitCode, flags.ignoreOrder === true);
+      if (flags.json === true) await printJson({ ...report, ok: exitCode === 0, ...tally, exitCode });
+      else await printSummary(report, tally, worst, exitCode, flags.ignoreOrder === true);
       process.exitCode = exitCode;
     });
 }
@@ -163,13 +163,13 @@ function endsUnverified(chain: ChainReport): boolean {
   );
 }
 
-function printSummary(
+async function printSummary(
   report: Pick<VerifyReport, "chains" | "findings" | "unchained" | "unusedKeys">,
   tally: SourceTally,
   worst: ChainFindingKind | undefined,
   exitCode: number,
   ignoreOrder: boolean,
-): void {
+): Promise<void> {
   const { chains, unchained } = report;
   for (const chain of chains) {
     const state = chain.sealed
@@ -179,21 +179,21 @@ function printSummary(
         : endsUnverified(chain)
           ? `not sealed: the checkpoint it ends in (seq ${chain.lastSeq}) was not verified`
           : `open: ${plural(chain.unsealed, "event")} after the last checkpoint`;
-    print(
+    await print(
       visible(
         `chain ${chain.chainId} (${chain.service}): ${plural(chain.events, "event")}, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
           `${plural(chain.checkpoints, "checkpoint")} (${chain.verifiedCheckpoints} verified), ${state}` +
           (chain.duplicates > 0 ? `, ${plural(chain.duplicates, "duplicate")} (not a finding)` : ""),
       ),
     );
-    if (chain.pruned !== undefined) print(`  ${visible(describePruned(chain.pruned))}`);
-    for (const finding of chain.findings) print(`  ${visible(describe(finding))}`);
+    if (chain.pruned !== undefined) await print(`  ${visible(describePruned(chain.pruned))}`);
+    for (const finding of chain.findings) await print(`  ${visible(describe(finding))}`);
   }
   for (const { kind, eventId, detail } of report.findings) {
     const event = eventId === "" ? "" : `first event ${eventId}: `;
-    print(visible(`${kind.padEnd(13)} ${event}${detail}`));
+    await print(visible(`${kind.padEnd(13)} ${event}${detail}`));
   }
-  for (const { where, reason } of tally.unreadable) print(visible(`modified ${where}: ${reason}`));
+  for (const { where, reason } of tally.unreadable) await print(visible(`modified ${where}: ${reason}`));
   const extras = [
     unchained > 0 && !report.findings.some((f) => f.kind === "unchained")
       ? `${plural(unchained, "event")} without a chain`
@@ -202,13 +202,13 @@ function printSummary(
     ignoreOrder ? "row order not checked: --ignore-order" : "",
     ...report.unusedKeys.map((keyId) => `key ${keyId} signed no checkpoint of the trail`),
   ].filter((text) => text !== "");
-  if (extras.length > 0) print(visible(`(${extras.join("; ")})`));
+  if (extras.length > 0) await print(visible(`(${extras.join("; ")})`));
   const findings =
     chains.reduce((sum, chain) => sum + chain.findings.length, 0) +
     report.findings.length +
     tally.unreadable.length;
   const inChains = `${chains.length} chain${chains.length === 1 ? "" : "s"}`;
-  print(
+  await print(
     worst !== undefined
       ? `NOT verified: ${findings} finding${findings === 1 ? "" : "s"} in ${inChains}; worst ${worst} (exit ${exitCode})`
       : chains.length === 0
