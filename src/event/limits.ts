@@ -68,13 +68,29 @@ export function isAttributeKey(key: unknown): key is string {
 const encoder = new TextEncoder();
 const scratch = new Uint8Array(Math.max(MAX_FIELD_BYTES, MAX_MESSAGE_BYTES));
 
+/** ES2024 string methods: Node ≥ 20 has them, the tsconfig's lib (ES2023) does not declare them. */
+type WellFormedText = string & { isWellFormed(): boolean; toWellFormed(): string };
+
 /**
- * `text` itself when its UTF-8 form has at most `maxBytes` bytes; else its longest start that does,
- * followed by "…[truncated N bytes]", N being the UTF-8 bytes cut. A character is never split (nor a
- * surrogate pair); a lone surrogate counts as the 3 bytes of U+FFFD it is encoded as.
+ * True when `text` has no lone surrogate. Cheap for Latin-1 text (ids, methods, header values): V8
+ * stores it one byte per character, which cannot hold a surrogate, and answers without a scan.
+ */
+const isWellFormed = (text: string) => (text as WellFormedText).isWellFormed();
+
+/**
+ * `text` with each lone surrogate made U+FFFD, as UTF-8 and so protobuf encode it: the log line, the
+ * stored bytes and the chain's hash then hold the same text ("d\ud800" and "d\udc00" are one id).
+ */
+const wellFormed = (text: string) => (isWellFormed(text) ? text : (text as WellFormedText).toWellFormed());
+
+/**
+ * `text`, well-formed (each lone surrogate made U+FFFD), when its UTF-8 form has at most `maxBytes`
+ * bytes; else its longest start that does, followed by "…[truncated N bytes]", N being the UTF-8 bytes
+ * cut. A character is never split (nor a surrogate pair).
  * @internal
  */
-export function truncateText(text: string, maxBytes: number): string {
+export function truncateText(raw: string, maxBytes: number): string {
+  const text = wellFormed(raw);
   // A UTF-16 unit is at most 3 UTF-8 bytes: short text needs no count.
   if (text.length * 3 <= maxBytes) return text;
   const total = Buffer.byteLength(text, "utf8");
@@ -87,15 +103,18 @@ export function truncateText(text: string, maxBytes: number): string {
 }
 
 const id = (text: string) => truncateText(text, MAX_FIELD_BYTES);
-/** True when `text` is within MAX_FIELD_BYTES for sure (a UTF-16 unit is at most 3 UTF-8 bytes). */
-const short = (text: string) => text.length * 3 <= MAX_FIELD_BYTES;
+/**
+ * True when `text` is within MAX_FIELD_BYTES for sure (a UTF-16 unit is at most 3 UTF-8 bytes) and
+ * well-formed: kept as it is.
+ */
+const short = (text: string) => text.length * 3 <= MAX_FIELD_BYTES && isWellFormed(text);
 
 /**
  * The event with every text field within its limit (`MAX_FIELD_BYTES`, `MAX_MESSAGE_BYTES`), so one
  * oversized field (a 1.5 MB object id, a long status message) can never make an event too large for a
- * sink. Writes into `event`, which must be newly built except for its actor: that one may be shared
- * (the scope's actor, the frozen anonymous actor) and is copied when a field of it is cut. Costs a few
- * length checks when nothing is cut.
+ * sink, and well-formed (see `truncateText`). Writes into `event`, which must be newly built except
+ * for its actor: that one may be shared (the scope's actor, the frozen anonymous actor) and is copied
+ * when a field of it is cut. Costs a few length and well-formedness checks when nothing is cut.
  */
 export function limitEventText(event: AuditEvent): AuditEvent {
   // Reads first, writes only what must be cut: this runs for every event, and almost nothing is long.

@@ -14,6 +14,7 @@ import type { PayloadDigestKey } from "../payload/index.js";
 import type { ResourceAccessInput, ResourceMutationInput } from "../recorder/inputs.js";
 import { type PendingRecords, pendingRecordsOf } from "../recorder/pending-records.js";
 import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
+import { markUnanswered } from "../recorder/unanswered-calls.js";
 import type { AuditRule, RuleTable } from "../rules/audit-rule.js";
 import { mergeRuleTables } from "../rules/audit-rule-table.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
@@ -261,11 +262,11 @@ class RuledCall extends ForwardingCall {
       this.settle();
       return undefined;
     }
-    const outcome = this.recordEnd({
-      success: code === Status.OK,
-      code,
-      message: code === Status.OK ? "" : details,
-    });
+    const outcome = this.recordEnd(
+      { success: code === Status.OK, code, message: code === Status.OK ? "" : details },
+      undefined,
+      false,
+    );
     this.settle();
     return outcome;
   }
@@ -279,7 +280,7 @@ class RuledCall extends ForwardingCall {
       this.rule.event === "access",
       this.settings.handlerSettleTimeoutMs,
     );
-    if (after !== undefined) this.recordEnd(after.result, after.statusMessages);
+    if (after !== undefined) this.recordEnd(after.result, after.statusMessages, true);
     this.settle();
   }
 
@@ -290,9 +291,11 @@ class RuledCall extends ForwardingCall {
     this.settings.pending.done();
   }
 
+  /** `unanswered`: the client did not get the handler's answer (see `endAfterCancel`). */
   private recordEnd(
     result: { success: boolean; code: number; message: string },
-    statusMessages?: "record",
+    statusMessages: "record" | undefined,
+    unanswered: boolean,
   ): RecordOutcome {
     const rule = this.rule;
     const resourceId = this.resourceId ?? this.targetId(this.request, this.response);
@@ -312,6 +315,8 @@ class RuledCall extends ForwardingCall {
     if (this.payload !== undefined) {
       input.payload = this.payload.finish((error) => this.settings.recorder.reportError(error));
     }
+    // Even a handler that finished OK: the client never learned it, so a record policy must not skip it.
+    if (unanswered) markUnanswered(input);
     // The status usually comes from the handler, inside the scope already; a cancel comes from outside.
     if (this.scope === undefined || currentAuditScope() === this.scope) return this.record(input);
     return runInAuditScope(this.scope, () => this.record(input));

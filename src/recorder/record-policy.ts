@@ -19,7 +19,8 @@ export type RecordMode = "all" | "failures";
  * - `authn.result`: the credential was accepted (`success: true`);
  * - `authz.decision`: the decision is "allowed" (so "denied", "no_rule", also when let through, and
  *   "error" are always recorded);
- * - `resource.access`: the call ended OK (`result.success`, true when no result is given);
+ * - `resource.access`: the call ended OK (`result.success`, true when no result is given) and its
+ *   client got the answer (a read whose client cancelled or whose deadline passed is recorded);
  *
  * and, for each, an input whose `result.success` is false is never a success. Resource mutations and
  * tuple changes accept only "all": they are the record of what changed, which a count cannot replace.

@@ -12,7 +12,10 @@ export interface RecorderStats {
   recorded: Record<EventKind, number>;
   /** Events the emitters took for delivery (outcome "accepted"). */
   accepted: number;
-  /** Events the emitters dropped on purpose, such as after `close()` (reasons in `emitter.dropped`). */
+  /**
+   * Events dropped on purpose: by the emitters (reasons in `emitter.dropped`), or by the Recorder itself
+   * for record calls after `close()`.
+   */
   dropped: number;
   /**
    * Events lost: the Recorder could not build or chain them (its clock, id generator or a redaction

@@ -25,6 +25,7 @@ import { createRecordSummaries, type SummaryEvent } from "./record-summary.js";
 import { type RecorderOptions, resolveRecorderOptions } from "./recorder-options.js";
 import type { RecorderStats } from "./recorder-stats.js";
 import { rewriteStatusMessage } from "./status-message.js";
+import { isUnanswered } from "./unanswered-calls.js";
 
 export type { RecorderOptions } from "./recorder-options.js";
 export type { RecorderStats } from "./recorder-stats.js";
@@ -93,10 +94,12 @@ export interface Recorder {
   /**
    * Waits, up to `closeWaitMs`, for the records of calls still in flight (`stats().pendingRecords`; not
    * at all when there are none), then flushes and closes the emitters; later record calls are dropped
-   * and counted, successes a record policy would skip included (the last summary was written at close,
-   * none could count them). A last summary the emitters refuse is written again once they flushed, as a
-   * refused final checkpoint is. Takes no options; an argument is ignored and the close goes ahead, so
-   * it can be passed unbound: `process.once("SIGTERM", recorder.close)`.
+   * and counted in `stats().dropped` by the Recorder itself, never handed to an emitter (one that stays
+   * open would write them after the final checkpoint), successes a record policy would skip included
+   * (the last summary was written at close, none could count them). A last summary the emitters refuse
+   * is written again once they flushed, as a refused final checkpoint is. Takes no options; an argument
+   * is ignored and the close goes ahead, so it can be passed unbound: `process.once("SIGTERM",
+   * recorder.close)`.
    */
   close(): Promise<FlushReport>;
 }
@@ -167,6 +170,12 @@ export function createRecorder(options: RecorderOptions): Recorder {
 
   /** Builds the event of a checked input, counts it and hands it to the emitter. Never throws. */
   function emit<K extends RecordedKind>(kind: K, input: EventInputs[K]): RecordOutcome {
+    // After close() wrote the last summary and final checkpoint, an emitter that stays open (a wrapper
+    // of a shared one) would write the event after them, unchained: the Recorder drops it itself.
+    if (sealed) {
+      counts.dropped++;
+      return "dropped";
+    }
     let event: AuditEvent;
     try {
       rewriteStatusMessage(input, rewrites);
@@ -275,8 +284,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
   const pending = new PendingRecordCount();
 
   // Set by close(): the last summary is written then, so a success recorded later cannot be counted
-  // into one; it is handed to the closed emitters like every later event (dropped, and counted so).
+  // into one; it is not skipped (recorded while close() still writes, dropped once sealed).
   let closed = false;
+  // Set by close() once the final checkpoint is written, before the emitters close: every later record
+  // call is dropped and counted here, whether or not the emitters would still take it.
+  let sealed = false;
 
   const recorder: Recorder = {
     service,
@@ -309,7 +321,8 @@ export function createRecorder(options: RecorderOptions): Recorder {
     recordResourceAccess(raw) {
       const input = checkAccessInput(raw);
       if (typeof input === "string") return refuse("recordResourceAccess", input);
-      if (!closed && gate.skipsAccess(input)) return "accepted";
+      // A read whose client did not get the answer is never skipped: its event says what the handler did.
+      if (!closed && !isUnanswered(raw) && gate.skipsAccess(input)) return "accepted";
       return emit(EVENT_KIND.RESOURCE_ACCESS, input);
     },
     reportError(error) {
@@ -357,6 +370,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
         await emitter.flush();
         writeCheckpoint(true);
       }
+      sealed = true;
       return emitter.close();
     },
   };

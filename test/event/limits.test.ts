@@ -50,9 +50,9 @@ describe("truncateText", () => {
     expect(truncateText("€".repeat(90), 256)).toBe(`${"€".repeat(85)}…[truncated 15 bytes]`);
   });
 
-  it("counts a lone surrogate as the 3 bytes of U+FFFD it is encoded as", () => {
+  it("makes a lone surrogate U+FFFD, as it is encoded, and counts its 3 bytes", () => {
     const text = "\ud800".repeat(100); // 300 bytes once encoded
-    expect(truncateText(text, 256)).toBe(`${"\ud800".repeat(85)}…[truncated 45 bytes]`);
+    expect(truncateText(text, 256)).toBe(`${"\ufffd".repeat(85)}…[truncated 45 bytes]`);
   });
 
   it("takes any limit: above the usual ones, zero, negative or NaN", () => {
