@@ -68,20 +68,17 @@ export function isAttributeKey(key: unknown): key is string {
 const encoder = new TextEncoder();
 const scratch = new Uint8Array(Math.max(MAX_FIELD_BYTES, MAX_MESSAGE_BYTES));
 
-/** ES2024 string methods: Node ≥ 20 has them, the tsconfig's lib (ES2023) does not declare them. */
-type WellFormedText = string & { isWellFormed(): boolean; toWellFormed(): string };
-
 /**
  * True when `text` has no lone surrogate. Cheap for Latin-1 text (ids, methods, header values): V8
  * stores it one byte per character, which cannot hold a surrogate, and answers without a scan.
  */
-const isWellFormed = (text: string) => (text as WellFormedText).isWellFormed();
+const isWellFormed = (text: string) => text.isWellFormed();
 
 /**
  * `text` with each lone surrogate made U+FFFD, as UTF-8 and so protobuf encode it: the log line, the
  * stored bytes and the chain's hash then hold the same text ("d\ud800" and "d\udc00" are one id).
  */
-const wellFormed = (text: string) => (isWellFormed(text) ? text : (text as WellFormedText).toWellFormed());
+const wellFormed = (text: string) => (isWellFormed(text) ? text : text.toWellFormed());
 
 /**
  * `text`, well-formed (each lone surrogate made U+FFFD), when its UTF-8 form has at most `maxBytes`

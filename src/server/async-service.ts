@@ -14,6 +14,7 @@ import { Metadata, status as Status } from "@grpc/grpc-js";
 import { AuditConfigError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { HANDLER_SETTLED_CHANNEL, HANDLER_STARTED_CHANNEL } from "./handler-channels.js";
+import { sendableDetails } from "./status-details.js";
 
 /** The async handler of one method: unary and client-streaming handlers resolve to the response. */
 export type AsyncHandler<M> = M extends MethodDefinition<infer Req, infer Res> & {
@@ -53,11 +54,18 @@ export interface StatusError {
    * INTERNAL and "internal error" instead.
    */
   code: number;
-  /** Status message sent to the client. Default: `message`, else "". */
+  /**
+   * Status message sent to the client. Default: `message`, else "". Longer than 8 KiB as grpc-js sends
+   * it (percent-encoded UTF-8: a space takes 3 bytes, "日" 9), it is cut between characters and ends
+   * with "…": a larger trailer could stall the client's HTTP/2 connection, this call and every later one.
+   */
   details?: string;
   /** Status message sent to the client when `details` is not set (an Error's own message). */
   message?: string;
-  /** Trailing metadata sent with the status, as grpc-js's own callback takes it. */
+  /**
+   * Trailing metadata sent with the status, as grpc-js's own callback takes it. Sent as it is, never
+   * cut: keep it small (a 100 KB value stalls the client's connection as an over-long `details` would).
+   */
   metadata?: Metadata;
 }
 
@@ -96,8 +104,8 @@ export const INTERNAL_ERROR_MESSAGE = "internal error";
  * handler run on after the client cancelled or its deadline passed, and drops its answer, so the
  * call's mutation or access event then records the handler's own outcome (see docs/rules.md).
  *
- * In bidi handlers read with `call.iterator({ destroyOnReturn: false })`: a plain `for await (… of call)`
- * destroys the duplex stream when reading ends, after which no status can be sent and the call hangs.
+ * In bidi handlers `for await (… of call)` leaves the call open when the loop ends (Node's own iterator
+ * would destroy the duplex stream, and no status could follow), so the handler may still write and return.
  *
  * ```ts
  * server.addService(ProjectServiceService, asyncService(ProjectServiceService, {
@@ -157,7 +165,7 @@ export function asyncService<S extends ServiceDefinition>(
       return internalStatus();
     };
     implementation[name] = method.responseStream
-      ? adaptStreaming(bound, statusOf)
+      ? adaptStreaming(bound, statusOf, method.requestStream)
       : adaptUnary(bound, statusOf);
   }
   return implementation;
@@ -187,9 +195,10 @@ function adaptUnary(handler: AnyAsyncHandler, statusOf: StatusOf): UntypedHandle
   };
 }
 
-function adaptStreaming(handler: AnyAsyncHandler, statusOf: StatusOf): UntypedHandleCall {
+function adaptStreaming(handler: AnyAsyncHandler, statusOf: StatusOf, duplex: boolean): UntypedHandleCall {
   return (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
     if (started.hasSubscribers) started.publish(STARTED);
+    if (duplex) iterateWithoutDestroying(call as ServerDuplexStream<unknown, unknown>);
     run(handler, call).then(
       () => {
         if (settled.hasSubscribers) settled.publish(SETTLED_OK);
@@ -202,6 +211,15 @@ function adaptStreaming(handler: AnyAsyncHandler, statusOf: StatusOf): UntypedHa
       },
     );
   };
+}
+
+/**
+ * Makes `for await (… of call)` leave a duplex call open when the loop ends, read to the end or left
+ * early: Node's default iterator destroys the whole stream, its writable side too, and the call's
+ * status could then never be sent. A client-streaming call needs none: its status goes by callback.
+ */
+function iterateWithoutDestroying(call: ServerDuplexStream<unknown, unknown>): void {
+  call[Symbol.asyncIterator] = () => call.iterator({ destroyOnReturn: false });
 }
 
 /** Calls the handler so that a synchronous throw becomes a rejection too. */
@@ -232,7 +250,9 @@ function thrownStatus(error: unknown): (StatusError & { message: string }) | und
         isStatusByIntent(error, details, metadata) &&
         !isClientCallError(message, code, details)
       ) {
-        const text = typeof details === "string" ? details : typeof message === "string" ? message : "";
+        const text = sendableDetails(
+          typeof details === "string" ? details : typeof message === "string" ? message : "",
+        );
         return metadata instanceof Metadata
           ? { code, details: text, message: text, metadata }
           : { code, details: text, message: text };

@@ -1,0 +1,32 @@
+/**
+ * Most bytes the status message of a thrown status takes in the `grpc-message` trailer, as grpc-js
+ * sends it (`encodeURI`: percent-encoded UTF-8, a space takes 3 bytes, "日" 9): 8 KiB. A larger trailer
+ * can exceed the client's HTTP/2 header limit, after which that call and every later one on the
+ * connection hang to their deadlines.
+ * @internal
+ */
+export const MAX_DETAILS_ENCODED_BYTES = 8192;
+
+/** Ends a cut status message: "%E2%80%A6" once encoded. */
+const CUT_MARKER = "…";
+const CUT_MARKER_BYTES = encodeURI(CUT_MARKER).length;
+
+/**
+ * `details` as a status can carry it: well-formed (a lone surrogate, which `encodeURI` throws on, made
+ * U+FFFD, as the Recorder records it) and, when its encoded form is longer than
+ * `MAX_DETAILS_ENCODED_BYTES`, its longest start that fits with "…" after it. A character is never split.
+ * @internal
+ */
+export function sendableDetails(details: string): string {
+  const text = details.isWellFormed() ? details : details.toWellFormed();
+  // A UTF-16 unit encodes to at most 9 bytes: short text needs no count.
+  if (text.length * 9 <= MAX_DETAILS_ENCODED_BYTES) return text;
+  let bytes = 0;
+  let kept = 0; // UTF-16 units of the longest start that leaves room for the marker
+  for (const character of text) {
+    bytes += encodeURI(character).length;
+    if (bytes > MAX_DETAILS_ENCODED_BYTES) return `${text.slice(0, kept)}${CUT_MARKER}`;
+    if (bytes <= MAX_DETAILS_ENCODED_BYTES - CUT_MARKER_BYTES) kept += character.length;
+  }
+  return text;
+}
