@@ -102,6 +102,12 @@ export function addVerifyCommand(program: Command): void {
       const exitCode = worst === undefined ? 0 : VERIFY_EXIT_CODES[worst];
       if (flags.json === true) await printJson({ ...report, ok: exitCode === 0, ...tally, exitCode });
       else await printSummary(report, tally, worst, exitCode, flags.ignoreOrder === true);
+      // An ingester stores a redelivered batch after the ones that came meanwhile: say what to do.
+      if (flags.json !== true && worst === "reordered" && flags.log === undefined) {
+        await print(
+          "Rows out of order are expected in a store filled by `grpc-audit ingest` (a redelivered batch comes late): --ignore-order checks everything else.",
+        );
+      }
       process.exitCode = exitCode;
     });
 }
