@@ -1,16 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import {
-  closeSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, mkdtempSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -19,56 +9,23 @@ import { promisify } from "node:util";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
+import { BUILD_TIMEOUT_MS, buildOnce, isNewerThan } from "../helpers/build-once.js";
+
+export { BUILD_TIMEOUT_MS };
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The built command, as `npm install` links it. */
 export const CLI = join(REPO, "dist/cli/main.js");
-/** How long building may take on a slow machine. */
-export const BUILD_TIMEOUT_MS = 180_000;
-
-/** Newest modification time of the files below `dir`, in ms. */
-function newestMtimeMs(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-function isBuilt(): boolean {
-  try {
-    return statSync(CLI).mtimeMs >= newestMtimeMs(join(REPO, "src"));
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Compiles src/ into dist/ unless dist/cli/main.js is newer than every file of src/. It runs the
  * compile step of `npm run build` without its `rm -rf dist`, which would pull dist/ from under the
- * tests running beside these. Test files that build at the same time take turns through
- * a lock folder, and the later ones then find the build fresh.
+ * tests running beside these.
  */
-export async function ensureBuilt(): Promise<void> {
-  const lock = join(
-    tmpdir(),
-    `grpc-audit-cli-build-${Buffer.from(REPO).toString("base64url").slice(-40)}.lock`,
-  );
-  const deadline = Date.now() + BUILD_TIMEOUT_MS;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, "pid"), String(process.pid));
-      break;
-    } catch {
-      // A test process killed while it built (a timeout, Ctrl-C) left its lock behind: taken over.
-      if (lockHolderGone(lock)) rmSync(lock, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`another build holds ${lock}; remove it if none runs`);
-      else await sleep(200);
-    }
-  }
-  try {
-    if (!isBuilt()) {
+export function ensureBuilt(): Promise<void> {
+  return buildOnce(
+    "cli",
+    () => isNewerThan(CLI, [join(REPO, "src")]),
+    async () => {
       const tsc = join(REPO, "node_modules/.bin/tsc");
       await promisify(execFile)(tsc, ["-p", "tsconfig.build.json"], { cwd: REPO }).catch(
         (error: { code?: unknown; stdout?: string }) => {
@@ -78,26 +35,8 @@ export async function ensureBuilt(): Promise<void> {
             throw new Error(`tsc -p tsconfig.build.json failed:\n${error.stdout ?? String(error)}`);
         },
       );
-    }
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
-/** True when the process that took `lock` no longer runs (a lock without its pid yet is held). */
-function lockHolderGone(lock: string): boolean {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(join(lock, "pid"), "utf8"));
-  } catch {
-    return false;
-  }
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
+    },
+  );
 }
 
 /** What a run of the command did. */

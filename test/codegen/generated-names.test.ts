@@ -17,8 +17,8 @@ const HEADER = 'syntax = "proto3";\nimport "grpcaudit/v1/annotations.proto";\n';
 const dirs: string[] = [];
 let plugin: string;
 
-beforeAll(() => {
-  plugin = compilePlugin();
+beforeAll(async () => {
+  plugin = await compilePlugin();
 }, 60_000);
 
 afterAll(() => {

@@ -15,6 +15,7 @@ import {
 } from "@bufbuild/protobuf/wkt";
 import ts from "typescript";
 import { protocGenGrpcAudit } from "../../packages/protoc-gen-grpc-audit/src/plugin.js";
+import { buildOnce, isNewerThan } from "../helpers/build-once.js";
 import { requireTool } from "../helpers/prerequisites.js";
 
 /** Root of this repository. */
@@ -143,10 +144,20 @@ export function listFiles(root: string): string[] {
     .sort();
 }
 
-/** Compiles the plugin to packages/protoc-gen-grpc-audit/dist (as `npm run build:codegen` does) and returns the bin's path. */
-export function compilePlugin(): string {
-  run("tsc", ["-p", "packages/protoc-gen-grpc-audit/tsconfig.build.json"]);
-  chmodSync(PLUGIN_BIN, 0o755);
+/**
+ * Compiles the plugin to packages/protoc-gen-grpc-audit/dist (as `npm run build:codegen` does) unless
+ * its bin is newer than its sources, and returns the bin's path.
+ */
+export async function compilePlugin(): Promise<string> {
+  const sources = ["src", "bin"].map((dir) => join(REPO, "packages/protoc-gen-grpc-audit", dir));
+  await buildOnce(
+    "plugin",
+    () => isNewerThan(PLUGIN_BIN, sources),
+    async () => {
+      run("tsc", ["-p", "packages/protoc-gen-grpc-audit/tsconfig.build.json"]);
+      chmodSync(PLUGIN_BIN, 0o755);
+    },
+  );
   return PLUGIN_BIN;
 }
 

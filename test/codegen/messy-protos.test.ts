@@ -257,8 +257,8 @@ service Jobs {
 
   let plugin: string;
   let dir: string;
-  beforeAll(() => {
-    plugin = compilePlugin();
+  beforeAll(async () => {
+    plugin = await compilePlugin();
     dir = tempModule(FILES);
     dirs.push(dir);
   }, 60_000);
@@ -327,8 +327,8 @@ service Jobs {
 
 describe("the plugin's bin fed bytes on stdin", () => {
   let plugin: string;
-  beforeAll(() => {
-    plugin = compilePlugin();
+  beforeAll(async () => {
+    plugin = await compilePlugin();
   }, 60_000);
 
   /** Runs the bin on `input`; exit code, stdout and stderr. */

@@ -235,7 +235,7 @@ async function serveAll(dir: string, proto: string, service: string) {
 beforeAll(async () => {
   const dir = tempModule(FILES);
   dirs.push(dir);
-  expect(generateAndCompile(compilePlugin(), dir, Object.keys(FILES))).toEqual([]);
+  expect(generateAndCompile(await compilePlugin(), dir, Object.keys(FILES))).toEqual([]);
   const table = (proto: string) =>
     readFileSync(join(dir, "gen", proto.replace(/\.proto$/, "_audit.ts")), "utf8");
   printed = { [PROTO]: table(PROTO), [EDITIONS]: table(EDITIONS) };

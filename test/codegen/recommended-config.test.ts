@@ -28,8 +28,8 @@ service NoteService {
 
 const project = mkdtempSync(join(tmpdir(), "grpc-audit-recommended-"));
 
-beforeAll(() => {
-  const plugin = compilePlugin();
+beforeAll(async () => {
+  const plugin = await compilePlugin();
   // A user's project: the example's buf files, grpc-audit installed, both plugins on the PATH.
   for (const name of ["buf.yaml", "buf.gen.yaml"]) {
     cpSync(join(REPO, "examples/quickstart", name), join(project, name));

@@ -229,7 +229,7 @@ service S {
     );
   });
 
-  it("compiles with ts-proto's output under the strict tsconfig, as grpc-audit RuleTables", () => {
+  it("compiles with ts-proto's output under the strict tsconfig, as grpc-audit RuleTables", async () => {
     const dir = tempModule(
       Object.fromEntries(SHARED.map((file) => [file, readFileSync(join(TESTDATA, file), "utf8")])),
     );
@@ -244,7 +244,7 @@ service S {
     ];
     mkdirSync(join(dir, "gen"), { recursive: true });
     writeFileSync(join(dir, "gen/check.ts"), `${check.join("\n")}\n`);
-    expect(generateAndCompile(compilePlugin(), dir, SHARED)).toEqual([]);
+    expect(generateAndCompile(await compilePlugin(), dir, SHARED)).toEqual([]);
   }, 120_000); // tsc over the outputs and grpc-audit's rule types
 
   it("captures through shapes imported from other outputs", async () => {

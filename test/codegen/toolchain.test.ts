@@ -31,8 +31,8 @@ let plugin: string;
 let image: FileDescriptorSet;
 const tmp = mkdtempSync(join(tmpdir(), "grpc-audit-codegen-"));
 
-beforeAll(() => {
-  plugin = compilePlugin();
+beforeAll(async () => {
+  plugin = await compilePlugin();
   image = buildFixtures();
 }, 60_000);
 
