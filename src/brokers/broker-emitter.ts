@@ -4,6 +4,7 @@ import {
   type DeliveryEmitterOptions,
 } from "../delivery/index.js";
 import { DELIVERY_DEFAULTS, DELIVERY_OPTION_NAMES } from "../delivery/options.js";
+import type { EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
 import { shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
@@ -20,6 +21,13 @@ export interface BrokerEmitterOptions extends BrokerSinkOptions {
    * defaults to what the broker accepts.
    */
   delivery?: Omit<DeliveryEmitterOptions, "sink">;
+  /**
+   * Wraps the broker sink the emitter makes, once, before the pipeline gets it: for a sink that times
+   * or observes writes, such as `instrumentSink` of `grpc-audit/otel`
+   * (`wrapSink: (sink) => instrumentSink(sink, { meterProvider })`). It must return an EventSink that
+   * keeps the sink's limits (`maxEventBytes`, `acceptsEvent`) and close. Default: none, the broker sink.
+   */
+  wrapSink?: (sink: EventSink) => EventSink;
 }
 
 /** The option names of `BrokerEmitterOptions` (the record's type makes a missing or extra name a compile error). */
@@ -30,6 +38,7 @@ const BROKER_EMITTER_OPTION_NAMES = Object.keys({
   partitionKey: 1,
   cloudEvents: 1,
   delivery: 1,
+  wrapSink: 1,
 } satisfies Record<keyof BrokerEmitterOptions, 1>);
 
 /** The names `delivery` may hold: the pipeline's, but the sink the emitter makes itself. */
@@ -75,14 +84,18 @@ export function createBrokerEmitter(options: BrokerEmitterOptions): DeliveryEmit
       `broker emitter: options must be an object with \`broker\` and \`topic\`, got ${shown(options)}`,
     );
   rejectUnknownOptions("broker emitter", options, BROKER_EMITTER_OPTION_NAMES);
-  const { delivery = {}, ...sinkOptions } = options;
+  const { delivery = {}, wrapSink, ...sinkOptions } = options;
   if (typeof delivery !== "object" || delivery === null || Array.isArray(delivery))
     throw new AuditConfigError(
       `broker emitter: \`delivery\` must be an object of delivery pipeline options, got ${shown(delivery)}`,
     );
   if ("sink" in delivery)
     throw new AuditConfigError(
-      "broker emitter: `delivery.sink`: the broker emitter makes its own sink; leave it out",
+      "broker emitter: `delivery.sink`: the broker emitter makes its own sink; leave it out (`wrapSink` wraps it)",
+    );
+  if (wrapSink !== undefined && typeof wrapSink !== "function")
+    throw new AuditConfigError(
+      `broker emitter: \`wrapSink\` must be a function of the broker sink, got ${shown(wrapSink)}`,
     );
   // `block`, renamed, is left to the pipeline, which names its new name.
   if (!("block" in delivery)) rejectUnknownOptions("broker emitter: delivery", delivery, DELIVERY_NAMES);
@@ -93,8 +106,18 @@ export function createBrokerEmitter(options: BrokerEmitterOptions): DeliveryEmit
       delivery.maxInFlightBatches === undefined
         ? defaultInFlight(sinkOptions.broker)
         : delivery.maxInFlightBatches,
-    sink: createBrokerSink(sinkOptions),
+    sink: wrapped(createBrokerSink(sinkOptions), wrapSink),
   });
+}
+
+function wrapped(sink: EventSink, wrapSink: ((sink: EventSink) => EventSink) | undefined): EventSink {
+  if (wrapSink === undefined) return sink;
+  const result = wrapSink(sink);
+  if (typeof result !== "object" || result === null || typeof result.write !== "function")
+    throw new AuditConfigError(
+      "broker emitter: `wrapSink` must return an EventSink (an object with write())",
+    );
+  return result;
 }
 
 function defaultInFlight(broker: Broker | undefined): number {

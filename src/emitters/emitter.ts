@@ -32,7 +32,10 @@ export interface EmitterStats {
 
 /** Outcome of flushing or closing one sink. */
 export interface FlushResult {
-  /** Name of the emitter (the sink) this result is about. */
+  /**
+   * Name of the emitter (the sink) this result is about; "recorder" for the records of calls in flight a
+   * Recorder's `close()` stopped waiting for (status "timeout", `pending` counting them).
+   */
   emitter: string;
   /**
    * "ok": every accepted event was written; "error": the sink failed (see `error`); "timeout": not

@@ -6,6 +6,7 @@ import { checkName, checkOnError, checkOptionsObject } from "./check-options.js"
 import { isEmitter } from "./create-emitter.js";
 import type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } from "./emitter.js";
 import { checkedOutcome, EmitterCounters, report } from "./emitter.js";
+import { guardedStats } from "./guarded-stats.js";
 
 /** Options of `createMultiEmitter`. */
 export interface MultiEmitterOptions {
@@ -76,6 +77,7 @@ export function createMultiEmitter(sinks: readonly Emitter[], options: MultiEmit
   const list = [...sinks];
   const counters = new EmitterCounters(options.name ?? "multi");
   const onError = options.onError;
+  const sinkStats = list.map((sink) => guardedStats(sink, onError));
   let closed = false;
 
   function emitTo(sink: Emitter, event: AuditEvent): EmitOutcome {
@@ -122,7 +124,7 @@ export function createMultiEmitter(sinks: readonly Emitter[], options: MultiEmit
       return settleAll("close");
     },
     stats(): EmitterStats {
-      return { ...counters.snapshot(), sinks: list.map((sink) => sink.stats()) };
+      return { ...counters.snapshot(), sinks: sinkStats.map((stats) => stats()) };
     },
   };
 }

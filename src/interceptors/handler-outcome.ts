@@ -2,6 +2,7 @@ import { subscribe } from "node:diagnostics_channel";
 import { status as Status } from "@grpc/grpc-js";
 import { type HandlerSettlement, noteHandlerSettled, noteHandlerStarted } from "../context/handler-state.js";
 import { currentAuditScope } from "../context/scope.js";
+import type { StatusMessagePolicy } from "../recorder/status-message.js";
 import { HANDLER_SETTLED_CHANNEL, HANDLER_STARTED_CHANNEL } from "../server/handler-channels.js";
 
 let watching = false;
@@ -37,7 +38,8 @@ function onSettled(message: unknown): void {
  * The result of a call that ended without the handler's status reaching the client (a cancel, a
  * deadline, a status grpc-js sent itself), by what the handler did; undefined for a known failure of
  * a rule that records only successes. `statusMessages` "record" marks a message of this library's own
- * words only, kept whatever the status message policy (it must say that the outcome is not a failure).
+ * words only, kept whatever the status message policy (it must say that the outcome is not a failure);
+ * `policy` (the rule's, else the Recorder's) applies to a failed handler's message only.
  * @internal
  */
 export function resultAfterCancel(
@@ -46,6 +48,7 @@ export function resultAfterCancel(
   recordOnError: boolean,
   access: boolean,
   timeoutMs: number,
+  policy: StatusMessagePolicy | undefined,
 ): { result: { success: boolean; code: number; message: string }; statusMessages?: "record" } | undefined {
   const why = endedBy(client);
   if (settlement === "untracked" || settlement === "timeout") {
@@ -66,9 +69,13 @@ export function resultAfterCancel(
     };
   }
   if (!recordOnError) return undefined;
-  // The handler's own message, under the rule's status message policy like any failed call's.
-  const message = `${why}; the handler failed: ${settlement.details}`;
-  return { result: { success: false, code: settlement.code, message } };
+  // Only the handler's message follows the policy: "omit" leaves our words, "truncate" and "record"
+  // keep the start of the text (ours, far shorter than 256 bytes) and redact the whole.
+  const failed = `${why}; the handler failed`;
+  if (policy === "omit") {
+    return { result: { success: false, code: settlement.code, message: failed }, statusMessages: "record" };
+  }
+  return { result: { success: false, code: settlement.code, message: `${failed}: ${settlement.details}` } };
 }
 
 /** Why the client did not get the handler's status. */

@@ -14,6 +14,8 @@ import type { PayloadDigestKey } from "../payload/index.js";
 import type { ResourceAccessInput, ResourceMutationInput } from "../recorder/inputs.js";
 import { type PendingRecords, pendingRecordsOf } from "../recorder/pending-records.js";
 import type { Recorder, RecordOutcome } from "../recorder/recorder.js";
+import type { StatusMessagePolicy } from "../recorder/status-message.js";
+import { statusMessagesOf } from "../recorder/status-messages-of.js";
 import { markUnanswered } from "../recorder/unanswered-calls.js";
 import type { AuditRule, RuleTable } from "../rules/audit-rule.js";
 import { mergeRuleTables } from "../rules/audit-rule-table.js";
@@ -96,7 +98,8 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
   const rules = mergeRuleTables(options.rules);
   const capturePayload = createPayloadCapturer(rules.values(), options.payloadDigestKey);
   const pending = pendingRecordsOf(recorder);
-  const settings: CallSettings = { recorder, failMode, handlerSettleTimeoutMs, pending };
+  const statusMessages = statusMessagesOf(recorder);
+  const settings: CallSettings = { recorder, failMode, handlerSettleTimeoutMs, pending, statusMessages };
   const idSides = new Map<AuditRule, IdSide>();
   for (const rule of rules.values()) idSides.set(rule, idSideOf(rule.targetIdField));
   watchAsyncHandlers();
@@ -123,6 +126,8 @@ interface CallSettings {
   readonly handlerSettleTimeoutMs: number;
   /** The Recorder's count of records still to come, which its close() waits for. */
   readonly pending: PendingRecords;
+  /** The Recorder's `statusMessages` policy; undefined for a Recorder `createRecorder` did not make. */
+  readonly statusMessages: StatusMessagePolicy | undefined;
 }
 
 /**
@@ -279,6 +284,7 @@ class RuledCall extends ForwardingCall {
       this.rule.recordOnError,
       this.rule.event === "access",
       this.settings.handlerSettleTimeoutMs,
+      this.rule.statusMessage ?? this.settings.statusMessages,
     );
     if (after !== undefined) this.recordEnd(after.result, after.statusMessages, true);
     this.settle();

@@ -3,11 +3,13 @@ import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
 import { AuditConfigError, AuditEmitError, AuditEventTooLargeError, toError } from "../errors/index.js";
+import { shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { type ConnectionWatch, watchConnection } from "./connection-watch.js";
 import { drainOrClose } from "./drain-or-close.js";
 import { prepareMessage, tooLarge } from "./nats-message.js";
 import { PublishWindow } from "./publish-window.js";
+import { checkServers } from "./server-list.js";
 
 /** Options of `createNatsBroker`. Give either `connection` or `servers`. */
 export interface NatsBrokerOptions {
@@ -265,6 +267,9 @@ interface ResolvedOptions {
   name: string;
 }
 
+/** Begins every option error, as the other factories' do. */
+const LABEL = "nats broker";
+
 const KNOWN_OPTIONS: readonly (keyof NatsBrokerOptions)[] = [
   "connection",
   "servers",
@@ -277,35 +282,30 @@ const KNOWN_OPTIONS: readonly (keyof NatsBrokerOptions)[] = [
 
 function resolveOptions(options: NatsBrokerOptions): Readonly<ResolvedOptions> {
   if (typeof options !== "object" || options === null)
-    throw new AuditConfigError("options: must be an object with `servers` or `connection`");
-  rejectUnknownOptions("nats broker", options, KNOWN_OPTIONS);
+    throw new AuditConfigError(`${LABEL}: options must be an object with \`servers\` or \`connection\``);
+  rejectUnknownOptions(LABEL, options, KNOWN_OPTIONS);
   const { connection, servers, connectOptions = {}, stream } = options;
   const ackTimeoutMs = options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs;
   const maxInFlight = options.maxInFlight ?? DEFAULTS.maxInFlight;
   const name = options.name ?? DEFAULTS.name;
   if ((connection === undefined) === (servers === undefined))
-    throw new AuditConfigError("connection, servers: give exactly one of them");
+    throw new AuditConfigError(`${LABEL}: give exactly one of \`connection\` and \`servers\``);
   if (
     connection !== undefined &&
     (typeof connection !== "object" || typeof connection.request !== "function")
   )
-    throw new AuditConfigError("connection: must be an open NatsConnection");
-  // The client takes no server, or "", as nats://127.0.0.1:4222: an empty one must not mean that.
-  const serverList: unknown = typeof servers === "string" ? [servers] : servers;
-  const isServer = (s: unknown) => typeof s === "string" && s !== "";
-  if (
-    connection === undefined &&
-    !(Array.isArray(serverList) && serverList.length > 0 && serverList.every(isServer))
-  )
-    throw new AuditConfigError(
-      `servers: must be a server URL or a non-empty list of them, got ${JSON.stringify(servers) ?? String(servers)}`,
-    );
+    throw new AuditConfigError(`${LABEL}: \`connection\` must be an open NatsConnection`);
+  if (connection === undefined) checkServers(LABEL, servers);
   if (stream !== undefined && (typeof stream !== "string" || stream === ""))
-    throw new AuditConfigError("stream: must be a non-empty stream name");
+    throw new AuditConfigError(`${LABEL}: \`stream\` must be a non-empty stream name`);
   if (!Number.isInteger(ackTimeoutMs) || ackTimeoutMs <= 0)
-    throw new AuditConfigError(`ackTimeoutMs: must be a positive integer, got ${ackTimeoutMs}`);
+    throw new AuditConfigError(
+      `${LABEL}: \`ackTimeoutMs\` must be a positive integer, got ${shown(ackTimeoutMs)}`,
+    );
   if (!Number.isInteger(maxInFlight) || maxInFlight <= 0)
-    throw new AuditConfigError(`maxInFlight: must be a positive integer, got ${maxInFlight}`);
+    throw new AuditConfigError(
+      `${LABEL}: \`maxInFlight\` must be a positive integer, got ${shown(maxInFlight)}`,
+    );
   return Object.freeze({
     connection,
     servers: servers ?? [],

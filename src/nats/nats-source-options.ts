@@ -1,7 +1,9 @@
 // The options of the NATS source, and their checks: a bad one is an AuditConfigError naming it.
 import type { NatsConnection, NodeConnectionOptions } from "@nats-io/transport-node";
 import { AuditConfigError } from "../errors/index.js";
+import { shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
+import { checkServers } from "./server-list.js";
 
 /** Options of `createNatsSource`. Give either `connection` or `servers`. */
 export interface NatsSourceOptions {
@@ -94,26 +96,17 @@ export function resolveOptions(options: NatsSourceOptions): ResolvedOptions {
   const { connection, servers, connectOptions = {}, domain, stream, consumer, subject } = options;
   if ((connection === undefined) === (servers === undefined))
     throw new AuditConfigError("nats source: give exactly one of `connection` and `servers`");
-  // The client takes no server at all as nats://127.0.0.1:4222: an empty list must not mean that.
-  const serverList: unknown = typeof servers === "string" ? [servers] : servers;
-  const isServer = (s: unknown) => typeof s === "string" && s !== "";
-  if (
-    servers !== undefined &&
-    !(Array.isArray(serverList) && serverList.length > 0 && serverList.every(isServer))
-  )
-    throw new AuditConfigError(
-      `nats source: \`servers\` must be a server URL or a non-empty list of them, got ${JSON.stringify(servers)}`,
-    );
+  if (servers !== undefined) checkServers("nats source", servers);
   const name = (key: string, value: unknown, pattern: RegExp) => {
     if (typeof value !== "string" || !pattern.test(value))
       throw new AuditConfigError(
-        `nats source: \`${key}\` must be a ${pattern === NAME ? "stream or consumer name" : "subject"}, got ${JSON.stringify(value)}`,
+        `nats source: \`${key}\` must be a ${pattern === NAME ? "stream or consumer name" : "subject"}, got ${shown(value)}`,
       );
     return value;
   };
   if (domain !== undefined && (typeof domain !== "string" || !NAME.test(domain)))
     throw new AuditConfigError(
-      `nats source: \`domain\` must be a JetStream domain name (no spaces, dots or wildcards), got ${JSON.stringify(domain)}`,
+      `nats source: \`domain\` must be a JetStream domain name (no spaces, dots or wildcards), got ${shown(domain)}`,
     );
   name("stream", stream, NAME);
   name("consumer", consumer, NAME);
@@ -121,7 +114,7 @@ export function resolveOptions(options: NatsSourceOptions): ResolvedOptions {
   const ackWaitMs = options.ackWaitMs ?? DEFAULTS.ackWaitMs;
   if (!Number.isInteger(ackWaitMs) || ackWaitMs < MIN_ACK_WAIT_MS)
     throw new AuditConfigError(
-      `nats source: \`ackWaitMs\` must be an integer of at least ${MIN_ACK_WAIT_MS}, got ${ackWaitMs}`,
+      `nats source: \`ackWaitMs\` must be an integer of at least ${MIN_ACK_WAIT_MS}, got ${shown(ackWaitMs)}`,
     );
   const deadLetterSubject = name(
     "deadLetterSubject",

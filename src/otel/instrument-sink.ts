@@ -27,13 +27,15 @@ const OPTION_NAMES = Object.keys({ meterProvider: 1, monotonicNowMs: 1 } satisfi
  * Wraps an EventSink so that every batch write is timed into `grpc_audit.sink.write.duration`
  * (seconds, attribute `grpc_audit.sink.name`; a write that rejects also gets `error.type`, the
  * error's name). The wrapped sink behaves as the original: same name, limits (`maxEventBytes` and
- * the `acceptsEvent` check) and close, same results and errors. Give it to `createDeliveryEmitter` (or a broker emitter) in place of the sink.
+ * the `acceptsEvent` check) and close, same results and errors. Give it to `createDeliveryEmitter` in
+ * place of the sink, or to a broker emitter as its `wrapSink` (the broker emitter makes its own sink).
  *
  * Throws an AuditConfigError when `sink` has no `write()`.
  *
  * ```ts
  * const store = openAuditStore({ path: "./audit.db" }); // grpc-audit/store
  * const emitter = createDeliveryEmitter({ sink: instrumentSink(store.sink()) });
+ * const toNats = createBrokerEmitter({ broker, topic: "audit.projects", wrapSink: instrumentSink });
  * ```
  */
 export function instrumentSink(sink: EventSink, options: SinkInstrumentationOptions = {}): EventSink {

@@ -28,7 +28,7 @@ export const AUDIT_METRICS = {
     instrument: "counter",
     unit: "{event}",
     description:
-      "Audit events the Recorder's emitters dropped; under a multi emitter, those at least one of its emitters dropped.",
+      "Audit events dropped, each once: by the Recorder's emitters (under a multi emitter, by at least one of them), or by the Recorder itself after close().",
   },
   refused: {
     name: "grpc_audit.record.refusals",
@@ -52,7 +52,8 @@ export const AUDIT_METRICS = {
     name: "grpc_audit.events.dropped",
     instrument: "counter",
     unit: "{event}",
-    description: "Audit events an emitter dropped, by emitter, reason and (delivery emitters) event type.",
+    description:
+      "Audit events an emitter dropped, by emitter, reason and (delivery emitters) event type; not the Recorder's own drops after close().",
   },
   authn: {
     name: "grpc_audit.authn.attempts",

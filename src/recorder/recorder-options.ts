@@ -23,7 +23,14 @@ export interface RecorderOptions {
    * `{ kind: "noop" }` to discard on purpose). Several are fanned out through a multi emitter.
    */
   emitters: readonly (Emitter | EmitterSpec)[];
-  /** Called once per failure (bad record input, sink failure). Default: ignore; failures are still counted. */
+  /**
+   * Called once per failure: a record input refused, an event that could not be built, and the
+   * failures of the emitters built here from specs (`{ kind: "log", … }`) that have no `onError` of
+   * their own. An Emitter object passed in (such as `createBrokerEmitter`'s or `createDeliveryEmitter`'s)
+   * reports its sink and delivery failures only to the `onError` given to its own factory: this one
+   * hears of it only an `emit` that threw and, with several emitters, a flush or close that failed or
+   * timed out. Default: ignore; failures are still counted.
+   */
   onError?: (error: Error) => void;
   /**
    * Clock for `occurredAt`. Default: `() => new Date()`. When it throws or returns anything but a Date

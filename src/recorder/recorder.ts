@@ -3,6 +3,7 @@ import type { AuthzDecisionInput, AuthzObserver } from "../authz/observer.js";
 import { currentAuditScope } from "../context/scope.js";
 import type { EmitOutcome, FlushReport } from "../emitters/emitter.js";
 import { checkedOutcome, report } from "../emitters/emitter.js";
+import { guardedStats } from "../emitters/guarded-stats.js";
 import { AuditEmitError, AuditError, AuditInputError, toError } from "../errors/index.js";
 import { EVENT_KIND, type EventKind } from "../event/kinds.js";
 import type { RecordContext } from "../event/record-context.js";
@@ -25,6 +26,7 @@ import { createRecordSummaries, type SummaryEvent } from "./record-summary.js";
 import { type RecorderOptions, resolveRecorderOptions } from "./recorder-options.js";
 import type { RecorderStats } from "./recorder-stats.js";
 import { rewriteStatusMessage } from "./status-message.js";
+import { trackStatusMessages } from "./status-messages-of.js";
 import { isUnanswered } from "./unanswered-calls.js";
 
 export type { RecorderOptions } from "./recorder-options.js";
@@ -93,7 +95,9 @@ export interface Recorder {
   flush(): Promise<FlushReport>;
   /**
    * Waits, up to `closeWaitMs`, for the records of calls still in flight (`stats().pendingRecords`; not
-   * at all when there are none), then flushes and closes the emitters; later record calls are dropped
+   * at all when there are none), then flushes and closes the emitters. Records still to come when the
+   * wait ends are reported once to `onError`, and the report is not ok: it gains a result
+   * `{ emitter: "recorder", status: "timeout", pending }` counting them. Later record calls are dropped
    * and counted in `stats().dropped` by the Recorder itself, never handed to an emitter (one that stays
    * open would write them after the final checkpoint), successes a record policy would skip included
    * (the last summary was written at close, none could count them). A last summary the emitters refuse
@@ -282,6 +286,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     summaries === undefined ? undefined : setInterval(writeSummaries, config.summaryEveryMs).unref();
 
   const pending = new PendingRecordCount();
+  const emitterStats = guardedStats(emitter, onError);
 
   // Set by close(): the last summary is written then, so a success recorded later cannot be counted
   // into one; it is not skipped (recorded while close() still writes, dropped once sealed).
@@ -343,13 +348,16 @@ export function createRecorder(options: RecorderOptions): Recorder {
       ...outcomes.snapshot(),
       skipped: gate.stats(),
       pendingRecords: pending.count,
-      emitter: emitter.stats(),
+      emitter: emitterStats(),
     }),
     flush: () => emitter.flush(),
     close: async () => {
       // Calls in flight end first (grpc-js reports a forceShutdown's cancels after it returns, and lets
       // handlers run on after a cancel): their records are written before the last summary and checkpoint.
       if (pending.count > 0 && config.closeWaitMs > 0) await pending.idle(config.closeWaitMs);
+      // Records still to come are lost if the process exits now: said here, not only counted on arrival.
+      const givenUp = pending.count;
+      if (givenUp > 0) report(onError, givenUpError(givenUp, config.closeWaitMs));
       // The last summary, then the final checkpoint go out before the emitters close: nothing follows
       // the checkpoint in the chain.
       closed = true;
@@ -371,9 +379,29 @@ export function createRecorder(options: RecorderOptions): Recorder {
         writeCheckpoint(true);
       }
       sealed = true;
-      return emitter.close();
+      const closedReport = await emitter.close();
+      return givenUp > 0 ? withGivenUp(closedReport, givenUp) : closedReport;
     },
   };
   trackPendingRecords(recorder, pending);
+  trackStatusMessages(recorder, rewrites.defaultPolicy);
   return recorder;
+}
+
+/** Why `close()` ended with records of calls in flight still to come. */
+function givenUpError(count: number, closeWaitMs: number): AuditError {
+  const records = count === 1 ? "1 record" : `${count} records`;
+  return new AuditError(
+    `recorder: close() stopped waiting for ${records} of calls still in flight after closeWaitMs (${closeWaitMs} ms); ` +
+      "arriving later, they are dropped and counted in stats().dropped. Shut the server down before close(), or raise closeWaitMs",
+  );
+}
+
+/** `report` with a "recorder" result: not ok, `count` records of calls in flight given up. */
+function withGivenUp(report: FlushReport, count: number): FlushReport {
+  return {
+    ok: false,
+    results: [...report.results, { emitter: "recorder", status: "timeout", pending: count }],
+    pending: (report.pending ?? 0) + count,
+  };
 }

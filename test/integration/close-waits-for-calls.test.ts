@@ -205,15 +205,19 @@ describe("recorder.close() waits for the records of calls in flight", () => {
     ]);
   });
 
-  it("waits at most closeWaitMs: a record that comes in time is written, a later one dropped and counted", async () => {
+  it("waits at most closeWaitMs: a record that comes in time is written, a later one dropped and counted; close() says it gave one up", async () => {
     const handlerMayFinish = gate();
+    const errors: string[] = [];
     const { server, client, recorder, memory } = await start(
       async (call) => {
         await cancelled(call);
         await handlerMayFinish.opened;
         return call.request.project as Project;
       },
-      { recorder: { closeWaitMs: 1000 }, chain: { handlerSettleTimeoutMs: MAX_TIMER_MS } },
+      {
+        recorder: { closeWaitMs: 1000, onError: (error) => errors.push(error.message) },
+        chain: { handlerSettleTimeoutMs: MAX_TIMER_MS },
+      },
     );
     const calls = [
       unary(client.updateProject.bind(client), { project: project("p-1") }, metadataOf("hung")),
@@ -221,7 +225,19 @@ describe("recorder.close() waits for the records of calls in flight", () => {
     ];
     await expect.poll(() => started.size).toBe(2);
     server.forceShutdown();
-    await recorder.close();
+    // A process that exits now loses the hung call's record: the report and onError say so.
+    expect(await recorder.close()).toStrictEqual({
+      ok: false,
+      results: [
+        { emitter: "memory", status: "ok" },
+        { emitter: "recorder", status: "timeout", pending: 1 },
+      ],
+      pending: 1,
+    });
+    expect(errors).toStrictEqual([
+      "recorder: close() stopped waiting for 1 record of calls still in flight after closeWaitMs (1000 ms); " +
+        "arriving later, they are dropped and counted in stats().dropped. Shut the server down before close(), or raise closeWaitMs",
+    ]);
     await Promise.all(calls);
     // The plain handler's call is recorded at its cancel, during the wait; the hung one is still to come.
     expect([brief(memory.events), recorder.stats().pendingRecords]).toStrictEqual([

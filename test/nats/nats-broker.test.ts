@@ -212,32 +212,48 @@ describe("createNatsBroker against nats-server -js", () => {
 
   describe("rejects bad options at construction, naming the option", () => {
     const cases: [string, () => NatsBrokerOptions, RegExp][] = [
-      ["neither connection nor servers", () => ({}), /^connection, servers: /],
+      [
+        "neither connection nor servers",
+        () => ({}),
+        /^nats broker: give exactly one of `connection` and `servers`$/,
+      ],
       [
         "both connection and servers",
         () => ({ connection: nc, servers: server.url }),
-        /^connection, servers: /,
+        /^nats broker: give exactly one of `connection` and `servers`$/,
       ],
-      ["an empty server list", () => ({ servers: [] }), /^servers: /],
-      ["no options at all", () => undefined as unknown as NatsBrokerOptions, /^options: must be an object/],
+      ["an empty server list", () => ({ servers: [] }), /^nats broker: `servers` .*; it is an empty list$/],
+      [
+        "no options at all",
+        () => undefined as unknown as NatsBrokerOptions,
+        /^nats broker: options must be an object/,
+      ],
       [
         "a port number for servers",
         () => ({ servers: 4222 as unknown as string }),
-        /^servers: must be a server URL or a non-empty list of them, got 4222$/,
+        /^nats broker: `servers` must be a server URL or a non-empty list of them; it is a number$/,
       ],
       [
         "an empty server URL, which the client takes as 127.0.0.1:4222",
         () => ({ servers: "" }),
-        /^servers: must be a server URL or a non-empty list of them, got ""$/,
+        /^nats broker: `servers` must be a server URL or a non-empty list of them; it is empty$/,
       ],
       [
         "a misspelt option",
         () => ({ connection: nc, ackTimeoutMS: 100 }) as NatsBrokerOptions,
         /^nats broker: unknown option `ackTimeoutMS` \(did you mean `ackTimeoutMs`\?\)$/,
       ],
-      ["an empty stream name", () => ({ connection: nc, stream: "" }), /^stream: /],
-      ["a zero ack timeout", () => ({ connection: nc, ackTimeoutMs: 0 }), /^ackTimeoutMs: /],
-      ["a fractional in-flight limit", () => ({ connection: nc, maxInFlight: 1.5 }), /^maxInFlight: /],
+      ["an empty stream name", () => ({ connection: nc, stream: "" }), /^nats broker: `stream` /],
+      [
+        "a zero ack timeout",
+        () => ({ connection: nc, ackTimeoutMs: 0 }),
+        /^nats broker: `ackTimeoutMs` .*, got 0$/,
+      ],
+      [
+        "a fractional in-flight limit",
+        () => ({ connection: nc, maxInFlight: 1.5 }),
+        /^nats broker: `maxInFlight` .*, got 1.5$/,
+      ],
     ];
     for (const [what, options, message] of cases) {
       it(what, async () => {

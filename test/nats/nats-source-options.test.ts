@@ -4,9 +4,14 @@ import { AuditConfigError } from "../../src/errors/index.js";
 import { createNatsSource } from "../../src/nats/index.js";
 
 describe("createNatsSource options", () => {
-  it.each([[[]], [""], [["nats://127.0.0.1:4222", ""]], [[4222]]])(
+  it.each([
+    [[], "it is an empty list"],
+    ["", "it is empty"],
+    [["nats://127.0.0.1:4222", ""], "servers[1] is empty"],
+    [[4222], "servers[0] is a number, not a string"],
+  ])(
     "refuses servers %j rather than connecting to the client's default, 127.0.0.1:4222",
-    async (servers) => {
+    async (servers, problem) => {
       const creating = createNatsSource({
         servers: servers as string[],
         stream: "AUDIT",
@@ -14,7 +19,7 @@ describe("createNatsSource options", () => {
       });
       await expect(creating).rejects.toThrow(AuditConfigError);
       await expect(creating).rejects.toThrow(
-        `nats source: \`servers\` must be a server URL or a non-empty list of them, got ${JSON.stringify(servers)}`,
+        `nats source: \`servers\` must be a server URL or a non-empty list of them; ${problem}`,
       );
     },
   );

@@ -158,5 +158,5 @@ describe("a kill -9 during a schema migration", () => {
       };
     }
     expect(outcomes).toStrictEqual(expected);
-  });
+  }, 120_000); // seven migrations of a large store, each in a child process: slow on a loaded machine
 });
