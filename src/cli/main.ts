@@ -2,6 +2,8 @@
 // The grpc-audit command: demo, tail, query, stats, prune, verify, ingest, ui. Each command lives in ./commands/.
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { redact } from "../postgres/connection-string.js";
+import { isPostgresUrl } from "./any-store.js";
 import { addDemoCommand } from "./commands/demo.js";
 import { addIngestCommand } from "./commands/ingest.js";
 import { addPruneCommand } from "./commands/prune.js";
@@ -25,8 +27,8 @@ const { version } = JSON.parse(readFileSync(new URL("../../package.json", import
 };
 
 /**
- * `text` with every value given that holds credentials replaced whole by its `withoutCredentials`
- * form (or `HIDDEN_VALUE`): the last guard of error lines. A value of --db, --to or GRPC_AUDIT_DB is
+ * `text` with every value given that holds credentials replaced whole by how it may be shown
+ * (`shownAs`): the last guard of error lines. A value of --db, --to or GRPC_AUDIT_DB is
  * checked as a store, of --from as a broker list, any other as a URL (`user:alice@example.com` is none).
  */
 function hideGivenSecrets(text: string): string {
@@ -38,11 +40,24 @@ function hideGivenSecrets(text: string): string {
   given.push(["--db", process.env.GRPC_AUDIT_DB ?? ""]);
   let shown = text;
   for (const [option, value] of given) {
-    if (!givenHoldsCredentials(option, value)) continue;
-    const hidden = withoutCredentials(value);
-    shown = shown.replaceAll(value, hidden === value ? HIDDEN_VALUE : hidden);
+    const hidden = shownAs(option, value);
+    if (hidden !== value) shown = shown.replaceAll(value, hidden);
   }
   return shown;
+}
+
+/**
+ * How `value`, given after `option`, is shown. A postgres:// store as the store names itself, without
+ * its password and query (`postgres://audit@db/audit`; one without either as it is): every line names
+ * one store one way. Any other value with credentials by its `withoutCredentials` form.
+ */
+function shownAs(option: string | undefined, value: string): string {
+  const store = option === "--db" || option === "--to";
+  const named = store && isPostgresUrl(value) ? redact(value) : undefined;
+  if (named !== undefined) return named;
+  if (!givenHoldsCredentials(option, value)) return value;
+  const hidden = withoutCredentials(value);
+  return hidden === value ? HIDDEN_VALUE : hidden;
 }
 
 /** Whether `value`, given after `option`, holds credentials (see `hideGivenSecrets`). */

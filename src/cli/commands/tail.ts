@@ -1,7 +1,9 @@
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { eventToJson } from "../../event/serialize.js";
 import { type CliStore, withAnyStore } from "../any-store.js";
+import { isConnectionLost } from "../connection-lost.js";
+import { toCliError } from "../errors.js";
 import { EVENT_COLUMNS, formatLine, TAIL_WIDTHS } from "../format.js";
 import { print, printJson } from "../output.js";
 import { dbOption } from "../store-access.js";
@@ -40,53 +42,79 @@ export function addTailCommand(program: Command): void {
         .default(500),
     )
     .addHelpText("after", EXAMPLES)
-    .action((flags: TailFlags) =>
-      withAnyStore(flags.db, { readonly: true }, (store) => follow(store, flags)),
-    );
+    .action(async (flags: TailFlags) => {
+      const stopped = new AbortController();
+      const stop = () => stopped.abort();
+      // `on`, not `once`: a second Ctrl-C while the first is handled must not kill the process.
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      try {
+        await withAnyStore(flags.db, { readonly: true }, (store) => follow(store, flags, stopped.signal));
+      } finally {
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        // A reader that stopped reading never takes what stdout still holds, and the process would wait
+        // for it: dropped. Exits once main.ts has reported an error and set the exit code.
+        if (process.stdout.writableLength > 0) setImmediate(() => process.exit());
+      }
+    });
 }
 
 /**
- * Prints new events until stopped. A stored event that cannot be decoded is reported on stderr (and
- * shown as an error row in the table) and skipped; following goes on, and the command ends with
- * exit code 1.
+ * Prints new events until `stop` is aborted, checked before each event. A stored event that cannot be
+ * decoded is reported on stderr (and shown as an error row in the table) and skipped; following goes
+ * on, and the command ends with exit code 1. A lost connection to the store's server (a restart) is
+ * reported once and read again every interval, from where it was.
  */
-async function follow(store: CliStore, flags: TailFlags): Promise<void> {
-  const stopped = new AbortController();
-  const stop = () => stopped.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  // Awaited: a reader slower than the store (a pipe) holds the follower back instead of its memory.
+async function follow(store: CliStore, flags: TailFlags, stop: AbortSignal): Promise<void> {
+  const stopping = new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve()));
+  // Awaited: a reader slower than the store (a pipe) holds the follower back instead of its memory,
+  // but never past a stop.
   const show = async (entry: Listed) => {
     if ("undecodable" in entry) reportUndecodable(entry.undecodable);
-    if (flags.json !== true) await print(formatLine(listedCells(entry), TAIL_WIDTHS));
-    else if ("event" in entry) await printJson(eventToJson(entry.event));
+    if (flags.json !== true)
+      await Promise.race([print(formatLine(listedCells(entry), TAIL_WIDTHS)), stopping]);
+    else if ("event" in entry) await Promise.race([printJson(eventToJson(entry.event)), stopping]);
   };
   let undecodable = 0;
-  try {
-    let lastSeq = flags.fromStart === true ? 0 : await store.lastSeq();
-    if (flags.json !== true) {
-      print(formatLine(EVENT_COLUMNS, TAIL_WIDTHS));
-      print(
-        formatLine(
-          TAIL_WIDTHS.map((w) => "-".repeat(Math.max(w, 6))),
-          TAIL_WIDTHS,
-        ),
-      );
-    }
-    process.stderr.write(`following ${store.name} (Ctrl-C to stop)\n`);
-    while (!stopped.signal.aborted) {
+  let lastSeq = flags.fromStart === true ? 0 : await store.lastSeq();
+  if (flags.json !== true) {
+    print(formatLine(EVENT_COLUMNS, TAIL_WIDTHS));
+    print(
+      formatLine(
+        TAIL_WIDTHS.map((w) => "-".repeat(Math.max(w, 6))),
+        TAIL_WIDTHS,
+      ),
+    );
+  }
+  process.stderr.write(`following ${store.name} (Ctrl-C to stop)\n`);
+  let lost = false;
+  while (!stop.aborted) {
+    try {
       for (;;) {
         const batch = await store.tail(lastSeq);
-        for (const entry of inPageOrder(batch.events, batch.undecodable)) await show(entry);
+        if (lost) process.stderr.write(`tail: ${store.name} is back, following from row ${lastSeq}\n`);
+        lost = false;
+        for (const entry of inPageOrder(batch.events, batch.undecodable)) {
+          if (stop.aborted) break;
+          await show(entry);
+        }
         undecodable += batch.undecodable?.length ?? 0;
-        if (batch.lastSeq === lastSeq) break;
+        // Lets a signal in: while a reader keeps up, no write waits, and a backlog would be read and
+        // printed to its end without the event loop ever seeing SIGINT.
+        await nextTurn();
+        if (stop.aborted || batch.lastSeq === lastSeq) break;
         lastSeq = batch.lastSeq;
       }
-      await sleep(flags.intervalMs, undefined, { signal: stopped.signal }).catch(() => undefined);
+    } catch (error) {
+      if (!isConnectionLost(error)) throw error;
+      if (!lost) {
+        const message = toCliError(error, store.name).message;
+        process.stderr.write(`error: ${message} (reading again every ${flags.intervalMs} ms)\n`);
+      }
+      lost = true;
     }
-  } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    await sleep(flags.intervalMs, undefined, { signal: stop }).catch(() => undefined);
   }
   if (undecodable > 0) throw undecodableError(undecodable);
 }
