@@ -94,7 +94,7 @@ async function trail(): Promise<AuditEvent[]> {
   });
 }
 
-describe("a prune beside a writer in another process", () => {
+describe("a prune beside a writer in another process", { timeout: 90_000 }, () => {
   it.for([false, true])(
     "stores the writer's inserts between its delete transactions, none failing (cutChains: %s)",
     async (cutChains) => {

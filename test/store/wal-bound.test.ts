@@ -48,7 +48,7 @@ async function write(file: string, name: string): Promise<number> {
   return Number(match?.[1]);
 }
 
-describe("the write-ahead log under sustained writes", () => {
+describe("the write-ahead log under sustained writes", { timeout: 90_000 }, () => {
   it(`stays within twice the checkpoint bound while ${WRITERS} processes insert ${EVENTS} events each`, async () => {
     const file = path.join(dir.dir, "audit.db");
     openAuditStore({ path: file }).close();
