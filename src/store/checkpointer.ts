@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
+import type { FileId } from "./file-identity.js";
 
 /**
  * Checkpoints of the store's write-ahead log on a worker thread. SQLite's automatic checkpoint runs
@@ -45,7 +46,32 @@ const { workerData } = require("node:worker_threads");
 const { statSync } = require("node:fs");
 const Database = require(workerData.driver);
 const control = new Int32Array(workerData.control);
-const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
+const stopped = () => {
+  Atomics.store(control, ${STOPPED}, 1);
+  Atomics.notify(control, ${STOPPED});
+};
+// The worker starts tens of milliseconds after the store opened its file. It never creates one (the
+// path moved or deleted by then, that made an empty file there), and checkpoints only the store's own
+// file, not another put at the path. Failing, it says it stopped at once: the store's close() waits.
+const openStoreFile = () => {
+  const gone = "the store file was moved, removed or replaced before the checkpoint worker opened it";
+  let db;
+  try {
+    db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs, fileMustExist: true });
+    const { file, path } = workerData;
+    const now = path === ":memory:" ? undefined : statSync(path);
+    if (now !== undefined && (file === undefined || now.dev !== file.dev || now.ino !== file.ino)) {
+      throw new Error(gone);
+    }
+    return db;
+  } catch (error) {
+    db?.close();
+    stopped();
+    // SQLite's error crosses to the store's thread as its code alone: say what it means here.
+    throw error?.code === "SQLITE_CANTOPEN" ? new Error(gone) : error;
+  }
+};
+const db = openStoreFile();
 db.pragma("journal_size_limit = " + workerData.logLimitBytes);
 const logBytes = () => {
   try {
@@ -104,13 +130,14 @@ try {
   }
 } finally {
   db.close();
-  Atomics.store(control, ${STOPPED}, 1);
-  Atomics.notify(control, ${STOPPED});
+  stopped();
 }
 `;
 
 export interface CheckpointerOptions {
   path: string;
+  /** The file the store opened at `path`, as seen right after; undefined when none was seen. */
+  file: FileId | undefined;
   /** The write-ahead log's path, where SQLite keeps it (beside a symlink's target, not the link). */
   logPath: string;
   busyTimeoutMs: number;
@@ -144,6 +171,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
       driver: options.driver ?? createRequire(import.meta.url).resolve("better-sqlite3"),
       control: control.buffer,
       path: options.path,
+      file: options.file,
       logPath: options.logPath,
       busyTimeoutMs: options.busyTimeoutMs,
       rows: options.rows,

@@ -25,13 +25,17 @@ export interface FileGuard {
   release(): void;
 }
 
-/** Which file a path names: device and inode, or undefined when it names none this process can see. */
-interface FileId {
+/**
+ * Which file a path names: device and inode, or undefined when it names none this process can see.
+ * @internal
+ */
+export interface FileId {
   readonly dev: number;
   readonly ino: number;
 }
 
-function fileId(file: string): FileId | undefined {
+/** @internal */
+export function fileId(file: string): FileId | undefined {
   try {
     const stats = fs.statSync(file);
     return { dev: stats.dev, ino: stats.ino };

@@ -7,7 +7,7 @@ import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
 import { diskProblem } from "./disk-errors.js";
-import { type FileGuard, guardStoreFile, logPathOf } from "./file-identity.js";
+import { type FileGuard, fileId, guardStoreFile, logPathOf } from "./file-identity.js";
 import { columnInserter } from "./insert-columns.js";
 import { PAGE_SIZE } from "./open-database.js";
 import type { AuditStoreOptions } from "./store-options.js";
@@ -157,6 +157,7 @@ function startCheckpoints(db: Database, options: AuditStoreOptions): Checkpointe
   db.pragma(`journal_size_limit = ${LOG_LIMIT_BYTES}`);
   return startCheckpointer({
     path: options.path,
+    file: fileId(options.path),
     logPath: logPathOf(db, options.path),
     busyTimeoutMs: options.busyTimeoutMs ?? 5000,
     rows: 20_000,

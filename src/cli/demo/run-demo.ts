@@ -199,7 +199,7 @@ async function startDemo(options: DemoOptions): Promise<DemoRun> {
   const { openAuditStore } = await loadStoreModule();
   let store: AuditStore;
   try {
-    store = openAuditStore({ path: options.db });
+    store = openAuditStore({ path: options.db, onError: printError });
   } catch (error) {
     throw toCliError(error, options.db);
   }
@@ -211,9 +211,17 @@ async function startDemo(options: DemoOptions): Promise<DemoRun> {
     closeWaitMs: 1000,
     // The store is a sink: events reach it through the delivery pipeline, never from the RPC path.
     emitters: [
-      createDeliveryEmitter({ sink: store.sink(), name: "audit store" }),
-      createLogEmitter({ destination: options.log }),
+      // A store that writes fails for good (its file moved away): Ctrl-C gives up in 2 s, not 30.
+      createDeliveryEmitter({
+        sink: store.sink(),
+        name: "audit store",
+        onError: printError,
+        flushTimeoutMs: 2000,
+        closeTimeoutMs: 2000,
+      }),
+      createLogEmitter({ destination: options.log, onError: printError }),
     ],
+    onError: printError,
   });
   try {
     return await serveDemo(options, store, recorder);
@@ -223,6 +231,15 @@ async function startDemo(options: DemoOptions): Promise<DemoRun> {
     store.close();
     throw error;
   }
+}
+
+/**
+ * One line on stderr per failure the demo's recorder, emitters or store report (a store file moved
+ * away fails its writes: the events are then dropped and counted, and this says so), with its cause.
+ */
+function printError(error: Error): void {
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : "";
+  process.stderr.write(`demo: error: ${error.message}${cause}\n`);
 }
 
 /** The rest of startDemo, once the store and the recorder are open. */

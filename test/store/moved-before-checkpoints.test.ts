@@ -1,0 +1,72 @@
+// A store file moved or deleted (with its -wal and -shm) right after a writer opened it, before the
+// store's checkpoint worker, which starts tens of milliseconds later, opened its own connection. The
+// worker used to open the path as a new database: an empty w.db appeared there, which the writer
+// then took for a replacement and readers for the store.
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createDeliveryEmitter } from "../../src/delivery/delivery-emitter.js";
+import { openAuditStore } from "../../src/store/audit-store.js";
+import { errorCollector, ids, numberedEvents, tempDir } from "../delivery/helpers.js";
+import { until } from "../helpers/fake-sink.js";
+
+let dir: ReturnType<typeof tempDir>;
+let file: string;
+
+beforeEach(() => {
+  dir = tempDir("moved-before-checkpoints");
+  file = path.join(dir.dir, "w.db");
+});
+
+afterEach(() => dir.remove());
+
+/** The ids of every event stored in the file at `at`, read by a new connection. */
+function storedIds(at: string): string[] {
+  const reader = openAuditStore({ path: at, readonly: true });
+  try {
+    return reader.tail(0, 1000).events.map((e) => e.eventId);
+  } finally {
+    reader.close();
+  }
+}
+
+/** Moves (or deletes) the store file and the -wal and -shm beside it, as an operator's `mv`/`rm` does. */
+function takeAway(how: "moved" | "deleted"): void {
+  for (const suffix of ["", "-wal", "-shm"]) {
+    if (!fs.existsSync(`${file}${suffix}`)) continue;
+    if (how === "moved") fs.renameSync(`${file}${suffix}`, `${file}.1${suffix}`);
+    else fs.rmSync(`${file}${suffix}`);
+  }
+}
+
+describe.each(["moved", "deleted"] as const)("a store file %s before its checkpoint worker is up", (how) => {
+  it("creates no file at the path; later events fail, are counted and reported; none is lost uncounted", async () => {
+    const store = { errors: errorCollector() };
+    const writer = openAuditStore({ path: file, onError: store.errors.onError });
+    writer.insert(numberedEvents(8));
+    takeAway(how);
+
+    const { errors, onError } = errorCollector();
+    const emitter = createDeliveryEmitter({ sink: writer.sink(), name: "audit store", onError });
+    for (const event of numberedEvents(40, "authz", "n")) emitter.emit(event);
+    await until(() => errors.length > 0); // the first failed write, reported
+    expect(await emitter.close({ timeoutMs: 10 })).toMatchObject({ ok: false, delivered: 0, dropped: 40 });
+    writer.close(); // waits for the worker to stop: whatever it opened, it has opened
+
+    expect(fs.existsSync(file)).toBe(false);
+    await until(() => store.errors.errors.length > 0); // the worker's failure, from its thread
+    expect(how === "moved" ? storedIds(`${file}.1`) : fs.existsSync(`${file}.1`)).toStrictEqual(
+      how === "moved" ? ids(1, 8) : false,
+    );
+    expect(emitter.stats()).toMatchObject({ emitted: 40, delivered: 0, dropped: { close_timeout: 40 } });
+    expect((errors[0]?.cause as Error | undefined)?.message).toBe(
+      `audit store ${file}: the file was removed or replaced while this store had it open: the events of this batch were not stored; restore the file or restart the writer`,
+    );
+    expect(store.errors.errors.map((e) => [e.message, (e.cause as Error).message])).toStrictEqual([
+      [
+        `audit store ${file}: checkpoint worker failed; checkpointing inline`,
+        "the store file was moved, removed or replaced before the checkpoint worker opened it",
+      ],
+    ]);
+  });
+});
