@@ -32,6 +32,7 @@ import {
   noJetStream,
   noReply,
   openError,
+  SourceGoneError,
   streamNotFound,
   within,
 } from "./source-errors.js";
@@ -231,10 +232,11 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
         // The client counts two heartbeat intervals (half the wait each) without a word as a server
         // down; one that answers now was only late (a starved host). The fetch ended early: messages
         // the server still sends into it come again after the ack wait.
+        const deleted = gone(found, stream, durable);
+        if (deleted !== undefined)
+          throw new SourceGoneError(`${name}: fetch failed: ${deleted}`, { cause: error });
         if (!(found === "found" && isHeartbeatsMissed(error)))
-          throw new Error(`${name}: fetch failed: ${gone(found, stream, durable) ?? fetchError(error)}`, {
-            cause: error,
-          });
+          throw new Error(`${name}: fetch failed: ${fetchError(error)}`, { cause: error });
       } finally {
         clearTimeout(overdue);
         signal.removeEventListener("abort", stop);

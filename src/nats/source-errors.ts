@@ -78,6 +78,15 @@ export function gone(
   return undefined;
 }
 
+/**
+ * The error of a fetch whose consumer or stream was deleted: every later fetch fails the same, so
+ * `grpc-audit ingest` exits on it (its name, as the CLI does not load this module) for its supervisor.
+ * @internal
+ */
+export class SourceGoneError extends Error {
+  override name = "SourceGoneError";
+}
+
 /** The error of a JetStream that did not answer at open: with a domain, most likely a wrong name. @internal */
 export function noJetStream(error: unknown, options: ResolvedOptions): unknown {
   const { domain } = options;

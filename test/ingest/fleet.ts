@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { afterAll, beforeAll } from "vitest";
 import { createBrokerEmitter } from "../../src/brokers/broker-emitter.js";
 import type { BrokerEncoding } from "../../src/brokers/event-headers.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
@@ -11,7 +12,8 @@ import { createIngester, type IngestStore } from "../../src/ingest/index.js";
 import { createNatsBroker, createNatsSource, ensureAuditStream } from "../../src/nats/index.js";
 import { createRecorder, type Recorder } from "../../src/recorder/recorder.js";
 import { KEY_ID, PUBLIC_KEY, recordMutations, SIGNING_KEY } from "../chain/trail.js";
-import { startCli, tempDir } from "../cli/helpers.js";
+import { BUILD_TIMEOUT_MS, ensureBuilt, startCli, tempDir } from "../cli/helpers.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { withClient } from "../helpers/postgres-server.js";
 
 let streams = 0;
@@ -70,6 +72,29 @@ export async function storedIds(url: string): Promise<Map<string, number>> {
 
 /** A connection to `url` for a test's own use (closed by the caller). */
 export const natsConnection = (url: string) => connect({ servers: url });
+
+/** The nats-server of a test file that calls `useIngestNats`, and a connection to it. */
+export interface IngestNats {
+  nats: NatsServer;
+  nc: NatsConnection;
+}
+
+/**
+ * Starts a real nats-server (and builds the CLI) before the calling file's tests, with a connection
+ * to it, and stops both after them. The fields are set once the tests run.
+ */
+export function useIngestNats(): IngestNats {
+  const suite = {} as IngestNats;
+  beforeAll(async () => {
+    [suite.nats] = await Promise.all([startNatsServer(), ensureBuilt()]);
+    suite.nc = await natsConnection(suite.nats.url);
+  }, BUILD_TIMEOUT_MS);
+  afterAll(async () => {
+    await suite.nc?.close();
+    await suite.nats?.stop();
+  });
+  return suite;
+}
 
 /** Polls `done` every 20 ms until it is true; throws naming `what` after 20 s. */
 export async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {

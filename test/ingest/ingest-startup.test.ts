@@ -4,25 +4,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import net from "node:net";
 import { join } from "node:path";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openAuditStore } from "../../src/store/audit-store.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, tempDir } from "../cli/helpers.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { runCli, tempDir } from "../cli/helpers.js";
 import { startSilentProxy } from "../helpers/silent-proxy.js";
-import { freshStream, natsConnection, startIngest, until } from "./fleet.js";
+import { freshStream, startIngest, until, useIngestNats } from "./fleet.js";
 
-let nats: NatsServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  [nats] = await Promise.all([startNatsServer(), ensureBuilt()]);
-  nc = await natsConnection(nats.url);
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await nc?.close();
-  await nats?.stop();
-});
+const suite = useIngestNats();
 
 /** `ingest` from `from` (stream S, consumer C) into `to`. */
 const ingest = (from: string, to: string) =>
@@ -37,9 +25,17 @@ async function closedPort(): Promise<number> {
   return typeof address === "object" && address !== null ? address.port : 0;
 }
 
-/** True while SIGINT waits to be delivered to process `pid` (Linux: /proc/<pid>/status). */
+/**
+ * True while SIGINT waits to be delivered to process `pid` (Linux: /proc/<pid>/status); false once the
+ * process is gone (a stop during connecting exits at once).
+ */
 function signalPending(pid: number | undefined): boolean {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return false;
+  }
   const masks = [...status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)];
   return masks.some(([, mask = "0"]) => (BigInt(`0x${mask}`) & 2n) !== 0n); // SIGINT is signal 2: bit 1
 }
@@ -47,7 +43,7 @@ function signalPending(pid: number | undefined): boolean {
 describe("a failed start of grpc-audit ingest", () => {
   it("leaves no store file behind when the stream does not exist or NATS refuses the connection", async () => {
     const dir = tempDir();
-    const noStream = await ingest(nats.url, join(dir, "a.db"));
+    const noStream = await ingest(suite.nats.url, join(dir, "a.db"));
     const refused = await ingest(`nats://127.0.0.1:${await closedPort()}`, join(dir, "b.db"));
     expect([noStream.code, noStream.stderr]).toStrictEqual([
       1,
@@ -63,7 +59,7 @@ describe("a failed start of grpc-audit ingest", () => {
   it("keeps a store file that was there before, even an empty one", async () => {
     const db = join(tempDir(), "kept.db");
     openAuditStore({ path: db }).close(); // made by an earlier run: empty, but not this run's
-    const run = await ingest(nats.url, db);
+    const run = await ingest(suite.nats.url, db);
     expect(run.code).toBe(1);
     expect(existsSync(db)).toBe(true);
   });
@@ -95,9 +91,9 @@ describe("a failed start of grpc-audit ingest", () => {
 
 describe("a signal while grpc-audit ingest connects to NATS", () => {
   it("is a stop even when the connection then fails: exit 0, and the store file it made is removed", async () => {
-    const { stream } = await freshStream(nc);
+    const { stream } = await freshStream(suite.nc);
     const db = join(tempDir(), "startup.db");
-    const proxy = await startSilentProxy(nats.port, true); // NATS's greeting held: connecting
+    const proxy = await startSilentProxy(suite.nats.port, true); // NATS's greeting held: connecting
     const run = startIngest(`nats://127.0.0.1:${proxy.port}`, stream, db);
     try {
       await until(() => proxy.accepted > 0, "the command connecting to NATS (the store opened)");

@@ -5,6 +5,7 @@ import type { PostgresStore } from "../../postgres/index.js";
 import { isPostgresUrl } from "../any-store.js";
 import { PASSWORD_ENV, SASL_MECHANISMS } from "../broker-access.js";
 import { CliError, EXIT_FAILURE, toCliError } from "../errors.js";
+import { exitWhenWritten } from "../exit-when-written.js";
 import { progressLine } from "../ingest-progress.js";
 import { BROKER_FLAGS, type SourceFlags, sourceOpener } from "../ingest-source.js";
 import { loadOptionalPeers } from "../optional-peers.js";
@@ -26,7 +27,7 @@ Examples:
 
 Run as many as you like with the same --consumer (NATS) or --group (Kafka): they share the stream or
 the topic's partitions. Each event is stored once; a message is acknowledged (an offset committed)
-only after its batch committed. Ctrl-C (or SIGTERM) finishes the batch, exit 0. Undecodable messages
+only after its batch committed. Ctrl-C (or SIGTERM, SIGHUP) finishes the batch, exit 0. Undecodable messages
 go to the dead-letter subject (default grpc-audit.dead-letter.<stream>) or topic (default
 <topic>.dead-letter).
 
@@ -82,8 +83,11 @@ export function addIngestCommand(program: Command): void {
       integerOption("--progress-ms <ms>", "how often to print the progress line", 100, 3_600_000, 5000),
     )
     .addHelpText("after", EXAMPLES)
-    .action((flags: IngestFlags) => ingest(flags));
+    .action((flags: IngestFlags) => ingest(flags).finally(exitWhenWritten));
 }
+
+/** Each finishes the batch and exits 0; SIGHUP too (a closed terminal or ssh session), not killed mid-batch. */
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 async function ingest(flags: IngestFlags): Promise<void> {
   const source = sourceOpener(flags); // usage errors before anything is opened
@@ -94,8 +98,7 @@ async function ingest(flags: IngestFlags): Promise<void> {
   // process at once (Node's default), without closing what was opened.
   const stopping = new AbortController();
   const stop = () => stopping.abort();
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  for (const signal of STOP_SIGNALS) process.once(signal, stop);
   try {
     const store = await target.open(stopping.signal);
     if (store === undefined) return stoppedDuringStartup();
@@ -103,24 +106,40 @@ async function ingest(flags: IngestFlags): Promise<void> {
     try {
       if (stopping.signal.aborted) return stoppedDuringStartup();
       // A connection given up because of the signal (a broker that does not answer) is the stop.
-      const opened = await source.open().catch(async (error: unknown) => {
+      const opening = source.open().catch(async (error: unknown) => {
         // One turn of the event loop: a signal that came with the failure is handled first.
         await new Promise((resolve) => setImmediate(resolve));
         if (stopping.signal.aborted) return undefined;
         throw error;
       });
-      if (opened === undefined) return stoppedDuringStartup();
+      // A broker that accepts but never answers holds the connect up to its 20 s timeout: a signal
+      // does not wait for it. A source opened after all is closed again.
+      const opened = await Promise.race([opening, aborted(stopping.signal)]);
+      if (opened === undefined) {
+        void opening.then((late) => late?.close()).catch(() => {});
+        return stoppedDuringStartup();
+      }
       try {
         if (stopping.signal.aborted) return stoppedDuringStartup();
         started = true;
+        // A consumer or stream deleted fails every fetch from now on: exit 1, for a supervisor to
+        // start ingest again (which creates the consumer anew), as for a connection closed for good.
+        let deleted: (error: CliError) => void = () => {};
+        const gone = new Promise<CliError>((resolve) => {
+          deleted = resolve;
+        });
+        const ended = opened.ended === undefined ? gone : Promise.race([opened.ended, gone]);
         await run(
-          { name: opened.source.name, warnings: opened.warnings, ended: opened.ended },
+          { name: opened.source.name, warnings: opened.warnings, ended },
           createIngester({
             source: opened.source,
             store: store.target,
             batchSize: flags.batchSize,
             maxWaitMs: flags.maxWaitMs,
-            onError: (error) => process.stderr.write(`ingest: error: ${error.message}\n`),
+            onError: (error) => {
+              if (error.name === "SourceGoneError") deleted(new CliError(error.message, EXIT_FAILURE));
+              else process.stderr.write(`ingest: error: ${error.message}\n`);
+            },
           }),
           flags.progressMs,
           store.name,
@@ -135,9 +154,16 @@ async function ingest(flags: IngestFlags): Promise<void> {
       await store.close({ started });
     }
   } finally {
-    process.off("SIGINT", stop);
-    process.off("SIGTERM", stop);
+    for (const signal of STOP_SIGNALS) process.off(signal, stop);
   }
+}
+
+/** Resolves to undefined once `signal` aborted. */
+function aborted(signal: AbortSignal): Promise<undefined> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve(undefined);
+    else signal.addEventListener("abort", () => resolve(undefined), { once: true });
+  });
 }
 
 /** A signal came while the store or the source was being opened: nothing was fetched, exit 0. */
@@ -244,7 +270,7 @@ async function openPostgres(
 
 /**
  * The SQLite store at `to`. One this command `created` is removed again when it ends before
- * ingesting (the source did not open, or a signal), unless it holds events: a failed start leaves no file.
+ * ingesting (the store or the source did not open, or a signal), unless it holds events: a failed start leaves no file.
  */
 function openSqlite(
   { openAuditStore }: typeof import("../../store/audit-store.js"),
@@ -255,6 +281,8 @@ function openSqlite(
   try {
     store = openAuditStore({ path: to });
   } catch (error) {
+    // A file it could not make a store of (a full disk leaves it empty) is not left behind either.
+    if (created) removeStoreFiles(to);
     throw toCliError(error, to);
   }
   return {
@@ -268,9 +296,14 @@ function openSqlite(
         // Unreadable now: kept, as a file this command may not have made.
       }
       store.close();
-      if (unused) for (const file of [to, `${to}-wal`, `${to}-shm`]) rmSync(file, { force: true });
+      if (unused) removeStoreFiles(to);
     },
   };
+}
+
+/** Removes the SQLite store at `path` with its -wal and -shm files. */
+function removeStoreFiles(path: string): void {
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) rmSync(file, { force: true });
 }
 
 function integerOption(
