@@ -17,6 +17,8 @@ export const SYSTEM_TOOLS = {
   chromium: "chromium",
   // The TLS broker tests make a CA and certificates with it.
   openssl: "openssl",
+  // The stalled-output ingest test shrinks a pipe to 4 KiB (F_SETPIPE_SZ), which Node cannot do.
+  python3: "python3",
 } as const;
 
 /** A system tool some tests run. */

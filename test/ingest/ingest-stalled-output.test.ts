@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI, tempDir } from "../cli/helpers.js";
+import { requireTool } from "../helpers/prerequisites.js";
 import { freshStream, until, useIngestNats } from "./fleet.js";
 
 const suite = useIngestNats();
@@ -13,7 +14,7 @@ describe("grpc-audit ingest writing into a pipe nobody reads", () => {
   it("exits 0 on SIGTERM", async () => {
     const { stream } = await freshStream(suite.nc);
     const args = ["ingest", "--from", suite.nats.url, "--stream", stream, "--consumer", "ingest"];
-    const wrapper = spawn("python3", [
+    const wrapper = spawn(requireTool("python3"), [
       join(import.meta.dirname, "stalled-output.py"),
       process.execPath,
       CLI,
