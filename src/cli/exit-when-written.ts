@@ -4,8 +4,8 @@ const DRAIN_MS = 2000;
 /**
  * Exits with `process.exitCode` once stdout and stderr are written out, or after 2 s: a reader that
  * stopped reading (a stalled journald), or a socket the NATS client leaves open after a connect that
- * timed out, would otherwise keep the process running for good. Called when the command's action
- * ends; one turn of the event loop later, so that main.ts has reported an error and set the code.
+ * timed out, would otherwise keep the process running for good. Called by main.ts once the command
+ * ended and its error, if any, was reported and the exit code set.
  */
 export function exitWhenWritten(): void {
   setImmediate(() => {

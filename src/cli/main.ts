@@ -13,6 +13,7 @@ import { addTailCommand } from "./commands/tail.js";
 import { addUiCommand } from "./commands/ui.js";
 import { addVerifyCommand } from "./commands/verify.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.js";
+import { exitWhenWritten } from "./exit-when-written.js";
 import {
   HIDDEN_VALUE,
   holdsCredentials,
@@ -97,13 +98,25 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   process.exit(EXIT_FAILURE);
 });
 
-program.parseAsync().catch((error: unknown) => {
-  if (error instanceof CommanderError) {
-    // Commander has printed its message (or the help) already.
-    process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
-    return;
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(hideGivenSecrets(`error: ${message}\n`));
-  process.exitCode = error instanceof CliError ? error.exitCode : EXIT_FAILURE;
+// `ingest` ends the process explicitly (a socket the NATS client leaves open, a stalled reader of its
+// output would keep it running); here, not in the command, which tests also run in process.
+let command: string | undefined;
+program.hook("preAction", (_program, actionCommand) => {
+  command = actionCommand.name();
 });
+
+program
+  .parseAsync()
+  .catch((error: unknown) => {
+    if (error instanceof CommanderError) {
+      // Commander has printed its message (or the help) already.
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT_USAGE;
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(hideGivenSecrets(`error: ${message}\n`));
+    process.exitCode = error instanceof CliError ? error.exitCode : EXIT_FAILURE;
+  })
+  .finally(() => {
+    if (command === "ingest") exitWhenWritten();
+  });

@@ -5,7 +5,6 @@ import type { PostgresStore } from "../../postgres/index.js";
 import { isPostgresUrl } from "../any-store.js";
 import { PASSWORD_ENV, SASL_MECHANISMS } from "../broker-access.js";
 import { CliError, EXIT_FAILURE, toCliError } from "../errors.js";
-import { exitWhenWritten } from "../exit-when-written.js";
 import { progressLine } from "../ingest-progress.js";
 import { BROKER_FLAGS, type SourceFlags, sourceOpener } from "../ingest-source.js";
 import { loadOptionalPeers } from "../optional-peers.js";
@@ -83,7 +82,7 @@ export function addIngestCommand(program: Command): void {
       integerOption("--progress-ms <ms>", "how often to print the progress line", 100, 3_600_000, 5000),
     )
     .addHelpText("after", EXAMPLES)
-    .action((flags: IngestFlags) => ingest(flags).finally(exitWhenWritten));
+    .action((flags: IngestFlags) => ingest(flags));
 }
 
 /** Each finishes the batch and exits 0; SIGHUP too (a closed terminal or ssh session), not killed mid-batch. */
