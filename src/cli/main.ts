@@ -98,8 +98,9 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   process.exit(EXIT_FAILURE);
 });
 
-// `ingest` ends the process explicitly (a socket the NATS client leaves open, a stalled reader of its
-// output would keep it running); here, not in the command, which tests also run in process.
+// `ingest` and `tail` end the process explicitly (a socket the NATS client leaves open, a reader that
+// stopped taking their output would keep it running); here, not in the commands, which tests also run
+// in process.
 let command: string | undefined;
 program.hook("preAction", (_program, actionCommand) => {
   command = actionCommand.name();
@@ -118,5 +119,5 @@ program
     process.exitCode = error instanceof CliError ? error.exitCode : EXIT_FAILURE;
   })
   .finally(() => {
-    if (command === "ingest") exitWhenWritten();
+    if (command === "ingest" || command === "tail") exitWhenWritten();
   });

@@ -9,6 +9,7 @@ import { createDeliveryEmitter } from "../../src/delivery/delivery-emitter.js";
 import { openAuditStore } from "../../src/store/audit-store.js";
 import { errorCollector, ids, numberedEvents, tempDir } from "../delivery/helpers.js";
 import { until } from "../helpers/fake-sink.js";
+import { storedIds } from "./stored-ids.js";
 
 let dir: ReturnType<typeof tempDir>;
 let file: string;
@@ -19,16 +20,6 @@ beforeEach(() => {
 });
 
 afterEach(() => dir.remove());
-
-/** The ids of every event stored in the file at `at`, read by a new connection. */
-function storedIds(at: string): string[] {
-  const reader = openAuditStore({ path: at, readonly: true });
-  try {
-    return reader.tail(0, 1000).events.map((e) => e.eventId);
-  } finally {
-    reader.close();
-  }
-}
 
 /** Moves (or deletes) the store file and the -wal and -shm beside it, as an operator's `mv`/`rm` does. */
 function takeAway(how: "moved" | "deleted"): void {

@@ -12,6 +12,7 @@ import { encodeEvent } from "../../src/event/serialize.js";
 import { type AuditStore, openAuditStore } from "../../src/store/audit-store.js";
 import { errorCollector, ids, numberedEvents, tempDir } from "../delivery/helpers.js";
 import { until } from "../helpers/fake-sink.js";
+import { storedIds } from "./stored-ids.js";
 
 let dir: ReturnType<typeof tempDir>;
 let file: string;
@@ -37,16 +38,6 @@ function store(at = file, readonly = false): AuditStore {
   const opened = openAuditStore({ path: at, readonly, backgroundCheckpoints: false });
   open.push(opened);
   return opened;
-}
-
-/** The ids of every event stored in the file at `at`, read by a new connection. */
-function storedIds(at: string): string[] {
-  const reader = openAuditStore({ path: at, readonly: true });
-  try {
-    return reader.tail(0, 1000).events.map((e) => e.eventId);
-  } finally {
-    reader.close();
-  }
 }
 
 /** What `write` throws, as name and message. */

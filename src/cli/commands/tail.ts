@@ -53,9 +53,6 @@ export function addTailCommand(program: Command): void {
       } finally {
         process.off("SIGINT", stop);
         process.off("SIGTERM", stop);
-        // A reader that stopped reading never takes what stdout still holds, and the process would wait
-        // for it: dropped. Exits once main.ts has reported an error and set the exit code.
-        if (process.stdout.writableLength > 0) setImmediate(() => process.exit());
       }
     });
 }
