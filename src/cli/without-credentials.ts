@@ -11,20 +11,25 @@ const ONLY_WITH_SLASHES = /^[\s"'`]*(?:[a-z][a-z0-9+.-]+:?)?\/\//i;
  * or `//` and holds an "@" after it, everything from there to its last "@" is replaced by "…" (a
  * password may hold quotes, "/", "," or "@" unencoded): `"postgres://…@db/audit"`, `kafka://…@k2:9092`;
  * the whole value is {@link HIDDEN_VALUE} when a space stands in that part (what it splits is unknown).
+ * Its query is replaced by "…" too, as a password may be given there: `nats://h:4222?…`.
  * Anything else is returned as it is: a SQLite path such as `/data/logs:2026@node1.db`.
  */
 export function withoutCredentials(text: string): string {
   const start = URL_START.exec(text)?.[0];
   if (start === undefined) return text;
   const last = text.lastIndexOf("@");
-  if (last < start.length) return text;
-  return /\s/.test(text.slice(start.length, last)) ? HIDDEN_VALUE : `${start}…${text.slice(last)}`;
+  const hasUser = last >= start.length;
+  if (hasUser && /\s/.test(text.slice(start.length, last))) return HIDDEN_VALUE;
+  const rest = hasUser ? text.slice(last) : text.slice(start.length);
+  const query = rest.indexOf("?");
+  const shownRest = query === -1 ? rest : `${rest.slice(0, query)}?…`;
+  return `${start}${hasUser ? "…" : ""}${shownRest}`;
 }
 
 /**
  * Whether a store value (--db, --to, GRPC_AUDIT_DB) that is not a postgres:// URL names a URL with
- * credentials: it starts (after a space or quotes) with `scheme:`, `scheme//` or `//`, and an "@"
- * follows. A path holding ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file.
+ * credentials: it starts (after a space or quotes) with `scheme:`, `scheme//` or `//`, and an "@" or
+ * a query ("?") follows. A path holding ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file.
  */
 export function storeHoldsCredentials(text: string): boolean {
   return withoutCredentials(text) !== text;
@@ -37,7 +42,7 @@ export function holdsCredentials(text: string): boolean {
 
 /**
  * Whether any value given on the command line holds credentials: a URL (`scheme://`, `scheme//` or
- * `//`) with an "@" after it. Not `user:alice@example.com` nor `C:\Users\me@corp\…`.
+ * `//`) with an "@" or a query after it. Not `user:alice@example.com` nor `C:\Users\me@corp\…`.
  */
 export function urlHoldsCredentials(text: string): boolean {
   return ONLY_WITH_SLASHES.test(text) && withoutCredentials(text) !== text;

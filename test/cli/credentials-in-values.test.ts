@@ -108,6 +108,41 @@ describe.each(QUOTED)("a password with a quote (%s)", (password) => {
   });
 });
 
+// A password given in a URL's query (`?password=`, `?token=`) was printed whole: only the part before
+// an "@" was hidden.
+describe("a password in a URL's query", () => {
+  const QUERY_SECRET = "Qry5ecret";
+
+  it.each([
+    ["mysql://", `mysql://db/audit?password=${QUERY_SECRET}`, "mysql://db/audit?…"],
+    ["pg:// with a user", `pg://audit@db/a?sslpassword=${QUERY_SECRET}&x=1`, "pg://…@db/a?…"],
+  ])("in a %s store is a usage error that hides it", async (_scheme, value, shown) => {
+    for (const [_run, args, env] of storeRuns(value)) {
+      const cwd = tempDir();
+      const run = await runCli(args, { cwd, env: { ...process.env, ...env } });
+      expect(run.stdout + run.stderr).not.toContain(QUERY_SECRET);
+      expect([run.code, run.stdout, run.stderr]).toStrictEqual([
+        2,
+        "",
+        `error: the store ${shown} looks like a URL, but only postgres:// and postgresql:// URLs name a store (no space or quotes around them); write a SQLite file as ./<name>\n`,
+      ]);
+      expect(readdirSync(cwd)).toStrictEqual([]);
+    }
+  });
+
+  it.each([
+    ["NATS", [`nats://n1:4222?token=${QUERY_SECRET}`, ...NATS_ARGS], "nats://n1:4222?…"],
+    ["Kafka", [`kafka://k1:9092?password=${QUERY_SECRET}`, ...KAFKA_ARGS], "kafka://k1:9092?…"],
+  ])("in a %s --from is a usage error that hides it", async (_name, [from, ...flags], shown) => {
+    const cwd = tempDir();
+    const run = await runCli(["ingest", "--from", from as string, ...flags, "--to", "x.db"], { cwd });
+    expect(run.stdout + run.stderr).not.toContain(QUERY_SECRET);
+    expect([run.code, run.stdout]).toStrictEqual([2, ""]);
+    expect(run.stderr).toContain(`got ${shown}\n`);
+    expect(readdirSync(cwd)).toStrictEqual([]);
+  });
+});
+
 // SQLite paths with ":" and "@" further on were refused as URLs; values that name no URL were
 // rewritten in error lines (`user:alice@example.com` shown as `…@example.com`).
 describe("text that names no URL with credentials", () => {
