@@ -240,9 +240,18 @@ const chains: Record<string, ServerInterceptor[]> = {
   "2×ForwardingCall+2×GatedCall": [forwardingCall, gatedCall, gatedCall, forwardingCall],
 };
 
-// BENCH_CHAINS=baseline,full... measures only those (for profiling one chain).
+// BENCH_CHAINS=baseline,full... measures only those, in that order (for profiling one chain, or to see
+// whether the order they run in changes a comparison).
 const only = process.env.BENCH_CHAINS?.split(",");
-for (const name of Object.keys(chains)) if (only !== undefined && !only.includes(name)) delete chains[name];
+if (only !== undefined) {
+  const picked = only.map((name) => {
+    const chain = chains[name];
+    if (chain === undefined) throw new Error(`BENCH_CHAINS: no chain named ${name}`);
+    return [name, chain] as const;
+  });
+  for (const name of Object.keys(chains)) delete chains[name];
+  for (const [name, chain] of picked) chains[name] = chain;
+}
 
 for (const [name, chain] of Object.entries(chains)) {
   const status = await oneCall(chain, metadata);
