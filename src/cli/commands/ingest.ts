@@ -137,7 +137,7 @@ async function ingest(flags: IngestFlags): Promise<void> {
             maxWaitMs: flags.maxWaitMs,
             onError: (error) => {
               if (error.name === "SourceGoneError") deleted(new CliError(error.message, EXIT_FAILURE));
-              else process.stderr.write(`ingest: error: ${error.message}\n`);
+              else process.stderr.write(`ingest: error: ${named(error, store.name)}\n`);
             },
           }),
           flags.progressMs,
@@ -155,6 +155,17 @@ async function ingest(flags: IngestFlags): Promise<void> {
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, stop);
   }
+}
+
+/**
+ * What an ingester's error says: a SQLite store's as every command says it, naming the store
+ * ("audit store <path>: the database is locked by another process", not SQLite's bare words).
+ */
+function named(error: Error, store: string): string {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string" || !code.startsWith("SQLITE_")) return error.message;
+  const { message } = toCliError(error, store);
+  return message.startsWith("audit store ") ? message : `audit store ${store}: ${message}`;
 }
 
 /** Resolves to undefined once `signal` aborted. */
