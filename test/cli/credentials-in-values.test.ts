@@ -116,6 +116,7 @@ describe("a password in a URL's query", () => {
   it.each([
     ["mysql://", `mysql://db/audit?password=${QUERY_SECRET}`, "mysql://db/audit?…"],
     ["pg:// with a user", `pg://audit@db/a?sslpassword=${QUERY_SECRET}&x=1`, "pg://…@db/a?…"],
+    ["pasted JDBC", `jdbc:postgresql://db/a?user=u&password=${QUERY_SECRET}`, "jdbc:postgresql://db/a?…"],
   ])("in a %s store is a usage error that hides it", async (_scheme, value, shown) => {
     for (const [_run, args, env] of storeRuns(value)) {
       const cwd = tempDir();
