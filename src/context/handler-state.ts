@@ -16,28 +16,50 @@ export interface HandlerOutcome {
  */
 export type HandlerSettlement = HandlerOutcome | "untracked" | "timeout";
 
-/** The slot's value while a reported handler runs. */
-const RUNNING = Object.freeze({ running: true });
-
 type Waiter = (outcome: HandlerOutcome) => void;
 
 /**
- * Notes that the call's handler started, under an adapter that will report how it settles.
+ * The slot while a waiter waits: how many reported handlers still run (a handler may call another
+ * asyncService-adapted one, which reports into the same scope), and who waits.
+ */
+class Pending {
+  constructor(
+    public running: number,
+    public waiter: Waiter,
+  ) {}
+}
+
+// The slot holds undefined (nothing reported), the number of handlers running (no waiter yet, so an
+// answered call allocates nothing here), a Pending, or the outcome once every started handler settled.
+
+/**
+ * Notes that a handler of the call started, under an adapter that will report how it settles.
  * @internal
  */
 export function noteHandlerStarted(scope: AuditScope): void {
-  (scope as ScopeRecord)[HANDLER_SLOT] = RUNNING;
+  const record = scope as ScopeRecord;
+  const state = record[HANDLER_SLOT];
+  if (state instanceof Pending) state.running += 1;
+  else record[HANDLER_SLOT] = typeof state === "number" ? state + 1 : 1;
 }
 
 /**
- * Notes how the call's handler settled, and hands it to whoever waits for it.
+ * Notes how a handler of the call settled. The call's handler has settled when every started one has:
+ * the last to settle (the outermost) gives the outcome, handed to whoever waits for it.
  * @internal
  */
 export function noteHandlerSettled(scope: AuditScope, outcome: HandlerOutcome): void {
   const record = scope as ScopeRecord;
   const state = record[HANDLER_SLOT];
-  record[HANDLER_SLOT] = outcome;
-  if (typeof state === "function") (state as Waiter)(outcome);
+  if (state instanceof Pending) {
+    state.running -= 1;
+    if (state.running > 0) return;
+    record[HANDLER_SLOT] = outcome;
+    state.waiter(outcome);
+    return;
+  }
+  // A settlement without a noted start (the audit interceptors subscribed meanwhile) counts as the last.
+  record[HANDLER_SLOT] = typeof state === "number" && state > 1 ? state - 1 : outcome;
 }
 
 /**
@@ -53,9 +75,7 @@ export function whenHandlerSettles(
 ): void {
   const record = scope as ScopeRecord | undefined;
   const state = record?.[HANDLER_SLOT];
-  // Another waiter (a second rules interceptor in the chain) is called too.
-  const earlier = typeof state === "function" ? (state as Waiter) : undefined;
-  if (record === undefined || (state !== RUNNING && earlier === undefined)) {
+  if (record === undefined || (typeof state !== "number" && !(state instanceof Pending))) {
     onSettled(isOutcome(state) ? state : "untracked");
     return;
   }
@@ -64,6 +84,8 @@ export function whenHandlerSettles(
     waiting = false;
     onSettled("timeout");
   }, timeoutMs);
+  // Another waiter (a second rules interceptor in the chain) is called too.
+  const earlier = state instanceof Pending ? state.waiter : undefined;
   const waiter: Waiter = (outcome) => {
     earlier?.(outcome);
     if (!waiting) return;
@@ -71,9 +93,10 @@ export function whenHandlerSettles(
     clearTimeout(timer);
     onSettled(outcome);
   };
-  record[HANDLER_SLOT] = waiter;
+  if (state instanceof Pending) state.waiter = waiter;
+  else record[HANDLER_SLOT] = new Pending(state, waiter);
 }
 
 function isOutcome(state: unknown): state is HandlerOutcome {
-  return typeof state === "object" && state !== null && state !== RUNNING;
+  return typeof state === "object" && state !== null && !(state instanceof Pending);
 }
