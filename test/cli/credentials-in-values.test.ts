@@ -32,18 +32,27 @@ function storeRuns(value: string): [string, string[], NodeJS.ProcessEnv][] {
   ];
 }
 
+/** Runs `args` and expects the usage error naming the store as `shown`, no `secret` printed, nothing created. */
+async function expectStoreRefused(
+  [args, env]: [string[], NodeJS.ProcessEnv],
+  shown: string,
+  secrets: readonly string[],
+): Promise<void> {
+  const cwd = tempDir();
+  const run = await runCli(args, { cwd, env: { ...process.env, ...env } });
+  for (const secret of secrets) expect(run.stdout + run.stderr).not.toContain(secret);
+  expect([run.code, run.stdout, run.stderr]).toStrictEqual([
+    2,
+    "",
+    `error: the store ${shown} looks like a URL, but only postgres:// and postgresql:// URLs name a store (no space or quotes around them); write a SQLite file as ./<name>\n`,
+  ]);
+  expect(readdirSync(cwd)).toStrictEqual([]);
+}
+
 describe.each(STORES)("a store URL with %s", (_, value, shown) => {
-  it.each(storeRuns(value))("%s is a usage error that hides the password", async (_name, args, env) => {
-    const cwd = tempDir();
-    const run = await runCli(args, { cwd, env: { ...process.env, ...env } });
-    expect(run.stdout + run.stderr).not.toContain(STORE_SECRET);
-    expect([run.code, run.stdout, run.stderr]).toStrictEqual([
-      2,
-      "",
-      `error: the store ${shown} looks like a URL, but only postgres:// and postgresql:// URLs name a store (no space or quotes around them); write a SQLite file as ./<name>\n`,
-    ]);
-    expect(readdirSync(cwd)).toStrictEqual([]);
-  });
+  it.each(storeRuns(value))("%s is a usage error that hides the password", (_name, args, env) =>
+    expectStoreRefused([args, env], shown, [STORE_SECRET]),
+  );
 });
 
 const BROKERS = [
@@ -94,17 +103,8 @@ describe.each(QUOTED)("a password with a quote (%s)", (password) => {
     ["pg://", `pg://u:${password}@h/db`, "pg://…@h/db"],
     ["mysql://", `mysql://u:${password}@h/db`, "mysql://…@h/db"],
   ])("in a %s store is a usage error that hides it", async (_scheme, value, shown) => {
-    for (const [_run, args, env] of storeRuns(value)) {
-      const cwd = tempDir();
-      const run = await runCli(args, { cwd, env: { ...process.env, ...env } });
-      for (const part of partsOf(password)) expect(run.stdout + run.stderr).not.toContain(part);
-      expect([run.code, run.stdout, run.stderr]).toStrictEqual([
-        2,
-        "",
-        `error: the store ${shown} looks like a URL, but only postgres:// and postgresql:// URLs name a store (no space or quotes around them); write a SQLite file as ./<name>\n`,
-      ]);
-      expect(readdirSync(cwd)).toStrictEqual([]);
-    }
+    for (const [_run, args, env] of storeRuns(value))
+      await expectStoreRefused([args, env], shown, partsOf(password));
   });
 });
 
@@ -118,17 +118,8 @@ describe("a password in a URL's query", () => {
     ["pg:// with a user", `pg://audit@db/a?sslpassword=${QUERY_SECRET}&x=1`, "pg://…@db/a?…"],
     ["pasted JDBC", `jdbc:postgresql://db/a?user=u&password=${QUERY_SECRET}`, "jdbc:postgresql://db/a?…"],
   ])("in a %s store is a usage error that hides it", async (_scheme, value, shown) => {
-    for (const [_run, args, env] of storeRuns(value)) {
-      const cwd = tempDir();
-      const run = await runCli(args, { cwd, env: { ...process.env, ...env } });
-      expect(run.stdout + run.stderr).not.toContain(QUERY_SECRET);
-      expect([run.code, run.stdout, run.stderr]).toStrictEqual([
-        2,
-        "",
-        `error: the store ${shown} looks like a URL, but only postgres:// and postgresql:// URLs name a store (no space or quotes around them); write a SQLite file as ./<name>\n`,
-      ]);
-      expect(readdirSync(cwd)).toStrictEqual([]);
-    }
+    for (const [_run, args, env] of storeRuns(value))
+      await expectStoreRefused([args, env], shown, [QUERY_SECRET]);
   });
 
   it.each([
