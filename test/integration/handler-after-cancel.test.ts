@@ -30,6 +30,7 @@ import { createRecorder } from "../../src/recorder/recorder.js";
 import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
 import { unary } from "../helpers/project-server.js";
+import { cancelWhen } from "./cancel-when.js";
 
 type Handlers = AsyncServiceImplementation<typeof ProjectServiceService>;
 
@@ -157,19 +158,8 @@ function metadataOf(requestId: string): Metadata {
 }
 
 /** Calls `method`, cancels it once its handler started; resolves to the status code the client got. */
-function cancelOnceStarted(method: keyof ProjectServiceClient, request: unknown, requestId: string) {
-  return new Promise<number | undefined>((resolve) => {
-    const call = (client[method] as (...args: unknown[]) => { cancel(): void })(
-      request,
-      metadataOf(requestId),
-      (error: { code: number } | null) => resolve(error?.code),
-    );
-    void expect
-      .poll(() => started.has(requestId))
-      .toBe(true)
-      .then(() => call.cancel());
-  });
-}
+const cancelOnceStarted = (method: keyof ProjectServiceClient, request: unknown, requestId: string) =>
+  cancelWhen(client, method, request, requestId, (id) => started.has(id));
 
 /** The call's events other than authn and authz (there are none here), once `count` arrived. */
 async function eventsOf(requestId: string, count = 1): Promise<AuditEvent[]> {

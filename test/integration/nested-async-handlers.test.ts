@@ -4,7 +4,7 @@
 import {
   credentials,
   type handleUnaryCall,
-  Metadata,
+  type Metadata,
   Server,
   ServerCredentials,
   status,
@@ -17,6 +17,7 @@ import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
+import { cancelWhen } from "./cancel-when.js";
 
 type Handlers = AsyncServiceImplementation<typeof ProjectServiceService>;
 
@@ -112,21 +113,8 @@ afterEach(() => {
 });
 
 /** Calls `method`, cancels it once its handler is ready; resolves to the status code the client got. */
-function cancelWhenReady(method: keyof ProjectServiceClient, request: unknown, requestId: string) {
-  const metadata = new Metadata();
-  metadata.set("x-request-id", requestId);
-  return new Promise<number | undefined>((resolve) => {
-    const call = (client[method] as (...args: unknown[]) => { cancel(): void })(
-      request,
-      metadata,
-      (error: { code: number } | null) => resolve(error?.code),
-    );
-    void expect
-      .poll(() => ready.has(requestId))
-      .toBe(true)
-      .then(() => call.cancel());
-  });
-}
+const cancelWhenReady = (method: keyof ProjectServiceClient, request: unknown, requestId: string) =>
+  cancelWhen(client, method, request, requestId, (id) => ready.has(id));
 
 /** The call's one event, with its target and result. The wait outlasts the settle timeout (2 s). */
 async function eventOf(requestId: string) {
