@@ -30,5 +30,7 @@ export function isConnectionLost(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "string" && (NETWORK.has(code) || SERVER_GONE.has(code))) return true;
-  return PG_CLIENT.test(error.message);
+  if (PG_CLIENT.test(error.message)) return true;
+  // The PostgreSQL store names pg's errors (`postgres store …: Connection terminated`): pg's is the cause.
+  return error.cause instanceof Error && PG_CLIENT.test(error.cause.message);
 }

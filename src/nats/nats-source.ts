@@ -69,7 +69,7 @@ export interface NatsSource extends IngestSource<NatsSourceMessage> {
    * after 1h (max_age) whether ingested or not: …`. Empty when none does.
    */
   readonly warnings: readonly string[];
-  /** Drains the connection when the source opened it. */
+  /** Drains the connection when the source opened it; closes it at once while it is down. */
   close(): Promise<void>;
 }
 
@@ -216,6 +216,7 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       const cut = () => messages.stop();
       const stop = () => (connected ? stopWhenDown.add(cut) : cut());
       signal.addEventListener("abort", stop, { once: true });
+      if (signal.aborted) stop(); // aborted while the fetch was being made
       // The server ends a fetch at its expiry; one still open well after had no reply (see REPLY_TIMEOUT_MS).
       const due = expires + REPLY_TIMEOUT_MS;
       const overdue = setTimeout(() => messages.stop(new Error(noReply(due, nc))), due);
@@ -228,7 +229,10 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       } catch (error) {
         closedForGood(name, "fetch failed", watch);
         const lookupMs = isHeartbeatsMissed(error) ? REPLY_TIMEOUT_MS : LOOKUP_TIMEOUT_MS;
-        const found = signal.aborted ? undefined : await lookUp(jsm, stream, durable, lookupMs);
+        // Stopped meanwhile, it waits no more: during an outage the lookup waits out its timeout.
+        const found = signal.aborted
+          ? undefined
+          : await unlessAborted(lookUp(jsm, stream, durable, lookupMs), signal);
         // The client counts two heartbeat intervals (half the wait each) without a word as a server
         // down; one that answers now was only late (a starved host). The fetch ended early: messages
         // the server still sends into it come again after the ack wait.
@@ -244,9 +248,11 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       }
       const last = received[received.length - 1];
       if (last !== undefined) lag = last.msg.info.pending;
-      else {
+      else if (connected) {
         // Nothing came: nothing waits, or the consumer may deliver no more (its ack-pending limit is
         // held by other ingesters' batches). Its info tells which; unreachable, the last lag stays.
+        // Not asked with the connection down: the request would wait out its timeout (5 s), and a
+        // fetch stopped then would not end at once.
         const info = await consumer.info().catch(() => undefined);
         if (info !== undefined) {
           removed?.position(info.delivered);
@@ -312,11 +318,23 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       // The client's iterator has a stop(); its public type says only AsyncIterable.
       (statuses as { stop?: () => void }).stop?.();
       if (!owned) return;
-      // Drained, so that the acks sent go out first; closed instead during an outage, else a stopped
-      // `grpc-audit ingest` would never exit. Acks not sent mean redeliveries, which the store skips.
-      await drainOrClose(nc);
+      // Drained, so that the acks sent go out first; closed instead during an outage (at once when
+      // known down: a drain then waits for a reconnect), else a stopped `grpc-audit ingest` would not
+      // exit. Acks not sent mean redeliveries, which the store skips.
+      if (connected) await drainOrClose(nc);
+      else await nc.close();
     },
   };
+}
+
+/** What `lookup` resolves to, or undefined as soon as `signal` aborts. */
+function unlessAborted<T>(lookup: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const stop = () => resolve(undefined);
+    if (signal.aborted) stop();
+    signal.addEventListener("abort", stop, { once: true });
+    void lookup.then(resolve).finally(() => signal.removeEventListener("abort", stop));
+  });
 }
 
 /**

@@ -52,6 +52,24 @@ export function scrubbed(error: Error, connectionString: string | undefined): Er
   return message === error.message ? error : new Error(message);
 }
 
+/**
+ * `error` (pg's or the network's, whose words say neither the store nor which: `connect ECONNREFUSED
+ * …` while the server restarts) as `postgres store <label>: <message>`, the password masked as
+ * `scrubbed` does. Its SQLSTATE `code` and `severity` stay on it, so it is read as pg's; `error` is its
+ * cause unless its message showed the password. One naming the store already is `error` itself.
+ * @internal
+ */
+export function storeError(error: Error, label: string, connectionString: string | undefined): Error {
+  const prefix = `postgres store ${label}: `;
+  if (error.message.startsWith(prefix)) return error;
+  const shown = scrubbed(error, connectionString);
+  const named = new Error(`${prefix}${shown.message}`, shown === error ? { cause: error } : {});
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  if (typeof code === "string") Object.assign(named, { code });
+  if (typeof severity === "string") Object.assign(named, { severity });
+  return named;
+}
+
 function decoded(text: string): string {
   try {
     return decodeURIComponent(text);

@@ -2,10 +2,10 @@ import net from "node:net";
 import pg from "pg";
 import { AuditConfigError } from "../errors/index.js";
 import { checkTimerMs } from "../errors/option-checks.js";
-import { redact, scrubbed } from "./connection-string.js";
+import { redact, scrubbed, storeError } from "./connection-string.js";
 
-// The store takes it from here, with the pool.
-export { scrubbed };
+// The store takes them from here, with the pool.
+export { scrubbed, storeError };
 
 /** What the store connects through: a pool it made (and ends on close) or the caller's. @internal */
 export interface Connection {

@@ -1,7 +1,7 @@
 import type pg from "pg";
 import { report } from "../emitters/emitter.js";
 import type { EncodedEvent, EventSink } from "../emitters/sink.js";
-import { AuditConfigError, AuditEventTooLargeError, toError } from "../errors/index.js";
+import { AuditConfigError, AuditError, AuditEventTooLargeError, toError } from "../errors/index.js";
 import type { EventColumns } from "../event/event-columns.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -9,7 +9,7 @@ import type { AuditPage } from "../store/audit-store.js";
 import { checkPruneOptions, cutReport, type PruneOptions, type PruneReport } from "../store/prune-plan.js";
 import { type AuditQuery, type AuditStats, checkInsert, type PageOptions } from "../store/query.js";
 import type { EditedRow, UndecodableRow } from "../store/stored-rows.js";
-import { connect, milliseconds, scrubbed } from "./connection.js";
+import { connect, milliseconds, scrubbed, storeError } from "./connection.js";
 import { copyData } from "./copy.js";
 import { batchTimes, columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
 import {
@@ -128,11 +128,18 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const { pool, label, owned, connectTimeoutMs, destroy } = connect(options, (error) =>
     report(options.onError, new Error(`postgres store ${label}: ${error.message}`, { cause: error })),
   );
-  /** pg-pool's connection timeout, named: its own message says neither the store nor how long. */
-  const named = (error: unknown): unknown =>
-    isConnectTimeout(error)
-      ? new Error(`postgres store ${label}: no connection within ${connectTimeoutMs} ms (connectTimeoutMs)`)
+  /** An error of pg or of the network, named; pg-pool's connection timeout says how long too. */
+  const named = (error: unknown): unknown => {
+    if (isConnectTimeout(error))
+      return new Error(
+        `postgres store ${label}: no connection within ${connectTimeoutMs} ms (connectTimeoutMs)`,
+      );
+    return error instanceof Error && !(error instanceof AuditError)
+      ? storeError(error, label, options.connectionString)
       : error;
+  };
+  /** An error's words without the store's name that `named` put first: for a message naming it once. */
+  const unnamed = (error: unknown): string => toError(error).message.replace(`postgres store ${label}: `, "");
   const fail = (error: unknown): AuditConfigError => {
     if (error instanceof Error && error.message.startsWith(`postgres store ${label}: `))
       return new AuditConfigError(error.message, { cause: error });
@@ -180,7 +187,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   } finally {
     signal?.removeEventListener("abort", destroy);
   }
-  /** `session`, its connection timeout named. */
+  /** `session`, its errors named. */
   const use = async <T>(
     bound: Limit,
     work: (client: pg.PoolClient, fail: (error: Error) => void) => Promise<T>,
@@ -299,7 +306,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     for (let i = 0; i < batch.length; i++)
       if (missing.has(partitionOf(batch.times[i] as number).name)) eventIds.push(eventIdAt(batch, i));
     return new RefusedRowsError(
-      `postgres store ${label}: partition ${[...missing].join(", ")} not created: ${toError(denied).message} (a role that may not create partitions writes only into months made for it)`,
+      `postgres store ${label}: partition ${[...missing].join(", ")} not created: ${unnamed(denied)} (a role that may not create partitions writes only into months made for it)`,
       { code: INSUFFICIENT_PRIVILEGE, eventIds, cause: denied },
     );
   };

@@ -151,7 +151,7 @@ describe("an insert whose connection is reset during the COPY (a server restarti
       }
       proxy.reset();
       proxy.thaw();
-      expect(await outcome).toBe("read ECONNRESET");
+      expect(await outcome).toBe(`postgres store ${viaProxy}: read ECONNRESET`);
       expect(await store.insert(batch)).toBe(3);
       expect(await count(direct)).toBe(6);
       for (const message of errors) expect(message).toMatch(/^postgres store postgres:\/\/postgres@/);
