@@ -18,7 +18,6 @@ import {
   type UpdateProjectRequest,
 } from "../src/cli/demo/gen/example/v1/projects.js";
 import { auditRules, authzRules } from "../src/cli/demo/gen/example/v1/projects_audit.js";
-import { createAuditScope, runInAuditScope } from "../src/context/scope.js";
 import {
   type Authorizer,
   createJwtAuthenticator,
@@ -34,6 +33,7 @@ import { ForwardingCall } from "../src/interceptors/forwarding-call.js";
 import { GatedCall } from "../src/interceptors/gated-call.js";
 import { AUDIENCE, ISSUER, newSigningKey, signToken } from "../test/helpers/jwt.js";
 import { median, writeResults } from "./results.js";
+import { scopeBuilder } from "./scope-builder.js";
 import { alsAroundInboundEvents, rawLogLinesAtStatus } from "./server-overhead/floors.js";
 
 type Listener = Parameters<ServerInterceptingCallInterface["start"]>[0];
@@ -160,8 +160,9 @@ const security = {
  * The two ways to write an interceptor that sees every event of a call, forwarding each unchanged:
  * grpc-js's documented builder form (a listener and a responder of closures per call), and our call
  * objects (one object per call, methods on its prototype). Four of each, as the full chain has four
- * interceptors. Run alone (BENCH_CHAINS) and run after the full chain they differ: once several
- * ForwardingCall subclasses have run, the shared base methods are polymorphic (docs/performance.md).
+ * interceptors. On Node 20 the answer differs between running them alone (BENCH_CHAINS) and with the
+ * full chain in the process, whose ForwardingCall subclasses make the base methods polymorphic
+ * (docs/performance.md).
  */
 const builderForm: ServerInterceptor = (_method, call) =>
   new ServerInterceptingCall(
@@ -186,33 +187,6 @@ class PassingGate extends GatedCall {}
 const forwardingCall: ServerInterceptor = (_method, call) => new PassingCall(call);
 const gatedCall: ServerInterceptor = (_method, call) => new PassingGate(call);
 
-/**
- * The audit scope interceptor written in grpc-js's builder form, same work as ScopedCall: swapped into
- * the full chain, it shows what the call objects save where it counts (docs/performance.md).
- */
-const scopeBuilder: ServerInterceptor = (method, call) => {
-  const startedAtMs = performance.now();
-  let scope: ReturnType<typeof createAuditScope> | undefined;
-  return new ServerInterceptingCall(call, {
-    start: (next) =>
-      next({
-        onReceiveMetadata: (metadata, next) => {
-          const opened = createAuditScope({
-            operation: method.path,
-            metadata,
-            peer: call.getPeer(),
-            startedAtMs,
-          });
-          scope = opened;
-          runInAuditScope(opened, () => next(metadata));
-        },
-        onReceiveMessage: (message, next) =>
-          scope === undefined ? next(message) : runInAuditScope(scope, () => next(message)),
-        onReceiveHalfClose: (next) => (scope === undefined ? next() : runInAuditScope(scope, () => next())),
-        onCancel: () => {},
-      }),
-  });
-};
 const chains: Record<string, ServerInterceptor[]> = {
   baseline: [],
   "pass-through": [(_method, call) => new ServerInterceptingCall(call)],
@@ -233,8 +207,8 @@ const chains: Record<string, ServerInterceptor[]> = {
   // The floor of the line above, as in the server benchmark: an AsyncLocalStorage run around each
   // inbound event and three raw pino lines of a prebuilt event; no grpc-audit code per call.
   "floor(als+3log)": [alsAroundInboundEvents(), rawLogLinesAtStatus(3, discardingLogger())],
-  // The full chain with its scope interceptor in grpc-js's builder form instead of a call object.
-  "full(scope-builder)": [scopeBuilder, ...audited(createNoopEmitter(), security).slice(1)],
+  // The full chain with its scope interceptor in grpc-js's builder form, same work, instead of a call object.
+  "full(scope-builder)": [scopeBuilder("x-request-id"), ...audited(createNoopEmitter(), security).slice(1)],
   "4×builder-form": [builderForm, builderForm, builderForm, builderForm],
   "4×ForwardingCall": [forwardingCall, forwardingCall, forwardingCall, forwardingCall],
   "2×ForwardingCall+2×GatedCall": [forwardingCall, gatedCall, gatedCall, forwardingCall],

@@ -10,8 +10,8 @@ export type OutboundStatus = Parameters<ServerInterceptingCallInterface["sendSta
  * arrive at its `on*` methods and outbound ones at its `send*` methods, and each goes on at once unless
  * a subclass overrides it. The audit interceptors run on every call, and this keeps each of them to one
  * object per call; grpc-js's builder form (`new ServerInterceptingCall(call, { start, ... })`) makes a
- * responder, a listener and a closure per event, and measured slower in the full chain
- * (docs/performance.md).
+ * responder, a listener, an intercepting listener and a closure per event, and doing the same work it
+ * is slower in the full chain (docs/performance.md, "Design choices the numbers rest on").
  *
  * Only for interceptors that pass every event on synchronously, before returning: grpc-js's queueing of
  * events that arrive while an interceptor holds an earlier one is not here.

@@ -1,0 +1,82 @@
+// The audit scope interceptor in grpc-js's builder form, for the in-process benchmark: whether the
+// call object the library uses still pays (docs/performance.md, "Design choices the numbers rest on").
+import { Metadata, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
+import { type AuditScope, createAuditScope, runInAuditScope } from "../src/context/scope.js";
+import type { OutboundStatus } from "../src/interceptors/forwarding-call.js";
+import { noteOwnStatus } from "../src/interceptors/own-status.js";
+
+/**
+ * `ScopedCall` (src/interceptors/audit-scope-interceptor.ts) in grpc-js's builder form, doing all of its
+ * work: the scope around every inbound event (onCancel too), the statuses grpc-js sends itself noted,
+ * and the request id header on the headers or, when none went out, on the status. Keep the two alike:
+ * the comparison is only fair while they do the same work.
+ */
+export const scopeBuilder =
+  (requestIdHeader: string | false): ServerInterceptor =>
+  (method, call) => {
+    const startedAtMs = performance.now();
+    let scope: AuditScope | undefined;
+    let headersSent = false;
+    let forwardingStatus = false;
+    const withRequestId = (status: OutboundStatus): OutboundStatus => {
+      if (requestIdHeader === false || scope === undefined) return status;
+      const metadata = status.metadata?.clone() ?? new Metadata();
+      metadata.set(requestIdHeader, scope.requestId);
+      return { ...status, metadata };
+    };
+    // grpc-js's own statuses (a request it cannot decode or take) bypass the interceptors.
+    const send = call.sendStatus;
+    call.sendStatus = (status) => {
+      if (!forwardingStatus && scope !== undefined) {
+        noteOwnStatus(scope, status);
+        if (!headersSent) status = withRequestId(status);
+      }
+      send.call(call, status);
+    };
+    // A builder's onCancel runs before the next listener's onCancel, not around it: the scope goes
+    // around the listener grpc-js hands to the call this one wraps.
+    const start = call.start;
+    call.start = (listener) => {
+      const cancel = listener.onCancel;
+      listener.onCancel = () =>
+        scope === undefined ? cancel.call(listener) : runInAuditScope(scope, () => cancel.call(listener));
+      start.call(call, listener);
+    };
+    return new ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, next) => {
+            const opened = createAuditScope({
+              operation: method.path,
+              metadata,
+              peer: call.getPeer(),
+              startedAtMs,
+            });
+            scope = opened;
+            runInAuditScope(opened, () => next(metadata));
+          },
+          onReceiveMessage: (message, next) =>
+            scope === undefined ? next(message) : runInAuditScope(scope, () => next(message)),
+          onReceiveHalfClose: (next) => (scope === undefined ? next() : runInAuditScope(scope, () => next())),
+        }),
+      // ServerInterceptingCall sends empty headers through here before the first message, if none went.
+      sendMetadata: (metadata, next) => {
+        headersSent = true;
+        if (requestIdHeader === false || scope === undefined) {
+          next(metadata);
+          return;
+        }
+        const withId = metadata.clone();
+        withId.set(requestIdHeader, scope.requestId);
+        next(withId);
+      },
+      sendStatus: (status, next) => {
+        forwardingStatus = true;
+        try {
+          next(headersSent ? status : withRequestId(status));
+        } finally {
+          forwardingStatus = false;
+        }
+      },
+    });
+  };
