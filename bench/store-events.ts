@@ -44,6 +44,7 @@ export function benchEvent(i: number): AuditEvent {
     chain: undefined,
     payload: undefined,
     attributes: {},
+    instance: "",
     detail: authz
       ? {
           $case: "authz",

@@ -95,6 +95,8 @@ export class ChainColumns {
   constructor(
     readonly chainId: string,
     readonly service: string,
+    /** The `instance` of the chain's first event read, "" when it has none. */
+    readonly instance: string,
   ) {}
 
   /** Index of the event at `seq`, or -1. */

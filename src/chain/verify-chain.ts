@@ -126,6 +126,7 @@ export function checkChain(chain: ChainColumns, options: VerifyOptions): ChainRe
     unsealed,
     duplicates: chain.duplicates,
     findings,
+    ...(chain.instance === "" ? {} : { instance: chain.instance }),
     ...(pruned === undefined ? {} : { pruned }),
   };
 }

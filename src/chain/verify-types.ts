@@ -70,6 +70,11 @@ export interface ChainReport {
   chainId: string;
   /** The service of its first event. */
   service: string;
+  /**
+   * The `instance` of its first event: which process of the service recorded the chain (the
+   * Recorder's `instance` option). Absent when that event has none.
+   */
+  instance?: string;
   /** Distinct events (seqs) read. */
   events: number;
   /** Lowest seq read. */

@@ -92,7 +92,8 @@ export async function verifyTrail(
     if (checkpoint !== undefined) keyIds.add(checkpoint.keyId);
     let columns = chains.get(chain.chainId);
     if (columns === undefined) {
-      columns = new ChainColumns(chain.chainId, event.service);
+      // The first event names the chain's service and instance: a later one that disagrees is no finding.
+      columns = new ChainColumns(chain.chainId, event.service, event.instance);
       chains.set(chain.chainId, columns);
     }
     const computed = hashOf(event);

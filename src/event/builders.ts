@@ -102,9 +102,11 @@ export const ANONYMOUS_ACTOR: Readonly<Actor> = Object.freeze({
 /** Version of the event schema this library writes into `schemaVersion`. */
 export const SCHEMA_VERSION = 2;
 
-/** The id, time and service of an event a Recorder writes outside any RPC. @internal */
+/** The id, time, service and instance of an event a Recorder writes outside any RPC. @internal */
 export interface OutOfCallStamp {
   service: string;
+  /** The Recorder's `instance`, "" when not configured. */
+  instance: string;
   eventId: string;
   occurredAt: Date;
 }
@@ -139,6 +141,7 @@ export function outOfCallEvent(
     chain: undefined,
     payload: undefined,
     attributes: {},
+    instance: stamp.instance,
     detail,
   };
 }

@@ -64,6 +64,7 @@ function writeEvent(event: AuditEvent, withoutChainHash: boolean): void {
   if (event.chain !== undefined) writeChain(event.chain, withoutChainHash);
   if (event.payload !== undefined) writePayload(event.payload);
   writeAttributes(event.attributes);
+  buffer.stringField(154, event.instance);
   writeDetail(buffer, event.detail);
 }
 

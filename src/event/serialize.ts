@@ -68,6 +68,7 @@ export function eventToJson(event: AuditEvent): Record<string, unknown> {
   if (event.chain !== undefined) json.chain = chainToJson(event.chain);
   if (event.payload !== undefined) json.payload = payloadToJson(event.payload);
   if (hasEntries(event.attributes)) json.attributes = { ...event.attributes };
+  if (event.instance !== "") json.instance = event.instance;
   const detail = event.detail;
   switch (detail?.$case) {
     case "authn":

@@ -52,6 +52,8 @@ export type RecordedKind = keyof EventInputs;
 export interface EventStamp {
   /** The Recorder's service name. */
   service: string;
+  /** The Recorder's `instance`, "" when not configured. */
+  instance: string;
   eventId: string;
   /** When it happened: the input's `occurredAt`, else the Recorder's clock. Within 0001 to 9999. */
   occurredAt: Date;
@@ -226,6 +228,7 @@ function build(
     chain: undefined,
     payload: input.payload === undefined ? undefined : toPayload(input.payload),
     attributes: stamp.attributes ?? {},
+    instance: stamp.instance,
     detail,
   });
 }

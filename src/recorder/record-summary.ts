@@ -35,6 +35,8 @@ export function resolveSummaryEveryMs(value: number | undefined, where: string):
 /** What a Recorder gives its summaries. @internal */
 export interface SummarySource {
   service: string;
+  /** The Recorder's `instance`, "" when not configured. */
+  instance: string;
   gate: RecordGate;
   /** The Recorder's clock (throws when the caller's clock fails). */
   now: () => Date;
@@ -66,7 +68,7 @@ export interface RecordSummaries {
  * @internal
  */
 export function createRecordSummaries(source: SummarySource): RecordSummaries {
-  const { service, gate, now, newId } = source;
+  const { service, instance, gate, now, newId } = source;
   let since: Date | undefined;
   try {
     since = now();
@@ -87,7 +89,7 @@ export function createRecordSummaries(source: SummarySource): RecordSummaries {
         const counts = window.counts.slice(i, end).map(summaryCount);
         const overflow = i === 0 ? window.overflow : 0;
         const event = outOfCallEvent(
-          { service, eventId, occurredAt },
+          { service, instance, eventId, occurredAt },
           EventType.EVENT_TYPE_RECORD_SUMMARY,
           { $case: "recordSummary", value: { since, counts, overflow } },
           { ...SUMMARY_ACTOR },

@@ -5,7 +5,7 @@ import { createEmitter, type EmitterSpec } from "../emitters/create-emitter.js";
 import type { Emitter } from "../emitters/emitter.js";
 import { createMultiEmitter } from "../emitters/multi-emitter.js";
 import { AuditConfigError } from "../errors/index.js";
-import { checkTimerMs } from "../errors/option-checks.js";
+import { checkTimerMs, shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { newEventId } from "../event/ids.js";
 import { isEventTime } from "../event/time.js";
@@ -18,6 +18,13 @@ import { safeTraceReader, type TraceIds } from "./trace-ids.js";
 export interface RecorderOptions {
   /** Service name put on every event. Required, non-empty. */
   service: string;
+  /**
+   * Which process of the service this is, such as a host or pod name (`process.env.HOSTNAME ??
+   * os.hostname()`), put on every event as `instance`: with several servers of one service, it says
+   * whose chain `grpc-audit verify` reports on. Up to 128 UTF-8 bytes, not blank, no control
+   * characters. Default: none (events have no `instance`).
+   */
+  instance?: string;
   /**
    * Where events go: emitters, or specs such as `{ kind: "log", logger }`. Required, at least one (use
    * `{ kind: "noop" }` to discard on purpose). Several are fanned out through a multi emitter.
@@ -108,6 +115,7 @@ export interface RecorderOptions {
  */
 export const RECORDER_OPTION_NAMES = Object.keys({
   service: 1,
+  instance: 1,
   emitters: 1,
   onError: 1,
   now: 1,
@@ -122,6 +130,12 @@ export const RECORDER_OPTION_NAMES = Object.keys({
   summaryEveryMs: 1,
   closeWaitMs: 1,
 } satisfies Record<keyof RecorderOptions, 1>);
+
+/**
+ * Most UTF-8 bytes of `instance`: room for any host name (64 bytes on Linux, a pod's HOSTNAME 63), and
+ * within the limit of an event's text fields, so that events need not cut it.
+ */
+const MAX_INSTANCE_BYTES = 128;
 
 /** Default of `closeWaitMs`: the interceptors' default `handlerSettleTimeoutMs`. @internal */
 export const DEFAULT_CLOSE_WAIT_MS = 10_000;
@@ -139,6 +153,27 @@ function checkedClock(now: () => Date): () => Date {
 }
 
 /**
+ * `instance` checked, "" when not set: a name shown in `grpc-audit verify`'s lines and the viewer,
+ * so no control characters (a newline would forge a line) and no lone surrogates (they would not
+ * survive encoding as written).
+ */
+function checkInstance(instance: unknown): string {
+  if (instance === undefined) return "";
+  if (
+    typeof instance !== "string" ||
+    instance.trim() === "" ||
+    Buffer.byteLength(instance) > MAX_INSTANCE_BYTES ||
+    /\p{Cc}/u.test(instance) ||
+    !instance.isWellFormed()
+  ) {
+    throw new AuditConfigError(
+      `createRecorder: \`instance\` must be a non-blank string of up to ${MAX_INSTANCE_BYTES} UTF-8 bytes without control characters, such as a host or pod name, got ${shown(instance)}`,
+    );
+  }
+  return instance;
+}
+
+/**
  * Checks the options of `createRecorder` and builds what they name (emitters, chain, record gate);
  * throws an AuditConfigError naming the option.
  * @internal
@@ -152,6 +187,7 @@ export function resolveRecorderOptions(options: RecorderOptions) {
   if (typeof service !== "string" || service.trim() === "") {
     throw new AuditConfigError("createRecorder: `service` must be a non-empty string");
   }
+  const instance = checkInstance(options.instance);
   if (!Array.isArray(emitters) || emitters.length === 0) {
     throw new AuditConfigError(
       'createRecorder: `emitters` must list at least one emitter (use { kind: "noop" } to discard events on purpose)',
@@ -180,6 +216,7 @@ export function resolveRecorderOptions(options: RecorderOptions) {
       : createMultiEmitter(built, onError === undefined ? {} : { onError });
   return {
     service,
+    instance,
     emitter,
     onError,
     now: now === undefined ? () => new Date() : checkedClock(now),

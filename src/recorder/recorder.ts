@@ -119,7 +119,19 @@ export interface Recorder {
  */
 export function createRecorder(options: RecorderOptions): Recorder {
   const config = resolveRecorderOptions(options);
-  const { service, emitter, onError, now, monotonicNowMs, newId, rewrites, chain, readTrace, gate } = config;
+  const {
+    service,
+    instance,
+    emitter,
+    onError,
+    now,
+    monotonicNowMs,
+    newId,
+    rewrites,
+    chain,
+    readTrace,
+    gate,
+  } = config;
   const outcomes = new OutcomeCounts();
   const counts = { accepted: 0, dropped: 0, failed: 0, invalid: 0, errors: 0, attributesDropped: 0 };
   const recorded: Record<EventKind, number> = {
@@ -152,11 +164,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
     const trace = readTrace();
     // Most events have no attributes: then nothing to merge, and buildEvent gives them an empty map.
     if (input.attributes === undefined && scope?.attributes === undefined) {
-      return { service, eventId, occurredAt, durationMs, scope, trace, attributes: undefined };
+      return { service, instance, eventId, occurredAt, durationMs, scope, trace, attributes: undefined };
     }
     const { attributes, dropped } = eventAttributes(input.attributes, scope?.attributes, rewrites.redact);
     if (dropped > 0) dropAttributes(dropped);
-    return { service, eventId, occurredAt, durationMs, scope, trace, attributes };
+    return { service, instance, eventId, occurredAt, durationMs, scope, trace, attributes };
   }
 
   /** Counts attribute entries left out; reports the first time only, as they tend to repeat per call. */
@@ -229,7 +241,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
     if (chain === undefined || !chain.signs) return undefined;
     let event: AuditEvent;
     try {
-      event = chain.checkpoint({ service, eventId: newId(), occurredAt: now() }, final);
+      event = chain.checkpoint({ service, instance, eventId: newId(), occurredAt: now() }, final);
     } catch (error) {
       counts.failed++;
       report(
@@ -252,7 +264,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   // What the record policy skipped reaches the trail as summaries, window by window.
   const summaries =
     gate.skipsSome && config.summaryEveryMs > 0
-      ? createRecordSummaries({ service, gate, now, newId })
+      ? createRecordSummaries({ service, instance, gate, now, newId })
       : undefined;
 
   /**

@@ -15,9 +15,12 @@ import { DETAIL_CASES, event, Random, STRINGS } from "./generate-event.js";
 // for byte, with the attributes put in UTF-8 byte order of their keys (the canonical form, which
 // ts-proto does not sort): same bytes for what it accepts, an error of the same kind where it throws.
 
-/** ts-proto's bytes with the attributes sorted: fields 1-17, the entries in key order, the detail. */
+/** ts-proto's bytes with the attributes sorted: fields 1-17, the entries in key order, the instance and detail. */
 function reference(message: AuditEvent): Uint8Array {
-  const writer = AuditEvent.encode({ ...message, attributes: {}, detail: undefined }, new BinaryWriter());
+  const writer = AuditEvent.encode(
+    { ...message, attributes: {}, instance: "", detail: undefined },
+    new BinaryWriter(),
+  );
   const keys = Object.keys(message.attributes)
     .map((key) => ({ key, bytes: Buffer.from(key) }))
     .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
@@ -26,6 +29,7 @@ function reference(message: AuditEvent): Uint8Array {
     AuditEvent_AttributesEntry.encode({ key, value }, writer.uint32((18 << 3) | 2).fork()).join();
   }
   const detailOnly = AuditEvent.fromPartial({});
+  detailOnly.instance = message.instance;
   detailOnly.detail = message.detail;
   return AuditEvent.encode(detailOnly, writer).finish();
 }

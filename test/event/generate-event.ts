@@ -242,6 +242,7 @@ export function event(r: Random, p: number, only?: DetailCase): Complete<AuditEv
     chain: r.chance(p) ? undefined : chain(r, p),
     payload: r.chance(p) ? undefined : payload(r, p),
     attributes: attributes(r, p),
+    instance: string(r, p),
     detail: detail(r, p, only),
   };
 }

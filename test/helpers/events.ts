@@ -227,6 +227,7 @@ export function sampleEvent(overrides: SampleOverrides = {}): AuditEvent {
       responseJson: "",
     },
     attributes: { reason: "quarterly review", tenant: "acme" },
+    instance: "",
     ...kindFields(kind),
     ...fields,
   };

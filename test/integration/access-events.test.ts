@@ -133,6 +133,7 @@ describe("access rules over real gRPC, with authn and authz", () => {
       chain: undefined,
       payload: undefined,
       attributes: {},
+      instance: "",
       detail: { $case: "resourceAccess", value: { resourceType: target.type, resourceId: target.id } },
     });
   });

@@ -357,6 +357,7 @@ describe("the event of a call that ended before authz could read its object id",
           userAgent: expect.stringMatching(/^grpc-node-js\//),
           chain: expect.any(Object),
           attributes: {},
+          instance: "",
           detail: {
             $case: "authz",
             value: {

@@ -51,6 +51,7 @@ function mutationEvent(
     chain: undefined,
     payload: undefined,
     attributes: {},
+    instance: "",
     detail: {
       $case: "resourceMutation",
       value: { mutation, resourceType: target.type, resourceId: target.id },

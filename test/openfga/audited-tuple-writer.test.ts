@@ -66,6 +66,7 @@ function tupleEvent(
     chain: undefined,
     payload: undefined,
     attributes: {},
+    instance: "",
     detail: {
       $case: "tupleChange",
       value: {

@@ -26,6 +26,7 @@ const BOB = {
 /** A stamp for a call of `fixedScope()` with bob as actor, 250 ms into it. */
 const IN_CALL: EventStamp = {
   service: "projects",
+  instance: "",
   eventId: "evt-1",
   occurredAt: TIME,
   durationMs: 250,
@@ -33,6 +34,7 @@ const IN_CALL: EventStamp = {
 };
 const OUTSIDE: EventStamp = {
   service: "projects",
+  instance: "",
   eventId: "evt-2",
   occurredAt: TIME,
   durationMs: undefined,
@@ -56,6 +58,7 @@ const inCall = (eventType: EventType) => ({
   chain: undefined,
   payload: undefined,
   attributes: {},
+  instance: "",
 });
 
 /** The common fields of an event built with OUTSIDE. */
@@ -75,6 +78,7 @@ const outside = (eventType: EventType) => ({
   chain: undefined,
   payload: undefined,
   attributes: {},
+  instance: "",
 });
 
 describe("buildEvent", () => {

@@ -49,6 +49,7 @@ function inScope(
     chain: undefined,
     payload: undefined,
     attributes: {},
+    instance: "",
   };
 }
 
@@ -288,6 +289,7 @@ describe("Recorder outside an RPC", () => {
       chain: undefined,
       payload: undefined,
       attributes: {},
+      instance: "",
       detail: {
         $case: "resourceMutation",
         value: { mutation: MutationType.MUTATION_TYPE_UPDATE, resourceType: "project", resourceId: "p-1" },

@@ -108,6 +108,7 @@ describe("oversized text fields", () => {
       chain: undefined,
       payload: undefined,
       attributes: {},
+      instance: "",
     };
     const expected: AuditEvent[] = [
       {

@@ -185,9 +185,11 @@ async function printSummary(
         : endsUnverified(chain)
           ? `not sealed: the checkpoint it ends in (seq ${chain.lastSeq}) was not verified`
           : `open: ${plural(chain.unsealed, "event")} after the last checkpoint`;
+    // The instance tells apart the chains of a service's servers (one chain per Recorder).
+    const recordedBy = chain.instance === undefined ? chain.service : `${chain.service} on ${chain.instance}`;
     await print(
       visible(
-        `chain ${chain.chainId} (${chain.service}): ${plural(chain.events, "event")}, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
+        `chain ${chain.chainId} (${recordedBy}): ${plural(chain.events, "event")}, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
           `${plural(chain.checkpoints, "checkpoint")} (${chain.verifiedCheckpoints} verified), ${state}` +
           (chain.duplicates > 0 ? `, ${plural(chain.duplicates, "duplicate")} (not a finding)` : ""),
       ),

@@ -175,15 +175,18 @@ export function chainStatus(report) {
     state = "ok";
   }
   summary.push(...noted);
-  const details = report.chains.map((chain) =>
-    el(
+  const details = report.chains.map((chain) => {
+    // The instance (absent when its Recorder had none) tells apart the chains of a service's servers.
+    const recordedBy =
+      chain.instance === undefined ? mixed`${chain.service}` : mixed`${chain.service} on ${chain.instance}`;
+    return el(
       "div",
       { class: "chain-report" },
       el(
         "p",
         {},
         ...isolated([
-          ...mixed`chain ${chain.chainId} (${chain.service})`,
+          ...mixed`chain ${chain.chainId} (${recordedBy})`,
           `: ${chain.events} events, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
             `${chain.checkpoints} checkpoints (${chain.verifiedCheckpoints} verified), ${chain.sealed ? "sealed" : `${chain.unsealed} after the last checkpoint`}`,
         ]),
@@ -197,8 +200,8 @@ export function chainStatus(report) {
         ),
         more("li", chain.findingCount - chain.findings.length, "finding", " in this chain"),
       ),
-    ),
-  );
+    );
+  });
   // The trail's own findings (empty, unchained: with --sealed) come first: no chain holds them.
   const trail = report.findings.map((f) =>
     el(

@@ -596,7 +596,7 @@ export interface AuditEvent {
   eventType: EventType;
   /**
    * Version of this schema the event was written with (currently 2: version 1 had no chain, payload,
-   * attributes, resource.access or checkpoint).
+   * attributes, resource.access or checkpoint; `instance`, only an added field, came within version 2).
    */
   schemaVersion: number;
   /** When the fact happened, in UTC. */
@@ -652,6 +652,11 @@ export interface AuditEvent {
    * at most 16 entries, keys up to 64 bytes, values up to 256 bytes.
    */
   attributes: { [key: string]: string };
+  /**
+   * Which process of the service recorded the event, such as a host or pod name, as configured on the
+   * Recorder (`instance`); empty when not configured. Tells apart the chains of a service's replicas.
+   */
+  instance: string;
   /** Kind-specific facts; exactly the one matching `event_type` is set. */
   detail?:
     | //
@@ -934,6 +939,7 @@ function createBaseAuditEvent(): AuditEvent {
     chain: undefined,
     payload: undefined,
     attributes: {},
+    instance: "",
     detail: undefined,
   };
 }
@@ -994,6 +1000,9 @@ export const AuditEvent: MessageFns<AuditEvent> = {
     globalThis.Object.entries(message.attributes).forEach(([key, value]: [string, string]) => {
       AuditEvent_AttributesEntry.encode({ key: key as any, value }, writer.uint32(146).fork()).join();
     });
+    if (message.instance !== "") {
+      writer.uint32(154).string(message.instance);
+    }
     switch (message.detail?.$case) {
       case "authn":
         AuthnDetail.encode(message.detail.value, writer.uint32(162).fork()).join();
@@ -1180,6 +1189,14 @@ export const AuditEvent: MessageFns<AuditEvent> = {
             }
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.instance = reader.string();
+            continue;
+          }
           case 20: {
             if (tag !== 162) {
               break;
@@ -1316,6 +1333,7 @@ export const AuditEvent: MessageFns<AuditEvent> = {
           {},
         )
         : {},
+      instance: isSet(object.instance) ? globalThis.String(object.instance) : "",
       detail: isSet(object.authn)
         ? { $case: "authn", value: AuthnDetail.fromJSON(object.authn) }
         : isSet(object.authz)
@@ -1404,6 +1422,9 @@ export const AuditEvent: MessageFns<AuditEvent> = {
         });
       }
     }
+    if (message.instance !== "") {
+      obj.instance = message.instance;
+    }
     if (message.detail?.$case === "authn") {
       obj.authn = AuthnDetail.toJSON(message.detail.value);
     } else if (message.detail?.$case === "authz") {
@@ -1461,6 +1482,7 @@ export const AuditEvent: MessageFns<AuditEvent> = {
       },
       {},
     );
+    message.instance = object.instance ?? "";
     switch (object.detail?.$case) {
       case "authn": {
         if (object.detail?.value !== undefined && object.detail?.value !== null) {
