@@ -249,7 +249,9 @@ async function openKafka(
   flags: SourceFlags,
   options: KafkaSourceOptions,
 ): Promise<OpenedSource> {
-  const source = await createKafkaSource(options).catch((error: unknown) => {
+  // A group it could not leave when stopping (Kafka unreachable): said, not a failure of the run.
+  const warn = (error: Error) => process.stderr.write(`ingest: warning: ${error.message}\n`);
+  const source = await createKafkaSource({ ...options, onError: warn }).catch((error: unknown) => {
     throw failure(`kafka ${withoutCredentials(flags.from)} topic ${flags.topic}`, error);
   });
   return { source, warnings: [], close: () => source.close() };

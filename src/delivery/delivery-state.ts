@@ -1,5 +1,6 @@
-import { type EmitOutcome, report } from "../emitters/emitter.js";
+import type { EmitOutcome } from "../emitters/emitter.js";
 import { AuditConfigError, type AuditEventTooLargeError } from "../errors/index.js";
+import { report } from "../errors/report.js";
 import { EVENT_KIND, KIND_NAMES, kindIndexOfName } from "../event/kinds.js";
 import type { Batch, QueueBatch } from "./batches.js";
 import { DeliveryCounters, Warnings } from "./delivery-stats.js";

@@ -1,5 +1,6 @@
-import { EmitterCounters, type EmitterStats, report } from "../emitters/emitter.js";
+import { EmitterCounters, type EmitterStats } from "../emitters/emitter.js";
 import { AuditEmitError, toError } from "../errors/index.js";
+import { report } from "../errors/report.js";
 import { KIND_NAMES } from "../event/kinds.js";
 import { monotonicNow } from "./monotonic-now.js";
 import type { Salvage } from "./spool-schema.js";

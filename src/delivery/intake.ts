@@ -1,5 +1,6 @@
-import { type EmitOutcome, report } from "../emitters/emitter.js";
+import type { EmitOutcome } from "../emitters/emitter.js";
 import { AuditEmitError, toError } from "../errors/index.js";
+import { report } from "../errors/report.js";
 import { kindIndex } from "../event/kinds.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";

@@ -1,5 +1,5 @@
-import { report } from "../emitters/emitter.js";
 import { AuditConfigError, toError } from "../errors/index.js";
+import { report } from "../errors/report.js";
 import type { DeliveryCounters, Warnings } from "./delivery-stats.js";
 import type { ResolvedDeliveryOptions } from "./options.js";
 import { Spool } from "./spool.js";

@@ -1,6 +1,6 @@
-import { report } from "../emitters/emitter.js";
 import type { EncodedEvent } from "../emitters/sink.js";
 import { AuditEmitError, AuditEventTooLargeError, toError } from "../errors/index.js";
+import { report } from "../errors/report.js";
 import { eventKind } from "../event/kinds.js";
 import { decodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";

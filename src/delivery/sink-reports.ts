@@ -1,5 +1,5 @@
-import { report } from "../emitters/emitter.js";
 import { AuditEmitError, toError } from "../errors/index.js";
+import { report } from "../errors/report.js";
 import { monotonicNow } from "./monotonic-now.js";
 import type { DeliveryEmitterOptions } from "./options.js";
 

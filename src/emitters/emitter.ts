@@ -1,4 +1,5 @@
 import { AuditEmitError } from "../errors/index.js";
+import { report } from "../errors/report.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 
 /**
@@ -127,19 +128,6 @@ export class EmitterCounters {
 
   snapshot(): EmitterStats {
     return { name: this.name, emitted: this.emitted, dropped: { ...this.dropped }, failed: this.failed };
-  }
-}
-
-/**
- * Calls a user's onError hook; the hook itself must never break the caller.
- * @internal
- */
-export function report(onError: ((error: Error) => void) | undefined, error: Error): void {
-  if (onError === undefined) return;
-  try {
-    onError(error);
-  } catch {
-    // An onError hook that throws is ignored: reporting must never become a new failure.
   }
 }
 

@@ -1,5 +1,6 @@
 import { AuditEmitError, toError } from "../errors/index.js";
-import { type Emitter, type EmitterStats, report } from "./emitter.js";
+import { report } from "../errors/report.js";
+import type { Emitter, EmitterStats } from "./emitter.js";
 
 /**
  * An emitter's stats() that never throws: one that does must not make the multi emitter's or the

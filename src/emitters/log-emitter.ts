@@ -3,19 +3,13 @@ import type { DestinationStream, Level, Logger } from "pino";
 import pino from "pino";
 import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
 import { shown } from "../errors/option-checks.js";
+import { report } from "../errors/report.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { eventKind } from "../event/kinds.js";
 import { eventToJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { checkName, checkOnError } from "./check-options.js";
-import {
-  type Emitter,
-  EmitterCounters,
-  type FlushReport,
-  type FlushResult,
-  flushReport,
-  report,
-} from "./emitter.js";
+import { type Emitter, EmitterCounters, type FlushReport, type FlushResult, flushReport } from "./emitter.js";
 import { flushStream, pinoField, resolveLogger } from "./log-destination.js";
 import { deadlineIn, msUntil } from "./sonic-drain.js";
 

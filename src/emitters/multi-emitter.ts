@@ -1,11 +1,12 @@
 import { AuditConfigError, AuditEmitError, toError } from "../errors/index.js";
 import { checkTimerMs } from "../errors/option-checks.js";
+import { report } from "../errors/report.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { checkName, checkOnError, checkOptionsObject } from "./check-options.js";
 import { isEmitter } from "./create-emitter.js";
 import type { EmitOutcome, Emitter, EmitterStats, FlushReport, FlushResult } from "./emitter.js";
-import { checkedOutcome, EmitterCounters, report } from "./emitter.js";
+import { checkedOutcome, EmitterCounters } from "./emitter.js";
 import { guardedStats } from "./guarded-stats.js";
 
 /** Options of `createMultiEmitter`. */

@@ -259,8 +259,13 @@ async function sendAlone(
       cause = error;
     }
   }
-  if (refused.length > 0)
-    throw tooLarge(refused, { ...refusal, why: `${refusal.why}; the others sent with them went`, cause });
+  if (refused.length === 0) return;
+  // Each of the others was acknowledged by all in-sync replicas (acks -1): Kafka stored it.
+  const others =
+    chunk.length > refused.length
+      ? "; the other messages of the same request were sent one at a time, and Kafka stored them"
+      : "";
+  throw tooLarge(refused, { ...refusal, why: `${refusal.why}${others}`, cause });
 }
 
 /** Why messages can never go, for `tooLarge`. */

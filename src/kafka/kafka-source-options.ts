@@ -23,8 +23,16 @@ export interface KafkaSourceOptions {
   tls?: TlsOptions;
   /** SASL mechanism and credentials, passed through. Default: none. */
   sasl?: SASLOptions;
-  /** Connect and request timeout in ms. Default: the client's (5000 and 30000). */
+  /**
+   * Connect and request timeout in ms. Default: the client's (5000 and 30000). Keep it above the
+   * group session timeout (10000): joining waits that long for a member that stopped without leaving.
+   */
   timeoutMs?: number;
+  /**
+   * Called with what goes wrong outside a call's own result: leaving the group on `close()` when
+   * Kafka does not answer (close resolves all the same). Default: none.
+   */
+  onError?: (error: Error) => void;
   /**
    * Builds the consumer (for tests or custom wiring). Default: `new Consumer(options)` of
    * `@platformatic/kafka`. The source owns the consumer and closes it.
@@ -43,7 +51,7 @@ export type ResolvedSourceOptions = {
     ? KafkaSourceOptions[K] | undefined
     : NonNullable<KafkaSourceOptions[K]>;
 };
-type OptionalWithoutDefault = "tls" | "sasl" | "timeoutMs" | "createConsumer" | "createProducer";
+type OptionalWithoutDefault = "tls" | "sasl" | "timeoutMs" | "onError" | "createConsumer" | "createProducer";
 
 /** Kafka's legal topic names: up to 249 of letters, digits, ".", "_" and "-". */
 const TOPIC = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -59,6 +67,7 @@ const OPTION_NAMES = Object.keys({
   tls: 1,
   sasl: 1,
   timeoutMs: 1,
+  onError: 1,
   createConsumer: 1,
   createProducer: 1,
 } satisfies Record<keyof KafkaSourceOptions, 1>);
@@ -72,7 +81,7 @@ export function resolveSourceOptions(options: KafkaSourceOptions): ResolvedSourc
   if (typeof options !== "object" || options === null)
     throw new AuditConfigError("kafka source: options must be an object");
   rejectUnknownOptions("kafka source", options, OPTION_NAMES);
-  const { bootstrapBrokers, topic, groupId, timeoutMs, createConsumer, createProducer } = options;
+  const { bootstrapBrokers, topic, groupId, timeoutMs, onError, createConsumer, createProducer } = options;
   if (
     !Array.isArray(bootstrapBrokers) ||
     bootstrapBrokers.length === 0 ||
@@ -98,6 +107,7 @@ export function resolveSourceOptions(options: KafkaSourceOptions): ResolvedSourc
   if (timeoutMs !== undefined) checkTimerMs("kafka source: `timeoutMs`", timeoutMs);
   checkSecurityOptions(options.tls, options.sasl, (option) => `kafka source: \`${option}\``);
   for (const [key, value] of [
+    ["onError", onError],
     ["createConsumer", createConsumer],
     ["createProducer", createProducer],
   ] as const)
@@ -112,6 +122,7 @@ export function resolveSourceOptions(options: KafkaSourceOptions): ResolvedSourc
     tls: options.tls,
     sasl: options.sasl,
     timeoutMs,
+    onError,
     createConsumer,
     createProducer,
   };

@@ -5,6 +5,7 @@ import {
   ProduceAcks,
   Producer,
 } from "@platformatic/kafka";
+import { report } from "../errors/report.js";
 import {
   DEAD_LETTER_FROM_HEADER,
   DEAD_LETTER_REASON_HEADER,
@@ -40,7 +41,11 @@ export interface KafkaSource extends IngestSource<KafkaSourceMessage> {
    * another member while its loss was being committed is not counted by either.
    */
   lost(): number;
-  /** Closes the stream, leaves the group and closes the dead-letter producer. */
+  /**
+   * Closes the stream, leaves the group and closes the dead-letter producer. Never rejects for a group
+   * it cannot leave (Kafka unreachable): that goes to `onError`, and the member's partitions move to
+   * the others once its session times out.
+   */
   close(): Promise<void>;
 }
 
@@ -85,6 +90,7 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     ...base,
     groupId,
     autocommit: false,
+    sessionTimeout: SESSION_TIMEOUT_MS,
   });
   // Passed as a copy each time: the client writes its defaults into the object it is given.
   const consume: ConsumeOptions<Buffer, Buffer, Buffer, Buffer> = {
@@ -119,19 +125,55 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     return producer;
   };
 
+  let closed = false;
+  /** The stream being opened: a fetch stopped while it opens leaves it to the next fetch (or to close). */
+  let opening: Promise<OpenStream> | undefined;
+  const reopen = (): Promise<OpenStream> => {
+    opening ??= openStream().finally(() => {
+      opening = undefined;
+    });
+    return opening;
+  };
   /** Opens a new stream before closing the old one: the topic stays subscribed, so no rebalance. */
-  const reopen = async (): Promise<OpenStream> => {
+  const openStream = async (): Promise<OpenStream> => {
     const old = open;
     open = undefined;
     offsets.reset();
     try {
-      open = watchStream(await consumer.consume({ ...consume }));
+      const stream = await consumer.consume({ ...consume });
+      if (closed) {
+        await stream.close().catch(() => {});
+        throw new Error("the source was closed while the stream opened");
+      }
+      open = watchStream(stream);
       return open;
     } catch (error) {
       throw kafkaFailure(`reading topic "${topic}"`, error);
     } finally {
       await old?.stream.close().catch(() => {});
     }
+  };
+  /**
+   * Closes the streams (`force`; each waits for its fetch in flight) and leaves the group, so that its
+   * partitions go to the other members at once. Kafka not answering within LEAVE_TIMEOUT_MS, the
+   * member disconnects without leaving (reported), which ends what still waits on Kafka: its
+   * partitions move once its session times out, from the offsets it committed (what it had not
+   * committed is read again).
+   */
+  const leave = async () => {
+    open = undefined;
+    const failure = await failureWithin(consumer.close(true), LEAVE_TIMEOUT_MS);
+    if (failure === undefined) return;
+    await consumer.connections?.close().catch(() => {});
+    const why = kafkaFailure(`leaving group "${groupId}" on topic "${topic}"`, failure);
+    report(
+      resolved.onError,
+      new Error(
+        `${why.message}; its partitions go to the other members when its session times out ` +
+          `(${SESSION_TIMEOUT_MS / 1000} s), from the offsets committed`,
+        { cause: failure },
+      ),
+    );
   };
   let rewind = false;
   /**
@@ -282,8 +324,9 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
         if (!skipped) throw kafkaFailure(`reading topic "${topic}"`, failed);
       }
       if (uncommitted.size > 0) await commitLeft();
-      const current = open === undefined || rewind ? await reopen() : open;
+      const current = open === undefined || rewind ? await unlessAborted(reopen(), signal) : open;
       rewind = false;
+      if (current === undefined) return [];
       const messages = await take(current, max, maxWaitMs, signal);
       refreshLag();
       return messages.map((message) => {
@@ -334,9 +377,8 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     lag: () => lag,
     lost: () => loss.lost,
     async close() {
-      await open?.stream.close().catch(() => {});
-      open = undefined;
-      await Promise.all([consumer.close(), producer?.close()]);
+      closed = true;
+      await Promise.all([leave(), producer?.close()]);
     },
   };
 }
@@ -374,6 +416,45 @@ function pastEnd(
 
 /** Longest wait of one Kafka fetch request, in ms. */
 const MAX_FETCH_WAIT_MS = 1000;
+
+/**
+ * How long the group waits for a member that stopped without leaving (killed, or cut off) before it
+ * gives the member's partitions to the others, in ms. Below the client's request timeout (30000): an
+ * ingester restarted at once joins within its JoinGroup request, which waits for that member.
+ */
+const SESSION_TIMEOUT_MS = 10_000;
+
+/** How long closing waits for Kafka to confirm the member left its group, in ms. */
+const LEAVE_TIMEOUT_MS = 3000;
+
+/** `promise`'s value, or undefined once `signal` aborted first (the promise runs on). */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    const stop = () => resolve(undefined);
+    signal.addEventListener("abort", stop, { once: true });
+    if (signal.aborted) stop();
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+  });
+}
+
+/** Resolves to undefined once `promise` resolved; to its error once it rejected, or `ms` passed first. */
+async function failureWithin(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<Error>((resolve) => {
+    timer = setTimeout(() => resolve(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => undefined,
+        (error: unknown) => error ?? new Error("failed"),
+      ),
+      late,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function sourceMessage(message: KafkaMessage): KafkaSourceMessage {
   return {

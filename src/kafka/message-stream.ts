@@ -20,8 +20,10 @@ export interface KafkaConsumer {
   listCommittedOffsets(options: ListCommitsOptions): Promise<Offsets>;
   /** Commits offsets for the group (the next message to read, per partition). */
   commit(options: CommitOptions): Promise<void>;
-  /** Leaves the group and disconnects. */
+  /** Leaves the group and disconnects; with `force`, closes its streams first. */
   close(force?: boolean): Promise<void>;
+  /** The connections to the brokers: closing them disconnects without leaving the group. Optional for a fake. */
+  readonly connections?: { close(): Promise<void> };
   /** The partitions the group assigned to this member, per topic; null before it joined. */
   readonly assignments: readonly { readonly topic: string; readonly partitions: readonly number[] }[] | null;
   /** The group generation this member joined last: it changes with every rebalance. */

@@ -1,7 +1,7 @@
 import type pg from "pg";
-import { report } from "../emitters/emitter.js";
 import type { EncodedEvent, EventSink } from "../emitters/sink.js";
 import { AuditConfigError, AuditError, AuditEventTooLargeError, toError } from "../errors/index.js";
+import { report } from "../errors/report.js";
 import type { EventColumns } from "../event/event-columns.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";

@@ -1,5 +1,5 @@
-import { report } from "../emitters/emitter.js";
 import { AuditError, toError } from "../errors/index.js";
+import { report } from "../errors/report.js";
 
 /** The trace and span id of the span active where an event is recorded (W3C, lowercase hex). */
 export interface TraceIds {

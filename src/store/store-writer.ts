@@ -1,6 +1,6 @@
 import type { Database } from "better-sqlite3";
-import { report } from "../emitters/emitter.js";
 import { AuditConfigError, AuditEmitError } from "../errors/index.js";
+import { report } from "../errors/report.js";
 import { decisionOf, type EventColumns } from "../event/event-columns.js";
 import { eventKind } from "../event/kinds.js";
 import { encodeEvent } from "../event/serialize.js";

@@ -69,4 +69,10 @@ describe("createKafkaSource", () => {
       "kafka source: `timeoutMs` must be an integer of ms from 1 to 2147483647 (what a timer holds), got 2147483648",
     );
   });
+
+  it("refuses an onError that is not a function", async () => {
+    await expect(createKafkaSource({ ...base, onError: "log" as never })).rejects.toThrow(
+      "kafka source: `onError` must be a function",
+    );
+  });
 });
