@@ -5,6 +5,7 @@ import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { checkName, checkOptionsObject } from "./check-options.js";
 import { type Emitter, EmitterCounters, flushReport } from "./emitter.js";
+import { noEventMatching, received } from "./wait-failure.js";
 
 /** A deep partial of an event: every given field must equal the event's; omitted fields match anything. */
 export type EventMatch = DeepPartial<AuditEvent>;
@@ -32,15 +33,16 @@ const MEMORY_OPTION_NAMES = Object.keys({ name: 1, capacity: 1 } satisfies Recor
 
 /** An emitter keeping events in memory, with helpers for tests to find and wait for events. */
 export interface MemoryEmitter extends Emitter {
-  /** The events received, oldest first. */
+  /** The events received, oldest first: the emitter's own array, which `clear()` empties (copy it to keep it). */
   readonly events: readonly AuditEvent[];
-  /** The events matching `match`, oldest first. */
+  /** The events matching `match`, oldest first. Throws an AuditConfigError for a `match` of another type. */
   filter(match: EventMatch | ((event: AuditEvent) => boolean)): AuditEvent[];
   /**
    * Resolves with the first event matching `match`, waiting for it to arrive. Rejects after `timeoutMs`
-   * (default 2000) with an error listing what did arrive (and how many events were dropped at
-   * capacity); at once when the emitter is closed, or is closed while waiting, since no event can come
-   * then; with the predicate's error when a predicate throws. Never throws.
+   * (default 2000) with an error, made at the call so its stack names the caller, that shows the match
+   * and the last 10 events that did arrive (and how many events were dropped at capacity); at once when
+   * the emitter is closed, or is closed while waiting, since no event can come then; with the
+   * predicate's error when a predicate throws. Never throws.
    */
   waitFor(
     match: EventMatch | ((event: AuditEvent) => boolean),
@@ -51,13 +53,29 @@ export interface MemoryEmitter extends Emitter {
    * (default 2000), or at once when the emitter is closed. Never throws.
    */
   waitForCount(count: number, options?: { timeoutMs?: number }): Promise<readonly AuditEvent[]>;
-  /** Forgets every event received so far. */
+  /** Forgets every event received so far. Call it between tests: a wait resolves with an earlier test's event. */
   clear(): void;
 }
 
-/** True when every field given in `match` equals the event's (dates by time, arrays element by element). */
+/**
+ * True when every field given in `match` equals the event's (dates by time, arrays element by element).
+ * Throws an AuditConfigError when `event` or `match` is not an object.
+ */
 export function matchesEvent(event: AuditEvent, match: EventMatch): boolean {
+  if (typeof event !== "object" || event === null || Array.isArray(event)) {
+    throw new AuditConfigError(`matchesEvent: event must be an audit event, got ${shown(event)}`);
+  }
+  checkMatch("matchesEvent", match, false);
   return matches(event, match);
+}
+
+/** Throws an AuditConfigError for a match that is not an object of event fields (nor, if allowed, a function). */
+function checkMatch(method: string, match: unknown, predicate: boolean): void {
+  if (predicate && typeof match === "function") return;
+  if (typeof match !== "object" || match === null || Array.isArray(match)) {
+    const expected = predicate ? "an object of event fields or a function" : "an object of event fields";
+    throw new AuditConfigError(`${method}: match must be ${expected}, got ${shown(match)}`);
+  }
 }
 
 function matches(actual: unknown, expected: unknown): boolean {
@@ -98,25 +116,42 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
   const waiters = new Set<Waiter>();
   let closed = false;
 
+  /** The test of a checked match: a predicate as given, or `matches` against an object of fields. */
   const predicate = (match: EventMatch | ((event: AuditEvent) => boolean)) =>
-    typeof match === "function" ? match : (event: AuditEvent) => matchesEvent(event, match);
-  const received = () => `received ${events.length} events: ${summary(events)}`;
+    typeof match === "function" ? match : (event: AuditEvent) => matches(event, match);
+  /** `failure`, made at the call so its stack names the caller, now saying why the wait failed. */
+  const failed = (failure: Error, why: string) => {
+    failure.message = `${why}; ${received(events)}`;
+    return failure;
+  };
 
-  function waitUntil<T>(check: () => T | undefined, timeoutMs: number, describe: () => string): Promise<T> {
+  /**
+   * Resolves with what `scan` (of the events kept, once, at the call) or `next` (of each event kept
+   * later, and only of that one) returns first; else rejects with `failure`, its message starting with
+   * `describe()`. emit runs on the RPC path: a pending wait costs it one test per event, not a rescan.
+   */
+  function waitUntil<T>(
+    scan: () => T | undefined,
+    next: (event: AuditEvent) => T | undefined,
+    timeoutMs: number,
+    describe: () => string,
+    failure: Error,
+  ): Promise<T> {
     let found: T | undefined;
     // A predicate that throws rejects, whether the event it throws on came before the call or after.
     try {
-      found = check();
+      found = scan();
     } catch (error) {
       return Promise.reject(error);
     }
     if (found !== undefined) return Promise.resolve(found);
     // A closed emitter takes no more events: what is not there now never comes.
     if (closed) {
-      const since = counters.dropped.closed ?? 0;
+      const since = plural(counters.dropped.closed ?? 0, "event");
       return Promise.reject(
-        new Error(
-          `${describe()}, and the emitter is closed, so none can come (${plural(since, "event")} dropped since); ${received()}`,
+        failed(
+          failure,
+          `${describe()}, and the emitter is closed, so none can come (${since} dropped since)`,
         ),
       );
     }
@@ -126,10 +161,10 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
         clearTimeout(timer);
       };
       const waiter: Waiter = {
-        onEvent: () => {
+        onEvent: (event) => {
           let value: T | undefined;
           try {
-            value = check();
+            value = next(event);
           } catch (error) {
             settle();
             reject(error);
@@ -141,18 +176,58 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
         },
         onClose: () => {
           settle();
-          reject(new Error(`${describe()} before the emitter was closed; ${received()}`));
+          reject(failed(failure, `${describe()} before the emitter was closed`));
         },
       };
       const timer = setTimeout(() => {
         waiters.delete(waiter);
         const full = counters.dropped.capacity ?? 0;
         const why = full === 0 ? "" : `; ${plural(full, "event")} dropped at capacity (it keeps ${capacity})`;
-        reject(new Error(`${describe()} within ${timeoutMs} ms; ${received()}${why}`));
+        reject(failed(failure, `${describe()} within ${timeoutMs} ms${why}`));
       }, timeoutMs);
       waiters.add(waiter);
     });
   }
+
+  const waitFor: MemoryEmitter["waitFor"] = function waitFor(match, waitOptions = {}) {
+    const failure = callerError(waitFor);
+    try {
+      checkMatch("memory emitter: waitFor", match, true);
+      checkWaitOptions("waitFor", waitOptions);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const test = predicate(match);
+    return waitUntil(
+      () => events.find(test),
+      (event) => (test(event) ? event : undefined),
+      waitOptions.timeoutMs ?? 2000,
+      () => noEventMatching(match),
+      failure,
+    );
+  };
+
+  const waitForCount: MemoryEmitter["waitForCount"] = function waitForCount(count, waitOptions = {}) {
+    const failure = callerError(waitForCount);
+    try {
+      if (!Number.isSafeInteger(count) || count < 0) {
+        throw new AuditConfigError(
+          `memory emitter: waitForCount: count must be a whole number ≥ 0, got ${shown(count)}`,
+        );
+      }
+      checkWaitOptions("waitForCount", waitOptions);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const enough = () => (events.length >= count ? events.slice() : undefined);
+    return waitUntil(
+      enough,
+      enough,
+      waitOptions.timeoutMs ?? 2000,
+      () => (count === 1 ? "no event" : `fewer than ${count} events`),
+      failure,
+    );
+  };
 
   return {
     name: counters.name,
@@ -162,7 +237,7 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
       if (events.length >= capacity) return counters.drop("capacity");
       events.push(event);
       counters.emitted++;
-      for (const waiter of [...waiters]) waiter.onEvent();
+      if (waiters.size > 0) for (const waiter of [...waiters]) waiter.onEvent(event);
       return "accepted";
     },
     flush: async () => flushReport(counters.name),
@@ -173,42 +248,12 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
       return flushReport(counters.name);
     },
     stats: () => counters.snapshot(),
-    filter: (match) => events.filter(predicate(match)),
-    waitFor(match, waitOptions = {}) {
-      try {
-        if (typeof match !== "function" && (typeof match !== "object" || match === null)) {
-          throw new AuditConfigError(
-            `memory emitter: waitFor: match must be an object of event fields or a function, got ${shown(match)}`,
-          );
-        }
-        checkWaitOptions("waitFor", waitOptions);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      const test = predicate(match);
-      return waitUntil(
-        () => events.find(test),
-        waitOptions.timeoutMs ?? 2000,
-        () => "no matching event",
-      );
+    filter(match) {
+      checkMatch("memory emitter: filter", match, true);
+      return events.filter(predicate(match));
     },
-    waitForCount(count, waitOptions = {}) {
-      try {
-        if (!Number.isSafeInteger(count) || count < 0) {
-          throw new AuditConfigError(
-            `memory emitter: waitForCount: count must be a whole number ≥ 0, got ${shown(count)}`,
-          );
-        }
-        checkWaitOptions("waitForCount", waitOptions);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      return waitUntil(
-        () => (events.length >= count ? events.slice() : undefined),
-        waitOptions.timeoutMs ?? 2000,
-        () => `fewer than ${count} events`,
-      );
-    },
+    waitFor,
+    waitForCount,
     clear() {
       events.length = 0;
     },
@@ -229,13 +274,18 @@ function checkWaitOptions(method: string, options: unknown): void {
     checkTimerMs(`memory emitter: ${method}: \`timeoutMs\``, timeoutMs, { min: 0, integer: false });
 }
 
-/** A wait in progress: told of each event kept, and of the close. */
-interface Waiter {
-  onEvent(): void;
-  onClose(): void;
+/**
+ * An Error whose stack starts at the caller of `method`: a wait that fails later rejects with it, so
+ * the failure points at the test's line, not at a timer.
+ */
+function callerError(method: (...args: never[]) => unknown): Error {
+  const error = new Error("wait failed");
+  Error.captureStackTrace(error, method);
+  return error;
 }
 
-function summary(events: readonly AuditEvent[]): string {
-  const shown = events.slice(-10).map((e) => `${e.eventType} ${e.operation}`.trim());
-  return shown.length === 0 ? "none" : shown.join("; ");
+/** A wait in progress: told of each event kept, and of the close. */
+interface Waiter {
+  onEvent(event: AuditEvent): void;
+  onClose(): void;
 }

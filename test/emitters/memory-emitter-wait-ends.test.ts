@@ -6,7 +6,8 @@ import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { sampleEvent } from "../helpers/events.js";
 
-const LISTED = "EVENT_TYPE_AUTHZ_DECISION /acme.projects.v1.ProjectService/UpdateProject";
+const LISTED =
+  "received 1 event:\n  authz.decision /acme.projects.v1.ProjectService/UpdateProject actor=user-7 target=project/p-42 result=PERMISSION_DENIED decision=AUTHZ_DECISION_DENIED";
 const predicateError = new Error("predicate exploded");
 const throwing = () => {
   throw predicateError;
@@ -44,7 +45,7 @@ describe("memory emitter waits on a closed emitter", () => {
 
     await expect(memory.waitFor({ service: "billing" }, { timeoutMs: 0 })).rejects.toThrow(
       new Error(
-        `no matching event, and the emitter is closed, so none can come (2 events dropped since); received 1 events: ${LISTED}`,
+        `no event matching {"service":"billing"}, and the emitter is closed, so none can come (2 events dropped since); ${LISTED}`,
       ),
     );
   });
@@ -57,7 +58,7 @@ describe("memory emitter waits on a closed emitter", () => {
 
     await expect(memory.waitForCount(5, { timeoutMs: 0 })).rejects.toThrow(
       new Error(
-        `fewer than 5 events, and the emitter is closed, so none can come (1 event dropped since); received 1 events: ${LISTED}`,
+        `fewer than 5 events, and the emitter is closed, so none can come (1 event dropped since); ${LISTED}`,
       ),
     );
   });
@@ -83,10 +84,10 @@ describe("memory emitter waits on a closed emitter", () => {
     await memory.close();
 
     await expect(forEvent).rejects.toThrow(
-      new Error(`no matching event before the emitter was closed; received 1 events: ${LISTED}`),
+      new Error(`no event matching {"service":"billing"} before the emitter was closed; ${LISTED}`),
     );
     await expect(forCount).rejects.toThrow(
-      new Error(`fewer than 3 events before the emitter was closed; received 1 events: ${LISTED}`),
+      new Error(`fewer than 3 events before the emitter was closed; ${LISTED}`),
     );
   });
 });
@@ -99,14 +100,12 @@ describe("memory emitter waits at capacity", () => {
     expect(memory.emit(sampleEvent())).toBe("dropped");
 
     await expect(memory.waitForCount(2, { timeoutMs: 0 })).rejects.toThrow(
-      new Error(
-        `fewer than 2 events within 0 ms; received 1 events: ${LISTED}; 1 event dropped at capacity (it keeps 1)`,
-      ),
+      new Error(`fewer than 2 events within 0 ms; 1 event dropped at capacity (it keeps 1); ${LISTED}`),
     );
     expect(memory.emit(sampleEvent())).toBe("dropped");
     await expect(memory.waitFor({ service: "billing" }, { timeoutMs: 0 })).rejects.toThrow(
       new Error(
-        `no matching event within 0 ms; received 1 events: ${LISTED}; 2 events dropped at capacity (it keeps 1)`,
+        `no event matching {"service":"billing"} within 0 ms; 2 events dropped at capacity (it keeps 1); ${LISTED}`,
       ),
     );
   });

@@ -5,6 +5,8 @@ import { ActorType, type AuditEvent, EventType, TupleOperation } from "../../src
 import { DETAIL_KINDS, SAMPLE_TIME, sampleEvent, sampleEvents } from "../helpers/events.js";
 
 const OPERATION = "/acme.projects.v1.ProjectService/UpdateProject";
+const AUTHN_LINE = `authn.result ${OPERATION} actor=user-7 target=service/acme.projects.v1.ProjectService result=UNAUTHENTICATED`;
+const AUTHZ_LINE = `authz.decision ${OPERATION} actor=user-7 target=project/p-42 result=PERMISSION_DENIED decision=AUTHZ_DECISION_DENIED`;
 
 /** Emits `event` on a later turn of the event loop. */
 function emitLater(emit: (event: AuditEvent) => unknown, event: AuditEvent, ms = 10): void {
@@ -99,8 +101,7 @@ describe("createMemoryEmitter", () => {
       const started = performance.now();
       await expect(memory.waitFor({ service: "billing" }, { timeoutMs: 50 })).rejects.toThrow(
         new Error(
-          "no matching event within 50 ms; received 2 events: " +
-            `EVENT_TYPE_AUTHN_RESULT ${OPERATION}; EVENT_TYPE_AUTHZ_DECISION ${OPERATION}`,
+          `no event matching {"service":"billing"} within 50 ms; received 2 events:\n  ${AUTHN_LINE}\n  ${AUTHZ_LINE}`,
         ),
       );
       expect(performance.now() - started).toBeGreaterThanOrEqual(45);
@@ -110,7 +111,7 @@ describe("createMemoryEmitter", () => {
       const memory = createMemoryEmitter();
 
       await expect(memory.waitFor({}, { timeoutMs: 20 })).rejects.toThrow(
-        new Error("no matching event within 20 ms; received 0 events: none"),
+        new Error("no event matching {} within 20 ms; received none"),
       );
     });
 
@@ -118,11 +119,15 @@ describe("createMemoryEmitter", () => {
       const memory = createMemoryEmitter();
       for (let i = 0; i < 12; i++) memory.emit(sampleEvent({ kind: "authn", operation: `/svc/M${i}` }));
 
-      const listed = Array.from({ length: 10 }, (_, i) => `EVENT_TYPE_AUTHN_RESULT /svc/M${i + 2}`).join(
-        "; ",
-      );
+      const listed = Array.from(
+        { length: 10 },
+        (_, i) =>
+          `\n  authn.result /svc/M${i + 2} actor=user-7 target=service/acme.projects.v1.ProjectService result=UNAUTHENTICATED`,
+      ).join("");
       await expect(memory.waitFor({ service: "billing" }, { timeoutMs: 20 })).rejects.toThrow(
-        new Error(`no matching event within 20 ms; received 12 events: ${listed}`),
+        new Error(
+          `no event matching {"service":"billing"} within 20 ms; the last 10 of 12 events received:${listed}`,
+        ),
       );
     });
 
@@ -169,7 +174,7 @@ describe("createMemoryEmitter", () => {
 
       await expect(memory.waitForCount(3, { timeoutMs: 30 })).rejects.toThrow(
         new Error(
-          `fewer than 3 events within 30 ms; received 1 events: EVENT_TYPE_RESOURCE_MUTATION ${OPERATION}`,
+          `fewer than 3 events within 30 ms; received 1 event:\n  resource.mutation ${OPERATION} actor=user-7 target=project/p-42 result=OK`,
         ),
       );
     });
@@ -185,7 +190,7 @@ describe("createMemoryEmitter", () => {
     expect(memory.events).toStrictEqual([]);
     expect(memory.filter({})).toStrictEqual([]);
     const waiting = memory.waitFor({ eventType: EventType.EVENT_TYPE_AUTHN_RESULT }, { timeoutMs: 30 });
-    await expect(waiting).rejects.toThrow("received 0 events: none");
+    await expect(waiting).rejects.toThrow("received none");
 
     expect(memory.emit(authz)).toBe("accepted");
     expect(memory.events).toStrictEqual([authz]);
@@ -332,5 +337,37 @@ describe("memory emitter waits that cannot wait as asked", () => {
     ],
   ])("rejects %#", async (wait, problem) => {
     await expect(wait()).rejects.toThrow(refusal(problem));
+  });
+});
+
+// Before the fix: filter() of a bad match returned [] and matchesEvent false, as if nothing matched.
+describe("memory emitter filter and matchesEvent with arguments of another type", () => {
+  const memory = createMemoryEmitter();
+  memory.emit(sampleEvent());
+  it.each([
+    [() => memory.filter(undefined as unknown as EventMatch), "memory emitter: filter", "undefined"],
+    [() => memory.filter(null as unknown as EventMatch), "memory emitter: filter", "null"],
+    [
+      () => memory.filter("EVENT_TYPE_AUTHZ_DECISION" as EventMatch),
+      "memory emitter: filter",
+      '"EVENT_TYPE_AUTHZ_DECISION"',
+    ],
+    [() => memory.filter([] as EventMatch), "memory emitter: filter", "an array"],
+  ])("filter throws an AuditConfigError %#", (call, method, got) => {
+    expect(call).toThrow(
+      new AuditConfigError(`${method}: match must be an object of event fields or a function, got ${got}`),
+    );
+  });
+
+  it("matchesEvent throws an AuditConfigError for an event or a match that is not an object", () => {
+    expect(() => matchesEvent(undefined as unknown as AuditEvent, {})).toThrow(
+      new AuditConfigError("matchesEvent: event must be an audit event, got undefined"),
+    );
+    expect(() => matchesEvent(sampleEvent(), null as unknown as EventMatch)).toThrow(
+      new AuditConfigError("matchesEvent: match must be an object of event fields, got null"),
+    );
+    expect(() => matchesEvent(sampleEvent(), (() => true) as EventMatch)).toThrow(
+      new AuditConfigError("matchesEvent: match must be an object of event fields, got function"),
+    );
   });
 });

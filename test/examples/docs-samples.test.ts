@@ -91,6 +91,27 @@ const CONTEXT: Record<string, string> = {
     "declare const authorizer: Authorizer;",
   ].join("\n"),
   "docs/store-cli.md#0": "",
+  "docs/testing.md#0": [
+    'import type { Logger } from "pino";',
+    'import type { Recorder } from "grpc-audit";',
+    "declare const logger: Logger;",
+    "interface TestServer { close(): Promise<void> }",
+    "declare function startServer(recorder: Recorder): Promise<TestServer>;",
+  ].join("\n"),
+  "docs/testing.md#1": [
+    'import type { Metadata } from "@grpc/grpc-js";',
+    'import type { MemoryEmitter } from "grpc-audit/testing";',
+    'import type { Project, ProjectServiceClient } from "./gen/example/v1/projects.js";',
+    "declare const memory: MemoryEmitter, client: ProjectServiceClient, asAlice: Metadata;",
+  ].join("\n"),
+  "docs/testing.md#2": [
+    'import type { Metadata } from "@grpc/grpc-js";',
+    'import type { MemoryEmitter } from "grpc-audit/testing";',
+    'import type { ProjectServiceClient } from "./gen/example/v1/projects.js";',
+    "declare const memory: MemoryEmitter, client: ProjectServiceClient, asAlice: Metadata;",
+  ].join("\n"),
+  "docs/testing.md#3":
+    'import type { MemoryEmitter } from "grpc-audit/testing";\ndeclare const memory: MemoryEmitter;',
 };
 
 mkdirSync(join(REPO, "temp"), { recursive: true });
