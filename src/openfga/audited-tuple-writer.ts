@@ -15,6 +15,7 @@ import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { TupleChangeInput, TupleChangeItem } from "../recorder/inputs.js";
 import type { Recorder } from "../recorder/recorder.js";
 import type { OpenFgaAuthorizer } from "./openfga-authorizer.js";
+import { createRequestWatch } from "./request-watch.js";
 import { settle } from "./settle.js";
 import { type Change, item, itemsFromResponse, UNKNOWN_OUTCOME, writeErrorReason } from "./tuple-items.js";
 import { withoutCredentials } from "./without-credentials.js";
@@ -76,13 +77,15 @@ export interface AuditedTupleWriter {
  *
  * A tuple whose request got no answer (a timeout, a dropped connection) or a gateway's 502 or 504 is
  * recorded as failed with "unknown_outcome": OpenFGA may have applied it. The SDK retries such requests
- * (`retryParams`), and OpenFGA refuses the retry of an applied write ("write_failed_due_to_invalid_input"),
- * which is then what is recorded; `conflict: { onDuplicateWrites: "ignore", onMissingDeletes: "ignore" }`
- * makes the retry succeed, and the tuple is recorded as written. When the SDK may have retried (its
- * `retryParams.maxRetry`, the call's or else the client's, is above 0), a final 429 or 5xx (not 501,
- * which the SDK never retries) is recorded
- * with "unknown_outcome" too: it may answer the retry of an attempt that was applied but whose answer
- * was lost. With `maxRetry: 0` it is recorded as "rate_limited" or "unavailable".
+ * (`retryParams`), and the writer counts the requests it sends. When a request was sent more than once,
+ * its final 429 or 5xx (not 501, which the SDK never retries) and OpenFGA's refusal of a tuple that
+ * already exists or is already gone ("write_failed_due_to_invalid_input") are recorded with
+ * "unknown_outcome" too: they may answer the retry of an attempt that was applied but whose answer was
+ * lost. A request sent once is recorded with its own reason ("rate_limited", "unavailable", or that
+ * refusal). `conflict: { onDuplicateWrites: "ignore", onMissingDeletes: "ignore" }` makes such a retry
+ * succeed, and the tuple is recorded as written. The SDK reports success for any 2xx answer; when one
+ * is not a JSON object (a proxy's HTML page: OpenFGA never saw the write), the tuples it reported as
+ * written are recorded with "unknown_outcome", and the method still resolves as the SDK did.
  *
  * When `options.signal` aborts before the SDK settles, the call's tuples are recorded as failed with
  * "unknown_outcome" (the request in flight may have been applied; the SDK sends no retry once the
@@ -124,7 +127,12 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    const outcome = await settle(() => call({ ...ids, signal: controller.signal }), signal);
+    const watch = createRequestWatch();
+    // Whether the request that failed was sent more than once; as configured when not counted.
+    const retried = (error: unknown) => watch.retried(error, mayRetry(client, ids));
+    const { transformRequest, transformResponse } = watch;
+    const sdkOptions = { ...ids, signal: controller.signal, transformRequest, transformResponse };
+    const outcome = await settle(() => call(sdkOptions), signal);
     signal?.removeEventListener("abort", onAbort);
     if (!outcome.ok) {
       controller.abort(outcome.error);
@@ -136,9 +144,7 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
           // may have been written: no tuple of the call is known to have failed. After an abort the
           // request in flight may have been applied.
           const reason =
-            !aborted && isTransactional(ids)
-              ? writeErrorReason(error, mayRetry(client, ids))
-              : UNKNOWN_OUTCOME;
+            !aborted && isTransactional(ids) ? writeErrorReason(error, retried(error)) : UNKNOWN_OUTCOME;
           return changes.map((change) => item(change, false, reason));
         },
         ids,
@@ -146,7 +152,19 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
       throw withoutCredentials(error);
     }
     const response = outcome.value;
-    report(changes, () => itemsFromResponse(changes, response, mayRetry(client, ids)), ids);
+    report(
+      changes,
+      () => {
+        const items = itemsFromResponse(changes, response, retried);
+        // The SDK reports success for any 2xx; one that is not OpenFGA's JSON (a proxy's login page)
+        // says nothing of what OpenFGA did.
+        if (!watch.malformedAnswer()) return items;
+        return items.map((entry) =>
+          entry.success ? { ...entry, success: false, errorReason: UNKNOWN_OUTCOME } : entry,
+        );
+      },
+      ids,
+    );
     return response;
   }
 
@@ -262,9 +280,10 @@ function signalOf(options: CallOptions | undefined): AbortSignal | undefined {
 }
 
 /**
- * Whether the SDK may send a request of this call more than once: its `maxRetry` above 0, read as the
- * SDK reads it (the call's `retryParams` when given, else the client's; the SDK's default is 3). True
- * when the client's settings cannot be read (a client that is not the SDK's). Never throws.
+ * Whether the SDK may send a request of this call more than once, for a failure whose attempts were
+ * not counted (see `RequestWatch`): its `maxRetry` above 0, read as the SDK reads it (the call's
+ * `retryParams` when given, else the client's; the SDK's default is 3). True when the client's
+ * settings cannot be read (a client that is not the SDK's). Never throws.
  */
 function mayRetry(client: OpenFgaClient, options: CallOptions | undefined): boolean {
   try {

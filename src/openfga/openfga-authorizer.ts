@@ -89,8 +89,8 @@ const CACHE_DEFAULTS = Object.freeze({ ttlMs: 1000, maxEntries: 1000 });
  * (`requestData`, which holds the client secret) is removed; it still holds the checked tuple and
  * OpenFGA's answer, so log `reason`, not the object. When the signal aborts, the promise resolves at
  * once and the HTTP request is cancelled. The SDK's retries (`retryParams` of the client) run inside
- * the caller's time budget. A request whose user, relation or object is not a string is sent alone,
- * never cached.
+ * the caller's time budget. A request whose user, relation or object is not a string is sent alone
+ * (also in `batchCheck`, so that the other checks of the batch still get answers), never cached.
  *
  * `batchCheck` uses OpenFGA's batch-check endpoint (OpenFGA 1.8 or later), one request per 50 checks.
  *
@@ -148,6 +148,12 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
     return results;
   }
 
+  /** Asks OpenFGA one question, never from nor into the cache. */
+  async function askAlone(request: CheckRequest, signal: AbortSignal | undefined): Promise<Decision> {
+    const outcome = await settle(() => ask(request, signal), signal);
+    return outcome.ok ? checkAnswer(outcome.value) : failure(outcome);
+  }
+
   const authorizer: OpenFgaAuthorizer = {
     storeId,
     ...(modelId === undefined ? {} : { modelId }),
@@ -162,8 +168,7 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       // A request whose fields are not strings has no key: it is asked alone and never cached.
       const key = cachedChecks === undefined ? undefined : keyOf(request);
       if (cachedChecks !== undefined && key !== undefined) return cachedChecks.check(request, key, signal);
-      const outcome = await settle(() => ask(request, signal), signal);
-      return outcome.ok ? checkAnswer(outcome.value) : failure(outcome);
+      return askAlone(request, signal);
     },
     async batchCheck(requests, checkOptions = {}) {
       const plain = requests.map(isPlainCheck);
@@ -176,21 +181,33 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       if (misses.length === 0) return requests.map((_, i) => known(i));
       const generation = cache?.generation ?? 0;
       const { signal } = checkOptions;
+      // A request whose fields are not strings (a BigInt, a getter that throws) is asked alone, as
+      // `check` asks it: JSON may not encode it, and it must not fail the batch's other checks.
+      const alone = new Map(
+        misses.filter((i) => keyOf(requests[i]) === undefined).map((i) => [i, askAlone(requests[i], signal)]),
+      );
+      const batched = misses.filter((i) => !alone.has(i));
       // Correlation ids are the request positions: results come keyed by them, in no order. Built
-      // inside `settle`, so that a request whose fields cannot be read is an error, not a rejection.
-      const checks = () => misses.map((i) => ({ tuple_key: tupleOf(requests[i]), correlation_id: `${i}` }));
-      const outcome = await settle(() => batchResults(checks(), requestOptions(signal)), signal);
-      if (!outcome.ok || outcome.value === undefined) {
-        const failed = outcome.ok ? malformedBatch() : failure(outcome);
-        return requests.map((_, i) => (plain[i] && hits[i] === undefined ? failed : known(i)));
-      }
-      const results = outcome.value;
-      return requests.map((request, i) => {
-        if (!plain[i] || hits[i] !== undefined) return known(i);
-        const decision = batchItemDecision(results.get(`${i}`));
-        if (decision.kind !== "error") cache?.set(request, decision.kind === "allowed", generation);
-        return decision;
-      });
+      // inside `settle`, so that a field that cannot be read after all is an error, not a rejection.
+      const checks = () => batched.map((i) => ({ tuple_key: tupleOf(requests[i]), correlation_id: `${i}` }));
+      const outcome = await settle(
+        async () => (batched.length === 0 ? new Map() : batchResults(checks(), requestOptions(signal))),
+        signal,
+      );
+      const results = outcome.ok ? outcome.value : undefined;
+      // The decision of every batched request when the batch failed or its answer was malformed.
+      const failed = outcome.ok ? malformedBatch() : failure(outcome);
+      return Promise.all(
+        requests.map((request, i) => {
+          if (!plain[i] || hits[i] !== undefined) return known(i);
+          const single = alone.get(i);
+          if (single !== undefined) return single;
+          if (results === undefined) return failed;
+          const decision = batchItemDecision(results.get(`${i}`));
+          if (decision.kind !== "error") cache?.set(request, decision.kind === "allowed", generation);
+          return decision;
+        }),
+      );
     },
     invalidate(tuples, invalidateOptions) {
       cache?.invalidate(tuples, invalidateOptions?.unknownOutcome === true);

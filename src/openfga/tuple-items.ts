@@ -23,14 +23,14 @@ const INVALID_FIELD = "(invalid)";
  * results in completion order, each with the caller's own tuple object as `tuple_key`: a result is
  * matched to its tuple by that identity, so that two tuples that differ only in their condition get
  * their own outcomes. A result whose `tuple_key` is another object (a client that copies tuples) is
- * matched by operation, fields and condition. Linear in the number of tuples. `retried`: see
- * `writeErrorReason`. Never throws.
+ * matched by operation, fields and condition. Linear in the number of tuples. `retried` says whether
+ * the request that failed with an error was sent more than once (see `writeErrorReason`). Never throws.
  * @internal
  */
 export function itemsFromResponse(
   changes: readonly Change[],
   response: ClientWriteResponse,
-  retried: boolean,
+  retried: (error: unknown) => boolean,
 ): TupleChangeItem[] {
   try {
     const results = [...resultsOf("write", response?.writes), ...resultsOf("delete", response?.deletes)];
@@ -41,7 +41,7 @@ export function itemsFromResponse(
       if (result === undefined) return item(change, false, UNKNOWN_OUTCOME);
       return (result.status as string) === "success"
         ? item(change, true)
-        : item(change, false, writeErrorReason(result.err, retried));
+        : item(change, false, writeErrorReason(result.err, retried(result.err)));
     });
   } catch {
     // A response that cannot be read says nothing about what was written.
@@ -120,9 +120,10 @@ function contentKeyOf(operation: Change["operation"], tuple: unknown): string {
  * The reason a write failed, as `openFgaErrorReason`, but unknown when the answer that would say was
  * lost: the SDK wraps transport failures (a timeout, a reset, a refused connection) in a plain
  * FgaError without a status, and a gateway answers 502 or 504 when it lost OpenFGA's answer. Either
- * way OpenFGA may have applied the write. With `retried` (the SDK may have sent the request more than
- * once), a final 429 or 5xx is unknown too: it may answer a retry of an attempt that was applied and
- * whose answer was lost.
+ * way OpenFGA may have applied the write. When `retried` (the SDK sent the request more than once), a
+ * final 429 or 5xx is unknown too, and so is OpenFGA's refusal of a tuple that already exists or is
+ * already gone ("write_failed_due_to_invalid_input"): either may answer the retry of an attempt that
+ * was applied and whose answer was lost.
  * @internal
  */
 export function writeErrorReason(error: unknown, retried: boolean): string {
@@ -137,8 +138,12 @@ export function writeErrorReason(error: unknown, retried: boolean): string {
     )
       return UNKNOWN_OUTCOME;
   }
-  return openFgaErrorReason(error);
+  const reason = openFgaErrorReason(error);
+  return retried && reason === ALREADY_APPLIED ? UNKNOWN_OUTCOME : reason;
 }
+
+/** OpenFGA's refusal to write a tuple that exists or to delete one that does not. */
+const ALREADY_APPLIED = "write_failed_due_to_invalid_input";
 
 /** The recorded form of a tuple: malformed fields read "(invalid)". Never throws. @internal */
 export function item(change: Change, success: boolean, errorReason?: string): TupleChangeItem {

@@ -148,9 +148,23 @@ describe("createOpenFgaAuthorizer: requests JSON cannot encode, with the cache o
     const decisions = await authorizer.batchCheck([bigint, ALICE_VIEWS_P1]);
     expect(decisions.map((d) => (d.kind === "error" ? d.reason : d.kind))).toStrictEqual([
       "TypeError",
-      "TypeError",
+      "allowed",
     ]);
-    expect(await authorizer.check(ALICE_VIEWS_P1)).toStrictEqual(allowed(false));
+    expect(await authorizer.check(ALICE_VIEWS_P1)).toStrictEqual(allowed(true));
+  });
+
+  it("asks such a request alone in batchCheck, so that the other checks of the batch get answers", async () => {
+    const { authorizer } = setUp(undefined);
+    const requests = [...Array.from({ length: 49 }, () => ALICE_VIEWS_P1), bigint, BOB_VIEWS_P1];
+    const decisions = await authorizer.batchCheck(requests);
+    const tally: Record<string, number> = {};
+    for (const d of decisions) {
+      const kind = d.kind === "error" ? `error:${d.reason}` : d.kind;
+      tally[kind] = (tally[kind] ?? 0) + 1;
+    }
+    expect(tally).toStrictEqual({ allowed: 49, denied: 1, "error:TypeError": 1 });
+    expect(decisions[49]).toMatchObject({ kind: "error", reason: "TypeError" });
+    expect(standIn.counts["batch-check"]).toBe(1);
   });
 
   it("answers a request whose fields cannot be read with an error", async () => {
