@@ -71,7 +71,10 @@ export interface AuditStore {
    * every stored event's chain link to find the chains.
    */
   pruneReport(options: PruneOptions): PruneReport;
-  /** The store as a sink for the delivery pipeline (`createDeliveryEmitter`). */
+  /**
+   * The store as a sink for the delivery pipeline (`createDeliveryEmitter`). It stores each event's
+   * bytes as the pipeline queued them: an event a newer version spooled keeps its unknown fields.
+   */
   sink(): EventSink;
   /**
    * Stops the checkpoint worker, if any, and closes the database; when no other connection has it
@@ -97,18 +100,19 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
   const db = openDatabase(opened);
   const writer = opened.readonly ? undefined : startWriter(db, options);
   const readOnly = () => new AuditConfigError(`audit store ${path}: opened read-only`);
+  const writable = () => {
+    if (writer === undefined) throw readOnly();
+    return writer;
+  };
   const pruneReport = storePrune(db, writer, readOnly);
   const store: AuditStore = {
     path,
     ...storeReads(db),
-    insertColumns(batch) {
-      if (writer === undefined) throw readOnly();
-      return writer.insertColumns(batch);
-    },
+    insertColumns: (batch) => writable().insertColumns(batch),
     insert(events) {
-      if (writer === undefined) throw readOnly();
+      const open = writable();
       checkInsert(events);
-      return writer.insert(events);
+      return open.insert(events);
     },
     prune: (options) => pruneReport(options).deleted,
     pruneReport,
@@ -116,6 +120,10 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
       name: `sqlite-store:${path}`,
       write: async (batch) => {
         store.insert(batch);
+      },
+      // The bytes as queued: a spool written by a newer version keeps the fields this one does not know.
+      writeEncoded: async (batch) => {
+        writable().insertEncoded(batch);
       },
     }),
     close: () => {

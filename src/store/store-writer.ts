@@ -1,4 +1,5 @@
 import type { Database } from "better-sqlite3";
+import type { EncodedEvent } from "../emitters/sink.js";
 import { AuditConfigError, AuditEmitError } from "../errors/index.js";
 import { report } from "../errors/report.js";
 import { decisionOf, type EventColumns } from "../event/event-columns.js";
@@ -20,6 +21,11 @@ import type { AuditStoreOptions } from "./store-options.js";
 export interface StoreWriter {
   /** Stores events (see `AuditStore.insert`); returns how many were new. */
   insert(events: readonly AuditEvent[]): number;
+  /**
+   * Stores events with their protobuf bytes as the delivery pipeline queued them; the bytes are
+   * stored as they are. Returns how many were new.
+   */
+  insertEncoded(batch: readonly EncodedEvent[]): number;
   /** Stores a batch given as columns (see `AuditStore.insertColumns`); returns how many were new. */
   insertColumns(batch: EventColumns): number;
   /**
@@ -59,26 +65,33 @@ export function startWriter(db: Database, options: AuditStoreOptions): StoreWrit
     return changes;
   };
   const insertColumns = columnInserter(db, insertInRange);
+  // The row of an event stored with `bytes`, its protobuf encoding.
+  const insertEvent = (e: AuditEvent, bytes: Uint8Array): number =>
+    insertInRange(
+      e.eventId,
+      eventKind(e.eventType),
+      e.occurredAt?.getTime() ?? 0,
+      e.service,
+      e.operation,
+      e.actor?.id ?? "",
+      e.target?.type ?? "",
+      e.target?.id ?? "",
+      e.result?.success === true ? 1 : 0,
+      e.result?.code ?? "",
+      decisionOf(e),
+      e.requestId,
+      e.traceId,
+      bytes,
+    );
   const insertMany = db.transaction((events: readonly AuditEvent[]) => {
     let inserted = 0;
-    for (const e of events) {
-      inserted += insertInRange(
-        e.eventId,
-        eventKind(e.eventType),
-        e.occurredAt?.getTime() ?? 0,
-        e.service,
-        e.operation,
-        e.actor?.id ?? "",
-        e.target?.type ?? "",
-        e.target?.id ?? "",
-        e.result?.success === true ? 1 : 0,
-        e.result?.code ?? "",
-        decisionOf(e),
-        e.requestId,
-        e.traceId,
-        encodeEvent(e),
-      );
-    }
+    for (const e of events) inserted += insertEvent(e, encodeEvent(e));
+    return inserted;
+  });
+  // Encoding the decoded event again would drop the fields of a newer version, altering the evidence.
+  const insertEncoded = db.transaction((batch: readonly EncodedEvent[]) => {
+    let inserted = 0;
+    for (const { event, bytes } of batch) inserted += insertEvent(event, bytes);
     return inserted;
   });
   const written = <T>(write: () => T, rows: (result: T) => number, lost: string): T => {
@@ -89,6 +102,7 @@ export function startWriter(db: Database, options: AuditStoreOptions): StoreWrit
   const count = (n: number) => n;
   return {
     insert: (events) => written(() => insertMany(events), count, BATCH_NOT_STORED),
+    insertEncoded: (batch) => written(() => insertEncoded(batch), count, BATCH_NOT_STORED),
     insertColumns: (batch) => written(() => insertColumns(batch), count, BATCH_NOT_STORED),
     remove: written,
     stop() {
