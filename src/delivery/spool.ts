@@ -2,7 +2,7 @@ import { toError } from "../errors/index.js";
 import { monotonicNow } from "./monotonic-now.js";
 import { type SpoolConfig, spoolError } from "./spool-config.js";
 import { SpoolConnection } from "./spool-connection.js";
-import { SpoolFileError } from "./spool-file.js";
+import { loadSqlite, SpoolFileError } from "./spool-file.js";
 import { realSpoolPath } from "./spool-identity.js";
 import type { CommitResult, SpoolOperation, SpoolRow } from "./spool-schema.js";
 import { deleteRows, insertRows, type RowData, readPast } from "./spool-statements.js";
@@ -49,6 +49,8 @@ export class Spool {
   #pausedUntil = 0;
 
   constructor(config: SpoolConfig) {
+    // Without better-sqlite3 nothing is made: neither an empty spool file nor its lock file.
+    loadSqlite();
     // One file, one lock, whatever name (a symlink, `..`) it is reached by.
     const path = realSpoolPath(config.path);
     this.#config = path === config.path ? config : { ...config, path };
