@@ -7,10 +7,9 @@ import type { Server } from "node:http";
 import { FgaApiValidationError, OpenFgaClient } from "@openfga/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CheckRequest, Decision } from "../../src/authz/authorizer.js";
-import { createAuditedTupleWriter, createOpenFgaAuthorizer } from "../../src/openfga/index.js";
 import { type ProxyStep, startOpenFgaProxy } from "../helpers/openfga-proxy.js";
 import { type OpenFgaStandIn, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
-import { fixedRecorder } from "../helpers/recorder.js";
+import { auditedWriter } from "./tuple-outcomes.js";
 
 const ALICE_EDITS_P1: CheckRequest = { user: "user:alice", relation: "editor", object: "project:p-1" };
 const BOB_EDITS_P1: CheckRequest = { user: "user:bob", relation: "editor", object: "project:p-1" };
@@ -46,16 +45,7 @@ async function setUp(first: ProxyStep = "forward") {
     authorizationModelId: standIn.modelId,
     baseOptions: { timeout: 200 },
   });
-  const authorizer = createOpenFgaAuthorizer({ client, cache: { ttlMs: 60_000 } });
-  const { recorder, memory } = fixedRecorder();
-  const writer = createAuditedTupleWriter({ client, recorder, authorizer });
-  const outcomes = () =>
-    memory.events.flatMap((event) =>
-      event.detail?.$case === "tupleChange"
-        ? event.detail.value.tuples.map((t) => [t.user, t.success, t.errorReason] as const)
-        : [],
-    );
-  return { authorizer, writer, memory, outcomes };
+  return auditedWriter(client);
 }
 
 describe("audited tuple writer: a lost answer whose retry OpenFGA refused", () => {

@@ -5,6 +5,7 @@ import type { CheckRequest } from "../../src/authz/authorizer.js";
 import { createAuditedTupleWriter, createOpenFgaAuthorizer } from "../../src/openfga/index.js";
 import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
 import { fixedRecorder } from "../helpers/recorder.js";
+import { tupleOutcomes } from "./tuple-outcomes.js";
 
 const ALICE_EDITS_P1: CheckRequest = { user: "user:alice", relation: "editor", object: "project:p-1" };
 const BOB_VIEWS_P1 = { user: "user:bob", relation: "viewer", object: "project:p-1" };
@@ -40,7 +41,7 @@ describe("Retry-After after an abort", () => {
     controller.abort();
     expect(await written).toBe(controller.signal.reason);
     // The request in flight when a signal aborts may have been applied.
-    expect(outcomes(memory)).toStrictEqual([["user:bob", false, "unknown_outcome"]]);
+    expect(tupleOutcomes(memory)).toStrictEqual([["user:bob", false, "unknown_outcome"]]);
     expect(memory.events[0]?.result?.code).toBe("UNKNOWN"); // the truth: it may have been applied
   });
 
@@ -50,7 +51,7 @@ describe("Retry-After after an abort", () => {
     const written = writer.write({ writes: [BOB_VIEWS_P1] }, { signal }).catch((e: unknown) => e);
     expect(await written).toBe(signal.reason);
     expect(standIn.counts.write).toBe(0);
-    expect(outcomes(memory)).toStrictEqual([["user:bob", false, "aborted"]]);
+    expect(tupleOutcomes(memory)).toStrictEqual([["user:bob", false, "aborted"]]);
     expect(memory.events[0]?.result?.code).toBe("CANCELLED");
   });
 
@@ -60,20 +61,11 @@ describe("Retry-After after an abort", () => {
     await writer.deleteTuples([ALICE_EDITS_P1], { signal: controller.signal });
     controller.abort();
     expect(standIn.tuples()).toStrictEqual([]);
-    expect(outcomes(memory)).toStrictEqual([["user:alice", true, ""]]);
+    expect(tupleOutcomes(memory)).toStrictEqual([["user:alice", true, ""]]);
   });
 });
 
 function writerFor() {
   const { recorder, memory } = fixedRecorder();
   return { writer: createAuditedTupleWriter({ client: sleepyClient(), recorder }), memory };
-}
-
-/** Each recorded tuple as [user, success, errorReason], over every TUPLE_CHANGED event. */
-function outcomes(memory: ReturnType<typeof fixedRecorder>["memory"]) {
-  return memory.events.flatMap((event) =>
-    event.detail?.$case === "tupleChange"
-      ? event.detail.value.tuples.map((t) => [t.user, t.success, t.errorReason] as const)
-      : [],
-  );
 }

@@ -19,6 +19,7 @@ import { fakeBroker } from "../brokers/fake-broker.js";
 import { type ProxyPlan, startOpenFgaProxy } from "../helpers/openfga-proxy.js";
 import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
 import { fixedRecorder } from "../helpers/recorder.js";
+import { tupleOutcomes } from "./tuple-outcomes.js";
 
 const BOB_VIEWS_P1 = { user: "user:bob", relation: "viewer", object: "project:p-1" };
 const CAROL_VIEWS_P1 = { user: "user:carol", relation: "viewer", object: "project:p-1" };
@@ -42,15 +43,6 @@ function writerFor(client: OpenFgaClient) {
   return { writer: createAuditedTupleWriter({ client, recorder }), memory, errors };
 }
 
-/** Each recorded tuple as [user, success, errorReason], over every TUPLE_CHANGED event. */
-function outcomes(memory: ReturnType<typeof fixedRecorder>["memory"]) {
-  return memory.events.flatMap((event) =>
-    event.detail?.$case === "tupleChange"
-      ? event.detail.value.tuples.map((t) => [t.user, t.success, t.errorReason] as const)
-      : [],
-  );
-}
-
 /** The proxy in front of the stand-in, closed after each test; returns its URL. */
 async function startProxy(plan: ProxyPlan): Promise<string> {
   const started = await startOpenFgaProxy(standIn.url, plan);
@@ -71,7 +63,7 @@ describe("audited tuple writer: partial and unknown outcomes", () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FgaApiAuthenticationError);
     expect(standIn.tuples()).toContainEqual(BOB_VIEWS_P1);
-    expect(outcomes(memory)).toStrictEqual([
+    expect(tupleOutcomes(memory)).toStrictEqual([
       ["user:bob", false, "unknown_outcome"],
       ["user:carol", false, "unknown_outcome"],
       ["user:dave", false, "unknown_outcome"],
@@ -84,7 +76,7 @@ describe("audited tuple writer: partial and unknown outcomes", () => {
     const { writer, memory } = writerFor(client);
     await expect(writer.writeTuples([BOB_VIEWS_P1])).rejects.toMatchObject({ name: "FgaError" });
     await vi.waitFor(() => expect(standIn.tuples()).toContainEqual(BOB_VIEWS_P1));
-    expect(outcomes(memory)).toStrictEqual([["user:bob", false, "unknown_outcome"]]);
+    expect(tupleOutcomes(memory)).toStrictEqual([["user:bob", false, "unknown_outcome"]]);
   });
 
   it("records a write a gateway answered 504 after OpenFGA applied it as unknown, not as unavailable", async () => {
@@ -92,7 +84,7 @@ describe("audited tuple writer: partial and unknown outcomes", () => {
     const { writer, memory } = writerFor(standInClient(standIn, { apiUrl: url }));
     await expect(writer.deleteTuples([ALICE_EDITS_P1])).rejects.toMatchObject({ statusCode: 504 });
     expect(standIn.tuples()).toStrictEqual([]);
-    expect(outcomes(memory)).toStrictEqual([["user:alice", false, "unknown_outcome"]]);
+    expect(tupleOutcomes(memory)).toStrictEqual([["user:alice", false, "unknown_outcome"]]);
   });
 
   it("records a chunk of a non-transactional write that timed out as unknown, the others as the SDK reports them", async () => {
@@ -103,7 +95,7 @@ describe("audited tuple writer: partial and unknown outcomes", () => {
       transaction: { disable: true, maxParallelRequests: 1 },
     });
     await vi.waitFor(() => expect(standIn.tuples()).toHaveLength(3));
-    expect(outcomes(memory)).toStrictEqual([
+    expect(tupleOutcomes(memory)).toStrictEqual([
       ["user:bob", false, "unknown_outcome"],
       ["user:carol", true, ""],
     ]);
@@ -124,7 +116,7 @@ describe("audited tuple writer: partial and unknown outcomes", () => {
     });
     await vi.waitFor(() => expect(standIn.counts.write).toBe(2));
     expect(memory.events).toHaveLength(1);
-    expect(outcomes(memory)).toStrictEqual([["user:bob", true, ""]]);
+    expect(tupleOutcomes(memory)).toStrictEqual([["user:bob", true, ""]]);
   });
 
   it("records a timed-out write whose retry OpenFGA refused as a duplicate as unknown: the first attempt wrote it", async () => {
@@ -137,7 +129,7 @@ describe("audited tuple writer: partial and unknown outcomes", () => {
     const { writer, memory } = writerFor(client);
     await expect(writer.writeTuples([BOB_VIEWS_P1])).rejects.toMatchObject({ statusCode: 400 });
     expect(standIn.tuples()).toContainEqual(BOB_VIEWS_P1);
-    expect(outcomes(memory)).toStrictEqual([["user:bob", false, "unknown_outcome"]]);
+    expect(tupleOutcomes(memory)).toStrictEqual([["user:bob", false, "unknown_outcome"]]);
   });
 
   it("records one successful event when the SDK waited out a 429's Retry-After and retried", async () => {
@@ -147,7 +139,7 @@ describe("audited tuple writer: partial and unknown outcomes", () => {
     await writer.deleteTuples([ALICE_EDITS_P1]);
     expect(standIn.counts.write).toBe(1);
     expect(memory.events).toHaveLength(1);
-    expect(outcomes(memory)).toStrictEqual([["user:alice", true, ""]]);
+    expect(tupleOutcomes(memory)).toStrictEqual([["user:alice", true, ""]]);
   });
 });
 
@@ -167,7 +159,7 @@ describe("audited tuple writer: conditional tuples", () => {
     );
     expect(response.writes.map((w) => w.status)).toStrictEqual(["success", "failure"]);
     expect(standIn.tuples()).toStrictEqual([ALICE_EDITS_P1, { ...BOB_VIEWS_P1, condition }]);
-    expect(outcomes(memory)).toStrictEqual([
+    expect(tupleOutcomes(memory)).toStrictEqual([
       ["user:bob", true, ""],
       ["user:alice", false, "write_failed_due_to_invalid_input"],
       ["user:carol", false, "write_failed_due_to_invalid_input"],
@@ -205,7 +197,7 @@ describe("audited tuple writer: large writes and odd content", () => {
       memory.events.map((e) => e.detail?.$case === "tupleChange" && e.detail.value.tuples.length),
     ).toEqual([50, 50, 20]);
     for (const event of memory.events) expect(encodeEvent(event).length).toBeLessThan(jsonKafkaLimit);
-    const recorded = outcomes(memory);
+    const recorded = tupleOutcomes(memory);
     expect(recorded).toHaveLength(120);
     expect(recorded.every(([, success]) => success)).toBe(true);
     expect(new Set(recorded.map(([user]) => user.slice(5, 9)))).toHaveLength(120);
@@ -229,7 +221,7 @@ describe("audited tuple writer: large writes and odd content", () => {
       "project:日本",
       `project:${"é".repeat(124)}…[truncated 1752 bytes]`,
     ]);
-    expect(outcomes(memory)).toStrictEqual([
+    expect(tupleOutcomes(memory)).toStrictEqual([
       ["user:*", true, ""],
       ["group:eng#member", true, ""],
       ["user:Zoë-😀", true, ""],
@@ -288,7 +280,7 @@ describe("audited tuple writer: credentials", () => {
         `Bearer ${token}`,
         `Bearer ${token}`,
       ]);
-      expect([...outcomes(memory), ...outcomes(refused.memory)]).toStrictEqual([
+      expect([...tupleOutcomes(memory), ...tupleOutcomes(refused.memory)]).toStrictEqual([
         ["user:bob", true, ""],
         ["user:bob", false, "write_failed_due_to_invalid_input"],
         ["user:bob", false, "invalid_client"],

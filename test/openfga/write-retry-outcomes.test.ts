@@ -3,13 +3,12 @@
 // held), not as a definite failure. The OpenFGA server is the loopback stand-in, spoken to by the real
 // @openfga/sdk client through a loopback proxy that drops the first answer.
 import type { Server } from "node:http";
-import { FgaApiInternalError, FgaApiRateLimitExceededError, type OpenFgaClient } from "@openfga/sdk";
+import { FgaApiInternalError, FgaApiRateLimitExceededError } from "@openfga/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CheckRequest, Decision } from "../../src/authz/authorizer.js";
-import { createAuditedTupleWriter, createOpenFgaAuthorizer } from "../../src/openfga/index.js";
 import { startOpenFgaProxy } from "../helpers/openfga-proxy.js";
 import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
-import { fixedRecorder } from "../helpers/recorder.js";
+import { auditedWriter } from "./tuple-outcomes.js";
 
 const MALLORY_OWNS_P1: CheckRequest = { user: "user:mallory", relation: "owner", object: "project:p-1" };
 const BOB_VIEWS_P1: CheckRequest = { user: "user:bob", relation: "viewer", object: "project:p-1" };
@@ -44,18 +43,7 @@ async function startLossyProxy(status: number): Promise<string> {
   return started.url;
 }
 
-function setUp(client: OpenFgaClient) {
-  const authorizer = createOpenFgaAuthorizer({ client, cache: { ttlMs: 60_000 } });
-  const { recorder, memory } = fixedRecorder();
-  const writer = createAuditedTupleWriter({ client, recorder, authorizer });
-  const outcomes = () =>
-    memory.events.flatMap((event) =>
-      event.detail?.$case === "tupleChange"
-        ? event.detail.value.tuples.map((t) => [t.user, t.success, t.errorReason] as const)
-        : [],
-    );
-  return { authorizer, writer, memory, outcomes };
-}
+const setUp = auditedWriter;
 
 describe("audited tuple writer: a lost answer retried into a 429 or 5xx", () => {
   it.each([
