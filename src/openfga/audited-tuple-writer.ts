@@ -15,7 +15,7 @@ import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { TupleChangeInput, TupleChangeItem } from "../recorder/inputs.js";
 import type { Recorder } from "../recorder/recorder.js";
 import type { OpenFgaAuthorizer } from "./openfga-authorizer.js";
-import { createRequestWatch } from "./request-watch.js";
+import { type ClientTransforms, createRequestWatch } from "./request-watch.js";
 import { settle } from "./settle.js";
 import { type Change, item, itemsFromResponse, UNKNOWN_OUTCOME, writeErrorReason } from "./tuple-items.js";
 import { withoutCredentials } from "./without-credentials.js";
@@ -127,7 +127,7 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    const watch = createRequestWatch();
+    const watch = createRequestWatch(clientTransforms(client));
     // Whether the request that failed was sent more than once; as configured when not counted.
     const retried = (error: unknown) => watch.retried(error, mayRetry(client, ids));
     const { transformRequest, transformResponse } = watch;
@@ -294,6 +294,27 @@ function mayRetry(client: OpenFgaClient, options: CallOptions | undefined): bool
     return Number(params?.maxRetry ?? 0) > 0;
   } catch {
     return true;
+  }
+}
+
+/**
+ * The transforms the client's requests run (see createRequestWatch): its `baseOptions`', else its
+ * axios instance's defaults; none found (a client that is not the SDK's), axios's own apply.
+ */
+function clientTransforms(client: OpenFgaClient): ClientTransforms {
+  try {
+    const { configuration, api } = client as unknown as {
+      configuration?: { baseOptions?: ClientTransforms };
+      api?: { axios?: { defaults?: ClientTransforms } };
+    };
+    const base = configuration?.baseOptions;
+    const defaults = api?.axios?.defaults;
+    return {
+      transformRequest: base?.transformRequest ?? defaults?.transformRequest,
+      transformResponse: base?.transformResponse ?? defaults?.transformResponse,
+    };
+  } catch {
+    return {};
   }
 }
 

@@ -8,20 +8,22 @@
  * from OpenFGA.
  *
  * `transformRequest` and `transformResponse` go into the call's options, which the SDK hands to axios
- * for every attempt (as it does `signal`), in place of axios's defaults. Axios calls the first once
- * per attempt with the request body, which the SDK has already serialized to a JSON string and which
- * it returns unchanged; the second with each answer's body, which it parses as JSON as axios's
- * default does (a body that is not JSON stays a string). Attempts are counted per body, so that each
+ * for every attempt (as it does `signal`), in place of the client's: so each is a chain that runs the
+ * client's own (its `baseOptions`', else its axios instance's defaults) with the watch's step. Axios
+ * calls the request chain once per attempt with the request body, which the SDK has already
+ * serialized to a JSON string: the watch counts it first, as the SDK made it. The response chain gets
+ * each answer's body: the client's transforms parse it (axios's default parses JSON), then the watch
+ * looks at what they made. Attempts are counted per body, so that each
  * chunk of a non-transactional write, whose failure carries its own body (`requestData`), is judged by
  * its own attempts; two chunks of one body (a tuple given twice) count as one request sent twice, so
  * that a refusal of either reads as unknown, never as more certain than it is.
  * @internal
  */
 export interface RequestWatch {
-  /** The axios option that counts attempts. */
-  readonly transformRequest: (data: unknown) => unknown;
-  /** The axios option that parses answers and notes a success answer that is not a JSON object. */
-  readonly transformResponse: (data: unknown, headers: unknown, status?: number) => unknown;
+  /** The axios option: counts each attempt, then runs the client's own request transforms. */
+  readonly transformRequest: readonly Transform[];
+  /** The axios option: the client's own response transforms, then notes a success answer that is not a JSON object. */
+  readonly transformResponse: readonly Transform[];
   /**
    * Whether the request that failed with `error` was sent more than once; `fallback` when no attempt
    * of it was counted (a client that is not the SDK's, or an error without the request's body).
@@ -31,27 +33,31 @@ export interface RequestWatch {
   malformedAnswer(): boolean;
 }
 
-/** A watch over the requests of one call. @internal */
-export function createRequestWatch(): RequestWatch {
+/** An axios transform: the body (and, for an answer, its headers and status) in, the body out. */
+type Transform = (data: unknown, headers?: unknown, status?: number) => unknown;
+
+/** The transforms the client's own requests run: those of its `baseOptions`, else its axios instance's. */
+export interface ClientTransforms {
+  readonly transformRequest?: unknown;
+  readonly transformResponse?: unknown;
+}
+
+/** A watch over the requests of one call, run around the client's own `transforms`. @internal */
+export function createRequestWatch(transforms: ClientTransforms): RequestWatch {
   const attempts = new Map<unknown, number>();
   let malformed = false;
+  const count: Transform = (data) => {
+    attempts.set(data, (attempts.get(data) ?? 0) + 1);
+    return data;
+  };
+  const inspect: Transform = (data, _headers, status) => {
+    const success = typeof status === "number" && status >= 200 && status < 300;
+    if (success && (typeof data !== "object" || data === null || Array.isArray(data))) malformed = true;
+    return data;
+  };
   return {
-    transformRequest(data) {
-      attempts.set(data, (attempts.get(data) ?? 0) + 1);
-      return data;
-    },
-    transformResponse(data, _headers, status) {
-      let parsed = data;
-      if (typeof data === "string" && data !== "") {
-        try {
-          parsed = JSON.parse(data);
-        } catch {}
-      }
-      const success = typeof status === "number" && status >= 200 && status < 300;
-      if (success && (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)))
-        malformed = true;
-      return parsed;
-    },
+    transformRequest: [count, ...asList(transforms.transformRequest)],
+    transformResponse: [...asList(transforms.transformResponse, parseJson), inspect],
     retried(error, fallback) {
       try {
         const body = (error as { requestData?: unknown } | null)?.requestData;
@@ -63,4 +69,22 @@ export function createRequestWatch(): RequestWatch {
     },
     malformedAnswer: () => malformed,
   };
+}
+
+/** An axios transform option as a list (one function or several); `otherwise` when it holds none. */
+function asList(option: unknown, otherwise?: Transform): Transform[] {
+  const list = (Array.isArray(option) ? option : [option]).filter(
+    (item): item is Transform => typeof item === "function",
+  );
+  return list.length > 0 || otherwise === undefined ? list : [otherwise];
+}
+
+/** A body parsed as JSON, as axios's default does; one that is not JSON stays as it is. */
+function parseJson(data: unknown): unknown {
+  if (typeof data !== "string" || data === "") return data;
+  try {
+    return JSON.parse(data);
+  } catch {
+    return data;
+  }
 }
