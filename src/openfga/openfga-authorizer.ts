@@ -182,11 +182,15 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       const generation = cache?.generation ?? 0;
       const { signal } = checkOptions;
       // A request whose fields are not strings (a BigInt, a getter that throws) is asked alone, as
-      // `check` asks it: JSON may not encode it, and it must not fail the batch's other checks.
-      const alone = new Map(
-        misses.filter((i) => keyOf(requests[i]) === undefined).map((i) => [i, askAlone(requests[i], signal)]),
-      );
-      const batched = misses.filter((i) => !alone.has(i));
+      // `check` asks it: JSON may not encode it, and it must not fail the batch's other checks. One
+      // at a time, beside the batch: many of them must not become a burst of requests.
+      const lone = new Set(misses.filter((i) => keyOf(requests[i]) === undefined));
+      const asked = (async () => {
+        const decisions = new Map<number, Decision>();
+        for (const i of lone) decisions.set(i, await askAlone(requests[i], signal));
+        return decisions;
+      })();
+      const batched = misses.filter((i) => !lone.has(i));
       // Correlation ids are the request positions: results come keyed by them, in no order. Built
       // inside `settle`, so that a field that cannot be read after all is an error, not a rejection.
       const checks = () => batched.map((i) => ({ tuple_key: tupleOf(requests[i]), correlation_id: `${i}` }));
@@ -197,17 +201,16 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       const results = outcome.ok ? outcome.value : undefined;
       // The decision of every batched request when the batch failed or its answer was malformed.
       const failed = outcome.ok ? malformedBatch() : failure(outcome);
-      return Promise.all(
-        requests.map((request, i) => {
-          if (!plain[i] || hits[i] !== undefined) return known(i);
-          const single = alone.get(i);
-          if (single !== undefined) return single;
-          if (results === undefined) return failed;
-          const decision = batchItemDecision(results.get(`${i}`));
-          if (decision.kind !== "error") cache?.set(request, decision.kind === "allowed", generation);
-          return decision;
-        }),
-      );
+      const singles = await asked;
+      return requests.map((request, i) => {
+        if (!plain[i] || hits[i] !== undefined) return known(i);
+        const single = singles.get(i);
+        if (single !== undefined) return single;
+        if (results === undefined) return failed;
+        const decision = batchItemDecision(results.get(`${i}`));
+        if (decision.kind !== "error") cache?.set(request, decision.kind === "allowed", generation);
+        return decision;
+      });
     },
     invalidate(tuples, invalidateOptions) {
       cache?.invalidate(tuples, invalidateOptions?.unknownOutcome === true);
