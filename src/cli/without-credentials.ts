@@ -10,7 +10,8 @@ const ONLY_WITH_SLASHES = /^[\s"'`]*(?:[a-z][a-z0-9+.-]+:?)?\/\//i;
  * A store or broker value as it may be shown. When it starts (after a space or quotes) with a scheme
  * or `//` and holds an "@" after it, everything from there to its last "@" is replaced by "…" (a
  * password may hold quotes, "/", "," or "@" unencoded): `"postgres://…@db/audit"`, `kafka://…@k2:9092`;
- * the whole value is {@link HIDDEN_VALUE} when a space stands in that part (what it splits is unknown).
+ * the whole value is {@link HIDDEN_VALUE} when a space or a "?" stands in that part (what it splits is
+ * unknown: a password in a query may hold an "@").
  * Its query is replaced by "…" too, as a password may be given there: `nats://h:4222?…`.
  * Anything else is returned as it is: a SQLite path such as `/data/logs:2026@node1.db`.
  */
@@ -19,7 +20,8 @@ export function withoutCredentials(text: string): string {
   if (start === undefined) return text;
   const last = text.lastIndexOf("@");
   const hasUser = last >= start.length;
-  if (hasUser && /\s/.test(text.slice(start.length, last))) return HIDDEN_VALUE;
+  // A space, or a "?" before the last "@", stands where a password may be: what it splits is unknown.
+  if (hasUser && /[\s?]/.test(text.slice(start.length, last))) return HIDDEN_VALUE;
   const rest = hasUser ? text.slice(last) : text.slice(start.length);
   const query = rest.indexOf("?");
   const shownRest = query === -1 ? rest : `${rest.slice(0, query)}?…`;

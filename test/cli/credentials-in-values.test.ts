@@ -117,6 +117,12 @@ describe("a password in a URL's query", () => {
     ["mysql://", `mysql://db/audit?password=${QUERY_SECRET}`, "mysql://db/audit?…"],
     ["pg:// with a user", `pg://audit@db/a?sslpassword=${QUERY_SECRET}&x=1`, "pg://…@db/a?…"],
     ["pasted JDBC", `jdbc:postgresql://db/a?user=u&password=${QUERY_SECRET}`, "jdbc:postgresql://db/a?…"],
+    // An "@" in the query: the part before it is no user, and the password's end is unknown.
+    [
+      "mysql:// with an @ in it",
+      `mysql://db/audit?password=pa@${QUERY_SECRET}`,
+      "<value with credentials hidden>",
+    ],
   ])("in a %s store is a usage error that hides it", async (_scheme, value, shown) => {
     for (const [_run, args, env] of storeRuns(value))
       await expectStoreRefused([args, env], shown, [QUERY_SECRET]);
