@@ -6,7 +6,8 @@
  * the held closes instead (a peer gave up resending its FIN before the path came back: the other
  * side's socket stays open until `close()`). `freezeAfter(match)` goes silent
  * right after forwarding the next client chunk that `match`es (a statement sent, its data lost);
- * `reset()` ends every connection at once with a TCP reset (a server that restarted).
+ * `reset()` ends every connection at once with a TCP reset (a server that restarted); `end()` closes
+ * every connection at once, without a reset and without a word from the server.
  */
 import net from "node:net";
 
@@ -22,6 +23,8 @@ export interface SilentProxy {
   thaw(options?: { loseCloses?: boolean }): void;
   /** Ends every connection through the proxy, both sides, with a TCP reset. */
   reset(): void;
+  /** Closes every connection through the proxy, both sides (a FIN, no reset). */
+  end(): void;
   close(): Promise<void>;
 }
 
@@ -80,6 +83,9 @@ export async function startSilentProxy(targetPort: number, frozen = false): Prom
     },
     reset() {
       for (const socket of sockets) socket.resetAndDestroy();
+    },
+    end() {
+      for (const socket of sockets) socket.destroy();
     },
     close() {
       for (const socket of sockets) socket.destroy();

@@ -1,13 +1,13 @@
 // Every failure of the PostgreSQL store's inserts and reads names the store (review R47: while the
 // server restarted, `grpc-audit ingest` printed pg's bare `connect ECONNREFUSED 127.0.0.1:55447`), never
 // the connection string's password, and keeps pg's SQLSTATE `code` and `severity` for those that read them.
-import net from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { isConnectionLost } from "../../src/cli/connection-lost.js";
 import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
 import { sampleEvent } from "../helpers/events.js";
 import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import { startSilentProxy } from "../helpers/silent-proxy.js";
 
 let server: PostgresServer;
 beforeAll(async () => {
@@ -20,27 +20,6 @@ afterAll(async () => {
 const PASSWORD = "s3cret-pw";
 /** `url` with a password (trust authentication ignores it). */
 const withPassword = (url: string) => url.replace("postgres://postgres@", `postgres://postgres:${PASSWORD}@`);
-
-/** A loopback TCP path to the server whose connections can be ended (FIN, no word from the server). */
-async function endablePath(targetPort: number) {
-  const sockets = new Set<net.Socket>();
-  const proxy = net.createServer((client) => {
-    const upstream = net.connect({ host: "127.0.0.1", port: targetPort });
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("error", () => {});
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  return {
-    port: (proxy.address() as net.AddressInfo).port,
-    end: () => {
-      for (const socket of sockets) socket.destroy();
-    },
-    close: () => new Promise((resolve) => proxy.close(resolve)),
-  };
-}
 
 /** Ends the sessions of `url`'s database waiting for a lock, once there is one. */
 async function endLockWaiters(url: string): Promise<void> {
@@ -107,7 +86,7 @@ it("a read ended by the server names the store, with the server's code and sever
 it("a read whose connection ends without a word names the store, and is a lost connection still", async () => {
   const url = await server.createDatabase();
   await (await openPostgresStore({ connectionString: url })).close(); // the schema
-  const path = await endablePath(server.port);
+  const path = await startSilentProxy(server.port);
   const through = url.replace(`:${server.port}/`, `:${path.port}/`);
   const store = await openPostgresStore({ connectionString: withPassword(through), onError: () => {} });
   const blocker = new pg.Client({ connectionString: url });
