@@ -13,6 +13,7 @@ import {
 } from "../ingest/dead-letter.js";
 import { DeadLetterNotAckedError } from "../ingest/ingester.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
+import { unlessAborted } from "../ingest/unless-aborted.js";
 import type { KafkaProducer } from "./kafka-broker-options.js";
 import { kafkaErrorText } from "./kafka-error-text.js";
 import { type KafkaSourceOptions, resolveSourceOptions } from "./kafka-source-options.js";
@@ -426,16 +427,6 @@ const SESSION_TIMEOUT_MS = 10_000;
 
 /** How long closing waits for Kafka to confirm the member left its group, in ms. */
 const LEAVE_TIMEOUT_MS = 3000;
-
-/** `promise`'s value, or undefined once `signal` aborted first (the promise runs on). */
-function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  return new Promise((resolve, reject) => {
-    const stop = () => resolve(undefined);
-    signal.addEventListener("abort", stop, { once: true });
-    if (signal.aborted) stop();
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
-  });
-}
 
 /** Resolves to undefined once `promise` resolved; to its error once it rejected, or `ms` passed first. */
 async function failureWithin(promise: Promise<unknown>, ms: number): Promise<unknown> {

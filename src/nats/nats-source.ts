@@ -10,6 +10,7 @@ import {
 import { connect, millis, type NatsConnection, nanos } from "@nats-io/transport-node";
 import { toError } from "../errors/index.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
+import { unlessAborted } from "../ingest/unless-aborted.js";
 import { isAckSubjectOf, watchConnection } from "./connection-watch.js";
 import { deliveryOf } from "./delivery-info.js";
 import { drainOrClose } from "./drain-or-close.js";
@@ -325,16 +326,6 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       else await nc.close();
     },
   };
-}
-
-/** What `lookup` resolves to, or undefined as soon as `signal` aborts. */
-function unlessAborted<T>(lookup: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  return new Promise((resolve) => {
-    const stop = () => resolve(undefined);
-    if (signal.aborted) stop();
-    signal.addEventListener("abort", stop, { once: true });
-    void lookup.then(resolve).finally(() => signal.removeEventListener("abort", stop));
-  });
 }
 
 /**
