@@ -4,16 +4,21 @@
  * it sent to the token issuer in `requestData` (`client_id=...&client_secret=...`, or a signed
  * `client_assertion`), and an application that logs the error whole would log the secret. The same
  * object is returned (its class, message, status and the issuer's answer are kept); the SDK's `clientId`,
- * `audience` and `grantType` fields still say which exchange failed. Any other error is returned as it
- * is. Never throws.
+ * `audience` and `grantType` fields still say which exchange failed. A `requestURL` holding a user
+ * name or password (an `apiUrl` through a proxy with basic auth) keeps its host and path without
+ * them. Any other error is returned as it is. Never throws.
  *
  * @internal
  */
 export function withoutCredentials<T>(error: T): T {
   try {
     if (typeof error !== "object" || error === null) return error;
-    const { requestData } = error as { requestData?: unknown };
+    const { requestData, requestURL } = error as { requestData?: unknown; requestURL?: unknown };
     if (holdsCredentials(requestData)) Reflect.deleteProperty(error, "requestData");
+    if (typeof requestURL === "string") {
+      const withoutUser = withoutUserInfo(requestURL);
+      if (withoutUser !== requestURL) Object.assign(error, { requestURL: withoutUser });
+    }
   } catch {}
   return error;
 }
@@ -30,4 +35,15 @@ function holdsCredentials(data: unknown): boolean {
   if (typeof data === "object" && data !== null)
     return CREDENTIAL_PARAMETERS.some((name) => Object.hasOwn(data, name));
   return false;
+}
+
+/** `url` without its user name and password; a text that is no URL but has an "@" is dropped whole. */
+function withoutUserInfo(url: string): string {
+  if (!url.includes("@")) return url;
+  if (!URL.canParse(url)) return "<url with credentials hidden>";
+  const parsed = new URL(url);
+  if (parsed.username === "" && parsed.password === "") return url;
+  parsed.username = "";
+  parsed.password = "";
+  return parsed.href;
 }

@@ -86,3 +86,39 @@ describe("SDK errors of a failed token request", () => {
     expect(String((error as { requestData?: unknown }).requestData)).toContain("user:bob");
   });
 });
+
+describe("SDK errors of a request to an apiUrl holding a user and password (a proxy with basic auth)", () => {
+  const PASSWORD = "proxy-password-51c2";
+
+  function clientThroughProxy(): OpenFgaClient {
+    const url = new URL(standIn.url);
+    url.username = "proxy-user";
+    url.password = PASSWORD;
+    return standInClient(standIn, { apiUrl: url.href.replace(/\/$/, "") });
+  }
+
+  it("leave the password out of the authorizer's Decision.error, its host and path kept", async () => {
+    standIn.inject({ endpoint: "check", status: 500 });
+    const authorizer = createOpenFgaAuthorizer({ client: clientThroughProxy(), cache: false });
+    const decision = await authorizer.check(BOB_VIEWS_P1);
+    expect(decision).toMatchObject({ kind: "error", reason: "unavailable" });
+    const error = decision.kind === "error" ? decision.error : undefined;
+    expect(everything(error)).not.toContain(PASSWORD);
+    expect(everything(error)).not.toContain("proxy-user");
+    expect((error as { requestURL?: unknown }).requestURL).toBe(
+      `${standIn.url}/stores/${standIn.storeId}/check`,
+    );
+  });
+
+  it("leave the password out of the writer's rejection", async () => {
+    standIn.inject({ endpoint: "write", status: 503 });
+    const { recorder } = fixedRecorder();
+    const writer = createAuditedTupleWriter({ client: clientThroughProxy(), recorder });
+    const error = await writer.writeTuples([BOB_VIEWS_P1]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ statusCode: 503 });
+    expect(everything(error)).not.toContain(PASSWORD);
+    expect((error as { requestURL?: unknown }).requestURL).toBe(
+      `${standIn.url}/stores/${standIn.storeId}/write`,
+    );
+  });
+});
