@@ -7,6 +7,13 @@ const EVENTS = new Set(["mutation", "access"]);
 const STATUS_MESSAGES = new Set(["omit", "truncate", "record"]);
 
 /**
+ * protoc-gen-grpc-audit's rule for `target_type`, that of an OpenFGA type name (as for the object type
+ * authz decisions record as target.type): an event never carries a cut type or one with whitespace or
+ * control characters. The u flag counts characters, as OpenFGA does.
+ */
+const TARGET_TYPE = /^[^\s\p{Cc}:#@]{1,254}$/u;
+
+/**
  * Merges generated rule tables into one lookup map keyed by full method path. Checks every rule's
  * shape (hand-written tables are allowed) and throws an AuditConfigError naming the method for a bad
  * rule, a rule of a newer format, or two different rules under one path. Payload-capturing rules of
@@ -18,8 +25,11 @@ export function mergeRuleTables(tables: RuleTable | readonly RuleTable[]): Reado
   const merged = mergeTables(AUDIT_TABLES, tables, (_path, rule, fail) => {
     if (!METHOD_KINDS.has(rule.kind)) fail(`kind must be one of ${[...METHOD_KINDS].join(", ")}`);
     if (!MUTATIONS.has(rule.mutation)) fail(`mutation must be one of ${[...MUTATIONS].join(", ")}`);
-    if (typeof rule.targetType !== "string" || rule.targetType === "")
-      fail("targetType must be a non-empty string");
+    if (typeof rule.targetType !== "string" || !TARGET_TYPE.test(rule.targetType)) {
+      fail(
+        'targetType must be a type name: 1 to 254 characters, no whitespace, control characters, ":", "#" or "@"',
+      );
+    }
     if (typeof rule.targetIdField !== "string") fail("targetIdField must be a string");
     if (typeof rule.recordOnError !== "boolean") fail("recordOnError must be a boolean");
     if (typeof rule.targetId !== "function") fail("targetId must be a function");

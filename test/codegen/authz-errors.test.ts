@@ -31,7 +31,7 @@ const REQUIRED =
 const SINGULAR = "only singular fields can be on the path";
 const STREAMING =
   "cannot read the request: the handler starts before the first message; use object_id_metadata or object_id_fixed";
-const OPENFGA_NAME = '(no whitespace, ":", "#" or "@")';
+const OPENFGA_NAME = '(no whitespace, control characters, ":", "#" or "@")';
 
 describe("invalid authz rules", () => {
   const cases: [name: string, problem: string][] = [
@@ -96,6 +96,8 @@ describe("invalid authz rules", () => {
       problemsError("bad_names", [
         ["S.M", `${AUTHZ}.relation "can edit": not an OpenFGA relation name ${OPENFGA_NAME}`],
         ["S.M", `${AUTHZ}.object_type "project:x": not an OpenFGA type name ${OPENFGA_NAME}`],
+        ["S.Control", `${AUTHZ}.relation "can\\u0000edit": not an OpenFGA relation name ${OPENFGA_NAME}`],
+        ["S.Control", `${AUTHZ}.object_type "pro\\u0001ject": not an OpenFGA type name ${OPENFGA_NAME}`],
       ]),
     );
   });

@@ -87,6 +87,7 @@ describe("invalid rules", () => {
     const tested = [
       ...cases.map(([name]) => name),
       "scalar_leaf",
+      "bad_target_type",
       "default_problems",
       "access_default_mutation",
       "sensitive_path",
@@ -112,6 +113,24 @@ describe("invalid rules", () => {
         line("Double", "req.score", "score", "double"),
         line("Enum", "req.state", "state", "enum fixtures.errors.scalar_leaf.State"),
         line("Bytes", "req.digest", "digest", "bytes"),
+      ].join("\n  ")}`,
+    );
+  });
+
+  it("rejects target types with control characters, whitespace or separators, or too long", () => {
+    const line = (method: string, value: string) =>
+      `errors/bad_target_type.proto: fixtures.errors.bad_target_type.S.${method}: (grpcaudit.v1.audit).target_type ${value}`;
+    const name = 'not an OpenFGA type name (no whitespace, control characters, ":", "#" or "@")';
+    expect(errorOf(["errors/bad_target_type.proto"])).toBe(
+      `AuditRuleError: 5 problems in audit and authz rules:\n  ${[
+        line("Nul", `"project\\u0000x": ${name}`),
+        line("Newline", `"project\\nx": ${name}`),
+        line("Space", `"my project": ${name}`),
+        line("Separator", `"project:x": ${name}`),
+        line(
+          "TooLong",
+          `"${"t".repeat(20)}…" (255 characters): longer than the 254 characters of an OpenFGA type name`,
+        ),
       ].join("\n  ")}`,
     );
   });
@@ -229,6 +248,18 @@ describe("plugin parameters", () => {
     for (const [key, value] of Object.entries(values)) {
       expect(errorOf(["kinds.proto"], `${key}=${value}`), key).toBe("");
     }
+  });
+
+  it("lists the values protoplugin accepts when one of its options has another", () => {
+    const errors = ["target=tsx", "import_extension=mjs", "js_import_style=cjs", "keep_empty_files=yes"].map(
+      (parameter) => errorOf(["kinds.proto"], parameter),
+    );
+    expect(errors).toEqual([
+      'PluginOptionError: invalid option "target=tsx": target must be js, ts or dts, or several joined with "+" (such as ts+dts), got "tsx"',
+      'PluginOptionError: invalid option "import_extension=mjs": import_extension must be none, js or ts, got "mjs"',
+      'PluginOptionError: invalid option "js_import_style=cjs": js_import_style must be module or legacy_commonjs, got "cjs"',
+      'PluginOptionError: invalid option "keep_empty_files=yes": keep_empty_files must be true, false, 1 or 0, got "yes"',
+    ]);
   });
 
   it("rejects a parameter given twice with different values, instead of letting the last one win", () => {

@@ -143,8 +143,8 @@ describe("authz rules the runtime or OpenFGA would refuse on every call", () => 
       ]),
     );
     expect(problems(error)).toEqual([
-      `m.proto: m.S.M1: (grpcaudit.v1.authz).relation "${"r".repeat(51)}": longer than the 50 characters of an OpenFGA relation name`,
-      `m.proto: m.S.M2: (grpcaudit.v1.authz).object_type "${"é".repeat(255)}": longer than the 254 characters of an OpenFGA type name`,
+      `m.proto: m.S.M1: (grpcaudit.v1.authz).relation "${"r".repeat(20)}…" (51 characters): longer than the 50 characters of an OpenFGA relation name`,
+      `m.proto: m.S.M2: (grpcaudit.v1.authz).object_type "${"é".repeat(20)}…" (255 characters): longer than the 254 characters of an OpenFGA type name`,
     ]);
   });
 

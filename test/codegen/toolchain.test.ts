@@ -179,4 +179,23 @@ describe("protoc", () => {
       'protoc-gen-grpc-audit: errors/unknown_field.proto: fixtures.errors.unknown_field.S.M: (grpcaudit.v1.audit).target_id_field "req.project.nope": no field "nope" in fixtures.errors.Project',
     );
   });
+
+  it("shows the values protoplugin accepts for one of its options given another", () => {
+    const out = join(tmp, "protoc-option");
+    mkdirSync(out);
+    expect(() =>
+      run("protoc", [
+        `--plugin=protoc-gen-grpc-audit=${plugin}`,
+        `--grpc-audit_out=${out}`,
+        "--grpc-audit_opt=target=ts,import_extension=mjs",
+        "-I",
+        "proto",
+        "-I",
+        "test/fixtures",
+        "kinds.proto",
+      ]),
+    ).toThrow(
+      'protoc-gen-grpc-audit: invalid option "import_extension=mjs": import_extension must be none, js or ts, got "mjs"',
+    );
+  });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { nameProblem } from "../../packages/protoc-gen-grpc-audit/src/check-name.js";
 import { AuditConfigError } from "../../src/errors/index.js";
 import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
 import { mergeRuleTables } from "../../src/rules/audit-rule-table.js";
@@ -14,6 +15,9 @@ const rule = (method: string, overrides: Partial<Record<keyof AuditRule, unknown
     targetId: () => "",
     ...overrides,
   }) as AuditRule;
+
+const TARGET_TYPE =
+  'targetType must be a type name: 1 to 254 characters, no whitespace, control characters, ":", "#" or "@"';
 
 describe("mergeRuleTables", () => {
   it("merges tables from several files and packages by method path", () => {
@@ -62,7 +66,7 @@ describe("mergeRuleTables", () => {
     [
       "an empty target type",
       { "/a.v1.S/M": rule("/a.v1.S/M", { targetType: "" }) },
-      "rules: /a.v1.S/M: targetType must be a non-empty string",
+      `rules: /a.v1.S/M: ${TARGET_TYPE}`,
     ],
     [
       "a missing extractor",
@@ -83,6 +87,51 @@ describe("mergeRuleTables", () => {
   ])("refuses %s with an AuditConfigError naming the method", (_name, table, message) => {
     expect(() => mergeRuleTables(table as unknown as RuleTable)).toThrow(AuditConfigError);
     expect(() => mergeRuleTables(table as unknown as RuleTable)).toThrow(message);
+  });
+
+  it.each([
+    ["a NUL", "project\0x"],
+    ["a newline", "project\nx"],
+    ["a space", "my project"],
+    ["a separator of OpenFGA's type:id#relation@user", "project:x"],
+    ["255 characters", "t".repeat(255)],
+    ["not a string", 7],
+  ])("refuses a target type with %s, as the plugin does", (_name, targetType) => {
+    const table = { "/a.v1.S/M": rule("/a.v1.S/M", { targetType }) };
+    expect(() => mergeRuleTables(table)).toThrow(AuditConfigError);
+    expect(() => mergeRuleTables(table)).toThrow(`rules: /a.v1.S/M: ${TARGET_TYPE}`);
+  });
+
+  it("accepts a target type of 254 characters, multi-byte ones too", () => {
+    for (const targetType of ["t".repeat(254), "é".repeat(254), "billing.v1/Invoice"]) {
+      expect(mergeRuleTables({ "/a.v1.S/M": rule("/a.v1.S/M", { targetType }) }).size).toBe(1);
+    }
+  });
+
+  it("agrees with protoc-gen-grpc-audit's check of target_type, so a table it generates loads", () => {
+    const values = [
+      "project",
+      "é".repeat(254),
+      "é".repeat(255),
+      "a\u0085b",
+      "a\u007fb",
+      "a@b",
+      "a#b",
+      "a\tb",
+      "",
+    ];
+    const loads = (targetType: string): boolean => {
+      try {
+        return mergeRuleTables({ "/a.v1.S/M": rule("/a.v1.S/M", { targetType }) }).size === 1;
+      } catch {
+        return false;
+      }
+    };
+    for (const targetType of values) {
+      expect(loads(targetType), JSON.stringify(targetType)).toBe(
+        nameProblem(targetType, "type") === undefined,
+      );
+    }
   });
 
   it("refuses a table that is not an object", () => {

@@ -22,6 +22,7 @@ import {
   overlay,
   requireRules,
 } from "./check-methods.js";
+import { nameProblem } from "./check-name.js";
 import { type IdPath, resolveIdPath } from "./field-path.js";
 import type { PluginOptions } from "./options.js";
 import {
@@ -73,12 +74,6 @@ const NOT_WITH_PUBLIC = [["relation", "relation"], ["objectType", "object_type"]
 
 const WHERE_TO_SET = `set it on the method or in the service's ${SERVICE}`;
 const PUBLIC_DEFAULT = `set it on the method (the service's ${SERVICE} is public and lends no field)`;
-
-/** OpenFGA type and relation names: no whitespace, and none of the separators of "type:id#relation@user". */
-const OPENFGA_NAME = /^[^\s:#@]+$/;
-
-/** OpenFGA's longest names, in characters (its naming rules `^[^:#@\s]{1,254}$` and `{1,50}$`). */
-const MAX_NAME_LENGTH = { relation: 50, type: 254 } as const;
 
 /**
  * What the authz interceptor refuses in an object id before asking OpenFGA (src/authz/openfga-id.ts):
@@ -153,15 +148,7 @@ function checkNonPublic(
   const name = (key: "relation" | "objectType", field: string, what: "relation" | "type") => {
     const { value, option } = pick(key);
     const problem =
-      value === undefined
-        ? `: required unless public: true; ${whereToSet}`
-        : value === ""
-          ? ": must not be empty"
-          : !OPENFGA_NAME.test(value)
-            ? ` ${JSON.stringify(value)}: not an OpenFGA ${what} name (no whitespace, ":", "#" or "@")`
-            : [...value].length > MAX_NAME_LENGTH[what]
-              ? ` ${JSON.stringify(value)}: longer than the ${MAX_NAME_LENGTH[what]} characters of an OpenFGA ${what} name`
-              : undefined;
+      value === undefined ? `: required unless public: true; ${whereToSet}` : nameProblem(value, what);
     if (problem === undefined) return value;
     problems.push(`${option}.${field}${problem}`);
     return undefined;

@@ -13,6 +13,7 @@ import {
   type Picked,
   requireRules,
 } from "./check-methods.js";
+import { nameProblem } from "./check-name.js";
 import { type IdPath, resolveIdPath } from "./field-path.js";
 import { uncapturable, uncapturableRoot } from "./message-shapes.js";
 import type { PluginOptions } from "./options.js";
@@ -140,10 +141,11 @@ function checkMethod(
       );
     }
   }
+  // Events record it as target.type, as authz decisions record their object type: the same name rule.
   const targetType = pick("targetType");
-  if (targetType.value === undefined)
-    problems.push(`${targetType.option}.target_type: required; ${WHERE_TO_SET}`);
-  else if (targetType.value === "") problems.push(`${targetType.option}.target_type: must not be empty`);
+  const targetTypeProblem =
+    targetType.value === undefined ? `: required; ${WHERE_TO_SET}` : nameProblem(targetType.value, "type");
+  if (targetTypeProblem !== undefined) problems.push(`${targetType.option}.target_type${targetTypeProblem}`);
   const statusMessage = pick("statusMessage");
   // By the map, not the name's prefix: a policy of a newer annotations.proto must fail, not be dropped.
   if (

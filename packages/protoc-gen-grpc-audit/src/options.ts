@@ -33,6 +33,42 @@ export const PROTOPLUGIN_OPTIONS: readonly string[] = [
   "bootstrap_wkt",
 ];
 
+const BOOLEAN = "true, false, 1 or 0";
+
+/** What protoplugin accepts for the options it refuses without saying why. */
+const PROTOPLUGIN_VALUES: ReadonlyMap<string, string> = new Map([
+  ["target", 'js, ts or dts, or several joined with "+" (such as ts+dts)'],
+  ["import_extension", "none, js or ts"],
+  ["js_import_style", "module or legacy_commonjs"],
+  ["keep_empty_files", BOOLEAN],
+  ["ts_nocheck", BOOLEAN],
+  ["elide_plugin_version", BOOLEAN],
+  ["bootstrap_wkt", BOOLEAN],
+]);
+
+/** protoplugin's PluginOptionError, which it does not export; its node runner prints just the message. */
+class PluginOptionError extends Error {
+  override name = "PluginOptionError";
+}
+
+/**
+ * `error` with the values protoplugin accepts added, when it is protoplugin's bare `invalid option
+ * "<raw>"` for one of its options in `parameter` (such as `import_extension=mjs`); else `error` itself.
+ */
+export function explainOptionError(error: unknown, parameter: string): unknown {
+  if (!(error instanceof Error) || error.name !== "PluginOptionError") return error;
+  const raw = parameter.split(",").find((option) => error.message === `invalid option "${option}"`);
+  if (raw === undefined) return error;
+  const equals = raw.indexOf("=");
+  const key = equals === -1 ? raw : raw.slice(0, equals);
+  const accepted = PROTOPLUGIN_VALUES.get(key);
+  if (accepted === undefined) return error;
+  const value = equals === -1 ? "" : raw.slice(equals + 1);
+  return new PluginOptionError(`${error.message}: ${key} must be ${accepted}, got "${value}"`, {
+    cause: error,
+  });
+}
+
 /**
  * Parses the plugin parameters protoplugin does not know. Throws on an unknown key or a bad value;
  * protoplugin reports it as `invalid option "<raw>": <reason>`.

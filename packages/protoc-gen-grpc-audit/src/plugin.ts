@@ -9,10 +9,10 @@
  * fails the whole run with one error that lists them all, so the runtime only reads a map.
  */
 import type { DescFile } from "@bufbuild/protobuf";
-import { createEcmaScriptPlugin, type Schema } from "@bufbuild/protoplugin";
+import { createEcmaScriptPlugin, type Plugin, type Schema } from "@bufbuild/protoplugin";
 import { type CheckedAuthzRule, checkAuthzFile } from "./check-authz.js";
 import { type CheckedRule, checkFile } from "./check-rules.js";
-import { type PluginOptions, parseOptions } from "./options.js";
+import { explainOptionError, type PluginOptions, parseOptions } from "./options.js";
 import { planShapes } from "./place-shapes.js";
 import { findAuditOptions, findAuthzOptions } from "./read-rules.js";
 import { outputFileName, renderTables, shapeRoots } from "./render.js";
@@ -50,14 +50,31 @@ export class AuditRuleError extends Error {
  * ```
  *
  * Throws `AuditRuleError` when a rule is invalid or a `require_*` parameter is not met, and an option
- * error for unknown plugin parameters.
+ * error for unknown plugin parameters or bad values, naming the accepted ones.
  */
-export const protocGenGrpcAudit = createEcmaScriptPlugin({
-  name: "protoc-gen-grpc-audit",
-  version: `v${version}`,
-  parseOptions,
-  generateTs,
-});
+export const protocGenGrpcAudit: Plugin = withAcceptedValues(
+  createEcmaScriptPlugin({
+    name: "protoc-gen-grpc-audit",
+    version: `v${version}`,
+    parseOptions,
+    generateTs,
+  }),
+);
+
+/** `plugin`, whose errors for a bad value of a protoplugin option (`target=tsx`) list the accepted values. */
+function withAcceptedValues(plugin: Plugin): Plugin {
+  return {
+    name: plugin.name,
+    version: plugin.version,
+    run(request) {
+      try {
+        return plugin.run(request);
+      } catch (error: unknown) {
+        throw explainOptionError(error, request.parameter);
+      }
+    },
+  };
+}
 
 interface FileTables {
   readonly file: DescFile;
