@@ -2,6 +2,7 @@ import { type MessageToProduce, ProduceAcks } from "@platformatic/kafka";
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
 import { AuditEmitError, AuditEventTooLargeError } from "../errors/index.js";
+import { guardConnections } from "./guard-connections.js";
 import { type KafkaBrokerOptions, producerOptions, resolveBrokerOptions } from "./kafka-broker-options.js";
 import { kafkaErrorText, refusedProducerState } from "./kafka-error-text.js";
 import {
@@ -47,7 +48,8 @@ export interface KafkaBroker extends Broker {
 export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
   const resolved = resolveBrokerOptions(options);
   const { name, compression, maxMessageBytes, maxRequestBytes } = resolved;
-  const createProducer = () => resolved.createProducer(producerOptions(options, compression));
+  const createProducer = () =>
+    guardConnections(resolved.createProducer(producerOptions(options, compression)));
   let producer = createProducer();
   const tracker = createPublishTracker(name);
   // The producer numbers a partition's batches (idempotence) when one is acknowledged: a send started

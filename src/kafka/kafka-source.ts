@@ -14,6 +14,7 @@ import {
 import { DeadLetterNotAckedError } from "../ingest/ingester.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
 import { unlessAborted } from "../ingest/unless-aborted.js";
+import { guardConnections } from "./guard-connections.js";
 import type { KafkaProducer } from "./kafka-broker-options.js";
 import { kafkaErrorText } from "./kafka-error-text.js";
 import { type KafkaSourceOptions, resolveSourceOptions } from "./kafka-source-options.js";
@@ -87,12 +88,14 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
           timeout: resolved.timeoutMs,
         }),
   };
-  const consumer = (resolved.createConsumer ?? ((o) => new Consumer(o)))({
-    ...base,
-    groupId,
-    autocommit: false,
-    sessionTimeout: SESSION_TIMEOUT_MS,
-  });
+  const consumer = guardConnections(
+    (resolved.createConsumer ?? ((o) => new Consumer(o)))({
+      ...base,
+      groupId,
+      autocommit: false,
+      sessionTimeout: SESSION_TIMEOUT_MS,
+    }),
+  );
   // Passed as a copy each time: the client writes its defaults into the object it is given.
   const consume: ConsumeOptions<Buffer, Buffer, Buffer, Buffer> = {
     topics: [topic],
@@ -115,14 +118,16 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
   }
   let producer: KafkaProducer | undefined;
   const deadLetters = () => {
-    producer ??= (resolved.createProducer ?? ((o) => new Producer(o)))({
-      ...base,
-      idempotent: true,
-      acks: ProduceAcks.ALL,
-      retries: 3,
-      // The dead-letter topic appears on its first message when the cluster creates topics on demand.
-      autocreateTopics: true,
-    });
+    producer ??= guardConnections(
+      (resolved.createProducer ?? ((o) => new Producer(o)))({
+        ...base,
+        idempotent: true,
+        acks: ProduceAcks.ALL,
+        retries: 3,
+        // The dead-letter topic appears on its first message when the cluster creates topics on demand.
+        autocreateTopics: true,
+      }),
+    );
     return producer;
   };
 
