@@ -20,7 +20,8 @@ import type { Salvage } from "./spool-schema.js";
  * shrank, or refused by the sink's write), "park_timeout", "close_timeout", "spool_full" when close
  * finds the spool full (maxBytes, or its last commit failed on a full disk), "spool_error" when close
  * cannot commit for another reason, "spool_corrupt" for a spooled event
- * that cannot be decoded, "spool_damaged" for rows of a damaged spool file that could not be read,
+ * that cannot be decoded, "spool_damaged" for rows of a damaged spool file that could not be read
+ * (and the undelivered rows of a spool of a newer schema version, which is not read),
  * "spool_deleted" for rows of a spool file deleted or replaced while in use that could not be copied
  * to a new file (both counted under "unspecified" by kind).
  */
@@ -77,7 +78,10 @@ export interface SpoolRecoveryStats {
   movedAside: number;
   /** Rows read from damaged files and replayed. */
   recovered: number;
-  /** Rows of damaged files that could not be read (also counted in `dropped.spool_damaged`). */
+  /**
+   * Rows of damaged files that could not be read, and undelivered rows of files of a newer schema
+   * version (not read: a newer version delivers them); also counted in `dropped.spool_damaged`.
+   */
   lost: number;
   /** Damaged files whose lost rows could not be counted (a -wal that is not a WAL, an unreadable count). */
   uncounted: number;
@@ -128,7 +132,7 @@ const REASONS: Readonly<Record<string, string>> = {
   park_timeout: "no queue space within park.timeoutMs",
   spool_full: "the spool is full",
   spool_corrupt: "a spooled event could not be decoded",
-  spool_damaged: "a damaged spool file could not be read",
+  spool_damaged: "a damaged spool file (or one of a newer version) could not be read",
   spool_deleted: "the spool file was deleted or replaced while in use and its rows could not be copied",
   spool_error: "the spool could not commit it (read-only, busy, I/O error)",
   close_timeout: "close() timed out before the event was delivered",
@@ -161,8 +165,8 @@ export class Warnings {
   ) {}
 
   /**
-   * Notes `events` drops (or, for "spool_commit", "spool_read", "spool_delete" and "fail_rpc",
-   * failures) and reports them when due. Sink failures have their own reports (sink-reports.ts).
+   * Notes `events` drops (or, for "spool_commit", "spool_read", "spool_delete", "fail_rpc" and
+   * "unencodable", failures) and reports them when due. Sink failures have their own reports (sink-reports.ts).
    * "sink_too_large" is a "too_large" drop the sink itself refused (an AuditEventTooLargeError, the
    * `cause`): its own message says which limit, so it is reported apart from the drops at emit.
    */
@@ -211,6 +215,9 @@ export class Warnings {
       const times = count === 1 ? "" : ` (${count} failures since the last report)`;
       const message = `spool ${this.spoolPath}: ${spoolFailure[0]} failed${times}: ${toError(cause).message}; ${spoolFailure[1]}`;
       return new AuditEmitError(this.name, message, options);
+    }
+    if (reason === "unencodable") {
+      return new AuditEmitError(this.name, `refused ${events} at emit: cannot be encoded`, options);
     }
     if (reason === "fail_rpc") {
       return new AuditEmitError(this.name, `refused ${events} (overflow policy fail-rpc): the queue is full`);

@@ -1,6 +1,4 @@
 import type { EmitOutcome } from "../emitters/emitter.js";
-import { AuditEmitError, toError } from "../errors/index.js";
-import { report } from "../errors/report.js";
 import { kindIndex } from "../event/kinds.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -21,10 +19,9 @@ export function intake(state: DeliveryState, event: AuditEvent): EmitOutcome {
     if (state.closed) return state.refuse("closed", kind, false);
     bytes = encodeEvent(event);
   } catch (error) {
-    const { name, onError } = state.options;
-    state.failEmit();
-    report(onError, new AuditEmitError(name, "event cannot be encoded", { cause: toError(error) }));
-    return "failed";
+    // A caller's bug repeats with every event: reported once per warnIntervalMs, with the count.
+    state.warnings.note("unencodable", error);
+    return state.failEmit();
   }
   if (!sinkTakes(state.options, () => event, bytes.length)) return state.refuse("too_large", kind);
   const parks = (state.options.policies[kind] ?? "drop-newest") === "park";

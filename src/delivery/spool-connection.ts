@@ -2,7 +2,15 @@ import fs from "node:fs";
 import type { Database } from "better-sqlite3";
 import { monotonicNow } from "./monotonic-now.js";
 import { type SpoolConfig, spoolError } from "./spool-config.js";
-import { describeProblem, moveAside, openSpoolFile, SpoolFileError, sqliteCode } from "./spool-file.js";
+import {
+  describeProblem,
+  leaveWalMode,
+  openSpoolFile,
+  removeDatabase,
+  SpoolFileError,
+  salvageFile,
+  sqliteCode,
+} from "./spool-file.js";
 import { clearSpoolPath, copyOpenDatabase, type FileId, fileId, sameFile } from "./spool-identity.js";
 import { acquireSpoolLock, type SpoolLock } from "./spool-lock.js";
 import { describeSalvage, salvageSpool } from "./spool-salvage.js";
@@ -146,7 +154,7 @@ export class SpoolConnection {
 
   /** Moves the open spool to a new file at its path (see checkFile). */
   #relocate(what: string, now: boolean): void {
-    const { path, synchronous } = this.#config;
+    const { path } = this.#config;
     const problem = `the file was ${what} while in use`;
     const rows = this.#rows.rows;
     let copy: string;
@@ -162,15 +170,7 @@ export class SpoolConnection {
     this.#closeDb();
     let aside: ReturnType<typeof clearSpoolPath>;
     try {
-      aside = clearSpoolPath(path);
-      fs.renameSync(copy, path);
-      const db = openSpoolFile(path, synchronous);
-      try {
-        this.#use(db);
-      } catch (error) {
-        db.close();
-        throw error;
-      }
+      aside = this.#moveIn(copy);
     } catch (error) {
       this.#giveUp(
         `${problem}, and a new file could not be opened there: its ${rows} rows are left in ${copy}`,
@@ -210,6 +210,8 @@ export class SpoolConnection {
 
   #open(): void {
     const { path, synchronous } = this.#config;
+    // Left by a crash while a file was replaced: a partial copy of the file still at the path.
+    removeDatabase(salvageFile(path));
     let db: Database | undefined;
     try {
       db = openSpoolFile(path, synchronous);
@@ -233,32 +235,63 @@ export class SpoolConnection {
   }
 
   /**
-   * Moves the unusable file aside and starts a new spool in its place; from a damaged spool, the rows
-   * that can still be read are copied over. Reports what happened, and what was lost. `during` is set
+   * Puts the complete spool file `file` at the spool's path, clearing the name first (see
+   * clearSpoolPath), and uses it; returns what was moved aside.
+   */
+  #moveIn(file: string): ReturnType<typeof clearSpoolPath> {
+    const { path, synchronous } = this.#config;
+    const aside = clearSpoolPath(path);
+    fs.renameSync(file, path);
+    const db = openSpoolFile(path, synchronous);
+    try {
+      this.#use(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return aside;
+  }
+
+  /**
+   * Replaces the unusable file with a new spool; from a damaged spool, the rows that can still be read
+   * are copied over. The new spool is made beside it (see salvageFile) and renamed into place once
+   * complete, the old file moved aside just before: killed before that, the process leaves the old
+   * file at the path, to be salvaged again. Reports what happened, and what was lost. `during` is set
    * when the file failed while in use: it was this spool then, so it is salvaged whatever the error,
    * and its row count stands in for an unreadable tally.
    */
   #replace(error: unknown, during?: { operation: string; rows: number }): void {
     const { path, synchronous } = this.#config;
-    const to = moveAside(path);
-    const db = openSpoolFile(path, synchronous);
+    // A file gone from its path cannot be moved aside (nor its rows read): the caller gives up.
+    fs.accessSync(path);
+    const temp = salvageFile(path);
+    removeDatabase(temp);
+    const newer = error instanceof SpoolFileError && error.kind === "newer";
     let salvage: Salvage | undefined;
+    const db = openSpoolFile(temp, synchronous);
     try {
-      if (during !== undefined || SpoolFileError.isDamage(error)) {
-        const saved = salvageSpool(to, db);
+      if (newer) {
+        // Not read: an older version would drop the fields it does not know. Counted, left aside.
+        salvage = { recovered: 0, lost: error.rows };
+      } else if (during !== undefined || SpoolFileError.isDamage(error)) {
+        const saved = salvageSpool(path, db);
         const counted =
           saved.lost ?? (during === undefined ? undefined : Math.max(0, during.rows - saved.recovered));
         // What a -wal that is not a WAL held can neither be read nor counted.
         salvage = { recovered: saved.recovered, lost: error instanceof SpoolFileError ? undefined : counted };
       }
-      this.#use(db);
-    } catch (useError) {
+      leaveWalMode(db);
+    } catch (salvageError) {
       db.close();
-      throw useError;
+      removeDatabase(temp);
+      throw salvageError;
     }
+    db.close();
+    const aside = this.#moveIn(temp);
     const problem = `${during === undefined ? "" : `${during.operation}: `}${describeProblem(error)}`;
+    const started = describeSalvage(newer ? undefined : salvage);
     this.#config.onError(
-      spoolError(this.#config, `${problem}; moved it aside to ${to} and ${describeSalvage(salvage)}`),
+      spoolError(this.#config, `${problem}; moved it aside to ${aside?.to} and ${started}`),
     );
     this.#config.onMovedAside(salvage);
   }

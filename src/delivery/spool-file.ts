@@ -24,8 +24,10 @@ const CREATE_SPOOL = `
 const CREATE_TALLY = "CREATE TABLE spool_tally (rows INTEGER NOT NULL)";
 
 /**
- * A spool file this library cannot use: another program's database or schema ("foreign"), or a spool
- * whose -wal file is not a write-ahead log ("bad-wal"; damaged pages are SQLite's SQLITE_CORRUPT).
+ * A spool file this library cannot use: another program's database or schema ("foreign"), a spool
+ * written by a newer version of the library ("newer", with the undelivered rows it holds, undefined
+ * when they cannot be counted), or a spool whose -wal file is not a write-ahead log ("bad-wal";
+ * damaged pages are SQLite's SQLITE_CORRUPT).
  * @internal
  */
 export class SpoolFileError extends Error {
@@ -33,7 +35,8 @@ export class SpoolFileError extends Error {
 
   constructor(
     message: string,
-    readonly kind: "foreign" | "bad-wal",
+    readonly kind: "foreign" | "newer" | "bad-wal",
+    readonly rows?: number,
   ) {
     super(message);
   }
@@ -142,7 +145,7 @@ export function openDamagedSpool(file: string): Database {
 export function describeProblem(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   if (error instanceof SpoolFileError) {
-    return error.kind === "bad-wal" ? message : `the file is not a grpc-audit spool (${message})`;
+    return error.kind === "foreign" ? `the file is not a grpc-audit spool (${message})` : message;
   }
   if (sqliteCode(error) === "SQLITE_NOTADB") return `the file is not a SQLite database (${message})`;
   return `the file is damaged (${message})`;
@@ -162,6 +165,31 @@ export function moveAside(file: string): string {
     if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, to + suffix);
   }
   return to;
+}
+
+/**
+ * The name beside `file` a new spool is made under while an unusable one is replaced: it is renamed to
+ * `file` only once complete, so a crash meanwhile leaves the old file at its path, and a file found
+ * under this name is a partial copy.
+ * @internal
+ */
+export function salvageFile(file: string): string {
+  return `${file}.salvage`;
+}
+
+/** Removes the database `file` with the -wal, -shm and -journal SQLite keeps beside it. @internal */
+export function removeDatabase(file: string): void {
+  for (const suffix of ["", "-wal", "-shm", "-journal"]) fs.rmSync(file + suffix, { force: true });
+}
+
+/**
+ * Ends WAL mode on `db`, so that every row is in its file itself (checkpointed and synced), not in a
+ * -wal that a rename of the file would leave behind; throws when SQLite cannot.
+ * @internal
+ */
+export function leaveWalMode(db: Database): void {
+  const mode: unknown = db.pragma("journal_mode = DELETE", { simple: true });
+  if (mode !== "delete") throw new Error(`could not checkpoint the new spool (journal mode ${String(mode)})`);
 }
 
 /** The magic numbers a SQLite write-ahead log starts with (big- or little-endian checksums). */
@@ -203,13 +231,26 @@ function ensureSchema(db: Database): void {
     })();
     return;
   }
+  const columns = db.prepare("SELECT name FROM pragma_table_info('spool')").pluck().all();
+  if (version > SPOOL_SCHEMA_VERSION && COLUMNS.every((column) => columns.includes(column))) {
+    const rows = undeliveredRows(db);
+    const held =
+      rows === undefined
+        ? "undelivered events it cannot count"
+        : `${rows} undelivered events, counted as lost here`;
+    throw new SpoolFileError(
+      `the file was written by a newer grpc-audit (schema version ${version}; this version reads ${SPOOL_SCHEMA_VERSION}) ` +
+        `and holds ${held}: a newer grpc-audit delivers them from the file moved aside`,
+      "newer",
+      rows,
+    );
+  }
   if (version !== 1 && version !== SPOOL_SCHEMA_VERSION) {
     throw new SpoolFileError(
       `schema version ${version} with tables [${tables.join(", ")}], expected version ${SPOOL_SCHEMA_VERSION}`,
       "foreign",
     );
   }
-  const columns = db.prepare("SELECT name FROM pragma_table_info('spool')").pluck().all();
   if (columns.join() !== COLUMNS.join()) {
     throw new SpoolFileError(
       `table spool has columns [${columns.join(", ")}], expected [${COLUMNS.join(", ")}]`,
@@ -227,4 +268,17 @@ function ensureSchema(db: Database): void {
       db.pragma(`user_version = ${SPOOL_SCHEMA_VERSION}`);
     })();
   }
+}
+
+/** The rows a spool of a newer schema holds: its tally, else a count; undefined when neither can be read. */
+function undeliveredRows(db: Database): number | undefined {
+  for (const sql of ["SELECT rows FROM spool_tally", "SELECT count(*) FROM spool"]) {
+    try {
+      const rows: unknown = db.prepare(sql).pluck().get();
+      if (typeof rows === "number") return rows;
+    } catch {
+      // Not there, or unreadable: the next way, or none.
+    }
+  }
+  return undefined;
 }

@@ -195,4 +195,58 @@ describe("a spool file that is not usable", () => {
       original,
     );
   });
+
+  describe("written by a newer grpc-audit (a higher schema version, the known columns)", () => {
+    /** Leaves 5 undelivered rows in the spool, as a newer version with schema 3 would. */
+    async function leaveNewerSpool(): Promise<void> {
+      const sink = createFakeSink();
+      sink.mode = "hold";
+      const first = createDeliveryEmitter({ sink, flushIntervalMs: 0, spool: { path: spoolPath } });
+      for (const event of numberedEvents(5)) first.emit(event);
+      expect(await first.close({ timeoutMs: 20 })).toMatchObject({ spooled: 5 });
+      const db = new Database(spoolPath);
+      db.pragma("user_version = 3");
+      db.close();
+    }
+
+    async function expectCounted(): Promise<void> {
+      const original = fs.readFileSync(spoolPath);
+      const { errors, onError } = errorCollector();
+      const sink = createFakeSink();
+      const emitter = create(sink, { onError });
+
+      const [moved, ...more] = corruptFiles();
+      expect(more).toStrictEqual([]);
+      const to = path.join(dir, moved ?? "");
+      expect(fs.readFileSync(to).equals(original)).toBe(true);
+      expect(spoolRows(to).map((row) => row.event_id)).toStrictEqual(ids(1, 5));
+      expect(errors.map((error) => error.message)).toStrictEqual([
+        `fake: spool ${spoolPath}: the file was written by a newer grpc-audit (schema version 3; this version reads 2) ` +
+          "and holds 5 undelivered events, counted as lost here: a newer grpc-audit delivers them from the file " +
+          `moved aside; moved it aside to ${to} and started an empty spool`,
+      ]);
+      expect(emitter.stats()).toMatchObject({
+        spoolRecovery: { movedAside: 1, recovered: 0, lost: 5, uncounted: 0 },
+        dropped: { spool_damaged: 5 },
+        droppedAfterAccept: 5,
+      });
+      // The new spool works, and nothing of the newer file was sent.
+      for (const event of numberedEvents(2, "authz", "n")) emitter.emit(event);
+      await until(() => emitter.stats().delivered === 2);
+      expect(sink.receivedIds()).toStrictEqual(ids(1, 2, "n"));
+    }
+
+    it("is moved aside, its undelivered rows (its tally) counted as lost", async () => {
+      await leaveNewerSpool();
+      await expectCounted();
+    });
+
+    it("without a tally: its rows are counted", async () => {
+      await leaveNewerSpool();
+      const db = new Database(spoolPath);
+      db.exec("DROP TABLE spool_tally");
+      db.close();
+      await expectCounted();
+    });
+  });
 });
