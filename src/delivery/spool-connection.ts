@@ -210,8 +210,14 @@ export class SpoolConnection {
 
   #open(): void {
     const { path, synchronous } = this.#config;
+    const salvaged = salvageFile(path);
+    // A damaged file is never empty, so with one at the path a salvaged file is a partial copy of it.
+    if (fs.existsSync(salvaged) && bytesAt(path) === 0 && bytesAt(`${path}-wal`) === 0) {
+      this.#finishReplace(salvaged);
+      return;
+    }
     // Left by a crash while a file was replaced: a partial copy of the file still at the path.
-    removeDatabase(salvageFile(path));
+    removeDatabase(salvaged);
     let db: Database | undefined;
     try {
       db = openSpoolFile(path, synchronous);
@@ -221,6 +227,24 @@ export class SpoolConnection {
       if (!SpoolFileError.isUnusable(error)) throw error;
       this.#replace(error);
     }
+  }
+
+  /**
+   * Puts in place the complete spool a process killed between moving a damaged file aside and renaming
+   * the new file in left beside the path (the path holds only the empty file opening made: the damaged
+   * file is moved aside only once the copy is complete). What that salvage lost is not known any more:
+   * counted as uncounted.
+   */
+  #finishReplace(salvaged: string): void {
+    fs.rmSync(this.#config.path);
+    this.#moveIn(salvaged);
+    const rows = this.#rows.committed;
+    const message =
+      `found ${salvaged}, a spool salvaged from a damaged file by a process that stopped before it ` +
+      `put it in place: started with its ${rows} rows; the damaged file is beside it (.corrupt-*), ` +
+      "and how many rows it lost cannot be counted any more";
+    this.#config.onError(spoolError(this.#config, message));
+    this.#config.onMovedAside({ recovered: rows, lost: undefined });
   }
 
   /** Prepares the statements on `db` and reads its totals (which reads every page of the table). */
@@ -295,4 +319,9 @@ export class SpoolConnection {
     );
     this.#config.onMovedAside(salvage);
   }
+}
+
+/** The size of `file`; 0 when there is none. */
+function bytesAt(file: string): number {
+  return fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
 }

@@ -3,7 +3,8 @@
  * the damaged file moved aside first: after the crash the partial copy looked healthy, the file aside
  * was never read again, and the rows not yet copied were lost without a count. The new spool is made
  * beside it now and renamed into place once complete, so the restart finds the damaged file at the
- * path and salvages it again.
+ * path and salvages it again. Killed after the damaged file was moved aside, before the complete copy
+ * was renamed in, the restart puts the copy in place.
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -33,19 +34,24 @@ afterAll(() => {
   dir?.remove();
 });
 
-/** Leaves ROWS events in a closed spool at `file`, then overwrites a page in its middle with garbage. */
-async function leaveDamagedSpool(file: string): Promise<void> {
+/** Leaves `rows` events in a closed spool at `file`. */
+async function leaveSpool(file: string, rows: number): Promise<void> {
   const sink = createFakeSink();
   sink.mode = "hold";
   const emitter = createDeliveryEmitter({
     sink,
     flushIntervalMs: 0,
-    maxQueueEvents: ROWS + 10,
+    maxQueueEvents: rows + 10,
     maxQueueBytes: 512 * 1024 * 1024,
     spool: { path: file, synchronous: "normal" },
   });
-  for (const event of numberedEvents(ROWS)) emitter.emit({ ...event, operation: PADDING });
-  expect(await emitter.close({ timeoutMs: 20 })).toMatchObject({ spooled: ROWS });
+  for (const event of numberedEvents(rows)) emitter.emit({ ...event, operation: PADDING });
+  expect(await emitter.close({ timeoutMs: 20 })).toMatchObject({ spooled: rows });
+}
+
+/** Leaves ROWS events in a closed spool at `file`, then overwrites a page in its middle with garbage. */
+async function leaveDamagedSpool(file: string): Promise<void> {
+  await leaveSpool(file, ROWS);
   const fd = fs.openSync(file, "r+");
   try {
     const size = fs.fstatSync(fd).size;
@@ -112,6 +118,39 @@ describe("a kill -9 while a damaged spool is salvaged", () => {
       expect(spoolRecovery.lost).toBeGreaterThan(0); // the garbage page's rows
       // The partial copy the crash left beside the spool is gone.
       expect(fs.readdirSync(dir.dir).filter((name) => name.includes(".salvage"))).toStrictEqual([]);
+    } finally {
+      await emitter.close({ timeoutMs: 1000 });
+    }
+  });
+
+  it("puts in place a salvaged spool the crash left beside an empty path, its rows delivered", async () => {
+    // Killed after the damaged file was moved aside, before the complete copy was renamed in.
+    const spoolPath = path.join(dir.dir, "between.db");
+    await leaveSpool(`${spoolPath}.salvage`, 50);
+    fs.writeFileSync(`${spoolPath}.corrupt-2026-12-06T09-00-00-000Z`, "the damaged file");
+
+    const sink = createFakeSink();
+    const errors: string[] = [];
+    const emitter = createDeliveryEmitter({
+      sink,
+      spool: { path: spoolPath },
+      onError: (error) => errors.push(error.message),
+    });
+    try {
+      await until(() => emitter.stats().spoolEvents === 0 && sink.receivedIds().length === 50, {
+        timeoutMs: 20_000,
+      });
+      expect(new Set(sink.receivedIds()).size).toBe(50);
+      expect(emitter.stats().spoolRecovery).toStrictEqual({
+        movedAside: 1,
+        recovered: 50,
+        lost: 0,
+        uncounted: 1,
+      });
+      expect(errors).toStrictEqual([
+        expect.stringContaining(`found ${spoolPath}.salvage, a spool salvaged from a damaged file`),
+      ]);
+      expect(fs.existsSync(`${spoolPath}.salvage`)).toBe(false);
     } finally {
       await emitter.close({ timeoutMs: 1000 });
     }
