@@ -9,7 +9,7 @@ import { type ConnectionWatch, watchConnection } from "./connection-watch.js";
 import { drainOrClose } from "./drain-or-close.js";
 import { prepareMessage, tooLarge } from "./nats-message.js";
 import { PublishWindow } from "./publish-window.js";
-import { checkServers } from "./server-list.js";
+import { checkServers, shownServers } from "./server-list.js";
 
 /** Options of `createNatsBroker`. Give either `connection` or `servers`. */
 export interface NatsBrokerOptions {
@@ -69,8 +69,10 @@ const DEFAULTS = Object.freeze({ ackTimeoutMs: 5000, maxInFlight: 256, name: "na
  * (see `ensureAuditStream`, `duplicateWindowMs`). `maxMessageBytes` is the server's `max_payload`; a
  * larger message is refused before anything of its batch is sent.
  *
- * Connecting happens here, so a wrong address fails at startup; afterwards the client reconnects by
- * itself and failed publishes reject, for the delivery pipeline to retry.
+ * Connecting happens here, so a wrong address, or NATS down, fails at startup: an AuditEmitError
+ * naming the broker and the servers (host and port), the client's error as cause. With
+ * `connectOptions.waitOnFirstConnect: true` it waits for NATS instead. Afterwards the client
+ * reconnects by itself and failed publishes reject, for the delivery pipeline to retry.
  *
  * ```ts
  * const broker = await createNatsBroker({ servers: "nats://127.0.0.1:4222", stream: "AUDIT" });
@@ -90,6 +92,8 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Nats
       noAsyncTraces: true,
       ...resolved.connectOptions,
       servers: resolved.servers,
+    }).catch((error: unknown) => {
+      throw connectError(resolved.name, resolved.servers, error);
     }));
   // Only its close reason is read: no refused subjects to count.
   const watch = watchConnection(nc, () => false);
@@ -97,7 +101,10 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Nats
   const tracker = createPublishTracker(resolved.name);
   return {
     name: resolved.name,
-    connection: nc,
+    // A getter: inspect and console.log show "[Getter]", not the client's options with its credentials.
+    get connection() {
+      return nc;
+    },
     cloudEventsHeaderPrefix: "ce-",
     publishesInCallOrder: true,
     get maxMessageBytes() {
@@ -189,6 +196,16 @@ function createPublisher(
   };
 }
 
+/**
+ * The client's own error ("connection refused") names neither the broker nor the servers; these are
+ * shown as the client reads them, host and port, without credentials.
+ */
+function connectError(name: string, servers: string | string[], cause: unknown): AuditEmitError {
+  return new AuditEmitError(name, `connect to ${shownServers(servers)} failed: ${toError(cause).message}`, {
+    cause,
+  });
+}
+
 /** The client's own error says only "closed connection", not why nor that it is for good. */
 function closedError(name: string, topic: string, reason: string, cause?: unknown): AuditEmitError {
   return new AuditEmitError(
@@ -245,14 +262,16 @@ function publishError(
         ? `another stream than "${stream}" stores "${topic}" (was "${stream}" deleted, or its subjects moved to another stream? see ensureAuditStream): `
         : `${stream === undefined ? `the stream capturing "${topic}"` : `stream "${stream}"`} refused it: `
       : "";
-  // JetStream answers "no responders" both when it is off and when no stream captures the subject.
-  const hint =
+  // JetStream answers "no responders" both when it is off and when no stream captures the subject,
+  // which is far more likely (a subject mistyped, a stream not made yet): that leads.
+  const why =
     error.name === "JetStreamNotEnabled"
-      ? ` (is there a stream capturing "${topic}"? see ensureAuditStream)`
-      : "";
+      ? `no stream captures "${topic}" (see ensureAuditStream), or JetStream is not enabled on the ` +
+        `server (the client says: ${error.message})`
+      : `${refusal}${error.message}`;
   return new AuditEmitError(
     name,
-    `publish to "${topic}" failed after ${acked} of ${total} acknowledgements: ${refusal}${error.message}${hint}`,
+    `publish to "${topic}" failed after ${acked} of ${total} acknowledgements: ${why}`,
     { cause: failure },
   );
 }

@@ -26,6 +26,7 @@ import { createRemovedCount } from "./removed-count.js";
 import { checkConsumer, streamLimits } from "./source-checks.js";
 import {
   closedForGood,
+  connectError,
   fetchError,
   gone,
   isHeartbeatsMissed,
@@ -119,6 +120,8 @@ export async function createNatsSource(options: NatsSourceOptions): Promise<Nats
       pingInterval: PING_INTERVAL_MS,
       ...resolved.connectOptions,
       servers: resolved.servers,
+    }).catch((error: unknown) => {
+      throw connectError(resolved, error);
     }));
   try {
     return await openSource(nc, owned, resolved);
@@ -196,7 +199,10 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
   };
   return {
     name,
-    connection: nc,
+    // A getter: inspect and console.log show "[Getter]", not the client's options with its credentials.
+    get connection() {
+      return nc;
+    },
     async fetch(max, maxWaitMs, signal) {
       // Opened once the event loop is free. The client times heartbeats from a fetch's creation but
       // sends its pull only when the messages are read, so work the caller did right after the call

@@ -1,11 +1,12 @@
 // The `servers` option of the NATS broker and source, checked without ever showing it.
+import { Servers } from "@nats-io/transport-node";
 import { AuditConfigError } from "../errors/index.js";
 
 /**
- * Checks `servers`: a server URL or a non-empty list of them. The client takes no server, or "", as
- * nats://127.0.0.1:4222, so an empty one must not mean that. The error begins with `label` (the
- * factory, as "nats broker") and names the bad entry by its position, never its value: a URL may
- * hold a user and password.
+ * Checks `servers`: a server URL or a non-empty list of them, each one the client can read. The
+ * client takes no server, or "", as nats://127.0.0.1:4222, so an empty one must not mean that. The
+ * error begins with `label` (the factory, as "nats broker") and names the bad entry by its position,
+ * never its value: a URL may hold a user and password.
  * @internal
  */
 export function checkServers(label: string, servers: unknown): void {
@@ -18,14 +19,48 @@ export function checkServers(label: string, servers: unknown): void {
 
 function serversProblem(servers: unknown): string | undefined {
   if (servers === "") return "it is empty";
-  if (typeof servers === "string") return undefined;
+  if (typeof servers === "string") return readable(servers) ? undefined : `it is ${NOT_A_URL}`;
   if (!Array.isArray(servers)) return `it is ${kind(servers)}`;
   if (servers.length === 0) return "it is an empty list";
   for (const [i, server] of servers.entries()) {
     if (typeof server !== "string") return `servers[${i}] is ${kind(server)}, not a string`;
     if (server === "") return `servers[${i}] is empty`;
+    if (!readable(server)) return `servers[${i}] is ${NOT_A_URL}`;
   }
   return undefined;
+}
+
+// The client reads no user or password in a URL (it keeps only host and port): they go in connectOptions.
+const NOT_A_URL =
+  "not a server URL the client can read (host and port, such as nats://nats-1:4222; a port up to " +
+  "65535; a user and password go in `connectOptions`)";
+
+/**
+ * Whether the client reads `server` as an address. Asked of the client's own parser, which connect
+ * uses: what it refuses, Node's URL refuses with a TypeError whose `input` holds the whole entry,
+ * password included, which loggers print.
+ */
+function readable(server: string): boolean {
+  try {
+    new Servers().setServers([server]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checked `servers` as the client connects to them, for errors: host and port only (the client reads
+ * nothing else), so no user, password or token is shown. As "127.0.0.1:4222, nats-2.internal:4222".
+ * @internal
+ */
+export function shownServers(servers: string | readonly string[]): string {
+  const pool = new Servers();
+  pool.setServers(typeof servers === "string" ? [servers] : [...servers]);
+  return pool
+    .getServers()
+    .map((server) => server.listen)
+    .join(", ");
 }
 
 /** A value's type, for the message. */

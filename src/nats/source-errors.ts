@@ -5,6 +5,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { AuditConfigError, toError } from "../errors/index.js";
 import type { ConnectionWatch } from "./connection-watch.js";
 import type { ResolvedOptions } from "./nats-source-options.js";
+import { shownServers } from "./server-list.js";
 
 /**
  * An error at open that names the source: the client's own (a permission refused, a timeout) does
@@ -16,6 +17,20 @@ export function openError(options: ResolvedOptions, error: unknown): unknown {
   if (error instanceof AuditConfigError || (error instanceof Error && error.message.startsWith(name)))
     return error;
   return new Error(`${name}: open failed: ${toError(error).message}`, { cause: error });
+}
+
+/**
+ * The error of a connection that could not be made at open (NATS down, credentials refused): the
+ * client's own names neither the source nor the servers, shown as the client reads them (host and
+ * port), so without credentials.
+ * @internal
+ */
+export function connectError(options: ResolvedOptions, error: unknown): Error {
+  return new Error(
+    `nats ${options.stream}/${options.consumer}: open failed: connect to ${shownServers(options.servers)} ` +
+      `failed: ${toError(error).message}`,
+    { cause: error },
+  );
 }
 
 /** `promise`, or a rejection saying `message()` after `ms` (its own later rejection ignored). @internal */

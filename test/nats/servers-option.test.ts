@@ -4,7 +4,7 @@ import { AuditConfigError } from "../../src/errors/index.js";
 import { createNatsBroker, createNatsSource } from "../../src/nats/index.js";
 
 // As split from an environment variable with a trailing comma: a URL with credentials, then "".
-const servers = "nats://audit:hunter2@nats-1:4222,".split(",");
+const servers = "nats://audit:hunter2@nats-1.internal:4222,".split(",");
 
 describe("a bad servers option", () => {
   it.each([
@@ -28,7 +28,10 @@ describe("a bad servers option", () => {
 
   it("names a non-string entry by its type, not its value", async () => {
     const creating = createNatsBroker({
-      servers: ["nats://audit:hunter2@nats-1:4222", { url: "nats://audit:hunter2@nats-2:4222" }] as never,
+      servers: [
+        "nats://audit:hunter2@nats-1.internal:4222",
+        { url: "nats://audit:hunter2@nats-2.internal:4222" },
+      ] as never,
     });
     await expect(creating).rejects.toThrow(
       new AuditConfigError(
