@@ -215,6 +215,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // (meant for runaway queries) would fail a long DELETE or a wait for the writers' lock, and every
   // prune after it.
   const untimed = "SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0";
+  // An insert that resolved is acknowledged (to the broker, to the delivery pipeline): its COMMIT must
+  // have reached the disk. With synchronous_commit = off (a server's, database's or role's, set for
+  // throughput) it returns before, and a crash loses it. Every other value flushes the WAL before
+  // COMMIT returns and is kept: remote_apply, say, must not be lowered to on.
+  const durable =
+    "SELECT set_config('synchronous_commit', 'on', true) WHERE current_setting('synchronous_commit') = 'off'";
   /** Runs `work` in one transaction opened with `opening`, within `bound`. */
   const transaction = async <T>(
     bound: Limit,
@@ -232,16 +238,23 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         throw error;
       }
     });
-  /** Runs `work` in one transaction holding the writers' lock, within `bound`; `prune`: without statement_timeout. */
+  /**
+   * Runs `work` in one transaction holding the writers' lock, within `bound`, committed durably;
+   * `prune`: without statement_timeout.
+   */
   const write = async <T>(
     bound: Limit,
     work: (client: pg.PoolClient) => Promise<T>,
     prune = false,
   ): Promise<T> =>
-    transaction(bound, prune ? `${begin}; ${untimed}` : begin, async (client) => {
-      await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.write]);
-      return work(client);
-    });
+    transaction(
+      bound,
+      prune ? `${begin}; ${durable}; ${untimed}` : `${begin}; ${durable}`,
+      async (client) => {
+        await client.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.write]);
+        return work(client);
+      },
+    );
   /** Deletes every event before `beforeMs`: the partitions entirely older whole, then row by row. */
   const cutBefore = async (client: pg.PoolClient, beforeMs: number): Promise<number> => {
     let deleted = 0;

@@ -38,6 +38,11 @@ export interface PostgresServerOptions {
    * `DURABLE_SETTINGS`. Default: none.
    */
   settings?: Record<string, string>;
+  /**
+   * The folder (`dir`) of a server that no longer runs: starts on its data directory again, as a server
+   * restarts after a crash (replaying its WAL), instead of a fresh `initdb`. Default: a new folder.
+   */
+  dir?: string;
 }
 
 export interface PostgresServer {
@@ -78,17 +83,19 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
   const initdb = requireTool("initdb", searchPath);
   const postgres = requireTool("postgres", searchPath);
   const user = serverUser();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "grpc-audit-pg-"));
+  const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "grpc-audit-pg-"));
   const data = path.join(dir, "data");
-  if (user !== undefined) fs.chownSync(dir, user.uid, user.gid);
-  const init = spawnSync(
-    initdb,
-    ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C"],
-    { encoding: "utf8", ...user },
-  );
-  if (init.status !== 0) {
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw new Error(`initdb failed (${init.error?.message ?? init.status}):\n${init.stderr}`);
+  if (options.dir === undefined) {
+    if (user !== undefined) fs.chownSync(dir, user.uid, user.gid);
+    const init = spawnSync(
+      initdb,
+      ["-D", data, "-U", "postgres", "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C"],
+      { encoding: "utf8", ...user },
+    );
+    if (init.status !== 0) {
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw new Error(`initdb failed (${init.error?.message ?? init.status}):\n${init.stderr}`);
+    }
   }
   const port = await freePort();
   const settings = {
