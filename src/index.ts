@@ -102,6 +102,7 @@ export {
   AuditError,
   AuditEventTooLargeError,
   AuditInputError,
+  AuditPartialDeliveryError,
 } from "./errors/index.js";
 // The event: its generated type and enums, the Recorder's input shapes, kinds and serialisation.
 export {

@@ -68,9 +68,11 @@ const ENCODERS: Readonly<Record<BrokerEncoding, (event: AuditEvent) => Uint8Arra
  * the encoded event, key = the partition key, headers = content type, event id, event kind, schema
  * version and service (see `BROKER_HEADER`), plus the CloudEvents attributes when asked.
  *
- * `write` resolves only when the broker acknowledged the whole batch and rejects otherwise; the delivery
- * pipeline then retries the batch, so delivery is at-least-once and consumers de-duplicate by event id
- * (the NATS adapter also sets the JetStream message id to it, so the server drops republished copies).
+ * `write` resolves only when the broker acknowledged the whole batch and rejects otherwise, with the
+ * broker's error as it is; the delivery pipeline then retries the batch (only the rest of it when an
+ * AuditPartialDeliveryError names events the broker took), so delivery is at-least-once and
+ * consumers de-duplicate by event id (the NATS adapter also sets the JetStream message id to it, so
+ * the server drops republished copies).
  * `maxEventBytes` (measured as protobuf, as the delivery pipeline does) is the broker's `maxMessageBytes`
  * less 1 KiB for headers; with JSON encoding, a tenth of that less 4 KiB, since JSON can take
  * up to ten times the bytes of protobuf, plus field names.

@@ -20,7 +20,9 @@ export interface Broker {
   readonly name: string;
   /**
    * Publishes the messages to `topic` (a Kafka topic, a JetStream subject) and resolves only when the
-   * broker acknowledged every one of them; rejects otherwise (the caller retries the batch).
+   * broker acknowledged every one of them; rejects otherwise (the caller retries the batch). When it
+   * acknowledged some of them, reject with an AuditPartialDeliveryError naming their event ids (the
+   * `grpc-audit-event-id` header): the broker emitter counts those delivered and retries only the rest.
    */
   publish(
     topic: string,

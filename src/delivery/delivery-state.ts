@@ -1,5 +1,9 @@
 import type { EmitOutcome } from "../emitters/emitter.js";
-import { AuditConfigError, type AuditEventTooLargeError } from "../errors/index.js";
+import {
+  AuditConfigError,
+  type AuditEventTooLargeError,
+  type AuditPartialDeliveryError,
+} from "../errors/index.js";
 import { report } from "../errors/report.js";
 import { EVENT_KIND, KIND_NAMES, kindIndexOfName } from "../event/kinds.js";
 import type { Batch, QueueBatch } from "./batches.js";
@@ -264,16 +268,43 @@ export class DeliveryState {
     if (dropped === 0) return batch;
     const warn = refusal === undefined;
     if (!warn) this.warnings.note("sink_too_large", refusal, dropped);
-    const kept = <T>(items: readonly T[]) => items.filter((_, i) => takes[i]);
-    const events = kept(batch.events);
     if (batch.source === "spool") {
       const rows = batch.rows.filter((_, i) => !takes[i]);
       this.#spooled?.discard(rows, "too_large", warn);
-      return { source: "spool", rows: kept(batch.rows), events };
+    } else {
+      batch.kinds.forEach((kind, i) => {
+        if (!takes[i]) this.#lose("too_large", kind, warn);
+      });
     }
-    batch.kinds.forEach((kind, i) => {
-      if (!takes[i]) this.#lose("too_large", kind, warn);
-    });
+    return this.#keep(batch, takes);
+  }
+
+  /**
+   * After a write the sink rejected with an AuditPartialDeliveryError: the events of the batch it
+   * names as taken are delivered (they leave memory or the spool and are counted, once), and only the
+   * rest stays, to be retried. Returns the batch left; the same one when it names none of them.
+   */
+  deliverNamed(batch: Batch, partial: AuditPartialDeliveryError): Batch {
+    const taken = new Set(partial.deliveredEventIds);
+    const rest = batch.events.map((encoded) => !taken.has(encoded.event.eventId));
+    const delivered = rest.filter((left) => !left).length;
+    if (delivered === 0) return batch;
+    if (batch.source === "spool") {
+      this.#spooled?.remove(batch.rows.filter((_, i) => !rest[i]));
+      this.counters.replayed += delivered;
+    }
+    const left = this.#keep(batch, rest);
+    if (batch.source === "queue") this.#held.promoteParked();
+    this.counters.delivered += delivered;
+    this.#settle.check();
+    return left;
+  }
+
+  /** The part of `batch` whose `keeps` is true; for a batch from the queue, it replaces the batch in flight. */
+  #keep(batch: Batch, keeps: readonly boolean[]): Batch {
+    const kept = <T>(items: readonly T[]) => items.filter((_, i) => keeps[i]);
+    const events = kept(batch.events);
+    if (batch.source === "spool") return { source: "spool", rows: kept(batch.rows), events };
     const bytes = events.reduce((sum, encoded) => sum + encoded.bytes.length, 0);
     const left: QueueBatch = {
       source: "queue",

@@ -1,5 +1,10 @@
 import type { EncodedEvent } from "../emitters/sink.js";
-import { AuditEmitError, AuditEventTooLargeError, toError } from "../errors/index.js";
+import {
+  AuditEmitError,
+  AuditEventTooLargeError,
+  AuditPartialDeliveryError,
+  toError,
+} from "../errors/index.js";
 import { report } from "../errors/report.js";
 import { eventKind } from "../event/kinds.js";
 import { decodeEvent } from "../event/serialize.js";
@@ -219,6 +224,12 @@ export class Pump {
           this.#state.markDelivered(batch);
           return;
         } catch (error) {
+          // Events the sink says it took are delivered, whatever befell the rest: only the rest is
+          // retried, and they are counted once. Also when stopped: close() keeps only the rest.
+          if (error instanceof AuditPartialDeliveryError) {
+            batch = this.#state.deliverNamed(batch, error);
+            if (batch.events.length === 0) continue;
+          }
           // Events the sink says it can never take are dropped, and the rest written at once: not a
           // failure of the sink, so no backoff. Only if it named some of them, or it would loop.
           if (error instanceof AuditEventTooLargeError && !this.#stopped) {

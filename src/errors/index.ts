@@ -53,6 +53,29 @@ export class AuditEventTooLargeError extends AuditEmitError {
   }
 }
 
+/**
+ * A sink took part of a batch and failed on the rest: the broker acknowledged some messages, then
+ * refused or lost the others (a stream full with discard-new, a connection lost midway).
+ * `deliveredEventIds` names the events it durably took. The delivery pipeline counts those as
+ * delivered, once, and retries only the rest, so that its counts match what the sink holds. A sink or
+ * broker adapter of yours rejects with it the same way.
+ */
+export class AuditPartialDeliveryError extends AuditEmitError {
+  /** The class name, "AuditPartialDeliveryError", as `String(error)` and logs show it. */
+  override name = "AuditPartialDeliveryError";
+  /** Ids of the events of the batch the sink took (at least one). */
+  readonly deliveredEventIds: readonly string[];
+
+  constructor(
+    emitter: string,
+    message: string,
+    options: { deliveredEventIds: readonly string[]; cause?: unknown },
+  ) {
+    super(emitter, message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.deliveredEventIds = Object.freeze([...options.deliveredEventIds]);
+  }
+}
+
 /** Turns anything thrown into an Error, without reading more than its name and message. */
 export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;

@@ -1,7 +1,7 @@
 import { type MessageToProduce, ProduceAcks } from "@platformatic/kafka";
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
-import { AuditEmitError, AuditEventTooLargeError } from "../errors/index.js";
+import { AuditEmitError, AuditEventTooLargeError, AuditPartialDeliveryError } from "../errors/index.js";
 import { guardConnections } from "./guard-connections.js";
 import { type KafkaBrokerOptions, producerOptions, resolveBrokerOptions } from "./kafka-broker-options.js";
 import { kafkaErrorText, refusedProducerState } from "./kafka-error-text.js";
@@ -30,9 +30,10 @@ export interface KafkaBroker extends Broker {
  * batch is replicated. Keys, values and header values are sent as given (UTF-8 for strings). The client
  * retries a failed request 3 times; then `publish` rejects, naming Kafka's error codes, and the
  * delivery pipeline retries the batch, which can store a message twice: consumers de-duplicate by the
- * `grpc-audit-event-id` header. Messages of a failed publish that Kafka acknowledged are left out of
- * the next publish to the same topic (the pipeline's retry, or the rest of a batch after events too
- * large were dropped). Requests go one at a time, in the order of the publishes (a publish's
+ * `grpc-audit-event-id` header. Messages of a failed publish that Kafka acknowledged are named by its
+ * error (an AuditPartialDeliveryError: the pipeline counts them delivered and retries only the rest),
+ * and left out of the next publish to the same topic (the rest of a batch after events too large were
+ * dropped). Requests go one at a time, in the order of the publishes (a publish's
  * requests together), even when the pipeline writes several batches at once (`maxInFlightBatches`,
  * which so sends no faster): a request sent before the one before it settled would reuse its sequence
  * numbers. A publish abandoned at the pipeline's write timeout sends nothing if its turn had not come,
@@ -71,12 +72,19 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
   // failing one, messages sent one at a time around one too large): the pipeline writes the batch
   // again, and these are skipped if that is the next publish, instead of stored twice.
   let storedOfFailed: { topic: string; ids: Set<string> } | undefined;
-  /** The records to send: those of the last failed publish Kafka stored are left out, once. */
-  const notStored = (topic: string, records: readonly KafkaRecord[]) => {
+  /**
+   * The records to send: those of the last failed publish Kafka stored are left out, once, and their
+   * event ids added to `progress.stored` (they are stored whatever happens to the rest).
+   */
+  const notStored = (topic: string, records: readonly KafkaRecord[], progress: { stored: string[] }) => {
     const stored = storedOfFailed;
     storedOfFailed = undefined;
     if (stored?.topic !== topic) return records;
-    return records.filter((record) => record.eventId === undefined || !stored.ids.has(record.eventId));
+    return records.filter((record) => {
+      const left = record.eventId === undefined || !stored.ids.has(record.eventId);
+      if (!left && record.eventId !== undefined) progress.stored.push(record.eventId);
+      return left;
+    });
   };
 
   const send = async (topic: string, messages: readonly BrokerMessage[], signal?: AbortSignal) => {
@@ -94,7 +102,7 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
     const turn = lastSend.then(async () => {
       await retiring;
       try {
-        const left = notStored(topic, records);
+        const left = notStored(topic, records, progress);
         progress.of = left.length;
         await sendRecords(topic, left, progress, signal);
       } catch (error) {
@@ -108,11 +116,7 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
       signal?.throwIfAborted();
     } catch (error) {
       if (error instanceof AuditEmitError) throw error;
-      throw new AuditEmitError(
-        name,
-        `send to "${topic}" failed after ${progress.sent} of ${progress.of} messages: ${kafkaErrorText(error)}`,
-        { cause: error },
-      );
+      throw sendError(name, topic, error, progress);
     }
   };
 
@@ -136,11 +140,7 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
     /** The error of a failed request, after `sent` of the publish's messages went. */
     const failed = (error: unknown, sent: number) => {
       if (refusedProducerState(error)) replaceProducer();
-      return new AuditEmitError(
-        name,
-        `send to "${topic}" failed after ${sent} of ${records.length} messages: ${kafkaErrorText(error)}`,
-        { cause: error },
-      );
+      return sendError(name, topic, error, { sent, of: records.length, stored: progress.stored });
     };
     for (const chunk of chunks(records, maxRequestBytes)) {
       try {
@@ -176,6 +176,23 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
         await Promise.all([retiring, producer.close()]);
       }),
   };
+}
+
+/**
+ * The error of a failed send; an AuditPartialDeliveryError naming the events Kafka acknowledged
+ * (`stored`) when there are some, so that the pipeline counts them delivered and retries only the others.
+ */
+function sendError(
+  name: string,
+  topic: string,
+  cause: unknown,
+  progress: { sent: number; of: number; stored: readonly string[] },
+): AuditEmitError {
+  const { sent, of, stored } = progress;
+  const message = `send to "${topic}" failed after ${sent} of ${of} messages: ${kafkaErrorText(cause)}`;
+  return stored.length === 0
+    ? new AuditEmitError(name, message, { cause })
+    : new AuditPartialDeliveryError(name, message, { deliveredEventIds: stored, cause });
 }
 
 interface KafkaRecord {

@@ -2,7 +2,13 @@ import { JetStreamApiError, type JetStreamClient, jetstream } from "@nats-io/jet
 import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
-import { AuditConfigError, AuditEmitError, AuditEventTooLargeError, toError } from "../errors/index.js";
+import {
+  AuditConfigError,
+  AuditEmitError,
+  AuditEventTooLargeError,
+  AuditPartialDeliveryError,
+  toError,
+} from "../errors/index.js";
 import { shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { type ConnectionWatch, watchConnection } from "./connection-watch.js";
@@ -67,7 +73,9 @@ const DEFAULTS = Object.freeze({ ackTimeoutMs: 5000, maxInFlight: 256, name: "na
  * `grpc-audit-event-id` header; the key when absent), so a batch that is published again after a
  * timeout or a reconnect is stored once: the server drops copies within the stream's duplicate window
  * (see `ensureAuditStream`, `duplicateWindowMs`). `maxMessageBytes` is the server's `max_payload`; a
- * larger message is refused before anything of its batch is sent.
+ * larger message is refused before anything of its batch is sent. A publish that fails after the
+ * stream acknowledged some of its messages (a stream full with discard-new) rejects with an
+ * AuditPartialDeliveryError naming their event ids: the pipeline counts them delivered.
  *
  * Connecting happens here, so a wrong address, or NATS down, fails at startup: an AuditEmitError
  * naming the broker and the servers (host and port), the client's error as cause. With
@@ -140,7 +148,8 @@ function createPublisher(
     for (const message of prepared) {
       if (limit !== undefined && message.bytes > limit) throw tooLarge(name, message, limit);
     }
-    let acked = 0;
+    /** Ids of the messages the stream acknowledged: stored, whatever happens to the rest. */
+    const acked: string[] = [];
     let pending = 0;
     let sending = true;
     let failure: unknown;
@@ -154,8 +163,8 @@ function createPublisher(
       window.release();
       if (--pending === 0 && !sending) allSettled();
     };
-    const onAck = () => {
-      acked++;
+    const onAck = (id: string) => {
+      acked.push(id);
       onSettled();
     };
     const onFailure = (error: unknown, id: string) => {
@@ -177,7 +186,10 @@ function createPublisher(
           headers: message.headers,
           timeout: ackTimeoutMs,
           ...expect,
-        }).then(onAck, (error: unknown) => onFailure(error, message.id));
+        }).then(
+          () => onAck(message.id),
+          (error: unknown) => onFailure(error, message.id),
+        );
       }
     } catch (error) {
       if (signal?.aborted !== true) throw error;
@@ -190,7 +202,7 @@ function createPublisher(
     if (refused.length > 0) throw streamTooLarge(name, topic, stream, refused, failure);
     if (failure !== undefined) {
       const closedNow = watch.closedReason();
-      if (closedNow !== undefined) throw closedError(name, topic, closedNow, failure);
+      if (closedNow !== undefined) throw closedError(name, topic, closedNow, failure, acked);
       throw publishError(name, topic, stream, failure, acked, prepared.length);
     }
   };
@@ -206,14 +218,23 @@ function connectError(name: string, servers: string | string[], cause: unknown):
   });
 }
 
-/** The client's own error says only "closed connection", not why nor that it is for good. */
-function closedError(name: string, topic: string, reason: string, cause?: unknown): AuditEmitError {
-  return new AuditEmitError(
-    name,
+/**
+ * The client's own error says only "closed connection", not why nor that it is for good. Names the
+ * `acked` events, stored before it closed, as publishError does.
+ */
+function closedError(
+  name: string,
+  topic: string,
+  reason: string,
+  cause?: unknown,
+  acked: readonly string[] = [],
+): AuditEmitError {
+  const message =
     `publish to "${topic}" failed: connection closed: ${reason}; it is not made again: create the ` +
-      "broker again (or, for a connection the application gave, reconnect it)",
-    cause === undefined ? undefined : { cause },
-  );
+    "broker again (or, for a connection the application gave, reconnect it)";
+  if (acked.length > 0)
+    return new AuditPartialDeliveryError(name, message, { deliveredEventIds: acked, cause });
+  return new AuditEmitError(name, message, cause === undefined ? undefined : { cause });
 }
 
 /** JetStream's answer to a message over the stream's `max_msg_size` (below the server's max_payload). */
@@ -246,14 +267,18 @@ function streamTooLarge(
 /** JetStream's error code when the stream that stored a message is not the one the publish expected. */
 const WRONG_STREAM = 10060;
 
+/**
+ * The error of a failed publish; an AuditPartialDeliveryError naming the `acked` events when the
+ * stream stored some, so that the pipeline counts them delivered and retries only the others.
+ */
 function publishError(
   name: string,
   topic: string,
   stream: string | undefined,
   failure: unknown,
-  acked: number,
+  acked: readonly string[],
   total: number,
-) {
+): AuditEmitError {
   const error = toError(failure);
   // A stream's refusal (full with discard-new, sealed, wrong stream) does not name the stream itself.
   const refusal =
@@ -269,11 +294,10 @@ function publishError(
       ? `no stream captures "${topic}" (see ensureAuditStream), or JetStream is not enabled on the ` +
         `server (the client says: ${error.message})`
       : `${refusal}${error.message}`;
-  return new AuditEmitError(
-    name,
-    `publish to "${topic}" failed after ${acked} of ${total} acknowledgements: ${why}`,
-    { cause: failure },
-  );
+  const message = `publish to "${topic}" failed after ${acked.length} of ${total} acknowledgements: ${why}`;
+  return acked.length === 0
+    ? new AuditEmitError(name, message, { cause: failure })
+    : new AuditPartialDeliveryError(name, message, { deliveredEventIds: acked, cause: failure });
 }
 
 interface ResolvedOptions {

@@ -149,8 +149,8 @@ describe("the Kafka broker emitter under broker faults (loopback stand-in broker
 
   it("after a request it stored went unanswered, sends again only what Kafka did not acknowledge, which Kafka takes as the repeat it is", async () => {
     // Three events sent in two requests (two, then one): the second is stored but answered after the
-    // client's request timeout, so the client does not count its sequence numbers. The batch is
-    // published again without the two Kafka acknowledged: its one request has the sequence numbers
+    // client's request timeout, so the client does not count its sequence numbers. The error names the
+    // two Kafka acknowledged, counted delivered, and only the third is published again: its one request has the sequence numbers
     // of the one stored, so Kafka answers it as a repeat, and stores nothing twice. (A request of
     // another size there is refused, OUT_OF_ORDER_SEQUENCE_NUMBER, and the producer replaced: see
     // kafka-broker.test.ts.)
@@ -169,7 +169,7 @@ describe("the Kafka broker emitter under broker faults (loopback stand-in broker
     expect(errors.map((e) => [e.message, String(e.cause)])).toStrictEqual([
       [
         "kafka:audit-events: sink write failed; retrying",
-        'AuditEmitError: kafka: send to "audit-events" failed after 2 of 3 messages: Request timed out',
+        'AuditPartialDeliveryError: kafka: send to "audit-events" failed after 2 of 3 messages: Request timed out',
       ],
     ]);
     expectNoPassword(errors);
