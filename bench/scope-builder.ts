@@ -2,13 +2,16 @@
 // call object the library uses still pays (docs/performance.md, "Design choices the numbers rest on").
 import { Metadata, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { type AuditScope, createAuditScope, runInAuditScope } from "../src/context/scope.js";
+import { noteCallStream } from "../src/interceptors/call-stream.js";
 import type { OutboundStatus } from "../src/interceptors/forwarding-call.js";
 import { noteOwnStatus } from "../src/interceptors/own-status.js";
+import { sendableDetails } from "../src/server/status-details.js";
 
 /**
  * `ScopedCall` (src/interceptors/audit-scope-interceptor.ts) in grpc-js's builder form, doing all of its
  * work: the scope around every inbound event (onCancel too), the statuses grpc-js sends itself noted,
- * and the request id header on the headers or, when none went out, on the status. Keep the two alike:
+ * the request id header on the headers or, when none went out, on the status, every status's details
+ * made sendable, and a request-streaming call's HTTP/2 stream noted. Keep the two alike:
  * the comparison is only fair while they do the same work.
  */
 export const scopeBuilder =
@@ -53,6 +56,7 @@ export const scopeBuilder =
               startedAtMs,
             });
             scope = opened;
+            if (method.requestStream) noteCallStream(opened, call);
             runInAuditScope(opened, () => next(metadata));
           },
           onReceiveMessage: (message, next) =>
@@ -70,7 +74,10 @@ export const scopeBuilder =
         withId.set(requestIdHeader, scope.requestId);
         next(withId);
       },
-      sendStatus: (status, next) => {
+      sendStatus: (outbound, next) => {
+        const details =
+          typeof outbound.details === "string" ? sendableDetails(outbound.details) : outbound.details;
+        const status = details === outbound.details ? outbound : { ...outbound, details };
         forwardingStatus = true;
         try {
           next(headersSent ? status : withRequestId(status));

@@ -3,6 +3,8 @@ import { Metadata, type ServerInterceptingCallInterface, type ServerInterceptor 
 import { type AuditScope, createAuditScope, runInAuditScope } from "../context/scope.js";
 import { AuditConfigError } from "../errors/index.js";
 import { shown } from "../errors/option-checks.js";
+import { sendableDetails } from "../server/status-details.js";
+import { noteCallStream } from "./call-stream.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
 import { noteOwnStatus } from "./own-status.js";
 
@@ -56,7 +58,8 @@ export function createAuditScopeInterceptor(options: AuditScopeInterceptorOption
       `requestIdHeader must be false or a response header name for the request id; ${shown(header)} is refused: ${problem}`,
     );
   }
-  return (methodDescriptor, call) => new ScopedCall(call, methodDescriptor.path, header);
+  return (methodDescriptor, call) =>
+    new ScopedCall(call, methodDescriptor.path, header, methodDescriptor.requestStream);
 }
 
 /**
@@ -76,6 +79,7 @@ class ScopedCall extends ForwardingCall {
     inner: ServerInterceptingCallInterface,
     private readonly operation: string,
     private readonly requestIdHeader: string | false,
+    private readonly requestStream: boolean,
   ) {
     super(inner);
     // grpc-js ends some calls itself, calling its own sendStatus past every interceptor (a request it
@@ -112,7 +116,13 @@ class ScopedCall extends ForwardingCall {
     this.inner.sendMessage(message, callback);
   }
 
-  override sendStatus(status: OutboundStatus): void {
+  override sendStatus(outbound: OutboundStatus): void {
+    // Every status passes here, also of methods without a rule (the rules interceptor cut its own
+    // already, to record it as sent): grpc-js throws on a lone surrogate (uncaught when a timer answers)
+    // and an over-long trailer stalls the connection.
+    const details =
+      typeof outbound.details === "string" ? sendableDetails(outbound.details) : outbound.details;
+    const status = details === outbound.details ? outbound : { ...outbound, details };
     this.forwardingStatus = true;
     try {
       if (this.headersSent || this.requestIdHeader === false || this.scope === undefined) {
@@ -142,6 +152,8 @@ class ScopedCall extends ForwardingCall {
       startedAtMs: this.startedAtMs,
     });
     this.scope = scope;
+    // The rules interceptor reads how the stream of a request-streaming call closed (a client's cancel).
+    if (this.requestStream) noteCallStream(scope, this.inner);
     runInAuditScope(scope, () => this.listener.onReceiveMetadata(metadata));
   }
 

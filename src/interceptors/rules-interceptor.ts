@@ -19,6 +19,8 @@ import { statusMessagesOf } from "../recorder/status-messages-of.js";
 import { markUnanswered } from "../recorder/unanswered-calls.js";
 import type { AuditRule, RuleTable } from "../rules/audit-rule.js";
 import { mergeRuleTables } from "../rules/audit-rule-table.js";
+import { sendableDetails } from "../server/status-details.js";
+import { type CallStream, callStreamOf } from "./call-stream.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
 import { resultAfterCancel, watchAsyncHandlers } from "./handler-outcome.js";
 import { cancelledCallStatus, ownStatusOf } from "./own-status.js";
@@ -119,6 +121,11 @@ export function createRulesInterceptor(options: RulesInterceptorOptions): Server
   };
 }
 
+/** True for a gRPC status code the Recorder takes: an integer from 0 (OK) to 16 (UNAUTHENTICATED). */
+function isStatusCode(code: number): boolean {
+  return Number.isInteger(code) && code >= Status.OK && code <= Status.UNAUTHENTICATED;
+}
+
 /** What every call of one interceptor shares. */
 interface CallSettings {
   readonly recorder: RulesInterceptorOptions["recorder"];
@@ -164,6 +171,10 @@ class RuledCall extends ForwardingCall {
   private seenRequest = false;
   private seenResponse = false;
   private ended = false;
+  /** True once the client ended its messages (grpc-js also reads a cancel's first step so). */
+  private inputEnded = false;
+  /** True from the status of a call held until its stream closes (see `heldStream`) to its record. */
+  private held = false;
   /** True from the call's metadata until its event is recorded or will not be: the Recorder waits for it. */
   private recordPending = false;
 
@@ -204,6 +215,7 @@ class RuledCall extends ForwardingCall {
     // Without a request message grpc-js answers a unary or server-streaming call UNIMPLEMENTED itself,
     // through this interceptor, without running the handler.
     if (!this.seenRequest && !this.method.requestStream) this.malformed = true;
+    this.inputEnded = true;
     this.listener.onReceiveHalfClose();
   }
 
@@ -222,8 +234,9 @@ class RuledCall extends ForwardingCall {
         this.endAfterCancel(client, settlement),
       );
     } else {
-      // Refused before its handler ran, or recorded at its status already: no event to come.
-      this.settle();
+      // Refused before its handler ran, or recorded at its status already: no event to come (or one
+      // held until the stream closes, which settles it then).
+      if (!this.held) this.settle();
     }
     this.listener.onCancel();
   }
@@ -247,7 +260,20 @@ class RuledCall extends ForwardingCall {
       this.inner.sendStatus(status);
       return;
     }
-    const outcome = this.end(status.code, status.details ?? "");
+    // Recorded as sent: grpc-js throws on a lone surrogate (an uncaught URIError when answered from a
+    // timer) and an over-long trailer stalls the connection, so the client would get something else.
+    const details = sendableDetails(status.details ?? "");
+    const stream = this.heldStream();
+    if (stream !== undefined) {
+      this.ended = true;
+      this.held = true;
+      this.inner.sendStatus(details === status.details ? status : { ...status, details });
+      const record = () => this.endAtClose(status.code, details, stream.rstCode !== 0);
+      if (stream.closed) record();
+      else stream.once("close", record);
+      return;
+    }
+    const outcome = this.end(status.code, details);
     if (this.settings.failMode === "closed" && outcome !== undefined && outcome !== "accepted") {
       this.inner.sendStatus({
         code: Status.UNAVAILABLE,
@@ -255,25 +281,72 @@ class RuledCall extends ForwardingCall {
         metadata: status.metadata ?? null,
       });
     } else {
-      this.inner.sendStatus(status);
+      this.inner.sendStatus(details === status.details ? status : { ...status, details });
     }
+  }
+
+  /**
+   * The HTTP/2 stream of a request-streaming call whose client had ended its messages, when its status
+   * is to be recorded at the stream's close instead: a grpc-js client that cancels such a call ends its
+   * messages first and resets the stream only after that, usually after the handler, whose loop over
+   * the messages has ended, answered. Only a reset (a close with an RST_STREAM code) then tells that the
+   * client did not get that answer. Fail-closed calls are recorded at their status, which their record
+   * decides; so is a call whose stream grpc-js did not show (see call-stream.ts).
+   */
+  private heldStream(): CallStream | undefined {
+    if (!this.method.requestStream || !this.inputEnded || this.ended) return undefined;
+    return this.settings.failMode === "open" ? callStreamOf(this.scope) : undefined;
+  }
+
+  /** Records a held call once its stream closed: `reset`, its client did not get the status. */
+  private endAtClose(code: number, details: string, reset: boolean): void {
+    this.held = false;
+    if (!reset) {
+      this.recordStatus(code, details);
+      return;
+    }
+    const status = isStatusCode(code)
+      ? { code, details }
+      : { code: Status.UNKNOWN, details: `status code ${code}: ${details}` };
+    this.endAfterCancel({ code: Status.CANCELLED, own: false }, status);
   }
 
   /** Records the call's end at its status, once; returns undefined when nothing was recorded. */
   private end(code: number, details: string): RecordOutcome | undefined {
     if (this.ended) return undefined;
     this.ended = true;
+    return this.recordStatus(code, details);
+  }
+
+  /** Records the status the client got; undefined when the rule records no failures. */
+  private recordStatus(code: number, details: string): RecordOutcome | undefined {
     if (code !== Status.OK && !this.rule.recordOnError) {
       this.settle();
       return undefined;
     }
-    const outcome = this.recordEnd(
-      { success: code === Status.OK, code, message: code === Status.OK ? "" : details },
-      undefined,
-      false,
-    );
+    const outcome = isStatusCode(code)
+      ? this.recordEnd(
+          { success: code === Status.OK, code, message: code === Status.OK ? "" : details },
+          undefined,
+          false,
+        )
+      : this.recordOddCode(code, details);
     this.settle();
     return outcome;
+  }
+
+  /**
+   * A status code outside 0–16 (a plain handler's `{ code: 99 }`), which grpc-js sends as it is: recorded
+   * as UNKNOWN, the message naming the code the client got.
+   */
+  private recordOddCode(code: number, details: string): RecordOutcome {
+    const named = `status code ${code}`;
+    // Only the handler's part follows the status message policy: "omit" keeps the code's name.
+    if ((this.rule.statusMessage ?? this.settings.statusMessages) === "omit") {
+      return this.recordEnd({ success: false, code: Status.UNKNOWN, message: named }, "record", false);
+    }
+    const message = details === "" ? named : `${named}: ${details}`;
+    return this.recordEnd({ success: false, code: Status.UNKNOWN, message }, undefined, false);
   }
 
   /** Records a call whose status never reached the client, by what its handler did. */

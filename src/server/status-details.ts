@@ -19,8 +19,12 @@ const CUT_MARKER_BYTES = encodeURI(CUT_MARKER).length;
  */
 export function sendableDetails(details: string): string {
   const text = details.isWellFormed() ? details : details.toWellFormed();
-  // A UTF-16 unit encodes to at most 9 bytes: short text needs no count.
+  // A UTF-16 unit encodes to at least 1 byte and at most 9: short text needs no count, and text that
+  // may fit (as this function's own result does, passed through it again) one native encoding.
   if (text.length * 9 <= MAX_DETAILS_ENCODED_BYTES) return text;
+  if (text.length <= MAX_DETAILS_ENCODED_BYTES && encodeURI(text).length <= MAX_DETAILS_ENCODED_BYTES) {
+    return text;
+  }
   let bytes = 0;
   let kept = 0; // UTF-16 units of the longest start that leaves room for the marker
   for (const character of text) {

@@ -30,8 +30,11 @@ describe.each([
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, next) => {
-            if (metadata.get("x-refuse").length === 0) next(metadata);
-            else call.sendStatus({ code: status.PERMISSION_DENIED, details: "refused", metadata: null });
+            const [refuse] = metadata.get("x-refuse");
+            // "lone-surrogate": details grpc-js cannot send as they are (its encodeURI throws).
+            const details = refuse === "lone-surrogate" ? "refused \ud800" : "refused";
+            if (refuse === undefined) next(metadata);
+            else call.sendStatus({ code: status.PERMISSION_DENIED, details, metadata: null });
           },
           onCancel: () => cancelledIn.push(currentAuditScope()?.requestId),
         }),
@@ -44,26 +47,28 @@ describe.each([
   });
   afterAll(() => server.close());
 
-  const withId = (requestId: string, refuse = false) => {
+  const withId = (requestId: string, refuse: false | "yes" | "lone-surrogate" = false) => {
     const metadata = new Metadata();
     metadata.set("x-request-id", requestId);
-    if (refuse) metadata.set("x-refuse", "yes");
+    if (refuse !== false) metadata.set("x-refuse", refuse);
     return metadata;
   };
 
   /** Sends `bytes` as a CreateProject request, raw; resolves at the status with what came back. */
   function raw(bytes: Buffer, metadata: Metadata) {
-    return new Promise<{ code: status; headers: Metadata | undefined; trailers: Metadata }>((resolve) => {
-      let headers: Metadata | undefined;
-      const same = (x: Buffer) => x;
-      const call = server.client.makeUnaryRequest(CREATE, same, same, bytes, metadata, {}, () => {});
-      call.on("metadata", (received: Metadata) => {
-        headers = received;
-      });
-      call.on("status", (end: { code: status; metadata: Metadata }) =>
-        resolve({ code: end.code, headers, trailers: end.metadata }),
-      );
-    });
+    return new Promise<{ code: status; details: string; headers: Metadata | undefined; trailers: Metadata }>(
+      (resolve) => {
+        let headers: Metadata | undefined;
+        const same = (x: Buffer) => x;
+        const call = server.client.makeUnaryRequest(CREATE, same, same, bytes, metadata, {}, () => {});
+        call.on("metadata", (received: Metadata) => {
+          headers = received;
+        });
+        call.on("status", (end: { code: status; details: string; metadata: Metadata }) =>
+          resolve({ code: end.code, details: end.details, headers, trailers: end.metadata }),
+        );
+      },
+    );
   }
 
   it("puts the request id on the response headers of an answered call", async () => {
@@ -72,12 +77,17 @@ describe.each([
   });
 
   it("puts it on the status of a call refused inside the chain, the whole response", async () => {
-    const seen = await raw(OK_REQUEST, withId("r-refused", true));
+    const seen = await raw(OK_REQUEST, withId("r-refused", "yes"));
     expect([seen.code, seen.headers, seen.trailers.get("x-request-id")]).toStrictEqual([
       status.PERMISSION_DENIED,
       undefined,
       ["r-refused"],
     ]);
+  });
+
+  it("makes a status's details sendable: a lone surrogate becomes U+FFFD", async () => {
+    const seen = await raw(OK_REQUEST, withId("r-surrogate", "lone-surrogate"));
+    expect([seen.code, seen.details]).toStrictEqual([status.PERMISSION_DENIED, "refused \ufffd"]);
   });
 
   it("puts it on a status grpc-js sends itself, past the interceptors", async () => {
