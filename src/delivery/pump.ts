@@ -225,7 +225,8 @@ export class Pump {
           return;
         } catch (error) {
           // Events the sink says it took are delivered, whatever befell the rest: only the rest is
-          // retried, and they are counted once. Also when stopped: close() keeps only the rest.
+          // retried, and they are counted once; close() keeps only the rest. A rejection coming after
+          // close() aborted the write is not seen: its events count as not delivered (docs/delivery.md).
           if (error instanceof AuditPartialDeliveryError) {
             batch = this.#state.deliverNamed(batch, error);
             if (batch.events.length === 0) continue;

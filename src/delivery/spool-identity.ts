@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import path from "node:path";
 import type { Database } from "better-sqlite3";
 import { createPrivateFile, moveAside } from "./spool-file.js";
 
@@ -12,7 +13,7 @@ import { createPrivateFile, moveAside } from "./spool-file.js";
  * @internal
  */
 export function realSpoolPath(file: string): string {
-  createPrivateFile(file);
+  createPrivateFile(linkTarget(file));
   const real = fs.realpathSync(file);
   const stats = fs.statSync(real);
   if (!stats.isFile()) {
@@ -26,6 +27,20 @@ export function realSpoolPath(file: string): string {
     );
   }
   return real;
+}
+
+/**
+ * The file a symlink at `file` ends at (each link followed), else `file`: a symlink to a file not made
+ * yet (a first start, or a crash between moving a damaged spool aside and renaming its copy in) makes
+ * the spool there. A loop is returned as found, for realpath to name (ELOOP).
+ */
+function linkTarget(file: string): string {
+  let at = file;
+  for (let hops = 0; hops < 32; hops++) {
+    if (fs.lstatSync(at, { throwIfNoEntry: false })?.isSymbolicLink() !== true) return at;
+    at = path.resolve(path.dirname(at), fs.readlinkSync(at));
+  }
+  return at;
 }
 
 /** Which file a path names: device and inode. @internal */

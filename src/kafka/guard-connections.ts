@@ -27,9 +27,16 @@ export function guardConnections<T>(client: T): T {
   const id = client.instanceId;
   if (owners.size === 0) subscribe(instancesChannel.name, onCreated);
   owners.add(id);
-  client.once("client:close", () => {
-    owners.delete(id);
-    if (owners.size === 0) unsubscribe(instancesChannel.name, onCreated);
-  });
+  client.once("client:close", () => releaseConnections(client));
   return client;
+}
+
+/**
+ * Stops guarding the connections `client` makes from now on (those made keep their listener): called
+ * once its close settled, as a client whose close failed (a group it could not leave) never emits
+ * `client:close`. The channel is let go with the last client guarded.
+ */
+export function releaseConnections(client: unknown): void {
+  if (!(client instanceof Base)) return;
+  if (owners.delete(client.instanceId) && owners.size === 0) unsubscribe(instancesChannel.name, onCreated);
 }

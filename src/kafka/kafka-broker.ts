@@ -2,7 +2,7 @@ import { type MessageToProduce, ProduceAcks } from "@platformatic/kafka";
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
 import { AuditEmitError, AuditEventTooLargeError, AuditPartialDeliveryError } from "../errors/index.js";
-import { guardConnections } from "./guard-connections.js";
+import { guardConnections, releaseConnections } from "./guard-connections.js";
 import { type KafkaBrokerOptions, producerOptions, resolveBrokerOptions } from "./kafka-broker-options.js";
 import { kafkaErrorText, refusedProducerState } from "./kafka-error-text.js";
 import {
@@ -65,7 +65,10 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
   const replaceProducer = () => {
     const old = producer;
     producer = createProducer();
-    retiring = old.close().catch(() => {});
+    retiring = old
+      .close()
+      .catch(() => {})
+      .finally(() => releaseConnections(old));
   };
 
   // Events of the last publish that failed which Kafka stored all the same (requests before the
@@ -173,7 +176,11 @@ export function createKafkaBroker(options: KafkaBrokerOptions): KafkaBroker {
       tracker.run(() => send(topic, messages, publishOptions?.signal)),
     close: () =>
       tracker.close(async () => {
-        await Promise.all([retiring, producer.close()]);
+        try {
+          await Promise.all([retiring, producer.close()]);
+        } finally {
+          releaseConnections(producer);
+        }
       }),
   };
 }

@@ -14,7 +14,7 @@ import {
 import { DeadLetterNotAckedError } from "../ingest/ingester.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
 import { unlessAborted } from "../ingest/unless-aborted.js";
-import { guardConnections } from "./guard-connections.js";
+import { guardConnections, releaseConnections } from "./guard-connections.js";
 import type { KafkaProducer } from "./kafka-broker-options.js";
 import { kafkaErrorText } from "./kafka-error-text.js";
 import { type KafkaSourceOptions, resolveSourceOptions } from "./kafka-source-options.js";
@@ -384,7 +384,12 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     lost: () => loss.lost,
     async close() {
       closed = true;
-      await Promise.all([leave(), producer?.close()]);
+      try {
+        await Promise.all([leave(), producer?.close()]);
+      } finally {
+        releaseConnections(consumer);
+        releaseConnections(producer);
+      }
     },
   };
 }

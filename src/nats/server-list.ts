@@ -19,16 +19,23 @@ export function checkServers(label: string, servers: unknown): void {
 
 function serversProblem(servers: unknown): string | undefined {
   if (servers === "") return "it is empty";
-  if (typeof servers === "string") return readable(servers) ? undefined : `it is ${NOT_A_URL}`;
+  if (typeof servers === "string") {
+    if (servers.includes(",")) return `it holds a comma: ${ONE_EACH}`;
+    return readable(servers) ? undefined : `it is ${NOT_A_URL}`;
+  }
   if (!Array.isArray(servers)) return `it is ${kind(servers)}`;
   if (servers.length === 0) return "it is an empty list";
   for (const [i, server] of servers.entries()) {
     if (typeof server !== "string") return `servers[${i}] is ${kind(server)}, not a string`;
     if (server === "") return `servers[${i}] is empty`;
+    if (server.includes(",")) return `servers[${i}] holds a comma: ${ONE_EACH}`;
     if (!readable(server)) return `servers[${i}] is ${NOT_A_URL}`;
   }
   return undefined;
 }
+
+// The client reads "a:4222,b:4222" as one address, the last: every other server would be lost.
+const ONE_EACH = "give a list with one server URL each (split a NATS_URL-style list on commas)";
 
 // The client reads no user or password in a URL (it keeps only host and port): they go in connectOptions.
 const NOT_A_URL =

@@ -123,9 +123,14 @@ describe("a kill -9 while a damaged spool is salvaged", () => {
     }
   });
 
-  it("puts in place a salvaged spool the crash left beside an empty path, its rows delivered", async () => {
+  it.each([
+    ["the spool's path", false],
+    ["a symlink to the spool's path", true],
+  ])("puts in place a salvaged spool the crash left beside an empty path, given %s", async (_, linked) => {
     // Killed after the damaged file was moved aside, before the complete copy was renamed in.
-    const spoolPath = path.join(dir.dir, "between.db");
+    const spoolPath = path.join(dir.dir, linked ? "linked-between.db" : "between.db");
+    const configured = linked ? path.join(dir.dir, "link-to-between.db") : spoolPath;
+    if (linked) fs.symlinkSync(spoolPath, configured);
     await leaveSpool(`${spoolPath}.salvage`, 50);
     fs.writeFileSync(`${spoolPath}.corrupt-2026-12-06T09-00-00-000Z`, "the damaged file");
 
@@ -133,7 +138,7 @@ describe("a kill -9 while a damaged spool is salvaged", () => {
     const errors: string[] = [];
     const emitter = createDeliveryEmitter({
       sink,
-      spool: { path: spoolPath },
+      spool: { path: configured },
       onError: (error) => errors.push(error.message),
     });
     try {

@@ -133,6 +133,23 @@ describe("one owner per file, whatever its name", () => {
   });
 });
 
+describe("a spool path that is a symlink to a file not made yet", () => {
+  it("makes the spool at the link's end, in a folder made for it, and locks that file", () => {
+    const target = path.join(dir.dir, "data", "spool.db");
+    const link = path.join(dir.dir, "link.db");
+    fs.symlinkSync(target, link);
+
+    const emitter = createDeliveryEmitter({ sink: createFakeSink(), spool: { path: link } });
+    emitters.push(emitter);
+
+    expect(fs.statSync(target).isFile()).toBe(true);
+    expect(fs.existsSync(`${target}.lock`)).toBe(true);
+    expect(() => createDeliveryEmitter({ sink: createFakeSink(), spool: { path: target } })).toThrow(
+      AuditConfigError,
+    );
+  });
+});
+
 describe("a lock file deleted while its owner runs", () => {
   it("is locked again by the owner, which reports it, so a second process is still refused", async () => {
     const holder = await runChild("hold");

@@ -56,3 +56,30 @@ describe("a servers entry the NATS client cannot read", () => {
     );
   });
 });
+
+// The client reads "a,b" as one address, the last, so every server but the last would be lost unsaid.
+describe("a servers entry holding a comma-joined list", () => {
+  const ONE_EACH = "give a list with one server URL each (split a NATS_URL-style list on commas)";
+
+  it("is refused as a string, asking for one URL each", async () => {
+    const error = await refusal(createNatsBroker({ servers: "nats://127.0.0.1:4222,nats://127.0.0.1:4223" }));
+    expect(error).toStrictEqual(
+      new AuditConfigError(
+        `nats broker: \`servers\` must be a server URL or a non-empty list of them; it holds a comma: ${ONE_EACH}`,
+      ),
+    );
+  });
+
+  it("is refused in a list, named by position", async () => {
+    const error = await refusal(
+      createNatsSource({
+        servers: ["nats://127.0.0.1:4222", "nats://127.0.0.1:4223,nats://127.0.0.1:4224"],
+        stream: "AUDIT",
+        consumer: "ingest",
+      }),
+    );
+    expect((error as Error).message).toBe(
+      `nats source: \`servers\` must be a server URL or a non-empty list of them; servers[1] holds a comma: ${ONE_EACH}`,
+    );
+  });
+});
