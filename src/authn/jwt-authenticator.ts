@@ -28,7 +28,8 @@ import {
   keySetProblem,
   TEXT_METADATA_KEY,
 } from "./jwt-option-checks.js";
-import { KeySetDiagnosis, pausedAfterFailure } from "./key-set-diagnosis.js";
+import { KeySetDiagnosis } from "./key-set-diagnosis.js";
+import { pausedAfterFailure } from "./paused-key-set.js";
 
 /** Options of `createJwtAuthenticator`. Give exactly one of `jwks`, `jwksUrl` or `key`. */
 export interface JwtAuthenticatorOptions {

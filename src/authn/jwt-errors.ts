@@ -62,7 +62,7 @@ export function errorLabel(error: unknown, withCode: boolean): string {
   }
 }
 
+/** A string code only: a DOMException's `code` is a legacy number (23 for a timeout) that names nothing. */
 function safe(value: unknown): string | undefined {
-  const text = typeof value === "number" ? String(value) : value;
-  return typeof text === "string" && SAFE_LABEL.test(text) ? text : undefined;
+  return typeof value === "string" && SAFE_LABEL.test(value) ? value : undefined;
 }

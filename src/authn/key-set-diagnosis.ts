@@ -1,4 +1,4 @@
-import type { createRemoteJWKSet, FetchImplementation, JWTVerifyGetKey } from "jose";
+import type { FetchImplementation, JWTVerifyGetKey } from "jose";
 import { errorLabel } from "./jwt-errors.js";
 
 /**
@@ -41,33 +41,4 @@ export class KeySetDiagnosis {
     }
     return `the key could not verify the token: ${errorLabel(error, true)}`;
   }
-}
-
-/** After a failed fetch of a remote key set, how long tokens are refused as "error" before it is fetched again. */
-const JWKS_RETRY_MS = 1000;
-
-/**
- * jose fetches a key set it has none of (or only an expired one) for every token, even right after a
- * fetch failed: during an identity provider's outage each call became one more request to it. After a
- * failure, tokens are refused (as "error") for `JWKS_RETRY_MS` without fetching.
- */
-export function pausedAfterFailure(
-  remote: ReturnType<typeof createRemoteJWKSet>,
-  now: () => Date,
-): JWTVerifyGetKey {
-  let retryAtMs = Number.NEGATIVE_INFINITY;
-  return async (header, token) => {
-    if (!remote.fresh && now().getTime() < retryAtMs) {
-      throw Object.assign(new Error("the key set could not be fetched; not asking again yet"), {
-        code: "ERR_JWKS_PAUSED",
-      });
-    }
-    try {
-      return await remote(header, token);
-    } catch (error) {
-      // Still not fresh: the fetch itself failed (an unknown kid in a fresh set is no outage).
-      if (!remote.fresh) retryAtMs = now().getTime() + JWKS_RETRY_MS;
-      throw error;
-    }
-  };
 }

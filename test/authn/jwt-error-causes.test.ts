@@ -107,6 +107,18 @@ describe("JWT authenticator: why a token was refused as error", () => {
     expect(errors).toBe(1);
   });
 
+  it("names a fetch that timed out by its string codes, not its cause's legacy number", async () => {
+    server = createServer(() => {}); // accepts the request, never answers
+    await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
+    const jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+    const { outcome, messages } = await refusal({ jwksUrl, remoteJwksOptions: { timeoutDuration: 100 } });
+    expect(outcome).toStrictEqual({ kind: "refused", reason: "error" });
+    // The cause is a DOMException "TimeoutError", whose `code` is 23.
+    expect(messages).toStrictEqual([
+      'jwt authenticator: token refused as "error": the key set could not be fetched: JWKSTimeout (ERR_JWKS_TIMEOUT)',
+    ]);
+  });
+
   it("names a key set fetch skipped after a failure", async () => {
     const url = await jwksAnswering(500, "{}");
     const jwt = (onError: (error: Error) => void) =>
