@@ -308,7 +308,9 @@ class RuledCall extends ForwardingCall {
     const status = isStatusCode(code)
       ? { code, details }
       : { code: Status.UNKNOWN, details: `status code ${code}: ${details}` };
-    this.endAfterCancel({ code: Status.CANCELLED, own: false }, status);
+    // As at a cancel: a reset at the deadline is the deadline's (grpc-js's timer resets the stream).
+    const client = cancelledCallStatus(this.scope, this.inner.getDeadline()).code;
+    this.endAfterCancel({ code: client, own: ownStatusOf(this.scope) !== undefined }, status);
   }
 
   /** Records the call's end at its status, once; returns undefined when nothing was recorded. */

@@ -196,6 +196,28 @@ describe("a request-streaming call cancelled mid-stream", () => {
     }
   }
 
+  for (const kind of ["asyncService", "plain"] as const) {
+    it(`is recorded with the deadline when it is the deadline that ended it (syncMembers, ${kind} handler)`, async () => {
+      const run = await start(kind);
+      expect(await syncMembers(run, "ended", "end")).toBe(status.OK);
+      await recorded(run, "ended");
+      // The client's deadline timer ends its messages, then resets the stream: as a cancel does.
+      const call = run.client.syncMembers(metadataOf("late"), { deadline: Date.now() + 300 });
+      const code = new Promise<number>((resolve) => {
+        call.on("data", () => {});
+        call.on("error", () => {});
+        call.on("status", (end: { code: number }) => resolve(end.code));
+      });
+      call.write(CHANGE);
+      expect(await code).toBe(status.DEADLINE_EXCEEDED);
+      expect(await recorded(run, "late")).toStrictEqual({
+        success: true,
+        code: "OK",
+        message: "the deadline had passed (DEADLINE_EXCEEDED); the handler finished OK",
+      });
+    });
+  }
+
   it("is recorded at its status, as before, when grpc-js does not show the call's stream", async () => {
     // An interceptor of one's own before the audit chain hides grpc-js's call, and its stream.
     const outer: ServerInterceptor = (_method, call) => new ServerInterceptingCall(call);
