@@ -1,3 +1,5 @@
+import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+
 /**
  * Earliest time a protobuf Timestamp may hold, 0001-01-01T00:00:00Z, in ms since the epoch.
  * @internal
@@ -29,4 +31,37 @@ export function isEventTime(ms: number): boolean {
 export function eventDate(date: Date): Date {
   const ms = date.getTime();
   return ms >= 0 ? date : new Date(ms - (((ms % 1000) + 1000) % 1000));
+}
+
+/**
+ * Why a decoded event's times cannot be read: the first Timestamp field it carries (`occurredAt`, a
+ * record summary's `since`; test/event/event-times.test.ts fails when the schema gains another) that
+ * is an invalid Date. Protobuf's seconds reach far past what a Date holds (±8.64e15 ms); ts-proto
+ * decodes such a time, and reads an unreadable JSON time, as an invalid Date, on which `eventToJson`
+ * throws. Undefined when every time present is valid; whether an event must have an `occurredAt` is
+ * for the caller to say.
+ * @internal
+ */
+export function invalidTime(event: AuditEvent): string | undefined {
+  const detail = event.detail;
+  const since = detail?.$case === "recordSummary" ? detail.value.since : undefined;
+  return invalidTimeMs(event.occurredAt?.getTime(), since?.getTime());
+}
+
+/**
+ * `invalidTime` of the times in ms (NaN for an invalid Date, undefined for an absent field), for a
+ * reader of the encoded event that builds no Date.
+ * @internal
+ */
+export function invalidTimeMs(
+  occurredAtMs: number | undefined,
+  sinceMs: number | undefined,
+): string | undefined {
+  if (Number.isNaN(occurredAtMs)) return notADate("occurredAt");
+  if (Number.isNaN(sinceMs)) return notADate("recordSummary.since");
+  return undefined;
+}
+
+function notADate(field: string): string {
+  return `the event's ${field} is not a time a JavaScript Date can hold`;
 }

@@ -3,6 +3,7 @@ import { authzDecisionFromJSON, eventTypeFromJSON } from "../gen/grpcaudit/v1/ev
 import { decisionName, type EventColumns, noNul } from "./event-columns.js";
 import { eventKind } from "./kinds.js";
 import { MAX_FIELD_BYTES, MAX_TRUNCATION_MARKER_BYTES } from "./limits.js";
+import { invalidTimeMs } from "./time.js";
 
 /**
  * The wire-columns module: reads the stored columns of an encoded AuditEvent (`EventColumns`) straight
@@ -31,6 +32,7 @@ const ACTOR: Schema = { 16: VARINT };
 const TARGET: Schema = {};
 const RESULT: Schema = { 8: VARINT };
 const AUTHZ: Schema = { 32: VARINT, 40: VARINT };
+const SUMMARY: Schema = { 10: TIMESTAMP, 18: { 32: UINT64 }, 24: UINT64 }; // since, its counts, overflow
 /** AuditEvent, by tag (field number << 3 | wire type). */
 const EVENT: Schema = {
   16: VARINT,
@@ -49,7 +51,7 @@ const EVENT: Schema = {
   186: { 8: VARINT }, // resource mutation
   194: {}, // resource access
   202: { 8: UINT64, 40: VARINT }, // checkpoint
-  210: { 10: TIMESTAMP, 18: { 32: UINT64 }, 24: UINT64 }, // record summary: since, its counts, overflow
+  210: SUMMARY,
 };
 /** Tags of the detail oneof's cases: the last one present is the event's detail. */
 const DETAIL_FIRST = 162;
@@ -76,6 +78,8 @@ const row = {
   id: "",
   kind: "",
   time: undefined as number | undefined,
+  /** A record summary's `since`, in ms as `readTime` gives it. */
+  since: undefined as number | undefined,
   service: "",
   operation: "",
   actorId: "",
@@ -147,8 +151,8 @@ function tooLong(field: string, text: string): string | undefined {
 /**
  * Reads the event in `bytes` into the next row of `columns` (keeping `bytes` as its bytes); returns
  * why it cannot be stored instead (the columns unchanged): a missing or unusable event id
- * (`eventIdProblem`), a missing time, an indexed
- * field too long (`oversizedKey`). Throws what `decodeEvent` throws for these bytes.
+ * (`eventIdProblem`), a missing time, a time no Date holds (`invalidTimeMs`), an indexed field too
+ * long (`oversizedKey`). Throws what `decodeEvent` throws for these bytes.
  * @internal
  */
 export function readEventColumns(columns: EventColumns, bytes: Uint8Array): string | undefined {
@@ -156,7 +160,9 @@ export function readEventColumns(columns: EventColumns, bytes: Uint8Array): stri
   readEvent(new BinaryReader(bytes));
   const idProblem = eventIdProblem(row.id);
   if (idProblem !== undefined) return idProblem;
-  if (row.time === undefined || Number.isNaN(row.time)) return "the event has no occurredAt";
+  if (row.time === undefined) return "the event has no occurredAt";
+  const invalid = invalidTimeMs(row.time, row.since);
+  if (invalid !== undefined) return invalid;
   const oversized = oversizedKey(
     row.id,
     row.actorId,
@@ -188,7 +194,7 @@ function readEvent(reader: BinaryReader): void {
   row.id = row.service = row.operation = row.actorId = row.targetType = row.targetId = "";
   row.code = row.decision = row.requestId = row.traceId = "";
   row.kind = eventKind(eventTypeFromJSON(0));
-  row.time = undefined;
+  row.time = row.since = undefined;
   row.success = false;
   const end = reader.len;
   while (reader.pos < end) {
@@ -203,16 +209,24 @@ function readEvent(reader: BinaryReader): void {
     else if (tag === 74) readResult(reader, reader.uint32());
     else if (tag === 82) row.traceId = text(reader);
     else if (tag === 98) row.requestId = text(reader);
-    else if (tag === 170) row.decision = readDecision(reader, reader.uint32());
-    else {
-      // A detail of another kind replaces an authz detail read before.
-      if (tag >= DETAIL_FIRST && tag <= DETAIL_LAST && (tag & 7) === 2) row.decision = "";
+    else if (tag === 170) {
+      row.since = undefined;
+      row.decision = readDecision(reader, reader.uint32());
+    } else if (tag === 210) {
+      row.decision = "";
+      row.since = readSince(reader, reader.uint32());
+    } else {
+      // A detail of another kind replaces an authz detail or a record summary read before.
+      if (tag >= DETAIL_FIRST && tag <= DETAIL_LAST && (tag & 7) === 2) {
+        row.decision = "";
+        row.since = undefined;
+      }
       if (!walkField(reader, EVENT, tag)) break;
     }
   }
 }
 
-/** `occurredAt` in ms as the generated decoder's Date holds it (NaN out of its range). */
+/** A Timestamp in ms as the generated decoder's Date holds it (NaN out of its range). */
 function readTime(reader: BinaryReader, length: number): number {
   const end = reader.pos + length;
   let seconds = 0;
@@ -226,6 +240,18 @@ function readTime(reader: BinaryReader, length: number): number {
   // new Date(ms).getTime(): NaN beyond ±8.64e15, else whole ms (towards zero, no -0).
   const ms = seconds * 1_000 + nanos / 1_000_000;
   return Math.abs(ms) > 8.64e15 ? Number.NaN : Math.trunc(ms) + 0;
+}
+
+/** A record summary's `since` (the last one, as the generated decoder keeps), undefined without one. */
+function readSince(reader: BinaryReader, length: number): number | undefined {
+  const end = reader.pos + length;
+  let since: number | undefined;
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag === 10) since = readTime(reader, reader.uint32());
+    else if (!walkField(reader, SUMMARY, tag)) break;
+  }
+  return since;
 }
 
 function readActor(reader: BinaryReader, length: number): void {

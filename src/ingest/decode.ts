@@ -1,5 +1,6 @@
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../brokers/event-headers.js";
 import { decodeEvent, encodeEvent, eventFromJson } from "../event/serialize.js";
+import { invalidTime } from "../event/time.js";
 import { eventIdProblem, oversizedKey } from "../event/wire-columns.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { SourceMessage } from "./source.js";
@@ -41,8 +42,9 @@ export function decodeMessage(message: SourceMessage): Decoded {
   }
   const idProblem = eventIdProblem(event.eventId);
   if (idProblem !== undefined) return { reason: idProblem };
-  if (event.occurredAt === undefined || Number.isNaN(event.occurredAt.getTime()))
-    return { reason: "the event has no occurredAt" };
+  if (event.occurredAt === undefined) return { reason: "the event has no occurredAt" };
+  const invalid = invalidTime(event);
+  if (invalid !== undefined) return { reason: invalid };
   const { actor, target } = event;
   const oversized = oversizedKey(
     event.eventId,

@@ -1,6 +1,7 @@
 import { decisionOf, noNul } from "../event/event-columns.js";
 import { eventKind } from "../event/kinds.js";
 import { decodeEvent } from "../event/serialize.js";
+import { invalidTime } from "../event/time.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 
 /**
@@ -168,8 +169,10 @@ function decodeRow(row: StoredRow): AuditEvent | string {
   }
   // Garbage can decode without an error: the row's own columns tell whether it is this row's event.
   if (event.eventId !== row.event_id) return "the stored event's id does not match its row";
-  const time = event.occurredAt?.getTime() ?? 0;
-  if (!Number.isFinite(time) || time !== row.occurred_at_ms) {
+  // A time no Date holds decodes without an error, but no page could show the event.
+  const invalid = invalidTime(event);
+  if (invalid !== undefined) return invalid;
+  if ((event.occurredAt?.getTime() ?? 0) !== row.occurred_at_ms) {
     return "the stored event's time does not match its row";
   }
   return event;

@@ -14,6 +14,7 @@ import {
   readParams,
 } from "./api-params.js";
 import { UiHttpError } from "./http-error.js";
+import { timeline } from "./timeline.js";
 import type { UiSource, UiVerifyReport } from "./ui-source.js";
 
 /** Each event kind's dotted name (the `type` filter) and its `eventType` in proto3 JSON (the events). */
@@ -34,7 +35,7 @@ export interface ApiResponse {
  * - `/api/events?<filters>&limit&cursor`: one page of events, newest first, in proto3 JSON;
  * - `/api/event?id=<id>`: one event, or 404; any id a store holds, also `.` and `..`, which URL
  *   normalisation removes from a path (`/api/events/<id>`, kept for the ids a path can carry);
- * - `/api/stats?<filters>`: the store's counts, plus the denials per hour;
+ * - `/api/stats?<filters>`: the store's counts, the hourly ones as the timeline of events and denials;
  * - `/api/verify`: the chain verification, with its worst finding; the first findings and unreadable
  *   rows, with their counts.
  * A bad parameter is a 400 whose `error` names it; a store error propagates (the server answers 500).
@@ -90,23 +91,27 @@ function pageJson(page: AuditPage) {
   };
 }
 
-/** A stored row that cannot be read: where it is, never its bytes. */
+/**
+ * A stored row that cannot be read: where it is, never its bytes. Its time column may be edited too,
+ * to one no Date holds: `occurredAt` is then null, not an error that would leave the whole page blank.
+ */
 function undecodableJson(row: NonNullable<AuditPage["undecodable"]>[number]) {
+  const time = new Date(row.occurredAtMs);
   return {
     seq: row.seq,
     eventId: row.eventId,
-    occurredAt: new Date(row.occurredAtMs).toISOString(),
+    occurredAt: Number.isNaN(time.getTime()) ? null : time.toISOString(),
     index: row.index,
     reason: row.reason,
   };
 }
 
-/** The counts, and per hour the authz denials among the filtered events (for the timeline). */
+/** The counts, the hourly ones with the authz denials among them as the timeline the page draws. */
 async function statsJson(source: UiSource, filter: AuditQuery) {
-  const stats = await source.stats(filter);
+  const { perHour, ...stats } = await source.stats(filter);
   const noDenials = filter.decision !== undefined && filter.decision !== "denied";
   const denied = noDenials ? [] : (await source.stats({ ...filter, decision: "denied" })).perHour;
-  return { ...stats, deniedPerHour: denied };
+  return { ...stats, timeline: timeline(perHour, denied) };
 }
 
 /**

@@ -14,6 +14,7 @@ import {
 } from "../../src/event/event-columns.js";
 import { eventKind } from "../../src/event/kinds.js";
 import { decodeEvent, encodeEvent } from "../../src/event/serialize.js";
+import { invalidTime } from "../../src/event/time.js";
 import { MAX_KEY_BYTES, oversizedKey, readEventColumns } from "../../src/event/wire-columns.js";
 import { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { sampleEvent, sampleEvents } from "../helpers/events.js";
@@ -35,8 +36,9 @@ function expected(bytes: Uint8Array): Outcome {
   if (e.eventId === "") return { refused: "the event has no eventId" };
   if (e.eventId.includes("\0"))
     return { refused: "the event's eventId holds U+0000, which no store keeps apart from U+FFFD" };
-  if (e.occurredAt === undefined || Number.isNaN(e.occurredAt.getTime()))
-    return { refused: "the event has no occurredAt" };
+  if (e.occurredAt === undefined) return { refused: "the event has no occurredAt" };
+  const invalid = invalidTime(e);
+  if (invalid !== undefined) return { refused: invalid };
   const { actor, target } = e;
   const oversized = oversizedKey(
     e.eventId,
@@ -247,7 +249,31 @@ describe("readEventColumns", () => {
         if ("refused" in want) refused.add(want.refused);
       }
     }
-    expect([...refused]).toStrictEqual(["the event has no occurredAt"]);
+    expect([...refused]).toStrictEqual(["the event's occurredAt is not a time a JavaScript Date can hold"]);
+  });
+
+  it("refuses a record summary whose `since` no Date holds, unless a later detail replaces it", () => {
+    const summary = [...encodeEvent(sampleEvent({ kind: "recordSummary" }))];
+    const refused = new Set<string>();
+    for (const seconds of [
+      0n,
+      -1n,
+      8_640_000_000_000n,
+      8_640_000_000_001n,
+      -8_640_000_000_001n,
+      10n ** 15n,
+    ]) {
+      const since = delimited(210, delimited(10, field(8, varint(seconds))));
+      const want = agrees(Uint8Array.from([...summary, ...since]));
+      if ("refused" in want) refused.add(want.refused);
+    }
+    expect([...refused]).toStrictEqual([
+      "the event's recordSummary.since is not a time a JavaScript Date can hold",
+    ]);
+    const far = delimited(210, delimited(10, field(8, varint(10n ** 15n))));
+    const authz = [...encodeEvent(sampleEvent({ kind: "authz" }))];
+    expect("row" in agrees(Uint8Array.from([...summary, ...far, ...authz]))).toBe(true);
+    expect("refused" in agrees(Uint8Array.from([...authz, ...far]))).toBe(true);
   });
 
   it("agrees with decodeEvent on bytes cut anywhere and on mutated bytes (seeded)", () => {

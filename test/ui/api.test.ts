@@ -9,6 +9,7 @@ import { type AuditStore, openAuditStore } from "../../src/store/audit-store.js"
 import type { AuditQuery } from "../../src/store/query.js";
 import { type ApiResponse, handleApi } from "../../src/ui/api.js";
 import { UiHttpError } from "../../src/ui/http-error.js";
+import type { Timeline } from "../../src/ui/timeline.js";
 import type { UiSource, UiUnreadable } from "../../src/ui/ui-source.js";
 import { PUBLIC_KEYS } from "../chain/trail.js";
 import { tempDir } from "../cli/helpers.js";
@@ -168,18 +169,24 @@ describe("an event whose values are longer than the Recorder writes (another pro
 });
 
 describe("/api/stats, /api/verify, /api/info", () => {
-  it("counts as the store does, with the authz denials per hour", async () => {
+  it("counts as the store does, the hours as a timeline of events and authz denials", async () => {
     const answer = await get("/api/stats", "actor=dave");
+    const { perHour, ...counts } = store.stats({ actorId: "dave" });
     const denied = store.stats({ actorId: "dave", decision: "denied" }).perHour;
     expect(denied.length).toBeGreaterThan(0);
-    expect(answer).toEqual({
-      status: 200,
-      body: { ...store.stats({ actorId: "dave" }), deniedPerHour: denied },
+    // A day: one bucket an hour, from the first hour with events to the last, empty hours included.
+    const first = Date.parse(perHour[0]?.hour ?? "");
+    const hours = (Date.parse(perHour.at(-1)?.hour ?? "") - first) / 3_600_000 + 1;
+    const countAt = (entries: typeof perHour, hour: string) =>
+      entries.find((h) => h.hour === hour)?.count ?? 0;
+    const buckets = Array.from({ length: hours }, (_, i) => {
+      const start = new Date(first + i * 3_600_000).toISOString();
+      return { start, events: countAt(perHour, start), denied: countAt(denied, start) };
     });
+    expect(answer).toEqual({ status: 200, body: { ...counts, timeline: { hours: 1, buckets } } });
     // Filtered to allowed decisions, there are no denials to count.
-    expect(
-      ((await get("/api/stats", "decision=allowed")).body as { deniedPerHour: unknown }).deniedPerHour,
-    ).toEqual([]);
+    const allowed = (await get("/api/stats", "decision=allowed")).body as { timeline: Timeline };
+    expect(allowed.timeline.buckets.map((b) => b.denied)).toEqual(allowed.timeline.buckets.map(() => 0));
   });
 
   it("verifies the chains; an unreadable row makes the worst finding `modified`", async () => {

@@ -1,5 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { once } from "node:events";
+import { isIPv6 } from "node:net";
 import { setImmediate } from "node:timers/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { verifyTrail } from "../../chain/verify.js";
@@ -107,30 +108,56 @@ async function serve(store: CliStore, flags: UiFlags): Promise<void> {
 function uiSource(store: CliStore, flags: UiFlags): UiSource {
   const options = { publicKeys: flags.publicKey ?? new Map(), expectSealed: flags.sealed === true };
   const stillOpened = openedFileCheck(store.name, flags.db);
+  const read = withOverwriteHint(store.name, flags.db);
   return {
     name: store.name,
-    query: async (filter, page) => {
-      stillOpened();
-      return store.query(filter, page);
-    },
-    stats: async (filter) => {
-      stillOpened();
-      return store.stats(filter);
-    },
-    verify: async () => {
-      stillOpened();
-      const tally: SourceTally = { unreadable: [], skippedLines: 0 };
-      // As `grpc-audit verify --db`: a store holds each event once, and a SQLite file's indexes are checked.
-      const report = await verifyTrail(storeEvents(yieldingTail(store, stillOpened), tally), options, {
-        eventsOnce: true,
-      });
-      if (!isPostgresUrl(flags.db)) {
-        await checkSqliteIntegrity(flags.db, tally);
-        stillOpened(); // the check opened the path again: its findings are the opened file's only if it is there
-      }
-      const chains = isPostgresUrl(flags.db) ? withoutOrder(report.chains) : report.chains;
-      return { ...report, chains, unreadable: tally.unreadable };
-    },
+    query: (filter, page) =>
+      read(async () => {
+        stillOpened();
+        return store.query(filter, page);
+      }),
+    stats: (filter) =>
+      read(async () => {
+        stillOpened();
+        return store.stats(filter);
+      }),
+    verify: () =>
+      read(async () => {
+        stillOpened();
+        const tally: SourceTally = { unreadable: [], skippedLines: 0 };
+        // As `grpc-audit verify --db`: a store holds each event once, and a SQLite file's indexes are checked.
+        const report = await verifyTrail(storeEvents(yieldingTail(store, stillOpened), tally), options, {
+          eventsOnce: true,
+        });
+        if (!isPostgresUrl(flags.db)) {
+          await checkSqliteIntegrity(flags.db, tally);
+          stillOpened(); // the check opened the path again: its findings are the opened file's only if it is there
+        }
+        const chains = isPostgresUrl(flags.db) ? withoutOrder(report.chains) : report.chains;
+        return { ...report, chains, unreadable: tally.unreadable };
+      }),
+  };
+}
+
+/**
+ * Runs a read of the store; the error of a SQLite file found damaged (SQLITE_CORRUPT, SQLITE_NOTADB)
+ * names the likely cause in a viewer: a file copied over the one it has open (`cp backup.db audit.db`)
+ * keeps its inode, so `openedFileCheck` cannot see it, and SQLite reads the new file's pages through
+ * what it kept of the old one (its cache, the `-shm` index). A PostgreSQL store's errors pass as they are.
+ */
+function withOverwriteHint(name: string, db: string): <T>(read: () => Promise<T>) => Promise<T> {
+  return async (read) => {
+    try {
+      return await read();
+    } catch (error) {
+      const code = (error as { code?: unknown } | null)?.code;
+      if (isPostgresUrl(db) || (code !== "SQLITE_CORRUPT" && code !== "SQLITE_NOTADB")) throw error;
+      throw new CliError(
+        `${toCliError(error, name).message}; if the file was overwritten in place (cp over it), restart the viewer`,
+        EXIT_FAILURE,
+        { cause: error },
+      );
+    }
   };
 }
 
@@ -171,7 +198,11 @@ function yieldingTail(store: CliStore, check: () => void): Pick<CliStore, "tail"
 function hostArgument(value: string): string {
   // Checked here, so that it is a usage error (exit 2) like any bad option, not a failed start.
   if (value === "") throw new InvalidArgumentError("It is empty: name an address, such as 127.0.0.1.");
-  return value;
+  // An IPv6 address as a URL writes it, "[::1]": listen takes it without the brackets.
+  const bracketed = /^\[(.*)\]$/.exec(value)?.[1];
+  if (bracketed === undefined) return value;
+  if (!isIPv6(bracketed)) throw new InvalidArgumentError("Brackets hold an IPv6 address, such as [::1].");
+  return bracketed;
 }
 
 function allowedHostArgument(value: string, previous: string[] | undefined): string[] {

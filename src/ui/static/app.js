@@ -93,7 +93,7 @@ async function showList(query, mine) {
     getJson("/api/stats", withoutPaging(query)),
   ]);
   if (mine !== generation) return;
-  const deniedTotal = stats.deniedPerHour.reduce((sum, h) => sum + h.count, 0);
+  const deniedTotal = stats.timeline.buckets.reduce((sum, b) => sum + b.denied, 0);
   byId("totals").textContent = `${stats.total} events, ${deniedTotal} denied`;
   const chart = timelineChart(stats, (from, to) => {
     // A new view starts at the newest event of its stretch, not at the old view's cursor.

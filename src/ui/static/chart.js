@@ -1,21 +1,21 @@
-// The timeline: an inline SVG bar chart of events and authz denials over time, from the per-hour
-// counts of /api/stats. Long ranges are drawn in wider buckets (a few hours, days) so the chart keeps
-// at most MAX_BARS bars; hours without events are drawn as empty buckets.
+// The timeline: an inline SVG bar chart of events and authz denials over time, one bar per bucket of
+// /api/stats's timeline (at most 120: long ranges come in wider buckets, a few hours or days; hours
+// without events are empty buckets).
 
 import { svg } from "./dom.js";
 
 const HOUR_MS = 3_600_000;
-const MAX_BARS = 120;
 const WIDTH = 960;
 const HEIGHT = 180;
 const PAD = { left: 44, right: 8, top: 10, bottom: 28 };
 
 /**
- * The chart as an <svg>. `stats` is /api/stats's answer (perHour, deniedPerHour); `onPick(from, to)`
+ * The chart as an <svg>. `stats` is /api/stats's answer (its timeline); `onPick(from, to)`
  * is called with a bucket's time range (Dates) when its bar is clicked. Returns undefined without events.
  */
 export function timelineChart(stats, onPick) {
-  const buckets = bucketize(stats.perHour, stats.deniedPerHour);
+  const widthMs = stats.timeline.hours * HOUR_MS;
+  const buckets = stats.timeline.buckets.map((b) => ({ ...b, start: Date.parse(b.start), widthMs }));
   if (buckets.length === 0) return undefined;
   const max = Math.max(...buckets.map((b) => b.events));
   const plotWidth = WIDTH - PAD.left - PAD.right;
@@ -77,37 +77,6 @@ export function timelineChart(stats, onPick) {
     }),
   );
   return chart;
-}
-
-/** Buckets from the first to the last hour with events, each `widthMs` wide, counts summed. */
-function bucketize(perHour, deniedPerHour) {
-  if (perHour.length === 0) return [];
-  const startOf = (entry) => Date.parse(entry.hour);
-  // A loop, not Math.min(...): a spread of ~125,000 hours (14 years) overflows the call stack.
-  let first = Number.POSITIVE_INFINITY;
-  let last = Number.NEGATIVE_INFINITY;
-  for (const entry of perHour) {
-    first = Math.min(first, startOf(entry));
-    last = Math.max(last, startOf(entry));
-  }
-  const hours = (last - first) / HOUR_MS + 1;
-  const widthMs = Math.ceil(hours / MAX_BARS) * HOUR_MS;
-  const count = Math.ceil((last + HOUR_MS - first) / widthMs);
-  const buckets = Array.from({ length: count }, (_, i) => ({
-    start: first + i * widthMs,
-    widthMs,
-    events: 0,
-    denied: 0,
-  }));
-  const add = (entries, field) => {
-    for (const entry of entries) {
-      const bucket = buckets[Math.floor((startOf(entry) - first) / widthMs)];
-      if (bucket !== undefined) bucket[field] += entry.count;
-    }
-  };
-  add(perHour, "events");
-  add(deniedPerHour, "denied");
-  return buckets;
 }
 
 /** "2026-11-20 03:00Z" */

@@ -148,12 +148,17 @@ function unreadableText(row) {
   return [...mixed`unreadable stored event ${row.eventId}`, ` (row ${row.seq}): ${row.reason}`];
 }
 
+/** "1 checkpoint", "2 checkpoints". */
+function counted(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 /** The chain status line (parts, see `mixed`) and its details, from /api/verify. */
 export function chainStatus(report) {
-  const chains = `${report.chains.length} chain${report.chains.length === 1 ? "" : "s"}`;
+  const chains = counted(report.chains.length, "chain");
   const notes = [
     report.unchained > 0 && !report.findings.some((f) => f.kind === "unchained")
-      ? `${report.unchained} events without a chain`
+      ? `${counted(report.unchained, "event")} without a chain`
       : "",
     ...report.unusedKeys.map((keyId) => mixed`key ${keyId} signed no checkpoint of the trail`),
   ].filter((note) => note !== "");
@@ -171,7 +176,7 @@ export function chainStatus(report) {
     summary = ["Nothing verified: the store holds no chained event"];
     state = "none";
   } else {
-    summary = [`Chains verified: ${chains}, ${report.events} events, no findings`];
+    summary = [`Chains verified: ${chains}, ${counted(report.events, "event")}, no findings`];
     state = "ok";
   }
   summary.push(...noted);
@@ -187,8 +192,8 @@ export function chainStatus(report) {
         {},
         ...isolated([
           ...mixed`chain ${chain.chainId} (${recordedBy})`,
-          `: ${chain.events} events, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
-            `${chain.checkpoints} checkpoints (${chain.verifiedCheckpoints} verified), ${chain.sealed ? "sealed" : `${chain.unsealed} after the last checkpoint`}`,
+          `: ${counted(chain.events, "event")}, seq ${chain.firstSeq}-${chain.lastSeq}, ` +
+            `${counted(chain.checkpoints, "checkpoint")} (${chain.verifiedCheckpoints} verified), ${chain.sealed ? "sealed" : `${chain.unsealed} after the last checkpoint`}`,
         ]),
       ),
       chain.pruned === undefined ? null : el("p", { class: "note" }, ...isolated(prunedNote(chain.pruned))),
