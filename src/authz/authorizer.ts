@@ -31,7 +31,8 @@ export interface CheckOptions {
 
 /**
  * Answers authorization questions (the OpenFGA authorizer in `grpc-audit/openfga` is one). Methods
- * resolve to decisions and never reject.
+ * resolve to decisions, and reject only a malformed call (options that are not an object, `requests`
+ * that is not an array: a caller's bug, as the types prevent); a malformed request is a decision.
  */
 export interface Authorizer {
   /** Store id put on authz events, when the engine has one. */
@@ -40,7 +41,8 @@ export interface Authorizer {
   readonly modelId?: string;
   /**
    * Asks whether `request.user` has `request.relation` on `request.object`. Resolves to "allowed",
-   * "denied", or "error" (an engine error, a timeout, an unreachable engine); never rejects.
+   * "denied", or "error" (an engine error, a timeout, an unreachable engine); rejects only a
+   * malformed call (see above).
    */
   check(request: CheckRequest, options?: CheckOptions): Promise<Decision>;
   /**

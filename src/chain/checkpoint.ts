@@ -1,4 +1,5 @@
 import { type KeyObject, sign, verify } from "node:crypto";
+import { AuditInputError } from "../errors/index.js";
 import type { AuditEvent, ChainCheckpointDetail } from "../gen/grpcaudit/v1/event.js";
 import { chainHash } from "./canonical.js";
 
@@ -16,13 +17,18 @@ const STATEMENT_V2_PREFIX = "grpc-audit-checkpoint/v2";
  * newline): the prefix, the chain id, the head seq in decimal, the head hash, and "true" or "false"
  * for `final`. With `eventHash` (what Recorders sign since statement v2: `checkpointEventHash` of the
  * checkpoint event) the first line is "grpc-audit-checkpoint/v2" and `eventHash` is a sixth line, so
- * the signature also covers the checkpoint event's time, id and every other field.
+ * the signature also covers the checkpoint event's time, id and every other field. Throws an
+ * AuditInputError for a `checkpoint` that is not an object.
  */
 export function checkpointStatement(
   chainId: string,
   checkpoint: Pick<ChainCheckpointDetail, "headSeq" | "headHash" | "final">,
   eventHash?: string,
 ): Buffer {
+  if (typeof checkpoint !== "object" || checkpoint === null)
+    throw new AuditInputError(
+      `checkpointStatement: \`checkpoint\` must be an object with headSeq, headHash and final, got ${checkpoint === null ? "null" : typeof checkpoint}`,
+    );
   const { headSeq, headHash, final } = checkpoint;
   const v1 = `${chainId}\n${headSeq}\n${headHash}\n${final ? "true" : "false"}`;
   return Buffer.from(

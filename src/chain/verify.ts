@@ -2,6 +2,7 @@ import { KeyObject } from "node:crypto";
 import { AuditInputError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { eventKind } from "../event/kinds.js";
+import { notAnEvent } from "../event/serialize.js";
 import { type AuditEvent, EventType } from "../gen/grpcaudit/v1/event.js";
 import { chainHash } from "./canonical.js";
 import { ChainColumns } from "./chain-columns.js";
@@ -16,7 +17,8 @@ import type { ChainReport, VerifyOptions, VerifyReport } from "./verify-types.js
  * same event read twice, byte for byte) are counted, not flagged. Keeps about 60 bytes per event in
  * memory (its seq, hash and id, packed), not the events; only checkpoints and events that do not
  * match their hash are kept whole. A trail without chained events verifies nothing: with
- * `expectSealed` that is an `empty` finding, without it `chains` is empty.
+ * `expectSealed` that is an `empty` finding, without it `chains` is empty. Rejects with an
+ * AuditInputError for an element that is not an event (null, a number).
  *
  * ```ts
  * const report = await verifyChains(events, { publicKeys: new Map([["audit-2026", publicKey]]) });
@@ -82,6 +84,8 @@ export async function verifyTrail(
   let firstUnchained = "";
   const keyIds = new Set<string>();
   for await (const event of events) {
+    // Else null would end in a TypeError, and 42 would pass as an event without a chain.
+    notAnEvent(event, "verifyChains");
     count++;
     const chain = event.chain;
     if (chain === undefined) {

@@ -12,12 +12,8 @@ export function checkOptionsObject(label: string, options: unknown): void {
   }
 }
 
-/** `name` is absent or a non-empty string: it names the emitter in stats and errors. @internal */
-export function checkName(label: string, name: unknown): void {
-  if (name !== undefined && (typeof name !== "string" || name === "")) {
-    throw new AuditConfigError(`${label}: name must be a non-empty string, got ${shown(name)}`);
-  }
-}
+// `name` is checked as the brokers check theirs.
+export { checkName } from "../errors/option-checks.js";
 
 /** `onError` is absent or a function: anything else would swallow every report. @internal */
 export function checkOnError(label: string, onError: unknown): void {

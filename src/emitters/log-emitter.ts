@@ -266,9 +266,16 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       // The level can be changed on a live logger; pino would then discard the line without a word.
       if (!logger.isLevelEnabled(level)) return counters.drop("level_disabled");
       if (waitingBytes() >= maxBufferedBytes) return overflow();
+      let json: Record<string, unknown>;
+      try {
+        json = eventToJson(event);
+      } catch (error) {
+        // A value that is not an event ({}, an array) is refused, as the delivery emitters refuse it.
+        return fail("event not written: it cannot be serialized", error);
+      }
       const errorsBefore = streamErrors;
       try {
-        logger[level]({ [key]: eventToJson(event) }, eventKind(event.eventType));
+        logger[level]({ [key]: json }, eventKind(event.eventType));
       } catch (error) {
         return fail("write failed", error);
       }

@@ -109,7 +109,7 @@ export function createMemoryEmitter(options: MemoryEmitterOptions = {}): MemoryE
   checkName("memory emitter", options.name);
   const capacity = options.capacity ?? 100_000;
   if (!Number.isInteger(capacity) || capacity <= 0) {
-    throw new AuditConfigError(`memory emitter: capacity must be a positive integer, got ${capacity}`);
+    throw new AuditConfigError(`memory emitter: capacity must be a positive integer, got ${shown(capacity)}`);
   }
   const counters = new EmitterCounters(options.name ?? "memory");
   const events: AuditEvent[] = [];

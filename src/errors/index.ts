@@ -16,7 +16,10 @@ export class AuditConfigError extends AuditError {
   override name = "AuditConfigError";
 }
 
-/** A `record*` call got input it cannot turn into an event. Reported through `onError`, never thrown. */
+/**
+ * A `record*` call got input it cannot turn into an event (reported through `onError`, never thrown),
+ * or a function got an argument it cannot use, such as a value that is not an event (thrown).
+ */
 export class AuditInputError extends AuditError {
   /** The class name, "AuditInputError", as `String(error)` and logs show it. */
   override name = "AuditInputError";
@@ -76,8 +79,16 @@ export class AuditPartialDeliveryError extends AuditEmitError {
   }
 }
 
-/** Turns anything thrown into an Error, without reading more than its name and message. */
+/**
+ * Turns anything thrown into an Error, without reading more than its name and message. Never throws:
+ * the Recorder calls it on the RPC path.
+ */
 export function toError(thrown: unknown): Error {
-  if (thrown instanceof Error) return thrown;
+  try {
+    if (thrown instanceof Error) return thrown;
+  } catch {
+    // A revoked Proxy, or one whose getPrototypeOf trap throws: nothing of it can be read.
+    return new Error("an unreadable value was thrown");
+  }
   return new Error(typeof thrown === "string" ? thrown : "non-Error value thrown");
 }

@@ -42,3 +42,14 @@ export function shown(value: unknown): string {
     return String(value);
   return Array.isArray(value) ? "an array" : typeof value === "object" ? "an object" : typeof value;
 }
+
+/**
+ * `name` is absent or a non-empty string: it names an emitter or broker in stats and errors. Throws
+ * an AuditConfigError that begins with `label`.
+ * @internal
+ */
+export function checkName(label: string, name: unknown): void {
+  if (name !== undefined && (typeof name !== "string" || name === "")) {
+    throw new AuditConfigError(`${label}: name must be a non-empty string, got ${shown(name)}`);
+  }
+}

@@ -1,5 +1,5 @@
 import { BinaryReader } from "@bufbuild/protobuf/wire";
-import { AuditInputError } from "../errors/index.js";
+import { AuditInputError, toError } from "../errors/index.js";
 import type { Duration } from "../gen/google/protobuf/duration.js";
 import {
   type Actor,
@@ -45,7 +45,8 @@ type Json = Record<string, unknown>;
  * Written by hand for speed, it gives the same object as ts-proto's `AuditEvent.toJSON` (same keys in
  * the same order, default values omitted) except for the duration, which ts-proto writes as
  * `{seconds, nanos}`. test/event/serialize-writer.test.ts compares the two over generated events and
- * fails when a field of the schema is not written here.
+ * fails when a field of the schema is not written here. Throws an AuditInputError for a value that is
+ * not an event.
  */
 export function eventToJson(event: AuditEvent): Record<string, unknown> {
   notAnEvent(event, "eventToJson");
@@ -274,17 +275,25 @@ function timestampToJson(date: Date): string {
   return cachedPrefix + MILLIS_Z[ms - second * 1000];
 }
 
-/** Reads an event from its proto3 JSON form; unknown keys are ignored, absent fields take defaults. */
+/**
+ * Reads an event from its proto3 JSON form; unknown keys are ignored, absent fields take defaults.
+ * Throws an AuditInputError for anything but a JSON object, or a field it cannot read.
+ */
 export function eventFromJson(json: unknown): AuditEvent {
-  if (
-    typeof json === "object" &&
-    json !== null &&
-    typeof (json as { duration?: unknown }).duration === "string"
-  ) {
-    const { duration, ...rest } = json as { duration: string };
-    return AuditEvent.fromJSON({ ...rest, duration: durationFromJson(duration) });
+  // The generated reader would throw a TypeError for null and make a default event of 42 or "x".
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new AuditInputError(
+      `eventFromJson: \`json\` must be an event's proto3 JSON object, got ${Array.isArray(json) ? "an array" : typeOf(json)}`,
+    );
+  try {
+    if (typeof (json as { duration?: unknown }).duration === "string") {
+      const { duration, ...rest } = json as { duration: string };
+      return AuditEvent.fromJSON({ ...rest, duration: durationFromJson(duration) });
+    }
+    return AuditEvent.fromJSON(json);
+  } catch (error) {
+    throw inputError(error);
   }
-  return AuditEvent.fromJSON(json);
 }
 
 /**
@@ -295,34 +304,68 @@ export function eventFromJson(json: unknown): AuditEvent {
  * on its own.
  */
 export function encodeEvent(event: AuditEvent): Uint8Array {
-  notAnEvent(event, "encodeEvent");
+  return encodedBy("encodeEvent", event, encodeEventBytes);
+}
+
+/**
+ * `encode(event)`, refusing a value that is not an event with an AuditInputError naming `caller`: not
+ * an object, or a field missing or of the wrong type (a plain object from JavaScript), said so rather
+ * than where the encoder broke.
+ * @internal
+ */
+export function encodedBy<T>(caller: string, event: AuditEvent, encode: (event: AuditEvent) => T): T {
+  notAnEvent(event, caller);
   try {
-    return encodeEventBytes(event);
+    return encode(event);
   } catch (error) {
-    // A field missing or of the wrong type (a plain object from JavaScript): say so, not where it broke.
     if (!(error instanceof TypeError)) throw error;
     throw new AuditInputError(
-      `encodeEvent: \`event\` is not a complete AuditEvent (AuditEvent.fromPartial fills in defaults): ${error.message}`,
+      `${caller}: \`event\` is not a complete AuditEvent (AuditEvent.fromPartial fills in defaults): ${error.message}`,
       { cause: error },
     );
   }
 }
 
-/** Throws an AuditInputError naming `caller` when `event` is not an object. */
-function notAnEvent(event: unknown, caller: string): void {
+/**
+ * Throws an AuditInputError naming `caller` when `event` is not an object, or not one with an event's
+ * id and type (strings in every AuditEvent, even at their defaults).
+ * @internal
+ */
+export function notAnEvent(event: unknown, caller: string): void {
   if (typeof event !== "object" || event === null)
+    throw new AuditInputError(`${caller}: \`event\` must be an AuditEvent, got ${typeOf(event)}`);
+  const { eventId, eventType } = event as Partial<AuditEvent>;
+  if (typeof eventId !== "string" || typeof eventType !== "string")
     throw new AuditInputError(
-      `${caller}: \`event\` must be an AuditEvent, got ${event === null ? "null" : typeof event}`,
+      `${caller}: \`event\` is not a complete AuditEvent (AuditEvent.fromPartial fills in defaults): it has no eventId and eventType`,
     );
 }
 
-/** Decodes an event from protobuf binary; throws on malformed input, an AuditInputError for anything but bytes. */
+/** A bad argument's type, never its value (a string may be a secret). */
+function typeOf(value: unknown): string {
+  return value === null ? "null" : typeof value;
+}
+
+/** An AuditInputError of what reading an event threw, with its message and the error as its cause. */
+function inputError(error: unknown): AuditInputError {
+  if (error instanceof AuditInputError) return error;
+  const cause = toError(error);
+  return new AuditInputError(cause.message, { cause });
+}
+
+/** Decodes an event from protobuf binary; throws an AuditInputError for anything but bytes of an event. */
 export function decodeEvent(bytes: Uint8Array): AuditEvent {
   if (!(bytes instanceof Uint8Array))
     throw new AuditInputError(
-      `decodeEvent: \`bytes\` must be a Uint8Array (or Buffer), got ${bytes === null ? "null" : typeof bytes}`,
+      `decodeEvent: \`bytes\` must be a Uint8Array (or Buffer), got ${typeOf(bytes)}`,
     );
-  const event = AuditEvent.decode(bytes);
+  let event: AuditEvent;
+  try {
+    event = AuditEvent.decode(bytes);
+  } catch (error) {
+    // Kept as the decoder says it ("invalid wire type 7 at offset 3"): ingesters give it as the reason.
+    throw inputError(error);
+  }
   // ts-proto's decoder assigns each map entry (`attributes[key] = value`): one keyed "__proto__", a
   // valid attribute key the Recorder keeps as an entry, would go to the prototype setter and be lost.
   if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(PROTO_KEY)) {
@@ -369,6 +412,6 @@ const DURATION_JSON = /^(\d+)(?:\.(\d{1,9}))?s$/;
 function durationFromJson(text: string): Duration {
   const match = DURATION_JSON.exec(text);
   if (match === null)
-    throw new Error(`duration must look like "1.5s", got a string of length ${text.length}`);
+    throw new AuditInputError(`duration must look like "1.5s", got a string of length ${text.length}`);
   return { seconds: Number(match[1]), nanos: Number((match[2] ?? "").padEnd(9, "0")) };
 }

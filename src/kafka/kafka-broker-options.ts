@@ -7,8 +7,9 @@ import {
   type SASLOptions,
   type SendOptions,
 } from "@platformatic/kafka";
+
 import { AuditConfigError } from "../errors/index.js";
-import { checkTimerMs, shown } from "../errors/option-checks.js";
+import { checkName, checkTimerMs, shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { checkSecurityOptions } from "./security-options.js";
 
@@ -118,6 +119,7 @@ export function resolveBrokerOptions(options: KafkaBrokerOptions) {
   )
     fail('`bootstrapBrokers` must be a non-empty list of "host:port"');
   if (typeof clientId !== "string" || clientId === "") fail("`clientId` must be a non-empty client id");
+  checkName(LABEL, options.name);
   if (!COMPRESSIONS.includes(compression))
     fail(`\`compression\` must be one of ${COMPRESSIONS.join(", ")}, got ${shown(compression)}`);
   if (!Number.isInteger(maxMessageBytes) || maxMessageBytes <= 0)

@@ -2,14 +2,16 @@ import { JetStreamApiError, type JetStreamClient, jetstream } from "@nats-io/jet
 import { connect, type NatsConnection, type NodeConnectionOptions } from "@nats-io/transport-node";
 import type { Broker, BrokerMessage } from "../brokers/broker.js";
 import { createPublishTracker, untilAborted } from "../brokers/publish-tracker.js";
+
 import {
   AuditConfigError,
   AuditEmitError,
   AuditEventTooLargeError,
+  AuditInputError,
   AuditPartialDeliveryError,
   toError,
 } from "../errors/index.js";
-import { shown } from "../errors/option-checks.js";
+import { checkName, shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { type ConnectionWatch, watchConnection } from "./connection-watch.js";
 import { drainOrClose } from "./drain-or-close.js";
@@ -140,6 +142,12 @@ function createPublisher(
   const window = new PublishWindow(maxInFlight);
   const expect = stream === undefined ? {} : { expect: { streamName: stream } };
   return async (topic, messages, signal) => {
+    // Else a TypeError from deep inside, for a caller's bug that no retry can mend.
+    if (
+      !Array.isArray(messages) ||
+      messages.some((message) => typeof message !== "object" || message === null)
+    )
+      throw new AuditInputError(`${name}: publish's \`messages\` must be an array of BrokerMessages`);
     signal?.throwIfAborted();
     const closed = watch.closedReason();
     if (closed !== undefined) throw closedError(name, topic, closed);
@@ -339,6 +347,7 @@ function resolveOptions(options: NatsBrokerOptions): Readonly<ResolvedOptions> {
   )
     throw new AuditConfigError(`${LABEL}: \`connection\` must be an open NatsConnection`);
   if (connection === undefined) checkServers(LABEL, servers);
+  checkName(LABEL, options.name);
   if (stream !== undefined && (typeof stream !== "string" || stream === ""))
     throw new AuditConfigError(`${LABEL}: \`stream\` must be a non-empty stream name`);
   if (!Number.isInteger(ackTimeoutMs) || ackTimeoutMs <= 0)

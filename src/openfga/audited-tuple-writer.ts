@@ -340,8 +340,15 @@ function resolveOptions(options: AuditedTupleWriterOptions): AuditedTupleWriterO
     throw fail("`client` must be an OpenFgaClient from @openfga/sdk");
   }
   if (typeof recorder?.recordTupleChange !== "function") throw fail("`recorder` must be a Recorder");
-  if (authorizer !== undefined && typeof authorizer !== "object") {
-    throw fail("`authorizer` must be an Authorizer");
+  // Its invalidate is optional (an authorizer without a cache), but one that is not a function would
+  // be skipped after every write, leaving stale decisions cached.
+  if (
+    authorizer !== undefined &&
+    (typeof authorizer !== "object" ||
+      authorizer === null ||
+      (authorizer.invalidate !== undefined && typeof authorizer.invalidate !== "function"))
+  ) {
+    throw fail("`authorizer` must be an Authorizer (an object whose `invalidate` is a function)");
   }
   return Object.freeze(authorizer === undefined ? { client, recorder } : { client, recorder, authorizer });
 }

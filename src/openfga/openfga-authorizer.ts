@@ -6,7 +6,7 @@ import type {
   OpenFgaClient,
 } from "@openfga/sdk";
 import type { Authorizer, CheckRequest, Decision } from "../authz/authorizer.js";
-import { AuditConfigError } from "../errors/index.js";
+import { AuditConfigError, AuditInputError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { type AskOpenFga, createCachedChecks } from "./cached-checks.js";
 import { answer, batchItemDecision, checkAnswer, failure, malformedBatch } from "./check-answer.js";
@@ -79,8 +79,9 @@ const CACHE_DEFAULTS = Object.freeze({ ttlMs: 1000, maxEntries: 1000 });
 /**
  * Creates an Authorizer that asks OpenFGA through the application's `@openfga/sdk` client.
  *
- * `check` and `batchCheck` never reject, and `cached` never throws: every SDK error becomes
- * `{ kind: "error", reason, error }`, with `reason` "timeout" when `options.signal` aborted,
+ * `check` and `batchCheck` reject only a call of the wrong shape (options that are not an object,
+ * `requests` that are not an array) with an AuditInputError, and `cached` never throws: every SDK
+ * error becomes `{ kind: "error", reason, error }`, with `reason` "timeout" when `options.signal` aborted,
  * "rate_limited" for HTTP 429, "unavailable" for 5xx answers and network failures, "malformed_answer"
  * for an answer without a boolean `allowed`, else OpenFGA's error code or the SDK error's class name,
  * and "unsupported_request" for a request with contextual tuples or a condition context (which this
@@ -163,6 +164,7 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       return allowed === undefined ? undefined : answer(allowed, true);
     },
     async check(request, checkOptions = {}) {
+      checkCall("check", checkOptions);
       const { signal } = checkOptions;
       if (!isPlainCheck(request)) return unsupported();
       // A request whose fields are not strings has no key: it is asked alone and never cached.
@@ -171,6 +173,11 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
       return askAlone(request, signal);
     },
     async batchCheck(requests, checkOptions = {}) {
+      checkCall("batchCheck", checkOptions);
+      if (!Array.isArray(requests))
+        throw new AuditInputError(
+          `OpenFGA authorizer: batchCheck's \`requests\` must be an array of check requests, got ${typeOf(requests)}`,
+        );
       const plain = requests.map(isPlainCheck);
       const hits = requests.map((request, i) => (plain[i] ? lookUp(request) : undefined));
       const misses = [...requests.keys()].filter((i) => plain[i] && hits[i] === undefined);
@@ -220,6 +227,22 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
 }
 
 type RequestOptions = ClientRequestOptsWithConsistency & { signal?: AbortSignal };
+
+/**
+ * Rejects a call whose options are not an object: a caller's bug, where a request of the wrong shape
+ * is an "unsupported_request" decision.
+ */
+function checkCall(call: string, options: unknown): void {
+  if (typeof options !== "object" || options === null)
+    throw new AuditInputError(
+      `OpenFGA authorizer: ${call}'s options must be an object, got ${typeOf(options)}`,
+    );
+}
+
+/** A bad argument's type, never its value. */
+function typeOf(value: unknown): string {
+  return value === null ? "null" : typeof value;
+}
 
 /** Checks per batch-check request: 50, the SDK's and OpenFGA's default. */
 const BATCH_SIZE = 50;

@@ -102,7 +102,7 @@ function checkOptions(options: AuditInstrumentationOptions): AuditInstrumentatio
     throw new AuditConfigError("instrumentAudit: `recorder` must be a Recorder (an object with stats())");
   }
   const { meterProvider } = options;
-  if (meterProvider !== undefined && typeof meterProvider.getMeter !== "function") {
+  if (meterProvider !== undefined && typeof meterProvider?.getMeter !== "function") {
     throw new AuditConfigError("instrumentAudit: `meterProvider` must be an OpenTelemetry MeterProvider");
   }
   return options;

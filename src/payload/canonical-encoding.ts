@@ -3,6 +3,7 @@ import type { MessageShape, ScalarType, ValueShape } from "../rules/message-shap
 import { sortByKey } from "./key-order.js";
 import { type PayloadProblems, type ReadMessage, type ReadValue, readMessage } from "./read-message.js";
 import type { Scalar } from "./scalars.js";
+import { checkShape } from "./shape-argument.js";
 
 /**
  * The canonical protobuf encoding of `message` read by `shape` with every sensitive field left out:
@@ -13,14 +14,16 @@ import type { Scalar } from "./scalars.js";
  * sorted by key (strings by UTF-8 bytes, integers by value, false before true), each entry writing
  * its key and value; nested messages length-delimited in the same form, groups (`delimited`) between
  * group tags. For a message without maps these are the bytes ts-proto's `encode(...).finish()` writes.
- * The exact rules are in docs/payload-capture.md. Never throws: values of the wrong type are left out
- * and counted in `problems` when given.
+ * The exact rules are in docs/payload-capture.md. Never throws for the message: values of the wrong
+ * type are left out and counted in `problems` when given. A `shape` that is not a MessageShape is an
+ * AuditInputError.
  */
 export function encodeCanonical(
   shape: MessageShape,
   message: unknown,
   problems?: PayloadProblems,
 ): Uint8Array {
+  checkShape("encodeCanonical", shape);
   const writer = new BinaryWriter();
   writeMessage(writer, readMessage(shape, message, problems ?? { count: 0, first: [] }));
   return writer.finish();

@@ -1,9 +1,11 @@
 import { createHmac, createSecretKey, type Hmac, type KeyObject, timingSafeEqual } from "node:crypto";
-import { AuditConfigError } from "../errors/index.js";
+import { AuditConfigError, AuditInputError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { MessageShape } from "../rules/message-shape.js";
 import { encodeCanonical } from "./canonical-encoding.js";
 import type { PayloadProblems } from "./read-message.js";
+import { typeName } from "./read-problems.js";
+import { checkShape } from "./shape-argument.js";
 
 /**
  * An HMAC key for payload digests. Events name the key by `id`; rotate by configuring a key with a
@@ -141,7 +143,8 @@ export type PayloadVerification = "ok" | "unknown_key" | "count_mismatch" | "dig
  * "count_mismatch" (another number of messages) or "digest_mismatch" (other content, or another key
  * with the same id). Compares in constant time. The secret of the key id, when given, must be a
  * Uint8Array: anything else is an AuditConfigError, never a "digest_mismatch" that would look like an
- * edited payload.
+ * edited payload. A `payload` that is not an object, `messages` that are not an array or a `shape`
+ * that is not a MessageShape is an AuditInputError.
  */
 export function verifyPayloadDigest(
   payload: DigestedPayload,
@@ -150,6 +153,19 @@ export function verifyPayloadDigest(
   messages: readonly unknown[],
   secrets: Readonly<Record<string, Uint8Array>>,
 ): PayloadVerification {
+  if (typeof payload !== "object" || payload === null)
+    throw new AuditInputError(
+      `verifyPayloadDigest: \`payload\` must be an event's payload, got ${typeName(payload)}`,
+    );
+  if (!Array.isArray(messages))
+    throw new AuditInputError(
+      `verifyPayloadDigest: \`messages\` must be an array, got ${typeName(messages)}`,
+    );
+  checkShape("verifyPayloadDigest", shape);
+  if (typeof secrets !== "object" || secrets === null)
+    throw new AuditConfigError(
+      `verifyPayloadDigest: \`secrets\` must be an object of key id to Uint8Array, got ${typeName(secrets)}`,
+    );
   const secret = Object.hasOwn(secrets, payload.keyId) ? secrets[payload.keyId] : undefined;
   if (secret === undefined) return "unknown_key";
   const [digest, count] =

@@ -9,6 +9,7 @@ import {
   readMessage,
 } from "./read-message.js";
 import type { Scalar } from "./scalars.js";
+import { checkShape } from "./shape-argument.js";
 import { isWrapper } from "./well-known.js";
 
 /** A JSON value as `JSON.parse` returns it. */
@@ -23,9 +24,11 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * are sorted as the canonical encoding sorts them, but for keys that are array indexes ("9", "10"),
  * which a JavaScript object lists first in numeric order (an event's text keeps the canonical order,
  * "10" before "9"). Works on ts-proto and @grpc/proto-loader objects
- * alike. Never throws: a value of the wrong type is left out and counted in `problems` when given.
+ * alike. Never throws for the message: a value of the wrong type is left out and counted in `problems`
+ * when given. A `shape` that is not a MessageShape is an AuditInputError.
  */
 export function redactToJson(shape: MessageShape, message: unknown, problems?: PayloadProblems): JsonValue {
+  checkShape("redactToJson", shape);
   return messageJson(readMessage(shape, message, problems ?? { count: 0, first: [] }));
 }
 

@@ -1,6 +1,12 @@
 import type pg from "pg";
 import type { EncodedEvent, EventSink } from "../emitters/sink.js";
-import { AuditConfigError, AuditError, AuditEventTooLargeError, toError } from "../errors/index.js";
+import {
+  AuditConfigError,
+  AuditError,
+  AuditEventTooLargeError,
+  AuditInputError,
+  toError,
+} from "../errors/index.js";
 import { report } from "../errors/report.js";
 import type { EventColumns } from "../event/event-columns.js";
 import { encodeEvent } from "../event/serialize.js";
@@ -381,7 +387,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const store: PostgresStore = {
     name: label,
     insert: async (events) => insertColumns(checkedColumns(events)),
-    insertEncoded: async (events) => insertColumns(columnsOf(events)),
+    insertEncoded: async (events) => insertColumns(checkedEncodedColumns(events)),
     insertColumns,
     prepareColumns: (batch) => {
       if (batch.length > 0 && !readonly) prepared.set(batch, copyData(batch));
@@ -429,6 +435,18 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     },
   };
   return store;
+}
+
+/** Events given with their bytes (their events checked as `insert` checks events), in the stored columns. */
+function checkedEncodedColumns(events: readonly EncodedEvent[]): EventColumns {
+  const eventOf = (encoded: EncodedEvent) =>
+    typeof encoded === "object" && encoded !== null ? encoded.event : encoded;
+  checkInsert(Array.isArray(events) ? events.map(eventOf) : events);
+  for (let i = 0; i < events.length; i++) {
+    if (!((events[i] as EncodedEvent).bytes instanceof Uint8Array))
+      throw new AuditInputError(`audit store insert: events[${i}].bytes must be a Uint8Array`);
+  }
+  return columnsOf(events);
 }
 
 /** Events given as objects (checked as `insert` takes them), in the stored columns. */

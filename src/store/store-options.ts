@@ -73,5 +73,9 @@ export function checkStoreOptions(options: AuditStoreOptions): OpenOptions {
   if (options.onError !== undefined && typeof options.onError !== "function") {
     throw new AuditConfigError("audit store: `onError` must be a function");
   }
+  const { checkpointDriver } = options;
+  if (checkpointDriver !== undefined && (typeof checkpointDriver !== "string" || checkpointDriver === "")) {
+    throw new AuditConfigError("audit store: `checkpointDriver` must be a module name");
+  }
   return { path, readonly, busyTimeoutMs };
 }

@@ -90,11 +90,12 @@ async function serve(store: CliStore, flags: UiFlags): Promise<void> {
       `warning: listening on ${host}: anyone who can reach it reads the trail (the viewer has no login)\n`,
     );
   }
-  print(visible(`grpc-audit ui: ${store.name} at ${viewer.url} (read-only; Ctrl-C stops it)`));
   const stopped = new AbortController();
   const stop = () => stopped.abort();
+  // Before the URL is printed: a supervisor may stop the viewer as soon as it sees it.
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  print(visible(`grpc-audit ui: ${store.name} at ${viewer.url} (read-only; Ctrl-C stops it)`));
   try {
     await once(stopped.signal, "abort");
   } finally {
