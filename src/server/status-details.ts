@@ -27,10 +27,20 @@ export function sendableDetails(details: string): string {
   }
   let bytes = 0;
   let kept = 0; // UTF-16 units of the longest start that leaves room for the marker
-  for (const character of text) {
-    bytes += encodeURI(character).length;
+  for (let i = 0; i < text.length; i++) {
+    // Each character's encoded length counted, not encoded: an encodeURI call per character took
+    // about 0.3 ms for 9,000 characters, on the RPC path.
+    const unit = text.charCodeAt(i);
+    const pair = unit >= 0xd800 && unit <= 0xdbff; // well-formed: a low surrogate follows
+    bytes += unit < 0x80 ? (URI_KEPT[unit] === 1 ? 1 : 3) : unit < 0x800 ? 6 : pair ? 12 : 9;
     if (bytes > MAX_DETAILS_ENCODED_BYTES) return `${text.slice(0, kept)}${CUT_MARKER}`;
-    if (bytes <= MAX_DETAILS_ENCODED_BYTES - CUT_MARKER_BYTES) kept += character.length;
+    if (pair) i++;
+    if (bytes <= MAX_DETAILS_ENCODED_BYTES - CUT_MARKER_BYTES) kept = i + 1;
   }
   return text;
 }
+
+/** 1 for each ASCII character `encodeURI` leaves as it is; every other one becomes %XX (3 bytes). */
+const URI_KEPT = new Uint8Array(128);
+for (const character of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789;,/?:@&=+$-_.!~*'()#")
+  URI_KEPT[character.charCodeAt(0)] = 1;
