@@ -5,57 +5,17 @@
  * batch dropped while the topic held part of it. Uses a fake producer at the client boundary that
  * answers as `@platformatic/kafka` reports it (a ResponseError holding Kafka's code).
  */
-import { ResponseError, type SendOptions } from "@platformatic/kafka";
 import { describe, expect, it } from "vitest";
 import { createBrokerEmitter } from "../../src/brokers/broker-emitter.js";
 import { AuditPartialDeliveryError } from "../../src/errors/index.js";
-import { createKafkaBroker } from "../../src/kafka/index.js";
 import { errorCollector } from "../delivery/helpers.js";
 import { sampleEvent } from "../helpers/events.js";
 import { until } from "../helpers/fake-sink.js";
-
-type Send = SendOptions<Buffer, Buffer, Buffer, Buffer>;
-
-/** The topic's max.message.bytes. */
-const TOPIC_LIMIT = 4096;
-
-function recordBytes(message: Send["messages"][number]): number {
-  let bytes = (message.key?.length ?? 0) + (message.value?.length ?? 0);
-  for (const [k, v] of (message.headers ?? new Map()) as Map<Buffer, Buffer>) bytes += k.length + v.length;
-  return bytes;
-}
-
-/**
- * A Kafka broker whose producer refuses as too large what is over TOPIC_LIMIT, and from its
- * `failFrom`-th send on every send as not authorized (TOPIC_AUTHORIZATION_FAILED).
- */
-function kafka(options: { maxRequestBytes: number; failFrom: number }) {
-  const stored: string[] = [];
-  let sends = 0;
-  const broker = createKafkaBroker({
-    bootstrapBrokers: ["kafka-1:9092"],
-    clientId: "projects-api",
-    maxMessageBytes: options.maxRequestBytes,
-    maxRequestBytes: options.maxRequestBytes,
-    createProducer: () => ({
-      send: async (send: Send) => {
-        sends++;
-        if (sends >= options.failFrom)
-          throw new ResponseError(0, 9, { "/topics/0/partitions/0": [29, null] }, {});
-        if (send.messages.some((m) => recordBytes(m) > TOPIC_LIMIT))
-          throw new ResponseError(0, 9, { "/topics/0/partitions/0": [10, null] }, {});
-        stored.push(...send.messages.map((m) => m.key?.toString() ?? ""));
-        return {};
-      },
-      close: async () => {},
-    }),
-  });
-  return { broker, stored };
-}
+import { refusingKafka } from "./refusing-producer.js";
 
 /** Emits the events, waits for the first failed write to be reported, then closes. */
 async function deliverUntilFailed(
-  broker: ReturnType<typeof kafka>["broker"],
+  broker: ReturnType<typeof refusingKafka>["broker"],
   events: ReturnType<typeof sampleEvent>[],
 ) {
   const { errors, onError } = errorCollector();
@@ -76,7 +36,7 @@ const ids = (n: number) => Array.from({ length: n }, (_, i) => `e-${i + 1}`);
 
 describe("Kafka broker: a publish that fails after Kafka stored part of it", () => {
   it("names the events of the requests Kafka stored, which are counted delivered", async () => {
-    const { broker, stored } = kafka({ maxRequestBytes: 2000, failFrom: 2 });
+    const { broker, stored } = refusingKafka({ maxRequestBytes: 2000, refuses: (send) => send >= 2 });
     const { stats, failure } = await deliverUntilFailed(
       broker,
       ids(19).map((eventId) => sampleEvent({ kind: "authn", eventId })),
@@ -92,7 +52,7 @@ describe("Kafka broker: a publish that fails after Kafka stored part of it", () 
   it("names the events stored beside one too large when the rest of the batch then fails", async () => {
     // e-1 and e-2 (over the topic's limit) make the first request; e-1 is stored alone, e-2 dropped;
     // the rest of the batch, e-1 left out, fails.
-    const { broker, stored } = kafka({ maxRequestBytes: 8000, failFrom: 4 });
+    const { broker, stored } = refusingKafka({ maxRequestBytes: 8000, refuses: (send) => send >= 4 });
     const operation = (eventId: string) =>
       eventId === "e-2" ? "o".repeat(5800) : eventId === "e-3" ? "o".repeat(2000) : "op";
     const { stats, failure } = await deliverUntilFailed(
