@@ -18,7 +18,7 @@ export interface SourceFlags extends BrokerAccessFlags {
   stream?: string;
   consumer?: string;
   subject?: string;
-  ackWaitMs: number;
+  ackWaitMs?: number;
   deadLetterSubject?: string;
   domain?: string;
   topic?: string;
@@ -31,6 +31,7 @@ export const BROKER_FLAGS = {
   stream: "--stream <name>",
   consumer: "--consumer <name>",
   subject: "--subject <subject>",
+  ackWaitMs: "--ack-wait-ms <ms>",
   deadLetterSubject: "--dead-letter-subject <subject>",
   domain: "--domain <name>",
   topic: "--topic <name>",
@@ -111,7 +112,11 @@ export function sourceOpener(flags: SourceFlags): SourceOpener {
       if (flags[key] !== undefined) throw usageError(BROKER_FLAGS[key], `is not for ${scheme}`);
   };
   if (kafka) {
-    only(["topic", "group"], ["stream", "consumer", "subject", "deadLetterSubject", "domain"], "kafka://");
+    only(
+      ["topic", "group"],
+      ["stream", "consumer", "subject", "ackWaitMs", "deadLetterSubject", "domain"],
+      "kafka://",
+    );
     const options = kafkaOptions(flags, kafkaBrokers(flags.from), brokerAccess(flags, "kafka"));
     const load = () => loadOptionalPeers(() => import("../kafka/index.js"), "the Kafka source", KAFKA_PEERS);
     return {
@@ -160,7 +165,7 @@ async function openNats(
     },
     stream: flags.stream ?? "",
     consumer: flags.consumer ?? "",
-    ackWaitMs: flags.ackWaitMs,
+    ...(flags.ackWaitMs === undefined ? {} : { ackWaitMs: flags.ackWaitMs }),
     ...(flags.subject === undefined ? {} : { subject: flags.subject }),
     ...(flags.deadLetterSubject === undefined ? {} : { deadLetterSubject: flags.deadLetterSubject }),
     ...(flags.domain === undefined ? {} : { domain: flags.domain }),

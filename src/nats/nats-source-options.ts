@@ -39,7 +39,9 @@ export interface NatsSourceOptions {
   /**
    * How long the server waits for an ingester's ack before it redelivers a message to another, when
    * the consumer is created, in ms; at least 2000. Longer than a batch takes to insert. A fetch waits
-   * at most half the consumer's ack wait (1000 ms at least) for its batch to fill. Default: 30000.
+   * at most half the consumer's ack wait (1000 ms at least) for its batch to fill. Given for a consumer
+   * that exists with another ack wait, open refuses it (the server keeps the consumer's). Default:
+   * 30000 for a new consumer, the existing consumer's own.
    */
   ackWaitMs?: number;
   /** Subject undecodable messages are published to. Default: `grpc-audit.dead-letter.<stream>`. */
@@ -52,7 +54,8 @@ export interface NatsSourceOptions {
   deadLetterStream?: string;
 }
 
-const DEFAULTS = Object.freeze({ ackWaitMs: 30_000 });
+/** The ack wait of a consumer the source creates when `ackWaitMs` is not given. @internal */
+export const DEFAULT_ACK_WAIT_MS = 30_000;
 /** The shortest pull the JetStream client takes. @internal */
 export const MIN_FETCH_WAIT_MS = 1000;
 /**
@@ -70,7 +73,8 @@ export interface ResolvedOptions {
   stream: string;
   consumer: string;
   subject: string | undefined;
-  ackWaitMs: number;
+  /** As asked; undefined when not given. */
+  ackWaitMs: number | undefined;
   deadLetterSubject: string;
   deadLetterStream: string;
 }
@@ -111,8 +115,8 @@ export function resolveOptions(options: NatsSourceOptions): ResolvedOptions {
   name("stream", stream, NAME);
   name("consumer", consumer, NAME);
   if (subject !== undefined) name("subject", subject, SUBJECT);
-  const ackWaitMs = options.ackWaitMs ?? DEFAULTS.ackWaitMs;
-  if (!Number.isInteger(ackWaitMs) || ackWaitMs < MIN_ACK_WAIT_MS)
+  const { ackWaitMs } = options;
+  if (ackWaitMs !== undefined && (!Number.isInteger(ackWaitMs) || ackWaitMs < MIN_ACK_WAIT_MS))
     throw new AuditConfigError(
       `nats source: \`ackWaitMs\` must be an integer of at least ${MIN_ACK_WAIT_MS}, got ${shown(ackWaitMs)}`,
     );

@@ -7,7 +7,7 @@ import {
   jetstream,
   jetstreamManager,
 } from "@nats-io/jetstream";
-import { connect, millis, type NatsConnection, nanos } from "@nats-io/transport-node";
+import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
 import { toError } from "../errors/index.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
 import { unlessAborted } from "../ingest/unless-aborted.js";
@@ -16,6 +16,7 @@ import { deliveryOf } from "./delivery-info.js";
 import { drainOrClose } from "./drain-or-close.js";
 import { createDeadLetterCount, ensureDeadLetterStream, publishDeadLetter } from "./nats-dead-letter.js";
 import {
+  DEFAULT_ACK_WAIT_MS,
   MIN_FETCH_WAIT_MS,
   type NatsSourceOptions,
   type ResolvedOptions,
@@ -23,7 +24,7 @@ import {
 } from "./nats-source-options.js";
 import { messageHeader } from "./raw-headers.js";
 import { createRemovedCount } from "./removed-count.js";
-import { checkConsumer, streamLimits } from "./source-checks.js";
+import { ackWaitOf, checkAckWait, checkConsumer, streamLimits } from "./source-checks.js";
 import {
   closedForGood,
   connectError,
@@ -75,8 +76,6 @@ export interface NatsSource extends IngestSource<NatsSourceMessage> {
   close(): Promise<void>;
 }
 
-/** The ack wait of a consumer that names none (the server's default). */
-const JETSTREAM_ACK_WAIT_MS = 30_000;
 /**
  * How long the source waits for the server past a fetch's expiry and for the acks' confirmation
  * (the drain on close has its own bound, DRAIN_TIMEOUT_MS). Unbounded, a path cut without a TCP
@@ -154,12 +153,13 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       // several ingesters together, wait out its expiry; room for many ingesters at the CLI's largest batch.
       max_ack_pending: MAX_ACK_PENDING,
       deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(options.ackWaitMs),
+      ack_wait: nanos(options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS),
       ...(options.subject === undefined ? {} : { filter_subject: options.subject }),
     });
   });
   const streamConfig = (await jsm.streams.info(stream)).config;
   checkConsumer(info.config, options.stream, options.consumer, options.subject, streamConfig);
+  checkAckWait(info.config, options.stream, options.consumer, options.ackWaitMs);
   const limits = streamLimits(streamConfig, info.config);
   const removed = limits.countable ? createRemovedCount(info.delivered) : undefined;
   await ensureDeadLetterStream(jsm, options.deadLetterStream, deadLetterSubject);
@@ -169,7 +169,7 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
   // redelivered into it (and to other ingesters) while held. Half of it leaves the other half for
   // the batch's turn and insert. A consumer made elsewhere with an ack wait below MIN_ACK_WAIT_MS
   // leaves no room below the client's shortest fetch.
-  const ackWaitMs = millis(info.config.ack_wait ?? nanos(JETSTREAM_ACK_WAIT_MS));
+  const ackWaitMs = ackWaitOf(info.config);
   const longestFetchMs = Math.max(MIN_FETCH_WAIT_MS, Math.floor(ackWaitMs / 2));
   let lag: number | undefined;
   const name = `nats ${stream}/${durable}`;

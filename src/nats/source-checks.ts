@@ -8,7 +8,7 @@ import {
   RetentionPolicy,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import { millis } from "@nats-io/transport-node";
+import { millis, nanos } from "@nats-io/transport-node";
 import { AuditConfigError } from "../errors/index.js";
 
 /**
@@ -67,6 +67,34 @@ export function checkConsumer(
         "the messages of other subjects would never be ingested: delete it, give that subject, or name " +
         "another consumer",
     );
+}
+
+/** The ack wait of a consumer that names none (the server's default). */
+const JETSTREAM_ACK_WAIT_MS = 30_000;
+
+/** A consumer's ack wait in ms. @internal */
+export function ackWaitOf(config: ConsumerConfig): number {
+  return millis(config.ack_wait ?? nanos(JETSTREAM_ACK_WAIT_MS));
+}
+
+/**
+ * Refuses an ack wait asked of a consumer that exists with another: the server keeps the consumer's,
+ * and the ingester would see messages redelivered at other times than asked, with no word of it.
+ * @internal
+ */
+export function checkAckWait(
+  config: ConsumerConfig,
+  stream: string,
+  consumer: string,
+  askedMs: number | undefined,
+): void {
+  const ms = ackWaitOf(config);
+  if (askedMs === undefined || askedMs === ms) return;
+  throw new AuditConfigError(
+    `nats source: consumer "${consumer}" of stream "${stream}" has ack wait ${ms} ms, not ${askedMs} ms as ` +
+      "asked; an ack wait applies when the consumer is created: ask none to use the consumer's, change " +
+      "the consumer's ack_wait, or name another consumer",
+  );
 }
 
 /** The deliver policies that start a consumer past messages the stream holds, and what they skip. */

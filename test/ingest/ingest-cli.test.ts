@@ -198,6 +198,10 @@ describe("grpc-audit ingest", () => {
       ],
       /option '--ack-wait-ms <ms>' argument '1000' is invalid\. Use an integer from 2000 to 3600000\./,
     ],
+    [
+      ["--from", "kafka://k:9092", "--topic", "t", "--group", "g", "--to", "x.db", "--ack-wait-ms", "5000"],
+      /option '--ack-wait-ms <ms>' is not for kafka:\/\//,
+    ],
   ])("usage error, exit 2: %j", async (args, message) => {
     const run = await runCli(["ingest", ...args]);
     expect(run.code).toBe(2);

@@ -4,7 +4,7 @@
  * subject than asked would read other events, and one with a max_deliver would stop delivering a
  * message whose insert failed that often (its event lost silently); one sending headers only would
  * dead-letter every event, and one made to start at the newest messages skipped the older ones. The
- * source refuses them at startup, naming them.
+ * source refuses them at startup, naming them, and an ack wait asked of a consumer that has another.
  */
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { beforeAll, expect, it } from "vitest";
@@ -88,6 +88,41 @@ it("uses an existing explicit-ack consumer with the asked filter", async () => {
   });
   expect(source.name).toBe("nats FOREIGN/same-filter");
   await source.close();
+});
+
+it("refuses an ack wait other than an existing consumer's, and takes the consumer's when none is asked", async () => {
+  const jsm = await jetstreamManager(nc());
+  const first = await createNatsSource({
+    connection: nc(),
+    stream: "FOREIGN",
+    consumer: "waits",
+    ackWaitMs: 2000,
+  });
+  await first.close();
+  expect((await jsm.consumers.info("FOREIGN", "waits")).config.ack_wait).toBe(2_000_000_000);
+
+  const opened = createNatsSource({
+    connection: nc(),
+    stream: "FOREIGN",
+    consumer: "waits",
+    ackWaitMs: 60_000,
+  });
+  await expect(opened).rejects.toThrow(AuditConfigError);
+  await expect(opened).rejects.toThrow(
+    'nats source: consumer "waits" of stream "FOREIGN" has ack wait 2000 ms, not 60000 ms as asked; an ack ' +
+      "wait applies when the consumer is created: ask none to use the consumer's, change the consumer's " +
+      "ack_wait, or name another consumer",
+  );
+  for (const asked of [{ ackWaitMs: 2000 }, {}]) {
+    const source = await createNatsSource({
+      connection: nc(),
+      stream: "FOREIGN",
+      consumer: "waits",
+      ...asked,
+    });
+    await source.close();
+  }
+  expect((await jsm.consumers.info("FOREIGN", "waits")).config.ack_wait).toBe(2_000_000_000);
 });
 
 it("refuses an existing consumer that sends headers only: every event would be dead-lettered, empty", async () => {

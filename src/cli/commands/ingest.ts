@@ -60,11 +60,10 @@ export function addIngestCommand(program: Command): void {
     .addOption(integerOption("--max-wait-ms <ms>", "longest wait for a batch to fill", 1000, 60_000, 1000))
     .addOption(
       integerOption(
-        "--ack-wait-ms <ms>",
-        "NATS: redelivery after, when the consumer is created",
+        BROKER_FLAGS.ackWaitMs,
+        "NATS: redelivery after, when the consumer is created (30000; an existing one's must match)",
         2000,
         3_600_000,
-        30_000,
       ),
     )
     .option(BROKER_FLAGS.deadLetterSubject, "NATS: where undecodable messages go")
@@ -321,14 +320,13 @@ function integerOption(
   description: string,
   min: number,
   max: number,
-  fallback: number,
+  fallback?: number,
 ): Option {
-  return new Option(flags, `${description}, ${min} to ${max}`)
-    .argParser((text) => {
-      const value = /^\d{1,7}$/.test(text) ? Number(text) : Number.NaN;
-      if (!(value >= min && value <= max))
-        throw new InvalidArgumentError(`Use an integer from ${min} to ${max}.`);
-      return value;
-    })
-    .default(fallback);
+  const option = new Option(flags, `${description}, ${min} to ${max}`).argParser((text) => {
+    const value = /^\d{1,7}$/.test(text) ? Number(text) : Number.NaN;
+    if (!(value >= min && value <= max))
+      throw new InvalidArgumentError(`Use an integer from ${min} to ${max}.`);
+    return value;
+  });
+  return fallback === undefined ? option : option.default(fallback);
 }
