@@ -170,7 +170,7 @@ async function openNats(
     ...(flags.deadLetterSubject === undefined ? {} : { deadLetterSubject: flags.deadLetterSubject }),
     ...(flags.domain === undefined ? {} : { domain: flags.domain }),
   }).catch((error: unknown) => {
-    throw failure(`nats ${withoutCredentials(flags.from)} stream ${flags.stream}`, error);
+    throw failure(withoutCredentials(flags.from), error);
   });
   let closing = false;
   // The client reconnects for ever, also through refused credentials; a connection closed all the
@@ -257,12 +257,15 @@ async function openKafka(
   // A group it could not leave when stopping (Kafka unreachable): said, not a failure of the run.
   const warn = (error: Error) => process.stderr.write(`ingest: warning: ${error.message}\n`);
   const source = await createKafkaSource({ ...options, onError: warn }).catch((error: unknown) => {
-    throw failure(`kafka ${withoutCredentials(flags.from)} topic ${flags.topic}`, error);
+    throw failure(withoutCredentials(flags.from), error);
   });
   return { source, warnings: [], close: () => source.close() };
 }
 
-/** A source that did not open: a bad name given is a usage error, anything else a failure. */
+/**
+ * A source that did not open, after its URL (the source's error names the stream and consumer, or the
+ * topic and group): a bad name given is a usage error, anything else a failure.
+ */
 function failure(what: string, error: unknown): CliError {
   const why = error instanceof Error ? error.message : String(error);
   const code = error instanceof AuditConfigError ? EXIT_USAGE : EXIT_FAILURE;

@@ -221,7 +221,9 @@ describe("grpc-audit ingest", () => {
       await postgres.createDatabase(),
     ]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^error: nats nats:\/\/127\.0\.0\.1:\d+ stream NOPE: .*stream not found/i);
+    expect(run.stderr).toMatch(
+      /^error: nats:\/\/127\.0\.0\.1:\d+: nats NOPE\/C: open failed: stream not found/i,
+    );
   });
 
   it("--domain goes to the source: a domain no JetStream answers for is exit 1, naming it", async () => {
@@ -229,7 +231,11 @@ describe("grpc-audit ingest", () => {
     const args = ["ingest", "--from", nats.url, "--stream", stream, "--consumer", "C"];
     const run = await runCli([...args, "--domain", "nowhere", "--to", await postgres.createDatabase()]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^error: nats .* no JetStream answers for domain "nowhere"/);
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^error: nats://127\\.0\\.0\\.1:\\d+: nats ${stream}/C: no JetStream answers for domain "nowhere"`,
+      ),
+    );
   });
 
   it("--domain that is not a domain name is a usage error, exit 2", async () => {

@@ -37,7 +37,7 @@ it("a wrong SASL password: exit 1 naming SASL_AUTHENTICATION_FAILED, without the
     { env: { GRPC_AUDIT_BROKER_PASSWORD: PASSWORD } },
   );
   expect(run.stderr).toBe(
-    `error: kafka kafka://${broker} topic audit-events: joining group "ingest" on topic "audit-events" ` +
+    `error: kafka://${broker}: joining group "ingest" on topic "audit-events" ` +
       `failed: Connection to ${broker} failed (SASL authentication failed (SASL_AUTHENTICATION_FAILED))\n`,
   );
   expect(run.code).toBe(1);

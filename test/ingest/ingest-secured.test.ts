@@ -125,7 +125,7 @@ describe("grpc-audit ingest from a secured NATS", () => {
       env: { [PASSWORD_ENV]: password },
     });
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(new RegExp(`^error: nats nats://127\\.0\\.0\\.1:${nats.port} stream S: `));
+    expect(run.stderr).toMatch(new RegExp(`^error: nats://127\\.0\\.0\\.1:${nats.port}: nats S/`));
     expect(run.stderr).toMatch(why);
     expect(run.stderr).not.toContain(password);
     expect(run.stdout).toBe("");

@@ -47,11 +47,11 @@ describe("a failed start of grpc-audit ingest", () => {
     const refused = await ingest(`nats://127.0.0.1:${await closedPort()}`, join(dir, "b.db"));
     expect([noStream.code, noStream.stderr]).toStrictEqual([
       1,
-      expect.stringMatching(/^error: nats nats:\/\/127\.0\.0\.1:\d+ stream S: .*stream not found/i),
+      expect.stringMatching(/^error: nats:\/\/127\.0\.0\.1:\d+: nats S\/C: open failed: .*stream not found/i),
     ]);
     expect([refused.code, refused.stderr]).toStrictEqual([
       1,
-      expect.stringMatching(/^error: nats nats:\/\/127\.0\.0\.1:\d+ stream S: /),
+      expect.stringMatching(/^error: nats:\/\/127\.0\.0\.1:\d+: nats S\/C: /),
     ]);
     expect(readdirSync(dir)).toStrictEqual([]);
   });
