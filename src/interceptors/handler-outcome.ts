@@ -29,9 +29,10 @@ function onStarted(): void {
 function onSettled(message: unknown): void {
   const scope = currentAuditScope();
   if (scope === undefined || typeof message !== "object" || message === null) return;
-  const { code, details } = message as { code?: unknown; details?: unknown };
+  const { code, details, cutOff } = message as { code?: unknown; details?: unknown; cutOff?: unknown };
   if (typeof code !== "number") return;
-  noteHandlerSettled(scope, { code, details: typeof details === "string" ? details : "" });
+  const text = typeof details === "string" ? details : "";
+  noteHandlerSettled(scope, cutOff === true ? { code, details: text, cutOff } : { code, details: text });
 }
 
 /**
@@ -51,11 +52,13 @@ export function resultAfterCancel(
   policy: StatusMessagePolicy | undefined,
 ): { result: { success: boolean; code: number; message: string }; statusMessages?: "record" } | undefined {
   const why = endedBy(client);
-  if (settlement === "untracked" || settlement === "timeout") {
+  if (settlement === "untracked" || settlement === "timeout" || settlement.cutOff === true) {
     const unknown =
       settlement === "untracked"
         ? "the handler's outcome is unknown"
-        : `the handler had not finished ${timeoutMs} ms later`;
+        : settlement === "timeout"
+          ? `the handler had not finished ${timeoutMs} ms later`
+          : "the handler stopped when the request messages it was reading were cut off";
     const effect = access ? "it may have completed the read" : "it may have completed the change";
     return {
       result: { success: false, code: client.code, message: `${why}; ${unknown}: ${effect}` },

@@ -40,6 +40,8 @@ const settled = channel(HANDLER_SETTLED_CHANNEL);
 // Published as they are: an answered call allocates nothing for its report.
 const STARTED = Object.freeze({});
 const SETTLED_OK = Object.freeze({ code: Status.OK, details: "" });
+// Never sent: grpc-js drops the status of a call it cut off.
+const CUT_OFF = Object.freeze({ code: Status.CANCELLED, details: "request messages cut off", cutOff: true });
 
 /**
  * A gRPC error status to throw from an async handler: `code` is a grpc-js `status` value. Throw it as a
@@ -75,7 +77,8 @@ export interface AsyncServiceOptions {
    * Called with each error a handler threw that ends its call with INTERNAL "internal error" (a bug, a
    * library's error, another service's error let through): the client sees none of it, so log it
    * here. `method` is the method's path ("/example.v1.ProjectService/CreateProject"). A throw from it
-   * is ignored. Default: none.
+   * is ignored. Not called for the "Premature close" a cancel or deadline throws into a `for await`
+   * over the request messages. Default: none.
    */
   onInternalError?: (error: unknown, method: string) => void;
 }
@@ -187,7 +190,7 @@ function adaptUnary(handler: AnyAsyncHandler, statusOf: StatusOf): UntypedHandle
         callback(null, response);
       },
       (error: unknown) => {
-        const status = statusOf(error);
+        const status = isCutOff(call, error) ? CUT_OFF : statusOf(error);
         if (settled.hasSubscribers) settled.publish(status);
         callback(status);
       },
@@ -205,7 +208,7 @@ function adaptStreaming(handler: AnyAsyncHandler, statusOf: StatusOf, duplex: bo
         if (!call.writableEnded) call.end();
       },
       (error: unknown) => {
-        const status = statusOf(error);
+        const status = isCutOff(call, error) ? CUT_OFF : statusOf(error);
         if (settled.hasSubscribers) settled.publish(status);
         call.emit("error", status);
       },
@@ -220,6 +223,24 @@ function adaptStreaming(handler: AnyAsyncHandler, statusOf: StatusOf, duplex: bo
  */
 function iterateWithoutDestroying(call: ServerDuplexStream<unknown, unknown>): void {
   call[Symbol.asyncIterator] = () => call.iterator({ destroyOnReturn: false });
+}
+
+/**
+ * True when a handler threw because grpc-js cut off the request messages it was reading: a cancel or
+ * deadline destroys the call's stream, and `for await` over it throws "Premature close". Not an error
+ * of the handler's own: no `onInternalError`, and its audit event says it stopped part way.
+ */
+function isCutOff(call: { cancelled: boolean }, error: unknown): boolean {
+  try {
+    return (
+      call.cancelled &&
+      typeof error === "object" &&
+      error !== null &&
+      (error as { code?: unknown }).code === "ERR_STREAM_PREMATURE_CLOSE"
+    );
+  } catch {
+    return false; // a revoked Proxy: any other error
+  }
 }
 
 /** Calls the handler so that a synchronous throw becomes a rejection too. */

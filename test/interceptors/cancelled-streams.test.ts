@@ -218,6 +218,28 @@ describe("a request-streaming call cancelled mid-stream", () => {
     });
   }
 
+  it("is recorded as stopped part way when the deadline cut off the messages an asyncService handler was reading (importMembers)", async () => {
+    const run = await start("asyncService");
+    expect(await importMembers(run, "ended", "end")).toBe(status.OK);
+    await recorded(run, "ended");
+    // The client never ends its messages: at the deadline grpc-js destroys the call's stream, and the
+    // handler's `for await` throws "Premature close". Not a failure of the handler's (no INTERNAL).
+    const code = new Promise<number>((resolve) => {
+      const call = run.client.importMembers(metadataOf("cut"), { deadline: Date.now() + 300 }, (error) =>
+        resolve(error?.code ?? status.OK),
+      );
+      call.write(ADD);
+    });
+    expect(await code).toBe(status.DEADLINE_EXCEEDED);
+    expect(await recorded(run, "cut")).toStrictEqual({
+      success: false,
+      code: "DEADLINE_EXCEEDED",
+      message:
+        "the deadline had passed (DEADLINE_EXCEEDED); the handler stopped when the request messages it " +
+        "was reading were cut off: it may have completed the change",
+    });
+  });
+
   it("is recorded at its status, as before, when grpc-js does not show the call's stream", async () => {
     // An interceptor of one's own before the audit chain hides grpc-js's call, and its stream.
     const outer: ServerInterceptor = (_method, call) => new ServerInterceptingCall(call);

@@ -1,6 +1,6 @@
 // asyncService over real loopback gRPC (no interceptors): trailing metadata on a thrown status, class
 // instances as handlers, errors that are statuses and errors that only look like one, rejection values
-// that cannot be read.
+// that cannot be read, request messages cut off by a deadline.
 import {
   credentials,
   Metadata,
@@ -13,6 +13,7 @@ import {
 } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  type AddMemberRequest,
   type DeleteProjectRequest,
   type DeleteProjectResponse,
   ProjectServiceClient,
@@ -213,6 +214,36 @@ describe("asyncService", () => {
     const refused = await deleteProject(client, "status");
     expect(refused.error?.code).toBe(status.NOT_FOUND);
     expect(told).toStrictEqual([[bug, "/example.v1.ProjectService/DeleteProject"]]);
+  });
+
+  it("does not tell onInternalError of a handler whose request messages the deadline cut off", async () => {
+    const told: unknown[] = [];
+    let handlerDone = () => {};
+    const settledHandler = new Promise<void>((resolve) => (handlerDone = resolve));
+    const client = await serve(
+      asyncService(
+        ProjectServiceService,
+        {
+          async importMembers(call: AsyncIterable<AddMemberRequest>) {
+            try {
+              for await (const _ of call); // the client never ends its messages
+              return { projectId: "p-1", imported: 0 };
+            } finally {
+              handlerDone();
+            }
+          },
+        } as unknown as Handlers,
+        { onInternalError: (error) => told.push(error) },
+      ),
+    );
+    const code = new Promise<number>((resolve) => {
+      const call = client.importMembers({ deadline: Date.now() + 300 }, (error) => resolve(error?.code ?? 0));
+      call.write({ projectId: "p-1", userId: "u", role: "viewer" });
+    });
+    expect(await code).toBe(status.DEADLINE_EXCEEDED);
+    await settledHandler;
+    await new Promise((resolve) => setImmediate(resolve)); // the rejection's handler runs after the handler
+    expect(told).toStrictEqual([]);
   });
 
   it("refuses options it does not know, and an onInternalError that is not a function", () => {
