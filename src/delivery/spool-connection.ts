@@ -3,8 +3,10 @@ import type { Database } from "better-sqlite3";
 import { monotonicNow } from "./monotonic-now.js";
 import { type SpoolConfig, spoolError } from "./spool-config.js";
 import {
+  asideName,
   describeProblem,
   leaveWalMode,
+  moveAside,
   openSpoolFile,
   removeDatabase,
   SpoolFileError,
@@ -14,6 +16,12 @@ import {
 import { clearSpoolPath, copyOpenDatabase, type FileId, fileId, sameFile } from "./spool-identity.js";
 import { acquireSpoolLock, type SpoolLock } from "./spool-lock.js";
 import { describeSalvage, salvageSpool } from "./spool-salvage.js";
+import {
+  dropSalvageRecord,
+  readSalvageRecord,
+  type SalvageRecord,
+  writeSalvageRecord,
+} from "./spool-salvage-record.js";
 import type { Salvage, SpoolOperation } from "./spool-schema.js";
 import { ShmGuard } from "./spool-shm.js";
 import { prepareSpoolStatements, type SpoolStatements, spoolTotals } from "./spool-statements.js";
@@ -170,7 +178,7 @@ export class SpoolConnection {
     this.#closeDb();
     let aside: ReturnType<typeof clearSpoolPath>;
     try {
-      aside = this.#moveIn(copy);
+      aside = this.#moveIn(copy).aside;
     } catch (error) {
       this.#giveUp(
         `${problem}, and a new file could not be opened there: its ${rows} rows are left in ${copy}`,
@@ -219,68 +227,103 @@ export class SpoolConnection {
     // Left by a crash while a file was replaced: a partial copy of the file still at the path.
     removeDatabase(salvaged);
     let db: Database | undefined;
+    let unreported: SalvageRecord | undefined;
     try {
       db = openSpoolFile(path, synchronous);
-      this.#use(db);
+      unreported = this.#use(db);
     } catch (error) {
       db?.close();
       if (!SpoolFileError.isUnusable(error)) throw error;
       this.#replace(error);
+      return;
+    }
+    if (unreported !== undefined) {
+      this.#report(
+        unreported,
+        "the last process stopped before it reported the file it replaced; its report: ",
+      );
     }
   }
 
   /**
    * Puts in place the complete spool a process killed between moving a damaged file aside and renaming
    * the new file in left beside the path (the path holds only the empty file opening made: the damaged
-   * file is moved aside only once the copy is complete). What that salvage lost is not known any more:
-   * counted as uncounted.
+   * file is moved aside only once the copy is complete), and makes the report that process wrote into
+   * it. Without one (a spool salvaged by an older version) what that salvage lost is not known any
+   * more: counted as uncounted.
    */
   #finishReplace(salvaged: string): void {
     fs.rmSync(this.#config.path);
-    this.#moveIn(salvaged);
+    const { record } = this.#moveIn(salvaged);
+    const found = `found ${salvaged}, a spool salvaged from a damaged file by a process that stopped before it put it in place`;
+    if (record !== undefined) {
+      this.#report(record, `${found}: put it in place; its report: `);
+      return;
+    }
     const rows = this.#rows.committed;
     const message =
-      `found ${salvaged}, a spool salvaged from a damaged file by a process that stopped before it ` +
-      `put it in place: started with its ${rows} rows; the damaged file is beside it (.corrupt-*), ` +
+      `${found}: started with its ${rows} rows; the damaged file is beside it (.corrupt-*), ` +
       "and how many rows it lost cannot be counted any more";
     this.#config.onError(spoolError(this.#config, message));
     this.#config.onMovedAside({ recovered: rows, lost: undefined });
   }
 
-  /** Prepares the statements on `db` and reads its totals (which reads every page of the table). */
-  #use(db: Database): void {
+  /**
+   * Makes the report of a salvage (see writeSalvageRecord), then removes it from the spool in use. The
+   * report comes first: killed in between, the next start makes it again, rather than never.
+   */
+  #report(record: SalvageRecord, prefix = ""): void {
+    this.#config.onError(spoolError(this.#config, prefix + record.message));
+    this.#config.onMovedAside(record.salvage);
+    try {
+      dropSalvageRecord(this.#db);
+    } catch (error) {
+      const message =
+        "could not remove the report of its salvage from the spool: the next start makes it again";
+      this.#config.onError(spoolError(this.#config, message, error));
+    }
+  }
+
+  /**
+   * Prepares the statements on `db` and reads its totals (which reads every page of the table); returns
+   * the report of a salvage it holds (see writeSalvageRecord).
+   */
+  #use(db: Database): SalvageRecord | undefined {
     this.#sql = prepareSpoolStatements(db);
     const totals = spoolTotals(db);
+    const record = readSalvageRecord(db);
     this.#db = db;
     this.#fileId = fileId(this.#config.path);
     this.#shm = new ShmGuard(db, this.#config.path);
     this.#config.opened?.(db);
     this.#rows.use(totals, this.#sql);
+    return record;
   }
 
   /**
    * Puts the complete spool file `file` at the spool's path, clearing the name first (see
-   * clearSpoolPath), and uses it; returns what was moved aside.
+   * clearSpoolPath), and uses it; returns what was moved aside, and the report of a salvage it holds.
    */
-  #moveIn(file: string): ReturnType<typeof clearSpoolPath> {
+  #moveIn(file: string): { aside: ReturnType<typeof clearSpoolPath>; record: SalvageRecord | undefined } {
     const { path, synchronous } = this.#config;
     const aside = clearSpoolPath(path);
     fs.renameSync(file, path);
     const db = openSpoolFile(path, synchronous);
     try {
-      this.#use(db);
+      return { aside, record: this.#use(db) };
     } catch (error) {
       db.close();
       throw error;
     }
-    return aside;
   }
 
   /**
    * Replaces the unusable file with a new spool; from a damaged spool, the rows that can still be read
    * are copied over. The new spool is made beside it (see salvageFile) and renamed into place once
    * complete, the old file moved aside just before: killed before that, the process leaves the old
-   * file at the path, to be salvaged again. Reports what happened, and what was lost. `during` is set
+   * file at the path, to be salvaged again. Reports what happened, and what was lost: the report is
+   * written into the new spool before it is renamed in (see writeSalvageRecord), so a process killed
+   * before it made the report leaves it to the next start. `during` is set
    * when the file failed while in use: it was this spool then, so it is salvaged whatever the error,
    * and its row count stands in for an unreadable tally.
    */
@@ -292,6 +335,8 @@ export class SpoolConnection {
     removeDatabase(temp);
     const newer = error instanceof SpoolFileError && error.kind === "newer";
     let salvage: Salvage | undefined;
+    let aside: string;
+    let record: SalvageRecord;
     const db = openSpoolFile(temp, synchronous);
     try {
       if (newer) {
@@ -304,6 +349,12 @@ export class SpoolConnection {
         // What a -wal that is not a WAL held can neither be read nor counted.
         salvage = { recovered: saved.recovered, lost: error instanceof SpoolFileError ? undefined : counted };
       }
+      const problem = `${during === undefined ? "" : `${during.operation}: `}${describeProblem(error)}`;
+      const started = describeSalvage(newer ? undefined : salvage);
+      // Named before the report is written, which names it.
+      aside = asideName(path);
+      record = { message: `${problem}; moved it aside to ${aside} and ${started}`, salvage };
+      writeSalvageRecord(db, record);
       leaveWalMode(db);
     } catch (salvageError) {
       db.close();
@@ -311,13 +362,9 @@ export class SpoolConnection {
       throw salvageError;
     }
     db.close();
-    const aside = this.#moveIn(temp);
-    const problem = `${during === undefined ? "" : `${during.operation}: `}${describeProblem(error)}`;
-    const started = describeSalvage(newer ? undefined : salvage);
-    this.#config.onError(
-      spoolError(this.#config, `${problem}; moved it aside to ${aside?.to} and ${started}`),
-    );
-    this.#config.onMovedAside(salvage);
+    moveAside(path, aside);
+    this.#moveIn(temp);
+    this.#report(record);
   }
 }
 

@@ -151,15 +151,20 @@ export function describeProblem(error: unknown): string {
   return `the file is damaged (${message})`;
 }
 
-/**
- * Renames the spool file, and its -wal and -shm files, to `<file>.corrupt-<time>`; returns the new name.
- * A WAL left behind would otherwise be applied to the new spool.
- * @internal
- */
-export function moveAside(file: string): string {
+/** A free name beside `file` to move it aside to: `<file>.corrupt-<time>`. @internal */
+export function asideName(file: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   let to = `${file}.corrupt-${stamp}`;
   for (let n = 2; fs.existsSync(to); n++) to = `${file}.corrupt-${stamp}-${n}`;
+  return to;
+}
+
+/**
+ * Renames the spool file, and its -wal and -shm files, to `to` (a free name); returns it. A WAL left
+ * behind would otherwise be applied to the new spool.
+ * @internal
+ */
+export function moveAside(file: string, to = asideName(file)): string {
   fs.renameSync(file, to);
   for (const suffix of ["-wal", "-shm"]) {
     if (fs.existsSync(file + suffix)) fs.renameSync(file + suffix, to + suffix);
