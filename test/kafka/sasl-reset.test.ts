@@ -69,7 +69,7 @@ describe("grpc-audit ingest --from kafka:// --user … --sasl …, the broker re
       expect(listener.resets).toBeGreaterThan(0);
       expect(run.stderr).toMatch(
         new RegExp(
-          `^error: kafka kafka://${listener.broker} topic audit-events: joining group "ingest" on ` +
+          `^error: kafka://${listener.broker}: joining group "ingest" on ` +
             'topic "audit-events" failed: .*ECONNRESET.*\\n$',
         ),
       );
