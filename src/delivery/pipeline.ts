@@ -19,13 +19,23 @@ export interface DeliveryFlushReport extends FlushReport {
   pending: number;
 }
 
-/** What `close()` resolves to: the FlushReport fields plus what became of the events it had to drain. */
+/**
+ * What `close()` resolves to: the FlushReport fields plus what became of the events it had to drain.
+ * Its one result's status is "ok" when every event was delivered; "timeout" when the drain did not
+ * finish within the close timeout (what it left is in `pending`, or dropped: "close_timeout", or
+ * "spool_full" when the spool had no room), or the sink's close did not; "error" when the drain
+ * finished in time but dropped events for reasons a longer timeout would not fix (the error names
+ * each reason and count, such as "too_large"), or the sink's close failed.
+ */
 export interface DeliveryCloseReport extends DeliveryFlushReport {
   /** Events the sink acknowledged during close. */
   delivered: number;
   /** Events committed to the spool during close (replayed by the next emitter on the same file). */
   spooled: number;
-  /** Accepted events dropped during close (no spool, or the spool was full). */
+  /**
+   * Accepted events dropped during close: left at the timeout without a spool or with a full one, or
+   * refused by the sink for good while it drained (such as "too_large").
+   */
   dropped: number;
   // `pending`, after close: the rows left in the spool file, replayed by the next emitter on it.
 }
@@ -89,6 +99,7 @@ export class DeliveryPipeline {
     const { counters } = state;
     state.markClosed();
     const before = { delivered: counters.delivered, spooled: counters.spooled, lost: counters.lost };
+    const droppedBefore = { ...counters.dropped };
     const deadline = monotonicNow() + timeoutMs;
     const target = state.lastSeq;
     state.beginUrgent();
@@ -102,16 +113,25 @@ export class DeliveryPipeline {
     await this.#pump.done;
     clearInterval(this.#commitTimer);
     // What is left goes to the spool file (or is dropped): the next emitter on it replays it.
+    const lostInDrain = counters.lost;
     const pending = state.finishClose();
+    // Only the deadline leaves events for finishClose: the drain did not finish in time.
+    const leftAtDeadline = pending + counters.lost - lostInDrain;
     // No later report would tell onError of the drops held back by warnIntervalMs: tell it now.
     state.warnings.flush();
     const sink = await this.#closeSink(Math.max(deadline - monotonicNow(), Math.min(1000, timeoutMs)));
     const dropped = counters.lost - before.lost;
-    // Events dropped or left in the spool mean the drain did not finish in time.
-    const result: FlushResult =
-      sink.status === "ok" && (dropped > 0 || pending > 0)
-        ? { emitter: sink.emitter, status: "timeout" }
-        : sink;
+    let result = sink;
+    if (sink.status === "ok" && leftAtDeadline > 0) {
+      result = { emitter: sink.emitter, status: "timeout" };
+    } else if (sink.status === "ok" && dropped > 0) {
+      // Drained in time, but some events can never be delivered: a longer timeout would not help.
+      const error = new AuditEmitError(
+        sink.emitter,
+        `close ${droppedDuring(droppedBefore, counters.dropped)}`,
+      );
+      result = { emitter: sink.emitter, status: "error", error };
+    }
     return {
       ok: result.status === "ok",
       results: [{ ...result, pending }],
@@ -173,4 +193,17 @@ export class DeliveryPipeline {
 /** A one-sink report with `pending` on the report and on its result. */
 function withPending(report: FlushReport, pending: number): DeliveryFlushReport {
   return { ...report, results: report.results.map((result) => ({ ...result, pending })), pending };
+}
+
+/**
+ * "dropped 2 events (too_large 1, spool_corrupt 1)": the events dropped since `before`, by reason.
+ * "closed" is left out: those were refused at emit after close(), never accepted.
+ */
+function droppedDuring(before: Record<string, number>, after: Record<string, number>): string {
+  const reasons = Object.entries(after)
+    .map(([reason, count]) => [reason, count - (before[reason] ?? 0)] as const)
+    .filter(([reason, count]) => reason !== "closed" && count > 0);
+  const total = reasons.reduce((sum, [, count]) => sum + count, 0);
+  const events = total === 1 ? "1 event" : `${total} events`;
+  return `dropped ${events} (${reasons.map(([reason, count]) => `${reason} ${count}`).join(", ")})`;
 }

@@ -39,8 +39,9 @@ export interface FlushResult {
    */
   emitter: string;
   /**
-   * "ok": every accepted event was written; "error": the sink failed (see `error`); "timeout": not
-   * done within the emitter's flush timeout (see `pending`).
+   * "ok": every accepted event was written; "error": the sink failed, or refused events for good
+   * (such as one too large for it; see `error`); "timeout": not done within the emitter's flush or
+   * close timeout (see `pending`).
    */
   status: "ok" | "error" | "timeout";
   /** Set when status is "error". */

@@ -1,0 +1,46 @@
+/**
+ * The status of a delivery emitter's close(): "timeout" only when the drain ran out of time. A close
+ * that drained at once but had dropped an event the sink can never take used to report "timeout"
+ * (with a 30 s close timeout, after a few ms), which sends an operator to raise the timeout for
+ * nothing: it is an "error" now, naming the reasons and counts of the drops.
+ */
+import { jetstreamManager } from "@nats-io/jetstream";
+import { expect, it } from "vitest";
+import { createBrokerEmitter } from "../../src/brokers/index.js";
+import { AuditEmitError } from "../../src/errors/index.js";
+import { createNatsBroker } from "../../src/nats/index.js";
+import { SAMPLE_IDS, sampleEvent } from "../helpers/events.js";
+import { useNatsServer } from "../helpers/nats-suite.js";
+import { readStream } from "../nats/stream-reader.js";
+
+const nc = useNatsServer();
+
+it("reports an error, not a timeout, when close drained in time but the stream refused an event as too large", async () => {
+  const jsm = await jetstreamManager(nc());
+  await jsm.streams.add({ name: "SMALL", subjects: ["small.>"], max_msg_size: 1500 });
+  const broker = await createNatsBroker({ connection: nc(), stream: "SMALL" });
+  const emitter = createBrokerEmitter({ broker, topic: "small.events" });
+  emitter.emit(sampleEvent({ kind: "authn" }));
+  emitter.emit(sampleEvent({ eventId: "evt-big", operation: `/acme.Big/${"x".repeat(4000)}` }));
+  emitter.emit(sampleEvent({ kind: "authz" }));
+
+  const report = await emitter.close();
+
+  expect(report).toStrictEqual({
+    ok: false,
+    results: [
+      {
+        emitter: "nats:small.events",
+        status: "error",
+        error: new AuditEmitError("nats:small.events", "close dropped 1 event (too_large 1)"),
+        pending: 0,
+      },
+    ],
+    pending: 0,
+    delivered: 2,
+    spooled: 0,
+    dropped: 1,
+  });
+  const stored = await readStream(nc(), "SMALL");
+  expect(stored.map((m) => m.headers["Nats-Msg-Id"])).toStrictEqual([SAMPLE_IDS.authn, SAMPLE_IDS.authz]);
+});
