@@ -7,7 +7,7 @@ import type { AuthzRule } from "../rules/authz-rule.js";
 import { type Refusal, UNAVAILABLE_REFUSAL } from "./authz-refusals.js";
 import type { OutboundStatus } from "./forwarding-call.js";
 import { GatedCall } from "./gated-call.js";
-import { cancelledCallStatus, isAtDeadline } from "./own-status.js";
+import { cancelledCallStatus, isAtDeadline, ownStatusOf } from "./own-status.js";
 
 /** What `decide` reads of a call whose check waits for the authorizer. */
 export interface CheckedCall {
@@ -121,10 +121,14 @@ export class AuthzCall extends GatedCall implements CheckedCall {
   // grpc-js answers a unary or server-streaming call that half-closes without a request message
   // UNIMPLEMENTED itself, through the interceptors, without running the handler: never checked either.
   // It reads a client's reset as that half-close too: one at the deadline is the deadline expiring.
+  // A half-close held while authn checked, behind a message grpc-js refused with its own status, is
+  // answered so too, after the call ended: the client got that own status.
   override sendStatus(status: OutboundStatus): void {
     if (this.awaitingRequest) {
       this.awaitingRequest = false;
-      const code = isAtDeadline(this.inner.getDeadline()) ? Status.DEADLINE_EXCEEDED : status.code;
+      const own = ownStatusOf(currentAuditScope());
+      const atDeadline = isAtDeadline(this.inner.getDeadline());
+      const code = own?.code ?? (atDeadline ? Status.DEADLINE_EXCEEDED : status.code);
       this.inMetadataContext(() => this.endedUnchecked(this.rule, code));
       this.pending.done();
     }

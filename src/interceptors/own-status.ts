@@ -8,11 +8,13 @@ const ownStatus = new WeakMap<AuditScope, { code: number; details: string }>();
 /**
  * Notes a status grpc-js sent itself (a request message it cannot decode, or larger than
  * `grpc.max_receive_message_length`; a response it cannot serialize, or larger than
- * `grpc.max_send_message_length`): the call then ends in a cancel, and is recorded with this status.
+ * `grpc.max_send_message_length`; its deadline timer): the call then ends in a cancel, and is recorded
+ * with this status. The first one only: grpc-js may call its sendStatus again on the ended call (a
+ * write under way that fails once the deadline ended the call: INTERNAL), and that one goes nowhere.
  * @internal
  */
 export function noteOwnStatus(scope: AuditScope, status: OutboundStatus): void {
-  ownStatus.set(scope, { code: status.code, details: status.details ?? "" });
+  if (!ownStatus.has(scope)) ownStatus.set(scope, { code: status.code, details: status.details ?? "" });
 }
 
 /** The status grpc-js itself ended the call of `scope` with, if it did. @internal */

@@ -100,7 +100,8 @@ describe("fuzzed metadata", () => {
           metadata.set("authorization", `Bearer ${pick(validTokens).slice(0, int(200))}`);
           break;
         case 7:
-          // (two authorization values cannot be sent: the grpc-js client refuses them; a unit test covers it)
+          // (two authorization values cannot be sent: the grpc-js client refuses them, and Node's HTTP/2
+          // server keeps only the first a raw client sends; docs/authn-authz.md says so)
           metadata.set("authorization", `Bearer ${pick(validTokens)}.${b64url(int(20))}`);
           break;
         case 8:

@@ -45,10 +45,11 @@ let server: Server;
 let client: Client;
 let port = 0;
 let token = "";
+let key: Awaited<ReturnType<typeof newSigningKey>>;
 let handled = 0;
 
 beforeAll(async () => {
-  const key = await newSigningKey("k1", "ES256");
+  key = await newSigningKey("k1", "ES256");
   token = await signToken(key, { sub: "alice" });
   const { authorizer } = createFakeAuthorizer([
     "user:alice|owner|project:p-1",
@@ -119,19 +120,32 @@ function streamTo(path: string, requestId: string, messages: Buffer[]) {
 }
 
 /** One request over plain HTTP/2, its message marked compressed with `encoding`; resolves to the status. */
-async function compressed(path: string, requestId: string, body: Buffer, encoding: string) {
+function compressed(path: string, requestId: string, body: Buffer, encoding: string) {
+  return rawCall(path, requestId, body, { compressed: true, headers: { "grpc-encoding": encoding } });
+}
+
+/**
+ * One request over plain HTTP/2: its one message and the half-close in a single write, with `token`
+ * (default: the suite's, verified once and cached); resolves to the status.
+ */
+async function rawCall(
+  path: string,
+  requestId: string,
+  body: Buffer,
+  options: { compressed?: boolean; headers?: http2.OutgoingHttpHeaders; token?: string } = {},
+) {
   const session = http2.connect(`http://127.0.0.1:${port}`);
   const request = session.request({
     ":method": "POST",
     ":path": path,
     "content-type": "application/grpc",
     te: "trailers",
-    "grpc-encoding": encoding,
-    authorization: `Bearer ${token}`,
+    ...options.headers,
+    authorization: `Bearer ${options.token ?? token}`,
     "x-request-id": requestId,
   });
   const frame = Buffer.alloc(5 + body.length);
-  frame.writeUInt8(1, 0); // compressed
+  frame.writeUInt8(options.compressed === true ? 1 : 0, 0);
   frame.writeUInt32BE(body.length, 1);
   body.copy(frame, 5);
   request.end(frame);
@@ -214,6 +228,15 @@ describe.each([
     const call = client.makeUnaryRequest(path, raw, raw, big, metadataFor(id("big")), () => {});
     expect((await statusOf(call)).code).toBe(status.RESOURCE_EXHAUSTED);
     expect(await trailOf(id("big"), 2)).toStrictEqual([AUTHN_OK, unresolved("RESOURCE_EXHAUSTED")]);
+  });
+
+  it("records a request over the limit that came with its half-close while its token was being verified, with RESOURCE_EXHAUSTED", async () => {
+    // A token not verified before: authn still checks it when grpc-js refuses the message and then
+    // answers the half-close UNIMPLEMENTED itself, a status that never reaches the client.
+    const fresh = await signToken(key, { sub: "alice", jti: id("fresh") });
+    const big = Buffer.concat([request, Buffer.alloc(MAX_RECEIVE)]);
+    expect(await rawCall(path, id("fresh"), big, { token: fresh })).toBe(status.RESOURCE_EXHAUSTED);
+    expect(await trailOf(id("fresh"), 2)).toStrictEqual([AUTHN_OK, unresolved("RESOURCE_EXHAUSTED")]);
   });
 
   it.each([
