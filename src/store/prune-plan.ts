@@ -1,7 +1,7 @@
 import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { AuditConfigError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
-import { Chain } from "../gen/grpcaudit/v1/event.js";
+import { Chain, ChainCheckpointDetail } from "../gen/grpcaudit/v1/event.js";
 
 /** Options of a store's `prune` and `pruneReport`. */
 export interface PruneOptions {
@@ -43,8 +43,10 @@ export interface PruneReport {
   /** Chains whose deleted prefix ends right before a kept signed checkpoint: `verify` notes them as pruned. */
   anchoredChains: number;
   /**
-   * Chains every event of which was older than `before`, deleted whole (nothing newer to start from):
-   * nothing of them is left for `verify`. Not counted in `anchoredChains` or `unsignedChains`.
+   * Chains every event of which was older than `before`, deleted whole: those that ended in their
+   * final checkpoint (their Recorder closed), and those without any checkpoint. Nothing of them is
+   * left for `verify`. Not counted in `anchoredChains` or `unsignedChains`. A chain with checkpoints
+   * but not ended by a final one may still grow: it keeps its last checkpoint, as an anchor.
    */
   wholeChains: number;
   /** Chains without any checkpoint that lost events (a Recorder without a signing key): `verify` reports `missing` from seq 1. */
@@ -116,6 +118,9 @@ interface ChainState {
   firstArrived: number;
   /** Whether any of its events read is a checkpoint. */
   signed: boolean;
+  /** Highest seq read (`add`), and whether every event read at it is a final checkpoint. */
+  lastSeq: number;
+  endsFinal: boolean;
   /** The seq its prefix ends before (`endOf`); NaN until computed again after a change. */
   end: number;
   /** Highest seq `next` handed out (deleted by now); -Infinity before the first. */
@@ -125,10 +130,13 @@ interface ChainState {
 /**
  * The seq a chain's prefix ends before (kept): the last checkpoint at or below the first newer (or
  * arrived) event; without any checkpoint, that event itself. Only ever lowered by rows that arrive.
+ * Infinity (deleted whole) only when no such event bounds it and it is unsigned or ends in its final
+ * checkpoint: an open chain's Recorder may go on, and what it adds must follow a kept checkpoint.
  */
 function endOf(chain: ChainState): number {
   if (Number.isNaN(chain.end)) {
-    const bound = Math.min(chain.firstNewer, chain.firstArrived);
+    let bound = Math.min(chain.firstNewer, chain.firstArrived);
+    if (bound === Number.POSITIVE_INFINITY && chain.signed && !chain.endsFinal) bound = chain.lastSeq + 1;
     let end = chain.signed ? 0 : bound;
     if (chain.firstNewerCheckpoint === bound) end = bound;
     for (const seq of chain.oldCheckpoints) if (seq <= bound && seq > end) end = seq;
@@ -193,6 +201,8 @@ export function startPrunePlan(beforeMs: number): {
         firstNewerCheckpoint: inf,
         firstArrived: inf,
         signed: false,
+        lastSeq: 0,
+        endsFinal: false,
         end: Number.NaN,
         lastTaken: Number.NEGATIVE_INFINITY,
       });
@@ -216,6 +226,10 @@ export function startPrunePlan(beforeMs: number): {
       }
       const { index, chain, link } = found;
       if (link.checkpoint) chain.signed = true;
+      if (link.seq > chain.lastSeq) {
+        chain.lastSeq = link.seq;
+        chain.endsFinal = link.final;
+      } else if (link.seq === chain.lastSeq) chain.endsFinal &&= link.final;
       chain.end = Number.NaN;
       if (!isOld) {
         newerCheckpoint(chain, link.seq, link.checkpoint);
@@ -366,25 +380,28 @@ const TAG = { CHAIN: 130, CHECKPOINT: 202 } as const;
 
 /**
  * The chain link of a stored event, or undefined when it has none or cannot be read. Reads only the
- * top-level tags and the `chain` message (a tenth of a full decode): the last `chain` wins, as in
- * `decodeEvent`. A row it misreads is no risk: verify decodes every event and reports what is wrong.
+ * top-level tags, the `chain` message and a checkpoint's detail (a tenth of a full decode): the last
+ * of each wins, as in `decodeEvent`. A row it misreads is no risk: verify decodes every event and
+ * reports what is wrong.
  */
-function chainOf(bytes: Uint8Array): { chainId: string; seq: number; checkpoint: boolean } | undefined {
+function chainOf(
+  bytes: Uint8Array,
+): { chainId: string; seq: number; checkpoint: boolean; final: boolean } | undefined {
   try {
     const reader = new BinaryReader(bytes);
     let chain: Chain | undefined;
-    let checkpoint = false;
+    let checkpoint: ChainCheckpointDetail | undefined;
     while (reader.pos < reader.len) {
       const tag = reader.uint32();
       if (tag === TAG.CHAIN) chain = Chain.decode(reader, reader.uint32());
-      else if (tag === TAG.CHECKPOINT) {
-        checkpoint = true;
-        reader.skip(tag & 7);
-      } else if (tag === 0 || (tag & 7) === 4)
+      else if (tag === TAG.CHECKPOINT) checkpoint = ChainCheckpointDetail.decode(reader, reader.uint32());
+      else if (tag === 0 || (tag & 7) === 4)
         break; // the end of the message, as the decoder takes it
       else reader.skip(tag & 7);
     }
-    return chain === undefined ? undefined : { chainId: chain.chainId, seq: chain.seq, checkpoint };
+    if (chain === undefined) return undefined;
+    const final = checkpoint?.final === true;
+    return { chainId: chain.chainId, seq: chain.seq, checkpoint: checkpoint !== undefined, final };
   } catch {
     return undefined; // damaged: verify reports it; by time, as an unchained event
   }
