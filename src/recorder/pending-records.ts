@@ -14,8 +14,13 @@ export interface PendingRecords {
 /** For a recorder that is not one `createRecorder` made (a fake in a test): counts nothing. @internal */
 export const NO_PENDING_RECORDS: PendingRecords = Object.freeze({ add() {}, done() {} });
 
-/** The counts of the Recorders `createRecorder` made; module-private, so not part of the Recorder's API. */
-const countsOf = new WeakMap<object, PendingRecords>();
+/**
+ * Where a Recorder `createRecorder` made keeps its count: a hidden property under a symbol of the
+ * process's registry, not part of the Recorder's API. The interceptors of another copy of this library
+ * (a dependency that pins another version) find it too: with a module-private map they counted
+ * nothing, and `close()` did not wait for their calls, whose events were then dropped.
+ */
+const PENDING = Symbol.for("grpc-audit.pending-records");
 
 /**
  * The pending-record count of `recorder` (read once per interceptor, not per call), or one that counts
@@ -23,12 +28,20 @@ const countsOf = new WeakMap<object, PendingRecords>();
  * @internal
  */
 export function pendingRecordsOf(recorder: unknown): PendingRecords {
-  return (typeof recorder === "object" && recorder !== null && countsOf.get(recorder)) || NO_PENDING_RECORDS;
+  try {
+    if (typeof recorder !== "object" || recorder === null) return NO_PENDING_RECORDS;
+    const count = (recorder as { [PENDING]?: Partial<PendingRecords> })[PENDING];
+    return typeof count?.add === "function" && typeof count.done === "function"
+      ? (count as PendingRecords)
+      : NO_PENDING_RECORDS;
+  } catch {
+    return NO_PENDING_RECORDS; // a Proxy that throws: not one createRecorder made
+  }
 }
 
 /** Makes `pendingRecordsOf(recorder)` give `count`. @internal */
 export function trackPendingRecords(recorder: object, count: PendingRecordCount): void {
-  countsOf.set(recorder, count);
+  Object.defineProperty(recorder, PENDING, { value: count }); // not enumerable, not writable
 }
 
 /**
