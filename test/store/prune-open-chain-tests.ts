@@ -1,0 +1,149 @@
+/**
+ * The sequence of review R69: a signed Recorder that is still open has stored only events older than
+ * a prune's cutoff (1,200 mutations: seqs 1-1202, checkpoints at 501 and 1002, no final one yet); then
+ * it records 100 more after the cutoff and closes. Run by the SQLite and PostgreSQL tests through the
+ * `grpc-audit` command, as an operator would: `pruneOfOpenChainTests`.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { expect, it } from "vitest";
+import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { createRecorder } from "../../src/recorder/recorder.js";
+import { KEY_ID, PUBLIC_KEY, recordMutations, SIGNING_KEY } from "../chain/trail.js";
+import { runCli, tempDir } from "../cli/helpers.js";
+
+export const CUTOFF = "2026-12-01T00:00:00.000Z";
+const CUTOFF_MS = Date.parse(CUTOFF);
+
+/** A signed Recorder whose clock starts an hour before the cutoff and ticks a millisecond a reading. */
+export function openChainWriter() {
+  const memory = createMemoryEmitter();
+  let clock = CUTOFF_MS - 3_600_000;
+  const recorder = createRecorder({
+    service: "projects",
+    emitters: [memory],
+    now: () => new Date(clock++),
+    chain: { signingKey: SIGNING_KEY, keyId: KEY_ID, checkpointEvery: 500 },
+  });
+  const take = () => {
+    const events = [...memory.events];
+    memory.clear();
+    return events;
+  };
+  return {
+    /** Records `count` mutations from `atMs` on; returns the events recorded (checkpoints included). */
+    record(count: number, atMs: number): AuditEvent[] {
+      clock = atMs;
+      recordMutations(recorder, count);
+      return take();
+    },
+    /** Closes the Recorder; returns its last events (the final checkpoint). */
+    async close(): Promise<AuditEvent[]> {
+      await recorder.close();
+      return take();
+    },
+  };
+}
+
+/** `grpc-audit prune --before CUTOFF --json` (with `--dry-run`), its report as printed. */
+export async function pruneJson(db: string, dryRun: boolean): Promise<unknown> {
+  const run = await runCli([
+    "prune",
+    "--db",
+    db,
+    "--before",
+    CUTOFF,
+    "--json",
+    ...(dryRun ? ["--dry-run"] : []),
+  ]);
+  if (run.code !== 0 || run.stderr !== "") throw new Error(`prune: exit ${run.code}: ${run.stderr}`);
+  return JSON.parse(run.stdout);
+}
+
+/** `grpc-audit verify --sealed` with the signing key, as JSON and as text. */
+export async function verifySealed(db: string) {
+  const keyFile = join(tempDir(), "key.pub.pem");
+  writeFileSync(keyFile, PUBLIC_KEY.export({ type: "spki", format: "pem" }));
+  const args = ["verify", "--db", db, "--public-key", `${KEY_ID}=${keyFile}`, "--sealed"];
+  const [json, text] = await Promise.all([runCli([...args, "--json"]), runCli(args)]);
+  return { code: json.code, report: JSON.parse(json.stdout), textCode: text.code, text: text.stdout };
+}
+
+/** A fresh store under test: its `--db` argument, and its insert and close. */
+export interface StoreUnderTest {
+  db: string;
+  insert(events: AuditEvent[]): unknown;
+  close(): unknown;
+}
+
+const HOUR_BEFORE = CUTOFF_MS - 3_600_000;
+
+/** The prune report of CUTOFF, as printed, both as `--dry-run` and as done. */
+async function expectPruneReport(db: string, report: Record<string, unknown>): Promise<void> {
+  const whole = { ...report, unsignedChains: 0, unchained: 0, before: CUTOFF, cutChains: false };
+  expect(await pruneJson(db, true)).toStrictEqual({ ...whole, dryRun: true });
+  expect(await pruneJson(db, false)).toStrictEqual({ ...whole, dryRun: false });
+}
+
+/** The tests of review R69 on the store `newStore` opens (the plan is the same for every store). */
+export function pruneOfOpenChainTests(newStore: () => Promise<StoreUnderTest>): void {
+  it("keeps the open chain's last older checkpoint: verify then finds it pruned, anchored, and sealed", async () => {
+    const writer = openChainWriter();
+    const store = await newStore();
+    try {
+      await store.insert(writer.record(1200, HOUR_BEFORE)); // seqs 1-1202, checkpoints at 501 and 1002
+      // Seqs 1-1001 go; the checkpoint at 1002 stays as the anchor, and the 200 events after it.
+      await expectPruneReport(store.db, {
+        deleted: 1001,
+        kept: { anchors: 1, afterLastCheckpoint: 200, behindNewer: 0 },
+        anchoredChains: 1,
+        wholeChains: 0,
+      });
+      await store.insert(writer.record(100, CUTOFF_MS + 1000)); // seqs 1203-1302
+      await store.insert(await writer.close()); // the final checkpoint, seq 1303
+    } finally {
+      await store.close();
+    }
+    const verify = await verifySealed(store.db);
+    expect(verify.code).toBe(0);
+    const [chain] = verify.report.chains;
+    expect(verify.report.chains).toHaveLength(1);
+    expect({
+      seqs: [chain.firstSeq, chain.lastSeq, chain.events],
+      checkpoints: [chain.checkpoints, chain.verifiedCheckpoints],
+      sealed: chain.sealed,
+      pruned: chain.pruned,
+      findings: chain.findings,
+    }).toStrictEqual({
+      seqs: [1002, 1303, 302],
+      checkpoints: [2, 2],
+      sealed: true,
+      pruned: { toSeq: 1001, anchorSeq: 1002, keyId: KEY_ID },
+      findings: [],
+    });
+    expect(verify.textCode).toBe(0);
+    expect(verify.text).toContain(
+      `  pruned        seqs 1-1001: anchored by the checkpoint at seq 1002, signed by key ${KEY_ID} (not a finding)\n`,
+    );
+    expect(verify.text).not.toContain("missing");
+  });
+
+  it("still deletes whole a chain that ended in its final checkpoint, every event older", async () => {
+    const writer = openChainWriter();
+    const store = await newStore();
+    try {
+      await store.insert(writer.record(1200, HOUR_BEFORE));
+      await store.insert(await writer.close()); // the final checkpoint, seq 1203
+    } finally {
+      await store.close();
+    }
+    await expectPruneReport(store.db, {
+      deleted: 1203,
+      kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
+      anchoredChains: 0,
+      wholeChains: 1,
+    });
+    expect((await verifySealed(store.db)).report.chains).toStrictEqual([]);
+  });
+}
