@@ -1,22 +1,17 @@
 // PostgreSQL's errors from a command's statements reached stderr without the store's name
 // (`error: must be owner of table audit_events_202601`): they name it, as the store's own errors do.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openPostgresStore } from "../../src/postgres/index.js";
 import { recordTrail } from "../chain/trail.js";
-import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, runCli } from "./helpers.js";
+import { withClient } from "../helpers/postgres-server.js";
+import { usePostgresForCli } from "../helpers/postgres-suite.js";
+import { runCli } from "./helpers.js";
 
-let server: PostgresServer;
-beforeAll(async () => {
-  [server] = await Promise.all([startPostgresServer(), ensureBuilt()]);
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = usePostgresForCli();
 
 describe("grpc-audit with --db postgres://", () => {
   it("a statement the server refuses is exit 1 with one line naming the store, not the password", async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const store = await openPostgresStore({ connectionString: url });
     await store.insert(await recordTrail(5, { recorder: { now: () => new Date("2026-01-10T00:00:00Z") } }));
     await store.close();

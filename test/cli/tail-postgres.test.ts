@@ -2,18 +2,12 @@
 // one interval (a restart), and a URL without a password was named `postgres://…@host`, one with a
 // password `postgres://user@host`.
 import net from "node:net";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { openPostgresStore } from "../../src/postgres/index.js";
-import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, seedEvents, tailCli } from "./helpers.js";
+import { usePostgresForCli } from "../helpers/postgres-suite.js";
+import { runCli, seedEvents, tailCli } from "./helpers.js";
 
-let server: PostgresServer;
-beforeAll(async () => {
-  [server] = await Promise.all([startPostgresServer(), ensureBuilt()]);
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = usePostgresForCli();
 
 /** A loopback TCP path to the server that can go down (connections reset, new ones refused) and up. */
 async function cuttablePath(targetPort: number) {
@@ -42,12 +36,12 @@ async function cuttablePath(targetPort: number) {
 }
 
 it("goes on following when the server is unreachable for a while, and says when it is back", async () => {
-  const url = await server.createDatabase();
+  const url = await server().createDatabase();
   const store = await openPostgresStore({ connectionString: url });
-  const path = await cuttablePath(server.port);
+  const path = await cuttablePath(server().port);
   try {
     await store.insert(seedEvents(1));
-    const through = url.replace(`:${server.port}/`, `:${path.port}/`);
+    const through = url.replace(`:${server().port}/`, `:${path.port}/`);
     const run = tailCli(["--db", through, "--json"]);
     await run.ready();
     path.down();

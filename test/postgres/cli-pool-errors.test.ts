@@ -2,22 +2,17 @@
 // their pool that the server ends while idle (a restart, an administrator) as an error line naming
 // the store, never its password, and go on.
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openPostgresStore } from "../../src/postgres/index.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, tailCli } from "../cli/helpers.js";
-import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import { tailCli } from "../cli/helpers.js";
+import { withClient } from "../helpers/postgres-server.js";
+import { usePostgresForCli } from "../helpers/postgres-suite.js";
 
-let server: PostgresServer;
-beforeAll(async () => {
-  [server] = await Promise.all([startPostgresServer(), ensureBuilt()]);
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await server?.stop();
-});
+const server = usePostgresForCli();
 
 describe("grpc-audit tail --db postgres://", () => {
   it("prints an error line naming the store when the server ends its idle connection, and keeps following", async () => {
-    const url = await server.createDatabase();
+    const url = await server().createDatabase();
     const database = new URL(url).pathname.slice(1);
     await (await openPostgresStore({ connectionString: url })).close(); // the schema
     const withPassword = url.replace("postgres://postgres@", "postgres://postgres:s3cret-pw@");
@@ -27,7 +22,7 @@ describe("grpc-audit tail --db postgres://", () => {
     // connection of ours looks for it (a connection per look starts a server process each: on a busy
     // machine those alone outlasted the test), until it is found or the tail writes anything more.
     const following = run.out.stderr;
-    const ended = await withClient(server.url, async (c) => {
+    const ended = await withClient(server().url, async (c) => {
       for (;;) {
         const r = await c.query(
           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND state = 'idle' AND query LIKE 'SELECT seq%'",

@@ -2,22 +2,15 @@
 // event it stored so far older than the cutoff, keeps the chain's last older checkpoint as the anchor
 // (the plan is the SQLite store's); `verify` then notes the prefix as pruned instead of missing. A
 // chain that ended in its final checkpoint, every event older, still goes whole.
-import { afterAll, beforeAll, describe } from "vitest";
+import { describe } from "vitest";
 import { openPostgresStore } from "../../src/postgres/index.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt } from "../cli/helpers.js";
-import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
+import { usePostgresForCli } from "../helpers/postgres-suite.js";
 import { pruneOfOpenChainTests } from "../store/prune-open-chain-tests.js";
 
 describe("grpc-audit prune on a PostgreSQL store while a signed chain is still written", () => {
-  let server: PostgresServer;
-  beforeAll(async () => {
-    [server] = await Promise.all([startPostgresServer(), ensureBuilt()]);
-  }, BUILD_TIMEOUT_MS);
-  afterAll(async () => {
-    await server?.stop();
-  });
+  const server = usePostgresForCli();
   pruneOfOpenChainTests(async () => {
-    const db = await server.createDatabase();
+    const db = await server().createDatabase();
     const store = await openPostgresStore({ connectionString: db });
     return { db, insert: (events) => store.insert(events), close: () => store.close() };
   });
