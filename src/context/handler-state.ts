@@ -7,8 +7,8 @@ export interface HandlerOutcome {
   /** Its status message ("" for OK). */
   readonly details: string;
   /**
-   * True when the handler threw because the call's request messages were cut off under it (a cancel
-   * or deadline destroyed the stream it was reading): it stopped part way, failing nothing of its own.
+   * True when the handler threw because the call's stream was cut off under it (a cancel or deadline
+   * destroyed the stream it was reading or writing): it stopped part way, failing nothing of its own.
    */
   readonly cutOff?: boolean;
 }

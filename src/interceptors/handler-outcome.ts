@@ -58,7 +58,7 @@ export function resultAfterCancel(
         ? "the handler's outcome is unknown"
         : settlement === "timeout"
           ? `the handler had not finished ${timeoutMs} ms later`
-          : "the handler stopped when the request messages it was reading were cut off";
+          : "the handler stopped when the call's stream was cut off under it";
     const effect = access ? "it may have completed the read" : "it may have completed the change";
     return {
       result: { success: false, code: client.code, message: `${why}; ${unknown}: ${effect}` },

@@ -145,8 +145,12 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       throw await streamNotFound(jsm, options, error);
     if (!(error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound))
       throw error;
-    // Ingesters starting at once add the same config: the server takes the same one again.
-    return jsm.consumers.add(stream, {
+    // Ingesters starting at once each add it: the server takes the same config again, and may take
+    // another as an update (nats-server 2.9 does). So the consumer is read
+    // again after the add, and that is what is checked: an ack wait asked that another ingester's add
+    // replaced is then refused. One added after that read still goes unseen: give every ingester of a
+    // consumer the same ack wait.
+    const added = jsm.consumers.add(stream, {
       durable_name: durable,
       ack_policy: AckPolicy.Explicit,
       // JetStream's default (1000 unacknowledged) would make every fetch of a larger batch, or of
@@ -155,6 +159,13 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       deliver_policy: DeliverPolicy.All,
       ack_wait: nanos(options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS),
       ...(options.subject === undefined ? {} : { filter_subject: options.subject }),
+    });
+    const addError = await added.then(
+      () => undefined,
+      (refused: unknown) => refused,
+    );
+    return jsm.consumers.info(stream, durable).catch((readError: unknown) => {
+      throw addError ?? readError;
     });
   });
   const streamConfig = (await jsm.streams.info(stream)).config;

@@ -41,7 +41,7 @@ const settled = channel(HANDLER_SETTLED_CHANNEL);
 const STARTED = Object.freeze({});
 const SETTLED_OK = Object.freeze({ code: Status.OK, details: "" });
 // Never sent: grpc-js drops the status of a call it cut off.
-const CUT_OFF = Object.freeze({ code: Status.CANCELLED, details: "request messages cut off", cutOff: true });
+const CUT_OFF = Object.freeze({ code: Status.CANCELLED, details: "the call's stream cut off", cutOff: true });
 
 /**
  * A gRPC error status to throw from an async handler: `code` is a grpc-js `status` value. Throw it as a
@@ -78,7 +78,7 @@ export interface AsyncServiceOptions {
    * library's error, another service's error let through): the client sees none of it, so log it
    * here. `method` is the method's path ("/example.v1.ProjectService/CreateProject"). A throw from it
    * is ignored. Not called for the "Premature close" a cancel or deadline throws into a `for await`
-   * over the request messages. Default: none.
+   * over the request messages or a `pipeline` into the call. Default: none.
    */
   onInternalError?: (error: unknown, method: string) => void;
 }
@@ -226,9 +226,10 @@ function iterateWithoutDestroying(call: ServerDuplexStream<unknown, unknown>): v
 }
 
 /**
- * True when a handler threw because grpc-js cut off the request messages it was reading: a cancel or
- * deadline destroys the call's stream, and `for await` over it throws "Premature close". Not an error
- * of the handler's own: no `onInternalError`, and its audit event says it stopped part way.
+ * True when a handler threw because grpc-js cut off the call's stream under it: a cancel or deadline
+ * destroys the stream, and `for await` over the requests, or a `pipeline` into the call, throws
+ * "Premature close". Not an error of the handler's own: no `onInternalError`, and its audit event
+ * says it stopped part way.
  */
 function isCutOff(call: { cancelled: boolean }, error: unknown): boolean {
   try {

@@ -2,6 +2,9 @@
 // client first ends its messages, then resets the stream, so the handler's loop ends as at a
 // half-close and its status goes out before the reset arrives. The event must still say the call was
 // cancelled, with what the handler did.
+
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import {
   type ClientDuplexStream,
   type ClientWritableStream,
@@ -12,12 +15,15 @@ import {
   type ServerDuplexStream,
   ServerInterceptingCall,
   type ServerInterceptor,
+  type ServerWritableStream,
   type ServiceError,
   status,
 } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type AddMemberRequest,
+  type ArchiveProgress,
+  type ArchiveProjectRequest,
   type ImportMembersResponse,
   type MemberChange,
   type MemberChangeResult,
@@ -83,6 +89,17 @@ async function start(kind: Kind, before: ServerInterceptor[] = []): Promise<Runn
               call.write(result);
               onMessage();
             }
+          },
+          // Writes progress until the call is cut off: pipeline() then throws "Premature close".
+          async archiveProject(call: ServerWritableStream<ArchiveProjectRequest, ArchiveProgress>) {
+            async function* progress() {
+              for (let percent = 0; ; percent++) {
+                yield { projectId: call.request.projectId, percent } as ArchiveProgress;
+                onMessage();
+                await new Promise((resolve) => setTimeout(resolve, 5));
+              }
+            }
+            await pipeline(Readable.from(progress()), call as unknown as NodeJS.WritableStream);
           },
         } as never)
       : {
@@ -235,8 +252,31 @@ describe("a request-streaming call cancelled mid-stream", () => {
       success: false,
       code: "DEADLINE_EXCEEDED",
       message:
-        "the deadline had passed (DEADLINE_EXCEEDED); the handler stopped when the request messages it " +
-        "was reading were cut off: it may have completed the change",
+        "the deadline had passed (DEADLINE_EXCEEDED); the handler stopped when the call's stream was cut " +
+        "off under it: it may have completed the change",
+    });
+  });
+
+  it("is recorded as stopped part way when a cancel cut off the stream an asyncService handler was writing to (archiveProject)", async () => {
+    const run = await start("asyncService");
+    const call = run.client.archiveProject(
+      { projectId: "p-7" } as ArchiveProjectRequest,
+      metadataOf("cut-write"),
+    );
+    const code = new Promise<number>((resolve) => {
+      call.on("data", () => {});
+      call.on("error", () => {});
+      call.on("status", (end: { code: number }) => resolve(end.code));
+    });
+    await settled(run.received());
+    call.cancel();
+    expect(await code).toBe(status.CANCELLED);
+    expect(await recorded(run, "cut-write")).toStrictEqual({
+      success: false,
+      code: "CANCELLED",
+      message:
+        "the call was cancelled (CANCELLED): by the client or a server shutdown; the handler stopped when " +
+        "the call's stream was cut off under it: it may have completed the change",
     });
   });
 

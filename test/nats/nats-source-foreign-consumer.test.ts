@@ -125,6 +125,24 @@ it("refuses an ack wait other than an existing consumer's, and takes the consume
   expect((await jsm.consumers.info("FOREIGN", "waits")).config.ack_wait).toBe(2_000_000_000);
 });
 
+it("refuses an ack wait that another ingester starting at once replaced with its own", async () => {
+  const jsm = await jetstreamManager(nc());
+  const asked = [10_000, 20_000];
+  const opening = asked.map((ackWaitMs) =>
+    createNatsSource({ connection: nc(), stream: "FOREIGN", consumer: "racing", ackWaitMs }),
+  );
+  const results = await Promise.allSettled(opening);
+  const kept = ((await jsm.consumers.info("FOREIGN", "racing")).config.ack_wait ?? 0) / 1_000_000;
+  // Each source open is one the consumer has the ack wait of: the other is refused, naming both.
+  const opened = asked.filter((_, i) => results[i]?.status === "fulfilled");
+  expect(opened).toStrictEqual([kept]);
+  const refused = results.find((result) => result.status === "rejected");
+  expect(refused?.status === "rejected" && String(refused.reason)).toMatch(
+    new RegExp(`has ack wait ${kept} ms, not \\d+ ms as asked`),
+  );
+  for (const result of results) if (result.status === "fulfilled") await result.value.close();
+});
+
 it("refuses an existing consumer that sends headers only: every event would be dead-lettered, empty", async () => {
   const jsm = await jetstreamManager(nc());
   await jsm.consumers.add("FOREIGN", {
