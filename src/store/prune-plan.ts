@@ -28,7 +28,8 @@ export interface PruneReport {
     anchors: number;
     /**
      * Events of a chain with checkpoints that no checkpoint it could be cut at follows yet (those after
-     * its last checkpoint older than `before`): a later prune deletes them once one does.
+     * its last checkpoint older than `before`): a later prune deletes them once one does. A chain whose
+     * Recorder was killed never gets one: only `cutChains` deletes its last events.
      */
     afterLastCheckpoint: number;
     /** Events stamped earlier than an event before them in their chain that is not older than `before`. */
@@ -44,9 +45,10 @@ export interface PruneReport {
   anchoredChains: number;
   /**
    * Chains every event of which was older than `before`, deleted whole: those that ended in their
-   * final checkpoint (their Recorder closed), and those without any checkpoint. Nothing of them is
-   * left for `verify`. Not counted in `anchoredChains` or `unsignedChains`. A chain with checkpoints
-   * but not ended by a final one may still grow: it keeps its last checkpoint, as an anchor.
+   * final checkpoint (their Recorder closed) with no seq missing before it, and those without any
+   * checkpoint. Nothing of them is left for `verify`. Not counted in `anchoredChains` or
+   * `unsignedChains`. Any other chain with checkpoints may still grow (or a backlog of it arrive): it
+   * keeps the last checkpoint before its first missing seq, as an anchor.
    */
   wholeChains: number;
   /** Chains without any checkpoint that lost events (a Recorder without a signing key): `verify` reports `missing` from seq 1. */
@@ -121,6 +123,14 @@ interface ChainState {
   /** Highest seq read (`add`), and whether every event read at it is a final checkpoint. */
   lastSeq: number;
   endsFinal: boolean;
+  /** Lowest seq read (`add`), and how many of its rows were read. */
+  firstSeq: number;
+  rows: number;
+  /**
+   * Of a signed chain whose every row read is older (`findGaps`): the lowest seq above `firstSeq`
+   * that no row read has. `lastSeq + 1` when its rows run without a gap; NaN for other chains.
+   */
+  firstGap: number;
   /** The seq its prefix ends before (`endOf`); NaN until computed again after a change. */
   end: number;
   /** Highest seq `next` handed out (deleted by now); -Infinity before the first. */
@@ -130,13 +140,16 @@ interface ChainState {
 /**
  * The seq a chain's prefix ends before (kept): the last checkpoint at or below the first newer (or
  * arrived) event; without any checkpoint, that event itself. Only ever lowered by rows that arrive.
- * Infinity (deleted whole) only when no such event bounds it and it is unsigned or ends in its final
- * checkpoint: an open chain's Recorder may go on, and what it adds must follow a kept checkpoint.
+ * Infinity (deleted whole) only when no such event bounds it and it is unsigned or has ended: its
+ * final checkpoint is its highest seq and no seq below it is missing. Otherwise its first missing
+ * seq bounds it: the Recorder may go on, or a backlog of it still arrive (an ingester's redelivery),
+ * and what comes must follow a kept checkpoint.
  */
 function endOf(chain: ChainState): number {
   if (Number.isNaN(chain.end)) {
     let bound = Math.min(chain.firstNewer, chain.firstArrived);
-    if (bound === Number.POSITIVE_INFINITY && chain.signed && !chain.endsFinal) bound = chain.lastSeq + 1;
+    const ended = chain.endsFinal && chain.firstGap > chain.lastSeq;
+    if (bound === Number.POSITIVE_INFINITY && chain.signed && !ended) bound = chain.firstGap;
     let end = chain.signed ? 0 : bound;
     if (chain.firstNewerCheckpoint === bound) end = bound;
     for (const seq of chain.oldCheckpoints) if (seq <= bound && seq > end) end = seq;
@@ -187,6 +200,12 @@ export function startPrunePlan(beforeMs: number): {
   let arrivedOld = 0;
   /** The next older row `next` looks at. */
   let cursor = 0;
+  /** Whether `findGaps` ran: once, after the last `add`, before any chain's end is needed. */
+  let gapsFound = false;
+  const afterAdds = () => {
+    if (!gapsFound) findGaps(chains, old);
+    gapsFound = true;
+  };
   const chainOfRow = (event: Uint8Array) => {
     const link = chainOf(event);
     if (link === undefined) return undefined;
@@ -203,6 +222,9 @@ export function startPrunePlan(beforeMs: number): {
         signed: false,
         lastSeq: 0,
         endsFinal: false,
+        firstSeq: inf,
+        rows: 0,
+        firstGap: Number.NaN,
         end: Number.NaN,
         lastTaken: Number.NEGATIVE_INFINITY,
       });
@@ -230,6 +252,8 @@ export function startPrunePlan(beforeMs: number): {
         chain.lastSeq = link.seq;
         chain.endsFinal = link.final;
       } else if (link.seq === chain.lastSeq) chain.endsFinal &&= link.final;
+      chain.firstSeq = Math.min(chain.firstSeq, link.seq);
+      chain.rows++;
       chain.end = Number.NaN;
       if (!isOld) {
         newerCheckpoint(chain, link.seq, link.checkpoint);
@@ -240,6 +264,7 @@ export function startPrunePlan(beforeMs: number): {
       }
     },
     keep(row) {
+      afterAdds();
       const found = chainOfRow(row.event);
       if (found !== undefined) {
         const { chain, link } = found;
@@ -257,6 +282,7 @@ export function startPrunePlan(beforeMs: number): {
       return true;
     },
     next() {
+      afterAdds();
       while (cursor < old.length) {
         const r = cursor++;
         const index = old.chain[r] as number;
@@ -270,8 +296,34 @@ export function startPrunePlan(beforeMs: number): {
       }
       return undefined;
     },
-    finish: () => finishPlan(chains, old, unchained, arrivedOld),
+    finish() {
+      afterAdds();
+      return finishPlan(chains, old, unchained, arrivedOld);
+    },
   };
+}
+
+/**
+ * Sets `firstGap` of each signed chain whose every row read is older. A bitmap of its row count + 1
+ * seqs from `firstSeq` holds the answer: n rows cannot fill n + 1 seqs.
+ */
+function findGaps(chains: ChainState[], old: OldRows): void {
+  const seen = chains.map((chain) =>
+    chain.signed && chain.firstNewer === Number.POSITIVE_INFINITY
+      ? new Uint8Array(chain.rows + 1)
+      : undefined,
+  );
+  for (let r = 0; r < old.length; r++) {
+    const index = old.chain[r] as number;
+    const marks = index === UNCHAINED ? undefined : seen[index];
+    if (marks === undefined) continue;
+    const at = (old.seq[r] as number) - (chains[index] as ChainState).firstSeq;
+    if (at < marks.length) marks[at] = 1;
+  }
+  for (const [index, marks] of seen.entries()) {
+    const chain = chains[index] as ChainState;
+    if (marks !== undefined) chain.firstGap = chain.firstSeq + marks.indexOf(0);
+  }
 }
 
 /** An unchained row's chain number. */

@@ -20,8 +20,13 @@ const MINUTE = 60_000;
  * (seqs 5 and 10, at minutes 4 and 8) and the final one (seq 13, minute 10). With `lateStamp`,
  * mutation 8 (seq 9) carries the time its call started, minute 2.5, as a long call's event may.
  * `signed: false`: a Recorder without a signing key, whose chain holds mutations 1 to 10 alone.
+ * `closed: false`: a server killed before `close()`, whose chain ends at seq 12, with no final checkpoint.
  */
-async function chainedStore(lateStamp: boolean, signed = true): Promise<{ db: string; keyArg: string }> {
+async function chainedStore(
+  lateStamp: boolean,
+  signed = true,
+  closed = true,
+): Promise<{ db: string; keyArg: string }> {
   const dir = tempDir();
   const keyFile = join(dir, "key.pub.pem");
   writeFileSync(keyFile, PUBLIC_KEY.export({ type: "spki", format: "pem" }));
@@ -43,7 +48,7 @@ async function chainedStore(lateStamp: boolean, signed = true): Promise<{ db: st
       ...(lateStamp && i === 8 ? { occurredAt: new Date(T0 + 2.5 * MINUTE) } : {}),
     });
   }
-  await recorder.close();
+  if (closed) await recorder.close();
   const db = join(dir, "audit.db");
   const store = openAuditStore({ path: db });
   store.insert(memory.events);
@@ -155,6 +160,23 @@ describe.concurrent("grpc-audit prune on a chained trail, then verify", () => {
       "13 events deleted (occurred before 2026-06-01T00:00:00.000Z)\n" +
         "1 chain deleted whole, every event of it older: nothing of it is left to verify\n",
     );
+  });
+
+  it("says that a killed server's chain keeps its last events on every prune, until --cut-chains", async () => {
+    const { db } = await chainedStore(false, true, false);
+    const prune = () => runCli(["prune", "--db", db, "--before", "2026-06-01T00:00:00Z"]);
+    const first = await prune();
+    const second = await prune();
+    expect([first.code, first.stderr, second.code, second.stderr]).toStrictEqual([0, "", 0, ""]);
+    const kept =
+      "3 older events kept: 1 checkpoint a pruned chain starts from; 2 after their chain's last checkpoint before that time (a later prune deletes them once a checkpoint after them is older and no seq before it is missing; a chain whose server was killed gets no final checkpoint, so its last events stay); --cut-chains deletes them\n";
+    // Seqs 1-9 go; the checkpoint at seq 10 stays, with seqs 11 and 12, then and on the next prune.
+    expect(first.stdout).toBe(
+      "9 events deleted (occurred before 2026-06-01T00:00:00.000Z)\n" +
+        "1 chain cut right before a signed checkpoint that stays: verify notes the deleted seqs as pruned\n" +
+        kept,
+    );
+    expect(second.stdout).toBe(`0 events deleted (occurred before 2026-06-01T00:00:00.000Z)\n${kept}`);
   });
 
   it("--cut-chains deletes every older event, checkpoints included: verify reports them missing", async () => {

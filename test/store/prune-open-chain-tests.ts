@@ -1,8 +1,9 @@
 /**
  * The sequence of review R69: a signed Recorder that is still open has stored only events older than
  * a prune's cutoff (1,200 mutations: seqs 1-1202, checkpoints at 501 and 1002, no final one yet); then
- * it records 100 more after the cutoff and closes. Run by the SQLite and PostgreSQL tests through the
- * `grpc-audit` command, as an operator would: `pruneOfOpenChainTests`.
+ * it records 100 more after the cutoff and closes. And that of review R73: an ingester stores the
+ * final checkpoint before a backlog of the same chain. Run by the SQLite and PostgreSQL tests through
+ * the `grpc-audit` command, as an operator would: `pruneOfOpenChainTests`.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -61,11 +62,11 @@ export async function pruneJson(db: string, dryRun: boolean): Promise<unknown> {
   return JSON.parse(run.stdout);
 }
 
-/** `grpc-audit verify --sealed` with the signing key, as JSON and as text. */
-export async function verifySealed(db: string) {
+/** `grpc-audit verify --sealed` with the signing key (and `extra` arguments), as JSON and as text. */
+export async function verifySealed(db: string, extra: string[] = []) {
   const keyFile = join(tempDir(), "key.pub.pem");
   writeFileSync(keyFile, PUBLIC_KEY.export({ type: "spki", format: "pem" }));
-  const args = ["verify", "--db", db, "--public-key", `${KEY_ID}=${keyFile}`, "--sealed"];
+  const args = ["verify", "--db", db, "--public-key", `${KEY_ID}=${keyFile}`, "--sealed", ...extra];
   const [json, text] = await Promise.all([runCli([...args, "--json"]), runCli(args)]);
   return { code: json.code, report: JSON.parse(json.stdout), textCode: text.code, text: text.stdout };
 }
@@ -86,7 +87,9 @@ async function expectPruneReport(db: string, report: Record<string, unknown>): P
   expect(await pruneJson(db, false)).toStrictEqual({ ...whole, dryRun: false });
 }
 
-/** The tests of review R69 on the store `newStore` opens (the plan is the same for every store). */
+const NOTHING_KEPT = { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 };
+
+/** The tests of reviews R69 and R73 on the store `newStore` opens (the plan is the same for every store). */
 export function pruneOfOpenChainTests(newStore: () => Promise<StoreUnderTest>): void {
   it("keeps the open chain's last older checkpoint: verify then finds it pruned, anchored, and sealed", async () => {
     const writer = openChainWriter();
@@ -140,10 +143,55 @@ export function pruneOfOpenChainTests(newStore: () => Promise<StoreUnderTest>): 
     }
     await expectPruneReport(store.db, {
       deleted: 1203,
-      kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 },
+      kept: NOTHING_KEPT,
       anchoredChains: 0,
       wholeChains: 1,
     });
     expect((await verifySealed(store.db)).report.chains).toStrictEqual([]);
+  });
+
+  it("keeps a chain whose final checkpoint was stored before a backlog of it: the backlog then verifies, anchored", async () => {
+    const writer = openChainWriter();
+    const events = writer.record(1200, HOUR_BEFORE); // seqs 1-1202, checkpoints at 501 and 1002
+    const final = await writer.close(); // seq 1203
+    const store = await newStore();
+    try {
+      // An ingester stores seqs 1-1099 and the final checkpoint; 1100-1202 come again after the prune.
+      await store.insert(events.slice(0, 1099));
+      await store.insert(final);
+      // Seqs 1100-1202 are not stored, so the chain has not ended: seqs 1-1001 go, the checkpoint at
+      // 1002 stays as the anchor, with 1003-1099 and the final checkpoint after it.
+      await expectPruneReport(store.db, {
+        deleted: 1001,
+        kept: { anchors: 1, afterLastCheckpoint: 98, behindNewer: 0 },
+        anchoredChains: 1,
+        wholeChains: 0,
+      });
+      await store.insert(events.slice(1099));
+    } finally {
+      await store.close();
+    }
+    const verify = await verifySealed(store.db, ["--ignore-order"]); // the backlog is stored after seq 1203
+    expect(verify.code).toBe(0);
+    expect(verify.report.chains).toHaveLength(1);
+    const [chain] = verify.report.chains;
+    expect({
+      seqs: [chain.firstSeq, chain.lastSeq, chain.events],
+      sealed: chain.sealed,
+      pruned: chain.pruned,
+      findings: chain.findings,
+    }).toStrictEqual({
+      seqs: [1002, 1203, 202],
+      sealed: true,
+      pruned: { toSeq: 1001, anchorSeq: 1002, keyId: KEY_ID },
+      findings: [],
+    });
+    // Now stored without a gap from its anchor to its final checkpoint: the next prune takes it whole.
+    await expectPruneReport(store.db, {
+      deleted: 202,
+      kept: NOTHING_KEPT,
+      anchoredChains: 0,
+      wholeChains: 1,
+    });
   });
 }

@@ -1,7 +1,8 @@
 // Review R69: `prune` while a signed chain's Recorder is still open, every event it stored so far
 // older than the cutoff. The chain has no final checkpoint, so more may follow: prune keeps its last
 // older checkpoint as the anchor, and `verify` then notes the prefix as pruned instead of reporting it
-// missing. A chain that ended in its final checkpoint, every event older, still goes whole.
+// missing. A chain that ended in its final checkpoint, every event older, still goes whole; one
+// whose final checkpoint was stored before a backlog of it (review R73) has not ended.
 import { join } from "node:path";
 import { beforeAll, describe } from "vitest";
 import { openAuditStore } from "../../src/store/audit-store.js";
