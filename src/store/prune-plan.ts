@@ -1,7 +1,7 @@
-import { BinaryReader } from "@bufbuild/protobuf/wire";
 import { AuditConfigError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
-import { Chain, ChainCheckpointDetail } from "../gen/grpcaudit/v1/event.js";
+import { chainLinkOf } from "./chain-link.js";
+import { OldRows } from "./old-rows.js";
 
 /** Options of a store's `prune` and `pruneReport`. */
 export interface PruneOptions {
@@ -207,7 +207,7 @@ export function startPrunePlan(beforeMs: number): {
     gapsFound = true;
   };
   const chainOfRow = (event: Uint8Array) => {
-    const link = chainOf(event);
+    const link = chainLinkOf(event);
     if (link === undefined) return undefined;
     let index = ids.get(link.chainId);
     if (index === undefined) {
@@ -391,70 +391,4 @@ function finishPlan(
   report.deleted = taken;
   if (arrived > 0) report.kept.arrived = arrived;
   return { positions, parts, report };
-}
-
-/** The older rows read, column by column in typed arrays that double as they fill. */
-class OldRows {
-  length = 0;
-  seq = new Float64Array(1024);
-  position = new Float64Array(1024);
-  chain = new Uint32Array(1024);
-  part = new Uint32Array(1024);
-
-  push(seq: number, position: number, chain: number, part: number): void {
-    if (this.length === this.seq.length) this.grow();
-    const i = this.length++;
-    this.seq[i] = seq;
-    this.position[i] = position;
-    this.chain[i] = chain;
-    this.part[i] = part;
-  }
-
-  private grow(): void {
-    const size = this.seq.length * 2;
-    const seq = new Float64Array(size);
-    seq.set(this.seq);
-    this.seq = seq;
-    const position = new Float64Array(size);
-    position.set(this.position);
-    this.position = position;
-    const chain = new Uint32Array(size);
-    chain.set(this.chain);
-    this.chain = chain;
-    const part = new Uint32Array(size);
-    part.set(this.part);
-    this.part = part;
-  }
-}
-
-/** Tags (field number << 3 | wire type) of the AuditEvent fields the plan reads: `chain` (16) and the checkpoint detail (25). */
-const TAG = { CHAIN: 130, CHECKPOINT: 202 } as const;
-
-/**
- * The chain link of a stored event, or undefined when it has none or cannot be read. Reads only the
- * top-level tags, the `chain` message and a checkpoint's detail (a tenth of a full decode): the last
- * of each wins, as in `decodeEvent`. A row it misreads is no risk: verify decodes every event and
- * reports what is wrong.
- */
-function chainOf(
-  bytes: Uint8Array,
-): { chainId: string; seq: number; checkpoint: boolean; final: boolean } | undefined {
-  try {
-    const reader = new BinaryReader(bytes);
-    let chain: Chain | undefined;
-    let checkpoint: ChainCheckpointDetail | undefined;
-    while (reader.pos < reader.len) {
-      const tag = reader.uint32();
-      if (tag === TAG.CHAIN) chain = Chain.decode(reader, reader.uint32());
-      else if (tag === TAG.CHECKPOINT) checkpoint = ChainCheckpointDetail.decode(reader, reader.uint32());
-      else if (tag === 0 || (tag & 7) === 4)
-        break; // the end of the message, as the decoder takes it
-      else reader.skip(tag & 7);
-    }
-    if (chain === undefined) return undefined;
-    const final = checkpoint?.final === true;
-    return { chainId: chain.chainId, seq: chain.seq, checkpoint: checkpoint !== undefined, final };
-  } catch {
-    return undefined; // damaged: verify reports it; by time, as an unchained event
-  }
 }
