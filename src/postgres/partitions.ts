@@ -1,6 +1,11 @@
 import type { ClientBase } from "pg";
 import { EVENTS_TABLE, LOCKS } from "./schema.js";
 
+/** PostgreSQL's insufficient_privilege: the role may not create tables in the schema or attach partitions. @internal */
+export const INSUFFICIENT_PRIVILEGE = "42501";
+/** PostgreSQL's lock_not_available: `lock_timeout` expired (attaching waited too long for the events table). @internal */
+export const LOCK_NOT_AVAILABLE = "55P03";
+
 /** One monthly partition: its table name and the [from, to) range of `occurred_at_ms` it holds. @internal */
 export interface Partition {
   name: string;
@@ -20,6 +25,11 @@ export function partitionOf(ms: number): Partition {
     fromMs: monthStart(year, month) ?? -MAX_DATE_MS,
     toMs: monthStart(year, month + 1) ?? MAX_DATE_MS + 1,
   };
+}
+
+/** The month after `p`, or undefined after the last month Date holds. @internal */
+export function nextPartition(p: Partition): Partition | undefined {
+  return p.toMs > MAX_DATE_MS ? undefined : partitionOf(p.toMs);
 }
 
 /** The farthest a Date reaches from the epoch, in ms (either way). */

@@ -51,8 +51,8 @@ export interface PostgresStoreOptions {
    */
   queryTimeoutMs?: number;
   /**
-   * Open for reading only (the CLI's query, stats and tail): the schema is checked, never created or
-   * migrated, and `insert` and `prune` throw. Default: false.
+   * Open for reading only (the CLI's query, stats, tail, verify and ui): the schema is checked, never
+   * created or migrated, no partition is made ahead, and `insert` and `prune` throw. Default: false.
    */
   readonly?: boolean;
   /**

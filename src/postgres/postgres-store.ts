@@ -18,9 +18,12 @@ import type { EditedRow, UndecodableRow } from "../store/stored-rows.js";
 import { connect, milliseconds, scrubbed, storeError } from "./connection.js";
 import { copyData } from "./copy.js";
 import { batchTimes, columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
+import { createMonthsAhead } from "./months-ahead.js";
 import {
   ensurePartitions,
+  INSUFFICIENT_PRIVILEGE,
   isListed,
+  LOCK_NOT_AVAILABLE,
   listPartitions,
   missingPartitions,
   type Partition,
@@ -108,17 +111,14 @@ export interface PostgresStore {
 
 /** The longest a partition's creation waits for the events table (`lock_timeout`); less when `queryTimeoutMs` is. */
 const PARTITION_LOCK_TIMEOUT_MS = 2000;
-/** PostgreSQL's lock_not_available: `lock_timeout` expired. */
-const LOCK_NOT_AVAILABLE = "55P03";
-/** PostgreSQL's insufficient_privilege: the role may not create tables in the schema or attach partitions. */
-const INSUFFICIENT_PRIVILEGE = "42501";
 /** Tries of a batch's insert: a stored id or a partition dropped meanwhile makes it go again. */
 const INSERT_TRIES = 3;
 
 /**
- * Opens the PostgreSQL audit store, creating or migrating its tables unless `readonly`. Rejects with an
- * AuditConfigError for bad options, a server it cannot reach, or a database written by a newer version
- * of this library; no error repeats the connection string's password.
+ * Opens the PostgreSQL audit store, creating or migrating its tables unless `readonly`; then, when its
+ * role may, makes the current and the next month's partitions, for writers that may not. Rejects with
+ * an AuditConfigError for bad options, a server it cannot reach, or a database written by a newer
+ * version of this library; no error repeats the connection string's password.
  *
  * ```ts
  * const store = await openPostgresStore({ connectionString: "postgres://audit@db:5432/audit" });
@@ -286,6 +286,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // manual VACUUM or ANALYZE of the table), and new readers and writers may queue behind the wait:
   // this long at most, then the batch fails and is retried.
   const partitionLockMs = Math.min(queryTimeoutMs, PARTITION_LOCK_TIMEOUT_MS);
+  /** Creates those of `months` that are missing, in a short transaction of its own. */
+  const createPartitions = (months: readonly Partition[]): Promise<void> =>
+    transaction(limit, `${begin}; SET LOCAL lock_timeout = ${partitionLockMs}`, (client) =>
+      ensurePartitions(client, months, partitions),
+    );
+  const ahead = createMonthsAhead(createPartitions);
   /**
    * Creates the partitions a batch needs that this process has not seen, in a short transaction of
    * its own before the batch's: never while holding the writers' lock, so writers into existing
@@ -294,9 +300,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
    */
   const makePartitions = async (needed: readonly Partition[], batch: EventColumns): Promise<void> => {
     try {
-      await transaction(limit, `${begin}; SET LOCAL lock_timeout = ${partitionLockMs}`, (client) =>
-        ensurePartitions(client, needed, partitions),
-      );
+      await createPartitions(needed);
     } catch (error) {
       if ((error as { code?: string }).code === INSUFFICIENT_PRIVILEGE)
         throw await refusal(needed, batch, error);
@@ -350,8 +354,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     for (let attempt = 1; ; attempt++) {
       try {
         // Checked before any await: a batch into known months asks for its connection at once.
-        const needed = missingPartitions(batchTimes(batch), partitions);
+        const times = batchTimes(batch);
+        const needed = missingPartitions(times, partitions);
+        const due = ahead.due(times);
         if (needed.length > 0) await makePartitions(needed, batch);
+        if (due.length > 0) await ahead.follow(due);
         return await write(limit, (client) => insertBatch(client, batch, copy));
       } catch (error) {
         // A stored id (a redelivered batch): again, skipping those. A partition missing (another
@@ -368,8 +375,9 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   /**
    * The sink's insert. Events whose id holds U+0000 are named to the delivery pipeline, which drops
    * and counts them (as "too_large", with this message) and writes the rest at once: no retry stores
-   * them. A month this role may not create fails the batch, to be retried (or spooled) until its owner
-   * makes it: a Recorder's events are of the current month, which is made ahead, never for good lost.
+   * them. A month this role may not create fails the batch, to be retried (or spooled) until the
+   * owning role makes it: a Recorder's events are of the current month, which a store of that role
+   * makes ahead, when it opens and when it first writes into the month before (`createMonthsAhead`).
    */
   const sinkInsert = async (batch: EventColumns): Promise<void> => {
     try {
@@ -434,6 +442,15 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       if (owned) await pool.end();
     },
   };
+  // This month and the next, for the writers that may not create them (see `createMonthsAhead`).
+  if (!readonly) {
+    try {
+      await ahead.follow([partitionOf(Date.now())]);
+    } catch (error) {
+      if (owned) await pool.end().catch(() => {});
+      throw fail(error);
+    }
+  }
   return store;
 }
 

@@ -66,24 +66,28 @@ describe("PostgreSQL store", () => {
       );
       expect(await store.insert(events)).toBe(7);
       const months = ["202610", "202611", "202612", "202701"].map((m) => `audit_events_${m}`);
-      expect(await partitions(url)).toStrictEqual(months);
+      // With the months the store makes ahead (test/postgres/partitions-ahead.test.ts).
+      expect(await partitions(url)).toStrictEqual(expect.arrayContaining(months));
     });
   });
 
   it("creates one partition per UTC month on insert, and prune drops the months entirely older", async () => {
     const url = await server.createDatabase();
     await withStore(url, async (store) => {
-      expect(await partitions(url)).toStrictEqual([]);
       // T0 is 2026-11-20: events every 10 days from 2026-09-11 to 2027-01-09.
       const events = recordedEvents(13, -7, 10 * DAY);
       expect(await store.insert(events)).toBe(13);
       const months = ["202609", "202610", "202611", "202612", "202701"].map((m) => `audit_events_${m}`);
-      expect(await partitions(url)).toStrictEqual(months);
+      // With the months the store makes ahead (test/postgres/partitions-ahead.test.ts).
+      expect(await partitions(url)).toStrictEqual(expect.arrayContaining(months));
       // Up to 2026-11-05: September and October go whole, November loses its first event (11-01).
       const before = new Date(Date.parse("2026-11-05T00:00:00Z"));
       const older = events.filter((e) => (e.occurredAt?.getTime() ?? 0) < before.getTime()).length;
       expect(await store.prune({ before })).toBe(older);
-      expect(await partitions(url)).toStrictEqual(months.slice(2));
+      const kept = await partitions(url);
+      expect(kept).toStrictEqual(expect.arrayContaining(months.slice(2)));
+      expect(kept).not.toContain(months[0]);
+      expect(kept).not.toContain(months[1]);
       expect((await store.stats()).total).toBe(13 - older);
     });
   });
@@ -97,7 +101,7 @@ describe("PostgreSQL store", () => {
     try {
       await a.insert(recordedEvents(2, 0, DAY)); // a knows November's partition
       expect(await b.prune({ before: new Date(Date.parse("2026-12-01T00:00:00Z")) })).toBe(2);
-      expect(await partitions(url)).toStrictEqual([]);
+      expect(await partitions(url)).not.toContain("audit_events_202611");
       expect(await a.insert(recordedEvents(2, 2, DAY))).toBe(2);
       expect((await a.stats()).total).toBe(2);
     } finally {
