@@ -12,10 +12,12 @@ export interface DeliveryEmitter extends Emitter {
   stats(): DeliveryStats;
   /**
    * Resolves once every event accepted before the call was delivered (the sink acknowledged it) or
-   * dropped (and counted); in write-ahead mode it commits them to the spool at once, too. After
-   * `timeoutMs` (default: the `flushTimeoutMs` option, 30000) it reports ok: false, "timeout" (or
-   * "error" with the sink's last error when the sink kept failing) and `pending`, the number of those
-   * events still in memory or in the spool. Once `close()` is done it answers at once, counting what
+   * dropped (and counted); in write-ahead mode it commits them to the spool at once, too. ok only when
+   * no accepted event was dropped meanwhile: else "error", its error naming each reason and count
+   * ("flush dropped 1 event (too_large 1)"). After `timeoutMs` (default: the `flushTimeoutMs` option,
+   * 30000) it reports ok: false, "timeout" (or "error" with the sink's last error when the sink kept
+   * failing), with an error naming the drops if any, and `pending`, the number of those events still
+   * in memory or in the spool. Once `close()` is done it answers at once, counting what
    * close left in the spool file as pending. Rejects with an AuditInputError for a `timeoutMs` that is
    * not a number ≥ 0, or options that are not an object.
    */
@@ -25,9 +27,10 @@ export interface DeliveryEmitter extends Emitter {
    * `closeTimeoutMs` option, 30000), then commits what is left to the spool, or without a spool drops
    * and counts it ("close_timeout"); closes the spool and then the sink. ok only when nothing was
    * dropped and nothing is left: `pending` is the number of rows left in the spool file (replayed by
-   * the next emitter on it). Never rejects: a negative `timeoutMs` waits for nothing, and one that is
-   * not a number (or options that are no object, such as the signal name `process.once("SIGTERM",
-   * emitter.close)` passes) counts as not given. Calling it again returns the same promise.
+   * the next emitter on it); DeliveryCloseReport says what its status and error tell. Never rejects: a
+   * negative `timeoutMs` waits for nothing, and one that is not a number (or options that are no
+   * object, such as the signal name `process.once("SIGTERM", emitter.close)` passes) counts as not
+   * given. Calling it again returns the same promise.
    */
   close(options?: { timeoutMs?: number }): Promise<DeliveryCloseReport>;
 }

@@ -25,7 +25,8 @@ export interface DeliveryFlushReport extends FlushReport {
  * finish within the close timeout (what it left is in `pending`, or dropped: "close_timeout", or
  * "spool_full" when the spool had no room), or the sink's close did not; "error" when the drain
  * finished in time but dropped events for reasons a longer timeout would not fix (the error names
- * each reason and count, such as "too_large"), or the sink's close failed.
+ * each reason and count, such as "too_large"), or the sink's close failed. The error names the drops
+ * on a "timeout" too, and what the drain did before a failed sink close (the sink's error its cause).
  */
 export interface DeliveryCloseReport extends DeliveryFlushReport {
   /** Events the sink acknowledged during close. */
@@ -70,21 +71,35 @@ export class DeliveryPipeline {
     const timeoutMs = Math.min(timeout, MAX_TIMER_MS);
     const state = this.#state;
     const { name } = state.options;
+    const { counters } = state;
     const target = state.lastSeq;
     const errorsBefore = this.#pump.sinkErrors;
+    const lostBefore = counters.lost;
+    const droppedBefore = { ...counters.dropped };
+    let settled: boolean;
     state.beginUrgent();
     try {
       state.wakeup.wake();
       state.commitTick();
-      if (await state.waitSettled(target, timeoutMs)) return withPending(flushReport(name), 0);
+      settled = await state.waitSettled(target, timeoutMs);
     } finally {
       state.endUrgent();
     }
-    const pending = state.pendingUpTo(target);
-    if (this.#pump.sinkErrors === errorsBefore) {
-      return { ok: false, results: [{ emitter: name, status: "timeout", pending }], pending };
+    // Accepted events dropped for good while it waited: an ok would say they were written.
+    const drops = counters.lost > lostBefore ? droppedDuring(droppedBefore, counters.dropped) : undefined;
+    if (settled) {
+      const error = drops === undefined ? undefined : new AuditEmitError(name, `flush ${drops}`);
+      return withPending(flushReport(name, error), 0);
     }
-    const message = `flush did not finish within ${timeoutMs} ms: the sink is failing`;
+    const pending = state.pendingUpTo(target);
+    const late = `flush did not finish within ${timeoutMs} ms`;
+    const alsoDropped = drops === undefined ? "" : `; it ${drops}`;
+    if (this.#pump.sinkErrors === errorsBefore) {
+      const result: FlushResult = { emitter: name, status: "timeout", pending };
+      if (drops !== undefined) result.error = new AuditEmitError(name, `${late}${alsoDropped}`);
+      return { ok: false, results: [result], pending };
+    }
+    const message = `${late}: the sink is failing${alsoDropped}`;
     const error = new AuditEmitError(name, message, { cause: this.#pump.lastSinkError });
     return withPending(flushReport(name, error), pending);
   }
@@ -121,17 +136,8 @@ export class DeliveryPipeline {
     state.warnings.flush();
     const sink = await this.#closeSink(Math.max(deadline - monotonicNow(), Math.min(1000, timeoutMs)));
     const dropped = counters.lost - before.lost;
-    let result = sink;
-    if (sink.status === "ok" && leftAtDeadline > 0) {
-      result = { emitter: sink.emitter, status: "timeout" };
-    } else if (sink.status === "ok" && dropped > 0) {
-      // Drained in time, but some events can never be delivered: a longer timeout would not help.
-      const error = new AuditEmitError(
-        sink.emitter,
-        `close ${droppedDuring(droppedBefore, counters.dropped)}`,
-      );
-      result = { emitter: sink.emitter, status: "error", error };
-    }
+    const drops = dropped > 0 ? droppedDuring(droppedBefore, counters.dropped) : undefined;
+    const result = closeResult(state.options.name, sink, leftAtDeadline > 0, drops);
     return {
       ok: result.status === "ok",
       results: [{ ...result, pending }],
@@ -142,24 +148,19 @@ export class DeliveryPipeline {
     };
   }
 
-  async #closeSink(timeoutMs: number): Promise<FlushResult> {
-    const { sink, name } = this.#state.options;
-    if (typeof sink.close !== "function") return { emitter: name, status: "ok" };
+  /** Closes the sink: "ok", "timeout" when it did not finish within `timeoutMs`, or why it failed. */
+  async #closeSink(timeoutMs: number): Promise<"ok" | "timeout" | Error> {
+    const { sink } = this.#state.options;
+    if (typeof sink.close !== "function") return "ok";
     try {
       await withTimeout(
         Promise.resolve().then(() => sink.close?.()),
         timeoutMs,
         { keepAlive: true },
       );
-      return { emitter: name, status: "ok" };
+      return "ok";
     } catch (error) {
-      if (error instanceof TimeoutError) return { emitter: name, status: "timeout" };
-      const cause = toError(error);
-      return {
-        emitter: name,
-        status: "error",
-        error: new AuditEmitError(name, "sink close failed", { cause }),
-      };
+      return error instanceof TimeoutError ? "timeout" : toError(error);
     }
   }
 
@@ -206,4 +207,29 @@ function droppedDuring(before: Record<string, number>, after: Record<string, num
   const total = reasons.reduce((sum, [, count]) => sum + count, 0);
   const events = total === 1 ? "1 event" : `${total} events`;
   return `dropped ${events} (${reasons.map(([reason, count]) => `${reason} ${count}`).join(", ")})`;
+}
+
+/**
+ * The result of a close, from how the sink's close went, whether the drain ran out of time and what
+ * it dropped ("dropped 2 events (close_timeout 2)"). Status "error" when the sink's close failed;
+ * "timeout" when the drain ran out of time or the sink's close did; "error" when the drain finished
+ * in time but dropped events (a longer timeout would not save them). The error names what the drain
+ * did whenever it dropped events, before a failed sink close, which would hide the drops otherwise.
+ */
+function closeResult(
+  emitter: string,
+  sink: "ok" | "timeout" | Error,
+  ranOutOfTime: boolean,
+  drops: string | undefined,
+): FlushResult {
+  // What the drain did: "ran out of time, dropped 2 events (close_timeout 2)"; "" when all in time.
+  const drain = [ranOutOfTime ? "ran out of time" : undefined, drops].filter(Boolean).join(", ");
+  if (sink instanceof Error) {
+    const message = drain === "" ? "sink close failed" : `close ${drain}; sink close failed`;
+    return { emitter, status: "error", error: new AuditEmitError(emitter, message, { cause: sink }) };
+  }
+  const status = sink === "timeout" || ranOutOfTime ? "timeout" : drops ? "error" : "ok";
+  if (drops === undefined) return { emitter, status };
+  const sinkLate = sink === "timeout" ? "; the sink's close did not finish in time" : "";
+  return { emitter, status, error: new AuditEmitError(emitter, `close ${drain}${sinkLate}`) };
 }

@@ -44,7 +44,10 @@ export interface FlushResult {
    * close timeout (see `pending`).
    */
   status: "ok" | "error" | "timeout";
-  /** Set when status is "error". */
+  /**
+   * Set when status is "error"; on a "timeout", set when events were dropped for good meanwhile,
+   * naming them by reason and count.
+   */
   error?: Error;
   /**
    * Events the emitter accepted and its sink has not taken yet when the report was made (in memory,

@@ -1,7 +1,7 @@
 import type { AuthnObserver, AuthnResultInput } from "../authn/observer.js";
 import type { AuthzDecisionInput, AuthzObserver } from "../authz/observer.js";
 import { currentAuditScope } from "../context/scope.js";
-import type { EmitOutcome, FlushReport } from "../emitters/emitter.js";
+import type { EmitOutcome, FlushReport, FlushResult } from "../emitters/emitter.js";
 import { checkedOutcome } from "../emitters/emitter.js";
 import { guardedStats } from "../emitters/guarded-stats.js";
 import { AuditEmitError, AuditError, AuditInputError, toError } from "../errors/index.js";
@@ -102,9 +102,10 @@ export interface Recorder {
    * and counted in `stats().dropped` by the Recorder itself, never handed to an emitter (one that stays
    * open would write them after the final checkpoint), successes a record policy would skip included
    * (the last summary was written at close, none could count them). A last summary the emitters refuse
-   * is written again once they flushed, as a refused final checkpoint is. Takes no options; an argument
-   * is ignored and the close goes ahead, so it can be passed unbound: `process.once("SIGTERM",
-   * recorder.close)`.
+   * is written again once they flushed, as a refused final checkpoint is; a result such a flush did not
+   * report ok (events it saw dropped) makes the report not ok, with its status and error. Takes no
+   * options; an argument is ignored and the close goes ahead, so it can be passed unbound:
+   * `process.once("SIGTERM", recorder.close)`.
    */
   close(): Promise<FlushReport>;
 }
@@ -375,10 +376,13 @@ export function createRecorder(options: RecorderOptions): Recorder {
       // the checkpoint in the chain.
       closed = true;
       clearInterval(summaryTimer);
+      // What these flushes report goes into close()'s report: the events they saw dropped are gone,
+      // and the emitters' close reports count only what their own drain did.
+      const flushes: FlushReport[] = [];
       // The last summary has no next one to take its counts if the emitters refuse it (a full
       // queue): once the queue is written out, it is written again, before the final checkpoint.
       if (!writeSummaries()) {
-        await emitter.flush();
+        flushes.push(await emitter.flush());
         writeSummaries();
       }
       clearInterval(checkpointTimer);
@@ -388,11 +392,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
       // events, which the emitters accept, must be linked and covered by that second checkpoint.
       if (writeCheckpoint(true) === "dropped") {
         chain?.reopen();
-        await emitter.flush();
+        flushes.push(await emitter.flush());
         writeCheckpoint(true);
       }
       sealed = true;
-      const closedReport = await emitter.close();
+      const closedReport = withFlushes(await emitter.close(), flushes);
       return givenUp > 0 ? withGivenUp(closedReport, givenUp) : closedReport;
     },
   };
@@ -408,6 +412,28 @@ function givenUpError(count: number, closeWaitMs: number): AuditError {
     `recorder: close() stopped waiting for ${records} of calls still in flight after closeWaitMs (${closeWaitMs} ms); ` +
       "arriving later, they are dropped and counted in stats().dropped. Shut the server down before close(), or raise closeWaitMs",
   );
+}
+
+/**
+ * The close `report` with what the `flushes` close() made before it said was not ok: an emitter's
+ * result takes their status when its own is ok, and their errors with its own (one AggregateError
+ * for several); the result of an emitter the close report does not name is added as it is.
+ */
+function withFlushes(report: FlushReport, flushes: readonly FlushReport[]): FlushReport {
+  const failed = flushes.flatMap((flush) => flush.results).filter((result) => result.status !== "ok");
+  if (failed.length === 0) return report;
+  const results = report.results.map((result): FlushResult => {
+    const before = failed.filter((flushed) => flushed.emitter === result.emitter);
+    if (before.length === 0) return result;
+    const status = result.status === "ok" ? (before[0] as FlushResult).status : result.status;
+    const errors = [...before, result].flatMap((r) => (r.error === undefined ? [] : [r.error]));
+    const error =
+      errors.length > 1 ? new AggregateError(errors, errors.map((e) => e.message).join("; ")) : errors[0];
+    const { error: _, ...rest } = result;
+    return error === undefined ? { ...rest, status } : { ...rest, status, error };
+  });
+  const unnamed = failed.filter((flushed) => !report.results.some((r) => r.emitter === flushed.emitter));
+  return { ...report, ok: false, results: [...results, ...unnamed] };
 }
 
 /** `report` with a "recorder" result: not ok, `count` records of calls in flight given up. */

@@ -279,7 +279,14 @@ describe("close without a spool", () => {
 
     expect(report).toStrictEqual({
       ok: false,
-      results: [{ emitter: "fake", status: "timeout", pending: 0 }],
+      results: [
+        {
+          emitter: "fake",
+          status: "timeout",
+          error: new AuditEmitError("fake", "close ran out of time, dropped 5 events (close_timeout 5)"),
+          pending: 0,
+        },
+      ],
       pending: 0,
       delivered: 0,
       spooled: 0,

@@ -56,7 +56,19 @@ describe("flush() and a parked event promoted behind a newer one", () => {
 
     expect(flushed).toBeUndefined();
     sink.ackHeld();
-    expect(await flushing).toMatchObject({ ok: true, pending: 0 });
+    // Not ok: authn 2, accepted before the flush, was evicted (and authz 5 dropped meanwhile).
+    expect(await flushing).toMatchObject({
+      ok: false,
+      results: [
+        {
+          status: "error",
+          error: expect.objectContaining({
+            message: "fake: flush dropped 2 events (queue_full 1, park_timeout 1)",
+          }),
+        },
+      ],
+      pending: 0,
+    });
     expect(sink.receivedIds()).toContain(authz(3).eventId);
   });
 });

@@ -55,7 +55,16 @@ describe("a drop the sink refused as too large", () => {
     emitters.push(emitter);
     for (let n = 1; n <= 3; n++) emitter.emit(numberedEvent(n));
 
-    expect(await emitter.flush({ timeoutMs: 5000 })).toMatchObject({ ok: true, pending: 0 });
+    expect(await emitter.flush({ timeoutMs: 5000 })).toMatchObject({
+      ok: false,
+      results: [
+        {
+          status: "error",
+          error: expect.objectContaining({ message: "fake: flush dropped 1 event (too_large 1)" }),
+        },
+      ],
+      pending: 0,
+    });
     expect(sink.receivedIds()).toStrictEqual([id(1), id(3)]);
     expect(emitter.stats()).toMatchObject({ delivered: 2, dropped: { too_large: 1 } });
     expect(errors.map((error) => [error.name, error.message])).toStrictEqual([
@@ -79,7 +88,16 @@ describe("a drop the sink refused as too large", () => {
     const emitter = createDeliveryEmitter({ sink, flushIntervalMs: 0, spool: { path: spoolPath }, onError });
     emitters.push(emitter);
 
-    expect(await emitter.flush({ timeoutMs: 5000 })).toMatchObject({ ok: true, pending: 0 });
+    expect(await emitter.flush({ timeoutMs: 5000 })).toMatchObject({
+      ok: false,
+      results: [
+        {
+          status: "error",
+          error: expect.objectContaining({ message: "fake: flush dropped 2 events (too_large 2)" }),
+        },
+      ],
+      pending: 0,
+    });
     expect(sink.receivedIds()).toStrictEqual([id(1), id(4)]);
     expect(emitter.stats()).toMatchObject({
       delivered: 2,

@@ -35,7 +35,18 @@ describe("Kafka broker: a batch written again after a failure", () => {
       sampleEvent({ kind: "authn", eventId, ...(eventId === "e-4" ? { operation: "o".repeat(6000) } : {}) }),
     );
     const { flushed, stats } = await deliver(broker, events);
-    expect(flushed).toMatchObject({ ok: true, pending: 0 });
+    expect(flushed).toMatchObject({
+      ok: false,
+      results: [
+        {
+          status: "error",
+          error: expect.objectContaining({
+            message: "kafka:audit-events: flush dropped 1 event (too_large 1)",
+          }),
+        },
+      ],
+      pending: 0,
+    });
     expect(stats).toMatchObject({ delivered: 19, dropped: { too_large: 1 } });
     expect(stored).toStrictEqual(ids(20).filter((id) => id !== "e-4"));
   });

@@ -145,7 +145,18 @@ describe("Kafka broker: a message the topic refuses as too large", () => {
     const flushed = await emitter.flush({ timeoutMs: 2000 });
     await emitter.close({ timeoutMs: 100 });
 
-    expect(flushed).toMatchObject({ ok: true, pending: 0 });
+    expect(flushed).toMatchObject({
+      ok: false,
+      results: [
+        {
+          status: "error",
+          error: expect.objectContaining({
+            message: "kafka:audit-events: flush dropped 1 event (too_large 1)",
+          }),
+        },
+      ],
+      pending: 0,
+    });
     // At least once: sent one by one to find the refused one, then again as the batch left.
     expect(new Set(stored)).toStrictEqual(new Set(["e-1", "e-3"]));
     expect(emitter.stats()).toMatchObject({

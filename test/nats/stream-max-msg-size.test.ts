@@ -32,7 +32,16 @@ it("drops and counts events over the stream's max_msg_size, and stores the other
   const report = await emitter.flush({ timeoutMs: 10_000 });
   await emitter.close();
 
-  expect(report).toMatchObject({ ok: true, pending: 0 });
+  expect(report).toMatchObject({
+    ok: false,
+    results: [
+      {
+        status: "error",
+        error: expect.objectContaining({ message: "nats:small.events: flush dropped 1 event (too_large 1)" }),
+      },
+    ],
+    pending: 0,
+  });
   const stored = await readStream(nc(), "SMALL_MSGS");
   expect(stored.map((m) => m.headers["Nats-Msg-Id"])).toStrictEqual([SAMPLE_IDS.authn, SAMPLE_IDS.authz]);
   expect(emitter.stats()).toMatchObject({ delivered: 2, dropped: { too_large: 1 } });
