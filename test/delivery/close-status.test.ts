@@ -16,17 +16,12 @@ import { SAMPLE_IDS, sampleEvent } from "../helpers/events.js";
 import { startNatsServer } from "../helpers/nats-server.js";
 import { useNatsServer } from "../helpers/nats-suite.js";
 import { readStream } from "../nats/stream-reader.js";
+import { emitterWithOneTooLarge } from "./small-stream.js";
 
 const nc = useNatsServer();
 
 it("reports an error, not a timeout, when close drained in time but the stream refused an event as too large", async () => {
-  const jsm = await jetstreamManager(nc());
-  await jsm.streams.add({ name: "SMALL", subjects: ["small.>"], max_msg_size: 1500 });
-  const broker = await createNatsBroker({ connection: nc(), stream: "SMALL" });
-  const emitter = createBrokerEmitter({ broker, topic: "small.events" });
-  emitter.emit(sampleEvent({ kind: "authn" }));
-  emitter.emit(sampleEvent({ eventId: "evt-big", operation: `/acme.Big/${"x".repeat(4000)}` }));
-  emitter.emit(sampleEvent({ kind: "authz" }));
+  const emitter = await emitterWithOneTooLarge(nc(), "SMALL", "small");
 
   const report = await emitter.close();
 

@@ -4,27 +4,20 @@
  * accepted event was written. It now reports "error" naming the drops by reason and count, and a
  * flush that runs out of time names them in its error too.
  */
-import { jetstreamManager } from "@nats-io/jetstream";
 import { ResponseError, type SendOptions } from "@platformatic/kafka";
 import { expect, it } from "vitest";
 import { createBrokerEmitter } from "../../src/brokers/index.js";
 import { AuditEmitError } from "../../src/errors/index.js";
 import { createKafkaBroker } from "../../src/kafka/index.js";
-import { createNatsBroker } from "../../src/nats/index.js";
 import { SAMPLE_IDS, sampleEvent } from "../helpers/events.js";
 import { useNatsServer } from "../helpers/nats-suite.js";
 import { readStream } from "../nats/stream-reader.js";
+import { emitterWithOneTooLarge } from "./small-stream.js";
 
 const nc = useNatsServer();
 
 it("reports an error naming the drop when the stream refused an event as too large", async () => {
-  const jsm = await jetstreamManager(nc());
-  await jsm.streams.add({ name: "FLUSH_SMALL", subjects: ["flush.>"], max_msg_size: 1500 });
-  const broker = await createNatsBroker({ connection: nc(), stream: "FLUSH_SMALL" });
-  const emitter = createBrokerEmitter({ broker, topic: "flush.events" });
-  emitter.emit(sampleEvent({ kind: "authn" }));
-  emitter.emit(sampleEvent({ eventId: "evt-big", operation: `/acme.Big/${"x".repeat(4000)}` }));
-  emitter.emit(sampleEvent({ kind: "authz" }));
+  const emitter = await emitterWithOneTooLarge(nc(), "FLUSH_SMALL", "flush");
 
   const report = await emitter.flush();
 
