@@ -111,6 +111,8 @@ export interface PostgresStore {
 
 /** The longest a partition's creation waits for the events table (`lock_timeout`); less when `queryTimeoutMs` is. */
 const PARTITION_LOCK_TIMEOUT_MS = 2000;
+/** The same for months made ahead, which no write waits for: they delay a batch (or opening) this long at most. */
+const AHEAD_LOCK_TIMEOUT_MS = 100;
 /** Tries of a batch's insert: a stored id or a partition dropped meanwhile makes it go again. */
 const INSERT_TRIES = 3;
 
@@ -287,11 +289,13 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // this long at most, then the batch fails and is retried.
   const partitionLockMs = Math.min(queryTimeoutMs, PARTITION_LOCK_TIMEOUT_MS);
   /** Creates those of `months` that are missing, in a short transaction of its own. */
-  const createPartitions = (months: readonly Partition[]): Promise<void> =>
-    transaction(limit, `${begin}; SET LOCAL lock_timeout = ${partitionLockMs}`, (client) =>
+  const createPartitions = (months: readonly Partition[], lockMs = partitionLockMs): Promise<void> =>
+    transaction(limit, `${begin}; SET LOCAL lock_timeout = ${lockMs}`, (client) =>
       ensurePartitions(client, months, partitions),
     );
-  const ahead = createMonthsAhead(createPartitions);
+  const ahead = createMonthsAhead((months) =>
+    createPartitions(months, Math.min(queryTimeoutMs, AHEAD_LOCK_TIMEOUT_MS)),
+  );
   /**
    * Creates the partitions a batch needs that this process has not seen, in a short transaction of
    * its own before the batch's: never while holding the writers' lock, so writers into existing
