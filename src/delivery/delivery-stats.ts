@@ -98,6 +98,8 @@ export class DeliveryCounters extends EmitterCounters {
   spooled = 0;
   /** Accepted events that were dropped later (part of `dropped`). */
   lost = 0;
+  /** `lost` by reason: what flush and close name, leaving out what emit refused (never accepted). */
+  readonly lostByReason: Record<string, number> = {};
   readonly droppedByKind: Record<string, number> = {};
   readonly droppedByReasonAndKind: Record<string, Record<string, number>> = {};
   readonly spoolRecovery: SpoolRecoveryStats = { movedAside: 0, recovered: 0, lost: 0, uncounted: 0 };
@@ -120,7 +122,10 @@ export class DeliveryCounters extends EmitterCounters {
     const byKind = this.droppedByReasonAndKind[reason] ?? {};
     byKind[name] = (byKind[name] ?? 0) + 1;
     this.droppedByReasonAndKind[reason] = byKind;
-    if (accepted) this.lost++;
+    if (accepted) {
+      this.lost++;
+      this.lostByReason[reason] = (this.lostByReason[reason] ?? 0) + 1;
+    }
     return this.drop(reason);
   }
 }

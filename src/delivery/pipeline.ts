@@ -75,7 +75,7 @@ export class DeliveryPipeline {
     const target = state.lastSeq;
     const errorsBefore = this.#pump.sinkErrors;
     const lostBefore = counters.lost;
-    const droppedBefore = { ...counters.dropped };
+    const lostByReasonBefore = { ...counters.lostByReason };
     let settled: boolean;
     state.beginUrgent();
     try {
@@ -86,7 +86,8 @@ export class DeliveryPipeline {
       state.endUrgent();
     }
     // Accepted events dropped for good while it waited: an ok would say they were written.
-    const drops = counters.lost > lostBefore ? droppedDuring(droppedBefore, counters.dropped) : undefined;
+    const drops =
+      counters.lost > lostBefore ? droppedDuring(lostByReasonBefore, counters.lostByReason) : undefined;
     if (settled) {
       const error = drops === undefined ? undefined : new AuditEmitError(name, `flush ${drops}`);
       return withPending(flushReport(name, error), 0);
@@ -114,7 +115,7 @@ export class DeliveryPipeline {
     const { counters } = state;
     state.markClosed();
     const before = { delivered: counters.delivered, spooled: counters.spooled, lost: counters.lost };
-    const droppedBefore = { ...counters.dropped };
+    const lostByReasonBefore = { ...counters.lostByReason };
     const deadline = monotonicNow() + timeoutMs;
     const target = state.lastSeq;
     state.beginUrgent();
@@ -136,7 +137,7 @@ export class DeliveryPipeline {
     state.warnings.flush();
     const sink = await this.#closeSink(Math.max(deadline - monotonicNow(), Math.min(1000, timeoutMs)));
     const dropped = counters.lost - before.lost;
-    const drops = dropped > 0 ? droppedDuring(droppedBefore, counters.dropped) : undefined;
+    const drops = dropped > 0 ? droppedDuring(lostByReasonBefore, counters.lostByReason) : undefined;
     const result = closeResult(state.options.name, sink, leftAtDeadline > 0, drops);
     return {
       ok: result.status === "ok",
@@ -197,13 +198,13 @@ function withPending(report: FlushReport, pending: number): DeliveryFlushReport 
 }
 
 /**
- * "dropped 2 events (too_large 1, spool_corrupt 1)": the events dropped since `before`, by reason.
- * "closed" is left out: those were refused at emit after close(), never accepted.
+ * "dropped 2 events (too_large 1, spool_corrupt 1)": the accepted events dropped since `before`, by
+ * reason (counters.lostByReason: events emit refused were never accepted, and are not named).
  */
 function droppedDuring(before: Record<string, number>, after: Record<string, number>): string {
   const reasons = Object.entries(after)
     .map(([reason, count]) => [reason, count - (before[reason] ?? 0)] as const)
-    .filter(([reason, count]) => reason !== "closed" && count > 0);
+    .filter(([, count]) => count > 0);
   const total = reasons.reduce((sum, [, count]) => sum + count, 0);
   const events = total === 1 ? "1 event" : `${total} events`;
   return `dropped ${events} (${reasons.map(([reason, count]) => `${reason} ${count}`).join(", ")})`;

@@ -1,7 +1,8 @@
+import { setTimeout as pause } from "node:timers/promises";
 import type { AuthnObserver, AuthnResultInput } from "../authn/observer.js";
 import type { AuthzDecisionInput, AuthzObserver } from "../authz/observer.js";
 import { currentAuditScope } from "../context/scope.js";
-import type { EmitOutcome, FlushReport, FlushResult } from "../emitters/emitter.js";
+import type { EmitOutcome, FlushReport } from "../emitters/emitter.js";
 import { checkedOutcome } from "../emitters/emitter.js";
 import { guardedStats } from "../emitters/guarded-stats.js";
 import { AuditEmitError, AuditError, AuditInputError, toError } from "../errors/index.js";
@@ -11,6 +12,14 @@ import type { RecordContext } from "../event/record-context.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { eventAttributes } from "./attributes.js";
 import { buildEvent, type EventInputs, type EventStamp, type RecordedKind } from "./build-event.js";
+import {
+  finalCheckpointDroppedError,
+  givenUpError,
+  RETRY_PAUSE_MS,
+  withFlushes,
+  withGivenUp,
+  withRecorderResult,
+} from "./close-report.js";
 import {
   checkAccessInput,
   checkAuthnInput,
@@ -102,8 +111,10 @@ export interface Recorder {
    * and counted in `stats().dropped` by the Recorder itself, never handed to an emitter (one that stays
    * open would write them after the final checkpoint), successes a record policy would skip included
    * (the last summary was written at close, none could count them). A last summary the emitters refuse
-   * is written again once they flushed, as a refused final checkpoint is; a result such a flush did not
-   * report ok (events it saw dropped) makes the report not ok, with its status and error. Takes no
+   * is written again once they flushed, as a refused final checkpoint is (flushed again while the queue
+   * stays full, for up to `closeWaitMs`; still refused, it is reported to `onError` and as a result
+   * `{ emitter: "recorder", status: "error", error }`). The drops such a flush names make the report
+   * not ok, with their errors; a flush that only ran out of time does not, the close drained on. Takes no
    * options; an argument is ignored and the close goes ahead, so it can be passed unbound:
    * `process.once("SIGTERM", recorder.close)`.
    */
@@ -387,60 +398,38 @@ export function createRecorder(options: RecorderOptions): Recorder {
       }
       clearInterval(checkpointTimer);
       // A final checkpoint refused by a full queue would leave the trail looking truncated to
-      // `verify --sealed`: once the queue is written out, a second one covers the first's seq too.
-      // The chain reopens before the wait: calls still in flight go on ending meanwhile, and their
-      // events, which the emitters accept, must be linked and covered by that second checkpoint.
-      if (writeCheckpoint(true) === "dropped") {
+      // `verify --sealed`: once the queue has room, another one covers the refused ones' seqs too.
+      // The chain reopens before each wait: calls still in flight go on ending meanwhile, and their
+      // events, which the emitters accept, must be linked and covered by the next checkpoint. An
+      // emitter's flush gives up after its own flushTimeoutMs, which a slow sink outlasts: flushes are
+      // repeated for up to closeWaitMs, and stop once one wrote everything (waiting longer cannot help).
+      let final = writeCheckpoint(true);
+      const waitUntil = performance.now() + config.closeWaitMs;
+      while (final === "dropped") {
         chain?.reopen();
-        flushes.push(await emitter.flush());
-        writeCheckpoint(true);
+        const flushed = await emitter.flush();
+        flushes.push(flushed);
+        final = writeCheckpoint(true);
+        if (final !== "dropped" || flushed.ok || performance.now() >= waitUntil) break;
+        // A flush that failed at once (a closed emitter) must not make this a busy loop.
+        await pause(Math.min(RETRY_PAUSE_MS, Math.max(0, waitUntil - performance.now())));
       }
       sealed = true;
-      const closedReport = withFlushes(await emitter.close(), flushes);
+      // Said before the emitters close (which may take their whole close timeout), as givenUp is.
+      const lostFinal = final === "dropped" ? finalCheckpointDroppedError(config.closeWaitMs) : undefined;
+      if (lostFinal !== undefined) report(onError, lostFinal);
+      let closedReport = withFlushes(await emitter.close(), flushes);
+      if (lostFinal !== undefined) {
+        closedReport = withRecorderResult(closedReport, {
+          emitter: "recorder",
+          status: "error",
+          error: lostFinal,
+        });
+      }
       return givenUp > 0 ? withGivenUp(closedReport, givenUp) : closedReport;
     },
   };
   trackPendingRecords(recorder, pending);
   trackStatusMessages(recorder, rewrites.defaultPolicy);
   return recorder;
-}
-
-/** Why `close()` ended with records of calls in flight still to come. */
-function givenUpError(count: number, closeWaitMs: number): AuditError {
-  const records = count === 1 ? "1 record" : `${count} records`;
-  return new AuditError(
-    `recorder: close() stopped waiting for ${records} of calls still in flight after closeWaitMs (${closeWaitMs} ms); ` +
-      "arriving later, they are dropped and counted in stats().dropped. Shut the server down before close(), or raise closeWaitMs",
-  );
-}
-
-/**
- * The close `report` with what the `flushes` close() made before it said was not ok: an emitter's
- * result takes their status when its own is ok, and their errors with its own (one AggregateError
- * for several); the result of an emitter the close report does not name is added as it is.
- */
-function withFlushes(report: FlushReport, flushes: readonly FlushReport[]): FlushReport {
-  const failed = flushes.flatMap((flush) => flush.results).filter((result) => result.status !== "ok");
-  if (failed.length === 0) return report;
-  const results = report.results.map((result): FlushResult => {
-    const before = failed.filter((flushed) => flushed.emitter === result.emitter);
-    if (before.length === 0) return result;
-    const status = result.status === "ok" ? (before[0] as FlushResult).status : result.status;
-    const errors = [...before, result].flatMap((r) => (r.error === undefined ? [] : [r.error]));
-    const error =
-      errors.length > 1 ? new AggregateError(errors, errors.map((e) => e.message).join("; ")) : errors[0];
-    const { error: _, ...rest } = result;
-    return error === undefined ? { ...rest, status } : { ...rest, status, error };
-  });
-  const unnamed = failed.filter((flushed) => !report.results.some((r) => r.emitter === flushed.emitter));
-  return { ...report, ok: false, results: [...results, ...unnamed] };
-}
-
-/** `report` with a "recorder" result: not ok, `count` records of calls in flight given up. */
-function withGivenUp(report: FlushReport, count: number): FlushReport {
-  return {
-    ok: false,
-    results: [...report.results, { emitter: "recorder", status: "timeout", pending: count }],
-    pending: (report.pending ?? 0) + count,
-  };
 }
