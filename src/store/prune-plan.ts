@@ -27,9 +27,11 @@ export interface PruneReport {
     /** Signed checkpoints a pruned chain now starts from: `verify` checks the deleted prefix against them. */
     anchors: number;
     /**
-     * Events of a chain with checkpoints that no checkpoint it could be cut at follows yet (those after
-     * its last checkpoint older than `before`): a later prune deletes them once one does. A chain whose
-     * Recorder was killed never gets one: only `cutChains` deletes its last events.
+     * Events of a chain with checkpoints that no checkpoint it can be cut at follows yet: a chain is
+     * cut at its last checkpoint older than `before` and below its first missing seq. A later prune
+     * deletes them once one follows them: a backlog still on its way fills a gap, a hand-deleted seq
+     * never does, and a chain whose Recorder was killed never gets its final checkpoint: only
+     * `cutChains` deletes those.
      */
     afterLastCheckpoint: number;
     /** Events stamped earlier than an event before them in their chain that is not older than `before`. */
@@ -127,8 +129,8 @@ interface ChainState {
   firstSeq: number;
   rows: number;
   /**
-   * Of a signed chain whose every row read is older (`findGaps`): the lowest seq above `firstSeq`
-   * that no row read has. `lastSeq + 1` when its rows run without a gap; NaN for other chains.
+   * The lowest seq above `firstSeq` that no row read has (`findGaps`): `lastSeq + 1` when its rows
+   * run without a gap; Infinity for a chain first seen in a row stored after the plan's rows.
    */
   firstGap: number;
   /** The seq its prefix ends before (`endOf`); NaN until computed again after a change. */
@@ -139,17 +141,18 @@ interface ChainState {
 
 /**
  * The seq a chain's prefix ends before (kept): the last checkpoint at or below the first newer (or
- * arrived) event; without any checkpoint, that event itself. Only ever lowered by rows that arrive.
- * Infinity (deleted whole) only when no such event bounds it and it is unsigned or has ended: its
- * final checkpoint is its highest seq and no seq below it is missing. Otherwise its first missing
- * seq bounds it: the Recorder may go on, or a backlog of it still arrive (an ingester's redelivery),
- * and what comes must follow a kept checkpoint.
+ * arrived) event or, in a chain with checkpoints, its first missing seq, whichever is lowest; without
+ * any checkpoint, the first newer (or arrived) event itself. Only ever lowered by rows that arrive.
+ * A missing seq bounds every signed chain, newer events or not: a backlog of it may still arrive (an
+ * ingester's redelivery), and what comes must follow a kept checkpoint, or verify reads the deleted
+ * seqs around it as missing. Infinity (deleted whole) only when nothing bounds it: it is unsigned, or
+ * has ended (its final checkpoint is its highest seq and no seq below it is missing).
  */
 function endOf(chain: ChainState): number {
   if (Number.isNaN(chain.end)) {
     let bound = Math.min(chain.firstNewer, chain.firstArrived);
     const ended = chain.endsFinal && chain.firstGap > chain.lastSeq;
-    if (bound === Number.POSITIVE_INFINITY && chain.signed && !ended) bound = chain.firstGap;
+    if (chain.signed && !ended) bound = Math.min(bound, chain.firstGap);
     let end = chain.signed ? 0 : bound;
     if (chain.firstNewerCheckpoint === bound) end = bound;
     for (const seq of chain.oldCheckpoints) if (seq <= bound && seq > end) end = seq;
@@ -224,7 +227,7 @@ export function startPrunePlan(beforeMs: number): {
         endsFinal: false,
         firstSeq: inf,
         rows: 0,
-        firstGap: Number.NaN,
+        firstGap: inf,
         end: Number.NaN,
         lastTaken: Number.NEGATIVE_INFINITY,
       });
@@ -304,15 +307,12 @@ export function startPrunePlan(beforeMs: number): {
 }
 
 /**
- * Sets `firstGap` of each signed chain whose every row read is older. A bitmap of its row count + 1
- * seqs from `firstSeq` holds the answer: n rows cannot fill n + 1 seqs.
+ * Sets `firstGap` of each chain from its older rows. A bitmap of its row count + 1 seqs from
+ * `firstSeq` holds the answer: n rows cannot fill n + 1 seqs. Newer rows are not marked: a seq one
+ * has is at or above `firstNewer`, which bounds the prefix anyway.
  */
 function findGaps(chains: ChainState[], old: OldRows): void {
-  const seen = chains.map((chain) =>
-    chain.signed && chain.firstNewer === Number.POSITIVE_INFINITY
-      ? new Uint8Array(chain.rows + 1)
-      : undefined,
-  );
+  const seen = chains.map((chain) => new Uint8Array(chain.rows + 1));
   for (let r = 0; r < old.length; r++) {
     const index = old.chain[r] as number;
     const marks = index === UNCHAINED ? undefined : seen[index];
@@ -322,7 +322,7 @@ function findGaps(chains: ChainState[], old: OldRows): void {
   }
   for (const [index, marks] of seen.entries()) {
     const chain = chains[index] as ChainState;
-    if (marks !== undefined) chain.firstGap = chain.firstSeq + marks.indexOf(0);
+    chain.firstGap = chain.firstSeq + marks.indexOf(0);
   }
 }
 

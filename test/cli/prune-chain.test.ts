@@ -7,9 +7,11 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ChainOptions } from "../../src/chain/chain-options.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { openAuditStore } from "../../src/store/audit-store.js";
 import { KEY_ID, PUBLIC_KEY, SIGNING_KEY } from "../chain/trail.js";
+import { CUTOFF, openChainWriter } from "../store/prune-open-chain-tests.js";
 import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, tempDir } from "./helpers.js";
 
 const T0 = Date.parse("2026-01-01T00:00:00.000Z");
@@ -84,6 +86,10 @@ async function pruneThenVerify(lateStamp: boolean, before: string, extra: string
 }
 
 const NOTHING_KEPT = { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 };
+
+/** Prune's words for `kept.afterLastCheckpoint`. */
+const NOT_YET_CUT =
+  "that no checkpoint their chain can be cut at follows yet (a chain is cut at its last checkpoint before that time and before its first missing seq; a later prune deletes them once one follows them: a backlog still to come fills a gap, a hand-deleted seq never does, and a chain whose server was killed gets no final checkpoint, so its last events stay)";
 
 describe.concurrent("grpc-audit prune on a chained trail, then verify", () => {
   beforeAll(() => ensureBuilt(), BUILD_TIMEOUT_MS);
@@ -168,8 +174,7 @@ describe.concurrent("grpc-audit prune on a chained trail, then verify", () => {
     const first = await prune();
     const second = await prune();
     expect([first.code, first.stderr, second.code, second.stderr]).toStrictEqual([0, "", 0, ""]);
-    const kept =
-      "3 older events kept: 1 checkpoint a pruned chain starts from; 2 after their chain's last checkpoint before that time (a later prune deletes them once a checkpoint after them is older and no seq before it is missing; a chain whose server was killed gets no final checkpoint, so its last events stay); --cut-chains deletes them\n";
+    const kept = `3 older events kept: 1 checkpoint a pruned chain starts from; 2 ${NOT_YET_CUT}; --cut-chains deletes them\n`;
     // Seqs 1-9 go; the checkpoint at seq 10 stays, with seqs 11 and 12, then and on the next prune.
     expect(first.stdout).toBe(
       "9 events deleted (occurred before 2026-06-01T00:00:00.000Z)\n" +
@@ -177,6 +182,23 @@ describe.concurrent("grpc-audit prune on a chained trail, then verify", () => {
         kept,
     );
     expect(second.stdout).toBe(`0 events deleted (occurred before 2026-06-01T00:00:00.000Z)\n${kept}`);
+  });
+
+  it("says that events before a hand-deleted gap's checkpoint stay, not only those after the last checkpoint", async () => {
+    // Review R77: seqs 1-1202 all older, checkpoints at 501 and 1002, seqs 100-199 deleted by hand.
+    const events = openChainWriter().record(1200, Date.parse(CUTOFF) - 3_600_000);
+    const seq = (event: AuditEvent) => Number(event.chain?.seq);
+    const db = join(tempDir(), "audit.db");
+    const store = openAuditStore({ path: db });
+    store.insert(events.filter((event) => seq(event) < 100 || seq(event) >= 200));
+    store.close();
+    const run = await runCli(["prune", "--db", db, "--before", CUTOFF]);
+    expect([run.code, run.stderr]).toStrictEqual([0, ""]);
+    // No checkpoint lies below seq 100: nothing goes, and the 1,000 events after the gap never will.
+    expect(run.stdout).toBe(
+      `0 events deleted (occurred before ${CUTOFF})\n` +
+        `1102 older events kept: 1102 ${NOT_YET_CUT}; --cut-chains deletes them\n`,
+    );
   });
 
   it("--cut-chains deletes every older event, checkpoints included: verify reports them missing", async () => {

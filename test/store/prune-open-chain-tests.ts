@@ -2,7 +2,8 @@
  * The sequence of review R69: a signed Recorder that is still open has stored only events older than
  * a prune's cutoff (1,200 mutations: seqs 1-1202, checkpoints at 501 and 1002, no final one yet); then
  * it records 100 more after the cutoff and closes. And that of review R73: an ingester stores the
- * final checkpoint before a backlog of the same chain. Run by the SQLite and PostgreSQL tests through
+ * final checkpoint before a backlog of the same chain, and of review R77: a backlog in the middle of a
+ * chain that also has newer events. Run by the SQLite and PostgreSQL tests through
  * the `grpc-audit` command, as an operator would: `pruneOfOpenChainTests`.
  */
 import { writeFileSync } from "node:fs";
@@ -89,7 +90,7 @@ async function expectPruneReport(db: string, report: Record<string, unknown>): P
 
 const NOTHING_KEPT = { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 };
 
-/** The tests of reviews R69 and R73 on the store `newStore` opens (the plan is the same for every store). */
+/** The tests of reviews R69, R73 and R77 on the store `newStore` opens (the plan is the same for every store). */
 export function pruneOfOpenChainTests(newStore: () => Promise<StoreUnderTest>): void {
   it("keeps the open chain's last older checkpoint: verify then finds it pruned, anchored, and sealed", async () => {
     const writer = openChainWriter();
@@ -192,6 +193,48 @@ export function pruneOfOpenChainTests(newStore: () => Promise<StoreUnderTest>): 
       kept: NOTHING_KEPT,
       anchoredChains: 0,
       wholeChains: 1,
+    });
+  });
+
+  it("cuts a chain with newer events before its first missing seq: the backlog then verifies, anchored", async () => {
+    const writer = openChainWriter();
+    const older = writer.record(1200, HOUR_BEFORE); // seqs 1-1202, checkpoints at 501 and 1002
+    const newer = writer.record(100, CUTOFF_MS + 1000); // seqs 1203-1302
+    const final = await writer.close(); // seq 1303
+    const isBacklog = (event: AuditEvent) =>
+      Number(event.chain?.seq) >= 700 && Number(event.chain?.seq) < 800;
+    const store = await newStore();
+    try {
+      // An ingester stores all but seqs 700-799, which come after the prune.
+      await store.insert(older.filter((event) => !isBacklog(event)));
+      await store.insert(newer);
+      await store.insert(final);
+      // Seq 700 is missing: seqs 1-500 go, the checkpoint at 501 stays as the anchor, with 502-699 and
+      // 800-1202 after it (the checkpoint at 1002 follows the gap, so the chain cannot be cut there).
+      await expectPruneReport(store.db, {
+        deleted: 500,
+        kept: { anchors: 1, afterLastCheckpoint: 601, behindNewer: 0 },
+        anchoredChains: 1,
+        wholeChains: 0,
+      });
+      await store.insert(older.filter(isBacklog));
+    } finally {
+      await store.close();
+    }
+    const verify = await verifySealed(store.db, ["--ignore-order"]); // the backlog is stored after seq 1303
+    expect(verify.code).toBe(0);
+    expect(verify.report.chains).toHaveLength(1);
+    const [chain] = verify.report.chains;
+    expect({
+      seqs: [chain.firstSeq, chain.lastSeq, chain.events],
+      sealed: chain.sealed,
+      pruned: chain.pruned,
+      findings: chain.findings,
+    }).toStrictEqual({
+      seqs: [501, 1303, 803],
+      sealed: true,
+      pruned: { toSeq: 500, anchorSeq: 501, keyId: KEY_ID },
+      findings: [],
     });
   });
 }

@@ -16,10 +16,14 @@ const row = (seq: number, position = seq) => ({
   event: encodeEvent(trail[seq - 1] as (typeof trail)[number]),
 });
 
-/** A plan of every seq but 7 (not stored yet), after `taken` positions were handed out by `next`. */
-function planWithout7(taken: number) {
+/**
+ * A plan of every seq but 1 (not stored yet), after `taken` positions were handed out by `next`: its
+ * prefix ends before checkpoint 10. (A seq missing above the lowest stored one ends the prefix
+ * already, so only a late row below it, or at a seq stored twice, can end it earlier.)
+ */
+function planWithout1(taken: number) {
   const plan = startPrunePlan(BEFORE_MS);
-  for (let seq = 1; seq <= 13; seq++) if (seq !== 7) plan.add(row(seq));
+  for (let seq = 2; seq <= 13; seq++) plan.add(row(seq));
   const positions = Array.from({ length: taken }, () => plan.next());
   return { plan, positions };
 }
@@ -33,16 +37,15 @@ function rest(plan: ReturnType<typeof startPrunePlan>): number[] {
 
 describe("a prune plan deleted in several transactions", () => {
   it("lets a late row end its chain's prefix earlier while nothing at or above that end is deleted", () => {
-    // Without seq 7 the prefix ends before checkpoint 10; seq 7 ends it before checkpoint 5.
-    const { plan, positions } = planWithout7(3);
-    expect(positions).toStrictEqual([1, 2, 3]);
-    expect(plan.keep(row(7, 14))).toBe(true);
-    expect(rest(plan)).toStrictEqual([4]);
+    // Seq 1 ends the prefix before it: no checkpoint lies below it, so nothing of the chain goes.
+    const { plan } = planWithout1(0);
+    expect(plan.keep(row(1, 14))).toBe(true);
+    expect(rest(plan)).toStrictEqual([]);
     expect(plan.finish().report).toStrictEqual({
-      deleted: 4,
-      // 6 waits for checkpoint 10; 7 itself and 8 to 11 are kept because 7 arrived.
-      kept: { anchors: 1, afterLastCheckpoint: 1, behindNewer: 0, arrived: 5 },
-      anchoredChains: 1,
+      deleted: 0,
+      // 1 itself and 2 to 11 are kept because 1 arrived.
+      kept: { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0, arrived: 11 },
+      anchoredChains: 0,
       wholeChains: 0,
       unsignedChains: 0,
       unchained: 0,
@@ -50,18 +53,18 @@ describe("a prune plan deleted in several transactions", () => {
   });
 
   it("takes a late row as stored after the prune once a row of its chain at or above that end is deleted", () => {
-    const { plan, positions } = planWithout7(6);
-    expect(positions).toStrictEqual([1, 2, 3, 4, 5, 6]); // checkpoint 5 is gone: 7 cannot end the prefix
-    expect(plan.keep(row(7, 14))).toBe(false);
+    const { plan, positions } = planWithout1(6);
+    expect(positions).toStrictEqual([2, 3, 4, 5, 6, 7]); // seq 2 is gone: 1 cannot end the prefix
+    expect(plan.keep(row(1, 14))).toBe(false);
     expect(rest(plan)).toStrictEqual([8, 9]);
-    // What a plan that never saw seq 7 reports: 1 to 9 go but 7, checkpoint 10 anchors.
-    const never = planWithout7(0).plan.finish();
+    // What a plan that never saw seq 1 reports: 2 to 9 go, checkpoint 10 anchors.
+    const never = planWithout1(0).plan.finish();
     expect(plan.finish()).toStrictEqual(never);
     expect(never.report).toMatchObject({ deleted: 8, kept: { anchors: 1, afterLastCheckpoint: 1 } });
   });
 
   it("takes a row that leaves its chain's prefix where it was, after any deletes", () => {
-    const { plan } = planWithout7(8);
+    const { plan } = planWithout1(8);
     const newer = {
       ...row(13),
       position: 15,

@@ -91,7 +91,7 @@ function describe(report: PruneReport, before: string, dryRun: boolean, cutChain
   const reasons = [
     kept.anchors > 0 ? `${plural(kept.anchors, "checkpoint")} a pruned chain starts from` : "",
     kept.afterLastCheckpoint > 0
-      ? `${kept.afterLastCheckpoint} after their chain's last checkpoint before that time (a later prune deletes them once a checkpoint after them is older and no seq before it is missing; a chain whose server was killed gets no final checkpoint, so its last events stay)`
+      ? `${kept.afterLastCheckpoint} that no checkpoint their chain can be cut at follows yet (a chain is cut at its last checkpoint before that time and before its first missing seq; a later prune deletes them once one follows them: a backlog still to come fills a gap, a hand-deleted seq never does, and a chain whose server was killed gets no final checkpoint, so its last events stay)`
       : "",
     kept.behindNewer > 0
       ? `${kept.behindNewer} stamped earlier than a newer event before them in their chain`
