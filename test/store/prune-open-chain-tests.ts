@@ -90,6 +90,29 @@ async function expectPruneReport(db: string, report: Record<string, unknown>): P
 
 const NOTHING_KEPT = { anchors: 0, afterLastCheckpoint: 0, behindNewer: 0 };
 
+/**
+ * `verify --sealed` (with `extra`) finds one chain, sealed, without findings: seqs [first, last,
+ * events], pruned up to the checkpoint at its first seq, the anchor. Returns the run and the chain.
+ */
+async function expectPrunedAndAnchored(db: string, seqs: [number, number, number], extra: string[] = []) {
+  const verify = await verifySealed(db, extra);
+  expect(verify.code).toBe(0);
+  expect(verify.report.chains).toHaveLength(1);
+  const [chain] = verify.report.chains;
+  expect({
+    seqs: [chain.firstSeq, chain.lastSeq, chain.events],
+    sealed: chain.sealed,
+    pruned: chain.pruned,
+    findings: chain.findings,
+  }).toStrictEqual({
+    seqs,
+    sealed: true,
+    pruned: { toSeq: seqs[0] - 1, anchorSeq: seqs[0], keyId: KEY_ID },
+    findings: [],
+  });
+  return { verify, chain };
+}
+
 /** The tests of reviews R69, R73 and R77 on the store `newStore` opens (the plan is the same for every store). */
 export function pruneOfOpenChainTests(newStore: () => Promise<StoreUnderTest>): void {
   it("keeps the open chain's last older checkpoint: verify then finds it pruned, anchored, and sealed", async () => {
@@ -109,23 +132,8 @@ export function pruneOfOpenChainTests(newStore: () => Promise<StoreUnderTest>): 
     } finally {
       await store.close();
     }
-    const verify = await verifySealed(store.db);
-    expect(verify.code).toBe(0);
-    const [chain] = verify.report.chains;
-    expect(verify.report.chains).toHaveLength(1);
-    expect({
-      seqs: [chain.firstSeq, chain.lastSeq, chain.events],
-      checkpoints: [chain.checkpoints, chain.verifiedCheckpoints],
-      sealed: chain.sealed,
-      pruned: chain.pruned,
-      findings: chain.findings,
-    }).toStrictEqual({
-      seqs: [1002, 1303, 302],
-      checkpoints: [2, 2],
-      sealed: true,
-      pruned: { toSeq: 1001, anchorSeq: 1002, keyId: KEY_ID },
-      findings: [],
-    });
+    const { verify, chain } = await expectPrunedAndAnchored(store.db, [1002, 1303, 302]);
+    expect([chain.checkpoints, chain.verifiedCheckpoints]).toStrictEqual([2, 2]);
     expect(verify.textCode).toBe(0);
     expect(verify.text).toContain(
       `  pruned        seqs 1-1001: anchored by the checkpoint at seq 1002, signed by key ${KEY_ID} (not a finding)\n`,
@@ -172,21 +180,8 @@ export function pruneOfOpenChainTests(newStore: () => Promise<StoreUnderTest>): 
     } finally {
       await store.close();
     }
-    const verify = await verifySealed(store.db, ["--ignore-order"]); // the backlog is stored after seq 1203
-    expect(verify.code).toBe(0);
-    expect(verify.report.chains).toHaveLength(1);
-    const [chain] = verify.report.chains;
-    expect({
-      seqs: [chain.firstSeq, chain.lastSeq, chain.events],
-      sealed: chain.sealed,
-      pruned: chain.pruned,
-      findings: chain.findings,
-    }).toStrictEqual({
-      seqs: [1002, 1203, 202],
-      sealed: true,
-      pruned: { toSeq: 1001, anchorSeq: 1002, keyId: KEY_ID },
-      findings: [],
-    });
+    // The backlog is stored after seq 1203.
+    await expectPrunedAndAnchored(store.db, [1002, 1203, 202], ["--ignore-order"]);
     // Now stored without a gap from its anchor to its final checkpoint: the next prune takes it whole.
     await expectPruneReport(store.db, {
       deleted: 202,
@@ -221,20 +216,7 @@ export function pruneOfOpenChainTests(newStore: () => Promise<StoreUnderTest>): 
     } finally {
       await store.close();
     }
-    const verify = await verifySealed(store.db, ["--ignore-order"]); // the backlog is stored after seq 1303
-    expect(verify.code).toBe(0);
-    expect(verify.report.chains).toHaveLength(1);
-    const [chain] = verify.report.chains;
-    expect({
-      seqs: [chain.firstSeq, chain.lastSeq, chain.events],
-      sealed: chain.sealed,
-      pruned: chain.pruned,
-      findings: chain.findings,
-    }).toStrictEqual({
-      seqs: [501, 1303, 803],
-      sealed: true,
-      pruned: { toSeq: 500, anchorSeq: 501, keyId: KEY_ID },
-      findings: [],
-    });
+    // The backlog is stored after seq 1303.
+    await expectPrunedAndAnchored(store.db, [501, 1303, 803], ["--ignore-order"]);
   });
 }
