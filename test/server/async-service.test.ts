@@ -13,13 +13,14 @@ import {
 } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  type AddMemberRequest,
+  AddMemberRequest,
   type DeleteProjectRequest,
   type DeleteProjectResponse,
   ProjectServiceClient,
   ProjectServiceService,
 } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
+import { leftOpenCall } from "../helpers/left-open-call.js";
 
 const unused = async (): Promise<never> => {
   throw { code: status.UNIMPLEMENTED, details: "not in this test" };
@@ -33,6 +34,11 @@ afterEach(async () => {
 
 /** Serves `implementation` on 127.0.0.1 (no interceptors) and returns a client for it. */
 async function serve(implementation: UntypedServiceImplementation): Promise<ProjectServiceClient> {
+  return (await serveOnPort(implementation)).client;
+}
+
+/** Serves `implementation` on 127.0.0.1 (no interceptors); its port, and a client for it. */
+async function serveOnPort(implementation: UntypedServiceImplementation) {
   const server = new Server();
   server.addService(ProjectServiceService, implementation);
   const port = await new Promise<number>((resolve, reject) =>
@@ -45,7 +51,7 @@ async function serve(implementation: UntypedServiceImplementation): Promise<Proj
     client.close();
     await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
   });
-  return client;
+  return { client, port };
 }
 
 function deleteProject(client: ProjectServiceClient, projectId = "p-1") {
@@ -218,30 +224,31 @@ describe("asyncService", () => {
 
   it("does not tell onInternalError of a handler whose request messages the deadline cut off", async () => {
     const told: unknown[] = [];
-    let handlerDone = () => {};
-    const settledHandler = new Promise<void>((resolve) => (handlerDone = resolve));
-    const client = await serve(
+    let handlerDone = (_thrown: unknown) => {};
+    const thrownByLoop = new Promise<unknown>((resolve) => (handlerDone = resolve));
+    const { port } = await serveOnPort(
       asyncService(
         ProjectServiceService,
         {
           async importMembers(call: AsyncIterable<AddMemberRequest>) {
             try {
               for await (const _ of call); // the client never ends its messages
+              handlerDone(undefined);
               return { projectId: "p-1", imported: 0 };
-            } finally {
-              handlerDone();
+            } catch (error) {
+              handlerDone(error);
+              throw error;
             }
           },
         } as unknown as Handlers,
         { onInternalError: (error) => told.push(error) },
       ),
     );
-    const code = new Promise<number>((resolve) => {
-      const call = client.importMembers({ deadline: Date.now() + 300 }, (error) => resolve(error?.code ?? 0));
-      call.write({ projectId: "p-1", userId: "u", role: "viewer" });
-    });
-    expect(await code).toBe(status.DEADLINE_EXCEEDED);
-    await settledHandler;
+    const message = AddMemberRequest.encode({ projectId: "p-1", userId: "u", role: "viewer" }).finish();
+    const path = "/example.v1.ProjectService/ImportMembers";
+    expect(await leftOpenCall(port, path, message, 300, "cut")).toBe(status.DEADLINE_EXCEEDED);
+    // The loop was cut off: grpc-js destroyed the call's stream at the deadline.
+    expect(await thrownByLoop).toMatchObject({ code: "ERR_STREAM_PREMATURE_CLOSE" });
     await new Promise((resolve) => setImmediate(resolve)); // the rejection's handler runs after the handler
     expect(told).toStrictEqual([]);
   });
