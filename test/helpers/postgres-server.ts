@@ -145,6 +145,20 @@ export async function startPostgresServer(options: PostgresServerOptions = {}): 
   };
 }
 
+/**
+ * Makes `role` a login role with exactly the GRANTs docs/postgres.md gives least-privileged writers,
+ * on the database at `url` (whose tables exist); returns the URL as that role. Roles belong to the
+ * server, not to one database: give each a name of its own.
+ */
+export async function writerRoleUrl(url: string, role: string): Promise<string> {
+  await withClient(url, (c) =>
+    c.query(`CREATE ROLE ${role} LOGIN;
+      GRANT SELECT, INSERT ON audit_events, audit_schema_version TO ${role};
+      GRANT USAGE ON SEQUENCE audit_events_seq_seq TO ${role};`),
+  );
+  return url.replace("postgres@", `${role}@`);
+}
+
 /** Runs `use` with a connected client to `url`, then ends the client. */
 export async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });

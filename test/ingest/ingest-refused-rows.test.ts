@@ -13,7 +13,7 @@ import { DEAD_LETTER_REASON_HEADER } from "../../src/nats/index.js";
 import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
 import { sampleEvent } from "../helpers/events.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import { type PostgresServer, startPostgresServer, writerRoleUrl } from "../helpers/postgres-server.js";
 import { readStream } from "../nats/stream-reader.js";
 import { freshStream, ingestOneBatch, natsConnection, storedIds } from "./fleet.js";
 
@@ -53,12 +53,7 @@ describe("events the PostgreSQL store refuses, ingested", () => {
     const owner = await openPostgresStore({ connectionString: url });
     await owner.insert([event("owner-0", DECEMBER)]);
     await owner.close();
-    await withClient(url, (c) =>
-      c.query(`CREATE ROLE audit_writer LOGIN;
-        GRANT SELECT, INSERT ON audit_events, audit_schema_version TO audit_writer;
-        GRANT USAGE ON SEQUENCE audit_events_seq_seq TO audit_writer;`),
-    );
-    const writer = await openPostgresStore({ connectionString: url.replace("postgres@", "audit_writer@") });
+    const writer = await openPostgresStore({ connectionString: await writerRoleUrl(url, "audit_writer") });
     try {
       const good = [...goodEvents("a", 50), ...goodEvents("b", 50)];
       const { stats, errors, reasons } = await ingest(writer, [

@@ -8,7 +8,12 @@ import { createDeliveryEmitter } from "../../src/delivery/delivery-emitter.js";
 import { createRecorder } from "../../src/index.js";
 import { openPostgresStore } from "../../src/postgres/index.js";
 import { sampleEvent } from "../helpers/events.js";
-import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import {
+  type PostgresServer,
+  startPostgresServer,
+  withClient,
+  writerRoleUrl,
+} from "../helpers/postgres-server.js";
 import { storedIds } from "../ingest/fleet.js";
 
 let server: PostgresServer;
@@ -48,13 +53,7 @@ let writers = 0;
 async function writerDatabase(): Promise<{ url: string; writerUrl: string }> {
   const url = await server.createDatabase();
   await (await openPostgresStore({ connectionString: url })).close();
-  const role = `ahead_writer_${++writers}`; // roles belong to the server, not to one database
-  await withClient(url, (c) =>
-    c.query(`CREATE ROLE ${role} LOGIN;
-      GRANT SELECT, INSERT ON audit_events, audit_schema_version TO ${role};
-      GRANT USAGE ON SEQUENCE audit_events_seq_seq TO ${role};`),
-  );
-  return { url, writerUrl: url.replace("postgres@", `${role}@`) };
+  return { url, writerUrl: await writerRoleUrl(url, `ahead_writer_${++writers}`) };
 }
 
 describe("partitions made ahead of their events", () => {

@@ -10,7 +10,12 @@ import { createDeliveryEmitter } from "../../src/delivery/delivery-emitter.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { openPostgresStore } from "../../src/postgres/index.js";
 import { sampleEvent } from "../helpers/events.js";
-import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import {
+  type PostgresServer,
+  startPostgresServer,
+  withClient,
+  writerRoleUrl,
+} from "../helpers/postgres-server.js";
 import { storedIds } from "../ingest/fleet.js";
 
 let server: PostgresServer;
@@ -33,13 +38,7 @@ async function writerDatabase(): Promise<{ url: string; writerUrl: string }> {
   const owner = await openPostgresStore({ connectionString: url });
   await owner.insert([event("owner-0", DECEMBER)]);
   await owner.close();
-  const role = `audit_writer_${++writers}`; // roles belong to the server, not to one database
-  await withClient(url, (c) =>
-    c.query(`CREATE ROLE ${role} LOGIN;
-      GRANT SELECT, INSERT ON audit_events, audit_schema_version TO ${role};
-      GRANT USAGE ON SEQUENCE audit_events_seq_seq TO ${role};`),
-  );
-  return { url, writerUrl: url.replace("postgres@", `${role}@`) };
+  return { url, writerUrl: await writerRoleUrl(url, `audit_writer_${++writers}`) };
 }
 
 describe("rows the PostgreSQL store refuses", () => {
