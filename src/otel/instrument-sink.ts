@@ -60,10 +60,13 @@ export function instrumentSink(sink: EventSink, options: SinkInstrumentationOpti
   const timed = timer(histogram, { [ATTR.sinkName]: sink.name }, monotonicNowMs);
   const wrapped: EventSink = {
     name: sink.name,
-    write: (batch, writeOptions) => timed(() => sink.write(batch, writeOptions)),
+    write: (batch, writeOptions) => timed(() => sink.write(batch, writeOptions), writeOptions?.signal),
     ...(sink.writeEncoded === undefined
       ? {}
-      : { writeEncoded: (batch, writeOptions) => timed(() => sink.writeEncoded?.(batch, writeOptions)) }),
+      : {
+          writeEncoded: (batch, writeOptions) =>
+            timed(() => sink.writeEncoded?.(batch, writeOptions), writeOptions?.signal),
+        }),
     ...(sink.maxEventBytes === undefined ? {} : { maxEventBytes: sink.maxEventBytes }),
     // Without it the pipeline would take events the sink can never write, and retry them for ever.
     ...(sink.acceptsEvent === undefined
@@ -74,27 +77,43 @@ export function instrumentSink(sink: EventSink, options: SinkInstrumentationOpti
   return wrapped;
 }
 
-/** Runs a write and records how long it took to settle, with `error.type` when it rejected. */
+/**
+ * Runs a write and records how long it took, once: when it settles (with `error.type` when it
+ * rejected) or when its signal is aborted, whichever comes first. The pipeline aborts a write it
+ * stops waiting for (writeTimeoutMs, close), and a sink that ignores the signal may never settle.
+ */
 function timer(histogram: Histogram, attributes: Attributes, now: () => number) {
-  const record = (startedAt: number, recorded: Attributes) =>
-    measure(() => {
-      const elapsed = seconds(now() - startedAt);
-      if (Number.isFinite(elapsed)) histogram.record(elapsed, recorded);
-    });
-  return async (write: () => Promise<void> | undefined): Promise<void> => {
+  const failed = (error: unknown): Attributes => ({
+    ...attributes,
+    [ATTR.errorType]: error instanceof Error ? error.name : "_OTHER",
+  });
+  return async (write: () => Promise<void> | undefined, signal: AbortSignal | undefined): Promise<void> => {
     // A clock that throws before the write must not keep the write from happening either.
     let startedAt = Number.NaN;
     measure(() => {
       startedAt = now();
     });
+    let recorded = false;
+    const finish = (recordedAttributes: Attributes) => {
+      if (recorded) return;
+      recorded = true;
+      // A signal shared by many writes must not collect a listener per write.
+      signal?.removeEventListener("abort", onAbort);
+      measure(() => {
+        const elapsed = seconds(now() - startedAt);
+        if (Number.isFinite(elapsed)) histogram.record(elapsed, recordedAttributes);
+      });
+    };
+    const onAbort = () => finish(failed(signal?.reason));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
     try {
       await write();
     } catch (error) {
-      const errorType = error instanceof Error ? error.name : "_OTHER";
-      record(startedAt, { ...attributes, [ATTR.errorType]: errorType });
+      finish(failed(error));
       throw error;
     }
-    record(startedAt, attributes);
+    finish(attributes);
   };
 }
 
