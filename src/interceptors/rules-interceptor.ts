@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import {
   type Metadata,
   ServerInterceptingCall,
@@ -270,7 +271,9 @@ class RuledCall extends ForwardingCall {
       this.inner.sendStatus(details === status.details ? status : { ...status, details });
       const record = () => this.endAtClose(status.code, details, stream.rstCode !== 0);
       if (stream.closed) record();
-      else stream.once("close", record);
+      // The close comes from outside the handler's async context: record in the one the status went
+      // out in, as at a status, so the event carries the handler's span (every AsyncLocalStorage store).
+      else stream.once("close", AsyncResource.bind(record, "grpc-audit.held-status"));
       return;
     }
     const outcome = this.end(status.code, details);

@@ -1,19 +1,6 @@
-import {
-  Client,
-  credentials,
-  Metadata,
-  ServerInterceptingCall,
-  type ServerInterceptor,
-  status,
-} from "@grpc/grpc-js";
-import { type Context, context, propagation, type Span, trace } from "@opentelemetry/api";
+import { Client, credentials, Metadata, status } from "@grpc/grpc-js";
+import { context, propagation } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProjectServiceClient } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { auditRules, authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
@@ -25,45 +12,10 @@ import { createRecorder } from "../../src/recorder/recorder.js";
 import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
 import { jwtAuthenticatorFor, newSigningKey, signToken } from "../helpers/jwt.js";
 import { type ProjectServer, startProjectServer, unary } from "../helpers/project-server.js";
+import { propagator, testTracing } from "./tracing-interceptor.js";
 
 const CLIENT_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
-const exporter = new InMemorySpanExporter();
-const tracer = new BasicTracerProvider({
-  spanProcessors: [new SimpleSpanProcessor(exporter)],
-}).getTracer("test");
-const propagator = new W3CTraceContextPropagator();
-
-/**
- * A tracing interceptor as an instrumentation makes one: when the metadata arrives it continues the
- * caller's trace in a server span, and runs the rest of the call (the handler included) inside it.
- */
-function tracingInterceptor(): ServerInterceptor {
-  return (_method, call) => {
-    let active: Context = context.active();
-    let span: Span | undefined;
-    return new ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMetadata: (metadata, nextMetadata) => {
-            const carrier = { traceparent: String(metadata.get("traceparent")[0] ?? "") };
-            const parent = propagator.extract(context.active(), carrier, {
-              get: (c, key) => (key === "traceparent" ? c.traceparent : undefined),
-              keys: () => ["traceparent"],
-            });
-            span = tracer.startSpan("rpc", {}, parent);
-            active = trace.setSpan(parent, span);
-            context.with(active, () => nextMetadata(metadata));
-          },
-          onReceiveMessage: (message, nextMessage) => context.with(active, () => nextMessage(message)),
-          onReceiveHalfClose: (nextHalfClose) => context.with(active, () => nextHalfClose()),
-        }),
-      sendStatus: (status, nextStatus) => {
-        span?.end();
-        nextStatus(status);
-      },
-    });
-  };
-}
+const { exporter, tracingInterceptor } = testTracing();
 
 // The authz check of UpdateProject reads the object id from the request message, which grpc-js
 // delivers in whatever async context it decoded it in: the first call of a connection gave the
