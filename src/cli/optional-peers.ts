@@ -2,8 +2,10 @@ import { CliError, EXIT_FAILURE } from "./errors.js";
 
 /**
  * Loads a module that imports optional peer dependencies: one of `peers` missing is a CliError
- * naming what needs it and the install command ("the PostgreSQL store needs pg, an optional peer
- * dependency: npm install pg"), not Node's resolution error.
+ * naming what needs it and the install commands ("the PostgreSQL store needs pg, an optional peer
+ * dependency: npm install pg (for a global grpc-audit: npm install -g pg)"), not Node's resolution
+ * error. A global grpc-audit resolves its peers from the global folder, never from the working
+ * directory's node_modules, so the local command alone would not help there.
  */
 export async function loadOptionalPeers<T>(
   load: () => Promise<T>,
@@ -23,8 +25,11 @@ export async function loadOptionalPeers<T>(
       peers.length === 1
         ? `${peers[0]}, an optional peer dependency`
         : `${peers.join(" and ")}, optional peer dependencies`;
-    throw new CliError(`${what} needs ${needs}: npm install ${peers.join(" ")}`, EXIT_FAILURE, {
-      cause: error,
-    });
+    const names = peers.join(" ");
+    throw new CliError(
+      `${what} needs ${needs}: npm install ${names} (for a global grpc-audit: npm install -g ${names})`,
+      EXIT_FAILURE,
+      { cause: error },
+    );
   }
 }

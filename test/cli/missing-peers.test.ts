@@ -75,7 +75,8 @@ const KAFKA = ["--from", "kafka://127.0.0.1:9092", "--topic", "t", "--group", "g
 describe("grpc-audit ingest without an optional peer it needs", () => {
   it("--to postgres:// without pg says so, exit 1, as query does", () => {
     const to = ["--to", "postgres://audit@127.0.0.1:1/audit"];
-    const message = "error: the PostgreSQL store needs pg, an optional peer dependency: npm install pg\n";
+    const message =
+      "error: the PostgreSQL store needs pg, an optional peer dependency: npm install pg (for a global grpc-audit: npm install -g pg)\n";
     expect(run(withoutPg, ["ingest", ...NATS, ...to])).toStrictEqual([1, message]);
     expect(run(withoutPg, ["query", "--db", to[1] as string])).toStrictEqual([1, message]);
   });
@@ -85,13 +86,13 @@ describe("grpc-audit ingest without an optional peer it needs", () => {
       "nats://",
       () => withoutNats,
       NATS,
-      "the NATS source needs @nats-io/transport-node and @nats-io/jetstream, optional peer dependencies: npm install @nats-io/transport-node @nats-io/jetstream",
+      "the NATS source needs @nats-io/transport-node and @nats-io/jetstream, optional peer dependencies: npm install @nats-io/transport-node @nats-io/jetstream (for a global grpc-audit: npm install -g @nats-io/transport-node @nats-io/jetstream)",
     ],
     [
       "kafka://",
       () => withoutKafka,
       KAFKA,
-      "the Kafka source needs @platformatic/kafka, an optional peer dependency: npm install @platformatic/kafka",
+      "the Kafka source needs @platformatic/kafka, an optional peer dependency: npm install @platformatic/kafka (for a global grpc-audit: npm install -g @platformatic/kafka)",
     ],
   ])("--from %s without its client says so, exit 1, and creates no store", (_, cli, from, message) => {
     const dir = tempDir();
@@ -110,7 +111,7 @@ describe("the other commands without an optional peer they need", () => {
     const openfga = ["--openfga-url", "http://127.0.0.1:1", "--openfga-store", "01JSTORE0000000000000000000"];
     expect(run(withoutOpenFga, [...args, ...openfga])).toStrictEqual([
       1,
-      "error: --openfga-url needs @openfga/sdk, an optional peer dependency: npm install @openfga/sdk\n",
+      "error: --openfga-url needs @openfga/sdk, an optional peer dependency: npm install @openfga/sdk (for a global grpc-audit: npm install -g @openfga/sdk)\n",
     ]);
     expect(readdirSync(dir)).toStrictEqual([]);
   });
@@ -120,7 +121,7 @@ describe("the other commands without an optional peer they need", () => {
     writeFileSync(db, "");
     expect(run(withoutSqlite, ["query", "--db", db])).toStrictEqual([
       1,
-      "error: the audit store needs better-sqlite3, an optional peer dependency: npm install better-sqlite3\n",
+      "error: the audit store needs better-sqlite3, an optional peer dependency: npm install better-sqlite3 (for a global grpc-audit: npm install -g better-sqlite3)\n",
     ]);
   });
 });
