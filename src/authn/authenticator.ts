@@ -26,6 +26,12 @@ export interface Authenticator {
   /** Method name recorded in events, such as "jwt". */
   readonly method: string;
   /**
+   * Metadata keys this authenticator reads credentials from, such as ["x-api-key"].
+   * `createAuditInterceptors` refuses an authz rule that reads its object id from one of them: the
+   * credential would be recorded as the object id and sent to the authorizer. Default: none.
+   */
+  readonly credentialMetadataKeys?: readonly string[];
+  /**
    * The outcome, or a promise of it. Answer synchronously when the answer is at hand (no credential, a
    * malformed one, a cached verification): the call then goes on without waiting for a promise, which
    * is most of what authentication costs a server on a cache hit.

@@ -227,6 +227,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
 
   return {
     method: "jwt",
+    credentialMetadataKeys: Object.freeze([config.metadataKey]),
     authenticate(metadata: Metadata): AuthnOutcome | Promise<AuthnOutcome> {
       const values = metadata.get(config.metadataKey);
       if (values.length === 0) return { kind: "absent" };

@@ -1,4 +1,5 @@
 import type { ServerInterceptor } from "@grpc/grpc-js";
+import type { Authenticator } from "../authn/authenticator.js";
 import { AuditConfigError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { pendingRecordsOf } from "../recorder/pending-records.js";
@@ -96,7 +97,11 @@ export function createAuditInterceptors(options: AuditInterceptorsOptions): Serv
   }
   if (options.authz !== undefined) {
     const observer = observerOf(options, "authzObserver");
-    chain.push(createAuthzInterceptor({ ...options.authz, observer }, pending));
+    // Only here are both known: a rule reading its object id where an authenticator reads its
+    // credential would record the credential.
+    const credentialKeys =
+      options.authn === undefined ? undefined : credentialKeysOf(options.authn.authenticators);
+    chain.push(createAuthzInterceptor({ ...options.authz, observer }, pending, credentialKeys));
   }
   chain.push(createRulesInterceptor(options));
   return chain;
@@ -116,4 +121,20 @@ function observerOf<K extends "authnObserver" | "authzObserver">(
     );
   }
   return recorder[name]() as ReturnType<Recorder[K]>;
+}
+
+/** Each metadata key the authenticators read credentials from, with the first that reads it, for errors. */
+function credentialKeysOf(authenticators: readonly Authenticator[]): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const [i, authenticator] of authenticators.entries()) {
+    const name = `authn.authenticators[${i}] (${JSON.stringify(authenticator.method)})`;
+    const own: unknown = authenticator.credentialMetadataKeys;
+    if (own === undefined) continue;
+    if (!Array.isArray(own) || own.some((key) => typeof key !== "string" || key === "")) {
+      throw new AuditConfigError(`${LABEL}: ${name}: \`credentialMetadataKeys\` must list metadata keys`);
+    }
+    // grpc-js lowercases metadata keys.
+    for (const key of own as string[]) if (!keys.has(key.toLowerCase())) keys.set(key.toLowerCase(), name);
+  }
+  return keys;
 }

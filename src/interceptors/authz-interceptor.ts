@@ -54,13 +54,16 @@ export interface AuthzInterceptorOptions {
  * cancelled, the deadline passed) is reported as unresolved, with the status it ended with.
  * Place it after the authn interceptor (`createAuditInterceptors` does). `pending`: the Recorder's count
  * of records still to come, noted while a check waits for the authorizer or for the request message.
+ * `credentialKeys`: the metadata keys the authenticators read credentials from (see
+ * `mergeAuthzRuleTables`), refused as object id sources.
  * @internal
  */
 export function createAuthzInterceptor(
   options: AuthzInterceptorOptions,
   pending: PendingRecords = NO_PENDING_RECORDS,
+  credentialKeys?: ReadonlyMap<string, string>,
 ): ServerInterceptor {
-  const config = resolveOptions(options);
+  const config = resolveOptions(options, credentialKeys);
   const { authorizer, observer, rules } = config;
   const report = (input: AuthzDecisionInput) => {
     try {
@@ -256,7 +259,7 @@ export function createAuthzInterceptor(
   };
 }
 
-function resolveOptions(options: AuthzInterceptorOptions) {
+function resolveOptions(options: AuthzInterceptorOptions, credentialKeys?: ReadonlyMap<string, string>) {
   const fail = (problem: string): never => {
     throw new AuditConfigError(`authz interceptor: ${problem}`);
   };
@@ -274,7 +277,7 @@ function resolveOptions(options: AuthzInterceptorOptions) {
     missingRule,
     toUser: toUser ?? ((actor: Actor) => `user:${actor.id}`),
     timeoutMs,
-    rules: mergeAuthzRuleTables(options.rules),
+    rules: mergeAuthzRuleTables(options.rules, credentialKeys),
   };
 }
 

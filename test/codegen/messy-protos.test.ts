@@ -182,6 +182,31 @@ describe("authz rules the runtime or OpenFGA would refuse on every call", () => 
       `m.proto: m.S.M2: (grpcaudit.v1.authz).object_id_metadata "te": ${removed}`,
     ]);
   });
+
+  it("refuses credential headers as the object id's metadata key, the method's or the default's", () => {
+    // Generated as "metadata:authorization", the rule put the caller's "Bearer <token>" into the event.
+    const rule = (key: string) => `relation: "r" object_type: "t" object_id_metadata: "${key}"`;
+    const error = errorFor(
+      authzFile([rule("x-tenant"), rule("authorization"), rule("proxy-authorization"), rule("cookie")]),
+    );
+    const credential =
+      "names a credential header; an id read from it would be recorded and sent to the authorizer";
+    expect(problems(error)).toEqual([
+      `m.proto: m.S.M1: (grpcaudit.v1.authz).object_id_metadata "authorization": ${credential}`,
+      `m.proto: m.S.M2: (grpcaudit.v1.authz).object_id_metadata "proxy-authorization": ${credential}`,
+      `m.proto: m.S.M3: (grpcaudit.v1.authz).object_id_metadata "cookie": ${credential}`,
+    ]);
+    const inherited = errorFor(`${HEADER}package m;
+message Req { string id = 1; }
+service S {
+  option (grpcaudit.v1.authz_default) = { relation: "r" object_type: "t" object_id_metadata: "cookie" };
+  rpc M(Req) returns (Req);
+}
+`);
+    expect(problems(inherited)).toEqual([
+      `m.proto: m.S.M: (grpcaudit.v1.authz_default).object_id_metadata "cookie": ${credential}`,
+    ]);
+  });
 });
 
 describe("proto2, editions, streaming and odd names under buf, protoc, tsc and the runtime", () => {

@@ -88,6 +88,12 @@ const MAX_OBJECT_BYTES = 256;
 /** Headers grpc-js removes from the metadata before the interceptors see it: an id there is never found. */
 const REMOVED_HEADERS: ReadonlySet<string> = new Set(["te", "content-type", "accept-encoding"]);
 
+/**
+ * Headers that carry the caller's credentials: an id read from one would put the credential into the
+ * authz event and the check. The runtime refuses them too, with the authenticators' own keys.
+ */
+const CREDENTIAL_HEADERS: ReadonlySet<string> = new Set(["authorization", "proxy-authorization", "cookie"]);
+
 /** A valid, lowercase gRPC header name (the gRPC over HTTP/2 spec's Header-Name). */
 const HEADER_NAME = /^[0-9a-z_.-]+$/;
 
@@ -259,6 +265,9 @@ function metadataKeyProblem(key: string): string | undefined {
   if (key.startsWith("grpc-")) return 'names a header reserved for gRPC itself ("grpc-")';
   if (REMOVED_HEADERS.has(key))
     return "names a header grpc-js removes before the call, so the id would never be found";
+  if (CREDENTIAL_HEADERS.has(key)) {
+    return "names a credential header; an id read from it would be recorded and sent to the authorizer";
+  }
   return undefined;
 }
 
