@@ -75,8 +75,14 @@ describe("invalid rules", () => {
       "other_event_type",
       "(grpcaudit.v1.audit).event_type: EVENT_TYPE_AUTHN_RESULT is not supported; rules record EVENT_TYPE_RESOURCE_MUTATION or EVENT_TYPE_RESOURCE_ACCESS",
     ],
-    ["unknown_payload", "(grpcaudit.v1.audit).payload: 7 is not a known capture mode"],
-    ["unknown_status_message", "(grpcaudit.v1.audit).status_message: 9 is not a known policy"],
+    [
+      "unknown_payload",
+      "(grpcaudit.v1.audit).payload: 7 is not a known capture mode; use PAYLOAD_CAPTURE_NONE, PAYLOAD_CAPTURE_DIGEST, PAYLOAD_CAPTURE_REDACTED",
+    ],
+    [
+      "unknown_status_message",
+      "(grpcaudit.v1.audit).status_message: 9 is not a known policy; use STATUS_MESSAGE_POLICY_OMIT, STATUS_MESSAGE_POLICY_TRUNCATE, STATUS_MESSAGE_POLICY_RECORD",
+    ],
     [
       "access_mutation",
       "(grpcaudit.v1.audit).mutation: not allowed for EVENT_TYPE_RESOURCE_ACCESS (a read changes nothing); remove it",
@@ -210,7 +216,9 @@ describe("require_rules", () => {
   it("also fails for files that do not import the annotations", () => {
     expect(errorOf(["unannotated.proto"], "require_rules=true")).toBe(
       "AuditRuleError: unannotated.proto: require_rules=true: methods without (grpcaudit.v1.audit) or a service (grpcaudit.v1.audit_default): " +
-        "fixtures.unannotated.QuietService.Read, fixtures.unannotated.QuietService.Write",
+        "fixtures.unannotated.QuietService.Read, fixtures.unannotated.QuietService.Write\n" +
+        // The request holds no annotations.proto, as when buf's exclude_types stripped it: the error says so.
+        "no file in the request imports grpcaudit/v1/annotations.proto, so no method can have a rule; is exclude_types: [grpcaudit.v1] set on this plugin in buf.gen.yaml? buf then strips the options: set it on ts-proto only",
     );
   });
 

@@ -84,7 +84,7 @@ service S {
     expect(newer).not.toBe(text);
     writeFileSync(annotations, newer);
     expect(errorOf(buildModule(dir), ["s.proto"])).toBe(
-      "AuditRuleError: s.proto: s.S.Get: (grpcaudit.v1.audit).status_message: STATUS_MESSAGE_POLICY_HASH is not a known policy",
+      "AuditRuleError: s.proto: s.S.Get: (grpcaudit.v1.audit).status_message: STATUS_MESSAGE_POLICY_HASH is not a known policy; use STATUS_MESSAGE_POLICY_OMIT, STATUS_MESSAGE_POLICY_TRUNCATE, STATUS_MESSAGE_POLICY_RECORD",
     );
   });
 

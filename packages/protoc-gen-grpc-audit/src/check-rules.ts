@@ -67,6 +67,9 @@ const PAYLOADS: ReadonlyMap<string, PayloadCapture> = new Map([
   ["PAYLOAD_CAPTURE_REDACTED", "redacted"],
 ]);
 
+/** The values to name in a problem: UNSPECIFIED means the same as leaving the field out. */
+const PAYLOAD_NAMES = [...PAYLOADS.keys()].filter((name) => !name.endsWith("_UNSPECIFIED")).join(", ");
+
 const STATUS_MESSAGE_UNSPECIFIED = "STATUS_MESSAGE_POLICY_UNSPECIFIED";
 
 /** STATUS_MESSAGE_POLICY_UNSPECIFIED is absent from the map: the rule then leaves it to the recorder. */
@@ -75,6 +78,8 @@ const STATUS_MESSAGES: ReadonlyMap<string, StatusMessagePolicy> = new Map([
   ["STATUS_MESSAGE_POLICY_TRUNCATE", "truncate"],
   ["STATUS_MESSAGE_POLICY_RECORD", "record"],
 ]);
+
+const STATUS_MESSAGE_NAMES = [...STATUS_MESSAGES.keys()].join(", ");
 
 const RESOURCE_MUTATION = "EVENT_TYPE_RESOURCE_MUTATION";
 const RESOURCE_ACCESS = "EVENT_TYPE_RESOURCE_ACCESS";
@@ -131,7 +136,13 @@ function checkMethod(
     );
   }
   const mutation = pick("mutation");
-  const mutationKind = event === "access" ? ACCESS_MUTATION : checkMutation(mutation, problems);
+  // An unsupported event_type makes `mutation` meaningless: report the event_type alone.
+  const mutationKind =
+    event === "access"
+      ? ACCESS_MUTATION
+      : event === "mutation"
+        ? checkMutation(mutation, problems)
+        : undefined;
   // A mutation the service default lends to every method is meant for its mutation rules; only one set
   // where the rule is made an access rule (or on the method itself) contradicts it.
   if (event === "access" && mutation.value !== undefined) {
@@ -153,7 +164,9 @@ function checkMethod(
     statusMessage.value !== STATUS_MESSAGE_UNSPECIFIED &&
     !STATUS_MESSAGES.has(statusMessage.value)
   ) {
-    problems.push(`${statusMessage.option}.status_message: ${statusMessage.value} is not a known policy`);
+    problems.push(
+      `${statusMessage.option}.status_message: ${statusMessage.value} is not a known policy; use ${STATUS_MESSAGE_NAMES}`,
+    );
   }
   const payload = checkPayload(method, pick("payload"), isSensitive, problems);
   const idField = pick("targetIdField");
@@ -210,7 +223,9 @@ function checkPayload(
 ): PayloadCapture | undefined {
   const capture = PAYLOADS.get(payload.value ?? "PAYLOAD_CAPTURE_UNSPECIFIED");
   if (capture === undefined) {
-    problems.push(`${payload.option}.payload: ${payload.value} is not a known capture mode`);
+    problems.push(
+      `${payload.option}.payload: ${payload.value} is not a known capture mode; use ${PAYLOAD_NAMES}`,
+    );
     return undefined;
   }
   if (capture === "none") return capture;

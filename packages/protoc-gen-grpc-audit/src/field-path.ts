@@ -3,7 +3,14 @@
  * a method's request and response messages, so that a wrong path fails the build instead of giving
  * empty ids at runtime.
  */
-import { type DescField, type DescMessage, type DescMethod, ScalarType } from "@bufbuild/protobuf";
+import {
+  type DescField,
+  type DescMessage,
+  type DescMethod,
+  isFieldSet,
+  ScalarType,
+} from "@bufbuild/protobuf";
+import { FieldDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { sharedPropertyName } from "./property-names.js";
 import type { IsSensitive } from "./sensitive.js";
 
@@ -85,8 +92,8 @@ export function resolveIdPath(text: string, method: DescMethod, isSensitive: IsS
 }
 
 /**
- * The singular, non-oneof, non-sensitive field `name` of `message` whose property names are its own, or
- * why it cannot be on the path.
+ * The singular, non-oneof, non-sensitive field `name` of `message` whose property names are its own and
+ * that declares no default, or why it cannot be on the path.
  */
 function findSingular(message: DescMessage, name: string, isSensitive: IsSensitive): DescField | string {
   if (name === "") return `empty field name in ${message.typeName}`;
@@ -106,7 +113,17 @@ function findSingular(message: DescMessage, name: string, isSensitive: IsSensiti
   if (shared !== undefined) {
     return `${where(message, name)} shares the property name "${shared.name}" with ${shared.other} of the message, so the id could be read from the other one; rename one of them`;
   }
+  // proto2 and editions allow `[default = …]`, and the loaders disagree on whether an absent field has it.
+  if (isFieldSet(field.proto, FieldDescriptorProtoSchema.field.defaultValue)) {
+    return `${where(message, name)} declares [default = ${defaultText(field)}]; loaders disagree on an absent field's default (ts-proto reads it, @grpc/proto-loader only with defaults: true, else nothing), so the id would depend on the server's loader; remove the default`;
+  }
   return field;
+}
+
+/** The declared default as written in the .proto: strings quoted, numbers and enum values bare. */
+function defaultText(field: DescField): string {
+  const text = field.proto.defaultValue;
+  return field.fieldKind === "scalar" && field.scalar === ScalarType.STRING ? JSON.stringify(text) : text;
 }
 
 function leafKind(field: DescField): IdPath["leaf"] | undefined {

@@ -21,19 +21,19 @@ import { version } from "./version.js";
 
 /**
  * Audit or authz rules broke a check. The message is the problem itself, or for several a count followed by one
- * indented line per problem.
+ * indented line per problem; then, on a line of its own, the hint, if any, about what they share.
  */
 export class AuditRuleError extends Error {
   override name = "AuditRuleError";
   /** Each problem: `<file>: <service>.<method>: <option path>: <reason>`. */
   readonly problems: readonly string[];
 
-  constructor(problems: readonly string[]) {
-    super(
+  constructor(problems: readonly string[], hint?: string) {
+    const listed =
       problems.length === 1
         ? problems[0]
-        : `${problems.length} problems in audit and authz rules:\n  ${problems.join("\n  ")}`,
-    );
+        : `${problems.length} problems in audit and authz rules:\n  ${problems.join("\n  ")}`;
+    super(hint === undefined ? listed : `${listed}\n${hint}`);
     this.problems = problems;
   }
 }
@@ -82,9 +82,17 @@ interface FileTables {
   readonly authz: readonly CheckedAuthzRule[];
 }
 
+/**
+ * Why no method has a rule when no file of the request declares the options: buf's `exclude_types` on
+ * this plugin strips them, and the import of annotations.proto, from the files it sends, leaving no trace.
+ */
+const NO_ANNOTATIONS =
+  "no file in the request imports grpcaudit/v1/annotations.proto, so no method can have a rule; is exclude_types: [grpcaudit.v1] set on this plugin in buf.gen.yaml? buf then strips the options: set it on ts-proto only";
+
 function generateTs(schema: Schema<PluginOptions>): void {
   const auditOptions = findAuditOptions(schema.allFiles);
   const authzOptions = findAuthzOptions(schema.allFiles);
+  const noAnnotations = auditOptions === undefined && authzOptions === undefined;
   const isSensitive = findSensitive(schema.allFiles);
   const problems: string[] = unknownFieldOptions(schema.files, schema.allFiles);
   const tables: FileTables[] = [];
@@ -94,7 +102,12 @@ function generateTs(schema: Schema<PluginOptions>): void {
     problems.push(...audit.problems, ...authz.problems);
     tables.push({ file, audit: audit.rules, authz: authz.rules });
   }
-  if (problems.length > 0) throw new AuditRuleError(problems);
+  // Without the options, the only problems are unmet require_* parameters: say why no method has a rule.
+  if (problems.length > 0) throw new AuditRuleError(problems, noAnnotations ? NO_ANNOTATIONS : undefined);
+  // A warning, not an error: services without rules are valid. buf and protoc show a plugin's stderr.
+  if (noAnnotations && schema.files.some((file) => file.services.length > 0)) {
+    process.stderr.write(`protoc-gen-grpc-audit: warning: no rule tables written: ${NO_ANNOTATIONS}\n`);
+  }
   const roots = new Map(tables.map(({ file, audit }) => [file.name, shapeRoots(audit)]));
   const plan = planShapes(schema.files, (file) => roots.get(file.name) ?? []);
   for (const { file, audit, authz } of tables) {
