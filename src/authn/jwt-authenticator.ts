@@ -13,6 +13,7 @@ import {
   type RemoteJWKSetOptions,
 } from "jose";
 import { AuditConfigError, AuditError } from "../errors/index.js";
+import { callHook } from "../errors/report.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { ActorInput } from "../event/builders.js";
 import type { Authenticator, AuthnOutcome } from "./authenticator.js";
@@ -93,7 +94,7 @@ export interface JwtAuthenticatorOptions {
    * could not verify the token (bad key material), or `toActor` threw (its class name only). The
    * error's message is credential-free: never a token, a claim or key material. Pass
    * `(error) => recorder.reportError(error)` to count it in `stats().errors` and reach the Recorder's
-   * `onError`. Must not throw (a throw is ignored). Default: none.
+   * `onError`. A throw, or the rejection of an async one, is ignored. Default: none.
    */
   onError?: (error: AuditError) => void;
 }
@@ -208,11 +209,8 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   }
 
   function reportError(cause: string): void {
-    try {
-      config.onError?.(new AuditError(`jwt authenticator: token refused as "error": ${cause}`));
-    } catch {
-      // A reporting callback must not decide the call.
-    }
+    // A reporting callback must not decide the call.
+    callHook(config.onError, new AuditError(`jwt authenticator: token refused as "error": ${cause}`));
   }
 
   function remember(key: string, actor: ActorInput, payload: JWTPayload, nowMs: number): void {

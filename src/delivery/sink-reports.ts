@@ -1,5 +1,5 @@
 import { AuditEmitError, toError } from "../errors/index.js";
-import { report } from "../errors/report.js";
+import { callHook, report } from "../errors/report.js";
 import { monotonicNow } from "./monotonic-now.js";
 import type { DeliveryEmitterOptions } from "./options.js";
 
@@ -99,12 +99,7 @@ export class SinkReports {
     this.#unreported = 0;
     this.#failedWrites = 0;
     this.#recoveredAt = now;
-    if (this.onRecovered === undefined) return;
-    try {
-      this.onRecovered(recovery);
-    } catch {
-      // A hook that throws is ignored: reporting must never become a new failure.
-    }
+    callHook(this.onRecovered, recovery);
   }
 
   /** Room for one more cause: the causes not reported within the interval are forgotten first. */

@@ -1,5 +1,6 @@
 import { AuditConfigError, AuditError, toError } from "../errors/index.js";
 import { checkTimerMs, shown } from "../errors/option-checks.js";
+import { callHook } from "../errors/report.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { type Batch, createBatch } from "./batch.js";
 import { insertHalves, refusesRows } from "./insert-halves.js";
@@ -131,11 +132,8 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
   };
   const stopping = new AbortController();
   const report = (error: unknown) => {
-    try {
-      onError(toError(error));
-    } catch {
-      // A throwing handler must not stop ingestion.
-    }
+    // A throwing handler must not stop ingestion.
+    callHook(onError, toError(error));
   };
   const fail = (error: unknown) => {
     stats.errors++;

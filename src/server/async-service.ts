@@ -12,6 +12,7 @@ import type {
 } from "@grpc/grpc-js";
 import { Metadata, status as Status } from "@grpc/grpc-js";
 import { AuditConfigError } from "../errors/index.js";
+import { callHook } from "../errors/report.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { HANDLER_SETTLED_CHANNEL, HANDLER_STARTED_CHANNEL } from "./handler-channels.js";
 import { sendableDetails } from "./status-details.js";
@@ -160,11 +161,8 @@ export function asyncService<S extends ServiceDefinition>(
     const statusOf = (error: unknown) => {
       const status = thrownStatus(error);
       if (status !== undefined) return status;
-      try {
-        onInternalError?.(error, path);
-      } catch {
-        // The call ends with its status whatever the hook does.
-      }
+      // The call ends with its status whatever the hook does.
+      callHook(onInternalError, error, path);
       return internalStatus();
     };
     implementation[name] = method.responseStream

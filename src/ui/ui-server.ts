@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { type AddressInfo, BlockList, isIP, isIPv6 } from "node:net";
 import { AuditConfigError, AuditInputError, toError } from "../errors/index.js";
+import { callHook } from "../errors/report.js";
 import { handleApi } from "./api.js";
 import { UiHttpError } from "./http-error.js";
 import { loadStaticAssets, STATIC_DIR, type StaticAsset } from "./static-assets.js";
@@ -137,11 +138,8 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       // The store's own check of a filter or cursor: the request's fault, not the store's.
       if (error instanceof AuditInputError) return sendJson(response, 400, { error: error.message });
       const cause = toError(error);
-      try {
-        options.onError?.(cause);
-      } catch {
-        // A failing error callback must not take the response down with it.
-      }
+      // A failing error callback must not take the response down with it.
+      callHook(options.onError, cause);
       sendJson(response, 500, { error: `cannot read the store: ${cause.message}` });
     }
   };
