@@ -109,7 +109,7 @@ async function serve(store: CliStore, flags: UiFlags): Promise<void> {
 function uiSource(store: CliStore, flags: UiFlags): UiSource {
   const options = { publicKeys: flags.publicKey ?? new Map(), expectSealed: flags.sealed === true };
   const stillOpened = openedFileCheck(store.name, flags.db);
-  const read = withOverwriteHint(store.name, flags.db);
+  const read = withStoreWords(store.name, flags.db);
   return {
     name: store.name,
     query: (filter, page) =>
@@ -141,18 +141,23 @@ function uiSource(store: CliStore, flags: UiFlags): UiSource {
 }
 
 /**
- * Runs a read of the store; the error of a SQLite file found damaged (SQLITE_CORRUPT, SQLITE_NOTADB)
- * names the likely cause in a viewer: a file copied over the one it has open (`cp backup.db audit.db`)
- * keeps its inode, so `openedFileCheck` cannot see it, and SQLite reads the new file's pages through
- * what it kept of the old one (its cache, the `-shm` index). A PostgreSQL store's errors pass as they are.
+ * Runs a read of the store; a SQLite file's errors say what stderr says, so the page and the API do
+ * too: a file another process holds locked is named ("audit store ./audit.db: the database is locked
+ * by another process", not SQLite's bare "database is locked"), and the error of a file found damaged
+ * (SQLITE_CORRUPT, SQLITE_NOTADB) names the likely cause in a viewer: a file copied over the one it
+ * has open (`cp backup.db audit.db`) keeps its inode, so `openedFileCheck` cannot see it, and SQLite
+ * reads the new file's pages through what it kept of the old one (its cache, the `-shm` index). A
+ * PostgreSQL store's errors pass as they are.
  */
-function withOverwriteHint(name: string, db: string): <T>(read: () => Promise<T>) => Promise<T> {
+function withStoreWords(name: string, db: string): <T>(read: () => Promise<T>) => Promise<T> {
   return async (read) => {
     try {
       return await read();
     } catch (error) {
       const code = (error as { code?: unknown } | null)?.code;
-      if (isPostgresUrl(db) || (code !== "SQLITE_CORRUPT" && code !== "SQLITE_NOTADB")) throw error;
+      if (isPostgresUrl(db)) throw error;
+      if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") throw toCliError(error, name);
+      if (code !== "SQLITE_CORRUPT" && code !== "SQLITE_NOTADB") throw error;
       throw new CliError(
         `${toCliError(error, name).message}; if the file was overwritten in place (cp over it), restart the viewer`,
         EXIT_FAILURE,

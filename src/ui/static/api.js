@@ -13,6 +13,13 @@ export async function getJson(path, params) {
   } catch {
     body = {};
   }
+  if (response.status === 431) {
+    // Node's own answer, without a body, to a request line and headers over its limit (16 KiB by
+    // default): an address holding a long value, such as an actor id of thousands of non-ASCII letters.
+    throw new Error(
+      "A value in the address is too long for the viewer to look up (431 Request Header Fields Too Large).",
+    );
+  }
   if (!response.ok) {
     throw new Error(
       typeof body.error === "string" ? body.error : `${response.status} ${response.statusText}`,

@@ -88,10 +88,19 @@ async function showList(query, mine) {
   // The previous list's cursor is no use to this one: no "Load more" until its first page is shown.
   nextCursor = null;
   byId("more").hidden = true;
+  // Nor its rows, totals or timeline: a list refused or failed must not leave them under these filters.
+  replaceChildren(byId("events").tBodies[0]);
+  byId("totals").textContent = "";
+  replaceChildren(byId("chart"));
   const [page, stats] = await Promise.all([
     getJson("/api/events", query),
     getJson("/api/stats", withoutPaging(query)),
-  ]);
+  ]).catch((error) => {
+    // The banner says why (run); the status must not go on saying "Loading…".
+    if (mine === generation)
+      byId("list-status").textContent = "No events shown: the list could not be loaded.";
+    throw error;
+  });
   if (mine !== generation) return;
   const deniedTotal = stats.timeline.buckets.reduce((sum, b) => sum + b.denied, 0);
   byId("totals").textContent = `${stats.total} events, ${deniedTotal} denied`;
@@ -107,7 +116,6 @@ async function showList(query, mine) {
     byId("chart"),
     chart ?? el("p", { class: "muted", text: "No events match these filters." }),
   );
-  replaceChildren(byId("events").tBodies[0]);
   appendPage(page);
 }
 
