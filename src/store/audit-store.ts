@@ -8,6 +8,7 @@ import { type AuditPage, type AuditQuery, type AuditStats, checkInsert, type Pag
 import { type AuditStoreOptions, checkStoreOptions } from "./store-options.js";
 import { storePrune } from "./store-prune.js";
 import { storeReads } from "./store-reads.js";
+import { storeSink } from "./store-sink.js";
 import { startWriter } from "./store-writer.js";
 import type { EditedRow, UndecodableRow } from "./stored-rows.js";
 
@@ -73,7 +74,9 @@ export interface AuditStore {
   pruneReport(options: PruneOptions): PruneReport;
   /**
    * The store as a sink for the delivery pipeline (`createDeliveryEmitter`). It stores each event's
-   * bytes as the pipeline queued them: an event a newer version spooled keeps its unknown fields.
+   * bytes as the pipeline queued them: an event a newer version spooled keeps its unknown fields. Its
+   * writes never block the event loop: they wait for another process's lock (up to `busyTimeoutMs`,
+   * then fail and the pipeline retries) on timers, not inside SQLite.
    */
   sink(): EventSink;
   /**
@@ -116,16 +119,7 @@ export function openAuditStore(options: AuditStoreOptions): AuditStore {
     },
     prune: (options) => pruneReport(options).deleted,
     pruneReport,
-    sink: () => ({
-      name: `sqlite-store:${path}`,
-      write: async (batch) => {
-        store.insert(batch);
-      },
-      // The bytes as queued: a spool written by a newer version keeps the fields this one does not know.
-      writeEncoded: async (batch) => {
-        writable().insertEncoded(batch);
-      },
-    }),
+    sink: () => storeSink(`sqlite-store:${path}`, opened.busyTimeoutMs, writable),
     close: () => {
       try {
         writer?.stop();

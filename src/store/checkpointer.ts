@@ -13,11 +13,12 @@ import type { FileId } from "./file-identity.js";
  * @internal
  */
 export interface Checkpointer {
-  /**
-   * Tells the worker that `rows` more rows were committed. Waits (blocking, up to the busy timeout)
-   * while the worker empties a log that grew beyond its bound.
-   */
+  /** Tells the worker that `rows` more rows were committed; asks it to empty a log beyond its bound. */
   written(rows: number): void;
+  /** Waits (blocking, up to the busy timeout) while the worker empties a log that grew beyond its bound. */
+  waitWhileEmptying(): void;
+  /** True while the worker empties a log beyond its bound: this process's writers hold off meanwhile. */
+  emptying(): boolean;
   /** Stops the worker and waits (blocking, up to `timeoutMs`) until it has closed its connection. */
   stop(timeoutMs?: number): void;
 }
@@ -198,9 +199,13 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
         Atomics.store(control, EMPTYING, 1);
         Atomics.notify(control, STOP); // wakes the worker now, not at its next poll
       }
+    },
+    waitWhileEmptying() {
+      if (failed) return;
       // Blocks the event loop, as SQLite's own wait for a lock does, for as long as the copy takes.
       Atomics.wait(control, EMPTYING, 1, options.busyTimeoutMs);
     },
+    emptying: () => !failed && Atomics.load(control, EMPTYING) === 1,
     stop(timeoutMs = 10_000) {
       Atomics.store(control, STOP, 1);
       Atomics.notify(control, STOP);

@@ -29,6 +29,15 @@ export interface StoreWriter {
   /** Stores a batch given as columns (see `AuditStore.insertColumns`); returns how many were new. */
   insertColumns(batch: EventColumns): number;
   /**
+   * The writes of the store's sink: as `insert` and `insertEncoded`, but never waiting on the event
+   * loop. SQLite's busy timeout is 0 for them, so another connection's lock fails them at once with
+   * SQLITE_BUSY, and they do not wait for the checkpoint worker after the commit: the sink waits for
+   * both between tries instead (see `storeSink`).
+   */
+  readonly atOnce: Pick<StoreWriter, "insert" | "insertEncoded">;
+  /** True while the checkpoint worker empties a log beyond its bound: this process's writes hold off. */
+  emptying(): boolean;
+  /**
    * Runs `write`, which deletes rows, and tells the checkpointer how many it removed. `lost` says what
    * did not happen when the file was removed or replaced under the store.
    */
@@ -97,13 +106,31 @@ export function startWriter(db: Database, options: AuditStoreOptions): StoreWrit
   const written = <T>(write: () => T, rows: (result: T) => number, lost: string): T => {
     const result = writing(path, guard, write, lost);
     checkpointer?.written(rows(result));
+    checkpointer?.waitWhileEmptying();
     return result;
+  };
+  // SQLite's busy handler sleeps inside the call, on the event loop: off for this one write.
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  const writtenAtOnce = (write: () => number): number => {
+    db.pragma("busy_timeout = 0");
+    try {
+      const inserted = writing(path, guard, write, BATCH_NOT_STORED);
+      checkpointer?.written(inserted);
+      return inserted;
+    } finally {
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+    }
   };
   const count = (n: number) => n;
   return {
     insert: (events) => written(() => insertMany(events), count, BATCH_NOT_STORED),
     insertEncoded: (batch) => written(() => insertEncoded(batch), count, BATCH_NOT_STORED),
     insertColumns: (batch) => written(() => insertColumns(batch), count, BATCH_NOT_STORED),
+    atOnce: {
+      insert: (events) => writtenAtOnce(() => insertMany(events)),
+      insertEncoded: (batch) => writtenAtOnce(() => insertEncoded(batch)),
+    },
+    emptying: () => checkpointer?.emptying() ?? false,
     remove: written,
     stop() {
       checkpointer?.stop();
