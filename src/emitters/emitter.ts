@@ -15,8 +15,8 @@ export type EmitOutcome = "accepted" | "dropped" | "failed";
  * An emitter that still holds events after `emit` accepted them can lose some later; it counts such a
  * loss again, so `emitted + dropped + failed` exceeds the events handed over by those losses: the
  * delivery emitter counts each accepted event it drops later in `dropped` under its reason (and in its
- * `droppedAfterAccept`, to take them out again); a log emitter writing asynchronously counts a failed
- * write in `failed`, once per write, whatever lines it held.
+ * `droppedAfterAccept`, to take them out again); a log emitter writing asynchronously counts the
+ * events it held and gave up when `close()` failed in `dropped` (`destination_failed`).
  */
 export interface EmitterStats {
   /** The emitter's name. */

@@ -12,6 +12,7 @@ import { checkName, checkOnError } from "./check-options.js";
 import { type Emitter, EmitterCounters, type FlushReport, type FlushResult, flushReport } from "./emitter.js";
 import { flushStream, pinoField, resolveLogger } from "./log-destination.js";
 import { deadlineIn, msUntil } from "./sonic-drain.js";
+import { WriteOutage } from "./write-outage.js";
 
 /** Options of `createLogEmitter`. Give exactly one of `logger` or `destination`. */
 export interface LogEmitterOptions {
@@ -29,8 +30,9 @@ export interface LogEmitterOptions {
    * For a path or descriptor destination: write synchronously. Default false: writes are buffered and
    * written asynchronously in 8 KiB chunks (at least every 250 ms), and `flush()`/`close()` wait until
    * the buffer is written (for up to `flushTimeoutMs`).
-   * A failed asynchronous write may lose every line buffered with it and counts as one failure; choose
-   * true for exact per-event failure counts.
+   * Once an asynchronous write has failed, events are refused ("failed") until a write succeeds
+   * again; the lines accepted before it are tried again, and counted as dropped ("destination_failed")
+   * if `close()` gives up on them.
    */
   sync?: boolean;
   /**
@@ -108,7 +110,9 @@ function pinoKeys(logger: unknown): string[] {
  * pending, never block the event loop; `close()` then gives up on a destination it owns: what it holds
  * is written if the destination takes it later, and the emitter's exit hooks are removed, so that
  * `process.exit()` does not try to write it out synchronously. After a `close()` that failed (a write
- * error) it gives up on it too, closing it at once. A file it creates gets mode 0600. What
+ * error) it gives up on it too, closing it at once and counting the events it held as dropped
+ * ("destination_failed"). Once an asynchronous write to a destination it opened has failed, `emit`
+ * returns "failed" until a write succeeds again. A file it creates gets mode 0600. What
  * waits to be written is bounded by `maxBufferedBytes`: beyond it events are dropped and counted,
  * never buffered without limit.
  *
@@ -165,6 +169,9 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
   const onError = options.onError;
   let closing: Promise<FlushReport> | undefined;
   let abandoned = false;
+  // Asynchronous writes to a destination the emitter opened: set while the destination has failed.
+  const outage =
+    batcher !== undefined && ownedStream !== undefined ? new WriteOutage(ownedStream) : undefined;
   let openError: unknown;
   // True from the first event dropped for a full buffer until the backlog is down to half the limit:
   // one report per overload, not one per event.
@@ -184,8 +191,14 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
     streamErrors++;
     // A non-blocking pipe given up on after close() timed out: its lines were reported as pending.
     if (abandoned && (error as { code?: unknown } | null)?.code === "EAGAIN") return;
-    if (ownedStream.fd < 0) openError = error;
-    counters.failed++;
+    if (outage === undefined) {
+      // Synchronously, the write of the event being emitted failed: that event is the failure.
+      if (ownedStream.fd < 0) openError = error;
+      counters.failed++;
+    } else if (!outage.begin(error)) {
+      // Reported once per outage. Counted by event: those refused while it lasts, those close() gives up.
+      return;
+    }
     report(onError, new AuditEmitError(counters.name, "destination write failed", { cause: toError(error) }));
   });
 
@@ -212,13 +225,37 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
   /** Writes out what is accepted; by `deadline` (from `deadlineIn`), else reports "timeout". */
   async function flushBy(deadline: number): Promise<FlushReport> {
     try {
-      if (openError !== undefined) throw openError;
+      const failedForGood = openError ?? outage?.permanentError;
+      if (failedForGood !== undefined) throw failedForGood;
       batcher?.release();
       if ((await flushStream(logger, stream, deadline)) === "ok") return flushReport(counters.name);
       return timedOut();
     } catch (error) {
-      return flushReport(counters.name, new AuditEmitError(counters.name, "flush failed", { cause: error }));
+      const failed = flushReport(
+        counters.name,
+        new AuditEmitError(counters.name, "flush failed", { cause: error }),
+      );
+      // The lines a destination the emitter opened still holds: tried again by its next write.
+      const pending = ownedStream === undefined ? undefined : destination.pendingLines();
+      if (!pending) return failed;
+      return { ok: false, results: failed.results.map((result) => ({ ...result, pending })), pending };
     }
+  }
+
+  /** Gives up on a failed destination the emitter opened: what it holds is dropped, counted and named. */
+  function giveUp(flushed: FlushReport): FlushReport {
+    abandoned = true;
+    const lost = destination.pendingLines() ?? 0;
+    destination.abandon?.(true);
+    if (lost === 0) return flushed;
+    counters.dropped.destination_failed = (counters.dropped.destination_failed ?? 0) + lost;
+    const error = new AuditEmitError(
+      counters.name,
+      `close failed: dropped ${lost === 1 ? "1 event" : `${lost} events`} (destination_failed ${lost}): the destination failed and what it held is given up`,
+      { cause: flushed.results[0]?.error?.cause },
+    );
+    report(onError, error);
+    return flushReport(counters.name, error);
   }
 
   function timedOut(): FlushReport {
@@ -238,12 +275,8 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       destination.abandon?.();
       return flushed;
     }
-    if (!flushed.ok) {
-      // A failed destination is given up too: pino's exit hook would retry it for ever at exit.
-      abandoned = true;
-      destination.abandon?.(true);
-      return flushed;
-    }
+    // A failed destination is given up too: pino's exit hook would retry it for ever at exit.
+    if (!flushed.ok) return giveUp(flushed);
     try {
       const finished = once(ownedStream, "close").then(() => "ok" as const);
       ownedStream.end();
@@ -265,6 +298,12 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       if (closing !== undefined) return counters.drop("closed");
       // The level can be changed on a live logger; pino would then discard the line without a word.
       if (!logger.isLevelEnabled(level)) return counters.drop("level_disabled");
+      if (outage?.failed) {
+        // Its lines would be lost without a word: refused, so that a fail-closed rule answers.
+        outage.retry();
+        counters.failed++;
+        return "failed";
+      }
       if (waitingBytes() >= maxBufferedBytes) return overflow();
       let json: Record<string, unknown>;
       try {

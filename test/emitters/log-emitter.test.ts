@@ -540,12 +540,17 @@ describe("createLogEmitter", () => {
     });
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    /** Asserts a report of one failed flush or close whose cause is the failed open. */
-    function expectOpenFailure(report: FlushReport, message: string): void {
-      expect(report).toStrictEqual({
-        ok: false,
-        results: [{ emitter: "log", status: "error", error: expect.any(AuditEmitError) }],
-      });
+    /**
+     * Asserts a report of one failed flush or close whose cause is the failed open; `pending`: the
+     * events still held (a flush), none for a close, which gives them up.
+     */
+    function expectOpenFailure(report: FlushReport, message: string, pending?: number): void {
+      const result = { emitter: "log", status: "error", error: expect.any(AuditEmitError) };
+      expect(report).toStrictEqual(
+        pending === undefined
+          ? { ok: false, results: [result] }
+          : { ok: false, results: [{ ...result, pending }], pending },
+      );
       const error = report.results[0]?.error;
       expect(error?.message).toBe(message);
       expect(error?.cause).toMatchObject({ code: "ENXIO" });
@@ -556,7 +561,7 @@ describe("createLogEmitter", () => {
       const emitter = createLogEmitter({ destination: unopenablePath(), onError: (e) => errors.push(e) });
       emitter.emit(sampleEvent());
 
-      expectOpenFailure(await emitter.flush(), "log: flush failed");
+      expectOpenFailure(await emitter.flush(), "log: flush failed", 1);
 
       expect(errors.length).toBeGreaterThan(0);
       for (const error of errors) {
@@ -571,21 +576,33 @@ describe("createLogEmitter", () => {
       const emitter = createLogEmitter({ destination: unopenablePath(), onError: (e) => errors.push(e) });
       emitter.emit(sampleEvent());
 
-      expectOpenFailure(await emitter.close(), "log: flush failed");
+      expectOpenFailure(
+        await emitter.close(),
+        "log: close failed: dropped 1 event (destination_failed 1): the destination failed and what it held is given up",
+      );
 
-      expect(errors.length).toBeGreaterThan(0);
-      expect(errors.every((error) => error.message === "log: destination write failed")).toBe(true);
+      expect(errors.map((error) => error.message)).toStrictEqual([
+        "log: destination write failed",
+        "log: close failed: dropped 1 event (destination_failed 1): the destination failed and what it held is given up",
+      ]);
       expect(emitter.emit(sampleEvent())).toBe("dropped");
     });
 
-    it("is counted and reported once", async () => {
+    it("is reported once, refuses later events and counts the event it held as dropped on close()", async () => {
       const errors: Error[] = [];
       const emitter = createLogEmitter({ destination: unopenablePath(), onError: (e) => errors.push(e) });
       emitter.emit(sampleEvent());
       await emitter.flush();
 
       expect(errors.map((error) => error.message)).toStrictEqual(["log: destination write failed"]);
-      expect(emitter.stats().failed).toBe(1);
+      expect(emitter.emit(sampleEvent())).toBe("failed");
+      await emitter.close();
+      expect(emitter.stats()).toStrictEqual({
+        name: "log",
+        emitted: 1,
+        dropped: { destination_failed: 1 },
+        failed: 1,
+      });
     });
 
     it("is still reported by flush() and close() called after the open has failed", async () => {
