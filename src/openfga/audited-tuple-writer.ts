@@ -14,6 +14,7 @@ import { AuditConfigError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { TupleChangeInput, TupleChangeItem } from "../recorder/inputs.js";
 import type { Recorder } from "../recorder/recorder.js";
+import { openFgaErrorReason } from "./error-reason.js";
 import type { OpenFgaAuthorizer } from "./openfga-authorizer.js";
 import { type ClientTransforms, createRequestWatch } from "./request-watch.js";
 import { settle } from "./settle.js";
@@ -73,7 +74,9 @@ export interface AuditedTupleWriter {
  *    tuple is recorded with the error's code. When the SDK throws, every tuple is recorded as failed with
  *    that error's code; in non-transactional mode (where the SDK throws only for authentication errors,
  *    after other chunks may have been written) with "unknown_outcome" instead, and the chunks still in
- *    flight are cancelled.
+ *    flight are cancelled. OpenFGA refuses a request of more than 100 tuples (`maxTuplesPerWrite`): a
+ *    larger transactional call is refused whole, each tuple recorded with "exceeded_entity_limit";
+ *    `transaction: { disable: true, maxPerChunk: 100 }` sends it in requests of up to 100.
  *
  * A tuple whose request got no answer (a timeout, a dropped connection) or a gateway's 502 or 504 is
  * recorded as failed with "unknown_outcome": OpenFGA may have applied it. The SDK retries such requests
@@ -85,13 +88,17 @@ export interface AuditedTupleWriter {
  * refusal). `conflict: { onDuplicateWrites: "ignore", onMissingDeletes: "ignore" }` makes such a retry
  * succeed, and the tuple is recorded as written. The SDK reports success for any 2xx answer; when one
  * is not a JSON object (a proxy's HTML page: OpenFGA never saw the write), the tuples it reported as
- * written are recorded with "unknown_outcome", and the method still resolves as the SDK did.
+ * written are recorded with "unknown_outcome", and the method still resolves as the SDK did. A call
+ * for which the SDK sent no request (its `client_credentials` token request failed) changed nothing:
+ * its tuples are recorded with the error's own reason ("unavailable" for an unreachable issuer or a
+ * 5xx), never "unknown_outcome" (requests are counted for the SDK's own client only).
  *
  * When `options.signal` aborts before the SDK settles, the call's tuples are recorded as failed with
  * "unknown_outcome" (the request in flight may have been applied; the SDK sends no retry once the
- * signal aborted), and the method rejects with the signal's reason without waiting for the SDK, which
- * sleeps out a 429's `Retry-After` (up to 30 min) even for a cancelled request. A call whose signal had
- * already aborted is not sent, and its tuples are recorded as failed with "aborted".
+ * signal aborted), or with "aborted" when it had sent none yet (while fetching its token), and the
+ * method rejects with the signal's reason without waiting for the SDK, which sleeps out a 429's
+ * `Retry-After` (up to 30 min) even for a cancelled request. A call whose signal had already aborted
+ * is not sent, and its tuples are recorded as failed with "aborted".
  *
  * Error codes are credential-free ("unavailable", "rate_limited", "write_failed_due_to_invalid_input",
  * ...); SDK messages and payloads never reach events. A call with no tuples is passed on but not recorded.
@@ -130,6 +137,12 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     const watch = createRequestWatch(clientTransforms(client));
     // Whether the request that failed was sent more than once; as configured when not counted.
     const retried = (error: unknown) => watch.retried(error, mayRetry(client, ids));
+    // None of the call's requests reached OpenFGA when the SDK sent none: its token request failed,
+    // or the signal aborted while it waited for the token. Then nothing was changed, and a failure
+    // has the error's own reason.
+    const noneSent = () => !watch.sent() && watchesRequests(client);
+    const reasonOf = (error: unknown) =>
+      noneSent() ? openFgaErrorReason(error) : writeErrorReason(error, retried(error));
     const { transformRequest, transformResponse } = watch;
     const sdkOptions = { ...ids, signal: controller.signal, transformRequest, transformResponse };
     const outcome = await settle(() => call(sdkOptions), signal);
@@ -140,12 +153,13 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
       report(
         changes,
         () => {
+          const failed = (reason: string) => changes.map((change) => item(change, false, reason));
+          // None sent, and none will be (the SDK's signal has aborted): the error's own reason.
+          if (noneSent()) return failed(aborted ? NOT_SENT : reasonOf(error));
           // In non-transactional mode the SDK throws (for an authentication error) after other chunks
           // may have been written: no tuple of the call is known to have failed. After an abort the
           // request in flight may have been applied.
-          const reason =
-            !aborted && isTransactional(ids) ? writeErrorReason(error, retried(error)) : UNKNOWN_OUTCOME;
-          return changes.map((change) => item(change, false, reason));
+          return failed(!aborted && isTransactional(ids) ? reasonOf(error) : UNKNOWN_OUTCOME);
         },
         ids,
       );
@@ -155,7 +169,7 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     report(
       changes,
       () => {
-        const items = itemsFromResponse(changes, response, retried);
+        const items = itemsFromResponse(changes, response, reasonOf);
         // The SDK reports success for any 2xx; one that is not OpenFGA's JSON (a proxy's login page)
         // says nothing of what OpenFGA did.
         if (!watch.malformedAnswer()) return items;
@@ -257,7 +271,7 @@ const REASON_STATUS: ReadonlyMap<string, string> = new Map([
   ["transaction_conflict", "ABORTED"],
 ]);
 
-/** Recorded for the tuples of a call whose signal had aborted before it: it was not sent. */
+/** Recorded for the tuples of a call whose signal aborted before any of its requests was sent. */
 const NOT_SENT = "aborted";
 
 /**
@@ -315,6 +329,19 @@ function clientTransforms(client: OpenFgaClient): ClientTransforms {
     };
   } catch {
     return {};
+  }
+}
+
+/**
+ * Whether the watch sees the client's requests: the SDK's client (read as `clientTransforms` reads
+ * it) runs the call's transforms for each. Another client's requests are not counted, so a failure
+ * without a counted request may still have come after one was sent. Never throws.
+ */
+function watchesRequests(client: OpenFgaClient): boolean {
+  try {
+    return typeof (client as unknown as { api?: { axios?: unknown } }).api?.axios === "function";
+  } catch {
+    return false;
   }
 }
 

@@ -1,9 +1,10 @@
 /**
  * What the HTTP requests `@openfga/sdk` sends for one writer call did, seen from inside the SDK:
- * how often each was sent, and whether every success answer was a JSON object. Neither reaches the
- * writer otherwise. The SDK's error does not say how often it sent the request (its retry count is
- * only on a success), and OpenFGA refuses the retry of a write it had applied, whose answer was lost,
- * as it refuses a plain duplicate: only the count tells them apart. And the SDK's `write` drops
+ * whether and how often each was sent, and whether every success answer was a JSON object. Neither
+ * reaches the writer otherwise. The SDK's error does not say how often it sent the request (its retry
+ * count is only on a success), nor whether it sent one at all (a failed token request), and OpenFGA
+ * refuses the retry of a write it had applied, whose answer was lost, as it refuses a plain
+ * duplicate: only the count tells them apart. And the SDK's `write` drops
  * OpenFGA's answer and reports success for any 2xx, also for a proxy's HTML page that never came
  * from OpenFGA.
  *
@@ -31,6 +32,12 @@ export interface RequestWatch {
   retried(error: unknown, fallback: boolean): boolean;
   /** Whether a 2xx answer of the call was not a JSON object. */
   malformedAnswer(): boolean;
+  /**
+   * Whether any request of the call was handed to axios to send. None was when the SDK failed first
+   * (its `client_credentials` token request failed, or the call's signal aborted while it waited for
+   * the token: axios refuses to send once the signal aborted, before it runs the transforms).
+   */
+  sent(): boolean;
 }
 
 /** An axios transform: the body (and, for an answer, its headers and status) in, the body out. */
@@ -68,6 +75,7 @@ export function createRequestWatch(transforms: ClientTransforms): RequestWatch {
       }
     },
     malformedAnswer: () => malformed,
+    sent: () => attempts.size > 0,
   };
 }
 

@@ -23,14 +23,14 @@ const INVALID_FIELD = "(invalid)";
  * results in completion order, each with the caller's own tuple object as `tuple_key`: a result is
  * matched to its tuple by that identity, so that two tuples that differ only in their condition get
  * their own outcomes. A result whose `tuple_key` is another object (a client that copies tuples) is
- * matched by operation, fields and condition. Linear in the number of tuples. `retried` says whether
- * the request that failed with an error was sent more than once (see `writeErrorReason`). Never throws.
+ * matched by operation, fields and condition. Linear in the number of tuples. `reasonOf` gives the
+ * reason recorded for a tuple that failed with an error (such as `writeErrorReason`). Never throws.
  * @internal
  */
 export function itemsFromResponse(
   changes: readonly Change[],
   response: ClientWriteResponse,
-  retried: (error: unknown) => boolean,
+  reasonOf: (error: unknown) => string,
 ): TupleChangeItem[] {
   try {
     const results = [...resultsOf("write", response?.writes), ...resultsOf("delete", response?.deletes)];
@@ -41,7 +41,7 @@ export function itemsFromResponse(
       if (result === undefined) return item(change, false, UNKNOWN_OUTCOME);
       return (result.status as string) === "success"
         ? item(change, true)
-        : item(change, false, writeErrorReason(result.err, retried(result.err)));
+        : item(change, false, reasonOf(result.err));
     });
   } catch {
     // A response that cannot be read says nothing about what was written.
