@@ -3,7 +3,6 @@ import type { Metadata } from "@grpc/grpc-js";
 import {
   type CryptoKey,
   createLocalJWKSet,
-  createRemoteJWKSet,
   customFetch,
   type JSONWebKeySet,
   type JWSAlgorithm,
@@ -23,6 +22,7 @@ import { checkKeyFitsAlgorithms, checkLocalKeySet } from "./jwt-key-fit.js";
 import { jwtVerifyMatchingKeys } from "./jwt-matching-keys.js";
 import {
   checkJwksUrl,
+  checkKeySetAlgorithms,
   isKey,
   isPlainObject,
   JWS_ALGORITHM,
@@ -364,20 +364,23 @@ function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOptions {
     fail("`cache` needs a positive integer maxEntries and a positive ttlMs");
   }
   if (options.jwks !== undefined) checkLocalKeySet(options.jwks);
+  if (options.jwks !== undefined || options.jwksUrl !== undefined)
+    checkKeySetAlgorithms(options.algorithms, fail);
   const keySet = new KeySetDiagnosis();
   let getKey: ResolvedOptions["getKey"];
   try {
-    if (options.jwks !== undefined) getKey = keySet.watch(createLocalJWKSet(options.jwks), "read");
+    if (options.jwks !== undefined) getKey = keySet.watch(createLocalJWKSet(options.jwks));
     else if (options.jwksUrl !== undefined)
       getKey = keySet.watch(
         pausedAfterFailure(
-          createRemoteJWKSet(new URL(options.jwksUrl), {
+          new URL(options.jwksUrl),
+          {
             ...remoteJwksOptions,
             [customFetch]: keySet.watchFetch(boundedJwksFetch(remoteJwksOptions?.[customFetch] ?? fetch)),
-          }),
+          },
           options.now ?? (() => new Date()),
+          (error) => keySet.fetchFailed(error),
         ),
-        "fetched",
       );
     else getKey = options.key as CryptoKey | KeyObject | Uint8Array;
   } catch (error) {

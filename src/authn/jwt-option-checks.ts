@@ -32,6 +32,20 @@ export function isPlainObject(value: unknown): boolean {
 }
 
 /**
+ * jose takes no HMAC secret from a key set (`jwks` or `jwksUrl`): it verifies no token of an HS
+ * algorithm with one, so such an algorithm listed beside a key set refuses every token of it.
+ * @internal
+ */
+export function checkKeySetAlgorithms(algorithms: readonly string[], fail: (problem: string) => never): void {
+  const hmac = algorithms.filter((alg) => alg.startsWith("HS"));
+  if (hmac.length > 0) {
+    fail(
+      `\`algorithms\` ${hmac.join(", ")} cannot verify with a key set: a key set holds public keys only (jose refuses secrets from one); give the secret as \`key\``,
+    );
+  }
+}
+
+/**
  * jose fetches any URL it is given; only http(s) can serve a key set. The URL is not quoted (it may hold credentials).
  * @internal
  */
