@@ -1,47 +1,22 @@
-/**
- * A failed fetch of a remote key set that jose still holds fresh (fetched well before, the identity
- * provider down or slow since) left the set fresh, so tokens with an unknown `kid` each fetched it
- * again: 20 such calls, 20 requests, and with a slow provider each call waited out the timeout. The
- * second-long pause after a failed fetch holds now whatever the set's age, while tokens whose key the
- * set holds keep verifying. Real gRPC over loopback, real JWKS over loopback HTTP.
- */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { Metadata, status } from "@grpc/grpc-js";
-import type { JSONWebKeySet } from "jose";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createJwtAuthenticator } from "../../src/authn/jwt-authenticator.js";
 import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
+import { type IdentityProvider, startIdentityProvider } from "../helpers/identity-provider.js";
 import { AUDIENCE, ISSUER, newSigningKey, type SigningKey, signToken } from "../helpers/jwt.js";
 import { type ProjectServer, startProjectServer, unary } from "../helpers/project-server.js";
 
-type Answer = "keys" | "500" | "nothing";
-
-let idpServer: Server | undefined;
+let idp: IdentityProvider | undefined;
 let grpcServer: ProjectServer | undefined;
 afterEach(async () => {
   await grpcServer?.close();
-  idpServer?.closeAllConnections();
-  idpServer?.close();
+  idp?.close();
   grpcServer = undefined;
-  idpServer = undefined;
+  idp = undefined;
 });
-
-/** An identity provider's JWKS endpoint: the key set, a 500, or no answer at all. Counts fetches. */
-async function identityProvider(jwks: JSONWebKeySet) {
-  const state = { answer: "keys" as Answer, jwks, fetches: 0 };
-  idpServer = createServer((_req, res) => {
-    state.fetches++;
-    if (state.answer === "nothing") return; // held open until the test closes it
-    res.writeHead(state.answer === "500" ? 500 : 200, { "content-type": "application/json" });
-    res.end(state.answer === "500" ? "{}" : JSON.stringify(state.jwks));
-  });
-  await new Promise<void>((resolve) => idpServer?.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(idpServer.address() as AddressInfo).port}/jwks`, state };
-}
 
 describe("JWT authenticator: a fresh remote key set whose refetch fails", () => {
   let k1: SigningKey;
@@ -54,7 +29,7 @@ describe("JWT authenticator: a fresh remote key set whose refetch fails", () => 
     ["answers 500", "500"],
     ["does not answer within timeoutDuration", "nothing"],
   ] as const)("asks once when the identity provider %s, and again after the pause", async (_, down) => {
-    const idp = await identityProvider(k1.jwks);
+    idp = await startIdentityProvider(k1.jwks);
     const clock = { ms: Math.floor(Date.now() / 1000) * 1000 };
     const nowSec = clock.ms / 1000;
     const jwt = createJwtAuthenticator({
@@ -86,7 +61,8 @@ describe("JWT authenticator: a fresh remote key set whose refetch fails", () => 
     expect(await call(k1)).toBe("alice");
     expect(idp.state.fetches).toBe(1);
 
-    idp.state.answer = down;
+    if (down === "500") idp.state.status = 500;
+    else idp.state.held = true; // never answered: the test closes the connection
     for (let i = 0; i < 20; i++) {
       expect(await call(k1, `unknown-${i}`)).toStrictEqual(["UNAUTHENTICATED", "unauthenticated: error"]);
     }
@@ -96,7 +72,8 @@ describe("JWT authenticator: a fresh remote key set whose refetch fails", () => 
     expect(idp.state.fetches).toBe(2);
 
     // A second later it is asked again: back up, it publishes k2.
-    idp.state.answer = "keys";
+    idp.state.status = 200;
+    idp.state.held = false;
     idp.state.jwks = { keys: [...k1.jwks.keys, ...k2.jwks.keys] };
     clock.ms += 1000;
     expect(await call(k2)).toBe("alice");

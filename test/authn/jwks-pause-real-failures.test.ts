@@ -1,55 +1,23 @@
-/**
- * Only a failed fetch pauses a remote key set. Any other error of the set paused it too: a token
- * naming a key the identity provider published but that cannot be imported (as an unsigned
- * `{"alg":"HS256"}` token did while HS algorithms were accepted beside a key set), after which no
- * token of a newly published key could fetch the set for a second, and `onError` blamed a fetch that
- * had answered 200. One such token a second held key rotation off. Real gRPC over loopback, a real
- * JWKS over loopback HTTP, jose-signed tokens.
- */
-import { createServer, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Metadata, status } from "@grpc/grpc-js";
-import type { JSONWebKeySet } from "jose";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createJwtAuthenticator } from "../../src/authn/jwt-authenticator.js";
 import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
+import { type IdentityProvider, startIdentityProvider } from "../helpers/identity-provider.js";
 import { AUDIENCE, ISSUER, newSigningKey, type SigningKey, signToken } from "../helpers/jwt.js";
 import { type ProjectServer, startProjectServer, unary } from "../helpers/project-server.js";
 
-let idpServer: Server | undefined;
+let idp: IdentityProvider | undefined;
 let grpcServer: ProjectServer | undefined;
 afterEach(async () => {
   await grpcServer?.close();
-  idpServer?.closeAllConnections();
-  idpServer?.close();
+  idp?.close();
   grpcServer = undefined;
-  idpServer = undefined;
+  idp = undefined;
 });
-
-/** A JWKS endpoint answering the key set, or 500; `held` answers wait until released. Counts fetches. */
-async function identityProvider(jwks: JSONWebKeySet) {
-  const waiting: ServerResponse[] = [];
-  const state = { jwks, status: 200, held: false, fetches: 0 };
-  const answer = (res: ServerResponse) => {
-    res.writeHead(state.status, { "content-type": "application/json" });
-    res.end(state.status === 200 ? JSON.stringify(state.jwks) : "{}");
-  };
-  idpServer = createServer((_req, res) => {
-    state.fetches++;
-    if (state.held) waiting.push(res);
-    else answer(res);
-  });
-  await new Promise<void>((resolve) => idpServer?.listen(0, "127.0.0.1", resolve));
-  const release = () => {
-    state.held = false;
-    for (const res of waiting.splice(0)) answer(res);
-  };
-  return { url: `http://127.0.0.1:${(idpServer.address() as AddressInfo).port}/jwks`, state, release };
-}
 
 /** A JWT authenticator on `url` behind a real ProjectService; `call` answers the owner or the refusal. */
 async function serviceTrusting(url: string) {
@@ -106,7 +74,7 @@ describe("JWT authenticator: what pauses a remote key set", () => {
   it("a published key that cannot be imported does not stop a new key from fetching the set", async () => {
     // The identity provider publishes an EC key whose point is not on its curve: WebCrypto cannot import it.
     const [jwk] = broken.jwks.keys;
-    const idp = await identityProvider({ keys: [...k1.jwks.keys, { ...jwk, y: jwk?.x ?? "" }] });
+    idp = await startIdentityProvider({ keys: [...k1.jwks.keys, { ...jwk, y: jwk?.x ?? "" }] });
     const service = await serviceTrusting(idp.url);
     expect(await service.call(k1)).toBe("alice");
     expect(idp.state.fetches).toBe(1);
@@ -127,7 +95,7 @@ describe("JWT authenticator: what pauses a remote key set", () => {
   });
 
   it("a failed fetch still pauses, and calls that waited on it are told its status", async () => {
-    const idp = await identityProvider(k1.jwks);
+    idp = await startIdentityProvider(k1.jwks);
     idp.state.status = 500;
     idp.state.held = true;
     const service = await serviceTrusting(idp.url);
