@@ -163,7 +163,12 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
   if (options?.sync !== undefined && typeof options.sync !== "boolean") {
     throw new AuditConfigError(`log emitter: sync must be true or false, got ${shown(options.sync)}`);
   }
-  const destination = resolveLogger(options, level, (error) => fail("write failed", error));
+  const destination = resolveLogger(options, level, (error) => {
+    // A destination known to have failed (or never opened) throws at each handover of held lines:
+    // reported once already, and its lines are counted when close() gives them up.
+    if (outage?.failed === true) return;
+    fail("write failed", error);
+  });
   const { logger, ownedStream, stream, batcher, waitingBytes } = destination;
   const counters = new EmitterCounters(options.name ?? "log");
   const onError = options.onError;

@@ -95,12 +95,12 @@ export function createAuditInterceptors(options: AuditInterceptorsOptions): Serv
     const observer = observerOf(options, "authnObserver");
     chain.push(createAuthnInterceptor({ ...options.authn, observer }, pending));
   }
+  // Checked whenever authn is given; used by authz: only here are both known, and a rule reading its
+  // object id where an authenticator reads its credential would record the credential.
+  const credentialKeys =
+    options.authn === undefined ? undefined : credentialKeysOf(options.authn.authenticators);
   if (options.authz !== undefined) {
     const observer = observerOf(options, "authzObserver");
-    // Only here are both known: a rule reading its object id where an authenticator reads its
-    // credential would record the credential.
-    const credentialKeys =
-      options.authn === undefined ? undefined : credentialKeysOf(options.authn.authenticators);
     chain.push(createAuthzInterceptor({ ...options.authz, observer }, pending, credentialKeys));
   }
   chain.push(createRulesInterceptor(options));
@@ -123,6 +123,9 @@ function observerOf<K extends "authnObserver" | "authzObserver">(
   return recorder[name]() as ReturnType<Recorder[K]>;
 }
 
+/** A gRPC metadata key, in any case (grpc-js lowercases them): a padded or empty one would match nothing. */
+const HEADER_NAME = /^[0-9a-z_.-]+$/i;
+
 /** Each metadata key the authenticators read credentials from, with the first that reads it, for errors. */
 function credentialKeysOf(authenticators: readonly Authenticator[]): Map<string, string> {
   const keys = new Map<string, string>();
@@ -130,8 +133,10 @@ function credentialKeysOf(authenticators: readonly Authenticator[]): Map<string,
     const name = `authn.authenticators[${i}] (${JSON.stringify(authenticator.method)})`;
     const own: unknown = authenticator.credentialMetadataKeys;
     if (own === undefined) continue;
-    if (!Array.isArray(own) || own.some((key) => typeof key !== "string" || key === "")) {
-      throw new AuditConfigError(`${LABEL}: ${name}: \`credentialMetadataKeys\` must list metadata keys`);
+    if (!Array.isArray(own) || own.some((key) => typeof key !== "string" || !HEADER_NAME.test(key))) {
+      throw new AuditConfigError(
+        `${LABEL}: ${name}: \`credentialMetadataKeys\` must list metadata keys (letters, digits, "_", ".", "-")`,
+      );
     }
     // grpc-js lowercases metadata keys.
     for (const key of own as string[]) if (!keys.has(key.toLowerCase())) keys.set(key.toLowerCase(), name);

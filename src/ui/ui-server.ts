@@ -139,7 +139,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       if (error instanceof AuditInputError) return sendJson(response, 400, { error: error.message });
       const cause = toError(error);
       // A failing error callback must not take the response down with it.
-      callHook(options.onError, cause);
+      callHook(options.onError?.bind(options), cause);
       sendJson(response, 500, { error: `cannot read the store: ${cause.message}` });
     }
   };

@@ -8,6 +8,7 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Emitter, FlushReport } from "../../src/emitters/emitter.js";
+import { BATCH_MAX_WAIT_MS } from "../../src/emitters/line-batcher.js";
 import { createLogEmitter, type LogEmitterOptions } from "../../src/emitters/log-emitter.js";
 import { AuditConfigError, AuditEmitError } from "../../src/errors/index.js";
 import { eventFromJson } from "../../src/event/serialize.js";
@@ -603,6 +604,30 @@ describe("createLogEmitter", () => {
         dropped: { destination_failed: 1 },
         failed: 1,
       });
+    });
+
+    it("does not count or report again the held lines its timer hands over after the open failed", async () => {
+      const errors: Error[] = [];
+      const emitter = createLogEmitter({ destination: unopenablePath(), onError: (e) => errors.push(e) });
+      for (let i = 0; i < 10; i++) expect(emitter.emit(sampleEvent())).toBe("accepted");
+      for (let waited = 0; errors.length === 0 && waited < 2000; waited += 5) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      // The batcher's timer hands the held lines to the unopened destination, which throws.
+      await new Promise((resolve) => setTimeout(resolve, 2 * BATCH_MAX_WAIT_MS));
+      for (let i = 0; i < 10; i++) expect(emitter.emit(sampleEvent())).toBe("failed");
+      await emitter.close();
+
+      expect(emitter.stats()).toStrictEqual({
+        name: "log",
+        emitted: 10,
+        dropped: { destination_failed: 10 },
+        failed: 10,
+      });
+      expect(errors.map((error) => error.message)).toStrictEqual([
+        "log: destination write failed",
+        "log: close failed: dropped 10 events (destination_failed 10): the destination failed and what it held is given up",
+      ]);
     });
 
     it("is still reported by flush() and close() called after the open has failed", async () => {

@@ -101,10 +101,17 @@ describe("authz rules reading the object id from credential metadata", () => {
     expect(errorOf([jwt], tableReading("x-api-key"))).toBe("");
   });
 
-  it("refuses credentialMetadataKeys that are not a list of keys", () => {
-    const odd = { ...apiKeys, credentialMetadataKeys: "x-api-key" } as unknown as Authenticator;
-    expect(errorOf([odd], tableReading("x-tenant-id"))).toBe(
-      'createAuditInterceptors: authn.authenticators[0] ("api-key"): `credentialMetadataKeys` must list metadata keys',
+  it.each([
+    ["a string", "x-api-key"],
+    ["a padded key", [" x-api-key"]],
+    ["an empty key", [""]],
+  ])("refuses credentialMetadataKeys that are %s, also without authz", (_, keys) => {
+    const odd = { ...apiKeys, credentialMetadataKeys: keys } as unknown as Authenticator;
+    const refusal =
+      'createAuditInterceptors: authn.authenticators[0] ("api-key"): `credentialMetadataKeys` must list metadata keys (letters, digits, "_", ".", "-")';
+    expect(errorOf([odd], tableReading("x-tenant-id"))).toBe(refusal);
+    expect(() => createAuditInterceptors({ recorder, rules: [], authn: { authenticators: [odd] } })).toThrow(
+      refusal,
     );
   });
 });

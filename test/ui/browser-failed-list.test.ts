@@ -20,6 +20,8 @@ let store: AuditStore;
 let viewer: UiServer;
 let browser: Browser;
 let page: Page;
+/** Set by a test: the next read of a page after the first (a "Load more") fails once. */
+let failNextMore = false;
 
 /** A sample event of kind `kind` by actor `id`. */
 function byActor(id: string, kind: DetailKind, eventId: string): AuditEvent {
@@ -41,6 +43,10 @@ beforeAll(async () => {
     source: storeSource("failed-list.db", store, {
       query: async (filter, options) => {
         if (filter.actorId === "broken") throw new Error("disk I/O error");
+        if (options?.cursor !== undefined && failNextMore) {
+          failNextMore = false;
+          throw new Error("disk I/O error");
+        }
         return store.query(filter, options);
       },
     }),
@@ -117,4 +123,16 @@ it("says that a value too long to send cannot be looked up (431)", async () => {
       "A value in the address is too long for the viewer to look up (431 Request Header Fields Too Large).",
     ),
   );
+});
+
+it("takes the banner down once a Load more that failed loads on the next click", async () => {
+  await page.evaluate(`location.hash = "#/?actor=u1&limit=1"`);
+  await expect.poll(() => page.locator("#list-status").textContent()).toBe("1 event shown; more below");
+  failNextMore = true;
+  await page.locator("#more").click();
+  await page.locator("#error").waitFor();
+  expect(await page.locator("#error").textContent()).toBe("cannot read the store: disk I/O error");
+  await page.locator("#more").click();
+  await expect.poll(() => page.locator("#list-status").textContent()).toBe("2 events shown");
+  expect(await page.locator("#error").isHidden()).toBe(true);
 });

@@ -321,6 +321,30 @@ describe("errors", () => {
     }
   });
 
+  it("calls onError as a method of its options, as the caller wrote it", async () => {
+    const failing: UiSource = {
+      ...source,
+      query: async () => {
+        throw new Error("disk I/O error");
+      },
+    };
+    const reported: string[] = [];
+    const options = {
+      source: failing,
+      port: 0,
+      onError(this: { source: UiSource } | undefined, error: Error) {
+        reported.push(`${this?.source.name}: ${error.message}`);
+      },
+    };
+    const own = await startUiServer(options);
+    try {
+      expect((await fetch(new URL("/api/events", own.url))).status).toBe(500);
+    } finally {
+      await own.close();
+    }
+    expect(reported).toEqual(["test.db: disk I/O error"]);
+  });
+
   it("answers 400 when the store refuses the filter", async () => {
     query = async () => {
       throw new AuditInputError("audit query: `limit` must be an integer from 1 to 1000");

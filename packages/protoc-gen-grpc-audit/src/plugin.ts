@@ -104,10 +104,6 @@ function generateTs(schema: Schema<PluginOptions>): void {
   }
   // Without the options, the only problems are unmet require_* parameters: say why no method has a rule.
   if (problems.length > 0) throw new AuditRuleError(problems, noAnnotations ? NO_ANNOTATIONS : undefined);
-  // A warning, not an error: services without rules are valid. buf and protoc show a plugin's stderr.
-  if (noAnnotations && schema.files.some((file) => file.services.length > 0)) {
-    process.stderr.write(`protoc-gen-grpc-audit: warning: no rule tables written: ${NO_ANNOTATIONS}\n`);
-  }
   const roots = new Map(tables.map(({ file, audit }) => [file.name, shapeRoots(audit)]));
   const plan = planShapes(schema.files, (file) => roots.get(file.name) ?? []);
   for (const { file, audit, authz } of tables) {

@@ -130,7 +130,10 @@ async function loadMore() {
   try {
     const page = await getJson("/api/events", query);
     // Appended only to the list it continues: still shown, and not already continued.
-    if (mine === generation && cursor === nextCursor) appendPage(page);
+    if (mine === generation && cursor === nextCursor) {
+      appendPage(page);
+      showError(""); // a failed try of this page put the banner up
+    }
   } finally {
     if (loadingCursor === cursor) loadingCursor = null;
   }
