@@ -50,6 +50,11 @@ export interface LogDestination {
    * holds (the line that failed), so that it is neither retried by the next write nor counted again.
    */
   dropFailed?: () => void;
+  /**
+   * For a file path the emitter owns in sync mode, before each write: after a failed write (a full
+   * disk can take part of a line), ends that torn line first, so the next line is not glued to it.
+   */
+  beforeWrite?: () => void;
 }
 
 /** Where a log emitter writes: the parts of its options `resolveLogger` reads (documented there). */
@@ -163,6 +168,8 @@ function ownDestination(
   const pendingLines = () => unwrittenLines(ownedStream);
   if (sync) {
     const logger = pino({ level }, ownedStream);
+    // Set by a failed write of a path; cleared once the file ends with a newline again.
+    let mayBeTorn = false;
     return {
       logger,
       stream: ownedStream,
@@ -170,7 +177,13 @@ function ownDestination(
       waitingBytes: () => ownedStream._len,
       pendingLines,
       abandon,
-      dropFailed: () => dropHeld(ownedStream),
+      dropFailed: () => {
+        dropHeld(ownedStream);
+        mayBeTorn = typeof destination === "string";
+      },
+      beforeWrite: () => {
+        if (mayBeTorn && typeof destination === "string") mayBeTorn = !endTornLine(destination);
+      },
     };
   }
   // Asynchronous mode gathers ~8 KiB before a write (at least every 250 ms, and on flush()/close()):
@@ -255,13 +268,14 @@ function dropHeld(sonic: SonicBoomLike): void {
 
 /**
  * Ends the last line of an existing log file with a newline when it has none: a process that died in
- * the middle of a write left part of a line, and the first line appended after it would be glued to it
- * and lost to readers (`grpc-audit verify` would report that event missing). Nothing for a new file,
- * one that ends with a newline, or a path that is not a regular file (pino reports what it cannot open).
+ * the middle of a write (or a write a full disk cut short) left part of a line, and the first line
+ * appended after it would be glued to it and lost to readers (`grpc-audit verify` would report that
+ * event missing). Nothing for a new file, one that ends with a newline, or a path that is not a regular
+ * file (pino reports what it cannot open). False when the newline could not be written (a full disk).
  */
-function endTornLine(path: string): void {
+function endTornLine(path: string): boolean {
   try {
-    if (!statSync(path).isFile()) return;
+    if (!statSync(path).isFile()) return true;
     const fd = openSync(path, "r");
     let torn = false;
     try {
@@ -273,8 +287,10 @@ function endTornLine(path: string): void {
     }
     // Appended: a writer of another process adds whole lines after it, never in its place.
     if (torn) appendFileSync(path, "\n");
-  } catch {
+    return true;
+  } catch (error) {
     // No file yet, or one that cannot be read or written: pino opens it, or reports why it cannot.
+    return (error as { code?: unknown } | null)?.code === "ENOENT";
   }
 }
 

@@ -319,6 +319,7 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       }
       const errorsBefore = streamErrors;
       try {
+        destination.beforeWrite?.();
         logger[level]({ [key]: json }, eventKind(event.eventType));
       } catch (error) {
         return fail("write failed", error);

@@ -132,6 +132,34 @@ describe("a log emitter whose own destination has failed", () => {
     });
   });
 
+  describe("in sync mode, on a file system a line fills up", () => {
+    it("ends the line the failed write tore before the next line, so that line reads back", async () => {
+      const disk = mountTmpfs(256);
+      cleanups.push(() => disk.remove());
+      const file = path.join(disk.dir, "audit.ndjson");
+      const emitter = createLogEmitter({ destination: file, sync: true, onError: () => {} });
+      cleanups.push(() => emitter.close());
+      expect(emitter.emit(event("first-"))).toBe("accepted");
+      const lineBytes = fs.statSync(file).size; // of an event padded with nothing
+      disk.fill(); // every page taken but the file's own last one, which has `room` bytes left
+      const room = 4096 - (lineBytes % 4096);
+      // A line 100 bytes longer than the room: the disk takes `room` bytes of it, then refuses the rest.
+      const torn = { ...event("torn--"), requestId: "x".repeat(room + 100 - lineBytes) };
+      expect(emitter.emit(torn)).toBe("failed");
+      expect(fs.readFileSync(file, "utf8").endsWith("\n")).toBe(false); // part of a line was written
+
+      disk.free();
+      expect(emitter.emit(event("after-"))).toBe("accepted");
+      await emitter.close();
+      const lines = fs.readFileSync(file, "utf8").split("\n").slice(0, -1);
+      expect(lines).toHaveLength(3); // the first line, the torn part ended, the line after
+      const ids = [lines[0], lines[2]].map(
+        (line) => (JSON.parse(line ?? "") as { audit: { eventId: string } }).audit.eventId,
+      );
+      expect(ids).toStrictEqual(["first-", "after-"]);
+    });
+  });
+
   it("refuses events for good after a broken pipe, and flush() and close() report at once", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "grpc-audit-log-fifo-"));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
