@@ -125,12 +125,15 @@ class ScopedCall extends ForwardingCall {
     const status = details === outbound.details ? outbound : { ...outbound, details };
     this.forwardingStatus = true;
     try {
-      if (this.headersSent || this.requestIdHeader === false || this.scope === undefined) {
+      if (this.requestIdHeader === false || this.scope === undefined) {
         this.inner.sendStatus(status);
         return;
       }
       // No headers yet (a refusal, or an answer without messages): the status is the whole response.
-      this.inner.sendStatus(this.withRequestId(status));
+      // After headers, only a handler's own header of that name in its trailers is replaced: the caller
+      // must not be handed an id that is in no event.
+      const sendsId = !this.headersSent || (status.metadata?.get(this.requestIdHeader).length ?? 0) > 0;
+      this.inner.sendStatus(sendsId ? this.withRequestId(status) : status);
     } finally {
       this.forwardingStatus = false;
     }

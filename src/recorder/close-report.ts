@@ -11,6 +11,14 @@ export function givenUpError(count: number, closeWaitMs: number): AuditError {
   );
 }
 
+/** Why a record call made after `close()` sealed the trail was dropped (reported for the first only). */
+export function droppedAfterCloseError(): AuditError {
+  return new AuditError(
+    "recorder: a record call after close() was dropped (counted in stats().dropped; later ones are counted, not reported). " +
+      "Shut the server down before close(), or raise closeWaitMs for calls still in flight",
+  );
+}
+
 /** The pause between flushes while the final checkpoint is refused (see close). */
 export const RETRY_PAUSE_MS = 50;
 

@@ -70,7 +70,8 @@ export interface Recorder {
    * at all when there are none), then flushes and closes the emitters. Records still to come when the
    * wait ends are reported once to `onError`, and the report is not ok: it gains a result
    * `{ emitter: "recorder", status: "timeout", pending }` counting them. Later record calls are dropped
-   * and counted in `stats().dropped` by the Recorder itself, never handed to an emitter (one that stays
+   * and counted in `stats().dropped` by the Recorder itself (the first also reported to `onError`: the
+   * server outlived its Recorder), never handed to an emitter (one that stays
    * open would write them after the final checkpoint), successes a record policy would skip included
    * (the last summary was written at close, none could count them). A last summary the emitters refuse
    * is written again once they flushed, as a refused final checkpoint is (flushed again while the queue

@@ -11,6 +11,7 @@ import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { eventAttributes } from "./attributes.js";
 import { buildEvent, type EventInputs, type EventStamp, type RecordedKind } from "./build-event.js";
 import {
+  droppedAfterCloseError,
   finalCheckpointDroppedError,
   givenUpError,
   RETRY_PAUSE_MS,
@@ -119,6 +120,9 @@ export function createRecorder(options: RecorderOptions): Recorder {
     // After close() wrote the last summary and final checkpoint, an emitter that stays open (a wrapper
     // of a shared one) would write the event after them, unchained: the Recorder drops it itself.
     if (sealed) {
+      // Records after close() are a shutdown-order bug (the server stopped after the Recorder): said once.
+      if (!toldDroppedAfterClose) report(onError, droppedAfterCloseError());
+      toldDroppedAfterClose = true;
       counts.dropped++;
       return "dropped";
     }
@@ -236,6 +240,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   // Set by close() once the final checkpoint is written, before the emitters close: every later record
   // call is dropped and counted here, whether or not the emitters would still take it.
   let sealed = false;
+  let toldDroppedAfterClose = false;
 
   const recorder: Recorder = {
     service,
