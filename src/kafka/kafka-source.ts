@@ -146,12 +146,15 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     open = undefined;
     offsets.reset();
     try {
-      const stream = await consumer.consume({ ...consume });
+      // Watched at once, also when it is closed right away: the client constructs the stream on a
+      // later tick, which fails ("Client is closed") once the source has left the group, and a stream
+      // error without a listener would be an uncaught exception.
+      const watched = watchStream(await consumer.consume({ ...consume }));
       if (closed) {
-        await stream.close().catch(() => {});
+        await watched.stream.close().catch(() => {});
         throw new Error("the source was closed while the stream opened");
       }
-      open = watchStream(stream);
+      open = watched;
       return open;
     } catch (error) {
       throw kafkaFailure(`reading topic "${topic}"`, error);
