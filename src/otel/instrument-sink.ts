@@ -94,11 +94,12 @@ function timer(histogram: Histogram, attributes: Attributes, now: () => number) 
       startedAt = now();
     });
     let recorded = false;
+    let stopListening = () => {};
     const finish = (recordedAttributes: Attributes) => {
       if (recorded) return;
       recorded = true;
       // A signal shared by many writes must not collect a listener per write.
-      signal?.removeEventListener("abort", onAbort);
+      stopListening();
       measure(() => {
         const elapsed = seconds(now() - startedAt);
         if (Number.isFinite(elapsed)) histogram.record(elapsed, recordedAttributes);
@@ -106,7 +107,7 @@ function timer(histogram: Histogram, attributes: Attributes, now: () => number) 
     };
     const onAbort = () => finish(failed(signal?.reason));
     if (signal?.aborted) onAbort();
-    else signal?.addEventListener("abort", onAbort, { once: true });
+    else if (signal !== undefined) stopListening = onSharedAbort(signal, onAbort);
     try {
       await write();
     } catch (error) {
@@ -114,6 +115,38 @@ function timer(histogram: Histogram, attributes: Attributes, now: () => number) 
       throw error;
     }
     finish(attributes);
+  };
+}
+
+/** The writes waiting on each signal, and the one listener that calls them when it is aborted. */
+const pendingBySignal = new WeakMap<AbortSignal, { writes: Set<() => void>; listener: () => void }>();
+
+/**
+ * Calls `onAbort` when `signal` is aborted, until the returned function stops it. The writes given one
+ * signal share a single listener on it: one each would make Node warn (MaxListenersExceededWarning)
+ * past 10 concurrent writes, and `events.addAbortListener` adds one each too. The caller's signal is
+ * left as it was (no setMaxListeners on it), and it keeps no listener once no write waits on it.
+ */
+function onSharedAbort(signal: AbortSignal, onAbort: () => void): () => void {
+  let pending = pendingBySignal.get(signal);
+  if (pending === undefined) {
+    const writes = new Set<() => void>();
+    const listener = () => {
+      pendingBySignal.delete(signal);
+      // In the order the writes started; a copy, as each one takes itself out of the set.
+      for (const write of [...writes]) write();
+    };
+    pending = { writes, listener };
+    pendingBySignal.set(signal, pending);
+    signal.addEventListener("abort", listener, { once: true });
+  }
+  const { writes, listener } = pending;
+  writes.add(onAbort); // a closure of its own per write
+  return () => {
+    writes.delete(onAbort);
+    if (writes.size > 0 || pendingBySignal.get(signal)?.writes !== writes) return;
+    pendingBySignal.delete(signal);
+    signal.removeEventListener("abort", listener);
   };
 }
 

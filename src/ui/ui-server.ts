@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { type AddressInfo, BlockList, isIP, isIPv6 } from "node:net";
-import { AuditConfigError, AuditInputError, toError } from "../errors/index.js";
+import { AuditConfigError, AuditError, AuditInputError, toError } from "../errors/index.js";
 import { callHook } from "../errors/report.js";
 import { handleApi } from "./api.js";
 import { UiHttpError } from "./http-error.js";
@@ -25,7 +25,9 @@ export interface UiServerOptions {
   port?: number;
   /**
    * Called with each error a request met reading the store (it answers 500), except for requests that
-   * `close()` cut. Default: ignore.
+   * `close()` cut. A SQLite file another process holds locked comes as an AuditError "audit store
+   * <name>: the database is locked by another process" (SQLite's own error is its `cause`), as the
+   * API's answer says it. Default: ignore.
    */
   onError?: (error: Error) => void;
   /** Folder of the page's files. Default: ./static beside this module. */
@@ -137,7 +139,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       if (error instanceof UiHttpError) return sendJson(response, error.status, { error: error.message });
       // The store's own check of a filter or cursor: the request's fault, not the store's.
       if (error instanceof AuditInputError) return sendJson(response, 400, { error: error.message });
-      const cause = toError(error);
+      const cause = readError(error, source.name);
       // A failing error callback must not take the response down with it.
       callHook(options.onError?.bind(options), cause);
       sendJson(response, 500, { error: `cannot read the store: ${cause.message}` });
@@ -194,6 +196,21 @@ function withSharedVerify(source: UiSource): UiSource {
       return running;
     },
   };
+}
+
+/**
+ * The error a read of the store met, as onError and the API's answer give it. SQLite's lock errors
+ * (SQLITE_BUSY, SQLITE_LOCKED and their extended codes) say only "database is locked": they name the
+ * store and say why, in the words of the store's open error and of `grpc-audit ui`.
+ */
+function readError(error: unknown, store: string): Error {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === "string" && /^SQLITE_(?:BUSY|LOCKED)(?:_|$)/.test(code)) {
+    return new AuditError(`audit store ${store}: the database is locked by another process`, {
+      cause: error,
+    });
+  }
+  return toError(error);
 }
 
 /** True for addresses only this machine can reach: localhost, 127.0.0.0/8, ::1 in any of their forms. */
