@@ -25,7 +25,10 @@ export type Decision =
 
 /** Options of one check. */
 export interface CheckOptions {
-  /** Aborted when the caller stops waiting (the authz interceptor's timeout). Default: none (never aborted). */
+  /**
+   * Aborted when the caller stops waiting: the authz interceptor's timeout, or the call ending first (a
+   * client cancel, its deadline). Default: none (never aborted).
+   */
   signal?: AbortSignal;
 }
 

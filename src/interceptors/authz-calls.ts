@@ -13,6 +13,11 @@ import { cancelledCallStatus, isAtDeadline, ownStatusOf } from "./own-status.js"
 export interface CheckedCall {
   /** The status the call ended with while its check waited (a client cancel, its deadline), if it did. */
   readonly endedWith: { code: number } | undefined;
+  /**
+   * Aborts `controller` (the check's signal) when the call ends while its check waits, or at once if
+   * it already has: nobody waits for the answer any more, so the authorizer's request is cancelled.
+   */
+  abortOnEnd(controller: AbortController): void;
 }
 
 /** One call of a method with an authz rule: held at the event that carries the object id until decided. */
@@ -30,6 +35,8 @@ export class AuthzCall extends GatedCall implements CheckedCall {
    * later interceptor opened), and the decision's trace ids are read from the active context.
    */
   private metadataContext: AsyncResource | undefined;
+  /** The check's signal while it waits for the authorizer, aborted when the call ends first. */
+  private checkController: AbortController | undefined;
   endedWith: { code: number } | undefined;
 
   constructor(
@@ -107,6 +114,10 @@ export class AuthzCall extends GatedCall implements CheckedCall {
   override onCancel(): void {
     if (this.waiting && this.endedWith === undefined) {
       this.endedWith = cancelledCallStatus(currentAuditScope(), this.inner.getDeadline());
+      // The request to the authorizer is cancelled now, not when `timeoutMs` passes: it held a socket
+      // and a promise for a call nobody waits for. The decision is still recorded when it settles.
+      this.checkController?.abort();
+      this.checkController = undefined;
     } else if (this.awaitingRequest) {
       // Ended before its request message came: grpc-js sent its own status past the interceptors (a
       // message it could not decode, decompress or take), or the client cancelled, or the deadline passed.
@@ -143,6 +154,11 @@ export class AuthzCall extends GatedCall implements CheckedCall {
     else captured.runInAsyncScope(fn);
   }
 
+  abortOnEnd(controller: AbortController): void {
+    if (this.endedWith !== undefined) controller.abort();
+    else this.checkController = controller;
+  }
+
   /** Ends the wait for the authorizer, whose decision was recorded. */
   private answered(refusal: Refusal | undefined, event: unknown, isMessage: boolean): void {
     try {
@@ -155,6 +171,7 @@ export class AuthzCall extends GatedCall implements CheckedCall {
 
   private finish(refusal: Refusal | undefined, event: unknown, isMessage: boolean): void {
     this.waiting = false;
+    this.checkController = undefined;
     if (refusal !== undefined) this.refuse(refusal);
     else if (isMessage) this.passMessage(event);
     else this.passMetadata(event as Metadata);

@@ -100,8 +100,8 @@ export function createAuthzInterceptor(
   /**
    * Decides one call: undefined when it may proceed, else the status to end it with. Synchronous for
    * the refusals made without the authorizer and for a decision the authorizer has cached. A call
-   * that ends while the authorizer is asked (a client cancel, its deadline) is reported with the
-   * status it ended with, read from `call` once the answer comes.
+   * that ends while the authorizer is asked (a client cancel, its deadline) aborts the check's signal
+   * and is reported with the status it ended with, read from `call` once the answer comes.
    */
   function decide(
     rule: AuthzRule,
@@ -148,7 +148,9 @@ export function createAuthzInterceptor(
       cached = { kind: "error", reason: "cache_failed", error };
     }
     if (cached !== undefined) return conclude(rule, objectId, cached);
-    return checkWithTimeout(request).then((decision) => conclude(rule, objectId, decision, call.endedWith));
+    return checkWithTimeout(request, call).then((decision) =>
+      conclude(rule, objectId, decision, call.endedWith),
+    );
   }
 
   /** Reports and refuses a call whose object or subject id is not a valid OpenFGA id. */
@@ -192,8 +194,17 @@ export function createAuthzInterceptor(
     return allowed ? undefined : DENIED_REFUSAL;
   }
 
-  async function checkWithTimeout(request: Parameters<Authorizer["check"]>[0]): Promise<Decision> {
+  /**
+   * Asks the authorizer, with a signal that aborts after `timeoutMs` or when the call ends first (a
+   * client cancel, its deadline). The latter only cancels the request: its answer is still awaited
+   * (the OpenFGA authorizer gives it at once), to be recorded with the status the call ended with.
+   */
+  async function checkWithTimeout(
+    request: Parameters<Authorizer["check"]>[0],
+    call: CheckedCall,
+  ): Promise<Decision> {
     const controller = new AbortController();
+    call.abortOnEnd(controller);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<Decision>((resolve) => {
       timer = setTimeout(() => {

@@ -18,7 +18,14 @@ import { openFgaErrorReason } from "./error-reason.js";
 import type { OpenFgaAuthorizer } from "./openfga-authorizer.js";
 import { type ClientTransforms, createRequestWatch } from "./request-watch.js";
 import { settle } from "./settle.js";
-import { type Change, item, itemsFromResponse, UNKNOWN_OUTCOME, writeErrorReason } from "./tuple-items.js";
+import {
+  type Change,
+  item,
+  itemsFromResponse,
+  UNKNOWN_OUTCOME,
+  unknownWhereUnanswered,
+  writeErrorReason,
+} from "./tuple-items.js";
 import { withoutCredentials } from "./without-credentials.js";
 
 /** Options of `createAuditedTupleWriter`. */
@@ -87,11 +94,13 @@ export interface AuditedTupleWriter {
  * lost. A request sent once is recorded with its own reason ("rate_limited", "unavailable", or that
  * refusal). `conflict: { onDuplicateWrites: "ignore", onMissingDeletes: "ignore" }` makes such a retry
  * succeed, and the tuple is recorded as written. The SDK reports success for any 2xx answer; when one
- * is not a JSON object (a proxy's HTML page: OpenFGA never saw the write), the tuples it reported as
- * written are recorded with "unknown_outcome", and the method still resolves as the SDK did. A call
- * for which the SDK sent no request (its `client_credentials` token request failed) changed nothing:
- * its tuples are recorded with the error's own reason ("unavailable" for an unreachable issuer or a
- * 5xx), never "unknown_outcome" (requests are counted for the SDK's own client only).
+ * is not a JSON object (a proxy's HTML page: OpenFGA never saw the write), the tuples of that request
+ * it reported as written are recorded with "unknown_outcome" (in non-transactional mode only the
+ * chunk so answered: the other chunks keep their own answers), and the method still resolves as the
+ * SDK did. A call for which the SDK sent no request (its `client_credentials` token request failed)
+ * changed nothing: its tuples are recorded with the error's own reason ("unavailable" for an
+ * unreachable issuer or a 5xx), never "unknown_outcome" (requests are counted for the SDK's own client
+ * only).
  *
  * When `options.signal` aborts before the SDK settles, the call's tuples are recorded as failed with
  * "unknown_outcome" (the request in flight may have been applied; the SDK sends no retry once the
@@ -171,11 +180,9 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
       () => {
         const items = itemsFromResponse(changes, response, reasonOf);
         // The SDK reports success for any 2xx; one that is not OpenFGA's JSON (a proxy's login page)
-        // says nothing of what OpenFGA did.
-        if (!watch.malformedAnswer()) return items;
-        return items.map((entry) =>
-          entry.success ? { ...entry, success: false, errorReason: UNKNOWN_OUTCOME } : entry,
-        );
+        // says nothing of what OpenFGA did with the tuples of that request (a chunk of a
+        // non-transactional write), and the other requests' answers still do.
+        return unknownWhereUnanswered(changes, items, watch.malformedAnswers());
       },
       ids,
     );

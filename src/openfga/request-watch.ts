@@ -14,7 +14,8 @@
  * calls the request chain once per attempt with the request body, which the SDK has already
  * serialized to a JSON string: the watch counts it first, as the SDK made it. The response chain gets
  * each answer's body: the client's transforms parse it (axios's default parses JSON), then the watch
- * looks at what they made. Attempts are counted per body, so that each
+ * looks at what they made, and notes the body of the request (axios runs the chain with the request's
+ * config as `this`) whose 2xx answer was not a JSON object. Attempts are counted per body, so that each
  * chunk of a non-transactional write, whose failure carries its own body (`requestData`), is judged by
  * its own attempts; two chunks of one body (a tuple given twice) count as one request sent twice, so
  * that a refusal of either reads as unknown, never as more certain than it is.
@@ -30,8 +31,12 @@ export interface RequestWatch {
    * of it was counted (a client that is not the SDK's, or an error without the request's body).
    */
   retried(error: unknown, fallback: boolean): boolean;
-  /** Whether a 2xx answer of the call was not a JSON object. */
-  malformedAnswer(): boolean;
+  /**
+   * The bodies, as sent, of the requests of the call whose 2xx answer was not a JSON object, oldest
+   * first; undefined for one whose body could not be read (a client that is not the SDK's). Empty when
+   * every 2xx answer was one.
+   */
+  malformedAnswers(): readonly unknown[];
   /**
    * Whether any request of the call was handed to axios to send. None was when the SDK failed first
    * (its `client_credentials` token request failed, or the call's signal aborted while it waited for
@@ -40,8 +45,11 @@ export interface RequestWatch {
   sent(): boolean;
 }
 
-/** An axios transform: the body (and, for an answer, its headers and status) in, the body out. */
-type Transform = (data: unknown, headers?: unknown, status?: number) => unknown;
+/**
+ * An axios transform: the body (and, for an answer, its headers and status) in, the body out. Axios
+ * calls it with the request's config as `this`.
+ */
+type Transform = (this: unknown, data: unknown, headers?: unknown, status?: number) => unknown;
 
 /** The transforms the client's own requests run: those of its `baseOptions`, else its axios instance's. */
 export interface ClientTransforms {
@@ -52,14 +60,15 @@ export interface ClientTransforms {
 /** A watch over the requests of one call, run around the client's own `transforms`. @internal */
 export function createRequestWatch(transforms: ClientTransforms): RequestWatch {
   const attempts = new Map<unknown, number>();
-  let malformed = false;
+  const malformed: unknown[] = [];
   const count: Transform = (data) => {
     attempts.set(data, (attempts.get(data) ?? 0) + 1);
     return data;
   };
-  const inspect: Transform = (data, _headers, status) => {
+  const inspect: Transform = function (this: unknown, data, _headers, status) {
     const success = typeof status === "number" && status >= 200 && status < 300;
-    if (success && (typeof data !== "object" || data === null || Array.isArray(data))) malformed = true;
+    if (success && (typeof data !== "object" || data === null || Array.isArray(data)))
+      malformed.push(requestBodyOf(this));
     return data;
   };
   return {
@@ -74,9 +83,21 @@ export function createRequestWatch(transforms: ClientTransforms): RequestWatch {
         return fallback;
       }
     },
-    malformedAnswer: () => malformed,
+    malformedAnswers: () => malformed,
     sent: () => attempts.size > 0,
   };
+}
+
+/**
+ * The body a response transform's request was sent with: axios's config (`this`) holds it as `data`,
+ * as the request transforms made it. Undefined when there is none to read. Never throws.
+ */
+function requestBodyOf(config: unknown): unknown {
+  try {
+    return typeof config === "object" && config !== null ? (config as { data?: unknown }).data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An axios transform option as a list (one function or several); `otherwise` when it holds none. */

@@ -49,6 +49,61 @@ export function itemsFromResponse(
   }
 }
 
+/**
+ * `items` (one per change, in order), where each tuple recorded as written that was sent in one of
+ * `bodies` (the requests whose 2xx answer was not OpenFGA's JSON: see `RequestWatch.malformedAnswers`)
+ * is recorded with "unknown_outcome" instead: the SDK reports success for any 2xx, and such an answer
+ * (a proxy's login page) says nothing of what OpenFGA did. Each chunk of a non-transactional write is
+ * a request of its own, so the chunks OpenFGA answered keep their outcomes. A tuple is found in a body
+ * by operation, fields and condition: one given twice is unknown when either copy was in such a
+ * request. When a body cannot be read (not the SDK's JSON), every tuple recorded as written is
+ * unknown. Never throws.
+ * @internal
+ */
+export function unknownWhereUnanswered(
+  changes: readonly Change[],
+  items: readonly TupleChangeItem[],
+  bodies: readonly unknown[],
+): TupleChangeItem[] {
+  if (bodies.length === 0) return [...items];
+  const sent = sentKeysOf(bodies);
+  return items.map((entry, i) => {
+    if (!entry.success) return entry;
+    const change = changes[i];
+    const known =
+      sent !== undefined && change !== undefined && !sent.has(contentKeyOf(change.operation, change.tuple));
+    return known ? entry : { ...entry, success: false, errorReason: UNKNOWN_OUTCOME };
+  });
+}
+
+/** The content keys of the tuples sent in `bodies` (the SDK's JSON write requests); undefined when one cannot be read. */
+function sentKeysOf(bodies: readonly unknown[]): Set<string> | undefined {
+  const keys = new Set<string>();
+  try {
+    for (const body of bodies) {
+      if (typeof body !== "string") return undefined;
+      const parsed: unknown = JSON.parse(body);
+      if (typeof parsed !== "object" || parsed === null) return undefined;
+      const { writes, deletes } = parsed as { writes?: unknown; deletes?: unknown };
+      const written = tupleKeysOf(writes);
+      const deleted = tupleKeysOf(deletes);
+      if (written === undefined && deleted === undefined) return undefined;
+      for (const tuple of written ?? []) keys.add(contentKeyOf("write", tuple));
+      for (const tuple of deleted ?? []) keys.add(contentKeyOf("delete", tuple));
+    }
+    return keys;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `tuple_keys` list of a write request's `writes` or `deletes`, when it has one. */
+function tupleKeysOf(list: unknown): unknown[] | undefined {
+  if (typeof list !== "object" || list === null) return undefined;
+  const { tuple_keys: tuples } = list as { tuple_keys?: unknown };
+  return Array.isArray(tuples) ? tuples : undefined;
+}
+
 /** One result of the SDK's response, taken by at most one tuple. */
 interface Result {
   operation: Change["operation"];

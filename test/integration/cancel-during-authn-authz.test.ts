@@ -23,15 +23,20 @@ import type { Authorizer, Decision } from "../../src/authz/authorizer.js";
 import { ProjectServiceClient, ProjectServiceService } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
-import { AuthzDecision, EventType } from "../../src/gen/grpcaudit/v1/event.js";
+import { type AuditEvent, AuthzDecision, EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
+import { createOpenFgaAuthorizer } from "../../src/openfga/openfga-authorizer.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
+import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
 import { AUTHZ_RULES_FROM_METADATA, CALL_KINDS, type CallKind } from "../helpers/project-server.js";
 
 let cleanup: (() => void) | undefined;
-afterEach(() => {
+let closeStandIn: (() => Promise<void>) | undefined;
+afterEach(async () => {
   cleanup?.();
   cleanup = undefined;
+  await closeStandIn?.();
+  closeStandIn = undefined;
 });
 
 type Phase = "authn" | "authz";
@@ -61,10 +66,15 @@ function heldChecks(held: Phase) {
   return { alice, authorizer, answers };
 }
 
-async function start(held: Phase) {
+/** The authorizer (and its `timeoutMs`) to use instead of the held one of `heldChecks`. */
+type OwnAuthz = { authorizer: Authorizer; timeoutMs: number };
+
+async function start(held: Phase, own?: OwnAuthz) {
   const memory = createMemoryEmitter();
   const recorder = createRecorder({ service: "projects", emitters: [memory] });
-  const { alice, authorizer, answers } = heldChecks(held);
+  const checks = heldChecks(held);
+  const { alice, answers } = checks;
+  const authorizer = own?.authorizer ?? checks.authorizer;
   // After the audit chain: tells the test when the server has seen the call end (the client's own
   // status comes before that, as the client ends the call on its side at once).
   let serverSawEnd = 0;
@@ -89,7 +99,11 @@ async function start(held: Phase) {
         recorder,
         rules: auditRules,
         authn: { authenticators: [alice] },
-        authz: { authorizer, rules: AUTHZ_RULES_FROM_METADATA },
+        authz: {
+          authorizer,
+          rules: AUTHZ_RULES_FROM_METADATA,
+          ...(own === undefined ? {} : { timeoutMs: own.timeoutMs }),
+        },
       }),
       endWatcher,
     ],
@@ -194,6 +208,100 @@ describe("a call that ends while authn or authz waits for an answer", () => {
       );
       // The answer was the last record the call owed: recorder.close() would not wait for it.
       await expect.poll(() => s.recorder.stats().pendingRecords).toBe(0);
+    },
+  );
+});
+
+// The OpenFGA authorizer over the real @openfga/sdk client, against the OpenFGA HTTP stand-in (no
+// OpenFGA server can run here), which holds the check unanswered. The call's end must cancel the
+// check's HTTP request at once: it used to run until the interceptor's `timeoutMs`, holding a socket and
+// a promise for a call nobody waited for. `timeoutMs` (and the SDK's own HTTP timeout) are set far
+// beyond the test's own timeout, so the stand-in can only see the request closed because the call ended.
+describe("a call that ends while the OpenFGA authorizer waits for its check", () => {
+  const endings = [
+    ["the client cancels", "cancel", status.CANCELLED, "CANCELLED"],
+    ["its deadline passes", "deadline", status.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED"],
+  ] as const;
+
+  async function startWithStandIn() {
+    const standIn: OpenFgaStandIn = await startOpenFgaStandIn({
+      tuples: [{ user: "user:alice", relation: "owner", object: "project:p-1" }],
+    });
+    let release = () => {};
+    const hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    closeStandIn = async () => {
+      release();
+      await standIn.close();
+    };
+    standIn.inject({ endpoint: "check", hold, times: 1 });
+    // With the cache on: an abandoned check must not become a cached decision.
+    // The SDK's own HTTP timeout (10 s by default) is lifted too: only the call's end may close the request.
+    const client = standInClient(standIn, { baseOptions: { timeout: 600_000 } });
+    const authorizer = createOpenFgaAuthorizer({ client, cache: { ttlMs: 60_000 } });
+    const s = await start("authz", { authorizer, timeoutMs: 600_000 });
+    return { s, standIn };
+  }
+
+  const authzOf = (event: AuditEvent | undefined) =>
+    event?.detail?.$case === "authz"
+      ? [
+          event.detail.value.decision,
+          event.detail.value.errorReason,
+          event.detail.value.cacheHit,
+          event.result?.success,
+          event.result?.code,
+        ]
+      : undefined;
+
+  it.each(endings)(
+    "%s: the check's HTTP request is closed before timeoutMs; one authz event, with the client's status",
+    async (_name, how, expected, codeName) => {
+      const { s, standIn } = await startWithStandIn();
+      const order: string[] = [];
+      const { call, ended } = startCall(
+        s.client,
+        "unary",
+        how === "deadline" ? { deadline: Date.now() + 300 } : {},
+      );
+      await expect.poll(() => standIn.counts.check).toBe(1);
+      if (how === "cancel") call.cancel();
+      expect((await ended).code).toBe(expected);
+      order.push(`client got ${codeName}`);
+      await expect.poll(() => standIn.abandoned, { timeout: 10_000 }).toBe(1);
+      order.push("stand-in saw the check's request closed");
+      const decision = await s.memory.waitFor({ eventType: EventType.EVENT_TYPE_AUTHZ_DECISION });
+      order.push("authz decision recorded");
+      expect(order).toStrictEqual([
+        `client got ${codeName}`,
+        "stand-in saw the check's request closed",
+        "authz decision recorded",
+      ]);
+      // As when `timeoutMs` aborted it: the check had no answer, and the result is the client's status.
+      expect(authzOf(decision)).toStrictEqual([
+        AuthzDecision.AUTHZ_DECISION_ERROR,
+        "timeout",
+        false,
+        false,
+        codeName,
+      ]);
+      await expect.poll(() => s.recorder.stats().pendingRecords).toBe(0);
+      expect(s.handlersRun()).toBe(0);
+      expect(s.memory.events.filter((e) => e.eventType === EventType.EVENT_TYPE_AUTHZ_DECISION)).toHaveLength(
+        1,
+      );
+
+      // The next call asks OpenFGA again (nothing was cached from the abandoned check) and is allowed
+      // (its handler, which never answers, then runs: the test cancels it).
+      s.memory.clear();
+      const next = startCall(s.client, "unary", {});
+      const allowed = await s.memory.waitFor({ eventType: EventType.EVENT_TYPE_AUTHZ_DECISION });
+      expect(authzOf(allowed)).toStrictEqual([AuthzDecision.AUTHZ_DECISION_ALLOWED, "", false, true, "OK"]);
+      expect(standIn.counts.check).toBe(2);
+      await expect.poll(() => s.handlersRun()).toBe(1);
+      next.call.cancel();
+      expect((await next.ended).code).toBe(status.CANCELLED);
     },
   );
 });
