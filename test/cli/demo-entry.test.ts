@@ -1,7 +1,7 @@
 // `grpc-audit/demo` exports the demo's example service for tests: wired as its documentation shows,
 // with the package's interceptors, over real loopback gRPC, it serves and authorizes calls and the
 // recorder gets the events its rule tables ask for.
-import { credentials, Metadata, Server, ServerCredentials, type ServiceError, status } from "@grpc/grpc-js";
+import { credentials, Metadata, Server, type ServiceError, status } from "@grpc/grpc-js";
 import { type Authenticator, createAuditInterceptors, createRecorder } from "grpc-audit";
 import {
   auditRules,
@@ -15,6 +15,7 @@ import {
 import { createMemoryEmitter } from "grpc-audit/testing";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { EventType } from "../../src/gen/grpcaudit/v1/event.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 
 /** Trusts "Bearer <name>" as the caller <name>: the test is about the service, not about tokens. */
 const byName: Authenticator = {
@@ -40,16 +41,12 @@ server.addService(ProjectServiceService, demoProjectService(tuples));
 let client: ProjectServiceClient;
 
 beforeAll(async () => {
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
 });
 afterAll(async () => {
   client.close();
-  await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  await stopServer(server);
   await recorder.close();
 });
 

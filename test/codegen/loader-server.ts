@@ -12,13 +12,13 @@ import {
   type handleServerStreamingCall,
   type handleUnaryCall,
   Server,
-  ServerCredentials,
   type ServerInterceptor,
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { loadSync, type Options } from "@grpc/proto-loader";
 import { ProjectServiceService } from "../../src/cli/demo/gen/example/v1/projects.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import { REPO } from "./helpers.js";
 
 /** Where the messages come from: ts-proto's generated code, or proto-loader with these options. */
@@ -38,12 +38,8 @@ export async function startLoaderServer(
   const key = (camel: string, snakeName: string) => (snake ? snakeName : camel);
   const server = new Server({ interceptors });
   server.addService(serviceOf(loader), handlers(key, loader.kind === "ts-proto"));
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
-  return { port, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) };
+  const port = await listenOnLoopback(server);
+  return { port, close: () => stopServer(server) };
 }
 
 function serviceOf(loader: Loader): ServiceDefinition {

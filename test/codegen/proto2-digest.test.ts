@@ -11,7 +11,6 @@ import {
   credentials,
   type handleUnaryCall,
   Server,
-  ServerCredentials,
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
@@ -21,6 +20,7 @@ import { createMemoryEmitter, type MemoryEmitter } from "../../src/emitters/memo
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { RuleTable } from "../../src/rules/audit-rule.js";
+import { listenOnLoopback } from "../helpers/loopback-server.js";
 import { compilePlugin, generateAndCompile, loadGenerated, tempModule } from "./helpers.js";
 
 const PROTO = "legacy2/v1/p2.proto";
@@ -202,11 +202,7 @@ async function serve(definition: ServiceDefinition, table: RuleTable) {
   const echoes: handleUnaryCall<unknown, unknown> = (call, callback) => callback(null, call.request);
   const echo: UntypedServiceImplementation = { a: echoes, b: echoes, c: echoes };
   server.addService(definition, echo);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   const running = { memory, port, close: () => server.forceShutdown() };
   servers.push(running);
   return running;

@@ -1,7 +1,7 @@
 // A user's hooks are often async (`onError: async (error) => { await alerts.send(error) }`). A promise
 // such a hook returns and rejects must be ignored like a throw: left unhandled, Node's default ends the
 // process. Over real loopback gRPC and a real delivery pipeline.
-import { credentials, Metadata, Server, ServerCredentials, type ServiceError, status } from "@grpc/grpc-js";
+import { credentials, Metadata, Server, type ServiceError, status } from "@grpc/grpc-js";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import {
   type DeleteProjectRequest,
@@ -18,6 +18,7 @@ import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
 import { asyncService } from "../../src/server/async-service.js";
 import { numberedEvent } from "../delivery/helpers.js";
 import { until } from "../helpers/fake-sink.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import { callOfKind, METHOD_OF_KIND, startProjectServer } from "../helpers/project-server.js";
 
 /** A hook that fails the way an alerting call does: asynchronously. */
@@ -113,11 +114,7 @@ it("ignores the rejection of asyncService's async onInternalError; the call ends
       { onInternalError: rejecting(calls) },
     ),
   );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   try {
     const error = await new Promise<ServiceError | null>((resolve) =>
@@ -126,7 +123,7 @@ it("ignores the rejection of asyncService's async onInternalError; the call ends
     expect(error?.code).toBe(status.INTERNAL);
   } finally {
     client.close();
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await stopServer(server);
   }
   await settled();
   expect(calls).toHaveLength(1);

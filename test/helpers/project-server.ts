@@ -4,7 +4,6 @@ import {
   credentials,
   type Metadata,
   Server,
-  ServerCredentials,
   type ServerInterceptor,
   type ServerWritableStream,
   type ServiceError,
@@ -22,6 +21,7 @@ import { authzRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js"
 import { type AuditScope, currentAuditScope } from "../../src/context/scope.js";
 import type { AuthzRule, AuthzRuleTable } from "../../src/rules/authz-rule.js";
 import { asyncService } from "../../src/server/async-service.js";
+import { listenOnLoopback, stopServer } from "./loopback-server.js";
 
 /** A running example ProjectService on 127.0.0.1 and a client connected to it. */
 export interface ProjectServer {
@@ -129,11 +129,7 @@ export async function startProjectServer(interceptors: ServerInterceptor[]): Pro
     }),
   );
 
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, boundPort) =>
-      error ? reject(error) : resolve(boundPort),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
 
   return {
@@ -142,7 +138,7 @@ export async function startProjectServer(interceptors: ServerInterceptor[]): Pro
     seenScopes,
     async close() {
       client.close();
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await stopServer(server);
     },
   };
 }

@@ -1,14 +1,7 @@
 // Reads audited: a rule with `event: "access"` makes the rules interceptor record a resource.access
 // event with the lifecycle of a mutation (exactly once, never for a refused call, failed calls only
 // with record_on_error, fail-closed), over real loopback gRPC for all four call kinds.
-import {
-  credentials,
-  Metadata,
-  Server,
-  ServerCredentials,
-  type ServerUnaryCall,
-  status,
-} from "@grpc/grpc-js";
+import { credentials, Metadata, Server, type ServerUnaryCall, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ProjectServiceClient, ProjectServiceService } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
@@ -23,6 +16,7 @@ import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
 import { withoutChainOne } from "../helpers/chain.js";
 import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
 import { jwtAuthenticatorFor, newSigningKey, type SigningKey, signToken } from "../helpers/jwt.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import {
   AUTHZ_RULES_FROM_METADATA,
   CALL_KINDS,
@@ -247,11 +241,7 @@ describe("attributes a handler attaches to its call, over real gRPC", () => {
         }, 1);
       },
     } as never);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
-      ),
-    );
+    const port = await listenOnLoopback(server);
     const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
     try {
       expect((await callOfKind(client, "unary", metadataFor("with-attributes"))).code).toBe(status.OK);
@@ -263,7 +253,7 @@ describe("attributes a handler attaches to its call, over real gRPC", () => {
       expect(kept).toStrictEqual([true, true, false]);
     } finally {
       client.close();
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await stopServer(server);
     }
   });
 });

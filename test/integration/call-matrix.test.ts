@@ -8,7 +8,6 @@ import {
   credentials,
   Metadata,
   Server,
-  ServerCredentials,
   type ServiceError,
   status,
   type UntypedServiceImplementation,
@@ -28,6 +27,7 @@ import { durationToMs } from "../../src/event/builders.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { asyncService } from "../../src/server/async-service.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 
 type Behaviour = "ok" | "error" | "throw" | "reject" | "cancel" | "deadline";
 type Kind = "unary" | "server_streaming" | "client_streaming" | "bidi_streaming";
@@ -171,16 +171,12 @@ describe("every call kind × every ending", () => {
   beforeAll(async () => {
     server = new Server({ interceptors: createAuditInterceptors({ recorder, rules: auditRules }) });
     server.addService(ProjectServiceService, behaviourService(started));
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
-        e ? reject(e) : resolve(p),
-      ),
-    );
+    const port = await listenOnLoopback(server);
     client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   });
   afterAll(async () => {
     client.close();
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await stopServer(server);
     // Every call's event was recorded (each test waited for it): none is still owed to the Recorder.
     expect(recorder.stats().pendingRecords).toBe(0);
   });

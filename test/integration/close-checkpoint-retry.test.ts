@@ -9,7 +9,6 @@
 import {
   credentials,
   Server,
-  ServerCredentials,
   type ServerUnaryCall,
   type ServiceError,
   type sendUnaryData,
@@ -29,6 +28,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { KEY_ID, PUBLIC_KEYS, recordMutations, SIGNING_KEY } from "../chain/trail.js";
 import { createFakeSink, until } from "../helpers/fake-sink.js";
+import { listenOnLoopback } from "../helpers/loopback-server.js";
 
 let cleanup: (() => void) | undefined;
 afterEach(() => {
@@ -64,11 +64,7 @@ describe("a call ending while close() writes its final checkpoint again", () => 
         answer = () => done(null, { id: "p-in-flight", name: "n", ownerId: "" });
       },
     } as never);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
-        e ? reject(e) : resolve(p),
-      ),
-    );
+    const port = await listenOnLoopback(server);
     const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
     cleanup = () => {
       client.close();

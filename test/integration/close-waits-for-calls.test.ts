@@ -6,7 +6,6 @@ import {
   credentials,
   Metadata,
   Server,
-  ServerCredentials,
   type ServerUnaryCall,
   type ServiceError,
   type sendUnaryData,
@@ -32,6 +31,7 @@ import {
 } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder, type Recorder, type RecorderOptions } from "../../src/recorder/recorder.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import { unary } from "../helpers/project-server.js";
 
 type Handlers = AsyncServiceImplementation<typeof ProjectServiceService>;
@@ -88,11 +88,7 @@ async function start(
       started.add(requestIdOf(call));
     },
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   const serving = { server, client, recorder, memory };
   running.push(serving);
@@ -108,7 +104,6 @@ const project = (id: string): Project => ({ id, name: "renamed", ownerId: "" });
 const MEMBER: AddMemberRequest = { projectId: "p-1", userId: "u-1", role: "viewer" };
 const cancelled = (call: NodeJS.EventEmitter) =>
   new Promise<void>((resolve) => call.once("cancelled", () => resolve()));
-const tryShutdown = (server: Server) => new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
 
 /** Kind, request id and result of each event: the parts the close decides about. */
 const brief = (events: readonly AuditEvent[]) =>
@@ -136,7 +131,7 @@ describe("recorder.close() waits for the records of calls in flight", () => {
       },
     );
     expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
-    await tryShutdown(server);
+    await stopServer(server);
     expect(recorder.stats().pendingRecords).toBe(1);
     const closing = recorder.close();
     handlerMayFinish.open();
@@ -193,7 +188,7 @@ describe("recorder.close() waits for the records of calls in flight", () => {
       },
     );
     await unary(client.updateProject.bind(client), { project: project("p-1") }, metadataOf("done"));
-    await tryShutdown(server);
+    await stopServer(server);
     await expect.poll(() => recorder.stats().pendingRecords).toBe(0);
     const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;
     const before = timers();
@@ -357,7 +352,7 @@ describe("recorder.close() waits for the records of calls in flight", () => {
     expect(recorder.stats().pendingRecords).toBeGreaterThan(0);
     // The hold ends DEFAULT_HANDLER_SETTLE_TIMEOUT_MS (10 s) after the call ended.
     while (recorder.stats().pendingRecords > 0) await new Promise((resolve) => setTimeout(resolve, 250));
-    await tryShutdown(server);
+    await stopServer(server);
     const report = await recorder.close();
     expect([report.ok, memory.events.length, recorder.stats().dropped]).toStrictEqual([true, 0, 0]);
   }, 30_000);

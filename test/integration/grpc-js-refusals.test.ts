@@ -4,15 +4,7 @@
 // message records the call as unchecked (object_id_unresolved) with the status the client got.
 import http2 from "node:http2";
 import { setTimeout as sleep } from "node:timers/promises";
-import {
-  Client,
-  credentials,
-  Metadata,
-  Server,
-  ServerCredentials,
-  type ServerInterceptor,
-  status,
-} from "@grpc/grpc-js";
+import { Client, credentials, Metadata, Server, type ServerInterceptor, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   AddMemberRequest,
@@ -28,6 +20,7 @@ import { createRecorder } from "../../src/recorder/recorder.js";
 import type { RuleTable } from "../../src/rules/audit-rule.js";
 import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
 import { jwtAuthenticatorFor, newSigningKey, signToken } from "../helpers/jwt.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import { FIXED_TIME, fixedRecorder } from "../helpers/recorder.js";
 
 const DELETE = "/example.v1.ProjectService/DeleteProject"; // mutation rule, record_on_error; authz req.id
@@ -67,7 +60,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   client.close();
-  await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  await stopServer(server);
 });
 beforeEach(() => {
   memory.clear();
@@ -88,9 +81,7 @@ async function start(interceptors: ServerInterceptor[]): Promise<{ server: Serve
       call.end();
     },
   } as never);
-  const bound = await new Promise<number>((resolve, reject) =>
-    s.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
-  );
+  const bound = await listenOnLoopback(s);
   return { server: s, port: bound };
 }
 

@@ -7,7 +7,6 @@ import {
   credentials,
   Metadata,
   Server,
-  ServerCredentials,
   type ServerUnaryCall,
   type sendUnaryData,
   status,
@@ -29,6 +28,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
+import { listenOnLoopback } from "../helpers/loopback-server.js";
 import { unary } from "../helpers/project-server.js";
 import { cancelWhen } from "./cancel-when.js";
 
@@ -133,11 +133,7 @@ beforeAll(async () => {
       started.add(requestIdOf(call));
     },
   });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
 });
 

@@ -2,7 +2,7 @@
 // is the library's words, why the client got no answer, then the handler's message. Whatever the status
 // message policy (the Recorder's or the rule's), the library's words are kept; the policy applies to
 // the handler's message only.
-import { credentials, Metadata, Server, ServerCredentials, status } from "@grpc/grpc-js";
+import { credentials, Metadata, Server, status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { ProjectServiceClient, ProjectServiceService } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
@@ -11,6 +11,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createRecorder, type RecorderOptions } from "../../src/recorder/recorder.js";
 import type { AuditRule } from "../../src/rules/audit-rule.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import { unary } from "../helpers/project-server.js";
 
 const REMOVE = "/example.v1.ProjectService/RemoveMember";
@@ -21,7 +22,7 @@ let client: ProjectServiceClient | undefined;
 
 afterEach(async () => {
   client?.close();
-  await new Promise<void>((resolve) => server?.tryShutdown(() => resolve()) ?? resolve());
+  if (server !== undefined) await stopServer(server);
   server = undefined;
   client = undefined;
 });
@@ -48,11 +49,7 @@ async function failAfterDeadline(options: Partial<RecorderOptions>, rulePolicy?:
     some as AsyncServiceImplementation<typeof ProjectServiceService>,
   );
   server.addService(ProjectServiceService, handlers);
-  const port = await new Promise<number>((resolve, reject) =>
-    server?.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   const [error] = await unary(
     client.removeMember.bind(client),

@@ -1,14 +1,7 @@
 // An asyncService handler that delegates to another asyncService-adapted handler (a service wrapping
 // another's implementation), over real loopback gRPC: both report into the call's scope, and a call
 // whose client has gone must be recorded with what the outermost handler did, once it settled.
-import {
-  credentials,
-  type handleUnaryCall,
-  type Metadata,
-  Server,
-  ServerCredentials,
-  status,
-} from "@grpc/grpc-js";
+import { credentials, type handleUnaryCall, type Metadata, Server, status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ProjectServiceClient, ProjectServiceService } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
@@ -17,6 +10,7 @@ import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
+import { listenOnLoopback } from "../helpers/loopback-server.js";
 import { cancelWhen } from "./cancel-when.js";
 
 type Handlers = AsyncServiceImplementation<typeof ProjectServiceService>;
@@ -94,11 +88,7 @@ beforeAll(async () => {
     interceptors: createAuditInterceptors({ recorder, rules: auditRules, handlerSettleTimeoutMs: 2000 }),
   });
   server.addService(ProjectServiceService, asyncService(ProjectServiceService, outer as Handlers));
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
 });
 

@@ -5,7 +5,6 @@ import {
   credentials,
   Metadata,
   Server,
-  ServerCredentials,
   type ServerUnaryCall,
   type ServerWritableStream,
   type ServiceError,
@@ -26,6 +25,7 @@ import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js"
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 
 const memory = createMemoryEmitter();
 let server: Server;
@@ -56,17 +56,13 @@ beforeAll(async () => {
       call.end(handlersOwn());
     },
   } as never);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
 });
 
 afterAll(async () => {
   client.close();
-  await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  await stopServer(server);
 });
 
 const callersId = () => {

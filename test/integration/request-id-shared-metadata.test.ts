@@ -1,13 +1,6 @@
 // A handler may send one Metadata object of its own in every call (a constant set of headers): the
 // request id header goes on a copy, so one call's id never rides into another call's headers or trailers.
-import {
-  credentials,
-  Metadata,
-  Server,
-  ServerCredentials,
-  type ServiceError,
-  type StatusObject,
-} from "@grpc/grpc-js";
+import { credentials, Metadata, Server, type ServiceError, type StatusObject } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ProjectServiceClient,
@@ -18,6 +11,7 @@ import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js"
 import { createNoopEmitter } from "../../src/emitters/noop-emitter.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 
 describe("a handler that reuses one Metadata object", () => {
   const shared = new Metadata();
@@ -39,16 +33,12 @@ describe("a handler that reuses one Metadata object", () => {
       },
     };
     server.addService(ProjectServiceService, handlers as never);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-        error ? reject(error) : resolve(bound),
-      ),
-    );
+    const port = await listenOnLoopback(server);
     client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   });
   afterAll(async () => {
     client.close();
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await stopServer(server);
   });
 
   const withRequestId = (id: string) => {

@@ -7,7 +7,6 @@ import {
   credentials,
   Metadata,
   Server,
-  ServerCredentials,
   type ServerWritableStream,
   status,
 } from "@grpc/grpc-js";
@@ -24,6 +23,7 @@ import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { EventType } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
+import { listenOnLoopback } from "../helpers/loopback-server.js";
 
 const ARCHIVE = "/example.v1.ProjectService/ArchiveProject";
 const IMPORT = "/example.v1.ProjectService/ImportMembers";
@@ -68,11 +68,7 @@ async function start(options: ChannelOptions = {}): Promise<Started> {
     },
     importMembers: (call: NodeJS.EventEmitter) => hang(call),
   } as never);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
-      e ? reject(e) : resolve(p),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   const started: Started = {
     server,

@@ -11,7 +11,6 @@ import {
   credentials,
   Metadata,
   Server,
-  ServerCredentials,
   type ServerDuplexStream,
   ServerInterceptingCall,
   type ServerInterceptor,
@@ -38,6 +37,7 @@ import { callStreamOf, noteCallStream } from "../../src/interceptors/call-stream
 import { createRecorder, type Recorder } from "../../src/recorder/recorder.js";
 import { asyncService } from "../../src/server/async-service.js";
 import { leftOpenCall } from "../helpers/left-open-call.js";
+import { listenOnLoopback } from "../helpers/loopback-server.js";
 
 const CANCELLED_OK =
   "the call was cancelled (CANCELLED): by the client or a server shutdown; the handler finished OK";
@@ -125,11 +125,7 @@ async function start(kind: Kind, before: ServerInterceptor[] = []): Promise<Runn
           },
         };
   server.addService(ProjectServiceService, handlers as never);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   running = { server, port, client, recorder, memory, received };
   return running;

@@ -2,15 +2,7 @@
 // chain: the client and the mutation event get the same status. grpc-js throws on a lone surrogate in
 // the details (the client gets UNKNOWN), stalls the connection on 1 MB of details, and sends a code
 // outside 0–16 as it is, which the Recorder refuses.
-import {
-  credentials,
-  Metadata,
-  Server,
-  ServerCredentials,
-  type ServiceError,
-  type sendUnaryData,
-  status,
-} from "@grpc/grpc-js";
+import { credentials, Metadata, Server, type ServiceError, type sendUnaryData, status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type CreateProjectRequest,
@@ -25,6 +17,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createRecorder, type Recorder } from "../../src/recorder/recorder.js";
 import type { StatusMessagePolicy } from "../../src/recorder/status-message.js";
 import { MAX_DETAILS_ENCODED_BYTES } from "../../src/server/status-details.js";
+import { listenOnLoopback } from "../helpers/loopback-server.js";
 
 /** What the plain CreateProject handler answers, by the project name asked for. */
 const ANSWERS: Record<string, { code: number; details: string }> = {
@@ -71,11 +64,7 @@ async function start(
       else callback(answer);
     },
   } as never);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   running = { server, client, recorder, memory };
   return running;

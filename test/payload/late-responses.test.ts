@@ -5,14 +5,7 @@
  * handler, which ended the server process when the callback ran from a timer.
  * Real grpc-js server and client over loopback.
  */
-import {
-  Client,
-  credentials,
-  Server,
-  ServerCredentials,
-  type ServiceDefinition,
-  type UntypedHandleCall,
-} from "@grpc/grpc-js";
+import { Client, credentials, Server, type ServiceDefinition, type UntypedHandleCall } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { PayloadCapture } from "../../src/gen/grpcaudit/v1/event.js";
@@ -21,6 +14,7 @@ import { payloadDigest } from "../../src/payload/index.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { RuleTable } from "../../src/rules/audit-rule.js";
 import { VaultServiceService as definition } from "../fixtures/gen/payload/payload.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import { call } from "./grpc-calls.js";
 import { putSecretRequest } from "./messages.js";
 import { ImportSummaryShape, PutSecretRequestShape, SERVICE, SecretShape, VAULT_RULES } from "./shapes.js";
@@ -63,15 +57,11 @@ async function startTwiceServer() {
     }) as UntypedHandleCall,
   };
   server.addService(definition as ServiceDefinition, implementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
   closers.push(async () => {
     client.close();
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await stopServer(server);
   });
   return { client, memory, errors, callbacks };
 }

@@ -19,14 +19,7 @@ import {
   type FileDescriptorSet,
   FileDescriptorSetSchema,
 } from "@bufbuild/protobuf/wkt";
-import {
-  Client,
-  credentials,
-  Server,
-  ServerCredentials,
-  type ServiceDefinition,
-  type UntypedHandleCall,
-} from "@grpc/grpc-js";
+import { Client, credentials, Server, type ServiceDefinition, type UntypedHandleCall } from "@grpc/grpc-js";
 import { loadFileDescriptorSetFromBuffer, type Options } from "@grpc/proto-loader";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,6 +30,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { encodeCanonical, type PayloadProblems, redactToJson } from "../../src/payload/index.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { RuleTable } from "../../src/rules/audit-rule.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import { REPO } from "./messages.js";
 
 const PROTO = `syntax = "proto3";
@@ -155,11 +149,7 @@ async function callPut(options: Options, request: Buffer): Promise<{ json: strin
   const echo = (call: { request: unknown }, callback: (error: null, response: unknown) => void) =>
     callback(null, call.request);
   server.addService(definition, { Put: echo as unknown as UntypedHandleCall });
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
   try {
     const identity = (bytes: Buffer) => bytes;
@@ -172,7 +162,7 @@ async function callPut(options: Options, request: Buffer): Promise<{ json: strin
     return { json: JSON.stringify(event === undefined ? null : eventToJson(event)), errors };
   } finally {
     client.close();
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await stopServer(server);
   }
 }
 

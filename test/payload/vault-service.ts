@@ -5,12 +5,12 @@
  */
 import {
   Server,
-  ServerCredentials,
   type ServerInterceptor,
   type ServiceDefinition,
   status,
   type UntypedHandleCall,
 } from "@grpc/grpc-js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import { SERVICE } from "./shapes.js";
 
 /** What every Secret response holds in its sensitive `value`. */
@@ -70,13 +70,9 @@ export async function startVaultServer(
     if (handler !== undefined) implementation[key] = handler as unknown as UntypedHandleCall;
   }
   server.addService(definition, implementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   return {
     port,
-    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    close: () => stopServer(server),
   };
 }

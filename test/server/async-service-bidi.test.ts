@@ -5,7 +5,6 @@ import {
   type ClientDuplexStream,
   credentials,
   Server,
-  ServerCredentials,
   type ServerDuplexStream,
   type StatusObject,
   status,
@@ -23,6 +22,7 @@ import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { asyncService } from "../../src/server/async-service.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 
 /** The member id after which the handler leaves its loop early, with the client still sending. */
 const STOP = 99;
@@ -48,17 +48,13 @@ beforeAll(async () => {
     ProjectServiceService,
     asyncService(ProjectServiceService, handlers as never) as UntypedServiceImplementation,
   );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
 });
 
 afterAll(async () => {
   client.close();
-  await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  await stopServer(server);
 });
 
 /** Sends a change for each member id, ends the stream when `end`, and resolves with what came back. */

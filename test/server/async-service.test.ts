@@ -5,7 +5,6 @@ import {
   credentials,
   Metadata,
   Server,
-  ServerCredentials,
   type ServerUnaryCall,
   type ServiceError,
   status,
@@ -21,6 +20,7 @@ import {
 } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
 import { leftOpenCall } from "../helpers/left-open-call.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 
 const unused = async (): Promise<never> => {
   throw { code: status.UNIMPLEMENTED, details: "not in this test" };
@@ -41,15 +41,11 @@ async function serve(implementation: UntypedServiceImplementation): Promise<Proj
 async function serveOnPort(implementation: UntypedServiceImplementation) {
   const server = new Server();
   server.addService(ProjectServiceService, implementation);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   closers.push(async () => {
     client.close();
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    await stopServer(server);
   });
   return { client, port };
 }

@@ -5,7 +5,6 @@ import {
   credentials,
   Metadata,
   Server,
-  ServerCredentials,
   type ServiceError,
   status,
   type UntypedServiceImplementation,
@@ -23,6 +22,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { asyncService } from "../../src/server/async-service.js";
 import { MAX_DETAILS_ENCODED_BYTES } from "../../src/server/status-details.js";
+import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 
 /** What CreateProject throws as `details`, by the project name asked for. */
 const THROWN: Record<string, string> = {
@@ -50,17 +50,13 @@ beforeAll(async () => {
     ProjectServiceService,
     asyncService(ProjectServiceService, handlers as never) as UntypedServiceImplementation,
   );
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
 });
 
 afterAll(async () => {
   client.close();
-  await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  await stopServer(server);
 });
 
 /** Calls CreateProject for a project named `name`. */

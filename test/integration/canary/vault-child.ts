@@ -18,7 +18,6 @@ import { readFileSync } from "node:fs";
 import {
   type Metadata,
   Server,
-  ServerCredentials,
   type ServerErrorResponse,
   type ServerWritableStream,
   status,
@@ -39,6 +38,7 @@ import {
 } from "../../fixtures/gen/payload/payload.js";
 import { auditRules } from "../../fixtures/gen/payload/payload_audit.js";
 import { AUDIENCE, ISSUER, type SigningKey } from "../../helpers/jwt.js";
+import { listenOnLoopback, stopServer } from "../../helpers/loopback-server.js";
 
 /** What the parent passes in the config file. */
 export interface ChildConfig {
@@ -163,14 +163,10 @@ const server = new Server({
   }),
 });
 server.addService(VaultServiceService, handlers);
-const port = await new Promise<number>((resolve, reject) =>
-  server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, bound) =>
-    error ? reject(error) : resolve(bound),
-  ),
-);
+const port = await listenOnLoopback(server);
 
 async function close(): Promise<void> {
-  await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+  await stopServer(server);
   const report = await recorder.close();
   store.close();
   process.stdout.write(`closed ${JSON.stringify({ report, stats: recorder.stats() })}\n`);
