@@ -5,8 +5,9 @@ import { AuditConfigError, AuditError, AuditInputError, toError } from "../error
 import { callHook } from "../errors/report.js";
 import { handleApi } from "./api.js";
 import { UiHttpError } from "./http-error.js";
+import { sharedSource } from "./shared-source.js";
 import { loadStaticAssets, STATIC_DIR, type StaticAsset } from "./static-assets.js";
-import type { UiSource, UiVerifyReport } from "./ui-source.js";
+import type { UiSource } from "./ui-source.js";
 
 /** Options of `startUiServer`. */
 export interface UiServerOptions {
@@ -43,9 +44,10 @@ export interface UiServer {
   /** True when the address bound is a loopback one: only this machine can reach the viewer. */
   readonly loopback: boolean;
   /**
-   * Stops listening, ends open connections and resolves once closed. It does not wait for requests
-   * still reading the store (a verification reads all of it): they end quietly, their errors unreported,
-   * so the store can be closed right after.
+   * Stops listening, ends open connections and resolves once closed. It starts no read of the store
+   * after it is called (requests waiting for their counts are cut, not counted), and does not wait for
+   * reads still running (a verification reads all of it): they end quietly, their errors unreported, so
+   * the store can be closed right after.
    */
   close(): Promise<void>;
 }
@@ -74,9 +76,12 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * Starts the read-only web trail viewer: the page (HTML, CSS, JS from ./static) and its JSON API under
  * /api/ (see `handleApi`). It answers GET and HEAD only (405 otherwise). It refuses requests whose Host
  * header names another host (403), so a web page cannot read the trail through a DNS name rebound to
- * its address, and API requests a browser says come from another site (403), so no web page can make
- * it read the store. Requests for /api/verify that come while one runs share its report. Throws an
- * AuditConfigError for a bad option or a port it cannot listen on.
+ * its address, and API requests a browser says come from another site (403), so another site's page
+ * can neither read its answers nor make it read the store by requests of its own (a navigation to the
+ * viewer loads the viewer's page, which reads as the user would). Requests for /api/verify that come
+ * while one runs share its report; /api/stats reads its counts one filter at a time, shared by the
+ * requests for the same filter, so a stop is not held up by counts queued behind it (see
+ * `sharedSource`). Throws an AuditConfigError for a bad option or a port it cannot listen on.
  *
  * ```ts
  * const viewer = await startUiServer({ source, port: 0 });
@@ -95,9 +100,9 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     throw new AuditConfigError("web viewer: `allowedHosts` must be an array of host names");
   const extraHosts = (options.allowedHosts ?? []).map(allowedHostName);
   const assets = loadStaticAssets(options.staticDir ?? STATIC_DIR);
-  const source = withSharedVerify(options.source);
   let isOwnHost: (header: string) => boolean = () => false;
   let closing = false;
+  const source = sharedSource(options.source, () => closing);
   const server = createServer((request, response) => {
     respond(request, response).catch((error: unknown) => response.destroy(toError(error)));
   });
@@ -174,26 +179,6 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       server.close();
       server.closeAllConnections();
       await closed;
-    },
-  };
-}
-
-/**
- * The source, with one verification shared by the requests that ask while it runs: each reads the
- * whole store, and every page load asks for one, so reloads would otherwise pile up full reads that
- * run on after their pages are gone.
- */
-function withSharedVerify(source: UiSource): UiSource {
-  let running: Promise<UiVerifyReport> | undefined;
-  return {
-    name: source.name,
-    query: (filter, page) => source.query(filter, page),
-    stats: (filter) => source.stats(filter),
-    verify: () => {
-      running ??= source.verify().finally(() => {
-        running = undefined;
-      });
-      return running;
     },
   };
 }
