@@ -137,25 +137,33 @@ export interface DigestedPayload {
 /** Why a payload digest does not verify, or "ok". */
 export type PayloadVerification = "ok" | "unknown_key" | "count_mismatch" | "digest_mismatch";
 
+/** The directions of a call whose digests an event holds. */
+const DIRECTIONS: readonly unknown[] = ["request", "response"];
+
 /**
  * Checks that one direction of an event's payload digest is that of `messages`, with the key the event
- * names, taken from `secrets` by key id: "ok", "unknown_key" (no secret for its key id),
- * "count_mismatch" (another number of messages) or "digest_mismatch" (other content, or another key
- * with the same id). Compares in constant time. The secret of the key id, when given, must be a
- * Uint8Array: anything else is an AuditConfigError, never a "digest_mismatch" that would look like an
- * edited payload. A `payload` that is not an object, `messages` that are not an array or a `shape`
- * that is not a MessageShape is an AuditInputError.
+ * names, taken from `secrets` by key id (a Map, as `verifyChains` takes its `publicKeys`, or an object):
+ * "ok", "unknown_key" (no secret for its key id), "count_mismatch" (another number of messages) or
+ * "digest_mismatch" (other content, or another key with the same id). Compares in constant time. The
+ * secret of the key id, when given, must be a Uint8Array: anything else is an AuditConfigError, never
+ * a "digest_mismatch" that would look like an edited payload. A `payload` that is not an object, a
+ * `direction` other than "request" or "response", `messages` that are not an array or a `shape` that
+ * is not a MessageShape is an AuditInputError.
  */
 export function verifyPayloadDigest(
   payload: DigestedPayload,
   direction: "request" | "response",
   shape: MessageShape,
   messages: readonly unknown[],
-  secrets: Readonly<Record<string, Uint8Array>>,
+  secrets: ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>,
 ): PayloadVerification {
   if (typeof payload !== "object" || payload === null)
     throw new AuditInputError(
       `verifyPayloadDigest: \`payload\` must be an event's payload, got ${typeName(payload)}`,
+    );
+  if (!DIRECTIONS.includes(direction))
+    throw new AuditInputError(
+      `verifyPayloadDigest: \`direction\` must be "request" or "response", got ${shown(direction)}`,
     );
   if (!Array.isArray(messages))
     throw new AuditInputError(
@@ -164,9 +172,9 @@ export function verifyPayloadDigest(
   checkShape("verifyPayloadDigest", shape);
   if (typeof secrets !== "object" || secrets === null)
     throw new AuditConfigError(
-      `verifyPayloadDigest: \`secrets\` must be an object of key id to Uint8Array, got ${typeName(secrets)}`,
+      `verifyPayloadDigest: \`secrets\` must be a Map or an object of key id to Uint8Array, got ${typeName(secrets)}`,
     );
-  const secret = Object.hasOwn(secrets, payload.keyId) ? secrets[payload.keyId] : undefined;
+  const secret = secretOf(secrets, payload.keyId);
   if (secret === undefined) return "unknown_key";
   const [digest, count] =
     direction === "request"
@@ -177,6 +185,21 @@ export function verifyPayloadDigest(
   const expected = Buffer.from(digestWith(key, shape, messages), "utf8");
   const actual = Buffer.from(digest, "utf8");
   return expected.length === actual.length && timingSafeEqual(expected, actual) ? "ok" : "digest_mismatch";
+}
+
+/** The secret of `keyId` in `secrets`, a Map or an object (never what every object inherits). */
+function secretOf(
+  secrets: ReadonlyMap<string, Uint8Array> | Readonly<Record<string, Uint8Array>>,
+  keyId: string,
+): unknown {
+  if (secrets instanceof Map) return secrets.get(keyId);
+  const record = secrets as Readonly<Record<string, Uint8Array>>;
+  return Object.hasOwn(record, keyId) ? record[keyId] : undefined;
+}
+
+/** A direction as an error shows it: a string quoted (and cut at 40 characters), else its type. */
+function shown(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value.slice(0, 40)) : typeName(value);
 }
 
 /**

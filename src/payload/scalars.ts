@@ -102,9 +102,21 @@ export function isDeclaredDefault(declared: number | string | boolean | undefine
   return value === declared || (Number.isNaN(declared) && Number.isNaN(value));
 }
 
+/** The 64-bit integer key types, and whether each is signed. */
+const INT64_KEY_SIGNED: Partial<Record<ScalarType, boolean>> = {
+  int64: true,
+  sint64: true,
+  sfixed64: true,
+  uint64: false,
+  fixed64: false,
+};
+
 /**
  * A map key in its scalar form: map keys arrive as object property names (strings) from every loader,
- * or as the key itself from a JavaScript Map. Float, double and bytes are not valid key types.
+ * or as the key itself from a JavaScript Map. Float, double and bytes are not valid key types. A 64-bit
+ * key is a decimal (ts-proto, protobufjs without `long`) or protobufjs' 8-character hash form, which
+ * @grpc/proto-loader passes on: a key that reads as a decimal is taken as one, so a hash spelling one
+ * (its 8 bytes all ASCII digits, or "-" and 7 digits) is misread; no loader marks which form it used.
  */
 export function toMapKey(type: ScalarType, key: unknown): Scalar | typeof INVALID {
   if (type === "string") return typeof key === "string" ? key : INVALID;
@@ -113,7 +125,27 @@ export function toMapKey(type: ScalarType, key: unknown): Scalar | typeof INVALI
     return key === "true" ? true : key === "false" ? false : INVALID;
   }
   if (type === "double" || type === "float" || type === "bytes") return INVALID;
-  return toScalar(type, key);
+  const scalar = toScalar(type, key);
+  const signed = INT64_KEY_SIGNED[type];
+  if (scalar !== INVALID || typeof key !== "string" || signed === undefined) return scalar;
+  return fromLongHash(key, signed);
+}
+
+/**
+ * A 64-bit integer from protobufjs' hash form of it (`util.longToHash`, which its decoder uses for
+ * 64-bit map keys): 8 characters, each one byte of the two's complement bits, least significant first.
+ * The decoding of `LongBits.fromHash`, done here since protobufjs is no dependency of this package.
+ * INVALID for any other string.
+ */
+function fromLongHash(key: string, signed: boolean): bigint | typeof INVALID {
+  if (key.length !== 8) return INVALID;
+  let bits = 0n;
+  for (let i = 7; i >= 0; i--) {
+    const byte = key.charCodeAt(i);
+    if (byte > 0xff) return INVALID;
+    bits = (bits << 8n) | BigInt(byte);
+  }
+  return signed ? BigInt.asIntN(64, bits) : bits;
 }
 
 function toFloat(value: unknown): number | typeof INVALID {
