@@ -85,3 +85,29 @@ function written(connectionString: string): string {
   const colon = user.indexOf(":");
   return colon === -1 ? "" : user.slice(colon + 1, -1);
 }
+
+/** The modes pg (8.x) takes as `verify-full`, warning each time that its next major version will not. */
+const VERIFY_FULL_ALIASES = new Set(["prefer", "require", "verify-ca"]);
+
+/**
+ * The connection string as given to pg: `sslmode=prefer`, `require` or `verify-ca` written as
+ * `verify-full`, which is what pg does with them today (verify the certificate and the host name),
+ * said explicitly, so pg prints no `SECURITY WARNING` and a later pg gives them no weaker meaning.
+ * Left as it is with `uselibpqcompat` (libpq's meanings, asked for) and without a query.
+ * @internal
+ */
+export function explicitSslMode(connectionString: string): string {
+  const start = connectionString.indexOf("?");
+  const hash = connectionString.indexOf("#");
+  if (start === -1 || (hash !== -1 && hash < start)) return connectionString;
+  const end = hash === -1 ? connectionString.length : hash;
+  const pairs = connectionString.slice(start + 1, end).split("&");
+  // Read as pg reads them (URLSearchParams): names and values decoded, "+" a space.
+  const read = (pair: string) => [...new URLSearchParams(pair)][0] ?? ["", ""];
+  if (pairs.some((pair) => read(pair)[0] === "uselibpqcompat")) return connectionString;
+  const query = pairs.map((pair) => {
+    const [name, value] = read(pair);
+    return name === "sslmode" && VERIFY_FULL_ALIASES.has(value) ? "sslmode=verify-full" : pair;
+  });
+  return `${connectionString.slice(0, start + 1)}${query.join("&")}${connectionString.slice(end)}`;
+}

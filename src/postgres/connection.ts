@@ -2,7 +2,7 @@ import net from "node:net";
 import pg from "pg";
 import { AuditConfigError } from "../errors/index.js";
 import { checkTimerMs } from "../errors/option-checks.js";
-import { redact, scrubbed, storeError } from "./connection-string.js";
+import { explicitSslMode, redact, scrubbed, storeError } from "./connection-string.js";
 
 // The store takes them from here, with the pool.
 export { scrubbed, storeError };
@@ -18,6 +18,13 @@ export interface Connection {
   connectTimeoutMs: number;
   /** Destroys the sockets of the pool the store made, those still connecting too; nothing for a caller's pool. */
   destroy: () => void;
+  /**
+   * Ends the pool the store made, then closes the sockets it left: pg keeps the socket of a connection
+   * that failed on the client's side (no password for a SCRAM server) and pg-pool forgets it, so the
+   * server would hold it until its authentication timeout (60 s), and the process with it. Resolves
+   * once they are closed, never rejects; nothing for a caller's pool.
+   */
+  abandon: () => Promise<void>;
 }
 
 /**
@@ -54,6 +61,7 @@ export function connect(
       owned: false,
       connectTimeoutMs: connectionTimeoutMillis ?? 0,
       destroy: () => {},
+      abandon: async () => {},
     };
   }
   const poolSize = options.poolSize ?? 4;
@@ -85,7 +93,7 @@ export function connect(
   // keepAlive: pg sets it on the factory's socket once connected (connection.js), so the OS finds a
   // connection whose path went silent while it waited for a reply (no data of its own unacknowledged).
   const pool = new pg.Pool({
-    connectionString,
+    connectionString: explicitSslMode(connectionString),
     max: poolSize as number,
     connectionTimeoutMillis: connectTimeoutMs,
     keepAlive: true,
@@ -97,7 +105,33 @@ export function connect(
   const destroy = () => {
     for (const socket of sockets) socket.destroy();
   };
-  return { pool, label, owned: true, connectTimeoutMs, destroy };
+  const abandon = async () => {
+    await pool.end().catch(() => {});
+    // Resolved once each is closed, so that nothing of the store is left when the opening rejects.
+    const closing = [...sockets].map((socket) => new Promise((resolve) => socket.once("close", resolve)));
+    destroy();
+    await Promise.all(closing);
+  };
+  return { pool, label, owned: true, connectTimeoutMs, destroy, abandon };
+}
+
+/**
+ * pg's own error when a SCRAM server asks for a password and it has none (not in the URL, nor in
+ * PGPASSWORD or ~/.pgpass): the words say neither.
+ */
+const NO_PASSWORD = /^SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a (?:non-empty )?string$/;
+
+/**
+ * `error`, or, when it is pg's for a password the server asked for and was not given, an error saying
+ * so (pg's its cause). It shows no password: there is none.
+ * @internal
+ */
+export function passwordExplained(error: unknown): unknown {
+  return error instanceof Error && NO_PASSWORD.test(error.message)
+    ? new Error("the server asks for a password and none was given (put it in the URL or PGPASSWORD)", {
+        cause: error,
+      })
+    : error;
 }
 
 /**

@@ -15,7 +15,7 @@ import type { AuditPage } from "../store/audit-store.js";
 import { checkPruneOptions, cutReport, type PruneOptions, type PruneReport } from "../store/prune-plan.js";
 import { type AuditQuery, type AuditStats, checkInsert, type PageOptions } from "../store/query.js";
 import type { EditedRow, UndecodableRow } from "../store/stored-rows.js";
-import { connect, milliseconds, scrubbed, storeError } from "./connection.js";
+import { connect, milliseconds, passwordExplained, scrubbed, storeError } from "./connection.js";
 import { copyData } from "./copy.js";
 import { batchTimes, columnsOf, DUPLICATE, insertBatch, NO_PARTITION } from "./insert.js";
 import { createMonthsAhead } from "./months-ahead.js";
@@ -133,11 +133,12 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const readonly = options.readonly ?? false;
   const queryTimeoutMs = milliseconds(options.queryTimeoutMs, "queryTimeoutMs", 30_000);
   signal?.throwIfAborted();
-  const { pool, label, owned, connectTimeoutMs, destroy } = connect(options, (error) =>
+  const { pool, label, owned, connectTimeoutMs, destroy, abandon } = connect(options, (error) =>
     report(options.onError, new Error(`postgres store ${label}: ${error.message}`, { cause: error })),
   );
   /** An error of pg or of the network, named; pg-pool's connection timeout says how long too. */
-  const named = (error: unknown): unknown => {
+  const named = (failure: unknown): unknown => {
+    const error = passwordExplained(failure);
     if (isConnectTimeout(error))
       return new Error(
         `postgres store ${label}: no connection within ${connectTimeoutMs} ms (connectTimeoutMs)`,
@@ -148,7 +149,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   };
   /** An error's words without the store's name that `named` put first: for a message naming it once. */
   const unnamed = (error: unknown): string => toError(error).message.replace(`postgres store ${label}: `, "");
-  const fail = (error: unknown): AuditConfigError => {
+  const fail = (failure: unknown): AuditConfigError => {
+    const error = passwordExplained(failure);
     if (error instanceof Error && error.message.startsWith(`postgres store ${label}: `))
       return new AuditConfigError(error.message, { cause: error });
     if (error instanceof AuditConfigError)
@@ -190,7 +192,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       }
     });
   } catch (error) {
-    if (owned) await pool.end().catch(() => {});
+    await abandon();
     throw signal?.aborted ? signal.reason : fail(error);
   } finally {
     signal?.removeEventListener("abort", destroy);
@@ -451,7 +453,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     try {
       await ahead.follow([partitionOf(Date.now())]);
     } catch (error) {
-      if (owned) await pool.end().catch(() => {});
+      await abandon();
       throw fail(error);
     }
   }
