@@ -169,7 +169,7 @@ describe("authz rules the runtime or OpenFGA would refuse on every call", () => 
       `m.proto: m.S.M2: (grpcaudit.v1.authz).object_id_fixed "a:b": ${invalid}`,
       `m.proto: m.S.M3: (grpcaudit.v1.authz).object_id_fixed "a#b": ${invalid}`,
       `m.proto: m.S.M4: (grpcaudit.v1.authz).object_id_fixed "global id": ${invalid}`,
-      `m.proto: m.S.M6: (grpcaudit.v1.authz).object_id_fixed "${"g".repeat(250)}": the object "system:…" is 257 bytes, more than the 256 OpenFGA accepts; every call would be refused`,
+      `m.proto: m.S.M6: (grpcaudit.v1.authz).object_id_fixed "${"g".repeat(20)}…" (250 characters): the object "system:${"g".repeat(13)}…" (257 characters) is 257 bytes, more than the 256 OpenFGA accepts; every call would be refused`,
     ]);
   });
 
@@ -234,7 +234,8 @@ service Jobs {
   rpc Sync(stream Req) returns (stream Req) { option (grpcaudit.v1.audit) = { disabled: true }; }
 }
 `,
-    // Editions: implicit presence by default, a delimited (group-encoded) message field.
+    // Editions: implicit presence by default, a delimited (group-encoded) message field, in the payload
+    // only: ts-proto cannot decode it, so an id path goes through a length-prefixed one.
     "ed/v1/ed.proto": `edition = "2023";
 import "grpcaudit/v1/annotations.proto";
 package ed.v1;
@@ -243,10 +244,11 @@ message Req {
   string id = 1;
   Inner inner = 2 [features.message_encoding = DELIMITED];
   message Inner { int64 n = 1 [features.field_presence = EXPLICIT]; }
+  Inner plain = 3;
 }
 service Jobs {
   rpc Put(Req) returns (Req) {
-    option (grpcaudit.v1.audit) = { target_type: "t" mutation: MUTATION_TYPE_CREATE target_id_field: "req.inner.n" payload: PAYLOAD_CAPTURE_DIGEST };
+    option (grpcaudit.v1.audit) = { target_type: "t" mutation: MUTATION_TYPE_CREATE target_id_field: "req.plain.n" payload: PAYLOAD_CAPTURE_DIGEST };
   }
 }
 `,
@@ -321,7 +323,7 @@ service Jobs {
     ).toBe("12345678901");
     expect(audit.get("/legacy.v1.Jobs/Watch")?.kind).toBe("server_streaming");
     expect(authz.get("/legacy.v1.Jobs/Upload")?.kind).toBe("client_streaming");
-    expect(audit.get("/ed.v1.Jobs/Put")?.targetId({ inner: { n: 7 } }, undefined)).toBe("7");
+    expect(audit.get("/ed.v1.Jobs/Put")?.targetId({ plain: { n: 7 } }, undefined)).toBe("7");
     // A field named constructor is the message's own, never Object.prototype.constructor.
     const ctor = audit.get("/a.v1.Jobs/constructor");
     expect(ctor?.targetId(undefined, {})).toBe("");

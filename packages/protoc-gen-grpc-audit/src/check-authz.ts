@@ -25,6 +25,7 @@ import {
 import { nameProblem } from "./check-name.js";
 import { type IdPath, resolveIdPath } from "./field-path.js";
 import type { PluginOptions } from "./options.js";
+import { quoteValue, quoteValueStart } from "./quote-value.js";
 import {
   AUTHZ_METHOD_OPTION,
   AUTHZ_SERVICE_OPTION,
@@ -206,7 +207,7 @@ function checkSource(
     return `${option}: more than one object-id source (${set.map(([name]) => name).join(", ")}); set exactly one`;
   }
   const [name, value] = only;
-  const where = `${option}.${name} ${JSON.stringify(value)}`;
+  const where = `${option}.${name} ${quoteValue(value)}`;
   if (value === "") return `${option}.${name}: must not be empty`;
   switch (name) {
     case "object_id_field": {
@@ -223,7 +224,9 @@ function checkSource(
     }
     case "object_id_fixed": {
       const problem = fixedIdProblem(objectType, value);
-      if (problem !== undefined) return `${where}: ${problem}`;
+      // An id too long is shown by its start, as its object is.
+      if (problem?.tooLong === true) return `${option}.${name} ${quoteValueStart(value)}: ${problem.reason}`;
+      if (problem !== undefined) return `${where}: ${problem.reason}`;
       return { text: `fixed:${value}`, source: { kind: "fixed", id: value } };
     }
   }
@@ -243,16 +246,29 @@ function requestPathProblem(method: DescMethod, text: string): string | undefine
 }
 
 /**
- * Why the authz interceptor would refuse `id` as the object id of every call, if it would. The length
- * of `type:id` is checked only with a valid object type (undefined otherwise: that has its own problem).
+ * Why the authz interceptor would refuse `id` as the object id of every call, if it would, and whether
+ * for its length. The length of `type:id` is checked only with a valid object type (undefined
+ * otherwise: that has its own problem); the object is shown by its start, as `quoteValueStart` shows it.
  */
-function fixedIdProblem(objectType: string | undefined, id: string): string | undefined {
+function fixedIdProblem(
+  objectType: string | undefined,
+  id: string,
+): { readonly reason: string; readonly tooLong: boolean } | undefined {
   if (NOT_IN_OBJECT_ID.test(id)) {
-    return 'not an OpenFGA object id (no "*", ":", "#", whitespace or control characters); every call would be refused';
+    return {
+      reason:
+        'not an OpenFGA object id (no "*", ":", "#", whitespace or control characters); every call would be refused',
+      tooLong: false,
+    };
   }
-  const bytes = objectType === undefined ? 0 : Buffer.byteLength(`${objectType}:${id}`);
+  if (objectType === undefined) return undefined;
+  const object = `${objectType}:${id}`;
+  const bytes = Buffer.byteLength(object);
   if (bytes > MAX_OBJECT_BYTES) {
-    return `the object "${objectType}:…" is ${bytes} bytes, more than the ${MAX_OBJECT_BYTES} OpenFGA accepts; every call would be refused`;
+    return {
+      reason: `the object ${quoteValueStart(object)} is ${bytes} bytes, more than the ${MAX_OBJECT_BYTES} OpenFGA accepts; every call would be refused`,
+      tooLong: true,
+    };
   }
   return undefined;
 }

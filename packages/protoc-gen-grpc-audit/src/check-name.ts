@@ -3,6 +3,8 @@
  * which events record as `target.type` just as authz decisions record the object type.
  */
 
+import { quoteValue, quoteValueStart } from "./quote-value.js";
+
 /**
  * OpenFGA type and relation names: no whitespace, and none of the separators of "type:id#relation@user";
  * nor control characters, which would be written raw into the generated file and every event.
@@ -12,21 +14,16 @@ const NAME = /^[^\s\p{Cc}:#@]+$/u;
 /** OpenFGA's longest names, in characters (its naming rules `^[^:#@\s]{1,254}$` and `{1,50}$`). */
 const MAX_NAME_LENGTH = { relation: 50, type: 254 } as const;
 
-/** How many characters of a name too long the problem shows. */
-const SHOWN = 20;
-
 /**
  * Why `value` is not a valid `what` name, as the rest of a problem after its option path (`: must not be
- * empty`, ` "<value>": <reason>`), or undefined when it is valid.
+ * empty`, ` "<value>": <reason>`), or undefined when it is valid. The value is shown as `quoteValue`
+ * shows it: `"a\u2028b"`, not a line break or what reads as a space.
  */
 export function nameProblem(value: string, what: "relation" | "type"): string | undefined {
   if (value === "") return ": must not be empty";
-  const characters = [...value];
-  const tooLong = characters.length > MAX_NAME_LENGTH[what];
+  const tooLong = [...value].length > MAX_NAME_LENGTH[what];
   // A name too long is shown by its start: all of it could be a line of 100,000 characters.
-  const shown = tooLong
-    ? `${JSON.stringify(`${characters.slice(0, SHOWN).join("")}…`)} (${characters.length} characters)`
-    : JSON.stringify(value);
+  const shown = tooLong ? quoteValueStart(value) : quoteValue(value);
   if (!NAME.test(value)) {
     return ` ${shown}: not an OpenFGA ${what} name (no whitespace, control characters, ":", "#" or "@")`;
   }

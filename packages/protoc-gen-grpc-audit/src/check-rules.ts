@@ -17,6 +17,7 @@ import { nameProblem } from "./check-name.js";
 import { type IdPath, resolveIdPath } from "./field-path.js";
 import { uncapturable, uncapturableRoot } from "./message-shapes.js";
 import type { PluginOptions } from "./options.js";
+import { quoteValue } from "./quote-value.js";
 import { type AuditOptions, METHOD_OPTION, type RuleFields, SERVICE_OPTION } from "./read-rules.js";
 import type { IsSensitive } from "./sensitive.js";
 
@@ -170,9 +171,10 @@ function checkMethod(
   }
   const payload = checkPayload(method, pick("payload"), isSensitive, problems);
   const idField = pick("targetIdField");
-  const resolved = idField.value ? resolveIdPath(idField.value, method, isSensitive) : undefined;
+  const idPath = idField.value ?? "";
+  const resolved = idPath !== "" ? resolveIdPath(idPath, method, isSensitive) : undefined;
   if (resolved !== undefined && "reason" in resolved) {
-    problems.push(`${idField.option}.target_id_field ${JSON.stringify(idField.value)}: ${resolved.reason}`);
+    problems.push(`${idField.option}.target_id_field ${quoteValue(idPath)}: ${resolved.reason}`);
   }
   if (
     problems.length > 0 ||

@@ -10,8 +10,9 @@ import {
   isFieldSet,
   ScalarType,
 } from "@bufbuild/protobuf";
-import { FieldDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { FieldDescriptorProto_Type, FieldDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { sharedPropertyName } from "./property-names.js";
+import { quoteValue } from "./quote-value.js";
 import type { IsSensitive } from "./sensitive.js";
 
 /** A checked path: the fields to read, from the request or response message down to the leaf. */
@@ -70,11 +71,20 @@ export function resolveIdPath(text: string, method: DescMethod, isSensitive: IsS
     if (field.fieldKind !== "message") {
       // "req.id." or "req.id..x": say what is wrong with the path rather than look for a field "".
       if (next === "") return { reason: `empty field name after "${name}"` };
-      return { reason: `${where(message, name)} has type ${typeName(field)}; it has no field "${next}"` };
+      return {
+        reason: `${where(message, name)} has type ${typeName(field)}; it has no field ${quoteValue(next)}`,
+      };
     }
     if (isWellKnown(field.message)) {
       return {
         reason: `${where(message, name)} has type ${typeName(field)}; well-known types cannot be on the path`,
+      };
+    }
+    // Editions' delimited encoding is a group on the wire, but ts-proto decodes a group only when the
+    // descriptor says TYPE_GROUP (proto2): it skips this field, so a ts-proto server would read "".
+    if (field.delimitedEncoding && field.proto.type !== FieldDescriptorProto_Type.GROUP) {
+      return {
+        reason: `${where(message, name)} is encoded delimited (features.message_encoding = DELIMITED); ts-proto decodes only proto2 groups, not such a field, so a ts-proto server would read the id as "" while @grpc/proto-loader reads it; use the default LENGTH_PREFIXED encoding`,
       };
     }
     fields.push(field);
@@ -98,7 +108,8 @@ export function resolveIdPath(text: string, method: DescMethod, isSensitive: IsS
 function findSingular(message: DescMessage, name: string, isSensitive: IsSensitive): DescField | string {
   if (name === "") return `empty field name in ${message.typeName}`;
   const field = message.fields.find((f) => f.name === name);
-  if (field === undefined) return `no field "${name}" in ${message.typeName}`;
+  // `name` is from the option, so it may hold anything: a field's own name is a plain identifier.
+  if (field === undefined) return `no field ${quoteValue(name)} in ${message.typeName}`;
   switch (field.fieldKind) {
     case "list":
       return `${where(message, name)} is repeated; only singular fields can be on the path`;
@@ -123,7 +134,7 @@ function findSingular(message: DescMessage, name: string, isSensitive: IsSensiti
 /** The declared default as written in the .proto: strings quoted, numbers and enum values bare. */
 function defaultText(field: DescField): string {
   const text = field.proto.defaultValue;
-  return field.fieldKind === "scalar" && field.scalar === ScalarType.STRING ? JSON.stringify(text) : text;
+  return field.fieldKind === "scalar" && field.scalar === ScalarType.STRING ? quoteValue(text) : text;
 }
 
 function leafKind(field: DescField): IdPath["leaf"] | undefined {

@@ -13,7 +13,7 @@ import { createEcmaScriptPlugin, type Plugin, type Schema } from "@bufbuild/prot
 import { type CheckedAuthzRule, checkAuthzFile } from "./check-authz.js";
 import { type CheckedRule, checkFile } from "./check-rules.js";
 import { explainOptionError, type PluginOptions, parseOptions } from "./options.js";
-import { planShapes } from "./place-shapes.js";
+import { planShapes, runOrder } from "./place-shapes.js";
 import { findAuditOptions, findAuthzOptions } from "./read-rules.js";
 import { outputFileName, renderTables, shapeRoots } from "./render.js";
 import { findSensitive, unknownFieldOptions } from "./sensitive.js";
@@ -94,9 +94,11 @@ function generateTs(schema: Schema<PluginOptions>): void {
   const authzOptions = findAuthzOptions(schema.allFiles);
   const noAnnotations = auditOptions === undefined && authzOptions === undefined;
   const isSensitive = findSensitive(schema.allFiles);
-  const problems: string[] = unknownFieldOptions(schema.files, schema.allFiles);
+  // Problems and outputs in an order that does not depend on the request's (protoc's command line).
+  const files = runOrder(schema.files);
+  const problems: string[] = unknownFieldOptions(files, schema.allFiles);
   const tables: FileTables[] = [];
-  for (const file of schema.files) {
+  for (const file of files) {
     const audit = checkFile(file, auditOptions, schema.options, isSensitive);
     const authz = checkAuthzFile(file, authzOptions, schema.options, isSensitive);
     problems.push(...audit.problems, ...authz.problems);
@@ -105,7 +107,7 @@ function generateTs(schema: Schema<PluginOptions>): void {
   // Without the options, the only problems are unmet require_* parameters: say why no method has a rule.
   if (problems.length > 0) throw new AuditRuleError(problems, noAnnotations ? NO_ANNOTATIONS : undefined);
   const roots = new Map(tables.map(({ file, audit }) => [file.name, shapeRoots(audit)]));
-  const plan = planShapes(schema.files, (file) => roots.get(file.name) ?? []);
+  const plan = planShapes(files, (file) => roots.get(file.name) ?? []);
   for (const { file, audit, authz } of tables) {
     // A file without rules still holds the shapes of its messages that other outputs import.
     if (audit.length === 0 && authz.length === 0 && plan.printed(file).length === 0) continue;
