@@ -1,4 +1,4 @@
-import type { AuditStats, Where } from "../store/query.js";
+import { type AuditStats, IN_DATE_RANGE, type Where } from "../store/query.js";
 import { EVENTS_TABLE } from "./schema.js";
 
 /** Numbers the `?` placeholders of `sql` (as `buildWhere` writes them) as PostgreSQL's $1, $2, ... @internal */
@@ -37,9 +37,10 @@ export async function queryStats(
       `SELECT operation, count(*) n ${from} ${whereAnd("operation != ''")} GROUP BY operation ORDER BY n DESC, operation COLLATE "C" LIMIT 10`,
     ),
     // Integer division truncates toward zero: 1 off a negative remainder (floor), else an event before
-    // 1970 counts in the hour after it (as in the SQLite store).
+    // 1970 counts in the hour after it (as in the SQLite store). Only times a Date holds: a row in a
+    // partition added from outside beyond ±8.64e15 ms is no hour toISOString can write (it throws).
     all(
-      `SELECT occurred_at_ms / 3600000 - (occurred_at_ms % 3600000 < 0)::int h, count(*) n ${from} ${where.sql()} GROUP BY h ORDER BY h`,
+      `SELECT occurred_at_ms / 3600000 - (occurred_at_ms % 3600000 < 0)::int h, count(*) n ${from} ${whereAnd(IN_DATE_RANGE)} GROUP BY h ORDER BY h`,
     ),
   ]);
   return {

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { AuditInputError } from "../errors/index.js";
 import { noNul } from "../event/event-columns.js";
 import { decodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -9,6 +10,7 @@ import {
   buildWhere,
   checkTail,
   type PageOptions,
+  type PagePosition,
   pageOf,
   resolvePage,
   type Where,
@@ -41,14 +43,14 @@ export function createStoreReads(read: ReadStatement) {
     const rows = await read<
       Omit<StoredRow, "seq" | "occurred_at_ms"> & { seq: string; occurred_at_ms: string }
     >(sql, params);
-    return rows.map(
-      (row): StoredRow => ({
-        ...row,
-        event_id: storedId(row.event_id, row.event),
-        seq: Number(row.seq),
-        occurred_at_ms: Number(row.occurred_at_ms),
-      }),
-    );
+    return rows.map((row): StoredRow & { position: PagePosition } => ({
+      ...row,
+      event_id: storedId(row.event_id, row.event),
+      seq: Number(row.seq),
+      occurred_at_ms: Number(row.occurred_at_ms),
+      // Exact, for the cursor: a time past 2^53 (a partition added from outside) rounds as a number.
+      position: { at: BigInt(row.occurred_at_ms), seq: BigInt(row.seq) },
+    }));
   };
   const decoded = (rows: readonly StoredRow[]) => withProblems(decodeRows(rows));
 
@@ -58,8 +60,11 @@ export function createStoreReads(read: ReadStatement) {
       const where = withoutNul(buildWhere(filter));
       where.clauses.push(IN_POSITION_RANGE); // rows beyond it are named by tail(0), what verify reads
       if (cursor !== undefined) {
+        // The columns are bigints: a time of another kind (from a SQLite store's page) is no position here.
+        if (typeof cursor.at !== "bigint")
+          throw new AuditInputError("audit query: the cursor is not one this store made");
         where.clauses.push("(occurred_at_ms, seq) < (?, ?)");
-        where.params.push(cursor.occurredAtMs, cursor.seq);
+        where.params.push(String(cursor.at), String(cursor.seq));
       }
       const rows = await readRows(
         numbered(

@@ -58,7 +58,11 @@ export interface AuditStats {
    * without an operation are not counted.
    */
   topOperations: { operation: string; count: number }[];
-  /** One entry per hour that has events, oldest first; `hour` is the ISO time the hour starts. */
+  /**
+   * One entry per hour that has events, oldest first; `hour` is the ISO time the hour starts. A row
+   * whose time column holds no time a JavaScript Date holds (edited from outside: beyond ±8.64e15 ms,
+   * text, a fraction) is in no hour, so the hours may count fewer events than `total`.
+   */
   perHour: { hour: string; count: number }[];
 }
 
@@ -154,7 +158,7 @@ const STRING_FILTERS = {
 /** A WHERE clause under construction. @internal */
 export interface Where {
   clauses: string[];
-  params: (string | number)[];
+  params: (string | number | bigint | Uint8Array)[];
   sql(): string;
 }
 
@@ -210,7 +214,7 @@ export function buildWhere(filter: AuditQuery): Where {
 /** Validates page options; throws an AuditInputError for a bad limit or cursor. @internal */
 export function resolvePage(page: PageOptions): {
   limit: number;
-  cursor: { occurredAtMs: number; seq: number } | undefined;
+  cursor: PagePosition | undefined;
 } {
   if (typeof page !== "object" || page === null)
     throw new AuditInputError("audit query: the page options must be an object");
@@ -222,10 +226,24 @@ export function resolvePage(page: PageOptions): {
 }
 
 /**
+ * A row's place in the order of pages (time, then seq), exactly as the store holds it. @internal
+ *
+ * A SQLite file edited from outside may hold in a row's time column a whole number past 2^53, a
+ * fraction, text or bytes, and a page still lists the row (as unreadable): its cursor must name that
+ * value exactly, or paging past the row fails or finds the row again.
+ */
+export interface PagePosition {
+  /** The time column: a whole number (a bigint, or a number up to 2^53), or a fraction, text or bytes. */
+  at: bigint | number | string | Uint8Array;
+  /** The row's seq. */
+  seq: bigint | number;
+}
+
+/**
  * A page of at most `limit` rows out of `rows`, read one beyond the page (that row says a next page
  * exists), decoded by `decode`, with the cursor after its last row. @internal
  */
-export function pageOf<R extends { occurred_at_ms: number; seq: number }, D extends { events: unknown }>(
+export function pageOf<R extends { position: PagePosition }, D extends { events: unknown }>(
   rows: readonly R[],
   limit: number,
   decode: (rows: R[]) => D,
@@ -234,28 +252,80 @@ export function pageOf<R extends { occurred_at_ms: number; seq: number }, D exte
   const last = pageRows[pageRows.length - 1];
   const { events, ...problems } = decode(pageRows);
   const more = rows.length > limit && last !== undefined;
-  return { events, nextCursor: more ? encodeCursor(last.occurred_at_ms, last.seq) : undefined, ...problems };
+  return {
+    events,
+    nextCursor: more ? encodeCursor(last.position.at, last.position.seq) : undefined,
+    ...problems,
+  };
 }
 
-/** The opaque cursor of the page after the event at (time, seq). @internal */
-export function encodeCursor(occurredAtMs: number, seq: number): string {
-  return Buffer.from(`${occurredAtMs}:${seq}`).toString("base64url");
+/** The smallest and largest values of a 64-bit integer column (SQLite's INTEGER, PostgreSQL's bigint). */
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * The opaque cursor of the page after the row at (time, seq): `<time>:<seq>`, base64url. A whole
+ * time is written as digits (the cursors of earlier versions), a number past 2^53 or a fraction as
+ * `r<number>`, text as `t<text>`, bytes as `b<hex>`. @internal
+ */
+export function encodeCursor(at: PagePosition["at"], seq: PagePosition["seq"]): string {
+  const time =
+    typeof at === "bigint" || (typeof at === "number" && Number.isSafeInteger(at))
+      ? String(BigInt(at))
+      : typeof at === "number"
+        ? `r${at}`
+        : typeof at === "string"
+          ? `t${at}`
+          : `b${Buffer.from(at).toString("hex")}`;
+  return Buffer.from(`${time}:${seq}`).toString("base64url");
 }
 
 /** Reads a cursor made by `encodeCursor`; throws an AuditInputError for anything else. @internal */
-export function decodeCursor(cursor: string): { occurredAtMs: number; seq: number } {
-  const match =
-    typeof cursor === "string"
-      ? /^(-?\d{1,16}):(\d{1,16})$/.exec(Buffer.from(cursor, "base64url").toString())
-      : null;
-  const position = match === null ? undefined : { occurredAtMs: Number(match[1]), seq: Number(match[2]) };
+export function decodeCursor(cursor: string): PagePosition {
+  const position =
+    typeof cursor === "string" ? positionOf(Buffer.from(cursor, "base64url").toString()) : undefined;
   // Only the exact text encodeCursor writes: base64url decoding skips characters it does not know and
-  // Number reads "04" as 4 or rounds past 2^53, so an altered cursor would still name some position.
-  if (position === undefined || encodeCursor(position.occurredAtMs, position.seq) !== cursor) {
+  // BigInt reads "04" as 4, so an altered cursor would still name some position.
+  if (position === undefined || encodeCursor(position.at, position.seq) !== cursor) {
     throw new AuditInputError("audit query: the cursor is not one this store made");
   }
   return position;
 }
+
+/**
+ * The position a cursor's text names, or undefined. Its seq is one a page lists (a 64-bit integer up
+ * to 2^53 - 1: rows beyond are left out of pages), its time any value a time column can hold.
+ */
+function positionOf(text: string): PagePosition | undefined {
+  const colon = text.lastIndexOf(":");
+  const [time, seqText] = [text.slice(0, colon), text.slice(colon + 1)];
+  if (colon < 0 || !/^-?\d{1,19}$/.test(seqText)) return undefined;
+  const seq = BigInt(seqText);
+  if (seq < INT64_MIN || seq > BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+  if (/^-?\d{1,19}$/.test(time)) {
+    const at = BigInt(time);
+    return at < INT64_MIN || at > INT64_MAX ? undefined : { at, seq };
+  }
+  const value = time.slice(1);
+  switch (time[0]) {
+    case "r": {
+      const at = Number(value);
+      return value === "" || Number.isNaN(at) ? undefined : { at, seq };
+    }
+    case "t":
+      return { at: value, seq };
+    case "b":
+      return /^(?:[0-9a-f]{2})*$/.test(value) ? { at: Buffer.from(value, "hex"), seq } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The hours `stats` counts: a row's time column holds a whole number of ms a Date holds (±8.64e15).
+ * Another value (edited from outside) would make an hour no Date holds, or count as 1970. @internal
+ */
+export const IN_DATE_RANGE = "occurred_at_ms BETWEEN -8640000000000000 AND 8640000000000000";
 
 /**
  * The rows after a page's cursor, newest first. A row value: SQLite then searches the time index

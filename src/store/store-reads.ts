@@ -7,7 +7,9 @@ import {
   type AuditStats,
   buildWhere,
   checkTail,
+  IN_DATE_RANGE,
   type PageOptions,
+  type PagePosition,
   pageOf,
   resolvePage,
 } from "./query.js";
@@ -64,14 +66,17 @@ export function storeReads(db: Database): StoreReads {
       where.clauses.push(IN_POSITION_RANGE); // rows beyond it are named by tail(0), what verify reads
       if (cursor !== undefined) {
         where.clauses.push(AFTER_CURSOR);
-        where.params.push(cursor.occurredAtMs, cursor.seq);
+        where.params.push(cursor.at, cursor.seq);
       }
+      // Whole numbers as bigints: the cursor names the last row's time and seq exactly, also a time
+      // past 2^53 (edited from outside) that a number would round to another position.
       const rows = db
         .prepare(
           `SELECT seq, event_id, occurred_at_ms, event FROM events ${where.sql()} ORDER BY occurred_at_ms DESC, seq DESC LIMIT ?`,
         )
-        .all(...where.params, limit + 1) as StoredRow[];
-      return pageOf(rows, limit, readRows);
+        .safeIntegers()
+        .all(...where.params, limit + 1) as ExactRow[];
+      return pageOf(rows.map(pageRow), limit, readRows);
     },
     tail(afterSeq, limit = 500) {
       checkTail(afterSeq, limit);
@@ -117,13 +122,37 @@ export function storeReads(db: Database): StoreReads {
         ).map((r) => ({ operation: String(r.operation), count: Number(r.n) })),
         perHour: all(
           // SQLite's integer division truncates toward zero: 1 is taken off a negative remainder, so an
-          // event before 1970 counts in the hour it occurred in (floor), not in the one after it.
-          `SELECT occurred_at_ms / 3600000 - (occurred_at_ms % 3600000 < 0) h, count(*) n FROM events ${where.sql()} GROUP BY h ORDER BY h`,
+          // event before 1970 counts in the hour it occurred in (floor), not in the one after it. Only
+          // times a Date holds: text or bytes would count as 1970, and a time beyond ±8.64e15 ms is no
+          // hour toISOString can write (it throws, and the whole of the stats with it).
+          `SELECT occurred_at_ms / 3600000 - (occurred_at_ms % 3600000 < 0) h, count(*) n FROM events ${whereAnd(`typeof(occurred_at_ms) = 'integer' AND ${IN_DATE_RANGE}`)} GROUP BY h ORDER BY h`,
         ).map((r) => ({
           hour: new Date(Number(r.h) * 3_600_000).toISOString(),
           count: Number(r.n),
         })),
       };
     },
+  };
+}
+
+/** A page's row as read with safe integers: seq and a whole time as bigints. */
+interface ExactRow {
+  seq: bigint;
+  event_id: unknown;
+  occurred_at_ms: PagePosition["at"];
+  event: unknown;
+}
+
+/** The row as the stores' row decoding takes it (numbers), with its exact position for the cursor. */
+function pageRow(row: ExactRow): StoredRow & { position: PagePosition } {
+  const at = row.occurred_at_ms;
+  return {
+    seq: Number(row.seq),
+    // An id column edited to a whole number stays one (a bigint): the row is undecodable either way.
+    event_id: row.event_id as string,
+    // Anything but a whole number goes on as read, as before: the row then does not match its event.
+    occurred_at_ms: (typeof at === "bigint" ? Number(at) : at) as number,
+    event: row.event,
+    position: { at, seq: row.seq },
   };
 }
