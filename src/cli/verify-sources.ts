@@ -119,9 +119,15 @@ export async function* logEvents(path: string, key: string, tally: SourceTally):
     const file = await open(path);
     // A folder opens, then fails at the first read with a bare EISDIR. A pipe (`--log <(zcat …)`) or a
     // device is read as it comes.
-    if ((await file.stat()).isDirectory()) {
+    const stats = await file.stat();
+    if (stats.isDirectory()) {
       await file.close();
       throw new CliError(`cannot read ${path}: a folder, not a log file`, EXIT_FAILURE);
+    }
+    // Read at offset 0 without moving the file position; a pipe's first line is checked below.
+    if (stats.isFile() && (await startsWithSqliteHeader(file))) {
+      await file.close();
+      throw sqliteGivenAsLog(path);
     }
     input = file.createReadStream();
   } catch (error) {
@@ -134,6 +140,11 @@ export async function* logEvents(path: string, key: string, tally: SourceTally):
   let line = 0;
   for await (const text of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     line++;
+    // A pipe (`--log <(cat audit.db)`): its binary pages would read as lines without an event.
+    if (line === 1 && text.startsWith(SQLITE_HEADER)) {
+      input.destroy();
+      throw sqliteGivenAsLog(path);
+    }
     const object = parseObject(text);
     // The line's own key only: "__proto__" or "toString" would read Object.prototype's.
     const value = object !== undefined && Object.hasOwn(object, key) ? object[key] : undefined;
@@ -180,6 +191,27 @@ export async function* logEvents(path: string, key: string, tally: SourceTally):
     }
     yield event;
   }
+}
+
+/** The first 16 bytes of every SQLite database file. */
+const SQLITE_HEADER = "SQLite format 3\0";
+
+/** Whether the file starts as a SQLite database does (an audit store given to `--log`). */
+async function startsWithSqliteHeader(file: FileHandle): Promise<boolean> {
+  const header = Buffer.alloc(SQLITE_HEADER.length);
+  const { bytesRead } = await file.read(header, 0, header.length, 0);
+  return bytesRead === header.length && header.toString("latin1") === SQLITE_HEADER;
+}
+
+/**
+ * A SQLite database given as a log: read as one, its pages hold no event line, and verify would
+ * report "nothing verified" with exit code 0.
+ */
+function sqliteGivenAsLog(path: string): CliError {
+  return new CliError(
+    `cannot read ${path} as a log: it is a SQLite database; use --db to verify an audit store`,
+    EXIT_FAILURE,
+  );
 }
 
 /**

@@ -58,10 +58,15 @@ describe.concurrent("grpc-audit demo and the files of earlier runs", () => {
 
   it("a run that fails removes the files it created", async () => {
     const dir = tempDir();
-    // The store is open before the OpenFGA client refuses the store id.
-    const args = ["demo", "--openfga-url", "http://127.0.0.1:1", "--openfga-store", "not-a-ulid"];
+    // The store is open before the demo reads the OpenFGA store, which no server answers.
+    const store = "01ARZ3NDEKTSV4RRFFQ69G5FAV";
+    const args = ["demo", "--openfga-url", "http://127.0.0.1:1", "--openfga-store", store];
     const run = await runCli(args, { cwd: dir });
-    expect(run).toStrictEqual({ code: 1, stdout: "", stderr: "error: storeId must be in ULID format\n" });
+    expect(run).toStrictEqual({
+      code: 1,
+      stdout: "",
+      stderr: `error: OpenFGA at http://127.0.0.1:1: a read of store ${store} failed (ECONNREFUSED); check --openfga-url and --openfga-store\n`,
+    });
     expect(readdirSync(dir)).toStrictEqual([]);
   });
 

@@ -108,7 +108,7 @@ describe("the other commands without an optional peer they need", () => {
   it("demo --openfga-url without @openfga/sdk says so, exit 1, and leaves no file", () => {
     const dir = tempDir();
     const args = ["demo", "--db", join(dir, "audit.db"), "--log", join(dir, "audit.ndjson")];
-    const openfga = ["--openfga-url", "http://127.0.0.1:1", "--openfga-store", "01JSTORE0000000000000000000"];
+    const openfga = ["--openfga-url", "http://127.0.0.1:1", "--openfga-store", "01ARZ3NDEKTSV4RRFFQ69G5FAV"];
     expect(run(withoutOpenFga, [...args, ...openfga])).toStrictEqual([
       1,
       "error: --openfga-url needs @openfga/sdk, an optional peer dependency: npm install @openfga/sdk (for a global grpc-audit: npm install -g @openfga/sdk)\n",

@@ -1,4 +1,4 @@
-import { type Command, Option } from "commander";
+import { type Command, InvalidArgumentError, Option } from "commander";
 import { isPostgresUrl } from "../any-store.js";
 import type { ExternalIssuer } from "../demo/demo-identity.js";
 import type { OpenFgaTarget } from "../demo/demo-tuples.js";
@@ -54,9 +54,12 @@ export function addDemoCommand(program: Command): void {
       "--openfga-url <url>",
       "authorize with this OpenFGA server instead of the in-process demo authorizer",
     )
-    .addOption(new Option("--openfga-store <id>", "OpenFGA store id (with --openfga-url)"))
+    .addOption(new Option("--openfga-store <id>", "OpenFGA store id (with --openfga-url)").argParser(ulid))
     .addOption(
-      new Option("--openfga-model <id>", "OpenFGA authorization model id (default: the store's latest)"),
+      new Option(
+        "--openfga-model <id>",
+        "OpenFGA authorization model id (default: the store's latest)",
+      ).argParser(ulid),
     )
     .option("--jwks-url <url>", "with --serve: also accept tokens signed by a key of this JWKS")
     .option("--issuer <iss>", "the iss of those tokens (with --jwks-url)")
@@ -96,6 +99,22 @@ function openFgaTarget(flags: DemoFlags): OpenFgaTarget | undefined {
     throw usageError("--openfga-url <url>", "must be an http:// or https:// URL");
   if (storeId === undefined) throw usageError("--openfga-url <url>", "needs --openfga-store <id>");
   return { url, storeId, ...(modelId === undefined ? {} : { modelId }) };
+}
+
+/**
+ * The ULID an OpenFGA store or model id is, checked with the rule of the OpenFGA SDK
+ * (`isWellFormedUlidString`): the SDK refuses any other id only once the demo has started, with its
+ * own message, which names no option.
+ */
+const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
+
+function ulid(text: string): string {
+  if (!ULID.test(text)) {
+    throw new InvalidArgumentError(
+      "Use a ULID, as OpenFGA ids are: 26 characters of Crockford base32 (0-9 and A-Z without I, L, O, U; the first 0-7), such as 01ARZ3NDEKTSV4RRFFQ69G5FAV.",
+    );
+  }
+  return text;
 }
 
 function externalIssuerOf(flags: DemoFlags): ExternalIssuer | undefined {

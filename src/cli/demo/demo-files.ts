@@ -1,6 +1,7 @@
 // The files a demo run writes (--db, its -wal and -shm, --log): which it may use, and which it
 // removes again when it does not finish.
-import { lstatSync, rmSync } from "node:fs";
+import { lstatSync, realpathSync, rmSync, type Stats, statSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { usageError } from "../errors.js";
 
 /** The files of one demo run. */
@@ -17,6 +18,7 @@ export interface DemoFiles {
  * exception is an orphaned write-ahead log (`removeOrphanedWal`).
  */
 export function claimDemoFiles(db: string, log: string, keep: boolean): DemoFiles {
+  refuseLogInStore(db, log);
   removeOrphanedWal(db);
   const files = [
     ["--db", db, db],
@@ -37,6 +39,63 @@ export function claimDemoFiles(db: string, log: string, keep: boolean): DemoFile
   }
   const absent = files.map(([, , file]) => file).filter((file) => !exists(file));
   return { created: [...new Set(absent)] };
+}
+
+/** The files of a SQLite store: the database, and what SQLite keeps beside it. */
+const STORE_FILES = [
+  ["", "the same file as"],
+  ["-wal", "the write-ahead log of"],
+  ["-shm", "the shared-memory file of"],
+  ["-journal", "the rollback journal of"],
+] as const;
+
+/**
+ * Refuses a --log that is a file of the store at --db, `--keep` or not: pino would append its lines
+ * to the database (or to the journal SQLite replays into it). Each path alone passes the checks of
+ * `claimDemoFiles` (both are new), so they are compared: by their resolved paths (folders followed
+ * through symlinks), and by device and inode where both exist (a hard link, a symlinked file).
+ */
+function refuseLogInStore(db: string, log: string): void {
+  const logPath = resolvedPath(log);
+  const logStats = statOf(log);
+  for (const [suffix, role] of STORE_FILES) {
+    const file = `${db}${suffix}`;
+    const stats = logStats === undefined ? undefined : statOf(file);
+    const sameInode =
+      stats !== undefined &&
+      logStats !== undefined &&
+      stats.dev === logStats.dev &&
+      stats.ino === logStats.ino;
+    if (!sameInode && resolvedPath(file) !== logPath) continue;
+    const which = db === log ? "--db" : `--db (${db})`;
+    throw usageError(
+      "--log <path>",
+      `names ${log}, ${role} ${which}: the demo would write its pino log into the SQLite audit store; give --log another path`,
+    );
+  }
+}
+
+/** `path` made absolute, through the symlinks on its way (the file too, when it exists). */
+function resolvedPath(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    try {
+      return join(realpathSync(dirname(absolute)), basename(absolute));
+    } catch {
+      return absolute;
+    }
+  }
+}
+
+/** What `path` leads to (links followed), or undefined when nothing does or it cannot be seen. */
+function statOf(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined; // ENOTDIR, EACCES: the checks of claimDemoFiles name the path
+  }
 }
 
 /**
