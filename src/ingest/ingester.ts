@@ -67,7 +67,10 @@ export interface Ingester {
   /**
    * Stops fetching, finishes the batches it holds (the one being inserted and the one fetched ahead:
    * insert and ack) and resolves once they are done. A fetch in progress may first run to its end
-   * (see `IngestSource.fetch`): from NATS, up to its `maxWaitMs`.
+   * (see `IngestSource.fetch`): from NATS, up to its `maxWaitMs`. Once an insert failed while
+   * stopping, the batch fetched ahead is handed back to the source (`retry`), not inserted: a store
+   * down or hanging would hold the stop for its timeouts again. So the stop waits at most for the
+   * insert under way (the PostgreSQL store's `queryTimeoutMs`, or `connectTimeoutMs` while it connects).
    */
   stop(): Promise<void>;
 }
@@ -149,6 +152,11 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
   };
   const pause = () =>
     new Promise<void>((resolve) => {
+      // An abort that came before would never fire the listener.
+      if (stopping.signal.aborted) {
+        resolve();
+        return;
+      }
       const wake = () => {
         clearTimeout(timer);
         resolve();
@@ -247,6 +255,19 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
     return acked;
   };
 
+  /**
+   * Hands the batch fetched ahead back to the source, unstored and undead-lettered, for another
+   * ingester to take (an insert failed while stopping: the store is down or hangs, and another try
+   * would wait the store's timeouts again, such as `connectTimeoutMs` on a server that accepts
+   * connections but never answers, past a supervisor's grace period).
+   */
+  const handBack = async (ahead: ReturnType<typeof nextBatch>) => {
+    const read = await ahead;
+    if (read === undefined) return;
+    const messages = [...read.stored, ...read.poison.map(({ message }) => message)];
+    if (messages.length > 0) await source.retry(messages).catch(fail);
+  };
+
   const done = (async () => {
     let acking = Promise.resolve();
     let fetching: ReturnType<typeof nextBatch> | undefined = nextBatch();
@@ -261,7 +282,11 @@ export function createIngester<M extends SourceMessage>(options: IngesterOptions
       if (read.stored.length === 0) continue;
       const stored = await storeBatch(read);
       if (stored === undefined) {
-        await pause();
+        await pause(); // at once when stopping
+        if (stopping.signal.aborted && fetching !== undefined) {
+          await handBack(fetching);
+          fetching = undefined;
+        }
         continue;
       }
       // Committed: the acks go out while the next batch is stored, one batch's at a time. A failed

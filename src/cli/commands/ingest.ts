@@ -31,7 +31,13 @@ go to the dead-letter subject (default grpc-audit.dead-letter.<stream>) or topic
 <topic>.dead-letter).
 
 A secured broker: --tls-ca (and --tls-cert/--tls-key for mutual TLS), --user with the password in
-${PASSWORD_ENV} (for Kafka also --sasl). Credentials are never taken from the URL or a flag's value.`;
+${PASSWORD_ENV} (for Kafka also --sasl). Credentials are never taken from the URL or a flag's value.
+
+Exit codes: 0 stopped by a signal (SIGINT, SIGTERM, SIGHUP), also one that came while starting;
+1 a store or broker that cannot be used: not opened at start (a broker that never answers: after its
+connect timeout), its connection closed for good, the consumer or stream deleted, or a missing optional
+peer dependency; 2 bad arguments, or the broker refusing the consumer's configuration (NATS: a consumer
+that would lose events, or another ack wait than --ack-wait-ms).`;
 
 /** `grpc-audit ingest`: moves audit events from a broker into a store, until SIGINT or SIGTERM. */
 export function addIngestCommand(program: Command): void {
