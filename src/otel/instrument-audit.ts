@@ -45,9 +45,11 @@ type ObservedKey = Exclude<keyof typeof AUDIT_METRICS, "sinkWriteDuration">;
  * collection (observable instruments: no cost on the RPC path): what became of every event
  * (accepted, dropped, failed, refused, skipped), reported errors and attributes left out. Every
  * delivery emitter among the Recorder's emitters adds its delivered, spooled and retry counts, queue
- * and spool gauges, and its drops by reason and event type. Names, units and attributes:
- * docs/opentelemetry.md. Sink write latency comes from `instrumentSink`. Instrument one Recorder per
- * MeterProvider: two would report the same series.
+ * and spool gauges, and its drops by reason and event type; a log emitter that gave up events it had
+ * accepted (its destination failed) adds them to `grpc_audit.events.dropped_after_accept`. Names,
+ * units and attributes: docs/opentelemetry.md. Sink write latency comes from `instrumentSink`.
+ * Instrument one Recorder per MeterProvider: with two, every series shows the values of one of them
+ * only (the one instrumented last, until it is closed), not their sum.
  *
  * Throws an AuditConfigError when `recorder` has no `stats()` or `meterProvider` no `getMeter()`.
  *
@@ -168,14 +170,27 @@ function observe(stats: RecorderStats, emit: Observe): void {
   for (const node of emitterTree(stats.emitter)) observeEmitter(node, emit);
 }
 
+/**
+ * The drop reasons under which an emitter other than a delivery emitter counts events `emit` had
+ * accepted: a log emitter's lines given up when `close()` found its destination failed (see
+ * EmitterStats). The memory, noop and multi emitters drop only at `emit`; delivery emitters (the
+ * broker and store emitters too) count their later drops in `droppedAfterAccept`.
+ */
+const DROPPED_AFTER_ACCEPT_REASONS: ReadonlySet<string> = new Set(["destination_failed"]);
+
 function observeEmitter(stats: EmitterStats, emit: Observe): void {
   const emitter = { [ATTR.emitterName]: stats.name };
   if (!isDeliveryStats(stats)) {
+    let afterAccept: number | undefined;
     for (const [reason, count] of Object.entries(stats.dropped)) {
       // A multi emitter counts an event one of its sinks dropped; that sink counts it with its reason.
       if (reason === "sink_dropped" && stats.sinks !== undefined) continue;
       emit("dropped", count, { ...emitter, [ATTR.dropReason]: reason });
+      if (DROPPED_AFTER_ACCEPT_REASONS.has(reason)) afterAccept = (afterAccept ?? 0) + count;
     }
+    // Accepted, so in neither the Recorder's drops nor its failures: only this says they are missing.
+    // Reported from the first such drop on: the stats do not tell a log emitter from a memory one.
+    if (afterAccept !== undefined) emit("droppedAfterAccept", afterAccept, emitter);
     return;
   }
   for (const [reason, byType] of Object.entries(stats.droppedByReasonAndKind)) {

@@ -30,7 +30,7 @@ const OPTION_NAMES = Object.keys({ meterProvider: 1, monotonicNowMs: 1 } satisfi
  * the `acceptsEvent` check) and close, same results and errors. Give it to `createDeliveryEmitter` in
  * place of the sink, or to a broker emitter as its `wrapSink` (the broker emitter makes its own sink).
  *
- * Throws an AuditConfigError when `sink` has no `write()`.
+ * Throws an AuditConfigError when `sink` has no `write()` or `meterProvider` no `getMeter()`.
  *
  * ```ts
  * const store = openAuditStore({ path: "./audit.db" }); // grpc-audit/store
@@ -46,6 +46,10 @@ export function instrumentSink(sink: EventSink, options: SinkInstrumentationOpti
     throw new AuditConfigError("instrumentSink: options must be an object");
   rejectUnknownOptions("instrumentSink", options, OPTION_NAMES);
   const { meterProvider, monotonicNowMs = () => performance.now() } = options;
+  // As instrumentAudit checks it: `null` must not fall back to the global provider without a word.
+  if (meterProvider !== undefined && typeof meterProvider?.getMeter !== "function") {
+    throw new AuditConfigError("instrumentSink: `meterProvider` must be an OpenTelemetry MeterProvider");
+  }
   if (typeof monotonicNowMs !== "function") {
     throw new AuditConfigError("instrumentSink: `monotonicNowMs` must be a function");
   }

@@ -85,7 +85,7 @@ export const AUDIT_METRICS = {
     instrument: "counter",
     unit: "{event}",
     description:
-      "Audit events a delivery emitter accepted, then dropped (also in grpc_audit.events.dropped, by reason).",
+      "Audit events an emitter accepted, then dropped: a delivery emitter's, or a log emitter's given up on a failed destination (also in grpc_audit.events.dropped, by reason).",
   },
   spooled: {
     name: "grpc_audit.events.spooled",
