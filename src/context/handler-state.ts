@@ -1,3 +1,4 @@
+import { AsyncResource } from "node:async_hooks";
 import { type AuditScope, HANDLER_SLOT, type ScopeRecord } from "./scope.js";
 
 /** How a call's handler ended, as its adapter (`asyncService`) reports it. @internal */
@@ -24,28 +25,34 @@ export type HandlerSettlement = HandlerOutcome | "untracked" | "timeout";
 type Waiter = (outcome: HandlerOutcome) => void;
 
 /**
- * The slot while a waiter waits: how many reported handlers still run (a handler may call another
- * asyncService-adapted one, which reports into the same scope), and who waits.
+ * What the slot holds once a handler of the call started: how many reported handlers still run (a
+ * handler may call another asyncService-adapted one, which reports into the same scope), who waits,
+ * and the outcome once every started one settled. It is also the first handler's async context,
+ * captured as it started (the started channel publishes inside the handler): an outcome learned outside
+ * it, at a cancel or at the wait's end, is handed over in it, so that its event carries the handler's
+ * span and every other AsyncLocalStorage store the handler ran with.
  */
-class Pending {
-  constructor(
-    public running: number,
-    public waiter: Waiter,
-  ) {}
+class HandlerState extends AsyncResource {
+  waiter: Waiter | undefined = undefined;
+  outcome: HandlerOutcome | undefined = undefined;
+
+  constructor(public running: number) {
+    super("grpc-audit.handler");
+  }
 }
 
-// The slot holds undefined (nothing reported), the number of handlers running (no waiter yet, so an
-// answered call allocates nothing here), a Pending, or the outcome once every started handler settled.
+// The slot holds undefined (nothing reported) or a HandlerState, one per call whose handler reported.
 
 /**
- * Notes that a handler of the call started, under an adapter that will report how it settles.
+ * Notes that a handler of the call started, under an adapter that will report how it settles. Call it
+ * inside the handler's async context: a settlement learned outside it is handed over in that context.
  * @internal
  */
 export function noteHandlerStarted(scope: AuditScope): void {
   const record = scope as ScopeRecord;
   const state = record[HANDLER_SLOT];
-  if (state instanceof Pending) state.running += 1;
-  else record[HANDLER_SLOT] = typeof state === "number" ? state + 1 : 1;
+  if (state instanceof HandlerState && state.outcome === undefined) state.running += 1;
+  else record[HANDLER_SLOT] = new HandlerState(1);
 }
 
 /**
@@ -56,21 +63,28 @@ export function noteHandlerStarted(scope: AuditScope): void {
 export function noteHandlerSettled(scope: AuditScope, outcome: HandlerOutcome): void {
   const record = scope as ScopeRecord;
   const state = record[HANDLER_SLOT];
-  if (state instanceof Pending) {
-    state.running -= 1;
-    if (state.running > 0) return;
-    record[HANDLER_SLOT] = outcome;
-    state.waiter(outcome);
+  // A settlement without a noted start (the audit interceptors subscribed meanwhile) counts as the
+  // last; it is reported inside the handler's context too.
+  const known = state instanceof HandlerState ? state : new HandlerState(1);
+  record[HANDLER_SLOT] = known;
+  if (known.outcome !== undefined) {
+    known.outcome = outcome;
     return;
   }
-  // A settlement without a noted start (the audit interceptors subscribed meanwhile) counts as the last.
-  record[HANDLER_SLOT] = typeof state === "number" && state > 1 ? state - 1 : outcome;
+  known.running -= 1;
+  if (known.running > 0) return;
+  known.outcome = outcome;
+  const waiter = known.waiter;
+  known.waiter = undefined;
+  waiter?.(outcome);
 }
 
 /**
  * Calls `onSettled` once with how the call's handler settled: at once when it has (or when no adapter
- * reported it), else when it does, or with "timeout" after `timeoutMs`. The timer is not unref'd: a
- * pending record keeps the process up to `timeoutMs`, so that it is recorded, or counted as dropped.
+ * reported it), else when it does, or with "timeout" after `timeoutMs`. A reported handler's settlement
+ * is handed over inside the handler's async context, wherever it was learned; "untracked" in the
+ * caller's. The timer is not unref'd: a pending record keeps the process up to `timeoutMs`, so that it
+ * is recorded, or counted as dropped.
  * @internal
  */
 export function whenHandlerSettles(
@@ -78,30 +92,29 @@ export function whenHandlerSettles(
   timeoutMs: number,
   onSettled: (settlement: HandlerSettlement) => void,
 ): void {
-  const record = scope as ScopeRecord | undefined;
-  const state = record?.[HANDLER_SLOT];
-  if (record === undefined || (typeof state !== "number" && !(state instanceof Pending))) {
-    onSettled(isOutcome(state) ? state : "untracked");
+  const state = (scope as ScopeRecord | undefined)?.[HANDLER_SLOT];
+  if (!(state instanceof HandlerState)) {
+    onSettled("untracked");
+    return;
+  }
+  if (state.outcome !== undefined) {
+    state.runInAsyncScope(onSettled, undefined, state.outcome);
     return;
   }
   let waiting = true;
   const timer = setTimeout(() => {
     waiting = false;
-    onSettled("timeout");
+    // The timer runs in the context it was set in (a cancel's, outside the handler): not this event's.
+    state.runInAsyncScope(onSettled, undefined, "timeout");
   }, timeoutMs);
   // Another waiter (a second rules interceptor in the chain) is called too.
-  const earlier = state instanceof Pending ? state.waiter : undefined;
-  const waiter: Waiter = (outcome) => {
+  const earlier = state.waiter;
+  state.waiter = (outcome) => {
     earlier?.(outcome);
     if (!waiting) return;
     waiting = false;
     clearTimeout(timer);
-    onSettled(outcome);
+    // Reported from inside the handler already, but by its last settling one: hand it over in the first's.
+    state.runInAsyncScope(onSettled, undefined, outcome);
   };
-  if (state instanceof Pending) state.waiter = waiter;
-  else record[HANDLER_SLOT] = new Pending(state, waiter);
-}
-
-function isOutcome(state: unknown): state is HandlerOutcome {
-  return typeof state === "object" && state !== null && !(state instanceof Pending);
 }

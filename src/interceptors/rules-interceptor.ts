@@ -230,7 +230,9 @@ class RuledCall extends ForwardingCall {
       // the scope interceptor saw that status. Else the client cancelled or the deadline passed.
       const { code } = cancelledCallStatus(this.scope, this.inner.getDeadline());
       const client = { code, own: ownStatusOf(this.scope) !== undefined };
-      // grpc-js lets the handler run on and drops its status: record what it did, when it can be known.
+      // grpc-js lets the handler run on and drops its status: record what it did, when it can be known,
+      // in the context an asyncService handler started in (its span), though a timer or this cancel
+      // learns it. A plain handler's start reaches no interceptor: its event takes this cancel's context.
       whenHandlerSettles(this.scope, this.settings.handlerSettleTimeoutMs, (settlement) =>
         this.endAfterCancel(client, settlement),
       );
