@@ -2,21 +2,10 @@
 // the build: ts-proto decodes a group only when the descriptor says TYPE_GROUP (proto2), so it skips such
 // a field and a ts-proto server would record the id as "", while @grpc/proto-loader reads it. A proto2
 // group, which both loaders decode, stays accepted. Editions need buf: Debian's protoc knows none.
-import { rmSync } from "node:fs";
-import { afterAll, describe, expect, it } from "vitest";
-import { buildModule, errorOf, tempModule } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { useTempModules } from "./helpers.js";
 
-const dirs: string[] = [];
-
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function errorFor(name: string, text: string): string {
-  const dir = tempModule({ [name]: text });
-  dirs.push(dir);
-  return errorOf(buildModule(dir), [name]);
-}
+const { errorFor } = useTempModules();
 
 const WHY =
   'is encoded delimited (features.message_encoding = DELIMITED); ts-proto decodes only proto2 groups, not such a field, so a ts-proto server would read the id as "" while @grpc/proto-loader reads it; use the default LENGTH_PREFIXED encoding';

@@ -1,7 +1,16 @@
 // Shared by the protoc-gen-grpc-audit tests: builds the fixtures in test/fixtures with buf, makes
 // CodeGeneratorRequests from the image and runs the plugin in process, the way buf and protoc run it.
 import { execFileSync } from "node:child_process";
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -14,6 +23,7 @@ import {
   FileDescriptorSetSchema,
 } from "@bufbuild/protobuf/wkt";
 import ts from "typescript";
+import { afterAll } from "vitest";
 import { protocGenGrpcAudit } from "../../packages/protoc-gen-grpc-audit/src/plugin.js";
 import { buildOnce, isNewerThan } from "../helpers/build-once.js";
 import { requireTool } from "../helpers/prerequisites.js";
@@ -134,6 +144,28 @@ export function tempModule(files: Readonly<Record<string, string>>): string {
 /** `buf build` of the module in `dir`: one image of all its files, imports first. */
 export function buildModule(dir: string): FileDescriptorSet {
   return fromBinary(FileDescriptorSetSchema, run("buf", ["build", dir, "-o", "-#format=binpb"]));
+}
+
+/** Temporary modules of one test file, removed after its tests (see `useTempModules`). */
+export interface TempModules {
+  /** `tempModule(files)`, removed after the calling file's tests. */
+  make(files: Readonly<Record<string, string>>): string;
+  /** The plugin's error for a temporary module holding only `name` with `text` ("" when it generates). */
+  errorFor(name: string, text: string): string;
+}
+
+/** Registers an afterAll that removes the modules made through the returned functions. */
+export function useTempModules(): TempModules {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const make = (files: Readonly<Record<string, string>>) => {
+    const dir = tempModule(files);
+    dirs.push(dir);
+    return dir;
+  };
+  return { make, errorFor: (name, text) => errorOf(buildModule(make({ [name]: text })), [name]) };
 }
 
 /** Every file under `root`, by path relative to it. */

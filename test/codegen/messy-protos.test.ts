@@ -2,12 +2,12 @@
 // precise error naming file, method and option; never a rule that reads the wrong field, nor one that
 // has every call refused at run time.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { CodeGeneratorRequestSchema, CodeGeneratorResponseSchema } from "@bufbuild/protobuf/wkt";
 import { Metadata } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { RuleTable } from "../../src/rules/audit-rule.js";
 import { mergeRuleTables } from "../../src/rules/audit-rule-table.js";
 import type { AuthzRuleTable } from "../../src/rules/authz-rule.js";
@@ -16,28 +16,19 @@ import {
   buildModule,
   compilePlugin,
   createRequest,
-  errorOf,
   generateAndCompile,
   listFiles,
   loadGenerated,
   PARAMETER,
   run,
-  tempModule,
+  useTempModules,
 } from "./helpers.js";
 
 const HEADER = 'syntax = "proto3";\nimport "grpcaudit/v1/annotations.proto";\n';
-const dirs: string[] = [];
-
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const modules = useTempModules();
 
 /** The plugin's error for `m.proto` holding `text` ("" when it generates). */
-function errorFor(text: string): string {
-  const dir = tempModule({ "m.proto": text });
-  dirs.push(dir);
-  return errorOf(buildModule(dir), ["m.proto"]);
-}
+const errorFor = (text: string): string => modules.errorFor("m.proto", text);
 
 /** The error lines of a run, without the count line of several problems. */
 function problems(error: string): string[] {
@@ -286,8 +277,7 @@ service Jobs {
   let dir: string;
   beforeAll(async () => {
     plugin = await compilePlugin();
-    dir = tempModule(FILES);
-    dirs.push(dir);
+    dir = modules.make(FILES);
   }, 60_000);
 
   it("compiles with ts-proto's output under the strict tsconfig, and the runtime loads every table", async () => {
@@ -371,8 +361,7 @@ describe("the plugin's bin fed bytes on stdin", () => {
   });
 
   it("fails in one line, without a stack trace, on a truncated or garbled request", () => {
-    const dir = tempModule({ "m.proto": `${HEADER}package m;\nmessage Req { string id = 1; }\n` });
-    dirs.push(dir);
+    const dir = modules.make({ "m.proto": `${HEADER}package m;\nmessage Req { string id = 1; }\n` });
     const request = toBinary(CodeGeneratorRequestSchema, createRequest(buildModule(dir), ["m.proto"]));
     for (const input of [
       request.subarray(0, request.length - 7),

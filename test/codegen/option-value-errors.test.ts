@@ -1,20 +1,16 @@
 // Enum values an option cannot take, set by number (`payload: 17`), each reported once with the values it
 // accepts; and an unsupported event_type reported alone, without the knock-on problems of a field that
 // only a mutation rule reads.
-import { rmSync } from "node:fs";
-import { afterAll, describe, expect, it } from "vitest";
-import { buildModule, errorOf, tempModule } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { useTempModules } from "./helpers.js";
 
-const dirs: string[] = [];
-
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const modules = useTempModules();
 
 /** The plugin's error for one file `x.proto` holding service S with `methods`. */
 function errorFor(methods: string): string {
-  const dir = tempModule({
-    "x.proto": `syntax = "proto3";
+  return modules.errorFor(
+    "x.proto",
+    `syntax = "proto3";
 package x.v1;
 import "grpcaudit/v1/annotations.proto";
 message Req { string id = 1; }
@@ -22,9 +18,7 @@ service S {
 ${methods}
 }
 `,
-  });
-  dirs.push(dir);
-  return errorOf(buildModule(dir), ["x.proto"]);
+  );
 }
 
 describe("option values the plugin does not know", () => {

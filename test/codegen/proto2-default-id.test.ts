@@ -1,21 +1,10 @@
 // An id path through a field with a declared default (proto2, or editions with explicit presence) fails
 // the build: when the client leaves the field out, a ts-proto server reads the default and a
 // proto-loader server reads nothing, so the same call would record different ids.
-import { rmSync } from "node:fs";
-import { afterAll, describe, expect, it } from "vitest";
-import { buildModule, errorOf, tempModule } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { useTempModules } from "./helpers.js";
 
-const dirs: string[] = [];
-
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function errorFor(name: string, text: string): string {
-  const dir = tempModule({ [name]: text });
-  dirs.push(dir);
-  return errorOf(buildModule(dir), [name]);
-}
+const { errorFor } = useTempModules();
 
 const WHY =
   "loaders disagree on an absent field's default (ts-proto reads it, @grpc/proto-loader only with defaults: true, else nothing), so the id would depend on the server's loader; remove the default";

@@ -10,16 +10,13 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventKind } from "../../src/event/kinds.js";
 import { eventTypeFromJSON } from "../../src/gen/grpcaudit/v1/event.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, runCli } from "../cli/helpers.js";
+import { BUILD_TIMEOUT_MS, runCli } from "../cli/helpers.js";
 import { type Compiled, compile } from "../delivery/compile.js";
 import { newSigningKey, signToken } from "../helpers/jwt.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
-import { freshStream, natsConnection, storedIds, until } from "../ingest/fleet.js";
+import { freshStream, storedIds, until, useFleetServers } from "../ingest/fleet.js";
 import { ALICE_TUPLES, runLoad, type Tokens } from "./load.js";
 import { killIfRunning, type ServerReplica, startIngester, startReplica } from "./processes.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
@@ -30,25 +27,20 @@ const KEY_ID = "fleet-key";
 const CALLS = 1200;
 const CUT_MS = 10_000;
 
-let nats: NatsServer;
-let postgres: PostgresServer;
-let nc: NatsConnection;
+const suite = useFleetServers({ buildCli: true });
 let compiled: Compiled;
 let dir: string;
 let proxy: TcpProxy | undefined;
 const started: { child: ChildProcess }[] = [];
 
-beforeAll(async () => {
-  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer(), ensureBuilt()]);
-  nc = await natsConnection(nats.url);
+// Registered after useFleetServers: the replicas and the proxy are gone before it stops the servers.
+beforeAll(() => {
   compiled = compile([CHILD]);
   dir = mkdtempSync(join(tmpdir(), "grpc-audit-fleet-"));
 }, BUILD_TIMEOUT_MS);
 afterAll(async () => {
   for (const { child } of started) killIfRunning(child);
   await proxy?.close();
-  await nc?.close();
-  await Promise.all([nats?.stop(), postgres?.stop()]);
   compiled?.remove();
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
 });
@@ -62,8 +54,8 @@ function countKinds(kinds: readonly string[]): Record<string, number> {
 
 describe("a fleet of three replicas and two ingesters", () => {
   it("stores every event exactly once through an ingester crash and a 10 s broker cut; verify, stats and query agree", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const db = await postgres.createDatabase();
+    const { stream, topic } = await freshStream(suite.nc);
+    const db = await suite.postgres.createDatabase();
     const jwtKey = await newSigningKey("fleet-idp", "ES256");
     const tokens: Tokens = {
       alice: await signToken(jwtKey, { sub: "alice" }),
@@ -72,13 +64,13 @@ describe("a fleet of three replicas and two ingesters", () => {
     const checkpointKey = generateKeyPairSync("ed25519");
     const publicKeyFile = join(dir, "checkpoints.pub.pem");
     writeFileSync(publicKeyFile, checkpointKey.publicKey.export({ type: "spki", format: "pem" }));
-    proxy = await startTcpProxy(nats.port);
+    proxy = await startTcpProxy(suite.nats.port);
 
     const replicas: ServerReplica[] = [];
     for (const n of [0, 1, 2]) {
       const replica = await startReplica(compiled.file(CHILD), dir, `replica-${n}`, {
         // Replica 0 reaches the broker through the proxy, which will cut it off.
-        natsUrl: n === 0 ? `nats://127.0.0.1:${proxy.port}` : nats.url,
+        natsUrl: n === 0 ? `nats://127.0.0.1:${proxy.port}` : suite.nats.url,
         stream,
         topic,
         spoolPath: join(dir, `replica-${n}.spool`),
@@ -91,8 +83,8 @@ describe("a fleet of three replicas and two ingesters", () => {
       started.push(replica);
       replicas.push(replica);
     }
-    const doomed = startIngester(nats.url, stream, db);
-    const survivor = startIngester(nats.url, stream, db);
+    const doomed = startIngester(suite.nats.url, stream, db);
+    const survivor = startIngester(suite.nats.url, stream, db);
     started.push(doomed, survivor);
 
     const load = (from: number, to: number) =>

@@ -14,7 +14,7 @@ import { createRecorder, type Recorder } from "../../src/recorder/recorder.js";
 import { KEY_ID, PUBLIC_KEY, recordMutations, SIGNING_KEY } from "../chain/trail.js";
 import { BUILD_TIMEOUT_MS, ensureBuilt, startCli, tempDir } from "../cli/helpers.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { withClient } from "../helpers/postgres-server.js";
+import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
 
 let streams = 0;
 
@@ -92,6 +92,37 @@ export function useIngestNats(): IngestNats {
   afterAll(async () => {
     await suite.nc?.close();
     await suite.nats?.stop();
+  });
+  return suite;
+}
+
+/** The servers of a test file that calls `useFleetServers`, and a connection to the nats-server. */
+export interface FleetServers extends IngestNats {
+  postgres: PostgresServer;
+}
+
+/**
+ * Starts a real nats-server and PostgreSQL (with `buildCli`, builds the CLI too) before the calling
+ * file's tests, with a connection to the nats-server, and stops them after its tests; the start may
+ * take 60 s, or BUILD_TIMEOUT_MS with the build. The fields are set once the tests run. Hooks the
+ * file registers after this call run after these before its tests, and before these after them.
+ */
+export function useFleetServers(options: { buildCli?: boolean } = {}): FleetServers {
+  const suite = {} as FleetServers;
+  beforeAll(
+    async () => {
+      [suite.nats, suite.postgres] = await Promise.all([
+        startNatsServer(),
+        startPostgresServer(),
+        options.buildCli === true ? ensureBuilt() : undefined,
+      ]);
+      suite.nc = await natsConnection(suite.nats.url);
+    },
+    options.buildCli === true ? BUILD_TIMEOUT_MS : 60_000,
+  );
+  afterAll(async () => {
+    await suite.nc?.close();
+    await Promise.all([suite.nats?.stop(), suite.postgres?.stop()]);
   });
   return suite;
 }

@@ -4,50 +4,42 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DiscardPolicy, jetstreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createNatsSource } from "../../src/nats/index.js";
 import { openAuditStore } from "../../src/store/index.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, tempDir } from "../cli/helpers.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
+import { runCli, tempDir } from "../cli/helpers.js";
 import { startSilentProxy } from "../helpers/silent-proxy.js";
 import {
   freshStream,
-  natsConnection,
   publicKeyArgument,
   publishTrail,
   startIngest,
   storedIds,
   until,
+  useFleetServers,
 } from "./fleet.js";
 
-let nats: NatsServer;
-let postgres: PostgresServer;
-let nc: NatsConnection;
+const suite = useFleetServers({ buildCli: true });
 let publicKey: string;
 
-beforeAll(async () => {
-  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer(), ensureBuilt()]);
-  nc = await natsConnection(nats.url);
+beforeAll(() => {
   publicKey = publicKeyArgument();
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all([nats?.stop(), postgres?.stop()]);
 });
 
 const onceEach = (events: readonly AuditEvent[]) => new Map(events.map((e) => [e.eventId, 1]));
 
 describe("grpc-audit ingest", () => {
   it("stores every event, prints progress, stops on SIGINT with exit 0; verify, query and stats agree", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const url = await postgres.createDatabase();
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
     const events = (
-      await Promise.all([publishTrail(nats.url, topic, 150), publishTrail(nats.url, topic, 100, "json")])
+      await Promise.all([
+        publishTrail(suite.nats.url, topic, 150),
+        publishTrail(suite.nats.url, topic, 100, "json"),
+      ])
     ).flat();
-    const run = startIngest(nats.url, stream, url);
+    const run = startIngest(suite.nats.url, stream, url);
     await until(
       async () => (await storedIds(url).catch(() => new Map())).size === events.length,
       "every event stored",
@@ -77,12 +69,12 @@ describe("grpc-audit ingest", () => {
   });
 
   it("two ingesters share the stream; one SIGKILLed mid-stream loses and duplicates nothing", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const url = await postgres.createDatabase();
-    const events = (await Promise.all([1, 2, 3].map(() => publishTrail(nats.url, topic, 1500)))).flat();
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
+    const events = (await Promise.all([1, 2, 3].map(() => publishTrail(suite.nats.url, topic, 1500)))).flat();
     const options = ["--batch-size", "100", "--ack-wait-ms", "2000"];
-    const doomed = startIngest(nats.url, stream, url, ...options);
-    const survivor = startIngest(nats.url, stream, url, ...options);
+    const doomed = startIngest(suite.nats.url, stream, url, ...options);
+    const survivor = startIngest(suite.nats.url, stream, url, ...options);
     await until(async () => (await storedIds(url).catch(() => new Map())).size >= 300, "a first part stored");
     const storedAtKill = (await storedIds(url)).size;
     doomed.child.kill("SIGKILL");
@@ -100,12 +92,12 @@ describe("grpc-audit ingest", () => {
   }, 60_000);
 
   it("SIGTERM while it is still connecting to NATS closes what it opened and exits 0", async () => {
-    const { stream } = await freshStream(nc);
+    const { stream } = await freshStream(suite.nc);
     const db = join(tempDir(), "startup.db");
     // A store made before: opening it again makes its write-ahead log at once (a new one's comes with
     // its first write), the sign below that the command opened it.
     openAuditStore({ path: db }).close();
-    const proxy = await startSilentProxy(nats.port, true); // NATS's greeting held: connecting
+    const proxy = await startSilentProxy(suite.nats.port, true); // NATS's greeting held: connecting
     const run = startIngest(`nats://127.0.0.1:${proxy.port}`, stream, db);
     try {
       await until(() => proxy.accepted > 0, "the command connecting to NATS (the store opened)");
@@ -126,14 +118,14 @@ describe("grpc-audit ingest", () => {
 
   it("names a stream that deletes events not yet stored, then prints and counts those it deleted", async () => {
     const stream = `CLI_LOST_${process.pid}`;
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(suite.nc);
     await jsm.streams.add({ name: stream, subjects: ["clilost.>"], discard: DiscardPolicy.Old, max_msgs: 5 });
     // The consumer an earlier run made: the events come while no ingester runs.
-    await createNatsSource({ connection: nc, stream, consumer: "ingest" });
-    const events = await publishTrail(nats.url, "clilost.events", 20);
+    await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
+    const events = await publishTrail(suite.nats.url, "clilost.events", 20);
     const lost = events.length - 5;
     const db = join(tempDir(), "lost.db");
-    const run = startIngest(nats.url, stream, db);
+    const run = startIngest(suite.nats.url, stream, db);
     await until(() => run.out.stderr.includes(`${lost} lost`), "the lost messages counted");
     run.child.kill("SIGTERM");
     expect((await run.exited).code).toBe(0);
@@ -154,10 +146,10 @@ describe("grpc-audit ingest", () => {
   });
 
   it("ingests into a SQLite file, which query then reads", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const events = await publishTrail(nats.url, topic, 20);
+    const { stream, topic } = await freshStream(suite.nc);
+    const events = await publishTrail(suite.nats.url, topic, 20);
     const db = join(tempDir(), "fleet.db");
-    const run = startIngest(nats.url, stream, db);
+    const run = startIngest(suite.nats.url, stream, db);
     await until(() => run.out.stderr.includes(`${events.length} inserted`), "every event stored");
     run.child.kill("SIGTERM");
     expect((await run.exited).code).toBe(0);
@@ -212,13 +204,13 @@ describe("grpc-audit ingest", () => {
     const run = await runCli([
       "ingest",
       "--from",
-      nats.url,
+      suite.nats.url,
       "--stream",
       "NOPE",
       "--consumer",
       "C",
       "--to",
-      await postgres.createDatabase(),
+      await suite.postgres.createDatabase(),
     ]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
@@ -227,9 +219,9 @@ describe("grpc-audit ingest", () => {
   });
 
   it("--domain goes to the source: a domain no JetStream answers for is exit 1, naming it", async () => {
-    const { stream } = await freshStream(nc);
-    const args = ["ingest", "--from", nats.url, "--stream", stream, "--consumer", "C"];
-    const run = await runCli([...args, "--domain", "nowhere", "--to", await postgres.createDatabase()]);
+    const { stream } = await freshStream(suite.nc);
+    const args = ["ingest", "--from", suite.nats.url, "--stream", stream, "--consumer", "C"];
+    const run = await runCli([...args, "--domain", "nowhere", "--to", await suite.postgres.createDatabase()]);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(
       new RegExp(
@@ -239,8 +231,18 @@ describe("grpc-audit ingest", () => {
   });
 
   it("--domain that is not a domain name is a usage error, exit 2", async () => {
-    const args = ["ingest", "--from", nats.url, "--stream", "S", "--consumer", "C", "--domain", "hub.eu"];
-    const run = await runCli([...args, "--to", await postgres.createDatabase()]);
+    const args = [
+      "ingest",
+      "--from",
+      suite.nats.url,
+      "--stream",
+      "S",
+      "--consumer",
+      "C",
+      "--domain",
+      "hub.eu",
+    ];
+    const run = await runCli([...args, "--to", await suite.postgres.createDatabase()]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/`domain` must be a JetStream domain name .*got "hub\.eu"/);
   });

@@ -1,8 +1,8 @@
 // NATS → PostgreSQL ingestion at the edges (times at the ends of the range, one id at two times, a poison
 // message as large as the server allows): a real nats-server and a real PostgreSQL.
 import { jetstream } from "@nats-io/jetstream";
-import { headers, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { headers } from "@nats-io/transport-node";
+import { describe, expect, it } from "vitest";
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../../src/brokers/event-headers.js";
 import { encodeEvent } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
@@ -15,26 +15,14 @@ import {
 } from "../../src/nats/index.js";
 import { openPostgresStore } from "../../src/postgres/index.js";
 import { sampleEvent } from "../helpers/events.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import { withClient } from "../helpers/postgres-server.js";
 import { readStream } from "../nats/stream-reader.js";
-import { freshStream, natsConnection, until } from "./fleet.js";
+import { freshStream, until, useFleetServers } from "./fleet.js";
 
-let nats: NatsServer;
-let postgres: PostgresServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()]);
-  nc = await natsConnection(nats.url);
-}, 60_000);
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all([nats?.stop(), postgres?.stop()]);
-});
+const suite = useFleetServers();
 
 async function publish(topic: string, events: readonly AuditEvent[]): Promise<void> {
-  const js = jetstream(nc);
+  const js = jetstream(suite.nc);
   for (const event of events) {
     const h = headers();
     h.set(BROKER_HEADER.CONTENT_TYPE, BROKER_CONTENT_TYPE.protobuf);
@@ -53,8 +41,8 @@ async function storedRows(url: string): Promise<string[]> {
 
 describe("ingestion into PostgreSQL", () => {
   it("an event of 0001-01-01 (protobuf's smallest Timestamp) in the middle of a batch holds no event back", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const url = await postgres.createDatabase();
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
     const store = await openPostgresStore({ connectionString: url });
     const t0 = Date.parse("2026-03-01T00:00:00Z");
     const events = [
@@ -63,7 +51,7 @@ describe("ingestion into PostgreSQL", () => {
       sampleEvent({ eventId: "b", occurredAt: new Date(t0 + 1) }),
     ];
     await publish(topic, events);
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const ingester = createIngester({
       source,
       store,
@@ -91,8 +79,8 @@ describe("ingestion into PostgreSQL", () => {
   it("two events with one id and different times are both stored whether or not they share a batch", async () => {
     // postgres.md: the key is (event_id, occurred_at_ms); "Two events with the same id and different
     // times would both be kept". Within one batch too; a copy of either is a duplicate.
-    const { stream, topic } = await freshStream(nc);
-    const url = await postgres.createDatabase();
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
     const store = await openPostgresStore({ connectionString: url });
     const t0 = Date.parse("2026-03-01T00:00:00Z");
     await publish(topic, [
@@ -101,7 +89,7 @@ describe("ingestion into PostgreSQL", () => {
       sampleEvent({ eventId: "same", occurredAt: new Date(t0 + 5) }),
       sampleEvent({ eventId: "same", occurredAt: new Date(t0) }),
     ]);
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const ingester = createIngester({ source, store, batchSize: 4 });
     try {
       await until(() => ingester.stats().received === 4 && ingester.stats().batches > 0, "all received");
@@ -116,15 +104,20 @@ describe("ingestion into PostgreSQL", () => {
 
 describe("a poison message as large as the server allows", () => {
   it("is dead-lettered (counted) rather than failing again at every redelivery", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const url = await postgres.createDatabase();
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
     const store = await openPostgresStore({ connectionString: url });
-    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    const maxPayload = suite.nc.info?.max_payload ?? 1024 * 1024;
     // Not protobuf (0xff… is no valid tag), and as large as a message without headers may be.
-    await jetstream(nc).publish(topic, new Uint8Array(maxPayload - 64).fill(0xff));
+    await jetstream(suite.nc).publish(topic, new Uint8Array(maxPayload - 64).fill(0xff));
     const good = sampleEvent({ eventId: "good" });
     await publish(topic, [good]);
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest", ackWaitMs: 2500 });
+    const source = await createNatsSource({
+      connection: suite.nc,
+      stream,
+      consumer: "ingest",
+      ackWaitMs: 2500,
+    });
     const errors: string[] = [];
     const ingester = createIngester({ source, store, batchSize: 2, onError: (e) => errors.push(e.message) });
     try {
@@ -136,7 +129,7 @@ describe("a poison message as large as the server allows", () => {
     }
     expect({ ...ingester.stats(), errors }).toMatchObject({ deadLettered: 1, inserted: 1, errors: [] });
     // the dead letter says where the whole message is, why, and that its value was cut
-    const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
+    const dead = await readStream(suite.nc, `${stream}_DEAD_LETTER`);
     expect(dead).toHaveLength(1);
     expect(dead[0]?.headers).toMatchObject({
       [DEAD_LETTER_FROM_HEADER]: `${stream} seq 1`,
@@ -148,8 +141,8 @@ describe("a poison message as large as the server allows", () => {
 
 describe("a poison message redelivered before its dead letter was acknowledged", () => {
   it("is dead-lettered once and counted once", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const store = await openPostgresStore({ connectionString: await postgres.createDatabase() });
+    const { stream, topic } = await freshStream(suite.nc);
+    const store = await openPostgresStore({ connectionString: await suite.postgres.createDatabase() });
     let release: () => void = () => {};
     const released = new Promise<void>((resolve) => {
       release = resolve;
@@ -164,13 +157,13 @@ describe("a poison message redelivered before its dead letter was acknowledged",
     };
     const errors: string[] = [];
     const options = { batchSize: 10, maxWaitMs: 1000, onError: (e: Error) => errors.push(e.message) };
-    const consumer = { connection: nc, stream, consumer: "ingest", ackWaitMs: 2000 };
+    const consumer = { connection: suite.nc, stream, consumer: "ingest", ackWaitMs: 2000 };
     await publish(topic, [sampleEvent({ eventId: "good" })]);
     // The first ingester holds the good event in an insert that waits, and the poison fetched ahead
     // of it: past the 2 s ack wait, both are redelivered to the second ingester.
     const first = createIngester({ ...options, source: await createNatsSource(consumer), store: held });
     await until(() => inserting, "the first insert");
-    await jetstream(nc).publish(topic, new TextEncoder().encode("not an event"));
+    await jetstream(suite.nc).publish(topic, new TextEncoder().encode("not an event"));
     await until(() => first.stats().received >= 2, "the poison fetched ahead"); // with the good one again, maybe
     const second = createIngester({ ...options, source: await createNatsSource(consumer), store });
     try {
@@ -194,17 +187,22 @@ describe("a poison message redelivered before its dead letter was acknowledged",
       errors: [],
       uncountedByFirst: 0,
     });
-    expect(await readStream(nc, `${stream}_DEAD_LETTER`)).toHaveLength(1);
+    expect(await readStream(suite.nc, `${stream}_DEAD_LETTER`)).toHaveLength(1);
   }, 30_000);
 });
 
 describe("a batch that waits longer to fill than the consumer's ack wait", () => {
   it("is cut short at half the ack wait, so its messages are not redelivered while it is held", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const store = await openPostgresStore({ connectionString: await postgres.createDatabase() });
+    const { stream, topic } = await freshStream(suite.nc);
+    const store = await openPostgresStore({ connectionString: await suite.postgres.createDatabase() });
     await publish(topic, [sampleEvent({ eventId: "one" })]);
     // Held for 6 s, the event would come again at 2 s and at 4 s (the ack wait) into the same fetch.
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest", ackWaitMs: 2000 });
+    const source = await createNatsSource({
+      connection: suite.nc,
+      stream,
+      consumer: "ingest",
+      ackWaitMs: 2000,
+    });
     const ingester = createIngester({ source, store, batchSize: 10, maxWaitMs: 6000 });
     try {
       await until(() => ingester.stats().batches === 1, "the batch");

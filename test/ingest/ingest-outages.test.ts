@@ -2,12 +2,9 @@
 // network failure looks): errors are printed and retried, SIGTERM during the outage still exits 0
 // promptly, and once PostgreSQL is back another ingester stores every event exactly once; the
 // chains verify. The same while NATS is down, or while the path to it is cut silently (no reset).
-import type { NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUILD_TIMEOUT_MS, ensureBuilt, runCli } from "../cli/helpers.js";
+import { runCli } from "../cli/helpers.js";
 import { startTcpProxy, type TcpProxy } from "../fleet/tcp-proxy.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
 import { startSilentProxy } from "../helpers/silent-proxy.js";
 import {
   freshStream,
@@ -17,42 +14,38 @@ import {
   startIngest,
   storedIds,
   until,
+  useFleetServers,
 } from "./fleet.js";
 
 /** Small batches and a short ack wait: an outage catches batches in flight, redelivered soon after. */
 const OUTAGE_FLAGS = ["--batch-size", "50", "--ack-wait-ms", "2000"];
 
-let nats: NatsServer;
-let postgres: PostgresServer;
-let nc: NatsConnection;
+const suite = useFleetServers({ buildCli: true });
 let proxy: TcpProxy;
 let publicKey: string;
 
+// Registered after useFleetServers: these run after its start, and before it stops the servers.
 beforeAll(async () => {
-  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer(), ensureBuilt()]);
-  nc = await natsConnection(nats.url);
-  proxy = await startTcpProxy(postgres.port);
+  proxy = await startTcpProxy(suite.postgres.port);
   publicKey = publicKeyArgument();
-}, BUILD_TIMEOUT_MS);
+});
 afterAll(async () => {
-  await nc?.close();
   await proxy?.close();
-  await Promise.all([nats?.stop(), postgres?.stop()]);
 });
 
 describe("grpc-audit ingest through a PostgreSQL outage", () => {
   it("retries, stops on SIGTERM with exit 0 during the outage, and loses nothing", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const url = await postgres.createDatabase();
-    const proxied = url.replace(`:${postgres.port}/`, `:${proxy.port}/`);
-    const first = await publishTrail(nats.url, topic, 300);
-    const run = startIngest(nats.url, stream, proxied, ...OUTAGE_FLAGS);
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
+    const proxied = url.replace(`:${suite.postgres.port}/`, `:${proxy.port}/`);
+    const first = await publishTrail(suite.nats.url, topic, 300);
+    const run = startIngest(suite.nats.url, stream, proxied, ...OUTAGE_FLAGS);
     await until(
       async () => (await storedIds(url).catch(() => new Map())).size === first.length,
       "first trail",
     );
     proxy.cut();
-    const second = await publishTrail(nats.url, topic, 300);
+    const second = await publishTrail(suite.nats.url, topic, 300);
     await until(() => run.out.stderr.includes("ingest: error:"), "an error printed");
     const stoppedAt = Date.now();
     run.child.kill("SIGTERM");
@@ -61,7 +54,7 @@ describe("grpc-audit ingest through a PostgreSQL outage", () => {
     expect(Date.now() - stoppedAt).toBeLessThan(10_000);
     expect(run.out.stderr).toMatch(/\ningest: stopped\n$/);
     proxy.resume();
-    const again = startIngest(nats.url, stream, proxied, ...OUTAGE_FLAGS);
+    const again = startIngest(suite.nats.url, stream, proxied, ...OUTAGE_FLAGS);
     const all = [...first, ...second];
     await until(async () => (await storedIds(url)).size === all.length, "every event stored");
     again.child.kill("SIGTERM");
@@ -75,16 +68,16 @@ describe("grpc-audit ingest through a PostgreSQL outage", () => {
 
 describe("grpc-audit ingest through a NATS outage", () => {
   it("prints errors naming the source while NATS is down; SIGTERM then (everything stored and acked) exits 0 promptly", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const url = await postgres.createDatabase();
-    const events = await publishTrail(nats.url, topic, 100);
-    const run = startIngest(nats.url, stream, url, ...OUTAGE_FLAGS);
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
+    const events = await publishTrail(suite.nats.url, topic, 100);
+    const run = startIngest(suite.nats.url, stream, url, ...OUTAGE_FLAGS);
     await until(
       async () => (await storedIds(url).catch(() => new Map())).size === events.length,
       "the trail",
     );
     await until(() => run.out.stderr.includes(`${events.length} inserted`), "the progress line");
-    await nats.kill();
+    await suite.nats.kill();
     const before = run.out.stderr.length;
     try {
       // The fetch in progress when the connection dropped, and those after, meet the outage.
@@ -105,7 +98,7 @@ describe("grpc-audit ingest through a NATS outage", () => {
       expect(Date.now() - stoppedAt).toBeLessThan(10_000);
     } finally {
       run.child.kill("SIGKILL");
-      await nats.restart();
+      await suite.nats.restart();
     }
     expect(await storedIds(url)).toStrictEqual(new Map(events.map((e) => [e.eventId, 1])));
   }, 90_000);
@@ -121,11 +114,11 @@ const exitOrStillRunning = (run: ReturnType<typeof startIngest>) =>
 describe("grpc-audit ingest through a silent cut of the path to NATS (no TCP reset)", () => {
   it("prints errors naming the source, SIGTERM during the cut exits 0, and nothing is lost", async () => {
     // Its own connection: the shared one may still be reconnecting after the NATS outage test.
-    const own = await natsConnection(nats.url);
+    const own = await natsConnection(suite.nats.url);
     const { stream, topic } = await freshStream(own).finally(() => own.close());
-    const url = await postgres.createDatabase();
-    const events = await publishTrail(nats.url, topic, 3000);
-    const proxy = await startSilentProxy(nats.port);
+    const url = await suite.postgres.createDatabase();
+    const events = await publishTrail(suite.nats.url, topic, 3000);
+    const proxy = await startSilentProxy(suite.nats.port);
     const run = startIngest(`nats://127.0.0.1:${proxy.port}`, stream, url, ...OUTAGE_FLAGS);
     try {
       await until(async () => (await storedIds(url).catch(() => new Map())).size >= 200, "a first part");
@@ -144,7 +137,7 @@ describe("grpc-audit ingest through a silent cut of the path to NATS (no TCP res
       run.child.kill("SIGKILL");
       await proxy.close();
     }
-    const again = startIngest(nats.url, stream, url, ...OUTAGE_FLAGS);
+    const again = startIngest(suite.nats.url, stream, url, ...OUTAGE_FLAGS);
     await until(async () => (await storedIds(url)).size === events.length, "every event stored");
     again.child.kill("SIGTERM");
     expect((await again.exited).code).toBe(0);

@@ -7,8 +7,8 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
-import { headers, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { headers } from "@nats-io/transport-node";
+import { describe, expect, it } from "vitest";
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../../src/brokers/event-headers.js";
 import { encodeEvent, eventToJson } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
@@ -18,31 +18,19 @@ import { openPostgresStore } from "../../src/postgres/index.js";
 import { openAuditStore } from "../../src/store/audit-store.js";
 import { tempDir } from "../cli/helpers.js";
 import { sampleEvent } from "../helpers/events.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import { withClient } from "../helpers/postgres-server.js";
 import { readStream } from "../nats/stream-reader.js";
 import {
   freshStream,
   ingestOneBatch,
-  natsConnection,
   publishRecorded,
   publishTrail,
   storedIds,
   until,
+  useFleetServers,
 } from "./fleet.js";
 
-let nats: NatsServer;
-let postgres: PostgresServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()]);
-  nc = await natsConnection(nats.url);
-}, 60_000);
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all([nats?.stop(), postgres?.stop()]);
-});
+const suite = useFleetServers();
 
 /** 3000 bytes PostgreSQL cannot compress into its index (as it would "a" × 3000): base64 of hashes. */
 const LONG = Array.from({ length: 70 }, (_, i) => createHash("sha256").update(`${i}`).digest("base64"))
@@ -58,7 +46,7 @@ function publishForeign(topic: string, event: AuditEvent, json = false) {
   const h = headers();
   if (json) h.set(BROKER_HEADER.CONTENT_TYPE, BROKER_CONTENT_TYPE.json);
   const data = json ? new TextEncoder().encode(JSON.stringify(eventToJson(event))) : encodeEvent(event);
-  return jetstream(nc).publish(topic, data, { headers: h });
+  return jetstream(suite.nc).publish(topic, data, { headers: h });
 }
 
 /**
@@ -66,15 +54,15 @@ function publishForeign(topic: string, event: AuditEvent, json = false) {
  * batch: ingests them into `store` and expects the good ones stored once, the two dead-lettered.
  */
 async function ingestWithPoison(store: IngestStore, stored: () => Promise<Map<string, number>>) {
-  const { stream, topic } = await freshStream(nc);
-  const before = await publishTrail(nats.url, topic, 5);
+  const { stream, topic } = await freshStream(suite.nc);
+  const before = await publishTrail(suite.nats.url, topic, 5);
   const model = sampleEvent();
   const actor = { ...(model.actor as NonNullable<AuditEvent["actor"]>), id: LONG };
   await publishForeign(topic, { ...model, eventId: "foreign-1", actor });
   const target = { type: "project", id: LONG, name: "" };
   await publishForeign(topic, { ...model, eventId: "foreign-2", target }, true);
   // The Recorder cuts a long id to 256 bytes and its marker: stored.
-  const after = await publishRecorded(nats.url, topic, (recorder) => {
+  const after = await publishRecorded(suite.nats.url, topic, (recorder) => {
     recorder.recordResourceMutation({
       mutation: "update",
       resourceType: "project",
@@ -82,11 +70,11 @@ async function ingestWithPoison(store: IngestStore, stored: () => Promise<Map<st
     });
   });
   const good = [...before, ...after];
-  const { stats, errors } = await ingestOneBatch(nc, stream, store);
+  const { stats, errors } = await ingestOneBatch(suite.nc, stream, store);
   expect(errors).toStrictEqual([]);
   expect(stats).toMatchObject({ batches: 1, inserted: good.length, deadLettered: 2, errors: 0 });
   expect(await stored()).toStrictEqual(once(good));
-  const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
+  const dead = await readStream(suite.nc, `${stream}_DEAD_LETTER`);
   expect(dead.map((m) => m.headers[DEAD_LETTER_REASON_HEADER])).toStrictEqual([
     reason("actor.id", 3000),
     reason("target.id", 3000),
@@ -99,7 +87,7 @@ async function ingestWithPoison(store: IngestStore, stored: () => Promise<Map<st
 
 describe("an event a store cannot index", () => {
   it("an indexed field longer than the Recorder writes, PostgreSQL: dead-lettered, and the rest of its batch stored, not retried for ever", async () => {
-    const url = await postgres.createDatabase();
+    const url = await suite.postgres.createDatabase();
     const store = await openPostgresStore({ connectionString: url });
     try {
       await ingestWithPoison(store, () => storedIds(url));
@@ -121,16 +109,16 @@ describe("an event a store cannot index", () => {
   });
 
   it("PostgreSQL refusing a row for a reason of its own: the batch goes in halves, that event alone is dead-lettered", async () => {
-    const url = await postgres.createDatabase();
+    const url = await suite.postgres.createDatabase();
     const store = await openPostgresStore({ connectionString: url });
     // An index of the operator's own: the 3000-byte service below is over its entry limit.
     await withClient(url, (c) => c.query("CREATE INDEX audit_events_service ON audit_events (service)"));
-    const { stream, topic } = await freshStream(nc);
-    const before = await publishTrail(nats.url, topic, 20);
+    const { stream, topic } = await freshStream(suite.nc);
+    const before = await publishTrail(suite.nats.url, topic, 20);
     await publishForeign(topic, { ...sampleEvent(), eventId: "foreign-1", service: LONG });
-    const after = await publishTrail(nats.url, topic, 20);
+    const after = await publishTrail(suite.nats.url, topic, 20);
     const good = [...before, ...after];
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const errors: string[] = [];
     const ingester = createIngester({
       source,
@@ -151,14 +139,14 @@ describe("an event a store cannot index", () => {
         errors: 0,
       });
       expect(await storedIds(url)).toStrictEqual(once(good));
-      const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
+      const dead = await readStream(suite.nc, `${stream}_DEAD_LETTER`);
       expect(dead.map((m) => m.headers[DEAD_LETTER_REASON_HEADER])).toStrictEqual([
         expect.stringMatching(
           /^the store refused the event \(54000\): .*index row size \d+ exceeds .*maximum 2704/,
         ),
       ]);
       // It keeps going: the next batch is stored.
-      const later = await publishTrail(nats.url, topic, 5);
+      const later = await publishTrail(suite.nats.url, topic, 5);
       await until(() => ingester.stats().inserted === good.length + later.length, "the next batch stored");
       expect(ingester.stats()).toMatchObject({ batches: 2, deadLettered: 1, errors: 0 });
     } finally {

@@ -2,31 +2,17 @@
 // connection of the pool that the server ends while idle (a restart, an administrator) is an error
 // line naming the store, and a path to PostgreSQL that is silent at start (no TCP reset) ends the
 // command after the store's connect timeout, SIGTERM or not. Never the URL's password.
-import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BUILD_TIMEOUT_MS, ensureBuilt } from "../cli/helpers.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
+import { describe, expect, it } from "vitest";
+import { withClient } from "../helpers/postgres-server.js";
 import { startSilentProxy } from "../helpers/silent-proxy.js";
-import { freshStream, natsConnection, publishTrail, startIngest, until } from "./fleet.js";
+import { freshStream, publishTrail, startIngest, until, useFleetServers } from "./fleet.js";
 
-let nats: NatsServer;
-let postgres: PostgresServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer(), ensureBuilt()]);
-  nc = await natsConnection(nats.url);
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all([nats?.stop(), postgres?.stop()]);
-});
+const suite = useFleetServers({ buildCli: true });
 
 /** `url` with a password (trust authentication ignores it) and `port` instead of the server's. */
-const withPassword = (url: string, port = postgres.port) =>
+const withPassword = (url: string, port = suite.postgres.port) =>
   url.replace(
-    `postgres://postgres@127.0.0.1:${postgres.port}/`,
+    `postgres://postgres@127.0.0.1:${suite.postgres.port}/`,
     `postgres://postgres:s3cret-pw@127.0.0.1:${port}/`,
   );
 
@@ -39,15 +25,15 @@ const exitOrStillRunning = (run: ReturnType<typeof startIngest>) =>
 
 describe("grpc-audit ingest --to postgres://", () => {
   it("prints an error line naming the store when the server ends an idle connection of its pool", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const url = await postgres.createDatabase();
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
     const database = new URL(url).pathname.slice(1);
-    const events = await publishTrail(nats.url, topic, 20);
-    const run = startIngest(nats.url, stream, withPassword(url));
+    const events = await publishTrail(suite.nats.url, topic, 20);
+    const run = startIngest(suite.nats.url, stream, withPassword(url));
     try {
       await until(() => run.out.stderr.includes(`${events.length} inserted`), "every event stored");
       // Nothing more to insert: the pool's connections are idle when the server ends them.
-      const ended = await withClient(postgres.url, async (c) => {
+      const ended = await withClient(suite.postgres.url, async (c) => {
         const r = await c.query(
           "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND state = 'idle'",
           [database],
@@ -68,10 +54,10 @@ describe("grpc-audit ingest --to postgres://", () => {
   }, 60_000);
 
   it("a silent path to PostgreSQL at start: SIGTERM ends it at once, exit 0, not at the connect timeout", async () => {
-    const { stream } = await freshStream(nc);
-    const url = await postgres.createDatabase();
-    const proxy = await startSilentProxy(postgres.port, true); // the server's replies held: connecting
-    const run = startIngest(nats.url, stream, withPassword(url, proxy.port));
+    const { stream } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
+    const proxy = await startSilentProxy(suite.postgres.port, true); // the server's replies held: connecting
+    const run = startIngest(suite.nats.url, stream, withPassword(url, proxy.port));
     try {
       await until(() => proxy.accepted > 0, "the command connecting to PostgreSQL");
       run.child.kill("SIGTERM");

@@ -5,30 +5,17 @@
 // not keep it apart from U+FFFD either). Each is dead-lettered with a reason naming what was refused, the rest of its batch is stored, and ingestion goes on instead of retrying the batch
 // for ever.
 import { jetstream } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { encodeEvent } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { DEAD_LETTER_REASON_HEADER } from "../../src/nats/index.js";
 import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
 import { sampleEvent } from "../helpers/events.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { type PostgresServer, startPostgresServer, writerRoleUrl } from "../helpers/postgres-server.js";
+import { writerRoleUrl } from "../helpers/postgres-server.js";
 import { readStream } from "../nats/stream-reader.js";
-import { freshStream, ingestOneBatch, natsConnection, storedIds } from "./fleet.js";
+import { freshStream, ingestOneBatch, storedIds, useFleetServers } from "./fleet.js";
 
-let nats: NatsServer;
-let postgres: PostgresServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()]);
-  nc = await natsConnection(nats.url);
-}, 60_000);
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all([nats?.stop(), postgres?.stop()]);
-});
+const suite = useFleetServers();
 
 const DECEMBER = Date.parse("2026-12-05T10:00:00Z");
 const event = (id: string, ms: number) => sampleEvent({ eventId: id, occurredAt: new Date(ms) });
@@ -40,16 +27,16 @@ const goodEvents = (prefix: string, n: number) =>
  * batch; resolves to the ingester's stats, the errors it reported and the dead letters' reasons.
  */
 async function ingest(store: PostgresStore, events: readonly AuditEvent[]) {
-  const { stream, topic } = await freshStream(nc);
-  for (const e of events) await jetstream(nc).publish(topic, encodeEvent(e));
-  const { stats, errors } = await ingestOneBatch(nc, stream, store);
-  const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
+  const { stream, topic } = await freshStream(suite.nc);
+  for (const e of events) await jetstream(suite.nc).publish(topic, encodeEvent(e));
+  const { stats, errors } = await ingestOneBatch(suite.nc, stream, store);
+  const dead = await readStream(suite.nc, `${stream}_DEAD_LETTER`);
   return { stats, errors, reasons: dead.map((m) => m.headers[DEAD_LETTER_REASON_HEADER]) };
 }
 
 describe("events the PostgreSQL store refuses, ingested", () => {
   it("a writer role and an event of a month without a partition: dead-lettered naming the partition, the rest stored", async () => {
-    const url = await postgres.createDatabase();
+    const url = await suite.postgres.createDatabase();
     const owner = await openPostgresStore({ connectionString: url });
     await owner.insert([event("owner-0", DECEMBER)]);
     await owner.close();
@@ -74,7 +61,7 @@ describe("events the PostgreSQL store refuses, ingested", () => {
   });
 
   it("an event id holding U+0000: dead-lettered, and an id with U+FFFD in its place stored", async () => {
-    const url = await postgres.createDatabase();
+    const url = await suite.postgres.createDatabase();
     const store = await openPostgresStore({ connectionString: url });
     try {
       const good = [...goodEvents("a", 10), event("evt\uFFFDx", DECEMBER)];

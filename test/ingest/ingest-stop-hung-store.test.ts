@@ -6,27 +6,14 @@
 // Real nats-server, real PostgreSQL, real NATS source and PostgreSQL store; the test only watches
 // the calls between them.
 import fs from "node:fs";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createIngester, type IngestSource, type IngestStore } from "../../src/ingest/index.js";
 import { createNatsSource, type NatsSourceMessage } from "../../src/nats/index.js";
 import { openPostgresStore } from "../../src/postgres/index.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
-import { freshStream, natsConnection, publishTrail, storedIds, until } from "./fleet.js";
+import type { PostgresServer } from "../helpers/postgres-server.js";
+import { freshStream, publishTrail, storedIds, until, useFleetServers } from "./fleet.js";
 
-let nats: NatsServer;
-let postgres: PostgresServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()]);
-  nc = await natsConnection(nats.url);
-}, 60_000);
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all([nats?.stop(), postgres?.stop()]);
-});
+const suite = useFleetServers();
 
 /** The server's processes: the postmaster and its children (none forks while it is stopped). */
 function serverProcesses(server: PostgresServer): number[] {
@@ -52,9 +39,9 @@ function thaw(pids: readonly number[]): void {
 
 describe("createIngester stopped while PostgreSQL hangs mid-insert", () => {
   it("inserts nothing more once the insert failed, and hands the batch fetched ahead back to the source", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const url = await postgres.createDatabase();
-    const events = await publishTrail(nats.url, topic, 30);
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
+    const events = await publishTrail(suite.nats.url, topic, 30);
     expect(events.length).toBeGreaterThanOrEqual(20); // two full batches of 10
     // Short store timeouts keep the test quick; nothing below depends on how long anything took.
     const store = await openPostgresStore({
@@ -63,7 +50,7 @@ describe("createIngester stopped while PostgreSQL hangs mid-insert", () => {
       connectTimeoutMs: 1000,
       onError: () => {},
     });
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const fetched: string[][] = []; // the messages of each fetch, by where they are in the stream
     const handedBack: string[] = [];
     const acked: string[] = [];
@@ -93,7 +80,7 @@ describe("createIngester stopped while PostgreSQL hangs mid-insert", () => {
       insertColumns: (batch) => {
         inserts++;
         // The server stops as the first insert starts: it hangs mid-insert.
-        if (inserts === 1) frozen = freeze(postgres);
+        if (inserts === 1) frozen = freeze(suite.postgres);
         return store.insertColumns(batch);
       },
       prepareColumns: (batch) => store.prepareColumns(batch),

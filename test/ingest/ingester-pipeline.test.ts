@@ -3,37 +3,24 @@
 // (the store's COPY data prepared; its dead letters wait for its turn), and hands the store the events' bytes as the
 // broker carried them instead of encoding them again.
 import { jetstream } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../../src/brokers/event-headers.js";
 import { decodeEvent } from "../../src/event/serialize.js";
 import { createIngester, type IngestSource, type IngestStore } from "../../src/ingest/index.js";
 import { createNatsSource, type NatsSourceMessage } from "../../src/nats/index.js";
 import { openPostgresStore } from "../../src/postgres/index.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
-import { freshStream, natsConnection, publishTrail, storedIds, until } from "./fleet.js";
+import { withClient } from "../helpers/postgres-server.js";
+import { freshStream, publishTrail, storedIds, until, useFleetServers } from "./fleet.js";
 
-let nats: NatsServer;
-let postgres: PostgresServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()]);
-  nc = await natsConnection(nats.url);
-}, 60_000);
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all([nats?.stop(), postgres?.stop()]);
-});
+const suite = useFleetServers();
 
 describe("createIngester's pipeline", () => {
   it("fetches the next batch while one is inserted, and no further ahead", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const url = await postgres.createDatabase();
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
     const store = await openPostgresStore({ connectionString: url });
-    const events = await publishTrail(nats.url, topic, 40);
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const events = await publishTrail(suite.nats.url, topic, 40);
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const fetched: number[] = []; // sizes of the batches fetched so far
     const counting: IngestSource<NatsSourceMessage> = {
       ...source,
@@ -67,12 +54,12 @@ describe("createIngester's pipeline", () => {
   });
 
   it("reads the next batch (COPY data prepared) while the one before is inserted; its dead letters go at its turn", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const url = await postgres.createDatabase();
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
     const store = await openPostgresStore({ connectionString: url });
-    const first = await publishTrail(nats.url, topic, 5);
-    await jetstream(nc).publish(topic, new TextEncoder().encode("\xff not protobuf"));
-    const second = await publishTrail(nats.url, topic, 4);
+    const first = await publishTrail(suite.nats.url, topic, 5);
+    await jetstream(suite.nc).publish(topic, new TextEncoder().encode("\xff not protobuf"));
+    const second = await publishTrail(suite.nats.url, topic, 4);
     // Batch 1: the first trail; batch 2: the poison message and the second trail.
     expect(second.length + 1).toBeLessThanOrEqual(first.length);
     let release: () => void = () => {};
@@ -93,7 +80,7 @@ describe("createIngester's pipeline", () => {
         store.prepareColumns(batch);
       },
     };
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const ingester = createIngester({ source, store: blocked, batchSize: first.length });
     const all = first.length + 1 + second.length;
     await until(() => ingester.stats().received === all && prepared === 2, "batch 2 read");
@@ -108,12 +95,12 @@ describe("createIngester's pipeline", () => {
   });
 
   it("stores the bytes of protobuf messages as they came, and encodes those that came as JSON", async () => {
-    const { stream, topic } = await freshStream(nc);
-    const url = await postgres.createDatabase();
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
     const store = await openPostgresStore({ connectionString: url });
-    const protobuf = await publishTrail(nats.url, topic, 20);
-    const json = await publishTrail(nats.url, topic, 10, "json");
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const protobuf = await publishTrail(suite.nats.url, topic, 20);
+    const json = await publishTrail(suite.nats.url, topic, 10, "json");
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const sent = new Map<string, Uint8Array>(); // event id → the bytes the store was given (copies)
     let decodedInserts = 0;
     const watched: IngestStore = {

@@ -6,8 +6,8 @@
 import { once as eventOnce } from "node:events";
 import { connect } from "node:net";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { headers, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { headers } from "@nats-io/transport-node";
+import { describe, expect, it } from "vitest";
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../../src/brokers/event-headers.js";
 import { encodeEvent } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
@@ -19,27 +19,17 @@ import {
 } from "../../src/nats/index.js";
 import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
 import { recordMutations } from "../chain/trail.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
 import { readStream } from "../nats/stream-reader.js";
-import { freshStream, natsConnection, publishRecorded, publishTrail, storedIds, until } from "./fleet.js";
+import { freshStream, publishRecorded, publishTrail, storedIds, until, useFleetServers } from "./fleet.js";
 
-let nats: NatsServer;
-let postgres: PostgresServer;
-let nc: NatsConnection;
-
-beforeAll(async () => {
-  [nats, postgres] = await Promise.all([startNatsServer(), startPostgresServer()]);
-  nc = await natsConnection(nats.url);
-}, 60_000);
-afterAll(async () => {
-  await nc?.close();
-  await Promise.all([nats?.stop(), postgres?.stop()]);
-});
+const suite = useFleetServers();
 
 /** A fresh stream and database, and a PostgreSQL store on it. */
 async function setup(): Promise<{ stream: string; topic: string; url: string; store: PostgresStore }> {
-  const [{ stream, topic }, url] = await Promise.all([freshStream(nc), postgres.createDatabase()]);
+  const [{ stream, topic }, url] = await Promise.all([
+    freshStream(suite.nc),
+    suite.postgres.createDatabase(),
+  ]);
   return { stream, topic, url, store: await openPostgresStore({ connectionString: url }) };
 }
 const once = (events: readonly AuditEvent[]) => new Map(events.map((e) => [e.eventId, 1]));
@@ -48,10 +38,10 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
   it("stores every event a broker emitter published once, protobuf and JSON, then acks them", async () => {
     const { stream, topic, url, store } = await setup();
     const events = [
-      ...(await publishTrail(nats.url, topic, 120)),
-      ...(await publishTrail(nats.url, topic, 80, "json")),
+      ...(await publishTrail(suite.nats.url, topic, 120)),
+      ...(await publishTrail(suite.nats.url, topic, 80, "json")),
     ];
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const ingester = createIngester({ source, store, batchSize: 64 });
     await until(() => ingester.stats().inserted === events.length, "every event inserted");
     await ingester.stop();
@@ -65,7 +55,7 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
       lag: 0,
     });
     // Acknowledged: a new ingester on the same consumer gets nothing.
-    const consumer = await (await jetstreamManager(nc)).consumers.info(stream, "ingest");
+    const consumer = await (await jetstreamManager(suite.nc)).consumers.info(stream, "ingest");
     expect([consumer.num_pending, consumer.num_ack_pending]).toStrictEqual([0, 0]);
     await store.close();
   });
@@ -73,10 +63,13 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
   it("two ingesters on one consumer share the messages; the store holds each event once", async () => {
     const { stream, topic, url, store } = await setup();
     const events = (
-      await Promise.all([publishTrail(nats.url, topic, 600), publishTrail(nats.url, topic, 600, "json")])
+      await Promise.all([
+        publishTrail(suite.nats.url, topic, 600),
+        publishTrail(suite.nats.url, topic, 600, "json"),
+      ])
     ).flat();
     const sources = await Promise.all(
-      [1, 2].map(() => createNatsSource({ servers: nats.url, stream, consumer: "shared" })),
+      [1, 2].map(() => createNatsSource({ servers: suite.nats.url, stream, consumer: "shared" })),
     );
     const ingesters = sources.map((source) => createIngester({ source, store, batchSize: 50 }));
     const total = () => ingesters.reduce((sum, i) => sum + i.stats().inserted + i.stats().duplicates, 0);
@@ -91,9 +84,9 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
 
   it("fetches batches larger than JetStream's default 1000 unacknowledged messages whole", async () => {
     const { stream, topic, url, store } = await setup();
-    const events = await publishTrail(nats.url, topic, 2500);
-    const source = await createNatsSource({ connection: nc, stream, consumer: "big" });
-    const consumer = await (await jetstreamManager(nc)).consumers.info(stream, "big");
+    const events = await publishTrail(suite.nats.url, topic, 2500);
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "big" });
+    const consumer = await (await jetstreamManager(suite.nc)).consumers.info(stream, "big");
     expect(consumer.config.max_ack_pending).toBe(65_536);
     const ingester = createIngester({ source, store, batchSize: 2000 });
     await until(() => ingester.stats().inserted === events.length, "every event inserted");
@@ -106,9 +99,9 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
 
   it("skips an event the store already holds (a redelivery) and counts it as a duplicate", async () => {
     const { stream, topic, url, store } = await setup();
-    const events = await publishTrail(nats.url, topic, 30);
+    const events = await publishTrail(suite.nats.url, topic, 30);
     await store.insert(events.slice(0, 10)); // as an ingester that died before its ack would have
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const ingester = createIngester({ source, store, batchSize: events.length });
     await until(() => ingester.stats().received === events.length, "every message received");
     await ingester.stop();
@@ -119,14 +112,14 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
 
   it("hands a batch back when its insert fails, and stores it once the store works again", async () => {
     const { stream, topic, url, store } = await setup();
-    const events = await publishTrail(nats.url, topic, 20);
+    const events = await publishTrail(suite.nats.url, topic, 20);
     let failures = 2;
     const flaky: IngestStore = {
       insert: (batch) =>
         failures-- > 0 ? Promise.reject(new Error("database restarting")) : store.insert(batch),
     };
     const errors: string[] = [];
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const ingester = createIngester({
       source,
       store: flaky,
@@ -144,7 +137,7 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
 
   it("stores an event with a NUL character in a filtered field instead of failing its batch for ever", async () => {
     const { stream, topic, store } = await setup();
-    const events = await publishRecorded(nats.url, topic, (recorder) => {
+    const events = await publishRecorded(suite.nats.url, topic, (recorder) => {
       recorder.recordResourceMutation({
         mutation: "update",
         resourceType: "project",
@@ -152,7 +145,7 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
       });
       recorder.recordResourceMutation({ mutation: "update", resourceType: "project", resourceId: "p-2" });
     });
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const ingester = createIngester({ source, store, batchSize: events.length, retryDelayMs: 10 });
     await until(() => ingester.stats().batches > 0 || ingester.stats().errors > 0, "a batch or an error");
     await ingester.stop();
@@ -165,7 +158,7 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
 
   it("stop() during an insert finishes that batch: stored and acknowledged before it resolves", async () => {
     const { stream, topic, url, store } = await setup();
-    const events = await publishTrail(nats.url, topic, 10);
+    const events = await publishTrail(suite.nats.url, topic, 10);
     let release: () => void = () => {};
     const released = new Promise<void>((resolve) => {
       release = resolve;
@@ -178,7 +171,7 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
         return store.insert(batch);
       },
     };
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const ingester = createIngester({ source, store: slow, batchSize: events.length });
     await until(() => inserting, "the insert to start");
     let stopped = false;
@@ -191,7 +184,7 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
     await stopping;
     expect(ingester.stats()).toMatchObject({ inserted: events.length, batches: 1 });
     expect(await storedIds(url)).toStrictEqual(once(events));
-    const jsm = await jetstreamManager(nc);
+    const jsm = await jetstreamManager(suite.nc);
     const info = await jsm.consumers.info(stream, "ingest");
     expect([info.num_pending, info.num_ack_pending]).toStrictEqual([0, 0]);
     await store.close();
@@ -199,8 +192,8 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
 
   it("moves undecodable messages to the dead-letter stream, counts them, and stores the rest", async () => {
     const { stream, topic, url, store } = await setup();
-    const before = await publishTrail(nats.url, topic, 5);
-    const js = jetstream(nc);
+    const before = await publishTrail(suite.nats.url, topic, 5);
+    const js = jetstream(suite.nc);
     const poison = (contentType: string | undefined, data: string) => {
       const h = headers();
       if (contentType !== undefined) h.set(BROKER_HEADER.CONTENT_TYPE, contentType);
@@ -210,15 +203,15 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
     await poison(BROKER_CONTENT_TYPE.json, '{"eventId": "e-1", "actor":');
     await poison(BROKER_CONTENT_TYPE.json, '{"eventId": "e-1"}');
     await poison("text/plain", "hello");
-    const after = await publishTrail(nats.url, topic, 5, "json");
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    const after = await publishTrail(suite.nats.url, topic, 5, "json");
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const good = before.length + after.length;
     const ingester = createIngester({ source, store, batchSize: good + 4 });
     await until(() => ingester.stats().received === good + 4, "every message received");
     await ingester.stop();
     expect(ingester.stats()).toMatchObject({ deadLettered: 4, inserted: good, errors: 0 });
     expect(await storedIds(url)).toStrictEqual(once([...before, ...after]));
-    const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
+    const dead = await readStream(suite.nc, `${stream}_DEAD_LETTER`);
     expect(dead.map((m) => m.subject)).toStrictEqual(Array(4).fill(`grpc-audit.dead-letter.${stream}`));
     expect(dead.map((m) => m.headers[DEAD_LETTER_FROM_HEADER])).toStrictEqual(
       [1, 2, 3, 4].map((i) => before.length + i).map((seq) => `${stream} seq ${seq}`),
@@ -258,18 +251,18 @@ async function publishRawHeaders(port: number, subject: string, headerBlock: str
 describe("createIngester and a header block the NATS client cannot read", () => {
   it("dead-letters the message (no headers copied), counts it, and goes on with the stream", async () => {
     const { stream, topic, url, store } = await setup();
-    const before = await publishRecorded(nats.url, topic, (recorder) => recordMutations(recorder, 1));
+    const before = await publishRecorded(suite.nats.url, topic, (recorder) => recordMutations(recorder, 1));
     const unreadable = encodeEvent(before[0] as AuditEvent);
-    await publishRawHeaders(nats.port, topic, "NATS/1.0\r\nBad\u0001Name: x\r\n\r\n", unreadable);
-    const after = await publishTrail(nats.url, topic, 3);
-    const source = await createNatsSource({ connection: nc, stream, consumer: "ingest" });
+    await publishRawHeaders(suite.nats.port, topic, "NATS/1.0\r\nBad\u0001Name: x\r\n\r\n", unreadable);
+    const after = await publishTrail(suite.nats.url, topic, 3);
+    const source = await createNatsSource({ connection: suite.nc, stream, consumer: "ingest" });
     const good = before.length + after.length;
     const ingester = createIngester({ source, store, batchSize: good + 1 });
     await until(() => ingester.stats().received === good + 1, "every message received");
     await ingester.stop();
     expect(ingester.stats()).toMatchObject({ deadLettered: 1, inserted: good, errors: 0 });
     expect(await storedIds(url)).toStrictEqual(once([...before, ...after]));
-    const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
+    const dead = await readStream(suite.nc, `${stream}_DEAD_LETTER`);
     expect(
       dead.map((m) => [m.headers[DEAD_LETTER_FROM_HEADER], m.headers[DEAD_LETTER_REASON_HEADER]]),
     ).toStrictEqual([[`${stream} seq ${before.length + 1}`, expect.stringMatching(/^unreadable headers: /)]]);
