@@ -93,7 +93,8 @@ const VERIFY_FULL_ALIASES = new Set(["prefer", "require", "verify-ca"]);
  * The connection string as given to pg: `sslmode=prefer`, `require` or `verify-ca` written as
  * `verify-full`, which is what pg does with them today (verify the certificate and the host name),
  * said explicitly, so pg prints no `SECURITY WARNING` and a later pg gives them no weaker meaning.
- * Left as it is with `uselibpqcompat` (libpq's meanings, asked for) and without a query.
+ * Left as it is with `uselibpqcompat=true` (libpq's meanings, asked for) and without a query; another
+ * `uselibpqcompat` value (`false`, empty) asks pg for nothing, so the modes are written out then too.
  * @internal
  */
 export function explicitSslMode(connectionString: string): string {
@@ -104,7 +105,9 @@ export function explicitSslMode(connectionString: string): string {
   const pairs = connectionString.slice(start + 1, end).split("&");
   // Read as pg reads them (URLSearchParams): names and values decoded, "+" a space.
   const read = (pair: string) => [...new URLSearchParams(pair)][0] ?? ["", ""];
-  if (pairs.some((pair) => read(pair)[0] === "uselibpqcompat")) return connectionString;
+  // pg-connection-string keeps a name's last value and honours `config.uselibpqcompat === 'true'` only.
+  const compat = pairs.map(read).findLast(([name]) => name === "uselibpqcompat");
+  if (compat?.[1] === "true") return connectionString;
   const query = pairs.map((pair) => {
     const [name, value] = read(pair);
     return name === "sslmode" && VERIFY_FULL_ALIASES.has(value) ? "sslmode=verify-full" : pair;

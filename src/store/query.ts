@@ -233,10 +233,28 @@ export function resolvePage(page: PageOptions): {
  * value exactly, or paging past the row fails or finds the row again.
  */
 export interface PagePosition {
-  /** The time column: a whole number (a bigint, or a number up to 2^53), or a fraction, text or bytes. */
-  at: bigint | number | string | Uint8Array;
+  /**
+   * The time column: a whole number (a bigint, or a number up to 2^53), a fraction, text as stored,
+   * bytes, or text as a JavaScript string (only from the cursor of an earlier version).
+   */
+  at: bigint | number | StoredText | Uint8Array | string;
   /** The row's seq. */
   seq: bigint | number;
+}
+
+/**
+ * Text in a time column, as its stored bytes (`CAST(occurred_at_ms AS BLOB)`), valid UTF-8 or not.
+ * better-sqlite3 reads invalid UTF-8 (`CAST(x'80' AS TEXT)`) as U+FFFD, whose bytes (EF BF BD) sort
+ * above the stored ones: a cursor made of what it read started the next page at the same row again.
+ * @internal
+ */
+export interface StoredText {
+  text: Uint8Array;
+}
+
+/** Whether a page position's time is text as stored. @internal */
+export function isStoredText(at: PagePosition["at"]): at is StoredText {
+  return typeof at === "object" && !(at instanceof Uint8Array);
 }
 
 /**
@@ -266,7 +284,8 @@ const INT64_MAX = 2n ** 63n - 1n;
 /**
  * The opaque cursor of the page after the row at (time, seq): `<time>:<seq>`, base64url. A whole
  * time is written as digits (the cursors of earlier versions), a number past 2^53 or a fraction as
- * `r<number>`, text as `t<text>`, bytes as `b<hex>`. @internal
+ * `r<number>`, text as its stored bytes `s<hex>`, bytes as `b<hex>`, and text as earlier versions
+ * wrote it (a JavaScript string) as `t<text>`. @internal
  */
 export function encodeCursor(at: PagePosition["at"], seq: PagePosition["seq"]): string {
   const time =
@@ -276,7 +295,9 @@ export function encodeCursor(at: PagePosition["at"], seq: PagePosition["seq"]): 
         ? `r${at}`
         : typeof at === "string"
           ? `t${at}`
-          : `b${Buffer.from(at).toString("hex")}`;
+          : isStoredText(at)
+            ? `s${Buffer.from(at.text).toString("hex")}`
+            : `b${Buffer.from(at).toString("hex")}`;
   return Buffer.from(`${time}:${seq}`).toString("base64url");
 }
 
@@ -314,11 +335,18 @@ function positionOf(text: string): PagePosition | undefined {
     }
     case "t":
       return { at: value, seq };
+    case "s":
+      return isHex(value) ? { at: { text: Buffer.from(value, "hex") }, seq } : undefined;
     case "b":
-      return /^(?:[0-9a-f]{2})*$/.test(value) ? { at: Buffer.from(value, "hex"), seq } : undefined;
+      return isHex(value) ? { at: Buffer.from(value, "hex"), seq } : undefined;
     default:
       return undefined;
   }
+}
+
+/** Whole bytes in lowercase hex, as `encodeCursor` writes them ("" is no bytes). */
+function isHex(text: string): boolean {
+  return /^(?:[0-9a-f]{2})*$/.test(text);
 }
 
 /**
@@ -333,6 +361,12 @@ export const IN_DATE_RANGE = "occurred_at_ms BETWEEN -8640000000000000 AND 86400
  * b < ?)` scanned it from the newest event down to the cursor on every page. @internal
  */
 export const AFTER_CURSOR = "(occurred_at_ms, seq) < (?, ?)";
+
+/**
+ * `AFTER_CURSOR` for a cursor on text as stored (`StoredText`), given as bytes: the cast makes them
+ * that text again, byte for byte (in the file's encoding), so the row compares as it is stored. @internal
+ */
+export const AFTER_TEXT_CURSOR = "(occurred_at_ms, seq) < (CAST(? AS TEXT), ?)";
 
 /** One page of events, newest first, and the cursor of the next page (undefined on the last). */
 export interface AuditPage {

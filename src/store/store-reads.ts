@@ -2,12 +2,14 @@ import type { Database } from "better-sqlite3";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import {
   AFTER_CURSOR,
+  AFTER_TEXT_CURSOR,
   type AuditPage,
   type AuditQuery,
   type AuditStats,
   buildWhere,
   checkTail,
   IN_DATE_RANGE,
+  isStoredText,
   type PageOptions,
   type PagePosition,
   pageOf,
@@ -65,14 +67,16 @@ export function storeReads(db: Database): StoreReads {
       const where = buildWhere(filter);
       where.clauses.push(IN_POSITION_RANGE); // rows beyond it are named by tail(0), what verify reads
       if (cursor !== undefined) {
-        where.clauses.push(AFTER_CURSOR);
-        where.params.push(cursor.at, cursor.seq);
+        const { at, seq } = cursor;
+        where.clauses.push(isStoredText(at) ? AFTER_TEXT_CURSOR : AFTER_CURSOR);
+        where.params.push(isStoredText(at) ? at.text : at, seq);
       }
       // Whole numbers as bigints: the cursor names the last row's time and seq exactly, also a time
-      // past 2^53 (edited from outside) that a number would round to another position.
+      // past 2^53 (edited from outside) that a number would round to another position. Text (edited
+      // from outside too) also as its stored bytes, which a string read from invalid UTF-8 is not.
       const rows = db
         .prepare(
-          `SELECT seq, event_id, occurred_at_ms, event FROM events ${where.sql()} ORDER BY occurred_at_ms DESC, seq DESC LIMIT ?`,
+          `SELECT seq, event_id, occurred_at_ms, event, ${TEXT_AT} FROM events ${where.sql()} ORDER BY occurred_at_ms DESC, seq DESC LIMIT ?`,
         )
         .safeIntegers()
         .all(...where.params, limit + 1) as ExactRow[];
@@ -135,12 +139,16 @@ export function storeReads(db: Database): StoreReads {
   };
 }
 
-/** A page's row as read with safe integers: seq and a whole time as bigints. */
+/** A text time's stored bytes, as `text_at` (null for a time of another type). */
+const TEXT_AT = "CASE typeof(occurred_at_ms) WHEN 'text' THEN CAST(occurred_at_ms AS BLOB) END AS text_at";
+
+/** A page's row as read with safe integers: seq and a whole time as bigints; a text time's bytes. */
 interface ExactRow {
   seq: bigint;
   event_id: unknown;
-  occurred_at_ms: PagePosition["at"];
+  occurred_at_ms: bigint | number | string | Uint8Array;
   event: unknown;
+  text_at: Uint8Array | null;
 }
 
 /** The row as the stores' row decoding takes it (numbers), with its exact position for the cursor. */
@@ -153,6 +161,6 @@ function pageRow(row: ExactRow): StoredRow & { position: PagePosition } {
     // Anything but a whole number goes on as read, as before: the row then does not match its event.
     occurred_at_ms: (typeof at === "bigint" ? Number(at) : at) as number,
     event: row.event,
-    position: { at, seq: row.seq },
+    position: { at: row.text_at === null ? at : { text: row.text_at }, seq: row.seq },
   };
 }

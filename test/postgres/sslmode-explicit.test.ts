@@ -1,7 +1,8 @@
 // `sslmode=require` (or `prefer`, `verify-ca`) in a store's URL: pg 8 takes it as `verify-full` and
 // printed an 8-line "SECURITY WARNING" on stderr before anything else (the CLI's one-line error
 // included). The store now gives pg `verify-full` itself: the same checks (the certificate and the
-// host name), said explicitly, and no warning. `uselibpqcompat=true` keeps libpq's meaning, asked for.
+// host name), said explicitly, and no warning. `uselibpqcompat=true` keeps libpq's meaning, asked for;
+// `uselibpqcompat=false` (or empty), which pg does not act on, no longer keeps the warning (review R96).
 import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -53,6 +54,19 @@ describe("sslmode in a store's URL", () => {
     expect(warnings).toEqual([]);
   });
 
+  it("uselibpqcompat=false or empty, with require: refused as verify-full refuses, and no warning", async () => {
+    for (const compat of ["uselibpqcompat=false", "uselibpqcompat="]) {
+      const error = await openPostgresStore({ connectionString: url(`${compat}&sslmode=require`) }).catch(
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(AuditConfigError);
+      expect((error as Error).message).toBe(
+        `postgres store postgres://postgres@127.0.0.1:${server.port}/postgres: unable to verify the first certificate`,
+      );
+    }
+    expect(warnings).toEqual([]);
+  });
+
   it("prefer, require, verify-ca with the CA (sslrootcert) open as verify-full does; uselibpqcompat=true is left to pg; no warning", async () => {
     for (const mode of ["sslmode=require", "sslmode=prefer", "sslmode=verify-ca", "sslmode=verify-full"]) {
       const store = await openPostgresStore({ connectionString: url(`${mode}&sslrootcert=${certs.caCert}`) });
@@ -73,7 +87,21 @@ describe("the connection string given to pg", () => {
     expect(explicitSslMode("postgres://h/db?ssl%6Dode=prefer&sslmode=verify-ca")).toBe(
       "postgres://h/db?sslmode=verify-full&sslmode=verify-full",
     );
+    // Only `uselibpqcompat=true` asks pg for libpq's meanings: its last value, decoded, exactly "true".
+    for (const compat of [
+      "uselibpqcompat=false",
+      "uselibpqcompat=",
+      "uselibpqcompat",
+      "uselibpqcompat=TRUE",
+      "uselibpqcompat=true&uselibpqcompat=false",
+    ]) {
+      expect(explicitSslMode(`postgres://h/db?${compat}&sslmode=require`)).toBe(
+        `postgres://h/db?${compat}&sslmode=verify-full`,
+      );
+    }
     for (const same of [
+      "postgres://h/db?uselibpqcompat=false&uselibpqcompat=true&sslmode=require",
+      "postgres://h/db?uselibpq%63ompat=tru%65&sslmode=require",
       "postgres://h/db",
       "postgres://h/db?sslmode=disable",
       "postgres://h/db?sslmode=no-verify",

@@ -95,6 +95,9 @@ describe("a store whose time column was edited to values no Date holds", () => {
       made("rNaN:1"),
       made("b0g:1"),
       made("b0:1"),
+      made("s8:1"), // text as stored: whole bytes, lowercase hex
+      made("sAB:1"),
+      made("s\u0080:1"),
       made("x:1"),
       made("tabc"),
       made("tabc:9007199254740992"), // beyond the positions a page lists
@@ -109,6 +112,8 @@ describe("a store whose time column was edited to values no Date holds", () => {
       [1e19, 9],
       ["a:b", 5],
       [Buffer.from([0, 255]), 7],
+      [{ text: Buffer.from([0x80]) }, 3],
+      [{ text: Buffer.from("é") }, 4],
     ] as const) {
       expect(encodeCursor(decodeCursor(encodeCursor(at, seq)).at, seq)).toBe(encodeCursor(at, seq));
     }
