@@ -48,7 +48,8 @@ describe("grpc-audit demo --serve, its store file moved away", () => {
     expect(code).toBe(0);
     expect(stderr).toMatch(/\ndemo: error: audit store: dropped \d+ events? \(close_timeout\)/);
 
-    expect(stderr.split("\n")[0]).toBe(
+    // Among its lines (the checkpoint worker may report the moved file first, on a loaded machine):
+    expect(stderr.split("\n")).toContain(
       `demo: error: audit store: sink write failed; retrying: audit store ${db}: the file was removed or replaced while this store had it open: the events of this batch were not stored; restore the file or restart the writer`,
     );
     expect(existsSync(db)).toBe(false);
