@@ -58,6 +58,11 @@ export interface DeliveryEmitter extends Emitter {
  * Delivery is at-least-once: a batch whose write failed or timed out may have reached the sink, and
  * is written again; consumers de-duplicate by event id.
  *
+ * A process that ends without `close()` (main returns, `process.exit()`) does not lose what is
+ * queued unseen: at its "exit" event, synchronously, what memory holds (the batches being written
+ * included) is committed to the spool, replayed by the next emitter on it, or without a spool (or
+ * room in it) dropped as "exit" and reported once to onError. The sink is not closed then.
+ *
  * Throws an AuditConfigError naming the option when an option is invalid or the spool file cannot be
  * opened (a file that is not a usable spool is moved aside and reported instead), and naming the
  * path and the holder's pid when another emitter, in this process or another, has the spool open.

@@ -371,17 +371,37 @@ export class DeliveryState {
    * emitter on the file replays them).
    */
   finishClose(): number {
+    this.#finish(false);
+    return this.#leftAtClose ?? 0;
+  }
+
+  /**
+   * The process exits without close() (its "exit" event: nothing asynchronous runs any more): as
+   * finishClose, but every drop counts as "exit" and is left for the caller to report. Returns the
+   * events dropped, and the error of a last spool commit that failed; nothing once close() finished.
+   */
+  finishAtExit(): { dropped: number; error: Error | undefined } {
+    if (this.#leftAtClose !== undefined) return { dropped: 0, error: undefined };
+    this.#closed = true;
+    const lostBefore = this.counters.lost;
+    const error = this.#finish(true);
+    return { dropped: this.counters.lost - lostBefore, error };
+  }
+
+  #finish(atExit: boolean): Error | undefined {
     this.#held.stop();
+    let error: Error | undefined;
     if (this.#spooled === undefined) {
-      for (const { kind } of this.#held.removeAll()) this.#lose("close_timeout", kind);
+      const reason = atExit ? "exit" : "close_timeout";
+      for (const { kind } of this.#held.removeAll()) this.#lose(reason, kind, !atExit);
       this.#leftAtClose = 0;
     } else {
-      this.#spooled.keepLeftovers();
+      error = this.#spooled.keepLeftovers(atExit);
       this.#leftAtClose = this.#spooled.close();
     }
     // Nothing leaves any more: a flush() waiting now, or called later, answers at once.
     this.#settle.end();
-    return this.#leftAtClose;
+    return error;
   }
 
   /** Events numbered `seq` or lower that the sink has not taken yet (in memory or in the spool). */

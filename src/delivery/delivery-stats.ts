@@ -17,7 +17,8 @@ import type { Salvage } from "./spool-schema.js";
  * `emitted + (sum of dropped - droppedAfterAccept) + failed` once. The reasons of later drops:
  * "queue_full" when evicted by "drop-oldest", "too_large" when the sink can no longer take it
  * (replayed from a spool left by a process whose sink took more, refused after the broker's limit
- * shrank, or refused by the sink's write), "park_timeout", "close_timeout", "spool_full" when close
+ * shrank, or refused by the sink's write), "park_timeout", "close_timeout", "exit" when the process
+ * exits without close() and no spool keeps the event (see createDeliveryEmitter), "spool_full" when close
  * finds the spool full (maxBytes, or its last commit failed on a full disk), "spool_error" when close
  * cannot commit for another reason, "spool_corrupt" for a spooled event
  * that cannot be decoded, "spool_damaged" for rows of a damaged spool file that could not be read
@@ -141,6 +142,7 @@ const REASONS: Readonly<Record<string, string>> = {
   spool_deleted: "the spool file was deleted or replaced while in use and its rows could not be copied",
   spool_error: "the spool could not commit it (read-only, busy, I/O error)",
   close_timeout: "close() timed out before the event was delivered",
+  exit: "the process exited without close() before the event was delivered or spooled",
 };
 
 /** Spool operations SQLite refused without damage: the operation, and what the emitter does meanwhile. */

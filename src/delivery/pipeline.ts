@@ -1,6 +1,8 @@
+import onExit from "on-exit-leak-free";
 import { type EmitOutcome, type FlushReport, type FlushResult, flushReport } from "../emitters/emitter.js";
 import { AuditEmitError, toError } from "../errors/index.js";
 import { MAX_TIMER_MS } from "../errors/option-checks.js";
+import { report } from "../errors/report.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { DeliveryState } from "./delivery-state.js";
 import type { DeliveryStats } from "./delivery-stats.js";
@@ -60,6 +62,9 @@ export class DeliveryPipeline {
       this.#commitTimer.unref();
     }
     this.#pump = new Pump(state);
+    // Held weakly (an emitter nobody holds is no reason to stay), by the state, which the pump and
+    // the timers hold while events wait: main returning, or process.exit(), must not lose them unseen.
+    onExit.register(state, finishAtExit);
   }
 
   emit(event: AuditEvent): EmitOutcome {
@@ -131,6 +136,7 @@ export class DeliveryPipeline {
     // What is left goes to the spool file (or is dropped): the next emitter on it replays it.
     const lostInDrain = counters.lost;
     const pending = state.finishClose();
+    onExit.unregister(state);
     // Only the deadline leaves events for finishClose: the drain did not finish in time.
     const leftAtDeadline = pending + counters.lost - lostInDrain;
     // No later report would tell onError of the drops held back by warnIntervalMs: tell it now.
@@ -189,6 +195,28 @@ export class DeliveryPipeline {
       mode: this.#state.fromSpool() ? "spool" : "direct",
       spoolRecovery: { ...c.spoolRecovery },
     };
+  }
+}
+
+/**
+ * The process exits without close() (main returned, process.exit()): only synchronous work runs now.
+ * What memory holds (queued, parked, in the batches being written) is committed to the spool, replayed
+ * by the next emitter on the file; without a spool, or when that commit fails, it is dropped as
+ * "exit" and reported to onError at once, with the drops warnIntervalMs held back. The sink is not
+ * closed. A batch being written may have reached the sink: spooled, it is written again.
+ */
+function finishAtExit(state: DeliveryState): void {
+  try {
+    const { dropped, error } = state.finishAtExit();
+    state.warnings.flush();
+    if (dropped > 0) state.warnings.note("exit", error, dropped);
+  } catch (error) {
+    // Never throw in an "exit" listener: the process would end with this error instead.
+    const { name, onError } = state.options;
+    report(
+      onError,
+      new AuditEmitError(name, "could not keep the undelivered events at exit", { cause: toError(error) }),
+    );
   }
 }
 

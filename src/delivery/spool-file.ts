@@ -96,6 +96,9 @@ export function createPrivateFile(file: string): void {
   }
 }
 
+/** What the spool's -wal file is cut back to after a checkpoint (journal_size_limit). @internal */
+export const SPOOL_WAL_LIMIT_BYTES = 1024 * 1024;
+
 /**
  * Opens (or creates) the spool file at `file` in WAL mode, upgrading a version 1 spool. Throws a
  * SpoolFileError, or SQLite's SQLITE_NOTADB / SQLITE_CORRUPT error, for a file that is not a usable
@@ -112,6 +115,10 @@ export function openSpoolFile(file: string, synchronous: "full" | "normal"): Dat
     // first statement reads the header: a file that is not SQLite fails there (SQLITE_NOTADB).
     ensureSchema(db);
     db.pragma("journal_mode = WAL");
+    // SQLite keeps the -wal file at its largest size and reuses it (about 4 MiB after an outage, with
+    // the default checkpoint every 1000 pages): the first commit after a checkpoint that emptied it
+    // cuts it back to this size.
+    db.pragma(`journal_size_limit = ${SPOOL_WAL_LIMIT_BYTES}`);
     db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
     // From here on SQLite never waits for a lock (its default waits up to 5 s, blocking the event loop,
     // and emit commits in write-ahead mode): a busy file fails at once, a failure without damage that

@@ -212,9 +212,14 @@ export class SpoolStage {
     this.#forcedCommitStuck = held.queue.length > 0;
   }
 
-  /** close(): what memory still holds goes to the spool in sequence order, or is dropped and counted. */
-  keepLeftovers(): void {
-    const { held, counters, lose } = this.#host;
+  /**
+   * close(): what memory still holds goes to the spool in sequence order, or is dropped and counted.
+   * `atExit` (the process exits without close()): every drop counts as "exit" and is not reported
+   * here; the caller reports them at once. Returns the error of a last commit that failed.
+   */
+  keepLeftovers(atExit = false): Error | undefined {
+    const { held, counters } = this.#host;
+    const lose = (reason: string, kind: number) => this.#host.lose(atExit ? "exit" : reason, kind, !atExit);
     // A spool paused after a failed commit is tried once more: the disk may have room again.
     this.spool.resume();
     // The last commit must reach a file a later emitter finds at the path.
@@ -229,9 +234,10 @@ export class SpoolStage {
     // A commit that failed here cannot be tried again: count what it held ("spool_full" when the disk
     // is full), and what a spool given up in that commit moved back to memory.
     const failed = sqliteCode(error) === "SQLITE_FULL" ? "spool_full" : "spool_error";
-    if (error !== undefined) this.#host.warnings.note("spool_commit", error);
+    if (error !== undefined && !atExit) this.#host.warnings.note("spool_commit", error);
     for (const pending of this.spool.discardPending()) lose(failed, kindIndexOfName(pending.eventType));
     for (const { kind } of held.removeAll()) lose("spool_error", kind);
+    return error;
   }
 
   /** Closes the spool file; returns the rows left in it (the next emitter on it replays them). */
