@@ -58,6 +58,7 @@ export function benchEvent(i: number): AuditEvent {
             errorReason: "",
             storeId: "",
             modelId: "",
+            user: "",
           },
         }
       : {

@@ -28,6 +28,13 @@ export interface AuthzDecisionInput extends RecordContext {
   storeId?: string;
   /** OpenFGA authorization model id. Default: none. */
   modelId?: string;
+  /**
+   * The OpenFGA user checked, as `toUser` gave it, such as "user:alice": set once the user is resolved,
+   * also for a cached decision and an engine error, and for "subject_id_invalid" (the refused value,
+   * never sent to OpenFGA). Default: none (no rule, anonymous, an unresolved or invalid object id,
+   * "to_user_failed").
+   */
+  user?: string;
 }
 
 /** Called once per authorization check or refusal. Must not throw; the authz layer does not wait for it. */

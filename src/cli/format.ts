@@ -85,12 +85,14 @@ function detailSummary(event: AuditEvent): string {
     case "authn":
       return `${detail.value.method} ${detail.value.success ? "accepted" : short(detail.value.failureReason)}`;
     case "authz": {
-      const { relation, objectType, objectId, decision, errorReason, cacheHit } = detail.value;
+      const { relation, objectType, objectId, decision, errorReason, cacheHit, user } = detail.value;
       const why = errorReason === "" ? "" : ` (${errorReason})`;
       if (decision === AuthzDecision.AUTHZ_DECISION_NO_RULE) {
         return `no authz rule -> ${event.result?.success === true ? "let through" : "refused"}`;
       }
-      return `${relation} on ${objectType}:${objectId} -> ${short(decision)}${why}${cacheHit ? " [cache]" : ""}`;
+      // The OpenFGA user checked, as a tuple change names it; none before it was resolved.
+      const who = user === "" ? "" : `${user} `;
+      return `${who}${relation} on ${objectType}:${objectId} -> ${short(decision)}${why}${cacheHit ? " [cache]" : ""}`;
     }
     case "tupleChange":
       return detail.value.tuples

@@ -85,6 +85,7 @@ function writeAuthz(buffer: WireBuffer, authz: AuthzDetail): void {
   buffer.stringField(50, authz.errorReason);
   buffer.stringField(58, authz.storeId);
   buffer.stringField(66, authz.modelId);
+  buffer.stringField(74, authz.user); // field 9; left out when empty, so older events hash as before
   buffer.join(start);
 }
 

@@ -189,7 +189,8 @@ function limitDetail(detail: NonNullable<AuditEvent["detail"]>): void {
         short(authz.objectId) &&
         short(authz.errorReason) &&
         short(authz.storeId) &&
-        short(authz.modelId);
+        short(authz.modelId) &&
+        short(authz.user);
       if (fits) return;
       authz.relation = id(authz.relation);
       authz.objectType = id(authz.objectType);
@@ -197,6 +198,7 @@ function limitDetail(detail: NonNullable<AuditEvent["detail"]>): void {
       authz.errorReason = id(authz.errorReason);
       authz.storeId = id(authz.storeId);
       authz.modelId = id(authz.modelId);
+      authz.user = id(authz.user);
       return;
     }
     case "tupleChange": {

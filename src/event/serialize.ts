@@ -211,6 +211,7 @@ function authzToJson(authz: AuthzDetail): Json {
   if (authz.errorReason !== "") json.errorReason = authz.errorReason;
   if (authz.storeId !== "") json.storeId = authz.storeId;
   if (authz.modelId !== "") json.modelId = authz.modelId;
+  if (authz.user !== "") json.user = authz.user;
   return json;
 }
 

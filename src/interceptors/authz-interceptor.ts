@@ -31,7 +31,8 @@ export interface AuthzInterceptorOptions {
    * The OpenFGA user of an actor, `type:id`. What it returns is checked before it is sent: a user that
    * is not valid in OpenFGA (`user:*`, a userset, whitespace, too long, no type) refuses the call with
    * INVALID_ARGUMENT `subject_id_invalid`; a throw or a result that is not a string refuses it with
-   * UNAVAILABLE `to_user_failed`. Default: `user:<actor id>`.
+   * UNAVAILABLE `to_user_failed`. What it returns is recorded as the event's `authz.user`. Default:
+   * `user:<actor id>`.
    */
   toUser?: (actor: Actor) => string;
   /**
@@ -75,15 +76,17 @@ export function createAuthzInterceptor(
   const { storeId, modelId } = authorizer;
 
   /**
-   * What every report of one call's check says, `code` being the status the call is answered with. A
-   * literal with the same keys every time: the reports are built on every call, and spreads into
-   * objects of varying shape made them a large share of the authz layer's cost in process.
+   * What every report of one call's check says, `code` being the status the call is answered with and
+   * `user` what `toUser` gave, once it was called. A literal with the same keys every time: the reports
+   * are built on every call, and spreads into objects of varying shape made them a large share of the
+   * authz layer's cost in process.
    */
   function reportOf(
     rule: AuthzRule,
     objectId: string,
     decision: AuthzOutcome,
     code: Status,
+    user?: string,
   ): AuthzDecisionInput {
     const input: AuthzDecisionInput = {
       relation: rule.relation,
@@ -94,6 +97,7 @@ export function createAuthzInterceptor(
     };
     if (storeId) input.storeId = storeId;
     if (modelId) input.modelId = modelId;
+    if (user !== undefined) input.user = user;
     return input;
   }
 
@@ -130,15 +134,16 @@ export function createAuthzInterceptor(
       user = config.toUser(actor);
     } catch (error) {
       // The engine cannot be asked: refused as unavailable, with a reason that does not blame it.
-      return conclude(rule, objectId, { kind: "error", reason: "to_user_failed", error });
+      return conclude(rule, objectId, undefined, { kind: "error", reason: "to_user_failed", error });
     }
     if (typeof user !== "string") {
       const error = new TypeError("toUser returned no string");
-      return conclude(rule, objectId, { kind: "error", reason: "to_user_failed", error });
+      return conclude(rule, objectId, undefined, { kind: "error", reason: "to_user_failed", error });
     }
     // What is sent is checked, not the actor id: a toUser may hash or map an id OpenFGA would refuse.
+    // The refused user is recorded as a refused object id is (the Recorder cuts it to its text limits).
     if (!isValidOpenFgaUser(user)) {
-      return refuseInvalid(rule, objectId, "subject_id_invalid", AUTHZ_MESSAGES.invalidSubject);
+      return refuseInvalid(rule, objectId, "subject_id_invalid", AUTHZ_MESSAGES.invalidSubject, user);
     }
     const request = { user, relation: rule.relation, object: `${rule.objectType}:${objectId}` };
     let cached: Decision | undefined;
@@ -147,15 +152,21 @@ export function createAuthzInterceptor(
     } catch (error) {
       cached = { kind: "error", reason: "cache_failed", error };
     }
-    if (cached !== undefined) return conclude(rule, objectId, cached);
+    if (cached !== undefined) return conclude(rule, objectId, user, cached);
     return checkWithTimeout(request, call).then((decision) =>
-      conclude(rule, objectId, decision, call.endedWith),
+      conclude(rule, objectId, user, decision, call.endedWith),
     );
   }
 
-  /** Reports and refuses a call whose object or subject id is not a valid OpenFGA id. */
-  function refuseInvalid(rule: AuthzRule, objectId: string, reason: string, details: string): Refusal {
-    const input = reportOf(rule, objectId, "error", Status.INVALID_ARGUMENT);
+  /** Reports and refuses a call whose object or subject id (`user`) is not a valid OpenFGA id. */
+  function refuseInvalid(
+    rule: AuthzRule,
+    objectId: string,
+    reason: string,
+    details: string,
+    user?: string,
+  ): Refusal {
+    const input = reportOf(rule, objectId, "error", Status.INVALID_ARGUMENT, user);
     input.errorReason = reason;
     report(input);
     return { code: Status.INVALID_ARGUMENT, details };
@@ -163,12 +174,14 @@ export function createAuthzInterceptor(
 
   /**
    * Reports the authorizer's decision; the status to end the call with, or undefined to proceed.
-   * `ended`: the status the call already ended with while the authorizer was asked; it is reported
-   * instead, as the status the client got (the decision no longer decides anything).
+   * `user`: the OpenFGA user checked, undefined when `toUser` gave none. `ended`: the status the call
+   * already ended with while the authorizer was asked; it is reported instead, as the status the
+   * client got (the decision no longer decides anything).
    */
   function conclude(
     rule: AuthzRule,
     objectId: string,
+    user: string | undefined,
     answer: Decision,
     ended?: { code: number },
   ): Refusal | undefined {
@@ -176,7 +189,7 @@ export function createAuthzInterceptor(
     if (decision.kind === "error") {
       const timedOut = decision.reason === "timeout";
       const code = timedOut ? Status.DEADLINE_EXCEEDED : Status.UNAVAILABLE;
-      const input = reportOf(rule, objectId, "error", ended?.code ?? code);
+      const input = reportOf(rule, objectId, "error", ended?.code ?? code, user);
       // An authorizer written in JavaScript may give no reason: then the error's code names it.
       input.errorReason = decision.reason ?? errorCode(decision.error);
       report(input);
@@ -188,6 +201,7 @@ export function createAuthzInterceptor(
       objectId,
       decision.kind,
       ended?.code ?? (allowed ? Status.OK : Status.PERMISSION_DENIED),
+      user,
     );
     input.cacheHit = decision.cacheHit;
     report(input);
@@ -215,7 +229,15 @@ export function createAuthzInterceptor(
     try {
       const checked = Promise.resolve()
         .then(() => authorizer.check(request, { signal: controller.signal }))
-        .catch((error: unknown): Decision => ({ kind: "error", reason: "unavailable", error }));
+        // A rejection after the signal aborted (its timeout, the call's end) is that abort, not an outage:
+        // "timeout", as the OpenFGA authorizer reports it.
+        .catch(
+          (error: unknown): Decision => ({
+            kind: "error",
+            reason: controller.signal.aborted ? "timeout" : "unavailable",
+            error,
+          }),
+        );
       return await Promise.race([checked, timeout]);
     } finally {
       clearTimeout(timer);

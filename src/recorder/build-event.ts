@@ -127,6 +127,7 @@ const BUILDERS: { [K in RecordedKind]: (input: EventInputs[K], stamp: EventStamp
           errorReason,
           storeId: input.storeId ?? "",
           modelId: input.modelId ?? "",
+          user: input.user ?? "",
         },
       },
       {

@@ -48,6 +48,7 @@ export function copyAuthzInput(input: unknown): unknown {
     errorReason: input.errorReason,
     storeId: input.storeId,
     modelId: input.modelId,
+    user: input.user,
     operation: input.operation,
     actor: copyActor(input.actor),
     target: copyTarget(input.target),

@@ -157,6 +157,7 @@ function authzInputProblem(input: unknown): Problem {
     optionalString("errorReason", input.errorReason) ??
     optionalString("storeId", input.storeId) ??
     optionalString("modelId", input.modelId) ??
+    optionalString("user", input.user) ??
     contextProblem(input)
   );
 }

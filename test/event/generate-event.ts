@@ -183,6 +183,7 @@ const DETAILS = {
     errorReason: string(r, p),
     storeId: string(r, p),
     modelId: string(r, p),
+    user: string(r, p),
   }),
   tupleChange: (r: Random, p: number): Complete<TupleChangeDetail> => ({
     tuples: r.chance(p) ? [] : Array.from({ length: 1 + r.int(3) }, () => tupleChange(r, p)),

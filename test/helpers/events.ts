@@ -77,6 +77,7 @@ function kindFields(kind: DetailKind): Pick<AuditEvent, "eventType" | "detail" |
             errorReason: "anonymous",
             storeId: "01HSTORE00000000000000000",
             modelId: "01HMODEL00000000000000000",
+            user: "",
           },
         },
       };

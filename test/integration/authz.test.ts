@@ -72,7 +72,14 @@ describe("authz interceptor over real gRPC", () => {
     return event;
   }
 
-  const detail = (decision: AuthzDecision, objectId: string, errorReason = "", relation = "editor") => ({
+  /** `user`: the OpenFGA user the default toUser gave (`user:<actor id>`), "" when none was resolved. */
+  const detail = (
+    decision: AuthzDecision,
+    objectId: string,
+    user: string,
+    errorReason = "",
+    relation = "editor",
+  ) => ({
     $case: "authz",
     value: {
       relation,
@@ -83,6 +90,7 @@ describe("authz interceptor over real gRPC", () => {
       errorReason,
       storeId: "01JSTORE0000000000000000000",
       modelId: "01JMODEL0000000000000000000",
+      user,
     },
   });
 
@@ -94,7 +102,7 @@ describe("authz interceptor over real gRPC", () => {
       "alice",
       { type: "project", id: "p-1", name: "" },
       { success: true, code: "OK", message: "" },
-      detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "p-1"),
+      detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "p-1", "user:alice"),
     ]);
     expect(fake.state.checks).toStrictEqual([
       { user: "user:alice", relation: "editor", object: "project:p-1" },
@@ -109,7 +117,7 @@ describe("authz interceptor over real gRPC", () => {
     expect([event.actor?.id, event.result, event.detail]).toStrictEqual([
       "bob",
       { success: false, code: "PERMISSION_DENIED", message: "" },
-      detail(AuthzDecision.AUTHZ_DECISION_DENIED, "p-1"),
+      detail(AuthzDecision.AUTHZ_DECISION_DENIED, "p-1", "user:bob"),
     ]);
     expect(server.seenScopes).toHaveLength(0);
     expect(memory.filter({ eventType: EventType.EVENT_TYPE_RESOURCE_MUTATION })).toHaveLength(0);
@@ -135,6 +143,7 @@ describe("authz interceptor over real gRPC", () => {
           errorReason: "",
           storeId: "",
           modelId: "",
+          user: "",
         },
       },
     ]);
@@ -153,6 +162,7 @@ describe("authz interceptor over real gRPC", () => {
         detail(
           AuthzDecision.AUTHZ_DECISION_ERROR,
           "p-1",
+          "user:alice",
           broken === "engine" ? "unavailable" : "cache_failed",
         ),
       ]);
@@ -172,7 +182,7 @@ describe("authz interceptor over real gRPC", () => {
     const event = await authzEvent();
     expect([event.result?.code, event.detail]).toStrictEqual([
       "DEADLINE_EXCEEDED",
-      detail(AuthzDecision.AUTHZ_DECISION_ERROR, "p-1", "timeout"),
+      detail(AuthzDecision.AUTHZ_DECISION_ERROR, "p-1", "user:alice", "timeout"),
     ]);
   });
 
@@ -183,7 +193,7 @@ describe("authz interceptor over real gRPC", () => {
     expect([event.actor?.type, event.result?.code, event.detail]).toStrictEqual([
       "ACTOR_TYPE_ANONYMOUS",
       "UNAUTHENTICATED",
-      detail(AuthzDecision.AUTHZ_DECISION_DENIED, "p-1", "anonymous"),
+      detail(AuthzDecision.AUTHZ_DECISION_DENIED, "p-1", "", "anonymous"),
     ]);
     expect(fake.state.checks).toHaveLength(0);
   });
@@ -196,7 +206,7 @@ describe("authz interceptor over real gRPC", () => {
     ]);
     const event = await authzEvent();
     expect(event.detail).toStrictEqual(
-      detail(AuthzDecision.AUTHZ_DECISION_ERROR, "", "object_id_unresolved"),
+      detail(AuthzDecision.AUTHZ_DECISION_ERROR, "", "", "object_id_unresolved"),
     );
     expect(fake.state.checks).toHaveLength(0);
   });
@@ -208,7 +218,9 @@ describe("authz interceptor over real gRPC", () => {
       stream.on("error", resolve);
     });
     expect(error.code).toBe(status.PERMISSION_DENIED);
-    expect((await authzEvent()).detail).toStrictEqual(detail(AuthzDecision.AUTHZ_DECISION_DENIED, "p-2"));
+    expect((await authzEvent()).detail).toStrictEqual(
+      detail(AuthzDecision.AUTHZ_DECISION_DENIED, "p-2", "user:alice"),
+    );
     expect(server.seenScopes).toHaveLength(0);
   });
 
@@ -220,11 +232,13 @@ describe("authz interceptor over real gRPC", () => {
         call.end();
       });
     expect(await importMembers(as("alice", { "x-project-id": "p-1" }))).toBeNull();
-    expect((await authzEvent()).detail).toStrictEqual(detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "p-1"));
+    expect((await authzEvent()).detail).toStrictEqual(
+      detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "p-1", "user:alice"),
+    );
     memory.clear();
     expect((await importMembers(as("alice")))?.code).toBe(status.INVALID_ARGUMENT);
     expect((await authzEvent()).detail).toStrictEqual(
-      detail(AuthzDecision.AUTHZ_DECISION_ERROR, "", "object_id_unresolved"),
+      detail(AuthzDecision.AUTHZ_DECISION_ERROR, "", "", "object_id_unresolved"),
     );
   });
 
@@ -239,7 +253,7 @@ describe("authz interceptor over real gRPC", () => {
     call.end();
     await done;
     expect((await authzEvent()).detail).toStrictEqual(
-      detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "global", "", "admin"),
+      detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "global", "user:alice", "", "admin"),
     );
   });
 
@@ -248,8 +262,8 @@ describe("authz interceptor over real gRPC", () => {
     const [allowed] = await update(as("alice"));
     expect(allowed).toBeNull();
     expect((await authzEvent()).detail).toStrictEqual({
-      ...detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "p-1"),
-      value: { ...detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "p-1").value, cacheHit: true },
+      ...detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "p-1", "user:alice"),
+      value: { ...detail(AuthzDecision.AUTHZ_DECISION_ALLOWED, "p-1", "user:alice").value, cacheHit: true },
     });
     expect(server.seenScopes[0]?.actor?.id).toBe("alice");
     memory.clear();

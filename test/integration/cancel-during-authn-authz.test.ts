@@ -10,7 +10,6 @@ import {
   Metadata,
   ResponderBuilder,
   Server,
-  ServerCredentials,
   ServerInterceptingCall,
   type ServerInterceptor,
   ServerListenerBuilder,
@@ -27,6 +26,7 @@ import { type AuditEvent, AuthzDecision, EventType } from "../../src/gen/grpcaud
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createOpenFgaAuthorizer } from "../../src/openfga/openfga-authorizer.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
+import { listenOnLoopback } from "../helpers/loopback-server.js";
 import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
 import { AUTHZ_RULES_FROM_METADATA, CALL_KINDS, type CallKind } from "../helpers/project-server.js";
 
@@ -118,11 +118,7 @@ async function start(held: Phase, own?: OwnAuthz) {
     importMembers: ran,
     syncMembers: ran,
   } as never);
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (e, p) =>
-      e ? reject(e) : resolve(p),
-    ),
-  );
+  const port = await listenOnLoopback(server);
   const client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   cleanup = () => {
     client.close();
@@ -302,6 +298,46 @@ describe("a call that ends while the OpenFGA authorizer waits for its check", ()
       await expect.poll(() => s.handlersRun()).toBe(1);
       next.call.cancel();
       expect((await next.ended).code).toBe(status.CANCELLED);
+    },
+  );
+});
+
+// An authorizer of your own that hands the check's signal to its I/O (as `fetch(url, { signal })`
+// does) rejects once the call's end aborts it. That rejection is the abort, not an outage of the
+// authorizer: it is recorded `timeout`, as the OpenFGA authorizer records it, never `unavailable`.
+describe("a call that ends while an authorizer of your own, honouring the signal, waits", () => {
+  it.each([
+    ["the client cancels", "cancel", status.CANCELLED, "CANCELLED"],
+    ["its deadline passes", "deadline", status.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED"],
+  ] as const)(
+    "%s: recorded ERROR timeout with the client's status",
+    async (_name, how, expected, codeName) => {
+      let asked = 0;
+      const authorizer: Authorizer = {
+        check: (_request, options) =>
+          new Promise<Decision>((_resolve, reject) => {
+            asked++;
+            options?.signal?.addEventListener("abort", () => reject(options.signal?.reason), { once: true });
+          }),
+        batchCheck: async () => [],
+      };
+      const s = await start("authz", { authorizer, timeoutMs: 600_000 });
+      const { call, ended } = startCall(
+        s.client,
+        "unary",
+        how === "deadline" ? { deadline: Date.now() + 300 } : {},
+      );
+      await expect.poll(() => asked).toBe(1);
+      if (how === "cancel") call.cancel();
+      expect((await ended).code).toBe(expected);
+      const decision = await s.memory.waitFor({ eventType: EventType.EVENT_TYPE_AUTHZ_DECISION });
+      const authz = decision.detail?.$case === "authz" ? decision.detail.value : undefined;
+      expect([authz?.decision, authz?.errorReason, decision.result?.code]).toStrictEqual([
+        AuthzDecision.AUTHZ_DECISION_ERROR,
+        "timeout",
+        codeName,
+      ]);
+      expect(s.handlersRun()).toBe(0);
     },
   );
 });

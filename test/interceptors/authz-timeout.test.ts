@@ -63,6 +63,7 @@ describe("authz timeoutMs as long as a Node timer holds", () => {
         objectId: "p-1",
         storeId: fake.authorizer.storeId,
         modelId: fake.authorizer.modelId,
+        user: "user:alice",
         decision: "allowed",
         cacheHit: false,
         result: { success: true, code: status.OK },

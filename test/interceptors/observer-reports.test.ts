@@ -101,10 +101,17 @@ describe("what the authn and authz interceptors report to their observers", () =
     expect(denied?.code).toBe(status.PERMISSION_DENIED);
     expect(reported()).toStrictEqual([
       { method: "x-user", success: true, actor: { id: "alice" } },
-      { ...editor, decision: "allowed", cacheHit: false, result: { success: true, code: status.OK } },
+      {
+        ...editor,
+        user: "user:alice",
+        decision: "allowed",
+        cacheHit: false,
+        result: { success: true, code: status.OK },
+      },
       { method: "x-user", success: true, actor: { id: "bob" } },
       {
         ...editor,
+        user: "user:bob",
         decision: "denied",
         cacheHit: false,
         result: { success: false, code: status.PERMISSION_DENIED },
@@ -141,6 +148,7 @@ describe("what the authn and authz interceptors report to their observers", () =
       { method: "x-user", success: true, actor: { id: "alice" } },
       {
         ...editor,
+        user: "user:alice",
         decision: "error",
         errorReason: "ECONNRESET",
         result: { success: false, code: status.UNAVAILABLE },

@@ -126,6 +126,7 @@ describe("buildEvent", () => {
           errorReason: "anonymous",
           storeId: "01HXSTORE",
           modelId: "",
+          user: "",
         },
       },
     });

@@ -123,6 +123,7 @@ describe("Recorder inside an RPC", () => {
         cacheHit: true,
         storeId: "01HXSTORE",
         modelId: "01HXMODEL",
+        user: "user:alice",
       }),
     );
     expect(withoutChain(memory.events)).toStrictEqual([
@@ -142,6 +143,7 @@ describe("Recorder inside an RPC", () => {
             errorReason: "",
             storeId: "01HXSTORE",
             modelId: "01HXMODEL",
+            user: "user:alice",
           },
         },
       },
@@ -420,6 +422,7 @@ describe("observers", () => {
           errorReason,
           storeId: "",
           modelId: "",
+          user: "",
         },
       });
       expect(event?.result).toStrictEqual({

@@ -130,6 +130,7 @@ describe("oversized text fields", () => {
             errorReason: "",
             storeId: "",
             modelId: "",
+            user: "",
           },
         },
       },

@@ -72,7 +72,9 @@ export function summaryOf(event) {
   }
   if (event.authz !== undefined) {
     const a = event.authz;
-    return mixed`${a.relation ?? ""} on ${a.objectType ?? ""}:${a.objectId ?? ""}`;
+    // The OpenFGA user checked (absent before it was resolved, and in events older than the field).
+    const who = a.user ? mixed`${a.user} ` : [];
+    return mixed`${who}${a.relation ?? ""} on ${a.objectType ?? ""}:${a.objectId ?? ""}`;
   }
   if (event.tupleChange !== undefined) {
     const tuples = event.tupleChange.tuples ?? [];

@@ -757,6 +757,14 @@ export interface AuthzDetail {
   storeId: string;
   /** OpenFGA authorization model id the check ran against, when known. */
   modelId: string;
+  /**
+   * The OpenFGA user checked, as the authz interceptor's `toUser` gave it, such as "user:alice" or
+   * "service:billing"; also for a cached decision and an engine error. Empty when no user was resolved:
+   * no rule, an anonymous caller, an object id that is unresolved or invalid, "to_user_failed". For
+   * "subject_id_invalid" it holds the refused value (never sent to OpenFGA), as object_id holds a
+   * refused object id, cut to the event's text limits. Empty in events written before this field.
+   */
+  user: string;
 }
 
 /** TupleChangeDetail describes one call that wrote or deleted relationship tuples. */
@@ -2117,6 +2125,7 @@ function createBaseAuthzDetail(): AuthzDetail {
     errorReason: "",
     storeId: "",
     modelId: "",
+    user: "",
   };
 }
 
@@ -2145,6 +2154,9 @@ export const AuthzDetail: MessageFns<AuthzDetail> = {
     }
     if (message.modelId !== "") {
       writer.uint32(66).string(message.modelId);
+    }
+    if (message.user !== "") {
+      writer.uint32(74).string(message.user);
     }
     return writer;
   },
@@ -2226,6 +2238,14 @@ export const AuthzDetail: MessageFns<AuthzDetail> = {
             message.modelId = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2274,6 +2294,7 @@ export const AuthzDetail: MessageFns<AuthzDetail> = {
         : isSet(object.model_id)
         ? globalThis.String(object.model_id)
         : "",
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
     };
   },
 
@@ -2303,6 +2324,9 @@ export const AuthzDetail: MessageFns<AuthzDetail> = {
     if (message.modelId !== "") {
       obj.modelId = message.modelId;
     }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
     return obj;
   },
 
@@ -2319,6 +2343,7 @@ export const AuthzDetail: MessageFns<AuthzDetail> = {
     message.errorReason = object.errorReason ?? "";
     message.storeId = object.storeId ?? "";
     message.modelId = object.modelId ?? "";
+    message.user = object.user ?? "";
     return message;
   },
 };
