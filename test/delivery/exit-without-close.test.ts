@@ -66,26 +66,27 @@ function storedIds(storePath: string): string[] {
   }
 }
 
+/** What the child reports when all of its 100 events went to the spool at exit, none delivered. */
+const ALL_SPOOLED = {
+  stats: {
+    accepted: 100,
+    delivered: 0,
+    spooled: 100,
+    dropped: {},
+    droppedAfterAccept: 0,
+    queueEvents: 0,
+    spoolEvents: 100,
+  },
+  heard: [],
+};
+
 describe("a process that ends without close()", () => {
   it("commits the queued events to the spool when main returns, and the next process on it delivers them", async () => {
     const storePath = path.join(dir.dir, "return-store.db");
     const spoolPath = path.join(dir.dir, "return-spool.db");
 
     const first = await runChild(["return", storePath, spoolPath]);
-    expect(first).toStrictEqual([
-      {
-        stats: {
-          accepted: 100,
-          delivered: 0,
-          spooled: 100,
-          dropped: {},
-          droppedAfterAccept: 0,
-          queueEvents: 0,
-          spoolEvents: 100,
-        },
-        heard: [],
-      },
-    ]);
+    expect(first).toStrictEqual([ALL_SPOOLED]);
     expect(spoolRows(spoolPath)).toStrictEqual(IDS);
     expect(storedIds(storePath)).toStrictEqual([]);
 
@@ -115,20 +116,7 @@ describe("a process that ends without close()", () => {
     const spoolPath = path.join(dir.dir, "exit-spool.db");
 
     const lines = await runChild(["exit", storePath, spoolPath], "SIGTERM");
-    expect(lines).toStrictEqual([
-      {
-        stats: {
-          accepted: 100,
-          delivered: 0,
-          spooled: 100,
-          dropped: {},
-          droppedAfterAccept: 0,
-          queueEvents: 0,
-          spoolEvents: 100,
-        },
-        heard: [],
-      },
-    ]);
+    expect(lines).toStrictEqual([ALL_SPOOLED]);
     expect(spoolRows(spoolPath)).toStrictEqual(IDS);
   });
 
@@ -137,20 +125,7 @@ describe("a process that ends without close()", () => {
     const spoolPath = path.join(dir.dir, "in-flight-spool.db");
 
     const lines = await runChild(["in-flight", storePath, spoolPath], "SIGTERM");
-    expect(lines).toStrictEqual([
-      {
-        stats: {
-          accepted: 100,
-          delivered: 0,
-          spooled: 100,
-          dropped: {},
-          droppedAfterAccept: 0,
-          queueEvents: 0,
-          spoolEvents: 100,
-        },
-        heard: [],
-      },
-    ]);
+    expect(lines).toStrictEqual([ALL_SPOOLED]);
     expect(spoolRows(spoolPath)).toStrictEqual(IDS);
 
     await runChild(["replay", storePath, spoolPath]);

@@ -5,7 +5,7 @@
 // handler's status does. (A plain grpc-js handler's start reaches no interceptor: its event carries the
 // cancel's context, as docs/opentelemetry.md says.)
 
-import { type ClientReadableStream, credentials, Metadata, Server, status } from "@grpc/grpc-js";
+import { type ClientReadableStream, credentials, type Metadata, Server, status } from "@grpc/grpc-js";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,9 +23,8 @@ import { createRecorder } from "../../src/recorder/recorder.js";
 import type { RuleTable } from "../../src/rules/audit-rule.js";
 import { asyncService } from "../../src/server/async-service.js";
 import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
-import { testTracing } from "./tracing-interceptor.js";
+import { testTracing, tracedMetadata } from "./tracing-interceptor.js";
 
-const TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const SETTLE_TIMEOUT_MS = 50;
 const UNFINISHED = `the handler had not finished ${SETTLE_TIMEOUT_MS} ms later`;
 
@@ -116,13 +115,6 @@ describe("events of calls that ended while their asyncService handler ran, over 
     context.disable();
   });
 
-  function metadataOf(requestId: string, withTraceparent: boolean): Metadata {
-    const metadata = new Metadata();
-    metadata.set("x-request-id", requestId);
-    if (withTraceparent) metadata.set("traceparent", TRACEPARENT);
-    return metadata;
-  }
-
   /** The call's event (type, result message, ids), and the span ids its handler saw active. */
   async function traced(requestId: string) {
     const event: AuditEvent = await memory.waitFor({ requestId });
@@ -141,7 +133,7 @@ describe("events of calls that ended while their asyncService handler ran, over 
     return new Promise<number>((resolve) =>
       client.deleteProject(
         { id: "p-1" },
-        metadataOf(requestId, withTraceparent),
+        tracedMetadata(requestId, withTraceparent),
         // The handler runs until the test ends: only the deadline ends the call, whenever it passes.
         { deadline: Date.now() + 300 },
         (error) => resolve(error?.code ?? status.OK),
@@ -177,7 +169,7 @@ describe("events of calls that ended while their asyncService handler ran, over 
       const requestId = `cancel-stream-${withTraceparent}`;
       const call: ClientReadableStream<ArchiveProgress> = mutations.archiveProject(
         { projectId: "p-1" },
-        metadataOf(requestId, withTraceparent),
+        tracedMetadata(requestId, withTraceparent),
       );
       call.on("error", () => {}); // the status says how it ended
       const code = new Promise<number>((resolve) => call.on("status", (end) => resolve(end.code)));

@@ -3,7 +3,7 @@
 // and a tracing interceptor after the audit chain, over real loopback gRPC, it must still carry the
 // handler's span, as the events of unary and server-streaming calls, recorded at their status, do.
 
-import { type ClientDuplexStream, Metadata, status } from "@grpc/grpc-js";
+import { type ClientDuplexStream, status } from "@grpc/grpc-js";
 import { context } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,10 +22,8 @@ import {
   type ProjectServer,
   startProjectServer,
 } from "../helpers/project-server.js";
-import { REQUEST_ID, testTracing } from "./tracing-interceptor.js";
+import { CLIENT_TRACE_ID, REQUEST_ID, testTracing, tracedMetadata } from "./tracing-interceptor.js";
 
-const CLIENT_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
-const TRACEPARENT = `00-${CLIENT_TRACE_ID}-00f067aa0ba902b7-01`;
 const CHANGE = { member: { memberId: 7, projectId: "p-1", userId: "u-1", role: "viewer" } } as MemberChange;
 
 const { exporter, tracingInterceptor } = testTracing();
@@ -64,13 +62,6 @@ describe("events of request-streaming calls with otelTraceContext over real gRPC
     context.disable();
   });
 
-  function metadataOf(requestId: string, withTraceparent: boolean): Metadata {
-    const metadata = new Metadata();
-    metadata.set("x-request-id", requestId);
-    if (withTraceparent) metadata.set("traceparent", TRACEPARENT);
-    return metadata;
-  }
-
   /** The call's event: its type, result message and ids; and the span its handler ran in. */
   async function traced(requestId: string) {
     const event: AuditEvent = await memory.waitFor({ requestId });
@@ -96,7 +87,7 @@ describe("events of request-streaming calls with otelTraceContext over real gRPC
     const expected: Record<string, unknown> = {};
     for (const kind of kinds) {
       const requestId = `${kind}-${withTraceparent}-${server.port}`;
-      const call = await callOfKind(server.client, kind, metadataOf(requestId, withTraceparent));
+      const call = await callOfKind(server.client, kind, tracedMetadata(requestId, withTraceparent));
       expect(call.code).toBe(status.OK);
       const { event, handlerSpan } = await traced(requestId);
       // With a traceparent the span continues the caller's trace: only its span id tells it apart.
@@ -121,7 +112,7 @@ describe("events of request-streaming calls with otelTraceContext over real gRPC
   /** Starts a SyncMembers call and sends one change; resolves to the call and its status code. */
   function syncMembers(requestId: string, deadline?: number) {
     const call: ClientDuplexStream<MemberChange, MemberChangeResult> = mutations.client.syncMembers(
-      metadataOf(requestId, true),
+      tracedMetadata(requestId, true),
       deadline === undefined ? {} : { deadline },
     );
     const code = new Promise<number>((resolve) => {
@@ -135,7 +126,7 @@ describe("events of request-streaming calls with otelTraceContext over real gRPC
   it("gives a bidi call cancelled after its handler answered the handler's span", async () => {
     // A first call warms the connection: a first call's reset can reach the server before the end of
     // its messages, and is then recorded at the cancel, not at the stream's close.
-    await callOfKind(mutations.client, "bidi_streaming", metadataOf("warm", true));
+    await callOfKind(mutations.client, "bidi_streaming", tracedMetadata("warm", true));
     await memory.waitFor({ requestId: "warm" });
     const { call, code } = syncMembers("cancelled");
     // The handler answers each change: once the answer is here, it waits for the next one. A grpc-js

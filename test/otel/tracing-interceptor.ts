@@ -1,4 +1,4 @@
-import { ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
+import { Metadata, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { type Context, context, type Span, trace } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import {
@@ -11,6 +11,18 @@ import {
 export const REQUEST_ID = "request.id";
 
 export const propagator = new W3CTraceContextPropagator();
+
+/** The caller's trace id and span id in CLIENT_TRACEPARENT, the W3C header a test client sends. */
+export const CLIENT_TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+export const CLIENT_TRACEPARENT = `00-${CLIENT_TRACE_ID}-00f067aa0ba902b7-01`;
+
+/** A call's metadata: its `x-request-id`, and CLIENT_TRACEPARENT when `withTraceparent`. */
+export function tracedMetadata(requestId: string, withTraceparent: boolean): Metadata {
+  const metadata = new Metadata();
+  metadata.set("x-request-id", requestId);
+  if (withTraceparent) metadata.set("traceparent", CLIENT_TRACEPARENT);
+  return metadata;
+}
 
 /**
  * The real SDK's in-memory tracer, and a tracing interceptor as an instrumentation makes one: when the
