@@ -1,5 +1,5 @@
-import onExit from "on-exit-leak-free";
 import { type EmitOutcome, type FlushReport, type FlushResult, flushReport } from "../emitters/emitter.js";
+import { offExit, onExit } from "../emitters/exit-hooks.js";
 import { AuditEmitError, toError } from "../errors/index.js";
 import { MAX_TIMER_MS } from "../errors/option-checks.js";
 import { report } from "../errors/report.js";
@@ -64,7 +64,7 @@ export class DeliveryPipeline {
     this.#pump = new Pump(state);
     // Held weakly (an emitter nobody holds is no reason to stay), by the state, which the pump and
     // the timers hold while events wait: main returning, or process.exit(), must not lose them unseen.
-    onExit.register(state, finishAtExit);
+    onExit(state, finishAtExit);
   }
 
   emit(event: AuditEvent): EmitOutcome {
@@ -136,7 +136,7 @@ export class DeliveryPipeline {
     // What is left goes to the spool file (or is dropped): the next emitter on it replays it.
     const lostInDrain = counters.lost;
     const pending = state.finishClose();
-    onExit.unregister(state);
+    offExit(state);
     // Only the deadline leaves events for finishClose: the drain did not finish in time.
     const leftAtDeadline = pending + counters.lost - lostInDrain;
     // No later report would tell onError of the drops held back by warnIntervalMs: tell it now.

@@ -1,4 +1,4 @@
-import onExit from "on-exit-leak-free";
+import { type ExitEvent, offExit, onExit } from "./exit-hooks.js";
 
 /** The parts of pino's SonicBoom destination the log emitter uses. */
 export interface SonicBoomLike extends NodeJS.EventEmitter {
@@ -63,8 +63,7 @@ export class LineBatcher {
     private readonly onError: (error: unknown) => void,
   ) {
     this.timer = setInterval(() => this.releaseIfIdle(), BATCH_MAX_WAIT_MS).unref();
-    onExit.register(this, writeOutAtExit);
-    onExit.registerBeforeExit(this, writeOutAtExit);
+    onExit(this, writeOutAtExit, { beforeExit: true });
   }
 
   /** Characters gathered and not yet handed to SonicBoom. */
@@ -105,12 +104,12 @@ export class LineBatcher {
   /** Hands over what is gathered and stops the timer and the exit hooks; call when no line follows. */
   stop(): void {
     clearInterval(this.timer);
-    onExit.unregister(this);
+    offExit(this);
     this.release();
   }
 
   /** At "exit" the event loop is gone, so SonicBoom must write out synchronously. */
-  writeOut(event: "exit" | "beforeExit"): void {
+  writeOut(event: ExitEvent): void {
     this.release();
     if (event === "beforeExit") return; // the loop still runs and SonicBoom finishes its write
     try {
@@ -121,6 +120,6 @@ export class LineBatcher {
   }
 }
 
-function writeOutAtExit(batcher: LineBatcher, event: "exit" | "beforeExit"): void {
+function writeOutAtExit(batcher: LineBatcher, event: ExitEvent): void {
   batcher.writeOut(event);
 }

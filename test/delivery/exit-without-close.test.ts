@@ -111,6 +111,17 @@ describe("a process that ends without close()", () => {
     expect(storedIds(storePath)).toStrictEqual(IDS);
   });
 
+  // on-exit-leak-free 2.1.2 (pino's exit-hook library) removed a collected object's hook with
+  // splice(index, index + 1), taking the hooks registered after it too: this emitter's was lost.
+  it("commits them to the spool though a pino destination made before it was collected unended", async () => {
+    const storePath = path.join(dir.dir, "sibling-store.db");
+    const spoolPath = path.join(dir.dir, "sibling-spool.db");
+
+    const lines = await runChild(["collected-sibling", storePath, spoolPath]);
+    expect(lines).toStrictEqual([{ siblings: 1, siblingCollected: true }, ALL_SPOOLED]);
+    expect(spoolRows(spoolPath)).toStrictEqual(IDS);
+  });
+
   it("commits them to the spool when a signal handler calls process.exit()", async () => {
     const storePath = path.join(dir.dir, "exit-store.db");
     const spoolPath = path.join(dir.dir, "exit-spool.db");
