@@ -5,33 +5,19 @@ import {
   type AuditPartialDeliveryError,
 } from "../errors/index.js";
 import { report } from "../errors/report.js";
-import { EVENT_KIND, KIND_NAMES, kindIndexOfName } from "../event/kinds.js";
+import { BatchTrim } from "./batch-trim.js";
 import type { Batch, QueueBatch } from "./batches.js";
 import { DeliveryCounters, Warnings } from "./delivery-stats.js";
+import { evictableKinds } from "./evictable-kinds.js";
 import { HeldEvents, type QueueView } from "./held-events.js";
 import { monotonicNow } from "./monotonic-now.js";
 import { openSpool } from "./open-spool.js";
-import type { OverflowPolicy, ResolvedDeliveryOptions } from "./options.js";
+import type { ResolvedDeliveryOptions } from "./options.js";
 import { SettleWaiters } from "./settle-waiters.js";
-import { sinkTakes } from "./sink-fit.js";
 import { SinkReports } from "./sink-reports.js";
 import type { Spool, SpoolRow } from "./spool.js";
 import { SpoolStage } from "./spool-stage.js";
 import { Wakeup } from "./wakeup.js";
-
-/** Overflow policies that keep their kind's events: "drop-oldest" of another kind never evicts those. */
-const KEEPING_POLICIES: ReadonlySet<OverflowPolicy> = new Set<OverflowPolicy>(["park", "spool", "fail-rpc"]);
-
-/**
- * Kinds that no overflow policy drops once accepted ("drop-oldest" does not evict them, "park" does
- * not park them: refused at once, the Recorder sees it). The Recorder takes an accepted one as
- * written: a record summary's counts are marked written, and a chain checkpoint is what signs the
- * trail (the final one is what `verify --sealed` needs). @internal
- */
-export const KEPT_KINDS: ReadonlySet<number> = new Set([
-  kindIndexOfName(EVENT_KIND.RECORD_SUMMARY),
-  kindIndexOfName(EVENT_KIND.CHAIN_CHECKPOINT),
-]);
 
 /** What the pump and stats read of the spool. @internal */
 export type SpoolView = Pick<
@@ -58,6 +44,7 @@ export class DeliveryState {
   readonly wakeup = new Wakeup();
   readonly #held: HeldEvents;
   readonly #spooled: SpoolStage | undefined;
+  readonly #trim: BatchTrim;
   readonly #settle = new SettleWaiters((seq) => this.#settledUpTo(seq));
   #lastSeq: number;
   #closed = false;
@@ -97,6 +84,15 @@ export class DeliveryState {
           this.#settle.check();
         },
       });
+    this.#trim = new BatchTrim({
+      options,
+      counters: this.counters,
+      warnings: this.warnings,
+      held,
+      spooled: this.#spooled,
+      settle: this.#settle,
+      lose: (reason, kind, warn) => this.#lose(reason, kind, warn),
+    });
     this.#lastSeq = spool?.maxId ?? 0;
   }
 
@@ -233,88 +229,19 @@ export class DeliveryState {
     if (rows.length > 0) this.#spooled?.discard(rows, reason);
   }
 
-  /**
-   * After a failed write: drops, as "too_large", the events of the batch the sink can never take (its
-   * limit may have shrunk since they were accepted, such as a NATS server that came back with a smaller
-   * max_payload), so the rest can go. Returns the batch left; the same one when nothing was dropped.
-   */
+  /** After a failed write: drops the events the sink can never take (see BatchTrim.dropUnsendable). */
   dropUnsendable(batch: Batch): Batch {
-    return this.#dropTooLarge(
-      batch,
-      batch.events.map((encoded) => sinkTakes(this.options, () => encoded.event, encoded.bytes.length)),
-    );
+    return this.#trim.dropUnsendable(batch);
   }
 
-  /**
-   * After a write the sink refused with an AuditEventTooLargeError: drops, as "too_large", the events
-   * of the batch it names, so the rest can go, and reports them with the sink's message (which says
-   * which limit). Returns the batch left; the same one when it names none.
-   */
+  /** After an AuditEventTooLargeError: drops the events it names (see BatchTrim.dropNamed). */
   dropNamed(batch: Batch, refusal: AuditEventTooLargeError): Batch {
-    const named = new Set(refusal.eventIds);
-    return this.#dropTooLarge(
-      batch,
-      batch.events.map((encoded) => !named.has(encoded.event.eventId)),
-      refusal,
-    );
+    return this.#trim.dropNamed(batch, refusal);
   }
 
-  /**
-   * Drops, as "too_large", the events of the batch whose `takes` is false; with the sink's `refusal`,
-   * reported once with it instead of as a drop at emit.
-   */
-  #dropTooLarge(batch: Batch, takes: readonly boolean[], refusal?: Error): Batch {
-    const dropped = takes.filter((take) => !take).length;
-    if (dropped === 0) return batch;
-    const warn = refusal === undefined;
-    if (!warn) this.warnings.note("sink_too_large", refusal, dropped);
-    if (batch.source === "spool") {
-      const rows = batch.rows.filter((_, i) => !takes[i]);
-      this.#spooled?.discard(rows, "too_large", warn);
-    } else {
-      batch.kinds.forEach((kind, i) => {
-        if (!takes[i]) this.#lose("too_large", kind, warn);
-      });
-    }
-    return this.#keep(batch, takes);
-  }
-
-  /**
-   * After a write the sink rejected with an AuditPartialDeliveryError: the events of the batch it
-   * names as taken are delivered (they leave memory or the spool and are counted, once), and only the
-   * rest stays, to be retried. Returns the batch left; the same one when it names none of them.
-   */
+  /** After an AuditPartialDeliveryError: delivers the events it names (see BatchTrim.deliverNamed). */
   deliverNamed(batch: Batch, partial: AuditPartialDeliveryError): Batch {
-    const taken = new Set(partial.deliveredEventIds);
-    const rest = batch.events.map((encoded) => !taken.has(encoded.event.eventId));
-    const delivered = rest.filter((left) => !left).length;
-    if (delivered === 0) return batch;
-    if (batch.source === "spool") {
-      this.#spooled?.remove(batch.rows.filter((_, i) => !rest[i]));
-      this.counters.replayed += delivered;
-    }
-    const left = this.#keep(batch, rest);
-    if (batch.source === "queue") this.#held.promoteParked();
-    this.counters.delivered += delivered;
-    this.#settle.check();
-    return left;
-  }
-
-  /** The part of `batch` whose `keeps` is true; for a batch from the queue, it replaces the batch in flight. */
-  #keep(batch: Batch, keeps: readonly boolean[]): Batch {
-    const kept = <T>(items: readonly T[]) => items.filter((_, i) => keeps[i]);
-    const events = kept(batch.events);
-    if (batch.source === "spool") return { source: "spool", rows: kept(batch.rows), events };
-    const bytes = events.reduce((sum, encoded) => sum + encoded.bytes.length, 0);
-    const left: QueueBatch = {
-      source: "queue",
-      seqs: kept(batch.seqs),
-      kinds: kept(batch.kinds),
-      events,
-      bytes,
-    };
-    this.#held.replaceInFlight(batch, left);
-    return left;
+    return this.#trim.deliverNamed(batch, partial);
   }
 
   /** The sink acknowledged a batch: it leaves memory or the spool, and parked events may move up. */
@@ -438,17 +365,4 @@ export class DeliveryState {
     // Promoted parked events can queue behind newer ones: only a full scan is sure.
     return this.#held.queueMinSeq() > seq;
   }
-}
-
-/**
- * Indexed by kind: true when "drop-oldest" may evict its events. Never a kept kind, nor a kind whose
- * policy keeps its events (park, spool, fail-rpc): a fail-closed call may already have been answered
- * OK on the strength of it. All false without a "drop-oldest" policy, so the queue stays one FIFO.
- */
-function evictableKinds(options: ResolvedDeliveryOptions): boolean[] {
-  const policyOf = (kind: number) => options.policies[kind] ?? "drop-newest";
-  const evicts = KIND_NAMES.some((_, kind) => policyOf(kind) === "drop-oldest");
-  return KIND_NAMES.map(
-    (_, kind) => evicts && !KEPT_KINDS.has(kind) && !KEEPING_POLICIES.has(policyOf(kind)),
-  );
 }

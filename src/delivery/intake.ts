@@ -2,7 +2,8 @@ import type { EmitOutcome } from "../emitters/emitter.js";
 import { kindIndex } from "../event/kinds.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import { type DeliveryState, KEPT_KINDS } from "./delivery-state.js";
+import type { DeliveryState } from "./delivery-state.js";
+import { KEPT_KINDS } from "./evictable-kinds.js";
 import type { OverflowPolicy } from "./options.js";
 import { sinkTakes } from "./sink-fit.js";
 
