@@ -25,12 +25,14 @@ export type HandlerSettlement = HandlerOutcome | "untracked" | "timeout";
 type Waiter = (outcome: HandlerOutcome) => void;
 
 /**
- * What the slot holds once a handler of the call started: how many reported handlers still run (a
- * handler may call another asyncService-adapted one, which reports into the same scope), who waits,
- * and the outcome once every started one settled. It is also the first handler's async context,
- * captured as it started (the started channel publishes inside the handler): an outcome learned outside
- * it, at a cancel or at the wait's end, is handed over in it, so that its event carries the handler's
- * span and every other AsyncLocalStorage store the handler ran with.
+ * What the slot holds once a handler of the call started: how many reported handlers still run, who
+ * waits, and the outcome once every started one settled. asyncService reports a call once, with the
+ * outcome of the handler grpc-js called, after those it started on the call (given its call object, or
+ * in its async context) settled too; a handler started otherwise in the call's scope (on a call object
+ * of its own, from an emitter's listener) reports apart, and is counted here. It is also the first
+ * handler's async context, captured as it started (the started channel publishes inside the handler):
+ * an outcome learned outside it, at a cancel or at the wait's end, is handed over in it, so that its
+ * event carries the handler's span and every other AsyncLocalStorage store the handler ran with.
  */
 class HandlerState extends AsyncResource {
   waiter: Waiter | undefined = undefined;
@@ -57,7 +59,8 @@ export function noteHandlerStarted(scope: AuditScope): void {
 
 /**
  * Notes how a handler of the call settled. The call's handler has settled when every started one has:
- * the last to settle (the outermost) gives the outcome, handed to whoever waits for it.
+ * the last to settle gives the outcome, handed to whoever waits for it: the outermost's, which
+ * asyncService reports only once the handlers it started have settled.
  * @internal
  */
 export function noteHandlerSettled(scope: AuditScope, outcome: HandlerOutcome): void {
@@ -114,7 +117,7 @@ export function whenHandlerSettles(
     if (!waiting) return;
     waiting = false;
     clearTimeout(timer);
-    // Reported from inside the handler already, but by its last settling one: hand it over in the first's.
+    // Reported from inside the call already, maybe by a handler the first started: hand it over in the first's.
     state.runInAsyncScope(onSettled, undefined, outcome);
   };
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
 import { channel } from "node:diagnostics_channel";
 import type {
   MethodDefinition,
@@ -43,6 +44,68 @@ const STARTED = Object.freeze({});
 const SETTLED_OK = Object.freeze({ code: Status.OK, details: "" });
 // Never sent: grpc-js drops the status of a call it cut off.
 const CUT_OFF = Object.freeze({ code: Status.CANCELLED, details: "the call's stream cut off", cutOff: true });
+
+/** Reports how one handler settled: its status (SETTLED_OK, CUT_OFF or the error's). */
+type Settle = (outcome: object) => void;
+
+/**
+ * The handlers of one call: the outermost, which grpc-js called, and those it started (another
+ * asyncService-adapted handler given its call, or started in its async context). The call is reported
+ * once: its start, then, when every one of them has settled, the outermost's outcome, whichever settled
+ * last: the client got the outermost's answer, and a handler it left running may fail after it.
+ */
+class CallHandlers {
+  /** Handlers started and not settled; 0 once the call's settlement is reported. */
+  private running = 1;
+  /** The outermost handler's outcome, once it settled. */
+  private outcome: object | undefined = undefined;
+  /** The async context the outermost settled in, when handlers it started still ran. */
+  private context: AsyncResource | undefined = undefined;
+
+  readonly settleOutermost: Settle = (outcome) => {
+    this.outcome = outcome;
+    // The last of them reports in this context (the call's audit scope): one started from another
+    // context (a listener of an emitter of the application's) might have none.
+    if (this.running > 1) this.context = new AsyncResource("grpc-audit.call-handlers");
+    this.release();
+  };
+
+  private readonly settleInner: Settle = () => this.release();
+
+  /** Counts a handler started by one of the call's; returns how it reports its settlement. */
+  join(): Settle {
+    // The call's settlement went out already: a handler started after it changes nothing of it.
+    if (this.running === 0) return ignoreSettlement;
+    this.running += 1;
+    return this.settleInner;
+  }
+
+  private release(): void {
+    this.running -= 1;
+    if (this.running > 0 || this.outcome === undefined || !settled.hasSubscribers) return;
+    if (this.context === undefined) settled.publish(this.outcome);
+    else this.context.runInAsyncScope(publishSettled, undefined, this.outcome);
+  }
+}
+
+function publishSettled(outcome: object): void {
+  settled.publish(outcome);
+}
+
+/** The handlers of the call whose handler runs in this async context; set only while subscribed. */
+const callHandlers = new AsyncLocalStorage<CallHandlers>();
+/**
+ * The handlers of each call, by the call object grpc-js passed: a handler started from an event of the
+ * call (a "data" or "cancelled" listener runs in the stream's async context, not the handler's).
+ */
+const handlersByCall = new WeakMap<object, CallHandlers>();
+
+const ignoreSettlement: Settle = () => undefined;
+
+// A handler started while nothing listened: its settlement is still reported, alone.
+const settleAlone: Settle = (outcome) => {
+  if (settled.hasSubscribers) settled.publish(outcome);
+};
 
 /**
  * A gRPC error status to throw from an async handler: `code` is a grpc-js `status` value. Throw it as a
@@ -106,7 +169,9 @@ export const INTERNAL_ERROR_MESSAGE = "internal error";
  *
  * Under the audit interceptors, each handler also reports when it settles and how: grpc-js lets a
  * handler run on after the client cancelled or its deadline passed, and drops its answer, so the
- * call's mutation or access event then records the handler's own outcome (see docs/rules.md).
+ * call's mutation or access event then records the handler's own outcome (see docs/rules.md). A
+ * handler that starts other adapted handlers on its call is reported with its own outcome, once all
+ * of them have settled.
  *
  * In bidi handlers `for await (… of call)` leaves the call open when the loop ends (Node's own iterator
  * would destroy the duplex stream, and no status could follow), so the handler may still write and return.
@@ -180,16 +245,16 @@ function adaptUnary(handler: AnyAsyncHandler, statusOf: StatusOf): UntypedHandle
     call: ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown>,
     callback: sendUnaryData<unknown>,
   ) => {
-    if (started.hasSubscribers) started.publish(STARTED);
-    run(handler, call).then(
+    const [result, settle] = runReported(handler, call);
+    result.then(
       (response) => {
         // Before the callback: grpc-js may end the call inside it (a response it cannot send).
-        if (settled.hasSubscribers) settled.publish(SETTLED_OK);
+        settle(SETTLED_OK);
         callback(null, response);
       },
       (error: unknown) => {
         const status = isCutOff(call, error) ? CUT_OFF : statusOf(error);
-        if (settled.hasSubscribers) settled.publish(status);
+        settle(status);
         callback(status);
       },
     );
@@ -198,16 +263,16 @@ function adaptUnary(handler: AnyAsyncHandler, statusOf: StatusOf): UntypedHandle
 
 function adaptStreaming(handler: AnyAsyncHandler, statusOf: StatusOf, duplex: boolean): UntypedHandleCall {
   return (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
-    if (started.hasSubscribers) started.publish(STARTED);
     if (duplex) iterateWithoutDestroying(call as ServerDuplexStream<unknown, unknown>);
-    run(handler, call).then(
+    const [result, settle] = runReported(handler, call);
+    result.then(
       () => {
-        if (settled.hasSubscribers) settled.publish(SETTLED_OK);
+        settle(SETTLED_OK);
         if (!call.writableEnded) call.end();
       },
       (error: unknown) => {
         const status = isCutOff(call, error) ? CUT_OFF : statusOf(error);
-        if (settled.hasSubscribers) settled.publish(status);
+        settle(status);
         call.emit("error", status);
       },
     );
@@ -240,6 +305,25 @@ function isCutOff(call: { cancelled: boolean }, error: unknown): boolean {
   } catch {
     return false; // a revoked Proxy: any other error
   }
+}
+
+/**
+ * Runs the handler, reporting its start when the audit interceptors listen: an outermost handler
+ * opens its call's report and runs inside it; one started by another (given its call object, or in its
+ * async context) joins that one's. Returns the handler's promise, and how to report its settlement
+ * (before the call's status goes out).
+ */
+function runReported(handler: AnyAsyncHandler, call: unknown): [Promise<unknown>, Settle] {
+  // grpc-js passes an object; a caller of the adapted handler might not.
+  const key = typeof call === "object" && call !== null ? call : undefined;
+  const enclosing = (key && handlersByCall.get(key)) ?? callHandlers.getStore();
+  if (enclosing !== undefined) return [run(handler, call), enclosing.join()];
+  // Nothing listens (asyncService without the audit interceptors): no async context to set.
+  if (!started.hasSubscribers) return [run(handler, call), settleAlone];
+  const handlers = new CallHandlers();
+  if (key !== undefined) handlersByCall.set(key, handlers);
+  started.publish(STARTED);
+  return [callHandlers.run(handlers, run, handler, call), handlers.settleOutermost];
 }
 
 /** Calls the handler so that a synchronous throw becomes a rejection too. */

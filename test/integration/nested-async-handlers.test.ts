@@ -1,7 +1,15 @@
 // An asyncService handler that delegates to another asyncService-adapted handler (a service wrapping
 // another's implementation), over real loopback gRPC: both report into the call's scope, and a call
-// whose client has gone must be recorded with what the outermost handler did, once it settled.
-import { credentials, type handleUnaryCall, type Metadata, Server, status } from "@grpc/grpc-js";
+// whose client has gone must be recorded with what the outermost handler did, once every one settled.
+import { setImmediate as afterThisTurn } from "node:timers/promises";
+import {
+  credentials,
+  type handleUnaryCall,
+  Metadata,
+  Server,
+  type ServiceError,
+  status,
+} from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ProjectServiceClient, ProjectServiceService } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
@@ -23,6 +31,8 @@ let client: ProjectServiceClient;
 const ready = new Set<string>();
 /** Request ids of the calls whose innermost handler applied its change. */
 const applied = new Set<string>();
+/** Request ids of the calls whose inner handler failed after the outer one had answered. */
+const failedLater = new Set<string>();
 
 const requestIdOf = (call: { metadata: Metadata }) => String(call.metadata.get("x-request-id")[0]);
 const cancelled = (call: NodeJS.EventEmitter) =>
@@ -50,6 +60,13 @@ beforeAll(async () => {
     async removeMember(call) {
       applied.add(requestIdOf(call));
       return {};
+    },
+    // Fails once the handler that started it without waiting for it has answered (that one's
+    // settlement runs in this turn of the event loop, before the next).
+    async createProject(call) {
+      await afterThisTurn();
+      failedLater.add(requestIdOf(call));
+      throw { code: status.ABORTED, details: "quota changed meanwhile" };
     },
   } as Partial<Handlers> as Handlers);
   // A second layer between the outer service and the inner one.
@@ -83,6 +100,28 @@ beforeAll(async () => {
       await delegate(middle.removeMember, call);
       throw { code: status.FAILED_PRECONDITION, details: "member list locked" };
     },
+    // Start an inner handler after the cancel without waiting for it, and answer OK; the inner fails later.
+    async getProject(call) {
+      ready.add(requestIdOf(call));
+      await cancelled(call);
+      delegate(inner.createProject, call).catch(() => undefined);
+      return { id: call.request.id, name: "read", ownerId: "" };
+    },
+    async archiveProject(call) {
+      ready.add(requestIdOf(call));
+      await cancelled(call);
+      delegate(inner.createProject, call).catch(() => undefined);
+    },
+    // The same from the call's "cancelled" listener, which runs outside this handler's async context.
+    async syncMembers(call) {
+      await new Promise<void>((resolve) => {
+        call.once("data", () => ready.add(requestIdOf(call)));
+        call.once("cancelled", () => {
+          delegate(inner.createProject, call as never).catch(() => undefined);
+          resolve();
+        });
+      });
+    },
   };
   server = new Server({
     interceptors: createAuditInterceptors({ recorder, rules: auditRules, handlerSettleTimeoutMs: 2000 }),
@@ -105,6 +144,39 @@ afterEach(() => {
 /** Calls `method`, cancels it once its handler is ready; resolves to the status code the client got. */
 const cancelWhenReady = (method: keyof ProjectServiceClient, request: unknown, requestId: string) =>
   cancelWhen(client, method, request, requestId, (id) => ready.has(id));
+
+/** Calls ArchiveProject, cancels it once its handler is ready; resolves to the status code the client got. */
+function cancelArchiveWhenReady(projectId: string, requestId: string): Promise<number> {
+  const metadata = new Metadata();
+  metadata.set("x-request-id", requestId);
+  const call = client.archiveProject({ projectId }, metadata);
+  call.on("data", () => undefined);
+  const code = new Promise<number>((resolve) =>
+    call.on("error", (error: ServiceError) => resolve(error.code)),
+  );
+  void expect
+    .poll(() => ready.has(requestId))
+    .toBe(true)
+    .then(() => call.cancel());
+  return code;
+}
+
+/** Calls SyncMembers with one change, cancels it once its handler is ready; resolves to the client's status code. */
+function cancelSyncWhenReady(memberId: number, requestId: string): Promise<number> {
+  const metadata = new Metadata();
+  metadata.set("x-request-id", requestId);
+  const call = client.syncMembers(metadata);
+  call.on("data", () => undefined);
+  const code = new Promise<number>((resolve) =>
+    call.on("error", (error: ServiceError) => resolve(error.code)),
+  );
+  call.write({ member: { memberId, projectId: "p-5", userId: "u-1", role: "editor" } });
+  void expect
+    .poll(() => ready.has(requestId))
+    .toBe(true)
+    .then(() => call.cancel());
+  return code;
+}
 
 /** The call's one event, with its target and result. The wait outlasts the settle timeout (2 s). */
 async function eventOf(requestId: string) {
@@ -150,5 +222,32 @@ describe("an asyncService handler that delegates to another", () => {
       },
     ]);
     expect(applied.has("two-layers")).toBe(true);
+  });
+
+  it("records the OK of an outer handler that left an inner one running, which failed after it", async () => {
+    expect(await cancelArchiveWhenReady("p-3", "left-running")).toBe(status.CANCELLED);
+    expect(await eventOf("left-running")).toStrictEqual([
+      "p-3",
+      { success: true, code: "OK", message: `${CANCELLED}; the handler finished OK` },
+    ]);
+    expect(failedLater.has("left-running")).toBe(true);
+  });
+
+  it("records the read of a unary outer handler whose unawaited inner one failed after it", async () => {
+    expect(await cancelWhenReady("getProject", { id: "p-4" }, "left-running-read")).toBe(status.CANCELLED);
+    expect(await eventOf("left-running-read")).toStrictEqual([
+      "p-4",
+      { success: true, code: "OK", message: `${CANCELLED}; the handler finished OK` },
+    ]);
+    expect(failedLater.has("left-running-read")).toBe(true);
+  });
+
+  it("records the outer handler's OK when a listener of its call started the inner one", async () => {
+    expect(await cancelSyncWhenReady(9, "from-listener")).toBe(status.CANCELLED);
+    expect(await eventOf("from-listener")).toStrictEqual([
+      "9",
+      { success: true, code: "OK", message: `${CANCELLED}; the handler finished OK` },
+    ]);
+    expect(failedLater.has("from-listener")).toBe(true);
   });
 });
