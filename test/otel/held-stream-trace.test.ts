@@ -1,5 +1,5 @@
 // The event of a client-streaming or bidi call is recorded when the call's HTTP/2 stream closes (see
-// `heldStream` in rules-interceptor.ts), outside the handler's async context. With otelTraceContext
+// `heldStream` in ruled-call.ts), outside the handler's async context. With otelTraceContext
 // and a tracing interceptor after the audit chain, over real loopback gRPC, it must still carry the
 // handler's span, as the events of unary and server-streaming calls, recorded at their status, do.
 
