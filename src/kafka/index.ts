@@ -18,6 +18,7 @@ export {
   type KafkaCompression,
   type KafkaProducer,
 } from "./kafka-broker.js";
-export { createKafkaSource, type KafkaSource, type KafkaSourceMessage } from "./kafka-source.js";
+export { createKafkaSource, type KafkaSource } from "./kafka-source.js";
+export type { KafkaSourceMessage } from "./kafka-source-message.js";
 export type { KafkaSourceOptions } from "./kafka-source-options.js";
 export type { KafkaConsumer, KafkaMessage, KafkaMessageStream, KafkaStreamEvent } from "./message-stream.js";

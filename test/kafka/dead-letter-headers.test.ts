@@ -1,7 +1,7 @@
 /**
  * The dead letter of a message that already carries grpc-audit-dead-letter-reason / -from
  * headers (a dead letter replayed into the topic, or a producer that set them) must say why and where
- * from for THIS dead letter. Kafka headers are a list: kafka-source.ts builds them in a Map keyed by
+ * from for THIS dead letter. Kafka headers are a list: kafka-source-message.ts builds them in a Map keyed by
  * Buffers (compared by identity), so the new headers are added beside the old ones, after them, and a
  * reader taking the first value of a header (as the source's own `header()` does) gets the stale one.
  * Runs on the fake cluster at the client boundary (test/kafka/fake-kafka.ts); the raw headers the
