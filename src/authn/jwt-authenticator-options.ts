@@ -18,6 +18,7 @@ import { checkKeyFitsAlgorithms, checkLocalKeySet } from "./jwt-key-fit.js";
 import {
   checkJwksUrl,
   checkKeySetAlgorithms,
+  checkTyp,
   isKey,
   isPlainObject,
   JWS_ALGORITHM,
@@ -59,6 +60,13 @@ export interface JwtAuthenticatorOptions {
   audience: string | string[];
   /** Accepted signing algorithms, such as ["RS256", "ES256"]. Required: there is no "any". */
   algorithms: readonly JWSAlgorithm[];
+  /**
+   * Accepted `typ` header values (explicit typing, RFC 8725 §3.11), such as "at+jwt" for OAuth access
+   * tokens (RFC 9068): a token whose `typ` is missing or another is refused as `wrong_type`. Compared as
+   * jose does: case-insensitively, with the `application/` prefix optional ("at+jwt" and
+   * "application/at+jwt" are one type). Default: not checked (any `typ`, or none, is taken).
+   */
+  typ?: string | readonly string[];
   /**
    * Allowed clock skew for `exp`, `nbf` and `iat`, in seconds, at most 300 (a larger skew would keep
    * expired tokens valid for long). Default: 30.
@@ -109,6 +117,7 @@ export const JWT_OPTION_NAMES = Object.keys({
   issuer: 1,
   audience: 1,
   algorithms: 1,
+  typ: 1,
   clockToleranceSec: 1,
   toActor: 1,
   claims: 1,
@@ -127,6 +136,8 @@ interface ResolvedOptions {
   issuer: string | string[];
   audience: string | string[];
   algorithms: readonly JWSAlgorithm[];
+  /** The accepted `typ` values, normalized as jose compares them; undefined: not checked. */
+  typ: readonly string[] | undefined;
   clockToleranceSec: number;
   toActor: (claims: JWTPayload) => ActorInput;
   cache: false | { maxEntries: number; ttlMs: number };
@@ -168,6 +179,7 @@ export function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOption
   if (unknown !== -1) {
     fail(`\`algorithms[${unknown}]\` is not a JWS algorithm name, such as "RS256", "ES256" or "EdDSA"`);
   }
+  const typ = checkTyp(options.typ, fail);
   if (options.key !== undefined) {
     if (!isKey(options.key)) fail("`key` must be a CryptoKey, a KeyObject or a Uint8Array secret");
     checkKeyFitsAlgorithms(options.key, options.algorithms);
@@ -249,6 +261,7 @@ export function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOption
     issuer: options.issuer,
     audience: options.audience,
     algorithms: options.algorithms,
+    typ,
     clockToleranceSec,
     toActor: options.toActor ?? defaultActor(personal),
     cache,

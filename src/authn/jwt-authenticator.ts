@@ -1,6 +1,6 @@
 import { hash } from "node:crypto";
 import type { Metadata } from "@grpc/grpc-js";
-import type { JWTPayload } from "jose";
+import { decodeProtectedHeader, type JWTPayload } from "jose";
 import { AuditError } from "../errors/index.js";
 import { callHook } from "../errors/report.js";
 import type { ActorInput } from "../event/builders.js";
@@ -8,6 +8,7 @@ import type { Authenticator, AuthnOutcome } from "./authenticator.js";
 import { type JwtAuthenticatorOptions, resolveOptions } from "./jwt-authenticator-options.js";
 import { errorLabel, joseFailureCode } from "./jwt-errors.js";
 import { jwtVerifyMatchingKeys } from "./jwt-matching-keys.js";
+import { normalizeTyp } from "./jwt-option-checks.js";
 
 export type { JwtAuthenticatorOptions } from "./jwt-authenticator-options.js";
 
@@ -23,8 +24,9 @@ const OTHER_SCHEME = /^\s*(?!bearer\s)[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]* +\S/i;
 /**
  * An authenticator for `Authorization: Bearer <JWT>` verified with jose (a value of another scheme,
  * such as `Basic …`, is left to the next authenticator, as no credential): signature against local keys
- * or a JWKS URL, algorithm allow-list, issuer, audience, expiry with clock tolerance, and a non-empty
- * `sub` (a token without one is refused as malformed). Failure reasons
+ * or a JWKS URL, algorithm allow-list, issuer, audience, expiry with clock tolerance, a non-empty
+ * `sub` (a token without one is refused as malformed), and the `typ` header when `typ` is given
+ * (such as "at+jwt": a token of another or no type is refused as wrong_type). Failure reasons
  * are codes (expired, wrong_audience, ...); the token never appears in an outcome or an error.
  *
  * ```ts
@@ -57,6 +59,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
         issuer: config.issuer,
         audience: config.audience,
         algorithms: [...config.algorithms],
+        ...(config.typ === undefined ? {} : { typ: typFor(token, config.typ) }),
         clockTolerance: config.clockToleranceSec,
         currentDate: nowDate,
         requiredClaims: ["sub", "exp"],
@@ -88,6 +91,23 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
     }
     if (cacheKey !== "") remember(cacheKey, actor, payload, nowDate.getTime());
     return { kind: "authenticated", actor };
+  }
+
+  /**
+   * The accepted type jose checks this token against: jose takes one `typ`, so of several the one
+   * the token's (not yet verified) header names, else the first, which jose refuses as it would any
+   * other after the signature check. jose alone compares the signed header with it.
+   */
+  function typFor(token: string, accepted: readonly string[]): string {
+    const [first = ""] = accepted;
+    if (accepted.length === 1) return first;
+    let typ: unknown;
+    try {
+      ({ typ } = decodeProtectedHeader(token));
+    } catch {
+      return first; // not a JWT: jose refuses it as malformed
+    }
+    return typeof typ === "string" && accepted.includes(normalizeTyp(typ)) ? normalizeTyp(typ) : first;
   }
 
   function reportError(cause: string): void {

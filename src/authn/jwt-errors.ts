@@ -17,6 +17,9 @@ export function joseFailureCode(error: unknown): AuthnFailureCode {
         return "wrong_issuer";
       case "aud":
         return "wrong_audience";
+      // jose checks the `typ` header (when given a `typ` option) as a claim: missing or another type.
+      case "typ":
+        return "wrong_type";
       case "nbf":
       case "iat":
         return "not_yet_valid";

@@ -15,6 +15,44 @@ export const JWS_ALGORITHM = /^(?:(?:HS|RS|PS|ES)(?:256|384|512)|EdDSA|Ed25519|M
 export const TEXT_METADATA_KEY = /^(?!grpc-)[0-9a-z_.-]+(?<!-bin)$/i;
 
 /**
+ * A `typ` value: a media type (RFC 6838 names, no parameters), its `application/` prefix optional.
+ * @internal
+ */
+export const MEDIA_TYPE = /^(?:[A-Za-z0-9][\w!#$&^.+-]{0,126}\/)?[A-Za-z0-9][\w!#$&^.+-]{0,126}$/;
+
+/**
+ * A `typ` value as jose compares it (RFC 7515 §4.1.9): case-insensitive, and `application/` implied
+ * when the value holds no `/`, so "at+jwt", "AT+JWT" and "application/at+jwt" are one type.
+ * @internal
+ */
+export function normalizeTyp(value: string): string {
+  const lower = value.toLowerCase();
+  return value.includes("/") ? lower : `application/${lower}`;
+}
+
+/**
+ * Checks the `typ` option and resolves it to the accepted types, normalized as jose compares them
+ * (an empty list is never returned: no option means no check). The index, not the value, is named.
+ * @internal
+ */
+export function checkTyp(
+  typ: string | readonly string[] | undefined,
+  fail: (problem: string) => never,
+): readonly string[] | undefined {
+  if (typ === undefined) return undefined;
+  const list: readonly unknown[] = typeof typ === "string" ? [typ] : Array.isArray(typ) ? typ : [];
+  if (list.length === 0 || list.some((value) => typeof value !== "string" || value === "")) {
+    fail('`typ` must be a non-empty string or list of strings, such as "at+jwt"');
+  }
+  const bad = list.findIndex((value) => !MEDIA_TYPE.test(value as string));
+  if (bad !== -1) {
+    const name = typeof typ === "string" ? "`typ`" : `\`typ[${bad}]\``;
+    fail(`${name} is not a media type, such as "at+jwt" or "application/at+jwt"`);
+  }
+  return Object.freeze([...new Set(list.map((value) => normalizeTyp(value as string)))]);
+}
+
+/**
  * What jose verifies with: a KeyObject or CryptoKey (an object with a `type`), or HMAC secret bytes.
  * @internal
  */

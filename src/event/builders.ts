@@ -72,6 +72,7 @@ export type AuthnFailureCode =
   | "not_yet_valid"
   | "wrong_issuer"
   | "wrong_audience"
+  | "wrong_type"
   | "unknown_key"
   | "disallowed_algorithm"
   | "error";
@@ -163,6 +164,7 @@ export const AUTHN_FAILURE_REASONS: Readonly<Record<AuthnFailureCode, AuthnFailu
   not_yet_valid: AuthnFailureReason.AUTHN_FAILURE_REASON_NOT_YET_VALID,
   wrong_issuer: AuthnFailureReason.AUTHN_FAILURE_REASON_WRONG_ISSUER,
   wrong_audience: AuthnFailureReason.AUTHN_FAILURE_REASON_WRONG_AUDIENCE,
+  wrong_type: AuthnFailureReason.AUTHN_FAILURE_REASON_WRONG_TYPE,
   unknown_key: AuthnFailureReason.AUTHN_FAILURE_REASON_UNKNOWN_KEY,
   disallowed_algorithm: AuthnFailureReason.AUTHN_FAILURE_REASON_DISALLOWED_ALGORITHM,
   error: AuthnFailureReason.AUTHN_FAILURE_REASON_ERROR,

@@ -20,7 +20,7 @@ const BOUNDED = new Set([
   ...["authn.result", "authz.decision", "tuple.change", "resource.mutation", "resource.access"],
   ...["chain.checkpoint", "record.summary", "success", "failure", "allowed", "denied", "no_rule", "error"],
   ...["missing", "malformed", "bad_signature", "expired", "not_yet_valid", "wrong_issuer"],
-  ...["wrong_audience", "unknown_key", "disallowed_algorithm", "memory", "capacity", "closed"],
+  ...["wrong_audience", "wrong_type", "unknown_key", "disallowed_algorithm", "memory", "capacity", "closed"],
 ]);
 
 describe("metric attributes under caller-chosen method names and tokens", () => {

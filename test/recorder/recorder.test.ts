@@ -484,7 +484,7 @@ describe("bad record input", () => {
     [
       "recordAuthnResult",
       { method: "jwt", success: false, failureReason: "stolen" },
-      "recordAuthnResult: failureReason must be one of missing, malformed, bad_signature, expired, not_yet_valid, wrong_issuer, wrong_audience, unknown_key, disallowed_algorithm, error, got a string of length 6",
+      "recordAuthnResult: failureReason must be one of missing, malformed, bad_signature, expired, not_yet_valid, wrong_issuer, wrong_audience, wrong_type, unknown_key, disallowed_algorithm, error, got a string of length 6",
     ],
     [
       "recordAuthzDecision",

@@ -219,6 +219,8 @@ export enum AuthnFailureReason {
   AUTHN_FAILURE_REASON_DISALLOWED_ALGORITHM = "AUTHN_FAILURE_REASON_DISALLOWED_ALGORITHM",
   /** AUTHN_FAILURE_REASON_ERROR - The authenticator itself failed (key set unreachable, internal error). */
   AUTHN_FAILURE_REASON_ERROR = "AUTHN_FAILURE_REASON_ERROR",
+  /** AUTHN_FAILURE_REASON_WRONG_TYPE - The credential is not of the accepted type (a JWT whose `typ` header is missing or another). */
+  AUTHN_FAILURE_REASON_WRONG_TYPE = "AUTHN_FAILURE_REASON_WRONG_TYPE",
   UNRECOGNIZED = "UNRECOGNIZED",
 }
 
@@ -257,6 +259,9 @@ export function authnFailureReasonFromJSON(object: any): AuthnFailureReason {
     case 10:
     case "AUTHN_FAILURE_REASON_ERROR":
       return AuthnFailureReason.AUTHN_FAILURE_REASON_ERROR;
+    case 11:
+    case "AUTHN_FAILURE_REASON_WRONG_TYPE":
+      return AuthnFailureReason.AUTHN_FAILURE_REASON_WRONG_TYPE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -288,6 +293,8 @@ export function authnFailureReasonToJSON(object: AuthnFailureReason): string {
       return "AUTHN_FAILURE_REASON_DISALLOWED_ALGORITHM";
     case AuthnFailureReason.AUTHN_FAILURE_REASON_ERROR:
       return "AUTHN_FAILURE_REASON_ERROR";
+    case AuthnFailureReason.AUTHN_FAILURE_REASON_WRONG_TYPE:
+      return "AUTHN_FAILURE_REASON_WRONG_TYPE";
     case AuthnFailureReason.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -318,6 +325,8 @@ export function authnFailureReasonToNumber(object: AuthnFailureReason): number {
       return 9;
     case AuthnFailureReason.AUTHN_FAILURE_REASON_ERROR:
       return 10;
+    case AuthnFailureReason.AUTHN_FAILURE_REASON_WRONG_TYPE:
+      return 11;
     case AuthnFailureReason.UNRECOGNIZED:
     default:
       return -1;
