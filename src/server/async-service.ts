@@ -1,5 +1,3 @@
-import { AsyncLocalStorage, AsyncResource } from "node:async_hooks";
-import { channel } from "node:diagnostics_channel";
 import type {
   MethodDefinition,
   ServerDuplexStream,
@@ -15,7 +13,7 @@ import { Metadata, status as Status } from "@grpc/grpc-js";
 import { AuditConfigError } from "../errors/index.js";
 import { callHook } from "../errors/report.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
-import { HANDLER_SETTLED_CHANNEL, HANDLER_STARTED_CHANNEL } from "./handler-channels.js";
+import { runReported } from "./call-handlers.js";
 import { sendableDetails } from "./status-details.js";
 
 /** The async handler of one method: unary and client-streaming handlers resolve to the response. */
@@ -37,75 +35,10 @@ export type AsyncServiceImplementation<S extends ServiceDefinition> = { [K in ke
 
 type AnyAsyncHandler = (call: unknown) => Promise<unknown>;
 
-const started = channel(HANDLER_STARTED_CHANNEL);
-const settled = channel(HANDLER_SETTLED_CHANNEL);
-// Published as they are: an answered call allocates nothing for its report.
-const STARTED = Object.freeze({});
+// Published as it is: an answered call allocates nothing for its report.
 const SETTLED_OK = Object.freeze({ code: Status.OK, details: "" });
 // Never sent: grpc-js drops the status of a call it cut off.
 const CUT_OFF = Object.freeze({ code: Status.CANCELLED, details: "the call's stream cut off", cutOff: true });
-
-/** Reports how one handler settled: its status (SETTLED_OK, CUT_OFF or the error's). */
-type Settle = (outcome: object) => void;
-
-/**
- * The handlers of one call: the outermost, which grpc-js called, and those it started (another
- * asyncService-adapted handler given its call, or started in its async context). The call is reported
- * once: its start, then, when every one of them has settled, the outermost's outcome, whichever settled
- * last: the client got the outermost's answer, and a handler it left running may fail after it.
- */
-class CallHandlers {
-  /** Handlers started and not settled; 0 once the call's settlement is reported. */
-  private running = 1;
-  /** The outermost handler's outcome, once it settled. */
-  private outcome: object | undefined = undefined;
-  /** The async context the outermost settled in, when handlers it started still ran. */
-  private context: AsyncResource | undefined = undefined;
-
-  readonly settleOutermost: Settle = (outcome) => {
-    this.outcome = outcome;
-    // The last of them reports in this context (the call's audit scope): one started from another
-    // context (a listener of an emitter of the application's) might have none.
-    if (this.running > 1) this.context = new AsyncResource("grpc-audit.call-handlers");
-    this.release();
-  };
-
-  private readonly settleInner: Settle = () => this.release();
-
-  /** Counts a handler started by one of the call's; returns how it reports its settlement. */
-  join(): Settle {
-    // The call's settlement went out already: a handler started after it changes nothing of it.
-    if (this.running === 0) return ignoreSettlement;
-    this.running += 1;
-    return this.settleInner;
-  }
-
-  private release(): void {
-    this.running -= 1;
-    if (this.running > 0 || this.outcome === undefined || !settled.hasSubscribers) return;
-    if (this.context === undefined) settled.publish(this.outcome);
-    else this.context.runInAsyncScope(publishSettled, undefined, this.outcome);
-  }
-}
-
-function publishSettled(outcome: object): void {
-  settled.publish(outcome);
-}
-
-/** The handlers of the call whose handler runs in this async context; set only while subscribed. */
-const callHandlers = new AsyncLocalStorage<CallHandlers>();
-/**
- * The handlers of each call, by the call object grpc-js passed: a handler started from an event of the
- * call (a "data" or "cancelled" listener runs in the stream's async context, not the handler's).
- */
-const handlersByCall = new WeakMap<object, CallHandlers>();
-
-const ignoreSettlement: Settle = () => undefined;
-
-// A handler started while nothing listened: its settlement is still reported, alone.
-const settleAlone: Settle = (outcome) => {
-  if (settled.hasSubscribers) settled.publish(outcome);
-};
 
 /**
  * A gRPC error status to throw from an async handler: `code` is a grpc-js `status` value. Throw it as a
@@ -305,30 +238,6 @@ function isCutOff(call: { cancelled: boolean }, error: unknown): boolean {
   } catch {
     return false; // a revoked Proxy: any other error
   }
-}
-
-/**
- * Runs the handler, reporting its start when the audit interceptors listen: an outermost handler
- * opens its call's report and runs inside it; one started by another (given its call object, or in its
- * async context) joins that one's. Returns the handler's promise, and how to report its settlement
- * (before the call's status goes out).
- */
-function runReported(handler: AnyAsyncHandler, call: unknown): [Promise<unknown>, Settle] {
-  // grpc-js passes an object; a caller of the adapted handler might not.
-  const key = typeof call === "object" && call !== null ? call : undefined;
-  const enclosing = (key && handlersByCall.get(key)) ?? callHandlers.getStore();
-  if (enclosing !== undefined) return [run(handler, call), enclosing.join()];
-  // Nothing listens (asyncService without the audit interceptors): no async context to set.
-  if (!started.hasSubscribers) return [run(handler, call), settleAlone];
-  const handlers = new CallHandlers();
-  if (key !== undefined) handlersByCall.set(key, handlers);
-  started.publish(STARTED);
-  return [callHandlers.run(handlers, run, handler, call), handlers.settleOutermost];
-}
-
-/** Calls the handler so that a synchronous throw becomes a rejection too. */
-async function run(handler: AnyAsyncHandler, call: unknown): Promise<unknown> {
-  return handler(call);
 }
 
 /**
