@@ -36,6 +36,21 @@ function spooledEvent(row: SpoolRow): AuditEvent | undefined {
 }
 
 /**
+ * `promise`'s value, or undefined as soon as `signal` aborts (the promise runs on). The abort listener
+ * is removed when the promise settles. Not `Promise.race` with a promise that settles only at stop:
+ * each race would add a reaction to it for good, and one made in a retry's catch block keeps the
+ * sink's error, whose stack holds the batch, in memory until close().
+ */
+function unlessStopped<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  return new Promise((resolve, reject) => {
+    const stop = () => resolve(undefined);
+    signal.addEventListener("abort", stop, { once: true });
+    if (signal.aborted) stop();
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
+  });
+}
+
+/**
  * The loop that writes to the sink: from the spool while it holds rows (always, in write-ahead mode),
  * else from the queue once a batch is full or has waited flushIntervalMs. Batches are taken and
  * written in sequence order, up to `maxInFlightBatches` at a time, each leaving the queue or the spool
@@ -50,8 +65,8 @@ function spooledEvent(row: SpoolRow): AuditEvent | undefined {
 export class Pump {
   readonly done: Promise<void>;
   readonly #state: DeliveryState;
-  readonly #stopping: Promise<void>;
-  #resolveStopping: () => void = () => {};
+  /** Aborted by stop(): ends the retry waits. */
+  readonly #stopping = new AbortController();
   #stopRequested = false;
   #stopped = false;
   /** Batches whose delivery (first write or retries) has not finished. */
@@ -75,9 +90,6 @@ export class Pump {
 
   constructor(state: DeliveryState) {
     this.#state = state;
-    this.#stopping = new Promise((resolve) => {
-      this.#resolveStopping = resolve;
-    });
     this.done = this.#run();
   }
 
@@ -100,7 +112,7 @@ export class Pump {
   stop(): void {
     this.finish();
     this.#stopped = true;
-    this.#resolveStopping();
+    this.#stopping.abort();
     const error = new Error("the delivery emitter was closed");
     for (const controller of this.#controllers) controller.abort(error);
   }
@@ -119,7 +131,7 @@ export class Pump {
         // A bug, not a sink failure (those are handled in #deliver): report it and keep delivering.
         const { name, onError, sleep, retry } = options;
         report(onError, new AuditEmitError(name, "delivery loop failed", { cause: toError(error) }));
-        await Promise.race([sleep(Math.max(100, retry.initialDelayMs)), this.#stopping]);
+        await unlessStopped(sleep(Math.max(100, retry.initialDelayMs)), this.#stopping.signal);
       }
     }
     await Promise.all(this.#writing);
@@ -251,12 +263,12 @@ export class Pump {
           if (!failed) {
             failed = true;
             this.#failing++;
-            endTurn = await Promise.race([this.#retryTurn(), this.#stopping.then(() => undefined)]);
+            endTurn = await unlessStopped(this.#retryTurn(), this.#stopping.signal);
             if (this.#stopped) return;
           }
           if (batch.source === "queue" && this.#spillAfterFailure(batch, attempt, startedAt)) return;
           delay = retryDelay(options.retry, attempt, delay, options.random);
-          await Promise.race([options.sleep(delay), this.#stopping]);
+          await unlessStopped(options.sleep(delay), this.#stopping.signal);
           if (this.#stopped) return;
           this.#state.countRetry();
         }
