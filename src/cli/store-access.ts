@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option } from "commander";
 import type { AuditStore } from "../store/audit-store.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, toCliError } from "./errors.js";
 import { loadOptionalPeers } from "./optional-peers.js";
-import { storeHoldsCredentials, withoutCredentials } from "./without-credentials.js";
+import { isLibpqConnectionString, storeHoldsCredentials, withoutCredentials } from "./without-credentials.js";
 
 /** Where the commands look for the audit database when neither `--db` nor GRPC_AUDIT_DB says. */
 export const DEFAULT_DB = "./audit.db";
@@ -24,11 +24,21 @@ export function dbOption(description = "the audit database: a SQLite file, or a 
  * not a postgres:// or postgresql:// URL but starts with a scheme and holds an "@" (`pg://…`,
  * `postgres//…`, ` postgres://…` with a space or quotes around it) would be taken for a file name, and
  * printed with its password in "no audit database at …": both are usage errors, the password hidden.
- * A path with ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file.
+ * A path with ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file. A libpq
+ * keyword/value connection string (`host=db user=audit password=…`) would be taken for a file name
+ * too (ingest would create it and acknowledge events into it): a usage error that shows no part of it.
+ * A path with a keyword and "=" after a "/" (`./user=alice/audit.db`) is a SQLite file.
  */
 export function storeArgument(text: string): string {
   if (text === "") throw new InvalidArgumentError("It is empty: name a SQLite file or a postgres:// URL.");
   if (/^postgres(ql)?:\/\//i.test(text)) return text;
+  if (isLibpqConnectionString(text)) {
+    // Any pair may be the password, or show where it is: no part of the value is shown.
+    throw new CliError(
+      "the store looks like a libpq keyword=value connection string (host=… user=…), which grpc-audit does not read: give a postgres:// URL, such as postgres://audit@db:5432/audit, with the password in PGPASSWORD (or ~/.pgpass, or the URL); write a SQLite file whose name holds such a pair as ./<name>",
+      EXIT_USAGE,
+    );
+  }
   if (storeHoldsCredentials(text)) {
     // Not commander's InvalidArgumentError: its message repeats the value, password and all.
     throw new CliError(
@@ -104,5 +114,14 @@ export async function withStore<T>(
  * `grpc-audit --help` must work without it.
  */
 export async function loadStoreModule(): Promise<typeof import("../store/audit-store.js")> {
-  return loadOptionalPeers(() => import("../store/audit-store.js"), "the audit store", ["better-sqlite3"]);
+  return loadOptionalPeers(
+    async () => {
+      // The store imports without better-sqlite3 (it loads it when a store is opened): imported here
+      // too, so that the command says what to install, for a global grpc-audit too, before it starts.
+      await import("better-sqlite3");
+      return import("../store/audit-store.js");
+    },
+    "the audit store",
+    ["better-sqlite3"],
+  );
 }

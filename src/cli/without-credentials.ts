@@ -6,6 +6,66 @@ export const HIDDEN_VALUE = "<value with credentials hidden>";
 const URL_START = /^[\s"'`]*(?:[a-z][a-z0-9+.-]+(?::(?:\/\/)?|\/\/)|\/\/)/i;
 const ONLY_WITH_SLASHES = /^[\s"'`]*(?:[a-z][a-z0-9+.-]+:?)?\/\//i;
 
+// libpq's connection keywords (the PostgreSQL manual, "Parameter Key Words"). A typo of one
+// (`passwrd=`) is not caught; every real keyword is.
+const LIBPQ_KEYWORDS = [
+  "host",
+  "hostaddr",
+  "port",
+  "dbname",
+  "user",
+  "password",
+  "passfile",
+  "require_auth",
+  "channel_binding",
+  "connect_timeout",
+  "client_encoding",
+  "options",
+  "application_name",
+  "fallback_application_name",
+  "keepalives",
+  "keepalives_idle",
+  "keepalives_interval",
+  "keepalives_count",
+  "tcp_user_timeout",
+  "replication",
+  "gssencmode",
+  "sslmode",
+  "requiressl",
+  "sslnegotiation",
+  "sslcompression",
+  "sslcert",
+  "sslkey",
+  "sslkeylogfile",
+  "sslpassword",
+  "sslcertmode",
+  "sslrootcert",
+  "sslcrl",
+  "sslcrldir",
+  "sslsni",
+  "requirepeer",
+  "ssl_min_protocol_version",
+  "ssl_max_protocol_version",
+  "krbsrvname",
+  "gsslib",
+  "gssdelegation",
+  "service",
+  "target_session_attrs",
+  "load_balance_hosts",
+];
+// A keyword at the start or after a space (or quotes, which docker --env-file keeps), then "=":
+// `host=db password=…`, `user = audit`. Not after "/": `./data/user=alice/audit.db` is a SQLite path.
+const LIBPQ_PAIR = new RegExp(`(?:^|[\\s"'\`])(?:${LIBPQ_KEYWORDS.join("|")})\\s*=`, "i");
+
+/**
+ * Whether `text` looks like a libpq keyword/value connection string (`host=db user=audit
+ * password=…`): a libpq keyword, at its start or after a space or quotes, followed by "=". Such a
+ * value names no SQLite file, and may hold a password anywhere.
+ */
+export function isLibpqConnectionString(text: string): boolean {
+  return LIBPQ_PAIR.test(text);
+}
+
 /**
  * A store or broker value as it may be shown. When it starts (after a space or quotes) with a scheme
  * or `//` and holds an "@" after it, everything from there to its last "@" is replaced by "…" (a
@@ -13,9 +73,12 @@ const ONLY_WITH_SLASHES = /^[\s"'`]*(?:[a-z][a-z0-9+.-]+:?)?\/\//i;
  * the whole value is {@link HIDDEN_VALUE} when a space or a "?" stands in that part (what it splits is
  * unknown: a password in a query may hold an "@").
  * Its query is replaced by "…" too, as a password may be given there: `nats://h:4222?…`.
+ * A libpq keyword/value connection string (`host=db password=…`, see {@link isLibpqConnectionString})
+ * is {@link HIDDEN_VALUE}: any of its pairs may be a password.
  * Anything else is returned as it is: a SQLite path such as `/data/logs:2026@node1.db`.
  */
 export function withoutCredentials(text: string): string {
+  if (isLibpqConnectionString(text)) return HIDDEN_VALUE;
   const start = URL_START.exec(text)?.[0];
   if (start === undefined) return text;
   const last = text.lastIndexOf("@");
@@ -29,9 +92,9 @@ export function withoutCredentials(text: string): string {
 }
 
 /**
- * Whether a store value (--db, --to, GRPC_AUDIT_DB) that is not a postgres:// URL names a URL with
- * credentials: it starts (after a space or quotes) with `scheme:`, `scheme//` or `//`, and an "@" or
- * a query ("?") follows. A path holding ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file.
+ * Whether a store value (--db, --to, GRPC_AUDIT_DB) that is not a postgres:// URL may hold
+ * credentials: a URL that starts (after a space or quotes) with `scheme:`, `scheme//` or `//`, and an
+ * "@" or a query ("?") follows; or a libpq keyword/value connection string. A path holding ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file.
  */
 export function storeHoldsCredentials(text: string): boolean {
   return withoutCredentials(text) !== text;

@@ -3,7 +3,8 @@ import { Servers } from "@nats-io/transport-node";
 import { AuditConfigError } from "../errors/index.js";
 
 /**
- * Checks `servers`: a server URL or a non-empty list of them, each one the client can read. The
+ * Checks `servers`: a server URL or a non-empty list of them, each one the client can read, none
+ * with a user, password or token (the client ignores them there: they go in `connectOptions`). The
  * client takes no server, or "", as nats://127.0.0.1:4222, so an empty one must not mean that. The
  * error begins with `label` (the factory, as "nats broker") and names the bad entry by its position,
  * never its value: a URL may hold a user and password.
@@ -21,7 +22,8 @@ function serversProblem(servers: unknown): string | undefined {
   if (servers === "") return "it is empty";
   if (typeof servers === "string") {
     if (servers.includes(",")) return `it holds a comma: ${ONE_EACH}`;
-    return readable(servers) ? undefined : `it is ${NOT_A_URL}`;
+    if (!readable(servers)) return `it is ${NOT_A_URL}`;
+    return holdsUserInfo(servers) ? `it ${USER_INFO}` : undefined;
   }
   if (!Array.isArray(servers)) return `it is ${kind(servers)}`;
   if (servers.length === 0) return "it is an empty list";
@@ -31,7 +33,9 @@ function serversProblem(servers: unknown): string | undefined {
     if (server.includes(",")) return `servers[${i}] holds a comma: ${ONE_EACH}`;
     if (!readable(server)) return `servers[${i}] is ${NOT_A_URL}`;
   }
-  return undefined;
+  // After every entry is read: a list the client cannot use at all is named as such first.
+  const withUser = servers.findIndex((server: string) => holdsUserInfo(server));
+  return withUser === -1 ? undefined : `servers[${withUser}] ${USER_INFO}`;
 }
 
 // The client reads "a:4222,b:4222" as one address, the last: every other server would be lost.
@@ -41,6 +45,27 @@ const ONE_EACH = "give a list with one server URL each (split a NATS_URL-style l
 const NOT_A_URL =
   "not a server URL the client can read (host and port, such as nats://nats-1:4222; a port up to " +
   "65535; a user and password go in `connectOptions`)";
+
+// The client drops a URL's user info (only host and port are kept), so the server refuses the
+// connection ("Authorization Violation") though the credentials were given.
+const USER_INFO =
+  "holds a user, password or token: the client reads none in a server URL; give them in " +
+  "`connectOptions` (user and pass, token, or authenticator)";
+
+/**
+ * Whether `server` holds user info (`nats://alice:…@host`, `nats://<token>@host`, `alice:…@host`),
+ * read as the client reads the address: any scheme dropped, the rest as an http URL's authority.
+ */
+function holdsUserInfo(server: string): boolean {
+  const rest = server.trim().replace(/^.*:\/\//, "");
+  try {
+    const url = new URL(`http://${rest}`);
+    return url.username !== "" || url.password !== "";
+  } catch {
+    // A bare IPv6 address (`::1`), which the client brackets first: it holds no "@".
+    return false;
+  }
+}
 
 /**
  * Whether the client reads `server` as an address. Asked of the client's own parser, which connect

@@ -26,7 +26,7 @@ describe("opening against NATS that is down or refuses", () => {
     const port = await freePort();
     const error = await refusal(
       createNatsBroker({
-        servers: `nats://alice:${PASSWORD}@127.0.0.1:${port}`,
+        servers: `nats://127.0.0.1:${port}`,
         connectOptions: { user: "alice", pass: PASSWORD },
         name: "audit-nats",
       }),

@@ -1,0 +1,106 @@
+// Review R101 (HIGH): a libpq keyword/value connection string (`host=… user=… password=…`) given as a
+// store was taken for a SQLite file name: `ingest --to` printed it, password and all, in its banner
+// and created a file by that name to acknowledge events into; `query|verify|prune --db` (or
+// GRPC_AUDIT_DB) printed it in "no audit database at …". It is a usage error naming no part of it.
+// `ingest` runs against a real nats-server, with a stream to ingest from.
+import { once } from "node:events";
+import { mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureAuditStream } from "../../src/nats/index.js";
+import { openAuditStore } from "../../src/store/index.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { BUILD_TIMEOUT_MS, type CliRun, ensureBuilt, runCli, startCli, tempDir } from "./helpers.js";
+
+const SECRET = "SECRETMARKTC";
+const REFUSED =
+  "error: the store looks like a libpq keyword=value connection string (host=… user=…), which grpc-audit does not read: give a postgres:// URL, such as postgres://audit@db:5432/audit, with the password in PGPASSWORD (or ~/.pgpass, or the URL); write a SQLite file whose name holds such a pair as ./<name>\n";
+
+const LIBPQ = [
+  `host=127.0.0.1 user=postgres password=${SECRET}`,
+  `user=postgres password=${SECRET} host=127.0.0.1`,
+  `dbname=audit sslpassword=${SECRET}`,
+  `HOST = 127.0.0.1 PassWord = ${SECRET}`,
+  `'password=${SECRET}'`,
+];
+
+let nats: NatsServer;
+beforeAll(async () => {
+  const [server] = await Promise.all([startNatsServer(), ensureBuilt()]);
+  nats = server;
+  const nc = await connect({ servers: nats.url });
+  try {
+    await ensureAuditStream(nc, { name: "S", subjects: ["audit.>"] });
+  } finally {
+    await nc.close();
+  }
+}, BUILD_TIMEOUT_MS);
+afterAll(async () => {
+  await nats?.stop();
+});
+
+/**
+ * Runs the command in `cwd` until it exits; an ingest that starts ingesting after all (it printed its
+ * banner) is stopped with SIGINT, so that the test fails on what it printed rather than hanging.
+ */
+async function runToEnd(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  const child = startCli(args, { cwd, env });
+  const run: CliRun = { code: null, stdout: "", stderr: "" };
+  child.stdout.on("data", (chunk: Buffer) => {
+    run.stdout += chunk.toString();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    run.stderr += chunk.toString();
+    if (run.stderr.includes("ingesting from")) child.kill("SIGINT");
+  });
+  const [code] = await once(child, "close");
+  run.code = code as number | null;
+  return run;
+}
+
+function expectRefused(run: CliRun, cwd: string): void {
+  expect([run.code, run.stderr]).toStrictEqual([2, REFUSED]);
+  expect(run.stdout + run.stderr).not.toContain(SECRET);
+  expect(readdirSync(cwd)).toStrictEqual([]);
+}
+
+describe("a libpq keyword/value connection string as the store", () => {
+  it.each(LIBPQ)("ingest --to %# is refused before anything is opened or created", async (to) => {
+    const cwd = tempDir();
+    const args = ["ingest", "--from", nats.url, "--stream", "S", "--consumer", "c", "--to", to];
+    expectRefused(await runToEnd(args, cwd), cwd);
+  });
+
+  it.each(["query", "stats", "tail", "prune", "verify", "ui", "demo"])(
+    "%s --db is refused, naming no part of it",
+    async (command) => {
+      const cwd = tempDir();
+      const args = [command, "--db", `user=postgres password=${SECRET} host=127.0.0.1`];
+      if (command === "prune") args.push("--before", "2026-01-01T00:00:00Z");
+      expectRefused(await runToEnd(args, cwd), cwd);
+    },
+  );
+
+  it.each(["query", "verify", "prune"])("%s with GRPC_AUDIT_DB set to one is refused", async (command) => {
+    const cwd = tempDir();
+    const args = command === "prune" ? [command, "--before", "2026-01-01T00:00:00Z"] : [command];
+    const env = { GRPC_AUDIT_DB: `host=127.0.0.1 password=${SECRET}` };
+    expectRefused(await runToEnd(args, cwd, env), cwd);
+  });
+});
+
+describe("a SQLite path with '=' in a folder name", () => {
+  it.each([
+    "./date=2026-12-06/audit.db",
+    "./user=alice/audit.db",
+    "data/host=a/audit.db",
+    "./my store/run=3/audit.db",
+  ])("%s is still a SQLite file", async (path) => {
+    const cwd = tempDir();
+    mkdirSync(join(cwd, path, ".."), { recursive: true });
+    openAuditStore({ path: join(cwd, path) }).close();
+    const run = await runCli(["stats", "--db", path], { cwd });
+    expect([run.code, run.stderr]).toStrictEqual([0, ""]);
+  });
+});
