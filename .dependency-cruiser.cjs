@@ -38,9 +38,9 @@ const MAY_IMPORT = {
   delivery: ["emitters", "event", "errors", "gen"],
   // Adapters: the port each implements, and what that port carries.
   brokers: ["delivery", "emitters", "event", "errors", "gen"],
-  nats: ["brokers", "ingest", "errors"],
+  nats: ["brokers", "delivery", "ingest", "errors"],
   // kafka implements ingest's IngestSource (createKafkaSource), as nats does.
-  kafka: ["brokers", "ingest", "errors"],
+  kafka: ["brokers", "delivery", "ingest", "errors"],
   store: ["emitters", "event", "errors", "gen"],
   // Broker-to-store ingestion: reads messages as the broker emitter wrote them (brokers' headers), from
   // a source the nats and kafka adapters implement, into any store with insert(events).

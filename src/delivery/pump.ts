@@ -16,6 +16,7 @@ import { LazyEncodedEvent } from "./event-bytes.js";
 import { monotonicNow } from "./monotonic-now.js";
 import { sinkTakes } from "./sink-fit.js";
 import type { SpoolRow } from "./spool.js";
+import { unlessAborted } from "./unless-aborted.js";
 import { withTimeout } from "./wakeup.js";
 
 /**
@@ -33,21 +34,6 @@ function spooledEvent(row: SpoolRow): AuditEvent | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * `promise`'s value, or undefined as soon as `signal` aborts (the promise runs on). The abort listener
- * is removed when the promise settles. Not `Promise.race` with a promise that settles only at stop:
- * each race would add a reaction to it for good, and one made in a retry's catch block keeps the
- * sink's error, whose stack holds the batch, in memory until close().
- */
-function unlessStopped<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
-  return new Promise((resolve, reject) => {
-    const stop = () => resolve(undefined);
-    signal.addEventListener("abort", stop, { once: true });
-    if (signal.aborted) stop();
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", stop));
-  });
 }
 
 /**
@@ -131,7 +117,7 @@ export class Pump {
         // A bug, not a sink failure (those are handled in #deliver): report it and keep delivering.
         const { name, onError, sleep, retry } = options;
         report(onError, new AuditEmitError(name, "delivery loop failed", { cause: toError(error) }));
-        await unlessStopped(sleep(Math.max(100, retry.initialDelayMs)), this.#stopping.signal);
+        await unlessAborted(sleep(Math.max(100, retry.initialDelayMs)), this.#stopping.signal);
       }
     }
     await Promise.all(this.#writing);
@@ -263,12 +249,12 @@ export class Pump {
           if (!failed) {
             failed = true;
             this.#failing++;
-            endTurn = await unlessStopped(this.#retryTurn(), this.#stopping.signal);
+            endTurn = await unlessAborted(this.#retryTurn(), this.#stopping.signal);
             if (this.#stopped) return;
           }
           if (batch.source === "queue" && this.#spillAfterFailure(batch, attempt, startedAt)) return;
           delay = retryDelay(options.retry, attempt, delay, options.random);
-          await unlessStopped(options.sleep(delay), this.#stopping.signal);
+          await unlessAborted(options.sleep(delay), this.#stopping.signal);
           if (this.#stopped) return;
           this.#state.countRetry();
         }

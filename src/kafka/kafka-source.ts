@@ -1,8 +1,8 @@
 import { type ConsumeOptions, Consumer, ProduceAcks, Producer } from "@platformatic/kafka";
+import { unlessAborted } from "../delivery/unless-aborted.js";
 import { report } from "../errors/report.js";
 import { DeadLetterNotAckedError } from "../ingest/ingester.js";
 import type { IngestSource } from "../ingest/source.js";
-import { unlessAborted } from "../ingest/unless-aborted.js";
 import { CommittedPastEndError, createGroupOffsets } from "./group-offsets.js";
 import { guardConnections, releaseConnections } from "./guard-connections.js";
 import type { KafkaProducer } from "./kafka-broker-options.js";

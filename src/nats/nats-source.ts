@@ -8,9 +8,9 @@ import {
   jetstreamManager,
 } from "@nats-io/jetstream";
 import { connect, type NatsConnection, nanos } from "@nats-io/transport-node";
+import { unlessAborted } from "../delivery/unless-aborted.js";
 import { toError } from "../errors/index.js";
 import type { IngestSource, SourceMessage } from "../ingest/source.js";
-import { unlessAborted } from "../ingest/unless-aborted.js";
 import { isAckSubjectOf, watchConnection } from "./connection-watch.js";
 import { deliveryOf } from "./delivery-info.js";
 import { drainOrClose } from "./drain-or-close.js";

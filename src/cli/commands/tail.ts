@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
+import { unlessAborted } from "../../delivery/unless-aborted.js";
 import { eventToJson } from "../../event/serialize.js";
 import { type CliStore, withAnyStore } from "../any-store.js";
 import { isConnectionLost } from "../connection-lost.js";
@@ -64,14 +65,12 @@ export function addTailCommand(program: Command): void {
  * reported once and read again every interval, from where it was.
  */
 async function follow(store: CliStore, flags: TailFlags, stop: AbortSignal): Promise<void> {
-  const stopping = new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve()));
   // Awaited: a reader slower than the store (a pipe) holds the follower back instead of its memory,
   // but never past a stop.
   const show = async (entry: Listed) => {
     if ("undecodable" in entry) reportUndecodable(entry.undecodable);
-    if (flags.json !== true)
-      await Promise.race([print(formatLine(listedCells(entry), TAIL_WIDTHS)), stopping]);
-    else if ("event" in entry) await Promise.race([printJson(eventToJson(entry.event)), stopping]);
+    if (flags.json !== true) await unlessAborted(print(formatLine(listedCells(entry), TAIL_WIDTHS)), stop);
+    else if ("event" in entry) await unlessAborted(printJson(eventToJson(entry.event)), stop);
   };
   let undecodable = 0;
   let lastSeq = flags.fromStart === true ? 0 : await store.lastSeq();
