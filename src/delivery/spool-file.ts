@@ -1,9 +1,8 @@
 import fs from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import type { Database } from "better-sqlite3";
-import { AuditConfigError } from "../errors/index.js";
+import { loadSqlitePeer } from "../errors/load-sqlite-peer.js";
 import { SPOOL_SCHEMA_VERSION } from "./spool-schema.js";
 
 const COLUMNS = ["id", "event_id", "event_type", "bytes", "size"] as const;
@@ -63,22 +62,13 @@ export function sqliteCode(error: unknown): string | undefined {
   return typeof code === "string" && code.startsWith("SQLITE_") ? code : undefined;
 }
 
-const require = createRequire(import.meta.url);
-let sqlite: typeof BetterSqlite3 | undefined;
-
-/** Loads better-sqlite3 on first use: it is an optional peer dependency, needed only with a spool. @internal */
+/**
+ * Loads better-sqlite3 on first use: it is an optional peer dependency, needed only with a spool.
+ * Without it, throws an AuditConfigError that says what to install.
+ * @internal
+ */
 export function loadSqlite(): typeof BetterSqlite3 {
-  if (sqlite === undefined) {
-    try {
-      sqlite = require("better-sqlite3") as typeof BetterSqlite3;
-    } catch (error) {
-      throw new AuditConfigError(
-        "delivery emitter: `spool` needs the optional peer dependency better-sqlite3 (npm install better-sqlite3)",
-        { cause: error },
-      );
-    }
-  }
-  return sqlite;
+  return loadSqlitePeer("delivery emitter: `spool`");
 }
 
 /**

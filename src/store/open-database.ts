@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import nodePath from "node:path";
-import BetterSqlite3, { type Database } from "better-sqlite3";
+import type { Database } from "better-sqlite3";
 import { AuditConfigError } from "../errors/index.js";
+import { loadSqlitePeer } from "../errors/load-sqlite-peer.js";
 import { diskProblem } from "./disk-errors.js";
 import { backfillColumns, readAnyVersion } from "./earlier-schemas.js";
 import { checkSchema, migrate, SCHEMA_VERSION } from "./schema.js";
@@ -19,14 +20,18 @@ export const PAGE_SIZE = 65536;
 
 /**
  * Opens the store's database (creating the file privately, and creating or migrating its schema,
- * unless `readonly`). Throws an AuditConfigError naming the file and saying why it cannot be opened.
+ * unless `readonly`). Throws an AuditConfigError naming the file and saying why it cannot be opened,
+ * or, without better-sqlite3, one that says what to install.
  * @internal
  */
 export function openDatabase({ path, readonly, busyTimeoutMs }: OpenOptions): Database {
+  // Loaded here, not imported: better-sqlite3 is an optional peer, and `grpc-audit/store` must import
+  // without it. Before the file is created, and not said as the file's fault by openError.
+  const Sqlite = loadSqlitePeer("audit store: openAuditStore");
   let db: Database | undefined;
   try {
     if (!readonly) createPrivately(path);
-    db = new BetterSqlite3(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
+    db = new Sqlite(path, { readonly, fileMustExist: readonly, timeout: busyTimeoutMs });
     db.pragma("synchronous = NORMAL"); // WAL + NORMAL: durable across process crashes, fast commits
     db.pragma("cache_size = -65536"); // 64 MiB of page cache: index pages of a large store stay in memory
     db.pragma("mmap_size = 268435456"); // read pages through a 256 MiB map instead of a syscall each
