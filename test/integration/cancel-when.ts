@@ -27,3 +27,27 @@ export function cancelWhen(
       .then(() => call.cancel());
   });
 }
+
+/**
+ * Calls the server-streaming ArchiveProject for `projectId` with `requestId`, and cancels it once
+ * `ready(requestId)`; resolves to the status code the client got.
+ */
+export function cancelArchiveWhen(
+  client: ProjectServiceClient,
+  projectId: string,
+  requestId: string,
+  ready: (requestId: string) => boolean,
+): Promise<number> {
+  const metadata = new Metadata();
+  metadata.set("x-request-id", requestId);
+  const call = client.archiveProject({ projectId }, metadata);
+  call.on("data", () => undefined);
+  const code = new Promise<number>((resolve) =>
+    call.on("error", (error: { code: number }) => resolve(error.code)),
+  );
+  void expect
+    .poll(() => ready(requestId))
+    .toBe(true)
+    .then(() => call.cancel());
+  return code;
+}

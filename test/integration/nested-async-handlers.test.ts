@@ -19,7 +19,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
 import { listenOnLoopback } from "../helpers/loopback-server.js";
-import { cancelWhen } from "./cancel-when.js";
+import { cancelArchiveWhen, cancelWhen } from "./cancel-when.js";
 
 type Handlers = AsyncServiceImplementation<typeof ProjectServiceService>;
 
@@ -146,20 +146,8 @@ const cancelWhenReady = (method: keyof ProjectServiceClient, request: unknown, r
   cancelWhen(client, method, request, requestId, (id) => ready.has(id));
 
 /** Calls ArchiveProject, cancels it once its handler is ready; resolves to the status code the client got. */
-function cancelArchiveWhenReady(projectId: string, requestId: string): Promise<number> {
-  const metadata = new Metadata();
-  metadata.set("x-request-id", requestId);
-  const call = client.archiveProject({ projectId }, metadata);
-  call.on("data", () => undefined);
-  const code = new Promise<number>((resolve) =>
-    call.on("error", (error: ServiceError) => resolve(error.code)),
-  );
-  void expect
-    .poll(() => ready.has(requestId))
-    .toBe(true)
-    .then(() => call.cancel());
-  return code;
-}
+const cancelArchiveWhenReady = (projectId: string, requestId: string) =>
+  cancelArchiveWhen(client, projectId, requestId, (id) => ready.has(id));
 
 /** Calls SyncMembers with one change, cancels it once its handler is ready; resolves to the client's status code. */
 function cancelSyncWhenReady(memberId: number, requestId: string): Promise<number> {

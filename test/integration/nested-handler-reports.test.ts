@@ -23,6 +23,7 @@ import { createRecorder } from "../../src/recorder/recorder.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
 import { HANDLER_SETTLED_CHANNEL, HANDLER_STARTED_CHANNEL } from "../../src/server/handler-channels.js";
 import { listenOnLoopback } from "../helpers/loopback-server.js";
+import { cancelArchiveWhen } from "./cancel-when.js";
 
 type Handlers = AsyncServiceImplementation<typeof ProjectServiceService>;
 
@@ -199,20 +200,8 @@ describe("asyncService's report of a call with nested handlers", () => {
 });
 
 /** Calls ArchiveProject, cancels it once its handler is ready; resolves to the status code the client got. */
-function cancelArchiveWhenReady(projectId: string, requestId: string): Promise<number> {
-  const metadata = new Metadata();
-  metadata.set("x-request-id", requestId);
-  const call = client.archiveProject({ projectId }, metadata);
-  call.on("data", () => undefined);
-  const code = new Promise<number>((resolve) =>
-    call.on("error", (error: ServiceError) => resolve(error.code)),
-  );
-  void expect
-    .poll(() => ready.has(requestId))
-    .toBe(true)
-    .then(() => call.cancel());
-  return code;
-}
+const cancelArchiveWhenReady = (projectId: string, requestId: string) =>
+  cancelArchiveWhen(client, projectId, requestId, (id) => ready.has(id));
 
 /** The events of the call `requestId` each recorder emitted, once both have one: target and result. */
 async function eventsOf(requestId: string) {
