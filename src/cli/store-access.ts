@@ -35,7 +35,7 @@ export function storeArgument(text: string): string {
   if (isLibpqConnectionString(text)) {
     // Any pair may be the password, or show where it is: no part of the value is shown.
     throw new CliError(
-      "the store looks like a libpq keyword=value connection string (host=… user=…), which grpc-audit does not read: give a postgres:// URL, such as postgres://audit@db:5432/audit, with the password in PGPASSWORD (or ~/.pgpass, or the URL); write a SQLite file whose name holds such a pair as ./<name>",
+      "the store looks like a libpq keyword=value connection string (host=… user=…), which grpc-audit does not read: give a postgres:// URL, such as postgres://audit@db:5432/audit, with the password in PGPASSWORD (or ~/.pgpass, or the URL); write a SQLite file whose name holds such a pair as ./<name> or an absolute path",
       EXIT_USAGE,
     );
   }

@@ -59,11 +59,13 @@ const LIBPQ_PAIR = new RegExp(`(?:^|[\\s"'\`])(?:${LIBPQ_KEYWORDS.join("|")})\\s
 
 /**
  * Whether `text` looks like a libpq keyword/value connection string (`host=db user=audit
- * password=…`): a libpq keyword, at its start or after a space or quotes, followed by "=". Such a
- * value names no SQLite file, and may hold a password anywhere.
+ * password=…`): a libpq keyword, at its start or after a space or quotes, followed by "=", in a
+ * value that does not start as a path does ("/", "./", "../"). Such a value names no SQLite file,
+ * and may hold a password anywhere.
  */
 export function isLibpqConnectionString(text: string): boolean {
-  return LIBPQ_PAIR.test(text);
+  // A path ("/", "./", "../") is a file: no connection string starts so.
+  return !/^\.{0,2}\//.test(text) && LIBPQ_PAIR.test(text);
 }
 
 /**

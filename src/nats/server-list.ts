@@ -23,7 +23,7 @@ function serversProblem(servers: unknown): string | undefined {
   if (typeof servers === "string") {
     if (servers.includes(",")) return `it holds a comma: ${ONE_EACH}`;
     if (!readable(servers)) return `it is ${NOT_A_URL}`;
-    return holdsUserInfo(servers) ? `it ${USER_INFO}` : undefined;
+    return holdsMoreThanAddress(servers) ? `it ${USER_INFO}` : undefined;
   }
   if (!Array.isArray(servers)) return `it is ${kind(servers)}`;
   if (servers.length === 0) return "it is an empty list";
@@ -34,8 +34,8 @@ function serversProblem(servers: unknown): string | undefined {
     if (!readable(server)) return `servers[${i}] is ${NOT_A_URL}`;
   }
   // After every entry is read: a list the client cannot use at all is named as such first.
-  const withUser = servers.findIndex((server: string) => holdsUserInfo(server));
-  return withUser === -1 ? undefined : `servers[${withUser}] ${USER_INFO}`;
+  const withMore = servers.findIndex((server: string) => holdsMoreThanAddress(server));
+  return withMore === -1 ? undefined : `servers[${withMore}] ${USER_INFO}`;
 }
 
 // The client reads "a:4222,b:4222" as one address, the last: every other server would be lost.
@@ -49,18 +49,21 @@ const NOT_A_URL =
 // The client drops a URL's user info (only host and port are kept), so the server refuses the
 // connection ("Authorization Violation") though the credentials were given.
 const USER_INFO =
-  "holds a user, password or token: the client reads none in a server URL; give them in " +
-  "`connectOptions` (user and pass, token, or authenticator)";
+  "holds a user, password or token, or a path, query or fragment (`?token=…`): the client reads only " +
+  "host and port in a server URL; give credentials in `connectOptions` (user and pass, token, or authenticator)";
 
 /**
- * Whether `server` holds user info (`nats://alice:…@host`, `nats://<token>@host`, `alice:…@host`),
- * read as the client reads the address: any scheme dropped, the rest as an http URL's authority.
+ * Whether `server` holds user info (`nats://alice:…@host`, `nats://<token>@host`, `alice:…@host`) or
+ * anything past host and port (`nats://host:4222?token=…`, a path, a fragment), read as the client
+ * reads the address: any scheme dropped, the rest as an http URL.
  */
-function holdsUserInfo(server: string): boolean {
+function holdsMoreThanAddress(server: string): boolean {
   const rest = server.trim().replace(/^.*:\/\//, "");
   try {
     const url = new URL(`http://${rest}`);
-    return url.username !== "" || url.password !== "";
+    // A token may be written anywhere past the host: `?token=…`, `/…`, `#…`.
+    const past = url.search !== "" || url.hash !== "" || url.pathname !== "/";
+    return url.username !== "" || url.password !== "" || past;
   } catch {
     // A bare IPv6 address (`::1`), which the client brackets first: it holds no "@".
     return false;

@@ -15,7 +15,7 @@ import { BUILD_TIMEOUT_MS, type CliRun, ensureBuilt, runCli, startCli, tempDir }
 
 const SECRET = "SECRETMARKTC";
 const REFUSED =
-  "error: the store looks like a libpq keyword=value connection string (host=… user=…), which grpc-audit does not read: give a postgres:// URL, such as postgres://audit@db:5432/audit, with the password in PGPASSWORD (or ~/.pgpass, or the URL); write a SQLite file whose name holds such a pair as ./<name>\n";
+  "error: the store looks like a libpq keyword=value connection string (host=… user=…), which grpc-audit does not read: give a postgres:// URL, such as postgres://audit@db:5432/audit, with the password in PGPASSWORD (or ~/.pgpass, or the URL); write a SQLite file whose name holds such a pair as ./<name> or an absolute path\n";
 
 const LIBPQ = [
   `host=127.0.0.1 user=postgres password=${SECRET}`,
@@ -90,12 +90,14 @@ describe("a libpq keyword/value connection string as the store", () => {
   });
 });
 
-describe("a SQLite path with '=' in a folder name", () => {
+describe("a SQLite path with '=' in its name", () => {
   it.each([
     "./date=2026-12-06/audit.db",
     "./user=alice/audit.db",
     "data/host=a/audit.db",
     "./my store/run=3/audit.db",
+    // A path (from "/", "./" or "../") is never a connection string: the way to name such a file.
+    "./my backup port=2.db",
   ])("%s is still a SQLite file", async (path) => {
     const cwd = tempDir();
     mkdirSync(join(cwd, path, ".."), { recursive: true });

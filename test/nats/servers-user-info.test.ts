@@ -12,8 +12,8 @@ const PASSWORD = "Pw7uRlMarker";
 const TOKEN = "Tok3nUrlMarker";
 
 const WHY =
-  "holds a user, password or token: the client reads none in a server URL; give them in " +
-  "`connectOptions` (user and pass, token, or authenticator)";
+  "holds a user, password or token, or a path, query or fragment (`?token=…`): the client reads only " +
+  "host and port in a server URL; give credentials in `connectOptions` (user and pass, token, or authenticator)";
 const PREFIX = "`servers` must be a server URL or a non-empty list of them;";
 
 /** The rejection of `creating`. */
@@ -61,6 +61,15 @@ describe("a servers entry with a user, password or token in its URL", () => {
     expect(error).toStrictEqual(new AuditConfigError(`nats broker: ${PREFIX} servers[1] ${WHY}`));
     expect(inspect(error, { depth: 6 })).not.toContain(TOKEN);
   });
+
+  it.each([`?token=${TOKEN}`, `/${TOKEN}`, `#${TOKEN}`])(
+    "createNatsBroker refuses a token after the port (%s), which the client would drop",
+    async (past) => {
+      const error = await refusal(createNatsBroker({ servers: `${withToken.url}${past}` }));
+      expect(error).toStrictEqual(new AuditConfigError(`nats broker: ${PREFIX} it ${WHY}`));
+      expect(inspect(error, { depth: 6 })).not.toContain(TOKEN);
+    },
+  );
 
   it("createNatsBroker connects with the same token in connectOptions", async () => {
     const broker = await createNatsBroker({ servers: [withToken.url], connectOptions: { token: TOKEN } });
