@@ -22,8 +22,9 @@ function serversProblem(servers: unknown): string | undefined {
   if (servers === "") return "it is empty";
   if (typeof servers === "string") {
     if (servers.includes(",")) return `it holds a comma: ${ONE_EACH}`;
-    if (!readable(servers)) return `it is ${NOT_A_URL}`;
-    return holdsMoreThanAddress(servers) ? `it ${USER_INFO}` : undefined;
+    // The client cannot read a user and password before a host name either: say why first.
+    if (holdsMoreThanAddress(servers)) return `it ${USER_INFO}`;
+    return readable(servers) ? undefined : `it is ${NOT_A_URL}`;
   }
   if (!Array.isArray(servers)) return `it is ${kind(servers)}`;
   if (servers.length === 0) return "it is an empty list";
@@ -31,7 +32,8 @@ function serversProblem(servers: unknown): string | undefined {
     if (typeof server !== "string") return `servers[${i}] is ${kind(server)}, not a string`;
     if (server === "") return `servers[${i}] is empty`;
     if (server.includes(",")) return `servers[${i}] holds a comma: ${ONE_EACH}`;
-    if (!readable(server)) return `servers[${i}] is ${NOT_A_URL}`;
+    if (!readable(server))
+      return `servers[${i}] ${holdsMoreThanAddress(server) ? USER_INFO : `is ${NOT_A_URL}`}`;
   }
   // After every entry is read: a list the client cannot use at all is named as such first.
   const withMore = servers.findIndex((server: string) => holdsMoreThanAddress(server));

@@ -46,6 +46,12 @@ describe("a servers entry with a user, password or token in its URL", () => {
     expect(inspect(error, { depth: 6 })).not.toContain("alice");
   });
 
+  it("createNatsBroker says so of a user and password before a host name (which the client cannot read)", async () => {
+    const error = await refusal(createNatsBroker({ servers: [`nats://alice:${PASSWORD}@nats-1:4222`] }));
+    expect(error).toStrictEqual(new AuditConfigError(`nats broker: ${PREFIX} servers[0] ${WHY}`));
+    expect(inspect(error, { depth: 6 })).not.toContain(PASSWORD);
+  });
+
   it("createNatsBroker connects with the same user and password in connectOptions", async () => {
     const broker = await createNatsBroker({
       servers: withUser.url,
