@@ -19,6 +19,8 @@ export interface BatchTrimHost {
   readonly settle: SettleWaiters;
   /** Counts an accepted event that is dropped after all; `warn: false` when the caller reports it. */
   lose(reason: string, kind: number, warn?: boolean): void;
+  /** The sink refused an event of `size` encoded bytes as too large: emit refuses that size and more. */
+  learnTooLarge(size: number): void;
 }
 
 /**
@@ -48,15 +50,15 @@ export class BatchTrim {
   /**
    * After a write the sink refused with an AuditEventTooLargeError: drops, as "too_large", the events
    * of the batch it names, so the rest can go, and reports them with the sink's message (which says
-   * which limit). Returns the batch left; the same one when it names none.
+   * which limit). The smallest of them teaches emit to refuse events as large (see
+   * DeliveryState.learnTooLarge). Returns the batch left; the same one when it names none.
    */
   dropNamed(batch: Batch, refusal: AuditEventTooLargeError): Batch {
     const named = new Set(refusal.eventIds);
-    return this.#dropTooLarge(
-      batch,
-      batch.events.map((encoded) => !named.has(encoded.event.eventId)),
-      refusal,
-    );
+    const takes = batch.events.map((encoded) => !named.has(encoded.event.eventId));
+    const sizes = batch.events.filter((_, i) => !takes[i]).map((encoded) => encoded.bytes.length);
+    if (sizes.length > 0) this.#host.learnTooLarge(Math.min(...sizes));
+    return this.#dropTooLarge(batch, takes, refusal);
   }
 
   /**

@@ -14,6 +14,7 @@ import { monotonicNow } from "./monotonic-now.js";
 import { openSpool } from "./open-spool.js";
 import type { ResolvedDeliveryOptions } from "./options.js";
 import { SettleWaiters } from "./settle-waiters.js";
+import { RefusedSizes } from "./sink-fit.js";
 import { SinkReports } from "./sink-reports.js";
 import type { Spool, SpoolRow } from "./spool.js";
 import { SpoolStage } from "./spool-stage.js";
@@ -42,6 +43,8 @@ export class DeliveryState {
   readonly sinkReports: SinkReports;
   /** Wakes the pump when there is something new to deliver. */
   readonly wakeup = new Wakeup();
+  /** What the sink refused as too large when it wrote it: emit refuses as large from then on. */
+  readonly refusedSizes = new RefusedSizes();
   readonly #held: HeldEvents;
   readonly #spooled: SpoolStage | undefined;
   readonly #trim: BatchTrim;
@@ -92,6 +95,7 @@ export class DeliveryState {
       spooled: this.#spooled,
       settle: this.#settle,
       lose: (reason, kind, warn) => this.#lose(reason, kind, warn),
+      learnTooLarge: (size) => this.refusedSizes.learn(size),
     });
     this.#lastSeq = spool?.maxId ?? 0;
   }

@@ -24,7 +24,10 @@ export function intake(state: DeliveryState, event: AuditEvent): EmitOutcome {
     state.warnings.note("unencodable", error);
     return state.failEmit();
   }
-  if (!sinkTakes(state.options, () => event, bytes.length)) return state.refuse("too_large", kind);
+  // Also what the sink refused on write, however it checks at emit: else a fail-closed call is answered
+  // OK for an event dropped after (docs/operations.md).
+  if (state.refusedSizes.refuses(bytes.length) || !sinkTakes(state.options, () => event, bytes.length))
+    return state.refuse("too_large", kind);
   const parks = (state.options.policies[kind] ?? "drop-newest") === "park";
   if (parks && state.hasParked) state.promoteParked();
   // Events of a parking kind queue up behind the ones already parked, so they keep their order.

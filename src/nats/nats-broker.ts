@@ -18,6 +18,7 @@ import { drainOrClose } from "./drain-or-close.js";
 import { prepareMessage, tooLarge } from "./nats-message.js";
 import { PublishWindow } from "./publish-window.js";
 import { checkServers, shownServers } from "./server-list.js";
+import { createStreamLimits, type StreamLimits } from "./stream-limits.js";
 
 /** Options of `createNatsBroker`. Give either `connection` or `servers`. */
 export interface NatsBrokerOptions {
@@ -57,7 +58,12 @@ export interface NatsBrokerOptions {
 export interface NatsBroker extends Broker {
   /** The connection the broker publishes through. */
   readonly connection: NatsConnection;
-  /** The server's `max_payload` (1 MiB, the NATS default, until the server said). */
+  /**
+   * The server's `max_payload` (1 MiB, the NATS default, until the server said), or the stream's
+   * `max_msg_size` when smaller: read at connect with `stream`, else in the background at the first
+   * publish to a subject; again when the stream refuses a message as over it, or 30 s after a read
+   * failed. A publish never waits for such a read.
+   */
   readonly maxMessageBytes: number;
   /** CloudEvents headers on NATS use the "ce-" prefix. */
   readonly cloudEventsHeaderPrefix: "ce-";
@@ -74,7 +80,8 @@ const DEFAULTS = Object.freeze({ ackTimeoutMs: 5000, maxInFlight: 256, name: "na
  * message has its PubAck. Each message's JetStream message id (`Nats-Msg-Id`) is its event id (the
  * `grpc-audit-event-id` header; the key when absent), so a batch that is published again after a
  * timeout or a reconnect is stored once: the server drops copies within the stream's duplicate window
- * (see `ensureAuditStream`, `duplicateWindowMs`). `maxMessageBytes` is the server's `max_payload`; a
+ * (see `ensureAuditStream`, `duplicateWindowMs`). `maxMessageBytes` is the server's `max_payload` (or
+ * the stream's smaller `max_msg_size`, read at connect with `stream`, waiting at most `ackTimeoutMs`); a
  * larger message is refused before anything of its batch is sent. A publish that fails after the
  * stream acknowledged some of its messages (a stream full with discard-new) rejects with an
  * AuditPartialDeliveryError naming their event ids: the pipeline counts them delivered.
@@ -107,7 +114,10 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Nats
     }));
   // Only its close reason is read: no refused subjects to count.
   const watch = watchConnection(nc, () => false);
-  const publisher = createPublisher(jetstream(nc), nc, resolved, watch);
+  const limits = createStreamLimits(nc, resolved);
+  // Once, bounded by ackTimeoutMs, so that even the first event over its max_msg_size is refused at emit.
+  if (resolved.stream !== undefined) await limits.read(resolved.stream);
+  const publisher = createPublisher(jetstream(nc), nc, resolved, watch, limits);
   const tracker = createPublishTracker(resolved.name);
   return {
     name: resolved.name,
@@ -118,7 +128,7 @@ export async function createNatsBroker(options: NatsBrokerOptions): Promise<Nats
     cloudEventsHeaderPrefix: "ce-",
     publishesInCallOrder: true,
     get maxMessageBytes() {
-      return nc.info?.max_payload ?? NATS_DEFAULT_MAX_PAYLOAD;
+      return Math.min(nc.info?.max_payload ?? NATS_DEFAULT_MAX_PAYLOAD, limits.smallest);
     },
     publish: (topic, messages, publishOptions) =>
       tracker.run(() => publisher(topic, messages, publishOptions?.signal)),
@@ -137,6 +147,7 @@ function createPublisher(
   nc: NatsConnection,
   options: ResolvedOptions,
   watch: ConnectionWatch,
+  limits: StreamLimits,
 ): Publish {
   const { name, stream, ackTimeoutMs, maxInFlight } = options;
   const window = new PublishWindow(maxInFlight);
@@ -151,6 +162,8 @@ function createPublisher(
     signal?.throwIfAborted();
     const closed = watch.closedReason();
     if (closed !== undefined) throw closedError(name, topic, closed);
+    // In the background: a read that fails or gets no answer never holds a publish.
+    limits.readIfDue(topic);
     const limit = nc.info?.max_payload;
     const prepared = messages.map((message) => prepareMessage(name, message, stream, limit));
     for (const message of prepared) {
@@ -207,7 +220,10 @@ function createPublisher(
     }
     if (pending > 0) await (signal === undefined ? settled : Promise.race([settled, untilAborted(signal)]));
     signal?.throwIfAborted();
-    if (refused.length > 0) throw streamTooLarge(name, topic, stream, refused, failure);
+    if (refused.length > 0) {
+      void limits.read(topic); // its max_msg_size may have changed since it was read
+      throw streamTooLarge(name, topic, stream, refused, failure);
+    }
     if (failure !== undefined) {
       const closedNow = watch.closedReason();
       if (closedNow !== undefined) throw closedError(name, topic, closedNow, failure, acked);

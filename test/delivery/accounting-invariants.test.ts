@@ -361,7 +361,10 @@ describe("the delivery emitter's Emitter counters", () => {
       const base = sampleEvent({ kind, eventId: `e-${n}` });
       return size === undefined ? base : { ...base, attributes: { size } };
     };
-    expect(delivery.emit(event(1, "resourceMutation", "big"))).toBe("accepted"); // refused by the write
+    // Refused by the write. Padded (under maxEventBytes) to be the largest: emit then refuses events as
+    // large as one the sink refused, and the later ones must still be accepted.
+    const big = { ...event(1, "resourceMutation", "big"), operation: "o".repeat(1000) };
+    expect(delivery.emit(big)).toBe("accepted");
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(delivery.emit(event(2, "resourceMutation"))).toBe("accepted"); // its write hangs: left at close
     await new Promise((resolve) => setTimeout(resolve, 5));

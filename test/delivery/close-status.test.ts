@@ -50,8 +50,10 @@ it("names the too_large drop of a close that then ran out of time, with the even
   const conn = await connect({ servers: server.url, maxReconnectAttempts: -1 });
   try {
     const jsm = await jetstreamManager(conn);
-    await jsm.streams.add({ name: "SMALL_DEAD", subjects: ["dead.>"], max_msg_size: 1500 });
+    // Made before the stream gets its small max_msg_size: it reads none, so the stream refuses on write.
+    await jsm.streams.add({ name: "SMALL_DEAD", subjects: ["dead.>"] });
     const broker = await createNatsBroker({ connection: conn, stream: "SMALL_DEAD" });
+    await jsm.streams.update("SMALL_DEAD", { max_msg_size: 1500 });
     let writes = 0;
     const emitter = createBrokerEmitter({
       broker,

@@ -16,8 +16,10 @@ const nc = useNatsServer();
 
 it("names the accepted event the stream refused, not the events emit refused meanwhile", async () => {
   const jsm = await jetstreamManager(nc());
-  await jsm.streams.add({ name: "FLUSH_REFUSED", subjects: ["refused.>"], max_msg_size: 1500 });
+  // Made before the stream gets its small max_msg_size: it reads none, so the stream refuses on write.
+  await jsm.streams.add({ name: "FLUSH_REFUSED", subjects: ["refused.>"] });
   const broker = await createNatsBroker({ connection: nc(), stream: "FLUSH_REFUSED" });
+  await jsm.streams.update("FLUSH_REFUSED", { max_msg_size: 1500 });
   // Events up to 3000 bytes are accepted; the stream takes 1500 at most.
   const emitter = createBrokerEmitter({
     broker,

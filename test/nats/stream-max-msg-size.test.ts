@@ -16,8 +16,11 @@ const nc = useNatsServer();
 
 it("drops and counts events over the stream's max_msg_size, and stores the others", async () => {
   const jsm = await jetstreamManager(nc());
-  await jsm.streams.add({ name: "SMALL_MSGS", subjects: ["small.>"], max_msg_size: 2048 });
+  // Made before the stream gets its small max_msg_size: it reads none, so emit accepts the big event
+  // and the stream refuses it on write (a stream changed after the broker connected).
+  await jsm.streams.add({ name: "SMALL_MSGS", subjects: ["small.>"] });
   const broker = await createNatsBroker({ connection: nc(), stream: "SMALL_MSGS" });
+  await jsm.streams.update("SMALL_MSGS", { max_msg_size: 2048 });
   const errors: Error[] = [];
   const emitter = createBrokerEmitter({
     broker,

@@ -20,8 +20,10 @@ const nc = useNatsServer();
 
 it("reports the event its flush saw the stream refuse as too large", async () => {
   const jsm = await jetstreamManager(nc());
-  await jsm.streams.add({ name: "REC_SMALL", subjects: ["rec.>"], max_msg_size: 1500 });
+  // Made before the stream gets its small max_msg_size: it reads none, so the stream refuses on write.
+  await jsm.streams.add({ name: "REC_SMALL", subjects: ["rec.>"] });
   const broker = await createNatsBroker({ connection: nc(), stream: "REC_SMALL" });
+  await jsm.streams.update("REC_SMALL", { max_msg_size: 1500 });
   const nats = createBrokerEmitter({
     broker,
     topic: "rec.events",
