@@ -7,16 +7,12 @@
  * loopback; Kafka is the loopback stand-in speaking its wire protocol (test/kafka/wire-broker: no Kafka
  * broker can run here), through the real `@platformatic/kafka` client.
  */
-import { Metadata, status } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createBrokerEmitter } from "../../src/brokers/index.js";
-import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
-import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createKafkaBroker } from "../../src/kafka/index.js";
-import { createRecorder } from "../../src/recorder/recorder.js";
-import { jwtAuthenticatorFor, newSigningKey, signToken } from "../helpers/jwt.js";
-import { callOfKind, startProjectServer } from "../helpers/project-server.js";
 import { startWireBroker, type WireBroker } from "../kafka/wire-broker/index.js";
+import { callsAfterRefusal } from "./fail-closed-after-refusal.js";
 
 const TOPIC = "audit-events";
 let kafka: WireBroker;
@@ -36,41 +32,15 @@ it("answers UNAVAILABLE to the fail-closed calls after Kafka refused the first e
     topic: TOPIC,
     delivery: { overflow: "fail-rpc", flushIntervalMs: 0, onError: () => {} },
   });
-  const key = await newSigningKey("k1", "ES256");
-  const token = await signToken(key, { sub: "alice" });
-  const recorder = createRecorder({ service: "projects", emitters: [emitter] });
-  const server = await startProjectServer(
-    createAuditInterceptors({
-      recorder,
-      rules: auditRules,
-      failMode: "closed",
-      authn: { authenticators: [jwtAuthenticatorFor(key)] },
-    }),
-  );
-  const call = async () => {
-    const metadata = new Metadata();
-    metadata.set("authorization", `Bearer ${token}`);
-    return (await callOfKind(server.client, "unary", metadata)).code;
-  };
-  try {
-    // The first call's events are accepted: Kafka tells only when it is sent them.
-    expect(await call()).toBe(status.OK);
-    const first = emitter.stats().accepted;
-    expect(first).toBeGreaterThan(0);
-    await emitter.flush({ timeoutMs: 10_000 });
-    const later: status[] = [];
-    for (let i = 0; i < 5; i++) later.push(await call());
-    expect(later).toStrictEqual(Array(5).fill(status.UNAVAILABLE));
-
-    const stats = emitter.stats();
-    expect(stats.accepted).toBe(first);
-    expect(stats.delivered).toBe(0);
-    expect(stats.droppedAfterAccept).toBe(first);
-    expect((stats.dropped.too_large ?? 0) - stats.droppedAfterAccept).toBeGreaterThanOrEqual(5);
-    expect(stats.failed).toBe(0);
-    expect(kafka.records(TOPIC, 0)).toStrictEqual([]);
-  } finally {
-    await server.close();
-    await recorder.close();
-  }
+  const { first, later, stats } = await callsAfterRefusal(emitter);
+  // The first call's events are accepted: Kafka tells only when it is sent them.
+  expect(first.code).toBe(status.OK);
+  expect(first.accepted).toBeGreaterThan(0);
+  expect(later).toStrictEqual(Array(5).fill(status.UNAVAILABLE));
+  expect(stats.accepted).toBe(first.accepted);
+  expect(stats.delivered).toBe(0);
+  expect(stats.droppedAfterAccept).toBe(first.accepted);
+  expect((stats.dropped.too_large ?? 0) - stats.droppedAfterAccept).toBeGreaterThanOrEqual(5);
+  expect(stats.failed).toBe(0);
+  expect(kafka.records(TOPIC, 0)).toStrictEqual([]);
 });

@@ -8,18 +8,14 @@
  * A real nats-server, a real gRPC server and client on loopback.
  */
 
-import { Metadata, status } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { expect, it, vi } from "vitest";
 import { createBrokerEmitter } from "../../src/brokers/index.js";
-import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
-import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createNatsBroker } from "../../src/nats/index.js";
-import { createRecorder } from "../../src/recorder/recorder.js";
+import { callsAfterRefusal } from "../delivery/fail-closed-after-refusal.js";
 import { sampleEvent } from "../helpers/events.js";
-import { jwtAuthenticatorFor, newSigningKey, signToken } from "../helpers/jwt.js";
 import { useNatsServer } from "../helpers/nats-suite.js";
-import { callOfKind, startProjectServer } from "../helpers/project-server.js";
 
 const nc = useNatsServer();
 
@@ -68,42 +64,16 @@ it("answers UNAVAILABLE to the fail-closed calls after the stream refused the fi
     topic: "tiny-e2e.events",
     delivery: { overflow: "fail-rpc", flushIntervalMs: 0, onError: () => {} },
   });
-  const key = await newSigningKey("k1", "ES256");
-  const token = await signToken(key, { sub: "alice" });
-  const recorder = createRecorder({ service: "projects", emitters: [emitter] });
-  const server = await startProjectServer(
-    createAuditInterceptors({
-      recorder,
-      rules: auditRules,
-      failMode: "closed",
-      authn: { authenticators: [jwtAuthenticatorFor(key)] },
-    }),
-  );
-  const call = async () => {
-    const metadata = new Metadata();
-    metadata.set("authorization", `Bearer ${token}`);
-    return (await callOfKind(server.client, "unary", metadata)).code;
-  };
-  try {
-    // The first call's events are accepted: the limit is learned when the stream refuses them.
-    expect(await call()).toBe(status.OK);
-    const first = emitter.stats().accepted;
-    await emitter.flush({ timeoutMs: 10_000 });
-    const later: status[] = [];
-    for (let i = 0; i < 5; i++) later.push(await call());
-    expect(later).toStrictEqual(Array(5).fill(status.UNAVAILABLE));
-
-    const stats = emitter.stats();
-    expect(stats.accepted).toBe(first);
-    expect(stats.delivered).toBe(0);
-    expect(stats.droppedAfterAccept).toBe(first);
-    // Every event handed to emit is accepted, refused or failed, once.
-    const refused = (stats.dropped.too_large ?? 0) - stats.droppedAfterAccept;
-    expect(refused).toBeGreaterThanOrEqual(5);
-    expect(stats.failed).toBe(0);
-    expect((await jsm.streams.info("TINY_E2E")).state.messages).toBe(0);
-  } finally {
-    await server.close();
-    await recorder.close();
-  }
+  const { first, later, stats } = await callsAfterRefusal(emitter);
+  // The first call's events are accepted: the limit is learned when the stream refuses them.
+  expect(first.code).toBe(status.OK);
+  expect(later).toStrictEqual(Array(5).fill(status.UNAVAILABLE));
+  expect(stats.accepted).toBe(first.accepted);
+  expect(stats.delivered).toBe(0);
+  expect(stats.droppedAfterAccept).toBe(first.accepted);
+  // Every event handed to emit is accepted, refused or failed, once.
+  const refused = (stats.dropped.too_large ?? 0) - stats.droppedAfterAccept;
+  expect(refused).toBeGreaterThanOrEqual(5);
+  expect(stats.failed).toBe(0);
+  expect((await jsm.streams.info("TINY_E2E")).state.messages).toBe(0);
 });
