@@ -9,7 +9,7 @@ import type { KafkaProducer } from "./kafka-broker-options.js";
 import { kafkaErrorText } from "./kafka-error-text.js";
 import { cutDeadLetter, deadLetter, type KafkaSourceMessage } from "./kafka-source-message.js";
 import { type KafkaSourceOptions, resolveSourceOptions } from "./kafka-source-options.js";
-import { type OpenStream, take, watchStream } from "./message-stream.js";
+import { type OpenStream, openWatched, take } from "./message-stream.js";
 import { outOfRange } from "./retention-loss.js";
 import { refusedAsTooLarge } from "./too-large.js";
 
@@ -87,7 +87,7 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
   const group = createGroupOffsets(consumer, topic, groupId);
   let open: OpenStream | undefined;
   try {
-    open = watchStream(await consumer.consume({ ...consume }));
+    open = await openWatched(consumer, { ...consume });
   } catch (error) {
     await consumer.close(true).catch(() => {});
     throw kafkaFailure(`joining group "${groupId}" on topic "${topic}"`, error);
@@ -122,10 +122,9 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
     open = undefined;
     group.reset();
     try {
-      // Watched at once, also when it is closed right away: the client constructs the stream on a
-      // later tick, which fails ("Client is closed") once the source has left the group, and a stream
-      // error without a listener would be an uncaught exception.
-      const watched = watchStream(await consumer.consume({ ...consume }));
+      // Watched from the start (openWatched), also when closed right away: a close racing the join
+      // makes its construction fail ("Client is closed").
+      const watched = await openWatched(consumer, { ...consume });
       if (closed) {
         await watched.stream.close().catch(() => {});
         throw new Error("the source was closed while the stream opened");

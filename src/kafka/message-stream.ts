@@ -10,8 +10,15 @@ import type {
 
 /** The part of `@platformatic/kafka`'s Consumer the Kafka source uses; tests inject a fake of it. */
 export interface KafkaConsumer {
-  /** Joins the group (when not a member yet) and opens a stream of the topics' assigned partitions. */
-  consume(options: ConsumeOptions<Buffer, Buffer, Buffer, Buffer>): Promise<KafkaMessageStream>;
+  /**
+   * Joins the group (when not a member yet) and opens a stream of the topics' assigned partitions:
+   * calls back with the stream as it is made, before its construction (which lists offsets) runs on
+   * a later tick, so that the source listens to the stream's errors from the start.
+   */
+  consume(
+    options: ConsumeOptions<Buffer, Buffer, Buffer, Buffer>,
+    callback: (error: Error | null, stream?: KafkaMessageStream) => void,
+  ): void;
   /** Per topic and partition: high watermark − committed offset, or -1 for a partition not assigned. */
   getLag(options: GetLagOptions): Promise<Offsets>;
   /** Per topic and partition: the log start offset (timestamp EARLIEST) or the end (LATEST). */
@@ -85,6 +92,26 @@ export function watchStream(stream: KafkaMessageStream): OpenStream {
   stream.on("end", end);
   stream.on("close", end);
   return open;
+}
+
+/**
+ * Opens a stream of the consumer and watches it from the moment the client makes it. Its construction
+ * runs on the next tick and fails at once on a client closed meanwhile (a close racing the join the
+ * stream waited for): a listener attached after an `await` of the promise form would come too late,
+ * and a stream error without a listener is an uncaught exception.
+ * @internal
+ */
+export function openWatched(
+  consumer: KafkaConsumer,
+  options: ConsumeOptions<Buffer, Buffer, Buffer, Buffer>,
+): Promise<OpenStream> {
+  return new Promise((resolve, reject) => {
+    consumer.consume(options, (error, stream) => {
+      if (error !== null || stream === undefined)
+        reject(error ?? new Error("the Kafka client gave no stream"));
+      else resolve(watchStream(stream));
+    });
+  });
 }
 
 /**

@@ -165,7 +165,7 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
       const member: Member = { streams: new Set(), assigned: [] };
       let joined = false;
       return {
-        async consume(consume) {
+        consume(consume, callback) {
           fake.consumeOptions.push(consume);
           const readable = new Readable({ objectMode: true, read() {} });
           const stream = { readable, positions: new Map<number, number>() };
@@ -179,11 +179,14 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
             stream.positions = new Map(member.assigned.map((p) => [p, startAt(p)]));
             pushFrom(stream);
           }
-          return Object.assign(readable, {
-            close: async () => {
-              readable.destroy();
-            },
-          }) satisfies KafkaMessageStream;
+          callback(
+            null,
+            Object.assign(readable, {
+              close: async () => {
+                readable.destroy();
+              },
+            }) satisfies KafkaMessageStream,
+          );
         },
         async getLag() {
           const lags = logs.map((log, p) =>

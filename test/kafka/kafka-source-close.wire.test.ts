@@ -2,7 +2,7 @@
  * Closing and stopping createKafkaSource while Kafka cannot be reached or holds a join, through the real `@platformatic/kafka` client against the loopback stand-in that speaks
  * the Kafka wire protocol (wire-broker/: no Kafka broker can run here).
  */
-import { type ConsumeOptions, Consumer } from "@platformatic/kafka";
+import { type Callback, type ConsumeOptions, Consumer, type MessagesStream } from "@platformatic/kafka";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createKafkaSource } from "../../src/kafka/index.js";
 import { seedEvents } from "../cli/helpers.js";
@@ -56,9 +56,15 @@ it("a fetch stopped while its stream reopens returns at once, and close() resolv
       const consumer = new Consumer<Buffer, Buffer, Buffer, Buffer>(options);
       const consume = consumer.consume.bind(consumer);
       return Object.assign(consumer, {
-        consume: (o: ConsumeOptions<Buffer, Buffer, Buffer, Buffer>) => {
+        consume: (
+          o: ConsumeOptions<Buffer, Buffer, Buffer, Buffer>,
+          callback: Callback<MessagesStream<Buffer, Buffer, Buffer, Buffer>>,
+        ) => {
           consuming++;
-          return consume(o).finally(() => consuming--);
+          consume(o, (error, stream) => {
+            consuming--;
+            callback(error, stream);
+          });
         },
       });
     },
@@ -98,3 +104,47 @@ it("a fetch stopped while its stream reopens returns at once, and close() resolv
   });
   await until(() => closed, "close() to resolve");
 }, 60_000);
+
+it("close() while a reopened stream's join is answered: the stream the client makes after it fails unseen", async () => {
+  kafka.createTopic(TOPIC);
+  const source = await createKafkaSource({
+    bootstrapBrokers: kafka.bootstrapBrokers,
+    topic: TOPIC,
+    groupId: "ingest",
+  });
+  // The stream fails while the broker is down; opening the next one has to join the group again.
+  await kafka.stop();
+  const running = new AbortController().signal;
+  await until(
+    () =>
+      source.fetch(10, 100, running).then(
+        () => false,
+        () => true,
+      ),
+    "a fetch to fail",
+  );
+  await kafka.start();
+  let letGo = () => {};
+  let syncsHeld = 0;
+  kafka.state.holdAnswer = (api) => {
+    if (api !== "SyncGroup") return undefined;
+    syncsHeld++;
+    return new Promise((resolve) => {
+      letGo = resolve;
+    });
+  };
+  const fetched = source.fetch(10, 100, running).then(
+    () => "returned",
+    (error: Error) => error.message,
+  );
+  await until(() => syncsHeld > 0, "the join's SyncGroup to be held");
+  // close() closes the client at once; the join it did not wait for then completes, and the client
+  // makes the stream, whose first step (listing offsets) fails on the closed client before the
+  // source's `await` of consume() would have seen the stream.
+  const closed = source.close();
+  letGo();
+  await closed;
+  expect(await fetched).toBe(
+    `reading topic "${TOPIC}" failed: the source was closed while the stream opened`,
+  );
+}, 30_000);

@@ -51,6 +51,11 @@ export class BrokerState {
    * Default: none.
    */
   produceFault: ((request: number) => ProduceFault | undefined) | undefined;
+  /**
+   * Called with each request's API name ("SyncGroup") once it is served: its answer waits for the
+   * promise returned (or for the broker to stop); undefined answers at once. Default: none.
+   */
+  holdAnswer: ((api: string) => Promise<void> | undefined) | undefined;
   private lastProducerId = 1000n;
 
   createTopic(name: string, options: TopicOptions = {}): Topic {

@@ -11,7 +11,8 @@
  * ```
  *
  * Faults: `state.produceFault` closes the connection, delays the answer or answers an error for chosen
- * produce requests; `stop()` and `start()` take the broker down and bring it back on the same port.
+ * produce requests; `state.holdAnswer` holds any request's answer until the test lets it go; `stop()`
+ * and `start()` take the broker down and bring it back on the same port.
  */
 import { createServer, type Server, type Socket } from "node:net";
 import { APIS, responseHeaderTagged } from "./apis.js";
@@ -157,6 +158,8 @@ async function handle(
       : await api.handle(state, request, body, clientId);
   if (fault?.kind === "close-connection") return CLOSE_CONNECTION;
   if (fault?.kind === "delay-answer") await delay(fault.ms, state.closing.signal);
+  const held = state.holdAnswer?.(api.name);
+  if (held !== undefined) await Promise.race([held, delay(Number.POSITIVE_INFINITY, state.closing.signal)]);
   if (answered === false) return undefined;
   const header = new Writer(true).int32(correlationId);
   if (responseHeaderTagged(api)) header.taggedFields();
