@@ -3,7 +3,7 @@ import { InvalidArgumentError, Option } from "commander";
 import type { AuditStore } from "../store/audit-store.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, toCliError } from "./errors.js";
 import { loadOptionalPeers } from "./optional-peers.js";
-import { isLibpqConnectionString, storeHoldsCredentials, withoutCredentials } from "./without-credentials.js";
+import { isConnectionString, storeHoldsCredentials, withoutCredentials } from "./without-credentials.js";
 
 /** Where the commands look for the audit database when neither `--db` nor GRPC_AUDIT_DB says. */
 export const DEFAULT_DB = "./audit.db";
@@ -24,18 +24,18 @@ export function dbOption(description = "the audit database: a SQLite file, or a 
  * not a postgres:// or postgresql:// URL but starts with a scheme and holds an "@" (`pg://…`,
  * `postgres//…`, ` postgres://…` with a space or quotes around it) would be taken for a file name, and
  * printed with its password in "no audit database at …": both are usage errors, the password hidden.
- * A path with ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file. A libpq
- * keyword/value connection string (`host=db user=audit password=…`) would be taken for a file name
- * too (ingest would create it and acknowledge events into it): a usage error that shows no part of it.
+ * A path with ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file. A keyword/value
+ * connection string (`host=db user=audit password=…`, `Server=db;Password=…`) would be taken for a
+ * file name too (ingest would create it and acknowledge events into it): a usage error that shows no part of it.
  * A path with a keyword and "=" after a "/" (`./user=alice/audit.db`) is a SQLite file.
  */
 export function storeArgument(text: string): string {
   if (text === "") throw new InvalidArgumentError("It is empty: name a SQLite file or a postgres:// URL.");
   if (/^postgres(ql)?:\/\//i.test(text)) return text;
-  if (isLibpqConnectionString(text)) {
+  if (isConnectionString(text)) {
     // Any pair may be the password, or show where it is: no part of the value is shown.
     throw new CliError(
-      "the store looks like a libpq keyword=value connection string (host=… user=…), which grpc-audit does not read: give a postgres:// URL, such as postgres://audit@db:5432/audit, with the password in PGPASSWORD (or ~/.pgpass, or the URL); write a SQLite file whose name holds such a pair as ./<name> or an absolute path",
+      "the store looks like a keyword=value connection string (host=… user=…, or Password=…), which grpc-audit does not read: give a postgres:// URL, such as postgres://audit@db:5432/audit, with the password in PGPASSWORD (or ~/.pgpass, or the URL); write a SQLite file whose name holds such a pair as ./<name> or an absolute path",
       EXIT_USAGE,
     );
   }

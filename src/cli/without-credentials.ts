@@ -56,16 +56,22 @@ const LIBPQ_KEYWORDS = [
 // A keyword at the start or after a space (or quotes, which docker --env-file keeps), then "=":
 // `host=db password=…`, `user = audit`. Not after "/": `./data/user=alice/audit.db` is a SQLite path.
 const LIBPQ_PAIR = new RegExp(`(?:^|[\\s"'\`])(?:${LIBPQ_KEYWORDS.join("|")})\\s*=`, "i");
+// Another product's connection string (ADO.NET, JDBC, ODBC: `Server=db;User Id=audit;Password=…`):
+// a password keyword at the start or after a space, quotes, ";" or "&", then "=".
+const PASSWORD_PAIR = /(?:^|[\s"'`;&])(?:password|pwd|passwd)\s*=/i;
 
 /**
- * Whether `text` looks like a libpq keyword/value connection string (`host=db user=audit
- * password=…`): a libpq keyword, at its start or after a space or quotes, followed by "=", in a
- * value that does not start as a path does ("/", "./", "../"). Such a value names no SQLite file,
- * and may hold a password anywhere.
+ * Whether `text` looks like a keyword/value connection string, in a value that does not start as a
+ * path does ("/", "./", "../"): libpq's (`host=db user=audit password=…`: a libpq keyword at its
+ * start or after a space or quotes, then "="), or another product's with a password in it
+ * (`Server=db;Password=…`: `password`, `pwd` or `passwd` after a ";" or "&" too, in a value that
+ * does not start as a URL does). Such a value names no SQLite file, and may hold a password anywhere.
  */
-export function isLibpqConnectionString(text: string): boolean {
+export function isConnectionString(text: string): boolean {
   // A path ("/", "./", "../") is a file: no connection string starts so.
-  return !/^\.{0,2}\//.test(text) && LIBPQ_PAIR.test(text);
+  if (/^\.{0,2}\//.test(text)) return false;
+  // A URL's query (`jdbc:postgresql://db/a?password=…`) is the URL rule's: it names the URL, hidden.
+  return LIBPQ_PAIR.test(text) || (!URL_START.test(text) && PASSWORD_PAIR.test(text));
 }
 
 /**
@@ -75,12 +81,12 @@ export function isLibpqConnectionString(text: string): boolean {
  * the whole value is {@link HIDDEN_VALUE} when a space or a "?" stands in that part (what it splits is
  * unknown: a password in a query may hold an "@").
  * Its query is replaced by "…" too, as a password may be given there: `nats://h:4222?…`.
- * A libpq keyword/value connection string (`host=db password=…`, see {@link isLibpqConnectionString})
- * is {@link HIDDEN_VALUE}: any of its pairs may be a password.
+ * A keyword/value connection string (`host=db password=…`, `Server=db;Password=…`, see
+ * {@link isConnectionString}) is {@link HIDDEN_VALUE}: any of its pairs may be a password.
  * Anything else is returned as it is: a SQLite path such as `/data/logs:2026@node1.db`.
  */
 export function withoutCredentials(text: string): string {
-  if (isLibpqConnectionString(text)) return HIDDEN_VALUE;
+  if (isConnectionString(text)) return HIDDEN_VALUE;
   const start = URL_START.exec(text)?.[0];
   if (start === undefined) return text;
   const last = text.lastIndexOf("@");
@@ -96,7 +102,7 @@ export function withoutCredentials(text: string): string {
 /**
  * Whether a store value (--db, --to, GRPC_AUDIT_DB) that is not a postgres:// URL may hold
  * credentials: a URL that starts (after a space or quotes) with `scheme:`, `scheme//` or `//`, and an
- * "@" or a query ("?") follows; or a libpq keyword/value connection string. A path holding ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file.
+ * "@" or a query ("?") follows; or a keyword/value connection string. A path holding ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file.
  */
 export function storeHoldsCredentials(text: string): boolean {
   return withoutCredentials(text) !== text;

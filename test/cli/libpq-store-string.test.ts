@@ -1,7 +1,8 @@
-// Review R101 (HIGH): a libpq keyword/value connection string (`host=… user=… password=…`) given as a
-// store was taken for a SQLite file name: `ingest --to` printed it, password and all, in its banner
-// and created a file by that name to acknowledge events into; `query|verify|prune --db` (or
-// GRPC_AUDIT_DB) printed it in "no audit database at …". It is a usage error naming no part of it.
+// Review R101 (HIGH): a libpq keyword/value connection string (`host=… user=… password=…`), or
+// another product's with a password (`Server=…;Password=…`), given as a store was taken for a SQLite
+// file name: `ingest --to` printed it, password and all, in its banner and created a file by that name
+// to acknowledge events into; `query|verify|prune --db` (or GRPC_AUDIT_DB) printed it in "no audit
+// database at …". It is a usage error naming no part of it.
 // `ingest` runs against a real nats-server, with a stream to ingest from.
 import { once } from "node:events";
 import { mkdirSync, readdirSync } from "node:fs";
@@ -15,7 +16,7 @@ import { BUILD_TIMEOUT_MS, type CliRun, ensureBuilt, runCli, startCli, tempDir }
 
 const SECRET = "SECRETMARKTC";
 const REFUSED =
-  "error: the store looks like a libpq keyword=value connection string (host=… user=…), which grpc-audit does not read: give a postgres:// URL, such as postgres://audit@db:5432/audit, with the password in PGPASSWORD (or ~/.pgpass, or the URL); write a SQLite file whose name holds such a pair as ./<name> or an absolute path\n";
+  "error: the store looks like a keyword=value connection string (host=… user=…, or Password=…), which grpc-audit does not read: give a postgres:// URL, such as postgres://audit@db:5432/audit, with the password in PGPASSWORD (or ~/.pgpass, or the URL); write a SQLite file whose name holds such a pair as ./<name> or an absolute path\n";
 
 const LIBPQ = [
   `host=127.0.0.1 user=postgres password=${SECRET}`,
@@ -23,6 +24,9 @@ const LIBPQ = [
   `dbname=audit sslpassword=${SECRET}`,
   `HOST = 127.0.0.1 PassWord = ${SECRET}`,
   `'password=${SECRET}'`,
+  // Other products' connection strings (ADO.NET, ODBC), which libpq does not read either.
+  `Server=127.0.0.1;Database=audit;User Id=postgres;Password=${SECRET};`,
+  `Data Source=db;Uid=postgres;Pwd=${SECRET}`,
 ];
 
 let nats: NatsServer;
@@ -65,7 +69,7 @@ function expectRefused(run: CliRun, cwd: string): void {
   expect(readdirSync(cwd)).toStrictEqual([]);
 }
 
-describe("a libpq keyword/value connection string as the store", () => {
+describe("a keyword/value connection string as the store", () => {
   it.each(LIBPQ)("ingest --to %# is refused before anything is opened or created", async (to) => {
     const cwd = tempDir();
     const args = ["ingest", "--from", nats.url, "--stream", "S", "--consumer", "c", "--to", to];
@@ -95,6 +99,7 @@ describe("a SQLite path with '=' in its name", () => {
     "./date=2026-12-06/audit.db",
     "./user=alice/audit.db",
     "data/host=a/audit.db",
+    "data/pwd=3/audit.db",
     "./my store/run=3/audit.db",
     // A path (from "/", "./" or "../") is never a connection string: the way to name such a file.
     "./my backup port=2.db",
