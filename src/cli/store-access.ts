@@ -11,12 +11,20 @@ export const DEFAULT_DB = "./audit.db";
 /** How long a command waits for a lock held by another process before it gives up. */
 const BUSY_TIMEOUT_MS = 2000;
 
-/** The `--db <path>` option every command takes (the demo with its own description). */
-export function dbOption(description = "the audit database: a SQLite file, or a postgres:// URL"): Option {
-  return new Option("--db <path>", description)
+/**
+ * The `--db <path>` option every command takes; the demo's takes a SQLite file only, and says so
+ * where the others advise a postgres:// URL.
+ */
+export function dbOption(sqliteOnly = false): Option {
+  return new Option(
+    "--db <path>",
+    sqliteOnly
+      ? "the audit store the demo records into: a SQLite file"
+      : "the audit database: a SQLite file, or a postgres:// URL",
+  )
     .env("GRPC_AUDIT_DB")
     .default(DEFAULT_DB)
-    .argParser(storeArgument);
+    .argParser((text: string) => storeArgument(text, sqliteOnly));
 }
 
 /**
@@ -29,13 +37,16 @@ export function dbOption(description = "the audit database: a SQLite file, or a 
  * file name too (ingest would create it and acknowledge events into it): a usage error that shows no part of it.
  * A path with a keyword and "=" after a "/" (`./user=alice/audit.db`) is a SQLite file.
  */
-export function storeArgument(text: string): string {
+export function storeArgument(text: string, sqliteOnly = false): string {
   if (text === "") throw new InvalidArgumentError("It is empty: name a SQLite file or a postgres:// URL.");
   if (/^postgres(ql)?:\/\//i.test(text)) return text;
   if (isConnectionString(text)) {
     // Any pair may be the password, or show where it is: no part of the value is shown.
+    const advice = sqliteOnly
+      ? "the demo records into a SQLite file only"
+      : "give a postgres:// URL, such as postgres://audit@db:5432/audit, with the password in PGPASSWORD (or ~/.pgpass, or the URL)";
     throw new CliError(
-      "the store looks like a keyword=value connection string (host=… user=…, or Password=…), which grpc-audit does not read: give a postgres:// URL, such as postgres://audit@db:5432/audit, with the password in PGPASSWORD (or ~/.pgpass, or the URL); write a SQLite file whose name holds such a pair as ./<name> or an absolute path",
+      `the store looks like a keyword=value connection string (host=… user=…, or Password=…), which grpc-audit does not read: ${advice}; write a SQLite file whose name holds such a pair as ./<name> or an absolute path`,
       EXIT_USAGE,
     );
   }

@@ -63,8 +63,8 @@ async function runToEnd(args: readonly string[], cwd: string, env: NodeJS.Proces
   return run;
 }
 
-function expectRefused(run: CliRun, cwd: string): void {
-  expect([run.code, run.stderr]).toStrictEqual([2, REFUSED]);
+function expectRefused(run: CliRun, cwd: string, refused = REFUSED): void {
+  expect([run.code, run.stderr]).toStrictEqual([2, refused]);
   expect(run.stdout + run.stderr).not.toContain(SECRET);
   expect(readdirSync(cwd)).toStrictEqual([]);
 }
@@ -76,7 +76,7 @@ describe("a keyword/value connection string as the store", () => {
     expectRefused(await runToEnd(args, cwd), cwd);
   });
 
-  it.each(["query", "stats", "tail", "prune", "verify", "ui", "demo"])(
+  it.each(["query", "stats", "tail", "prune", "verify", "ui"])(
     "%s --db is refused, naming no part of it",
     async (command) => {
       const cwd = tempDir();
@@ -85,6 +85,16 @@ describe("a keyword/value connection string as the store", () => {
       expectRefused(await runToEnd(args, cwd), cwd);
     },
   );
+
+  it("demo --db is refused, advising a SQLite file (the demo takes no PostgreSQL URL)", async () => {
+    const cwd = tempDir();
+    const run = await runToEnd(["demo", "--db", `user=postgres password=${SECRET} host=127.0.0.1`], cwd);
+    expectRefused(
+      run,
+      cwd,
+      "error: the store looks like a keyword=value connection string (host=… user=…, or Password=…), which grpc-audit does not read: the demo records into a SQLite file only; write a SQLite file whose name holds such a pair as ./<name> or an absolute path\n",
+    );
+  });
 
   it.each(["query", "verify", "prune"])("%s with GRPC_AUDIT_DB set to one is refused", async (command) => {
     const cwd = tempDir();

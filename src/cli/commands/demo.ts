@@ -43,7 +43,7 @@ export function addDemoCommand(program: Command): void {
   program
     .command("demo")
     .description("serve the example service with audit, play a scripted client, print what was recorded")
-    .addOption(dbOption("the audit store the demo records into: a SQLite file"))
+    .addOption(dbOption(true))
     .option("--log <path>", "pino log file of the audit events", "./audit-demo.ndjson")
     .option(
       "--keep",

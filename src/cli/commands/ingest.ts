@@ -60,7 +60,7 @@ export function addIngestCommand(program: Command): void {
     .addOption(
       new Option("--to <db>", "the store: postgres://… or a SQLite file (created when missing)")
         .makeOptionMandatory()
-        .argParser(storeArgument),
+        .argParser((text: string) => storeArgument(text)),
     )
     .addOption(integerOption("--batch-size <n>", "most events per insert", 1, 10_000, 2000))
     .addOption(integerOption("--max-wait-ms <ms>", "longest wait for a batch to fill", 1000, 60_000, 1000))
