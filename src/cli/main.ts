@@ -71,6 +71,8 @@ function givenHoldsCredentials(option: string | undefined, value: string): boole
 const program = new Command()
   .name("grpc-audit")
   .version(version, "-V, --version", "print the version of grpc-audit")
+  // The program's options only before a command: after one, `-V` is a value (`--request-id -V`).
+  .enablePositionalOptions()
   .description("Look at the audit trail recorded by grpc-audit, or run the demo that records one.")
   // Set before the commands are added, so that they inherit them: errors throw instead of exiting,
   // and commander's own messages (which repeat a bad value) hide the passwords given.
