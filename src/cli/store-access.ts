@@ -1,5 +1,6 @@
 import { type Stats, statSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
+import { badPort, redact } from "../postgres/connection-string.js";
 import type { AuditStore } from "../store/audit-store.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, toCliError } from "./errors.js";
 import { loadOptionalPeers } from "./optional-peers.js";
@@ -39,7 +40,12 @@ export function dbOption(sqliteOnly = false): Option {
  */
 export function storeArgument(text: string, sqliteOnly = false): string {
   if (text === "") throw new InvalidArgumentError("It is empty: name a SQLite file or a postgres:// URL.");
-  if (/^postgres(ql)?:\/\//i.test(text)) return text;
+  if (/^postgres(ql)?:\/\//i.test(text)) {
+    // Refused here, as every bad argument is (exit code 2), not by the store once opened.
+    if (redact(text) !== undefined) return text;
+    const problem = badPort(text) ?? "is not a URL (postgres://user@host:5432/db)";
+    throw new CliError(`the store ${withoutCredentials(text)} ${problem}`, EXIT_USAGE);
+  }
   if (isConnectionString(text)) {
     // Any pair may be the password, or show where it is: no part of the value is shown.
     const advice = sqliteOnly

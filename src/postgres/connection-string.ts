@@ -114,3 +114,20 @@ export function explicitSslMode(connectionString: string): string {
   });
   return `${connectionString.slice(0, start + 1)}${query.join("&")}${connectionString.slice(end)}`;
 }
+
+/**
+ * What is wrong with the port of a postgres:// URL that does not parse, else undefined. Read after
+ * the authority's last "@", so a password (even with an "@" in it) is never shown.
+ * @internal
+ */
+export function badPort(connectionString: string): string | undefined {
+  const authority = /^postgres(?:ql)?:\/\/([^/?#]*)/i.exec(connectionString)?.[1];
+  if (authority === undefined) return undefined;
+  const hostPort = authority.slice(authority.lastIndexOf("@") + 1);
+  const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
+  if (port === undefined || port === "") return undefined;
+  if (!/^\d+$/.test(port)) return "has a port that is not a number";
+  return Number(port) > 65_535
+    ? `has port ${port.length > 10 ? `${port.slice(0, 10)}…` : port}, beyond 65535`
+    : undefined;
+}

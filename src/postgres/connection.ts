@@ -2,7 +2,7 @@ import net from "node:net";
 import pg from "pg";
 import { AuditConfigError } from "../errors/index.js";
 import { checkTimerMs } from "../errors/option-checks.js";
-import { explicitSslMode, redact, scrubbed, storeError } from "./connection-string.js";
+import { badPort, explicitSslMode, redact, scrubbed, storeError } from "./connection-string.js";
 
 // The store takes them from here, with the pool.
 export { scrubbed, storeError };
@@ -143,20 +143,4 @@ export const KEEPALIVE_IDLE_MS = 10_000;
 /** A timeout option, checked: a whole number of ms that setTimeout takes, or `fallback` when not given. @internal */
 export function milliseconds(value: unknown, name: string, fallback: number): number {
   return value === undefined ? fallback : checkTimerMs(`postgres store: \`${name}\``, value);
-}
-
-/**
- * What is wrong with the port of a postgres:// URL that does not parse, else undefined. Read after
- * the authority's last "@", so a password (even with an "@" in it) is never shown.
- */
-function badPort(connectionString: string): string | undefined {
-  const authority = /^postgres(?:ql)?:\/\/([^/?#]*)/i.exec(connectionString)?.[1];
-  if (authority === undefined) return undefined;
-  const hostPort = authority.slice(authority.lastIndexOf("@") + 1);
-  const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
-  if (port === undefined || port === "") return undefined;
-  if (!/^\d+$/.test(port)) return "has a port that is not a number";
-  return Number(port) > 65_535
-    ? `has port ${port.length > 10 ? `${port.slice(0, 10)}…` : port}, beyond 65535`
-    : undefined;
 }
