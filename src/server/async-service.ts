@@ -1,3 +1,4 @@
+import type { Writable } from "node:stream";
 import type {
   MethodDefinition,
   ServerDuplexStream,
@@ -75,7 +76,8 @@ export interface AsyncServiceOptions {
    * library's error, another service's error let through): the client sees none of it, so log it
    * here. `method` is the method's path ("/example.v1.ProjectService/CreateProject"). A throw from it
    * is ignored. Not called for the "Premature close" a cancel or deadline throws into a `for await`
-   * over the request messages or a `pipeline` into the call. Default: none.
+   * over the request messages or a `pipeline` into the call, nor for the ERR_STREAM_DESTROYED a write
+   * waiting then (or made later) fails with. Default: none.
    */
   onInternalError?: (error: unknown, method: string) => void;
 }
@@ -197,6 +199,7 @@ function adaptUnary(handler: AnyAsyncHandler, statusOf: StatusOf): UntypedHandle
 function adaptStreaming(handler: AnyAsyncHandler, statusOf: StatusOf, duplex: boolean): UntypedHandleCall {
   return (call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>) => {
     if (duplex) iterateWithoutDestroying(call as ServerDuplexStream<unknown, unknown>);
+    failWaitingWriteOnClose(call);
     const [result, settle] = runReported(handler, call);
     result.then(
       () => {
@@ -221,20 +224,54 @@ function iterateWithoutDestroying(call: ServerDuplexStream<unknown, unknown>): v
   call[Symbol.asyncIterator] = () => call.iterator({ destroyOnReturn: false });
 }
 
+type WriteCallback = (error?: Error | null) => void;
+
+/**
+ * Makes the write still waiting when the call's stream closes fail (Node then fails the writes queued
+ * behind it, as a destroyed stream does): grpc-js never calls back a write whose message it refused
+ * itself (larger than `grpc.max_send_message_length`, or one its serializer throws on: it sends
+ * RESOURCE_EXHAUSTED or INTERNAL instead) or that a cancel or deadline cut off, and a handler awaiting
+ * that callback would never settle. Node hands `_write` one message at a time (grpc-js has no
+ * `_writev`), so at most one callback per call waits; the cost is a function call per write.
+ */
+function failWaitingWriteOnClose(call: Writable): void {
+  const write: unknown = call._write;
+  // Set already: an adapted handler given another's call (or not grpc-js's stream).
+  if (Object.hasOwn(call, "_write") || typeof write !== "function") return;
+  let waiting: WriteCallback | undefined;
+  const written: WriteCallback = (error) => {
+    const callback = waiting;
+    waiting = undefined; // grpc-js calling back after the close is not a second callback
+    callback?.(error);
+  };
+  call._write = function (this: Writable, chunk: unknown, encoding: BufferEncoding, callback: WriteCallback) {
+    waiting = callback;
+    write.call(this, chunk, encoding, written);
+  };
+  call.once("close", () => {
+    if (waiting !== undefined) written(call.errored ?? streamDestroyed());
+  });
+}
+
+/** The error Node gives a write on a destroyed stream (its ERR_STREAM_DESTROYED). */
+function streamDestroyed(): Error {
+  return Object.assign(new Error("Cannot call write after a stream was destroyed"), {
+    code: "ERR_STREAM_DESTROYED",
+  });
+}
+
 /**
  * True when a handler threw because grpc-js cut off the call's stream under it: a cancel or deadline
  * destroys the stream, and `for await` over the requests, or a `pipeline` into the call, throws
- * "Premature close". Not an error of the handler's own: no `onInternalError`, and its audit event
- * says it stopped part way.
+ * "Premature close"; a write then waiting, or made later, fails with ERR_STREAM_DESTROYED (also when
+ * grpc-js refused the message itself and ended the call). Not an error of the handler's own: no
+ * `onInternalError`, and its audit event says it stopped part way.
  */
 function isCutOff(call: { cancelled: boolean }, error: unknown): boolean {
   try {
-    return (
-      call.cancelled &&
-      typeof error === "object" &&
-      error !== null &&
-      (error as { code?: unknown }).code === "ERR_STREAM_PREMATURE_CLOSE"
-    );
+    if (!call.cancelled || typeof error !== "object" || error === null) return false;
+    const { code } = error as { code?: unknown };
+    return code === "ERR_STREAM_PREMATURE_CLOSE" || code === "ERR_STREAM_DESTROYED";
   } catch {
     return false; // a revoked Proxy: any other error
   }
