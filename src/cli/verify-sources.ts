@@ -8,6 +8,8 @@ import { InvalidArgumentError, Option } from "commander";
 import { eventKind } from "../event/kinds.js";
 import { eventFromJson, eventToJson } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import type { SharedPosition } from "../postgres/store-reads.js";
+import type { NextPosition } from "../store/store-reads.js";
 import type { EditedRow, UndecodableRow } from "../store/stored-rows.js";
 import { CliError, EXIT_FAILURE } from "./errors.js";
 
@@ -27,6 +29,8 @@ export interface SourceTally {
   unreadable: Unreadable[];
   /** Log lines without an event under the key (other log output). */
   skippedLines: number;
+  /** What could not be checked, and why (a PostgreSQL role that may not read the store's sequence). */
+  unchecked?: string[];
 }
 
 /** Rows read from the store per statement. */
@@ -41,6 +45,9 @@ type TailPage = {
   lastSeq: number;
   undecodable?: UndecodableRow[];
   edited?: EditedRow[];
+  /** A PostgreSQL store's rows that share a position (its seq is not unique). */
+  shared?: SharedPosition[];
+  nextPosition?: NextPosition;
 };
 
 /** Every event of the store in insertion order, a page at a time; unreadable rows go into `tally`. */
@@ -60,6 +67,17 @@ export async function* storeEvents(store: TailSource, tally: SourceTally): Async
         reason: `its ${row.column} column does not match its event (filters and counts see the edit)`,
       });
     }
+    for (const { seq, eventIds } of page.shared ?? []) {
+      tally.unreadable.push({
+        where: `row ${seq} (events ${eventIds.join(", ")})`,
+        reason: `${eventIds.length} rows at one position, which the store gives one row only: put in or moved there from outside`,
+      });
+    }
+    const next = page.nextPosition;
+    if (next !== undefined && "problem" in next)
+      tally.unreadable.push({ where: next.where, reason: next.problem });
+    if (next !== undefined && "unchecked" in next)
+      tally.unchecked = [...(tally.unchecked ?? []), next.unchecked];
     const rows = page.events.length + (page.undecodable?.length ?? 0);
     if (page.lastSeq === after && page.events.length === 0) return;
     // A page whose end is not past its start would be read again for ever, or its rows dropped.

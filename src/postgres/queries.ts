@@ -1,4 +1,5 @@
 import { type AuditStats, IN_DATE_RANGE, type Where } from "../store/query.js";
+import type { NextPosition } from "../store/store-reads.js";
 import { EVENTS_TABLE } from "./schema.js";
 
 /** Numbers the `?` placeholders of `sql` (as `buildWhere` writes them) as PostgreSQL's $1, $2, ... @internal */
@@ -53,5 +54,50 @@ export async function queryStats(
       hour: new Date(Number(r.h) * 3_600_000).toISOString(),
       count: Number(r.n),
     })),
+  };
+}
+
+/** 2^53 - 1, the highest position a page reads (see `IN_POSITION_RANGE`). */
+const LAST_POSITION = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The position the store's sequence gives its next row, when that is wrong: above 2^53 - 1 (the row
+ * is stored where no query or tail reads it), below 1, or past the sequence's own maximum (nextval
+ * fails: every insert is refused). Only a change from outside (`setval`, `ALTER SEQUENCE`) puts it
+ * there. A role that may not read the sequence (readers need SELECT on the tables only) leaves it
+ * `unchecked`. `read` runs one statement.
+ * @internal
+ */
+export async function nextPosition(
+  read: (sql: string, params: unknown[]) => Promise<Record<string, string | boolean | null>[]>,
+): Promise<NextPosition | undefined> {
+  // pg_sequence_last_value fails without the right, hence the CASE; it is null before the first nextval.
+  const [row] = await read(
+    `SELECT s.seqrelid::regclass::text AS name, has_sequence_privilege(s.seqrelid, 'SELECT,USAGE') AS readable,
+       CASE WHEN has_sequence_privilege(s.seqrelid, 'SELECT,USAGE') THEN pg_sequence_last_value(s.seqrelid)::text END AS last,
+       s.seqstart::text AS start, s.seqincrement::text AS step, s.seqmax::text AS max
+     FROM pg_sequence s WHERE s.seqrelid = to_regclass(pg_get_serial_sequence($1, 'seq'))`,
+    [EVENTS_TABLE],
+  );
+  if (row === undefined) return undefined; // no sequence gives positions: inserts fail, naming it
+  const name = String(row.name);
+  if (row.readable !== true)
+    return { unchecked: `the next position was not checked: this role may not read the sequence ${name}` };
+  const next =
+    row.last === null ? BigInt(String(row.start)) : BigInt(String(row.last)) + BigInt(String(row.step));
+  const max = BigInt(String(row.max));
+  if (next >= 1n && next <= LAST_POSITION && next <= max) return undefined;
+  const why =
+    next > max
+      ? `is past the sequence's maximum (${max}): the store refuses every new event`
+      : `is outside 1 to 2^53 - 1: the store stores every new event where no query or tail reads it`;
+  // bigserial's own sequence counts up by 1 to 2^63 - 1: anything else was altered too.
+  const altered = row.step !== "1" || max < LAST_POSITION;
+  return {
+    where: "the store",
+    problem:
+      `its next position (${next}, from the sequence ${name}) ${why}; changed from outside. ` +
+      `Move rows outside that range back, then set it back: ${altered ? `ALTER SEQUENCE ${name} INCREMENT BY 1 NO MAXVALUE; ` : ""}` +
+      `SELECT setval('${name}', (SELECT greatest(coalesce(max(seq), 0), 0) + 1 FROM ${EVENTS_TABLE} WHERE seq <= ${LAST_POSITION}), false)`,
   };
 }

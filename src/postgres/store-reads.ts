@@ -15,6 +15,7 @@ import {
   resolvePage,
   type Where,
 } from "../store/query.js";
+import type { NextPosition } from "../store/store-reads.js";
 import {
   ABOVE_LAST_POSITION,
   aboveLastPosition,
@@ -28,7 +29,7 @@ import {
   type UndecodableRow,
   withProblems,
 } from "../store/stored-rows.js";
-import { numbered, queryStats } from "./queries.js";
+import { nextPosition, numbered, queryStats } from "./queries.js";
 import { EVENTS_TABLE } from "./schema.js";
 
 const COLUMNS = "seq, event_id, occurred_at_ms, event";
@@ -77,20 +78,26 @@ export function createStoreReads(read: ReadStatement) {
     async tail(
       afterSeq: number,
       limit = 500,
-    ): Promise<{
-      events: AuditEvent[];
-      lastSeq: number;
-      undecodable?: UndecodableRow[];
-      edited?: EditedRow[];
-    }> {
+    ): Promise<{ events: AuditEvent[]; lastSeq: number } & TailProblems> {
       checkTail(afterSeq, limit);
+      // seq has no unique index: rows put in from outside may share one. A page ends after every row
+      // at its last position (the limit-th row's), never inside them, so the next page, which starts
+      // after that position, skips none: the page may hold more than `limit` rows.
+      const after = `seq > $1 AND ${IN_POSITION_RANGE}`;
       const rows = await readRows(
-        `SELECT ${COLUMNS}, ${FILTER_COLUMNS} FROM ${EVENTS_TABLE} WHERE seq > $1 AND ${IN_POSITION_RANGE} ORDER BY seq LIMIT $2`,
-        [afterSeq, limit],
+        `SELECT ${COLUMNS}, ${FILTER_COLUMNS} FROM ${EVENTS_TABLE} WHERE ${after}
+           AND seq <= coalesce((SELECT seq FROM ${EVENTS_TABLE} WHERE ${after} ORDER BY seq OFFSET $2 LIMIT 1), ${Number.MAX_SAFE_INTEGER})
+         ORDER BY seq, event_id COLLATE "C"`,
+        [afterSeq, limit - 1],
       );
-      const { events, ...problems } = decoded(rows);
+      const { events, ...decodeProblems } = decoded(rows);
+      const problems: TailProblems = decodeProblems;
+      const shared = sharedPositions(rows);
+      if (shared.length > 0) problems.shared = shared;
       // Read from the start: the rows below position 1 and above 2^53 - 1 are named too.
       if (afterSeq === 0) {
+        // Read first: the rows' reads stay the last statements of a page, as for any other page.
+        const next = await nextPosition(read);
         const below = await readRows(
           `SELECT ${COLUMNS} FROM ${EVENTS_TABLE} ${BELOW_FIRST_POSITION} LIMIT $1`,
           [limit],
@@ -101,6 +108,9 @@ export function createStoreReads(read: ReadStatement) {
         );
         const hidden = [...belowFirstPosition(below), ...aboveLastPosition(above)];
         if (hidden.length > 0) problems.undecodable = [...hidden, ...(problems.undecodable ?? [])];
+        // A next position the writers' rows would be hidden at (which no row may show yet); rows
+        // above 2^53 - 1 are the first thing to repair, so it is named once there are none.
+        if (next !== undefined && above.length === 0) problems.nextPosition = next;
       }
       return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };
     },
@@ -111,6 +121,36 @@ export function createStoreReads(read: ReadStatement) {
     stats: async (filter: AuditQuery = {}): Promise<AuditStats> =>
       queryStats(read, withoutNul(buildWhere(filter))),
   };
+}
+
+/** What a `tail` page found wrong besides its events. @internal */
+export interface TailProblems {
+  undecodable?: UndecodableRow[];
+  edited?: EditedRow[];
+  /** Positions more than one row holds (pages end after every row of a position). */
+  shared?: SharedPosition[];
+  /** From the start only: the sequence gives a wrong next position (see `nextPosition`). */
+  nextPosition?: NextPosition;
+}
+
+/** Rows at one position (seq), which the store gives one row only: one was put in from outside. @internal */
+export interface SharedPosition {
+  seq: number;
+  /** The event ids of its rows, in page order. */
+  eventIds: string[];
+}
+
+/** The positions of `rows` (in seq order) that more than one row holds. */
+function sharedPositions(rows: readonly StoredRow[]): SharedPosition[] {
+  const shared: SharedPosition[] = [];
+  for (let i = 1; i < rows.length; i++) {
+    const [before, row] = [rows[i - 1], rows[i]];
+    if (before === undefined || row === undefined || row.seq !== before.seq) continue;
+    const last = shared[shared.length - 1];
+    if (last?.seq === row.seq) last.eventIds.push(row.event_id);
+    else shared.push({ seq: row.seq, eventIds: [before.event_id, row.event_id] });
+  }
+  return shared;
 }
 
 /**

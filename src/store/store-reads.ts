@@ -30,13 +30,28 @@ import {
   withProblems,
 } from "./stored-rows.js";
 
+/**
+ * What `tail(0)` says of the position the store gives its next row, when that is wrong: a `problem`
+ * (the store refuses every new event, or stores it where no query reads it: changed from outside,
+ * which `grpc-audit verify` reports as modified), or why it was `unchecked` (a PostgreSQL role that
+ * may not read the sequence).
+ * @internal
+ */
+export type NextPosition = { where: string; problem: string } | { unchecked: string };
+
 /** The read side of a store: pages, following, counts (documented on `AuditStore`). @internal */
 export interface StoreReads {
   query(filter?: AuditQuery, page?: PageOptions): AuditPage;
   tail(
     afterSeq: number,
     limit?: number,
-  ): { events: AuditEvent[]; lastSeq: number; undecodable?: UndecodableRow[]; edited?: EditedRow[] };
+  ): {
+    events: AuditEvent[];
+    lastSeq: number;
+    undecodable?: UndecodableRow[];
+    edited?: EditedRow[];
+    nextPosition?: NextPosition;
+  };
   lastSeq(): number;
   stats(filter?: AuditQuery): AuditStats;
 }
@@ -61,6 +76,24 @@ export function storeReads(db: Database): StoreReads {
         )
         .all(limit) as { seq: string; event_id: string; occurred_at_ms: number }[],
     );
+  /**
+   * The store's next position when the writer would refuse it (above 2^53 - 1; see store-writer.ts):
+   * AUTOINCREMENT gives one past both sqlite_sequence (read as SQLite reads it, CAST) and the highest row.
+   */
+  const nextPosition = (): NextPosition | undefined => {
+    const counter =
+      db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").get() === undefined
+        ? "0"
+        : "coalesce((SELECT CAST(seq AS INTEGER) FROM sqlite_sequence WHERE name = 'events'), 0)";
+    const highest = db
+      .prepare(`SELECT max(${counter}, coalesce((SELECT max(seq) FROM events), 0))`)
+      .pluck()
+      .safeIntegers()
+      .get() as unknown;
+    // A whole number: seq is an INTEGER PRIMARY KEY, and the counter is CAST.
+    if (typeof highest !== "bigint" || highest < BigInt(Number.MAX_SAFE_INTEGER)) return undefined;
+    return { where: "the store file", problem: positionsUsedUp(highest) };
+  };
   return {
     query(filter = {}, page = {}) {
       const { limit, cursor } = resolvePage(page);
@@ -90,10 +123,15 @@ export function storeReads(db: Database): StoreReads {
         )
         .all(afterSeq, limit) as (StoredRow & FilterColumns)[];
       const { events, ...problems } = readRows(rows);
-      // Read from the start (0): the rows below position 1 and above 2^53 - 1 are named too.
-      const hidden = afterSeq === 0 ? [...belowFirstSeq(limit), ...aboveLastSeq(limit)] : [];
+      // Read from the start (0): the rows below position 1 and above 2^53 - 1 are named too, and a
+      // next position the writer refuses (which no row may show). Rows above 2^53 - 1 are the first
+      // thing to repair (moved back), so the position is named once there are none.
+      const above = afterSeq === 0 ? aboveLastSeq(limit) : [];
+      const hidden = afterSeq === 0 ? [...belowFirstSeq(limit), ...above] : [];
       if (hidden.length > 0) problems.undecodable = [...hidden, ...(problems.undecodable ?? [])];
-      return { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };
+      const next = afterSeq === 0 && above.length === 0 ? nextPosition() : undefined;
+      const page = { events, lastSeq: rows[rows.length - 1]?.seq ?? afterSeq, ...problems };
+      return next === undefined ? page : { ...page, nextPosition: next };
     },
     lastSeq: () => Number(db.prepare("SELECT coalesce(max(seq), 0) FROM events").pluck().get()),
     stats(filter = {}) {
@@ -137,6 +175,14 @@ export function storeReads(db: Database): StoreReads {
       };
     },
   };
+}
+
+/** Why the store refuses every new event, and the statement that repairs it (as the writer's error names). */
+function positionsUsedUp(highest: bigint): string {
+  return (
+    `the store refuses every new event: the highest position it gave is ${highest} (sqlite_sequence, or a row), so the next would be above 2^53 - 1, where no query could read it; changed from outside. ` +
+    `Move rows above 2^53 - 1 back, then set it back: UPDATE sqlite_sequence SET seq = (SELECT coalesce(max(seq), 0) FROM events WHERE seq <= ${Number.MAX_SAFE_INTEGER}) WHERE name = 'events'`
+  );
 }
 
 /** A text time's stored bytes, as `text_at` (null for a time of another type). */

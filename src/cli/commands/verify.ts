@@ -207,6 +207,7 @@ async function printSummary(
       ? `${plural(unchained, "event")} without a chain`
       : "",
     tally.skippedLines > 0 ? `${plural(tally.skippedLines, "log line")} without an event` : "",
+    ...(tally.unchecked ?? []),
     ignoreOrder ? "row order not checked: --ignore-order" : "",
     ...report.unusedKeys.map((keyId) => `key ${keyId} signed no checkpoint of the trail`),
   ].filter((text) => text !== "");
