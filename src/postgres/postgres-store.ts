@@ -58,7 +58,9 @@ export interface PostgresStore {
   query(filter?: AuditQuery, page?: PageOptions): Promise<AuditPage>;
   /**
    * Events stored after insertion position `afterSeq`, oldest first (for following new events). Default
-   * limit: 500. `undecodable` and `edited` as in the SQLite store's `tail`.
+   * limit: 500; a page ends after every row at its last position, so it holds more when rows share
+   * one (`seq` is no unique key: rows put in from outside may). `undecodable` and `edited` as in the
+   * SQLite store's `tail`.
    */
   tail(
     afterSeq: number,
