@@ -332,7 +332,7 @@ function parseObject(text: string): Record<string, unknown> | undefined {
 
 /**
  * Parses one `--public-key <keyId>=<pem file>` and adds it to `keys`: the file holds an Ed25519 public
- * key in PEM (SPKI), or its private key, from which the public key is taken.
+ * key in PEM (SPKI), or its private key, from which the public key is taken; one PEM block only.
  */
 export function publicKeyArgument(
   text: string,
@@ -342,6 +342,13 @@ export function publicKeyArgument(
   if (equals < 1 || equals === text.length - 1) throw new InvalidArgumentError("Use <keyId>=<pem file>.");
   const { keyId, file, pem } = readKeyFile(text, equals);
   if (keys.has(keyId)) throw new InvalidArgumentError(`Key id ${keyId} is given twice.`);
+  // Node reads the first PEM block only: a second key (a bundle of keys) would go unseen.
+  const blocks = pem.match(/-----BEGIN /g)?.length ?? 0;
+  if (blocks > 1) {
+    throw new InvalidArgumentError(
+      `${file} holds ${blocks} PEM blocks: give one key per file, with one --public-key <keyId>=<pem file> per key id.`,
+    );
+  }
   let key: KeyObject;
   try {
     key = createPublicKey(pem);

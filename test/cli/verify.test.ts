@@ -286,6 +286,20 @@ describe.concurrent("grpc-audit verify arguments", () => {
     expect(run.stderr).not.toContain("pass phrase");
   });
 
+  it("refuses a key file of two PEM blocks (Node would read the first only)", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const two = join(dir, "two.pem");
+    const pem = () => generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" });
+    writeFileSync(two, `${pem()}${pem()}`);
+    const run = await runCli(["verify", "--db", baseDb, "--public-key", `k=${two}`]);
+    expect([run.code, run.stderr]).toStrictEqual([
+      2,
+      expect.stringContaining(
+        `${two} holds 2 PEM blocks: give one key per file, with one --public-key <keyId>=<pem file> per key id.`,
+      ),
+    ]);
+  });
+
   it("refuses a public key file with an RSA key", async () => {
     const { generateKeyPairSync } = await import("node:crypto");
     const rsa = join(dir, "rsa.pem");
