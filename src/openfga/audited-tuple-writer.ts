@@ -27,6 +27,7 @@ import {
   writeErrorReason,
 } from "./tuple-items.js";
 import { withoutCredentials } from "./without-credentials.js";
+import { writeHolds } from "./write-holds.js";
 
 /** Options of `createAuditedTupleWriter`. */
 export interface AuditedTupleWriterOptions {
@@ -35,9 +36,11 @@ export interface AuditedTupleWriterOptions {
   /** Receives one TUPLE_CHANGED event per write call, or per 50 tuples of a larger one. */
   recorder: Pick<Recorder, "recordTupleChange">;
   /**
-   * Its cached decisions about the written tuples are dropped after every write. Default: none. After a
-   * write with an unknown outcome it is called with `{ unknownOutcome: true }` (an authorizer that does
-   * not take that option ignores it); see `OpenFgaCacheOptions.unknownOutcomeHoldMs`.
+   * Its cached decisions about the written tuples are dropped after every write. Default: none. One
+   * with `holdForWrite` (the OpenFGA authorizer) is also held for each write request, from when it is
+   * sent until its answer comes (see `OpenFgaAuthorizer.holdForWrite`). After a write with an unknown
+   * outcome it is called with `{ unknownOutcome: true }` (an authorizer that does not take that option
+   * ignores it); see `OpenFgaCacheOptions.unknownOutcomeHoldMs`.
    */
   authorizer?: Pick<Authorizer, "invalidate"> | Pick<OpenFgaAuthorizer, "invalidate">;
 }
@@ -69,7 +72,10 @@ export interface AuditedTupleWriter {
 }
 
 /**
- * Creates a tuple writer that records what it changed. After the SDK call returns or throws, it
+ * Creates a tuple writer that records what it changed. Each HTTP request the SDK sends for the call
+ * (a non-transactional write sends one per chunk, and OpenFGA applies each when it answers it) holds the
+ * authorizer's cache for its tuples (`holdForWrite`) from when it is sent until its answer comes. After
+ * the SDK call returns or throws, it
  * 1. drops the authorizer's cached decisions about the tuples, also on failure (part of a write may have
  *    happened), and when a tuple's outcome is unknown, tells it so: OpenFGA may still apply the write,
  *    so the OpenFGA authorizer does not cache those decisions for a while (`unknownOutcomeHoldMs`), then
@@ -104,7 +110,9 @@ export interface AuditedTupleWriter {
  *
  * When `options.signal` aborts before the SDK settles, the call's tuples are recorded as failed with
  * "unknown_outcome" (the request in flight may have been applied; the SDK sends no retry once the
- * signal aborted), or with "aborted" when it had sent none yet (while fetching its token), and the
+ * signal aborted), or with "aborted" when it had sent none yet (while fetching its token), or with the
+ * refusal's reason ("rate_limited" for a 429) when every request it sent was answered with a 4xx
+ * refusal and none is in flight (it was sleeping out a `Retry-After`: nothing was applied), and the
  * method rejects with the signal's reason without waiting for the SDK, which sleeps out a 429's
  * `Retry-After` (up to 30 min) even for a cancelled request. A call whose signal had already aborted
  * is not sent, and its tuples are recorded as failed with "aborted".
@@ -143,7 +151,8 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     const controller = new AbortController();
     const onAbort = () => controller.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    const watch = createRequestWatch(clientTransforms(client));
+    const holds = writeHolds(authorizer, changes);
+    const watch = createRequestWatch(clientTransforms(client), holds);
     // Whether the request that failed was sent more than once; as configured when not counted.
     const retried = (error: unknown) => watch.retried(error, mayRetry(client, ids));
     // None of the call's requests reached OpenFGA when the SDK sent none: its token request failed,
@@ -165,6 +174,10 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
           const failed = (reason: string) => changes.map((change) => item(change, false, reason));
           // None sent, and none will be (the SDK's signal has aborted): the error's own reason.
           if (noneSent()) return failed(aborted ? NOT_SENT : reasonOf(error));
+          // Aborted while the SDK slept out a Retry-After: every request sent was answered with a
+          // refusal (a 429), none is in flight and none will be sent: nothing was applied.
+          const refused = aborted && watchesRequests(client) ? watch.refusedAll() : undefined;
+          if (refused !== undefined) return failed(refused);
           // In non-transactional mode the SDK throws (for an authentication error) after other chunks
           // may have been written: no tuple of the call is known to have failed. After an abort the
           // request in flight may have been applied.
@@ -172,6 +185,7 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
         },
         ids,
       );
+      holds.end();
       throw withoutCredentials(error);
     }
     const response = outcome.value;
@@ -186,6 +200,7 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
       },
       ids,
     );
+    holds.end();
     return response;
   }
 

@@ -33,6 +33,8 @@ export interface DecisionCache {
    * stored for `unknownOutcomeHoldMs` from now: OpenFGA may still apply the write in that time.
    */
   invalidate(tuples: readonly CheckRequest[], unknownOutcome?: boolean): void;
+  /** See `OpenFgaAuthorizer.holdForWrite`: the returned function ends the hold (once) and invalidates again. */
+  holdForWrite(tuples: readonly CheckRequest[]): () => void;
 }
 
 interface Entry {
@@ -51,6 +53,10 @@ export function createDecisionCache(config: DecisionCacheConfig): DecisionCache 
   let allHeldUntilMs = Number.NEGATIVE_INFINITY;
   const heldObjects = new Map<string, number>();
   let nextHoldEndMs = Number.POSITIVE_INFINITY;
+  // Scopes of write requests in flight, counted (several writes may hold one scope): answers about
+  // them are not stored until the last one's answer came.
+  let writingAll = 0;
+  const writingObjects = new Map<string, number>();
 
   /** Ends the holds that are over, as an invalidation: a check started during one must not store. */
   function endHolds(): void {
@@ -66,8 +72,38 @@ export function createDecisionCache(config: DecisionCacheConfig): DecisionCache 
   }
 
   function isHeld(object: string): boolean {
+    if (writingAll > 0 || writingObjects.has(object)) return true;
     if (nextHoldEndMs === Number.POSITIVE_INFINITY) return false;
     return allHeldUntilMs > now() || heldObjects.has(object);
+  }
+
+  /** The objects whose answers `tuples` may change; undefined for every answer. */
+  function scopeOf(tuples: readonly CheckRequest[]): ReadonlySet<string> | undefined {
+    if (invalidation === "all" || tuples.some(reachesOtherObjects)) return undefined;
+    return new Set(tuples.map((tuple) => tuple.object));
+  }
+
+  function invalidate(tuples: readonly CheckRequest[], unknownOutcome = false): void {
+    generation++;
+    const objects = scopeOf(tuples);
+    if (objects === undefined) entries.clear();
+    else
+      for (const [key, entry] of entries) {
+        if (objects.has(entry.object)) entries.delete(key);
+      }
+    if (unknownOutcome) hold(objects);
+  }
+
+  function writing(objects: ReadonlySet<string> | undefined, by: 1 | -1): void {
+    if (objects === undefined) {
+      writingAll += by;
+      return;
+    }
+    for (const object of objects) {
+      const count = (writingObjects.get(object) ?? 0) + by;
+      if (count > 0) writingObjects.set(object, count);
+      else writingObjects.delete(object);
+    }
   }
 
   function hold(objects: ReadonlySet<string> | undefined): void {
@@ -108,18 +144,19 @@ export function createDecisionCache(config: DecisionCacheConfig): DecisionCache 
       }
       entries.set(key, { allowed, object: request.object, expiresAtMs: now() + ttlMs });
     },
-    invalidate(tuples, unknownOutcome = false) {
-      generation++;
-      if (invalidation === "all" || tuples.some(reachesOtherObjects)) {
-        entries.clear();
-        if (unknownOutcome) hold(undefined);
-        return;
-      }
-      const objects = new Set(tuples.map((tuple) => tuple.object));
-      for (const [key, entry] of entries) {
-        if (objects.has(entry.object)) entries.delete(key);
-      }
-      if (unknownOutcome) hold(objects);
+    invalidate,
+    holdForWrite(tuples) {
+      invalidate(tuples);
+      const objects = scopeOf(tuples);
+      writing(objects, 1);
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        writing(objects, -1);
+        // A check started while the request was in flight may have been answered before OpenFGA applied it.
+        invalidate(tuples);
+      };
     },
   };
 }

@@ -3,6 +3,7 @@ import type {
   BatchCheckItem,
   BatchCheckRequest,
   ClientRequestOptsWithConsistency,
+  CheckRequest as FgaCheckRequest,
   OpenFgaClient,
 } from "@openfga/sdk";
 import type { Authorizer, CheckRequest, Decision } from "../authz/authorizer.js";
@@ -44,8 +45,11 @@ export interface OpenFgaCacheOptions {
 export interface OpenFgaAuthorizerOptions {
   /**
    * The application's OpenFGA client. Its `storeId` (required) and `authorizationModelId` (optional: without
-   * it OpenFGA uses the store's latest model) are read once, here, and sent with every check, so the ids on
-   * audit events are always those that were asked.
+   * it OpenFGA uses the store's latest model) are read once, here, and sent with every check and batch
+   * check, so the ids on audit events are always those that were asked. Set the model id on the client
+   * before creating the authorizer: one set later (or changed) is not sent with checks, which go on naming
+   * the model read here, or none (the SDK's own `check` would send the client's current one, which the
+   * authz events, taking the authorizer's `modelId`, would not show).
    */
   client: OpenFgaClient;
   /**
@@ -72,6 +76,15 @@ export interface OpenFgaAuthorizer extends Authorizer {
    * `unknownOutcomeHoldMs` (see `OpenFgaCacheOptions`). Default `unknownOutcome`: false.
    */
   invalidate(tuples: readonly CheckRequest[], options?: { unknownOutcome?: boolean }): void;
+  /**
+   * Holds the cache for a write request being sent: forgets the answers the given tuple changes may
+   * affect (as `invalidate`) and stores none of them until the returned function is called, when the
+   * request's answer came; that call forgets them once more (a check answered while the request was
+   * in flight may predate the write) and ends the hold. Calling it again does nothing. The audited
+   * tuple writer calls this for each request it sends: a non-transactional write sends many, and
+   * OpenFGA applies each when it answers it, not when the whole call returns.
+   */
+  holdForWrite(tuples: readonly CheckRequest[]): () => void;
 }
 
 const CACHE_DEFAULTS = Object.freeze({ ttlMs: 1000, maxEntries: 1000 });
@@ -105,13 +118,25 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
   const { client, storeId, modelId, cache } = resolveOptions(options);
   const ids: ClientRequestOptsWithConsistency =
     modelId === undefined ? { storeId } : { storeId, authorizationModelId: modelId };
+  // The model sent is the one read at creation, or none, never the client's current one: `client.check`
+  // falls back to `client.authorizationModelId` when none is given, so a model pinned on the client later
+  // went out with checks while the events, which take `modelId`, named none. Hence the API's own `check`,
+  // with the body the SDK builds, as `batchCheck` goes through the API's `batchCheck`.
+  const model: { authorization_model_id?: string } =
+    modelId === undefined ? {} : { authorization_model_id: modelId };
+  const checkBody = (request: CheckRequest): FgaCheckRequest => ({
+    tuple_key: tupleOf(request),
+    contextual_tuples: { tuple_keys: [] },
+    ...model,
+  });
   // `signal` is not in the SDK's option types, but the SDK hands its options to axios, which cancels the
   // request when it aborts. Waiting never depends on it: `settle` stops waiting either way.
   const requestOptions = (signal: AbortSignal | undefined): RequestOptions =>
     signal === undefined ? ids : { ...ids, signal };
 
   // Always called inside `settle`: a request whose fields cannot be read is an error, not a rejection.
-  const ask: AskOpenFga = (request, signal) => client.check(tupleOf(request), requestOptions(signal));
+  const ask: AskOpenFga = (request, signal) =>
+    client.api.check(storeId, checkBody(request), requestOptions(signal));
   const cachedChecks = cache === undefined ? undefined : createCachedChecks(cache, ask);
   /** The cached answer to a plain request; none with the cache off or a field that is not a string. */
   const lookUp = (request: CheckRequest): boolean | undefined => {
@@ -129,8 +154,7 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
     checks: readonly BatchCheckItem[],
     options: RequestOptions,
   ): Promise<Map<string, unknown> | undefined> {
-    const body = (chunk: BatchCheckItem[]): BatchCheckRequest =>
-      modelId === undefined ? { checks: chunk } : { checks: chunk, authorization_model_id: modelId };
+    const body = (chunk: BatchCheckItem[]): BatchCheckRequest => ({ checks: chunk, ...model });
     const results = new Map<string, unknown>();
     for (let group = 0; group < checks.length; group += BATCH_SIZE * MAX_PARALLEL_BATCHES) {
       const chunks: BatchCheckItem[][] = [];
@@ -222,11 +246,15 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
     invalidate(tuples, invalidateOptions) {
       cache?.invalidate(tuples, invalidateOptions?.unknownOutcome === true);
     },
+    holdForWrite: (tuples) => cache?.holdForWrite(tuples) ?? NO_HOLD,
   };
   return authorizer;
 }
 
 type RequestOptions = ClientRequestOptsWithConsistency & { signal?: AbortSignal };
+
+/** The end of a hold that holds nothing: the cache is off. */
+const NO_HOLD = (): void => {};
 
 /**
  * Rejects a call whose options are not an object: a caller's bug, where a request of the wrong shape

@@ -1,3 +1,5 @@
+import { openFgaErrorReason } from "./error-reason.js";
+
 /**
  * What the HTTP requests `@openfga/sdk` sends for one writer call did, seen from inside the SDK:
  * whether and how often each was sent, and whether every success answer was a JSON object. Neither
@@ -43,6 +45,18 @@ export interface RequestWatch {
    * the token: axios refuses to send once the signal aborted, before it runs the transforms).
    */
   sent(): boolean;
+  /**
+   * The reason of the refusal every attempt of the call was answered with, when each attempt sent got
+   * an answer (none is in flight or lost) and each answer was a 4xx refusal (such as 429: OpenFGA applied
+   * nothing); undefined otherwise, or when none was sent. "rate_limited" for 429, else OpenFGA's error code.
+   */
+  refusedAll(): string | undefined;
+}
+
+/** Told about each attempt of a call: `sent` with its body as it goes out, `answered` when an answer to it came. */
+export interface RequestHooks {
+  sent(body: unknown): void;
+  answered(body: unknown): void;
 }
 
 /**
@@ -58,21 +72,42 @@ export interface ClientTransforms {
 }
 
 /** A watch over the requests of one call, run around the client's own `transforms`. @internal */
-export function createRequestWatch(transforms: ClientTransforms): RequestWatch {
+export function createRequestWatch(transforms: ClientTransforms, hooks?: RequestHooks): RequestWatch {
   const attempts = new Map<unknown, number>();
   const malformed: unknown[] = [];
+  let sentCount = 0;
+  let answeredCount = 0;
+  // The reason of the last 4xx answer, and whether every answer so far was one.
+  let refusal: string | undefined;
+  let onlyRefusals = true;
   const count: Transform = (data) => {
     attempts.set(data, (attempts.get(data) ?? 0) + 1);
+    return data;
+  };
+  // Last in the request chain: the body as it goes out, which axios's config (`this` of the response
+  // transforms) then holds as `data`. Neither hook may fail the request.
+  const sending: Transform = (data) => {
+    sentCount++;
+    try {
+      hooks?.sent(data);
+    } catch {}
     return data;
   };
   const inspect: Transform = function (this: unknown, data, _headers, status) {
     const success = typeof status === "number" && status >= 200 && status < 300;
     if (success && (typeof data !== "object" || data === null || Array.isArray(data)))
       malformed.push(requestBodyOf(this));
+    answeredCount++;
+    if (typeof status === "number" && status >= 400 && status < 500) {
+      refusal = openFgaErrorReason({ statusCode: status, responseData: data });
+    } else onlyRefusals = false;
+    try {
+      hooks?.answered(requestBodyOf(this));
+    } catch {}
     return data;
   };
   return {
-    transformRequest: [count, ...asList(transforms.transformRequest)],
+    transformRequest: [count, ...asList(transforms.transformRequest), sending],
     transformResponse: [...asList(transforms.transformResponse, parseJson), inspect],
     retried(error, fallback) {
       try {
@@ -85,6 +120,7 @@ export function createRequestWatch(transforms: ClientTransforms): RequestWatch {
     },
     malformedAnswers: () => malformed,
     sent: () => attempts.size > 0,
+    refusedAll: () => (onlyRefusals && sentCount > 0 && answeredCount === sentCount ? refusal : undefined),
   };
 }
 

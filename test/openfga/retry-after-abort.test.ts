@@ -32,7 +32,7 @@ describe("Retry-After after an abort", () => {
 
   it("writeTuples rejects with the signal's reason when it aborts during the SDK's Retry-After sleep", async () => {
     standIn.inject({ endpoint: "write", status: 429, retryAfter: "600", times: 1 });
-    const { writer, memory } = writerFor();
+    const { writer, memory, authorizer } = writerFor();
     const controller = new AbortController();
     const written = writer
       .writeTuples([BOB_VIEWS_P1], { signal: controller.signal })
@@ -40,9 +40,35 @@ describe("Retry-After after an abort", () => {
     await expect.poll(() => standIn.counts.write).toBe(1);
     controller.abort();
     expect(await written).toBe(controller.signal.reason);
+    // Its only request was answered 429 and none is in flight: nothing was applied, nor will be.
+    expect(tupleOutcomes(memory)).toStrictEqual([["user:bob", false, "rate_limited"]]);
+    expect(memory.events[0]?.result?.code).toBe("RESOURCE_EXHAUSTED");
+    // So the cache is not held: the second check is answered from it.
+    expect(await authorizer.check(BOB_VIEWS_P1)).toStrictEqual({ kind: "denied", cacheHit: false });
+    expect(await authorizer.check(BOB_VIEWS_P1)).toStrictEqual({ kind: "denied", cacheHit: true });
+  });
+
+  it("writeTuples records unknown_outcome when its signal aborts while a request is in flight", async () => {
+    let release = () => {};
+    const hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    standIn.inject({ endpoint: "write", hold, times: 1 });
+    const { writer, memory, authorizer } = writerFor();
+    const controller = new AbortController();
+    const written = writer
+      .writeTuples([BOB_VIEWS_P1], { signal: controller.signal })
+      .catch((e: unknown) => e);
+    await expect.poll(() => standIn.counts.write).toBe(1);
+    controller.abort();
+    expect(await written).toBe(controller.signal.reason);
+    release();
     // The request in flight when a signal aborts may have been applied.
     expect(tupleOutcomes(memory)).toStrictEqual([["user:bob", false, "unknown_outcome"]]);
     expect(memory.events[0]?.result?.code).toBe("UNKNOWN"); // the truth: it may have been applied
+    // And the cache is held for it (`unknownOutcomeHoldMs`): no answer about it is stored.
+    await authorizer.check(BOB_VIEWS_P1);
+    expect(await authorizer.check(BOB_VIEWS_P1)).toMatchObject({ cacheHit: false });
   });
 
   it("write does not call OpenFGA when the signal has already aborted, and records the tuples as not sent", async () => {
@@ -67,5 +93,7 @@ describe("Retry-After after an abort", () => {
 
 function writerFor() {
   const { recorder, memory } = fixedRecorder();
-  return { writer: createAuditedTupleWriter({ client: sleepyClient(), recorder }), memory };
+  const client = sleepyClient();
+  const authorizer = createOpenFgaAuthorizer({ client, cache: { ttlMs: 60_000 } });
+  return { writer: createAuditedTupleWriter({ client, recorder, authorizer }), memory, authorizer };
 }
