@@ -56,7 +56,7 @@ export const scopeBuilder =
               startedAtMs,
             });
             scope = opened;
-            if (method.requestStream) noteCallStream(opened, call);
+            noteCallStream(opened, call, method.requestStream);
             runInAuditScope(opened, () => next(metadata));
           },
           onReceiveMessage: (message, next) =>

@@ -155,8 +155,9 @@ class ScopedCall extends ForwardingCall {
       startedAtMs: this.startedAtMs,
     });
     this.scope = scope;
-    // The rules interceptor reads how the stream of a request-streaming call closed (a client's cancel).
-    if (this.requestStream) noteCallStream(scope, this.inner);
+    // A client's reset ends any call at once; the rules interceptor reads how the stream of a
+    // request-streaming call closed (a client's cancel).
+    noteCallStream(scope, this.inner, this.requestStream);
     runInAuditScope(scope, () => this.listener.onReceiveMetadata(metadata));
   }
 

@@ -186,8 +186,9 @@ export class RuledCall extends ForwardingCall {
    * is to be recorded at the stream's close instead: a grpc-js client that cancels such a call ends its
    * messages first and resets the stream only after that, usually after the handler, whose loop over
    * the messages has ended, answered. Only a reset (a close with an RST_STREAM code) then tells that the
-   * client did not get that answer. Fail-closed calls are recorded at their status, which their record
-   * decides; so is a call whose stream grpc-js did not show (see call-stream.ts).
+   * client did not get that answer; one with NO_ERROR (0, a raw HTTP/2 client's) reads as a normal end.
+   * Fail-closed calls are recorded at their status, which their record decides; so is a call whose
+   * stream grpc-js did not show (see call-stream.ts).
    */
   private heldStream(): CallStream | undefined {
     if (!this.method.requestStream || !this.inputEnded || this.ended) return undefined;
