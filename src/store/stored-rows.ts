@@ -1,7 +1,9 @@
+import { encodeEventView } from "../event/encode.js";
 import { decisionOf, noNul } from "../event/event-columns.js";
 import { eventKind } from "../event/kinds.js";
 import { decodeEvent } from "../event/serialize.js";
 import { invalidTime } from "../event/time.js";
+import { unknownBytes } from "../event/unknown-bytes.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 
 /**
@@ -72,7 +74,8 @@ export const FILTER_COLUMNS =
 /**
  * Decodes the rows of a page, in order, setting aside those that do not give back a valid event (bytes
  * that are not an event, or not the event of the row's id and time). Rows read with their filter
- * columns whose columns disagree with their event are `edited`; their events are kept.
+ * columns whose columns disagree with their event are `edited`; their events are kept. Rows read with
+ * them whose bytes hold more than their event (see `addedBytes`) are set aside too.
  */
 export function decodeRows(rows: readonly (StoredRow | (StoredRow & FilterColumns))[]): {
   events: AuditEvent[];
@@ -83,7 +86,7 @@ export function decodeRows(rows: readonly (StoredRow | (StoredRow & FilterColumn
   const undecodable: UndecodableRow[] = [];
   const edited: EditedRow[] = [];
   for (const row of rows) {
-    const decoded = decodeRow(row);
+    const decoded = decodeRow(row, "event_type" in row);
     if (typeof decoded === "string") {
       undecodable.push({
         seq: row.seq,
@@ -158,8 +161,8 @@ export function withProblems(decoded: ReturnType<typeof decodeRows>): {
   };
 }
 
-/** The row's event, or why there is none. */
-function decodeRow(row: StoredRow): AuditEvent | string {
+/** The row's event, or why there is none; `whole`: also why its bytes are not all its event's. */
+function decodeRow(row: StoredRow, whole: boolean): AuditEvent | string {
   if (!(row.event instanceof Uint8Array)) return "the stored event is not a protobuf BLOB";
   let event: AuditEvent;
   try {
@@ -175,7 +178,45 @@ function decodeRow(row: StoredRow): AuditEvent | string {
   if ((event.occurredAt?.getTime() ?? 0) !== row.occurred_at_ms) {
     return "the stored event's time does not match its row";
   }
-  return event;
+  return (whole && addedBytes(row.event, event)) || event;
+}
+
+/**
+ * Why `bytes`, which decoded to `event`, hold more than it, or undefined. The chain hash is taken over
+ * the event's canonical encoding, so bytes the decoder reads past (a field the schema does not know,
+ * appended in place) or that it reads and then overwrites (a field written twice: the last one wins)
+ * change the stored evidence, not the hash. Rows are their event's canonical encoding (`encodeEvent`,
+ * or the bytes a Recorder of this version queued, which are that too), compared first (an encoding
+ * and a byte comparison). Others are legitimate in any field order: rows written before the encoding
+ * sorted the attributes (ts-proto's order, `{"2", "10"}` as JavaScript lists them), or bytes an
+ * ingester stored as another producer wrote them. Only they are walked.
+ */
+function addedBytes(bytes: Uint8Array, event: AuditEvent): string | undefined {
+  let encodedLength: number;
+  try {
+    const encoded = encodeEventView(event);
+    if (encoded.length === bytes.length && Buffer.compare(encoded, bytes) === 0) return undefined;
+    encodedLength = encoded.length;
+  } catch {
+    return undefined; // as decodeEvent gave it: one the encoder refuses holds no bytes to compare
+  }
+  let unknown: number;
+  try {
+    unknown = unknownBytes(bytes);
+  } catch {
+    unknown = 0; // not after decodeEvent read the same bytes; never a reason to lose the page
+  }
+  if (unknown > 0) return `${NOT_ITS_ENCODING}: ${plural(unknown)} the event schema does not know`;
+  const more = bytes.length - encodedLength;
+  if (more > 0)
+    return `${NOT_ITS_ENCODING}: ${plural(more)} more than it (a field written twice, the decoder keeping the last)`;
+  return undefined;
+}
+
+const NOT_ITS_ENCODING = "its stored bytes are not its event's encoding";
+
+function plural(bytes: number): string {
+  return `${bytes} byte${bytes === 1 ? "" : "s"}`;
 }
 
 /** The first filter column whose value is not what the store writes for `event`. */
