@@ -16,11 +16,13 @@ const NOT_PRUNED = "nothing was pruned";
 const CUT_ROWS = 1000;
 
 /**
- * How long one delete transaction deletes before it commits and lets writers in; its commit (and the
- * checkpoint of what it wrote) adds about as much again. A time, not a row count: a row costs from a
- * few to hundreds of µs (index pages of random ids, cold pages, a busy machine). Each transaction
- * writes every index page it touched: on bench/prune.ts's data, 200 ms took 30,000 rows per
- * transaction, 100 ms only 6,000, and the whole prune three times as long.
+ * How long one delete transaction deletes in the order read before it goes on to a cut of each chain
+ * it left partway (a row before one of its checkpoints: often some hundred ms more), then commits
+ * and lets writers in; its commit (and the checkpoint of what it wrote) adds about as much again. A
+ * time, not a row count: a row costs from a few to hundreds of µs (index pages of random ids, cold
+ * pages, a busy machine). Each transaction writes every index page it touched: on bench/prune.ts's
+ * data, 200 ms took 30,000 rows per transaction, 100 ms only 6,000, and the whole prune three times
+ * as long.
  */
 const BATCH_MS = 200;
 
@@ -36,6 +38,14 @@ function pauseAfter(batchMs: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** How a prune's delete transactions run, for tests. @internal */
+export interface PruneTuning {
+  /** How long a delete transaction deletes at least. Default: BATCH_MS (200). */
+  batchMs?: number;
+  /** Called after each delete transaction commits, with the events deleted so far. Default: none. */
+  committed?: (deleted: number) => void;
+}
+
 /**
  * `AuditStore.pruneReport` of the store open as `db`: its writer is undefined when it was opened
  * read-only, and then only a `dryRun` is answered (`readOnly` is the error otherwise).
@@ -45,7 +55,9 @@ export function storePrune(
   db: Database,
   writer: StoreWriter | undefined,
   readOnly: () => Error,
+  tuning: PruneTuning = {},
 ): (options: PruneOptions) => PruneReport {
+  const batchMs = tuning.batchMs ?? BATCH_MS;
   /**
    * Every row as the prune plan reads it, in insertion order. Not those above the position range:
    * their position would round to another row's, which the delete would remove; they stay.
@@ -59,19 +71,20 @@ export function storePrune(
   );
 
   /**
-   * Runs `batch` in IMMEDIATE transactions, each of about BATCH_MS, with a pause between them, until
-   * one says it was the last; returns how many rows they deleted.
+   * Runs `batch` in IMMEDIATE transactions, each of at least about BATCH_MS, with a pause between
+   * them, until one says it was the last; returns how many rows they deleted.
    */
   const inBatches = (to: StoreWriter, batch: (untilMs: number) => { deleted: number; last: boolean }) => {
     let deleted = 0;
     for (;;) {
       const startMs = performance.now();
       const done = to.remove(
-        () => db.transaction(() => batch(startMs + BATCH_MS)).immediate(),
+        () => db.transaction(() => batch(startMs + batchMs)).immediate(),
         (result) => result.deleted,
         deleted === 0 ? NOT_PRUNED : `the prune stopped after ${deleted} events were deleted`,
       );
       deleted += done.deleted;
+      tuning.committed?.(deleted);
       if (done.last) return deleted;
       pauseAfter(performance.now() - startMs);
     }
@@ -117,19 +130,24 @@ export function storePrune(
     const removeRow = db.prepare("DELETE FROM events WHERE seq = ?");
     // Each transaction first reads the rows stored since the last one: they bound their chain's
     // prefix, unless rows it already deleted are above where that would end it (then such a row
-    // counts as stored after the prune). So no chain starts anew below its checkpoint.
+    // counts as stored after the prune). So no chain starts anew below its checkpoint. Past its time,
+    // it deletes up to a cut of each chain it left partway (`toCut`), and only then commits: the
+    // store verifies after each commit, so a prune killed between two leaves a store that verifies,
+    // and the next one finishes it.
     const deleted = inBatches(writer, (untilMs) => {
       for (const row of arrivedRows.iterate(lastSeen) as Iterable<PruneRow>) {
         plan.keep(row);
         lastSeen = row.position;
       }
       let gone = 0;
-      do {
-        const position = plan.next();
-        if (position === undefined) return { deleted: gone, last: true };
+      let position = plan.next();
+      for (; position !== undefined; position = plan.next()) {
         gone += removeRow.run(position).changes; // 0: another prune deleted it first
-      } while (performance.now() < untilMs);
-      return { deleted: gone, last: false };
+        if (performance.now() >= untilMs) break;
+      }
+      for (let rest = plan.toCut(); rest !== undefined; rest = plan.toCut())
+        gone += removeRow.run(rest).changes;
+      return { deleted: gone, last: position === undefined };
     });
     return { ...plan.finish().report, deleted };
   };
