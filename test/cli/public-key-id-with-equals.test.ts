@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { InvalidArgumentError } from "commander";
 import { expect, it } from "vitest";
 import { verifyChains } from "../../src/chain/verify.js";
-import { publicKeyArgument } from "../../src/cli/verify-sources.js";
+import { publicKeyArgument } from "../../src/cli/verify-options.js";
 import { PUBLIC_KEY, recordTrail, SIGNING_KEY } from "../chain/trail.js";
 import { tempDir } from "./helpers.js";
 

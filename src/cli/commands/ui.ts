@@ -12,13 +12,8 @@ import { CliError, EXIT_FAILURE, toCliError } from "../errors.js";
 import { print } from "../output.js";
 import { visible } from "../safe-text.js";
 import { dbOption } from "../store-access.js";
-import {
-  checkSqliteIntegrity,
-  publicKeyOption,
-  type SourceTally,
-  sealedOption,
-  storeEvents,
-} from "../verify-sources.js";
+import { publicKeyOption, sealedOption } from "../verify-options.js";
+import { checkSqliteIntegrity, type SourceTally, storeEvents } from "../verify-sources.js";
 import { withoutOrder } from "./verify.js";
 
 interface UiFlags {

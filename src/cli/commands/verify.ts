@@ -15,13 +15,12 @@ import { usageError } from "../errors.js";
 import { print, printJson } from "../output.js";
 import { visible } from "../safe-text.js";
 import { dbOption } from "../store-access.js";
+import { publicKeyOption, sealedOption } from "../verify-options.js";
 import {
   checkSqliteIntegrity,
   linesOf,
   logEvents,
-  publicKeyOption,
   type SourceTally,
-  sealedOption,
   storeEvents,
 } from "../verify-sources.js";
 
