@@ -7,7 +7,6 @@
  */
 export {
   type AuditedTupleWriter,
-  type AuditedTupleWriterOptions,
   createAuditedTupleWriter,
 } from "./audited-tuple-writer.js";
 export {
@@ -16,3 +15,4 @@ export {
   type OpenFgaAuthorizerOptions,
   type OpenFgaCacheOptions,
 } from "./openfga-authorizer.js";
+export type { AuditedTupleWriterOptions } from "./tuple-writer-options.js";
