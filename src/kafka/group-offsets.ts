@@ -1,14 +1,31 @@
 // The Kafka source's offsets: what it handed out, what it commits to its group, what retention removed, the lag.
 import { ListOffsetTimestamps } from "@platformatic/kafka";
 import { type KafkaSourceMessage, sourceMessage } from "./kafka-source-message.js";
-import type { KafkaConsumer, KafkaMessage } from "./message-stream.js";
+import { commitInGeneration, type KafkaConsumer, type KafkaMessage } from "./message-stream.js";
 import { PartitionOffsets } from "./partition-offsets.js";
 import { RetentionLoss } from "./retention-loss.js";
 
-/** Where a handed-out message is tracked: its partition and that partition's epoch. */
+/** Where a handed-out message is tracked: its partition, that partition's epoch, the group generation. */
 interface Tracked {
   readonly partition: string;
   readonly epoch: number;
+  readonly generation: number;
+}
+
+/**
+ * What the source knows of its commits in one group generation (the partitions assigned change only
+ * with it): per partition, the last done message whose commit failed, and the highest offset committed.
+ */
+interface GenerationCommits {
+  readonly generation: number;
+  /**
+   * The last done message whose commit failed: committed with the next commit there, or by
+   * `commitLeft` at the next fetch. PartitionOffsets forgot it, and a message done is not read again
+   * while the stream runs: without this its offset would wait for a later message's commit.
+   */
+  readonly uncommitted: Map<string, KafkaMessage>;
+  /** The offset of the last message committed: a commit below it would move the group's offset back. */
+  readonly committed: Map<string, bigint>;
 }
 
 /**
@@ -17,8 +34,14 @@ interface Tracked {
  * @internal
  */
 export interface GroupOffsets {
-  /** Tracks a message read from the stream; returns it as the source hands it out. */
-  handOut(message: KafkaMessage): KafkaSourceMessage;
+  /**
+   * Tracks the messages a stream opened in group generation `generation` read; returns those the
+   * source hands out: none when a rebalance came since (the stream may hold messages of partitions
+   * now another member's, read from an offset that member moved on), and none of a partition not
+   * assigned now. Those left out are not committed: the partition's member reads them from its
+   * committed offset.
+   */
+  handOut(messages: readonly KafkaMessage[], generation: number): KafkaSourceMessage[];
   /** Messages handed out that come back unstored (their insert or dead letter failed). */
   handBack(messages: readonly KafkaSourceMessage[]): void;
   /** Commits, per partition, the end of the run of done messages the given ones completed. */
@@ -48,34 +71,43 @@ export function createGroupOffsets(consumer: KafkaConsumer, topic: string, group
   const offsets = new PartitionOffsets<KafkaMessage>();
   const tracked = new WeakMap<KafkaSourceMessage, Tracked>();
   const loss = new RetentionLoss();
+  let ofGeneration: GenerationCommits = { generation: -1, uncommitted: new Map(), committed: new Map() };
   /**
-   * Per partition, the last done message whose commit failed: committed with the next commit there,
-   * or by `commitLeft` at the next fetch. PartitionOffsets forgot it, and a message done is not read
-   * again while the stream runs: without this its offset would wait for a later message's commit.
+   * The commits of the current generation: after a rebalance, those of before are forgotten (a
+   * partition may have been another member's meanwhile, which moved its offset on).
    */
-  const uncommitted = new Map<string, KafkaMessage>();
-  /** The group generation `uncommitted` was filled in: after a rebalance it may be behind another member's. */
-  let uncommittedGeneration: number | undefined;
-  /** Commits `m` (its offset + 1); keeps it in `uncommitted` when the commit fails, and rejects. */
+  const ofNow = (): GenerationCommits => {
+    const generation = consumer.generationId;
+    if (ofGeneration.generation !== generation)
+      ofGeneration = { generation, uncommitted: new Map(), committed: new Map() };
+    return ofGeneration;
+  };
+  /**
+   * Commits `m` (its offset + 1); keeps it to commit again when the commit fails, and rejects. What
+   * answers after a rebalance is of a generation gone: neither kept nor recorded.
+   */
   const commit = async (partition: string, m: KafkaMessage) => {
     const generation = consumer.generationId;
     try {
-      await m.commit();
+      await commitInGeneration(consumer, m);
     } catch (error) {
-      if (uncommittedGeneration !== generation) uncommitted.clear();
-      uncommittedGeneration = generation;
-      const left = uncommitted.get(partition);
-      if (left === undefined || left.offset < m.offset) uncommitted.set(partition, m);
+      const now = ofNow();
+      // A commit answered late (`ack` gave up waiting for it) may fail after a later one succeeded.
+      if (now.generation === generation && (now.committed.get(partition) ?? -1n) < m.offset) {
+        const left = now.uncommitted.get(partition);
+        if (left === undefined || left.offset < m.offset) now.uncommitted.set(partition, m);
+      }
       throw error;
     }
-    if ((uncommitted.get(partition)?.offset ?? -1n) <= m.offset) uncommitted.delete(partition);
+    const now = ofNow();
+    if (now.generation === generation) {
+      if ((now.committed.get(partition) ?? -1n) < m.offset) now.committed.set(partition, m.offset);
+      if ((now.uncommitted.get(partition)?.offset ?? -1n) <= m.offset) now.uncommitted.delete(partition);
+    }
     loss.committed(m.partition, m.offset + 1n);
   };
-  /** A copy of `uncommitted`, emptied first if a rebalance came since (the partition's offset may have moved on). */
-  const leftToCommit = () => {
-    if (uncommittedGeneration !== consumer.generationId) uncommitted.clear();
-    return new Map(uncommitted);
-  };
+  /** A copy of what failed to commit in this generation. */
+  const leftToCommit = () => new Map(ofNow().uncommitted);
   /** Commits, per partition, the end of the run of done messages the given ones completed. */
   const markDone = async (messages: readonly KafkaSourceMessage[]) => {
     const commits = leftToCommit();
@@ -83,6 +115,11 @@ export function createGroupOffsets(consumer: KafkaConsumer, topic: string, group
       const where = tracked.get(m);
       if (where === undefined) continue;
       loss.stored(m.message.partition, m.message.offset);
+      // Handed out two or more rebalances ago: the partition may have been another member's since.
+      // One rebalance ago, it was this member's all along if it is assigned now (checked when
+      // committed, and again as the commit goes out).
+      const generation = consumer.generationId;
+      if (where.generation !== generation && where.generation + 1 !== generation) continue;
       const committable = offsets.done(where.partition, where.epoch, m.message.offset);
       const left = commits.get(where.partition);
       if (committable !== undefined && (left === undefined || left.offset < committable.offset))
@@ -92,17 +129,35 @@ export function createGroupOffsets(consumer: KafkaConsumer, topic: string, group
   };
   // commit() commits its offset + 1 for its partition, with the leader epoch it was read under. A
   // partition the group gave to another member meanwhile is left to it: committing there could
-  // move its offset back (messages the other member stored would come again, as duplicates).
-  const commitAssigned = async (commits: ReadonlyMap<string, KafkaMessage>) => {
+  // move its offset back (messages the other member stored would come again, as duplicates). Nor is
+  // an offset committed below one committed before (a late answer to an earlier commit).
+  const commitAssigned = async (toCommit: ReadonlyMap<string, KafkaMessage>) => {
     const assigned = assignedPartitions();
+    const { committed } = ofNow();
     await Promise.all(
-      [...commits]
-        .filter(([, m]) => assigned.includes(m.partition))
+      [...toCommit]
+        .filter(
+          ([partition, m]) => assigned.includes(m.partition) && (committed.get(partition) ?? -1n) < m.offset,
+        )
         .map(([partition, m]) => commit(partition, m)),
     );
   };
   /** Commits what failed to commit before; a failure again was reported then, so it is not again. */
   const commitLeft = () => commitAssigned(leftToCommit()).catch(() => {});
+  /** The generation and assignments last seen together. */
+  let seen: { generation: number; assignments: unknown } | undefined;
+  /**
+   * Whether the consumer's assignments are those of its generation: the client takes the new
+   * generation from the group's JoinGroup answer, and the partitions only from the SyncGroup answer
+   * after it (a new array), so in between the generation is new and the partitions still the old ones.
+   */
+  const settled = () => {
+    const { generationId: generation, assignments } = consumer;
+    if (seen?.generation === generation) return true;
+    if (seen !== undefined && assignments !== null && seen.assignments === assignments) return false;
+    seen = { generation, assignments };
+    return true;
+  };
   const assignedPartitions = () => [
     ...(consumer.assignments?.find((a) => a.topic === topic)?.partitions ?? []),
   ];
@@ -175,16 +230,25 @@ export function createGroupOffsets(consumer: KafkaConsumer, topic: string, group
   };
 
   return {
-    handOut: (message) => {
-      const partition = `${message.topic}:${message.partition}`;
-      const handed = sourceMessage(message);
-      tracked.set(handed, { partition, epoch: offsets.handOut(partition, message.offset, message) });
-      loss.handedOut(message.partition, message.offset);
+    handOut: (messages, generation) => {
+      // The client's stream keeps what it read across a rebalance, and reads on: left out, as read
+      // under another assignment, from offsets another member may have committed past.
+      if (generation !== consumer.generationId || !settled()) return [];
+      const assigned = assignedPartitions();
+      const handed: KafkaSourceMessage[] = [];
+      for (const message of messages) {
+        if (!assigned.includes(message.partition)) continue;
+        const partition = `${message.topic}:${message.partition}`;
+        const m = sourceMessage(message);
+        tracked.set(m, { partition, epoch: offsets.handOut(partition, message.offset, message), generation });
+        loss.handedOut(message.partition, message.offset);
+        handed.push(m);
+      }
       return handed;
     },
     handBack,
     markDone,
-    hasUncommitted: () => uncommitted.size > 0,
+    hasUncommitted: () => ofNow().uncommitted.size > 0,
     commitLeft,
     skipRemoved,
     refreshLag,

@@ -9,7 +9,7 @@ import type { KafkaProducer } from "./kafka-broker-options.js";
 import { kafkaErrorText } from "./kafka-error-text.js";
 import { cutDeadLetter, deadLetter, type KafkaSourceMessage } from "./kafka-source-message.js";
 import { type KafkaSourceOptions, resolveSourceOptions } from "./kafka-source-options.js";
-import { type OpenStream, openWatched, take } from "./message-stream.js";
+import { commitsInGeneration, type OpenStream, openWatched, take } from "./message-stream.js";
 import { outOfRange } from "./retention-loss.js";
 import { refusedAsTooLarge } from "./too-large.js";
 
@@ -41,6 +41,10 @@ export interface KafkaSource extends IngestSource<KafkaSourceMessage> {
  * each partition to one member, and moves it when a member joins, leaves or dies). Offsets are
  * committed only for stored messages, per partition the offset below which every message is stored;
  * a member starting on a partition reads from its committed offset (from the earliest without one).
+ * An ack waits at most 5 s for Kafka to confirm its commit, then rejects (what it left uncommitted is
+ * read again). After a rebalance the source reads its partitions anew from their committed offsets,
+ * and commits what it handed out before only for partitions it kept: it never moves back the offset
+ * of another member.
  * `retry` reads every partition again from its committed offset. Dead letters go to their own topic.
  * Messages retention removed before they were stored are skipped and counted (`lost()`).
  * Resolves once the consumer joined the group.
@@ -66,13 +70,15 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
           timeout: resolved.timeoutMs,
         }),
   };
-  const consumer = guardConnections(
-    (resolved.createConsumer ?? ((o) => new Consumer(o)))({
-      ...base,
-      groupId,
-      autocommit: false,
-      sessionTimeout: SESSION_TIMEOUT_MS,
-    }),
+  const consumer = commitsInGeneration(
+    guardConnections(
+      (resolved.createConsumer ?? ((o) => new Consumer(o)))({
+        ...base,
+        groupId,
+        autocommit: false,
+        sessionTimeout: SESSION_TIMEOUT_MS,
+      }),
+    ),
   );
   // Passed as a copy each time: the client writes its defaults into the object it is given.
   const consume: ConsumeOptions<Buffer, Buffer, Buffer, Buffer> = {
@@ -183,15 +189,18 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
         if (!skipped) throw kafkaFailure(`reading topic "${topic}"`, failed);
       }
       if (group.hasUncommitted()) await group.commitLeft();
+      // A rebalance came since the stream opened: the client's stream keeps what it read, of
+      // partitions that may be another member's now, so a new one reads from the committed offsets.
+      if (open !== undefined && open.generation !== consumer.generationId) rewind = true;
       const current = open === undefined || rewind ? await unlessAborted(reopen(), signal) : open;
       rewind = false;
       if (current === undefined) return [];
       const messages = await take(current, max, maxWaitMs, signal);
       group.refreshLag();
-      return messages.map(group.handOut);
+      return group.handOut(messages, current.generation);
     },
     ack: (messages) =>
-      group.markDone(messages).catch((error: unknown) => {
+      commitWithin(group.markDone(messages)).catch((error: unknown) => {
         throw kafkaFailure(`commit on topic "${topic}"`, error);
       }),
     async retry(messages) {
@@ -218,7 +227,7 @@ export async function createKafkaSource(options: KafkaSourceOptions): Promise<Ka
         });
       }
       // Sent: counted as dead-lettered even if the commit fails (kept, and committed later).
-      await group.markDone([message]).catch((error: unknown) => {
+      await commitWithin(group.markDone([message])).catch((error: unknown) => {
         throw new DeadLetterNotAckedError(
           `commit of a dead letter failed (topic "${topic}", partition ${message.message.partition}, ` +
             `offset ${message.message.offset}; sent to "${deadLetterTopic}", committed with the next ` +
@@ -258,6 +267,23 @@ const SESSION_TIMEOUT_MS = 10_000;
 
 /** How long closing waits for Kafka to confirm the member left its group, in ms. */
 const LEAVE_TIMEOUT_MS = 3000;
+
+/**
+ * How long an ack (or a dead letter's) waits for Kafka to confirm its commit, in ms, as the NATS
+ * source waits for its acks. The client's own bound is its request timeout (30 s): a coordinator that
+ * took commits but never answered held a stopping ingester that long for each of its two batches.
+ */
+const COMMIT_TIMEOUT_MS = 5000;
+
+/**
+ * Resolves once `commit` did; rejects with its error, or once COMMIT_TIMEOUT_MS passed first. A
+ * commit given up on may still be taken: if it fails later, it is made again with the next commit
+ * (or, the source closed, its messages are read again from the offset committed before).
+ */
+async function commitWithin(commit: Promise<void>): Promise<void> {
+  const failure = await failureWithin(commit, COMMIT_TIMEOUT_MS);
+  if (failure !== undefined) throw failure;
+}
 
 /** Resolves to undefined once `promise` resolved; to its error once it rejected, or `ms` passed first. */
 async function failureWithin(promise: Promise<unknown>, ms: number): Promise<unknown> {

@@ -37,6 +37,63 @@ export interface KafkaConsumer {
   readonly generationId: number;
 }
 
+/** The consumers whose `commit` is being called from `commitInGeneration`. */
+const committing = new WeakSet<KafkaConsumer>();
+
+/**
+ * Makes the commits `commitInGeneration` makes through `consumer` commit only what is still its own
+ * when the request goes out: the offsets of partitions assigned then, in the generation the commit
+ * was made in. The client sends a commit the coordinator refused for a rebalance again once it joined
+ * the group anew, in the new generation: unchecked, such a commit could move back the offset of a
+ * partition given to another member meanwhile. The offsets are read at each send, so one sent again
+ * after a rebalance holds only what it may (possibly nothing). Returns `consumer`.
+ * @internal
+ */
+export function commitsInGeneration<C extends KafkaConsumer>(consumer: C): C {
+  const commit = consumer.commit.bind(consumer) as (
+    options: CommitOptions,
+    ...rest: unknown[]
+  ) => Promise<void>;
+  const inGeneration = (options: CommitOptions, ...rest: unknown[]) => {
+    if (!committing.has(consumer)) return commit(options, ...rest);
+    const generation = consumer.generationId;
+    const offsets = options.offsets;
+    const own = () =>
+      consumer.generationId !== generation
+        ? []
+        : offsets.filter((o) =>
+            consumer.assignments?.some((a) => a.topic === o.topic && a.partitions.includes(o.partition)),
+          );
+    return commit(
+      {
+        ...options,
+        get offsets() {
+          return own();
+        },
+      },
+      ...rest,
+    );
+  };
+  Object.defineProperty(consumer, "commit", { value: inGeneration, configurable: true, writable: true });
+  return consumer;
+}
+
+/**
+ * Commits a message (its offset + 1) of `consumer`'s stream, bound to the generation it is made in
+ * (see `commitsInGeneration`): the message's commit calls the consumer's at once.
+ * @internal
+ */
+export async function commitInGeneration(consumer: KafkaConsumer, message: KafkaMessage): Promise<void> {
+  let committed: unknown;
+  committing.add(consumer);
+  try {
+    committed = message.commit();
+  } finally {
+    committing.delete(consumer);
+  }
+  await committed;
+}
+
 /** The part of a `@platformatic/kafka` Message the Kafka source reads; tests build fakes of it. */
 export type KafkaMessage = Pick<
   Message<Buffer, Buffer, Buffer, Buffer>,
@@ -65,6 +122,12 @@ export interface KafkaMessageStream {
 /** A stream being read, and what it reported. @internal */
 export interface OpenStream {
   readonly stream: KafkaMessageStream;
+  /**
+   * The group generation the consumer was in when the stream was made: the stream reads the
+   * partitions assigned then, from the offsets committed then, and keeps what it read when the
+   * group rebalances.
+   */
+  readonly generation: number;
   /** Set once the stream failed: the client destroyed it. */
   error: Error | undefined;
   /** Set once the stream ended or closed. */
@@ -78,8 +141,8 @@ export interface OpenStream {
  * fetches only while someone listens, and it must keep fetching ahead between batches.
  * @internal
  */
-export function watchStream(stream: KafkaMessageStream): OpenStream {
-  const open: OpenStream = { stream, error: undefined, ended: false, wake: () => {} };
+export function watchStream(stream: KafkaMessageStream, generation = 0): OpenStream {
+  const open: OpenStream = { stream, generation, error: undefined, ended: false, wake: () => {} };
   stream.on("readable", () => open.wake());
   stream.on("error", (error) => {
     open.error = error ?? new Error("the Kafka message stream failed");
@@ -109,7 +172,8 @@ export function openWatched(
     consumer.consume(options, (error, stream) => {
       if (error !== null || stream === undefined)
         reject(error ?? new Error("the Kafka client gave no stream"));
-      else resolve(watchStream(stream));
+      // Read before the stream's construction (a later tick) lists the offsets it starts from.
+      else resolve(watchStream(stream, consumer.generationId));
     });
   });
 }
