@@ -1,8 +1,8 @@
 // A client that opens no HTTP/2 flow-control window holds a finished call's answer, and with it its
 // status, at the server: the call is recorded at its status, so its event waits while the connection
 // lives. docs/operations.md advises grpc-js's max connection age: once its grace passes, grpc-js closes
-// the connection and the call is recorded with the cancel note. A grpc-js client always opens a window,
-// so the client is a plain node:http2 one speaking gRPC's framing (the real transport).
+// the connection and the call is recorded (with the cancel note on Node 20). A grpc-js client always
+// opens a window, so the client is a plain node:http2 one speaking gRPC's framing (the real transport).
 import http2 from "node:http2";
 import { Server } from "@grpc/grpc-js";
 import { afterEach, expect, it } from "vitest";
@@ -73,7 +73,7 @@ it("holds the event of a change made while the connection of a client without a 
   expect(recorder.stats().pendingRecords).toBe(1);
 });
 
-it("records it with the cancel note once grpc-js closes the connection past its max age and grace", async () => {
+it("records it once grpc-js closes the connection past its max age and grace", async () => {
   const { port, memory, handled } = await start({
     "grpc.max_connection_age_ms": 500,
     "grpc.max_connection_age_grace_ms": 300,
@@ -81,9 +81,12 @@ it("records it with the cancel note once grpc-js closes the connection past its 
   deleteWithoutWindow(port, "p-aged");
   await expect.poll(() => handled).toStrictEqual(["p-aged"]);
   const event = await memory.waitFor({ requestId: "p-aged" });
+  // Node 20 shows the stream reset with the answer unsent (the cancel note); Node 24 takes the status
+  // grpc-js queued behind the answer as sent, as for a large unary answer held back (docs/rules.md).
+  const message = Number(process.versions.node.split(".")[0]) >= 24 ? "" : CANCEL_NOTE;
   expect([event.detail?.$case, event.target?.id, event.result]).toStrictEqual([
     "resourceMutation",
     "p-aged",
-    { success: true, code: "OK", message: CANCEL_NOTE },
+    { success: true, code: "OK", message },
   ]);
 });
