@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { openPostgresStore } from "../../src/postgres/index.js";
-import { tailCli } from "../cli/helpers.js";
+import { seedEvents, tailCli } from "../cli/helpers.js";
 import { withClient } from "../helpers/postgres-server.js";
 import { usePostgresForCli } from "../helpers/postgres-suite.js";
 
@@ -14,7 +14,12 @@ describe("grpc-audit tail --db postgres://", () => {
   it("prints an error line naming the store when the server ends its idle connection, and keeps following", async () => {
     const url = await server().createDatabase();
     const database = new URL(url).pathname.slice(1);
-    await (await openPostgresStore({ connectionString: url })).close(); // the schema
+    // One event stored: each look of the tail is then one statement. From an empty store the first look
+    // also reads the rows outside the positions, and a connection idle between those reads would be
+    // ended under the next one (an error of that read, not of an idle connection).
+    const store = await openPostgresStore({ connectionString: url });
+    await store.insert(seedEvents(1));
+    await store.close();
     const withPassword = url.replace("postgres://postgres@", "postgres://postgres:s3cret-pw@");
     const run = tailCli(["--db", withPassword, "--json", "--interval-ms", "60000"]);
     await run.ready();
