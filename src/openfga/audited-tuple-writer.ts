@@ -73,17 +73,21 @@ export interface AuditedTupleWriter {
  *
  * A tuple whose request got no answer (a timeout, a dropped connection) or a gateway's 502 or 504 is
  * recorded as failed with "unknown_outcome": OpenFGA may have applied it. The SDK retries such requests
- * (`retryParams`), and the writer counts the requests it sends. When a request was sent more than once,
- * its final 429 or 5xx (not 501, which the SDK never retries) and OpenFGA's refusal of a tuple that
- * already exists or is already gone ("write_failed_due_to_invalid_input") are recorded with
- * "unknown_outcome" too: they may answer the retry of an attempt that was applied but whose answer was
- * lost. A request sent once is recorded with its own reason ("rate_limited", "unavailable", or that
- * refusal). `conflict: { onDuplicateWrites: "ignore", onMissingDeletes: "ignore" }` makes such a retry
- * succeed, and the tuple is recorded as written. The SDK reports success for any 2xx answer; when one
- * is not a JSON object (a proxy's HTML page: OpenFGA never saw the write), the tuples of that request
- * it reported as written are recorded with "unknown_outcome" (in non-transactional mode only the
- * chunk so answered: the other chunks keep their own answers), and the method still resolves as the
- * SDK did. A call for which the SDK sent no request (its `client_credentials` token request failed)
+ * (`retryParams`), and the writer counts the requests it sends and the answers they get. When a request
+ * was sent more than once, its final 429 or 5xx (not 501, which the SDK never retries) and OpenFGA's
+ * refusal of a tuple that already exists or is already gone ("write_failed_due_to_invalid_input") are
+ * recorded with "unknown_outcome" too: they may answer the retry of an attempt that was applied but
+ * whose answer was lost. A request sent once is recorded with its own reason ("rate_limited",
+ * "unavailable", or that refusal), and so is one sent more than once whose every attempt was answered
+ * with a 4xx refusal (the SDK retries only a 429 among them: OpenFGA applied none): every attempt
+ * answered 429 is "rate_limited", and the authorizer's cache is not held. When any attempt got no
+ * answer or a 5xx, a final 429 stays "unknown_outcome". Each chunk of a non-transactional write is
+ * judged by its own attempts. `conflict: { onDuplicateWrites: "ignore", onMissingDeletes: "ignore" }`
+ * makes a retry after a lost answer succeed, and the tuple is recorded as written. The SDK reports
+ * success for any 2xx answer; when one is not a JSON object (a proxy's HTML page: OpenFGA never saw
+ * the write), the tuples of that request it reported as written are recorded with "unknown_outcome"
+ * (in non-transactional mode only the chunk so answered: the other chunks keep their own answers),
+ * and the method still resolves as the SDK did. A call for which the SDK sent no request (its `client_credentials` token request failed)
  * changed nothing: its tuples are recorded with the error's own reason ("unavailable" for an
  * unreachable issuer or a 5xx), never "unknown_outcome" (requests are counted for the SDK's own client
  * only).
@@ -133,7 +137,8 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     signal?.addEventListener("abort", onAbort, { once: true });
     const holds = writeHolds(authorizer, changes);
     const watch = createRequestWatch(clientTransforms(client), holds);
-    // Whether the request that failed was sent more than once; as configured when not counted.
+    // Whether the request that failed was sent more than once with an attempt that may have been
+    // applied (not when each attempt was answered with a refusal); as configured when not counted.
     const retried = (error: unknown) => watch.retried(error, mayRetry(client, ids));
     // None of the call's requests reached OpenFGA when the SDK sent none: its token request failed,
     // or the signal aborted while it waited for the token. Then nothing was changed, and a failure

@@ -2,13 +2,14 @@ import { openFgaErrorReason } from "./error-reason.js";
 
 /**
  * What the HTTP requests `@openfga/sdk` sends for one writer call did, seen from inside the SDK:
- * whether and how often each was sent, and whether every success answer was a JSON object. Neither
- * reaches the writer otherwise. The SDK's error does not say how often it sent the request (its retry
- * count is only on a success), nor whether it sent one at all (a failed token request), and OpenFGA
- * refuses the retry of a write it had applied, whose answer was lost, as it refuses a plain
- * duplicate: only the count tells them apart. And the SDK's `write` drops
- * OpenFGA's answer and reports success for any 2xx, also for a proxy's HTML page that never came
- * from OpenFGA.
+ * whether and how often each was sent, whether each attempt got an answer and which, and whether every
+ * success answer was a JSON object. None of it reaches the writer otherwise. The SDK's error does not
+ * say how often it sent the request (its retry count is only on a success), nor what the earlier
+ * attempts got, nor whether it sent one at all (a failed token request), and OpenFGA refuses the retry
+ * of a write it had applied, whose answer was lost, as it refuses a plain duplicate: only the count
+ * tells them apart, unless every attempt was answered with a refusal (a 429: nothing was applied).
+ * And the SDK's `write` drops OpenFGA's answer and reports success for any 2xx, also for a proxy's
+ * HTML page that never came from OpenFGA.
  *
  * `transformRequest` and `transformResponse` go into the call's options, which the SDK hands to axios
  * for every attempt (as it does `signal`), in place of the client's: so each is a chain that runs the
@@ -29,8 +30,10 @@ export interface RequestWatch {
   /** The axios option: the client's own response transforms, then notes a success answer that is not a JSON object. */
   readonly transformResponse: readonly Transform[];
   /**
-   * Whether the request that failed with `error` was sent more than once; `fallback` when no attempt
-   * of it was counted (a client that is not the SDK's, or an error without the request's body).
+   * Whether the request that failed with `error` was sent more than once, with an earlier attempt that
+   * may have been applied; `fallback` when no attempt of it was counted (a client that is not the SDK's,
+   * or an error without the request's body). False when every attempt of it got an answer and each
+   * answer was a 4xx refusal (the SDK retries only a 429 among them: OpenFGA applied none of them).
    */
   retried(error: unknown, fallback: boolean): boolean;
   /**
@@ -74,6 +77,9 @@ export interface ClientTransforms {
 /** A watch over the requests of one call, run around the client's own `transforms`. @internal */
 export function createRequestWatch(transforms: ClientTransforms, hooks?: RequestHooks): RequestWatch {
   const attempts = new Map<unknown, number>();
+  // Per body as sent (axios's config `data`, which a failure carries as `requestData`): its attempts
+  // sent and answered, and whether every answer was a 4xx refusal.
+  const answers = new Map<unknown, { sent: number; answered: number; refusedOnly: boolean }>();
   const malformed: unknown[] = [];
   let sentCount = 0;
   let answeredCount = 0;
@@ -88,6 +94,9 @@ export function createRequestWatch(transforms: ClientTransforms, hooks?: Request
   // transforms) then holds as `data`. Neither hook may fail the request.
   const sending: Transform = (data) => {
     sentCount++;
+    const request = answers.get(data);
+    if (request === undefined) answers.set(data, { sent: 1, answered: 0, refusedOnly: true });
+    else request.sent++;
     try {
       hooks?.sent(data);
     } catch {}
@@ -98,9 +107,14 @@ export function createRequestWatch(transforms: ClientTransforms, hooks?: Request
     if (success && (typeof data !== "object" || data === null || Array.isArray(data)))
       malformed.push(requestBodyOf(this));
     answeredCount++;
-    if (typeof status === "number" && status >= 400 && status < 500) {
-      refusal = openFgaErrorReason({ statusCode: status, responseData: data });
-    } else onlyRefusals = false;
+    const refused = typeof status === "number" && status >= 400 && status < 500;
+    if (refused) refusal = openFgaErrorReason({ statusCode: status, responseData: data });
+    else onlyRefusals = false;
+    const request = answers.get(requestBodyOf(this));
+    if (request !== undefined) {
+      request.answered++;
+      if (!refused) request.refusedOnly = false;
+    }
     try {
       hooks?.answered(requestBodyOf(this));
     } catch {}
@@ -112,7 +126,12 @@ export function createRequestWatch(transforms: ClientTransforms, hooks?: Request
     retried(error, fallback) {
       try {
         const body = (error as { requestData?: unknown } | null)?.requestData;
-        const count = body === undefined ? undefined : attempts.get(body);
+        if (body === undefined) return fallback;
+        // Every attempt answered, each with a refusal: none was applied, so the last answer's own
+        // reason holds, as for a request sent once.
+        const request = answers.get(body);
+        if (request?.refusedOnly && request.answered === request.sent) return false;
+        const count = attempts.get(body);
         return count === undefined ? fallback : count > 1;
       } catch {
         return fallback;

@@ -175,7 +175,8 @@ function contentKeyOf(operation: Change["operation"], tuple: unknown): string {
  * The reason a write failed, as `openFgaErrorReason`, but unknown when the answer that would say was
  * lost: the SDK wraps transport failures (a timeout, a reset, a refused connection) in a plain
  * FgaError without a status, and a gateway answers 502 or 504 when it lost OpenFGA's answer. Either
- * way OpenFGA may have applied the write. When `retried` (the SDK sent the request more than once), a
+ * way OpenFGA may have applied the write. When `retried` (the SDK sent the request more than once, and
+ * an earlier attempt got no answer or one that was not a refusal: see `RequestWatch.retried`), a
  * final 429 or 5xx is unknown too, and so is OpenFGA's refusal of a tuple that already exists or is
  * already gone ("write_failed_due_to_invalid_input"): either may answer the retry of an attempt that
  * was applied and whose answer was lost.
