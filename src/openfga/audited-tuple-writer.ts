@@ -17,6 +17,8 @@ import {
   type Change,
   item,
   itemsFromResponse,
+  itemsOfAbortedCall,
+  NOT_SENT,
   UNKNOWN_OUTCOME,
   unknownWhereUnanswered,
   writeErrorReason,
@@ -92,14 +94,17 @@ export interface AuditedTupleWriter {
  * unreachable issuer or a 5xx), never "unknown_outcome" (requests are counted for the SDK's own client
  * only).
  *
- * When `options.signal` aborts before the SDK settles, the call's tuples are recorded as failed with
- * "unknown_outcome" (the request in flight may have been applied; the SDK sends no retry once the
- * signal aborted), or with "aborted" when it had sent none yet (while fetching its token), or with the
- * refusal's reason ("rate_limited" for a 429) when every request it sent was answered with a 4xx
- * refusal and none is in flight (it was sleeping out a `Retry-After`: nothing was applied), and the
- * method rejects with the signal's reason without waiting for the SDK, which sleeps out a 429's
- * `Retry-After` (up to 30 min) even for a cancelled request. A call whose signal had already aborted
- * is not sent, and its tuples are recorded as failed with "aborted".
+ * When `options.signal` aborts before the SDK settles, the method rejects with the signal's reason
+ * without waiting for the SDK, which sleeps out a 429's `Retry-After` (up to 30 min) even for a
+ * cancelled request, keeping the process alive meanwhile. Each tuple is then recorded by the answers
+ * its own request got (each chunk of a non-transactional write is one; the SDK sends none once the
+ * signal aborted): as written when OpenFGA answered it with a 200; with the reason of its last answer,
+ * as above, when every attempt was answered ("rate_limited" for a 429 whose `Retry-After` the SDK was
+ * sleeping out: nothing was applied; "write_failed_due_to_invalid_input" for a duplicate); with
+ * "unknown_outcome" when its request may be in flight or got no answer (it may have been applied);
+ * and with "aborted" when it was never sent (a later chunk, or every tuple while the SDK fetched its
+ * token). A call whose signal had already aborted is not sent, and its tuples are recorded as failed
+ * with "aborted".
  *
  * Error codes are credential-free ("unavailable", "rate_limited", "write_failed_due_to_invalid_input",
  * ...); SDK messages and payloads never reach events. A call with no tuples is passed on but not recorded.
@@ -159,13 +164,13 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
           const failed = (reason: string) => changes.map((change) => item(change, false, reason));
           // None sent, and none will be (the SDK's signal has aborted): the error's own reason.
           if (noneSent()) return failed(aborted ? NOT_SENT : reasonOf(error));
-          // Aborted while the SDK slept out a Retry-After: every request sent was answered with a
-          // refusal (a 429), none is in flight and none will be sent: nothing was applied.
-          const refused = aborted && watchesRequests(client) ? watch.refusedAll() : undefined;
-          if (refused !== undefined) return failed(refused);
+          // Aborted (none will be sent any more): each tuple by its own request's answers. A chunk
+          // answered 200 was applied; one refused (a 429 whose Retry-After the SDK was sleeping out, a
+          // duplicate) was not, whatever another chunk got; one in flight may have been.
+          if (aborted && watchesRequests(client)) return itemsOfAbortedCall(changes, watch.requests());
           // In non-transactional mode the SDK throws (for an authentication error) after other chunks
-          // may have been written: no tuple of the call is known to have failed. After an abort the
-          // request in flight may have been applied.
+          // may have been written: no tuple of the call is known to have failed. After an abort through
+          // a client whose requests are not seen, the request in flight may have been applied.
           return failed(!aborted && isTransactional(ids) ? reasonOf(error) : UNKNOWN_OUTCOME);
         },
         ids,
@@ -277,9 +282,6 @@ const REASON_STATUS: ReadonlyMap<string, string> = new Map([
   ["aborted", "CANCELLED"],
   ["transaction_conflict", "ABORTED"],
 ]);
-
-/** Recorded for the tuples of a call whose signal aborted before any of its requests was sent. */
-const NOT_SENT = "aborted";
 
 /**
  * Most tuples in one TUPLE_CHANGED event: 50. At their size limits (four fields of 256 bytes and a

@@ -1,5 +1,3 @@
-import { openFgaErrorReason } from "./error-reason.js";
-
 /**
  * What the HTTP requests `@openfga/sdk` sends for one writer call did, seen from inside the SDK:
  * whether and how often each was sent, whether each attempt got an answer and which, and whether every
@@ -49,11 +47,28 @@ export interface RequestWatch {
    */
   sent(): boolean;
   /**
-   * The reason of the refusal every attempt of the call was answered with, when each attempt sent got
-   * an answer (none is in flight or lost) and each answer was a 4xx refusal (such as 429: OpenFGA applied
-   * nothing); undefined otherwise, or when none was sent. "rate_limited" for 429, else OpenFGA's error code.
+   * The requests of the call handed to axios to send, oldest first, one per body as sent (the attempts
+   * of a request, and identical chunks, are one): how often each was sent and answered, and its last
+   * answer. Empty when none was sent.
    */
-  refusedAll(): string | undefined;
+  requests(): readonly WatchedRequest[];
+}
+
+/**
+ * One request of a call, by its body as sent: its attempts, the answers they got, and the last answer.
+ * Each chunk of a non-transactional write is a request of its own, with its own answers. @internal
+ */
+export interface WatchedRequest {
+  /** The body as sent: the SDK's JSON string (axios's config `data`). */
+  readonly body: unknown;
+  /** How many attempts were handed to axios to send. */
+  readonly sent: number;
+  /** How many attempts got an answer; fewer than `sent` while one is in flight, or when one got none. */
+  readonly answered: number;
+  /** Whether every answer was a 4xx refusal (true before any came). */
+  readonly refusedOnly: boolean;
+  /** The last answer's status and body (as the client's transforms made it); undefined before one came. */
+  readonly lastAnswer?: { readonly statusCode: number | undefined; readonly responseData: unknown };
 }
 
 /** Told about each attempt of a call: `sent` with its body as it goes out, `answered` when an answer to it came. */
@@ -78,14 +93,10 @@ export interface ClientTransforms {
 export function createRequestWatch(transforms: ClientTransforms, hooks?: RequestHooks): RequestWatch {
   const attempts = new Map<unknown, number>();
   // Per body as sent (axios's config `data`, which a failure carries as `requestData`): its attempts
-  // sent and answered, and whether every answer was a 4xx refusal.
-  const answers = new Map<unknown, { sent: number; answered: number; refusedOnly: boolean }>();
+  // sent and answered, whether every answer was a 4xx refusal, and the last answer. Each request (a
+  // chunk) keeps its own: one chunk's refusal says nothing of another's.
+  const answers = new Map<unknown, Mutable<WatchedRequest>>();
   const malformed: unknown[] = [];
-  let sentCount = 0;
-  let answeredCount = 0;
-  // The reason of the last 4xx answer, and whether every answer so far was one.
-  let refusal: string | undefined;
-  let onlyRefusals = true;
   const count: Transform = (data) => {
     attempts.set(data, (attempts.get(data) ?? 0) + 1);
     return data;
@@ -93,9 +104,8 @@ export function createRequestWatch(transforms: ClientTransforms, hooks?: Request
   // Last in the request chain: the body as it goes out, which axios's config (`this` of the response
   // transforms) then holds as `data`. Neither hook may fail the request.
   const sending: Transform = (data) => {
-    sentCount++;
     const request = answers.get(data);
-    if (request === undefined) answers.set(data, { sent: 1, answered: 0, refusedOnly: true });
+    if (request === undefined) answers.set(data, { body: data, sent: 1, answered: 0, refusedOnly: true });
     else request.sent++;
     try {
       hooks?.sent(data);
@@ -106,14 +116,12 @@ export function createRequestWatch(transforms: ClientTransforms, hooks?: Request
     const success = typeof status === "number" && status >= 200 && status < 300;
     if (success && (typeof data !== "object" || data === null || Array.isArray(data)))
       malformed.push(requestBodyOf(this));
-    answeredCount++;
     const refused = typeof status === "number" && status >= 400 && status < 500;
-    if (refused) refusal = openFgaErrorReason({ statusCode: status, responseData: data });
-    else onlyRefusals = false;
     const request = answers.get(requestBodyOf(this));
     if (request !== undefined) {
       request.answered++;
       if (!refused) request.refusedOnly = false;
+      request.lastAnswer = { statusCode: status, responseData: data };
     }
     try {
       hooks?.answered(requestBodyOf(this));
@@ -139,9 +147,11 @@ export function createRequestWatch(transforms: ClientTransforms, hooks?: Request
     },
     malformedAnswers: () => malformed,
     sent: () => attempts.size > 0,
-    refusedAll: () => (onlyRefusals && sentCount > 0 && answeredCount === sentCount ? refusal : undefined),
+    requests: () => [...answers.values()].map((request) => ({ ...request })),
   };
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * The body a response transform's request was sent with: axios's config (`this`) holds it as `data`,

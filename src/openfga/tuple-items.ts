@@ -1,6 +1,7 @@
 import type { ClientWriteResponse, ClientWriteSingleResponse, TupleKeyWithoutCondition } from "@openfga/sdk";
 import type { TupleChangeItem } from "../recorder/inputs.js";
 import { openFgaErrorReason } from "./error-reason.js";
+import type { WatchedRequest } from "./request-watch.js";
 
 /** One tuple of a call, as the caller gave it. @internal */
 export interface Change {
@@ -14,6 +15,9 @@ export interface Change {
  * @internal
  */
 export const UNKNOWN_OUTCOME = "unknown_outcome";
+
+/** Recorded for a tuple of an aborted call that was not sent: nothing can have been changed. @internal */
+export const NOT_SENT = "aborted";
 
 /** Recorded in place of a tuple field that is not a non-empty string (the Recorder refuses those). */
 const INVALID_FIELD = "(invalid)";
@@ -76,22 +80,94 @@ export function unknownWhereUnanswered(
   });
 }
 
+/**
+ * Per-tuple outcomes, in the order of the call, of a call given up when its signal aborted, each from
+ * the request that sent its tuple (see `RequestWatch.requests`): OpenFGA applies each request (each
+ * chunk of a non-transactional write) when it answers it, so one request's answer says nothing of
+ * another's. A tuple whose request's last answer was OpenFGA's 2xx JSON is written; one whose every
+ * attempt was answered, the last with a 4xx or 5xx, has that answer's reason as `writeErrorReason`
+ * gives it (a 429 "rate_limited" when every attempt was refused, a duplicate
+ * "write_failed_due_to_invalid_input"); one whose request may be in flight or got no answer (or a 2xx
+ * that is not OpenFGA's JSON) is "unknown_outcome"; one in no request sent is "aborted" (the SDK sends
+ * nothing once its signal aborted). A tuple found in several requests with different outcomes (given
+ * twice) is unknown. When a body cannot be read, or sends a tuple the call does not have (a client
+ * transform rewrote it), every tuple is unknown. Never throws.
+ * @internal
+ */
+export function itemsOfAbortedCall(
+  changes: readonly Change[],
+  requests: readonly WatchedRequest[],
+): TupleChangeItem[] {
+  const unknown = () => changes.map((change) => item(change, false, UNKNOWN_OUTCOME));
+  try {
+    const outcomes = new Map<string, string | undefined>();
+    for (const request of requests) {
+      const keys = bodyKeysOf(request.body);
+      if (keys === undefined) return unknown();
+      const reason = failureOf(request);
+      for (const key of keys) {
+        const other = outcomes.has(key) ? outcomes.get(key) : reason;
+        outcomes.set(key, other === reason ? reason : UNKNOWN_OUTCOME);
+      }
+    }
+    const keys = changes.map((change) => contentKeyOf(change.operation, change.tuple));
+    const given = new Set(keys);
+    for (const key of outcomes.keys()) if (!given.has(key)) return unknown();
+    return changes.map((change, i) => {
+      const key = keys[i] ?? "";
+      if (!outcomes.has(key)) return item(change, false, NOT_SENT);
+      const reason = outcomes.get(key);
+      return reason === undefined ? item(change, true) : item(change, false, reason);
+    });
+  } catch {
+    return unknown();
+  }
+}
+
+/**
+ * Why a request of an aborted call failed, as its own answers say; undefined when it was applied (its
+ * last answer was OpenFGA's 2xx JSON). Unknown while an attempt has no answer: it may be in flight, or
+ * was applied with its answer lost.
+ */
+function failureOf(request: WatchedRequest): string | undefined {
+  const answer = request.lastAnswer;
+  if (answer === undefined || request.answered !== request.sent) return UNKNOWN_OUTCOME;
+  const { statusCode, responseData } = answer;
+  if (typeof statusCode !== "number") return UNKNOWN_OUTCOME;
+  if (statusCode >= 200 && statusCode < 300) {
+    const json = typeof responseData === "object" && responseData !== null && !Array.isArray(responseData);
+    return json ? undefined : UNKNOWN_OUTCOME;
+  }
+  if (statusCode < 400 || statusCode > 599) return UNKNOWN_OUTCOME;
+  // As `RequestWatch.retried`: sent more than once with an attempt that was not a refusal.
+  return writeErrorReason(answer, request.sent > 1 && !request.refusedOnly);
+}
+
 /** The content keys of the tuples sent in `bodies` (the SDK's JSON write requests); undefined when one cannot be read. */
 function sentKeysOf(bodies: readonly unknown[]): Set<string> | undefined {
   const keys = new Set<string>();
+  for (const body of bodies) {
+    const sent = bodyKeysOf(body);
+    if (sent === undefined) return undefined;
+    for (const key of sent) keys.add(key);
+  }
+  return keys;
+}
+
+/** The content keys of the tuples one body (the SDK's JSON write request) sends; undefined when it cannot be read. */
+function bodyKeysOf(body: unknown): string[] | undefined {
   try {
-    for (const body of bodies) {
-      if (typeof body !== "string") return undefined;
-      const parsed: unknown = JSON.parse(body);
-      if (typeof parsed !== "object" || parsed === null) return undefined;
-      const { writes, deletes } = parsed as { writes?: unknown; deletes?: unknown };
-      const written = tupleKeysOf(writes);
-      const deleted = tupleKeysOf(deletes);
-      if (written === undefined && deleted === undefined) return undefined;
-      for (const tuple of written ?? []) keys.add(contentKeyOf("write", tuple));
-      for (const tuple of deleted ?? []) keys.add(contentKeyOf("delete", tuple));
-    }
-    return keys;
+    if (typeof body !== "string") return undefined;
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed !== "object" || parsed === null) return undefined;
+    const { writes, deletes } = parsed as { writes?: unknown; deletes?: unknown };
+    const written = tupleKeysOf(writes);
+    const deleted = tupleKeysOf(deletes);
+    if (written === undefined && deleted === undefined) return undefined;
+    return [
+      ...(written ?? []).map((tuple) => contentKeyOf("write", tuple)),
+      ...(deleted ?? []).map((tuple) => contentKeyOf("delete", tuple)),
+    ];
   } catch {
     return undefined;
   }
