@@ -32,7 +32,8 @@ export function dbOption(sqliteOnly = false): Option {
  * Checks a --db or --to value. Empty (or GRPC_AUDIT_DB set but empty) names nothing; a value that is
  * not a postgres:// or postgresql:// URL but starts with a scheme and holds an "@" (`pg://…`,
  * `postgres//…`, ` postgres://…` with a space or quotes around it) would be taken for a file name, and
- * printed with its password in "no audit database at …": both are usage errors, the password hidden.
+ * printed with its password in "no audit database at …", and so would a URL with a password pair after
+ * a ";" or "&" (`jdbc:sqlserver://db;user=sa;password=…`): all are usage errors, the password hidden.
  * A path with ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file. A keyword/value
  * connection string (`host=db user=audit password=…`, `Server=db;Password=…`) would be taken for a
  * file name too (ingest would create it and acknowledge events into it): a usage error that shows no part of it.
@@ -41,9 +42,12 @@ export function dbOption(sqliteOnly = false): Option {
 export function storeArgument(text: string, sqliteOnly = false): string {
   if (text === "") throw new InvalidArgumentError("It is empty: name a SQLite file or a postgres:// URL.");
   if (/^postgres(ql)?:\/\//i.test(text)) {
-    // Refused here, as every bad argument is (exit code 2), not by the store once opened.
-    if (redact(text) !== undefined) return text;
-    const problem = badPort(text) ?? "is not a URL (postgres://user@host:5432/db)";
+    // Refused here, as every bad argument is (exit code 2), not by the store once opened: port 0 too,
+    // which the URL parser takes, and which would fail only when the store connects.
+    const problem =
+      badPort(text) ??
+      (redact(text) === undefined ? "is not a URL (postgres://user@host:5432/db)" : undefined);
+    if (problem === undefined) return text;
     throw new CliError(`the store ${withoutCredentials(text)} ${problem}`, EXIT_USAGE);
   }
   if (isConnectionString(text)) {

@@ -70,7 +70,8 @@ const PASSWORD_PAIR = /(?:^|[\s"'`;&])(?:password|pwd|passwd)\s*=/i;
 export function isConnectionString(text: string): boolean {
   // A path ("/", "./", "../") is a file: no connection string starts so.
   if (/^\.{0,2}\//.test(text)) return false;
-  // A URL's query (`jdbc:postgresql://db/a?password=…`) is the URL rule's: it names the URL, hidden.
+  // A value that starts as a URL is the URL rule's (`withoutCredentials`), with a password pair in it
+  // (`jdbc:sqlserver://db;password=…`) or in its query (`jdbc:postgresql://db/a?password=…`).
   return LIBPQ_PAIR.test(text) || (!URL_START.test(text) && PASSWORD_PAIR.test(text));
 }
 
@@ -81,6 +82,9 @@ export function isConnectionString(text: string): boolean {
  * the whole value is {@link HIDDEN_VALUE} when a space or a "?" stands in that part (what it splits is
  * unknown: a password in a query may hold an "@").
  * Its query is replaced by "…" too, as a password may be given there: `nats://h:4222?…`.
+ * Such a value with a password pair before its query (`password`, `pwd` or `passwd` after a ";" or
+ * "&", then "=": a JDBC or SQL Server URL, `jdbc:sqlserver://db;user=sa;password=…`) is
+ * {@link HIDDEN_VALUE}: where that password ends is unknown.
  * A keyword/value connection string (`host=db password=…`, `Server=db;Password=…`, see
  * {@link isConnectionString}) is {@link HIDDEN_VALUE}: any of its pairs may be a password.
  * Anything else is returned as it is: a SQLite path such as `/data/logs:2026@node1.db`.
@@ -89,6 +93,9 @@ export function withoutCredentials(text: string): string {
   if (isConnectionString(text)) return HIDDEN_VALUE;
   const start = URL_START.exec(text)?.[0];
   if (start === undefined) return text;
+  // A query shown as "?…" hides a pair in it; a pair before it would be shown, and may run on past a "?".
+  const firstQuery = text.indexOf("?", start.length);
+  if (PASSWORD_PAIR.test(firstQuery === -1 ? text : text.slice(0, firstQuery))) return HIDDEN_VALUE;
   const last = text.lastIndexOf("@");
   const hasUser = last >= start.length;
   // A space, or a "?" before the last "@", stands where a password may be: what it splits is unknown.
@@ -102,20 +109,26 @@ export function withoutCredentials(text: string): string {
 /**
  * Whether a store value (--db, --to, GRPC_AUDIT_DB) that is not a postgres:// URL may hold
  * credentials: a URL that starts (after a space or quotes) with `scheme:`, `scheme//` or `//`, and an
- * "@" or a query ("?") follows; or a keyword/value connection string. A path holding ":" and "@" further on (`/srv//node:1@eu/audit.db`) is a SQLite file.
+ * "@", a query ("?") or a password pair after a ";" or "&" (`;password=`, `;PWD =`) follows; or a
+ * keyword/value connection string. A path holding ":" and "@" further on (`/srv//node:1@eu/audit.db`),
+ * or "password" with no "=" after it (`./password-audit.db`), is a SQLite file.
  */
 export function storeHoldsCredentials(text: string): boolean {
   return withoutCredentials(text) !== text;
 }
 
-/** Whether a broker list (--from) holds credentials: any "@", which no broker address holds. */
+/**
+ * Whether a broker list (--from) holds credentials: any "@", which no broker address holds, or a
+ * password pair after a space, quotes, ";" or "&" (`nats://h:4222;password=…`).
+ */
 export function holdsCredentials(text: string): boolean {
-  return text.includes("@");
+  return text.includes("@") || PASSWORD_PAIR.test(text);
 }
 
 /**
  * Whether any value given on the command line holds credentials: a URL (`scheme://`, `scheme//` or
- * `//`) with an "@" or a query after it. Not `user:alice@example.com` nor `C:\Users\me@corp\…`.
+ * `//`) with an "@", a query or a `;password=` pair after it. Not `user:alice@example.com` nor
+ * `C:\Users\me@corp\…`.
  */
 export function urlHoldsCredentials(text: string): boolean {
   return ONLY_WITH_SLASHES.test(text) && withoutCredentials(text) !== text;

@@ -116,18 +116,22 @@ export function explicitSslMode(connectionString: string): string {
 }
 
 /**
- * What is wrong with the port of a postgres:// URL that does not parse, else undefined. Read after
- * the authority's last "@", so a password (even with an "@" in it) is never shown.
+ * What is wrong with the port of a postgres:// URL, else undefined: one that is not a number or is
+ * beyond 65535 (the URL does not parse), port 0 (it parses, and no server listens there), or an IPv6
+ * host whose "]" is missing (`[::1/db`), whose colons would be read as a port. Read after the
+ * authority's last "@", so a password (even with an "@" in it) is never shown.
  * @internal
  */
 export function badPort(connectionString: string): string | undefined {
   const authority = /^postgres(?:ql)?:\/\/([^/?#]*)/i.exec(connectionString)?.[1];
   if (authority === undefined) return undefined;
   const hostPort = authority.slice(authority.lastIndexOf("@") + 1);
+  if (hostPort.startsWith("[") && !hostPort.includes("]"))
+    return 'has an IPv6 host with no closing "]" (postgres://user@[::1]:5432/db)';
   const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
   if (port === undefined || port === "") return undefined;
   if (!/^\d+$/.test(port)) return "has a port that is not a number";
-  return Number(port) > 65_535
-    ? `has port ${port.length > 10 ? `${port.slice(0, 10)}…` : port}, beyond 65535`
-    : undefined;
+  const shown = port.length > 10 ? `${port.slice(0, 10)}…` : port;
+  if (Number(port) === 0) return `has port ${shown}, below 1`;
+  return Number(port) > 65_535 ? `has port ${shown}, beyond 65535` : undefined;
 }

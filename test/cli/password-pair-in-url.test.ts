@@ -1,0 +1,148 @@
+// Review R115 (MEDIUM): a store value that starts as a URL and holds a password after a ";" or "&"
+// (a JDBC or SQL Server URL: `jdbc:sqlserver://db;user=sa;password=…`) was taken for a SQLite file
+// name: `query --db` (or GRPC_AUDIT_DB) printed it, password and all, in "no audit database at …"
+// (exit 1), `ingest --to` and `demo --db` created a file so named and printed it. `--from` printed such
+// a value in its usage error. Each is a usage error (exit 2) that shows no part of the password.
+// Review R115 (LOW): a postgres:// URL with an unclosed IPv6 bracket was said to have "a port that is
+// not a number", and one with port 0 was taken and failed only when connecting (exit 1).
+// `ingest` runs against a real nats-server, with a stream to ingest from.
+import { once } from "node:events";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureAuditStream } from "../../src/nats/index.js";
+import { openAuditStore } from "../../src/store/index.js";
+import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
+import { BUILD_TIMEOUT_MS, type CliRun, ensureBuilt, runCli, startCli, tempDir } from "./helpers.js";
+
+const SECRET = "S3cretPWr115";
+const REFUSED =
+  "error: the store <value with credentials hidden> looks like a URL, but only postgres:// and postgresql:// URLs name a store (no space or quotes around them); write a SQLite file as ./<name>\n";
+const CREDENTIALS_IN_FROM =
+  "error: option '--from <url>' must not hold credentials (every local user sees them in the process list): use --user and GRPC_AUDIT_BROKER_PASSWORD\n";
+
+const STORES = [
+  `jdbc:sqlserver://db:1433;databaseName=audit;user=sa;password=${SECRET}`,
+  `sqlserver://db;user=sa;password=${SECRET}`,
+  // No "/" in it: a file of that name could be created in the working folder.
+  `sqlserver:db;User=sa;PWD = ${SECRET}`,
+  `jdbc:sqlserver://db&Passwd=${SECRET}`,
+];
+
+let nats: NatsServer;
+beforeAll(async () => {
+  const [server] = await Promise.all([startNatsServer(), ensureBuilt()]);
+  nats = server;
+  const nc = await connect({ servers: nats.url });
+  try {
+    await ensureAuditStream(nc, { name: "S", subjects: ["audit.>"] });
+  } finally {
+    await nc.close();
+  }
+}, BUILD_TIMEOUT_MS);
+afterAll(async () => {
+  await nats?.stop();
+});
+
+/**
+ * Runs the command in `cwd` until it exits; one that starts after all (ingest printed its banner, the
+ * demo or ui its address) is stopped with SIGINT, so that the test fails on what it printed, not by hanging.
+ */
+async function runToEnd(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  const child = startCli(args, { cwd, env });
+  const run: CliRun = { code: null, stdout: "", stderr: "" };
+  const stopOnceStarted = () => {
+    if (/ingesting from|http:\/\//.test(run.stdout + run.stderr)) child.kill("SIGINT");
+  };
+  child.stdout.on("data", (chunk: Buffer) => {
+    run.stdout += chunk.toString();
+    stopOnceStarted();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    run.stderr += chunk.toString();
+    stopOnceStarted();
+  });
+  const [code] = await once(child, "close");
+  run.code = code as number | null;
+  return run;
+}
+
+function expectRefused(run: CliRun, cwd: string, refused = REFUSED): void {
+  expect(run.stdout + run.stderr).not.toContain(SECRET);
+  expect([run.code, run.stdout, run.stderr]).toStrictEqual([2, "", refused]);
+  expect(readdirSync(cwd)).toStrictEqual([]);
+}
+
+describe.each(STORES)("a URL with a password pair as the store (%s)", (value) => {
+  it.each([
+    ["query --db", ["query", "--db", value]],
+    ["verify --db=", ["verify", `--db=${value}`]],
+    ["tail --db", ["tail", "--db", value]],
+    ["ui --db", ["ui", "--db", value]],
+    ["demo --db", ["demo", "--db", value]],
+  ])("%s is a usage error that hides it and creates nothing", async (_, args) => {
+    const cwd = tempDir();
+    expectRefused(await runToEnd(args, cwd), cwd);
+  });
+
+  it.each(["stats", "prune"])("%s with GRPC_AUDIT_DB set to it is a usage error", async (command) => {
+    const cwd = tempDir();
+    const args = command === "prune" ? [command, "--before", "2026-01-01T00:00:00Z"] : [command];
+    expectRefused(await runToEnd(args, cwd, { GRPC_AUDIT_DB: value }), cwd);
+  });
+
+  it("ingest --to is refused before anything is opened or created", async () => {
+    const cwd = tempDir();
+    const args = ["ingest", "--from", nats.url, "--stream", "S", "--consumer", "c", "--to", value];
+    expectRefused(await runToEnd(args, cwd), cwd);
+  });
+});
+
+describe("a broker URL with a password pair as --from", () => {
+  it.each([
+    ["NATS", () => [`${nats.url};user=ingest;password=${SECRET}`, "--stream", "S", "--consumer", "c"]],
+    ["Kafka", () => [`kafka://127.0.0.1:9092;user=sa;Password = ${SECRET}`, "--topic", "t", "--group", "g"]],
+  ])("%s is a usage error that hides it", async (_, fromAndFlags) => {
+    const cwd = tempDir();
+    const run = await runToEnd(["ingest", "--from", ...fromAndFlags(), "--to", "x.db"], cwd);
+    expectRefused(run, cwd, CREDENTIALS_IN_FROM);
+  });
+});
+
+describe("a SQLite file named with 'password'", () => {
+  it("is a store unless a ';' and 'password=' make its name a password pair", async () => {
+    const cwd = tempDir();
+    const names = ["./password-audit.db", "sqlite:password-audit.db", "audit;password.db"];
+    for (const name of names) openAuditStore({ path: join(cwd, name) }).close();
+    for (const name of names) {
+      const run = await runCli(["stats", "--db", name], { cwd });
+      expect([name, run.code, run.stderr]).toStrictEqual([name, 0, ""]);
+    }
+    const paired = await runCli(["stats", "--db", `sqlite:audit;password=${SECRET}.db`], { cwd });
+    expect([paired.code, paired.stdout, paired.stderr]).toStrictEqual([2, "", REFUSED]);
+  });
+});
+
+describe("a postgres:// URL whose host or port cannot be connected to", () => {
+  it.each([
+    [
+      "an unclosed IPv6 bracket",
+      `postgres://audit:${SECRET}@[::1/audit`,
+      'error: the store postgres://…@[::1/audit has an IPv6 host with no closing "]" (postgres://user@[::1]:5432/db)\n',
+    ],
+    [
+      "port 0",
+      `postgres://audit:${SECRET}@127.0.0.1:0/x`,
+      "error: the store postgres://…@127.0.0.1:0/x has port 0, below 1\n",
+    ],
+  ])("with %s is a usage error naming it", async (_, value, refused) => {
+    for (const args of [
+      ["query", "--db", value],
+      ["ingest", "--from", nats.url, "--stream", "S", "--consumer", "c", "--to", value],
+    ]) {
+      const cwd = tempDir();
+      expectRefused(await runToEnd(args, cwd), cwd, refused);
+    }
+  });
+});
