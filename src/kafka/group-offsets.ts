@@ -130,7 +130,9 @@ export function createGroupOffsets(consumer: KafkaConsumer, topic: string, group
   // commit() commits its offset + 1 for its partition, with the leader epoch it was read under. A
   // partition the group gave to another member meanwhile is left to it: committing there could
   // move its offset back (messages the other member stored would come again, as duplicates). Nor is
-  // an offset committed below one committed before (a late answer to an earlier commit).
+  // an offset committed below one committed before (a late answer to an earlier commit). This runs
+  // once per commit; the client's own retries of a commit are checked at each attempt, where it
+  // reads the offsets (commitsInGeneration).
   const commitAssigned = async (toCommit: ReadonlyMap<string, KafkaMessage>) => {
     const assigned = assignedPartitions();
     const { committed } = ofNow();

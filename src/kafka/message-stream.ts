@@ -40,39 +40,132 @@ export interface KafkaConsumer {
 /** The consumers whose `commit` is being called from `commitInGeneration`. */
 const committing = new WeakSet<KafkaConsumer>();
 
+/** One partition's offset in a commit. */
+type CommitOffset = CommitOptions["offsets"][number];
+
+/** A commit made through `commitsInGeneration`: `done` settles as the promise it returned. */
+interface Sending {
+  done: Promise<void>;
+}
+
+/**
+ * What a consumer's commits sent in its current group generation, per partition ("topic:partition"):
+ * the highest offset sent and the commit that sent it last, and the highest offset Kafka confirmed.
+ * The client sends a commit again on a retriable error (NOT_COORDINATOR: 3 retries, 1 s apart), and
+ * reads its offsets anew for each attempt; the source, meanwhile, commits later offsets of the same
+ * partition. Kafka stores what each request holds, in the order it takes them, so an older
+ * commit's attempt sent after a newer one would move the group's offset back: such an offset is
+ * left out of the attempt. A generation's partitions are this member's only, and every offset the
+ * source commits is that of a message stored, so one below an offset sent is never needed.
+ */
+class CommitFloors {
+  private generation = Number.NaN;
+  private readonly sent = new Map<string, { readonly offset: bigint; readonly by: Sending }>();
+  private readonly confirmed = new Map<string, bigint>();
+
+  /**
+   * The offsets of `offsets` commit `by` may send now in `generation`, recorded as sent. Left out:
+   * one at or below an offset confirmed, and one below an offset another commit sent (its commit
+   * then goes into `waits`: whether this offset is committed is told by that one). An offset equal to
+   * one sent goes again: it moves nothing back, and the commit that sent it may have failed.
+   */
+  pass(
+    generation: number,
+    offsets: readonly CommitOffset[],
+    by: Sending,
+    waits: Set<Promise<void>>,
+  ): CommitOffset[] {
+    this.enter(generation);
+    return offsets.filter((o) => {
+      const key = `${o.topic}:${o.partition}`;
+      if (o.offset <= (this.confirmed.get(key) ?? -1n)) return false;
+      const sent = this.sent.get(key);
+      if (sent !== undefined && sent.by !== by && o.offset < sent.offset) {
+        waits.add(sent.by.done);
+        return false;
+      }
+      this.sent.set(key, { offset: o.offset, by });
+      return true;
+    });
+  }
+
+  /** Records `offsets`, the last attempt of a commit read in `generation`, as stored by Kafka. */
+  confirm(generation: number, offsets: readonly CommitOffset[]): void {
+    if (generation !== this.generation) return;
+    for (const o of offsets) {
+      const key = `${o.topic}:${o.partition}`;
+      if (o.offset > (this.confirmed.get(key) ?? -1n)) this.confirmed.set(key, o.offset);
+    }
+  }
+
+  /** A new generation forgets the last: a partition may have been another member's meanwhile. */
+  private enter(generation: number): void {
+    if (generation === this.generation) return;
+    this.generation = generation;
+    this.sent.clear();
+    this.confirmed.clear();
+  }
+}
+
 /**
  * Makes the commits `commitInGeneration` makes through `consumer` commit only what is still its own
  * when the request goes out: the offsets of partitions assigned then, in the generation the commit
  * was made in. The client sends a commit the coordinator refused for a rebalance again once it joined
  * the group anew, in the new generation: unchecked, such a commit could move back the offset of a
  * partition given to another member meanwhile. The offsets are read at each send, so one sent again
- * after a rebalance holds only what it may (possibly nothing). Returns `consumer`.
+ * after a rebalance holds only what it may (possibly nothing).
+ *
+ * No attempt of any commit through `consumer` holds, for a partition, an offset below one another
+ * commit sent before it or Kafka confirmed (see CommitFloors): a retried commit never moves the
+ * group's offset back. A commit whose offset was left out for a higher one sent resolves (or rejects)
+ * once that one's commit did. This relies on the client reading the offsets just before it writes the
+ * request on the coordinator's one connection, which keeps the order requests are written in.
+ * Returns `consumer`.
  * @internal
  */
 export function commitsInGeneration<C extends KafkaConsumer>(consumer: C): C {
-  const commit = consumer.commit.bind(consumer) as (
-    options: CommitOptions,
-    ...rest: unknown[]
-  ) => Promise<void>;
-  const inGeneration = (options: CommitOptions, ...rest: unknown[]) => {
-    if (!committing.has(consumer)) return commit(options, ...rest);
+  const commit = consumer.commit.bind(consumer) as (options: CommitOptions) => Promise<void>;
+  const floors = new CommitFloors();
+  // The client's messages commit with a callback, the source with the promise: both are served.
+  const inGeneration = (options: CommitOptions, callback?: unknown) => {
+    const bound = committing.has(consumer);
     const generation = consumer.generationId;
     const offsets = options.offsets;
-    const own = () =>
-      consumer.generationId !== generation
-        ? []
-        : offsets.filter((o) =>
+    // `done` is replaced below before anything reads it: the client reads the offsets (its option
+    // check) within commit(), and only another commit, later, waits for this one.
+    const sending: Sending = { done: Promise.resolve() };
+    const waits = new Set<Promise<void>>();
+    let read: { generation: number; offsets: readonly CommitOffset[] } | undefined;
+    const own = () => {
+      const now = consumer.generationId;
+      if (bound && now !== generation) {
+        read = undefined;
+        return [];
+      }
+      const mine = bound
+        ? offsets.filter((o) =>
             consumer.assignments?.some((a) => a.topic === o.topic && a.partitions.includes(o.partition)),
-          );
-    return commit(
-      {
-        ...options,
-        get offsets() {
-          return own();
-        },
+          )
+        : offsets;
+      const passed = floors.pass(now, mine, sending, waits);
+      read = { generation: now, offsets: passed };
+      return passed;
+    };
+    sending.done = commit({
+      ...options,
+      get offsets() {
+        return own();
       },
-      ...rest,
+    }).then(async () => {
+      if (read !== undefined) floors.confirm(read.generation, read.offsets);
+      await Promise.all(waits);
+    });
+    if (typeof callback !== "function") return sending.done;
+    sending.done.then(
+      () => callback(null),
+      (error: unknown) => callback(error),
     );
+    return undefined;
   };
   Object.defineProperty(consumer, "commit", { value: inGeneration, configurable: true, writable: true });
   return consumer;
