@@ -90,8 +90,20 @@ export function addIngestCommand(program: Command): void {
     .action((flags: IngestFlags) => ingest(flags));
 }
 
-/** Each finishes the batch and exits 0; SIGHUP too (a closed terminal or ssh session), not killed mid-batch. */
+/**
+ * Each finishes the batch and exits 0; SIGHUP too (a closed terminal or ssh session), not killed
+ * mid-batch. A second one, of any of these kinds, ends the process at once.
+ */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/**
+ * How long a stop during startup waits for a Kafka source still joining its group, so that it is
+ * closed and leaves the group, in ms. A member dropped mid-join stays in the generation the join
+ * completes, holding back its partitions (the whole group, as leader) until its session times out
+ * (10 s). The join waits for the other members to join again, which they learn with their next
+ * heartbeat (every 3 s), and a Kafka group's first join waits group.initial.rebalance.delay.ms (3 s).
+ */
+const LATE_JOIN_MS = 5000;
 
 async function ingest(flags: IngestFlags): Promise<void> {
   const source = sourceOpener(flags); // usage errors before anything is opened
@@ -101,8 +113,14 @@ async function ingest(flags: IngestFlags): Promise<void> {
   // From the start: a signal while the store or the broker is being opened would otherwise end the
   // process at once (Node's default), without closing what was opened.
   const stopping = new AbortController();
-  const stop = () => stopping.abort();
-  for (const signal of STOP_SIGNALS) process.once(signal, stop);
+  const stop = (signal: NodeJS.Signals) => {
+    if (!stopping.signal.aborted) return stopping.abort();
+    // A second stop signal, of any kind (a supervisor's SIGTERM, then an operator's Ctrl-C): raised
+    // again without our listeners, Node's default ends the process at once (exit code 128 + its number).
+    for (const each of STOP_SIGNALS) process.off(each, stop);
+    process.kill(process.pid, signal);
+  };
+  for (const signal of STOP_SIGNALS) process.on(signal, stop);
   try {
     const store = await target.open(stopping.signal);
     if (store === undefined) return stoppedDuringStartup();
@@ -117,11 +135,14 @@ async function ingest(flags: IngestFlags): Promise<void> {
         throw error;
       });
       // A broker that accepts but never answers holds the connect up to its 20 s timeout: a signal
-      // does not wait for it. A source opened after all is closed again.
+      // does not wait for it (Kafka: at most LATE_JOIN_MS). A source opened after all is closed again.
       const opened = await Promise.race([opening, aborted(stopping.signal)]);
       if (opened === undefined) {
-        void opening.then((late) => late?.close()).catch(() => {});
-        return stoppedDuringStartup();
+        stoppedDuringStartup();
+        // A NATS source has no membership to leave: dropped at once (the server sees the connection end).
+        if (/^kafka:/i.test(flags.from)) await closeWhenOpened(opening);
+        else void opening.then((late) => late?.close()).catch(() => {});
+        return;
       }
       try {
         if (stopping.signal.aborted) return stoppedDuringStartup();
@@ -179,6 +200,25 @@ function aborted(signal: AbortSignal): Promise<undefined> {
     if (signal.aborted) resolve(undefined);
     else signal.addEventListener("abort", () => resolve(undefined), { once: true });
   });
+}
+
+/**
+ * Closes the source being opened once it opened, waiting for that at most LATE_JOIN_MS (its close has
+ * its own bound: a Kafka leave 3 s); one that opens later is closed then, if the process still runs.
+ */
+async function closeWhenOpened(opening: Promise<{ close(): Promise<void> } | undefined>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), LATE_JOIN_MS);
+  });
+  try {
+    const opened = await Promise.race([opening.catch(() => undefined), late]);
+    // Stopped all the same: a failure to close (the connection lost meanwhile) is not the command's.
+    if (opened !== undefined) await opened.close().catch(() => {});
+    else void opening.then((source) => source?.close()).catch(() => {});
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A signal came while the store or the source was being opened: nothing was fetched, exit 0. */
