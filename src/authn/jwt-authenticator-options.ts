@@ -16,6 +16,7 @@ import { boundedJwksFetch } from "./bounded-jwks-fetch.js";
 import { defaultActor, PERSONAL_CLAIMS } from "./jwt-default-actor.js";
 import { checkKeyFitsAlgorithms, checkLocalKeySet } from "./jwt-key-fit.js";
 import {
+  checkJwksHeaders,
   checkJwksUrl,
   checkKeySetAlgorithms,
   checkTyp,
@@ -192,6 +193,7 @@ export function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOption
   ) {
     fail("`remoteJwksOptions` must be an object");
   }
+  checkJwksHeaders(remoteJwksOptions?.headers, fail);
   const clockToleranceSec = options.clockToleranceSec ?? 30;
   if (
     typeof clockToleranceSec !== "number" ||
@@ -246,7 +248,9 @@ export function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOption
           new URL(options.jwksUrl),
           {
             ...remoteJwksOptions,
-            [customFetch]: keySet.watchFetch(boundedJwksFetch(remoteJwksOptions?.[customFetch] ?? fetch)),
+            // The status is noted as the answer arrives, before its body is read: a body over the
+            // size bound is a failed fetch whose cause still names the status it came with.
+            [customFetch]: boundedJwksFetch(keySet.watchFetch(remoteJwksOptions?.[customFetch] ?? fetch)),
           },
           options.now ?? (() => new Date()),
           (error) => keySet.fetchFailed(error),

@@ -18,12 +18,18 @@ export type { JwtAuthenticatorOptions } from "./jwt-authenticator-options.js";
  */
 export const MAX_TOKEN_LENGTH = 16_384;
 const BEARER = /^Bearer +([A-Za-z0-9_.~+/=-]+)$/i;
-/** An HTTP auth scheme other than Bearer (RFC 9110 token), then its credentials. */
-const OTHER_SCHEME = /^\s*(?!bearer\s)[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]* +\S/i;
+/**
+ * An HTTP auth scheme other than Bearer (RFC 9110 token), then its credentials; or such a scheme word
+ * alone (`Basic`, `Negotiate`), which claims no JWT either. A lone word with a "." in it is not taken
+ * for a scheme: it reads as a token sent without its "Bearer ", which stays refused as malformed.
+ */
+const OTHER_SCHEME =
+  /^\s*(?!bearer(?:\s|$))(?:[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]* +\S|[A-Za-z][A-Za-z0-9!#$%&'*+^_`|~-]*\s*$)/i;
 
 /**
  * An authenticator for `Authorization: Bearer <JWT>` verified with jose (a value of another scheme,
- * such as `Basic …`, is left to the next authenticator, as no credential): signature against local keys
+ * such as `Basic …` or a bare `Negotiate`, and an empty or blank value are left to the next
+ * authenticator, as no credential; a bare `Bearer` is refused as malformed): signature against local keys
  * or a JWKS URL, algorithm allow-list, issuer, audience, expiry with clock tolerance, a non-empty
  * `sub` (a token without one is refused as malformed), and the `typ` header when `typ` is given
  * (such as "at+jwt": a token of another or no type is refused as wrong_type). Failure reasons
@@ -132,8 +138,14 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
       const values = metadata.get(config.metadataKey);
       if (values.length === 0) return { kind: "absent" };
       const [value] = values;
-      // Another scheme's credential (Basic, ApiKey) is not this authenticator's: the next one may take it.
-      if (values.length === 1 && typeof value === "string" && OTHER_SCHEME.test(value))
+      // Another scheme's credential (Basic, ApiKey), or none at all (an empty value, which client
+      // wrappers send when they hold no token), is not this authenticator's: the next one may take it.
+      // A bare "Bearer" claims to be a JWT: refused as malformed below.
+      if (
+        values.length === 1 &&
+        typeof value === "string" &&
+        (value.trim() === "" || OTHER_SCHEME.test(value))
+      )
         return { kind: "absent" };
       if (values.length > 1 || typeof value !== "string" || value.length > MAX_TOKEN_LENGTH + 7) {
         return { kind: "refused", reason: "malformed" };

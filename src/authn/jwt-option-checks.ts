@@ -105,6 +105,21 @@ export function checkJwksUrl(url: string | URL, fail: (problem: string) => never
 }
 
 /**
+ * jose turns `remoteJwksOptions.headers` into fetch `Headers` when the key set is created; `Headers`
+ * refuses a bad name or value with a message quoting it, and a value may be a credential (an
+ * `authorization` header). Checked here first, so the error names the option and never the value.
+ * @internal
+ */
+export function checkJwksHeaders(headers: unknown, fail: (problem: string) => never): void {
+  if (headers === undefined) return;
+  try {
+    new Headers(headers as ConstructorParameters<typeof Headers>[0]);
+  } catch {
+    fail("`remoteJwksOptions.headers` has an invalid header name or value");
+  }
+}
+
+/**
  * Why jose refused the key set or `remoteJwksOptions` at creation: its own option and key set
  * messages are quoted (they hold names, never values); any other message (a header value in
  * `remoteJwksOptions.headers` may be a credential) stays in `cause`.

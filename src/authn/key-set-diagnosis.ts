@@ -24,7 +24,11 @@ export class KeySetDiagnosis {
     };
   }
 
-  /** The fetch of a remote key set, its answer's status remembered. */
+  /**
+   * The fetch of a remote key set, its answer's status remembered as soon as it answers. Wrap the
+   * fetch that reads no body (not the size-bounded one): a failure while the body is read, such as
+   * one too large, then still tells the status it came with.
+   */
   watchFetch(inner: FetchImplementation): FetchImplementation {
     return async (url, init) => {
       this.lastStatus = undefined;

@@ -39,8 +39,10 @@ export interface AuthnInterceptorOptions {
  * Authenticates every call before its handler runs: puts the caller into the audit scope (so events
  * and `currentActor()` name it), reports each attempt to the observer, and rejects with
  * UNAUTHENTICATED when a method needs a caller and there is none, or when a presented credential is
- * refused. Place it after the audit scope interceptor (`createAuditInterceptors` does). `pending`: the
- * Recorder's count of records still to come, noted while an authenticator answers asynchronously.
+ * refused; with UNAVAILABLE when the credential could not be checked (reason "error": the key set
+ * could not be fetched, an authenticator threw). Place it after the audit scope interceptor
+ * (`createAuditInterceptors` does). `pending`: the Recorder's count of records still to come, noted
+ * while an authenticator answers asynchronously.
  * @internal
  */
 export function createAuthnInterceptor(
@@ -53,6 +55,8 @@ export function createAuthnInterceptor(
   const notify = (input: AuthnResultInput, call: AuthnCall) => {
     const ended = call.endedWith;
     if (ended !== undefined) input.result = { success: false, code: ended.code };
+    // Recorded with the status the client gets: an authenticator's error is no bad credential.
+    else if (input.failureReason === "error") input.result = { success: false, code: Status.UNAVAILABLE };
     try {
       observer?.(input);
     } catch {
@@ -199,7 +203,11 @@ class AuthnCall extends GatedCall {
 
   private finish(refusal: AuthnFailureCode | undefined, metadata: Metadata): void {
     this.waiting = false;
-    if (refusal !== undefined) {
+    if (refusal === "error") {
+      // Not the caller's fault (an identity provider down, an authenticator's bug): a client that drops
+      // its token on UNAUTHENTICATED must not treat an outage as a bad credential. As authz's errors.
+      this.refuse(UNAVAILABLE_REFUSAL);
+    } else if (refusal !== undefined) {
       this.refuse({ code: Status.UNAUTHENTICATED, details: `unauthenticated: ${refusal}` });
     } else {
       this.passMetadata(metadata);
@@ -207,6 +215,8 @@ class AuthnCall extends GatedCall {
   }
 }
 
+/** How a call whose credential could not be checked (reason "error") ends: fixed, credential-free. */
+const UNAVAILABLE_REFUSAL = { code: Status.UNAVAILABLE, details: "authentication unavailable" } as const;
 const ERROR_OUTCOME: AuthnOutcome = { kind: "refused", reason: "error" };
 const ABSENT_OUTCOME: AuthnOutcome = { kind: "absent" };
 

@@ -64,7 +64,7 @@ describe("JWT authenticator: a fresh remote key set whose refetch fails", () => 
     if (down === "500") idp.state.status = 500;
     else idp.state.held = true; // never answered: the test closes the connection
     for (let i = 0; i < 20; i++) {
-      expect(await call(k1, `unknown-${i}`)).toStrictEqual(["UNAUTHENTICATED", "unauthenticated: error"]);
+      expect(await call(k1, `unknown-${i}`)).toStrictEqual(["UNAVAILABLE", "authentication unavailable"]);
     }
     expect(idp.state.fetches).toBe(2);
     // The key set held is still fresh: its keys verify without asking.

@@ -56,7 +56,7 @@ async function serviceTrusting(url: string) {
   return { call, told, clock };
 }
 
-const REFUSED = ["UNAUTHENTICATED", "unauthenticated: error"];
+const REFUSED = ["UNAVAILABLE", "authentication unavailable"];
 const CAUSE = 'jwt authenticator: token refused as "error": ';
 
 describe("JWT authenticator: what pauses a remote key set", () => {

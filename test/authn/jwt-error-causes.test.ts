@@ -97,7 +97,8 @@ describe("JWT authenticator: why a token was refused as error", () => {
     [
       "a body larger than 1 MiB",
       () => jwksAnswering(200, `{"keys":[],"pad":"${"x".repeat(1024 * 1024)}"}`),
-      "the key set could not be fetched: Error (ERR_JWKS_TOO_LARGE)",
+      // Before the fix: without the status, the size was checked before the status was noted.
+      "the key set could not be fetched (HTTP 200): Error (ERR_JWKS_TOO_LARGE)",
     ],
     ["a refused connection", closedPort, "the key set could not be fetched: TypeError (ECONNREFUSED)"],
   ])("names the cause for %s", async (_, url, cause) => {

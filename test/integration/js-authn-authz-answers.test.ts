@@ -65,15 +65,16 @@ describe("an authenticator written in JavaScript", () => {
     const { memory, recorder, server } = await serve(authenticator);
     try {
       const seen = await callOfKind(server.client, "unary", withId("js-authn"));
+      // An authenticator's broken answer checks no credential: UNAVAILABLE, not UNAUTHENTICATED.
       expect([seen.code, seen.trailers.get("x-request-id")]).toStrictEqual([
-        status.UNAUTHENTICATED,
+        status.UNAVAILABLE,
         ["js-authn"],
       ]);
       const [event] = await memory.waitForCount(1);
       expect([event?.eventType, event?.requestId, event?.result?.code]).toStrictEqual([
         EventType.EVENT_TYPE_AUTHN_RESULT,
         "js-authn",
-        "UNAUTHENTICATED",
+        "UNAVAILABLE",
       ]);
       expect(recorder.stats()).toMatchObject({ invalid: 0, failed: 0, authn: { error: 1 } });
     } finally {

@@ -82,12 +82,19 @@ describe("authenticators, authorizers and toUser that break their contract", () 
   // Before the fix: the rejected promise was unhandled (Node's default ends the process), the call hung
   // until its deadline (DEADLINE_EXCEEDED), and nothing was recorded.
   for (const how of ["async-undefined", "async-no-actor", "sync-undefined", "sync-no-actor"]) {
-    it(`refuses an authenticator's ${how} answer as UNAUTHENTICATED "error", recorded, never hanging`, async () => {
+    it(`refuses an authenticator's ${how} answer as "error" (UNAVAILABLE), recorded, never hanging`, async () => {
       const metadata = new Metadata();
       metadata.set("x-broken", how);
       const [error] = await update(metadata);
-      expect([error?.code, error?.details]).toStrictEqual([status.UNAUTHENTICATED, "unauthenticated: error"]);
-      expect(reports).toStrictEqual([{ method: "x-user", success: false, failureReason: "error" }]);
+      expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "authentication unavailable"]);
+      expect(reports).toStrictEqual([
+        {
+          method: "x-user",
+          success: false,
+          failureReason: "error",
+          result: { success: false, code: status.UNAVAILABLE },
+        },
+      ]);
       expect(server.seenScopes).toHaveLength(0);
     });
   }

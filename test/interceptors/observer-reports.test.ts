@@ -158,7 +158,14 @@ describe("what the authn and authz interceptors report to their observers", () =
 
   it("refuses a credential refused without a reason as an error, and never lets the call on", async () => {
     const [error] = await update(as("silent"));
-    expect([error?.code, error?.details]).toStrictEqual([status.UNAUTHENTICATED, "unauthenticated: error"]);
-    expect(reported()).toStrictEqual([{ method: "x-user", success: false, failureReason: "error" }]);
+    expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "authentication unavailable"]);
+    expect(reported()).toStrictEqual([
+      {
+        method: "x-user",
+        success: false,
+        failureReason: "error",
+        result: { success: false, code: status.UNAVAILABLE },
+      },
+    ]);
   });
 });
