@@ -19,12 +19,12 @@ export type { JwtAuthenticatorOptions } from "./jwt-authenticator-options.js";
 export const MAX_TOKEN_LENGTH = 16_384;
 const BEARER = /^Bearer +([A-Za-z0-9_.~+/=-]+)$/i;
 /**
- * An HTTP auth scheme other than Bearer (RFC 9110 token), then its credentials; or such a scheme word
- * alone (`Basic`, `Negotiate`), which claims no JWT either. A lone word with a "." in it is not taken
- * for a scheme: it reads as a token sent without its "Bearer ", which stays refused as malformed.
+ * An HTTP auth scheme other than Bearer (RFC 9110 token), then its credentials; or a known scheme's
+ * name alone (IANA's registry, and the common `NTLM`, `Token`, `ApiKey`), which claims no JWT either.
+ * Any other lone word reads as a token sent without its "Bearer ": refused as malformed.
  */
 const OTHER_SCHEME =
-  /^\s*(?!bearer(?:\s|$))(?:[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]* +\S|[A-Za-z][A-Za-z0-9!#$%&'*+^_`|~-]*\s*$)/i;
+  /^\s*(?!bearer(?:\s|$))(?:[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]* +\S|(?:Basic|Digest|Negotiate|NTLM|Mutual|HOBA|DPoP|GNAP|OAuth|PrivateToken|SCRAM-SHA-1|SCRAM-SHA-256|vapid|Concealed|Token|ApiKey)\s*$)/i;
 
 /**
  * An authenticator for `Authorization: Bearer <JWT>` verified with jose (a value of another scheme,

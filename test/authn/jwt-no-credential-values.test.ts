@@ -162,6 +162,28 @@ describe("JWT authenticator: a blank authorization value", () => {
       });
     }
   });
+
+  it("is a refused credential when it is one word that names no auth scheme (a token without its Bearer)", async () => {
+    const key = await newSigningKey("k1");
+    const jwt = createJwtAuthenticator({
+      jwks: key.jwks,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ["RS256"],
+    });
+    const outcomes = [];
+    for (const value of ["abcDEF123", "ghp_x1Y2", "Negotiate", "ntlm"]) {
+      const metadata = new Metadata();
+      metadata.set("authorization", value);
+      outcomes.push([value, await jwt.authenticate(metadata, { method: UPDATE, peer: "127.0.0.1:1" })]);
+    }
+    expect(outcomes).toStrictEqual([
+      ["abcDEF123", { kind: "refused", reason: "malformed" }],
+      ["ghp_x1Y2", { kind: "refused", reason: "malformed" }],
+      ["Negotiate", { kind: "absent" }],
+      ["ntlm", { kind: "absent" }],
+    ]);
+  });
 });
 
 describe("JWT authenticator: an identity provider that is down, over real gRPC", () => {
