@@ -4,7 +4,12 @@ import { badPort, redact } from "../postgres/connection-string.js";
 import type { AuditStore } from "../store/audit-store.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, toCliError } from "./errors.js";
 import { loadOptionalPeers } from "./optional-peers.js";
-import { isConnectionString, storeHoldsCredentials, withoutCredentials } from "./without-credentials.js";
+import {
+  HIDDEN_VALUE,
+  isConnectionString,
+  storeHoldsCredentials,
+  withoutCredentials,
+} from "./without-credentials.js";
 
 /** Where the commands look for the audit database when neither `--db` nor GRPC_AUDIT_DB says. */
 export const DEFAULT_DB = "./audit.db";
@@ -46,6 +51,10 @@ export function storeArgument(text: string, sqliteOnly = false): string {
     // which the URL parser takes, and which would fail only when the store connects.
     const problem =
       badPort(text) ??
+      (withoutCredentials(text) === HIDDEN_VALUE
+        ? // A pasted `;password=…` is no part of a postgres:// URL: the store would be named with it.
+          'holds a password pair after a ";" or "&": give it as postgres://user:password@host/db or in PGPASSWORD'
+        : undefined) ??
       (redact(text) === undefined ? "is not a URL (postgres://user@host:5432/db)" : undefined);
     if (problem === undefined) return text;
     throw new CliError(`the store ${withoutCredentials(text)} ${problem}`, EXIT_USAGE);

@@ -124,7 +124,7 @@ describe("a SQLite file named with 'password'", () => {
   });
 });
 
-describe("a postgres:// URL whose host or port cannot be connected to", () => {
+describe("a postgres:// URL that cannot name a store", () => {
   it.each([
     [
       "an unclosed IPv6 bracket",
@@ -135,6 +135,12 @@ describe("a postgres:// URL whose host or port cannot be connected to", () => {
       "port 0",
       `postgres://audit:${SECRET}@127.0.0.1:0/x`,
       "error: the store postgres://…@127.0.0.1:0/x has port 0, below 1\n",
+    ],
+    [
+      // Review R119 (LOW): named with the password, in the connection error (exit 1).
+      "a password pair after a ;",
+      `postgres://audit@127.0.0.1:1/x;password=${SECRET}`,
+      'error: the store <value with credentials hidden> holds a password pair after a ";" or "&": give it as postgres://user:password@host/db or in PGPASSWORD\n',
     ],
   ])("with %s is a usage error naming it", async (_, value, refused) => {
     for (const args of [
