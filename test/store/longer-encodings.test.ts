@@ -1,0 +1,254 @@
+// Review R113: a row longer than its event's canonical encoding, with no unknown field, was `modified`
+// ("2 bytes more than it (a field written twice, ...)"), so an event another conformant producer wrote
+// and an ingester stored as it came failed `verify` (exit 9) and was left out of `tail`. Valid protobuf
+// encodings of the same event can be longer: a map entry with its empty value written (Go's encoder
+// writes both key and value), explicit default values, over-long varints. They now verify; what the
+// decoder reads and then replaces (a field written twice, a map key twice, two members of the oneof)
+// and fields the schema does not know are still `modified`. The schema has no repeated scalar field,
+// so there is no packed or unpacked form to vary; repeated entries written apart are here instead.
+import { join } from "node:path";
+import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
+import BetterSqlite3 from "better-sqlite3";
+import { expect, it } from "vitest";
+import { verifyChains } from "../../src/chain/verify.js";
+import { type SourceTally, storeEvents } from "../../src/cli/verify-sources.js";
+import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
+import { decodeEvent, encodeEvent } from "../../src/event/serialize.js";
+import { overwrittenField } from "../../src/event/unknown-bytes.js";
+import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
+import { createRecorder } from "../../src/recorder/recorder.js";
+import { openAuditStore } from "../../src/store/audit-store.js";
+import { KEY_ID, PUBLIC_KEYS, SIGNING_KEY } from "../chain/trail.js";
+import { tempDir } from "../cli/helpers.js";
+
+/** A sealed trail of `count` mutations, each with an empty attribute (the review's `note: ""`). */
+async function sealedTrail(count: number): Promise<AuditEvent[]> {
+  const memory = createMemoryEmitter();
+  const recorder = createRecorder({
+    service: "projects",
+    emitters: [memory],
+    chain: { signingKey: SIGNING_KEY, keyId: KEY_ID },
+  });
+  for (let i = 1; i <= count; i++) {
+    recorder.recordResourceMutation({
+      mutation: "update",
+      resourceType: "project",
+      resourceId: `p-${i}`,
+      attributes: { note: "", b: "x" },
+    });
+  }
+  await recorder.close();
+  return [...memory.events];
+}
+
+interface Field {
+  number: number;
+  /** The whole field, tag to end. */
+  whole: Uint8Array;
+  /** A length-delimited field's content. */
+  content: Uint8Array;
+}
+
+/** The fields of a message's bytes, in their order. */
+function fields(bytes: Uint8Array): Field[] {
+  const reader = new BinaryReader(bytes);
+  const out: Field[] = [];
+  while (reader.pos < reader.len) {
+    const start = reader.pos;
+    const [number, wireType] = reader.tag();
+    let content: Uint8Array = new Uint8Array(0);
+    if (wireType === 2) content = reader.bytes();
+    else reader.skip(wireType);
+    out.push({ number, whole: bytes.subarray(start, reader.pos), content });
+  }
+  return out;
+}
+
+const hex = (text: string) => Buffer.from(text.replaceAll(" ", ""), "hex");
+const varint = (value: number) => new BinaryWriter().uint32(value).finish();
+
+/** A length-delimited field. */
+function field(number: number, content: Uint8Array | string): Buffer {
+  const bytes = typeof content === "string" ? Buffer.from(content) : content;
+  return Buffer.concat([varint((number << 3) | 2), varint(bytes.length), bytes]);
+}
+
+/** `bytes` with `edit` applied to each of their fields (returning the bytes to write instead). */
+function rewrite(bytes: Uint8Array, edit: (field: Field) => Uint8Array): Buffer {
+  return Buffer.concat(fields(bytes).map(edit));
+}
+
+/** Field `number`'s content with `before` and `after` added around it; other fields as they are. */
+function inside(number: number, before: string, after = "") {
+  return (f: Field): Uint8Array =>
+    f.number === number ? field(number, Buffer.concat([hex(before), f.content, hex(after)])) : f.whole;
+}
+
+/** Each attribute entry as Go's encoder writes it: key and value both, even an empty one. */
+function goEntries(f: Field): Uint8Array {
+  if (f.number !== 18) return f.whole;
+  const entry = new Map(fields(f.content).map((e) => [e.number, e.content]));
+  return field(18, Buffer.concat([field(1, entry.get(1) ?? ""), field(2, entry.get(2) ?? "")]));
+}
+
+/** Valid other encodings of the event of `bytes`, each longer than the canonical one but for `apart`. */
+const VALID = {
+  goMapEntries: (bytes: Uint8Array) => rewrite(bytes, goEntries),
+  // operation and peer "" at the end; the target's name and the result's message "" in their messages
+  explicitDefaults: (bytes: Uint8Array) =>
+    Buffer.concat([
+      rewrite(bytes, (f) => inside(f.number === 8 ? 8 : 9, "", "1a 00")(f)),
+      hex("32 00 6a 00"),
+    ]),
+  overLongVarints: (bytes: Uint8Array) =>
+    rewrite(bytes, (f) => {
+      // schema_version 2 in three bytes; the target's length in two (127 at most, so one normally)
+      if (f.number === 3) return hex("18 82 80 00");
+      if (f.number === 8)
+        return Buffer.concat([hex("42"), Buffer.from([f.content.length | 0x80, 0]), f.content]);
+      return f.whole;
+    }),
+  // the attribute entries apart: the first before every other field, the rest after
+  apart: (bytes: Uint8Array) => {
+    const all = fields(bytes);
+    const entries = all.filter((f) => f.number === 18).map((f) => f.whole);
+    const others = all.filter((f) => f.number !== 18).map((f) => f.whole);
+    return Buffer.concat([...entries.slice(0, 1), ...others, ...entries.slice(1)]);
+  },
+};
+
+/** A store of the trail, row `seq` stored as `edits.get(seq)(event)`. */
+async function storeWith(edits: ReadonlyMap<number, (event: AuditEvent) => Uint8Array>) {
+  const path = join(tempDir(), "audit.db");
+  const trail = await sealedTrail(7);
+  const store = openAuditStore({ path });
+  store.insert(trail);
+  store.close();
+  const db = new BetterSqlite3(path);
+  const update = db.prepare("UPDATE events SET event = ? WHERE seq = ?");
+  for (const [seq, bytes] of edits) {
+    const event = trail[seq - 1] as AuditEvent;
+    const stored = bytes(event);
+    // The same event, in other bytes.
+    expect(Buffer.from(stored)).not.toStrictEqual(Buffer.from(encodeEvent(event)));
+    update.run(stored, seq);
+  }
+  db.close();
+  return { path, trail };
+}
+
+/** What verify, tail(0) and query make of the store. */
+async function readStore(path: string) {
+  const store = openAuditStore({ path, readonly: true });
+  try {
+    const tally: SourceTally = { unreadable: [], skippedLines: 0 };
+    const report = await verifyChains(storeEvents(store, tally), {
+      publicKeys: PUBLIC_KEYS,
+      expectSealed: true,
+    });
+    const findings = report.chains.map((chain) => chain.findings.map(({ kind, detail }) => [kind, detail]));
+    const tail = store.tail(0, 100);
+    const queried = store.query({}, { limit: 100 });
+    return { tally, findings, tail, queried };
+  } finally {
+    store.close();
+  }
+}
+
+it("verifies rows of valid longer encodings of their events, and tail and query show them", async () => {
+  const variants = Object.values(VALID);
+  const { path, trail } = await storeWith(
+    new Map(variants.map((variant, i) => [i + 1, (event: AuditEvent) => variant(encodeEvent(event))])),
+  );
+  expect(trail[0]?.attributes).toStrictEqual({ b: "x", note: "" });
+  for (const [i, variant] of variants.entries()) {
+    const event = trail[i] as AuditEvent;
+    expect(decodeEvent(variant(encodeEvent(event)))).toStrictEqual(decodeEvent(encodeEvent(event)));
+  }
+  // Each but the one with entries apart is longer than the canonical encoding (the review's 115 vs 113).
+  expect(
+    variants.map(
+      (variant, i) =>
+        variant(encodeEvent(trail[i] as AuditEvent)).length - encodeEvent(trail[i] as AuditEvent).length,
+    ),
+  ).toStrictEqual([2, 8, 3, 0]);
+  const { tally, findings, tail, queried } = await readStore(path);
+  expect(tally.unreadable).toStrictEqual([]);
+  expect(findings).toStrictEqual([[]]);
+  expect(tail.undecodable).toBeUndefined();
+  expect(tail.events).toStrictEqual(trail.map((event) => decodeEvent(encodeEvent(event))));
+  expect(queried.events.map((e) => e.eventId)).toStrictEqual(trail.map((e) => e.eventId).reverse());
+});
+
+it("still names a replaced value or an unknown field among rows of valid longer encodings", async () => {
+  const edits = new Map<number, (event: AuditEvent) => Uint8Array>([
+    [1, (event) => VALID.goMapEntries(encodeEvent(event))],
+    // Go's entries, and field 127 = 1, which the schema does not know
+    [2, (event) => Buffer.concat([VALID.goMapEntries(encodeEvent(event)), hex("f8 07 01")])],
+    // The target's id written twice: the decoder keeps the last, "evil" is never shown
+    [3, (event) => rewrite(encodeEvent(event), inside(8, "12 04 65 76 69 6c"))],
+    // An authz detail (field 21) before the resource mutation (23) of the same oneof: the last is kept
+    [4, (event) => Buffer.concat([field(21, field(1, "evil")), encodeEvent(event)])],
+    // The attribute "note" written twice, "evil" first: the last value of a key is kept
+    [
+      5,
+      (event) =>
+        Buffer.concat([field(18, Buffer.concat([field(1, "note"), field(2, "evil")])), encodeEvent(event)]),
+    ],
+    [6, (event) => VALID.overLongVarints(VALID.explicitDefaults(encodeEvent(event)))],
+    // The time's seconds written twice (seconds 1 first), inside the occurred_at Timestamp
+    [7, (event) => rewrite(encodeEvent(event), inside(4, "08 01"))],
+  ]);
+  const { path, trail } = await storeWith(edits);
+  const { tally, findings, tail, queried } = await readStore(path);
+  const at = (seq: number) => `row ${seq} (event ${trail[seq - 1]?.eventId})`;
+  const notItsEncoding = "its stored bytes are not its event's encoding";
+  const twice = (bytes: number) =>
+    `${notItsEncoding}: ${bytes} bytes more than it (a field written twice, the decoder keeping the last)`;
+  expect(tally.unreadable).toStrictEqual([
+    { where: at(2), reason: `${notItsEncoding}: 3 bytes the event schema does not know` },
+    { where: at(3), reason: twice(6) },
+    { where: at(4), reason: twice(9) },
+    { where: at(5), reason: twice(15) },
+    { where: at(7), reason: twice(2) },
+  ]);
+  expect(findings).toStrictEqual([
+    [
+      ["missing", "seqs 2 to 5 are missing"],
+      ["missing", "seq 7 is missing"],
+    ],
+  ]);
+  expect(tail.events.map((e) => e.eventId)).toStrictEqual([1, 6, 8].map((seq) => trail[seq - 1]?.eventId));
+  // query reads every event, as before (it does not check the bytes)
+  expect(queried.events.map((e) => e.eventId)).toStrictEqual(trail.map((e) => e.eventId).reverse());
+});
+
+it("names the field whose value the decoder replaces, and no field of a valid encoding", async () => {
+  const [event] = await sealedTrail(1);
+  const bytes = encodeEvent(event as AuditEvent);
+  const replaced = [
+    rewrite(bytes, inside(8, "12 04 65 76 69 6c")), // the target's id twice
+    rewrite(bytes, inside(4, "08 01")), // the time's seconds twice
+    Buffer.concat([field(21, field(1, "evil")), bytes]), // two members of the oneof
+    Buffer.concat([field(18, Buffer.concat([field(1, "note"), field(2, "evil")])), bytes]), // "note" twice
+    Buffer.concat([field(5, "projects"), bytes]), // the service twice, the same both times
+    Buffer.concat([field(21, ""), bytes]), // an empty member of the oneof before the event's
+  ];
+  expect(replaced.map((b) => overwrittenField(b, true))).toStrictEqual(["8.2", "4.1", "21", "18", "5", "21"]);
+  // Not told the bytes are longer, it tries only fields whose number comes again: not the oneof's.
+  expect(replaced.map((b) => overwrittenField(b, false))).toStrictEqual([
+    "8.2",
+    "4.1",
+    undefined,
+    "18",
+    "5",
+    undefined,
+  ]);
+  // A default written twice replaces nothing a reader would show.
+  const valid = [
+    bytes,
+    ...Object.values(VALID).map((variant) => variant(bytes)),
+    Buffer.concat([bytes, hex("32 00 32 00")]),
+  ];
+  expect(valid.map((b) => overwrittenField(b, true))).toStrictEqual(valid.map(() => undefined));
+});
