@@ -66,7 +66,7 @@ export async function* storeEvents(store: TailSource, tally: SourceTally): Async
     }
     for (const { seq, eventIds } of page.shared ?? []) {
       tally.unreadable.push({
-        where: `row ${seq} (events ${eventIds.join(", ")})`,
+        where: `row ${seq} (events ${idsNamed(eventIds)})`,
         reason: `${eventIds.length} rows at one position, which the store gives one row only: put in or moved there from outside`,
       });
     }
@@ -87,6 +87,19 @@ export async function* storeEvents(store: TailSource, tally: SourceTally): Async
     yield* page.events;
     after = page.lastSeq;
   }
+}
+
+/** Event ids a shared position's line names at most; the rest are counted. */
+const SHARED_IDS_NAMED = 5;
+
+/**
+ * The ids of a shared position's rows, for its line: the first few and a count of the others, so
+ * that a position put in thousands of times is one readable line, not one of thousands of ids.
+ */
+function idsNamed(eventIds: readonly string[]): string {
+  if (eventIds.length <= SHARED_IDS_NAMED) return eventIds.join(", ");
+  const rest = eventIds.length - SHARED_IDS_NAMED;
+  return `${eventIds.slice(0, SHARED_IDS_NAMED).join(", ")} and ${rest.toLocaleString("en-US")} more`;
 }
 
 /** Problems `PRAGMA integrity_check` names at most, as SQLite lists them. */

@@ -34,6 +34,14 @@ import { EVENTS_TABLE } from "./schema.js";
 
 const COLUMNS = "seq, event_id, occurred_at_ms, event";
 
+/**
+ * The last key of the order of pages. seq has no unique index, and rows put in from outside may share
+ * a row's time and seq, but not its time and event id (the primary key): (time, seq, id) orders every
+ * row, and a page's cursor names its last row exactly. Ids in byte order (`COLLATE "C"`, as `tail`),
+ * whatever the database's collation.
+ */
+const PAGE_ID = 'event_id COLLATE "C"';
+
 /** Runs one statement within `queryTimeoutMs` and resolves to its rows (the store's `read`). @internal */
 export type ReadStatement = <R extends pg.QueryResultRow>(sql: string, params: unknown[]) => Promise<R[]>;
 
@@ -49,8 +57,9 @@ export function createStoreReads(read: ReadStatement) {
       event_id: storedId(row.event_id, row.event),
       seq: Number(row.seq),
       occurred_at_ms: Number(row.occurred_at_ms),
-      // Exact, for the cursor: a time past 2^53 (a partition added from outside) rounds as a number.
-      position: { at: BigInt(row.occurred_at_ms), seq: BigInt(row.seq) },
+      // Exact, for the cursor: a time past 2^53 (a partition added from outside) rounds as a number;
+      // the id as the column holds it (not storedId's).
+      position: { at: BigInt(row.occurred_at_ms), seq: BigInt(row.seq), id: Buffer.from(row.event_id) },
     }));
   };
   const decoded = (rows: readonly StoredRow[]) => withProblems(decodeRows(rows));
@@ -64,12 +73,21 @@ export function createStoreReads(read: ReadStatement) {
         // The columns are bigints: a time of another kind (from a SQLite store's page) is no position here.
         if (typeof cursor.at !== "bigint")
           throw new AuditInputError("audit query: the cursor is not one this store made");
-        where.clauses.push("(occurred_at_ms, seq) < (?, ?)");
-        where.params.push(String(cursor.at), String(cursor.seq));
+        // The time index serves both: PostgreSQL reads it from `occurred_at_ms <= ?`, the row
+        // value's first column. A cursor without an id (of an earlier version) starts after every
+        // row at its position.
+        if (cursor.id === undefined) {
+          where.clauses.push("(occurred_at_ms, seq) < (?, ?)");
+          where.params.push(String(cursor.at), String(cursor.seq));
+        } else {
+          where.clauses.push(`(occurred_at_ms, seq, ${PAGE_ID}) < (?, ?, ?)`);
+          where.params.push(String(cursor.at), String(cursor.seq), Buffer.from(cursor.id).toString());
+        }
       }
       const rows = await readRows(
         numbered(
-          `SELECT ${COLUMNS} FROM ${EVENTS_TABLE} ${where.sql()} ORDER BY occurred_at_ms DESC, seq DESC LIMIT ?`,
+          `SELECT ${COLUMNS} FROM ${EVENTS_TABLE} ${where.sql()}
+           ORDER BY occurred_at_ms DESC, seq DESC, ${PAGE_ID} DESC LIMIT ?`,
         ),
         [...where.params, limit + 1],
       );

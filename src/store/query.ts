@@ -226,7 +226,8 @@ export function resolvePage(page: PageOptions): {
 }
 
 /**
- * A row's place in the order of pages (time, then seq), exactly as the store holds it. @internal
+ * A row's place in the order of pages (time, then seq, then in the PostgreSQL store the event id),
+ * exactly as the store holds it. @internal
  *
  * A SQLite file edited from outside may hold in a row's time column a whole number past 2^53, a
  * fraction, text or bytes, and a page still lists the row (as unreadable): its cursor must name that
@@ -240,6 +241,13 @@ export interface PagePosition {
   at: bigint | number | StoredText | Uint8Array | string;
   /** The row's seq. */
   seq: bigint | number;
+  /**
+   * The row's event id as stored (its bytes), for a store whose (time, seq) may name several rows:
+   * the PostgreSQL store's seq has no unique index, and rows put in from outside may share one. Its
+   * pages then end inside a position and the next one starts after this id. Absent in the SQLite
+   * store's cursors (seq is the rowid) and in the PostgreSQL store's cursors of earlier versions.
+   */
+  id?: Uint8Array;
 }
 
 /**
@@ -272,7 +280,7 @@ export function pageOf<R extends { position: PagePosition }, D extends { events:
   const more = rows.length > limit && last !== undefined;
   return {
     events,
-    nextCursor: more ? encodeCursor(last.position.at, last.position.seq) : undefined,
+    nextCursor: more ? encodeCursor(last.position.at, last.position.seq, last.position.id) : undefined,
     ...problems,
   };
 }
@@ -285,9 +293,14 @@ const INT64_MAX = 2n ** 63n - 1n;
  * The opaque cursor of the page after the row at (time, seq): `<time>:<seq>`, base64url. A whole
  * time is written as digits (the cursors of earlier versions), a number past 2^53 or a fraction as
  * `r<number>`, text as its stored bytes `s<hex>`, bytes as `b<hex>`, and text as earlier versions
- * wrote it (a JavaScript string) as `t<text>`. @internal
+ * wrote it (a JavaScript string) as `t<text>`. With the row's event id (`PagePosition.id`, the
+ * PostgreSQL store's), `<time>:<seq>:i<hex of its bytes>`. @internal
  */
-export function encodeCursor(at: PagePosition["at"], seq: PagePosition["seq"]): string {
+export function encodeCursor(
+  at: PagePosition["at"],
+  seq: PagePosition["seq"],
+  id?: PagePosition["id"],
+): string {
   const time =
     typeof at === "bigint" || (typeof at === "number" && Number.isSafeInteger(at))
       ? String(BigInt(at))
@@ -298,7 +311,8 @@ export function encodeCursor(at: PagePosition["at"], seq: PagePosition["seq"]): 
           : isStoredText(at)
             ? `s${Buffer.from(at.text).toString("hex")}`
             : `b${Buffer.from(at).toString("hex")}`;
-  return Buffer.from(`${time}:${seq}`).toString("base64url");
+  const afterId = id === undefined ? "" : `:i${Buffer.from(id).toString("hex")}`;
+  return Buffer.from(`${time}:${seq}${afterId}`).toString("base64url");
 }
 
 /** Reads a cursor made by `encodeCursor`; throws an AuditInputError for anything else. @internal */
@@ -307,7 +321,7 @@ export function decodeCursor(cursor: string): PagePosition {
     typeof cursor === "string" ? positionOf(Buffer.from(cursor, "base64url").toString()) : undefined;
   // Only the exact text encodeCursor writes: base64url decoding skips characters it does not know and
   // BigInt reads "04" as 4, so an altered cursor would still name some position.
-  if (position === undefined || encodeCursor(position.at, position.seq) !== cursor) {
+  if (position === undefined || encodeCursor(position.at, position.seq, position.id) !== cursor) {
     throw new AuditInputError("audit query: the cursor is not one this store made");
   }
   return position;
@@ -318,6 +332,15 @@ export function decodeCursor(cursor: string): PagePosition {
  * to 2^53 - 1: rows beyond are left out of pages), its time any value a time column can hold.
  */
 function positionOf(text: string): PagePosition | undefined {
+  // An id ends the text as `:i<hex>`, which a cursor without one never does (it ends in its seq's digits).
+  const withId = /:i((?:[0-9a-f]{2})*)$/.exec(text);
+  if (withId === null) return timeAndSeqOf(text);
+  const position = timeAndSeqOf(text.slice(0, withId.index));
+  return position === undefined ? undefined : { ...position, id: Buffer.from(withId[1] ?? "", "hex") };
+}
+
+/** The time and seq of a cursor's text (without its id), or undefined. */
+function timeAndSeqOf(text: string): PagePosition | undefined {
   const colon = text.lastIndexOf(":");
   const [time, seqText] = [text.slice(0, colon), text.slice(colon + 1)];
   if (colon < 0 || !/^-?\d{1,19}$/.test(seqText)) return undefined;
