@@ -143,27 +143,9 @@ describe("JWT authenticator: an authorization value that is no credential, over 
   });
 });
 
-describe("JWT authenticator: a blank authorization value", () => {
-  // Asked of the authenticator: over gRPC the server's grpc-js drops a value with a leading or
-  // trailing space before any interceptor sees it, so the call reads as one without the header.
-  it("is no credential", async () => {
-    const key = await newSigningKey("k1");
-    const jwt = createJwtAuthenticator({
-      jwks: key.jwks,
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      algorithms: ["RS256"],
-    });
-    for (const value of [" ", "   "]) {
-      const metadata = new Metadata();
-      metadata.set("authorization", value);
-      expect(await jwt.authenticate(metadata, { method: UPDATE, peer: "127.0.0.1:1" })).toStrictEqual({
-        kind: "absent",
-      });
-    }
-  });
-
-  it("is a refused credential when it is one word that names no auth scheme (a token without its Bearer)", async () => {
+describe("JWT authenticator: one authorization value, asked of the authenticator", () => {
+  /** What the authenticator makes of each value, beside it. */
+  async function outcomesOf(values: readonly string[]) {
     const key = await newSigningKey("k1");
     const jwt = createJwtAuthenticator({
       jwks: key.jwks,
@@ -172,12 +154,25 @@ describe("JWT authenticator: a blank authorization value", () => {
       algorithms: ["RS256"],
     });
     const outcomes = [];
-    for (const value of ["abcDEF123", "ghp_x1Y2", "Negotiate", "ntlm"]) {
+    for (const value of values) {
       const metadata = new Metadata();
       metadata.set("authorization", value);
       outcomes.push([value, await jwt.authenticate(metadata, { method: UPDATE, peer: "127.0.0.1:1" })]);
     }
-    expect(outcomes).toStrictEqual([
+    return outcomes;
+  }
+
+  // Asked of the authenticator: over gRPC the server's grpc-js drops a value with a leading or
+  // trailing space before any interceptor sees it, so the call reads as one without the header.
+  it("is no credential when blank", async () => {
+    expect(await outcomesOf([" ", "   "])).toStrictEqual([
+      [" ", { kind: "absent" }],
+      ["   ", { kind: "absent" }],
+    ]);
+  });
+
+  it("is a refused credential when it is one word that names no auth scheme (a token without its Bearer)", async () => {
+    expect(await outcomesOf(["abcDEF123", "ghp_x1Y2", "Negotiate", "ntlm"])).toStrictEqual([
       ["abcDEF123", { kind: "refused", reason: "malformed" }],
       ["ghp_x1Y2", { kind: "refused", reason: "malformed" }],
       ["Negotiate", { kind: "absent" }],
