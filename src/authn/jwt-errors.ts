@@ -46,7 +46,8 @@ const SAFE_LABEL = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * A credential-free label of an error: its class name and, when `withCode`, its `code` and its cause's
- * (such as "TypeError (ECONNREFUSED)" for a refused connection, "JWKSTimeout (ERR_JWKS_TIMEOUT)").
+ * (such as "TypeError (ECONNREFUSED)" for a refused connection, "JWKSTimeout (ERR_JWKS_TIMEOUT)"), or
+ * when neither has a code, its cause's class name ("TypeError (HTTPParserError)").
  * Messages are never read: they may quote a token's claims.
  * @internal
  */
@@ -57,8 +58,15 @@ export function errorLabel(error: unknown, withCode: boolean): string {
     if (!withCode) return name;
     const codes = [(error as { code?: unknown }).code];
     const { cause } = error as { cause?: unknown };
-    if (typeof cause === "object" && cause !== null) codes.push((cause as { code?: unknown }).code);
+    const hasCause = typeof cause === "object" && cause !== null;
+    if (hasCause) codes.push((cause as { code?: unknown }).code);
     const known = codes.map(safe).filter((code) => code !== undefined);
+    // undici 7 (Node 24) sets no `code` on an HTTPParserError (Node 20's undici did: HPE_INVALID_HEADER_TOKEN),
+    // so a malformed answer would be a bare "TypeError"; the cause's class still says what failed.
+    if (known.length === 0 && hasCause) {
+      const causeName = safe((cause as { name?: unknown }).name);
+      if (causeName !== undefined) known.push(causeName);
+    }
     return known.length === 0 ? name : `${name} (${known.join(", ")})`;
   } catch {
     return "unknown error"; // a getter that throws

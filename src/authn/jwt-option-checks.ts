@@ -84,6 +84,20 @@ export function checkKeySetAlgorithms(algorithms: readonly string[], fail: (prob
 }
 
 /**
+ * The ports fetch refuses to connect to over http(s) (WHATWG Fetch "bad port", as in undici's
+ * `badPorts` on Node 20 and 24). `URL.port` is "" for a scheme's default port, never listed.
+ * @internal
+ */
+export const FETCH_BAD_PORTS: ReadonlySet<string> = new Set(
+  [
+    1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101, 102, 103, 104,
+    109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427, 465, 512, 513, 514, 515,
+    526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990, 993, 995, 1719, 1720, 1723, 2049,
+    3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080,
+  ].map(String),
+);
+
+/**
  * jose fetches any URL it is given; only http(s) can serve a key set. The URL is not quoted (it may hold credentials).
  * @internal
  */
@@ -94,8 +108,11 @@ export function checkJwksUrl(url: string | URL, fail: (problem: string) => never
   } catch {
     fail("`jwksUrl` is not a valid URL");
   }
-  const { protocol, username, password } = parsed as URL;
+  const { protocol, username, password, port } = parsed as URL;
   if (protocol !== "http:" && protocol !== "https:") fail("`jwksUrl` must be an http: or https: URL");
+  // fetch blocks these ports before connecting: every token would be refused as "error" with a bare TypeError.
+  if (FETCH_BAD_PORTS.has(port))
+    fail(`\`jwksUrl\` port ${port} is one fetch refuses to connect to; serve the key set on another port`);
   // fetch refuses a URL with credentials: every token would be refused as "error", with nothing saying why.
   if (username !== "" || password !== "") {
     fail(
