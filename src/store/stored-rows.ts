@@ -3,7 +3,7 @@ import { decisionOf, noNul } from "../event/event-columns.js";
 import { eventKind } from "../event/kinds.js";
 import { decodeEvent } from "../event/serialize.js";
 import { invalidTime } from "../event/time.js";
-import { overwrittenField, unknownBytes } from "../event/unknown-bytes.js";
+import { unknownBytes } from "../event/unknown-bytes.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 
 /**
@@ -184,22 +184,20 @@ function decodeRow(row: StoredRow, whole: boolean): AuditEvent | string {
 /**
  * Why `bytes`, which decoded to `event`, hold more than it, or undefined. The chain hash is taken over
  * the event's canonical encoding, so bytes the decoder reads past (a field the schema does not know,
- * appended in place) or that it reads and then replaces (a field written twice: the last one wins)
- * change the stored evidence, not the hash. Rows are their event's canonical encoding (`encodeEvent`,
- * or the bytes a Recorder of this version queued, which are that too), compared first (an encoding
- * and a byte comparison). Others are legitimate in any field order and may be longer than it: rows
- * written before the encoding sorted the attributes (ts-proto's order, `{"2", "10"}` as JavaScript
- * lists them), or bytes an ingester stored as another producer wrote them (a map entry with its empty
- * value written, as Go's encoder does; an explicit default; an over-long varint). Only they are
- * walked, and only a replaced value (`overwrittenField`) or an unknown field is named: being longer
- * is not.
+ * appended in place) change the stored evidence, not the hash: a newer schema would read them. Rows
+ * are their event's canonical encoding (`encodeEvent`, or the bytes a Recorder of this version
+ * queued, which are that too), compared first (an encoding and a byte comparison). Others are
+ * legitimate in any field order and may be longer than it: rows written before the encoding sorted
+ * the attributes (ts-proto's order, `{"2", "10"}` as JavaScript lists them), or bytes an ingester
+ * stored as another producer wrote them (a map entry with its empty value written, as Go's encoder
+ * does; an explicit default; an over-long varint). Only they are walked, and only unknown fields are
+ * named. A value written twice is not (telling it from a valid encoding needs each field's
+ * cardinality, which the generated decoder does not expose): docs/evidence.md says what that leaves.
  */
 function addedBytes(bytes: Uint8Array, event: AuditEvent): string | undefined {
-  let encodedLength: number;
   try {
     const encoded = encodeEventView(event);
     if (encoded.length === bytes.length && Buffer.compare(encoded, bytes) === 0) return undefined;
-    encodedLength = encoded.length;
   } catch {
     return undefined; // as decodeEvent gave it: one the encoder refuses holds no bytes to compare
   }
@@ -209,17 +207,7 @@ function addedBytes(bytes: Uint8Array, event: AuditEvent): string | undefined {
   } catch {
     unknown = 0; // not after decodeEvent read the same bytes; never a reason to lose the page
   }
-  if (unknown > 0) return `${NOT_ITS_ENCODING}: ${plural(unknown)} the event schema does not know`;
-  const more = bytes.length - encodedLength;
-  let overwritten: string | undefined;
-  try {
-    overwritten = overwrittenField(bytes, more > 0);
-  } catch {
-    overwritten = undefined; // not after decodeEvent read the same bytes; never a reason to lose the page
-  }
-  if (overwritten === undefined) return undefined;
-  const twice = "a field written twice, the decoder keeping the last";
-  return `${NOT_ITS_ENCODING}: ${more > 0 ? `${plural(more)} more than it (${twice})` : twice}`;
+  return unknown > 0 ? `${NOT_ITS_ENCODING}: ${plural(unknown)} the event schema does not know` : undefined;
 }
 
 const NOT_ITS_ENCODING = "its stored bytes are not its event's encoding";
