@@ -311,9 +311,15 @@ export function encodeCursor(
           : isStoredText(at)
             ? `s${Buffer.from(at.text).toString("hex")}`
             : `b${Buffer.from(at).toString("hex")}`;
-  const afterId = id === undefined ? "" : `:i${Buffer.from(id).toString("hex")}`;
+  // An id too long for a URL (only a row put in from outside has one) is left out: that page then goes
+  // on after every row of its position, as cursors of earlier versions do.
+  const afterId =
+    id === undefined || id.length > MAX_CURSOR_ID_BYTES ? "" : `:i${Buffer.from(id).toString("hex")}`;
   return Buffer.from(`${time}:${seq}${afterId}`).toString("base64url");
 }
+
+/** The longest event id a cursor carries: its hex in base64url stays well under a request line's limits. */
+const MAX_CURSOR_ID_BYTES = 1024;
 
 /** Reads a cursor made by `encodeCursor`; throws an AuditInputError for anything else. @internal */
 export function decodeCursor(cursor: string): PagePosition {
@@ -336,7 +342,20 @@ function positionOf(text: string): PagePosition | undefined {
   const withId = /:i((?:[0-9a-f]{2})*)$/.exec(text);
   if (withId === null) return timeAndSeqOf(text);
   const position = timeAndSeqOf(text.slice(0, withId.index));
-  return position === undefined ? undefined : { ...position, id: Buffer.from(withId[1] ?? "", "hex") };
+  const id = Buffer.from(withId[1] ?? "", "hex");
+  // An id a store holds: text without U+0000 (PostgreSQL's text has none), as no edit may make a
+  // query the database refuses.
+  return position === undefined || !isStoredId(id) ? undefined : { ...position, id };
+}
+
+function isStoredId(id: Buffer): boolean {
+  if (id.length === 0 || id.length > MAX_CURSOR_ID_BYTES || id.includes(0)) return false;
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(id);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The time and seq of a cursor's text (without its id), or undefined. */

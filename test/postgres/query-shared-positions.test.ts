@@ -138,6 +138,24 @@ describe("a store with rows sharing a genuine row's time and seq", () => {
     );
   });
 
+  // Review R120: an id with U+0000 reached PostgreSQL ("invalid byte sequence", exit 1, the viewer's
+  // HTTP 500); invalid UTF-8 and an empty id were taken.
+  it.each([
+    ["U+0000", "00"],
+    ["invalid UTF-8", "ff"],
+    ["nothing", ""],
+  ])("refuses a cursor whose id holds %s", async (_, hex) => {
+    const cursor = Buffer.from(`1:100:i${hex}`).toString("base64url");
+    await expect(store.query({}, { limit: 1, cursor })).rejects.toThrow(
+      "audit query: the cursor is not one this store made",
+    );
+  });
+
+  it("leaves an id too long for a URL out of its cursor (review R120: the viewer's requests were refused)", () => {
+    expect(encodeCursor(1n, 100n, Buffer.alloc(1025, "a"))).toBe(encodeCursor(1n, 100n));
+    expect(decodeCursor(encodeCursor(1n, 100n, Buffer.alloc(1024, "a"))).id?.length).toBe(1024);
+  });
+
   it.each([1, 3, 7])("grpc-audit query --all --limit %i prints every row once", async (limit) => {
     const run = await runCli(["query", "--db", url, "--all", "--limit", String(limit), "--ndjson"]);
     expect(run.code).toBe(0);
