@@ -6,7 +6,7 @@ import { shown } from "../errors/option-checks.js";
 import { sendableDetails } from "../server/status-details.js";
 import { noteCallStream } from "./call-stream.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
-import { noteOwnStatus } from "./own-status.js";
+import { noteOwnStatus, statusIsDropped } from "./own-status.js";
 
 /** Options of `createAuditScopeInterceptor`. @internal */
 export interface AuditScopeInterceptorOptions {
@@ -87,10 +87,11 @@ class ScopedCall extends ForwardingCall {
     // interceptor, this one sees that call's sendStatus, and notes the status for the rules interceptor.
     // Such a status is the whole response when no headers went out (a request it could not take):
     // it carries the request id too, which the call's events (its authn result) already name.
+    // A status grpc-js drops (its call or stream already ended: the client saw a reset) is not noted.
     const send = inner.sendStatus;
     inner.sendStatus = (status) => {
       if (!this.forwardingStatus && this.scope !== undefined) {
-        noteOwnStatus(this.scope, status);
+        if (!statusIsDropped(inner)) noteOwnStatus(this.scope, status);
         if (!this.headersSent && this.requestIdHeader !== false) status = this.withRequestId(status);
       }
       send.call(inner, status);

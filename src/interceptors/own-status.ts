@@ -17,6 +17,30 @@ export function noteOwnStatus(scope: AuditScope, status: OutboundStatus): void {
   if (!ownStatus.has(scope)) ownStatus.set(scope, { code: status.code, details: status.details ?? "" });
 }
 
+/** What `statusIsDropped` reads of the call grpc-js hands the first interceptor. */
+interface BaseCall {
+  readonly cancelled?: unknown;
+  readonly stream?: { readonly destroyed?: unknown; readonly closed?: unknown } | null;
+}
+
+/**
+ * True when grpc-js drops a status sent on `call` now, the test of its `checkCancelled` (grpc-js 1.14):
+ * the call counts as ended, or its HTTP/2 stream is destroyed or closed. Such a status reaches no
+ * client, which sees the reset instead: on Node 24, a write held back by flow control calls back with an
+ * error once `forceShutdown` destroys the session (nodejs/node#66016), and grpc-js then "sends" INTERNAL.
+ * `call` is the one grpc-js hands the first interceptor; without those private fields (another grpc-js,
+ * an interceptor of your own before the audit chain) it is false: the status is taken as sent.
+ * @internal
+ */
+export function statusIsDropped(call: unknown): boolean {
+  if (typeof call !== "object" || call === null) return false;
+  const { cancelled, stream } = call as BaseCall;
+  if (cancelled === true) return true;
+  return (
+    typeof stream === "object" && stream !== null && (stream.destroyed === true || stream.closed === true)
+  );
+}
+
 /** The status grpc-js itself ended the call of `scope` with, if it did. @internal */
 export function ownStatusOf(scope: AuditScope | undefined): { code: number; details: string } | undefined {
   return scope === undefined ? undefined : ownStatus.get(scope);
