@@ -4,15 +4,12 @@
 // to acknowledge events into; `query|verify|prune --db` (or GRPC_AUDIT_DB) printed it in "no audit
 // database at …". It is a usage error naming no part of it.
 // `ingest` runs against a real nats-server, with a stream to ingest from.
-import { once } from "node:events";
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureAuditStream } from "../../src/nats/index.js";
+import { describe, expect, it } from "vitest";
 import { openAuditStore } from "../../src/store/index.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { BUILD_TIMEOUT_MS, type CliRun, ensureBuilt, runCli, startCli, tempDir } from "./helpers.js";
+import { type CliRun, runCli, tempDir } from "./helpers.js";
+import { runToEnd, useIngestStream } from "./refused-store-run.js";
 
 const SECRET = "SECRETMARKTC";
 const REFUSED =
@@ -29,39 +26,7 @@ const LIBPQ = [
   `Data Source=db;Uid=postgres;Pwd=${SECRET}`,
 ];
 
-let nats: NatsServer;
-beforeAll(async () => {
-  const [server] = await Promise.all([startNatsServer(), ensureBuilt()]);
-  nats = server;
-  const nc = await connect({ servers: nats.url });
-  try {
-    await ensureAuditStream(nc, { name: "S", subjects: ["audit.>"] });
-  } finally {
-    await nc.close();
-  }
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await nats?.stop();
-});
-
-/**
- * Runs the command in `cwd` until it exits; an ingest that starts ingesting after all (it printed its
- * banner) is stopped with SIGINT, so that the test fails on what it printed rather than hanging.
- */
-async function runToEnd(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
-  const child = startCli(args, { cwd, env });
-  const run: CliRun = { code: null, stdout: "", stderr: "" };
-  child.stdout.on("data", (chunk: Buffer) => {
-    run.stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    run.stderr += chunk.toString();
-    if (run.stderr.includes("ingesting from")) child.kill("SIGINT");
-  });
-  const [code] = await once(child, "close");
-  run.code = code as number | null;
-  return run;
-}
+const natsUrl = useIngestStream();
 
 function expectRefused(run: CliRun, cwd: string, refused = REFUSED): void {
   expect([run.code, run.stderr]).toStrictEqual([2, refused]);
@@ -72,7 +37,7 @@ function expectRefused(run: CliRun, cwd: string, refused = REFUSED): void {
 describe("a keyword/value connection string as the store", () => {
   it.each(LIBPQ)("ingest --to %# is refused before anything is opened or created", async (to) => {
     const cwd = tempDir();
-    const args = ["ingest", "--from", nats.url, "--stream", "S", "--consumer", "c", "--to", to];
+    const args = ["ingest", "--from", natsUrl(), "--stream", "S", "--consumer", "c", "--to", to];
     expectRefused(await runToEnd(args, cwd), cwd);
   });
 

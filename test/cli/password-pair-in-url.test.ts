@@ -6,15 +6,12 @@
 // Review R115 (LOW): a postgres:// URL with an unclosed IPv6 bracket was said to have "a port that is
 // not a number", and one with port 0 was taken and failed only when connecting (exit 1).
 // `ingest` runs against a real nats-server, with a stream to ingest from.
-import { once } from "node:events";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureAuditStream } from "../../src/nats/index.js";
+import { describe, expect, it } from "vitest";
 import { openAuditStore } from "../../src/store/index.js";
-import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
-import { BUILD_TIMEOUT_MS, type CliRun, ensureBuilt, runCli, startCli, tempDir } from "./helpers.js";
+import { type CliRun, runCli, tempDir } from "./helpers.js";
+import { runToEnd, useIngestStream } from "./refused-store-run.js";
 
 const SECRET = "S3cretPWr115";
 const REFUSED =
@@ -30,43 +27,7 @@ const STORES = [
   `jdbc:sqlserver://db&Passwd=${SECRET}`,
 ];
 
-let nats: NatsServer;
-beforeAll(async () => {
-  const [server] = await Promise.all([startNatsServer(), ensureBuilt()]);
-  nats = server;
-  const nc = await connect({ servers: nats.url });
-  try {
-    await ensureAuditStream(nc, { name: "S", subjects: ["audit.>"] });
-  } finally {
-    await nc.close();
-  }
-}, BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await nats?.stop();
-});
-
-/**
- * Runs the command in `cwd` until it exits; one that starts after all (ingest printed its banner, the
- * demo or ui its address) is stopped with SIGINT, so that the test fails on what it printed, not by hanging.
- */
-async function runToEnd(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
-  const child = startCli(args, { cwd, env });
-  const run: CliRun = { code: null, stdout: "", stderr: "" };
-  const stopOnceStarted = () => {
-    if (/ingesting from|http:\/\//.test(run.stdout + run.stderr)) child.kill("SIGINT");
-  };
-  child.stdout.on("data", (chunk: Buffer) => {
-    run.stdout += chunk.toString();
-    stopOnceStarted();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    run.stderr += chunk.toString();
-    stopOnceStarted();
-  });
-  const [code] = await once(child, "close");
-  run.code = code as number | null;
-  return run;
-}
+const natsUrl = useIngestStream();
 
 function expectRefused(run: CliRun, cwd: string, refused = REFUSED): void {
   expect(run.stdout + run.stderr).not.toContain(SECRET);
@@ -94,14 +55,14 @@ describe.each(STORES)("a URL with a password pair as the store (%s)", (value) =>
 
   it("ingest --to is refused before anything is opened or created", async () => {
     const cwd = tempDir();
-    const args = ["ingest", "--from", nats.url, "--stream", "S", "--consumer", "c", "--to", value];
+    const args = ["ingest", "--from", natsUrl(), "--stream", "S", "--consumer", "c", "--to", value];
     expectRefused(await runToEnd(args, cwd), cwd);
   });
 });
 
 describe("a broker URL with a password pair as --from", () => {
   it.each([
-    ["NATS", () => [`${nats.url};user=ingest;password=${SECRET}`, "--stream", "S", "--consumer", "c"]],
+    ["NATS", () => [`${natsUrl()};user=ingest;password=${SECRET}`, "--stream", "S", "--consumer", "c"]],
     ["Kafka", () => [`kafka://127.0.0.1:9092;user=sa;Password = ${SECRET}`, "--topic", "t", "--group", "g"]],
   ])("%s is a usage error that hides it", async (_, fromAndFlags) => {
     const cwd = tempDir();
@@ -145,7 +106,7 @@ describe("a postgres:// URL that cannot name a store", () => {
   ])("with %s is a usage error naming it", async (_, value, refused) => {
     for (const args of [
       ["query", "--db", value],
-      ["ingest", "--from", nats.url, "--stream", "S", "--consumer", "c", "--to", value],
+      ["ingest", "--from", natsUrl(), "--stream", "S", "--consumer", "c", "--to", value],
     ]) {
       const cwd = tempDir();
       expectRefused(await runToEnd(args, cwd), cwd, refused);
