@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { openAuditStore } from "../src/store/audit-store.js";
-import { type AuditQuery, encodeCursor } from "../src/store/query.js";
+import { encodeCursor } from "../src/store/page-cursor.js";
+import type { AuditQuery } from "../src/store/query.js";
 import { median, writeResults } from "./results.js";
 import { ACTORS, benchEvent as event, T0 } from "./store-events.js";
 

@@ -4,14 +4,13 @@ import { noNul } from "../event/event-columns.js";
 import { decodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { AuditPage } from "../store/audit-store.js";
+import { type PagePosition, pageOf } from "../store/page-cursor.js";
 import {
   type AuditQuery,
   type AuditStats,
   buildWhere,
   checkTail,
   type PageOptions,
-  type PagePosition,
-  pageOf,
   resolvePage,
   type Where,
 } from "../store/query.js";

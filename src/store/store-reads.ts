@@ -1,5 +1,6 @@
 import type { Database } from "better-sqlite3";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { isStoredText, type PagePosition, pageOf } from "./page-cursor.js";
 import {
   AFTER_CURSOR,
   AFTER_TEXT_CURSOR,
@@ -9,10 +10,7 @@ import {
   buildWhere,
   checkTail,
   IN_DATE_RANGE,
-  isStoredText,
   type PageOptions,
-  type PagePosition,
-  pageOf,
   resolvePage,
 } from "./query.js";
 import {

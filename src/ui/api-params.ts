@@ -1,6 +1,7 @@
 import type { AuthzOutcome } from "../event/builders.js";
 import { EVENT_KINDS, type EventKind, isEventKind } from "../event/kinds.js";
-import { type AuditQuery, decodeCursor, type PageOptions } from "../store/query.js";
+import { decodeCursor } from "../store/page-cursor.js";
+import type { AuditQuery, PageOptions } from "../store/query.js";
 import { UiHttpError } from "./http-error.js";
 
 /** Each filter parameter of the API and the store filter it sets; names as the CLI's flags. */

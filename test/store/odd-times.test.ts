@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { AuditInputError } from "../../src/errors/index.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { openAuditStore } from "../../src/store/audit-store.js";
-import { decodeCursor, encodeCursor } from "../../src/store/query.js";
+import { decodeCursor, encodeCursor } from "../../src/store/page-cursor.js";
 import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, seedEvents, tempDir } from "../cli/helpers.js";
 import { pageOneByOne } from "./page-one-by-one.js";
 

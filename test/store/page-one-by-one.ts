@@ -1,5 +1,6 @@
 import { expect } from "vitest";
-import { type AuditPage, decodeCursor, type PageOptions } from "../../src/store/query.js";
+import { decodeCursor } from "../../src/store/page-cursor.js";
+import type { AuditPage, PageOptions } from "../../src/store/query.js";
 
 /**
  * The id of every row `query` lists, one row a page from the first page on (undecodable rows too),

@@ -1,7 +1,8 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { eventToJson } from "../../event/serialize.js";
 import type { AuditPage } from "../../store/audit-store.js";
-import { type AuditQuery, decodeCursor } from "../../store/query.js";
+import { decodeCursor } from "../../store/page-cursor.js";
+import type { AuditQuery } from "../../store/query.js";
 import { type CliStore, withAnyStore } from "../any-store.js";
 import { usageError } from "../errors.js";
 import { addFilterOptions, type FilterFlags, filterFromFlags } from "../filter-options.js";
