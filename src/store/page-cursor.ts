@@ -87,15 +87,26 @@ export function encodeCursor(
           : isStoredText(at)
             ? `s${Buffer.from(at.text).toString("hex")}`
             : `b${Buffer.from(at).toString("hex")}`;
-  // An id too long for a URL (only a row put in from outside has one) is left out: that page then goes
-  // on after every row of its position, as cursors of earlier versions do.
-  const afterId =
-    id === undefined || id.length > MAX_CURSOR_ID_BYTES ? "" : `:i${Buffer.from(id).toString("hex")}`;
+  const afterId = id === undefined ? "" : `:i${Buffer.from(cursorId(id)).toString("hex")}`;
   return Buffer.from(`${time}:${seq}${afterId}`).toString("base64url");
 }
 
 /** The longest event id a cursor carries: its hex in base64url stays well under a request line's limits. */
 const MAX_CURSOR_ID_BYTES = 1024;
+
+/**
+ * The id a cursor carries for a row's `id`: the id itself, or for one too long for a URL (only a row
+ * put in from outside has one) its longest prefix of whole UTF-8 characters within
+ * MAX_CURSOR_ID_BYTES. In byte order ("C") an id shorter than that prefix sorts below the prefix
+ * exactly when it sorts below the whole id, so the next page still starts at the same row for every
+ * such id; only longer ids sharing the prefix may be passed over.
+ */
+function cursorId(id: Uint8Array): Uint8Array {
+  if (id.length <= MAX_CURSOR_ID_BYTES) return id;
+  let end = MAX_CURSOR_ID_BYTES;
+  while (end > 0 && ((id[end] ?? 0) & 0xc0) === 0x80) end--; // not inside a character
+  return id.subarray(0, end);
+}
 
 /** Reads a cursor made by `encodeCursor`; throws an AuditInputError for anything else. @internal */
 export function decodeCursor(cursor: string): PagePosition {
@@ -125,7 +136,7 @@ function positionOf(text: string): PagePosition | undefined {
 }
 
 function isStoredId(id: Buffer): boolean {
-  if (id.length === 0 || id.length > MAX_CURSOR_ID_BYTES || id.includes(0)) return false;
+  if (id.length > MAX_CURSOR_ID_BYTES || id.includes(0)) return false;
   try {
     new TextDecoder("utf-8", { fatal: true }).decode(id);
     return true;
