@@ -24,7 +24,7 @@ const BEARER = /^Bearer +([A-Za-z0-9_.~+/=-]+)$/i;
  * Any other lone word reads as a token sent without its "Bearer ": refused as malformed.
  */
 const OTHER_SCHEME =
-  /^\s*(?!bearer(?:\s|$))(?:[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]* +\S|(?:Basic|Digest|Negotiate|NTLM|Mutual|HOBA|DPoP|GNAP|OAuth|PrivateToken|SCRAM-SHA-1|SCRAM-SHA-256|vapid|Concealed|Token|ApiKey)\s*$)/i;
+  /^\s*(?!bearer(?:\s|$))(?:[A-Za-z0-9!#$%&'*+.^_`|~-]+ +\S|(?:Basic|Digest|Negotiate|NTLM|Mutual|HOBA|DPoP|GNAP|OAuth|PrivateToken|SCRAM-SHA-1|SCRAM-SHA-256|vapid|Concealed|Token|ApiKey)\s*$)/i;
 
 /**
  * An authenticator for `Authorization: Bearer <JWT>` verified with jose (a value of another scheme,

@@ -129,11 +129,15 @@ export function checkJwksUrl(url: string | URL, fail: (problem: string) => never
  */
 export function checkJwksHeaders(headers: unknown, fail: (problem: string) => never): void {
   if (headers === undefined) return;
+  let valid: boolean;
   try {
-    new Headers(headers as ConstructorParameters<typeof Headers>[0]);
+    // Headers refuses NUL, CR and LF; fetch refuses the other control characters only when it sends.
+    const values = [...new Headers(headers as ConstructorParameters<typeof Headers>[0]).values()];
+    valid = values.every((value) => !/[\x00-\x08\x0a-\x1f\x7f]/.test(value));
   } catch {
-    fail("`remoteJwksOptions.headers` has an invalid header name or value");
+    valid = false;
   }
+  if (!valid) fail("`remoteJwksOptions.headers` has an invalid header name or value");
 }
 
 /**

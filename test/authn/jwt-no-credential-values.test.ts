@@ -171,6 +171,14 @@ describe("JWT authenticator: one authorization value, asked of the authenticator
     ]);
   });
 
+  // Review R121: RFC 9110 lets a scheme's name start with any token character.
+  it("is no credential when another scheme's name starts with a digit", async () => {
+    expect(await outcomesOf(["1Scheme abc", "~x abc"])).toStrictEqual([
+      ["1Scheme abc", { kind: "absent" }],
+      ["~x abc", { kind: "absent" }],
+    ]);
+  });
+
   it("is a refused credential when it is one word that names no auth scheme (a token without its Bearer)", async () => {
     expect(await outcomesOf(["abcDEF123", "ghp_x1Y2", "Negotiate", "ntlm"])).toStrictEqual([
       ["abcDEF123", { kind: "refused", reason: "malformed" }],
@@ -244,6 +252,8 @@ describe("JWT authenticator: remoteJwksOptions.headers that fetch cannot send", 
   it.each([
     ["name", { "bad header": "x" }],
     ["value", { authorization: "Bearer s3cr3t-value\u0000" }],
+    // Review R122: Headers takes it, fetch refuses to send it: every token was refused as `error`.
+    ["value with a control character Headers takes", { authorization: "Bearer s3cr3t\u0001value" }],
   ])("names the option for an invalid header %s, never the header's value", (_, headers) => {
     let thrown: unknown;
     try {
