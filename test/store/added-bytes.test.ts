@@ -4,19 +4,10 @@
 // Such a row is now `modified`, named with how many bytes; rows of another legitimate encoding of the
 // same event (an earlier version's attribute order, another producer's field order) still verify, and
 // so does a value written twice, read as its last (docs/evidence.md names that limit).
-import { join } from "node:path";
-import { BinaryReader } from "@bufbuild/protobuf/wire";
-import BetterSqlite3 from "better-sqlite3";
 import { expect, it } from "vitest";
-import { verifyChains } from "../../src/chain/verify.js";
-import { type SourceTally, storeEvents } from "../../src/cli/verify-sources.js";
-import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { encodeEvent } from "../../src/event/serialize.js";
 import { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
-import { createRecorder } from "../../src/recorder/recorder.js";
-import { openAuditStore } from "../../src/store/audit-store.js";
-import { KEY_ID, PUBLIC_KEYS, SIGNING_KEY } from "../chain/trail.js";
-import { tempDir } from "../cli/helpers.js";
+import { type Field, fields, hex, readStore, storeWith } from "./edited-rows.js";
 
 /**
  * Attributes whose canonical order ("10", "2", "__proto__", "b") is not the order JavaScript lists them
@@ -24,99 +15,33 @@ import { tempDir } from "../cli/helpers.js";
  */
 const ATTRIBUTES: Record<string, string> = JSON.parse('{"b": "x", "10": "y", "2": "z", "__proto__": "p"}');
 
-/** A sealed trail of `count` mutations (each with ATTRIBUTES) and its final checkpoint. */
-async function sealedTrail(count: number) {
-  const memory = createMemoryEmitter();
-  const recorder = createRecorder({
-    service: "projects",
-    emitters: [memory],
-    chain: { signingKey: SIGNING_KEY, keyId: KEY_ID },
-  });
-  for (let i = 1; i <= count; i++) {
-    recorder.recordResourceMutation({
-      mutation: "update",
-      resourceType: "project",
-      resourceId: `p-${i}`,
-      attributes: ATTRIBUTES,
-    });
-  }
-  await recorder.close();
-  return [...memory.events];
-}
-
-/** The top-level fields of `bytes`, each with its tag, in their order. */
-function fields(bytes: Uint8Array): Uint8Array[] {
-  const reader = new BinaryReader(bytes);
-  const out: Uint8Array[] = [];
-  while (reader.pos < reader.len) {
-    const start = reader.pos;
-    const [, wireType] = reader.tag();
-    reader.skip(wireType);
-    out.push(bytes.subarray(start, reader.pos));
-  }
-  return out;
-}
-
 /** The tag of AuditEvent.target (field 8, length-delimited). */
 const TARGET_TAG = 66;
 
 /** Adds `added` at the end of the `tag` message, its length grown to match. */
 function withAdded(tag: number, added: string) {
   const bytes = hex(added);
-  return (field: Uint8Array): Uint8Array => {
+  return ({ whole: field }: Field): Uint8Array => {
     const length = field[1] ?? 128;
     if (field[0] !== tag || length + bytes.length > 127) return field; // a one-byte length, still one
     return Buffer.concat([Buffer.from([tag, length + bytes.length]), field.subarray(2), bytes]);
   };
 }
 
-const hex = (text: string) => Buffer.from(text.replaceAll(" ", ""), "hex");
-
-/** A store of the sealed trail, row `seq` stored as `bytes(event)`, each row edited by `sql` after. */
-async function storeWith(edits: ReadonlyMap<number, (event: AuditEvent) => Uint8Array>, sql = "") {
-  const path = join(tempDir(), "audit.db");
-  const trail = await sealedTrail(7);
-  const store = openAuditStore({ path });
-  store.insert(trail);
-  store.close();
-  const db = new BetterSqlite3(path);
-  const update = db.prepare("UPDATE events SET event = ? WHERE seq = ?");
-  for (const [seq, bytes] of edits) update.run(bytes(trail[seq - 1] as AuditEvent), seq);
-  if (sql !== "") db.exec(sql);
-  db.close();
-  return { path, trail };
-}
-
-async function verifyStore(path: string) {
-  const store = openAuditStore({ path, readonly: true });
-  try {
-    const tally: SourceTally = { unreadable: [], skippedLines: 0 };
-    const report = await verifyChains(storeEvents(store, tally), {
-      publicKeys: PUBLIC_KEYS,
-      expectSealed: true,
-    });
-    const queried = store.query({}, { limit: 100 });
-    return { tally, report, queried };
-  } finally {
-    store.close();
-  }
-}
-
 it("reports a row with an unknown field appended in place (R107's UPDATE) as modified; query still shows it", async () => {
   const { path, trail } = await storeWith(
+    ATTRIBUTES,
     new Map(),
     "UPDATE events SET event = CAST(event || x'f80601' AS BLOB) WHERE seq = 6",
   );
-  const { tally, report, queried } = await verifyStore(path);
+  const { tally, findings, queried } = await readStore(path);
   expect(tally.unreadable).toStrictEqual([
     {
       where: `row 6 (event ${trail[5]?.eventId})`,
       reason: "its stored bytes are not its event's encoding: 3 bytes the event schema does not know",
     },
   ]);
-  expect(
-    report.chains.map((chain) => chain.findings.map(({ kind, detail }) => [kind, detail])),
-  ).toStrictEqual([[["missing", "seq 6 is missing"]]]);
+  expect(findings).toStrictEqual([[["missing", "seq 6 is missing"]]]);
   // query reads the event as before (it does not check the bytes, as it does not check the columns)
   expect(queried.events.map((e) => e.eventId)).toStrictEqual(trail.map((e) => e.eventId).reverse());
 });
@@ -126,7 +51,15 @@ it("names each kind of added bytes, and verifies rows of another encoding of the
     // An earlier version's encoder (ts-proto's): the attributes as JavaScript lists them, "2" first.
     [1, (event) => AuditEvent.encode(event).finish()],
     // Another producer's: the same fields in reverse order.
-    [2, (event) => Buffer.concat(fields(encodeEvent(event)).reverse())],
+    [
+      2,
+      (event) =>
+        Buffer.concat(
+          fields(encodeEvent(event))
+            .map((f) => f.whole)
+            .reverse(),
+        ),
+    ],
     // Tag 0 ends the message for the decoder: what follows it is never read.
     [3, (event) => Buffer.concat([encodeEvent(event), hex("00 0a 04 65 76 69 6c")])],
     // Inside the target: field 21 = 1, which Target does not have.
@@ -136,14 +69,9 @@ it("names each kind of added bytes, and verifies rows of another encoding of the
     // Inside the target: tag 0, where its decoder stops (the event's reads on from there).
     [6, (event) => Buffer.concat(fields(encodeEvent(event)).map(withAdded(TARGET_TAG, "00")))],
   ]);
-  const { path, trail } = await storeWith(edits);
+  const { path, trail } = await storeWith(ATTRIBUTES, edits);
   expect(Object.keys(trail[0]?.attributes ?? {}).sort()).toStrictEqual(["10", "2", "__proto__", "b"]);
-  // Rows 1 and 2 are not the canonical encoding, which they would pass as.
-  for (const seq of [1, 2]) {
-    const event = trail[seq - 1] as AuditEvent;
-    expect(Buffer.from(edits.get(seq)?.(event) ?? [])).not.toStrictEqual(Buffer.from(encodeEvent(event)));
-  }
-  const { tally, report } = await verifyStore(path);
+  const { tally, findings } = await readStore(path);
   const at = (seq: number) => `row ${seq} (event ${trail[seq - 1]?.eventId})`;
   const notItsEncoding = "its stored bytes are not its event's encoding";
   expect(tally.unreadable).toStrictEqual([
@@ -152,9 +80,7 @@ it("names each kind of added bytes, and verifies rows of another encoding of the
     { where: at(6), reason: `${notItsEncoding}: 1 byte the event schema does not know` },
   ]);
   // Like every row whose event is not read back, theirs are skipped: the chain misses them.
-  expect(
-    report.chains.map((chain) => chain.findings.map(({ kind, detail }) => [kind, detail])),
-  ).toStrictEqual([
+  expect(findings).toStrictEqual([
     [
       ["missing", "seqs 3 to 4 are missing"],
       ["missing", "seq 6 is missing"],

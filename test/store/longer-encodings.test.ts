@@ -7,64 +7,15 @@
 // which the hash covers) is not told from a valid encoding: docs/evidence.md names that limit. The
 // schema has no repeated scalar field, so there is no packed or unpacked form to vary; repeated
 // entries written apart are here instead.
-import { join } from "node:path";
-import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
-import BetterSqlite3 from "better-sqlite3";
+import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { expect, it } from "vitest";
-import { verifyChains } from "../../src/chain/verify.js";
-import { type SourceTally, storeEvents } from "../../src/cli/verify-sources.js";
-import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { decodeEvent, encodeEvent } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
-import { createRecorder } from "../../src/recorder/recorder.js";
-import { openAuditStore } from "../../src/store/audit-store.js";
-import { KEY_ID, PUBLIC_KEYS, SIGNING_KEY } from "../chain/trail.js";
-import { tempDir } from "../cli/helpers.js";
+import { type Field, fields, hex, readStore, storeWith } from "./edited-rows.js";
 
-/** A sealed trail of `count` mutations, each with an empty attribute (the review's `note: ""`). */
-async function sealedTrail(count: number): Promise<AuditEvent[]> {
-  const memory = createMemoryEmitter();
-  const recorder = createRecorder({
-    service: "projects",
-    emitters: [memory],
-    chain: { signingKey: SIGNING_KEY, keyId: KEY_ID },
-  });
-  for (let i = 1; i <= count; i++) {
-    recorder.recordResourceMutation({
-      mutation: "update",
-      resourceType: "project",
-      resourceId: `p-${i}`,
-      attributes: { note: "", b: "x" },
-    });
-  }
-  await recorder.close();
-  return [...memory.events];
-}
+/** Each event's attributes: one empty (the review's `note: ""`). */
+const ATTRIBUTES = { note: "", b: "x" };
 
-interface Field {
-  number: number;
-  /** The whole field, tag to end. */
-  whole: Uint8Array;
-  /** A length-delimited field's content. */
-  content: Uint8Array;
-}
-
-/** The fields of a message's bytes, in their order. */
-function fields(bytes: Uint8Array): Field[] {
-  const reader = new BinaryReader(bytes);
-  const out: Field[] = [];
-  while (reader.pos < reader.len) {
-    const start = reader.pos;
-    const [number, wireType] = reader.tag();
-    let content: Uint8Array = new Uint8Array(0);
-    if (wireType === 2) content = reader.bytes();
-    else reader.skip(wireType);
-    out.push({ number, whole: bytes.subarray(start, reader.pos), content });
-  }
-  return out;
-}
-
-const hex = (text: string) => Buffer.from(text.replaceAll(" ", ""), "hex");
 const varint = (value: number) => new BinaryWriter().uint32(value).finish();
 
 /** A length-delimited field. */
@@ -117,47 +68,10 @@ const VALID = {
   },
 };
 
-/** A store of the trail, row `seq` stored as `edits.get(seq)(event)`. */
-async function storeWith(edits: ReadonlyMap<number, (event: AuditEvent) => Uint8Array>) {
-  const path = join(tempDir(), "audit.db");
-  const trail = await sealedTrail(7);
-  const store = openAuditStore({ path });
-  store.insert(trail);
-  store.close();
-  const db = new BetterSqlite3(path);
-  const update = db.prepare("UPDATE events SET event = ? WHERE seq = ?");
-  for (const [seq, bytes] of edits) {
-    const event = trail[seq - 1] as AuditEvent;
-    const stored = bytes(event);
-    // The same event, in other bytes.
-    expect(Buffer.from(stored)).not.toStrictEqual(Buffer.from(encodeEvent(event)));
-    update.run(stored, seq);
-  }
-  db.close();
-  return { path, trail };
-}
-
-/** What verify, tail(0) and query make of the store. */
-async function readStore(path: string) {
-  const store = openAuditStore({ path, readonly: true });
-  try {
-    const tally: SourceTally = { unreadable: [], skippedLines: 0 };
-    const report = await verifyChains(storeEvents(store, tally), {
-      publicKeys: PUBLIC_KEYS,
-      expectSealed: true,
-    });
-    const findings = report.chains.map((chain) => chain.findings.map(({ kind, detail }) => [kind, detail]));
-    const tail = store.tail(0, 100);
-    const queried = store.query({}, { limit: 100 });
-    return { tally, findings, tail, queried };
-  } finally {
-    store.close();
-  }
-}
-
 it("verifies rows of valid longer encodings of their events, and tail and query show them", async () => {
   const variants = Object.values(VALID);
   const { path, trail } = await storeWith(
+    ATTRIBUTES,
     new Map(variants.map((variant, i) => [i + 1, (event: AuditEvent) => variant(encodeEvent(event))])),
   );
   expect(trail[0]?.attributes).toStrictEqual({ b: "x", note: "" });
@@ -191,7 +105,7 @@ it("still names an unknown field among rows of valid longer encodings; a value w
     [4, (event) => Buffer.concat([field(21, field(1, "evil")), encodeEvent(event)])],
     [5, (event) => VALID.overLongVarints(VALID.explicitDefaults(encodeEvent(event)))],
   ]);
-  const { path, trail } = await storeWith(edits);
+  const { path, trail } = await storeWith(ATTRIBUTES, edits);
   const { tally, findings, tail, queried } = await readStore(path);
   const at = (seq: number) => `row ${seq} (event ${trail[seq - 1]?.eventId})`;
   expect(tally.unreadable).toStrictEqual([
