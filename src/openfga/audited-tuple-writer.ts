@@ -10,6 +10,7 @@ import type {
   TupleKeyWithoutCondition,
 } from "@openfga/sdk";
 import type { TupleChangeInput, TupleChangeItem } from "../recorder/inputs.js";
+import { MAX_ANSWER_BYTES } from "./answer-size.js";
 import { openFgaErrorReason } from "./error-reason.js";
 import { type ClientTransforms, createRequestWatch } from "./request-watch.js";
 import { settle } from "./settle.js";
@@ -152,7 +153,13 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
     const reasonOf = (error: unknown) =>
       noneSent() ? openFgaErrorReason(error) : writeErrorReason(error, retried(error));
     const { transformRequest, transformResponse } = watch;
-    const sdkOptions = { ...ids, signal: controller.signal, transformRequest, transformResponse };
+    const sdkOptions = {
+      ...ids,
+      signal: controller.signal,
+      transformRequest,
+      transformResponse,
+      maxContentLength: MAX_ANSWER_BYTES,
+    };
     const outcome = await settle(() => call(sdkOptions), signal);
     signal?.removeEventListener("abort", onAbort);
     if (!outcome.ok) {

@@ -9,6 +9,7 @@ import type {
 import type { Authorizer, CheckRequest, Decision } from "../authz/authorizer.js";
 import { AuditConfigError, AuditInputError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
+import { MAX_ANSWER_BYTES } from "./answer-size.js";
 import { type AskOpenFga, createCachedChecks } from "./cached-checks.js";
 import { answer, batchItemDecision, checkAnswer, failure, malformedBatch } from "./check-answer.js";
 import { createDecisionCache, type DecisionCache, keyOf } from "./decision-cache.js";
@@ -129,10 +130,13 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
     contextual_tuples: { tuple_keys: [] },
     ...model,
   });
-  // `signal` is not in the SDK's option types, but the SDK hands its options to axios, which cancels the
-  // request when it aborts. Waiting never depends on it: `settle` stops waiting either way.
+  // `signal` and `maxContentLength` are not in the SDK's option types, but the SDK hands its options to
+  // axios, which cancels the request when the signal aborts and drops an answer past the size. Waiting
+  // never depends on the signal: `settle` stops waiting either way.
   const requestOptions = (signal: AbortSignal | undefined): RequestOptions =>
-    signal === undefined ? ids : { ...ids, signal };
+    signal === undefined
+      ? { ...ids, maxContentLength: MAX_ANSWER_BYTES }
+      : { ...ids, signal, maxContentLength: MAX_ANSWER_BYTES };
 
   // Always called inside `settle`: a request whose fields cannot be read is an error, not a rejection.
   const ask: AskOpenFga = (request, signal) =>
@@ -251,7 +255,7 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
   return authorizer;
 }
 
-type RequestOptions = ClientRequestOptsWithConsistency & { signal?: AbortSignal };
+type RequestOptions = ClientRequestOptsWithConsistency & { signal?: AbortSignal; maxContentLength: number };
 
 /** The end of a hold that holds nothing: the cache is off. */
 const NO_HOLD = (): void => {};
