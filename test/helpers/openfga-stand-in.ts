@@ -11,7 +11,7 @@
  * endpoint, and every request is counted and logged.
  */
 import { once } from "node:events";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { OpenFgaClient, type UserClientConfigurationParams } from "@openfga/sdk";
 
@@ -347,6 +347,22 @@ export function standInClient(
     authorizationModelId: standIn.modelId,
     retryParams: { maxRetry: 0, minWaitInMs: 10 },
     ...overrides,
+  });
+}
+
+/**
+ * A real `OpenFgaClient` for a server of a test's own (one that answers as no OpenFGA would), which this
+ * starts listening on a free loopback port; the stand-in's store and model ids, `maxRetry: 0` unless given.
+ */
+export async function clientOfServer(server: Server, maxRetry = 0): Promise<OpenFgaClient> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as AddressInfo;
+  return new OpenFgaClient({
+    apiUrl: `http://127.0.0.1:${port}`,
+    storeId: STAND_IN_STORE_ID,
+    authorizationModelId: STAND_IN_MODEL_ID,
+    retryParams: { maxRetry, minWaitInMs: 10 },
   });
 }
 

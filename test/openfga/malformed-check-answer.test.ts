@@ -4,14 +4,11 @@
  * for a batch item saying `"allowed": "false"`, an allow), and never cached. The real SDK client talks
  * to a loopback HTTP server that answers so.
  */
-import { once } from "node:events";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { OpenFgaClient } from "@openfga/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CheckRequest } from "../../src/authz/authorizer.js";
 import { createOpenFgaAuthorizer } from "../../src/openfga/index.js";
-import { STAND_IN_MODEL_ID, STAND_IN_STORE_ID } from "../helpers/openfga-stand-in.js";
+import { clientOfServer } from "../helpers/openfga-stand-in.js";
 
 const ALICE_EDITS_P1: CheckRequest = { user: "user:alice", relation: "editor", object: "project:p-1" };
 
@@ -32,15 +29,7 @@ async function answering(body: string, contentType: string) {
       res.end(body);
     });
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  const client = new OpenFgaClient({
-    apiUrl: `http://127.0.0.1:${port}`,
-    storeId: STAND_IN_STORE_ID,
-    authorizationModelId: STAND_IN_MODEL_ID,
-    retryParams: { maxRetry: 0, minWaitInMs: 10 },
-  });
+  const client = await clientOfServer(server);
   return { client, seen };
 }
 

@@ -3,14 +3,11 @@
 // dropped as it arrives: a check or batch check is an ERROR `unavailable` (never the decision the
 // oversize JSON spells), a write's outcome is unknown. The real @openfga/sdk client talks to a loopback
 // HTTP server that streams a valid, padded OpenFGA answer of 64 MiB and counts what it got to send.
-import { once } from "node:events";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { OpenFgaClient } from "@openfga/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CheckRequest } from "../../src/authz/authorizer.js";
 import { createAuditedTupleWriter, createOpenFgaAuthorizer } from "../../src/openfga/index.js";
-import { STAND_IN_MODEL_ID, STAND_IN_STORE_ID } from "../helpers/openfga-stand-in.js";
+import { clientOfServer } from "../helpers/openfga-stand-in.js";
 import { fixedRecorder } from "../helpers/recorder.js";
 
 const ALICE_EDITS_P1: CheckRequest = { user: "user:alice", relation: "editor", object: "project:p-1" };
@@ -52,15 +49,7 @@ async function oversizeAnswers(head: string, tail: string) {
       more();
     });
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  const client = new OpenFgaClient({
-    apiUrl: `http://127.0.0.1:${port}`,
-    storeId: STAND_IN_STORE_ID,
-    authorizationModelId: STAND_IN_MODEL_ID,
-    retryParams: { maxRetry: 1, minWaitInMs: 10 },
-  });
+  const client = await clientOfServer(server, 1);
   return { client, sent };
 }
 
