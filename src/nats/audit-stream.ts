@@ -10,6 +10,7 @@ import {
 } from "@nats-io/jetstream";
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
 import { AuditConfigError } from "../errors/index.js";
+import { shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 
 /** Options of `ensureAuditStream`. */
@@ -20,8 +21,9 @@ export interface AuditStreamOptions {
   subjects: string[];
   /**
    * Window in which the server drops a message whose id (the event id) it has already stored, in ms.
-   * Make it longer than any outage the delivery pipeline rides out by retrying. Default: 120000 (2 min,
-   * the server's default).
+   * Make it longer than any outage the delivery pipeline rides out by retrying. At most `maxAgeMs` when
+   * that is set (the server refuses a longer one). Default: 120000, or `maxAgeMs` when shorter (as the
+   * server does).
    */
   duplicateWindowMs?: number;
   /**
@@ -67,6 +69,7 @@ export interface AuditStreamResult {
   info: StreamInfo;
 }
 
+/** `duplicateWindowMs` is 120000, or `maxAgeMs` when that is set and shorter (see resolveOptions). */
 const DEFAULTS = Object.freeze({ duplicateWindowMs: 120_000, maxBytes: -1, maxAgeMs: 0, replicas: 1 });
 
 /**
@@ -76,7 +79,8 @@ const DEFAULTS = Object.freeze({ duplicateWindowMs: 120_000, maxBytes: -1, maxAg
  * messages), no limit on the number of messages, in all or per subject. Calling it again with the same
  * options changes nothing (`action: "unchanged"`), so it can run at every startup.
  *
- * Throws an AuditConfigError, changing nothing, when the existing stream has another storage, or
+ * Throws an AuditConfigError, changing nothing, for a bad option (such as a `duplicateWindowMs` longer
+ * than `maxAgeMs`), when the existing stream has another storage, or
  * interest or work-queue retention (it deletes messages once consumed, and NATS cannot change a
  * stream's retention), or when `replicas` is above 1 on a JetStream that is not clustered.
  *
@@ -95,7 +99,7 @@ export async function ensureAuditStream(
   const { domain, ...wanted } = resolveOptions(options);
   if (domain !== undefined && isManager(target))
     throw new AuditConfigError(
-      "domain: a JetStreamManager has its own domain; pass a connection, or make the manager with it",
+      "ensureAuditStream: domain: a JetStreamManager has its own domain; pass a connection, or make the manager with it",
     );
   const jsm = isManager(target)
     ? target
@@ -208,31 +212,41 @@ function resolveOptions(options: AuditStreamOptions) {
     throw new AuditConfigError(`ensureAuditStream: options must be an object, got ${describe(options)}`);
   rejectUnknownOptions("ensureAuditStream", options, OPTION_NAMES);
   const { name, subjects, storage = "file", domain } = options;
-  const duplicateWindowMs = options.duplicateWindowMs ?? DEFAULTS.duplicateWindowMs;
   const maxBytes = options.maxBytes ?? DEFAULTS.maxBytes;
   const maxAgeMs = options.maxAgeMs ?? DEFAULTS.maxAgeMs;
   const replicas = options.replicas ?? DEFAULTS.replicas;
-  if (typeof name !== "string" || name === "") throw new AuditConfigError("name: a stream name is required");
+  const fail = (message: string) => new AuditConfigError(`ensureAuditStream: ${message}`);
+  if (typeof name !== "string" || name === "")
+    throw fail(`name: a stream name is required, got ${shown(name)}`);
   if (
     !Array.isArray(subjects) ||
     subjects.length === 0 ||
     subjects.some((s) => typeof s !== "string" || s === "")
   )
-    throw new AuditConfigError("subjects: a non-empty list of subjects is required");
-  if (!Number.isInteger(duplicateWindowMs) || duplicateWindowMs <= 0)
-    throw new AuditConfigError(`duplicateWindowMs: must be a positive integer, got ${duplicateWindowMs}`);
+    throw fail("subjects: a non-empty list of subjects is required");
   if (!Number.isInteger(maxBytes) || (maxBytes <= 0 && maxBytes !== -1))
-    throw new AuditConfigError(`maxBytes: must be a positive integer, got ${maxBytes}`);
+    throw fail(`maxBytes: must be a positive integer, or -1 for no limit, got ${shown(maxBytes)}`);
   if (!Number.isInteger(maxAgeMs) || maxAgeMs < 0)
-    throw new AuditConfigError(`maxAgeMs: must be a non-negative integer, got ${maxAgeMs}`);
+    throw fail(`maxAgeMs: must be a non-negative integer (0: for ever), got ${shown(maxAgeMs)}`);
+  // The server's own default when the window is left out: it refuses a window longer than max_age.
+  const duplicateWindowMs =
+    options.duplicateWindowMs ??
+    (maxAgeMs > 0 ? Math.min(DEFAULTS.duplicateWindowMs, maxAgeMs) : DEFAULTS.duplicateWindowMs);
+  if (!Number.isInteger(duplicateWindowMs) || duplicateWindowMs <= 0)
+    throw fail(`duplicateWindowMs: must be a positive integer, got ${shown(duplicateWindowMs)}`);
+  if (maxAgeMs > 0 && duplicateWindowMs > maxAgeMs)
+    throw fail(
+      `duplicateWindowMs: must be at most maxAgeMs (${maxAgeMs}), got ${duplicateWindowMs}: the server ` +
+        "refuses a duplicate window longer than it keeps messages; shorten duplicateWindowMs or lengthen maxAgeMs",
+    );
   if (!Number.isInteger(replicas) || replicas < 1)
-    throw new AuditConfigError(`replicas: must be a positive integer, got ${replicas}`);
+    throw fail(`replicas: must be a positive integer, got ${shown(replicas)}`);
   if (domain !== undefined && (typeof domain !== "string" || !/^[^\s.*>/\\]+$/.test(domain)))
-    throw new AuditConfigError(
-      `domain: must be a JetStream domain name (no spaces, dots or wildcards), got ${JSON.stringify(domain)}`,
+    throw fail(
+      `domain: must be a JetStream domain name (no spaces, dots or wildcards), got ${shown(domain)}`,
     );
   if (!Object.hasOwn(STORAGE, storage))
-    throw new AuditConfigError(`storage: must be "file" or "memory", got ${JSON.stringify(storage)}`);
+    throw fail(`storage: must be "file" or "memory", got ${shown(storage)}`);
   return {
     name,
     subjects: [...subjects],

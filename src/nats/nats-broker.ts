@@ -11,7 +11,7 @@ import {
   AuditPartialDeliveryError,
   toError,
 } from "../errors/index.js";
-import { checkName, shown } from "../errors/option-checks.js";
+import { checkName, checkTimerMs, shown } from "../errors/option-checks.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import { type ConnectionWatch, watchConnection } from "./connection-watch.js";
 import { drainOrClose } from "./drain-or-close.js";
@@ -43,7 +43,7 @@ export interface NatsBrokerOptions {
   connectOptions?: Omit<NodeConnectionOptions, "servers">;
   /** The stream that must store the messages (sent as an expectation the server checks). Default: any. */
   stream?: string;
-  /** How long to wait for each PubAck, in ms. Default: 5000. */
+  /** How long to wait for each PubAck, in ms: 1 to 2^31 - 1 (what a Node timer holds). Default: 5000. */
   ackTimeoutMs?: number;
   /**
    * Most messages awaiting their PubAck at once, over all publishes of this broker: concurrent
@@ -352,7 +352,6 @@ function resolveOptions(options: NatsBrokerOptions): Readonly<ResolvedOptions> {
     throw new AuditConfigError(`${LABEL}: options must be an object with \`servers\` or \`connection\``);
   rejectUnknownOptions(LABEL, options, KNOWN_OPTIONS);
   const { connection, servers, connectOptions = {}, stream } = options;
-  const ackTimeoutMs = options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs;
   const maxInFlight = options.maxInFlight ?? DEFAULTS.maxInFlight;
   const name = options.name ?? DEFAULTS.name;
   if ((connection === undefined) === (servers === undefined))
@@ -366,10 +365,11 @@ function resolveOptions(options: NatsBrokerOptions): Readonly<ResolvedOptions> {
   checkName(LABEL, options.name);
   if (stream !== undefined && (typeof stream !== "string" || stream === ""))
     throw new AuditConfigError(`${LABEL}: \`stream\` must be a non-empty stream name`);
-  if (!Number.isInteger(ackTimeoutMs) || ackTimeoutMs <= 0)
-    throw new AuditConfigError(
-      `${LABEL}: \`ackTimeoutMs\` must be a positive integer, got ${shown(ackTimeoutMs)}`,
-    );
+  // Node fires a longer timer after 1 ms: every publish would time out at once.
+  const ackTimeoutMs = checkTimerMs(
+    `${LABEL}: \`ackTimeoutMs\``,
+    options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs,
+  );
   if (!Number.isInteger(maxInFlight) || maxInFlight <= 0)
     throw new AuditConfigError(
       `${LABEL}: \`maxInFlight\` must be a positive integer, got ${shown(maxInFlight)}`,

@@ -157,19 +157,27 @@ describe("ensureAuditStream", () => {
 
   describe("rejects bad options, naming the option", () => {
     const cases: [string, unknown, RegExp][] = [
-      ["no name", { subjects: ["x"] }, /^name: /],
-      ["no subjects", { name: "X", subjects: [] }, /^subjects: /],
+      ["no name", { subjects: ["x"] }, /^ensureAuditStream: name: /],
+      ["no subjects", { name: "X", subjects: [] }, /^ensureAuditStream: subjects: /],
       [
         "a zero duplicate window",
         { name: "X", subjects: ["x"], duplicateWindowMs: 0 },
-        /^duplicateWindowMs: /,
+        /^ensureAuditStream: duplicateWindowMs: /,
       ],
-      ["a zero size limit", { name: "X", subjects: ["x"], maxBytes: 0 }, /^maxBytes: /],
-      ["a negative age", { name: "X", subjects: ["x"], maxAgeMs: -1 }, /^maxAgeMs: /],
-      ["no replicas", { name: "X", subjects: ["x"], replicas: 0 }, /^replicas: /],
-      ["an unknown storage", { name: "X", subjects: ["x"], storage: "disk" }, /^storage: /],
-      ["a domain with a dot", { name: "X", subjects: ["x"], domain: "hub.east" }, /^domain: /],
-      ["an empty domain", { name: "X", subjects: ["x"], domain: "" }, /^domain: /],
+      ["a zero size limit", { name: "X", subjects: ["x"], maxBytes: 0 }, /^ensureAuditStream: maxBytes: /],
+      ["a negative age", { name: "X", subjects: ["x"], maxAgeMs: -1 }, /^ensureAuditStream: maxAgeMs: /],
+      ["no replicas", { name: "X", subjects: ["x"], replicas: 0 }, /^ensureAuditStream: replicas: /],
+      [
+        "an unknown storage",
+        { name: "X", subjects: ["x"], storage: "disk" },
+        /^ensureAuditStream: storage: /,
+      ],
+      [
+        "a domain with a dot",
+        { name: "X", subjects: ["x"], domain: "hub.east" },
+        /^ensureAuditStream: domain: /,
+      ],
+      ["an empty domain", { name: "X", subjects: ["x"], domain: "" }, /^ensureAuditStream: domain: /],
       [
         "a misspelt option",
         { name: "X", subjects: ["x"], maxAge: 60_000 },
