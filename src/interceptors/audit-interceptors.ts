@@ -88,26 +88,64 @@ export function createAuditInterceptors(options: AuditInterceptorsOptions): Serv
       `${LABEL}: \`rules\` must be a generated \`auditRules\` table or a list of them, got ${typeof rules}`,
     );
   }
-  const chain = [createAuditScopeInterceptor({ requestIdHeader: options.requestIdHeader ?? "x-request-id" })];
+  const { requestIdHeader = "x-request-id" } = options;
+  const chain = [
+    asCalled("audit scope interceptor", "top", () => createAuditScopeInterceptor({ requestIdHeader })),
+  ];
   // Records that come later than the hook that started them are noted, so that recorder.close() waits.
   const pending = pendingRecordsOf(options.recorder);
-  if (options.authn !== undefined) {
+  const { authn, authz } = options;
+  if (authn !== undefined) {
     const observer = observerOf(options, "authnObserver");
-    chain.push(createAuthnInterceptor({ ...options.authn, observer }, pending));
+    chain.push(
+      asCalled("authn interceptor", "authn", () => createAuthnInterceptor({ ...authn, observer }, pending)),
+    );
   }
   // Checked whenever authn is given; used by authz: only here are both known, and a rule reading its
   // object id where an authenticator reads its credential would record the credential.
-  const credentialKeys =
-    options.authn === undefined ? undefined : credentialKeysOf(options.authn.authenticators);
-  if (options.authz !== undefined) {
+  const credentialKeys = authn === undefined ? undefined : credentialKeysOf(authn.authenticators);
+  if (authz !== undefined) {
     const observer = observerOf(options, "authzObserver");
-    chain.push(createAuthzInterceptor({ ...options.authz, observer }, pending, credentialKeys));
+    chain.push(
+      asCalled("authz interceptor", "authz", () =>
+        createAuthzInterceptor({ ...authz, observer }, pending, credentialKeys),
+      ),
+    );
   }
-  chain.push(createRulesInterceptor(options));
+  chain.push(asCalled("rules interceptor", "top", () => createRulesInterceptor(options)));
   return chain;
 }
 
 const LABEL = "createAuditInterceptors";
+
+/**
+ * Runs the internal factory `make`, whose AuditConfigErrors begin with `inner` ("authz interceptor:
+ * …"), and throws each again as the caller of createAuditInterceptors reads it: naming this function,
+ * and the option by its path in what was passed (`authz.timeoutMs`), as its own checks do. The internal
+ * names mean nothing to the caller. Other errors (the rule tables name their own paths) pass unchanged.
+ */
+function asCalled<T>(inner: string, part: "top" | "authn" | "authz", make: () => T): T {
+  try {
+    return make();
+  } catch (error) {
+    if (!(error instanceof AuditConfigError) || !error.message.startsWith(`${inner}: `)) throw error;
+    throw new AuditConfigError(`${LABEL}: ${withOptionPath(error.message.slice(inner.length + 2), part)}`);
+  }
+}
+
+/**
+ * An internal factory's `problem` with the option it begins with (`timeoutMs`, authenticators[0])
+ * written as its path in the options of createAuditInterceptors (`authz.timeoutMs`,
+ * `authn.authenticators[0]`); one that begins with no option of `part` is put after the part's name.
+ */
+function withOptionPath(problem: string, part: "top" | "authn" | "authz"): string {
+  const [found, name = "", index = ""] = /^`?([A-Za-z]+)(\[\d+\])?`? /.exec(problem) ?? [];
+  const prefix = part === "top" ? "" : `${part}.`;
+  if (found !== undefined && AUDIT_INTERCEPTORS_OPTION_NAMES[part].includes(name)) {
+    return `\`${prefix}${name}${index}\` ${problem.slice(found.length)}`;
+  }
+  return part === "top" ? problem : `${part}: ${problem}`;
+}
 
 /** The recorder's observer for authn or authz; an AuditConfigError naming `recorder` when it has none. */
 function observerOf<K extends "authnObserver" | "authzObserver">(

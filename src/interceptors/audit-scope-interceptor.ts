@@ -55,7 +55,7 @@ export function createAuditScopeInterceptor(options: AuditScopeInterceptorOption
   const problem = header === false ? undefined : requestIdHeaderProblem(header);
   if (problem !== undefined) {
     throw new AuditConfigError(
-      `requestIdHeader must be false or a response header name for the request id; ${shown(header)} is refused: ${problem}`,
+      `audit scope interceptor: \`requestIdHeader\` must be false or a response header name for the request id; ${shown(header)} is refused: ${problem}`,
     );
   }
   return (methodDescriptor, call) =>

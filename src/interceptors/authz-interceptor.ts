@@ -36,8 +36,8 @@ export interface AuthzInterceptorOptions {
    */
   toUser?: (actor: Actor) => string;
   /**
-   * How long one check may take, in ms; then the call fails with DEADLINE_EXCEEDED. Default: 2000. At
-   * most 2^31 - 1 (about 24.8 days, the longest Node timer).
+   * How long one check may take; then the call fails with DEADLINE_EXCEEDED. A whole number of
+   * milliseconds, 1 to 2^31 - 1 (about 24.8 days, the longest Node timer). Default: 2000.
    */
   timeoutMs?: number;
 }
@@ -303,7 +303,7 @@ function resolveOptions(options: AuthzInterceptorOptions, credentialKeys?: Reado
   if (missingRule !== "deny" && missingRule !== "allow")
     fail(`missingRule must be "deny" or "allow", got ${String(missingRule)}`);
   if (toUser !== undefined && typeof toUser !== "function") fail("`toUser` must be a function");
-  checkTimerMs("authz interceptor: `timeoutMs`", timeoutMs, { integer: false });
+  checkTimerMs("authz interceptor: `timeoutMs`", timeoutMs);
   return {
     authorizer,
     observer,

@@ -34,8 +34,8 @@ export interface RulesInterceptorOptions {
   /**
    * How long the event of a call whose client had gone (a cancel, a passed deadline, a status grpc-js
    * sent itself) waits for its `asyncService` handler to settle, whose outcome it then records. grpc-js
-   * lets the handler run on. When the wait ends first, the event says the outcome is unknown. A positive
-   * number of milliseconds, at most 2^31 - 1 (the longest Node timer). Default: 10000.
+   * lets the handler run on. When the wait ends first, the event says the outcome is unknown. A whole
+   * number of milliseconds, 1 to 2^31 - 1 (the longest Node timer). Default: 10000.
    */
   handlerSettleTimeoutMs?: number;
 }

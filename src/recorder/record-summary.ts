@@ -26,10 +26,8 @@ export const SUMMARY_ACTOR_ID = "grpc-audit";
  */
 export function resolveSummaryEveryMs(value: number | undefined, where: string): number {
   if (value === undefined) return DEFAULT_SUMMARY_EVERY_MS;
-  // 0 turns summaries off; else a delay a timer holds (0.5 would write one every ms).
-  return value === 0
-    ? 0
-    : checkTimerMs(`${where}: \`summaryEveryMs\` (0: no summaries)`, value, { integer: false });
+  // 0 turns summaries off; else a whole number of ms a timer holds (0.5 would write one every ms).
+  return value === 0 ? 0 : checkTimerMs(`${where}: \`summaryEveryMs\` (0: no summaries)`, value);
 }
 
 /** What a Recorder gives its summaries. @internal */

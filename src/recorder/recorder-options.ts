@@ -93,8 +93,8 @@ export interface RecorderOptions {
    * When the `record` policy skips some kind: how often the Recorder writes a `record.summary` event
    * of the successes skipped since its previous summary, per (kind, actor, method), cut into events of
    * at most 500 counts; also one on `close()`, before the final checkpoint. None for a window with no
-   * skips. 0 writes none (the counts stay in `stats().skipped` only); else a number of ms from 1 to
-   * 2^31 - 1 (the longest Node timer). Default: 60000 (1 minute).
+   * skips. 0 writes none (the counts stay in `stats().skipped` only); else a whole number of
+   * milliseconds, 1 to 2^31 - 1 (the longest Node timer). Default: 60000 (1 minute).
    */
   summaryEveryMs?: number;
   /**
@@ -102,8 +102,8 @@ export interface RecorderOptions {
    * let run on after a cancel, an authenticator or authz check still answering) before the last summary,
    * the final checkpoint and the emitters' close; records arriving later are dropped and counted. A call
    * still running normally (the server was not shut down first) is waited for too, up to this bound. No
-   * wait at all when nothing is in flight. 0 does not wait; else a number of ms from 1 to 2^31 - 1 (the
-   * longest Node timer). Default: 10000 (the interceptors' default `handlerSettleTimeoutMs`).
+   * wait at all when nothing is in flight. 0 does not wait; else a whole number of milliseconds, 1 to
+   * 2^31 - 1 (the longest Node timer). Default: 10000 (the interceptors' default `handlerSettleTimeoutMs`).
    */
   closeWaitMs?: number;
 }

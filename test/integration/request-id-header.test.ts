@@ -110,7 +110,7 @@ describe("the request id goes back to the caller", () => {
 
   const refusal = (name: string, reason: string) =>
     new AuditConfigError(
-      `requestIdHeader must be false or a response header name for the request id; "${name}" is refused: ${reason}`,
+      `createAuditInterceptors: \`requestIdHeader\` must be false or a response header name for the request id; "${name}" is refused: ${reason}`,
     );
   const connectionSpecific =
     "a connection-specific header, which Node's HTTP/2 refuses in a response (the first answer would crash the server)";

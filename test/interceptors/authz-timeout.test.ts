@@ -83,7 +83,7 @@ describe("authz timeoutMs beyond what a Node timer holds", () => {
       });
     expect(create).toThrow(
       new AuditConfigError(
-        "authz interceptor: `timeoutMs` must be a number of ms from 1 to 2147483647 (what a timer holds), got 2147483648",
+        "authz interceptor: `timeoutMs` must be an integer of ms from 1 to 2147483647 (what a timer holds), got 2147483648",
       ),
     );
   });

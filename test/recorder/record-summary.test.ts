@@ -259,7 +259,7 @@ describe("record.summary events", () => {
   ])("refuses summaryEveryMs %s", (value, shown) => {
     expect(() => fixedRecorder({ summaryEveryMs: value as number })).toThrow(
       new AuditConfigError(
-        `createRecorder: \`summaryEveryMs\` (0: no summaries) must be a number of ms from 1 to 2147483647 (what a timer holds), got ${shown}`,
+        `createRecorder: \`summaryEveryMs\` (0: no summaries) must be an integer of ms from 1 to 2147483647 (what a timer holds), got ${shown}`,
       ),
     );
   });
