@@ -254,7 +254,10 @@ describe("plugin parameters", () => {
     };
     expect(Object.keys(values)).toEqual(PROTOPLUGIN_OPTIONS);
     for (const [key, value] of Object.entries(values)) {
-      expect(errorOf(["kinds.proto"], `${key}=${value}`), key).toBe("");
+      expect(
+        errorOf(["kinds.proto"], key === "target" ? `target=${value}` : `target=ts,${key}=${value}`),
+        key,
+      ).toBe("");
     }
   });
 

@@ -73,7 +73,7 @@ describe("buf generate with ts-proto", () => {
       "paths_audit.ts",
     ]);
     compile(out, gen, tables);
-  });
+  }, 120_000); // buf, then tsc over the output: 15 s here, 57 s seen on a loaded machine
 
   it("gives code with message shapes that compiles, for fixtures with well-known types (buf.gen.test.yaml)", () => {
     const out = join(tmp, "buf-test");
@@ -93,7 +93,7 @@ describe("buf generate with ts-proto", () => {
     const tables = listFiles(gen).filter((file) => file.endsWith("_audit.ts"));
     expect(tables).toEqual(["payload/payload_audit.ts", "shapes_audit.ts"]);
     compile(out, gen, tables);
-  });
+  }, 120_000); // buf, then tsc over the output: 15 s here, 57 s seen on a loaded machine
 });
 
 /** Compiles the generated code in `gen` (under `out`) with a module assigning its tables to grpc-audit's types. */
