@@ -358,7 +358,7 @@ describe("the plugin's bin fed bytes on stdin", () => {
     const { status, stdout, stderr } = runBin(new Uint8Array());
     expect({ status, stderr }).toEqual({ status: 0, stderr: "" });
     expect(fromBinary(CodeGeneratorResponseSchema, stdout).file).toEqual([]);
-  });
+  }, 60_000); // each run of the bin may take its 20 s on a loaded machine (14.5 s seen)
 
   it("fails in one line, without a stack trace, on a truncated or garbled request", () => {
     const dir = modules.make({ "m.proto": `${HEADER}package m;\nmessage Req { string id = 1; }\n` });
@@ -375,7 +375,7 @@ describe("the plugin's bin fed bytes on stdin", () => {
         stderr: expect.stringMatching(/^protoc-gen-grpc-audit: [^\n]+\n$/),
       });
     }
-  });
+  }, 90_000); // three runs of the bin
 
   it("names a file to generate that the request does not hold", () => {
     const request = create(CodeGeneratorRequestSchema, { fileToGenerate: ["missing.proto"] });
