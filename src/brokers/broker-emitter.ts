@@ -4,6 +4,7 @@ import {
   type DeliveryEmitterOptions,
 } from "../delivery/index.js";
 import { DELIVERY_DEFAULTS, DELIVERY_OPTION_NAMES } from "../delivery/options.js";
+import { type DeliveryOptionsPlace, resolveDeliveryOptions } from "../delivery/resolve-options.js";
 import type { EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
 import { shown } from "../errors/option-checks.js";
@@ -43,6 +44,9 @@ const BROKER_EMITTER_OPTION_NAMES = Object.keys({
 
 /** The names `delivery` may hold: the pipeline's, but the sink the emitter makes itself. */
 const DELIVERY_NAMES = DELIVERY_OPTION_NAMES.top.filter((name) => name !== "sink");
+
+/** The delivery options as the caller of `createBrokerEmitter` wrote them: "broker emitter: delivery.maxQueueEvents". */
+const DELIVERY_PLACE: DeliveryOptionsPlace = Object.freeze({ label: "broker emitter", path: "delivery." });
 
 /**
  * Where the broker emitter's delivery defaults differ from `DELIVERY_DEFAULTS`, for a broker that keeps
@@ -99,7 +103,7 @@ export function createBrokerEmitter(options: BrokerEmitterOptions): DeliveryEmit
     );
   // `block`, renamed, is left to the pipeline, which names its new name.
   if (!("block" in delivery)) rejectUnknownOptions("broker emitter: delivery", delivery, DELIVERY_NAMES);
-  return createDeliveryEmitter({
+  const pipelineOptions: DeliveryEmitterOptions = {
     ...delivery,
     // Only an absent value takes the default: anything else is the pipeline's to check.
     maxInFlightBatches:
@@ -107,7 +111,12 @@ export function createBrokerEmitter(options: BrokerEmitterOptions): DeliveryEmit
         ? defaultInFlight(sinkOptions.broker)
         : delivery.maxInFlightBatches,
     sink: wrapped(createBrokerSink(sinkOptions), wrapSink),
-  });
+  };
+  // Checked here first, so a bad option is named as the caller wrote it ("broker emitter:
+  // delivery.maxQueueEvents"), not as the pipeline calls it; the checks have no side effects, and the
+  // pipeline's own check of the same options then passes.
+  resolveDeliveryOptions(pipelineOptions, DELIVERY_PLACE);
+  return createDeliveryEmitter(pipelineOptions);
 }
 
 function wrapped(sink: EventSink, wrapSink: ((sink: EventSink) => EventSink) | undefined): EventSink {

@@ -61,7 +61,10 @@ export interface SpoolOptions {
   path: string;
   /** Most bytes of encoded events the spool holds (SQLite's own overhead not counted). Default: 268435456 (256 MiB). */
   maxBytes?: number;
-  /** Spooled events are written by one transaction per interval (group commit). Default: 50. */
+  /**
+   * Spooled events are written by one transaction per interval (group commit). 1 to 2147483647 (what
+   * a Node timer holds); 0 is refused, it would commit in a loop. Default: 50.
+   */
   commitIntervalMs?: number;
   /**
    * Every accepted event is committed to the spool before it is delivered, so a crash (kill -9)
@@ -117,7 +120,10 @@ export interface DeliveryEmitterOptions {
    * `maxQueueBytes`.
    */
   maxEventBytes?: number;
-  /** A sink write that has not settled after this long is aborted and retried. Default: 30000. */
+  /**
+   * A sink write that has not settled after this long is aborted and retried. 1 to 2147483647 (what
+   * a Node timer holds); 0 is refused, it would abort every write at once. Default: 30000.
+   */
   writeTimeoutMs?: number;
   /**
    * Retry of failed writes. Retries go on forever, unless the spool takes the batch or close() gives up.

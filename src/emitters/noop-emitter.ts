@@ -16,7 +16,12 @@ export const NOOP_OPTION_NAMES = Object.keys({ name: 1 } satisfies Record<
  * An emitter that discards every event on purpose, counting it as emitted. For services that want the
  * interceptors' side effects (actor scope, rejections) without an audit trail, and for benchmarks.
  */
-export function createNoopEmitter(options: { name?: string } = {}): Emitter {
+export function createNoopEmitter(
+  options: {
+    /** Name in stats and errors. Default: "noop". */
+    name?: string;
+  } = {},
+): Emitter {
   checkOptionsObject("noop emitter", options);
   rejectUnknownOptions("noop emitter", options, NOOP_OPTION_NAMES);
   checkName("noop emitter", options.name);

@@ -57,10 +57,10 @@ export interface PostgresStore {
    */
   query(filter?: AuditQuery, page?: PageOptions): Promise<AuditPage>;
   /**
-   * Events stored after insertion position `afterSeq`, oldest first (for following new events). Default
-   * limit: 500; a page ends after every row at its last position, so it holds more when rows share
-   * one (`seq` is no unique key: rows put in from outside may). `undecodable` and `edited` as in the
-   * SQLite store's `tail`.
+   * Events stored after insertion position `afterSeq`, oldest first (for following new events).
+   * `limit`: 1 to 1000. Default: 500. A page ends after every row at its last position, so it holds
+   * more when rows share one (`seq` is no unique key: rows put in from outside may). `undecodable` and
+   * `edited` as in the SQLite store's `tail`.
    */
   tail(
     afterSeq: number,

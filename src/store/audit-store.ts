@@ -25,7 +25,9 @@ export interface AuditStore {
   /**
    * Stores events; an event id already stored is skipped (delivery is at-least-once). Returns how many
    * were new. Throws an AuditEmitError naming the file when it (or its `-wal`) was deleted, moved or
-   * replaced since the store opened it: SQLite would write into a file nobody can open again.
+   * replaced since the store opened it: SQLite would write into a file nobody can open again; and one
+   * naming the file and `busyTimeoutMs` ("the database is locked by another process", SQLite's error
+   * as its `cause`) when another connection held the write lock all that time. Nothing is stored then.
    */
   insert(events: readonly AuditEvent[]): number;
   /**
@@ -46,7 +48,7 @@ export interface AuditStore {
    * `undecodable` as in `AuditPage`; `edited`: rows whose filter columns do not match their event
    * (edited in place; `grpc-audit verify` reports them), present when there are any. From the start
    * (`afterSeq` 0), `undecodable` also names rows at a position below 1 or above 2^53 - 1, where the
-   * store never puts one; pages never go past 2^53 - 1.
+   * store never puts one; pages never go past 2^53 - 1. `limit`: 1 to 1000. Default: 500.
    */
   tail(
     afterSeq: number,

@@ -123,7 +123,8 @@ export function startWriter(db: Database, options: AuditStoreOptions): StoreWrit
   };
   const count = (n: number) => n;
   return {
-    insert: (events) => written(() => insertMany(events), count, BATCH_NOT_STORED),
+    insert: (events) =>
+      whenLocked(path, busyTimeoutMs, () => written(() => insertMany(events), count, BATCH_NOT_STORED)),
     insertEncoded: (batch) => written(() => insertEncoded(batch), count, BATCH_NOT_STORED),
     insertColumns: (batch) => written(() => insertColumns(batch), count, BATCH_NOT_STORED),
     atOnce: {
@@ -160,6 +161,25 @@ function writing<T>(path: string, guard: FileGuard | undefined, write: () => T, 
   }
   guard?.check(lost);
   return result;
+}
+
+/**
+ * Runs `insert`; SQLite's lock errors (SQLITE_BUSY, SQLITE_LOCKED and their extended codes), which say
+ * only "database is locked", as an AuditEmitError naming the file and `busyTimeoutMs`, in the words of
+ * the store's open error and of the CLI, with SQLite's error as its `cause`.
+ */
+function whenLocked<T>(path: string, busyTimeoutMs: number, insert: () => T): T {
+  try {
+    return insert();
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code !== "string" || !/^SQLITE_(?:BUSY|LOCKED)(?:_|$)/.test(code)) throw error;
+    throw new AuditEmitError(
+      `audit store ${path}`,
+      `the database is locked by another process (still after busyTimeoutMs, ${busyTimeoutMs} ms); ${BATCH_NOT_STORED}`,
+      { cause: error },
+    );
+  }
 }
 
 /**

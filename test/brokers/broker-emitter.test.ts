@@ -190,12 +190,12 @@ describe("createBrokerEmitter", () => {
       [
         "maxInFlightBatches 0",
         { broker, topic: "t", delivery: { maxInFlightBatches: 0 } },
-        /^delivery emitter: maxInFlightBatches must be a positive integer, got 0$/,
+        /^broker emitter: delivery\.maxInFlightBatches must be a positive integer, got 0$/,
       ],
       [
         "maxInFlightBatches null",
         { broker, topic: "t", delivery: { maxInFlightBatches: null } },
-        /^delivery emitter: maxInFlightBatches must be a positive integer, got null$/,
+        /^broker emitter: delivery\.maxInFlightBatches must be a positive integer, got null$/,
       ],
     ];
     for (const [what, options, message] of cases) {

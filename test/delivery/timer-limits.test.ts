@@ -14,16 +14,16 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 describe("delivery emitter: timeout options beyond a Node timer", () => {
   it.each([
-    ["writeTimeoutMs", { writeTimeoutMs: MAX_TIMER_MS + 1 }],
-    ["flushTimeoutMs", { flushTimeoutMs: MAX_TIMER_MS + 1 }],
-    ["closeTimeoutMs", { closeTimeoutMs: MAX_TIMER_MS + 1 }],
-    ["flushIntervalMs", { flushIntervalMs: MAX_TIMER_MS + 1 }],
-    ["retry.maxDelayMs", { retry: { maxDelayMs: MAX_TIMER_MS + 1 } }],
-    ["park.timeoutMs", { park: { timeoutMs: MAX_TIMER_MS + 1 } }],
-  ])("refuses %s, naming it and the limit", (name, options) => {
+    ["writeTimeoutMs", { writeTimeoutMs: MAX_TIMER_MS + 1 }, 1],
+    ["flushTimeoutMs", { flushTimeoutMs: MAX_TIMER_MS + 1 }, 0],
+    ["closeTimeoutMs", { closeTimeoutMs: MAX_TIMER_MS + 1 }, 0],
+    ["flushIntervalMs", { flushIntervalMs: MAX_TIMER_MS + 1 }, 0],
+    ["retry.maxDelayMs", { retry: { maxDelayMs: MAX_TIMER_MS + 1 } }, 0],
+    ["park.timeoutMs", { park: { timeoutMs: MAX_TIMER_MS + 1 } }, 0],
+  ])("refuses %s, naming it and the limit", (name, options, min) => {
     expect(() => createDeliveryEmitter({ sink: createFakeSink(), ...options })).toThrow(AuditConfigError);
     expect(() => createDeliveryEmitter({ sink: createFakeSink(), ...options })).toThrow(
-      `delivery emitter: ${name} must be a number of ms from 0 to 2147483647 (what a timer holds), got 2147483648`,
+      `delivery emitter: ${name} must be a number of ms from ${min} to 2147483647 (what a timer holds), got 2147483648`,
     );
   });
 
