@@ -10,7 +10,7 @@ import type {
   TupleKeyWithoutCondition,
 } from "@openfga/sdk";
 import type { TupleChangeInput, TupleChangeItem } from "../recorder/inputs.js";
-import { MAX_ANSWER_BYTES } from "./answer-size.js";
+import { answerLimit } from "./answer-size.js";
 import { openFgaErrorReason } from "./error-reason.js";
 import { type ClientTransforms, createRequestWatch } from "./request-watch.js";
 import { settle } from "./settle.js";
@@ -158,7 +158,7 @@ export function createAuditedTupleWriter(options: AuditedTupleWriterOptions): Au
       signal: controller.signal,
       transformRequest,
       transformResponse,
-      maxContentLength: MAX_ANSWER_BYTES,
+      maxContentLength: answerLimit(client),
     };
     const outcome = await settle(() => call(sdkOptions), signal);
     signal?.removeEventListener("abort", onAbort);

@@ -9,7 +9,7 @@ import type {
 import type { Authorizer, CheckRequest, Decision } from "../authz/authorizer.js";
 import { AuditConfigError, AuditInputError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
-import { MAX_ANSWER_BYTES } from "./answer-size.js";
+import { answerLimit } from "./answer-size.js";
 import { type AskOpenFga, createCachedChecks } from "./cached-checks.js";
 import { answer, batchItemDecision, checkAnswer, failure, malformedBatch } from "./check-answer.js";
 import { createDecisionCache, type DecisionCache, keyOf } from "./decision-cache.js";
@@ -133,10 +133,9 @@ export function createOpenFgaAuthorizer(options: OpenFgaAuthorizerOptions): Open
   // `signal` and `maxContentLength` are not in the SDK's option types, but the SDK hands its options to
   // axios, which cancels the request when the signal aborts and drops an answer past the size. Waiting
   // never depends on the signal: `settle` stops waiting either way.
+  const maxContentLength = answerLimit(client);
   const requestOptions = (signal: AbortSignal | undefined): RequestOptions =>
-    signal === undefined
-      ? { ...ids, maxContentLength: MAX_ANSWER_BYTES }
-      : { ...ids, signal, maxContentLength: MAX_ANSWER_BYTES };
+    signal === undefined ? { ...ids, maxContentLength } : { ...ids, signal, maxContentLength };
 
   // Always called inside `settle`: a request whose fields cannot be read is an error, not a rejection.
   const ask: AskOpenFga = (request, signal) =>

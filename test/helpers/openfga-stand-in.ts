@@ -352,9 +352,16 @@ export function standInClient(
 
 /**
  * A real `OpenFgaClient` for a server of a test's own (one that answers as no OpenFGA would), which this
- * starts listening on a free loopback port; the stand-in's store and model ids, `maxRetry: 0` unless given.
+ * starts listening on a free loopback port; the stand-in's store and model ids, `maxRetry: 0` unless
+ * given, and the client's `baseOptions` if given.
  */
-export async function clientOfServer(server: Server, maxRetry = 0): Promise<OpenFgaClient> {
+export async function clientOfServer(
+  server: Server,
+  {
+    maxRetry = 0,
+    baseOptions,
+  }: { maxRetry?: number; baseOptions?: Record<string, unknown> | undefined } = {},
+): Promise<OpenFgaClient> {
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as AddressInfo;
@@ -363,6 +370,7 @@ export async function clientOfServer(server: Server, maxRetry = 0): Promise<Open
     storeId: STAND_IN_STORE_ID,
     authorizationModelId: STAND_IN_MODEL_ID,
     retryParams: { maxRetry, minWaitInMs: 10 },
+    ...(baseOptions === undefined ? {} : { baseOptions }),
   });
 }
 

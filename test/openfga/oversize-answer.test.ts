@@ -22,11 +22,16 @@ afterEach(() => {
 });
 
 /**
- * A loopback server answering each request 200 with `head`, 64 MiB of JSON whitespace, then `tail`
- * (valid JSON in all), written as the client reads it; `sent` is how many bytes each answer got out
- * before the client closed the connection or the answer ended.
+ * A loopback server answering each request 200 with `head`, `padding` bytes of JSON whitespace (64 MiB
+ * unless given), then `tail` (valid JSON in all), written as the client reads it; `sent` is how many
+ * padding bytes each answer got out before the client closed the connection or the answer ended. The
+ * client's `baseOptions` as given.
  */
-async function oversizeAnswers(head: string, tail: string) {
+async function oversizeAnswers(
+  head: string,
+  tail: string,
+  { padding = PADDING_BYTES, baseOptions }: { padding?: number; baseOptions?: Record<string, unknown> } = {},
+) {
   const sent: number[] = [];
   server = createServer((req, res) => {
     req.resume();
@@ -37,7 +42,7 @@ async function oversizeAnswers(head: string, tail: string) {
         sent[answer] = (sent[answer] ?? 0) + bytes;
       };
       res.write(head);
-      let left = PADDING_BYTES;
+      let left = padding;
       const more = () => {
         while (left > 0 && !res.destroyed) {
           left -= CHUNK.length;
@@ -49,7 +54,7 @@ async function oversizeAnswers(head: string, tail: string) {
       more();
     });
   });
-  const client = await clientOfServer(server, 1);
+  const client = await clientOfServer(server, { maxRetry: 1, baseOptions });
   return { client, sent };
 }
 
@@ -87,5 +92,15 @@ describe("an OpenFGA answer over 1 MiB", () => {
     );
     expect(outcomes).toStrictEqual([["TUPLE_OPERATION_WRITE", false, "unknown_outcome"]]);
     expect(cutShort(sent)).toStrictEqual([true, true]);
+  });
+
+  it("keeps a client's own stricter limit: a 600 kB answer past its 100 kB is dropped", async () => {
+    const { client, sent } = await oversizeAnswers('{"allowed":true,"resolution":"', '"}', {
+      padding: 600_000,
+      baseOptions: { maxContentLength: 100_000 },
+    });
+    const decision = await createOpenFgaAuthorizer({ client }).check(ALICE_EDITS_P1);
+    expect(decision).toMatchObject({ kind: "error", reason: "unavailable" });
+    expect(sent).toHaveLength(2);
   });
 });
