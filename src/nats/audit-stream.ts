@@ -151,11 +151,11 @@ function checkUnchangeable(
   const name = wanted.name;
   if (config.storage !== STORAGE[wanted.storage])
     throw new AuditConfigError(
-      `storage: stream "${name}" exists with ${config.storage} storage, which cannot change to ${wanted.storage}`,
+      `ensureAuditStream: storage: stream "${name}" exists with ${config.storage} storage, which cannot change to ${wanted.storage}`,
     );
   if (config.retention !== wanted.retention)
     throw new AuditConfigError(
-      `retention: stream "${name}" exists with ${config.retention} retention (${DELETES[config.retention] ?? "it deletes messages before their limits"}), ` +
+      `ensureAuditStream: retention: stream "${name}" exists with ${config.retention} retention (${DELETES[config.retention] ?? "it deletes messages before their limits"}), ` +
         "and NATS cannot change a stream's retention: once ingest has stored its messages, delete it and call " +
         "ensureAuditStream again (or use a new stream, on subjects of its own)",
     );
@@ -174,7 +174,7 @@ function refusedReplicas(name: string, replicas: number) {
 
 function replicasError(name: string, replicas: number, cause?: unknown): AuditConfigError {
   return new AuditConfigError(
-    `replicas: stream "${name}" cannot have ${replicas} copies: this JetStream is not clustered and keeps ` +
+    `ensureAuditStream: replicas: stream "${name}" cannot have ${replicas} copies: this JetStream is not clustered and keeps ` +
       "one; ask replicas 1, or make the stream on a JetStream cluster",
     cause === undefined ? undefined : { cause },
   );
@@ -226,8 +226,11 @@ function resolveOptions(options: AuditStreamOptions) {
     throw fail("subjects: a non-empty list of subjects is required");
   if (!Number.isInteger(maxBytes) || (maxBytes <= 0 && maxBytes !== -1))
     throw fail(`maxBytes: must be a positive integer, or -1 for no limit, got ${shown(maxBytes)}`);
-  if (!Number.isInteger(maxAgeMs) || maxAgeMs < 0)
-    throw fail(`maxAgeMs: must be a non-negative integer (0: for ever), got ${shown(maxAgeMs)}`);
+  // NATS refuses a max age under 100 ms with a raw API error.
+  if (!Number.isInteger(maxAgeMs) || maxAgeMs < 0 || (maxAgeMs > 0 && maxAgeMs < 100))
+    throw fail(
+      `maxAgeMs: must be 0 (for ever) or an integer of at least 100 (ms, the least NATS takes), got ${shown(maxAgeMs)}`,
+    );
   // The server's own default when the window is left out: it refuses a window longer than max_age.
   const duplicateWindowMs =
     options.duplicateWindowMs ??

@@ -66,7 +66,9 @@ describe("ensureAuditStream", () => {
     await ensureAuditStream(nc(), { name: "AUDIT_D", subjects: ["d.>"] });
     await expect(
       ensureAuditStream(nc(), { name: "AUDIT_D", subjects: ["d.>"], storage: "memory" }),
-    ).rejects.toThrow('storage: stream "AUDIT_D" exists with file storage, which cannot change to memory');
+    ).rejects.toThrow(
+      'ensureAuditStream: storage: stream "AUDIT_D" exists with file storage, which cannot change to memory',
+    );
   });
 
   it("brings a stream that deletes its oldest messages per subject or by count back to keeping them all", async () => {
@@ -106,7 +108,7 @@ describe("ensureAuditStream", () => {
       const ensuring = ensureAuditStream(nc(), { name, subjects: [`${retention}.>`], maxAgeMs: 60_000 });
       await expect(ensuring).rejects.toThrow(AuditConfigError);
       await expect(ensuring).rejects.toThrow(
-        `retention: stream "${name}" exists with ${retention} retention (${deletes}), and NATS cannot change ` +
+        `ensureAuditStream: retention: stream "${name}" exists with ${retention} retention (${deletes}), and NATS cannot change ` +
           "a stream's retention: once ingest has stored its messages, delete it and call ensureAuditStream " +
           "again (or use a new stream, on subjects of its own)",
       );
@@ -116,7 +118,7 @@ describe("ensureAuditStream", () => {
 
   it("refuses replicas above 1 on a JetStream that is not clustered, for a new or an existing stream", async () => {
     const message = (name: string) =>
-      `replicas: stream "${name}" cannot have 3 copies: this JetStream is not clustered and keeps one; ` +
+      `ensureAuditStream: replicas: stream "${name}" cannot have 3 copies: this JetStream is not clustered and keeps one; ` +
       "ask replicas 1, or make the stream on a JetStream cluster";
     await ensureAuditStream(nc(), { name: "AUDIT_R", subjects: ["r.>"] });
 

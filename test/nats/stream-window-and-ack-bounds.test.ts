@@ -93,7 +93,12 @@ describe("ensureAuditStream's option errors", () => {
     ],
     [
       { name: "X", subjects: ["x"], maxAgeMs: -1 },
-      "ensureAuditStream: maxAgeMs: must be a non-negative integer (0: for ever), got -1",
+      "ensureAuditStream: maxAgeMs: must be 0 (for ever) or an integer of at least 100 (ms, the least NATS takes), got -1",
+    ],
+    // NATS answered these with a raw "max age needs to be >= 100ms" (review R124)
+    [
+      { name: "X", subjects: ["x"], maxAgeMs: 99 },
+      "ensureAuditStream: maxAgeMs: must be 0 (for ever) or an integer of at least 100 (ms, the least NATS takes), got 99",
     ],
   ])("begin with the function's name and say what is accepted (%o)", async (options, message) => {
     await expect(ensureAuditStream(nc(), options as never)).rejects.toThrow(new AuditConfigError(message));
