@@ -1,8 +1,5 @@
-import {
-  createDeliveryEmitter,
-  type DeliveryEmitter,
-  type DeliveryEmitterOptions,
-} from "../delivery/index.js";
+import { deliveryEmitterOf } from "../delivery/delivery-emitter.js";
+import type { DeliveryEmitter, DeliveryEmitterOptions } from "../delivery/index.js";
 import { DELIVERY_DEFAULTS, DELIVERY_OPTION_NAMES } from "../delivery/options.js";
 import { type DeliveryOptionsPlace, resolveDeliveryOptions } from "../delivery/resolve-options.js";
 import type { EventSink } from "../emitters/sink.js";
@@ -112,11 +109,9 @@ export function createBrokerEmitter(options: BrokerEmitterOptions): DeliveryEmit
         : delivery.maxInFlightBatches,
     sink: wrapped(createBrokerSink(sinkOptions), wrapSink),
   };
-  // Checked here first, so a bad option is named as the caller wrote it ("broker emitter:
-  // delivery.maxQueueEvents"), not as the pipeline calls it; the checks have no side effects, and the
-  // pipeline's own check of the same options then passes.
-  resolveDeliveryOptions(pipelineOptions, DELIVERY_PLACE);
-  return createDeliveryEmitter(pipelineOptions);
+  // Checked here, so a bad option is named as the caller wrote it ("broker emitter:
+  // delivery.maxQueueEvents"), not as the pipeline calls it.
+  return deliveryEmitterOf(resolveDeliveryOptions(pipelineOptions, DELIVERY_PLACE));
 }
 
 function wrapped(sink: EventSink, wrapSink: ((sink: EventSink) => EventSink) | undefined): EventSink {

@@ -2,7 +2,7 @@ import type { Emitter } from "../emitters/emitter.js";
 import { AuditInputError } from "../errors/index.js";
 import { shown } from "../errors/option-checks.js";
 import type { DeliveryStats } from "./delivery-stats.js";
-import type { DeliveryEmitterOptions } from "./options.js";
+import type { DeliveryEmitterOptions, ResolvedDeliveryOptions } from "./options.js";
 import { type DeliveryCloseReport, type DeliveryFlushReport, DeliveryPipeline } from "./pipeline.js";
 import { resolveDeliveryOptions } from "./resolve-options.js";
 
@@ -78,7 +78,14 @@ export interface DeliveryEmitter extends Emitter {
  * ```
  */
 export function createDeliveryEmitter(options: DeliveryEmitterOptions): DeliveryEmitter {
-  const resolved = resolveDeliveryOptions(options);
+  return deliveryEmitterOf(resolveDeliveryOptions(options));
+}
+
+/**
+ * The delivery emitter of options already resolved: for an emitter that checks its pipeline's options
+ * itself, naming them as its caller wrote them (the broker emitter's `delivery.maxQueueEvents`). @internal
+ */
+export function deliveryEmitterOf(resolved: ResolvedDeliveryOptions): DeliveryEmitter {
   const pipeline = new DeliveryPipeline(resolved);
   return {
     name: resolved.name,

@@ -63,7 +63,7 @@ export class DeliveryState {
     const { name, warnIntervalMs, onError, onSinkRecovered } = options;
     this.sinkReports = new SinkReports(name, warnIntervalMs, onError, onSinkRecovered);
     for (const warning of options.warnings) {
-      report(options.onError, new AuditConfigError(`delivery emitter: ${warning}`));
+      report(options.onError, new AuditConfigError(warning));
     }
     const held = new HeldEvents(options, this.wakeup, evictableKinds(options), (kind) =>
       this.#lose("park_timeout", kind),

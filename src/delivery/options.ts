@@ -279,7 +279,10 @@ export interface ResolvedDeliveryOptions {
   readonly onSinkRecovered: DeliveryEmitterOptions["onSinkRecovered"];
   readonly sleep: (ms: number) => Promise<void>;
   readonly random: () => number;
-  /** Inconsistent but usable options that were clamped; reported once through onError. */
+  /**
+   * Inconsistent but usable options that were clamped, each naming the options as the caller wrote
+   * them ("broker emitter: delivery.maxBatchEvents …"); reported once through onError.
+   */
   readonly warnings: readonly string[];
   /**
    * For tests, never set by resolveDeliveryOptions: sees each connection the spool opens, so a test

@@ -161,10 +161,14 @@ export function resolveDeliveryOptions(
   // A batch can never be larger than the queue it is taken from: usable, but say so and clamp (a
   // default batch size above a small queue is clamped silently).
   if (options.maxBatchEvents !== undefined && maxBatchEvents > maxQueueEvents) {
-    warnings.push(`maxBatchEvents ${maxBatchEvents} exceeds maxQueueEvents; using ${maxQueueEvents}`);
+    warnings.push(
+      `${place.label}: ${n.at("maxBatchEvents")} ${maxBatchEvents} exceeds ${n.at("maxQueueEvents")}; using ${maxQueueEvents}`,
+    );
   }
   if (options.maxBatchBytes !== undefined && maxBatchBytes > maxQueueBytes) {
-    warnings.push(`maxBatchBytes ${maxBatchBytes} exceeds maxQueueBytes; using ${maxQueueBytes}`);
+    warnings.push(
+      `${place.label}: ${n.at("maxBatchBytes")} ${maxBatchBytes} exceeds ${n.at("maxQueueBytes")}; using ${maxQueueBytes}`,
+    );
   }
   const limits = [maxBatchBytes, maxQueueBytes];
   if (options.maxEventBytes !== undefined) {

@@ -94,4 +94,19 @@ describe("broker emitter: delivery options named as its caller wrote them", () =
       refusal(() => createBrokerEmitter({ broker, topic: "t", delivery: { maxQueueEvents: 0 } })).message,
     ).toBe("broker emitter: delivery.maxQueueEvents must be a positive integer, got 0");
   });
+
+  it("names the options of a clamped batch as written too (review R124)", async () => {
+    const errors: Error[] = [];
+    const emitter = createBrokerEmitter({
+      broker,
+      topic: "t",
+      delivery: { maxQueueEvents: 2, maxBatchEvents: 5, onError: (error) => errors.push(error) },
+    });
+    await emitter.close();
+    expect(errors).toStrictEqual([
+      new AuditConfigError(
+        "broker emitter: delivery.maxBatchEvents 5 exceeds delivery.maxQueueEvents; using 2",
+      ),
+    ]);
+  });
 });
