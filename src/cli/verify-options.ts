@@ -14,6 +14,12 @@ export function publicKeyArgument(
 ): ReadonlyMap<string, KeyObject> {
   const equals = text.indexOf("=");
   if (equals < 1 || equals === text.length - 1) throw new InvalidArgumentError("Use <keyId>=<pem file>.");
+  // PEM text pasted in place of its file: never repeated (it may be a private key), only named.
+  if (text.includes("-----BEGIN")) {
+    throw new InvalidArgumentError(
+      "The value holds PEM text: give the path of a PEM file instead, as <keyId>=<pem file>.",
+    );
+  }
   const { keyId, file, pem } = readKeyFile(text, equals);
   if (keys.has(keyId)) throw new InvalidArgumentError(`Key id ${keyId} is given twice.`);
   // Node reads the first PEM block only: a second key (a bundle of keys) would go unseen.
@@ -60,10 +66,10 @@ function readKeyFile(text: string, firstEquals: number): { keyId: string; file: 
   throw new InvalidArgumentError(`Cannot read ${firstError?.file ?? text}: ${firstError?.code ?? "error"}.`);
 }
 
-/** `--public-key <keyId=pem>` (repeatable), shared by `verify` and `ui`. */
+/** `--public-key <keyId=pemFile>` (repeatable), shared by `verify` and `ui`. */
 export function publicKeyOption(): Option {
   return new Option(
-    "--public-key <keyId=pem>",
+    "--public-key <keyId=pemFile>",
     "Ed25519 public key (PEM file) that checkpoints of keyId are signed with; repeat per key",
   ).argParser(publicKeyArgument);
 }
