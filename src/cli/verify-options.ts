@@ -15,7 +15,7 @@ export function publicKeyArgument(
   const equals = text.indexOf("=");
   if (equals < 1 || equals === text.length - 1) throw new InvalidArgumentError("Use <keyId>=<pem file>.");
   // PEM text pasted in place of its file: never repeated (it may be a private key), only named.
-  if (text.includes("-----BEGIN")) {
+  if (holdsPemText(text)) {
     throw new InvalidArgumentError(
       "The value holds PEM text: give the path of a PEM file instead, as <keyId>=<pem file>.",
     );
@@ -45,6 +45,14 @@ export function publicKeyArgument(
     throw new InvalidArgumentError(`${file} holds a ${key.asymmetricKeyType ?? "unknown"} key, not Ed25519.`);
   }
   return new Map([...keys, [keyId, key]]);
+}
+
+/**
+ * Whether a `--public-key` value holds a key's text rather than a file's path: PEM's "-----" lines, or
+ * line breaks (the key's lines pasted without them). No file path has either in practice.
+ */
+export function holdsPemText(value: string): boolean {
+  return /-----|\n/.test(value);
 }
 
 /**
