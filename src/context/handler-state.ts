@@ -12,6 +12,13 @@ export interface HandlerOutcome {
    * destroyed the stream it was reading or writing): it stopped part way, failing nothing of its own.
    */
   readonly cutOff?: boolean;
+  /**
+   * The response a unary or client-streaming handler resolved with, set only when its call had been
+   * cancelled (or its deadline had passed) by then: grpc-js then never sends it, so the rules
+   * interceptor reads a `resp.` target id here. Absent on a call answered normally (its response is
+   * seen as it goes out), so that such a call allocates nothing for it.
+   */
+  readonly response?: unknown;
 }
 
 /**

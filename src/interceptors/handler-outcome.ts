@@ -32,7 +32,11 @@ function onSettled(message: unknown): void {
   const { code, details, cutOff } = message as { code?: unknown; details?: unknown; cutOff?: unknown };
   if (typeof code !== "number") return;
   const text = typeof details === "string" ? details : "";
-  noteHandlerSettled(scope, cutOff === true ? { code, details: text, cutOff } : { code, details: text });
+  if (cutOff === true) noteHandlerSettled(scope, { code, details: text, cutOff });
+  // The response of a handler that resolved after its call was cancelled (HandlerOutcome.response).
+  else if ("response" in message)
+    noteHandlerSettled(scope, { code, details: text, response: message.response });
+  else noteHandlerSettled(scope, { code, details: text });
 }
 
 /**

@@ -183,8 +183,10 @@ function adaptUnary(handler: AnyAsyncHandler, statusOf: StatusOf): UntypedHandle
     const [result, settle] = runReported(handler, call);
     result.then(
       (response) => {
-        // Before the callback: grpc-js may end the call inside it (a response it cannot send).
-        settle(SETTLED_OK);
+        // Before the callback: grpc-js may end the call inside it (a response it cannot send). A call
+        // cut off already never sends the response, and the audit event's `resp.` target id is read
+        // from it: only then does the settlement carry it (an answered call allocates nothing).
+        settle(isCancelled(call) ? { code: Status.OK, details: "", response } : SETTLED_OK);
         callback(null, response);
       },
       (error: unknown) => {
@@ -258,6 +260,15 @@ function streamDestroyed(): Error {
   return Object.assign(new Error("Cannot call write after a stream was destroyed"), {
     code: "ERR_STREAM_DESTROYED",
   });
+}
+
+/** True when the call was cut off (a cancel, a deadline); false for a call whose flag cannot be read. */
+function isCancelled(call: { cancelled: boolean }): boolean {
+  try {
+    return call.cancelled === true;
+  } catch {
+    return false; // a revoked Proxy given by a caller of the adapted handler
+  }
 }
 
 /**
