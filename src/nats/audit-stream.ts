@@ -107,12 +107,12 @@ export async function ensureAuditStream(
   const existing = await jsm.streams.info(wanted.name).catch((error: unknown) => {
     if (error instanceof JetStreamApiError && error.code === JetStreamApiCodes.StreamNotFound)
       return undefined;
-    throw error;
+    return refused(wanted.name, wanted.num_replicas)(error);
   });
   if (existing === undefined) {
     const info = await jsm.streams
       .add({ ...wanted, storage: STORAGE[wanted.storage] })
-      .catch(refusedReplicas(wanted.name, wanted.num_replicas));
+      .catch(refused(wanted.name, wanted.num_replicas));
     return { action: "created", info };
   }
   checkUnchangeable(existing, wanted);
@@ -128,7 +128,7 @@ export async function ensureAuditStream(
     config.discard === wanted.discard;
   if (unchanged) return { action: "unchanged", info: existing };
   const { name, storage: _, retention: __, ...update } = wanted;
-  const info = await jsm.streams.update(name, update).catch(refusedReplicas(name, wanted.num_replicas));
+  const info = await jsm.streams.update(name, update).catch(refused(name, wanted.num_replicas));
   return { action: "updated", info };
 }
 
@@ -164,10 +164,21 @@ function checkUnchangeable(
     throw replicasError(name, wanted.num_replicas);
 }
 
-function refusedReplicas(name: string, replicas: number) {
+/**
+ * What a refusal of the stream's name or settings becomes: an AuditConfigError naming
+ * ensureAuditStream, with NATS's words (subjects overlapping another stream's, an invalid subject or
+ * name) and its error as the cause. Other errors (a lost connection, a timeout) pass as they are.
+ */
+function refused(name: string, replicas: number) {
   return (error: unknown): never => {
     if (error instanceof JetStreamApiError && error.code === REPLICAS_NOT_SUPPORTED)
       throw replicasError(name, replicas, error);
+    if (error instanceof JetStreamApiError)
+      throw new AuditConfigError(`ensureAuditStream: stream "${name}": NATS refused it: ${error.message}`, {
+        cause: error,
+      });
+    if (error instanceof Error && error.name === "InvalidNameError")
+      throw new AuditConfigError(`ensureAuditStream: name: ${error.message}`, { cause: error });
     throw error;
   };
 }

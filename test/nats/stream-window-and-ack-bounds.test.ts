@@ -103,6 +103,19 @@ describe("ensureAuditStream's option errors", () => {
   ])("begin with the function's name and say what is accepted (%o)", async (options, message) => {
     await expect(ensureAuditStream(nc(), options as never)).rejects.toThrow(new AuditConfigError(message));
   });
+  // NATS's own refusals came as they were (JetStreamApiError, InvalidNameError) (review R127)
+  it("name the stream and give NATS's words for what the server or the client refuses", async () => {
+    await ensureAuditStream(nc(), { name: "OVERLAP_A", subjects: ["overlap.>"] });
+    const overlapping = ensureAuditStream(nc(), { name: "OVERLAP_B", subjects: ["overlap.x"] });
+    await expect(overlapping).rejects.toThrow(
+      new AuditConfigError(
+        'ensureAuditStream: stream "OVERLAP_B": NATS refused it: subjects overlap with an existing stream',
+      ),
+    );
+    await expect(ensureAuditStream(nc(), { name: "A.8", subjects: ["a8.>"] })).rejects.toThrow(
+      new AuditConfigError("ensureAuditStream: name: stream name ('A.8') cannot contain '.'"),
+    );
+  });
 });
 
 describe("createNatsBroker's ackTimeoutMs", () => {
