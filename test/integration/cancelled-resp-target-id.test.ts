@@ -2,7 +2,7 @@
 // (a cancel, a deadline) while its asyncService handler runs on, over real loopback gRPC: grpc-js drops
 // the handler's answer, yet the handler finished OK and made the change, so the event must carry the id
 // it answered with, or the trail cannot find the change. The normal path reads it as the answer goes out.
-import { credentials, Metadata, Server, status } from "@grpc/grpc-js";
+import { credentials, type Metadata, Server, status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ProjectServiceClient, ProjectServiceService } from "../../src/cli/demo/gen/example/v1/projects.js";
 import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
@@ -13,6 +13,7 @@ import { createRecorder } from "../../src/recorder/recorder.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
 import { listenOnLoopback } from "../helpers/loopback-server.js";
 import { unary } from "../helpers/project-server.js";
+import { requestIdMetadata } from "../helpers/request-id-metadata.js";
 import { cancelWhen } from "./cancel-when.js";
 
 type Handlers = AsyncServiceImplementation<typeof ProjectServiceService>;
@@ -61,12 +62,6 @@ afterEach(() => {
   memory.clear();
 });
 
-function metadataOf(requestId: string): Metadata {
-  const metadata = new Metadata();
-  metadata.set("x-request-id", requestId);
-  return metadata;
-}
-
 /** The call's one event, once it arrived. */
 async function eventOf(requestId: string): Promise<AuditEvent | undefined> {
   await expect.poll(() => memory.events.filter((e) => e.requestId === requestId).length).toBe(1);
@@ -81,7 +76,7 @@ describe("a create whose target id is in its response", () => {
     const [error, project] = await unary(
       client.createProject.bind(client),
       { name: "quick" },
-      metadataOf("c-normal"),
+      requestIdMetadata("c-normal"),
     );
     expect([error, project?.id]).toStrictEqual([null, "p-c-normal"]);
     expect(brief(await eventOf("c-normal"))).toStrictEqual([
@@ -107,7 +102,7 @@ describe("a create whose target id is in its response", () => {
     const [error] = await unary(
       client.createProject.bind(client),
       { name: "late" },
-      metadataOf("c-deadline"),
+      requestIdMetadata("c-deadline"),
       {
         deadline: Date.now() + 200,
       },
@@ -125,7 +120,7 @@ describe("a create whose target id is in its response", () => {
 
   it("records the id a client-streaming handler returned after the client cancelled", async () => {
     const code = await new Promise<number | undefined>((resolve) => {
-      const call = client.importMembers(metadataOf("i-cancel"), (error) => resolve(error?.code));
+      const call = client.importMembers(requestIdMetadata("i-cancel"), (error) => resolve(error?.code));
       call.write({ projectId: "p-sent", userId: "u-1", role: "viewer" });
       void expect
         .poll(() => started.has("i-cancel"))

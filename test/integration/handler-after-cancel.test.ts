@@ -5,7 +5,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   credentials,
-  Metadata,
+  type Metadata,
   Server,
   type ServerUnaryCall,
   type sendUnaryData,
@@ -30,6 +30,7 @@ import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
 import { listenOnLoopback } from "../helpers/loopback-server.js";
 import { unary } from "../helpers/project-server.js";
+import { requestIdMetadata } from "../helpers/request-id-metadata.js";
 import { cancelWhen } from "./cancel-when.js";
 
 type Handlers = AsyncServiceImplementation<typeof ProjectServiceService>;
@@ -147,12 +148,6 @@ afterEach(() => {
   memory.clear();
 });
 
-function metadataOf(requestId: string): Metadata {
-  const metadata = new Metadata();
-  metadata.set("x-request-id", requestId);
-  return metadata;
-}
-
 /** Calls `method`, cancels it once its handler started; resolves to the status code the client got. */
 const cancelOnceStarted = (method: keyof ProjectServiceClient, request: unknown, requestId: string) =>
   cancelWhen(client, method, request, requestId, (id) => started.has(id));
@@ -171,7 +166,7 @@ describe("a handler that outlives its client", () => {
     const [error] = await unary(
       client.updateProject.bind(client),
       { project: { id: "p-1", name: "renamed", ownerId: "" } },
-      metadataOf("late-ok"),
+      requestIdMetadata("late-ok"),
       { deadline: Date.now() + 200 },
     );
     expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
@@ -267,7 +262,7 @@ describe("a handler that outlives its client", () => {
     const [error] = await unary(
       client.updateProject.bind(client),
       { project: { id: "p-7", name: "big", ownerId: "" } },
-      metadataOf("too-large"),
+      requestIdMetadata("too-large"),
     );
     expect(error?.code).toBe(status.RESOURCE_EXHAUSTED);
     const [event] = await eventsOf("too-large");
@@ -290,7 +285,7 @@ describe("a handler that outlives its client", () => {
         unary(
           client.updateProject.bind(client),
           { project: { id: `p-${i}`, name: id, ownerId: "" } },
-          metadataOf(id),
+          requestIdMetadata(id),
           { deadline: Date.now() + 10 + (i % 7) * 7 },
         ),
       ),
@@ -309,7 +304,11 @@ describe("a handler that outlives its client", () => {
 
 describe("the target id", () => {
   it("is read from the first request as received, not after the handler changed it", async () => {
-    const [error] = await unary(client.deleteProject.bind(client), { id: "p-sent" }, metadataOf("rewrite"));
+    const [error] = await unary(
+      client.deleteProject.bind(client),
+      { id: "p-sent" },
+      requestIdMetadata("rewrite"),
+    );
     expect(error).toBeNull();
     const [event] = await eventsOf("rewrite");
     expect(event?.target?.id).toBe("p-sent");
@@ -318,7 +317,7 @@ describe("the target id", () => {
   it("is read from the first response as sent, not from the object the handler reused", async () => {
     const received: string[] = [];
     await new Promise<void>((resolve) => {
-      const call = client.archiveProject({ projectId: "p-1" }, metadataOf("reuse"));
+      const call = client.archiveProject({ projectId: "p-1" }, requestIdMetadata("reuse"));
       call.on("data", (progress: ArchiveProgress) => received.push(progress.projectId));
       call.on("end", () => resolve());
       call.on("error", () => resolve());

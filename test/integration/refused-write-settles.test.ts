@@ -3,7 +3,7 @@
 // real loopback gRPC: grpc-js sends its own status and never calls that write back, so the write must
 // fail once the call's stream closes, the handler settle, and the event be recorded then, not after
 // handlerSettleTimeoutMs with "the handler had not finished".
-import { credentials, Metadata, Server, type ServerWritableStream, status } from "@grpc/grpc-js";
+import { credentials, type Metadata, Server, type ServerWritableStream, status } from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   type ArchiveProgress,
@@ -18,6 +18,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
 import { listenOnLoopback } from "../helpers/loopback-server.js";
+import { requestIdMetadata } from "../helpers/request-id-metadata.js";
 
 type Handlers = AsyncServiceImplementation<typeof ProjectServiceService>;
 
@@ -113,12 +114,6 @@ afterEach(() => {
   internalErrors.length = 0;
 });
 
-function metadataOf(requestId: string): Metadata {
-  const metadata = new Metadata();
-  metadata.set("x-request-id", requestId);
-  return metadata;
-}
-
 /** Resolves to the status the client got, reading every message. */
 function statusOf(call: NodeJS.EventEmitter): Promise<{ code: status; details: string }> {
   return new Promise((resolve) => {
@@ -145,7 +140,7 @@ const STOPPED =
 
 describe("a write grpc-js refuses, awaited by an asyncService handler", () => {
   it("fails once grpc-js ended the call with RESOURCE_EXHAUSTED, and the event says the handler stopped", async () => {
-    const end = await statusOf(client.archiveProject({ projectId: "one" }, metadataOf("too-big")));
+    const end = await statusOf(client.archiveProject({ projectId: "one" }, requestIdMetadata("too-big")));
     expect(end.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(brief(await eventOf("too-big"))).toStrictEqual([
       "/example.v1.ProjectService/ArchiveProject",
@@ -161,7 +156,7 @@ describe("a write grpc-js refuses, awaited by an asyncService handler", () => {
   });
 
   it("fails the write queued behind it too", async () => {
-    const end = await statusOf(client.archiveProject({ projectId: "queued" }, metadataOf("queued")));
+    const end = await statusOf(client.archiveProject({ projectId: "queued" }, requestIdMetadata("queued")));
     expect(end.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(brief(await eventOf("queued"))).toStrictEqual([
       "/example.v1.ProjectService/ArchiveProject",
@@ -177,7 +172,7 @@ describe("a write grpc-js refuses, awaited by an asyncService handler", () => {
   });
 
   it("fails in a bidi call once grpc-js could not serialize the message and ended the call with INTERNAL", async () => {
-    const call = client.syncMembers(metadataOf("unencodable"));
+    const call = client.syncMembers(requestIdMetadata("unencodable"));
     const ended = statusOf(call);
     call.write({ member: { memberId: 7, projectId: "p-1", userId: "u-7", role: "viewer" } });
     const end = await ended;
@@ -193,7 +188,7 @@ describe("a write grpc-js refuses, awaited by an asyncService handler", () => {
   });
 
   it("takes a write failed after a cancel for the cut-off stream it is, not a handler bug", async () => {
-    const call = client.archiveProject({ projectId: "after-cancel" }, metadataOf("after-cancel"));
+    const call = client.archiveProject({ projectId: "after-cancel" }, requestIdMetadata("after-cancel"));
     const ended = statusOf(call);
     call.once("data", () => call.cancel());
     expect((await ended).code).toBe(status.CANCELLED);

@@ -38,6 +38,7 @@ import { createRecorder, type Recorder } from "../../src/recorder/recorder.js";
 import { asyncService } from "../../src/server/async-service.js";
 import { leftOpenCall } from "../helpers/left-open-call.js";
 import { listenOnLoopback } from "../helpers/loopback-server.js";
+import { requestIdMetadata } from "../helpers/request-id-metadata.js";
 
 const CANCELLED_OK =
   "the call was cancelled (CANCELLED): by the client or a server shutdown; the handler finished OK";
@@ -131,17 +132,11 @@ async function start(kind: Kind, before: ServerInterceptor[] = []): Promise<Runn
   return running;
 }
 
-function metadataOf(requestId: string): Metadata {
-  const metadata = new Metadata();
-  metadata.set("x-request-id", requestId);
-  return metadata;
-}
-
 /** Sends one message, then cancels (`cancel`) or ends the call once the handler has it; the client's code. */
 async function importMembers(run: Running, requestId: string, finish: "cancel" | "end"): Promise<number> {
   let call: ClientWritableStream<AddMemberRequest> | undefined;
   const done = new Promise<number>((resolve) => {
-    call = run.client.importMembers(metadataOf(requestId), (error: ServiceError | null) =>
+    call = run.client.importMembers(requestIdMetadata(requestId), (error: ServiceError | null) =>
       resolve(error?.code ?? status.OK),
     );
   });
@@ -155,7 +150,7 @@ async function importMembers(run: Running, requestId: string, finish: "cancel" |
 
 async function syncMembers(run: Running, requestId: string, finish: "cancel" | "end"): Promise<number> {
   const call: ClientDuplexStream<MemberChange, MemberChangeResult> = run.client.syncMembers(
-    metadataOf(requestId),
+    requestIdMetadata(requestId),
   );
   const done = new Promise<number>((resolve) => {
     call.on("data", () => {});
@@ -224,7 +219,7 @@ describe("a request-streaming call cancelled mid-stream", () => {
       expect(await syncMembers(run, "ended", "end")).toBe(status.OK);
       await recorded(run, "ended");
       // The client's deadline timer ends its messages, then resets the stream: as a cancel does.
-      const call = run.client.syncMembers(metadataOf("late"), { deadline: Date.now() + 300 });
+      const call = run.client.syncMembers(requestIdMetadata("late"), { deadline: Date.now() + 300 });
       const code = new Promise<number>((resolve) => {
         call.on("data", () => {});
         call.on("error", () => {});
@@ -262,7 +257,7 @@ describe("a request-streaming call cancelled mid-stream", () => {
     const run = await start("asyncService");
     const call = run.client.archiveProject(
       { projectId: "p-7" } as ArchiveProjectRequest,
-      metadataOf("cut-write"),
+      requestIdMetadata("cut-write"),
     );
     const code = new Promise<number>((resolve) => {
       call.on("data", () => {});
