@@ -14,7 +14,7 @@ import { addUiCommand } from "./commands/ui.js";
 import { addVerifyCommand } from "./commands/verify.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE } from "./errors.js";
 import { exitWhenWritten } from "./exit-when-written.js";
-import { holdsPemText } from "./verify-options.js";
+import { holdsKeyText } from "./verify-options.js";
 import {
   HIDDEN_VALUE,
   holdsCredentials,
@@ -66,7 +66,7 @@ function shownAs(option: string | undefined, value: string): string {
 function givenHoldsCredentials(option: string | undefined, value: string): boolean {
   if (option === "--db" || option === "--to") return storeHoldsCredentials(value);
   // A key's PEM text (or its lines) pasted in place of the file's path: a private key, perhaps.
-  if (option === "--public-key") return holdsPemText(value);
+  if (option === "--public-key") return holdsKeyText(value);
   if (option === "--from") return holdsCredentials(value);
   return urlHoldsCredentials(value);
 }

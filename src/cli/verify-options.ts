@@ -1,5 +1,5 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
 
 // The options `verify` and `ui` share: the keys checkpoints are signed with, and `--sealed`.
@@ -14,10 +14,10 @@ export function publicKeyArgument(
 ): ReadonlyMap<string, KeyObject> {
   const equals = text.indexOf("=");
   if (equals < 1 || equals === text.length - 1) throw new InvalidArgumentError("Use <keyId>=<pem file>.");
-  // PEM text pasted in place of its file: never repeated (it may be a private key), only named.
-  if (holdsPemText(text)) {
+  // A key's text pasted in place of its file: never repeated (it may be a private key), only named.
+  if (holdsKeyText(text)) {
     throw new InvalidArgumentError(
-      "The value holds PEM text: give the path of a PEM file instead, as <keyId>=<pem file>.",
+      "The value names no file and holds a key's text: give the path of a PEM file instead, as <keyId>=<pem file>.",
     );
   }
   const { keyId, file, pem } = readKeyFile(text, equals);
@@ -48,11 +48,17 @@ export function publicKeyArgument(
 }
 
 /**
- * Whether a `--public-key` value holds a key's text rather than a file's path: PEM's "-----" lines, or
- * line breaks (the key's lines pasted without them). No file path has either in practice.
+ * Whether a `--public-key` value holds a key's text rather than a file's path: it names no existing
+ * file (after any "=") and holds PEM's BEGIN or END line, line breaks (the key's lines pasted without
+ * them), or a long run of base64 alone after the key id (an Ed25519 key's one line: 64 characters).
  */
-export function holdsPemText(value: string): boolean {
-  return /-----|\n/.test(value);
+export function holdsKeyText(value: string): boolean {
+  const looksLikeKey = /-----(?:BEGIN|END) |\n/.test(value) || /(?:^|=)[A-Za-z0-9+/]{40,}={0,2}$/.test(value);
+  if (!looksLikeKey) return false;
+  for (let equals = value.indexOf("="); equals > 0; equals = value.indexOf("=", equals + 1)) {
+    if (existsSync(value.slice(equals + 1))) return false;
+  }
+  return true;
 }
 
 /**

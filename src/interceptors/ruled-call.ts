@@ -250,14 +250,17 @@ export class RuledCall extends ForwardingCall {
 
   /** Records a call whose status never reached the client, by what its handler did. */
   private endAfterCancel(client: { code: number; own: boolean }, settlement: HandlerSettlement): void {
-    // grpc-js never sends the response of a handler that resolved after the cancel, so sendMessage saw
-    // none: read a `resp.` target id from the one the handler resolved with, as sendMessage would have.
+    // The response of a handler that resolved after the cancel reaches sendMessage (which drops it)
+    // only after this records the event: read a `resp.` target id from the one the handler resolved
+    // with, as sendMessage would have, and once: sendMessage then takes it as seen.
     if (
       this.idSide === "resp" &&
       !this.seenResponse &&
       typeof settlement === "object" &&
       "response" in settlement
     ) {
+      this.seenResponse = true;
+      this.response = settlement.response;
       this.resourceId = readTargetId(this.rule, this.settings.recorder, this.request, settlement.response);
     }
     const after = resultAfterCancel(

@@ -3,11 +3,14 @@
 // Had it been the private key (which the option also takes, from a file), the error printed it. Now the
 // parser names the mistake, and the CLI shows the value hidden, for `verify` and `ui` alike, also for a
 // key body pasted without its BEGIN/END lines.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { InvalidArgumentError } from "commander";
 import { beforeAll, expect, it } from "vitest";
 import { publicKeyArgument } from "../../src/cli/verify-options.js";
 import { PUBLIC_KEY, SIGNING_KEY } from "../chain/trail.js";
-import { BUILD_TIMEOUT_MS, ensureBuilt, runCli } from "./helpers.js";
+import { BUILD_TIMEOUT_MS, ensureBuilt, runCli, tempDir } from "./helpers.js";
 
 beforeAll(ensureBuilt, BUILD_TIMEOUT_MS);
 
@@ -15,7 +18,8 @@ const PRIVATE_PEM = SIGNING_KEY.export({ type: "pkcs8", format: "pem" }).toStrin
 const PUBLIC_PEM = PUBLIC_KEY.export({ type: "spki", format: "pem" }).toString();
 /** The base64 body of the private key: what must never be printed. */
 const PRIVATE_BODY = PRIVATE_PEM.split("\n")[1] ?? "";
-const PEM_TEXT = "The value holds PEM text: give the path of a PEM file instead, as <keyId>=<pem file>.";
+const PEM_TEXT =
+  "The value names no file and holds a key's text: give the path of a PEM file instead, as <keyId>=<pem file>.";
 
 it.each([
   ["public", PUBLIC_PEM],
@@ -33,6 +37,9 @@ it.each([
     ["verify", "--public-key", `k1=${PRIVATE_BODY}\n${PRIVATE_BODY}`],
     PEM_TEXT,
   ],
+  // An Ed25519 key's one line of base64 (review R128), with its key id and without.
+  ["verify, the key's one line", ["verify", "--public-key", `k1=${PRIVATE_BODY}`], PEM_TEXT],
+  ["ui, the key's one line alone", ["ui", "--public-key", PRIVATE_BODY], "Use <keyId>=<pem file>."],
 ])("%s: a usage error that shows the value hidden", async (_name, args, reason) => {
   const run = await runCli(args);
   expect(run.code).toBe(2);
@@ -40,4 +47,19 @@ it.each([
   expect(run.stderr).toContain(reason);
   expect(PRIVATE_BODY).not.toBe("");
   expect(run.stderr).not.toContain(PRIVATE_BODY);
+});
+
+it("reads a key file whose name holds dashes, or whose path is a long run of base64 letters", () => {
+  const dashes = join(tempDir(), "audit-----2026.pub.pem");
+  // mkdtemp adds letters and digits only: with /tmp, the whole path matches the base64 run holdsKeyText looks for.
+  const letters = join(mkdtempSync(join(tmpdir(), "pk")), "A".repeat(48));
+  try {
+    for (const file of [dashes, letters]) {
+      writeFileSync(file, PUBLIC_PEM);
+      expect([...publicKeyArgument(`k=${file}`).keys()], file).toStrictEqual(["k"]);
+    }
+    expect(letters).toMatch(/^[A-Za-z0-9+/]{40,}$/);
+  } finally {
+    rmSync(dirname(letters), { recursive: true, force: true });
+  }
 });

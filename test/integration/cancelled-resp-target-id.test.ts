@@ -19,7 +19,13 @@ import { cancelWhen } from "./cancel-when.js";
 type Handlers = AsyncServiceImplementation<typeof ProjectServiceService>;
 
 const memory = createMemoryEmitter();
-const recorder = createRecorder({ service: "projects", emitters: [memory] });
+/** What the Recorder reported (a target id reader that threw). */
+const reported: string[] = [];
+const recorder = createRecorder({
+  service: "projects",
+  emitters: [memory],
+  onError: (error) => reported.push(error.message),
+});
 let server: Server;
 let client: ProjectServiceClient;
 /** Request ids of the calls whose handler started. */
@@ -37,7 +43,16 @@ beforeAll(async () => {
     async createProject(call) {
       const id = requestIdOf(call);
       started.add(id);
-      if (call.request.name === "late") await cancelled(call);
+      if (call.request.name === "late" || call.request.name === "late-throwing") await cancelled(call);
+      if (call.request.name === "late-throwing") {
+        // An answer whose id cannot be read: the reader's error is reported, once per call.
+        return Object.defineProperty({ name: "late-throwing", ownerId: "" }, "id", {
+          enumerable: true,
+          get: () => {
+            throw new Error("no id today");
+          },
+        }) as { id: string; name: string; ownerId: string };
+      }
       return { id: `p-${id}`, name: call.request.name, ownerId: "" };
     },
     // Reads no message: answers once the client has gone.
@@ -60,6 +75,7 @@ afterAll(async () => {
 
 afterEach(() => {
   memory.clear();
+  reported.length = 0;
 });
 
 /** The call's one event, once it arrived. */
@@ -137,5 +153,16 @@ describe("a create whose target id is in its response", () => {
           "the call was cancelled (CANCELLED): by the client or a server shutdown; the handler finished OK",
       },
     ]);
+  });
+
+  it("reads the id of the answer after a cancel once: a reader that throws is reported once (review R128)", async () => {
+    const code = await cancelWhen(client, "createProject", { name: "late-throwing" }, "c-throwing", (id) =>
+      started.has(id),
+    );
+    expect(code).toBe(status.CANCELLED);
+    expect((await eventOf("c-throwing"))?.target?.id).toBe("");
+    // grpc-js hands the dropped answer to the interceptors after the event was recorded.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(reported).toStrictEqual(["rules: targetId of /example.v1.ProjectService/CreateProject threw"]);
   });
 });
