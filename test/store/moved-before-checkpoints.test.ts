@@ -3,6 +3,7 @@
 // worker used to open the path as a new database: an empty w.db appeared there, which the writer
 // then took for a replacement and readers for the store.
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDeliveryEmitter } from "../../src/delivery/delivery-emitter.js";
@@ -13,13 +14,37 @@ import { storedIds } from "./stored-ids.js";
 
 let dir: ReturnType<typeof tempDir>;
 let file: string;
+let gate: string;
+let gatedDriver: string;
 
 beforeEach(() => {
   dir = tempDir("moved-before-checkpoints");
   file = path.join(dir.dir, "w.db");
+  gate = path.join(dir.dir, "open-the-gate");
+  gatedDriver = writeGatedDriver(dir.dir, gate);
 });
 
 afterEach(() => dir.remove());
+
+/**
+ * A driver module for the checkpoint worker that loads better-sqlite3 only once `gate` exists: the
+ * worker then cannot open the store before the test has taken the file away, however the threads are
+ * scheduled (on a loaded machine the worker once started first and the failure never came).
+ */
+function writeGatedDriver(folder: string, gate: string): string {
+  const driver = path.join(folder, "gated-driver.cjs");
+  const real = createRequire(import.meta.url).resolve("better-sqlite3");
+  fs.writeFileSync(
+    driver,
+    `const fs = require("node:fs");
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const deadline = Date.now() + 60000;
+while (!fs.existsSync(${JSON.stringify(gate)}) && Date.now() < deadline) Atomics.wait(pause, 0, 0, 2);
+module.exports = require(${JSON.stringify(real)});
+`,
+  );
+  return driver;
+}
 
 /** Moves (or deletes) the store file and the -wal and -shm beside it, as an operator's `mv`/`rm` does. */
 function takeAway(how: "moved" | "deleted"): void {
@@ -33,9 +58,14 @@ function takeAway(how: "moved" | "deleted"): void {
 describe.each(["moved", "deleted"] as const)("a store file %s before its checkpoint worker is up", (how) => {
   it("creates no file at the path; later events fail, are counted and reported; none is lost uncounted", async () => {
     const store = { errors: errorCollector() };
-    const writer = openAuditStore({ path: file, onError: store.errors.onError });
+    const writer = openAuditStore({
+      path: file,
+      onError: store.errors.onError,
+      checkpointDriver: gatedDriver,
+    });
     writer.insert(numberedEvents(8));
     takeAway(how);
+    fs.writeFileSync(gate, ""); // the worker may open its connection now
 
     const { errors, onError } = errorCollector();
     const emitter = createDeliveryEmitter({ sink: writer.sink(), name: "audit store", onError });
