@@ -1,7 +1,7 @@
 import { deliveryEmitterOf } from "../delivery/delivery-emitter.js";
 import type { DeliveryEmitter, DeliveryEmitterOptions } from "../delivery/index.js";
-import { DELIVERY_DEFAULTS, DELIVERY_OPTION_NAMES } from "../delivery/options.js";
-import { type DeliveryOptionsPlace, resolveDeliveryOptions } from "../delivery/resolve-options.js";
+import { DELIVERY_DEFAULTS, DELIVERY_OPTION_NAMES, type DeliveryOptionsPlace } from "../delivery/options.js";
+import { resolveDeliveryOptions } from "../delivery/resolve-options.js";
 import type { EventSink } from "../emitters/sink.js";
 import { AuditConfigError } from "../errors/index.js";
 import { shown } from "../errors/option-checks.js";

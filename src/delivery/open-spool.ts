@@ -23,6 +23,7 @@ export function openSpool(
       maxBytes: config.maxBytes,
       synchronous: config.synchronous,
       name: options.name,
+      place: options.place,
       onError: (error) => report(options.onError, error),
       onMovedAside: (salvage) => counters.spoolMovedAside(salvage),
       onLost: (rows) => {
@@ -35,7 +36,7 @@ export function openSpool(
   } catch (error) {
     if (error instanceof AuditConfigError) throw error;
     throw new AuditConfigError(
-      `delivery emitter: cannot open spool.path ${config.path}: ${toError(error).message}`,
+      `${options.place.label}: cannot open ${options.place.path}spool.path ${config.path}: ${toError(error).message}`,
       { cause: error },
     );
   }

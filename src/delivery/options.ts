@@ -252,6 +252,20 @@ export const DELIVERY_OPTION_NAMES = Object.freeze({
 export type ResolvedSpoolOptions = Readonly<Required<SpoolOptions>>;
 
 /**
+ * Where options are checked for: the entry point the caller called (its messages begin with `label`)
+ * and where the delivery options sit in its own (`path`, "" or "delivery."), so a message names an
+ * option as the caller wrote it: "broker emitter: delivery.maxQueueEvents", not the pipeline's name.
+ * @internal
+ */
+export interface DeliveryOptionsPlace {
+  readonly label: string;
+  readonly path: string;
+}
+
+/** The options of `createDeliveryEmitter`, called directly. @internal */
+export const DIRECT_PLACE: DeliveryOptionsPlace = Object.freeze({ label: "delivery emitter", path: "" });
+
+/**
  * Options after defaults and checks; never the caller's object.
  * @internal
  */
@@ -284,6 +298,8 @@ export interface ResolvedDeliveryOptions {
    * them ("broker emitter: delivery.maxBatchEvents …"); reported once through onError.
    */
   readonly warnings: readonly string[];
+  /** Where the options were given: errors opening the spool name its path option as the caller wrote it. */
+  readonly place: DeliveryOptionsPlace;
   /**
    * For tests, never set by resolveDeliveryOptions: sees each connection the spool opens, so a test
    * can set `PRAGMA max_page_count` on it and make the file unable to grow, as on a full disk

@@ -7,6 +7,8 @@ import {
   DELIVERY_DEFAULTS,
   DELIVERY_OPTION_NAMES,
   type DeliveryEmitterOptions,
+  type DeliveryOptionsPlace,
+  DIRECT_PLACE,
   OVERFLOW_POLICIES,
   type OverflowPolicy,
   type OverflowPolicyMap,
@@ -41,20 +43,6 @@ const TIMER_MIN: ReadonlyMap<NumericOption, 0 | 1> = new Map<NumericOption, 0 | 
   ["flushTimeoutMs", 0],
   ["closeTimeoutMs", 0],
 ]);
-
-/**
- * Where options are checked for: the entry point the caller called (its messages begin with `label`)
- * and where the delivery options sit in its own (`path`, "" or "delivery."), so a message names an
- * option as the caller wrote it: "broker emitter: delivery.maxQueueEvents", not the pipeline's name.
- * @internal
- */
-export interface DeliveryOptionsPlace {
-  readonly label: string;
-  readonly path: string;
-}
-
-/** The options of `createDeliveryEmitter`, called directly. */
-const DIRECT: DeliveryOptionsPlace = Object.freeze({ label: "delivery emitter", path: "" });
 
 /** How the checks name things for one place: `at` gives an option's path, `fail` throws. */
 interface Naming {
@@ -141,7 +129,7 @@ function rejectUnknown(n: Naming, options: DeliveryEmitterOptions): void {
  */
 export function resolveDeliveryOptions(
   options: DeliveryEmitterOptions,
-  place: DeliveryOptionsPlace = DIRECT,
+  place: DeliveryOptionsPlace = DIRECT_PLACE,
 ): ResolvedDeliveryOptions {
   const n = naming(place);
   if (typeof options !== "object" || options === null) n.fail("options must be an object with a `sink`");
@@ -213,6 +201,7 @@ export function resolveDeliveryOptions(
     sleep: fn(options.sleep, "sleep") ?? sleepUnref,
     random: fn(options.random, "random") ?? Math.random,
     warnings,
+    place,
   });
 }
 

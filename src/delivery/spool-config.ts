@@ -1,5 +1,6 @@
 import type { Database } from "better-sqlite3";
 import { AuditEmitError, toError } from "../errors/index.js";
+import type { DeliveryOptionsPlace } from "./options.js";
 import type { Salvage, SpoolOperation } from "./spool-schema.js";
 
 /** Options of a Spool, resolved. */
@@ -9,6 +10,8 @@ export interface SpoolConfig {
   readonly synchronous: "full" | "normal";
   /** Names the owner in reported errors. */
   readonly name: string;
+  /** Where the spool's options were given: errors opening it name its path option as the caller wrote it. */
+  readonly place: DeliveryOptionsPlace;
   readonly onError: (error: Error) => void;
   /**
    * Called when SQLite refuses a read or a delete and the file is fine (disk full, read-only, busy):

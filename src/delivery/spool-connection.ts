@@ -65,7 +65,8 @@ export class SpoolConnection {
   constructor(config: SpoolConfig, asGiven: string, rows: SpoolRows) {
     this.#config = config;
     this.#rows = rows;
-    this.#lock = acquireSpoolLock(config.path, asGiven);
+    const { label, path } = config.place;
+    this.#lock = acquireSpoolLock(config.path, `${label}: ${path}spool.path ${asGiven}`);
     try {
       this.#open();
     } catch (error) {

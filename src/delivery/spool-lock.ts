@@ -46,16 +46,16 @@ function heldLocks(): Set<string> {
  * let two processes lock two different files under one name.
  *
  * `spoolPath` is the spool's real path (symlinks resolved), so that every name of one file takes one
- * lock (a file with hard links is refused before: see realSpoolPath); `shownPath` is the name errors
- * give (the configured one).
+ * lock (a file with hard links is refused before: see realSpoolPath); `shown` is how errors name it:
+ * the option as the caller wrote it and the configured path ("broker emitter: delivery.spool.path …").
  *
  * POSIX file locks belong to the process and are dropped when it closes any descriptor of the file,
  * so this process never opens a lock file it holds: a second emitter here is refused from `HELD`.
  * @internal
  */
-export function acquireSpoolLock(spoolPath: string, shownPath = spoolPath): SpoolLock {
+export function acquireSpoolLock(spoolPath: string, shown: string): SpoolLock {
   const lockPath = `${spoolPath}.lock`;
-  let { key, db } = takeLock(lockPath, shownPath);
+  let { key, db } = takeLock(lockPath, shown);
   let held = true;
   const release = () => {
     if (!held) return;
@@ -71,7 +71,7 @@ export function acquireSpoolLock(spoolPath: string, shownPath = spoolPath): Spoo
       if (stats !== undefined && `${stats.dev}:${stats.ino}` === key) return "held";
       let taken: { key: string; db: Database };
       try {
-        taken = takeLock(lockPath, shownPath);
+        taken = takeLock(lockPath, shown);
       } catch {
         release();
         return "lost";
@@ -86,15 +86,15 @@ export function acquireSpoolLock(spoolPath: string, shownPath = spoolPath): Spoo
 }
 
 /** Creates the lock file if needed and locks it; throws inUse when another emitter holds it. */
-function takeLock(lockPath: string, shownPath: string): { key: string; db: Database } {
+function takeLock(lockPath: string, shown: string): { key: string; db: Database } {
   createPrivateFile(lockPath);
   const key = inodeKey(lockPath);
-  if (HELD.has(key)) throw inUse(shownPath, process.pid);
+  if (HELD.has(key)) throw inUse(shown, process.pid);
   let db: Database;
   try {
     db = lockDatabase(lockPath);
   } catch (error) {
-    if (sqliteCode(error) === "SQLITE_BUSY") throw inUse(shownPath, holderPid(lockPath));
+    if (sqliteCode(error) === "SQLITE_BUSY") throw inUse(shown, holderPid(lockPath));
     if (!SpoolFileError.isUnusable(error)) throw error;
     // Not a sound SQLite file, so nobody holds it (an owner's lock file always is one): start it over.
     fs.truncateSync(lockPath, 0);
@@ -143,7 +143,7 @@ function inodeKey(file: string): string {
   return `${dev}:${ino}`;
 }
 
-function inUse(spoolPath: string, pid: number | undefined): AuditConfigError {
+function inUse(shown: string, pid: number | undefined): AuditConfigError {
   const holder =
     pid === process.pid
       ? `this process (pid ${pid}): another delivery emitter has it open`
@@ -151,7 +151,7 @@ function inUse(spoolPath: string, pid: number | undefined): AuditConfigError {
         ? "another process"
         : `process ${pid}`;
   return new AuditConfigError(
-    `delivery emitter: spool.path ${spoolPath} is in use by ${holder}. A spool has one owner: give each ` +
+    `${shown} is in use by ${holder}. A spool has one owner: give each ` +
       "process (each cluster worker) and each emitter its own spool path",
   );
 }

@@ -5,6 +5,7 @@
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDeliveryEmitter } from "../../src/delivery/index.js";
+import { DIRECT_PLACE } from "../../src/delivery/options.js";
 import { Spool } from "../../src/delivery/spool.js";
 import { recordTimerDelays, stepWallClockBack } from "../helpers/clock-step.js";
 import { createFakeSink, until } from "../helpers/fake-sink.js";
@@ -45,6 +46,7 @@ describe("a wall clock stepping back", () => {
       maxBytes: 1 << 20,
       synchronous: "normal",
       name: "delivery",
+      place: DIRECT_PLACE,
       onError: () => {},
       onRefused: () => {},
       onMovedAside: () => {},

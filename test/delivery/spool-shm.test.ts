@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DIRECT_PLACE } from "../../src/delivery/options.js";
 import { DeliveryPipeline } from "../../src/delivery/pipeline.js";
 import { resolveDeliveryOptions } from "../../src/delivery/resolve-options.js";
 import { Spool } from "../../src/delivery/spool.js";
@@ -124,6 +125,7 @@ describe("spool reads and deletes on an invalid -shm index under another process
       maxBytes: 1 << 20,
       synchronous: "normal",
       name: "fake",
+      place: DIRECT_PLACE,
       onError: (error) => refusals.push(["error", error]),
       onRefused: (operation, error) => refusals.push([operation, (error as { code?: unknown }).code]),
       onMovedAside: () => {},
