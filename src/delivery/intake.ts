@@ -1,4 +1,5 @@
 import type { EmitOutcome } from "../emitters/emitter.js";
+import { AuditInputError } from "../errors/index.js";
 import { kindIndex } from "../event/kinds.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -6,6 +7,9 @@ import type { DeliveryState } from "./delivery-state.js";
 import { KEPT_KINDS } from "./evictable-kinds.js";
 import type { OverflowPolicy } from "./options.js";
 import { sinkTakes } from "./sink-fit.js";
+
+/** A spool row is read back by its event's id; stores and brokers deduplicate by it. */
+const NO_EVENT_ID = "the event has no eventId: the spool, the stores and the brokers know an event by it";
 
 /**
  * The emit path: encodes the event once (its size is what the byte bounds count), then queues it, or
@@ -19,6 +23,7 @@ export function intake(state: DeliveryState, event: AuditEvent): EmitOutcome {
     kind = kindIndex(event.eventType);
     if (state.closed) return state.refuse("closed", kind, false);
     bytes = encodeEvent(event);
+    if (event.eventId === "") throw new AuditInputError(NO_EVENT_ID);
   } catch (error) {
     // A caller's bug repeats with every event: reported once per warnIntervalMs, with the count.
     state.warnings.note("unencodable", error);

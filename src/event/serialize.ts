@@ -115,7 +115,8 @@ export function eventFromJson(json: unknown): AuditEvent {
 /**
  * Encodes the event as protobuf binary, in its canonical form (docs/evidence.md): what ts-proto's
  * `AuditEvent.encode` writes, with the attributes sorted by key. Throws on a number field out of its
- * range, as the generated encoder does. The bytes are the event's own, but, as with
+ * range, as the generated encoder does, and on a 64-bit one beyond ±(2^53 - 1), which the generated
+ * encoder writes but no reader of the event (its decoder included) can read back. The bytes are the event's own, but, as with
  * `Buffer.allocUnsafe`, a view of a shared 8 KiB slab: keep `.slice()` of them to hold one event long
  * on its own.
  */

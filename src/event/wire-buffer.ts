@@ -16,6 +16,18 @@ const TWO_POW_32 = 2 ** 32;
 const UINT64_MAX = 2n ** 64n - 1n;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A 64-bit value beyond ±(2^53 - 1): ts-proto's encoder writes it, but every reader of the event (its
+ * decoder, the store's, the delivery pipeline's) refuses it, so one such event would be accepted and
+ * then never read back: a spooled or queued one would stall delivery behind it.
+ */
+function unreadable(type: string, value: number): Error {
+  return new Error(
+    `invalid ${type}: ${value} is beyond 2^53 - 1, where no reader of the event could read it`,
+  );
+}
 
 /**
  * A growable byte buffer that protobuf primitives are written into, reused from one message to the next.
@@ -131,7 +143,10 @@ export class WireBuffer {
     else this.varint64(BigInt.asUintN(64, BigInt(value)));
   }
 
-  /** A `uint64` field's value given as a number; throws as BigInt(value) and the range check do. */
+  /**
+   * A `uint64` field's value given as a number; throws as BigInt(value) and the range check do, and
+   * beyond 2^53 - 1 (see unreadable).
+   */
   uint64(value: number): void {
     if (value >= 0 && value < TWO_POW_32 && Number.isInteger(value)) {
       this.uint32(value);
@@ -139,6 +154,7 @@ export class WireBuffer {
     }
     const big = BigInt(value); // a RangeError for NaN, ±Infinity and fractions, as in BinaryWriter
     if (big < 0n || big > UINT64_MAX) throw new Error(`invalid uint64: ${value}`);
+    if (big > MAX_SAFE) throw unreadable("uint64", value);
     this.varint64(big);
   }
 
@@ -150,6 +166,7 @@ export class WireBuffer {
     }
     const big = BigInt(value);
     if (big < INT64_MIN || big > INT64_MAX) throw new Error(`invalid int64: ${value}`);
+    if (big > MAX_SAFE || big < -MAX_SAFE) throw unreadable("int64", value);
     this.varint64(BigInt.asUintN(64, big));
   }
 

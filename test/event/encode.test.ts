@@ -157,8 +157,8 @@ function each(name: string, values: number[], partial: (n: number) => DeepPartia
 }
 
 describe("encodeEvent's numbers, times and enums", () => {
-  // 2 ** 64 - 2048 is the largest double below 2^64.
-  const wide = [2 ** 32, 2 ** 53 + 2, 2 ** 63, 2 ** 64 - 2048, 2 ** 64];
+  // 2 ** 64 is beyond uint64 itself: both encoders refuse it (values above 2^53 - 1: see below).
+  const wide = [2 ** 32, Number.MAX_SAFE_INTEGER, 2 ** 64];
   const bad = [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, -0];
   const cases: Case[] = [
     ...each("schemaVersion", [4_294_967_295, ...wide, ...bad], (n) => ({ schemaVersion: n })),
@@ -167,9 +167,13 @@ describe("encodeEvent's numbers, times and enums", () => {
       detail: { $case: "checkpoint", value: { headSeq: n } },
     })),
     ...each("payload.requestCount", [2 ** 32, ...bad], (n) => ({ payload: { requestCount: n } })),
-    ...each("duration.seconds", [-1, -(2 ** 40), 2 ** 40, 2 ** 63, -(2 ** 63), 1e20, ...bad], (n) => ({
-      duration: { seconds: n },
-    })),
+    ...each(
+      "duration.seconds",
+      [-1, -(2 ** 40), 2 ** 40, -Number.MAX_SAFE_INTEGER, 2 ** 63, 1e20, ...bad],
+      (n) => ({
+        duration: { seconds: n },
+      }),
+    ),
     ...each("duration.nanos", [-1, -999_999_999, 2 ** 31, -(2 ** 31), ...bad], (n) => ({
       duration: { nanos: n },
     })),
@@ -186,6 +190,27 @@ describe("encodeEvent's numbers, times and enums", () => {
       outcome((m) => AuditEvent.encode(m).finish(), message),
     );
   });
+
+  // 2 ** 64 - 2048 is the largest double below 2^64.
+  const unreadable: Case[] = [
+    ...each("chain.seq", [2 ** 53, 2 ** 53 + 2, 2 ** 63, 2 ** 64 - 2048], (n) => ({ chain: { seq: n } })),
+    ...each("checkpoint.headSeq", [2 ** 53 + 2, 2 ** 64 - 2048], (n) => ({
+      detail: { $case: "checkpoint", value: { headSeq: n } },
+    })),
+    ...each("duration.seconds", [2 ** 53, -(2 ** 53), -(2 ** 63)], (n) => ({ duration: { seconds: n } })),
+  ];
+
+  it.each(unreadable)(
+    "%s: refused, though ts-proto writes it, as no reader could read it back",
+    (_, partial) => {
+      const message = AuditEvent.fromPartial(partial);
+      const written = AuditEvent.encode(message).finish();
+      expect(() => AuditEvent.decode(written)).toThrow(/MAX_SAFE_INTEGER|MIN_SAFE_INTEGER/);
+      expect(() => encodeEvent(message)).toThrow(
+        /is beyond 2\^53 - 1, where no reader of the event could read it$/,
+      );
+    },
+  );
 
   it("throws where ts-proto throws, and encodes the next event right after", () => {
     const long = "é".repeat(1000);
