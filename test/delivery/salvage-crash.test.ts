@@ -80,7 +80,10 @@ describe("a kill -9 while a damaged spool is salvaged", () => {
     await leaveDamagedSpool(spoolPath);
     const damaged = fs.statSync(spoolPath).ino;
 
-    const child = spawn(process.execPath, [compiled.file(CHILD), spoolPath], {
+    // Killed once the new spool holds a few MB: the salvage has started, and is far from done. The
+    // child kills itself there, between two of the salvage's transactions: killed from here once a
+    // poll saw the bytes, it could finish the salvage first on a loaded machine (about 1 s more).
+    const child = spawn(process.execPath, [compiled.file(CHILD), spoolPath, String(4 * 1024 * 1024)], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let output = "";
@@ -88,14 +91,14 @@ describe("a kill -9 while a damaged spool is salvaged", () => {
       output += chunk;
     });
     const exited = once(child, "exit");
-    // Killed once the new spool holds a few MB: the salvage has started, and is far from done.
-    await until(() => bytesWrittenBeside(dir.dir, damaged) > 4 * 1024 * 1024 || output !== "", {
+    await until(() => child.exitCode !== null || child.signalCode !== null || output !== "", {
       timeoutMs: 20_000,
       message: () => `the child wrote ${bytesWrittenBeside(dir.dir, damaged)} bytes beside the spool`,
     });
-    child.kill("SIGKILL");
+    child.kill("SIGKILL"); // a child that finished the salvage after all (the test fails below)
     expect(await exited).toStrictEqual([null, "SIGKILL"]);
     expect(output).toBe(""); // killed mid-salvage, before the constructor returned
+    expect(bytesWrittenBeside(dir.dir, damaged)).toBeGreaterThan(4 * 1024 * 1024);
 
     const sink = createFakeSink();
     const emitter = createDeliveryEmitter({

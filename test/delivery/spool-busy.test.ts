@@ -74,21 +74,23 @@ function spoolRows(): number {
 const requireHere = createRequire(import.meta.url);
 
 /**
- * A child process that holds the spool's write lock for `ms` (then lets go); resolves once it holds
- * it. Killed by the test when done.
+ * A child process that holds the spool's write lock, and lets go `ms` after `letGoIn()` (called by
+ * the test right before the step that must find the lock held: counted from there, not from when the
+ * child took the lock, the time is the step's own, however late the test gets to it on a loaded
+ * machine); resolves once it holds it. Killed by the test when done.
  */
-async function holdWriteLockInChild(ms: number): Promise<{ stop: () => Promise<void> }> {
+async function holdWriteLockInChild(ms: number): Promise<{ letGoIn: () => void; stop: () => Promise<void> }> {
   const script = `
     const Database = require(process.argv[1]);
     const db = new Database(process.argv[2], { timeout: 0 });
     db.exec("BEGIN IMMEDIATE");
+    process.stdin.once("data", () => setTimeout(() => db.exec("ROLLBACK"), Number(process.argv[3])));
     process.stdout.write("locked\\n");
-    setTimeout(() => db.exec("ROLLBACK"), Number(process.argv[3]));
     setTimeout(() => {}, 60000);`;
   const child = spawn(
     process.execPath,
     ["-e", script, requireHere.resolve("better-sqlite3"), spoolPath, String(ms)],
-    { stdio: ["ignore", "pipe", "inherit"] },
+    { stdio: ["pipe", "pipe", "inherit"] },
   );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   await new Promise<void>((resolve, reject) => {
@@ -96,6 +98,8 @@ async function holdWriteLockInChild(ms: number): Promise<{ stop: () => Promise<v
     child.once("exit", (code) => reject(new Error(`the lock holder exited with ${code}`)));
   });
   return {
+    // Written to the pipe at once (libuv writes before it queues): in the child before emit goes on.
+    letGoIn: () => void child.stdin.write("go\n"),
     stop: async () => {
       child.kill("SIGKILL"); // the OS lets go of its locks
       await exited;
@@ -170,6 +174,7 @@ describe("a spool another process holds busy", () => {
     // then commit: the event would be spooled.
     const holder = await holdWriteLockInChild(3000);
     try {
+      holder.letGoIn();
       expect(pipeline.emit(numberedEvent(1))).toBe("accepted");
       expect(pipeline.stats()).toMatchObject({ spooled: 0, queueEvents: 1, spoolEvents: 0 });
       expect(errors.map((error) => error.message)).toStrictEqual([

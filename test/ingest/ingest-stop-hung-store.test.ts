@@ -72,15 +72,25 @@ describe("createIngester stopped while PostgreSQL hangs mid-insert", () => {
     };
     let inserts = 0;
     let frozen: number[] = [];
+    let stopCalled = () => {};
+    const stopping = new Promise<void>((resolve) => {
+      stopCalled = resolve;
+    });
     const hanging: IngestStore = {
       insert: (batch) => {
         inserts++;
         return store.insert(batch);
       },
-      insertColumns: (batch) => {
+      insertColumns: async (batch) => {
         inserts++;
-        // The server stops as the first insert starts: it hangs mid-insert.
-        if (inserts === 1) frozen = freeze(suite.postgres);
+        // The server stops as the first insert starts: it hangs mid-insert. Its query goes out once
+        // stop() was called: sent before, it could fail (queryTimeoutMs) and, the retry delay over,
+        // the batch fetched ahead be inserted before a late stop (a loaded machine: the fetch ahead
+        // or the poll below late by 2 s), and the test would wait for ever for the state it stops in.
+        if (inserts === 1) {
+          frozen = freeze(suite.postgres);
+          await stopping;
+        }
         return store.insertColumns(batch);
       },
       prepareColumns: (batch) => store.prepareColumns(batch),
@@ -97,8 +107,11 @@ describe("createIngester stopped while PostgreSQL hangs mid-insert", () => {
         () => inserts === 1 && fetched.length === 2,
         "the first insert hanging, the next batch fetched",
       );
-      await ingester.stop();
+      const stopped = ingester.stop();
+      stopCalled();
+      await stopped;
     } finally {
+      stopCalled();
       thaw(frozen);
     }
     const [first = [], ahead = []] = fetched;
