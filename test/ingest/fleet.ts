@@ -127,10 +127,14 @@ export function useFleetServers(options: { buildCli?: boolean } = {}): FleetServ
   return suite;
 }
 
-/** Polls `done` every 20 ms until it is true; throws naming `what` after 20 s. */
-export async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
+/** Polls `done` every 20 ms until it is true; throws naming `what` after `timeoutMs` (20 s) of polls. */
+export async function until(
+  done: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
   for (let waited = 0; !(await done()); waited += 20) {
-    if (waited > 20_000) throw new Error(`timed out waiting for ${what}`);
+    if (waited > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

@@ -28,7 +28,9 @@ describe("grpc-audit ingest writing into a pipe nobody reads", () => {
     wrapper.stdout.on("data", (chunk: Buffer) => {
       said += chunk.toString();
     });
-    await until(() => said.includes("full\n"), "the pipe full");
+    // A process start, NATS, the store, then 36 progress lines of 100 ms: 5 s idle, over 20 s seen on
+    // a loaded 2-core machine.
+    await until(() => said.includes("full\n"), "the pipe full", 60_000);
     const pid = Number(said.split("\n")[0]);
     try {
       process.kill(pid, "SIGTERM");
@@ -38,5 +40,5 @@ describe("grpc-audit ingest writing into a pipe nobody reads", () => {
     } finally {
       if (!said.includes("exit")) process.kill(pid, "SIGKILL");
     }
-  });
+  }, 90_000);
 });
