@@ -28,6 +28,8 @@ export interface Strays {
   readonly known: WeakMap<pg.ClientBase, Stray | null>;
   /** Sessions given up and not yet seen ended. */
   readonly left: Map<string, Stray>;
+  /** How long (ms) a lock holder may wait for its COPY data before a store that gave up ends it (END_FROZEN). */
+  readonly frozenAfterMs: number;
 }
 
 /** A server session: its process id and start time in µs since 1970 (as text: exact). @internal */
@@ -36,9 +38,9 @@ export interface Stray {
   startedUs: string;
 }
 
-/** An empty `Strays`. @internal */
-export function createStrays(): Strays {
-  return { known: new WeakMap(), left: new Map() };
+/** An empty `Strays`; `frozenAfterMs`: see END_FROZEN. @internal */
+export function createStrays(frozenAfterMs: number): Strays {
+  return { known: new WeakMap(), left: new Map(), frozenAfterMs };
 }
 
 const IDENTIFY =
@@ -52,6 +54,20 @@ const END_STRAYS = `SELECT pg_terminate_backend(a.pid) FROM pg_stat_get_activity
   AND a.pid IN (SELECT pid FROM pg_locks
     WHERE locktype = 'advisory' AND objsubid = 1 AND (classid::bigint << 32 | objid::bigint) = ${LOCKS.write})`;
 
+/**
+ * Ends any session (of this role: the server allows no other) that holds the writers' lock and has
+ * waited for its batch's COPY data longer than $1 ms: its client was frozen mid-insert (SIGSTOP,
+ * `docker pause`, a suspended VM) while its host still acknowledges TCP, so neither keepalive nor the
+ * client's own limit ends it, and every writer of the fleet waits. A live writer gives an insert up
+ * within its queryTimeoutMs, so $1 is twice this store's. Run by a store that has just given a
+ * session up, so never while writes flow.
+ */
+const END_FROZEN = `SELECT pg_terminate_backend(a.pid) FROM pg_stat_get_activity(NULL) a
+  WHERE a.pid <> pg_backend_pid() AND a.state = 'active' AND a.wait_event = 'ClientRead'
+  AND left(a.query, 5) = 'COPY ' AND a.query_start < clock_timestamp() - $1 * interval '1 millisecond'
+  AND a.pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
+    AND (classid::bigint << 32 | objid::bigint) = ${LOCKS.write})`;
+
 /** Ends the given-up sessions still on the server, then learns `client`'s own identity if new. */
 async function tidy(client: pg.ClientBase, strays: Strays): Promise<void> {
   const left = [...strays.left.values()];
@@ -59,6 +75,7 @@ async function tidy(client: pg.ClientBase, strays: Strays): Promise<void> {
     const ids = [left.map((s) => s.pid), left.map((s) => s.startedUs)];
     try {
       await client.query(END_STRAYS, ids);
+      await client.query(END_FROZEN, [strays.frozenAfterMs]);
     } catch (error) {
       // No code: the connection failed, and the next session tries again. A server's refusal
       // (permission) would refuse every time: forgotten.
