@@ -1,6 +1,11 @@
 import { type Stats, statSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
-import { badPort, redact } from "../postgres/connection-string.js";
+import {
+  badPort,
+  mayHoldUnencodedCredentials,
+  PERCENT_ENCODE_HINT,
+  redact,
+} from "../postgres/connection-string.js";
 import type { AuditStore } from "../store/audit-store.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, toCliError } from "./errors.js";
 import { loadOptionalPeers } from "./optional-peers.js";
@@ -52,8 +57,10 @@ export function storeArgument(text: string, sqliteOnly = false): string {
     const problem =
       badPort(text) ??
       (withoutCredentials(text) === HIDDEN_VALUE
-        ? // A pasted `;password=…` is no part of a postgres:// URL: the store would be named with it.
-          'holds a password pair after a ";" or "&": give it as postgres://user:password@host/db or in PGPASSWORD'
+        ? mayHoldUnencodedCredentials(text)
+          ? `is not a URL; ${PERCENT_ENCODE_HINT}`
+          : // A pasted `;password=…` is no part of a postgres:// URL: the store would be named with it.
+            'holds a password pair after a ";" or "&": give it as postgres://user:password@host/db or in PGPASSWORD'
         : undefined) ??
       (redact(text) === undefined ? "is not a URL (postgres://user@host:5432/db)" : undefined);
     if (problem === undefined) return text;

@@ -116,13 +116,38 @@ export function explicitSslMode(connectionString: string): string {
 }
 
 /**
+ * Said after an error about a postgres:// URL whose user name or password may hold a character it
+ * must percent-encode: the URL is then split at it ("p#ss" makes "p" the port), and the error names
+ * a part the user did not mean. @internal
+ */
+export const PERCENT_ENCODE_HINT =
+  'if its user name or password holds "#", "/", "?" or a space, percent-encode it (%23, %2F, %3F, %20) or give the password in PGPASSWORD';
+
+/**
+ * True when what comes between "//" and the last "@" of a postgres:// URL holds a character a user
+ * name or password must percent-encode. @internal
+ */
+export function mayHoldUnencodedCredentials(connectionString: string): boolean {
+  const beforeAt = /^postgres(?:ql)?:\/\/(.*)@/is.exec(connectionString)?.[1];
+  return beforeAt !== undefined && /[#/?\s]/.test(beforeAt);
+}
+
+/**
  * What is wrong with the port of a postgres:// URL, else undefined: one that is not a number or is
  * beyond 65535 (the URL does not parse), port 0 (it parses, and no server listens there), or an IPv6
  * host whose "]" is missing (`[::1/db`), whose colons would be read as a port. Read after the
- * authority's last "@", so a password (even with an "@" in it) is never shown.
+ * authority's last "@", so a password (even with an "@" in it) is never shown. A problem found in a URL
+ * that may hold unencoded credentials says how to encode them.
  * @internal
  */
 export function badPort(connectionString: string): string | undefined {
+  const problem = portProblem(connectionString);
+  return problem !== undefined && mayHoldUnencodedCredentials(connectionString)
+    ? `${problem}; ${PERCENT_ENCODE_HINT}`
+    : problem;
+}
+
+function portProblem(connectionString: string): string | undefined {
   const authority = /^postgres(?:ql)?:\/\/([^/?#]*)/i.exec(connectionString)?.[1];
   if (authority === undefined) return undefined;
   const hostPort = authority.slice(authority.lastIndexOf("@") + 1);

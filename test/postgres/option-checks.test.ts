@@ -31,6 +31,11 @@ describe("openPostgresStore's connection string errors", () => {
       "postgres store: `connectionString` has a port that is not a number",
     ],
     [
+      // "#" unencoded ends the authority: "u:p" is read as the host and its port.
+      "postgres://u:p#hunter2@127.0.0.1:5432/db",
+      'postgres store: `connectionString` has a port that is not a number; if its user name or password holds "#", "/", "?" or a space, percent-encode it (%23, %2F, %3F, %20) or give the password in PGPASSWORD',
+    ],
+    [
       "mysql://u:hunter2@127.0.0.1/db",
       "postgres store: `connectionString` must be a postgres:// or postgresql:// URL",
     ],
