@@ -108,18 +108,19 @@ export class SpoolConnection {
   }
 
   /**
-   * Checks, at most once per FILE_CHECK_MS unless `now`, that the path still names the file the spool
-   * writes to. A file deleted (or replaced) under it would take every later row with it when the
+   * Checks that the spool still holds its lock (see #checkLock), before every commit: a stat, and a
+   * second emitter that took a new lock file reads the rows it finds once, so a row committed after
+   * would be left to nobody. Then, at most once per FILE_CHECK_MS unless `now`, that the path still
+   * names the file the spool writes to. A file deleted (or replaced) under it would take every later row with it when the
    * process ends: its committed rows are copied to a new file at the path (a file found there is moved
    * aside first), and that is reported. When that fails, they are reported and counted as lost
    * ("spool_deleted"), and the spool gives up.
    */
   checkFile(now = false): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#checkLock()) return;
     const at = monotonicNow();
     if (!now && at - this.#checkedAt < FILE_CHECK_MS) return;
     this.#checkedAt = at;
-    if (!this.#checkLock()) return;
     const found = fileId(this.#config.path);
     if (sameFile(found, this.#fileId)) return;
     this.#relocate(found === undefined ? "deleted" : "replaced by another file", now);

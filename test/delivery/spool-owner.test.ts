@@ -191,6 +191,30 @@ describe("a lock file deleted while its owner runs", () => {
     await until(() => second.stats().replayed === 3);
     expect(second.stats()).toMatchObject({ replayed: 3, spoolEvents: 0 });
   });
+
+  it("commits nothing more once another emitter took the new lock: events after stay in memory", async () => {
+    const { errors, onError } = errorCollector();
+    const sink = createFakeSink();
+    sink.mode = "hold";
+    const first = createDeliveryEmitter({
+      sink,
+      onError,
+      spool: { path: spoolPath, writeAhead: true, commitIntervalMs: 5 },
+    });
+    emitters.push(first);
+    for (const event of numberedEvents(3)) first.emit(event);
+    await until(() => first.stats().spooled === 3);
+    fs.rmSync(`${spoolPath}.lock`);
+    const second = open();
+    // Right after the second emitter read what the file held: committed now, these rows would be
+    // left to nobody (the first checked its lock once a second, and committed meanwhile).
+    for (const event of numberedEvents(100, "authz", "late")) first.emit(event);
+
+    await until(() => errors.length > 0, { message: () => "the first emitter reported nothing" });
+    expect(first.stats()).toMatchObject({ spooled: 3, queueEvents: 100 });
+    await until(() => second.stats().replayed === 3);
+    expect(second.stats()).toMatchObject({ replayed: 3, spoolEvents: 0 });
+  });
 });
 
 describe("the lock file", () => {
