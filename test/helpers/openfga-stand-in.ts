@@ -334,6 +334,15 @@ export async function startOpenFgaStandIn(options: StandInOptions = {}): Promise
 }
 
 /**
+ * The SDK's HTTP timeout (`baseOptions.timeout`) for tests whose stand-in or proxy holds a request
+ * unanswered until the client gives up. The same timeout bounds every other request of the client,
+ * which must be answered within it: 200 ms was too short for a loopback request (through the proxy,
+ * on a new connection) on a loaded machine, where it took up to ~400 ms, and a write answered 429 or
+ * forwarded was recorded as timed out ("unknown_outcome"). A bound on load; the held requests wait it out.
+ */
+export const SDK_TIMEOUT_MS = 1000;
+
+/**
  * A real `OpenFgaClient` pointed at the stand-in, with its store and model ids and retries kept fast
  * (`maxRetry: 0` unless overridden: a 5xx or 429 fails at once).
  */

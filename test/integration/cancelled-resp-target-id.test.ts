@@ -11,6 +11,7 @@ import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
+import { holdDeadline } from "../helpers/held-deadline.js";
 import { listenOnLoopback } from "../helpers/loopback-server.js";
 import { unary } from "../helpers/project-server.js";
 import { requestIdMetadata } from "../helpers/request-id-metadata.js";
@@ -115,23 +116,28 @@ describe("a create whose target id is in its response", () => {
   });
 
   it("records the id its handler returned after the deadline passed", async () => {
-    const [error] = await unary(
-      client.createProject.bind(client),
-      { name: "late" },
-      requestIdMetadata("c-deadline"),
-      {
-        deadline: Date.now() + 200,
-      },
-    );
-    expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
-    expect(brief(await eventOf("c-deadline"))).toStrictEqual([
-      { type: "project", id: "p-c-deadline", name: "" },
-      {
-        success: true,
-        code: "OK",
-        message: "the deadline had passed (DEADLINE_EXCEEDED); the handler finished OK",
-      },
-    ]);
+    // A deadline the server reads as the client's: a server that read the call late recorded a cancel.
+    const clock = holdDeadline();
+    try {
+      const [error] = await unary(
+        client.createProject.bind(client),
+        { name: "late" },
+        requestIdMetadata("c-deadline"),
+        { deadline: clock.deadline },
+      );
+      clock.passed();
+      expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
+      expect(brief(await eventOf("c-deadline"))).toStrictEqual([
+        { type: "project", id: "p-c-deadline", name: "" },
+        {
+          success: true,
+          code: "OK",
+          message: "the deadline had passed (DEADLINE_EXCEEDED); the handler finished OK",
+        },
+      ]);
+    } finally {
+      clock.release();
+    }
   });
 
   it("records the id a client-streaming handler returned after the client cancelled", async () => {

@@ -31,6 +31,7 @@ import {
 } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder, type Recorder, type RecorderOptions } from "../../src/recorder/recorder.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
+import { HELD_DEADLINE_MS, holdDeadline } from "../helpers/held-deadline.js";
 import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import { unary } from "../helpers/project-server.js";
 
@@ -122,20 +123,27 @@ describe("recorder.close() waits for the records of calls in flight", () => {
       await handlerMayFinish.opened;
       return call.request.project as Project;
     });
-    const [error] = await unary(
-      client.updateProject.bind(client),
-      { project: project("p-1") },
-      metadataOf("late"),
-      {
-        deadline: Date.now() + 100,
-      },
-    );
-    expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
-    await stopServer(server);
-    expect(recorder.stats().pendingRecords).toBe(1);
-    const closing = recorder.close();
-    handlerMayFinish.open();
-    const report = await closing;
+    // A deadline the server reads as the client's (a server that read the call late recorded a cancel),
+    // far enough for a new connection and the call to reach the server on a loaded machine (100 ms was not).
+    const clock = holdDeadline();
+    let report: Awaited<ReturnType<Recorder["close"]>>;
+    try {
+      const [error] = await unary(
+        client.updateProject.bind(client),
+        { project: project("p-1") },
+        metadataOf("late"),
+        { deadline: clock.deadline },
+      );
+      clock.passed();
+      expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
+      await stopServer(server);
+      expect(recorder.stats().pendingRecords).toBe(1);
+      const closing = recorder.close();
+      handlerMayFinish.open();
+      report = await closing;
+    } finally {
+      clock.release();
+    }
     expect([report.ok, brief(memory.events)]).toStrictEqual([
       true,
       [
@@ -344,7 +352,9 @@ describe("recorder.close() waits for the records of calls in flight", () => {
       client.updateProject.bind(client),
       { project: project("p-1") },
       metadataOf("hung"),
-      { deadline: Date.now() + 100 },
+      // Far enough for a new connection and the call to reach the authenticator on a loaded machine: at
+      // 100 ms the client's deadline could pass before the call was sent, and `asked` never opened.
+      { deadline: Date.now() + HELD_DEADLINE_MS },
     );
     await asked.opened;
     expect(error?.code).toBe(status.DEADLINE_EXCEEDED);

@@ -28,6 +28,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { AuditRule, RuleTable } from "../../src/rules/audit-rule.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
+import { holdDeadline } from "../helpers/held-deadline.js";
 import { listenOnLoopback } from "../helpers/loopback-server.js";
 import { unary } from "../helpers/project-server.js";
 import { requestIdMetadata } from "../helpers/request-id-metadata.js";
@@ -163,24 +164,31 @@ const brief = (e: AuditEvent | undefined) => [e?.target?.id, e?.result];
 
 describe("a handler that outlives its client", () => {
   it("records the change an asyncService handler finished after the deadline, though the rule records only successes", async () => {
-    const [error] = await unary(
-      client.updateProject.bind(client),
-      { project: { id: "p-1", name: "renamed", ownerId: "" } },
-      requestIdMetadata("late-ok"),
-      { deadline: Date.now() + 200 },
-    );
-    expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
-    const [event] = await eventsOf("late-ok");
-    expect(applied.has("late-ok")).toBe(true);
-    // The rule omits status messages; this message is the library's own and says why the client got none.
-    expect(brief(event)).toStrictEqual([
-      "p-1",
-      {
-        success: true,
-        code: "OK",
-        message: "the deadline had passed (DEADLINE_EXCEEDED); the handler finished OK",
-      },
-    ]);
+    // A deadline the server reads as the client's: a server that read the call late recorded a cancel.
+    const clock = holdDeadline();
+    try {
+      const [error] = await unary(
+        client.updateProject.bind(client),
+        { project: { id: "p-1", name: "renamed", ownerId: "" } },
+        requestIdMetadata("late-ok"),
+        { deadline: clock.deadline },
+      );
+      clock.passed();
+      expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
+      const [event] = await eventsOf("late-ok");
+      expect(applied.has("late-ok")).toBe(true);
+      // The rule omits status messages; this message is the library's own and says why the client got none.
+      expect(brief(event)).toStrictEqual([
+        "p-1",
+        {
+          success: true,
+          code: "OK",
+          message: "the deadline had passed (DEADLINE_EXCEEDED); the handler finished OK",
+        },
+      ]);
+    } finally {
+      clock.release();
+    }
   });
 
   it("records the handler's failure after a cancel, with its status, for a rule that records failures", async () => {

@@ -11,6 +11,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createRecorder, type RecorderOptions } from "../../src/recorder/recorder.js";
 import type { AuditRule } from "../../src/rules/audit-rule.js";
 import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
+import { holdDeadline } from "../helpers/held-deadline.js";
 import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import { unary } from "../helpers/project-server.js";
 
@@ -51,18 +52,24 @@ async function failAfterDeadline(options: Partial<RecorderOptions>, rulePolicy?:
   server.addService(ProjectServiceService, handlers);
   const port = await listenOnLoopback(server);
   client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
-  const [error] = await unary(
-    client.removeMember.bind(client),
-    { projectId: "p-1", memberId: 7 },
-    new Metadata(),
-    {
-      deadline: Date.now() + 200,
-    },
-  );
-  expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
-  const [event] = await memory.waitForCount(1);
-  await recorder.close();
-  return event?.result;
+  // A deadline the server reads as the client's (a server that read the call late recorded a cancel), far
+  // enough for the new connection and the call to reach the server on a loaded machine.
+  const clock = holdDeadline();
+  try {
+    const [error] = await unary(
+      client.removeMember.bind(client),
+      { projectId: "p-1", memberId: 7 },
+      new Metadata(),
+      { deadline: clock.deadline },
+    );
+    clock.passed();
+    expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
+    const [event] = await memory.waitForCount(1);
+    await recorder.close();
+    return event?.result;
+  } finally {
+    clock.release();
+  }
 }
 
 describe("a handler that failed after the deadline", () => {

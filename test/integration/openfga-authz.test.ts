@@ -49,7 +49,10 @@ describe("authz with OpenFGA over real gRPC", () => {
         recorder,
         rules: auditRules,
         authn: { authenticators: [jwt] },
-        authz: { authorizer, rules: authzRules, timeoutMs: 300 },
+        // Every check must be answered within it: a real HTTP request to the stand-in, the first on a new
+        // connection, which took up to ~400 ms on a loaded machine (300 ms timed the first check out:
+        // DEADLINE_EXCEEDED "authorization timed out"). The slow check below is held past it.
+        authz: { authorizer, rules: authzRules, timeoutMs: 1000 },
       }),
     );
   });
@@ -150,7 +153,7 @@ describe("authz with OpenFGA over real gRPC", () => {
   });
 
   it("records a timeout and answers DEADLINE_EXCEEDED when OpenFGA is too slow", async () => {
-    standIn.inject({ endpoint: "check", latencyMs: 2_000 });
+    standIn.inject({ endpoint: "check", latencyMs: 10_000 }); // far past timeoutMs
     expect((await update("alice", "p-slow"))[0]?.code).toBe(status.DEADLINE_EXCEEDED);
     expect(await decision()).toMatchObject({
       decision: AuthzDecision.AUTHZ_DECISION_ERROR,

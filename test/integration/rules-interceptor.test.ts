@@ -9,6 +9,7 @@ import { type AuditEvent, EventType, MutationType } from "../../src/gen/grpcaudi
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { withoutChainOne } from "../helpers/chain.js";
+import { holdDeadline } from "../helpers/held-deadline.js";
 import { type ProjectServer, startProjectServer, unary } from "../helpers/project-server.js";
 import { FIXED_TIME } from "../helpers/recorder.js";
 
@@ -342,24 +343,29 @@ describe("rules interceptor over real gRPC", () => {
   });
 
   it("records an expired deadline once, with the handler's later answer", async () => {
-    const [error] = await unary(
-      server.client.createProject.bind(server.client),
-      { name: "slow" },
-      callMetadata("req-slow"),
-      {
-        deadline: Date.now() + 200,
-      },
-    );
-    expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
-    // The handler answers after 1.5 s; the event waits for it, and that late status adds no second one.
-    const [event] = await memory.waitForCount(1, { timeoutMs: 5000 });
-    expect(event?.result).toStrictEqual({
-      success: true,
-      code: "OK",
-      message: "the deadline had passed (DEADLINE_EXCEEDED); the handler finished OK",
-    });
-    await sleep(100);
-    expect(memory.events).toHaveLength(1);
+    // A deadline the server reads as the client's: a server that read the call late recorded it as a cancel.
+    const clock = holdDeadline();
+    try {
+      const [error] = await unary(
+        server.client.createProject.bind(server.client),
+        { name: "slow" },
+        callMetadata("req-slow"),
+        { deadline: clock.deadline },
+      );
+      clock.passed();
+      expect(error?.code).toBe(status.DEADLINE_EXCEEDED);
+      // The handler answers after 1.5 s; the event waits for it, and that late status adds no second one.
+      const [event] = await memory.waitForCount(1, { timeoutMs: 5000 });
+      expect(event?.result).toStrictEqual({
+        success: true,
+        code: "OK",
+        message: "the deadline had passed (DEADLINE_EXCEEDED); the handler finished OK",
+      });
+      await sleep(100);
+      expect(memory.events).toHaveLength(1);
+    } finally {
+      clock.release();
+    }
   });
 
   it("records a cancel that comes just before the deadline as the deadline expiring", async () => {

@@ -7,7 +7,12 @@
 import { FgaApiRateLimitExceededError, FgaApiValidationError, FgaError } from "@openfga/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CheckRequest, Decision } from "../../src/authz/authorizer.js";
-import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
+import {
+  type OpenFgaStandIn,
+  SDK_TIMEOUT_MS,
+  standInClient,
+  startOpenFgaStandIn,
+} from "../helpers/openfga-stand-in.js";
 import { auditedWriter } from "./tuple-outcomes.js";
 
 const ALICE_EDITS_P1: CheckRequest = { user: "user:alice", relation: "editor", object: "project:p-1" };
@@ -25,7 +30,10 @@ afterEach(() => standIn.close());
 /** An audited writer whose client sends each request up to `maxRetry + 1` times, a short timeout each. */
 function setUp(maxRetry: number) {
   return auditedWriter(
-    standInClient(standIn, { retryParams: { maxRetry, minWaitInMs: 1 }, baseOptions: { timeout: 200 } }),
+    standInClient(standIn, {
+      retryParams: { maxRetry, minWaitInMs: 1 },
+      baseOptions: { timeout: SDK_TIMEOUT_MS },
+    }),
   );
 }
 
@@ -130,7 +138,7 @@ describe("audited tuple writer: a retried request with an attempt not answered 4
   });
 
   it("records a timeout then a 429 as unknown_outcome", async () => {
-    // The first attempt gets no answer (the stand-in holds it) until the client's 200 ms timeout.
+    // The first attempt gets no answer (the stand-in holds it) until the client's timeout.
     standIn.inject({ endpoint: "write", hold: new Promise(() => {}), times: 1 });
     standIn.inject({ endpoint: "write", status: 429, times: 1 });
     const { authorizer, writer, outcomes } = setUp(1);

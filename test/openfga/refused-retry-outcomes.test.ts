@@ -8,7 +8,7 @@ import { FgaApiValidationError, OpenFgaClient } from "@openfga/sdk";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CheckRequest, Decision } from "../../src/authz/authorizer.js";
 import { type ProxyStep, startOpenFgaProxy } from "../helpers/openfga-proxy.js";
-import { type OpenFgaStandIn, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
+import { type OpenFgaStandIn, SDK_TIMEOUT_MS, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
 import { auditedWriter } from "./tuple-outcomes.js";
 
 const ALICE_EDITS_P1: CheckRequest = { user: "user:alice", relation: "editor", object: "project:p-1" };
@@ -43,7 +43,7 @@ async function setUp(first: ProxyStep = "forward") {
     apiUrl: started.url,
     storeId: standIn.storeId,
     authorizationModelId: standIn.modelId,
-    baseOptions: { timeout: 200 },
+    baseOptions: { timeout: SDK_TIMEOUT_MS },
   });
   return auditedWriter(client);
 }

@@ -17,7 +17,12 @@ import { encodeEvent } from "../../src/event/serialize.js";
 import { createAuditedTupleWriter } from "../../src/openfga/index.js";
 import { fakeBroker } from "../brokers/fake-broker.js";
 import { type ProxyPlan, startOpenFgaProxy } from "../helpers/openfga-proxy.js";
-import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
+import {
+  type OpenFgaStandIn,
+  SDK_TIMEOUT_MS,
+  standInClient,
+  startOpenFgaStandIn,
+} from "../helpers/openfga-stand-in.js";
 import { fixedRecorder } from "../helpers/recorder.js";
 import { tupleOutcomes } from "./tuple-outcomes.js";
 
@@ -72,7 +77,7 @@ describe("audited tuple writer: partial and unknown outcomes", () => {
 
   it("records a write that timed out after OpenFGA applied it as unknown, not as failed", async () => {
     const url = await startProxy(() => "applied-then-hang");
-    const client = standInClient(standIn, { apiUrl: url, baseOptions: { timeout: 200 } });
+    const client = standInClient(standIn, { apiUrl: url, baseOptions: { timeout: SDK_TIMEOUT_MS } });
     const { writer, memory } = writerFor(client);
     await expect(writer.writeTuples([BOB_VIEWS_P1])).rejects.toMatchObject({ name: "FgaError" });
     await vi.waitFor(() => expect(standIn.tuples()).toContainEqual(BOB_VIEWS_P1));
@@ -89,7 +94,7 @@ describe("audited tuple writer: partial and unknown outcomes", () => {
 
   it("records a chunk of a non-transactional write that timed out as unknown, the others as the SDK reports them", async () => {
     const url = await startProxy((n) => (n === 1 ? "applied-then-hang" : "forward"));
-    const client = standInClient(standIn, { apiUrl: url, baseOptions: { timeout: 200 } });
+    const client = standInClient(standIn, { apiUrl: url, baseOptions: { timeout: SDK_TIMEOUT_MS } });
     const { writer, memory } = writerFor(client);
     await writer.writeTuples([BOB_VIEWS_P1, CAROL_VIEWS_P1], {
       transaction: { disable: true, maxParallelRequests: 1 },
@@ -107,7 +112,7 @@ describe("audited tuple writer: partial and unknown outcomes", () => {
     const url = await startProxy((n) => (n === 1 ? "applied-then-hang" : "forward"));
     const client = standInClient(standIn, {
       apiUrl: url,
-      baseOptions: { timeout: 200 },
+      baseOptions: { timeout: SDK_TIMEOUT_MS },
       retryParams: { maxRetry: 1, minWaitInMs: 1 },
     });
     const { writer, memory } = writerFor(client);
@@ -123,7 +128,7 @@ describe("audited tuple writer: partial and unknown outcomes", () => {
     const url = await startProxy((n) => (n === 1 ? "applied-then-hang" : "forward"));
     const client = standInClient(standIn, {
       apiUrl: url,
-      baseOptions: { timeout: 200 },
+      baseOptions: { timeout: SDK_TIMEOUT_MS },
       retryParams: { maxRetry: 1, minWaitInMs: 1 },
     });
     const { writer, memory } = writerFor(client);

@@ -8,7 +8,7 @@
 import { type ClientReadableStream, credentials, type Metadata, Server, status } from "@grpc/grpc-js";
 import { context, trace } from "@opentelemetry/api";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   type ArchiveProgress,
   ProjectServiceClient,
@@ -22,6 +22,7 @@ import { otelTraceContext } from "../../src/otel/index.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { RuleTable } from "../../src/rules/audit-rule.js";
 import { asyncService } from "../../src/server/async-service.js";
+import { holdDeadline } from "../helpers/held-deadline.js";
 import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import { testTracing, tracedMetadata } from "./tracing-interceptor.js";
 
@@ -100,6 +101,9 @@ describe("events of calls that ended while their asyncService handler ran, over 
     return new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   }
 
+  afterEach(() => {
+    vi.useRealTimers(); // the held Date of deleteWithDeadline
+  });
   beforeAll(async () => {
     context.setGlobalContextManager(contextManager.enable());
     mutations = await serve(auditRules);
@@ -128,15 +132,23 @@ describe("events of calls that ended while their asyncService handler ran, over 
     };
   }
 
-  /** A DeleteProject call whose deadline passes while its handler waits; resolves to its status code. */
+  /**
+   * A DeleteProject call whose deadline passes while its handler waits; resolves to its status code.
+   * The deadline is one the server reads as the client's (a server that read the call late recorded a
+   * cancel); Date stays faked until the test ends.
+   */
   function deleteWithDeadline(client: ProjectServiceClient, requestId: string, withTraceparent: boolean) {
+    const clock = holdDeadline();
     return new Promise<number>((resolve) =>
       client.deleteProject(
         { id: "p-1" },
         tracedMetadata(requestId, withTraceparent),
         // The handler runs until the test ends: only the deadline ends the call, whenever it passes.
-        { deadline: Date.now() + 300 },
-        (error) => resolve(error?.code ?? status.OK),
+        { deadline: clock.deadline },
+        (error) => {
+          clock.passed();
+          resolve(error?.code ?? status.OK);
+        },
       ),
     );
   }

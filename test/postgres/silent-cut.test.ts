@@ -30,6 +30,14 @@ async function throughProxy(proxy: SilentProxy): Promise<{ direct: string; url: 
   return { direct, url: `postgres://postgres:s3cret-pw@${path}`, name: `postgres://postgres@${path}` };
 }
 
+/**
+ * The stores' connectTimeoutMs and queryTimeoutMs where a live connection or statement must keep them
+ * too: at 200 and 300 ms a loaded machine's live PostgreSQL overran them (the insert before the freeze
+ * or after the thaw "no reply within 300 ms"). A bound on load, which each give-up here waits out once.
+ */
+const CONNECT_TIMEOUT_MS = 1000;
+const QUERY_TIMEOUT_MS = 1000;
+
 describe("openPostgresStore over a silent path", () => {
   it("rejects after connectTimeoutMs, naming the store and not the password", async () => {
     const proxy = await startSilentProxy(server.port, true);
@@ -70,7 +78,7 @@ describe("a store whose path goes silent after it opened", () => {
       connectionString: url,
       poolSize: 8,
       connectTimeoutMs: 30_000,
-      queryTimeoutMs: 300,
+      queryTimeoutMs: QUERY_TIMEOUT_MS,
     });
     try {
       expect(await store.insert(events("a", 3))).toBe(3);
@@ -84,7 +92,7 @@ describe("a store whose path goes silent after it opened", () => {
         store.lastSeq(),
         store.stats({}),
       ]);
-      const expired = `postgres store ${name}: no reply within 300 ms (queryTimeoutMs)`;
+      const expired = `postgres store ${name}: no reply within ${QUERY_TIMEOUT_MS} ms (queryTimeoutMs)`;
       expect(outcomes.map((o) => (o.status === "rejected" ? (o.reason as Error).message : o))).toStrictEqual(
         Array(5).fill(expired),
       );
@@ -108,14 +116,14 @@ describe("a store whose path goes silent after it opened", () => {
     const store = await openPostgresStore({
       connectionString: url,
       poolSize: 1,
-      connectTimeoutMs: 200,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
       queryTimeoutMs: 60_000,
     });
     try {
       proxy.freeze();
       const holding = store.lastSeq(); // takes the pool's one connection, and waits for the reply
       await expect(store.query({})).rejects.toThrow(
-        `postgres store ${name}: no connection within 200 ms (connectTimeoutMs)`,
+        `postgres store ${name}: no connection within ${CONNECT_TIMEOUT_MS} ms (connectTimeoutMs)`,
       );
       proxy.thaw();
       expect(await holding).toBe(0);

@@ -27,6 +27,19 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/**
+ * The stores' queryTimeoutMs and connectTimeoutMs, and the role's statement_timeout: bounds that every
+ * live statement, check and connection must keep, and after which a silent path is given up. At 200 and
+ * 300 ms a loaded machine's live PostgreSQL overran them ("no reply within 200 ms (queryTimeoutMs)" at
+ * open, a prune "gave up" on a check that was merely slow, a live connection not made in time): a bound on
+ * load, which each give-up here waits out once.
+ */
+const QUERY_TIMEOUT_MS = 1000;
+const CONNECT_TIMEOUT_MS = 1000;
+const STATEMENT_TIMEOUT = "1s";
+/** Past the role's statement_timeout, and three of the store's checks. */
+const LONG_WAIT_MS = 3 * QUERY_TIMEOUT_MS + 500;
+
 /** 90 recorded events (one chain, no checkpoint), a day apart from 2026-11-20: 42 before `BEFORE`. */
 const RECORDED = recordedEvents(90, 0, 86_400_000);
 const BEFORE = new Date("2027-01-01T00:00:00Z");
@@ -65,7 +78,7 @@ describe("prune over a path that goes silent", () => {
     it(`gives up ${phase} when the server does not answer a check, then prunes once the path is back`, async () => {
       const proxy = await startSilentProxy(server.port);
       const { direct, url, name } = await throughProxy(proxy);
-      const store = await openPostgresStore({ connectionString: url, queryTimeoutMs: 300 });
+      const store = await openPostgresStore({ connectionString: url, queryTimeoutMs: QUERY_TIMEOUT_MS });
       try {
         await store.insert(RECORDED);
         // Two idle connections: the prune takes one, the check the other (so it waits for a reply).
@@ -73,7 +86,7 @@ describe("prune over a path that goes silent", () => {
         proxy.freezeAfter(holds(statement));
         const error = await store.prune({ before: BEFORE, cutChains, dryRun }).catch((e: unknown) => e);
         expect((error as Error).message).toBe(
-          `postgres store ${name}: prune gave up: the server did not answer a check within 300 ms (queryTimeoutMs)`,
+          `postgres store ${name}: prune gave up: the server did not answer a check within ${QUERY_TIMEOUT_MS} ms (queryTimeoutMs)`,
         );
         expect(String((error as Error).stack)).not.toContain("s3cret-pw");
         proxy.thaw();
@@ -100,17 +113,17 @@ describe("openPostgresStore over a path that goes silent", () => {
       proxy.freezeAfter(holds("CREATE TABLE audit_events"));
       const opening = openPostgresStore({
         connectionString: url,
-        connectTimeoutMs: 200,
-        queryTimeoutMs: 300,
+        connectTimeoutMs: CONNECT_TIMEOUT_MS,
+        queryTimeoutMs: QUERY_TIMEOUT_MS,
       });
       const error = await opening.catch((e: unknown) => e);
       expect(error).toBeInstanceOf(AuditConfigError);
       expect((error as Error).message).toBe(
-        `postgres store ${name}: schema migration gave up: no connection for a check within 200 ms (connectTimeoutMs)`,
+        `postgres store ${name}: schema migration gave up: no connection for a check within ${CONNECT_TIMEOUT_MS} ms (connectTimeoutMs)`,
       );
       expect(String((error as Error).stack)).not.toContain("s3cret-pw");
       proxy.thaw();
-      const store = await openPostgresStore({ connectionString: url, queryTimeoutMs: 300 });
+      const store = await openPostgresStore({ connectionString: url, queryTimeoutMs: QUERY_TIMEOUT_MS });
       expect(await store.insert(events("a", 2))).toBe(2);
       await store.close();
     } finally {
@@ -125,9 +138,15 @@ describe("openPostgresStore over a path that goes silent", () => {
       const { direct, url, name } = await throughProxy(proxy);
       await (await openPostgresStore({ connectionString: direct })).close();
       proxy.freezeAfter(holds("to_regclass"));
-      const opening = openPostgresStore({ connectionString: url, readonly: true, queryTimeoutMs: 300 });
+      const opening = openPostgresStore({
+        connectionString: url,
+        readonly: true,
+        queryTimeoutMs: QUERY_TIMEOUT_MS,
+      });
       await expect(opening).rejects.toThrow(
-        new AuditConfigError(`postgres store ${name}: no reply within 300 ms (queryTimeoutMs)`),
+        new AuditConfigError(
+          `postgres store ${name}: no reply within ${QUERY_TIMEOUT_MS} ms (queryTimeoutMs)`,
+        ),
       );
     } finally {
       proxy.thaw();
@@ -141,8 +160,10 @@ describe("a role's statement_timeout", () => {
     const direct = await server.createDatabase();
     // Before the store connects: a session takes the setting when it starts.
     const database = new URL(direct).pathname.slice(1);
-    await withClient(direct, (c) => c.query(`ALTER DATABASE "${database}" SET statement_timeout = '300ms'`));
-    const store = await openPostgresStore({ connectionString: direct, queryTimeoutMs: 200 });
+    await withClient(direct, (c) =>
+      c.query(`ALTER DATABASE "${database}" SET statement_timeout = '${STATEMENT_TIMEOUT}'`),
+    );
+    const store = await openPostgresStore({ connectionString: direct, queryTimeoutMs: QUERY_TIMEOUT_MS });
     const holder = new pg.Client({ connectionString: direct });
     await holder.connect();
     try {
@@ -152,8 +173,7 @@ describe("a role's statement_timeout", () => {
       const pruning = store.prune({ before: BEFORE });
       pruning.catch(() => {}); // awaited below: a rejection before then is no unhandled one
       await waitingForLock(direct);
-      // Past the statement_timeout, and five checks of the store's.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await new Promise((resolve) => setTimeout(resolve, LONG_WAIT_MS));
       await holder.query("COMMIT");
       expect(await pruning).toBe(42);
     } finally {
@@ -165,16 +185,18 @@ describe("a role's statement_timeout", () => {
   it("does not fail a migration that waits for another's longer", async () => {
     const direct = await server.createDatabase();
     const database = new URL(direct).pathname.slice(1);
-    await withClient(direct, (c) => c.query(`ALTER DATABASE "${database}" SET statement_timeout = '300ms'`));
+    await withClient(direct, (c) =>
+      c.query(`ALTER DATABASE "${database}" SET statement_timeout = '${STATEMENT_TIMEOUT}'`),
+    );
     const holder = new pg.Client({ connectionString: direct });
     await holder.connect();
     try {
       await holder.query("BEGIN");
       await holder.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.migrate]);
-      const opening = openPostgresStore({ connectionString: direct, queryTimeoutMs: 200 });
+      const opening = openPostgresStore({ connectionString: direct, queryTimeoutMs: QUERY_TIMEOUT_MS });
       opening.catch(() => {}); // awaited below: a rejection before then is no unhandled one
       await waitingForLock(direct);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await new Promise((resolve) => setTimeout(resolve, LONG_WAIT_MS));
       await holder.query("COMMIT");
       const store = await opening;
       expect(await store.insert(events("a", 2))).toBe(2);
