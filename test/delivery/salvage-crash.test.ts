@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDeliveryEmitter } from "../../src/delivery/index.js";
 import { createFakeSink, until } from "../helpers/fake-sink.js";
 import { type Compiled, compile } from "./compile.js";
+import { bytesWrittenBeside } from "./fixtures/bytes-beside.js";
 import { numberedEvents, tempDir } from "./helpers.js";
 
 const CHILD = "test/delivery/fixtures/salvage-child.ts";
@@ -61,17 +62,6 @@ async function leaveDamagedSpool(file: string): Promise<void> {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** Bytes written to files in `folder` other than the damaged file (its inode), its -shm and the lock. */
-function bytesWrittenBeside(folder: string, damaged: number): number {
-  let bytes = 0;
-  for (const name of fs.readdirSync(folder)) {
-    if (name.endsWith("-shm") || name.endsWith(".lock")) continue;
-    const stats = fs.statSync(path.join(folder, name), { throwIfNoEntry: false });
-    if (stats !== undefined && stats.ino !== damaged) bytes += stats.size;
-  }
-  return bytes;
 }
 
 describe("a kill -9 while a damaged spool is salvaged", () => {

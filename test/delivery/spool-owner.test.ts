@@ -167,7 +167,11 @@ describe("a lock file deleted while its owner runs", () => {
     expect(second.line).toBe(`refused AuditConfigError: ${inUseMessage(`process ${holder.child.pid}`)}`);
   });
 
-  it("makes the owner stop using the spool when another emitter took the new lock first", async () => {
+  /**
+   * A first emitter (its sink holding writes) with 3 rows committed to its spool, whose lock file is
+   * then deleted, and a second emitter opened on the spool: it takes the new lock.
+   */
+  async function lockTakenBySecond() {
     const { errors, onError } = errorCollector();
     const sink = createFakeSink();
     sink.mode = "hold";
@@ -180,7 +184,11 @@ describe("a lock file deleted while its owner runs", () => {
     for (const event of numberedEvents(3)) first.emit(event);
     await until(() => first.stats().spooled === 3);
     fs.rmSync(`${spoolPath}.lock`);
-    const second = open();
+    return { first, errors, second: open() };
+  }
+
+  it("makes the owner stop using the spool when another emitter took the new lock first", async () => {
+    const { errors, second } = await lockTakenBySecond();
 
     await until(() => errors.length > 0, { message: () => "the first emitter reported nothing" });
     expect(errors.map((error) => error.message)).toStrictEqual([
@@ -193,19 +201,7 @@ describe("a lock file deleted while its owner runs", () => {
   });
 
   it("commits nothing more once another emitter took the new lock: events after stay in memory", async () => {
-    const { errors, onError } = errorCollector();
-    const sink = createFakeSink();
-    sink.mode = "hold";
-    const first = createDeliveryEmitter({
-      sink,
-      onError,
-      spool: { path: spoolPath, writeAhead: true, commitIntervalMs: 5 },
-    });
-    emitters.push(first);
-    for (const event of numberedEvents(3)) first.emit(event);
-    await until(() => first.stats().spooled === 3);
-    fs.rmSync(`${spoolPath}.lock`);
-    const second = open();
+    const { first, errors, second } = await lockTakenBySecond();
     // Right after the second emitter read what the file held: committed now, these rows would be
     // left to nobody (the first checked its lock once a second, and committed meanwhile).
     for (const event of numberedEvents(100, "authz", "late")) first.emit(event);
