@@ -55,7 +55,13 @@ export function decodeMessage(message: SourceMessage): Decoded {
     event.traceId,
   );
   if (oversized !== undefined) return { reason: oversized };
-  return { event, bytes: bytes ?? encodeEvent(event) };
+  if (bytes !== undefined) return { event, bytes };
+  try {
+    return { event, bytes: encodeEvent(event) };
+  } catch (error) {
+    // What no reader could read back (a 64-bit number beyond 2^53 - 1): poison, never an error.
+    return { reason: notAnEvent(type, error) };
+  }
 }
 
 /**

@@ -59,3 +59,26 @@ it("dead-letters an event whose record summary's `since` no Date holds, as proto
     store.close();
   }
 });
+
+// Review R131: such a number in JSON made encodeEvent throw outside the poison check: `ingest` exited 1
+// on the message, and again on every restart, storing nothing after it.
+it("dead-letters a JSON event with a 64-bit number beyond 2^53 - 1, which no reader could read back, and stores the rest", async () => {
+  const { stream, topic } = await freshStream(nc);
+  const good = await publishTrail(nats.url, topic, 3);
+  const json = headers();
+  json.set(BROKER_HEADER.CONTENT_TYPE, BROKER_CONTENT_TYPE.json);
+  const beyond = { ...eventToJson(sampleEvent()), chain: { chainId: "c", seq: "9007199254740993" } };
+  await jetstream(nc).publish(topic, new TextEncoder().encode(JSON.stringify(beyond)), { headers: json });
+  const store = openAuditStore({ path: join(tempDir(), "beyond.db") });
+  try {
+    const { stats, errors } = await ingestOneBatch(nc, stream, store);
+    expect(errors).toStrictEqual([]);
+    expect(stats).toMatchObject({ inserted: good.length, deadLettered: 1, errors: 0 });
+    const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
+    expect(dead.map((m) => m.headers[DEAD_LETTER_REASON_HEADER])).toStrictEqual([
+      "not an AuditEvent as application/json: invalid uint64: 9007199254740992 is beyond 2^53 - 1, where no reader of the event could read it",
+    ]);
+  } finally {
+    store.close();
+  }
+});
