@@ -4,10 +4,17 @@ import { from as copyFrom } from "pg-copy-streams";
 import type { EventColumns } from "../event/event-columns.js";
 import { EVENTS_TABLE } from "./schema.js";
 
-/** The columns a batch fills, in the order of the fields of each COPY row (`seq` takes its default). */
-const COPY_SQL = `COPY ${EVENTS_TABLE}
+/**
+ * The COPY of a batch: the columns it fills, in the order of the fields of each COPY row (`seq` takes
+ * its default); its comment says when its writer gives the insert up, `givesUpAfterMs` (its
+ * queryTimeoutMs), which other writers read in pg_stat_activity to tell a frozen writer (see
+ * END_FROZEN in session.ts). @internal
+ */
+export function copySql(givesUpAfterMs: number): string {
+  return `COPY ${EVENTS_TABLE}
   (event_id, event_type, occurred_at_ms, service, operation, actor_id, target_type, target_id, success, code, decision, request_id, trace_id, event)
-  FROM STDIN (FORMAT binary)`;
+  FROM STDIN (FORMAT binary) /* grpc-audit: gives up after ${givesUpAfterMs} ms */`;
+}
 const FIELDS = 14;
 
 /** The binary COPY header: the signature "PGCOPY\n\377\r\n\0", then flags 0 and a header extension of 0 bytes. */
@@ -19,8 +26,8 @@ const HEADER = Buffer.concat([Buffer.from("PGCOPY\n\xff\r\n\0", "latin1"), Buffe
  * `DUPLICATE`, a row whose month has no partition with `NO_PARTITION`, as the INSERT would.
  * @internal
  */
-export async function copyBatch(client: ClientBase, data: Buffer): Promise<number> {
-  const stream = client.query(copyFrom(COPY_SQL));
+export async function copyBatch(client: ClientBase, data: Buffer, givesUpAfterMs: number): Promise<number> {
+  const stream = client.query(copyFrom(copySql(givesUpAfterMs)));
   stream.end(data);
   await finished(stream);
   return stream.rowCount;

@@ -39,15 +39,17 @@ const SKIPPING = {
  * for it beforehand (`ensurePartitions`); resolves to how many events were new. Given `copy` (the
  * batch's `copyData`), the batch goes in by one binary COPY (`copyBatch`), which an id already stored
  * (or twice in the batch) fails with `DUPLICATE`, and the caller runs the batch again without `copy`
- * in a new transaction: then an INSERT skips the ids already stored.
+ * in a new transaction: then an INSERT skips the ids already stored. `givesUpAfterMs`: the store's
+ * queryTimeoutMs, written in the COPY (see `copySql`).
  * @internal
  */
 export async function insertBatch(
   client: ClientBase,
   batch: EventColumns,
   copy: Buffer | undefined,
+  givesUpAfterMs: number,
 ): Promise<number> {
-  if (copy !== undefined) return copyBatch(client, copy);
+  if (copy !== undefined) return copyBatch(client, copy, givesUpAfterMs);
   const result = await client.query({ ...SKIPPING, values: parametersOf(batch, batchTimes(batch)) });
   return result.rowCount ?? 0;
 }

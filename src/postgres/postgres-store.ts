@@ -135,7 +135,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       error instanceof Error ? scrubbed(error, options.connectionString).message : String(error);
     return new AuditConfigError(`postgres store ${label}: ${message}`);
   };
-  const strays = createStrays(2 * queryTimeoutMs);
+  const strays = createStrays();
   const limit: Limit = {
     timeoutMs: queryTimeoutMs,
     expired: () =>

@@ -28,8 +28,6 @@ export interface Strays {
   readonly known: WeakMap<pg.ClientBase, Stray | null>;
   /** Sessions given up and not yet seen ended. */
   readonly left: Map<string, Stray>;
-  /** How long (ms) a lock holder may wait for its COPY data before a store that gave up ends it (END_FROZEN). */
-  readonly frozenAfterMs: number;
 }
 
 /** A server session: its process id and start time in µs since 1970 (as text: exact). @internal */
@@ -38,9 +36,9 @@ export interface Stray {
   startedUs: string;
 }
 
-/** An empty `Strays`; `frozenAfterMs`: see END_FROZEN. @internal */
-export function createStrays(frozenAfterMs: number): Strays {
-  return { known: new WeakMap(), left: new Map(), frozenAfterMs };
+/** An empty `Strays`. @internal */
+export function createStrays(): Strays {
+  return { known: new WeakMap(), left: new Map() };
 }
 
 const IDENTIFY =
@@ -56,15 +54,17 @@ const END_STRAYS = `SELECT pg_terminate_backend(a.pid) FROM pg_stat_get_activity
 
 /**
  * Ends any session (of this role: the server allows no other) that holds the writers' lock and has
- * waited for its batch's COPY data longer than $1 ms: its client was frozen mid-insert (SIGSTOP,
- * `docker pause`, a suspended VM) while its host still acknowledges TCP, so neither keepalive nor the
- * client's own limit ends it, and every writer of the fleet waits. A live writer gives an insert up
- * within its queryTimeoutMs, so $1 is twice this store's. Run by a store that has just given a
+ * waited for its batch's COPY data longer than twice the time its writer gives an insert up after (its
+ * queryTimeoutMs, which the COPY states: see `copySql`): that writer was frozen mid-insert (SIGSTOP,
+ * `docker pause`, a suspended VM) while its host still acknowledges TCP, so neither keepalive nor its
+ * own limit ends it, and every writer of the fleet waits. A live writer has given up long before. A
+ * COPY that states no limit (an earlier version's) is left alone. Run by a store that has just given a
  * session up, so never while writes flow.
  */
 const END_FROZEN = `SELECT pg_terminate_backend(a.pid) FROM pg_stat_get_activity(NULL) a
   WHERE a.pid <> pg_backend_pid() AND a.state = 'active' AND a.wait_event = 'ClientRead'
-  AND left(a.query, 5) = 'COPY ' AND a.query_start < clock_timestamp() - $1 * interval '1 millisecond'
+  AND left(a.query, 5) = 'COPY ' AND a.query_start < clock_timestamp()
+    - 2 * substring(a.query FROM '/\\* grpc-audit: gives up after ([0-9]{1,10}) ms \\*/$')::bigint * interval '1 millisecond'
   AND a.pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1
     AND (classid::bigint << 32 | objid::bigint) = ${LOCKS.write})`;
 
@@ -75,7 +75,7 @@ async function tidy(client: pg.ClientBase, strays: Strays): Promise<void> {
     const ids = [left.map((s) => s.pid), left.map((s) => s.startedUs)];
     try {
       await client.query(END_STRAYS, ids);
-      await client.query(END_FROZEN, [strays.frozenAfterMs]);
+      await client.query(END_FROZEN);
     } catch (error) {
       // No code: the connection failed, and the next session tries again. A server's refusal
       // (permission) would refuse every time: forgotten.

@@ -154,7 +154,7 @@ export function createStoreWrites(
         const due = ahead.due(times);
         if (needed.length > 0) await makePartitions(needed, batch);
         if (due.length > 0) await ahead.follow(due);
-        return await write(limit, (client) => insertBatch(client, batch, copy));
+        return await write(limit, (client) => insertBatch(client, batch, copy, queryTimeoutMs));
       } catch (error) {
         // A stored id (a redelivered batch): again, skipping those. A partition missing (another
         // process pruned one this one knew): again, creating it; forget them all.

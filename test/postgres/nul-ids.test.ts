@@ -33,7 +33,7 @@ async function storeAsBefore(url: string, events: readonly AuditEvent[]): Promis
   await withClient(url, async (client) => {
     await client.query("BEGIN");
     await ensurePartitions(client, missingPartitions(batchTimes(batch), new Set()), new Set());
-    await copyBatch(client, copyData(batch));
+    await copyBatch(client, copyData(batch), 30_000);
     await client.query("COMMIT");
   });
 }

@@ -43,7 +43,7 @@ describe("PostgreSQL store schema", () => {
       const rows = events.map((event) => ({ event, bytes: encodeEvent(event) }));
       const batch = columnsOf(rows);
       await ensurePartitions(client, missingPartitions(batchTimes(batch), new Set()), new Set());
-      expect(await insertBatch(client, batch, undefined)).toBe(300);
+      expect(await insertBatch(client, batch, undefined, 30_000)).toBe(300);
       await client.query("COMMIT");
     });
     expect(await indexes(url)).toMatchObject({ audit_events_actor: "btree (actor_id, occurred_at_ms, seq)" });

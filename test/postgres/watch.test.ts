@@ -53,7 +53,7 @@ const watch = (pool: pg.Pool) =>
   watchLimit(pool, {
     everyMs: 5000,
     connectTimeoutMs: 5000,
-    strays: createStrays(2000),
+    strays: createStrays(),
     lost: (why) => new Error(why),
   });
 
