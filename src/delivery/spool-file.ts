@@ -3,6 +3,7 @@ import path from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import type { Database } from "better-sqlite3";
 import { loadSqlitePeer } from "../errors/load-sqlite-peer.js";
+import { type DeliveryOptionsPlace, DIRECT_PLACE } from "./options.js";
 import { SPOOL_SCHEMA_VERSION } from "./spool-schema.js";
 
 const COLUMNS = ["id", "event_id", "event_type", "bytes", "size"] as const;
@@ -64,11 +65,12 @@ export function sqliteCode(error: unknown): string | undefined {
 
 /**
  * Loads better-sqlite3 on first use: it is an optional peer dependency, needed only with a spool.
- * Without it, throws an AuditConfigError that says what to install.
+ * Without it, throws an AuditConfigError that says what to install, naming the spool option as given
+ * at `place`.
  * @internal
  */
-export function loadSqlite(): typeof BetterSqlite3 {
-  return loadSqlitePeer("delivery emitter: `spool`");
+export function loadSqlite(place: DeliveryOptionsPlace = DIRECT_PLACE): typeof BetterSqlite3 {
+  return loadSqlitePeer(`${place.label}: \`${place.path}spool\``);
 }
 
 /**

@@ -50,7 +50,7 @@ export class Spool {
 
   constructor(config: SpoolConfig) {
     // Without better-sqlite3 nothing is made: neither an empty spool file nor its lock file.
-    loadSqlite();
+    loadSqlite(config.place);
     // One file, one lock, whatever name (a symlink, `..`) it is reached by.
     const path = realSpoolPath(config.path);
     this.#config = path === config.path ? config : { ...config, path };

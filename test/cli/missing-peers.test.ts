@@ -127,15 +127,27 @@ describe("the other commands without an optional peer they need", () => {
 });
 
 describe("the library without an optional peer it needs", () => {
-  it("a delivery emitter with a spool, without better-sqlite3, says so and makes no file", () => {
+  it.each([
+    [
+      "a delivery emitter",
+      'createDeliveryEmitter({ sink: { name: "s", write: async () => {} }, spool: { path: process.argv[2] } })',
+      "delivery emitter: `spool`",
+    ],
+    [
+      // Named as the caller wrote it (review R131).
+      "a broker emitter",
+      'createBrokerEmitter({ broker: { name: "b", publish: async () => {}, close: async () => {} }, topic: "t", delivery: { spool: { path: process.argv[2] } } })',
+      "broker emitter: `delivery.spool`",
+    ],
+  ])("%s with a spool, without better-sqlite3, says so and makes no file", (_, create, option) => {
     // <project>/node_modules/grpc-audit/dist/cli/main.js: the project is five folders up.
     const project = dirname(dirname(dirname(dirname(dirname(withoutSqlite)))));
     const script = join(project, "spool.mjs");
     writeFileSync(
       script,
-      `import { createDeliveryEmitter } from "grpc-audit";
+      `import { createBrokerEmitter, createDeliveryEmitter } from "grpc-audit";
 try {
-  createDeliveryEmitter({ sink: { name: "s", write: async () => {} }, spool: { path: process.argv[2] } });
+  ${create};
   console.log("created");
 } catch (error) {
   console.log(\`\${error.name}: \${error.message}\`);
@@ -146,7 +158,7 @@ try {
     const done = spawnSync(process.execPath, [script, join(dir, "spool.db")], { encoding: "utf8" });
     expect([done.status, done.stdout]).toStrictEqual([
       0,
-      "AuditConfigError: delivery emitter: `spool` needs the optional peer dependency better-sqlite3 (npm install better-sqlite3)\n",
+      `AuditConfigError: ${option} needs the optional peer dependency better-sqlite3 (npm install better-sqlite3)\n`,
     ]);
     expect(readdirSync(dir)).toStrictEqual([]);
   });
