@@ -1,11 +1,6 @@
 import { type Stats, statSync } from "node:fs";
 import { InvalidArgumentError, Option } from "commander";
-import {
-  badPort,
-  mayHoldUnencodedCredentials,
-  PERCENT_ENCODE_HINT,
-  redact,
-} from "../postgres/connection-string.js";
+import { PERCENT_ENCODE_HINT, redact, spaceInUserInfo, urlProblem } from "../postgres/connection-string.js";
 import type { AuditStore } from "../store/audit-store.js";
 import { CliError, EXIT_FAILURE, EXIT_USAGE, toCliError } from "./errors.js";
 import { loadOptionalPeers } from "./optional-peers.js";
@@ -55,10 +50,10 @@ export function storeArgument(text: string, sqliteOnly = false): string {
     // Refused here, as every bad argument is (exit code 2), not by the store once opened: port 0 too,
     // which the URL parser takes, and which would fail only when the store connects.
     const problem =
-      badPort(text) ??
+      urlProblem(text) ??
       (withoutCredentials(text) === HIDDEN_VALUE
-        ? mayHoldUnencodedCredentials(text)
-          ? `is not a URL; ${PERCENT_ENCODE_HINT}`
+        ? spaceInUserInfo(text)
+          ? `has a space in its user name or password; ${PERCENT_ENCODE_HINT}`
           : // A pasted `;password=…` is no part of a postgres:// URL: the store would be named with it.
             'holds a password pair after a ";" or "&": give it as postgres://user:password@host/db or in PGPASSWORD'
         : undefined) ??

@@ -124,27 +124,70 @@ export const PERCENT_ENCODE_HINT =
   'if its user name or password holds "#", "/", "?" or a space, percent-encode it (%23, %2F, %3F, %20) or give the password in PGPASSWORD';
 
 /**
- * True when what comes between "//" and the last "@" of a postgres:// URL holds a character a user
- * name or password must percent-encode. @internal
+ * True when an "@" comes after a postgres:// URL's host, outside a query parameter's value: in its
+ * path, its fragment, or a query part without "=" before it. A URL's user name and password end at
+ * its first "/", "?" or "#", so such an "@" is most likely part of a password holding one of them
+ * unencoded, and what the URL parser takes for the host (shown, and looked up in DNS) is part of it.
  */
-export function mayHoldUnencodedCredentials(connectionString: string): boolean {
-  const beforeAt = /^postgres(?:ql)?:\/\/(.*)@/is.exec(connectionString)?.[1];
-  return beforeAt !== undefined && /[#/?\s]/.test(beforeAt);
+function strayAt(connectionString: string): boolean {
+  const rest = /^postgres(?:ql)?:\/\/[^/?#]*(.*)$/is.exec(connectionString)?.[1] ?? "";
+  const hash = rest.indexOf("#");
+  const beforeHash = hash === -1 ? rest : rest.slice(0, hash);
+  if (hash !== -1 && rest.includes("@", hash)) return true;
+  const query = beforeHash.indexOf("?");
+  if ((query === -1 ? beforeHash : beforeHash.slice(0, query)).includes("@")) return true;
+  if (query === -1) return false;
+  return beforeHash
+    .slice(query + 1)
+    .split("&")
+    .some((pair) => {
+      const at = pair.indexOf("@");
+      const equals = pair.indexOf("=");
+      return at !== -1 && (equals === -1 || at < equals);
+    });
 }
 
 /**
- * What is wrong with the port of a postgres:// URL, else undefined: one that is not a number or is
- * beyond 65535 (the URL does not parse), port 0 (it parses, and no server listens there), or an IPv6
- * host whose "]" is missing (`[::1/db`), whose colons would be read as a port. Read after the
- * authority's last "@", so a password (even with an "@" in it) is never shown. A problem found in a URL
- * that may hold unencoded credentials says how to encode them.
+ * What is wrong with a postgres:// URL that the URL parser or pg would take in a way the user did not
+ * mean, else undefined: an "@" after its host (see strayAt), or a port (in its authority, or a `port`
+ * parameter) that is not a number, 0 or beyond 65535, or an IPv6 host whose "]" is missing (`[::1/db`),
+ * whose colons would be read as a port. Never shows a password: a port is read after the authority's
+ * last "@". An error about a URL whose user name or password may hold a space says how to encode it.
  * @internal
  */
-export function badPort(connectionString: string): string | undefined {
-  const problem = portProblem(connectionString);
-  return problem !== undefined && mayHoldUnencodedCredentials(connectionString)
+export function urlProblem(connectionString: string): string | undefined {
+  if (strayAt(connectionString)) return `has an "@" after its host; ${PERCENT_ENCODE_HINT}`;
+  const problem = portProblem(connectionString) ?? queryPortProblem(connectionString);
+  return problem !== undefined && spaceInUserInfo(connectionString)
     ? `${problem}; ${PERCENT_ENCODE_HINT}`
     : problem;
+}
+
+/** True when a postgres:// URL's user name or password holds a space (or another blank). @internal */
+export function spaceInUserInfo(connectionString: string): boolean {
+  const userInfo = /^postgres(?:ql)?:\/\/([^/?#]*)@/is.exec(connectionString)?.[1];
+  return userInfo !== undefined && /\s/.test(userInfo);
+}
+
+/** What is wrong with a `port` parameter of the URL's query (pg takes it over the authority's). */
+function queryPortProblem(connectionString: string): string | undefined {
+  const start = connectionString.indexOf("?");
+  if (start === -1) return undefined;
+  const hash = connectionString.indexOf("#", start);
+  const query = new URLSearchParams(connectionString.slice(start + 1, hash === -1 ? undefined : hash));
+  for (const port of query.getAll("port")) {
+    const problem = portNumberProblem(port, "a `port` parameter", "`port` parameter");
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/** What is wrong with `port`, a port's digits: not a number, 0, or beyond 65535. */
+function portNumberProblem(port: string, some: string, named: string): string | undefined {
+  if (!/^\d+$/.test(port)) return `has ${some} that is not a number`;
+  const shown = port.length > 10 ? `${port.slice(0, 10)}…` : port;
+  if (Number(port) === 0) return `has ${named} ${shown}, below 1`;
+  return Number(port) > 65_535 ? `has ${named} ${shown}, beyond 65535` : undefined;
 }
 
 function portProblem(connectionString: string): string | undefined {
@@ -155,8 +198,5 @@ function portProblem(connectionString: string): string | undefined {
     return 'has an IPv6 host with no closing "]" (postgres://user@[::1]:5432/db)';
   const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostPort)?.[1];
   if (port === undefined || port === "") return undefined;
-  if (!/^\d+$/.test(port)) return "has a port that is not a number";
-  const shown = port.length > 10 ? `${port.slice(0, 10)}…` : port;
-  if (Number(port) === 0) return `has port ${shown}, below 1`;
-  return Number(port) > 65_535 ? `has port ${shown}, beyond 65535` : undefined;
+  return portNumberProblem(port, "a port", "port");
 }

@@ -2,7 +2,7 @@ import net from "node:net";
 import pg from "pg";
 import { AuditConfigError } from "../errors/index.js";
 import { checkTimerMs } from "../errors/option-checks.js";
-import { badPort, explicitSslMode, redact, scrubbed, storeError } from "./connection-string.js";
+import { explicitSslMode, redact, scrubbed, storeError, urlProblem } from "./connection-string.js";
 
 // The store takes them from here, with the pool.
 export { scrubbed, storeError };
@@ -71,9 +71,9 @@ export function connect(
   const connectTimeoutMs = milliseconds(options.connectTimeoutMs, "connectTimeoutMs", 10_000);
   const connectionString = options.connectionString;
   const label = typeof connectionString === "string" ? redact(connectionString) : undefined;
-  if (typeof connectionString === "string" && label === undefined) {
-    const port = badPort(connectionString);
-    if (port !== undefined) throw new AuditConfigError(`postgres store: \`connectionString\` ${port}`);
+  if (typeof connectionString === "string") {
+    const problem = urlProblem(connectionString);
+    if (problem !== undefined) throw new AuditConfigError(`postgres store: \`connectionString\` ${problem}`);
   }
   if (typeof connectionString !== "string" || label === undefined) {
     throw new AuditConfigError(

@@ -88,20 +88,29 @@ it.each([
   },
 );
 
-// Review R129: a password holding "#", "/", "?" or a space, not percent-encoded, splits the URL there:
-// "p#ss…@host:5432" made "p" the port ("has a port that is not a number", though the URL shown has a
-// numeric one), and a space read as "a password pair after a ';' or '&'". The error says to encode it.
+// Reviews R129, R131: a password holding "#", "/", "?" or a space, not percent-encoded, splits the URL
+// there: "p#ss…@host:5432" made "p" the port ("has a port that is not a number", though the URL shown
+// has a numeric one), a space read as "a password pair after a ';' or '&'", and "pre@Tail#9@host" took
+// "Tail", part of the password, for the host: shown in the error and looked up in DNS. The error says
+// to encode it, and shows no part of the password.
 const HINT =
   'if its user name or password holds "#", "/", "?" or a space, percent-encode it (%23, %2F, %3F, %20) or give the password in PGPASSWORD';
 it.each([
-  ["#", `postgres://audit:p#s${SECRET}@127.0.0.1:5432/audit`, "has a port that is not a number"],
-  ["/", `postgres://audit:p/s${SECRET}@127.0.0.1:5432/audit`, "has a port that is not a number"],
-  ["?", `postgres://audit:p?s${SECRET}@127.0.0.1:5432/audit`, "has a port that is not a number"],
-  ["a space", `postgres://audit:p s${SECRET}@127.0.0.1:5432/audit`, "is not a URL"],
+  ["#", `postgres://audit:p#s${SECRET}@127.0.0.1:5432/audit`, 'has an "@" after its host'],
+  ["/", `postgres://audit:p/s${SECRET}@127.0.0.1:5432/audit`, 'has an "@" after its host'],
+  ["?", `postgres://audit:p?s${SECRET}@127.0.0.1:5432/audit`, 'has an "@" after its host'],
+  ["@ then #", `postgres://audit:pre@Tail${SECRET}#9@127.0.0.1:5432/audit`, 'has an "@" after its host'],
+  ["@ then /", `postgres://audit:pre@Tail${SECRET}/9@127.0.0.1:5432/audit`, 'has an "@" after its host'],
+  [
+    "a space",
+    `postgres://audit:p s${SECRET}@127.0.0.1:5432/audit`,
+    "has a space in its user name or password",
+  ],
 ])("a password holding %s unencoded: the usage error says to percent-encode it", async (_, url, problem) => {
   const run = await runCli(["query", "--db", url], { cwd: tempDir() });
   expect(run.code).toBe(2);
   expect(run.stderr).toMatch(new RegExp(`^error: the store \\S.* ${problem}; `));
   expect(run.stderr.endsWith(`${HINT}\n`)).toBe(true);
   expect(run.stdout + run.stderr).not.toContain(SECRET);
+  expect(run.stdout + run.stderr).not.toContain("Tail");
 });

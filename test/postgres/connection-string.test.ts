@@ -3,7 +3,7 @@
 // pg takes, was refused because the WHATWG parser refuses credentials without a host.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { redact, scrubbed } from "../../src/postgres/connection-string.js";
+import { redact, scrubbed, urlProblem } from "../../src/postgres/connection-string.js";
 import { openPostgresStore } from "../../src/postgres/index.js";
 import { type PostgresServer, startPostgresServer } from "../helpers/postgres-server.js";
 
@@ -58,6 +58,23 @@ describe("a socket URL with credentials and no host", () => {
       expect([store.name, await store.lastSeq()]).toStrictEqual([`postgresql://postgres@/${db}`, 0]);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe("urlProblem", () => {
+  it('takes an "@" in a query parameter\'s value, a valid URL (review R131)', () => {
+    expect(urlProblem("postgres://audit:pw@127.0.0.1:5432/audit?application_name=a@b#c")).toBeUndefined();
+    expect(urlProblem("postgres://audit:p%23w@127.0.0.1:5432/audit")).toBeUndefined();
+  });
+
+  it('refuses an "@" in the path, the fragment or a query part without "=": part of a password', () => {
+    for (const url of [
+      "postgres://audit:pre@Tail/9@127.0.0.1:5432/audit",
+      "postgres://audit:pre@Tail#9@127.0.0.1:5432/audit",
+      "postgres://audit:pre@Tail?9@127.0.0.1:5432/audit",
+    ]) {
+      expect(urlProblem(url), url).toMatch(/^has an "@" after its host; /);
     }
   });
 });

@@ -33,7 +33,21 @@ describe("openPostgresStore's connection string errors", () => {
     [
       // "#" unencoded ends the authority: "u:p" is read as the host and its port.
       "postgres://u:p#hunter2@127.0.0.1:5432/db",
-      'postgres store: `connectionString` has a port that is not a number; if its user name or password holds "#", "/", "?" or a space, percent-encode it (%23, %2F, %3F, %20) or give the password in PGPASSWORD',
+      'postgres store: `connectionString` has an "@" after its host; if its user name or password holds "#", "/", "?" or a space, percent-encode it (%23, %2F, %3F, %20) or give the password in PGPASSWORD',
+    ],
+    [
+      // The URL parses, with "ss" (part of the password) as its host: refused before any lookup.
+      "postgres://u:p@ss/hunter2@127.0.0.1:5432/db",
+      'postgres store: `connectionString` has an "@" after its host; if its user name or password holds "#", "/", "?" or a space, percent-encode it (%23, %2F, %3F, %20) or give the password in PGPASSWORD',
+    ],
+    [
+      // pg takes a `port` parameter over the authority's: one that is not a number left the opening hanging.
+      "postgres://u:hunter2@127.0.0.1:5432/db?port=abc",
+      "postgres store: `connectionString` has a `port` parameter that is not a number",
+    ],
+    [
+      "postgres://u:hunter2@127.0.0.1:5432/db?port=99999",
+      "postgres store: `connectionString` has `port` parameter 99999, beyond 65535",
     ],
     [
       "mysql://u:hunter2@127.0.0.1/db",
