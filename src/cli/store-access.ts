@@ -51,12 +51,7 @@ export function storeArgument(text: string, sqliteOnly = false): string {
     // which the URL parser takes, and which would fail only when the store connects.
     const problem =
       urlProblem(text) ??
-      (withoutCredentials(text) === HIDDEN_VALUE
-        ? spaceInUserInfo(text)
-          ? `has a space in its user name or password; ${PERCENT_ENCODE_HINT}`
-          : // A pasted `;password=…` is no part of a postgres:// URL: the store would be named with it.
-            'holds a password pair after a ";" or "&": give it as postgres://user:password@host/db or in PGPASSWORD'
-        : undefined) ??
+      (withoutCredentials(text) === HIDDEN_VALUE ? hiddenBecause(text) : undefined) ??
       (redact(text) === undefined ? "is not a URL (postgres://user@host:5432/db)" : undefined);
     if (problem === undefined) return text;
     throw new CliError(`the store ${withoutCredentials(text)} ${problem}`, EXIT_USAGE);
@@ -79,6 +74,24 @@ export function storeArgument(text: string, sqliteOnly = false): string {
     );
   }
   return text;
+}
+
+/**
+ * Why a postgres:// URL with no other problem cannot be shown without hiding it whole: a space in its
+ * user name or password, a pasted `;password=…` (no part of a postgres:// URL: the store would be
+ * named with it), or an "@" in a query value (`?application_name=a@b`), where a password holding
+ * "?" and digits (`u:5432?a=b@db`) would be shown as the port.
+ */
+function hiddenBecause(text: string): string {
+  if (spaceInUserInfo(text)) return `has a space in its user name or password; ${PERCENT_ENCODE_HINT}`;
+  const query = text.indexOf("?");
+  if (
+    query !== -1 &&
+    text.indexOf("@", query) !== -1 &&
+    !/[;&]\s*(?:password|pwd|passwd)\s*=/i.test(text.slice(0, query))
+  )
+    return 'has an "@" in its query: percent-encode it there (%40)';
+  return 'holds a password pair after a ";" or "&": give it as postgres://user:password@host/db or in PGPASSWORD';
 }
 
 /**
@@ -112,7 +125,6 @@ async function openExistingStore(path: string, options: { readonly: boolean }): 
   }
 }
 
-/** What a path that is not a regular file is, as errors name it. */
 /** What a path that is not a regular file is, for an error ("a folder"). */
 export function notAFile(stat: Stats): string {
   if (stat.isDirectory()) return "a folder";

@@ -103,6 +103,12 @@ describe("a postgres:// URL that cannot name a store", () => {
       `postgres://audit@127.0.0.1:1/x;password=${SECRET}`,
       'error: the store <value with credentials hidden> holds a password pair after a ";" or "&": give it as postgres://user:password@host/db or in PGPASSWORD\n',
     ],
+    [
+      // Was refused as "holds a password pair": an "@" in a query value hides where the password ends.
+      "an @ in a query value",
+      `postgres://audit:${SECRET}@127.0.0.1:1/x?application_name=a@b`,
+      'error: the store <value with credentials hidden> has an "@" in its query: percent-encode it there (%40)\n',
+    ],
   ])("with %s is a usage error naming it", async (_, value, refused) => {
     for (const args of [
       ["query", "--db", value],
