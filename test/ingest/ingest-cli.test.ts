@@ -196,6 +196,21 @@ describe("grpc-audit ingest", () => {
       ["--from", "kafka://k:9092", "--topic", "t", "--group", "g", "--to", "x.db", "--ack-wait-ms", "5000"],
       /option '--ack-wait-ms <ms>' is not for kafka:\/\//,
     ],
+    [
+      [
+        "--from",
+        "nats://n:4222",
+        "--stream",
+        "S",
+        "--consumer",
+        "C",
+        "--to",
+        "x.db",
+        "--query-timeout-ms",
+        "5000",
+      ],
+      /option '--query-timeout-ms <ms>' is for a postgres:\/\/ --to only/,
+    ],
   ])("usage error, exit 2: %j", async (args, message) => {
     const run = await runCli(["ingest", ...args]);
     expect(run.code).toBe(2);

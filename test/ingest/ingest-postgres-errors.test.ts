@@ -1,8 +1,11 @@
 // `grpc-audit ingest --to postgres://…` reports what happens to its PostgreSQL connections: a
 // connection of the pool that the server ends while idle (a restart, an administrator) is an error
 // line naming the store, and a path to PostgreSQL that is silent at start (no TCP reset) ends the
-// command after the store's connect timeout, SIGTERM or not. Never the URL's password.
+// command after the store's connect timeout, SIGTERM or not; `--query-timeout-ms` bounds an insert.
+// Never the URL's password.
+import pg from "pg";
 import { describe, expect, it } from "vitest";
+import { LOCKS } from "../../src/postgres/schema.js";
 import { withClient } from "../helpers/postgres-server.js";
 import { startSilentProxy } from "../helpers/silent-proxy.js";
 import { freshStream, publishTrail, startIngest, until, useFleetServers } from "./fleet.js";
@@ -50,6 +53,33 @@ describe("grpc-audit ingest --to postgres://", () => {
       expect(run.out.stderr).not.toContain("s3cret-pw");
     } finally {
       run.child.kill("SIGKILL");
+    }
+  }, 60_000);
+
+  it("--query-timeout-ms gives up an insert held up by another writer's lock after that long, then stores it", async () => {
+    const { stream, topic } = await freshStream(suite.nc);
+    const url = await suite.postgres.createDatabase();
+    // Another writer between statements under the writers' lock: the ingester's insert waits for it.
+    const holder = new pg.Client({ connectionString: url });
+    holder.on("error", () => {});
+    await holder.connect();
+    await holder.query("BEGIN");
+    await holder.query("SELECT pg_advisory_xact_lock($1)", [LOCKS.write]);
+    const events = await publishTrail(suite.nats.url, topic, 20);
+    const run = startIngest(suite.nats.url, stream, url, "--query-timeout-ms", "1000");
+    try {
+      // The default (30 s) would hold the insert past this test's time.
+      await until(
+        () => run.out.stderr.includes("no reply within 1000 ms (queryTimeoutMs)"),
+        "the insert given up",
+      );
+      await holder.query("ROLLBACK");
+      await until(() => run.out.stderr.includes(`${events.length} inserted`), "every event stored");
+      run.child.kill("SIGTERM");
+      expect((await run.exited).code).toBe(0);
+    } finally {
+      run.child.kill("SIGKILL");
+      await holder.end();
     }
   }, 60_000);
 

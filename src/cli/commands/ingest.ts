@@ -4,7 +4,7 @@ import { createIngester, type IngestStats, type IngestStore } from "../../ingest
 import type { PostgresStore } from "../../postgres/index.js";
 import { isPostgresUrl } from "../any-store.js";
 import { PASSWORD_ENV, SASL_MECHANISMS } from "../broker-access.js";
-import { CliError, EXIT_FAILURE, toCliError } from "../errors.js";
+import { CliError, EXIT_FAILURE, toCliError, usageError } from "../errors.js";
 import { progressLine } from "../ingest-progress.js";
 import { BROKER_FLAGS, type SourceFlags, sourceOpener } from "../ingest-source.js";
 import { loadOptionalPeers } from "../optional-peers.js";
@@ -16,6 +16,7 @@ interface IngestFlags extends SourceFlags {
   batchSize: number;
   maxWaitMs: number;
   progressMs: number;
+  queryTimeoutMs?: number;
 }
 
 const EXAMPLES = `
@@ -66,6 +67,14 @@ export function addIngestCommand(program: Command): void {
     .addOption(integerOption("--max-wait-ms <ms>", "longest wait for a batch to fill", 1000, 60_000, 1000))
     .addOption(
       integerOption(
+        QUERY_TIMEOUT_FLAG,
+        "PostgreSQL: longest an insert may take, then it is tried again (30000)",
+        1000,
+        3_600_000,
+      ),
+    )
+    .addOption(
+      integerOption(
         BROKER_FLAGS.ackWaitMs,
         "NATS: redelivery after, when the consumer is created (30000; an existing one's must match)",
         2000,
@@ -96,6 +105,9 @@ export function addIngestCommand(program: Command): void {
  */
 const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
+/** The store's `queryTimeoutMs`: a slow link's big batches may need more than its 30 s. */
+const QUERY_TIMEOUT_FLAG = "--query-timeout-ms <ms>";
+
 /**
  * How long a stop during startup waits for a Kafka source still joining its group, so that it is
  * closed and leaves the group, in ms. A member dropped mid-join stays in the generation the join
@@ -107,7 +119,7 @@ const LATE_JOIN_MS = 5000;
 
 async function ingest(flags: IngestFlags): Promise<void> {
   const source = sourceOpener(flags); // usage errors before anything is opened
-  const target = targetOpener(flags.to);
+  const target = targetOpener(flags.to, flags.queryTimeoutMs);
   // A missing client or driver is named before anything is opened or created.
   await Promise.all([source.load(), target.load()]);
   // From the start: a signal while the store or the broker is being opened would otherwise end the
@@ -280,15 +292,16 @@ interface OpenedTarget {
  * checked at once; `load` loads the driver; `open` resolves to undefined when `stopping` aborted the
  * opening of a PostgreSQL store (a server that does not answer).
  */
-function targetOpener(to: string) {
+function targetOpener(to: string, queryTimeoutMs: number | undefined) {
   if (isPostgresUrl(to)) {
     const load = () =>
       loadOptionalPeers(() => import("../../postgres/index.js"), "the PostgreSQL store", ["pg"]);
     return {
       load: async () => void (await load()),
-      open: async (stopping: AbortSignal) => openPostgres(await load(), to, stopping),
+      open: async (stopping: AbortSignal) => openPostgres(await load(), to, stopping, queryTimeoutMs),
     };
   }
+  if (queryTimeoutMs !== undefined) throw usageError(QUERY_TIMEOUT_FLAG, "is for a postgres:// --to only");
   const stat = statSync(to, { throwIfNoEntry: false });
   // SQLite would say it cannot open the file; a named pipe or a device holds no database either.
   if (stat !== undefined && !stat.isFile())
@@ -306,12 +319,14 @@ async function openPostgres(
   { openPostgresStore }: typeof import("../../postgres/index.js"),
   to: string,
   stopping: AbortSignal,
+  queryTimeoutMs: number | undefined,
 ): Promise<OpenedTarget | undefined> {
   let store: PostgresStore;
   try {
     store = await openPostgresStore({
       connectionString: to,
       poolSize: 2,
+      ...(queryTimeoutMs === undefined ? {} : { queryTimeoutMs }),
       signal: stopping,
       // A connection of the pool lost while idle (a restart): the next insert connects again.
       onError: (error) => process.stderr.write(`ingest: error: ${error.message}\n`),
