@@ -32,7 +32,8 @@ export interface LogEmitterOptions {
    * the buffer is written (for up to `flushTimeoutMs`).
    * Once an asynchronous write has failed, events are refused ("failed") until a write succeeds
    * again; the lines accepted before it are tried again, and counted as dropped ("destination_failed")
-   * if `close()` gives up on them.
+   * if `close()` gives up on them. Synchronously, an event whose write failed is refused ("failed")
+   * and its line dropped. Either way `onError` hears of a run of failed writes once, not per event.
    */
   sync?: boolean;
   /**
@@ -190,6 +191,9 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
   let lastError: unknown;
   // Errors of the destination so far: in sync mode, one during an event's write means that event failed.
   let streamErrors = 0;
+  // Sync mode: set by a failed write, reported then; cleared by a write that succeeds. One report per
+  // run of failures, as asynchronously: a full disk is not one report per event.
+  let syncFailing = false;
   ownedStream?.on("error", (error: unknown) => {
     if (error === lastError) return; // pino's SonicBoom wrapper re-emits every error once
     lastError = error;
@@ -200,6 +204,8 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       // Synchronously, the write of the event being emitted failed: that event is the failure.
       if (ownedStream.fd < 0) openError = error;
       counters.failed++;
+      if (syncFailing) return;
+      syncFailing = true;
     } else if (!outage.begin(error)) {
       // Reported once per outage. Counted by event: those refused while it lasts, those close() gives up.
       return;
@@ -329,6 +335,7 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
         destination.dropFailed();
         return "failed";
       }
+      syncFailing = false;
       counters.emitted++;
       if (overloaded && waitingBytes() <= maxBufferedBytes / 2) overloaded = false;
       return "accepted";

@@ -160,6 +160,34 @@ describe("a log emitter whose own destination has failed", () => {
     });
   });
 
+  describe("in sync mode, on a file system that fills up, is freed, and fills up again", () => {
+    it("reports each run of failed writes once, counting every event of it", async () => {
+      const disk = mountTmpfs(256);
+      cleanups.push(() => disk.remove());
+      const file = path.join(disk.dir, "audit.ndjson");
+      const { errors, onError } = errorLog();
+      const emitter = createLogEmitter({ destination: file, sync: true, onError });
+      cleanups.push(() => emitter.close());
+      disk.fill();
+      const full = ["a", "b", "c"].map((id) => emitter.emit(event(`full-1-${id}`)));
+      expect([full, errors.length]).toStrictEqual([["failed", "failed", "failed"], 1]);
+
+      disk.free();
+      expect(emitter.emit(event("free"))).toBe("accepted");
+      disk.fill();
+      // Longer than a page: the room left in the file's last page does not take it.
+      const again = ["a", "b"].map((id) =>
+        emitter.emit({ ...event(`full-2-${id}`), requestId: "x".repeat(8192) }),
+      );
+      expect([again, errors.length]).toStrictEqual([["failed", "failed"], 2]);
+      expect(errors.map((error) => (error.cause as { code?: unknown }).code)).toStrictEqual([
+        "ENOSPC",
+        "ENOSPC",
+      ]);
+      expect(emitter.stats()).toStrictEqual({ name: "log", emitted: 1, dropped: {}, failed: 5 });
+    });
+  });
+
   it("refuses events for good after a broken pipe, and flush() and close() report at once", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "grpc-audit-log-fifo-"));
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -47,7 +47,7 @@ describe("a log emitter whose destination fails every write", () => {
 });
 
 describe("a synchronous log emitter whose destination fails every write", () => {
-  it("returns failed for each event, counts each once, and holds no failed line back", async () => {
+  it("returns failed for each event, counts each once, reports the run once, and holds no failed line back", async () => {
     const errors: Error[] = [];
     const emitter = createLogEmitter({
       destination: "/dev/full",
@@ -59,12 +59,12 @@ describe("a synchronous log emitter whose destination fails every write", () => 
     for (let i = 0; i < 1000; i++) outcomes.add(emitter.emit({ ...sampleEvent(), eventId: `evt-${i}` }));
 
     expect([...outcomes]).toStrictEqual(["failed"]);
-    expect(errors).toHaveLength(1000);
+    expect(errors).toHaveLength(1); // as asynchronously: once per run of failed writes, not per event
     expect(errors[0]?.cause).toMatchObject({ code: "ENOSPC" });
     // Nothing is held to be retried: flush() and close() write nothing and count nothing more.
     expect(await emitter.flush()).toStrictEqual({ ok: true, results: [{ emitter: "log", status: "ok" }] });
     expect(await emitter.close()).toStrictEqual({ ok: true, results: [{ emitter: "log", status: "ok" }] });
     expect(emitter.stats()).toStrictEqual({ name: "log", emitted: 0, dropped: {}, failed: 1000 });
-    expect(errors).toHaveLength(1000);
+    expect(errors).toHaveLength(1);
   });
 });
