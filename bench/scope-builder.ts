@@ -31,7 +31,11 @@ export const scopeBuilder =
     const send = call.sendStatus;
     call.sendStatus = (status) => {
       if (!forwardingStatus && scope !== undefined) {
-        noteOwnStatus(scope, status);
+        noteOwnStatus(
+          scope,
+          status,
+          call instanceof ServerInterceptingCall ? "interceptor-before" : "grpc-js",
+        );
         if (!headersSent) status = withRequestId(status);
       }
       send.call(call, status);

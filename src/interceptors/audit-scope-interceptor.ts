@@ -1,5 +1,10 @@
 import { performance } from "node:perf_hooks";
-import { Metadata, type ServerInterceptingCallInterface, type ServerInterceptor } from "@grpc/grpc-js";
+import {
+  Metadata,
+  ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+} from "@grpc/grpc-js";
 import { type AuditScope, createAuditScope, runInAuditScope } from "../context/scope.js";
 import { AuditConfigError } from "../errors/index.js";
 import { shown } from "../errors/option-checks.js";
@@ -88,10 +93,13 @@ class ScopedCall extends ForwardingCall {
     // Such a status is the whole response when no headers went out (a request it could not take):
     // it carries the request id too, which the call's events (its authn result) already name.
     // A status grpc-js drops (its call or stream already ended: the client saw a reset) is not noted.
+    // Below an interceptor of the application's placed first, `inner` is that one's call: a status it
+    // sends itself arrives here, and is noted as its own (grpc-js's go past both, unseen).
     const send = inner.sendStatus;
     inner.sendStatus = (status) => {
       if (!this.forwardingStatus && this.scope !== undefined) {
-        if (!statusIsDropped(inner)) noteOwnStatus(this.scope, status);
+        const by = inner instanceof ServerInterceptingCall ? "interceptor-before" : "grpc-js";
+        if (!statusIsDropped(inner)) noteOwnStatus(this.scope, status, by);
         if (!this.headersSent && this.requestIdHeader !== false) status = this.withRequestId(status);
       }
       send.call(inner, status);

@@ -4,6 +4,7 @@ import { type HandlerSettlement, noteHandlerSettled, noteHandlerStarted } from "
 import { currentAuditScope } from "../context/scope.js";
 import type { StatusMessagePolicy } from "../recorder/status-message.js";
 import { HANDLER_SETTLED_CHANNEL, HANDLER_STARTED_CHANNEL } from "../server/handler-channels.js";
+import type { OwnStatusSender } from "./own-status.js";
 
 let watching = false;
 
@@ -48,7 +49,7 @@ function onSettled(message: unknown): void {
  * @internal
  */
 export function resultAfterCancel(
-  client: { code: number; own: boolean },
+  client: { code: number; own: OwnStatusSender | undefined },
   settlement: HandlerSettlement,
   recordOnError: boolean,
   access: boolean,
@@ -86,11 +87,13 @@ export function resultAfterCancel(
 }
 
 /** Why the client did not get the handler's status. */
-function endedBy(client: { code: number; own: boolean }): string {
+function endedBy(client: { code: number; own: OwnStatusSender | undefined }): string {
   const name = Status[client.code] ?? String(client.code);
   // grpc-js's own deadline timer sends its status itself too: a deadline, whichever way it ended the call.
   if (client.code === Status.DEADLINE_EXCEEDED) return `the deadline had passed (${name})`;
-  if (client.own) return `grpc-js ended the call (${name})`;
+  if (client.own === "grpc-js") return `grpc-js ended the call (${name})`;
+  if (client.own === "interceptor-before")
+    return `an interceptor before the audit chain ended the call (${name})`;
   // A client's cancel and a server shutdown (forceShutdown resets every stream) look the same here.
   return `the call was cancelled (${name}): by the client or a server shutdown`;
 }

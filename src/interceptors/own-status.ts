@@ -2,8 +2,22 @@ import { status as Status } from "@grpc/grpc-js";
 import type { AuditScope } from "../context/scope.js";
 import type { OutboundStatus } from "./forwarding-call.js";
 
-/** The status grpc-js itself ended a call with, past every interceptor, by the call's scope. */
-const ownStatus = new WeakMap<AuditScope, { code: number; details: string }>();
+/**
+ * Who sent a status past the audit chain's interceptors: grpc-js itself, or an interceptor of the
+ * application's placed before the chain (the scope interceptor then sits on that one's call).
+ * @internal
+ */
+export type OwnStatusSender = "grpc-js" | "interceptor-before";
+
+/** A status sent past the audit chain, and by whom. @internal */
+export interface OwnStatus {
+  readonly code: number;
+  readonly details: string;
+  readonly by: OwnStatusSender;
+}
+
+/** The status grpc-js itself (or an interceptor before the chain) ended a call with, by the call's scope. */
+const ownStatus = new WeakMap<AuditScope, OwnStatus>();
 
 /**
  * Notes a status grpc-js sent itself (a request message it cannot decode, or larger than
@@ -13,8 +27,8 @@ const ownStatus = new WeakMap<AuditScope, { code: number; details: string }>();
  * write under way that fails once the deadline ended the call: INTERNAL), and that one goes nowhere.
  * @internal
  */
-export function noteOwnStatus(scope: AuditScope, status: OutboundStatus): void {
-  if (!ownStatus.has(scope)) ownStatus.set(scope, { code: status.code, details: status.details ?? "" });
+export function noteOwnStatus(scope: AuditScope, status: OutboundStatus, by: OwnStatusSender): void {
+  if (!ownStatus.has(scope)) ownStatus.set(scope, { code: status.code, details: status.details ?? "", by });
 }
 
 /** What `statusIsDropped` reads of the call grpc-js hands the first interceptor. */
@@ -41,8 +55,8 @@ export function statusIsDropped(call: unknown): boolean {
   );
 }
 
-/** The status grpc-js itself ended the call of `scope` with, if it did. @internal */
-export function ownStatusOf(scope: AuditScope | undefined): { code: number; details: string } | undefined {
+/** The status grpc-js itself (or an interceptor before the chain) ended the call of `scope` with, if one did. @internal */
+export function ownStatusOf(scope: AuditScope | undefined): OwnStatus | undefined {
   return scope === undefined ? undefined : ownStatus.get(scope);
 }
 
@@ -70,7 +84,7 @@ export function cancelledCallStatus(
   deadline: Date | number,
 ): { code: number; details: string } {
   const own = ownStatusOf(scope);
-  if (own !== undefined) return own;
+  if (own !== undefined) return { code: own.code, details: own.details };
   return isAtDeadline(deadline) ? DEADLINE_EXCEEDED : CANCELLED;
 }
 

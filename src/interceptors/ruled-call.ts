@@ -17,7 +17,7 @@ import { sendableDetails } from "../server/status-details.js";
 import { type CallStream, callStreamOf } from "./call-stream.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
 import { resultAfterCancel } from "./handler-outcome.js";
-import { cancelledCallStatus, ownStatusOf } from "./own-status.js";
+import { cancelledCallStatus, type OwnStatusSender, ownStatusOf } from "./own-status.js";
 import type { CallPayload } from "./payload-capture.js";
 import { type IdSide, isStatusCode, readTargetId, recordInput, ruleInput } from "./rule-input.js";
 
@@ -118,7 +118,7 @@ export class RuledCall extends ForwardingCall {
       // grpc-js may have ended the call itself (a message it could not decode, serialize or take):
       // the scope interceptor saw that status. Else the client cancelled or the deadline passed.
       const { code } = cancelledCallStatus(this.scope, this.inner.getDeadline());
-      const client = { code, own: ownStatusOf(this.scope) !== undefined };
+      const client = { code, own: ownStatusOf(this.scope)?.by };
       // grpc-js lets the handler run on and drops its status: record what it did, when it can be known,
       // in the context an asyncService handler started in (its span), though a timer or this cancel
       // learns it. A plain handler's start reaches no interceptor: its event takes this cancel's context.
@@ -207,7 +207,7 @@ export class RuledCall extends ForwardingCall {
       : { code: Status.UNKNOWN, details: `status code ${code}: ${details}` };
     // As at a cancel: a reset at the deadline is the deadline's (grpc-js's timer resets the stream).
     const client = cancelledCallStatus(this.scope, this.inner.getDeadline()).code;
-    this.endAfterCancel({ code: client, own: ownStatusOf(this.scope) !== undefined }, status);
+    this.endAfterCancel({ code: client, own: ownStatusOf(this.scope)?.by }, status);
   }
 
   /** Records the call's end at its status, once; returns undefined when nothing was recorded. */
@@ -249,7 +249,10 @@ export class RuledCall extends ForwardingCall {
   }
 
   /** Records a call whose status never reached the client, by what its handler did. */
-  private endAfterCancel(client: { code: number; own: boolean }, settlement: HandlerSettlement): void {
+  private endAfterCancel(
+    client: { code: number; own: OwnStatusSender | undefined },
+    settlement: HandlerSettlement,
+  ): void {
     // The response of a handler that resolved after the cancel reaches sendMessage (which drops it)
     // only after this records the event: read a `resp.` target id from the one the handler resolved
     // with, as sendMessage would have, and once: sendMessage then takes it as seen.

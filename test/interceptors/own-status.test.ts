@@ -11,9 +11,17 @@ const scope = () => createAuditScope({ operation: "/x/Y", metadata: new Metadata
 
 it("keeps the first status grpc-js sent for a call, not a later one on the ended call", () => {
   const call = scope();
-  noteOwnStatus(call, { code: status.DEADLINE_EXCEEDED, details: "Deadline exceeded", metadata: null });
-  noteOwnStatus(call, { code: status.INTERNAL, details: "Internal server error", metadata: null });
-  expect(ownStatusOf(call)).toStrictEqual({ code: status.DEADLINE_EXCEEDED, details: "Deadline exceeded" });
+  noteOwnStatus(
+    call,
+    { code: status.DEADLINE_EXCEEDED, details: "Deadline exceeded", metadata: null },
+    "grpc-js",
+  );
+  noteOwnStatus(call, { code: status.INTERNAL, details: "Internal server error", metadata: null }, "grpc-js");
+  expect(ownStatusOf(call)).toStrictEqual({
+    code: status.DEADLINE_EXCEEDED,
+    details: "Deadline exceeded",
+    by: "grpc-js",
+  });
   expect(cancelledCallStatus(call, Number.POSITIVE_INFINITY)).toStrictEqual({
     code: status.DEADLINE_EXCEEDED,
     details: "Deadline exceeded",
