@@ -4,7 +4,7 @@ import { Metadata, ServerInterceptingCall, type ServerInterceptor } from "@grpc/
 import { type AuditScope, createAuditScope, runInAuditScope } from "../src/context/scope.js";
 import { noteCallStream } from "../src/interceptors/call-stream.js";
 import type { OutboundStatus } from "../src/interceptors/forwarding-call.js";
-import { noteOwnStatus } from "../src/interceptors/own-status.js";
+import { monotonicDeadline, noteOwnStatus } from "../src/interceptors/own-status.js";
 import { sendableDetails } from "../src/server/status-details.js";
 
 /**
@@ -58,6 +58,7 @@ export const scopeBuilder =
               metadata,
               peer: call.getPeer(),
               startedAtMs,
+              deadlineAtMs: monotonicDeadline(call.getDeadline()),
             });
             scope = opened;
             noteCallStream(opened, call, method.requestStream);

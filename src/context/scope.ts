@@ -50,6 +50,8 @@ export interface AuditScopeInit {
   peer?: string;
   /** Default: `performance.now()`. */
   startedAtMs?: number;
+  /** The call's deadline on the `performance.now()` clock (see DEADLINE_SLOT). Default: not known here. */
+  deadlineAtMs?: number;
   /** Makes the request id when the call has none. Default: a UUIDv7. */
   generateRequestId?: () => string;
 }
@@ -71,9 +73,17 @@ const storage = new AsyncLocalStorage<AuditScope>();
  */
 export const HANDLER_SLOT: unique symbol = Symbol("grpc-audit.handler");
 
-/** A scope as `createAuditScope` makes it: with the handler slot, set from the start. @internal */
+/**
+ * The key of a scope's slot for its call's deadline on the `performance.now()` clock: a cancel is
+ * told from an expired deadline on it, which a step of the wall clock (NTP, a resumed VM) does not move.
+ * @internal
+ */
+export const DEADLINE_SLOT: unique symbol = Symbol("grpc-audit.deadline");
+
+/** A scope as `createAuditScope` makes it: with the handler and deadline slots, set from the start. @internal */
 export interface ScopeRecord extends AuditScope {
   [HANDLER_SLOT]?: unknown;
+  [DEADLINE_SLOT]?: number | undefined;
 }
 
 /**
@@ -98,6 +108,7 @@ export function createAuditScope(init: AuditScopeInit): AuditScope {
     actor: undefined,
     // In the literal, so that noting a handler later adds no property (no new shape, no allocation).
     [HANDLER_SLOT]: undefined,
+    [DEADLINE_SLOT]: init.deadlineAtMs,
   };
   return scope;
 }

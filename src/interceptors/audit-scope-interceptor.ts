@@ -11,7 +11,7 @@ import { shown } from "../errors/option-checks.js";
 import { sendableDetails } from "../server/status-details.js";
 import { noteCallStream } from "./call-stream.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
-import { noteOwnStatus, statusIsDropped } from "./own-status.js";
+import { monotonicDeadline, noteOwnStatus, statusIsDropped } from "./own-status.js";
 
 /** Options of `createAuditScopeInterceptor`. @internal */
 export interface AuditScopeInterceptorOptions {
@@ -162,6 +162,7 @@ class ScopedCall extends ForwardingCall {
       metadata,
       peer: this.inner.getPeer(),
       startedAtMs: this.startedAtMs,
+      deadlineAtMs: monotonicDeadline(this.inner.getDeadline()),
     });
     this.scope = scope;
     // A client's reset ends any call at once; the rules interceptor reads how the stream of a

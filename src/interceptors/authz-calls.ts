@@ -138,7 +138,7 @@ export class AuthzCall extends GatedCall implements CheckedCall {
     if (this.awaitingRequest) {
       this.awaitingRequest = false;
       const own = ownStatusOf(currentAuditScope());
-      const atDeadline = isAtDeadline(this.inner.getDeadline());
+      const atDeadline = isAtDeadline(currentAuditScope(), this.inner.getDeadline());
       const code = own?.code ?? (atDeadline ? Status.DEADLINE_EXCEEDED : status.code);
       this.inMetadataContext(() => this.endedUnchecked(this.rule, code));
       this.pending.done();

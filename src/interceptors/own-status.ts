@@ -1,5 +1,5 @@
 import { status as Status } from "@grpc/grpc-js";
-import type { AuditScope } from "../context/scope.js";
+import { type AuditScope, DEADLINE_SLOT, type ScopeRecord } from "../context/scope.js";
 import type { OutboundStatus } from "./forwarding-call.js";
 
 /**
@@ -85,11 +85,27 @@ export function cancelledCallStatus(
 ): { code: number; details: string } {
   const own = ownStatusOf(scope);
   if (own !== undefined) return { code: own.code, details: own.details };
-  return isAtDeadline(deadline) ? DEADLINE_EXCEEDED : CANCELLED;
+  return isAtDeadline(scope, deadline) ? DEADLINE_EXCEEDED : CANCELLED;
 }
 
-/** True once `deadline` is past, or within `DEADLINE_TOLERANCE_MS` of it. @internal */
-export function isAtDeadline(deadline: Date | number): boolean {
+/**
+ * True once the call's deadline is past, or within `DEADLINE_TOLERANCE_MS` of it: on the monotonic
+ * clock the scope noted it on (see `monotonicDeadline`), else (no scope) `deadline` on the wall clock.
+ * @internal
+ */
+export function isAtDeadline(scope: AuditScope | undefined, deadline: Date | number): boolean {
+  const noted = (scope as ScopeRecord | undefined)?.[DEADLINE_SLOT];
+  if (noted !== undefined) return performance.now() >= noted - DEADLINE_TOLERANCE_MS;
   const ms = deadline instanceof Date ? deadline.getTime() : deadline;
   return Number.isFinite(ms) && Date.now() >= ms - DEADLINE_TOLERANCE_MS;
+}
+
+/**
+ * A call's deadline (grpc-js's `getDeadline()`: ms on the wall clock, or Infinity) on the
+ * `performance.now()` clock, read as the call starts: a wall-clock step later does not move it.
+ * @internal
+ */
+export function monotonicDeadline(deadline: Date | number): number {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) ? performance.now() + (ms - Date.now()) : Number.POSITIVE_INFINITY;
 }

@@ -5,11 +5,12 @@
 // read the call 100 ms or more after the client wrote it (client and server share one event loop, which
 // a stall holds up), the server's deadline lay past the client's by more than DEADLINE_TOLERANCE_MS,
 // so the reset the client's deadline timer sends reached the server "before its deadline", and the
-// expired deadline was recorded as the client's cancel. Here only Date is faked, and held still from
-// the call until the client's deadline timer (a real timer) has fired: both ends compute the same
-// deadline, and `passed()`, called when the client saw DEADLINE_EXCEEDED (in the same turn: grpc-js
-// reports it with process.nextTick), moves the clock to it before the server reads the reset (an I/O
-// read, a later phase of the loop).
+// expired deadline was recorded as the client's cancel. Here only Date and performance.now (on which
+// the server measures the time to its deadline) are faked, and held still from the call until the
+// client's deadline timer (a real timer) has fired: both ends compute the same deadline, and
+// `passed()`, called when the client saw DEADLINE_EXCEEDED (in the same turn: grpc-js reports it with
+// process.nextTick), moves both clocks to it before the server reads the reset (an I/O read, a later
+// phase of the loop).
 import { vi } from "vitest";
 
 /**
@@ -29,13 +30,14 @@ export interface HeldDeadline {
   release(): void;
 }
 
-/** Fakes Date, held still, and returns a deadline `ms` from now on it. */
+/** Fakes Date and performance.now, held still, and returns a deadline `ms` from now on Date. */
 export function holdDeadline(ms = HELD_DEADLINE_MS): HeldDeadline {
-  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.useFakeTimers({ toFake: ["Date", "performance"] });
   const deadline = Date.now() + ms;
   return {
     deadline,
-    passed: () => vi.setSystemTime(deadline),
+    // Time passing, not a step of the wall clock: both clocks move (no timer is faked, none fires).
+    passed: () => vi.advanceTimersByTime(deadline - Date.now()),
     release: () => vi.useRealTimers(),
   };
 }
