@@ -25,24 +25,33 @@ export async function queryStats(
   const from = `FROM ${EVENTS_TABLE}`;
   // Ties and keys in byte order (COLLATE "C"), as the SQLite store gives them, whatever the database's
   // collation: under a linguistic one (en_US.UTF-8, ICU) the 10 top operations of equal counts would differ.
-  const [total, byType, byResult, byDecision, topOperations, perHour] = await Promise.all([
-    all(`SELECT count(*) n ${from} ${where.sql()}`),
-    all(`SELECT event_type k, count(*) n ${from} ${where.sql()} GROUP BY k ORDER BY event_type COLLATE "C"`),
-    all(
-      `SELECT CASE WHEN success THEN 'success' ELSE 'failure' END k, count(*) n ${from} ${where.sql()} GROUP BY k ORDER BY k`,
-    ),
-    all(
-      `SELECT decision k, count(*) n ${from} ${whereAnd("decision != ''")} GROUP BY k ORDER BY decision COLLATE "C"`,
-    ),
-    all(
-      `SELECT operation, count(*) n ${from} ${whereAnd("operation != ''")} GROUP BY operation ORDER BY n DESC, operation COLLATE "C" LIMIT 10`,
-    ),
+  // One after another: at once, the six would take every connection of the pool (the CLI's has two),
+  // and those waiting behind slow ones failed at connectTimeoutMs ("no connection"), not queryTimeoutMs.
+  const [total, byType, byResult, byDecision, topOperations, perHour] = await inTurn([
+    () => all(`SELECT count(*) n ${from} ${where.sql()}`),
+    () =>
+      all(
+        `SELECT event_type k, count(*) n ${from} ${where.sql()} GROUP BY k ORDER BY event_type COLLATE "C"`,
+      ),
+    () =>
+      all(
+        `SELECT CASE WHEN success THEN 'success' ELSE 'failure' END k, count(*) n ${from} ${where.sql()} GROUP BY k ORDER BY k`,
+      ),
+    () =>
+      all(
+        `SELECT decision k, count(*) n ${from} ${whereAnd("decision != ''")} GROUP BY k ORDER BY decision COLLATE "C"`,
+      ),
+    () =>
+      all(
+        `SELECT operation, count(*) n ${from} ${whereAnd("operation != ''")} GROUP BY operation ORDER BY n DESC, operation COLLATE "C" LIMIT 10`,
+      ),
     // Integer division truncates toward zero: 1 off a negative remainder (floor), else an event before
     // 1970 counts in the hour after it (as in the SQLite store). Only times a Date holds: a row in a
     // partition added from outside beyond ±8.64e15 ms is no hour toISOString can write (it throws).
-    all(
-      `SELECT occurred_at_ms / 3600000 - (occurred_at_ms % 3600000 < 0)::int h, count(*) n ${from} ${whereAnd(IN_DATE_RANGE)} GROUP BY h ORDER BY h`,
-    ),
+    () =>
+      all(
+        `SELECT occurred_at_ms / 3600000 - (occurred_at_ms % 3600000 < 0)::int h, count(*) n ${from} ${whereAnd(IN_DATE_RANGE)} GROUP BY h ORDER BY h`,
+      ),
   ]);
   return {
     total: Number(total[0]?.n ?? 0),
@@ -55,6 +64,13 @@ export async function queryStats(
       count: Number(r.n),
     })),
   };
+}
+
+/** Runs `steps` one after another; their results in order. */
+async function inTurn<T>(steps: ReadonlyArray<() => Promise<T>>): Promise<T[]> {
+  const results: T[] = [];
+  for (const step of steps) results.push(await step());
+  return results;
 }
 
 /** 2^53 - 1, the highest position a page reads (see `IN_POSITION_RANGE`). */
