@@ -86,12 +86,18 @@ export interface JwtAuthenticatorOptions {
   claims?: readonly ("name" | "email")[];
   /**
    * Caches successful verifications, keyed by a SHA-256 hash of the token (never the token itself),
-   * until `ttlMs` passes or the token expires. Default: { maxEntries: 1000, ttlMs: 60000 }; false: off.
+   * until `ttlMs` passes (on the monotonic clock: a wall clock stepped back does not lengthen it) or
+   * the token expires (on `now`). Default: { maxEntries: 1000, ttlMs: 60000 }; false: off.
    */
   cache?: { maxEntries?: number; ttlMs?: number } | false;
   /** Metadata key holding "Bearer <token>". Default: "authorization". */
   metadataKey?: string;
-  /** Clock for verification, the cache and the pause after a failed JWKS fetch. Default: () => new Date(). */
+  /**
+   * Clock for the token's times: `exp`, `nbf` and `iat` (also when a cached verification is served).
+   * Waits are not timed on it: the cache's `ttlMs` and the pause after a failed JWKS fetch run on the
+   * monotonic clock (`performance.now()`), so a wall clock stepped back neither stretches nor cuts
+   * them. Default: () => new Date().
+   */
   now?: () => Date;
   /**
    * Told why a token was refused as "error", which the event's reason alone does not tell: the key
@@ -128,6 +134,26 @@ export const JWT_OPTION_NAMES = Object.keys({
   onError: 1,
 } satisfies Record<keyof JwtAuthenticatorOptions, 1>);
 
+/**
+ * The key of an option for tests, beside the public ones: the monotonic clock in milliseconds
+ * (`() => number`) that times the cache's `ttlMs` and the pause after a failed JWKS fetch. Default:
+ * `performance.now()`. A symbol, so it is neither in `JwtAuthenticatorOptions` nor an unknown option.
+ * @internal
+ */
+export const MONOTONIC_NOW_MS: unique symbol = Symbol("grpc-audit.jwt.monotonicNowMs");
+
+/**
+ * A copy of `options` whose cache `ttlMs` and JWKS pause run on `monotonicNowMs`, for tests that step
+ * the monotonic clock instead of waiting.
+ * @internal
+ */
+export function withMonotonicClock(
+  options: JwtAuthenticatorOptions,
+  monotonicNowMs: () => number,
+): JwtAuthenticatorOptions {
+  return { ...options, [MONOTONIC_NOW_MS]: monotonicNowMs } as JwtAuthenticatorOptions;
+}
+
 /** The largest `clockToleranceSec`: five minutes, the skew Kerberos allows. */
 const MAX_CLOCK_TOLERANCE_SEC = 300;
 
@@ -143,7 +169,10 @@ interface ResolvedOptions {
   toActor: (claims: JWTPayload) => ActorInput;
   cache: false | { maxEntries: number; ttlMs: number };
   metadataKey: string;
+  /** For the token's times (exp, nbf, iat). */
   now: () => Date;
+  /** For waits: the cache's ttlMs, the pause after a failed JWKS fetch. */
+  monotonicNowMs: () => number;
   onError: ((error: AuditError) => void) | undefined;
   /** Tells what went wrong when a token was refused as "error". */
   keySet: KeySetDiagnosis;
@@ -208,6 +237,11 @@ export function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOption
     if (options[name] !== undefined && typeof options[name] !== "function")
       fail(`\`${name}\` must be a function`);
   }
+  const givenMonotonic = (options as { [MONOTONIC_NOW_MS]?: unknown })[MONOTONIC_NOW_MS];
+  if (givenMonotonic !== undefined && typeof givenMonotonic !== "function")
+    fail("the monotonic clock must be a function");
+  const monotonicNowMs =
+    typeof givenMonotonic === "function" ? (givenMonotonic as () => number) : () => performance.now();
   // Two identity providers can give the same `sub` to different people: with the default actor id
   // (and authz's default `user:<id>`), one would act with the other's permissions.
   if (Array.isArray(options.issuer) && new Set(options.issuer).size > 1 && options.toActor === undefined) {
@@ -252,7 +286,7 @@ export function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOption
             // size bound is a failed fetch whose cause still names the status it came with.
             [customFetch]: boundedJwksFetch(keySet.watchFetch(remoteJwksOptions?.[customFetch] ?? fetch)),
           },
-          options.now ?? (() => new Date()),
+          monotonicNowMs,
           (error) => keySet.fetchFailed(error),
         ),
       );
@@ -271,6 +305,7 @@ export function resolveOptions(options: JwtAuthenticatorOptions): ResolvedOption
     cache,
     metadataKey,
     now: options.now ?? (() => new Date()),
+    monotonicNowMs,
     onError: options.onError,
     keySet,
   };

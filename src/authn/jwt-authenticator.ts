@@ -44,7 +44,9 @@ const OTHER_SCHEME =
  */
 export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authenticator {
   const config = resolveOptions(options);
-  const cache = new Map<string, { actor: ActorInput; expiresAtMs: number }>();
+  // `verifiedAtMs` is on the monotonic clock (the ttl is a wait, which a wall clock stepped back must
+  // not stretch), `expMs` on `now` (the token's own time).
+  const cache = new Map<string, { actor: ActorInput; verifiedAtMs: number; expMs: number }>();
 
   /** Answers from the cache synchronously; verifies (asynchronously) on a miss. */
   function verify(token: string): AuthnOutcome | Promise<AuthnOutcome> {
@@ -52,7 +54,11 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
     if (config.cache === false) return verifyUncached(token, nowDate, "");
     const cacheKey = hash("sha256", token, "base64url");
     const hit = cache.get(cacheKey);
-    if (hit !== undefined && hit.expiresAtMs > nowDate.getTime())
+    if (
+      hit !== undefined &&
+      config.monotonicNowMs() - hit.verifiedAtMs < config.cache.ttlMs &&
+      hit.expMs > nowDate.getTime()
+    )
       return { kind: "authenticated", actor: hit.actor };
     if (hit !== undefined) cache.delete(cacheKey);
     return verifyUncached(token, nowDate, cacheKey);
@@ -124,7 +130,7 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
   function remember(key: string, actor: ActorInput, payload: JWTPayload, nowMs: number): void {
     if (config.cache === false) return;
     const expMs = typeof payload.exp === "number" ? payload.exp * 1000 : nowMs;
-    cache.set(key, { actor, expiresAtMs: Math.min(nowMs + config.cache.ttlMs, expMs) });
+    cache.set(key, { actor, verifiedAtMs: config.monotonicNowMs(), expMs });
     if (cache.size > config.cache.maxEntries) {
       const oldest = cache.keys().next().value; // Map keeps insertion order
       if (oldest !== undefined) cache.delete(oldest);

@@ -10,7 +10,7 @@ import {
 } from "jose";
 import { isPlainObject } from "./jwt-option-checks.js";
 
-/** After a failed fetch of a remote key set, how long it is not fetched again. */
+/** After a failed fetch of a remote key set, how long it is not fetched again (monotonic ms). */
 const JWKS_RETRY_MS = 1000;
 
 /**
@@ -20,11 +20,13 @@ const JWKS_RETRY_MS = 1000;
  * more request to it, and with a slow one each waited out the timeout. After a failed fetch nothing is
  * fetched for `JWKS_RETRY_MS`: a token whose key the held, still fresh, set has verifies with it; any
  * other is refused (as "error"). `fetchFailed` is told each error that is a failed or skipped fetch.
+ * The pause is timed on `monotonicNowMs` (performance.now unless a test drives it), never on the wall
+ * clock: a clock stepped back 60 s (NTP, a VM resumed) would otherwise refuse tokens for 61 s.
  */
 export function pausedAfterFailure(
   url: URL,
   options: RemoteJWKSetOptions,
-  now: () => Date,
+  monotonicNowMs: () => number,
   fetchFailed: (error: unknown) => void,
 ): JWTVerifyGetKey {
   const inner = options[customFetch] ?? fetch;
@@ -44,7 +46,7 @@ export function pausedAfterFailure(
   let retryAtMs = Number.NEGATIVE_INFINITY;
   let held: JWTVerifyGetKey | undefined;
   return async (header, token) => {
-    if (now().getTime() < retryAtMs) {
+    if (monotonicNowMs() < retryAtMs) {
       if (held === undefined || !remote.fresh) throw notAskingYet(fetchFailed);
       try {
         return await held(header, token);
@@ -61,7 +63,7 @@ export function pausedAfterFailure(
       // give, a published key that cannot be imported) is no outage, and anyone can send such tokens.
       // A call that waited on another's fetch gets the same error, marked by that call.
       if (fetches !== fetchesBefore && accepted.jwks === setBefore) {
-        retryAtMs = now().getTime() + JWKS_RETRY_MS;
+        retryAtMs = monotonicNowMs() + JWKS_RETRY_MS;
         const jwks = remote.jwks();
         held = jwks === undefined ? undefined : createLocalJWKSet(jwks);
         fetchFailed(error);

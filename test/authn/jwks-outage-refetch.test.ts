@@ -2,13 +2,15 @@
  * While the JWKS endpoint fails (5xx, refused, unparsable), jose fetches it again for every token it
  * is asked to verify: each call to the service became one request to the identity provider, at the
  * rate calls arrive, during its outage. After a failed fetch the authenticator waits a second of its
- * clock (`now`) before asking again, refusing tokens as "error" meanwhile. Real JWKS over loopback HTTP.
+ * monotonic clock (stepped here through the internal option, not waited out) before asking again,
+ * refusing tokens as "error" meanwhile. Real JWKS over loopback HTTP.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Metadata } from "@grpc/grpc-js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createJwtAuthenticator } from "../../src/authn/jwt-authenticator.js";
+import { withMonotonicClock } from "../../src/authn/jwt-authenticator-options.js";
 import { AUDIENCE, ISSUER, newSigningKey, type SigningKey, signToken } from "../helpers/jwt.js";
 
 const CALL = { method: "/example.v1.ProjectService/CreateProject", peer: "127.0.0.1:1" };
@@ -41,16 +43,21 @@ describe("JWT authenticator: a JWKS endpoint that fails", () => {
 
   it("is asked once for many tokens within a second, and again after it", async () => {
     const jwks = await flakyJwks(key);
-    const clock = { ms: Date.parse("2026-01-01T00:00:00Z") };
+    const clock = { ms: Date.parse("2026-01-01T00:00:00Z"), monotonicMs: 0 };
     const nowSec = clock.ms / 1000;
-    const jwt = createJwtAuthenticator({
-      jwksUrl: jwks.url,
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      algorithms: ["RS256"],
-      cache: false,
-      now: () => new Date(clock.ms),
-    });
+    const jwt = createJwtAuthenticator(
+      withMonotonicClock(
+        {
+          jwksUrl: jwks.url,
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          algorithms: ["RS256"],
+          cache: false,
+          now: () => new Date(clock.ms),
+        },
+        () => clock.monotonicMs,
+      ),
+    );
     const tokens = await Promise.all(
       Array.from({ length: 20 }, (_, i) => signToken(key, { sub: `user-${i}` }, { nowSec })),
     );
@@ -69,7 +76,7 @@ describe("JWT authenticator: a JWKS endpoint that fails", () => {
 
     // A second later it is asked again, and once it is back, tokens verify.
     jwks.state.up = true;
-    clock.ms += 1000;
+    clock.monotonicMs += 1000;
     expect((await jwt.authenticate(metadata(tokens[0] as string), CALL)).kind).toBe("authenticated");
     expect(jwks.state.fetches).toBe(2);
   });

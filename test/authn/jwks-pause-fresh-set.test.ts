@@ -1,6 +1,7 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createJwtAuthenticator } from "../../src/authn/jwt-authenticator.js";
+import { withMonotonicClock } from "../../src/authn/jwt-authenticator-options.js";
 import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
@@ -30,18 +31,24 @@ describe("JWT authenticator: a fresh remote key set whose refetch fails", () => 
     ["does not answer within timeoutDuration", "nothing"],
   ] as const)("asks once when the identity provider %s, and again after the pause", async (_, down) => {
     idp = await startIdentityProvider(k1.jwks);
-    const clock = { ms: Math.floor(Date.now() / 1000) * 1000 };
+    const clock = { ms: Math.floor(Date.now() / 1000) * 1000, monotonicMs: 0 };
     const nowSec = clock.ms / 1000;
-    const jwt = createJwtAuthenticator({
-      jwksUrl: idp.url,
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      algorithms: ["RS256"],
-      cache: false,
-      now: () => new Date(clock.ms),
-      // No cooldown: an unknown kid may refetch at once, as 30 s after the last good fetch.
-      remoteJwksOptions: { cooldownDuration: 0, timeoutDuration: 1000 },
-    });
+    const jwt = createJwtAuthenticator(
+      withMonotonicClock(
+        {
+          jwksUrl: idp.url,
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          algorithms: ["RS256"],
+          cache: false,
+          now: () => new Date(clock.ms),
+          // No cooldown: an unknown kid may refetch at once, as 30 s after the last good fetch.
+          remoteJwksOptions: { cooldownDuration: 0, timeoutDuration: 1000 },
+        },
+        // The pause's clock: stepped below, not waited out.
+        () => clock.monotonicMs,
+      ),
+    );
     const recorder = createRecorder({ service: "projects", emitters: [createMemoryEmitter()] });
     grpcServer = await startProjectServer(
       createAuditInterceptors({ recorder, rules: auditRules, authn: { authenticators: [jwt] } }),
@@ -75,7 +82,7 @@ describe("JWT authenticator: a fresh remote key set whose refetch fails", () => 
     idp.state.status = 200;
     idp.state.held = false;
     idp.state.jwks = { keys: [...k1.jwks.keys, ...k2.jwks.keys] };
-    clock.ms += 1000;
+    clock.monotonicMs += 1000;
     expect(await call(k2)).toBe("alice");
     expect(idp.state.fetches).toBe(3);
   });
