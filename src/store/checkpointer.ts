@@ -85,9 +85,11 @@ const logBytes = () => {
 // lock), a writer of a process that has not paused yet or a reader still in the log after a short
 // wait: tried again until the log is within the bound or the time is up. Then, a reader holding the
 // log (a long query), the next try waits for the log to grow by another bound: writers are not held
-// again and again.
+// again and again. Every wait in this worker is measured on performance.now(), which a wall-clock
+// step (NTP, a resumed VM, an operator) does not move: on Date.now(), a step back of a minute during
+// a TRUNCATE held this process's writers a minute longer, and their batches failed as locked.
 const truncate = () => {
-  const until = Date.now() + workerData.truncateTimeoutMs;
+  const until = performance.now() + workerData.truncateTimeoutMs;
   db.pragma("busy_timeout = " + workerData.truncateWaitMs);
   try {
     while (Atomics.load(control, ${STOP}) === 0) {
@@ -97,7 +99,7 @@ const truncate = () => {
         Atomics.store(control, ${LIMIT_MIB}, Math.ceil(workerData.logLimitBytes / ${MIB}));
         return;
       }
-      if (Date.now() > until) {
+      if (performance.now() > until) {
         Atomics.store(control, ${LIMIT_MIB}, Math.ceil((bytes + workerData.logLimitBytes) / ${MIB}));
         return;
       }
@@ -108,7 +110,7 @@ const truncate = () => {
   }
 };
 try {
-  let last = Date.now();
+  let last = performance.now();
   while (Atomics.load(control, ${STOP}) === 0) {
     Atomics.wait(control, ${STOP}, 0, workerData.pollMs);
     if (Atomics.load(control, ${EMPTYING}) === 1 || logBytes() > Atomics.load(control, ${LIMIT_MIB}) * ${MIB}) {
@@ -119,15 +121,15 @@ try {
         Atomics.store(control, ${EMPTYING}, 0);
         Atomics.notify(control, ${EMPTYING});
       }
-      last = Date.now();
+      last = performance.now();
       continue;
     }
     const pending = Atomics.load(control, ${PENDING_ROWS});
     if (pending === 0) continue;
-    if (pending < workerData.rows && Date.now() - last < workerData.maxDelayMs) continue;
+    if (pending < workerData.rows && performance.now() - last < workerData.maxDelayMs) continue;
     Atomics.sub(control, ${PENDING_ROWS}, pending);
     db.pragma("wal_checkpoint(PASSIVE)");
-    last = Date.now();
+    last = performance.now();
   }
 } finally {
   db.close();
