@@ -58,14 +58,19 @@ export function formatLine(cells: readonly string[], widths: readonly number[]):
 }
 
 /** The widths that fit every cell of each column. */
-function columnWidths(header: readonly string[], rows: readonly (readonly string[])[]): number[] {
+export function columnWidths(header: readonly string[], rows: readonly (readonly string[])[]): number[] {
   const widths = header.map((h) => h.length);
-  // A loop, not Math.max(...rows): a spread of ~120,000 rows (`query --all`) overflows the call stack.
+  widenColumns(widths, rows);
+  return widths;
+}
+
+/** Widens `widths` where a cell of `rows` needs more. */
+export function widenColumns(widths: number[], rows: readonly (readonly string[])[]): void {
+  // A loop, not Math.max(...rows): a spread of ~120,000 rows overflows the call stack.
   for (const row of rows) {
     for (let i = 0; i < widths.length; i++)
       widths[i] = Math.max(widths[i] ?? 0, visible(row[i] ?? "").length);
   }
-  return widths;
 }
 
 /** A plain-text table of events, one row each, columns padded to fit. */

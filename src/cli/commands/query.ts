@@ -6,16 +6,10 @@ import type { AuditQuery } from "../../store/query.js";
 import { type CliStore, withAnyStore } from "../any-store.js";
 import { usageError } from "../errors.js";
 import { addFilterOptions, type FilterFlags, filterFromFlags } from "../filter-options.js";
-import { EVENT_COLUMNS, formatTable } from "../format.js";
+import { columnWidths, EVENT_COLUMNS, formatLine, formatTable, widenColumns } from "../format.js";
 import { jsonText, print, printJson, write } from "../output.js";
 import { dbOption } from "../store-access.js";
-import {
-  inPageOrder,
-  type Listed,
-  listedCells,
-  reportUndecodable,
-  undecodableError,
-} from "../undecodable.js";
+import { inPageOrder, listedCells, reportUndecodable, undecodableError } from "../undecodable.js";
 
 interface QueryFlags extends FilterFlags {
   db: string;
@@ -58,13 +52,16 @@ export function addQueryCommand(program: Command): void {
 /**
  * Prints the events; a stored event that cannot be decoded is reported on stderr and skipped (in
  * the table it is also an error row in its place), and the command then ends with exit code 1.
- * `--json` and `--ndjson` print each page as it is read, waiting for a slow reader (a pipe) to take
- * it, so that `--all` holds one page in memory; the table needs every row first for its widths.
+ * Every format prints each page as it is read, waiting for a slow reader (a pipe) to take it, so
+ * that `--all` holds one page in memory: the table's columns fit the first page, and widen from a
+ * later row that needs more (a table of every row first took ~2.5 KB per event, and ran out of
+ * memory past two million).
  */
 async function runQuery(store: CliStore, flags: QueryFlags): Promise<void> {
   const filter = filterFromFlags(flags);
   if (flags.cursor !== undefined) checkCursor(flags.cursor);
-  const listed: Listed[] = [];
+  let widths: number[] | undefined;
+  let listedEvents = 0;
   let nextCursor: string | undefined;
   let undecodable = 0;
   let printed = 0;
@@ -79,13 +76,24 @@ async function runQuery(store: CliStore, flags: QueryFlags): Promise<void> {
     else if (flags.json === true) {
       for (const event of page.events)
         await write(`${printed++ === 0 ? "" : ","}${jsonText(eventToJson(event))}`);
-    } else listed.push(...inPageOrder(page.events, page.undecodable));
+    } else {
+      const listed = inPageOrder(page.events, page.undecodable);
+      listedEvents += listed.filter((entry) => "event" in entry).length;
+      const rows = listed.map(listedCells);
+      if (widths === undefined) {
+        widths = columnWidths(EVENT_COLUMNS, rows);
+        await print(formatTable(EVENT_COLUMNS, rows, widths));
+      } else if (rows.length > 0) {
+        const fitting = widths;
+        widenColumns(fitting, rows);
+        await print(rows.map((row) => formatLine(row, fitting)).join("\n"));
+      }
+    }
     nextCursor = page.nextCursor;
   }
   if (flags.json === true) await print(`],"nextCursor":${jsonText(nextCursor ?? null)}}`);
   else if (flags.ndjson !== true) {
-    const events = listed.filter((entry) => "event" in entry).length;
-    await print(formatTable(EVENT_COLUMNS, listed.map(listedCells)));
+    const events = listedEvents;
     const counted = `${events} event${events === 1 ? "" : "s"}${undecodable === 0 ? "" : `, ${undecodable} unreadable`}`;
     await print(
       nextCursor === undefined ? `(${counted})` : `(${counted}; more with --cursor ${nextCursor}, or --all)`,
