@@ -19,7 +19,8 @@ beforeAll(async () => {
   store.insert(
     actors.map((id, i) => {
       const event = sampleEvent({ eventId: `e-${i}`, occurredAt: new Date(Date.UTC(2026, 0, 1, 0, i)) });
-      return { ...event, actor: { ...event.actor, id } };
+      if (event.actor !== undefined) event.actor = { ...event.actor, id };
+      return event;
     }),
   );
   store.close();
