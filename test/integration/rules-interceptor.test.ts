@@ -368,72 +368,72 @@ describe("rules interceptor over real gRPC", () => {
     }
   });
 
-  it("records a cancel that comes just before the deadline as the deadline expiring", async () => {
-    // The client's deadline timer starts before the server reads grpc-timeout, so its cancel often
-    // reaches the server before the server's own deadline: the record must not depend on which wins.
-    // Only Date and performance.now are faked, and moved on by the test: the server's deadline is then
-    // exactly the client's, and the cancel reaches it 50 ms before it however late the server read the
-    // call (a loaded machine delayed it past the tolerance's other 50 ms, and the cancel was recorded as one).
-    vi.useFakeTimers({ toFake: ["Date", "performance"] });
+  /**
+   * Calls the slow CreateProject with a deadline 5 s away (far: the client's own, real, deadline timer
+   * never wins) on clocks faked as `toFake` says; once its handler runs, `moveClock(deadline)`, then the
+   * client cancels. Resolves to the status code the client got and the call's recorded result.
+   */
+  async function cancelSlowCall(
+    requestId: string,
+    toFake: ("Date" | "performance")[],
+    moveClock: (deadline: number) => void,
+  ): Promise<[number | undefined, unknown]> {
+    vi.useFakeTimers({ toFake });
     try {
-      const deadline = Date.now() + 5000; // far: the client's own (real) deadline timer never wins
+      const deadline = Date.now() + 5000;
       const ended = new Promise<number | undefined>((resolve) => {
         const call = server.client.createProject(
           { name: "slow" },
-          callMetadata("req-cancel-near-deadline"),
+          callMetadata(requestId),
           { deadline },
           (error) => resolve(error?.code),
         );
         // Once the handler runs. A loop on real timers: expect.poll steps a faked Date at every try.
         void (async () => {
           while (server.seenScopes.length === 0) await sleep(5);
-          // Within DEADLINE_TOLERANCE_MS (100 ms), still before it; no timer is faked, none fires.
-          vi.advanceTimersByTime(deadline - 50 - Date.now());
+          moveClock(deadline);
           call.cancel();
         })();
       });
-      expect(await ended).toBe(status.CANCELLED);
+      const code = await ended;
       const [event] = await memory.waitForCount(1, { timeoutMs: 5000 });
-      expect(event?.result).toStrictEqual({
-        success: true,
-        code: "OK",
-        message: "the deadline had passed (DEADLINE_EXCEEDED); the handler finished OK",
-      });
+      return [code, event?.result];
     } finally {
       vi.useRealTimers();
     }
+  }
+
+  it("records a cancel that comes just before the deadline as the deadline expiring", async () => {
+    // The client's deadline timer starts before the server reads grpc-timeout, so its cancel often
+    // reaches the server before the server's own deadline: the record must not depend on which wins.
+    // Only Date and performance.now are faked, and moved on by the test: the server's deadline is then
+    // exactly the client's, and the cancel reaches it 50 ms before it however late the server read the
+    // call (a loaded machine delayed it past the tolerance's other 50 ms, and the cancel was recorded as one).
+    // Within DEADLINE_TOLERANCE_MS (100 ms), still before it; no timer is faked, none fires.
+    const moveOn = (deadline: number) => vi.advanceTimersByTime(deadline - 50 - Date.now());
+    expect(await cancelSlowCall("req-cancel-near-deadline", ["Date", "performance"], moveOn)).toStrictEqual([
+      status.CANCELLED,
+      {
+        success: true,
+        code: "OK",
+        message: "the deadline had passed (DEADLINE_EXCEEDED); the handler finished OK",
+      },
+    ]);
   });
 
   it("records a cancel as a cancel though the wall clock stepped past the deadline (review R134)", async () => {
     // NTP stepping the clock, a VM resumed: only the wall clock (Date) moves; the call's deadline is
     // measured on the monotonic one, as grpc-js's own deadline timer is.
-    vi.useFakeTimers({ toFake: ["Date"] });
-    try {
-      const deadline = Date.now() + 5000;
-      const ended = new Promise<number | undefined>((resolve) => {
-        const call = server.client.createProject(
-          { name: "slow" },
-          callMetadata("req-cancel-clock-step"),
-          { deadline },
-          (error) => resolve(error?.code),
-        );
-        void (async () => {
-          while (server.seenScopes.length === 0) await sleep(5);
-          vi.setSystemTime(deadline + 60_000);
-          call.cancel();
-        })();
-      });
-      expect(await ended).toBe(status.CANCELLED);
-      const [event] = await memory.waitForCount(1, { timeoutMs: 5000 });
-      expect(event?.result).toStrictEqual({
+    const step = (deadline: number) => vi.setSystemTime(deadline + 60_000);
+    expect(await cancelSlowCall("req-cancel-clock-step", ["Date"], step)).toStrictEqual([
+      status.CANCELLED,
+      {
         success: true,
         code: "OK",
         message:
           "the call was cancelled (CANCELLED): by the client or a server shutdown; the handler finished OK",
-      });
-    } finally {
-      vi.useRealTimers();
-    }
+      },
+    ]);
   });
 
   it("keeps 50 concurrent calls apart", async () => {
