@@ -275,11 +275,12 @@ describe("a client whose deadline cancels the call just before the server's dead
   // The client's timer starts first, so its reset usually comes a little before the server's own
   // deadline; grpc-js reads that reset as a half-close without a request message (UNIMPLEMENTED).
   it("is recorded as DEADLINE_EXCEEDED, as the client got it", async () => {
-    // Only Date is faked, and stepped by the test: the server's deadline is then exactly 5 s from the
-    // request, and the reset reaches it 60 ms before that however long the connection and the server
-    // took to read the request (a real 340 ms sleep of a 400 ms timeout left those 40 ms inside the
-    // 100 ms tolerance: a loaded machine takes more, and the reset was recorded as UNIMPLEMENTED).
-    vi.useFakeTimers({ toFake: ["Date"] });
+    // Only Date and performance.now (on which the server measures the time to its deadline) are faked,
+    // and moved on by the test: the server's deadline is then exactly 5 s from the request, and the
+    // reset reaches it 60 ms before that however long the connection and the server took to read the
+    // request (a real 340 ms sleep of a 400 ms timeout left those 40 ms inside the 100 ms tolerance: a
+    // loaded machine takes more, and the reset was recorded as UNIMPLEMENTED).
+    vi.useFakeTimers({ toFake: ["Date", "performance"] });
     const session = http2.connect(`http://127.0.0.1:${port}`);
     try {
       const sent = Date.now();
@@ -295,9 +296,10 @@ describe("a client whose deadline cancels the call just before the server's dead
       request.on("error", () => {});
       request.on("data", () => {});
       // Its authn event: the server has read the request, and its deadline. A loop on real timers:
-      // expect.poll steps a faked Date by its interval at every try.
+      // expect.poll steps the faked clocks by its interval at every try.
       while (!memory.events.some((e) => e.requestId === "reset-at-deadline")) await sleep(5);
-      vi.setSystemTime(sent + 5000 - 60); // within DEADLINE_TOLERANCE_MS (100 ms) of the server's deadline
+      // Within DEADLINE_TOLERANCE_MS (100 ms) of the server's deadline; no timer is faked, none fires.
+      vi.advanceTimersByTime(sent + 5000 - 60 - Date.now());
       request.close(http2.constants.NGHTTP2_CANCEL);
       expect(await trailOf("reset-at-deadline", 2)).toStrictEqual([
         AUTHN_OK,
