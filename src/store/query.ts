@@ -2,6 +2,7 @@ import { AuditInputError } from "../errors/index.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
 import type { AuthzOutcome } from "../event/builders.js";
 import { EVENT_KINDS, type EventKind, isEventKind } from "../event/kinds.js";
+import { isEventTime } from "../event/time.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { decodeCursor, type PagePosition } from "./page-cursor.js";
 import type { UndecodableRow } from "./stored-rows.js";
@@ -117,7 +118,12 @@ export function checkTail(afterSeq: unknown, limit: unknown): void {
     );
 }
 
-/** Checks that `events` is a list of events (objects with an event id) before a store inserts them. @internal */
+/**
+ * Checks that `events` is a list of events (objects with an event id) before a store inserts them,
+ * and that an event's `occurredAt`, when it is a Date, is a valid one from 0001-01-01 to 9999-12-31
+ * (UTC), as the Recorder makes them (`isEventTime`): a store would give a later time back as
+ * "+020000-01-01T00:00:00.000Z", which is no RFC 3339 time. @internal
+ */
 export function checkInsert(events: unknown): void {
   if (!Array.isArray(events))
     throw new AuditInputError(
@@ -133,7 +139,17 @@ export function checkInsert(events: unknown): void {
       throw new AuditInputError(
         `audit store insert: events[${i}] must be an AuditEvent (an object with a string eventId), got ${shown(event)}`,
       );
+    const { occurredAt } = event as { occurredAt?: unknown };
+    if (occurredAt instanceof Date && !isEventTime(occurredAt.getTime()))
+      throw new AuditInputError(
+        `audit store insert: events[${i}].occurredAt must be a valid Date from 0001-01-01 to 9999-12-31 (UTC), got ${shownTime(occurredAt)}`,
+      );
   }
+}
+
+/** A Date as an error message shows it: its ISO text, whatever its year. */
+function shownTime(date: Date): string {
+  return Number.isNaN(date.getTime()) ? "an invalid Date" : date.toISOString();
 }
 
 /** A bad argument as a message shows it: strings quoted and cut, objects by their type. */

@@ -5,6 +5,13 @@
 import { svg } from "./dom.js";
 
 const HOUR_MS = 3_600_000;
+/**
+ * The last time an event can carry, 9999-12-31T23:59:59.999Z (the end of a protobuf Timestamp): a
+ * bar of the last hours of 9999 ends there, not in year 10000, which the API's `to` does not take
+ * (an ISO time has four digits of year). The store refuses later events. `to` is exclusive: an event
+ * at that very millisecond is left out of its bar's list.
+ */
+const LAST_EVENT_MS = 253_402_300_799_999;
 const WIDTH = 960;
 const HEIGHT = 180;
 const PAD = { left: 44, right: 8, top: 10, bottom: 28 };
@@ -36,7 +43,7 @@ export function timelineChart(stats, onPick) {
   );
   buckets.forEach((bucket, i) => {
     const x = PAD.left + i * slot + (slot - barWidth) / 2;
-    const to = new Date(bucket.start + bucket.widthMs);
+    const to = new Date(bucketEnd(bucket));
     const label = `${hourLabel(new Date(bucket.start))} – ${hourLabel(to)}: ${bucket.events} events, ${bucket.denied} denied`;
     const group = svg(
       "g",
@@ -73,10 +80,15 @@ export function timelineChart(stats, onPick) {
       x: WIDTH - PAD.right,
       y: HEIGHT - 8,
       class: "tick end",
-      text: hourLabel(new Date(last.start + last.widthMs)),
+      text: hourLabel(new Date(bucketEnd(last))),
     }),
   );
   return chart;
+}
+
+/** Where a bucket ends (ms), the time range's `to`: its start plus its width, at most LAST_EVENT_MS. */
+function bucketEnd(bucket) {
+  return Math.min(bucket.start + bucket.widthMs, LAST_EVENT_MS);
 }
 
 /** "2026-11-20 03:00Z" */
