@@ -5,6 +5,7 @@ import {
   createAuditScope,
   currentActor,
   currentAuditScope,
+  DEADLINE_SLOT,
   HANDLER_SLOT,
   type MetadataReader,
   runInAuditScope,
@@ -35,6 +36,7 @@ describe("createAuditScope", () => {
       }),
       peer: "127.0.0.1:5000",
       startedAtMs: 12,
+      deadlineAtMs: 5012,
     });
     expect(scope).toStrictEqual({
       operation: "/example.v1.ProjectService/GetProject",
@@ -46,6 +48,7 @@ describe("createAuditScope", () => {
       startedAtMs: 12,
       actor: undefined,
       [HANDLER_SLOT]: undefined,
+      [DEADLINE_SLOT]: 5012,
     });
   });
 
