@@ -63,8 +63,16 @@ export interface FakeKafka {
   failListOffsets: Error | undefined;
   /** Called on each consumer-level commit (not a message's), before it is applied. */
   beforeCommit: (() => void) | undefined;
+  /** Called on each message's own commit, before it is applied. */
+  beforeMessageCommit: (() => void) | undefined;
   /** Assigns the partitions again, a new generation, as when a member's session timed out and it rejoined. */
   rebalance(): void;
+  /** Set to hold messages back from every stream (members still join); cleared, `deliver` pushes them. */
+  holdMessages: boolean;
+  /** Pushes to every open stream what it has not been given yet. */
+  deliver(): void;
+  /** How many consumers are members of the group now. */
+  memberCount(): number;
   /** Appends a message to a partition. */
   append(partition: number, value: Buffer | string, headers?: Record<string, string>): void;
   /** Deletes a partition's messages below `offset` (retention, DeleteRecords): its log start offset. */
@@ -94,6 +102,7 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
   const startAt = (p: number) => committed[p] ?? logStart[p] ?? 0;
 
   const pushFrom = (stream: { readable: Readable; positions: Map<number, number> }) => {
+    if (fake.holdMessages) return;
     for (const [partition, position] of stream.positions) {
       const log = logs[partition] ?? [];
       if (position < (logStart[partition] ?? 0)) {
@@ -114,6 +123,7 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
     partition,
     offset: BigInt(offset),
     commit: async () => {
+      fake.beforeMessageCommit?.();
       if (fake.failCommits !== undefined) throw fake.failCommits;
       committed[partition] = offset + 1;
       fake.commits.push({ partition, offset: offset + 1 });
@@ -141,7 +151,13 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
     failSends: undefined,
     failListOffsets: undefined,
     beforeCommit: undefined,
+    beforeMessageCommit: undefined,
     rebalance: () => rebalance(),
+    holdMessages: false,
+    deliver() {
+      for (const member of members) for (const stream of member.streams) pushFrom(stream);
+    },
+    memberCount: () => members.length,
     append(partition, value, headers = {}) {
       const record: FakeRecord = {
         key: Buffer.from(`k-${logs[partition]?.length}`),
@@ -149,7 +165,7 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
         headers: new Map(Object.entries(headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
       };
       logs[partition]?.push(record);
-      for (const member of members) for (const stream of member.streams) pushFrom(stream);
+      fake.deliver();
     },
     deleteRecords(partition, offset) {
       logStart[partition] = Math.max(logStart[partition] ?? 0, offset);
@@ -247,7 +263,7 @@ export function fakeKafka(topic: string, partitions: number): FakeKafka {
               ),
             });
           }
-          for (const member of members) for (const stream of member.streams) pushFrom(stream);
+          fake.deliver();
           return {};
         },
         async close() {},

@@ -262,6 +262,7 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
     const ingesters = [createIngester({ source: await source(), store: gated, batchSize: 25, maxWaitMs })];
     await until(() => inserts === 2, "the first member's second batch");
     ingesters.push(createIngester({ source: await source(), store, batchSize: 25, maxWaitMs }));
+    await until(() => kafka.memberCount() === 2, "the second member in the group");
     joined();
     const total = () => ingesters.reduce((sum, i) => sum + i.stats().inserted, 0);
     await until(() => total() === events.length, "every event inserted");
