@@ -47,10 +47,13 @@ export function createMonthsAhead(create: (partitions: Partition[]) => Promise<v
   // False once this role was refused: a CREATE denied at each month's first batch would only fill the
   // server's log with errors.
   let allowed = true;
-  /** Date.now() before which none is tried: the events table stayed locked at the last try. */
+  /**
+   * performance.now() before which none is tried: the events table stayed locked at the last try. The
+   * monotonic clock: a wall clock stepped back would delay the retry by the step.
+   */
   let retryAtMs = Number.NEGATIVE_INFINITY;
   return {
-    due: (times) => (allowed && Date.now() >= retryAtMs ? missingPartitions(times, followed) : []),
+    due: (times) => (allowed && performance.now() >= retryAtMs ? missingPartitions(times, followed) : []),
     async follow(months) {
       const now = Date.now();
       const next = months.map(nextPartition).filter((p): p is Partition => p !== undefined && p.toMs > now);
@@ -59,7 +62,7 @@ export function createMonthsAhead(create: (partitions: Partition[]) => Promise<v
       } catch (error) {
         const code = (error as { code?: string }).code;
         if (code === LOCK_NOT_AVAILABLE) {
-          retryAtMs = Date.now() + AHEAD_RETRY_MS; // not followed: a batch after then tries again
+          retryAtMs = performance.now() + AHEAD_RETRY_MS; // not followed: a batch after then tries again
           return;
         }
         if (code !== INSUFFICIENT_PRIVILEGE) throw error;

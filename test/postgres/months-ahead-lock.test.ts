@@ -48,10 +48,12 @@ function loggingPool(url: string, log: string[]): pg.Pool {
   return pool;
 }
 
-it("while the events table stays locked, writes into the current month try no month ahead; one after the retry delay makes it", async () => {
-  // The store's clock, held still: the retry delay passes when the test says so.
+it("while the events table stays locked, writes into the current month try no month ahead; one after the retry delay makes it, though the wall clock stepped back", async () => {
+  // The store's clocks, held still: the retry delay passes when the test says so.
   let now = Date.now();
   vi.spyOn(Date, "now").mockImplementation(() => now);
+  let monotonic = performance.now();
+  vi.spyOn(performance, "now").mockImplementation(() => monotonic);
   const at = new Date(now); // every event's time: of the current month
   const current = partitionOf(now);
   const next = partitionOf(current.toMs);
@@ -81,7 +83,9 @@ it("while the events table stays locked, writes into the current month try no mo
     expect(log).toStrictEqual(opening); // not tried again before the delay
     expect(await exists(next.name)).toBe(false);
 
-    now += AHEAD_RETRY_MS;
+    // The delay passed on the monotonic clock while the wall clock was stepped back (NTP, a VM resumed).
+    monotonic += AHEAD_RETRY_MS;
+    now -= 60_000;
     expect(await store.insert([sampleEvent({ eventId: "later", occurredAt: at })])).toBe(1);
     expect(log).toStrictEqual([...opening, `create ${next.name}`]);
     expect(await exists(next.name)).toBe(true);
