@@ -93,8 +93,7 @@ async function runQuery(store: CliStore, flags: QueryFlags): Promise<void> {
   }
   if (flags.json === true) await print(`],"nextCursor":${jsonText(nextCursor ?? null)}}`);
   else if (flags.ndjson !== true) {
-    const events = listedEvents;
-    const counted = `${events} event${events === 1 ? "" : "s"}${undecodable === 0 ? "" : `, ${undecodable} unreadable`}`;
+    const counted = `${listedEvents} event${listedEvents === 1 ? "" : "s"}${undecodable === 0 ? "" : `, ${undecodable} unreadable`}`;
     await print(
       nextCursor === undefined ? `(${counted})` : `(${counted}; more with --cursor ${nextCursor}, or --all)`,
     );
