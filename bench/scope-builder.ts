@@ -4,15 +4,20 @@ import { Metadata, ServerInterceptingCall, type ServerInterceptor } from "@grpc/
 import { type AuditScope, createAuditScope, runInAuditScope } from "../src/context/scope.js";
 import { noteCallStream } from "../src/interceptors/call-stream.js";
 import type { OutboundStatus } from "../src/interceptors/forwarding-call.js";
-import { monotonicDeadline, noteOwnStatus } from "../src/interceptors/own-status.js";
+import {
+  monotonicDeadline,
+  noteOwnStatus,
+  statusIsDropped,
+  watchOwnStatuses,
+} from "../src/interceptors/own-status.js";
 import { sendableDetails } from "../src/server/status-details.js";
 
 /**
  * `ScopedCall` (src/interceptors/audit-scope-interceptor.ts) in grpc-js's builder form, doing all of its
- * work: the scope around every inbound event (onCancel too), the statuses grpc-js sends itself noted,
- * the request id header on the headers or, when none went out, on the status, every status's details
- * made sendable, and a request-streaming call's HTTP/2 stream noted. Keep the two alike:
- * the comparison is only fair while they do the same work.
+ * work: the scope around every inbound event (onCancel too), the statuses grpc-js or an interceptor
+ * before the chain sends itself noted, the request id header on the headers or, when none went out, on
+ * the status, every status's details made sendable, and a request-streaming call's HTTP/2 stream noted.
+ * Keep the two alike: the comparison is only fair while they do the same work.
  */
 export const scopeBuilder =
   (requestIdHeader: string | false): ServerInterceptor =>
@@ -27,19 +32,16 @@ export const scopeBuilder =
       metadata.set(requestIdHeader, scope.requestId);
       return { ...status, metadata };
     };
-    // grpc-js's own statuses (a request it cannot decode or take) bypass the interceptors.
-    const send = call.sendStatus;
-    call.sendStatus = (status) => {
-      if (!forwardingStatus && scope !== undefined) {
-        noteOwnStatus(
-          scope,
-          status,
-          call instanceof ServerInterceptingCall ? "interceptor-before" : "grpc-js",
-        );
-        if (!headersSent) status = withRequestId(status);
-      }
-      send.call(call, status);
-    };
+    // grpc-js's own statuses (a request it cannot decode or take) bypass the interceptors, and so do
+    // those an interceptor of the application's before the chain sends itself.
+    watchOwnStatuses(call, {
+      isForwardingStatus: () => forwardingStatus,
+      statusEntered: (status, by, lowest) => {
+        if (scope === undefined) return status;
+        if (!statusIsDropped(lowest)) noteOwnStatus(scope, status, by);
+        return headersSent ? status : withRequestId(status);
+      },
+    });
     // A builder's onCancel runs before the next listener's onCancel, not around it: the scope goes
     // around the listener grpc-js hands to the call this one wraps.
     const start = call.start;

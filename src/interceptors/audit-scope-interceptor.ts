@@ -1,17 +1,19 @@
 import { performance } from "node:perf_hooks";
-import {
-  Metadata,
-  ServerInterceptingCall,
-  type ServerInterceptingCallInterface,
-  type ServerInterceptor,
-} from "@grpc/grpc-js";
+import { Metadata, type ServerInterceptingCallInterface, type ServerInterceptor } from "@grpc/grpc-js";
 import { type AuditScope, createAuditScope, runInAuditScope } from "../context/scope.js";
 import { AuditConfigError } from "../errors/index.js";
 import { shown } from "../errors/option-checks.js";
 import { sendableDetails } from "../server/status-details.js";
 import { noteCallStream } from "./call-stream.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
-import { monotonicDeadline, noteOwnStatus, statusIsDropped } from "./own-status.js";
+import {
+  monotonicDeadline,
+  noteOwnStatus,
+  type OwnStatusSender,
+  type OwnStatusWatcher,
+  statusIsDropped,
+  watchOwnStatuses,
+} from "./own-status.js";
 
 /** Options of `createAuditScopeInterceptor`. @internal */
 export interface AuditScopeInterceptorOptions {
@@ -71,7 +73,7 @@ export function createAuditScopeInterceptor(options: AuditScopeInterceptorOption
  * One call seen by the scope interceptor. bench/scope-builder.ts does the same work in grpc-js's builder
  * form, to measure that this call object pays: a change here belongs there too.
  */
-class ScopedCall extends ForwardingCall {
+class ScopedCall extends ForwardingCall implements OwnStatusWatcher {
   private readonly startedAtMs = performance.now();
   private scope: AuditScope | undefined;
   /** True once response headers went out: the request id header then rides on them. */
@@ -88,22 +90,29 @@ class ScopedCall extends ForwardingCall {
   ) {
     super(inner);
     // grpc-js ends some calls itself, calling its own sendStatus past every interceptor (a request it
-    // cannot decode or too large, a response it cannot serialize or too large): as the outermost
-    // interceptor, this one sees that call's sendStatus, and notes the status for the rules interceptor.
-    // Such a status is the whole response when no headers went out (a request it could not take):
-    // it carries the request id too, which the call's events (its authn result) already name.
-    // A status grpc-js drops (its call or stream already ended: the client saw a reset) is not noted.
-    // Below an interceptor of the application's placed first, `inner` is that one's call: a status it
-    // sends itself arrives here, and is noted as its own (grpc-js's go past both, unseen).
-    const send = inner.sendStatus;
-    inner.sendStatus = (status) => {
-      if (!this.forwardingStatus && this.scope !== undefined) {
-        const by = inner instanceof ServerInterceptingCall ? "interceptor-before" : "grpc-js";
-        if (!statusIsDropped(inner)) noteOwnStatus(this.scope, status, by);
-        if (!this.headersSent && this.requestIdHeader !== false) status = this.withRequestId(status);
-      }
-      send.call(inner, status);
-    };
+    // cannot decode or too large, a response it cannot serialize or too large), and an interceptor of the
+    // application's placed before the chain may send one itself (a server draining): this one hooks the
+    // sendStatus of every call below it and notes such a status for the rules interceptor, named by the
+    // call where it entered. With the chain outermost, only `inner` is grpc-js's call: no walk.
+    watchOwnStatuses(inner, this);
+  }
+
+  /** For `watchOwnStatuses`: true while a status of the chain's goes out. @internal */
+  isForwardingStatus(): boolean {
+    return this.forwardingStatus;
+  }
+
+  /**
+   * For `watchOwnStatuses`: a status that entered below the chain. Such a status is the whole response
+   * when no headers went out (a request grpc-js could not take): it carries the request id too, which
+   * the call's events (its authn result) already name. A status grpc-js drops (its call or stream already
+   * ended: the client saw a reset) is not noted.
+   * @internal
+   */
+  statusEntered(status: OutboundStatus, by: OwnStatusSender, lowest: unknown): OutboundStatus {
+    if (this.scope === undefined) return status;
+    if (!statusIsDropped(lowest)) noteOwnStatus(this.scope, status, by);
+    return !this.headersSent && this.requestIdHeader !== false ? this.withRequestId(status) : status;
   }
 
   override sendMetadata(metadata: Metadata): void {

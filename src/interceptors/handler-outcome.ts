@@ -94,6 +94,8 @@ function endedBy(client: { code: number; own: OwnStatusSender | undefined }): st
   if (client.own === "grpc-js") return `grpc-js ended the call (${name})`;
   if (client.own === "interceptor-before")
     return `an interceptor before the audit chain ended the call (${name})`;
+  if (client.own === "grpc-js-or-interceptor-before")
+    return `grpc-js or an interceptor before the audit chain ended the call (${name})`;
   // A client's cancel and a server shutdown (forceShutdown resets every stream) look the same here.
   return `the call was cancelled (${name}): by the client or a server shutdown`;
 }

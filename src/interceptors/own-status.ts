@@ -1,13 +1,19 @@
-import { status as Status } from "@grpc/grpc-js";
+import {
+  ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
+  status as Status,
+} from "@grpc/grpc-js";
 import { type AuditScope, DEADLINE_SLOT, type ScopeRecord } from "../context/scope.js";
 import type { OutboundStatus } from "./forwarding-call.js";
 
 /**
- * Who sent a status past the audit chain's interceptors: grpc-js itself, or an interceptor of the
- * application's placed before the chain (the scope interceptor then sits on that one's call).
+ * Who sent a status past the audit chain's interceptors: grpc-js itself, an interceptor of the
+ * application's placed before the chain, or either of them: a status sent on grpc-js's own call below
+ * interceptors of the application's, which grpc-js sends there and so does the outermost interceptor
+ * on the `call` it was given (the usual way to refuse a call).
  * @internal
  */
-export type OwnStatusSender = "grpc-js" | "interceptor-before";
+export type OwnStatusSender = "grpc-js" | "interceptor-before" | "grpc-js-or-interceptor-before";
 
 /** A status sent past the audit chain, and by whom. @internal */
 export interface OwnStatus {
@@ -31,6 +37,90 @@ export function noteOwnStatus(scope: AuditScope, status: OutboundStatus, by: Own
   if (!ownStatus.has(scope)) ownStatus.set(scope, { code: status.code, details: status.details ?? "", by });
 }
 
+/**
+ * What `watchOwnStatuses` reports to: the audit scope interceptor's call (or its builder form).
+ * @internal
+ */
+export interface OwnStatusWatcher {
+  /** True while a status of the audit chain's goes out: it is the chain's, not one to note. */
+  isForwardingStatus(): boolean;
+  /**
+   * A status that entered below the chain, at a call of `by`'s; `lowest` is the lowest call watched
+   * (for `statusIsDropped`). Returns the status to pass on (the request id may be added).
+   */
+  statusEntered(status: OutboundStatus, by: OwnStatusSender, lowest: unknown): OutboundStatus;
+}
+
+/** Deeper than any real chain of interceptors: a guard against a call object that leads back to itself. */
+const MAX_CALLS_BELOW = 64;
+
+/**
+ * Hooks `sendStatus` of `inner` (the call the audit chain wraps) and of every call below it, so that
+ * `watcher` hears of each status that enters below the chain, once, at the call where it entered: at a
+ * `ServerInterceptingCall` (an interceptor of the application's placed before the chain sent it
+ * itself), "interceptor-before"; at grpc-js's own call, "grpc-js" when the chain is outermost, else
+ * "grpc-js-or-interceptor-before" (the outermost interceptor refuses a call on the `call` it was
+ * given, grpc-js's own). A status passed on from a call above is not one that entered. The chain outermost (`inner` is grpc-js's call) hooks `inner` alone, no walk.
+ * @internal
+ */
+export function watchOwnStatuses(inner: ServerInterceptingCallInterface, watcher: OwnStatusWatcher): void {
+  if (!(inner instanceof ServerInterceptingCall)) {
+    const send = inner.sendStatus;
+    inner.sendStatus = (status) => {
+      send.call(
+        inner,
+        watcher.isForwardingStatus() ? status : watcher.statusEntered(status, "grpc-js", inner),
+      );
+    };
+    return;
+  }
+  const calls = callsBelow(inner);
+  const lowest = calls[calls.length - 1];
+  // Per call, the statuses the call above saw and passes on, not yet arrived: a ServerInterceptingCall
+  // passes a status on later while its responder holds headers or a message. One its responder swallows
+  // stays counted, and the next status entering below is taken as passed on (the call counts as CANCELLED).
+  const expected = calls.map(() => 0);
+  calls.forEach((call, level) => {
+    const by: OwnStatusSender =
+      call instanceof ServerInterceptingCall ? "interceptor-before" : "grpc-js-or-interceptor-before";
+    const send = call.sendStatus;
+    call.sendStatus = (status) => {
+      let out = status;
+      const passedOn = level === 0 ? watcher.isForwardingStatus() : (expected[level] ?? 0) > 0;
+      if (!passedOn) out = watcher.statusEntered(status, by, lowest);
+      else if (level > 0) expected[level] = (expected[level] ?? 0) - 1;
+      // Counted before it goes on: the call below may take it at once.
+      if (level + 1 < calls.length) expected[level + 1] = (expected[level + 1] ?? 0) + 1;
+      send.call(call, out);
+    };
+  });
+}
+
+/**
+ * `inner`, then each `ServerInterceptingCall`'s next call (grpc-js 1.14's private `nextCall`, where its
+ * `sendStatus` passes a status on) down to grpc-js's own call. Stops at a call that is no
+ * `ServerInterceptingCall`, or whose next call it cannot read (another grpc-js): the calls found so far.
+ */
+function callsBelow(inner: ServerInterceptingCall): ServerInterceptingCallInterface[] {
+  const calls: ServerInterceptingCallInterface[] = [inner];
+  let call: ServerInterceptingCallInterface = inner;
+  while (call instanceof ServerInterceptingCall && calls.length < MAX_CALLS_BELOW) {
+    const next: unknown = Reflect.get(call, "nextCall");
+    if (!isCall(next) || calls.includes(next)) break;
+    calls.push(next);
+    call = next;
+  }
+  return calls;
+}
+
+function isCall(value: unknown): value is ServerInterceptingCallInterface {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { sendStatus?: unknown }).sendStatus === "function"
+  );
+}
+
 /** What `statusIsDropped` reads of the call grpc-js hands the first interceptor. */
 interface BaseCall {
   readonly cancelled?: unknown;
@@ -42,8 +132,9 @@ interface BaseCall {
  * the call counts as ended, or its HTTP/2 stream is destroyed or closed. Such a status reaches no
  * client, which sees the reset instead: on Node 24, a write held back by flow control calls back with an
  * error once `forceShutdown` destroys the session (nodejs/node#66016), and grpc-js then "sends" INTERNAL.
- * `call` is the one grpc-js hands the first interceptor; without those private fields (another grpc-js,
- * an interceptor of your own before the audit chain) it is false: the status is taken as sent.
+ * `call` is the one grpc-js hands the first interceptor (found below interceptors of your own before
+ * the audit chain by `watchOwnStatuses`); without those private fields (another grpc-js) it is false:
+ * the status is taken as sent.
  * @internal
  */
 export function statusIsDropped(call: unknown): boolean {

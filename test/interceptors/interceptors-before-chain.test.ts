@@ -1,0 +1,245 @@
+// Interceptors of the application's placed before the audit chain, over real loopback gRPC (review R136):
+// a status one of them sends itself is named as that interceptor's, however far out it sits, and one
+// sent on grpc-js's own call below them (grpc-js's, or the outermost one's on the `call` it was given)
+// as either's; a status the chain itself sends, held back by one of them on its way out, is the
+// chain's, not one of theirs.
+import {
+  type ChannelOptions,
+  credentials,
+  Metadata,
+  ResponderBuilder,
+  Server,
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  status,
+} from "@grpc/grpc-js";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type Project,
+  ProjectServiceClient,
+  ProjectServiceService,
+} from "../../src/cli/demo/gen/example/v1/projects.js";
+import { auditRules } from "../../src/cli/demo/gen/example/v1/projects_audit.js";
+import { currentAuditScope } from "../../src/context/scope.js";
+import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
+import { EventType } from "../../src/gen/grpcaudit/v1/event.js";
+import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
+import { type OwnStatus, ownStatusOf } from "../../src/interceptors/own-status.js";
+import { createRecorder } from "../../src/recorder/recorder.js";
+import { type AsyncServiceImplementation, asyncService } from "../../src/server/async-service.js";
+import { listenOnLoopback } from "../helpers/loopback-server.js";
+import { unary } from "../helpers/project-server.js";
+import { requestIdMetadata } from "../helpers/request-id-metadata.js";
+
+type Handlers = AsyncServiceImplementation<typeof ProjectServiceService>;
+
+const memory = createMemoryEmitter();
+const recorder = createRecorder({ service: "projects", emitters: [memory] });
+const chain = createAuditInterceptors({ recorder, rules: auditRules });
+
+let server: Server | undefined;
+let client: ProjectServiceClient | undefined;
+
+afterEach(() => {
+  memory.clear();
+  client?.close();
+  server?.forceShutdown();
+  server = undefined;
+  client = undefined;
+});
+
+/** Any interceptor of the application's that passes every event on: grpc-js's builder form, no responder. */
+const passthrough: ServerInterceptor = (_method, call) => new ServerInterceptingCall(call);
+
+/** Ends the call the handler runs in with UNAVAILABLE, as the draining interceptor below does, when called. */
+let drain: () => void = () => {};
+
+/** Sends UNAVAILABLE itself, on its own call, once `drain` is called (a server draining its calls). */
+const draining: ServerInterceptor = (_method, call) => {
+  const own = new ServerInterceptingCall(call, new ResponderBuilder().build());
+  drain = () =>
+    own.sendStatus({ code: status.UNAVAILABLE, details: "server draining", metadata: new Metadata() });
+  return own;
+};
+
+/** Sends UNAVAILABLE on the `call` it was given once `drain` is called: the usual way to refuse a call. */
+const drainingOnGiven: ServerInterceptor = (_method, call) => {
+  drain = () =>
+    call.sendStatus({ code: status.UNAVAILABLE, details: "server draining", metadata: new Metadata() });
+  return new ServerInterceptingCall(call);
+};
+
+/** Starts the example service behind `interceptors`, with `handlers` in asyncService form. */
+async function start(
+  interceptors: ServerInterceptor[],
+  handlers: Partial<Handlers>,
+  options: ChannelOptions = {},
+): Promise<ProjectServiceClient> {
+  server = new Server({ interceptors, ...options });
+  server.addService(ProjectServiceService, asyncService(ProjectServiceService, handlers as Handlers));
+  const port = await listenOnLoopback(server);
+  client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  return client;
+}
+
+/** UpdateProject drains its own call, then finishes its change once grpc-js reports the call cancelled. */
+const drainedUpdate: Partial<Handlers> = {
+  async updateProject(call) {
+    const cancelled = new Promise((resolve) => call.once("cancelled", resolve));
+    drain();
+    await cancelled;
+    return call.request.project as Project;
+  },
+};
+
+/** The mutation events of the call with `requestId`, once there is one, as [operation, target id, result]. */
+async function mutationsOf(requestId: string) {
+  const of = () =>
+    memory
+      .filter({ eventType: EventType.EVENT_TYPE_RESOURCE_MUTATION })
+      .filter((e) => e.requestId === requestId);
+  await expect.poll(() => of().length).toBeGreaterThan(0);
+  return of().map((e) => [e.operation, e.target?.id, e.result]);
+}
+
+describe("a status an interceptor before the chain sends itself", () => {
+  const DRAINED = [
+    [
+      "/example.v1.ProjectService/UpdateProject",
+      "p-1",
+      {
+        success: true,
+        code: "OK",
+        message:
+          "an interceptor before the audit chain ended the call (UNAVAILABLE); the handler finished OK",
+      },
+    ],
+  ];
+
+  it("is named as that interceptor's when another interceptor sits between it and the chain", async () => {
+    const c = await start([draining, passthrough, ...chain], drainedUpdate);
+    const [error] = await unary(
+      c.updateProject.bind(c),
+      { project: { id: "p-1", name: "renamed", ownerId: "" } },
+      requestIdMetadata("drained-far"),
+    );
+    expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "server draining"]);
+    expect(await mutationsOf("drained-far")).toStrictEqual(DRAINED);
+  });
+
+  it("is named as that interceptor's when sent on the `call` it was given, an interceptor's", async () => {
+    const c = await start([passthrough, drainingOnGiven, ...chain], drainedUpdate);
+    const [error] = await unary(
+      c.updateProject.bind(c),
+      { project: { id: "p-1", name: "renamed", ownerId: "" } },
+      requestIdMetadata("drained-given"),
+    );
+    expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "server draining"]);
+    expect(await mutationsOf("drained-given")).toStrictEqual(DRAINED);
+  });
+
+  it("is named as grpc-js's or an interceptor's when the outermost one sends it on grpc-js's own call", async () => {
+    const c = await start([drainingOnGiven, ...chain], drainedUpdate);
+    const [error] = await unary(
+      c.updateProject.bind(c),
+      { project: { id: "p-1", name: "renamed", ownerId: "" } },
+      requestIdMetadata("drained-base"),
+    );
+    expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "server draining"]);
+    expect(await mutationsOf("drained-base")).toStrictEqual([
+      [
+        "/example.v1.ProjectService/UpdateProject",
+        "p-1",
+        {
+          success: true,
+          code: "OK",
+          message:
+            "grpc-js or an interceptor before the audit chain ended the call (UNAVAILABLE); the handler finished OK",
+        },
+      ],
+    ]);
+  });
+
+  it("is named as that interceptor's when it sits directly before the chain", async () => {
+    const c = await start([draining, ...chain], drainedUpdate);
+    const [error] = await unary(
+      c.updateProject.bind(c),
+      { project: { id: "p-1", name: "renamed", ownerId: "" } },
+      requestIdMetadata("drained-near"),
+    );
+    expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "server draining"]);
+    expect(await mutationsOf("drained-near")).toStrictEqual(DRAINED);
+  });
+});
+
+describe("a status grpc-js sends itself below interceptors of the application's", () => {
+  // Sent on grpc-js's own call, where the outermost interceptor may send one too: named as either's.
+  // A plain handler that never answers: grpc-js ends the call for its request over the receive limit.
+  async function overTheLimit(interceptors: ServerInterceptor[], requestId: string) {
+    server = new Server({ interceptors, "grpc.max_receive_message_length": 64 });
+    let started = 0;
+    server.addService(ProjectServiceService, {
+      importMembers: (call: NodeJS.EventEmitter) => {
+        started++;
+        call.on("data", () => {});
+      },
+    } as never);
+    const port = await listenOnLoopback(server);
+    client = new ProjectServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+    const call = client.importMembers(requestIdMetadata(requestId), () => {});
+    const ended = new Promise<{ code: status; details: string }>((resolve) => call.on("status", resolve));
+    await expect.poll(() => started).toBe(1);
+    call.write({ projectId: "p-1", userId: "u".repeat(200), role: "viewer" });
+    return ended;
+  }
+
+  const EXHAUSTED = [
+    [
+      "/example.v1.ProjectService/ImportMembers",
+      "", // its target id is the response's, and there is none
+      {
+        success: false,
+        code: "RESOURCE_EXHAUSTED",
+        message:
+          "grpc-js or an interceptor before the audit chain ended the call (RESOURCE_EXHAUSTED); the handler's outcome is unknown: it may have completed the change",
+      },
+    ],
+  ];
+
+  it("is named as grpc-js's or an interceptor's with two interceptors before the chain", async () => {
+    const ended = await overTheLimit([passthrough, passthrough, ...chain], "exhausted-two");
+    expect(ended.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(await mutationsOf("exhausted-two")).toStrictEqual(EXHAUSTED);
+  });
+
+  it("is named as grpc-js's or an interceptor's with one interceptor before the chain", async () => {
+    const ended = await overTheLimit([passthrough, ...chain], "exhausted-one");
+    expect(ended.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(await mutationsOf("exhausted-one")).toStrictEqual(EXHAUSTED);
+  });
+});
+
+describe("a status the chain sends, held back by an interceptor before it", () => {
+  it("is not noted as an interceptor's own status", async () => {
+    // Passes the chain's status on a turn later, past the time the chain sends it.
+    const deferring: ServerInterceptor = (_method, call) =>
+      new ServerInterceptingCall(call, {
+        sendStatus: (outbound, next) => setImmediate(() => next(outbound)),
+      });
+    // After the chain: reads, in the call's scope, what was noted once grpc-js reports the call over.
+    const noted: (OwnStatus | undefined)[] = [];
+    const probe: ServerInterceptor = (_method, call) =>
+      new ServerInterceptingCall(call, {
+        start: (next) => next({ onCancel: () => noted.push(ownStatusOf(currentAuditScope())) }),
+      });
+    const c = await start([passthrough, deferring, ...chain, probe], {
+      async getProject() {
+        throw Object.assign(new Error("no such project"), { code: status.NOT_FOUND });
+      },
+    });
+    const [error] = await unary(c.getProject.bind(c), { id: "p-404" }, requestIdMetadata("held"));
+    expect(error?.code).toBe(status.NOT_FOUND);
+    await expect.poll(() => noted.length).toBe(1);
+    expect(noted).toStrictEqual([undefined]);
+  });
+});
