@@ -34,7 +34,7 @@ export const scopeBuilder =
     };
     // grpc-js's own statuses (a request it cannot decode or take) bypass the interceptors, and so do
     // those an interceptor of the application's before the chain sends itself.
-    watchOwnStatuses(call, {
+    const grpcCall = watchOwnStatuses(call, {
       isForwardingStatus: () => forwardingStatus,
       statusEntered: (status, by, lowest) => {
         if (scope === undefined) return status;
@@ -63,7 +63,7 @@ export const scopeBuilder =
               deadlineAtMs: monotonicDeadline(call.getDeadline()),
             });
             scope = opened;
-            noteCallStream(opened, call, method.requestStream);
+            noteCallStream(opened, grpcCall, method.requestStream);
             runInAuditScope(opened, () => next(metadata));
           },
           onReceiveMessage: (message, next) =>

@@ -79,6 +79,9 @@ class ScopedCall extends ForwardingCall implements OwnStatusWatcher {
   /** True once response headers went out: the request id header then rides on them. */
   private headersSent = false;
 
+  /** grpc-js's own call, found below interceptors of the application's placed before the chain. */
+  private readonly grpcCall: ServerInterceptingCallInterface;
+
   /** True while a status from the interceptors or the handler goes out (not one grpc-js sends itself). */
   private forwardingStatus = false;
 
@@ -94,7 +97,7 @@ class ScopedCall extends ForwardingCall implements OwnStatusWatcher {
     // application's placed before the chain may send one itself (a server draining): this one hooks the
     // sendStatus of every call below it and notes such a status for the rules interceptor, named by the
     // call where it entered. With the chain outermost, only `inner` is grpc-js's call: no walk.
-    watchOwnStatuses(inner, this);
+    this.grpcCall = watchOwnStatuses(inner, this);
   }
 
   /** For `watchOwnStatuses`: true while a status of the chain's goes out. @internal */
@@ -176,7 +179,7 @@ class ScopedCall extends ForwardingCall implements OwnStatusWatcher {
     this.scope = scope;
     // A client's reset ends any call at once; the rules interceptor reads how the stream of a
     // request-streaming call closed (a client's cancel).
-    noteCallStream(scope, this.inner, this.requestStream);
+    noteCallStream(scope, this.grpcCall, this.requestStream);
     runInAuditScope(scope, () => this.listener.onReceiveMetadata(metadata));
   }
 

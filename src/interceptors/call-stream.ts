@@ -26,9 +26,9 @@ const streams = new WeakMap<AuditScope, CallStream>();
  * Notes the HTTP/2 stream of the call grpc-js hands the first interceptor, and makes a client's reset
  * of it end the call at once, whatever its code; keeps it for `callStreamOf` when `requestStream`
  * (default true).
- * grpc-js keeps it in a private field (`stream` of its BaseServerInterceptingCall, 1.14): when that is
- * gone or is not a stream (an interceptor of your own placed before the audit chain, another grpc-js),
- * nothing is noted.
+ * grpc-js keeps it in a private field (`stream` of its BaseServerInterceptingCall, 1.14), which the scope
+ * interceptor finds below interceptors of your own placed before the audit chain (`watchOwnStatuses`):
+ * when that is gone or is not a stream (another grpc-js), nothing is noted.
  * @internal
  */
 export function noteCallStream(scope: AuditScope, call: unknown, requestStream = true): void {

@@ -63,7 +63,10 @@ const MAX_CALLS_BELOW = 64;
  * given, grpc-js's own). A status passed on from a call above is not one that entered. The chain outermost (`inner` is grpc-js's call) hooks `inner` alone, no walk.
  * @internal
  */
-export function watchOwnStatuses(inner: ServerInterceptingCallInterface, watcher: OwnStatusWatcher): void {
+export function watchOwnStatuses(
+  inner: ServerInterceptingCallInterface,
+  watcher: OwnStatusWatcher,
+): ServerInterceptingCallInterface {
   if (!(inner instanceof ServerInterceptingCall)) {
     const send = inner.sendStatus;
     inner.sendStatus = (status) => {
@@ -72,10 +75,10 @@ export function watchOwnStatuses(inner: ServerInterceptingCallInterface, watcher
         watcher.isForwardingStatus() ? status : watcher.statusEntered(status, "grpc-js", inner),
       );
     };
-    return;
+    return inner;
   }
   const calls = callsBelow(inner);
-  const lowest = calls[calls.length - 1];
+  const lowest = calls[calls.length - 1] as ServerInterceptingCallInterface;
   // Per call, the statuses the call above saw and passes on, not yet arrived: a ServerInterceptingCall
   // passes a status on later while its responder holds headers or a message. One its responder swallows
   // stays counted, and the next status entering below is taken as passed on (the call counts as CANCELLED).
@@ -94,6 +97,7 @@ export function watchOwnStatuses(inner: ServerInterceptingCallInterface, watcher
       send.call(call, out);
     };
   });
+  return lowest;
 }
 
 /**

@@ -64,7 +64,7 @@ type Held = "authn" | "authz" | "handler";
  * check's signal) or ImportMembers handler (`handler`, after its first message; asyncService, which
  * reports how it settled) waits until the test calls `release`. An interceptor after the chain counts the calls whose end the server saw.
  */
-async function start(held: Held) {
+async function start(held: Held, before: ServerInterceptor[] = []) {
   const memory = createMemoryEmitter();
   const recorder = createRecorder({ service: "projects", emitters: [memory] });
   let release = () => {};
@@ -112,6 +112,7 @@ async function start(held: Held) {
     );
   const server = new Server({
     interceptors: [
+      ...before,
       ...createAuditInterceptors({
         recorder,
         rules: auditRules,
@@ -243,6 +244,23 @@ describe("a call its client resets with RST_STREAM NO_ERROR", () => {
       await expect.poll(() => s.recorder.stats().pendingRecords).toBe(0);
     },
   );
+
+  it("while authn waits, below an interceptor of the application's: the call ends at once too", async () => {
+    const passthrough: ServerInterceptor = (_method, call) => new ServerInterceptingCall(call);
+    const s = await start("authn", [passthrough]);
+    const request = startCall(s.session, "client_streaming");
+    await expect.poll(() => s.waiting()).toBe(1);
+    await resetNoError(s.session, request);
+    expect(s.serverSawEnd()).toBe(1);
+
+    s.release();
+    await s.memory.waitFor({ eventType: EventType.EVENT_TYPE_AUTHN_RESULT });
+    await s.recorder.flush();
+    expect(seen(s.memory)).toStrictEqual([
+      [EventType.EVENT_TYPE_AUTHN_RESULT, true, undefined, false, "CANCELLED", ""],
+    ]);
+    expect(s.handlersRun()).toBe(0);
+  });
 
   it.each(["unary", "client_streaming"] as const)(
     "while authz waits (%s): the check's signal aborts at once, authz recorded ERROR timeout CANCELLED",
