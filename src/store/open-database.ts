@@ -36,7 +36,7 @@ export function openDatabase({ path, readonly, busyTimeoutMs }: OpenOptions): Da
     db.pragma("cache_size = -65536"); // 64 MiB of page cache: index pages of a large store stay in memory
     db.pragma("mmap_size = 268435456"); // read pages through a 256 MiB map instead of a syscall each
     if (readonly) readAnyVersion(db, readSchema(db, true));
-    else prepareSchema(db);
+    else prepareSchema(db, busyTimeoutMs);
     return db;
   } catch (error) {
     if (db?.open === true) db.close();
@@ -72,7 +72,7 @@ function readSchema(db: Database, readonly: boolean): number {
  * version the one before it left. WAL only after the commit: a transaction cannot switch the journal
  * mode, and another application's database, refused inside, is never switched.
  */
-function prepareSchema(db: Database): void {
+function prepareSchema(db: Database, busyTimeoutMs: number): void {
   db.pragma(`page_size = ${PAGE_SIZE}`); // takes effect only on a new, empty file
   // Most opens find the current schema: read without the write lock, which another writer may hold.
   if (readSchema(db, false) < SCHEMA_VERSION) {
@@ -82,7 +82,27 @@ function prepareSchema(db: Database): void {
       if (from > 0 && from < 3) backfillColumns(db, from);
     }).immediate();
   }
-  db.pragma("journal_mode = WAL");
+  switchToWal(db, busyTimeoutMs);
+}
+
+/**
+ * Switches the file to WAL (a no-op once it is). The switch reads the file, then takes its write lock:
+ * while another connection holds that lock (another process switching the new file too, or writing),
+ * SQLite answers SQLITE_BUSY at once rather than wait in its busy handler (a reader waiting on a writer
+ * could deadlock): processes opening a new file together failed so. Tried again, 10 ms apart, for up
+ * to `busyTimeoutMs`, as a statement waits for a lock.
+ */
+function switchToWal(db: Database, busyTimeoutMs: number): void {
+  const until = performance.now() + busyTimeoutMs;
+  for (;;) {
+    try {
+      db.pragma("journal_mode = WAL");
+      return;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "SQLITE_BUSY" || performance.now() >= until) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    }
+  }
 }
 
 /** Why a reader that may read the file, but not write its folder, cannot read the store. */
