@@ -71,7 +71,29 @@ describe("createIngester from a JetStream consumer into PostgreSQL", () => {
     const sources = await Promise.all(
       [1, 2].map(() => createNatsSource({ servers: suite.nats.url, stream, consumer: "shared" })),
     );
-    const ingesters = sources.map((source) => createIngester({ source, store, batchSize: 50 }));
+    // Each ingester's first insert waits until the other has a batch too: else the first to fetch
+    // could take every message before the other's first pull reaches the server (a loaded machine),
+    // and the other store none. Holding its inserts, the first holds two batches at most (one ahead).
+    let haveBatch = 0;
+    let bothHaveOne: () => void = () => {};
+    const bothHold = new Promise<void>((resolve) => {
+      bothHaveOne = resolve;
+    });
+    const gated = (): IngestStore => {
+      let first = true;
+      const turn = async () => {
+        if (!first) return;
+        first = false;
+        if (++haveBatch === 2) bothHaveOne();
+        await bothHold;
+      };
+      return {
+        insert: (batch) => turn().then(() => store.insert(batch)),
+        insertColumns: (batch) => turn().then(() => store.insertColumns(batch)),
+        prepareColumns: (batch) => store.prepareColumns(batch),
+      };
+    };
+    const ingesters = sources.map((source) => createIngester({ source, store: gated(), batchSize: 50 }));
     const total = () => ingesters.reduce((sum, i) => sum + i.stats().inserted + i.stats().duplicates, 0);
     await until(() => total() >= events.length, "every event ingested");
     await Promise.all(ingesters.map((i) => i.stop()));

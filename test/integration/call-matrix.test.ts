@@ -27,6 +27,7 @@ import { durationToMs } from "../../src/event/builders.js";
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { asyncService } from "../../src/server/async-service.js";
+import { holdDeadline } from "../helpers/held-deadline.js";
 import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 
 type Behaviour = "ok" | "error" | "throw" | "reject" | "cancel" | "deadline";
@@ -190,7 +191,31 @@ describe("every call kind × every ending", () => {
     const metadata = new Metadata();
     metadata.set("x-behaviour", behaviour);
     metadata.set("x-request-id", requestId);
-    const options = behaviour === "deadline" ? { deadline: Date.now() + 300 } : {};
+    // A deadline the server reads as the client's: a server that read the call more than
+    // DEADLINE_TOLERANCE_MS after the client wrote it (a loaded machine) recorded the client's reset
+    // at its deadline as a cancel (CANCELLED).
+    const clock = behaviour === "deadline" ? holdDeadline() : undefined;
+    try {
+      return await runCall(
+        kind,
+        behaviour,
+        metadata,
+        clock === undefined ? {} : { deadline: clock.deadline },
+        () => clock?.passed(),
+      );
+    } finally {
+      clock?.release();
+    }
+  }
+
+  /** Runs one call with `options`; `ended` is called in the turn the client saw its status. */
+  async function runCall(
+    kind: Kind,
+    behaviour: Behaviour,
+    metadata: Metadata,
+    options: { deadline?: number },
+    ended: () => void,
+  ): Promise<string> {
     const cancelWhenStarted = async (call: { cancel(): void }) => {
       await expect.poll(() => started.length, { timeout: 2000 }).toBeGreaterThan(0);
       call.cancel();
@@ -250,6 +275,7 @@ describe("every call kind × every ending", () => {
         break;
       }
     }
+    ended();
     return Object.entries(status).find(([, value]) => value === code)?.[0] ?? String(code);
   }
 

@@ -26,6 +26,7 @@ import { type AuditEvent, AuthzDecision, EventType } from "../../src/gen/grpcaud
 import { createAuditInterceptors } from "../../src/interceptors/audit-interceptors.js";
 import { createOpenFgaAuthorizer } from "../../src/openfga/openfga-authorizer.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
+import { type HeldDeadline, holdDeadline } from "../helpers/held-deadline.js";
 import { listenOnLoopback } from "../helpers/loopback-server.js";
 import { type OpenFgaStandIn, standInClient, startOpenFgaStandIn } from "../helpers/openfga-stand-in.js";
 import { AUTHZ_RULES_FROM_METADATA, CALL_KINDS, type CallKind } from "../helpers/project-server.js";
@@ -149,9 +150,33 @@ function startCall(client: ProjectServiceClient, kind: CallKind, options: Partia
   const ended = new Promise<StatusObject>((resolve) => {
     call.on("data", () => {});
     call.on("error", () => {}); // the status says how it ended
-    call.on("status", resolve);
+    // In the turn the client saw its status: the held clock reaches the deadline before the server
+    // reads the client's reset (see holdDeadline).
+    call.on("status", (end: StatusObject) => {
+      if (options.deadline !== undefined) held?.passed();
+      resolve(end);
+    });
   });
   return { call, ended };
+}
+
+/** The held clock of the test's deadline call (see optionsFor), given back after the test. */
+let held: HeldDeadline | undefined;
+afterEach(() => {
+  held?.release();
+  held = undefined;
+});
+
+/**
+ * The call options of an ending: none for a cancel; for a deadline, a deadline the server reads as
+ * the client's, HELD_DEADLINE_MS away (as every first call of a new connection gets). 300 ms on the
+ * real clock lost to a loaded machine: the check was asked after the deadline had passed, or the
+ * server, reading the call late, took the client's reset at its deadline for a cancel.
+ */
+function optionsFor(how: "cancel" | "deadline"): Partial<CallOptions> {
+  if (how === "cancel") return {};
+  held = holdDeadline();
+  return { deadline: held.deadline };
 }
 
 describe("a call that ends while authn or authz waits for an answer", () => {
@@ -168,11 +193,7 @@ describe("a call that ends while authn or authz waits for an answer", () => {
     "%s waits, %s call, %s: recorded once, with the status the client got",
     async (phase, kind, _name, how, expected, codeName) => {
       const s = await start(phase);
-      const { call, ended } = startCall(
-        s.client,
-        kind,
-        how === "deadline" ? { deadline: Date.now() + 300 } : {},
-      );
+      const { call, ended } = startCall(s.client, kind, optionsFor(how));
       await expect.poll(() => s.answers.length).toBe(1);
       if (how === "cancel") call.cancel();
       expect((await ended).code).toBe(expected);
@@ -256,11 +277,7 @@ describe("a call that ends while the OpenFGA authorizer waits for its check", ()
     async (_name, how, expected, codeName) => {
       const { s, standIn } = await startWithStandIn();
       const order: string[] = [];
-      const { call, ended } = startCall(
-        s.client,
-        "unary",
-        how === "deadline" ? { deadline: Date.now() + 300 } : {},
-      );
+      const { call, ended } = startCall(s.client, "unary", optionsFor(how));
       await expect.poll(() => standIn.counts.check).toBe(1);
       if (how === "cancel") call.cancel();
       expect((await ended).code).toBe(expected);
@@ -322,11 +339,7 @@ describe("a call that ends while an authorizer of your own, honouring the signal
         batchCheck: async () => [],
       };
       const s = await start("authz", { authorizer, timeoutMs: 600_000 });
-      const { call, ended } = startCall(
-        s.client,
-        "unary",
-        how === "deadline" ? { deadline: Date.now() + 300 } : {},
-      );
+      const { call, ended } = startCall(s.client, "unary", optionsFor(how));
       await expect.poll(() => asked).toBe(1);
       if (how === "cancel") call.cancel();
       expect((await ended).code).toBe(expected);

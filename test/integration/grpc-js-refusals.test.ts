@@ -19,6 +19,7 @@ import { createAuditInterceptors } from "../../src/interceptors/audit-intercepto
 import { createRecorder } from "../../src/recorder/recorder.js";
 import type { RuleTable } from "../../src/rules/audit-rule.js";
 import { createFakeAuthorizer } from "../helpers/fake-authorizer.js";
+import { holdDeadline } from "../helpers/held-deadline.js";
 import { jwtAuthenticatorFor, newSigningKey, signToken } from "../helpers/jwt.js";
 import { listenOnLoopback, stopServer } from "../helpers/loopback-server.js";
 import { FIXED_TIME, fixedRecorder } from "../helpers/recorder.js";
@@ -244,16 +245,25 @@ describe.each([
   );
 
   it("records a call whose deadline passes before its request message as unchecked, with DEADLINE_EXCEEDED", async () => {
-    const call = client.makeClientStreamRequest(
-      path,
-      raw,
-      raw,
-      metadataFor(id("late")),
-      { deadline: Date.now() + 300 },
-      () => {},
-    );
-    expect((await statusOf(call)).code).toBe(status.DEADLINE_EXCEEDED);
-    expect(await trailOf(id("late"), 2)).toStrictEqual([AUTHN_OK, unresolved("DEADLINE_EXCEEDED")]);
+    // A deadline the server reads as the client's, HELD_DEADLINE_MS away: 300 ms on the real clock lost
+    // to a loaded machine, whose server read the call late (the trail then missed its end).
+    const clock = holdDeadline();
+    try {
+      const call = client.makeClientStreamRequest(
+        path,
+        raw,
+        raw,
+        metadataFor(id("late")),
+        { deadline: clock.deadline },
+        () => {},
+      );
+      const { code } = await statusOf(call);
+      clock.passed();
+      expect(code).toBe(status.DEADLINE_EXCEEDED);
+      expect(await trailOf(id("late"), 2)).toStrictEqual([AUTHN_OK, unresolved("DEADLINE_EXCEEDED")]);
+    } finally {
+      clock.release();
+    }
   });
 
   it("records a call the client cancels before its request message once, unchecked, never as a mutation", async () => {
