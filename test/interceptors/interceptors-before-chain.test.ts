@@ -103,72 +103,44 @@ async function mutationsOf(requestId: string) {
 }
 
 describe("a status an interceptor before the chain sends itself", () => {
-  const DRAINED = [
+  const ITS = "an interceptor before the audit chain ended the call (UNAVAILABLE)";
+  const EITHER = "grpc-js or an interceptor before the audit chain ended the call (UNAVAILABLE)";
+
+  it.each([
     [
-      "/example.v1.ProjectService/UpdateProject",
-      "p-1",
-      {
-        success: true,
-        code: "OK",
-        message:
-          "an interceptor before the audit chain ended the call (UNAVAILABLE); the handler finished OK",
-      },
+      "that interceptor's when another interceptor sits between it and the chain",
+      "far",
+      [draining, passthrough],
+      ITS,
     ],
-  ];
-
-  it("is named as that interceptor's when another interceptor sits between it and the chain", async () => {
-    const c = await start([draining, passthrough, ...chain], drainedUpdate);
+    ["that interceptor's when it sits directly before the chain", "near", [draining], ITS],
+    [
+      "that interceptor's when sent on the `call` it was given, an interceptor's",
+      "given",
+      [passthrough, drainingOnGiven],
+      ITS,
+    ],
+    [
+      "grpc-js's or an interceptor's when the outermost one sends it on grpc-js's own call",
+      "base",
+      [drainingOnGiven],
+      EITHER,
+    ],
+  ])("is named as %s", async (_title, requestId, before, endedBy) => {
+    const c = await start([...before, ...chain], drainedUpdate);
     const [error] = await unary(
       c.updateProject.bind(c),
       { project: { id: "p-1", name: "renamed", ownerId: "" } },
-      requestIdMetadata("drained-far"),
+      requestIdMetadata(requestId),
     );
     expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "server draining"]);
-    expect(await mutationsOf("drained-far")).toStrictEqual(DRAINED);
-  });
-
-  it("is named as that interceptor's when sent on the `call` it was given, an interceptor's", async () => {
-    const c = await start([passthrough, drainingOnGiven, ...chain], drainedUpdate);
-    const [error] = await unary(
-      c.updateProject.bind(c),
-      { project: { id: "p-1", name: "renamed", ownerId: "" } },
-      requestIdMetadata("drained-given"),
-    );
-    expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "server draining"]);
-    expect(await mutationsOf("drained-given")).toStrictEqual(DRAINED);
-  });
-
-  it("is named as grpc-js's or an interceptor's when the outermost one sends it on grpc-js's own call", async () => {
-    const c = await start([drainingOnGiven, ...chain], drainedUpdate);
-    const [error] = await unary(
-      c.updateProject.bind(c),
-      { project: { id: "p-1", name: "renamed", ownerId: "" } },
-      requestIdMetadata("drained-base"),
-    );
-    expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "server draining"]);
-    expect(await mutationsOf("drained-base")).toStrictEqual([
+    expect(await mutationsOf(requestId)).toStrictEqual([
       [
         "/example.v1.ProjectService/UpdateProject",
         "p-1",
-        {
-          success: true,
-          code: "OK",
-          message:
-            "grpc-js or an interceptor before the audit chain ended the call (UNAVAILABLE); the handler finished OK",
-        },
+        { success: true, code: "OK", message: `${endedBy}; the handler finished OK` },
       ],
     ]);
-  });
-
-  it("is named as that interceptor's when it sits directly before the chain", async () => {
-    const c = await start([draining, ...chain], drainedUpdate);
-    const [error] = await unary(
-      c.updateProject.bind(c),
-      { project: { id: "p-1", name: "renamed", ownerId: "" } },
-      requestIdMetadata("drained-near"),
-    );
-    expect([error?.code, error?.details]).toStrictEqual([status.UNAVAILABLE, "server draining"]);
-    expect(await mutationsOf("drained-near")).toStrictEqual(DRAINED);
   });
 });
 
