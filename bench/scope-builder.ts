@@ -36,10 +36,9 @@ export const scopeBuilder =
     // those an interceptor of the application's before the chain sends itself.
     const grpcCall = watchOwnStatuses(call, {
       isForwardingStatus: () => forwardingStatus,
-      statusEntered: (status, by, lowest) => {
-        if (scope === undefined) return status;
-        if (!statusIsDropped(lowest)) noteOwnStatus(scope, status, by);
-        return headersSent ? status : withRequestId(status);
+      statusEntered: (status) => (scope === undefined || headersSent ? status : withRequestId(status)),
+      statusArrived: (status, by, lowest) => {
+        if (scope !== undefined && !statusIsDropped(lowest)) noteOwnStatus(scope, status, by);
       },
     });
     // A builder's onCancel runs before the next listener's onCancel, not around it: the scope goes

@@ -108,14 +108,21 @@ class ScopedCall extends ForwardingCall implements OwnStatusWatcher {
   /**
    * For `watchOwnStatuses`: a status that entered below the chain. Such a status is the whole response
    * when no headers went out (a request grpc-js could not take): it carries the request id too, which
-   * the call's events (its authn result) already name. A status grpc-js drops (its call or stream already
-   * ended: the client saw a reset) is not noted.
+   * the call's events (its authn result) already name.
    * @internal
    */
-  statusEntered(status: OutboundStatus, by: OwnStatusSender, lowest: unknown): OutboundStatus {
-    if (this.scope === undefined) return status;
-    if (!statusIsDropped(lowest)) noteOwnStatus(this.scope, status, by);
-    return !this.headersSent && this.requestIdHeader !== false ? this.withRequestId(status) : status;
+  statusEntered(status: OutboundStatus): OutboundStatus {
+    if (this.scope === undefined || this.headersSent || this.requestIdHeader === false) return status;
+    return this.withRequestId(status);
+  }
+
+  /**
+   * For `watchOwnStatuses`: such a status reached grpc-js's own call. Noted, unless grpc-js drops it (its
+   * call or stream already ended: the client saw a reset, or the status of the cancel or deadline).
+   * @internal
+   */
+  statusArrived(status: OutboundStatus, by: OwnStatusSender, lowest: unknown): void {
+    if (this.scope !== undefined && !statusIsDropped(lowest)) noteOwnStatus(this.scope, status, by);
   }
 
   override sendMetadata(metadata: Metadata): void {

@@ -44,11 +44,13 @@ export function noteOwnStatus(scope: AuditScope, status: OutboundStatus, by: Own
 export interface OwnStatusWatcher {
   /** True while a status of the audit chain's goes out: it is the chain's, not one to note. */
   isForwardingStatus(): boolean;
+  /** A status that entered below the chain, where it entered: the status to pass on (the request id may be added). */
+  statusEntered(status: OutboundStatus): OutboundStatus;
   /**
-   * A status that entered below the chain, at a call of `by`'s; `lowest` is the lowest call watched
-   * (for `statusIsDropped`). Returns the status to pass on (the request id may be added).
+   * A status that entered below the chain, first sent by `by`, reached `lowest`, the lowest call watched
+   * (grpc-js's own), as `status`: what grpc-js sends the client, unless it drops it (`statusIsDropped`).
    */
-  statusEntered(status: OutboundStatus, by: OwnStatusSender, lowest: unknown): OutboundStatus;
+  statusArrived(status: OutboundStatus, by: OwnStatusSender, lowest: unknown): void;
 }
 
 /** Deeper than any real chain of interceptors: a guard against a call object that leads back to itself. */
@@ -56,11 +58,15 @@ const MAX_CALLS_BELOW = 64;
 
 /**
  * Hooks `sendStatus` of `inner` (the call the audit chain wraps) and of every call below it, so that
- * `watcher` hears of each status that enters below the chain, once, at the call where it entered: at a
+ * `watcher` hears of each status that enters below the chain where it entered, and once it reaches
+ * grpc-js's own call, as it arrives there (an interceptor further out may hold it back or rewrite it,
+ * and a cancel or the deadline may end the call first). Who sent it is the call where it entered: a
  * `ServerInterceptingCall` (an interceptor of the application's placed before the chain sent it
- * itself), "interceptor-before"; at grpc-js's own call, "grpc-js" when the chain is outermost, else
- * "grpc-js-or-interceptor-before" (the outermost interceptor refuses a call on the `call` it was
- * given, grpc-js's own). A status passed on from a call above is not one that entered. The chain outermost (`inner` is grpc-js's call) hooks `inner` alone, no walk.
+ * itself), "interceptor-before"; grpc-js's own call, "grpc-js" when the chain is outermost, else
+ * "grpc-js-or-interceptor-before" (the outermost interceptor refuses a call on the `call` it was given,
+ * grpc-js's own; so for a call of another kind, which is no grpc-js call). A status passed on from a
+ * call above is not one that entered. The chain outermost hooks `inner` alone, no walk.
+ * Returns the lowest call found: grpc-js's own, unless the walk stopped short of it.
  * @internal
  */
 export function watchOwnStatuses(
@@ -70,19 +76,25 @@ export function watchOwnStatuses(
   if (!(inner instanceof ServerInterceptingCall)) {
     const send = inner.sendStatus;
     inner.sendStatus = (status) => {
-      send.call(
-        inner,
-        watcher.isForwardingStatus() ? status : watcher.statusEntered(status, "grpc-js", inner),
-      );
+      if (watcher.isForwardingStatus()) {
+        send.call(inner, status);
+        return;
+      }
+      const out = watcher.statusEntered(status);
+      watcher.statusArrived(out, isGrpcJsCall(inner) ? "grpc-js" : "grpc-js-or-interceptor-before", inner);
+      send.call(inner, out);
     };
     return inner;
   }
   const calls = callsBelow(inner);
-  const lowest = calls[calls.length - 1] as ServerInterceptingCallInterface;
+  const last = calls.length - 1;
+  const lowest = calls[last] as ServerInterceptingCallInterface;
   // Per call, the statuses the call above saw and passes on, not yet arrived: a ServerInterceptingCall
   // passes a status on later while its responder holds headers or a message. One its responder swallows
   // stays counted, and the next status entering below is taken as passed on (the call counts as CANCELLED).
   const expected = calls.map(() => 0);
+  /** Who sent the first status that entered above the lowest call, until it arrives there. */
+  let enteredBy: OwnStatusSender | undefined;
   calls.forEach((call, level) => {
     const by: OwnStatusSender =
       call instanceof ServerInterceptingCall ? "interceptor-before" : "grpc-js-or-interceptor-before";
@@ -90,14 +102,29 @@ export function watchOwnStatuses(
     call.sendStatus = (status) => {
       let out = status;
       const passedOn = level === 0 ? watcher.isForwardingStatus() : (expected[level] ?? 0) > 0;
-      if (!passedOn) out = watcher.statusEntered(status, by, lowest);
-      else if (level > 0) expected[level] = (expected[level] ?? 0) - 1;
+      if (!passedOn) {
+        out = watcher.statusEntered(status);
+        if (level === last) watcher.statusArrived(out, by, lowest);
+        else enteredBy ??= by;
+      } else {
+        if (level > 0) expected[level] = (expected[level] ?? 0) - 1;
+        if (level === last && enteredBy !== undefined) {
+          watcher.statusArrived(out, enteredBy, lowest);
+          enteredBy = undefined;
+        }
+      }
       // Counted before it goes on: the call below may take it at once.
-      if (level + 1 < calls.length) expected[level + 1] = (expected[level + 1] ?? 0) + 1;
+      if (level < last) expected[level + 1] = (expected[level + 1] ?? 0) + 1;
       send.call(call, out);
     };
   });
   return lowest;
+}
+
+/** Whether `call` is grpc-js's own (its private HTTP/2 `stream`, 1.14), not an application's call object. */
+function isGrpcJsCall(call: unknown): boolean {
+  const { stream } = call as { stream?: unknown };
+  return typeof stream === "object" && stream !== null;
 }
 
 /**

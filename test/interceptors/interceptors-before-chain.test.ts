@@ -10,6 +10,7 @@ import {
   ResponderBuilder,
   Server,
   ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
   type ServerInterceptor,
   status,
 } from "@grpc/grpc-js";
@@ -139,6 +140,124 @@ describe("a status an interceptor before the chain sends itself", () => {
         "/example.v1.ProjectService/UpdateProject",
         "p-1",
         { success: true, code: "OK", message: `${endedBy}; the handler finished OK` },
+      ],
+    ]);
+  });
+});
+
+describe("a status an interceptor before the chain sends, held back by one further out", () => {
+  it("is not taken for the client's when a cancel ends the call first", async () => {
+    // Passes every status on only once released: an async status hook, such as one that logs it first.
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const holding: ServerInterceptor = (_method, call) =>
+      new ServerInterceptingCall(call, {
+        sendStatus: (outbound, next) => void released.then(() => next(outbound)),
+      });
+    let drained: () => void = () => {};
+    const wasDrained = new Promise<void>((resolve) => {
+      drained = resolve;
+    });
+    const c = await start([holding, draining, ...chain], {
+      async updateProject(call) {
+        const cancelled = new Promise((resolve) => call.once("cancelled", resolve));
+        drain();
+        drained();
+        await cancelled;
+        return call.request.project as Project;
+      },
+    });
+    const ended = new Promise<number | undefined>((resolve) => {
+      const call = c.updateProject(
+        { project: { id: "p-1", name: "renamed", ownerId: "" } },
+        requestIdMetadata("held-drain"),
+        (error) => resolve(error?.code),
+      );
+      void wasDrained.then(() => call.cancel());
+    });
+    expect(await ended).toBe(status.CANCELLED);
+    expect(await mutationsOf("held-drain")).toStrictEqual([
+      [
+        "/example.v1.ProjectService/UpdateProject",
+        "p-1",
+        {
+          success: true,
+          code: "OK",
+          message:
+            "the call was cancelled (CANCELLED): by the client or a server shutdown; the handler finished OK",
+        },
+      ],
+    ]);
+    release();
+  });
+});
+
+describe("a status a call object of the application's (no ServerInterceptingCall) sends itself", () => {
+  /** Passes everything to grpc-js's call, as a hand-written call object of an interceptor may. */
+  class Delegating implements ServerInterceptingCallInterface {
+    constructor(private readonly next: ServerInterceptingCallInterface) {}
+    start(listener: Parameters<ServerInterceptingCallInterface["start"]>[0]) {
+      this.next.start(listener);
+    }
+    sendMetadata(metadata: Metadata) {
+      this.next.sendMetadata(metadata);
+    }
+    sendMessage(message: unknown, callback: () => void) {
+      this.next.sendMessage(message, callback);
+    }
+    sendStatus(outbound: Parameters<ServerInterceptingCallInterface["sendStatus"]>[0]) {
+      this.next.sendStatus(outbound);
+    }
+    startRead() {
+      this.next.startRead();
+    }
+    getPeer() {
+      return this.next.getPeer();
+    }
+    getDeadline() {
+      return this.next.getDeadline();
+    }
+    getHost() {
+      return this.next.getHost();
+    }
+    getAuthContext() {
+      return this.next.getAuthContext();
+    }
+    getConnectionInfo() {
+      return this.next.getConnectionInfo();
+    }
+    getMetricsRecorder() {
+      return this.next.getMetricsRecorder();
+    }
+  }
+
+  it("is named as grpc-js's or an interceptor's, not as grpc-js's", async () => {
+    // Outside grpc-js's types, which want a ServerInterceptingCall back, as a JavaScript interceptor may be.
+    const delegating = ((_method, call) => {
+      const own = new Delegating(call);
+      drain = () =>
+        own.sendStatus({ code: status.UNAVAILABLE, details: "server draining", metadata: new Metadata() });
+      return own;
+    }) as (...args: Parameters<ServerInterceptor>) => unknown as ServerInterceptor;
+    const c = await start([delegating, ...chain], drainedUpdate);
+    const [error] = await unary(
+      c.updateProject.bind(c),
+      { project: { id: "p-1", name: "renamed", ownerId: "" } },
+      requestIdMetadata("delegating"),
+    );
+    expect(error?.code).toBe(status.UNAVAILABLE);
+    expect(await mutationsOf("delegating")).toStrictEqual([
+      [
+        "/example.v1.ProjectService/UpdateProject",
+        "p-1",
+        {
+          success: true,
+          code: "OK",
+          message:
+            "grpc-js or an interceptor before the audit chain ended the call (UNAVAILABLE); the handler finished OK",
+        },
       ],
     ]);
   });
