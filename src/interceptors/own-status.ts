@@ -65,7 +65,9 @@ const MAX_CALLS_BELOW = 64;
  * itself), "interceptor-before"; grpc-js's own call, "grpc-js" when the chain is outermost, else
  * "grpc-js-or-interceptor-before" (the outermost interceptor refuses a call on the `call` it was given,
  * grpc-js's own; so for a call of another kind, which is no grpc-js call). A status passed on from a
- * call above is not one that entered. The chain outermost hooks `inner` alone, no walk.
+ * call above is not one that entered. The chain outermost hooks `inner` alone, no walk. A walk that
+ * stops short of grpc-js's call (a call object of another kind) takes a status as arrived at the last
+ * call it found.
  * Returns the lowest call found: grpc-js's own, unless the walk stopped short of it.
  * @internal
  */
@@ -89,32 +91,27 @@ export function watchOwnStatuses(
   const calls = callsBelow(inner);
   const last = calls.length - 1;
   const lowest = calls[last] as ServerInterceptingCallInterface;
-  // Per call, the statuses the call above saw and passes on, not yet arrived: a ServerInterceptingCall
-  // passes a status on later while its responder holds headers or a message. One its responder swallows
-  // stays counted, and the next status entering below is taken as passed on (the call counts as CANCELLED).
-  const expected = calls.map(() => 0);
-  /** Who sent the first status that entered above the lowest call, until it arrives there. */
-  let enteredBy: OwnStatusSender | undefined;
+  // Who sent each status on its way down, by the status object: a ServerInterceptingCall passes the one
+  // it was given on (later, while its responder holds it), so a status arriving untagged entered at that
+  // call (an interceptor's, or one rewritten by the interceptor above; at grpc-js's call, grpc-js's own
+  // too), whatever else is held above meanwhile.
+  const senders = new WeakMap<OutboundStatus, OwnStatusSender | "chain">();
   calls.forEach((call, level) => {
     const by: OwnStatusSender =
       call instanceof ServerInterceptingCall ? "interceptor-before" : "grpc-js-or-interceptor-before";
     const send = call.sendStatus;
     call.sendStatus = (status) => {
       let out = status;
-      const passedOn = level === 0 ? watcher.isForwardingStatus() : (expected[level] ?? 0) > 0;
-      if (!passedOn) {
-        out = watcher.statusEntered(status);
-        if (level === last) watcher.statusArrived(out, by, lowest);
-        else enteredBy ??= by;
-      } else {
-        if (level > 0) expected[level] = (expected[level] ?? 0) - 1;
-        if (level === last && enteredBy !== undefined) {
-          watcher.statusArrived(out, enteredBy, lowest);
-          enteredBy = undefined;
+      let sender = senders.get(status);
+      if (sender === undefined) {
+        if (level === 0 && watcher.isForwardingStatus()) sender = "chain";
+        else {
+          out = watcher.statusEntered(status);
+          sender = by;
         }
+        senders.set(out, sender);
       }
-      // Counted before it goes on: the call below may take it at once.
-      if (level < last) expected[level + 1] = (expected[level + 1] ?? 0) + 1;
+      if (level === last && sender !== "chain") watcher.statusArrived(out, sender, lowest);
       send.call(call, out);
     };
   });

@@ -70,6 +70,19 @@ const drainingOnGiven: ServerInterceptor = (_method, call) => {
   return new ServerInterceptingCall(call);
 };
 
+/** Passes every status on only once released: an async status hook, such as one that logs it first. */
+function holdingStatuses(): { holding: ServerInterceptor; release: () => void } {
+  let release: () => void = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const holding: ServerInterceptor = (_method, call) =>
+    new ServerInterceptingCall(call, {
+      sendStatus: (outbound, next) => void released.then(() => next(outbound)),
+    });
+  return { holding, release };
+}
+
 /** Starts the example service behind `interceptors`, with `handlers` in asyncService form. */
 async function start(
   interceptors: ServerInterceptor[],
@@ -147,15 +160,7 @@ describe("a status an interceptor before the chain sends itself", () => {
 
 describe("a status an interceptor before the chain sends, held back by one further out", () => {
   it("is not taken for the client's when a cancel ends the call first", async () => {
-    // Passes every status on only once released: an async status hook, such as one that logs it first.
-    let release: () => void = () => {};
-    const released = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const holding: ServerInterceptor = (_method, call) =>
-      new ServerInterceptingCall(call, {
-        sendStatus: (outbound, next) => void released.then(() => next(outbound)),
-      });
+    const { holding, release } = holdingStatuses();
     let drained: () => void = () => {};
     const wasDrained = new Promise<void>((resolve) => {
       drained = resolve;
@@ -187,6 +192,42 @@ describe("a status an interceptor before the chain sends, held back by one furth
           code: "OK",
           message:
             "the call was cancelled (CANCELLED): by the client or a server shutdown; the handler finished OK",
+        },
+      ],
+    ]);
+    release();
+  });
+});
+
+describe("a status grpc-js sends itself while an interceptor's status is held back further out", () => {
+  it("is named as grpc-js's or an interceptor's, not as the held one's sender", async () => {
+    const { holding, release } = holdingStatuses();
+    const c = await start(
+      [holding, draining, ...chain],
+      {
+        // Drained first (held back further out), then an answer over the send limit: grpc-js ends the call.
+        async updateProject(call) {
+          drain();
+          return { ...(call.request.project as Project), name: "n".repeat(1000) };
+        },
+      },
+      { "grpc.max_send_message_length": 300 },
+    );
+    const [error] = await unary(
+      c.updateProject.bind(c),
+      { project: { id: "p-1", name: "renamed", ownerId: "" } },
+      requestIdMetadata("too-large"),
+    );
+    expect(error?.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(await mutationsOf("too-large")).toStrictEqual([
+      [
+        "/example.v1.ProjectService/UpdateProject",
+        "p-1",
+        {
+          success: true,
+          code: "OK",
+          message:
+            "grpc-js or an interceptor before the audit chain ended the call (RESOURCE_EXHAUSTED); the handler finished OK",
         },
       ],
     ]);
