@@ -43,9 +43,7 @@ export function eventDate(date: Date): Date {
  * @internal
  */
 export function invalidTime(event: AuditEvent): string | undefined {
-  const detail = event.detail;
-  const since = detail?.$case === "recordSummary" ? detail.value.since : undefined;
-  return invalidTimeMs(event.occurredAt?.getTime(), since?.getTime());
+  return invalidTimeMs(event.occurredAt?.getTime(), sinceMs(event));
 }
 
 /**
@@ -62,6 +60,39 @@ export function invalidTimeMs(
   return undefined;
 }
 
+/**
+ * Why an event's times cannot be stored: `invalidTime`'s answer, else the first time a Date holds but
+ * a protobuf Timestamp does not (before 0001-01-01 or after 9999-12-31 UTC, which the Recorder
+ * refuses): stored, it would read back as "+020000-01-01T00:00:00.000Z", which no RFC 3339 reader
+ * takes. The reason names the field and the time.
+ * @internal
+ */
+export function unstorableTime(event: AuditEvent): string | undefined {
+  return unstorableTimeMs(event.occurredAt?.getTime(), sinceMs(event));
+}
+
+/** `unstorableTime` of the times in ms, as `invalidTimeMs` takes them. @internal */
+export function unstorableTimeMs(
+  occurredAtMs: number | undefined,
+  sinceMs: number | undefined,
+): string | undefined {
+  return (
+    invalidTimeMs(occurredAtMs, sinceMs) ??
+    outOfRange("occurredAt", occurredAtMs) ??
+    outOfRange("recordSummary.since", sinceMs)
+  );
+}
+
+function sinceMs(event: AuditEvent): number | undefined {
+  const detail = event.detail;
+  return detail?.$case === "recordSummary" ? detail.value.since?.getTime() : undefined;
+}
+
 function notADate(field: string): string {
   return `the event's ${field} is not a time a JavaScript Date can hold`;
+}
+
+function outOfRange(field: string, ms: number | undefined): string | undefined {
+  if (ms === undefined || isEventTime(ms)) return undefined;
+  return `the event's ${field} ${new Date(ms).toISOString()} is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z, the range of a protobuf Timestamp`;
 }

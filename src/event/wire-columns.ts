@@ -3,7 +3,7 @@ import { authzDecisionFromJSON, eventTypeFromJSON } from "../gen/grpcaudit/v1/ev
 import { decisionName, type EventColumns, noNul } from "./event-columns.js";
 import { eventKind } from "./kinds.js";
 import { MAX_FIELD_BYTES, MAX_TRUNCATION_MARKER_BYTES } from "./limits.js";
-import { invalidTimeMs } from "./time.js";
+import { unstorableTimeMs } from "./time.js";
 
 /**
  * The wire-columns module: reads the stored columns of an encoded AuditEvent (`EventColumns`) straight
@@ -151,7 +151,8 @@ function tooLong(field: string, text: string): string | undefined {
 /**
  * Reads the event in `bytes` into the next row of `columns` (keeping `bytes` as its bytes); returns
  * why it cannot be stored instead (the columns unchanged): a missing or unusable event id
- * (`eventIdProblem`), a missing time, a time no Date holds (`invalidTimeMs`), an indexed field too
+ * (`eventIdProblem`), a missing time, a time no Date or no protobuf Timestamp holds
+ * (`unstorableTimeMs`), an indexed field too
  * long (`oversizedKey`). Throws what `decodeEvent` throws for these bytes.
  * @internal
  */
@@ -161,7 +162,7 @@ export function readEventColumns(columns: EventColumns, bytes: Uint8Array): stri
   const idProblem = eventIdProblem(row.id);
   if (idProblem !== undefined) return idProblem;
   if (row.time === undefined) return "the event has no occurredAt";
-  const invalid = invalidTimeMs(row.time, row.since);
+  const invalid = unstorableTimeMs(row.time, row.since);
   if (invalid !== undefined) return invalid;
   const oversized = oversizedKey(
     row.id,

@@ -2,7 +2,7 @@ import { BROKER_CONTENT_TYPE } from "../brokers/event-headers.js";
 import { appendEvent, createEventColumns } from "../event/event-columns.js";
 import { readEventColumns } from "../event/wire-columns.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
-import { contentType, decodeMessage, notAnEvent, timeOutOfRange } from "./decode.js";
+import { contentType, decodeMessage, notAnEvent } from "./decode.js";
 import type { IngestStore, SourceMessage } from "./source.js";
 
 /**
@@ -46,12 +46,6 @@ function columnBatch(store: IngestStore, insertColumns: NonNullable<IngestStore[
           if (reason !== undefined) return reason;
         } catch (error) {
           return notAnEvent(BROKER_CONTENT_TYPE.protobuf, error);
-        }
-        // Read as decodeMessage reads it, this row is left out the same way: its time is outside 0001-9999.
-        const outOfRange = timeOutOfRange(columns.times[columns.length - 1] as number);
-        if (outOfRange !== undefined) {
-          columns.length--;
-          return outOfRange;
         }
       } else {
         // JSON (or a type decodeMessage refuses): decoded and encoded again, as before.

@@ -1,6 +1,6 @@
 import { BROKER_CONTENT_TYPE, BROKER_HEADER } from "../brokers/event-headers.js";
 import { decodeEvent, encodeEvent, eventFromJson } from "../event/serialize.js";
-import { invalidTime, isEventTime } from "../event/time.js";
+import { unstorableTime } from "../event/time.js";
 import { eventIdProblem, oversizedKey } from "../event/wire-columns.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import type { SourceMessage } from "./source.js";
@@ -22,7 +22,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * content-type header (protobuf when it has none, the emitter's default). An event without id or time
  * cannot be stored by id and time, so it is poison too, as is one whose id holds U+0000
  * (`eventIdProblem`) and one with an indexed field longer than the Recorder writes (`oversizedKey`):
- * PostgreSQL would refuse its whole batch. So is one dated outside 0001-9999 (`timeOutOfRange`).
+ * PostgreSQL would refuse its whole batch. So is one with a time outside 0001-9999 (`unstorableTime`).
  * @internal
  */
 export function decodeMessage(message: SourceMessage): Decoded {
@@ -43,10 +43,8 @@ export function decodeMessage(message: SourceMessage): Decoded {
   const idProblem = eventIdProblem(event.eventId);
   if (idProblem !== undefined) return { reason: idProblem };
   if (event.occurredAt === undefined) return { reason: "the event has no occurredAt" };
-  const invalid = invalidTime(event);
-  if (invalid !== undefined) return { reason: invalid };
-  const outOfRange = timeOutOfRange(event.occurredAt.getTime());
-  if (outOfRange !== undefined) return { reason: outOfRange };
+  const unstorable = unstorableTime(event);
+  if (unstorable !== undefined) return { reason: unstorable };
   const { actor, target } = event;
   const oversized = oversizedKey(
     event.eventId,
@@ -64,20 +62,6 @@ export function decodeMessage(message: SourceMessage): Decoded {
     // What no reader could read back (a 64-bit number beyond 2^53 - 1): poison, never an error.
     return { reason: notAnEvent(type, error) };
   }
-}
-
-/**
- * Why an event's `occurredAt`, `ms` (a time a Date holds), cannot be stored, or undefined: a time
- * before 0001-01-01 or after 9999-12-31 (UTC), which the Recorder refuses (`isEventTime`). A Date
- * holds it, but protobuf's Timestamp and proto3 JSON do not: stored, it would read back as
- * "+020000-01-01T00:00:00.000Z", which no RFC 3339 reader takes. The reason names the time.
- * @internal
- */
-export function timeOutOfRange(ms: number): string | undefined {
-  if (isEventTime(ms)) return undefined;
-  const date = new Date(ms);
-  const time = Number.isNaN(date.getTime()) ? String(ms) : date.toISOString();
-  return `the event's occurredAt ${time} is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z, the range of a protobuf Timestamp`;
 }
 
 /**

@@ -6,6 +6,7 @@ import { loadSqlitePeer } from "../errors/load-sqlite-peer.js";
 import { diskProblem } from "./disk-errors.js";
 import { backfillColumns, readAnyVersion } from "./earlier-schemas.js";
 import { checkSchema, migrate, SCHEMA_VERSION } from "./schema.js";
+import { sleepSync } from "./sleep-sync.js";
 import type { OpenOptions } from "./store-options.js";
 
 /**
@@ -100,7 +101,7 @@ function switchToWal(db: Database, busyTimeoutMs: number): void {
       return;
     } catch (error) {
       if ((error as { code?: unknown }).code !== "SQLITE_BUSY" || performance.now() >= until) throw error;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      sleepSync(10);
     }
   }
 }

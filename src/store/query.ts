@@ -120,9 +120,9 @@ export function checkTail(afterSeq: unknown, limit: unknown): void {
 
 /**
  * Checks that `events` is a list of events (objects with an event id) before a store inserts them,
- * and that an event's `occurredAt`, when it is a Date, is a valid one from 0001-01-01 to 9999-12-31
- * (UTC), as the Recorder makes them (`isEventTime`): a store would give a later time back as
- * "+020000-01-01T00:00:00.000Z", which is no RFC 3339 time. @internal
+ * and that an event's `occurredAt` and a record summary's `since`, when a Date, is a valid one from
+ * 0001-01-01 to 9999-12-31 (UTC), as the Recorder makes them (`isEventTime`): a store would give a
+ * later time back as "+020000-01-01T00:00:00.000Z", which is no RFC 3339 time. @internal
  */
 export function checkInsert(events: unknown): void {
   if (!Array.isArray(events))
@@ -139,12 +139,17 @@ export function checkInsert(events: unknown): void {
       throw new AuditInputError(
         `audit store insert: events[${i}] must be an AuditEvent (an object with a string eventId), got ${shown(event)}`,
       );
-    const { occurredAt } = event as { occurredAt?: unknown };
-    if (occurredAt instanceof Date && !isEventTime(occurredAt.getTime()))
-      throw new AuditInputError(
-        `audit store insert: events[${i}].occurredAt must be a valid Date from 0001-01-01 to 9999-12-31 (UTC), got ${shownTime(occurredAt)}`,
-      );
+    const { occurredAt, detail } = event as { occurredAt?: unknown; detail?: AuditEvent["detail"] };
+    checkTime(occurredAt, `events[${i}].occurredAt`);
+    if (detail?.$case === "recordSummary") checkTime(detail.value?.since, `events[${i}].detail.value.since`);
   }
+}
+
+function checkTime(time: unknown, path: string): void {
+  if (time instanceof Date && !isEventTime(time.getTime()))
+    throw new AuditInputError(
+      `audit store insert: ${path} must be a valid Date from 0001-01-01 to 9999-12-31 (UTC), got ${shownTime(time)}`,
+    );
 }
 
 /** A Date as an error message shows it: its ISO text, whatever its year. */

@@ -7,6 +7,7 @@ import {
   type PruneRow,
   startPrunePlan,
 } from "./prune-plan.js";
+import { sleepSync } from "./sleep-sync.js";
 import type { StoreWriter } from "./store-writer.js";
 import { IN_POSITION_RANGE } from "./stored-rows.js";
 
@@ -34,8 +35,7 @@ const BATCH_MS = 200;
  * time.
  */
 function pauseAfter(batchMs: number): void {
-  const ms = Math.min(100, Math.max(25, batchMs / 2));
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  sleepSync(Math.min(100, Math.max(25, batchMs / 2)));
 }
 
 /** How a prune's delete transactions run, for tests. @internal */

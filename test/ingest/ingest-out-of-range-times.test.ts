@@ -1,9 +1,9 @@
 // An event whose `occurredAt` a Date holds but a protobuf Timestamp does not (before 0001-01-01 or after
 // 9999-12-31, which the Recorder refuses) is poison: stored, `query --json` printed it as
-// "+020000-01-01T00:00:00.000Z", no RFC 3339 time, and `stats` cut its hour label (review R134). The
-// ingester dead-letters it, naming the time, as protobuf and as proto3 JSON, into a store that takes
-// columns and one that takes events, from a real `nats-server -js` into a real SQLite store; the ends
-// of the range are stored.
+// "+020000-01-01T00:00:00.000Z", no RFC 3339 time, and `stats` cut its hour label (review R134). So is
+// a record summary counting `since` such a time. The ingester dead-letters both, naming the field and
+// the time, as protobuf and as proto3 JSON, into a store that takes columns and one that takes events,
+// from a real `nats-server -js` into a real SQLite store; the ends of the range are stored.
 import { join } from "node:path";
 import { jetstream } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
@@ -39,15 +39,27 @@ const at = (id: string, time: string): AuditEvent => ({
 });
 /** The first and last times a Timestamp holds: stored. */
 const ends = [at("first", "0001-01-01T00:00:00.000Z"), at("last", "9999-12-31T23:59:59.999Z")];
-/** A year after and a year before the range (the review's times): dead-lettered. */
+/** A record summary counting since `time`. */
+function summarySince(id: string, time: string): AuditEvent {
+  const summary = sampleEvent({ kind: "recordSummary" });
+  if (summary.detail?.$case !== "recordSummary") throw new Error("sampleEvent gave no record summary");
+  const value = { ...summary.detail.value, since: new Date(time) };
+  return { ...summary, eventId: id, detail: { $case: "recordSummary", value } };
+}
+/** A year after and a year before the range (the review's times), and a summary since 20000: dead-lettered. */
 const outside = [
   at("year-20000", "+020000-01-01T00:00:00.000Z"),
   at("year-minus-1199", "-001199-01-01T00:00:00.000Z"),
+  summarySince("summary-since-20000", "+020000-01-01T00:00:00.000Z"),
 ];
 
-const reason = (time: string) =>
-  `the event's occurredAt ${time} is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z, the range of a protobuf Timestamp`;
-const reasons = [reason("+020000-01-01T00:00:00.000Z"), reason("-001199-01-01T00:00:00.000Z")];
+const reason = (field: string, time: string) =>
+  `the event's ${field} ${time} is outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z, the range of a protobuf Timestamp`;
+const reasons = [
+  reason("occurredAt", "+020000-01-01T00:00:00.000Z"),
+  reason("occurredAt", "-001199-01-01T00:00:00.000Z"),
+  reason("recordSummary.since", "+020000-01-01T00:00:00.000Z"),
+];
 
 /** Publishes the ends and the times outside, as protobuf and then as proto3 JSON text. */
 async function publishTimes(topic: string): Promise<void> {
@@ -76,7 +88,7 @@ describe.each([
     try {
       const { stats, errors } = await ingestOneBatch(nc, stream, ingestStore(store));
       expect(errors).toStrictEqual([]);
-      expect(stats).toMatchObject({ inserted: good.length + 2, deadLettered: 4, errors: 0 });
+      expect(stats).toMatchObject({ inserted: good.length + 2, deadLettered: 6, errors: 0 });
       const dead = await readStream(nc, `${stream}_DEAD_LETTER`);
       expect(dead.map((m) => m.headers[DEAD_LETTER_REASON_HEADER])).toStrictEqual([...reasons, ...reasons]);
       // What is stored reads back whole, the ends of the range included.
