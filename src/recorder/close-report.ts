@@ -1,5 +1,5 @@
 // What Recorder.close() adds to its emitters' close report: its own failures and what its flushes saw.
-import type { FlushReport, FlushResult } from "../emitters/emitter.js";
+import type { EmitterStats, FlushReport, FlushResult } from "../emitters/emitter.js";
 import { AuditError } from "../errors/index.js";
 
 /** Why `close()` ended with records of calls in flight still to come. */
@@ -22,12 +22,28 @@ export function droppedAfterCloseError(): AuditError {
 /** The pause between flushes while the final checkpoint is refused (see close). */
 export const RETRY_PAUSE_MS = 50;
 
-/** Why the trail of this close() ends without its final checkpoint. */
-export function finalCheckpointDroppedError(closeWaitMs: number): AuditError {
+/**
+ * Why the trail of this close() ends without its final checkpoint: an emitter closed before the
+ * Recorder (`closedFirst`, the usual cause: closing the emitter yourself), or a queue that stayed full.
+ */
+export function finalCheckpointDroppedError(closeWaitMs: number, closedFirst: boolean): AuditError {
+  const why = closedFirst
+    ? "an emitter was closed before the Recorder (close the Recorder: it closes its emitters after its final checkpoint)"
+    : `their queue still full after closeWaitMs (${closeWaitMs} ms) of flushes`;
   return new AuditError(
-    `recorder: the emitters dropped the final chain checkpoint, their queue still full after closeWaitMs (${closeWaitMs} ms) of flushes; ` +
-      "verify --sealed will report the chain as truncated",
+    `recorder: the emitters dropped the final chain checkpoint, ${why}; verify --sealed will report the chain as truncated`,
   );
+}
+
+/**
+ * Events an emitter (and, for a fan-out emitter, its sinks) dropped because it was closed; 0 where
+ * stats of an emitter of yours lack the count.
+ */
+export function droppedClosed(stats: EmitterStats): number {
+  const closed: unknown = stats?.dropped?.closed;
+  let count = typeof closed === "number" ? closed : 0;
+  if (Array.isArray(stats?.sinks)) for (const sink of stats.sinks) count += droppedClosed(sink);
+  return count;
 }
 
 /**

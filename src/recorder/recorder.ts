@@ -12,6 +12,7 @@ import { eventAttributes } from "./attributes.js";
 import { buildEvent, type EventInputs, type EventStamp, type RecordedKind } from "./build-event.js";
 import {
   droppedAfterCloseError,
+  droppedClosed,
   finalCheckpointDroppedError,
   givenUpError,
   RETRY_PAUSE_MS,
@@ -325,6 +326,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
       // events, which the emitters accept, must be linked and covered by the next checkpoint. An
       // emitter's flush gives up after its own flushTimeoutMs, which a slow sink outlasts: flushes are
       // repeated for up to closeWaitMs, and stop once one wrote everything (waiting longer cannot help).
+      const closedBefore = droppedClosed(emitterStats());
       let final = writeCheckpoint(true);
       const waitUntil = performance.now() + config.closeWaitMs;
       while (final === "dropped") {
@@ -338,7 +340,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
       }
       sealed = true;
       // Said before the emitters close (which may take their whole close timeout), as givenUp is.
-      const lostFinal = final === "dropped" ? finalCheckpointDroppedError(config.closeWaitMs) : undefined;
+      const lostFinal =
+        final === "dropped"
+          ? finalCheckpointDroppedError(config.closeWaitMs, droppedClosed(emitterStats()) > closedBefore)
+          : undefined;
       if (lostFinal !== undefined) report(onError, lostFinal);
       let closedReport = withFlushes(await emitter.close(), flushes);
       if (lostFinal !== undefined) {

@@ -108,3 +108,35 @@ it("reports the final checkpoint lost when the queue stayed full for closeWaitMs
   expect(errors).toStrictEqual([new AuditError(message)]);
   expect(sink.receivedIds()).toHaveLength(2);
 });
+
+it("names an emitter closed before the Recorder as why the final checkpoint was lost, and does not wait for it", async () => {
+  // The shutdown delivery.md once showed: the user closes the emitter, then the Recorder. The closed
+  // emitter drops the final checkpoint at once; the error said "their queue still full after
+  // closeWaitMs of flushes", and no queue was full. closeWaitMs is longer than the test's timeout.
+  const sink = createFakeSink();
+  const emitter = createDeliveryEmitter({ sink, flushIntervalMs: 0, warnIntervalMs: 0 });
+  const errors: Error[] = [];
+  const recorder = createRecorder({
+    service: "projects",
+    emitters: [emitter],
+    chain: { signingKey: SIGNING_KEY, keyId: KEY_ID, checkpointEvery: 1000 },
+    closeWaitMs: 600_000,
+    onError: (error) => errors.push(error),
+  });
+  recordMutations(recorder, 2);
+  expect((await emitter.close()).ok).toBe(true);
+
+  const report = await recorder.close();
+
+  const message =
+    "recorder: the emitters dropped the final chain checkpoint, an emitter was closed before the Recorder " +
+    "(close the Recorder: it closes its emitters after its final checkpoint); verify --sealed will report the chain as truncated";
+  expect(errors).toStrictEqual([new AuditError(message)]);
+  expect(report.ok).toBe(false);
+  expect(report.results.at(-1)).toStrictEqual({
+    emitter: "recorder",
+    status: "error",
+    error: new AuditError(message),
+  });
+  expect(sink.receivedIds()).toHaveLength(2);
+});
