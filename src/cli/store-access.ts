@@ -15,7 +15,7 @@ import {
 export const DEFAULT_DB = "./audit.db";
 
 /** How long a command waits for a lock held by another process before it gives up. */
-const BUSY_TIMEOUT_MS = 2000;
+export const BUSY_TIMEOUT_MS = 2000;
 
 /**
  * The `--db <path>` option every command takes; the demo's takes a SQLite file only, and says so

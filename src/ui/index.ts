@@ -3,6 +3,7 @@
 // verification. It is not a dashboard server: no login, no writes, loopback by default.
 export type { ApiResponse } from "./api.js";
 export { handleApi } from "./api.js";
+export { type StatsWorker, type StatsWorkerOptions, startStatsWorker } from "./stats-worker.js";
 export {
   isLoopback,
   startUiServer,

@@ -9,10 +9,11 @@ import type { UiSource, UiVerifyReport } from "./ui-source.js";
  * none). One verification is shared by the requests that ask while it runs: each reads the whole
  * store, and every page load asks for one, so reloads would otherwise pile up full reads that run on
  * after their pages are gone. Counts (`stats`) are read one filter at a time, each on a later turn of
- * the event loop, and shared by the requests that ask for the same filter while it waits or runs: a
- * SQLite store counts synchronously (most of a second over 200,000 events), so counts read as requests
- * came held a stop (SIGTERM, then `close()`) until every request that had come was counted. Now the
- * stop comes between two counts, and the counts still waiting are not read.
+ * the event loop, and shared by the requests that ask for the same filter while it waits or runs: each
+ * reads every matching row (on its own thread for a SQLite store, `startStatsWorker`; a source's
+ * `stats` may also count synchronously), so counts read as requests came held a stop (SIGTERM, then
+ * `close()`) until every request that had come was counted. Now the stop comes between two counts,
+ * and the counts still waiting are not read.
  * @internal
  */
 export function sharedSource(source: UiSource, closed: () => boolean): UiSource {

@@ -44,10 +44,11 @@ export interface UiServer {
   /** True when the address bound is a loopback one: only this machine can reach the viewer. */
   readonly loopback: boolean;
   /**
-   * Stops listening, ends open connections and resolves once closed. It starts no read of the store
+   * Stops listening, ends open connections, then the source (`UiSource.close`, such as its counting
+   * thread, once the count under way ends), and resolves once closed. It starts no read of the store
    * after it is called (requests waiting for their counts are cut, not counted), and does not wait for
-   * reads still running (a verification reads all of it): they end quietly, their errors unreported, so
-   * the store can be closed right after.
+   * other reads still running (a verification reads all of it): they end quietly, their errors
+   * unreported, so the store can be closed right after.
    */
   close(): Promise<void>;
 }
@@ -179,6 +180,7 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       server.close();
       server.closeAllConnections();
       await closed;
+      await options.source.close?.();
     },
   };
 }

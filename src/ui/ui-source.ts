@@ -15,6 +15,11 @@ export interface UiSource {
   stats(filter: AuditQuery): Promise<AuditStats>;
   /** Verifies every chain of the store (as `grpc-audit verify` does). */
   verify(): Promise<UiVerifyReport>;
+  /**
+   * Ends what the source runs for the viewer, such as the thread a SQLite store's counts are read on
+   * (`startStatsWorker`); the viewer's `close()` calls it. Default: nothing to end.
+   */
+  close?(): Promise<void>;
 }
 
 /**

@@ -46,9 +46,9 @@ export interface Viewer {
   stop(): Promise<number | null>;
 }
 
-/** Starts `grpc-audit ui --port 0 ...args` and resolves once it printed its URL. */
-export async function startViewer(args: readonly string[]): Promise<Viewer> {
-  const child: ChildProcess = startCli(["ui", "--port", "0", ...args]);
+/** Starts `grpc-audit ui --port 0 ...args` (with `env` added) and resolves once it printed its URL. */
+export async function startViewer(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Viewer> {
+  const child: ChildProcess = startCli(["ui", "--port", "0", ...args], { env });
   let stdout = "";
   let stderr = "";
   child.stdout?.on("data", (chunk: Buffer) => {
