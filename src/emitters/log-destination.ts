@@ -14,6 +14,7 @@ import pino, { type DestinationStream, type Level, type Logger } from "pino";
 import { AuditConfigError } from "../errors/index.js";
 import { LineBatcher, type SonicBoomLike } from "./line-batcher.js";
 import { type DrainOutcome, drainSonicBoom, msUntil, unwrittenLines } from "./sonic-drain.js";
+import { watchStopped } from "./stopped-stream.js";
 
 /**
  * The pino logger a log emitter writes to, and what it needs to flush, close and bound it.
@@ -55,6 +56,11 @@ export interface LogDestination {
    * disk can take part of a line), ends that torn line first, so the next line is not glued to it.
    */
   beforeWrite?: () => void;
+  /**
+   * For a `logger` or `destination` stream of yours: why it stopped taking lines for good, once it has
+   * (see `watchStopped`); undefined while it takes them.
+   */
+  stopped?: () => Error | undefined;
 }
 
 /** Where a log emitter writes: the parts of its options `resolveLogger` reads (documented there). */
@@ -95,7 +101,13 @@ export function resolveLogger(
         "log emitter: `logger` has no pino destination stream (no `pino.stream` field): give a pino logger or a `destination`",
       );
     }
-    return { logger, stream, waitingBytes: waitingBytesOf(stream), pendingLines: pendingLinesOf(stream) };
+    return {
+      logger,
+      stream,
+      waitingBytes: waitingBytesOf(stream),
+      pendingLines: pendingLinesOf(stream),
+      stopped: watchStopped(stream),
+    };
   }
   if (typeof destination === "number" && !(Number.isSafeInteger(destination) && destination >= 0)) {
     // pino would open it in the background and fail every write.
@@ -113,6 +125,7 @@ export function resolveLogger(
       stream: destination,
       waitingBytes: waitingBytesOf(destination),
       pendingLines: pendingLinesOf(destination),
+      stopped: watchStopped(destination),
     };
   }
   throw new AuditConfigError("log emitter: needs a pino `logger` or a `destination` (path, fd or stream)");

@@ -113,9 +113,12 @@ function pinoKeys(logger: unknown): string[] {
  * `process.exit()` does not try to write it out synchronously. After a `close()` that failed (a write
  * error) it gives up on it too, closing it at once and counting the events it held as dropped
  * ("destination_failed"). Once an asynchronous write to a destination it opened has failed, `emit`
- * returns "failed" until a write succeeds again. A file it creates gets mode 0600. What
- * waits to be written is bounded by `maxBufferedBytes`: beyond it events are dropped and counted,
- * never buffered without limit.
+ * returns "failed" until a write succeeds again. It does so for good once a `logger` or
+ * `destination` stream of yours has stopped taking lines (pino makes its writes no-ops after a broken
+ * pipe; or it was destroyed): `flush()` and `close()` then fail at once, and `close()` counts the lines
+ * the stream held as dropped ("destination_failed"). A file it creates gets mode 0600. What waits to
+ * be written is bounded by `maxBufferedBytes`: beyond it events are dropped and counted, never
+ * buffered without limit.
  *
  * ```ts
  * const emitter = createLogEmitter({ logger: pino() });
@@ -185,7 +188,10 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
 
   if (!logger.isLevelEnabled(level)) {
     throw new AuditConfigError(
-      `log emitter: the logger's level "${logger.level}" discards audit events written at "${level}"`,
+      `log emitter: the logger's level "${logger.level}" discards audit events written at "${level}": ` +
+        (LEVELS.includes(logger.level as Level)
+          ? `give the emitter a \`level\` the logger writes (such as "${logger.level}"), or a logger at "${level}"`
+          : `give it a logger at "${level}"`),
     );
   }
   let lastError: unknown;
@@ -194,6 +200,8 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
   // Sync mode: set by a failed write, reported then; cleared by a write that succeeds. One report per
   // run of failures, as asynchronously: a full disk is not one report per event.
   let syncFailing = false;
+  // Why a stream of yours stopped taking lines for good, once noticed (nothing reports it: watchStopped).
+  let stoppedError: Error | undefined;
   ownedStream?.on("error", (error: unknown) => {
     if (error === lastError) return; // pino's SonicBoom wrapper re-emits every error once
     lastError = error;
@@ -210,8 +218,21 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       // Reported once per outage. Counted by event: those refused while it lasts, those close() gives up.
       return;
     }
-    report(onError, new AuditEmitError(counters.name, "destination write failed", { cause: toError(error) }));
+    destinationFailed(error);
   });
+
+  /** Reports a destination that failed; its callers report each outage once, not each event. */
+  function destinationFailed(cause: unknown): void {
+    report(onError, new AuditEmitError(counters.name, "destination write failed", { cause: toError(cause) }));
+  }
+
+  /** Why a stream of yours stopped taking lines, once it has; reported the first time it is seen. */
+  function stoppedStream(): Error | undefined {
+    if (stoppedError !== undefined || destination.stopped === undefined) return stoppedError;
+    stoppedError = destination.stopped();
+    if (stoppedError !== undefined) destinationFailed(stoppedError);
+    return stoppedError;
+  }
 
   function fail(message: string, cause: unknown): "failed" {
     counters.failed++;
@@ -236,7 +257,7 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
   /** Writes out what is accepted; by `deadline` (from `deadlineIn`), else reports "timeout". */
   async function flushBy(deadline: number): Promise<FlushReport> {
     try {
-      const failedForGood = openError ?? outage?.permanentError;
+      const failedForGood = openError ?? outage?.permanentError ?? stoppedStream();
       if (failedForGood !== undefined) throw failedForGood;
       batcher?.release();
       if ((await flushStream(logger, stream, deadline)) === "ok") return flushReport(counters.name);
@@ -246,14 +267,19 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
         counters.name,
         new AuditEmitError(counters.name, "flush failed", { cause: error }),
       );
-      // The lines a destination the emitter opened still holds: tried again by its next write.
-      const pending = ownedStream === undefined ? undefined : destination.pendingLines();
+      // The lines a destination the emitter opened still holds (tried again by its next write), or a
+      // stream of yours that stopped (given up by close()).
+      const held = ownedStream !== undefined || stoppedStream() !== undefined;
+      const pending = held ? destination.pendingLines() : undefined;
       if (!pending) return failed;
       return { ok: false, results: failed.results.map((result) => ({ ...result, pending })), pending };
     }
   }
 
-  /** Gives up on a failed destination the emitter opened: what it holds is dropped, counted and named. */
+  /**
+   * Gives up on a failed destination the emitter opened, or a stream of yours that stopped: what it
+   * holds is dropped, counted and named.
+   */
   function giveUp(flushed: FlushReport): FlushReport {
     abandoned = true;
     const lost = destination.pendingLines() ?? 0;
@@ -280,7 +306,10 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
     batcher?.stop();
     const deadline = deadlineIn(flushTimeoutMs);
     const flushed = await flushBy(deadline);
-    if (ownedStream === undefined) return flushed;
+    if (ownedStream === undefined) {
+      // A stream of yours stays open; one that stopped lost what it holds, counted as for a destination.
+      return !flushed.ok && stoppedStream() !== undefined ? giveUp(flushed) : flushed;
+    }
     if (flushed.results[0]?.status === "timeout") {
       abandoned = true;
       destination.abandon?.();
@@ -309,9 +338,9 @@ export function createLogEmitter(options: LogEmitterOptions): Emitter {
       if (closing !== undefined) return counters.drop("closed");
       // The level can be changed on a live logger; pino would then discard the line without a word.
       if (!logger.isLevelEnabled(level)) return counters.drop("level_disabled");
-      if (outage?.failed) {
+      if (outage?.failed || stoppedStream() !== undefined) {
         // Its lines would be lost without a word: refused, so that a fail-closed rule answers.
-        outage.retry();
+        outage?.retry();
         counters.failed++;
         return "failed";
       }

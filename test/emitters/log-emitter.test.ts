@@ -424,7 +424,13 @@ describe("createLogEmitter", () => {
       [
         'for a logger at "warn", which would discard events written at "info"',
         () => ({ logger: pino({ level: "warn" }, devNull()) }),
-        'log emitter: the logger\'s level "warn" discards audit events written at "info"',
+        'log emitter: the logger\'s level "warn" discards audit events written at "info": ' +
+          'give the emitter a `level` the logger writes (such as "warn"), or a logger at "info"',
+      ],
+      [
+        'for a "silent" logger, which discards every level',
+        () => ({ logger: pino({ level: "silent" }, devNull()) }),
+        'log emitter: the logger\'s level "silent" discards audit events written at "info": give it a logger at "info"',
       ],
       [
         "for options that are not an object",
