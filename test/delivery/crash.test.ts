@@ -57,7 +57,6 @@ describe("write-ahead mode and a crash", () => {
     const exited = once(child, "exit");
 
     await until(() => log.committed >= 5000 && log.acked.size >= 500, {
-      timeoutMs: 20_000,
       message: () => `child committed ${log.committed}, acked ${log.acked.size}`,
     });
     child.kill("SIGKILL");
@@ -79,7 +78,6 @@ describe("write-ahead mode and a crash", () => {
     const sink = createFakeSink();
     const emitter = createDeliveryEmitter({ sink, spool: { path: spoolPath } });
     await until(() => emitter.stats().spoolEvents === 0 && emitter.stats().delivered === spooled.length, {
-      timeoutMs: 20_000,
       message: () => `replayed ${emitter.stats().delivered} of ${spooled.length}`,
     });
     await emitter.close();

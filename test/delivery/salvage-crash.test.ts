@@ -82,7 +82,6 @@ describe("a kill -9 while a damaged spool is salvaged", () => {
     });
     const exited = once(child, "exit");
     await until(() => child.exitCode !== null || child.signalCode !== null || output !== "", {
-      timeoutMs: 20_000,
       message: () => `the child wrote ${bytesWrittenBeside(dir.dir, damaged)} bytes beside the spool`,
     });
     child.kill("SIGKILL"); // a child that finished the salvage after all (the test fails below)
@@ -98,7 +97,7 @@ describe("a kill -9 while a damaged spool is salvaged", () => {
       onError: () => {},
     });
     try {
-      await until(() => emitter.stats().spoolEvents === 0, { timeoutMs: 20_000 });
+      await until(() => emitter.stats().spoolEvents === 0);
       const { delivered, spoolRecovery } = emitter.stats();
       const received = new Set(sink.receivedIds());
       expect(received.size).toBe(delivered);
@@ -135,9 +134,7 @@ describe("a kill -9 while a damaged spool is salvaged", () => {
       onError: (error) => errors.push(error.message),
     });
     try {
-      await until(() => emitter.stats().spoolEvents === 0 && sink.receivedIds().length === 50, {
-        timeoutMs: 20_000,
-      });
+      await until(() => emitter.stats().spoolEvents === 0 && sink.receivedIds().length === 50);
       expect(new Set(sink.receivedIds()).size).toBe(50);
       expect(emitter.stats().spoolRecovery).toStrictEqual({
         movedAside: 1,

@@ -51,7 +51,7 @@ async function runChild(mode: "hold" | "try", file: string): Promise<string> {
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
     output += chunk;
   });
-  await until(() => output.includes("\n"), { timeoutMs: 20_000, message: () => `child said ${output}` });
+  await until(() => output.includes("\n"), { message: () => `child said ${output}` });
   return output.split("\n")[0] ?? "";
 }
 

@@ -53,7 +53,7 @@ async function runChild(
   child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
     output += chunk;
   });
-  await until(() => output.includes("\n"), { timeoutMs: 20_000, message: () => `child said ${output}` });
+  await until(() => output.includes("\n"), { message: () => `child said ${output}` });
   return { child, line: output.split("\n")[0] ?? "", output: () => output };
 }
 
@@ -158,7 +158,6 @@ describe("a lock file deleted while its owner runs", () => {
       `error child: spool ${spoolPath}: the lock file ${spoolPath}.lock was deleted or replaced while ` +
       "in use: locked the new one (never delete a spool's lock file)";
     await until(() => holder.output().includes(`${retaken}\n`), {
-      timeoutMs: 10_000,
       message: () => `holder said ${holder.output()}`,
     });
 

@@ -89,7 +89,7 @@ async function restart() {
     onError: (error) => errors.push(error.message),
   });
   try {
-    await until(() => emitter.stats().spoolEvents === 0, { timeoutMs: 20_000 });
+    await until(() => emitter.stats().spoolEvents === 0);
     return { stats: emitter.stats(), received: sink.receivedIds(), errors };
   } finally {
     await emitter.close({ timeoutMs: 1000 });

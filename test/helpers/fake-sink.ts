@@ -2,6 +2,7 @@
  * A fake EventSink for delivery tests: it records every write, and can be told to acknowledge, fail,
  * hold writes until the test settles them, or be slow.
  */
+import { onTestFailed } from "vitest";
 import type { EncodedEvent, EventSink, SinkWriteOptions } from "../../src/emitters/sink.js";
 import { decodeEvent } from "../../src/event/serialize.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
@@ -48,8 +49,8 @@ export interface FakeSink extends EventSink {
   ackHeld(): number;
   /** Fails every held write and returns how many. */
   failHeld(error?: Error): number;
-  /** Resolves once `count` events were received; rejects after `timeoutMs` (default 5000). */
-  waitForReceived(count: number, timeoutMs?: number): Promise<void>;
+  /** Resolves once `count` events were received (as `until`: no deadline of its own). */
+  waitForReceived(count: number): Promise<void>;
 }
 
 /**
@@ -118,9 +119,8 @@ export function createFakeSink(
       for (const write of held) write.reject(error);
       return held.length;
     },
-    waitForReceived(count, timeoutMs = 5000) {
+    waitForReceived(count) {
       return until(() => sink.received.flat().length >= count, {
-        timeoutMs,
         message: () => `fake sink received ${sink.received.flat().length} of ${count} events`,
       });
     },
@@ -138,16 +138,25 @@ export function createFakeSink(
 }
 
 /**
- * Resolves once `condition()` holds, checking every few milliseconds; rejects after `timeoutMs`
- * (default 5000) with `message()`.
+ * Resolves once `condition()` holds, checking every few milliseconds. It sets no deadline of its own:
+ * on a loaded machine any fixed one can pass before a correct condition holds. A condition that never
+ * holds fails the test at the test's timeout; `message()` then says what was awaited.
  */
 export async function until(
   condition: () => boolean,
-  options: { timeoutMs?: number; message?: () => string } = {},
+  options: { message?: () => string } = {},
 ): Promise<void> {
-  const deadline = Date.now() + (options.timeoutMs ?? 5000);
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(options.message?.() ?? "condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 2));
+  let waiting = true;
+  try {
+    onTestFailed(() => {
+      if (waiting) console.error(`until: still waiting: ${options.message?.() ?? condition.toString()}`);
+    });
+  } catch {
+    // Called outside a test (in a hook): the hook's timeout alone says that it failed.
+  }
+  try {
+    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
+  } finally {
+    waiting = false;
   }
 }

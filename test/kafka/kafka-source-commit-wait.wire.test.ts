@@ -35,7 +35,9 @@ it("an ack whose commit the coordinator does not answer rejects within 5 s", asy
   });
   try {
     const running = new AbortController().signal;
-    const messages = await source.fetch(10, 2000, running);
+    // A fetch hands out what came within its wait: on a loaded machine that may be fewer than all.
+    const messages = [];
+    while (messages.length < 10) messages.push(...(await source.fetch(10 - messages.length, 2000, running)));
     expect(messages).toHaveLength(10);
     kafka.state.holdAnswer = (api) => (api === "OffsetCommit" ? held : undefined);
     const acked = await source.ack(messages).then(

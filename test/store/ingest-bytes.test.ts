@@ -59,7 +59,7 @@ describe("ingesting into the SQLite store", () => {
       const acked: SourceMessage[] = [];
       const store = openAuditStore({ path });
       const ingester = createIngester({ source: arraySource(messages, acked), store });
-      await until(() => acked.length === 2, { timeoutMs: 10_000, message: () => `acked ${acked.length}` });
+      await until(() => acked.length === 2, { message: () => `acked ${acked.length}` });
       await ingester.stop();
       expect(ingester.stats().inserted).toBe(2);
       store.close();

@@ -26,7 +26,7 @@ describe("grpc-audit demo --serve, its store file moved away", () => {
       stderr += chunk.toString();
     });
     const closed = once(child, "close");
-    await until(() => /export TOKEN=\S+\n/.test(stdout), { timeoutMs: 15_000, message: () => stdout });
+    await until(() => /export TOKEN=\S+\n/.test(stdout), { message: () => stdout });
     for (const suffix of ["", "-wal", "-shm"]) {
       if (existsSync(`${db}${suffix}`)) renameSync(`${db}${suffix}`, `${db}.1${suffix}`);
     }
@@ -41,7 +41,7 @@ describe("grpc-audit demo --serve, its store file moved away", () => {
       ),
     );
     client.close();
-    await until(() => stderr.includes("\n"), { timeoutMs: 15_000 });
+    await until(() => stderr.includes("\n"));
     // Ctrl-C gives the failing writes up after the demo's close timeout (2 s), dropping and counting them.
     child.kill("SIGINT");
     const [code] = await closed;
