@@ -84,8 +84,8 @@ export function kafkaBrokers(from: string): string[] {
   });
 }
 
-/** One broker address of a `nats://` URL: host and optional port (4222). */
-const NATS_SERVER = /^nats:\/\/([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?\/?$/i;
+/** One server address of a `nats://` URL: host and optional port (4222); `nats://` as in KAFKA_BROKER. */
+const NATS_SERVER = /^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?\/?$/;
 
 /** The optional peer dependencies each broker's client needs. */
 const NATS_PEERS = ["@nats-io/transport-node", "@nats-io/jetstream"] as const;
@@ -134,21 +134,26 @@ export function sourceOpener(flags: SourceFlags): SourceOpener {
   };
 }
 
-/** The servers of `--from nats://host:port[,nats://host:port…]` (port 1 to 65535); a usage error for anything else. */
-function natsServers(from: string): string[] {
-  const servers = from.split(",");
-  for (const server of servers) {
-    const match = NATS_SERVER.exec(server);
+/**
+ * The servers of `--from nats://host:port[,host:port…]` (each may repeat `nats://`; port 1 to 65535,
+ * default 4222) as `nats://host:port` URLs: the client reads "a:4222,b:4222" as one server, so each
+ * part gets its scheme. A usage error for anything else.
+ */
+export function natsServers(from: string): string[] {
+  if (holdsCredentials(from)) throw usageError("--from <url>", CREDENTIALS_IN_URL);
+  const scheme = /^nats:\/\//i;
+  const refused = () =>
+    usageError(
+      "--from <url>",
+      `must be nats://host:port or kafka://host:port (several comma-separated), got ${withoutCredentials(from)}`,
+    );
+  if (!scheme.test(from)) throw refused();
+  return from.split(",").map((part) => {
+    const match = NATS_SERVER.exec(part.replace(scheme, ""));
     const port = Number(match?.[2] ?? 4222);
-    if (match === null || port < 1 || port > 65_535)
-      throw usageError(
-        "--from <url>",
-        holdsCredentials(from)
-          ? CREDENTIALS_IN_URL
-          : `must be nats://host:port or kafka://host:port (several comma-separated), got ${withoutCredentials(from)}`,
-      );
-  }
-  return servers;
+    if (match === null || port < 1 || port > 65_535) throw refused();
+    return `nats://${match[1]}:${port}`;
+  });
 }
 
 async function openNats(

@@ -28,6 +28,7 @@ import { ackWaitOf, checkAckWait, checkConsumer, streamLimits } from "./source-c
 import {
   closedForGood,
   connectError,
+  consumerRefused,
   fetchError,
   gone,
   isHeartbeatsMissed,
@@ -164,8 +165,8 @@ async function openSource(nc: NatsConnection, owned: boolean, options: ResolvedO
       () => undefined,
       (refused: unknown) => refused,
     );
-    return jsm.consumers.info(stream, durable).catch((readError: unknown) => {
-      throw addError ?? readError;
+    return jsm.consumers.info(stream, durable).catch(async (readError: unknown) => {
+      throw await consumerRefused(jsm, options, addError ?? readError);
     });
   });
   const streamConfig = (await jsm.streams.info(stream)).config;

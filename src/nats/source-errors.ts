@@ -140,6 +140,33 @@ export async function streamNotFound(
   );
 }
 
+/** JetStream's API error code for a consumer filter outside every subject of its stream. */
+const FILTER_NOT_IN_STREAM = 10_093;
+
+/**
+ * The error of a consumer the server would not add: for a `subject` outside the stream's subjects, a
+ * configuration error naming both (the server's own names neither); else `error`.
+ * @internal
+ */
+export async function consumerRefused(
+  jsm: JetStreamManager,
+  options: ResolvedOptions,
+  error: unknown,
+): Promise<unknown> {
+  const { stream, subject } = options;
+  if (!(error instanceof JetStreamApiError && error.code === FILTER_NOT_IN_STREAM) || subject === undefined)
+    return error;
+  const subjects = await jsm.streams.info(stream).then(
+    (info) => JSON.stringify(info.config.subjects),
+    () => "which could not be read",
+  );
+  return new AuditConfigError(
+    `nats source: subject "${subject}" is not within the subjects of stream "${stream}" (${subjects}): ` +
+      "give one within them (subject), or add it to the stream's subjects",
+    { cause: error },
+  );
+}
+
 /** Whether the client gave a fetch up for missed heartbeats. @internal */
 export const isHeartbeatsMissed = (error: unknown): boolean =>
   error instanceof Error && error.message === "heartbeats missed";

@@ -94,13 +94,18 @@ export function addVerifyCommand(program: Command): void {
           : await verifyTrail(logEvents(flags.log, flags.logKey, tally), options, {});
       if (flags.log === undefined && !isPostgresUrl(flags.db)) await checkSqliteIntegrity(flags.db, tally);
       const sharedStore = flags.log === undefined && isPostgresUrl(flags.db);
-      const ignoreOrder = sharedStore || flags.ignoreOrder === true;
-      const ordered = ignoreOrder ? { ...checked, chains: withoutOrder(checked.chains) } : checked;
+      const orderNotChecked = sharedStore
+        ? "a PostgreSQL store is shared by many writers"
+        : flags.ignoreOrder === true
+          ? "--ignore-order"
+          : undefined;
+      const ordered =
+        orderNotChecked === undefined ? checked : { ...checked, chains: withoutOrder(checked.chains) };
       const report = flags.log === undefined ? ordered : await withLines(ordered, flags.log);
       const worst = worstKind(report.chains, report.findings, tally.unreadable.length > 0);
       const exitCode = worst === undefined ? 0 : VERIFY_EXIT_CODES[worst];
       if (flags.json === true) await printJson({ ...report, ok: exitCode === 0, ...tally, exitCode });
-      else await printSummary(report, tally, worst, exitCode, flags.ignoreOrder === true);
+      else await printSummary(report, tally, worst, exitCode, orderNotChecked);
       // An ingester stores a redelivered batch after the ones that came meanwhile: say what to do.
       if (flags.json !== true && worst === "reordered" && flags.log === undefined) {
         await print(
@@ -173,7 +178,8 @@ async function printSummary(
   tally: SourceTally,
   worst: ChainFindingKind | undefined,
   exitCode: number,
-  ignoreOrder: boolean,
+  /** Why the row order was not checked; undefined when it was. */
+  orderNotChecked: string | undefined,
 ): Promise<void> {
   const { chains, unchained } = report;
   for (const chain of chains) {
@@ -207,7 +213,7 @@ async function printSummary(
       : "",
     tally.skippedLines > 0 ? `${plural(tally.skippedLines, "log line")} without an event` : "",
     ...(tally.unchecked ?? []),
-    ignoreOrder ? "row order not checked: --ignore-order" : "",
+    orderNotChecked === undefined ? "" : `row order not checked: ${orderNotChecked}`,
     ...report.unusedKeys.map((keyId) => `key ${keyId} signed no checkpoint of the trail`),
   ].filter((text) => text !== "");
   if (extras.length > 0) await print(visible(`(${extras.join("; ")})`));
