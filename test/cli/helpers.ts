@@ -3,13 +3,13 @@ import { once } from "node:events";
 import { closeSync, mkdtempSync, openSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
 import type { AuditEvent } from "../../src/gen/grpcaudit/v1/event.js";
 import { createRecorder } from "../../src/recorder/recorder.js";
 import { BUILD_TIMEOUT_MS, buildOnce, isNewerThan } from "../helpers/build-once.js";
+import { until as untilHolds } from "../helpers/fake-sink.js";
 
 export { BUILD_TIMEOUT_MS };
 
@@ -110,13 +110,11 @@ export function tailCli(args: readonly string[]) {
   child.stderr.on("data", (chunk: Buffer) => {
     out.stderr += chunk.toString();
   });
-  const until = async (done: () => boolean, what: string) => {
-    for (let waited = 0; !done(); waited += 20) {
-      if (waited > 10_000)
-        throw new Error(`tail never printed ${what}; stdout: ${out.stdout} stderr: ${out.stderr}`);
-      await sleep(20);
-    }
-  };
+  // No deadline of its own: a slow machine fails only at the test's timeout, saying what was awaited.
+  const until = (done: () => boolean, what: string) =>
+    untilHolds(done, {
+      message: () => `tail never printed ${what}; stdout: ${out.stdout} stderr: ${out.stderr}`,
+    });
   return {
     out,
     lines: () =>

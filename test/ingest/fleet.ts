@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, onTestFailed } from "vitest";
 import { createBrokerEmitter } from "../../src/brokers/broker-emitter.js";
 import type { BrokerEncoding } from "../../src/brokers/event-headers.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
@@ -127,15 +127,24 @@ export function useFleetServers(options: { buildCli?: boolean } = {}): FleetServ
   return suite;
 }
 
-/** Polls `done` every 20 ms until it is true; throws naming `what` after `timeoutMs` (20 s) of polls. */
-export async function until(
-  done: () => boolean | Promise<boolean>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<void> {
-  for (let waited = 0; !(await done()); waited += 20) {
-    if (waited > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+/**
+ * Polls `done` every 20 ms until it is true. No deadline of its own (as fake-sink's `until`): on a
+ * loaded machine any fixed one can pass first; a `done` that never holds fails at the test's timeout,
+ * which then names `what`.
+ */
+export async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  let waiting = true;
+  try {
+    onTestFailed(() => {
+      if (waiting) console.error(`until: still waiting for ${what}`);
+    });
+  } catch {
+    // Called outside a test (in a hook): the hook's timeout alone says that it failed.
+  }
+  try {
+    while (!(await done())) await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    waiting = false;
   }
 }
 

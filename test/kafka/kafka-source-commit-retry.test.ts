@@ -8,6 +8,7 @@ import { createIngester } from "../../src/ingest/index.js";
 import { seedEvents } from "../cli/helpers.js";
 import { until } from "../ingest/fleet.js";
 import { fakeIngestSetup, publishToFake } from "./fake-ingest.js";
+import { fetchAll } from "./fetch-all.js";
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -70,7 +71,7 @@ describe("createKafkaSource when a commit fails", () => {
     await publishToFake(kafka, seedEvents(5));
     const s = await source();
     const signal = new AbortController().signal;
-    const first = await s.fetch(3, 50, signal);
+    const first = await fetchAll(s, 3, signal);
     expect(first.map((m) => m.where)).toStrictEqual([
       "audit-events/0@0",
       "audit-events/0@1",

@@ -18,6 +18,7 @@ import { seedEvents } from "../cli/helpers.js";
 import { until } from "../ingest/fleet.js";
 import { fakeIngestSetup, ids, publishToFake, storedIds, TOPIC } from "./fake-ingest.js";
 import type { FakeKafka } from "./fake-kafka.js";
+import { fetchAll } from "./fetch-all.js";
 
 const open: { close(): unknown }[] = [];
 afterEach(async () => {
@@ -204,7 +205,7 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
     const s = await source();
     expect(s.lag()).toBeUndefined();
     const stop = new AbortController();
-    const first = await s.fetch(4, 1000, stop.signal);
+    const first = await fetchAll(s, 4, stop.signal);
     await until(() => s.lag() === 10, "the lag of 10 uncommitted");
     await s.ack(first);
     await s.fetch(10, 1, stop.signal);
@@ -215,7 +216,7 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
     const { kafka, source } = setup(1);
     for (let i = 0; i < 6; i++) kafka.append(0, `m-${i}`);
     const s = await source();
-    const messages = await s.fetch(6, 1000, new AbortController().signal);
+    const messages = await fetchAll(s, 6, new AbortController().signal);
     await s.ack(messages.slice(2, 4));
     expect(kafka.commits).toStrictEqual([]);
     await s.ack(messages.slice(0, 2));
@@ -231,7 +232,7 @@ describe("createKafkaSource with createIngester into a SQLite store", () => {
     const { kafka, source } = setup(2);
     for (let i = 0; i < 4; i++) kafka.append(i % 2, `m-${i}`);
     const first = await source();
-    const messages = await first.fetch(4, 1000, new AbortController().signal);
+    const messages = await fetchAll(first, 4, new AbortController().signal);
     expect(messages.map((m) => m.where).sort()).toStrictEqual([
       `${TOPIC}/0@0`,
       `${TOPIC}/0@1`,

@@ -6,6 +6,7 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { AuditConfigError } from "../../src/errors/index.js";
 import { openPostgresStore } from "../../src/postgres/index.js";
+import { until } from "../helpers/fake-sink.js";
 import { startPostgresServer, withClient } from "../helpers/postgres-server.js";
 import { startSilentProxy } from "../helpers/silent-proxy.js";
 
@@ -26,15 +27,6 @@ async function startSilentServer(): Promise<{ url: string; accepted: net.Socket[
   };
 }
 
-/** Resolves once `condition()` holds (polling), rejects after a generous bound. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not within 20 s: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 let silent: Awaited<ReturnType<typeof startSilentServer>>;
 afterEach(async () => {
   await silent?.close();
@@ -44,13 +36,14 @@ describe("openPostgresStore with a signal", () => {
   it("aborted while connecting: rejects with the signal's reason and closes the connection", async () => {
     silent = await startSilentServer();
     const controller = new AbortController();
-    // Without the abort, the opening would fail after connectTimeoutMs, with another error.
+    // Without the abort, the opening would fail after connectTimeoutMs, with another error: set far
+    // past the test's timeout, so that a slow machine cannot reach it first.
     const opening = openPostgresStore({
       connectionString: silent.url,
-      connectTimeoutMs: 20_000,
+      connectTimeoutMs: 600_000,
       signal: controller.signal,
     }).catch((e: unknown) => e);
-    await until(() => silent.accepted.length === 1, "the store connects");
+    await until(() => silent.accepted.length === 1, { message: () => "the store connects" });
     const connection = silent.accepted[0] as net.Socket;
     const closed = new Promise((resolve) => connection.once("close", resolve));
     controller.abort();
@@ -71,7 +64,7 @@ describe("openPostgresStore with a signal", () => {
     try {
       const controller = new AbortController();
       const opening = openPostgresStore({ pool, signal: controller.signal }).catch((e: unknown) => e);
-      await until(() => proxy.accepted === 1, "the store connects");
+      await until(() => proxy.accepted === 1, { message: () => "the store connects" });
       controller.abort();
       proxy.thaw();
       expect(await opening).toBe(controller.signal.reason);

@@ -6,7 +6,7 @@
 import net from "node:net";
 import { Duplex } from "node:stream";
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import { openPostgresStore, type PostgresStore } from "../../src/postgres/index.js";
 import { LOCKS } from "../../src/postgres/schema.js";
 import { sampleEvent } from "../helpers/events.js";
@@ -66,19 +66,27 @@ function losingCloses(): { stream: () => Duplex; drop(): void } {
   };
 }
 
-/** Resolves once `sql` returns a row (polling), rejects after `boundMs`. */
+/**
+ * Resolves once `sql` returns a row (polling). No deadline of its own: on a loaded machine any fixed
+ * one can pass first; a row that never comes fails at the test's timeout, which then names `sql`.
+ */
 async function waitForRow<R extends pg.QueryResultRow>(
   client: pg.Client,
   sql: string,
   params: unknown[],
-  boundMs = 20_000,
 ): Promise<R> {
-  const deadline = Date.now() + boundMs;
-  for (;;) {
-    const row = (await client.query<R>(sql, params)).rows[0];
-    if (row !== undefined) return row;
-    if (Date.now() > deadline) throw new Error(`no row within ${boundMs} ms: ${sql}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  let waiting = true;
+  onTestFailed(() => {
+    if (waiting) console.error(`waitForRow: still waiting for a row of ${sql}`);
+  });
+  try {
+    for (;;) {
+      const row = (await client.query<R>(sql, params)).rows[0];
+      if (row !== undefined) return row;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    waiting = false;
   }
 }
 
