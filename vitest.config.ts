@@ -21,10 +21,11 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
-    // Most of the suite's time is waiting on real servers, child processes and timers, not CPU: run two
-    // files at once even on 2 cores, where vitest's default (cores - 1) would run one. Builds that test
-    // files share take turns (test/helpers/build-once.ts).
-    maxWorkers: Math.max(2, availableParallelism() - 1),
+    globalSetup: ["test/global-setup.ts"],
+    // Most of the suite's time is waiting on real servers, child processes and timers, not CPU: run one
+    // file more than there are cores (three on 2 cores, where vitest's default, cores - 1, would run one).
+    // Builds that test files share take turns (test/helpers/build-once.ts).
+    maxWorkers: availableParallelism() + 1,
     // Tests start real servers and write real files; a hung one must fail, not stall CI.
     testTimeout: 30_000,
     hookTimeout: 30_000,

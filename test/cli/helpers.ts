@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { closeSync, mkdtempSync, openSync } from "node:fs";
+import { closeSync, cpSync, mkdtempSync, openSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,6 +37,15 @@ export function ensureBuilt(): Promise<void> {
       );
     },
   );
+}
+
+/** Builds dist/ as `ensureBuilt` does, then copies its declarations (the `.d.ts` files) into `to`. */
+export async function copyBuiltDeclarations(to: string): Promise<void> {
+  await ensureBuilt();
+  cpSync(join(REPO, "dist"), to, {
+    recursive: true,
+    filter: (source) => source.endsWith(".d.ts") || statSync(source).isDirectory(),
+  });
 }
 
 /** What a run of the command did. */

@@ -4,7 +4,6 @@
 // parser names the mistake, and the CLI shows the value hidden, for `verify` and `ui` alike, also for a
 // key body pasted without its BEGIN/END lines.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { InvalidArgumentError } from "commander";
 import { beforeAll, expect, it } from "vitest";
@@ -51,8 +50,9 @@ it.each([
 
 it("reads a key file whose name holds dashes, or whose path is a long run of base64 letters", () => {
   const dashes = join(tempDir(), "audit-----2026.pub.pem");
-  // mkdtemp adds letters and digits only: with /tmp, the whole path matches the base64 run holdsKeyText looks for.
-  const letters = join(mkdtempSync(join(tmpdir(), "pk")), "A".repeat(48));
+  // mkdtemp adds letters and digits only: below /tmp itself (not the test run's folder, whose name holds
+  // dashes), the whole path matches the base64 run holdsKeyText looks for.
+  const letters = join(mkdtempSync("/tmp/pk"), "A".repeat(48));
   try {
     for (const file of [dashes, letters]) {
       writeFileSync(file, PUBLIC_PEM);

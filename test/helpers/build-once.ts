@@ -2,7 +2,6 @@
 // their sources, one test process at a time: vitest runs two files at once, and a compiler writing files
 // another process is executing makes that process read half a file.
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -38,10 +37,9 @@ export async function buildOnce(
   isFresh: () => boolean,
   build: () => Promise<void>,
 ): Promise<void> {
-  const lock = join(
-    tmpdir(),
-    `grpc-audit-${name}-build-${Buffer.from(REPO).toString("base64url").slice(-40)}.lock`,
-  );
+  // Beside the repository rather than in the run's temporary folder: two test runs of one tree share it.
+  mkdirSync(join(REPO, ".cache"), { recursive: true });
+  const lock = join(REPO, ".cache", `${name}-build.lock`);
   const deadline = Date.now() + BUILD_TIMEOUT_MS;
   for (;;) {
     try {

@@ -138,13 +138,13 @@ export function createFakeSink(
 }
 
 /**
- * Resolves once `condition()` holds, checking every few milliseconds. It sets no deadline of its own:
+ * Resolves once `condition()` holds, checking every `everyMs` (2 ms unless given). It sets no deadline of its own:
  * on a loaded machine any fixed one can pass before a correct condition holds. A condition that never
  * holds fails the test at the test's timeout; `message()` then says what was awaited.
  */
 export async function until(
-  condition: () => boolean,
-  options: { message?: () => string } = {},
+  condition: () => boolean | Promise<boolean>,
+  options: { message?: () => string; everyMs?: number } = {},
 ): Promise<void> {
   let waiting = true;
   try {
@@ -155,7 +155,7 @@ export async function until(
     // Called outside a test (in a hook): the hook's timeout alone says that it failed.
   }
   try {
-    while (!condition()) await new Promise((resolve) => setTimeout(resolve, 2));
+    while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 2));
   } finally {
     waiting = false;
   }

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { afterAll, beforeAll, onTestFailed } from "vitest";
+import { afterAll, beforeAll } from "vitest";
 import { createBrokerEmitter } from "../../src/brokers/broker-emitter.js";
 import type { BrokerEncoding } from "../../src/brokers/event-headers.js";
 import { createMemoryEmitter } from "../../src/emitters/memory-emitter.js";
@@ -13,6 +13,7 @@ import { createNatsBroker, createNatsSource, ensureAuditStream } from "../../src
 import { createRecorder, type Recorder } from "../../src/recorder/recorder.js";
 import { KEY_ID, PUBLIC_KEY, recordMutations, SIGNING_KEY } from "../chain/trail.js";
 import { BUILD_TIMEOUT_MS, ensureBuilt, startCli, tempDir } from "../cli/helpers.js";
+import { until as untilHolds } from "../helpers/fake-sink.js";
 import { type NatsServer, startNatsServer } from "../helpers/nats-server.js";
 import { type PostgresServer, startPostgresServer, withClient } from "../helpers/postgres-server.js";
 
@@ -127,25 +128,9 @@ export function useFleetServers(options: { buildCli?: boolean } = {}): FleetServ
   return suite;
 }
 
-/**
- * Polls `done` every 20 ms until it is true. No deadline of its own (as fake-sink's `until`): on a
- * loaded machine any fixed one can pass first; a `done` that never holds fails at the test's timeout,
- * which then names `what`.
- */
-export async function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  let waiting = true;
-  try {
-    onTestFailed(() => {
-      if (waiting) console.error(`until: still waiting for ${what}`);
-    });
-  } catch {
-    // Called outside a test (in a hook): the hook's timeout alone says that it failed.
-  }
-  try {
-    while (!(await done())) await new Promise((resolve) => setTimeout(resolve, 20));
-  } finally {
-    waiting = false;
-  }
+/** Polls `done` every 20 ms until it is true, as fake-sink's `until` (no deadline of its own). */
+export function until(done: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  return untilHolds(done, { message: () => what, everyMs: 20 });
 }
 
 /**

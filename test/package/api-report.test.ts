@@ -1,16 +1,16 @@
 // The API report check (`npm run api:check`, part of `npm test`) run as a child process on real
 // declarations: those of src/ as they are pass, and a copy with one export added, or one removed and one
-// changed, fails with a diff that names the change. The declarations are emitted once, into temp/ (inside
-// the project, so that their imports resolve from node_modules).
-import { execFileSync, spawnSync } from "node:child_process";
+// changed, fails with a diff that names the change. The declarations are those of the CLI tests' build of
+// dist/, copied into temp/ (inside the project, so that their imports resolve from node_modules).
+import { spawnSync } from "node:child_process";
 import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUILD_TIMEOUT_MS, copyBuiltDeclarations } from "../cli/helpers.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const SCRIPT = join(REPO, "scripts/api-report.mjs");
-const TSC = join(REPO, "node_modules/typescript/bin/tsc");
 /** The entry points with types in package.json "exports": one report each. */
 const ENTRY_POINTS = Object.values(
   (JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { exports: Record<string, unknown> })
@@ -20,13 +20,12 @@ const ENTRY_POINTS = Object.values(
 let work: string;
 let declarations: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   mkdirSync(join(REPO, "temp"), { recursive: true });
   work = mkdtempSync(join(REPO, "temp", "api-test-"));
   declarations = join(work, "dts");
-  const build = join(REPO, "tsconfig.build.json");
-  execFileSync(process.execPath, [TSC, "-p", build, "--emitDeclarationOnly", "--outDir", declarations]);
-}, 120_000);
+  await copyBuiltDeclarations(declarations);
+}, BUILD_TIMEOUT_MS);
 
 afterAll(() => {
   rmSync(work, { recursive: true, force: true });

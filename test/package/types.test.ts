@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUILD_TIMEOUT_MS, copyBuiltDeclarations } from "../cli/helpers.js";
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
 const TSC = join(REPO, "node_modules/.bin/tsc");
@@ -31,15 +32,13 @@ const installed = [
 
 let consumer: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   consumer = mkdtempSync(join(tmpdir(), "grpc-audit-consumer-"));
   const modules = join(consumer, "node_modules");
   // The package is a real folder, not a link into this repository: its imports must resolve from the
   // consumer's node_modules, where the optional peers are missing.
   const dist = join(modules, "grpc-audit/dist");
-  execFileSync(TSC, ["-p", join(REPO, "tsconfig.build.json"), "--outDir", dist, "--emitDeclarationOnly"], {
-    stdio: "pipe",
-  });
+  await copyBuiltDeclarations(dist);
   cpSync(join(REPO, "package.json"), join(modules, "grpc-audit/package.json"));
   for (const name of installed) {
     mkdirSync(dirname(join(modules, name)), { recursive: true });
@@ -71,7 +70,7 @@ beforeAll(() => {
       "",
     ].join("\n"),
   );
-}, 120_000);
+}, BUILD_TIMEOUT_MS);
 
 afterAll(() => {
   rmSync(consumer, { recursive: true, force: true });
