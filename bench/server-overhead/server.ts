@@ -1,6 +1,6 @@
 // One benchmark server process: serves example.v1.ProjectService/UpdateProject with the interceptor
 // variant named in argv[2], and reports its CPU usage to the orchestrator over IPC.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Server, ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
@@ -107,8 +107,16 @@ function fullChain(withAuthz = true, chained = true): ServerInterceptor[] {
 /** The record policy of "full-failures": refusals and every mutation recorded, successes counted. */
 const FAILURES_ONLY: RecordPolicy = { "authn.result": "failures", "authz.decision": "failures" };
 
+/** Folders of this server's log files, removed when it exits. */
+const logFolders: string[] = [];
+process.on("exit", () => {
+  for (const folder of logFolders) rmSync(folder, { recursive: true, force: true });
+});
+
 function logFile(): string {
-  return join(mkdtempSync(join(tmpdir(), "grpc-audit-bench-")), "audit.ndjson");
+  const folder = mkdtempSync(join(tmpdir(), "grpc-audit-bench-"));
+  logFolders.push(folder);
+  return join(folder, "audit.ndjson");
 }
 
 function interceptorsFor(name: Variant): ServerInterceptor[] {
