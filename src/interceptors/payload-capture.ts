@@ -11,6 +11,7 @@ import {
 } from "../payload/index.js";
 import { report } from "../payload/read-problems.js";
 import type { AuditRule } from "../rules/audit-rule.js";
+import { checkMessageShape } from "../rules/check-message-shape.js";
 import type { MessageShape } from "../rules/message-shape.js";
 
 /** Starts the payload capture of one call of `rule`'s method; undefined when the rule captures nothing. */
@@ -19,8 +20,9 @@ export type PayloadCapturer = (rule: AuditRule) => CallPayload | undefined;
 /**
  * Checks the payload settings of `rules` once, at creation, and returns what starts each call's
  * capture. Throws an AuditConfigError for a `payload` other than "none", "digest" or "redacted", for a
- * capturing rule without `requestShape` and `responseShape`, for a bad `payloadDigestKey`, and when
- * rules ask for digests but no key is given (naming those methods). Never names the secret.
+ * capturing rule without `requestShape` and `responseShape` or with a malformed one (see
+ * checkMessageShape), for a bad `payloadDigestKey`, and when rules ask for digests but no key is given
+ * (naming those methods). Never names the secret.
  * @internal
  */
 export function createPayloadCapturer(
@@ -29,6 +31,8 @@ export function createPayloadCapturer(
 ): PayloadCapturer {
   const key = payloadDigestKey === undefined ? undefined : toDigestKey(payloadDigestKey, "payloadDigestKey");
   const digested: string[] = [];
+  // Rules share message shapes: each is checked once.
+  const checked = new Set<object>();
   for (const rule of rules) {
     const { payload } = rule;
     if (payload === undefined || payload === "none") continue;
@@ -37,11 +41,14 @@ export function createPayloadCapturer(
         `rules: payload of ${rule.method} must be "none", "digest" or "redacted", got ${String(payload)}`,
       );
     }
-    if (!isShape(rule.requestShape) || !isShape(rule.responseShape)) {
+    const { requestShape, responseShape } = rule;
+    if (requestShape === undefined || responseShape === undefined) {
       throw new AuditConfigError(
         `rules: ${rule.method} captures payloads ("${payload}") but has no requestShape and responseShape`,
       );
     }
+    checkMessageShape(`rule ${rule.method}: request shape`, requestShape, checked);
+    checkMessageShape(`rule ${rule.method}: response shape`, responseShape, checked);
     if (payload === "digest") digested.push(rule.method);
   }
   if (digested.length > 0 && key === undefined) {
@@ -56,10 +63,6 @@ export function createPayloadCapturer(
     if (requestShape === undefined || responseShape === undefined) return undefined;
     return new CallPayload(rule.method, requestShape, responseShape, payload === "digest" ? key : undefined);
   };
-}
-
-function isShape(shape: unknown): shape is MessageShape {
-  return typeof shape === "object" && shape !== null && Array.isArray((shape as MessageShape).fields);
 }
 
 /**

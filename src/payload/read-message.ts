@@ -370,6 +370,12 @@ function convert(
       const at: Path = { up: path, step };
       return read(wellKnownShape(shape.type), message, problems, at, depth + 1, ancestors, budget);
     }
+    default: {
+      // The interceptors refuse such a shape when created; one changed since must not be skipped unsaid.
+      const { kind } = shape as { kind: unknown };
+      const named = typeof kind === "string" ? JSON.stringify(kind.slice(0, 40)) : typeName(kind);
+      return invalid(problems, path, step, `its shape has an unknown kind (${named})`);
+    }
   }
 }
 
