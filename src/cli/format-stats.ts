@@ -23,8 +23,14 @@ export function formatStats(stats: AuditStats): string {
     ),
     counts(
       "hour (UTC)",
-      stats.perHour.map((h) => [`${h.hour.slice(0, 13).replace("T", " ")}:00`, h.count]),
+      stats.perHour.map((h) => [hourLabel(h.hour), h.count]),
     ),
   ];
   return sections.join("\n\n");
+}
+
+/** "2026-11-20 03:00", the hour that starts at the ISO time `hour`. */
+function hourLabel(hour: string): string {
+  // Up to the "T", not a fixed length: a year outside 0000–9999 has a sign and six digits.
+  return `${hour.slice(0, hour.indexOf("T") + 3).replace("T", " ")}:00`;
 }

@@ -259,7 +259,21 @@ function allowedHostName(name: unknown): string {
  * @internal
  */
 export function isHostName(text: string): boolean {
-  return isIPv6(text) || /^(?:[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])(?::\d{1,5})?$/i.test(text);
+  return isIPv6(text) || isHost(text.replace(/:\d{1,5}$/, ""));
+}
+
+/**
+ * True for a host without a port: a name, an IPv4 address, or an IPv6 address, alone or in brackets
+ * as a URL writes it. A name that ends in a number must be an IPv4 address: "999.1.1.1" is none.
+ * @internal
+ */
+export function isHost(text: string): boolean {
+  const bracketed = /^\[(.*)\]$/.exec(text)?.[1];
+  if (bracketed !== undefined) return isIPv6(bracketed);
+  if (isIPv6(text)) return true;
+  // The URL parser reads a name that ends in a number as an IPv4 address, as browsers and getaddrinfo
+  // do ("127.1" is 127.0.0.1), and refuses one that is none.
+  return /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?$/i.test(text) && URL.canParse(`http://${text}/`);
 }
 
 /**

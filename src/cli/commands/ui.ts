@@ -1,12 +1,11 @@
 import type { KeyObject } from "node:crypto";
 import { once } from "node:events";
-import { isIPv6 } from "node:net";
 import { setImmediate } from "node:timers/promises";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { verifyTrail } from "../../chain/verify.js";
 import { WatchedFile } from "../../store/file-identity.js";
 import { startStatsWorker, startUiServer, UI_SERVER_DEFAULTS, type UiSource } from "../../ui/index.js";
-import { isHostName } from "../../ui/ui-server.js";
+import { isHost, isHostName } from "../../ui/ui-server.js";
 import { type CliStore, isPostgresUrl, withAnyStore } from "../any-store.js";
 import { CliError, EXIT_FAILURE, toCliError } from "../errors.js";
 import { print } from "../output.js";
@@ -205,11 +204,18 @@ function yieldingTail(store: CliStore, check: () => void): Pick<CliStore, "tail"
 function hostArgument(value: string): string {
   // Checked here, so that it is a usage error (exit 2) like any bad option, not a failed start.
   if (value === "") throw new InvalidArgumentError("It is empty: name an address, such as 127.0.0.1.");
+  if (!isHost(value)) throw new InvalidArgumentError(hostMistake(value));
   // An IPv6 address as a URL writes it, "[::1]": listen takes it without the brackets.
-  const bracketed = /^\[(.*)\]$/.exec(value)?.[1];
-  if (bracketed === undefined) return value;
-  if (!isIPv6(bracketed)) throw new InvalidArgumentError("Brackets hold an IPv6 address, such as [::1].");
-  return bracketed;
+  return /^\[(.*)\]$/.exec(value)?.[1] ?? value;
+}
+
+/** What is wrong with a `--host` value that `isHost` refuses. */
+function hostMistake(value: string): string {
+  if (isHost(value.replace(/:\d+$/, ""))) return "It has a port: give the port with --port.";
+  if (value.startsWith("[")) return "Brackets hold an IPv6 address, such as [::1].";
+  if (/^[\d.]+$/.test(value))
+    return "It is not an IPv4 address: four numbers from 0 to 255, such as 127.0.0.1.";
+  return "Use a host name or an IP address, such as localhost, 127.0.0.1 or ::1.";
 }
 
 function allowedHostArgument(value: string, previous: string[] | undefined): string[] {

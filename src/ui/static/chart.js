@@ -93,5 +93,7 @@ function bucketEnd(bucket) {
 
 /** "2026-11-20 03:00Z" */
 function hourLabel(date) {
-  return `${date.toISOString().slice(0, 16).replace("T", " ")}Z`;
+  const iso = date.toISOString();
+  // Up to the minutes after the "T", not a fixed length: a year outside 0000–9999 has a sign and six digits.
+  return `${iso.slice(0, iso.indexOf("T") + 6).replace("T", " ")}Z`;
 }
