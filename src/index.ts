@@ -100,6 +100,7 @@ export {
   AuditConfigError,
   AuditEmitError,
   AuditError,
+  AuditEventRefusedError,
   AuditEventTooLargeError,
   AuditInputError,
   AuditPartialDeliveryError,

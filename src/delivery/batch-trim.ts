@@ -1,5 +1,9 @@
 // BatchTrim: what a write the sink refused in part leaves of its batch (events dropped, events delivered).
-import type { AuditEventTooLargeError, AuditPartialDeliveryError } from "../errors/index.js";
+import {
+  AuditEventRefusedError,
+  type AuditEventTooLargeError,
+  type AuditPartialDeliveryError,
+} from "../errors/index.js";
 import type { Batch, QueueBatch } from "./batches.js";
 import type { DeliveryCounters, Warnings } from "./delivery-stats.js";
 import type { HeldEvents } from "./held-events.js";
@@ -41,41 +45,45 @@ export class BatchTrim {
    * max_payload), so the rest can go. Returns the batch left; the same one when nothing was dropped.
    */
   dropUnsendable(batch: Batch): Batch {
-    return this.#dropTooLarge(
+    return this.#drop(
       batch,
       batch.events.map((encoded) => sinkTakes(this.#host.options, () => encoded.event, encoded.bytes.length)),
+      "too_large",
     );
   }
 
   /**
-   * After a write the sink refused with an AuditEventTooLargeError: drops, as "too_large", the events
-   * of the batch it names, so the rest can go, and reports them with the sink's message (which says
-   * which limit). The smallest of them teaches emit to refuse events as large (see
-   * DeliveryState.learnTooLarge). Returns the batch left; the same one when it names none.
+   * After a write the sink refused with an AuditEventTooLargeError ("too_large") or an
+   * AuditEventRefusedError ("refused"): drops the events of the batch it names, so the rest can go,
+   * and reports them with the sink's message (which says which limit, or why). Only a size refusal
+   * teaches emit: the smallest of its events makes it refuse events as large (see
+   * DeliveryState.learnTooLarge); a refusal for another reason says nothing of later events.
+   * Returns the batch left; the same one when it names none.
    */
-  dropNamed(batch: Batch, refusal: AuditEventTooLargeError): Batch {
+  dropNamed(batch: Batch, refusal: AuditEventTooLargeError | AuditEventRefusedError): Batch {
     const named = new Set(refusal.eventIds);
     const takes = batch.events.map((encoded) => !named.has(encoded.event.eventId));
+    if (refusal instanceof AuditEventRefusedError) return this.#drop(batch, takes, "refused", refusal);
     const sizes = batch.events.filter((_, i) => !takes[i]).map((encoded) => encoded.bytes.length);
     if (sizes.length > 0) this.#host.learnTooLarge(Math.min(...sizes));
-    return this.#dropTooLarge(batch, takes, refusal);
+    return this.#drop(batch, takes, "too_large", refusal);
   }
 
   /**
-   * Drops, as "too_large", the events of the batch whose `takes` is false; with the sink's `refusal`,
+   * Drops, as `reason`, the events of the batch whose `takes` is false; with the sink's `refusal`,
    * reported once with it instead of as a drop at emit.
    */
-  #dropTooLarge(batch: Batch, takes: readonly boolean[], refusal?: Error): Batch {
+  #drop(batch: Batch, takes: readonly boolean[], reason: "too_large" | "refused", refusal?: Error): Batch {
     const dropped = takes.filter((take) => !take).length;
     if (dropped === 0) return batch;
     const warn = refusal === undefined;
-    if (!warn) this.#host.warnings.note("sink_too_large", refusal, dropped);
+    if (!warn) this.#host.warnings.note(`sink_${reason}`, refusal, dropped);
     if (batch.source === "spool") {
       const rows = batch.rows.filter((_, i) => !takes[i]);
-      this.#host.spooled?.discard(rows, "too_large", warn);
+      this.#host.spooled?.discard(rows, reason, warn);
     } else {
       batch.kinds.forEach((kind, i) => {
-        if (!takes[i]) this.#host.lose("too_large", kind, warn);
+        if (!takes[i]) this.#host.lose(reason, kind, warn);
       });
     }
     return this.#keep(batch, takes);

@@ -1,6 +1,7 @@
 import type { EmitOutcome } from "../emitters/emitter.js";
 import {
   AuditConfigError,
+  type AuditEventRefusedError,
   type AuditEventTooLargeError,
   type AuditPartialDeliveryError,
 } from "../errors/index.js";
@@ -238,8 +239,8 @@ export class DeliveryState {
     return this.#trim.dropUnsendable(batch);
   }
 
-  /** After an AuditEventTooLargeError: drops the events it names (see BatchTrim.dropNamed). */
-  dropNamed(batch: Batch, refusal: AuditEventTooLargeError): Batch {
+  /** After an AuditEventTooLargeError or AuditEventRefusedError: drops the events it names (BatchTrim.dropNamed). */
+  dropNamed(batch: Batch, refusal: AuditEventTooLargeError | AuditEventRefusedError): Batch {
     return this.#trim.dropNamed(batch, refusal);
   }
 

@@ -17,9 +17,10 @@ import type { Salvage } from "./spool-schema.js";
  * `emitted + (sum of dropped - droppedAfterAccept) + failed` once. The reasons of later drops:
  * "queue_full" when evicted by "drop-oldest", "too_large" when the sink can no longer take it
  * (replayed from a spool left by a process whose sink took more, refused after the broker's limit
- * shrank, or refused by the sink's write), "park_timeout", "close_timeout", "exit" when the process
- * exits without close() and no spool keeps the event (see createDeliveryEmitter), "spool_full" when close
- * finds the spool full (maxBytes, or its last commit failed on a full disk), "spool_error" when close
+ * shrank, or refused by the sink's write), "refused" when the sink's write refused it for good for
+ * another reason (an AuditEventRefusedError: a store holds another event under its id),
+ * "park_timeout", "close_timeout", "exit" when the process exits without close() and no spool keeps
+ * the event (see createDeliveryEmitter), "spool_full" when close finds the spool full (maxBytes, or its last commit failed on a full disk), "spool_error" when close
  * cannot commit for another reason, "spool_corrupt" for a spooled event
  * that cannot be decoded, "spool_damaged" for rows of a damaged spool file that could not be read
  * (and the undelivered rows of a spool of a newer schema version, which is not read),
@@ -133,6 +134,7 @@ export class DeliveryCounters extends EmitterCounters {
 
 const REASONS: Readonly<Record<string, string>> = {
   too_large: "larger than maxEventBytes or than the sink takes",
+  refused: "the sink refused it for good (its error says why)",
   queue_full: "the queue is full",
   parked_full: "the queue is full and so is the list of parked events",
   park_timeout: "no queue space within park.timeoutMs",
@@ -143,6 +145,12 @@ const REASONS: Readonly<Record<string, string>> = {
   spool_error: "the spool could not commit it (read-only, busy, I/O error)",
   close_timeout: "close() timed out before the event was delivered",
   exit: "the process exited without close() before the event was delivered or spooled",
+};
+
+/** The drops the sink itself refused, reported with its message: the note's name, and the drop reason. */
+const SINK_REFUSALS: Readonly<Record<string, string>> = {
+  sink_too_large: "too_large",
+  sink_refused: "refused",
 };
 
 /** Spool operations SQLite refused without damage: the operation, and what the emitter does meanwhile. */
@@ -175,7 +183,8 @@ export class Warnings {
    * Notes `events` drops (or, for "spool_commit", "spool_read", "spool_delete", "fail_rpc" and
    * "unencodable", failures) and reports them when due. Sink failures have their own reports (sink-reports.ts).
    * "sink_too_large" is a "too_large" drop the sink itself refused (an AuditEventTooLargeError, the
-   * `cause`): its own message says which limit, so it is reported apart from the drops at emit.
+   * `cause`): its own message says which limit, so it is reported apart from the drops at emit;
+   * "sink_refused", a "refused" drop (an AuditEventRefusedError), whose message says why.
    */
   note(reason: string, cause?: unknown, events = 1): void {
     if (this.onError === undefined) return;
@@ -207,13 +216,14 @@ export class Warnings {
   #error(reason: string, count: number, cause: unknown): AuditEmitError {
     const events = count === 1 ? "1 event" : `${count} events`;
     const options = cause === undefined ? undefined : { cause: toError(cause) };
-    if (reason === "sink_too_large" && cause !== undefined) {
+    const sinkRefusal = SINK_REFUSALS[reason];
+    if (sinkRefusal !== undefined && cause !== undefined) {
       // The sink's message names the limit (a stream's max_msg_size, a server's max_payload, a topic's
-      // max.message.bytes): passed through. Sinks keep event contents and credentials out of it.
+      // max.message.bytes) or the reason: passed through. Sinks keep event contents and credentials out of it.
       const them = count === 1 ? "it" : "them";
       return new AuditEmitError(
         this.name,
-        `dropped ${events} (too_large): the sink refused ${them}: ${toError(cause).message}`,
+        `dropped ${events} (${sinkRefusal}): the sink refused ${them}: ${toError(cause).message}`,
         options,
       );
     }

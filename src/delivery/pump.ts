@@ -1,6 +1,7 @@
 import type { EncodedEvent } from "../emitters/sink.js";
 import {
   AuditEmitError,
+  AuditEventRefusedError,
   AuditEventTooLargeError,
   AuditPartialDeliveryError,
   toError,
@@ -231,7 +232,8 @@ export class Pump {
           }
           // Events the sink says it can never take are dropped, and the rest written at once: not a
           // failure of the sink, so no backoff. Only if it named some of them, or it would loop.
-          if (error instanceof AuditEventTooLargeError && !this.#stopped) {
+          const refusal = error instanceof AuditEventTooLargeError || error instanceof AuditEventRefusedError;
+          if (refusal && !this.#stopped) {
             const left = this.#state.dropNamed(batch, error);
             if (left !== batch) {
               batch = left;

@@ -41,7 +41,8 @@ export interface EventSink {
    * the whole batch, so consumers must de-duplicate by event id (delivery is at-least-once). Rejects
    * with an AuditEventTooLargeError naming the events it can never take: the pipeline drops them
    * ("too_large"), reports them with that error's message (say which limit; keep event contents and
-   * credentials out of it) and writes the rest at once. Rejects with an AuditPartialDeliveryError
+   * credentials out of it) and writes the rest at once; with an AuditEventRefusedError naming events it
+   * can never take for another reason, the same, as "refused". Rejects with an AuditPartialDeliveryError
    * naming the events it did take when it took only part of the batch: the pipeline counts those
    * delivered, once, and retries only the rest.
    */

@@ -57,6 +57,26 @@ export class AuditEventTooLargeError extends AuditEmitError {
 }
 
 /**
+ * A sink can never take some events of a batch, for a reason other than their size: a store holds
+ * another event under one's id, or the id holds a character the database cannot store. `eventIds`
+ * names them. The delivery pipeline drops those events, counts them as "refused" and writes the rest
+ * of the batch, instead of retrying it for ever; unlike an AuditEventTooLargeError, it teaches `emit`
+ * no size limit. A sink or broker adapter of yours rejects with it the same way (say why in the
+ * message; keep event contents and credentials out of it).
+ */
+export class AuditEventRefusedError extends AuditEmitError {
+  /** The class name, "AuditEventRefusedError", as `String(error)` and logs show it. */
+  override name = "AuditEventRefusedError";
+  /** Ids of the events that can never be written (at least one). */
+  readonly eventIds: readonly string[];
+
+  constructor(emitter: string, message: string, options: { eventIds: readonly string[]; cause?: unknown }) {
+    super(emitter, message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.eventIds = Object.freeze([...options.eventIds]);
+  }
+}
+
+/**
  * A sink took part of a batch and failed on the rest: the broker acknowledged some messages, then
  * refused or lost the others (a stream full with discard-new, a connection lost midway).
  * `deliveredEventIds` names the events it durably took. The delivery pipeline counts those as

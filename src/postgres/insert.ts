@@ -1,7 +1,9 @@
 import type { ClientBase } from "pg";
 import { appendEvent, createEventColumns, type EventColumns } from "../event/event-columns.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
+import { idTakenProblem } from "../store/event-id-conflict.js";
 import { copyBatch } from "./copy.js";
+import { RefusedRowsError } from "./refused-rows.js";
 import { EVENTS_TABLE } from "./schema.js";
 
 /** A row to insert: the event and its protobuf bytes. @internal */
@@ -31,7 +33,21 @@ const SKIPPING = {
   FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
     $9::boolean[], $10::text[], $11::text[], $12::text[], $13::text[], $15::integer[], $16::integer[])
     AS u (c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, o, l)
-  ON CONFLICT DO NOTHING`,
+  ON CONFLICT DO NOTHING
+  RETURNING event_id, occurred_at_ms`,
+} as const;
+
+/** A row's key, as RETURNING and the look-up of stored rows give it (bigint as text). */
+interface RowKey {
+  event_id: string;
+  occurred_at_ms: string;
+}
+
+/** The stored bytes of the keys given as two arrays: one look-up for the rows an INSERT skipped. */
+const STORED_EVENTS = {
+  name: "grpc-audit-stored-events",
+  text: `SELECT event_id, occurred_at_ms, event FROM ${EVENTS_TABLE}
+  WHERE (event_id, occurred_at_ms) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))`,
 } as const;
 
 /**
@@ -39,8 +55,9 @@ const SKIPPING = {
  * for it beforehand (`ensurePartitions`); resolves to how many events were new. Given `copy` (the
  * batch's `copyData`), the batch goes in by one binary COPY (`copyBatch`), which an id already stored
  * (or twice in the batch) fails with `DUPLICATE`, and the caller runs the batch again without `copy`
- * in a new transaction: then an INSERT skips the ids already stored. `givesUpAfterMs`: the store's
- * queryTimeoutMs, written in the COPY (see `copySql`).
+ * in a new transaction: then an INSERT skips the ids already stored. A skipped row whose stored bytes
+ * differ is another event under its key: the batch is refused (see `otherEventsRefusal`), so the
+ * caller rolls it back. `givesUpAfterMs`: the store's queryTimeoutMs, written in the COPY (see `copySql`).
  * @internal
  */
 export async function insertBatch(
@@ -50,8 +67,51 @@ export async function insertBatch(
   givesUpAfterMs: number,
 ): Promise<number> {
   if (copy !== undefined) return copyBatch(client, copy, givesUpAfterMs);
-  const result = await client.query({ ...SKIPPING, values: parametersOf(batch, batchTimes(batch)) });
-  return result.rowCount ?? 0;
+  const times = batchTimes(batch);
+  const result = await client.query<RowKey>({ ...SKIPPING, values: parametersOf(batch, times) });
+  const inserted = result.rowCount ?? 0;
+  if (inserted < batch.length) {
+    const refusal = await otherEventsRefusal(client, batch, times, result.rows);
+    if (refusal !== undefined) throw refusal;
+  }
+  return inserted;
+}
+
+/**
+ * The refusal of the batch's rows that were skipped although the row stored under their key (event
+ * id and time) holds other bytes: a redelivery is the same bytes, another event under a repeated id
+ * is not, and would be lost without a word. Its message names the ids, never the events' content, and
+ * not the store: the caller adds it. Undefined when every skipped row is the one stored.
+ */
+async function otherEventsRefusal(
+  client: ClientBase,
+  batch: EventColumns,
+  times: readonly number[],
+  inserted: readonly RowKey[],
+): Promise<RefusedRowsError | undefined> {
+  const keyOf = (id: string, time: number | string) => `${time}:${id}`;
+  const keys = batch.ids.slice(0, batch.length).map((id, i) => keyOf(id, times[i] as number));
+  const occurrences = new Map<string, number>();
+  for (const key of keys) occurrences.set(key, (occurrences.get(key) ?? 0) + 1);
+  const insertedKeys = new Set(inserted.map((row) => keyOf(row.event_id, row.occurred_at_ms)));
+  // A key twice in the batch went in once: which of its rows did is not said, so each is compared.
+  const skipped = keys.flatMap((key, i) => (insertedKeys.has(key) && occurrences.get(key) === 1 ? [] : [i]));
+  const stored = await client.query<RowKey & { event: Buffer }>({
+    ...STORED_EVENTS,
+    values: [skipped.map((i) => batch.ids[i]), skipped.map((i) => times[i])],
+  });
+  const bytes = new Map(stored.rows.map((row) => [keyOf(row.event_id, row.occurred_at_ms), row.event]));
+  const other = (i: number) => {
+    const held = bytes.get(keys[i] as string);
+    return held === undefined || Buffer.compare(held, batch.events[i] as Uint8Array) !== 0;
+  };
+  const ids = [...new Set(skipped.filter(other).map((i) => batch.ids[i] as string))];
+  if (ids.length === 0) return undefined;
+  const more = ids.length === 1 ? "" : ` (and ${ids.length - 1} more)`;
+  return new RefusedRowsError(`${idTakenProblem(ids[0] as string)}${more}`, {
+    code: DUPLICATE,
+    eventIds: ids,
+  });
 }
 
 /** The batch's event times. @internal */

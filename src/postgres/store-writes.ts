@@ -1,7 +1,7 @@
 // The PostgreSQL store's writes: inserts (the partitions they need, retries, refused rows), its sink, prunes.
 import type pg from "pg";
 import type { EncodedEvent, EventSink } from "../emitters/sink.js";
-import { AuditConfigError, AuditEventTooLargeError, AuditInputError } from "../errors/index.js";
+import { AuditConfigError, AuditEventRefusedError, AuditInputError } from "../errors/index.js";
 import type { EventColumns } from "../event/event-columns.js";
 import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
@@ -156,6 +156,11 @@ export function createStoreWrites(
         if (due.length > 0) await ahead.follow(due);
         return await write(limit, (client) => insertBatch(client, batch, copy, queryTimeoutMs));
       } catch (error) {
+        // Another event under a stored key (see `insertBatch`): no retry stores it.
+        if (error instanceof RefusedRowsError && error.code === DUPLICATE) {
+          const { code, eventIds } = error;
+          throw new RefusedRowsError(`postgres store ${label}: ${error.message}`, { code, eventIds });
+        }
         // A stored id (a redelivered batch): again, skipping those. A partition missing (another
         // process pruned one this one knew): again, creating it; forget them all.
         const code = (error as { code?: string }).code;
@@ -167,19 +172,21 @@ export function createStoreWrites(
     }
   };
   /**
-   * The sink's insert. Events whose id holds U+0000 are named to the delivery pipeline, which drops
-   * and counts them (as "too_large", with this message) and writes the rest at once: no retry stores
-   * them. A month this role may not create fails the batch, to be retried (or spooled) until the
-   * owning role makes it: a Recorder's events are of the current month, which a store of that role
-   * makes ahead, when it opens and when it first writes into the month before (`createMonthsAhead`).
+   * The sink's insert. Events whose id holds U+0000, or whose id and time are stored for another
+   * event, are named to the delivery pipeline, which drops and counts them (as "refused", with this
+   * message) and writes the rest at once: no retry stores them. A month this role may not create
+   * fails the batch, to be retried (or spooled) until the owning role makes it: a Recorder's events
+   * are of the current month, which a store of that role makes ahead, when it opens and when it first
+   * writes into the month before (`createMonthsAhead`).
    */
   const sinkInsert = async (batch: EventColumns): Promise<void> => {
     try {
       await insertColumns(batch);
     } catch (error) {
-      if (!(error instanceof RefusedRowsError) || error.code !== NUL_IN_TEXT) throw error;
+      if (!(error instanceof RefusedRowsError) || (error.code !== NUL_IN_TEXT && error.code !== DUPLICATE))
+        throw error;
       const reason = error.message.replace(`postgres store ${label}: `, "");
-      throw new AuditEventTooLargeError(`postgres-store:${label}`, reason, {
+      throw new AuditEventRefusedError(`postgres-store:${label}`, reason, {
         eventIds: error.eventIds,
         cause: error,
       });

@@ -82,7 +82,6 @@ export function createRecordSummaries(source: SummarySource): RecordSummaries {
       // Overflow goes with the first event; at least one event even when only overflow grew.
       for (let i = 0; i === 0 || i < window.counts.length; i += MAX_SUMMARY_COUNTS) {
         const eventId = newId();
-        if (typeof eventId !== "string") throw new TypeError("newEventId() did not return a string");
         const end = Math.min(i + MAX_SUMMARY_COUNTS, window.counts.length);
         const counts = window.counts.slice(i, end).map(summaryCount);
         const overflow = i === 0 ? window.overflow : 0;

@@ -153,6 +153,20 @@ function checkedClock(now: () => Date): () => Date {
 }
 
 /**
+ * `newEventId`, made to throw when it gives no string or an empty one (the event then fails, counted):
+ * an empty id names no event, a store or broker could not tell it from another.
+ */
+function checkedEventIds(newId: () => string): () => string {
+  return () => {
+    const eventId: unknown = newId();
+    if (typeof eventId !== "string" || eventId === "") {
+      throw new TypeError("newEventId() did not return a non-empty string");
+    }
+    return eventId;
+  };
+}
+
+/**
  * `instance` checked, "" when not set: a name shown in `grpc-audit verify`'s lines and the viewer,
  * so no control characters (a newline would forge a line) and no lone surrogates (they would not
  * survive encoding as written).
@@ -221,7 +235,7 @@ export function resolveRecorderOptions(options: RecorderOptions) {
     onError,
     now: now === undefined ? () => new Date() : checkedClock(now),
     monotonicNowMs: monotonicNowMs ?? (() => performance.now()),
-    newId: newId ?? newEventId,
+    newId: newId === undefined ? newEventId : checkedEventIds(newId),
     rewrites,
     chain: chainOptions === undefined ? undefined : new EventChain(chainOptions),
     checkpointIntervalMs: chainOptions?.checkpointIntervalMs ?? 0,

@@ -91,7 +91,6 @@ export function createRecorder(options: RecorderOptions): Recorder {
     const durationMs =
       input.durationMs ?? (scope === undefined ? undefined : monotonicNowMs() - scope.startedAtMs);
     const eventId = newId();
-    if (typeof eventId !== "string") throw new TypeError("newEventId() did not return a string");
     const occurredAt = input.occurredAt ?? now();
     const trace = readTrace();
     // Most events have no attributes: then nothing to merge, and buildEvent gives them an empty map.

@@ -23,8 +23,9 @@ export interface AuditStore {
   /** The database file, as given in the options (":memory:" for an in-memory store). */
   readonly path: string;
   /**
-   * Stores events; an event id already stored is skipped (delivery is at-least-once). Returns how many
-   * were new. Throws an AuditEmitError naming the file when it (or its `-wal`) was deleted, moved or
+   * Stores events; an event already stored, the same bytes under its id, is skipped (delivery is
+   * at-least-once). Returns how many were new. Throws an AuditError naming the id, and stores nothing,
+   * when another event is stored under an id of the batch (a `newEventId` that repeated one). Throws an AuditEmitError naming the file when it (or its `-wal`) was deleted, moved or
    * replaced since the store opened it: SQLite would write into a file nobody can open again; and one
    * naming the file and `busyTimeoutMs` ("the database is locked by another process", SQLite's error
    * as its `cause`) when another connection held the write lock all that time. Nothing is stored then.

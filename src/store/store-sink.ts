@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EventSink } from "../emitters/sink.js";
+import { AuditEventRefusedError } from "../errors/index.js";
+import { EventIdConflictError, idTakenProblem } from "./event-id-conflict.js";
 import { checkInsert } from "./query.js";
 import type { StoreWriter } from "./store-writer.js";
 
@@ -21,6 +23,7 @@ function isBusy(error: unknown): boolean {
  * does, up to `busyTimeoutMs`; but on timers between tries, not inside SQLite's call, which would
  * hold the event loop, and every RPC of the server, meanwhile. A lock held longer fails the write
  * with SQLite's SQLITE_BUSY error: the pipeline keeps the batch and retries it with its backoff.
+ * An event whose id the store holds for another event is refused alone (see EventIdConflictError).
  * @internal
  */
 export function storeSink(name: string, busyTimeoutMs: number, writable: () => StoreWriter): EventSink {
@@ -43,13 +46,26 @@ export function storeSink(name: string, busyTimeoutMs: number, writable: () => S
       await sleep(PAUSES_MS[Math.min(tries++, PAUSES_MS.length - 1)], undefined, { signal });
     }
   };
+  // An event whose id is stored for another event is named to the pipeline, which drops and counts it
+  // (as "refused", with this message) and writes the rest at once: no retry stores it.
+  const storeOrRefuse = async (write: (writer: StoreWriter["atOnce"]) => void, signal?: AbortSignal) => {
+    try {
+      await store(write, signal);
+    } catch (error) {
+      if (!(error instanceof EventIdConflictError)) throw error;
+      throw new AuditEventRefusedError(name, idTakenProblem(error.eventIds[0] ?? ""), {
+        eventIds: error.eventIds,
+        cause: error,
+      });
+    }
+  };
   return {
     name,
     write: async (batch, options) => {
       checkInsert(batch);
-      await store((writer) => writer.insert(batch), options?.signal);
+      await storeOrRefuse((writer) => writer.insert(batch), options?.signal);
     },
     // The bytes as queued: a spool written by a newer version keeps the fields this one does not know.
-    writeEncoded: (batch, options) => store((writer) => writer.insertEncoded(batch), options?.signal),
+    writeEncoded: (batch, options) => storeOrRefuse((writer) => writer.insertEncoded(batch), options?.signal),
   };
 }

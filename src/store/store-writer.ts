@@ -8,6 +8,7 @@ import { encodeEvent } from "../event/serialize.js";
 import type { AuditEvent } from "../gen/grpcaudit/v1/event.js";
 import { type Checkpointer, startCheckpointer } from "./checkpointer.js";
 import { diskProblem } from "./disk-errors.js";
+import { EventIdConflictError } from "./event-id-conflict.js";
 import { type FileGuard, fileId, guardStoreFile, logPathOf } from "./file-identity.js";
 import { columnInserter } from "./insert-columns.js";
 import { PAGE_SIZE } from "./open-database.js";
@@ -19,7 +20,10 @@ import type { AuditStoreOptions } from "./store-options.js";
  * @internal
  */
 export interface StoreWriter {
-  /** Stores events (see `AuditStore.insert`); returns how many were new. */
+  /**
+   * Stores events (see `AuditStore.insert`); returns how many were new. An event whose id is stored
+   * with other bytes refuses the batch with an EventIdConflictError: nothing of it is stored.
+   */
   insert(events: readonly AuditEvent[]): number;
   /**
    * Stores events with their protobuf bytes as the delivery pipeline queued them; the bytes are
@@ -73,10 +77,19 @@ export function startWriter(db: Database, options: AuditStoreOptions): StoreWrit
     }
     return changes;
   };
-  const insertColumns = columnInserter(db, insertInRange);
+  const storedEvent = db.prepare("SELECT event FROM events WHERE event_id = ?").pluck();
+  // A row skipped for its id is a redelivery only when the stored bytes are the same: another event
+  // under that id would be lost without a word. The error rolls the batch back. Read for skipped rows only.
+  const insertOrSame = (...values: unknown[]): number => {
+    const changes = insertInRange(...values);
+    if (changes === 0 && !sameBytes(storedEvent.get(values[0]), values[13]))
+      throw new EventIdConflictError(path, String(values[0]));
+    return changes;
+  };
+  const insertColumns = columnInserter(db, insertOrSame);
   // The row of an event stored with `bytes`, its protobuf encoding.
   const insertEvent = (e: AuditEvent, bytes: Uint8Array): number =>
-    insertInRange(
+    insertOrSame(
       e.eventId,
       eventKind(e.eventType),
       e.occurredAt?.getTime() ?? 0,
@@ -143,6 +156,11 @@ export function startWriter(db: Database, options: AuditStoreOptions): StoreWrit
       }
     },
   };
+}
+
+/** True when `stored`, an event's stored bytes, are `bytes`. */
+function sameBytes(stored: unknown, bytes: unknown): boolean {
+  return stored instanceof Uint8Array && bytes instanceof Uint8Array && Buffer.compare(stored, bytes) === 0;
 }
 
 /**

@@ -116,7 +116,7 @@ describe("rows the PostgreSQL store refuses", () => {
       expect(delivery.stats()).toMatchObject({
         emitted: 11,
         delivered: 10,
-        dropped: { too_large: 1 },
+        dropped: { refused: 1 },
         failed: 0,
       });
       const ids = [...(await storedIds(url)).keys()].sort();
@@ -127,7 +127,7 @@ describe("rows the PostgreSQL store refuses", () => {
           .sort(),
       );
       expect(errors).toStrictEqual([
-        `postgres-store:${store.name}: dropped 1 event (too_large): the sink refused it: postgres-store:${store.name}: event id "evt\\u0000x" holds U+0000, which PostgreSQL text cannot hold: not stored`,
+        `postgres-store:${store.name}: dropped 1 event (refused): the sink refused it: postgres-store:${store.name}: event id "evt\\u0000x" holds U+0000, which PostgreSQL text cannot hold: not stored`,
       ]);
     } finally {
       await store.close();
