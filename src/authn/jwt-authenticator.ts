@@ -153,11 +153,12 @@ export function createJwtAuthenticator(options: JwtAuthenticatorOptions): Authen
         (value.trim() === "" || OTHER_SCHEME.test(value))
       )
         return { kind: "absent" };
-      if (values.length > 1 || typeof value !== "string" || value.length > MAX_TOKEN_LENGTH + 7) {
-        return { kind: "refused", reason: "malformed" };
-      }
+      if (values.length > 1 || typeof value !== "string") return { kind: "refused", reason: "malformed" };
+      // The token's own length is limited, not the value's: "Bearer" may be followed by any number of
+      // spaces. The pattern has no backtracking, so reading a long value costs only its length.
       const token = BEARER.exec(value.trim())?.[1];
-      if (token === undefined) return { kind: "refused", reason: "malformed" };
+      if (token === undefined || token.length > MAX_TOKEN_LENGTH)
+        return { kind: "refused", reason: "malformed" };
       return verify(token);
     },
   };

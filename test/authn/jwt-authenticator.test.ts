@@ -3,7 +3,11 @@ import { Metadata } from "@grpc/grpc-js";
 import { CompactSign } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Authenticator } from "../../src/authn/authenticator.js";
-import { createJwtAuthenticator, type JwtAuthenticatorOptions } from "../../src/authn/jwt-authenticator.js";
+import {
+  createJwtAuthenticator,
+  type JwtAuthenticatorOptions,
+  MAX_TOKEN_LENGTH,
+} from "../../src/authn/jwt-authenticator.js";
 import { AuditConfigError } from "../../src/errors/index.js";
 import { AUDIENCE, ISSUER, newSigningKey, type SigningKey, serveJwks, signToken } from "../helpers/jwt.js";
 
@@ -168,6 +172,31 @@ describe("JWT authenticator", () => {
       });
     },
   );
+
+  it("limits the token's length, not the value's: spaces after Bearer do not count", async () => {
+    /** A validly signed token of `length` or `length + 1` characters (base64url grows by 1 or 2 a byte). */
+    async function tokenOfLength(length: number): Promise<string> {
+      let [low, high] = [0, length];
+      for (;;) {
+        if (low > high) throw new Error(`no token of ${length} characters`);
+        const pad = Math.floor((low + high) / 2);
+        const token = await signToken(key, { pad: "x".repeat(pad) });
+        if (token.length === length || token.length === length + 1) return token;
+        if (token.length < length) low = pad + 1;
+        else high = pad - 1;
+      }
+    }
+    const longest = await tokenOfLength(MAX_TOKEN_LENGTH - 1);
+    expect(longest.length).toBeLessThanOrEqual(MAX_TOKEN_LENGTH);
+    expect(await jwt.authenticate(bearer(`bearer    ${longest}`), CALL)).toMatchObject({
+      kind: "authenticated",
+    });
+    const over = await tokenOfLength(MAX_TOKEN_LENGTH + 1);
+    expect(await jwt.authenticate(bearer(`Bearer ${over}`), CALL)).toStrictEqual({
+      kind: "refused",
+      reason: "malformed",
+    });
+  });
 
   it("refuses two authorization values as malformed", async () => {
     const metadata = bearer(`Bearer ${await signToken(key)}`);
