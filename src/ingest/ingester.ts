@@ -33,16 +33,16 @@ export interface IngestStats {
   /** Events newly stored. */
   inserted: number;
   /**
-   * Messages handled already, skipped: events the store held (a redelivery, or a copy in the same
-   * batch), and undecodable messages whose dead letter the broker held (NATS: dropped as a copy by
+   * Messages handled already, skipped: events the store held (a redelivery, or the same bytes twice in
+   * one batch), and undecodable messages whose dead letter the broker held (NATS: dropped as a copy by
    * the dead-letter stream). So `received` = `inserted` + `duplicates` + `deadLettered`, but for
    * failures (a failed insert or dead letter comes back and is received again).
    */
   duplicates: number;
   /**
    * Messages moved to the dead-letter subject or topic: undecodable ones, and events the store
-   * refused alone (a batch it refuses for some rows goes in halves); a copy the broker already held
-   * is in `duplicates`.
+   * refused alone (a batch it refuses for some rows goes in halves), such as another event (other
+   * bytes) under an id stored or met earlier in the batch; a copy the broker already held is in `duplicates`.
    */
   deadLettered: number;
   /** Batches committed. */

@@ -50,7 +50,11 @@ export interface IngestSource<M extends SourceMessage = SourceMessage> {
  * `refusesRows: true`) stores nothing; the ingester then finds those rows by inserting in halves.
  */
 export interface IngestStore {
-  /** Stores events, skipping those already stored (same id); returns or resolves to how many were new. */
+  /**
+   * Stores events, skipping those already stored (same id); returns or resolves to how many were new.
+   * A batch holds an id twice only for two different events (other bytes), which the built-in stores
+   * refuse as they refuse another event under a stored id: the ingester then dead-letters the second.
+   */
   insert(events: readonly AuditEvent[]): number | Promise<number>;
   /**
    * Optional: the same as `insert`, given the batch as the stored columns and each event's protobuf

@@ -2,6 +2,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { type AddressInfo, BlockList, isIP, isIPv6 } from "node:net";
 import { AuditConfigError, AuditError, AuditInputError, toError } from "../errors/index.js";
+import { shown } from "../errors/option-checks.js";
 import { callHook } from "../errors/report.js";
 import { handleApi } from "./api.js";
 import { UiHttpError } from "./http-error.js";
@@ -13,7 +14,10 @@ import type { UiSource } from "./ui-source.js";
 export interface UiServerOptions {
   /** The store the viewer shows. */
   source: UiSource;
-  /** Address to listen on. Default: "127.0.0.1" (this machine only: the viewer has no login). */
+  /**
+   * Address to listen on: a host name or IP address without a port (an IPv6 address alone or in
+   * brackets). Default: "127.0.0.1" (this machine only: the viewer has no login).
+   */
   host?: string;
   /**
    * Other names the viewer is reached by, such as a proxy's (`audit.example.com`) or this machine's
@@ -90,13 +94,11 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * ```
  */
 export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
-  const host = options.host ?? UI_SERVER_DEFAULTS.host;
   const port = options.port ?? UI_SERVER_DEFAULTS.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new AuditConfigError("web viewer: `port` must be an integer from 0 to 65535");
   }
-  if (typeof host !== "string" || host === "")
-    throw new AuditConfigError("web viewer: `host` must be an address");
+  const host = listenHost(options.host ?? UI_SERVER_DEFAULTS.host);
   if (options.allowedHosts !== undefined && !Array.isArray(options.allowedHosts))
     throw new AuditConfigError("web viewer: `allowedHosts` must be an array of host names");
   const extraHosts = (options.allowedHosts ?? []).map(allowedHostName);
@@ -241,6 +243,20 @@ export function ownHostCheck(
 /** An IPv6 address as a Host header writes it: in brackets. */
 function inHost(name: string): string {
   return isIPv6(name) ? `[${name}]` : name;
+}
+
+/**
+ * The `host` option as listen takes it (an IPv6 address without the brackets a URL writes around
+ * it); throws naming it when `isHost` refuses it, so that "a b" or "999.1.1.1" is a bad option, not a
+ * failed listen.
+ */
+function listenHost(host: unknown): string {
+  if (typeof host !== "string" || !isHost(host)) {
+    throw new AuditConfigError(
+      `web viewer: \`host\` is ${shown(host)}: use a host name or IP address, without a port (give it as \`port\`)`,
+    );
+  }
+  return /^\[(.*)\]$/.exec(host)?.[1] ?? host;
 }
 
 /** One `allowedHosts` entry, lowercased as Host headers are compared; throws naming it when it is none. */
