@@ -16,7 +16,7 @@ import { sendableDetails } from "../src/server/status-details.js";
  * `ScopedCall` (src/interceptors/audit-scope-interceptor.ts) in grpc-js's builder form, doing all of its
  * work: the scope around every inbound event (onCancel too), the statuses grpc-js or an interceptor
  * before the chain sends itself noted, the request id header on the headers or, when none went out, on
- * the status, every status's details made sendable, and a request-streaming call's HTTP/2 stream noted.
+ * the status, every status's details made sendable, and the call's HTTP/2 stream noted.
  * Keep the two alike: the comparison is only fair while they do the same work.
  */
 export const scopeBuilder =
@@ -62,7 +62,7 @@ export const scopeBuilder =
               deadlineAtMs: monotonicDeadline(call.getDeadline()),
             });
             scope = opened;
-            noteCallStream(opened, grpcCall, method.requestStream);
+            noteCallStream(opened, grpcCall);
             runInAuditScope(opened, () => next(metadata));
           },
           onReceiveMessage: (message, next) =>

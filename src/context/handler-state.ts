@@ -23,11 +23,12 @@ export interface HandlerOutcome {
 
 /**
  * What `whenHandlerSettles` learns: the handler's outcome, "untracked" when no adapter reported the
- * handler (a plain grpc-js handler: its outcome cannot be known), or "timeout" when it had not settled
- * within the wait.
+ * handler (a plain grpc-js handler: its outcome cannot be known), "not-started" when the call's handler
+ * is one that reports its start and none was reported (it never ran), or "timeout" when it had not
+ * settled within the wait.
  * @internal
  */
-export type HandlerSettlement = HandlerOutcome | "untracked" | "timeout";
+export type HandlerSettlement = HandlerOutcome | "untracked" | "not-started" | "timeout";
 
 type Waiter = (outcome: HandlerOutcome) => void;
 
@@ -91,20 +92,23 @@ export function noteHandlerSettled(scope: AuditScope, outcome: HandlerOutcome): 
 
 /**
  * Calls `onSettled` once with how the call's handler settled: at once when it has (or when no adapter
- * reported it), else when it does, or with "timeout" after `timeoutMs`. A reported handler's settlement
- * is handed over inside the handler's async context, wherever it was learned; "untracked" in the
- * caller's. The timer is not unref'd: a pending record keeps the process up to `timeoutMs`, so that it
- * is recorded, or counted as dropped.
+ * reported it), else when it does, or with "timeout" after `timeoutMs`. `reportsStart`: the call's
+ * handler is one whose adapter reports its start as it is called, so that none reported means it
+ * never started ("not-started"); otherwise nothing can be known of it ("untracked"). A reported
+ * handler's settlement is handed over inside the handler's async context, wherever it was learned;
+ * the others in the caller's. The timer is not unref'd: a pending record keeps the process up to
+ * `timeoutMs`, so that it is recorded, or counted as dropped.
  * @internal
  */
 export function whenHandlerSettles(
   scope: AuditScope | undefined,
   timeoutMs: number,
   onSettled: (settlement: HandlerSettlement) => void,
+  reportsStart = false,
 ): void {
   const state = (scope as ScopeRecord | undefined)?.[HANDLER_SLOT];
   if (!(state instanceof HandlerState)) {
-    onSettled("untracked");
+    onSettled(reportsStart ? "not-started" : "untracked");
     return;
   }
   if (state.outcome !== undefined) {

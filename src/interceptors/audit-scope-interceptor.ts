@@ -65,8 +65,7 @@ export function createAuditScopeInterceptor(options: AuditScopeInterceptorOption
       `audit scope interceptor: \`requestIdHeader\` must be false or a response header name for the request id; ${shown(header)} is refused: ${problem}`,
     );
   }
-  return (methodDescriptor, call) =>
-    new ScopedCall(call, methodDescriptor.path, header, methodDescriptor.requestStream);
+  return (methodDescriptor, call) => new ScopedCall(call, methodDescriptor.path, header);
 }
 
 /**
@@ -89,7 +88,6 @@ class ScopedCall extends ForwardingCall implements OwnStatusWatcher {
     inner: ServerInterceptingCallInterface,
     private readonly operation: string,
     private readonly requestIdHeader: string | false,
-    private readonly requestStream: boolean,
   ) {
     super(inner);
     // grpc-js ends some calls itself, calling its own sendStatus past every interceptor (a request it
@@ -184,9 +182,9 @@ class ScopedCall extends ForwardingCall implements OwnStatusWatcher {
       deadlineAtMs: monotonicDeadline(this.inner.getDeadline()),
     });
     this.scope = scope;
-    // A client's reset ends any call at once; the rules interceptor reads how the stream of a
-    // request-streaming call closed (a client's cancel).
-    noteCallStream(scope, this.grpcCall, this.requestStream);
+    // A client's reset ends any call at once; the rules interceptor reads how the call's stream closed
+    // (a client's cancel that came just after its half-close).
+    noteCallStream(scope, this.grpcCall);
     runInAuditScope(scope, () => this.listener.onReceiveMetadata(metadata));
   }
 

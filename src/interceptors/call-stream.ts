@@ -19,19 +19,18 @@ interface ResettableStream {
   on(event: "aborted", listener: (this: ResettableStream) => void): unknown;
 }
 
-/** The HTTP/2 stream of each request-streaming call, by the call's scope. */
+/** The HTTP/2 stream of each call, by the call's scope. */
 const streams = new WeakMap<AuditScope, CallStream>();
 
 /**
  * Notes the HTTP/2 stream of the call grpc-js hands the first interceptor, and makes a client's reset
- * of it end the call at once, whatever its code; keeps it for `callStreamOf` when `requestStream`
- * (default true).
+ * of it end the call at once, whatever its code; keeps it for `callStreamOf`.
  * grpc-js keeps it in a private field (`stream` of its BaseServerInterceptingCall, 1.14), which the scope
  * interceptor finds below interceptors of your own placed before the audit chain (`watchOwnStatuses`):
  * when that is gone or is not a stream (another grpc-js), nothing is noted.
  * @internal
  */
-export function noteCallStream(scope: AuditScope, call: unknown, requestStream = true): void {
+export function noteCallStream(scope: AuditScope, call: unknown): void {
   const stream: unknown = (call as { stream?: unknown }).stream;
   if (
     typeof stream === "object" &&
@@ -46,7 +45,7 @@ export function noteCallStream(scope: AuditScope, call: unknown, requestStream =
     ) {
       (stream as ResettableStream).on("aborted", endAbortedStream);
     }
-    if (requestStream) streams.set(scope, stream as CallStream);
+    streams.set(scope, stream as CallStream);
   }
 }
 

@@ -1,8 +1,9 @@
 import { subscribe } from "node:diagnostics_channel";
-import { status as Status } from "@grpc/grpc-js";
+import { ServerInterceptingCall, status as Status } from "@grpc/grpc-js";
 import { type HandlerSettlement, noteHandlerSettled, noteHandlerStarted } from "../context/handler-state.js";
 import { currentAuditScope } from "../context/scope.js";
 import type { StatusMessagePolicy } from "../recorder/status-message.js";
+import { reportsItsStart } from "../server/call-handlers.js";
 import { HANDLER_SETTLED_CHANNEL, HANDLER_STARTED_CHANNEL } from "../server/handler-channels.js";
 import type { OwnStatusSender } from "./own-status.js";
 
@@ -40,11 +41,36 @@ function onSettled(message: unknown): void {
   else noteHandlerSettled(scope, { code, details: text });
 }
 
+/** Deeper than any real chain of interceptors: a guard against a call object that leads back to itself. */
+const MAX_CALLS_BELOW = 64;
+
+/**
+ * True when the handler grpc-js runs for the call below `call` (an interceptor's `inner`) is one that
+ * `asyncService` made, which reports its start as grpc-js calls it: a call of it without a reported
+ * start never ran it. grpc-js keeps the handler in a private field of its own call (`handler.func`,
+ * 1.14), found through each `ServerInterceptingCall`'s `nextCall`; when either is missing (another
+ * grpc-js, a call object of yours that is no `ServerInterceptingCall`), false: nothing is known.
+ * @internal
+ */
+export function runsReportingHandler(call: unknown): boolean {
+  try {
+    let below = call;
+    for (let depth = 0; below instanceof ServerInterceptingCall && depth < MAX_CALLS_BELOW; depth++) {
+      below = Reflect.get(below, "nextCall");
+    }
+    if (typeof below !== "object" || below === null) return false;
+    const handler: unknown = Reflect.get(below, "handler");
+    return typeof handler === "object" && handler !== null && reportsItsStart(Reflect.get(handler, "func"));
+  } catch {
+    return false; // a getter or Proxy trap that throws: nothing is known
+  }
+}
+
 /**
  * The result of a call that ended without the handler's status reaching the client (a cancel, a
  * deadline, a status grpc-js sent itself), by what the handler did; undefined for a known failure of
  * a rule that records only successes. `statusMessages` "record" marks a message of this library's own
- * words only, kept whatever the status message policy (it must say that the outcome is not a failure);
+ * words only, kept whatever the status message policy (it says what became of the handler);
  * `policy` (the rule's, else the Recorder's) applies to a failed handler's message only.
  * @internal
  */
@@ -57,6 +83,14 @@ export function resultAfterCancel(
   policy: StatusMessagePolicy | undefined,
 ): { result: { success: boolean; code: number; message: string }; statusMessages?: "record" } | undefined {
   const why = endedBy(client);
+  if (settlement === "not-started") {
+    // Nothing ran, so nothing changed or was read: a failure, recorded as one.
+    if (!recordOnError) return undefined;
+    return {
+      result: { success: false, code: client.code, message: `${why}; the handler never ran` },
+      statusMessages: "record",
+    };
+  }
   if (settlement === "untracked" || settlement === "timeout" || settlement.cutOff === true) {
     const unknown =
       settlement === "untracked"

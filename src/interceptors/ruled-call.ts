@@ -16,7 +16,7 @@ import type { AuditRule } from "../rules/audit-rule.js";
 import { sendableDetails } from "../server/status-details.js";
 import { type CallStream, callStreamOf } from "./call-stream.js";
 import { ForwardingCall, type OutboundStatus } from "./forwarding-call.js";
-import { resultAfterCancel } from "./handler-outcome.js";
+import { resultAfterCancel, runsReportingHandler } from "./handler-outcome.js";
 import { cancelledCallStatus, type OwnStatusSender, ownStatusOf } from "./own-status.js";
 import type { CallPayload } from "./payload-capture.js";
 import { type IdSide, isStatusCode, readTargetId, recordInput, ruleInput } from "./rule-input.js";
@@ -121,9 +121,14 @@ export class RuledCall extends ForwardingCall {
       const client = { code, own: ownStatusOf(this.scope)?.by };
       // grpc-js lets the handler run on and drops its status: record what it did, when it can be known,
       // in the context an asyncService handler started in (its span), though a timer or this cancel
-      // learns it. A plain handler's start reaches no interceptor: its event takes this cancel's context.
-      whenHandlerSettles(this.scope, this.settings.handlerSettleTimeoutMs, (settlement) =>
-        this.endAfterCancel(client, settlement),
+      // learns it. An asyncService handler reports its start as grpc-js calls it, so without one it never
+      // ran (an interceptor after this one still held the call); a plain handler's start reaches no
+      // interceptor: its event takes this cancel's context.
+      whenHandlerSettles(
+        this.scope,
+        this.settings.handlerSettleTimeoutMs,
+        (settlement) => this.endAfterCancel(client, settlement),
+        runsReportingHandler(this.inner),
       );
     } else {
       // Refused before its handler ran, or recorded at its status already: no event to come (or one
@@ -161,12 +166,21 @@ export class RuledCall extends ForwardingCall {
     if (stream !== undefined) {
       this.ended = true;
       this.held = true;
+      // Closed already: reset before this status, which grpc-js then drops, whatever the reset's code.
+      const resetBefore = stream.closed;
       this.inner.sendStatus(details === status.details ? status : { ...status, details });
-      const record = () => this.endAtClose(status.code, details, stream.rstCode !== 0);
-      if (stream.closed) record();
+      if (resetBefore) {
+        this.endAtClose(status.code, details, true);
+        return;
+      }
       // The close comes from outside the handler's async context: record in the one the status went
       // out in, as at a status, so the event carries the handler's span (every AsyncLocalStorage store).
-      else stream.once("close", AsyncResource.bind(record, "grpc-audit.held-status"));
+      // Every fail-open call passes here: an AsyncResource and one listener cost far less per call than
+      // AsyncResource.bind, whose bound function is slow to build.
+      const context = new AsyncResource("grpc-audit.held-status");
+      stream.once("close", () =>
+        context.runInAsyncScope(this.endAtClose, this, status.code, details, stream.rstCode !== 0),
+      );
       return;
     }
     const outcome = this.end(status.code, details);
@@ -182,16 +196,17 @@ export class RuledCall extends ForwardingCall {
   }
 
   /**
-   * The HTTP/2 stream of a request-streaming call whose client had ended its messages, when its status
-   * is to be recorded at the stream's close instead: a grpc-js client that cancels such a call ends its
-   * messages first and resets the stream only after that, usually after the handler, whose loop over
-   * the messages has ended, answered. Only a reset (a close with an RST_STREAM code) then tells that the
-   * client did not get that answer; one with NO_ERROR (0, a raw HTTP/2 client's) reads as a normal end.
-   * Fail-closed calls are recorded at their status, which their record decides; so is a call whose
-   * stream grpc-js did not show (see call-stream.ts).
+   * The HTTP/2 stream of a call whose client had ended its messages, when its status is to be recorded
+   * at the stream's close instead: a client that cancels may end its messages first and reset the
+   * stream just after (a grpc-js client cancelling a request-streaming call; Node's `stream.close()`
+   * on any call), and the handler, started or let on by that end, may answer before the reset is read.
+   * Only a reset (a close with an RST_STREAM code) then tells that the client did not get the answer;
+   * one with NO_ERROR (0, a raw HTTP/2 client's) after the status reads as a normal end. Fail-closed
+   * calls are recorded at their status, which their record decides; so is a call whose stream grpc-js
+   * did not show (see call-stream.ts).
    */
   private heldStream(): CallStream | undefined {
-    if (!this.method.requestStream || !this.inputEnded || this.ended) return undefined;
+    if (!this.inputEnded || this.ended) return undefined;
     return this.settings.failMode === "open" ? callStreamOf(this.scope) : undefined;
   }
 

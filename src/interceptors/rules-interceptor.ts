@@ -48,14 +48,15 @@ export const DEFAULT_HANDLER_SETTLE_TIMEOUT_MS = 10_000;
  * every call of a method that has a rule, exactly once, when the call ends: at its status, or — for a
  * client cancel, an expired deadline or a status grpc-js sends itself, where the handler's status never
  * reaches the client — by what the handler did: its outcome when `asyncService` reports it (waiting up
- * to `handlerSettleTimeoutMs`), else an unknown outcome (the client's status, not a success, and a
- * message that the handler may have completed), whatever `recordOnError` says. The target id is read
- * from the first request as received or the first response as sent, as the rule's `targetIdField`
- * says. A call refused before its handler started (by authn or authz, for any reason) is never
- * recorded as a mutation or an access: it changed and read nothing, and its refusal is recorded by
- * authn or authz. A rule with `payload` "digest" or "redacted"
- * also records the call's messages that way (requests as received, responses as sent). Methods without
- * a rule pass through.
+ * to `handlerSettleTimeoutMs`); that it never ran, a failure, for an `asyncService` handler whose start
+ * was never reported (an interceptor after this one still held the call); else an unknown outcome (the
+ * client's status, not a success, and a message that the handler may have completed), whatever
+ * `recordOnError` says. The target id is read from the first request as received or the first response
+ * as sent, as the rule's `targetIdField` says. A call refused before its handler started (by authn or
+ * authz, for any reason) is never recorded as a mutation or an access: it changed and read nothing, and
+ * its refusal is recorded by authn or authz. A rule with `payload` "digest" or "redacted" also records
+ * the call's messages that way (requests as received, responses as sent). Methods without a rule pass
+ * through.
  * @internal
  */
 export function createRulesInterceptor(options: RulesInterceptorOptions): ServerInterceptor {

@@ -14,7 +14,7 @@ import { Metadata, status as Status } from "@grpc/grpc-js";
 import { AuditConfigError } from "../errors/index.js";
 import { callHook } from "../errors/report.js";
 import { rejectUnknownOptions } from "../errors/unknown-options.js";
-import { runReported } from "./call-handlers.js";
+import { reportingHandler, runReported } from "./call-handlers.js";
 import { sendableDetails } from "./status-details.js";
 
 /** The async handler of one method: unary and client-streaming handlers resolve to the response. */
@@ -102,11 +102,11 @@ export const INTERNAL_ERROR_MESSAGE = "internal error";
  * instance: its methods are called on it. `options.onInternalError` hears of each error that ended a
  * call with INTERNAL, which the client never sees.
  *
- * Under the audit interceptors, each handler also reports when it settles and how: grpc-js lets a
- * handler run on after the client cancelled or its deadline passed, and drops its answer, so the
- * call's mutation or access event then records the handler's own outcome (see docs/rules.md). A
- * handler that starts other adapted handlers on its call is reported with its own outcome, once all
- * of them have settled.
+ * Under the audit interceptors, each handler also reports when it starts, and when it settles and
+ * how: grpc-js lets a handler run on after the client cancelled or its deadline passed, and drops its
+ * answer, so the call's mutation or access event then records the handler's own outcome, or that it
+ * never ran (see docs/rules.md). A handler that starts other adapted handlers on its call is reported
+ * with its own outcome, once all of them have settled.
  *
  * In bidi handlers `for await (… of call)` leaves the call open when the loop ends (Node's own iterator
  * would destroy the duplex stream, and no status could follow), so the handler may still write and return.
@@ -165,9 +165,11 @@ export function asyncService<S extends ServiceDefinition>(
       callHook(onInternalError, error, path);
       return internalStatus();
     };
-    implementation[name] = method.responseStream
-      ? adaptStreaming(bound, statusOf, method.requestStream)
-      : adaptUnary(bound, statusOf);
+    implementation[name] = reportingHandler(
+      method.responseStream
+        ? adaptStreaming(bound, statusOf, method.requestStream)
+        : adaptUnary(bound, statusOf),
+    );
   }
   return implementation;
 }

@@ -72,6 +72,35 @@ const settleAlone: Settle = (outcome) => {
   if (settled.hasSubscribers) settled.publish(outcome);
 };
 
+/** The functions asyncService hands grpc-js, each of which reports its call's start as it is called. */
+const reportingHandlers = new WeakSet<object>();
+
+type AnyFunction = (...args: never[]) => unknown;
+
+/**
+ * Marks `handler`, a function asyncService hands grpc-js, as one that runs through `runReported`; so is
+ * each copy bound from it: grpc-js registers `implementation[name].bind(implementation)`.
+ * @internal
+ */
+export function reportingHandler<H extends AnyFunction>(handler: H): H {
+  reportingHandlers.add(handler);
+  Object.defineProperty(handler, "bind", { value: bindReporting, configurable: true, writable: true });
+  return handler;
+}
+
+function bindReporting(this: AnyFunction, thisArg: unknown, ...args: unknown[]): AnyFunction {
+  return reportingHandler(Function.prototype.bind.call(this, thisArg, ...args) as AnyFunction);
+}
+
+/**
+ * True for a function asyncService made (`reportingHandler`): grpc-js calling it reports the call's
+ * start at once, so that under the audit interceptors a call without a reported start never ran it.
+ * @internal
+ */
+export function reportsItsStart(handler: unknown): boolean {
+  return typeof handler === "function" && reportingHandlers.has(handler);
+}
+
 /**
  * Runs the handler, reporting its start when the audit interceptors listen: an outermost handler
  * opens its call's report and runs inside it; one started by another (given its call object, or in its
