@@ -158,18 +158,22 @@ export class DeliveryState {
 
   // The emit path.
 
-  /** Accepts an event into the queue. */
-  accept(kind: number, bytes: Uint8Array): "accepted" {
+  /** Accepts an event into the queue (in write-ahead mode, into the spool when a commit is due). */
+  accept(kind: number, bytes: Uint8Array): EmitOutcome {
+    const ahead = this.#writeAhead(kind, bytes);
+    if (ahead !== undefined) return ahead;
     this.#held.enqueue(++this.#lastSeq, kind, bytes);
     return this.#accepted();
   }
 
-  /** Accepts an event straight into the spool ("spool" policy); false when there is none or it is full. */
-  acceptToSpool(kind: number, bytes: Uint8Array): boolean {
-    if (this.#spooled === undefined || !this.#spooled.append(this.#lastSeq + 1, kind, bytes)) return false;
+  /** Accepts an event straight into the spool ("spool" policy); refuses it when there is none or it is full. */
+  acceptToSpool(kind: number, bytes: Uint8Array): EmitOutcome {
+    const ahead = this.#writeAhead(kind, bytes);
+    if (ahead !== undefined) return ahead;
+    if (this.#spooled === undefined || !this.#spooled.append(this.#lastSeq + 1, kind, bytes))
+      return this.refuse(this.spoolRefusal, kind);
     this.#lastSeq++;
-    this.#accepted();
-    return true;
+    return this.#accepted();
   }
 
   /**
@@ -184,6 +188,8 @@ export class DeliveryState {
   park(kind: number, bytes: Uint8Array): EmitOutcome {
     const { timeoutMs, maxParked } = this.options.park;
     if (this.#held.parked >= maxParked) return this.refuse("parked_full", kind);
+    const ahead = this.#writeAhead(kind, bytes);
+    if (ahead !== undefined) return ahead;
     // A copy: encodeEvent's bytes are a view of a shared 8 KiB buffer, which a long-parked view keeps alive.
     const own = bytes.slice();
     this.#held.park({ seq: ++this.#lastSeq, kind, bytes: own, deadline: monotonicNow() + timeoutMs });
@@ -348,8 +354,19 @@ export class DeliveryState {
 
   #accepted(): "accepted" {
     this.counters.emitted++;
-    this.#spooled?.commitIfDue();
     return "accepted";
+  }
+
+  /**
+   * Write-ahead mode: when the event makes a commit due, it is committed at once or refused, never
+   * held in memory (see SpoolStage.takeAtEmit); undefined when no commit is due.
+   */
+  #writeAhead(kind: number, bytes: Uint8Array): EmitOutcome | undefined {
+    const taken = this.#spooled?.takeAtEmit(this.#lastSeq + 1, kind, bytes) ?? "wait";
+    if (taken === "wait") return undefined;
+    if (taken !== "taken") return this.refuse(taken, kind);
+    this.#lastSeq++;
+    return this.#accepted();
   }
 
   /** Counts an accepted event that is dropped after all; `warn: false` when the caller reports it. */

@@ -10,7 +10,7 @@ import type { Salvage } from "./spool-schema.js";
  *
  * `emitted` (equal to `accepted`), `dropped` (by reason) and `failed` are the Emitter fields: every
  * event handed to `emit` is accepted, dropped at once ("too_large", "queue_full", "parked_full",
- * "spool_full", "closed") or failed ("fail-rpc", an event that cannot be encoded). An accepted event
+ * "spool_full", "spool_error", "closed") or failed ("fail-rpc", an event that cannot be encoded). An accepted event
  * later ends up delivered, in the spool, or dropped after all. A later drop stays counted in
  * `emitted` and is counted in `dropped` too (and in `droppedAfterAccept`), so that `dropped` counts
  * every event not delivered and no counter goes down; every event handed to `emit` is in
@@ -156,6 +156,10 @@ const SINK_REFUSALS: Readonly<Record<string, string>> = {
 /** Spool operations SQLite refused without damage: the operation, and what the emitter does meanwhile. */
 const SPOOL_FAILURES: Readonly<Record<string, readonly [string, string]>> = {
   spool_commit: ["commit", "delivering from memory until it can commit again"],
+  spool_commit_write_ahead: [
+    "commit",
+    "write-ahead: emit refuses the events it cannot commit until it can commit again",
+  ],
   spool_read: ["read", "retrying"],
   spool_delete: [
     "delete",
@@ -180,8 +184,8 @@ export class Warnings {
   ) {}
 
   /**
-   * Notes `events` drops (or, for "spool_commit", "spool_read", "spool_delete", "fail_rpc" and
-   * "unencodable", failures) and reports them when due. Sink failures have their own reports (sink-reports.ts).
+   * Notes `events` drops (or, for "spool_commit", "spool_commit_write_ahead", "spool_read",
+   * "spool_delete", "fail_rpc" and "unencodable", failures) and reports them when due. Sink failures have their own reports (sink-reports.ts).
    * "sink_too_large" is a "too_large" drop the sink itself refused (an AuditEventTooLargeError, the
    * `cause`): its own message says which limit, so it is reported apart from the drops at emit;
    * "sink_refused", a "refused" drop (an AuditEventRefusedError), whose message says why.

@@ -67,7 +67,7 @@ function overflow(
       // there is room or is dropped after park.timeoutMs.
       return state.park(kind, bytes);
     case "spool":
-      return state.acceptToSpool(kind, bytes) ? "accepted" : state.refuse(state.spoolRefusal, kind);
+      return state.acceptToSpool(kind, bytes);
     case "fail-rpc":
       return state.failEmit("fail_rpc");
   }

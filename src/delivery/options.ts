@@ -74,9 +74,10 @@ export interface SpoolOptions {
    */
   writeAhead?: boolean;
   /**
-   * With `writeAhead`: when this many accepted events wait for the next commit, `emit` commits them
-   * at once (synchronously), so a burst that keeps the event loop busy cannot outgrow the window a
-   * crash loses. Default: 1000.
+   * With `writeAhead`: when this many accepted events would wait for the next commit, `emit` commits
+   * them at once (synchronously) with the new one, so a burst that keeps the event loop busy cannot
+   * outgrow the window a crash loses. A new event that commit cannot take is refused ("spool_full": the
+   * spool is at maxBytes or the disk is full; "spool_error": SQLite refused the commit). Default: 1000.
    */
   maxUncommittedEvents?: number;
   /** The sink counts as down, and queued events go to the spool, once one batch failed for this long. Default: 5000. */

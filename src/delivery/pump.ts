@@ -37,6 +37,11 @@ function spooledEvent(row: SpoolRow): AuditEvent | undefined {
   }
 }
 
+/** Aborts the writes of queue batches when the sink is declared down: they go to the spool too. */
+class SinkDownError extends Error {
+  override name = "SinkDownError";
+}
+
 /**
  * The loop that writes to the sink: from the spool while it holds rows (always, in write-ahead mode),
  * else from the queue once a batch is full or has waited flushIntervalMs. Batches are taken and
@@ -44,9 +49,10 @@ function spooledEvent(row: SpoolRow): AuditEvent | undefined {
  * once the sink acknowledged it.
  *
  * A failed write is retried with backoff until it succeeds, until the spool takes the batch (after
- * spoolAfterMs / spoolAfterAttempts), or until close() stops the pump. While a batch is failing no new
- * batch starts, and failed batches are retried one at a time, oldest failure first, so an outage never
- * multiplies the writes that fail.
+ * spoolAfterMs / spoolAfterAttempts, checked again before each retry), or until close() stops the
+ * pump. When the spool takes one, the other batches being written from the queue are aborted and
+ * follow it. While a batch is failing no new batch starts, and failed batches are retried one at a
+ * time, oldest failure first, so an outage never multiplies the writes that fail.
  * @internal
  */
 export class Pump {
@@ -58,8 +64,8 @@ export class Pump {
   #stopped = false;
   /** Batches whose delivery (first write or retries) has not finished. */
   readonly #writing = new Set<Promise<void>>();
-  /** Aborts the writes in progress on stop(). */
-  readonly #controllers = new Set<AbortController>();
+  /** Aborts the writes in progress on stop(); those of queue batches also when the sink goes down. */
+  readonly #controllers = new Map<AbortController, Batch["source"]>();
   /** Batches waiting to retry or retrying: while any is, no new batch starts. */
   #failing = 0;
   /** The end of the line of failed batches waiting for their turn to retry. */
@@ -101,7 +107,7 @@ export class Pump {
     this.#stopped = true;
     this.#stopping.abort();
     const error = new Error("the delivery emitter was closed");
-    for (const controller of this.#controllers) controller.abort(error);
+    for (const controller of this.#controllers.keys()) controller.abort(error);
   }
 
   async #run(): Promise<void> {
@@ -217,7 +223,7 @@ export class Pump {
       for (let attempt = 1; ; attempt++) {
         try {
           if (batch.events.length > 0) {
-            await this.#write(batch.events);
+            await this.#write(batch.events, batch.source);
             sinkReports.succeeded();
           }
           this.#state.markDelivered(batch);
@@ -242,9 +248,14 @@ export class Pump {
           }
           // Stopped: the write was aborted by close(), which keeps what is left; not a sink failure.
           if (this.#stopped) return;
-          this.#sinkErrors++;
-          this.#lastSinkError = toError(error);
-          sinkReports.failed(error);
+          // Aborted as the sink was declared down: not a failure of its own; it follows the queue.
+          const down = error instanceof SinkDownError;
+          if (down && batch.source === "queue" && this.#spill(batch)) return;
+          if (!down) {
+            this.#sinkErrors++;
+            this.#lastSinkError = toError(error);
+            sinkReports.failed(error);
+          }
           // The sink's own check may refuse now what it took when checked (a broker whose limit
           // shrank): such an event would fail this batch for ever. maxEventBytes never changes.
           if (this.#state.options.sink.acceptsEvent !== undefined) batch = this.#state.dropUnsendable(batch);
@@ -258,6 +269,8 @@ export class Pump {
           delay = retryDelay(options.retry, attempt, delay, options.random);
           await unlessAborted(options.sleep(delay), this.#stopping.signal);
           if (this.#stopped) return;
+          // The sink may have been declared down, or the budget spent, meanwhile: no write from memory then.
+          if (batch.source === "queue" && this.#spillAfterFailure(batch, attempt, startedAt)) return;
           this.#state.countRetry();
         }
       }
@@ -282,10 +295,10 @@ export class Pump {
    * Writes one batch, encoded when the sink takes it so; a write that does not settle within
    * writeTimeoutMs is aborted and fails.
    */
-  async #write(events: EncodedEvent[]): Promise<void> {
+  async #write(events: EncodedEvent[], source: Batch["source"]): Promise<void> {
     const { sink, writeTimeoutMs } = this.#state.options;
     const controller = new AbortController();
-    this.#controllers.add(controller);
+    this.#controllers.set(controller, source);
     const writeOptions = { signal: controller.signal };
     try {
       await withTimeout(
@@ -317,9 +330,20 @@ export class Pump {
       state.sinkDown ||
       attempt >= config.spoolAfterAttempts ||
       monotonicNow() - startedAt >= config.spoolAfterMs;
-    if (!spent || !state.spoolFailedBatch(batch)) return false;
+    return spent && this.#spill(batch);
+  }
+
+  /**
+   * Moves a failed batch from the queue to the spool, the sink counting as down (the queue follows);
+   * false when the spool cannot take it. The other batches being written from memory are aborted and
+   * follow it: else a crash would lose them while newer events survive in the spool (a gap mid-chain).
+   */
+  #spill(batch: QueueBatch): boolean {
+    if (!this.#state.spoolFailedBatch(batch)) return false;
     // Spool batches being written read past these rows: start over from the oldest once they settle.
     this.#spoolRewind = true;
+    const down = new SinkDownError("the sink is down: the batch goes to the spool");
+    for (const [controller, source] of this.#controllers) if (source === "queue") controller.abort(down);
     return true;
   }
 }

@@ -31,7 +31,7 @@ export class SpoolStage {
   readonly #host: SpoolStageHost;
   /** A batch from the queue spent its retry budget: queued events go to the spool until a write succeeds. */
   #sinkDown = false;
-  /** A commit forced at emit left events waiting (spool full or failing): wait for the timer. */
+  /** A commit forced at emit to make room left events queued (spool full or failing): wait for the timer. */
   #forcedCommitStuck = false;
   /** Commits SQLite refused in a row (disk full, read-only, busy), and the last pause they caused. */
   #commitFailures = 0;
@@ -72,10 +72,10 @@ export class SpoolStage {
   /**
    * The spool was given up, or cannot commit: the events appended since its last commit go back to the
    * queue (beyond its bounds: they were accepted), in sequence order, to be delivered from memory as if
-   * there were no spool.
+   * there were no spool. The event numbered `refused` (refused at emit) is left out.
    */
-  reclaimPending(): void {
-    const rows = this.spool.discardPending();
+  reclaimPending(refused?: number): void {
+    const rows = this.spool.discardPending().filter((pending) => pending.id !== refused);
     this.#host.held.restore(
       rows.map((pending) => ({
         seq: pending.id,
@@ -129,27 +129,28 @@ export class SpoolStage {
    * it (as many as fit, oldest first); then everything appended is committed in one transaction.
    */
   commitTick(): void {
-    const { held, counters } = this.#host;
     this.#forcedCommitStuck = false;
-    if (this.#sinkDown || this.inUse()) {
-      this.#queueToSpool();
-      if (held.parked > 0) {
-        held.promoteParked();
-        this.#queueToSpool();
-      }
-    }
-    if (this.spool.undeletedRows > 0 && monotonicNow() >= this.#deleteRetryAt) this.remove([]);
-    this.spool.checkFile();
-    const { committed, error } = this.spool.commit();
-    if (error !== undefined) {
-      this.#commitFailed(error);
-      return;
-    }
-    if (committed > 0) {
-      this.#commitFailures = 0;
-      counters.spooled += committed;
-      this.#host.committed();
-    }
+    if (this.#sinkDown || this.inUse()) this.#waitingToSpool();
+    this.#commit();
+  }
+
+  /**
+   * Write-ahead mode, at emit: when the event numbered `seq` would be the maxUncommittedEvents-th to
+   * wait for a commit, it is committed at once with those waiting, before emit answers. "wait": not
+   * due (or no write-ahead), the caller holds the event as usual. "taken": committed (or, the spool
+   * given up meanwhile, delivered from memory as without one). Else why the spool did not take it:
+   * the event is refused and held nowhere, as an answered call must not rest on memory alone.
+   */
+  takeAtEmit(seq: number, kind: number, bytes: Uint8Array): "wait" | "taken" | "spool_full" | "spool_error" {
+    const config = this.#host.options.spool;
+    if (config?.writeAhead !== true || this.spool.closed) return "wait";
+    if (this.#uncommitted() + 1 < config.maxUncommittedEvents) return "wait";
+    this.#waitingToSpool();
+    const { held } = this.#host;
+    // Behind events still held (the spool has no room for them) it would be committed out of turn.
+    const appended = held.queue.length + held.parked === 0 && this.append(seq, kind, bytes);
+    const committed = this.#commit(appended ? seq : undefined);
+    return appended && committed ? "taken" : this.refusal;
   }
 
   /**
@@ -158,7 +159,7 @@ export class SpoolStage {
    * `retry` policy, at least commitIntervalMs) has passed; then it is tried again with what comes. The
    * failure is reported at most once per warnIntervalMs, with the count.
    */
-  #commitFailed(error: Error): void {
+  #commitFailed(error: Error, refused?: number): void {
     const { options, warnings } = this.#host;
     this.#commitFailures++;
     this.#refusal = sqliteCode(error) === "SQLITE_FULL" ? "spool_full" : "spool_error";
@@ -169,8 +170,8 @@ export class SpoolStage {
       options.random,
     );
     this.spool.pause(Math.max(this.#commitPauseMs, options.spool?.commitIntervalMs ?? 0));
-    warnings.note("spool_commit", error);
-    this.reclaimPending();
+    warnings.note(options.spool?.writeAhead === true ? "spool_commit_write_ahead" : "spool_commit", error);
+    this.reclaimPending(refused);
   }
 
   /** A delete failed: the group commit tries it again after the next backoff delay. */
@@ -184,19 +185,6 @@ export class SpoolStage {
       options.random,
     );
     this.#deleteRetryAt = monotonicNow() + this.#deleteDelayMs;
-  }
-
-  /**
-   * Called after emit accepted an event: in write-ahead mode, commits at once when
-   * maxUncommittedEvents accepted events wait for a commit, whatever the commit timer is doing.
-   */
-  commitIfDue(): void {
-    const config = this.#host.options.spool;
-    if (config?.writeAhead !== true || this.#forcedCommitStuck) return;
-    if (this.#uncommitted() < config.maxUncommittedEvents) return;
-    this.commitTick();
-    // Still too many: the spool is full or cannot commit. Trying again at every emit would not help.
-    this.#forcedCommitStuck = this.#uncommitted() >= config.maxUncommittedEvents;
   }
 
   /**
@@ -250,6 +238,37 @@ export class SpoolStage {
   /** In write-ahead mode: accepted events not yet committed to the spool. */
   #uncommitted(): number {
     return this.#host.held.queue.length + this.#host.held.parked + this.spool.pendingRows;
+  }
+
+  /** Queued events, then parked ones promoted meanwhile, move into the spool (as many as fit, oldest first). */
+  #waitingToSpool(): void {
+    const { held } = this.#host;
+    this.#queueToSpool();
+    if (held.parked > 0) {
+      held.promoteParked();
+      this.#queueToSpool();
+    }
+  }
+
+  /**
+   * Commits what is appended (after deleting delivered rows when due, and checking the file); false
+   * when SQLite refused the commit. `refused`: the event refused at emit if it fails (see takeAtEmit).
+   */
+  #commit(refused?: number): boolean {
+    const { counters } = this.#host;
+    if (this.spool.undeletedRows > 0 && monotonicNow() >= this.#deleteRetryAt) this.remove([]);
+    this.spool.checkFile();
+    const { committed, error } = this.spool.commit();
+    if (error !== undefined) {
+      this.#commitFailed(error, refused);
+      return false;
+    }
+    if (committed > 0) {
+      this.#commitFailures = 0;
+      counters.spooled += committed;
+      this.#host.committed();
+    }
+    return true;
   }
 
   #queueToSpool(): void {

@@ -75,9 +75,12 @@ function spoolRows(): number {
   }
 }
 
-/** What onError hears of the failed commits (once per warnIntervalMs). */
-function commitFailed(): string {
-  return `fake: spool ${spoolPath}: commit failed: database or disk is full; delivering from memory until it can commit again`;
+/** What onError hears of the failed commits (once per warnIntervalMs), with and without write-ahead. */
+function commitFailed(writeAhead: boolean): string {
+  const meanwhile = writeAhead
+    ? "write-ahead: emit refuses the events it cannot commit until it can commit again"
+    : "delivering from memory until it can commit again";
+  return `fake: spool ${spoolPath}: commit failed: database or disk is full; ${meanwhile}`;
 }
 
 describe("a spool on a full disk", () => {
@@ -100,7 +103,7 @@ describe("a spool on a full disk", () => {
     expect(report).toMatchObject({ ok: true, pending: 0 });
     expect(sink.receivedIds()).toStrictEqual(ids(1, 20));
     // Told once, however often the commit was tried meanwhile (warnIntervalMs).
-    expect(errors.map((error) => error.message)).toStrictEqual([commitFailed()]);
+    expect(errors.map((error) => error.message)).toStrictEqual([commitFailed(true)]);
     expect(errors[0]?.cause).toMatchObject({ code: "SQLITE_FULL" });
     expect(pipeline.stats()).toMatchObject({
       accepted: 20,
@@ -181,7 +184,7 @@ describe("a spool on a full disk", () => {
     expect(stats.emitted + droppedTotal(stats) - stats.droppedAfterAccept + stats.failed).toBe(8);
     expect(stats.emitted).toBe(stats.delivered + spoolRows() + stats.droppedAfterAccept);
     expect(errors.map((error) => error.message)).toStrictEqual([
-      commitFailed(),
+      commitFailed(false),
       "fake: dropped 1 event (spool_full): the spool is full",
       // Held back by warnIntervalMs, told by close().
       "fake: dropped 1 event (spool_full): the spool is full",
