@@ -265,8 +265,9 @@ function resolveSpool(n: Naming, spool: SpoolOptions | undefined): ResolvedSpool
   if (spool === undefined) return undefined;
   if (typeof spool !== "object" || spool === null)
     n.fail(`${n.at("spool")} must be an object with a \`path\``);
-  if (typeof spool.path !== "string" || spool.path === "")
-    n.fail(`${n.at("spool.path")} must be a non-empty string`);
+  // Blank is a mistake, not a file name: SQLite would create a file named " " in the working directory.
+  if (typeof spool.path !== "string" || spool.path.trim() === "")
+    n.fail(`${n.at("spool.path")} must be a file path, got ${shown(spool.path)}`);
   const d = DELIVERY_DEFAULTS.spool;
   const attempts = orDefault(spool.spoolAfterAttempts, d.spoolAfterAttempts);
   if (attempts !== Number.POSITIVE_INFINITY) check(n, attempts, "spool.spoolAfterAttempts", "count");

@@ -390,7 +390,8 @@ describe("options", () => {
       { overflow: { "authz.decision": "spool" } },
       'overflow.authz.decision is "spool" but no `spool` is configured',
     ],
-    ["spool.path", { spool: { path: "" } }, "spool.path must be a non-empty string"],
+    ["spool.path", { spool: { path: "" } }, 'spool.path must be a file path, got ""'],
+    ["spool.path, blank", { spool: { path: " " } }, 'spool.path must be a file path, got " "'],
     ["park.maxParked", { park: { maxParked: 0 } }, "park.maxParked must be a positive integer, got 0"],
     [
       'the policy "block", now "park"',
