@@ -147,9 +147,14 @@ function checkMethod(
   // A mutation the service default lends to every method is meant for its mutation rules; only one set
   // where the rule is made an access rule (or on the method itself) contradicts it.
   if (event === "access" && mutation.value !== undefined) {
-    if (own?.mutation !== undefined || mutation.option === eventType.option) {
+    if (mutation.option === eventType.option) {
       problems.push(
         `${mutation.option}.mutation: not allowed for ${RESOURCE_ACCESS} (a read changes nothing); remove it`,
+      );
+    } else if (own?.mutation !== undefined) {
+      // The method names a mutation under a default that makes it a read: it may well change something.
+      problems.push(
+        `${mutation.option}.mutation: not allowed for ${RESOURCE_ACCESS}, which ${eventType.option}.event_type makes this rule (a read changes nothing); for a method that changes something, also set event_type: ${RESOURCE_MUTATION}, else remove mutation`,
       );
     }
   }
