@@ -2,19 +2,25 @@
  * The property names one proto field can have at runtime, so that generated id readers work whichever
  * loader decoded the message: ts-proto (`member_id` → `memberId`), `@grpc/proto-loader` with
  * `keepCase: true` (the proto name, `member_id`) and proto-loader's default (protobuf.js camelCase,
- * `memberId`; it differs from ts-proto's for names such as `OWNER_ID` or `calendar_Id`).
+ * `memberId`; it differs from ts-proto's for names such as `OWNER_ID` or `calendar_Id`). A proto2
+ * group has one more: protobuf.js names it after the group, not after the field (`OwnerInfo` →
+ * `ownerInfo`, where protoc and ts-proto say `ownerinfo`).
  */
 import type { DescField } from "@bufbuild/protobuf";
+import { FieldDescriptorProto_Type } from "@bufbuild/protobuf/wkt";
 import { maybeSnakeToCamel, tsProtoPropertyName } from "./ts-proto-names.js";
 
 /**
- * The field's distinct property names: ts-proto's first, then the proto name, then protobuf.js camelCase.
- * Never `__proto__`: reading it gives an object's prototype (an absent field would read as
- * Object.prototype, "[object Object]" as an integer id), and no loader can store a field under it as a
- * plain property; ts-proto's name for a field `__proto__` is `Proto`.
+ * The field's distinct property names: ts-proto's first, then the proto name, then protobuf.js camelCase,
+ * then protobuf.js's name of a proto2 group. Never `__proto__`: reading it gives an object's prototype
+ * (an absent field would read as Object.prototype, "[object Object]" as an integer id), and no loader
+ * can store a field under it as a plain property; ts-proto's name for a field `__proto__` is `Proto`.
  */
 export function propertyNames(field: DescField): readonly string[] {
   const names = new Set([tsProtoPropertyName(field), field.name, protobufJsCamelCase(field.name)]);
+  if (field.proto.type === FieldDescriptorProto_Type.GROUP && field.message !== undefined) {
+    names.add(protobufJsGroupName(field.message.name));
+  }
   names.delete("__proto__");
   return [...names];
 }
@@ -59,4 +65,12 @@ export function sharedPropertyName(field: DescField): SharedName | undefined {
  */
 function protobufJsCamelCase(name: string): string {
   return name.charAt(0) + name.slice(1).replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase());
+}
+
+/**
+ * protobuf.js's property name of a proto2 group (protobufjs 7, src/parse.js `parseGroup`): the group's
+ * name with its first letter lowercased, whatever `keepCase` says, where protoc lowercases it whole.
+ */
+function protobufJsGroupName(group: string): string {
+  return group.charAt(0).toLowerCase() + group.slice(1);
 }
