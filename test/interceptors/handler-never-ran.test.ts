@@ -231,35 +231,31 @@ const ENDINGS = [
 const CASES = CALL_KINDS.flatMap((kind) => ENDINGS.map((ending) => [kind, ...ending] as const));
 
 describe("a call that ends while an interceptor after the audit chain holds it", () => {
-  it.each(CASES)(
-    "%s call, %s: an asyncService handler is recorded as never run",
-    async (kind, _name, how, expected, code, why) => {
-      const s = await start("asyncService");
-      const requestId = `never-${kind}-${how}`;
-      const { call, ended } = startCall(s.client, kind, requestId, optionsFor(how));
-      await expect.poll(() => s.seen.held).toBe(1);
-      if (how === "cancel") call.cancel();
-      expect((await ended).code).toBe(expected);
-      const event = await s.memory.waitFor({ eventType: EventType.EVENT_TYPE_RESOURCE_MUTATION });
-      expect(stable(event)).toStrictEqual(
-        expectedEvent(kind, requestId, { success: false, code, message: `${why}; the handler never ran` }),
-      );
-      expect(s.seen.ran).toBe(0);
-    },
-  );
+  /** What the event says of each kind of handler: an asyncService one reports its start, a plain one nothing. */
+  const HANDLERS = [
+    ["asyncService", "is recorded as never run", "the handler never ran"],
+    ["plain", "stays of unknown outcome", UNKNOWN],
+  ] as const;
 
-  it.each(CASES)(
-    "%s call, %s: a plain grpc-js handler's outcome stays unknown",
-    async (kind, _name, how, expected, code, why) => {
-      const s = await start("plain");
-      const requestId = `unknown-${kind}-${how}`;
+  it.each(
+    HANDLERS.flatMap(([handlers, says, outcome]) =>
+      CASES.map(
+        ([kind, name, how, expected, code, why]) =>
+          [kind, name, handlers, says, how, expected, code, why, outcome] as const,
+      ),
+    ),
+  )(
+    "%s call, %s: a handler of %s kind %s",
+    async (kind, _name, handlers, _says, how, expected, code, why, outcome) => {
+      const s = await start(handlers);
+      const requestId = `${handlers}-${kind}-${how}`;
       const { call, ended } = startCall(s.client, kind, requestId, optionsFor(how));
       await expect.poll(() => s.seen.held).toBe(1);
       if (how === "cancel") call.cancel();
       expect((await ended).code).toBe(expected);
       const event = await s.memory.waitFor({ eventType: EventType.EVENT_TYPE_RESOURCE_MUTATION });
       expect(stable(event)).toStrictEqual(
-        expectedEvent(kind, requestId, { success: false, code, message: `${why}; ${UNKNOWN}` }),
+        expectedEvent(kind, requestId, { success: false, code, message: `${why}; ${outcome}` }),
       );
       expect(s.seen.ran).toBe(0);
     },
